@@ -1,0 +1,97 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let package = Package(
+    name: "payments",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "payments", targets: ["PaymentsCLI"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.5.0"),
+    ],
+    targets: [
+        // Pure values and rules: money, cards, the PaymentIntent state machine, the test-mode
+        // card network's behaviour table, Stripe's error taxonomy. Foundation at most.
+        .target(name: "PaymentsCore"),
+        // SQLite through GRDB: the one database type, migrations, repositories, the card vault.
+        .target(
+            name: "PaymentsStore",
+            dependencies: [
+                "PaymentsCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The built-in test-mode card network and its own ledger (a separate SQLite file, as a remote
+        // acquirer's records would be).
+        .target(
+            name: "PaymentsNetwork",
+            dependencies: ["PaymentsCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // Use cases: one type per job, orchestrating domain rules, the store and the card network.
+        .target(
+            name: "Payments",
+            dependencies: [
+                "PaymentsCore",
+                "PaymentsStore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Hummingbird routes, Stripe's wire format, auth, /pay and the 3-D Secure challenge page.
+        .target(
+            name: "PaymentsHTTP",
+            dependencies: [
+                "PaymentsCore",
+                "Payments",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The `payments` executable: commands, configuration, the service group.
+        .executableTarget(
+            name: "PaymentsCLI",
+            dependencies: [
+                "PaymentsCore",
+                "PaymentsStore",
+                "PaymentsNetwork",
+                "Payments",
+                "PaymentsHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        .target(
+            name: "TestSupport",
+            dependencies: ["PaymentsCore", "PaymentsStore", "PaymentsNetwork", "Payments"],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "PaymentsCoreTests", dependencies: ["PaymentsCore"]),
+        .testTarget(
+            name: "PaymentsStoreTests",
+            dependencies: ["PaymentsCore", "PaymentsStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(
+            name: "PaymentsHTTPTests",
+            dependencies: [
+                "PaymentsCore", "PaymentsStore", "Payments", "PaymentsHTTP", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
+    ]
+)

@@ -1,0 +1,117 @@
+import PaymentsCore
+import PaymentsStore
+
+/// Creating, reading, changing and deleting customers.
+public struct Customers: Sendable {
+    let context: PaymentsContext
+
+    /// Creates the use case.
+    public init(context: PaymentsContext) { self.context = context }
+
+    /// The fields a create or update may set; nil leaves a field as it is, `.some(nil)` clears it.
+    public struct Fields: Sendable {
+        public var email: String??
+        public var name: String??
+        public var phone: String??
+        public var description: String??
+        /// Keys to set; a nil value deletes the key.
+        public var metadata: [String: String?]?
+        /// Replace all metadata with nothing first (`metadata=`).
+        public var clearMetadata: Bool
+        public var defaultPaymentMethod: String??
+
+        /// Creates fields.
+        public init(
+            email: String?? = nil,
+            name: String?? = nil,
+            phone: String?? = nil,
+            description: String?? = nil,
+            metadata: [String: String?]? = nil,
+            clearMetadata: Bool = false,
+            defaultPaymentMethod: String?? = nil
+        ) {
+            self.email = email
+            self.name = name
+            self.phone = phone
+            self.description = description
+            self.metadata = metadata
+            self.clearMetadata = clearMetadata
+            self.defaultPaymentMethod = defaultPaymentMethod
+        }
+    }
+
+    /// Creates a customer.
+    public func create(_ fields: Fields) async throws -> Customer {
+        var customer = Customer(id: context.ids.customer(), created: context.clock.now())
+        Self.apply(fields, to: &customer)
+        let created = customer
+        try await context.database.write { tx in
+            if let pm = created.defaultPaymentMethod {
+                try Self.checkDefault(pm, customer: created.id, tx: tx, allowUnattached: true)
+            }
+            try tx.insert(created)
+        }
+        return customer
+    }
+
+    /// Retrieves a customer, deleted or not (a deleted one renders as Stripe's deleted stub).
+    public func retrieve(_ id: String) async throws -> Customer {
+        let found = try await context.database.read { tx in try tx.customer(id) }
+        guard let found else { throw PaymentError.resourceMissing("customer", id: id, param: "id", inURL: true) }
+        return found
+    }
+
+    /// Updates a customer.
+    public func update(_ id: String, _ fields: Fields) async throws -> Customer {
+        try await context.database.write { tx in
+            guard var customer = try tx.customer(id), !customer.deleted else {
+                throw PaymentError.resourceMissing("customer", id: id, param: "id", inURL: true)
+            }
+            Self.apply(fields, to: &customer)
+            if case .some(.some(let pm)) = fields.defaultPaymentMethod {
+                try Self.checkDefault(pm, customer: id, tx: tx, allowUnattached: false)
+            }
+            try tx.update(customer)
+            return customer
+        }
+    }
+
+    /// Lists customers, newest first.
+    public func list(email: String?, created: CreatedFilter?, page: PageRequest) async throws -> Page<Customer> {
+        try await context.database.read { tx in try tx.customers(email: email, created: created, page: page) }
+    }
+
+    private static func apply(_ fields: Fields, to customer: inout Customer) {
+        if let email = fields.email { customer.email = email }
+        if let name = fields.name { customer.name = name }
+        if let phone = fields.phone { customer.phone = phone }
+        if let description = fields.description { customer.description = description }
+        if fields.clearMetadata { customer.metadata = [:] }
+        for (key, value) in fields.metadata ?? [:] { customer.metadata[key] = value }
+        if let pm = fields.defaultPaymentMethod { customer.defaultPaymentMethod = pm }
+    }
+
+    private static func checkDefault(
+        _ paymentMethodID: String,
+        customer: String,
+        tx: StoreTransaction,
+        allowUnattached: Bool
+    ) throws {
+        guard let pm = try tx.paymentMethod(paymentMethodID) else {
+            throw PaymentError.resourceMissing(
+                "PaymentMethod",
+                id: paymentMethodID,
+                param: "invoice_settings[default_payment_method]",
+                inURL: false
+            )
+        }
+        if pm.customer != customer && !(allowUnattached && pm.customer == nil) {
+            throw PaymentError.invalidRequest(
+                "The customer does not have a payment method with the ID \(paymentMethodID). The payment method must "
+                    + "be attached to the customer.",
+                code: "resource_missing",
+                param: "invoice_settings[default_payment_method]"
+            )
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import PaymentsCore
+import PaymentsStore
+
+// MARK: - 3-D Secure: the customer's answer to the challenge
+
+extension PaymentIntents {
+    /// The customer's answer on the challenge page.
+    public enum AuthenticationOutcome: String, Sendable, CaseIterable {
+        case complete
+        case fail
+    }
+
+    /// The intent a challenge page belongs to, if `token` is its current challenge.
+    public func challenge(_ id: String, token: String) async throws -> PaymentIntent {
+        let intent = try await context.database.read { tx in try tx.paymentIntent(id) }
+        guard let intent, intent.authenticationToken == token, intent.status == .requiresAction else {
+            throw PaymentError.resourceMissing("authentication challenge", id: id, param: nil, inURL: true)
+        }
+        return intent
+    }
+
+    /// Records the customer's answer to the 3-D Secure challenge.
+    ///
+    /// After `complete`, a manual-confirmation intent waits in `requires_confirmation` for the server's second
+    /// confirm (the seed's flow); an automatic one is authorized at once. After `fail`, the intent is
+    /// `requires_payment_method` with `payment_intent_authentication_failure`, and the failed attempt is recorded.
+    /// - Returns: the intent in its new state; a decline after authentication is not thrown but shown on it.
+    public func authenticate(_ id: String, token: String, outcome: AuthenticationOutcome) async throws -> PaymentIntent {
+        let now = context.clock.now()
+        let ids = context.ids
+        let plan = try await context.database.write { tx -> Plan in
+            guard let intent = try tx.paymentIntent(id), intent.authenticationToken == token else {
+                throw PaymentError.resourceMissing("authentication challenge", id: id, param: nil, inURL: true)
+            }
+            switch outcome {
+            case .fail:
+                var next = try intent.apply(.authenticationFailed, now: now)
+                var charge = Charge(
+                    id: ids.charge(),
+                    created: now,
+                    paymentIntent: intent.id,
+                    paymentMethod: intent.paymentMethod,
+                    customer: intent.customer,
+                    amount: intent.amount,
+                    currency: intent.currency,
+                    capture: intent.captureMethod != .manual,
+                    offSession: false,
+                    threeDSecure: "failed"
+                )
+                let failure = LastPaymentError.authenticationFailure(paymentMethod: intent.paymentMethod)
+                charge.status = .failed
+                charge.failureCode = failure.code
+                charge.failureMessage = failure.message
+                charge.resolvedAt = now
+                try tx.insert(charge)
+                next.latestCharge = charge.id
+                try Self.save(next, expecting: intent.status, tx: tx)
+                return .done(next)
+            case .complete:
+                let next = try intent.apply(.authenticationSucceeded, now: now)
+                try Self.save(next, expecting: intent.status, tx: tx)
+                return .done(next)
+            }
+        }
+        guard case .done(let intent) = plan else { return try await carryOut(plan) }
+        guard outcome == .complete, intent.confirmationMethod == .automatic, intent.status == .requiresAction else {
+            return intent
+        }
+        // Automatic confirmation: Stripe authorizes as soon as the customer has authenticated.
+        do {
+            return try await confirm(id, ConfirmInput(returnURL: intent.returnURL))
+        } catch let error as PaymentError where error.status == 402 {
+            return try await retrieve(id)
+        }
+    }
+}

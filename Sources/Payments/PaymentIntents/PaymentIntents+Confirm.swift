@@ -1,0 +1,378 @@
+import PaymentsCore
+import PaymentsStore
+
+// MARK: - Confirm: the atomic phases
+
+extension PaymentIntents {
+    /// The parameters of `POST /v1/payment_intents/:id/confirm`.
+    public struct ConfirmInput: Sendable {
+        public var paymentMethod: String?
+        public var offSession: Bool?
+        public var returnURL: String?
+        public var errorOnRequiresAction: Bool
+        public var setupFutureUsage: SetupFutureUsage??
+        public var captureMethod: CaptureMethod?
+        public var receiptEmail: String?
+
+        /// Creates input.
+        public init(
+            paymentMethod: String? = nil,
+            offSession: Bool? = nil,
+            returnURL: String? = nil,
+            errorOnRequiresAction: Bool = false,
+            setupFutureUsage: SetupFutureUsage?? = nil,
+            captureMethod: CaptureMethod? = nil,
+            receiptEmail: String? = nil
+        ) {
+            self.paymentMethod = paymentMethod
+            self.offSession = offSession
+            self.returnURL = returnURL
+            self.errorOnRequiresAction = errorOnRequiresAction
+            self.setupFutureUsage = setupFutureUsage
+            self.captureMethod = captureMethod
+            self.receiptEmail = receiptEmail
+        }
+    }
+
+    /// What the first phase decided.
+    enum Plan: Sendable {
+        /// Nothing to ask the network: the intent is in its new state (`requires_action`, or already settled).
+        case done(PaymentIntent)
+        /// The attempt failed without reaching the network (authentication required off-session, ...).
+        case failed(PaymentIntent, PaymentError)
+        /// A pending charge was recorded; ask the network.
+        case authorize(AuthorizationRequest)
+    }
+
+    /// Confirms an intent: decides on 3-D Secure, and when money may move, authorizes in three phases.
+    ///
+    /// 1. One transaction checks the status, records a `pending` charge (the attempt id) and moves the intent to
+    ///    `processing` with a compare-and-set, so of two racing confirms only one passes.
+    /// 2. The card network is asked outside any transaction, with the charge id as its idempotency reference.
+    /// 3. One transaction records the network's answer on the charge and the intent together.
+    ///
+    /// A crash between 1 and 3 leaves a pending charge; ``recover(charge:)`` settles it by asking the network
+    /// again with the same id, which never charges twice.
+    ///
+    /// - Returns: the intent in its new state (`succeeded`, `requires_capture` or `requires_action`).
+    /// - Throws: a 402 card error carrying the intent when the attempt failed; 400 when the status forbids it.
+    public func confirm(_ id: String, _ input: ConfirmInput) async throws -> PaymentIntent {
+        var paymentMethod: PaymentMethod?
+        if let pmID = input.paymentMethod {
+            paymentMethod = try await paymentMethods.resolve(pmID, param: "payment_method")
+        }
+        let plan = try await begin(id, input: input, newPaymentMethod: paymentMethod)
+        return try await carryOut(plan)
+    }
+
+    /// Runs what phase one decided, and throws the attempt's card error when it failed.
+    func carryOut(_ plan: Plan) async throws -> PaymentIntent {
+        switch plan {
+        case .done(let intent):
+            return intent
+        case .failed(_, let error):
+            throw error
+        case .authorize(let request):
+            let (intent, error) = try await authorize(request)
+            if let error { throw error }
+            return intent
+        }
+    }
+
+    /// Phase one: one write transaction that decides what the attempt does and records it.
+    func begin(_ id: String, input: ConfirmInput, newPaymentMethod: PaymentMethod?) async throws -> Plan {
+        let now = context.clock.now()
+        let window = context.settings.confirmationWindow
+        let ids = context.ids
+        let attempts = context.attempts
+        let plan = try await context.database.write { tx -> Plan in
+            guard var intent = try tx.paymentIntent(id) else {
+                throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
+            }
+            if intent.status == .processing, let pending = intent.latestCharge {
+                if attempts.contains(pending) {
+                    throw PaymentIntentStateMachine.unexpectedState(.confirm, intent: intent)
+                }
+                // Left by a crash or another process: settle it rather than start a second attempt.
+                return try Self.recoveryPlan(charge: pending, tx: tx)
+            }
+            try PaymentIntentStateMachine.check(.confirm, on: intent)
+            let original = intent.status
+            if let usage = input.setupFutureUsage { intent.setupFutureUsage = usage }
+            if let method = input.captureMethod { intent.captureMethod = method }
+            if let email = input.receiptEmail { intent.receiptEmail = email }
+            if let url = input.returnURL { intent.returnURL = url }
+            guard let pmID = newPaymentMethod?.id ?? intent.paymentMethod,
+                var paymentMethod = try tx.paymentMethod(pmID)
+            else {
+                throw PaymentError.invalidRequest(
+                    "You cannot confirm this PaymentIntent because it's missing a payment method. To confirm the "
+                        + "PaymentIntent with \(id), specify a payment method attached to this PaymentIntent's "
+                        + "customer or provide a payment method in the `payment_method` parameter.",
+                    code: "payment_intent_unexpected_state",
+                    param: "payment_method"
+                )
+            }
+            try Self.checkUsable(paymentMethod, customer: intent.customer)
+            guard let card = try tx.cardNumber(of: paymentMethod.id) else {
+                throw PaymentError.apiError("The card of \(paymentMethod.id) is missing from the vault.")
+            }
+            let offSession = input.offSession ?? false
+            let behavior = TestCards.card(forNumber: card.digits)?.threeDSecure ?? .supportedNotRequired
+            let authenticated = intent.authenticatedPaymentMethod == paymentMethod.id
+            let decision = ThreeDSecurePolicy.decide(
+                behavior,
+                offSession: offSession,
+                offSessionReady: paymentMethod.offSessionReady,
+                authenticated: authenticated
+            )
+            switch decision {
+            case .challenge where input.errorOnRequiresAction:
+                let failure = LastPaymentError(
+                    type: .card,
+                    code: "payment_intent_action_required",
+                    message: "This payment required an action that could not be performed because "
+                        + "error_on_requires_action was set.",
+                    paymentMethod: paymentMethod.id
+                )
+                let next = try intent.apply(.attemptFailed(failure), now: now)
+                try Self.save(next, expecting: original, tx: tx)
+                return .failed(next, Self.cardError(failure, intent: next))
+            case .challenge:
+                let next = try intent.apply(
+                    .actionRequired(
+                        paymentMethod: paymentMethod.id,
+                        token: ids.token(32),
+                        returnURL: input.returnURL,
+                        expiresAt: now + window
+                    ),
+                    now: now
+                )
+                try Self.save(next, expecting: original, tx: tx)
+                return .done(next)
+            case .decline(let decline):
+                var charge = Charge(
+                    id: ids.charge(),
+                    created: now,
+                    paymentIntent: intent.id,
+                    paymentMethod: paymentMethod.id,
+                    customer: intent.customer,
+                    amount: intent.amount,
+                    currency: intent.currency,
+                    capture: intent.captureMethod != .manual,
+                    offSession: offSession,
+                    threeDSecure: nil
+                )
+                charge.fail(with: decline, at: now)
+                try tx.insert(charge)
+                let failure = Self.lastError(decline, paymentMethod: paymentMethod.id, charge: charge.id)
+                var next = try intent.apply(.attemptFailed(failure), now: now)
+                next.latestCharge = charge.id
+                try Self.save(next, expecting: original, tx: tx)
+                return .failed(next, Self.cardError(failure, intent: next))
+            case .proceed:
+                let charge = Charge(
+                    id: ids.charge(),
+                    created: now,
+                    paymentIntent: intent.id,
+                    paymentMethod: paymentMethod.id,
+                    customer: intent.customer,
+                    amount: intent.amount,
+                    currency: intent.currency,
+                    capture: intent.captureMethod != .manual,
+                    offSession: offSession,
+                    threeDSecure: authenticated ? "authenticated" : nil
+                )
+                try tx.insert(charge)
+                let next = try intent.apply(
+                    .authorizationStarted(charge: charge.id, paymentMethod: paymentMethod.id, offSession: offSession),
+                    now: now
+                )
+                try Self.save(next, expecting: original, tx: tx)
+                if paymentMethod.customer == nil && intent.setupFutureUsage == nil {
+                    // A payment method without a customer is single-use from its first attempt, as Stripe.
+                    paymentMethod.reusable = false
+                    try tx.update(paymentMethod)
+                }
+                return .authorize(try Self.request(for: charge, paymentMethod: paymentMethod, card: card))
+            }
+        }
+        return plan
+    }
+
+    /// Phases two and three: asks the network under the pending charge's id, then records the answer.
+    func authorize(_ request: AuthorizationRequest) async throws -> (PaymentIntent, PaymentError?) {
+        guard context.attempts.begin(request.attemptID) else {
+            // Another task of this process is already asking; let it finish the attempt.
+            let intent = try await context.database.read { tx in try tx.charge(request.attemptID) }
+            throw PaymentError.invalidRequest(
+                "Another confirmation of this PaymentIntent is in progress (\(intent?.paymentIntent ?? "")).",
+                code: "payment_intent_unexpected_state"
+            )
+        }
+        defer { context.attempts.end(request.attemptID) }
+        let result = try await context.network.authorize(request)
+        return try await finish(attemptID: request.attemptID, result: result)
+    }
+
+    /// Phase three: one transaction records the network's answer on the charge, the intent and the payment
+    /// method. A charge that is no longer pending was settled by someone else; its outcome is returned as is.
+    func finish(attemptID: String, result: AuthorizationResult) async throws -> (PaymentIntent, PaymentError?) {
+        let now = context.clock.now()
+        return try await context.database.write { tx in
+            guard var charge = try tx.charge(attemptID), let intent = try tx.paymentIntent(charge.paymentIntent) else {
+                throw PaymentError.apiError("The attempt \(attemptID) is missing.")
+            }
+            guard charge.status == .pending else {
+                return (intent, Self.outcomeError(of: charge, intent: intent))
+            }
+            switch result {
+            case .approved(let code):
+                charge.status = .succeeded
+                charge.authorizationCode = code
+                charge.captured = charge.capture
+                charge.amountCaptured = charge.capture ? charge.amount : 0
+                charge.resolvedAt = now
+                try tx.update(charge)
+                let next = try intent.apply(.authorizationApproved, now: now)
+                try Self.save(next, expecting: .processing, tx: tx)
+                try Self.savePaymentMethodAfterSuccess(intent: next, charge: charge, tx: tx)
+                return (next, nil)
+            case .declined(let decline):
+                charge.fail(with: decline, at: now)
+                try tx.update(charge)
+                let failure = Self.lastError(decline, paymentMethod: charge.paymentMethod, charge: charge.id)
+                let next = try intent.apply(.attemptFailed(failure), now: now)
+                try Self.save(next, expecting: .processing, tx: tx)
+                return (next, Self.cardError(failure, intent: next))
+            }
+        }
+    }
+
+    /// Settles a pending charge left by a crash: asks the network again with the same attempt id.
+    /// - Returns: the intent in its settled state, and the card error when the attempt was declined.
+    public func recover(charge chargeID: String) async throws -> (PaymentIntent, PaymentError?) {
+        let plan = try await context.database.read { tx in try Self.recoveryPlan(charge: chargeID, tx: tx) }
+        switch plan {
+        case .authorize(let request): return try await authorize(request)
+        case .done(let intent): return (intent, nil)
+        case .failed(let intent, let error): return (intent, error)
+        }
+    }
+
+    /// The pending charges no task of this process is waiting on: what a crash left behind.
+    public func orphanedAttempts() async throws -> [String] {
+        let pending = try await context.database.read { tx in try tx.pendingCharges(limit: 1000) }
+        return pending.filter { !context.attempts.contains($0) }
+    }
+
+    // MARK: - Helpers
+
+    static func recoveryPlan(charge chargeID: String, tx: StoreTransaction) throws -> Plan {
+        guard let charge = try tx.charge(chargeID), let intent = try tx.paymentIntent(charge.paymentIntent) else {
+            throw PaymentError.apiError("The attempt \(chargeID) is missing.")
+        }
+        guard charge.status == .pending else {
+            if let error = outcomeError(of: charge, intent: intent) { return .failed(intent, error) }
+            return .done(intent)
+        }
+        guard let pmID = charge.paymentMethod, let paymentMethod = try tx.paymentMethod(pmID),
+            let card = try tx.cardNumber(of: pmID)
+        else {
+            throw PaymentError.apiError("The card of attempt \(chargeID) is missing from the vault.")
+        }
+        return .authorize(try request(for: charge, paymentMethod: paymentMethod, card: card))
+    }
+
+    /// The network request for a charge. Built from the charge row alone (its time included), so a retry after a
+    /// crash sends exactly what the first try sent.
+    static func request(for charge: Charge, paymentMethod: PaymentMethod, card: CardNumber) throws -> AuthorizationRequest {
+        AuthorizationRequest(
+            attemptID: charge.id,
+            card: card,
+            expiry: CardExpiry(unvalidatedMonth: paymentMethod.expMonth, year: paymentMethod.expYear),
+            cvcProvided: paymentMethod.cvcCheck != nil,
+            amount: charge.amount,
+            currency: charge.currency,
+            capture: charge.capture,
+            offSession: charge.offSession,
+            authenticated: charge.threeDSecure == "authenticated",
+            offSessionReady: paymentMethod.offSessionReady,
+            now: charge.created
+        )
+    }
+
+    /// After a successful payment: a card saved with `setup_future_usage` is attached to the intent's customer
+    /// (and marked ready for off-session use); one used without a customer may not be used again.
+    static func savePaymentMethodAfterSuccess(intent: PaymentIntent, charge: Charge, tx: StoreTransaction) throws {
+        guard let pmID = charge.paymentMethod, var paymentMethod = try tx.paymentMethod(pmID) else { return }
+        if let usage = intent.setupFutureUsage, let customer = intent.customer {
+            paymentMethod.customer = customer
+            paymentMethod.reusable = true
+            if usage == .offSession { paymentMethod.offSessionReady = true }
+        } else if paymentMethod.customer == nil {
+            paymentMethod.reusable = false
+        }
+        try tx.update(paymentMethod)
+    }
+
+    static func save(_ intent: PaymentIntent, expecting status: PaymentIntentStatus, tx: StoreTransaction) throws {
+        guard try tx.update(intent, expecting: status) else {
+            throw PaymentError.unexpectedState(
+                "This PaymentIntent was changed by another request at the same time; retrieve it and try again.",
+                paymentIntent: intent.id
+            )
+        }
+    }
+
+    static func lastError(_ decline: CardDecline, paymentMethod: String?, charge: String?) -> LastPaymentError {
+        LastPaymentError(
+            type: .card,
+            code: decline.code,
+            declineCode: decline.declineCode,
+            message: decline.message,
+            paymentMethod: paymentMethod,
+            charge: charge
+        )
+    }
+
+    /// The 402 that reports a failed attempt, carrying the intent in its new state.
+    static func cardError(_ failure: LastPaymentError, intent: PaymentIntent) -> PaymentError {
+        PaymentError(
+            kind: .card,
+            code: failure.code,
+            declineCode: failure.declineCode,
+            message: failure.message,
+            status: 402,
+            paymentIntent: intent.id,
+            paymentMethod: failure.paymentMethod,
+            charge: failure.charge
+        )
+    }
+
+    /// The card error of a settled, failed charge (nil when it succeeded).
+    static func outcomeError(of charge: Charge, intent: PaymentIntent) -> PaymentError? {
+        guard charge.status == .failed else { return nil }
+        return PaymentError(
+            kind: .card,
+            code: charge.failureCode ?? "card_declined",
+            declineCode: charge.declineCode,
+            message: charge.failureMessage ?? "Your card was declined.",
+            status: 402,
+            paymentIntent: intent.id,
+            paymentMethod: charge.paymentMethod,
+            charge: charge.id
+        )
+    }
+}
+
+extension Charge {
+    /// Marks the attempt failed with the network's decline.
+    mutating func fail(with decline: CardDecline, at now: Int64) {
+        status = .failed
+        failureCode = decline.code
+        declineCode = decline.declineCode
+        failureMessage = decline.message
+        resolvedAt = now
+    }
+}

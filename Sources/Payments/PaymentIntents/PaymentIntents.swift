@@ -1,0 +1,307 @@
+import PaymentsCore
+import PaymentsStore
+
+/// Creating, reading, changing, listing and canceling PaymentIntents. Confirmation, the part that moves money,
+/// lives in `PaymentIntents+Confirm.swift`.
+public struct PaymentIntents: Sendable {
+    let context: PaymentsContext
+    let paymentMethods: PaymentMethods
+
+    /// Creates the use case.
+    public init(context: PaymentsContext) {
+        self.context = context
+        self.paymentMethods = PaymentMethods(context: context)
+    }
+
+    /// The parameters of `POST /v1/payment_intents`.
+    public struct CreateInput: Sendable {
+        public var amount: Int64
+        public var currency: String
+        public var customer: String?
+        public var paymentMethod: String?
+        public var confirm: Bool
+        public var captureMethod: CaptureMethod
+        public var confirmationMethod: ConfirmationMethod
+        public var setupFutureUsage: SetupFutureUsage?
+        public var offSession: Bool?
+        public var returnURL: String?
+        public var errorOnRequiresAction: Bool
+        public var description: String?
+        public var receiptEmail: String?
+        public var statementDescriptor: String?
+        public var statementDescriptorSuffix: String?
+        public var metadata: [String: String]
+
+        /// Creates input with Stripe's defaults.
+        public init(
+            amount: Int64,
+            currency: String,
+            customer: String? = nil,
+            paymentMethod: String? = nil,
+            confirm: Bool = false,
+            captureMethod: CaptureMethod = .automatic,
+            confirmationMethod: ConfirmationMethod = .automatic,
+            setupFutureUsage: SetupFutureUsage? = nil,
+            offSession: Bool? = nil,
+            returnURL: String? = nil,
+            errorOnRequiresAction: Bool = false,
+            description: String? = nil,
+            receiptEmail: String? = nil,
+            statementDescriptor: String? = nil,
+            statementDescriptorSuffix: String? = nil,
+            metadata: [String: String] = [:]
+        ) {
+            self.amount = amount
+            self.currency = currency
+            self.customer = customer
+            self.paymentMethod = paymentMethod
+            self.confirm = confirm
+            self.captureMethod = captureMethod
+            self.confirmationMethod = confirmationMethod
+            self.setupFutureUsage = setupFutureUsage
+            self.offSession = offSession
+            self.returnURL = returnURL
+            self.errorOnRequiresAction = errorOnRequiresAction
+            self.description = description
+            self.receiptEmail = receiptEmail
+            self.statementDescriptor = statementDescriptor
+            self.statementDescriptorSuffix = statementDescriptorSuffix
+            self.metadata = metadata
+        }
+    }
+
+    /// Creates an intent, and confirms it at once when `input.confirm` is set.
+    /// - Throws: 400 for bad amounts, unknown customers or payment methods; with `confirm`, whatever confirm
+    ///   throws (a 402 decline carries the new intent).
+    public func create(_ input: CreateInput) async throws -> PaymentIntent {
+        guard let currency = Currency(code: input.currency) else {
+            throw PaymentError.invalidValue("currency", "Invalid currency: \(input.currency.lowercased()).")
+        }
+        do {
+            _ = try Money.validateCharge(amount: input.amount, currency: currency)
+        } catch {
+            throw Self.amountError(error)
+        }
+        if input.offSession != nil && !input.confirm {
+            throw PaymentError.invalidRequest(
+                "You can only pass in `off_session` when `confirm` is set to true.",
+                code: "parameter_invalid_empty",
+                param: "off_session"
+            )
+        }
+        if let customer = input.customer {
+            try await requireCustomer(customer)
+        }
+        var paymentMethod: PaymentMethod?
+        if let id = input.paymentMethod {
+            let resolved = try await paymentMethods.resolve(id, param: "payment_method")
+            try Self.checkUsable(resolved, customer: input.customer)
+            paymentMethod = resolved
+        }
+        let id = context.ids.paymentIntent()
+        let intent = PaymentIntent(
+            id: id,
+            created: context.clock.now(),
+            amount: input.amount,
+            currency: currency.code,
+            captureMethod: input.captureMethod,
+            confirmationMethod: input.confirmationMethod,
+            clientSecret: context.ids.clientSecret(for: id),
+            customer: input.customer,
+            paymentMethod: paymentMethod?.id,
+            description: input.description,
+            receiptEmail: input.receiptEmail,
+            statementDescriptor: input.statementDescriptor,
+            statementDescriptorSuffix: input.statementDescriptorSuffix,
+            metadata: input.metadata,
+            setupFutureUsage: input.setupFutureUsage
+        )
+        try await context.database.write { tx in try tx.insert(intent) }
+        guard input.confirm else { return intent }
+        return try await confirm(
+            id,
+            ConfirmInput(
+                offSession: input.offSession,
+                returnURL: input.returnURL,
+                errorOnRequiresAction: input.errorOnRequiresAction
+            )
+        )
+    }
+
+    /// Retrieves an intent.
+    public func retrieve(_ id: String) async throws -> PaymentIntent {
+        let found = try await context.database.read { tx in try tx.paymentIntent(id) }
+        guard let found else { throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true) }
+        return found
+    }
+
+    /// Lists intents, newest first.
+    public func list(customer: String?, created: CreatedFilter?, page: PageRequest) async throws -> Page<PaymentIntent> {
+        try await context.database.read { tx in try tx.paymentIntents(customer: customer, created: created, page: page) }
+    }
+
+    /// The parameters of `POST /v1/payment_intents/:id`; nil leaves a field as it is, `.some(nil)` clears it.
+    public struct UpdateInput: Sendable {
+        public var amount: Int64?
+        public var currency: String?
+        public var customer: String?
+        public var paymentMethod: String?
+        public var description: String??
+        public var receiptEmail: String??
+        public var statementDescriptor: String??
+        public var statementDescriptorSuffix: String??
+        public var setupFutureUsage: SetupFutureUsage??
+        public var captureMethod: CaptureMethod?
+        /// Keys to set; a nil value deletes the key.
+        public var metadata: [String: String?]?
+        public var clearMetadata: Bool
+
+        /// Creates input that changes nothing.
+        public init() {
+            self.clearMetadata = false
+        }
+
+        /// Whether the update touches what is charged, which only open intents allow.
+        var changesPaymentDetails: Bool {
+            amount != nil || currency != nil || customer != nil || paymentMethod != nil || captureMethod != nil
+                || setupFutureUsage != nil
+        }
+    }
+
+    /// Updates an intent. Changing the payment method needs a new confirm, as Stripe.
+    public func update(_ id: String, _ input: UpdateInput) async throws -> PaymentIntent {
+        var currency: Currency?
+        if let code = input.currency {
+            guard let value = Currency(code: code) else {
+                throw PaymentError.invalidValue("currency", "Invalid currency: \(code.lowercased()).")
+            }
+            currency = value
+        }
+        if let customer = input.customer { try await requireCustomer(customer) }
+        var paymentMethod: PaymentMethod?
+        if let pmID = input.paymentMethod {
+            paymentMethod = try await paymentMethods.resolve(pmID, param: "payment_method")
+        }
+        let (newCurrency, newPaymentMethod) = (currency, paymentMethod)
+        return try await context.database.write { tx in
+            let currency = newCurrency
+            let paymentMethod = newPaymentMethod
+            guard let current = try tx.paymentIntent(id) else {
+                throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
+            }
+            try PaymentIntentStateMachine.check(
+                input.changesPaymentDetails ? .updatePaymentDetails : .updateBookkeeping,
+                on: current
+            )
+            var next = current
+            if let amount = input.amount { next.amount = amount }
+            if let currency { next.currency = currency.code }
+            if input.amount != nil || currency != nil {
+                do {
+                    _ = try Money.validateCharge(amount: next.amount, currency: Currency(code: next.currency) ?? .usd)
+                } catch let error as AmountError {
+                    throw Self.amountError(error)
+                }
+            }
+            if let customer = input.customer { next.customer = customer }
+            if let method = input.captureMethod { next.captureMethod = method }
+            if let usage = input.setupFutureUsage { next.setupFutureUsage = usage }
+            if let paymentMethod {
+                try Self.checkUsable(paymentMethod, customer: next.customer)
+                next.paymentMethod = paymentMethod.id
+            }
+            if input.changesPaymentDetails {
+                // New payment details need a new confirmation; any challenge in progress is void.
+                next.status = next.paymentMethod == nil ? .requiresPaymentMethod : .requiresConfirmation
+                next.authenticationToken = nil
+                next.attemptExpiresAt = nil
+                if next.paymentMethod != current.paymentMethod { next.authenticatedPaymentMethod = nil }
+            }
+            if let value = input.description { next.description = value }
+            if let value = input.receiptEmail { next.receiptEmail = value }
+            if let value = input.statementDescriptor { next.statementDescriptor = value }
+            if let value = input.statementDescriptorSuffix { next.statementDescriptorSuffix = value }
+            if input.clearMetadata { next.metadata = [:] }
+            for (key, value) in input.metadata ?? [:] { next.metadata[key] = value }
+            if current.status != .succeeded && current.status != .canceled {
+                next.lastPaymentError = nil
+            }
+            guard try tx.update(next, expecting: current.status) else {
+                throw PaymentIntentStateMachine.unexpectedState(.updatePaymentDetails, intent: current)
+            }
+            return next
+        }
+    }
+
+    /// Cancels an intent; an uncaptured authorization is released at the network after the commit.
+    public func cancel(_ id: String, reason: CancellationReason?) async throws -> PaymentIntent {
+        let now = context.clock.now()
+        let (intent, heldCharge) = try await context.database.write { tx -> (PaymentIntent, String?) in
+            guard let current = try tx.paymentIntent(id) else {
+                throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
+            }
+            let next = try current.apply(.canceled(reason), now: now)
+            guard try tx.update(next, expecting: current.status) else {
+                throw PaymentIntentStateMachine.unexpectedState(.cancel, intent: current)
+            }
+            return (next, current.status == .requiresCapture ? current.latestCharge : nil)
+        }
+        if let heldCharge {
+            // Releasing a hold late is harmless; capturing a released one is impossible since the intent is
+            // already canceled, so the commit comes first.
+            try await context.network.void(attemptID: heldCharge)
+        }
+        return intent
+    }
+
+    // MARK: - Rules shared with confirm
+
+    func requireCustomer(_ id: String) async throws {
+        let customer = try await context.database.read { tx in try tx.customer(id) }
+        guard let customer, !customer.deleted else {
+            throw PaymentError.resourceMissing("customer", id: id, param: "customer", inURL: false)
+        }
+    }
+
+    /// Stripe's rules for using a payment method on an intent for `customer`.
+    static func checkUsable(_ paymentMethod: PaymentMethod, customer: String?) throws(PaymentError) {
+        if !paymentMethod.reusable {
+            throw PaymentError.invalidRequest(
+                "The provided PaymentMethod was previously used with a PaymentIntent without Customer attachment, "
+                    + "shared with a connected account without Customer attachment, or was detached from a "
+                    + "Customer. It may not be used again. To use a PaymentMethod multiple times, you must attach it "
+                    + "to a Customer first.",
+                code: "payment_method_unexpected_state",
+                param: "payment_method"
+            )
+        }
+        if let owner = paymentMethod.customer, owner != customer {
+            if customer == nil {
+                throw PaymentError.invalidRequest(
+                    "The PaymentMethod provided (\(paymentMethod.id)) belongs to a Customer, but you did not provide "
+                        + "the Customer. Please include the Customer in the `customer` parameter on the "
+                        + "PaymentIntent.",
+                    code: "payment_method_customer_mismatch",
+                    param: "payment_method"
+                )
+            }
+            throw PaymentError.invalidRequest(
+                "The provided PaymentMethod belongs to another Customer (\(owner)); it cannot be used with this "
+                    + "PaymentIntent's Customer.",
+                code: "payment_method_customer_mismatch",
+                param: "payment_method"
+            )
+        }
+    }
+
+    static func amountError(_ error: AmountError) -> PaymentError {
+        switch error {
+        case .notPositive:
+            .invalidRequest("This value must be greater than or equal to 1.", code: "parameter_invalid_integer", param: "amount")
+        case .tooSmall:
+            .invalidRequest(error.message, code: "amount_too_small", param: "amount")
+        case .tooLarge:
+            .invalidRequest(error.message, code: "amount_too_large", param: "amount")
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import Logging
+import Payments
+import PaymentsCore
+import PaymentsHTTP
+import PaymentsNetwork
+import PaymentsStore
+
+/// Opens what every command needs from the resolved settings: the database (migrated), the card network and the
+/// use-case context.
+struct Bootstrap {
+    let settings: ServiceSettings
+    let database: PaymentDatabase
+    let network: TestModeCardNetwork
+    let context: PaymentsContext
+    let logger: Logger
+
+    /// Opens the database and the network ledger, applying pending migrations.
+    init(settings: ServiceSettings, publicBaseURL: String, label: String = "payments") throws {
+        var logger = Logger(label: label)
+        logger.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
+        let vault = try CardVault(base64Key: settings.vaultKey)
+        let migrations = try MigrationSet(folder: settings.migrations)
+        let database = try PaymentDatabase(
+            path: settings.db,
+            migrations: migrations,
+            vault: vault,
+            synchronous: settings.synchronous == "NORMAL" ? .normal : .full
+        )
+        let network = try TestModeCardNetwork(ledgerPath: settings.networkLedger)
+        self.settings = settings
+        self.database = database
+        self.network = network
+        self.logger = logger
+        self.context = PaymentsContext(
+            database: database,
+            network: FaultInjectingNetwork.wrap(network, faultPoint: settings.faultPoint),
+            clock: UnixClock { Int64(Date().timeIntervalSince1970) },
+            settings: .init(confirmationWindow: settings.confirmationWindow, publicBaseURL: publicBaseURL),
+            logger: logger
+        )
+    }
+
+    /// Settles the attempts a crash left pending, by asking the network again under the same attempt ids.
+    /// - Returns: how many were settled.
+    func recoverPendingAttempts() async throws -> Int {
+        let intents = PaymentIntents(context: context)
+        let orphans = try await intents.orphanedAttempts()
+        for charge in orphans {
+            let (intent, _) = try await intents.recover(charge: charge)
+            logger.notice(
+                "recovered a pending attempt",
+                metadata: ["charge": .string(charge), "payment_intent": .string(intent.id), "status": .string(intent.status.rawValue)]
+            )
+        }
+        return orphans.count
+    }
+}

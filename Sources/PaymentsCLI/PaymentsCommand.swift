@@ -1,0 +1,24 @@
+import ArgumentParser
+
+/// The `payments` executable.
+@main
+struct PaymentsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "payments",
+        abstract: "A self-hosted, Stripe-compatible card payment service (test mode).",
+        subcommands: [ServeCommand.self, MigrateCommand.self],
+        defaultSubcommand: ServeCommand.self
+    )
+}
+
+/// Options every command that opens the database shares.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .long, help: "The SQLite database file (default data/payments.sqlite, or PAYMENTS_DB).")
+    var db: String?
+
+    @Option(name: .long, help: "The config file (default config/development.json, or PAYMENTS_CONFIG).")
+    var config: String?
+
+    @Option(name: .long, help: "The folder of numbered .sql migrations (default migrations).")
+    var migrations: String?
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import PaymentsHTTP
+
+/// `payments serve`: migrates, recovers pending attempts, serves HTTP, and stops gracefully on SIGINT/SIGTERM.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the HTTP API, the checkout and the 3-D Secure pages (the default command)."
+    )
+
+    @OptionGroup var options: DatabaseOptions
+
+    @Option(name: .long, help: "The address to listen on (default 127.0.0.1, or PAYMENTS_HOST).")
+    var host: String?
+
+    @Option(name: .long, help: "The port to listen on (default 4242, or PAYMENTS_PORT; 0 picks a free one).")
+    var port: Int?
+
+    func run() async throws {
+        let settings = try await ServiceSettings.load(
+            .init(config: options.config, db: options.db, host: host, port: port, migrations: options.migrations)
+        )
+        let base = settings.publicBaseURL ?? "http://\(settings.host):\(settings.port)"
+        let bootstrap = try Bootstrap(settings: settings, publicBaseURL: base.hasSuffix("/") ? String(base.dropLast()) : base)
+        let recovered = try await bootstrap.recoverPendingAttempts()
+        let services = HTTPServices(
+            context: bootstrap.context,
+            keys: APIKeys(secret: settings.secretKey, publishable: settings.publishableKey),
+            catalog: settings.catalog
+        )
+        let logger = bootstrap.logger
+        let environment = settings.environment
+        let keys = (settings.secretKey, settings.publishableKey)
+        let app = Application(
+            router: buildRouter(services: services),
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "payments"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? settings.port
+                var lines = ["payments listening on http://\(settings.host):\(port) (database \(settings.db))"]
+                if recovered > 0 { lines.append("recovered \(recovered) pending attempt(s) left by a crash") }
+                if environment != "production" {
+                    lines.append("development keys: secret \(keys.0)  publishable \(keys.1)")
+                }
+                // Written straight to the file descriptor so scripts waiting for this line see it at once.
+                FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+            },
+            logger: logger
+        )
+        try await app.runService()
+    }
+}

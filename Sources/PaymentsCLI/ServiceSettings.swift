@@ -1,0 +1,162 @@
+import Configuration
+import Foundation
+import PaymentsHTTP
+import SystemPackage
+
+/// Every setting of the service, resolved from (highest first) command-line flags, environment variables
+/// (`PAYMENTS_DB`, `PAYMENTS_PORT`, ...), the config file, and the built-in development defaults.
+struct ServiceSettings: Sendable {
+    var environment: String
+    var host: String
+    var port: Int
+    var publicBaseURL: String?
+    var db: String
+    var networkLedger: String
+    var migrations: String
+    var secretKey: String
+    var publishableKey: String
+    var vaultKey: String
+    var confirmationWindow: Int64
+    var sweepInterval: Int
+    var synchronous: String
+    var logLevel: String
+    var catalog: Catalog
+    var configFile: String?
+    /// Test builds only: the named point at which the process kills itself (crash tests).
+    var faultPoint: String?
+
+    /// The development keys: known to everyone, so production refuses them.
+    static let developmentSecretKey = "sk_test_development_51PaymentsLocalKeyDoNotUse"
+    static let developmentPublishableKey = "pk_test_development_51PaymentsLocalKeyDoNotUse"
+    static let developmentVaultKey = "ZGV2ZWxvcG1lbnQtdmF1bHQta2V5LWRvLW5vdC11c2U="
+
+    /// Flags shared by every command that opens the database.
+    struct Overrides: Sendable {
+        var config: String?
+        var db: String?
+        var host: String?
+        var port: Int?
+        var migrations: String?
+    }
+
+    /// Problems that stop the service from starting.
+    enum SettingsError: Error, CustomStringConvertible {
+        case developmentKeysInProduction(String)
+        case unreadableCatalog(String)
+        case invalid(String)
+
+        var description: String {
+            switch self {
+            case .developmentKeysInProduction(let which):
+                "This configuration is for production but uses the development \(which). Set "
+                    + "PAYMENTS_SECRET_KEY, PAYMENTS_PUBLISHABLE_KEY and PAYMENTS_VAULT_KEY to your own values."
+            case .unreadableCatalog(let reason): "The catalog in the config file cannot be read: \(reason)"
+            case .invalid(let reason): reason
+            }
+        }
+    }
+
+    /// Resolves the settings.
+    static func load(_ overrides: Overrides, environment: [String: String] = ProcessInfo.processInfo.environment)
+        async throws -> ServiceSettings
+    {
+        let configFile = overrides.config ?? environment["PAYMENTS_CONFIG"] ?? "config/development.json"
+        var flagValues: [AbsoluteConfigKey: ConfigValue] = [:]
+        if let db = overrides.db { flagValues[key("db")] = ConfigValue(.string(db), isSecret: false) }
+        if let host = overrides.host { flagValues[key("host")] = ConfigValue(.string(host), isSecret: false) }
+        if let port = overrides.port { flagValues[key("port")] = ConfigValue(.int(port), isSecret: false) }
+        if let folder = overrides.migrations {
+            flagValues[key("migrations")] = ConfigValue(.string(folder), isSecret: false)
+        }
+        var providers: [any ConfigProvider] = [
+            InMemoryProvider(name: "flags", values: flagValues),
+            EnvironmentVariablesProvider(
+                environmentVariables: environment,
+                secretsSpecifier: .specific(["PAYMENTS_SECRET_KEY", "PAYMENTS_PUBLISHABLE_KEY", "PAYMENTS_VAULT_KEY"])
+            ),
+        ]
+        let fileExists = FileManager.default.fileExists(atPath: configFile)
+        if fileExists {
+            providers.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(configFile)))
+        } else if overrides.config != nil || environment["PAYMENTS_CONFIG"] != nil {
+            throw SettingsError.invalid("The config file '\(configFile)' does not exist.")
+        }
+        let config = ConfigReader(providers: providers)
+        let payments = config.scoped(to: "payments")
+        var settings = ServiceSettings(
+            environment: payments.string(forKey: "environment", default: "development"),
+            host: payments.string(forKey: "host", default: "127.0.0.1"),
+            port: payments.int(forKey: "port", default: 4242),
+            publicBaseURL: payments.string(forKey: "publicBaseURL"),
+            db: payments.string(forKey: "db", default: "data/payments.sqlite"),
+            networkLedger: "",
+            migrations: payments.string(forKey: "migrations", default: "migrations"),
+            secretKey: payments.string(forKey: "secretKey", isSecret: true, default: developmentSecretKey),
+            publishableKey: payments.string(forKey: "publishableKey", isSecret: true, default: developmentPublishableKey),
+            vaultKey: payments.string(forKey: "vaultKey", isSecret: true, default: developmentVaultKey),
+            confirmationWindow: Int64(payments.int(forKey: "confirmationWindow", default: 3600)),
+            sweepInterval: payments.int(forKey: "sweepInterval", default: 60),
+            synchronous: payments.string(forKey: "synchronous", default: "FULL").uppercased(),
+            logLevel: payments.string(forKey: "logLevel", default: "info"),
+            catalog: .development,
+            configFile: fileExists ? configFile : nil,
+            faultPoint: environment["PAYMENTS_FAULT_POINT"]
+        )
+        // The ledger sits beside the database unless configured: a separate file, like a remote acquirer's books.
+        let defaultLedger = URL(fileURLWithPath: settings.db).deletingLastPathComponent()
+            .appendingPathComponent("card-network.sqlite").path
+        settings.networkLedger = payments.string(forKey: "networkLedger", default: defaultLedger)
+        if overrides.db != nil || environment["PAYMENTS_DB"] != nil, environment["PAYMENTS_NETWORK_LEDGER"] == nil {
+            settings.networkLedger = defaultLedger
+        }
+        if let catalogFile = payments.string(forKey: "catalog") {
+            settings.catalog = try readCatalog(catalogFile)
+        }
+        try settings.validate()
+        return settings
+    }
+
+    /// Refuses settings that cannot work, and development secrets in production.
+    func validate() throws {
+        if environment == "production" {
+            if secretKey == Self.developmentSecretKey { throw SettingsError.developmentKeysInProduction("secret key") }
+            if publishableKey == Self.developmentPublishableKey {
+                throw SettingsError.developmentKeysInProduction("publishable key")
+            }
+            if vaultKey == Self.developmentVaultKey { throw SettingsError.developmentKeysInProduction("vault key") }
+        }
+        guard secretKey.hasPrefix("sk_"), publishableKey.hasPrefix("pk_") else {
+            throw SettingsError.invalid("The secret key must start with sk_ and the publishable key with pk_.")
+        }
+        guard (0...65535).contains(port) else { throw SettingsError.invalid("The port must be 0...65535.") }
+        guard confirmationWindow > 0, sweepInterval >= 0 else {
+            throw SettingsError.invalid("The confirmation window must be positive and the sweep interval not negative.")
+        }
+        guard synchronous == "FULL" || synchronous == "NORMAL" else {
+            throw SettingsError.invalid("synchronous must be FULL or NORMAL.")
+        }
+        guard catalog.item(nil) != nil else {
+            throw SettingsError.invalid("The catalog's default item '\(catalog.defaultItem)' is not one of its items.")
+        }
+    }
+
+    private static func key(_ name: String) -> AbsoluteConfigKey {
+        AbsoluteConfigKey(["payments", name])
+    }
+
+    /// The catalogue file named by the `catalog` setting: `{"default": ID, "items": [{id, name, amount,
+    /// currency}]}` (a list of objects, which key-value configuration providers do not model).
+    private static func readCatalog(_ path: String) throws -> Catalog {
+        struct File: Decodable {
+            var `default`: String
+            var items: [Catalog.Item]
+        }
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            let file = try JSONDecoder().decode(File.self, from: data)
+            return Catalog(items: file.items, defaultItem: file.default)
+        } catch {
+            throw SettingsError.unreadableCatalog(String(describing: error))
+        }
+    }
+}

@@ -1,0 +1,214 @@
+/// An error in Stripe's taxonomy: what the API answers when a request cannot be carried out.
+///
+/// Every layer throws this one type (or maps its own failures to it in one place), so the HTTP layer can render
+/// Stripe's `{"error": {...}}` object without knowing where the error came from. Tests compare `code`,
+/// `declineCode` and `status`, never `message`.
+public struct PaymentError: Error, Sendable, Equatable {
+    /// Stripe's error `type`.
+    public enum Kind: String, Sendable, Codable {
+        case invalidRequest = "invalid_request_error"
+        case card = "card_error"
+        case idempotency = "idempotency_error"
+        case api = "api_error"
+    }
+
+    /// Stripe's error `type`.
+    public var kind: Kind
+    /// The short machine-readable code, such as `parameter_missing` or `card_declined`.
+    public var code: String?
+    /// The issuer's reason for a card decline, such as `insufficient_funds`.
+    public var declineCode: String?
+    /// Human-readable text; safe to show to customers for card errors.
+    public var message: String
+    /// The parameter the error relates to, such as `amount` or `card[number]`.
+    public var param: String?
+    /// The HTTP status code Stripe answers this error with.
+    public var status: Int
+    /// The PaymentIntent the error concerns; the HTTP layer renders it in its current state.
+    public var paymentIntent: String?
+    /// The PaymentMethod the error concerns (card errors).
+    public var paymentMethod: String?
+    /// The failed charge, when a charge attempt was made.
+    public var charge: String?
+
+    /// Creates an error with every field given.
+    public init(
+        kind: Kind,
+        code: String?,
+        declineCode: String? = nil,
+        message: String,
+        param: String? = nil,
+        status: Int,
+        paymentIntent: String? = nil,
+        paymentMethod: String? = nil,
+        charge: String? = nil
+    ) {
+        self.kind = kind
+        self.code = code
+        self.declineCode = declineCode
+        self.message = message
+        self.param = param
+        self.status = status
+        self.paymentIntent = paymentIntent
+        self.paymentMethod = paymentMethod
+        self.charge = charge
+    }
+}
+
+// MARK: - Invalid requests
+
+extension PaymentError {
+    /// A 400 `invalid_request_error`.
+    public static func invalidRequest(_ message: String, code: String? = nil, param: String? = nil) -> PaymentError {
+        PaymentError(kind: .invalidRequest, code: code, message: message, param: param, status: 400)
+    }
+
+    /// A required parameter is absent.
+    public static func parameterMissing(_ param: String) -> PaymentError {
+        .invalidRequest("Missing required param: \(param).", code: "parameter_missing", param: param)
+    }
+
+    /// A parameter the endpoint does not know.
+    public static func parameterUnknown(_ param: String) -> PaymentError {
+        .invalidRequest("Received unknown parameter: \(param)", code: "parameter_unknown", param: param)
+    }
+
+    /// A value that is not an integer where one is expected.
+    public static func invalidInteger(_ param: String, value: String) -> PaymentError {
+        .invalidRequest("Invalid integer: \(value)", code: "parameter_invalid_integer", param: param)
+    }
+
+    /// An empty value where one is required.
+    public static func invalidEmpty(_ param: String) -> PaymentError {
+        .invalidRequest(
+            "You passed an empty string for '\(param)'. We assume empty values are an attempt to unset a parameter; "
+                + "however '\(param)' cannot be unset. You should remove '\(param)' from your request or supply "
+                + "a non-empty value.",
+            code: "parameter_invalid_empty",
+            param: param
+        )
+    }
+
+    /// A value outside the allowed set or shape.
+    public static func invalidValue(_ param: String, _ message: String) -> PaymentError {
+        .invalidRequest(message, code: "parameter_invalid_string", param: param)
+    }
+
+    /// A referenced object that does not exist: 404 when it is the URL's object, 400 when named in the body.
+    public static func resourceMissing(
+        _ objectName: String,
+        id: String,
+        param: String?,
+        inURL: Bool
+    ) -> PaymentError {
+        PaymentError(
+            kind: .invalidRequest,
+            code: "resource_missing",
+            message: "No such \(objectName): '\(id)'",
+            param: param,
+            status: inURL ? 404 : 400
+        )
+    }
+
+    /// A route that does not exist.
+    public static func unrecognizedURL(method: String, path: String) -> PaymentError {
+        PaymentError(
+            kind: .invalidRequest,
+            code: nil,
+            message: "Unrecognized request URL (\(method): \(path)). Please see https://stripe.com/docs or we can "
+                + "help at https://support.stripe.com/.",
+            status: 404
+        )
+    }
+
+    /// The operation is not allowed in the PaymentIntent's current status.
+    public static func unexpectedState(_ message: String, paymentIntent: String) -> PaymentError {
+        PaymentError(
+            kind: .invalidRequest,
+            code: "payment_intent_unexpected_state",
+            message: message,
+            status: 400,
+            paymentIntent: paymentIntent
+        )
+    }
+}
+
+// MARK: - Authentication
+
+extension PaymentError {
+    /// No API key was sent.
+    public static let missingAPIKey = PaymentError(
+        kind: .invalidRequest,
+        code: nil,
+        message: "You did not provide an API key. You need to provide your API key in the Authorization header, "
+            + "using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
+        status: 401
+    )
+
+    /// A key that is not one of ours; the message shows only its last four characters.
+    public static func invalidAPIKey(_ key: String) -> PaymentError {
+        let masked = key.count > 4 ? String(key.prefix(8)) + "****" + String(key.suffix(4)) : "****"
+        return PaymentError(
+            kind: .invalidRequest,
+            code: "api_key_invalid",
+            message: "Invalid API Key provided: \(masked)",
+            status: 401
+        )
+    }
+
+    /// A publishable key on a call that needs the secret key.
+    public static let secretKeyRequired = PaymentError(
+        kind: .invalidRequest,
+        code: "secret_key_required",
+        message: "This API call cannot be made with a publishable API key. Please use a secret API key. You can "
+            + "find a list of your API keys at https://dashboard.stripe.com/account/apikeys.",
+        status: 401
+    )
+}
+
+// MARK: - Card errors
+
+extension PaymentError {
+    /// A 402 card error from a decline or from invalid card data.
+    public static func card(
+        code: String,
+        declineCode: String? = nil,
+        message: String,
+        param: String? = nil
+    ) -> PaymentError {
+        PaymentError(kind: .card, code: code, declineCode: declineCode, message: message, param: param, status: 402)
+    }
+}
+
+// MARK: - Idempotency and server errors
+
+extension PaymentError {
+    /// The same idempotency key was used with other parameters or another endpoint.
+    public static func idempotencyMismatch(key: String, message: String? = nil) -> PaymentError {
+        PaymentError(
+            kind: .idempotency,
+            code: nil,
+            message: message
+                ?? "Keys for idempotent requests can only be used with the same parameters they were first used "
+                + "with. Try using a key other than '\(key)' if you meant to execute a different request.",
+            status: 400
+        )
+    }
+
+    /// Another request with the same idempotency key is still running.
+    public static func idempotencyKeyInUse(key: String) -> PaymentError {
+        PaymentError(
+            kind: .invalidRequest,
+            code: "idempotency_key_in_use",
+            message: "There is currently another in-progress request using this Idempotent Key (that probably means "
+                + "you submitted twice, and the other request is still going through): \(key). Please try again "
+                + "later.",
+            status: 409
+        )
+    }
+
+    /// An unexpected failure on our side; the request may be retried.
+    public static func apiError(_ message: String = "An unknown error occurred.") -> PaymentError {
+        PaymentError(kind: .api, code: nil, message: message, status: 500)
+    }
+}

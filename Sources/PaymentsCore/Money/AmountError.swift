@@ -1,0 +1,40 @@
+/// Why an amount cannot be charged. Always about the `amount` parameter; Stripe answers 400
+/// `invalid_request_error` for each.
+public enum AmountError: Error, Equatable, Sendable {
+    /// Zero or negative.
+    case notPositive
+    /// Below the currency's minimum charge amount, which is attached.
+    case tooSmall(minimum: Money)
+    /// Above the currency's maximum charge amount, which is attached.
+    case tooLarge(maximum: Money)
+
+    /// Stripe's error code: `amount_too_small`, `amount_too_large`, or `parameter_invalid_integer` for a value
+    /// that is not a positive integer.
+    public var code: String {
+        switch self {
+        case .notPositive: "parameter_invalid_integer"
+        case .tooSmall: "amount_too_small"
+        case .tooLarge: "amount_too_large"
+        }
+    }
+
+    /// The request parameter at fault: always `amount`.
+    public var param: String { "amount" }
+
+    /// Stripe's message wording.
+    ///
+    /// `tooSmall` names the currency code after the amount when the amount is written with a symbol, as Stripe
+    /// does (`Amount must be at least $0.50 usd`); amounts written with their code (`3.00 SEK`) do not repeat it.
+    /// `tooLarge` reads `Amount must be no more than $999,999.99`.
+    public var message: String {
+        switch self {
+        case .notPositive:
+            return "Invalid positive integer"
+        case .tooSmall(let minimum):
+            let suffix = minimum.currency.symbol == nil ? "" : " " + minimum.currency.code
+            return "Amount must be at least " + minimum.description + suffix
+        case .tooLarge(let maximum):
+            return "Amount must be no more than " + maximum.description
+        }
+    }
+}

@@ -1,0 +1,47 @@
+/// An amount of money: an integer count of the currency's minor units (cents for `usd`, yen for `jpy`).
+///
+/// Money is never a floating-point number anywhere in the service; `amount` is exactly what Stripe's API and our
+/// tables carry. Encoded as `{"amount": 1000, "currency": "usd"}`.
+public struct Money: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The amount in the currency's minor unit.
+    public var amount: Int64
+    /// The currency the amount is in.
+    public var currency: Currency
+
+    /// Creates an amount of money.
+    ///
+    /// - Parameters:
+    ///   - amount: the amount in `currency`'s minor unit (1000 = 10.00 USD; 10 = ¥10).
+    ///   - currency: the currency.
+    public init(amount: Int64, currency: Currency) {
+        self.amount = amount
+        self.currency = currency
+    }
+
+    /// The amount as text, such as `$10.00`; see `Currency.formatted(_:)`.
+    public var description: String { currency.formatted(amount) }
+}
+
+// MARK: - Charge limits
+
+extension Money {
+    /// Checks that `amount` may be charged in `currency`, as Stripe does when a PaymentIntent is created or its
+    /// amount changes.
+    ///
+    /// - Parameters:
+    ///   - amount: the requested amount in minor units.
+    ///   - currency: the charge currency.
+    /// - Returns: the amount as `Money`.
+    /// - Throws: `AmountError.notPositive` for zero or less, `.tooSmall` below the currency's minimum and
+    ///   `.tooLarge` above its maximum.
+    public static func validateCharge(amount: Int64, currency: Currency) throws(AmountError) -> Money {
+        guard amount > 0 else { throw .notPositive }
+        guard amount >= currency.minimumChargeAmount else {
+            throw .tooSmall(minimum: Money(amount: currency.minimumChargeAmount, currency: currency))
+        }
+        guard amount <= currency.maximumChargeAmount else {
+            throw .tooLarge(maximum: Money(amount: currency.maximumChargeAmount, currency: currency))
+        }
+        return Money(amount: amount, currency: currency)
+    }
+}

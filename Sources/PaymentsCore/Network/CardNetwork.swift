@@ -1,0 +1,75 @@
+/// The card network (acquirer) the service asks to move money.
+///
+/// Treat it as remote: it may be slow or fail, it is called outside any database transaction, and every call is
+/// idempotent on the attempt id (our charge id), like a real acquirer's authorization reference. Asking again
+/// with the same id returns the first answer and never moves money twice.
+public protocol CardNetwork: Sendable {
+    /// Authorizes (and, when `request.capture` is set, captures) a payment.
+    func authorize(_ request: AuthorizationRequest) async throws -> AuthorizationResult
+
+    /// Captures `amount` of an approved, uncaptured authorization; the rest is released.
+    func capture(attemptID: String, amount: Int64) async throws
+
+    /// Releases an approved, uncaptured authorization.
+    func void(attemptID: String) async throws
+
+    /// Gives back `amount` of a captured payment; idempotent on `refundID`.
+    func refund(attemptID: String, refundID: String, amount: Int64) async throws
+}
+
+/// What the service sends the network to authorize a payment. Holds the full card number in memory only.
+public struct AuthorizationRequest: Sendable {
+    /// Our charge id: the network's idempotency reference for this attempt.
+    public var attemptID: String
+    public var card: CardNumber
+    public var expiry: CardExpiry
+    /// Whether a CVC was given when the card was collected (its value is never kept).
+    public var cvcProvided: Bool
+    public var amount: Int64
+    public var currency: String
+    /// Capture at once (`capture_method=automatic`) or only hold the amount.
+    public var capture: Bool
+    /// A merchant-initiated charge while the customer is away.
+    public var offSession: Bool
+    /// The cardholder passed 3-D Secure for this payment.
+    public var authenticated: Bool
+    /// The card was set up for off-session use with an authenticated payment.
+    public var offSessionReady: Bool
+    /// The time of the request (unix seconds), for expiry checks.
+    public var now: Int64
+
+    /// Creates a request.
+    public init(
+        attemptID: String,
+        card: CardNumber,
+        expiry: CardExpiry,
+        cvcProvided: Bool,
+        amount: Int64,
+        currency: String,
+        capture: Bool,
+        offSession: Bool,
+        authenticated: Bool,
+        offSessionReady: Bool,
+        now: Int64
+    ) {
+        self.attemptID = attemptID
+        self.card = card
+        self.expiry = expiry
+        self.cvcProvided = cvcProvided
+        self.amount = amount
+        self.currency = currency
+        self.capture = capture
+        self.offSession = offSession
+        self.authenticated = authenticated
+        self.offSessionReady = offSessionReady
+        self.now = now
+    }
+}
+
+/// The network's answer to an authorization.
+public enum AuthorizationResult: Sendable, Equatable {
+    /// The issuer approved; the code identifies the authorization.
+    case approved(authorizationCode: String)
+    /// The issuer (or the network) declined.
+    case declined(CardDecline)
+}

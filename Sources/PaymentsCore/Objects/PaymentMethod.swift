@@ -1,0 +1,67 @@
+/// A card payment method. Also the `payment_methods` table's row: it holds only what may be shown (brand, last
+/// four digits, expiry, fingerprint); the full number lives sealed in the card vault, and the CVC nowhere.
+public struct PaymentMethod: Codable, Sendable, Equatable {
+    public var id: String
+    public var created: Int64
+    public var customer: String?
+    public var brand: String
+    public var last4: String
+    public var expMonth: Int
+    public var expYear: Int
+    /// A keyed hash of the card number: equal for the same card, irreversible.
+    public var fingerprint: String
+    public var funding: String
+    public var country: String?
+    /// `pass`/`fail`/`unavailable`/`unchecked` when a CVC was given at creation, nil otherwise.
+    public var cvcCheck: String?
+    public var billingDetails: BillingDetails
+    public var metadata: [String: String]
+    /// False once used without a customer or detached: Stripe refuses to use it again.
+    public var reusable: Bool
+    /// Saved with `setup_future_usage=off_session` after any authentication, so off-session charges may skip it.
+    public var offSessionReady: Bool
+
+    /// Creates a payment method.
+    public init(
+        id: String,
+        created: Int64,
+        customer: String? = nil,
+        brand: String,
+        last4: String,
+        expMonth: Int,
+        expYear: Int,
+        fingerprint: String,
+        funding: String,
+        country: String?,
+        cvcCheck: String?,
+        billingDetails: BillingDetails = BillingDetails(),
+        metadata: [String: String] = [:],
+        reusable: Bool = true,
+        offSessionReady: Bool = false
+    ) {
+        self.id = id
+        self.created = created
+        self.customer = customer
+        self.brand = brand
+        self.last4 = last4
+        self.expMonth = expMonth
+        self.expYear = expYear
+        self.fingerprint = fingerprint
+        self.funding = funding
+        self.country = country
+        self.cvcCheck = cvcCheck
+        self.billingDetails = billingDetails
+        self.metadata = metadata
+        self.reusable = reusable
+        self.offSessionReady = offSessionReady
+    }
+
+    public enum CodingKeys: String, CodingKey {
+        case id, created, customer, brand, last4, fingerprint, funding, country, metadata, reusable
+        case expMonth = "exp_month"
+        case expYear = "exp_year"
+        case cvcCheck = "cvc_check"
+        case billingDetails = "billing_details"
+        case offSessionReady = "off_session_ready"
+    }
+}

@@ -1,0 +1,76 @@
+import Hummingbird
+import Payments
+import PaymentsCore
+
+/// `/v1/customers`: create, retrieve, update and list.
+struct CustomersController {
+    let services: HTTPServices
+
+    var endpoints: RouteCollection<StripeRequestContext> {
+        let routes = RouteCollection(context: StripeRequestContext.self)
+        routes.post(use: create)
+        routes.get(use: list)
+        routes.get(":id", use: retrieve)
+        routes.post(":id", use: update)
+        return routes
+    }
+
+    @Sendable func create(_ request: Request, context: StripeRequestContext) async throws -> Response {
+        try context.requireSecretKey()
+        var params = try await ResponseBuilder.parameters(request, context: context)
+        let fields = try Self.fields(&params)
+        try params.finish()
+        let customer = try await services.customers.create(fields)
+        return ResponseBuilder.json(StripeRenderer.customer(customer))
+    }
+
+    @Sendable func retrieve(_ request: Request, context: StripeRequestContext) async throws -> Response {
+        try context.requireSecretKey()
+        var params = try await ResponseBuilder.parameters(request, context: context)
+        _ = try Expansion.read(&params, allowed: [])
+        try params.finish()
+        let customer = try await services.customers.retrieve(try context.parameters.require("id"))
+        return ResponseBuilder.json(StripeRenderer.customer(customer))
+    }
+
+    @Sendable func update(_ request: Request, context: StripeRequestContext) async throws -> Response {
+        try context.requireSecretKey()
+        var params = try await ResponseBuilder.parameters(request, context: context)
+        let fields = try Self.fields(&params)
+        try params.finish()
+        let customer = try await services.customers.update(try context.parameters.require("id"), fields)
+        return ResponseBuilder.json(StripeRenderer.customer(customer))
+    }
+
+    @Sendable func list(_ request: Request, context: StripeRequestContext) async throws -> Response {
+        try context.requireSecretKey()
+        var params = try await ResponseBuilder.parameters(request, context: context)
+        _ = try Expansion.read(&params, allowed: [], list: true)
+        let email = try params.string("email", maxLength: 512)
+        let created = try ListParameters.created(&params)
+        let page = try ListParameters.page(&params)
+        try params.finish()
+        let result = try await services.customers.list(email: email, created: created, page: page)
+        let items = result.items.map(StripeRenderer.customer)
+        return ResponseBuilder.json(StripeRenderer.list(items, hasMore: result.hasMore, url: "/v1/customers"))
+    }
+
+    /// The fields create and update share.
+    static func fields(_ params: inout Parameters) throws(PaymentError) -> Customers.Fields {
+        _ = try Expansion.read(&params, allowed: [])
+        var fields = Customers.Fields()
+        fields.email = try params.clearableString("email", maxLength: 512)
+        fields.name = try params.clearableString("name", maxLength: 256)
+        fields.phone = try params.clearableString("phone", maxLength: 20)
+        fields.description = try params.clearableString("description", maxLength: 350)
+        if let metadata = try params.metadata() {
+            fields.metadata = metadata.updates
+            fields.clearMetadata = metadata.clearAll
+        }
+        if var settings = try params.nested("invoice_settings") {
+            fields.defaultPaymentMethod = try settings.clearableString("default_payment_method")
+            try settings.finish()
+        }
+        return fields
+    }
+}

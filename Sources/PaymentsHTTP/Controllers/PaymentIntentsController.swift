@@ -1,0 +1,278 @@
+import Hummingbird
+import Payments
+import PaymentsCore
+import PaymentsStore
+
+/// `/v1/payment_intents`: create, retrieve, update, list, confirm, capture and cancel.
+struct PaymentIntentsController {
+    let services: HTTPServices
+
+    var endpoints: RouteCollection<StripeRequestContext> {
+        let routes = RouteCollection(context: StripeRequestContext.self)
+        routes.post(use: create)
+        routes.get(use: list)
+        routes.get(":id", use: retrieve)
+        routes.post(":id", use: update)
+        routes.post(":id/confirm", use: confirm)
+        routes.post(":id/cancel", use: cancel)
+        return routes
+    }
+
+    // MARK: - Endpoints
+
+    @Sendable func create(_ request: Request, context: StripeRequestContext) async throws -> Response {
+        try context.requireSecretKey()
+        var params = try await ResponseBuilder.parameters(request, context: context)
+        let expand = try Expansion.read(&params, allowed: Expansion.intentFields)
+        let confirm = try params.boolean("confirm") ?? false
+        var input = PaymentIntents.CreateInput(
+            amount: try params.requiredInteger("amount"),
+            currency: try params.requiredString("currency", maxLength: 3),
+            confirm: confirm
+        )
+        input.customer = try params.string("customer")
+        input.paymentMethod = try params.string("payment_method")
+        input.captureMethod = try params.choice("capture_method", CaptureMethod.self) ?? .automatic
+        input.confirmationMethod = try params.choice("confirmation_method", ConfirmationMethod.self) ?? .automatic
+        input.setupFutureUsage = try params.choice("setup_future_usage", SetupFutureUsage.self)
+        input.offSession = try Self.offSession(&params)
+        input.returnURL = try params.string("return_url", maxLength: 2048)
+        input.errorOnRequiresAction = try params.boolean("error_on_requires_action") ?? false
+        for (name, value) in [("return_url", input.returnURL != nil), ("error_on_requires_action", input.errorOnRequiresAction)]
+        where value && !confirm {
+            throw PaymentError.invalidRequest(
+                "You can only pass in `\(name)` when `confirm` is set to true.",
+                param: name
+            )
+        }
+        input.description = try params.string("description", maxLength: 1000)
+        input.receiptEmail = try params.string("receipt_email", maxLength: 800)
+        input.statementDescriptor = try params.string("statement_descriptor", maxLength: 22)
+        input.statementDescriptorSuffix = try params.string("statement_descriptor_suffix", maxLength: 22)
+        input.metadata = try params.newMetadata()
+        try Self.readCardOnlyOptions(&params)
+        try params.finish()
+        let intent = try await services.intents.create(input)
+        return try await render(intent, request: request, context: context, expand: expand)
+    }
+
+    @Sendable func retrieve(_ request: Request, context: StripeRequestContext) async throws -> Response {
+        var params = try await ResponseBuilder.parameters(request, context: context)
+        let expand = try Expansion.read(&params, allowed: Expansion.intentFields)
+        let clientSecret = try params.string("client_secret")
+        try params.finish()
+        let id = try context.parameters.require("id")
+        let intent = try await services.intents.retrieve(id)
+        try Self.authorize(context, intent: intent, clientSecret: clientSecret)
+        return try await render(intent, request: request, context: context, expand: expand)
+    }
+
+    @Sendable func update(_ request: Request, context: StripeRequestContext) async throws -> Response {
+        try context.requireSecretKey()
+        var params = try await ResponseBuilder.parameters(request, context: context)
+        let expand = try Expansion.read(&params, allowed: Expansion.intentFields)
+        var input = PaymentIntents.UpdateInput()
+        input.amount = try params.integer("amount")
+        input.currency = try params.string("currency", maxLength: 3)
+        input.customer = try params.string("customer")
+        input.paymentMethod = try params.string("payment_method")
+        input.captureMethod = try params.choice("capture_method", CaptureMethod.self)
+        input.description = try params.clearableString("description", maxLength: 1000)
+        input.receiptEmail = try params.clearableString("receipt_email", maxLength: 800)
+        input.statementDescriptor = try params.clearableString("statement_descriptor", maxLength: 22)
+        input.statementDescriptorSuffix = try params.clearableString("statement_descriptor_suffix", maxLength: 22)
+        if let usage = try params.rawString("setup_future_usage") {
+            guard usage.isEmpty || SetupFutureUsage(rawValue: usage) != nil else {
+                throw PaymentError.invalidValue(
+                    "setup_future_usage",
+                    "Invalid setup_future_usage: must be one of on_session, off_session"
+                )
+            }
+            input.setupFutureUsage = .some(SetupFutureUsage(rawValue: usage))
+        }
+        if let metadata = try params.metadata() {
+            input.metadata = metadata.updates
+            input.clearMetadata = metadata.clearAll
+        }
+        try Self.readCardOnlyOptions(&params)
+        try params.finish()
+        let intent = try await services.intents.update(try context.parameters.require("id"), input)
+        return try await render(intent, request: request, context: context, expand: expand)
+    }
+
+    @Sendable func list(_ request: Request, context: StripeRequestContext) async throws -> Response {
+        try context.requireSecretKey()
+        var params = try await ResponseBuilder.parameters(request, context: context)
+        let expand = try Expansion.read(&params, allowed: Expansion.intentFields, list: true)
+        let customer = try params.string("customer")
+        let created = try ListParameters.created(&params)
+        let page = try ListParameters.page(&params)
+        try params.finish()
+        let result = try await services.intents.list(customer: customer, created: created, page: page)
+        let options = ResponseBuilder.options(request: request, context: context, services: services, expand: expand)
+            .forListItems
+        var items: [JSONValue] = []
+        for intent in result.items {
+            items.append(StripeRenderer.paymentIntent(try await services.lookup.bundle(for: intent), options: options))
+        }
+        return ResponseBuilder.json(StripeRenderer.list(items, hasMore: result.hasMore, url: "/v1/payment_intents"))
+    }
+
+    @Sendable func confirm(_ request: Request, context: StripeRequestContext) async throws -> Response {
+        var params = try await ResponseBuilder.parameters(request, context: context)
+        let expand = try Expansion.read(&params, allowed: Expansion.intentFields)
+        let clientSecret = try params.string("client_secret")
+        var input = PaymentIntents.ConfirmInput()
+        input.paymentMethod = try params.string("payment_method")
+        input.offSession = try Self.offSession(&params)
+        input.returnURL = try params.string("return_url", maxLength: 2048)
+        input.errorOnRequiresAction = try params.boolean("error_on_requires_action") ?? false
+        input.captureMethod = try params.choice("capture_method", CaptureMethod.self)
+        input.receiptEmail = try params.string("receipt_email", maxLength: 800)
+        if let usage = try params.rawString("setup_future_usage") {
+            guard usage.isEmpty || SetupFutureUsage(rawValue: usage) != nil else {
+                throw PaymentError.invalidValue(
+                    "setup_future_usage",
+                    "Invalid setup_future_usage: must be one of on_session, off_session"
+                )
+            }
+            input.setupFutureUsage = .some(SetupFutureUsage(rawValue: usage))
+        }
+        params.ignore("use_stripe_sdk", "mandate_data")
+        try Self.readCardOnlyOptions(&params)
+        try params.finish()
+        let id = try context.parameters.require("id")
+        if context.scope != .secret {
+            let intent = try await services.intents.retrieve(id)
+            try Self.authorize(context, intent: intent, clientSecret: clientSecret)
+            if intent.confirmationMethod == .manual {
+                throw PaymentError.secretKeyRequired
+            }
+        }
+        let intent = try await services.intents.confirm(id, input)
+        return try await render(intent, request: request, context: context, expand: expand)
+    }
+
+    @Sendable func cancel(_ request: Request, context: StripeRequestContext) async throws -> Response {
+        try context.requireSecretKey()
+        var params = try await ResponseBuilder.parameters(request, context: context)
+        let expand = try Expansion.read(&params, allowed: Expansion.intentFields)
+        let reason = try params.choice(
+            "cancellation_reason",
+            CancellationReason.self,
+            allowed: CancellationReason.callerSupplied
+        )
+        try params.finish()
+        let intent = try await services.intents.cancel(try context.parameters.require("id"), reason: reason)
+        return try await render(intent, request: request, context: context, expand: expand)
+    }
+
+    // MARK: - Helpers
+
+    func render(
+        _ intent: PaymentIntent,
+        request: Request,
+        context: StripeRequestContext,
+        expand: [String]
+    ) async throws -> Response {
+        let options = ResponseBuilder.options(request: request, context: context, services: services, expand: expand)
+        let bundle = try await services.lookup.bundle(for: intent)
+        return ResponseBuilder.json(StripeRenderer.paymentIntent(bundle, options: options))
+    }
+
+    /// A publishable key may reach an intent only with its client secret.
+    static func authorize(_ context: StripeRequestContext, intent: PaymentIntent, clientSecret: String?) throws {
+        guard context.scope == .publishable else { return }
+        guard let clientSecret else { throw PaymentError.secretKeyRequired }
+        guard APIKeys.constantTimeEquals(clientSecret, intent.clientSecret) else {
+            throw PaymentError.invalidRequest(
+                "The client_secret provided does not match the client_secret associated with the PaymentIntent.",
+                code: "payment_intent_invalid_parameter",
+                param: "client_secret"
+            )
+        }
+    }
+
+    /// `off_session`: `true`/`false`, or Stripe's `one_off`/`recurring` (both mean true).
+    static func offSession(_ params: inout Parameters) throws(PaymentError) -> Bool? {
+        guard let value = try params.rawString("off_session") else { return nil }
+        switch value {
+        case "true", "one_off", "recurring": return true
+        case "false": return false
+        default:
+            throw .invalidRequest(
+                "Invalid off_session: must be a boolean or one of one_off, recurring",
+                code: "parameter_invalid_boolean",
+                param: "off_session"
+            )
+        }
+    }
+
+    /// `payment_method_types` and `automatic_payment_methods`: cards are the only method, whatever is asked.
+    static func readCardOnlyOptions(_ params: inout Parameters) throws(PaymentError) {
+        if let types = try params.stringList("payment_method_types"), types.contains(where: { $0 != "card" }) {
+            throw .invalidRequest(
+                "The payment method type provided: \(types.first { $0 != "card" } ?? "") is invalid. This service "
+                    + "accepts only `card`.",
+                code: "payment_intent_invalid_parameter",
+                param: "payment_method_types"
+            )
+        }
+        if var automatic = try params.nested("automatic_payment_methods") {
+            _ = try automatic.boolean("enabled")
+            _ = try automatic.choice("allow_redirects", AllowRedirects.self)
+            try automatic.finish()
+        }
+        if var options = try params.nested("payment_method_options") {
+            if var card = try options.nested("card") {
+                _ = try card.choice("request_three_d_secure", RequestThreeDSecure.self)
+                try card.finish()
+            }
+            try options.finish()
+        }
+    }
+
+    enum AllowRedirects: String, CaseIterable { case always, never }
+    enum RequestThreeDSecure: String, CaseIterable { case automatic, any, challenge }
+}
+
+/// Reads the list parameters every list endpoint shares.
+enum ListParameters {
+    /// `limit`, `starting_after` and `ending_before`, with Stripe's limits.
+    static func page(_ params: inout Parameters) throws(PaymentError) -> PageRequest {
+        let limit = try params.integer("limit") ?? 10
+        guard (1...100).contains(limit) else {
+            throw .invalidRequest(
+                "Invalid limit: must be between 1 and 100",
+                code: "parameter_invalid_integer",
+                param: "limit"
+            )
+        }
+        let after = try params.string("starting_after")
+        let before = try params.string("ending_before")
+        if after != nil && before != nil {
+            throw .invalidRequest(
+                "You may only specify one of these parameters: ending_before, starting_after.",
+                code: "parameters_exclusive",
+                param: "ending_before"
+            )
+        }
+        return PageRequest(limit: Int(limit), startingAfter: after, endingBefore: before)
+    }
+
+    /// `created` as an integer or `created[gt|gte|lt|lte]`.
+    static func created(_ params: inout Parameters) throws(PaymentError) -> CreatedFilter? {
+        guard params.has("created") else { return nil }
+        if !params.isValue("created"), var range = try params.nested("created") {
+            let filter = CreatedFilter(
+                gt: try range.integer("gt"),
+                gte: try range.integer("gte"),
+                lt: try range.integer("lt"),
+                lte: try range.integer("lte")
+            )
+            try range.finish()
+            return filter
+        }
+        return CreatedFilter(equals: try params.integer("created"))
+    }
+}

@@ -1,0 +1,322 @@
+import Payments
+import PaymentsCore
+
+/// Renders domain objects in Stripe's wire shapes (API version 2023-08-16 field set), every key present.
+public enum StripeRenderer {
+    /// The fields of a PaymentIntent a publishable key may read.
+    static let publishableIntentFields: Set<String> = [
+        "id", "object", "amount", "automatic_payment_methods", "canceled_at", "cancellation_reason",
+        "capture_method", "client_secret", "confirmation_method", "created", "currency", "description",
+        "last_payment_error", "livemode", "next_action", "payment_method", "payment_method_types", "processing",
+        "receipt_email", "setup_future_usage", "shipping", "status",
+    ]
+
+    // MARK: - PaymentIntent
+
+    /// A PaymentIntent, with its expansions and `last_payment_error` taken from `bundle`.
+    public static func paymentIntent(_ bundle: Lookup.IntentBundle, options: RenderOptions) -> JSONValue {
+        let intent = bundle.intent
+        let status = options.legacyStatusNames ? intent.status.legacyName : intent.status.rawValue
+        var nextAction: JSONValue = .null
+        if intent.status == .requiresAction, let token = intent.authenticationToken {
+            let url = "\(options.baseURL)/3ds/\(intent.id)/\(token)"
+            nextAction = .object([
+                ("redirect_to_url", .object([("return_url", .string(intent.returnURL)), ("url", .string(url))])),
+                ("type", "redirect_to_url"),
+            ])
+        }
+        var paymentMethod: JSONValue = .string(intent.paymentMethod)
+        if options.expand.contains("payment_method"), let pm = bundle.paymentMethod {
+            paymentMethod = self.paymentMethod(pm, options: options)
+        }
+        var customer: JSONValue = .string(intent.customer)
+        if options.expand.contains("customer"), let value = bundle.customer {
+            customer = self.customer(value)
+        }
+        var latestCharge: JSONValue = .string(intent.latestCharge)
+        if options.expand.contains("latest_charge"), let charge = bundle.latestCharge {
+            latestCharge = self.charge(charge, paymentMethod: bundle.paymentMethod ?? bundle.lastErrorPaymentMethod)
+        }
+        let lastError: JSONValue = intent.lastPaymentError.map {
+            lastPaymentError($0, paymentMethod: bundle.lastErrorPaymentMethod, options: options)
+        } ?? .null
+        let rendered: JSONValue = .object([
+            ("id", .string(intent.id)),
+            ("object", "payment_intent"),
+            ("amount", .int(intent.amount)),
+            ("amount_capturable", .int(intent.amountCapturable)),
+            ("amount_details", .object([("tip", .object([]))])),
+            ("amount_received", .int(intent.amountReceived)),
+            ("application", .null),
+            ("application_fee_amount", .null),
+            ("automatic_payment_methods", .null),
+            ("canceled_at", .int(intent.canceledAt)),
+            ("cancellation_reason", .string(intent.cancellationReason?.rawValue)),
+            ("capture_method", .string(intent.captureMethod.rawValue)),
+            ("client_secret", .string(intent.clientSecret)),
+            ("confirmation_method", .string(intent.confirmationMethod.rawValue)),
+            ("created", .int(intent.created)),
+            ("currency", .string(intent.currency)),
+            ("customer", customer),
+            ("description", .string(intent.description)),
+            ("invoice", .null),
+            ("last_payment_error", lastError),
+            ("latest_charge", latestCharge),
+            ("livemode", false),
+            ("metadata", .map(intent.metadata)),
+            ("next_action", nextAction),
+            ("on_behalf_of", .null),
+            ("payment_method", paymentMethod),
+            ("payment_method_configuration_details", .null),
+            (
+                "payment_method_options",
+                .object([
+                    (
+                        "card",
+                        .object([
+                            ("installments", .null), ("mandate_options", .null), ("network", .null),
+                            ("request_three_d_secure", "automatic"),
+                        ])
+                    )
+                ])
+            ),
+            ("payment_method_types", .array(["card"])),
+            ("processing", .null),
+            ("receipt_email", .string(intent.receiptEmail)),
+            ("review", .null),
+            ("setup_future_usage", .string(intent.setupFutureUsage?.rawValue)),
+            ("shipping", .null),
+            ("source", .null),
+            ("statement_descriptor", .string(intent.statementDescriptor)),
+            ("statement_descriptor_suffix", .string(intent.statementDescriptorSuffix)),
+            ("status", .string(status)),
+            ("transfer_data", .null),
+            ("transfer_group", .null),
+        ])
+        return options.publishable ? rendered.keeping(publishableIntentFields) : rendered
+    }
+
+    /// An intent's `last_payment_error`, with the payment method object inside as Stripe shows it.
+    static func lastPaymentError(
+        _ error: LastPaymentError,
+        paymentMethod: PaymentMethod?,
+        options: RenderOptions
+    ) -> JSONValue {
+        var pairs: [(String, JSONValue)] = []
+        if let charge = error.charge { pairs.append(("charge", .string(charge))) }
+        pairs.append(("code", .string(error.code)))
+        if let decline = error.declineCode { pairs.append(("decline_code", .string(decline))) }
+        pairs.append(("doc_url", .string(docURL(error.code))))
+        pairs.append(("message", .string(error.message)))
+        if let param = error.param { pairs.append(("param", .string(param))) }
+        if let paymentMethod { pairs.append(("payment_method", self.paymentMethod(paymentMethod, options: options))) }
+        pairs.append(("type", .string(error.type.rawValue)))
+        return .object(pairs)
+    }
+
+    // MARK: - PaymentMethod
+
+    /// A card PaymentMethod.
+    public static func paymentMethod(_ pm: PaymentMethod, options: RenderOptions) -> JSONValue {
+        let address = pm.billingDetails.address
+        let rendered: JSONValue = .object([
+            ("id", .string(pm.id)),
+            ("object", "payment_method"),
+            (
+                "billing_details",
+                .object([
+                    (
+                        "address",
+                        .object([
+                            ("city", .string(address.city)), ("country", .string(address.country)),
+                            ("line1", .string(address.line1)), ("line2", .string(address.line2)),
+                            ("postal_code", .string(address.postalCode)), ("state", .string(address.state)),
+                        ])
+                    ),
+                    ("email", .string(pm.billingDetails.email)),
+                    ("name", .string(pm.billingDetails.name)),
+                    ("phone", .string(pm.billingDetails.phone)),
+                ])
+            ),
+            (
+                "card",
+                .object([
+                    ("brand", .string(pm.brand)),
+                    (
+                        "checks",
+                        .object([
+                            ("address_line1_check", .null),
+                            ("address_postal_code_check", .null),
+                            ("cvc_check", .string(pm.cvcCheck)),
+                        ])
+                    ),
+                    ("country", .string(pm.country)),
+                    ("display_brand", .string(pm.brand)),
+                    ("exp_month", .int(Int64(pm.expMonth))),
+                    ("exp_year", .int(Int64(pm.expYear))),
+                    ("fingerprint", .string(pm.fingerprint)),
+                    ("funding", .string(pm.funding)),
+                    ("generated_from", .null),
+                    ("last4", .string(pm.last4)),
+                    ("networks", .object([("available", .array([.string(pm.brand)])), ("preferred", .null)])),
+                    ("three_d_secure_usage", .object([("supported", true)])),
+                    ("wallet", .null),
+                ])
+            ),
+            ("created", .int(pm.created)),
+            ("customer", .string(pm.customer)),
+            ("livemode", false),
+            ("metadata", .map(pm.metadata)),
+            ("type", "card"),
+        ])
+        guard options.publishable else { return rendered }
+        var redacted = rendered
+        redacted.set("customer", .null)
+        return redacted.keeping(["id", "object", "billing_details", "card", "created", "customer", "livemode", "type"])
+    }
+
+    // MARK: - Customer
+
+    /// A Customer, or Stripe's stub for a deleted one.
+    public static func customer(_ customer: Customer) -> JSONValue {
+        if customer.deleted {
+            return .object([("id", .string(customer.id)), ("object", "customer"), ("deleted", true)])
+        }
+        return .object([
+            ("id", .string(customer.id)),
+            ("object", "customer"),
+            ("address", .null),
+            ("balance", 0),
+            ("created", .int(customer.created)),
+            ("currency", .null),
+            ("default_source", .null),
+            ("delinquent", false),
+            ("description", .string(customer.description)),
+            ("discount", .null),
+            ("email", .string(customer.email)),
+            ("invoice_prefix", .string(String(customer.id.dropFirst(4).prefix(8)).uppercased())),
+            (
+                "invoice_settings",
+                .object([
+                    ("custom_fields", .null),
+                    ("default_payment_method", .string(customer.defaultPaymentMethod)),
+                    ("footer", .null),
+                    ("rendering_options", .null),
+                ])
+            ),
+            ("livemode", false),
+            ("metadata", .map(customer.metadata)),
+            ("name", .string(customer.name)),
+            ("next_invoice_sequence", 1),
+            ("phone", .string(customer.phone)),
+            ("preferred_locales", .array([])),
+            ("shipping", .null),
+            ("tax_exempt", "none"),
+            ("test_clock", .null),
+        ])
+    }
+
+    /// The body of `DELETE /v1/customers/:id`.
+    public static func deleted(_ id: String, object: String) -> JSONValue {
+        .object([("id", .string(id)), ("object", .string(object)), ("deleted", true)])
+    }
+
+    // MARK: - Charge
+
+    /// A Charge (an attempt), as reached through `latest_charge`.
+    public static func charge(_ charge: Charge, paymentMethod: PaymentMethod?) -> JSONValue {
+        let succeeded = charge.status == .succeeded
+        let outcome: JSONValue
+        switch charge.status {
+        case .succeeded:
+            outcome = .object([
+                ("network_status", "approved_by_network"), ("reason", .null), ("risk_level", "normal"),
+                ("seller_message", "Payment complete."), ("type", "authorized"),
+            ])
+        case .failed:
+            let reachedNetwork = charge.threeDSecure != "failed" && charge.failureCode != "authentication_required"
+            outcome = .object([
+                ("network_status", reachedNetwork ? "declined_by_network" : "not_sent_to_network"),
+                ("reason", .string(charge.declineCode ?? charge.failureCode)),
+                ("risk_level", "normal"),
+                ("seller_message", "The bank did not return any further details with this decline."),
+                ("type", reachedNetwork ? "issuer_declined" : "invalid"),
+            ])
+        case .pending:
+            outcome = .null
+        }
+        var card: [(String, JSONValue)] = []
+        if let pm = paymentMethod {
+            card = [
+                ("brand", .string(pm.brand)),
+                ("checks", .object([("address_line1_check", .null), ("address_postal_code_check", .null), ("cvc_check", .string(pm.cvcCheck.map { _ in "pass" }))])),
+                ("country", .string(pm.country)),
+                ("exp_month", .int(Int64(pm.expMonth))),
+                ("exp_year", .int(Int64(pm.expYear))),
+                ("fingerprint", .string(pm.fingerprint)),
+                ("funding", .string(pm.funding)),
+                ("last4", .string(pm.last4)),
+                ("network", .string(pm.brand)),
+                ("three_d_secure", charge.threeDSecure.map { .object([("result", .string($0))]) } ?? .null),
+                ("wallet", .null),
+            ]
+        }
+        return .object([
+            ("id", .string(charge.id)),
+            ("object", "charge"),
+            ("amount", .int(charge.amount)),
+            ("amount_captured", .int(charge.amountCaptured)),
+            ("amount_refunded", .int(charge.amountRefunded)),
+            ("balance_transaction", .null),
+            ("captured", .bool(charge.captured)),
+            ("created", .int(charge.created)),
+            ("currency", .string(charge.currency)),
+            ("customer", .string(charge.customer)),
+            ("disputed", false),
+            ("failure_code", .string(charge.failureCode)),
+            ("failure_message", .string(charge.failureMessage)),
+            ("livemode", false),
+            ("metadata", .object([])),
+            ("outcome", outcome),
+            ("paid", .bool(succeeded)),
+            ("payment_intent", .string(charge.paymentIntent)),
+            ("payment_method", .string(charge.paymentMethod)),
+            ("payment_method_details", .object([("card", .object(card)), ("type", "card")])),
+            ("refunded", .bool(charge.refunded)),
+            ("status", .string(charge.status.rawValue)),
+        ])
+    }
+
+    // MARK: - Lists and errors
+
+    /// A Stripe list object.
+    public static func list(_ items: [JSONValue], hasMore: Bool, url: String) -> JSONValue {
+        .object([("object", "list"), ("data", .array(items)), ("has_more", .bool(hasMore)), ("url", .string(url))])
+    }
+
+    /// Stripe's documentation link for an error code.
+    static func docURL(_ code: String) -> String {
+        "https://stripe.com/docs/error-codes/" + code.replacingOccurrences(of: "_", with: "-")
+    }
+
+    /// A Stripe error object; `paymentIntent` and `paymentMethod` are rendered inside when given.
+    public static func error(
+        _ error: PaymentError,
+        requestID: String,
+        paymentIntent: JSONValue? = nil,
+        paymentMethod: JSONValue? = nil
+    ) -> JSONValue {
+        var pairs: [(String, JSONValue)] = []
+        if let charge = error.charge { pairs.append(("charge", .string(charge))) }
+        if let code = error.code { pairs.append(("code", .string(code))) }
+        if let decline = error.declineCode { pairs.append(("decline_code", .string(decline))) }
+        if let code = error.code { pairs.append(("doc_url", .string(docURL(code)))) }
+        pairs.append(("message", .string(error.message)))
+        if let param = error.param { pairs.append(("param", .string(param))) }
+        if let paymentIntent { pairs.append(("payment_intent", paymentIntent)) }
+        if let paymentMethod { pairs.append(("payment_method", paymentMethod)) }
+        pairs.append(("request_log_url", .string("https://dashboard.stripe.com/test/logs/\(requestID)")))
+        pairs.append(("type", .string(error.kind.rawValue)))
+        return .object([("error", .object(pairs))])
+    }
+}

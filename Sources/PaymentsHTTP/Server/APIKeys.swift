@@ -1,0 +1,59 @@
+import PaymentsCore
+
+/// The merchant's API keys and what each may do.
+public struct APIKeys: Sendable {
+    public var secret: String
+    public var publishable: String
+
+    /// Creates the key pair.
+    public init(secret: String, publishable: String) {
+        self.secret = secret
+        self.publishable = publishable
+    }
+
+    /// Which kind of key authenticated a request.
+    public enum Scope: Sendable, Equatable {
+        /// `sk_...`: may do everything.
+        case secret
+        /// `pk_...`: may create payment methods, and read or confirm one intent with its client secret.
+        case publishable
+    }
+
+    /// Authenticates an `Authorization` header: `Bearer <key>`, or Basic with the key as user name.
+    /// - Throws: 401 for a missing or unknown key.
+    public func authenticate(authorization: String?) throws(PaymentError) -> Scope {
+        guard let key = Self.key(fromAuthorization: authorization), !key.isEmpty else { throw .missingAPIKey }
+        if Self.constantTimeEquals(key, secret) { return .secret }
+        if Self.constantTimeEquals(key, publishable) { return .publishable }
+        throw .invalidAPIKey(key)
+    }
+
+    /// Extracts the key from a Bearer or Basic `Authorization` header.
+    static func key(fromAuthorization header: String?) -> String? {
+        guard let header else { return nil }
+        let trimmed = header.trimmingCharacters(in: .whitespaces)
+        if trimmed.lowercased().hasPrefix("bearer ") {
+            return String(trimmed.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        }
+        if trimmed.lowercased().hasPrefix("basic ") {
+            let encoded = String(trimmed.dropFirst(6)).trimmingCharacters(in: .whitespaces)
+            guard let data = Data(base64Encoded: encoded), let decoded = String(data: data, encoding: .utf8) else {
+                return nil
+            }
+            return String(decoded.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+        }
+        return nil
+    }
+
+    /// Compares two keys without an early exit, so timing does not reveal how much of a guess was right.
+    static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        var difference: UInt8 = 0
+        for index in x.indices { difference |= x[index] ^ y[index] }
+        return difference == 0
+    }
+}
+
+import Foundation

@@ -1,0 +1,27 @@
+import Payments
+import PaymentsCore
+
+/// Everything the routes use: the use cases, the keys, the catalogue and the public base URL.
+public struct HTTPServices: Sendable {
+    public let context: PaymentsContext
+    public let keys: APIKeys
+    public let catalog: Catalog
+    public let intents: PaymentIntents
+    public let paymentMethods: PaymentMethods
+    public let customers: Customers
+    public let lookup: Lookup
+
+    /// Creates the services over a use-case context.
+    public init(context: PaymentsContext, keys: APIKeys, catalog: Catalog) {
+        self.context = context
+        self.keys = keys
+        self.catalog = catalog
+        self.intents = PaymentIntents(context: context)
+        self.paymentMethods = PaymentMethods(context: context)
+        self.customers = Customers(context: context)
+        self.lookup = Lookup(database: context.database)
+    }
+
+    /// The public base URL of the server, without a trailing slash.
+    public var baseURL: String { context.settings.publicBaseURL }
+}

@@ -1,0 +1,89 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import Payments
+import PaymentsCore
+
+/// Gives every request its `Request-Id`, and turns every error into Stripe's error object: the one place where
+/// failures become HTTP. Nothing a client sends can make it answer a bare 500 without a body.
+struct StripeMiddleware: RouterMiddleware {
+    typealias Context = StripeRequestContext
+    let services: HTTPServices
+
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        var context = context
+        context.requestID = services.context.ids.request()
+        context.apiVersion = request.headers[.stripeVersion]
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as PaymentError {
+            response = await render(error, request: request, context: context)
+        } catch let error as HTTPError where error.status == .notFound {
+            let notFound = PaymentError.unrecognizedURL(method: request.method.rawValue, path: request.uri.path)
+            response = await render(notFound, request: request, context: context)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            response = await render(.tooLarge, request: request, context: context)
+        } catch let error as HTTPError where error.status == .methodNotAllowed {
+            let notFound = PaymentError.unrecognizedURL(method: request.method.rawValue, path: request.uri.path)
+            response = await render(notFound, request: request, context: context)
+        } catch {
+            context.logger.error(
+                "request failed",
+                metadata: ["request_id": .string(context.requestID), "error": .string(String(describing: error))]
+            )
+            response = await render(.apiError(), request: request, context: context)
+        }
+        response.headers[.requestID] = context.requestID
+        return response
+    }
+
+    /// Renders `error`, with the intent it concerns in its current state and the payment method involved.
+    func render(_ error: PaymentError, request: Request, context: Context) async -> Response {
+        let options = ResponseBuilder.options(request: request, context: context, services: services)
+        var intentJSON: JSONValue?
+        var methodJSON: JSONValue?
+        if let id = error.paymentIntent, let intent = try? await services.lookup.paymentIntent(id),
+            let bundle = try? await services.lookup.bundle(for: intent)
+        {
+            intentJSON = StripeRenderer.paymentIntent(bundle, options: options)
+        }
+        if let id = error.paymentMethod, let pm = try? await services.lookup.paymentMethod(id) {
+            methodJSON = StripeRenderer.paymentMethod(pm, options: options)
+        }
+        let body = StripeRenderer.error(
+            error,
+            requestID: context.requestID,
+            paymentIntent: intentJSON,
+            paymentMethod: methodJSON
+        )
+        var response = ResponseBuilder.json(body, status: .init(code: error.status))
+        if error.status == 409 || error.status >= 500 {
+            response.headers[.stripeShouldRetry] = "true"
+        }
+        return response
+    }
+}
+
+extension PaymentError {
+    /// A request body over the size limit.
+    static let tooLarge = PaymentError(
+        kind: .invalidRequest,
+        code: "request_too_large",
+        message: "The request body is too large.",
+        status: 413
+    )
+}
+
+extension HTTPField.Name {
+    static let requestID = Self("Request-Id")!
+    static let stripeVersion = Self("Stripe-Version")!
+    static let stripeShouldRetry = Self("Stripe-Should-Retry")!
+    static let idempotencyKey = Self("Idempotency-Key")!
+    static let idempotentReplayed = Self("Idempotent-Replayed")!
+    static let originalRequest = Self("Original-Request")!
+}

@@ -1,0 +1,29 @@
+import Hummingbird
+import PaymentsCore
+
+/// The request context of every route: the request id, and for `/v1` the key that authenticated it.
+public struct StripeRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// This request's `Request-Id` (`req_` + 14 characters).
+    public var requestID: String = ""
+    /// The key scope, set by the auth middleware for `/v1` routes.
+    public var scope: APIKeys.Scope?
+    /// The request's `Stripe-Version` header.
+    public var apiVersion: String?
+    /// The API key the request used, hashed; idempotency keys are scoped by it.
+    public var apiKeyHash: String = ""
+
+    public init(source: Source) {
+        self.coreContext = .init(source: source)
+    }
+
+    /// The largest request body accepted. Stripe's requests are a few kilobytes; 256 KiB leaves room for 50
+    /// metadata values of 500 characters and still bounds what a client can make the server hold.
+    public var maxUploadSize: Int { 256 * 1024 }
+
+    /// Checks that a secret key authenticated the request.
+    /// - Throws: 401 `secret_key_required` for a publishable key.
+    public func requireSecretKey() throws(PaymentError) {
+        guard scope == .secret else { throw .secretKeyRequired }
+    }
+}

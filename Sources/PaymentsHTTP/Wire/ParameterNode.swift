@@ -1,0 +1,149 @@
+import Foundation
+import PaymentsCore
+
+/// A request's parameters as a tree: Stripe's bracket-nested form fields (`card[number]`, `metadata[order]`,
+/// `expand[]`, `expand[0]`) or a JSON body, in one shape.
+public indirect enum ParameterNode: Sendable, Equatable {
+    case value(String)
+    case list([ParameterNode])
+    case map([String: ParameterNode])
+
+    /// How the node reads in an error message.
+    var display: String {
+        switch self {
+        case .value(let value): value
+        case .list: "an array"
+        case .map: "a hash"
+        }
+    }
+
+    /// The largest body or query the parser accepts, in parameters. Stripe's own objects need a few dozen;
+    /// 50 metadata keys plus everything else stays well under this, and it bounds the work a hostile body causes.
+    static let maximumParameters = 1000
+    /// Deepest nesting accepted (`a[b][c][d]...`); Stripe's deepest field is four levels down.
+    static let maximumDepth = 8
+
+    /// Parses an `application/x-www-form-urlencoded` string.
+    /// - Throws: `invalid_request_error` for malformed keys, too many parameters or too deep nesting.
+    public static func parseForm(_ body: String) throws(PaymentError) -> [String: ParameterNode] {
+        var root: [String: ParameterNode] = [:]
+        var count = 0
+        for pair in body.split(separator: "&", omittingEmptySubsequences: true) {
+            count += 1
+            guard count <= maximumParameters else {
+                throw .invalidRequest("Too many parameters: at most \(maximumParameters) are accepted.")
+            }
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let rawKey = decodeComponent(parts[0])
+            let value = parts.count > 1 ? decodeComponent(parts[1]) : ""
+            let path = try keyPath(rawKey)
+            try insert(.value(value), at: path[...], into: &root, fullKey: rawKey)
+        }
+        return root
+    }
+
+    /// Parses a JSON object body. Numbers and booleans become their text, as a form would send them.
+    public static func parseJSON(_ data: Data) throws(PaymentError) -> [String: ParameterNode] {
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+        } catch {
+            throw .invalidRequest("Invalid JSON body: the request body could not be parsed as JSON.")
+        }
+        guard let dictionary = object as? [String: Any] else {
+            throw .invalidRequest("Invalid JSON body: expected an object at the top level.")
+        }
+        var count = 0
+        guard case .map(let map) = try fromJSON(dictionary, depth: 0, count: &count) else { return [:] }
+        return map
+    }
+
+    private static func fromJSON(_ value: Any, depth: Int, count: inout Int) throws(PaymentError) -> ParameterNode {
+        count += 1
+        guard count <= maximumParameters, depth <= maximumDepth else {
+            throw .invalidRequest("The JSON body is too large or too deeply nested.")
+        }
+        switch value {
+        case let dictionary as [String: Any]:
+            var map: [String: ParameterNode] = [:]
+            for (key, item) in dictionary { map[key] = try fromJSON(item, depth: depth + 1, count: &count) }
+            return .map(map)
+        case let array as [Any]:
+            var list: [ParameterNode] = []
+            for item in array { list.append(try fromJSON(item, depth: depth + 1, count: &count)) }
+            return .list(list)
+        case let string as String:
+            return .value(string)
+        case let number as NSNumber:
+            // JSON booleans arrive as NSNumber with the Objective-C type "c" (char); integers and decimals do not.
+            if String(cString: number.objCType) == "c" { return .value(number.boolValue ? "true" : "false") }
+            return .value(number.stringValue)
+        case is NSNull:
+            return .value("")
+        default:
+            return .value(String(describing: value))
+        }
+    }
+
+    /// Splits `a[b][]` into `["a", "b", ""]`.
+    static func keyPath(_ key: String) throws(PaymentError) -> [String] {
+        guard let open = key.firstIndex(of: "[") else { return [key] }
+        var path = [String(key[..<open])]
+        var rest = key[open...]
+        while !rest.isEmpty {
+            guard rest.first == "[", let close = rest.firstIndex(of: "]") else {
+                throw .invalidRequest("Invalid parameter name: \(key)", code: "parameter_unknown", param: key)
+            }
+            path.append(String(rest[rest.index(after: rest.startIndex)..<close]))
+            rest = rest[rest.index(after: close)...]
+        }
+        guard path.count <= maximumDepth, !path[0].isEmpty else {
+            throw .invalidRequest("Invalid parameter name: \(key)", code: "parameter_unknown", param: key)
+        }
+        return path
+    }
+
+    private static func insert(
+        _ value: ParameterNode,
+        at path: ArraySlice<String>,
+        into map: inout [String: ParameterNode],
+        fullKey: String
+    ) throws(PaymentError) {
+        guard let head = path.first else { return }
+        let rest = path.dropFirst()
+        if rest.isEmpty {
+            map[head] = value
+            return
+        }
+        if rest.first == "" {
+            // `key[]=v`: append to a list.
+            guard rest.count == 1 else {
+                throw .invalidRequest("Invalid parameter name: \(fullKey)", code: "parameter_unknown", param: fullKey)
+            }
+            switch map[head] {
+            case nil: map[head] = .list([value])
+            case .list(var items):
+                items.append(value)
+                map[head] = .list(items)
+            default:
+                throw .invalidRequest("Invalid array: \(fullKey)", code: "parameter_invalid_string", param: fullKey)
+            }
+            return
+        }
+        var child: [String: ParameterNode]
+        switch map[head] {
+        case nil: child = [:]
+        case .map(let existing): child = existing
+        case .list(let items) where items.isEmpty: child = [:]
+        default:
+            throw .invalidRequest("Invalid hash: \(fullKey)", code: "parameter_invalid_string", param: fullKey)
+        }
+        try insert(value, at: rest, into: &child, fullKey: fullKey)
+        map[head] = .map(child)
+    }
+
+    private static func decodeComponent(_ part: Substring) -> String {
+        let spaced = part.replacingOccurrences(of: "+", with: " ")
+        return spaced.removingPercentEncoding ?? spaced
+    }
+}

@@ -1,0 +1,229 @@
+import PaymentsCore
+
+/// Reads an endpoint's parameters one by one, with Stripe's errors for missing, malformed and unknown ones.
+///
+/// Each getter marks its key as known; ``finish()`` then rejects whatever is left with `parameter_unknown`
+/// naming it, as Stripe does. Nested hashes (`card[...]`) are read with ``nested(_:)``, whose unknown keys are
+/// reported with their full bracketed name.
+public struct Parameters: Sendable {
+    private var nodes: [String: ParameterNode]
+    private var known: Set<String> = []
+    private let prefix: String?
+
+    /// Creates a reader over parsed parameters.
+    public init(_ nodes: [String: ParameterNode], prefix: String? = nil) {
+        self.nodes = nodes
+        self.prefix = prefix
+    }
+
+    /// The full name of `key` as the client wrote it (`card[number]`).
+    public func name(_ key: String) -> String {
+        prefix.map { "\($0)[\(key)]" } ?? key
+    }
+
+    /// Whether `key` was sent at all.
+    public func has(_ key: String) -> Bool { nodes[key] != nil }
+
+    /// Whether `key` was sent as a plain value (not a hash or list).
+    public func isValue(_ key: String) -> Bool {
+        if case .value = nodes[key] { return true }
+        return false
+    }
+
+    /// Whether no parameter was sent.
+    public var isEmpty: Bool { nodes.isEmpty }
+
+    // MARK: - Scalars
+
+    /// A string, or nil when absent. An empty string is returned as is.
+    public mutating func rawString(_ key: String) throws(PaymentError) -> String? {
+        known.insert(key)
+        switch nodes[key] {
+        case nil: return nil
+        case .value(let value): return value
+        case .some(let node):
+            throw .invalidRequest("Invalid string: \(node.display)", code: "parameter_invalid_string", param: name(key))
+        }
+    }
+
+    /// A non-empty string, or nil when absent.
+    /// - Throws: `parameter_invalid_empty` for an empty value.
+    public mutating func string(_ key: String, maxLength: Int = 5000) throws(PaymentError) -> String? {
+        guard let value = try rawString(key) else { return nil }
+        if value.isEmpty { throw .invalidEmpty(name(key)) }
+        try checkLength(key, value, maxLength)
+        return value
+    }
+
+    /// A string that may be unset: nil when absent, `.some(nil)` for an empty value (unset it).
+    public mutating func clearableString(_ key: String, maxLength: Int = 5000) throws(PaymentError) -> String?? {
+        guard let value = try rawString(key) else { return nil }
+        if value.isEmpty { return .some(nil) }
+        try checkLength(key, value, maxLength)
+        return .some(value)
+    }
+
+    /// A required non-empty string.
+    public mutating func requiredString(_ key: String, maxLength: Int = 5000) throws(PaymentError) -> String {
+        guard let value = try string(key, maxLength: maxLength) else { throw .parameterMissing(name(key)) }
+        return value
+    }
+
+    /// An integer, or nil when absent.
+    public mutating func integer(_ key: String) throws(PaymentError) -> Int64? {
+        guard let value = try rawString(key) else { return nil }
+        if value.isEmpty { throw .invalidEmpty(name(key)) }
+        guard let number = Int64(value) else { throw .invalidInteger(name(key), value: value) }
+        return number
+    }
+
+    /// A required integer.
+    public mutating func requiredInteger(_ key: String) throws(PaymentError) -> Int64 {
+        guard let value = try integer(key) else { throw .parameterMissing(name(key)) }
+        return value
+    }
+
+    /// A boolean (`true`/`false`), or nil when absent.
+    public mutating func boolean(_ key: String) throws(PaymentError) -> Bool? {
+        guard let value = try rawString(key) else { return nil }
+        switch value {
+        case "true": return true
+        case "false": return false
+        case "": throw .invalidEmpty(name(key))
+        default:
+            throw .invalidRequest("Invalid boolean: \(value)", code: "parameter_invalid_boolean", param: name(key))
+        }
+    }
+
+    /// One of an enum's raw values, or nil when absent.
+    public mutating func choice<T: RawRepresentable & CaseIterable>(
+        _ key: String,
+        _ type: T.Type,
+        allowed: [T]? = nil
+    ) throws(PaymentError) -> T? where T.RawValue == String {
+        guard let value = try rawString(key) else { return nil }
+        let options = allowed ?? Array(T.allCases)
+        guard let parsed = T(rawValue: value), options.contains(where: { $0.rawValue == parsed.rawValue }) else {
+            if value.isEmpty { throw .invalidEmpty(name(key)) }
+            let list = options.map(\.rawValue).joined(separator: ", ")
+            throw .invalidValue(name(key), "Invalid \(name(key)): must be one of \(list)")
+        }
+        return parsed
+    }
+
+    /// A list of strings (`expand[]=a&expand[]=b`, `expand[0]=a`, or a JSON array).
+    public mutating func stringList(_ key: String) throws(PaymentError) -> [String]? {
+        known.insert(key)
+        switch nodes[key] {
+        case nil: return nil
+        case .value(let value): return value.isEmpty ? [] : [value]
+        case .list(let items):
+            return try items.map { (item) throws(PaymentError) -> String in
+                guard case .value(let value) = item else {
+                    throw .invalidRequest("Invalid array", code: "parameter_invalid_string", param: name(key))
+                }
+                return value
+            }
+        case .map(let map):
+            // The SDKs' indexed form: expand[0]=a&expand[1]=b.
+            let sorted = map.sorted { (Int($0.key) ?? .max) < (Int($1.key) ?? .max) }
+            return try sorted.map { (pair) throws(PaymentError) -> String in
+                guard Int(pair.key) != nil, case .value(let value) = pair.value else {
+                    throw .invalidRequest("Invalid array", code: "parameter_invalid_string", param: name(key))
+                }
+                return value
+            }
+        }
+    }
+
+    // MARK: - Hashes
+
+    /// A nested hash (`card[...]`), or nil when absent. Call ``finish()`` on it too.
+    public mutating func nested(_ key: String) throws(PaymentError) -> Parameters? {
+        known.insert(key)
+        switch nodes[key] {
+        case nil: return nil
+        case .map(let map): return Parameters(map, prefix: name(key))
+        case .value(""): return Parameters([:], prefix: name(key))
+        case .some:
+            throw .invalidRequest(
+                "Invalid hash",
+                code: "parameter_invalid_string",
+                param: name(key)
+            )
+        }
+    }
+
+    /// The `metadata` update: keys to set (nil value: delete the key), and whether all keys are cleared first
+    /// (`metadata=`). Enforces Stripe's limits: 50 keys, keys up to 40 characters without brackets, values up to
+    /// 500 characters.
+    public mutating func metadata(_ key: String = "metadata") throws(PaymentError) -> (
+        updates: [String: String?], clearAll: Bool
+    )? {
+        known.insert(key)
+        switch nodes[key] {
+        case nil: return nil
+        case .value(""): return ([:], true)
+        case .map(let map):
+            guard map.count <= 50 else {
+                throw .invalidRequest("You can specify up to 50 keys in metadata.", code: "parameter_invalid_string", param: key)
+            }
+            var updates: [String: String?] = [:]
+            for (name, node) in map {
+                guard case .value(let value) = node else {
+                    throw .invalidRequest("Invalid metadata[\(name)]: metadata values must be strings.", param: "\(key)[\(name)]")
+                }
+                guard name.count <= 40, !name.contains("["), !name.contains("]") else {
+                    throw .invalidRequest(
+                        "Metadata keys can be at most 40 characters long and cannot contain '[' or ']'.",
+                        code: "parameter_invalid_string",
+                        param: "\(key)[\(name)]"
+                    )
+                }
+                guard value.count <= 500 else {
+                    throw .invalidRequest(
+                        "Metadata values can have up to 500 characters, but you passed in a value that is "
+                            + "\(value.count) characters.",
+                        code: "parameter_invalid_string",
+                        param: "\(key)[\(name)]"
+                    )
+                }
+                updates[name] = value.isEmpty ? .some(nil) : .some(value)
+            }
+            return (updates, false)
+        case .some:
+            throw .invalidRequest("Invalid hash", code: "parameter_invalid_string", param: key)
+        }
+    }
+
+    /// Metadata for a new object: the keys that were set.
+    public mutating func newMetadata(_ key: String = "metadata") throws(PaymentError) -> [String: String] {
+        guard let update = try metadata(key) else { return [:] }
+        return update.updates.compactMapValues { $0 }
+    }
+
+    // MARK: - Finishing
+
+    /// Marks keys as known without reading them (parameters accepted and ignored).
+    public mutating func ignore(_ keys: String...) {
+        for key in keys { known.insert(key) }
+    }
+
+    /// Rejects the first parameter no getter asked for.
+    /// - Throws: `parameter_unknown` naming it (sorted, so the error is deterministic).
+    public func finish() throws(PaymentError) {
+        if let unknown = nodes.keys.filter({ !known.contains($0) }).sorted().first {
+            throw .parameterUnknown(name(unknown))
+        }
+    }
+
+    private func checkLength(_ key: String, _ value: String, _ maxLength: Int) throws(PaymentError) {
+        guard value.count <= maxLength else {
+            throw .invalidRequest(
+                "Invalid \(name(key)): must be at most \(maxLength) characters",
+                code: "parameter_invalid_string_too_long",
+                param: name(key)
+            )
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import GRDB
+import PaymentsCore
+
+/// The built-in test-mode acquirer: decides by Stripe's test cards and keeps its own durable ledger.
+///
+/// The ledger is a separate SQLite file, as a remote acquirer's records would be: it survives our crashes, and
+/// tests count real charges there independently of the service's tables. Every call is idempotent on its
+/// reference: an attempt id is decided once, and asking again returns the recorded answer.
+public struct TestModeCardNetwork: CardNetwork {
+    private let ledger: DatabaseQueue
+    private let latency: Duration
+
+    /// Opens (creating if needed) the ledger at `path`.
+    /// - Parameter latency: a pause before each answer, to stand in for a remote network in benchmarks.
+    public init(ledgerPath: String, latency: Duration = .zero) throws {
+        let folder = URL(fileURLWithPath: ledgerPath).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        let queue = try DatabaseQueue(path: ledgerPath, configuration: configuration)
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        try queue.write { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE IF NOT EXISTS authorizations (
+                        attempt_id TEXT PRIMARY KEY NOT NULL,
+                        created INTEGER NOT NULL,
+                        last4 TEXT NOT NULL,
+                        amount INTEGER NOT NULL,
+                        currency TEXT NOT NULL,
+                        approved INTEGER NOT NULL,
+                        code TEXT,
+                        decline_code TEXT,
+                        message TEXT,
+                        authorization_code TEXT,
+                        captured_amount INTEGER NOT NULL DEFAULT 0,
+                        voided INTEGER NOT NULL DEFAULT 0
+                    ) STRICT;
+                    CREATE TABLE IF NOT EXISTS refunds (
+                        refund_id TEXT PRIMARY KEY NOT NULL,
+                        attempt_id TEXT NOT NULL REFERENCES authorizations (attempt_id),
+                        amount INTEGER NOT NULL
+                    ) STRICT;
+                    """
+            )
+        }
+        self.ledger = queue
+        self.latency = latency
+    }
+
+    public func authorize(_ request: AuthorizationRequest) async throws -> AuthorizationResult {
+        if latency > .zero { try await Task.sleep(for: latency) }
+        return try await ledger.write { db in
+            if let row = try Row.fetchOne(
+                db,
+                sql: "SELECT approved, code, decline_code, message, authorization_code FROM authorizations "
+                    + "WHERE attempt_id = ?",
+                arguments: [request.attemptID]
+            ) {
+                return Self.result(from: row)
+            }
+            let result = TestModeIssuer.decide(request)
+            var approved = false
+            var decline: CardDecline?
+            var code: String?
+            switch result {
+            case .approved(let authorizationCode):
+                approved = true
+                code = authorizationCode
+            case .declined(let value):
+                decline = value
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO authorizations (attempt_id, created, last4, amount, currency, approved, code,
+                        decline_code, message, authorization_code, captured_amount)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    request.attemptID, request.now, request.card.last4, request.amount, request.currency, approved,
+                    decline?.code, decline?.declineCode, decline?.message, code,
+                    approved && request.capture ? request.amount : 0,
+                ]
+            )
+            return result
+        }
+    }
+
+    public func capture(attemptID: String, amount: Int64) async throws {
+        try await ledger.write { db in
+            try db.execute(
+                sql: "UPDATE authorizations SET captured_amount = ? WHERE attempt_id = ? AND approved = 1 "
+                    + "AND voided = 0 AND captured_amount = 0",
+                arguments: [amount, attemptID]
+            )
+        }
+    }
+
+    public func void(attemptID: String) async throws {
+        try await ledger.write { db in
+            try db.execute(
+                sql: "UPDATE authorizations SET voided = 1 WHERE attempt_id = ? AND captured_amount = 0",
+                arguments: [attemptID]
+            )
+        }
+    }
+
+    public func refund(attemptID: String, refundID: String, amount: Int64) async throws {
+        try await ledger.write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO refunds (refund_id, attempt_id, amount) VALUES (?, ?, ?)",
+                arguments: [refundID, attemptID, amount]
+            )
+        }
+    }
+
+    /// The number of approved authorizations in the ledger: the charges that really happened.
+    public func approvedCount() throws -> Int {
+        try ledger.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM authorizations WHERE approved = 1") ?? 0 }
+    }
+
+    private static func result(from row: Row) -> AuthorizationResult {
+        if row["approved"] as Bool {
+            return .approved(authorizationCode: row["authorization_code"] ?? "")
+        }
+        return .declined(
+            CardDecline(code: row["code"] ?? "card_declined", declineCode: row["decline_code"], message: row["message"] ?? "")
+        )
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import GRDB
+
+/// The numbered `.sql` files of the `migrations/` folder, applied in order and recorded in the database.
+///
+/// Read from disk at run time (SwiftPM resources must live inside a target, and admins read these files too).
+/// A migration once released is never edited; a change is a new file.
+public struct MigrationSet: Sendable {
+    /// One migration: its name (the file name without `.sql`) and its SQL.
+    public struct Migration: Sendable, Equatable {
+        public var name: String
+        public var sql: String
+    }
+
+    /// The migrations in the order they apply.
+    public let migrations: [Migration]
+
+    /// Errors reading the folder.
+    public enum LoadError: Error, CustomStringConvertible {
+        case folderMissing(String)
+        case badName(String)
+
+        public var description: String {
+            switch self {
+            case .folderMissing(let path):
+                "The migrations folder '\(path)' does not exist. Run from the repository root, or set "
+                    + "PAYMENTS_MIGRATIONS (or --migrations) to the folder holding the numbered .sql files."
+            case .badName(let name):
+                "Migration file '\(name)' must be named NNNN_description.sql."
+            }
+        }
+    }
+
+    /// Loads every `NNNN_name.sql` file of `folder`, sorted by number.
+    public init(folder: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw LoadError.folderMissing(folder)
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".sql") }
+        var numbered: [(Int, Migration)] = []
+        for file in files {
+            let name = String(file.dropLast(4))
+            guard let number = Int(name.prefix { $0.isNumber }), name.first?.isNumber == true else {
+                throw LoadError.badName(file)
+            }
+            let sql = try String(contentsOfFile: folder + "/" + file, encoding: .utf8)
+            numbered.append((number, Migration(name: name, sql: sql)))
+        }
+        self.migrations = numbered.sorted { $0.0 < $1.0 }.map(\.1)
+    }
+
+    /// A GRDB migrator that applies each file in its own transaction.
+    var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for migration in migrations {
+            migrator.registerMigration(migration.name) { db in
+                try db.execute(sql: migration.sql)
+            }
+        }
+        return migrator
+    }
+}

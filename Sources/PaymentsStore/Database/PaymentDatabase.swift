@@ -1,0 +1,69 @@
+import Foundation
+import GRDB
+import PaymentsCore
+
+/// The service's one database: owns the SQLite connection pool, the migrations and every transaction boundary.
+///
+/// GRDB's AppDatabase pattern: the writer is private, and each write is a named operation (one transaction that
+/// keeps an invariant). Reads go through the pool's readers and never wait for the writer (WAL mode).
+public struct PaymentDatabase: Sendable {
+    let writer: DatabasePool
+    /// The card vault that seals full card numbers before they reach a table.
+    public let vault: CardVault
+
+    /// How long a connection waits for another process's write lock before failing. One-shot commands
+    /// (`sweep`, `recharge`, `migrate`) share the file with a running server; their transactions are short, so
+    /// five seconds is far more than any wait that happens in practice.
+    static let busyTimeout: TimeInterval = 5
+
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    /// - Parameters:
+    ///   - path: the SQLite file; its folder is created if missing.
+    ///   - migrations: the folder of numbered `.sql` files.
+    ///   - vault: seals and opens card numbers.
+    ///   - synchronous: SQLite's durability level; `FULL` survives power loss as well as process crashes.
+    public init(
+        path: String,
+        migrations: MigrationSet,
+        vault: CardVault,
+        synchronous: SynchronousLevel = .full
+    ) throws {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(Self.busyTimeout)
+        configuration.foreignKeysEnabled = true
+        configuration.label = "payments"
+        configuration.maximumReaderCount = 4
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        // GRDB sets `synchronous = NORMAL` on pools after `prepareDatabase`; set ours afterwards so it sticks.
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
+        }
+        try migrations.migrator.migrate(pool)
+        self.writer = pool
+        self.vault = vault
+    }
+
+    /// SQLite's `synchronous` levels this service may run with.
+    public enum SynchronousLevel: String, Sendable {
+        /// Each commit is fsynced: committed data survives a power loss.
+        case full = "FULL"
+        /// WAL commits are fsynced at checkpoints: survives a process crash, may lose the last commits on power
+        /// loss.
+        case normal = "NORMAL"
+    }
+
+    /// The `synchronous` level the writer connection actually runs with (1 = NORMAL, 2 = FULL).
+    public func synchronousLevel() throws -> Int {
+        try writer.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+    }
+
+    /// The migrations applied to this file, in order.
+    public func appliedMigrations() throws -> [String] {
+        try writer.read { db in try DatabaseMigrator().appliedMigrations(db) }
+    }
+
+    /// The database file's path.
+    public var path: String { writer.path }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import GRDB
+import PaymentsCore
+
+/// The repositories, as seen from inside one write transaction of ``PaymentDatabase/write(_:)``.
+///
+/// Use cases compose these named operations and call pure Core rules between them; everything done through one
+/// `StoreTransaction` commits together or not at all. It must not escape the closure it is handed to.
+public struct StoreTransaction {
+    let db: Database
+    let vault: CardVault
+
+    // MARK: - PaymentIntents
+
+    /// The intent with `id`, if any.
+    public func paymentIntent(_ id: String) throws -> PaymentIntent? {
+        try PaymentIntent.fetchOne(db, key: id)
+    }
+
+    /// Inserts a new intent.
+    public func insert(_ intent: PaymentIntent) throws {
+        try intent.insert(db)
+    }
+
+    /// Saves `intent` if its status is still `expected` (compare-and-set); otherwise nothing changes.
+    /// - Returns: false when another writer changed the status first.
+    @discardableResult
+    public func update(_ intent: PaymentIntent, expecting expected: PaymentIntentStatus) throws -> Bool {
+        try db.execute(
+            sql: "UPDATE payment_intents SET status = ? WHERE id = ? AND status = ?",
+            arguments: [intent.status.rawValue, intent.id, expected.rawValue]
+        )
+        guard db.changesCount == 1 else { return false }
+        try intent.update(db)
+        return true
+    }
+
+    // MARK: - Charges
+
+    /// The charge with `id`, if any.
+    public func charge(_ id: String) throws -> Charge? {
+        try Charge.fetchOne(db, key: id)
+    }
+
+    /// Inserts a charge (a pending attempt, or a failed one that never reached the network).
+    public func insert(_ charge: Charge) throws {
+        try charge.insert(db)
+    }
+
+    /// Saves a charge's new state.
+    public func update(_ charge: Charge) throws {
+        try charge.update(db)
+    }
+
+    // MARK: - PaymentMethods
+
+    /// The payment method with `id`, if any.
+    public func paymentMethod(_ id: String) throws -> PaymentMethod? {
+        try PaymentMethod.fetchOne(db, key: id)
+    }
+
+    /// Inserts a payment method and seals its card number in the vault, together.
+    public func insert(_ paymentMethod: PaymentMethod, card: CardNumber) throws {
+        try paymentMethod.insert(db)
+        try VaultRecord(paymentMethod: paymentMethod.id, keyID: vault.keyID, sealed: vault.seal(card)).insert(db)
+    }
+
+    /// Saves a payment method's new state.
+    public func update(_ paymentMethod: PaymentMethod) throws {
+        try paymentMethod.update(db)
+    }
+
+    /// Opens the sealed card number of a payment method. The result must stay in memory.
+    public func cardNumber(of paymentMethodID: String) throws -> CardNumber? {
+        guard let record = try VaultRecord.fetchOne(db, key: paymentMethodID) else { return nil }
+        return try vault.open(record.sealed)
+    }
+
+    // MARK: - Customers
+
+    /// The customer with `id`, deleted or not, if any.
+    public func customer(_ id: String) throws -> Customer? {
+        try Customer.fetchOne(db, key: id)
+    }
+
+    /// Inserts a customer.
+    public func insert(_ customer: Customer) throws {
+        try customer.insert(db)
+    }
+
+    /// Saves a customer's new state.
+    public func update(_ customer: Customer) throws {
+        try customer.update(db)
+    }
+}
+
+extension PaymentDatabase {
+    /// Runs `body` in one write transaction (IMMEDIATE: it takes the write lock at once, so no other writer can
+    /// change what it reads before it writes).
+    public func write<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) throws -> T) async throws -> T {
+        let vault = self.vault
+        return try await writer.write { db in try body(StoreTransaction(db: db, vault: vault)) }
+    }
+
+    /// Runs `body` on a reader: a consistent snapshot that never waits for the writer.
+    public func read<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) throws -> T) async throws -> T {
+        let vault = self.vault
+        return try await writer.read { db in try body(StoreTransaction(db: db, vault: vault)) }
+    }
+}
+
+// MARK: - Recovery
+
+extension StoreTransaction {
+    /// The ids of charges still pending (attempts whose network answer was never recorded), oldest first.
+    public func pendingCharges(limit: Int) throws -> [String] {
+        try String.fetchAll(
+            db,
+            sql: "SELECT id FROM charges WHERE status = 'pending' ORDER BY created LIMIT ?",
+            arguments: [limit]
+        )
+    }
+}
