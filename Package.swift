@@ -76,13 +76,20 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["PaymentsCore", "PaymentsStore", "PaymentsNetwork", "Payments"],
+            dependencies: ["PaymentsCore", "PaymentsStore", "PaymentsNetwork", "Payments", "PaymentsHTTP"],
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "PaymentsCoreTests", dependencies: ["PaymentsCore"]),
         .testTarget(
+            name: "PaymentsTests",
+            dependencies: ["PaymentsCore", "PaymentsStore", "PaymentsNetwork", "Payments", "TestSupport"]
+        ),
+        .testTarget(
             name: "PaymentsStoreTests",
-            dependencies: ["PaymentsCore", "PaymentsStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "PaymentsCore", "PaymentsStore", "PaymentsNetwork", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(
             name: "PaymentsHTTPTests",

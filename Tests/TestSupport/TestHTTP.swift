@@ -1,0 +1,35 @@
+import Foundation
+import Hummingbird
+import Payments
+import PaymentsHTTP
+
+/// The real router over a fresh ``TestEnvironment``, for HummingbirdTesting.
+public struct TestHTTP: Sendable {
+    public let environment: TestEnvironment
+    public let services: HTTPServices
+
+    /// The keys the test router accepts.
+    public static let secretKey = "sk_test_router"
+    public static let publishableKey = "pk_test_router"
+
+    /// Creates the router's services over a fresh environment.
+    public init(environment: TestEnvironment? = nil) throws {
+        let environment = try environment ?? TestEnvironment()
+        self.environment = environment
+        self.services = HTTPServices(
+            context: environment.context,
+            keys: APIKeys(secret: Self.secretKey, publishable: Self.publishableKey),
+            catalog: .development
+        )
+    }
+
+    /// An application serving the real router (no background services).
+    public func application() -> some ApplicationProtocol {
+        Application(router: buildRouter(services: services))
+    }
+
+    /// `Authorization` for the secret key.
+    public static let secretAuth = "Bearer \(secretKey)"
+    /// `Authorization` for the publishable key.
+    public static let publishableAuth = "Bearer \(publishableKey)"
+}
