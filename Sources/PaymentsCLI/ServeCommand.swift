@@ -29,7 +29,8 @@ struct ServeCommand: AsyncParsableCommand {
         let services = HTTPServices(
             context: bootstrap.context,
             keys: APIKeys(secret: settings.secretKey, publishable: settings.publishableKey),
-            catalog: settings.catalog
+            catalog: settings.catalog,
+            publicFolder: settings.publicFolder
         )
         let logger = bootstrap.logger
         let environment = settings.environment

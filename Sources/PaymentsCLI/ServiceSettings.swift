@@ -13,6 +13,8 @@ struct ServiceSettings: Sendable {
     var db: String
     var networkLedger: String
     var migrations: String
+    /// The folder of the checkout's static files.
+    var publicFolder: String
     var secretKey: String
     var publishableKey: String
     var vaultKey: String
@@ -91,6 +93,7 @@ struct ServiceSettings: Sendable {
             db: payments.string(forKey: "db", default: "data/payments.sqlite"),
             networkLedger: "",
             migrations: payments.string(forKey: "migrations", default: "migrations"),
+            publicFolder: payments.string(forKey: "publicFolder", default: "Public"),
             secretKey: payments.string(forKey: "secretKey", isSecret: true, default: developmentSecretKey),
             publishableKey: payments.string(forKey: "publishableKey", isSecret: true, default: developmentPublishableKey),
             vaultKey: payments.string(forKey: "vaultKey", isSecret: true, default: developmentVaultKey),

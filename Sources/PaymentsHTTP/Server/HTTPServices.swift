@@ -10,9 +10,12 @@ public struct HTTPServices: Sendable {
     public let paymentMethods: PaymentMethods
     public let customers: Customers
     public let lookup: Lookup
+    /// The folder of the checkout's static files (`Public/`), or nil to serve none.
+    public let publicFolder: String?
 
     /// Creates the services over a use-case context.
-    public init(context: PaymentsContext, keys: APIKeys, catalog: Catalog) {
+    public init(context: PaymentsContext, keys: APIKeys, catalog: Catalog, publicFolder: String? = nil) {
+        self.publicFolder = publicFolder
         self.context = context
         self.keys = keys
         self.catalog = catalog

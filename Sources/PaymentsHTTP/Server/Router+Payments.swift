@@ -1,12 +1,27 @@
 import Hummingbird
 import Payments
 
-/// Builds the service's router: `/v1` (authenticated), `/pay`, the 3-D Secure pages and `/health`.
+/// Builds the service's router: `/v1` (authenticated), `/pay`, the 3-D Secure pages, the checkout's static files
+/// and `/health`.
 public func buildRouter(services: HTTPServices) -> Router<StripeRequestContext> {
     let router = Router(context: StripeRequestContext.self)
     router.add(middleware: StripeMiddleware(services: services))
+    if let folder = services.publicFolder {
+        // The checkout page and its JavaScript client. Files are revalidated on every load (`no-cache` with an
+        // ETag), so a deploy is seen at once while unchanged files cost a 304.
+        router.add(
+            middleware: FileMiddleware(
+                folder,
+                cacheControl: .init([(.text, [.noCache]), (.application, [.noCache]), (.image, [.maxAge(3600)])]),
+                searchForIndexHtml: true
+            )
+        )
+    }
     router.get("health") { _, _ in
         ResponseBuilder.json(.object([("status", "ok")]))
+    }
+    router.get("checkout/config.json") { _, _ in
+        CheckoutConfig.response(services: services)
     }
     router.post("pay", use: PayController(services: services).pay)
     router.addRoutes(ChallengeController(services: services).endpoints, atPath: "3ds")
