@@ -34,11 +34,25 @@ struct Bootstrap {
         self.logger = logger
         self.context = PaymentsContext(
             database: database,
-            network: FaultInjectingNetwork.wrap(network, faultPoint: settings.faultPoint),
+            network: network,
             clock: UnixClock { Int64(Date().timeIntervalSince1970) },
             settings: .init(confirmationWindow: settings.confirmationWindow, publicBaseURL: publicBaseURL),
-            logger: logger
+            logger: logger,
+            faults: Self.faultInjector(settings.faultPoint)
         )
+    }
+
+    /// Crash tests' fault point: debug builds only, so a release binary can never be told to die mid-payment.
+    static func faultInjector(_ point: String?) -> FaultInjector {
+        #if DEBUG
+        guard let point, let armed = FaultInjector.Point(rawValue: point) else { return .inert }
+        return FaultInjector(armed: armed) { reached in
+            FileHandle.standardError.write(Data("fault injected at \(reached.rawValue)\n".utf8))
+            kill(getpid(), SIGKILL)
+        }
+        #else
+        return .inert
+        #endif
     }
 
     /// Settles the attempts a crash left pending, by asking the network again under the same attempt ids.

@@ -62,7 +62,7 @@ extension PaymentIntents {
                 return .done(next)
             }
         }
-        guard case .done(let intent) = plan else { return try await carryOut(plan) }
+        guard case .done(let intent) = plan else { return try await carryOut(plan, scope: nil) }
         guard outcome == .complete, intent.confirmationMethod == .automatic, intent.status == .requiresAction else {
             return intent
         }

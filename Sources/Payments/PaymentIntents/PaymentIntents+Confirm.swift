@@ -56,31 +56,44 @@ extension PaymentIntents {
     ///
     /// - Returns: the intent in its new state (`succeeded`, `requires_capture` or `requires_action`).
     /// - Throws: a 402 card error carrying the intent when the attempt failed; 400 when the status forbids it.
-    public func confirm(_ id: String, _ input: ConfirmInput) async throws -> PaymentIntent {
+    public func confirm(_ id: String, _ input: ConfirmInput, scope: IdempotencyScope? = nil) async throws
+        -> PaymentIntent
+    {
+        if let charge = scope?.resumeCharge {
+            // A previous try of this very request recorded an attempt and died: settle that attempt.
+            let (intent, error) = try await recover(charge: charge, scope: scope)
+            if let error { throw error }
+            return intent
+        }
         var paymentMethod: PaymentMethod?
         if let pmID = input.paymentMethod {
             paymentMethod = try await paymentMethods.resolve(pmID, param: "payment_method")
         }
-        let plan = try await begin(id, input: input, newPaymentMethod: paymentMethod)
-        return try await carryOut(plan)
+        let plan = try await begin(id, input: input, newPaymentMethod: paymentMethod, scope: scope)
+        return try await carryOut(plan, scope: scope)
     }
 
     /// Runs what phase one decided, and throws the attempt's card error when it failed.
-    func carryOut(_ plan: Plan) async throws -> PaymentIntent {
+    func carryOut(_ plan: Plan, scope: IdempotencyScope?) async throws -> PaymentIntent {
         switch plan {
         case .done(let intent):
             return intent
         case .failed(_, let error):
             throw error
         case .authorize(let request):
-            let (intent, error) = try await authorize(request)
+            let (intent, error) = try await authorize(request, scope: scope)
             if let error { throw error }
             return intent
         }
     }
 
     /// Phase one: one write transaction that decides what the attempt does and records it.
-    func begin(_ id: String, input: ConfirmInput, newPaymentMethod: PaymentMethod?) async throws -> Plan {
+    func begin(
+        _ id: String,
+        input: ConfirmInput,
+        newPaymentMethod: PaymentMethod?,
+        scope: IdempotencyScope?
+    ) async throws -> Plan {
         let now = context.clock.now()
         let window = context.settings.confirmationWindow
         let ids = context.ids
@@ -94,7 +107,9 @@ extension PaymentIntents {
                     throw PaymentIntentStateMachine.unexpectedState(.confirm, intent: intent)
                 }
                 // Left by a crash or another process: settle it rather than start a second attempt.
-                return try Self.recoveryPlan(charge: pending, tx: tx)
+                let plan = try Self.recoveryPlan(charge: pending, tx: tx)
+                try scope?.mark(tx, .attemptRecorded, intent: intent.id, charge: pending)
+                return plan
             }
             try PaymentIntentStateMachine.check(.confirm, on: intent)
             let original = intent.status
@@ -137,7 +152,9 @@ extension PaymentIntents {
                 )
                 let next = try intent.apply(.attemptFailed(failure), now: now)
                 try Self.save(next, expecting: original, tx: tx)
-                return .failed(next, Self.cardError(failure, intent: next))
+                let error = Self.cardError(failure, intent: next)
+                try scope?.finish(tx, intent: next, error: error)
+                return .failed(next, error)
             case .challenge:
                 let next = try intent.apply(
                     .actionRequired(
@@ -149,6 +166,7 @@ extension PaymentIntents {
                     now: now
                 )
                 try Self.save(next, expecting: original, tx: tx)
+                try scope?.finish(tx, intent: next, error: nil)
                 return .done(next)
             case .decline(let decline):
                 var charge = Charge(
@@ -169,7 +187,9 @@ extension PaymentIntents {
                 var next = try intent.apply(.attemptFailed(failure), now: now)
                 next.latestCharge = charge.id
                 try Self.save(next, expecting: original, tx: tx)
-                return .failed(next, Self.cardError(failure, intent: next))
+                let error = Self.cardError(failure, intent: next)
+                try scope?.finish(tx, intent: next, error: error)
+                return .failed(next, error)
             case .proceed:
                 let charge = Charge(
                     id: ids.charge(),
@@ -189,6 +209,7 @@ extension PaymentIntents {
                     now: now
                 )
                 try Self.save(next, expecting: original, tx: tx)
+                try scope?.mark(tx, .attemptRecorded, intent: intent.id, charge: charge.id)
                 if paymentMethod.customer == nil && intent.setupFutureUsage == nil {
                     // A payment method without a customer is single-use from its first attempt, as Stripe.
                     paymentMethod.reusable = false
@@ -201,7 +222,9 @@ extension PaymentIntents {
     }
 
     /// Phases two and three: asks the network under the pending charge's id, then records the answer.
-    func authorize(_ request: AuthorizationRequest) async throws -> (PaymentIntent, PaymentError?) {
+    func authorize(_ request: AuthorizationRequest, scope: IdempotencyScope?) async throws -> (
+        PaymentIntent, PaymentError?
+    ) {
         guard context.attempts.begin(request.attemptID) else {
             // Another task of this process is already asking; let it finish the attempt.
             let intent = try await context.database.read { tx in try tx.charge(request.attemptID) }
@@ -211,20 +234,26 @@ extension PaymentIntents {
             )
         }
         defer { context.attempts.end(request.attemptID) }
+        context.faults.reach(.afterAttemptCommit)
         let result = try await context.network.authorize(request)
-        return try await finish(attemptID: request.attemptID, result: result)
+        context.faults.reach(.afterNetwork)
+        return try await finish(attemptID: request.attemptID, result: result, scope: scope)
     }
 
     /// Phase three: one transaction records the network's answer on the charge, the intent and the payment
     /// method. A charge that is no longer pending was settled by someone else; its outcome is returned as is.
-    func finish(attemptID: String, result: AuthorizationResult) async throws -> (PaymentIntent, PaymentError?) {
+    func finish(attemptID: String, result: AuthorizationResult, scope: IdempotencyScope?) async throws -> (
+        PaymentIntent, PaymentError?
+    ) {
         let now = context.clock.now()
         return try await context.database.write { tx in
             guard var charge = try tx.charge(attemptID), let intent = try tx.paymentIntent(charge.paymentIntent) else {
                 throw PaymentError.apiError("The attempt \(attemptID) is missing.")
             }
             guard charge.status == .pending else {
-                return (intent, Self.outcomeError(of: charge, intent: intent))
+                let error = Self.outcomeError(of: charge, intent: intent)
+                try scope?.finish(tx, intent: intent, error: error)
+                return (intent, error)
             }
             switch result {
             case .approved(let code):
@@ -237,6 +266,7 @@ extension PaymentIntents {
                 let next = try intent.apply(.authorizationApproved, now: now)
                 try Self.save(next, expecting: .processing, tx: tx)
                 try Self.savePaymentMethodAfterSuccess(intent: next, charge: charge, tx: tx)
+                try scope?.finish(tx, intent: next, error: nil)
                 return (next, nil)
             case .declined(let decline):
                 charge.fail(with: decline, at: now)
@@ -244,19 +274,32 @@ extension PaymentIntents {
                 let failure = Self.lastError(decline, paymentMethod: charge.paymentMethod, charge: charge.id)
                 let next = try intent.apply(.attemptFailed(failure), now: now)
                 try Self.save(next, expecting: .processing, tx: tx)
-                return (next, Self.cardError(failure, intent: next))
+                let error = Self.cardError(failure, intent: next)
+                try scope?.finish(tx, intent: next, error: error)
+                return (next, error)
             }
         }
     }
 
     /// Settles a pending charge left by a crash: asks the network again with the same attempt id.
     /// - Returns: the intent in its settled state, and the card error when the attempt was declined.
-    public func recover(charge chargeID: String) async throws -> (PaymentIntent, PaymentError?) {
+    public func recover(charge chargeID: String, scope: IdempotencyScope? = nil) async throws -> (
+        PaymentIntent, PaymentError?
+    ) {
         let plan = try await context.database.read { tx in try Self.recoveryPlan(charge: chargeID, tx: tx) }
         switch plan {
-        case .authorize(let request): return try await authorize(request)
-        case .done(let intent): return (intent, nil)
-        case .failed(let intent, let error): return (intent, error)
+        case .authorize(let request):
+            return try await authorize(request, scope: scope)
+        case .done(let intent), .failed(let intent, _):
+            // Already settled (by start-up recovery, say): answer with that outcome, and save it for the key.
+            let error: PaymentError? = if case .failed(_, let error) = plan { error } else { nil }
+            if let scope {
+                try await context.database.write { tx in
+                    let current = try tx.paymentIntent(intent.id) ?? intent
+                    try scope.finish(tx, intent: current, error: error)
+                }
+            }
+            return (intent, error)
         }
     }
 

@@ -73,7 +73,16 @@ public struct PaymentIntents: Sendable {
     /// Creates an intent, and confirms it at once when `input.confirm` is set.
     /// - Throws: 400 for bad amounts, unknown customers or payment methods; with `confirm`, whatever confirm
     ///   throws (a 402 decline carries the new intent).
-    public func create(_ input: CreateInput) async throws -> PaymentIntent {
+    public func create(_ input: CreateInput, scope: IdempotencyScope? = nil) async throws -> PaymentIntent {
+        if let resumed = scope?.resumeIntent {
+            // A previous try of this request created the intent and died before answering: carry on with it.
+            guard input.confirm else {
+                let intent = try await retrieve(resumed)
+                try await context.database.write { tx in try scope?.finish(tx, intent: intent, error: nil) }
+                return intent
+            }
+            return try await confirm(resumed, ConfirmInput(offSession: input.offSession, returnURL: input.returnURL, errorOnRequiresAction: input.errorOnRequiresAction), scope: scope)
+        }
         guard let currency = Currency(code: input.currency) else {
             throw PaymentError.invalidValue("currency", "Invalid currency: \(input.currency.lowercased()).")
         }
@@ -116,7 +125,12 @@ public struct PaymentIntents: Sendable {
             metadata: input.metadata,
             setupFutureUsage: input.setupFutureUsage
         )
-        try await context.database.write { tx in try tx.insert(intent) }
+        let confirmNow = input.confirm
+        try await context.database.write { tx in
+            try tx.insert(intent)
+            try scope?.mark(tx, .intentCreated, intent: id)
+            if !confirmNow { try scope?.finish(tx, intent: intent, error: nil) }
+        }
         guard input.confirm else { return intent }
         return try await confirm(
             id,
@@ -124,7 +138,8 @@ public struct PaymentIntents: Sendable {
                 offSession: input.offSession,
                 returnURL: input.returnURL,
                 errorOnRequiresAction: input.errorOnRequiresAction
-            )
+            ),
+            scope: scope
         )
     }
 
@@ -169,7 +184,9 @@ public struct PaymentIntents: Sendable {
     }
 
     /// Updates an intent. Changing the payment method needs a new confirm, as Stripe.
-    public func update(_ id: String, _ input: UpdateInput) async throws -> PaymentIntent {
+    public func update(_ id: String, _ input: UpdateInput, scope: IdempotencyScope? = nil) async throws
+        -> PaymentIntent
+    {
         var currency: Currency?
         if let code = input.currency {
             guard let value = Currency(code: code) else {
@@ -229,12 +246,15 @@ public struct PaymentIntents: Sendable {
             guard try tx.update(next, expecting: current.status) else {
                 throw PaymentIntentStateMachine.unexpectedState(.updatePaymentDetails, intent: current)
             }
+            try scope?.finish(tx, intent: next, error: nil)
             return next
         }
     }
 
     /// Cancels an intent; an uncaptured authorization is released at the network after the commit.
-    public func cancel(_ id: String, reason: CancellationReason?) async throws -> PaymentIntent {
+    public func cancel(_ id: String, reason: CancellationReason?, scope: IdempotencyScope? = nil) async throws
+        -> PaymentIntent
+    {
         let now = context.clock.now()
         let (intent, heldCharge) = try await context.database.write { tx -> (PaymentIntent, String?) in
             guard let current = try tx.paymentIntent(id) else {
@@ -244,6 +264,7 @@ public struct PaymentIntents: Sendable {
             guard try tx.update(next, expecting: current.status) else {
                 throw PaymentIntentStateMachine.unexpectedState(.cancel, intent: current)
             }
+            try scope?.finish(tx, intent: next, error: nil)
             return (next, current.status == .requiresCapture ? current.latestCharge : nil)
         }
         if let heldCharge {

@@ -19,15 +19,18 @@ public struct Lookup: Sendable {
 
     /// Reads an intent and its related objects in one consistent snapshot.
     public func bundle(for intent: PaymentIntent) async throws -> IntentBundle {
-        try await database.read { tx in
-            IntentBundle(
-                intent: intent,
-                paymentMethod: try intent.paymentMethod.flatMap { try tx.paymentMethod($0) },
-                lastErrorPaymentMethod: try intent.lastPaymentError?.paymentMethod.flatMap { try tx.paymentMethod($0) },
-                customer: try intent.customer.flatMap { try tx.customer($0) },
-                latestCharge: try intent.latestCharge.flatMap { try tx.charge($0) }
-            )
-        }
+        try await database.read { tx in try Self.bundle(for: intent, in: tx) }
+    }
+
+    /// Reads an intent's related objects inside a transaction (the final one of an idempotent request).
+    public static func bundle(for intent: PaymentIntent, in tx: StoreTransaction) throws -> IntentBundle {
+        IntentBundle(
+            intent: intent,
+            paymentMethod: try intent.paymentMethod.flatMap { try tx.paymentMethod($0) },
+            lastErrorPaymentMethod: try intent.lastPaymentError?.paymentMethod.flatMap { try tx.paymentMethod($0) },
+            customer: try intent.customer.flatMap { try tx.customer($0) },
+            latestCharge: try intent.latestCharge.flatMap { try tx.charge($0) }
+        )
     }
 
     /// The intent with `id`, if any.

@@ -12,6 +12,8 @@ public struct PaymentsContext: Sendable {
     public let logger: Logger
     /// The attempts this process is waiting on the network for.
     public let attempts: AttemptRegistry
+    /// Crash-test hooks; inert in normal runs.
+    public let faults: FaultInjector
 
     /// Settings the use cases follow.
     public struct Settings: Sendable {
@@ -35,8 +37,10 @@ public struct PaymentsContext: Sendable {
         clock: UnixClock,
         ids: IDGenerator = .secure,
         settings: Settings,
-        logger: Logger = Logger(label: "payments")
+        logger: Logger = Logger(label: "payments"),
+        faults: FaultInjector = .inert
     ) {
+        self.faults = faults
         self.database = database
         self.network = network
         self.clock = clock

@@ -52,8 +52,12 @@ struct PaymentIntentsController {
         input.metadata = try params.newMetadata()
         try Self.readCardOnlyOptions(&params)
         try params.finish()
-        let intent = try await services.intents.create(input)
-        return try await render(intent, request: request, context: context, expand: expand)
+        let scope = context.intentScope(options: options(request, context, expand))
+        return try await respond(scope: scope) {
+            try await services.intents.create(input, scope: scope)
+        } render: { intent in
+            try await render(intent, request: request, context: context, expand: expand)
+        }
     }
 
     @Sendable func retrieve(_ request: Request, context: StripeRequestContext) async throws -> Response {
@@ -96,8 +100,13 @@ struct PaymentIntentsController {
         }
         try Self.readCardOnlyOptions(&params)
         try params.finish()
-        let intent = try await services.intents.update(try context.parameters.require("id"), input)
-        return try await render(intent, request: request, context: context, expand: expand)
+        let id = try context.parameters.require("id")
+        let scope = context.intentScope(options: options(request, context, expand))
+        return try await respond(scope: scope) {
+            try await services.intents.update(id, input, scope: scope)
+        } render: { intent in
+            try await render(intent, request: request, context: context, expand: expand)
+        }
     }
 
     @Sendable func list(_ request: Request, context: StripeRequestContext) async throws -> Response {
@@ -149,8 +158,12 @@ struct PaymentIntentsController {
                 throw PaymentError.secretKeyRequired
             }
         }
-        let intent = try await services.intents.confirm(id, input)
-        return try await render(intent, request: request, context: context, expand: expand)
+        let scope = context.intentScope(options: options(request, context, expand))
+        return try await respond(scope: scope) {
+            try await services.intents.confirm(id, input, scope: scope)
+        } render: { intent in
+            try await render(intent, request: request, context: context, expand: expand)
+        }
     }
 
     @Sendable func cancel(_ request: Request, context: StripeRequestContext) async throws -> Response {
@@ -163,11 +176,20 @@ struct PaymentIntentsController {
             allowed: CancellationReason.callerSupplied
         )
         try params.finish()
-        let intent = try await services.intents.cancel(try context.parameters.require("id"), reason: reason)
-        return try await render(intent, request: request, context: context, expand: expand)
+        let id = try context.parameters.require("id")
+        let scope = context.intentScope(options: options(request, context, expand))
+        return try await respond(scope: scope) {
+            try await services.intents.cancel(id, reason: reason, scope: scope)
+        } render: { intent in
+            try await render(intent, request: request, context: context, expand: expand)
+        }
     }
 
     // MARK: - Helpers
+
+    func options(_ request: Request, _ context: StripeRequestContext, _ expand: [String]) -> RenderOptions {
+        ResponseBuilder.options(request: request, context: context, services: services, expand: expand)
+    }
 
     func render(
         _ intent: PaymentIntent,

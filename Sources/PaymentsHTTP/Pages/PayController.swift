@@ -20,6 +20,10 @@ struct PayController {
             let intentID = try params.string("payment_intent_id")
             let itemID = try params.string("item")
             try params.finish()
+            let scope = context.scope { _, intent, error in
+                let answer = error.map { Self.errorAnswer($0) } ?? Self.answerBody(for: intent)
+                return (answer.status, answer.body.serialized())
+            }
             let intent: PaymentIntent
             if let paymentMethodID {
                 guard let item = services.catalog.item(itemID) else {
@@ -34,35 +38,52 @@ struct PayController {
                         confirmationMethod: .manual,
                         description: item.name,
                         metadata: ["item": item.id]
-                    )
+                    ),
+                    scope: scope
                 )
             } else if let intentID {
-                intent = try await services.intents.confirm(intentID, .init())
+                intent = try await services.intents.confirm(intentID, .init(), scope: scope)
             } else {
                 throw PaymentError.parameterMissing("payment_method_id")
             }
-            return Self.answer(for: intent)
+            if let saved = scope?.savedResponse {
+                return ResponseBuilder.bytes(saved.body, status: .init(code: saved.status))
+            }
+            let answer = Self.answerBody(for: intent)
+            return ResponseBuilder.json(answer.body, status: .init(code: answer.status))
         } catch let error as PaymentError {
-            var body: [(String, JSONValue)] = [("message", .string(error.message))]
-            body.append(("code", .string(error.code)))
-            body.append(("decline_code", .string(error.declineCode)))
-            if let intent = error.paymentIntent { body.append(("payment_intent", .string(intent))) }
-            let status: HTTPResponse.Status = error.status == 402 ? .init(code: 402) : error.status == 404 ? .notFound : .badRequest
-            return ResponseBuilder.json(.object([("error", .object(body))]), status: status)
+            if let saved = context.idempotency?.holder.savedResponse {
+                return ResponseBuilder.bytes(saved.body, status: .init(code: saved.status))
+            }
+            if error.status >= 500 || error.status == 409 { throw error }
+            let answer = Self.errorAnswer(error)
+            return ResponseBuilder.json(answer.body, status: .init(code: answer.status))
         }
     }
 
+    /// The seed client's error shape: `{error: {message, code, decline_code}}` with 402 for card errors.
+    static func errorAnswer(_ error: PaymentError) -> (status: Int, body: JSONValue) {
+        var body: [(String, JSONValue)] = [("message", .string(error.message))]
+        body.append(("code", .string(error.code)))
+        body.append(("decline_code", .string(error.declineCode)))
+        if let intent = error.paymentIntent { body.append(("payment_intent", .string(intent))) }
+        let status = error.status == 402 || error.status == 404 ? error.status : 400
+        return (status, .object([("error", .object(body))]))
+    }
+
     /// The seed's `generateResponse`.
-    static func answer(for intent: PaymentIntent) -> Response {
+    static func answerBody(for intent: PaymentIntent) -> (status: Int, body: JSONValue) {
         switch intent.status {
         case .requiresAction:
-            return ResponseBuilder.json(
+            return (
+                200,
                 .object([("requires_action", true), ("payment_intent_client_secret", .string(intent.clientSecret))])
             )
         case .succeeded, .requiresCapture:
-            return ResponseBuilder.json(.object([("success", true), ("payment_intent", .string(intent.id))]))
+            return (200, .object([("success", true), ("payment_intent", .string(intent.id))]))
         default:
-            return ResponseBuilder.json(
+            return (
+                402,
                 .object([
                     (
                         "error",
@@ -72,8 +93,7 @@ struct PayController {
                             ("decline_code", .string(intent.lastPaymentError?.declineCode)),
                         ])
                     )
-                ]),
-                status: .init(code: 402)
+                ])
             )
         }
     }

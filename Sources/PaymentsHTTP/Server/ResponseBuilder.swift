@@ -7,7 +7,12 @@ import PaymentsCore
 enum ResponseBuilder {
     /// A JSON response.
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
-        let bytes = value.serialized()
+        bytes(value.serialized(), status: status)
+    }
+
+    /// A JSON response from bytes already serialized (a saved idempotent response, say).
+    static func bytes(_ bytes: [UInt8], status: HTTPResponse.Status) -> Response {
+        ResponseCapture.current?.record(status: status.code, body: bytes)
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         headers[.cacheControl] = "no-cache, no-store"

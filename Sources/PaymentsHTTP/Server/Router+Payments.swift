@@ -23,9 +23,13 @@ public func buildRouter(services: HTTPServices) -> Router<StripeRequestContext> 
     router.get("checkout/config.json") { _, _ in
         CheckoutConfig.response(services: services)
     }
-    router.post("pay", use: PayController(services: services).pay)
+    router.group("pay")
+        .add(middleware: IdempotencyMiddleware(services: services, fixedScope: "pay"))
+        .post(use: PayController(services: services).pay)
     router.addRoutes(ChallengeController(services: services).endpoints, atPath: "3ds")
-    let v1 = router.group("v1").add(middleware: AuthMiddleware(keys: services.keys))
+    let v1 = router.group("v1")
+        .add(middleware: AuthMiddleware(keys: services.keys))
+        .add(middleware: IdempotencyMiddleware(services: services, fixedScope: nil))
     v1.addRoutes(PaymentIntentsController(services: services).endpoints, atPath: "payment_intents")
     v1.addRoutes(PaymentMethodsController(services: services).endpoints, atPath: "payment_methods")
     v1.addRoutes(CustomersController(services: services).endpoints, atPath: "customers")

@@ -21,6 +21,7 @@ struct StripeMiddleware: RouterMiddleware {
         var response: Response
         do {
             response = try await next(request, context)
+            services.context.faults.reach(.beforeResponse)
         } catch let error as PaymentError {
             response = await render(error, request: request, context: context)
         } catch let error as HTTPError where error.status == .notFound {
@@ -44,6 +45,21 @@ struct StripeMiddleware: RouterMiddleware {
 
     /// Renders `error`, with the intent it concerns in its current state and the payment method involved.
     func render(_ error: PaymentError, request: Request, context: Context) async -> Response {
+        let bytes = await Self.errorBody(error, request: request, context: context, services: services)
+        var response = ResponseBuilder.bytes(bytes, status: .init(code: error.status))
+        if error.status == 409 || error.status >= 500 {
+            response.headers[.stripeShouldRetry] = "true"
+        }
+        return response
+    }
+
+    /// The bytes of Stripe's error object for `error`.
+    static func errorBody(
+        _ error: PaymentError,
+        request: Request,
+        context: Context,
+        services: HTTPServices
+    ) async -> [UInt8] {
         let options = ResponseBuilder.options(request: request, context: context, services: services)
         var intentJSON: JSONValue?
         var methodJSON: JSONValue?
@@ -55,17 +71,12 @@ struct StripeMiddleware: RouterMiddleware {
         if let id = error.paymentMethod, let pm = try? await services.lookup.paymentMethod(id) {
             methodJSON = StripeRenderer.paymentMethod(pm, options: options)
         }
-        let body = StripeRenderer.error(
+        return StripeRenderer.error(
             error,
             requestID: context.requestID,
             paymentIntent: intentJSON,
             paymentMethod: methodJSON
-        )
-        var response = ResponseBuilder.json(body, status: .init(code: error.status))
-        if error.status == 409 || error.status >= 500 {
-            response.headers[.stripeShouldRetry] = "true"
-        }
-        return response
+        ).serialized()
     }
 }
 

@@ -1,5 +1,7 @@
 import Hummingbird
+import Payments
 import PaymentsCore
+import Synchronization
 
 /// The request context of every route: the request id, and for `/v1` the key that authenticated it.
 public struct StripeRequestContext: RequestContext {
@@ -12,6 +14,9 @@ public struct StripeRequestContext: RequestContext {
     public var apiVersion: String?
     /// The API key the request used, hashed; idempotency keys are scoped by it.
     public var apiKeyHash: String = ""
+
+    /// The idempotency key this request runs under, set by the idempotency middleware.
+    public var idempotency: IdempotentRequest?
 
     public init(source: Source) {
         self.coreContext = .init(source: source)
@@ -26,4 +31,25 @@ public struct StripeRequestContext: RequestContext {
     public func requireSecretKey() throws(PaymentError) {
         guard scope == .secret else { throw .secretKeyRequired }
     }
+}
+
+/// A request running under an `Idempotency-Key`, and where a previous try of it stopped.
+public struct IdempotentRequest: Sendable {
+    public var apiKey: String
+    public var key: String
+    public var resumeIntent: String?
+    public var resumeCharge: String?
+    /// The scope the handler ran its use case under, so the middleware knows the response is already saved.
+    let holder: ScopeHolder
+}
+
+/// Shares the handler's ``IdempotencyScope`` with the idempotency middleware.
+final class ScopeHolder: Sendable {
+    private let scope = Mutex<IdempotencyScope?>(nil)
+
+    /// The scope the handler made.
+    func set(_ value: IdempotencyScope) { scope.withLock { $0 = value } }
+
+    /// The response the scope saved in its final transaction, if it did.
+    var savedResponse: (status: Int, body: [UInt8])? { scope.withLock { $0 }?.savedResponse }
 }

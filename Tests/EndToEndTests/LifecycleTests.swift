@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The process around the API: health, the listening line, graceful shutdown, restarts and `migrate`.
+@Suite("Server process lifecycle")
+struct LifecycleTests {
+    @Test("GET /health answers 200 once the server takes requests")
+    func health() async throws {
+        try await withServer { server in
+            let answer = try await server.client.get("/health")
+            #expect(answer.status == 200, "\(answer)")
+            #expect(try answer.json()["status"]?.string == "ok", "\(answer)")
+            #expect(answer.header("Request-Id")?.hasPrefix("req_") == true, "\(answer.headers)")
+        }
+    }
+
+    @Test("--port 0 listens on a free port, prints it, and builds challenge URLs with it")
+    func portZero() async throws {
+        try await withServer(port: 0) { server in
+            #expect(server.port != 0, "\(server.output)")
+            let health = try await server.client.get("/health")
+            #expect(health.status == 200, "\(health)")
+            #expect(server.output.contains("development keys") == true, "a development config prints its keys")
+
+            let answer = try await server.client.postForm(
+                "/v1/payment_intents",
+                [
+                    ("amount", "1099"), ("currency", "usd"), ("payment_method", "pm_card_authenticationRequired"),
+                    ("confirm", "true"),
+                ],
+                auth: server.secret
+            )
+            let intent = try answer.json()
+            #expect(intent["status"]?.string == "requires_action", "\(intent)")
+            let url = try #require(intent["next_action"]?["redirect_to_url"]?["url"]?.string, "\(intent)")
+            #expect(
+                url.hasPrefix("\(server.baseURL.absoluteString)/3ds/"),
+                "the challenge URL must be on the address the server listens on (\(server.baseURL)), not \(url)"
+            )
+        }
+    }
+
+    @Test("SIGTERM exits 0 promptly; a restart on the same database serves the same intents unchanged")
+    func restartKeepsData() async throws {
+        let first = try await ServerProcess.start()
+        defer { first.kill() }
+        let folder = first.folder
+        var created: [String: JSON] = [:]
+        var order: [String] = []
+        for (card, expected) in [
+            (SeedCard.succeeds, 200), (SeedCard.needsAuthentication, 200), (SeedCard.insufficientFunds, 402),
+        ] {
+            let paymentMethod = try await first.createPaymentMethod(card: card)
+            let answer = try await first.client.postForm(
+                "/v1/payment_intents",
+                [
+                    ("amount", "2500"), ("currency", "eur"), ("payment_method", paymentMethod),
+                    ("confirmation_method", "manual"), ("confirm", "true"), ("metadata[order]", "order-\(card.suffix(4))"),
+                ],
+                auth: first.secret
+            )
+            #expect(answer.status == expected, "\(answer)")
+            let json = try answer.json()
+            let id = try #require(json["id"]?.string ?? json["error"]?["payment_intent"]?["id"]?.string, "\(answer)")
+            created[id] = try await first.paymentIntent(id)
+            order.insert(id, at: 0)  // lists are newest first
+        }
+        let listedBefore = try await first.client.get("/v1/payment_intents", auth: first.secret).json()
+
+        let termination = await first.stop(signal: SIGTERM, timeout: .seconds(10))
+        #expect(termination != nil, "payments serve was still running 10 s after SIGTERM\n\(first.diagnostics)")
+        #expect(termination?.isCleanExit == true, "after SIGTERM: \(termination.map { "\($0)" } ?? "killed")")
+
+        // Same data, same keys, same port (so the challenge URLs stay the same).
+        let second = try await ServerProcess.start(folder: folder, port: first.port, keys: first.keys)
+        defer { second.kill() }
+        for (id, before) in created {
+            let after = try await second.paymentIntent(id)
+            #expect(after == before, "intent \(id) changed across the restart:\nbefore \(before)\nafter  \(after)")
+        }
+        let listedAfter = try await second.client.get("/v1/payment_intents", auth: second.secret).json()
+        let ids = listedAfter["data"]?.array?.compactMap { $0["id"]?.string }
+        #expect(ids == order, "\(listedAfter)")
+        #expect(listedAfter == listedBefore)
+        #expect(await second.stop()?.isCleanExit == true, second.diagnostics)
+    }
+
+    @Test("SIGINT stops the server as gracefully as SIGTERM")
+    func sigint() async throws {
+        let server = try await ServerProcess.start()
+        defer { server.kill() }
+        #expect(try await server.client.get("/health").status == 200)
+        let termination = await server.stop(signal: SIGINT, timeout: .seconds(10))
+        #expect(termination?.isCleanExit == true, "after SIGINT: \(String(describing: termination))\n\(server.output)")
+    }
+
+    @Test("payments migrate on a fresh file, then again: both exit 0 and agree")
+    func migrateTwice() async throws {
+        let binary = try PaymentsBinary.path()
+        let folder = try TestPaths.temporaryFolder("payments-e2e-migrate")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let db = folder.appendingPathComponent("nested/fresh.sqlite")
+        let environment = PaymentsBinary.environment([:])
+
+        let first = try await runToCompletion(binary, ["migrate", "--db", db.path], environment: environment, in: folder)
+        #expect(first.termination.isCleanExit, "first migrate: \(first.termination)\n\(first.output)")
+        #expect(FileManager.default.fileExists(atPath: db.path), "the database file (and its folder) is created")
+
+        let second = try await runToCompletion(binary, ["migrate", "--db", db.path], environment: environment, in: folder)
+        #expect(second.termination.isCleanExit, "second migrate: \(second.termination)\n\(second.output)")
+        #expect(second.output == first.output, "a second migrate applies nothing new:\n\(first.output)\n\(second.output)")
+
+        // The migrated file serves at once.
+        let server = try await ServerProcess.start(folder: db.deletingLastPathComponent())
+        defer { server.kill() }
+        #expect(try await server.client.get("/health").status == 200, server.diagnostics)
+    }
+}

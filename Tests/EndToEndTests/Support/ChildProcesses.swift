@@ -1,0 +1,102 @@
+import Foundation
+import Synchronization
+import TestSupport
+
+/// Every child process the tests started and have not reaped yet. When the test runner exits (normally or
+/// through `exit`), whatever is left is killed, so no server outlives the run.
+enum ChildRegistry {
+    private static let pids = Mutex<Set<Int32>>([])
+    private static let installOnce: Void = {
+        atexit { ChildRegistry.killAll() }
+    }()
+
+    static func add(_ pid: Int32) {
+        _ = installOnce
+        pids.withLock { _ = $0.insert(pid) }
+    }
+
+    static func remove(_ pid: Int32) {
+        pids.withLock { _ = $0.remove(pid) }
+    }
+
+    static func killAll() {
+        for pid in pids.withLock({ $0 }) { kill(pid, SIGKILL) }
+    }
+}
+
+/// How a child process ended.
+struct Termination: Sendable, Equatable, CustomStringConvertible {
+    let reason: Process.TerminationReason
+    let status: Int32
+
+    var isCleanExit: Bool { reason == .exit && status == 0 }
+
+    var description: String { reason == .exit ? "exit status \(status)" : "killed by signal \(status)" }
+}
+
+/// The `payments` binary, checked before use: tests fail (never skip) when it was not built.
+enum PaymentsBinary {
+    static func path() throws -> String {
+        let path = TestPaths.binary
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw EndToEndError(
+                """
+                The payments binary is missing at \(path). The end-to-end tests run the built executable: \
+                run `swift build --build-tests` before `swift test --skip-build` (scripts/test does both), \
+                or point PAYMENTS_BINARY at a built binary.
+                """
+            )
+        }
+        return path
+    }
+
+    /// The environment a child gets: this process's, without any `PAYMENTS_*` setting that would leak in from
+    /// the developer's shell, plus `extra`.
+    static func environment(_ extra: [String: String]) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PAYMENTS_") }
+        environment.merge(extra) { _, new in new }
+        return environment
+    }
+}
+
+/// Runs a command to completion with its output (stdout and stderr together) in a file, and kills it if it
+/// outlives `timeout` (a guard against hanging, not a measurement).
+func runToCompletion(
+    _ executable: String,
+    _ arguments: [String],
+    environment: [String: String],
+    in folder: URL,
+    timeout: Duration = .seconds(300)
+) async throws -> (termination: Termination, output: String) {
+    let logURL = folder.appendingPathComponent("run-\(UUID().uuidString.prefix(8)).log")
+    FileManager.default.createFile(atPath: logURL.path, contents: nil)
+    let log = try FileHandle(forWritingTo: logURL)
+    defer { try? log.close() }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.environment = environment
+    process.currentDirectoryURL = TestPaths.root
+    process.standardInput = FileHandle.nullDevice
+    process.standardOutput = log
+    process.standardError = log
+    try process.run()
+    let pid = process.processIdentifier
+    ChildRegistry.add(pid)
+    defer {
+        if process.isRunning {
+            kill(pid, SIGKILL)
+            process.waitUntilExit()
+        }
+        ChildRegistry.remove(pid)
+    }
+    let deadline = ContinuousClock.now + timeout
+    while process.isRunning, ContinuousClock.now < deadline {
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    let output = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
+    if process.isRunning {
+        throw EndToEndError("`\(executable) \(arguments.joined(separator: " "))` still ran after \(timeout):\n\(output)")
+    }
+    return (Termination(reason: process.terminationReason, status: process.terminationStatus), output)
+}

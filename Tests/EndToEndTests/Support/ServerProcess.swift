@@ -1,0 +1,228 @@
+import Foundation
+import Synchronization
+import TestSupport
+
+/// The built `payments` binary serving on a real port, with its own database in a temporary folder and its own
+/// API keys. Its stdout and stderr go to a log file in that folder, shown by ``diagnostics`` when a test fails.
+/// The child is killed when the value goes away, whatever happened.
+final class ServerProcess: Sendable {
+    /// The folder holding the database, the card network's ledger and the logs.
+    let folder: URL
+    let db: URL
+    let secretKey: String
+    let publishableKey: String
+    /// The address from the "payments listening on http://HOST:PORT" line.
+    let baseURL: URL
+    let port: Int
+    let logURL: URL
+    private let process: Process
+    private let reaped = Mutex(false)
+
+    /// The keys a fresh server gets, different for every test.
+    struct Keys: Sendable {
+        var secret: String
+        var publishable: String
+
+        static func random() -> Keys {
+            let tag = UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
+            return Keys(secret: "sk_test_e2e_\(tag)", publishable: "pk_test_e2e_\(tag)")
+        }
+    }
+
+    /// Starts `payments serve` and waits for its "listening" line.
+    ///
+    /// - Parameters:
+    ///   - folder: where the database lives; a new temporary folder when nil (pass the same one to restart on the
+    ///     same data).
+    ///   - port: the port to ask for; `nil` picks a free one (and tries another if it was taken meanwhile),
+    ///     `0` lets the server pick and reads it from the printed line.
+    static func start(
+        folder: URL? = nil,
+        port: Int? = nil,
+        keys: Keys = .random(),
+        environment: [String: String] = [:],
+        arguments: [String] = []
+    ) async throws -> ServerProcess {
+        let binary = try PaymentsBinary.path()
+        let folder = try folder ?? TestPaths.temporaryFolder("payments-e2e")
+        var lastError: (any Error)?
+        for _ in 0..<(port == nil ? 5 : 1) {
+            let chosen = try port ?? freePort()
+            do {
+                return try await ServerProcess(
+                    binary: binary,
+                    folder: folder,
+                    port: chosen,
+                    keys: keys,
+                    environment: environment,
+                    arguments: arguments
+                )
+            } catch let error as StartFailure where port == nil {
+                lastError = error  // most likely the free port was taken in between: try another
+            }
+        }
+        throw lastError ?? EndToEndError("The server did not start.")
+    }
+
+    private struct StartFailure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private init(
+        binary: String,
+        folder: URL,
+        port: Int,
+        keys: Keys,
+        environment: [String: String],
+        arguments: [String]
+    ) async throws {
+        let db = folder.appendingPathComponent("payments.sqlite")
+        let logURL = folder.appendingPathComponent("server-\(UUID().uuidString.prefix(8)).log")
+        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        let log = try FileHandle(forWritingTo: logURL)
+        defer { try? log.close() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["serve", "--db", db.path, "--host", "127.0.0.1", "--port", String(port)] + arguments
+        process.environment = PaymentsBinary.environment(
+            ["PAYMENTS_SECRET_KEY": keys.secret, "PAYMENTS_PUBLISHABLE_KEY": keys.publishable].merging(environment) {
+                _,
+                new in new
+            }
+        )
+        process.currentDirectoryURL = TestPaths.root
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        ChildRegistry.add(process.processIdentifier)
+
+        // Wait for the ready line; a child that dies first, or never prints it, fails the start.
+        let deadline = ContinuousClock.now + .seconds(60)
+        var listening: URL?
+        while listening == nil {
+            let output = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
+            listening = Self.listeningURL(in: output)
+            if listening != nil { break }
+            if !process.isRunning {
+                ChildRegistry.remove(process.processIdentifier)
+                throw StartFailure(
+                    description: "payments serve exited (\(process.terminationStatus)) before listening:\n\(output)"
+                )
+            }
+            if ContinuousClock.now > deadline {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                ChildRegistry.remove(process.processIdentifier)
+                throw EndToEndError("payments serve printed no listening line within 60 s:\n\(output)")
+            }
+            try? await Task.sleep(for: .milliseconds(25))
+        }
+        self.folder = folder
+        self.db = db
+        self.secretKey = keys.secret
+        self.publishableKey = keys.publishable
+        self.baseURL = listening!
+        self.port = listening!.port ?? port
+        self.logURL = logURL
+        self.process = process
+    }
+
+    deinit { kill() }
+
+    /// The server's `Keys`, to restart it with the same ones.
+    var keys: Keys { Keys(secret: secretKey, publishable: publishableKey) }
+
+    var client: HTTPClient { HTTPClient(baseURL: baseURL) }
+    var secret: Credential { .bearer(secretKey) }
+    var publishable: Credential { .bearer(publishableKey) }
+
+    var isRunning: Bool { process.isRunning }
+
+    /// What the server printed, for failure messages.
+    var output: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+
+    /// The server's output, labelled, for a failing expectation's comment.
+    var diagnostics: String { "server \(baseURL) output (\(logURL.path)):\n\(output.suffix(8000))" }
+
+    /// Sends `signal` and waits up to `timeout` for the process to end; kills it if it is still running then.
+    /// - Returns: how it ended, or nil when it outlived the timeout (and was then killed).
+    func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(10)) async -> Termination? {
+        guard process.isRunning else { return reap() }
+        Foundation.kill(process.processIdentifier, signal)
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(25))
+        }
+        if process.isRunning {
+            kill()
+            return nil
+        }
+        return reap()
+    }
+
+    /// Kills the child at once (SIGKILL) if it still runs, and reaps it.
+    func kill() {
+        if process.isRunning {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        _ = reap()
+    }
+
+    private func reap() -> Termination {
+        process.waitUntilExit()
+        reaped.withLock { done in
+            if !done { ChildRegistry.remove(process.processIdentifier) }
+            done = true
+        }
+        return Termination(reason: process.terminationReason, status: process.terminationStatus)
+    }
+
+    /// The URL in "payments listening on http://HOST:PORT ...".
+    static func listeningURL(in output: String) -> URL? {
+        for line in output.split(separator: "\n") {
+            guard let range = line.range(of: "payments listening on ") else { continue }
+            let address = line[range.upperBound...].prefix { !$0.isWhitespace }
+            if let url = URL(string: String(address)), url.port != nil { return url }
+        }
+        return nil
+    }
+
+    /// A port nobody listens on right now (bound to 0 by the kernel, then released).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw EndToEndError("socket() failed: \(errno)") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        guard bound == 0 else { throw EndToEndError("bind() failed: \(errno)") }
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else { throw EndToEndError("getsockname() failed: \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Runs `body` against a fresh server and always stops the server afterwards; when `body` throws, the server's
+/// output is recorded with the failure.
+func withServer<T>(
+    port: Int? = nil,
+    environment: [String: String] = [:],
+    _ body: (ServerProcess) async throws -> T
+) async throws -> T {
+    let server = try await ServerProcess.start(port: port, environment: environment)
+    defer { server.kill() }
+    do {
+        return try await body(server)
+    } catch {
+        throw EndToEndError("\(error)\n\(server.diagnostics)")
+    }
+}
