@@ -141,6 +141,8 @@ CREATE TABLE refunds (
 
 CREATE INDEX refunds_by_created ON refunds (created DESC, id DESC);
 CREATE INDEX refunds_by_payment_intent ON refunds (payment_intent, created DESC, id DESC);
+CREATE INDEX refunds_by_charge ON refunds (charge);
+CREATE INDEX refunds_pending ON refunds (created) WHERE status = 'pending';
 
 -- Idempotency keys: one row per (API key, Idempotency-Key). `api_key` holds a hash of the API key, never
 -- the key itself. A row is locked while its first request runs, records how far that request got

@@ -90,22 +90,38 @@ public struct TestModeCardNetwork: CardNetwork {
         }
     }
 
-    public func capture(attemptID: String, amount: Int64) async throws {
+    public func capture(attemptID: String, amount: Int64) async throws -> Bool {
         try await ledger.write { db in
             try db.execute(
                 sql: "UPDATE authorizations SET captured_amount = ? WHERE attempt_id = ? AND approved = 1 "
                     + "AND voided = 0 AND captured_amount = 0",
                 arguments: [amount, attemptID]
             )
+            let captured = try Int64.fetchOne(
+                db,
+                sql: "SELECT captured_amount FROM authorizations WHERE attempt_id = ? AND voided = 0",
+                arguments: [attemptID]
+            )
+            return (captured ?? 0) > 0
         }
     }
 
-    public func void(attemptID: String) async throws {
+    public func void(attemptID: String) async throws -> Bool {
         try await ledger.write { db in
             try db.execute(
                 sql: "UPDATE authorizations SET voided = 1 WHERE attempt_id = ? AND captured_amount = 0",
                 arguments: [attemptID]
             )
+            return try Bool.fetchOne(db, sql: "SELECT voided FROM authorizations WHERE attempt_id = ?", arguments: [attemptID])
+                ?? true
+        }
+    }
+
+    /// The amount captured at the network for an attempt (0 when uncaptured or unknown).
+    public func capturedAmount(attemptID: String) throws -> Int64 {
+        try ledger.read { db in
+            try Int64.fetchOne(db, sql: "SELECT captured_amount FROM authorizations WHERE attempt_id = ?", arguments: [attemptID])
+                ?? 0
         }
     }
 

@@ -76,6 +76,30 @@ public struct Customers: Sendable {
         }
     }
 
+    /// Deletes a customer for good; its payment methods are detached (and can never be used again).
+    public func delete(_ id: String) async throws -> Customer {
+        try await context.database.write { tx in
+            guard var customer = try tx.customer(id), !customer.deleted else {
+                throw PaymentError.resourceMissing("customer", id: id, param: "id", inURL: true)
+            }
+            try tx.detachPaymentMethods(ofCustomer: id)
+            customer.deleted = true
+            customer.defaultPaymentMethod = nil
+            try tx.update(customer)
+            return customer
+        }
+    }
+
+    /// A customer's attached payment methods, newest first.
+    public func paymentMethods(_ id: String, page: PageRequest, inURL: Bool) async throws -> Page<PaymentMethod> {
+        try await context.database.read { tx in
+            guard let customer = try tx.customer(id), !customer.deleted else {
+                throw PaymentError.resourceMissing("customer", id: id, param: inURL ? "id" : "customer", inURL: inURL)
+            }
+            return try tx.paymentMethods(customer: id, page: page)
+        }
+    }
+
     /// Lists customers, newest first.
     public func list(email: String?, created: CreatedFilter?, page: PageRequest) async throws -> Page<Customer> {
         try await context.database.read { tx in try tx.customers(email: email, created: created, page: page) }

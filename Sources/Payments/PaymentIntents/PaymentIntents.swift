@@ -251,12 +251,20 @@ public struct PaymentIntents: Sendable {
         }
     }
 
-    /// Cancels an intent; an uncaptured authorization is released at the network after the commit.
+    /// Cancels an intent. An uncaptured authorization is released at the network first: the network decides
+    /// between a cancel and a capture that race, and a capture that won there makes this cancel fail.
     public func cancel(_ id: String, reason: CancellationReason?, scope: IdempotencyScope? = nil) async throws
         -> PaymentIntent
     {
         let now = context.clock.now()
-        let (intent, heldCharge) = try await context.database.write { tx -> (PaymentIntent, String?) in
+        let before = try await retrieve(id)
+        try PaymentIntentStateMachine.check(.cancel, on: before)
+        if before.status == .requiresCapture, let held = before.latestCharge {
+            guard try await context.network.void(attemptID: held) else {
+                throw PaymentIntentStateMachine.unexpectedState(.cancel, intent: try await retrieve(id))
+            }
+        }
+        return try await context.database.write { tx in
             guard let current = try tx.paymentIntent(id) else {
                 throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
             }
@@ -265,14 +273,8 @@ public struct PaymentIntents: Sendable {
                 throw PaymentIntentStateMachine.unexpectedState(.cancel, intent: current)
             }
             try scope?.finish(tx, intent: next, error: nil)
-            return (next, current.status == .requiresCapture ? current.latestCharge : nil)
+            return next
         }
-        if let heldCharge {
-            // Releasing a hold late is harmless; capturing a released one is impossible since the intent is
-            // already canceled, so the commit comes first.
-            try await context.network.void(attemptID: heldCharge)
-        }
-        return intent
     }
 
     // MARK: - Rules shared with confirm

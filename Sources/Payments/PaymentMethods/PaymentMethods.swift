@@ -110,6 +110,116 @@ public struct PaymentMethods: Sendable {
         return found
     }
 
+    /// Attaches a payment method to a customer so it can be charged again (also off-session).
+    /// - Throws: Stripe's errors: unknown customer, a payment method already attached or no longer usable, and
+    ///   the card errors of test cards that refuse attachment (a 402, as Stripe's decline cards do).
+    public func attach(_ id: String, customer customerID: String) async throws -> PaymentMethod {
+        let resolved = try await resolve(id, param: nil)
+        return try await context.database.write { tx in
+            guard let customer = try tx.customer(customerID), !customer.deleted else {
+                throw PaymentError.resourceMissing("customer", id: customerID, param: "customer", inURL: false)
+            }
+            guard var paymentMethod = try tx.paymentMethod(resolved.id) else {
+                throw PaymentError.resourceMissing("PaymentMethod", id: id, param: "payment_method", inURL: true)
+            }
+            if paymentMethod.customer != nil {
+                throw PaymentError.invalidRequest(
+                    "The payment method you provided has already been attached to a customer.",
+                    code: "payment_method_unexpected_state",
+                    param: "payment_method"
+                )
+            }
+            guard paymentMethod.reusable else {
+                throw PaymentError.invalidRequest(
+                    "The provided PaymentMethod was previously used with a PaymentIntent without Customer "
+                        + "attachment, shared with a connected account without Customer attachment, or was detached "
+                        + "from a Customer. It may not be used again. To use a PaymentMethod multiple times, you must "
+                        + "attach it to a Customer first.",
+                    code: "payment_method_unexpected_state",
+                    param: "payment_method"
+                )
+            }
+            if let card = try tx.cardNumber(of: paymentMethod.id), let testCard = TestCards.card(forNumber: card.digits),
+                case .fails(let decline) = testCard.attach
+            {
+                throw PaymentError.card(code: decline.code, declineCode: decline.declineCode, message: decline.message)
+            }
+            paymentMethod.customer = customer.id
+            try tx.update(paymentMethod)
+            return paymentMethod
+        }
+    }
+
+    /// Detaches a payment method from its customer; it can never be used again, as Stripe.
+    public func detach(_ id: String) async throws -> PaymentMethod {
+        try await context.database.write { tx in
+            guard var paymentMethod = try tx.paymentMethod(id) else {
+                throw PaymentError.resourceMissing("PaymentMethod", id: id, param: "payment_method", inURL: true)
+            }
+            guard let owner = paymentMethod.customer else {
+                throw PaymentError.invalidRequest(
+                    "The payment method you provided is not attached to a customer so detachment is impossible.",
+                    code: "payment_method_unexpected_state",
+                    param: "payment_method"
+                )
+            }
+            paymentMethod.customer = nil
+            paymentMethod.reusable = false
+            paymentMethod.offSessionReady = false
+            try tx.update(paymentMethod)
+            if var customer = try tx.customer(owner), customer.defaultPaymentMethod == id {
+                customer.defaultPaymentMethod = nil
+                try tx.update(customer)
+            }
+            return paymentMethod
+        }
+    }
+
+    /// Updates a payment method's billing details, metadata or expiry.
+    public func update(
+        _ id: String,
+        billingDetails: BillingDetails?,
+        metadata: [String: String?]?,
+        clearMetadata: Bool,
+        expMonth: Int?,
+        expYear: Int?
+    ) async throws -> PaymentMethod {
+        let now = context.clock.now()
+        return try await context.database.write { tx in
+            guard var paymentMethod = try tx.paymentMethod(id) else {
+                throw PaymentError.resourceMissing("PaymentMethod", id: id, param: "payment_method", inURL: true)
+            }
+            if let billingDetails { paymentMethod.billingDetails = billingDetails }
+            if clearMetadata { paymentMethod.metadata = [:] }
+            for (key, value) in metadata ?? [:] { paymentMethod.metadata[key] = value }
+            if expMonth != nil || expYear != nil {
+                do {
+                    let expiry = try CardExpiry(
+                        month: expMonth ?? paymentMethod.expMonth,
+                        year: expYear ?? paymentMethod.expYear,
+                        nowUnixSeconds: now
+                    )
+                    paymentMethod.expMonth = expiry.month
+                    paymentMethod.expYear = expiry.year
+                } catch CardExpiryError.invalidExpiryMonth {
+                    throw PaymentError.card(
+                        code: "invalid_expiry_month",
+                        message: "Your card's expiration month is invalid.",
+                        param: "card[exp_month]"
+                    )
+                } catch {
+                    throw PaymentError.card(
+                        code: "invalid_expiry_year",
+                        message: "Your card's expiration year is invalid.",
+                        param: "card[exp_year]"
+                    )
+                }
+            }
+            try tx.update(paymentMethod)
+            return paymentMethod
+        }
+    }
+
     /// A new payment method for a test card, as Stripe materialises its magic ids: any future expiry, a CVC.
     func materialize(_ testCard: TestCard) async throws -> PaymentMethod {
         let now = context.clock.now()

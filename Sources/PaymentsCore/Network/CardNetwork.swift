@@ -8,10 +8,13 @@ public protocol CardNetwork: Sendable {
     func authorize(_ request: AuthorizationRequest) async throws -> AuthorizationResult
 
     /// Captures `amount` of an approved, uncaptured authorization; the rest is released.
-    func capture(attemptID: String, amount: Int64) async throws
+    /// - Returns: true when the authorization is captured (now or by an earlier call), false when it was
+    ///   released first: the network is the arbiter between a capture and a cancel that race.
+    func capture(attemptID: String, amount: Int64) async throws -> Bool
 
     /// Releases an approved, uncaptured authorization.
-    func void(attemptID: String) async throws
+    /// - Returns: true when the authorization is released (now or earlier), false when it was captured first.
+    func void(attemptID: String) async throws -> Bool
 
     /// Gives back `amount` of a captured payment; idempotent on `refundID`.
     func refund(attemptID: String, refundID: String, amount: Int64) async throws

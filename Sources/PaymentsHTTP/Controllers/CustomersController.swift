@@ -12,6 +12,8 @@ struct CustomersController {
         routes.get(use: list)
         routes.get(":id", use: retrieve)
         routes.post(":id", use: update)
+        routes.delete(":id", use: delete)
+        routes.get(":id/payment_methods", use: paymentMethods)
         return routes
     }
 
@@ -53,6 +55,32 @@ struct CustomersController {
         let result = try await services.customers.list(email: email, created: created, page: page)
         let items = result.items.map(StripeRenderer.customer)
         return ResponseBuilder.json(StripeRenderer.list(items, hasMore: result.hasMore, url: "/v1/customers"))
+    }
+
+    @Sendable func delete(_ request: Request, context: StripeRequestContext) async throws -> Response {
+        try context.requireSecretKey()
+        let params = try await ResponseBuilder.parameters(request, context: context)
+        try params.finish()
+        let customer = try await services.customers.delete(try context.parameters.require("id"))
+        return ResponseBuilder.json(StripeRenderer.deleted(customer.id, object: "customer"))
+    }
+
+    @Sendable func paymentMethods(_ request: Request, context: StripeRequestContext) async throws -> Response {
+        try context.requireSecretKey()
+        var params = try await ResponseBuilder.parameters(request, context: context)
+        _ = try Expansion.read(&params, allowed: [], list: true)
+        if let type = try params.string("type"), type != "card" {
+            throw PaymentError.invalidValue("type", "Invalid type: this service has only `card` payment methods.")
+        }
+        let page = try ListParameters.page(&params)
+        try params.finish()
+        let id = try context.parameters.require("id")
+        let result = try await services.customers.paymentMethods(id, page: page, inURL: true)
+        let options = ResponseBuilder.options(request: request, context: context, services: services)
+        let items = result.items.map { StripeRenderer.paymentMethod($0, options: options) }
+        return ResponseBuilder.json(
+            StripeRenderer.list(items, hasMore: result.hasMore, url: "/v1/customers/\(id)/payment_methods")
+        )
     }
 
     /// The fields create and update share.

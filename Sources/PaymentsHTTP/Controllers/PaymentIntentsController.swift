@@ -15,6 +15,7 @@ struct PaymentIntentsController {
         routes.post(":id", use: update)
         routes.post(":id/confirm", use: confirm)
         routes.post(":id/cancel", use: cancel)
+        routes.post(":id/capture", use: capture)
         return routes
     }
 
@@ -180,6 +181,23 @@ struct PaymentIntentsController {
         let scope = context.intentScope(options: options(request, context, expand))
         return try await respond(scope: scope) {
             try await services.intents.cancel(id, reason: reason, scope: scope)
+        } render: { intent in
+            try await render(intent, request: request, context: context, expand: expand)
+        }
+    }
+
+    @Sendable func capture(_ request: Request, context: StripeRequestContext) async throws -> Response {
+        try context.requireSecretKey()
+        var params = try await ResponseBuilder.parameters(request, context: context)
+        let expand = try Expansion.read(&params, allowed: Expansion.intentFields)
+        let amount = try params.integer("amount_to_capture")
+        let metadata = try params.metadata()?.updates
+        params.ignore("statement_descriptor", "statement_descriptor_suffix", "final_capture")
+        try params.finish()
+        let id = try context.parameters.require("id")
+        let scope = context.intentScope(options: options(request, context, expand))
+        return try await respond(scope: scope) {
+            try await services.intents.capture(id, amountToCapture: amount, metadata: metadata, scope: scope)
         } render: { intent in
             try await render(intent, request: request, context: context, expand: expand)
         }

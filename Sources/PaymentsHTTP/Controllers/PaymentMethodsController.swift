@@ -1,6 +1,7 @@
 import Hummingbird
 import Payments
 import PaymentsCore
+import PaymentsStore
 
 /// `/v1/payment_methods`: create a card (publishable key allowed) and retrieve.
 struct PaymentMethodsController {
@@ -9,7 +10,11 @@ struct PaymentMethodsController {
     var endpoints: RouteCollection<StripeRequestContext> {
         let routes = RouteCollection(context: StripeRequestContext.self)
         routes.post(use: create)
+        routes.get(use: list)
         routes.get(":id", use: retrieve)
+        routes.post(":id", use: update)
+        routes.post(":id/attach", use: attach)
+        routes.post(":id/detach", use: detach)
         return routes
     }
 
@@ -51,6 +56,78 @@ struct PaymentMethodsController {
         let paymentMethod = try await services.paymentMethods.resolve(try context.parameters.require("id"), param: nil)
         let options = ResponseBuilder.options(request: request, context: context, services: services)
         return ResponseBuilder.json(StripeRenderer.paymentMethod(paymentMethod, options: options))
+    }
+
+    @Sendable func list(_ request: Request, context: StripeRequestContext) async throws -> Response {
+        try context.requireSecretKey()
+        var params = try await ResponseBuilder.parameters(request, context: context)
+        _ = try Expansion.read(&params, allowed: [], list: true)
+        let customer = try params.requiredString("customer")
+        if let type = try params.string("type"), type != "card" {
+            throw PaymentError.invalidValue("type", "Invalid type: this service has only `card` payment methods.")
+        }
+        let page = try ListParameters.page(&params)
+        try params.finish()
+        let result = try await services.customers.paymentMethods(customer, page: page, inURL: false)
+        return render(result, request: request, context: context, url: "/v1/payment_methods")
+    }
+
+    @Sendable func update(_ request: Request, context: StripeRequestContext) async throws -> Response {
+        try context.requireSecretKey()
+        var params = try await ResponseBuilder.parameters(request, context: context)
+        _ = try Expansion.read(&params, allowed: [])
+        let billing = params.has("billing_details") ? try Self.billingDetails(&params) : nil
+        var expMonth: Int?
+        var expYear: Int?
+        if var card = try params.nested("card") {
+            expMonth = try card.integer("exp_month").flatMap { Int(exactly: $0) }
+            expYear = try card.integer("exp_year").flatMap { Int(exactly: $0) }
+            try card.finish()
+        }
+        let metadata = try params.metadata()
+        try params.finish()
+        let paymentMethod = try await services.paymentMethods.update(
+            try context.parameters.require("id"),
+            billingDetails: billing,
+            metadata: metadata?.updates,
+            clearMetadata: metadata?.clearAll ?? false,
+            expMonth: expMonth,
+            expYear: expYear
+        )
+        return render(paymentMethod, request: request, context: context)
+    }
+
+    @Sendable func attach(_ request: Request, context: StripeRequestContext) async throws -> Response {
+        try context.requireSecretKey()
+        var params = try await ResponseBuilder.parameters(request, context: context)
+        _ = try Expansion.read(&params, allowed: [])
+        let customer = try params.requiredString("customer")
+        try params.finish()
+        let paymentMethod = try await services.paymentMethods.attach(
+            try context.parameters.require("id"),
+            customer: customer
+        )
+        return render(paymentMethod, request: request, context: context)
+    }
+
+    @Sendable func detach(_ request: Request, context: StripeRequestContext) async throws -> Response {
+        try context.requireSecretKey()
+        var params = try await ResponseBuilder.parameters(request, context: context)
+        _ = try Expansion.read(&params, allowed: [])
+        try params.finish()
+        let paymentMethod = try await services.paymentMethods.detach(try context.parameters.require("id"))
+        return render(paymentMethod, request: request, context: context)
+    }
+
+    func render(_ paymentMethod: PaymentMethod, request: Request, context: StripeRequestContext) -> Response {
+        let options = ResponseBuilder.options(request: request, context: context, services: services)
+        return ResponseBuilder.json(StripeRenderer.paymentMethod(paymentMethod, options: options))
+    }
+
+    func render(_ page: Page<PaymentMethod>, request: Request, context: StripeRequestContext, url: String) -> Response {
+        let options = ResponseBuilder.options(request: request, context: context, services: services)
+        let items = page.items.map { StripeRenderer.paymentMethod($0, options: options) }
+        return ResponseBuilder.json(StripeRenderer.list(items, hasMore: page.hasMore, url: url))
     }
 
     /// `billing_details[name|email|phone|address[...]]`.

@@ -287,6 +287,28 @@ public enum StripeRenderer {
         ])
     }
 
+    // MARK: - Refund
+
+    /// A Refund.
+    public static func refund(_ refund: Refund) -> JSONValue {
+        .object([
+            ("id", .string(refund.id)),
+            ("object", "refund"),
+            ("amount", .int(refund.amount)),
+            ("balance_transaction", .null),
+            ("charge", .string(refund.charge)),
+            ("created", .int(refund.created)),
+            ("currency", .string(refund.currency)),
+            ("metadata", .map(refund.metadata)),
+            ("payment_intent", .string(refund.paymentIntent)),
+            ("reason", .string(refund.reason?.rawValue)),
+            ("receipt_number", .null),
+            ("source_transfer_reversal", .null),
+            ("status", .string(refund.status.rawValue)),
+            ("transfer_reversal", .null),
+        ])
+    }
+
     // MARK: - Lists and errors
 
     /// A Stripe list object.

@@ -9,6 +9,7 @@ public struct HTTPServices: Sendable {
     public let intents: PaymentIntents
     public let paymentMethods: PaymentMethods
     public let customers: Customers
+    public let refunds: Refunds
     public let lookup: Lookup
     /// Names this server process; an idempotency lock held by another name was left by a crash.
     public let instanceID: String
@@ -25,6 +26,7 @@ public struct HTTPServices: Sendable {
         self.intents = PaymentIntents(context: context)
         self.paymentMethods = PaymentMethods(context: context)
         self.customers = Customers(context: context)
+        self.refunds = Refunds(context: context)
         self.lookup = Lookup(database: context.database)
     }
 

@@ -33,5 +33,6 @@ public func buildRouter(services: HTTPServices) -> Router<StripeRequestContext> 
     v1.addRoutes(PaymentIntentsController(services: services).endpoints, atPath: "payment_intents")
     v1.addRoutes(PaymentMethodsController(services: services).endpoints, atPath: "payment_methods")
     v1.addRoutes(CustomersController(services: services).endpoints, atPath: "customers")
+    v1.addRoutes(RefundsController(services: services).endpoints, atPath: "refunds")
     return router
 }

@@ -34,3 +34,7 @@ struct VaultRecord: Codable, FetchableRecord, PersistableRecord {
         case sealed
     }
 }
+
+extension Refund: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "refunds"
+}

@@ -70,6 +70,14 @@ public struct StoreTransaction {
         try paymentMethod.update(db)
     }
 
+    /// Detaches every payment method of a customer (deleting a customer), so none can be used again.
+    public func detachPaymentMethods(ofCustomer customer: String) throws {
+        try db.execute(
+            sql: "UPDATE payment_methods SET customer = NULL, reusable = 0 WHERE customer = ?",
+            arguments: [customer]
+        )
+    }
+
     /// Opens the sealed card number of a payment method. The result must stay in memory.
     public func cardNumber(of paymentMethodID: String) throws -> CardNumber? {
         guard let record = try VaultRecord.fetchOne(db, key: paymentMethodID) else { return nil }

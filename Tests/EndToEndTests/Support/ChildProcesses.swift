@@ -96,7 +96,9 @@ func runToCompletion(
     }
     let output = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
     if process.isRunning {
-        throw EndToEndError("`\(executable) \(arguments.joined(separator: " "))` still ran after \(timeout):\n\(output)")
+        throw EndToEndError(
+            "`\(executable) \(arguments.joined(separator: " "))` still ran after \(timeout):\n\(output)"
+        )
     }
     return (Termination(reason: process.terminationReason, status: process.terminationStatus), output)
 }

@@ -111,7 +111,7 @@ final class ServerProcess: Sendable {
                 )
             }
             if ContinuousClock.now > deadline {
-                kill(process.processIdentifier, SIGKILL)
+                Foundation.kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()
                 ChildRegistry.remove(process.processIdentifier)
                 throw EndToEndError("payments serve printed no listening line within 60 s:\n\(output)")
@@ -159,6 +159,12 @@ final class ServerProcess: Sendable {
             return nil
         }
         return reap()
+    }
+
+    /// Deletes the folder (database, ledger, logs) once the server has stopped; a failing test keeps it for a look.
+    func removeFiles() {
+        guard !process.isRunning else { return }
+        try? FileManager.default.removeItem(at: folder)
     }
 
     /// Kills the child at once (SIGKILL) if it still runs, and reaps it.
@@ -220,9 +226,13 @@ func withServer<T>(
 ) async throws -> T {
     let server = try await ServerProcess.start(port: port, environment: environment)
     defer { server.kill() }
+    let result: T
     do {
-        return try await body(server)
+        result = try await body(server)
     } catch {
         throw EndToEndError("\(error)\n\(server.diagnostics)")
     }
+    server.kill()
+    server.removeFiles()
+    return result
 }

@@ -1,0 +1,73 @@
+import PaymentsCore
+import PaymentsStore
+
+// MARK: - Capture
+
+extension PaymentIntents {
+    /// How long a card authorization can be captured: 7 days for card-not-present payments, after which issuers
+    /// release the hold (Stripe's `charge_expired_for_capture`).
+    public static let authorizationLifetime: Int64 = 7 * 24 * 3600
+
+    /// Captures all or part (`amountToCapture`) of a `requires_capture` intent; the rest is released.
+    ///
+    /// The network is asked first (idempotent on the attempt id: capturing twice captures once), then one
+    /// transaction records the capture on the charge and the intent, with a compare-and-set on the status so
+    /// two racing captures (or a capture racing a cancel) have one winner. A crash between the two leaves the
+    /// intent `requires_capture`; capturing again completes it without capturing twice at the network.
+    public func capture(
+        _ id: String,
+        amountToCapture: Int64?,
+        metadata: [String: String?]? = nil,
+        scope: IdempotencyScope? = nil
+    ) async throws -> PaymentIntent {
+        let now = context.clock.now()
+        let intent = try await retrieve(id)
+        try PaymentIntentStateMachine.check(.capture, on: intent)
+        let amount = amountToCapture ?? intent.amountCapturable
+        guard amount > 0 else {
+            throw PaymentError.invalidRequest("Invalid positive integer", code: "parameter_invalid_integer", param: "amount_to_capture")
+        }
+        guard amount <= intent.amountCapturable else {
+            throw PaymentError.invalidRequest(
+                "The amount to capture (\(amount)) must be less than or equal to the PaymentIntent's "
+                    + "amount_capturable (\(intent.amountCapturable)).",
+                code: "amount_too_large",
+                param: "amount_to_capture"
+            )
+        }
+        if let authorizedAt = intent.authorizedAt, now >= authorizedAt + Self.authorizationLifetime {
+            throw PaymentError(
+                kind: .invalidRequest,
+                code: "charge_expired_for_capture",
+                message: "The authorization of this PaymentIntent expired and can no longer be captured.",
+                status: 400,
+                paymentIntent: intent.id
+            )
+        }
+        guard let chargeID = intent.latestCharge else {
+            throw PaymentError.apiError("The PaymentIntent \(id) has no authorization to capture.")
+        }
+        guard try await context.network.capture(attemptID: chargeID, amount: amount) else {
+            // A cancel released the authorization first.
+            let current = try await retrieve(id)
+            throw PaymentIntentStateMachine.unexpectedState(.capture, intent: current)
+        }
+        return try await context.database.write { tx in
+            guard let current = try tx.paymentIntent(id) else {
+                throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
+            }
+            var next = try current.apply(.captured(amount: amount), now: now)
+            for (key, value) in metadata ?? [:] { next.metadata[key] = value }
+            guard try tx.update(next, expecting: .requiresCapture) else {
+                throw PaymentIntentStateMachine.unexpectedState(.capture, intent: current)
+            }
+            if var charge = try tx.charge(chargeID) {
+                charge.captured = true
+                charge.amountCaptured = amount
+                try tx.update(charge)
+            }
+            try scope?.finish(tx, intent: next, error: nil)
+            return next
+        }
+    }
+}

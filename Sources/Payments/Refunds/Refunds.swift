@@ -1,0 +1,182 @@
+import PaymentsCore
+import PaymentsStore
+
+/// Giving money back: whole or partial refunds of a captured payment, several per payment up to what was
+/// received.
+public struct Refunds: Sendable {
+    let context: PaymentsContext
+
+    /// Creates the use case.
+    public init(context: PaymentsContext) { self.context = context }
+
+    /// The parameters of `POST /v1/refunds`.
+    public struct CreateInput: Sendable {
+        public var paymentIntent: String?
+        public var charge: String?
+        /// Default: all that is still refundable.
+        public var amount: Int64?
+        public var reason: Refund.Reason?
+        public var metadata: [String: String]
+
+        /// Creates input.
+        public init(
+            paymentIntent: String? = nil,
+            charge: String? = nil,
+            amount: Int64? = nil,
+            reason: Refund.Reason? = nil,
+            metadata: [String: String] = [:]
+        ) {
+            self.paymentIntent = paymentIntent
+            self.charge = charge
+            self.amount = amount
+            self.reason = reason
+            self.metadata = metadata
+        }
+    }
+
+    /// Refunds a captured payment in two phases: one transaction reserves the amount on the charge and records
+    /// a pending refund; the network is asked outside it (idempotent on the refund id); a second transaction
+    /// marks the refund succeeded. A crash in between leaves a pending refund that ``settlePending()`` completes.
+    public func create(_ input: CreateInput) async throws -> Refund {
+        let now = context.clock.now()
+        let id = context.ids.refund()
+        let refund = try await context.database.write { tx -> Refund in
+            let charge = try Self.charge(for: input, tx: tx)
+            let remaining = charge.amountCaptured - charge.amountRefunded
+            guard remaining > 0 else {
+                throw PaymentError.invalidRequest(
+                    "Charge \(charge.id) has already been refunded.",
+                    code: "charge_already_refunded",
+                    param: input.paymentIntent != nil ? "payment_intent" : "charge"
+                )
+            }
+            let amount = input.amount ?? remaining
+            guard amount > 0 else {
+                throw PaymentError.invalidRequest("Invalid positive integer", code: "parameter_invalid_integer", param: "amount")
+            }
+            guard amount <= remaining else {
+                let currency = Currency(code: charge.currency)
+                let asked = currency?.formatted(amount) ?? String(amount)
+                let left = currency?.formatted(remaining) ?? String(remaining)
+                throw PaymentError.invalidRequest(
+                    "Refund amount (\(asked)) is greater than unrefunded amount on charge (\(left))",
+                    code: "amount_too_large",
+                    param: "amount"
+                )
+            }
+            var reserved = charge
+            reserved.amountRefunded += amount
+            try tx.update(reserved)
+            let refund = Refund(
+                id: id,
+                created: now,
+                charge: charge.id,
+                paymentIntent: charge.paymentIntent,
+                amount: amount,
+                currency: charge.currency,
+                reason: input.reason,
+                metadata: input.metadata
+            )
+            try tx.insert(refund)
+            return refund
+        }
+        return try await settle(refund)
+    }
+
+    /// Asks the network for a pending refund and records the outcome.
+    func settle(_ refund: Refund) async throws -> Refund {
+        try await context.network.refund(attemptID: refund.charge, refundID: refund.id, amount: refund.amount)
+        return try await context.database.write { tx in
+            guard var current = try tx.refund(refund.id) else { return refund }
+            guard current.status == .pending else { return current }
+            current.status = .succeeded
+            try tx.update(current)
+            return current
+        }
+    }
+
+    /// Completes refunds a crash left pending.
+    /// - Returns: how many were settled.
+    public func settlePending(limit: Int = 100) async throws -> Int {
+        let ids = try await context.database.read { tx in try tx.pendingRefunds(limit: limit) }
+        for id in ids {
+            if let refund = try await context.database.read({ tx in try tx.refund(id) }) {
+                _ = try await settle(refund)
+            }
+        }
+        return ids.count
+    }
+
+    /// Retrieves a refund.
+    public func retrieve(_ id: String) async throws -> Refund {
+        let found = try await context.database.read { tx in try tx.refund(id) }
+        guard let found else { throw PaymentError.resourceMissing("refund", id: id, param: "id", inURL: true) }
+        return found
+    }
+
+    /// Updates a refund's metadata.
+    public func update(_ id: String, metadata: [String: String?]?, clearMetadata: Bool) async throws -> Refund {
+        try await context.database.write { tx in
+            guard var refund = try tx.refund(id) else {
+                throw PaymentError.resourceMissing("refund", id: id, param: "id", inURL: true)
+            }
+            if clearMetadata { refund.metadata = [:] }
+            for (key, value) in metadata ?? [:] { refund.metadata[key] = value }
+            try tx.update(refund)
+            return refund
+        }
+    }
+
+    /// Lists refunds, newest first.
+    public func list(
+        paymentIntent: String?,
+        charge: String?,
+        created: CreatedFilter?,
+        page: PageRequest
+    ) async throws -> Page<Refund> {
+        try await context.database.read { tx in
+            try tx.refunds(paymentIntent: paymentIntent, charge: charge, created: created, page: page)
+        }
+    }
+
+    /// The captured charge a refund request names (by intent or by charge), with Stripe's errors.
+    static func charge(for input: CreateInput, tx: StoreTransaction) throws -> Charge {
+        if let intentID = input.paymentIntent {
+            guard let intent = try tx.paymentIntent(intentID) else {
+                throw PaymentError.resourceMissing("payment_intent", id: intentID, param: "payment_intent", inURL: false)
+            }
+            guard intent.status == .succeeded, let chargeID = intent.latestCharge, let charge = try tx.charge(chargeID),
+                charge.captured
+            else {
+                let hint =
+                    intent.status == .requiresCapture
+                    ? " It has not been captured yet: cancel the PaymentIntent to release the authorization instead."
+                    : ""
+                throw PaymentError.invalidRequest(
+                    "This PaymentIntent does not have a successful charge to refund.\(hint)",
+                    code: "charge_not_refundable",
+                    param: "payment_intent"
+                )
+            }
+            return charge
+        }
+        guard let chargeID = input.charge else {
+            throw PaymentError.invalidRequest(
+                "One of the following params should be provided for this request: payment_intent or charge.",
+                code: "parameter_missing",
+                param: "payment_intent"
+            )
+        }
+        guard let charge = try tx.charge(chargeID) else {
+            throw PaymentError.resourceMissing("charge", id: chargeID, param: "charge", inURL: false)
+        }
+        guard charge.status == .succeeded, charge.captured else {
+            throw PaymentError.invalidRequest(
+                "Charge \(chargeID) has not been captured; it cannot be refunded.",
+                code: "charge_not_refundable",
+                param: "charge"
+            )
+        }
+        return charge
+    }
+}

@@ -1,0 +1,44 @@
+import GRDB
+import PaymentsCore
+
+// MARK: - Refunds
+
+extension StoreTransaction {
+    /// The refund with `id`, if any.
+    public func refund(_ id: String) throws -> Refund? {
+        try Refund.fetchOne(db, key: id)
+    }
+
+    /// Inserts a refund.
+    public func insert(_ refund: Refund) throws {
+        try refund.insert(db)
+    }
+
+    /// Saves a refund's new state.
+    public func update(_ refund: Refund) throws {
+        try refund.update(db)
+    }
+
+    /// Refunds, newest first, optionally for one intent or charge and within a `created` range.
+    public func refunds(
+        paymentIntent: String?,
+        charge: String?,
+        created: CreatedFilter?,
+        page: PageRequest
+    ) throws -> Page<Refund> {
+        var filter = Filter()
+        if let paymentIntent { filter.add("payment_intent = ?", paymentIntent) }
+        if let charge { filter.add("charge = ?", charge) }
+        if let created { filter.add(created) }
+        return try list(Refund.self, filter: filter, page: page)
+    }
+
+    /// The ids of refunds still pending (the network's answer was never recorded), oldest first.
+    public func pendingRefunds(limit: Int) throws -> [String] {
+        try String.fetchAll(
+            db,
+            sql: "SELECT id FROM refunds WHERE status = 'pending' ORDER BY created LIMIT ?",
+            arguments: [limit]
+        )
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The official Stripe Python library (PyPI `stripe`) against the built server: compat/stripe_compat.py.
+@Suite("Official Stripe client library against the built binary")
+struct StripeCompatibilityTests {
+    /// `.venv/bin/python` when scripts/test made the virtualenv, else `python3` from the PATH.
+    static func python() -> String {
+        let venv = TestPaths.root.appendingPathComponent(".venv/bin/python").path
+        if FileManager.default.isExecutableFile(atPath: venv) { return venv }
+        return "/usr/bin/env"
+    }
+
+    static func pythonArguments(_ arguments: [String]) -> [String] {
+        python() == "/usr/bin/env" ? ["python3"] + arguments : arguments
+    }
+
+    @Test("compat/stripe_compat.py passes every check")
+    func stripePython() async throws {
+        let folder = try TestPaths.temporaryFolder("payments-e2e-python")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let environment = PaymentsBinary.environment(["PYTHONDONTWRITEBYTECODE": "1"])
+
+        let probe = try await runToCompletion(
+            Self.python(),
+            Self.pythonArguments(["-c", "import stripe; print(stripe.VERSION)"]),
+            environment: environment,
+            in: folder
+        )
+        try #require(
+            probe.termination.isCleanExit,
+            """
+            The Python `stripe` library is not importable with \(Self.python()) (\(probe.termination)). \
+            Run scripts/test: it creates .venv with `stripe` installed, then builds and runs the tests.
+            \(probe.output)
+            """
+        )
+
+        try await withServer { server in
+            let script = TestPaths.root.appendingPathComponent("compat/stripe_compat.py").path
+            let run = try await runToCompletion(
+                Self.python(),
+                Self.pythonArguments([
+                    script, "--base-url", server.baseURL.absoluteString, "--secret-key", server.secretKey,
+                    "--publishable-key", server.publishableKey,
+                ]),
+                environment: environment,
+                in: folder
+            )
+            #expect(
+                run.termination.isCleanExit,
+                "stripe_compat.py: \(run.termination)\n\(run.output)\n\(server.diagnostics)"
+            )
+            let last = run.output.split(separator: "\n").last.map(String.init) ?? ""
+            #expect(last.hasSuffix(" passed, 0 failed"), "last line: \(last)\n\(run.output)")
+            let passed = Int(last.split(separator: " ").first ?? "") ?? 0
+            #expect(passed >= 8, "\(run.output)")
+        }
+    }
+}

@@ -1,0 +1,248 @@
+#!/usr/bin/env python3
+"""Runs the official Stripe Python library (PyPI `stripe`) against a running payments server.
+
+    python3 compat/stripe_compat.py --base-url http://127.0.0.1:4242 --secret-key sk_test_...
+
+Each check prints PASS or FAIL; the last line is "N passed, M failed" and the exit status is non-zero when
+any check failed. scripts/test makes a virtualenv at .venv with `stripe` installed; run it with .venv/bin/python.
+"""
+
+import argparse
+import sys
+import traceback
+import urllib.parse
+import urllib.request
+
+try:
+    import stripe
+except ImportError:
+    print("The `stripe` package is not installed for %s. Run scripts/test (it creates .venv with stripe), "
+          "then use .venv/bin/python." % sys.executable)
+    print("0 passed, 1 failed")
+    sys.exit(2)
+
+DEVELOPMENT_PUBLISHABLE_KEY = "pk_test_development_51PaymentsLocalKeyDoNotUse"
+
+CARD_SUCCEEDS = "4242424242424242"
+CARD_NEEDS_AUTHENTICATION = "4000002500003155"
+CARD_INSUFFICIENT_FUNDS = "4000000000009995"
+
+
+class CheckFailed(Exception):
+    pass
+
+
+def expect(condition, message):
+    if not condition:
+        raise CheckFailed(message)
+
+
+class Compat:
+    def __init__(self, base_url, secret_key, publishable_key):
+        self.base_url = base_url.rstrip("/")
+        self.secret_key = secret_key
+        self.publishable_key = publishable_key
+        self.passed = 0
+        self.failed = 0
+        self.state = {}
+        # The module-level configuration the Stripe docs show, pointed at this server.
+        stripe.api_base = self.base_url
+        stripe.api_key = secret_key
+        stripe.max_network_retries = 0
+        # The client object (stripe >= 8) with its own base address.
+        self.client = stripe.StripeClient(secret_key, base_addresses={"api": self.base_url}, max_network_retries=0)
+
+    def check(self, name, function):
+        try:
+            function()
+        except Exception as error:  # noqa: BLE001 - every failure is reported, none stops the run
+            self.failed += 1
+            detail = str(error) if isinstance(error, CheckFailed) else "".join(
+                traceback.format_exception_only(type(error), error)).strip()
+            print("FAIL %s: %s" % (name, detail))
+        else:
+            self.passed += 1
+            print("PASS %s" % name)
+        sys.stdout.flush()
+
+    def need(self, key):
+        """What an earlier check created; fails this check when that one failed."""
+        if key not in self.state:
+            raise CheckFailed("needs %r from an earlier check, which failed" % key)
+        return self.state[key]
+
+    def card_payment_method(self, number, api_key=None):
+        return stripe.PaymentMethod.create(
+            type="card",
+            card={"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"},
+            api_key=api_key or self.secret_key,
+        )
+
+    # -- the checks, in order; later ones use what earlier ones created --
+
+    def create_payment_method_with_publishable_key(self):
+        pm = self.card_payment_method(CARD_SUCCEEDS, api_key=self.publishable_key)
+        expect(pm.id.startswith("pm_"), "id %r" % pm.id)
+        expect(pm.object == "payment_method", "object %r" % pm.object)
+        expect(pm.type == "card", "type %r" % pm.type)
+        expect(pm.card.last4 == "4242", "last4 %r" % pm.card.last4)
+        expect(pm.card.brand == "visa", "brand %r" % pm.card.brand)
+        expect(pm.card.exp_month == 12 and pm.card.exp_year == 2034, "expiry %r/%r" % (pm.card.exp_month, pm.card.exp_year))
+        expect("number" not in pm.card and "cvc" not in pm.card, "the card's number or CVC came back")
+        self.state["pm"] = pm.id
+
+    def retrieve_payment_method(self):
+        pm = stripe.PaymentMethod.retrieve(self.need("pm"))
+        expect(pm.id == self.need("pm"), "id %r" % pm.id)
+        expect(pm.card.last4 == "4242", "last4 %r" % pm.card.last4)
+
+    def create_confirmed_payment_intent(self):
+        pi = stripe.PaymentIntent.create(
+            amount=1099, currency="usd", payment_method=self.need("pm"), confirm=True,
+            metadata={"order": "compat-1"},
+        )
+        expect(pi.id.startswith("pi_"), "id %r" % pi.id)
+        expect(pi.status == "succeeded", "status %r" % pi.status)
+        expect(pi.amount == 1099 and pi.amount_received == 1099, "amounts %r/%r" % (pi.amount, pi.amount_received))
+        expect(pi.currency == "usd", "currency %r" % pi.currency)
+        expect(pi.latest_charge and pi.latest_charge.startswith("ch_"), "latest_charge %r" % pi.latest_charge)
+        expect(pi.client_secret.startswith(pi.id + "_secret_"), "client_secret %r" % pi.client_secret)
+        expect(pi.metadata["order"] == "compat-1", "metadata %r" % pi.metadata)
+        self.state["pi"] = pi.id
+
+    def retrieve_payment_intent(self):
+        pi = stripe.PaymentIntent.retrieve(self.need("pi"))
+        expect(pi.id == self.need("pi"), "id %r" % pi.id)
+        expect(pi.status == "succeeded", "status %r" % pi.status)
+        expect(pi.payment_method == self.need("pm"), "payment_method %r" % pi.payment_method)
+
+    def retrieve_with_expand(self):
+        pi = stripe.PaymentIntent.retrieve(self.need("pi"), expand=["payment_method", "latest_charge"])
+        expect(getattr(pi.payment_method, "id", None) == self.need("pm"), "payment_method %r" % pi.payment_method)
+        expect(pi.payment_method.card.last4 == "4242", "expanded card %r" % pi.payment_method.card)
+        expect(getattr(pi.latest_charge, "object", None) == "charge", "latest_charge %r" % pi.latest_charge)
+
+    def list_payment_intents(self):
+        page = stripe.PaymentIntent.list(limit=10)
+        expect(page.object == "list", "object %r" % page.object)
+        ids = [pi.id for pi in page.auto_paging_iter()]
+        expect(self.need("pi") in ids, "%s not in %r" % (self.need("pi"), ids))
+
+    def stripe_client_object(self):
+        pi = self.client.v1.payment_intents.retrieve(self.need("pi"))
+        expect(pi.id == self.need("pi") and pi.status == "succeeded", "%r %r" % (pi.id, pi.status))
+        created = self.client.v1.payment_intents.create(
+            params={"amount": 500, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True})
+        expect(created.status == "succeeded", "status %r" % created.status)
+
+    def idempotency_key_replays(self):
+        key = "compat-" + self.need("pi")
+        first = stripe.PaymentIntent.create(
+            amount=700, currency="usd", payment_method="pm_card_visa", confirm=True, idempotency_key=key)
+        again = stripe.PaymentIntent.create(
+            amount=700, currency="usd", payment_method="pm_card_visa", confirm=True, idempotency_key=key)
+        expect(first.id == again.id, "two intents for one idempotency key: %r, %r" % (first.id, again.id))
+        replayed = again.last_response.headers.get("Idempotent-Replayed")
+        expect(replayed == "true", "Idempotent-Replayed %r" % replayed)
+
+    def three_d_secure_requires_action(self):
+        pm = self.card_payment_method(CARD_NEEDS_AUTHENTICATION, api_key=self.publishable_key)
+        pi = stripe.PaymentIntent.create(
+            amount=2000, currency="usd", payment_method=pm.id, confirmation_method="manual", confirm=True)
+        expect(pi.status == "requires_action", "status %r" % pi.status)
+        expect(pi.next_action.type == "redirect_to_url", "next_action %r" % pi.next_action)
+        url = pi.next_action.redirect_to_url.url
+        expect(url.startswith(self.base_url + "/3ds/"), "challenge url %r is not on %s" % (url, self.base_url))
+        self.state["3ds"] = (pi.id, url)
+
+    def three_d_secure_complete_then_confirm(self):
+        intent_id, url = self.need("3ds")
+        with urllib.request.urlopen(url, timeout=30) as page:
+            html = page.read().decode()
+            expect(page.status == 200 and "Complete" in html and "Fail" in html, "challenge page %r" % html[:300])
+        body = urllib.parse.urlencode({"outcome": "complete"}).encode()
+        with urllib.request.urlopen(urllib.request.Request(url, data=body, method="POST"), timeout=30) as answer:
+            expect(answer.status == 200, "challenge answer %r" % answer.status)
+        pi = stripe.PaymentIntent.retrieve(intent_id)
+        expect(pi.status == "requires_confirmation", "after the challenge: %r" % pi.status)
+        pi = stripe.PaymentIntent.confirm(intent_id)
+        expect(pi.status == "succeeded", "after confirming again: %r" % pi.status)
+        expect(pi.amount_received == 2000, "amount_received %r" % pi.amount_received)
+
+    def insufficient_funds_raises_card_error(self):
+        pm = self.card_payment_method(CARD_INSUFFICIENT_FUNDS, api_key=self.publishable_key)
+        try:
+            stripe.PaymentIntent.create(amount=1099, currency="usd", payment_method=pm.id, confirm=True)
+        except stripe.CardError as error:
+            expect(error.http_status == 402, "http_status %r" % error.http_status)
+            expect(error.code == "card_declined", "code %r" % error.code)
+            expect(error.error.decline_code == "insufficient_funds", "decline_code %r" % error.error.decline_code)
+            expect(error.user_message, "no message")
+            intent = error.error.payment_intent
+            expect(intent is not None and intent.id.startswith("pi_"), "payment_intent %r" % intent)
+            expect(intent.status == "requires_payment_method", "status %r" % intent.status)
+        else:
+            raise CheckFailed("no stripe.CardError was raised")
+
+    def publishable_key_cannot_list(self):
+        try:
+            stripe.PaymentIntent.list(limit=1, api_key=self.publishable_key)
+        except (stripe.AuthenticationError, stripe.PermissionError):
+            pass
+        else:
+            raise CheckFailed("a publishable key listed payment intents")
+
+    def unknown_parameter_is_invalid_request(self):
+        try:
+            stripe.PaymentIntent.create(amount=1099, currency="usd", no_such_parameter="x")
+        except stripe.InvalidRequestError as error:
+            expect(error.http_status == 400, "http_status %r" % error.http_status)
+            expect(error.param == "no_such_parameter", "param %r" % error.param)
+        else:
+            raise CheckFailed("no stripe.InvalidRequestError was raised")
+
+    def missing_object_is_invalid_request(self):
+        try:
+            stripe.PaymentIntent.retrieve("pi_doesnotexist000000000000")
+        except stripe.InvalidRequestError as error:
+            expect(error.http_status == 404, "http_status %r" % error.http_status)
+            expect(error.code == "resource_missing", "code %r" % error.code)
+        else:
+            raise CheckFailed("no stripe.InvalidRequestError was raised")
+
+    def run(self):
+        checks = [
+            ("create a PaymentMethod from a card number (publishable key)", self.create_payment_method_with_publishable_key),
+            ("retrieve the PaymentMethod", self.retrieve_payment_method),
+            ("create a confirmed PaymentIntent: succeeded", self.create_confirmed_payment_intent),
+            ("retrieve the PaymentIntent", self.retrieve_payment_intent),
+            ("retrieve with expand[]", self.retrieve_with_expand),
+            ("list PaymentIntents includes the new one", self.list_payment_intents),
+            ("StripeClient with base_addresses", self.stripe_client_object),
+            ("an Idempotency-Key replays the first answer", self.idempotency_key_replays),
+            ("3155 confirms to requires_action with a challenge URL", self.three_d_secure_requires_action),
+            ("3155 challenge completed, confirmed again: succeeded", self.three_d_secure_complete_then_confirm),
+            ("9995 raises stripe.CardError card_declined/insufficient_funds", self.insufficient_funds_raises_card_error),
+            ("a publishable key cannot list", self.publishable_key_cannot_list),
+            ("an unknown parameter raises InvalidRequestError", self.unknown_parameter_is_invalid_request),
+            ("a missing object raises InvalidRequestError 404", self.missing_object_is_invalid_request),
+        ]
+        for name, function in checks:
+            self.check(name, function)
+        print("%d passed, %d failed" % (self.passed, self.failed))
+        return 0 if self.failed == 0 else 1
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base-url", default="http://127.0.0.1:4242", help="the server (default %(default)s)")
+    parser.add_argument("--secret-key", required=True, help="the server's secret key (sk_...)")
+    parser.add_argument("--publishable-key", default=DEVELOPMENT_PUBLISHABLE_KEY,
+                        help="the server's publishable key (default: the development key)")
+    arguments = parser.parse_args()
+    print("stripe-python %s against %s" % (stripe.VERSION, arguments.base_url))
+    return Compat(arguments.base_url, arguments.secret_key, arguments.publishable_key).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
