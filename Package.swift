@@ -43,6 +43,7 @@ let package = Package(
             dependencies: [
                 "PaymentsCore",
                 "PaymentsStore",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -6,7 +6,7 @@ struct PaymentsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "payments",
         abstract: "A self-hosted, Stripe-compatible card payment service (test mode).",
-        subcommands: [ServeCommand.self, MigrateCommand.self],
+        subcommands: [ServeCommand.self, MigrateCommand.self, RechargeCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }

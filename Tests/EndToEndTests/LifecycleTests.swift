@@ -112,6 +112,11 @@ struct LifecycleTests {
         )
         #expect(first.termination.isCleanExit, "first migrate: \(first.termination)\n\(first.output)")
         #expect(FileManager.default.fileExists(atPath: db.path), "the database file (and its folder) is created")
+        // It reports where the database now is: the newest file in migrations/.
+        let newest = try FileManager.default.contentsOfDirectory(atPath: TestPaths.migrations)
+            .filter { $0.hasSuffix(".sql") }.sorted().last.map { String($0.dropLast(4)) }
+        let expected = try #require(newest, "no .sql files in \(TestPaths.migrations)")
+        #expect(first.output.contains(expected), "migrate should report migration \(expected):\n\(first.output)")
 
         let second = try await runToCompletion(
             binary,

@@ -22,7 +22,7 @@ public final class IdempotencyScope: Sendable {
         key: String,
         resumeIntent: String?,
         resumeCharge: String?,
-        render: @escaping @Sendable (StoreTransaction, PaymentIntent, PaymentError?) throws -> (status: Int, body: [UInt8])
+        _ render: @escaping @Sendable (StoreTransaction, PaymentIntent, PaymentError?) throws -> (status: Int, body: [UInt8])
     ) {
         self.apiKey = apiKey
         self.key = key

@@ -33,7 +33,7 @@ extension StripeRequestContext {
             key: idempotency.key,
             resumeIntent: idempotency.resumeIntent,
             resumeCharge: idempotency.resumeCharge,
-            render: render
+            render
         )
         idempotency.holder.set(scope)
         return scope

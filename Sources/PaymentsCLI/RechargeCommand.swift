@@ -1,0 +1,201 @@
+import ArgumentParser
+import Foundation
+import Payments
+import PaymentsCore
+
+/// `payments recharge`: off-session charges of saved cards from a CSV file, one per row, idempotent per row's
+/// `reference`.
+///
+/// Input header: `customer,amount,currency,reference` and optionally `payment_method,description`. Output:
+/// `reference,payment_intent,status,decline_code,error`, in input order, to `--output` or standard output.
+/// Exit status: 0 when every row was charged or declined, 1 when some row was an error, 2 when the input cannot
+/// be read.
+struct RechargeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recharge",
+        abstract: "Charge saved cards off-session from a CSV file (idempotent per reference).",
+        discussion: """
+            Input columns: customer,amount,currency,reference[,payment_method,description]. Each row charges the
+            customer's given (or default, or only) saved card. Running the same file again, or after a crash,
+            charges no row twice. Exit status: 0 every row charged or declined; 1 some row was an error; 2 the
+            input cannot be read.
+            """
+    )
+
+    @OptionGroup var options: DatabaseOptions
+
+    @Option(name: .long, help: "The CSV file of charges to make.")
+    var input: String
+
+    @Option(name: .long, help: "Where to write the results (default: standard output).")
+    var output: String?
+
+    @Option(name: .long, help: "How many rows to charge at once (results stay in input order).")
+    var concurrency: Int = 4
+
+    /// The columns every input must have.
+    static let requiredColumns = ["customer", "amount", "currency", "reference"]
+
+    func run() async throws {
+        let rows: [Row]
+        do {
+            rows = try Self.readInput(input)
+        } catch {
+            FileHandle.standardError.write(Data("payments recharge: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let settings = try await ServiceSettings.load(
+            .init(config: options.config, db: options.db, migrations: options.migrations)
+        )
+        let bootstrap = try Bootstrap(settings: settings, publicBaseURL: "", label: "payments.recharge")
+        let charges = OffSessionCharges(context: bootstrap.context, instance: "rch_" + bootstrap.context.ids.token(16))
+        let progress = Progress(total: rows.count)
+        let outcomes = await Self.chargeAll(rows, charges: charges, concurrency: max(1, concurrency), progress: progress)
+        progress.finish()
+
+        var text = CSV.line(["reference", "payment_intent", "status", "decline_code", "error"])
+        for (row, outcome) in zip(rows, outcomes) {
+            text += CSV.line([
+                row.reference, outcome.paymentIntent ?? "", outcome.status, outcome.declineCode ?? "", outcome.error ?? "",
+            ])
+        }
+        if let output {
+            try text.write(toFile: output, atomically: true, encoding: .utf8)
+        } else {
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
+        let summary = Summary(outcomes)
+        FileHandle.standardError.write(Data(summary.text.utf8))
+        if summary.errors > 0 { throw ExitCode(1) }
+    }
+
+    // MARK: - Rows
+
+    /// One input row: a charge to make, or the reason it cannot be.
+    struct Row: Sendable {
+        var reference: String
+        var request: OffSessionCharges.Request?
+        var problem: String?
+    }
+
+    /// Reads and checks the input file.
+    /// - Throws: when the file cannot be read or lacks a required column (exit status 2).
+    static func readInput(_ path: String) throws -> [Row] {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
+            throw ValidationError("cannot read \(path)")
+        }
+        var table = CSV.parse(text)
+        guard !table.isEmpty else { throw ValidationError("\(path) is empty; expected a header row") }
+        let header = table.removeFirst().map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        for column in requiredColumns where !header.contains(column) {
+            throw ValidationError("\(path) has no '\(column)' column (header: \(header.joined(separator: ",")))")
+        }
+        func index(_ name: String) -> Int? { header.firstIndex(of: name) }
+        return table.map { fields in
+            func value(_ name: String) -> String? {
+                guard let i = index(name), i < fields.count else { return nil }
+                let text = fields[i].trimmingCharacters(in: .whitespaces)
+                return text.isEmpty ? nil : text
+            }
+            let reference = value("reference") ?? ""
+            guard fields.count <= header.count else {
+                return Row(reference: reference, problem: "row has \(fields.count) fields; the header has \(header.count)")
+            }
+            guard !reference.isEmpty else { return Row(reference: "", problem: "missing reference") }
+            guard let customer = value("customer") else { return Row(reference: reference, problem: "missing customer") }
+            guard let amountText = value("amount"), let amount = Int64(amountText), amount > 0 else {
+                return Row(reference: reference, problem: "amount must be a positive integer in minor units")
+            }
+            guard let currencyText = value("currency"), let currency = Currency(code: currencyText) else {
+                return Row(reference: reference, problem: "unknown currency '\(value("currency") ?? "")'")
+            }
+            do throws(AmountError) {
+                _ = try Money.validateCharge(amount: amount, currency: currency)
+            } catch {
+                return Row(reference: reference, problem: error.message)
+            }
+            return Row(
+                reference: reference,
+                request: .init(
+                    customer: customer,
+                    amount: amount,
+                    currency: currency.code,
+                    reference: reference,
+                    paymentMethod: value("payment_method"),
+                    description: value("description")
+                )
+            )
+        }
+    }
+
+    /// Charges every row, `concurrency` at a time, returning outcomes in input order. Rows repeating an earlier
+    /// row's reference run after all others, so they replay its outcome instead of racing it.
+    static func chargeAll(
+        _ rows: [Row],
+        charges: OffSessionCharges,
+        concurrency: Int,
+        progress: Progress
+    ) async -> [OffSessionCharges.Outcome] {
+        var outcomes = [OffSessionCharges.Outcome?](repeating: nil, count: rows.count)
+        var seen = Set<String>()
+        var firstPass: [Int] = []
+        var repeats: [Int] = []
+        for (index, row) in rows.enumerated() {
+            if let problem = row.problem {
+                outcomes[index] = .init(status: "error", error: problem)
+                progress.advance(outcomes[index])
+            } else if seen.insert(row.reference).inserted {
+                firstPass.append(index)
+            } else {
+                repeats.append(index)
+            }
+        }
+        for batch in [firstPass, repeats] {
+            await withTaskGroup(of: (Int, OffSessionCharges.Outcome).self) { group in
+                var iterator = batch.makeIterator()
+                func addNext() -> Bool {
+                    guard let index = iterator.next(), let request = rows[index].request else { return false }
+                    group.addTask { (index, await charges.charge(request)) }
+                    return true
+                }
+                for _ in 0..<concurrency where !addNext() { break }
+                while let (index, outcome) = await group.next() {
+                    outcomes[index] = outcome
+                    progress.advance(outcome)
+                    _ = addNext()
+                }
+            }
+        }
+        return outcomes.map { $0 ?? .init(status: "error", error: "not processed") }
+    }
+
+    // MARK: - Summary
+
+    /// The counts printed at the end.
+    struct Summary {
+        var succeeded = 0
+        var declined: [String: Int] = [:]
+        var errors = 0
+        var replayed = 0
+
+        init(_ outcomes: [OffSessionCharges.Outcome]) {
+            for outcome in outcomes {
+                if outcome.replayed { replayed += 1 }
+                switch outcome.status {
+                case "succeeded", "requires_capture": succeeded += 1
+                case "declined": declined[outcome.declineCode ?? "unknown", default: 0] += 1
+                default: errors += 1
+                }
+            }
+        }
+
+        var text: String {
+            let declinedTotal = declined.values.reduce(0, +)
+            var lines = ["recharge: \(succeeded) succeeded, \(declinedTotal) declined, \(errors) errors"]
+            for (code, count) in declined.sorted(by: { $0.key < $1.key }) { lines.append("  declined \(code): \(count)") }
+            if replayed > 0 { lines.append("  \(replayed) rows were already done by an earlier run (replayed, not charged again)") }
+            return lines.joined(separator: "\n") + "\n"
+        }
+    }
+}
