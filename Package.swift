@@ -35,7 +35,7 @@ let package = Package(
         // acquirer's records would be).
         .target(
             name: "PaymentsNetwork",
-            dependencies: ["PaymentsCore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["PaymentsCore", "PaymentsStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Use cases: one type per job, orchestrating domain rules, the store and the card network.
         .target(

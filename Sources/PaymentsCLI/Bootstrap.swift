@@ -25,7 +25,8 @@ struct Bootstrap {
             path: settings.db,
             migrations: migrations,
             vault: vault,
-            synchronous: settings.synchronous == "NORMAL" ? .normal : .full
+            synchronous: settings.synchronous == "NORMAL" ? .normal : .full,
+            groupCommit: settings.groupCommit
         )
         let network = try TestModeCardNetwork(ledgerPath: settings.networkLedger)
         self.settings = settings

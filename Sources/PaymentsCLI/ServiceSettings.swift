@@ -21,6 +21,8 @@ struct ServiceSettings: Sendable {
     var confirmationWindow: Int64
     var sweepInterval: Int
     var synchronous: String
+    /// Fold concurrent writes into shared commits (on unless measuring without it).
+    var groupCommit: Bool
     var logLevel: String
     var catalog: Catalog
     var configFile: String?
@@ -100,6 +102,7 @@ struct ServiceSettings: Sendable {
             confirmationWindow: Int64(payments.int(forKey: "confirmationWindow", default: 3600)),
             sweepInterval: payments.int(forKey: "sweepInterval", default: 60),
             synchronous: payments.string(forKey: "synchronous", default: "FULL").uppercased(),
+            groupCommit: payments.bool(forKey: "groupCommit", default: true),
             logLevel: payments.string(forKey: "logLevel", default: "info"),
             catalog: .development,
             configFile: fileExists ? configFile : nil,

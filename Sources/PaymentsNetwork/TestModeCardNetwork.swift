@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import PaymentsCore
+import PaymentsStore
 
 /// The built-in test-mode acquirer: decides by Stripe's test cards and keeps its own durable ledger.
 ///
@@ -9,6 +10,8 @@ import PaymentsCore
 /// reference: an attempt id is decided once, and asking again returns the recorded answer.
 public struct TestModeCardNetwork: CardNetwork {
     private let ledger: DatabaseQueue
+    /// The ledger's writes share commits under load, as the service's do.
+    private let writer: GroupCommitWriter
     private let latency: Duration
 
     /// Opens (creating if needed) the ledger at `path`.
@@ -49,12 +52,13 @@ public struct TestModeCardNetwork: CardNetwork {
             )
         }
         self.ledger = queue
+        self.writer = GroupCommitWriter(queue, label: "card-network")
         self.latency = latency
     }
 
     public func authorize(_ request: AuthorizationRequest) async throws -> AuthorizationResult {
         if latency > .zero { try await Task.sleep(for: latency) }
-        return try await ledger.write { db in
+        return try await writer.write { db in
             if let row = try Row.fetchOne(
                 db,
                 sql: "SELECT approved, code, decline_code, message, authorization_code FROM authorizations "
@@ -91,7 +95,7 @@ public struct TestModeCardNetwork: CardNetwork {
     }
 
     public func capture(attemptID: String, amount: Int64) async throws -> Bool {
-        try await ledger.write { db in
+        try await writer.write { db in
             try db.execute(
                 sql: "UPDATE authorizations SET captured_amount = ? WHERE attempt_id = ? AND approved = 1 "
                     + "AND voided = 0 AND captured_amount = 0",
@@ -107,7 +111,7 @@ public struct TestModeCardNetwork: CardNetwork {
     }
 
     public func void(attemptID: String) async throws -> Bool {
-        try await ledger.write { db in
+        try await writer.write { db in
             try db.execute(
                 sql: "UPDATE authorizations SET voided = 1 WHERE attempt_id = ? AND captured_amount = 0",
                 arguments: [attemptID]
@@ -126,7 +130,7 @@ public struct TestModeCardNetwork: CardNetwork {
     }
 
     public func refund(attemptID: String, refundID: String, amount: Int64) async throws {
-        try await ledger.write { db in
+        try await writer.write { db in
             try db.execute(
                 sql: "INSERT OR IGNORE INTO refunds (refund_id, attempt_id, amount) VALUES (?, ?, ?)",
                 arguments: [refundID, attemptID, amount]

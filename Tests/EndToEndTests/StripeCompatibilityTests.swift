@@ -12,6 +12,9 @@ struct StripeCompatibilityTests {
         return "/usr/bin/env"
     }
 
+    /// The interpreter, as a person would name it.
+    static var pythonName: String { python() == "/usr/bin/env" ? "python3 from the PATH" : python() }
+
     static func pythonArguments(_ arguments: [String]) -> [String] {
         python() == "/usr/bin/env" ? ["python3"] + arguments : arguments
     }
@@ -31,7 +34,7 @@ struct StripeCompatibilityTests {
         try #require(
             probe.termination.isCleanExit,
             """
-            The Python `stripe` library is not importable with \(Self.python()) (\(probe.termination)). \
+            The Python `stripe` library is not importable with \(Self.pythonName) (\(probe.termination)). \
             Run scripts/test: it creates .venv with `stripe` installed, then builds and runs the tests.
             \(probe.output)
             """

@@ -92,14 +92,23 @@ extension PaymentIntents {
         _ id: String,
         input: ConfirmInput,
         newPaymentMethod: PaymentMethod?,
-        scope: IdempotencyScope?
+        scope: IdempotencyScope?,
+        creating: PaymentIntent? = nil
     ) async throws -> Plan {
         let now = context.clock.now()
         let window = context.settings.confirmationWindow
         let ids = context.ids
         let attempts = context.attempts
         let plan = try await context.database.write { tx -> Plan in
-            guard var intent = try tx.paymentIntent(id) else {
+            var intent: PaymentIntent
+            if let creating {
+                // Create with confirm=true: the intent and its first attempt commit together (one commit fewer).
+                try tx.insert(creating)
+                try scope?.mark(tx, .intentCreated, intent: creating.id)
+                intent = creating
+            } else if let found = try tx.paymentIntent(id) {
+                intent = found
+            } else {
                 throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
             }
             if intent.status == .processing, let pending = intent.latestCharge {

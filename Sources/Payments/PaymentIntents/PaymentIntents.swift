@@ -125,22 +125,26 @@ public struct PaymentIntents: Sendable {
             metadata: input.metadata,
             setupFutureUsage: input.setupFutureUsage
         )
-        let confirmNow = input.confirm
-        try await context.database.write { tx in
-            try tx.insert(intent)
-            try scope?.mark(tx, .intentCreated, intent: id)
-            if !confirmNow { try scope?.finish(tx, intent: intent, error: nil) }
+        guard input.confirm else {
+            try await context.database.write { tx in
+                try tx.insert(intent)
+                try scope?.mark(tx, .intentCreated, intent: id)
+                try scope?.finish(tx, intent: intent, error: nil)
+            }
+            return intent
         }
-        guard input.confirm else { return intent }
-        return try await confirm(
+        let plan = try await begin(
             id,
-            ConfirmInput(
+            input: ConfirmInput(
                 offSession: input.offSession,
                 returnURL: input.returnURL,
                 errorOnRequiresAction: input.errorOnRequiresAction
             ),
-            scope: scope
+            newPaymentMethod: nil,
+            scope: scope,
+            creating: intent
         )
+        return try await carryOut(plan, scope: scope)
     }
 
     /// Retrieves an intent.

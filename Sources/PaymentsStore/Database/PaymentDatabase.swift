@@ -8,6 +8,8 @@ import PaymentsCore
 /// keeps an invariant). Reads go through the pool's readers and never wait for the writer (WAL mode).
 public struct PaymentDatabase: Sendable {
     let writer: DatabasePool
+    /// Folds concurrent writes into shared transactions; nil writes one transaction per call.
+    let groupCommit: GroupCommitWriter?
     /// The card vault that seals full card numbers before they reach a table.
     public let vault: CardVault
 
@@ -26,7 +28,8 @@ public struct PaymentDatabase: Sendable {
         path: String,
         migrations: MigrationSet,
         vault: CardVault,
-        synchronous: SynchronousLevel = .full
+        synchronous: SynchronousLevel = .full,
+        groupCommit: Bool = true
     ) throws {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -43,6 +46,7 @@ public struct PaymentDatabase: Sendable {
         try migrations.migrator.migrate(pool)
         self.writer = pool
         self.vault = vault
+        self.groupCommit = groupCommit ? GroupCommitWriter(pool, label: "payments") : nil
     }
 
     /// SQLite's `synchronous` levels this service may run with.

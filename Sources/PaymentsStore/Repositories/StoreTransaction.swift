@@ -105,8 +105,14 @@ public struct StoreTransaction {
 extension PaymentDatabase {
     /// Runs `body` in one write transaction (IMMEDIATE: it takes the write lock at once, so no other writer can
     /// change what it reads before it writes).
+    ///
+    /// With group commit on (the default) concurrent writes share one transaction, each in its own savepoint:
+    /// `body` still commits or rolls back as a whole, and this returns only after the commit.
     public func write<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) throws -> T) async throws -> T {
         let vault = self.vault
+        if let groupCommit {
+            return try await groupCommit.write { db in try body(StoreTransaction(db: db, vault: vault)) }
+        }
         return try await writer.write { db in try body(StoreTransaction(db: db, vault: vault)) }
     }
 

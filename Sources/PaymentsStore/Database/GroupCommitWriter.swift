@@ -1,0 +1,107 @@
+import Dispatch
+import GRDB
+import Synchronization
+
+/// Runs concurrent write transactions as one SQLite transaction with one commit (group commit).
+///
+/// With `synchronous = FULL` every commit waits for an fsync, so one commit per request caps a server at the
+/// disk's fsync rate. Here each write is queued; one writer thread takes everything queued, runs each write in
+/// its own savepoint inside a single IMMEDIATE transaction (a write that throws rolls back its savepoint only),
+/// commits once, and only then hands each caller its result. Durability is unchanged — nobody hears "done"
+/// before the commit that made it durable — while N concurrent writes cost one fsync instead of N.
+public final class GroupCommitWriter: Sendable {
+    private let writer: any DatabaseWriter
+    private let queue: DispatchQueue
+    private let state = Mutex(State())
+
+    /// The most writes folded into one transaction: bounds how long the first caller of a batch waits for the
+    /// others, and how much work one failed commit can undo.
+    static let maximumBatch = 64
+
+    private struct State {
+        var jobs: [Job] = []
+        var draining = false
+    }
+
+    /// One queued write: runs against the connection, then learns whether its batch committed.
+    private struct Job: Sendable {
+        let run: @Sendable (Database) throws -> Void
+        let complete: @Sendable ((any Error)?) -> Void
+    }
+
+    /// Creates a group-commit writer over `writer`.
+    public init(_ writer: any DatabaseWriter, label: String) {
+        self.writer = writer
+        self.queue = DispatchQueue(label: "payments.group-commit.\(label)")
+    }
+
+    /// Runs `body` in a savepoint of the next group transaction and returns its result once that transaction
+    /// has committed.
+    public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let result = Mutex<T?>(nil)
+            let job = Job(
+                run: { db in
+                    let value = try body(db)
+                    result.withLock { $0 = value }
+                },
+                complete: { error in
+                    if let error {
+                        continuation.resume(throwing: error)
+                    } else if let value = result.withLock({ $0 }) {
+                        continuation.resume(returning: value)
+                    } else {
+                        continuation.resume(throwing: DatabaseError(message: "group commit lost a result"))
+                    }
+                }
+            )
+            let start = state.withLock { state -> Bool in
+                state.jobs.append(job)
+                guard !state.draining else { return false }
+                state.draining = true
+                return true
+            }
+            if start { queue.async { self.drain() } }
+        }
+    }
+
+    /// Runs batches until the queue is empty.
+    private func drain() {
+        while true {
+            let batch = state.withLock { state -> [Job] in
+                let batch = Array(state.jobs.prefix(Self.maximumBatch))
+                state.jobs.removeFirst(batch.count)
+                if batch.isEmpty { state.draining = false }
+                return batch
+            }
+            guard !batch.isEmpty else { return }
+            run(batch)
+        }
+    }
+
+    private func run(_ batch: [Job]) {
+        var failures = [(any Error)?](repeating: nil, count: batch.count)
+        do {
+            try writer.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    for (index, job) in batch.enumerated() {
+                        do {
+                            try db.inSavepoint {
+                                try job.run(db)
+                                return .commit
+                            }
+                        } catch {
+                            failures[index] = error
+                        }
+                    }
+                    return .commit
+                }
+            }
+        } catch {
+            // The commit itself failed: nothing of the batch is durable, so every caller gets the error.
+            for job in batch { job.complete(error) }
+            return
+        }
+        for (index, job) in batch.enumerated() { job.complete(failures[index]) }
+    }
+}
