@@ -112,7 +112,8 @@ extension PaymentIntents {
                 throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
             }
             if intent.status == .processing, let pending = intent.latestCharge {
-                if attempts.contains(pending) {
+                // Claim the attempt atomically: if a task of this process holds it, this confirm lost the race.
+                guard attempts.begin(pending) else {
                     throw PaymentIntentStateMachine.unexpectedState(.confirm, intent: intent)
                 }
                 // Left by a crash or another process: settle it rather than start a second attempt.
@@ -213,6 +214,9 @@ extension PaymentIntents {
                     threeDSecure: authenticated ? "authenticated" : nil
                 )
                 try tx.insert(charge)
+                // Registered before the commit, so a confirm racing this one sees the attempt as taken the moment
+                // it can see the `processing` status at all.
+                _ = attempts.begin(charge.id)
                 let next = try intent.apply(
                     .authorizationStarted(charge: charge.id, paymentMethod: paymentMethod.id, offSession: offSession),
                     now: now
@@ -234,14 +238,7 @@ extension PaymentIntents {
     func authorize(_ request: AuthorizationRequest, scope: IdempotencyScope?) async throws -> (
         PaymentIntent, PaymentError?
     ) {
-        guard context.attempts.begin(request.attemptID) else {
-            // Another task of this process is already asking; let it finish the attempt.
-            let intent = try await context.database.read { tx in try tx.charge(request.attemptID) }
-            throw PaymentError.invalidRequest(
-                "Another confirmation of this PaymentIntent is in progress (\(intent?.paymentIntent ?? "")).",
-                code: "payment_intent_unexpected_state"
-            )
-        }
+        // The planner registered the attempt in `context.attempts`; it is released however this ends.
         defer { context.attempts.end(request.attemptID) }
         context.faults.reach(.afterAttemptCommit)
         let result = try await context.network.authorize(request)
@@ -298,6 +295,13 @@ extension PaymentIntents {
         let plan = try await context.database.read { tx in try Self.recoveryPlan(charge: chargeID, tx: tx) }
         switch plan {
         case .authorize(let request):
+            guard context.attempts.begin(chargeID) else {
+                let charge = try await context.database.read { tx in try tx.charge(chargeID) }
+                throw PaymentError.unexpectedState(
+                    "This payment attempt is being completed by another request; retrieve the PaymentIntent.",
+                    paymentIntent: charge?.paymentIntent ?? ""
+                )
+            }
             return try await authorize(request, scope: scope)
         case .done(let intent), .failed(let intent, _):
             // Already settled (by start-up recovery, say): answer with that outcome, and save it for the key.

@@ -57,8 +57,8 @@ final class ServerProcess: Sendable {
                     environment: environment,
                     arguments: arguments
                 )
-            } catch let error as StartFailure where port == nil {
-                lastError = error  // most likely the free port was taken in between: try another
+            } catch let error as StartFailure where port == nil && error.addressInUse {
+                lastError = error  // the free port was taken in between: try another
             }
         }
         throw lastError ?? EndToEndError("The server did not start.")
@@ -66,6 +66,7 @@ final class ServerProcess: Sendable {
 
     private struct StartFailure: Error, CustomStringConvertible {
         let description: String
+        var addressInUse: Bool { description.contains("Address already in use") }
     }
 
     private init(
@@ -84,12 +85,9 @@ final class ServerProcess: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["serve", "--db", db.path, "--host", "127.0.0.1", "--port", String(port)] + arguments
-        process.environment = PaymentsBinary.environment(
-            ["PAYMENTS_SECRET_KEY": keys.secret, "PAYMENTS_PUBLISHABLE_KEY": keys.publishable].merging(environment) {
-                _,
-                new in new
-            }
-        )
+        var settings = ["PAYMENTS_SECRET_KEY": keys.secret, "PAYMENTS_PUBLISHABLE_KEY": keys.publishable]
+        settings.merge(environment) { _, new in new }
+        process.environment = PaymentsBinary.environment(settings)
         process.currentDirectoryURL = TestPaths.root
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = log
@@ -98,7 +96,7 @@ final class ServerProcess: Sendable {
         ChildRegistry.add(process.processIdentifier)
 
         // Wait for the ready line; a child that dies first, or never prints it, fails the start.
-        let deadline = ContinuousClock.now + .seconds(60)
+        let deadline = ContinuousClock.now + .seconds(120)
         var listening: URL?
         while listening == nil {
             let output = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
@@ -106,15 +104,15 @@ final class ServerProcess: Sendable {
             if listening != nil { break }
             if !process.isRunning {
                 ChildRegistry.remove(process.processIdentifier)
-                throw StartFailure(
-                    description: "payments serve exited (\(process.terminationStatus)) before listening:\n\(output)"
-                )
+                let termination = Termination(reason: process.terminationReason, status: process.terminationStatus)
+                let output = (try? String(contentsOf: logURL, encoding: .utf8)) ?? output
+                throw StartFailure(description: "payments serve ended (\(termination)) before listening:\n\(output)")
             }
             if ContinuousClock.now > deadline {
                 Foundation.kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()
                 ChildRegistry.remove(process.processIdentifier)
-                throw EndToEndError("payments serve printed no listening line within 60 s:\n\(output)")
+                throw EndToEndError("payments serve printed no listening line within 120 s:\n\(output)")
             }
             try? await Task.sleep(for: .milliseconds(25))
         }
