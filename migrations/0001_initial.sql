@@ -1,6 +1,7 @@
 -- The service's tables. Column names are Stripe's field names, amounts are integers in the currency's minor
 -- unit beside their currency, times are unix seconds (UTC), ids keep Stripe's prefixes, enums are TEXT with a
--- CHECK. Admins read these tables directly with SQL; see the README's "Reporting with SQL".
+-- CHECK. Lists page by (created, rowid): every index on created also holds the rowid. Admins read these
+-- tables directly with SQL; see the README's "Reporting with SQL".
 
 CREATE TABLE customers (
     id TEXT PRIMARY KEY NOT NULL CHECK (id LIKE 'cus\_%' ESCAPE '\'),
@@ -14,7 +15,7 @@ CREATE TABLE customers (
     deleted INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1))
 ) STRICT;
 
-CREATE INDEX customers_by_created ON customers (created DESC, id DESC) WHERE deleted = 0;
+CREATE INDEX customers_by_created ON customers (created) WHERE deleted = 0;
 CREATE INDEX customers_by_email ON customers (email) WHERE deleted = 0;
 
 CREATE TABLE payment_methods (
@@ -39,7 +40,7 @@ CREATE TABLE payment_methods (
     off_session_ready INTEGER NOT NULL DEFAULT 0 CHECK (off_session_ready IN (0, 1))
 ) STRICT;
 
-CREATE INDEX payment_methods_by_customer ON payment_methods (customer, created DESC, id DESC)
+CREATE INDEX payment_methods_by_customer ON payment_methods (customer, created)
     WHERE customer IS NOT NULL;
 
 -- Full card numbers, sealed with AES-GCM under the vault key; the only place a number exists at rest.
@@ -85,8 +86,8 @@ CREATE TABLE payment_intents (
     CHECK (amount_received <= amount AND amount_capturable <= amount)
 ) STRICT;
 
-CREATE INDEX payment_intents_by_created ON payment_intents (created DESC, id DESC);
-CREATE INDEX payment_intents_by_customer ON payment_intents (customer, created DESC, id DESC)
+CREATE INDEX payment_intents_by_created ON payment_intents (created);
+CREATE INDEX payment_intents_by_customer ON payment_intents (customer, created)
     WHERE customer IS NOT NULL;
 -- The sweeper's work lists: each is small however large the table grows.
 CREATE INDEX payment_intents_attempts_due ON payment_intents (attempt_expires_at)
@@ -139,8 +140,8 @@ CREATE TABLE refunds (
     metadata TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(metadata))
 ) STRICT;
 
-CREATE INDEX refunds_by_created ON refunds (created DESC, id DESC);
-CREATE INDEX refunds_by_payment_intent ON refunds (payment_intent, created DESC, id DESC);
+CREATE INDEX refunds_by_created ON refunds (created);
+CREATE INDEX refunds_by_payment_intent ON refunds (payment_intent, created);
 CREATE INDEX refunds_by_charge ON refunds (charge);
 CREATE INDEX refunds_pending ON refunds (created) WHERE status = 'pending';
 

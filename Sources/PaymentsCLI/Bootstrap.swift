@@ -28,7 +28,10 @@ struct Bootstrap {
             synchronous: settings.synchronous == "NORMAL" ? .normal : .full,
             groupCommit: settings.groupCommit
         )
-        let network = try TestModeCardNetwork(ledgerPath: settings.networkLedger)
+        let network = try TestModeCardNetwork(
+            ledgerPath: settings.networkLedger,
+            latency: .milliseconds(max(0, settings.networkLatency))
+        )
         self.settings = settings
         self.database = database
         self.network = network

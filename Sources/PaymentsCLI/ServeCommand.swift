@@ -20,9 +20,14 @@ struct ServeCommand: AsyncParsableCommand {
     var port: Int?
 
     func run() async throws {
-        let settings = try await ServiceSettings.load(
+        var loaded = try await ServiceSettings.load(
             .init(config: options.config, db: options.db, host: host, port: port, migrations: options.migrations)
         )
+        if loaded.port == 0 {
+            // Pick the free port now, so the challenge URLs built from it name the port actually served.
+            loaded.port = try FreePort.find(host: loaded.host)
+        }
+        let settings = loaded
         let base = settings.publicBaseURL ?? "http://\(settings.host):\(settings.port)"
         let bootstrap = try Bootstrap(settings: settings, publicBaseURL: base.hasSuffix("/") ? String(base.dropLast()) : base)
         let recovered = try await bootstrap.recoverPendingAttempts()

@@ -23,6 +23,8 @@ struct ServiceSettings: Sendable {
     var synchronous: String
     /// Fold concurrent writes into shared commits (on unless measuring without it).
     var groupCommit: Bool
+    /// A pause the test-mode network makes before each authorization, to stand in for a remote acquirer (ms).
+    var networkLatency: Int
     var logLevel: String
     var catalog: Catalog
     var configFile: String?
@@ -103,6 +105,7 @@ struct ServiceSettings: Sendable {
             sweepInterval: payments.int(forKey: "sweepInterval", default: 60),
             synchronous: payments.string(forKey: "synchronous", default: "FULL").uppercased(),
             groupCommit: payments.bool(forKey: "groupCommit", default: true),
+            networkLatency: payments.int(forKey: "networkLatency", default: 0),
             logLevel: payments.string(forKey: "logLevel", default: "info"),
             catalog: .development,
             configFile: fileExists ? configFile : nil,

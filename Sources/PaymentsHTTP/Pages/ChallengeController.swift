@@ -86,6 +86,18 @@ struct ChallengeController {
               <button type="submit" name="outcome" value="complete" id="complete">Complete</button>
               <button type="submit" name="outcome" value="fail" id="fail" class="secondary">Fail</button>
             </form>
+            \(cancelScript(intentID: intent.id))
+            """
+    }
+
+    /// When framed (the checkout's modal), Escape pressed inside the frame asks the parent to close it, as
+    /// Escape does outside the frame; the parent treats it as a failed authentication.
+    static func cancelScript(intentID: String?) -> String {
+        let id = intentID.map { ", payment_intent: \"\(escape($0))\"" } ?? ""
+        return """
+            <script>window.parent && window.parent !== window && document.addEventListener("keydown", \
+            function (event) { if (event.key === "Escape") { window.parent.postMessage(\
+            {type: "payments-3ds-cancel"\(id)}, "*"); } });</script>
             """
     }
 
@@ -93,7 +105,7 @@ struct ChallengeController {
         page(
             status: .notFound,
             title: "Link no longer valid",
-            body: "<p>This authentication link has been used or has expired.</p>"
+            body: "<p>This authentication link has been used or has expired.</p>\(cancelScript(intentID: nil))"
         )
     }
 
@@ -105,6 +117,7 @@ struct ChallengeController {
             <title>\(escape(title))</title>
             <style>
               body { font: 16px/1.5 system-ui, sans-serif; max-width: 28rem; margin: 2rem auto; padding: 0 1rem; }
+              h1 { font-size: 1.5rem; line-height: 1.25; }
               .note { color: #555; font-size: .9rem; }
               button { font: inherit; padding: .6rem 1.2rem; margin-right: .5rem; border-radius: 6px;
                        border: 1px solid #635bff; background: #635bff; color: #fff; cursor: pointer; }

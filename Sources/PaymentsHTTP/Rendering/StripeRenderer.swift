@@ -337,7 +337,6 @@ public enum StripeRenderer {
         if let param = error.param { pairs.append(("param", .string(param))) }
         if let paymentIntent { pairs.append(("payment_intent", paymentIntent)) }
         if let paymentMethod { pairs.append(("payment_method", paymentMethod)) }
-        pairs.append(("request_log_url", .string("https://dashboard.stripe.com/test/logs/\(requestID)")))
         pairs.append(("type", .string(error.kind.rawValue)))
         return .object([("error", .object(pairs))])
     }

@@ -10,6 +10,8 @@ public struct PaymentDatabase: Sendable {
     let writer: DatabasePool
     /// Folds concurrent writes into shared transactions; nil writes one transaction per call.
     let groupCommit: GroupCommitWriter?
+    /// The migrations this database was opened with.
+    let migrations: MigrationSet
     /// The card vault that seals full card numbers before they reach a table.
     public let vault: CardVault
 
@@ -45,6 +47,7 @@ public struct PaymentDatabase: Sendable {
         }
         try migrations.migrator.migrate(pool)
         self.writer = pool
+        self.migrations = migrations
         self.vault = vault
         self.groupCommit = groupCommit ? GroupCommitWriter(pool, label: "payments") : nil
     }
@@ -65,7 +68,7 @@ public struct PaymentDatabase: Sendable {
 
     /// The migrations applied to this file, in order.
     public func appliedMigrations() throws -> [String] {
-        try writer.read { db in try DatabaseMigrator().appliedMigrations(db) }
+        try writer.read { db in try migrations.migrator.appliedMigrations(db) }
     }
 
     /// The database file's path.

@@ -53,7 +53,7 @@ extension StoreTransaction {
         var sql: String { clauses.isEmpty ? "1" : clauses.joined(separator: " AND ") }
     }
 
-    /// Keyset pagination over `(created, id)`, newest first, the way Stripe's cursors work.
+    /// Keyset pagination over `(created, rowid)`, newest first, the way Stripe's cursors work.
     ///
     /// - Throws: `resource_missing` when a cursor names an object that is not in the table.
     func list<Record: FetchableRecord & TableRecord & Sendable>(
@@ -67,7 +67,10 @@ extension StoreTransaction {
         let cursorID = page.startingAfter ?? page.endingBefore
         let newerFirst = page.endingBefore == nil
         if let cursorID {
-            guard let created = try Int64.fetchOne(db, sql: "SELECT created FROM \(table) WHERE id = ?", arguments: [cursorID])
+            // Order is (created, rowid): rowid grows with insertion, so objects made in the same second still list
+            // newest first (ids are random and say nothing about order).
+            guard
+                let cursor = try Row.fetchOne(db, sql: "SELECT created, rowid FROM \(table) WHERE id = ?", arguments: [cursorID])
             else {
                 throw PaymentError.resourceMissing(
                     Self.objectName(table),
@@ -76,10 +79,10 @@ extension StoreTransaction {
                     inURL: false
                 )
             }
-            sql += newerFirst ? " AND (created, id) < (?, ?)" : " AND (created, id) > (?, ?)"
-            arguments += [created, cursorID]
+            sql += newerFirst ? " AND (created, rowid) < (?, ?)" : " AND (created, rowid) > (?, ?)"
+            arguments += [cursor[0] as Int64, cursor[1] as Int64]
         }
-        sql += newerFirst ? " ORDER BY created DESC, id DESC" : " ORDER BY created ASC, id ASC"
+        sql += newerFirst ? " ORDER BY created DESC, rowid DESC" : " ORDER BY created ASC, rowid ASC"
         sql += " LIMIT ?"
         arguments += [page.limit + 1]
         var rows = try Record.fetchAll(db, sql: sql, arguments: arguments)

@@ -69,7 +69,7 @@ func runToCompletion(
     timeout: Duration = .seconds(300)
 ) async throws -> (termination: Termination, output: String) {
     let logURL = folder.appendingPathComponent("run-\(UUID().uuidString.prefix(8)).log")
-    FileManager.default.createFile(atPath: logURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
     let log = try FileHandle(forWritingTo: logURL)
     defer { try? log.close() }
     let process = Process()

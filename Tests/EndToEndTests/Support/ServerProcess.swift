@@ -79,7 +79,7 @@ final class ServerProcess: Sendable {
     ) async throws {
         let db = folder.appendingPathComponent("payments.sqlite")
         let logURL = folder.appendingPathComponent("server-\(UUID().uuidString.prefix(8)).log")
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let log = try FileHandle(forWritingTo: logURL)
         defer { try? log.close() }
         let process = Process()

@@ -1,0 +1,756 @@
+// The checkout page: the client side of "accept card payments without webhooks".
+//
+// Order of calls, as in the guide: createPaymentMethod → POST /pay {payment_method_id, item} → on
+// {requires_action, payment_intent_client_secret}: handleCardAction → POST /pay {payment_intent_id} → success or
+// the error. Every POST /pay carries an Idempotency-Key made once per checkout attempt and reused when the same
+// attempt is sent again (lost answers, a busy server), so a retry never charges twice; the form is disabled from
+// the first click until the answer, so a double click sends one attempt.
+
+import { Payments } from '/js/payments.js';
+
+// MARK: - Strings
+
+const STRINGS = {
+  en: {
+    pageTitle: 'Checkout',
+    heading: 'Checkout',
+    testMode: 'Test mode: no real money moves.',
+    noScript: 'This checkout needs JavaScript. Turn it on and reload the page.',
+    itemsLegend: 'Choose a product',
+    loading: 'Loading…',
+    cardLegend: 'Card details',
+    numberLabel: 'Card number',
+    expiryLabel: 'Expiry date',
+    expiryPlaceholder: 'MM / YY',
+    expiryHint: 'Month / year, as printed on the card',
+    cvcLabel: 'Security code',
+    cvcPlaceholder: 'CVC',
+    cvcHint: '3 digits on the back (4 on the front for Amex)',
+    cvcHintAmex: '4 digits on the front of the card',
+    postalLabel: 'Postal code',
+    pay: 'Pay',
+    payAmount: 'Pay {amount}',
+    processing: 'Processing…',
+    statusCreating: 'Checking your card…',
+    statusPaying: 'Processing your payment…',
+    statusAuthenticating: 'Waiting for your card issuer to confirm the payment…',
+    successHeading: 'Payment succeeded',
+    successMessage: 'Thank you! Your payment of {amount} for {item} went through.',
+    reference: 'Payment reference',
+    payAgain: 'Make another payment',
+    testCardsSummary: 'Test cards',
+    testCardSucceeds: 'succeeds',
+    testCardAuth: 'asks for 3-D Secure',
+    testCardDecline: 'is declined (insufficient funds)',
+    testCardsNote: 'Use any future expiry date, any CVC and any postal code.',
+    configError: 'The checkout could not be loaded. Reload the page to try again.',
+    numberRequired: 'Enter your card number.',
+    numberIncomplete: 'Your card number is incomplete.',
+    numberInvalid: 'Your card number is invalid.',
+    expiryRequired: "Enter your card's expiry date.",
+    expiryIncomplete: "Your card's expiry date is incomplete.",
+    expiryMonthInvalid: "Your card's expiry month is invalid.",
+    expiryPast: "Your card's expiry date is in the past.",
+    expiryYearInvalid: "Your card's expiry year is invalid.",
+    cvcRequired: "Enter your card's security code.",
+    cvcIncomplete: "Your card's security code is incomplete.",
+    postalRequired: 'Enter your postal code.',
+    postalInvalid: 'Your postal code is invalid.',
+    connectionError: 'Could not reach the server. Check your connection and press Pay again; you will not be charged twice.',
+    busyError: 'The payment service is busy. Press Pay again in a moment; you will not be charged twice.',
+    genericError: 'The payment could not be completed. Please try again.',
+    declined: {
+      insufficient_funds: 'Your card has insufficient funds.',
+      generic_decline: 'Your card was declined.',
+      card_declined: 'Your card was declined.',
+      lost_card: 'Your card was declined.',
+      stolen_card: 'Your card was declined.',
+      fraudulent: 'Your card was declined.',
+      do_not_honor: 'Your card was declined.',
+      expired_card: 'Your card has expired.',
+      incorrect_cvc: "Your card's security code is incorrect.",
+      invalid_cvc: "Your card's security code is invalid.",
+      incorrect_number: 'Your card number is incorrect.',
+      invalid_number: 'Your card number is invalid.',
+      invalid_expiry_month: "Your card's expiry month is invalid.",
+      invalid_expiry_year: "Your card's expiry year is invalid.",
+      incorrect_zip: "Your card's postal code is incorrect.",
+      processing_error: 'An error occurred while processing your card. Try again in a little bit.',
+      card_velocity_exceeded: 'Your card was declined for making repeated attempts too frequently.',
+      authentication_required: 'Your card was declined. This transaction requires authentication.',
+      payment_intent_authentication_failure:
+        'We are unable to authenticate your payment method. Please choose a different payment method and try again.',
+      payment_intent_payment_attempt_expired: 'The payment took too long to complete. Please try again.',
+    },
+  },
+  ja: {
+    pageTitle: 'お支払い',
+    heading: 'お支払い',
+    testMode: 'テストモード: 実際のお金は動きません。',
+    noScript: 'このページには JavaScript が必要です。有効にしてから再読み込みしてください。',
+    itemsLegend: '商品を選んでください',
+    loading: '読み込み中…',
+    cardLegend: 'カード情報',
+    numberLabel: 'カード番号',
+    expiryLabel: '有効期限',
+    expiryPlaceholder: 'MM / YY',
+    expiryHint: 'カードに記載の 月 / 年',
+    cvcLabel: 'セキュリティコード',
+    cvcPlaceholder: 'CVC',
+    cvcHint: 'カード裏面の 3 桁 (Amex は表面の 4 桁)',
+    cvcHintAmex: 'カード表面の 4 桁',
+    postalLabel: '郵便番号',
+    pay: '支払う',
+    payAmount: '{amount} を支払う',
+    processing: '処理中…',
+    statusCreating: 'カードを確認しています…',
+    statusPaying: 'お支払いを処理しています…',
+    statusAuthenticating: 'カード発行会社による確認を待っています…',
+    successHeading: 'お支払いが完了しました',
+    successMessage: 'ありがとうございます。{item} の代金 {amount} のお支払いが完了しました。',
+    reference: 'お支払い番号',
+    payAgain: '別のお支払いをする',
+    testCardsSummary: 'テスト用カード',
+    testCardSucceeds: '成功します',
+    testCardAuth: '3-D セキュア認証を求めます',
+    testCardDecline: '拒否されます (残高不足)',
+    testCardsNote: '有効期限は未来の日付、セキュリティコードと郵便番号は任意の値を使えます。',
+    configError: 'お支払いページを読み込めませんでした。ページを再読み込みしてください。',
+    numberRequired: 'カード番号を入力してください。',
+    numberIncomplete: 'カード番号が最後まで入力されていません。',
+    numberInvalid: 'カード番号が正しくありません。',
+    expiryRequired: '有効期限を入力してください。',
+    expiryIncomplete: '有効期限が最後まで入力されていません。',
+    expiryMonthInvalid: '有効期限の月が正しくありません。',
+    expiryPast: '有効期限が過ぎています。',
+    expiryYearInvalid: '有効期限の年が正しくありません。',
+    cvcRequired: 'セキュリティコードを入力してください。',
+    cvcIncomplete: 'セキュリティコードが最後まで入力されていません。',
+    postalRequired: '郵便番号を入力してください。',
+    postalInvalid: '郵便番号が正しくありません。',
+    connectionError: 'サーバーに接続できませんでした。接続を確認して、もう一度「支払う」を押してください。二重に請求されることはありません。',
+    busyError: '決済サービスが混み合っています。少し待ってから、もう一度「支払う」を押してください。二重に請求されることはありません。',
+    genericError: 'お支払いを完了できませんでした。もう一度お試しください。',
+    declined: {
+      insufficient_funds: 'カードの残高が不足しています。',
+      generic_decline: 'カードが拒否されました。',
+      card_declined: 'カードが拒否されました。',
+      lost_card: 'カードが拒否されました。',
+      stolen_card: 'カードが拒否されました。',
+      fraudulent: 'カードが拒否されました。',
+      do_not_honor: 'カードが拒否されました。',
+      expired_card: 'カードの有効期限が切れています。',
+      incorrect_cvc: 'セキュリティコードが間違っています。',
+      invalid_cvc: 'セキュリティコードが正しくありません。',
+      incorrect_number: 'カード番号が間違っています。',
+      invalid_number: 'カード番号が正しくありません。',
+      invalid_expiry_month: '有効期限の月が正しくありません。',
+      invalid_expiry_year: '有効期限の年が正しくありません。',
+      incorrect_zip: '郵便番号が間違っています。',
+      processing_error: 'カードの処理中にエラーが発生しました。しばらくしてからもう一度お試しください。',
+      card_velocity_exceeded: '短時間に何度も試されたため、カードが拒否されました。',
+      authentication_required: 'カードが拒否されました。この取引には本人認証が必要です。',
+      payment_intent_authentication_failure:
+        'お支払い方法を認証できませんでした。別のお支払い方法を選んで、もう一度お試しください。',
+      payment_intent_payment_attempt_expired: 'お支払いの完了までに時間がかかりすぎました。もう一度お試しください。',
+    },
+  },
+};
+
+const BRAND_NAMES = {
+  visa: 'Visa',
+  mastercard: 'Mastercard',
+  amex: 'American Express',
+  discover: 'Discover',
+  jcb: 'JCB',
+  diners: 'Diners Club',
+  unionpay: 'UnionPay',
+};
+
+/** `ja` when the browser prefers Japanese before English, else `en`; `?lang=ja|en` overrides (demos). */
+function pickLanguage() {
+  const forced = new URLSearchParams(location.search).get('lang');
+  const candidates = forced ? [forced] : (navigator.languages ?? [navigator.language ?? 'en']);
+  for (const tag of candidates) {
+    const primary = String(tag).toLowerCase().split('-')[0];
+    if (primary === 'ja' || primary === 'en') return primary;
+  }
+  return 'en';
+}
+
+const lang = pickLanguage();
+const t = STRINGS[lang];
+
+function format(template, values) {
+  return template.replace(/\{(\w+)\}/g, (_, name) => values[name] ?? '');
+}
+
+// MARK: - Cards
+
+/**
+ * The card brand from the number's first digits (the networks' published ranges, as Stripe detects them).
+ * @param {string} digits
+ */
+export function cardBrand(digits) {
+  if (/^4/.test(digits)) return 'visa';
+  if (/^(5[1-5]|222[1-9]|22[3-9]|2[3-6]|27[01]|2720)/.test(digits)) return 'mastercard';
+  if (/^3[47]/.test(digits)) return 'amex';
+  if (/^(6011|64[4-9]|65)/.test(digits)) return 'discover';
+  if (/^35(2[89]|[3-8])/.test(digits)) return 'jcb';
+  if (/^(30[0-5]|309|36|3[89])/.test(digits)) return 'diners';
+  if (/^(62|81)/.test(digits)) return 'unionpay';
+  return '';
+}
+
+/** The lengths a brand's numbers have. */
+function cardLengths(brand) {
+  switch (brand) {
+    case 'amex':
+      return [15];
+    case 'diners':
+      return [14, 16];
+    case 'visa':
+      return [13, 16, 19];
+    case 'mastercard':
+      return [16];
+    case 'discover':
+    case 'jcb':
+    case 'unionpay':
+      return [16, 17, 18, 19];
+    default:
+      return [12, 13, 14, 15, 16, 17, 18, 19];
+  }
+}
+
+/** Groups digits as printed on the card: 4-6-5 for Amex, 4-6-4 for 14-digit Diners, else fours. */
+function groupDigits(digits, brand) {
+  let sizes;
+  if (brand === 'amex') sizes = [4, 6, 5];
+  else if (brand === 'diners' && digits.length <= 14) sizes = [4, 6, 4];
+  else sizes = [4, 4, 4, 4, 3];
+  const groups = [];
+  let at = 0;
+  for (const size of sizes) {
+    if (at >= digits.length) break;
+    groups.push(digits.slice(at, at + size));
+    at += size;
+  }
+  return groups.join(' ');
+}
+
+/** The Luhn checksum of a card number. */
+export function luhnValid(digits) {
+  let sum = 0;
+  let double = false;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return digits.length > 0 && sum % 10 === 0;
+}
+
+/** `{month, year}` (year with four digits) from what is in the expiry field, or nulls. */
+function parseExpiry(value) {
+  const long = /^\s*(\d{1,2})\s*\/\s*(\d{4})\s*$/.exec(value);
+  if (long) return { month: Number(long[1]), year: Number(long[2]), complete: true };
+  const digits = value.replace(/\D/g, '');
+  if (digits.length < 4) return { month: null, year: null, complete: false };
+  return { month: Number(digits.slice(0, 2)), year: 2000 + Number(digits.slice(2, 4)), complete: true };
+}
+
+// MARK: - Elements
+
+const $ = (id) => document.getElementById(id);
+const form = $('payment-form');
+const controls = $('controls');
+const itemsBox = $('items');
+const payButton = $('pay');
+const payLabel = $('pay-label');
+const formError = $('form-error');
+const statusLine = $('status');
+const success = $('success');
+
+const fields = {
+  number: { input: $('card-number'), error: $('card-number-error') },
+  expiry: { input: $('card-expiry'), error: $('card-expiry-error') },
+  cvc: { input: $('card-cvc'), error: $('card-cvc-error') },
+  postal: { input: $('postal-code'), error: $('postal-code-error') },
+};
+const FIELD_ORDER = ['number', 'expiry', 'cvc', 'postal'];
+
+function translatePage() {
+  document.documentElement.lang = lang;
+  for (const element of document.querySelectorAll('[data-i18n]')) {
+    const value = t[element.dataset.i18n];
+    if (typeof value === 'string') element.textContent = value;
+  }
+  for (const element of document.querySelectorAll('[data-i18n-placeholder]')) {
+    const value = t[element.dataset.i18nPlaceholder];
+    if (typeof value === 'string') element.placeholder = value;
+  }
+}
+
+// MARK: - Formatting as typed
+
+/** Puts the caret after the `digitCount`-th digit of `input`'s value. */
+function placeCaret(input, digitCount) {
+  if (document.activeElement !== input) return;
+  let position = 0;
+  let seen = 0;
+  const value = input.value;
+  while (position < value.length && seen < digitCount) {
+    if (/\d/.test(value[position])) seen++;
+    position++;
+  }
+  input.setSelectionRange(position, position);
+}
+
+function digitsBeforeCaret(input) {
+  const caret = input.selectionStart ?? input.value.length;
+  return input.value.slice(0, caret).replace(/\D/g, '').length;
+}
+
+function currentBrand() {
+  return cardBrand(fields.number.input.value.replace(/\D/g, ''));
+}
+
+function formatNumber() {
+  const input = fields.number.input;
+  const before = digitsBeforeCaret(input);
+  let digits = input.value.replace(/\D/g, '');
+  const brand = cardBrand(digits);
+  digits = digits.slice(0, Math.max(...cardLengths(brand)));
+  const formatted = groupDigits(digits, brand);
+  if (formatted !== input.value) {
+    input.value = formatted;
+    placeCaret(input, before);
+  }
+  showBrand(brand);
+}
+
+function showBrand(brand) {
+  const badge = $('card-brand');
+  if (badge.dataset.brand !== brand) {
+    badge.dataset.brand = brand;
+    badge.textContent = brand ? BRAND_NAMES[brand] : '';
+  }
+  const cvc = fields.cvc.input;
+  const size = brand === 'amex' ? 4 : 3;
+  cvc.maxLength = brand ? size : 4;
+  cvc.placeholder = brand === 'amex' ? '1234' : t.cvcPlaceholder;
+  $('card-cvc-hint').textContent = brand === 'amex' ? t.cvcHintAmex : t.cvcHint;
+  if (brand && cvc.value.length > size) cvc.value = cvc.value.slice(0, size);
+}
+
+function formatExpiry(event) {
+  const input = fields.expiry.input;
+  const deleting = event && typeof event.inputType === 'string' && event.inputType.startsWith('delete');
+  const long = /^\s*(\d{1,2})\s*\/\s*(\d{4})\s*$/.exec(input.value);
+  let digits = long ? long[1].padStart(2, '0') + long[2].slice(2) : input.value.replace(/\D/g, '');
+  if (digits.length === 1 && Number(digits) > 1) digits = '0' + digits;
+  digits = digits.slice(0, 4);
+  let formatted;
+  if (digits.length > 2) formatted = `${digits.slice(0, 2)} / ${digits.slice(2)}`;
+  else if (digits.length === 2 && !deleting) formatted = `${digits} / `;
+  else formatted = digits;
+  if (formatted !== input.value) input.value = formatted;
+}
+
+function formatCVC() {
+  const input = fields.cvc.input;
+  const digits = input.value.replace(/\D/g, '').slice(0, input.maxLength > 0 ? input.maxLength : 4);
+  if (digits !== input.value) input.value = digits;
+}
+
+// MARK: - Validation
+
+/** The message key for the field's problem, or null when it is fine. */
+function problem(name) {
+  const value = fields[name].input.value.trim();
+  switch (name) {
+    case 'number': {
+      const digits = value.replace(/\D/g, '');
+      if (!digits) return 'numberRequired';
+      const lengths = cardLengths(cardBrand(digits));
+      if (digits.length < Math.min(...lengths)) return 'numberIncomplete';
+      if (!lengths.includes(digits.length) || !luhnValid(digits)) return 'numberInvalid';
+      return null;
+    }
+    case 'expiry': {
+      if (!value) return 'expiryRequired';
+      const { month, year, complete } = parseExpiry(value);
+      if (!complete) return 'expiryIncomplete';
+      if (month < 1 || month > 12) return 'expiryMonthInvalid';
+      const now = new Date();
+      const thisYear = now.getFullYear();
+      if (year < thisYear || (year === thisYear && month < now.getMonth() + 1)) return 'expiryPast';
+      if (year > thisYear + 50) return 'expiryYearInvalid';
+      return null;
+    }
+    case 'cvc': {
+      if (!value) return 'cvcRequired';
+      const size = currentBrand() === 'amex' ? 4 : 3;
+      if (!/^\d+$/.test(value) || value.length < size) return 'cvcIncomplete';
+      return null;
+    }
+    case 'postal': {
+      if (!value) return 'postalRequired';
+      if (!/^[A-Za-z0-9][A-Za-z0-9 -]{1,9}$/.test(value)) return 'postalInvalid';
+      return null;
+    }
+    default:
+      return null;
+  }
+}
+
+function setFieldError(name, message) {
+  const { input, error } = fields[name];
+  error.textContent = message ?? '';
+  input.setAttribute('aria-invalid', message ? 'true' : 'false');
+  input.closest('.field').classList.toggle('invalid', Boolean(message));
+}
+
+function validateField(name) {
+  const key = problem(name);
+  setFieldError(name, key ? t[key] : null);
+  return !key;
+}
+
+/** Validates every field; shows each problem beside its field and focuses the first invalid one. */
+function validateAll() {
+  let first = null;
+  for (const name of FIELD_ORDER) {
+    if (!validateField(name) && !first) first = name;
+  }
+  if (first) fields[first].input.focus();
+  return !first;
+}
+
+// MARK: - Catalogue
+
+let config = null;
+let payments = null;
+
+function minorUnitDigits(currency) {
+  try {
+    return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits;
+  } catch {
+    return 2;
+  }
+}
+
+function formatAmount(amount, currency) {
+  const code = currency.toUpperCase();
+  const value = amount / 10 ** minorUnitDigits(code);
+  try {
+    return new Intl.NumberFormat(lang === 'ja' ? 'ja-JP' : 'en-US', { style: 'currency', currency: code }).format(value);
+  } catch {
+    return `${value} ${code}`;
+  }
+}
+
+function selectedItem() {
+  const checked = itemsBox.querySelector('input[name="item"]:checked');
+  return config.items.find((item) => item.id === checked?.value) ?? config.items[0];
+}
+
+function updatePayLabel() {
+  const item = config ? selectedItem() : null;
+  payLabel.textContent = item ? format(t.payAmount, { amount: formatAmount(item.amount, item.currency) }) : t.pay;
+}
+
+function renderItems() {
+  itemsBox.replaceChildren();
+  for (const item of config.items) {
+    const label = document.createElement('label');
+    label.className = 'item';
+    const radio = document.createElement('input');
+    radio.type = 'radio';
+    radio.name = 'item';
+    radio.value = item.id;
+    radio.checked = item.id === config.default_item;
+    const name = document.createElement('span');
+    name.className = 'item-name';
+    name.textContent = item.name;
+    const price = document.createElement('span');
+    price.className = 'item-price';
+    price.textContent = formatAmount(item.amount, item.currency);
+    label.append(radio, name, price);
+    itemsBox.append(label);
+  }
+  if (!itemsBox.querySelector('input:checked')) itemsBox.querySelector('input')?.click();
+  itemsBox.addEventListener('change', updatePayLabel);
+  updatePayLabel();
+}
+
+// MARK: - Paying
+
+let busy = false;
+/** The checkout attempt in progress, kept after a failure that may not have reached the server. */
+let attempt = null;
+/** How often one POST /pay is sent again after a lost answer or a busy server, and how long it waits first. */
+const PAY_RETRIES = 3;
+const RETRY_DELAYS_MS = [400, 1000, 2000];
+
+function uuid() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function setBusy(on) {
+  busy = on;
+  controls.disabled = on;
+  form.setAttribute('aria-busy', on ? 'true' : 'false');
+  form.classList.toggle('busy', on);
+  if (on) payLabel.textContent = t.processing;
+  else {
+    updatePayLabel();
+    statusLine.textContent = '';
+  }
+}
+
+function setStatus(key) {
+  statusLine.textContent = t[key];
+}
+
+/**
+ * `POST /pay` with the attempt's key. Sends the same request again (same key, same body) when the answer was
+ * lost or the server was busy, so it runs at most once. Resolves the seed's response object; `transient` marks
+ * an answer that did not settle the attempt.
+ */
+async function postPay(body, key) {
+  for (let tries = 0; ; tries++) {
+    let response;
+    try {
+      response = await fetch('/pay', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Idempotency-Key': key },
+        body: JSON.stringify(body),
+        cache: 'no-store',
+      });
+    } catch {
+      if (tries < PAY_RETRIES) {
+        await sleep(RETRY_DELAYS_MS[tries]);
+        continue;
+      }
+      return { error: { message: t.connectionError }, transient: true };
+    }
+    const retryable = response.status === 409 || response.status === 429 || [502, 503, 504].includes(response.status);
+    if (retryable && tries < PAY_RETRIES) {
+      await sleep(RETRY_DELAYS_MS[tries]);
+      continue;
+    }
+    let answer = null;
+    try {
+      answer = await response.json();
+    } catch {
+      answer = null;
+    }
+    if (retryable) return { error: { message: t.busyError }, transient: true };
+    if (answer && typeof answer === 'object') return answer;
+    return { error: { message: t.genericError } };
+  }
+}
+
+/** A fingerprint of what this attempt pays for; another card or item is another attempt. */
+function attemptSignature(values) {
+  return JSON.stringify([values.number, values.expMonth, values.expYear, values.cvc, values.postal, values.item]);
+}
+
+function readValues() {
+  const expiry = parseExpiry(fields.expiry.input.value);
+  return {
+    number: fields.number.input.value.replace(/\D/g, ''),
+    expMonth: expiry.month,
+    expYear: expiry.year,
+    cvc: fields.cvc.input.value.trim(),
+    postal: fields.postal.input.value.trim(),
+    item: selectedItem().id,
+  };
+}
+
+/**
+ * Runs one checkout attempt in the seed's order. Resolves `{paymentIntent}` on success or `{error, field?}`.
+ */
+async function pay(values) {
+  const signature = attemptSignature(values);
+  if (!attempt || attempt.signature !== signature) attempt = { key: uuid(), signature, paymentMethod: null };
+  const current = attempt;
+
+  if (!current.paymentMethod) {
+    setStatus('statusCreating');
+    const { paymentMethod, error } = await payments.createPaymentMethod({
+      type: 'card',
+      card: { number: values.number, exp_month: values.expMonth, exp_year: values.expYear, cvc: values.cvc },
+      billing_details: { address: { postal_code: values.postal } },
+    });
+    if (error) {
+      attempt = null;
+      return { error };
+    }
+    current.paymentMethod = paymentMethod.id;
+  }
+
+  setStatus('statusPaying');
+  let response = await postPay({ payment_method_id: current.paymentMethod, item: values.item }, current.key);
+  for (let round = 1; ; round++) {
+    if (response.transient) return { error: response.error };
+    if (response.error) {
+      attempt = null;
+      return { error: response.error };
+    }
+    if (response.requires_action && round <= 3) {
+      setStatus('statusAuthenticating');
+      const { error, paymentIntent } = await payments.handleCardAction(response.payment_intent_client_secret);
+      if (error) {
+        attempt = null;
+        return { error };
+      }
+      setStatus('statusPaying');
+      response = await postPay({ payment_intent_id: paymentIntent.id }, `${current.key}:confirm:${round}`);
+      continue;
+    }
+    attempt = null;
+    if (response.success) return { paymentIntent: response.payment_intent };
+    return { error: { message: t.genericError } };
+  }
+}
+
+/** The form field an API error is about, if any. */
+function fieldOf(error) {
+  const byParam = {
+    'card[number]': 'number',
+    'card[exp_month]': 'expiry',
+    'card[exp_year]': 'expiry',
+    'card[cvc]': 'cvc',
+    'billing_details[address][postal_code]': 'postal',
+  };
+  if (error.param && byParam[error.param]) return byParam[error.param];
+  const byCode = {
+    incorrect_number: 'number',
+    invalid_number: 'number',
+    invalid_expiry_month: 'expiry',
+    invalid_expiry_year: 'expiry',
+    expired_card: 'expiry',
+    incorrect_cvc: 'cvc',
+    invalid_cvc: 'cvc',
+    incorrect_zip: 'postal',
+  };
+  return byCode[error.code] ?? null;
+}
+
+/** The customer-facing message: ours for known decline and error codes (in the page's language), else the server's. */
+function messageOf(error) {
+  return t.declined[error.decline_code] ?? t.declined[error.code] ?? error.message ?? t.genericError;
+}
+
+function showError(error) {
+  const message = messageOf(error);
+  const field = fieldOf(error);
+  formError.textContent = message;
+  if (field) {
+    setFieldError(field, message);
+    fields[field].input.focus();
+  } else {
+    payButton.focus();
+  }
+}
+
+function showSuccess(paymentIntentID, item) {
+  form.hidden = true;
+  $('success-message').textContent = format(t.successMessage, {
+    amount: formatAmount(item.amount, item.currency),
+    item: item.name,
+  });
+  $('payment-intent-id').textContent = paymentIntentID;
+  success.hidden = false;
+  $('success-heading').focus();
+}
+
+async function onSubmit(event) {
+  event.preventDefault();
+  if (busy || !payments) return;
+  formError.textContent = '';
+  if (!validateAll()) return;
+  const values = readValues();
+  const item = selectedItem();
+  setBusy(true);
+  let result;
+  try {
+    result = await pay(values);
+  } catch (error) {
+    result = { error: { message: t.genericError } };
+    console.error(error);
+  }
+  setBusy(false);
+  if (result.paymentIntent) showSuccess(result.paymentIntent, item);
+  else showError(result.error);
+}
+
+function resetForNextPayment() {
+  for (const name of FIELD_ORDER) {
+    fields[name].input.value = '';
+    setFieldError(name, null);
+  }
+  showBrand('');
+  formError.textContent = '';
+  success.hidden = true;
+  form.hidden = false;
+  fields.number.input.focus();
+}
+
+// MARK: - Wiring
+
+function wire() {
+  fields.number.input.addEventListener('input', formatNumber);
+  fields.expiry.input.addEventListener('input', formatExpiry);
+  fields.cvc.input.addEventListener('input', formatCVC);
+  for (const name of FIELD_ORDER) {
+    const { input } = fields[name];
+    // Problems show when leaving a filled field, and go away as soon as the value is right.
+    input.addEventListener('blur', () => {
+      if (input.value.trim() && !busy) validateField(name);
+    });
+    input.addEventListener('input', () => {
+      if (input.getAttribute('aria-invalid') === 'true' && !problem(name)) setFieldError(name, null);
+    });
+  }
+  form.addEventListener('submit', onSubmit);
+  $('again').addEventListener('click', resetForNextPayment);
+}
+
+async function start() {
+  translatePage();
+  wire();
+  try {
+    const response = await fetch('/checkout/config.json', { cache: 'no-store' });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    config = await response.json();
+    if (!Array.isArray(config.items) || config.items.length === 0) throw new Error('no items');
+    payments = Payments(config.publishable_key, { baseUrl: location.origin, locale: lang });
+  } catch (error) {
+    console.error('checkout config', error);
+    $('items-loading').textContent = '';
+    formError.textContent = t.configError;
+    return;
+  }
+  renderItems();
+  const testMode = String(config.publishable_key).startsWith('pk_test_');
+  $('test-mode').hidden = !testMode;
+  $('test-cards').hidden = !testMode;
+  controls.disabled = false;
+  form.dataset.ready = 'true';
+}
+
+start();

@@ -1,0 +1,389 @@
+// payments.js: the browser client of this payment service, a dependency-free ES module (no build step).
+//
+// It has the small surface of Stripe.js that "accept card payments without webhooks" uses:
+//
+//   import { Payments } from '/js/payments.js';
+//   const payments = Payments('pk_test_...', { baseUrl: 'https://pay.example.com' });
+//   const { paymentMethod, error } = await payments.createPaymentMethod({
+//     type: 'card',
+//     card: { number, exp_month, exp_year, cvc },
+//     billing_details: { address: { postal_code } },
+//   });
+//   const { paymentIntent, error } = await payments.handleCardAction(clientSecret);
+//
+// Results are Stripe's: `{paymentMethod}` / `{paymentIntent}` on success, `{error}` with the API's error object
+// (`type`, `code`, `message`, `param`, ...) otherwise. Nothing here throws for a failed payment.
+//
+// handleCardAction shows the card issuer's 3-D Secure page (the intent's next_action.redirect_to_url.url) in a
+// modal frame. That page tells its parent the outcome with
+// `postMessage({type: "payments-3ds-result", payment_intent, outcome})`, and may ask to be closed with
+// `{type: "payments-3ds-cancel"}` (Escape pressed inside the frame). Closing the modal (Escape, the close
+// button) fails the authentication, as Stripe.js does.
+
+/** The origin this module was served from: the payment service, when loaded from it. */
+const MODULE_ORIGIN = (() => {
+  try {
+    return new URL(import.meta.url).origin;
+  } catch {
+    return '';
+  }
+})();
+
+/** Messages of the client itself; API errors keep the server's message. */
+const MESSAGES = {
+  en: {
+    dialogTitle: 'Confirm your payment',
+    dialogDescription: 'Your card issuer asks you to confirm this payment.',
+    frameTitle: 'Card issuer authentication (3-D Secure)',
+    close: 'Cancel authentication',
+    authenticationFailed:
+      'We are unable to authenticate your payment method. Please choose a different payment method and try again.',
+    connection: 'Could not reach the payment service. Check your connection and try again.',
+    unexpected: 'The payment service sent an unexpected answer.',
+    badSecret: 'The client secret is not a PaymentIntent client secret.',
+    busy: 'Another authentication is already in progress.',
+    unexpectedState: 'The PaymentIntent does not need an action this client can handle.',
+  },
+  ja: {
+    dialogTitle: 'お支払いの確認',
+    dialogDescription: 'カード発行会社がこのお支払いの確認を求めています。',
+    frameTitle: 'カード発行会社による本人認証 (3-D セキュア)',
+    close: '認証をキャンセル',
+    authenticationFailed: 'お支払い方法を認証できませんでした。別のお支払い方法を選んで、もう一度お試しください。',
+    connection: '決済サービスに接続できませんでした。接続を確認して、もう一度お試しください。',
+    unexpected: '決済サービスから予期しない応答がありました。',
+    badSecret: 'PaymentIntent のクライアントシークレットではありません。',
+    busy: '別の認証がすでに進行中です。',
+    unexpectedState: 'この PaymentIntent には、このクライアントで処理できる操作がありません。',
+  },
+};
+
+/** Statuses that mean the customer's authentication went through. */
+const AUTHENTICATED = new Set(['requires_confirmation', 'processing', 'requires_capture', 'succeeded']);
+
+/** How long closing the modal waits for the issuer page to record the failure before reading the intent. */
+const CANCEL_TIMEOUT_MS = 5000;
+
+/**
+ * Picks `en` or `ja` from an explicit locale or, for `auto`, the browser's preferred languages.
+ * @param {string | undefined} locale
+ * @returns {'en' | 'ja'}
+ */
+function pickLocale(locale) {
+  const candidates = locale && locale !== 'auto' ? [locale] : (navigator.languages ?? [navigator.language ?? 'en']);
+  for (const tag of candidates) {
+    const primary = String(tag).toLowerCase().split('-')[0];
+    if (primary === 'ja' || primary === 'en') return primary;
+  }
+  return 'en';
+}
+
+/**
+ * Encodes nested objects as Stripe's form bodies: `card[number]=...&billing_details[address][postal_code]=...`.
+ * Null and undefined values are left out.
+ */
+function formEncode(value, prefix = '', params = new URLSearchParams()) {
+  if (value === null || value === undefined) return params;
+  if (Array.isArray(value)) {
+    value.forEach((item, index) => formEncode(item, `${prefix}[${index}]`, params));
+  } else if (typeof value === 'object') {
+    for (const [key, child] of Object.entries(value)) formEncode(child, prefix ? `${prefix}[${key}]` : key, params);
+  } else {
+    params.append(prefix, String(value));
+  }
+  return params;
+}
+
+/**
+ * Creates the client for one publishable key.
+ * @param {string} publishableKey a `pk_...` key; secret keys are refused, they must never reach a browser.
+ * @param {{baseUrl?: string, locale?: 'auto' | 'en' | 'ja'}} [options] `baseUrl`: the payment service (default:
+ *   where this module was loaded from); `locale`: the language of the modal and of the client's own messages.
+ */
+export function Payments(publishableKey, options = {}) {
+  if (typeof publishableKey !== 'string' || !publishableKey.startsWith('pk_')) {
+    throw new TypeError('Payments() needs a publishable key (pk_...). Never use a secret key in a browser.');
+  }
+  const baseUrl = String(options.baseUrl ?? MODULE_ORIGIN).replace(/\/+$/, '');
+  const text = MESSAGES[pickLocale(options.locale)];
+  let activeAction = null;
+
+  /** One API call; resolves `{object}` or `{error}`, never throws. */
+  async function api(method, path, form) {
+    const headers = { Authorization: `Bearer ${publishableKey}` };
+    if (form) headers['Content-Type'] = 'application/x-www-form-urlencoded';
+    let response;
+    try {
+      response = await fetch(baseUrl + path, {
+        method,
+        headers,
+        body: form ? form.toString() : undefined,
+        credentials: 'omit',
+        cache: 'no-store',
+      });
+    } catch {
+      return { error: { type: 'api_connection_error', message: text.connection } };
+    }
+    let body = null;
+    try {
+      body = await response.json();
+    } catch {
+      body = null;
+    }
+    if (response.ok && body && typeof body === 'object' && !body.error) return { object: body };
+    if (body && body.error && typeof body.error === 'object') return { error: body.error };
+    return { error: { type: 'api_error', message: `${text.unexpected} (HTTP ${response.status})` } };
+  }
+
+  /** The intent id inside a client secret `pi_..._secret_...`, or null. */
+  function intentID(clientSecret) {
+    const match = /^(pi_[A-Za-z0-9]+)_secret_[A-Za-z0-9]+$/.exec(String(clientSecret ?? ''));
+    return match ? match[1] : null;
+  }
+
+  /**
+   * Retrieves a PaymentIntent with its client secret (the redacted view a publishable key gets).
+   * @returns {Promise<{paymentIntent: object} | {error: object}>}
+   */
+  async function retrievePaymentIntent(clientSecret) {
+    const id = intentID(clientSecret);
+    if (!id) return { error: { type: 'invalid_request_error', code: 'parameter_invalid', message: text.badSecret } };
+    const query = new URLSearchParams({ client_secret: clientSecret });
+    const { object, error } = await api('GET', `/v1/payment_intents/${encodeURIComponent(id)}?${query}`);
+    return error ? { error } : { paymentIntent: object };
+  }
+
+  /**
+   * Creates a card PaymentMethod: `POST /v1/payment_methods` with the publishable key.
+   * @param {{type: 'card', card: {number: string, exp_month: number|string, exp_year: number|string,
+   *   cvc?: string}, billing_details?: object}} data
+   * @returns {Promise<{paymentMethod: object} | {error: object}>}
+   */
+  async function createPaymentMethod(data) {
+    const { type = 'card', card, billing_details: billingDetails, metadata } = data ?? {};
+    const { object, error } = await api(
+      'POST',
+      '/v1/payment_methods',
+      formEncode({ type, card, billing_details: billingDetails, metadata })
+    );
+    return error ? { error } : { paymentMethod: object };
+  }
+
+  /**
+   * Lets the customer complete the card's action (3-D Secure) for an intent in `requires_action`.
+   * Resolves `{paymentIntent}` (retrieved again after the issuer's answer) when authenticated, or
+   * `{error: {code: 'payment_intent_authentication_failure', ...}}` when it failed or the customer closed it.
+   * @param {string} clientSecret the intent's `client_secret`, as `/pay` answers it.
+   */
+  async function handleCardAction(clientSecret) {
+    if (activeAction) return { error: { type: 'invalid_request_error', code: 'action_in_progress', message: text.busy } };
+    const retrieved = await retrievePaymentIntent(clientSecret);
+    if (retrieved.error) return retrieved;
+    const intent = retrieved.paymentIntent;
+    if (AUTHENTICATED.has(intent.status)) return { paymentIntent: intent };
+    if (intent.status !== 'requires_action') {
+      const failed = intent.last_payment_error?.code === 'payment_intent_authentication_failure';
+      return {
+        error: {
+          type: 'invalid_request_error',
+          code: failed ? 'payment_intent_authentication_failure' : 'payment_intent_unexpected_state',
+          message: failed ? text.authenticationFailed : text.unexpectedState,
+          payment_intent: intent,
+        },
+      };
+    }
+    const url = intent.next_action?.redirect_to_url?.url;
+    if (intent.next_action?.type !== 'redirect_to_url' || !url) {
+      return {
+        error: {
+          type: 'invalid_request_error',
+          code: 'payment_intent_unexpected_state',
+          message: text.unexpectedState,
+          payment_intent: intent,
+        },
+      };
+    }
+    activeAction = true;
+    try {
+      const answer = await showChallenge(url, intent.id, text);
+      if (answer.outcome === 'cancel') await recordCancel(url);
+      const after = await retrievePaymentIntent(clientSecret);
+      if (after.error) return after;
+      const authenticated = answer.outcome !== 'fail' && AUTHENTICATED.has(after.paymentIntent.status);
+      if (authenticated) return { paymentIntent: after.paymentIntent };
+      return {
+        error: {
+          type: 'invalid_request_error',
+          code: 'payment_intent_authentication_failure',
+          message: text.authenticationFailed,
+          payment_intent: after.paymentIntent,
+        },
+      };
+    } finally {
+      activeAction = null;
+    }
+  }
+
+  return Object.freeze({ createPaymentMethod, handleCardAction, retrievePaymentIntent });
+}
+
+export default Payments;
+
+/**
+ * Tells the issuer page that the customer gave up (as Stripe.js does when its modal is closed), so the intent
+ * leaves `requires_action` at once. Best effort: a used or expired link, or a network failure, changes nothing.
+ */
+async function recordCancel(url) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), CANCEL_TIMEOUT_MS);
+  try {
+    const sameOrigin = new URL(url, location.href).origin === location.origin;
+    await fetch(url, {
+      method: 'POST',
+      body: new URLSearchParams({ outcome: 'fail' }),
+      mode: sameOrigin ? 'same-origin' : 'no-cors',
+      credentials: 'omit',
+      signal: controller.signal,
+    });
+  } catch {
+    // The intent stays as it is; the page reads it next and reports what it finds.
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// MARK: - The modal
+
+const STYLE_ID = 'payments-3ds-style';
+
+const STYLE = `
+.payments-3ds-backdrop { position: fixed; inset: 0; z-index: 2147483000; display: flex; align-items: center;
+  justify-content: center; padding: 1rem; background: rgba(15, 23, 42, .55); box-sizing: border-box; }
+.payments-3ds-dialog { display: flex; flex-direction: column; width: min(100%, 30rem); height: min(100%, 34rem);
+  background: #fff; color: #1a1f36; border-radius: 12px; box-shadow: 0 20px 50px rgba(0, 0, 0, .3);
+  overflow: hidden; font: 16px/1.4 system-ui, -apple-system, "Segoe UI", "Hiragino Sans", "Noto Sans CJK JP",
+  sans-serif; }
+.payments-3ds-dialog:focus { outline: none; }
+.payments-3ds-dialog:focus-visible { outline: 3px solid #635bff; outline-offset: -3px; }
+.payments-3ds-header { display: flex; align-items: flex-start; gap: .75rem; padding: .9rem 1rem .6rem;
+  border-bottom: 1px solid #e3e8ee; }
+.payments-3ds-heading { flex: 1; }
+.payments-3ds-title { margin: 0; font-size: 1.05rem; font-weight: 600; }
+.payments-3ds-description { margin: .15rem 0 0; font-size: .875rem; color: #4f566b; }
+.payments-3ds-close { flex: none; width: 2.5rem; height: 2.5rem; margin: -.35rem -.4rem 0 0; border: 0;
+  border-radius: 8px; background: transparent; color: #4f566b; font: inherit; font-size: 1.5rem; line-height: 1;
+  cursor: pointer; }
+.payments-3ds-close:hover { background: #f1f3f7; }
+.payments-3ds-close:focus-visible { outline: 3px solid #635bff; outline-offset: 0; }
+.payments-3ds-frame { flex: 1; width: 100%; border: 0; background: #fff; }
+@media (max-width: 30rem) {
+  .payments-3ds-backdrop { padding: 0; align-items: stretch; }
+  .payments-3ds-dialog { width: 100%; height: 100%; border-radius: 0; }
+}
+`;
+
+let dialogCount = 0;
+
+/**
+ * Shows `url` in a modal frame and waits for the customer's answer.
+ * @returns {Promise<{outcome: 'complete' | 'fail' | 'cancel'}>}
+ */
+function showChallenge(url, intentID, text) {
+  if (!document.getElementById(STYLE_ID)) {
+    const style = document.createElement('style');
+    style.id = STYLE_ID;
+    style.textContent = STYLE;
+    document.head.append(style);
+  }
+  const n = ++dialogCount;
+  const frameOrigin = new URL(url, location.href).origin;
+
+  const backdrop = document.createElement('div');
+  backdrop.className = 'payments-3ds-backdrop';
+  backdrop.dataset.payments3ds = 'modal';
+
+  const dialog = document.createElement('div');
+  dialog.className = 'payments-3ds-dialog';
+  dialog.setAttribute('role', 'dialog');
+  dialog.setAttribute('aria-modal', 'true');
+  dialog.setAttribute('aria-labelledby', `payments-3ds-title-${n}`);
+  dialog.setAttribute('aria-describedby', `payments-3ds-description-${n}`);
+  dialog.tabIndex = -1;
+
+  const header = document.createElement('div');
+  header.className = 'payments-3ds-header';
+  const heading = document.createElement('div');
+  heading.className = 'payments-3ds-heading';
+  const title = document.createElement('h2');
+  title.className = 'payments-3ds-title';
+  title.id = `payments-3ds-title-${n}`;
+  title.textContent = text.dialogTitle;
+  const description = document.createElement('p');
+  description.className = 'payments-3ds-description';
+  description.id = `payments-3ds-description-${n}`;
+  description.textContent = text.dialogDescription;
+  heading.append(title, description);
+  const close = document.createElement('button');
+  close.type = 'button';
+  close.className = 'payments-3ds-close';
+  close.setAttribute('aria-label', text.close);
+  close.textContent = '\u00d7';
+  header.append(heading, close);
+
+  const frame = document.createElement('iframe');
+  frame.className = 'payments-3ds-frame';
+  frame.title = text.frameTitle;
+  frame.name = `payments-3ds-frame-${n}`;
+  frame.src = url;
+
+  dialog.append(header, frame);
+  backdrop.append(dialog);
+
+  // Everything else on the page is inert while the modal is open: no focus, no clicks, hidden from screen readers.
+  const others = [...document.body.children].filter((element) => !element.inert);
+  const previousFocus = document.activeElement;
+  const previousOverflow = document.body.style.overflow;
+
+  return new Promise((resolve) => {
+    let finished = false;
+
+    function finish(outcome) {
+      if (finished) return;
+      finished = true;
+      window.removeEventListener('message', onMessage);
+      document.removeEventListener('keydown', onKeyDown, true);
+      backdrop.remove();
+      for (const element of others) element.inert = false;
+      document.body.style.overflow = previousOverflow;
+      if (previousFocus instanceof HTMLElement && previousFocus.isConnected && previousFocus !== document.body) {
+        previousFocus.focus();
+      }
+      resolve({ outcome });
+    }
+
+    function onMessage(event) {
+      if (event.source !== frame.contentWindow || event.origin !== frameOrigin) return;
+      const data = event.data;
+      if (!data || typeof data !== 'object') return;
+      if (data.payment_intent !== undefined && data.payment_intent !== intentID) return;
+      if (data.type === 'payments-3ds-result') finish(data.outcome === 'complete' ? 'complete' : 'fail');
+      else if (data.type === 'payments-3ds-cancel') finish('cancel');
+    }
+
+    function onKeyDown(event) {
+      if (event.key === 'Escape') {
+        event.preventDefault();
+        event.stopPropagation();
+        finish('cancel');
+      }
+    }
+
+    close.addEventListener('click', () => finish('cancel'));
+    window.addEventListener('message', onMessage);
+    document.addEventListener('keydown', onKeyDown, true);
+    document.body.append(backdrop);
+    for (const element of others) element.inert = true;
+    document.body.style.overflow = 'hidden';
+    dialog.focus();
+  });
+}

@@ -1,0 +1,449 @@
+"""The checkout page and its JavaScript client (Public/checkout, Public/js/payments.js) in headless Chromium,
+against the real server binary with a fresh database per test.
+
+Run from the repository root after `swift build`:  python3 -m pytest tests/browser
+Each test leaves a screenshot of its final state in artifacts/screenshots/<test>.png.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import urllib.request
+
+import pytest
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+CARD_SUCCEEDS = "4242424242424242"
+CARD_3DS = "4000002500003155"
+CARD_INSUFFICIENT_FUNDS = "4000000000009995"
+
+
+def header(headers: dict, name: str):
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            return value
+    return None
+
+
+def intents(server):
+    return server.query("SELECT id, status FROM payment_intents ORDER BY created")
+
+
+def submit_with_enter(page):
+    page.by_id("postal-code").send_keys(Keys.ENTER)
+
+
+def enter_3ds_frame(page):
+    """Waits for the 3-D Secure modal and switches into its frame."""
+    dialog = page.wait(lambda d: d.find_element(By.CSS_SELECTOR, "[role=dialog]"), message="no 3-D Secure modal")
+    frame = dialog.find_element(By.TAG_NAME, "iframe")
+    page.wait(lambda d: frame.get_attribute("src").startswith(page.server.url + "/3ds/"))
+    page.driver.switch_to.frame(frame)
+    page.wait(lambda d: d.find_element(By.ID, "complete").is_displayed(), message="challenge page not loaded")
+
+
+# MARK: - Static files
+
+
+def test_static_files_have_content_types_and_revalidation(server):
+    expected = {
+        "/checkout/": "text/html",
+        "/checkout/checkout.js": "text/javascript",
+        "/checkout/checkout.css": "text/css",
+        "/js/payments.js": "text/javascript",
+    }
+    for path, content_type in expected.items():
+        with urllib.request.urlopen(server.url + path, timeout=5) as response:
+            assert response.status == 200, path
+            assert response.headers["Content-Type"].split(";")[0].strip() == content_type, path
+            # no-cache + ETag: a deploy is seen at once, an unchanged file costs a 304.
+            assert response.headers["Cache-Control"] == "no-cache", path
+            etag = response.headers["ETag"]
+            assert etag, path
+        conditional = urllib.request.Request(server.url + path, headers={"If-None-Match": etag})
+        try:
+            with urllib.request.urlopen(conditional, timeout=5) as response:
+                status = response.status
+        except urllib.error.HTTPError as error:
+            status = error.code
+        assert status == 304, path
+    with urllib.request.urlopen(server.url + "/checkout/config.json", timeout=5) as response:
+        assert response.headers["Content-Type"].startswith("application/json")
+
+
+# MARK: - Paying
+
+
+def test_4242_pays_and_shows_success(checkout):
+    page = checkout.open()
+    assert page.driver.execute_script("return document.documentElement.lang") == "en"
+    assert "$14.00" in page.by_id("pay").text
+    page.fill(number=CARD_SUCCEEDS)
+    assert page.by_id("card-number").get_attribute("value") == "4242 4242 4242 4242"
+    assert page.by_id("card-brand").text == "Visa"
+    submit_with_enter(page)  # Enter in a field submits the form
+
+    intent_id = page.wait_success()
+    assert intent_id.startswith("pi_")
+    assert "$14.00" in page.by_id("success-message").text
+    assert page.driver.switch_to.active_element == page.by_id("success-heading")
+    assert page.server.count("SELECT count(*) FROM payment_intents WHERE status = 'succeeded'") == 1
+    assert intents(page.server) == [(intent_id, "succeeded")]
+    assert page.server.count("SELECT amount FROM payment_intents") == 1400
+
+    # The seed's order, with one Idempotency-Key for the attempt.
+    events = page.network()
+    created = page.requests_to(events, "/v1/payment_methods")
+    pays = page.requests_to(events, "/pay")
+    assert len(created) == 1 and len(pays) == 1
+    assert created[0]["timestamp"] < pays[0]["timestamp"]
+    assert '"payment_method_id":"pm_' in pays[0]["request"]["postData"]
+    assert '"item":"tshirt"' in pays[0]["request"]["postData"]
+    assert UUID.match(header(pays[0]["request"]["headers"], "Idempotency-Key"))
+
+
+def test_other_item_is_charged_its_catalogue_price(checkout_desktop):
+    page = checkout_desktop.open()
+    page.find("input[name=item][value=tote]").click()
+    assert "¥2,000" in page.by_id("pay").text
+    page.fill(number=CARD_SUCCEEDS)
+    page.by_id("pay").click()
+    intent_id = page.wait_success()
+    assert "¥2,000" in page.by_id("success-message").text
+    assert page.server.query("SELECT amount, currency FROM payment_intents WHERE id = ?", intent_id) == [
+        (2000, "jpy")
+    ]
+    # "Make another payment" brings back an empty form, focused on the card number.
+    page.by_id("again").click()
+    assert page.by_id("payment-form").is_displayed() and not page.by_id("success").is_displayed()
+    assert page.by_id("card-number").get_attribute("value") == ""
+    assert page.driver.switch_to.active_element == page.by_id("card-number")
+
+
+def test_3ds_challenge_in_modal_then_complete_succeeds(checkout):
+    page = checkout.open()
+    page.fill(number=CARD_3DS)
+    page.by_id("pay").click()
+
+    dialog = page.wait(lambda d: d.find_element(By.CSS_SELECTOR, "[role=dialog]"))
+    assert dialog.get_attribute("aria-modal") == "true"
+    title = page.by_id(dialog.get_attribute("aria-labelledby"))
+    assert title.text == "Confirm your payment"
+    # Focus moved into the dialog; the page behind it is inert.
+    assert page.driver.execute_script("return arguments[0].contains(document.activeElement)", dialog)
+    assert page.driver.execute_script("return document.getElementById('checkout').inert") is True
+    assert not page.by_id("pay").is_enabled()
+    enter_3ds_frame(page)
+    page.driver.switch_to.default_content()
+    page.shot("challenge", full_page=False)
+
+    page.driver.switch_to.frame(dialog.find_element(By.TAG_NAME, "iframe"))
+    page.by_id("complete").click()
+    page.driver.switch_to.default_content()
+
+    intent_id = page.wait_success()
+    assert not page.driver.find_elements(By.CSS_SELECTOR, "[role=dialog]")
+    assert intents(page.server) == [(intent_id, "succeeded")]
+    pays = page.requests_to(page.network(), "/pay")
+    assert len(pays) == 2
+    assert '"payment_method_id"' in pays[0]["request"]["postData"]
+    assert pays[1]["request"]["postData"] == f'{{"payment_intent_id":"{intent_id}"}}'
+    first_key = header(pays[0]["request"]["headers"], "Idempotency-Key")
+    second_key = header(pays[1]["request"]["headers"], "Idempotency-Key")
+    assert UUID.match(first_key) and second_key.startswith(first_key) and second_key != first_key
+
+
+def test_3ds_fail_shows_error_and_the_form_pays_again(checkout):
+    page = checkout.open()
+    page.fill(number=CARD_3DS)
+    page.by_id("pay").click()
+    enter_3ds_frame(page)
+    page.by_id("fail").click()
+    page.driver.switch_to.default_content()
+
+    message = page.wait_alert()
+    assert "unable to authenticate" in message
+    page.wait_idle()
+    assert page.find("#form-error").get_attribute("role") == "alert"
+    assert not page.driver.find_elements(By.CSS_SELECTOR, "[role=dialog]")
+    assert page.by_id("card-number").is_enabled()
+    page.shot("auth-failure")
+    [(failed_id, status)] = intents(page.server)
+    assert status == "requires_payment_method"
+    assert page.server.query("SELECT json_extract(last_payment_error, '$.code') FROM payment_intents") == [
+        ("payment_intent_authentication_failure",)
+    ]
+
+    page.fill(number=CARD_SUCCEEDS)
+    page.by_id("pay").click()
+    intent_id = page.wait_success()
+    assert intent_id != failed_id
+    assert page.server.count("SELECT count(*) FROM payment_intents WHERE status = 'succeeded'") == 1
+    pays = page.requests_to(page.network(), "/pay")
+    keys = {header(p["request"]["headers"], "Idempotency-Key").split(":")[0] for p in pays}
+    assert len(keys) == 2  # a new attempt after a failed one gets a new key
+
+
+def test_3ds_escape_cancels_as_a_failure(checkout_desktop):
+    page = checkout_desktop.open()
+    page.fill(number=CARD_3DS)
+    page.by_id("pay").click()
+    enter_3ds_frame(page)
+    page.driver.switch_to.default_content()
+    ActionChains(page.driver).send_keys(Keys.ESCAPE).perform()
+
+    assert "unable to authenticate" in page.wait_alert()
+    page.wait_idle()
+    assert not page.driver.find_elements(By.CSS_SELECTOR, "[role=dialog]")
+    # Closing the modal fails the authentication at once, as Stripe.js does.
+    assert [status for _, status in intents(page.server)] == ["requires_payment_method"]
+    assert not page.requests_to(page.network(), "/pay")[1:]  # no confirm after a cancel
+
+
+def test_3ds_escape_inside_the_frame_cancels(checkout_phone):
+    page = checkout_phone.open()
+    page.fill(number=CARD_3DS)
+    page.by_id("pay").click()
+    enter_3ds_frame(page)
+    page.by_id("complete").send_keys(Keys.ESCAPE)  # focus inside the frame
+    page.driver.switch_to.default_content()
+    assert "unable to authenticate" in page.wait_alert()
+    assert [status for _, status in intents(page.server)] == ["requires_payment_method"]
+
+
+def test_9995_shows_insufficient_funds_and_reenables_the_form(checkout):
+    page = checkout.open()
+    page.fill(number=CARD_INSUFFICIENT_FUNDS)
+    page.by_id("pay").click()
+
+    assert page.wait_alert() == "Your card has insufficient funds."
+    page.wait_idle()
+    for element_id in ["card-number", "card-expiry", "card-cvc", "postal-code", "pay"]:
+        assert page.by_id(element_id).is_enabled(), element_id
+    assert page.find("#payment-form").get_attribute("aria-busy") == "false"
+    assert not page.by_id("spinner").is_displayed()
+    assert page.by_id("success").is_displayed() is False
+    assert page.server.count("SELECT count(*) FROM payment_intents WHERE status = 'succeeded'") == 0
+    assert page.server.query(
+        "SELECT status, json_extract(last_payment_error, '$.decline_code') FROM payment_intents"
+    ) == [
+        ("requires_payment_method", "insufficient_funds")
+    ]
+
+
+def test_form_is_disabled_with_a_spinner_while_working(checkout_desktop):
+    page = checkout_desktop.open()
+    # Slow /pay down in the page so the working state can be seen.
+    page.driver.execute_script(
+        """
+        const realFetch = window.fetch;
+        window.fetch = async (url, init) => {
+          if (String(url).endsWith('/pay')) await new Promise((r) => setTimeout(r, 1500));
+          return realFetch(url, init);
+        };
+        """
+    )
+    page.fill(number=CARD_SUCCEEDS)
+    page.by_id("pay").click()
+    page.wait(lambda d: d.find_element(By.ID, "spinner").is_displayed())
+    assert not page.by_id("pay").is_enabled()
+    assert not page.by_id("card-number").is_enabled()
+    assert page.find("#payment-form").get_attribute("aria-busy") == "true"
+    assert page.by_id("pay").text == "Processing…"
+    page.shot("working")
+    page.wait_success()
+
+
+def test_double_click_on_pay_creates_one_intent(checkout):
+    page = checkout.open()
+    page.fill(number=CARD_SUCCEEDS)
+    ActionChains(page.driver).double_click(page.by_id("pay")).perform()
+    page.wait_success()
+    time.sleep(0.5)  # a second submission, if any, would have reached the server by now
+    assert page.server.count("SELECT count(*) FROM payment_intents") == 1
+    assert page.server.count("SELECT count(*) FROM payment_methods") == 1
+    events = page.network()
+    assert len(page.requests_to(events, "/pay")) == 1
+    assert len(page.requests_to(events, "/v1/payment_methods")) == 1
+
+
+def test_lost_answer_is_retried_with_the_same_key_and_charges_once(checkout_desktop):
+    page = checkout_desktop.open()
+    # The first POST /pay reaches the server, but its answer is lost on the way back.
+    page.driver.execute_script(
+        """
+        const realFetch = window.fetch;
+        let lost = false;
+        window.fetch = async (url, init) => {
+          const response = await realFetch(url, init);
+          if (String(url).endsWith('/pay') && !lost) { lost = true; throw new TypeError('Failed to fetch'); }
+          return response;
+        };
+        """
+    )
+    page.fill(number=CARD_SUCCEEDS)
+    page.by_id("pay").click()
+    intent_id = page.wait_success()
+    assert intents(page.server) == [(intent_id, "succeeded")]
+    events = page.network()
+    pays = page.requests_to(events, "/pay")
+    assert len(pays) == 2
+    keys = [header(p["request"]["headers"], "Idempotency-Key") for p in pays]
+    assert keys[0] == keys[1] and UUID.match(keys[0])
+    assert pays[0]["request"]["postData"] == pays[1]["request"]["postData"]
+    replayed = [
+        e["params"]["response"]
+        for e in events
+        if e["method"] == "Network.responseReceived" and e["params"]["requestId"] == pays[1]["requestId"]
+    ]
+    assert replayed and header(replayed[0]["headers"], "Idempotent-Replayed") == "true"
+
+
+# MARK: - Validation in the page
+
+
+@pytest.mark.parametrize(
+    ("field", "values", "message"),
+    [
+        ("card-number", {"number": "4242 4242 4242 4241"}, "Your card number is invalid."),
+        ("card-expiry", {"expiry": "0120"}, "Your card's expiry date is in the past."),
+        ("card-cvc", {"cvc": ""}, "Enter your card's security code."),
+    ],
+    ids=["invalid-number", "past-expiry", "empty-cvc"],
+)
+def test_invalid_input_is_refused_before_any_request(checkout_phone, field, values, message):
+    page = checkout_phone.open()
+    page.fill(**values)
+    submit_with_enter(page)
+
+    error_id = f"{field}-error"
+    page.wait(lambda d: d.find_element(By.ID, error_id).text == message)
+    element = page.by_id(field)
+    assert element.get_attribute("aria-invalid") == "true"
+    assert error_id in element.get_attribute("aria-describedby").split()
+    assert page.driver.switch_to.active_element == element  # focus on the invalid field
+    assert page.by_id("pay").is_enabled()
+    time.sleep(0.3)
+    events = page.network()
+    assert not page.requests_to(events, "/v1/payment_methods")
+    assert not page.requests_to(events, "/pay")
+    assert page.server.count("SELECT count(*) FROM payment_methods") == 0
+    assert page.server.count("SELECT count(*) FROM payment_intents") == 0
+
+
+def test_all_problems_shown_and_focus_on_the_first(checkout):
+    page = checkout.open()
+    page.fill(number="4000 0000 0000 0001", expiry="0120", cvc="1", postal="")
+    page.by_id("pay").click()
+    page.wait(lambda d: d.find_element(By.ID, "card-number-error").text == "Your card number is invalid.")
+    assert page.by_id("card-expiry-error").text == "Your card's expiry date is in the past."
+    assert page.by_id("card-cvc-error").text == "Your card's security code is incomplete."
+    assert page.by_id("postal-code-error").text == "Enter your postal code."
+    assert page.driver.switch_to.active_element == page.by_id("card-number")
+    # Fixing a field clears its message as soon as it is right.
+    page.by_id("card-cvc").send_keys("23")
+    page.wait(lambda d: d.find_element(By.ID, "card-cvc-error").text == "")
+    assert page.by_id("card-cvc").get_attribute("aria-invalid") == "false"
+    page.by_id("card-cvc").send_keys(Keys.BACKSPACE)
+    assert not page.requests_to(page.network(), "/v1/payment_methods")
+    assert page.server.count("SELECT count(*) FROM payment_methods") == 0
+
+
+def test_number_grouping_brands_and_expiry_format(checkout_desktop):
+    page = checkout_desktop.open()
+    number = page.by_id("card-number")
+    cases = [
+        ("4242424242424242", "4242 4242 4242 4242", "Visa"),
+        ("5555555555554444", "5555 5555 5555 4444", "Mastercard"),
+        ("2223003122003222", "2223 0031 2200 3222", "Mastercard"),
+        ("378282246310005", "3782 822463 10005", "American Express"),
+        ("6011111111111117", "6011 1111 1111 1117", "Discover"),
+        ("3566002020360505", "3566 0020 2036 0505", "JCB"),
+        ("36227206271667", "3622 720627 1667", "Diners Club"),
+        ("6200000000000005", "6200 0000 0000 0005", "UnionPay"),
+        ("42424242424242429999", "4242 4242 4242 4242 999", "Visa"),  # at most 19 digits
+    ]
+    for typed, shown, brand in cases:
+        number.clear()
+        number.send_keys(typed)
+        assert number.get_attribute("value") == shown, typed
+        assert page.by_id("card-brand").text == brand, typed
+    # Amex takes a 4-digit CVC; 3 digits are not enough.
+    number.clear()
+    number.send_keys("378282246310005")
+    cvc = page.by_id("card-cvc")
+    assert cvc.get_attribute("maxlength") == "4"
+    cvc.send_keys("123")
+    page.by_id("pay").click()
+    page.wait(lambda d: d.find_element(By.ID, "card-cvc-error").text == "Your card's security code is incomplete.")
+
+    expiry = page.by_id("card-expiry")
+    for typed, shown in [("1230", "12 / 30"), ("5", "05 / "), ("0", "0")]:
+        expiry.clear()
+        expiry.send_keys(typed)
+        assert expiry.get_attribute("value") == shown, typed
+    # Autofill and paste may bring a four-digit year.
+    page.driver.execute_script(
+        "arguments[0].value = '12/2031';"
+        "arguments[0].dispatchEvent(new InputEvent('input', {inputType: 'insertFromPaste', bubbles: true}));",
+        expiry,
+    )
+    assert expiry.get_attribute("value") == "12 / 31"
+    expiry.clear()
+    expiry.send_keys("12")
+    expiry.send_keys(Keys.BACKSPACE)  # deleting the separator does not put it back
+    assert expiry.get_attribute("value") in ("12", "12 /")
+    # Phone keyboards and autofill: numeric input modes and autocomplete tokens on the card fields.
+    for element_id, mode, token in [
+        ("card-number", "numeric", "cc-number"),
+        ("card-expiry", "numeric", "cc-exp"),
+        ("card-cvc", "numeric", "cc-csc"),
+        ("postal-code", None, "postal-code"),
+    ]:
+        element = page.by_id(element_id)
+        assert element.get_attribute("inputmode") == mode, element_id
+        assert element.get_attribute("autocomplete") == token, element_id
+        label = page.find(f"label[for={element_id}]")
+        assert label.text.strip(), element_id
+
+
+# MARK: - Japanese
+
+
+def test_japanese_browser_gets_the_japanese_page(checkout_ja):
+    page = checkout_ja.open()
+    assert page.driver.execute_script("return navigator.languages[0]").startswith("ja")
+    assert page.driver.execute_script("return document.documentElement.lang") == "ja"
+    assert page.driver.title == "お支払い"
+    assert page.find("h1").text == "お支払い"
+    assert page.find("label[for=card-number]").text == "カード番号"
+    assert page.find("label[for=card-expiry]").text == "有効期限"
+    assert page.find("label[for=card-cvc]").text == "セキュリティコード"
+    assert page.find("label[for=postal-code]").text == "郵便番号"
+    assert page.by_id("pay").text == "$14.00 を支払う"
+
+    page.by_id("pay").click()
+    page.wait(lambda d: d.find_element(By.ID, "card-number-error").text == "カード番号を入力してください。")
+    assert page.by_id("card-cvc-error").text == "セキュリティコードを入力してください。"
+    page.shot("validation")
+
+    page.fill(number=CARD_INSUFFICIENT_FUNDS)
+    page.by_id("pay").click()
+    assert page.wait_alert() == "カードの残高が不足しています。"
+    page.wait_idle()
+    page.shot("decline")
+
+    # The 3-D Secure modal of payments.js speaks Japanese too.
+    page.fill(number=CARD_3DS)
+    page.by_id("pay").click()
+    dialog = page.wait(lambda d: d.find_element(By.CSS_SELECTOR, "[role=dialog]"))
+    assert page.by_id(dialog.get_attribute("aria-labelledby")).text == "お支払いの確認"
+    assert dialog.find_element(By.TAG_NAME, "button").get_attribute("aria-label") == "認証をキャンセル"
+    dialog.find_element(By.TAG_NAME, "button").click()  # the close button cancels, like Escape
+    page.wait(lambda d: d.find_element(By.ID, "form-error").text.startswith("お支払い方法を認証できませんでした"))
+    page.wait_idle()
