@@ -56,7 +56,8 @@ const STRINGS = {
     cvcIncomplete: "Your card's security code is incomplete.",
     postalRequired: 'Enter your postal code.',
     postalInvalid: 'Your postal code is invalid.',
-    connectionError: 'Could not reach the server. Check your connection and press Pay again; you will not be charged twice.',
+    connectionError:
+      'Could not reach the server. Check your connection and press Pay again; you will not be charged twice.',
     busyError: 'The payment service is busy. Press Pay again in a moment; you will not be charged twice.',
     genericError: 'The payment could not be completed. Please try again.',
     declined: {
@@ -448,7 +449,8 @@ function formatAmount(amount, currency) {
   const code = currency.toUpperCase();
   const value = amount / 10 ** minorUnitDigits(code);
   try {
-    return new Intl.NumberFormat(lang === 'ja' ? 'ja-JP' : 'en-US', { style: 'currency', currency: code }).format(value);
+    const locale = lang === 'ja' ? 'ja-JP' : 'en-US';
+    return new Intl.NumberFormat(locale, { style: 'currency', currency: code }).format(value);
   } catch {
     return `${value} ${code}`;
   }

@@ -106,7 +106,7 @@ export function Payments(publishableKey, options = {}) {
   }
   const baseUrl = String(options.baseUrl ?? MODULE_ORIGIN).replace(/\/+$/, '');
   const text = MESSAGES[pickLocale(options.locale)];
-  let activeAction = null;
+  let actionInProgress = false;
 
   /** One API call; resolves `{object}` or `{error}`, never throws. */
   async function api(method, path, form) {
@@ -176,52 +176,44 @@ export function Payments(publishableKey, options = {}) {
    * @param {string} clientSecret the intent's `client_secret`, as `/pay` answers it.
    */
   async function handleCardAction(clientSecret) {
-    if (activeAction) return { error: { type: 'invalid_request_error', code: 'action_in_progress', message: text.busy } };
+    if (actionInProgress) {
+      return { error: { type: 'invalid_request_error', code: 'action_in_progress', message: text.busy } };
+    }
+    actionInProgress = true;
+    try {
+      return await runCardAction(clientSecret);
+    } finally {
+      actionInProgress = false;
+    }
+  }
+
+  /** The error handleCardAction resolves for an intent it cannot (or can no longer) authenticate. */
+  function actionError(code, intent) {
+    const message = code === 'payment_intent_authentication_failure' ? text.authenticationFailed : text.unexpectedState;
+    return { error: { type: 'invalid_request_error', code, message, payment_intent: intent } };
+  }
+
+  async function runCardAction(clientSecret) {
     const retrieved = await retrievePaymentIntent(clientSecret);
     if (retrieved.error) return retrieved;
     const intent = retrieved.paymentIntent;
     if (AUTHENTICATED.has(intent.status)) return { paymentIntent: intent };
     if (intent.status !== 'requires_action') {
       const failed = intent.last_payment_error?.code === 'payment_intent_authentication_failure';
-      return {
-        error: {
-          type: 'invalid_request_error',
-          code: failed ? 'payment_intent_authentication_failure' : 'payment_intent_unexpected_state',
-          message: failed ? text.authenticationFailed : text.unexpectedState,
-          payment_intent: intent,
-        },
-      };
+      return actionError(failed ? 'payment_intent_authentication_failure' : 'payment_intent_unexpected_state', intent);
     }
     const url = intent.next_action?.redirect_to_url?.url;
     if (intent.next_action?.type !== 'redirect_to_url' || !url) {
-      return {
-        error: {
-          type: 'invalid_request_error',
-          code: 'payment_intent_unexpected_state',
-          message: text.unexpectedState,
-          payment_intent: intent,
-        },
-      };
+      return actionError('payment_intent_unexpected_state', intent);
     }
-    activeAction = true;
-    try {
-      const answer = await showChallenge(url, intent.id, text);
-      if (answer.outcome === 'cancel') await recordCancel(url);
-      const after = await retrievePaymentIntent(clientSecret);
-      if (after.error) return after;
-      const authenticated = answer.outcome !== 'fail' && AUTHENTICATED.has(after.paymentIntent.status);
-      if (authenticated) return { paymentIntent: after.paymentIntent };
-      return {
-        error: {
-          type: 'invalid_request_error',
-          code: 'payment_intent_authentication_failure',
-          message: text.authenticationFailed,
-          payment_intent: after.paymentIntent,
-        },
-      };
-    } finally {
-      activeAction = null;
+    const answer = await showChallenge(url, intent.id, text);
+    if (answer.outcome === 'cancel') await recordCancel(url);
+    const after = await retrievePaymentIntent(clientSecret);
+    if (after.error) return after;
+    if (answer.outcome !== 'fail' && AUTHENTICATED.has(after.paymentIntent.status)) {
+      return { paymentIntent: after.paymentIntent };
     }
+    return actionError('payment_intent_authentication_failure', after.paymentIntent);
   }
 
   return Object.freeze({ createPaymentMethod, handleCardAction, retrievePaymentIntent });

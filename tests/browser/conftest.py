@@ -209,7 +209,8 @@ def server():
 
 def _find_executable(env_name: str, names: list[str], fallbacks: list[str]) -> str | None:
     if os.environ.get(env_name):
-        return os.environ[env_name]
+        path = shutil.which(os.environ[env_name])
+        return path if path and os.access(path, os.X_OK) else None
     for name in names:
         found = shutil.which(name)
         if found:
