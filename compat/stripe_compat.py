@@ -210,6 +210,46 @@ class Compat:
         else:
             raise CheckFailed("no stripe.InvalidRequestError was raised")
 
+    def save_card_during_payment(self):
+        customer = stripe.Customer.create(email="compat@example.com", name="Compat Customer")
+        expect(customer.id.startswith("cus_"), "customer id %r" % customer.id)
+        pm = self.card_payment_method(CARD_NEEDS_AUTHENTICATION, api_key=self.publishable_key)
+        pi = stripe.PaymentIntent.create(
+            amount=1500, currency="usd", customer=customer.id, payment_method=pm.id,
+            setup_future_usage="off_session", confirm=True)
+        expect(pi.status == "requires_action", "status %r" % pi.status)
+        expect(stripe.PaymentMethod.retrieve(pm.id).customer is None, "saved before the customer authenticated")
+        body = urllib.parse.urlencode({"outcome": "complete"}).encode()
+        request = urllib.request.Request(pi.next_action.redirect_to_url.url, data=body, method="POST")
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            expect(answer.status == 200, "challenge answer %r" % answer.status)
+        pi = stripe.PaymentIntent.retrieve(pi.id)
+        expect(pi.status == "succeeded", "automatic confirmation after the challenge: %r" % pi.status)
+        saved = stripe.Customer.list_payment_methods(customer.id, type="card")
+        expect([m.id for m in saved.data] == [pm.id], "saved cards %r" % [m.id for m in saved.data])
+        self.state["saved"] = (customer.id, pm.id)
+
+    def charge_saved_card_off_session(self):
+        customer, pm = self.need("saved")
+        pi = stripe.PaymentIntent.create(
+            amount=2500, currency="usd", customer=customer, payment_method=pm, off_session=True, confirm=True)
+        expect(pi.status == "succeeded", "off-session charge of a set-up 3155: %r" % pi.status)
+        expect(pi.amount_received == 2500, "amount_received %r" % pi.amount_received)
+
+    def off_session_authentication_required(self):
+        customer, _ = self.need("saved")
+        pm = stripe.PaymentMethod.attach(
+            self.card_payment_method("4000002760003184").id, customer=customer)
+        try:
+            stripe.PaymentIntent.create(
+                amount=2500, currency="usd", customer=customer, payment_method=pm.id, off_session=True, confirm=True)
+        except stripe.CardError as error:
+            expect(error.code == "authentication_required", "code %r" % error.code)
+            intent = error.error.payment_intent
+            expect(intent.status == "requires_payment_method", "status %r" % intent.status)
+        else:
+            raise CheckFailed("no stripe.CardError for a card that always needs authentication")
+
     def run(self):
         checks = [
             ("create a PaymentMethod from a card number (publishable key)", self.create_payment_method_with_publishable_key),
@@ -226,6 +266,9 @@ class Compat:
             ("a publishable key cannot list", self.publishable_key_cannot_list),
             ("an unknown parameter raises InvalidRequestError", self.unknown_parameter_is_invalid_request),
             ("a missing object raises InvalidRequestError 404", self.missing_object_is_invalid_request),
+            ("3155 saved with setup_future_usage after the challenge", self.save_card_during_payment),
+            ("the saved card is charged off-session without authentication", self.charge_saved_card_off_session),
+            ("3184 off-session raises CardError authentication_required", self.off_session_authentication_required),
         ]
         for name, function in checks:
             self.check(name, function)

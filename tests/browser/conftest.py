@@ -202,6 +202,8 @@ def server():
             yield instance
         finally:
             instance.stop()
+            # Shown by pytest only when the test failed.
+            print(f"--- server output ({instance.url}) ---\n{instance.log()}")
 
 
 # MARK: - The browser

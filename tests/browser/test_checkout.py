@@ -453,3 +453,42 @@ def test_japanese_browser_gets_the_japanese_page(checkout_ja):
     dialog.find_element(By.TAG_NAME, "button").click()  # the close button cancels, like Escape
     page.wait(lambda d: d.find_element(By.ID, "form-error").text.startswith("お支払い方法を認証できませんでした"))
     page.wait_idle()
+
+
+# MARK: - payments.js on its own
+
+
+def test_payments_js_returns_stripe_shapes(checkout_desktop):
+    page = checkout_desktop.open()
+    result = page.driver.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        (async () => {
+          const { Payments } = await import('/js/payments.js');
+          const config = await (await fetch('/checkout/config.json')).json();
+          const payments = Payments(config.publishable_key);
+          let secretRefused = false;
+          try { Payments('sk_test_123'); } catch (e) { secretRefused = e instanceof TypeError; }
+          const card = { number: '4242424242424242', exp_month: 12, exp_year: new Date().getFullYear() + 2, cvc: '123' };
+          const ok = await payments.createPaymentMethod({
+            type: 'card', card, billing_details: { address: { postal_code: '94107' } },
+          });
+          const bad = await payments.createPaymentMethod({ type: 'card', card: { ...card, number: '4242424242424241' } });
+          const noSecret = await payments.handleCardAction('pi_123');
+          const unknown = await payments.handleCardAction('pi_doesnotexist_secret_nope');
+          return { secretRefused, ok, bad, noSecret, unknown };
+        })().then(done, (e) => done({ thrown: String(e) }));
+        """
+    )
+    assert "thrown" not in result, result
+    assert result["secretRefused"] is True
+    method = result["ok"]["paymentMethod"]
+    assert method["id"].startswith("pm_") and method["card"]["last4"] == "4242" and method["card"]["brand"] == "visa"
+    assert method["billing_details"]["address"]["postal_code"] == "94107"
+    assert "error" not in result["ok"]
+    error = result["bad"]["error"]
+    assert set(error) >= {"type", "message"} and "paymentMethod" not in result["bad"]
+    assert error["type"] in ("card_error", "invalid_request_error")
+    assert result["noSecret"]["error"]["type"] == "invalid_request_error"
+    assert result["unknown"]["error"]["type"] == "invalid_request_error"
+    assert page.server.count("SELECT count(*) FROM payment_methods") == 1

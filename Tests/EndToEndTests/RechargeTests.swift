@@ -1,0 +1,174 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `payments recharge` with the built binary, beside a running server on the same database: a CSV of mixed
+/// cards and bad rows, a rerun that charges nothing again, and a run killed halfway then finished.
+@Suite("payments recharge, end to end")
+struct RechargeTests {
+    /// Saves `card` for a new customer the way a checkout does: a payment with setup_future_usage=off_session.
+    /// Cards that need 3-D Secure complete the challenge first.
+    static func customerWithSavedCard(_ server: ServerProcess, card: String) async throws -> String {
+        let customer = try await server.client.postForm("/v1/customers", [("email", "r@example.com")], auth: server.secret)
+        let id = try #require(try customer.json()["id"]?.string)
+        let pm = try await server.createPaymentMethod(card: card)
+        let intent = try await server.client.postForm(
+            "/v1/payment_intents",
+            [
+                ("amount", "500"), ("currency", "usd"), ("customer", id), ("payment_method", pm),
+                ("setup_future_usage", "off_session"), ("confirm", "true"),
+            ],
+            auth: server.secret)
+        let json = try intent.json()
+        if json["status"]?.string == "requires_action" {
+            _ = try await server.answerChallenge(at: try server.challengeURL(of: json), outcome: "complete")
+        }
+        return id
+    }
+
+    /// A customer with `card` attached directly (no payment first).
+    static func customerWithAttachedCard(_ server: ServerProcess, card: String) async throws -> String {
+        let customer = try await server.client.postForm("/v1/customers", [], auth: server.secret)
+        let id = try #require(try customer.json()["id"]?.string)
+        let pm = try await server.createPaymentMethod(card: card)
+        let attached = try await server.client.postForm(
+            "/v1/payment_methods/\(pm)/attach", [("customer", id)], auth: server.secret)
+        try #require(attached.status == 200, "\(attached)")
+        return id
+    }
+
+    static func recharge(_ server: ServerProcess, input: URL, output: URL, extra: [String] = [])
+        async throws -> (termination: Termination, output: String)
+    {
+        try await runToCompletion(
+            try PaymentsBinary.path(),
+            ["recharge", "--db", server.db.path, "--input", input.path, "--output", output.path] + extra,
+            environment: PaymentsBinary.environment([:]),
+            in: server.folder
+        )
+    }
+
+    static func readCSV(_ url: URL) throws -> [[String: String]] {
+        let lines = try String(contentsOf: url, encoding: .utf8).split(whereSeparator: \.isNewline).map(String.init)
+        let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false).map(String.init) ?? []
+        return lines.dropFirst().map { line in
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            return Dictionary(uniqueKeysWithValues: zip(header, fields + Array(repeating: "", count: 8)))
+        }
+    }
+
+    @Test("a CSV of mixed cards and bad rows: each row's outcome, then a rerun creates nothing")
+    func mixedFile() async throws {
+        try await withServer { server in
+            // Given customers with saved cards of every kind, and the server running on the same database
+            let visa = try await Self.customerWithSavedCard(server, card: "4242424242424242")
+            let setUp3155 = try await Self.customerWithSavedCard(server, card: "4000002500003155")
+            let always3184 = try await Self.customerWithAttachedCard(server, card: "4000002760003184")
+            let fails0341 = try await Self.customerWithAttachedCard(server, card: "4000000000000341")
+            let noCard = try #require(
+                try await server.client.postForm("/v1/customers", [], auth: server.secret).json()["id"]?.string)
+            let input = server.folder.appendingPathComponent("charges.csv")
+            let output = server.folder.appendingPathComponent("results.csv")
+            try """
+            customer,amount,currency,reference,description
+            \(visa),1200,usd,ref-visa,"Renewal, monthly"
+            \(setUp3155),1300,usd,ref-3155,
+            \(always3184),1400,usd,ref-3184,
+            \(fails0341),1500,usd,ref-0341,
+            \(noCard),1600,usd,ref-nocard,
+            cus_doesnotexist,1700,usd,ref-unknown,
+            \(visa),12x,usd,ref-badamount,
+            \(visa),1800,xyz,ref-badcurrency,
+            \(visa),10,usd,ref-toosmall,
+            \(visa),1900,usd,,
+            """.write(to: input, atomically: true, encoding: .utf8)
+            let intentsBefore = try Ledgers(folder: server.folder).intentCount()
+
+            // When the job runs
+            let first = try await Self.recharge(server, input: input, output: output)
+
+            // Then every row has its own outcome, in input order, and bad rows did not stop the others
+            #expect(first.termination.status == 1, "\(first.termination)\n\(first.output)")
+            let rows = try Self.readCSV(output)
+            #expect(rows.map { $0["reference"] ?? "" } == [
+                "ref-visa", "ref-3155", "ref-3184", "ref-0341", "ref-nocard", "ref-unknown", "ref-badamount",
+                "ref-badcurrency", "ref-toosmall", "",
+            ])
+            #expect(rows.map { $0["status"] ?? "" } == [
+                "succeeded", "succeeded", "declined", "declined", "error", "error", "error", "error", "error", "error",
+            ])
+            #expect(rows[2]["decline_code"] == "authentication_required")
+            #expect(rows[3]["decline_code"] == "generic_decline")
+            #expect(rows[0]["payment_intent"]?.hasPrefix("pi_") == true)
+            #expect(first.output.contains("2 succeeded, 2 declined, 6 errors"), "\(first.output)")
+            let ledgers = Ledgers(folder: server.folder)
+            #expect(try ledgers.intentCount() == intentsBefore + 4)
+            let approved = try ledgers.networkApprovedAttempts().count
+
+            // And running the same file again charges nothing and answers the same intents
+            let again = try await Self.recharge(server, input: input, output: output)
+            #expect(again.termination.status == 1)
+            let rerun = try Self.readCSV(output)
+            #expect(rerun.map { $0["payment_intent"] ?? "" } == rows.map { $0["payment_intent"] ?? "" })
+            #expect(try ledgers.intentCount() == intentsBefore + 4)
+            #expect(try ledgers.networkApprovedAttempts().count == approved)
+            #expect(again.output.contains("replayed"), "\(again.output)")
+
+            // An unreadable input is exit status 2.
+            let missing = try await Self.recharge(
+                server, input: server.folder.appendingPathComponent("missing.csv"), output: output)
+            #expect(missing.termination.status == 2)
+        }
+    }
+
+    @Test("a run killed with SIGKILL halfway, run again, charges each row exactly once")
+    func killedHalfway() async throws {
+        try await withServer { server in
+            let customer = try await Self.customerWithSavedCard(server, card: "4242424242424242")
+            let rows = 120
+            let input = server.folder.appendingPathComponent("renewals.csv")
+            let output = server.folder.appendingPathComponent("renewals-out.csv")
+            var text = "customer,amount,currency,reference\n"
+            for row in 0..<rows { text += "\(customer),\(1000 + row),usd,renewal-\(row)\n" }
+            try text.write(to: input, atomically: true, encoding: .utf8)
+            let ledgers = Ledgers(folder: server.folder)
+            let approvedBefore = try ledgers.networkApprovedAttempts().count
+
+            // Given a run slowed by a 40 ms network, killed part way through
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: try PaymentsBinary.path())
+            process.arguments = ["recharge", "--db", server.db.path, "--input", input.path, "--output", output.path]
+            process.environment = PaymentsBinary.environment(["PAYMENTS_NETWORK_LATENCY": "40"])
+            process.currentDirectoryURL = TestPaths.root
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            ChildRegistry.add(process.processIdentifier)
+            var approvedMidway = approvedBefore
+            let deadline = ContinuousClock.now + .seconds(60)
+            while approvedMidway < approvedBefore + rows / 4, ContinuousClock.now < deadline, process.isRunning {
+                try await Task.sleep(for: .milliseconds(50))
+                approvedMidway = try ledgers.networkApprovedAttempts().count
+            }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            ChildRegistry.remove(process.processIdentifier)
+            #expect(process.terminationReason == .uncaughtSignal)
+            let charged = try ledgers.networkApprovedAttempts().count - approvedBefore
+            #expect(charged > 0 && charged < rows, "killed too late or too early: \(charged) of \(rows) charged")
+
+            // When it runs again to the end
+            let rerun = try await Self.recharge(server, input: input, output: output)
+            #expect(rerun.termination.status == 0, "\(rerun.output)")
+
+            // Then every row was charged exactly once at the card network
+            #expect(try ledgers.networkApprovedAttempts().count - approvedBefore == rows)
+            let results = try Self.readCSV(output)
+            #expect(results.count == rows)
+            #expect(results.allSatisfy { $0["status"] == "succeeded" })
+            #expect(Set(results.map { $0["payment_intent"] ?? "" }).count == rows)
+            #expect(try ledgers.intentsChargedTwice().isEmpty)
+            #expect(try ledgers.pendingCharges() == 0)
+        }
+    }
+}
