@@ -45,6 +45,7 @@ let package = Package(
                 "PaymentsStore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Hummingbird routes, Stripe's wire format, auth, /pay and the 3-D Secure challenge page.
@@ -83,7 +84,10 @@ let package = Package(
         .testTarget(name: "PaymentsCoreTests", dependencies: ["PaymentsCore"]),
         .testTarget(
             name: "PaymentsTests",
-            dependencies: ["PaymentsCore", "PaymentsStore", "PaymentsNetwork", "Payments", "TestSupport"]
+            dependencies: [
+                "PaymentsCore", "PaymentsStore", "PaymentsNetwork", "Payments", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(
             name: "PaymentsStoreTests",

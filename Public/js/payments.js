@@ -121,7 +121,8 @@ export function Payments(publishableKey, options = {}) {
         credentials: 'omit',
         cache: 'no-store',
       });
-    } catch {
+    } catch (error) {
+      console.warn(`payments.js: ${method} ${path} failed:`, error);
       return { error: { type: 'api_connection_error', message: text.connection } };
     }
     let body = null;

@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import tempfile
@@ -85,12 +84,6 @@ def _die_with_parent() -> None:
         pass
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 # MARK: - The server
 
 
@@ -118,17 +111,14 @@ class Server:
 
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PAYMENTS_")}
-        # Another process may take the free port before the server binds it: try a few.
-        for _ in range(3):
-            self.port = _free_port()
-            command = [self.binary, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--db", str(self.db)]
-            with open(self.log_path, "ab") as log:
-                self.process = self._spawn(command, env, log)
-            _children.append(self.process)
-            if self._wait_healthy():
-                return
+        # Port 0: the server picks a free port and prints it, so no other process can take it in between.
+        command = [self.binary, "serve", "--host", "127.0.0.1", "--port", "0", "--db", str(self.db)]
+        with open(self.log_path, "ab") as log:
+            self.process = self._spawn(command, env, log)
+        _children.append(self.process)
+        if not self._wait_healthy():
             self.stop()
-        pytest.fail(f"The server did not start. Its output:\n{self.log()}", pytrace=False)
+            pytest.fail(f"The server did not start. Its output:\n{self.log()}", pytrace=False)
 
     @staticmethod
     def _spawn(command: list[str], env: dict, log) -> subprocess.Popen:
@@ -151,17 +141,23 @@ class Server:
                 time.sleep(0.5)
 
     def _wait_healthy(self) -> bool:
+        """Waits for the "listening on" line, then for /health to answer 200."""
         deadline = time.monotonic() + SERVER_START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 return False
-            try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        return True
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.1)
+            if not self.port:
+                found = re.search(r"payments listening on http://127\.0\.0\.1:(\d+)", self.log(tail=None))
+                if found:
+                    self.port = int(found.group(1))
+            if self.port:
+                try:
+                    with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
+                        if response.status == 200:
+                            return True
+                except (urllib.error.URLError, ConnectionError, TimeoutError):
+                    pass
+            time.sleep(0.05)
         return False
 
     def stop(self) -> None:
@@ -175,9 +171,10 @@ class Server:
             process.kill()
             process.wait(timeout=10)
 
-    def log(self) -> str:
+    def log(self, tail: int | None = 4000) -> str:
         try:
-            return self.log_path.read_text(errors="replace")[-4000:]
+            text = self.log_path.read_text(errors="replace")
+            return text[-tail:] if tail else text
         except OSError:
             return "(no output)"
 
@@ -272,7 +269,7 @@ class Browsers:
             options.add_argument(argument)
         options.add_experimental_option("prefs", {"intl.accept_languages": lang})
         # The performance log carries the DevTools network events: the tests read which requests the page sent.
-        options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+        options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
         service = Service(
             executable_path=chromedriver,
             env={**os.environ, "BROWSER_TESTS_CHROMIUM": chromium},
@@ -318,7 +315,8 @@ class Checkout:
 
     def open(self, path: str = "/checkout/") -> "Checkout":
         self.driver.get("about:blank")
-        self.network()  # forget earlier pages' requests
+        self.network()  # forget earlier pages' requests and console messages
+        self.driver.get_log("browser")
         self.driver.get(self.server.url + path)
         self.wait(lambda d: d.find_element(By.ID, "payment-form").get_attribute("data-ready") == "true")
         return self
@@ -417,8 +415,11 @@ def _checkout_fixture(request, browsers, server, size: str, lang: str):
         # The final state of every test, passed or failed.
         try:
             page.shot()
-        except Exception as error:  # noqa: BLE001 - a screenshot must not hide the test's own result
-            print(f"screenshot failed: {error}")
+            # Shown by pytest only when the test failed.
+            console = "\n".join(f"{e['level']} {e['message']}" for e in driver.get_log("browser"))
+            print(f"--- browser console ---\n{console}")
+        except Exception as error:  # noqa: BLE001 - evidence must not hide the test's own result
+            print(f"screenshot or console log failed: {error}")
 
 
 @pytest.fixture(params=["phone", "desktop"])

@@ -100,7 +100,7 @@ def test_4242_pays_and_shows_success(checkout):
     assert page.driver.switch_to.active_element == page.by_id("success-heading")
     assert page.server.count("SELECT count(*) FROM payment_intents WHERE status = 'succeeded'") == 1
     assert intents(page.server) == [(intent_id, "succeeded")]
-    assert page.server.count("SELECT amount FROM payment_intents") == 1400
+    assert page.server.query("SELECT amount, currency FROM payment_intents") == [(1400, "usd")]
 
     # The seed's order, with one Idempotency-Key for the attempt.
     events = page.network()

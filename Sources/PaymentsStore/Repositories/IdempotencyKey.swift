@@ -152,15 +152,10 @@ extension StoreTransaction {
         )
     }
 
-    /// Deletes up to `limit` keys created before `cutoff`; returns how many.
+    /// Deletes up to `limit` unlocked keys created before `cutoff`; returns how many.
     public func pruneIdempotencyKeys(createdBefore cutoff: Int64, limit: Int) throws -> Int {
-        try db.execute(
-            sql: """
-                DELETE FROM idempotency_keys WHERE (api_key, key) IN (
-                    SELECT api_key, key FROM idempotency_keys WHERE created < ? AND locked_by IS NULL LIMIT ?)
-                """,
-            arguments: [cutoff, limit]
-        )
+        // The sweeper's rule c: searches `idempotency_keys_by_created` (see `SweeperQueryPlanTests`).
+        try db.execute(sql: SweeperQuery.idempotencyKeysDue.sql, arguments: [cutoff, limit])
         return db.changesCount
     }
 }

@@ -1,0 +1,80 @@
+import GRDB
+
+/// The sweeper's queries, one per rule: the SQL each runs and the partial index that keeps it cheap.
+///
+/// Each query reads only rows that are due, through an index whose `WHERE` clause the query repeats term for term
+/// (SQLite uses a partial index only when it can prove that the query's `WHERE` implies the index's), so a pass
+/// costs what is due, not the size of the table. `SweeperQueryPlanTests` checks every plan, and
+/// `payments sweep --explain` prints them.
+public enum SweeperQuery: String, CaseIterable, Sendable {
+    /// Rule a: intents whose confirmation attempt expired (arguments: now, limit).
+    case attemptsDue = "attempts_due"
+    /// Rule b: uncaptured authorizations at or past their lifetime (arguments: cutoff, cursor due, cursor rowid,
+    /// limit).
+    case authorizationsDue = "authorizations_due"
+    /// Rule c: idempotency keys past their 24 hours, deleted in place (arguments: cutoff, limit).
+    case idempotencyKeysDue = "idempotency_keys_due"
+    /// Rule d: attempts left pending past the grace period (arguments: cutoff, cursor due, cursor rowid, limit).
+    case pendingChargesDue = "pending_charges_due"
+
+    /// The statement the sweeper runs for this rule.
+    public var sql: String {
+        switch self {
+        case .attemptsDue:
+            """
+            SELECT * FROM payment_intents
+            WHERE status IN ('requires_action', 'requires_confirmation') AND attempt_expires_at IS NOT NULL
+                AND attempt_expires_at <= ?
+            ORDER BY attempt_expires_at LIMIT ?
+            """
+        case .authorizationsDue:
+            // Keyset paging on (authorized_at, rowid): a due row the pass leaves behind (captured at the network
+            // first) is not read again in the same pass.
+            """
+            SELECT rowid AS sweep_rowid, * FROM payment_intents
+            WHERE status = 'requires_capture' AND authorized_at <= ? AND (authorized_at, rowid) > (?, ?)
+            ORDER BY authorized_at, rowid LIMIT ?
+            """
+        case .idempotencyKeysDue:
+            // A key still locked belongs to a request in flight, or to one a crash interrupted that a retry may
+            // resume: it is kept.
+            """
+            DELETE FROM idempotency_keys WHERE (api_key, key) IN (
+                SELECT api_key, key FROM idempotency_keys WHERE created < ? AND locked_by IS NULL LIMIT ?)
+            """
+        case .pendingChargesDue:
+            """
+            SELECT rowid AS sweep_rowid, id, created FROM charges
+            WHERE status = 'pending' AND created <= ? AND (created, rowid) > (?, ?)
+            ORDER BY created, rowid LIMIT ?
+            """
+        }
+    }
+
+    /// The index the query must search (defined in `migrations/0001_initial.sql`).
+    public var index: String {
+        switch self {
+        case .attemptsDue: "payment_intents_attempts_due"
+        case .authorizationsDue: "payment_intents_authorizations_due"
+        case .idempotencyKeysDue: "idempotency_keys_by_created"
+        case .pendingChargesDue: "charges_pending"
+        }
+    }
+
+    /// The table the query reads.
+    public var table: String {
+        switch self {
+        case .attemptsDue, .authorizationsDue: "payment_intents"
+        case .idempotencyKeysDue: "idempotency_keys"
+        case .pendingChargesDue: "charges"
+        }
+    }
+
+    /// Values for the query's parameters when only its plan is wanted.
+    var sampleArguments: StatementArguments {
+        switch self {
+        case .attemptsDue, .idempotencyKeysDue: [0, 100]
+        case .authorizationsDue, .pendingChargesDue: [0, Int64.min, Int64.min, 100]
+        }
+    }
+}

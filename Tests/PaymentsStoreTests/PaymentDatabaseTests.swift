@@ -1,0 +1,299 @@
+import Foundation
+import GRDB
+import PaymentsCore
+import PaymentsStore
+import Testing
+import TestSupport
+
+@Suite("Payment database")
+struct PaymentDatabaseTests {
+    /// The tables the first migration creates.
+    static let tables = [
+        "customers", "payment_methods", "card_vault", "payment_intents", "charges", "refunds", "idempotency_keys",
+    ]
+
+    static func open(_ path: String, synchronous: PaymentDatabase.SynchronousLevel = .full) throws -> PaymentDatabase {
+        try PaymentDatabase(
+            path: path,
+            migrations: MigrationSet(folder: TestPaths.migrations),
+            vault: CardVault(base64Key: TestEnvironment.vaultKey),
+            synchronous: synchronous
+        )
+    }
+
+    // MARK: - Migrations
+
+    @Test("A fresh file gets every migration, in order, and the schema")
+    func freshFile() throws {
+        // Given a path in an empty folder (its subfolder does not exist yet)
+        let folder = try TestPaths.temporaryFolder()
+        let path = folder.appendingPathComponent("nested/payments.sqlite").path
+        // When the database is opened
+        let database = try Self.open(path)
+        // Then every migration in the folder is applied, in order
+        let expected = try MigrationSet(folder: TestPaths.migrations).migrations.map(\.name)
+        #expect(!expected.isEmpty)
+        #expect(try database.appliedMigrations() == expected)
+        #expect(expected.first == "0001_initial")
+        // And the tables exist, STRICT, in a WAL-mode file
+        let raw = try StoreFixtures.rawConnection(path)
+        try raw.read { db in
+            for table in Self.tables {
+                let strict = try Bool.fetchOne(db, sql: "SELECT strict FROM pragma_table_list WHERE name = ?", arguments: [table])
+                #expect(strict == true, "\(table)")
+            }
+            #expect(try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal")
+        }
+    }
+
+    @Test("Opening an already-migrated file applies nothing again and keeps the data")
+    func alreadyMigrated() async throws {
+        // Given a migrated file with a row in it
+        let folder = try TestPaths.temporaryFolder()
+        let path = folder.appendingPathComponent("payments.sqlite").path
+        let first = try Self.open(path)
+        let applied = try first.appliedMigrations()
+        let customer = StoreFixtures.customer()
+        try await first.write { tx in try tx.insert(customer) }
+        // When the same file is opened again (as `payments migrate` does beside a running server)
+        let second = try Self.open(path)
+        // Then the migrations are unchanged and the row is still there
+        #expect(try second.appliedMigrations() == applied)
+        #expect(try first.appliedMigrations() == applied)
+        let found = try await second.read { tx in try tx.customer(customer.id) }
+        #expect(found == customer)
+    }
+
+    @Test("A missing migrations folder is a clear error")
+    func missingMigrationsFolder() throws {
+        // When / Then
+        #expect {
+            _ = try MigrationSet(folder: "/nonexistent/migrations-\(UUID().uuidString)")
+        } throws: { error in
+            guard case MigrationSet.LoadError.folderMissing = error else { return false }
+            return true
+        }
+    }
+
+    // MARK: - Durability
+
+    @Test("PRAGMA synchronous reads back FULL (2) on the writer")
+    func synchronousFull() throws {
+        // Given a database opened with the default level
+        let environment = try TestEnvironment()
+        // Then GRDB's NORMAL did not win
+        #expect(try environment.database.synchronousLevel() == 2)
+    }
+
+    @Test("The level asked for is the level in force")
+    func synchronousNormal() throws {
+        // Given a database opened with NORMAL
+        let folder = try TestPaths.temporaryFolder()
+        let database = try Self.open(folder.appendingPathComponent("p.sqlite").path, synchronous: .normal)
+        // Then
+        #expect(try database.synchronousLevel() == 1)
+    }
+
+    @Test("Foreign keys are enforced")
+    func foreignKeys() async throws {
+        // Given an intent naming a customer that does not exist
+        let environment = try TestEnvironment()
+        let intent = StoreFixtures.intent(customer: "cus_missing000000")
+        // When / Then
+        await #expect(throws: DatabaseError.self) {
+            try await environment.database.write { tx in try tx.insert(intent) }
+        }
+    }
+
+    // MARK: - Records
+
+    @Test("A PaymentIntent round-trips with its metadata and last_payment_error as JSON")
+    func paymentIntentRoundTrip() async throws {
+        // Given a customer, a payment method and an intent with every kind of field set
+        let environment = try TestEnvironment()
+        let database = environment.database
+        let card = try CardNumber(parsing: "4242424242424242")
+        let customer = StoreFixtures.customer()
+        let paymentMethod = StoreFixtures.paymentMethod(card, vault: database.vault, customer: customer.id)
+        var intent = StoreFixtures.intent(
+            customer: customer.id,
+            paymentMethod: paymentMethod.id,
+            metadata: ["order": "42", "note": "a \"quoted\" value"]
+        )
+        intent.captureMethod = .manual
+        intent.confirmationMethod = .manual
+        intent.setupFutureUsage = .offSession
+        intent.description = "T-shirt"
+        intent.lastPaymentError = LastPaymentError(
+            type: .card,
+            code: "card_declined",
+            declineCode: "insufficient_funds",
+            message: "Your card has insufficient funds.",
+            paymentMethod: paymentMethod.id,
+            charge: "ch_earlier"
+        )
+        intent.returnURL = "https://shop.example/return"
+        intent.attemptExpiresAt = 4_600
+        // When it is written and read back
+        let stored = intent
+        try await database.write { tx in
+            try tx.insert(customer)
+            try tx.insert(paymentMethod, card: card)
+            try tx.insert(stored)
+        }
+        let found = try await database.read { tx in try tx.paymentIntent(stored.id) }
+        // Then it is the same value
+        #expect(found == intent)
+        // And the nested values are JSON an admin can query
+        let raw = try StoreFixtures.rawConnection(database.path)
+        let intentID = intent.id
+        try await raw.read { db in
+            let row = try #require(
+                try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT json_extract(metadata, '$.order') AS orderID,
+                            json_extract(last_payment_error, '$.decline_code') AS declineCode,
+                            status, capture_method, amount, currency
+                        FROM payment_intents WHERE id = ?
+                        """,
+                    arguments: [intentID]
+                )
+            )
+            #expect(row["orderID"] as String? == "42")
+            #expect(row["declineCode"] as String? == "insufficient_funds")
+            #expect(row["status"] as String? == "requires_confirmation")
+            #expect(row["capture_method"] as String? == "manual")
+            #expect(row["amount"] as Int64? == 2_000)
+            #expect(row["currency"] as String? == "usd")
+        }
+    }
+
+    @Test("Customers, payment methods and charges round-trip")
+    func recordsRoundTrip() async throws {
+        // Given one of each
+        let environment = try TestEnvironment()
+        let database = environment.database
+        let card = try CardNumber(parsing: "5555555555554444")
+        var customer = StoreFixtures.customer(email: "jenny@example.com")
+        customer.phone = "+15555550100"
+        customer.description = "VIP"
+        var paymentMethod = StoreFixtures.paymentMethod(card, vault: database.vault, customer: customer.id)
+        paymentMethod.billingDetails.address = BillingDetails.Address(city: "Paris", country: "FR", postalCode: "75001")
+        paymentMethod.offSessionReady = true
+        let intent = StoreFixtures.intent(customer: customer.id, paymentMethod: paymentMethod.id)
+        var charge = StoreFixtures.charge(for: intent)
+        let (owner, pm, pending) = (customer, paymentMethod, charge)
+        try await database.write { tx in
+            try tx.insert(owner)
+            try tx.insert(pm, card: card)
+            try tx.insert(intent)
+            try tx.insert(pending)
+        }
+        // When the charge is settled and everything read back
+        charge.status = .succeeded
+        charge.captured = true
+        charge.amountCaptured = 2_000
+        charge.authorizationCode = "123456"
+        charge.resolvedAt = 1_001
+        let settled = charge
+        try await database.write { tx in try tx.update(settled) }
+        let (foundCustomer, foundMethod, foundCharge) = try await database.read { tx in
+            (try tx.customer(owner.id), try tx.paymentMethod(pm.id), try tx.charge(settled.id))
+        }
+        // Then
+        #expect(foundCustomer == customer)
+        #expect(foundMethod == paymentMethod)
+        #expect(foundCharge == charge)
+        #expect(foundCharge?.refunded == false)
+    }
+
+    // MARK: - Invariants
+
+    @Test("update(_:expecting:) is a compare-and-set on the status")
+    func compareAndSet() async throws {
+        // Given an intent in requires_payment_method
+        let environment = try TestEnvironment()
+        let database = environment.database
+        let intent = StoreFixtures.intent()
+        try await database.write { tx in try tx.insert(intent) }
+        var next = intent
+        next.status = .canceled
+        next.canceledAt = 2_000
+        let changed = next
+        // When a writer expects another status
+        let stale = try await database.write { tx in try tx.update(changed, expecting: .requiresConfirmation) }
+        // Then nothing changes
+        #expect(!stale)
+        #expect(try await database.read { tx in try tx.paymentIntent(intent.id) } == intent)
+        // When the expected status is right
+        let fresh = try await database.write { tx in try tx.update(changed, expecting: .requiresPaymentMethod) }
+        // Then the whole record is saved
+        #expect(fresh)
+        #expect(try await database.read { tx in try tx.paymentIntent(intent.id) } == changed)
+        // And a second writer expecting the old status loses
+        let late = try await database.write { tx in try tx.update(intent, expecting: .requiresPaymentMethod) }
+        #expect(!late)
+        #expect(try await database.read { tx in try tx.paymentIntent(intent.id) }?.status == .canceled)
+    }
+
+    @Test("The database refuses a second succeeded charge for one intent")
+    func oneSuccessfulChargePerIntent() async throws {
+        // Given an intent with a succeeded charge and a failed one
+        let environment = try TestEnvironment()
+        let database = environment.database
+        let intent = StoreFixtures.intent()
+        var first = StoreFixtures.charge(for: intent)
+        first.status = .succeeded
+        var failed = StoreFixtures.charge(for: intent)
+        failed.status = .failed
+        let (succeeded, declined) = (first, failed)
+        try await database.write { tx in
+            try tx.insert(intent)
+            try tx.insert(succeeded)
+            try tx.insert(declined)
+        }
+        // When another succeeded charge is inserted, or the failed one is flipped to succeeded
+        var second = StoreFixtures.charge(for: intent)
+        second.status = .succeeded
+        let another = second
+        let insertError = await #expect(throws: DatabaseError.self) {
+            try await database.write { tx in try tx.insert(another) }
+        }
+        failed.status = .succeeded
+        let flipped = failed
+        let updateError = await #expect(throws: DatabaseError.self) {
+            try await database.write { tx in try tx.update(flipped) }
+        }
+        // Then both are constraint violations and only one success is stored
+        #expect(insertError?.resultCode == .SQLITE_CONSTRAINT)
+        #expect(updateError?.resultCode == .SQLITE_CONSTRAINT)
+        let raw = try StoreFixtures.rawConnection(database.path)
+        let successes = try await raw.read { db in
+            try Int.fetchOne(
+                db,
+                sql: "SELECT count(*) FROM charges WHERE payment_intent = ? AND status = 'succeeded'",
+                arguments: [intent.id]
+            )
+        }
+        #expect(successes == 1)
+    }
+
+    @Test("A write that throws commits nothing")
+    func failedWriteRollsBack() async throws {
+        // Given
+        let environment = try TestEnvironment()
+        let database = environment.database
+        let customer = StoreFixtures.customer()
+        // When a transaction inserts a row and then fails
+        struct Boom: Error {}
+        await #expect(throws: Boom.self) {
+            try await database.write { tx in
+                try tx.insert(customer)
+                throw Boom()
+            }
+        }
+        // Then the row is not there
+        #expect(try await database.read { tx in try tx.customer(customer.id) } == nil)
+    }
+}

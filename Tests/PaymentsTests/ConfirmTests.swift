@@ -1,0 +1,348 @@
+import Payments
+import PaymentsCore
+import PaymentsStore
+import Testing
+import TestSupport
+
+@Suite("Confirming payments")
+struct ConfirmTests {
+    // MARK: - Success
+
+    @Test("4242 with confirm=true succeeds with a succeeded charge and amount_received")
+    func visaSucceeds() async throws {
+        // Given
+        let environment = try TestEnvironment()
+        let card = try await environment.card("4242424242424242")
+        // When
+        let intent = try await environment.pay(card.id, amount: 2_000)
+        // Then
+        #expect(intent.status == .succeeded)
+        #expect(intent.amountReceived == 2_000)
+        #expect(intent.amountCapturable == 0)
+        #expect(intent.succeededAt == environment.clock.now)
+        #expect(intent.lastPaymentError == nil)
+        #expect(intent.paymentMethod == card.id)
+        let charge = try #require(try await environment.charge(intent.latestCharge))
+        #expect(charge.status == .succeeded)
+        #expect(charge.captured)
+        #expect(charge.amountCaptured == 2_000)
+        #expect(charge.paymentIntent == intent.id)
+        #expect(charge.authorizationCode?.count == 6)
+        #expect(try environment.approvedAtNetwork() == 1)
+        // And what was returned is what is stored
+        #expect(try await environment.intents.retrieve(intent.id) == intent)
+    }
+
+    @Test("Create, then confirm in a second call")
+    func createThenConfirm() async throws {
+        // Given an intent created with a payment method but not confirmed
+        let environment = try TestEnvironment()
+        let card = try await environment.card("4242424242424242")
+        let created = try await environment.intents.create(.init(amount: 1_400, currency: "usd", paymentMethod: card.id))
+        #expect(created.status == .requiresConfirmation)
+        #expect(created.clientSecret.hasPrefix(created.id + "_secret_"))
+        #expect(try environment.approvedAtNetwork() == 0)
+        // When
+        let confirmed = try await environment.intents.confirm(created.id, .init())
+        // Then
+        #expect(confirmed.status == .succeeded)
+        #expect(confirmed.amountReceived == 1_400)
+        #expect(try environment.approvedAtNetwork() == 1)
+    }
+
+    @Test("Confirming a payment method given at confirm time")
+    func confirmWithNewPaymentMethod() async throws {
+        // Given an intent without a payment method
+        let environment = try TestEnvironment()
+        let created = try await environment.intents.create(.init(amount: 1_400, currency: "usd"))
+        #expect(created.status == .requiresPaymentMethod)
+        let card = try await environment.card("5555555555554444")
+        // When
+        let confirmed = try await environment.intents.confirm(created.id, .init(paymentMethod: card.id))
+        // Then
+        #expect(confirmed.status == .succeeded)
+        #expect(confirmed.paymentMethod == card.id)
+    }
+
+    @Test("Confirming without any payment method is refused")
+    func confirmWithoutPaymentMethod() async throws {
+        let environment = try TestEnvironment()
+        let created = try await environment.intents.create(.init(amount: 1_400, currency: "usd"))
+        let error = await #expect(throws: PaymentError.self) {
+            try await environment.intents.confirm(created.id, .init())
+        }
+        #expect(error?.status == 400)
+        #expect(error?.param == "payment_method")
+        #expect(try await environment.intents.retrieve(created.id).status == .requiresPaymentMethod)
+    }
+
+    @Test("A succeeded intent cannot be confirmed again")
+    func confirmSucceeded() async throws {
+        // Given
+        let environment = try TestEnvironment()
+        let card = try await environment.card("4242424242424242")
+        let intent = try await environment.pay(card.id)
+        // When
+        let error = await #expect(throws: PaymentError.self) {
+            try await environment.intents.confirm(intent.id, .init())
+        }
+        // Then
+        #expect(error?.code == "payment_intent_unexpected_state")
+        #expect(error?.status == 400)
+        #expect(error?.paymentIntent == intent.id)
+        #expect(try environment.approvedAtNetwork() == 1)
+    }
+
+    // MARK: - 3-D Secure
+
+    @Test("3155 with confirmation_method=manual: requires_action, authenticate, requires_confirmation, confirm")
+    func threeDSecureManual() async throws {
+        // Given a card that needs authentication on-session
+        let environment = try TestEnvironment()
+        let card = try await environment.card("4000002500003155")
+        // When the server creates and confirms
+        let pending = try await environment.pay(card.id, confirmationMethod: .manual)
+        // Then the customer must act
+        #expect(pending.status == .requiresAction)
+        let token = try #require(pending.authenticationToken)
+        #expect(pending.attemptExpiresAt == environment.clock.now + 3_600)
+        #expect(try environment.approvedAtNetwork() == 0)
+        #expect(try await environment.intents.challenge(pending.id, token: token).id == pending.id)
+        // When the customer completes the challenge
+        let authenticated = try await environment.intents.authenticate(pending.id, token: token, outcome: .complete)
+        // Then the server must confirm again
+        #expect(authenticated.status == .requiresConfirmation)
+        #expect(authenticated.authenticatedPaymentMethod == card.id)
+        #expect(try environment.approvedAtNetwork() == 0)
+        // When it does
+        let confirmed = try await environment.intents.confirm(pending.id, .init())
+        // Then the payment succeeds without a second challenge
+        #expect(confirmed.status == .succeeded)
+        #expect(confirmed.amountReceived == 2_000)
+        let charge = try #require(try await environment.charge(confirmed.latestCharge))
+        #expect(charge.threeDSecure == "authenticated")
+        #expect(try environment.approvedAtNetwork() == 1)
+    }
+
+    @Test("3155 with confirmation_method=automatic succeeds right after authentication")
+    func threeDSecureAutomatic() async throws {
+        // Given
+        let environment = try TestEnvironment()
+        let card = try await environment.card("4000002500003155")
+        let pending = try await environment.pay(card.id, confirmationMethod: .automatic)
+        #expect(pending.status == .requiresAction)
+        // When
+        let done = try await environment.intents.authenticate(
+            pending.id,
+            token: try #require(pending.authenticationToken),
+            outcome: .complete
+        )
+        // Then
+        #expect(done.status == .succeeded)
+        #expect(done.amountReceived == 2_000)
+        #expect(try environment.approvedAtNetwork() == 1)
+        #expect(try await environment.intents.retrieve(pending.id).status == .succeeded)
+    }
+
+    @Test("A failed challenge is requires_payment_method with payment_intent_authentication_failure")
+    func threeDSecureFails() async throws {
+        // Given
+        let environment = try TestEnvironment()
+        let card = try await environment.card("4000002500003155")
+        let pending = try await environment.pay(card.id, confirmationMethod: .manual)
+        let token = try #require(pending.authenticationToken)
+        // When
+        let failed = try await environment.intents.authenticate(pending.id, token: token, outcome: .fail)
+        // Then
+        #expect(failed.status == .requiresPaymentMethod)
+        #expect(failed.lastPaymentError?.code == "payment_intent_authentication_failure")
+        #expect(failed.lastPaymentError?.paymentMethod == card.id)
+        #expect(failed.paymentMethod == nil)
+        let charge = try #require(try await environment.charge(failed.latestCharge))
+        #expect(charge.status == .failed)
+        #expect(charge.threeDSecure == "failed")
+        #expect(try environment.approvedAtNetwork() == 0)
+        // And the challenge link is spent
+        let spent = await #expect(throws: PaymentError.self) {
+            try await environment.intents.authenticate(pending.id, token: token, outcome: .complete)
+        }
+        #expect(spent?.code == "resource_missing")
+    }
+
+    @Test("A wrong challenge token is not found")
+    func wrongToken() async throws {
+        let environment = try TestEnvironment()
+        let card = try await environment.card("4000002500003155")
+        let pending = try await environment.pay(card.id)
+        let error = await #expect(throws: PaymentError.self) {
+            try await environment.intents.challenge(pending.id, token: "not-the-token")
+        }
+        #expect(error?.status == 404)
+        #expect(try await environment.intents.retrieve(pending.id).status == .requiresAction)
+    }
+
+    // MARK: - Declines
+
+    @Test(
+        "Declines are 402 card errors carrying the intent, which goes back to requires_payment_method",
+        arguments: [
+            ("4000000000009995", "card_declined", "insufficient_funds"),
+            ("4000000000000002", "card_declined", "generic_decline"),
+            ("4000000000000069", "expired_card", "expired_card"),
+            ("4000000000000127", "incorrect_cvc", "incorrect_cvc"),
+            ("4000000000000119", "processing_error", "processing_error"),
+        ]
+    )
+    func declines(number: String, code: String, declineCode: String) async throws {
+        // Given
+        let environment = try TestEnvironment()
+        let card = try await environment.card(number)
+        // When
+        let error = try #require(
+            await #expect(throws: PaymentError.self) { try await environment.pay(card.id) }
+        )
+        // Then the error is Stripe's card error naming the intent, the method and the charge
+        #expect(error.status == 402)
+        #expect(error.kind == .card)
+        #expect(error.code == code)
+        #expect(error.declineCode == declineCode)
+        #expect(error.paymentMethod == card.id)
+        let intentID = try #require(error.paymentIntent)
+        // And the intent is back to requires_payment_method with the error recorded
+        let intent = try await environment.intents.retrieve(intentID)
+        #expect(intent.status == .requiresPaymentMethod)
+        #expect(intent.paymentMethod == nil)
+        #expect(intent.amountReceived == 0)
+        #expect(intent.lastPaymentError?.code == code)
+        #expect(intent.lastPaymentError?.declineCode == declineCode)
+        #expect(intent.lastPaymentError?.type == .card)
+        #expect(intent.lastPaymentError?.paymentMethod == card.id)
+        let charge = try #require(try await environment.charge(intent.latestCharge))
+        #expect(charge.id == error.charge)
+        #expect(charge.status == .failed)
+        #expect(charge.failureCode == code)
+        #expect(try environment.approvedAtNetwork() == 0)
+    }
+
+    @Test("After a decline the intent can be paid with another card")
+    func retryAfterDecline() async throws {
+        // Given a declined intent
+        let environment = try TestEnvironment()
+        let declined = try await environment.card("4000000000009995")
+        let error = await #expect(throws: PaymentError.self) { try await environment.pay(declined.id) }
+        let intentID = try #require(error?.paymentIntent)
+        // When it is confirmed with a good card
+        let good = try await environment.card("4242424242424242")
+        let paid = try await environment.intents.confirm(intentID, .init(paymentMethod: good.id))
+        // Then
+        #expect(paid.status == .succeeded)
+        #expect(paid.lastPaymentError == nil)
+        #expect(try environment.approvedAtNetwork() == 1)
+    }
+
+    // MARK: - Off-session
+
+    @Test("Off-session with 4000002760003184 is 402 authentication_required")
+    func offSessionAuthenticationRequired() async throws {
+        // Given a customer's saved card that always needs authentication
+        let environment = try TestEnvironment()
+        let customer = try await environment.customer()
+        let card = try await environment.card("4000002760003184")
+        _ = try await environment.paymentMethods.attach(card.id, customer: customer.id)
+        // When the merchant charges it while the customer is away
+        let error = try #require(
+            await #expect(throws: PaymentError.self) {
+                try await environment.pay(card.id, customer: customer.id, offSession: true)
+            }
+        )
+        // Then
+        #expect(error.status == 402)
+        #expect(error.code == "authentication_required")
+        #expect(error.declineCode == "authentication_required")
+        let intent = try await environment.intents.retrieve(try #require(error.paymentIntent))
+        #expect(intent.status == .requiresPaymentMethod)
+        #expect(intent.lastPaymentError?.code == "authentication_required")
+        #expect(try environment.approvedAtNetwork() == 0)
+    }
+
+    @Test("3155 saved with setup_future_usage=off_session after authenticating is charged off-session without action")
+    func offSessionAfterSetUp() async throws {
+        // Given a customer who paid on-session with 3155, authenticated, saving the card for off-session use
+        let environment = try TestEnvironment()
+        let customer = try await environment.customer()
+        let card = try await environment.card("4000002500003155")
+        let pending = try await environment.pay(card.id, customer: customer.id, setupFutureUsage: .offSession)
+        #expect(pending.status == .requiresAction)
+        let first = try await environment.intents.authenticate(
+            pending.id,
+            token: try #require(pending.authenticationToken),
+            outcome: .complete
+        )
+        #expect(first.status == .succeeded)
+        let saved = try #require(try await environment.storedPaymentMethod(card.id))
+        #expect(saved.customer == customer.id)
+        #expect(saved.offSessionReady)
+        // When the merchant charges it off-session
+        let later = try await environment.pay(card.id, amount: 500, customer: customer.id, offSession: true)
+        // Then no authentication is asked
+        #expect(later.status == .succeeded)
+        #expect(try environment.approvedAtNetwork() == 2)
+    }
+
+    @Test("3155 never set up is authentication_required off-session")
+    func offSessionNotSetUp() async throws {
+        let environment = try TestEnvironment()
+        let customer = try await environment.customer()
+        let card = try await environment.card("4000002500003155")
+        _ = try await environment.paymentMethods.attach(card.id, customer: customer.id)
+        let error = await #expect(throws: PaymentError.self) {
+            try await environment.pay(card.id, customer: customer.id, offSession: true)
+        }
+        #expect(error?.code == "authentication_required")
+    }
+
+    // MARK: - Manual capture
+
+    @Test("capture_method=manual holds the amount in requires_capture; capture then succeeds")
+    func manualCapture() async throws {
+        // Given
+        let environment = try TestEnvironment()
+        let card = try await environment.card("4242424242424242")
+        // When
+        let held = try await environment.pay(card.id, captureMethod: .manual)
+        // Then
+        #expect(held.status == .requiresCapture)
+        #expect(held.amountCapturable == 2_000)
+        #expect(held.amountReceived == 0)
+        let charge = try #require(try await environment.charge(held.latestCharge))
+        #expect(charge.status == .succeeded)
+        #expect(!charge.captured)
+        #expect(try environment.network.capturedAmount(attemptID: charge.id) == 0)
+        // When captured in part
+        let captured = try await environment.intents.capture(held.id, amountToCapture: 1_500)
+        // Then
+        #expect(captured.status == .succeeded)
+        #expect(captured.amountReceived == 1_500)
+        #expect(captured.amountCapturable == 0)
+        #expect(try environment.network.capturedAmount(attemptID: charge.id) == 1_500)
+    }
+
+    @Test("Canceling a held authorization releases it at the network")
+    func cancelHeld() async throws {
+        // Given
+        let environment = try TestEnvironment()
+        let card = try await environment.card("4242424242424242")
+        let held = try await environment.pay(card.id, captureMethod: .manual)
+        // When
+        let canceled = try await environment.intents.cancel(held.id, reason: .requestedByCustomer)
+        // Then
+        #expect(canceled.status == .canceled)
+        #expect(canceled.amountCapturable == 0)
+        let chargeID = try #require(held.latestCharge)
+        #expect(try await environment.network.capture(attemptID: chargeID, amount: 2_000) == false)
+        let error = await #expect(throws: PaymentError.self) {
+            try await environment.intents.capture(held.id, amountToCapture: nil)
+        }
+        #expect(error?.code == "payment_intent_unexpected_state")
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import Payments
+import PaymentsCore
+import PaymentsNetwork
+import PaymentsStore
+import Synchronization
+import Testing
+import TestSupport
+
+/// A card network that makes the first authorization "crash" the caller: the request reaches the real ledger
+/// (or not, for `.beforeNetwork`) and then the call throws, as if our process died there. Later calls pass.
+final class CrashingNetwork: CardNetwork {
+    /// Where the simulated crash happens.
+    enum Moment: Sendable {
+        /// After the network recorded (and answered) the authorization.
+        case afterNetwork
+        /// Before the request left our process.
+        case beforeNetwork
+    }
+
+    /// Thrown in place of the network's answer.
+    struct SimulatedCrash: Error {}
+
+    let ledger: TestModeCardNetwork
+    let moment: Moment
+    private let armed = Mutex(true)
+    private let calls = Mutex(0)
+
+    init(ledger: TestModeCardNetwork, moment: Moment) {
+        self.ledger = ledger
+        self.moment = moment
+    }
+
+    /// How many times `authorize` was called.
+    var authorizeCalls: Int { calls.withLock { $0 } }
+
+    func authorize(_ request: AuthorizationRequest) async throws -> AuthorizationResult {
+        calls.withLock { $0 += 1 }
+        let crash = armed.withLock { armed in
+            defer { armed = false }
+            return armed
+        }
+        if crash && moment == .beforeNetwork { throw SimulatedCrash() }
+        let result = try await ledger.authorize(request)
+        if crash { throw SimulatedCrash() }
+        return result
+    }
+
+    func capture(attemptID: String, amount: Int64) async throws -> Bool {
+        try await ledger.capture(attemptID: attemptID, amount: amount)
+    }
+
+    func void(attemptID: String) async throws -> Bool {
+        try await ledger.void(attemptID: attemptID)
+    }
+
+    func refund(attemptID: String, refundID: String, amount: Int64) async throws {
+        try await ledger.refund(attemptID: attemptID, refundID: refundID, amount: amount)
+    }
+}
+
+@Suite("Crash recovery")
+struct CrashRecoveryTests {
+    /// An environment whose network crashes the first authorization at `moment`.
+    static func crashingEnvironment(_ moment: CrashingNetwork.Moment) throws -> (TestEnvironment, CrashingNetwork) {
+        let ledgerPath = try TestPaths.temporaryFolder().appendingPathComponent("ledger.sqlite").path
+        let network = CrashingNetwork(ledger: try TestModeCardNetwork(ledgerPath: ledgerPath), moment: moment)
+        return (try TestEnvironment(network: network), network)
+    }
+
+    /// Pays with `number` and expects the simulated crash; returns the intent left behind.
+    static func crash(
+        _ environment: TestEnvironment,
+        number: String = "4242424242424242"
+    ) async throws -> PaymentIntent {
+        let card = try await environment.card(number)
+        let created = try await environment.intents.create(.init(amount: 2_000, currency: "usd", paymentMethod: card.id))
+        await #expect(throws: CrashingNetwork.SimulatedCrash.self) {
+            try await environment.intents.confirm(created.id, .init())
+        }
+        return try await environment.intents.retrieve(created.id)
+    }
+
+    @Test("Dying after the network answered leaves processing + a pending charge; recover settles it, charged once")
+    func afterNetwork() async throws {
+        // Given a confirm that died after the network approved
+        let (environment, network) = try Self.crashingEnvironment(.afterNetwork)
+        let left = try await Self.crash(environment)
+        // Then the intent is in flight with a pending charge, and the network did charge
+        #expect(left.status == .processing)
+        let chargeID = try #require(left.latestCharge)
+        #expect(try await environment.charge(chargeID)?.status == .pending)
+        #expect(try network.ledger.approvedCount() == 1)
+        // When recovery looks for orphans and settles them
+        let orphans = try await environment.intents.orphanedAttempts()
+        #expect(orphans == [chargeID])
+        let (settled, error) = try await environment.intents.recover(charge: chargeID)
+        // Then the outcome is recorded without a second charge
+        #expect(error == nil)
+        #expect(settled.status == .succeeded)
+        #expect(settled.amountReceived == 2_000)
+        #expect(settled.latestCharge == chargeID)
+        #expect(try await environment.charge(chargeID)?.status == .succeeded)
+        #expect(try network.ledger.approvedCount() == 1)
+        #expect(network.authorizeCalls == 2)
+        #expect(try await environment.intents.orphanedAttempts().isEmpty)
+        // And recovering again changes nothing
+        let (again, _) = try await environment.intents.recover(charge: chargeID)
+        #expect(again.status == .succeeded)
+        #expect(try network.ledger.approvedCount() == 1)
+        #expect(network.authorizeCalls == 2)
+    }
+
+    @Test("Dying before the request left: recovery authorizes once")
+    func beforeNetwork() async throws {
+        // Given a confirm that died before asking the network
+        let (environment, network) = try Self.crashingEnvironment(.beforeNetwork)
+        let left = try await Self.crash(environment)
+        #expect(left.status == .processing)
+        #expect(try network.ledger.approvedCount() == 0)
+        // When
+        let chargeID = try #require(left.latestCharge)
+        #expect(try await environment.intents.orphanedAttempts() == [chargeID])
+        let (settled, _) = try await environment.intents.recover(charge: chargeID)
+        // Then
+        #expect(settled.status == .succeeded)
+        #expect(try network.ledger.approvedCount() == 1)
+    }
+
+    @Test("A confirm of an intent left processing settles the orphaned attempt instead of charging anew")
+    func confirmRecovers() async throws {
+        // Given
+        let (environment, network) = try Self.crashingEnvironment(.afterNetwork)
+        let left = try await Self.crash(environment)
+        // When the client retries its confirm
+        let confirmed = try await environment.intents.confirm(left.id, .init())
+        // Then the same attempt is completed
+        #expect(confirmed.status == .succeeded)
+        #expect(confirmed.latestCharge == left.latestCharge)
+        #expect(try network.ledger.approvedCount() == 1)
+        #expect(try environment.count("charges") == 1)
+    }
+
+    @Test("A decline recovered after a crash is reported as the card error it was")
+    func declineRecovered() async throws {
+        // Given a declined authorization whose answer was lost
+        let (environment, network) = try Self.crashingEnvironment(.afterNetwork)
+        let left = try await Self.crash(environment, number: "4000000000009995")
+        let chargeID = try #require(left.latestCharge)
+        // When
+        let (settled, error) = try await environment.intents.recover(charge: chargeID)
+        // Then
+        #expect(settled.status == .requiresPaymentMethod)
+        #expect(settled.lastPaymentError?.declineCode == "insufficient_funds")
+        #expect(error?.status == 402)
+        #expect(error?.declineCode == "insufficient_funds")
+        #expect(try await environment.charge(chargeID)?.status == .failed)
+        #expect(try network.ledger.approvedCount() == 0)
+    }
+}

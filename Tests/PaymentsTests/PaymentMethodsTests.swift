@@ -1,0 +1,120 @@
+import Payments
+import PaymentsCore
+import PaymentsStore
+import Testing
+import TestSupport
+
+@Suite("PaymentMethods: card input")
+struct PaymentMethodsTests {
+    @Test("A valid card stores brand, last4, expiry and fingerprint, and seals the number")
+    func valid() async throws {
+        // Given
+        let environment = try TestEnvironment()
+        // When
+        let method = try await environment.card("4242 4242 4242 4242")
+        let twin = try await environment.card("4242424242424242", cvc: nil)
+        // Then
+        #expect(method.id.hasPrefix("pm_"))
+        #expect(method.brand == "visa")
+        #expect(method.last4 == "4242")
+        #expect(method.expMonth == 12 && method.expYear == 2030)
+        #expect(method.cvcCheck == "unchecked")
+        #expect(twin.cvcCheck == nil)
+        #expect(method.fingerprint == twin.fingerprint)
+        #expect(method.created == environment.clock.now)
+        let sealed = try await environment.database.read { tx in try tx.cardNumber(of: method.id) }
+        #expect(sealed?.digits == "4242424242424242")
+        #expect(try environment.count("payment_methods") == 2)
+        #expect(try environment.count("card_vault") == 2)
+    }
+
+    @Test("A two-digit year means 20YY")
+    func twoDigitYear() async throws {
+        let environment = try TestEnvironment()
+        let method = try await environment.paymentMethods.create(
+            .init(card: .init(number: "4242424242424242", expMonth: 3, expYear: 31, cvc: "123"))
+        )
+        #expect(method.expYear == 2031)
+    }
+
+    @Test(
+        "Invalid card input is a 402 card error and stores nothing",
+        arguments: [
+            ("4242424242424241", 12, 2030, "123", "incorrect_number", nil as String?),
+            ("4242abcd42424242", 12, 2030, "123", "invalid_number", nil),
+            ("4242", 12, 2030, "123", "invalid_number", nil),
+            ("4242424242424242", 13, 2030, "123", "invalid_expiry_month", nil),
+            ("4242424242424242", 0, 2030, "123", "invalid_expiry_month", nil),
+            ("4242424242424242", 12, 2020, "123", "invalid_expiry_year", nil),
+            ("4242424242424242", 12, 25, "123", "invalid_expiry_year", nil),
+            ("4242424242424242", 12, 2099, "123", "invalid_expiry_year", nil),
+            ("4242424242424242", 12, 2030, "12", "invalid_cvc", nil),
+            ("4242424242424242", 12, 2030, "12a", "invalid_cvc", nil),
+            ("378282246310005", 12, 2030, "123", "invalid_cvc", nil),
+            ("4111111111111111", 12, 2030, "123", "card_declined", "test_mode_live_card"),
+        ]
+    )
+    func invalid(
+        number: String,
+        month: Int,
+        year: Int,
+        cvc: String,
+        code: String,
+        declineCode: String?
+    ) async throws {
+        // Given
+        let environment = try TestEnvironment()
+        // When
+        let error = await #expect(throws: PaymentError.self) {
+            try await environment.paymentMethods.create(
+                .init(card: .init(number: number, expMonth: month, expYear: year, cvc: cvc))
+            )
+        }
+        // Then
+        #expect(error?.status == 402)
+        #expect(error?.kind == .card)
+        #expect(error?.code == code)
+        #expect(error?.declineCode == declineCode)
+        #expect(try environment.count("payment_methods") == 0)
+        #expect(try environment.count("card_vault") == 0)
+    }
+
+    @Test("The card errors name the field at fault")
+    func params() async throws {
+        let environment = try TestEnvironment()
+        let month = await #expect(throws: PaymentError.self) {
+            try await environment.paymentMethods.create(
+                .init(card: .init(number: "4242424242424242", expMonth: 13, expYear: 2030, cvc: nil))
+            )
+        }
+        let number = await #expect(throws: PaymentError.self) {
+            try await environment.paymentMethods.create(
+                .init(card: .init(number: "4242424242424241", expMonth: 12, expYear: 2030, cvc: nil))
+            )
+        }
+        #expect(month?.param == "card[exp_month]")
+        #expect(number?.param == "card[number]")
+    }
+
+    @Test("Attach refuses decline cards as Stripe does; detach makes the card unusable")
+    func attachAndDetach() async throws {
+        // Given a customer, a good card and a decline card
+        let environment = try TestEnvironment()
+        let customer = try await environment.customer()
+        let good = try await environment.card("4242424242424242")
+        let bad = try await environment.card("4000000000000002")
+        // When
+        let attached = try await environment.paymentMethods.attach(good.id, customer: customer.id)
+        let refused = await #expect(throws: PaymentError.self) {
+            try await environment.paymentMethods.attach(bad.id, customer: customer.id)
+        }
+        let detached = try await environment.paymentMethods.detach(good.id)
+        // Then
+        #expect(attached.customer == customer.id)
+        #expect(refused?.status == 402)
+        #expect(refused?.declineCode == "generic_decline")
+        #expect(detached.customer == nil && !detached.reusable)
+        let reuse = await #expect(throws: PaymentError.self) { try await environment.pay(good.id) }
+        #expect(reuse?.code == "payment_method_unexpected_state")
+    }
+}
