@@ -6,7 +6,9 @@ struct PaymentsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "payments",
         abstract: "A self-hosted, Stripe-compatible card payment service (test mode).",
-        subcommands: [ServeCommand.self, MigrateCommand.self, RechargeCommand.self],
+        subcommands: [
+            ServeCommand.self, MigrateCommand.self, SweepCommand.self, RechargeCommand.self, ReportCommand.self,
+        ],
         defaultSubcommand: ServeCommand.self
     )
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import Payments
 import PaymentsHTTP
 
 /// `payments serve`: migrates, recovers pending attempts, serves HTTP, and stops gracefully on SIGINT/SIGTERM.
@@ -43,6 +44,8 @@ struct ServeCommand: AsyncParsableCommand {
         let app = Application(
             router: buildRouter(services: services),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "payments"),
+            // The sweeper runs beside the server in the same service group (off when the interval is 0).
+            services: [SweeperService(context: bootstrap.context, intervalSeconds: settings.sweepInterval)],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? settings.port
                 var lines = ["payments listening on http://\(settings.host):\(port) (database \(settings.db))"]

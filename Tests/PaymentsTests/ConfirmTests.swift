@@ -181,6 +181,54 @@ struct ConfirmTests {
         #expect(try await environment.intents.retrieve(pending.id).status == .requiresAction)
     }
 
+    @Test("A card that declines after authentication: the intent shows the decline, no money moves")
+    func declineAfterAuthentication() async throws {
+        // Given 4000008260003178, which challenges and then declines
+        let environment = try TestEnvironment()
+        let card = try await environment.card("4000008260003178")
+        let pending = try await environment.pay(card.id)
+        #expect(pending.status == .requiresAction)
+        // When the customer completes the challenge (automatic confirmation authorizes at once)
+        let after = try await environment.intents.authenticate(
+            pending.id,
+            token: try #require(pending.authenticationToken),
+            outcome: .complete
+        )
+        // Then
+        #expect(after.status == .requiresPaymentMethod)
+        #expect(after.lastPaymentError?.declineCode == "insufficient_funds")
+        #expect(try environment.approvedAtNetwork() == 0)
+    }
+
+    @Test("Racing confirms of one intent: one attempt, one charge")
+    func racingConfirms() async throws {
+        // Given an intent ready to confirm
+        let environment = try TestEnvironment()
+        let card = try await environment.card("4242424242424242")
+        let intent = try await environment.intents.create(.init(amount: 2_000, currency: "usd", paymentMethod: card.id))
+        let intents = environment.intents
+        // When twenty confirms race
+        let outcomes = await withTaskGroup(of: String.self) { group in
+            for _ in 0..<20 {
+                group.addTask {
+                    do {
+                        return try await intents.confirm(intent.id, .init()).status.rawValue
+                    } catch let error as PaymentError {
+                        return error.code ?? "?"
+                    } catch {
+                        return "\(error)"
+                    }
+                }
+            }
+            return await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        // Then exactly one succeeded, the others were told the state was unexpected
+        #expect(outcomes.filter { $0 == "succeeded" }.count == 1)
+        #expect(outcomes.filter { $0 == "payment_intent_unexpected_state" }.count == 19)
+        #expect(try environment.approvedAtNetwork() == 1)
+        #expect(try environment.count("charges") == 1)
+    }
+
     // MARK: - Declines
 
     @Test(
@@ -191,6 +239,7 @@ struct ConfirmTests {
             ("4000000000000069", "expired_card", "expired_card"),
             ("4000000000000127", "incorrect_cvc", "incorrect_cvc"),
             ("4000000000000119", "processing_error", "processing_error"),
+            ("4000008400001280", "card_declined", "generic_decline"),
         ]
     )
     func declines(number: String, code: String, declineCode: String) async throws {

@@ -35,16 +35,11 @@ extension PaymentIntents {
             switch outcome {
             case .fail:
                 var next = try intent.apply(.authenticationFailed, now: now)
-                var charge = Charge(
+                var charge = Charge.attempt(
                     id: ids.charge(),
-                    created: now,
-                    paymentIntent: intent.id,
+                    for: intent,
                     paymentMethod: intent.paymentMethod,
-                    customer: intent.customer,
-                    amount: intent.amount,
-                    currency: intent.currency,
-                    capture: intent.captureMethod != .manual,
-                    offSession: false,
+                    at: now,
                     threeDSecure: "failed"
                 )
                 let failure = LastPaymentError.authenticationFailure(paymentMethod: intent.paymentMethod)

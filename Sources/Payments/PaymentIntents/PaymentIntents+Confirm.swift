@@ -179,17 +179,12 @@ extension PaymentIntents {
                 try scope?.finish(tx, intent: next, error: nil)
                 return .done(next)
             case .decline(let decline):
-                var charge = Charge(
+                var charge = Charge.attempt(
                     id: ids.charge(),
-                    created: now,
-                    paymentIntent: intent.id,
+                    for: intent,
                     paymentMethod: paymentMethod.id,
-                    customer: intent.customer,
-                    amount: intent.amount,
-                    currency: intent.currency,
-                    capture: intent.captureMethod != .manual,
-                    offSession: offSession,
-                    threeDSecure: nil
+                    at: now,
+                    offSession: offSession
                 )
                 charge.fail(with: decline, at: now)
                 try tx.insert(charge)
@@ -201,15 +196,11 @@ extension PaymentIntents {
                 try scope?.finish(tx, intent: next, error: error)
                 return .failed(next, error)
             case .proceed:
-                let charge = Charge(
+                let charge = Charge.attempt(
                     id: ids.charge(),
-                    created: now,
-                    paymentIntent: intent.id,
+                    for: intent,
                     paymentMethod: paymentMethod.id,
-                    customer: intent.customer,
-                    amount: intent.amount,
-                    currency: intent.currency,
-                    capture: intent.captureMethod != .manual,
+                    at: now,
                     offSession: offSession,
                     threeDSecure: authenticated ? "authenticated" : nil
                 )

@@ -56,22 +56,7 @@ public struct PaymentMethods: Sendable {
             let decline = TestCards.liveModeCardDecline
             throw PaymentError.card(code: decline.code, declineCode: decline.declineCode, message: decline.message)
         }
-        let expiry: CardExpiry
-        do {
-            expiry = try CardExpiry(month: input.card.expMonth, year: input.card.expYear, nowUnixSeconds: now)
-        } catch .invalidExpiryMonth {
-            throw PaymentError.card(
-                code: "invalid_expiry_month",
-                message: "Your card's expiration month is invalid.",
-                param: "card[exp_month]"
-            )
-        } catch {
-            throw PaymentError.card(
-                code: "invalid_expiry_year",
-                message: "Your card's expiration year is invalid.",
-                param: "card[exp_year]"
-            )
-        }
+        let expiry = try Self.expiry(month: input.card.expMonth, year: input.card.expYear, now: now)
         if let cvc = input.card.cvc {
             do {
                 try CardVerificationCode.validate(cvc, brand: card.brand)
@@ -193,30 +178,31 @@ public struct PaymentMethods: Sendable {
             if clearMetadata { paymentMethod.metadata = [:] }
             for (key, value) in metadata ?? [:] { paymentMethod.metadata[key] = value }
             if expMonth != nil || expYear != nil {
-                do {
-                    let expiry = try CardExpiry(
-                        month: expMonth ?? paymentMethod.expMonth,
-                        year: expYear ?? paymentMethod.expYear,
-                        nowUnixSeconds: now
-                    )
-                    paymentMethod.expMonth = expiry.month
-                    paymentMethod.expYear = expiry.year
-                } catch CardExpiryError.invalidExpiryMonth {
-                    throw PaymentError.card(
-                        code: "invalid_expiry_month",
-                        message: "Your card's expiration month is invalid.",
-                        param: "card[exp_month]"
-                    )
-                } catch {
-                    throw PaymentError.card(
-                        code: "invalid_expiry_year",
-                        message: "Your card's expiration year is invalid.",
-                        param: "card[exp_year]"
-                    )
-                }
+                let expiry = try Self.expiry(
+                    month: expMonth ?? paymentMethod.expMonth,
+                    year: expYear ?? paymentMethod.expYear,
+                    now: now
+                )
+                paymentMethod.expMonth = expiry.month
+                paymentMethod.expYear = expiry.year
             }
             try tx.update(paymentMethod)
             return paymentMethod
+        }
+    }
+
+    /// A card expiry checked against `now`, with Stripe's card errors.
+    static func expiry(month: Int, year: Int, now: Int64) throws(PaymentError) -> CardExpiry {
+        do {
+            return try CardExpiry(month: month, year: year, nowUnixSeconds: now)
+        } catch .invalidExpiryMonth {
+            throw .card(
+                code: "invalid_expiry_month",
+                message: "Your card's expiration month is invalid.",
+                param: "card[exp_month]"
+            )
+        } catch {
+            throw .card(code: "invalid_expiry_year", message: "Your card's expiration year is invalid.", param: "card[exp_year]")
         }
     }
 

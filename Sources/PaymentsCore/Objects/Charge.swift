@@ -65,6 +65,29 @@ public struct Charge: Codable, Sendable, Equatable {
         self.resolvedAt = nil
     }
 
+    /// A pending attempt to collect `intent`'s amount with `paymentMethod`, as the intent stands now.
+    public static func attempt(
+        id: String,
+        for intent: PaymentIntent,
+        paymentMethod: String?,
+        at now: Int64,
+        offSession: Bool = false,
+        threeDSecure: String? = nil
+    ) -> Charge {
+        Charge(
+            id: id,
+            created: now,
+            paymentIntent: intent.id,
+            paymentMethod: paymentMethod,
+            customer: intent.customer,
+            amount: intent.amount,
+            currency: intent.currency,
+            capture: intent.captureMethod != .manual,
+            offSession: offSession,
+            threeDSecure: threeDSecure
+        )
+    }
+
     /// Whether all that was captured has been refunded.
     public var refunded: Bool { captured && amountCaptured > 0 && amountRefunded >= amountCaptured }
 

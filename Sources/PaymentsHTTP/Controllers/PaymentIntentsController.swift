@@ -86,15 +86,7 @@ struct PaymentIntentsController {
         input.receiptEmail = try params.clearableString("receipt_email", maxLength: 800)
         input.statementDescriptor = try params.clearableString("statement_descriptor", maxLength: 22)
         input.statementDescriptorSuffix = try params.clearableString("statement_descriptor_suffix", maxLength: 22)
-        if let usage = try params.rawString("setup_future_usage") {
-            guard usage.isEmpty || SetupFutureUsage(rawValue: usage) != nil else {
-                throw PaymentError.invalidValue(
-                    "setup_future_usage",
-                    "Invalid setup_future_usage: must be one of on_session, off_session"
-                )
-            }
-            input.setupFutureUsage = .some(SetupFutureUsage(rawValue: usage))
-        }
+        input.setupFutureUsage = try Self.clearableSetupFutureUsage(&params)
         if let metadata = try params.metadata() {
             input.metadata = metadata.updates
             input.clearMetadata = metadata.clearAll
@@ -139,15 +131,7 @@ struct PaymentIntentsController {
         input.errorOnRequiresAction = try params.boolean("error_on_requires_action") ?? false
         input.captureMethod = try params.choice("capture_method", CaptureMethod.self)
         input.receiptEmail = try params.string("receipt_email", maxLength: 800)
-        if let usage = try params.rawString("setup_future_usage") {
-            guard usage.isEmpty || SetupFutureUsage(rawValue: usage) != nil else {
-                throw PaymentError.invalidValue(
-                    "setup_future_usage",
-                    "Invalid setup_future_usage: must be one of on_session, off_session"
-                )
-            }
-            input.setupFutureUsage = .some(SetupFutureUsage(rawValue: usage))
-        }
+        input.setupFutureUsage = try Self.clearableSetupFutureUsage(&params)
         params.ignore("use_stripe_sdk", "mandate_data")
         try Self.readCardOnlyOptions(&params)
         try params.finish()
@@ -231,6 +215,15 @@ struct PaymentIntentsController {
                 param: "client_secret"
             )
         }
+    }
+
+    /// `setup_future_usage` on update and confirm: nil when absent, `.some(nil)` to unset it with `""`.
+    static func clearableSetupFutureUsage(_ params: inout Parameters) throws(PaymentError) -> SetupFutureUsage?? {
+        guard let usage = try params.rawString("setup_future_usage") else { return nil }
+        guard usage.isEmpty || SetupFutureUsage(rawValue: usage) != nil else {
+            throw .invalidValue("setup_future_usage", "Invalid setup_future_usage: must be one of on_session, off_session")
+        }
+        return .some(SetupFutureUsage(rawValue: usage))
     }
 
     /// `off_session`: `true`/`false`, or Stripe's `one_off`/`recurring` (both mean true).

@@ -11,6 +11,14 @@ public enum ReportValue: Sendable, Equatable {
         return nil
     }
 
+    /// Whether the cell holds a number (an integer or a real).
+    public var isNumber: Bool {
+        switch self {
+        case .integer, .real: true
+        case .null, .text: false
+        }
+    }
+
     /// The text, when the cell holds some.
     public var text: String? {
         if case .text(let value) = self { return value }

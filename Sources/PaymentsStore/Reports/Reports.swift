@@ -14,7 +14,8 @@ enum Reports {
     static func names(_ db: Database) throws -> [String] {
         try String.fetchAll(
             db,
-            sql: "SELECT name FROM sqlite_master WHERE type = 'view' AND name LIKE 'report\\_%' ESCAPE '\\' ORDER BY name"
+            sql:
+                "SELECT name FROM sqlite_master WHERE type = 'view' AND name LIKE 'report\\_%' ESCAPE '\\' ORDER BY name"
         )
         .map { String($0.dropFirst(prefix.count)) }
     }

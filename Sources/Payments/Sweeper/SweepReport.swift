@@ -1,0 +1,53 @@
+import Logging
+
+/// What one sweeper pass did, rule by rule, and how many rows it read to do it.
+public struct SweepReport: Sendable, Equatable {
+    /// Rule a: intents whose confirmation attempt expired, now `requires_payment_method`.
+    public var attemptsExpired: Int
+    /// Rule b: uncaptured authorizations past 7 days, now canceled with `cancellation_reason = automatic`.
+    public var authorizationsCanceled: Int
+    /// Rule c: idempotency keys older than 24 hours, deleted.
+    public var idempotencyKeysPruned: Int
+    /// Rule d: attempts a crash left pending, settled by asking the network again under the same attempt id.
+    public var pendingChargesRecovered: Int
+    /// Due rows this pass left for a later one: an authorization captured at the network before it could be
+    /// released, or a network call that failed.
+    public var skipped: Int
+    /// Rows the pass's queries read. Each query searches a partial index of due rows only, so this follows the
+    /// work due (moved + skipped + attempts in flight), not the size of the tables.
+    public var examined: Int
+
+    /// Creates a report; a pass starts from all zeros.
+    public init(
+        attemptsExpired: Int = 0,
+        authorizationsCanceled: Int = 0,
+        idempotencyKeysPruned: Int = 0,
+        pendingChargesRecovered: Int = 0,
+        skipped: Int = 0,
+        examined: Int = 0
+    ) {
+        self.attemptsExpired = attemptsExpired
+        self.authorizationsCanceled = authorizationsCanceled
+        self.idempotencyKeysPruned = idempotencyKeysPruned
+        self.pendingChargesRecovered = pendingChargesRecovered
+        self.skipped = skipped
+        self.examined = examined
+    }
+
+    /// How many rows the pass changed, all rules together.
+    public var changes: Int {
+        attemptsExpired + authorizationsCanceled + idempotencyKeysPruned + pendingChargesRecovered
+    }
+
+    /// The counts as log metadata, with the rules' names as keys.
+    public var metadata: Logger.Metadata {
+        [
+            "attempts_expired": "\(attemptsExpired)",
+            "authorizations_canceled": "\(authorizationsCanceled)",
+            "idempotency_keys_pruned": "\(idempotencyKeysPruned)",
+            "pending_charges_recovered": "\(pendingChargesRecovered)",
+            "skipped": "\(skipped)",
+            "examined": "\(examined)",
+        ]
+    }
+}

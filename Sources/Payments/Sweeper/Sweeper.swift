@@ -1,0 +1,236 @@
+import Logging
+import PaymentsCore
+import PaymentsStore
+
+/// The sweeper: one pass moves on everything that time has made due.
+///
+/// a. An attempt left in `requires_action` or `requires_confirmation` past the confirmation window fails with
+///    `payment_intent_payment_attempt_expired`, recorded as a failed charge (3-D Secure `expired`).
+/// b. An authorization left uncaptured for 7 days is released at the network, and the intent canceled with
+///    `cancellation_reason = automatic`.
+/// c. Idempotency keys older than 24 hours are deleted.
+/// d. An attempt a crash left pending (and that no task of this process is waiting on) is settled by asking the
+///    network again under the same attempt id, which never charges twice.
+///
+/// Each rule reads its due rows through a partial index (``SweeperQuery``) in batches of ``defaultBatchSize``, one
+/// short write transaction per batch, until nothing is due: a pass costs what is due, not the size of the tables,
+/// and never holds the write lock for long. Status changes are compare-and-set, so a pass may run beside a
+/// server (or another pass) at any moment. A cancelled task stops between batches.
+public struct Sweeper: Sendable {
+    let context: PaymentsContext
+    let batchSize: Int
+
+    /// Rows per batch, and so per write transaction. A batch of 200 writes in a few milliseconds, about one API
+    /// commit's worth of holding the write lock, so requests queued behind it barely notice; and a backlog of
+    /// thousands still clears in a fraction of a second.
+    public static let defaultBatchSize = 200
+
+    /// How long an idempotency key is kept: 24 hours, Stripe's period (CONTRACT.md, "Never charge twice").
+    public static let idempotencyKeyLifetime: Int64 = 24 * 3600
+
+    /// How old a pending attempt must be before the sweeper settles it. A live attempt is pending only while the
+    /// network answers (milliseconds); a sixty-second margin keeps a `payments sweep` run beside a server from
+    /// settling the server's own in-flight attempts, which it cannot see in its ``AttemptRegistry`` (doing so would
+    /// still be safe, the network being idempotent on the attempt id, but would be needless work).
+    public static let pendingChargeGrace: Int64 = 60
+
+    /// Creates a sweeper over `context`.
+    /// - Parameter batchSize: rows per batch and write transaction (at least 1).
+    public init(context: PaymentsContext, batchSize: Int = Sweeper.defaultBatchSize) {
+        self.context = context
+        self.batchSize = max(1, batchSize)
+    }
+
+    /// Runs one pass of every rule, as of `now`.
+    ///
+    /// Logs one notice line with the counts when the pass found anything to do.
+    /// - Parameter now: the time the pass treats as now (unix seconds).
+    /// - Returns: what each rule did, and how many rows the pass read.
+    /// - Throws: a database error; a failed network call only leaves its row for the next pass.
+    public func sweep(now: Int64) async throws -> SweepReport {
+        var report = SweepReport()
+        try await expireAttempts(now: now, report: &report)
+        try await cancelExpiredAuthorizations(now: now, report: &report)
+        try await pruneIdempotencyKeys(now: now, report: &report)
+        try await recoverPendingCharges(now: now, report: &report)
+        if report.changes > 0 || report.skipped > 0 {
+            var metadata = report.metadata
+            metadata["now"] = "\(now)"
+            context.logger.notice("sweeper pass", metadata: metadata)
+        }
+        return report
+    }
+
+    // MARK: - a. Expired attempts
+
+    /// Rule a: attempts whose confirmation window passed fall back to `requires_payment_method`.
+    func expireAttempts(now: Int64, report: inout SweepReport) async throws {
+        let ids = context.ids
+        let limit = batchSize
+        while !Task.isCancelled {
+            let (read, moved) = try await context.database.write { tx -> (Int, Int) in
+                let due = try tx.attemptsDue(at: now, limit: limit)
+                var moved = 0
+                for intent in due {
+                    if try Self.expireAttempt(intent, now: now, ids: ids, tx: tx) { moved += 1 }
+                }
+                return (due.count, moved)
+            }
+            report.examined += read
+            report.attemptsExpired += moved
+            // Every due row read inside the write moves (its status cannot change under the write lock); the
+            // `moved == 0` guard only makes sure a pass always ends.
+            if read < limit || moved == 0 { break }
+        }
+    }
+
+    /// Expires one intent's attempt inside the batch's transaction: the intent gets
+    /// `payment_intent_payment_attempt_expired`, and the attempt is recorded as a failed charge (its latest).
+    /// - Returns: false when the intent's status changed since it was read (compare-and-set).
+    static func expireAttempt(_ intent: PaymentIntent, now: Int64, ids: IDGenerator, tx: StoreTransaction) throws
+        -> Bool
+    {
+        var next = try intent.apply(.attemptExpired, now: now)
+        let failure = LastPaymentError.attemptExpired(paymentMethod: intent.paymentMethod)
+        var charge = Charge(
+            id: ids.charge(),
+            created: now,
+            paymentIntent: intent.id,
+            paymentMethod: intent.paymentMethod,
+            customer: intent.customer,
+            amount: intent.amount,
+            currency: intent.currency,
+            capture: intent.captureMethod != .manual,
+            offSession: false,
+            threeDSecure: "expired"
+        )
+        charge.status = .failed
+        charge.failureCode = failure.code
+        charge.failureMessage = failure.message
+        charge.resolvedAt = now
+        next.latestCharge = charge.id
+        guard try tx.update(next, expecting: intent.status) else { return false }
+        try tx.insert(charge)
+        return true
+    }
+
+    // MARK: - b. Expired authorizations
+
+    /// Rule b: authorizations left uncaptured for ``PaymentIntents/authorizationLifetime`` are released and their
+    /// intents canceled with `cancellation_reason = automatic`.
+    ///
+    /// Each authorization is released at the network before its intent is canceled here, as a merchant's cancel
+    /// does: the network decides between a capture and a release that race, so an authorization captured at the
+    /// last moment is never canceled under the capture's feet (it is skipped, and the capture records it).
+    func cancelExpiredAuthorizations(now: Int64, report: inout SweepReport) async throws {
+        let cutoff = now - PaymentIntents.authorizationLifetime
+        let limit = batchSize
+        var position = SweepPosition.start
+        while !Task.isCancelled {
+            let after = position
+            let due = try await context.database.read { tx in
+                try tx.authorizationsDue(authorizedAtOrBefore: cutoff, after: after, limit: limit)
+            }
+            report.examined += due.count
+            guard let last = due.last else { break }
+            position = last.position
+            var released: [String] = []
+            for (_, intent) in due {
+                if await release(intent) { released.append(intent.id) } else { report.skipped += 1 }
+            }
+            let ids = released
+            report.authorizationsCanceled += try await context.database.write { tx in
+                var canceled = 0
+                for id in ids {
+                    // Read again under the write lock: a merchant's cancel may have come first.
+                    guard let current = try tx.paymentIntent(id), current.status == .requiresCapture else { continue }
+                    let next = try current.apply(.canceled(.automatic), now: now)
+                    if try tx.update(next, expecting: .requiresCapture) { canceled += 1 }
+                }
+                return canceled
+            }
+            if due.count < limit { break }
+        }
+    }
+
+    /// Releases an expired authorization at the network (idempotent on the attempt id).
+    /// - Returns: false when the network captured it first or could not be reached: the intent stays as it is.
+    func release(_ intent: PaymentIntent) async -> Bool {
+        guard let attempt = intent.latestCharge else { return true }
+        do {
+            if try await context.network.void(attemptID: attempt) { return true }
+            context.logger.warning(
+                "an expired authorization was captured at the network before it could be released",
+                metadata: ["payment_intent": "\(intent.id)", "charge": "\(attempt)"]
+            )
+        } catch {
+            if !Task.isCancelled {
+                context.logger.warning(
+                    "could not release an expired authorization; the next pass tries again",
+                    metadata: ["payment_intent": "\(intent.id)", "charge": "\(attempt)", "error": "\(error)"]
+                )
+            }
+        }
+        return false
+    }
+
+    // MARK: - c. Idempotency keys
+
+    /// Rule c: idempotency keys created more than ``idempotencyKeyLifetime`` ago are deleted (unless a request
+    /// still holds their lock).
+    func pruneIdempotencyKeys(now: Int64, report: inout SweepReport) async throws {
+        let cutoff = now - Self.idempotencyKeyLifetime
+        let limit = batchSize
+        while !Task.isCancelled {
+            let pruned = try await context.database.write { tx in
+                try tx.pruneIdempotencyKeys(createdBefore: cutoff, limit: limit)
+            }
+            report.examined += pruned
+            report.idempotencyKeysPruned += pruned
+            if pruned < limit { break }
+        }
+    }
+
+    // MARK: - d. Pending attempts
+
+    /// Rule d: attempts pending for longer than ``pendingChargeGrace`` that no task of this process is waiting on
+    /// are settled through ``PaymentIntents/recover(charge:scope:)``.
+    func recoverPendingCharges(now: Int64, report: inout SweepReport) async throws {
+        let cutoff = now - Self.pendingChargeGrace
+        let limit = batchSize
+        let intents = PaymentIntents(context: context)
+        var position = SweepPosition.start
+        while !Task.isCancelled {
+            let after = position
+            let due = try await context.database.read { tx in
+                try tx.pendingChargesDue(createdAtOrBefore: cutoff, after: after, limit: limit)
+            }
+            report.examined += due.count
+            guard let last = due.last else { break }
+            position = last.position
+            for (_, charge) in due where !context.attempts.contains(charge) {
+                guard !Task.isCancelled else { return }
+                do {
+                    let (intent, _) = try await intents.recover(charge: charge)
+                    report.pendingChargesRecovered += 1
+                    context.logger.info(
+                        "recovered a pending attempt",
+                        metadata: [
+                            "charge": "\(charge)", "payment_intent": "\(intent.id)",
+                            "status": "\(intent.status.rawValue)",
+                        ]
+                    )
+                } catch {
+                    report.skipped += 1
+                    if !Task.isCancelled {
+                        context.logger.warning(
+                            "could not settle a pending attempt; the next pass tries again",
+                            metadata: ["charge": "\(charge)", "error": "\(error)"]
+                        )
+                    }
+                }
+            }
+            if due.count < limit { break }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import PaymentsStore
+
+/// `payments report NAME`: prints one admin report (a `report_*` view) as a table, CSV or JSON, through a read-only
+/// connection that never holds up the server.
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Print an admin report (one of the database's report_* views).",
+        discussion: """
+            NAME is the view's name without report_, e.g. daily_volume, declines, open_intents, refunds_daily, \
+            expiring_authorizations, payments; --list prints the names this database has. The database is opened \
+            read-only and is never changed.
+            """
+    )
+
+    /// How a report is printed.
+    enum Format: String, ExpressibleByArgument, CaseIterable, Sendable {
+        /// Columns aligned under a header, numbers right-aligned.
+        case table
+        /// RFC 4180: a header row, fields quoted when needed, CRLF line ends.
+        case csv
+        /// An array of objects, one per row, keyed by column; integers as numbers, NULL as null.
+        case json
+    }
+
+    @OptionGroup var options: DatabaseOptions
+
+    @Argument(help: "The report to print: a view's name without report_ (see --list).")
+    var name: String?
+
+    @Option(name: .long, help: "table, csv or json.")
+    var format: Format = .table
+
+    @Flag(name: .long, help: "List the reports and exit.")
+    var list = false
+
+    func validate() throws {
+        if !list && name == nil { throw ValidationError("Name a report, or pass --list to see the reports.") }
+    }
+
+    func run() async throws {
+        let settings = try await ServiceSettings.load(
+            .init(config: options.config, db: options.db, migrations: options.migrations)
+        )
+        do {
+            let reader = try ReportReader(path: settings.db)
+            if list {
+                let names = try reader.reportNames()
+                FileHandle.standardOutput.write(Data(names.map { $0 + "\n" }.joined().utf8))
+                return
+            }
+            let table = try reader.report(name ?? "")
+            FileHandle.standardOutput.write(Data(table.rendered(as: format).utf8))
+        } catch let error as ReportError {
+            FileHandle.standardError.write(Data("payments report: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}

@@ -1,0 +1,259 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Bad input gets Stripe's error, never a 500.
+@Suite("Bad input")
+struct BadInputRouteTests {
+    /// One bad request and the error it must get.
+    struct Case: Sendable, CustomTestStringConvertible {
+        var method: String
+        var path: String
+        var body: String?
+        var contentType: String = "application/x-www-form-urlencoded"
+        var status: Int
+        var code: String?
+        var param: String?
+
+        var testDescription: String { "\(method) \(path) \(body ?? "")" }
+    }
+
+    static let cases: [Case] = [
+        Case(method: "POST", path: "/v1/payment_intents", body: "currency=usd", status: 400, code: "parameter_missing", param: "amount"),
+        Case(
+            method: "POST",
+            path: "/v1/payment_intents",
+            body: "amount=2000",
+            status: 400,
+            code: "parameter_missing",
+            param: "currency"
+        ),
+        Case(
+            method: "POST",
+            path: "/v1/payment_intents",
+            body: "amount=abc&currency=usd",
+            status: 400,
+            code: "parameter_invalid_integer",
+            param: "amount"
+        ),
+        Case(
+            method: "POST",
+            path: "/v1/payment_intents",
+            body: "amount=20.5&currency=usd",
+            status: 400,
+            code: "parameter_invalid_integer",
+            param: "amount"
+        ),
+        Case(
+            method: "POST",
+            path: "/v1/payment_intents",
+            body: "amount=2000&currency=usd&foo=bar",
+            status: 400,
+            code: "parameter_unknown",
+            param: "foo"
+        ),
+        Case(
+            method: "POST",
+            path: "/v1/payment_methods",
+            body: "type=card&card[number]=4242424242424242&card[exp_month]=12&card[exp_year]=2030&card[foo]=1",
+            status: 400,
+            code: "parameter_unknown",
+            param: "card[foo]"
+        ),
+        Case(method: "GET", path: "/v1/payment_intents/pi_doesnotexist", status: 404, code: "resource_missing"),
+        Case(method: "GET", path: "/v1/customers/cus_doesnotexist", status: 404, code: "resource_missing"),
+        Case(method: "GET", path: "/v1/payment_methods/pm_doesnotexist", status: 404, code: "resource_missing"),
+        Case(
+            method: "POST",
+            path: "/v1/payment_intents/pi_doesnotexist/confirm",
+            body: "",
+            status: 404,
+            code: "resource_missing"
+        ),
+        Case(
+            method: "POST",
+            path: "/v1/payment_intents",
+            body: "amount=2000&currency=usd&payment_method=pm_doesnotexist",
+            status: 400,
+            code: "resource_missing",
+            param: "payment_method"
+        ),
+        Case(
+            method: "POST",
+            path: "/v1/payment_intents",
+            body: "amount=2000&currency=usd&customer=cus_doesnotexist",
+            status: 400,
+            code: "resource_missing",
+            param: "customer"
+        ),
+        Case(method: "POST", path: "/v1/payment_intents", body: "amount=2000&currency=xyz", status: 400, param: "currency"),
+        Case(
+            method: "POST",
+            path: "/v1/payment_intents",
+            body: "amount=2000&currency=usd&capture_method=bogus",
+            status: 400,
+            param: "capture_method"
+        ),
+        Case(
+            method: "POST",
+            path: "/v1/payment_intents",
+            body: "amount=2000&currency=usd&confirm=maybe",
+            status: 400,
+            param: "confirm"
+        ),
+        Case(
+            method: "POST",
+            path: "/v1/payment_intents",
+            body: "amount=49&currency=usd",
+            status: 400,
+            code: "amount_too_small",
+            param: "amount"
+        ),
+        Case(
+            method: "POST",
+            path: "/v1/payment_intents",
+            body: "amount=49&currency=jpy",
+            status: 400,
+            code: "amount_too_small",
+            param: "amount"
+        ),
+        Case(
+            method: "POST",
+            path: "/v1/payment_intents",
+            body: "amount=100000000&currency=usd",
+            status: 400,
+            code: "amount_too_large",
+            param: "amount"
+        ),
+        Case(method: "GET", path: "/v1/payment_intents?limit=0", status: 400, param: "limit"),
+        Case(method: "GET", path: "/v1/payment_intents?limit=101", status: 400, param: "limit"),
+        Case(method: "GET", path: "/v1/payment_intents?limit=ten", status: 400, code: "parameter_invalid_integer"),
+        Case(
+            method: "GET",
+            path: "/v1/payment_intents?starting_after=pi_a&ending_before=pi_b",
+            status: 400,
+            code: "parameters_exclusive"
+        ),
+        Case(
+            method: "GET",
+            path: "/v1/payment_intents?starting_after=pi_unknown",
+            status: 400,
+            code: "resource_missing",
+            param: "starting_after"
+        ),
+        Case(
+            method: "POST",
+            path: "/v1/payment_intents",
+            body: "{not json",
+            contentType: "application/json",
+            status: 400
+        ),
+        Case(method: "POST", path: "/v1/payment_intents", body: "[1, 2]", contentType: "application/json", status: 400),
+        Case(method: "GET", path: "/v1/nothing_here", status: 404),
+        Case(method: "POST", path: "/v1/payment_intents/pi_x/explode", body: "", status: 404),
+        Case(method: "GET", path: "/nowhere", status: 404),
+        // Shapes a form can take that the fields do not expect.
+        Case(method: "POST", path: "/v1/payment_intents", body: "amount[]=1&currency=usd", status: 400, param: "amount"),
+        Case(
+            method: "POST",
+            path: "/v1/payment_intents",
+            body: "amount=2000&currency=usd&metadata=notahash",
+            status: 400,
+            param: "metadata"
+        ),
+        Case(
+            method: "POST",
+            path: "/v1/payment_methods",
+            body: "type=card&card[number][x]=1&card[exp_month]=12&card[exp_year]=2030",
+            status: 400,
+            param: "card[number]"
+        ),
+        Case(method: "POST", path: "/v1/payment_intents", body: "amount=2000&currency=usd&a[b=1", status: 400),
+        Case(method: "POST", path: "/v1/payment_intents", body: "amount=%ZZ&currency=usd", status: 400),
+        Case(method: "POST", path: "/v1/payment_methods", body: "type=sepa_debit", status: 400, param: "type"),
+    ]
+
+    @Test("Each bad request gets its Stripe error", arguments: cases)
+    func badInput(_ test: Case) async throws {
+        try await withWire { api in
+            // When
+            let response = try await api.send(
+                test.method == "POST" ? .post : .get,
+                test.path,
+                body: test.body,
+                contentType: test.contentType
+            )
+            // Then
+            #expect(response.status == test.status, "\(response.text)")
+            #expect(response.error["type"]?.string == "invalid_request_error")
+            #expect(response.error["message"]?.string?.isEmpty == false)
+            if let code = test.code { #expect(response.error["code"]?.string == code) }
+            if let param = test.param { #expect(response.error["param"]?.string == param) }
+            #expect(response.header("Content-Type")?.hasPrefix("application/json") == true)
+            // And nothing was created
+            #expect(try await api.listCount("/v1/payment_intents") == 0)
+        }
+    }
+
+    @Test("A body over the size limit is a 413 with a Stripe error body")
+    func oversizedBody() async throws {
+        try await withWire { api in
+            // Given a 300 KB form body
+            let body = "amount=2000&currency=usd&description=" + String(repeating: "a", count: 300 * 1024)
+            // When
+            let response = try await api.send(.post, "/v1/payment_intents", body: body)
+            // Then
+            #expect(response.status == 413)
+            #expect(response.error["type"]?.string == "invalid_request_error")
+            #expect(response.error["message"]?.string?.isEmpty == false)
+            #expect(try await api.listCount("/v1/payment_intents") == 0)
+        }
+    }
+
+    @Test("A 300 KB body with an Idempotency-Key is also a 413")
+    func oversizedIdempotentBody() async throws {
+        try await withWire { api in
+            let body = "amount=2000&currency=usd&description=" + String(repeating: "a", count: 300 * 1024)
+            let response = try await api.send(
+                .post,
+                "/v1/payment_intents",
+                body: body,
+                headers: [.init("Idempotency-Key")!: "big-body"]
+            )
+            #expect(response.status == 413)
+            #expect(response.error["type"]?.string == "invalid_request_error")
+        }
+    }
+
+    @Test("Confirming a succeeded intent is payment_intent_unexpected_state with the intent")
+    func unexpectedState() async throws {
+        try await withWire { api in
+            let paid = try await api.intent([("payment_method", "pm_card_visa"), ("confirm", "true")])
+            let id = try #require(paid["id"]?.string)
+            let again = try await api.post("/v1/payment_intents/\(id)/confirm")
+            let cancel = try await api.post("/v1/payment_intents/\(id)/cancel")
+            for response in [again, cancel] {
+                #expect(response.status == 400)
+                #expect(response.error["code"]?.string == "payment_intent_unexpected_state")
+                #expect(response.error["payment_intent"]?["status"]?.string == "succeeded")
+            }
+            #expect(try api.environment.network.approvedCount() == 1)
+        }
+    }
+
+    @Test("Invalid card data at payment method creation is a 402 card error")
+    func invalidCard() async throws {
+        try await withWire { api in
+            let response = try await api.post(
+                "/v1/payment_methods",
+                [
+                    ("type", "card"), ("card[number]", "4242424242424241"), ("card[exp_month]", "12"),
+                    ("card[exp_year]", "2030"),
+                ]
+            )
+            #expect(response.status == 402)
+            #expect(response.error["type"]?.string == "card_error")
+            #expect(response.error["code"]?.string == "incorrect_number")
+        }
+    }
+}

@@ -1,0 +1,231 @@
+import Foundation
+import HTTPTypes
+import TestSupport
+import Testing
+
+/// The seed's `POST /pay`, the 3-D Secure challenge pages, `/health` and `Request-Id`.
+@Suite("Pay endpoint and challenge pages")
+struct PayAndChallengeRouteTests {
+    /// The intent id inside a client secret (`pi_..._secret_...`).
+    static func intentID(fromClientSecret secret: String) throws -> String {
+        let range = try #require(secret.range(of: "_secret_"))
+        return String(secret[..<range.lowerBound])
+    }
+
+    // MARK: - /pay
+
+    @Test("POST /pay with a card that needs nothing answers {success, payment_intent}, at the catalogue's price")
+    func paySucceeds() async throws {
+        try await withWire { api in
+            // Given a card created with the publishable key, as the browser does
+            let card = try await api.card("4242424242424242")
+            // When the seed's client posts it, with no API key
+            let response = try await api.postJSON("/pay", #"{"payment_method_id": "\#(card)"}"#, auth: nil)
+            // Then
+            #expect(response.status == 200)
+            #expect(response.json["success"]?.bool == true)
+            let id = try #require(response.json["payment_intent"]?.string)
+            let intent = try await api.get("/v1/payment_intents/\(id)")
+            #expect(intent.json["status"]?.string == "succeeded")
+            #expect(intent.json["amount"]?.int == 1_400)
+            #expect(intent.json["currency"]?.string == "usd")
+            #expect(intent.json["confirmation_method"]?.string == "manual")
+        }
+    }
+
+    @Test("POST /pay with an item uses that item's price")
+    func payItem() async throws {
+        try await withWire { api in
+            let card = try await api.card("4242424242424242")
+            let response = try await api.postJSON(
+                "/pay",
+                #"{"payment_method_id": "\#(card)", "item": "tote"}"#,
+                auth: nil
+            )
+            let id = try #require(response.json["payment_intent"]?.string)
+            let intent = try await api.get("/v1/payment_intents/\(id)")
+            #expect(intent.json["amount"]?.int == 2_000)
+            #expect(intent.json["currency"]?.string == "jpy")
+        }
+    }
+
+    @Test("The amount never comes from the client; unknown items and empty bodies are 400")
+    func payRefusesClientInput() async throws {
+        try await withWire { api in
+            let card = try await api.card("4242424242424242")
+            let amount = try await api.postJSON("/pay", #"{"payment_method_id": "\#(card)", "amount": 1}"#, auth: nil)
+            let item = try await api.postJSON("/pay", #"{"payment_method_id": "\#(card)", "item": "yacht"}"#, auth: nil)
+            let empty = try await api.postJSON("/pay", "{}", auth: nil)
+            for response in [amount, item, empty] {
+                #expect(response.status == 400)
+                #expect(response.error["message"]?.string?.isEmpty == false)
+            }
+            #expect(amount.error["code"]?.string == "parameter_unknown")
+            #expect(try await api.listCount("/v1/payment_intents") == 0)
+        }
+    }
+
+    @Test("POST /pay declines answer 402 {error: {message, code, decline_code}}")
+    func payDeclines() async throws {
+        try await withWire { api in
+            let card = try await api.card("4000000000009995")
+            let response = try await api.postJSON("/pay", #"{"payment_method_id": "\#(card)"}"#, auth: nil)
+            #expect(response.status == 402)
+            #expect(response.error["code"]?.string == "card_declined")
+            #expect(response.error["decline_code"]?.string == "insufficient_funds")
+            #expect(response.error["message"]?.string == "Your card has insufficient funds.")
+        }
+    }
+
+    @Test("The seed's flow: /pay → requires_action → challenge complete → /pay with payment_intent_id → success")
+    func payWithAuthentication() async throws {
+        try await withWire { api in
+            // Given a card that needs authentication
+            let card = try await api.card("4000002500003155")
+            // When the client pays
+            let first = try await api.postJSON("/pay", #"{"payment_method_id": "\#(card)"}"#, auth: nil)
+            // Then the customer must act
+            #expect(first.status == 200)
+            #expect(first.json["requires_action"]?.bool == true)
+            let secret = try #require(first.json["payment_intent_client_secret"]?.string)
+            let id = try Self.intentID(fromClientSecret: secret)
+            // When the browser (publishable key + client secret) reads the intent and completes the challenge
+            let intent = try await api.get(
+                "/v1/payment_intents/\(id)",
+                [("client_secret", secret)],
+                auth: WireClient.publishable
+            )
+            #expect(intent.json["status"]?.string == "requires_action")
+            let page = try await api.send(.post, try api.challengePath(of: intent.json), body: "outcome=complete", auth: nil)
+            #expect(page.status == 200)
+            #expect(page.text.contains("Authentication complete"))
+            let waiting = try await api.get("/v1/payment_intents/\(id)")
+            #expect(waiting.json["status"]?.string == "requires_confirmation")
+            #expect(try api.environment.network.approvedCount() == 0)
+            // And the client tells the server, which confirms again
+            let second = try await api.postJSON("/pay", #"{"payment_intent_id": "\#(id)"}"#, auth: nil)
+            // Then
+            #expect(second.status == 200)
+            #expect(second.json["success"]?.bool == true)
+            #expect(second.json["payment_intent"]?.string == id)
+            #expect(try api.environment.network.approvedCount() == 1)
+        }
+    }
+
+    // MARK: - 3-D Secure pages
+
+    @Test("GET shows the challenge; POST complete redirects 303 to return_url with the intent's parameters")
+    func challengeComplete() async throws {
+        try await withWire { api in
+            // Given an automatic-confirmation intent waiting for 3-D Secure, with a return_url
+            let intent = try await api.intent([
+                ("payment_method", "pm_card_authenticationRequired"), ("confirm", "true"),
+                ("return_url", "https://shop.example/done?order=7"),
+            ])
+            #expect(intent["status"]?.string == "requires_action")
+            #expect(intent["next_action"]?["redirect_to_url"]?["return_url"]?.string == "https://shop.example/done?order=7")
+            let id = try #require(intent["id"]?.string)
+            let secret = try #require(intent["client_secret"]?.string)
+            let path = try api.challengePath(of: intent)
+            // When the page is shown, without any key
+            let page = try await api.send(.get, path, auth: nil)
+            // Then
+            #expect(page.status == 200)
+            #expect(page.header("Content-Type")?.hasPrefix("text/html") == true)
+            #expect(page.text.contains("value=\"complete\""))
+            #expect(page.text.contains("value=\"fail\""))
+            // When the customer completes it
+            let answer = try await api.send(.post, path, body: "outcome=complete", auth: nil)
+            // Then the intent changed before the redirect
+            #expect(answer.status == 303)
+            let location = try #require(answer.header("Location"))
+            let components = try #require(URLComponents(string: location))
+            #expect(location.hasPrefix("https://shop.example/done?"))
+            let query = Dictionary(
+                (components.queryItems ?? []).map { ($0.name, $0.value ?? "") },
+                uniquingKeysWith: { first, _ in first }
+            )
+            #expect(query["order"] == "7")
+            #expect(query["payment_intent"] == id)
+            #expect(query["payment_intent_client_secret"] == secret)
+            #expect(query["redirect_status"] == "succeeded")
+            let after = try await api.get("/v1/payment_intents/\(id)")
+            #expect(after.json["status"]?.string == "succeeded")
+            #expect(after.json["next_action"]?.isNull == true)
+            // And the link is spent
+            let again = try await api.send(.post, path, body: "outcome=complete", auth: nil)
+            #expect(again.status == 404)
+            #expect(try api.environment.network.approvedCount() == 1)
+        }
+    }
+
+    @Test("POST fail redirects with redirect_status=failed and the intent needs a new payment method")
+    func challengeFail() async throws {
+        try await withWire { api in
+            // Given
+            let intent = try await api.intent([
+                ("payment_method", "pm_card_authenticationRequired"), ("confirm", "true"),
+                ("return_url", "https://shop.example/done"),
+            ])
+            let id = try #require(intent["id"]?.string)
+            // When
+            let answer = try await api.send(.post, try api.challengePath(of: intent), body: "outcome=fail", auth: nil)
+            // Then
+            #expect(answer.status == 303)
+            #expect(answer.header("Location")?.contains("redirect_status=failed") == true)
+            let after = try await api.get("/v1/payment_intents/\(id)")
+            #expect(after.json["status"]?.string == "requires_payment_method")
+            #expect(after.json["last_payment_error"]?["code"]?.string == "payment_intent_authentication_failure")
+            #expect(try api.environment.network.approvedCount() == 0)
+        }
+    }
+
+    @Test("Challenge pages: a bad token is 404, an unknown outcome is 400 and changes nothing")
+    func challengeBadInput() async throws {
+        try await withWire { api in
+            let intent = try await api.intent([("payment_method", "pm_card_authenticationRequired"), ("confirm", "true")])
+            let id = try #require(intent["id"]?.string)
+            let path = try api.challengePath(of: intent)
+            let wrongToken = try await api.send(.get, "/3ds/\(id)/not-the-token", auth: nil)
+            let wrongPost = try await api.send(.post, "/3ds/\(id)/not-the-token", body: "outcome=complete", auth: nil)
+            let bogus = try await api.send(.post, path, body: "outcome=maybe", auth: nil)
+            #expect(wrongToken.status == 404)
+            #expect(wrongPost.status == 404)
+            #expect(bogus.status == 400)
+            let after = try await api.get("/v1/payment_intents/\(id)")
+            #expect(after.json["status"]?.string == "requires_action")
+        }
+    }
+
+    // MARK: - Health and Request-Id
+
+    @Test("GET /health answers 200")
+    func health() async throws {
+        try await withWire { api in
+            let response = try await api.get("/health", auth: nil)
+            #expect(response.status == 200)
+            #expect(response.json["status"]?.string == "ok")
+        }
+    }
+
+    @Test("Every response carries a fresh Request-Id of Stripe's shape, errors included")
+    func requestIDs() async throws {
+        try await withWire { api in
+            // When a variety of requests are made (each one's Request-Id shape is checked by the client)
+            let responses = [
+                try await api.get("/health", auth: nil),
+                try await api.get("/v1/payment_intents"),
+                try await api.get("/v1/payment_intents", auth: nil),
+                try await api.get("/v1/payment_intents/pi_missing"),
+                try await api.get("/nowhere"),
+                try await api.createIntent([("foo", "bar")]),
+                try await api.postJSON("/pay", "{}", auth: nil),
+                try await api.send(.get, "/3ds/pi_x/token", auth: nil),
+            ]
+            // Then each has its own id
+            let ids = responses.compactMap { $0.header("Request-Id") }
+            #expect(ids.count == responses.count)
+            #expect(Set(ids).count == ids.count)
+        }
+    }
+}

@@ -1,0 +1,351 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import TestSupport
+import Testing
+
+/// `/v1/payment_intents` and `/v1/payment_methods` through the real router, and the wire format.
+@Suite("PaymentIntents routes and wire format")
+struct PaymentIntentsRouteTests {
+    // MARK: - Endpoints
+
+    @Test("POST /v1/payment_methods with bracket-nested card fields; GET it back; the number is never echoed")
+    func paymentMethods() async throws {
+        try await withWire { api in
+            // When a card is created with raw (unescaped) brackets
+            let created = try await api.send(
+                .post,
+                "/v1/payment_methods",
+                body: "type=card&card[number]=4242424242424242&card[exp_month]=12&card[exp_year]=2030&card[cvc]=123"
+                    + "&metadata[order]=42&billing_details[name]=Jenny+Rosen&billing_details[address][country]=FR"
+            )
+            // Then
+            #expect(created.status == 200)
+            let pm = created.json
+            let id = try #require(pm["id"]?.string)
+            #expect(id.hasPrefix("pm_"))
+            #expect(pm["object"]?.string == "payment_method")
+            #expect(pm["type"]?.string == "card")
+            #expect(pm["card"]?["brand"]?.string == "visa")
+            #expect(pm["card"]?["last4"]?.string == "4242")
+            #expect(pm["card"]?["exp_month"]?.int == 12)
+            #expect(pm["card"]?["exp_year"]?.int == 2030)
+            #expect(pm["card"]?["fingerprint"]?.string?.count == 16)
+            #expect(pm["metadata"]?["order"]?.string == "42")
+            #expect(pm["billing_details"]?["name"]?.string == "Jenny Rosen")
+            #expect(pm["billing_details"]?["address"]?["country"]?.string == "FR")
+            #expect(pm["customer"]?.isNull == true)
+            #expect(!created.text.contains("4242424242424242"))
+            #expect(!created.text.contains("\"123\""))
+            // When it is retrieved
+            let retrieved = try await api.get("/v1/payment_methods/\(id)")
+            // Then
+            #expect(retrieved.status == 200)
+            #expect(retrieved.json == pm)
+        }
+    }
+
+    @Test("A customer's payment methods list")
+    func paymentMethodsList() async throws {
+        try await withWire { api in
+            // Given a customer with two cards
+            let customer = try #require(try await api.post("/v1/customers", [("email", "a@example.com")]).json["id"]?.string)
+            var cards: [String] = []
+            for number in ["4242424242424242", "5555555555554444"] {
+                let card = try await api.card(number)
+                let attached = try await api.post("/v1/payment_methods/\(card)/attach", [("customer", customer)])
+                #expect(attached.status == 200)
+                cards.append(card)
+            }
+            // When
+            let list = try await api.get("/v1/payment_methods", [("customer", customer), ("type", "card")])
+            // Then
+            #expect(list.status == 200)
+            #expect(list.json["object"]?.string == "list")
+            #expect(list.json["url"]?.string == "/v1/payment_methods")
+            #expect(list.json["has_more"]?.bool == false)
+            #expect(Set(list.json.ids) == Set(cards))
+        }
+    }
+
+    @Test("Create with confirm=true, retrieve, update, confirm and cancel")
+    func intentLifecycle() async throws {
+        try await withWire { api in
+            let card = try await api.card("4242424242424242")
+            // When an intent is created and confirmed at once
+            let paid = try await api.intent([("payment_method", card), ("confirm", "true"), ("metadata[order]", "42")])
+            // Then it succeeded in Stripe's shape
+            let paidID = try #require(paid["id"]?.string)
+            #expect(paidID.hasPrefix("pi_"))
+            #expect(paid["object"]?.string == "payment_intent")
+            #expect(paid["status"]?.string == "succeeded")
+            #expect(paid["amount"]?.int == 2_000)
+            #expect(paid["amount_received"]?.int == 2_000)
+            #expect(paid["currency"]?.string == "usd")
+            #expect(paid["livemode"]?.bool == false)
+            #expect(paid["client_secret"]?.string?.hasPrefix(paidID + "_secret_") == true)
+            #expect(paid["latest_charge"]?.string?.hasPrefix("ch_") == true)
+            #expect(paid["payment_method"]?.string == card)
+            #expect(paid["metadata"]?["order"]?.string == "42")
+            #expect(paid["next_action"]?.isNull == true)
+            #expect(paid["last_payment_error"]?.isNull == true)
+            // And GET gives the same object
+            let retrieved = try await api.get("/v1/payment_intents/\(paidID)")
+            #expect(retrieved.status == 200)
+            #expect(retrieved.json == paid)
+
+            // Given an intent without a payment method
+            let open = try await api.intent()
+            let openID = try #require(open["id"]?.string)
+            #expect(open["status"]?.string == "requires_payment_method")
+            // When it is updated with a payment method and metadata
+            let other = try await api.card("5555555555554444")
+            let updated = try await api.post(
+                "/v1/payment_intents/\(openID)",
+                [("payment_method", other), ("metadata[note]", "gift"), ("description", "Mug")]
+            )
+            // Then it needs confirmation
+            #expect(updated.status == 200)
+            #expect(updated.json["status"]?.string == "requires_confirmation")
+            #expect(updated.json["metadata"]?["note"]?.string == "gift")
+            #expect(updated.json["description"]?.string == "Mug")
+            // When confirmed
+            let confirmed = try await api.post("/v1/payment_intents/\(openID)/confirm")
+            #expect(confirmed.status == 200)
+            #expect(confirmed.json["status"]?.string == "succeeded")
+
+            // Given a third intent, When canceled, Then
+            let third = try #require(try await api.intent()["id"]?.string)
+            let canceled = try await api.post(
+                "/v1/payment_intents/\(third)/cancel",
+                [("cancellation_reason", "requested_by_customer")]
+            )
+            #expect(canceled.status == 200)
+            #expect(canceled.json["status"]?.string == "canceled")
+            #expect(canceled.json["cancellation_reason"]?.string == "requested_by_customer")
+            #expect(canceled.json["canceled_at"]?.int == api.environment.clock.now)
+            #expect(try api.environment.network.approvedCount() == 2)
+        }
+    }
+
+    @Test("expand[]=payment_method and the SDKs' expand[0]=payment_method both expand")
+    func expansion() async throws {
+        try await withWire { api in
+            // Given a paid intent with a customer
+            let customer = try #require(try await api.post("/v1/customers", [("name", "Jenny")]).json["id"]?.string)
+            let intent = try await api.intent([("payment_method", "pm_card_visa"), ("confirm", "true"), ("customer", customer)])
+            let id = try #require(intent["id"]?.string)
+            // When
+            let plain = try await api.get("/v1/payment_intents/\(id)")
+            let brackets = try await api.get("/v1/payment_intents/\(id)", [("expand[]", "payment_method")])
+            let indexed = try await api.get("/v1/payment_intents/\(id)", [("expand[0]", "payment_method")])
+            let several = try await api.get(
+                "/v1/payment_intents/\(id)",
+                [("expand[0]", "customer"), ("expand[1]", "latest_charge")]
+            )
+            // Then
+            #expect(plain.json["payment_method"]?.string?.hasPrefix("pm_") == true)
+            for response in [brackets, indexed] {
+                #expect(response.status == 200)
+                #expect(response.json["payment_method"]?["object"]?.string == "payment_method")
+                #expect(response.json["payment_method"]?["id"] == plain.json["payment_method"])
+                #expect(response.json["payment_method"]?["card"]?["last4"]?.string == "4242")
+            }
+            #expect(several.json["customer"]?["id"]?.string == customer)
+            #expect(several.json["customer"]?["object"]?.string == "customer")
+            #expect(several.json["latest_charge"]?["object"]?.string == "charge")
+            #expect(several.json["latest_charge"]?["status"]?.string == "succeeded")
+            #expect(several.json["latest_charge"]?["paid"]?.bool == true)
+            // And expansion works on create, in the body
+            let created = try await api.createIntent([
+                ("payment_method", "pm_card_visa"), ("confirm", "true"), ("expand[0]", "payment_method"),
+            ])
+            #expect(created.json["payment_method"]?["object"]?.string == "payment_method")
+            // And a field that cannot be expanded is a 400
+            let bad = try await api.get("/v1/payment_intents/\(id)", [("expand[]", "metadata")])
+            #expect(bad.status == 400)
+            #expect(bad.error["param"]?.string == "expand")
+        }
+    }
+
+    @Test("JSON bodies are accepted")
+    func jsonBody() async throws {
+        try await withWire { api in
+            // When
+            let response = try await api.postJSON(
+                "/v1/payment_intents",
+                """
+                {"amount": 1500, "currency": "usd", "confirm": true, "payment_method": "pm_card_visa",
+                 "metadata": {"order": "42"}, "expand": ["payment_method"]}
+                """
+            )
+            // Then
+            #expect(response.status == 200)
+            #expect(response.json["status"]?.string == "succeeded")
+            #expect(response.json["amount"]?.int == 1_500)
+            #expect(response.json["metadata"]?["order"]?.string == "42")
+            #expect(response.json["payment_method"]?["card"]?["last4"]?.string == "4242")
+            // And a JSON card body creates a payment method
+            let card = try await api.postJSON(
+                "/v1/payment_methods",
+                #"{"type": "card", "card": {"number": "5555555555554444", "exp_month": 12, "exp_year": 2030}}"#
+            )
+            #expect(card.status == 200)
+            #expect(card.json["card"]?["brand"]?.string == "mastercard")
+        }
+    }
+
+    @Test("Lists: object=list, data, has_more, url, and pagination both ways")
+    func listPagination() async throws {
+        try await withWire { api in
+            // Given three intents (newest last) and one for a customer
+            let customer = try #require(try await api.post("/v1/customers", [("name", "Jenny")]).json["id"]?.string)
+            var ids: [String] = []
+            for _ in 0..<3 { ids.append(try #require(try await api.intent()["id"]?.string)) }
+            let owned = try #require(try await api.intent([("customer", customer)])["id"]?.string)
+            let newestFirst = [owned] + ids.reversed()
+            // When
+            let first = try await api.get("/v1/payment_intents", [("limit", "2")])
+            let second = try await api.get("/v1/payment_intents", [("limit", "2"), ("starting_after", newestFirst[1])])
+            let back = try await api.get("/v1/payment_intents", [("limit", "2"), ("ending_before", newestFirst[3])])
+            let mine = try await api.get("/v1/payment_intents", [("customer", customer)])
+            let now = String(api.environment.clock.now)
+            let created = try await api.get("/v1/payment_intents", [("created[gte]", now), ("created[lte]", now)])
+            let future = try await api.get("/v1/payment_intents", [("created[gt]", now)])
+            // Then
+            #expect(first.status == 200)
+            #expect(first.json["object"]?.string == "list")
+            #expect(first.json["url"]?.string == "/v1/payment_intents")
+            #expect(first.json.ids == Array(newestFirst[0..<2]))
+            #expect(first.json["has_more"]?.bool == true)
+            #expect(second.json.ids == Array(newestFirst[2..<4]))
+            #expect(second.json["has_more"]?.bool == false)
+            #expect(back.json.ids == Array(newestFirst[1..<3]))
+            #expect(back.json["has_more"]?.bool == true)
+            #expect(mine.json.ids == [owned])
+            #expect(created.json.ids == newestFirst)
+            #expect(future.json.ids.isEmpty)
+            #expect(future.json["data"]?.array?.isEmpty == true)
+        }
+    }
+
+    @Test("Stripe-Version before 2019-02-11 renders requires_source and requires_source_action")
+    func legacyStatusNames() async throws {
+        try await withWire { api in
+            // Given an intent in requires_payment_method and one in requires_action
+            let open = try #require(try await api.intent()["id"]?.string)
+            let threeDS = try await api.card("4000002500003155")
+            let pending = try await api.intent([("payment_method", threeDS), ("confirm", "true")])
+            #expect(pending["status"]?.string == "requires_action")
+            let pendingID = try #require(pending["id"]?.string)
+            let old: HTTPFields = [HTTPField.Name("Stripe-Version")!: "2018-05-21"]
+            let new: HTTPFields = [HTTPField.Name("Stripe-Version")!: "2026-06-24.dahlia"]
+            // When
+            let oldOpen = try await api.get("/v1/payment_intents/\(open)", headers: old)
+            let oldPending = try await api.get("/v1/payment_intents/\(pendingID)", headers: old)
+            let newOpen = try await api.get("/v1/payment_intents/\(open)", headers: new)
+            let newPending = try await api.get("/v1/payment_intents/\(pendingID)", headers: new)
+            let oldCreate = try await api.post(
+                "/v1/payment_intents",
+                [("amount", "2000"), ("currency", "usd")],
+                headers: old
+            )
+            // Then
+            #expect(oldOpen.json["status"]?.string == "requires_source")
+            #expect(oldPending.json["status"]?.string == "requires_source_action")
+            #expect(oldCreate.json["status"]?.string == "requires_source")
+            #expect(newOpen.json["status"]?.string == "requires_payment_method")
+            #expect(newPending.json["status"]?.string == "requires_action")
+            #expect(newPending.json["next_action"]?["type"]?.string == "redirect_to_url")
+        }
+    }
+
+    @Test("A 402 decline carries card_error, code, decline_code, the intent object and the payment method")
+    func declineBody() async throws {
+        try await withWire { api in
+            // Given a card with insufficient funds
+            let card = try await api.card("4000000000009995")
+            // When
+            let response = try await api.createIntent([("payment_method", card), ("confirm", "true")])
+            // Then
+            #expect(response.status == 402)
+            let error = response.error
+            #expect(error["type"]?.string == "card_error")
+            #expect(error["code"]?.string == "card_declined")
+            #expect(error["decline_code"]?.string == "insufficient_funds")
+            #expect(error["message"]?.string?.isEmpty == false)
+            #expect(error["doc_url"]?.string?.hasPrefix("https://stripe.com/docs/error-codes/") == true)
+            #expect(error["charge"]?.string?.hasPrefix("ch_") == true)
+            let intent = try #require(error["payment_intent"])
+            #expect(intent["object"]?.string == "payment_intent")
+            #expect(intent["status"]?.string == "requires_payment_method")
+            #expect(intent["last_payment_error"]?["decline_code"]?.string == "insufficient_funds")
+            #expect(intent["last_payment_error"]?["payment_method"]?["id"]?.string == card)
+            #expect(error["payment_method"]?["object"]?.string == "payment_method")
+            #expect(error["payment_method"]?["id"]?.string == card)
+            // And the intent reads back the same way
+            let id = try #require(intent["id"]?.string)
+            let retrieved = try await api.get("/v1/payment_intents/\(id)")
+            #expect(retrieved.json["status"]?.string == "requires_payment_method")
+            #expect(retrieved.json["payment_method"]?.isNull == true)
+        }
+    }
+
+    @Test("Off-session with a card that always needs authentication is a 402 authentication_required")
+    func offSessionAuthenticationRequired() async throws {
+        try await withWire { api in
+            let response = try await api.createIntent([
+                ("payment_method", "pm_card_authenticationRequired"), ("confirm", "true"), ("off_session", "true"),
+            ])
+            #expect(response.status == 402)
+            #expect(response.error["code"]?.string == "authentication_required")
+            #expect(response.error["payment_intent"]?["status"]?.string == "requires_payment_method")
+        }
+    }
+
+    @Test("capture_method=manual then capture")
+    func manualCapture() async throws {
+        try await withWire { api in
+            let held = try await api.intent([
+                ("payment_method", "pm_card_visa"), ("confirm", "true"), ("capture_method", "manual"),
+            ])
+            #expect(held["status"]?.string == "requires_capture")
+            #expect(held["amount_capturable"]?.int == 2_000)
+            let id = try #require(held["id"]?.string)
+            let captured = try await api.post("/v1/payment_intents/\(id)/capture", [("amount_to_capture", "1500")])
+            #expect(captured.status == 200)
+            #expect(captured.json["status"]?.string == "succeeded")
+            #expect(captured.json["amount_received"]?.int == 1_500)
+        }
+    }
+
+    @Test("Customers: create, retrieve, update, list")
+    func customers() async throws {
+        try await withWire { api in
+            // When
+            let created = try await api.post(
+                "/v1/customers",
+                [("email", "jenny@example.com"), ("name", "Jenny Rosen"), ("metadata[tier]", "gold")]
+            )
+            let id = try #require(created.json["id"]?.string)
+            let retrieved = try await api.get("/v1/customers/\(id)")
+            let updated = try await api.post("/v1/customers/\(id)", [("name", "Jenny R."), ("metadata[tier]", "")])
+            let other = try #require(try await api.post("/v1/customers", []).json["id"]?.string)
+            let list = try await api.get("/v1/customers", [("limit", "1")])
+            let byEmail = try await api.get("/v1/customers", [("email", "jenny@example.com")])
+            // Then
+            #expect(created.status == 200)
+            #expect(id.hasPrefix("cus_"))
+            #expect(created.json["object"]?.string == "customer")
+            #expect(created.json["metadata"]?["tier"]?.string == "gold")
+            #expect(retrieved.json == created.json)
+            #expect(updated.json["name"]?.string == "Jenny R.")
+            #expect(updated.json["email"]?.string == "jenny@example.com")
+            #expect(updated.json["metadata"]?.has("tier") == false)
+            #expect(list.json["url"]?.string == "/v1/customers")
+            #expect(list.json.ids == [other])
+            #expect(list.json["has_more"]?.bool == true)
+            #expect(byEmail.json.ids == [id])
+        }
+    }
+}

@@ -1,0 +1,313 @@
+import Foundation
+import Payments
+import PaymentsCore
+import PaymentsNetwork
+import PaymentsStore
+import TestSupport
+import Testing
+
+/// `OffSessionCharges`, the use case behind `payments recharge`: which card it charges, its per-reference
+/// idempotency, declines, and finishing a charge whose first try died after the network answered.
+@Suite("Off-session charges")
+struct OffSessionChargesTests {
+    // MARK: - Fixtures
+
+    /// A customer with `numbers` attached as cards, in that order; returns the customer and the cards' ids.
+    static func customer(_ env: TestEnvironment, cards numbers: [String]) async throws -> (String, [String]) {
+        let customer = try await env.customer()
+        var cards: [String] = []
+        for number in numbers {
+            let card = try await env.card(number)
+            _ = try await env.paymentMethods.attach(card.id, customer: customer.id)
+            cards.append(card.id)
+        }
+        return (customer.id, cards)
+    }
+
+    /// The use case over `env` for a run named `instance`.
+    static func charges(_ env: TestEnvironment, instance: String = "run-1") -> OffSessionCharges {
+        OffSessionCharges(context: env.context, instance: instance)
+    }
+
+    // MARK: - Which card
+
+    @Test("charges the customer's default card")
+    func chargesDefaultCard() async throws {
+        // Given a customer with two cards, the older one its default
+        let env = try TestEnvironment()
+        let (customer, cards) = try await Self.customer(env, cards: ["4242424242424242", "5555555555554444"])
+        _ = try await env.customers.update(customer, .init(defaultPaymentMethod: .some(cards[0])))
+
+        // When it is charged
+        let outcome = await Self.charges(env).charge(
+            .init(customer: customer, amount: 1500, currency: "usd", reference: "order-1")
+        )
+
+        // Then the default card paid
+        #expect(outcome.status == "succeeded")
+        #expect(outcome.replayed == false)
+        let intent = try await env.intents.retrieve(try #require(outcome.paymentIntent))
+        #expect(intent.status == .succeeded)
+        #expect(intent.paymentMethod == cards[0])
+        #expect(intent.customer == customer)
+        #expect(intent.amount == 1500)
+        #expect(intent.amountReceived == 1500)
+        #expect(intent.metadata["reference"] == "order-1")
+        #expect(try env.network.approvedCount() == 1)
+    }
+
+    @Test("charges the customer's only card when it has no default")
+    func chargesOnlyCard() async throws {
+        // Given a customer with one card and no default
+        let env = try TestEnvironment()
+        let (customer, cards) = try await Self.customer(env, cards: ["4242424242424242"])
+
+        // When it is charged
+        let outcome = await Self.charges(env).charge(
+            .init(customer: customer, amount: 1000, currency: "usd", reference: "order-1")
+        )
+
+        // Then that card paid
+        #expect(outcome.status == "succeeded")
+        let intent = try await env.intents.retrieve(try #require(outcome.paymentIntent))
+        #expect(intent.paymentMethod == cards[0])
+        #expect(try env.network.approvedCount() == 1)
+    }
+
+    @Test("charges the card the request names")
+    func chargesExplicitCard() async throws {
+        // Given a customer with two cards and no default
+        let env = try TestEnvironment()
+        let (customer, cards) = try await Self.customer(env, cards: ["4242424242424242", "5555555555554444"])
+
+        // When it is charged naming the older card
+        let outcome = await Self.charges(env).charge(
+            .init(customer: customer, amount: 1000, currency: "usd", reference: "order-1", paymentMethod: cards[0])
+        )
+
+        // Then that card paid
+        #expect(outcome.status == "succeeded")
+        let intent = try await env.intents.retrieve(try #require(outcome.paymentIntent))
+        #expect(intent.paymentMethod == cards[0])
+        #expect(try env.network.approvedCount() == 1)
+    }
+
+    @Test("a card of another customer is an error outcome, and charges nothing")
+    func anotherCustomersCard() async throws {
+        // Given two customers with a card each
+        let env = try TestEnvironment()
+        let (customer, _) = try await Self.customer(env, cards: ["4242424242424242"])
+        let (_, othersCards) = try await Self.customer(env, cards: ["5555555555554444"])
+
+        // When the first is charged naming the other's card
+        let outcome = await Self.charges(env).charge(
+            .init(customer: customer, amount: 1000, currency: "usd", reference: "r-1", paymentMethod: othersCards[0])
+        )
+
+        // Then it is an error
+        #expect(outcome.status == "error")
+        #expect(try env.network.approvedCount() == 0)
+    }
+
+    @Test("a customer with several cards and no default needs the card named")
+    func severalCardsNoDefault() async throws {
+        // Given a customer with two cards and no default
+        let env = try TestEnvironment()
+        let (customer, _) = try await Self.customer(env, cards: ["4242424242424242", "5555555555554444"])
+
+        // When it is charged without naming a card
+        let outcome = await Self.charges(env).charge(
+            .init(customer: customer, amount: 1000, currency: "usd", reference: "order-1")
+        )
+
+        // Then it is an error and nothing is charged
+        #expect(outcome.status == "error")
+        #expect(outcome.paymentIntent == nil)
+        #expect(try env.network.approvedCount() == 0)
+    }
+
+    @Test("a customer without a card is an error outcome")
+    func customerWithoutCard() async throws {
+        // Given a customer with no saved card
+        let env = try TestEnvironment()
+        let (customer, _) = try await Self.customer(env, cards: [])
+
+        // When it is charged
+        let outcome = await Self.charges(env).charge(
+            .init(customer: customer, amount: 1000, currency: "usd", reference: "order-1")
+        )
+
+        // Then it is an error with a message, and nothing is charged
+        #expect(outcome.status == "error")
+        #expect(outcome.paymentIntent == nil)
+        #expect(outcome.error?.isEmpty == false)
+        #expect(try env.network.approvedCount() == 0)
+    }
+
+    @Test("an unknown customer is an error outcome")
+    func unknownCustomer() async throws {
+        // Given nothing
+        let env = try TestEnvironment()
+
+        // When an unknown customer is charged
+        let outcome = await Self.charges(env).charge(
+            .init(customer: "cus_missing", amount: 1000, currency: "usd", reference: "order-1")
+        )
+
+        // Then it is an error
+        #expect(outcome.status == "error")
+        #expect(outcome.paymentIntent == nil)
+        #expect(try env.network.approvedCount() == 0)
+    }
+
+    // MARK: - Idempotency per reference
+
+    @Test("the same reference twice replays the first charge")
+    func sameReferenceReplays() async throws {
+        // Given a charged reference
+        let env = try TestEnvironment()
+        let (customer, _) = try await Self.customer(env, cards: ["4242424242424242"])
+        let request = OffSessionCharges.Request(customer: customer, amount: 1000, currency: "usd", reference: "r-1")
+        let first = await Self.charges(env).charge(request)
+        try #require(first.status == "succeeded")
+
+        // When it is charged again, by this run and by a later one
+        let again = await Self.charges(env).charge(request)
+        let later = await Self.charges(env, instance: "run-2").charge(request)
+
+        // Then both replay the first charge and nothing more is charged
+        for outcome in [again, later] {
+            #expect(outcome.replayed == true)
+            #expect(outcome.status == "succeeded")
+            #expect(outcome.paymentIntent == first.paymentIntent)
+        }
+        #expect(try env.network.approvedCount() == 1)
+        let intents = try await env.intents.list(customer: customer, created: nil, page: PageRequest(limit: 10))
+        #expect(intents.items.map(\.id) == [first.paymentIntent])
+    }
+
+    @Test("the same reference with another amount is an error, and charges nothing")
+    func sameReferenceOtherAmount() async throws {
+        // Given a charged reference
+        let env = try TestEnvironment()
+        let (customer, _) = try await Self.customer(env, cards: ["4242424242424242"])
+        let first = await Self.charges(env).charge(
+            .init(customer: customer, amount: 1000, currency: "usd", reference: "r-1")
+        )
+        try #require(first.status == "succeeded")
+
+        // When it is used for another amount
+        let other = await Self.charges(env).charge(
+            .init(customer: customer, amount: 2000, currency: "usd", reference: "r-1")
+        )
+
+        // Then it is an error and nothing more is charged
+        #expect(other.status == "error")
+        #expect(other.replayed == false)
+        #expect(try env.network.approvedCount() == 1)
+    }
+
+    // MARK: - Declines
+
+    /// A saved card that declines off-session, and its decline code.
+    struct Decline: Sendable, CustomTestStringConvertible {
+        let number: String
+        let declineCode: String
+        var testDescription: String { "\(number) → \(declineCode)" }
+    }
+
+    @Test(
+        "a declined card is a declined outcome with its decline code",
+        arguments: [
+            Decline(number: "4000000000000341", declineCode: "generic_decline"),
+            Decline(number: "4000008260003178", declineCode: "insufficient_funds"),
+            Decline(number: "4000002760003184", declineCode: "authentication_required"),
+        ]
+    )
+    func declinedCard(_ row: Decline) async throws {
+        // Given a customer whose only card declines off-session
+        let env = try TestEnvironment()
+        let (customer, _) = try await Self.customer(env, cards: [row.number])
+        let request = OffSessionCharges.Request(customer: customer, amount: 1000, currency: "usd", reference: "r-1")
+
+        // When it is charged
+        let outcome = await Self.charges(env).charge(request)
+
+        // Then the outcome is declined with the card's code, the intent waits for another card
+        #expect(outcome.status == "declined")
+        #expect(outcome.declineCode == row.declineCode)
+        let intent = try await env.intents.retrieve(try #require(outcome.paymentIntent))
+        #expect(intent.status == .requiresPaymentMethod)
+        #expect(try env.network.approvedCount() == 0)
+
+        // And charging the reference again replays the decline instead of trying again
+        let again = await Self.charges(env, instance: "run-2").charge(request)
+        #expect(again.replayed == true)
+        #expect(again.status == "declined")
+        #expect(again.paymentIntent == outcome.paymentIntent)
+    }
+
+    // MARK: - A first try that died
+
+    /// A card network that forwards one authorization to the real network, then fails as a process would that
+    /// crashed after the network recorded the charge and before the service recorded the answer.
+    struct DiesAfterAuthorizing: CardNetwork {
+        let real: any CardNetwork
+
+        struct Died: Error {}
+
+        func authorize(_ request: AuthorizationRequest) async throws -> AuthorizationResult {
+            _ = try await real.authorize(request)
+            throw Died()
+        }
+
+        func capture(attemptID: String, amount: Int64) async throws -> Bool {
+            try await real.capture(attemptID: attemptID, amount: amount)
+        }
+
+        func void(attemptID: String) async throws -> Bool {
+            try await real.void(attemptID: attemptID)
+        }
+
+        func refund(attemptID: String, refundID: String, amount: Int64) async throws {
+            try await real.refund(attemptID: attemptID, refundID: refundID, amount: amount)
+        }
+    }
+
+    @Test("a reference whose first try died after the network charged is completed, charged once")
+    func resumesAfterDeathAfterNetwork() async throws {
+        // Given a first run that recorded its attempt, got it charged at the network and died
+        let env = try TestEnvironment()
+        let (customer, cards) = try await Self.customer(env, cards: ["4242424242424242"])
+        let request = OffSessionCharges.Request(customer: customer, amount: 1000, currency: "usd", reference: "r-1")
+        let dying = PaymentsContext(
+            database: env.database,
+            network: DiesAfterAuthorizing(real: env.network),
+            clock: env.clock.unixClock,
+            settings: .init(publicBaseURL: TestEnvironment.baseURL)
+        )
+        let died = await OffSessionCharges(context: dying, instance: "run-1").charge(request)
+        try #require(died.status == "error")
+        try #require(try env.network.approvedCount() == 1)
+
+        // When a later run charges the same reference
+        let resumed = await Self.charges(env, instance: "run-2").charge(request)
+
+        // Then it completes that charge, with one charge at the network and one intent
+        #expect(resumed.status == "succeeded")
+        let intentID = try #require(resumed.paymentIntent)
+        let intent = try await env.intents.retrieve(intentID)
+        #expect(intent.status == .succeeded)
+        #expect(intent.amountReceived == 1000)
+        #expect(intent.paymentMethod == cards[0])
+        #expect(try env.network.approvedCount() == 1)
+        let intents = try await env.intents.list(customer: customer, created: nil, page: PageRequest(limit: 10))
+        #expect(intents.items.map(\.id) == [intentID])
+
+        // And a third run replays it
+        let replay = await Self.charges(env, instance: "run-3").charge(request)
+        #expect(replay.replayed == true)
+        #expect(replay.paymentIntent == intentID)
+        #expect(try env.network.approvedCount() == 1)
+    }
+}

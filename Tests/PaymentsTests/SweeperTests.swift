@@ -1,0 +1,484 @@
+import Foundation
+import GRDB
+import Payments
+import PaymentsCore
+import PaymentsNetwork
+import PaymentsStore
+import Synchronization
+import TestSupport
+import Testing
+
+/// A card network over the real test-mode ledger that can be told to fail: the first authorization "crashes" the
+/// caller after the ledger recorded it, and releases can be refused (as if captured first) or fail. It counts the
+/// releases it is asked for.
+final class SweeperTestNetwork: CardNetwork {
+    /// What `void` does.
+    enum VoidBehavior: Sendable {
+        /// Asks the ledger.
+        case ledger
+        /// Answers false, as when a capture reached the network first.
+        case capturedFirst
+        /// Throws, as when the network cannot be reached.
+        case unreachable
+    }
+
+    /// Thrown in place of an answer.
+    struct Unreachable: Error {}
+
+    let ledger: TestModeCardNetwork
+    private let crashNextAuthorization: Mutex<Bool>
+    private let voidBehavior: Mutex<VoidBehavior>
+    private let voids = Mutex<[String]>([])
+
+    init(ledger: TestModeCardNetwork, crashFirstAuthorization: Bool = false, void: VoidBehavior = .ledger) {
+        self.ledger = ledger
+        self.crashNextAuthorization = Mutex(crashFirstAuthorization)
+        self.voidBehavior = Mutex(void)
+    }
+
+    /// The attempt ids `void` was called with, in order.
+    var voidedAttempts: [String] { voids.withLock { $0 } }
+
+    /// Changes what `void` does from now on.
+    func setVoidBehavior(_ behavior: VoidBehavior) { voidBehavior.withLock { $0 = behavior } }
+
+    func authorize(_ request: AuthorizationRequest) async throws -> AuthorizationResult {
+        let result = try await ledger.authorize(request)
+        let crash = crashNextAuthorization.withLock { armed in
+            defer { armed = false }
+            return armed
+        }
+        if crash { throw Unreachable() }
+        return result
+    }
+
+    func capture(attemptID: String, amount: Int64) async throws -> Bool {
+        try await ledger.capture(attemptID: attemptID, amount: amount)
+    }
+
+    func void(attemptID: String) async throws -> Bool {
+        voids.withLock { $0.append(attemptID) }
+        switch voidBehavior.withLock({ $0 }) {
+        case .ledger: return try await ledger.void(attemptID: attemptID)
+        case .capturedFirst: return false
+        case .unreachable: throw Unreachable()
+        }
+    }
+
+    func refund(attemptID: String, refundID: String, amount: Int64) async throws {
+        try await ledger.refund(attemptID: attemptID, refundID: refundID, amount: amount)
+    }
+}
+
+@Suite("Sweeper")
+struct SweeperTests {
+    /// The confirmation window the environments use (Stripe's hour).
+    static let window: Int64 = 3_600
+    /// One day in seconds.
+    static let day: Int64 = 86_400
+    /// A card that needs 3-D Secure on-session (4000002500003155).
+    static let threeDSecureCard = "pm_card_authenticationRequiredOnSetup"
+
+    /// An environment over the real ledger, through a ``SweeperTestNetwork``.
+    static func environment(
+        crashFirstAuthorization: Bool = false,
+        void: SweeperTestNetwork.VoidBehavior = .ledger
+    ) throws -> (TestEnvironment, SweeperTestNetwork) {
+        let ledgerPath = try TestPaths.temporaryFolder().appendingPathComponent("ledger.sqlite").path
+        let network = SweeperTestNetwork(
+            ledger: try TestModeCardNetwork(ledgerPath: ledgerPath),
+            crashFirstAuthorization: crashFirstAuthorization,
+            void: void
+        )
+        return (try TestEnvironment(confirmationWindow: window, network: network), network)
+    }
+
+    /// Creates and confirms an intent of `amount` USD with `paymentMethod`.
+    static func pay(
+        _ environment: TestEnvironment,
+        _ paymentMethod: String,
+        amount: Int64 = 2_000,
+        captureMethod: CaptureMethod = .automatic,
+        confirmationMethod: ConfirmationMethod = .automatic
+    ) async throws -> PaymentIntent {
+        try await environment.intents.create(
+            .init(
+                amount: amount,
+                currency: "usd",
+                paymentMethod: paymentMethod,
+                confirm: true,
+                captureMethod: captureMethod,
+                confirmationMethod: confirmationMethod
+            )
+        )
+    }
+
+    /// The intent as stored now.
+    static func stored(_ environment: TestEnvironment, _ intent: PaymentIntent) async throws -> PaymentIntent {
+        try await environment.intents.retrieve(intent.id)
+    }
+
+    /// The charge with `id`, as stored now.
+    static func charge(_ environment: TestEnvironment, _ id: String?) async throws -> Charge? {
+        guard let id else { return nil }
+        return try await environment.database.read { tx in try tx.charge(id) }
+    }
+
+    // MARK: - a. Expired attempts
+
+    @Test("An attempt past the confirmation window expires into a failed charge; one not yet due stays")
+    func attemptExpires() async throws {
+        // Given one intent waiting for 3-D Secure since t0, and another since half a window later
+        let (environment, _) = try Self.environment()
+        let t0 = environment.clock.now
+        let due = try await Self.pay(environment, Self.threeDSecureCard)
+        environment.clock.advance(by: Self.window / 2)
+        let notDue = try await Self.pay(environment, Self.threeDSecureCard)
+        #expect(due.status == .requiresAction)
+        #expect(due.attemptExpiresAt == t0 + Self.window)
+
+        // When the sweeper runs one second before the first is due, then exactly when it is due
+        let early = try await Sweeper(context: environment.context).sweep(now: t0 + Self.window - 1)
+        let report = try await Sweeper(context: environment.context).sweep(now: t0 + Self.window)
+
+        // Then nothing moved early; on time, only the due intent moved, with Stripe's error
+        #expect(early == SweepReport())
+        #expect(report == SweepReport(attemptsExpired: 1, examined: 1))
+        let expired = try await Self.stored(environment, due)
+        #expect(expired.status == .requiresPaymentMethod)
+        #expect(expired.lastPaymentError?.code == "payment_intent_payment_attempt_expired")
+        #expect(expired.lastPaymentError?.paymentMethod == due.paymentMethod)
+        #expect(expired.paymentMethod == nil)
+        #expect(expired.authenticationToken == nil)
+        #expect(expired.attemptExpiresAt == nil)
+        // And the failed attempt is the intent's latest charge
+        let charge = try #require(try await Self.charge(environment, expired.latestCharge))
+        #expect(charge.status == .failed)
+        #expect(charge.failureCode == "payment_intent_payment_attempt_expired")
+        #expect(charge.threeDSecure == "expired")
+        #expect(charge.paymentIntent == due.id)
+        #expect(charge.paymentMethod == due.paymentMethod)
+        #expect(charge.amount == due.amount)
+        #expect(charge.created == t0 + Self.window)
+        #expect(charge.resolvedAt == t0 + Self.window)
+        #expect(try await Self.stored(environment, notDue) == notDue)
+    }
+
+    @Test("A second pass at the same time changes nothing")
+    func secondPassIsEmpty() async throws {
+        // Given an expired attempt swept once
+        let (environment, _) = try Self.environment()
+        let intent = try await Self.pay(environment, Self.threeDSecureCard)
+        let now = environment.clock.now + Self.window
+        let sweeper = Sweeper(context: environment.context)
+        _ = try await sweeper.sweep(now: now)
+        let after = try await Self.stored(environment, intent)
+        // When it runs again
+        let again = try await sweeper.sweep(now: now)
+        // Then nothing is read or changed
+        #expect(again == SweepReport())
+        #expect(try await Self.stored(environment, intent) == after)
+    }
+
+    @Test("requires_confirmation after a completed challenge expires too (manual confirmation never sent)")
+    func requiresConfirmationExpires() async throws {
+        // Given a manual-confirmation intent whose customer passed 3-D Secure, waiting for the server's confirm
+        let (environment, _) = try Self.environment()
+        let started = try await Self.pay(environment, Self.threeDSecureCard, confirmationMethod: .manual)
+        let token = try #require(started.authenticationToken)
+        let waiting = try await environment.intents.authenticate(started.id, token: token, outcome: .complete)
+        #expect(waiting.status == .requiresConfirmation)
+        // When the window passes
+        let report = try await Sweeper(context: environment.context).sweep(now: environment.clock.now + Self.window)
+        // Then it falls back to requires_payment_method
+        #expect(report.attemptsExpired == 1)
+        let expired = try await Self.stored(environment, started)
+        #expect(expired.status == .requiresPaymentMethod)
+        #expect(expired.lastPaymentError?.code == "payment_intent_payment_attempt_expired")
+    }
+
+    @Test("An expired challenge can no longer be completed")
+    func expiredChallengeIsGone() async throws {
+        // Given an expired attempt
+        let (environment, _) = try Self.environment()
+        let intent = try await Self.pay(environment, Self.threeDSecureCard)
+        let token = try #require(intent.authenticationToken)
+        _ = try await Sweeper(context: environment.context).sweep(now: environment.clock.now + Self.window)
+        // When the customer answers the old challenge, then it is not found
+        await #expect(throws: PaymentError.self) {
+            try await environment.intents.authenticate(intent.id, token: token, outcome: .complete)
+        }
+        #expect(try await Self.stored(environment, intent).status == .requiresPaymentMethod)
+    }
+
+    @Test("Batches loop until nothing is due, and a pass reads only what is due")
+    func batchesLoopAndReadOnlyWhatIsDue() async throws {
+        // Given 5 due attempts, 3 not yet due, and 1,000 other intents
+        let (environment, _) = try Self.environment()
+        let t0 = environment.clock.now
+        var due: [PaymentIntent] = []
+        for _ in 0..<5 { due.append(try await Self.pay(environment, Self.threeDSecureCard)) }
+        environment.clock.advance(by: 60)
+        for _ in 0..<3 { _ = try await Self.pay(environment, Self.threeDSecureCard) }
+        try await Self.insertBackground(environment, count: 1_000, now: t0)
+        // When one pass runs with batches of 2
+        let report = try await Sweeper(context: environment.context, batchSize: 2).sweep(now: t0 + Self.window)
+        // Then all 5 moved, and the pass read those 5 rows only
+        #expect(report == SweepReport(attemptsExpired: 5, examined: 5))
+        for intent in due { #expect(try await Self.stored(environment, intent).status == .requiresPaymentMethod) }
+    }
+
+    @Test("Two passes racing move each due intent once")
+    func racingPasses() async throws {
+        // Given 6 due attempts
+        let (environment, _) = try Self.environment()
+        var due: [PaymentIntent] = []
+        for _ in 0..<6 { due.append(try await Self.pay(environment, Self.threeDSecureCard)) }
+        let now = environment.clock.now + Self.window
+        // When two sweepers with small batches run at once
+        async let first = Sweeper(context: environment.context, batchSize: 2).sweep(now: now)
+        async let second = Sweeper(context: environment.context, batchSize: 2).sweep(now: now)
+        let reports = try await [first, second]
+        // Then the six moved once between them, each with one failed charge
+        #expect(reports.map(\.attemptsExpired).reduce(0, +) == 6)
+        for intent in due {
+            let stored = try await Self.stored(environment, intent)
+            #expect(stored.status == .requiresPaymentMethod)
+            let charges = try Self.rawRead(environment) { db in
+                try Int.fetchOne(
+                    db,
+                    sql: "SELECT count(*) FROM charges WHERE payment_intent = ?",
+                    arguments: [intent.id]
+                )
+            }
+            #expect(charges == 1)
+        }
+    }
+
+    // MARK: - b. Expired authorizations
+
+    @Test("An authorization left uncaptured for 7 days is released and canceled automatically")
+    func authorizationExpires() async throws {
+        // Given one authorization from t0 and another from a day later
+        let (environment, network) = try Self.environment()
+        let t0 = environment.clock.now
+        let old = try await Self.pay(environment, "pm_card_visa", captureMethod: .manual)
+        environment.clock.advance(by: Self.day)
+        let young = try await Self.pay(environment, "pm_card_visa", captureMethod: .manual)
+        #expect(old.status == .requiresCapture)
+        #expect(old.authorizedAt == t0)
+        let expiry = t0 + PaymentIntents.authorizationLifetime
+
+        // When the sweeper runs a second before the 7 days are up, then when they are
+        let early = try await Sweeper(context: environment.context).sweep(now: expiry - 1)
+        let report = try await Sweeper(context: environment.context).sweep(now: expiry)
+
+        // Then only the old one is canceled, with reason automatic, after its release at the network
+        #expect(early == SweepReport())
+        #expect(report == SweepReport(authorizationsCanceled: 1, examined: 1))
+        let canceled = try await Self.stored(environment, old)
+        #expect(canceled.status == .canceled)
+        #expect(canceled.cancellationReason == .automatic)
+        #expect(canceled.canceledAt == expiry)
+        #expect(canceled.amountCapturable == 0)
+        #expect(canceled.amountReceived == 0)
+        #expect(network.voidedAttempts == [old.latestCharge].compactMap { $0 })
+        let attempt = try #require(old.latestCharge)
+        #expect(try await network.ledger.capture(attemptID: attempt, amount: old.amount) == false)
+        #expect(try await Self.stored(environment, young) == young)
+        // And a second pass changes nothing
+        #expect(try await Sweeper(context: environment.context).sweep(now: expiry) == SweepReport())
+    }
+
+    @Test("An authorization the network captured first is left for the capture, and read once per pass")
+    func capturedFirstIsSkipped() async throws {
+        // Given an expired authorization whose release the network refuses (a capture got there first)
+        let (environment, network) = try Self.environment(void: .capturedFirst)
+        let intent = try await Self.pay(environment, "pm_card_visa", captureMethod: .manual)
+        let expiry = environment.clock.now + PaymentIntents.authorizationLifetime
+        // When the sweeper runs with batches of 1
+        let report = try await Sweeper(context: environment.context, batchSize: 1).sweep(now: expiry)
+        // Then the intent is untouched and counted as skipped, and the pass ended after reading it once
+        #expect(report == SweepReport(skipped: 1, examined: 1))
+        #expect(try await Self.stored(environment, intent) == intent)
+        #expect(network.voidedAttempts.count == 1)
+    }
+
+    @Test("An unreachable network leaves the authorization for the next pass")
+    func unreachableNetworkRetriesNextPass() async throws {
+        // Given an expired authorization and a network that cannot be reached
+        let (environment, network) = try Self.environment(void: .unreachable)
+        let intent = try await Self.pay(environment, "pm_card_visa", captureMethod: .manual)
+        let expiry = environment.clock.now + PaymentIntents.authorizationLifetime
+        let first = try await Sweeper(context: environment.context).sweep(now: expiry)
+        #expect(first == SweepReport(skipped: 1, examined: 1))
+        #expect(try await Self.stored(environment, intent).status == .requiresCapture)
+        // When the network is back and the next pass runs
+        network.setVoidBehavior(.ledger)
+        let second = try await Sweeper(context: environment.context).sweep(now: expiry + 60)
+        // Then the authorization is released and the intent canceled
+        #expect(second == SweepReport(authorizationsCanceled: 1, examined: 1))
+        #expect(try await Self.stored(environment, intent).cancellationReason == .automatic)
+    }
+
+    // MARK: - c. Idempotency keys
+
+    @Test("Idempotency keys older than 24 hours are pruned; younger and locked ones stay")
+    func idempotencyKeysPruned() async throws {
+        // Given a finished key from t0, one from an hour later, and a key still locked since t0
+        let (environment, _) = try Self.environment()
+        let t0 = environment.clock.now
+        try await Self.idempotencyKey(environment, "old", created: t0, finished: true)
+        try await Self.idempotencyKey(environment, "young", created: t0 + 3_600, finished: true)
+        try await Self.idempotencyKey(environment, "locked", created: t0, finished: false)
+        let lifetime = Sweeper.idempotencyKeyLifetime
+        // When the sweeper runs exactly 24 hours after t0, then a second later
+        let onTheDot = try await Sweeper(context: environment.context).sweep(now: t0 + lifetime)
+        let report = try await Sweeper(context: environment.context).sweep(now: t0 + lifetime + 1)
+        // Then only the old, unlocked key is gone
+        #expect(onTheDot == SweepReport())
+        #expect(report == SweepReport(idempotencyKeysPruned: 1, examined: 1))
+        #expect(try Self.idempotencyKeys(environment) == ["locked", "young"])
+        #expect(try await Sweeper(context: environment.context).sweep(now: t0 + lifetime + 1) == SweepReport())
+    }
+
+    // MARK: - d. Pending attempts
+
+    @Test("An attempt a crash left pending is settled after the grace period, without charging twice")
+    func pendingChargeRecovered() async throws {
+        // Given a confirm that died after the network approved (the charge stays pending)
+        let (environment, network) = try Self.environment(crashFirstAuthorization: true)
+        let created = try await environment.intents.create(
+            .init(amount: 2_000, currency: "usd", paymentMethod: "pm_card_visa")
+        )
+        await #expect(throws: SweeperTestNetwork.Unreachable.self) {
+            try await environment.intents.confirm(created.id, .init())
+        }
+        let stuck = try await Self.stored(environment, created)
+        #expect(stuck.status == .processing)
+        let t0 = environment.clock.now
+        // When the sweeper runs inside the grace period, then after it
+        let early = try await Sweeper(context: environment.context).sweep(now: t0 + Sweeper.pendingChargeGrace - 1)
+        let report = try await Sweeper(context: environment.context).sweep(now: t0 + Sweeper.pendingChargeGrace)
+        // Then it waited, then settled the attempt with the network's first answer
+        #expect(early == SweepReport())
+        #expect(report == SweepReport(pendingChargesRecovered: 1, examined: 1))
+        let settled = try await Self.stored(environment, created)
+        #expect(settled.status == .succeeded)
+        #expect(settled.latestCharge == stuck.latestCharge)
+        #expect(try await Self.charge(environment, settled.latestCharge)?.status == .succeeded)
+        #expect(try network.ledger.approvedCount() == 1)
+        #expect(try await Sweeper(context: environment.context).sweep(now: t0 + 120) == SweepReport())
+    }
+
+    @Test("An attempt this process is still waiting on is left alone")
+    func inFlightAttemptLeftAlone() async throws {
+        // Given a pending attempt that a task of this process holds
+        let (environment, _) = try Self.environment(crashFirstAuthorization: true)
+        let created = try await environment.intents.create(
+            .init(amount: 2_000, currency: "usd", paymentMethod: "pm_card_visa")
+        )
+        _ = try? await environment.intents.confirm(created.id, .init())
+        let attempt = try #require(try await Self.stored(environment, created).latestCharge)
+        #expect(environment.context.attempts.begin(attempt))
+        defer { environment.context.attempts.end(attempt) }
+        // When the sweeper runs long after
+        let report = try await Sweeper(context: environment.context).sweep(now: environment.clock.now + Self.day)
+        // Then it read the attempt and left it pending
+        #expect(report == SweepReport(examined: 1))
+        #expect(try await Self.charge(environment, attempt)?.status == .pending)
+    }
+
+    // MARK: - The service
+
+    @Test("With an interval of 0 the service is off")
+    func serviceOff() throws {
+        let (environment, _) = try Self.environment()
+        #expect(!SweeperService(context: environment.context, intervalSeconds: 0).isEnabled)
+        #expect(SweeperService(context: environment.context, intervalSeconds: 60).isEnabled)
+    }
+
+    @Test("The service runs a pass at start and stops when cancelled")
+    func serviceRunsAtStart() async throws {
+        // Given an attempt that is already due by the environment's clock
+        let (environment, _) = try Self.environment()
+        let intent = try await Self.pay(environment, Self.threeDSecureCard)
+        environment.clock.advance(by: Self.window)
+        // When the service runs (its next pass is an hour away)
+        let service = SweeperService(context: environment.context, intervalSeconds: 3_600)
+        let task = Task { try await service.run() }
+        var status = PaymentIntentStatus.requiresAction
+        for _ in 0..<200 where status == .requiresAction {
+            try await Task.sleep(for: .milliseconds(25))
+            status = try await Self.stored(environment, intent).status
+        }
+        task.cancel()
+        try await task.value
+        // Then the first pass expired the attempt, and cancelling ended the service
+        #expect(status == .requiresPaymentMethod)
+    }
+
+    // MARK: - Helpers
+
+    /// Inserts `count` intents that no rule touches: succeeded, canceled, or waiting for a payment method.
+    static func insertBackground(_ environment: TestEnvironment, count: Int, now: Int64) async throws {
+        let ids = IDGenerator.secure
+        try await environment.database.write { tx in
+            for index in 0..<count {
+                let id = ids.paymentIntent()
+                var intent = PaymentIntent(
+                    id: id,
+                    created: now - Int64(index),
+                    amount: 1_000,
+                    currency: "usd",
+                    clientSecret: ids.clientSecret(for: id)
+                )
+                switch index % 3 {
+                case 0:
+                    intent.status = .succeeded
+                    intent.amountReceived = 1_000
+                    intent.succeededAt = now - Int64(index)
+                case 1:
+                    intent.status = .canceled
+                    intent.canceledAt = now
+                default: break
+                }
+                try tx.insert(intent)
+            }
+        }
+    }
+
+    /// Stores an idempotency key created at `created`, finished (unlocked) or still locked.
+    static func idempotencyKey(_ environment: TestEnvironment, _ key: String, created: Int64, finished: Bool)
+        async throws
+    {
+        try await environment.database.write { tx in
+            _ = try tx.beginIdempotentRequest(
+                apiKey: "test",
+                key: key,
+                method: "POST",
+                path: "/v1/payment_intents",
+                fingerprint: "fingerprint",
+                requestID: "req_\(key)",
+                instance: "srv_test",
+                now: created
+            )
+            if finished {
+                try tx.finishIdempotentRequest(apiKey: "test", key: key, status: 200, body: Data("{}".utf8))
+            }
+        }
+    }
+
+    /// The keys of the stored idempotency rows, sorted.
+    static func idempotencyKeys(_ environment: TestEnvironment) throws -> [String] {
+        try rawRead(environment) { db in try String.fetchAll(db, sql: "SELECT key FROM idempotency_keys ORDER BY key") }
+    }
+
+    /// Reads the database file on a separate read-only connection: what is really stored.
+    static func rawRead<T>(_ environment: TestEnvironment, _ body: (Database) throws -> T) throws -> T {
+        var configuration = Configuration()
+        configuration.readonly = true
+        let queue = try DatabaseQueue(path: environment.database.path, configuration: configuration)
+        return try queue.read(body)
+    }
+}
