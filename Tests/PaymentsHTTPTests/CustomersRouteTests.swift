@@ -144,7 +144,10 @@ struct CustomersRouteTests {
             let loose = try await api.card("4000056655665556")
 
             // When the customer's own card is made the default
-            let ok = try await api.post("/v1/customers/\(customer)", [("invoice_settings[default_payment_method]", own)])
+            let ok = try await api.post(
+                "/v1/customers/\(customer)",
+                [("invoice_settings[default_payment_method]", own)]
+            )
 
             // Then it is
             #expect(ok.status == 200)
@@ -166,7 +169,10 @@ struct CustomersRouteTests {
             #expect(after.json["invoice_settings"]?["default_payment_method"]?.string == own)
 
             // When the default is unset with an empty value
-            let unset = try await api.post("/v1/customers/\(customer)", [("invoice_settings[default_payment_method]", "")])
+            let unset = try await api.post(
+                "/v1/customers/\(customer)",
+                [("invoice_settings[default_payment_method]", "")]
+            )
 
             // Then it is null
             #expect(unset.status == 200)

@@ -7,7 +7,7 @@ import Testing
 struct ZZProbeTests {
     @Test func probes() async throws {
         try await withWire { api in
-            func show(_ label: String, _ r: WireResponse) { print("PROBE \(label): \(r.status) \(r.text.replacingOccurrences(of: "\n", with: " ").prefix(400))") }
+            func show(_ label: String, _ r: WireResponse) { print("PROBE \(label): \(r.status) \(r.text.replacingOccurrences(of: "\n", with: " ").prefix(100000))") }
             show("confirm no pm", try await api.createIntent([("confirm", "true")]))
             print("PROBE count \(try await api.listCount("/v1/payment_intents"))")
             let key: HTTPFields = [HTTPField.Name("Idempotency-Key")!: "k1"]

@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import PaymentsCore
 import PaymentsStore
 import TestSupport
 import Testing

@@ -14,7 +14,8 @@ public struct SweepReport: Sendable, Equatable {
     /// released, or a network call that failed.
     public var skipped: Int
     /// Rows the pass's queries read. Each query searches a partial index of due rows only, so this follows the
-    /// work due (moved + skipped + attempts in flight), not the size of the tables.
+    /// work due (moved + skipped + attempts in flight), not the size of the tables. For rule c it counts the keys
+    /// deleted; keys still locked, which the index range also passes over, are not counted.
     public var examined: Int
 
     /// Creates a report; a pass starts from all zeros.
