@@ -119,7 +119,8 @@ CREATE TABLE charges (
     three_d_secure TEXT CHECK (three_d_secure IN ('authenticated', 'failed', 'expired')),
     authorization_code TEXT,
     resolved_at INTEGER,
-    CHECK (amount_captured <= amount AND amount_refunded <= amount_captured)
+    -- A captured charge refunds at most what was captured; a released authorization shows its whole amount.
+    CHECK (amount_captured <= amount AND amount_refunded <= amount AND (captured = 0 OR amount_refunded <= amount_captured))
 ) STRICT;
 
 CREATE INDEX charges_by_payment_intent ON charges (payment_intent, created);

@@ -251,10 +251,8 @@ struct CaptureRefundRouteTests {
             #expect(canceled.status == 200)
             let charge = try #require(canceled.json["latest_charge"])
             #expect(charge["captured"]?.bool == false)
-            withKnownIssue("bug: a canceled authorization's charge is not shown refunded") {
-                #expect(charge["refunded"]?.bool == true)
-                #expect(charge["amount_refunded"]?.int == 1000)
-            }
+            #expect(charge["refunded"]?.bool == true)
+            #expect(charge["amount_refunded"]?.int == 1000)
         }
     }
 

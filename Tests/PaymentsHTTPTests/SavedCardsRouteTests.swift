@@ -137,10 +137,8 @@ struct SavedCardsRouteTests {
             let response = try await api.attach(card, to: customer)
 
             // Then it is attached, as Stripe skips the CVC check when no CVC was given
-            withKnownIssue("bug: attach of 0127 without a CVC fails incorrect_cvc, though its charges approve") {
-                #expect(response.status == 200)
-                #expect(response.json["customer"]?.string == customer)
-            }
+            #expect(response.status == 200)
+            #expect(response.json["customer"]?.string == customer)
         }
     }
 
@@ -458,9 +456,7 @@ struct SavedCardsRouteTests {
 
             // Then the card is not attached to the deleted customer
             let owner = try await api.owner(of: card)
-            withKnownIssue("bug: savePaymentMethodAfterSuccess attaches the card to a deleted customer") {
-                #expect(owner != customer)
-            }
+            #expect(owner != customer)
         }
     }
 

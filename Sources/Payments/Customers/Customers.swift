@@ -47,7 +47,7 @@ public struct Customers: Sendable {
         let created = customer
         try await context.database.write { tx in
             if let pm = created.defaultPaymentMethod {
-                try Self.checkDefault(pm, customer: created.id, tx: tx, allowUnattached: true)
+                try Self.checkDefault(pm, customer: created.id, tx: tx)
             }
             try tx.insert(created)
         }
@@ -69,7 +69,7 @@ public struct Customers: Sendable {
             }
             Self.apply(fields, to: &customer)
             if case .some(.some(let pm)) = fields.defaultPaymentMethod {
-                try Self.checkDefault(pm, customer: id, tx: tx, allowUnattached: false)
+                try Self.checkDefault(pm, customer: id, tx: tx)
             }
             try tx.update(customer)
             return customer
@@ -118,8 +118,7 @@ public struct Customers: Sendable {
     private static func checkDefault(
         _ paymentMethodID: String,
         customer: String,
-        tx: StoreTransaction,
-        allowUnattached: Bool
+        tx: StoreTransaction
     ) throws {
         guard let pm = try tx.paymentMethod(paymentMethodID) else {
             throw PaymentError.resourceMissing(
@@ -129,7 +128,7 @@ public struct Customers: Sendable {
                 inURL: false
             )
         }
-        if pm.customer != customer && !(allowUnattached && pm.customer == nil) {
+        if pm.customer != customer {
             throw PaymentError.invalidRequest(
                 "The customer does not have a payment method with the ID \(paymentMethodID). The payment method must "
                     + "be attached to the customer.",

@@ -353,7 +353,9 @@ extension PaymentIntents {
     /// (and marked ready for off-session use); one used without a customer may not be used again.
     static func savePaymentMethodAfterSuccess(intent: PaymentIntent, charge: Charge, tx: StoreTransaction) throws {
         guard let pmID = charge.paymentMethod, var paymentMethod = try tx.paymentMethod(pmID) else { return }
-        if let usage = intent.setupFutureUsage, let customer = intent.customer {
+        if let usage = intent.setupFutureUsage, let customer = intent.customer,
+            try tx.customer(customer)?.deleted == false
+        {
             paymentMethod.customer = customer
             paymentMethod.reusable = true
             if usage == .offSession { paymentMethod.offSessionReady = true }

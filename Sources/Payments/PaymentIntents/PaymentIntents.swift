@@ -276,6 +276,10 @@ public struct PaymentIntents: Sendable {
             guard try tx.update(next, expecting: current.status) else {
                 throw PaymentIntentStateMachine.unexpectedState(.cancel, intent: current)
             }
+            if current.status == .requiresCapture, let held = current.latestCharge, var charge = try tx.charge(held) {
+                charge.releaseAuthorization()
+                try tx.update(charge)
+            }
             try scope?.finish(tx, intent: next, error: nil)
             return next
         }

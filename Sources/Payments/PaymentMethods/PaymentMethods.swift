@@ -125,7 +125,8 @@ public struct PaymentMethods: Sendable {
                 )
             }
             if let card = try tx.cardNumber(of: paymentMethod.id), let testCard = TestCards.card(forNumber: card.digits),
-                case .fails(let decline) = testCard.attach
+                case .fails(let decline) = testCard.attach,
+                decline.code != "incorrect_cvc" || paymentMethod.cvcCheck != nil  // no CVC given, none checked
             {
                 throw PaymentError.card(code: decline.code, declineCode: decline.declineCode, message: decline.message)
             }

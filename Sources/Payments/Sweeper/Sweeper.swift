@@ -145,7 +145,12 @@ public struct Sweeper: Sendable {
                     // Read again under the write lock: a merchant's cancel may have come first.
                     guard let current = try tx.paymentIntent(id), current.status == .requiresCapture else { continue }
                     let next = try current.apply(.canceled(.automatic), now: now)
-                    if try tx.update(next, expecting: .requiresCapture) { canceled += 1 }
+                    guard try tx.update(next, expecting: .requiresCapture) else { continue }
+                    canceled += 1
+                    if let held = current.latestCharge, var charge = try tx.charge(held) {
+                        charge.releaseAuthorization()
+                        try tx.update(charge)
+                    }
                 }
                 return canceled
             }

@@ -145,9 +145,14 @@ extension PaymentError {
         status: 401
     )
 
-    /// A key that is not one of ours; the message shows only its last four characters.
+    /// A key that is not one of ours; the message shows at most its type prefix and last four characters, as
+    /// Stripe's `sk_test_****1234`.
     public static func invalidAPIKey(_ key: String) -> PaymentError {
-        let masked = key.count > 4 ? String(key.prefix(8)) + "****" + String(key.suffix(4)) : "****"
+        // Showing 8 + 4 characters hides nothing of a short key, so a key must be at least this long for them to
+        // be shown; real keys are over 100 characters, and a short one is masked whole.
+        let minimumMaskableLength = 24
+        let masked =
+            key.count >= minimumMaskableLength ? String(key.prefix(8)) + "****" + String(key.suffix(4)) : "****"
         return PaymentError(
             kind: .invalidRequest,
             code: "api_key_invalid",

@@ -88,8 +88,17 @@ public struct Charge: Codable, Sendable, Equatable {
         )
     }
 
-    /// Whether all that was captured has been refunded.
-    public var refunded: Bool { captured && amountCaptured > 0 && amountRefunded >= amountCaptured }
+    /// Whether the whole charge was given back: all that was captured refunded, or an uncaptured authorization
+    /// released (as Stripe shows a canceled hold: `refunded` with `amount_refunded` equal to the amount).
+    public var refunded: Bool {
+        captured ? amountCaptured > 0 && amountRefunded >= amountCaptured : status == .succeeded && amountRefunded >= amount
+    }
+
+    /// Marks an uncaptured authorization released (the intent canceled, by the merchant or for expiry).
+    public mutating func releaseAuthorization() {
+        guard status == .succeeded, !captured else { return }
+        amountRefunded = amount
+    }
 
     public enum CodingKeys: String, CodingKey {
         case id, created, customer, amount, currency, status, capture, captured
