@@ -168,6 +168,22 @@ struct PaymentIntentsRouteTests {
         }
     }
 
+    @Test("In lists, expand[]=data.payment_method expands each item; a bare field is refused")
+    func listExpansion() async throws {
+        try await withWire { api in
+            // Given a paid intent
+            _ = try await api.intent([("payment_method", "pm_card_visa"), ("confirm", "true")])
+            // When
+            let expanded = try await api.get("/v1/payment_intents", [("expand[]", "data.payment_method")])
+            let bare = try await api.get("/v1/payment_intents", [("expand[]", "payment_method")])
+            // Then
+            #expect(expanded.status == 200)
+            #expect(expanded.json["data"]?[0]?["payment_method"]?["object"]?.string == "payment_method")
+            #expect(bare.status == 400)
+            #expect(bare.error["param"]?.string == "expand")
+        }
+    }
+
     @Test("JSON bodies are accepted")
     func jsonBody() async throws {
         try await withWire { api in
