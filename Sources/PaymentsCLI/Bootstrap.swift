@@ -49,13 +49,13 @@ struct Bootstrap {
     /// Crash tests' fault point: debug builds only, so a release binary can never be told to die mid-payment.
     static func faultInjector(_ point: String?) -> FaultInjector {
         #if DEBUG
-        guard let point, let armed = FaultInjector.Point(rawValue: point) else { return .inert }
-        return FaultInjector(armed: armed) { reached in
-            FileHandle.standardError.write(Data("fault injected at \(reached.rawValue)\n".utf8))
-            kill(getpid(), SIGKILL)
-        }
+            guard let point, let armed = FaultInjector.Point(rawValue: point) else { return .inert }
+            return FaultInjector(armed: armed) { reached in
+                FileHandle.standardError.write(Data("fault injected at \(reached.rawValue)\n".utf8))
+                kill(getpid(), SIGKILL)
+            }
         #else
-        return .inert
+            return .inert
         #endif
     }
 
@@ -68,7 +68,10 @@ struct Bootstrap {
             let (intent, _) = try await intents.recover(charge: charge)
             logger.notice(
                 "recovered a pending attempt",
-                metadata: ["charge": .string(charge), "payment_intent": .string(intent.id), "status": .string(intent.status.rawValue)]
+                metadata: [
+                    "charge": .string(charge), "payment_intent": .string(intent.id),
+                    "status": .string(intent.status.rawValue),
+                ]
             )
         }
         return orphans.count

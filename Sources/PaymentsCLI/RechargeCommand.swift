@@ -50,13 +50,19 @@ struct RechargeCommand: AsyncParsableCommand {
         let bootstrap = try Bootstrap(settings: settings, publicBaseURL: "", label: "payments.recharge")
         let charges = OffSessionCharges(context: bootstrap.context, instance: "rch_" + bootstrap.context.ids.token(16))
         let progress = Progress(total: rows.count)
-        let outcomes = await Self.chargeAll(rows, charges: charges, concurrency: max(1, concurrency), progress: progress)
+        let outcomes = await Self.chargeAll(
+            rows,
+            charges: charges,
+            concurrency: max(1, concurrency),
+            progress: progress
+        )
         progress.finish()
 
         var text = CSV.line(["reference", "payment_intent", "status", "decline_code", "error"])
         for (row, outcome) in zip(rows, outcomes) {
             text += CSV.line([
-                row.reference, outcome.paymentIntent ?? "", outcome.status, outcome.declineCode ?? "", outcome.error ?? "",
+                row.reference, outcome.paymentIntent ?? "", outcome.status, outcome.declineCode ?? "",
+                outcome.error ?? "",
             ])
         }
         if let output {
@@ -100,10 +106,15 @@ struct RechargeCommand: AsyncParsableCommand {
             }
             let reference = value("reference") ?? ""
             guard fields.count <= header.count else {
-                return Row(reference: reference, problem: "row has \(fields.count) fields; the header has \(header.count)")
+                return Row(
+                    reference: reference,
+                    problem: "row has \(fields.count) fields; the header has \(header.count)"
+                )
             }
             guard !reference.isEmpty else { return Row(reference: "", problem: "missing reference") }
-            guard let customer = value("customer") else { return Row(reference: reference, problem: "missing customer") }
+            guard let customer = value("customer") else {
+                return Row(reference: reference, problem: "missing customer")
+            }
             guard let amountText = value("amount"), let amount = Int64(amountText), amount > 0 else {
                 return Row(reference: reference, problem: "amount must be a positive integer in minor units")
             }
@@ -193,8 +204,12 @@ struct RechargeCommand: AsyncParsableCommand {
         var text: String {
             let declinedTotal = declined.values.reduce(0, +)
             var lines = ["recharge: \(succeeded) succeeded, \(declinedTotal) declined, \(errors) errors"]
-            for (code, count) in declined.sorted(by: { $0.key < $1.key }) { lines.append("  declined \(code): \(count)") }
-            if replayed > 0 { lines.append("  \(replayed) rows were already done by an earlier run (replayed, not charged again)") }
+            for (code, count) in declined.sorted(by: { $0.key < $1.key }) {
+                lines.append("  declined \(code): \(count)")
+            }
+            if replayed > 0 {
+                lines.append("  \(replayed) rows were already done by an earlier run (replayed, not charged again)")
+            }
             return lines.joined(separator: "\n") + "\n"
         }
     }

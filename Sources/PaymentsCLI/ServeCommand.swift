@@ -30,7 +30,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let settings = loaded
         let base = settings.publicBaseURL ?? "http://\(settings.host):\(settings.port)"
-        let bootstrap = try Bootstrap(settings: settings, publicBaseURL: base.hasSuffix("/") ? String(base.dropLast()) : base)
+        let bootstrap = try Bootstrap(
+            settings: settings,
+            publicBaseURL: base.hasSuffix("/") ? String(base.dropLast()) : base
+        )
         let recovered = try await bootstrap.recoverPendingAttempts()
         let services = HTTPServices(
             context: bootstrap.context,

@@ -99,7 +99,11 @@ struct ServiceSettings: Sendable {
             migrations: payments.string(forKey: "migrations", default: "migrations"),
             publicFolder: payments.string(forKey: "publicFolder", default: "Public"),
             secretKey: payments.string(forKey: "secretKey", isSecret: true, default: developmentSecretKey),
-            publishableKey: payments.string(forKey: "publishableKey", isSecret: true, default: developmentPublishableKey),
+            publishableKey: payments.string(
+                forKey: "publishableKey",
+                isSecret: true,
+                default: developmentPublishableKey
+            ),
             vaultKey: payments.string(forKey: "vaultKey", isSecret: true, default: developmentVaultKey),
             confirmationWindow: Int64(payments.int(forKey: "confirmationWindow", default: 3600)),
             sweepInterval: payments.int(forKey: "sweepInterval", default: 60),

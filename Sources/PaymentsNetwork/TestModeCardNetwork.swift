@@ -116,7 +116,11 @@ public struct TestModeCardNetwork: CardNetwork {
                 sql: "UPDATE authorizations SET voided = 1 WHERE attempt_id = ? AND captured_amount = 0",
                 arguments: [attemptID]
             )
-            return try Bool.fetchOne(db, sql: "SELECT voided FROM authorizations WHERE attempt_id = ?", arguments: [attemptID])
+            return try Bool.fetchOne(
+                db,
+                sql: "SELECT voided FROM authorizations WHERE attempt_id = ?",
+                arguments: [attemptID]
+            )
                 ?? true
         }
     }
@@ -124,7 +128,11 @@ public struct TestModeCardNetwork: CardNetwork {
     /// The amount captured at the network for an attempt (0 when uncaptured or unknown).
     public func capturedAmount(attemptID: String) throws -> Int64 {
         try ledger.read { db in
-            try Int64.fetchOne(db, sql: "SELECT captured_amount FROM authorizations WHERE attempt_id = ?", arguments: [attemptID])
+            try Int64.fetchOne(
+                db,
+                sql: "SELECT captured_amount FROM authorizations WHERE attempt_id = ?",
+                arguments: [attemptID]
+            )
                 ?? 0
         }
     }
@@ -140,7 +148,8 @@ public struct TestModeCardNetwork: CardNetwork {
 
     /// The number of approved authorizations in the ledger: the charges that really happened.
     public func approvedCount() throws -> Int {
-        try ledger.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM authorizations WHERE approved = 1") ?? 0 }
+        try ledger.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM authorizations WHERE approved = 1") ?? 0
+        }
     }
 
     private static func result(from row: Row) -> AuthorizationResult {
@@ -148,7 +157,11 @@ public struct TestModeCardNetwork: CardNetwork {
             return .approved(authorizationCode: row["authorization_code"] ?? "")
         }
         return .declined(
-            CardDecline(code: row["code"] ?? "card_declined", declineCode: row["decline_code"], message: row["message"] ?? "")
+            CardDecline(
+                code: row["code"] ?? "card_declined",
+                declineCode: row["decline_code"],
+                message: row["message"] ?? ""
+            )
         )
     }
 }

@@ -21,7 +21,11 @@ struct CrashRecoveryTests {
         defer { dying.kill() }
         // When a payment reaches that point, the client gets no answer and the process is gone
         let lost = try? await dying.client.postForm(
-            "/v1/payment_intents", form, auth: dying.secret, headers: ["Idempotency-Key": key])
+            "/v1/payment_intents",
+            form,
+            auth: dying.secret,
+            headers: ["Idempotency-Key": key]
+        )
         #expect(lost == nil, "the request was answered: \(String(describing: lost))")
         let termination = await dying.stop(signal: SIGKILL)
         #expect(termination?.reason == .uncaughtSignal, "\(String(describing: termination))\n\(dying.diagnostics)")
@@ -32,14 +36,22 @@ struct CrashRecoveryTests {
         let ledgers = Ledgers(folder: server.folder)
         #expect(try ledgers.pendingCharges() == 0)
         let retry = try await server.client.postForm(
-            "/v1/payment_intents", form, auth: server.secret, headers: ["Idempotency-Key": key])
+            "/v1/payment_intents",
+            form,
+            auth: server.secret,
+            headers: ["Idempotency-Key": key]
+        )
         #expect(retry.status == 200, "\(retry)\n\(server.diagnostics)")
         let intent = try retry.json()
         #expect(intent["status"]?.string == "succeeded")
         #expect(intent["amount_received"]?.int == 2500)
         // A second retry replays the same bytes.
         let replay = try await server.client.postForm(
-            "/v1/payment_intents", form, auth: server.secret, headers: ["Idempotency-Key": key])
+            "/v1/payment_intents",
+            form,
+            auth: server.secret,
+            headers: ["Idempotency-Key": key]
+        )
         #expect(replay.header("Idempotent-Replayed") == "true")
         #expect(replay.body == retry.body)
         try Self.checkInvariants(ledgers, answered: [intent["id"]?.string ?? ""], expectedIntents: 1)
@@ -89,8 +101,11 @@ struct CrashRecoveryTests {
                             ]
                             guard
                                 let answer = try? await server.client.postForm(
-                                    "/v1/payment_intents", form, auth: server.secret,
-                                    headers: ["Idempotency-Key": request.key])
+                                    "/v1/payment_intents",
+                                    form,
+                                    auth: server.secret,
+                                    headers: ["Idempotency-Key": request.key]
+                                )
                             else { return }  // the server died: retry in the next round
                             guard answer.status == 200 || answer.status == 402 else { continue }
                             let json = try? answer.json()

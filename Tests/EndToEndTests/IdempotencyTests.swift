@@ -16,12 +16,20 @@ struct IdempotencyTests {
         let key = UUID().uuidString
         // Given a confirmed payment made with a key
         let original = try await first.client.postForm(
-            "/v1/payment_intents", Self.visaIntent, auth: first.secret, headers: ["Idempotency-Key": key])
+            "/v1/payment_intents",
+            Self.visaIntent,
+            auth: first.secret,
+            headers: ["Idempotency-Key": key]
+        )
         #expect(original.status == 200, "\(original)")
         #expect(original.header("Idempotent-Replayed") == nil)
         // When it is sent again
         let again = try await first.client.postForm(
-            "/v1/payment_intents", Self.visaIntent, auth: first.secret, headers: ["Idempotency-Key": key])
+            "/v1/payment_intents",
+            Self.visaIntent,
+            auth: first.secret,
+            headers: ["Idempotency-Key": key]
+        )
         // Then the saved bytes come back, marked as a replay, with a new request id
         #expect(again.status == 200)
         #expect(again.header("Idempotent-Replayed") == "true")
@@ -34,7 +42,11 @@ struct IdempotencyTests {
         let second = try await ServerProcess.start(folder: first.folder, keys: first.keys)
         defer { second.kill() }
         let afterRestart = try await second.client.postForm(
-            "/v1/payment_intents", Self.visaIntent, auth: second.secret, headers: ["Idempotency-Key": key])
+            "/v1/payment_intents",
+            Self.visaIntent,
+            auth: second.secret,
+            headers: ["Idempotency-Key": key]
+        )
         #expect(afterRestart.status == 200)
         #expect(afterRestart.header("Idempotent-Replayed") == "true")
         #expect(afterRestart.body == original.body)
@@ -46,22 +58,37 @@ struct IdempotencyTests {
         try await withServer { server in
             let key = UUID().uuidString
             let first = try await server.client.postForm(
-                "/v1/payment_intents", Self.visaIntent, auth: server.secret, headers: ["Idempotency-Key": key])
+                "/v1/payment_intents",
+                Self.visaIntent,
+                auth: server.secret,
+                headers: ["Idempotency-Key": key]
+            )
             #expect(first.status == 200)
             var other = Self.visaIntent
             other[0] = ("amount", "2000")
             let changed = try await server.client.postForm(
-                "/v1/payment_intents", other, auth: server.secret, headers: ["Idempotency-Key": key])
+                "/v1/payment_intents",
+                other,
+                auth: server.secret,
+                headers: ["Idempotency-Key": key]
+            )
             #expect(changed.status == 400)
             #expect(try changed.json()["error"]?["type"]?.string == "idempotency_error")
             let elsewhere = try await server.client.postForm(
-                "/v1/customers", [("email", "a@example.com")], auth: server.secret, headers: ["Idempotency-Key": key])
+                "/v1/customers",
+                [("email", "a@example.com")],
+                auth: server.secret,
+                headers: ["Idempotency-Key": key]
+            )
             #expect(elsewhere.status == 400)
             #expect(try elsewhere.json()["error"]?["type"]?.string == "idempotency_error")
             // Parameter order does not matter: the same parameters in another order replay.
             let reordered = try await server.client.postForm(
-                "/v1/payment_intents", Self.visaIntent.reversed(), auth: server.secret,
-                headers: ["Idempotency-Key": key])
+                "/v1/payment_intents",
+                Self.visaIntent.reversed(),
+                auth: server.secret,
+                headers: ["Idempotency-Key": key]
+            )
             #expect(reordered.header("Idempotent-Replayed") == "true")
         }
     }
@@ -72,10 +99,18 @@ struct IdempotencyTests {
         try await withServer(environment: ["PAYMENTS_NETWORK_LATENCY": "1500"]) { server in
             let key = UUID().uuidString
             async let first = server.client.postForm(
-                "/v1/payment_intents", Self.visaIntent, auth: server.secret, headers: ["Idempotency-Key": key])
+                "/v1/payment_intents",
+                Self.visaIntent,
+                auth: server.secret,
+                headers: ["Idempotency-Key": key]
+            )
             try await Task.sleep(for: .milliseconds(500))
             let second = try await server.client.postForm(
-                "/v1/payment_intents", Self.visaIntent, auth: server.secret, headers: ["Idempotency-Key": key])
+                "/v1/payment_intents",
+                Self.visaIntent,
+                auth: server.secret,
+                headers: ["Idempotency-Key": key]
+            )
             #expect(second.status == 409, "\(second)")
             #expect(try second.json()["error"]?["code"]?.string == "idempotency_key_in_use")
             #expect(try await first.status == 200)
@@ -83,18 +118,28 @@ struct IdempotencyTests {
             // A request that fails validation saves nothing: the corrected retry with the same key runs.
             let badKey = UUID().uuidString
             let invalid = try await server.client.postForm(
-                "/v1/payment_intents", [("amount", "abc"), ("currency", "usd")], auth: server.secret,
-                headers: ["Idempotency-Key": badKey])
+                "/v1/payment_intents",
+                [("amount", "abc"), ("currency", "usd")],
+                auth: server.secret,
+                headers: ["Idempotency-Key": badKey]
+            )
             #expect(invalid.status == 400)
             let corrected = try await server.client.postForm(
-                "/v1/payment_intents", [("amount", "1000"), ("currency", "usd")], auth: server.secret,
-                headers: ["Idempotency-Key": badKey])
+                "/v1/payment_intents",
+                [("amount", "1000"), ("currency", "usd")],
+                auth: server.secret,
+                headers: ["Idempotency-Key": badKey]
+            )
             #expect(corrected.status == 200)
             #expect(corrected.header("Idempotent-Replayed") == nil)
 
             // Keys longer than Stripe's 255 characters are refused.
             let long = try await server.client.postForm(
-                "/v1/customers", [], auth: server.secret, headers: ["Idempotency-Key": String(repeating: "k", count: 256)])
+                "/v1/customers",
+                [],
+                auth: server.secret,
+                headers: ["Idempotency-Key": String(repeating: "k", count: 256)]
+            )
             #expect(long.status == 400)
         }
     }
@@ -108,9 +153,17 @@ struct IdempotencyTests {
                 ("payment_method", "pm_card_chargeDeclinedInsufficientFunds"),
             ]
             let first = try await server.client.postForm(
-                "/v1/payment_intents", form, auth: server.secret, headers: ["Idempotency-Key": key])
+                "/v1/payment_intents",
+                form,
+                auth: server.secret,
+                headers: ["Idempotency-Key": key]
+            )
             let again = try await server.client.postForm(
-                "/v1/payment_intents", form, auth: server.secret, headers: ["Idempotency-Key": key])
+                "/v1/payment_intents",
+                form,
+                auth: server.secret,
+                headers: ["Idempotency-Key": key]
+            )
             #expect(first.status == 402)
             #expect(again.status == 402)
             #expect(again.header("Idempotent-Replayed") == "true")
@@ -126,13 +179,16 @@ struct IdempotencyTests {
             let created = try await server.client.postForm(
                 "/v1/payment_intents",
                 [("amount", "4200"), ("currency", "usd"), ("payment_method", "pm_card_visa")],
-                auth: server.secret)
+                auth: server.secret
+            )
             let id = try #require(try created.json()["id"]?.string)
             let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<50 {
                     group.addTask {
                         try await server.client.postForm(
-                            "/v1/payment_intents/\(id)/confirm", [], auth: server.secret
+                            "/v1/payment_intents/\(id)/confirm",
+                            [],
+                            auth: server.secret
                         ).status
                     }
                 }
@@ -158,8 +214,11 @@ struct IdempotencyTests {
                 for _ in 0..<50 {
                     group.addTask {
                         try await server.client.postForm(
-                            "/v1/payment_intents", Self.visaIntent, auth: server.secret,
-                            headers: ["Idempotency-Key": key])
+                            "/v1/payment_intents",
+                            Self.visaIntent,
+                            auth: server.secret,
+                            headers: ["Idempotency-Key": key]
+                        )
                     }
                 }
                 return try await group.reduce(into: [HTTPAnswer]()) { $0.append($1) }

@@ -9,7 +9,11 @@ struct RechargeTests {
     /// Saves `card` for a new customer the way a checkout does: a payment with setup_future_usage=off_session.
     /// Cards that need 3-D Secure complete the challenge first.
     static func customerWithSavedCard(_ server: ServerProcess, card: String) async throws -> String {
-        let customer = try await server.client.postForm("/v1/customers", [("email", "r@example.com")], auth: server.secret)
+        let customer = try await server.client.postForm(
+            "/v1/customers",
+            [("email", "r@example.com")],
+            auth: server.secret
+        )
         let id = try #require(try customer.json()["id"]?.string)
         let pm = try await server.createPaymentMethod(card: card)
         let intent = try await server.client.postForm(
@@ -18,7 +22,8 @@ struct RechargeTests {
                 ("amount", "500"), ("currency", "usd"), ("customer", id), ("payment_method", pm),
                 ("setup_future_usage", "off_session"), ("confirm", "true"),
             ],
-            auth: server.secret)
+            auth: server.secret
+        )
         let json = try intent.json()
         if json["status"]?.string == "requires_action" {
             _ = try await server.answerChallenge(at: try server.challengeURL(of: json), outcome: "complete")
@@ -32,7 +37,10 @@ struct RechargeTests {
         let id = try #require(try customer.json()["id"]?.string)
         let pm = try await server.createPaymentMethod(card: card)
         let attached = try await server.client.postForm(
-            "/v1/payment_methods/\(pm)/attach", [("customer", id)], auth: server.secret)
+            "/v1/payment_methods/\(pm)/attach",
+            [("customer", id)],
+            auth: server.secret
+        )
         try #require(attached.status == 200, "\(attached)")
         return id
     }
@@ -66,7 +74,8 @@ struct RechargeTests {
             let always3184 = try await Self.customerWithAttachedCard(server, card: "4000002760003184")
             let fails0341 = try await Self.customerWithAttachedCard(server, card: "4000000000000341")
             let noCard = try #require(
-                try await server.client.postForm("/v1/customers", [], auth: server.secret).json()["id"]?.string)
+                try await server.client.postForm("/v1/customers", [], auth: server.secret).json()["id"]?.string
+            )
             let input = server.folder.appendingPathComponent("charges.csv")
             let output = server.folder.appendingPathComponent("results.csv")
             try """
@@ -90,13 +99,18 @@ struct RechargeTests {
             // Then every row has its own outcome, in input order, and bad rows did not stop the others
             #expect(first.termination.status == 1, "\(first.termination)\n\(first.output)")
             let rows = try Self.readCSV(output)
-            #expect(rows.map { $0["reference"] ?? "" } == [
-                "ref-visa", "ref-3155", "ref-3184", "ref-0341", "ref-nocard", "ref-unknown", "ref-badamount",
-                "ref-badcurrency", "ref-toosmall", "",
-            ])
-            #expect(rows.map { $0["status"] ?? "" } == [
-                "succeeded", "succeeded", "declined", "declined", "error", "error", "error", "error", "error", "error",
-            ])
+            #expect(
+                rows.map { $0["reference"] ?? "" } == [
+                    "ref-visa", "ref-3155", "ref-3184", "ref-0341", "ref-nocard", "ref-unknown", "ref-badamount",
+                    "ref-badcurrency", "ref-toosmall", "",
+                ]
+            )
+            #expect(
+                rows.map { $0["status"] ?? "" } == [
+                    "succeeded", "succeeded", "declined", "declined", "error", "error", "error", "error", "error",
+                    "error",
+                ]
+            )
             #expect(rows[2]["decline_code"] == "authentication_required")
             #expect(rows[3]["decline_code"] == "generic_decline")
             #expect(rows[0]["payment_intent"]?.hasPrefix("pi_") == true)
@@ -116,7 +130,10 @@ struct RechargeTests {
 
             // An unreadable input is exit status 2.
             let missing = try await Self.recharge(
-                server, input: server.folder.appendingPathComponent("missing.csv"), output: output)
+                server,
+                input: server.folder.appendingPathComponent("missing.csv"),
+                output: output
+            )
             #expect(missing.termination.status == 2)
         }
     }

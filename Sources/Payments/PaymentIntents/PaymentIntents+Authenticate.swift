@@ -25,7 +25,8 @@ extension PaymentIntents {
     /// confirm (the seed's flow); an automatic one is authorized at once. After `fail`, the intent is
     /// `requires_payment_method` with `payment_intent_authentication_failure`, and the failed attempt is recorded.
     /// - Returns: the intent in its new state; a decline after authentication is not thrown but shown on it.
-    public func authenticate(_ id: String, token: String, outcome: AuthenticationOutcome) async throws -> PaymentIntent {
+    public func authenticate(_ id: String, token: String, outcome: AuthenticationOutcome) async throws -> PaymentIntent
+    {
         let now = context.clock.now()
         let ids = context.ids
         let plan = try await context.database.write { tx -> Plan in

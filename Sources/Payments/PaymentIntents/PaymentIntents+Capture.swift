@@ -25,7 +25,11 @@ extension PaymentIntents {
         try PaymentIntentStateMachine.check(.capture, on: intent)
         let amount = amountToCapture ?? intent.amountCapturable
         guard amount > 0 else {
-            throw PaymentError.invalidRequest("Invalid positive integer", code: "parameter_invalid_integer", param: "amount_to_capture")
+            throw PaymentError.invalidRequest(
+                "Invalid positive integer",
+                code: "parameter_invalid_integer",
+                param: "amount_to_capture"
+            )
         }
         guard amount <= intent.amountCapturable else {
             throw PaymentError.invalidRequest(

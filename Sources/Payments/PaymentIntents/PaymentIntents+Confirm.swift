@@ -333,7 +333,9 @@ extension PaymentIntents {
 
     /// The network request for a charge. Built from the charge row alone (its time included), so a retry after a
     /// crash sends exactly what the first try sent.
-    static func request(for charge: Charge, paymentMethod: PaymentMethod, card: CardNumber) throws -> AuthorizationRequest {
+    static func request(for charge: Charge, paymentMethod: PaymentMethod, card: CardNumber) throws
+        -> AuthorizationRequest
+    {
         AuthorizationRequest(
             attemptID: charge.id,
             card: card,

@@ -81,7 +81,15 @@ public struct PaymentIntents: Sendable {
                 try await context.database.write { tx in try scope?.finish(tx, intent: intent, error: nil) }
                 return intent
             }
-            return try await confirm(resumed, ConfirmInput(offSession: input.offSession, returnURL: input.returnURL, errorOnRequiresAction: input.errorOnRequiresAction), scope: scope)
+            return try await confirm(
+                resumed,
+                ConfirmInput(
+                    offSession: input.offSession,
+                    returnURL: input.returnURL,
+                    errorOnRequiresAction: input.errorOnRequiresAction
+                ),
+                scope: scope
+            )
         }
         guard let currency = Currency(code: input.currency) else {
             throw PaymentError.invalidValue("currency", "Invalid currency: \(input.currency.lowercased()).")
@@ -150,13 +158,17 @@ public struct PaymentIntents: Sendable {
     /// Retrieves an intent.
     public func retrieve(_ id: String) async throws -> PaymentIntent {
         let found = try await context.database.read { tx in try tx.paymentIntent(id) }
-        guard let found else { throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true) }
+        guard let found else {
+            throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
+        }
         return found
     }
 
     /// Lists intents, newest first.
-    public func list(customer: String?, created: CreatedFilter?, page: PageRequest) async throws -> Page<PaymentIntent> {
-        try await context.database.read { tx in try tx.paymentIntents(customer: customer, created: created, page: page) }
+    public func list(customer: String?, created: CreatedFilter?, page: PageRequest) async throws -> Page<PaymentIntent>
+    {
+        try await context.database.read { tx in try tx.paymentIntents(customer: customer, created: created, page: page)
+        }
     }
 
     /// The parameters of `POST /v1/payment_intents/:id`; nil leaves a field as it is, `.some(nil)` clears it.
@@ -328,7 +340,11 @@ public struct PaymentIntents: Sendable {
     static func amountError(_ error: AmountError) -> PaymentError {
         switch error {
         case .notPositive:
-            .invalidRequest("This value must be greater than or equal to 1.", code: "parameter_invalid_integer", param: "amount")
+            .invalidRequest(
+                "This value must be greater than or equal to 1.",
+                code: "parameter_invalid_integer",
+                param: "amount"
+            )
         case .tooSmall:
             .invalidRequest(error.message, code: "amount_too_small", param: "amount")
         case .tooLarge:

@@ -32,7 +32,11 @@ public struct PaymentMethods: Sendable {
         public var metadata: [String: String]
 
         /// Creates input.
-        public init(card: CardInput, billingDetails: BillingDetails = BillingDetails(), metadata: [String: String] = [:]) {
+        public init(
+            card: CardInput,
+            billingDetails: BillingDetails = BillingDetails(),
+            metadata: [String: String] = [:]
+        ) {
             self.card = card
             self.billingDetails = billingDetails
             self.metadata = metadata
@@ -48,9 +52,17 @@ public struct PaymentMethods: Sendable {
         do {
             card = try CardNumber(parsing: input.card.number)
         } catch .invalidNumber {
-            throw PaymentError.card(code: "invalid_number", message: "Your card number is invalid.", param: "card[number]")
+            throw PaymentError.card(
+                code: "invalid_number",
+                message: "Your card number is invalid.",
+                param: "card[number]"
+            )
         } catch {
-            throw PaymentError.card(code: "incorrect_number", message: "Your card number is incorrect.", param: "card[number]")
+            throw PaymentError.card(
+                code: "incorrect_number",
+                message: "Your card number is incorrect.",
+                param: "card[number]"
+            )
         }
         guard let testCard = TestCards.card(forNumber: card.digits) else {
             let decline = TestCards.liveModeCardDecline
@@ -61,7 +73,11 @@ public struct PaymentMethods: Sendable {
             do {
                 try CardVerificationCode.validate(cvc, brand: card.brand)
             } catch {
-                throw PaymentError.card(code: "invalid_cvc", message: "Your card's security code is invalid.", param: "card[cvc]")
+                throw PaymentError.card(
+                    code: "invalid_cvc",
+                    message: "Your card's security code is invalid.",
+                    param: "card[cvc]"
+                )
             }
         }
         let paymentMethod = PaymentMethod(
@@ -90,7 +106,12 @@ public struct PaymentMethods: Sendable {
         }
         let found = try await context.database.read { tx in try tx.paymentMethod(id) }
         guard let found else {
-            throw PaymentError.resourceMissing("PaymentMethod", id: id, param: param ?? "payment_method", inURL: param == nil)
+            throw PaymentError.resourceMissing(
+                "PaymentMethod",
+                id: id,
+                param: param ?? "payment_method",
+                inURL: param == nil
+            )
         }
         return found
     }
@@ -124,7 +145,8 @@ public struct PaymentMethods: Sendable {
                     param: "payment_method"
                 )
             }
-            if let card = try tx.cardNumber(of: paymentMethod.id), let testCard = TestCards.card(forNumber: card.digits),
+            if let card = try tx.cardNumber(of: paymentMethod.id),
+                let testCard = TestCards.card(forNumber: card.digits),
                 case .fails(let decline) = testCard.attach,
                 decline.code != "incorrect_cvc" || paymentMethod.cvcCheck != nil  // no CVC given, none checked
             {
@@ -203,7 +225,11 @@ public struct PaymentMethods: Sendable {
                 param: "card[exp_month]"
             )
         } catch {
-            throw .card(code: "invalid_expiry_year", message: "Your card's expiration year is invalid.", param: "card[exp_year]")
+            throw .card(
+                code: "invalid_expiry_year",
+                message: "Your card's expiration year is invalid.",
+                param: "card[exp_year]"
+            )
         }
     }
 
@@ -213,7 +239,12 @@ public struct PaymentMethods: Sendable {
         let expiry = try CardExpiry(month: 12, year: UTCYearMonth(unixSeconds: now).year + 3, nowUnixSeconds: now)
         return try await create(
             CreateInput(
-                card: CardInput(number: testCard.number, expMonth: expiry.month, expYear: expiry.year, cvc: testCard.brand == .amex ? "1234" : "123")
+                card: CardInput(
+                    number: testCard.number,
+                    expMonth: expiry.month,
+                    expYear: expiry.year,
+                    cvc: testCard.brand == .amex ? "1234" : "123"
+                )
             )
         )
     }

@@ -52,7 +52,11 @@ public struct Refunds: Sendable {
             }
             let amount = input.amount ?? remaining
             guard amount > 0 else {
-                throw PaymentError.invalidRequest("Invalid positive integer", code: "parameter_invalid_integer", param: "amount")
+                throw PaymentError.invalidRequest(
+                    "Invalid positive integer",
+                    code: "parameter_invalid_integer",
+                    param: "amount"
+                )
             }
             guard amount <= remaining else {
                 let currency = Currency(code: charge.currency)
@@ -143,7 +147,12 @@ public struct Refunds: Sendable {
     static func charge(for input: CreateInput, tx: StoreTransaction) throws -> Charge {
         if let intentID = input.paymentIntent {
             guard let intent = try tx.paymentIntent(intentID) else {
-                throw PaymentError.resourceMissing("payment_intent", id: intentID, param: "payment_intent", inURL: false)
+                throw PaymentError.resourceMissing(
+                    "payment_intent",
+                    id: intentID,
+                    param: "payment_intent",
+                    inURL: false
+                )
             }
             guard intent.status == .succeeded, let chargeID = intent.latestCharge, let charge = try tx.charge(chargeID),
                 charge.captured

@@ -1,3 +1,4 @@
+import Foundation
 import PaymentsCore
 import PaymentsStore
 import Synchronization
@@ -13,7 +14,8 @@ public final class IdempotencyScope: Sendable {
     public let resumeIntent: String?
     public let resumeCharge: String?
     /// Renders the response for an outcome, inside the final transaction (so it reads that transaction's state).
-    private let render: @Sendable (StoreTransaction, PaymentIntent, PaymentError?) throws -> (status: Int, body: [UInt8])
+    private let render:
+        @Sendable (StoreTransaction, PaymentIntent, PaymentError?) throws -> (status: Int, body: [UInt8])
     private let saved = Mutex<(status: Int, body: [UInt8])?>(nil)
 
     /// Creates a scope.
@@ -22,7 +24,8 @@ public final class IdempotencyScope: Sendable {
         key: String,
         resumeIntent: String?,
         resumeCharge: String?,
-        _ render: @escaping @Sendable (StoreTransaction, PaymentIntent, PaymentError?) throws -> (status: Int, body: [UInt8])
+        _ render:
+            @escaping @Sendable (StoreTransaction, PaymentIntent, PaymentError?) throws -> (status: Int, body: [UInt8])
     ) {
         self.apiKey = apiKey
         self.key = key
@@ -42,9 +45,9 @@ public final class IdempotencyScope: Sendable {
     }
 
     /// Records progress in `tx`.
-    func mark(_ tx: StoreTransaction, _ point: IdempotencyKey.RecoveryPoint, intent: String?, charge: String? = nil) throws {
+    func mark(_ tx: StoreTransaction, _ point: IdempotencyKey.RecoveryPoint, intent: String?, charge: String? = nil)
+        throws
+    {
         try tx.markIdempotentProgress(apiKey: apiKey, key: key, point: point, paymentIntent: intent, charge: charge)
     }
 }
-
-import Foundation

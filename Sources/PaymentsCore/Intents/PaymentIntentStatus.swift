@@ -52,5 +52,7 @@ public enum CancellationReason: String, Sendable, Codable, CaseIterable {
     case voidInvoice = "void_invoice"
 
     /// The reasons a caller may give when canceling.
-    public static let callerSupplied: [CancellationReason] = [.duplicate, .fraudulent, .requestedByCustomer, .abandoned]
+    public static let callerSupplied: [CancellationReason] = [
+        .duplicate, .fraudulent, .requestedByCustomer, .abandoned,
+    ]
 }

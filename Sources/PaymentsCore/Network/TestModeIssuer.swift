@@ -10,7 +10,9 @@ public enum TestModeIssuer {
             return .declined(TestCards.liveModeCardDecline)
         }
         if request.expiry.isExpired(atUnixSeconds: request.now) {
-            return .declined(CardDecline(code: "expired_card", declineCode: "expired_card", message: "Your card has expired."))
+            return .declined(
+                CardDecline(code: "expired_card", declineCode: "expired_card", message: "Your card has expired.")
+            )
         }
         let behavior = request.offSession ? (card.offSessionCharge ?? card.charge) : card.charge
         switch behavior {

@@ -29,7 +29,9 @@ public enum ThreeDSecurePolicy {
         case .notSupported, .supportedNotRequired:
             return .proceed
         case .lookupFails:
-            return .decline(CardDecline(code: "card_declined", declineCode: "generic_decline", message: "Your card was declined."))
+            return .decline(
+                CardDecline(code: "card_declined", declineCode: "generic_decline", message: "Your card was declined.")
+            )
         case .requiredUnlessSetUp:
             if offSession { return offSessionReady ? .proceed : .decline(TestCards.authenticationRequiredDecline) }
             return .challenge

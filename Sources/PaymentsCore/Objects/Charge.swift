@@ -91,7 +91,8 @@ public struct Charge: Codable, Sendable, Equatable {
     /// Whether the whole charge was given back: all that was captured refunded, or an uncaptured authorization
     /// released (as Stripe shows a canceled hold: `refunded` with `amount_refunded` equal to the amount).
     public var refunded: Bool {
-        captured ? amountCaptured > 0 && amountRefunded >= amountCaptured : status == .succeeded && amountRefunded >= amount
+        captured
+            ? amountCaptured > 0 && amountRefunded >= amountCaptured : status == .succeeded && amountRefunded >= amount
     }
 
     /// Marks an uncaptured authorization released (the intent canceled, by the merchant or for expiry).

@@ -9,7 +9,9 @@ enum Expansion {
     ///
     /// On a list every entry needs the `data.` prefix, as Stripe's: a bare field names a property of the list
     /// object itself, which has none to expand, and is refused rather than silently ignored.
-    static func read(_ params: inout Parameters, allowed: Set<String>, list: Bool = false) throws(PaymentError) -> [String] {
+    static func read(_ params: inout Parameters, allowed: Set<String>, list: Bool = false) throws(PaymentError)
+        -> [String]
+    {
         let values = try params.stringList("expand") ?? []
         for value in values {
             if list && !value.hasPrefix("data.") {

@@ -39,7 +39,9 @@ struct PaymentIntentsController {
         input.offSession = try Self.offSession(&params)
         input.returnURL = try params.string("return_url", maxLength: 2048)
         input.errorOnRequiresAction = try params.boolean("error_on_requires_action") ?? false
-        for (name, value) in [("return_url", input.returnURL != nil), ("error_on_requires_action", input.errorOnRequiresAction)]
+        for (name, value) in [
+            ("return_url", input.returnURL != nil), ("error_on_requires_action", input.errorOnRequiresAction),
+        ]
         where value && !confirm {
             throw PaymentError.invalidRequest(
                 "You can only pass in `\(name)` when `confirm` is set to true.",
@@ -221,7 +223,10 @@ struct PaymentIntentsController {
     static func clearableSetupFutureUsage(_ params: inout Parameters) throws(PaymentError) -> SetupFutureUsage?? {
         guard let usage = try params.rawString("setup_future_usage") else { return nil }
         guard usage.isEmpty || SetupFutureUsage(rawValue: usage) != nil else {
-            throw .invalidValue("setup_future_usage", "Invalid setup_future_usage: must be one of on_session, off_session")
+            throw .invalidValue(
+                "setup_future_usage",
+                "Invalid setup_future_usage: must be one of on_session, off_session"
+            )
         }
         return .some(SetupFutureUsage(rawValue: usage))
     }

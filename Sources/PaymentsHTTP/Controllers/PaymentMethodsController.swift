@@ -35,7 +35,11 @@ struct PaymentMethodsController {
         let metadata = try params.newMetadata()
         try params.finish()
         guard let month = Int(exactly: expMonth), let year = Int(exactly: expYear), year < 100_000 else {
-            throw PaymentError.card(code: "invalid_expiry_year", message: "Your card's expiration year is invalid.", param: "card[exp_year]")
+            throw PaymentError.card(
+                code: "invalid_expiry_year",
+                message: "Your card's expiration year is invalid.",
+                param: "card[exp_year]"
+            )
         }
         let paymentMethod = try await services.paymentMethods.create(
             .init(

@@ -37,9 +37,10 @@ public enum StripeRenderer {
         if options.expand.contains("latest_charge"), let charge = bundle.latestCharge {
             latestCharge = self.charge(charge, paymentMethod: bundle.paymentMethod ?? bundle.lastErrorPaymentMethod)
         }
-        let lastError: JSONValue = intent.lastPaymentError.map {
-            lastPaymentError($0, paymentMethod: bundle.lastErrorPaymentMethod, options: options)
-        } ?? .null
+        let lastError: JSONValue =
+            intent.lastPaymentError.map {
+                lastPaymentError($0, paymentMethod: bundle.lastErrorPaymentMethod, options: options)
+            } ?? .null
         let rendered: JSONValue = .object([
             ("id", .string(intent.id)),
             ("object", "payment_intent"),
@@ -249,7 +250,13 @@ public enum StripeRenderer {
         if let pm = paymentMethod {
             card = [
                 ("brand", .string(pm.brand)),
-                ("checks", .object([("address_line1_check", .null), ("address_postal_code_check", .null), ("cvc_check", .string(pm.cvcCheck.map { _ in "pass" }))])),
+                (
+                    "checks",
+                    .object([
+                        ("address_line1_check", .null), ("address_postal_code_check", .null),
+                        ("cvc_check", .string(pm.cvcCheck.map { _ in "pass" })),
+                    ])
+                ),
                 ("country", .string(pm.country)),
                 ("exp_month", .int(Int64(pm.expMonth))),
                 ("exp_year", .int(Int64(pm.expYear))),

@@ -1,3 +1,4 @@
+import Foundation
 import PaymentsCore
 
 /// The merchant's API keys and what each may do.
@@ -55,5 +56,3 @@ public struct APIKeys: Sendable {
         return difference == 0
     }
 }
-
-import Foundation

@@ -25,7 +25,8 @@ extension StripeRequestContext {
 
     /// An idempotency scope with its own rendering (for `/pay`'s answers).
     func scope(
-        render: @escaping @Sendable (StoreTransaction, PaymentIntent, PaymentError?) throws -> (status: Int, body: [UInt8])
+        render:
+            @escaping @Sendable (StoreTransaction, PaymentIntent, PaymentError?) throws -> (status: Int, body: [UInt8])
     ) -> IdempotencyScope? {
         guard let idempotency else { return nil }
         let scope = IdempotencyScope(
@@ -49,10 +50,14 @@ func respond(
 ) async throws -> Response {
     do {
         let intent = try await body()
-        if let saved = scope?.savedResponse { return ResponseBuilder.bytes(saved.body, status: .init(code: saved.status)) }
+        if let saved = scope?.savedResponse {
+            return ResponseBuilder.bytes(saved.body, status: .init(code: saved.status))
+        }
         return try await render(intent)
     } catch let error as PaymentError {
-        if let saved = scope?.savedResponse { return ResponseBuilder.bytes(saved.body, status: .init(code: saved.status)) }
+        if let saved = scope?.savedResponse {
+            return ResponseBuilder.bytes(saved.body, status: .init(code: saved.status))
+        }
         throw error
     }
 }

@@ -166,12 +166,19 @@ public struct Parameters: Sendable {
         case .value(""): return ([:], true)
         case .map(let map):
             guard map.count <= 50 else {
-                throw .invalidRequest("You can specify up to 50 keys in metadata.", code: "parameter_invalid_string", param: key)
+                throw .invalidRequest(
+                    "You can specify up to 50 keys in metadata.",
+                    code: "parameter_invalid_string",
+                    param: key
+                )
             }
             var updates: [String: String?] = [:]
             for (name, node) in map {
                 guard case .value(let value) = node else {
-                    throw .invalidRequest("Invalid metadata[\(name)]: metadata values must be strings.", param: "\(key)[\(name)]")
+                    throw .invalidRequest(
+                        "Invalid metadata[\(name)]: metadata values must be strings.",
+                        param: "\(key)[\(name)]"
+                    )
                 }
                 guard name.count <= 40, !name.contains("["), !name.contains("]") else {
                     throw .invalidRequest(

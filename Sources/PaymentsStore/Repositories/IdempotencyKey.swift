@@ -76,7 +76,9 @@ extension StoreTransaction {
         now: Int64
     ) throws -> IdempotencyBegin {
         if var row = try IdempotencyKey.fetchOne(db, key: ["api_key": apiKey, "key": key]) {
-            guard row.path == path && row.method == method else { return .mismatch(samePath: false, firstPath: row.path) }
+            guard row.path == path && row.method == method else {
+                return .mismatch(samePath: false, firstPath: row.path)
+            }
             guard row.fingerprint == fingerprint else { return .mismatch(samePath: true, firstPath: row.path) }
             if row.recoveryPoint == .finished { return .replay(row) }
             if row.lockedBy == instance { return .inFlight }

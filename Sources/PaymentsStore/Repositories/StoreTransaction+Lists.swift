@@ -70,7 +70,11 @@ extension StoreTransaction {
             // Order is (created, rowid): rowid grows with insertion, so objects made in the same second still list
             // newest first (ids are random and say nothing about order).
             guard
-                let cursor = try Row.fetchOne(db, sql: "SELECT created, rowid FROM \(table) WHERE id = ?", arguments: [cursorID])
+                let cursor = try Row.fetchOne(
+                    db,
+                    sql: "SELECT created, rowid FROM \(table) WHERE id = ?",
+                    arguments: [cursorID]
+                )
             else {
                 throw PaymentError.resourceMissing(
                     Self.objectName(table),

@@ -15,9 +15,11 @@ struct Ledgers {
 
     /// Approved authorizations at the card network: the charges that really happened.
     func networkApprovedAttempts() throws -> Set<String> {
-        try Set(open("card-network.sqlite").read { db in
-            try String.fetchAll(db, sql: "SELECT attempt_id FROM authorizations WHERE approved = 1")
-        })
+        try Set(
+            open("card-network.sqlite").read { db in
+                try String.fetchAll(db, sql: "SELECT attempt_id FROM authorizations WHERE approved = 1")
+            }
+        )
     }
 
     /// The service's succeeded charges, by attempt id.
@@ -47,13 +49,16 @@ struct Ledgers {
 
     /// Intents by status.
     func intentIDs(status: String) throws -> Set<String> {
-        try Set(open("payments.sqlite").read { db in
-            try String.fetchAll(db, sql: "SELECT id FROM payment_intents WHERE status = ?", arguments: [status])
-        })
+        try Set(
+            open("payments.sqlite").read { db in
+                try String.fetchAll(db, sql: "SELECT id FROM payment_intents WHERE status = ?", arguments: [status])
+            }
+        )
     }
 
     /// Every intent id.
     func intentCount() throws -> Int {
-        try open("payments.sqlite").read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM payment_intents") ?? 0 }
+        try open("payments.sqlite").read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM payment_intents") ?? 0
+        }
     }
 }
