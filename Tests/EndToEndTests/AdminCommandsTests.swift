@@ -1,0 +1,131 @@
+import Foundation
+import GRDB
+import TestSupport
+import Testing
+
+/// `payments sweep` and `payments report` with the built binary against a database the server has open, and an
+/// admin's read-only connection that never blocks the server.
+@Suite("Admin commands beside a running server")
+struct AdminCommandsTests {
+    static func run(_ server: ServerProcess, _ arguments: [String]) async throws -> (
+        termination: Termination, output: String
+    ) {
+        try await runToCompletion(
+            try PaymentsBinary.path(),
+            arguments + ["--db", server.db.path],
+            environment: PaymentsBinary.environment([:]),
+            in: server.folder
+        )
+    }
+
+    @Test("payments sweep --now expires an abandoned 3-D Secure attempt while the server runs")
+    func sweepWithNow() async throws {
+        try await withServer { server in
+            // Given an intent left in requires_action and one that succeeded
+            let abandoned = try await server.client.postForm(
+                "/v1/payment_intents",
+                [
+                    ("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_authenticationRequired"),
+                    ("confirm", "true"),
+                ],
+                auth: server.secret
+            )
+            let abandonedID = try #require(try abandoned.json()["id"]?.string)
+            #expect(try abandoned.json()["status"]?.string == "requires_action")
+            let paid = try await server.client.postForm(
+                "/v1/payment_intents",
+                [("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
+                auth: server.secret
+            )
+            let paidID = try #require(try paid.json()["id"]?.string)
+
+            // When a pass runs as of two hours from now (past the one-hour confirmation window)
+            let later = Int(Date().timeIntervalSince1970) + 7200
+            let sweep = try await Self.run(server, ["sweep", "--now", String(later)])
+            #expect(sweep.termination.isCleanExit, "\(sweep.output)")
+            #expect(sweep.output.contains("attempts expired:          1"), "\(sweep.output)")
+
+            // Then the server sees the attempt expired, and the paid intent untouched
+            let expired = try await server.paymentIntent(abandonedID)
+            #expect(expired["status"]?.string == "requires_payment_method")
+            #expect(expired["last_payment_error"]?["code"]?.string == "payment_intent_payment_attempt_expired")
+            #expect(try await server.paymentIntent(paidID)["status"]?.string == "succeeded")
+
+            // And a second pass at the same time changes nothing
+            let again = try await Self.run(server, ["sweep", "--now", String(later)])
+            #expect(again.output.contains("attempts expired:          0"), "\(again.output)")
+        }
+    }
+
+    @Test("payments report prints what the API's objects add up to, while the server runs")
+    func reportMatchesAPI() async throws {
+        try await withServer { server in
+            for amount in [1000, 2500] {
+                _ = try await server.client.postForm(
+                    "/v1/payment_intents",
+                    [
+                        ("amount", String(amount)), ("currency", "usd"), ("payment_method", "pm_card_visa"),
+                        ("confirm", "true"),
+                    ],
+                    auth: server.secret
+                )
+            }
+            let declined = try await server.client.postForm(
+                "/v1/payment_intents",
+                [
+                    ("amount", "700"), ("currency", "usd"),
+                    ("payment_method", "pm_card_chargeDeclinedInsufficientFunds"),
+                    ("confirm", "true"),
+                ],
+                auth: server.secret
+            )
+            #expect(declined.status == 402)
+            let volume = try await Self.run(server, ["report", "daily_volume", "--format", "json"])
+            #expect(volume.termination.isCleanExit, "\(volume.output)")
+            let rows = try JSON.parse(Data(volume.output.utf8)).array ?? []
+            #expect(rows.count == 1)
+            #expect(rows.first?["payments"]?.int == 2)
+            #expect(rows.first?["gross_amount"]?.int == 3500)
+            #expect(rows.first?["net_amount"]?.int == 3500)
+            let declines = try await Self.run(server, ["report", "declines", "--format", "csv"])
+            #expect(declines.output.contains(",insufficient_funds,1"), "\(declines.output)")
+            let unknown = try await Self.run(server, ["report", "no_such_report"])
+            #expect(!unknown.termination.isCleanExit)
+        }
+    }
+
+    @Test("an admin's open read-only transaction never blocks the server's writes")
+    func readerDoesNotBlock() async throws {
+        try await withServer { server in
+            var configuration = Configuration()
+            configuration.readonly = true
+            let admin = try DatabaseQueue(path: server.db.path, configuration: configuration)
+            // Given an admin holding a read transaction open (a long sqlite3 -readonly query)
+            try await admin.read { db in
+                let before = try Int.fetchOne(db, sql: "SELECT count(*) FROM payment_intents") ?? -1
+                // When the server takes payments meanwhile
+                let semaphore = DispatchSemaphore(value: 0)
+                let answers = Shared<[Int]>([])
+                Task {
+                    for _ in 0..<5 {
+                        let answer = try? await server.client.postForm(
+                            "/v1/payment_intents",
+                            [
+                                ("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"),
+                                ("confirm", "true"),
+                            ],
+                            auth: server.secret
+                        )
+                        answers.withLock { $0.append(answer?.status ?? -1) }
+                    }
+                    semaphore.signal()
+                }
+                // Then every payment completes while the read is still open, which keeps its snapshot
+                #expect(semaphore.wait(timeout: .now() + 60) == .success)
+                #expect(answers.withLock { $0 } == [200, 200, 200, 200, 200])
+                #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM payment_intents") == before)
+            }
+            #expect(try Ledgers(folder: server.folder).intentCount() == 5)
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import PaymentsCore
+import PaymentsHTTP
+import Testing
+
+/// The wire format's parser and reader, without the router.
+@Suite("Form and JSON parameters")
+struct ParameterNodeTests {
+    @Test("Bracket nesting, lists both ways, percent-encoding and plus as space")
+    func form() throws {
+        // When
+        let nodes = try ParameterNode.parseForm(
+            "card%5Bnumber%5D=4242&card[exp_month]=12&metadata[note]=a+b%26c&expand[]=x&expand[]=y"
+                + "&items[1]=second&items[0]=first&empty="
+        )
+        // Then
+        #expect(nodes["card"] == .map(["number": .value("4242"), "exp_month": .value("12")]))
+        #expect(nodes["metadata"] == .map(["note": .value("a b&c")]))
+        #expect(nodes["expand"] == .list([.value("x"), .value("y")]))
+        #expect(nodes["empty"] == .value(""))
+        var params = Parameters(nodes)
+        #expect(try params.stringList("expand") == ["x", "y"])
+        #expect(try params.stringList("items") == ["first", "second"])
+    }
+
+    @Test("JSON: numbers and booleans read as the text a form would send; null as empty")
+    func json() throws {
+        let nodes = try ParameterNode.parseJSON(
+            Data(#"{"amount": 2000, "confirm": true, "metadata": {"k": "v"}, "expand": ["a", "b"], "x": null}"#.utf8)
+        )
+        var params = Parameters(nodes)
+        #expect(try params.integer("amount") == 2_000)
+        #expect(try params.boolean("confirm") == true)
+        #expect(try params.stringList("expand") == ["a", "b"])
+        #expect(try params.newMetadata() == ["k": "v"])
+        #expect(nodes["x"] == .value(""))
+    }
+
+    @Test(
+        "Malformed bodies are 400 invalid_request_error",
+        arguments: ["a[b=1", "[x]=1", "a[b]c=1", "a[][]=1", "a=1&a[b]=2", "a[]=1&a[b]=2"]
+    )
+    func malformedForm(body: String) {
+        let error = #expect(throws: PaymentError.self) { try ParameterNode.parseForm(body) }
+        #expect(error?.status == 400)
+        #expect(error?.kind == .invalidRequest)
+    }
+
+    @Test("Too many parameters or too deep nesting are refused")
+    func limits() {
+        let many = (0...1_000).map { "k\($0)=v" }.joined(separator: "&")
+        let deep = "a" + String(repeating: "[b]", count: 10) + "=1"
+        let deepJSON = Data((String(repeating: #"{"a":"#, count: 12) + "1" + String(repeating: "}", count: 12)).utf8)
+        #expect(throws: PaymentError.self) { try ParameterNode.parseForm(many) }
+        #expect(throws: PaymentError.self) { try ParameterNode.parseForm(deep) }
+        #expect(throws: PaymentError.self) { try ParameterNode.parseJSON(deepJSON) }
+        #expect(throws: PaymentError.self) { try ParameterNode.parseJSON(Data("[1]".utf8)) }
+        #expect(throws: PaymentError.self) { try ParameterNode.parseJSON(Data("{".utf8)) }
+    }
+
+    @Test("Unread parameters are parameter_unknown with their full bracketed name")
+    func unknown() throws {
+        // Given
+        var params = Parameters(try ParameterNode.parseForm("card[number]=4242&card[foo]=1&amount=5"))
+        _ = try params.integer("amount")
+        var card = try #require(try params.nested("card"))
+        _ = try card.string("number")
+        // When / Then
+        #expect(throws: Never.self) { try params.finish() }
+        let error = #expect(throws: PaymentError.self) { try card.finish() }
+        #expect(error?.code == "parameter_unknown")
+        #expect(error?.param == "card[foo]")
+    }
+
+    @Test("Metadata: an empty value deletes a key, metadata= clears all, and Stripe's limits apply")
+    func metadata() throws {
+        var update = Parameters(try ParameterNode.parseForm("metadata[keep]=1&metadata[drop]="))
+        let result = try #require(try update.metadata())
+        #expect(result.updates == ["keep": .some("1"), "drop": String?.none])
+        #expect(!result.clearAll)
+        var clear = Parameters(try ParameterNode.parseForm("metadata="))
+        #expect(try clear.metadata()?.clearAll == true)
+        let tooMany = (0..<51).map { "metadata[k\($0)]=v" }.joined(separator: "&")
+        var many = Parameters(try ParameterNode.parseForm(tooMany))
+        #expect(throws: PaymentError.self) { try many.metadata() }
+        var longValue = Parameters(try ParameterNode.parseForm("metadata[k]=" + String(repeating: "v", count: 501)))
+        #expect(throws: PaymentError.self) { try longValue.metadata() }
+    }
+}
