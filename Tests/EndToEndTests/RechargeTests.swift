@@ -159,7 +159,7 @@ struct RechargeTests {
             process.currentDirectoryURL = TestPaths.root
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
-            try process.run()
+            try ChildRegistry.launch(process)
             ChildRegistry.add(process.processIdentifier)
             var approvedMidway = approvedBefore
             let deadline = ContinuousClock.now + .seconds(60)

@@ -10,6 +10,18 @@ enum ChildRegistry {
         atexit { ChildRegistry.killAll() }
     }()
 
+    /// Serializes `Process.run()`: swift-corelibs-foundation's spawn path is not safe to enter from several
+    /// threads at once (parallel tests starting servers crashed in its memcpy), so one child starts at a time.
+    private static let launching = Mutex(())
+
+    /// Starts `process` and registers it to be killed when the run ends.
+    static func launch(_ process: Process) throws {
+        try launching.withLock { _ in
+            try process.run()
+            add(process.processIdentifier)
+        }
+    }
+
     static func add(_ pid: Int32) {
         _ = installOnce
         pids.withLock { _ = $0.insert(pid) }
@@ -80,7 +92,7 @@ func runToCompletion(
     process.standardInput = FileHandle.nullDevice
     process.standardOutput = log
     process.standardError = log
-    try process.run()
+    try ChildRegistry.launch(process)
     let pid = process.processIdentifier
     ChildRegistry.add(pid)
     defer {

@@ -92,7 +92,7 @@ final class ServerProcess: Sendable {
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = log
         process.standardError = log
-        try process.run()
+        try ChildRegistry.launch(process)
         ChildRegistry.add(process.processIdentifier)
 
         // Wait for the ready line; a child that dies first, or never prints it, fails the start.
