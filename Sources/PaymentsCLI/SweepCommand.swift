@@ -60,6 +60,7 @@ struct SweepCommand: AsyncParsableCommand {
             ("authorizations canceled", "\(report.authorizationsCanceled)"),
             ("idempotency keys pruned", "\(report.idempotencyKeysPruned)"),
             ("pending charges recovered", "\(report.pendingChargesRecovered)"),
+            ("pending refunds settled", "\(report.pendingRefundsSettled)"),
             ("skipped", "\(report.skipped)"),
             ("rows examined", "\(report.examined)"),
             ("time", String(format: "%.1f ms", milliseconds)),

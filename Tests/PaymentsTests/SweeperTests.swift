@@ -371,6 +371,41 @@ struct SweeperTests {
         #expect(try await Sweeper(context: environment.context).sweep(now: t0 + 120) == SweepReport())
     }
 
+    @Test("A refund a crash left pending is completed after the grace period, once")
+    func pendingRefundSettled() async throws {
+        // Given a captured payment and a refund whose network call never came back (left pending, its amount reserved)
+        let (environment, _) = try Self.environment()
+        let paid = try await Self.pay(environment, "pm_card_visa", amount: 3_000)
+        let chargeID = try #require(paid.latestCharge)
+        let t0 = environment.clock.now
+        let refund = Refund(
+            id: "re_pendingsweeptest0000000001",
+            created: t0,
+            charge: chargeID,
+            paymentIntent: paid.id,
+            amount: 1_000,
+            currency: "usd",
+            reason: nil,
+            metadata: [:]
+        )
+        try await environment.database.write { tx in
+            try tx.insert(refund)
+            guard var charge = try tx.charge(chargeID) else { return }
+            charge.amountRefunded += refund.amount
+            try tx.update(charge)
+        }
+        // When the sweeper runs inside the grace period, then after it, then again
+        let early = try await Sweeper(context: environment.context).sweep(now: t0 + Sweeper.pendingChargeGrace - 1)
+        let report = try await Sweeper(context: environment.context).sweep(now: t0 + Sweeper.pendingChargeGrace + 1)
+        let again = try await Sweeper(context: environment.context).sweep(now: t0 + Sweeper.pendingChargeGrace + 2)
+        // Then it waited, then completed the refund once, and the charge's refunded amount was reserved only once
+        #expect(early.pendingRefundsSettled == 0)
+        #expect(report.pendingRefundsSettled == 1)
+        #expect(again.pendingRefundsSettled == 0)
+        #expect(try await Refunds(context: environment.context).retrieve(refund.id).status == .succeeded)
+        #expect(try await Self.charge(environment, chargeID)?.amountRefunded == 1_000)
+    }
+
     @Test("An attempt this process is still waiting on is left alone")
     func inFlightAttemptLeftAlone() async throws {
         // Given a pending attempt that a task of this process holds

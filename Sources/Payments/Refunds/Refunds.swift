@@ -101,8 +101,9 @@ public struct Refunds: Sendable {
 
     /// Completes refunds a crash left pending.
     /// - Returns: how many were settled.
-    public func settlePending(limit: Int = 100) async throws -> Int {
-        let ids = try await context.database.read { tx in try tx.pendingRefunds(limit: limit) }
+    /// - Parameter cutoff: only refunds created before this time; younger ones may still be in flight.
+    public func settlePending(createdBefore cutoff: Int64, limit: Int = 100) async throws -> Int {
+        let ids = try await context.database.read { tx in try tx.pendingRefunds(createdBefore: cutoff, limit: limit) }
         for id in ids {
             if let refund = try await context.database.read({ tx in try tx.refund(id) }) {
                 _ = try await settle(refund)

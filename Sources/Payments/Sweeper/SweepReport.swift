@@ -10,6 +10,8 @@ public struct SweepReport: Sendable, Equatable {
     public var idempotencyKeysPruned: Int
     /// Rule d: attempts a crash left pending, settled by asking the network again under the same attempt id.
     public var pendingChargesRecovered: Int
+    /// Rule e: refunds a crash left pending, completed at the network under the same refund id.
+    public var pendingRefundsSettled: Int
     /// Due rows this pass left for a later one: an authorization captured at the network before it could be
     /// released, or a network call that failed.
     public var skipped: Int
@@ -25,8 +27,10 @@ public struct SweepReport: Sendable, Equatable {
         idempotencyKeysPruned: Int = 0,
         pendingChargesRecovered: Int = 0,
         skipped: Int = 0,
-        examined: Int = 0
+        examined: Int = 0,
+        pendingRefundsSettled: Int = 0
     ) {
+        self.pendingRefundsSettled = pendingRefundsSettled
         self.attemptsExpired = attemptsExpired
         self.authorizationsCanceled = authorizationsCanceled
         self.idempotencyKeysPruned = idempotencyKeysPruned
@@ -38,6 +42,7 @@ public struct SweepReport: Sendable, Equatable {
     /// How many rows the pass changed, all rules together.
     public var changes: Int {
         attemptsExpired + authorizationsCanceled + idempotencyKeysPruned + pendingChargesRecovered
+            + pendingRefundsSettled
     }
 
     /// The counts as log metadata, with the rules' names as keys.
@@ -47,6 +52,7 @@ public struct SweepReport: Sendable, Equatable {
             "authorizations_canceled": "\(authorizationsCanceled)",
             "idempotency_keys_pruned": "\(idempotencyKeysPruned)",
             "pending_charges_recovered": "\(pendingChargesRecovered)",
+            "pending_refunds_settled": "\(pendingRefundsSettled)",
             "skipped": "\(skipped)",
             "examined": "\(examined)",
         ]

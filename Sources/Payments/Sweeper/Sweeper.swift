@@ -11,6 +11,7 @@ import PaymentsStore
 /// c. Idempotency keys older than 24 hours are deleted.
 /// d. An attempt a crash left pending (and that no task of this process is waiting on) is settled by asking the
 ///    network again under the same attempt id, which never charges twice.
+/// e. A refund a crash left pending is completed at the network under the same refund id.
 ///
 /// Each rule reads its due rows through a partial index (``SweeperQuery``) in batches of ``defaultBatchSize``, one
 /// short write transaction per batch, until nothing is due: a pass costs what is due, not the size of the tables,
@@ -53,6 +54,7 @@ public struct Sweeper: Sendable {
         try await cancelExpiredAuthorizations(now: now, report: &report)
         try await pruneIdempotencyKeys(now: now, report: &report)
         try await recoverPendingCharges(now: now, report: &report)
+        try await settlePendingRefunds(now: now, report: &report)
         if report.changes > 0 || report.skipped > 0 {
             var metadata = report.metadata
             metadata["now"] = "\(now)"
@@ -237,5 +239,18 @@ public struct Sweeper: Sendable {
             }
             if due.count < limit { break }
         }
+    }
+
+    // MARK: - e. Pending refunds
+
+    /// Rule e: refunds pending for longer than ``pendingChargeGrace`` (the same margin: a live refund is pending
+    /// only while the network answers) are completed through ``Refunds/settlePending(createdBefore:limit:)``.
+    func settlePendingRefunds(now: Int64, report: inout SweepReport) async throws {
+        let settled = try await Refunds(context: context).settlePending(
+            createdBefore: now - Self.pendingChargeGrace,
+            limit: batchSize
+        )
+        report.examined += settled
+        report.pendingRefundsSettled += settled
     }
 }

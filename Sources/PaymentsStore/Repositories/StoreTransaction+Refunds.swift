@@ -33,12 +33,13 @@ extension StoreTransaction {
         return try list(Refund.self, filter: filter, page: page)
     }
 
-    /// The ids of refunds still pending (the network's answer was never recorded), oldest first.
-    public func pendingRefunds(limit: Int) throws -> [String] {
+    /// The ids of refunds still pending (the network's answer was never recorded) created before `cutoff`,
+    /// oldest first, through the partial index `refunds_pending`.
+    public func pendingRefunds(createdBefore cutoff: Int64, limit: Int) throws -> [String] {
         try String.fetchAll(
             db,
-            sql: "SELECT id FROM refunds WHERE status = 'pending' ORDER BY created LIMIT ?",
-            arguments: [limit]
+            sql: "SELECT id FROM refunds WHERE status = 'pending' AND created < ? ORDER BY created LIMIT ?",
+            arguments: [cutoff, limit]
         )
     }
 }
