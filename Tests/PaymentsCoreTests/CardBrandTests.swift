@@ -29,7 +29,8 @@ struct CardBrandTests {
         #expect(
             CardBrand.allCases.map(\.rawValue) == [
                 "amex", "diners", "discover", "eftpos_au", "jcb", "mastercard", "unionpay", "visa", "unknown",
-            ])
+            ]
+        )
         #expect(CardFunding.allCases.map(\.rawValue) == ["credit", "debit", "prepaid", "unknown"])
     }
 }

@@ -126,7 +126,8 @@ struct CardExpiryTests {
         arguments: [
             (CardExpiryError.invalidExpiryMonth, "invalid_expiry_month", "Your card's expiration month is invalid."),
             (.invalidExpiryYear, "invalid_expiry_year", "Your card's expiration year is invalid."),
-        ])
+        ]
+    )
     func errors(error: CardExpiryError, code: String, message: String) {
         #expect(error.code == code)
         #expect(error.message == message)

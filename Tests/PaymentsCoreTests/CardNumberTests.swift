@@ -120,7 +120,8 @@ struct CardNumberTests {
         arguments: [
             (CardNumberError.invalidNumber, "invalid_number", "Your card number is invalid."),
             (.incorrectNumber, "incorrect_number", "Your card number is incorrect."),
-        ])
+        ]
+    )
     func errors(error: CardNumberError, code: String, message: String) {
         #expect(error.code == code)
         #expect(error.message == message)

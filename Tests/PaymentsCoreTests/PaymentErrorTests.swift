@@ -8,7 +8,10 @@ struct PaymentErrorTests {
         arguments: [
             (PaymentError.parameterMissing("amount"), "invalid_request_error", "parameter_missing", "amount", 400),
             (.parameterUnknown("card[foo]"), "invalid_request_error", "parameter_unknown", "card[foo]", 400),
-            (.invalidInteger("amount", value: "abc"), "invalid_request_error", "parameter_invalid_integer", "amount", 400),
+            (
+                .invalidInteger("amount", value: "abc"), "invalid_request_error", "parameter_invalid_integer", "amount",
+                400
+            ),
             (.invalidEmpty("currency"), "invalid_request_error", "parameter_invalid_empty", "currency", 400),
             (
                 .resourceMissing("payment_intent", id: "pi_1", param: "intent", inURL: true), "invalid_request_error",

@@ -168,7 +168,9 @@ struct PaymentIntentStateMachineTests {
         case .confirm where status == .succeeded:
             #expect(error.message.hasPrefix("You cannot confirm this PaymentIntent because it has already succeeded"))
         case .confirm:
-            #expect(error.message.hasPrefix("You cannot confirm this PaymentIntent because it has a status of \(name)."))
+            #expect(
+                error.message.hasPrefix("You cannot confirm this PaymentIntent because it has a status of \(name).")
+            )
             #expect(error.message.hasSuffix("requires_confirmation, requires_payment_method, requires_action."))
         case .capture, .expireAuthorization:
             #expect(
@@ -250,9 +252,12 @@ struct PaymentIntentStateMachineTests {
         #expect(next.succeededAt == Self.now)
     }
 
-    @Test("A failed attempt clears payment_method and records last_payment_error", arguments: [
-        PaymentIntentStatus.processing, .requiresPaymentMethod, .requiresConfirmation, .requiresAction,
-    ])
+    @Test(
+        "A failed attempt clears payment_method and records last_payment_error",
+        arguments: [
+            PaymentIntentStatus.processing, .requiresPaymentMethod, .requiresConfirmation, .requiresAction,
+        ]
+    )
     func attemptFailed(from status: PaymentIntentStatus) throws {
         // Given an intent whose attempt is about to fail
         var intent = Self.intent(status)
@@ -355,7 +360,9 @@ struct PaymentIntentStateMachineTests {
         let expired = try held.apply(.canceled(.automatic), now: Self.now)
         // Then
         #expect(captured.status == .succeeded && captured.amountReceived == 2_000 && captured.amountCapturable == 0)
-        #expect(expired.status == .canceled && expired.cancellationReason == .automatic && expired.amountCapturable == 0)
+        #expect(
+            expired.status == .canceled && expired.cancellationReason == .automatic && expired.amountCapturable == 0
+        )
     }
 
     // MARK: - Names

@@ -25,8 +25,20 @@ struct ThreeDSecurePolicyTests {
 
     static let rows: [Row] = [
         // Not enrolled, or cannot do 3-D Secure: never asks.
-        Row(behavior: .notSupported, offSession: false, offSessionReady: false, authenticated: false, expected: .proceed),
-        Row(behavior: .notSupported, offSession: true, offSessionReady: false, authenticated: false, expected: .proceed),
+        Row(
+            behavior: .notSupported,
+            offSession: false,
+            offSessionReady: false,
+            authenticated: false,
+            expected: .proceed
+        ),
+        Row(
+            behavior: .notSupported,
+            offSession: true,
+            offSessionReady: false,
+            authenticated: false,
+            expected: .proceed
+        ),
         Row(
             behavior: .supportedNotRequired,
             offSession: false,
@@ -78,8 +90,20 @@ struct ThreeDSecurePolicyTests {
             expected: .proceed
         ),
         // 4000002760003184: every on-session payment challenges, off-session always fails.
-        Row(behavior: .alwaysRequired, offSession: false, offSessionReady: false, authenticated: false, expected: .challenge),
-        Row(behavior: .alwaysRequired, offSession: false, offSessionReady: true, authenticated: false, expected: .challenge),
+        Row(
+            behavior: .alwaysRequired,
+            offSession: false,
+            offSessionReady: false,
+            authenticated: false,
+            expected: .challenge
+        ),
+        Row(
+            behavior: .alwaysRequired,
+            offSession: false,
+            offSessionReady: true,
+            authenticated: false,
+            expected: .challenge
+        ),
         Row(
             behavior: .alwaysRequired,
             offSession: true,
@@ -94,7 +118,13 @@ struct ThreeDSecurePolicyTests {
             authenticated: false,
             expected: .decline("authentication_required")
         ),
-        Row(behavior: .alwaysRequired, offSession: false, offSessionReady: false, authenticated: true, expected: .proceed),
+        Row(
+            behavior: .alwaysRequired,
+            offSession: false,
+            offSessionReady: false,
+            authenticated: true,
+            expected: .proceed
+        ),
         // 4000003800000446: challenges on-session, proceeds off-session as if set up.
         Row(
             behavior: .requiredSetUpForOffSession,
@@ -166,7 +196,12 @@ struct ThreeDSecurePolicyTests {
 
     @Test("The lookup failure declines generic_decline")
     func lookupFailure() {
-        let decision = ThreeDSecurePolicy.decide(.lookupFails, offSession: false, offSessionReady: false, authenticated: false)
+        let decision = ThreeDSecurePolicy.decide(
+            .lookupFails,
+            offSession: false,
+            offSessionReady: false,
+            authenticated: false
+        )
         #expect(decision == .decline(.genericDecline))
     }
 

@@ -19,7 +19,14 @@ struct BadInputRouteTests {
     }
 
     static let cases: [Case] = [
-        Case(method: "POST", path: "/v1/payment_intents", body: "currency=usd", status: 400, code: "parameter_missing", param: "amount"),
+        Case(
+            method: "POST",
+            path: "/v1/payment_intents",
+            body: "currency=usd",
+            status: 400,
+            code: "parameter_missing",
+            param: "amount"
+        ),
         Case(
             method: "POST",
             path: "/v1/payment_intents",
@@ -86,7 +93,13 @@ struct BadInputRouteTests {
             code: "resource_missing",
             param: "customer"
         ),
-        Case(method: "POST", path: "/v1/payment_intents", body: "amount=2000&currency=xyz", status: 400, param: "currency"),
+        Case(
+            method: "POST",
+            path: "/v1/payment_intents",
+            body: "amount=2000&currency=xyz",
+            status: 400,
+            param: "currency"
+        ),
         Case(
             method: "POST",
             path: "/v1/payment_intents",
@@ -153,7 +166,13 @@ struct BadInputRouteTests {
         Case(method: "POST", path: "/v1/payment_intents/pi_x/explode", body: "", status: 404),
         Case(method: "GET", path: "/nowhere", status: 404),
         // Shapes a form can take that the fields do not expect.
-        Case(method: "POST", path: "/v1/payment_intents", body: "amount[]=1&currency=usd", status: 400, param: "amount"),
+        Case(
+            method: "POST",
+            path: "/v1/payment_intents",
+            body: "amount[]=1&currency=usd",
+            status: 400,
+            param: "amount"
+        ),
         Case(
             method: "POST",
             path: "/v1/payment_intents",

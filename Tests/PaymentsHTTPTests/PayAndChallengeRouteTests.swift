@@ -96,7 +96,12 @@ struct PayAndChallengeRouteTests {
                 auth: WireClient.publishable
             )
             #expect(intent.json["status"]?.string == "requires_action")
-            let page = try await api.send(.post, try api.challengePath(of: intent.json), body: "outcome=complete", auth: nil)
+            let page = try await api.send(
+                .post,
+                try api.challengePath(of: intent.json),
+                body: "outcome=complete",
+                auth: nil
+            )
             #expect(page.status == 200)
             #expect(page.text.contains("Authentication complete"))
             let waiting = try await api.get("/v1/payment_intents/\(id)")
@@ -123,7 +128,9 @@ struct PayAndChallengeRouteTests {
                 ("return_url", "https://shop.example/done?order=7"),
             ])
             #expect(intent["status"]?.string == "requires_action")
-            #expect(intent["next_action"]?["redirect_to_url"]?["return_url"]?.string == "https://shop.example/done?order=7")
+            #expect(
+                intent["next_action"]?["redirect_to_url"]?["return_url"]?.string == "https://shop.example/done?order=7"
+            )
             let id = try #require(intent["id"]?.string)
             let secret = try #require(intent["client_secret"]?.string)
             let path = try api.challengePath(of: intent)
@@ -183,7 +190,9 @@ struct PayAndChallengeRouteTests {
     @Test("Challenge pages: a bad token is 404, an unknown outcome is 400 and changes nothing")
     func challengeBadInput() async throws {
         try await withWire { api in
-            let intent = try await api.intent([("payment_method", "pm_card_authenticationRequired"), ("confirm", "true")])
+            let intent = try await api.intent([
+                ("payment_method", "pm_card_authenticationRequired"), ("confirm", "true"),
+            ])
             let id = try #require(intent["id"]?.string)
             let path = try api.challengePath(of: intent)
             let wrongToken = try await api.send(.get, "/3ds/\(id)/not-the-token", auth: nil)

@@ -49,7 +49,9 @@ struct PaymentIntentsRouteTests {
     func paymentMethodsList() async throws {
         try await withWire { api in
             // Given a customer with two cards
-            let customer = try #require(try await api.post("/v1/customers", [("email", "a@example.com")]).json["id"]?.string)
+            let customer = try #require(
+                try await api.post("/v1/customers", [("email", "a@example.com")]).json["id"]?.string
+            )
             var cards: [String] = []
             for number in ["4242424242424242", "5555555555554444"] {
                 let card = try await api.card(number)
@@ -133,7 +135,9 @@ struct PaymentIntentsRouteTests {
         try await withWire { api in
             // Given a paid intent with a customer
             let customer = try #require(try await api.post("/v1/customers", [("name", "Jenny")]).json["id"]?.string)
-            let intent = try await api.intent([("payment_method", "pm_card_visa"), ("confirm", "true"), ("customer", customer)])
+            let intent = try await api.intent([
+                ("payment_method", "pm_card_visa"), ("confirm", "true"), ("customer", customer),
+            ])
             let id = try #require(intent["id"]?.string)
             // When
             let plain = try await api.get("/v1/payment_intents/\(id)")

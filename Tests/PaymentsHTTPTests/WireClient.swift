@@ -194,7 +194,9 @@ struct WireClient: Sendable {
     /// `application/x-www-form-urlencoded`, everything but unreserved characters escaped (brackets too, as the
     /// SDKs send them).
     static func formEncoded(_ fields: [(String, String)]) -> String {
-        let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        let unreserved = CharacterSet(
+            charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+        )
         func escape(_ text: String) -> String {
             text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
         }

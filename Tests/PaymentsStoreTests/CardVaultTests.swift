@@ -1,8 +1,8 @@
 import Foundation
 import PaymentsCore
 import PaymentsStore
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Card vault")
 struct CardVaultTests {
@@ -123,7 +123,10 @@ struct CardVaultTests {
         #expect(vault.keyID != otherVault.keyID)
     }
 
-    @Test("A vault key must be 32 bytes of base64", arguments: ["", "not base64!", Data(count: 16).base64EncodedString()])
+    @Test(
+        "A vault key must be 32 bytes of base64",
+        arguments: ["", "not base64!", Data(count: 16).base64EncodedString()]
+    )
     func badKeys(key: String) {
         #expect(throws: CardVault.VaultError.self) { try CardVault(base64Key: key) }
     }

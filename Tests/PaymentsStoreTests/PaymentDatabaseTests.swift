@@ -2,8 +2,8 @@ import Foundation
 import GRDB
 import PaymentsCore
 import PaymentsStore
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Payment database")
 struct PaymentDatabaseTests {
@@ -39,7 +39,11 @@ struct PaymentDatabaseTests {
         let raw = try StoreFixtures.rawConnection(path)
         try raw.read { db in
             for table in Self.tables {
-                let strict = try Bool.fetchOne(db, sql: "SELECT strict FROM pragma_table_list WHERE name = ?", arguments: [table])
+                let strict = try Bool.fetchOne(
+                    db,
+                    sql: "SELECT strict FROM pragma_table_list WHERE name = ?",
+                    arguments: [table]
+                )
                 #expect(strict == true, "\(table)")
             }
             #expect(try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal")

@@ -1,7 +1,7 @@
 import PaymentsCore
 import PaymentsStore
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Store lists")
 struct StoreListTests {

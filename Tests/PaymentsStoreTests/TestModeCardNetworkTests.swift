@@ -1,8 +1,8 @@
 import Foundation
 import PaymentsCore
 import PaymentsNetwork
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Test-mode card network ledger")
 struct TestModeCardNetworkTests {

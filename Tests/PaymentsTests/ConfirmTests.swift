@@ -1,8 +1,8 @@
 import Payments
 import PaymentsCore
 import PaymentsStore
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Confirming payments")
 struct ConfirmTests {
@@ -38,7 +38,9 @@ struct ConfirmTests {
         // Given an intent created with a payment method but not confirmed
         let environment = try TestEnvironment()
         let card = try await environment.card("4242424242424242")
-        let created = try await environment.intents.create(.init(amount: 1_400, currency: "usd", paymentMethod: card.id))
+        let created = try await environment.intents.create(
+            .init(amount: 1_400, currency: "usd", paymentMethod: card.id)
+        )
         #expect(created.status == .requiresConfirmation)
         #expect(created.clientSecret.hasPrefix(created.id + "_secret_"))
         #expect(try environment.approvedAtNetwork() == 0)

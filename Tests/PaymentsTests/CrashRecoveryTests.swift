@@ -4,8 +4,8 @@ import PaymentsCore
 import PaymentsNetwork
 import PaymentsStore
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// A card network that makes the first authorization "crash" the caller: the request reaches the real ledger
 /// (or not, for `.beforeNetwork`) and then the call throws, as if our process died there. Later calls pass.
@@ -74,7 +74,9 @@ struct CrashRecoveryTests {
         number: String = "4242424242424242"
     ) async throws -> PaymentIntent {
         let card = try await environment.card(number)
-        let created = try await environment.intents.create(.init(amount: 2_000, currency: "usd", paymentMethod: card.id))
+        let created = try await environment.intents.create(
+            .init(amount: 2_000, currency: "usd", paymentMethod: card.id)
+        )
         await #expect(throws: CrashingNetwork.SimulatedCrash.self) {
             try await environment.intents.confirm(created.id, .init())
         }

@@ -1,8 +1,8 @@
 import Payments
 import PaymentsCore
 import PaymentsStore
-import Testing
 import TestSupport
+import Testing
 
 @Suite("PaymentIntents: create, update, cancel and the rules on amounts and payment methods")
 struct PaymentIntentsTests {

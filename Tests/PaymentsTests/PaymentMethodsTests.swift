@@ -1,8 +1,8 @@
 import Payments
 import PaymentsCore
 import PaymentsStore
-import Testing
 import TestSupport
+import Testing
 
 @Suite("PaymentMethods: card input")
 struct PaymentMethodsTests {

@@ -61,13 +61,14 @@ struct PayController {
         }
     }
 
-    /// The seed client's error shape: `{error: {message, code, decline_code}}` with 402 for card errors.
+    /// The seed client's error shape: `{error: {message, code, decline_code}}`, 402 for card errors and 400 for
+    /// the rest (an unknown intent included), as the contract says.
     static func errorAnswer(_ error: PaymentError) -> (status: Int, body: JSONValue) {
         var body: [(String, JSONValue)] = [("message", .string(error.message))]
         body.append(("code", .string(error.code)))
         body.append(("decline_code", .string(error.declineCode)))
         if let intent = error.paymentIntent { body.append(("payment_intent", .string(intent))) }
-        let status = error.status == 402 || error.status == 404 ? error.status : 400
+        let status = error.status == 402 ? 402 : 400
         return (status, .object([("error", .object(body))]))
     }
 

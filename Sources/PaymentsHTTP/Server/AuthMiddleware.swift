@@ -4,9 +4,13 @@ import PaymentsCore
 import PaymentsStore
 
 /// Authenticates every `/v1` request with the secret or publishable key; a missing or unknown key is a 401.
+///
+/// Errors from inside `/v1` are rendered here, with the key's scope known, so an intent inside an error body is
+/// redacted for a publishable key exactly as it would be in a success body.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = StripeRequestContext
     let keys: APIKeys
+    let services: HTTPServices
 
     func handle(
         _ request: Request,
@@ -17,6 +21,10 @@ struct AuthMiddleware: RouterMiddleware {
         let scope = try keys.authenticate(authorization: request.headers[.authorization])
         context.scope = scope
         context.apiKeyHash = CardVault.sha256Hex(scope == .secret ? keys.secret : keys.publishable)
-        return try await next(request, context)
+        do {
+            return try await next(request, context)
+        } catch let error as PaymentError {
+            return await StripeMiddleware(services: services).render(error, request: request, context: context)
+        }
     }
 }

@@ -28,7 +28,7 @@ public func buildRouter(services: HTTPServices) -> Router<StripeRequestContext> 
         .post(use: PayController(services: services).pay)
     router.addRoutes(ChallengeController(services: services).endpoints, atPath: "3ds")
     let v1 = router.group("v1")
-        .add(middleware: AuthMiddleware(keys: services.keys))
+        .add(middleware: AuthMiddleware(keys: services.keys, services: services))
         .add(middleware: IdempotencyMiddleware(services: services, fixedScope: nil))
     v1.addRoutes(PaymentIntentsController(services: services).endpoints, atPath: "payment_intents")
     v1.addRoutes(PaymentMethodsController(services: services).endpoints, atPath: "payment_methods")
