@@ -152,13 +152,13 @@ struct RechargeTests {
             let approvedBefore = try ledgers.networkApprovedAttempts().count
 
             // Given a run slowed by a 40 ms network, killed part way through
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: try PaymentsBinary.path())
-            process.arguments = ["recharge", "--db", server.db.path, "--input", input.path, "--output", output.path]
-            process.environment = PaymentsBinary.environment(["PAYMENTS_NETWORK_LATENCY": "40"])
-            process.currentDirectoryURL = TestPaths.root
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
+            let process = ChildProcess(
+                executableURL: URL(fileURLWithPath: try PaymentsBinary.path()),
+                arguments: ["recharge", "--db", server.db.path, "--input", input.path, "--output", output.path],
+                environment: PaymentsBinary.environment(["PAYMENTS_NETWORK_LATENCY": "40"]),
+                currentDirectoryURL: TestPaths.root,
+                output: nil
+            )
             try ChildRegistry.launch(process)
             ChildRegistry.add(process.processIdentifier)
             var approvedMidway = approvedBefore

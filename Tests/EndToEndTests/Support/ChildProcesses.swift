@@ -10,12 +10,11 @@ enum ChildRegistry {
         atexit { ChildRegistry.killAll() }
     }()
 
-    /// Serializes `Process.run()`: swift-corelibs-foundation's spawn path is not safe to enter from several
-    /// threads at once (parallel tests starting servers crashed in its memcpy), so one child starts at a time.
+    /// Starts one child at a time (spawning is cheap; it keeps the registry and the spawn in step).
     private static let launching = Mutex(())
 
     /// Starts `process` and registers it to be killed when the run ends.
-    static func launch(_ process: Process) throws {
+    static func launch(_ process: ChildProcess) throws {
         try launching.withLock { _ in
             try process.run()
             add(process.processIdentifier)
@@ -84,14 +83,13 @@ func runToCompletion(
     _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
     let log = try FileHandle(forWritingTo: logURL)
     defer { try? log.close() }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.environment = environment
-    process.currentDirectoryURL = TestPaths.root
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = log
-    process.standardError = log
+    let process = ChildProcess(
+        executableURL: URL(fileURLWithPath: executable),
+        arguments: arguments,
+        environment: environment,
+        currentDirectoryURL: TestPaths.root,
+        output: log
+    )
     try ChildRegistry.launch(process)
     let pid = process.processIdentifier
     ChildRegistry.add(pid)

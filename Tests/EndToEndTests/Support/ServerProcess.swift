@@ -15,7 +15,7 @@ final class ServerProcess: Sendable {
     let baseURL: URL
     let port: Int
     let logURL: URL
-    private let process: Process
+    private let process: ChildProcess
     private let reaped = Mutex(false)
 
     /// The keys a fresh server gets, different for every test.
@@ -82,16 +82,16 @@ final class ServerProcess: Sendable {
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let log = try FileHandle(forWritingTo: logURL)
         defer { try? log.close() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--db", db.path, "--host", "127.0.0.1", "--port", String(port)] + arguments
+        let serveArguments = ["serve", "--db", db.path, "--host", "127.0.0.1", "--port", String(port)] + arguments
         var settings = ["PAYMENTS_SECRET_KEY": keys.secret, "PAYMENTS_PUBLISHABLE_KEY": keys.publishable]
         settings.merge(environment) { _, new in new }
-        process.environment = PaymentsBinary.environment(settings)
-        process.currentDirectoryURL = TestPaths.root
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = log
-        process.standardError = log
+        let process = ChildProcess(
+            executableURL: URL(fileURLWithPath: binary),
+            arguments: serveArguments,
+            environment: PaymentsBinary.environment(settings),
+            currentDirectoryURL: TestPaths.root,
+            output: log
+        )
         try ChildRegistry.launch(process)
         ChildRegistry.add(process.processIdentifier)
 
