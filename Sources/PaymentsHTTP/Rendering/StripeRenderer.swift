@@ -331,7 +331,6 @@ public enum StripeRenderer {
     /// A Stripe error object; `paymentIntent` and `paymentMethod` are rendered inside when given.
     public static func error(
         _ error: PaymentError,
-        requestID: String,
         paymentIntent: JSONValue? = nil,
         paymentMethod: JSONValue? = nil
     ) -> JSONValue {

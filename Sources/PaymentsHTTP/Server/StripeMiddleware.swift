@@ -73,7 +73,6 @@ struct StripeMiddleware: RouterMiddleware {
         }
         return StripeRenderer.error(
             error,
-            requestID: context.requestID,
             paymentIntent: intentJSON,
             paymentMethod: methodJSON
         ).serialized()

@@ -7,7 +7,6 @@ extension StripeRequestContext {
     /// The idempotency scope for a use case that returns a PaymentIntent: its final transaction saves the
     /// response rendered with `options` (the same bytes the handler then sends).
     func intentScope(options: RenderOptions) -> IdempotencyScope? {
-        let requestID = self.requestID
         return scope { tx, intent, error in
             let bundle = try Lookup.bundle(for: intent, in: tx)
             let intentJSON = StripeRenderer.paymentIntent(bundle, options: options)
@@ -15,7 +14,6 @@ extension StripeRequestContext {
             let method = try error.paymentMethod.flatMap { try tx.paymentMethod($0) }
             let body = StripeRenderer.error(
                 error,
-                requestID: requestID,
                 paymentIntent: intentJSON,
                 paymentMethod: method.map { StripeRenderer.paymentMethod($0, options: options) }
             )
