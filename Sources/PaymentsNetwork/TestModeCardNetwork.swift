@@ -94,7 +94,7 @@ public struct TestModeCardNetwork: CardNetwork {
         }
     }
 
-    public func capture(attemptID: String, amount: Int64) async throws -> Bool {
+    public func capture(attemptID: String, amount: Int64) async throws -> Int64? {
         try await writer.write { db in
             try db.execute(
                 sql: "UPDATE authorizations SET captured_amount = ? WHERE attempt_id = ? AND approved = 1 "
@@ -106,7 +106,8 @@ public struct TestModeCardNetwork: CardNetwork {
                 sql: "SELECT captured_amount FROM authorizations WHERE attempt_id = ? AND voided = 0",
                 arguments: [attemptID]
             )
-            return (captured ?? 0) > 0
+            guard let captured, captured > 0 else { return nil }
+            return captured
         }
     }
 

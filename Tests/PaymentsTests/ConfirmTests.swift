@@ -390,7 +390,7 @@ struct ConfirmTests {
         #expect(canceled.status == .canceled)
         #expect(canceled.amountCapturable == 0)
         let chargeID = try #require(held.latestCharge)
-        #expect(try await environment.network.capture(attemptID: chargeID, amount: 2_000) == false)
+        #expect(try await environment.network.capture(attemptID: chargeID, amount: 2_000) == nil)
         let error = await #expect(throws: PaymentError.self) {
             try await environment.intents.capture(held.id, amountToCapture: nil)
         }

@@ -46,7 +46,7 @@ final class CrashingNetwork: CardNetwork {
         return result
     }
 
-    func capture(attemptID: String, amount: Int64) async throws -> Bool {
+    func capture(attemptID: String, amount: Int64) async throws -> Int64? {
         try await ledger.capture(attemptID: attemptID, amount: amount)
     }
 

@@ -261,7 +261,7 @@ struct OffSessionChargesTests {
             throw Died()
         }
 
-        func capture(attemptID: String, amount: Int64) async throws -> Bool {
+        func capture(attemptID: String, amount: Int64) async throws -> Int64? {
             try await real.capture(attemptID: attemptID, amount: amount)
         }
 

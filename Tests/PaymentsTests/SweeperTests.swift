@@ -52,7 +52,7 @@ final class SweeperTestNetwork: CardNetwork {
         return result
     }
 
-    func capture(attemptID: String, amount: Int64) async throws -> Bool {
+    func capture(attemptID: String, amount: Int64) async throws -> Int64? {
         try await ledger.capture(attemptID: attemptID, amount: amount)
     }
 
@@ -284,7 +284,7 @@ struct SweeperTests {
         #expect(canceled.amountReceived == 0)
         #expect(network.voidedAttempts == [old.latestCharge].compactMap { $0 })
         let attempt = try #require(old.latestCharge)
-        #expect(try await network.ledger.capture(attemptID: attempt, amount: old.amount) == false)
+        #expect(try await network.ledger.capture(attemptID: attempt, amount: old.amount) == nil)
         #expect(try await Self.stored(environment, young) == young)
         // And a second pass changes nothing
         #expect(try await Sweeper(context: environment.context).sweep(now: expiry) == SweepReport())

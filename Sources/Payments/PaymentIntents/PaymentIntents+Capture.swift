@@ -51,7 +51,8 @@ extension PaymentIntents {
         guard let chargeID = intent.latestCharge else {
             throw PaymentError.apiError("The PaymentIntent \(id) has no authorization to capture.")
         }
-        guard try await context.network.capture(attemptID: chargeID, amount: amount) else {
+        // A retry after a crash gets the amount the first try captured, and records that.
+        guard let captured = try await context.network.capture(attemptID: chargeID, amount: amount) else {
             // A cancel released the authorization first.
             let current = try await retrieve(id)
             throw PaymentIntentStateMachine.unexpectedState(.capture, intent: current)
@@ -60,14 +61,14 @@ extension PaymentIntents {
             guard let current = try tx.paymentIntent(id) else {
                 throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
             }
-            var next = try current.apply(.captured(amount: amount), now: now)
+            var next = try current.apply(.captured(amount: captured), now: now)
             for (key, value) in metadata ?? [:] { next.metadata[key] = value }
             guard try tx.update(next, expecting: .requiresCapture) else {
                 throw PaymentIntentStateMachine.unexpectedState(.capture, intent: current)
             }
             if var charge = try tx.charge(chargeID) {
                 charge.captured = true
-                charge.amountCaptured = amount
+                charge.amountCaptured = captured
                 try tx.update(charge)
             }
             try scope?.finish(tx, intent: next, error: nil)

@@ -8,9 +8,10 @@ public protocol CardNetwork: Sendable {
     func authorize(_ request: AuthorizationRequest) async throws -> AuthorizationResult
 
     /// Captures `amount` of an approved, uncaptured authorization; the rest is released.
-    /// - Returns: true when the authorization is captured (now or by an earlier call), false when it was
-    ///   released first: the network is the arbiter between a capture and a cancel that race.
-    func capture(attemptID: String, amount: Int64) async throws -> Bool
+    /// - Returns: the amount captured — this call's, or an earlier call's when the authorization was already
+    ///   captured (a retry after a crash) — or nil when it was released first: the network is the arbiter
+    ///   between a capture and a cancel that race.
+    func capture(attemptID: String, amount: Int64) async throws -> Int64?
 
     /// Releases an approved, uncaptured authorization.
     /// - Returns: true when the authorization is released (now or earlier), false when it was captured first.
