@@ -63,17 +63,24 @@ struct Bootstrap {
     /// - Returns: how many were settled.
     func recoverPendingAttempts() async throws -> Int {
         let intents = PaymentIntents(context: context)
-        let orphans = try await intents.orphanedAttempts()
-        for charge in orphans {
-            let (intent, _) = try await intents.recover(charge: charge)
-            logger.notice(
-                "recovered a pending attempt",
-                metadata: [
-                    "charge": .string(charge), "payment_intent": .string(intent.id),
-                    "status": .string(intent.status.rawValue),
-                ]
-            )
+        // In batches until none is left, so the server takes requests only once nothing is pending; each settled
+        // attempt stops being pending, so every batch is new work.
+        let batch = 1000
+        var settled = 0
+        while true {
+            let orphans = try await intents.orphanedAttempts(limit: batch)
+            for charge in orphans {
+                let (intent, _) = try await intents.recover(charge: charge)
+                logger.notice(
+                    "recovered a pending attempt",
+                    metadata: [
+                        "charge": .string(charge), "payment_intent": .string(intent.id),
+                        "status": .string(intent.status.rawValue),
+                    ]
+                )
+            }
+            settled += orphans.count
+            if orphans.count < batch { return settled }
         }
-        return orphans.count
     }
 }

@@ -308,8 +308,9 @@ extension PaymentIntents {
     }
 
     /// The pending charges no task of this process is waiting on: what a crash left behind.
-    public func orphanedAttempts() async throws -> [String] {
-        let pending = try await context.database.read { tx in try tx.pendingCharges(limit: 1000) }
+    /// - Parameter limit: at most this many, oldest first.
+    public func orphanedAttempts(limit: Int = 1000) async throws -> [String] {
+        let pending = try await context.database.read { tx in try tx.pendingCharges(limit: limit) }
         return pending.filter { !context.attempts.contains($0) }
     }
 

@@ -42,12 +42,4 @@ public struct Lookup: Sendable {
     public func paymentMethod(_ id: String) async throws -> PaymentMethod? {
         try await database.read { tx in try tx.paymentMethod(id) }
     }
-
-    /// The charge with `id`, with its payment method, if any.
-    public func charge(_ id: String) async throws -> (Charge, PaymentMethod?)? {
-        try await database.read { tx in
-            guard let charge = try tx.charge(id) else { return nil }
-            return (charge, try charge.paymentMethod.flatMap { try tx.paymentMethod($0) })
-        }
-    }
 }

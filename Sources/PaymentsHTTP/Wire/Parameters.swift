@@ -30,9 +30,6 @@ public struct Parameters: Sendable {
         return false
     }
 
-    /// Whether no parameter was sent.
-    public var isEmpty: Bool { nodes.isEmpty }
-
     // MARK: - Scalars
 
     /// A string, or nil when absent. An empty string is returned as is.
