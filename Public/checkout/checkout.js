@@ -1,7 +1,8 @@
 // The checkout page: the client side of "accept card payments without webhooks".
 //
 // Order of calls, as in the guide: createPaymentMethod → POST /pay {payment_method_id, item} → on
-// {requires_action, payment_intent_client_secret}: handleCardAction → POST /pay {payment_intent_id} → success or
+// {requires_action, payment_intent_client_secret}: handleCardAction → POST /pay {payment_intent_id, and its client
+// secret} → success or
 // the error. Every POST /pay carries an Idempotency-Key made once per checkout attempt and reused when the same
 // attempt is sent again (lost answers, a busy server), so a retry never charges twice; the form is disabled from
 // the first click until the answer, so a double click sends one attempt.
@@ -620,7 +621,10 @@ async function pay(values) {
         return { error };
       }
       setStatus('statusPaying');
-      response = await postPay({ payment_intent_id: paymentIntent.id }, `${current.key}:confirm:${round}`);
+      response = await postPay(
+        { payment_intent_id: paymentIntent.id, payment_intent_client_secret: response.payment_intent_client_secret },
+        `${current.key}:confirm:${round}`,
+      );
       continue;
     }
     attempt = null;

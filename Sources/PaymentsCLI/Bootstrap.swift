@@ -5,6 +5,7 @@ import PaymentsCore
 import PaymentsHTTP
 import PaymentsNetwork
 import PaymentsStore
+import Synchronization
 
 /// Opens what every command needs from the resolved settings: the database (migrated), the card network and the
 /// use-case context.
@@ -40,16 +41,37 @@ struct Bootstrap {
             database: database,
             network: network,
             clock: UnixClock { Int64(Date().timeIntervalSince1970) },
-            settings: .init(confirmationWindow: settings.confirmationWindow, publicBaseURL: publicBaseURL),
+            settings: .init(
+                confirmationWindow: settings.confirmationWindow,
+                publicBaseURL: publicBaseURL,
+                idempotencyLease: settings.idempotencyLease,
+                networkTimeout: .milliseconds(Int64(settings.networkTimeout * 1000))
+            ),
             logger: logger,
-            faults: Self.faultInjector(settings.faultPoint)
+            faults: Self.faultInjector(settings.faultPoint, action: settings.faultAction)
         )
     }
 
     /// Crash tests' fault point: debug builds only, so a release binary can never be told to die mid-payment.
-    static func faultInjector(_ point: String?) -> FaultInjector {
+    ///
+    /// - Parameter action: `kill` (the default) kills the process with SIGKILL at the point, every time; `fail`
+    ///   makes the step there fail once with ``PaymentError/cardNetworkUnavailable(_:)``, as a network that does
+    ///   not answer.
+    static func faultInjector(_ point: String?, action: String?) -> FaultInjector {
         #if DEBUG
             guard let point, let armed = FaultInjector.Point(rawValue: point) else { return .inert }
+            if action == "fail" {
+                let fired = Mutex(false)
+                return FaultInjector(armed: armed) { reached in
+                    let first = fired.withLock { done in
+                        defer { done = true }
+                        return !done
+                    }
+                    guard first else { return }
+                    FileHandle.standardError.write(Data("fault injected at \(reached.rawValue): failing\n".utf8))
+                    throw PaymentError.cardNetworkUnavailable("fault injected at \(reached.rawValue)")
+                }
+            }
             return FaultInjector(armed: armed) { reached in
                 FileHandle.standardError.write(Data("fault injected at \(reached.rawValue)\n".utf8))
                 kill(getpid(), SIGKILL)
@@ -60,27 +82,43 @@ struct Bootstrap {
     }
 
     /// Settles the attempts a crash left pending, by asking the network again under the same attempt ids.
-    /// - Returns: how many were settled.
-    func recoverPendingAttempts() async throws -> Int {
+    ///
+    /// One that cannot be settled now (the network does not answer) is logged and left to the sweeper, which tries
+    /// again every pass: it never keeps the server from starting.
+    /// - Returns: how many were settled, and how many were left for the sweeper.
+    func recoverPendingAttempts() async throws -> (settled: Int, left: Int) {
         let intents = PaymentIntents(context: context)
-        // In batches until none is left, so the server takes requests only once nothing is pending; each settled
-        // attempt stops being pending, so every batch is new work.
+        // In batches until none is left, so the server takes requests only once nothing settleable is pending;
+        // keyset-paged on the charges' (created, rowid), so an attempt left unsettled is not read again.
         let batch = 1000
-        var settled = 0
+        var (settled, left) = (0, 0)
+        var position = SweepPosition.start
         while true {
-            let orphans = try await intents.orphanedAttempts(limit: batch)
-            for charge in orphans {
-                let (intent, _) = try await intents.recover(charge: charge)
-                logger.notice(
-                    "recovered a pending attempt",
-                    metadata: [
-                        "charge": .string(charge), "payment_intent": .string(intent.id),
-                        "status": .string(intent.status.rawValue),
-                    ]
-                )
+            let after = position
+            let due = try await context.database.read { tx in
+                try tx.pendingChargesDue(createdAtOrBefore: Int64.max, after: after, limit: batch)
             }
-            settled += orphans.count
-            if orphans.count < batch { return settled }
+            for (_, charge) in due where !context.attempts.contains(charge) {
+                do {
+                    let (intent, _) = try await intents.recover(charge: charge)
+                    settled += 1
+                    logger.notice(
+                        "recovered a pending attempt",
+                        metadata: [
+                            "charge": .string(charge), "payment_intent": .string(intent.id),
+                            "status": .string(intent.status.rawValue),
+                        ]
+                    )
+                } catch {
+                    left += 1
+                    logger.warning(
+                        "could not settle a pending attempt at start; the sweeper tries again",
+                        metadata: ["charge": .string(charge), "error": .string(String(describing: error))]
+                    )
+                }
+            }
+            guard let last = due.last, due.count == batch else { return (settled, left) }
+            position = last.position
         }
     }
 }

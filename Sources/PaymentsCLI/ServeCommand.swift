@@ -42,8 +42,10 @@ struct ServeCommand: AsyncParsableCommand {
             publicFolder: settings.publicFolder
         )
         let logger = bootstrap.logger
-        let environment = settings.environment
-        let keys = (settings.secretKey, settings.publishableKey)
+        // Only the built-in development keys are printed (they are public anyway); configured keys never are.
+        let developmentKeys =
+            settings.secretKey == ServiceSettings.developmentSecretKey
+            && settings.publishableKey == ServiceSettings.developmentPublishableKey
         let app = Application(
             router: buildRouter(services: services),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "payments"),
@@ -52,9 +54,19 @@ struct ServeCommand: AsyncParsableCommand {
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? settings.port
                 var lines = ["payments listening on http://\(settings.host):\(port) (database \(settings.db))"]
-                if recovered > 0 { lines.append("recovered \(recovered) pending attempt(s) left by a crash") }
-                if environment != "production" {
-                    lines.append("development keys: secret \(keys.0)  publishable \(keys.1)")
+                if recovered.settled > 0 {
+                    lines.append("recovered \(recovered.settled) pending attempt(s) left by a crash")
+                }
+                if recovered.left > 0 {
+                    lines.append("\(recovered.left) pending attempt(s) could not be settled yet; the sweeper retries")
+                }
+                if developmentKeys {
+                    lines.append(
+                        "development keys: secret \(ServiceSettings.developmentSecretKey)  publishable "
+                            + "\(ServiceSettings.developmentPublishableKey)"
+                    )
+                } else {
+                    lines.append("API keys: configured (not shown)")
                 }
                 // Written straight to the file descriptor so scripts waiting for this line see it at once.
                 FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))

@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import Payments
 import PaymentsHTTP
 import SystemPackage
 
@@ -19,6 +20,10 @@ struct ServiceSettings: Sendable {
     var publishableKey: String
     var vaultKey: String
     var confirmationWindow: Int64
+    /// How long a request holds an idempotency key or recharge reference (seconds).
+    var idempotencyLease: Int64
+    /// How long a card network call may take (seconds); shorter than the lease.
+    var networkTimeout: Double
     var sweepInterval: Int
     var synchronous: String
     /// Fold concurrent writes into shared commits (on unless measuring without it).
@@ -30,6 +35,9 @@ struct ServiceSettings: Sendable {
     var configFile: String?
     /// Test builds only: the named point at which the process kills itself (crash tests).
     var faultPoint: String?
+    /// Test builds only: what happens at the fault point: `kill` (SIGKILL, the default) or `fail` (the step fails
+    /// once, as a card network that does not answer).
+    var faultAction: String?
 
     /// The development keys: known to everyone, so production refuses them.
     static let developmentSecretKey = "sk_test_development_51PaymentsLocalKeyDoNotUse"
@@ -106,6 +114,16 @@ struct ServiceSettings: Sendable {
             ),
             vaultKey: payments.string(forKey: "vaultKey", isSecret: true, default: developmentVaultKey),
             confirmationWindow: Int64(payments.int(forKey: "confirmationWindow", default: 3600)),
+            idempotencyLease: Int64(
+                payments.int(
+                    forKey: "idempotencyLease",
+                    default: Int(PaymentsContext.Settings.defaultIdempotencyLease)
+                )
+            ),
+            networkTimeout: payments.double(
+                forKey: "networkTimeout",
+                default: Double(PaymentsContext.Settings.defaultNetworkTimeout.components.seconds)
+            ),
             sweepInterval: payments.int(forKey: "sweepInterval", default: 60),
             synchronous: payments.string(forKey: "synchronous", default: "FULL").uppercased(),
             groupCommit: payments.bool(forKey: "groupCommit", default: true),
@@ -113,7 +131,8 @@ struct ServiceSettings: Sendable {
             logLevel: payments.string(forKey: "logLevel", default: "info"),
             catalog: .development,
             configFile: fileExists ? configFile : nil,
-            faultPoint: environment["PAYMENTS_FAULT_POINT"]
+            faultPoint: environment["PAYMENTS_FAULT_POINT"],
+            faultAction: environment["PAYMENTS_FAULT_ACTION"]
         )
         // The ledger sits beside the database unless configured: a separate file, like a remote acquirer's books.
         let defaultLedger = URL(fileURLWithPath: settings.db).deletingLastPathComponent()
@@ -144,6 +163,12 @@ struct ServiceSettings: Sendable {
         guard (0...65535).contains(port) else { throw SettingsError.invalid("The port must be 0...65535.") }
         guard confirmationWindow > 0, sweepInterval >= 0 else {
             throw SettingsError.invalid("The confirmation window must be positive and the sweep interval not negative.")
+        }
+        guard networkTimeout > 0, Double(idempotencyLease) > networkTimeout else {
+            throw SettingsError.invalid(
+                "The network timeout (\(networkTimeout) s) must be positive and shorter than the idempotency lease "
+                    + "(\(idempotencyLease) s): a live request must finish before anyone may take its key over."
+            )
         }
         guard synchronous == "FULL" || synchronous == "NORMAL" else {
             throw SettingsError.invalid("synchronous must be FULL or NORMAL.")

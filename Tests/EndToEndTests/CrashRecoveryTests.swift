@@ -30,12 +30,13 @@ struct CrashRecoveryTests {
         let termination = await dying.stop(signal: SIGKILL)
         #expect(termination?.reason == .uncaughtSignal, "\(String(describing: termination))\n\(dying.diagnostics)")
 
-        // Then a restart settles what was pending, and the retry with the key answers the one payment
+        // Then a restart settles what was pending, and the retry with the key (refused while the dead request's
+        // lease runs) answers the one payment
         let server = try await ServerProcess.start(folder: dying.folder, keys: dying.keys)
         defer { server.kill() }
         let ledgers = Ledgers(folder: server.folder)
         #expect(try ledgers.pendingCharges() == 0)
-        let retry = try await server.client.postForm(
+        let retry = try await server.client.postFormRetryingInFlight(
             "/v1/payment_intents",
             form,
             auth: server.secret,
@@ -107,6 +108,12 @@ struct CrashRecoveryTests {
                                     headers: ["Idempotency-Key": request.key]
                                 )
                             else { return }  // the server died: retry in the next round
+                            if answer.status == 409 {
+                                // Held by a request the last kill interrupted, until its lease runs out: again later.
+                                try? await Task.sleep(for: .milliseconds(200))
+                                queue.withLock { $0.append(index) }
+                                continue
+                            }
                             guard answer.status == 200 || answer.status == 402 else { continue }
                             let json = try? answer.json()
                             let id = json?["id"]?.string ?? json?["error"]?["payment_intent"]?["id"]?.string ?? ""

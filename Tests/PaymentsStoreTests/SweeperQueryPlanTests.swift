@@ -92,9 +92,11 @@ struct SweeperQueryPlanTests {
             try db.execute(
                 sql: """
                     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
-                    INSERT INTO idempotency_keys (api_key, key, created, method, path, fingerprint, recovery_point,
-                        request_id)
-                    SELECT 'test', 'key' || i, 1000 + i, 'POST', '/v1/payment_intents', 'f', 'finished', 'req' || i
+                    INSERT INTO idempotency_keys (api_key, key, created, expires_at, method, path, fingerprint,
+                        recovery_point, request_id)
+                    SELECT CASE i % 2 WHEN 0 THEN 'test' ELSE 'recharge' END, 'key' || i, 1000 + i,
+                        CASE i % 2 WHEN 0 THEN 1000 + i + 86400 END, 'POST', '/v1/payment_intents', 'f', 'finished',
+                        'req' || i
                     FROM n
                     """,
                 arguments: [bulkRows]

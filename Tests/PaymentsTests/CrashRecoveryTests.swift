@@ -77,9 +77,11 @@ struct CrashRecoveryTests {
         let created = try await environment.intents.create(
             .init(amount: 2_000, currency: "usd", paymentMethod: card.id)
         )
-        await #expect(throws: CrashingNetwork.SimulatedCrash.self) {
+        // The use case sees the crash as a network that did not answer: a transient failure, resumable.
+        let error = await #expect(throws: PaymentError.self) {
             try await environment.intents.confirm(created.id, .init())
         }
+        #expect(error?.isTransient == true)
         return try await environment.intents.retrieve(created.id)
     }
 

@@ -16,7 +16,7 @@ final class SweeperTestNetwork: CardNetwork {
     enum VoidBehavior: Sendable {
         /// Asks the ledger.
         case ledger
-        /// Answers false, as when a capture reached the network first.
+        /// Answers false, as when a capture reached the network first (the test captures at the ledger).
         case capturedFirst
         /// Throws, as when the network cannot be reached.
         case unreachable
@@ -290,18 +290,27 @@ struct SweeperTests {
         #expect(try await Sweeper(context: environment.context).sweep(now: expiry) == SweepReport())
     }
 
-    @Test("An authorization the network captured first is left for the capture, and read once per pass")
-    func capturedFirstIsSkipped() async throws {
-        // Given an expired authorization whose release the network refuses (a capture got there first)
+    @Test("An expired authorization the network had captured is recorded as captured, not left for ever")
+    func capturedFirstIsRecorded() async throws {
+        // Given an expired authorization that the network captured (a merchant's capture whose outcome a crash
+        // kept from the database: the network refuses the release)
         let (environment, network) = try Self.environment(void: .capturedFirst)
         let intent = try await Self.pay(environment, "pm_card_visa", captureMethod: .manual)
+        let attempt = try #require(intent.latestCharge)
+        #expect(try await network.ledger.capture(attemptID: attempt, amount: 1_500) == 1_500)
         let expiry = environment.clock.now + PaymentIntents.authorizationLifetime
         // When the sweeper runs with batches of 1
         let report = try await Sweeper(context: environment.context, batchSize: 1).sweep(now: expiry)
-        // Then the intent is untouched and counted as skipped, and the pass ended after reading it once
-        #expect(report == SweepReport(skipped: 1, examined: 1))
-        #expect(try await Self.stored(environment, intent) == intent)
+        // Then the capture the network made is recorded, for the amount it captured, after one read
+        #expect(report == SweepReport(capturesRecorded: 1, examined: 1))
+        let stored = try await Self.stored(environment, intent)
+        #expect(stored.status == .succeeded)
+        #expect(stored.amountReceived == 1_500)
+        #expect(try await Self.charge(environment, attempt)?.amountCaptured == 1_500)
         #expect(network.voidedAttempts.count == 1)
+        // And the network captured nothing more
+        #expect(try network.ledger.capturedAmount(attemptID: attempt) == 1_500)
+        #expect(try await Sweeper(context: environment.context).sweep(now: expiry + 60) == SweepReport())
     }
 
     @Test("An unreachable network leaves the authorization for the next pass")
@@ -323,23 +332,39 @@ struct SweeperTests {
 
     // MARK: - c. Idempotency keys
 
-    @Test("Idempotency keys older than 24 hours are pruned; younger and locked ones stay")
+    @Test("Idempotency keys older than 24 hours are pruned; younger ones and ones whose lease still runs stay")
     func idempotencyKeysPruned() async throws {
-        // Given a finished key from t0, one from an hour later, and a key still locked since t0
+        // Given a finished key from t0, one from an hour later, a key held since t0 by a request whose lease still
+        // runs at t0 + 24 h, and one whose holder died at t0 (its lease long over)
         let (environment, _) = try Self.environment()
         let t0 = environment.clock.now
+        let lifetime = IdempotencyKeys.apiKeyLifetime
         try await Self.idempotencyKey(environment, "old", created: t0, finished: true)
         try await Self.idempotencyKey(environment, "young", created: t0 + 3_600, finished: true)
-        try await Self.idempotencyKey(environment, "locked", created: t0, finished: false)
-        let lifetime = Sweeper.idempotencyKeyLifetime
+        try await Self.idempotencyKey(environment, "held", created: t0, finished: false, leaseUntil: t0 + 2 * lifetime)
+        try await Self.idempotencyKey(environment, "abandoned", created: t0, finished: false)
         // When the sweeper runs exactly 24 hours after t0, then a second later
         let onTheDot = try await Sweeper(context: environment.context).sweep(now: t0 + lifetime)
         let report = try await Sweeper(context: environment.context).sweep(now: t0 + lifetime + 1)
-        // Then only the old, unlocked key is gone
+        // Then the old key and the abandoned one are gone, the held one stays
         #expect(onTheDot == SweepReport())
-        #expect(report == SweepReport(idempotencyKeysPruned: 1, examined: 1))
-        #expect(try Self.idempotencyKeys(environment) == ["locked", "young"])
+        #expect(report == SweepReport(idempotencyKeysPruned: 2, examined: 2))
+        #expect(try Self.idempotencyKeys(environment) == ["held", "young"])
         #expect(try await Sweeper(context: environment.context).sweep(now: t0 + lifetime + 1) == SweepReport())
+    }
+
+    @Test("Recharge references are never pruned, however old")
+    func rechargeReferencesKept() async throws {
+        // Given a recharge reference charged long ago, and an API key of the same age
+        let (environment, _) = try Self.environment()
+        let t0 = environment.clock.now
+        try await Self.idempotencyKey(environment, "renewal-1", created: t0, finished: true, scope: "recharge")
+        try await Self.idempotencyKey(environment, "api-key", created: t0, finished: true)
+        // When the sweeper runs a year later
+        let report = try await Sweeper(context: environment.context).sweep(now: t0 + 365 * Self.day)
+        // Then only the API key is gone, and the pass did not even read the reference
+        #expect(report == SweepReport(idempotencyKeysPruned: 1, examined: 1))
+        #expect(try Self.idempotencyKeys(environment) == ["renewal-1"])
     }
 
     // MARK: - d. Pending attempts
@@ -351,9 +376,10 @@ struct SweeperTests {
         let created = try await environment.intents.create(
             .init(amount: 2_000, currency: "usd", paymentMethod: "pm_card_visa")
         )
-        await #expect(throws: SweeperTestNetwork.Unreachable.self) {
+        let error = await #expect(throws: PaymentError.self) {
             try await environment.intents.confirm(created.id, .init())
         }
+        #expect(error?.isTransient == true)
         let stuck = try await Self.stored(environment, created)
         #expect(stuck.status == .processing)
         let t0 = environment.clock.now
@@ -483,23 +509,37 @@ struct SweeperTests {
         }
     }
 
-    /// Stores an idempotency key created at `created`, finished (unlocked) or still locked.
-    static func idempotencyKey(_ environment: TestEnvironment, _ key: String, created: Int64, finished: Bool)
-        async throws
-    {
+    /// Stores an idempotency key created at `created`, finished (unlocked) or still held until `leaseUntil`
+    /// (default: a 30-second lease from `created`). The `recharge` scope keeps its keys forever.
+    static func idempotencyKey(
+        _ environment: TestEnvironment,
+        _ key: String,
+        created: Int64,
+        finished: Bool,
+        leaseUntil: Int64? = nil,
+        scope: String = "test"
+    ) async throws {
         try await environment.database.write { tx in
             _ = try tx.beginIdempotentRequest(
-                apiKey: "test",
+                apiKey: scope,
                 key: key,
                 method: "POST",
                 path: "/v1/payment_intents",
                 fingerprint: "fingerprint",
                 requestID: "req_\(key)",
-                instance: "srv_test",
-                now: created
+                token: "lease_test",
+                now: created,
+                lockedUntil: leaseUntil ?? created + 30,
+                expiresAt: scope == "recharge" ? nil : created + IdempotencyKeys.apiKeyLifetime
             )
             if finished {
-                try tx.finishIdempotentRequest(apiKey: "test", key: key, status: 200, body: Data("{}".utf8))
+                try tx.finishIdempotentRequest(
+                    apiKey: scope,
+                    key: key,
+                    token: "lease_test",
+                    status: 200,
+                    body: Data("{}".utf8)
+                )
             }
         }
     }

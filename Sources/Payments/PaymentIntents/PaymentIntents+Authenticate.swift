@@ -10,13 +10,22 @@ extension PaymentIntents {
         case fail
     }
 
-    /// The intent a challenge page belongs to, if `token` is its current challenge.
+    /// The intent a challenge page belongs to, if `token` is its current challenge and its window is still open.
     public func challenge(_ id: String, token: String) async throws -> PaymentIntent {
         let intent = try await context.database.read { tx in try tx.paymentIntent(id) }
-        guard let intent, intent.authenticationToken == token, intent.status == .requiresAction else {
+        guard let intent, Self.isChallenge(token, of: intent), intent.status == .requiresAction,
+            !Self.attemptIsDue(intent, now: context.clock.now())
+        else {
             throw PaymentError.resourceMissing("authentication challenge", id: id, param: nil, inURL: true)
         }
         return intent
+    }
+
+    /// Whether `token` is the intent's current challenge token, compared in constant time (the token is the
+    /// page's only credential).
+    static func isChallenge(_ token: String, of intent: PaymentIntent) -> Bool {
+        guard let current = intent.authenticationToken, !token.isEmpty else { return false }
+        return ConstantTime.equals(current, token)
     }
 
     /// Records the customer's answer to the 3-D Secure challenge.
@@ -30,8 +39,13 @@ extension PaymentIntents {
         let now = context.clock.now()
         let ids = context.ids
         let plan = try await context.database.write { tx -> Plan in
-            guard let intent = try tx.paymentIntent(id), intent.authenticationToken == token else {
+            guard let intent = try tx.paymentIntent(id), Self.isChallenge(token, of: intent) else {
                 throw PaymentError.resourceMissing("authentication challenge", id: id, param: nil, inURL: true)
+            }
+            if Self.attemptIsDue(intent, now: now) {
+                // Answered after the confirmation window: the attempt has failed, as the sweeper would record it.
+                _ = try Self.expireAttempt(intent, now: now, ids: ids, tx: tx)
+                return .expired
             }
             switch outcome {
             case .fail:
@@ -57,6 +71,9 @@ extension PaymentIntents {
                 try Self.save(next, expecting: intent.status, tx: tx)
                 return .done(next)
             }
+        }
+        if case .expired = plan {
+            throw PaymentError.resourceMissing("authentication challenge", id: id, param: nil, inURL: true)
         }
         guard case .done(let intent) = plan else { return try await carryOut(plan, scope: nil) }
         guard outcome == .complete, intent.confirmationMethod == .automatic, intent.status == .requiresAction else {

@@ -42,6 +42,9 @@ extension PaymentIntents {
         case failed(PaymentIntent, PaymentError)
         /// A pending charge was recorded; ask the network.
         case authorize(AuthorizationRequest)
+        /// The intent's attempt had outlived its confirmation window: it was expired (and committed) as the sweeper
+        /// would have, and the confirm must be decided again on the intent's new state.
+        case expired
     }
 
     /// Confirms an intent: decides on 3-D Secure, and when money may move, authorizes in three phases.
@@ -69,7 +72,10 @@ extension PaymentIntents {
         if let pmID = input.paymentMethod {
             paymentMethod = try await paymentMethods.resolve(pmID, param: "payment_method")
         }
-        let plan = try await begin(id, input: input, newPaymentMethod: paymentMethod, scope: scope)
+        var plan = try await begin(id, input: input, newPaymentMethod: paymentMethod, scope: scope)
+        if case .expired = plan {
+            plan = try await begin(id, input: input, newPaymentMethod: paymentMethod, scope: scope)
+        }
         return try await carryOut(plan, scope: scope)
     }
 
@@ -84,10 +90,16 @@ extension PaymentIntents {
             let (intent, error) = try await authorize(request, scope: scope)
             if let error { throw error }
             return intent
+        case .expired:
+            throw PaymentError.apiError("The attempt expired while it was being confirmed; retry the request.")
         }
     }
 
     /// Phase one: one write transaction that decides what the attempt does and records it.
+    ///
+    /// An attempt it claims in the process's ``AttemptRegistry`` is claimed inside the transaction (so a racing
+    /// confirm of this process sees it taken the moment it can see the `processing` status) and released again if
+    /// the transaction rolls back.
     func begin(
         _ id: String,
         input: ConfirmInput,
@@ -111,11 +123,19 @@ extension PaymentIntents {
             } else {
                 throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
             }
+            if Self.attemptIsDue(intent, now: now) {
+                // Past its confirmation window: the attempt failed, whether or not the sweeper got there first.
+                guard try Self.expireAttempt(intent, now: now, ids: ids, tx: tx) else {
+                    throw PaymentIntentStateMachine.unexpectedState(.confirm, intent: intent)
+                }
+                return .expired
+            }
             if intent.status == .processing, let pending = intent.latestCharge {
                 // Claim the attempt atomically: if a task of this process holds it, this confirm lost the race.
                 guard attempts.begin(pending) else {
                     throw PaymentIntentStateMachine.unexpectedState(.confirm, intent: intent)
                 }
+                tx.onRollback { attempts.end(pending) }
                 // Left by a crash or another process: settle it rather than start a second attempt.
                 let plan = try Self.recoveryPlan(charge: pending, tx: tx)
                 try scope?.mark(tx, .attemptRecorded, intent: intent.id, charge: pending)
@@ -208,6 +228,7 @@ extension PaymentIntents {
                 // Registered before the commit, so a confirm racing this one sees the attempt as taken the moment
                 // it can see the `processing` status at all.
                 _ = attempts.begin(charge.id)
+                tx.onRollback { attempts.end(charge.id) }
                 let next = try intent.apply(
                     .authorizationStarted(charge: charge.id, paymentMethod: paymentMethod.id, offSession: offSession),
                     now: now
@@ -231,9 +252,9 @@ extension PaymentIntents {
     ) {
         // The planner registered the attempt in `context.attempts`; it is released however this ends.
         defer { context.attempts.end(request.attemptID) }
-        context.faults.reach(.afterAttemptCommit)
+        try await context.faults.reach(.afterAttemptCommit)
         let result = try await context.network.authorize(request)
-        context.faults.reach(.afterNetwork)
+        try await context.faults.reach(.afterNetwork)
         return try await finish(attemptID: request.attemptID, result: result, scope: scope)
     }
 
@@ -294,6 +315,8 @@ extension PaymentIntents {
                 )
             }
             return try await authorize(request, scope: scope)
+        case .expired:
+            throw PaymentError.apiError("The attempt \(chargeID) cannot be settled.")
         case .done(let intent), .failed(let intent, _):
             // Already settled (by start-up recovery, say): answer with that outcome, and save it for the key.
             let error: PaymentError? = if case .failed(_, let error) = plan { error } else { nil }
@@ -315,6 +338,44 @@ extension PaymentIntents {
     }
 
     // MARK: - Helpers
+
+    /// Whether the intent's attempt (a 3-D Secure challenge, or a second confirm awaited) outlived its window.
+    static func attemptIsDue(_ intent: PaymentIntent, now: Int64) -> Bool {
+        guard intent.status == .requiresAction || intent.status == .requiresConfirmation,
+            let expiresAt = intent.attemptExpiresAt
+        else { return false }
+        return expiresAt <= now
+    }
+
+    /// Expires an intent's attempt inside `tx`: the intent gets `payment_intent_payment_attempt_expired`, and the
+    /// attempt is recorded as a failed charge (its latest). The sweeper's rule a, and a confirm that comes too late.
+    /// - Returns: false when the intent's status changed since it was read (compare-and-set).
+    static func expireAttempt(_ intent: PaymentIntent, now: Int64, ids: IDGenerator, tx: StoreTransaction) throws
+        -> Bool
+    {
+        var next = try intent.apply(.attemptExpired, now: now)
+        let failure = LastPaymentError.attemptExpired(paymentMethod: intent.paymentMethod)
+        var charge = Charge(
+            id: ids.charge(),
+            created: now,
+            paymentIntent: intent.id,
+            paymentMethod: intent.paymentMethod,
+            customer: intent.customer,
+            amount: intent.amount,
+            currency: intent.currency,
+            capture: intent.captureMethod != .manual,
+            offSession: false,
+            threeDSecure: "expired"
+        )
+        charge.status = .failed
+        charge.failureCode = failure.code
+        charge.failureMessage = failure.message
+        charge.resolvedAt = now
+        next.latestCharge = charge.id
+        guard try tx.update(next, expecting: intent.status) else { return false }
+        try tx.insert(charge)
+        return true
+    }
 
     static func recoveryPlan(charge chargeID: String, tx: StoreTransaction) throws -> Plan {
         guard let charge = try tx.charge(chargeID), let intent = try tx.paymentIntent(charge.paymentIntent) else {

@@ -31,6 +31,8 @@ public struct PaymentIntents: Sendable {
         public var statementDescriptor: String?
         public var statementDescriptorSuffix: String?
         public var metadata: [String: String]
+        /// Who creates the intent: the API, `/pay` or `payments recharge`.
+        public var origin: PaymentIntent.Origin
 
         /// Creates input with Stripe's defaults.
         public init(
@@ -49,8 +51,10 @@ public struct PaymentIntents: Sendable {
             receiptEmail: String? = nil,
             statementDescriptor: String? = nil,
             statementDescriptorSuffix: String? = nil,
-            metadata: [String: String] = [:]
+            metadata: [String: String] = [:],
+            origin: PaymentIntent.Origin = .api
         ) {
+            self.origin = origin
             self.amount = amount
             self.currency = currency
             self.customer = customer
@@ -131,7 +135,8 @@ public struct PaymentIntents: Sendable {
             statementDescriptor: input.statementDescriptor,
             statementDescriptorSuffix: input.statementDescriptorSuffix,
             metadata: input.metadata,
-            setupFutureUsage: input.setupFutureUsage
+            setupFutureUsage: input.setupFutureUsage,
+            origin: input.origin
         )
         guard input.confirm else {
             try await context.database.write { tx in
@@ -248,7 +253,12 @@ public struct PaymentIntents: Sendable {
                 next.status = next.paymentMethod == nil ? .requiresPaymentMethod : .requiresConfirmation
                 next.authenticationToken = nil
                 next.attemptExpiresAt = nil
-                if next.paymentMethod != current.paymentMethod { next.authenticatedPaymentMethod = nil }
+                // An authentication covers one payment: another card, amount or currency needs its own.
+                if next.paymentMethod != current.paymentMethod || next.amount != current.amount
+                    || next.currency != current.currency
+                {
+                    next.authenticatedPaymentMethod = nil
+                }
             }
             if let value = input.description { next.description = value }
             if let value = input.receiptEmail { next.receiptEmail = value }
@@ -269,32 +279,45 @@ public struct PaymentIntents: Sendable {
 
     /// Cancels an intent. An uncaptured authorization is released at the network first: the network decides
     /// between a cancel and a capture that race, and a capture that won there makes this cancel fail.
+    ///
+    /// The cancel is written with a compare-and-set on the status it decided from: if the intent changed meanwhile
+    /// (an authorization landed after it was read), it decides again on the new status, so an authorization is
+    /// never left live at the network under a canceled intent.
     public func cancel(_ id: String, reason: CancellationReason?, scope: IdempotencyScope? = nil) async throws
         -> PaymentIntent
     {
-        let now = context.clock.now()
-        let before = try await retrieve(id)
-        try PaymentIntentStateMachine.check(.cancel, on: before)
-        if before.status == .requiresCapture, let held = before.latestCharge {
-            guard try await context.network.void(attemptID: held) else {
-                throw PaymentIntentStateMachine.unexpectedState(.cancel, intent: try await retrieve(id))
+        /// A confirm racing the cancel can change the status at most a few times (confirmation, authorization);
+        /// more rounds than this means something keeps changing it, and the caller is told to retry.
+        let maximumRounds = 5
+        for _ in 0..<maximumRounds {
+            let now = context.clock.now()
+            let before = try await retrieve(id)
+            try PaymentIntentStateMachine.check(.cancel, on: before)
+            if before.status == .requiresCapture, let held = before.latestCharge {
+                guard try await context.network.void(attemptID: held) else {
+                    throw PaymentIntentStateMachine.unexpectedState(.cancel, intent: try await retrieve(id))
+                }
             }
+            try await context.faults.reach(.beforeCancelWrite)
+            let canceled = try await context.database.write { tx -> PaymentIntent? in
+                guard let current = try tx.paymentIntent(id) else {
+                    throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
+                }
+                // Decided on `before`: anything else (an authorization that landed meanwhile) is decided again.
+                guard current.status == before.status, current.latestCharge == before.latestCharge else { return nil }
+                let next = try current.apply(.canceled(reason), now: now)
+                guard try tx.update(next, expecting: current.status) else { return nil }
+                if current.status == .requiresCapture, let held = current.latestCharge, var charge = try tx.charge(held)
+                {
+                    charge.releaseAuthorization()
+                    try tx.update(charge)
+                }
+                try scope?.finish(tx, intent: next, error: nil)
+                return next
+            }
+            if let canceled { return canceled }
         }
-        return try await context.database.write { tx in
-            guard let current = try tx.paymentIntent(id) else {
-                throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
-            }
-            let next = try current.apply(.canceled(reason), now: now)
-            guard try tx.update(next, expecting: current.status) else {
-                throw PaymentIntentStateMachine.unexpectedState(.cancel, intent: current)
-            }
-            if current.status == .requiresCapture, let held = current.latestCharge, var charge = try tx.charge(held) {
-                charge.releaseAuthorization()
-                try tx.update(charge)
-            }
-            try scope?.finish(tx, intent: next, error: nil)
-            return next
-        }
+        throw PaymentIntentStateMachine.unexpectedState(.cancel, intent: try await retrieve(id))
     }
 
     // MARK: - Rules shared with confirm

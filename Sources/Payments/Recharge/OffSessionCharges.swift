@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import PaymentsCore
 import PaymentsStore
@@ -6,12 +5,13 @@ import PaymentsStore
 /// Charges saved cards while their customers are away: one off-session payment per request, idempotent per
 /// merchant reference, for the `payments recharge` job.
 ///
-/// Each charge runs under an idempotency key in its own scope (`recharge`, the reference as the key), through
-/// the same atomic phases as the API: so running a file again, or after a crash mid-file, replays finished rows
-/// and resumes unfinished ones from their recovery point, and never charges a row twice.
+/// Each charge runs under an idempotency key in its own scope (`recharge`, the reference as the key) that never
+/// expires, through the same atomic phases as the API: so running any file again, at any time, or after a crash
+/// mid-file, replays finished rows and resumes unfinished ones from their recovery point, and never charges a row
+/// twice. A reference another run is charging right now (its lease has not run out) is waited for, then replayed.
 public struct OffSessionCharges: Sendable {
     let context: PaymentsContext
-    /// Names this run; a key locked by another name was left by a crash (or by a run still going).
+    /// Names this run: the request id saved with the references it charges.
     let instance: String
 
     /// The idempotency scope of recharge references, apart from every API key's.
@@ -90,62 +90,74 @@ public struct OffSessionCharges: Sendable {
         }
     }
 
+    /// How often a run asks again about a reference another run holds: a live run finishes a row in
+    /// milliseconds, and a dead one frees it when its lease runs out.
+    static let inFlightPollInterval: Duration = .milliseconds(100)
+
     private func chargeOnce(_ request: Request) async throws -> Outcome {
-        guard !request.reference.isEmpty, request.reference.count <= 255 else {
+        guard !request.reference.isEmpty, request.reference.count <= IdempotencyKeys.maximumKeyLength else {
             throw PaymentError.invalidRequest("reference must be 1 to 255 characters.")
         }
-        let now = context.clock.now()
-        let fingerprint = Self.fingerprint(request)
-        let instance = self.instance
-        let begin = try await context.database.write { tx in
-            try tx.beginIdempotentRequest(
-                apiKey: Self.keyScope,
-                key: request.reference,
-                method: "RECHARGE",
-                path: "recharge",
-                fingerprint: fingerprint,
-                requestID: instance,
-                instance: instance,
-                now: now
-            )
-        }
-        switch begin {
-        case .replay(let row):
-            var outcome = try JSONDecoder().decode(Outcome.self, from: row.responseBody ?? Data())
-            outcome.replayed = true
-            return outcome
-        case .inFlight:
-            throw PaymentError.invalidRequest("Another row with reference \(request.reference) is being charged.")
-        case .mismatch:
-            throw PaymentError.invalidRequest(
-                "Reference \(request.reference) was already used for a different charge (customer, amount, currency, "
-                    + "card or description differ)."
-            )
-        case .proceed(let row):
+        let keys = IdempotencyKeys(context: context)
+        let key = IdempotencyKeys.Request(
+            apiKey: Self.keyScope,
+            key: request.reference,
+            method: "RECHARGE",
+            path: "recharge",
+            parameters: Self.parameters(request),
+            requestID: instance,
+            lifetime: nil
+        )
+        // Two leases' worth of waiting: the holder finishes, or dies and its lease runs out, well within it.
+        let patience = 2 * context.settings.idempotencyLease
+        let start = context.clock.now()
+        while true {
+            let decision: IdempotencyKeys.Decision
             do {
-                return try await run(request, row: row)
-            } catch let error as PaymentError where error.status != 402 && error.status < 500 {
-                // Not executed (bad row): forget the reference so a corrected file can use it.
-                try await context.database.write { tx in
-                    try tx.abandonIdempotentRequest(apiKey: Self.keyScope, key: request.reference)
+                decision = try await keys.begin(key)
+            } catch let error as PaymentError where error.kind == .idempotency {
+                throw PaymentError.invalidRequest(
+                    "Reference \(request.reference) was already used for a different charge (customer, amount, "
+                        + "currency, card or description differ)."
+                )
+            }
+            switch decision {
+            case .replay(let saved, _):
+                var outcome = try JSONDecoder().decode(Outcome.self, from: Data(saved.body))
+                outcome.replayed = true
+                return outcome
+            case .inFlight:
+                guard context.clock.now() - start <= patience else {
+                    throw PaymentError.invalidRequest(
+                        "Reference \(request.reference) is being charged by another run; run the file again later."
+                    )
                 }
-                throw error
+                try await Task.sleep(for: Self.inFlightPollInterval)
+            case .run(let lease):
+                do {
+                    return try await run(request, lease: lease)
+                } catch let error as PaymentError where error.status == 409 {
+                    throw error  // the lease was lost: the row is another run's now
+                } catch {
+                    // Not executed (a bad row: forgotten, so a corrected file can use the reference), or stopped
+                    // on a passing failure after progress (unlocked, so the next run resumes it).
+                    try await keys.release(lease)
+                    throw error
+                }
             }
         }
     }
 
-    private func run(_ request: Request, row: IdempotencyKey) async throws -> Outcome {
-        let scope = IdempotencyScope(
-            apiKey: Self.keyScope,
-            key: request.reference,
-            resumeIntent: row.paymentIntent,
-            resumeCharge: row.charge
-        ) { _, intent, error in
-            let outcome = Self.outcome(intent: intent, error: error)
-            return (error?.status ?? 200, Array(try JSONEncoder().encode(outcome)))
+    private func run(_ request: Request, lease: IdempotencyLease) async throws -> Outcome {
+        let scope = IdempotencyScope(lease: lease) { outcome in
+            guard case .paymentIntent(let bundle, let error, _) = outcome else {
+                throw PaymentError.apiError("A recharge row can only end with a PaymentIntent.")
+            }
+            let result = Self.outcome(intent: bundle.intent, error: error)
+            return SavedResponse(status: error?.status ?? 200, body: Array(try JSONEncoder().encode(result)))
         }
         let paymentMethod: String
-        if row.paymentIntent == nil {
+        if lease.resumeIntent == nil {
             paymentMethod = try await chooseCard(request)
         } else {
             paymentMethod = request.paymentMethod ?? ""
@@ -161,7 +173,8 @@ public struct OffSessionCharges: Sendable {
                     confirm: true,
                     offSession: true,
                     description: request.description,
-                    metadata: ["reference": request.reference]
+                    metadata: ["reference": request.reference],
+                    origin: .recharge
                 ),
                 scope: scope
             )
@@ -210,12 +223,12 @@ public struct OffSessionCharges: Sendable {
         return Outcome(status: intent.status.rawValue, paymentIntent: intent.id)
     }
 
-    /// A hash of what the row asks, so the same reference with another charge is refused.
-    static func fingerprint(_ request: Request) -> String {
-        let text = [
+    /// What the row asks, as the canonical parameters of its reference (only a keyed hash is kept), so the same
+    /// reference with another charge is refused.
+    static func parameters(_ request: Request) -> String {
+        [
             request.customer, String(request.amount), request.currency.lowercased(), request.paymentMethod ?? "",
             request.description ?? "",
         ].joined(separator: "\u{1F}")
-        return SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 }

@@ -34,10 +34,16 @@ public struct Refunds: Sendable {
         }
     }
 
-    /// Refunds a captured payment in two phases: one transaction reserves the amount on the charge and records
-    /// a pending refund; the network is asked outside it (idempotent on the refund id); a second transaction
-    /// marks the refund succeeded. A crash in between leaves a pending refund that ``settlePending()`` completes.
-    public func create(_ input: CreateInput) async throws -> Refund {
+    /// Refunds a captured payment in atomic phases: one transaction reserves the amount on the charge, records a
+    /// pending refund and (under an idempotency key) the recovery point `refund_recorded` naming it; the network is
+    /// asked outside it, idempotent on the refund id; a last transaction marks the refund succeeded and saves the
+    /// response. A retry with the key after a crash or a network failure resumes that same refund; without a key,
+    /// a refund a crash left pending is completed by ``settlePending(createdBefore:limit:)``.
+    public func create(_ input: CreateInput, scope: IdempotencyScope? = nil) async throws -> Refund {
+        if let reserved = scope?.resumeRefund {
+            // An earlier try of this request reserved the refund and stopped: finish that one, never a second.
+            return try await settle(try await retrieve(reserved), scope: scope)
+        }
         let now = context.clock.now()
         let id = context.ids.refund()
         let refund = try await context.database.write { tx -> Refund in
@@ -82,19 +88,29 @@ public struct Refunds: Sendable {
                 metadata: input.metadata
             )
             try tx.insert(refund)
+            try scope?.mark(tx, .refundRecorded, intent: charge.paymentIntent, refund: refund.id)
             return refund
         }
-        return try await settle(refund)
+        try await context.faults.reach(.afterRefundReserved)
+        return try await settle(refund, scope: scope)
     }
 
-    /// Asks the network for a pending refund and records the outcome.
-    func settle(_ refund: Refund) async throws -> Refund {
-        try await context.network.refund(attemptID: refund.charge, refundID: refund.id, amount: refund.amount)
+    /// Asks the network for a pending refund (idempotent on its id) and records the outcome, with the response
+    /// of the request that made it.
+    func settle(_ refund: Refund, scope: IdempotencyScope? = nil) async throws -> Refund {
+        if refund.status == .pending {
+            try await context.network.refund(attemptID: refund.charge, refundID: refund.id, amount: refund.amount)
+            try await context.faults.reach(.afterRefundNetwork)
+        }
         return try await context.database.write { tx in
-            guard var current = try tx.refund(refund.id) else { return refund }
-            guard current.status == .pending else { return current }
-            current.status = .succeeded
-            try tx.update(current)
+            guard var current = try tx.refund(refund.id) else {
+                throw PaymentError.apiError("The refund \(refund.id) is missing.")
+            }
+            if current.status == .pending {
+                current.status = .succeeded
+                try tx.update(current)
+            }
+            try scope?.finish(tx, refund: current)
             return current
         }
     }

@@ -1,32 +1,41 @@
-/// Named points where crash tests make the process die, to prove that nothing is charged twice or lost.
+/// Named points where crash tests make the process die (or a call fail), to prove that nothing is charged twice
+/// or lost.
 ///
-/// Inert unless a point is armed; only the debug build's `payments serve` arms one, from
-/// `PAYMENTS_FAULT_POINT` (release builds compile that out).
+/// Inert unless a point is armed; only the debug build's commands arm one, from `PAYMENTS_FAULT_POINT` (release
+/// builds compile that out). Unit tests arm points with actions of their own, to run a racing request at an exact
+/// moment.
 public struct FaultInjector: Sendable {
-    /// The points, in the order a confirm passes them.
+    /// The points, in the order a request passes them.
     public enum Point: String, Sendable, CaseIterable {
         /// The pending attempt is committed; the network has not been asked.
         case afterAttemptCommit = "after-attempt-commit"
         /// The network answered (and recorded the charge); our outcome is not committed.
         case afterNetwork = "after-network"
+        /// The refund is reserved and committed; the network has not been asked.
+        case afterRefundReserved = "after-refund-reserved"
+        /// The network refunded; the refund's outcome is not committed.
+        case afterRefundNetwork = "after-refund-network"
+        /// A cancel has read the intent and asked the network what it had to; its write has not run.
+        case beforeCancelWrite = "before-cancel-write"
         /// The outcome and the response are committed; the response is not yet sent.
         case beforeResponse = "before-response"
     }
 
     private let armed: Point?
-    private let action: @Sendable (Point) -> Void
+    private let action: @Sendable (Point) async throws -> Void
 
     /// An injector that does nothing.
     public static let inert = FaultInjector(armed: nil) { _ in }
 
-    /// Creates an injector that runs `action` when `armed` is reached.
-    public init(armed: Point?, action: @escaping @Sendable (Point) -> Void) {
+    /// Creates an injector that runs `action` when `armed` is reached (an action that throws makes the step there
+    /// fail with its error).
+    public init(armed: Point?, action: @escaping @Sendable (Point) async throws -> Void) {
         self.armed = armed
         self.action = action
     }
 
     /// Marks that execution reached `point`.
-    public func reach(_ point: Point) {
-        if point == armed { action(point) }
+    public func reach(_ point: Point) async throws {
+        if point == armed { try await action(point) }
     }
 }

@@ -5,6 +5,7 @@ import PaymentsStore
 /// What every use case needs: the database, the card network, the time, ids and the service's settings.
 public struct PaymentsContext: Sendable {
     public let database: PaymentDatabase
+    /// The card network, each call limited to ``Settings/networkTimeout``.
     public let network: any CardNetwork
     public let clock: UnixClock
     public let ids: IDGenerator
@@ -22,11 +23,31 @@ public struct PaymentsContext: Sendable {
         public var confirmationWindow: Int64
         /// The absolute base URL of this server, for the 3-D Secure challenge page's address.
         public var publicBaseURL: String
+        /// How long a request holds its idempotency key (or recharge reference) before anyone else may take it
+        /// over (seconds). A live request needs a few milliseconds plus at most two network timeouts; a crashed
+        /// one keeps its key this long, so retries after a crash wait up to this long (409 meanwhile).
+        public var idempotencyLease: Int64
+        /// How long a card network call may take before the request gives up on it (it stays resumable). Shorter
+        /// than the lease, so a live holder never loses its key while waiting on the network.
+        public var networkTimeout: Duration
+
+        /// The default lease: 30 s, three network timeouts, so a live request never loses its key, while a key left
+        /// by a crash is free again before a retrying client gives up for good.
+        public static let defaultIdempotencyLease: Int64 = 30
+        /// The default network timeout: 10 s, far above the network's usual answer (milliseconds).
+        public static let defaultNetworkTimeout: Duration = .seconds(10)
 
         /// Creates settings.
-        public init(confirmationWindow: Int64 = 3600, publicBaseURL: String) {
+        public init(
+            confirmationWindow: Int64 = 3600,
+            publicBaseURL: String,
+            idempotencyLease: Int64 = Settings.defaultIdempotencyLease,
+            networkTimeout: Duration = Settings.defaultNetworkTimeout
+        ) {
             self.confirmationWindow = confirmationWindow
             self.publicBaseURL = publicBaseURL
+            self.idempotencyLease = idempotencyLease
+            self.networkTimeout = networkTimeout
         }
     }
 
@@ -42,7 +63,7 @@ public struct PaymentsContext: Sendable {
     ) {
         self.faults = faults
         self.database = database
-        self.network = network
+        self.network = TimeLimitedCardNetwork(base: network, timeout: settings.networkTimeout)
         self.clock = clock
         self.ids = ids
         self.settings = settings

@@ -6,14 +6,16 @@ public struct SweepReport: Sendable, Equatable {
     public var attemptsExpired: Int
     /// Rule b: uncaptured authorizations past 7 days, now canceled with `cancellation_reason = automatic`.
     public var authorizationsCanceled: Int
-    /// Rule c: idempotency keys older than 24 hours, deleted.
+    /// Rule b: expired authorizations the network had captured (a capture whose outcome a crash kept from the
+    /// database), now recorded as captured.
+    public var capturesRecorded: Int
+    /// Rule c: idempotency keys past their expiry (24 hours), deleted.
     public var idempotencyKeysPruned: Int
     /// Rule d: attempts a crash left pending, settled by asking the network again under the same attempt id.
     public var pendingChargesRecovered: Int
     /// Rule e: refunds a crash left pending, completed at the network under the same refund id.
     public var pendingRefundsSettled: Int
-    /// Due rows this pass left for a later one: an authorization captured at the network before it could be
-    /// released, or a network call that failed.
+    /// Due rows this pass left for a later one: a network call that failed.
     public var skipped: Int
     /// Rows the pass's queries read. Each query searches a partial index of due rows only, so this follows the
     /// work due (moved + skipped + attempts in flight), not the size of the tables. For rule c it counts the keys
@@ -24,6 +26,7 @@ public struct SweepReport: Sendable, Equatable {
     public init(
         attemptsExpired: Int = 0,
         authorizationsCanceled: Int = 0,
+        capturesRecorded: Int = 0,
         idempotencyKeysPruned: Int = 0,
         pendingChargesRecovered: Int = 0,
         skipped: Int = 0,
@@ -33,6 +36,7 @@ public struct SweepReport: Sendable, Equatable {
         self.pendingRefundsSettled = pendingRefundsSettled
         self.attemptsExpired = attemptsExpired
         self.authorizationsCanceled = authorizationsCanceled
+        self.capturesRecorded = capturesRecorded
         self.idempotencyKeysPruned = idempotencyKeysPruned
         self.pendingChargesRecovered = pendingChargesRecovered
         self.skipped = skipped
@@ -41,7 +45,7 @@ public struct SweepReport: Sendable, Equatable {
 
     /// How many rows the pass changed, all rules together.
     public var changes: Int {
-        attemptsExpired + authorizationsCanceled + idempotencyKeysPruned + pendingChargesRecovered
+        attemptsExpired + authorizationsCanceled + capturesRecorded + idempotencyKeysPruned + pendingChargesRecovered
             + pendingRefundsSettled
     }
 
@@ -50,6 +54,7 @@ public struct SweepReport: Sendable, Equatable {
         [
             "attempts_expired": "\(attemptsExpired)",
             "authorizations_canceled": "\(authorizationsCanceled)",
+            "captures_recorded": "\(capturesRecorded)",
             "idempotency_keys_pruned": "\(idempotencyKeysPruned)",
             "pending_charges_recovered": "\(pendingChargesRecovered)",
             "pending_refunds_settled": "\(pendingRefundsSettled)",

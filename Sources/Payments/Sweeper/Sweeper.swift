@@ -7,8 +7,10 @@ import PaymentsStore
 /// a. An attempt left in `requires_action` or `requires_confirmation` past the confirmation window fails with
 ///    `payment_intent_payment_attempt_expired`, recorded as a failed charge (3-D Secure `expired`).
 /// b. An authorization left uncaptured for 7 days is released at the network, and the intent canceled with
-///    `cancellation_reason = automatic`.
-/// c. Idempotency keys older than 24 hours are deleted.
+///    `cancellation_reason = automatic`; one the network had captured (a capture a crash kept from the database)
+///    is recorded as captured.
+/// c. Idempotency keys past their expiry (24 hours after they were made) are deleted; recharge references never
+///    expire.
 /// d. An attempt a crash left pending (and that no task of this process is waiting on) is settled by asking the
 ///    network again under the same attempt id, which never charges twice.
 /// e. A refund a crash left pending is completed at the network under the same refund id.
@@ -25,9 +27,6 @@ public struct Sweeper: Sendable {
     /// commit's worth of holding the write lock, so requests queued behind it barely notice; and a backlog of
     /// thousands still clears in a fraction of a second.
     public static let defaultBatchSize = 200
-
-    /// How long an idempotency key is kept: 24 hours, Stripe's period (CONTRACT.md, "Never charge twice").
-    public static let idempotencyKeyLifetime: Int64 = 24 * 3600
 
     /// How old a pending attempt must be before the sweeper settles it. A live attempt is pending only while the
     /// network answers (milliseconds); a sixty-second margin keeps a `payments sweep` run beside a server from
@@ -74,7 +73,7 @@ public struct Sweeper: Sendable {
                 let due = try tx.attemptsDue(at: now, limit: limit)
                 var moved = 0
                 for intent in due {
-                    if try Self.expireAttempt(intent, now: now, ids: ids, tx: tx) { moved += 1 }
+                    if try PaymentIntents.expireAttempt(intent, now: now, ids: ids, tx: tx) { moved += 1 }
                 }
                 return (due.count, moved)
             }
@@ -86,36 +85,6 @@ public struct Sweeper: Sendable {
         }
     }
 
-    /// Expires one intent's attempt inside the batch's transaction: the intent gets
-    /// `payment_intent_payment_attempt_expired`, and the attempt is recorded as a failed charge (its latest).
-    /// - Returns: false when the intent's status changed since it was read (compare-and-set).
-    static func expireAttempt(_ intent: PaymentIntent, now: Int64, ids: IDGenerator, tx: StoreTransaction) throws
-        -> Bool
-    {
-        var next = try intent.apply(.attemptExpired, now: now)
-        let failure = LastPaymentError.attemptExpired(paymentMethod: intent.paymentMethod)
-        var charge = Charge(
-            id: ids.charge(),
-            created: now,
-            paymentIntent: intent.id,
-            paymentMethod: intent.paymentMethod,
-            customer: intent.customer,
-            amount: intent.amount,
-            currency: intent.currency,
-            capture: intent.captureMethod != .manual,
-            offSession: false,
-            threeDSecure: "expired"
-        )
-        charge.status = .failed
-        charge.failureCode = failure.code
-        charge.failureMessage = failure.message
-        charge.resolvedAt = now
-        next.latestCharge = charge.id
-        guard try tx.update(next, expecting: intent.status) else { return false }
-        try tx.insert(charge)
-        return true
-    }
-
     // MARK: - b. Expired authorizations
 
     /// Rule b: authorizations left uncaptured for ``PaymentIntents/authorizationLifetime`` are released and their
@@ -123,7 +92,8 @@ public struct Sweeper: Sendable {
     ///
     /// Each authorization is released at the network before its intent is canceled here, as a merchant's cancel
     /// does: the network decides between a capture and a release that race, so an authorization captured at the
-    /// last moment is never canceled under the capture's feet (it is skipped, and the capture records it).
+    /// last moment is never canceled under the capture's feet: the capture is recorded instead (whether its own
+    /// request still does it or a crash kept it from the database).
     func cancelExpiredAuthorizations(now: Int64, report: inout SweepReport) async throws {
         let cutoff = now - PaymentIntents.authorizationLifetime
         let limit = batchSize
@@ -137,11 +107,16 @@ public struct Sweeper: Sendable {
             guard let last = due.last else { break }
             position = last.position
             var released: [String] = []
+            var captured: [(intent: String, amount: Int64)] = []
             for (_, intent) in due {
-                if await release(intent) { released.append(intent.id) } else { report.skipped += 1 }
+                switch await release(intent) {
+                case .released: released.append(intent.id)
+                case .captured(let amount): captured.append((intent.id, amount))
+                case .failed: report.skipped += 1
+                }
             }
-            let ids = released
-            report.authorizationsCanceled += try await context.database.write { tx in
+            let (ids, captures) = (released, captured)
+            let (canceled, recorded) = try await context.database.write { tx -> (Int, Int) in
                 var canceled = 0
                 for id in ids {
                     // Read again under the write lock: a merchant's cancel may have come first.
@@ -154,22 +129,52 @@ public struct Sweeper: Sendable {
                         try tx.update(charge)
                     }
                 }
-                return canceled
+                var recorded = 0
+                for (id, amount) in captures {
+                    // The merchant's capture reached the network but its outcome never reached us: record it.
+                    guard let current = try tx.paymentIntent(id), current.status == .requiresCapture else { continue }
+                    let next = try current.apply(.captured(amount: amount), now: now)
+                    guard try tx.update(next, expecting: .requiresCapture) else { continue }
+                    recorded += 1
+                    if let held = current.latestCharge, var charge = try tx.charge(held) {
+                        charge.captured = true
+                        charge.amountCaptured = amount
+                        try tx.update(charge)
+                    }
+                }
+                return (canceled, recorded)
             }
+            report.authorizationsCanceled += canceled
+            report.capturesRecorded += recorded
             if due.count < limit { break }
         }
     }
 
-    /// Releases an expired authorization at the network (idempotent on the attempt id).
-    /// - Returns: false when the network captured it first or could not be reached: the intent stays as it is.
-    func release(_ intent: PaymentIntent) async -> Bool {
-        guard let attempt = intent.latestCharge else { return true }
+    /// What became of an expired authorization at the network.
+    enum Release: Equatable {
+        /// Released (now or before).
+        case released
+        /// Captured first, for this amount: a capture whose outcome never reached the database.
+        case captured(Int64)
+        /// The network could not be asked; the next pass tries again.
+        case failed
+    }
+
+    /// Releases an expired authorization at the network (idempotent on the attempt id), or finds the amount the
+    /// network captured first.
+    func release(_ intent: PaymentIntent) async -> Release {
+        guard let attempt = intent.latestCharge else { return .released }
         do {
-            if try await context.network.void(attemptID: attempt) { return true }
-            context.logger.warning(
-                "an expired authorization was captured at the network before it could be released",
-                metadata: ["payment_intent": "\(intent.id)", "charge": "\(attempt)"]
-            )
+            if try await context.network.void(attemptID: attempt) { return .released }
+            // Captured first: asking to capture again returns the amount the first capture took, and takes no more.
+            if let amount = try await context.network.capture(attemptID: attempt, amount: intent.amountCapturable) {
+                context.logger.notice(
+                    "an expired authorization had been captured at the network; recording the capture",
+                    metadata: ["payment_intent": "\(intent.id)", "charge": "\(attempt)", "amount": "\(amount)"]
+                )
+                return .captured(amount)
+            }
+            return .released
         } catch {
             if !Task.isCancelled {
                 context.logger.warning(
@@ -177,20 +182,19 @@ public struct Sweeper: Sendable {
                     metadata: ["payment_intent": "\(intent.id)", "charge": "\(attempt)", "error": "\(error)"]
                 )
             }
+            return .failed
         }
-        return false
     }
 
     // MARK: - c. Idempotency keys
 
-    /// Rule c: idempotency keys created more than ``idempotencyKeyLifetime`` ago are deleted (unless a request
-    /// still holds their lock).
+    /// Rule c: idempotency keys past their expiry are deleted (unless a request still holds their lease); keys
+    /// without one (recharge references) are never read.
     func pruneIdempotencyKeys(now: Int64, report: inout SweepReport) async throws {
-        let cutoff = now - Self.idempotencyKeyLifetime
         let limit = batchSize
         while !Task.isCancelled {
             let pruned = try await context.database.write { tx in
-                try tx.pruneIdempotencyKeys(createdBefore: cutoff, limit: limit)
+                try tx.pruneIdempotencyKeys(expiredBefore: now, limit: limit)
             }
             report.examined += pruned
             report.idempotencyKeysPruned += pruned

@@ -212,6 +212,37 @@ extension PaymentError {
         )
     }
 
+    /// The request's idempotency lease ran out while it ran and another request took the key over: this one may no
+    /// longer change anything, and the key's result is the other request's.
+    public static func idempotencyLeaseLost(key: String) -> PaymentError {
+        PaymentError(
+            kind: .invalidRequest,
+            code: "idempotency_key_in_use",
+            message: "This request took longer than its hold on the Idempotent Key \(key), and another request with "
+                + "the same key took it over. Retry with the same key to get that request's result.",
+            status: 409
+        )
+    }
+
+    /// The card network did not answer (a timeout or a transport failure). Whatever it did is found again by
+    /// asking it under the same attempt id, so the request is not saved: its retry with the same key resumes.
+    public static func cardNetworkUnavailable(_ detail: String) -> PaymentError {
+        PaymentError(
+            kind: .api,
+            code: cardNetworkUnavailableCode,
+            message: "The card network did not answer (\(detail)). Nothing was charged twice: retry with the same "
+                + "Idempotency-Key to complete the request.",
+            status: 500
+        )
+    }
+
+    /// The code of ``cardNetworkUnavailable(_:)``.
+    public static let cardNetworkUnavailableCode = "card_network_unavailable"
+
+    /// Whether the request stopped on a passing failure and must stay resumable: its idempotency key keeps its
+    /// recovery point, unlocked, and saves no response, so a retry with the key carries on.
+    public var isTransient: Bool { code == Self.cardNetworkUnavailableCode }
+
     /// An unexpected failure on our side; the request may be retried.
     public static func apiError(_ message: String = "An unknown error occurred.") -> PaymentError {
         PaymentError(kind: .api, code: nil, message: message, status: 500)

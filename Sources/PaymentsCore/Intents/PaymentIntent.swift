@@ -42,6 +42,18 @@ public struct PaymentIntent: Codable, Sendable, Equatable {
     public var succeededAt: Int64?
     /// When the authorization was approved, for the 7-day capture limit.
     public var authorizedAt: Int64?
+    /// Where the intent was created; `/pay` confirms only intents it created itself.
+    public var origin: Origin
+
+    /// Where an intent was created.
+    public enum Origin: String, Codable, Sendable, CaseIterable {
+        /// Through `/v1/payment_intents`, by the merchant's backend with its secret key.
+        case api
+        /// By the checkout's `POST /pay`.
+        case pay
+        /// By `payments recharge`.
+        case recharge
+    }
 
     /// Creates an intent in the status its payment method implies: `requires_confirmation` with one,
     /// `requires_payment_method` without.
@@ -60,7 +72,8 @@ public struct PaymentIntent: Codable, Sendable, Equatable {
         statementDescriptor: String? = nil,
         statementDescriptorSuffix: String? = nil,
         metadata: [String: String] = [:],
-        setupFutureUsage: SetupFutureUsage? = nil
+        setupFutureUsage: SetupFutureUsage? = nil,
+        origin: Origin = .api
     ) {
         self.id = id
         self.created = created
@@ -91,10 +104,11 @@ public struct PaymentIntent: Codable, Sendable, Equatable {
         self.attemptExpiresAt = nil
         self.succeededAt = nil
         self.authorizedAt = nil
+        self.origin = origin
     }
 
     public enum CodingKeys: String, CodingKey {
-        case id, created, amount, currency, status, customer, description, metadata
+        case id, created, amount, currency, status, customer, description, metadata, origin
         case captureMethod = "capture_method"
         case confirmationMethod = "confirmation_method"
         case clientSecret = "client_secret"

@@ -210,7 +210,7 @@ struct PaymentIntentsController {
     static func authorize(_ context: StripeRequestContext, intent: PaymentIntent, clientSecret: String?) throws {
         guard context.scope == .publishable else { return }
         guard let clientSecret else { throw PaymentError.secretKeyRequired }
-        guard APIKeys.constantTimeEquals(clientSecret, intent.clientSecret) else {
+        guard ConstantTime.equals(clientSecret, intent.clientSecret) else {
             throw PaymentError.invalidRequest(
                 "The client_secret provided does not match the client_secret associated with the PaymentIntent.",
                 code: "payment_intent_invalid_parameter",

@@ -26,8 +26,12 @@ struct RefundsController {
         input.reason = try params.choice("reason", Refund.Reason.self, allowed: Refund.Reason.callerSupplied)
         input.metadata = try params.newMetadata()
         try params.finish()
-        let refund = try await services.refunds.create(input)
-        return ResponseBuilder.json(StripeRenderer.refund(refund))
+        let scope = context.refundScope()
+        return try await respond(scope: scope) {
+            try await services.refunds.create(input, scope: scope)
+        } render: { refund in
+            ResponseBuilder.json(StripeRenderer.refund(refund))
+        }
     }
 
     @Sendable func retrieve(_ request: Request, context: StripeRequestContext) async throws -> Response {

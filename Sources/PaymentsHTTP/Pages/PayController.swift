@@ -6,10 +6,12 @@ import PaymentsCore
 /// The seed's own endpoint, `POST /pay`: the merchant server of "accept card payments without webhooks".
 ///
 /// `{payment_method_id, item?}` creates and confirms a manual-confirmation intent for the catalogue's price;
-/// `{payment_intent_id}` confirms it again after the customer authenticated. It answers
-/// `{requires_action, payment_intent_client_secret}`, `{success, payment_intent}` or
+/// `{payment_intent_id, payment_intent_client_secret?}` confirms it again after the customer authenticated. It
+/// answers `{requires_action, payment_intent_client_secret}`, `{success, payment_intent}` or
 /// `{error: {message, code, decline_code}}`, exactly what the seed's client code reads. No API key: it is the
-/// merchant's endpoint and uses the secret key's powers inside.
+/// merchant's endpoint and uses the secret key's powers inside, so it trusts nothing but what it made itself: the
+/// amount comes from the catalogue, and `payment_intent_id` is confirmed only when `/pay` created that intent (and,
+/// when the client secret is sent, only when it matches). Any other intent is refused as unknown, untouched.
 struct PayController {
     let services: HTTPServices
 
@@ -18,11 +20,15 @@ struct PayController {
             var params = try await ResponseBuilder.parameters(request, context: context)
             let paymentMethodID = try params.string("payment_method_id")
             let intentID = try params.string("payment_intent_id")
+            let clientSecret = try params.string("payment_intent_client_secret")
             let itemID = try params.string("item")
             try params.finish()
-            let scope = context.scope { _, intent, error in
-                let answer = error.map { Self.errorAnswer($0) } ?? Self.answerBody(for: intent)
-                return (answer.status, answer.body.serialized())
+            let scope = context.scope { outcome in
+                guard case .paymentIntent(let bundle, let error, _) = outcome else {
+                    throw PaymentError.apiError("/pay answers with a PaymentIntent.")
+                }
+                let answer = error.map { Self.errorAnswer($0) } ?? Self.answerBody(for: bundle.intent)
+                return SavedResponse(status: answer.status, body: answer.body.serialized())
             }
             let intent: PaymentIntent
             if let paymentMethodID {
@@ -37,27 +43,36 @@ struct PayController {
                         confirm: true,
                         confirmationMethod: .manual,
                         description: item.name,
-                        metadata: ["item": item.id]
+                        metadata: ["item": item.id],
+                        origin: .pay
                     ),
                     scope: scope
                 )
             } else if let intentID {
+                try await Self.requireOwnIntent(intentID, clientSecret: clientSecret, services: services)
                 intent = try await services.intents.confirm(intentID, .init(), scope: scope)
             } else {
                 throw PaymentError.parameterMissing("payment_method_id")
             }
-            if let saved = scope?.savedResponse {
-                return ResponseBuilder.bytes(saved.body, status: .init(code: saved.status))
-            }
+            if let saved = scope?.savedResponse { return ResponseBuilder.bytes(saved) }
             let answer = Self.answerBody(for: intent)
             return ResponseBuilder.json(answer.body, status: .init(code: answer.status))
         } catch let error as PaymentError {
-            if let saved = context.idempotency?.holder.savedResponse {
-                return ResponseBuilder.bytes(saved.body, status: .init(code: saved.status))
-            }
+            if let saved = context.idempotency?.holder.savedResponse { return ResponseBuilder.bytes(saved) }
             if error.status >= 500 || error.status == 409 { throw error }
             let answer = Self.errorAnswer(error)
             return ResponseBuilder.json(answer.body, status: .init(code: answer.status))
+        }
+    }
+
+    /// Refuses an intent `/pay` did not create, or whose client secret (when sent) does not match, exactly as an
+    /// unknown one: nothing tells the caller that the id exists.
+    static func requireOwnIntent(_ id: String, clientSecret: String?, services: HTTPServices) async throws {
+        let intent = try await services.lookup.paymentIntent(id)
+        guard let intent, intent.origin == .pay,
+            clientSecret.map({ ConstantTime.equals($0, intent.clientSecret) }) ?? true
+        else {
+            throw PaymentError.resourceMissing("payment_intent", id: id, param: "payment_intent_id", inURL: false)
         }
     }
 

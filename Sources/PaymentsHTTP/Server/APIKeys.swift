@@ -24,8 +24,8 @@ public struct APIKeys: Sendable {
     /// - Throws: 401 for a missing or unknown key.
     public func authenticate(authorization: String?) throws(PaymentError) -> Scope {
         guard let key = Self.key(fromAuthorization: authorization), !key.isEmpty else { throw .missingAPIKey }
-        if Self.constantTimeEquals(key, secret) { return .secret }
-        if Self.constantTimeEquals(key, publishable) { return .publishable }
+        if ConstantTime.equals(key, secret) { return .secret }
+        if ConstantTime.equals(key, publishable) { return .publishable }
         throw .invalidAPIKey(key)
     }
 
@@ -44,15 +44,5 @@ public struct APIKeys: Sendable {
             return String(decoded.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
         }
         return nil
-    }
-
-    /// Compares two keys without an early exit, so timing does not reveal how much of a guess was right.
-    static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8)
-        let y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        var difference: UInt8 = 0
-        for index in x.indices { difference |= x[index] ^ y[index] }
-        return difference == 0
     }
 }

@@ -11,15 +11,15 @@ public struct HTTPServices: Sendable {
     public let customers: Customers
     public let refunds: Refunds
     public let lookup: Lookup
-    /// Names this server process; an idempotency lock held by another name was left by a crash.
-    public let instanceID: String
+    /// The owner of idempotency keys and their leases.
+    public let idempotency: IdempotencyKeys
     /// The folder of the checkout's static files (`Public/`), or nil to serve none.
     public let publicFolder: String?
 
     /// Creates the services over a use-case context.
     public init(context: PaymentsContext, keys: APIKeys, catalog: Catalog, publicFolder: String? = nil) {
         self.publicFolder = publicFolder
-        self.instanceID = "srv_" + context.ids.token(16)
+        self.idempotency = IdempotencyKeys(context: context)
         self.context = context
         self.keys = keys
         self.catalog = catalog

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import Payments
 import PaymentsCore
 
 /// Builds responses and reads request parameters, the same way for every route.
@@ -8,6 +9,11 @@ enum ResponseBuilder {
     /// A JSON response.
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
         bytes(value.serialized(), status: status)
+    }
+
+    /// A saved idempotent response, byte for byte.
+    static func bytes(_ saved: SavedResponse) -> Response {
+        bytes(saved.body, status: .init(code: saved.status))
     }
 
     /// A JSON response from bytes already serialized (a saved idempotent response, say).

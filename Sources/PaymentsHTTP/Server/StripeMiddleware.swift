@@ -21,7 +21,7 @@ struct StripeMiddleware: RouterMiddleware {
         var response: Response
         do {
             response = try await next(request, context)
-            services.context.faults.reach(.beforeResponse)
+            try await services.context.faults.reach(.beforeResponse)
         } catch let error as PaymentError {
             response = await render(error, request: request, context: context)
         } catch let error as HTTPError where error.status == .notFound {

@@ -1,39 +1,40 @@
 import Hummingbird
 import Payments
 import PaymentsCore
-import PaymentsStore
 
 extension StripeRequestContext {
     /// The idempotency scope for a use case that returns a PaymentIntent: its final transaction saves the
     /// response rendered with `options` (the same bytes the handler then sends).
     func intentScope(options: RenderOptions) -> IdempotencyScope? {
-        return scope { tx, intent, error in
-            let bundle = try Lookup.bundle(for: intent, in: tx)
+        scope { outcome in
+            guard case .paymentIntent(let bundle, let error, let errorPaymentMethod) = outcome else {
+                throw PaymentError.apiError("This endpoint answers with a PaymentIntent.")
+            }
             let intentJSON = StripeRenderer.paymentIntent(bundle, options: options)
-            guard let error else { return (200, intentJSON.serialized()) }
-            let method = try error.paymentMethod.flatMap { try tx.paymentMethod($0) }
+            guard let error else { return SavedResponse(status: 200, body: intentJSON.serialized()) }
             let body = StripeRenderer.error(
                 error,
                 paymentIntent: intentJSON,
-                paymentMethod: method.map { StripeRenderer.paymentMethod($0, options: options) }
+                paymentMethod: errorPaymentMethod.map { StripeRenderer.paymentMethod($0, options: options) }
             )
-            return (error.status, body.serialized())
+            return SavedResponse(status: error.status, body: body.serialized())
         }
     }
 
-    /// An idempotency scope with its own rendering (for `/pay`'s answers).
-    func scope(
-        render:
-            @escaping @Sendable (StoreTransaction, PaymentIntent, PaymentError?) throws -> (status: Int, body: [UInt8])
-    ) -> IdempotencyScope? {
+    /// The idempotency scope for a use case that returns a refund.
+    func refundScope() -> IdempotencyScope? {
+        scope { outcome in
+            guard case .refund(let refund) = outcome else {
+                throw PaymentError.apiError("This endpoint answers with a refund.")
+            }
+            return SavedResponse(status: 200, body: StripeRenderer.refund(refund).serialized())
+        }
+    }
+
+    /// An idempotency scope with its own encoder (for `/pay`'s answers); nil without an `Idempotency-Key`.
+    func scope(encode: @escaping IdempotencyScope.Encoder) -> IdempotencyScope? {
         guard let idempotency else { return nil }
-        let scope = IdempotencyScope(
-            apiKey: idempotency.apiKey,
-            key: idempotency.key,
-            resumeIntent: idempotency.resumeIntent,
-            resumeCharge: idempotency.resumeCharge,
-            render
-        )
+        let scope = IdempotencyScope(lease: idempotency.lease, encode: encode)
         idempotency.holder.set(scope)
         return scope
     }
@@ -41,21 +42,17 @@ extension StripeRequestContext {
 
 /// Runs a use case under an idempotency scope and answers with exactly the bytes its final transaction saved;
 /// without a scope (or when nothing was saved), falls back to `render` and to throwing the error.
-func respond(
+func respond<Value>(
     scope: IdempotencyScope?,
-    _ body: () async throws -> PaymentIntent,
-    render: (PaymentIntent) async throws -> Response
+    _ body: () async throws -> Value,
+    render: (Value) async throws -> Response
 ) async throws -> Response {
     do {
-        let intent = try await body()
-        if let saved = scope?.savedResponse {
-            return ResponseBuilder.bytes(saved.body, status: .init(code: saved.status))
-        }
-        return try await render(intent)
+        let value = try await body()
+        if let saved = scope?.savedResponse { return ResponseBuilder.bytes(saved) }
+        return try await render(value)
     } catch let error as PaymentError {
-        if let saved = scope?.savedResponse {
-            return ResponseBuilder.bytes(saved.body, status: .init(code: saved.status))
-        }
+        if let saved = scope?.savedResponse { return ResponseBuilder.bytes(saved) }
         throw error
     }
 }

@@ -33,12 +33,9 @@ public struct StripeRequestContext: RequestContext {
     }
 }
 
-/// A request running under an `Idempotency-Key`, and where a previous try of it stopped.
+/// A request running under an `Idempotency-Key`: its lease on the key (and where a previous try stopped).
 public struct IdempotentRequest: Sendable {
-    public var apiKey: String
-    public var key: String
-    public var resumeIntent: String?
-    public var resumeCharge: String?
+    public var lease: IdempotencyLease
     /// The scope the handler ran its use case under, so the middleware knows the response is already saved.
     let holder: ScopeHolder
 }
@@ -50,6 +47,6 @@ final class ScopeHolder: Sendable {
     /// The scope the handler made.
     func set(_ value: IdempotencyScope) { scope.withLock { $0 = value } }
 
-    /// The response the scope saved in its final transaction, if it did.
-    var savedResponse: (status: Int, body: [UInt8])? { scope.withLock { $0 }?.savedResponse }
+    /// The response the scope saved in its final transaction, once that transaction committed.
+    var savedResponse: SavedResponse? { scope.withLock { $0 }?.savedResponse }
 }

@@ -21,7 +21,24 @@ public final class GroupCommitWriter: Sendable {
     private struct State {
         var jobs: [Job] = []
         var draining = false
+        var statistics = Statistics()
     }
+
+    /// What the writer has done so far: for tests, and for the metrics of commit batching.
+    public struct Statistics: Sendable, Equatable {
+        /// Transactions committed, each holding one or more writes.
+        public var batches = 0
+        /// Writes run inside committed transactions (those that threw included: they were rolled back alone).
+        public var writes = 0
+        /// Transactions whose commit failed, failing every write they held.
+        public var failedCommits = 0
+    }
+
+    /// What the writer has done so far.
+    public var statistics: Statistics { state.withLock { $0.statistics } }
+
+    /// Writes queued and not yet taken by the writer thread.
+    public var queued: Int { state.withLock { $0.jobs.count } }
 
     /// One queued write: runs against the connection, then learns whether its batch committed.
     private struct Job: Sendable {
@@ -99,8 +116,13 @@ public final class GroupCommitWriter: Sendable {
             }
         } catch {
             // The commit itself failed: nothing of the batch is durable, so every caller gets the error.
+            state.withLock { $0.statistics.failedCommits += 1 }
             for job in batch { job.complete(error) }
             return
+        }
+        state.withLock { state in
+            state.statistics.batches += 1
+            state.statistics.writes += batch.count
         }
         for (index, job) in batch.enumerated() { job.complete(failures[index]) }
     }

@@ -1,8 +1,8 @@
 import Foundation
 import GRDB
 
-/// A row of `idempotency_keys`: one (API key, Idempotency-Key) pair, how far its first request got, and the
-/// exact response that was sent.
+/// A row of `idempotency_keys`: one (API key, Idempotency-Key) pair, who holds it now and until when, how far its
+/// first request got, and the exact response that was sent.
 public struct IdempotencyKey: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "idempotency_keys"
 
@@ -14,6 +14,8 @@ public struct IdempotencyKey: Codable, Sendable, Equatable, FetchableRecord, Per
         case intentCreated = "intent_created"
         /// A charge attempt was recorded before asking the network (`charge` names it).
         case attemptRecorded = "attempt_recorded"
+        /// A refund was reserved before asking the network (`refund` names it).
+        case refundRecorded = "refund_recorded"
         /// The response is saved; later requests replay it.
         case finished
     }
@@ -22,25 +24,30 @@ public struct IdempotencyKey: Codable, Sendable, Equatable, FetchableRecord, Per
     public var apiKey: String
     public var key: String
     public var created: Int64
+    /// When the sweeper deletes the key; nil for keys kept forever (recharge references).
+    public var expiresAt: Int64?
     public var method: String
     public var path: String
-    /// A hash of method, path and the canonical parameters.
+    /// A keyed hash of method, path and the canonical parameters.
     public var fingerprint: String
-    public var lockedAt: Int64?
-    /// The server instance whose request holds the lock; a lock held by another instance was left by a crash.
+    /// The lease token of the request holding the key, nil when nobody does.
     public var lockedBy: String?
+    /// When the holder's lease runs out (unix seconds); after it, another request may take the key over.
+    public var lockedUntil: Int64?
     public var recoveryPoint: RecoveryPoint
     public var paymentIntent: String?
     public var charge: String?
+    public var refund: String?
     public var requestID: String
     public var responseStatus: Int?
     public var responseBody: Data?
 
     public enum CodingKeys: String, CodingKey {
-        case key, created, method, path, fingerprint, charge
+        case key, created, method, path, fingerprint, charge, refund
         case apiKey = "api_key"
-        case lockedAt = "locked_at"
+        case expiresAt = "expires_at"
         case lockedBy = "locked_by"
+        case lockedUntil = "locked_until"
         case recoveryPoint = "recovery_point"
         case paymentIntent = "payment_intent"
         case requestID = "request_id"
@@ -51,20 +58,28 @@ public struct IdempotencyKey: Codable, Sendable, Equatable, FetchableRecord, Per
 
 /// What the begin phase found for a request's idempotency key.
 public enum IdempotencyBegin: Sendable, Equatable {
-    /// The key is new, or its first request died: this request owns the lock and resumes from `row`.
+    /// The key is new, or its holder's lease ran out: this request now holds it and resumes from `row`.
     case proceed(IdempotencyKey)
     /// The first request finished: replay its response.
     case replay(IdempotencyKey)
-    /// The first request is still running.
-    case inFlight
+    /// Another request holds the key until `lockedUntil`.
+    case inFlight(lockedUntil: Int64)
     /// The key was first used with other parameters (`samePath` false: on another endpoint).
     case mismatch(samePath: Bool, firstPath: String)
+}
+
+/// A write made under an idempotency lease that the request no longer holds: its lease ran out and another
+/// request took the key over. The transaction that tried it rolls back.
+public struct IdempotencyLeaseLost: Error, Sendable, Equatable {
+    public let apiKey: String
+    public let key: String
 }
 
 // MARK: - Idempotency keys
 
 extension StoreTransaction {
-    /// The begin phase: inserts the key locked by `instance`, or reports what its first request left.
+    /// The begin phase: inserts the key held by `token` until `lockedUntil`, takes over a key whose holder's lease
+    /// ran out before `now`, or reports what the key's first request left.
     public func beginIdempotentRequest(
         apiKey: String,
         key: String,
@@ -72,8 +87,10 @@ extension StoreTransaction {
         path: String,
         fingerprint: String,
         requestID: String,
-        instance: String,
-        now: Int64
+        token: String,
+        now: Int64,
+        lockedUntil: Int64,
+        expiresAt: Int64?
     ) throws -> IdempotencyBegin {
         if var row = try IdempotencyKey.fetchOne(db, key: ["api_key": apiKey, "key": key]) {
             guard row.path == path && row.method == method else {
@@ -81,10 +98,10 @@ extension StoreTransaction {
             }
             guard row.fingerprint == fingerprint else { return .mismatch(samePath: true, firstPath: row.path) }
             if row.recoveryPoint == .finished { return .replay(row) }
-            if row.lockedBy == instance { return .inFlight }
-            // Locked by an instance that no longer runs (a crash): take the lock over and resume.
-            row.lockedAt = now
-            row.lockedBy = instance
+            if row.lockedBy != nil, let until = row.lockedUntil, until > now { return .inFlight(lockedUntil: until) }
+            // Free, or its holder's lease ran out (the holder died, or overran and can no longer write): take it.
+            row.lockedBy = token
+            row.lockedUntil = lockedUntil
             try row.update(db)
             return .proceed(row)
         }
@@ -92,14 +109,16 @@ extension StoreTransaction {
             apiKey: apiKey,
             key: key,
             created: now,
+            expiresAt: expiresAt,
             method: method,
             path: path,
             fingerprint: fingerprint,
-            lockedAt: now,
-            lockedBy: instance,
+            lockedBy: token,
+            lockedUntil: lockedUntil,
             recoveryPoint: .started,
             paymentIntent: nil,
             charge: nil,
+            refund: nil,
             requestID: requestID,
             responseStatus: nil,
             responseBody: nil
@@ -109,55 +128,70 @@ extension StoreTransaction {
     }
 
     /// Records how far the key's request got, in the same transaction as the work it describes.
+    /// - Throws: ``IdempotencyLeaseLost`` when `token` no longer holds the key (the transaction must roll back).
     public func markIdempotentProgress(
         apiKey: String,
         key: String,
+        token: String,
         point: IdempotencyKey.RecoveryPoint,
-        paymentIntent: String?,
-        charge: String?
+        paymentIntent: String? = nil,
+        charge: String? = nil,
+        refund: String? = nil
     ) throws {
         try db.execute(
             sql: """
                 UPDATE idempotency_keys SET recovery_point = ?, payment_intent = coalesce(?, payment_intent),
-                    charge = coalesce(?, charge)
-                WHERE api_key = ? AND key = ? AND recovery_point != 'finished'
+                    charge = coalesce(?, charge), refund = coalesce(?, refund)
+                WHERE api_key = ? AND key = ? AND locked_by = ? AND recovery_point != 'finished'
                 """,
-            arguments: [point.rawValue, paymentIntent, charge, apiKey, key]
+            arguments: [point.rawValue, paymentIntent, charge, refund, apiKey, key, token]
         )
+        guard db.changesCount == 1 else { throw IdempotencyLeaseLost(apiKey: apiKey, key: key) }
     }
 
-    /// Saves the response and releases the lock: later requests with the key replay these exact bytes.
-    public func finishIdempotentRequest(apiKey: String, key: String, status: Int, body: Data) throws {
+    /// Saves the response and ends the lease: later requests with the key replay these exact bytes.
+    /// - Throws: ``IdempotencyLeaseLost`` when `token` no longer holds the key (the transaction must roll back).
+    public func finishIdempotentRequest(apiKey: String, key: String, token: String, status: Int, body: Data) throws {
         try db.execute(
             sql: """
                 UPDATE idempotency_keys SET recovery_point = 'finished', response_status = ?, response_body = ?,
-                    locked_at = NULL, locked_by = NULL
-                WHERE api_key = ? AND key = ?
+                    locked_by = NULL, locked_until = NULL
+                WHERE api_key = ? AND key = ? AND locked_by = ? AND recovery_point != 'finished'
                 """,
-            arguments: [status, body, apiKey, key]
+            arguments: [status, body, apiKey, key, token]
         )
+        guard db.changesCount == 1 else { throw IdempotencyLeaseLost(apiKey: apiKey, key: key) }
     }
 
-    /// Forgets a key whose request failed validation before executing: a retry runs anew, as Stripe.
-    /// Only a key still at its start is removed; one that recorded progress is unlocked instead.
-    public func abandonIdempotentRequest(apiKey: String, key: String) throws {
+    /// Ends the lease of a request that stopped without a result to save. A key still at its start is forgotten
+    /// (the request never executed: a retry runs anew, as Stripe); one that recorded progress is only unlocked,
+    /// so a retry resumes from it. Does nothing when `token` no longer holds the key.
+    public func releaseIdempotentRequest(apiKey: String, key: String, token: String) throws {
         try db.execute(
-            sql: "DELETE FROM idempotency_keys WHERE api_key = ? AND key = ? AND recovery_point = 'started'",
-            arguments: [apiKey, key]
+            sql: """
+                DELETE FROM idempotency_keys
+                WHERE api_key = ? AND key = ? AND locked_by = ? AND recovery_point = 'started'
+                """,
+            arguments: [apiKey, key, token]
         )
         try db.execute(
             sql: """
-                UPDATE idempotency_keys SET locked_at = NULL, locked_by = NULL
-                WHERE api_key = ? AND key = ? AND recovery_point != 'finished'
+                UPDATE idempotency_keys SET locked_by = NULL, locked_until = NULL
+                WHERE api_key = ? AND key = ? AND locked_by = ? AND recovery_point != 'finished'
                 """,
-            arguments: [apiKey, key]
+            arguments: [apiKey, key, token]
         )
     }
 
-    /// Deletes up to `limit` unlocked keys created before `cutoff`; returns how many.
-    public func pruneIdempotencyKeys(createdBefore cutoff: Int64, limit: Int) throws -> Int {
-        // The sweeper's rule c: searches `idempotency_keys_by_created` (see `SweeperQueryPlanTests`).
-        try db.execute(sql: SweeperQuery.idempotencyKeysDue.sql, arguments: [cutoff, limit])
+    /// The key row, if any.
+    public func idempotencyKey(apiKey: String, key: String) throws -> IdempotencyKey? {
+        try IdempotencyKey.fetchOne(db, key: ["api_key": apiKey, "key": key])
+    }
+
+    /// Deletes up to `limit` keys that expired before `now` and that nobody holds; returns how many.
+    public func pruneIdempotencyKeys(expiredBefore now: Int64, limit: Int) throws -> Int {
+        // The sweeper's rule c: searches `idempotency_keys_expiring` (see `SweeperQueryPlanTests`).
+        try db.execute(sql: SweeperQuery.idempotencyKeysDue.sql, arguments: [now, now, limit])
         return db.changesCount
     }
 }

@@ -9,6 +9,21 @@ import PaymentsCore
 public struct StoreTransaction {
     let db: Database
     let vault: CardVault
+    let hooks: TransactionHooks
+
+    // MARK: - Commit hooks
+
+    /// Runs `action` once this transaction has committed (never if it rolls back): in-memory state that the
+    /// transaction justifies (a response to send, a registry entry) changes only once the transaction is durable.
+    public func afterCommit(_ action: @escaping @Sendable () -> Void) {
+        hooks.add(afterCommit: action)
+    }
+
+    /// Runs `action` if this transaction rolls back (its savepoint in a group commit, or the whole commit fails):
+    /// undoes in-memory changes made inside it.
+    public func onRollback(_ action: @escaping @Sendable () -> Void) {
+        hooks.add(onRollback: action)
+    }
 
     // MARK: - PaymentIntents
 
@@ -108,18 +123,33 @@ extension PaymentDatabase {
     ///
     /// With group commit on (the default) concurrent writes share one transaction, each in its own savepoint:
     /// `body` still commits or rolls back as a whole, and this returns only after the commit.
+    /// `body`'s ``StoreTransaction/afterCommit(_:)`` actions run once the commit is done and before this returns;
+    /// its ``StoreTransaction/onRollback(_:)`` actions run when it throws.
     public func write<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) throws -> T) async throws -> T {
         let vault = self.vault
-        if let groupCommit {
-            return try await groupCommit.write { db in try body(StoreTransaction(db: db, vault: vault)) }
+        let hooks = TransactionHooks()
+        do {
+            let value: T
+            if let groupCommit {
+                value = try await groupCommit.write { db in
+                    try body(StoreTransaction(db: db, vault: vault, hooks: hooks))
+                }
+            } else {
+                value = try await writer.write { db in try body(StoreTransaction(db: db, vault: vault, hooks: hooks)) }
+            }
+            hooks.committed()
+            return value
+        } catch {
+            hooks.rolledBack()
+            throw error
         }
-        return try await writer.write { db in try body(StoreTransaction(db: db, vault: vault)) }
     }
 
     /// Runs `body` on a reader: a consistent snapshot that never waits for the writer.
     public func read<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) throws -> T) async throws -> T {
         let vault = self.vault
-        return try await writer.read { db in try body(StoreTransaction(db: db, vault: vault)) }
+        return try await writer.read { db in try body(StoreTransaction(db: db, vault: vault, hooks: TransactionHooks()))
+        }
     }
 }
 

@@ -12,7 +12,7 @@ public enum SweeperQuery: String, CaseIterable, Sendable {
     /// Rule b: uncaptured authorizations at or past their lifetime (arguments: cutoff, cursor due, cursor rowid,
     /// limit).
     case authorizationsDue = "authorizations_due"
-    /// Rule c: idempotency keys past their 24 hours, deleted in place (arguments: cutoff, limit).
+    /// Rule c: idempotency keys past their expiry, deleted in place (arguments: now, now, limit).
     case idempotencyKeysDue = "idempotency_keys_due"
     /// Rule d: attempts left pending past the grace period (arguments: cutoff, cursor due, cursor rowid, limit).
     case pendingChargesDue = "pending_charges_due"
@@ -36,11 +36,13 @@ public enum SweeperQuery: String, CaseIterable, Sendable {
             ORDER BY authorized_at, rowid LIMIT ?
             """
         case .idempotencyKeysDue:
-            // A key still locked belongs to a request in flight, or to one a crash interrupted that a retry may
-            // resume: it is kept.
+            // Keys that never expire (recharge references) are not in the index at all. A key whose lease still
+            // runs belongs to a request in flight: it is kept until that request ends or its lease runs out.
             """
             DELETE FROM idempotency_keys WHERE (api_key, key) IN (
-                SELECT api_key, key FROM idempotency_keys WHERE created < ? AND locked_by IS NULL LIMIT ?)
+                SELECT api_key, key FROM idempotency_keys
+                WHERE expires_at IS NOT NULL AND expires_at < ? AND (locked_until IS NULL OR locked_until <= ?)
+                LIMIT ?)
             """
         case .pendingChargesDue:
             """
@@ -51,12 +53,12 @@ public enum SweeperQuery: String, CaseIterable, Sendable {
         }
     }
 
-    /// The index the query must search (defined in `migrations/0001_initial.sql`).
+    /// The index the query must search (defined in `migrations/0001_initial.sql` and `0003_exactly_once.sql`).
     public var index: String {
         switch self {
         case .attemptsDue: "payment_intents_attempts_due"
         case .authorizationsDue: "payment_intents_authorizations_due"
-        case .idempotencyKeysDue: "idempotency_keys_by_created"
+        case .idempotencyKeysDue: "idempotency_keys_expiring"
         case .pendingChargesDue: "charges_pending"
         }
     }
@@ -73,7 +75,8 @@ public enum SweeperQuery: String, CaseIterable, Sendable {
     /// Values for the query's parameters when only its plan is wanted.
     var sampleArguments: StatementArguments {
         switch self {
-        case .attemptsDue, .idempotencyKeysDue: [0, 100]
+        case .attemptsDue: [0, 100]
+        case .idempotencyKeysDue: [0, 0, 100]
         case .authorizationsDue, .pendingChargesDue: [0, Int64.min, Int64.min, 100]
         }
     }

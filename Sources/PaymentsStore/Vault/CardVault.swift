@@ -12,6 +12,7 @@ public struct CardVault: Sendable {
     // Kept as bytes (Sendable) and turned into `SymmetricKey` per use; the conversion is a copy of 32 bytes.
     private let keyBytes: Data
     private let fingerprintKeyBytes: Data
+    private let requestKeyBytes: Data
     private var key: SymmetricKey { SymmetricKey(data: keyBytes) }
     private var fingerprintKey: SymmetricKey { SymmetricKey(data: fingerprintKeyBytes) }
     /// Names the key that sealed a row, so a later key rotation knows which rows to re-seal.
@@ -40,6 +41,12 @@ public struct CardVault: Sendable {
             outputByteCount: 32
         )
         self.fingerprintKeyBytes = derived.withUnsafeBytes { Data($0) }
+        let requestKey = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: SymmetricKey(data: data),
+            info: Data("payments idempotency fingerprint v1".utf8),
+            outputByteCount: 32
+        )
+        self.requestKeyBytes = requestKey.withUnsafeBytes { Data($0) }
         let digest = SHA256.hash(data: data + Data("payments vault key id".utf8))
         self.keyID = "vk_" + digest.prefix(6).map { String(format: "%02x", $0) }.joined()
     }
@@ -65,6 +72,14 @@ public struct CardVault: Sendable {
         let mac = HMAC<SHA256>.authenticationCode(for: Data(card.digits.utf8), using: fingerprintKey)
         let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
         return String(mac.prefix(16).map { alphabet[Int($0) % alphabet.count] })
+    }
+
+    /// A hex HMAC-SHA256 of a request's canonical parameters, under a key derived from the vault key: the
+    /// idempotency fingerprint. Requests carry card numbers and CVCs; an unkeyed hash of those could be reversed by
+    /// trying every number of a card range, a keyed one cannot without the key.
+    public func requestFingerprint(_ canonical: String) -> String {
+        HMAC<SHA256>.authenticationCode(for: Data(canonical.utf8), using: SymmetricKey(data: requestKeyBytes))
+            .map { String(format: "%02x", $0) }.joined()
     }
 
     /// A hex SHA-256 of `value`, for storing hashes of API keys beside idempotency keys.

@@ -61,10 +61,16 @@ enum PaymentsBinary {
         return path
     }
 
+    /// The idempotency lease and network timeout every child runs with unless a test says otherwise: short, so
+    /// that a retry after a SIGKILL takes the dead holder's key over within seconds instead of the default 30 s,
+    /// and still longer than any local network call takes on a loaded test machine.
+    static let shortLeases = ["PAYMENTS_IDEMPOTENCY_LEASE": "3", "PAYMENTS_NETWORK_TIMEOUT": "2"]
+
     /// The environment a child gets: this process's, without any `PAYMENTS_*` setting that would leak in from
-    /// the developer's shell, plus `extra`.
+    /// the developer's shell, plus ``shortLeases``, plus `extra`.
     static func environment(_ extra: [String: String]) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PAYMENTS_") }
+        environment.merge(shortLeases) { _, new in new }
         environment.merge(extra) { _, new in new }
         return environment
     }

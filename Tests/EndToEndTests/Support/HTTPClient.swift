@@ -84,6 +84,24 @@ struct HTTPClient: Sendable {
         return try await send(request, auth: auth)
     }
 
+    /// A POST retried while its idempotency key is in flight (409), as Stripe's libraries do: after a crash the
+    /// dead request's key is refused until its lease runs out, then the retry takes it over and resumes.
+    /// - Parameter patience: how long to keep retrying; well over the short lease the tests' servers run with.
+    func postFormRetryingInFlight(
+        _ path: String,
+        _ form: [(String, String)] = [],
+        auth: Credential? = nil,
+        headers: [String: String] = [:],
+        patience: Duration = .seconds(20)
+    ) async throws -> HTTPAnswer {
+        let deadline = ContinuousClock.now + patience
+        while true {
+            let answer = try await postForm(path, form, auth: auth, headers: headers)
+            guard answer.status == 409, ContinuousClock.now < deadline else { return answer }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
     /// A POST with a JSON object body, as the seed's client sends to `/pay`.
     func postJSON(_ path: String, _ object: [String: String], auth: Credential? = nil) async throws -> HTTPAnswer {
         var request = URLRequest(url: try url(path))

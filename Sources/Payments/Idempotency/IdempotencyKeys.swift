@@ -1,0 +1,160 @@
+import Foundation
+import PaymentsCore
+import PaymentsStore
+
+/// The one owner of idempotency: every caller that runs a request under a key (the `/v1` routes, `/pay`,
+/// `payments recharge`) begins, finishes and releases it here, and money-moving use cases record their recovery
+/// points through the ``IdempotencyScope`` made from the lease it hands out.
+///
+/// A key in flight is held by a lease (``PaymentsContext/Settings/idempotencyLease``): until it runs out, anyone
+/// else, in this process or another, is told the key is in flight (409). Network calls time out well inside the
+/// lease (``PaymentsContext/Settings/networkTimeout``), so a live holder finishes first; a holder that died is
+/// taken over once its lease has run out, and the new holder resumes from the recovery point the dead one
+/// recorded. A holder that overran its lease is fenced: its writes fail, and nothing it does counts.
+public struct IdempotencyKeys: Sendable {
+    let context: PaymentsContext
+
+    /// How long an API key's idempotency key is kept: 24 hours, Stripe's period (CONTRACT.md, "Never charge twice").
+    public static let apiKeyLifetime: Int64 = 24 * 3600
+
+    /// The longest key accepted: Stripe's limit.
+    public static let maximumKeyLength = 255
+
+    /// Creates the owner.
+    public init(context: PaymentsContext) { self.context = context }
+
+    /// A request to run under a key.
+    public struct Request: Sendable {
+        /// The key's scope: a hash of the API key, or a fixed scope (`pay`, `recharge`).
+        public var apiKey: String
+        public var key: String
+        public var method: String
+        public var path: String
+        /// The request's parameters in a canonical text (sorted, independent of their order on the wire). Only a
+        /// keyed hash of it is kept.
+        public var parameters: String
+        /// The request's id, shown as `Original-Request` on replays.
+        public var requestID: String
+        /// How long the key is kept; nil keeps it forever.
+        public var lifetime: Int64?
+
+        /// Creates a request.
+        public init(
+            apiKey: String,
+            key: String,
+            method: String,
+            path: String,
+            parameters: String,
+            requestID: String,
+            lifetime: Int64? = IdempotencyKeys.apiKeyLifetime
+        ) {
+            self.apiKey = apiKey
+            self.key = key
+            self.method = method
+            self.path = path
+            self.parameters = parameters
+            self.requestID = requestID
+            self.lifetime = lifetime
+        }
+    }
+
+    /// What to do with a request.
+    public enum Decision: Sendable, Equatable {
+        /// The key's first request finished: answer with its saved response (`originalRequest` is its id).
+        case replay(SavedResponse, originalRequest: String)
+        /// Run the request, holding the key under this lease.
+        case run(IdempotencyLease)
+        /// Another request holds the key until `until` (unix seconds): 409, or wait and ask again.
+        case inFlight(until: Int64)
+    }
+
+    /// The begin phase: takes the key for this request, or says why not.
+    /// - Throws: 400 `idempotency_error` when the key was first used with other parameters or on another
+    ///   endpoint; 400 for a key that is empty or longer than 255 characters.
+    public func begin(_ request: Request) async throws -> Decision {
+        guard !request.key.isEmpty, request.key.count <= Self.maximumKeyLength else {
+            throw PaymentError.invalidRequest(
+                "Idempotency-Key must be between 1 and \(Self.maximumKeyLength) characters long; the one sent has "
+                    + "\(request.key.count).",
+                code: "idempotency_key_invalid"
+            )
+        }
+        let now = context.clock.now()
+        let token = "lease_" + context.ids.token(24)
+        let until = now + context.settings.idempotencyLease
+        let fingerprint = context.database.vault.requestFingerprint(
+            "\(request.method) \(request.path)\n\(request.parameters)"
+        )
+        let expiresAt = request.lifetime.map { now + $0 }
+        let found = try await context.database.write { tx in
+            try tx.beginIdempotentRequest(
+                apiKey: request.apiKey,
+                key: request.key,
+                method: request.method,
+                path: request.path,
+                fingerprint: fingerprint,
+                requestID: request.requestID,
+                token: token,
+                now: now,
+                lockedUntil: until,
+                expiresAt: expiresAt
+            )
+        }
+        switch found {
+        case .replay(let row):
+            let response = SavedResponse(status: row.responseStatus ?? 500, body: Array(row.responseBody ?? Data()))
+            return .replay(response, originalRequest: row.requestID)
+        case .inFlight(let lockedUntil):
+            return .inFlight(until: lockedUntil)
+        case .mismatch(let samePath, let firstPath):
+            throw PaymentError.idempotencyMismatch(
+                key: request.key,
+                message: samePath
+                    ? nil
+                    : "Keys for idempotent requests can only be used for the same endpoint they were first used for "
+                        + "('\(firstPath)' vs '\(request.path)'). Try using a key other than '\(request.key)' if you "
+                        + "meant to execute a different request."
+            )
+        case .proceed(let row):
+            return .run(
+                IdempotencyLease(
+                    apiKey: request.apiKey,
+                    key: request.key,
+                    token: token,
+                    until: until,
+                    resumeIntent: row.paymentIntent,
+                    resumeCharge: row.charge,
+                    resumeRefund: row.refund
+                )
+            )
+        }
+    }
+
+    /// Saves the response of a request whose use case did not save it itself (endpoints that move no money) and
+    /// ends the lease.
+    /// - Throws: 409 when the lease was lost meanwhile (nothing is saved; the new holder's answer stands).
+    public func finish(_ lease: IdempotencyLease, response: SavedResponse) async throws {
+        do {
+            try await context.database.write { tx in
+                try tx.finishIdempotentRequest(
+                    apiKey: lease.apiKey,
+                    key: lease.key,
+                    token: lease.token,
+                    status: response.status,
+                    body: Data(response.body)
+                )
+            }
+        } catch is IdempotencyLeaseLost {
+            throw PaymentError.idempotencyLeaseLost(key: lease.key)
+        }
+    }
+
+    /// Ends the lease of a request that stopped without a response to save: a key at its start is forgotten (the
+    /// request never executed, so a corrected retry runs anew); one with a recovery point is unlocked, so a retry
+    /// resumes from it at once. A lease already lost is left alone.
+    public func release(_ lease: IdempotencyLease) async throws {
+        try await context.database.write { tx in
+            try tx.releaseIdempotentRequest(apiKey: lease.apiKey, key: lease.key, token: lease.token)
+        }
+    }
+}

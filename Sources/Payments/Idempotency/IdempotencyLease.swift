@@ -1,0 +1,41 @@
+/// A request's hold on its idempotency key: who holds it (a random token, one per request), until when, and
+/// where an earlier try of the same request stopped.
+///
+/// Every write the request makes under the key names the token, and the store refuses it when the token no longer
+/// holds the key (fencing): a holder that overran its lease, after another request took the key over, can change
+/// nothing.
+public struct IdempotencyLease: Sendable, Equatable {
+    /// The key's scope: a hash of the API key, or a fixed scope (`pay`, `recharge`).
+    public let apiKey: String
+    /// The client's key, or a recharge reference.
+    public let key: String
+    /// This request's token.
+    public let token: String
+    /// When the lease runs out (unix seconds).
+    public let until: Int64
+    /// The intent an earlier try of this request created, if it got that far.
+    public let resumeIntent: String?
+    /// The charge attempt an earlier try recorded before asking the network.
+    public let resumeCharge: String?
+    /// The refund an earlier try reserved before asking the network.
+    public let resumeRefund: String?
+
+    /// Creates a lease.
+    public init(
+        apiKey: String,
+        key: String,
+        token: String,
+        until: Int64,
+        resumeIntent: String? = nil,
+        resumeCharge: String? = nil,
+        resumeRefund: String? = nil
+    ) {
+        self.apiKey = apiKey
+        self.key = key
+        self.token = token
+        self.until = until
+        self.resumeIntent = resumeIntent
+        self.resumeCharge = resumeCharge
+        self.resumeRefund = resumeRefund
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import PaymentsCore
+import PaymentsStore
+import Synchronization
+
+/// The idempotency key a money-moving request runs under, handed to its use case: the use case records its
+/// recovery points and saves its response through it, in the same transactions as the work they describe (the
+/// atomic phases of DESIGN.md), so a crash can never separate "charged" from "answered".
+///
+/// Every write names the lease's token and fails with ``PaymentError/idempotencyLeaseLost(key:)`` (rolling its
+/// transaction back) once another request has taken the key over.
+public final class IdempotencyScope: Sendable {
+    /// Turns a use case's outcome into the bytes to save and send.
+    public typealias Encoder = @Sendable (IdempotentOutcome) throws -> SavedResponse
+
+    /// The request's hold on the key, and where an earlier try stopped.
+    public let lease: IdempotencyLease
+    private let encode: Encoder
+    private let saved = Mutex<SavedResponse?>(nil)
+
+    /// Creates a scope for a request holding `lease`, whose responses `encode` renders.
+    public init(lease: IdempotencyLease, encode: @escaping Encoder) {
+        self.lease = lease
+        self.encode = encode
+    }
+
+    /// The intent an earlier try of this request created.
+    public var resumeIntent: String? { lease.resumeIntent }
+    /// The charge attempt an earlier try recorded.
+    public var resumeCharge: String? { lease.resumeCharge }
+    /// The refund an earlier try reserved.
+    public var resumeRefund: String? { lease.resumeRefund }
+
+    /// The response saved by the use case's final transaction, once that transaction has committed (never
+    /// before: bytes that are not durable are never sent as the key's answer).
+    public var savedResponse: SavedResponse? { saved.withLock { $0 } }
+
+    /// Saves the response for `intent` (and the `error` the request answers with) in `tx`.
+    func finish(_ tx: StoreTransaction, intent: PaymentIntent, error: PaymentError?) throws {
+        let bundle = try Lookup.bundle(for: intent, in: tx)
+        let errorPaymentMethod = try error?.paymentMethod.flatMap { try tx.paymentMethod($0) }
+        try save(tx, try encode(.paymentIntent(bundle, error: error, errorPaymentMethod: errorPaymentMethod)))
+    }
+
+    /// Saves the response for `refund` in `tx`.
+    func finish(_ tx: StoreTransaction, refund: Refund) throws {
+        try save(tx, try encode(.refund(refund)))
+    }
+
+    /// Records progress in `tx`.
+    func mark(
+        _ tx: StoreTransaction,
+        _ point: IdempotencyKey.RecoveryPoint,
+        intent: String? = nil,
+        charge: String? = nil,
+        refund: String? = nil
+    ) throws {
+        do {
+            try tx.markIdempotentProgress(
+                apiKey: lease.apiKey,
+                key: lease.key,
+                token: lease.token,
+                point: point,
+                paymentIntent: intent,
+                charge: charge,
+                refund: refund
+            )
+        } catch is IdempotencyLeaseLost {
+            throw PaymentError.idempotencyLeaseLost(key: lease.key)
+        }
+    }
+
+    private func save(_ tx: StoreTransaction, _ response: SavedResponse) throws {
+        do {
+            try tx.finishIdempotentRequest(
+                apiKey: lease.apiKey,
+                key: lease.key,
+                token: lease.token,
+                status: response.status,
+                body: Data(response.body)
+            )
+        } catch is IdempotencyLeaseLost {
+            throw PaymentError.idempotencyLeaseLost(key: lease.key)
+        }
+        tx.afterCommit { self.saved.withLock { $0 = response } }
+    }
+}

@@ -1,0 +1,90 @@
+import PaymentsCore
+import Synchronization
+
+/// A card network whose every call answers within `timeout`: a late or failed call becomes
+/// ``PaymentError/cardNetworkUnavailable(_:)``.
+///
+/// The timeout is what keeps a live request inside its idempotency lease (it is shorter than the lease, which the
+/// settings check), so a second holder never takes over a key whose first holder is still waiting on the network.
+/// A call that timed out may still have happened at the network; every call is idempotent on its reference, so
+/// asking again (the retry with the same key, the sweeper) finds its answer and never moves money twice.
+struct TimeLimitedCardNetwork: CardNetwork {
+    let base: any CardNetwork
+    let timeout: Duration
+
+    func authorize(_ request: AuthorizationRequest) async throws -> AuthorizationResult {
+        try await limited("authorize") { try await base.authorize(request) }
+    }
+
+    func capture(attemptID: String, amount: Int64) async throws -> Int64? {
+        try await limited("capture") { try await base.capture(attemptID: attemptID, amount: amount) }
+    }
+
+    func void(attemptID: String) async throws -> Bool {
+        try await limited("void") { try await base.void(attemptID: attemptID) }
+    }
+
+    func refund(attemptID: String, refundID: String, amount: Int64) async throws {
+        try await limited("refund") {
+            try await base.refund(attemptID: attemptID, refundID: refundID, amount: amount)
+        }
+    }
+
+    /// Runs `call`, answering with its result or, after `timeout`, with a timeout error, whichever comes first. A
+    /// call still running at the timeout is cancelled and left to end on its own: the caller is not held by it.
+    private func limited<T: Sendable>(_ name: String, _ call: @escaping @Sendable () async throws -> T)
+        async throws -> T
+    {
+        let timeout = self.timeout
+        let outcome: Result<T, any Error> = await withCheckedContinuation { continuation in
+            let race = Race(continuation)
+            let timer = Task {
+                try? await Task.sleep(for: timeout)
+                guard !Task.isCancelled else { return }
+                race.answer(.failure(PaymentError.cardNetworkUnavailable("no answer to \(name) within \(timeout)")))
+            }
+            race.work = Task {
+                let result: Result<T, any Error>
+                do { result = .success(try await call()) } catch { result = .failure(error) }
+                race.answer(result)
+                timer.cancel()
+            }
+        }
+        switch outcome {
+        case .success(let value):
+            return value
+        case .failure(let error as PaymentError):
+            throw error
+        case .failure(let error):
+            throw PaymentError.cardNetworkUnavailable("\(name) failed: \(error)")
+        }
+    }
+}
+
+/// The first of a call's answer and its timeout: resumes the waiting caller once, and cancels the call when the
+/// timeout came first.
+private final class Race<T: Sendable>: Sendable {
+    private let state:
+        Mutex<(continuation: CheckedContinuation<Result<T, any Error>, Never>?, work: Task<Void, Never>?)>
+
+    init(_ continuation: CheckedContinuation<Result<T, any Error>, Never>) {
+        state = Mutex((continuation, nil))
+    }
+
+    /// The task running the call, cancelled if the timeout answers first.
+    var work: Task<Void, Never>? {
+        get { state.withLock { $0.work } }
+        set { state.withLock { $0.work = newValue } }
+    }
+
+    /// Resumes the caller with `result` if nobody has yet; a timeout that wins cancels the call.
+    func answer(_ result: Result<T, any Error>) {
+        let (continuation, work) = state.withLock { state in
+            defer { state.continuation = nil }
+            return (state.continuation, state.work)
+        }
+        guard let continuation else { return }
+        continuation.resume(returning: result)
+        if case .failure(let error as PaymentError) = result, error.isTransient { work?.cancel() }
+    }
+}
