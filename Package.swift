@@ -87,6 +87,7 @@ let package = Package(
             dependencies: [
                 "PaymentsCore", "PaymentsStore", "PaymentsNetwork", "Payments", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(

@@ -22,7 +22,9 @@ public struct TestEnvironment: Sendable {
         confirmationWindow: Int64 = 3600,
         clock: TestClock = TestClock(),
         ids: IDGenerator = .secure,
-        network: (any CardNetwork)? = nil
+        network: (any CardNetwork)? = nil,
+        idempotencyLease: Int64 = PaymentsContext.Settings.defaultIdempotencyLease,
+        faults: FaultInjector = .inert
     ) throws {
         let folder = try TestPaths.temporaryFolder()
         let database = try PaymentDatabase(
@@ -40,7 +42,12 @@ public struct TestEnvironment: Sendable {
             network: network ?? ledger,
             clock: clock.unixClock,
             ids: ids,
-            settings: .init(confirmationWindow: confirmationWindow, publicBaseURL: Self.baseURL)
+            settings: .init(
+                confirmationWindow: confirmationWindow,
+                publicBaseURL: Self.baseURL,
+                idempotencyLease: idempotencyLease
+            ),
+            faults: faults
         )
     }
 
@@ -48,6 +55,8 @@ public struct TestEnvironment: Sendable {
     public var intents: PaymentIntents { PaymentIntents(context: context) }
     /// The payment methods use case over this environment.
     public var paymentMethods: PaymentMethods { PaymentMethods(context: context) }
+    /// The owner of idempotency keys over this environment.
+    public var idempotency: IdempotencyKeys { IdempotencyKeys(context: context) }
     /// The customers use case over this environment.
     public var customers: Customers { Customers(context: context) }
 }

@@ -21,6 +21,9 @@ public final class AttemptRegistry: Sendable {
         _ = inFlight.withLock { $0.remove(attemptID) }
     }
 
+    /// How many attempts are in flight in this process.
+    public var count: Int { inFlight.withLock { $0.count } }
+
     /// Whether `attemptID` is in flight in this process.
     public func contains(_ attemptID: String) -> Bool {
         inFlight.withLock { $0.contains(attemptID) }

@@ -1,0 +1,144 @@
+import Dispatch
+import Foundation
+import GRDB
+import PaymentsStore
+import TestSupport
+import Testing
+
+/// Group commit: writes queued while the writer is busy share one transaction, each in its own savepoint. A write
+/// that throws rolls back alone; a commit that fails fails every write of its batch; nobody hears "done" before
+/// the commit.
+@Suite("Group commit writer")
+struct GroupCommitWriterTests {
+    /// A fresh pool with a `notes` table, and a `children` table whose foreign key is checked only at commit.
+    static func pool() throws -> DatabasePool {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        let path = try TestPaths.temporaryFolder().appendingPathComponent("group.sqlite").path
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        try pool.write { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL);
+                    CREATE TABLE parents (id INTEGER PRIMARY KEY);
+                    CREATE TABLE children (id INTEGER PRIMARY KEY,
+                        parent INTEGER NOT NULL REFERENCES parents (id) DEFERRABLE INITIALLY DEFERRED);
+                    """
+            )
+        }
+        return pool
+    }
+
+    /// Blocks the writer thread with a first write until `release` is signalled, so the writes queued meanwhile
+    /// are taken together as the next batch.
+    static func blockWriter(_ writer: GroupCommitWriter) async throws -> (DispatchSemaphore, Task<Void, any Error>) {
+        let started = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let blocker = Task {
+            try await writer.write { db in
+                started.signal()
+                release.wait()
+                try db.execute(sql: "INSERT INTO notes (id, text) VALUES (0, 'blocker')")
+            }
+        }
+        while started.wait(timeout: .now()) == .timedOut { try await Task.sleep(for: .milliseconds(5)) }
+        return (release, blocker)
+    }
+
+    /// Waits until `count` writes are queued behind the blocker.
+    static func waitQueued(_ writer: GroupCommitWriter, _ count: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while writer.queued < count {
+            try #require(ContinuousClock.now < deadline, "only \(writer.queued) of \(count) writes queued")
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    struct Refused: Error {}
+
+    @Test("One failing write rolls back alone; its batch-mates commit, in one transaction")
+    func failingWriteLeavesBatchMatesCommitted() async throws {
+        // Given a writer busy with a first write, and five writes queued behind it, the third of which throws
+        let pool = try Self.pool()
+        let writer = GroupCommitWriter(pool, label: "test")
+        let (release, blocker) = try await Self.blockWriter(writer)
+        let writes = (1...5).map { id in
+            Task {
+                try await writer.write { db in
+                    try db.execute(sql: "INSERT INTO notes (id, text) VALUES (?, 'note')", arguments: [id])
+                    if id == 3 { throw Refused() }
+                    return id
+                }
+            }
+        }
+        try await Self.waitQueued(writer, 5)
+        // When the writer is free again
+        release.signal()
+        try await blocker.value
+        // Then the failing write alone reports its error, and only its row is missing
+        for (index, write) in writes.enumerated() {
+            if index == 2 {
+                await #expect(throws: Refused.self) { try await write.value }
+            } else {
+                #expect(try await write.value == index + 1)
+            }
+        }
+        let ids = try await pool.read { db in try Int.fetchAll(db, sql: "SELECT id FROM notes ORDER BY id") }
+        #expect(ids == [0, 1, 2, 4, 5])
+        // And the five shared one commit (the blocker had its own)
+        let statistics = writer.statistics
+        #expect(statistics.batches == 2 && statistics.writes == 6 && statistics.failedCommits == 0)
+    }
+
+    @Test("A commit that fails fails every write of its batch, and none of them is stored")
+    func failedCommitFailsEveryCaller() async throws {
+        // Given four writes queued together, one of which breaks a foreign key checked only at commit
+        let pool = try Self.pool()
+        let writer = GroupCommitWriter(pool, label: "test")
+        let (release, blocker) = try await Self.blockWriter(writer)
+        let writes = (1...4).map { id in
+            Task {
+                try await writer.write { db in
+                    if id == 2 {
+                        try db.execute(sql: "INSERT INTO children (id, parent) VALUES (1, 999)")
+                    } else {
+                        try db.execute(sql: "INSERT INTO notes (id, text) VALUES (?, 'note')", arguments: [id])
+                    }
+                }
+            }
+        }
+        try await Self.waitQueued(writer, 4)
+        // When the writer runs them
+        release.signal()
+        try await blocker.value
+        // Then every caller hears the failure, even those whose own write was fine
+        for write in writes {
+            await #expect(throws: DatabaseError.self) { try await write.value }
+        }
+        // And nothing of the batch is stored
+        let notes = try await pool.read { db in try Int.fetchAll(db, sql: "SELECT id FROM notes ORDER BY id") }
+        #expect(notes == [0])
+        #expect(try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM children") } == 0)
+        #expect(writer.statistics.failedCommits == 1)
+        // And the writer goes on: a later write commits
+        try await writer.write { db in try db.execute(sql: "INSERT INTO notes (id, text) VALUES (9, 'after')") }
+        #expect(try await pool.read { db in try Int.fetchAll(db, sql: "SELECT id FROM notes ORDER BY id") } == [0, 9])
+    }
+
+    @Test("A write's caller hears 'done' only once the commit that holds it is durable")
+    func doneOnlyAfterCommit() async throws {
+        // Given a write that is queued while another holds the writer
+        let pool = try Self.pool()
+        let writer = GroupCommitWriter(pool, label: "test")
+        let (release, blocker) = try await Self.blockWriter(writer)
+        let write = Task {
+            try await writer.write { db in try db.execute(sql: "INSERT INTO notes (id, text) VALUES (1, 'x')") }
+        }
+        try await Self.waitQueued(writer, 1)
+        // When it completes, a reader on another connection sees its row at once
+        release.signal()
+        try await blocker.value
+        try await write.value
+        #expect(try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM notes WHERE id = 1") } == 1)
+    }
+}

@@ -1,0 +1,232 @@
+import Crypto
+import Foundation
+import GRDB
+import Payments
+import PaymentsCore
+import PaymentsNetwork
+import PaymentsStore
+import TestSupport
+import Testing
+
+/// The owner of idempotency keys: one test per outcome (new, replay, mismatch, in flight, lease run out), the
+/// fencing of a holder that lost its lease, and what release keeps.
+@Suite("Idempotency keys and their leases")
+struct IdempotencyKeysTests {
+    /// A request under `key` with `parameters` on the intents endpoint.
+    static func request(_ key: String, parameters: String = "amount=2000\n") -> IdempotencyKeys.Request {
+        IdempotencyKeys.Request(
+            apiKey: "test-scope",
+            key: key,
+            method: "POST",
+            path: "/v1/payment_intents",
+            parameters: parameters,
+            requestID: "req_\(key)"
+        )
+    }
+
+    /// Begins `key` and expects this request to run it.
+    static func run(_ environment: TestEnvironment, _ key: String) async throws -> IdempotencyLease {
+        guard case .run(let lease) = try await environment.idempotency.begin(request(key)) else {
+            Issue.record("expected to run \(key)")
+            throw CancellationError()
+        }
+        return lease
+    }
+
+    /// A scope that saves the intent's id and status as its response.
+    static func scope(_ lease: IdempotencyLease) -> IdempotencyScope {
+        IdempotencyScope(lease: lease) { outcome in
+            guard case .paymentIntent(let bundle, let error, _) = outcome else {
+                return SavedResponse(status: 500, body: [])
+            }
+            let text = "\(bundle.intent.id) \(bundle.intent.status.rawValue)"
+            return SavedResponse(status: error?.status ?? 200, body: Array(text.utf8))
+        }
+    }
+
+    /// The stored row of `key`.
+    static func row(_ environment: TestEnvironment, _ key: String) async throws -> IdempotencyKey? {
+        try await environment.database.read { tx in try tx.idempotencyKey(apiKey: "test-scope", key: key) }
+    }
+
+    @Test("A new key runs under a lease; the same key is in flight until the lease runs out")
+    func newThenInFlight() async throws {
+        // Given a key begun at t0 with a 30-second lease
+        let environment = try TestEnvironment(idempotencyLease: 30)
+        let lease = try await Self.run(environment, "k1")
+        #expect(lease.until == environment.clock.now + 30)
+        #expect(lease.resumeIntent == nil && lease.resumeCharge == nil && lease.resumeRefund == nil)
+        // When the same key comes again within the lease, then it is in flight
+        environment.clock.advance(by: 29)
+        #expect(try await environment.idempotency.begin(Self.request("k1")) == .inFlight(until: lease.until))
+        // And once the lease has run out, the next request takes the key over with a new token
+        environment.clock.advance(by: 1)
+        let takeover = try await Self.run(environment, "k1")
+        #expect(takeover.token != lease.token)
+        #expect(try await Self.row(environment, "k1")?.lockedBy == takeover.token)
+    }
+
+    @Test("A finished key replays its saved bytes and the first request's id")
+    func replay() async throws {
+        let environment = try TestEnvironment()
+        let lease = try await Self.run(environment, "k2")
+        let saved = SavedResponse(status: 201, body: Array("{\"ok\":true}".utf8))
+        try await environment.idempotency.finish(lease, response: saved)
+        #expect(
+            try await environment.idempotency.begin(Self.request("k2")) == .replay(saved, originalRequest: "req_k2")
+        )
+        let row = try #require(try await Self.row(environment, "k2"))
+        #expect(row.lockedBy == nil && row.lockedUntil == nil)
+        #expect(row.expiresAt == row.created + IdempotencyKeys.apiKeyLifetime)
+    }
+
+    @Test("Other parameters or another endpoint are an idempotency_error, and change nothing")
+    func mismatch() async throws {
+        let environment = try TestEnvironment()
+        _ = try await Self.run(environment, "k3")
+        let before = try await Self.row(environment, "k3")
+        let parameters = await #expect(throws: PaymentError.self) {
+            try await environment.idempotency.begin(Self.request("k3", parameters: "amount=2001\n"))
+        }
+        #expect(parameters?.kind == .idempotency && parameters?.status == 400)
+        var elsewhere = Self.request("k3")
+        elsewhere.path = "/v1/refunds"
+        let endpoint = await #expect(throws: PaymentError.self) { try await environment.idempotency.begin(elsewhere) }
+        #expect(endpoint?.kind == .idempotency)
+        #expect(endpoint?.message.contains("/v1/refunds") == true)
+        #expect(try await Self.row(environment, "k3") == before)
+    }
+
+    @Test("Keys must be 1 to 255 characters")
+    func keyLength() async throws {
+        let environment = try TestEnvironment()
+        for key in ["", String(repeating: "k", count: 256)] {
+            let error = await #expect(throws: PaymentError.self) {
+                try await environment.idempotency.begin(Self.request(key))
+            }
+            #expect(error?.code == "idempotency_key_invalid")
+        }
+        _ = try await Self.run(environment, String(repeating: "k", count: 255))
+    }
+
+    @Test("Release forgets a key that never executed, and only unlocks one with a recovery point")
+    func release() async throws {
+        let environment = try TestEnvironment()
+        // A key whose request failed validation is forgotten
+        let fresh = try await Self.run(environment, "k4")
+        try await environment.idempotency.release(fresh)
+        #expect(try await Self.row(environment, "k4") == nil)
+        // A key whose request recorded progress keeps it, unlocked, so the retry resumes at once
+        let progressed = try await Self.run(environment, "k6")
+        try await environment.database.write { tx in
+            try tx.markIdempotentProgress(
+                apiKey: "test-scope",
+                key: "k6",
+                token: progressed.token,
+                point: .intentCreated,
+                paymentIntent: "pi_created"
+            )
+        }
+        try await environment.idempotency.release(progressed)
+        let row = try #require(try await Self.row(environment, "k6"))
+        #expect(row.recoveryPoint == .intentCreated && row.paymentIntent == "pi_created")
+        #expect(row.lockedBy == nil)
+        // And the retry resumes from it; a release by the earlier holder, whose lease is gone, does nothing
+        let retry = try await Self.run(environment, "k6")
+        #expect(retry.resumeIntent == "pi_created")
+        try await environment.idempotency.release(progressed)
+        #expect(try await Self.row(environment, "k6")?.lockedBy == retry.token)
+    }
+
+    @Test("A holder whose lease ran out is fenced: its writes fail and the new holder's answer stands")
+    func fencing() async throws {
+        // Given A holding a key, whose lease runs out, and B taking the key over
+        let environment = try TestEnvironment(idempotencyLease: 30)
+        let card = try await environment.card("4242424242424242")
+        let a = try await Self.run(environment, "k7")
+        environment.clock.advance(by: 31)
+        let b = try await Self.run(environment, "k7")
+        // When A, late, tries to create and confirm under its lost lease
+        let lost = await #expect(throws: PaymentError.self) {
+            try await environment.intents.create(
+                .init(amount: 2_000, currency: "usd", paymentMethod: card.id, confirm: true),
+                scope: Self.scope(a)
+            )
+        }
+        // Then it is refused, and nothing it did is stored: no intent, no charge, nothing asked of the network
+        #expect(lost?.status == 409 && lost?.code == "idempotency_key_in_use")
+        #expect(try environment.count("payment_intents") == 0)
+        #expect(try environment.count("charges") == 0)
+        #expect(try environment.approvedAtNetwork() == 0)
+        #expect(environment.context.attempts.count == 0)
+        // And B, the holder, pays once and saves the answer, which later requests replay
+        let bScope = Self.scope(b)
+        let paid = try await environment.intents.create(
+            .init(amount: 2_000, currency: "usd", paymentMethod: card.id, confirm: true),
+            scope: bScope
+        )
+        #expect(paid.status == .succeeded)
+        let saved = try #require(bScope.savedResponse)
+        #expect(String(decoding: saved.body, as: UTF8.self) == "\(paid.id) succeeded")
+        #expect(
+            try await environment.idempotency.begin(Self.request("k7")) == .replay(saved, originalRequest: "req_k7")
+        )
+        // A's finish after the fact is refused too
+        let late = await #expect(throws: PaymentError.self) {
+            try await environment.idempotency.finish(a, response: SavedResponse(status: 200, body: []))
+        }
+        #expect(late?.status == 409)
+    }
+
+    @Test("A claim on an orphaned attempt is undone when its transaction rolls back")
+    func registryUndoneOnRollback() async throws {
+        // Given an intent left processing by a crash after the network approved
+        let ledgerPath = try TestPaths.temporaryFolder().appendingPathComponent("ledger.sqlite").path
+        let network = CrashingNetwork(ledger: try TestModeCardNetwork(ledgerPath: ledgerPath), moment: .afterNetwork)
+        let environment = try TestEnvironment(network: network, idempotencyLease: 30)
+        let left = try await CrashRecoveryTests.crash(environment)
+        #expect(left.status == .processing)
+        let pending = try #require(left.latestCharge)
+        // And a confirm under a lease that was lost meanwhile: its first phase claims the orphaned attempt, then
+        // fails to record its progress and rolls back
+        let stale = try await Self.run(environment, "k8")
+        environment.clock.advance(by: 31)
+        _ = try await Self.run(environment, "k8")
+        let error = await #expect(throws: PaymentError.self) {
+            try await environment.intents.confirm(left.id, .init(), scope: Self.scope(stale))
+        }
+        #expect(error?.status == 409)
+        // Then the claim was undone with the transaction: the attempt is not "in flight" in this process
+        #expect(!environment.context.attempts.contains(pending))
+        #expect(environment.context.attempts.count == 0)
+        // So the next confirm settles the orphaned attempt (instead of a 400 for ever), charged once
+        let settled = try await environment.intents.confirm(left.id, .init())
+        #expect(settled.status == .succeeded)
+        #expect(settled.latestCharge == pending)
+        #expect(try network.ledger.approvedCount() == 1)
+    }
+
+    @Test("Fingerprints are keyed: the stored hash is not the plain SHA-256 of the parameters")
+    func keyedFingerprint() async throws {
+        // Given a request carrying a card number and a CVC
+        let environment = try TestEnvironment()
+        let parameters = "card[cvc]=123\ncard[number]=4242424242424242\ntype=card\n"
+        var request = Self.request("k9", parameters: parameters)
+        request.path = "/v1/payment_methods"
+        _ = try await environment.idempotency.begin(request)
+        // Then the stored fingerprint cannot be recomputed from the parameters without the vault key
+        let stored = try #require(
+            try await environment.database.read { tx in
+                try tx.idempotencyKey(apiKey: "test-scope", key: "k9")
+            }
+        )
+        let canonical = "POST /v1/payment_methods\n\(parameters)"
+        let plain = SHA256.hash(data: Data(canonical.utf8)).map { String(format: "%02x", $0) }.joined()
+        #expect(stored.fingerprint != plain)
+        #expect(stored.fingerprint.count == 64)
+        // And a vault with another key fingerprints the same request differently
+        let other = try CardVault(base64Key: Data(repeating: 7, count: 32).base64EncodedString())
+        #expect(other.requestFingerprint(canonical) != stored.fingerprint)
+        #expect(environment.database.vault.requestFingerprint(canonical) == stored.fingerprint)
+    }
+}
