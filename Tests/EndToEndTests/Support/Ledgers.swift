@@ -13,6 +13,12 @@ struct Ledgers {
         return try DatabaseQueue(path: folder.appendingPathComponent(name).path, configuration: configuration)
     }
 
+    /// Runs `body` on a read-only connection to one of the two files (`payments.sqlite` or `card-network.sqlite`),
+    /// for a check of a test's own.
+    func read<T>(_ name: String, _ body: (Database) throws -> T) throws -> T {
+        try open(name).read(body)
+    }
+
     /// Approved authorizations at the card network: the charges that really happened.
     func networkApprovedAttempts() throws -> Set<String> {
         try Set(

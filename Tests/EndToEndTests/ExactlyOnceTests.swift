@@ -1,0 +1,522 @@
+import Foundation
+import GRDB
+import TestSupport
+import Testing
+
+/// Exactly once on every money path, checked on the card network's ledger and the database rather than on HTTP
+/// statuses alone: two `payments recharge` runs of one file at once, recharge references that outlive the
+/// sweeper's pruning, `/pay` refusing intents it did not create, and refunds retried with their key after a
+/// failure or a crash.
+@Suite("Exactly once: recharge runs, /pay, refunds")
+struct ExactlyOnceTests {
+    // MARK: - Recharge
+
+    /// Starts `payments recharge` without waiting for it, its output (stdout and stderr) in `log`.
+    static func startRecharge(
+        _ server: ServerProcess,
+        input: URL,
+        output: URL,
+        log: URL,
+        environment: [String: String] = [:],
+        extra: [String] = []
+    ) throws -> ChildProcess {
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        defer { try? handle.close() }
+        let process = ChildProcess(
+            executableURL: URL(fileURLWithPath: try PaymentsBinary.path()),
+            arguments: ["recharge", "--db", server.db.path, "--input", input.path, "--output", output.path] + extra,
+            environment: PaymentsBinary.environment(environment),
+            currentDirectoryURL: TestPaths.root,
+            output: handle
+        )
+        try ChildRegistry.launch(process)
+        ChildRegistry.add(process.processIdentifier)
+        return process
+    }
+
+    /// Waits for `process` to end (killing it after `timeout`), and says how it ended.
+    static func waitForExit(_ process: ChildProcess, timeout: Duration = .seconds(60)) async throws -> Termination {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        defer { ChildRegistry.remove(process.processIdentifier) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw EndToEndError("payments recharge still ran after \(timeout)")
+        }
+        return Termination(reason: process.terminationReason, status: process.terminationStatus)
+    }
+
+    /// The "N rows were already done by an earlier run" count of a recharge summary (0 when absent).
+    static func replayedRows(in output: String) -> Int {
+        for line in output.split(separator: "\n") where line.contains("rows were already done") {
+            let number = line.drop { $0 == " " }.prefix { $0.isNumber }
+            return Int(number) ?? -1
+        }
+        return 0
+    }
+
+    /// The service's succeeded charges of `intents`, by attempt id.
+    static func succeededAttempts(of intents: Set<String>, _ ledgers: Ledgers) throws -> Set<String> {
+        Set(try ledgers.succeededCharges().filter { intents.contains($0.value) }.keys)
+    }
+
+    @Test(
+        "two recharge runs of the same rows at once (one file; second run reversed): each charged once, same intents",
+        arguments: [false, true]
+    )
+    func concurrentRuns(secondRunReversed: Bool) async throws {
+        try await withServer { server in
+            // Given 20 customers with a saved 4242 card, and a file charging each of them once (and, to make the
+            // runs meet in the middle, the same rows in reverse order for the second run)
+            var customers: [String] = []
+            for _ in 0..<20 {
+                customers.append(try await RechargeTests.customerWithSavedCard(server, card: SeedCard.succeeds))
+            }
+            let lines = customers.enumerated().map { row, customer in "\(customer),\(2000 + row),usd,together-\(row)" }
+            let input = server.folder.appendingPathComponent("renewals.csv")
+            try (["customer,amount,currency,reference"] + lines).joined(separator: "\n")
+                .write(to: input, atomically: true, encoding: .utf8)
+            var secondInput = input
+            if secondRunReversed {
+                secondInput = server.folder.appendingPathComponent("renewals-reversed.csv")
+                try (["customer,amount,currency,reference"] + lines.reversed()).joined(separator: "\n")
+                    .write(to: secondInput, atomically: true, encoding: .utf8)
+            }
+            let ledgers = Ledgers(folder: server.folder)
+            let approvedBefore = try ledgers.networkApprovedAttempts()
+            let intentsBefore = try ledgers.intentCount()
+
+            // When two runs start together, each 8 rows at a time, on a network slow enough that they overlap
+            let outputs = ["a", "b"].map { server.folder.appendingPathComponent("renewals-\($0).csv") }
+            let logs = ["a", "b"].map { server.folder.appendingPathComponent("recharge-\($0).log") }
+            let runs = try [input, secondInput].enumerated().map { index, file in
+                try Self.startRecharge(
+                    server,
+                    input: file,
+                    output: outputs[index],
+                    log: logs[index],
+                    environment: ["PAYMENTS_NETWORK_LATENCY": "200"],
+                    extra: ["--concurrency", "8"]
+                )
+            }
+            var terminations: [Termination] = []
+            for run in runs { terminations.append(try await Self.waitForExit(run)) }
+            let printed = logs.map { (try? String(contentsOf: $0, encoding: .utf8)) ?? "" }
+
+            // Then both finish cleanly and report every row succeeded, with the same intent per reference
+            for index in 0..<2 {
+                #expect(terminations[index].isCleanExit, "run \(index): \(terminations[index])\n\(printed[index])")
+            }
+            let results = try outputs.map(RechargeTests.readCSV)
+            let references = (0..<20).map { "together-\($0)" }
+            #expect(results[0].map { $0["reference"] ?? "" } == references, "\(results[0])")
+            #expect(
+                results[1].map { $0["reference"] ?? "" } == (secondRunReversed ? references.reversed() : references),
+                "\(results[1])"
+            )
+            for rows in results { #expect(rows.allSatisfy { $0["status"] == "succeeded" }, "\(rows)") }
+            let intentByReference = results.map { rows in
+                Dictionary(rows.map { ($0["reference"] ?? "", $0["payment_intent"] ?? "") }) { first, _ in first }
+            }
+            #expect(intentByReference[0] == intentByReference[1], "the runs disagree:\n\(results[0])\n\(results[1])")
+            let intents = Set(intentByReference[0].values)
+            #expect(intents.count == 20, "\(intents)")
+            #expect(intents.allSatisfy { $0.hasPrefix("pi_") }, "\(intents)")
+
+            // And the network approved exactly 20 new authorizations, those of the 20 intents, one each
+            let newApproved = try ledgers.networkApprovedAttempts().subtracting(approvedBefore)
+            #expect(newApproved.count == 20, "\(newApproved.count) new approved authorizations for 20 rows")
+            #expect(newApproved == (try Self.succeededAttempts(of: intents, ledgers)))
+            #expect(try ledgers.intentCount() == intentsBefore + 20)
+            #expect(try ledgers.intentsChargedTwice().isEmpty)
+            #expect(try ledgers.pendingCharges() == 0)
+            // Each reference was charged by one run and replayed by the other.
+            let replayed = printed.map(Self.replayedRows(in:))
+            #expect(replayed.reduce(0, +) == 20, "replayed per run: \(replayed)\n\(printed.joined(separator: "\n"))")
+            if secondRunReversed {
+                // Starting from opposite ends, each run charged rows before they met: they really overlapped.
+                #expect(replayed.allSatisfy { (1..<20).contains($0) }, "the runs did not overlap: replayed \(replayed)")
+            }
+        }
+    }
+
+    @Test("recharge references survive a sweep 25 hours later; API keys of that age are pruned")
+    func referencesOutliveSweep() async throws {
+        try await withServer { server in
+            // Given a recharge file run once, and an API request made with an idempotency key at the same time
+            var text = "customer,amount,currency,reference\n"
+            for row in 0..<3 {
+                let customer = try await RechargeTests.customerWithSavedCard(server, card: SeedCard.succeeds)
+                text += "\(customer),\(3000 + row),usd,forever-\(row)\n"
+            }
+            let input = server.folder.appendingPathComponent("yearly.csv")
+            let output = server.folder.appendingPathComponent("yearly-out.csv")
+            try text.write(to: input, atomically: true, encoding: .utf8)
+            let apiKey = UUID().uuidString
+            let apiForm: [(String, String)] = [("amount", "1000"), ("currency", "usd")]
+            let apiFirst = try await server.client.postForm(
+                "/v1/payment_intents",
+                apiForm,
+                auth: server.secret,
+                headers: ["Idempotency-Key": apiKey]
+            )
+            #expect(apiFirst.status == 200, "\(apiFirst)")
+            let apiIntent = try #require(try apiFirst.json()["id"]?.string)
+
+            let run = try await RechargeTests.recharge(server, input: input, output: output)
+            #expect(run.termination.isCleanExit, "\(run.output)")
+            let rows = try RechargeTests.readCSV(output)
+            #expect(rows.allSatisfy { $0["status"] == "succeeded" }, "\(rows)")
+            let ledgers = Ledgers(folder: server.folder)
+            let approved = try ledgers.networkApprovedAttempts()
+            let intents = try ledgers.intentCount()
+
+            // When a sweeper pass runs as of 25 hours later
+            let later = Int(Date().timeIntervalSince1970) + 25 * 3600
+            let sweep = try await AdminCommandsTests.run(server, ["sweep", "--now", String(later)])
+            #expect(sweep.termination.isCleanExit, "\(sweep.output)")
+
+            // Then the same file run again charges nothing and answers the same intents
+            let again = try await RechargeTests.recharge(server, input: input, output: output)
+            #expect(again.termination.isCleanExit, "\(again.output)")
+            let rerun = try RechargeTests.readCSV(output)
+            #expect(rerun.map { $0["payment_intent"] ?? "" } == rows.map { $0["payment_intent"] ?? "" })
+            #expect(rerun.allSatisfy { $0["status"] == "succeeded" }, "\(rerun)")
+            #expect(Self.replayedRows(in: again.output) == 3, "\(again.output)")
+            #expect(try ledgers.networkApprovedAttempts() == approved)
+            #expect(try ledgers.intentCount() == intents)
+
+            // And the references are kept, never to expire, while the API key is gone
+            let (references, neverExpire, apiKeys) = try ledgers.read("payments.sqlite") { db in
+                (
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM idempotency_keys WHERE key LIKE 'forever-%'"),
+                    try Int.fetchOne(
+                        db,
+                        sql: "SELECT count(*) FROM idempotency_keys WHERE key LIKE 'forever-%' AND expires_at IS NULL"
+                    ),
+                    try Int.fetchOne(
+                        db,
+                        sql: "SELECT count(*) FROM idempotency_keys WHERE key = ?",
+                        arguments: [apiKey]
+                    )
+                )
+            }
+            #expect(references == 3, "\(sweep.output)")
+            #expect(neverExpire == 3)
+            #expect(apiKeys == 0, "the 25-hour-old API key was not pruned\n\(sweep.output)")
+
+            // And the pruned API key runs anew: a second intent
+            let apiRetry = try await server.client.postForm(
+                "/v1/payment_intents",
+                apiForm,
+                auth: server.secret,
+                headers: ["Idempotency-Key": apiKey]
+            )
+            #expect(apiRetry.status == 200, "\(apiRetry)")
+            #expect(apiRetry.header("Idempotent-Replayed") == nil)
+            let retried = try #require(try apiRetry.json()["id"]?.string)
+            #expect(retried != apiIntent, "the pruned key replayed its first intent")
+            #expect(try ledgers.intentCount() == intents + 1)
+        }
+    }
+
+    // MARK: - /pay
+
+    @Test("/pay refuses an intent made through /v1, even one waiting in requires_confirmation; nothing is charged")
+    func payRefusesAPIIntent() async throws {
+        try await withServer { server in
+            // Given a manual-confirmation intent created with the secret key, waiting for its confirm
+            let created = try await server.client.postForm(
+                "/v1/payment_intents",
+                [
+                    ("amount", "99999"), ("currency", "usd"), ("payment_method", "pm_card_visa"),
+                    ("confirmation_method", "manual"), ("confirm", "false"),
+                ],
+                auth: server.secret
+            )
+            #expect(created.status == 200, "\(created)")
+            let id = try #require(try created.json()["id"]?.string, "\(created)")
+            #expect(try created.json()["status"]?.string == "requires_confirmation", "\(created)")
+
+            // When anyone posts its id to /pay, with no key
+            let answer = try await server.client.postJSON("/pay", ["payment_intent_id": id])
+
+            // Then it is refused as unknown, and the intent is untouched and never reached the network
+            #expect(answer.status == 400, "\(answer)")
+            #expect(try answer.json()["error"]?["code"]?.string == "resource_missing", "\(answer)")
+            #expect(try answer.json()["success"] == nil, "\(answer)")
+            // (even with the intent's own client secret)
+            let clientSecret = try #require(try created.json()["client_secret"]?.string, "\(created)")
+            let withSecret = try await server.client.postJSON(
+                "/pay",
+                ["payment_intent_id": id, "payment_intent_client_secret": clientSecret]
+            )
+            #expect(withSecret.status == 400, "\(withSecret)")
+            #expect(try withSecret.json()["error"]?["code"]?.string == "resource_missing", "\(withSecret)")
+            let intent = try await server.paymentIntent(id)
+            #expect(intent["status"]?.string == "requires_confirmation", "\(intent)")
+            #expect(intent["amount_received"]?.int == 0, "\(intent)")
+            let ledgers = Ledgers(folder: server.folder)
+            #expect(try ledgers.networkApprovedAttempts().isEmpty)
+            let asked = try ledgers.read("card-network.sqlite") { db in
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM authorizations WHERE amount = 99999")
+            }
+            #expect(asked == 0, "the network was asked for the /v1 intent's amount")
+            #expect(
+                try ledgers.read("payments.sqlite") { try Int.fetchOne($0, sql: "SELECT count(*) FROM charges") } == 0
+            )
+        }
+    }
+
+    @Test("/pay confirms its own intent only with the right client secret")
+    func payChecksClientSecret() async throws {
+        try await withServer { server in
+            // Given a /pay intent that needed 3-D Secure, with the challenge completed
+            let first = try await server.client.postJSON(
+                "/pay",
+                ["payment_method_id": "pm_card_authenticationRequired"]
+            )
+            #expect(first.status == 200, "\(first)")
+            let clientSecret = try #require(try first.json()["payment_intent_client_secret"]?.string, "\(first)")
+            let secretRange = try #require(clientSecret.range(of: "_secret_"), "client secret \(clientSecret)")
+            let id = String(clientSecret[..<secretRange.lowerBound])
+            let challenged = try await server.paymentIntent(id)
+            #expect(challenged["status"]?.string == "requires_action", "\(challenged)")
+            let completed = try await server.answerChallenge(
+                at: try server.challengeURL(of: challenged),
+                outcome: "complete"
+            )
+            #expect(completed.status == 200, "\(completed)")
+            #expect(try await server.paymentIntent(id)["status"]?.string == "requires_confirmation")
+            let ledgers = Ledgers(folder: server.folder)
+
+            // When /pay is asked to confirm it with a wrong client secret
+            let wrong = try await server.client.postJSON(
+                "/pay",
+                ["payment_intent_id": id, "payment_intent_client_secret": "\(id)_secret_notTheRightOne"]
+            )
+
+            // Then it is refused as unknown and nothing is charged
+            #expect(wrong.status == 400, "\(wrong)")
+            #expect(try wrong.json()["error"]?["code"]?.string == "resource_missing", "\(wrong)")
+            let untouched = try await server.paymentIntent(id)
+            #expect(untouched["status"]?.string == "requires_confirmation", "\(untouched)")
+            #expect(untouched["amount_received"]?.int == 0)
+            #expect(try ledgers.networkApprovedAttempts().isEmpty)
+
+            // And with the right one it is confirmed, charged once
+            let right = try await server.client.postJSON(
+                "/pay",
+                ["payment_intent_id": id, "payment_intent_client_secret": clientSecret]
+            )
+            #expect(right.status == 200, "\(right)")
+            #expect(try right.json()["success"]?.bool == true, "\(right)")
+            #expect(try right.json()["payment_intent"]?.string == id, "\(right)")
+            let paid = try await server.paymentIntent(id)
+            #expect(paid["status"]?.string == "succeeded", "\(paid)")
+            #expect(paid["amount_received"]?.int == PayEndpointTests.defaultAmount)
+            #expect(try ledgers.networkApprovedAttempts().count == 1)
+            #expect(Set(try ledgers.succeededCharges().values) == [id])
+        }
+    }
+
+    // MARK: - Refunds
+
+    /// The refund points, in the order a refund passes them.
+    static let refundPoints = ["after-refund-reserved", "after-refund-network"]
+
+    /// A captured payment of `amount` usd on pm_card_visa: the intent and its charge.
+    static func capturedPayment(_ server: ServerProcess, amount: Int = 5000) async throws -> (
+        intent: String, charge: String
+    ) {
+        let paid = try await server.client.postForm(
+            "/v1/payment_intents",
+            [("amount", String(amount)), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
+            auth: server.secret
+        )
+        try #require(paid.status == 200, "\(paid)")
+        let json = try paid.json()
+        try #require(json["status"]?.string == "succeeded", "\(json)")
+        return (try #require(json["id"]?.string), try #require(json["latest_charge"]?.string, "\(json)"))
+    }
+
+    /// What the two ledgers hold about one charge's refunds.
+    struct RefundState: Equatable, CustomStringConvertible {
+        /// The network's refunds of the attempt: refund id → amount.
+        var network: [String: Int64]
+        /// The service's refunds of the charge: refund id → status.
+        var service: [String: String]
+        /// The charge's `amount_refunded`.
+        var amountRefunded: Int64
+
+        var description: String { "network \(network), service \(service), amount_refunded \(amountRefunded)" }
+    }
+
+    static func refundState(charge: String, _ ledgers: Ledgers) throws -> RefundState {
+        let network = try ledgers.read("card-network.sqlite") { db in
+            try Row.fetchAll(db, sql: "SELECT refund_id, amount FROM refunds WHERE attempt_id = ?", arguments: [charge])
+                .reduce(into: [String: Int64]()) { $0[$1["refund_id"]] = $1["amount"] }
+        }
+        let (service, refunded) = try ledgers.read("payments.sqlite") { db in
+            (
+                try Row.fetchAll(db, sql: "SELECT id, status FROM refunds WHERE charge = ?", arguments: [charge])
+                    .reduce(into: [String: String]()) { $0[$1["id"]] = $1["status"] },
+                try Int64.fetchOne(db, sql: "SELECT amount_refunded FROM charges WHERE id = ?", arguments: [charge])
+            )
+        }
+        return RefundState(network: network, service: service, amountRefunded: refunded ?? -1)
+    }
+
+    @Test(
+        "a refund that failed at a fault point, retried with its key, completes that same refund",
+        arguments: refundPoints
+    )
+    func refundRetriedAfterFailure(_ point: String) async throws {
+        try await withServer(environment: ["PAYMENTS_FAULT_POINT": point, "PAYMENTS_FAULT_ACTION": "fail"]) { server in
+            // Given a captured payment
+            let payment = try await Self.capturedPayment(server)
+            let ledgers = Ledgers(folder: server.folder)
+            let key = UUID().uuidString
+            let form: [(String, String)] = [("payment_intent", payment.intent), ("amount", "2000")]
+
+            // When its refund fails at the point (once)
+            let failed = try await server.client.postForm(
+                "/v1/refunds",
+                form,
+                auth: server.secret,
+                headers: ["Idempotency-Key": key]
+            )
+            #expect(failed.status == 500, "\(failed)")
+            #expect(failed.header("Stripe-Should-Retry") == "true", "\(failed.headers)")
+            #expect(try failed.json()["error"]?["type"]?.string == "api_error", "\(failed)")
+            #expect(try failed.json()["error"]?["code"]?.string == "card_network_unavailable", "\(failed)")
+            let afterFailure = try Self.refundState(charge: payment.charge, ledgers)
+            #expect(afterFailure.service.count == 1, "\(afterFailure)")
+            #expect(afterFailure.network.count == (point == "after-refund-network" ? 1 : 0), "\(afterFailure)")
+
+            // Then the retry with the key completes the refund the failed try reserved
+            let retry = try await server.client.postForm(
+                "/v1/refunds",
+                form,
+                auth: server.secret,
+                headers: ["Idempotency-Key": key]
+            )
+            #expect(retry.status == 200, "\(retry)")
+            #expect(retry.header("Idempotent-Replayed") == nil)
+            let refund = try retry.json()
+            let refundID = try #require(refund["id"]?.string, "\(refund)")
+            #expect(refundID.hasPrefix("re_"))
+            #expect(refund["status"]?.string == "succeeded", "\(refund)")
+            #expect(refund["amount"]?.int == 2000, "\(refund)")
+            #expect(Array(afterFailure.service.keys) == [refundID], "the retry made another refund: \(afterFailure)")
+
+            // And a third try replays it
+            let replay = try await server.client.postForm(
+                "/v1/refunds",
+                form,
+                auth: server.secret,
+                headers: ["Idempotency-Key": key]
+            )
+            #expect(replay.status == 200, "\(replay)")
+            #expect(replay.header("Idempotent-Replayed") == "true")
+            #expect(replay.body == retry.body)
+
+            // And both ledgers hold exactly that one refund
+            let state = try Self.refundState(charge: payment.charge, ledgers)
+            #expect(
+                state == RefundState(network: [refundID: 2000], service: [refundID: "succeeded"], amountRefunded: 2000),
+                "\(state)"
+            )
+        }
+    }
+
+    @Test(
+        "a refund killed at a fault point, retried with its key after a restart: one refund, no over-refund",
+        arguments: refundPoints
+    )
+    func refundRetriedAfterCrash(_ point: String) async throws {
+        // Given a captured payment, made before the fault point is armed
+        let clean = try await ServerProcess.start()
+        defer { clean.kill() }
+        let payment = try await Self.capturedPayment(clean)
+        #expect(await clean.stop()?.isCleanExit == true, "\(clean.diagnostics)")
+        let ledgers = Ledgers(folder: clean.folder)
+
+        // When its refund reaches the point in a server that dies there, the client gets no answer
+        let dying = try await ServerProcess.start(
+            folder: clean.folder,
+            keys: clean.keys,
+            environment: ["PAYMENTS_FAULT_POINT": point]
+        )
+        defer { dying.kill() }
+        let key = UUID().uuidString
+        let form: [(String, String)] = [("payment_intent", payment.intent), ("amount", "2000")]
+        let lost = try? await dying.client.postForm(
+            "/v1/refunds",
+            form,
+            auth: dying.secret,
+            headers: ["Idempotency-Key": key]
+        )
+        #expect(lost == nil, "the refund was answered: \(String(describing: lost))")
+        let termination = await dying.stop(signal: SIGKILL)
+        #expect(termination?.reason == .uncaughtSignal, "\(String(describing: termination))\n\(dying.diagnostics)")
+        let afterCrash = try Self.refundState(charge: payment.charge, ledgers)
+        #expect(afterCrash.service.values.sorted() == ["pending"], "\(afterCrash)")
+        #expect(afterCrash.network.count == (point == "after-refund-network" ? 1 : 0), "\(afterCrash)")
+
+        // Then, on a restarted server, the retry with the key (refused while the dead request's lease runs)
+        // completes that refund
+        let server = try await ServerProcess.start(folder: clean.folder, keys: clean.keys)
+        defer { server.kill() }
+        let retry = try await server.client.postFormRetryingInFlight(
+            "/v1/refunds",
+            form,
+            auth: server.secret,
+            headers: ["Idempotency-Key": key]
+        )
+        #expect(retry.status == 200, "\(retry)\n\(server.diagnostics)")
+        let refundID = try #require(try retry.json()["id"]?.string, "\(retry)")
+        #expect(try retry.json()["status"]?.string == "succeeded", "\(retry)")
+        #expect(Array(afterCrash.service.keys) == [refundID], "the retry made another refund: \(afterCrash)")
+        let state = try Self.refundState(charge: payment.charge, ledgers)
+        #expect(
+            state == RefundState(network: [refundID: 2000], service: [refundID: "succeeded"], amountRefunded: 2000),
+            "\(state)"
+        )
+        let replay = try await server.client.postForm(
+            "/v1/refunds",
+            form,
+            auth: server.secret,
+            headers: ["Idempotency-Key": key]
+        )
+        #expect(replay.header("Idempotent-Replayed") == "true")
+        #expect(replay.body == retry.body)
+
+        // And the rest refunds once; nothing more is refundable
+        let rest = try await server.client.postForm(
+            "/v1/refunds",
+            [("payment_intent", payment.intent)],
+            auth: server.secret
+        )
+        #expect(rest.status == 200, "\(rest)")
+        #expect(try rest.json()["amount"]?.int == 3000, "\(rest)")
+        let more = try await server.client.postForm(
+            "/v1/refunds",
+            [("payment_intent", payment.intent), ("amount", "100")],
+            auth: server.secret
+        )
+        #expect(more.status == 400, "an over-refund was accepted: \(more)")
+        let final = try Self.refundState(charge: payment.charge, ledgers)
+        #expect(final.network.count == 2, "\(final)")
+        #expect(final.network.values.reduce(0, +) == 5000, "\(final)")
+        #expect(final.service.count == 2 && final.service.values.allSatisfy { $0 == "succeeded" }, "\(final)")
+        #expect(final.amountRefunded == 5000, "\(final)")
+        #expect(Set(final.network.keys) == Set(final.service.keys), "\(final)")
+        server.kill()
+        server.removeFiles()
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import GRDB
+import Testing
+
+/// Idempotency leases across two `payments serve` processes on one database: a key in flight in one is refused
+/// by the other (409) and then replayed by it; a key whose holder died is taken over only once its lease has run
+/// out, and the new holder completes the dead one's attempt instead of charging again.
+@Suite("Idempotency leases across server processes")
+struct LeaseTests {
+    static let visaIntent = IdempotencyTests.visaIntent
+
+    /// Polls `condition` until it holds; throws when it still does not after `timeout`.
+    static func eventually(
+        _ what: String,
+        timeout: Duration = .seconds(10),
+        _ condition: () throws -> Bool
+    ) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while try !condition() {
+            guard ContinuousClock.now < deadline else { throw EndToEndError("\(what): not within \(timeout)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Whether some request holds `key` right now (its row has a lease).
+    static func isHeld(_ key: String, _ ledgers: Ledgers) throws -> Bool {
+        try ledgers.read("payments.sqlite") { db in
+            try Bool.fetchOne(
+                db,
+                sql: "SELECT locked_by IS NOT NULL FROM idempotency_keys WHERE key = ?",
+                arguments: [key]
+            ) ?? false
+        }
+    }
+
+    /// The charges of `intent`: attempt id → status.
+    static func charges(of intent: String, _ ledgers: Ledgers) throws -> [String: String] {
+        try ledgers.read("payments.sqlite") { db in
+            try Row.fetchAll(db, sql: "SELECT id, status FROM charges WHERE payment_intent = ?", arguments: [intent])
+                .reduce(into: [String: String]()) { $0[$1["id"]] = $1["status"] }
+        }
+    }
+
+    @Test("a key in flight in server A is refused by server B (409), then B replays A's answer")
+    func inFlightAcrossServers() async throws {
+        // Given two servers on one database, A with a 2-second card network
+        let leases = ["PAYMENTS_IDEMPOTENCY_LEASE": "10", "PAYMENTS_NETWORK_TIMEOUT": "5"]
+        let a = try await ServerProcess.start(
+            environment: leases.merging(["PAYMENTS_NETWORK_LATENCY": "2000"]) { _, new in new }
+        )
+        defer { a.kill() }
+        let b = try await ServerProcess.start(folder: a.folder, keys: a.keys, environment: leases)
+        defer { b.kill() }
+        #expect(a.port != b.port)
+        let ledgers = Ledgers(folder: a.folder)
+        let key = UUID().uuidString
+
+        // When a payment with a key is in flight in A
+        async let first = a.client.postForm(
+            "/v1/payment_intents",
+            Self.visaIntent,
+            auth: a.secret,
+            headers: ["Idempotency-Key": key]
+        )
+        try await Self.eventually("A holds the key") { try Self.isHeld(key, ledgers) }
+
+        // Then B refuses the same key while A holds it
+        let refused = try await b.client.postForm(
+            "/v1/payment_intents",
+            Self.visaIntent,
+            auth: b.secret,
+            headers: ["Idempotency-Key": key]
+        )
+        #expect(refused.status == 409, "\(refused)\n\(b.diagnostics)")
+        #expect(try refused.json()["error"]?["code"]?.string == "idempotency_key_in_use", "\(refused)")
+        #expect(refused.header("Stripe-Should-Retry") == "true", "\(refused.headers)")
+
+        // And once A has answered, B replays A's answer byte for byte
+        let original = try await first
+        #expect(original.status == 200, "\(original)\n\(a.diagnostics)")
+        #expect(try original.json()["status"]?.string == "succeeded", "\(original)")
+        let replay = try await b.client.postForm(
+            "/v1/payment_intents",
+            Self.visaIntent,
+            auth: b.secret,
+            headers: ["Idempotency-Key": key]
+        )
+        #expect(replay.status == 200, "\(replay)")
+        #expect(replay.header("Idempotent-Replayed") == "true", "\(replay.headers)")
+        #expect(replay.body == original.body)
+
+        // And the card network approved one authorization, for one intent
+        #expect(try ledgers.networkApprovedAttempts().count == 1)
+        #expect(try ledgers.intentCount() == 1)
+        #expect(try ledgers.intentsChargedTwice().isEmpty)
+    }
+
+    @Test("a key whose holder died is refused until its lease runs out, then taken over: one charge")
+    func takeoverAfterLease() async throws {
+        // Given server B running, and server A2 on the same database that dies once a charge attempt is committed
+        let b = try await ServerProcess.start(environment: ["PAYMENTS_IDEMPOTENCY_LEASE": "10"])
+        defer { b.kill() }
+        let dying = try await ServerProcess.start(
+            folder: b.folder,
+            keys: b.keys,
+            environment: ["PAYMENTS_FAULT_POINT": "after-attempt-commit", "PAYMENTS_IDEMPOTENCY_LEASE": "3"]
+        )
+        defer { dying.kill() }
+        let ledgers = Ledgers(folder: b.folder)
+        let key = UUID().uuidString
+
+        // When a payment with a key dies in A2 after recording its attempt
+        let lost = try? await dying.client.postForm(
+            "/v1/payment_intents",
+            Self.visaIntent,
+            auth: dying.secret,
+            headers: ["Idempotency-Key": key]
+        )
+        #expect(lost == nil, "the request was answered: \(String(describing: lost))")
+        let termination = await dying.stop(signal: SIGKILL)
+        #expect(termination?.reason == .uncaughtSignal, "\(String(describing: termination))\n\(dying.diagnostics)")
+
+        // Then B refuses the key at once: the dead holder's lease has not run out
+        let refused = try await b.client.postForm(
+            "/v1/payment_intents",
+            Self.visaIntent,
+            auth: b.secret,
+            headers: ["Idempotency-Key": key]
+        )
+        #expect(refused.status == 409, "\(refused)\n\(b.diagnostics)")
+        #expect(try refused.json()["error"]?["code"]?.string == "idempotency_key_in_use", "\(refused)")
+        let intents = try ledgers.intentIDs(status: "processing")
+        #expect(intents.count == 1, "the dead request left \(intents)")
+        let intent = try #require(intents.first)
+        let pending = try Self.charges(of: intent, ledgers)
+        #expect(Array(pending.values) == ["pending"], "\(pending)")
+        let leaseEnd = try #require(
+            try ledgers.read("payments.sqlite") { db in
+                try Int64.fetchOne(db, sql: "SELECT locked_until FROM idempotency_keys WHERE key = ?", arguments: [key])
+            },
+            "the dead request's key has no lease"
+        )
+
+        // And once the lease has run out, B takes the key over and completes the dead request's attempt
+        let retry = try await b.client.postFormRetryingInFlight(
+            "/v1/payment_intents",
+            Self.visaIntent,
+            auth: b.secret,
+            headers: ["Idempotency-Key": key]
+        )
+        #expect(retry.status == 200, "\(retry)\n\(b.diagnostics)")
+        let answeredAt = Int64(Date().timeIntervalSince1970)
+        #expect(answeredAt >= leaseEnd, "taken over at \(answeredAt), before the lease ran out at \(leaseEnd)")
+        let json = try retry.json()
+        #expect(json["id"]?.string == intent, "the retry answered another intent: \(json)")
+        #expect(json["status"]?.string == "succeeded", "\(json)")
+        #expect(json["amount_received"]?.int == 1099, "\(json)")
+        let charges = try Self.charges(of: intent, ledgers)
+        #expect(charges == pending.mapValues { _ in "succeeded" }, "not the dead request's attempt: \(charges)")
+        let approved = try ledgers.networkApprovedAttempts()
+        #expect(approved == Set(charges.keys), "network \(approved), service \(charges)")
+        #expect(try ledgers.pendingCharges() == 0)
+        #expect(try ledgers.intentCount() == 1)
+        let replay = try await b.client.postForm(
+            "/v1/payment_intents",
+            Self.visaIntent,
+            auth: b.secret,
+            headers: ["Idempotency-Key": key]
+        )
+        #expect(replay.header("Idempotent-Replayed") == "true")
+        #expect(replay.body == retry.body)
+    }
+}

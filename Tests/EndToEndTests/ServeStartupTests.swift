@@ -1,0 +1,120 @@
+import Foundation
+import GRDB
+import Testing
+
+/// What `payments serve` prints and does before it takes requests: the keys line, and start-up recovery that
+/// never keeps the server from starting.
+@Suite("payments serve start-up")
+struct ServeStartupTests {
+    /// The built-in development keys (ServiceSettings' defaults).
+    static let developmentKeys = ServerProcess.Keys(
+        secret: "sk_test_development_51PaymentsLocalKeyDoNotUse",
+        publishable: "pk_test_development_51PaymentsLocalKeyDoNotUse"
+    )
+
+    @Test("the built-in development keys are printed at start; a mix with a configured key is not")
+    func developmentKeysPrinted() async throws {
+        // Given a server running with both built-in development keys
+        let server = try await ServerProcess.start(keys: Self.developmentKeys)
+        defer { server.kill() }
+        // Then it prints them, and they work
+        #expect(
+            server.output.contains(
+                "development keys: secret sk_test_development_51PaymentsLocalKeyDoNotUse  publishable "
+                    + "pk_test_development_51PaymentsLocalKeyDoNotUse"
+            ),
+            "\(server.output)"
+        )
+        #expect(!server.output.contains("API keys: configured"), "\(server.output)")
+        #expect(try await server.client.get("/v1/payment_intents", auth: server.secret).status == 200)
+        server.kill()
+        server.removeFiles()
+
+        // And a server with the development secret but a publishable key of its own prints neither key
+        var mixed = Self.developmentKeys
+        mixed.publishable = ServerProcess.Keys.random().publishable
+        let other = try await ServerProcess.start(keys: mixed)
+        defer { other.kill() }
+        #expect(other.output.contains("API keys: configured (not shown)"), "\(other.output)")
+        #expect(!other.output.contains("development keys"), "\(other.output)")
+        #expect(!other.output.contains(mixed.publishable), "\(other.output)")
+        other.kill()
+        other.removeFiles()
+    }
+
+    @Test("a pending attempt whose card is missing from the vault does not stop serve from starting")
+    func unsettleableAttemptDoesNotBlockStart() async throws {
+        // Given a database with one succeeded payment, stopped
+        let first = try await ServerProcess.start()
+        defer { first.kill() }
+        let paid = try await first.client.postForm(
+            "/v1/payment_intents",
+            IdempotencyTests.visaIntent,
+            auth: first.secret
+        )
+        #expect(paid.status == 200, "\(paid)")
+        let paidID = try #require(try paid.json()["id"]?.string)
+        let card = try await first.createPaymentMethod(card: SeedCard.succeeds)
+        #expect(await first.stop()?.isCleanExit == true, "\(first.diagnostics)")
+
+        // And, written by hand, an intent in processing with a pending attempt whose card is gone from the vault
+        let tag = String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16))
+        let intentID = "pi_e2eStuck\(tag)"
+        let chargeID = "ch_e2eStuck\(tag)"
+        let now = Int(Date().timeIntervalSince1970)
+        do {
+            let database = try DatabaseQueue(path: first.db.path)
+            try await database.write { db in
+                try db.execute(sql: "DELETE FROM card_vault WHERE payment_method = ?", arguments: [card])
+                try db.execute(
+                    sql: """
+                        INSERT INTO payment_intents (id, created, amount, currency, status, capture_method,
+                            confirmation_method, client_secret, payment_method, latest_charge)
+                        VALUES (?, ?, 1500, 'usd', 'processing', 'automatic', 'automatic', ?, ?, ?)
+                        """,
+                    arguments: [intentID, now, "\(intentID)_secret_e2e", card, chargeID]
+                )
+                try db.execute(
+                    sql: """
+                        INSERT INTO charges (id, created, payment_intent, payment_method, amount, currency, status,
+                            capture)
+                        VALUES (?, ?, ?, ?, 1500, 'usd', 'pending', 1)
+                        """,
+                    arguments: [chargeID, now, intentID, card]
+                )
+            }
+            try database.close()
+        }
+
+        // When the server starts again on it
+        let server = try await ServerProcess.start(folder: first.folder, keys: first.keys)
+        defer { server.kill() }
+
+        // Then it takes requests, and says the attempt is left for the sweeper
+        #expect(
+            server.output.contains("1 pending attempt(s) could not be settled yet; the sweeper retries"),
+            "\(server.output)"
+        )
+        let health = try await server.client.get("/health")
+        #expect(health.status == 200, "\(health)")
+        // And nothing was invented for the attempt: still pending, never sent to the network
+        let ledgers = Ledgers(folder: server.folder)
+        #expect(try ledgers.pendingCharges() == 1)
+        let asked = try ledgers.read("card-network.sqlite") { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM authorizations WHERE attempt_id = ?", arguments: [chargeID])
+        }
+        #expect(asked == 0)
+        #expect(try await server.paymentIntent(intentID)["status"]?.string == "processing")
+        // And the rest is served as before
+        #expect(try await server.paymentIntent(paidID)["status"]?.string == "succeeded")
+        let another = try await server.client.postForm(
+            "/v1/payment_intents",
+            IdempotencyTests.visaIntent,
+            auth: server.secret
+        )
+        #expect(another.status == 200, "\(another)\n\(server.diagnostics)")
+        #expect(try another.json()["status"]?.string == "succeeded", "\(another)")
+        server.kill()
+        server.removeFiles()
+    }
+}
