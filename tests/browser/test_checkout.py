@@ -158,7 +158,11 @@ def test_3ds_challenge_in_modal_then_complete_succeeds(checkout):
     pays = page.requests_to(page.network(), "/pay")
     assert len(pays) == 2
     assert '"payment_method_id"' in pays[0]["request"]["postData"]
-    assert pays[1]["request"]["postData"] == f'{{"payment_intent_id":"{intent_id}"}}'
+    # The second /pay names the intent and proves it is the page's own with the client secret it was given.
+    [(secret,)] = page.server.query("SELECT client_secret FROM payment_intents WHERE id = ?", intent_id)
+    assert pays[1]["request"]["postData"] == (
+        f'{{"payment_intent_id":"{intent_id}","payment_intent_client_secret":"{secret}"}}'
+    )
     first_key = header(pays[0]["request"]["headers"], "Idempotency-Key")
     second_key = header(pays[1]["request"]["headers"], "Idempotency-Key")
     assert UUID.match(first_key) and second_key.startswith(first_key) and second_key != first_key
