@@ -16,17 +16,21 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.5.0"),
     ],
     targets: [
         // Pure values and rules: money, cards, the PaymentIntent state machine, the test-mode
         // card network's behaviour table, Stripe's error taxonomy. Foundation at most.
         .target(name: "PaymentsCore"),
+        // What every SQLite file of the service shares: group commit over a GRDB writer.
+        .target(name: "PaymentsSQLite", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         // SQLite through GRDB: the one database type, migrations, repositories, the card vault.
         .target(
             name: "PaymentsStore",
             dependencies: [
                 "PaymentsCore",
+                "PaymentsSQLite",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -35,7 +39,7 @@ let package = Package(
         // acquirer's records would be).
         .target(
             name: "PaymentsNetwork",
-            dependencies: ["PaymentsCore", "PaymentsStore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["PaymentsCore", "PaymentsSQLite", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Use cases: one type per job, orchestrating domain rules, the store and the card network.
         .target(
@@ -57,6 +61,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // The `payments` executable: commands, configuration, the service group.
@@ -78,7 +83,10 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["PaymentsCore", "PaymentsStore", "PaymentsNetwork", "Payments", "PaymentsHTTP"],
+            dependencies: [
+                "PaymentsCore", "PaymentsStore", "PaymentsNetwork", "Payments", "PaymentsHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "PaymentsCoreTests", dependencies: ["PaymentsCore"]),
@@ -91,16 +99,25 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "PaymentsSQLiteTests",
+            dependencies: ["PaymentsSQLite", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(
+            name: "PaymentsNetworkTests",
+            dependencies: ["PaymentsCore", "PaymentsNetwork", "TestSupport"]
+        ),
+        .testTarget(
             name: "PaymentsStoreTests",
             dependencies: [
-                "PaymentsCore", "PaymentsStore", "PaymentsNetwork", "TestSupport",
+                "PaymentsCore", "PaymentsStore", "Payments", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(
             name: "PaymentsHTTPTests",
             dependencies: [
-                "PaymentsCore", "PaymentsStore", "Payments", "PaymentsHTTP", "TestSupport",
+                "PaymentsCore", "PaymentsHTTP", "TestSupport",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

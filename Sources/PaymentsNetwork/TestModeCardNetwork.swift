@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import PaymentsCore
-import PaymentsStore
+import PaymentsSQLite
 
 /// The built-in test-mode acquirer: decides by Stripe's test cards and keeps its own durable ledger.
 ///

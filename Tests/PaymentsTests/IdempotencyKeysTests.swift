@@ -221,7 +221,7 @@ struct IdempotencyKeysTests {
             }
         )
         let canonical = "POST /v1/payment_methods\n\(parameters)"
-        let plain = SHA256.hash(data: Data(canonical.utf8)).map { String(format: "%02x", $0) }.joined()
+        let plain = Array(SHA256.hash(data: Data(canonical.utf8))).hexString
         #expect(stored.fingerprint != plain)
         #expect(stored.fingerprint.count == 64)
         // And a vault with another key fingerprints the same request differently

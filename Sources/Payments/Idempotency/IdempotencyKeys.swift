@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import PaymentsCore
 import PaymentsStore
@@ -22,6 +23,12 @@ public struct IdempotencyKeys: Sendable {
 
     /// Creates the owner.
     public init(context: PaymentsContext) { self.context = context }
+
+    /// The scope of the idempotency keys sent with an API key: a hex SHA-256 of the key, so the table never
+    /// holds an API key (and keys of one API key never collide with another's).
+    public static func scope(forAPIKey key: String) -> String {
+        Array(SHA256.hash(data: Data(key.utf8))).hexString
+    }
 
     /// A request to run under a key.
     public struct Request: Sendable {

@@ -1,7 +1,6 @@
 import Hummingbird
 import Payments
 import PaymentsCore
-import PaymentsStore
 
 /// `/v1/payment_intents`: create, retrieve, update, list, confirm, capture and cancel.
 struct PaymentIntentsController {

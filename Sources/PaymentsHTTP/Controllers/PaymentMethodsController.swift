@@ -1,7 +1,6 @@
 import Hummingbird
 import Payments
 import PaymentsCore
-import PaymentsStore
 
 /// `/v1/payment_methods`: create a card (publishable key allowed) and retrieve.
 struct PaymentMethodsController {

@@ -1,15 +1,26 @@
 import Foundation
+import Payments
 import PaymentsCore
 
 /// The merchant's API keys and what each may do.
 public struct APIKeys: Sendable {
-    public var secret: String
-    public var publishable: String
+    public let secret: String
+    public let publishable: String
+    /// The scopes of each key's idempotency keys (hashes: the database never holds an API key), computed once.
+    private let secretIdempotencyScope: String
+    private let publishableIdempotencyScope: String
 
     /// Creates the key pair.
     public init(secret: String, publishable: String) {
         self.secret = secret
         self.publishable = publishable
+        self.secretIdempotencyScope = IdempotencyKeys.scope(forAPIKey: secret)
+        self.publishableIdempotencyScope = IdempotencyKeys.scope(forAPIKey: publishable)
+    }
+
+    /// The scope of the idempotency keys sent with the key of `scope`.
+    func idempotencyScope(of scope: Scope) -> String {
+        scope == .secret ? secretIdempotencyScope : publishableIdempotencyScope
     }
 
     /// Which kind of key authenticated a request.

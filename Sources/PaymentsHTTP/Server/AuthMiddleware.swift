@@ -1,7 +1,6 @@
 import Hummingbird
 import Payments
 import PaymentsCore
-import PaymentsStore
 
 /// Authenticates every `/v1` request with the secret or publishable key; a missing or unknown key is a 401.
 ///
@@ -20,7 +19,7 @@ struct AuthMiddleware: RouterMiddleware {
         var context = context
         let scope = try keys.authenticate(authorization: request.headers[.authorization])
         context.scope = scope
-        context.apiKeyHash = CardVault.sha256Hex(scope == .secret ? keys.secret : keys.publishable)
+        context.apiKeyHash = keys.idempotencyScope(of: scope)
         do {
             return try await next(request, context)
         } catch let error as PaymentError {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import PaymentsCore
+import PaymentsSQLite
 
 /// The service's one database: owns the SQLite connection pool, the migrations and every transaction boundary.
 ///

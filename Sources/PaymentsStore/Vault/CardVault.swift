@@ -48,7 +48,7 @@ public struct CardVault: Sendable {
         )
         self.requestKeyBytes = requestKey.withUnsafeBytes { Data($0) }
         let digest = SHA256.hash(data: data + Data("payments vault key id".utf8))
-        self.keyID = "vk_" + digest.prefix(6).map { String(format: "%02x", $0) }.joined()
+        self.keyID = "vk_" + Array(digest.prefix(6)).hexString
     }
 
     /// Seals a card number; the result is safe to store.
@@ -78,12 +78,7 @@ public struct CardVault: Sendable {
     /// idempotency fingerprint. Requests carry card numbers and CVCs; an unkeyed hash of those could be reversed by
     /// trying every number of a card range, a keyed one cannot without the key.
     public func requestFingerprint(_ canonical: String) -> String {
-        HMAC<SHA256>.authenticationCode(for: Data(canonical.utf8), using: SymmetricKey(data: requestKeyBytes))
-            .map { String(format: "%02x", $0) }.joined()
-    }
-
-    /// A hex SHA-256 of `value`, for storing hashes of API keys beside idempotency keys.
-    public static func sha256Hex(_ value: String) -> String {
-        SHA256.hash(data: Data(value.utf8)).map { String(format: "%02x", $0) }.joined()
+        Array(HMAC<SHA256>.authenticationCode(for: Data(canonical.utf8), using: SymmetricKey(data: requestKeyBytes)))
+            .hexString
     }
 }

@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 import GRDB
-import PaymentsStore
+import PaymentsSQLite
 import TestSupport
 import Testing
 
