@@ -80,45 +80,4 @@ struct Bootstrap {
             return .inert
         #endif
     }
-
-    /// Settles the attempts a crash left pending, by asking the network again under the same attempt ids.
-    ///
-    /// One that cannot be settled now (the network does not answer) is logged and left to the sweeper, which tries
-    /// again every pass: it never keeps the server from starting.
-    /// - Returns: how many were settled, and how many were left for the sweeper.
-    func recoverPendingAttempts() async throws -> (settled: Int, left: Int) {
-        let intents = PaymentIntents(context: context)
-        // In batches until none is left, so the server takes requests only once nothing settleable is pending;
-        // keyset-paged on the charges' (created, rowid), so an attempt left unsettled is not read again.
-        let batch = 1000
-        var (settled, left) = (0, 0)
-        var position = SweepPosition.start
-        while true {
-            let after = position
-            let due = try await context.database.read { tx in
-                try tx.pendingChargesDue(createdAtOrBefore: Int64.max, after: after, limit: batch)
-            }
-            for (_, charge) in due where !context.attempts.contains(charge) {
-                do {
-                    let (intent, _) = try await intents.recover(charge: charge)
-                    settled += 1
-                    logger.notice(
-                        "recovered a pending attempt",
-                        metadata: [
-                            "charge": .string(charge), "payment_intent": .string(intent.id),
-                            "status": .string(intent.status.rawValue),
-                        ]
-                    )
-                } catch {
-                    left += 1
-                    logger.warning(
-                        "could not settle a pending attempt at start; the sweeper tries again",
-                        metadata: ["charge": .string(charge), "error": .string(String(describing: error))]
-                    )
-                }
-            }
-            guard let last = due.last, due.count == batch else { return (settled, left) }
-            position = last.position
-        }
-    }
 }

@@ -5,7 +5,8 @@ import Logging
 import Payments
 import PaymentsHTTP
 
-/// `payments serve`: migrates, recovers pending attempts, serves HTTP, and stops gracefully on SIGINT/SIGTERM.
+/// `payments serve`: migrates, then runs the application (`buildApplication`: start-up recovery, HTTP, sweeper)
+/// until SIGINT/SIGTERM, when it stops gracefully.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -34,45 +35,41 @@ struct ServeCommand: AsyncParsableCommand {
             settings: settings,
             publicBaseURL: base.hasSuffix("/") ? String(base.dropLast()) : base
         )
-        let recovered = try await bootstrap.recoverPendingAttempts()
         let services = HTTPServices(
             context: bootstrap.context,
             keys: APIKeys(secret: settings.secretKey, publishable: settings.publishableKey),
             catalog: settings.catalog,
             publicFolder: settings.publicFolder
         )
-        let logger = bootstrap.logger
         // Only the built-in development keys are printed (they are public anyway); configured keys never are.
         let developmentKeys =
             settings.secretKey == ServiceSettings.developmentSecretKey
             && settings.publishableKey == ServiceSettings.developmentPublishableKey
-        let app = Application(
-            router: buildRouter(services: services),
-            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "payments"),
-            // The sweeper runs beside the server in the same service group (off when the interval is 0).
-            services: [SweeperService(context: bootstrap.context, intervalSeconds: settings.sweepInterval)],
-            onServerRunning: { channel in
-                let port = channel.localAddress?.port ?? settings.port
-                var lines = ["payments listening on http://\(settings.host):\(port) (database \(settings.db))"]
-                if recovered.settled > 0 {
-                    lines.append("recovered \(recovered.settled) pending attempt(s) left by a crash")
-                }
-                if recovered.left > 0 {
-                    lines.append("\(recovered.left) pending attempt(s) could not be settled yet; the sweeper retries")
-                }
-                if developmentKeys {
-                    lines.append(
-                        "development keys: secret \(ServiceSettings.developmentSecretKey)  publishable "
-                            + "\(ServiceSettings.developmentPublishableKey)"
-                    )
-                } else {
-                    lines.append("API keys: configured (not shown)")
-                }
-                // Written straight to the file descriptor so scripts waiting for this line see it at once.
-                FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
-            },
-            logger: logger
-        )
+        let app = buildApplication(
+            .init(host: settings.host, port: settings.port, sweepInterval: settings.sweepInterval),
+            services: services,
+            logger: bootstrap.logger
+        ) { started in
+            var lines = ["payments listening on http://\(settings.host):\(started.port) (database \(settings.db))"]
+            if started.recovery.settled > 0 {
+                lines.append("recovered \(started.recovery.settled) pending attempt(s) left by a crash")
+            }
+            if started.recovery.left > 0 {
+                lines.append(
+                    "\(started.recovery.left) pending attempt(s) could not be settled yet; the sweeper retries"
+                )
+            }
+            if developmentKeys {
+                lines.append(
+                    "development keys: secret \(ServiceSettings.developmentSecretKey)  publishable "
+                        + "\(ServiceSettings.developmentPublishableKey)"
+                )
+            } else {
+                lines.append("API keys: configured (not shown)")
+            }
+            // Written straight to the file descriptor so scripts waiting for this line see it at once.
+            FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+        }
         try await app.runService()
     }
 }

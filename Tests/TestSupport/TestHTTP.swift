@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import Payments
 import PaymentsHTTP
 
@@ -23,9 +24,9 @@ public struct TestHTTP: Sendable {
         )
     }
 
-    /// An application serving the real router (no background services).
+    /// The service's own application (`buildApplication`, as `payments serve` runs it), with the sweeper off.
     public func application() -> some ApplicationProtocol {
-        Application(router: buildRouter(services: services))
+        buildApplication(.init(port: 0, sweepInterval: 0), services: services, logger: Logger(label: "payments.test"))
     }
 
     /// `Authorization` for the secret key.

@@ -1,0 +1,62 @@
+import PaymentsCore
+import PaymentsStore
+
+// MARK: - Recovery: settling attempts a crash left pending
+
+extension PaymentIntents {
+    /// Settles a pending charge left by a crash: asks the network again with the same attempt id.
+    /// - Returns: the intent in its settled state, and the card error when the attempt was declined.
+    public func recover(charge chargeID: String, scope: IdempotencyScope? = nil) async throws -> (
+        PaymentIntent, PaymentError?
+    ) {
+        let plan = try await context.database.read { tx in try Self.recoveryPlan(charge: chargeID, tx: tx) }
+        switch plan {
+        case .authorize(let request):
+            guard context.attempts.begin(chargeID) else {
+                let charge = try await context.database.read { tx in try tx.charge(chargeID) }
+                throw PaymentError.unexpectedState(
+                    "This payment attempt is being completed by another request; retrieve the PaymentIntent.",
+                    paymentIntent: charge?.paymentIntent ?? ""
+                )
+            }
+            return try await authorize(request, scope: scope)
+        case .expired:
+            throw PaymentError.apiError("The attempt \(chargeID) cannot be settled.")
+        case .done(let intent), .failed(let intent, _):
+            // Already settled (by start-up recovery, say): answer with that outcome, and save it for the key.
+            let error: PaymentError? = if case .failed(_, let error) = plan { error } else { nil }
+            if let scope {
+                try await context.database.write { tx in
+                    let current = try tx.paymentIntent(intent.id) ?? intent
+                    try scope.finish(tx, intent: current, error: error)
+                }
+            }
+            return (intent, error)
+        }
+    }
+
+    /// The pending charges no task of this process is waiting on: what a crash left behind.
+    /// - Parameter limit: at most this many, oldest first.
+    public func orphanedAttempts(limit: Int = 1000) async throws -> [String] {
+        let pending = try await context.database.read { tx in try tx.pendingCharges(limit: limit) }
+        return pending.filter { !context.attempts.contains($0) }
+    }
+
+    /// What to do about a charge that may have been left pending: ask the network again (the same attempt id, so
+    /// never a second charge), or answer with the outcome it already has.
+    static func recoveryPlan(charge chargeID: String, tx: StoreTransaction) throws -> Plan {
+        guard let charge = try tx.charge(chargeID), let intent = try tx.paymentIntent(charge.paymentIntent) else {
+            throw PaymentError.apiError("The attempt \(chargeID) is missing.")
+        }
+        guard charge.status == .pending else {
+            if let error = outcomeError(of: charge, intent: intent) { return .failed(intent, error) }
+            return .done(intent)
+        }
+        guard let pmID = charge.paymentMethod, let paymentMethod = try tx.paymentMethod(pmID),
+            let card = try tx.cardNumber(of: pmID)
+        else {
+            throw PaymentError.apiError("The card of attempt \(chargeID) is missing from the vault.")
+        }
+        return .authorize(try request(for: charge, paymentMethod: paymentMethod, card: card))
+    }
+}

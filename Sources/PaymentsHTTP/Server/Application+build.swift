@@ -1,0 +1,58 @@
+import Hummingbird
+import Logging
+import Payments
+import Synchronization
+
+/// Where and how the application serves.
+public struct ApplicationSettings: Sendable {
+    /// The address to listen on.
+    public var host: String
+    /// The port to listen on; 0 lets the system pick one.
+    public var port: Int
+    /// Seconds between the sweeper's passes; 0 turns the sweeper off (tests move time themselves).
+    public var sweepInterval: Int
+
+    /// Creates settings.
+    public init(host: String = "127.0.0.1", port: Int = 4242, sweepInterval: Int = 60) {
+        self.host = host
+        self.port = port
+        self.sweepInterval = sweepInterval
+    }
+}
+
+/// What `onServerRunning` learns once the server takes requests.
+public struct ServerStarted: Sendable {
+    /// The port the server listens on (the one the system picked, for port 0).
+    public var port: Int
+    /// What the start-up recovery settled, and left for the sweeper.
+    public var recovery: StartupRecovery.Outcome
+}
+
+/// Builds the service's application: the router over `services`, the sweeper beside it in one service group,
+/// and the start-up recovery of pending attempts before the server takes its first request.
+///
+/// `payments serve` runs what this returns, and the HTTP tests drive the same application, so both exercise the
+/// same wiring.
+public func buildApplication(
+    _ settings: ApplicationSettings,
+    services: HTTPServices,
+    logger: Logger,
+    onServerRunning: @escaping @Sendable (ServerStarted) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let recovery = Mutex(StartupRecovery.Outcome())
+    var application = Application(
+        router: buildRouter(services: services),
+        configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "payments"),
+        services: [SweeperService(context: services.context, intervalSeconds: settings.sweepInterval)],
+        onServerRunning: { channel in
+            let outcome = recovery.withLock { $0 }
+            await onServerRunning(ServerStarted(port: channel.localAddress?.port ?? settings.port, recovery: outcome))
+        },
+        logger: logger
+    )
+    application.beforeServerStarts {
+        let outcome = try await StartupRecovery(context: services.context).run()
+        recovery.withLock { $0 = outcome }
+    }
+    return application
+}
