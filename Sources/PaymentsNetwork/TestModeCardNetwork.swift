@@ -56,6 +56,16 @@ public struct TestModeCardNetwork: CardNetwork {
         self.latency = latency
     }
 
+    public func lookUp(_ card: CardNumber) -> CardLookup { TestModeIssuer.lookUp(card) }
+
+    public func attachDecline(_ card: CardNumber, cvcProvided: Bool) -> CardDecline? {
+        TestModeIssuer.attachDecline(card, cvcProvided: cvcProvided)
+    }
+
+    public func testCardNumber(forPaymentMethodID id: String) -> String? {
+        TestModeIssuer.testCardNumber(forPaymentMethodID: id)
+    }
+
     public func authorize(_ request: AuthorizationRequest) async throws -> AuthorizationResult {
         if latency > .zero { try await Task.sleep(for: latency) }
         return try await writer.write { db in

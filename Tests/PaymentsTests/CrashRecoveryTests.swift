@@ -34,6 +34,14 @@ final class CrashingNetwork: CardNetwork {
     /// How many times `authorize` was called.
     var authorizeCalls: Int { calls.withLock { $0 } }
 
+    func lookUp(_ card: CardNumber) -> CardLookup { ledger.lookUp(card) }
+
+    func attachDecline(_ card: CardNumber, cvcProvided: Bool) -> CardDecline? {
+        ledger.attachDecline(card, cvcProvided: cvcProvided)
+    }
+
+    func testCardNumber(forPaymentMethodID id: String) -> String? { ledger.testCardNumber(forPaymentMethodID: id) }
+
     func authorize(_ request: AuthorizationRequest) async throws -> AuthorizationResult {
         calls.withLock { $0 += 1 }
         let crash = armed.withLock { armed in

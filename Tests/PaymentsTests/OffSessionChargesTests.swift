@@ -256,6 +256,14 @@ struct OffSessionChargesTests {
 
         struct Died: Error {}
 
+        func lookUp(_ card: CardNumber) -> CardLookup { real.lookUp(card) }
+
+        func attachDecline(_ card: CardNumber, cvcProvided: Bool) -> CardDecline? {
+            real.attachDecline(card, cvcProvided: cvcProvided)
+        }
+
+        func testCardNumber(forPaymentMethodID id: String) -> String? { real.testCardNumber(forPaymentMethodID: id) }
+
         func authorize(_ request: AuthorizationRequest) async throws -> AuthorizationResult {
             _ = try await real.authorize(request)
             throw Died()

@@ -42,6 +42,14 @@ final class SweeperTestNetwork: CardNetwork {
     /// Changes what `void` does from now on.
     func setVoidBehavior(_ behavior: VoidBehavior) { voidBehavior.withLock { $0 = behavior } }
 
+    func lookUp(_ card: CardNumber) -> CardLookup { ledger.lookUp(card) }
+
+    func attachDecline(_ card: CardNumber, cvcProvided: Bool) -> CardDecline? {
+        ledger.attachDecline(card, cvcProvided: cvcProvided)
+    }
+
+    func testCardNumber(forPaymentMethodID id: String) -> String? { ledger.testCardNumber(forPaymentMethodID: id) }
+
     func authorize(_ request: AuthorizationRequest) async throws -> AuthorizationResult {
         let result = try await ledger.authorize(request)
         let crash = crashNextAuthorization.withLock { armed in

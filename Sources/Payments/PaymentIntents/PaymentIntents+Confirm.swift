@@ -111,6 +111,7 @@ extension PaymentIntents {
         let window = context.settings.confirmationWindow
         let ids = context.ids
         let attempts = context.attempts
+        let network = context.network
         let plan = try await context.database.write { tx -> Plan in
             var intent: PaymentIntent
             if let creating {
@@ -163,7 +164,10 @@ extension PaymentIntents {
                 throw PaymentError.apiError("The card of \(paymentMethod.id) is missing from the vault.")
             }
             let offSession = input.offSession ?? false
-            let behavior = TestCards.card(forNumber: card.digits)?.threeDSecure ?? .supportedNotRequired
+            let behavior: ThreeDSecureBehavior =
+                if case .known(let profile) = network.lookUp(card) { profile.threeDSecure } else {
+                    .supportedNotRequired
+                }
             let authenticated = intent.authenticatedPaymentMethod == paymentMethod.id
             let decision = ThreeDSecurePolicy.decide(
                 behavior,

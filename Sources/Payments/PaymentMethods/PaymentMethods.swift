@@ -64,8 +64,11 @@ public struct PaymentMethods: Sendable {
                 param: "card[number]"
             )
         }
-        guard let testCard = TestCards.card(forNumber: card.digits) else {
-            let decline = TestCards.liveModeCardDecline
+        let profile: CardProfile
+        switch context.network.lookUp(card) {
+        case .known(let known):
+            profile = known
+        case .refused(let decline):
             throw PaymentError.card(code: decline.code, declineCode: decline.declineCode, message: decline.message)
         }
         let expiry = try Self.expiry(month: input.card.expMonth, year: input.card.expYear, now: now)
@@ -83,13 +86,13 @@ public struct PaymentMethods: Sendable {
         let paymentMethod = PaymentMethod(
             id: context.ids.paymentMethod(),
             created: now,
-            brand: testCard.brand.rawValue,
+            brand: profile.brand.rawValue,
             last4: card.last4,
             expMonth: expiry.month,
             expYear: expiry.year,
             fingerprint: context.database.vault.fingerprint(card),
-            funding: testCard.funding.rawValue,
-            country: testCard.country,
+            funding: profile.funding.rawValue,
+            country: profile.country,
             cvcCheck: input.card.cvc == nil ? nil : CheckResult.unchecked.rawValue,
             billingDetails: input.billingDetails,
             metadata: input.metadata
@@ -101,8 +104,8 @@ public struct PaymentMethods: Sendable {
     /// Retrieves a payment method; Stripe's magic test ids (`pm_card_visa`, ...) make a new one each time.
     /// - Parameter param: the request parameter that named it, or nil when it is the URL's object.
     public func resolve(_ id: String, param: String?) async throws -> PaymentMethod {
-        if let testCard = TestCards.card(forMagicPaymentMethodID: id) {
-            return try await materialize(testCard)
+        if let number = context.network.testCardNumber(forPaymentMethodID: id) {
+            return try await materialize(number)
         }
         let found = try await context.database.read { tx in try tx.paymentMethod(id) }
         guard let found else {
@@ -121,6 +124,7 @@ public struct PaymentMethods: Sendable {
     ///   the card errors of test cards that refuse attachment (a 402, as Stripe's decline cards do).
     public func attach(_ id: String, customer customerID: String) async throws -> PaymentMethod {
         let resolved = try await resolve(id, param: nil)
+        let network = context.network
         return try await context.database.write { tx in
             guard let customer = try tx.customer(customerID), !customer.deleted else {
                 throw PaymentError.resourceMissing("customer", id: customerID, param: "customer", inURL: false)
@@ -146,9 +150,7 @@ public struct PaymentMethods: Sendable {
                 )
             }
             if let card = try tx.cardNumber(of: paymentMethod.id),
-                let testCard = TestCards.card(forNumber: card.digits),
-                case .fails(let decline) = testCard.attach,
-                decline.code != "incorrect_cvc" || paymentMethod.cvcCheck != nil  // no CVC given, none checked
+                let decline = network.attachDecline(card, cvcProvided: paymentMethod.cvcCheck != nil)
             {
                 throw PaymentError.card(code: decline.code, declineCode: decline.declineCode, message: decline.message)
             }
@@ -233,17 +235,19 @@ public struct PaymentMethods: Sendable {
         }
     }
 
-    /// A new payment method for a test card, as Stripe materialises its magic ids: any future expiry, a CVC.
-    func materialize(_ testCard: TestCard) async throws -> PaymentMethod {
+    /// A new payment method for a test card number, as Stripe materialises its magic ids: any future expiry, a
+    /// CVC.
+    func materialize(_ number: String) async throws -> PaymentMethod {
         let now = context.clock.now()
         let expiry = try CardExpiry(month: 12, year: UTCYearMonth(unixSeconds: now).year + 3, nowUnixSeconds: now)
+        let amex = CardBrand.detect(fromDigits: number) == .amex
         return try await create(
             CreateInput(
                 card: CardInput(
-                    number: testCard.number,
+                    number: number,
                     expMonth: expiry.month,
                     expYear: expiry.year,
-                    cvc: testCard.brand == .amex ? "1234" : "123"
+                    cvc: amex ? "1234" : "123"
                 )
             )
         )

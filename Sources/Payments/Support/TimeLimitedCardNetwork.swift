@@ -12,6 +12,15 @@ struct TimeLimitedCardNetwork: CardNetwork {
     let base: any CardNetwork
     let timeout: Duration
 
+    // The card questions are answered locally and at once: nothing to time.
+    func lookUp(_ card: CardNumber) -> CardLookup { base.lookUp(card) }
+
+    func attachDecline(_ card: CardNumber, cvcProvided: Bool) -> CardDecline? {
+        base.attachDecline(card, cvcProvided: cvcProvided)
+    }
+
+    func testCardNumber(forPaymentMethodID id: String) -> String? { base.testCardNumber(forPaymentMethodID: id) }
+
     func authorize(_ request: AuthorizationRequest) async throws -> AuthorizationResult {
         try await limited("authorize") { try await base.authorize(request) }
     }

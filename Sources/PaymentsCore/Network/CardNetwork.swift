@@ -3,7 +3,23 @@
 /// Treat it as remote: it may be slow or fail, it is called outside any database transaction, and every call is
 /// idempotent on the attempt id (our charge id), like a real acquirer's authorization reference. Asking again
 /// with the same id returns the first answer and never moves money twice.
+///
+/// It also answers, locally and at once, what it knows of a card before any payment (``lookUp(_:)``), whether a card
+/// may be kept for later payments (``attachDecline(_:cvcProvided:)``), and which card a test-mode PaymentMethod id
+/// stands for (``testCardNumber(forPaymentMethodID:)``), so the use cases never read a test-card table themselves.
 public protocol CardNetwork: Sendable {
+    /// What the network knows of `card` when it is collected, or its refusal of the card.
+    func lookUp(_ card: CardNumber) -> CardLookup
+
+    /// The decline an issuer answers when `card` is attached to a customer for later payments (its zero-amount
+    /// verification), or nil when it may be attached.
+    /// - Parameter cvcProvided: whether a CVC was given when the card was collected.
+    func attachDecline(_ card: CardNumber, cvcProvided: Bool) -> CardDecline?
+
+    /// The card number a test-mode PaymentMethod id (Stripe's `pm_card_visa`, …) stands for; nil for any other id,
+    /// and always nil in live mode.
+    func testCardNumber(forPaymentMethodID id: String) -> String?
+
     /// Authorizes (and, when `request.capture` is set, captures) a payment.
     func authorize(_ request: AuthorizationRequest) async throws -> AuthorizationResult
 

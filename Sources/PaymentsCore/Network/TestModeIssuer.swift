@@ -26,6 +26,36 @@ public enum TestModeIssuer {
         }
     }
 
+    /// What the test-card table says of a card being collected; a number that is not a test card is refused as
+    /// Stripe's test mode refuses live cards.
+    public static func lookUp(_ card: CardNumber) -> CardLookup {
+        guard let testCard = TestCards.card(forNumber: card.digits) else {
+            return .refused(TestCards.liveModeCardDecline)
+        }
+        return .known(
+            CardProfile(
+                brand: testCard.brand,
+                funding: testCard.funding,
+                country: testCard.country,
+                threeDSecure: testCard.threeDSecure
+            )
+        )
+    }
+
+    /// The decline of a test card that refuses attachment; an `incorrect_cvc` card refuses only when a CVC was
+    /// given (none checked, none wrong), as Stripe's does.
+    public static func attachDecline(_ card: CardNumber, cvcProvided: Bool) -> CardDecline? {
+        guard let testCard = TestCards.card(forNumber: card.digits), case .fails(let decline) = testCard.attach else {
+            return nil
+        }
+        return decline.code != "incorrect_cvc" || cvcProvided ? decline : nil
+    }
+
+    /// The number behind one of Stripe's magic PaymentMethod ids.
+    public static func testCardNumber(forPaymentMethodID id: String) -> String? {
+        TestCards.card(forMagicPaymentMethodID: id)?.number
+    }
+
     /// A six-digit approval code derived from the attempt id, so asking again gives the same code.
     static func authorizationCode(for attemptID: String) -> String {
         var hash: UInt64 = 1_469_598_103_934_665_603  // FNV-1a offset basis
