@@ -21,18 +21,18 @@ let package = Package(
     ],
     targets: [
         // Pure values and rules: money, cards, the PaymentIntent state machine, the test-mode
-        // card network's behaviour table, Stripe's error taxonomy. Foundation at most.
+        // card network's behaviour table, Stripe's error taxonomy, and the interfaces of the store and the card
+        // network. Foundation at most.
         .target(name: "PaymentsCore"),
         // What every SQLite file of the service shares: group commit over a GRDB writer.
         .target(name: "PaymentsSQLite", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
-        // SQLite through GRDB: the one database type, migrations, repositories, the card vault.
+        // The SQLite store (the embedded default) through GRDB: the database type, migrations, repositories.
         .target(
             name: "PaymentsStore",
             dependencies: [
                 "PaymentsCore",
                 "PaymentsSQLite",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // The built-in test-mode card network and its own ledger (a separate SQLite file, as a remote
@@ -41,12 +41,12 @@ let package = Package(
             name: "PaymentsNetwork",
             dependencies: ["PaymentsCore", "PaymentsSQLite", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        // Use cases: one type per job, orchestrating domain rules, the store and the card network.
+        // Use cases: one type per job, orchestrating domain rules, the store interface (PaymentStore, in Core) and the
+        // card network; idempotency; the card vault.
         .target(
             name: "Payments",
             dependencies: [
                 "PaymentsCore",
-                "PaymentsStore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

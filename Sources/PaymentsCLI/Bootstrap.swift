@@ -25,7 +25,6 @@ struct Bootstrap {
         let database = try PaymentDatabase(
             path: settings.db,
             migrations: migrations,
-            vault: vault,
             synchronous: settings.synchronous == "NORMAL" ? .normal : .full,
             groupCommit: settings.groupCommit
         )
@@ -39,6 +38,7 @@ struct Bootstrap {
         self.logger = logger
         self.context = PaymentsContext(
             database: database,
+            vault: vault,
             network: network,
             clock: UnixClock { Int64(Date().timeIntervalSince1970) },
             settings: .init(

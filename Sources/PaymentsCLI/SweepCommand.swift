@@ -44,6 +44,7 @@ struct SweepCommand: AsyncParsableCommand {
             // Everything the pass writes (failed attempts' times, cancellations) is stamped with the given time.
             context = PaymentsContext(
                 database: context.database,
+                vault: context.vault,
                 network: context.network,
                 clock: .fixed(now.seconds),
                 settings: context.settings,

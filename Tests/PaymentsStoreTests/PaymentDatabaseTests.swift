@@ -16,7 +16,6 @@ struct PaymentDatabaseTests {
         try PaymentDatabase(
             path: path,
             migrations: MigrationSet(folder: TestPaths.migrations),
-            vault: CardVault(base64Key: TestEnvironment.vaultKey),
             synchronous: synchronous
         )
     }
@@ -118,7 +117,7 @@ struct PaymentDatabaseTests {
         let database = environment.database
         let card = try CardNumber(parsing: "4242424242424242")
         let customer = StoreFixtures.customer()
-        let paymentMethod = StoreFixtures.paymentMethod(card, vault: database.vault, customer: customer.id)
+        let paymentMethod = StoreFixtures.paymentMethod(card, customer: customer.id)
         var intent = StoreFixtures.intent(
             customer: customer.id,
             paymentMethod: paymentMethod.id,
@@ -142,7 +141,7 @@ struct PaymentDatabaseTests {
         let stored = intent
         try await database.write { tx in
             try tx.insert(customer)
-            try tx.insert(paymentMethod, card: card)
+            try tx.insert(paymentMethod, card: StoreFixtures.sealed(card))
             try tx.insert(stored)
         }
         let found = try await database.read { tx in try tx.paymentIntent(stored.id) }
@@ -182,7 +181,7 @@ struct PaymentDatabaseTests {
         var customer = StoreFixtures.customer(email: "jenny@example.com")
         customer.phone = "+15555550100"
         customer.description = "VIP"
-        var paymentMethod = StoreFixtures.paymentMethod(card, vault: database.vault, customer: customer.id)
+        var paymentMethod = StoreFixtures.paymentMethod(card, customer: customer.id)
         paymentMethod.billingDetails.address = BillingDetails.Address(city: "Paris", country: "FR", postalCode: "75001")
         paymentMethod.offSessionReady = true
         let intent = StoreFixtures.intent(customer: customer.id, paymentMethod: paymentMethod.id)
@@ -190,7 +189,7 @@ struct PaymentDatabaseTests {
         let (owner, pm, pending) = (customer, paymentMethod, charge)
         try await database.write { tx in
             try tx.insert(owner)
-            try tx.insert(pm, card: card)
+            try tx.insert(pm, card: StoreFixtures.sealed(card))
             try tx.insert(intent)
             try tx.insert(pending)
         }

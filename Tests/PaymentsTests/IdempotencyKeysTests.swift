@@ -227,6 +227,6 @@ struct IdempotencyKeysTests {
         // And a vault with another key fingerprints the same request differently
         let other = try CardVault(base64Key: Data(repeating: 7, count: 32).base64EncodedString())
         #expect(other.requestFingerprint(canonical) != stored.fingerprint)
-        #expect(environment.database.vault.requestFingerprint(canonical) == stored.fingerprint)
+        #expect(environment.context.vault.requestFingerprint(canonical) == stored.fingerprint)
     }
 }

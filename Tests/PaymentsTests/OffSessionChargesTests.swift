@@ -290,6 +290,7 @@ struct OffSessionChargesTests {
         let request = OffSessionCharges.Request(customer: customer, amount: 1000, currency: "usd", reference: "r-1")
         let dying = PaymentsContext(
             database: env.database,
+            vault: env.context.vault,
             network: DiesAfterAuthorizing(real: env.network),
             clock: env.clock.unixClock,
             settings: .init(publicBaseURL: TestEnvironment.baseURL)

@@ -22,7 +22,8 @@ struct PaymentMethodsTests {
         #expect(twin.cvcCheck == nil)
         #expect(method.fingerprint == twin.fingerprint)
         #expect(method.created == environment.clock.now)
-        let sealed = try await environment.database.read { tx in try tx.cardNumber(of: method.id) }
+        let vault = environment.context.vault
+        let sealed = try await environment.database.read { tx in try tx.cardNumber(of: method.id, vault: vault) }
         #expect(sealed?.digits == "4242424242424242")
         #expect(try environment.count("payment_methods") == 2)
         #expect(try environment.count("card_vault") == 2)

@@ -546,7 +546,7 @@ struct SweeperTests {
                     key: key,
                     token: "lease_test",
                     status: 200,
-                    body: Data("{}".utf8)
+                    body: Array("{}".utf8)
                 )
             }
         }

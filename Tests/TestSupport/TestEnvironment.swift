@@ -29,8 +29,7 @@ public struct TestEnvironment: Sendable {
         let folder = try TestPaths.temporaryFolder()
         let database = try PaymentDatabase(
             path: folder.appendingPathComponent("payments.sqlite").path,
-            migrations: MigrationSet(folder: TestPaths.migrations),
-            vault: CardVault(base64Key: Self.vaultKey)
+            migrations: MigrationSet(folder: TestPaths.migrations)
         )
         let ledger = try TestModeCardNetwork(ledgerPath: folder.appendingPathComponent("card-network.sqlite").path)
         self.folder = folder
@@ -39,6 +38,7 @@ public struct TestEnvironment: Sendable {
         self.clock = clock
         self.context = PaymentsContext(
             database: database,
+            vault: try CardVault(base64Key: Self.vaultKey),
             network: network ?? ledger,
             clock: clock.unixClock,
             ids: ids,

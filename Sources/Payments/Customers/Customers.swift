@@ -1,5 +1,4 @@
 import PaymentsCore
-import PaymentsStore
 
 /// Creating, reading, changing and deleting customers.
 public struct Customers: Sendable {
@@ -118,7 +117,7 @@ public struct Customers: Sendable {
     private static func checkDefault(
         _ paymentMethodID: String,
         customer: String,
-        tx: StoreTransaction
+        tx: any StoreTransaction
     ) throws {
         guard let pm = try tx.paymentMethod(paymentMethodID) else {
             throw PaymentError.resourceMissing(

@@ -1,7 +1,6 @@
 import Crypto
 import Foundation
 import PaymentsCore
-import PaymentsStore
 
 /// The one owner of idempotency: every caller that runs a request under a key (the `/v1` routes, `/pay`,
 /// `payments recharge`) begins, finishes and releases it here, and money-moving use cases record their recovery
@@ -89,7 +88,7 @@ public struct IdempotencyKeys: Sendable {
         let now = context.clock.now()
         let token = "lease_" + context.ids.token(24)
         let until = now + context.settings.idempotencyLease
-        let fingerprint = context.database.vault.requestFingerprint(
+        let fingerprint = context.vault.requestFingerprint(
             "\(request.method) \(request.path)\n\(request.parameters)"
         )
         let expiresAt = request.lifetime.map { now + $0 }
@@ -148,7 +147,7 @@ public struct IdempotencyKeys: Sendable {
                     key: lease.key,
                     token: lease.token,
                     status: response.status,
-                    body: Data(response.body)
+                    body: response.body
                 )
             }
         } catch is IdempotencyLeaseLost {

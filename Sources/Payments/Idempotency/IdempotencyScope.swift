@@ -1,6 +1,5 @@
 import Foundation
 import PaymentsCore
-import PaymentsStore
 import Synchronization
 
 /// The idempotency key a money-moving request runs under, handed to its use case: the use case records its
@@ -36,20 +35,20 @@ public final class IdempotencyScope: Sendable {
     public var savedResponse: SavedResponse? { saved.withLock { $0 } }
 
     /// Saves the response for `intent` (and the `error` the request answers with) in `tx`.
-    func finish(_ tx: StoreTransaction, intent: PaymentIntent, error: PaymentError?) throws {
+    func finish(_ tx: any StoreTransaction, intent: PaymentIntent, error: PaymentError?) throws {
         let bundle = try Lookup.bundle(for: intent, in: tx)
         let errorPaymentMethod = try error?.paymentMethod.flatMap { try tx.paymentMethod($0) }
         try save(tx, try encode(.paymentIntent(bundle, error: error, errorPaymentMethod: errorPaymentMethod)))
     }
 
     /// Saves the response for `refund` in `tx`.
-    func finish(_ tx: StoreTransaction, refund: Refund) throws {
+    func finish(_ tx: any StoreTransaction, refund: Refund) throws {
         try save(tx, try encode(.refund(refund)))
     }
 
     /// Records progress in `tx`.
     func mark(
-        _ tx: StoreTransaction,
+        _ tx: any StoreTransaction,
         _ point: IdempotencyKey.RecoveryPoint,
         intent: String? = nil,
         charge: String? = nil,
@@ -70,14 +69,14 @@ public final class IdempotencyScope: Sendable {
         }
     }
 
-    private func save(_ tx: StoreTransaction, _ response: SavedResponse) throws {
+    private func save(_ tx: any StoreTransaction, _ response: SavedResponse) throws {
         do {
             try tx.finishIdempotentRequest(
                 apiKey: lease.apiKey,
                 key: lease.key,
                 token: lease.token,
                 status: response.status,
-                body: Data(response.body)
+                body: response.body
             )
         } catch is IdempotencyLeaseLost {
             throw PaymentError.idempotencyLeaseLost(key: lease.key)

@@ -1,5 +1,4 @@
 import PaymentsCore
-import PaymentsStore
 
 // MARK: - 3-D Secure: the customer's answer to the challenge
 

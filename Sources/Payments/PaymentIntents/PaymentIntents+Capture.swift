@@ -1,5 +1,4 @@
 import PaymentsCore
-import PaymentsStore
 
 // MARK: - Capture
 

@@ -1,5 +1,4 @@
 import PaymentsCore
-import PaymentsStore
 
 // MARK: - Confirm: the atomic phases
 
@@ -111,7 +110,7 @@ extension PaymentIntents {
         let window = context.settings.confirmationWindow
         let ids = context.ids
         let attempts = context.attempts
-        let network = context.network
+        let (network, vault) = (context.network, context.vault)
         let plan = try await context.database.write { tx -> Plan in
             var intent: PaymentIntent
             if let creating {
@@ -138,7 +137,7 @@ extension PaymentIntents {
                 }
                 tx.onRollback { attempts.end(pending) }
                 // Left by a crash or another process: settle it rather than start a second attempt.
-                let plan = try Self.recoveryPlan(charge: pending, tx: tx)
+                let plan = try Self.recoveryPlan(charge: pending, tx: tx, vault: vault)
                 try scope?.mark(tx, .attemptRecorded, intent: intent.id, charge: pending)
                 return plan
             }
@@ -160,7 +159,7 @@ extension PaymentIntents {
                 )
             }
             try Self.checkUsable(paymentMethod, customer: intent.customer)
-            guard let card = try tx.cardNumber(of: paymentMethod.id) else {
+            guard let card = try tx.cardNumber(of: paymentMethod.id, vault: vault) else {
                 throw PaymentError.apiError("The card of \(paymentMethod.id) is missing from the vault.")
             }
             let offSession = input.offSession ?? false
@@ -316,7 +315,7 @@ extension PaymentIntents {
     /// Expires an intent's attempt inside `tx`: the intent gets `payment_intent_payment_attempt_expired`, and the
     /// attempt is recorded as a failed charge (its latest). The sweeper's rule a, and a confirm that comes too late.
     /// - Returns: false when the intent's status changed since it was read (compare-and-set).
-    static func expireAttempt(_ intent: PaymentIntent, now: Int64, ids: IDGenerator, tx: StoreTransaction) throws
+    static func expireAttempt(_ intent: PaymentIntent, now: Int64, ids: IDGenerator, tx: any StoreTransaction) throws
         -> Bool
     {
         var next = try intent.apply(.attemptExpired, now: now)
@@ -365,7 +364,7 @@ extension PaymentIntents {
 
     /// After a successful payment: a card saved with `setup_future_usage` is attached to the intent's customer
     /// (and marked ready for off-session use); one used without a customer may not be used again.
-    static func savePaymentMethodAfterSuccess(intent: PaymentIntent, charge: Charge, tx: StoreTransaction) throws {
+    static func savePaymentMethodAfterSuccess(intent: PaymentIntent, charge: Charge, tx: any StoreTransaction) throws {
         guard let pmID = charge.paymentMethod, var paymentMethod = try tx.paymentMethod(pmID) else { return }
         if let usage = intent.setupFutureUsage, let customer = intent.customer,
             try tx.customer(customer)?.deleted == false
@@ -379,7 +378,7 @@ extension PaymentIntents {
         try tx.update(paymentMethod)
     }
 
-    static func save(_ intent: PaymentIntent, expecting status: PaymentIntentStatus, tx: StoreTransaction) throws {
+    static func save(_ intent: PaymentIntent, expecting status: PaymentIntentStatus, tx: any StoreTransaction) throws {
         guard try tx.update(intent, expecting: status) else {
             throw PaymentError.unexpectedState(
                 "This PaymentIntent was changed by another request at the same time; retrieve it and try again.",

@@ -1,5 +1,4 @@
 import PaymentsCore
-import PaymentsStore
 
 // MARK: - Recovery: settling attempts a crash left pending
 
@@ -9,7 +8,9 @@ extension PaymentIntents {
     public func recover(charge chargeID: String, scope: IdempotencyScope? = nil) async throws -> (
         PaymentIntent, PaymentError?
     ) {
-        let plan = try await context.database.read { tx in try Self.recoveryPlan(charge: chargeID, tx: tx) }
+        let vault = context.vault
+        let plan = try await context.database.read { tx in try Self.recoveryPlan(charge: chargeID, tx: tx, vault: vault)
+        }
         switch plan {
         case .authorize(let request):
             guard context.attempts.begin(chargeID) else {
@@ -38,13 +39,15 @@ extension PaymentIntents {
     /// The pending charges no task of this process is waiting on: what a crash left behind.
     /// - Parameter limit: at most this many, oldest first.
     public func orphanedAttempts(limit: Int = 1000) async throws -> [String] {
-        let pending = try await context.database.read { tx in try tx.pendingCharges(limit: limit) }
+        let pending = try await context.database.read { tx in
+            try tx.pendingChargesDue(createdAtOrBefore: .max, after: .start, limit: limit).map(\.charge)
+        }
         return pending.filter { !context.attempts.contains($0) }
     }
 
     /// What to do about a charge that may have been left pending: ask the network again (the same attempt id, so
     /// never a second charge), or answer with the outcome it already has.
-    static func recoveryPlan(charge chargeID: String, tx: StoreTransaction) throws -> Plan {
+    static func recoveryPlan(charge chargeID: String, tx: any StoreTransaction, vault: CardVault) throws -> Plan {
         guard let charge = try tx.charge(chargeID), let intent = try tx.paymentIntent(charge.paymentIntent) else {
             throw PaymentError.apiError("The attempt \(chargeID) is missing.")
         }
@@ -53,7 +56,7 @@ extension PaymentIntents {
             return .done(intent)
         }
         guard let pmID = charge.paymentMethod, let paymentMethod = try tx.paymentMethod(pmID),
-            let card = try tx.cardNumber(of: pmID)
+            let card = try tx.cardNumber(of: pmID, vault: vault)
         else {
             throw PaymentError.apiError("The card of attempt \(chargeID) is missing from the vault.")
         }

@@ -1,5 +1,4 @@
 import PaymentsCore
-import PaymentsStore
 
 /// Creating, reading, changing, listing and canceling PaymentIntents. Confirmation, the part that moves money,
 /// lives in `PaymentIntents+Confirm.swift`.

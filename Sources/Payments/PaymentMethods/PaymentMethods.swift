@@ -1,5 +1,4 @@
 import PaymentsCore
-import PaymentsStore
 
 /// Creating and reading card payment methods: validates the card, seals its number in the vault, and keeps only
 /// what may be shown.
@@ -90,14 +89,15 @@ public struct PaymentMethods: Sendable {
             last4: card.last4,
             expMonth: expiry.month,
             expYear: expiry.year,
-            fingerprint: context.database.vault.fingerprint(card),
+            fingerprint: context.vault.fingerprint(card),
             funding: profile.funding.rawValue,
             country: profile.country,
             cvcCheck: input.card.cvc == nil ? nil : CheckResult.unchecked.rawValue,
             billingDetails: input.billingDetails,
             metadata: input.metadata
         )
-        try await context.database.write { tx in try tx.insert(paymentMethod, card: card) }
+        let sealed = try context.vault.sealedCard(card)
+        try await context.database.write { tx in try tx.insert(paymentMethod, card: sealed) }
         return paymentMethod
     }
 
@@ -124,7 +124,7 @@ public struct PaymentMethods: Sendable {
     ///   the card errors of test cards that refuse attachment (a 402, as Stripe's decline cards do).
     public func attach(_ id: String, customer customerID: String) async throws -> PaymentMethod {
         let resolved = try await resolve(id, param: nil)
-        let network = context.network
+        let (network, vault) = (context.network, context.vault)
         return try await context.database.write { tx in
             guard let customer = try tx.customer(customerID), !customer.deleted else {
                 throw PaymentError.resourceMissing("customer", id: customerID, param: "customer", inURL: false)
@@ -149,7 +149,7 @@ public struct PaymentMethods: Sendable {
                     param: "payment_method"
                 )
             }
-            if let card = try tx.cardNumber(of: paymentMethod.id),
+            if let card = try tx.cardNumber(of: paymentMethod.id, vault: vault),
                 let decline = network.attachDecline(card, cvcProvided: paymentMethod.cvcCheck != nil)
             {
                 throw PaymentError.card(code: decline.code, declineCode: decline.declineCode, message: decline.message)

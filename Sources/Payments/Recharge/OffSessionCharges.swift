@@ -1,6 +1,5 @@
 import Foundation
 import PaymentsCore
-import PaymentsStore
 
 /// Charges saved cards while their customers are away: one off-session payment per request, idempotent per
 /// merchant reference, for the `payments recharge` job.

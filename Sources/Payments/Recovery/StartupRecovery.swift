@@ -1,6 +1,5 @@
 import Logging
 import PaymentsCore
-import PaymentsStore
 
 /// Settles, before a server takes requests, the charge attempts a crash left pending, by asking the network again
 /// under the same attempt ids (which never charges twice).

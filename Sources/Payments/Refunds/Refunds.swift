@@ -1,5 +1,4 @@
 import PaymentsCore
-import PaymentsStore
 
 /// Giving money back: whole or partial refunds of a captured payment, several per payment up to what was
 /// received.
@@ -161,7 +160,7 @@ public struct Refunds: Sendable {
     }
 
     /// The captured charge a refund request names (by intent or by charge), with Stripe's errors.
-    static func charge(for input: CreateInput, tx: StoreTransaction) throws -> Charge {
+    static func charge(for input: CreateInput, tx: any StoreTransaction) throws -> Charge {
         if let intentID = input.paymentIntent {
             guard let intent = try tx.paymentIntent(intentID) else {
                 throw PaymentError.resourceMissing(

@@ -1,12 +1,11 @@
 import PaymentsCore
-import PaymentsStore
 
 /// Plain reads by id, for rendering related objects (expansions, the payment method inside an error).
 public struct Lookup: Sendable {
-    let database: PaymentDatabase
+    let database: any PaymentStore
 
     /// Creates a lookup over `database`.
-    public init(database: PaymentDatabase) { self.database = database }
+    public init(database: any PaymentStore) { self.database = database }
 
     /// Everything a PaymentIntent's rendering may show, read in one snapshot.
     public struct IntentBundle: Sendable {
@@ -23,7 +22,7 @@ public struct Lookup: Sendable {
     }
 
     /// Reads an intent's related objects inside a transaction (the final one of an idempotent request).
-    public static func bundle(for intent: PaymentIntent, in tx: StoreTransaction) throws -> IntentBundle {
+    public static func bundle(for intent: PaymentIntent, in tx: any StoreTransaction) throws -> IntentBundle {
         IntentBundle(
             intent: intent,
             paymentMethod: try intent.paymentMethod.flatMap { try tx.paymentMethod($0) },

@@ -1,10 +1,12 @@
 import Logging
 import PaymentsCore
-import PaymentsStore
 
 /// What every use case needs: the database, the card network, the time, ids and the service's settings.
 public struct PaymentsContext: Sendable {
-    public let database: PaymentDatabase
+    /// Where the state lives (the SQLite store by default).
+    public let database: any PaymentStore
+    /// Seals and opens card numbers, and keys the fingerprints of cards and requests.
+    public let vault: CardVault
     /// The card network, each call limited to ``Settings/networkTimeout``.
     public let network: any CardNetwork
     public let clock: UnixClock
@@ -53,7 +55,8 @@ public struct PaymentsContext: Sendable {
 
     /// Creates a context.
     public init(
-        database: PaymentDatabase,
+        database: any PaymentStore,
+        vault: CardVault,
         network: any CardNetwork,
         clock: UnixClock,
         ids: IDGenerator = .secure,
@@ -63,6 +66,7 @@ public struct PaymentsContext: Sendable {
     ) {
         self.faults = faults
         self.database = database
+        self.vault = vault
         self.network = TimeLimitedCardNetwork(base: network, timeout: settings.networkTimeout)
         self.clock = clock
         self.ids = ids

@@ -1,6 +1,5 @@
 import Logging
 import PaymentsCore
-import PaymentsStore
 
 /// The sweeper: one pass moves on everything that time has made due.
 ///

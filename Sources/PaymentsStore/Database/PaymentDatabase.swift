@@ -13,8 +13,6 @@ public struct PaymentDatabase: Sendable {
     let groupCommit: GroupCommitWriter?
     /// The migrations this database was opened with.
     let migrations: MigrationSet
-    /// The card vault that seals full card numbers before they reach a table.
-    public let vault: CardVault
 
     /// How long a connection waits for another process's write lock before failing. One-shot commands
     /// (`sweep`, `recharge`, `migrate`) share the file with a running server; their transactions are short, so
@@ -25,12 +23,10 @@ public struct PaymentDatabase: Sendable {
     /// - Parameters:
     ///   - path: the SQLite file; its folder is created if missing.
     ///   - migrations: the folder of numbered `.sql` files.
-    ///   - vault: seals and opens card numbers.
     ///   - synchronous: SQLite's durability level; `FULL` survives power loss as well as process crashes.
     public init(
         path: String,
         migrations: MigrationSet,
-        vault: CardVault,
         synchronous: SynchronousLevel = .full,
         groupCommit: Bool = true
     ) throws {
@@ -49,7 +45,6 @@ public struct PaymentDatabase: Sendable {
         try migrations.migrator.migrate(pool)
         self.writer = pool
         self.migrations = migrations
-        self.vault = vault
         self.groupCommit = groupCommit ? GroupCommitWriter(pool, label: "payments") : nil
     }
 

@@ -38,3 +38,7 @@ struct VaultRecord: Codable, FetchableRecord, PersistableRecord {
 extension Refund: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "refunds"
 }
+
+extension IdempotencyKey: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "idempotency_keys"
+}

@@ -3,7 +3,7 @@ import PaymentsCore
 
 // MARK: - Refunds
 
-extension StoreTransaction {
+extension SQLiteTransaction {
     /// The refund with `id`, if any.
     public func refund(_ id: String) throws -> Refund? {
         try Refund.fetchOne(db, key: id)

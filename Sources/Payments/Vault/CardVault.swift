@@ -51,6 +51,11 @@ public struct CardVault: Sendable {
         self.keyID = "vk_" + Array(digest.prefix(6)).hexString
     }
 
+    /// Seals a card number under this vault's key, as the store keeps it.
+    public func sealedCard(_ card: CardNumber) throws -> SealedCard {
+        SealedCard(keyID: keyID, sealed: try seal(card))
+    }
+
     /// Seals a card number; the result is safe to store.
     public func seal(_ card: CardNumber) throws -> Data {
         guard let combined = try AES.GCM.seal(Data(card.digits.utf8), using: key).combined else {

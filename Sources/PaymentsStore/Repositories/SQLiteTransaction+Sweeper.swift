@@ -3,7 +3,7 @@ import PaymentsCore
 
 // MARK: - Sweeper
 
-extension StoreTransaction {
+extension SQLiteTransaction {
     /// Intents in `requires_action` or `requires_confirmation` whose attempt expired at or before `now`, the
     /// longest-expired first (rule a; index `payment_intents_attempts_due`).
     public func attemptsDue(at now: Int64, limit: Int) throws -> [PaymentIntent] {

@@ -1,83 +1,10 @@
 import Foundation
 import GRDB
-
-/// A row of `idempotency_keys`: one (API key, Idempotency-Key) pair, who holds it now and until when, how far its
-/// first request got, and the exact response that was sent.
-public struct IdempotencyKey: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
-    public static let databaseTableName = "idempotency_keys"
-
-    /// How far the first request with the key got; a retry resumes from here.
-    public enum RecoveryPoint: String, Codable, Sendable {
-        /// Nothing committed yet.
-        case started
-        /// The PaymentIntent was created (`paymentIntent` names it).
-        case intentCreated = "intent_created"
-        /// A charge attempt was recorded before asking the network (`charge` names it).
-        case attemptRecorded = "attempt_recorded"
-        /// A refund was reserved before asking the network (`refund` names it).
-        case refundRecorded = "refund_recorded"
-        /// The response is saved; later requests replay it.
-        case finished
-    }
-
-    /// A hash of the API key (never the key itself), or a fixed scope such as `pay` for keyless endpoints.
-    public var apiKey: String
-    public var key: String
-    public var created: Int64
-    /// When the sweeper deletes the key; nil for keys kept forever (recharge references).
-    public var expiresAt: Int64?
-    public var method: String
-    public var path: String
-    /// A keyed hash of method, path and the canonical parameters.
-    public var fingerprint: String
-    /// The lease token of the request holding the key, nil when nobody does.
-    public var lockedBy: String?
-    /// When the holder's lease runs out (unix seconds); after it, another request may take the key over.
-    public var lockedUntil: Int64?
-    public var recoveryPoint: RecoveryPoint
-    public var paymentIntent: String?
-    public var charge: String?
-    public var refund: String?
-    public var requestID: String
-    public var responseStatus: Int?
-    public var responseBody: Data?
-
-    public enum CodingKeys: String, CodingKey {
-        case key, created, method, path, fingerprint, charge, refund
-        case apiKey = "api_key"
-        case expiresAt = "expires_at"
-        case lockedBy = "locked_by"
-        case lockedUntil = "locked_until"
-        case recoveryPoint = "recovery_point"
-        case paymentIntent = "payment_intent"
-        case requestID = "request_id"
-        case responseStatus = "response_status"
-        case responseBody = "response_body"
-    }
-}
-
-/// What the begin phase found for a request's idempotency key.
-public enum IdempotencyBegin: Sendable, Equatable {
-    /// The key is new, or its holder's lease ran out: this request now holds it and resumes from `row`.
-    case proceed(IdempotencyKey)
-    /// The first request finished: replay its response.
-    case replay(IdempotencyKey)
-    /// Another request holds the key until `lockedUntil`.
-    case inFlight(lockedUntil: Int64)
-    /// The key was first used with other parameters (`samePath` false: on another endpoint).
-    case mismatch(samePath: Bool, firstPath: String)
-}
-
-/// A write made under an idempotency lease that the request no longer holds: its lease ran out and another
-/// request took the key over. The transaction that tried it rolls back.
-public struct IdempotencyLeaseLost: Error, Sendable, Equatable {
-    public let apiKey: String
-    public let key: String
-}
+import PaymentsCore
 
 // MARK: - Idempotency keys
 
-extension StoreTransaction {
+extension SQLiteTransaction {
     /// The begin phase: inserts the key held by `token` until `lockedUntil`, takes over a key whose holder's lease
     /// ran out before `now`, or reports what the key's first request left.
     public func beginIdempotentRequest(
@@ -134,9 +61,9 @@ extension StoreTransaction {
         key: String,
         token: String,
         point: IdempotencyKey.RecoveryPoint,
-        paymentIntent: String? = nil,
-        charge: String? = nil,
-        refund: String? = nil
+        paymentIntent: String?,
+        charge: String?,
+        refund: String?
     ) throws {
         try db.execute(
             sql: """
@@ -151,14 +78,14 @@ extension StoreTransaction {
 
     /// Saves the response and ends the lease: later requests with the key replay these exact bytes.
     /// - Throws: ``IdempotencyLeaseLost`` when `token` no longer holds the key (the transaction must roll back).
-    public func finishIdempotentRequest(apiKey: String, key: String, token: String, status: Int, body: Data) throws {
+    public func finishIdempotentRequest(apiKey: String, key: String, token: String, status: Int, body: [UInt8]) throws {
         try db.execute(
             sql: """
                 UPDATE idempotency_keys SET recovery_point = 'finished', response_status = ?, response_body = ?,
                     locked_by = NULL, locked_until = NULL
                 WHERE api_key = ? AND key = ? AND locked_by = ? AND recovery_point != 'finished'
                 """,
-            arguments: [status, body, apiKey, key, token]
+            arguments: [status, Data(body), apiKey, key, token]
         )
         guard db.changesCount == 1 else { throw IdempotencyLeaseLost(apiKey: apiKey, key: key) }
     }

@@ -2,13 +2,13 @@ import Foundation
 import GRDB
 import PaymentsCore
 
-/// The repositories, as seen from inside one write transaction of ``PaymentDatabase/write(_:)``.
+/// The SQLite store's ``StoreTransaction``: the repositories, as seen from inside one transaction of
+/// ``PaymentDatabase/write(_:)`` or ``PaymentDatabase/read(_:)``, as handwritten SQL and GRDB records.
 ///
-/// Use cases compose these named operations and call pure Core rules between them; everything done through one
-/// `StoreTransaction` commits together or not at all. It must not escape the closure it is handed to.
-public struct StoreTransaction {
+/// Everything done through one `SQLiteTransaction` commits together or not at all. It must not escape the closure
+/// it is handed to.
+public struct SQLiteTransaction: StoreTransaction {
     let db: Database
-    let vault: CardVault
     let hooks: TransactionHooks
 
     // MARK: - Commit hooks
@@ -74,10 +74,10 @@ public struct StoreTransaction {
         try PaymentMethod.fetchOne(db, key: id)
     }
 
-    /// Inserts a payment method and seals its card number in the vault, together.
-    public func insert(_ paymentMethod: PaymentMethod, card: CardNumber) throws {
+    /// Inserts a payment method and its sealed card number (the `card_vault` row), together.
+    public func insert(_ paymentMethod: PaymentMethod, card: SealedCard) throws {
         try paymentMethod.insert(db)
-        try VaultRecord(paymentMethod: paymentMethod.id, keyID: vault.keyID, sealed: vault.seal(card)).insert(db)
+        try VaultRecord(paymentMethod: paymentMethod.id, keyID: card.keyID, sealed: card.sealed).insert(db)
     }
 
     /// Saves a payment method's new state.
@@ -93,10 +93,9 @@ public struct StoreTransaction {
         )
     }
 
-    /// Opens the sealed card number of a payment method. The result must stay in memory.
-    public func cardNumber(of paymentMethodID: String) throws -> CardNumber? {
-        guard let record = try VaultRecord.fetchOne(db, key: paymentMethodID) else { return nil }
-        return try vault.open(record.sealed)
+    /// The sealed card number of a payment method.
+    public func sealedCard(of paymentMethodID: String) throws -> SealedCard? {
+        try VaultRecord.fetchOne(db, key: paymentMethodID).map { SealedCard(keyID: $0.keyID, sealed: $0.sealed) }
     }
 
     // MARK: - Customers
@@ -117,25 +116,22 @@ public struct StoreTransaction {
     }
 }
 
-extension PaymentDatabase {
+extension PaymentDatabase: PaymentStore {
     /// Runs `body` in one write transaction (IMMEDIATE: it takes the write lock at once, so no other writer can
     /// change what it reads before it writes).
     ///
     /// With group commit on (the default) concurrent writes share one transaction, each in its own savepoint:
     /// `body` still commits or rolls back as a whole, and this returns only after the commit.
-    /// `body`'s ``StoreTransaction/afterCommit(_:)`` actions run once the commit is done and before this returns;
-    /// its ``StoreTransaction/onRollback(_:)`` actions run when it throws.
-    public func write<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) throws -> T) async throws -> T {
-        let vault = self.vault
+    /// `body`'s ``SQLiteTransaction/afterCommit(_:)`` actions run once the commit is done and before this returns;
+    /// its ``SQLiteTransaction/onRollback(_:)`` actions run when it throws.
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
         let hooks = TransactionHooks()
         do {
             let value: T
             if let groupCommit {
-                value = try await groupCommit.write { db in
-                    try body(StoreTransaction(db: db, vault: vault, hooks: hooks))
-                }
+                value = try await groupCommit.write { db in try body(SQLiteTransaction(db: db, hooks: hooks)) }
             } else {
-                value = try await writer.write { db in try body(StoreTransaction(db: db, vault: vault, hooks: hooks)) }
+                value = try await writer.write { db in try body(SQLiteTransaction(db: db, hooks: hooks)) }
             }
             hooks.committed()
             return value
@@ -146,22 +142,7 @@ extension PaymentDatabase {
     }
 
     /// Runs `body` on a reader: a consistent snapshot that never waits for the writer.
-    public func read<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) throws -> T) async throws -> T {
-        let vault = self.vault
-        return try await writer.read { db in try body(StoreTransaction(db: db, vault: vault, hooks: TransactionHooks()))
-        }
-    }
-}
-
-// MARK: - Recovery
-
-extension StoreTransaction {
-    /// The ids of charges still pending (attempts whose network answer was never recorded), oldest first.
-    public func pendingCharges(limit: Int) throws -> [String] {
-        try String.fetchAll(
-            db,
-            sql: "SELECT id FROM charges WHERE status = 'pending' ORDER BY created LIMIT ?",
-            arguments: [limit]
-        )
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
+        try await writer.read { db in try body(SQLiteTransaction(db: db, hooks: TransactionHooks())) }
     }
 }

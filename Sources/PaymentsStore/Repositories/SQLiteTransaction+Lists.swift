@@ -3,7 +3,7 @@ import PaymentsCore
 
 // MARK: - Lists
 
-extension StoreTransaction {
+extension SQLiteTransaction {
     /// Payment intents, newest first, optionally for one customer and within a `created` range.
     public func paymentIntents(
         customer: String?,

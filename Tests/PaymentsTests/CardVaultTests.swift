@@ -1,4 +1,5 @@
 import Foundation
+import Payments
 import PaymentsCore
 import PaymentsStore
 import TestSupport
@@ -37,14 +38,16 @@ struct CardVaultTests {
         // Given payment methods for several test cards, each charged once at the network
         let environment = try TestEnvironment()
         let database = environment.database
+        let vault = environment.context.vault
         var saved: [(PaymentMethod, CardNumber)] = []
         for number in Self.numbers {
-            let card = try CardNumber(parsing: number)
-            saved.append((StoreFixtures.paymentMethod(card, vault: database.vault), card))
-        }
-        let rows = saved
-        try await database.write { tx in
-            for (paymentMethod, card) in rows { try tx.insert(paymentMethod, card: card) }
+            saved.append(
+                (
+                    try await environment.paymentMethods.create(
+                        .init(card: .init(number: number, expMonth: 12, expYear: 2030, cvc: nil))
+                    ), try CardNumber(parsing: number)
+                )
+            )
         }
         for (index, (_, card)) in saved.enumerated() {
             _ = try await environment.network.authorize(
@@ -83,10 +86,11 @@ struct CardVaultTests {
         }
         // And the vault gives each number back
         for (paymentMethod, card) in saved {
-            let opened = try await database.read { tx in try tx.cardNumber(of: paymentMethod.id) }
-            #expect(opened == card)
+            let sealed = try await database.read { tx in try tx.sealedCard(of: paymentMethod.id) }
+            #expect(try sealed.map { try vault.open($0.sealed) } == card)
+            #expect(sealed?.keyID == vault.keyID)
         }
-        #expect(try await database.read { tx in try tx.cardNumber(of: "pm_unknown") } == nil)
+        #expect(try await database.read { tx in try tx.sealedCard(of: "pm_unknown") } == nil)
     }
 
     @Test("Fingerprints: equal for equal numbers, different for different numbers and keys")

@@ -1,0 +1,14 @@
+/// Where the service keeps its state: the interface the use cases call, whatever the database behind it.
+///
+/// Every unit of work is one transaction: ``write(_:)`` runs its body in a write transaction that commits as a
+/// whole or not at all (and returns only once the commit is durable); ``read(_:)`` runs its body on a consistent
+/// snapshot that never waits for writers. The SQLite store (`PaymentDatabase`) is the embedded default; a second
+/// store implements the same interface and runs the same conformance suite.
+public protocol PaymentStore: Sendable {
+    /// Runs `body` in one write transaction; its ``StoreTransaction/afterCommit(_:)`` actions run once the commit
+    /// is durable, its ``StoreTransaction/onRollback(_:)`` actions when it throws.
+    func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T
+
+    /// Runs `body` on a consistent snapshot.
+    func read<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T
+}

@@ -1,0 +1,144 @@
+/// The named operations of one store transaction, as ``PaymentStore/write(_:)`` and ``PaymentStore/read(_:)`` hand
+/// it to their body. Use cases compose these and call pure Core rules between them; everything done through one
+/// transaction commits together or not at all. It must not escape the closure it is handed to.
+public protocol StoreTransaction {
+    // MARK: - Commit hooks
+
+    /// Runs `action` once this transaction has committed (never if it rolls back).
+    func afterCommit(_ action: @escaping @Sendable () -> Void)
+    /// Runs `action` if this transaction rolls back.
+    func onRollback(_ action: @escaping @Sendable () -> Void)
+
+    // MARK: - PaymentIntents
+
+    /// The intent with `id`, if any.
+    func paymentIntent(_ id: String) throws -> PaymentIntent?
+    /// Inserts a new intent.
+    func insert(_ intent: PaymentIntent) throws
+    /// Saves `intent` if its status is still `expected` (compare-and-set).
+    /// - Returns: false when another writer changed the status first (nothing changes then).
+    @discardableResult func update(_ intent: PaymentIntent, expecting expected: PaymentIntentStatus) throws -> Bool
+    /// Payment intents, newest first, optionally for one customer and within a `created` range.
+    func paymentIntents(customer: String?, created: CreatedFilter?, page: PageRequest) throws -> Page<PaymentIntent>
+
+    // MARK: - Charges
+
+    /// The charge with `id`, if any.
+    func charge(_ id: String) throws -> Charge?
+    /// Inserts a charge. A second succeeded charge for one intent is refused.
+    func insert(_ charge: Charge) throws
+    /// Saves a charge's new state.
+    func update(_ charge: Charge) throws
+
+    // MARK: - PaymentMethods and the sealed cards
+
+    /// The payment method with `id`, if any.
+    func paymentMethod(_ id: String) throws -> PaymentMethod?
+    /// Inserts a payment method with its sealed card, together.
+    func insert(_ paymentMethod: PaymentMethod, card: SealedCard) throws
+    /// Saves a payment method's new state.
+    func update(_ paymentMethod: PaymentMethod) throws
+    /// The sealed card of a payment method.
+    func sealedCard(of paymentMethodID: String) throws -> SealedCard?
+    /// Detaches every payment method of a customer (deleting a customer), so none can be used again.
+    func detachPaymentMethods(ofCustomer customer: String) throws
+    /// A customer's attached payment methods, newest first.
+    func paymentMethods(customer: String, page: PageRequest) throws -> Page<PaymentMethod>
+
+    // MARK: - Customers
+
+    /// The customer with `id`, deleted or not, if any.
+    func customer(_ id: String) throws -> Customer?
+    /// Inserts a customer.
+    func insert(_ customer: Customer) throws
+    /// Saves a customer's new state.
+    func update(_ customer: Customer) throws
+    /// Customers that are not deleted, newest first, optionally with an exact email.
+    func customers(email: String?, created: CreatedFilter?, page: PageRequest) throws -> Page<Customer>
+
+    // MARK: - Refunds
+
+    /// The refund with `id`, if any.
+    func refund(_ id: String) throws -> Refund?
+    /// Inserts a refund.
+    func insert(_ refund: Refund) throws
+    /// Saves a refund's new state.
+    func update(_ refund: Refund) throws
+    /// Refunds, newest first, optionally for one intent or charge and within a `created` range.
+    func refunds(paymentIntent: String?, charge: String?, created: CreatedFilter?, page: PageRequest) throws
+        -> Page<Refund>
+
+    // MARK: - Idempotency keys
+
+    /// The begin phase: inserts the key held by `token` until `lockedUntil`, takes over a key whose holder's lease
+    /// ran out before `now`, or reports what the key's first request left.
+    func beginIdempotentRequest(
+        apiKey: String,
+        key: String,
+        method: String,
+        path: String,
+        fingerprint: String,
+        requestID: String,
+        token: String,
+        now: Int64,
+        lockedUntil: Int64,
+        expiresAt: Int64?
+    ) throws -> IdempotencyBegin
+    /// Records how far the key's request got.
+    /// - Throws: ``IdempotencyLeaseLost`` when `token` no longer holds the key.
+    func markIdempotentProgress(
+        apiKey: String,
+        key: String,
+        token: String,
+        point: IdempotencyKey.RecoveryPoint,
+        paymentIntent: String?,
+        charge: String?,
+        refund: String?
+    ) throws
+    /// Saves the response and ends the lease.
+    /// - Throws: ``IdempotencyLeaseLost`` when `token` no longer holds the key.
+    func finishIdempotentRequest(apiKey: String, key: String, token: String, status: Int, body: [UInt8]) throws
+    /// Ends a lease without a response: forgets a key at its start, unlocks one with a recovery point; does nothing
+    /// when `token` no longer holds the key.
+    func releaseIdempotentRequest(apiKey: String, key: String, token: String) throws
+    /// The key row, if any.
+    func idempotencyKey(apiKey: String, key: String) throws -> IdempotencyKey?
+    /// Deletes up to `limit` keys that expired before `now` and that nobody holds; returns how many.
+    func pruneIdempotencyKeys(expiredBefore now: Int64, limit: Int) throws -> Int
+
+    // MARK: - What the sweeper and recovery find due
+
+    /// Intents in `requires_action` or `requires_confirmation` whose attempt expired at or before `now`.
+    func attemptsDue(at now: Int64, limit: Int) throws -> [PaymentIntent]
+    /// `requires_capture` intents authorized at or before `cutoff`, after `position`, oldest first.
+    func authorizationsDue(authorizedAtOrBefore cutoff: Int64, after position: SweepPosition, limit: Int) throws
+        -> [(position: SweepPosition, intent: PaymentIntent)]
+    /// The ids of charges still pending, created at or before `cutoff`, after `position`, oldest first.
+    func pendingChargesDue(createdAtOrBefore cutoff: Int64, after position: SweepPosition, limit: Int) throws
+        -> [(position: SweepPosition, charge: String)]
+    /// The ids of refunds still pending created before `cutoff`, oldest first.
+    func pendingRefunds(createdBefore cutoff: Int64, limit: Int) throws -> [String]
+}
+
+extension StoreTransaction {
+    /// Records how far the key's request got (``markIdempotentProgress(apiKey:key:token:point:paymentIntent:charge:refund:)``
+    /// naming only what it names).
+    public func markIdempotentProgress(
+        apiKey: String,
+        key: String,
+        token: String,
+        point: IdempotencyKey.RecoveryPoint,
+        paymentIntent: String? = nil,
+        charge: String? = nil
+    ) throws {
+        try markIdempotentProgress(
+            apiKey: apiKey,
+            key: key,
+            token: token,
+            point: point,
+            paymentIntent: paymentIntent,
+            charge: charge,
+            refund: nil
+        )
+    }
+}

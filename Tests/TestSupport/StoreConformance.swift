@@ -1,0 +1,259 @@
+import Foundation
+import PaymentsCore
+import Synchronization
+
+/// The behaviour every ``PaymentStore`` must have, written against the protocol alone so that each store (SQLite
+/// today, a second one later) runs the same checks: its test target runs every ``Check`` against a fresh store.
+///
+/// A check throws ``Failure`` with what it saw when the store does not behave.
+public enum StoreConformance {
+    /// One named check.
+    public struct Check: Sendable, CustomStringConvertible {
+        public let name: String
+        public let run: @Sendable (any PaymentStore) async throws -> Void
+        public var description: String { name }
+    }
+
+    /// What a check saw that it should not have.
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    static func require(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+        if !condition { throw Failure(description: message()) }
+    }
+
+    /// An error a check throws on purpose inside a transaction.
+    struct Abort: Error {}
+
+    /// Every check.
+    public static let checks: [Check] = [
+        Check(name: "an intent reads back as written; a compare-and-set on a stale status changes nothing") { store in
+            let intent = intent("pi_conf1", created: 100)
+            try await store.write { tx in try tx.insert(intent) }
+            try require(try await store.read { tx in try tx.paymentIntent(intent.id) } == intent, "read back differs")
+            let next = intent.with { $0.status = .canceled }
+            let stale = try await store.write { tx in try tx.update(next, expecting: .requiresAction) }
+            try require(!stale, "a compare-and-set on a stale status passed")
+            try require(
+                try await store.read { tx in try tx.paymentIntent(intent.id) } == intent,
+                "a stale update wrote"
+            )
+            let fresh = try await store.write { tx in try tx.update(next, expecting: intent.status) }
+            try require(fresh, "a compare-and-set on the current status failed")
+            try require(try await store.read { tx in try tx.paymentIntent(intent.id)?.status } == .canceled, "lost")
+        },
+        Check(name: "of many racing compare-and-sets from one status, exactly one wins") { store in
+            let intent = intent("pi_conf2", created: 100)
+            try await store.write { tx in try tx.insert(intent) }
+            let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<20 {
+                    group.addTask {
+                        let next = intent.with {
+                            $0.status = .processing
+                            $0.latestCharge = "ch_race\(index)"
+                        }
+                        return try await store.write { tx in try tx.update(next, expecting: .requiresConfirmation) }
+                    }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            try require(wins == 1, "\(wins) compare-and-sets won")
+        },
+        Check(name: "a second succeeded charge for one intent is refused") { store in
+            let intent = intent("pi_conf3", created: 100)
+            try await store.write { tx in
+                try tx.insert(intent)
+                try tx.insert(charge("ch_conf3a", intent: intent.id, status: .succeeded))
+            }
+            do {
+                try await store.write { tx in try tx.insert(charge("ch_conf3b", intent: intent.id, status: .succeeded))
+                }
+                throw Failure(description: "a second succeeded charge was stored")
+            } catch is Failure {
+                throw Failure(description: "a second succeeded charge was stored")
+            } catch {}
+            try require(try await store.read { tx in try tx.charge("ch_conf3b") } == nil, "the refused charge is there")
+        },
+        Check(name: "a write that throws stores nothing, runs its rollback actions and not its commit actions") {
+            store in
+            let events = Mutex<[String]>([])
+            do {
+                try await store.write { tx in
+                    tx.afterCommit { events.withLock { $0.append("commit") } }
+                    tx.onRollback { events.withLock { $0.append("rollback") } }
+                    try tx.insert(intent("pi_conf4", created: 100))
+                    throw Abort()
+                }
+            } catch is Abort {}
+            try require(try await store.read { tx in try tx.paymentIntent("pi_conf4") } == nil, "a rolled-back write")
+            try require(events.withLock { $0 } == ["rollback"], "hooks: \(events.withLock { $0 })")
+            try await store.write { tx in
+                tx.afterCommit { events.withLock { $0.append("commit") } }
+                tx.onRollback { events.withLock { $0.append("rollback") } }
+            }
+            try require(events.withLock { $0 } == ["rollback", "commit"], "hooks: \(events.withLock { $0 })")
+        },
+        Check(name: "a payment method keeps its sealed card, byte for byte") { store in
+            let method = PaymentMethod(
+                id: "pm_conf5",
+                created: 100,
+                brand: "visa",
+                last4: "4242",
+                expMonth: 12,
+                expYear: 2030,
+                fingerprint: "fp",
+                funding: "credit",
+                country: "US",
+                cvcCheck: nil
+            )
+            let sealed = SealedCard(keyID: "vk_1", sealed: Data([1, 2, 3, 250]))
+            try await store.write { tx in try tx.insert(method, card: sealed) }
+            try require(try await store.read { tx in try tx.paymentMethod(method.id) } == method, "method differs")
+            try require(try await store.read { tx in try tx.sealedCard(of: method.id) } == sealed, "card differs")
+            try require(try await store.read { tx in try tx.sealedCard(of: "pm_none") } == nil, "a card for nothing")
+        },
+        Check(name: "idempotency keys: in flight under a lease, fenced, replayed, taken over, pruned at expiry") {
+            store in
+            func begin(_ token: String, now: Int64, expiresAt: Int64? = 1_000) async throws -> IdempotencyBegin {
+                try await store.write { tx in
+                    try tx.beginIdempotentRequest(
+                        apiKey: "scope",
+                        key: "k",
+                        method: "POST",
+                        path: "/v1/x",
+                        fingerprint: "f",
+                        requestID: "req_1",
+                        token: token,
+                        now: now,
+                        lockedUntil: now + 30,
+                        expiresAt: expiresAt
+                    )
+                }
+            }
+            guard case .proceed = try await begin("t1", now: 100) else { throw Failure(description: "new key") }
+            try require(try await begin("t2", now: 110) == .inFlight(lockedUntil: 130), "not in flight")
+            guard case .proceed(let taken) = try await begin("t2", now: 130) else {
+                throw Failure(description: "a lease that ran out was not taken over")
+            }
+            try require(taken.lockedBy == "t2", "holder \(String(describing: taken.lockedBy))")
+            do {
+                try await store.write { tx in
+                    try tx.markIdempotentProgress(apiKey: "scope", key: "k", token: "t1", point: .intentCreated)
+                }
+                throw Failure(description: "a lost lease wrote progress")
+            } catch is IdempotencyLeaseLost {}
+            try await store.write { tx in
+                try tx.markIdempotentProgress(
+                    apiKey: "scope",
+                    key: "k",
+                    token: "t2",
+                    point: .intentCreated,
+                    paymentIntent: "pi_x"
+                )
+                try tx.finishIdempotentRequest(apiKey: "scope", key: "k", token: "t2", status: 201, body: [7, 8])
+            }
+            guard case .replay(let row) = try await begin("t3", now: 140) else { throw Failure(description: "replay") }
+            try require(row.responseStatus == 201 && row.responseBody == Data([7, 8]), "saved response differs")
+            try require(row.paymentIntent == "pi_x" && row.recoveryPoint == .finished, "progress differs")
+            let early = try await store.write { tx in try tx.pruneIdempotencyKeys(expiredBefore: 1_000, limit: 10) }
+            let late = try await store.write { tx in try tx.pruneIdempotencyKeys(expiredBefore: 1_001, limit: 10) }
+            try require(early == 0 && late == 1, "pruned \(early) then \(late)")
+            // A key that never expires is never pruned.
+            _ = try await store.write { tx in
+                try tx.beginIdempotentRequest(
+                    apiKey: "recharge",
+                    key: "ref",
+                    method: "RECHARGE",
+                    path: "recharge",
+                    fingerprint: "f",
+                    requestID: "r",
+                    token: "t",
+                    now: 0,
+                    lockedUntil: 1,
+                    expiresAt: nil
+                )
+            }
+            let never = try await store.write { tx in try tx.pruneIdempotencyKeys(expiredBefore: .max, limit: 10) }
+            try require(never == 0, "a key without expiry was pruned")
+        },
+        Check(name: "lists are newest first and page both ways") { store in
+            try await store.write { tx in
+                for index in 1...5 { try tx.insert(intent("pi_conf7_\(index)", created: 100 + Int64(index))) }
+            }
+            let first = try await store.read { tx in
+                try tx.paymentIntents(customer: nil, created: nil, page: PageRequest(limit: 2))
+            }
+            try require(first.items.map(\.id) == ["pi_conf7_5", "pi_conf7_4"] && first.hasMore, "first page")
+            let next = try await store.read { tx in
+                try tx.paymentIntents(
+                    customer: nil,
+                    created: nil,
+                    page: PageRequest(limit: 2, startingAfter: "pi_conf7_4")
+                )
+            }
+            try require(next.items.map(\.id) == ["pi_conf7_3", "pi_conf7_2"] && next.hasMore, "next page")
+            let ranged = try await store.read { tx in
+                try tx.paymentIntents(customer: nil, created: CreatedFilter(gte: 104), page: PageRequest())
+            }
+            try require(ranged.items.map(\.id) == ["pi_conf7_5", "pi_conf7_4"], "created filter")
+        },
+        Check(name: "pending attempts are found oldest first, paged past") { store in
+            try await store.write { tx in
+                for index in 1...3 {
+                    let intent = intent("pi_conf8_\(index)", created: 100)
+                    try tx.insert(intent)
+                    try tx.insert(
+                        charge("ch_conf8_\(index)", intent: intent.id, status: .pending, created: 200 - Int64(index))
+                    )
+                }
+            }
+            let due = try await store.read { tx in
+                try tx.pendingChargesDue(createdAtOrBefore: 198, after: .start, limit: 10)
+            }
+            try require(due.map(\.charge) == ["ch_conf8_3", "ch_conf8_2"], "due: \(due.map(\.charge))")
+            let after = try await store.read { tx in
+                try tx.pendingChargesDue(createdAtOrBefore: 1_000, after: due[0].position, limit: 10)
+            }
+            try require(after.map(\.charge) == ["ch_conf8_2", "ch_conf8_1"], "after: \(after.map(\.charge))")
+        },
+    ]
+
+    // MARK: - Fixtures
+
+    static func intent(_ id: String, created: Int64) -> PaymentIntent {
+        PaymentIntent(
+            id: id,
+            created: created,
+            amount: 2_000,
+            currency: "usd",
+            clientSecret: id + "_secret_x",
+            paymentMethod: nil
+        ).with { $0.status = .requiresConfirmation }
+    }
+
+    static func charge(_ id: String, intent: String, status: Charge.Status, created: Int64 = 100) -> Charge {
+        var charge = Charge(
+            id: id,
+            created: created,
+            paymentIntent: intent,
+            paymentMethod: nil,
+            customer: nil,
+            amount: 2_000,
+            currency: "usd",
+            capture: true,
+            offSession: false,
+            threeDSecure: nil
+        )
+        charge.status = status
+        return charge
+    }
+}
+
+extension PaymentIntent {
+    fileprivate func with(_ change: (inout PaymentIntent) -> Void) -> PaymentIntent {
+        var copy = self
+        change(&copy)
+        return copy
+    }
+}
