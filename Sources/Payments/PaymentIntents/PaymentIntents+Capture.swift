@@ -66,8 +66,7 @@ extension PaymentIntents {
                 throw PaymentIntentStateMachine.unexpectedState(.capture, intent: current)
             }
             if var charge = try tx.charge(chargeID) {
-                charge.captured = true
-                charge.amountCaptured = captured
+                charge.recordCapture(captured)
                 try tx.update(charge)
             }
             try scope?.finish(tx, intent: next, error: nil)

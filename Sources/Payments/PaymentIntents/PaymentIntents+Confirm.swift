@@ -278,11 +278,7 @@ extension PaymentIntents {
             }
             switch result {
             case .approved(let code):
-                charge.status = .succeeded
-                charge.authorizationCode = code
-                charge.captured = charge.capture
-                charge.amountCaptured = charge.capture ? charge.amount : 0
-                charge.resolvedAt = now
+                charge.approve(authorizationCode: code, at: now)
                 try tx.update(charge)
                 let next = try intent.apply(.authorizationApproved, now: now)
                 try Self.save(next, expecting: .processing, tx: tx)
@@ -425,16 +421,5 @@ extension PaymentIntents {
             paymentMethod: charge.paymentMethod,
             charge: charge.id
         )
-    }
-}
-
-extension Charge {
-    /// Marks the attempt failed with the network's decline.
-    mutating func fail(with decline: CardDecline, at now: Int64) {
-        status = .failed
-        failureCode = decline.code
-        declineCode = decline.declineCode
-        failureMessage = decline.message
-        resolvedAt = now
     }
 }

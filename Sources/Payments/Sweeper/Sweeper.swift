@@ -136,8 +136,7 @@ public struct Sweeper: Sendable {
                     guard try tx.update(next, expecting: .requiresCapture) else { continue }
                     recorded += 1
                     if let held = current.latestCharge, var charge = try tx.charge(held) {
-                        charge.captured = true
-                        charge.amountCaptured = amount
+                        charge.recordCapture(amount)
                         try tx.update(charge)
                     }
                 }

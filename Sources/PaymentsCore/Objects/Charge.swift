@@ -95,6 +95,31 @@ public struct Charge: Codable, Sendable, Equatable {
             ? amountCaptured > 0 && amountRefunded >= amountCaptured : status == .succeeded && amountRefunded >= amount
     }
 
+    /// Marks the attempt failed with the network's decline.
+    public mutating func fail(with decline: CardDecline, at now: Int64) {
+        status = .failed
+        failureCode = decline.code
+        declineCode = decline.declineCode
+        failureMessage = decline.message
+        resolvedAt = now
+    }
+
+    /// Marks the attempt approved by the network: captured at once when the intent captures automatically,
+    /// otherwise an authorization to capture later.
+    public mutating func approve(authorizationCode code: String, at now: Int64) {
+        status = .succeeded
+        authorizationCode = code
+        captured = capture
+        amountCaptured = capture ? amount : 0
+        resolvedAt = now
+    }
+
+    /// Records the capture of `amount` of an approved authorization.
+    public mutating func recordCapture(_ amount: Int64) {
+        captured = true
+        amountCaptured = amount
+    }
+
     /// Marks an uncaptured authorization released (the intent canceled, by the merchant or for expiry).
     public mutating func releaseAuthorization() {
         guard status == .succeeded, !captured else { return }

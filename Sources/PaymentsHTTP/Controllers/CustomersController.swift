@@ -19,34 +19,34 @@ struct CustomersController {
 
     @Sendable func create(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
-        var params = try await ResponseBuilder.parameters(request, context: context)
+        var params = try await RequestParameters.read(request, context: context)
         let fields = try Self.fields(&params)
         try params.finish()
         let customer = try await services.customers.create(fields)
-        return ResponseBuilder.json(StripeRenderer.customer(customer))
+        return JSONResponse.json(StripeRenderer.customer(customer))
     }
 
     @Sendable func retrieve(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
-        var params = try await ResponseBuilder.parameters(request, context: context)
+        var params = try await RequestParameters.read(request, context: context)
         _ = try Expansion.read(&params, allowed: [])
         try params.finish()
         let customer = try await services.customers.retrieve(try context.parameters.require("id"))
-        return ResponseBuilder.json(StripeRenderer.customer(customer))
+        return JSONResponse.json(StripeRenderer.customer(customer))
     }
 
     @Sendable func update(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
-        var params = try await ResponseBuilder.parameters(request, context: context)
+        var params = try await RequestParameters.read(request, context: context)
         let fields = try Self.fields(&params)
         try params.finish()
         let customer = try await services.customers.update(try context.parameters.require("id"), fields)
-        return ResponseBuilder.json(StripeRenderer.customer(customer))
+        return JSONResponse.json(StripeRenderer.customer(customer))
     }
 
     @Sendable func list(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
-        var params = try await ResponseBuilder.parameters(request, context: context)
+        var params = try await RequestParameters.read(request, context: context)
         _ = try Expansion.read(&params, allowed: [], list: true)
         let email = try params.string("email", maxLength: 512)
         let created = try ListParameters.created(&params)
@@ -54,20 +54,20 @@ struct CustomersController {
         try params.finish()
         let result = try await services.customers.list(email: email, created: created, page: page)
         let items = result.items.map(StripeRenderer.customer)
-        return ResponseBuilder.json(StripeRenderer.list(items, hasMore: result.hasMore, url: "/v1/customers"))
+        return JSONResponse.json(StripeRenderer.list(items, hasMore: result.hasMore, url: "/v1/customers"))
     }
 
     @Sendable func delete(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
-        let params = try await ResponseBuilder.parameters(request, context: context)
+        let params = try await RequestParameters.read(request, context: context)
         try params.finish()
         let customer = try await services.customers.delete(try context.parameters.require("id"))
-        return ResponseBuilder.json(StripeRenderer.deleted(customer.id, object: "customer"))
+        return JSONResponse.json(StripeRenderer.deleted(customer.id, object: "customer"))
     }
 
     @Sendable func paymentMethods(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
-        var params = try await ResponseBuilder.parameters(request, context: context)
+        var params = try await RequestParameters.read(request, context: context)
         _ = try Expansion.read(&params, allowed: [], list: true)
         if let type = try params.string("type"), type != "card" {
             throw PaymentError.invalidValue("type", "Invalid type: this service has only `card` payment methods.")
@@ -76,9 +76,9 @@ struct CustomersController {
         try params.finish()
         let id = try context.parameters.require("id")
         let result = try await services.customers.paymentMethods(id, page: page, inURL: true)
-        let options = ResponseBuilder.options(request: request, context: context, services: services)
+        let options = RenderOptions(request: request, context: context, services: services)
         let items = result.items.map { StripeRenderer.paymentMethod($0, options: options) }
-        return ResponseBuilder.json(
+        return JSONResponse.json(
             StripeRenderer.list(items, hasMore: result.hasMore, url: "/v1/customers/\(id)/payment_methods")
         )
     }

@@ -22,7 +22,7 @@ struct PaymentIntentsController {
 
     @Sendable func create(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
-        var params = try await ResponseBuilder.parameters(request, context: context)
+        var params = try await RequestParameters.read(request, context: context)
         let expand = try Expansion.read(&params, allowed: Expansion.intentFields)
         let confirm = try params.boolean("confirm") ?? false
         var input = PaymentIntents.CreateInput(
@@ -63,7 +63,7 @@ struct PaymentIntentsController {
     }
 
     @Sendable func retrieve(_ request: Request, context: StripeRequestContext) async throws -> Response {
-        var params = try await ResponseBuilder.parameters(request, context: context)
+        var params = try await RequestParameters.read(request, context: context)
         let expand = try Expansion.read(&params, allowed: Expansion.intentFields)
         let clientSecret = try params.string("client_secret")
         try params.finish()
@@ -75,7 +75,7 @@ struct PaymentIntentsController {
 
     @Sendable func update(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
-        var params = try await ResponseBuilder.parameters(request, context: context)
+        var params = try await RequestParameters.read(request, context: context)
         let expand = try Expansion.read(&params, allowed: Expansion.intentFields)
         var input = PaymentIntents.UpdateInput()
         input.amount = try params.integer("amount")
@@ -105,24 +105,24 @@ struct PaymentIntentsController {
 
     @Sendable func list(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
-        var params = try await ResponseBuilder.parameters(request, context: context)
+        var params = try await RequestParameters.read(request, context: context)
         let expand = try Expansion.read(&params, allowed: Expansion.intentFields, list: true)
         let customer = try params.string("customer")
         let created = try ListParameters.created(&params)
         let page = try ListParameters.page(&params)
         try params.finish()
         let result = try await services.intents.list(customer: customer, created: created, page: page)
-        let options = ResponseBuilder.options(request: request, context: context, services: services, expand: expand)
+        let options = RenderOptions(request: request, context: context, services: services, expand: expand)
             .forListItems
         var items: [JSONValue] = []
         for intent in result.items {
             items.append(StripeRenderer.paymentIntent(try await services.lookup.bundle(for: intent), options: options))
         }
-        return ResponseBuilder.json(StripeRenderer.list(items, hasMore: result.hasMore, url: "/v1/payment_intents"))
+        return JSONResponse.json(StripeRenderer.list(items, hasMore: result.hasMore, url: "/v1/payment_intents"))
     }
 
     @Sendable func confirm(_ request: Request, context: StripeRequestContext) async throws -> Response {
-        var params = try await ResponseBuilder.parameters(request, context: context)
+        var params = try await RequestParameters.read(request, context: context)
         let expand = try Expansion.read(&params, allowed: Expansion.intentFields)
         let clientSecret = try params.string("client_secret")
         var input = PaymentIntents.ConfirmInput()
@@ -154,7 +154,7 @@ struct PaymentIntentsController {
 
     @Sendable func cancel(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
-        var params = try await ResponseBuilder.parameters(request, context: context)
+        var params = try await RequestParameters.read(request, context: context)
         let expand = try Expansion.read(&params, allowed: Expansion.intentFields)
         let reason = try params.choice(
             "cancellation_reason",
@@ -173,7 +173,7 @@ struct PaymentIntentsController {
 
     @Sendable func capture(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
-        var params = try await ResponseBuilder.parameters(request, context: context)
+        var params = try await RequestParameters.read(request, context: context)
         let expand = try Expansion.read(&params, allowed: Expansion.intentFields)
         let amount = try params.integer("amount_to_capture")
         let metadata = try params.metadata()?.updates
@@ -191,7 +191,7 @@ struct PaymentIntentsController {
     // MARK: - Helpers
 
     func options(_ request: Request, _ context: StripeRequestContext, _ expand: [String]) -> RenderOptions {
-        ResponseBuilder.options(request: request, context: context, services: services, expand: expand)
+        RenderOptions(request: request, context: context, services: services, expand: expand)
     }
 
     func render(
@@ -200,9 +200,9 @@ struct PaymentIntentsController {
         context: StripeRequestContext,
         expand: [String]
     ) async throws -> Response {
-        let options = ResponseBuilder.options(request: request, context: context, services: services, expand: expand)
+        let options = RenderOptions(request: request, context: context, services: services, expand: expand)
         let bundle = try await services.lookup.bundle(for: intent)
-        return ResponseBuilder.json(StripeRenderer.paymentIntent(bundle, options: options))
+        return JSONResponse.json(StripeRenderer.paymentIntent(bundle, options: options))
     }
 
     /// A publishable key may reach an intent only with its client secret.
@@ -271,45 +271,4 @@ struct PaymentIntentsController {
 
     enum AllowRedirects: String, CaseIterable { case always, never }
     enum RequestThreeDSecure: String, CaseIterable { case automatic, any, challenge }
-}
-
-/// Reads the list parameters every list endpoint shares.
-enum ListParameters {
-    /// `limit`, `starting_after` and `ending_before`, with Stripe's limits.
-    static func page(_ params: inout Parameters) throws(PaymentError) -> PageRequest {
-        let limit = try params.integer("limit") ?? 10
-        guard (1...100).contains(limit) else {
-            throw .invalidRequest(
-                "Invalid limit: must be between 1 and 100",
-                code: "parameter_invalid_integer",
-                param: "limit"
-            )
-        }
-        let after = try params.string("starting_after")
-        let before = try params.string("ending_before")
-        if after != nil && before != nil {
-            throw .invalidRequest(
-                "You may only specify one of these parameters: ending_before, starting_after.",
-                code: "parameters_exclusive",
-                param: "ending_before"
-            )
-        }
-        return PageRequest(limit: Int(limit), startingAfter: after, endingBefore: before)
-    }
-
-    /// `created` as an integer or `created[gt|gte|lt|lte]`.
-    static func created(_ params: inout Parameters) throws(PaymentError) -> CreatedFilter? {
-        guard params.has("created") else { return nil }
-        if !params.isValue("created"), var range = try params.nested("created") {
-            let filter = CreatedFilter(
-                gt: try range.integer("gt"),
-                gte: try range.integer("gte"),
-                lt: try range.integer("lt"),
-                lte: try range.integer("lte")
-            )
-            try range.finish()
-            return filter
-        }
-        return CreatedFilter(equals: try params.integer("created"))
-    }
 }

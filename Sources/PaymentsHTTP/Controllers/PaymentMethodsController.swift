@@ -18,7 +18,7 @@ struct PaymentMethodsController {
     }
 
     @Sendable func create(_ request: Request, context: StripeRequestContext) async throws -> Response {
-        var params = try await ResponseBuilder.parameters(request, context: context)
+        var params = try await RequestParameters.read(request, context: context)
         _ = try Expansion.read(&params, allowed: [])
         let type = try params.requiredString("type")
         guard type == "card" else {
@@ -47,23 +47,23 @@ struct PaymentMethodsController {
                 metadata: metadata
             )
         )
-        let options = ResponseBuilder.options(request: request, context: context, services: services)
-        return ResponseBuilder.json(StripeRenderer.paymentMethod(paymentMethod, options: options))
+        let options = RenderOptions(request: request, context: context, services: services)
+        return JSONResponse.json(StripeRenderer.paymentMethod(paymentMethod, options: options))
     }
 
     @Sendable func retrieve(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
-        var params = try await ResponseBuilder.parameters(request, context: context)
+        var params = try await RequestParameters.read(request, context: context)
         _ = try Expansion.read(&params, allowed: [])
         try params.finish()
         let paymentMethod = try await services.paymentMethods.resolve(try context.parameters.require("id"), param: nil)
-        let options = ResponseBuilder.options(request: request, context: context, services: services)
-        return ResponseBuilder.json(StripeRenderer.paymentMethod(paymentMethod, options: options))
+        let options = RenderOptions(request: request, context: context, services: services)
+        return JSONResponse.json(StripeRenderer.paymentMethod(paymentMethod, options: options))
     }
 
     @Sendable func list(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
-        var params = try await ResponseBuilder.parameters(request, context: context)
+        var params = try await RequestParameters.read(request, context: context)
         _ = try Expansion.read(&params, allowed: [], list: true)
         let customer = try params.requiredString("customer")
         if let type = try params.string("type"), type != "card" {
@@ -77,7 +77,7 @@ struct PaymentMethodsController {
 
     @Sendable func update(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
-        var params = try await ResponseBuilder.parameters(request, context: context)
+        var params = try await RequestParameters.read(request, context: context)
         _ = try Expansion.read(&params, allowed: [])
         let billing = params.has("billing_details") ? try Self.billingDetails(&params) : nil
         var expMonth: Int?
@@ -102,7 +102,7 @@ struct PaymentMethodsController {
 
     @Sendable func attach(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
-        var params = try await ResponseBuilder.parameters(request, context: context)
+        var params = try await RequestParameters.read(request, context: context)
         _ = try Expansion.read(&params, allowed: [])
         let customer = try params.requiredString("customer")
         try params.finish()
@@ -115,7 +115,7 @@ struct PaymentMethodsController {
 
     @Sendable func detach(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
-        var params = try await ResponseBuilder.parameters(request, context: context)
+        var params = try await RequestParameters.read(request, context: context)
         _ = try Expansion.read(&params, allowed: [])
         try params.finish()
         let paymentMethod = try await services.paymentMethods.detach(try context.parameters.require("id"))
@@ -123,14 +123,14 @@ struct PaymentMethodsController {
     }
 
     func render(_ paymentMethod: PaymentMethod, request: Request, context: StripeRequestContext) -> Response {
-        let options = ResponseBuilder.options(request: request, context: context, services: services)
-        return ResponseBuilder.json(StripeRenderer.paymentMethod(paymentMethod, options: options))
+        let options = RenderOptions(request: request, context: context, services: services)
+        return JSONResponse.json(StripeRenderer.paymentMethod(paymentMethod, options: options))
     }
 
     func render(_ page: Page<PaymentMethod>, request: Request, context: StripeRequestContext, url: String) -> Response {
-        let options = ResponseBuilder.options(request: request, context: context, services: services)
+        let options = RenderOptions(request: request, context: context, services: services)
         let items = page.items.map { StripeRenderer.paymentMethod($0, options: options) }
-        return ResponseBuilder.json(StripeRenderer.list(items, hasMore: page.hasMore, url: url))
+        return JSONResponse.json(StripeRenderer.list(items, hasMore: page.hasMore, url: url))
     }
 
     /// `billing_details[name|email|phone|address[...]]`.

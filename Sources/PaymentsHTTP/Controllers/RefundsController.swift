@@ -17,7 +17,7 @@ struct RefundsController {
 
     @Sendable func create(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
-        var params = try await ResponseBuilder.parameters(request, context: context)
+        var params = try await RequestParameters.read(request, context: context)
         _ = try Expansion.read(&params, allowed: [])
         var input = Refunds.CreateInput()
         input.paymentIntent = try params.string("payment_intent")
@@ -30,22 +30,22 @@ struct RefundsController {
         return try await respond(scope: scope) {
             try await services.refunds.create(input, scope: scope)
         } render: { refund in
-            ResponseBuilder.json(StripeRenderer.refund(refund))
+            JSONResponse.json(StripeRenderer.refund(refund))
         }
     }
 
     @Sendable func retrieve(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
-        var params = try await ResponseBuilder.parameters(request, context: context)
+        var params = try await RequestParameters.read(request, context: context)
         _ = try Expansion.read(&params, allowed: [])
         try params.finish()
         let refund = try await services.refunds.retrieve(try context.parameters.require("id"))
-        return ResponseBuilder.json(StripeRenderer.refund(refund))
+        return JSONResponse.json(StripeRenderer.refund(refund))
     }
 
     @Sendable func update(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
-        var params = try await ResponseBuilder.parameters(request, context: context)
+        var params = try await RequestParameters.read(request, context: context)
         _ = try Expansion.read(&params, allowed: [])
         let metadata = try params.metadata()
         try params.finish()
@@ -54,12 +54,12 @@ struct RefundsController {
             metadata: metadata?.updates,
             clearMetadata: metadata?.clearAll ?? false
         )
-        return ResponseBuilder.json(StripeRenderer.refund(refund))
+        return JSONResponse.json(StripeRenderer.refund(refund))
     }
 
     @Sendable func list(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
-        var params = try await ResponseBuilder.parameters(request, context: context)
+        var params = try await RequestParameters.read(request, context: context)
         _ = try Expansion.read(&params, allowed: [], list: true)
         let paymentIntent = try params.string("payment_intent")
         let charge = try params.string("charge")
@@ -73,6 +73,6 @@ struct RefundsController {
             page: page
         )
         let items = result.items.map(StripeRenderer.refund)
-        return ResponseBuilder.json(StripeRenderer.list(items, hasMore: result.hasMore, url: "/v1/refunds"))
+        return JSONResponse.json(StripeRenderer.list(items, hasMore: result.hasMore, url: "/v1/refunds"))
     }
 }

@@ -34,7 +34,7 @@ struct ChallengeController {
     @Sendable func answer(_ request: Request, context: StripeRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         let token = try context.parameters.require("token")
-        var params = try await ResponseBuilder.parameters(request, context: context)
+        var params = try await RequestParameters.read(request, context: context)
         let outcomeText = try params.rawString("outcome")
         guard let outcomeText, let outcome = PaymentIntents.AuthenticationOutcome(rawValue: outcomeText) else {
             return Self.page(

@@ -12,7 +12,7 @@ enum CheckoutConfig {
                 ("currency", .string(item.currency)),
             ])
         }
-        return ResponseBuilder.json(
+        return JSONResponse.json(
             .object([
                 ("publishable_key", .string(services.keys.publishable)),
                 ("default_item", .string(services.catalog.defaultItem)),

@@ -17,7 +17,7 @@ struct PayController {
 
     @Sendable func pay(_ request: Request, context: StripeRequestContext) async throws -> Response {
         do {
-            var params = try await ResponseBuilder.parameters(request, context: context)
+            var params = try await RequestParameters.read(request, context: context)
             let paymentMethodID = try params.string("payment_method_id")
             let intentID = try params.string("payment_intent_id")
             let clientSecret = try params.string("payment_intent_client_secret")
@@ -54,14 +54,14 @@ struct PayController {
             } else {
                 throw PaymentError.parameterMissing("payment_method_id")
             }
-            if let saved = scope?.savedResponse { return ResponseBuilder.bytes(saved) }
+            if let saved = scope?.savedResponse { return JSONResponse.bytes(saved) }
             let answer = Self.answerBody(for: intent)
-            return ResponseBuilder.json(answer.body, status: .init(code: answer.status))
+            return JSONResponse.json(answer.body, status: .init(code: answer.status))
         } catch let error as PaymentError {
-            if let saved = context.idempotency?.holder.savedResponse { return ResponseBuilder.bytes(saved) }
+            if let saved = context.idempotency?.holder.savedResponse { return JSONResponse.bytes(saved) }
             if error.status >= 500 || error.status == 409 { throw error }
             let answer = Self.errorAnswer(error)
-            return ResponseBuilder.json(answer.body, status: .init(code: answer.status))
+            return JSONResponse.json(answer.body, status: .init(code: answer.status))
         }
     }
 

@@ -4,12 +4,11 @@ import PaymentsCore
 
 /// Authenticates every `/v1` request with the secret or publishable key; a missing or unknown key is a 401.
 ///
-/// Errors from inside `/v1` are rendered here, with the key's scope known, so an intent inside an error body is
-/// redacted for a publishable key exactly as it would be in a success body.
+/// Errors from inside `/v1` leave with the key's scope attached (``ScopedPaymentError``), so the one place that
+/// renders errors redacts an intent inside an error body for a publishable key exactly as in a success body.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = StripeRequestContext
     let keys: APIKeys
-    let services: HTTPServices
 
     func handle(
         _ request: Request,
@@ -23,7 +22,13 @@ struct AuthMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as PaymentError {
-            return await StripeMiddleware(services: services).render(error, request: request, context: context)
+            throw ScopedPaymentError(error: error, scope: scope)
         }
     }
+}
+
+/// A `/v1` error together with the scope of the key that made the request, for rendering.
+struct ScopedPaymentError: Error {
+    let error: PaymentError
+    let scope: APIKeys.Scope
 }

@@ -49,7 +49,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
         )
         switch decision {
         case .replay(let saved, let originalRequest):
-            var response = ResponseBuilder.bytes(saved)
+            var response = JSONResponse.bytes(saved)
             response.headers[.idempotentReplayed] = "true"
             response.headers[.originalRequest] = originalRequest
             return response
@@ -92,7 +92,12 @@ struct IdempotencyMiddleware: RouterMiddleware {
             throw error
         } catch let error as PaymentError where error.status == 402 || error.status >= 500 {
             // The endpoint executed and failed: save the failure, as Stripe does.
-            let body = await StripeMiddleware.errorBody(error, request: request, context: context, services: services)
+            let body = await ErrorAndRequestIDMiddleware.errorBody(
+                error,
+                request: request,
+                context: context,
+                services: services
+            )
             try await keys.finish(lease, response: SavedResponse(status: error.status, body: body))
             throw error
         } catch {

@@ -2,7 +2,7 @@ import Synchronization
 
 /// The bytes of the JSON response a handler built, so the idempotency middleware can save exactly what is sent.
 ///
-/// Set as a task-local around the handler; ``ResponseBuilder/json(_:status:)`` fills it.
+/// Set as a task-local around the handler; ``JSONResponse/json(_:status:)`` fills it.
 final class ResponseCapture: Sendable {
     @TaskLocal static var current: ResponseCapture?
 

@@ -5,7 +5,7 @@ import Payments
 /// and `/health`.
 public func buildRouter(services: HTTPServices) -> Router<StripeRequestContext> {
     let router = Router(context: StripeRequestContext.self)
-    router.add(middleware: StripeMiddleware(services: services))
+    router.add(middleware: ErrorAndRequestIDMiddleware(services: services))
     if let folder = services.publicFolder {
         // The checkout page and its JavaScript client. Files are revalidated on every load (`no-cache` with an
         // ETag), so a deploy is seen at once while unchanged files cost a 304.
@@ -18,7 +18,7 @@ public func buildRouter(services: HTTPServices) -> Router<StripeRequestContext> 
         )
     }
     router.get("health") { _, _ in
-        ResponseBuilder.json(.object([("status", "ok")]))
+        JSONResponse.json(.object([("status", "ok")]))
     }
     router.get("checkout/config.json") { _, _ in
         CheckoutConfig.response(services: services)
@@ -28,7 +28,7 @@ public func buildRouter(services: HTTPServices) -> Router<StripeRequestContext> 
         .post(use: PayController(services: services).pay)
     router.addRoutes(ChallengeController(services: services).endpoints, atPath: "3ds")
     let v1 = router.group("v1")
-        .add(middleware: AuthMiddleware(keys: services.keys, services: services))
+        .add(middleware: AuthMiddleware(keys: services.keys))
         .add(middleware: IdempotencyMiddleware(services: services, fixedScope: nil))
     v1.addRoutes(PaymentIntentsController(services: services).endpoints, atPath: "payment_intents")
     v1.addRoutes(PaymentMethodsController(services: services).endpoints, atPath: "payment_methods")

@@ -49,10 +49,10 @@ func respond<Value>(
 ) async throws -> Response {
     do {
         let value = try await body()
-        if let saved = scope?.savedResponse { return ResponseBuilder.bytes(saved) }
+        if let saved = scope?.savedResponse { return JSONResponse.bytes(saved) }
         return try await render(value)
     } catch let error as PaymentError {
-        if let saved = scope?.savedResponse { return ResponseBuilder.bytes(saved) }
+        if let saved = scope?.savedResponse { return JSONResponse.bytes(saved) }
         throw error
     }
 }

@@ -6,7 +6,7 @@ import PaymentsCore
 
 /// Gives every request its `Request-Id`, and turns every error into Stripe's error object: the one place where
 /// failures become HTTP. Nothing a client sends can make it answer a bare 500 without a body.
-struct StripeMiddleware: RouterMiddleware {
+struct ErrorAndRequestIDMiddleware: RouterMiddleware {
     typealias Context = StripeRequestContext
     let services: HTTPServices
 
@@ -24,6 +24,11 @@ struct StripeMiddleware: RouterMiddleware {
             try await services.context.faults.reach(.beforeResponse)
         } catch let error as PaymentError {
             response = await render(error, request: request, context: context)
+        } catch let scoped as ScopedPaymentError {
+            // A /v1 error: rendered as the key that asked may see it (a publishable key sees redacted objects).
+            var scopedContext = context
+            scopedContext.scope = scoped.scope
+            response = await render(scoped.error, request: request, context: scopedContext)
         } catch let error as HTTPError where error.status == .notFound {
             let notFound = PaymentError.unrecognizedURL(method: request.method.rawValue, path: request.uri.path)
             response = await render(notFound, request: request, context: context)
@@ -46,7 +51,7 @@ struct StripeMiddleware: RouterMiddleware {
     /// Renders `error`, with the intent it concerns in its current state and the payment method involved.
     func render(_ error: PaymentError, request: Request, context: Context) async -> Response {
         let bytes = await Self.errorBody(error, request: request, context: context, services: services)
-        var response = ResponseBuilder.bytes(bytes, status: .init(code: error.status))
+        var response = JSONResponse.bytes(bytes, status: .init(code: error.status))
         if error.status == 409 || error.status >= 500 {
             response.headers[.stripeShouldRetry] = "true"
         }
@@ -60,7 +65,7 @@ struct StripeMiddleware: RouterMiddleware {
         context: Context,
         services: HTTPServices
     ) async -> [UInt8] {
-        let options = ResponseBuilder.options(request: request, context: context, services: services)
+        let options = RenderOptions(request: request, context: context, services: services)
         var intentJSON: JSONValue?
         var methodJSON: JSONValue?
         if let id = error.paymentIntent, let intent = try? await services.lookup.paymentIntent(id),
