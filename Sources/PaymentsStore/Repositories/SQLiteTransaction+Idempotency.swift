@@ -19,7 +19,11 @@ extension SQLiteTransaction {
         lockedUntil: Int64,
         expiresAt: Int64?
     ) throws -> IdempotencyBegin {
-        if var row = try IdempotencyKey.fetchOne(db, key: ["api_key": apiKey, "key": key]) {
+        if var row = try fetchOne(
+            IdempotencyKey.self,
+            "SELECT * FROM idempotency_keys WHERE api_key = ? AND key = ?",
+            [apiKey, key]
+        ) {
             guard row.path == path && row.method == method else {
                 return .mismatch(samePath: false, firstPath: row.path)
             }
@@ -112,7 +116,11 @@ extension SQLiteTransaction {
 
     /// The key row, if any.
     public func idempotencyKey(apiKey: String, key: String) throws -> IdempotencyKey? {
-        try IdempotencyKey.fetchOne(db, key: ["api_key": apiKey, "key": key])
+        try fetchOne(
+            IdempotencyKey.self,
+            "SELECT * FROM idempotency_keys WHERE api_key = ? AND key = ?",
+            [apiKey, key]
+        )
     }
 
     /// Deletes up to `limit` keys that expired before `now` and that nobody holds; returns how many.

@@ -6,7 +6,7 @@ import PaymentsCore
 extension SQLiteTransaction {
     /// The refund with `id`, if any.
     public func refund(_ id: String) throws -> Refund? {
-        try Refund.fetchOne(db, key: id)
+        try fetchOne(Refund.self, "SELECT * FROM refunds WHERE id = ?", [id])
     }
 
     /// Inserts a refund.
