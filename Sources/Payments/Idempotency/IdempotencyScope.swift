@@ -15,11 +15,14 @@ public final class IdempotencyScope: Sendable {
     /// The request's hold on the key, and where an earlier try stopped.
     public let lease: IdempotencyLease
     private let encode: Encoder
+    /// The related objects the encoder shows expanded (Stripe's `expand[]` names); only those are read.
+    private let expand: Set<String>
     private let saved = Mutex<SavedResponse?>(nil)
 
-    /// Creates a scope for a request holding `lease`, whose responses `encode` renders.
-    public init(lease: IdempotencyLease, encode: @escaping Encoder) {
+    /// Creates a scope for a request holding `lease`, whose responses `encode` renders, expanding `expand`.
+    public init(lease: IdempotencyLease, expand: Set<String> = Lookup.expandable, encode: @escaping Encoder) {
         self.lease = lease
+        self.expand = expand
         self.encode = encode
     }
 
@@ -36,7 +39,7 @@ public final class IdempotencyScope: Sendable {
 
     /// Saves the response for `intent` (and the `error` the request answers with) in `tx`.
     func finish(_ tx: any StoreTransaction, intent: PaymentIntent, error: PaymentError?) throws {
-        let bundle = try Lookup.bundle(for: intent, in: tx)
+        let bundle = try Lookup.bundle(for: intent, in: tx, expand: expand)
         let errorPaymentMethod = try error?.paymentMethod.flatMap { try tx.paymentMethod($0) }
         try save(tx, try encode(.paymentIntent(bundle, error: error, errorPaymentMethod: errorPaymentMethod)))
     }

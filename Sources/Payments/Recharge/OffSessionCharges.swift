@@ -148,7 +148,7 @@ public struct OffSessionCharges: Sendable {
     }
 
     private func run(_ request: Request, lease: IdempotencyLease) async throws -> Outcome {
-        let scope = IdempotencyScope(lease: lease) { outcome in
+        let scope = IdempotencyScope(lease: lease, expand: []) { outcome in
             guard case .paymentIntent(let bundle, let error, _) = outcome else {
                 throw PaymentError.apiError("A recharge row can only end with a PaymentIntent.")
             }

@@ -14,22 +14,59 @@ public struct Lookup: Sendable {
         public var lastErrorPaymentMethod: PaymentMethod?
         public var customer: Customer?
         public var latestCharge: Charge?
+
+        /// Creates a bundle; related objects not given are shown by id.
+        public init(
+            intent: PaymentIntent,
+            paymentMethod: PaymentMethod? = nil,
+            lastErrorPaymentMethod: PaymentMethod? = nil,
+            customer: Customer? = nil,
+            latestCharge: Charge? = nil
+        ) {
+            self.intent = intent
+            self.paymentMethod = paymentMethod
+            self.lastErrorPaymentMethod = lastErrorPaymentMethod
+            self.customer = customer
+            self.latestCharge = latestCharge
+        }
     }
 
-    /// Reads an intent and its related objects in one consistent snapshot.
-    public func bundle(for intent: PaymentIntent) async throws -> IntentBundle {
-        try await database.read { tx in try Self.bundle(for: intent, in: tx) }
+    /// The related objects a rendering can expand (Stripe's `expand[]` names); every other one is shown by id.
+    public static let expandable: Set<String> = ["payment_method", "customer", "latest_charge"]
+
+    /// Reads an intent and the related objects its rendering shows, in one consistent snapshot.
+    /// - Parameter expand: the related objects expanded (by Stripe's names); the rest are not read at all.
+    public func bundle(for intent: PaymentIntent, expand: Set<String> = Lookup.expandable) async throws
+        -> IntentBundle
+    {
+        if !Self.needsRead(intent, expand: expand) { return IntentBundle(intent: intent) }
+        return try await database.read { tx in try Self.bundle(for: intent, in: tx, expand: expand) }
     }
 
-    /// Reads an intent's related objects inside a transaction (the final one of an idempotent request).
-    public static func bundle(for intent: PaymentIntent, in tx: any StoreTransaction) throws -> IntentBundle {
-        IntentBundle(
+    /// Reads an intent's related objects inside a transaction (the final one of an idempotent request): only those
+    /// `expand` names, and the payment method of its last error, which the error shows in full.
+    public static func bundle(
+        for intent: PaymentIntent,
+        in tx: any StoreTransaction,
+        expand: Set<String> = Lookup.expandable
+    ) throws -> IntentBundle {
+        // An expanded latest charge shows its card: the intent's payment method, or the one of its last error.
+        let paymentMethodShown = expand.contains("payment_method") || expand.contains("latest_charge")
+        return IntentBundle(
             intent: intent,
-            paymentMethod: try intent.paymentMethod.flatMap { try tx.paymentMethod($0) },
+            paymentMethod: paymentMethodShown ? try intent.paymentMethod.flatMap { try tx.paymentMethod($0) } : nil,
             lastErrorPaymentMethod: try intent.lastPaymentError?.paymentMethod.flatMap { try tx.paymentMethod($0) },
-            customer: try intent.customer.flatMap { try tx.customer($0) },
-            latestCharge: try intent.latestCharge.flatMap { try tx.charge($0) }
+            customer: expand.contains("customer") ? try intent.customer.flatMap { try tx.customer($0) } : nil,
+            latestCharge: expand.contains("latest_charge") ? try intent.latestCharge.flatMap { try tx.charge($0) } : nil
         )
+    }
+
+    /// Whether rendering `intent` with `expand` needs anything beyond the intent itself.
+    static func needsRead(_ intent: PaymentIntent, expand: Set<String>) -> Bool {
+        intent.lastPaymentError?.paymentMethod != nil
+            || (expand.contains("payment_method") && intent.paymentMethod != nil)
+            || (expand.contains("customer") && intent.customer != nil)
+            || (expand.contains("latest_charge") && intent.latestCharge != nil)
     }
 
     /// The intent with `id`, if any.

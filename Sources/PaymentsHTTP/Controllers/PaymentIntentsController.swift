@@ -116,7 +116,8 @@ struct PaymentIntentsController {
             .forListItems
         var items: [JSONValue] = []
         for intent in result.items {
-            items.append(StripeRenderer.paymentIntent(try await services.lookup.bundle(for: intent), options: options))
+            let bundle = try await services.lookup.bundle(for: intent, expand: options.expand)
+            items.append(StripeRenderer.paymentIntent(bundle, options: options))
         }
         return JSONResponse.json(StripeRenderer.list(items, hasMore: result.hasMore, url: "/v1/payment_intents"))
     }
@@ -201,7 +202,7 @@ struct PaymentIntentsController {
         expand: [String]
     ) async throws -> Response {
         let options = RenderOptions(request: request, context: context, services: services, expand: expand)
-        let bundle = try await services.lookup.bundle(for: intent)
+        let bundle = try await services.lookup.bundle(for: intent, expand: options.expand)
         return JSONResponse.json(StripeRenderer.paymentIntent(bundle, options: options))
     }
 

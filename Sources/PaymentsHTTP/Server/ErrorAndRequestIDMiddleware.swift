@@ -69,7 +69,7 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
         var intentJSON: JSONValue?
         var methodJSON: JSONValue?
         if let id = error.paymentIntent, let intent = try? await services.lookup.paymentIntent(id),
-            let bundle = try? await services.lookup.bundle(for: intent)
+            let bundle = try? await services.lookup.bundle(for: intent, expand: options.expand)
         {
             intentJSON = StripeRenderer.paymentIntent(bundle, options: options)
         }

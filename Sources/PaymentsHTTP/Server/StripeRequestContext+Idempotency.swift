@@ -6,7 +6,7 @@ extension StripeRequestContext {
     /// The idempotency scope for a use case that returns a PaymentIntent: its final transaction saves the
     /// response rendered with `options` (the same bytes the handler then sends).
     func intentScope(options: RenderOptions) -> IdempotencyScope? {
-        scope { outcome in
+        scope(expand: options.expand) { outcome in
             guard case .paymentIntent(let bundle, let error, let errorPaymentMethod) = outcome else {
                 throw PaymentError.apiError("This endpoint answers with a PaymentIntent.")
             }
@@ -32,9 +32,9 @@ extension StripeRequestContext {
     }
 
     /// An idempotency scope with its own encoder (for `/pay`'s answers); nil without an `Idempotency-Key`.
-    func scope(encode: @escaping IdempotencyScope.Encoder) -> IdempotencyScope? {
+    func scope(expand: Set<String> = [], encode: @escaping IdempotencyScope.Encoder) -> IdempotencyScope? {
         guard let idempotency else { return nil }
-        let scope = IdempotencyScope(lease: idempotency.lease, encode: encode)
+        let scope = IdempotencyScope(lease: idempotency.lease, expand: expand, encode: encode)
         idempotency.holder.set(scope)
         return scope
     }
