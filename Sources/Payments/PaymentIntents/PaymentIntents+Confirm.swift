@@ -67,9 +67,9 @@ extension PaymentIntents {
             if let error { throw error }
             return intent
         }
-        var paymentMethod: PaymentMethod?
+        var paymentMethod: PaymentMethods.Resolved?
         if let pmID = input.paymentMethod {
-            paymentMethod = try await paymentMethods.resolve(pmID, param: "payment_method")
+            paymentMethod = try await paymentMethods.resolveForPayment(pmID, param: "payment_method")
         }
         var plan = try await begin(id, input: input, newPaymentMethod: paymentMethod, scope: scope)
         if case .expired = plan {
@@ -102,7 +102,7 @@ extension PaymentIntents {
     func begin(
         _ id: String,
         input: ConfirmInput,
-        newPaymentMethod: PaymentMethod?,
+        newPaymentMethod: PaymentMethods.Resolved?,
         scope: IdempotencyScope?,
         creating: PaymentIntent? = nil
     ) async throws -> Plan {
@@ -113,6 +113,8 @@ extension PaymentIntents {
         let (network, vault) = (context.network, context.vault)
         let plan = try await context.database.write { tx -> Plan in
             var intent: PaymentIntent
+            // A payment method made for a magic test id is stored with the attempt that first uses it.
+            try newPaymentMethod?.store(in: tx)
             if let creating {
                 // Create with confirm=true: the intent and its first attempt commit together (one commit fewer).
                 try tx.insert(creating)
@@ -147,7 +149,7 @@ extension PaymentIntents {
             if let method = input.captureMethod { intent.captureMethod = method }
             if let email = input.receiptEmail { intent.receiptEmail = email }
             if let url = input.returnURL { intent.returnURL = url }
-            guard let pmID = newPaymentMethod?.id ?? intent.paymentMethod,
+            guard let pmID = newPaymentMethod?.paymentMethod.id ?? intent.paymentMethod,
                 var paymentMethod = try tx.paymentMethod(pmID)
             else {
                 throw PaymentError.invalidRequest(

@@ -112,10 +112,10 @@ public struct PaymentIntents: Sendable {
         if let customer = input.customer {
             try await requireCustomer(customer)
         }
-        var paymentMethod: PaymentMethod?
+        var paymentMethod: PaymentMethods.Resolved?
         if let id = input.paymentMethod {
-            let resolved = try await paymentMethods.resolve(id, param: "payment_method")
-            try Self.checkUsable(resolved, customer: input.customer)
+            let resolved = try await paymentMethods.resolveForPayment(id, param: "payment_method")
+            try Self.checkUsable(resolved.paymentMethod, customer: input.customer)
             paymentMethod = resolved
         }
         let id = context.ids.paymentIntent()
@@ -128,7 +128,7 @@ public struct PaymentIntents: Sendable {
             confirmationMethod: input.confirmationMethod,
             clientSecret: context.ids.clientSecret(for: id),
             customer: input.customer,
-            paymentMethod: paymentMethod?.id,
+            paymentMethod: paymentMethod?.paymentMethod.id,
             description: input.description,
             receiptEmail: input.receiptEmail,
             statementDescriptor: input.statementDescriptor,
@@ -137,8 +137,10 @@ public struct PaymentIntents: Sendable {
             setupFutureUsage: input.setupFutureUsage,
             origin: input.origin
         )
+        let resolvedPaymentMethod = paymentMethod
         guard input.confirm else {
             try await context.database.write { tx in
+                try resolvedPaymentMethod?.store(in: tx)
                 try tx.insert(intent)
                 try scope?.mark(tx, .intentCreated, intent: id)
                 try scope?.finish(tx, intent: intent, error: nil)
@@ -152,7 +154,7 @@ public struct PaymentIntents: Sendable {
                 returnURL: input.returnURL,
                 errorOnRequiresAction: input.errorOnRequiresAction
             ),
-            newPaymentMethod: nil,
+            newPaymentMethod: paymentMethod,
             scope: scope,
             creating: intent
         )

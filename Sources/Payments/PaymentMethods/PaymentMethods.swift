@@ -46,6 +46,13 @@ public struct PaymentMethods: Sendable {
     /// - Throws: a 402 card error for a malformed number, a Luhn failure, a live card in test mode, a bad expiry
     ///   or CVC; nothing is stored then.
     public func create(_ input: CreateInput) async throws -> PaymentMethod {
+        let (paymentMethod, sealed) = try prepare(input)
+        try await context.database.write { tx in try tx.insert(paymentMethod, card: sealed) }
+        return paymentMethod
+    }
+
+    /// Checks a card and makes its payment method and sealed number, without storing them.
+    func prepare(_ input: CreateInput) throws -> (PaymentMethod, SealedCard) {
         let now = context.clock.now()
         let card: CardNumber
         do {
@@ -96,9 +103,33 @@ public struct PaymentMethods: Sendable {
             billingDetails: input.billingDetails,
             metadata: input.metadata
         )
-        let sealed = try context.vault.sealedCard(card)
-        try await context.database.write { tx in try tx.insert(paymentMethod, card: sealed) }
-        return paymentMethod
+        return (paymentMethod, try context.vault.sealedCard(card))
+    }
+
+    /// A payment method a payment names: one already stored, or a new one for a magic test id (`pm_card_visa`)
+    /// that the payment's own first transaction stores, so making it costs no commit of its own.
+    public struct Resolved: Sendable {
+        public var paymentMethod: PaymentMethod
+        /// The sealed card of a payment method not stored yet; nil for a stored one.
+        public var unsaved: SealedCard?
+
+        /// Stores the payment method in `tx` if it is new (and not stored by an earlier try of the same
+        /// transaction's request).
+        func store(in tx: any StoreTransaction) throws {
+            guard let unsaved, try tx.paymentMethod(paymentMethod.id) == nil else { return }
+            try tx.insert(paymentMethod, card: unsaved)
+        }
+    }
+
+    /// Resolves a payment method for a payment, leaving a magic test id's new payment method to the caller's
+    /// transaction (see ``Resolved``).
+    /// - Parameter param: the request parameter that named it.
+    public func resolveForPayment(_ id: String, param: String) async throws -> Resolved {
+        if let number = context.network.testCardNumber(forPaymentMethodID: id) {
+            let (paymentMethod, sealed) = try prepare(Self.magicCardInput(number, now: context.clock.now()))
+            return Resolved(paymentMethod: paymentMethod, unsaved: sealed)
+        }
+        return Resolved(paymentMethod: try await resolve(id, param: param), unsaved: nil)
     }
 
     /// Retrieves a payment method; Stripe's magic test ids (`pm_card_visa`, ...) make a new one each time.
@@ -238,18 +269,15 @@ public struct PaymentMethods: Sendable {
     /// A new payment method for a test card number, as Stripe materialises its magic ids: any future expiry, a
     /// CVC.
     func materialize(_ number: String) async throws -> PaymentMethod {
-        let now = context.clock.now()
+        try await create(Self.magicCardInput(number, now: context.clock.now()))
+    }
+
+    /// The card a magic test id stands for: its number, a future expiry and a CVC.
+    static func magicCardInput(_ number: String, now: Int64) throws -> CreateInput {
         let expiry = try CardExpiry(month: 12, year: UTCYearMonth(unixSeconds: now).year + 3, nowUnixSeconds: now)
         let amex = CardBrand.detect(fromDigits: number) == .amex
-        return try await create(
-            CreateInput(
-                card: CardInput(
-                    number: number,
-                    expMonth: expiry.month,
-                    expYear: expiry.year,
-                    cvc: amex ? "1234" : "123"
-                )
-            )
+        return CreateInput(
+            card: CardInput(number: number, expMonth: expiry.month, expYear: expiry.year, cvc: amex ? "1234" : "123")
         )
     }
 }
