@@ -140,16 +140,20 @@ public struct IdempotencyKeys: Sendable {
     /// ends the lease.
     /// - Throws: 409 when the lease was lost meanwhile (nothing is saved; the new holder's answer stands).
     public func finish(_ lease: IdempotencyLease, response: SavedResponse) async throws {
+        try await context.database.write { tx in try Self.save(response, under: lease, in: tx) }
+    }
+
+    /// Saves `response` as the key's answer and ends the lease, in `tx`.
+    /// - Throws: ``PaymentError/idempotencyLeaseLost(key:)`` when `lease` no longer holds the key.
+    static func save(_ response: SavedResponse, under lease: IdempotencyLease, in tx: any StoreTransaction) throws {
         do {
-            try await context.database.write { tx in
-                try tx.finishIdempotentRequest(
-                    apiKey: lease.apiKey,
-                    key: lease.key,
-                    token: lease.token,
-                    status: response.status,
-                    body: response.body
-                )
-            }
+            try tx.finishIdempotentRequest(
+                apiKey: lease.apiKey,
+                key: lease.key,
+                token: lease.token,
+                status: response.status,
+                body: response.body
+            )
         } catch is IdempotencyLeaseLost {
             throw PaymentError.idempotencyLeaseLost(key: lease.key)
         }

@@ -73,17 +73,7 @@ public final class IdempotencyScope: Sendable {
     }
 
     private func save(_ tx: any StoreTransaction, _ response: SavedResponse) throws {
-        do {
-            try tx.finishIdempotentRequest(
-                apiKey: lease.apiKey,
-                key: lease.key,
-                token: lease.token,
-                status: response.status,
-                body: response.body
-            )
-        } catch is IdempotencyLeaseLost {
-            throw PaymentError.idempotencyLeaseLost(key: lease.key)
-        }
+        try IdempotencyKeys.save(response, under: lease, in: tx)
         tx.afterCommit { self.saved.withLock { $0 = response } }
     }
 }
