@@ -43,6 +43,36 @@ public enum StoreConformance {
             try require(fresh, "a compare-and-set on the current status failed")
             try require(try await store.read { tx in try tx.paymentIntent(intent.id)?.status } == .canceled, "lost")
         },
+        Check(name: "an intent with every field set reads back equal") { store in
+            let full = intent("pi_conf1b", created: 100).with {
+                $0.status = .requiresPaymentMethod
+                $0.captureMethod = .manual
+                $0.confirmationMethod = .manual
+                $0.description = "Order 42"
+                $0.receiptEmail = "jenny@example.com"
+                $0.statementDescriptor = "SHOP"
+                $0.statementDescriptorSuffix = "42"
+                $0.metadata = ["order": "42", "note": "ünïcode \"quoted\""]
+                $0.setupFutureUsage = .offSession
+                $0.amountCapturable = 0
+                $0.amountReceived = 0
+                $0.latestCharge = "ch_x"
+                $0.lastPaymentError = .attemptExpired(paymentMethod: "pm_x")
+                $0.canceledAt = 150
+                $0.cancellationReason = .requestedByCustomer
+                $0.returnURL = "https://example.com/return?a=1&b=2"
+                $0.offSession = true
+                $0.authenticatedPaymentMethod = "pm_x"
+                $0.authenticationToken = "tok"
+                $0.attemptExpiresAt = 3_700
+                $0.succeededAt = 120
+                $0.authorizedAt = 110
+                $0.origin = .pay
+            }
+            try await store.write { tx in try tx.insert(full) }
+            let read = try await store.read { tx in try tx.paymentIntent(full.id) }
+            try require(read == full, "read back differs: \(String(describing: read))")
+        },
         Check(name: "of many racing compare-and-sets from one status, exactly one wins") { store in
             let intent = intent("pi_conf2", created: 100)
             try await store.write { tx in try tx.insert(intent) }
