@@ -56,11 +56,7 @@ extension PaymentIntents {
                     at: now,
                     threeDSecure: "failed"
                 )
-                let failure = LastPaymentError.authenticationFailure(paymentMethod: intent.paymentMethod)
-                charge.status = .failed
-                charge.failureCode = failure.code
-                charge.failureMessage = failure.message
-                charge.resolvedAt = now
+                charge.fail(with: .authenticationFailure(paymentMethod: intent.paymentMethod), at: now)
                 try tx.insert(charge)
                 next.latestCharge = charge.id
                 try Self.save(next, expecting: intent.status, tx: tx)

@@ -317,23 +317,14 @@ extension PaymentIntents {
         -> Bool
     {
         var next = try intent.apply(.attemptExpired, now: now)
-        let failure = LastPaymentError.attemptExpired(paymentMethod: intent.paymentMethod)
-        var charge = Charge(
+        var charge = Charge.attempt(
             id: ids.charge(),
-            created: now,
-            paymentIntent: intent.id,
+            for: intent,
             paymentMethod: intent.paymentMethod,
-            customer: intent.customer,
-            amount: intent.amount,
-            currency: intent.currency,
-            capture: intent.captureMethod != .manual,
-            offSession: false,
+            at: now,
             threeDSecure: "expired"
         )
-        charge.status = .failed
-        charge.failureCode = failure.code
-        charge.failureMessage = failure.message
-        charge.resolvedAt = now
+        charge.fail(with: .attemptExpired(paymentMethod: intent.paymentMethod), at: now)
         next.latestCharge = charge.id
         guard try tx.update(next, expecting: intent.status) else { return false }
         try tx.insert(charge)

@@ -67,7 +67,9 @@ public struct PaymentsContext: Sendable {
         self.faults = faults
         self.database = database
         self.vault = vault
-        self.network = TimeLimitedCardNetwork(base: network, timeout: settings.networkTimeout)
+        // A context made from another's network (`payments sweep --now`) limits the underlying network once.
+        let base = (network as? TimeLimitedCardNetwork)?.base ?? network
+        self.network = TimeLimitedCardNetwork(base: base, timeout: settings.networkTimeout)
         self.clock = clock
         self.ids = ids
         self.settings = settings

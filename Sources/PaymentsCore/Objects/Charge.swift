@@ -104,6 +104,15 @@ public struct Charge: Codable, Sendable, Equatable {
         resolvedAt = now
     }
 
+    /// Marks the attempt failed before it reached the network (3-D Secure failed, the attempt expired).
+    public mutating func fail(with failure: LastPaymentError, at now: Int64) {
+        status = .failed
+        failureCode = failure.code
+        declineCode = failure.declineCode
+        failureMessage = failure.message
+        resolvedAt = now
+    }
+
     /// Marks the attempt approved by the network: captured at once when the intent captures automatically,
     /// otherwise an authorization to capture later.
     public mutating func approve(authorizationCode code: String, at now: Int64) {
