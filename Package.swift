@@ -65,9 +65,12 @@ let package = Package(
             ]
         ),
         // The `payments` executable: commands, configuration, the service group.
+        // glibc's malloc tuning (<malloc.h>), which Swift's Glibc module does not import.
+        .target(name: "CAllocator"),
         .executableTarget(
             name: "PaymentsCLI",
             dependencies: [
+                "CAllocator",
                 "PaymentsCore",
                 "PaymentsStore",
                 "PaymentsNetwork",

@@ -22,6 +22,7 @@ struct ServeCommand: AsyncParsableCommand {
     var port: Int?
 
     func run() async throws {
+        MemoryAllocator.configureForServer()
         var loaded = try await ServiceSettings.load(
             .init(config: options.config, db: options.db, host: host, port: port, migrations: options.migrations)
         )

@@ -24,12 +24,21 @@ struct IdempotencyKeysTests {
         )
     }
 
-    /// Begins `key` and expects this request to run it.
+    /// Begins `key` and expects this request to run it; a new key is then claimed as the request's first write
+    /// would claim it (an empty transaction made while holding the lease).
     static func run(_ environment: TestEnvironment, _ key: String) async throws -> IdempotencyLease {
-        guard case .run(let lease) = try await environment.idempotency.begin(request(key)) else {
-            Issue.record("expected to run \(key)")
+        try await run(environment, request(key))
+    }
+
+    /// Begins `request` and expects it to run; claims a new key as its first write would.
+    static func run(_ environment: TestEnvironment, _ request: IdempotencyKeys.Request) async throws
+        -> IdempotencyLease
+    {
+        guard case .run(let lease) = try await environment.idempotency.begin(request) else {
+            Issue.record("expected to run \(request.key)")
             throw CancellationError()
         }
+        try await environment.idempotency.holding(lease) { try await environment.context.database.write { _ in } }
         return lease
     }
 
@@ -213,7 +222,7 @@ struct IdempotencyKeysTests {
         let parameters = "card[cvc]=123\ncard[number]=4242424242424242\ntype=card\n"
         var request = Self.request("k9", parameters: parameters)
         request.path = "/v1/payment_methods"
-        _ = try await environment.idempotency.begin(request)
+        _ = try await Self.run(environment, request)
         // Then the stored fingerprint cannot be recomputed from the parameters without the vault key
         let stored = try #require(
             try await environment.database.read { tx in
@@ -228,5 +237,105 @@ struct IdempotencyKeysTests {
         let other = try CardVault(base64Key: Data(repeating: 7, count: 32).base64EncodedString())
         #expect(other.requestFingerprint(canonical) != stored.fingerprint)
         #expect(environment.context.vault.requestFingerprint(canonical) == stored.fingerprint)
+    }
+
+    @Test("A new key is written by the request's first write transaction, not by the begin phase")
+    func newKeyClaimedByFirstWrite() async throws {
+        // Given a new key begun: nothing is written yet
+        let environment = try TestEnvironment()
+        guard case .run(let lease) = try await environment.idempotency.begin(Self.request("k10")) else {
+            Issue.record("expected to run k10")
+            return
+        }
+        #expect(lease.claim != nil)
+        #expect(try await Self.row(environment, "k10") == nil)
+        // When the request's first write commits (here: a customer), the key row commits with it, held by the lease
+        let customer = try await environment.idempotency.holding(lease) {
+            try await environment.customers.create(.init(email: "first@example.com"))
+        }
+        let row = try #require(try await Self.row(environment, "k10"))
+        #expect(row.lockedBy == lease.token && row.recoveryPoint == .started && row.requestID == "req_k10")
+        #expect(row.expiresAt == row.created + IdempotencyKeys.apiKeyLifetime)
+        // And the request's later writes are fenced by the same token as before
+        try await environment.idempotency.finish(
+            lease,
+            response: SavedResponse(status: 200, body: Array(customer.id.utf8))
+        )
+        #expect(try await Self.row(environment, "k10")?.recoveryPoint == .finished)
+    }
+
+    @Test("A request that fails before writing leaves no key, and its release writes nothing")
+    func newKeyNeverClaimed() async throws {
+        let environment = try TestEnvironment()
+        guard case .run(let lease) = try await environment.idempotency.begin(Self.request("k11")) else {
+            Issue.record("expected to run k11")
+            return
+        }
+        try await environment.idempotency.release(lease)
+        #expect(try await Self.row(environment, "k11") == nil)
+        // So a corrected retry runs anew
+        guard case .run = try await environment.idempotency.begin(Self.request("k11", parameters: "amount=1\n")) else {
+            Issue.record("expected the retry to run")
+            return
+        }
+    }
+
+    @Test("Two requests with one new key: the first write claims it; the other's write commits nothing")
+    func newKeyRace() async throws {
+        // Given two requests that both began a new key before either wrote (both found no row)
+        let environment = try TestEnvironment()
+        guard case .run(let first) = try await environment.idempotency.begin(Self.request("k12")),
+            case .run(let second) = try await environment.idempotency.begin(Self.request("k12"))
+        else {
+            Issue.record("expected both to run")
+            return
+        }
+        // When the first creates and confirms an intent under its scope
+        let paid = try await environment.idempotency.holding(first) {
+            try await environment.intents.create(
+                .init(amount: 2_000, currency: "usd", paymentMethod: "pm_card_visa", confirm: true),
+                scope: Self.scope(first)
+            )
+        }
+        #expect(paid.status == .succeeded)
+        // Then the second's first write finds the key taken and rolls back: no second intent, charge or payment
+        await #expect(throws: IdempotencyKeyTaken(key: "k12")) {
+            try await environment.idempotency.holding(second) {
+                try await environment.intents.create(
+                    .init(amount: 2_000, currency: "usd", paymentMethod: "pm_card_visa", confirm: true),
+                    scope: Self.scope(second)
+                )
+            }
+        }
+        #expect(try environment.count("payment_intents") == 1)
+        #expect(try environment.count("charges") == 1)
+        #expect(try environment.approvedAtNetwork() == 1)
+        // And the key replays the first request's answer
+        guard case .replay(let saved, _) = try await environment.idempotency.begin(Self.request("k12")) else {
+            Issue.record("expected a replay")
+            return
+        }
+        #expect(String(decoding: saved.body, as: UTF8.self) == "\(paid.id) succeeded")
+    }
+
+    @Test("A new key with other parameters than the request that claimed it first is an idempotency_error")
+    func newKeyRaceMismatch() async throws {
+        let environment = try TestEnvironment()
+        guard case .run(let first) = try await environment.idempotency.begin(Self.request("k13")),
+            case .run(let second) = try await environment.idempotency.begin(
+                Self.request("k13", parameters: "amount=1\n")
+            )
+        else {
+            Issue.record("expected both to run")
+            return
+        }
+        try await environment.idempotency.holding(first) { try await environment.context.database.write { _ in } }
+        let error = await #expect(throws: PaymentError.self) {
+            try await environment.idempotency.holding(second) {
+                try await environment.customers.create(.init(email: "second@example.com"))
+            }
+        }
+        #expect(error?.kind == .idempotency)
+        #expect(try environment.count("customers") == 0)
     }
 }

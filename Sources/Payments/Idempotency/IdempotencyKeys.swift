@@ -75,6 +75,11 @@ public struct IdempotencyKeys: Sendable {
     }
 
     /// The begin phase: takes the key for this request, or says why not.
+    ///
+    /// It looks on a read snapshot first, so a replay, a key in flight or a mismatch costs no write. A key with no
+    /// row is not written here either: the lease carries a ``KeyClaim``, and the request's first write transaction
+    /// inserts the row (run the request inside ``holding(_:_:)``). Only a key whose holder died, or that stopped at
+    /// a recovery point, is taken over in a transaction of its own, which decides again on what it finds.
     /// - Throws: 400 `idempotency_error` when the key was first used with other parameters or on another
     ///   endpoint; 400 for a key that is empty or longer than 255 characters.
     public func begin(_ request: Request) async throws -> Decision {
@@ -91,20 +96,38 @@ public struct IdempotencyKeys: Sendable {
         let fingerprint = context.vault.requestFingerprint(
             "\(request.method) \(request.path)\n\(request.parameters)"
         )
-        let expiresAt = request.lifetime.map { now + $0 }
-        let found = try await context.database.write { tx in
-            try tx.beginIdempotentRequest(
-                apiKey: request.apiKey,
-                key: request.key,
-                method: request.method,
-                path: request.path,
-                fingerprint: fingerprint,
-                requestID: request.requestID,
-                token: token,
-                now: now,
-                lockedUntil: until,
-                expiresAt: expiresAt
+        let existing = try await context.database.read { tx in
+            try tx.idempotencyKey(apiKey: request.apiKey, key: request.key)
+        }
+        guard let existing else {
+            let claim = KeyClaim(request: request, fingerprint: fingerprint, token: token, now: now, until: until)
+            return .run(
+                IdempotencyLease(apiKey: request.apiKey, key: request.key, token: token, until: until, claim: claim)
             )
+        }
+        let found: IdempotencyBegin
+        if let decision = existing.decision(
+            method: request.method,
+            path: request.path,
+            fingerprint: fingerprint,
+            now: now
+        ) {
+            found = decision
+        } else {
+            found = try await context.database.write { tx in
+                try tx.beginIdempotentRequest(
+                    apiKey: request.apiKey,
+                    key: request.key,
+                    method: request.method,
+                    path: request.path,
+                    fingerprint: fingerprint,
+                    requestID: request.requestID,
+                    token: token,
+                    now: now,
+                    lockedUntil: until,
+                    expiresAt: request.lifetime.map { now + $0 }
+                )
+            }
         }
         switch found {
         case .replay(let row):
@@ -113,14 +136,7 @@ public struct IdempotencyKeys: Sendable {
         case .inFlight(let lockedUntil):
             return .inFlight(until: lockedUntil)
         case .mismatch(let samePath, let firstPath):
-            throw PaymentError.idempotencyMismatch(
-                key: request.key,
-                message: samePath
-                    ? nil
-                    : "Keys for idempotent requests can only be used for the same endpoint they were first used for "
-                        + "('\(firstPath)' vs '\(request.path)'). Try using a key other than '\(request.key)' if you "
-                        + "meant to execute a different request."
-            )
+            throw Self.mismatchError(request, samePath: samePath, firstPath: firstPath)
         case .proceed(let row):
             return .run(
                 IdempotencyLease(
@@ -136,11 +152,32 @@ public struct IdempotencyKeys: Sendable {
         }
     }
 
+    /// The 400 for a key first used with other parameters (`samePath`) or on another endpoint.
+    static func mismatchError(_ request: Request, samePath: Bool, firstPath: String) -> PaymentError {
+        PaymentError.idempotencyMismatch(
+            key: request.key,
+            message: samePath
+                ? nil
+                : "Keys for idempotent requests can only be used for the same endpoint they were first used for "
+                    + "('\(firstPath)' vs '\(request.path)'). Try using a key other than '\(request.key)' if you "
+                    + "meant to execute a different request."
+        )
+    }
+
+    /// Runs `body`, the request `lease` was handed out for: while its key is new, `body`'s first write transaction
+    /// inserts the key row (see ``KeyClaim``).
+    /// - Throws: whatever `body` throws; ``IdempotencyKeyTaken`` when another request took the new key first.
+    public func holding<T>(_ lease: IdempotencyLease, _ body: () async throws -> T) async throws -> T {
+        try await KeyClaim.$current.withValue(lease.claim) { try await body() }
+    }
+
     /// Saves the response of a request whose use case did not save it itself (endpoints that move no money) and
     /// ends the lease.
     /// - Throws: 409 when the lease was lost meanwhile (nothing is saved; the new holder's answer stands).
     public func finish(_ lease: IdempotencyLease, response: SavedResponse) async throws {
-        try await context.database.write { tx in try Self.save(response, under: lease, in: tx) }
+        try await holding(lease) {
+            try await context.database.write { tx in try Self.save(response, under: lease, in: tx) }
+        }
     }
 
     /// Saves `response` as the key's answer and ends the lease, in `tx`.
@@ -163,6 +200,8 @@ public struct IdempotencyKeys: Sendable {
     /// request never executed, so a corrected retry runs anew); one with a recovery point is unlocked, so a retry
     /// resumes from it at once. A lease already lost is left alone.
     public func release(_ lease: IdempotencyLease) async throws {
+        // A new key no write of the request claimed has no row to release.
+        if let claim = lease.claim, !claim.isClaimed { return }
         try await context.database.write { tx in
             try tx.releaseIdempotentRequest(apiKey: lease.apiKey, key: lease.key, token: lease.token)
         }

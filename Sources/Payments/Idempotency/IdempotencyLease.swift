@@ -5,6 +5,8 @@
 /// holds the key (fencing): a holder that overran its lease, after another request took the key over, can change
 /// nothing.
 public struct IdempotencyLease: Sendable, Equatable {
+    /// The key row to insert with the request's first write, when the key was new; nil when the row exists.
+    public let claim: KeyClaim?
     /// The key's scope: a hash of the API key, or a fixed scope (`pay`, `recharge`).
     public let apiKey: String
     /// The client's key, or a recharge reference.
@@ -28,8 +30,10 @@ public struct IdempotencyLease: Sendable, Equatable {
         until: Int64,
         resumeIntent: String? = nil,
         resumeCharge: String? = nil,
-        resumeRefund: String? = nil
+        resumeRefund: String? = nil,
+        claim: KeyClaim? = nil
     ) {
+        self.claim = claim
         self.apiKey = apiKey
         self.key = key
         self.token = token
@@ -37,5 +41,12 @@ public struct IdempotencyLease: Sendable, Equatable {
         self.resumeIntent = resumeIntent
         self.resumeCharge = resumeCharge
         self.resumeRefund = resumeRefund
+    }
+
+    /// Leases are equal when they are the same hold (the same token, from the same begin).
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.apiKey == rhs.apiKey && lhs.key == rhs.key && lhs.token == rhs.token && lhs.until == rhs.until
+            && lhs.resumeIntent == rhs.resumeIntent && lhs.resumeCharge == rhs.resumeCharge
+            && lhs.resumeRefund == rhs.resumeRefund && lhs.claim === rhs.claim
     }
 }

@@ -134,7 +134,10 @@ public struct OffSessionCharges: Sendable {
                 try await Task.sleep(for: Self.inFlightPollInterval)
             case .run(let lease):
                 do {
-                    return try await run(request, lease: lease)
+                    return try await keys.holding(lease) { try await run(request, lease: lease) }
+                } catch is IdempotencyKeyTaken {
+                    // Another run took the new reference first (nothing of this try committed): ask again.
+                    continue
                 } catch let error as PaymentError where error.status == 409 {
                     throw error  // the lease was lost: the row is another run's now
                 } catch {

@@ -3,7 +3,8 @@ import PaymentsCore
 
 /// What every use case needs: the database, the card network, the time, ids and the service's settings.
 public struct PaymentsContext: Sendable {
-    /// Where the state lives (the SQLite store by default).
+    /// Where the state lives (the SQLite store by default), as the use cases see it: each write transaction
+    /// made while a request holds a new idempotency key claims that key first (see ``KeyClaim``).
     public let database: any PaymentStore
     /// Seals and opens card numbers, and keys the fingerprints of cards and requests.
     public let vault: CardVault
@@ -65,7 +66,9 @@ public struct PaymentsContext: Sendable {
         faults: FaultInjector = .inert
     ) {
         self.faults = faults
-        self.database = database
+        // Writes claim the running request's new idempotency key first (``KeyClaim``); a context made from
+        // another's store wraps the underlying store once.
+        self.database = ClaimingStore(base: (database as? ClaimingStore)?.base ?? database)
         self.vault = vault
         // A context made from another's network (`payments sweep --now`) limits the underlying network once.
         let base = (network as? TimeLimitedCardNetwork)?.base ?? network

@@ -73,8 +73,10 @@ struct IdempotencyMiddleware: RouterMiddleware {
         let keys = services.idempotency
         let capture = ResponseCapture()
         do {
-            let response = try await ResponseCapture.$current.withValue(capture) {
-                try await next(request, context)
+            let response = try await keys.holding(lease) {
+                try await ResponseCapture.$current.withValue(capture) {
+                    try await next(request, context)
+                }
             }
             if context.idempotency?.holder.savedResponse != nil { return response }
             if let saved = capture.response, (200..<300).contains(saved.status) {
@@ -83,6 +85,9 @@ struct IdempotencyMiddleware: RouterMiddleware {
                 try await keys.release(lease)
             }
             return response
+        } catch let taken as IdempotencyKeyTaken {
+            // A request with the same new key committed first; nothing of this one was: as a key in flight.
+            throw PaymentError.idempotencyKeyInUse(key: taken.key)
         } catch let error as PaymentError where error.status == 409 {
             // In flight elsewhere, or this request's lease was lost: the key is not this request's to change.
             throw error

@@ -24,12 +24,9 @@ extension SQLiteTransaction {
             "SELECT * FROM idempotency_keys WHERE api_key = ? AND key = ?",
             [apiKey, key]
         ) {
-            guard row.path == path && row.method == method else {
-                return .mismatch(samePath: false, firstPath: row.path)
+            if let decision = row.decision(method: method, path: path, fingerprint: fingerprint, now: now) {
+                return decision
             }
-            guard row.fingerprint == fingerprint else { return .mismatch(samePath: true, firstPath: row.path) }
-            if row.recoveryPoint == .finished { return .replay(row) }
-            if row.lockedBy != nil, let until = row.lockedUntil, until > now { return .inFlight(lockedUntil: until) }
             // Free, or its holder's lease ran out (the holder died, or overran and can no longer write): take it.
             row.lockedBy = token
             row.lockedUntil = lockedUntil

@@ -1,0 +1,95 @@
+import Foundation
+import PaymentsCore
+import Synchronization
+
+/// A new idempotency key that a request takes in its first write transaction instead of a transaction of its own.
+///
+/// When the begin phase finds no row for a key (on a read snapshot, with no write), the request runs at once and
+/// its key row is inserted by the first transaction it commits — for a create-and-confirm, the phase-one
+/// transaction that records the intent and its attempt — so a new key costs no commit of its own. Every write made
+/// while the request runs goes through ``ClaimingStore``, which claims first while the claim is pending, so no
+/// change of the request can ever commit without its key. A request that fails before writing anything leaves no
+/// row (it never executed), as when a key at its start is released.
+///
+/// Two requests with one new key may both find no row; the store's unique key lets only one insert it. The other's
+/// transaction rolls back with ``IdempotencyKeyTaken`` before it changed anything, and it answers 409 (or, for a
+/// recharge row, asks again), as if it had found the key in flight.
+public final class KeyClaim: Sendable {
+    /// The claim of the request running in this task, if its key is new (bound by ``IdempotencyKeys/holding(_:_:)``).
+    @TaskLocal static var current: KeyClaim?
+
+    let request: IdempotencyKeys.Request
+    let fingerprint: String
+    let token: String
+    let now: Int64
+    let until: Int64
+    private let claimed = Mutex(false)
+
+    init(request: IdempotencyKeys.Request, fingerprint: String, token: String, now: Int64, until: Int64) {
+        self.request = request
+        self.fingerprint = fingerprint
+        self.token = token
+        self.now = now
+        self.until = until
+    }
+
+    /// Whether the key row is committed (from then on the request's writes need no claim).
+    var isClaimed: Bool { claimed.withLock { $0 } }
+
+    /// Inserts the key row held by this request's token in `tx`, unless an earlier transaction of the request did.
+    /// - Throws: ``IdempotencyKeyTaken`` when another request has the key (the transaction must roll back); the
+    ///   mismatch error when that request used other parameters.
+    func claim(in tx: any StoreTransaction) throws {
+        guard !isClaimed else { return }
+        let found = try tx.beginIdempotentRequest(
+            apiKey: request.apiKey,
+            key: request.key,
+            method: request.method,
+            path: request.path,
+            fingerprint: fingerprint,
+            requestID: request.requestID,
+            token: token,
+            now: now,
+            lockedUntil: until,
+            expiresAt: request.lifetime.map { now + $0 }
+        )
+        switch found {
+        case .proceed(let row) where row.recoveryPoint == .started && row.lockedBy == token:
+            tx.afterCommit { self.claimed.withLock { $0 = true } }
+        case .mismatch(let samePath, let firstPath):
+            throw IdempotencyKeys.mismatchError(request, samePath: samePath, firstPath: firstPath)
+        case .proceed, .replay, .inFlight:
+            // Taken since the begin phase looked (and perhaps already finished, or left a recovery point this
+            // request, already running as a new one, must not ignore): the key is another request's.
+            throw IdempotencyKeyTaken(key: request.key)
+        }
+    }
+}
+
+/// Another request took a new key between this request's begin phase and its first write; nothing of this request
+/// was committed. Answered as a key in flight (409).
+public struct IdempotencyKeyTaken: Error, Sendable, Equatable {
+    /// The client's key, or a recharge reference.
+    public let key: String
+
+    /// Creates the error for `key`.
+    public init(key: String) { self.key = key }
+}
+
+/// The use cases' store: every write transaction first claims the running request's new idempotency key, if it
+/// has one still pending (``KeyClaim``). Reads, and writes outside a request with a new key, pass straight through.
+struct ClaimingStore: PaymentStore {
+    let base: any PaymentStore
+
+    func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
+        guard let claim = KeyClaim.current, !claim.isClaimed else { return try await base.write(body) }
+        return try await base.write { tx in
+            try claim.claim(in: tx)
+            return try body(tx)
+        }
+    }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
+        try await base.read(body)
+    }
+}
