@@ -73,6 +73,25 @@ public enum StoreConformance {
             let read = try await store.read { tx in try tx.paymentIntent(full.id) }
             try require(read == full, "read back differs: \(String(describing: read))")
         },
+        Check(name: "every row type reads back equal with every optional field set or none, inserted or updated") {
+            store in
+            let inserted = [SampleRows(.full, suffix: "conf1c"), SampleRows(.bare, suffix: "conf1d")]
+            try await store.write { tx in for rows in inserted { try rows.insert(in: tx) } }
+            for rows in inserted {
+                let read = try await store.read { tx in try rows.readBack(in: tx) }
+                try require(read == rows, "inserted rows read back as \(String(describing: read))")
+            }
+            // Each saved over the other shape: every column is written both ways, NULLs included.
+            let updated = [SampleRows(.bare, suffix: "conf1c"), SampleRows(.full, suffix: "conf1d")]
+            let saved = try await store.write { tx in
+                try zip(updated, inserted).map { next, previous in try next.update(over: previous, in: tx) }
+            }
+            try require(saved == [true, true], "a compare-and-set failed: \(saved)")
+            for rows in updated {
+                let read = try await store.read { tx in try rows.readBack(in: tx) }
+                try require(read == rows, "updated rows read back as \(String(describing: read))")
+            }
+        },
         Check(name: "of many racing compare-and-sets from one status, exactly one wins") { store in
             let intent = intent("pi_conf2", created: 100)
             try await store.write { tx in try tx.insert(intent) }
@@ -206,6 +225,86 @@ public enum StoreConformance {
             }
             let never = try await store.write { tx in try tx.pruneIdempotencyKeys(expiredBefore: .max, limit: 10) }
             try require(never == 0, "a key without expiry was pruned")
+        },
+        Check(name: "an idempotency key reads back as each step of its requests wrote it") { store in
+            let scope = "scope"
+            func begin(_ key: String, _ token: String, now: Int64, expiresAt: Int64?) async throws -> IdempotencyBegin {
+                try await store.write { tx in
+                    try tx.beginIdempotentRequest(
+                        apiKey: scope,
+                        key: key,
+                        method: "POST",
+                        path: "/v1/x",
+                        fingerprint: "f",
+                        requestID: "req_" + token,
+                        token: token,
+                        now: now,
+                        lockedUntil: now + 30,
+                        expiresAt: expiresAt
+                    )
+                }
+            }
+            func requireStored(_ key: String, _ expected: IdempotencyKey, _ step: String) async throws {
+                let read = try await store.read { tx in try tx.idempotencyKey(apiKey: scope, key: key) }
+                try require(read == expected, "\(step), read back as \(String(describing: read))")
+            }
+            // Without expiry, released after progress without references: every optional field nil.
+            let bare = "k \"ü\" / bare"
+            guard case .proceed(var released) = try await begin(bare, "t0", now: 50, expiresAt: nil) else {
+                throw Failure(description: "a new key did not proceed")
+            }
+            try await requireStored(bare, released, "inserted")
+            try await store.write { tx in
+                try tx.markIdempotentProgress(apiKey: scope, key: bare, token: "t0", point: .intentCreated)
+                try tx.releaseIdempotentRequest(apiKey: scope, key: bare, token: "t0")
+            }
+            released.recoveryPoint = .intentCreated
+            released.lockedBy = nil
+            released.lockedUntil = nil
+            try await requireStored(bare, released, "released")
+            guard case .proceed(let resumed) = try await begin(bare, "t4", now: 60, expiresAt: nil) else {
+                throw Failure(description: "a released key was not taken")
+            }
+            try await requireStored(bare, resumed, "taken after its release")
+            // With an expiry, taken over once its lease ran out: the whole row saved again, with every reference.
+            let full = "k \"ü\" / full"
+            guard case .proceed(let inserted) = try await begin(full, "t1", now: 100, expiresAt: 86_500) else {
+                throw Failure(description: "a new key did not proceed")
+            }
+            try await requireStored(full, inserted, "inserted")
+            try await store.write { tx in
+                try tx.markIdempotentProgress(
+                    apiKey: scope,
+                    key: full,
+                    token: "t1",
+                    point: .refundRecorded,
+                    paymentIntent: "pi_x",
+                    charge: "ch_x",
+                    refund: "re_x"
+                )
+            }
+            guard case .proceed(let taken) = try await begin(full, "t2", now: 200, expiresAt: 86_500) else {
+                throw Failure(description: "a lease that ran out was not taken over")
+            }
+            try require(
+                taken.lockedBy == "t2" && taken.lockedUntil == 230 && taken.recoveryPoint == .refundRecorded
+                    && taken.paymentIntent == "pi_x" && taken.charge == "ch_x" && taken.refund == "re_x",
+                "taken over: \(taken)"
+            )
+            try await requireStored(full, taken, "taken over")
+            // Finished: the response replays as stored, bytes included.
+            try await store.write { tx in
+                try tx.finishIdempotentRequest(apiKey: scope, key: full, token: "t2", status: 402, body: [0, 255, 34])
+            }
+            guard case .replay(let finished) = try await begin(full, "t3", now: 300, expiresAt: 86_500) else {
+                throw Failure(description: "a finished key did not replay")
+            }
+            try require(
+                finished.responseStatus == 402 && finished.responseBody == Data([0, 255, 34])
+                    && finished.lockedBy == nil && finished.lockedUntil == nil,
+                "finished: \(finished)"
+            )
+            try await requireStored(full, finished, "finished")
         },
         Check(name: "lists are newest first and page both ways") { store in
             try await store.write { tx in

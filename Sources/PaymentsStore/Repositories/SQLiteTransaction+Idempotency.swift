@@ -30,7 +30,7 @@ extension SQLiteTransaction {
             // Free, or its holder's lease ran out (the holder died, or overran and can no longer write): take it.
             row.lockedBy = token
             row.lockedUntil = lockedUntil
-            try row.update(db)
+            try updateRow(row)
             return .proceed(row)
         }
         let row = IdempotencyKey(
@@ -51,7 +51,7 @@ extension SQLiteTransaction {
             responseStatus: nil,
             responseBody: nil
         )
-        try row.insert(db)
+        try insertRow(row)
         return .proceed(row)
     }
 

@@ -11,12 +11,12 @@ extension SQLiteTransaction {
 
     /// Inserts a refund.
     public func insert(_ refund: Refund) throws {
-        try refund.insert(db)
+        try insertRow(refund)
     }
 
     /// Saves a refund's new state.
     public func update(_ refund: Refund) throws {
-        try refund.update(db)
+        try updateRow(refund)
     }
 
     /// Refunds, newest first, optionally for one intent or charge and within a `created` range.

@@ -3,7 +3,7 @@ import GRDB
 import PaymentsCore
 
 /// The SQLite store's ``StoreTransaction``: the repositories, as seen from inside one transaction of
-/// ``PaymentDatabase/write(_:)`` or ``PaymentDatabase/read(_:)``, as handwritten SQL and GRDB records.
+/// ``PaymentDatabase/write(_:)`` or ``PaymentDatabase/read(_:)``, as handwritten SQL on GRDB's statements.
 ///
 /// Everything done through one `SQLiteTransaction` commits together or not at all. It must not escape the closure
 /// it is handed to.
@@ -33,6 +33,21 @@ public struct SQLiteTransaction: StoreTransaction {
         try Record.fetchOne(db.cachedStatement(sql: sql), arguments: arguments)
     }
 
+    /// Inserts `row` through its table's INSERT, prepared once per connection like ``fetchOne(_:_:_:)``.
+    func insertRow<Record: StoredRow>(_ row: Record) throws {
+        try db.cachedStatement(sql: Record.columns.insertSQL).execute(arguments: Record.columns.arguments(for: row))
+    }
+
+    /// Saves every column of `row` through its table's UPDATE, prepared once per connection.
+    /// - Throws: `RecordError.recordNotFound` when no row has `row`'s primary key, as GRDB's `update` did.
+    func updateRow<Record: StoredRow>(_ row: Record) throws {
+        let columns = Record.columns
+        try db.cachedStatement(sql: columns.updateSQL).execute(arguments: columns.arguments(for: row))
+        guard db.changesCount > 0 else {
+            throw RecordError.recordNotFound(databaseTableName: columns.table, key: try columns.key(of: row))
+        }
+    }
+
     // MARK: - PaymentIntents
 
     /// The intent with `id`, if any.
@@ -42,20 +57,17 @@ public struct SQLiteTransaction: StoreTransaction {
 
     /// Inserts a new intent.
     public func insert(_ intent: PaymentIntent) throws {
-        try intent.insert(db)
+        try insertRow(intent)
     }
 
     /// Saves `intent` if its status is still `expected` (compare-and-set); otherwise nothing changes.
     /// - Returns: false when another writer changed the status first.
     @discardableResult
     public func update(_ intent: PaymentIntent, expecting expected: PaymentIntentStatus) throws -> Bool {
-        try db.execute(
-            sql: "UPDATE payment_intents SET status = ? WHERE id = ? AND status = ?",
-            arguments: [intent.status.rawValue, intent.id, expected.rawValue]
-        )
-        guard db.changesCount == 1 else { return false }
-        try intent.update(db)
-        return true
+        var arguments = try PaymentIntent.columns.arguments(for: intent)
+        arguments += [expected.rawValue]
+        try db.cachedStatement(sql: PaymentIntent.compareAndSetSQL).execute(arguments: arguments)
+        return db.changesCount == 1
     }
 
     // MARK: - Charges
@@ -67,12 +79,12 @@ public struct SQLiteTransaction: StoreTransaction {
 
     /// Inserts a charge (a pending attempt, or a failed one that never reached the network).
     public func insert(_ charge: Charge) throws {
-        try charge.insert(db)
+        try insertRow(charge)
     }
 
     /// Saves a charge's new state.
     public func update(_ charge: Charge) throws {
-        try charge.update(db)
+        try updateRow(charge)
     }
 
     // MARK: - PaymentMethods
@@ -84,13 +96,13 @@ public struct SQLiteTransaction: StoreTransaction {
 
     /// Inserts a payment method and its sealed card number (the `card_vault` row), together.
     public func insert(_ paymentMethod: PaymentMethod, card: SealedCard) throws {
-        try paymentMethod.insert(db)
-        try VaultRecord(paymentMethod: paymentMethod.id, keyID: card.keyID, sealed: card.sealed).insert(db)
+        try insertRow(paymentMethod)
+        try insertRow(VaultRecord(paymentMethod: paymentMethod.id, keyID: card.keyID, sealed: card.sealed))
     }
 
     /// Saves a payment method's new state.
     public func update(_ paymentMethod: PaymentMethod) throws {
-        try paymentMethod.update(db)
+        try updateRow(paymentMethod)
     }
 
     /// Detaches every payment method of a customer (deleting a customer), so none can be used again.
@@ -116,12 +128,12 @@ public struct SQLiteTransaction: StoreTransaction {
 
     /// Inserts a customer.
     public func insert(_ customer: Customer) throws {
-        try customer.insert(db)
+        try insertRow(customer)
     }
 
     /// Saves a customer's new state.
     public func update(_ customer: Customer) throws {
-        try customer.update(db)
+        try updateRow(customer)
     }
 }
 

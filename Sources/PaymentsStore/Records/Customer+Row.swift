@@ -1,0 +1,38 @@
+import GRDB
+import PaymentsCore
+
+extension Customer: FetchableRecord, TableRecord, StoredRow {
+    public static let databaseTableName = "customers"
+
+    /// Every column.
+    static let columns = RowColumns<Customer>(
+        table: databaseTableName,
+        primaryKey: ["id"],
+        [
+            "id": { $0.id },
+            "created": { $0.created },
+            "email": { $0.email },
+            "name": { $0.name },
+            "phone": { $0.phone },
+            "description": { $0.description },
+            "metadata": { try RowValue.jsonText($0.metadata) },
+            "default_payment_method": { $0.defaultPaymentMethod },
+            "deleted": { $0.deleted },
+        ]
+    )
+
+    /// Decodes a row by hand, without Codable's per-column overhead.
+    public init(row: Row) throws {
+        self.init(
+            id: row["id"],
+            created: row["created"],
+            email: row["email"],
+            name: row["name"],
+            phone: row["phone"],
+            description: row["description"],
+            metadata: try RowValue.json(row, "metadata"),
+            defaultPaymentMethod: row["default_payment_method"],
+            deleted: row["deleted"]
+        )
+    }
+}

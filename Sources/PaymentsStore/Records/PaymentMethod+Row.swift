@@ -1,0 +1,50 @@
+import GRDB
+import PaymentsCore
+
+extension PaymentMethod: FetchableRecord, TableRecord, StoredRow {
+    public static let databaseTableName = "payment_methods"
+
+    /// Every column but `type`, which has no property (every payment method is a card) and keeps its default.
+    static let columns = RowColumns<PaymentMethod>(
+        table: databaseTableName,
+        primaryKey: ["id"],
+        [
+            "id": { $0.id },
+            "created": { $0.created },
+            "customer": { $0.customer },
+            "brand": { $0.brand },
+            "last4": { $0.last4 },
+            "exp_month": { $0.expMonth },
+            "exp_year": { $0.expYear },
+            "fingerprint": { $0.fingerprint },
+            "funding": { $0.funding },
+            "country": { $0.country },
+            "cvc_check": { $0.cvcCheck },
+            "billing_details": { try RowValue.jsonText($0.billingDetails) },
+            "metadata": { try RowValue.jsonText($0.metadata) },
+            "reusable": { $0.reusable },
+            "off_session_ready": { $0.offSessionReady },
+        ]
+    )
+
+    /// Decodes a row by hand, without Codable's per-column overhead.
+    public init(row: Row) throws {
+        self.init(
+            id: row["id"],
+            created: row["created"],
+            customer: row["customer"],
+            brand: row["brand"],
+            last4: row["last4"],
+            expMonth: row["exp_month"],
+            expYear: row["exp_year"],
+            fingerprint: row["fingerprint"],
+            funding: row["funding"],
+            country: row["country"],
+            cvcCheck: row["cvc_check"],
+            billingDetails: try RowValue.json(row, "billing_details"),
+            metadata: try RowValue.json(row, "metadata"),
+            reusable: row["reusable"],
+            offSessionReady: row["off_session_ready"]
+        )
+    }
+}

@@ -1,0 +1,83 @@
+import GRDB
+
+/// A row type the store reads and writes with its own SQL on GRDB's fast layer: decoded by a handwritten
+/// `init(row:)`, written by the INSERT and full-row UPDATE of its ``columns``.
+///
+/// GRDB's Codable records encode the whole value into a dictionary and build their statement's SQL from it on every
+/// write; on the single writer thread that cost more than SQLite's own work. The statements here are built once and
+/// prepared once per connection (`cachedStatement`): a write only computes its arguments.
+protocol StoredRow: FetchableRecord, TableRecord {
+    /// The table's columns and the value each takes from a row.
+    static var columns: RowColumns<Self> { get }
+}
+
+/// The columns a row type writes, with the value each takes from a row, and the INSERT and full-row UPDATE built
+/// from them once. Both statements come from this one list, so they cannot drift apart.
+///
+/// The statements number their parameters in the list's order (`?1`, `?2`, ...), so one argument list serves both:
+/// the UPDATE sets every column but the primary key and finds the row by the primary key's parameters. A column
+/// of the table missing from the list keeps its default on INSERT and its value on UPDATE.
+///
+/// Values are stored as GRDB's Codable records stored them, so rows written before read back the same: enums as
+/// their raw values, Bool as 0/1, `Data` as a blob and nested values as JSON text (``RowValue/jsonText(_:)``).
+struct RowColumns<Record>: Sendable {
+    /// How a column's value is taken from a row, as stored.
+    typealias Value = @Sendable (Record) throws -> (any DatabaseValueConvertible)?
+
+    /// The table's name.
+    let table: String
+    /// `INSERT INTO table (...) VALUES (?1, ...)`.
+    let insertSQL: String
+    /// `UPDATE table SET column = ?N, ... WHERE key = ?K`: every column but the primary key, by the primary key.
+    let updateSQL: String
+    /// How many columns the statements write (their parameters, in order).
+    private let count: Int
+    private let values: [Value]
+    /// The primary key's columns, with their positions in the list.
+    private let primaryKey: [(name: String, index: Int)]
+
+    /// Lists the columns of `table` in the order of their parameters; `primaryKey` names those that find a row.
+    init(table: String, primaryKey: [String], _ columns: KeyValuePairs<String, Value>) {
+        let names = columns.map(\.key)
+        let key = primaryKey.map { column in
+            guard let index = names.firstIndex(of: column) else {
+                preconditionFailure("\(table): the primary key column \(column) is not listed")
+            }
+            return (name: column, index: index)
+        }
+        let quoted = names.map { "\"\($0)\"" }
+        let parameters = names.indices.map { "?\($0 + 1)" }
+        let set = names.indices.filter { !primaryKey.contains(names[$0]) }.map { "\(quoted[$0]) = \(parameters[$0])" }
+        let find = key.map { "\(quoted[$0.index]) = \(parameters[$0.index])" }
+        self.table = table
+        self.insertSQL = """
+            INSERT INTO "\(table)" (\(quoted.joined(separator: ", "))) VALUES (\(parameters.joined(separator: ", ")))
+            """
+        self.updateSQL = """
+            UPDATE "\(table)" SET \(set.joined(separator: ", ")) WHERE \(find.joined(separator: " AND "))
+            """
+        self.count = names.count
+        self.values = columns.map(\.value)
+        self.primaryKey = key
+    }
+
+    /// ``updateSQL`` that also requires `column` to still hold the value of one more parameter, after the row's:
+    /// a compare-and-set and the save in one statement.
+    func updateSQL(whereStill column: String) -> String {
+        updateSQL + " AND \"\(column)\" = ?\(count + 1)"
+    }
+
+    /// The arguments of ``insertSQL`` and ``updateSQL`` for `row`.
+    func arguments(for row: Record) throws -> StatementArguments {
+        StatementArguments(try values.map { try $0(row) })
+    }
+
+    /// The primary key of `row`, as GRDB's `RecordError` names a row.
+    func key(of row: Record) throws -> [String: DatabaseValue] {
+        var key: [String: DatabaseValue] = [:]
+        for column in primaryKey {
+            key[column.name] = try values[column.index](row)?.databaseValue ?? .null
+        }
+        return key
+    }
+}
