@@ -69,10 +69,12 @@ public struct TestModeCardNetwork: CardNetwork {
     public func authorize(_ request: AuthorizationRequest) async throws -> AuthorizationResult {
         if latency > .zero { try await Task.sleep(for: latency) }
         return try await writer.write { db in
+            // Cached statements: the ledger's writer is as hot as the service's (one write per payment).
             if let row = try Row.fetchOne(
-                db,
-                sql: "SELECT approved, code, decline_code, message, authorization_code FROM authorizations "
-                    + "WHERE attempt_id = ?",
+                db.cachedStatement(
+                    sql: "SELECT approved, code, decline_code, message, authorization_code FROM authorizations "
+                        + "WHERE attempt_id = ?"
+                ),
                 arguments: [request.attemptID]
             ) {
                 return Self.result(from: row)
@@ -88,12 +90,14 @@ public struct TestModeCardNetwork: CardNetwork {
             case .declined(let value):
                 decline = value
             }
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO authorizations (attempt_id, created, last4, amount, currency, approved, code,
                         decline_code, message, authorization_code, captured_amount)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
+                    """
+            )
+            .execute(
                 arguments: [
                     request.attemptID, request.now, request.card.last4, request.amount, request.currency, approved,
                     decline?.code, decline?.declineCode, decline?.message, code,

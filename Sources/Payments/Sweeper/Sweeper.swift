@@ -107,10 +107,10 @@ public struct Sweeper: Sendable {
             position = last.position
             var released: [String] = []
             var captured: [(intent: String, amount: Int64)] = []
-            for (_, intent) in due {
-                switch await release(intent) {
-                case .released: released.append(intent.id)
-                case .captured(let amount): captured.append((intent.id, amount))
+            for (intent, outcome) in await releaseAll(due.map(\.intent)) {
+                switch outcome {
+                case .released: released.append(intent)
+                case .captured(let amount): captured.append((intent, amount))
                 case .failed: report.skipped += 1
                 }
             }
@@ -156,6 +156,26 @@ public struct Sweeper: Sendable {
         case captured(Int64)
         /// The network could not be asked; the next pass tries again.
         case failed
+    }
+
+    /// How many releases a pass has at the network at once. Each is a durable write at the acquirer; asked one by
+    /// one, a batch of 200 took 200 round trips (about 370 ms for 300 in `scripts/bench`), while concurrent calls
+    /// share the network's commits.
+    static let releaseConcurrency = 32
+
+    /// Releases `intents`' authorizations, at most ``releaseConcurrency`` at a time; returns each intent's id with
+    /// what became of it.
+    func releaseAll(_ intents: [PaymentIntent]) async -> [(String, Release)] {
+        await withTaskGroup(of: (String, Release).self) { group in
+            var results: [(String, Release)] = []
+            results.reserveCapacity(intents.count)
+            for (index, intent) in intents.enumerated() {
+                if index >= Self.releaseConcurrency, let done = await group.next() { results.append(done) }
+                group.addTask { (intent.id, await release(intent)) }
+            }
+            for await done in group { results.append(done) }
+            return results
+        }
     }
 
     /// Releases an expired authorization at the network (idempotent on the attempt id), or finds the amount the

@@ -8,10 +8,27 @@ public struct IDGenerator: Sendable {
     public init(random: @escaping @Sendable (Int) -> String) { self.random = random }
 
     /// Random alphanumerics from `SystemRandomNumberGenerator` (a CSPRNG on every platform Swift supports).
+    ///
+    /// Each draw of the generator is a system call (`getrandom` on Linux), so a character is cut from each byte of a
+    /// 64-bit draw rather than drawing once per character: a 24-character id costs about 4 calls instead of 24. A
+    /// byte maps onto the 62 characters without bias by keeping only bytes below 248 (4 × 62).
     public static let secure = IDGenerator { count in
         var generator = SystemRandomNumberGenerator()
-        return String((0..<count).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
+        var characters: [Character] = []
+        characters.reserveCapacity(count)
+        while characters.count < count {
+            var word = generator.next()
+            for _ in 0..<8 where characters.count < count {
+                let byte = UInt8(truncatingIfNeeded: word)
+                word >>= 8
+                if byte < unbiasedLimit { characters.append(alphabet[Int(byte) % alphabet.count]) }
+            }
+        }
+        return String(characters)
     }
+
+    /// The bytes below this (a multiple of the alphabet's size) map onto it uniformly.
+    private static let unbiasedLimit = UInt8(256 / alphabet.count * alphabet.count)
 
     private static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 

@@ -39,7 +39,9 @@ enum RowValue {
     /// `value` as JSON text, the way GRDB's Codable records stored nested values (metadata, billing details,
     /// errors): keys sorted, so that equal values are equal text, and as TEXT so that admins' SQL can query it.
     static func jsonText<T: Encodable>(_ value: T) throws -> String {
-        String(decoding: try encoder.encode(value), as: UTF8.self)
+        // Most rows have no metadata: skip the encoder for the text it would produce.
+        if let metadata = value as? [String: String], metadata.isEmpty { return "{}" }
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
     /// GRDB's `databaseJSONEncoder(for:)`, shared: encoders are safe to use from several threads.

@@ -66,13 +66,13 @@ extension SQLiteTransaction {
         charge: String?,
         refund: String?
     ) throws {
-        try db.execute(
-            sql: """
-                UPDATE idempotency_keys SET recovery_point = ?, payment_intent = coalesce(?, payment_intent),
-                    charge = coalesce(?, charge), refund = coalesce(?, refund)
-                WHERE api_key = ? AND key = ? AND locked_by = ? AND recovery_point != 'finished'
-                """,
-            arguments: [point.rawValue, paymentIntent, charge, refund, apiKey, key, token]
+        try execute(
+            """
+            UPDATE idempotency_keys SET recovery_point = ?, payment_intent = coalesce(?, payment_intent),
+                charge = coalesce(?, charge), refund = coalesce(?, refund)
+            WHERE api_key = ? AND key = ? AND locked_by = ? AND recovery_point != 'finished'
+            """,
+            [point.rawValue, paymentIntent, charge, refund, apiKey, key, token]
         )
         guard db.changesCount == 1 else { throw IdempotencyLeaseLost(apiKey: apiKey, key: key) }
     }
@@ -80,13 +80,13 @@ extension SQLiteTransaction {
     /// Saves the response and ends the lease: later requests with the key replay these exact bytes.
     /// - Throws: ``IdempotencyLeaseLost`` when `token` no longer holds the key (the transaction must roll back).
     public func finishIdempotentRequest(apiKey: String, key: String, token: String, status: Int, body: [UInt8]) throws {
-        try db.execute(
-            sql: """
-                UPDATE idempotency_keys SET recovery_point = 'finished', response_status = ?, response_body = ?,
-                    locked_by = NULL, locked_until = NULL
-                WHERE api_key = ? AND key = ? AND locked_by = ? AND recovery_point != 'finished'
-                """,
-            arguments: [status, Data(body), apiKey, key, token]
+        try execute(
+            """
+            UPDATE idempotency_keys SET recovery_point = 'finished', response_status = ?, response_body = ?,
+                locked_by = NULL, locked_until = NULL
+            WHERE api_key = ? AND key = ? AND locked_by = ? AND recovery_point != 'finished'
+            """,
+            [status, Data(body), apiKey, key, token]
         )
         guard db.changesCount == 1 else { throw IdempotencyLeaseLost(apiKey: apiKey, key: key) }
     }
@@ -95,19 +95,19 @@ extension SQLiteTransaction {
     /// (the request never executed: a retry runs anew, as Stripe); one that recorded progress is only unlocked,
     /// so a retry resumes from it. Does nothing when `token` no longer holds the key.
     public func releaseIdempotentRequest(apiKey: String, key: String, token: String) throws {
-        try db.execute(
-            sql: """
-                DELETE FROM idempotency_keys
-                WHERE api_key = ? AND key = ? AND locked_by = ? AND recovery_point = 'started'
-                """,
-            arguments: [apiKey, key, token]
+        try execute(
+            """
+            DELETE FROM idempotency_keys
+            WHERE api_key = ? AND key = ? AND locked_by = ? AND recovery_point = 'started'
+            """,
+            [apiKey, key, token]
         )
-        try db.execute(
-            sql: """
-                UPDATE idempotency_keys SET locked_by = NULL, locked_until = NULL
-                WHERE api_key = ? AND key = ? AND locked_by = ? AND recovery_point != 'finished'
-                """,
-            arguments: [apiKey, key, token]
+        try execute(
+            """
+            UPDATE idempotency_keys SET locked_by = NULL, locked_until = NULL
+            WHERE api_key = ? AND key = ? AND locked_by = ? AND recovery_point != 'finished'
+            """,
+            [apiKey, key, token]
         )
     }
 
@@ -123,7 +123,7 @@ extension SQLiteTransaction {
     /// Deletes up to `limit` keys that expired before `now` and that nobody holds; returns how many.
     public func pruneIdempotencyKeys(expiredBefore now: Int64, limit: Int) throws -> Int {
         // The sweeper's rule c: searches `idempotency_keys_expiring` (see `SweeperQueryPlanTests`).
-        try db.execute(sql: SweeperQuery.idempotencyKeysDue.sql, arguments: [now, now, limit])
+        try execute(SweeperQuery.idempotencyKeysDue.sql, [now, now, limit])
         return db.changesCount
     }
 }

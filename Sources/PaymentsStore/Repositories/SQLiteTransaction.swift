@@ -48,6 +48,13 @@ public struct SQLiteTransaction: StoreTransaction {
         }
     }
 
+    /// Runs one statement through the connection's statement cache, like ``fetchOne(_:_:_:)``: GRDB's
+    /// `execute(sql:)` compiles (and authorizes) its SQL on every call, which the writer thread pays while every
+    /// other write waits.
+    func execute(_ sql: String, _ arguments: StatementArguments) throws {
+        try db.cachedStatement(sql: sql).execute(arguments: arguments)
+    }
+
     // MARK: - PaymentIntents
 
     /// The intent with `id`, if any.
