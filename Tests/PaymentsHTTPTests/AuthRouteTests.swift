@@ -39,6 +39,27 @@ struct AuthRouteTests {
         }
     }
 
+    @Test("The scheme's name is matched in any case, and blanks around the parts are ignored")
+    func headerForms() async throws {
+        try await withWire { api in
+            let key = TestHTTP.secretKey
+            let basic = Data("\(key):".utf8).base64EncodedString()
+            for header in [
+                "Bearer \(key)", "bearer \(key)", "BEARER \(key)", "  Bearer   \(key)\t ", "\tbEaReR \(key)",
+                "Basic \(basic)", "basic  \(basic) ", "BASIC \(basic)",
+            ] {
+                let response = try await api.get("/v1/payment_intents", auth: header)
+                #expect(response.status == 200, "\(header.debugDescription)")
+            }
+            for header in [
+                "Bearer", "Bearer ", "Bearer\(key)", "Bearerx \(key)", "Token \(key)", "\(key)", "Bearer \(key)x",
+            ] {
+                let response = try await api.get("/v1/payment_intents", auth: header)
+                #expect(response.status == 401, "\(header.debugDescription)")
+            }
+        }
+    }
+
     @Test("HTTP Basic with the key as user name works, as curl -u sk_...: sends it")
     func basicAuth() async throws {
         try await withWire { api in

@@ -19,6 +19,10 @@ public struct PaymentDatabase: Sendable {
     /// five seconds is far more than any wait that happens in practice.
     static let busyTimeout: TimeInterval = 5
 
+    /// Readers in the pool: reads run on the calling thread (``read(_:)``), so one per thread of the cooperative
+    /// pool (one per core) and a few for everything else (the sweeper, reports), so a read never waits for one.
+    static let readerCount = ProcessInfo.processInfo.activeProcessorCount + 4
+
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     /// - Parameters:
     ///   - path: the SQLite file; its folder is created if missing.
@@ -36,7 +40,7 @@ public struct PaymentDatabase: Sendable {
         configuration.busyMode = .timeout(Self.busyTimeout)
         configuration.foreignKeysEnabled = true
         configuration.label = "payments"
-        configuration.maximumReaderCount = 4
+        configuration.maximumReaderCount = Self.readerCount
         let pool = try DatabasePool(path: path, configuration: configuration)
         // GRDB sets `synchronous = NORMAL` on pools after `prepareDatabase`; set ours afterwards so it sticks.
         try pool.writeWithoutTransaction { db in

@@ -33,6 +33,8 @@ enum RowValue {
     /// A nullable TEXT column holding JSON (``jsonText(_:)``).
     static func optionalJSON<T: Decodable>(_ row: Row, _ column: String) throws -> T? {
         guard let text = row[column] as String? else { return nil }
+        // The empty metadata most rows hold, without the decoder (see ``jsonText(_:)``).
+        if text == "{}", let empty = [String: String]() as? T { return empty }
         return try decoder.decode(T.self, from: Data(text.utf8))
     }
 

@@ -170,7 +170,18 @@ extension PaymentDatabase: PaymentStore {
     }
 
     /// Runs `body` on a reader: a consistent snapshot that never waits for the writer.
+    ///
+    /// The read runs on the calling thread. The store's reads are short (a row by id, a page of at most 100 rows),
+    /// and GRDB's asynchronous read hands each one to the reader's dispatch queue and back, two thread hops and
+    /// their wake-ups that cost more than the read itself (`perf` under W2 in `scripts/bench`: futex wake-ups and
+    /// `DispatchQueueActor` around every retrieve). A reader is always free for the calling thread: the pool has at
+    /// least as many readers as the cooperative pool has threads (see ``readerCount``).
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
-        try await writer.read { db in try body(SQLiteTransaction(db: db, hooks: TransactionHooks())) }
+        try readHere(body)
+    }
+
+    /// GRDB's synchronous read: a snapshot on one of the pool's readers, on the calling thread.
+    private func readHere<T>(_ body: (any StoreTransaction) throws -> T) throws -> T {
+        try writer.read { db in try body(SQLiteTransaction(db: db, hooks: TransactionHooks())) }
     }
 }
