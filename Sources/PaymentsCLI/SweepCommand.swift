@@ -62,6 +62,7 @@ struct SweepCommand: AsyncParsableCommand {
             ("idempotency keys pruned", "\(report.idempotencyKeysPruned)"),
             ("pending charges recovered", "\(report.pendingChargesRecovered)"),
             ("pending refunds settled", "\(report.pendingRefundsSettled)"),
+            ("events pruned", "\(report.eventsPruned)"),
             ("skipped", "\(report.skipped)"),
             ("rows examined", "\(report.examined)"),
             ("time", String(format: "%.1f ms", milliseconds)),

@@ -29,6 +29,9 @@ struct CrashRecoveryTests {
         #expect(lost == nil, "the request was answered: \(String(describing: lost))")
         let termination = await dying.stop(signal: SIGKILL)
         #expect(termination?.reason == .uncaughtSignal, "\(String(describing: termination))\n\(dying.diagnostics)")
+        // An outcome that did not commit left no event (before-response dies after the commit)
+        let succeededEvents = try Ledgers(folder: dying.folder).eventCounts(type: "payment_intent.succeeded")
+        #expect(succeededEvents.count == (point == "before-response" ? 1 : 0))
 
         // Then a restart settles what was pending, and the retry with the key (refused while the dead request's
         // lease runs) answers the one payment
@@ -157,6 +160,14 @@ struct CrashRecoveryTests {
         #expect(try ledgers.pendingCharges() == 0)
         #expect(try ledgers.intentCount() == expectedIntents)
         #expect(answered.count == expectedIntents)
+        // Each committed outcome has its event once, and no event outlived a change that did not commit
+        let intentsSucceeded = try ledgers.eventCounts(type: "payment_intent.succeeded")
+        #expect(Set(intentsSucceeded.keys) == (try ledgers.intentIDs(status: "succeeded")))
+        #expect(intentsSucceeded.values.allSatisfy { $0 == 1 })
+        let chargesSucceeded = try ledgers.eventCounts(type: "charge.succeeded")
+        #expect(Set(chargesSucceeded.keys) == Set(succeeded.keys))
+        #expect(chargesSucceeded.values.allSatisfy { $0 == 1 })
+        #expect(try ledgers.eventCounts(type: "payment_intent.created").count == expectedIntents)
     }
 }
 

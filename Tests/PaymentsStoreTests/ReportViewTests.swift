@@ -334,7 +334,8 @@ struct ReportViewTests {
         let environment = try TestEnvironment()
         #expect(
             try await environment.database.reportNames() == [
-                "daily_volume", "declines", "expiring_authorizations", "open_intents", "payments", "refunds_daily",
+                "daily_volume", "declines", "events_by_day", "expiring_authorizations", "open_intents", "payments",
+                "refunds_daily",
             ]
         )
         #expect(try await environment.database.report("report_declines").name == "declines")

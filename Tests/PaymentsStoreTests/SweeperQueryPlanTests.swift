@@ -101,6 +101,15 @@ struct SweeperQueryPlanTests {
                     """,
                 arguments: [bulkRows]
             )
+            try db.execute(
+                sql: """
+                    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+                    INSERT INTO events (id, created, type, object_type, object_id, snapshot)
+                    SELECT 'evt_bulk' || i, 1000 + i, 'payment_intent.succeeded', 'payment_intent', 'pi_bulk' || i, '{}'
+                    FROM n
+                    """,
+                arguments: [bulkRows]
+            )
             try db.execute(sql: "ANALYZE")
         }
     }

@@ -310,6 +310,8 @@ struct IdempotencyKeysTests {
         #expect(try environment.count("payment_intents") == 1)
         #expect(try environment.count("charges") == 1)
         #expect(try environment.approvedAtNetwork() == 1)
+        // And only the first request's changes have events (created, charge.succeeded, succeeded)
+        #expect(try environment.count("events") == 3)
         // And the key replays the first request's answer
         guard case .replay(let saved, _) = try await environment.idempotency.begin(Self.request("k12")) else {
             Issue.record("expected a replay")

@@ -59,4 +59,6 @@ public struct TestEnvironment: Sendable {
     public var idempotency: IdempotencyKeys { IdempotencyKeys(context: context) }
     /// The customers use case over this environment.
     public var customers: Customers { Customers(context: context) }
+    /// The refunds use case over this environment.
+    public var refunds: Refunds { Refunds(context: context) }
 }

@@ -7,7 +7,7 @@ import Synchronization
 /// When the begin phase finds no row for a key (on a read snapshot, with no write), the request runs at once and
 /// its key row is inserted by the first transaction it commits — for a create-and-confirm, the phase-one
 /// transaction that records the intent and its attempt — so a new key costs no commit of its own. Every write made
-/// while the request runs goes through ``ClaimingStore``, which claims first while the claim is pending, so no
+/// while the request runs goes through ``UseCaseStore``, which claims first while the claim is pending, so no
 /// change of the request can ever commit without its key. A request that fails before writing anything leaves no
 /// row (it never executed), as when a key at its start is released.
 ///
@@ -74,22 +74,4 @@ public struct IdempotencyKeyTaken: Error, Sendable, Equatable {
 
     /// Creates the error for `key`.
     public init(key: String) { self.key = key }
-}
-
-/// The use cases' store: every write transaction first claims the running request's new idempotency key, if it
-/// has one still pending (``KeyClaim``). Reads, and writes outside a request with a new key, pass straight through.
-struct ClaimingStore: PaymentStore {
-    let base: any PaymentStore
-
-    func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
-        guard let claim = KeyClaim.current, !claim.isClaimed else { return try await base.write(body) }
-        return try await base.write { tx in
-            try claim.claim(in: tx)
-            return try body(tx)
-        }
-    }
-
-    func read<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
-        try await base.read(body)
-    }
 }

@@ -4,7 +4,8 @@ import PaymentsCore
 /// What every use case needs: the database, the card network, the time, ids and the service's settings.
 public struct PaymentsContext: Sendable {
     /// Where the state lives (the SQLite store by default), as the use cases see it: each write transaction
-    /// made while a request holds a new idempotency key claims that key first (see ``KeyClaim``).
+    /// made while a request holds a new idempotency key claims that key first (see ``KeyClaim``), and records the
+    /// events of the changes it makes (see ``EventRecordingTransaction``).
     public let database: any PaymentStore
     /// Seals and opens card numbers, and keys the fingerprints of cards and requests.
     public let vault: CardVault
@@ -66,9 +67,9 @@ public struct PaymentsContext: Sendable {
         faults: FaultInjector = .inert
     ) {
         self.faults = faults
-        // Writes claim the running request's new idempotency key first (``KeyClaim``); a context made from
-        // another's store wraps the underlying store once.
-        self.database = ClaimingStore(base: (database as? ClaimingStore)?.base ?? database)
+        // Writes claim the running request's new idempotency key first (``KeyClaim``) and record their events; a
+        // context made from another's store wraps the underlying store once.
+        self.database = UseCaseStore(base: (database as? UseCaseStore)?.base ?? database, ids: ids, clock: clock)
         self.vault = vault
         // A context made from another's network (`payments sweep --now`) limits the underlying network once.
         let base = (network as? TimeLimitedCardNetwork)?.base ?? network

@@ -15,6 +15,8 @@ public struct SweepReport: Sendable, Equatable {
     public var pendingChargesRecovered: Int
     /// Rule e: refunds a crash left pending, completed at the network under the same refund id.
     public var pendingRefundsSettled: Int
+    /// Rule f: events older than 30 days, deleted.
+    public var eventsPruned: Int
     /// Due rows this pass left for a later one: a network call that failed.
     public var skipped: Int
     /// Rows the pass's queries read. Each query searches a partial index of due rows only, so this follows the
@@ -31,8 +33,10 @@ public struct SweepReport: Sendable, Equatable {
         pendingChargesRecovered: Int = 0,
         skipped: Int = 0,
         examined: Int = 0,
-        pendingRefundsSettled: Int = 0
+        pendingRefundsSettled: Int = 0,
+        eventsPruned: Int = 0
     ) {
+        self.eventsPruned = eventsPruned
         self.pendingRefundsSettled = pendingRefundsSettled
         self.attemptsExpired = attemptsExpired
         self.authorizationsCanceled = authorizationsCanceled
@@ -46,7 +50,7 @@ public struct SweepReport: Sendable, Equatable {
     /// How many rows the pass changed, all rules together.
     public var changes: Int {
         attemptsExpired + authorizationsCanceled + capturesRecorded + idempotencyKeysPruned + pendingChargesRecovered
-            + pendingRefundsSettled
+            + pendingRefundsSettled + eventsPruned
     }
 
     /// The counts as log metadata, with the rules' names as keys.
@@ -58,6 +62,7 @@ public struct SweepReport: Sendable, Equatable {
             "idempotency_keys_pruned": "\(idempotencyKeysPruned)",
             "pending_charges_recovered": "\(pendingChargesRecovered)",
             "pending_refunds_settled": "\(pendingRefundsSettled)",
+            "events_pruned": "\(eventsPruned)",
             "skipped": "\(skipped)",
             "examined": "\(examined)",
         ]

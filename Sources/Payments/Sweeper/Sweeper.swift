@@ -13,6 +13,7 @@ import PaymentsCore
 /// d. An attempt a crash left pending (and that no task of this process is waiting on) is settled by asking the
 ///    network again under the same attempt id, which never charges twice.
 /// e. A refund a crash left pending is completed at the network under the same refund id.
+/// f. Events older than 30 days (``Event/retention``) are deleted.
 ///
 /// Each rule reads its due rows through a partial index (``SweeperQuery``) in batches of ``defaultBatchSize``, one
 /// short write transaction per batch, until nothing is due: a pass costs what is due, not the size of the tables,
@@ -53,6 +54,7 @@ public struct Sweeper: Sendable {
         try await pruneIdempotencyKeys(now: now, report: &report)
         try await recoverPendingCharges(now: now, report: &report)
         try await settlePendingRefunds(now: now, report: &report)
+        try await pruneEvents(now: now, report: &report)
         if report.changes > 0 || report.skipped > 0 {
             var metadata = report.metadata
             metadata["now"] = "\(now)"
@@ -216,6 +218,21 @@ public struct Sweeper: Sendable {
             }
             report.examined += pruned
             report.idempotencyKeysPruned += pruned
+            if pruned < limit { break }
+        }
+    }
+
+    // MARK: - f. Events
+
+    /// Rule f: events past their retention are deleted, oldest first, a batch per transaction.
+    func pruneEvents(now: Int64, report: inout SweepReport) async throws {
+        let (cutoff, limit) = (now - Event.retention, batchSize)
+        while !Task.isCancelled {
+            let pruned = try await context.database.write { tx in
+                try tx.pruneEvents(createdBefore: cutoff, limit: limit)
+            }
+            report.examined += pruned
+            report.eventsPruned += pruned
             if pruned < limit { break }
         }
     }

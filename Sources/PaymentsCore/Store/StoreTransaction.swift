@@ -68,6 +68,17 @@ public protocol StoreTransaction {
     func refunds(paymentIntent: String?, charge: String?, created: CreatedFilter?, page: PageRequest) throws
         -> Page<Refund>
 
+    // MARK: - Events
+
+    /// Records an event (in the transaction of the change it records).
+    func insert(_ event: Event) throws
+    /// The event with `id`, if any.
+    func event(_ id: String) throws -> Event?
+    /// Events, newest first, of any of `types` (every type when empty) and within a `created` range.
+    func events(types: [String], created: CreatedFilter?, page: PageRequest) throws -> Page<Event>
+    /// Deletes up to `limit` of the oldest events created before `cutoff`; returns how many.
+    func pruneEvents(createdBefore cutoff: Int64, limit: Int) throws -> Int
+
     // MARK: - Idempotency keys
 
     /// The begin phase: inserts the key held by `token` until `lockedUntil`, takes over a key whose holder's lease

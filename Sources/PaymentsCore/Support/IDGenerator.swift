@@ -45,6 +45,8 @@ public struct IDGenerator: Sendable {
     public func customer() -> String { "cus_" + random(14) }
     /// A new Refund id.
     public func refund() -> String { "re_" + random(24) }
+    /// A new Event id.
+    public func event() -> String { "evt_" + random(24) }
     /// A new request id for the `Request-Id` header.
     public func request() -> String { "req_" + random(14) }
     /// A client secret for `intentID`.

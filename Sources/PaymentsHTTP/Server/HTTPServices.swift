@@ -10,6 +10,7 @@ public struct HTTPServices: Sendable {
     public let paymentMethods: PaymentMethods
     public let customers: Customers
     public let refunds: Refunds
+    public let events: Events
     public let lookup: Lookup
     /// The owner of idempotency keys and their leases.
     public let idempotency: IdempotencyKeys
@@ -27,6 +28,7 @@ public struct HTTPServices: Sendable {
         self.paymentMethods = PaymentMethods(context: context)
         self.customers = Customers(context: context)
         self.refunds = Refunds(context: context)
+        self.events = Events(context: context)
         self.lookup = Lookup(database: context.database)
     }
 

@@ -34,5 +34,6 @@ public func buildRouter(services: HTTPServices) -> Router<StripeRequestContext> 
     v1.addRoutes(PaymentMethodsController(services: services).endpoints, atPath: "payment_methods")
     v1.addRoutes(CustomersController(services: services).endpoints, atPath: "customers")
     v1.addRoutes(RefundsController(services: services).endpoints, atPath: "refunds")
+    v1.addRoutes(EventsController(services: services).endpoints, atPath: "events")
     return router
 }

@@ -104,6 +104,7 @@ extension SQLiteTransaction {
         case "customers": "customer"
         case "refunds": "refund"
         case "charges": "charge"
+        case "events": "event"
         default: table
         }
     }

@@ -16,6 +16,8 @@ public enum SweeperQuery: String, CaseIterable, Sendable {
     case idempotencyKeysDue = "idempotency_keys_due"
     /// Rule d: attempts left pending past the grace period (arguments: cutoff, cursor due, cursor rowid, limit).
     case pendingChargesDue = "pending_charges_due"
+    /// Rule f: events past their retention, deleted in place, oldest first (arguments: cutoff, limit).
+    case eventsDue = "events_due"
 
     /// The statement the sweeper runs for this rule.
     public var sql: String {
@@ -50,16 +52,21 @@ public enum SweeperQuery: String, CaseIterable, Sendable {
             WHERE status = 'pending' AND created <= ? AND (created, rowid) > (?, ?)
             ORDER BY created, rowid LIMIT ?
             """
+        case .eventsDue:
+            """
+            DELETE FROM events WHERE id IN (SELECT id FROM events WHERE created < ? ORDER BY created LIMIT ?)
+            """
         }
     }
 
-    /// The index the query must search (defined in `migrations/0001_initial.sql` and `0003_exactly_once.sql`).
+    /// The index the query must search (defined in `migrations/0001_initial.sql`, `0003_exactly_once.sql` and `0004_events.sql`).
     public var index: String {
         switch self {
         case .attemptsDue: "payment_intents_attempts_due"
         case .authorizationsDue: "payment_intents_authorizations_due"
         case .idempotencyKeysDue: "idempotency_keys_expiring"
         case .pendingChargesDue: "charges_pending"
+        case .eventsDue: "events_created"
         }
     }
 
@@ -69,13 +76,14 @@ public enum SweeperQuery: String, CaseIterable, Sendable {
         case .attemptsDue, .authorizationsDue: "payment_intents"
         case .idempotencyKeysDue: "idempotency_keys"
         case .pendingChargesDue: "charges"
+        case .eventsDue: "events"
         }
     }
 
     /// Values for the query's parameters when only its plan is wanted.
     var sampleArguments: StatementArguments {
         switch self {
-        case .attemptsDue: [0, 100]
+        case .attemptsDue, .eventsDue: [0, 100]
         case .idempotencyKeysDue: [0, 0, 100]
         case .authorizationsDue, .pendingChargesDue: [0, Int64.min, Int64.min, 100]
         }

@@ -28,6 +28,18 @@ struct Ledgers {
         )
     }
 
+    /// How many events of `type` each object has.
+    func eventCounts(type: String) throws -> [String: Int] {
+        try open("payments.sqlite").read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: "SELECT object_id, count(*) AS n FROM events WHERE type = ? GROUP BY object_id",
+                arguments: [type]
+            )
+            return Dictionary(uniqueKeysWithValues: rows.map { ($0["object_id"] as String, $0["n"] as Int) })
+        }
+    }
+
     /// The service's succeeded charges, by attempt id.
     func succeededCharges() throws -> [String: String] {
         try open("payments.sqlite").read { db in

@@ -1,0 +1,261 @@
+import Foundation
+import PaymentsCore
+
+/// The store transaction the use cases write through: every insert or update of an intent, charge, refund,
+/// customer or payment method also records the Stripe events the change makes (``EventTypes``), in the same
+/// transaction — so no change commits without its events, and a change that rolls back leaves none.
+///
+/// Recording here, around the store, rather than at each call site of the use cases, means no use case (today's or
+/// a future one) can change an object and forget its event; and every store gets it without repeating it.
+struct EventRecordingTransaction: StoreTransaction {
+    let base: any StoreTransaction
+    let ids: IDGenerator
+    /// The time the events are stamped with: the transaction's time.
+    let now: Int64
+
+    private static let encoder = JSONEncoder()
+
+    /// Records the events `types` of `object` (a snapshot of it after the change).
+    private func record<T: Encodable>(_ types: [String], _ object: T, type: Event.ObjectType, id: String) throws {
+        guard !types.isEmpty else { return }
+        let snapshot = Array(try Self.encoder.encode(object))
+        for name in types {
+            try base.insert(
+                Event(id: ids.event(), created: now, type: name, objectType: type, objectID: id, snapshot: snapshot)
+            )
+        }
+    }
+
+    // MARK: - Commit hooks
+
+    func afterCommit(_ action: @escaping @Sendable () -> Void) { base.afterCommit(action) }
+    func onRollback(_ action: @escaping @Sendable () -> Void) { base.onRollback(action) }
+
+    // MARK: - PaymentIntents
+
+    func paymentIntent(_ id: String) throws -> PaymentIntent? { try base.paymentIntent(id) }
+
+    func insert(_ intent: PaymentIntent) throws {
+        try base.insert(intent)
+        try record(EventTypes.paymentIntent(before: nil, after: intent), intent, type: .paymentIntent, id: intent.id)
+    }
+
+    @discardableResult
+    func update(_ intent: PaymentIntent, expecting expected: PaymentIntentStatus) throws -> Bool {
+        let before = try base.paymentIntent(intent.id)
+        guard try base.update(intent, expecting: expected), let before else { return false }
+        try record(EventTypes.paymentIntent(before: before, after: intent), intent, type: .paymentIntent, id: intent.id)
+        return true
+    }
+
+    func paymentIntents(customer: String?, created: CreatedFilter?, page: PageRequest) throws -> Page<PaymentIntent> {
+        try base.paymentIntents(customer: customer, created: created, page: page)
+    }
+
+    // MARK: - Charges
+
+    func charge(_ id: String) throws -> Charge? { try base.charge(id) }
+
+    func insert(_ charge: Charge) throws {
+        try base.insert(charge)
+        try record(EventTypes.charge(before: nil, after: charge), charge, type: .charge, id: charge.id)
+    }
+
+    func update(_ charge: Charge) throws {
+        let before = try base.charge(charge.id)
+        try base.update(charge)
+        try record(EventTypes.charge(before: before, after: charge), charge, type: .charge, id: charge.id)
+    }
+
+    // MARK: - PaymentMethods
+
+    func paymentMethod(_ id: String) throws -> PaymentMethod? { try base.paymentMethod(id) }
+
+    func insert(_ paymentMethod: PaymentMethod, card: SealedCard) throws {
+        try base.insert(paymentMethod, card: card)
+        try record(
+            EventTypes.paymentMethod(before: nil, after: paymentMethod),
+            paymentMethod,
+            type: .paymentMethod,
+            id: paymentMethod.id
+        )
+    }
+
+    func update(_ paymentMethod: PaymentMethod) throws {
+        let before = try base.paymentMethod(paymentMethod.id)
+        try base.update(paymentMethod)
+        try record(
+            EventTypes.paymentMethod(before: before, after: paymentMethod),
+            paymentMethod,
+            type: .paymentMethod,
+            id: paymentMethod.id
+        )
+    }
+
+    func sealedCard(of paymentMethodID: String) throws -> SealedCard? { try base.sealedCard(of: paymentMethodID) }
+
+    func detachPaymentMethods(ofCustomer customer: String) throws {
+        // Each detached card gets its `payment_method.detached`, read before the bulk update.
+        var attached: [PaymentMethod] = []
+        var page = PageRequest(limit: 100)
+        while true {
+            let found = try base.paymentMethods(customer: customer, page: page)
+            attached += found.items
+            guard found.hasMore, let last = found.items.last else { break }
+            page = PageRequest(limit: 100, startingAfter: last.id)
+        }
+        try base.detachPaymentMethods(ofCustomer: customer)
+        for before in attached {
+            var after = before
+            after.customer = nil
+            after.reusable = false
+            try record(
+                EventTypes.paymentMethod(before: before, after: after),
+                after,
+                type: .paymentMethod,
+                id: after.id
+            )
+        }
+    }
+
+    func paymentMethods(customer: String, page: PageRequest) throws -> Page<PaymentMethod> {
+        try base.paymentMethods(customer: customer, page: page)
+    }
+
+    // MARK: - Customers
+
+    func customer(_ id: String) throws -> Customer? { try base.customer(id) }
+
+    func insert(_ customer: Customer) throws {
+        try base.insert(customer)
+        try record(EventTypes.customer(before: nil, after: customer), customer, type: .customer, id: customer.id)
+    }
+
+    func update(_ customer: Customer) throws {
+        let before = try base.customer(customer.id)
+        try base.update(customer)
+        try record(EventTypes.customer(before: before, after: customer), customer, type: .customer, id: customer.id)
+    }
+
+    func customers(email: String?, created: CreatedFilter?, page: PageRequest) throws -> Page<Customer> {
+        try base.customers(email: email, created: created, page: page)
+    }
+
+    // MARK: - Refunds
+
+    func refund(_ id: String) throws -> Refund? { try base.refund(id) }
+
+    func insert(_ refund: Refund) throws {
+        try base.insert(refund)
+        try record(EventTypes.refund(before: nil, after: refund), refund, type: .refund, id: refund.id)
+    }
+
+    func update(_ refund: Refund) throws {
+        let before = try base.refund(refund.id)
+        try base.update(refund)
+        try record(EventTypes.refund(before: before, after: refund), refund, type: .refund, id: refund.id)
+    }
+
+    func refunds(paymentIntent: String?, charge: String?, created: CreatedFilter?, page: PageRequest) throws
+        -> Page<Refund>
+    {
+        try base.refunds(paymentIntent: paymentIntent, charge: charge, created: created, page: page)
+    }
+
+    // MARK: - Events
+
+    func insert(_ event: Event) throws { try base.insert(event) }
+    func event(_ id: String) throws -> Event? { try base.event(id) }
+    func events(types: [String], created: CreatedFilter?, page: PageRequest) throws -> Page<Event> {
+        try base.events(types: types, created: created, page: page)
+    }
+    func pruneEvents(createdBefore cutoff: Int64, limit: Int) throws -> Int {
+        try base.pruneEvents(createdBefore: cutoff, limit: limit)
+    }
+
+    // MARK: - Idempotency keys
+
+    func beginIdempotentRequest(
+        apiKey: String,
+        key: String,
+        method: String,
+        path: String,
+        fingerprint: String,
+        requestID: String,
+        token: String,
+        now: Int64,
+        lockedUntil: Int64,
+        expiresAt: Int64?
+    ) throws -> IdempotencyBegin {
+        try base.beginIdempotentRequest(
+            apiKey: apiKey,
+            key: key,
+            method: method,
+            path: path,
+            fingerprint: fingerprint,
+            requestID: requestID,
+            token: token,
+            now: now,
+            lockedUntil: lockedUntil,
+            expiresAt: expiresAt
+        )
+    }
+
+    func markIdempotentProgress(
+        apiKey: String,
+        key: String,
+        token: String,
+        point: IdempotencyKey.RecoveryPoint,
+        paymentIntent: String?,
+        charge: String?,
+        refund: String?
+    ) throws {
+        try base.markIdempotentProgress(
+            apiKey: apiKey,
+            key: key,
+            token: token,
+            point: point,
+            paymentIntent: paymentIntent,
+            charge: charge,
+            refund: refund
+        )
+    }
+
+    func finishIdempotentRequest(apiKey: String, key: String, token: String, status: Int, body: [UInt8]) throws {
+        try base.finishIdempotentRequest(apiKey: apiKey, key: key, token: token, status: status, body: body)
+    }
+
+    func releaseIdempotentRequest(apiKey: String, key: String, token: String) throws {
+        try base.releaseIdempotentRequest(apiKey: apiKey, key: key, token: token)
+    }
+
+    func idempotencyKey(apiKey: String, key: String) throws -> IdempotencyKey? {
+        try base.idempotencyKey(apiKey: apiKey, key: key)
+    }
+
+    func pruneIdempotencyKeys(expiredBefore now: Int64, limit: Int) throws -> Int {
+        try base.pruneIdempotencyKeys(expiredBefore: now, limit: limit)
+    }
+
+    // MARK: - What the sweeper and recovery find due
+
+    func attemptsDue(at now: Int64, limit: Int) throws -> [PaymentIntent] {
+        try base.attemptsDue(at: now, limit: limit)
+    }
+
+    func authorizationsDue(authorizedAtOrBefore cutoff: Int64, after position: SweepPosition, limit: Int) throws
+        -> [(position: SweepPosition, intent: PaymentIntent)]
+    {
+        try base.authorizationsDue(authorizedAtOrBefore: cutoff, after: position, limit: limit)
+    }
+
+    func pendingChargesDue(createdAtOrBefore cutoff: Int64, after position: SweepPosition, limit: Int) throws
+        -> [(position: SweepPosition, charge: String)]
+    {
+        try base.pendingChargesDue(createdAtOrBefore: cutoff, after: position, limit: limit)
+    }
+
+    func pendingRefunds(createdBefore cutoff: Int64, limit: Int) throws -> [String] {
+        try base.pendingRefunds(createdBefore: cutoff, limit: limit)
+    }
+}

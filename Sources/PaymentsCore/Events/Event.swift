@@ -1,0 +1,45 @@
+import Foundation
+
+/// A recorded change of an object, as Stripe's `event`: its type (`payment_intent.succeeded`, ...) and a snapshot of
+/// the object right after the change.
+///
+/// Events are written in the same transaction as the change they record (an outbox), so a change that rolls back
+/// leaves no event and a committed one always has its event. They are kept for ``retention`` seconds.
+public struct Event: Sendable, Equatable {
+    /// The kinds of object an event records.
+    public enum ObjectType: String, Sendable, CaseIterable {
+        case paymentIntent = "payment_intent"
+        case charge
+        case refund
+        case customer
+        case paymentMethod = "payment_method"
+    }
+
+    public var id: String
+    /// When the change happened (unix seconds).
+    public var created: Int64
+    /// Stripe's event type name, such as `payment_intent.succeeded`.
+    public var type: String
+    public var objectType: ObjectType
+    public var objectID: String
+    /// The object's state after the change, as the JSON of its Core value (rendered in Stripe's shape when served).
+    public var snapshot: [UInt8]
+
+    /// How long events are kept: 30 days, as Stripe lists them.
+    public static let retention: Int64 = 30 * 24 * 3600
+
+    /// Creates an event.
+    public init(id: String, created: Int64, type: String, objectType: ObjectType, objectID: String, snapshot: [UInt8]) {
+        self.id = id
+        self.created = created
+        self.type = type
+        self.objectType = objectType
+        self.objectID = objectID
+        self.snapshot = snapshot
+    }
+
+    /// The object of the snapshot, decoded.
+    public func decodeSnapshot<T: Decodable>(as type: T.Type) throws -> T {
+        try JSONDecoder().decode(T.self, from: Data(snapshot))
+    }
+}

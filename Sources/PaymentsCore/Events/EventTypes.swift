@@ -1,0 +1,76 @@
+/// Which Stripe events a change makes: pure rules from an object's state before and after a write.
+///
+/// Internal steps that Stripe's card payments never show (an attempt's `processing` between our phases, a
+/// `pending` charge while the network answers) make no event; what a merchant polling `/v1/events` sees is what
+/// Stripe would have sent for the same card payment.
+public enum EventTypes {
+    /// The events of a PaymentIntent written as `after`, from `before` (nil when it is new).
+    public static func paymentIntent(before: PaymentIntent?, after: PaymentIntent) -> [String] {
+        guard let before else {
+            return ["payment_intent.created"] + statusEvents(after, failedFrom: nil)
+        }
+        guard before.status != after.status || before.lastPaymentError != after.lastPaymentError else { return [] }
+        return statusEvents(after, failedFrom: before)
+    }
+
+    private static func statusEvents(_ intent: PaymentIntent, failedFrom before: PaymentIntent?) -> [String] {
+        switch intent.status {
+        case .requiresAction: return ["payment_intent.requires_action"]
+        case .requiresCapture: return ["payment_intent.amount_capturable_updated"]
+        case .succeeded: return ["payment_intent.succeeded"]
+        case .canceled: return ["payment_intent.canceled"]
+        case .requiresPaymentMethod
+        where intent.lastPaymentError != nil && intent.lastPaymentError != before?.lastPaymentError:
+            return ["payment_intent.payment_failed"]
+        case .requiresPaymentMethod, .requiresConfirmation, .processing: return []
+        }
+    }
+
+    /// The events of a charge written as `after`, from `before` (nil when it is new).
+    public static func charge(before: Charge?, after: Charge) -> [String] {
+        var types: [String] = []
+        if before?.status != after.status {
+            switch after.status {
+            case .succeeded: types.append("charge.succeeded")
+            case .failed: types.append("charge.failed")
+            case .pending: break
+            }
+        }
+        if let before, !before.captured && after.captured && before.status == .succeeded {
+            types.append("charge.captured")
+        }
+        // A refund, or the release of an uncaptured authorization (canceled, or expired after 7 days): Stripe
+        // shows both as refunded amounts.
+        if after.amountRefunded > (before?.amountRefunded ?? 0) { types.append("charge.refunded") }
+        return types
+    }
+
+    /// The events of a refund written as `after`, from `before` (nil when it is new).
+    public static func refund(before: Refund?, after: Refund) -> [String] {
+        guard let before else { return ["refund.created"] }
+        guard before.status != after.status else { return [] }
+        return after.status == .failed ? ["refund.updated", "refund.failed"] : ["refund.updated"]
+    }
+
+    /// The events of a customer written as `after`, from `before` (nil when it is new).
+    public static func customer(before: Customer?, after: Customer) -> [String] {
+        guard let before else { return ["customer.created"] }
+        if after.deleted && !before.deleted { return ["customer.deleted"] }
+        return before == after ? [] : ["customer.updated"]
+    }
+
+    /// The events of a payment method written as `after`, from `before` (nil when it is new: Stripe sends none
+    /// for a new payment method, only `attached` when it joins a customer).
+    public static func paymentMethod(before: PaymentMethod?, after: PaymentMethod) -> [String] {
+        var types: [String] = []
+        if before?.customer == nil, after.customer != nil { types.append("payment_method.attached") }
+        if let before, before.customer != nil, after.customer == nil { types.append("payment_method.detached") }
+        if let before,
+            before.billingDetails != after.billingDetails || before.metadata != after.metadata
+                || before.expMonth != after.expMonth || before.expYear != after.expYear
+        {
+            types.append("payment_method.updated")
+        }
+        return types
+    }
+}

@@ -1,0 +1,53 @@
+import Hummingbird
+import Payments
+import PaymentsCore
+
+/// `/v1/events`: retrieve and list, with the secret key only (as Stripe).
+struct EventsController {
+    let services: HTTPServices
+
+    var endpoints: RouteCollection<StripeRequestContext> {
+        let routes = RouteCollection(context: StripeRequestContext.self)
+        routes.get(use: list)
+        routes.get(":id", use: retrieve)
+        return routes
+    }
+
+    @Sendable func retrieve(_ request: Request, context: StripeRequestContext) async throws -> Response {
+        try context.requireSecretKey()
+        var params = try await RequestParameters.read(request, context: context)
+        _ = try Expansion.read(&params, allowed: [])
+        try params.finish()
+        let event = try await services.events.retrieve(try context.parameters.require("id"))
+        let options = RenderOptions(request: request, context: context, services: services)
+        return JSONResponse.json(try StripeRenderer.event(event, options: options))
+    }
+
+    @Sendable func list(_ request: Request, context: StripeRequestContext) async throws -> Response {
+        try context.requireSecretKey()
+        var params = try await RequestParameters.read(request, context: context)
+        _ = try Expansion.read(&params, allowed: [], list: true)
+        var types: [String] = []
+        if let type = try params.string("type") { types.append(type) }
+        if let list = try params.stringList("types") {
+            guard types.isEmpty else {
+                throw PaymentError.invalidRequest(
+                    "You may pass either `type` or `types`, but not both.",
+                    code: "parameter_invalid_empty",
+                    param: "types"
+                )
+            }
+            guard list.count <= 20 else {
+                throw PaymentError.invalidValue("types", "You may pass at most 20 values in `types`.")
+            }
+            types = list
+        }
+        let created = try ListParameters.created(&params)
+        let page = try ListParameters.page(&params)
+        try params.finish()
+        let result = try await services.events.list(types: types, created: created, page: page)
+        let options = RenderOptions(request: request, context: context, services: services).forListItems
+        let items = try result.items.map { try StripeRenderer.event($0, options: options) }
+        return JSONResponse.json(StripeRenderer.list(items, hasMore: result.hasMore, url: "/v1/events"))
+    }
+}

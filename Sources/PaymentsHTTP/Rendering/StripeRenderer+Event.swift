@@ -1,0 +1,34 @@
+import Payments
+import PaymentsCore
+
+extension StripeRenderer {
+    /// An event in Stripe's shape: `data.object` is the object as it was right after the change, rendered as its
+    /// own endpoint renders it (related objects by id).
+    static func event(_ event: Event, options: RenderOptions) throws -> JSONValue {
+        let object: JSONValue
+        switch event.objectType {
+        case .paymentIntent:
+            let intent = try event.decodeSnapshot(as: PaymentIntent.self)
+            object = paymentIntent(Lookup.IntentBundle(intent: intent), options: options)
+        case .charge:
+            object = charge(try event.decodeSnapshot(as: Charge.self), paymentMethod: nil)
+        case .refund:
+            object = refund(try event.decodeSnapshot(as: Refund.self))
+        case .customer:
+            object = customer(try event.decodeSnapshot(as: Customer.self))
+        case .paymentMethod:
+            object = paymentMethod(try event.decodeSnapshot(as: PaymentMethod.self), options: options)
+        }
+        return .object([
+            ("id", .string(event.id)),
+            ("object", "event"),
+            ("api_version", .null),
+            ("created", .int(event.created)),
+            ("data", .object([("object", object)])),
+            ("livemode", false),
+            ("pending_webhooks", 0),
+            ("request", .object([("id", .null), ("idempotency_key", .null)])),
+            ("type", .string(event.type)),
+        ])
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `GET /v1/events` and `GET /v1/events/:id` through the real router: Stripe's event shape, filters and paging.
+@Suite("Event routes")
+struct EventsRouteTests {
+    @Test("A payment's events, newest first, in Stripe's shape with the object as it was")
+    func shape() async throws {
+        try await withWire { api in
+            // Given a payment that succeeded
+            let paid = try await api.payment([("payment_method", "pm_card_visa"), ("confirm", "true")])
+            try #require(paid.status == 200)
+            let intent = try #require(paid.json["id"]?.string)
+            // When the events are listed
+            let list = try await api.get("/v1/events")
+            #expect(list.status == 200)
+            #expect(list.json["object"]?.string == "list" && list.json["url"]?.string == "/v1/events")
+            let events = try #require(list.json["data"]?.array)
+            // Then the newest is payment_intent.succeeded, carrying the intent as the retrieve shows it
+            #expect(
+                events.compactMap { $0["type"]?.string }.prefix(3) == [
+                    "payment_intent.succeeded", "charge.succeeded", "payment_intent.created",
+                ]
+            )
+            let newest = events[0]
+            #expect(newest["object"]?.string == "event")
+            #expect(newest["id"]?.string?.hasPrefix("evt_") == true)
+            #expect(newest["livemode"]?.bool == false && newest["pending_webhooks"]?.int == 0)
+            let object = try #require(newest["data"]?["object"])
+            #expect(object["object"]?.string == "payment_intent")
+            #expect(object["id"]?.string == intent)
+            #expect(object["status"]?.string == "succeeded")
+            // And the created event shows the intent as it was when created
+            let created = try #require(events.first { $0["type"]?.string == "payment_intent.created" })
+            #expect(created["data"]?["object"]?["status"]?.string != "succeeded")
+            // And one event is retrieved by id
+            let id = try #require(newest["id"]?.string)
+            let one = try await api.get("/v1/events/\(id)")
+            #expect(one.status == 200 && one.json["type"]?.string == "payment_intent.succeeded")
+        }
+    }
+
+    @Test("type, types[], created and paging; unknown ids and a publishable key are refused")
+    func filters() async throws {
+        try await withWire { api in
+            for card in ["pm_card_visa", "pm_card_chargeDeclinedInsufficientFunds"] {
+                _ = try await api.payment([("payment_method", card), ("confirm", "true")])
+            }
+            let failed = try await api.get("/v1/events", [("type", "payment_intent.payment_failed")])
+            #expect(failed.json["data"]?.array?.count == 1)
+            let two = try await api.get(
+                "/v1/events",
+                [("types[]", "charge.succeeded"), ("types[]", "charge.failed")]
+            )
+            #expect(
+                two.json["data"]?.array?.compactMap { $0["type"]?.string }.sorted() == [
+                    "charge.failed", "charge.succeeded",
+                ]
+            )
+            let future = try await api.get("/v1/events", [("created[gt]", "4102444800")])
+            #expect(future.json["data"]?.array?.count == 0)
+            let page = try await api.get("/v1/events", [("limit", "2")])
+            #expect(page.json["has_more"]?.bool == true && page.json["data"]?.array?.count == 2)
+            let last = try #require(page.json["data"]?[1]?["id"]?.string)
+            let next = try await api.get("/v1/events", [("limit", "100"), ("starting_after", last)])
+            #expect(next.json["data"]?.array?.count == 4)
+            // Refusals
+            let missing = try await api.get("/v1/events/evt_missing")
+            #expect(missing.status == 404 && missing.error["code"]?.string == "resource_missing")
+            let both = try await api.get("/v1/events", [("type", "a"), ("types[]", "b")])
+            #expect(both.status == 400)
+            let publishable = try await api.get("/v1/events", auth: WireClient.publishable)
+            #expect(publishable.status == 401 || publishable.status == 403)
+        }
+    }
+}

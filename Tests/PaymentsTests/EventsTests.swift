@@ -1,0 +1,151 @@
+import Foundation
+import Payments
+import PaymentsCore
+import TestSupport
+import Testing
+
+/// The events outbox: every change records Stripe's events in its own transaction, and only committed changes do.
+@Suite("Events")
+struct EventsTests {
+    /// Every event, oldest first, as (type, object id).
+    static func all(_ environment: TestEnvironment) async throws -> [(type: String, object: String)] {
+        let page = try await Events(context: environment.context).list(types: [], created: nil, page: .init(limit: 100))
+        return page.items.reversed().map { ($0.type, $0.objectID) }
+    }
+
+    /// The types of every event, oldest first.
+    static func types(_ environment: TestEnvironment) async throws -> [String] {
+        try await all(environment).map(\.type)
+    }
+
+    @Test("A successful payment: payment_intent.created, charge.succeeded, payment_intent.succeeded")
+    func succeeded() async throws {
+        let environment = try TestEnvironment()
+        let card = try await environment.card("4242424242424242")
+        let intent = try await environment.pay(card.id)
+        let events = try await Self.all(environment)
+        #expect(events.map(\.type) == ["payment_intent.created", "charge.succeeded", "payment_intent.succeeded"])
+        #expect(events.map(\.object) == [intent.id, try #require(intent.latestCharge), intent.id])
+        // And the last event's snapshot is the intent as it was then
+        let newest = try #require(
+            try await Events(context: environment.context).list(types: [], created: nil, page: .init(limit: 1))
+                .items.first
+        )
+        let snapshot = try newest.decodeSnapshot(as: PaymentIntent.self)
+        #expect(snapshot == intent)
+        #expect(newest.created == environment.clock.now)
+        #expect(newest.id.hasPrefix("evt_"))
+    }
+
+    @Test("A decline: payment_intent.created, charge.failed, payment_intent.payment_failed")
+    func declined() async throws {
+        let environment = try TestEnvironment()
+        let card = try await environment.card("4000000000009995")
+        await #expect(throws: PaymentError.self) { try await environment.pay(card.id) }
+        #expect(
+            try await Self.types(environment) == [
+                "payment_intent.created", "charge.failed", "payment_intent.payment_failed",
+            ]
+        )
+    }
+
+    @Test("3-D Secure, manual capture, refund: each step's events")
+    func lifecycle() async throws {
+        let environment = try TestEnvironment()
+        let card = try await environment.card("4000002500003155")
+        let waiting = try await environment.pay(card.id, captureMethod: .manual)
+        #expect(waiting.status == .requiresAction)
+        let token = try #require(waiting.authenticationToken)
+        let authorized = try await environment.intents.authenticate(waiting.id, token: token, outcome: .complete)
+        #expect(authorized.status == .requiresCapture)
+        let captured = try await environment.intents.capture(waiting.id, amountToCapture: 1_500)
+        #expect(captured.status == .succeeded)
+        _ = try await environment.refunds.create(.init(paymentIntent: waiting.id, amount: 500))
+        #expect(
+            try await Self.types(environment) == [
+                "payment_intent.created", "payment_intent.requires_action",
+                "charge.succeeded", "payment_intent.amount_capturable_updated",
+                "payment_intent.succeeded", "charge.captured",
+                // The refund reserves its amount on the charge before the network is asked, then succeeds
+                "charge.refunded", "refund.created", "refund.updated",
+            ]
+        )
+    }
+
+    @Test("Customers and their cards: created, updated, attached, detached, deleted")
+    func customersAndCards() async throws {
+        let environment = try TestEnvironment()
+        let customer = try await environment.customer()
+        let card = try await environment.card("4242424242424242")
+        _ = try await environment.paymentMethods.attach(card.id, customer: customer.id)
+        _ = try await environment.customers.update(customer.id, .init(name: "Jenny Rosen"))
+        _ = try await environment.customers.delete(customer.id)
+        #expect(
+            try await Self.types(environment) == [
+                "customer.created", "payment_method.attached", "customer.updated",
+                // Deleting a customer detaches its cards first
+                "payment_method.detached", "customer.deleted",
+            ]
+        )
+    }
+
+    @Test("A change that rolls back records no event")
+    func rolledBack() async throws {
+        let environment = try TestEnvironment()
+        struct Abort: Error {}
+        await #expect(throws: Abort.self) {
+            try await environment.context.database.write { tx in
+                try tx.insert(
+                    Customer(id: "cus_rolledback", created: environment.clock.now, email: nil, metadata: [:])
+                )
+                throw Abort()
+            }
+        }
+        #expect(try environment.count("customers") == 0)
+        #expect(try environment.count("events") == 0)
+    }
+
+    @Test("Filters: type, several types, created; paging newest first")
+    func filters() async throws {
+        let environment = try TestEnvironment()
+        let events = Events(context: environment.context)
+        let card = try await environment.card("4242424242424242")
+        _ = try await environment.pay(card.id)
+        environment.clock.advance(by: 60)
+        _ = try await environment.pay(try await environment.card("4242424242424242").id)
+        let succeeded = try await events.list(types: ["payment_intent.succeeded"], created: nil, page: .init())
+        #expect(succeeded.items.count == 2 && succeeded.items.allSatisfy { $0.type == "payment_intent.succeeded" })
+        #expect(succeeded.items[0].created > succeeded.items[1].created)
+        let two = try await events.list(
+            types: ["charge.succeeded", "payment_intent.created"],
+            created: nil,
+            page: .init()
+        )
+        #expect(two.items.count == 4)
+        let late = try await events.list(types: [], created: CreatedFilter(gte: environment.clock.now), page: .init())
+        #expect(late.items.count == 3)
+        let first = try await events.list(types: [], created: nil, page: .init(limit: 2))
+        #expect(first.hasMore && first.items.count == 2)
+        let rest = try await events.list(
+            types: [],
+            created: nil,
+            page: .init(limit: 10, startingAfter: first.items[1].id)
+        )
+        #expect(rest.items.count == 4 && !rest.hasMore)
+        #expect(Set((first.items + rest.items).map(\.id)).count == 6)
+        await #expect(throws: PaymentError.self) { try await events.retrieve("evt_missing") }
+        #expect(try await events.retrieve(first.items[0].id) == first.items[0])
+    }
+
+    @Test("The sweeper deletes events older than 30 days, and only those")
+    func pruned() async throws {
+        let environment = try TestEnvironment()
+        _ = try await environment.customer()
+        environment.clock.advance(by: Event.retention - 10)
+        _ = try await environment.customer()
+        environment.clock.advance(by: 20)
+        let report = try await Sweeper(context: environment.context).sweep(now: environment.clock.now)
+        #expect(report.eventsPruned == 1)
+        #expect(try await Self.types(environment) == ["customer.created"])
+    }
+}
