@@ -103,7 +103,9 @@ let package = Package(
         ),
         .testTarget(
             name: "PaymentsSQLiteTests",
-            dependencies: ["PaymentsSQLite", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "CAllocator", "PaymentsSQLite", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(
             name: "PaymentsNetworkTests",

@@ -30,8 +30,11 @@ struct RechargeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Where to write the results (default: standard output).")
     var output: String?
 
-    @Option(name: .long, help: "How many rows to charge at once (results stay in input order).")
-    var concurrency: Int = 4
+    @Option(
+        name: .long,
+        help: "How many rows to charge at once (results stay in input order; concurrent rows share commits)."
+    )
+    var concurrency: Int = 32
 
     /// The columns every input must have.
     static let requiredColumns = ["customer", "amount", "currency", "reference"]

@@ -1,0 +1,46 @@
+"""What scripts/bench ran on: CPU, cores, memory, kernel, the temp folder's filesystem, tool versions."""
+import os, platform, sqlite3, subprocess, time
+
+
+def _first(path, prefix):
+    """The value after `prefix:` on the first line of a /proc file that starts with it."""
+    try:
+        with open(path) as f:
+            return next((line.split(":", 1)[1].strip() for line in f if line.startswith(prefix)), "?")
+    except OSError:
+        return "?"
+
+
+def filesystem(folder):
+    """'TYPE on DEVICE (mounted at POINT)' for the mount holding `folder` (the longest matching /proc/mounts entry)."""
+    folder = os.path.realpath(folder)
+    best = ("?", "?", "")
+    with open("/proc/mounts") as f:
+        for line in f:
+            device, point, kind = line.split()[:3]
+            inside = folder == point or folder.startswith(point.rstrip("/") + "/")
+            if inside and len(point) >= len(best[2]):
+                best = (kind, device, point)
+    return f"{best[0]} on {best[1]} (mounted at {best[2]})"
+
+
+def _wrk_version():
+    out = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout
+    return out.split(" [")[0].removeprefix("wrk ").strip() or "?"
+
+
+def describe(folder, binary, root):
+    """Lines describing the machine and what is measured."""
+    memory_kb = int(_first("/proc/meminfo", "MemTotal").split()[0])
+    commit = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip() or "?"
+    built = time.strftime("%Y-%m-%d %H:%M", time.localtime(os.path.getmtime(binary)))
+    return [
+        f"machine  {_first('/proc/cpuinfo', 'model name')}, {os.cpu_count()} cores, "
+        f"{memory_kb / 1024 / 1024:.1f} GiB RAM, Linux {platform.release()}",
+        f"disk     {filesystem(folder)}; temp folder {folder}",
+        f"load     {' '.join(open('/proc/loadavg').read().split()[:3])} (1, 5, 15 min averages) at the start",
+        f"binary   {binary} (built {built}); repository at {commit}",
+        f"tools    wrk {_wrk_version()}, Python {platform.python_version()} (SQLite {sqlite3.sqlite_version} for the "
+        f"ceiling and the bulk inserts)",
+    ]

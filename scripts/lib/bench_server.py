@@ -1,0 +1,116 @@
+"""The payments server and CLI as scripts/bench runs them: environment, process, resident memory, API calls."""
+import json, os, socket, sqlite3, subprocess, sys, threading, time, urllib.parse, urllib.request
+
+SECRET = "sk_test_bench_hot_path"
+PUBLISHABLE = "pk_test_bench_hot_path"
+
+
+def environment():
+    """The environment of every payments process: no inherited PAYMENTS_* settings, the bench's keys, the durability
+    the server runs with in production (synchronous=FULL, group commit), no periodic sweeper, quiet logs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAYMENTS_")}
+    env.update(PAYMENTS_SECRET_KEY=SECRET, PAYMENTS_PUBLISHABLE_KEY=PUBLISHABLE, PAYMENTS_SYNCHRONOUS="FULL",
+               PAYMENTS_GROUP_COMMIT="true", PAYMENTS_SWEEP_INTERVAL="0", PAYMENTS_LOG_LEVEL="warning")
+    return env
+
+
+def command(binary, root, *args, check=True):
+    """Runs a payments subcommand from the repository root (it reads migrations/ and config/ relative to it);
+    returns (wall seconds, CompletedProcess). With `check`, stops the bench when the command fails."""
+    start = time.perf_counter()
+    result = subprocess.run([binary, *args], cwd=root, env=environment(), capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if check and result.returncode != 0:
+        sys.exit(f"{' '.join([binary, *args])} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
+    return elapsed, result
+
+
+def free_port():
+    """A TCP port nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def resident_kb(pid):
+    """VmRSS of a process, in kB (None once it has exited)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    except (OSError, StopIteration):
+        return None
+
+
+class Server:
+    """`payments serve` on a database and a free port, its VmRSS sampled every second while it runs."""
+
+    def __init__(self, binary, root, db):
+        self.binary, self.root, self.db = binary, root, db
+        self.port = free_port()
+        self.samples = []  # (monotonic seconds, VmRSS kB)
+        self._stopped = threading.Event()
+
+    def __enter__(self):
+        log_path = os.path.join(os.path.dirname(self.db), "server.log")
+        self._log = open(log_path, "a")
+        self.process = subprocess.Popen([self.binary, "serve", "--db", self.db, "--port", str(self.port)],
+                                        cwd=self.root, env=environment(), stdout=self._log,
+                                        stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=1).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.__exit__()
+                    sys.exit(f"the server did not start; see {log_path}")
+                time.sleep(0.1)
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+        return self
+
+    def __exit__(self, *_):
+        self._stopped.set()
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self._log.close()
+
+    def _sample(self):
+        while not self._stopped.is_set():
+            kb = resident_kb(self.process.pid)
+            if kb is not None:
+                self.samples.append((time.monotonic(), kb))
+            self._stopped.wait(1.0)
+
+    def peak_mb(self, since=None):
+        """The highest VmRSS sampled (since a monotonic time), in MB."""
+        return max(kb for t, kb in self.samples if since is None or t >= since) / 1024
+
+    def rss_mb_at(self, moment):
+        """The VmRSS sample nearest a monotonic time, in MB."""
+        return min(self.samples, key=lambda sample: abs(sample[0] - moment))[1] / 1024
+
+    def post(self, path, form, key=None):
+        """POSTs a form to the API with the secret key; returns the decoded JSON answer."""
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}",
+                                         data=urllib.parse.urlencode(form).encode(), method="POST")
+        request.add_header("Authorization", f"Bearer {SECRET}")
+        if key:
+            request.add_header("Idempotency-Key", key)
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return json.load(answer)
+
+    def intents(self):
+        """How many payment intents the database holds, once the count has stopped moving (requests wrk left in
+        flight when it stopped finish first)."""
+        previous = None
+        for _ in range(25):
+            db = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
+            count = db.execute("SELECT count(*) FROM payment_intents").fetchone()[0]
+            db.close()
+            if count == previous:
+                return count
+            previous = count
+            time.sleep(0.2)
+        return count
