@@ -37,13 +37,14 @@ struct IdempotencyMiddleware: RouterMiddleware {
         } catch {
             throw PaymentError.tooLarge
         }
+        let parameters = try RequestParameters.parseBody(body, contentType: request.headers[.contentType])
         let decision = try await services.idempotency.begin(
             .init(
                 apiKey: fixedScope ?? context.apiKeyHash,
                 key: key,
                 method: request.method.rawValue,
                 path: request.uri.path,
-                parameters: try Self.canonicalParameters(request: request, body: body),
+                parameters: Self.canonical(parameters),
                 requestID: context.requestID
             )
         )
@@ -58,6 +59,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
         case .run(let lease):
             var context = context
             context.idempotency = IdempotentRequest(lease: lease, holder: ScopeHolder())
+            context.parsedBody = parameters
             return try await run(request, context: context, lease: lease, next: next)
         }
     }
@@ -111,18 +113,11 @@ struct IdempotencyMiddleware: RouterMiddleware {
         }
     }
 
-    /// The method, path and parameters as canonical text, independent of the parameters' order in the body; the
-    /// owner keeps only a keyed hash of it.
-    static func canonicalParameters(request: Request, body: ByteBuffer) throws -> String {
-        let contentType = request.headers[.contentType]?.lowercased() ?? ""
-        let nodes: [String: ParameterNode]
-        if contentType.hasPrefix("application/json") {
-            nodes = body.readableBytes == 0 ? [:] : try ParameterNode.parseJSON(Data(body.readableBytesView))
-        } else {
-            nodes = try ParameterNode.parseForm(String(buffer: body))
-        }
+    /// The parameters as canonical text, independent of their order in the body; the owner keeps only a keyed
+    /// hash of it.
+    static func canonical(_ parameters: [String: ParameterNode]) -> String {
         var canonical = ""
-        ParameterNode.canonicalize(.map(nodes), prefix: "", into: &canonical)
+        ParameterNode.canonicalize(.map(parameters), prefix: "", into: &canonical)
         return canonical
     }
 }

@@ -17,6 +17,9 @@ public struct StripeRequestContext: RequestContext {
 
     /// The idempotency key this request runs under, set by the idempotency middleware.
     public var idempotency: IdempotentRequest?
+    /// The POST body's parameters, when the idempotency middleware parsed them already (for the key's
+    /// fingerprint); the handler reads them from here instead of parsing the body again.
+    var parsedBody: [String: ParameterNode]?
 
     public init(source: Source) {
         self.coreContext = .init(source: source)

@@ -11,20 +11,27 @@ enum RequestParameters {
         if request.method == .get || request.method == .delete {
             return Parameters(try ParameterNode.parseForm(request.uri.query ?? ""))
         }
+        // Parsed already by the idempotency middleware (for its fingerprint): parsed once per request.
+        if let parsed = context.parsedBody { return Parameters(parsed) }
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: context.maxUploadSize)
         } catch {
             throw PaymentError.tooLarge
         }
-        let contentType = request.headers[.contentType]?.lowercased() ?? ""
-        if contentType.hasPrefix("application/json") {
-            if buffer.readableBytes == 0 { return Parameters([:]) }
-            return Parameters(try ParameterNode.parseJSON(Data(buffer.readableBytesView)))
+        return Parameters(try parseBody(buffer, contentType: request.headers[.contentType]))
+    }
+
+    /// A POST body's parameters: JSON when the content type says so, a form otherwise.
+    /// - Throws: 400 for a malformed body or one that is not UTF-8.
+    static func parseBody(_ buffer: ByteBuffer, contentType: String?) throws -> [String: ParameterNode] {
+        if contentType?.lowercased().hasPrefix("application/json") == true {
+            if buffer.readableBytes == 0 { return [:] }
+            return try ParameterNode.parseJSON(Data(buffer.readableBytesView))
         }
         guard let text = buffer.getString(at: buffer.readerIndex, length: buffer.readableBytes) else {
             throw PaymentError.invalidRequest("The request body is not valid UTF-8.")
         }
-        return Parameters(try ParameterNode.parseForm(text))
+        return try ParameterNode.parseForm(text)
     }
 }
