@@ -109,7 +109,9 @@ let package = Package(
         ),
         .testTarget(
             name: "PaymentsNetworkTests",
-            dependencies: ["PaymentsCore", "PaymentsNetwork", "TestSupport"]
+            dependencies: [
+                "PaymentsCore", "PaymentsNetwork", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(
             name: "PaymentsStoreTests",

@@ -11,8 +11,9 @@ struct SweepCommand: AsyncParsableCommand {
         abstract: "Run one sweeper pass and exit.",
         discussion: """
             Expires confirmation attempts left past the confirmation window, cancels authorizations left \
-            uncaptured for 7 days, prunes idempotency keys older than 24 hours, and settles attempts a crash \
-            left pending. Safe to run beside a running server.
+            uncaptured for 7 days, prunes idempotency keys older than 24 hours, settles attempts and refunds a \
+            crash left pending, and asks the card network again about refunds whose status it said would change \
+            (test cards 4000000000007726 and 4000000000005126). Safe to run beside a running server.
             """
     )
 
@@ -20,7 +21,10 @@ struct SweepCommand: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: "The time the pass treats as now: unix seconds or ISO 8601 (default: the current time)."
+        help: """
+            The time the pass treats as now: unix seconds, ISO 8601, or a time from now such as +2m or +7d \
+            (default: the current time).
+            """
     )
     var now: TimeArgument?
 
@@ -46,14 +50,14 @@ struct SweepCommand: AsyncParsableCommand {
                 database: context.database,
                 vault: context.vault,
                 network: context.network,
-                clock: .fixed(now.seconds),
+                clock: .fixed(now.seconds(now: context.clock.now())),
                 settings: context.settings,
                 logger: context.logger
             )
         }
-        let time = TimeArgument(seconds: context.clock.now())
+        let time = context.clock.now()
         let started = ContinuousClock.now
-        let report = try await Sweeper(context: context).sweep(now: time.seconds)
+        let report = try await Sweeper(context: context).sweep(now: time)
         let elapsed = ContinuousClock.now - started
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         let lines: [(String, String)] = [
@@ -62,13 +66,14 @@ struct SweepCommand: AsyncParsableCommand {
             ("idempotency keys pruned", "\(report.idempotencyKeysPruned)"),
             ("pending charges recovered", "\(report.pendingChargesRecovered)"),
             ("pending refunds settled", "\(report.pendingRefundsSettled)"),
+            ("refunds updated", "\(report.refundsUpdated)"),
             ("events pruned", "\(report.eventsPruned)"),
             ("skipped", "\(report.skipped)"),
             ("rows examined", "\(report.examined)"),
             ("time", String(format: "%.1f ms", milliseconds)),
         ]
         let width = lines.map(\.0.count).max() ?? 0
-        var text = "sweep as of \(time.iso8601) (\(time.seconds)) on \(settings.db)\n"
+        var text = "sweep as of \(TimeArgument.iso8601(time)) (\(time)) on \(settings.db)\n"
         for (label, value) in lines {
             text += "  " + label + ":" + String(repeating: " ", count: width - label.count + 1) + value + "\n"
         }

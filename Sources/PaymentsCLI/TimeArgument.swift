@@ -1,20 +1,30 @@
 import ArgumentParser
 import Foundation
 
-/// A point in time given on the command line: unix seconds (`1767225600`) or ISO 8601 (`2026-01-01T00:00:00Z`,
-/// with fractional seconds or an offset, or a date alone, `2026-01-01`, meaning its midnight UTC). A date and time
-/// without an offset is read as UTC.
+/// A point in time given on the command line: unix seconds (`1767225600`), ISO 8601 (`2026-01-01T00:00:00Z`, with
+/// fractional seconds or an offset, or a date alone, `2026-01-01`, meaning its midnight UTC; a date and time without
+/// an offset is read as UTC), or a time from now: a sign, a number and a unit, `s`, `m`, `h` or `d` (`+2m`, `+7d`,
+/// `-1h`).
 struct TimeArgument: ExpressibleByArgument, Sendable, Equatable {
-    /// The time in unix seconds.
-    var seconds: Int64
+    /// Unix seconds, or for a time from now, the seconds from now.
+    private let value: Int64
+    /// Whether the time was given from now (`+2m`).
+    let relative: Bool
 
-    /// Creates a time from unix seconds.
-    init(seconds: Int64) { self.seconds = seconds }
+    /// Creates a time from unix seconds, or from now when `relative`.
+    init(seconds: Int64, relative: Bool = false) {
+        self.value = seconds
+        self.relative = relative
+    }
 
     init?(argument: String) {
         let text = argument.trimmingCharacters(in: .whitespaces)
+        if let offset = Self.offset(text) {
+            self.init(seconds: offset, relative: true)
+            return
+        }
         if let seconds = Int64(text) {
-            self.seconds = seconds
+            self.init(seconds: seconds)
             return
         }
         let forms: [ISO8601DateFormatter.Options] = [
@@ -28,7 +38,7 @@ struct TimeArgument: ExpressibleByArgument, Sendable, Equatable {
             formatter.formatOptions = options
             formatter.timeZone = TimeZone(identifier: "UTC")
             if let date = formatter.date(from: text) {
-                self.seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+                self.init(seconds: Int64(date.timeIntervalSince1970.rounded(.down)))
                 return
             }
         }
@@ -37,8 +47,27 @@ struct TimeArgument: ExpressibleByArgument, Sendable, Equatable {
 
     static var defaultCompletionKind: CompletionKind { .default }
 
-    /// The time as ISO 8601 in UTC, e.g. `2026-01-01T00:00:00Z`.
-    var iso8601: String {
+    /// The time in unix seconds; a time from now is counted from `now`.
+    func seconds(now: Int64) -> Int64 { relative ? now + value : value }
+
+    /// The seconds in each unit a time from now may use.
+    private static let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3_600, "d": 86_400]
+
+    /// The seconds of a time from now (`+2m` is 120, `-1h` is -3600), or nil when `text` is not one. The sign is
+    /// required, so that a bare number stays unix seconds.
+    private static func offset(_ text: String) -> Int64? {
+        guard let sign = text.first, sign == "+" || sign == "-", let unit = text.last, let size = units[unit] else {
+            return nil
+        }
+        let digits = text.dropFirst().dropLast()
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), let count = Int64(digits) else { return nil }
+        let (seconds, overflow) = count.multipliedReportingOverflow(by: size)
+        guard !overflow else { return nil }
+        return sign == "-" ? -seconds : seconds
+    }
+
+    /// `seconds` as ISO 8601 in UTC, e.g. `2026-01-01T00:00:00Z`.
+    static func iso8601(_ seconds: Int64) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
         formatter.timeZone = TimeZone(identifier: "UTC")

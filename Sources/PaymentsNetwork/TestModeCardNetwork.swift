@@ -41,20 +41,35 @@ public struct TestModeCardNetwork: CardNetwork {
                         message TEXT,
                         authorization_code TEXT,
                         captured_amount INTEGER NOT NULL DEFAULT 0,
-                        voided INTEGER NOT NULL DEFAULT 0
+                        voided INTEGER NOT NULL DEFAULT 0,
+                        refund_behavior TEXT NOT NULL DEFAULT 'succeeds'
                     ) STRICT;
                     CREATE TABLE IF NOT EXISTS refunds (
                         refund_id TEXT PRIMARY KEY NOT NULL,
                         attempt_id TEXT NOT NULL REFERENCES authorizations (attempt_id),
-                        amount INTEGER NOT NULL
+                        amount INTEGER NOT NULL,
+                        requested_at INTEGER NOT NULL DEFAULT 0
                     ) STRICT;
                     """
             )
+            for (table, column, definition) in Self.addedColumns
+            where try !db.columns(in: table).contains(where: { $0.name == column }) {
+                try db.execute(sql: "ALTER TABLE \(table) ADD COLUMN \(column) \(definition)")
+            }
         }
         self.ledger = queue
         self.writer = GroupCommitWriter(queue, label: "card-network")
         self.latency = latency
     }
+
+    /// Columns added to the ledger since its first version, with their definitions: a ledger file made before them
+    /// gets them when opened. An authorization's `refund_behavior` is how its card's refunds behave (the ledger
+    /// never keeps the card number); a refund's `requested_at` is when it was first asked for (0 for older ones,
+    /// whose refunds are long settled).
+    private static let addedColumns = [
+        ("authorizations", "refund_behavior", "TEXT NOT NULL DEFAULT 'succeeds'"),
+        ("refunds", "requested_at", "INTEGER NOT NULL DEFAULT 0"),
+    ]
 
     public func lookUp(_ card: CardNumber) -> CardLookup { TestModeIssuer.lookUp(card) }
 
@@ -93,8 +108,8 @@ public struct TestModeCardNetwork: CardNetwork {
             try db.cachedStatement(
                 sql: """
                     INSERT INTO authorizations (attempt_id, created, last4, amount, currency, approved, code,
-                        decline_code, message, authorization_code, captured_amount)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        decline_code, message, authorization_code, captured_amount, refund_behavior)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             )
             .execute(
@@ -102,6 +117,7 @@ public struct TestModeCardNetwork: CardNetwork {
                     request.attemptID, request.now, request.card.last4, request.amount, request.currency, approved,
                     decline?.code, decline?.declineCode, decline?.message, code,
                     approved && request.capture ? request.amount : 0,
+                    TestModeIssuer.refundBehavior(of: request.card).rawValue,
                 ]
             )
             return result
@@ -152,12 +168,36 @@ public struct TestModeCardNetwork: CardNetwork {
         }
     }
 
-    public func refund(attemptID: String, refundID: String, amount: Int64) async throws {
+    /// Records the refund the first time its id is seen (as of `now`), and answers where it stands at `now` by its
+    /// card's refund behaviour (`TestModeIssuer.refundResult`): asking again never refunds twice.
+    public func refund(attemptID: String, refundID: String, amount: Int64, now: Int64) async throws -> RefundResult {
         try await writer.write { db in
             try db.execute(
-                sql: "INSERT OR IGNORE INTO refunds (refund_id, attempt_id, amount) VALUES (?, ?, ?)",
-                arguments: [refundID, attemptID, amount]
+                sql: "INSERT OR IGNORE INTO refunds (refund_id, attempt_id, amount, requested_at) VALUES (?, ?, ?, ?)",
+                arguments: [refundID, attemptID, amount, now]
             )
+            let row = try Row.fetchOne(
+                db,
+                sql: "SELECT r.requested_at, a.refund_behavior FROM refunds AS r "
+                    + "JOIN authorizations AS a ON a.attempt_id = r.attempt_id WHERE r.refund_id = ?",
+                arguments: [refundID]
+            )
+            let behavior = row.flatMap { RefundBehavior(rawValue: $0["refund_behavior"]) } ?? .succeeds
+            let requestedAt: Int64 = row?["requested_at"] ?? now
+            return TestModeIssuer.refundResult(behavior, requestedAt: requestedAt, now: now)
+        }
+    }
+
+    /// The refunds the ledger holds for an attempt, by refund id, with their amounts: each refund the network made
+    /// (whatever became of it later), once.
+    public func refunds(attemptID: String) throws -> [String: Int64] {
+        try ledger.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: "SELECT refund_id, amount FROM refunds WHERE attempt_id = ?",
+                arguments: [attemptID]
+            )
+            return Dictionary(uniqueKeysWithValues: rows.map { ($0["refund_id"], $0["amount"]) })
         }
     }
 

@@ -137,4 +137,37 @@ struct TestModeIssuerTests {
         // Then it declines with insufficient funds
         #expect(result == .declined(.insufficientFunds))
     }
+
+    @Test(
+        "Refunds follow the card's refund behaviour: 7726 pending then succeeded, 5126 succeeded then failed",
+        arguments: [
+            ("4242424242424242", RefundBehavior.succeeds), ("4000000000007726", .pendingThenSucceeds),
+            ("4000000000005126", .succeedsThenFails), ("4111111111111111", .succeeds),
+        ]
+    )
+    func refundBehaviour(_ number: String, _ expected: RefundBehavior) throws {
+        // Given the card's refund behaviour, and a refund asked for at `now`
+        let behavior = TestModeIssuer.refundBehavior(of: try CardNumber(parsing: number))
+        #expect(behavior == expected)
+        let settlesAt = Self.now + TestModeIssuer.refundSettlementDelay
+        // When it is asked about at once, just before the delay ends, and when it ends
+        let answers = [Self.now, settlesAt - 1, settlesAt].map {
+            TestModeIssuer.refundResult(behavior, requestedAt: Self.now, now: $0)
+        }
+        // Then the status changes only at the end of the delay, and says when until then
+        let first: RefundResult
+        let last: RefundResult
+        switch expected {
+        case .succeeds:
+            first = RefundResult(status: .succeeded)
+            last = first
+        case .pendingThenSucceeds:
+            first = RefundResult(status: .pending, settlesAt: settlesAt)
+            last = RefundResult(status: .succeeded)
+        case .succeedsThenFails:
+            first = RefundResult(status: .succeeded, settlesAt: settlesAt)
+            last = RefundResult(status: .failed(reason: TestModeIssuer.refundFailureReason))
+        }
+        #expect(answers == [first, first, last])
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import PaymentsCore
 import PaymentsNetwork
 import TestSupport
@@ -113,5 +114,88 @@ struct TestModeCardNetworkTests {
         #expect(voided && voidedAgain && captureAfterVoid == nil)
         #expect(try network.capturedAmount(attemptID: "ch_held1") == 1_500)
         #expect(try network.capturedAmount(attemptID: "ch_held2") == 0)
+    }
+
+    @Test("A refund is made once per refund id; asking again answers its status as of then, by its card")
+    func refundsOverTime() async throws {
+        // Given captured payments with an ordinary card and the two refund test cards
+        let network = try TestModeCardNetwork(ledgerPath: try Self.ledgerPath())
+        let t0 = TestClock.defaultStart
+        let delay = TestModeIssuer.refundSettlementDelay
+        for (number, attempt) in [
+            ("4242424242424242", "ch_plain"), ("4000000000007726", "ch_pending"), ("4000000000005126", "ch_fails"),
+        ] {
+            _ = try await network.authorize(try Self.request(number, attemptID: attempt))
+        }
+
+        // When each is refunded at t0, and asked again under the same refund id before and after the delay
+        var answers: [String: [RefundResult]] = [:]
+        for attempt in ["ch_plain", "ch_pending", "ch_fails"] {
+            for now in [t0, t0 + delay - 1, t0 + delay] {
+                let answer = try await network.refund(
+                    attemptID: attempt,
+                    refundID: "re_" + attempt,
+                    amount: 500,
+                    now: now
+                )
+                answers[attempt, default: []].append(answer)
+            }
+        }
+
+        // Then each card's refund steps through its statuses, and each refund is in the ledger once
+        #expect(answers["ch_plain"] == Array(repeating: RefundResult(status: .succeeded), count: 3))
+        #expect(
+            answers["ch_pending"] == [
+                RefundResult(status: .pending, settlesAt: t0 + delay),
+                RefundResult(status: .pending, settlesAt: t0 + delay), RefundResult(status: .succeeded),
+            ]
+        )
+        #expect(
+            answers["ch_fails"] == [
+                RefundResult(status: .succeeded, settlesAt: t0 + delay),
+                RefundResult(status: .succeeded, settlesAt: t0 + delay),
+                RefundResult(status: .failed(reason: "expired_or_canceled_card")),
+            ]
+        )
+        for attempt in ["ch_plain", "ch_pending", "ch_fails"] {
+            #expect(try network.refunds(attemptID: attempt) == ["re_" + attempt: 500])
+        }
+    }
+
+    @Test("A ledger made before refunds had a status over time opens with the new columns; old refunds are final")
+    func olderLedger() async throws {
+        // Given a ledger file of the first version, with a refund in it
+        let path = try Self.ledgerPath()
+        let queue = try DatabaseQueue(path: path)
+        try await queue.write { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE authorizations (
+                        attempt_id TEXT PRIMARY KEY NOT NULL, created INTEGER NOT NULL, last4 TEXT NOT NULL,
+                        amount INTEGER NOT NULL, currency TEXT NOT NULL, approved INTEGER NOT NULL, code TEXT,
+                        decline_code TEXT, message TEXT, authorization_code TEXT,
+                        captured_amount INTEGER NOT NULL DEFAULT 0, voided INTEGER NOT NULL DEFAULT 0) STRICT;
+                    CREATE TABLE refunds (
+                        refund_id TEXT PRIMARY KEY NOT NULL,
+                        attempt_id TEXT NOT NULL REFERENCES authorizations (attempt_id),
+                        amount INTEGER NOT NULL) STRICT;
+                    INSERT INTO authorizations (attempt_id, created, last4, amount, currency, approved,
+                        captured_amount) VALUES ('ch_old', 1, '7726', 2000, 'usd', 1, 2000);
+                    INSERT INTO refunds VALUES ('re_old', 'ch_old', 500);
+                    """
+            )
+        }
+        try queue.close()
+
+        // When the network opens it and is asked about the old refund, and makes a new one
+        let network = try TestModeCardNetwork(ledgerPath: path)
+        let old = try await network.refund(attemptID: "ch_old", refundID: "re_old", amount: 500, now: 100)
+        _ = try await network.authorize(try Self.request("4000000000007726", attemptID: "ch_new"))
+        let new = try await network.refund(attemptID: "ch_new", refundID: "re_new", amount: 500, now: 100)
+
+        // Then the old refund is final and the new one follows its card
+        #expect(old == RefundResult(status: .succeeded))
+        #expect(new == RefundResult(status: .pending, settlesAt: 100 + TestModeIssuer.refundSettlementDelay))
+        #expect(try network.refunds(attemptID: "ch_old") == ["re_old": 500])
     }
 }

@@ -92,6 +92,17 @@ struct SweeperQueryPlanTests {
             try db.execute(
                 sql: """
                     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+                    INSERT INTO refunds (id, created, charge, payment_intent, amount, currency, status, settles_at)
+                    SELECT 're_bulk' || i, 1000 + i, 'ch_bulk' || i, 'pi_bulk' || i, 100, 'usd',
+                        CASE WHEN i % 100 IN (2, 4) THEN 'pending' ELSE 'succeeded' END,
+                        CASE i % 100 WHEN 2 THEN 1060 + i WHEN 3 THEN 1060 + i END
+                    FROM n
+                    """,
+                arguments: [bulkRows]
+            )
+            try db.execute(
+                sql: """
+                    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
                     INSERT INTO idempotency_keys (api_key, key, created, expires_at, method, path, fingerprint,
                         recovery_point, request_id)
                     SELECT CASE i % 2 WHEN 0 THEN 'test' ELSE 'recharge' END, 'key' || i, 1000 + i,

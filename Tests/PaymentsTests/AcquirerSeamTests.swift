@@ -30,7 +30,9 @@ struct StrictAcquirer: CardNetwork {
 
     func void(attemptID: String) async throws -> Bool { true }
 
-    func refund(attemptID: String, refundID: String, amount: Int64) async throws {}
+    func refund(attemptID: String, refundID: String, amount: Int64, now: Int64) async throws -> RefundResult {
+        RefundResult(status: .succeeded)
+    }
 }
 
 @Suite("The card network is the only source of card behaviour")

@@ -62,8 +62,8 @@ final class CrashingNetwork: CardNetwork {
         try await ledger.void(attemptID: attemptID)
     }
 
-    func refund(attemptID: String, refundID: String, amount: Int64) async throws {
-        try await ledger.refund(attemptID: attemptID, refundID: refundID, amount: amount)
+    func refund(attemptID: String, refundID: String, amount: Int64, now: Int64) async throws -> RefundResult {
+        try await ledger.refund(attemptID: attemptID, refundID: refundID, amount: amount, now: now)
     }
 }
 

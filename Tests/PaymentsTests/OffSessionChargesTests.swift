@@ -277,8 +277,8 @@ struct OffSessionChargesTests {
             try await real.void(attemptID: attemptID)
         }
 
-        func refund(attemptID: String, refundID: String, amount: Int64) async throws {
-            try await real.refund(attemptID: attemptID, refundID: refundID, amount: amount)
+        func refund(attemptID: String, refundID: String, amount: Int64, now: Int64) async throws -> RefundResult {
+            try await real.refund(attemptID: attemptID, refundID: refundID, amount: amount, now: now)
         }
     }
 

@@ -73,8 +73,8 @@ final class SweeperTestNetwork: CardNetwork {
         }
     }
 
-    func refund(attemptID: String, refundID: String, amount: Int64) async throws {
-        try await ledger.refund(attemptID: attemptID, refundID: refundID, amount: amount)
+    func refund(attemptID: String, refundID: String, amount: Int64, now: Int64) async throws -> RefundResult {
+        try await ledger.refund(attemptID: attemptID, refundID: refundID, amount: amount, now: now)
     }
 }
 

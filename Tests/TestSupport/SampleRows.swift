@@ -150,10 +150,18 @@ public struct SampleRows: Sendable, Equatable {
         charge.threeDSecure = "authenticated"
         charge.authorizationCode = "123456"
         charge.resolvedAt = 105
+        charge.description = intent.description
+        charge.metadata = Self.trickyMetadata
+        charge.riskLevel = .elevated
+        charge.cvcCheck = .pass
+        charge.addressLine1Check = .fail
+        charge.addressPostalCodeCheck = .unavailable
 
-        refund.status = .succeeded
+        refund.status = .failed
         refund.reason = .requestedByCustomer
         refund.metadata = Self.trickyMetadata
+        refund.failureReason = "expired_or_canceled_card"
+        refund.settlesAt = 164
     }
 
     /// Inserts the rows, each after those it references.

@@ -346,6 +346,73 @@ public enum StoreConformance {
             }
             try require(after.map(\.charge) == ["ch_conf8_2", "ch_conf8_1"], "after: \(after.map(\.charge))")
         },
+        Check(name: "charges list newest first, by customer or intent, paged") { store in
+            try await store.write { tx in
+                try tx.insert(Customer(id: "cus_conf9", created: 100))
+                for index in 1...4 {
+                    let intent = intent("pi_conf9_\(index % 2)", created: 100)
+                    if index <= 2 { try tx.insert(intent) }
+                    var charge = charge(
+                        "ch_conf9_\(index)",
+                        intent: intent.id,
+                        status: .failed,
+                        created: 100 + Int64(index)
+                    )
+                    charge.customer = index == 2 ? nil : "cus_conf9"
+                    try tx.insert(charge)
+                }
+            }
+            let all = try await store.read { tx in
+                try tx.charges(customer: nil, paymentIntent: nil, created: nil, page: PageRequest(limit: 3))
+            }
+            try require(all.items.map(\.id) == ["ch_conf9_4", "ch_conf9_3", "ch_conf9_2"] && all.hasMore, "all")
+            let byCustomer = try await store.read { tx in
+                try tx.charges(customer: "cus_conf9", paymentIntent: nil, created: nil, page: PageRequest())
+            }
+            try require(byCustomer.items.map(\.id) == ["ch_conf9_4", "ch_conf9_3", "ch_conf9_1"], "by customer")
+            let byIntent = try await store.read { tx in
+                try tx.charges(
+                    customer: "cus_conf9",
+                    paymentIntent: "pi_conf9_1",
+                    created: CreatedFilter(lt: 104),
+                    page: PageRequest(limit: 1, endingBefore: "ch_conf9_1")
+                )
+            }
+            try require(byIntent.items.map(\.id) == ["ch_conf9_3"] && !byIntent.hasMore, "by intent")
+        },
+        Check(name: "refunds the network settles later are found when due; unanswered pending ones apart") { store in
+            try await store.write { tx in
+                let intent = intent("pi_conf10", created: 100)
+                try tx.insert(intent)
+                try tx.insert(charge("ch_conf10", intent: intent.id, status: .succeeded))
+                for (index, status, settlesAt) in [
+                    (1, Refund.Status.pending, nil), (2, .pending, 300), (3, .succeeded, 200), (4, .succeeded, nil),
+                ] as [(Int, Refund.Status, Int64?)] {
+                    var refund = Refund(
+                        id: "re_conf10_\(index)",
+                        created: 100,
+                        charge: "ch_conf10",
+                        paymentIntent: intent.id,
+                        amount: 100,
+                        currency: "usd",
+                        reason: nil,
+                        metadata: [:]
+                    )
+                    refund.status = status
+                    refund.settlesAt = settlesAt
+                    try tx.insert(refund)
+                }
+            }
+            let unanswered = try await store.read { tx in try tx.pendingRefunds(createdBefore: 1_000, limit: 10) }
+            try require(unanswered == ["re_conf10_1"], "unanswered: \(unanswered)")
+            let due = try await store.read { tx in try tx.refundsSettling(at: 300, after: .start, limit: 10) }
+            try require(due.map(\.refund) == ["re_conf10_3", "re_conf10_2"], "due: \(due.map(\.refund))")
+            let early = try await store.read { tx in try tx.refundsSettling(at: 299, after: .start, limit: 10) }
+            try require(early.map(\.refund) == ["re_conf10_3"], "early: \(early.map(\.refund))")
+            let after = try await store.read { tx in try tx.refundsSettling(at: 300, after: due[0].position, limit: 10)
+            }
+            try require(after.map(\.refund) == ["re_conf10_2"], "after: \(after.map(\.refund))")
+        },
     ]
 
     // MARK: - Fixtures

@@ -165,13 +165,10 @@ extension PaymentIntents {
                 throw PaymentError.apiError("The card of \(paymentMethod.id) is missing from the vault.")
             }
             let offSession = input.offSession ?? false
-            let behavior: ThreeDSecureBehavior =
-                if case .known(let profile) = network.lookUp(card) { profile.threeDSecure } else {
-                    .supportedNotRequired
-                }
+            let profile: CardProfile? = if case .known(let profile) = network.lookUp(card) { profile } else { nil }
             let authenticated = intent.authenticatedPaymentMethod == paymentMethod.id
             let decision = ThreeDSecurePolicy.decide(
-                behavior,
+                profile?.threeDSecure ?? .supportedNotRequired,
                 offSession: offSession,
                 offSessionReady: paymentMethod.offSessionReady,
                 authenticated: authenticated
@@ -211,6 +208,7 @@ extension PaymentIntents {
                     at: now,
                     offSession: offSession
                 )
+                if let profile { charge.assess(profile, paymentMethod: paymentMethod) }
                 charge.fail(with: decline, at: now)
                 try tx.insert(charge)
                 let failure = Self.lastError(decline, paymentMethod: paymentMethod.id, charge: charge.id)
@@ -221,7 +219,7 @@ extension PaymentIntents {
                 try scope?.finish(tx, intent: next, error: error)
                 return .failed(next, error)
             case .proceed:
-                let charge = Charge.attempt(
+                var charge = Charge.attempt(
                     id: ids.charge(),
                     for: intent,
                     paymentMethod: paymentMethod.id,
@@ -229,11 +227,13 @@ extension PaymentIntents {
                     offSession: offSession,
                     threeDSecure: authenticated ? "authenticated" : nil
                 )
+                if let profile { charge.assess(profile, paymentMethod: paymentMethod) }
                 try tx.insert(charge)
                 // Registered before the commit, so a confirm racing this one sees the attempt as taken the moment
                 // it can see the `processing` status at all.
-                _ = attempts.begin(charge.id)
-                tx.onRollback { attempts.end(charge.id) }
+                let attemptID = charge.id
+                _ = attempts.begin(attemptID)
+                tx.onRollback { attempts.end(attemptID) }
                 let next = try intent.apply(
                     .authorizationStarted(charge: charge.id, paymentMethod: paymentMethod.id, offSession: offSession),
                     now: now

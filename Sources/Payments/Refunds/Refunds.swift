@@ -35,19 +35,21 @@ public struct Refunds: Sendable {
 
     /// Refunds a captured payment in atomic phases: one transaction reserves the amount on the charge, records a
     /// pending refund and (under an idempotency key) the recovery point `refund_recorded` naming it; the network is
-    /// asked outside it, idempotent on the refund id; a last transaction marks the refund succeeded and saves the
-    /// response. A retry with the key after a crash or a network failure resumes that same refund; without a key,
-    /// a refund a crash left pending is completed by ``settlePending(createdBefore:limit:)``.
+    /// asked outside it, idempotent on the refund id; a last transaction records the network's answer (`succeeded`,
+    /// or `pending` when the network pays out later) and saves the response. A retry with the key after a crash or
+    /// a network failure resumes that same refund; without a key, a refund a crash left pending is completed by
+    /// ``settlePending(createdBefore:now:limit:)``, and one the network said would change by the
+    /// sweeper, which asks again through ``settle(_:now:scope:)``.
     public func create(_ input: CreateInput, scope: IdempotencyScope? = nil) async throws -> Refund {
         if let reserved = scope?.resumeRefund {
             // An earlier try of this request reserved the refund and stopped: finish that one, never a second.
-            return try await settle(try await retrieve(reserved), scope: scope)
+            return try await settle(try await retrieve(reserved), now: context.clock.now(), scope: scope)
         }
         let now = context.clock.now()
         let id = context.ids.refund()
         let refund = try await context.database.write { tx -> Refund in
             let charge = try Self.charge(for: input, tx: tx)
-            let remaining = charge.amountCaptured - charge.amountRefunded
+            let remaining = charge.refundable
             guard remaining > 0 else {
                 throw PaymentError.invalidRequest(
                     "Charge \(charge.id) has already been refunded.",
@@ -91,37 +93,54 @@ public struct Refunds: Sendable {
             return refund
         }
         try await context.faults.reach(.afterRefundReserved)
-        return try await settle(refund, scope: scope)
+        return try await settle(refund, now: now, scope: scope)
     }
 
-    /// Asks the network for a pending refund (idempotent on its id) and records the outcome, with the response
-    /// of the request that made it.
-    func settle(_ refund: Refund, scope: IdempotencyScope? = nil) async throws -> Refund {
-        if refund.status == .pending {
-            try await context.network.refund(attemptID: refund.charge, refundID: refund.id, amount: refund.amount)
+    /// Asks the network where a refund stands (idempotent on its id: the first ask makes the refund) unless its
+    /// status is final, and records the answer, with the response of the request that made it.
+    ///
+    /// The answer is recorded against the refund as it stands when the write runs: a refund's status only moves
+    /// forward, so of two askers racing (a retried request, the sweeper) an older answer changes nothing, and a
+    /// refund that fails gives its amount back to the charge exactly once.
+    /// - Parameter now: the time of the question, which the network's answer is as of.
+    func settle(_ refund: Refund, now: Int64, scope: IdempotencyScope? = nil) async throws -> Refund {
+        var answer: RefundResult?
+        if refund.awaitsNetwork {
+            answer = try await context.network.refund(
+                attemptID: refund.charge,
+                refundID: refund.id,
+                amount: refund.amount,
+                now: now
+            )
             try await context.faults.reach(.afterRefundNetwork)
         }
-        return try await context.database.write { tx in
+        return try await context.database.write { [answer] tx in
             guard var current = try tx.refund(refund.id) else {
                 throw PaymentError.apiError("The refund \(refund.id) is missing.")
             }
-            if current.status == .pending {
-                current.status = .succeeded
-                try tx.update(current)
+            if let answer {
+                let before = current
+                if current.record(answer), var charge = try tx.charge(current.charge) {
+                    charge.reverseRefund(current.amount)
+                    try tx.update(charge)
+                }
+                if current != before { try tx.update(current) }
             }
             try scope?.finish(tx, refund: current)
             return current
         }
     }
 
-    /// Completes refunds a crash left pending.
-    /// - Returns: how many were settled.
-    /// - Parameter cutoff: only refunds created before this time; younger ones may still be in flight.
-    public func settlePending(createdBefore cutoff: Int64, limit: Int = 100) async throws -> Int {
+    /// Completes refunds a crash left pending before the network answered, by asking it under the same refund id.
+    /// - Parameters:
+    ///   - cutoff: only refunds created before this time; younger ones may still be in flight.
+    ///   - now: the time of the question.
+    /// - Returns: how many were asked.
+    public func settlePending(createdBefore cutoff: Int64, now: Int64, limit: Int = 100) async throws -> Int {
         let ids = try await context.database.read { tx in try tx.pendingRefunds(createdBefore: cutoff, limit: limit) }
         for id in ids {
             if let refund = try await context.database.read({ tx in try tx.refund(id) }) {
-                _ = try await settle(refund)
+                _ = try await settle(refund, now: now)
             }
         }
         return ids.count

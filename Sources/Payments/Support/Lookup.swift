@@ -13,7 +13,7 @@ public struct Lookup: Sendable {
         public var paymentMethod: PaymentMethod?
         public var lastErrorPaymentMethod: PaymentMethod?
         public var customer: Customer?
-        public var latestCharge: Charge?
+        public var latestCharge: ChargeBundle?
 
         /// Creates a bundle; related objects not given are shown by id.
         public init(
@@ -21,7 +21,7 @@ public struct Lookup: Sendable {
             paymentMethod: PaymentMethod? = nil,
             lastErrorPaymentMethod: PaymentMethod? = nil,
             customer: Customer? = nil,
-            latestCharge: Charge? = nil
+            latestCharge: ChargeBundle? = nil
         ) {
             self.intent = intent
             self.paymentMethod = paymentMethod
@@ -50,14 +50,15 @@ public struct Lookup: Sendable {
         in tx: any StoreTransaction,
         expand: Set<String> = Lookup.expandable
     ) throws -> IntentBundle {
-        // An expanded latest charge shows its card: the intent's payment method, or the one of its last error.
-        let paymentMethodShown = expand.contains("payment_method") || expand.contains("latest_charge")
-        return IntentBundle(
+        IntentBundle(
             intent: intent,
-            paymentMethod: paymentMethodShown ? try intent.paymentMethod.flatMap { try tx.paymentMethod($0) } : nil,
+            paymentMethod: expand.contains("payment_method")
+                ? try intent.paymentMethod.flatMap { try tx.paymentMethod($0) } : nil,
             lastErrorPaymentMethod: try intent.lastPaymentError?.paymentMethod.flatMap { try tx.paymentMethod($0) },
             customer: expand.contains("customer") ? try intent.customer.flatMap { try tx.customer($0) } : nil,
-            latestCharge: expand.contains("latest_charge") ? try intent.latestCharge.flatMap { try tx.charge($0) } : nil
+            // An expanded latest charge shows its own card and refunds.
+            latestCharge: expand.contains("latest_charge")
+                ? try intent.latestCharge.flatMap { try tx.charge($0) }.map { try chargeBundle(for: $0, in: tx) } : nil
         )
     }
 

@@ -33,9 +33,9 @@ struct TimeLimitedCardNetwork: CardNetwork {
         try await limited("void") { try await base.void(attemptID: attemptID) }
     }
 
-    func refund(attemptID: String, refundID: String, amount: Int64) async throws {
+    func refund(attemptID: String, refundID: String, amount: Int64, now: Int64) async throws -> RefundResult {
         try await limited("refund") {
-            try await base.refund(attemptID: attemptID, refundID: refundID, amount: amount)
+            try await base.refund(attemptID: attemptID, refundID: refundID, amount: amount, now: now)
         }
     }
 

@@ -15,7 +15,10 @@ public struct SweepReport: Sendable, Equatable {
     public var pendingChargesRecovered: Int
     /// Rule e: refunds a crash left pending, completed at the network under the same refund id.
     public var pendingRefundsSettled: Int
-    /// Rule f: events older than 30 days, deleted.
+    /// Rule f: refunds whose status the network said would change, asked about again and updated (a pending refund
+    /// now succeeded, a succeeded one now failed).
+    public var refundsUpdated: Int
+    /// Rule g: events older than 30 days, deleted.
     public var eventsPruned: Int
     /// Due rows this pass left for a later one: a network call that failed.
     public var skipped: Int
@@ -34,10 +37,12 @@ public struct SweepReport: Sendable, Equatable {
         skipped: Int = 0,
         examined: Int = 0,
         pendingRefundsSettled: Int = 0,
-        eventsPruned: Int = 0
+        eventsPruned: Int = 0,
+        refundsUpdated: Int = 0
     ) {
         self.eventsPruned = eventsPruned
         self.pendingRefundsSettled = pendingRefundsSettled
+        self.refundsUpdated = refundsUpdated
         self.attemptsExpired = attemptsExpired
         self.authorizationsCanceled = authorizationsCanceled
         self.capturesRecorded = capturesRecorded
@@ -50,7 +55,7 @@ public struct SweepReport: Sendable, Equatable {
     /// How many rows the pass changed, all rules together.
     public var changes: Int {
         attemptsExpired + authorizationsCanceled + capturesRecorded + idempotencyKeysPruned + pendingChargesRecovered
-            + pendingRefundsSettled + eventsPruned
+            + pendingRefundsSettled + refundsUpdated + eventsPruned
     }
 
     /// The counts as log metadata, with the rules' names as keys.
@@ -63,6 +68,7 @@ public struct SweepReport: Sendable, Equatable {
             "pending_charges_recovered": "\(pendingChargesRecovered)",
             "pending_refunds_settled": "\(pendingRefundsSettled)",
             "events_pruned": "\(eventsPruned)",
+            "refunds_updated": "\(refundsUpdated)",
             "skipped": "\(skipped)",
             "examined": "\(examined)",
         ]

@@ -12,8 +12,11 @@ import PaymentsCore
 ///    expire.
 /// d. An attempt a crash left pending (and that no task of this process is waiting on) is settled by asking the
 ///    network again under the same attempt id, which never charges twice.
-/// e. A refund a crash left pending is completed at the network under the same refund id.
-/// f. Events older than 30 days (``Event/retention``) are deleted.
+/// e. A refund a crash left pending before the network answered is completed at the network under the same refund id.
+/// f. A refund whose status the network said would change (a `pending` refund paid out, a `succeeded` one sent back:
+///    test cards `4000000000007726` and `4000000000005126`, a minute after the refund) is asked about again at that
+///    time and updated; a refund that failed gives its amount back to the charge.
+/// g. Events older than 30 days (``Event/retention``) are deleted.
 ///
 /// Each rule reads its due rows through a partial index (``SweeperQuery``) in batches of ``defaultBatchSize``, one
 /// short write transaction per batch, until nothing is due: a pass costs what is due, not the size of the tables,
@@ -54,6 +57,7 @@ public struct Sweeper: Sendable {
         try await pruneIdempotencyKeys(now: now, report: &report)
         try await recoverPendingCharges(now: now, report: &report)
         try await settlePendingRefunds(now: now, report: &report)
+        try await updateSettlingRefunds(now: now, report: &report)
         try await pruneEvents(now: now, report: &report)
         if report.changes > 0 || report.skipped > 0 {
             var metadata = report.metadata
@@ -222,9 +226,9 @@ public struct Sweeper: Sendable {
         }
     }
 
-    // MARK: - f. Events
+    // MARK: - g. Events
 
-    /// Rule f: events past their retention are deleted, oldest first, a batch per transaction.
+    /// Rule g: events past their retention are deleted, oldest first, a batch per transaction.
     func pruneEvents(now: Int64, report: inout SweepReport) async throws {
         let (cutoff, limit) = (now - Event.retention, batchSize)
         while !Task.isCancelled {
@@ -283,13 +287,58 @@ public struct Sweeper: Sendable {
     // MARK: - e. Pending refunds
 
     /// Rule e: refunds pending for longer than ``pendingChargeGrace`` (the same margin: a live refund is pending
-    /// only while the network answers) are completed through ``Refunds/settlePending(createdBefore:limit:)``.
+    /// only while the network answers) that the network never answered are completed through
+    /// ``Refunds/settlePending(createdBefore:now:limit:)``.
     func settlePendingRefunds(now: Int64, report: inout SweepReport) async throws {
         let settled = try await Refunds(context: context).settlePending(
             createdBefore: now - Self.pendingChargeGrace,
+            now: now,
             limit: batchSize
         )
         report.examined += settled
         report.pendingRefundsSettled += settled
+    }
+
+    // MARK: - f. Refunds the network settles later
+
+    /// Rule f: refunds whose network status was due to change by `now` are asked about again under the same refund
+    /// id, and the answer recorded (``Refunds/settle(_:now:scope:)``): what a card network would otherwise report
+    /// in a notification. A refund the network cannot be asked about now is left for the next pass.
+    func updateSettlingRefunds(now: Int64, report: inout SweepReport) async throws {
+        let refunds = Refunds(context: context)
+        let limit = batchSize
+        var position = SweepPosition.start
+        while !Task.isCancelled {
+            let after = position
+            let due = try await context.database.read { tx in
+                try tx.refundsSettling(at: now, after: after, limit: limit)
+            }
+            report.examined += due.count
+            guard let last = due.last else { break }
+            position = last.position
+            for (_, id) in due {
+                guard !Task.isCancelled else { return }
+                do {
+                    let before = try await refunds.retrieve(id)
+                    let after = try await refunds.settle(before, now: now)
+                    if after.status != before.status || after.settlesAt != before.settlesAt {
+                        report.refundsUpdated += 1
+                    }
+                    context.logger.info(
+                        "asked the network about a refund again",
+                        metadata: ["refund": "\(id)", "from": "\(before.status)", "to": "\(after.status)"]
+                    )
+                } catch {
+                    report.skipped += 1
+                    if !Task.isCancelled {
+                        context.logger.warning(
+                            "could not ask the network about a refund; the next pass tries again",
+                            metadata: ["refund": "\(id)", "error": "\(error)"]
+                        )
+                    }
+                }
+            }
+            if due.count < limit { break }
+        }
     }
 }

@@ -33,8 +33,10 @@ public protocol CardNetwork: Sendable {
     /// - Returns: true when the authorization is released (now or earlier), false when it was captured first.
     func void(attemptID: String) async throws -> Bool
 
-    /// Gives back `amount` of a captured payment; idempotent on `refundID`.
-    func refund(attemptID: String, refundID: String, amount: Int64) async throws
+    /// Gives back `amount` of a captured payment, or tells where that refund stands: idempotent on `refundID`, so
+    /// asking again never refunds twice and answers the refund's status as of `now`.
+    /// - Parameter now: the time of the question (unix seconds); the first question's is when the refund was made.
+    func refund(attemptID: String, refundID: String, amount: Int64, now: Int64) async throws -> RefundResult
 }
 
 /// What the service sends the network to authorize a payment. Holds the full card number in memory only.

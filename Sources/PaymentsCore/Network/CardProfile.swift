@@ -1,5 +1,6 @@
-/// What the card network knows of a card number before any payment: the card's metadata and how it takes part in
-/// 3-D Secure. The test-mode network reads it from Stripe's test-card table; a real acquirer from its BIN table.
+/// What the card network knows of a card number before any payment: the card's metadata, how it takes part in
+/// 3-D Secure, and how its payments are assessed (Radar's risk level, the issuer's verification checks). The
+/// test-mode network reads it from Stripe's test-card table; a real acquirer from its BIN table and risk engine.
 public struct CardProfile: Sendable, Equatable {
     public var brand: CardBrand
     public var funding: CardFunding
@@ -7,13 +8,26 @@ public struct CardProfile: Sendable, Equatable {
     public var country: String?
     /// Whether and when payments with the card must be authenticated.
     public var threeDSecure: ThreeDSecureBehavior
+    /// Radar's risk level for the card's payments (a charge's `outcome.risk_level`).
+    public var riskLevel: RiskLevel
+    /// How the issuer answers the card's verification data (a charge's `payment_method_details.card.checks`).
+    public var checks: CardChecks
 
-    /// Creates a profile.
-    public init(brand: CardBrand, funding: CardFunding, country: String?, threeDSecure: ThreeDSecureBehavior) {
+    /// Creates a profile; the assessment defaults to that of an ordinary card (normal risk, every check passing).
+    public init(
+        brand: CardBrand,
+        funding: CardFunding,
+        country: String?,
+        threeDSecure: ThreeDSecureBehavior,
+        riskLevel: RiskLevel = .normal,
+        checks: CardChecks = .passing
+    ) {
         self.brand = brand
         self.funding = funding
         self.country = country
         self.threeDSecure = threeDSecure
+        self.riskLevel = riskLevel
+        self.checks = checks
     }
 }
 

@@ -37,7 +37,13 @@ public enum TestModeIssuer {
                 brand: testCard.brand,
                 funding: testCard.funding,
                 country: testCard.country,
-                threeDSecure: testCard.threeDSecure
+                threeDSecure: testCard.threeDSecure,
+                riskLevel: testCard.riskLevel,
+                checks: CardChecks(
+                    cvc: testCard.cvcCheck,
+                    addressLine1: testCard.addressLine1Check,
+                    addressPostalCode: testCard.addressPostalCodeCheck
+                )
             )
         )
     }
@@ -55,6 +61,41 @@ public enum TestModeIssuer {
     public static func testCardNumber(forPaymentMethodID id: String) -> String? {
         TestCards.card(forMagicPaymentMethodID: id)?.number
     }
+
+    // MARK: - Refunds
+
+    /// How long a test card's refund takes to reach its final status: a `4000000000007726` refund is `pending` for
+    /// this long before it succeeds, a `4000000000005126` refund `succeeded` for this long before it fails. Stripe
+    /// documents no delay ("some time later"); one minute is long enough to see the first status in a response and
+    /// short enough that the sweeper's next pass (every 60 s by default) applies the second.
+    public static let refundSettlementDelay: Int64 = 60
+
+    /// Why a `4000000000005126` refund fails. Stripe's testing page names no reason; a card that can no longer take
+    /// money back is the usual cause of a card refund's late failure.
+    public static let refundFailureReason = "expired_or_canceled_card"
+
+    /// How refunds of payments made with `card` behave; a number that is not a test card refunds normally.
+    public static func refundBehavior(of card: CardNumber) -> RefundBehavior {
+        TestCards.card(forNumber: card.digits)?.refund ?? .succeeds
+    }
+
+    /// Where a refund asked for at `requestedAt` stands at `now`, by its card's refund behaviour.
+    public static func refundResult(_ behavior: RefundBehavior, requestedAt: Int64, now: Int64) -> RefundResult {
+        let settlesAt = requestedAt + refundSettlementDelay
+        let settled = now >= settlesAt
+        switch behavior {
+        case .succeeds:
+            return RefundResult(status: .succeeded)
+        case .pendingThenSucceeds:
+            return settled ? RefundResult(status: .succeeded) : RefundResult(status: .pending, settlesAt: settlesAt)
+        case .succeedsThenFails:
+            return settled
+                ? RefundResult(status: .failed(reason: refundFailureReason))
+                : RefundResult(status: .succeeded, settlesAt: settlesAt)
+        }
+    }
+
+    // MARK: - Authorization codes
 
     /// A six-digit approval code derived from the attempt id, so asking again gives the same code.
     static func authorizationCode(for attemptID: String) -> String {

@@ -30,6 +30,15 @@ public struct Charge: Codable, Sendable, Equatable {
     public var threeDSecure: String?
     public var authorizationCode: String?
     public var resolvedAt: Int64?
+    /// The intent's description and metadata when the attempt was made (Stripe copies both onto the charge).
+    public var description: String?
+    public var metadata: [String: String]
+    /// Radar's risk level for the payment; nil for an attempt that never reached the network's assessment.
+    public var riskLevel: RiskLevel?
+    /// The issuer's answer to each verification datum the payment carried; nil for one it did not carry.
+    public var cvcCheck: CheckResult?
+    public var addressLine1Check: CheckResult?
+    public var addressPostalCodeCheck: CheckResult?
 
     /// Creates a pending attempt.
     public init(
@@ -63,6 +72,12 @@ public struct Charge: Codable, Sendable, Equatable {
         self.threeDSecure = threeDSecure
         self.authorizationCode = nil
         self.resolvedAt = nil
+        self.description = nil
+        self.metadata = [:]
+        self.riskLevel = nil
+        self.cvcCheck = nil
+        self.addressLine1Check = nil
+        self.addressPostalCodeCheck = nil
     }
 
     /// A pending attempt to collect `intent`'s amount with `paymentMethod`, as the intent stands now.
@@ -74,7 +89,7 @@ public struct Charge: Codable, Sendable, Equatable {
         offSession: Bool = false,
         threeDSecure: String? = nil
     ) -> Charge {
-        Charge(
+        var charge = Charge(
             id: id,
             created: now,
             paymentIntent: intent.id,
@@ -86,13 +101,48 @@ public struct Charge: Codable, Sendable, Equatable {
             offSession: offSession,
             threeDSecure: threeDSecure
         )
+        charge.description = intent.description
+        charge.metadata = intent.metadata
+        return charge
     }
 
-    /// Whether the whole charge was given back: all that was captured refunded, or an uncaptured authorization
-    /// released (as Stripe shows a canceled hold: `refunded` with `amount_refunded` equal to the amount).
+    // MARK: - Amounts
+
+    /// What a partial capture released: the part of the authorization that was never captured (0 until captured).
+    public var amountReleased: Int64 {
+        captured ? amount - amountCaptured : 0
+    }
+
+    /// Stripe's `amount_refunded`: what refunds gave back, plus what a partial capture released (Stripe counts the
+    /// uncaptured remainder as refunded). `amountRefunded`, the stored column, holds the refunds alone, so that it
+    /// never exceeds what was captured; a released hold holds the whole amount there already.
+    public var totalAmountRefunded: Int64 {
+        amountRefunded + amountReleased
+    }
+
+    /// What may still be refunded: what was captured less what refunds gave back (or hold reserved).
+    public var refundable: Int64 {
+        captured ? amountCaptured - amountRefunded : 0
+    }
+
+    /// Whether the whole charge was given back: everything captured refunded (a partial capture's remainder counting
+    /// as refunded), or an uncaptured authorization released (as Stripe shows a canceled hold: `refunded` with
+    /// `amount_refunded` equal to the amount).
     public var refunded: Bool {
-        captured
-            ? amountCaptured > 0 && amountRefunded >= amountCaptured : status == .succeeded && amountRefunded >= amount
+        status == .succeeded && totalAmountRefunded >= amount
+    }
+
+    // MARK: - Changes
+
+    /// Records how the network assesses the payment: Radar's risk level, and the issuer's answer to each
+    /// verification datum `paymentMethod` carries (a CVC given at collection, a billing address line 1 or postal
+    /// code); a datum it lacks stays unchecked (nil), as Stripe shows it.
+    public mutating func assess(_ profile: CardProfile, paymentMethod: PaymentMethod) {
+        let address = paymentMethod.billingDetails.address
+        riskLevel = profile.riskLevel
+        cvcCheck = paymentMethod.cvcCheck == nil ? nil : profile.checks.cvc
+        addressLine1Check = address.line1 == nil ? nil : profile.checks.addressLine1
+        addressPostalCodeCheck = address.postalCode == nil ? nil : profile.checks.addressPostalCode
     }
 
     /// Marks the attempt failed with the network's decline.
@@ -123,7 +173,8 @@ public struct Charge: Codable, Sendable, Equatable {
         resolvedAt = now
     }
 
-    /// Records the capture of `amount` of an approved authorization.
+    /// Records the capture of `amount` of an approved authorization; the rest of it is released
+    /// (``amountReleased``), which Stripe shows as refunded.
     public mutating func recordCapture(_ amount: Int64) {
         captured = true
         amountCaptured = amount
@@ -133,6 +184,12 @@ public struct Charge: Codable, Sendable, Equatable {
     public mutating func releaseAuthorization() {
         guard status == .succeeded, !captured else { return }
         amountRefunded = amount
+    }
+
+    /// Gives back to the refundable amount a refund that failed after it was reserved (or reported succeeded): the
+    /// money never left, so it may be refunded again.
+    public mutating func reverseRefund(_ amount: Int64) {
+        amountRefunded -= amount
     }
 
     public enum CodingKeys: String, CodingKey {
@@ -148,5 +205,10 @@ public struct Charge: Codable, Sendable, Equatable {
         case threeDSecure = "three_d_secure"
         case authorizationCode = "authorization_code"
         case resolvedAt = "resolved_at"
+        case description, metadata
+        case riskLevel = "risk_level"
+        case cvcCheck = "cvc_check"
+        case addressLine1Check = "address_line1_check"
+        case addressPostalCodeCheck = "address_postal_code_check"
     }
 }

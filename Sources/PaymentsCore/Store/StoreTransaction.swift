@@ -29,6 +29,9 @@ public protocol StoreTransaction {
     func insert(_ charge: Charge) throws
     /// Saves a charge's new state.
     func update(_ charge: Charge) throws
+    /// Charges, newest first, optionally for one customer or intent and within a `created` range.
+    func charges(customer: String?, paymentIntent: String?, created: CreatedFilter?, page: PageRequest) throws
+        -> Page<Charge>
 
     // MARK: - PaymentMethods and the sealed cards
 
@@ -127,8 +130,12 @@ public protocol StoreTransaction {
     /// The ids of charges still pending, created at or before `cutoff`, after `position`, oldest first.
     func pendingChargesDue(createdAtOrBefore cutoff: Int64, after position: SweepPosition, limit: Int) throws
         -> [(position: SweepPosition, charge: String)]
-    /// The ids of refunds still pending created before `cutoff`, oldest first.
+    /// The ids of refunds still pending that the network never answered, created before `cutoff`, oldest first.
     func pendingRefunds(createdBefore cutoff: Int64, limit: Int) throws -> [String]
+    /// The ids of refunds whose network status was due to change at or before `now`, after `position`, soonest
+    /// first.
+    func refundsSettling(at now: Int64, after position: SweepPosition, limit: Int) throws
+        -> [(position: SweepPosition, refund: String)]
 }
 
 extension StoreTransaction {

@@ -1,9 +1,12 @@
+import Payments
 import PaymentsCore
 
 /// Reads and checks `expand[]`.
 enum Expansion {
     /// The fields a PaymentIntent can expand.
     static let intentFields: Set<String> = ["payment_method", "customer", "latest_charge"]
+    /// The fields a Charge can expand.
+    static let chargeFields: Set<String> = Lookup.chargeExpandable
 
     /// Reads `expand` and checks every entry against `allowed`.
     ///

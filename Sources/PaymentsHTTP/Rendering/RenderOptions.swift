@@ -24,6 +24,14 @@ public struct RenderOptions: Sendable {
         return copy
     }
 
+    /// The options for an object expanded inside another (a charge's intent, an intent's latest charge): its own
+    /// related objects are shown by id.
+    public var forNestedObjects: RenderOptions {
+        var copy = self
+        copy.expand = []
+        return copy
+    }
+
     /// The first API version with today's PaymentIntent status names.
     public static let statusRenameVersion = "2019-02-11"
 

@@ -35,7 +35,7 @@ public enum StripeRenderer {
         }
         var latestCharge: JSONValue = .string(intent.latestCharge)
         if options.expand.contains("latest_charge"), let charge = bundle.latestCharge {
-            latestCharge = self.charge(charge, paymentMethod: bundle.paymentMethod ?? bundle.lastErrorPaymentMethod)
+            latestCharge = self.charge(charge, options: options.forNestedObjects)
         }
         let lastError: JSONValue =
             intent.lastPaymentError.map {
@@ -119,26 +119,10 @@ public enum StripeRenderer {
 
     /// A card PaymentMethod.
     public static func paymentMethod(_ pm: PaymentMethod, options: RenderOptions) -> JSONValue {
-        let address = pm.billingDetails.address
         let rendered: JSONValue = .object([
             ("id", .string(pm.id)),
             ("object", "payment_method"),
-            (
-                "billing_details",
-                .object([
-                    (
-                        "address",
-                        .object([
-                            ("city", .string(address.city)), ("country", .string(address.country)),
-                            ("line1", .string(address.line1)), ("line2", .string(address.line2)),
-                            ("postal_code", .string(address.postalCode)), ("state", .string(address.state)),
-                        ])
-                    ),
-                    ("email", .string(pm.billingDetails.email)),
-                    ("name", .string(pm.billingDetails.name)),
-                    ("phone", .string(pm.billingDetails.phone)),
-                ])
-            ),
+            ("billing_details", billingDetails(pm.billingDetails)),
             (
                 "card",
                 .object([
@@ -174,6 +158,24 @@ public enum StripeRenderer {
         var redacted = rendered
         redacted.set("customer", .null)
         return redacted.keeping(["id", "object", "billing_details", "card", "created", "customer", "livemode", "type"])
+    }
+
+    /// Billing details, as a payment method and the charges made with it show them.
+    static func billingDetails(_ details: BillingDetails) -> JSONValue {
+        let address = details.address
+        return .object([
+            (
+                "address",
+                .object([
+                    ("city", .string(address.city)), ("country", .string(address.country)),
+                    ("line1", .string(address.line1)), ("line2", .string(address.line2)),
+                    ("postal_code", .string(address.postalCode)), ("state", .string(address.state)),
+                ])
+            ),
+            ("email", .string(details.email)),
+            ("name", .string(details.name)),
+            ("phone", .string(details.phone)),
+        ])
     }
 
     // MARK: - Customer
@@ -222,83 +224,11 @@ public enum StripeRenderer {
         .object([("id", .string(id)), ("object", .string(object)), ("deleted", true)])
     }
 
-    // MARK: - Charge
-
-    /// A Charge (an attempt), as reached through `latest_charge`.
-    public static func charge(_ charge: Charge, paymentMethod: PaymentMethod?) -> JSONValue {
-        let succeeded = charge.status == .succeeded
-        let outcome: JSONValue
-        switch charge.status {
-        case .succeeded:
-            outcome = .object([
-                ("network_status", "approved_by_network"), ("reason", .null), ("risk_level", "normal"),
-                ("seller_message", "Payment complete."), ("type", "authorized"),
-            ])
-        case .failed:
-            let reachedNetwork = charge.threeDSecure != "failed" && charge.failureCode != "authentication_required"
-            outcome = .object([
-                ("network_status", reachedNetwork ? "declined_by_network" : "not_sent_to_network"),
-                ("reason", .string(charge.declineCode ?? charge.failureCode)),
-                ("risk_level", "normal"),
-                ("seller_message", "The bank did not return any further details with this decline."),
-                ("type", reachedNetwork ? "issuer_declined" : "invalid"),
-            ])
-        case .pending:
-            outcome = .null
-        }
-        var card: [(String, JSONValue)] = []
-        if let pm = paymentMethod {
-            card = [
-                ("brand", .string(pm.brand)),
-                (
-                    "checks",
-                    .object([
-                        ("address_line1_check", .null), ("address_postal_code_check", .null),
-                        ("cvc_check", .string(pm.cvcCheck.map { _ in "pass" })),
-                    ])
-                ),
-                ("country", .string(pm.country)),
-                ("exp_month", .int(Int64(pm.expMonth))),
-                ("exp_year", .int(Int64(pm.expYear))),
-                ("fingerprint", .string(pm.fingerprint)),
-                ("funding", .string(pm.funding)),
-                ("last4", .string(pm.last4)),
-                ("network", .string(pm.brand)),
-                ("three_d_secure", charge.threeDSecure.map { .object([("result", .string($0))]) } ?? .null),
-                ("wallet", .null),
-            ]
-        }
-        return .object([
-            ("id", .string(charge.id)),
-            ("object", "charge"),
-            ("amount", .int(charge.amount)),
-            ("amount_captured", .int(charge.amountCaptured)),
-            ("amount_refunded", .int(charge.amountRefunded)),
-            ("balance_transaction", .null),
-            ("captured", .bool(charge.captured)),
-            ("created", .int(charge.created)),
-            ("currency", .string(charge.currency)),
-            ("customer", .string(charge.customer)),
-            ("disputed", false),
-            ("failure_code", .string(charge.failureCode)),
-            ("failure_message", .string(charge.failureMessage)),
-            ("livemode", false),
-            ("metadata", .object([])),
-            ("outcome", outcome),
-            ("paid", .bool(succeeded)),
-            ("payment_intent", .string(charge.paymentIntent)),
-            ("payment_method", .string(charge.paymentMethod)),
-            ("payment_method_details", .object([("card", .object(card)), ("type", "card")])),
-            ("refunded", .bool(charge.refunded)),
-            ("status", .string(charge.status.rawValue)),
-        ])
-    }
-
     // MARK: - Refund
 
-    /// A Refund.
+    /// A Refund; `failure_reason` appears only on a failed one, as Stripe's.
     public static func refund(_ refund: Refund) -> JSONValue {
-        .object([
+        var pairs: [(String, JSONValue)] = [
             ("id", .string(refund.id)),
             ("object", "refund"),
             ("amount", .int(refund.amount)),
@@ -306,6 +236,9 @@ public enum StripeRenderer {
             ("charge", .string(refund.charge)),
             ("created", .int(refund.created)),
             ("currency", .string(refund.currency)),
+        ]
+        if let reason = refund.failureReason { pairs.append(("failure_reason", .string(reason))) }
+        pairs += [
             ("metadata", .map(refund.metadata)),
             ("payment_intent", .string(refund.paymentIntent)),
             ("reason", .string(refund.reason?.rawValue)),
@@ -313,7 +246,8 @@ public enum StripeRenderer {
             ("source_transfer_reversal", .null),
             ("status", .string(refund.status.rawValue)),
             ("transfer_reversal", .null),
-        ])
+        ]
+        return .object(pairs)
     }
 
     // MARK: - Lists and errors

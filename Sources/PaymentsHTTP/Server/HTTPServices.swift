@@ -11,6 +11,7 @@ public struct HTTPServices: Sendable {
     public let customers: Customers
     public let refunds: Refunds
     public let events: Events
+    public let charges: Charges
     public let lookup: Lookup
     /// The owner of idempotency keys and their leases.
     public let idempotency: IdempotencyKeys
@@ -29,6 +30,7 @@ public struct HTTPServices: Sendable {
         self.customers = Customers(context: context)
         self.refunds = Refunds(context: context)
         self.events = Events(context: context)
+        self.charges = Charges(context: context)
         self.lookup = Lookup(database: context.database)
     }
 

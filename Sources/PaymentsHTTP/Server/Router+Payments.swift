@@ -35,5 +35,6 @@ public func buildRouter(services: HTTPServices) -> Router<StripeRequestContext> 
     v1.addRoutes(CustomersController(services: services).endpoints, atPath: "customers")
     v1.addRoutes(RefundsController(services: services).endpoints, atPath: "refunds")
     v1.addRoutes(EventsController(services: services).endpoints, atPath: "events")
+    v1.addRoutes(ChargesController(services: services).endpoints, atPath: "charges")
     return router
 }

@@ -28,6 +28,12 @@ extension Charge: FetchableRecord, TableRecord, StoredRow {
             "three_d_secure": { $0.threeDSecure },
             "authorization_code": { $0.authorizationCode },
             "resolved_at": { $0.resolvedAt },
+            "description": { $0.description },
+            "metadata": { try RowValue.jsonText($0.metadata) },
+            "risk_level": { $0.riskLevel?.rawValue },
+            "cvc_check": { $0.cvcCheck?.rawValue },
+            "address_line1_check": { $0.addressLine1Check?.rawValue },
+            "address_postal_code_check": { $0.addressPostalCodeCheck?.rawValue },
         ]
     )
 
@@ -54,5 +60,11 @@ extension Charge: FetchableRecord, TableRecord, StoredRow {
         declineCode = row["decline_code"]
         authorizationCode = row["authorization_code"]
         resolvedAt = row["resolved_at"]
+        description = row["description"]
+        metadata = try RowValue.json(row, "metadata")
+        riskLevel = try RowValue.optionalChoice(row, "risk_level")
+        cvcCheck = try RowValue.optionalChoice(row, "cvc_check")
+        addressLine1Check = try RowValue.optionalChoice(row, "address_line1_check")
+        addressPostalCodeCheck = try RowValue.optionalChoice(row, "address_postal_code_check")
     }
 }

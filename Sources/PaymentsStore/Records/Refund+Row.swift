@@ -18,6 +18,8 @@ extension Refund: FetchableRecord, TableRecord, StoredRow {
             "status": { $0.status.rawValue },
             "reason": { $0.reason?.rawValue },
             "metadata": { try RowValue.jsonText($0.metadata) },
+            "failure_reason": { $0.failureReason },
+            "settles_at": { $0.settlesAt },
         ]
     )
 
@@ -34,5 +36,7 @@ extension Refund: FetchableRecord, TableRecord, StoredRow {
             metadata: try RowValue.json(row, "metadata")
         )
         status = try RowValue.choice(row, "status")
+        failureReason = row["failure_reason"]
+        settlesAt = row["settles_at"]
     }
 }

@@ -16,6 +16,21 @@ extension SQLiteTransaction {
         return try list(PaymentIntent.self, filter: filter, page: page)
     }
 
+    /// Charges, newest first, optionally for one customer or intent and within a `created` range (indexes
+    /// `charges_by_customer`, `charges_by_payment_intent`, `charges_by_created`).
+    public func charges(
+        customer: String?,
+        paymentIntent: String?,
+        created: CreatedFilter?,
+        page: PageRequest
+    ) throws -> Page<Charge> {
+        var filter = Filter()
+        if let customer { filter.add("customer = ?", customer) }
+        if let paymentIntent { filter.add("payment_intent = ?", paymentIntent) }
+        if let created { filter.add(created) }
+        return try list(Charge.self, filter: filter, page: page)
+    }
+
     /// Customers that are not deleted, newest first, optionally with an exact email.
     public func customers(email: String?, created: CreatedFilter?, page: PageRequest) throws -> Page<Customer> {
         var filter = Filter()

@@ -33,13 +33,22 @@ extension SQLiteTransaction {
         return try list(Refund.self, filter: filter, page: page)
     }
 
-    /// The ids of refunds still pending (the network's answer was never recorded) created before `cutoff`,
-    /// oldest first, through the partial index `refunds_pending`.
+    /// The ids of refunds still pending that the network never answered, created before `cutoff`, oldest first
+    /// (rule e; index `refunds_unanswered`).
     public func pendingRefunds(createdBefore cutoff: Int64, limit: Int) throws -> [String] {
-        try String.fetchAll(
+        try String.fetchAll(db, sql: SweeperQuery.pendingRefundsDue.sql, arguments: [cutoff, limit])
+    }
+
+    /// The ids of refunds whose network status was due to change at or before `now`, after `position`, soonest
+    /// first (rule f; index `refunds_settling`).
+    public func refundsSettling(at now: Int64, after position: SweepPosition, limit: Int) throws
+        -> [(position: SweepPosition, refund: String)]
+    {
+        let rows = try Row.fetchAll(
             db,
-            sql: "SELECT id FROM refunds WHERE status = 'pending' AND created < ? ORDER BY created LIMIT ?",
-            arguments: [cutoff, limit]
+            sql: SweeperQuery.refundsSettling.sql,
+            arguments: [now, position.due, position.rowid, limit]
         )
+        return rows.map { row in (SweepPosition(due: row["settles_at"], rowid: row["sweep_rowid"]), row["id"]) }
     }
 }

@@ -16,7 +16,11 @@ public enum SweeperQuery: String, CaseIterable, Sendable {
     case idempotencyKeysDue = "idempotency_keys_due"
     /// Rule d: attempts left pending past the grace period (arguments: cutoff, cursor due, cursor rowid, limit).
     case pendingChargesDue = "pending_charges_due"
-    /// Rule f: events past their retention, deleted in place, oldest first (arguments: cutoff, limit).
+    /// Rule e: refunds the network never answered, past the grace period (arguments: cutoff, limit).
+    case pendingRefundsDue = "pending_refunds_due"
+    /// Rule f: refunds whose network status was due to change (arguments: now, cursor due, cursor rowid, limit).
+    case refundsSettling = "refunds_settling"
+    /// Rule g: events past their retention, deleted in place, oldest first (arguments: cutoff, limit).
     case eventsDue = "events_due"
 
     /// The statement the sweeper runs for this rule.
@@ -52,6 +56,19 @@ public enum SweeperQuery: String, CaseIterable, Sendable {
             WHERE status = 'pending' AND created <= ? AND (created, rowid) > (?, ?)
             ORDER BY created, rowid LIMIT ?
             """
+        case .pendingRefundsDue:
+            // A refund the network answered `pending` has a `settles_at` and waits for rule f instead.
+            """
+            SELECT id FROM refunds
+            WHERE status = 'pending' AND settles_at IS NULL AND created < ?
+            ORDER BY created LIMIT ?
+            """
+        case .refundsSettling:
+            """
+            SELECT rowid AS sweep_rowid, id, settles_at FROM refunds
+            WHERE settles_at IS NOT NULL AND settles_at <= ? AND (settles_at, rowid) > (?, ?)
+            ORDER BY settles_at, rowid LIMIT ?
+            """
         case .eventsDue:
             """
             DELETE FROM events WHERE id IN (SELECT id FROM events WHERE created < ? ORDER BY created LIMIT ?)
@@ -59,13 +76,16 @@ public enum SweeperQuery: String, CaseIterable, Sendable {
         }
     }
 
-    /// The index the query must search (defined in `migrations/0001_initial.sql`, `0003_exactly_once.sql` and `0004_events.sql`).
+    /// The index the query must search (defined in `migrations/0001_initial.sql`, `0003_exactly_once.sql`,
+    /// `0004_events.sql` and `0006_charges.sql`).
     public var index: String {
         switch self {
         case .attemptsDue: "payment_intents_attempts_due"
         case .authorizationsDue: "payment_intents_authorizations_due"
         case .idempotencyKeysDue: "idempotency_keys_expiring"
         case .pendingChargesDue: "charges_pending"
+        case .pendingRefundsDue: "refunds_unanswered"
+        case .refundsSettling: "refunds_settling"
         case .eventsDue: "events_created"
         }
     }
@@ -76,6 +96,7 @@ public enum SweeperQuery: String, CaseIterable, Sendable {
         case .attemptsDue, .authorizationsDue: "payment_intents"
         case .idempotencyKeysDue: "idempotency_keys"
         case .pendingChargesDue: "charges"
+        case .pendingRefundsDue, .refundsSettling: "refunds"
         case .eventsDue: "events"
         }
     }
@@ -83,9 +104,9 @@ public enum SweeperQuery: String, CaseIterable, Sendable {
     /// Values for the query's parameters when only its plan is wanted.
     var sampleArguments: StatementArguments {
         switch self {
-        case .attemptsDue, .eventsDue: [0, 100]
+        case .attemptsDue, .pendingRefundsDue, .eventsDue: [0, 100]
         case .idempotencyKeysDue: [0, 0, 100]
-        case .authorizationsDue, .pendingChargesDue: [0, Int64.min, Int64.min, 100]
+        case .authorizationsDue, .pendingChargesDue, .refundsSettling: [0, Int64.min, Int64.min, 100]
         }
     }
 }

@@ -1,0 +1,67 @@
+import Hummingbird
+import Payments
+import PaymentsCore
+
+/// `/v1/charges`: retrieve and list (a charge changes only through its intent and its refunds), and the older
+/// `GET /v1/charges/:id/refunds` that a charge's embedded `refunds` list pages through. Secret key only.
+struct ChargesController {
+    let services: HTTPServices
+
+    var endpoints: RouteCollection<StripeRequestContext> {
+        let routes = RouteCollection(context: StripeRequestContext.self)
+        routes.get(use: list)
+        routes.get(":id", use: retrieve)
+        routes.get(":id/refunds", use: refunds)
+        return routes
+    }
+
+    @Sendable func retrieve(_ request: Request, context: StripeRequestContext) async throws -> Response {
+        try context.requireSecretKey()
+        var params = try await RequestParameters.read(request, context: context)
+        let expand = try Expansion.read(&params, allowed: Expansion.chargeFields)
+        try params.finish()
+        let charge = try await services.charges.retrieve(try context.parameters.require("id"))
+        let options = RenderOptions(request: request, context: context, services: services, expand: expand)
+        let bundle = try await services.lookup.chargeBundle(for: charge, expand: options.expand)
+        return JSONResponse.json(StripeRenderer.charge(bundle, options: options))
+    }
+
+    @Sendable func list(_ request: Request, context: StripeRequestContext) async throws -> Response {
+        try context.requireSecretKey()
+        var params = try await RequestParameters.read(request, context: context)
+        let expand = try Expansion.read(&params, allowed: Expansion.chargeFields, list: true)
+        let customer = try params.string("customer")
+        let paymentIntent = try params.string("payment_intent")
+        let created = try ListParameters.created(&params)
+        let page = try ListParameters.page(&params)
+        try params.finish()
+        let result = try await services.charges.list(
+            customer: customer,
+            paymentIntent: paymentIntent,
+            created: created,
+            page: page
+        )
+        let options = RenderOptions(request: request, context: context, services: services, expand: expand)
+            .forListItems
+        var items: [JSONValue] = []
+        for charge in result.items {
+            let bundle = try await services.lookup.chargeBundle(for: charge, expand: options.expand)
+            items.append(StripeRenderer.charge(bundle, options: options))
+        }
+        return JSONResponse.json(StripeRenderer.list(items, hasMore: result.hasMore, url: "/v1/charges"))
+    }
+
+    @Sendable func refunds(_ request: Request, context: StripeRequestContext) async throws -> Response {
+        try context.requireSecretKey()
+        var params = try await RequestParameters.read(request, context: context)
+        _ = try Expansion.read(&params, allowed: [], list: true)
+        let page = try ListParameters.page(&params)
+        try params.finish()
+        let charge = try await services.charges.retrieve(try context.parameters.require("id"))
+        let result = try await services.refunds.list(paymentIntent: nil, charge: charge.id, created: nil, page: page)
+        let items = result.items.map(StripeRenderer.refund)
+        return JSONResponse.json(
+            StripeRenderer.list(items, hasMore: result.hasMore, url: StripeRenderer.refundsURL(of: charge.id))
+        )
+    }
+}

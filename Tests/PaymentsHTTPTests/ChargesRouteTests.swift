@@ -1,0 +1,496 @@
+import Foundation
+import Payments
+import TestSupport
+import Testing
+
+/// `GET /v1/charges` and `GET /v1/charges/:id` through the real router: Stripe's charge shape for each kind of
+/// attempt, the list's filters and paging, expansion, and the errors.
+@Suite("Charge routes")
+struct ChargesRouteTests {
+    // MARK: - Fixtures
+
+    /// Creates and confirms an intent of 1000 usd with `paymentMethod` plus `form`; returns the answer.
+    static func pay(_ api: WireClient, _ paymentMethod: String, _ form: [(String, String)] = []) async throws
+        -> WireResponse
+    {
+        try await api.payment([("payment_method", paymentMethod), ("confirm", "true")] + form)
+    }
+
+    /// The `latest_charge` id of an intent answer (or of the intent inside a 402's error).
+    static func chargeID(of response: WireResponse) throws -> String {
+        let intent = response.status == 402 ? response.error["payment_intent"] : response.json
+        return try #require(intent?["latest_charge"]?.string, "no latest_charge: \(response.text)")
+    }
+
+    /// `GET /v1/charges/:id`, which must answer 200.
+    static func charge(_ api: WireClient, _ id: String, _ query: [(String, String)] = []) async throws -> WireJSON {
+        let response = try await api.get("/v1/charges/\(id)", query)
+        try #require(response.status == 200, "retrieve \(id): \(response.text)")
+        return response.json
+    }
+
+    // MARK: - Retrieve: the shape of each kind of charge
+
+    @Test("a succeeded charge has Stripe's shape: amounts, card, checks, outcome, refunds, copied metadata")
+    func succeeded() async throws {
+        try await withWire { api in
+            // Given a payment with a card that has a CVC, and an intent with a description and metadata
+            let card = try await api.card("4242424242424242")
+            let paid = try await Self.pay(
+                api,
+                card,
+                [("description", "Order 42"), ("metadata[order]", "42"), ("amount", "1099")]
+            )
+            let id = try Self.chargeID(of: paid)
+
+            // When its charge is retrieved
+            let charge = try await Self.charge(api, id)
+
+            // Then it is the captured charge of that payment, as Stripe shows one
+            #expect(charge["id"]?.string == id)
+            #expect(id.wholeMatch(of: /ch_[A-Za-z0-9]{24}/) != nil)
+            #expect(charge["object"]?.string == "charge")
+            #expect(charge["amount"]?.int == 1099)
+            #expect(charge["amount_captured"]?.int == 1099)
+            #expect(charge["amount_refunded"]?.int == 0)
+            #expect(charge["captured"]?.bool == true)
+            #expect(charge["paid"]?.bool == true)
+            #expect(charge["refunded"]?.bool == false)
+            #expect(charge["status"]?.string == "succeeded")
+            #expect(charge["currency"]?.string == "usd")
+            #expect(charge["created"]?.int == api.environment.clock.now)
+            #expect(charge["customer"]?.isNull == true)
+            #expect(charge["payment_intent"]?.string == paid.json["id"]?.string)
+            #expect(charge["payment_method"]?.string == card)
+            #expect(charge["description"]?.string == "Order 42")
+            #expect(charge["metadata"] == .object(["order": .string("42")]))
+            #expect(charge["livemode"]?.bool == false)
+            #expect(charge["balance_transaction"]?.isNull == true)
+            #expect(charge["failure_code"]?.isNull == true)
+            #expect(charge["failure_message"]?.isNull == true)
+            #expect(charge["disputed"]?.bool == false)
+            #expect(charge["billing_details"]?["name"]?.isNull == true)
+            #expect(
+                charge["outcome"]
+                    == .object([
+                        "network_status": .string("approved_by_network"), "reason": .null,
+                        "risk_level": .string("normal"), "seller_message": .string("Payment complete."),
+                        "type": .string("authorized"),
+                    ])
+            )
+            let details = try #require(charge["payment_method_details"])
+            #expect(details["type"]?.string == "card")
+            let paidCard = try #require(details["card"])
+            let method = try await api.get("/v1/payment_methods/\(card)").json["card"]
+            #expect(paidCard["brand"]?.string == "visa")
+            #expect(paidCard["last4"]?.string == "4242")
+            #expect(paidCard["exp_month"]?.int == 12)
+            #expect(paidCard["exp_year"]?.int == 2030)
+            #expect(paidCard["funding"]?.string == "credit")
+            #expect(paidCard["country"]?.string == "US")
+            #expect(paidCard["network"]?.string == "visa")
+            #expect(paidCard["fingerprint"]?.string == method?["fingerprint"]?.string)
+            #expect(paidCard["fingerprint"]?.string?.isEmpty == false)
+            #expect(
+                paidCard["checks"]
+                    == .object([
+                        "cvc_check": .string("pass"), "address_line1_check": .null, "address_postal_code_check": .null,
+                    ])
+            )
+            #expect(paidCard["three_d_secure"]?.isNull == true)
+            #expect(
+                charge["refunds"]
+                    == .object([
+                        "object": .string("list"), "data": .array([]), "has_more": .bool(false),
+                        "url": .string("/v1/charges/\(id)/refunds"),
+                    ])
+            )
+
+            // And the intent's expanded latest_charge is the same object
+            let intentID = try #require(paid.json["id"]?.string)
+            #expect(try await api.retrieveIntent(intentID, expandCharge: true)["latest_charge"] == charge)
+        }
+    }
+
+    @Test(
+        "the outcome and checks are as Stripe sets them for each test card",
+        arguments: [
+            ("pm_card_visa", "approved_by_network", nil, "normal", "authorized", "pass"),
+            (
+                "pm_card_riskLevelElevated", "approved_by_network", "elevated_risk_level", "elevated", "manual_review",
+                "pass"
+            ),
+            ("pm_card_cvcCheckFail", "approved_by_network", nil, "normal", "authorized", "fail"),
+            (
+                "pm_card_chargeDeclinedInsufficientFunds", "declined_by_network", "insufficient_funds", "normal",
+                "issuer_declined", "pass"
+            ),
+            ("pm_card_chargeDeclined", "declined_by_network", "generic_decline", "normal", "issuer_declined", "pass"),
+            ("pm_card_radarBlock", "not_sent_to_network", "highest_risk_level", "highest", "blocked", "pass"),
+        ] as [(String, String, String?, String, String, String)]
+    )
+    func outcome(
+        card: String,
+        networkStatus: String,
+        reason: String?,
+        risk: String,
+        type: String,
+        cvcCheck: String
+    ) async throws {
+        try await withWire { api in
+            // Given a payment with the card (a magic id: its payment method is made with a CVC)
+            let paid = try await Self.pay(api, card)
+            let charge = try await Self.charge(api, try Self.chargeID(of: paid))
+
+            // Then the outcome says what the network and Radar decided, and the checks what the issuer answered
+            let outcome = try #require(charge["outcome"])
+            #expect(outcome["network_status"]?.string == networkStatus)
+            #expect(outcome["reason"] == reason.map { WireJSON.string($0) } ?? .null)
+            #expect(outcome["risk_level"]?.string == risk)
+            #expect(outcome["type"]?.string == type)
+            #expect(outcome["seller_message"]?.string?.isEmpty == false)
+            #expect(charge["payment_method_details"]?["card"]?["checks"]?["cvc_check"]?.string == cvcCheck)
+        }
+    }
+
+    @Test("the checks show the issuer's answer to each datum the card carried, null for one it did not")
+    func checks() async throws {
+        try await withWire { api in
+            // Given cards with and without a CVC, and one with a billing address whose checks fail
+            let withCVC = try await api.card("4000000000000101", cvc: "123")
+            let withoutCVC = try await api.card("4242424242424242", cvc: nil)
+            let address = try await api.post(
+                "/v1/payment_methods",
+                [
+                    ("type", "card"), ("card[number]", "4000000000000010"), ("card[exp_month]", "12"),
+                    ("card[exp_year]", "2030"), ("billing_details[address][line1]", "1 Main St"),
+                    ("billing_details[address][postal_code]", "94107"), ("billing_details[name]", "Jenny Rosen"),
+                ]
+            )
+            let withAddress = try #require(address.json["id"]?.string)
+
+            for (card, expected) in [
+                (withCVC, ["cvc_check": "fail"]), (withoutCVC, [:]),
+                (withAddress, ["address_line1_check": "fail", "address_postal_code_check": "fail"]),
+            ] as [(String, [String: String])] {
+                // When it pays
+                let charge = try await Self.charge(api, try Self.chargeID(of: try await Self.pay(api, card)))
+
+                // Then each check is the issuer's answer, or null
+                let checks = try #require(charge["payment_method_details"]?["card"]?["checks"])
+                for key in ["cvc_check", "address_line1_check", "address_postal_code_check"] {
+                    #expect(checks[key] == expected[key].map { WireJSON.string($0) } ?? .null, "\(card) \(key)")
+                }
+                if card == withAddress {
+                    #expect(charge["billing_details"]?["name"]?.string == "Jenny Rosen")
+                    #expect(charge["billing_details"]?["address"]?["postal_code"]?.string == "94107")
+                }
+            }
+        }
+    }
+
+    @Test("a declined charge is failed, unpaid and uncaptured, with the decline's code, message and outcome")
+    func declined() async throws {
+        try await withWire { api in
+            // Given a payment declined for insufficient funds
+            let declined = try await Self.pay(api, "pm_card_chargeDeclinedInsufficientFunds")
+            try #require(declined.status == 402)
+            let id = try Self.chargeID(of: declined)
+            #expect(declined.error["charge"]?.string == id)
+
+            // When its charge is retrieved
+            let charge = try await Self.charge(api, id)
+
+            // Then it failed, as Stripe shows a declined charge
+            #expect(charge["status"]?.string == "failed")
+            #expect(charge["paid"]?.bool == false)
+            #expect(charge["captured"]?.bool == false)
+            #expect(charge["amount"]?.int == 1000)
+            #expect(charge["amount_captured"]?.int == 0)
+            #expect(charge["amount_refunded"]?.int == 0)
+            #expect(charge["refunded"]?.bool == false)
+            #expect(charge["failure_code"]?.string == "card_declined")
+            #expect(charge["failure_message"]?.string == "Your card has insufficient funds.")
+            #expect(charge["outcome"]?["network_status"]?.string == "declined_by_network")
+            #expect(charge["outcome"]?["type"]?.string == "issuer_declined")
+            #expect(charge["outcome"]?["reason"]?.string == "insufficient_funds")
+            #expect(
+                charge["outcome"]?["seller_message"]?.string
+                    == "The bank returned the decline code `insufficient_funds`."
+            )
+            #expect(charge["payment_method_details"]?["card"]?["last4"]?.string == "9995")
+        }
+    }
+
+    @Test("a 3-D Secure charge shows the authentication; a failed challenge leaves a failed, unsent charge")
+    func threeDSecure() async throws {
+        try await withWire { api in
+            // Given a payment that needed 3-D Secure and was authenticated
+            let challenged = try await Self.pay(api, "pm_card_authenticationRequired")
+            try #require(challenged.json["status"]?.string == "requires_action")
+            try #require(try await api.answerChallenge(of: challenged.json, outcome: "complete").status == 200)
+            let intentID = try #require(challenged.json["id"]?.string)
+            let paid = try await api.retrieveIntent(intentID)
+            try #require(paid["status"]?.string == "succeeded")
+
+            // When its charge is retrieved
+            let charge = try await Self.charge(api, try #require(paid["latest_charge"]?.string))
+
+            // Then the charge says 3-D Secure authenticated it, through a challenge
+            #expect(charge["status"]?.string == "succeeded")
+            #expect(
+                charge["payment_method_details"]?["card"]?["three_d_secure"]
+                    == .object([
+                        "authentication_flow": .string("challenge"), "result": .string("authenticated"),
+                        "result_reason": .null, "version": .string("2.2.0"),
+                    ])
+            )
+
+            // And a challenge failed leaves a failed charge that never reached the network
+            let failing = try await Self.pay(api, "pm_card_authenticationRequired")
+            try #require(try await api.answerChallenge(of: failing.json, outcome: "fail").status == 200)
+            let failedIntent = try await api.retrieveIntent(try #require(failing.json["id"]?.string))
+            let failed = try await Self.charge(api, try #require(failedIntent["latest_charge"]?.string))
+            #expect(failed["status"]?.string == "failed")
+            #expect(failed["failure_code"]?.string == "payment_intent_authentication_failure")
+            #expect(failed["outcome"]?["network_status"]?.string == "not_sent_to_network")
+            #expect(failed["payment_method_details"]?["card"]?["three_d_secure"]?["result"]?.string == "failed")
+        }
+    }
+
+    @Test("an authorization is paid but uncaptured; a partial capture shows the released rest as refunded")
+    func partialCapture() async throws {
+        try await withWire { api in
+            // Given an authorization of 1000
+            let held = try await Self.pay(api, "pm_card_visa", [("capture_method", "manual")])
+            try #require(held.json["status"]?.string == "requires_capture")
+            let id = try Self.chargeID(of: held)
+            let intentID = try #require(held.json["id"]?.string)
+
+            // Then it is paid (authorized) but not captured
+            let authorized = try await Self.charge(api, id)
+            #expect(authorized["paid"]?.bool == true)
+            #expect(authorized["captured"]?.bool == false)
+            #expect(authorized["amount_captured"]?.int == 0)
+            #expect(authorized["amount_refunded"]?.int == 0)
+            #expect(authorized["refunded"]?.bool == false)
+
+            // When 600 are captured
+            try #require(
+                try await api.post("/v1/payment_intents/\(intentID)/capture", [("amount_to_capture", "600")]).status
+                    == 200
+            )
+
+            // Then the charge captured 600 and shows the 400 released as refunded, not refunded in full
+            let captured = try await Self.charge(api, id)
+            #expect(captured["amount"]?.int == 1000)
+            #expect(captured["amount_captured"]?.int == 600)
+            #expect(captured["amount_refunded"]?.int == 400)
+            #expect(captured["captured"]?.bool == true)
+            #expect(captured["refunded"]?.bool == false)
+            #expect(captured["status"]?.string == "succeeded")
+
+            // When the 600 are refunded, then everything is given back
+            let refund = try await api.post("/v1/refunds", [("payment_intent", intentID)])
+            #expect(refund.json["amount"]?.int == 600)
+            let refunded = try await Self.charge(api, id)
+            #expect(refunded["amount_refunded"]?.int == 1000)
+            #expect(refunded["refunded"]?.bool == true)
+            #expect(refunded["refunds"]?.ids == [try #require(refund.json["id"]?.string)])
+        }
+    }
+
+    @Test("a charge's refunds are listed on it, newest first, and at /v1/charges/:id/refunds")
+    func refunds() async throws {
+        try await withWire { api in
+            // Given a paid charge refunded twice
+            let paid = try await Self.pay(api, "pm_card_visa")
+            let id = try Self.chargeID(of: paid)
+            let intentID = try #require(paid.json["id"]?.string)
+            var refunds: [String] = []
+            for amount in ["300", "200"] {
+                let refund = try await api.post("/v1/refunds", [("charge", id), ("amount", amount)])
+                refunds.append(try #require(refund.json["id"]?.string, "\(refund.text)"))
+            }
+
+            // When the charge and its refunds list are read
+            let charge = try await Self.charge(api, id)
+            let list = try await api.get("/v1/charges/\(id)/refunds", [("limit", "1")])
+
+            // Then both show the refunds, newest first
+            #expect(charge["amount_refunded"]?.int == 500)
+            #expect(charge["refunds"]?.ids == refunds.reversed())
+            #expect(charge["refunds"]?["data"]?[0]?["payment_intent"]?.string == intentID)
+            #expect(list.status == 200)
+            #expect(list.json.ids == [refunds[1]])
+            #expect(list.json["has_more"]?.bool == true)
+            #expect(list.json["url"]?.string == "/v1/charges/\(id)/refunds")
+            #expect(try await api.get("/v1/charges/ch_missing/refunds").status == 404)
+        }
+    }
+
+    // MARK: - Errors
+
+    @Test("an unknown charge is a 404 resource_missing")
+    func unknown() async throws {
+        try await withWire { api in
+            let response = try await api.get("/v1/charges/ch_doesnotexist")
+            #expect(response.status == 404)
+            #expect(response.error["type"]?.string == "invalid_request_error")
+            #expect(response.error["code"]?.string == "resource_missing")
+            #expect(response.error["param"]?.string == "id")
+            #expect(response.error["message"]?.string == "No such charge: 'ch_doesnotexist'")
+        }
+    }
+
+    @Test(
+        "charges need the secret key: a publishable one gets 401 secret_key_required",
+        arguments: ["/v1/charges", "/v1/charges/CHARGE", "/v1/charges/CHARGE/refunds"]
+    )
+    func secretKeyRequired(_ path: String) async throws {
+        try await withWire { api in
+            // Given a charge
+            let id = try Self.chargeID(of: try await Self.pay(api, "pm_card_visa"))
+
+            // When it is read with the publishable key, or with none
+            let publishable = try await api.get(
+                path.replacingOccurrences(of: "CHARGE", with: id),
+                auth: WireClient.publishable
+            )
+            let none = try await api.get(path.replacingOccurrences(of: "CHARGE", with: id), auth: nil)
+
+            // Then it is refused as the other secret-only endpoints refuse it
+            #expect(publishable.status == 401)
+            #expect(publishable.error["type"]?.string == "invalid_request_error")
+            #expect(publishable.error["code"]?.string == "secret_key_required")
+            #expect(none.status == 401)
+            #expect(publishable.json["object"] == nil && publishable.json["data"] == nil)
+        }
+    }
+
+    @Test(
+        "bad list parameters are 400s naming the parameter",
+        arguments: [
+            ([("limit", "0")], "limit"), ([("limit", "101")], "limit"), ([("created[gte]", "soon")], "created[gte]"),
+            ([("starting_after", "ch_missing")], "starting_after"), ([("status", "succeeded")], "status"),
+            ([("expand[]", "data.balance_transaction")], "expand"), ([("expand[]", "payment_intent")], "expand"),
+            ([("starting_after", "ch_a"), ("ending_before", "ch_b")], "ending_before"),
+        ] as [([(String, String)], String)]
+    )
+    func badList(_ query: [(String, String)], param: String) async throws {
+        try await withWire { api in
+            let response = try await api.get("/v1/charges", query)
+            #expect(response.status == 400)
+            #expect(response.error["type"]?.string == "invalid_request_error")
+            #expect(response.error["param"]?.string == param)
+        }
+    }
+
+    // MARK: - List
+
+    @Test("the list is newest first, filtered by customer, payment_intent and created, paged both ways")
+    func list() async throws {
+        try await withWire { api in
+            // Given a customer's intent declined then paid (two charges), a second payment of the customer, and a
+            // payment without a customer, ten seconds apart
+            let clock = api.environment.clock
+            let start = clock.now
+            let customer = try await api.createCustomer()
+            let declined = try await Self.pay(
+                api,
+                "pm_card_chargeDeclinedInsufficientFunds",
+                [("customer", customer)]
+            )
+            let intentID = try #require(declined.error["payment_intent"]?["id"]?.string)
+            let first = try Self.chargeID(of: declined)
+            clock.advance(by: 10)
+            let retried = try await api.post(
+                "/v1/payment_intents/\(intentID)/confirm",
+                [("payment_method", "pm_card_visa")]
+            )
+            let second = try Self.chargeID(of: retried)
+            clock.advance(by: 10)
+            let third = try Self.chargeID(of: try await Self.pay(api, "pm_card_visa", [("customer", customer)]))
+            clock.advance(by: 10)
+            let fourth = try Self.chargeID(of: try await Self.pay(api, "pm_card_visa"))
+
+            // When listed in every way
+            let all = try await api.get("/v1/charges")
+            let byCustomer = try await api.get("/v1/charges", [("customer", customer)])
+            let byIntent = try await api.get("/v1/charges", [("payment_intent", intentID)])
+            let since = try await api.get("/v1/charges", [("created[gte]", "\(start + 10)")])
+            let between = try await api.get(
+                "/v1/charges",
+                [("created[gt]", "\(start)"), ("created[lt]", "\(start + 30)")]
+            )
+            let exact = try await api.get("/v1/charges", [("created", "\(start + 20)")])
+            let upTo = try await api.get("/v1/charges", [("created[lte]", "\(start + 10)"), ("customer", customer)])
+            let page1 = try await api.get("/v1/charges", [("limit", "2")])
+            let page2 = try await api.get("/v1/charges", [("limit", "2"), ("starting_after", third)])
+            let back = try await api.get("/v1/charges", [("limit", "2"), ("ending_before", second)])
+
+            // Then each is Stripe's list object, newest first
+            #expect(all.status == 200)
+            #expect(all.json["object"]?.string == "list")
+            #expect(all.json["url"]?.string == "/v1/charges")
+            #expect(all.json["has_more"]?.bool == false)
+            #expect(all.json.ids == [fourth, third, second, first])
+            #expect(all.json["data"]?[3]?["status"]?.string == "failed")
+            #expect(byCustomer.json.ids == [third, second, first])
+            #expect(byIntent.json.ids == [second, first])
+            #expect(since.json.ids == [fourth, third, second])
+            #expect(between.json.ids == [third, second])
+            #expect(exact.json.ids == [third])
+            #expect(upTo.json.ids == [second, first])
+            #expect(page1.json.ids == [fourth, third])
+            #expect(page1.json["has_more"]?.bool == true)
+            #expect(page2.json.ids == [second, first])
+            #expect(page2.json["has_more"]?.bool == false)
+            #expect(back.json.ids == [fourth, third])
+            #expect(back.json["has_more"]?.bool == false)
+            #expect(try await api.get("/v1/charges", [("customer", "cus_nobody")]).json.ids == [])
+        }
+    }
+
+    // MARK: - Expand
+
+    @Test("expand[] shows the intent and the customer; in lists, data.payment_intent and data.customer")
+    func expand() async throws {
+        try await withWire { api in
+            // Given a customer's payment
+            let customer = try await api.createCustomer([("email", "jenny@example.com")])
+            let paid = try await Self.pay(api, "pm_card_visa", [("customer", customer)])
+            let id = try Self.chargeID(of: paid)
+            let intentID = try #require(paid.json["id"]?.string)
+
+            // When the charge is read expanded, as Stripe's SDKs send it and as curl does
+            let indexed = try await Self.charge(api, id, [("expand[0]", "payment_intent"), ("expand[1]", "customer")])
+            let brackets = try await Self.charge(api, id, [("expand[]", "payment_intent")])
+            let plain = try await Self.charge(api, id)
+            let listed = try await api.get(
+                "/v1/charges",
+                [("expand[]", "data.payment_intent"), ("expand[]", "data.customer")]
+            )
+
+            // Then the intent and the customer are objects; unexpanded they are ids
+            #expect(indexed["payment_intent"]?["object"]?.string == "payment_intent")
+            #expect(indexed["payment_intent"]?["id"]?.string == intentID)
+            #expect(indexed["payment_intent"]?["latest_charge"]?.string == id)
+            #expect(indexed["payment_intent"] == (try await api.get("/v1/payment_intents/\(intentID)")).json)
+            #expect(indexed["customer"]?["object"]?.string == "customer")
+            #expect(indexed["customer"]?["email"]?.string == "jenny@example.com")
+            #expect(brackets["payment_intent"]?["id"]?.string == intentID)
+            #expect(brackets["customer"]?.string == customer)
+            #expect(plain["payment_intent"]?.string == intentID)
+            #expect(plain["customer"]?.string == customer)
+            #expect(listed.status == 200)
+            #expect(listed.json["data"]?[0]?["payment_intent"]?["id"]?.string == intentID)
+            #expect(listed.json["data"]?[0]?["customer"]?["id"]?.string == customer)
+
+            // And a field that cannot be expanded is a 400
+            let bad = try await api.get("/v1/charges/\(id)", [("expand[]", "payment_method")])
+            #expect(bad.status == 400)
+            #expect(bad.error["param"]?.string == "expand")
+        }
+    }
+}
