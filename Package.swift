@@ -123,7 +123,7 @@ let package = Package(
         .testTarget(
             name: "PaymentsHTTPTests",
             dependencies: [
-                "PaymentsCore", "PaymentsHTTP", "TestSupport",
+                "Payments", "PaymentsCore", "PaymentsHTTP", "TestSupport",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -26,6 +26,7 @@ DEVELOPMENT_PUBLISHABLE_KEY = "pk_test_development_51PaymentsLocalKeyDoNotUse"
 CARD_SUCCEEDS = "4242424242424242"
 CARD_NEEDS_AUTHENTICATION = "4000002500003155"
 CARD_INSUFFICIENT_FUNDS = "4000000000009995"
+CARD_REFUND_PENDING = "4000000000007726"
 
 
 class CheckFailed(Exception):
@@ -250,6 +251,64 @@ class Compat:
         else:
             raise CheckFailed("no stripe.CardError for a card that always needs authentication")
 
+    def retrieve_charge(self):
+        pi = stripe.PaymentIntent.retrieve(self.need("pi"))
+        charge = stripe.Charge.retrieve(pi.latest_charge)
+        expect(charge.id == pi.latest_charge and charge.object == "charge", "%r %r" % (charge.id, charge.object))
+        expect(charge.amount == 1099 and charge.amount_captured == 1099 and charge.amount_refunded == 0,
+               "amounts %r/%r/%r" % (charge.amount, charge.amount_captured, charge.amount_refunded))
+        expect(charge.status == "succeeded" and charge.paid and charge.captured and not charge.refunded,
+               "status %r paid %r captured %r refunded %r" % (charge.status, charge.paid, charge.captured,
+                                                            charge.refunded))
+        expect(charge.payment_intent == pi.id, "payment_intent %r" % charge.payment_intent)
+        expect(charge.payment_method == self.need("pm"), "payment_method %r" % charge.payment_method)
+        expect(charge.payment_method_details.card.last4 == "4242", "card %r" % charge.payment_method_details)
+        expect(charge.outcome.type == "authorized", "outcome %r" % charge.outcome)
+        expect(charge.metadata["order"] == "compat-1", "metadata %r" % charge.metadata)
+        expect(charge.refunds.object == "list" and charge.refunds.data == [], "refunds %r" % charge.refunds)
+        expanded = stripe.Charge.retrieve(charge.id, expand=["payment_intent"])
+        expect(getattr(expanded.payment_intent, "id", None) == pi.id, "expanded %r" % expanded.payment_intent)
+
+    def list_charges_by_payment_intent(self):
+        pi = stripe.PaymentIntent.retrieve(self.need("pi"))
+        page = stripe.Charge.list(payment_intent=pi.id)
+        expect(page.object == "list" and page.url == "/v1/charges", "list %r %r" % (page.object, page.url))
+        expect([c.id for c in page.data] == [pi.latest_charge], "charges %r" % [c.id for c in page.data])
+
+    def list_charges_by_customer_auto_paging(self):
+        customer = stripe.Customer.create(email="charges@example.com")
+        made = []
+        for amount in (500, 600, 700):
+            pi = stripe.PaymentIntent.create(
+                amount=amount, currency="usd", customer=customer.id, payment_method="pm_card_visa", confirm=True)
+            made.append(pi.latest_charge)
+        first = stripe.Charge.list(customer=customer.id, limit=2)
+        expect(len(first.data) == 2 and first.has_more, "first page %r, has_more %r" % (
+            [c.id for c in first.data], first.has_more))
+        every = [c.id for c in first.auto_paging_iter()]
+        expect(every == list(reversed(made)), "auto-paging %r, made %r" % (every, made))
+        expect(all(c.customer == customer.id for c in first.data), "customers %r" % [c.customer for c in first.data])
+
+    def refund_pending_card(self):
+        pm = self.card_payment_method(CARD_REFUND_PENDING, api_key=self.publishable_key)
+        pi = stripe.PaymentIntent.create(amount=1200, currency="usd", payment_method=pm.id, confirm=True)
+        expect(pi.status == "succeeded", "status %r" % pi.status)
+        refund = stripe.Refund.create(payment_intent=pi.id)
+        expect(refund.status == "pending", "refund status %r" % refund.status)
+        expect(refund.amount == 1200 and refund.charge == pi.latest_charge, "refund %r" % refund)
+        charge = stripe.Charge.retrieve(pi.latest_charge)
+        expect(charge.amount_refunded == 1200 and charge.refunded, "charge %r/%r" % (charge.amount_refunded,
+                                                                                   charge.refunded))
+        expect([r.status for r in charge.refunds.data] == ["pending"], "charge refunds %r" % charge.refunds)
+
+    def publishable_key_cannot_read_charges(self):
+        try:
+            stripe.Charge.list(limit=1, api_key=self.publishable_key)
+        except (stripe.AuthenticationError, stripe.PermissionError):
+            pass
+        else:
+            raise CheckFailed("a publishable key listed charges")
+
     def run(self):
         checks = [
             ("create a PaymentMethod from a card number (publishable key)", self.create_payment_method_with_publishable_key),
@@ -258,6 +317,11 @@ class Compat:
             ("retrieve the PaymentIntent", self.retrieve_payment_intent),
             ("retrieve with expand[]", self.retrieve_with_expand),
             ("list PaymentIntents includes the new one", self.list_payment_intents),
+            ("Charge.retrieve(pi.latest_charge), and with expand[]", self.retrieve_charge),
+            ("Charge.list(payment_intent=...)", self.list_charges_by_payment_intent),
+            ("Charge.list(customer=..., limit=2) and auto-pagination", self.list_charges_by_customer_auto_paging),
+            ("7726: Refund.create is pending, and the charge lists it", self.refund_pending_card),
+            ("a publishable key cannot list charges", self.publishable_key_cannot_read_charges),
             ("StripeClient with base_addresses", self.stripe_client_object),
             ("an Idempotency-Key replays the first answer", self.idempotency_key_replays),
             ("3155 confirms to requires_action with a challenge URL", self.three_d_secure_requires_action),

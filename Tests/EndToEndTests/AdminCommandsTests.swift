@@ -57,6 +57,57 @@ struct AdminCommandsTests {
         }
     }
 
+    @Test("payments sweep --now +2m settles the refund test cards' later statuses while the server runs")
+    func sweepSettlesRefundCards() async throws {
+        try await withServer { server in
+            // Given a payment with each refund test card, refunded in full through the server
+            var refunds: [String: (refund: String, charge: String)] = [:]
+            for card in ["pm_card_pendingRefund", "pm_card_refundFail"] {
+                let paid = try await server.client.postForm(
+                    "/v1/payment_intents",
+                    [("amount", "1000"), ("currency", "usd"), ("payment_method", card), ("confirm", "true")],
+                    auth: server.secret
+                )
+                let intent = try paid.json()
+                let refund = try await server.client.postForm(
+                    "/v1/refunds",
+                    [("payment_intent", try #require(intent["id"]?.string))],
+                    auth: server.secret
+                )
+                refunds[card] = (
+                    try #require(try refund.json()["id"]?.string, "\(refund)"),
+                    try #require(intent["latest_charge"]?.string)
+                )
+            }
+            let pending = try #require(refunds["pm_card_pendingRefund"])
+            let failing = try #require(refunds["pm_card_refundFail"])
+            #expect(try await Self.object(server, "/v1/refunds/\(pending.refund)")["status"]?.string == "pending")
+            #expect(try await Self.object(server, "/v1/refunds/\(failing.refund)")["status"]?.string == "succeeded")
+
+            // When a pass runs as of two minutes from now (past the network's minute)
+            let sweep = try await Self.run(server, ["sweep", "--now", "+2m"])
+            #expect(sweep.termination.isCleanExit, "\(sweep.output)")
+            #expect(sweep.output.contains(/refunds updated:\s+2\n/), "\(sweep.output)")
+
+            // Then the server shows the pending refund succeeded, and the other failed with its amount back
+            #expect(try await Self.object(server, "/v1/refunds/\(pending.refund)")["status"]?.string == "succeeded")
+            let failed = try await Self.object(server, "/v1/refunds/\(failing.refund)")
+            #expect(failed["status"]?.string == "failed")
+            #expect(failed["failure_reason"]?.string == "expired_or_canceled_card")
+            let charge = try await Self.object(server, "/v1/charges/\(failing.charge)")
+            #expect(charge["amount_refunded"]?.int == 0)
+            #expect(charge["refunded"]?.bool == false)
+            #expect(try await Self.object(server, "/v1/charges/\(pending.charge)")["refunded"]?.bool == true)
+        }
+    }
+
+    /// `GET path` with the secret key, which must answer 200.
+    static func object(_ server: ServerProcess, _ path: String) async throws -> JSON {
+        let answer = try await server.client.get(path, auth: server.secret)
+        try #require(answer.status == 200, "\(path): \(answer)")
+        return try answer.json()
+    }
+
     @Test("payments report prints what the API's objects add up to, while the server runs")
     func reportMatchesAPI() async throws {
         try await withServer { server in

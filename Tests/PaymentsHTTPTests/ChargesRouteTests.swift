@@ -1,5 +1,4 @@
 import Foundation
-import Payments
 import TestSupport
 import Testing
 

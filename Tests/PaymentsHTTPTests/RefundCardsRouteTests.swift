@@ -1,0 +1,86 @@
+import Foundation
+import Payments
+import PaymentsCore
+import TestSupport
+import Testing
+
+/// Stripe's refund test cards through the real router, with the sweeper's later pass: `4000000000007726` (the refund
+/// is `pending`, then `succeeded`) and `4000000000005126` (`succeeded`, then `failed`, the amount back on the charge).
+@Suite("Refund test cards")
+struct RefundCardsRouteTests {
+    /// Pays 1000 usd with `paymentMethod` and refunds it in full; returns the intent, charge and refund ids.
+    static func paidAndRefunded(_ api: WireClient, _ paymentMethod: String) async throws -> (
+        intent: String, charge: String, refund: WireJSON
+    ) {
+        let paid = try await api.payment([("payment_method", paymentMethod), ("confirm", "true")])
+        try #require(paid.json["status"]?.string == "succeeded", "\(paid.text)")
+        let refund = try await api.post("/v1/refunds", [("payment_intent", try #require(paid.json["id"]?.string))])
+        try #require(refund.status == 200, "\(refund.text)")
+        return (
+            try #require(paid.json["id"]?.string), try #require(paid.json["latest_charge"]?.string), refund.json
+        )
+    }
+
+    /// One sweeper pass, `seconds` after the test clock's now.
+    static func sweep(_ api: WireClient, after seconds: Int64) async throws -> SweepReport {
+        try await Sweeper(context: api.environment.context).sweep(now: api.environment.clock.now + seconds)
+    }
+
+    @Test("4000000000007726: the refund is pending, then succeeded after the sweeper's pass a minute later")
+    func pendingThenSucceeds() async throws {
+        try await withWire { api in
+            // Given a 7726 payment refunded in full
+            let (_, chargeID, refund) = try await Self.paidAndRefunded(api, "pm_card_pendingRefund")
+            let refundID = try #require(refund["id"]?.string)
+
+            // Then the refund is pending, and the charge already counts it
+            #expect(refund["status"]?.string == "pending")
+            #expect(refund.has("failure_reason") == false)
+            let charge = try await api.get("/v1/charges/\(chargeID)").json
+            #expect(charge["amount_refunded"]?.int == 1000)
+            #expect(charge["refunds"]?["data"]?[0]?["status"]?.string == "pending")
+
+            // When the sweeper runs a minute later
+            let report = try await Self.sweep(api, after: TestModeIssuer.refundSettlementDelay)
+
+            // Then the refund succeeded; a retrieve and the charge's list show it
+            #expect(report.refundsUpdated == 1)
+            #expect(try await api.get("/v1/refunds/\(refundID)").json["status"]?.string == "succeeded")
+            let settled = try await api.get("/v1/charges/\(chargeID)").json
+            #expect(settled["refunds"]?["data"]?[0]?["status"]?.string == "succeeded")
+            #expect(settled["amount_refunded"]?.int == 1000)
+            #expect(settled["refunded"]?.bool == true)
+        }
+    }
+
+    @Test("4000000000005126: the refund succeeded, then fails a minute later and the charge is refundable again")
+    func succeedsThenFails() async throws {
+        try await withWire { api in
+            // Given a 5126 payment refunded in full
+            let (intentID, chargeID, refund) = try await Self.paidAndRefunded(api, "pm_card_refundFail")
+            let refundID = try #require(refund["id"]?.string)
+
+            // Then the refund succeeded, and the charge is refunded
+            #expect(refund["status"]?.string == "succeeded")
+            #expect(try await api.get("/v1/charges/\(chargeID)").json["refunded"]?.bool == true)
+
+            // When the sweeper runs a minute later
+            let report = try await Self.sweep(api, after: TestModeIssuer.refundSettlementDelay)
+
+            // Then the refund failed with a reason, and the amount is back on the charge
+            #expect(report.refundsUpdated == 1)
+            let failed = try await api.get("/v1/refunds/\(refundID)").json
+            #expect(failed["status"]?.string == "failed")
+            #expect(failed["failure_reason"]?.string == "expired_or_canceled_card")
+            let charge = try await api.get("/v1/charges/\(chargeID)").json
+            #expect(charge["amount_refunded"]?.int == 0)
+            #expect(charge["refunded"]?.bool == false)
+            #expect(charge["refunds"]?["data"]?[0]?["status"]?.string == "failed")
+
+            // And the merchant may refund it again
+            let again = try await api.post("/v1/refunds", [("payment_intent", intentID)])
+            #expect(again.status == 200)
+            #expect(again.json["amount"]?.int == 1000)
+        }
+    }
+}
