@@ -26,7 +26,9 @@ public struct TestModeCardNetwork: CardNetwork {
             try db.execute(sql: "PRAGMA journal_mode = WAL")
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
-        try queue.write { db in
+        // IMMEDIATE: a server and a `payments sweep` opening an older ledger at once add its columns one after the
+        // other, the second seeing the first's.
+        try queue.inTransaction(.immediate) { db in
             try db.execute(
                 sql: """
                     CREATE TABLE IF NOT EXISTS authorizations (
@@ -56,6 +58,7 @@ public struct TestModeCardNetwork: CardNetwork {
             where try !db.columns(in: table).contains(where: { $0.name == column }) {
                 try db.execute(sql: "ALTER TABLE \(table) ADD COLUMN \(column) \(definition)")
             }
+            return .commit
         }
         self.ledger = queue
         self.writer = GroupCommitWriter(queue, label: "card-network")

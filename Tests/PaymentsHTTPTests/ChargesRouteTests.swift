@@ -1,4 +1,5 @@
 import Foundation
+import PaymentsCore
 import TestSupport
 import Testing
 
@@ -218,6 +219,34 @@ struct ChargesRouteTests {
                     == "The bank returned the decline code `insufficient_funds`."
             )
             #expect(charge["payment_method_details"]?["card"]?["last4"]?.string == "9995")
+        }
+    }
+
+    @Test("a pending charge (the network has not answered yet) is unpaid, uncaptured and has no outcome yet")
+    func pending() async throws {
+        try await withWire { api in
+            // Given an attempt recorded before the network answered (as a crash between the two leaves it)
+            let created = try await api.payment([("payment_method", "pm_card_visa")])
+            let intent = try await api.environment.intents.retrieve(try #require(created.json["id"]?.string))
+            let attempt = Charge.attempt(
+                id: "ch_pendingroutetest000000001",
+                for: intent,
+                paymentMethod: intent.paymentMethod,
+                at: api.environment.clock.now
+            )
+            try await api.environment.database.write { tx in try tx.insert(attempt) }
+
+            // When it is retrieved
+            let charge = try await Self.charge(api, attempt.id)
+
+            // Then it is pending, as Stripe shows a charge in flight
+            #expect(charge["status"]?.string == "pending")
+            #expect(charge["paid"]?.bool == false)
+            #expect(charge["captured"]?.bool == false)
+            #expect(charge["amount_captured"]?.int == 0)
+            #expect(charge["outcome"]?.isNull == true)
+            #expect(charge["failure_code"]?.isNull == true)
+            #expect(charge["payment_method_details"]?["card"]?["last4"]?.string == "4242")
         }
     }
 

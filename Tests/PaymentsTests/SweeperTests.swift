@@ -29,6 +29,7 @@ final class SweeperTestNetwork: CardNetwork {
     private let crashNextAuthorization: Mutex<Bool>
     private let voidBehavior: Mutex<VoidBehavior>
     private let voids = Mutex<[String]>([])
+    private let refundsUnreachable = Mutex(false)
 
     init(ledger: TestModeCardNetwork, crashFirstAuthorization: Bool = false, void: VoidBehavior = .ledger) {
         self.ledger = ledger
@@ -41,6 +42,9 @@ final class SweeperTestNetwork: CardNetwork {
 
     /// Changes what `void` does from now on.
     func setVoidBehavior(_ behavior: VoidBehavior) { voidBehavior.withLock { $0 = behavior } }
+
+    /// Makes `refund` throw (the network cannot be reached) or ask the ledger again.
+    func setRefundsUnreachable(_ unreachable: Bool) { refundsUnreachable.withLock { $0 = unreachable } }
 
     func lookUp(_ card: CardNumber) -> CardLookup { ledger.lookUp(card) }
 
@@ -74,7 +78,8 @@ final class SweeperTestNetwork: CardNetwork {
     }
 
     func refund(attemptID: String, refundID: String, amount: Int64, now: Int64) async throws -> RefundResult {
-        try await ledger.refund(attemptID: attemptID, refundID: refundID, amount: amount, now: now)
+        if refundsUnreachable.withLock({ $0 }) { throw Unreachable() }
+        return try await ledger.refund(attemptID: attemptID, refundID: refundID, amount: amount, now: now)
     }
 }
 
@@ -438,6 +443,29 @@ struct SweeperTests {
         #expect(again.pendingRefundsSettled == 0)
         #expect(try await Refunds(context: environment.context).retrieve(refund.id).status == .succeeded)
         #expect(try await Self.charge(environment, chargeID)?.amountRefunded == 1_000)
+    }
+
+    // MARK: - f. Refunds the network settles later
+
+    @Test("A refund the network cannot be asked about is skipped, and settled by the next pass")
+    func unreachableRefundRetriesNextPass() async throws {
+        // Given a pending 7726 refund due a minute later, and a network that cannot be reached then
+        let (environment, network) = try Self.environment()
+        let paid = try await Self.pay(environment, "pm_card_pendingRefund")
+        let refunds = Refunds(context: environment.context)
+        let refund = try await refunds.create(.init(paymentIntent: paid.id))
+        let due = try #require(refund.settlesAt)
+        network.setRefundsUnreachable(true)
+        // When a pass runs when it is due, then another once the network is back
+        let failed = try await Sweeper(context: environment.context).sweep(now: due)
+        let pendingAfterFailure = try await refunds.retrieve(refund.id).status
+        network.setRefundsUnreachable(false)
+        let retried = try await Sweeper(context: environment.context).sweep(now: due + 60)
+        // Then the first pass skipped it and the second settled it
+        #expect(failed == SweepReport(skipped: 1, examined: 1))
+        #expect(pendingAfterFailure == .pending)
+        #expect(retried == SweepReport(examined: 1, refundsUpdated: 1))
+        #expect(try await refunds.retrieve(refund.id).status == .succeeded)
     }
 
     @Test("An attempt this process is still waiting on is left alone")

@@ -37,9 +37,8 @@ public struct Refunds: Sendable {
     /// pending refund and (under an idempotency key) the recovery point `refund_recorded` naming it; the network is
     /// asked outside it, idempotent on the refund id; a last transaction records the network's answer (`succeeded`,
     /// or `pending` when the network pays out later) and saves the response. A retry with the key after a crash or
-    /// a network failure resumes that same refund; without a key, a refund a crash left pending is completed by
-    /// ``settlePending(createdBefore:now:limit:)``, and one the network said would change by the
-    /// sweeper, which asks again through ``settle(_:now:scope:)``.
+    /// a network failure resumes that same refund; without a key, the sweeper completes a refund a crash left
+    /// pending, and asks again about one the network said would change, through ``settle(_:now:scope:)``.
     public func create(_ input: CreateInput, scope: IdempotencyScope? = nil) async throws -> Refund {
         if let reserved = scope?.resumeRefund {
             // An earlier try of this request reserved the refund and stopped: finish that one, never a second.
@@ -129,21 +128,6 @@ public struct Refunds: Sendable {
             try scope?.finish(tx, refund: current)
             return current
         }
-    }
-
-    /// Completes refunds a crash left pending before the network answered, by asking it under the same refund id.
-    /// - Parameters:
-    ///   - cutoff: only refunds created before this time; younger ones may still be in flight.
-    ///   - now: the time of the question.
-    /// - Returns: how many were asked.
-    public func settlePending(createdBefore cutoff: Int64, now: Int64, limit: Int = 100) async throws -> Int {
-        let ids = try await context.database.read { tx in try tx.pendingRefunds(createdBefore: cutoff, limit: limit) }
-        for id in ids {
-            if let refund = try await context.database.read({ tx in try tx.refund(id) }) {
-                _ = try await settle(refund, now: now)
-            }
-        }
-        return ids.count
     }
 
     /// Retrieves a refund.

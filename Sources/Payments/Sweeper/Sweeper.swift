@@ -287,25 +287,25 @@ public struct Sweeper: Sendable {
     // MARK: - e. Pending refunds
 
     /// Rule e: refunds pending for longer than ``pendingChargeGrace`` (the same margin: a live refund is pending
-    /// only while the network answers) that the network never answered are completed through
-    /// ``Refunds/settlePending(createdBefore:now:limit:)``.
+    /// only while the network answers) that the network never answered are completed by asking it under the same
+    /// refund id (``Refunds/settle(_:now:scope:)``). A refund the network cannot be asked about now is left for the
+    /// next pass.
     func settlePendingRefunds(now: Int64, report: inout SweepReport) async throws {
-        let settled = try await Refunds(context: context).settlePending(
-            createdBefore: now - Self.pendingChargeGrace,
-            now: now,
-            limit: batchSize
-        )
-        report.examined += settled
-        report.pendingRefundsSettled += settled
+        let (cutoff, limit) = (now - Self.pendingChargeGrace, batchSize)
+        let due = try await context.database.read { tx in try tx.pendingRefunds(createdBefore: cutoff, limit: limit) }
+        report.examined += due.count
+        for id in due {
+            guard !Task.isCancelled else { return }
+            if await askAboutRefund(id, now: now, report: &report) != nil { report.pendingRefundsSettled += 1 }
+        }
     }
 
     // MARK: - f. Refunds the network settles later
 
     /// Rule f: refunds whose network status was due to change by `now` are asked about again under the same refund
-    /// id, and the answer recorded (``Refunds/settle(_:now:scope:)``): what a card network would otherwise report
-    /// in a notification. A refund the network cannot be asked about now is left for the next pass.
+    /// id, and the answer recorded: what a card network would otherwise report in a notification. A refund the
+    /// network cannot be asked about now is left for the next pass.
     func updateSettlingRefunds(now: Int64, report: inout SweepReport) async throws {
-        let refunds = Refunds(context: context)
         let limit = batchSize
         var position = SweepPosition.start
         while !Task.isCancelled {
@@ -318,27 +318,34 @@ public struct Sweeper: Sendable {
             position = last.position
             for (_, id) in due {
                 guard !Task.isCancelled else { return }
-                do {
-                    let before = try await refunds.retrieve(id)
-                    let after = try await refunds.settle(before, now: now)
-                    if after.status != before.status || after.settlesAt != before.settlesAt {
-                        report.refundsUpdated += 1
-                    }
-                    context.logger.info(
-                        "asked the network about a refund again",
-                        metadata: ["refund": "\(id)", "from": "\(before.status)", "to": "\(after.status)"]
-                    )
-                } catch {
-                    report.skipped += 1
-                    if !Task.isCancelled {
-                        context.logger.warning(
-                            "could not ask the network about a refund; the next pass tries again",
-                            metadata: ["refund": "\(id)", "error": "\(error)"]
-                        )
-                    }
-                }
+                guard let (before, after) = await askAboutRefund(id, now: now, report: &report) else { continue }
+                if after.status != before.status || after.settlesAt != before.settlesAt { report.refundsUpdated += 1 }
             }
             if due.count < limit { break }
+        }
+    }
+
+    /// Asks the network about a refund under its id and records the answer (``Refunds/settle(_:now:scope:)``).
+    /// - Returns: the refund before and after, or nil when it could not be asked (counted as skipped and logged).
+    func askAboutRefund(_ id: String, now: Int64, report: inout SweepReport) async -> (Refund, Refund)? {
+        let refunds = Refunds(context: context)
+        do {
+            let before = try await refunds.retrieve(id)
+            let after = try await refunds.settle(before, now: now)
+            context.logger.info(
+                "asked the network about a refund",
+                metadata: ["refund": "\(id)", "from": "\(before.status)", "to": "\(after.status)"]
+            )
+            return (before, after)
+        } catch {
+            report.skipped += 1
+            if !Task.isCancelled {
+                context.logger.warning(
+                    "could not ask the network about a refund; the next pass tries again",
+                    metadata: ["refund": "\(id)", "error": "\(error)"]
+                )
+            }
+            return nil
         }
     }
 }
