@@ -34,6 +34,10 @@ struct EventsRouteTests {
             // And the created event shows the intent as it was when created
             let created = try #require(events.first { $0["type"]?.string == "payment_intent.created" })
             #expect(created["data"]?["object"]?["status"]?.string != "succeeded")
+            // And the charge's event shows its card, as the charge endpoint does
+            let charge = try #require(events.first { $0["type"]?.string == "charge.succeeded" })
+            #expect(charge["data"]?["object"]?["object"]?.string == "charge")
+            #expect(charge["data"]?["object"]?["payment_method_details"]?["card"]?["last4"]?.string == "4242")
             // And one event is retrieved by id
             let id = try #require(newest["id"]?.string)
             let one = try await api.get("/v1/events/\(id)")

@@ -67,6 +67,12 @@ struct EventRecordingTransaction: StoreTransaction {
         try record(EventTypes.charge(before: before, after: charge), charge, type: .charge, id: charge.id)
     }
 
+    func charges(customer: String?, paymentIntent: String?, created: CreatedFilter?, page: PageRequest) throws
+        -> Page<Charge>
+    {
+        try base.charges(customer: customer, paymentIntent: paymentIntent, created: created, page: page)
+    }
+
     // MARK: - PaymentMethods
 
     func paymentMethod(_ id: String) throws -> PaymentMethod? { try base.paymentMethod(id) }
@@ -257,5 +263,11 @@ struct EventRecordingTransaction: StoreTransaction {
 
     func pendingRefunds(createdBefore cutoff: Int64, limit: Int) throws -> [String] {
         try base.pendingRefunds(createdBefore: cutoff, limit: limit)
+    }
+
+    func refundsSettling(at now: Int64, after position: SweepPosition, limit: Int) throws
+        -> [(position: SweepPosition, refund: String)]
+    {
+        try base.refundsSettling(at: now, after: position, limit: limit)
     }
 }

@@ -21,4 +21,19 @@ public struct Events: Sendable {
     public func list(types: [String], created: CreatedFilter?, page: PageRequest) async throws -> Page<Event> {
         try await context.database.read { tx in try tx.events(types: types, created: created, page: page) }
     }
+
+    /// The payment methods the charges of `events` were made with, by id: a charge event shows its card.
+    public func paymentMethods(of events: [Event]) async throws -> [String: PaymentMethod] {
+        let ids = Set(
+            try events.filter { $0.objectType == .charge }.compactMap {
+                try $0.decodeSnapshot(as: Charge.self).paymentMethod
+            }
+        )
+        guard !ids.isEmpty else { return [:] }
+        return try await context.database.read { tx in
+            var found: [String: PaymentMethod] = [:]
+            for id in ids { found[id] = try tx.paymentMethod(id) }
+            return found
+        }
+    }
 }

@@ -20,7 +20,8 @@ struct EventsController {
         try params.finish()
         let event = try await services.events.retrieve(try context.parameters.require("id"))
         let options = RenderOptions(request: request, context: context, services: services)
-        return JSONResponse.json(try StripeRenderer.event(event, options: options))
+        let paymentMethods = try await services.events.paymentMethods(of: [event])
+        return JSONResponse.json(try StripeRenderer.event(event, paymentMethods: paymentMethods, options: options))
     }
 
     @Sendable func list(_ request: Request, context: StripeRequestContext) async throws -> Response {
@@ -47,7 +48,10 @@ struct EventsController {
         try params.finish()
         let result = try await services.events.list(types: types, created: created, page: page)
         let options = RenderOptions(request: request, context: context, services: services).forListItems
-        let items = try result.items.map { try StripeRenderer.event($0, options: options) }
+        let paymentMethods = try await services.events.paymentMethods(of: result.items)
+        let items = try result.items.map {
+            try StripeRenderer.event($0, paymentMethods: paymentMethods, options: options)
+        }
         return JSONResponse.json(StripeRenderer.list(items, hasMore: result.hasMore, url: "/v1/events"))
     }
 }

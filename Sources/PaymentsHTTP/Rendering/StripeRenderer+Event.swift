@@ -3,15 +3,23 @@ import PaymentsCore
 
 extension StripeRenderer {
     /// An event in Stripe's shape: `data.object` is the object as it was right after the change, rendered as its
-    /// own endpoint renders it (related objects by id).
-    static func event(_ event: Event, options: RenderOptions) throws -> JSONValue {
+    /// own endpoint renders it (related objects by id). A charge shows its card's details from `paymentMethods`
+    /// (a card's details never change).
+    static func event(_ event: Event, paymentMethods: [String: PaymentMethod], options: RenderOptions) throws
+        -> JSONValue
+    {
         let object: JSONValue
         switch event.objectType {
         case .paymentIntent:
             let intent = try event.decodeSnapshot(as: PaymentIntent.self)
             object = paymentIntent(Lookup.IntentBundle(intent: intent), options: options)
         case .charge:
-            object = charge(try event.decodeSnapshot(as: Charge.self), paymentMethod: nil)
+            let charge = try event.decodeSnapshot(as: Charge.self)
+            let bundle = Lookup.ChargeBundle(
+                charge: charge,
+                paymentMethod: charge.paymentMethod.flatMap { paymentMethods[$0] }
+            )
+            object = Self.charge(bundle, options: options)
         case .refund:
             object = refund(try event.decodeSnapshot(as: Refund.self))
         case .customer:
