@@ -10,10 +10,11 @@ struct SweepCommand: AsyncParsableCommand {
         commandName: "sweep",
         abstract: "Run one sweeper pass and exit.",
         discussion: """
-            Expires confirmation attempts left past the confirmation window, cancels authorizations left \
-            uncaptured for 7 days, prunes idempotency keys older than 24 hours, settles attempts and refunds a \
-            crash left pending, and asks the card network again about refunds whose status it said would change \
-            (test cards 4000000000007726 and 4000000000005126). Safe to run beside a running server.
+            Expires confirmation attempts (of payments and of card setups) left past the confirmation window, \
+            cancels authorizations left uncaptured for 7 days, prunes idempotency keys older than 24 hours and \
+            events older than 30 days, settles attempts and refunds a crash left pending, and asks the card network \
+            again about refunds whose status it said would change (test cards 4000000000007726 and \
+            4000000000005126). Safe to run beside a running server.
             """
     )
 
@@ -62,6 +63,7 @@ struct SweepCommand: AsyncParsableCommand {
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         let lines: [(String, String)] = [
             ("attempts expired", "\(report.attemptsExpired)"),
+            ("setup attempts expired", "\(report.setupAttemptsExpired)"),
             ("authorizations canceled", "\(report.authorizationsCanceled)"),
             ("idempotency keys pruned", "\(report.idempotencyKeysPruned)"),
             ("pending charges recovered", "\(report.pendingChargesRecovered)"),

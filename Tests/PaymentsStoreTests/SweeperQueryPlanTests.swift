@@ -121,6 +121,18 @@ struct SweeperQueryPlanTests {
                     """,
                 arguments: [bulkRows]
             )
+            try db.execute(
+                sql: """
+                    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+                    INSERT INTO setup_intents (id, created, status, usage, client_secret, attempt_expires_at,
+                        succeeded_at)
+                    SELECT 'seti_bulk' || i, 1000 + i,
+                        CASE i % 100 WHEN 0 THEN 'requires_action' ELSE 'succeeded' END, 'off_session', 'secret',
+                        CASE i % 100 WHEN 0 THEN 5000 + i END, CASE WHEN i % 100 > 0 THEN 1000 + i END
+                    FROM n
+                    """,
+                arguments: [bulkRows]
+            )
             try db.execute(sql: "ANALYZE")
         }
     }

@@ -224,6 +224,43 @@ struct SweeperTests {
         #expect(try await Self.stored(environment, intent).status == .requiresPaymentMethod)
     }
 
+    @Test("A setup left waiting for its challenge past the window fails as expired; one not yet due stays")
+    func setupAttemptExpires() async throws {
+        // Given a card being set up and waiting for 3-D Secure since t0, and another since half a window later
+        let (environment, _) = try Self.environment()
+        let setups = environment.setupIntents
+        let t0 = environment.clock.now
+        let due = try await setups.create(.init(paymentMethod: Self.threeDSecureCard, confirm: true))
+        environment.clock.advance(by: Self.window / 2)
+        let notDue = try await setups.create(.init(paymentMethod: Self.threeDSecureCard, confirm: true))
+        #expect(due.status == .requiresAction)
+        #expect(due.attemptExpiresAt == t0 + Self.window)
+        let token = try #require(due.authenticationToken)
+
+        // When the sweeper runs one second before the first is due, then exactly when it is due
+        let early = try await Sweeper(context: environment.context).sweep(now: t0 + Self.window - 1)
+        let report = try await Sweeper(context: environment.context).sweep(now: t0 + Self.window)
+
+        // Then nothing moved early; on time, only the due setup moved, with Stripe's error
+        #expect(early == SweepReport())
+        #expect(report == SweepReport(examined: 1, setupAttemptsExpired: 1))
+        let expired = try await setups.retrieve(due.id)
+        #expect(expired.status == .requiresPaymentMethod)
+        #expect(expired.lastSetupError?.code == "setup_intent_setup_attempt_expired")
+        #expect(expired.lastSetupError?.paymentMethod == due.paymentMethod)
+        #expect(expired.paymentMethod == nil)
+        #expect(expired.authenticationToken == nil)
+        #expect(expired.attemptExpiresAt == nil)
+        #expect(try await setups.retrieve(notDue.id) == notDue)
+
+        // And its old challenge can no longer set the card up
+        await #expect(throws: PaymentError.self) {
+            try await setups.authenticate(due.id, token: token, outcome: .complete)
+        }
+        #expect(try await environment.storedPaymentMethod(due.paymentMethod)?.offSessionReady == false)
+        #expect(try await Sweeper(context: environment.context).sweep(now: t0 + Self.window) == SweepReport())
+    }
+
     @Test("Batches loop until nothing is due, and a pass reads only what is due")
     func batchesLoopAndReadOnlyWhatIsDue() async throws {
         // Given 5 due attempts, 3 not yet due, and 1,000 other intents

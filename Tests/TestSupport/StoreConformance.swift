@@ -413,6 +413,145 @@ public enum StoreConformance {
             }
             try require(after.map(\.refund) == ["re_conf10_2"], "after: \(after.map(\.refund))")
         },
+        Check(name: "a setup intent reads back equal with every field set or none, inserted or saved over") { store in
+            // The customer and card the full one names, as the service links them.
+            let owner = SampleRows(.bare, suffix: "conf13")
+            try await store.write { tx in
+                try tx.insert(owner.customer)
+                try tx.insert(owner.paymentMethod, card: owner.card)
+            }
+            let bare = setupIntent("seti_conf13a", created: 100)
+            let full = setupIntent("seti_conf13b", created: 101).with {
+                $0.status = .requiresAction
+                $0.usage = .onSession
+                $0.customer = owner.customer.id
+                $0.paymentMethod = owner.paymentMethod.id
+                $0.description = "Card on file — \"renewals\""
+                $0.metadata = SampleRows.trickyMetadata
+                $0.lastSetupError = .setupAuthenticationFailure(paymentMethod: owner.paymentMethod.id)
+                $0.latestAttempt = "setatt_x"
+                $0.returnURL = "https://shop.example/saved?a=1&b=%22x%22"
+                $0.authenticationToken = "tok"
+                $0.attemptExpiresAt = 3_700
+                $0.succeededAt = 120
+                $0.canceledAt = 150
+                $0.cancellationReason = .requestedByCustomer
+            }
+            try await store.write { tx in
+                try tx.insert(bare)
+                try tx.insert(full)
+            }
+            for setup in [bare, full] {
+                let read = try await store.read { tx in try tx.setupIntent(setup.id) }
+                try require(read == setup, "inserted, read back as \(String(describing: read))")
+            }
+            // Each saved over the other shape: every column is written both ways, NULLs included.
+            let swapped = [
+                full.with {
+                    $0.id = bare.id
+                    $0.created = bare.created
+                },
+                bare.with {
+                    $0.id = full.id
+                    $0.created = full.created
+                },
+            ]
+            let saved = try await store.write { tx in
+                [
+                    try tx.update(swapped[0], expecting: bare.status),
+                    try tx.update(swapped[1], expecting: full.status),
+                ]
+            }
+            try require(saved == [true, true], "a compare-and-set failed: \(saved)")
+            for setup in swapped {
+                let read = try await store.read { tx in try tx.setupIntent(setup.id) }
+                try require(read == setup, "saved over, read back as \(String(describing: read))")
+            }
+            try require(try await store.read { tx in try tx.setupIntent("seti_none") } == nil, "a setup for nothing")
+        },
+        Check(name: "of many racing compare-and-sets of a setup intent from one status, exactly one wins") { store in
+            let setup = setupIntent("seti_conf14", created: 100)
+            try await store.write { tx in try tx.insert(setup) }
+            let stale = try await store.write { tx in
+                try tx.update(setup.with { $0.status = .canceled }, expecting: .requiresAction)
+            }
+            try require(!stale, "a compare-and-set on a stale status passed")
+            let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<20 {
+                    group.addTask {
+                        let next = setup.with {
+                            $0.status = .succeeded
+                            $0.latestAttempt = "setatt_race\(index)"
+                        }
+                        return try await store.write { tx in try tx.update(next, expecting: .requiresConfirmation) }
+                    }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            try require(wins == 1, "\(wins) compare-and-sets won")
+        },
+        Check(name: "setup intents list newest first, by customer, payment method and created, paging both ways") {
+            store in
+            let owner = SampleRows(.bare, suffix: "conf15")
+            try await store.write { tx in
+                try tx.insert(owner.customer)
+                try tx.insert(owner.paymentMethod, card: owner.card)
+                for index in 1...4 {
+                    try tx.insert(
+                        setupIntent("seti_conf15_\(index)", created: 100 + Int64(index)).with {
+                            $0.customer = index.isMultiple(of: 2) ? owner.customer.id : nil
+                            $0.paymentMethod = index == 3 ? owner.paymentMethod.id : nil
+                        }
+                    )
+                }
+            }
+            func ids(
+                customer: String? = nil,
+                paymentMethod: String? = nil,
+                created: CreatedFilter? = nil,
+                page: PageRequest = PageRequest()
+            ) async throws -> ([String], Bool) {
+                let page = try await store.read { tx in
+                    try tx.setupIntents(customer: customer, paymentMethod: paymentMethod, created: created, page: page)
+                }
+                return (page.items.map(\.id), page.hasMore)
+            }
+            let all = try await ids()
+            try require(all.0 == (1...4).reversed().map { "seti_conf15_\($0)" } && !all.1, "all: \(all)")
+            let first = try await ids(page: PageRequest(limit: 2))
+            try require(first == (["seti_conf15_4", "seti_conf15_3"], true), "first page: \(first)")
+            let next = try await ids(page: PageRequest(limit: 2, startingAfter: "seti_conf15_3"))
+            try require(next == (["seti_conf15_2", "seti_conf15_1"], false), "next page: \(next)")
+            let back = try await ids(page: PageRequest(limit: 2, endingBefore: "seti_conf15_2"))
+            try require(back == (["seti_conf15_4", "seti_conf15_3"], false), "back: \(back)")
+            let mine = try await ids(customer: owner.customer.id)
+            try require(mine.0 == ["seti_conf15_4", "seti_conf15_2"], "by customer: \(mine)")
+            let withCard = try await ids(paymentMethod: owner.paymentMethod.id)
+            try require(withCard.0 == ["seti_conf15_3"], "by payment method: \(withCard)")
+            let ranged = try await ids(created: CreatedFilter(gt: 101, lt: 104))
+            try require(ranged.0 == ["seti_conf15_3", "seti_conf15_2"], "by created: \(ranged)")
+        },
+        Check(name: "setup attempts due are those waiting for a challenge past their time, longest-expired first") {
+            store in
+            try await store.write { tx in
+                for (index, (status, expiresAt)) in [
+                    (SetupIntentStatus.requiresAction, Int64(300)), (.requiresAction, 200), (.requiresAction, 900),
+                    (.requiresPaymentMethod, 100), (.succeeded, 100),
+                ]
+                .enumerated() {
+                    try tx.insert(
+                        setupIntent("seti_conf16_\(index)", created: 100).with {
+                            $0.status = status
+                            $0.attemptExpiresAt = expiresAt
+                        }
+                    )
+                }
+            }
+            let due = try await store.read { tx in try tx.setupAttemptsDue(at: 300, limit: 10) }
+            try require(due.map(\.id) == ["seti_conf16_1", "seti_conf16_0"], "due: \(due.map(\.id))")
+            let limited = try await store.read { tx in try tx.setupAttemptsDue(at: 1_000, limit: 2) }
+            try require(limited.map(\.id) == ["seti_conf16_1", "seti_conf16_0"], "limited: \(limited.map(\.id))")
+        },
     ]
 
     // MARK: - Fixtures
@@ -426,6 +565,12 @@ public enum StoreConformance {
             clientSecret: id + "_secret_x",
             paymentMethod: nil
         ).with { $0.status = .requiresConfirmation }
+    }
+
+    static func setupIntent(_ id: String, created: Int64) -> SetupIntent {
+        SetupIntent(id: id, created: created, clientSecret: id + "_secret_x").with {
+            $0.status = .requiresConfirmation
+        }
     }
 
     static func charge(_ id: String, intent: String, status: Charge.Status, created: Int64 = 100) -> Charge {
@@ -448,6 +593,14 @@ public enum StoreConformance {
 
 extension PaymentIntent {
     fileprivate func with(_ change: (inout PaymentIntent) -> Void) -> PaymentIntent {
+        var copy = self
+        change(&copy)
+        return copy
+    }
+}
+
+extension SetupIntent {
+    fileprivate func with(_ change: (inout SetupIntent) -> Void) -> SetupIntent {
         var copy = self
         change(&copy)
         return copy

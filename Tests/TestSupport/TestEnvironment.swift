@@ -53,6 +53,8 @@ public struct TestEnvironment: Sendable {
 
     /// The intents use case over this environment.
     public var intents: PaymentIntents { PaymentIntents(context: context) }
+    /// The setup intents use case over this environment.
+    public var setupIntents: SetupIntents { SetupIntents(context: context) }
     /// The payment methods use case over this environment.
     public var paymentMethods: PaymentMethods { PaymentMethods(context: context) }
     /// The owner of idempotency keys over this environment.

@@ -41,15 +41,20 @@ public struct Customers: Sendable {
 
     /// Creates a customer.
     public func create(_ fields: Fields) async throws -> Customer {
-        var customer = Customer(id: context.ids.customer(), created: context.clock.now())
-        Self.apply(fields, to: &customer)
-        let created = customer
+        let created = new(fields)
         try await context.database.write { tx in
             if let pm = created.defaultPaymentMethod {
                 try Self.checkDefault(pm, customer: created.id, tx: tx)
             }
             try tx.insert(created)
         }
+        return created
+    }
+
+    /// A new customer with `fields`, not stored yet (a use case that makes one stores it in its own transaction).
+    func new(_ fields: Fields) -> Customer {
+        var customer = Customer(id: context.ids.customer(), created: context.clock.now())
+        Self.apply(fields, to: &customer)
         return customer
     }
 

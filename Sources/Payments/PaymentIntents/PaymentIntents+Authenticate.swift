@@ -20,10 +20,15 @@ extension PaymentIntents {
         return intent
     }
 
-    /// Whether `token` is the intent's current challenge token, compared in constant time (the token is the
-    /// page's only credential).
+    /// Whether `token` is the intent's current challenge token.
     static func isChallenge(_ token: String, of intent: PaymentIntent) -> Bool {
-        guard let current = intent.authenticationToken, !token.isEmpty else { return false }
+        isChallenge(token, current: intent.authenticationToken)
+    }
+
+    /// Whether `token` is `current`, the challenge token of an intent or a setup, compared in constant time (the
+    /// token is the page's only credential).
+    static func isChallenge(_ token: String, current: String?) -> Bool {
+        guard let current, !token.isEmpty else { return false }
         return ConstantTime.equals(current, token)
     }
 

@@ -358,9 +358,7 @@ extension PaymentIntents {
         if let usage = intent.setupFutureUsage, let customer = intent.customer,
             try tx.customer(customer)?.deleted == false
         {
-            paymentMethod.customer = customer
-            paymentMethod.reusable = true
-            if usage == .offSession { paymentMethod.offSessionReady = true }
+            paymentMethod.keep(for: customer, usage: usage)
         } else if paymentMethod.customer == nil {
             paymentMethod.reusable = false
         }

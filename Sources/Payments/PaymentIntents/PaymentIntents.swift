@@ -331,7 +331,12 @@ public struct PaymentIntents: Sendable {
     }
 
     /// Stripe's rules for using a payment method on an intent for `customer`.
-    static func checkUsable(_ paymentMethod: PaymentMethod, customer: String?) throws(PaymentError) {
+    /// - Parameter object: the kind of intent the messages name (`PaymentIntent`, or `SetupIntent`).
+    static func checkUsable(
+        _ paymentMethod: PaymentMethod,
+        customer: String?,
+        object: String = "PaymentIntent"
+    ) throws(PaymentError) {
         if !paymentMethod.reusable {
             throw PaymentError.invalidRequest(
                 "The provided PaymentMethod was previously used with a PaymentIntent without Customer attachment, "
@@ -346,15 +351,14 @@ public struct PaymentIntents: Sendable {
             if customer == nil {
                 throw PaymentError.invalidRequest(
                     "The PaymentMethod provided (\(paymentMethod.id)) belongs to a Customer, but you did not provide "
-                        + "the Customer. Please include the Customer in the `customer` parameter on the "
-                        + "PaymentIntent.",
+                        + "the Customer. Please include the Customer in the `customer` parameter on the \(object).",
                     code: "payment_method_customer_mismatch",
                     param: "payment_method"
                 )
             }
             throw PaymentError.invalidRequest(
                 "The provided PaymentMethod belongs to another Customer (\(owner)); it cannot be used with this "
-                    + "PaymentIntent's Customer.",
+                    + "\(object)'s Customer.",
                 code: "payment_method_customer_mismatch",
                 param: "payment_method"
             )

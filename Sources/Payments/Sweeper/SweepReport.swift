@@ -4,6 +4,8 @@ import Logging
 public struct SweepReport: Sendable, Equatable {
     /// Rule a: intents whose confirmation attempt expired, now `requires_payment_method`.
     public var attemptsExpired: Int
+    /// Rule a for setups: SetupIntents whose challenge went unanswered, now `requires_payment_method`.
+    public var setupAttemptsExpired: Int
     /// Rule b: uncaptured authorizations past 7 days, now canceled with `cancellation_reason = automatic`.
     public var authorizationsCanceled: Int
     /// Rule b: expired authorizations the network had captured (a capture whose outcome a crash kept from the
@@ -38,9 +40,11 @@ public struct SweepReport: Sendable, Equatable {
         examined: Int = 0,
         pendingRefundsSettled: Int = 0,
         eventsPruned: Int = 0,
-        refundsUpdated: Int = 0
+        refundsUpdated: Int = 0,
+        setupAttemptsExpired: Int = 0
     ) {
         self.eventsPruned = eventsPruned
+        self.setupAttemptsExpired = setupAttemptsExpired
         self.pendingRefundsSettled = pendingRefundsSettled
         self.refundsUpdated = refundsUpdated
         self.attemptsExpired = attemptsExpired
@@ -54,14 +58,15 @@ public struct SweepReport: Sendable, Equatable {
 
     /// How many rows the pass changed, all rules together.
     public var changes: Int {
-        attemptsExpired + authorizationsCanceled + capturesRecorded + idempotencyKeysPruned + pendingChargesRecovered
-            + pendingRefundsSettled + refundsUpdated + eventsPruned
+        attemptsExpired + setupAttemptsExpired + authorizationsCanceled + capturesRecorded + idempotencyKeysPruned
+            + pendingChargesRecovered + pendingRefundsSettled + refundsUpdated + eventsPruned
     }
 
     /// The counts as log metadata, with the rules' names as keys.
     public var metadata: Logger.Metadata {
         [
             "attempts_expired": "\(attemptsExpired)",
+            "setup_attempts_expired": "\(setupAttemptsExpired)",
             "authorizations_canceled": "\(authorizationsCanceled)",
             "captures_recorded": "\(capturesRecorded)",
             "idempotency_keys_pruned": "\(idempotencyKeysPruned)",

@@ -4,7 +4,8 @@ import PaymentsCore
 /// The sweeper: one pass moves on everything that time has made due.
 ///
 /// a. An attempt left in `requires_action` or `requires_confirmation` past the confirmation window fails with
-///    `payment_intent_payment_attempt_expired`, recorded as a failed charge (3-D Secure `expired`).
+///    `payment_intent_payment_attempt_expired`, recorded as a failed charge (3-D Secure `expired`); a SetupIntent
+///    left in `requires_action` as long fails likewise, with `setup_intent_setup_attempt_expired`.
 /// b. An authorization left uncaptured for 7 days is released at the network, and the intent canceled with
 ///    `cancellation_reason = automatic`; one the network had captured (a capture a crash kept from the database)
 ///    is recorded as captured.
@@ -53,6 +54,7 @@ public struct Sweeper: Sendable {
     public func sweep(now: Int64) async throws -> SweepReport {
         var report = SweepReport()
         try await expireAttempts(now: now, report: &report)
+        try await expireSetupAttempts(now: now, report: &report)
         try await cancelExpiredAuthorizations(now: now, report: &report)
         try await pruneIdempotencyKeys(now: now, report: &report)
         try await recoverPendingCharges(now: now, report: &report)
@@ -86,6 +88,23 @@ public struct Sweeper: Sendable {
             report.attemptsExpired += moved
             // Every due row read inside the write moves (its status cannot change under the write lock); the
             // `moved == 0` guard only makes sure a pass always ends.
+            if read < limit || moved == 0 { break }
+        }
+    }
+
+    /// Rule a for setups: challenges left unanswered past the confirmation window fall back to
+    /// `requires_payment_method`, so a stale challenge link can no longer set the card up.
+    func expireSetupAttempts(now: Int64, report: inout SweepReport) async throws {
+        let limit = batchSize
+        while !Task.isCancelled {
+            let (read, moved) = try await context.database.write { tx -> (Int, Int) in
+                let due = try tx.setupAttemptsDue(at: now, limit: limit)
+                var moved = 0
+                for setup in due where try SetupIntents.expireAttempt(setup, now: now, tx: tx) != nil { moved += 1 }
+                return (due.count, moved)
+            }
+            report.examined += read
+            report.setupAttemptsExpired += moved
             if read < limit || moved == 0 { break }
         }
     }

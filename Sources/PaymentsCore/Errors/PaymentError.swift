@@ -30,6 +30,8 @@ public struct PaymentError: Error, Sendable, Equatable {
     public var paymentMethod: String?
     /// The failed charge, when a charge attempt was made.
     public var charge: String?
+    /// The SetupIntent the error concerns; the HTTP layer renders it in its current state.
+    public var setupIntent: String?
 
     /// Creates an error with every field given.
     public init(
@@ -41,7 +43,8 @@ public struct PaymentError: Error, Sendable, Equatable {
         status: Int,
         paymentIntent: String? = nil,
         paymentMethod: String? = nil,
-        charge: String? = nil
+        charge: String? = nil,
+        setupIntent: String? = nil
     ) {
         self.kind = kind
         self.code = code
@@ -52,6 +55,7 @@ public struct PaymentError: Error, Sendable, Equatable {
         self.paymentIntent = paymentIntent
         self.paymentMethod = paymentMethod
         self.charge = charge
+        self.setupIntent = setupIntent
     }
 }
 
@@ -129,6 +133,17 @@ extension PaymentError {
             message: message,
             status: 400,
             paymentIntent: paymentIntent
+        )
+    }
+
+    /// The operation is not allowed in the SetupIntent's current status.
+    public static func setupIntentUnexpectedState(_ message: String, setupIntent: String) -> PaymentError {
+        PaymentError(
+            kind: .invalidRequest,
+            code: "setup_intent_unexpected_state",
+            message: message,
+            status: 400,
+            setupIntent: setupIntent
         )
     }
 }

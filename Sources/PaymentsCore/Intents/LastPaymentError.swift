@@ -57,4 +57,26 @@ public struct LastPaymentError: Codable, Sendable, Equatable {
             paymentMethod: paymentMethod
         )
     }
+
+    /// 3-D Secure failed or was abandoned while setting up a card (a SetupIntent's `last_setup_error`).
+    public static func setupAuthenticationFailure(paymentMethod: String?) -> LastPaymentError {
+        LastPaymentError(
+            type: .invalidRequest,
+            code: "setup_intent_authentication_failure",
+            message: "The latest attempt to set up the payment method has failed because authentication failed. "
+                + "Provide a new payment method to attempt to set up again.",
+            paymentMethod: paymentMethod
+        )
+    }
+
+    /// The confirmation window passed before the customer completed a SetupIntent's 3-D Secure challenge.
+    public static func setupAttemptExpired(paymentMethod: String?) -> LastPaymentError {
+        LastPaymentError(
+            type: .invalidRequest,
+            code: "setup_intent_setup_attempt_expired",
+            message: "The latest setup attempt for this SetupIntent has expired. Provide a new payment method to "
+                + "attempt to set up again.",
+            paymentMethod: paymentMethod
+        )
+    }
 }

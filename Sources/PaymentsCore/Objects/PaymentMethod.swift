@@ -65,3 +65,16 @@ public struct PaymentMethod: Codable, Sendable, Equatable {
         case offSessionReady = "off_session_ready"
     }
 }
+
+extension PaymentMethod {
+    /// Keeps the card for later payments once a payment or a setup with it succeeded: attached to `customer` (when
+    /// there is one) and usable again; and with `off_session` usage, ready for charges while the customer is away,
+    /// the authentication the card asked for being done.
+    public mutating func keep(for customer: String?, usage: SetupFutureUsage) {
+        if let customer {
+            self.customer = customer
+            reusable = true
+        }
+        if usage == .offSession { offSessionReady = true }
+    }
+}

@@ -21,6 +21,19 @@ public protocol StoreTransaction {
     /// Payment intents, newest first, optionally for one customer and within a `created` range.
     func paymentIntents(customer: String?, created: CreatedFilter?, page: PageRequest) throws -> Page<PaymentIntent>
 
+    // MARK: - SetupIntents
+
+    /// The setup intent with `id`, if any.
+    func setupIntent(_ id: String) throws -> SetupIntent?
+    /// Inserts a new setup intent.
+    func insert(_ setupIntent: SetupIntent) throws
+    /// Saves `setupIntent` if its status is still `expected` (compare-and-set).
+    /// - Returns: false when another writer changed the status first (nothing changes then).
+    @discardableResult func update(_ setupIntent: SetupIntent, expecting expected: SetupIntentStatus) throws -> Bool
+    /// Setup intents, newest first, optionally for one customer, one payment method and within a `created` range.
+    func setupIntents(customer: String?, paymentMethod: String?, created: CreatedFilter?, page: PageRequest) throws
+        -> Page<SetupIntent>
+
     // MARK: - Charges
 
     /// The charge with `id`, if any.
@@ -124,6 +137,8 @@ public protocol StoreTransaction {
 
     /// Intents in `requires_action` or `requires_confirmation` whose attempt expired at or before `now`.
     func attemptsDue(at now: Int64, limit: Int) throws -> [PaymentIntent]
+    /// Setup intents in `requires_action` whose attempt expired at or before `now`.
+    func setupAttemptsDue(at now: Int64, limit: Int) throws -> [SetupIntent]
     /// `requires_capture` intents authorized at or before `cutoff`, after `position`, oldest first.
     func authorizationsDue(authorizedAtOrBefore cutoff: Int64, after position: SweepPosition, limit: Int) throws
         -> [(position: SweepPosition, intent: PaymentIntent)]

@@ -41,6 +41,10 @@ public struct IDGenerator: Sendable {
     public func paymentMethod() -> String { "pm_" + random(24) }
     /// A new Charge id; charges are also the attempt ids sent to the card network.
     public func charge() -> String { "ch_" + random(24) }
+    /// A new SetupIntent id.
+    public func setupIntent() -> String { "seti_" + random(24) }
+    /// A new SetupAttempt id: names a setup intent's confirmation attempt (`latest_attempt`).
+    public func setupAttempt() -> String { "setatt_" + random(24) }
     /// A new Customer id.
     public func customer() -> String { "cus_" + random(14) }
     /// A new Refund id.
@@ -49,6 +53,6 @@ public struct IDGenerator: Sendable {
     public func event() -> String { "evt_" + random(24) }
     /// A new request id for the `Request-Id` header.
     public func request() -> String { "req_" + random(14) }
-    /// A client secret for `intentID`.
+    /// A client secret for `intentID` (a PaymentIntent's or a SetupIntent's).
     public func clientSecret(for intentID: String) -> String { intentID + "_secret_" + random(25) }
 }

@@ -7,6 +7,8 @@ enum Expansion {
     static let intentFields: Set<String> = ["payment_method", "customer", "latest_charge"]
     /// The fields a Charge can expand.
     static let chargeFields: Set<String> = Lookup.chargeExpandable
+    /// The fields a SetupIntent can expand.
+    static let setupIntentFields: Set<String> = Lookup.setupIntentExpandable
 
     /// Reads `expand` and checks every entry against `allowed`.
     ///

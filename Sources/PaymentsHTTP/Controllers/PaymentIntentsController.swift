@@ -208,15 +208,7 @@ struct PaymentIntentsController {
 
     /// A publishable key may reach an intent only with its client secret.
     static func authorize(_ context: StripeRequestContext, intent: PaymentIntent, clientSecret: String?) throws {
-        guard context.scope == .publishable else { return }
-        guard let clientSecret else { throw PaymentError.secretKeyRequired }
-        guard ConstantTime.equals(clientSecret, intent.clientSecret) else {
-            throw PaymentError.invalidRequest(
-                "The client_secret provided does not match the client_secret associated with the PaymentIntent.",
-                code: "payment_intent_invalid_parameter",
-                param: "client_secret"
-            )
-        }
+        try context.requireClientSecret(clientSecret, of: intent.clientSecret, object: "PaymentIntent")
     }
 
     /// `setup_future_usage` on update and confirm: nil when absent, `.some(nil)` to unset it with `""`.

@@ -4,12 +4,14 @@ import NIOCore
 import Payments
 import PaymentsCore
 
-/// The test-mode stand-in for the issuer's 3-D Secure challenge page, at an intent's `next_action` URL.
+/// The test-mode stand-in for the issuer's 3-D Secure challenge page, at a PaymentIntent's or a SetupIntent's
+/// `next_action` URL (the id's prefix says which).
 ///
-/// `GET` shows the payment with "Complete" and "Fail" buttons; `POST outcome=complete|fail` records the answer
-/// (the intent has changed before the response is sent), then redirects to the intent's `return_url` with 303,
-/// or shows the outcome. The page also tells an embedding frame the result with `postMessage`, which the
-/// checkout's JavaScript client listens for. No API key: the secret token in the URL is the credential.
+/// `GET` shows the payment (or the card being saved) with "Complete" and "Fail" buttons; `POST
+/// outcome=complete|fail` records the answer (the intent has changed before the response is sent), then redirects
+/// to the intent's `return_url` with 303, or shows the outcome. The page also tells an embedding frame the result
+/// with `postMessage`, which the checkout's JavaScript client listens for. No API key: the secret token in the URL
+/// is the credential.
 struct ChallengeController {
     let services: HTTPServices
 
@@ -24,6 +26,10 @@ struct ChallengeController {
         let id = try context.parameters.require("id")
         let token = try context.parameters.require("token")
         do {
+            if SetupIntents.isSetupIntentID(id) {
+                let setup = try await services.setupIntents.challenge(id, token: token)
+                return Self.page(status: .ok, title: "Authenticate this card", body: Self.challengeForm(setup))
+            }
             let intent = try await services.intents.challenge(id, token: token)
             return Self.page(status: .ok, title: "Authenticate this payment", body: Self.challengeForm(intent))
         } catch let error as PaymentError where error.status == 404 {
@@ -43,17 +49,21 @@ struct ChallengeController {
                 body: "<p>Send <code>outcome=complete</code> or <code>outcome=fail</code>.</p>"
             )
         }
-        let intent: PaymentIntent
+        let answered: Answered
         do {
-            intent = try await services.intents.authenticate(id, token: token, outcome: outcome)
+            if SetupIntents.isSetupIntentID(id) {
+                answered = Answered(try await services.setupIntents.authenticate(id, token: token, outcome: outcome))
+            } else {
+                answered = Answered(try await services.intents.authenticate(id, token: token, outcome: outcome))
+            }
         } catch let error as PaymentError where error.status == 404 {
             return Self.expiredPage()
         }
         let passed = outcome == .complete
-        if let returnURL = intent.returnURL, var components = URLComponents(string: returnURL) {
+        if let returnURL = answered.returnURL, var components = URLComponents(string: returnURL) {
             var query = components.queryItems ?? []
-            query.append(URLQueryItem(name: "payment_intent", value: intent.id))
-            query.append(URLQueryItem(name: "payment_intent_client_secret", value: intent.clientSecret))
+            query.append(URLQueryItem(name: answered.object, value: answered.id))
+            query.append(URLQueryItem(name: "\(answered.object)_client_secret", value: answered.clientSecret))
             query.append(URLQueryItem(name: "redirect_status", value: passed ? "succeeded" : "failed"))
             components.queryItems = query
             if let location = components.string {
@@ -63,10 +73,11 @@ struct ChallengeController {
         let message =
             passed
             ? "Authentication complete. You can close this window and return to the merchant."
-            : "Authentication failed. The payment was not made."
+            : "Authentication failed. \(answered.notDone)"
         let script = """
             <script>window.parent && window.parent !== window && window.parent.postMessage(\
-            {type: "payments-3ds-result", payment_intent: "\(intent.id)", outcome: "\(outcome.rawValue)"}, "*");</script>
+            {type: "payments-3ds-result", \(answered.object): "\(answered.id)", \
+            outcome: "\(outcome.rawValue)"}, "*");</script>
             """
         return Self.page(
             status: .ok,
@@ -75,29 +86,68 @@ struct ChallengeController {
         )
     }
 
+    /// What the answer changed, as the redirect and the framing page name it.
+    struct Answered {
+        /// `payment_intent` or `setup_intent`: the name of the id in the redirect's query and in the message.
+        let object: String
+        let id: String
+        let clientSecret: String
+        let returnURL: String?
+        /// What a failed authentication left undone, for the outcome page.
+        var notDone: String { object == "setup_intent" ? "The card was not saved." : "The payment was not made." }
+
+        init(_ intent: PaymentIntent) {
+            (object, id, clientSecret, returnURL) = ("payment_intent", intent.id, intent.clientSecret, intent.returnURL)
+        }
+
+        init(_ setup: SetupIntent) {
+            (object, id, clientSecret, returnURL) = ("setup_intent", setup.id, setup.clientSecret, setup.returnURL)
+        }
+    }
+
     // MARK: - HTML
 
     static func challengeForm(_ intent: PaymentIntent) -> String {
         let amount = Currency(code: intent.currency)?.formatted(intent.amount) ?? "\(intent.amount) \(intent.currency)"
-        return """
-            <p class="note">Test mode: this page stands in for the card issuer's 3-D Secure check.</p>
-            <p>Confirm the payment of <strong>\(escape(amount))</strong>.</p>
-            <form method="post">
-              <button type="submit" name="outcome" value="complete" id="complete">Complete</button>
-              <button type="submit" name="outcome" value="fail" id="fail" class="secondary">Fail</button>
-            </form>
-            \(cancelScript(intentID: intent.id))
-            """
+        return challengeForm(
+            question: "Confirm the payment of <strong>\(escape(amount))</strong>.",
+            object: "payment_intent",
+            id: intent.id
+        )
+    }
+
+    static func challengeForm(_ setup: SetupIntent) -> String {
+        challengeForm(
+            question: "Confirm that this card may be saved for later payments. Nothing is charged now.",
+            object: "setup_intent",
+            id: setup.id
+        )
+    }
+
+    /// The challenge: `question` (HTML) and the two answers, for the intent `id` (of kind `object`).
+    static func challengeForm(question: String, object: String, id: String) -> String {
+        """
+        <p class="note">Test mode: this page stands in for the card issuer's 3-D Secure check.</p>
+        <p>\(question)</p>
+        <form method="post">
+          <button type="submit" name="outcome" value="complete" id="complete">Complete</button>
+          <button type="submit" name="outcome" value="fail" id="fail" class="secondary">Fail</button>
+        </form>
+        \(cancelScript(object: object, id: id))
+        """
     }
 
     /// When framed (the checkout's modal), Escape pressed inside the frame asks the parent to close it, as
     /// Escape does outside the frame; the parent treats it as a failed authentication.
-    static func cancelScript(intentID: String?) -> String {
-        let id = intentID.map { ", payment_intent: \"\(escape($0))\"" } ?? ""
+    /// - Parameters:
+    ///   - object: `payment_intent` or `setup_intent`, the name the message gives the id.
+    ///   - id: the intent's id, or nil on a page that no longer belongs to one.
+    static func cancelScript(object: String = "payment_intent", id: String?) -> String {
+        let named = id.map { ", \(object): \"\(escape($0))\"" } ?? ""
         return """
             <script>window.parent && window.parent !== window && document.addEventListener("keydown", \
             function (event) { if (event.key === "Escape") { window.parent.postMessage(\
-            {type: "payments-3ds-cancel"\(id)}, "*"); } });</script>
+            {type: "payments-3ds-cancel"\(named)}, "*"); } });</script>
             """
     }
 
@@ -105,7 +155,7 @@ struct ChallengeController {
         page(
             status: .notFound,
             title: "Link no longer valid",
-            body: "<p>This authentication link has been used or has expired.</p>\(cancelScript(intentID: nil))"
+            body: "<p>This authentication link has been used or has expired.</p>\(cancelScript(id: nil))"
         )
     }
 

@@ -77,12 +77,13 @@ struct PayController {
     }
 
     /// The seed client's error shape: `{error: {message, code, decline_code}}`, 402 for card errors and 400 for
-    /// the rest (an unknown intent included), as the contract says.
+    /// the rest (an unknown intent included), as the contract says; `/save-card` answers the same way.
     static func errorAnswer(_ error: PaymentError) -> (status: Int, body: JSONValue) {
         var body: [(String, JSONValue)] = [("message", .string(error.message))]
         body.append(("code", .string(error.code)))
         body.append(("decline_code", .string(error.declineCode)))
         if let intent = error.paymentIntent { body.append(("payment_intent", .string(intent))) }
+        if let setup = error.setupIntent { body.append(("setup_intent", .string(setup))) }
         let status = error.status == 402 ? 402 : 400
         return (status, .object([("error", .object(body))]))
     }

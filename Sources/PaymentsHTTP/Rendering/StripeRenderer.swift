@@ -19,11 +19,7 @@ public enum StripeRenderer {
         let status = options.legacyStatusNames ? intent.status.legacyName : intent.status.rawValue
         var nextAction: JSONValue = .null
         if intent.status == .requiresAction, let token = intent.authenticationToken {
-            let url = "\(options.baseURL)/3ds/\(intent.id)/\(token)"
-            nextAction = .object([
-                ("redirect_to_url", .object([("return_url", .string(intent.returnURL)), ("url", .string(url))])),
-                ("type", "redirect_to_url"),
-            ])
+            nextAction = redirectToURL("\(options.baseURL)/3ds/\(intent.id)/\(token)", returnURL: intent.returnURL)
         }
         var paymentMethod: JSONValue = .string(intent.paymentMethod)
         if options.expand.contains("payment_method"), let pm = bundle.paymentMethod {
@@ -97,7 +93,16 @@ public enum StripeRenderer {
         return options.publishable ? rendered.keeping(publishableIntentFields) : rendered
     }
 
-    /// An intent's `last_payment_error`, with the payment method object inside as Stripe shows it.
+    /// A `next_action` that sends the customer to the 3-D Secure challenge page at `url`.
+    static func redirectToURL(_ url: String, returnURL: String?) -> JSONValue {
+        .object([
+            ("redirect_to_url", .object([("return_url", .string(returnURL)), ("url", .string(url))])),
+            ("type", "redirect_to_url"),
+        ])
+    }
+
+    /// An intent's `last_payment_error` (or a setup intent's `last_setup_error`), with the payment method object
+    /// inside as Stripe shows it.
     static func lastPaymentError(
         _ error: LastPaymentError,
         paymentMethod: PaymentMethod?,
@@ -262,11 +267,12 @@ public enum StripeRenderer {
         "https://stripe.com/docs/error-codes/" + code.replacingOccurrences(of: "_", with: "-")
     }
 
-    /// A Stripe error object; `paymentIntent` and `paymentMethod` are rendered inside when given.
+    /// A Stripe error object; `paymentIntent`, `paymentMethod` and `setupIntent` are rendered inside when given.
     public static func error(
         _ error: PaymentError,
         paymentIntent: JSONValue? = nil,
-        paymentMethod: JSONValue? = nil
+        paymentMethod: JSONValue? = nil,
+        setupIntent: JSONValue? = nil
     ) -> JSONValue {
         var pairs: [(String, JSONValue)] = []
         if let charge = error.charge { pairs.append(("charge", .string(charge))) }
@@ -277,6 +283,7 @@ public enum StripeRenderer {
         if let param = error.param { pairs.append(("param", .string(param))) }
         if let paymentIntent { pairs.append(("payment_intent", paymentIntent)) }
         if let paymentMethod { pairs.append(("payment_method", paymentMethod)) }
+        if let setupIntent { pairs.append(("setup_intent", setupIntent)) }
         pairs.append(("type", .string(error.kind.rawValue)))
         return .object([("error", .object(pairs))])
     }

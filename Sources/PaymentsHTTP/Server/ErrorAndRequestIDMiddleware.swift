@@ -48,7 +48,8 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
         return response
     }
 
-    /// Renders `error`, with the intent it concerns in its current state and the payment method involved.
+    /// Renders `error`, with the intent (or setup intent) it concerns in its current state and the payment method
+    /// involved.
     func render(_ error: PaymentError, request: Request, context: Context) async -> Response {
         let bytes = await Self.errorBody(error, request: request, context: context, services: services)
         var response = JSONResponse.bytes(bytes, status: .init(code: error.status))
@@ -76,10 +77,17 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
         if let id = error.paymentMethod, let pm = try? await services.lookup.paymentMethod(id) {
             methodJSON = StripeRenderer.paymentMethod(pm, options: options)
         }
+        var setupJSON: JSONValue?
+        if let id = error.setupIntent, let setup = try? await services.lookup.setupIntent(id),
+            let bundle = try? await services.lookup.bundle(for: setup, expand: options.expand)
+        {
+            setupJSON = StripeRenderer.setupIntent(bundle, options: options)
+        }
         return StripeRenderer.error(
             error,
             paymentIntent: intentJSON,
-            paymentMethod: methodJSON
+            paymentMethod: methodJSON,
+            setupIntent: setupJSON
         ).serialized()
     }
 }

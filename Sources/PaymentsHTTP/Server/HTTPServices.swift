@@ -7,6 +7,7 @@ public struct HTTPServices: Sendable {
     public let keys: APIKeys
     public let catalog: Catalog
     public let intents: PaymentIntents
+    public let setupIntents: SetupIntents
     public let paymentMethods: PaymentMethods
     public let customers: Customers
     public let refunds: Refunds
@@ -26,6 +27,7 @@ public struct HTTPServices: Sendable {
         self.keys = keys
         self.catalog = catalog
         self.intents = PaymentIntents(context: context)
+        self.setupIntents = SetupIntents(context: context)
         self.paymentMethods = PaymentMethods(context: context)
         self.customers = Customers(context: context)
         self.refunds = Refunds(context: context)

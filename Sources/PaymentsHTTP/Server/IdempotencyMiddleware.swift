@@ -81,7 +81,8 @@ struct IdempotencyMiddleware: RouterMiddleware {
                 }
             }
             if context.idempotency?.holder.savedResponse != nil { return response }
-            if let saved = capture.response, (200..<300).contains(saved.status) {
+            // A decline the handler answered itself (the checkout's `/save-card`) executed too: saved like a 2xx.
+            if let saved = capture.response, (200..<300).contains(saved.status) || saved.status == 402 {
                 try await keys.finish(lease, response: SavedResponse(status: saved.status, body: saved.body))
             } else {
                 try await keys.release(lease)

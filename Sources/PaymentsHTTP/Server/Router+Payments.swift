@@ -1,8 +1,8 @@
 import Hummingbird
 import Payments
 
-/// Builds the service's router: `/v1` (authenticated), `/pay`, the 3-D Secure pages, the checkout's static files
-/// and `/health`.
+/// Builds the service's router: `/v1` (authenticated), `/pay` and `/save-card`, the 3-D Secure pages, the
+/// checkout's static files and `/health`.
 public func buildRouter(services: HTTPServices) -> Router<StripeRequestContext> {
     let router = Router(context: StripeRequestContext.self)
     router.add(middleware: ErrorAndRequestIDMiddleware(services: services))
@@ -26,11 +26,15 @@ public func buildRouter(services: HTTPServices) -> Router<StripeRequestContext> 
     router.group("pay")
         .add(middleware: IdempotencyMiddleware(services: services, fixedScope: "pay"))
         .post(use: PayController(services: services).pay)
+    router.group("save-card")
+        .add(middleware: IdempotencyMiddleware(services: services, fixedScope: "pay"))
+        .post(use: SaveCardController(services: services).save)
     router.addRoutes(ChallengeController(services: services).endpoints, atPath: "3ds")
     let v1 = router.group("v1")
         .add(middleware: AuthMiddleware(keys: services.keys))
         .add(middleware: IdempotencyMiddleware(services: services, fixedScope: nil))
     v1.addRoutes(PaymentIntentsController(services: services).endpoints, atPath: "payment_intents")
+    v1.addRoutes(SetupIntentsController(services: services).endpoints, atPath: "setup_intents")
     v1.addRoutes(PaymentMethodsController(services: services).endpoints, atPath: "payment_methods")
     v1.addRoutes(CustomersController(services: services).endpoints, atPath: "customers")
     v1.addRoutes(RefundsController(services: services).endpoints, atPath: "refunds")

@@ -34,6 +34,22 @@ public struct StripeRequestContext: RequestContext {
     public func requireSecretKey() throws(PaymentError) {
         guard scope == .secret else { throw .secretKeyRequired }
     }
+
+    /// Checks that a publishable key reaches an intent (`object`: `PaymentIntent` or `SetupIntent`) only with its
+    /// client secret, `expected`; a secret key needs none.
+    /// - Throws: 401 `secret_key_required` without a client secret, 400 `..._invalid_parameter` for another one.
+    func requireClientSecret(_ given: String?, of expected: String, object: String) throws(PaymentError) {
+        guard scope == .publishable else { return }
+        guard let given else { throw .secretKeyRequired }
+        guard ConstantTime.equals(given, expected) else {
+            let code = object == "SetupIntent" ? "setup_intent_invalid_parameter" : "payment_intent_invalid_parameter"
+            throw .invalidRequest(
+                "The client_secret provided does not match the client_secret associated with the \(object).",
+                code: code,
+                param: "client_secret"
+            )
+        }
+    }
 }
 
 /// A request running under an `Idempotency-Key`: its lease on the key (and where a previous try stopped).

@@ -120,6 +120,7 @@ extension SQLiteTransaction {
         case "refunds": "refund"
         case "charges": "charge"
         case "events": "event"
+        case "setup_intents": "setupintent"
         default: table
         }
     }

@@ -9,6 +9,8 @@ import GRDB
 public enum SweeperQuery: String, CaseIterable, Sendable {
     /// Rule a: intents whose confirmation attempt expired (arguments: now, limit).
     case attemptsDue = "attempts_due"
+    /// Rule a for setup intents: challenges left unanswered past the confirmation window (arguments: now, limit).
+    case setupAttemptsDue = "setup_attempts_due"
     /// Rule b: uncaptured authorizations at or past their lifetime (arguments: cutoff, cursor due, cursor rowid,
     /// limit).
     case authorizationsDue = "authorizations_due"
@@ -31,6 +33,12 @@ public enum SweeperQuery: String, CaseIterable, Sendable {
             SELECT * FROM payment_intents
             WHERE status IN ('requires_action', 'requires_confirmation') AND attempt_expires_at IS NOT NULL
                 AND attempt_expires_at <= ?
+            ORDER BY attempt_expires_at LIMIT ?
+            """
+        case .setupAttemptsDue:
+            """
+            SELECT * FROM setup_intents
+            WHERE status = 'requires_action' AND attempt_expires_at IS NOT NULL AND attempt_expires_at <= ?
             ORDER BY attempt_expires_at LIMIT ?
             """
         case .authorizationsDue:
@@ -77,10 +85,11 @@ public enum SweeperQuery: String, CaseIterable, Sendable {
     }
 
     /// The index the query must search (defined in `migrations/0001_initial.sql`, `0003_exactly_once.sql`,
-    /// `0004_events.sql` and `0006_charges.sql`).
+    /// `0004_events.sql`, `0005_setup_intents.sql` and `0006_charges.sql`).
     public var index: String {
         switch self {
         case .attemptsDue: "payment_intents_attempts_due"
+        case .setupAttemptsDue: "setup_intents_attempts_due"
         case .authorizationsDue: "payment_intents_authorizations_due"
         case .idempotencyKeysDue: "idempotency_keys_expiring"
         case .pendingChargesDue: "charges_pending"
@@ -94,6 +103,7 @@ public enum SweeperQuery: String, CaseIterable, Sendable {
     public var table: String {
         switch self {
         case .attemptsDue, .authorizationsDue: "payment_intents"
+        case .setupAttemptsDue: "setup_intents"
         case .idempotencyKeysDue: "idempotency_keys"
         case .pendingChargesDue: "charges"
         case .pendingRefundsDue, .refundsSettling: "refunds"
@@ -104,7 +114,7 @@ public enum SweeperQuery: String, CaseIterable, Sendable {
     /// Values for the query's parameters when only its plan is wanted.
     var sampleArguments: StatementArguments {
         switch self {
-        case .attemptsDue, .pendingRefundsDue, .eventsDue: [0, 100]
+        case .attemptsDue, .setupAttemptsDue, .pendingRefundsDue, .eventsDue: [0, 100]
         case .idempotencyKeysDue: [0, 0, 100]
         case .authorizationsDue, .pendingChargesDue, .refundsSettling: [0, Int64.min, Int64.min, 100]
         }

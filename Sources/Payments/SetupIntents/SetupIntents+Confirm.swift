@@ -1,0 +1,171 @@
+import PaymentsCore
+
+// MARK: - Confirm: 3-D Secure, then the issuer's verification
+
+extension SetupIntents {
+    /// The parameters of `POST /v1/setup_intents/:id/confirm`.
+    public struct ConfirmInput: Sendable {
+        public var paymentMethod: String?
+        public var returnURL: String?
+
+        /// Creates input.
+        public init(paymentMethod: String? = nil, returnURL: String? = nil) {
+            self.paymentMethod = paymentMethod
+            self.returnURL = returnURL
+        }
+    }
+
+    /// Confirms a setup intent: the card's 3-D Secure first (the customer is present at setup, so a card enrolled
+    /// for it is challenged), then the issuer's verification of the card.
+    ///
+    /// - Returns: the setup intent in its new state: `requires_action` (with the challenge) or `succeeded`, its card
+    ///   then attached to its customer and, for `off_session` usage, ready for off-session charges.
+    /// - Throws: a 402 card error carrying the setup intent (back in `requires_payment_method`) when the issuer
+    ///   declined the card; 400 when the status forbids a confirm or no payment method is known.
+    public func confirm(_ id: String, _ input: ConfirmInput) async throws -> SetupIntent {
+        try await attempt(id, input, newPaymentMethod: try await resolve(input.paymentMethod))
+    }
+
+    /// One attempt, in one write transaction that decides it and saves it with a compare-and-set, so of two racing
+    /// confirms only one passes. With `creating`, the new setup intent (and `newCustomer`, its customer) is inserted
+    /// in the same transaction.
+    func attempt(
+        _ id: String,
+        _ input: ConfirmInput,
+        newPaymentMethod: PaymentMethods.Resolved?,
+        creating: SetupIntent? = nil,
+        newCustomer: Customer? = nil
+    ) async throws -> SetupIntent {
+        let now = context.clock.now()
+        let window = context.settings.confirmationWindow
+        let (ids, network, vault) = (context.ids, context.network, context.vault)
+        let (setup, declined) = try await context.database.write { tx -> (SetupIntent, PaymentError?) in
+            // A payment method made for a magic test id is stored with the attempt that first uses it.
+            try newPaymentMethod?.store(in: tx)
+            var setup: SetupIntent
+            if let creating {
+                if let newCustomer { try tx.insert(newCustomer) }
+                if let customer = creating.customer { try Self.requireCustomer(customer, tx: tx) }
+                try tx.insert(creating)
+                setup = creating
+            } else if let found = try tx.setupIntent(id) {
+                setup = found
+            } else {
+                throw Self.missing(id)
+            }
+            if setup.attemptIsDue(now: now), let expired = try Self.expireAttempt(setup, now: now, tx: tx) {
+                // Past its confirmation window: that attempt failed, whether or not the sweeper got there first.
+                setup = expired
+            }
+            try SetupIntentStateMachine.check(.confirm, on: setup)
+            let original = setup.status
+            if let url = input.returnURL { setup.returnURL = url }
+            guard let pmID = newPaymentMethod?.paymentMethod.id ?? setup.paymentMethod,
+                let paymentMethod = try tx.paymentMethod(pmID)
+            else {
+                throw PaymentError(
+                    kind: .invalidRequest,
+                    code: "setup_intent_unexpected_state",
+                    message: "You cannot confirm this SetupIntent because it's missing a payment method. Update the "
+                        + "SetupIntent with a payment method or provide one in the `payment_method` parameter.",
+                    param: "payment_method",
+                    status: 400,
+                    setupIntent: id
+                )
+            }
+            try PaymentIntents.checkUsable(paymentMethod, customer: setup.customer, object: "SetupIntent")
+            guard let card = try tx.cardNumber(of: paymentMethod.id, vault: vault) else {
+                throw PaymentError.apiError("The card of \(paymentMethod.id) is missing from the vault.")
+            }
+            let behavior: ThreeDSecureBehavior =
+                if case .known(let profile) = network.lookUp(card) { profile.threeDSecure } else {
+                    .supportedNotRequired
+                }
+            let attempt = ids.setupAttempt()
+            let next: SetupIntent
+            switch ThreeDSecurePolicy.decide(
+                behavior,
+                offSession: false,
+                offSessionReady: paymentMethod.offSessionReady,
+                authenticated: false
+            ) {
+            case .challenge:
+                next = try setup.apply(
+                    .actionRequired(
+                        paymentMethod: paymentMethod.id,
+                        attempt: attempt,
+                        token: ids.token(32),
+                        returnURL: input.returnURL,
+                        expiresAt: now + window
+                    ),
+                    now: now
+                )
+            case .decline(let decline):
+                let failure = PaymentIntents.lastError(decline, paymentMethod: paymentMethod.id, charge: nil)
+                next = try setup.apply(.attemptFailed(failure, attempt: attempt), now: now)
+            case .proceed:
+                next = try Self.verify(
+                    setup,
+                    paymentMethod: paymentMethod,
+                    card: card,
+                    attempt: attempt,
+                    now: now,
+                    network: network,
+                    tx: tx
+                )
+            }
+            try Self.save(next, expecting: original, tx: tx)
+            // A declined card is a 402 carrying the setup intent, once the failed attempt is committed.
+            let failure = next.status == .requiresPaymentMethod ? next.lastSetupError : nil
+            return (next, failure.map { Self.cardError($0, setup: next) })
+        }
+        if let declined { throw declined }
+        return setup
+    }
+
+    /// The issuer's verification of a card being set up (its zero-amount check, the same one attaching it to a
+    /// customer makes): a decline fails the attempt; otherwise the setup succeeds and the card is kept for later
+    /// payments (``PaymentMethod/keep(for:usage:)``) — attached to the setup's customer, unless that customer was
+    /// deleted meanwhile.
+    static func verify(
+        _ setup: SetupIntent,
+        paymentMethod: PaymentMethod,
+        card: CardNumber,
+        attempt: String,
+        now: Int64,
+        network: any CardNetwork,
+        tx: any StoreTransaction
+    ) throws -> SetupIntent {
+        if let declined = network.attachDecline(card, cvcProvided: paymentMethod.cvcCheck != nil) {
+            let failure = PaymentIntents.lastError(declined, paymentMethod: paymentMethod.id, charge: nil)
+            return try setup.apply(.attemptFailed(failure, attempt: attempt), now: now)
+        }
+        let next = try setup.apply(.setUp(paymentMethod: paymentMethod.id, attempt: attempt), now: now)
+        var kept = paymentMethod
+        let owner = try setup.customer.flatMap { try tx.customer($0) }.flatMap { $0.deleted ? nil : $0.id }
+        kept.keep(for: owner, usage: setup.usage)
+        if kept != paymentMethod { try tx.update(kept) }
+        return next
+    }
+
+    /// Expires a setup's attempt inside `tx`: it gets `setup_intent_setup_attempt_expired` and goes back to
+    /// `requires_payment_method`. The sweeper's rule for setups, and a confirm or challenge answer that comes too late.
+    /// - Returns: the new setup intent, or nil when its status changed since it was read (compare-and-set).
+    static func expireAttempt(_ setup: SetupIntent, now: Int64, tx: any StoreTransaction) throws -> SetupIntent? {
+        let next = try setup.apply(.attemptExpired, now: now)
+        return try tx.update(next, expecting: setup.status) ? next : nil
+    }
+
+    /// The 402 that reports a declined setup, carrying the setup intent in its new state.
+    static func cardError(_ failure: LastPaymentError, setup: SetupIntent) -> PaymentError {
+        PaymentError(
+            kind: .card,
+            code: failure.code,
+            declineCode: failure.declineCode,
+            message: failure.message,
+            status: 402,
+            paymentMethod: failure.paymentMethod,
+            setupIntent: setup.id
+        )
+    }
+}

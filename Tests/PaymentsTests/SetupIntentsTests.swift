@@ -1,0 +1,115 @@
+import Foundation
+import Payments
+import PaymentsCore
+import TestSupport
+import Testing
+
+/// The SetupIntents use case on a real SQLite store: the compare-and-set that lets one of many racing confirms set
+/// the card up, and the rules for keeping the card once it is set up.
+@Suite("SetupIntents")
+struct SetupIntentsTests {
+    @Test("Of 20 racing confirms of one setup intent exactly one sets the card up; the others are refused")
+    func racingConfirms() async throws {
+        // Given a setup intent with a card, for a customer
+        let environment = try TestEnvironment()
+        let customer = try await environment.customer()
+        let card = try await environment.card("4242424242424242")
+        let setup = try await environment.setupIntents.create(.init(customer: customer.id, paymentMethod: card.id))
+        #expect(setup.status == .requiresConfirmation)
+
+        // When 20 confirms race
+        let outcomes = await withTaskGroup(of: String.self) { group in
+            for _ in 0..<20 {
+                group.addTask {
+                    do {
+                        return try await environment.setupIntents.confirm(setup.id, .init()).status.rawValue
+                    } catch let error as PaymentError {
+                        return error.code ?? "?"
+                    } catch {
+                        return "\(error)"
+                    }
+                }
+            }
+            return await group.reduce(into: [String]()) { $0.append($1) }
+        }
+
+        // Then one succeeded and every other one was told the setup intent had moved on
+        #expect(outcomes.filter { $0 == "succeeded" }.count == 1, "\(outcomes)")
+        #expect(outcomes.filter { $0 == "setup_intent_unexpected_state" }.count == 19, "\(outcomes)")
+        let stored = try await environment.setupIntents.retrieve(setup.id)
+        #expect(stored.status == .succeeded)
+        #expect(try await environment.storedPaymentMethod(card.id)?.customer == customer.id)
+    }
+
+    @Test("Two racing challenge answers: the first decides, the second finds the link spent")
+    func racingChallengeAnswers() async throws {
+        // Given a setup waiting for 3-D Secure
+        let environment = try TestEnvironment()
+        let setup = try await environment.setupIntents.create(
+            .init(paymentMethod: "pm_card_authenticationRequiredOnSetup", confirm: true)
+        )
+        let token = try #require(setup.authenticationToken)
+
+        // When a completion and a failure race
+        @Sendable func answer(_ outcome: PaymentIntents.AuthenticationOutcome) async -> SetupIntent? {
+            try? await environment.setupIntents.authenticate(setup.id, token: token, outcome: outcome)
+        }
+        async let complete = answer(.complete)
+        async let fail = answer(.fail)
+        let answers = await [complete, fail]
+
+        // Then exactly one was recorded, and the setup shows that one
+        let recorded = answers.compactMap { $0 }
+        #expect(recorded.count == 1)
+        let stored = try await environment.setupIntents.retrieve(setup.id)
+        #expect(stored == recorded.first)
+        #expect(stored.status == .succeeded || stored.lastSetupError?.code == "setup_intent_authentication_failure")
+    }
+
+    @Test("A card is not attached to a customer deleted while the setup waited for 3-D Secure")
+    func customerDeletedDuringChallenge() async throws {
+        // Given a customer's setup waiting for 3-D Secure, and the customer deleted meanwhile
+        let environment = try TestEnvironment()
+        let customer = try await environment.customer()
+        let card = try await environment.card("4000002500003155")
+        let setup = try await environment.setupIntents.create(
+            .init(customer: customer.id, paymentMethod: card.id, confirm: true)
+        )
+        _ = try await environment.customers.delete(customer.id)
+
+        // When the customer completes the challenge
+        let done = try await environment.setupIntents.authenticate(
+            setup.id,
+            token: try #require(setup.authenticationToken),
+            outcome: .complete
+        )
+
+        // Then the setup succeeded, but the card belongs to nobody
+        #expect(done.status == .succeeded)
+        #expect(try await environment.storedPaymentMethod(card.id)?.customer == nil)
+    }
+
+    @Test("A new customer made with the setup is stored in the setup's transaction, and owns the card")
+    func newCustomer() async throws {
+        // When a card is set up for a new customer, and another customer's card is refused for a new customer
+        let environment = try TestEnvironment()
+        let setup = try await environment.setupIntents.create(
+            .init(paymentMethod: "pm_card_visa", confirm: true, newCustomer: .init(email: "new@example.com"))
+        )
+        let taken = try await environment.setupIntents.create(
+            .init(paymentMethod: "pm_card_mastercard", confirm: true, newCustomer: .init())
+        )
+        let customers = try environment.count("customers")
+        await #expect(throws: PaymentError.self) {
+            try await environment.setupIntents.create(
+                .init(paymentMethod: taken.paymentMethod, confirm: true, newCustomer: .init(email: "x@example.com"))
+            )
+        }
+
+        // Then the first customer exists and owns the card; the refused request stored no customer
+        let owner = try #require(setup.customer)
+        #expect(try await environment.customers.retrieve(owner).email == "new@example.com")
+        #expect(try await environment.storedPaymentMethod(setup.paymentMethod)?.customer == owner)
+        #expect(try environment.count("customers") == customers)
+    }
+}
