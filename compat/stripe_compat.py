@@ -309,6 +309,72 @@ class Compat:
         else:
             raise CheckFailed("a publishable key listed charges")
 
+    # -- SetupIntents: saving a card without charging it --
+
+    def setup_intent_create_then_confirm(self):
+        customer = stripe.Customer.create(email="setup@example.com")
+        pm = self.card_payment_method(CARD_SUCCEEDS, api_key=self.publishable_key)
+        si = stripe.SetupIntent.create(
+            customer=customer.id, payment_method=pm.id, usage="off_session", metadata={"plan": "monthly"})
+        expect(si.id.startswith("seti_"), "id %r" % si.id)
+        expect(si.object == "setup_intent", "object %r" % si.object)
+        expect(si.status == "requires_confirmation", "status %r" % si.status)
+        expect(si.usage == "off_session", "usage %r" % si.usage)
+        expect(si.client_secret.startswith(si.id + "_secret_"), "client_secret %r" % si.client_secret)
+        si = stripe.SetupIntent.confirm(si.id)
+        expect(si.status == "succeeded", "after confirm: %r" % si.status)
+        expect(stripe.PaymentMethod.retrieve(pm.id).customer == customer.id, "the card was not saved to the customer")
+        seen = stripe.SetupIntent.retrieve(si.id, client_secret=si.client_secret, api_key=self.publishable_key)
+        expect(seen.status == "succeeded" and "metadata" not in seen, "publishable view %r" % seen)
+        self.state["setup"] = (customer.id, si.id)
+
+    def setup_intent_modify_and_list(self):
+        customer, setup = self.need("setup")
+        si = stripe.SetupIntent.modify(setup, metadata={"plan": "yearly"}, description="Card on file")
+        expect(si.metadata["plan"] == "yearly", "metadata %r" % si.metadata)
+        expect(si.description == "Card on file", "description %r" % si.description)
+        page = stripe.SetupIntent.list(customer=customer, limit=10)
+        expect(page.object == "list", "object %r" % page.object)
+        expect([s.id for s in page.auto_paging_iter()] == [setup], "listed %r" % [s.id for s in page.data])
+
+    def setup_intent_cancel(self):
+        si = stripe.SetupIntent.create()
+        expect(si.status == "requires_payment_method", "status %r" % si.status)
+        si = stripe.SetupIntent.cancel(si.id, cancellation_reason="abandoned")
+        expect(si.status == "canceled", "status %r" % si.status)
+        expect(si.cancellation_reason == "abandoned", "cancellation_reason %r" % si.cancellation_reason)
+
+    def setup_intent_decline_raises_card_error(self):
+        pm = self.card_payment_method(CARD_INSUFFICIENT_FUNDS, api_key=self.publishable_key)
+        try:
+            stripe.SetupIntent.create(payment_method=pm.id, confirm=True)
+        except stripe.CardError as error:
+            expect(error.http_status == 402, "http_status %r" % error.http_status)
+            expect(error.code == "card_declined", "code %r" % error.code)
+            expect(error.error.decline_code == "insufficient_funds", "decline_code %r" % error.error.decline_code)
+            setup = error.error.setup_intent
+            expect(setup is not None and setup.id.startswith("seti_"), "setup_intent %r" % setup)
+            expect(setup.status == "requires_payment_method", "status %r" % setup.status)
+            expect(setup.last_setup_error.code == "card_declined", "last_setup_error %r" % setup.last_setup_error)
+        else:
+            raise CheckFailed("no stripe.CardError was raised")
+
+    def setup_intent_3ds_then_off_session(self):
+        customer = stripe.Customer.create(email="setup-3ds@example.com")
+        pm = self.card_payment_method(CARD_NEEDS_AUTHENTICATION, api_key=self.publishable_key)
+        si = stripe.SetupIntent.create(customer=customer.id, payment_method=pm.id, confirm=True)
+        expect(si.status == "requires_action", "status %r" % si.status)
+        expect(si.next_action.type == "redirect_to_url", "next_action %r" % si.next_action)
+        body = urllib.parse.urlencode({"outcome": "complete"}).encode()
+        request = urllib.request.Request(si.next_action.redirect_to_url.url, data=body, method="POST")
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            expect(answer.status == 200, "challenge answer %r" % answer.status)
+        si = stripe.SetupIntent.retrieve(si.id)
+        expect(si.status == "succeeded", "after the challenge: %r" % si.status)
+        pi = stripe.PaymentIntent.create(
+            amount=3000, currency="usd", customer=customer.id, payment_method=pm.id, off_session=True, confirm=True)
+        expect(pi.status == "succeeded", "off-session charge of a 3155 set up by a SetupIntent: %r" % pi.status)
+
     def run(self):
         checks = [
             ("create a PaymentMethod from a card number (publishable key)", self.create_payment_method_with_publishable_key),
@@ -333,6 +399,11 @@ class Compat:
             ("3155 saved with setup_future_usage after the challenge", self.save_card_during_payment),
             ("the saved card is charged off-session without authentication", self.charge_saved_card_off_session),
             ("3184 off-session raises CardError authentication_required", self.off_session_authentication_required),
+            ("SetupIntent.create, then SetupIntent.confirm: the card is saved", self.setup_intent_create_then_confirm),
+            ("SetupIntent.modify and SetupIntent.list", self.setup_intent_modify_and_list),
+            ("SetupIntent.cancel with a reason", self.setup_intent_cancel),
+            ("9995 at setup raises CardError with the setup intent", self.setup_intent_decline_raises_card_error),
+            ("3155 SetupIntent challenge completed, then charged off-session", self.setup_intent_3ds_then_off_session),
         ]
         for name, function in checks:
             self.check(name, function)

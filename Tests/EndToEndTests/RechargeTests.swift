@@ -31,6 +31,27 @@ struct RechargeTests {
         return id
     }
 
+    /// Saves `card` for a new customer without charging it: a confirmed SetupIntent, whose 3-D Secure challenge
+    /// (when the card asks for one) the customer completes on the challenge page.
+    static func customerWithSetUpCard(_ server: ServerProcess, card: String) async throws -> (String, String) {
+        let customer = try await server.client.postForm("/v1/customers", [], auth: server.secret)
+        let id = try #require(try customer.json()["id"]?.string)
+        let pm = try await server.createPaymentMethod(card: card)
+        let created = try await server.client.postForm(
+            "/v1/setup_intents",
+            [("customer", id), ("payment_method", pm), ("usage", "off_session"), ("confirm", "true")],
+            auth: server.secret
+        )
+        let setup = try created.json()
+        let setupID = try #require(setup["id"]?.string, "\(created)")
+        #expect(setup["status"]?.string == "requires_action", "\(created)")
+        let answer = try await server.answerChallenge(at: try server.challengeURL(of: setup), outcome: "complete")
+        #expect(answer.status == 200, "\(answer)")
+        let after = try await server.client.get("/v1/setup_intents/\(setupID)", auth: server.secret).json()
+        #expect(after["status"]?.string == "succeeded", "\(after)")
+        return (id, setupID)
+    }
+
     /// A customer with `card` attached directly (no payment first).
     static func customerWithAttachedCard(_ server: ServerProcess, card: String) async throws -> String {
         let customer = try await server.client.postForm("/v1/customers", [], auth: server.secret)
@@ -135,6 +156,40 @@ struct RechargeTests {
                 output: output
             )
             #expect(missing.termination.status == 2)
+        }
+    }
+
+    @Test("cards saved by a SetupIntent: 3155 is recharged off-session without 3-D Secure; 3184 needs it again")
+    func setUpCards() async throws {
+        try await withServer { server in
+            // Given two customers who saved a card through a SetupIntent, completing its challenge, and paid nothing
+            let (setUp3155, _) = try await Self.customerWithSetUpCard(server, card: "4000002500003155")
+            let (setUp3184, _) = try await Self.customerWithSetUpCard(server, card: "4000002760003184")
+            let ledgers = Ledgers(folder: server.folder)
+            #expect(try ledgers.intentCount() == 0)
+            #expect(try ledgers.networkApprovedAttempts().isEmpty)
+            let input = server.folder.appendingPathComponent("setup-charges.csv")
+            let output = server.folder.appendingPathComponent("setup-results.csv")
+            try """
+            customer,amount,currency,reference
+            \(setUp3155),2100,usd,ref-setup-3155
+            \(setUp3184),2200,usd,ref-setup-3184
+            """.write(to: input, atomically: true, encoding: .utf8)
+
+            // When the job charges each customer's saved card (their only one) off-session
+            let run = try await Self.recharge(server, input: input, output: output)
+
+            // Then the 3155 card set up at setup goes through without authentication; 3184 asks for it every time
+            #expect(run.termination.status == 0, "\(run.output)")
+            let rows = try Self.readCSV(output)
+            #expect(rows.map { $0["status"] ?? "" } == ["succeeded", "declined"], "\(rows)")
+            #expect(rows[1]["decline_code"] == "authentication_required")
+            let charged = try #require(rows[0]["payment_intent"])
+            let intent = try await server.paymentIntent(charged)
+            #expect(intent["status"]?.string == "succeeded")
+            #expect(intent["amount_received"]?.int == 2100)
+            #expect(intent["next_action"]?.isNull == true)
+            #expect(try ledgers.networkApprovedAttempts().count == 1)
         }
     }
 
