@@ -6,6 +6,10 @@
 // the error. Every POST /pay carries an Idempotency-Key made once per checkout attempt and reused when the same
 // attempt is sent again (lost answers, a busy server), so a retry never charges twice; the form is disabled from
 // the first click until the answer, so a double click sends one attempt.
+//
+// With "save this card for later" ticked, nothing is paid: createPaymentMethod → POST /save-card
+// {payment_method_id} (a customer and a SetupIntent for it, server side) → on {requires_action,
+// setup_intent_client_secret}: handleCardSetup, after which the card is saved → the saved card's references.
 
 import { Payments } from '/js/payments.js';
 
@@ -29,15 +33,22 @@ const STRINGS = {
     cvcHint: '3 digits on the back (4 on the front for Amex)',
     cvcHintAmex: '4 digits on the front of the card',
     postalLabel: 'Postal code',
+    saveCardLabel: 'Save this card for later payments instead of paying now',
     pay: 'Pay',
     payAmount: 'Pay {amount}',
+    saveCard: 'Save card',
     processing: 'Processing…',
     statusCreating: 'Checking your card…',
     statusPaying: 'Processing your payment…',
+    statusSaving: 'Saving your card…',
     statusAuthenticating: 'Waiting for your card issuer to confirm the payment…',
+    statusAuthenticatingCard: 'Waiting for your card issuer to confirm the card…',
     successHeading: 'Payment succeeded',
     successMessage: 'Thank you! Your payment of {amount} for {item} went through.',
+    savedHeading: 'Card saved',
+    savedMessage: 'Your card ending in {last4} is saved for later payments (customer {customer}). Nothing was charged.',
     reference: 'Payment reference',
+    setupReference: 'Setup reference',
     payAgain: 'Make another payment',
     testCardsSummary: 'Test cards',
     testCardSucceeds: 'succeeds',
@@ -82,7 +93,10 @@ const STRINGS = {
       authentication_required: 'Your card was declined. This transaction requires authentication.',
       payment_intent_authentication_failure:
         'We are unable to authenticate your payment method. Please choose a different payment method and try again.',
+      setup_intent_authentication_failure:
+        'We are unable to authenticate your payment method. Please choose a different payment method and try again.',
       payment_intent_payment_attempt_expired: 'The payment took too long to complete. Please try again.',
+      setup_intent_setup_attempt_expired: 'Saving the card took too long to complete. Please try again.',
     },
   },
   ja: {
@@ -102,15 +116,22 @@ const STRINGS = {
     cvcHint: 'カード裏面の 3 桁 (Amex は表面の 4 桁)',
     cvcHintAmex: 'カード表面の 4 桁',
     postalLabel: '郵便番号',
+    saveCardLabel: '今は支払わずに、このカードを今後のお支払いのために保存する',
     pay: '支払う',
     payAmount: '{amount} を支払う',
+    saveCard: 'カードを保存',
     processing: '処理中…',
     statusCreating: 'カードを確認しています…',
     statusPaying: 'お支払いを処理しています…',
+    statusSaving: 'カードを保存しています…',
     statusAuthenticating: 'カード発行会社による確認を待っています…',
+    statusAuthenticatingCard: 'カード発行会社によるカードの確認を待っています…',
     successHeading: 'お支払いが完了しました',
     successMessage: 'ありがとうございます。{item} の代金 {amount} のお支払いが完了しました。',
+    savedHeading: 'カードを保存しました',
+    savedMessage: '末尾 {last4} のカードを今後のお支払いのために保存しました (顧客 {customer})。請求は発生していません。',
     reference: 'お支払い番号',
+    setupReference: '保存の番号',
     payAgain: '別のお支払いをする',
     testCardsSummary: 'テスト用カード',
     testCardSucceeds: '成功します',
@@ -154,7 +175,10 @@ const STRINGS = {
       authentication_required: 'カードが拒否されました。この取引には本人認証が必要です。',
       payment_intent_authentication_failure:
         'お支払い方法を認証できませんでした。別のお支払い方法を選んで、もう一度お試しください。',
+      setup_intent_authentication_failure:
+        'お支払い方法を認証できませんでした。別のお支払い方法を選んで、もう一度お試しください。',
       payment_intent_payment_attempt_expired: 'お支払いの完了までに時間がかかりすぎました。もう一度お試しください。',
+      setup_intent_setup_attempt_expired: 'カードの保存までに時間がかかりすぎました。もう一度お試しください。',
     },
   },
 };
@@ -276,6 +300,7 @@ const payLabel = $('pay-label');
 const formError = $('form-error');
 const statusLine = $('status');
 const success = $('success');
+const saveCardBox = $('save-card');
 
 const fields = {
   number: { input: $('card-number'), error: $('card-number-error') },
@@ -463,8 +488,18 @@ function selectedItem() {
 }
 
 function updatePayLabel() {
+  if (saveCardBox.checked) {
+    payLabel.textContent = t.saveCard;
+    return;
+  }
   const item = config ? selectedItem() : null;
   payLabel.textContent = item ? format(t.payAmount, { amount: formatAmount(item.amount, item.currency) }) : t.pay;
+}
+
+/** Saving the card pays for nothing: the product choice is off while the box is ticked. */
+function updateMode() {
+  $('items-group').disabled = saveCardBox.checked;
+  updatePayLabel();
 }
 
 function renderItems() {
@@ -528,15 +563,15 @@ function setStatus(key) {
 }
 
 /**
- * `POST /pay` with the attempt's key. Sends the same request again (same key, same body) when the answer was
- * lost or the server was busy, so it runs at most once. Resolves the seed's response object; `transient` marks
- * an answer that did not settle the attempt.
+ * `POST path` (`/pay` or `/save-card`) with the attempt's key. Sends the same request again (same key, same body)
+ * when the answer was lost or the server was busy, so it runs at most once. Resolves the seed's response object;
+ * `transient` marks an answer that did not settle the attempt.
  */
-async function postPay(body, key) {
+async function postToServer(path, body, key) {
   for (let tries = 0; ; tries++) {
     let response;
     try {
-      response = await fetch('/pay', {
+      response = await fetch(path, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', 'Idempotency-Key': key },
         body: JSON.stringify(body),
@@ -566,9 +601,17 @@ async function postPay(body, key) {
   }
 }
 
-/** A fingerprint of what this attempt pays for; another card or item is another attempt. */
+/** A fingerprint of what this attempt does; another card, item or choice to save is another attempt. */
 function attemptSignature(values) {
-  return JSON.stringify([values.number, values.expMonth, values.expYear, values.cvc, values.postal, values.item]);
+  return JSON.stringify([
+    values.number,
+    values.expMonth,
+    values.expYear,
+    values.cvc,
+    values.postal,
+    values.item,
+    values.save,
+  ]);
 }
 
 function readValues() {
@@ -580,17 +623,18 @@ function readValues() {
     cvc: fields.cvc.input.value.trim(),
     postal: fields.postal.input.value.trim(),
     item: selectedItem().id,
+    save: saveCardBox.checked,
   };
 }
 
 /**
- * Runs one checkout attempt in the seed's order. Resolves `{paymentIntent}` on success or `{error, field?}`.
+ * The attempt for `values`: the one in progress when it is for the same thing, else a new one with its own key.
+ * Makes the attempt's PaymentMethod first, once. Resolves the attempt, or `{error}`.
  */
-async function pay(values) {
+async function startAttempt(values) {
   const signature = attemptSignature(values);
   if (!attempt || attempt.signature !== signature) attempt = { key: uuid(), signature, paymentMethod: null };
   const current = attempt;
-
   if (!current.paymentMethod) {
     setStatus('statusCreating');
     const { paymentMethod, error } = await payments.createPaymentMethod({
@@ -604,9 +648,19 @@ async function pay(values) {
     }
     current.paymentMethod = paymentMethod.id;
   }
+  return current;
+}
+
+/**
+ * Runs one checkout attempt in the seed's order. Resolves `{paymentIntent}` on success or `{error, field?}`.
+ */
+async function pay(values) {
+  const current = await startAttempt(values);
+  if (current.error) return current;
 
   setStatus('statusPaying');
-  let response = await postPay({ payment_method_id: current.paymentMethod, item: values.item }, current.key);
+  const body = { payment_method_id: current.paymentMethod, item: values.item };
+  let response = await postToServer('/pay', body, current.key);
   for (let round = 1; ; round++) {
     if (response.transient) return { error: response.error };
     if (response.error) {
@@ -621,7 +675,8 @@ async function pay(values) {
         return { error };
       }
       setStatus('statusPaying');
-      response = await postPay(
+      response = await postToServer(
+        '/pay',
         { payment_intent_id: paymentIntent.id, payment_intent_client_secret: response.payment_intent_client_secret },
         `${current.key}:confirm:${round}`,
       );
@@ -631,6 +686,30 @@ async function pay(values) {
     if (response.success) return { paymentIntent: response.payment_intent };
     return { error: { message: t.genericError } };
   }
+}
+
+/**
+ * Saves the card for later payments instead of paying: POST /save-card, then the card's 3-D Secure when it asks.
+ * Resolves `{setupIntent, customer, last4}` once the card is saved, or `{error}`.
+ */
+async function saveCard(values) {
+  const current = await startAttempt(values);
+  if (current.error) return current;
+
+  setStatus('statusSaving');
+  const response = await postToServer('/save-card', { payment_method_id: current.paymentMethod }, current.key);
+  if (response.transient) return { error: response.error };
+  attempt = null;
+  if (response.error) return { error: response.error };
+  const saved = { customer: response.customer, last4: values.number.slice(-4) };
+  if (response.requires_action) {
+    setStatus('statusAuthenticatingCard');
+    const { error, setupIntent } = await payments.handleCardSetup(response.setup_intent_client_secret);
+    if (error) return { error };
+    return { ...saved, setupIntent: setupIntent.id };
+  }
+  if (response.success) return { ...saved, setupIntent: response.setup_intent };
+  return { error: { message: t.genericError } };
 }
 
 /** The form field an API error is about, if any. */
@@ -674,12 +753,23 @@ function showError(error) {
 }
 
 function showSuccess(paymentIntentID, item) {
-  form.hidden = true;
-  $('success-message').textContent = format(t.successMessage, {
+  showDone(t.successHeading, format(t.successMessage, {
     amount: formatAmount(item.amount, item.currency),
     item: item.name,
-  });
-  $('payment-intent-id').textContent = paymentIntentID;
+  }), t.reference, paymentIntentID);
+}
+
+function showSaved(saved) {
+  showDone(t.savedHeading, format(t.savedMessage, saved), t.setupReference, saved.setupIntent);
+}
+
+/** Replaces the form with the outcome: a heading, a message and a reference. */
+function showDone(heading, message, referenceLabel, reference) {
+  form.hidden = true;
+  $('success-heading').textContent = heading;
+  $('success-message').textContent = message;
+  $('reference-label').textContent = referenceLabel;
+  $('payment-intent-id').textContent = reference;
   success.hidden = false;
   $('success-heading').focus();
 }
@@ -694,13 +784,14 @@ async function onSubmit(event) {
   setBusy(true);
   let result;
   try {
-    result = await pay(values);
+    result = values.save ? await saveCard(values) : await pay(values);
   } catch (error) {
     result = { error: { message: t.genericError } };
     console.error(error);
   }
   setBusy(false);
   if (result.paymentIntent) showSuccess(result.paymentIntent, item);
+  else if (result.setupIntent) showSaved(result);
   else showError(result.error);
 }
 
@@ -733,6 +824,7 @@ function wire() {
     });
   }
   form.addEventListener('submit', onSubmit);
+  saveCardBox.addEventListener('change', updateMode);
   $('again').addEventListener('click', resetForNextPayment);
 }
 

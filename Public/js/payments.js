@@ -10,13 +10,15 @@
 //     billing_details: { address: { postal_code } },
 //   });
 //   const { paymentIntent, error } = await payments.handleCardAction(clientSecret);
+//   const { setupIntent, error } = await payments.handleCardSetup(setupIntentClientSecret);
 //
-// Results are Stripe's: `{paymentMethod}` / `{paymentIntent}` on success, `{error}` with the API's error object
-// (`type`, `code`, `message`, `param`, ...) otherwise. Nothing here throws for a failed payment.
+// Results are Stripe's: `{paymentMethod}` / `{paymentIntent}` / `{setupIntent}` on success, `{error}` with the API's
+// error object (`type`, `code`, `message`, `param`, ...) otherwise. Nothing here throws for a failed payment.
 //
-// handleCardAction shows the card issuer's 3-D Secure page (the intent's next_action.redirect_to_url.url) in a
-// modal frame. That page tells its parent the outcome with
-// `postMessage({type: "payments-3ds-result", payment_intent, outcome})`, and may ask to be closed with
+// handleCardAction (for a PaymentIntent) and handleCardSetup (for a SetupIntent: saving a card without paying) show
+// the card issuer's 3-D Secure page (the intent's next_action.redirect_to_url.url) in a modal frame. That page tells
+// its parent the outcome with `postMessage({type: "payments-3ds-result", payment_intent, outcome})` (`setup_intent`
+// for a setup), and may ask to be closed with
 // `{type: "payments-3ds-cancel"}` (Escape pressed inside the frame). Closing the modal (Escape, the close
 // button) fails the authentication, as Stripe.js does.
 
@@ -34,6 +36,8 @@ const MESSAGES = {
   en: {
     dialogTitle: 'Confirm your payment',
     dialogDescription: 'Your card issuer asks you to confirm this payment.',
+    setupDialogTitle: 'Confirm your card',
+    setupDialogDescription: 'Your card issuer asks you to confirm that this card may be saved for later payments.',
     frameTitle: 'Card issuer authentication (3-D Secure)',
     close: 'Cancel authentication',
     authenticationFailed:
@@ -41,25 +45,55 @@ const MESSAGES = {
     connection: 'Could not reach the payment service. Check your connection and try again.',
     unexpected: 'The payment service sent an unexpected answer.',
     badSecret: 'The client secret is not a PaymentIntent client secret.',
+    badSetupSecret: 'The client secret is not a SetupIntent client secret.',
     busy: 'Another authentication is already in progress.',
     unexpectedState: 'The PaymentIntent does not need an action this client can handle.',
   },
   ja: {
     dialogTitle: 'お支払いの確認',
     dialogDescription: 'カード発行会社がこのお支払いの確認を求めています。',
+    setupDialogTitle: 'カードの確認',
+    setupDialogDescription: 'カード発行会社が、このカードを今後のお支払いのために保存することの確認を求めています。',
     frameTitle: 'カード発行会社による本人認証 (3-D セキュア)',
     close: '認証をキャンセル',
     authenticationFailed: 'お支払い方法を認証できませんでした。別のお支払い方法を選んで、もう一度お試しください。',
     connection: '決済サービスに接続できませんでした。接続を確認して、もう一度お試しください。',
     unexpected: '決済サービスから予期しない応答がありました。',
     badSecret: 'PaymentIntent のクライアントシークレットではありません。',
+    badSetupSecret: 'SetupIntent のクライアントシークレットではありません。',
     busy: '別の認証がすでに進行中です。',
     unexpectedState: 'この PaymentIntent には、このクライアントで処理できる操作がありません。',
   },
 };
 
-/** Statuses that mean the customer's authentication went through. */
-const AUTHENTICATED = new Set(['requires_confirmation', 'processing', 'requires_capture', 'succeeded']);
+/**
+ * The two kinds of intent a client secret names (`pi_..._secret_...`, `seti_..._secret_...`): where the API keeps
+ * them, what results and errors call them, and the statuses that mean the customer's authentication went through.
+ */
+const KINDS = {
+  payment: {
+    prefix: 'pi',
+    path: '/v1/payment_intents',
+    result: 'paymentIntent',
+    field: 'payment_intent',
+    lastError: 'last_payment_error',
+    authenticated: new Set(['requires_confirmation', 'processing', 'requires_capture', 'succeeded']),
+    badSecret: 'badSecret',
+    title: 'dialogTitle',
+    description: 'dialogDescription',
+  },
+  setup: {
+    prefix: 'seti',
+    path: '/v1/setup_intents',
+    result: 'setupIntent',
+    field: 'setup_intent',
+    lastError: 'last_setup_error',
+    authenticated: new Set(['processing', 'succeeded']),
+    badSecret: 'badSetupSecret',
+    title: 'setupDialogTitle',
+    description: 'setupDialogDescription',
+  },
+};
 
 /** How long closing the modal waits for the issuer page to record the failure before reading the intent. */
 const CANCEL_TIMEOUT_MS = 5000;
@@ -136,22 +170,37 @@ export function Payments(publishableKey, options = {}) {
     return { error: { type: 'api_error', message: `${text.unexpected} (HTTP ${response.status})` } };
   }
 
-  /** The intent id inside a client secret `pi_..._secret_...`, or null. */
-  function intentID(clientSecret) {
-    const match = /^(pi_[A-Za-z0-9]+)_secret_[A-Za-z0-9]+$/.exec(String(clientSecret ?? ''));
-    return match ? match[1] : null;
+  /** The id inside a client secret of `kind` (`pi_..._secret_...`, `seti_..._secret_...`), or null. */
+  function intentID(clientSecret, kind) {
+    const match = /^([a-z]+)_([A-Za-z0-9]+)_secret_[A-Za-z0-9]+$/.exec(String(clientSecret ?? ''));
+    return match && match[1] === kind.prefix ? `${match[1]}_${match[2]}` : null;
+  }
+
+  /** Retrieves an intent of `kind` with its client secret (the redacted view a publishable key gets). */
+  async function retrieveIntent(clientSecret, kind) {
+    const id = intentID(clientSecret, kind);
+    if (!id) {
+      return { error: { type: 'invalid_request_error', code: 'parameter_invalid', message: text[kind.badSecret] } };
+    }
+    const query = new URLSearchParams({ client_secret: clientSecret });
+    const { object, error } = await api('GET', `${kind.path}/${encodeURIComponent(id)}?${query}`);
+    return error ? { error } : { [kind.result]: object };
   }
 
   /**
-   * Retrieves a PaymentIntent with its client secret (the redacted view a publishable key gets).
+   * Retrieves a PaymentIntent with its client secret.
    * @returns {Promise<{paymentIntent: object} | {error: object}>}
    */
-  async function retrievePaymentIntent(clientSecret) {
-    const id = intentID(clientSecret);
-    if (!id) return { error: { type: 'invalid_request_error', code: 'parameter_invalid', message: text.badSecret } };
-    const query = new URLSearchParams({ client_secret: clientSecret });
-    const { object, error } = await api('GET', `/v1/payment_intents/${encodeURIComponent(id)}?${query}`);
-    return error ? { error } : { paymentIntent: object };
+  function retrievePaymentIntent(clientSecret) {
+    return retrieveIntent(clientSecret, KINDS.payment);
+  }
+
+  /**
+   * Retrieves a SetupIntent with its client secret.
+   * @returns {Promise<{setupIntent: object} | {error: object}>}
+   */
+  function retrieveSetupIntent(clientSecret) {
+    return retrieveIntent(clientSecret, KINDS.setup);
   }
 
   /**
@@ -176,48 +225,68 @@ export function Payments(publishableKey, options = {}) {
    * `{error: {code: 'payment_intent_authentication_failure', ...}}` when it failed or the customer closed it.
    * @param {string} clientSecret the intent's `client_secret`, as `/pay` answers it.
    */
-  async function handleCardAction(clientSecret) {
+  function handleCardAction(clientSecret) {
+    return handleAction(clientSecret, KINDS.payment);
+  }
+
+  /**
+   * Lets the customer complete the card's action (3-D Secure) for a SetupIntent in `requires_action`: saving a card
+   * without paying. Resolves `{setupIntent}` (retrieved again after the issuer's answer, `succeeded` once the card
+   * is saved) or `{error: {code: 'setup_intent_authentication_failure', ...}}`.
+   * @param {string} clientSecret the setup intent's `client_secret`.
+   */
+  function handleCardSetup(clientSecret) {
+    return handleAction(clientSecret, KINDS.setup);
+  }
+
+  /** One card action at a time, for an intent of `kind`. */
+  async function handleAction(clientSecret, kind) {
     if (actionInProgress) {
       return { error: { type: 'invalid_request_error', code: 'action_in_progress', message: text.busy } };
     }
     actionInProgress = true;
     try {
-      return await runCardAction(clientSecret);
+      return await runCardAction(clientSecret, kind);
     } finally {
       actionInProgress = false;
     }
   }
 
-  /** The error handleCardAction resolves for an intent it cannot (or can no longer) authenticate. */
-  function actionError(code, intent) {
-    const message = code === 'payment_intent_authentication_failure' ? text.authenticationFailed : text.unexpectedState;
-    return { error: { type: 'invalid_request_error', code, message, payment_intent: intent } };
+  /** The error a card action resolves for an intent it cannot (or can no longer) authenticate. */
+  function actionError(failed, intent, kind) {
+    const code = `${kind.field}_${failed ? 'authentication_failure' : 'unexpected_state'}`;
+    const message = failed ? text.authenticationFailed : text.unexpectedState;
+    return { error: { type: 'invalid_request_error', code, message, [kind.field]: intent } };
   }
 
-  async function runCardAction(clientSecret) {
-    const retrieved = await retrievePaymentIntent(clientSecret);
+  async function runCardAction(clientSecret, kind) {
+    const retrieved = await retrieveIntent(clientSecret, kind);
     if (retrieved.error) return retrieved;
-    const intent = retrieved.paymentIntent;
-    if (AUTHENTICATED.has(intent.status)) return { paymentIntent: intent };
+    const intent = retrieved[kind.result];
+    if (kind.authenticated.has(intent.status)) return { [kind.result]: intent };
     if (intent.status !== 'requires_action') {
-      const failed = intent.last_payment_error?.code === 'payment_intent_authentication_failure';
-      return actionError(failed ? 'payment_intent_authentication_failure' : 'payment_intent_unexpected_state', intent);
+      const failed = intent[kind.lastError]?.code === `${kind.field}_authentication_failure`;
+      return actionError(failed, intent, kind);
     }
     const url = intent.next_action?.redirect_to_url?.url;
-    if (intent.next_action?.type !== 'redirect_to_url' || !url) {
-      return actionError('payment_intent_unexpected_state', intent);
-    }
-    const answer = await showChallenge(url, intent.id, text);
+    if (intent.next_action?.type !== 'redirect_to_url' || !url) return actionError(false, intent, kind);
+    const answer = await showChallenge(url, intent.id, text, kind);
     if (answer.outcome === 'cancel') await recordCancel(url);
-    const after = await retrievePaymentIntent(clientSecret);
+    const after = await retrieveIntent(clientSecret, kind);
     if (after.error) return after;
-    if (answer.outcome !== 'fail' && AUTHENTICATED.has(after.paymentIntent.status)) {
-      return { paymentIntent: after.paymentIntent };
+    if (answer.outcome !== 'fail' && kind.authenticated.has(after[kind.result].status)) {
+      return { [kind.result]: after[kind.result] };
     }
-    return actionError('payment_intent_authentication_failure', after.paymentIntent);
+    return actionError(true, after[kind.result], kind);
   }
 
-  return Object.freeze({ createPaymentMethod, handleCardAction, retrievePaymentIntent });
+  return Object.freeze({
+    createPaymentMethod,
+    handleCardAction,
+    handleCardSetup,
+    retrievePaymentIntent,
+    retrieveSetupIntent,
+  });
 }
 
 export default Payments;
@@ -281,7 +350,7 @@ let dialogCount = 0;
  * Shows `url` in a modal frame and waits for the customer's answer.
  * @returns {Promise<{outcome: 'complete' | 'fail' | 'cancel'}>}
  */
-function showChallenge(url, intentID, text) {
+function showChallenge(url, intentID, text, kind) {
   if (!document.getElementById(STYLE_ID)) {
     const style = document.createElement('style');
     style.id = STYLE_ID;
@@ -310,11 +379,11 @@ function showChallenge(url, intentID, text) {
   const title = document.createElement('h2');
   title.className = 'payments-3ds-title';
   title.id = `payments-3ds-title-${n}`;
-  title.textContent = text.dialogTitle;
+  title.textContent = text[kind.title];
   const description = document.createElement('p');
   description.className = 'payments-3ds-description';
   description.id = `payments-3ds-description-${n}`;
-  description.textContent = text.dialogDescription;
+  description.textContent = text[kind.description];
   heading.append(title, description);
   const close = document.createElement('button');
   close.type = 'button';
@@ -358,7 +427,8 @@ function showChallenge(url, intentID, text) {
       if (event.source !== frame.contentWindow || event.origin !== frameOrigin) return;
       const data = event.data;
       if (!data || typeof data !== 'object') return;
-      if (data.payment_intent !== undefined && data.payment_intent !== intentID) return;
+      const named = data[kind.field];
+      if (named !== undefined && named !== intentID) return;
       if (data.type === 'payments-3ds-result') finish(data.outcome === 'complete' ? 'complete' : 'fail');
       else if (data.type === 'payments-3ds-cancel') finish('cancel');
     }

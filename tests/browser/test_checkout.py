@@ -7,10 +7,13 @@ Each test leaves a screenshot of its final state in artifacts/screenshots/<test>
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +24,8 @@ try:
 except ImportError as error:  # fail the run with the fix, never skip
     hint = "install the test packages with pip install -r tests/browser/requirements.txt"
     raise ImportError(f"{error}: {hint}") from error
+
+REPO = Path(__file__).resolve().parents[2]
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
@@ -314,6 +319,85 @@ def test_lost_answer_is_retried_with_the_same_key_and_charges_once(checkout_desk
     assert replayed and header(replayed[0]["headers"], "Idempotent-Replayed") == "true"
 
 
+# MARK: - Saving the card for later
+
+
+def test_save_card_with_3ds_then_recharge_charges_it(checkout):
+    page = checkout.open()
+    page.by_id("save-card").click()
+    assert page.by_id("pay").text == "Save card"
+    assert not page.find("input[name=item]").is_enabled()  # saving pays for no product
+    page.fill(number=CARD_3DS)
+    page.by_id("pay").click()
+
+    dialog = page.wait(lambda d: d.find_element(By.CSS_SELECTOR, "[role=dialog]"))
+    assert page.by_id(dialog.get_attribute("aria-labelledby")).text == "Confirm your card"
+    enter_3ds_frame(page)
+    assert "saved for later payments" in page.find("body").text
+    page.by_id("complete").click()
+    page.driver.switch_to.default_content()
+
+    setup_id = page.wait_success()
+    assert setup_id.startswith("seti_")
+    assert page.by_id("success-heading").text == "Card saved"
+    assert "ending in 3155" in page.by_id("success-message").text
+    assert page.by_id("reference-label").text == "Setup reference"
+    # The card is saved to a new customer, ready for off-session charges, and nothing was paid.
+    [(status, customer, card)] = page.server.query("SELECT status, customer, payment_method FROM setup_intents")
+    assert status == "succeeded" and customer.startswith("cus_")
+    assert customer in page.by_id("success-message").text
+    assert page.server.query("SELECT customer, off_session_ready FROM payment_methods WHERE id = ?", card) == [
+        (customer, 1)
+    ]
+    assert page.server.count("SELECT count(*) FROM payment_intents") == 0
+    events = page.network()
+    saves = page.requests_to(events, "/save-card")
+    assert len(saves) == 1 and not page.requests_to(events, "/pay")
+    assert saves[0]["request"]["postData"] == f'{{"payment_method_id":"{card}"}}'
+    assert UUID.match(header(saves[0]["request"]["headers"], "Idempotency-Key"))
+
+    # payments recharge then charges the saved card off-session, without 3-D Secure.
+    csv_in = page.server.workdir / "recharge.csv"
+    csv_out = page.server.workdir / "recharge-out.csv"
+    csv_in.write_text(f"customer,amount,currency,reference\n{customer},1500,usd,browser-{setup_id}\n")
+    run = subprocess.run(
+        [page.server.binary, "recharge", "--db", str(page.server.db), "--input", str(csv_in), "--output",
+         str(csv_out)],
+        cwd=REPO,  # config/ and migrations/ are read from the working directory, as the server's are
+        env={k: v for k, v in os.environ.items() if not k.startswith("PAYMENTS_")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert ",succeeded," in csv_out.read_text()
+    assert page.server.query("SELECT status, amount_received, customer FROM payment_intents") == [
+        ("succeeded", 1500, customer)
+    ]
+
+
+def test_save_card_declined_shows_the_decline_and_saves_nothing(checkout_desktop):
+    page = checkout_desktop.open()
+    page.by_id("save-card").click()
+    page.fill(number=CARD_INSUFFICIENT_FUNDS)
+    page.by_id("pay").click()
+
+    assert page.wait_alert() == "Your card has insufficient funds."
+    page.wait_idle()
+    assert page.by_id("pay").text == "Save card"
+    page.shot("declined")
+    assert page.server.query("SELECT status FROM setup_intents") == [("requires_payment_method",)]
+    assert page.server.count("SELECT count(*) FROM payment_methods WHERE customer IS NOT NULL") == 0
+
+    # Unticked, the same form pays again.
+    page.by_id("save-card").click()
+    assert "$14.00" in page.by_id("pay").text
+    page.fill(number=CARD_SUCCEEDS)
+    page.by_id("pay").click()
+    assert page.wait_success().startswith("pi_")
+    assert page.by_id("success-heading").text == "Payment succeeded"
+
+
 # MARK: - Validation in the page
 
 
@@ -349,7 +433,11 @@ def test_invalid_input_is_refused_before_any_request(checkout_phone, field, valu
 def test_all_problems_shown_and_focus_on_the_first(checkout):
     page = checkout.open()
     page.fill(number="4000 0000 0000 0001", expiry="0120", cvc="1", postal="")
-    page.by_id("pay").click()
+    # The messages shown on leaving each field push Pay below a phone's screen: bring it up as a thumb would
+    # (Selenium's own scrolling misses it under the emulated phone viewport).
+    pay = page.by_id("pay")
+    page.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", pay)
+    pay.click()
     page.wait(lambda d: d.find_element(By.ID, "card-number-error").text == "Your card number is invalid.")
     assert page.by_id("card-expiry-error").text == "Your card's expiry date is in the past."
     assert page.by_id("card-cvc-error").text == "Your card's security code is incomplete."
@@ -480,7 +568,9 @@ def test_payments_js_returns_stripe_shapes(checkout_desktop):
           const bad = await payments.createPaymentMethod({ type: 'card', card: { ...card, number: '4242424242424241' } });
           const noSecret = await payments.handleCardAction('pi_123');
           const unknown = await payments.handleCardAction('pi_doesnotexist_secret_nope');
-          return { secretRefused, ok, bad, noSecret, unknown };
+          const setupWithPaymentSecret = await payments.handleCardSetup('pi_123_secret_abc');
+          const unknownSetup = await payments.handleCardSetup('seti_doesnotexist_secret_nope');
+          return { secretRefused, ok, bad, noSecret, unknown, setupWithPaymentSecret, unknownSetup };
         })().then(done, (e) => done({ thrown: String(e) }));
         """
     )
@@ -495,4 +585,6 @@ def test_payments_js_returns_stripe_shapes(checkout_desktop):
     assert error["type"] in ("card_error", "invalid_request_error")
     assert result["noSecret"]["error"]["type"] == "invalid_request_error"
     assert result["unknown"]["error"]["type"] == "invalid_request_error"
+    assert result["setupWithPaymentSecret"]["error"]["message"] == "The client secret is not a SetupIntent client secret."
+    assert result["unknownSetup"]["error"]["code"] == "resource_missing"
     assert page.server.count("SELECT count(*) FROM payment_methods") == 1
