@@ -40,15 +40,14 @@ extension SetupIntents {
         let window = context.settings.confirmationWindow
         let (ids, network, vault) = (context.ids, context.network, context.vault)
         let (setup, declined) = try await context.database.write { tx -> (SetupIntent, PaymentError?) in
-            // A payment method made for a magic test id is stored with the attempt that first uses it.
-            try newPaymentMethod?.store(in: tx)
             var setup: SetupIntent
             if let creating {
-                if let newCustomer { try tx.insert(newCustomer) }
-                if let customer = creating.customer { try Self.requireCustomer(customer, tx: tx) }
-                try tx.insert(creating)
+                // Create with confirm=true: the setup intent and its first attempt commit together.
+                try Self.insert(creating, newCustomer: newCustomer, paymentMethod: newPaymentMethod, tx: tx)
                 setup = creating
             } else if let found = try tx.setupIntent(id) {
+                // A payment method made for a magic test id is stored with the attempt that first uses it.
+                try newPaymentMethod?.store(in: tx)
                 setup = found
             } else {
                 throw Self.missing(id)

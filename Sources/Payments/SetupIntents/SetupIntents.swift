@@ -80,15 +80,27 @@ public struct SetupIntents: Sendable {
             )
         }
         return try await context.database.write { tx in
-            if let newCustomer { try tx.insert(newCustomer) }
-            if let customer = setup.customer { try Self.requireCustomer(customer, tx: tx) }
-            if let resolved {
-                try PaymentIntents.checkUsable(resolved.paymentMethod, customer: setup.customer, object: "SetupIntent")
-                try resolved.store(in: tx)
-            }
-            try tx.insert(setup)
+            try Self.insert(setup, newCustomer: newCustomer, paymentMethod: resolved, tx: tx)
             return setup
         }
+    }
+
+    /// Stores a new setup intent in `tx`, after what it names that is new too: the customer made with it, and the
+    /// payment method a magic test id made.
+    /// - Throws: 400 for an unknown or deleted customer, or a payment method the customer may not use.
+    static func insert(
+        _ setup: SetupIntent,
+        newCustomer: Customer?,
+        paymentMethod: PaymentMethods.Resolved?,
+        tx: any StoreTransaction
+    ) throws {
+        if let newCustomer { try tx.insert(newCustomer) }
+        if let customer = setup.customer { try requireCustomer(customer, tx: tx) }
+        if let paymentMethod {
+            try PaymentIntents.checkUsable(paymentMethod.paymentMethod, customer: setup.customer, object: "SetupIntent")
+            try paymentMethod.store(in: tx)
+        }
+        try tx.insert(setup)
     }
 
     /// Retrieves a setup intent.
