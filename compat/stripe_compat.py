@@ -301,6 +301,20 @@ class Compat:
                                                                                    charge.refunded))
         expect([r.status for r in charge.refunds.data] == ["pending"], "charge refunds %r" % charge.refunds)
 
+    def list_and_retrieve_events(self):
+        pi = stripe.PaymentIntent.retrieve(self.need("pi"))
+        page = stripe.Event.list(type="payment_intent.succeeded", limit=100)
+        expect(page.object == "list" and page.url == "/v1/events", "list %r %r" % (page.object, page.url))
+        mine = [e for e in page.auto_paging_iter() if e.data.object.id == pi.id]
+        expect(len(mine) == 1, "payment_intent.succeeded events of %s: %d" % (pi.id, len(mine)))
+        event = stripe.Event.retrieve(mine[0].id)
+        expect(event.object == "event" and event.type == "payment_intent.succeeded", "event %r" % event.type)
+        expect(event.data.object.object == "payment_intent" and event.data.object.status == "succeeded",
+               "data.object %r" % event.data.object)
+        charges = stripe.Event.list(types=["charge.succeeded", "charge.failed"], limit=5)
+        expect(all(e.type in ("charge.succeeded", "charge.failed") for e in charges.data),
+               "types %r" % [e.type for e in charges.data])
+
     def publishable_key_cannot_read_charges(self):
         try:
             stripe.Charge.list(limit=1, api_key=self.publishable_key)
@@ -388,6 +402,7 @@ class Compat:
             ("Charge.list(customer=..., limit=2) and auto-pagination", self.list_charges_by_customer_auto_paging),
             ("7726: Refund.create is pending, and the charge lists it", self.refund_pending_card),
             ("a publishable key cannot list charges", self.publishable_key_cannot_read_charges),
+            ("Event.list(type=...) with auto-pagination, Event.retrieve, types[]", self.list_and_retrieve_events),
             ("StripeClient with base_addresses", self.stripe_client_object),
             ("an Idempotency-Key replays the first answer", self.idempotency_key_replays),
             ("3155 confirms to requires_action with a challenge URL", self.three_d_secure_requires_action),

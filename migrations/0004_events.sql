@@ -1,11 +1,12 @@
--- Events: every change of an intent, charge, refund, customer or payment method, written in the same transaction
+-- Events: every change of a payment or setup intent, charge, refund, customer or payment method, written in the same transaction
 -- as the change (an outbox), served by GET /v1/events with Stripe's event shape and kept 30 days (the sweeper
 -- prunes older ones). `snapshot` is the object's state right after the change, as JSON.
 CREATE TABLE events (
     id TEXT PRIMARY KEY NOT NULL,
     created INTEGER NOT NULL,
     type TEXT NOT NULL,
-    object_type TEXT NOT NULL CHECK (object_type IN ('payment_intent', 'charge', 'refund', 'customer', 'payment_method')),
+    object_type TEXT NOT NULL CHECK (object_type IN ('payment_intent', 'charge', 'refund', 'customer', 'payment_method',
+        'setup_intent')),
     object_id TEXT NOT NULL,
     snapshot TEXT NOT NULL
 ) STRICT;

@@ -148,4 +148,29 @@ struct EventsTests {
         #expect(report.eventsPruned == 1)
         #expect(try await Self.types(environment) == ["customer.created"])
     }
+
+    @Test("A card set up with 3-D Secure: setup_intent.created, requires_action, succeeded; the card attached")
+    func setupIntent() async throws {
+        let environment = try TestEnvironment()
+        let setups = SetupIntents(context: environment.context)
+        let customer = try await environment.customer()
+        let card = try await environment.card("4000002500003155")
+        let waiting = try await setups.create(.init(customer: customer.id, paymentMethod: card.id, confirm: true))
+        #expect(waiting.status == .requiresAction)
+        let token = try #require(waiting.authenticationToken)
+        let done = try await setups.authenticate(waiting.id, token: token, outcome: .complete)
+        #expect(done.status == .succeeded)
+        #expect(
+            try await Self.types(environment) == [
+                "customer.created", "setup_intent.created", "setup_intent.requires_action",
+                "payment_method.attached", "setup_intent.succeeded",
+            ]
+        )
+        // And a decline at setup is setup_failed
+        let declined = try await environment.card("4000000000009995")
+        await #expect(throws: PaymentError.self) {
+            try await setups.create(.init(paymentMethod: declined.id, confirm: true))
+        }
+        #expect(try await Self.types(environment).suffix(2) == ["setup_intent.created", "setup_intent.setup_failed"])
+    }
 }

@@ -52,6 +52,43 @@ struct EventRecordingTransaction: StoreTransaction {
         try base.paymentIntents(customer: customer, created: created, page: page)
     }
 
+    // MARK: - SetupIntents
+
+    func setupIntent(_ id: String) throws -> SetupIntent? { try base.setupIntent(id) }
+
+    func insert(_ setupIntent: SetupIntent) throws {
+        try base.insert(setupIntent)
+        try record(
+            EventTypes.setupIntent(before: nil, after: setupIntent),
+            setupIntent,
+            type: .setupIntent,
+            id: setupIntent.id
+        )
+    }
+
+    @discardableResult
+    func update(_ setupIntent: SetupIntent, expecting expected: SetupIntentStatus) throws -> Bool {
+        let before = try base.setupIntent(setupIntent.id)
+        guard try base.update(setupIntent, expecting: expected), let before else { return false }
+        try record(
+            EventTypes.setupIntent(before: before, after: setupIntent),
+            setupIntent,
+            type: .setupIntent,
+            id: setupIntent.id
+        )
+        return true
+    }
+
+    func setupIntents(customer: String?, paymentMethod: String?, created: CreatedFilter?, page: PageRequest) throws
+        -> Page<SetupIntent>
+    {
+        try base.setupIntents(customer: customer, paymentMethod: paymentMethod, created: created, page: page)
+    }
+
+    func setupAttemptsDue(at now: Int64, limit: Int) throws -> [SetupIntent] {
+        try base.setupAttemptsDue(at: now, limit: limit)
+    }
+
     // MARK: - Charges
 
     func charge(_ id: String) throws -> Charge? { try base.charge(id) }

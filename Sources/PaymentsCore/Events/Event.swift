@@ -13,6 +13,7 @@ public struct Event: Sendable, Equatable {
         case refund
         case customer
         case paymentMethod = "payment_method"
+        case setupIntent = "setup_intent"
     }
 
     public var id: String

@@ -73,4 +73,19 @@ public enum EventTypes {
         }
         return types
     }
+
+    /// The events of a setup intent written as `after`, from `before` (nil when it is new).
+    public static func setupIntent(before: SetupIntent?, after: SetupIntent) -> [String] {
+        var types = before == nil ? ["setup_intent.created"] : []
+        let failed = after.lastSetupError != nil && after.lastSetupError != before?.lastSetupError
+        guard before?.status != after.status || failed else { return types }
+        switch after.status {
+        case .requiresAction: types.append("setup_intent.requires_action")
+        case .succeeded: types.append("setup_intent.succeeded")
+        case .canceled: types.append("setup_intent.canceled")
+        case .requiresPaymentMethod where failed: types.append("setup_intent.setup_failed")
+        case .requiresPaymentMethod, .requiresConfirmation, .processing: break
+        }
+        return types
+    }
 }

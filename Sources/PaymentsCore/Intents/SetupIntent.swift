@@ -3,7 +3,7 @@
 ///
 /// The value is also the row of the `setup_intents` table (column names are Stripe's field names). Its status only
 /// changes through ``SetupIntent/apply(_:now:)``, which checks ``SetupIntentStateMachine`` first.
-public struct SetupIntent: Sendable, Equatable {
+public struct SetupIntent: Codable, Sendable, Equatable {
     public var id: String
     public var created: Int64
     public var status: SetupIntentStatus

@@ -24,6 +24,9 @@ extension StripeRenderer {
             object = refund(try event.decodeSnapshot(as: Refund.self))
         case .customer:
             object = customer(try event.decodeSnapshot(as: Customer.self))
+        case .setupIntent:
+            let setup = try event.decodeSnapshot(as: SetupIntent.self)
+            object = setupIntent(Lookup.SetupIntentBundle(setupIntent: setup), options: options)
         case .paymentMethod:
             object = paymentMethod(try event.decodeSnapshot(as: PaymentMethod.self), options: options)
         }
