@@ -86,4 +86,34 @@ struct ParameterNodeTests {
         var longValue = Parameters(try ParameterNode.parseForm("metadata[k]=" + String(repeating: "v", count: 501)))
         #expect(throws: PaymentError.self) { try longValue.metadata() }
     }
+
+    /// Foundation's decoding of a form component, which the parser's own must equal where Foundation is consistent
+    /// (it repairs some bytes that are not UTF-8 and gives up on others; the parser keeps them all as sent).
+    static func reference(_ component: String) -> String {
+        let spaced = component.replacingOccurrences(of: "+", with: " ")
+        return spaced.removingPercentEncoding ?? spaced
+    }
+
+    @Test("A component decodes as Foundation's removingPercentEncoding would; bytes that are not UTF-8 stay as sent")
+    func componentDecoding() throws {
+        var inputs = [
+            "plain", "a+b", "%2B", "%20x", "%E2%82%AC", "%e2%82%ac", "%ZZ", "%", "%2", "100%", "a%2", "+%2B+",
+            "%F0%9F%98%80", "caf%C3%A9", "%00", "", "%+1", "%%41", "é+€",
+        ]
+        // And random joins of pieces: whole escapes, and the pieces of broken ones
+        var generator = SystemRandomNumberGenerator()
+        let pieces = ["a", "Z", "+", "%", "%2", "%Z", "2", "é", "€", " ", "%2B", "%20", "%41", "%C3%A9", "%E2%82%AC"]
+        for _ in 0..<2_000 {
+            let count = Int.random(in: 0...8, using: &generator)
+            inputs.append((0..<count).map { _ in pieces.randomElement(using: &generator)! }.joined())
+        }
+        for input in inputs {
+            let parsed = try ParameterNode.parseForm("k=" + input)
+            #expect(parsed["k"] == .value(Self.reference(input)), "\(input.debugDescription)")
+        }
+        // Escapes of bytes that are not UTF-8 are kept as sent, '+' still a space
+        for (input, expected) in [("%C3", "%C3"), ("%A9+x", "%A9 x"), ("ok%FF%41", "ok%FF%41")] {
+            #expect(try ParameterNode.parseForm("k=" + input)["k"] == .value(expected), "\(input)")
+        }
+    }
 }
