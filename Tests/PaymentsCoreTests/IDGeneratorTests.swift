@@ -29,4 +29,19 @@ struct IDGeneratorTests {
         #expect(counts.count == 62)
         #expect(counts.values.allSatisfy { (3_600...4_400).contains($0) })
     }
+
+    @Test("Object ids start with an increasing sequence (so inserts append to their index) and end at random")
+    func sequenced() {
+        let ids = (0..<1_000).map { _ in IDGenerator.secure.paymentIntent() }
+        // In creation order as text: each primary-key insert lands after the last one
+        #expect(ids == ids.sorted())
+        #expect(Set(ids.map { $0.dropFirst(3).prefix(6) }).count == ids.count)
+        // The rest is random: 18 characters that differ between neighbours
+        let tails = ids.map { $0.suffix(18) }
+        #expect(Set(tails).count == tails.count)
+        // Customers have 14 characters, 8 of them random; client secrets stay random throughout
+        #expect(IDGenerator.secure.customer().count == 18)
+        let secrets = (0..<100).map { _ in IDGenerator.secure.clientSecret(for: "pi_x") }
+        #expect(secrets != secrets.sorted())
+    }
 }
