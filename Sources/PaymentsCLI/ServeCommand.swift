@@ -2,8 +2,10 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
 import Payments
 import PaymentsHTTP
+import Prometheus
 
 /// `payments serve`: migrates, then runs the application (`buildApplication`: start-up recovery, HTTP, sweeper)
 /// until SIGINT/SIGTERM, when it stops gracefully.
@@ -23,6 +25,10 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         MemoryAllocator.configureForServer()
+        // swift-metrics goes to one Prometheus registry, which `GET /metrics` shows; bootstrapped before anything
+        // makes its metrics (the database's group commit does, as it opens).
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         var loaded = try await ServiceSettings.load(
             .init(config: options.config, db: options.db, host: host, port: port, migrations: options.migrations)
         )
@@ -40,7 +46,8 @@ struct ServeCommand: AsyncParsableCommand {
             context: bootstrap.context,
             keys: APIKeys(secret: settings.secretKey, publishable: settings.publishableKey),
             catalog: settings.catalog,
-            publicFolder: settings.publicFolder
+            publicFolder: settings.publicFolder,
+            metrics: registry
         )
         // Only the built-in development keys are printed (they are public anyway); configured keys never are.
         let developmentKeys =

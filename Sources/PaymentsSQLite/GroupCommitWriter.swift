@@ -1,5 +1,6 @@
 import Dispatch
 import GRDB
+import Metrics
 import Synchronization
 
 /// Runs concurrent write transactions as one SQLite transaction with one commit (group commit).
@@ -46,10 +47,16 @@ public final class GroupCommitWriter: Sendable {
         let complete: @Sendable ((any Error)?) -> Void
     }
 
+    /// Writes per committed transaction, and how long each commit's transaction took (metrics, by database).
+    private let batchSizes: Recorder
+    private let commitTimes: Metrics.Timer
+
     /// Creates a group-commit writer over `writer`.
     public init(_ writer: any DatabaseWriter, label: String) {
         self.writer = writer
         self.queue = DispatchQueue(label: "payments.group-commit.\(label)")
+        self.batchSizes = Recorder(label: "payments_group_commit_batch_size", dimensions: [("database", label)])
+        self.commitTimes = Metrics.Timer(label: "payments_group_commit_duration", dimensions: [("database", label)])
     }
 
     /// Runs `body` in a savepoint of the next group transaction and returns its result once that transaction
@@ -97,6 +104,7 @@ public final class GroupCommitWriter: Sendable {
     }
 
     private func run(_ batch: [Job]) {
+        let start = DispatchTime.now()
         var failures = [(any Error)?](repeating: nil, count: batch.count)
         do {
             try writer.writeWithoutTransaction { db in
@@ -124,6 +132,8 @@ public final class GroupCommitWriter: Sendable {
             state.statistics.batches += 1
             state.statistics.writes += batch.count
         }
+        batchSizes.record(batch.count)
+        commitTimes.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds))
         for (index, job) in batch.enumerated() { job.complete(failures[index]) }
     }
 }

@@ -65,10 +65,12 @@ extension PaymentIntents {
                 try tx.insert(charge)
                 next.latestCharge = charge.id
                 try Self.save(next, expecting: intent.status, tx: tx)
+                tx.afterCommit { PaymentMetrics.challenge(.failed) }
                 return .done(next)
             case .complete:
                 let next = try intent.apply(.authenticationSucceeded, now: now)
                 try Self.save(next, expecting: intent.status, tx: tx)
+                tx.afterCommit { PaymentMetrics.challenge(.completed) }
                 return .done(next)
             }
         }

@@ -199,6 +199,7 @@ extension PaymentIntents {
                 )
                 try Self.save(next, expecting: original, tx: tx)
                 try scope?.finish(tx, intent: next, error: nil)
+                tx.afterCommit { PaymentMetrics.challenge(.requested) }
                 return .done(next)
             case .decline(let decline):
                 var charge = Charge.attempt(
@@ -211,6 +212,7 @@ extension PaymentIntents {
                 if let profile { charge.assess(profile, paymentMethod: paymentMethod) }
                 charge.fail(with: decline, at: now)
                 try tx.insert(charge)
+                tx.afterCommit { PaymentMetrics.attempt(.declined, declineCode: decline.declineCode ?? decline.code) }
                 let failure = Self.lastError(decline, paymentMethod: paymentMethod.id, charge: charge.id)
                 var next = try intent.apply(.attemptFailed(failure), now: now)
                 next.latestCharge = charge.id
@@ -282,6 +284,7 @@ extension PaymentIntents {
             case .approved(let code):
                 charge.approve(authorizationCode: code, at: now)
                 try tx.update(charge)
+                tx.afterCommit { PaymentMetrics.attempt(.approved) }
                 let next = try intent.apply(.authorizationApproved, now: now)
                 try Self.save(next, expecting: .processing, tx: tx)
                 try Self.savePaymentMethodAfterSuccess(intent: next, charge: charge, tx: tx)
@@ -290,6 +293,7 @@ extension PaymentIntents {
             case .declined(let decline):
                 charge.fail(with: decline, at: now)
                 try tx.update(charge)
+                tx.afterCommit { PaymentMetrics.attempt(.declined, declineCode: decline.declineCode ?? decline.code) }
                 let failure = Self.lastError(decline, paymentMethod: charge.paymentMethod, charge: charge.id)
                 let next = try intent.apply(.attemptFailed(failure), now: now)
                 try Self.save(next, expecting: .processing, tx: tx)

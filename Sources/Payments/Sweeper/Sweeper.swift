@@ -61,6 +61,7 @@ public struct Sweeper: Sendable {
         try await settlePendingRefunds(now: now, report: &report)
         try await updateSettlingRefunds(now: now, report: &report)
         try await pruneEvents(now: now, report: &report)
+        PaymentMetrics.sweep(report)
         if report.changes > 0 || report.skipped > 0 {
             var metadata = report.metadata
             metadata["now"] = "\(now)"

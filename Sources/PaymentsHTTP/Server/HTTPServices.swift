@@ -1,5 +1,6 @@
 import Payments
 import PaymentsCore
+import Prometheus
 
 /// Everything the routes use: the use cases, the keys, the catalogue and the public base URL.
 public struct HTTPServices: Sendable {
@@ -18,10 +19,19 @@ public struct HTTPServices: Sendable {
     public let idempotency: IdempotencyKeys
     /// The folder of the checkout's static files (`Public/`), or nil to serve none.
     public let publicFolder: String?
+    /// The registry `GET /metrics` shows (the one the process bootstrapped swift-metrics with); nil serves none.
+    public let metrics: PrometheusCollectorRegistry?
 
     /// Creates the services over a use-case context.
-    public init(context: PaymentsContext, keys: APIKeys, catalog: Catalog, publicFolder: String? = nil) {
+    public init(
+        context: PaymentsContext,
+        keys: APIKeys,
+        catalog: Catalog,
+        publicFolder: String? = nil,
+        metrics: PrometheusCollectorRegistry? = nil
+    ) {
         self.publicFolder = publicFolder
+        self.metrics = metrics
         self.idempotency = IdempotencyKeys(context: context)
         self.context = context
         self.keys = keys

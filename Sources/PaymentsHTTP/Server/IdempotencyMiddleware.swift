@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Metrics
 import NIOCore
 import Payments
 import PaymentsCore
@@ -50,11 +51,13 @@ struct IdempotencyMiddleware: RouterMiddleware {
         )
         switch decision {
         case .replay(let saved, let originalRequest):
+            Counter(label: "payments_idempotent_replays_total").increment()
             var response = JSONResponse.bytes(saved)
             response.headers[.idempotentReplayed] = "true"
             response.headers[.originalRequest] = originalRequest
             return response
         case .inFlight:
+            Counter(label: "payments_idempotency_conflicts_total").increment()
             throw PaymentError.idempotencyKeyInUse(key: key)
         case .run(let lease):
             var context = context
@@ -90,6 +93,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
             return response
         } catch let taken as IdempotencyKeyTaken {
             // A request with the same new key committed first; nothing of this one was: as a key in flight.
+            Counter(label: "payments_idempotency_conflicts_total").increment()
             throw PaymentError.idempotencyKeyInUse(key: taken.key)
         } catch let error as PaymentError where error.status == 409 {
             // In flight elsewhere, or this request's lease was lost: the key is not this request's to change.

@@ -2,9 +2,11 @@ import Hummingbird
 import Payments
 
 /// Builds the service's router: `/v1` (authenticated), `/pay` and `/save-card`, the 3-D Secure pages, the
-/// checkout's static files and `/health`.
+/// checkout's static files, `/health` and `/metrics`.
 public func buildRouter(services: HTTPServices) -> Router<StripeRequestContext> {
     let router = Router(context: StripeRequestContext.self)
+    // Outermost, so it counts every answer with its final status (errors included, once rendered).
+    router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorAndRequestIDMiddleware(services: services))
     if let folder = services.publicFolder {
         // The checkout page and its JavaScript client. Files are revalidated on every load (`no-cache` with an
@@ -16,6 +18,9 @@ public func buildRouter(services: HTTPServices) -> Router<StripeRequestContext> 
                 searchForIndexHtml: true
             )
         )
+    }
+    if let registry = services.metrics {
+        router.get("metrics") { _, _ in MetricsEndpoint.response(registry) }
     }
     router.get("health") { _, _ in
         JSONResponse.json(.object([("status", "ok")]))

@@ -1,0 +1,44 @@
+import Metrics
+import PaymentsCore
+
+/// The payment counters `/metrics` shows (through swift-metrics: whatever backend the process bootstraps, none in
+/// tests). Each is counted once the transaction that decided it has committed, so a rolled-back attempt counts
+/// nothing.
+enum PaymentMetrics {
+    /// An authorization the card network answered, or an attempt that failed before reaching it.
+    static func attempt(_ outcome: AttemptOutcome, declineCode: String? = nil) {
+        Counter(
+            label: "payments_attempts_total",
+            dimensions: [("outcome", outcome.rawValue), ("decline_code", declineCode ?? "")]
+        ).increment()
+    }
+
+    /// How an attempt ended.
+    enum AttemptOutcome: String {
+        case approved, declined
+    }
+
+    /// A step of a 3-D Secure challenge.
+    static func challenge(_ step: ChallengeStep) {
+        Counter(label: "payments_three_d_secure_challenges_total", dimensions: [("step", step.rawValue)]).increment()
+    }
+
+    /// The steps of a challenge: asked of the customer, then completed or failed.
+    enum ChallengeStep: String {
+        case requested, completed, failed
+    }
+
+    /// What one sweeper pass did, rule by rule.
+    static func sweep(_ report: SweepReport) {
+        for (rule, rows) in [
+            ("attempts_expired", report.attemptsExpired), ("setup_attempts_expired", report.setupAttemptsExpired),
+            ("authorizations_canceled", report.authorizationsCanceled), ("captures_recorded", report.capturesRecorded),
+            ("idempotency_keys_pruned", report.idempotencyKeysPruned),
+            ("pending_charges_recovered", report.pendingChargesRecovered),
+            ("pending_refunds_settled", report.pendingRefundsSettled), ("refunds_updated", report.refundsUpdated),
+            ("events_pruned", report.eventsPruned), ("skipped", report.skipped),
+        ] where rows > 0 {
+            Counter(label: "payments_sweeper_rows_total", dimensions: [("rule", rule)]).increment(by: Int64(rows))
+        }
+    }
+}
