@@ -96,11 +96,11 @@ public struct IdempotencyKeys: Sendable {
         let fingerprint = context.vault.requestFingerprint(
             "\(request.method) \(request.path)\n\(request.parameters)"
         )
+        let claim = KeyClaim(request: request, fingerprint: fingerprint, token: token, now: now, until: until)
         let existing = try await context.database.read { tx in
             try tx.idempotencyKey(apiKey: request.apiKey, key: request.key)
         }
         guard let existing else {
-            let claim = KeyClaim(request: request, fingerprint: fingerprint, token: token, now: now, until: until)
             return .run(
                 IdempotencyLease(apiKey: request.apiKey, key: request.key, token: token, until: until, claim: claim)
             )
@@ -114,20 +114,7 @@ public struct IdempotencyKeys: Sendable {
         ) {
             found = decision
         } else {
-            found = try await context.database.write { tx in
-                try tx.beginIdempotentRequest(
-                    apiKey: request.apiKey,
-                    key: request.key,
-                    method: request.method,
-                    path: request.path,
-                    fingerprint: fingerprint,
-                    requestID: request.requestID,
-                    token: token,
-                    now: now,
-                    lockedUntil: until,
-                    expiresAt: request.lifetime.map { now + $0 }
-                )
-            }
+            found = try await context.database.write { tx in try claim.begin(in: tx) }
         }
         switch found {
         case .replay(let row):

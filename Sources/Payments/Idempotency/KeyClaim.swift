@@ -41,7 +41,24 @@ public final class KeyClaim: Sendable {
     ///   mismatch error when that request used other parameters.
     func claim(in tx: any StoreTransaction) throws {
         guard !isClaimed else { return }
-        let found = try tx.beginIdempotentRequest(
+        switch try begin(in: tx) {
+        case .proceed(let row) where row.recoveryPoint == .started && row.lockedBy == token:
+            tx.afterCommit { self.claimed.withLock { $0 = true } }
+        case .mismatch(let samePath, let firstPath):
+            throw IdempotencyKeys.mismatchError(request, samePath: samePath, firstPath: firstPath)
+        case .proceed, .replay, .inFlight:
+            // Taken since the begin phase looked (and perhaps already finished, or left a recovery point this
+            // request, already running as a new one, must not ignore): the key is another request's.
+            throw IdempotencyKeyTaken(key: request.key)
+        }
+    }
+}
+
+extension KeyClaim {
+    /// The store's begin phase for this request in `tx`: inserts the key held by ``token``, takes over one whose
+    /// holder's lease ran out, or reports what the key's first request left.
+    func begin(in tx: any StoreTransaction) throws -> IdempotencyBegin {
+        try tx.beginIdempotentRequest(
             apiKey: request.apiKey,
             key: request.key,
             method: request.method,
@@ -53,16 +70,6 @@ public final class KeyClaim: Sendable {
             lockedUntil: until,
             expiresAt: request.lifetime.map { now + $0 }
         )
-        switch found {
-        case .proceed(let row) where row.recoveryPoint == .started && row.lockedBy == token:
-            tx.afterCommit { self.claimed.withLock { $0 = true } }
-        case .mismatch(let samePath, let firstPath):
-            throw IdempotencyKeys.mismatchError(request, samePath: samePath, firstPath: firstPath)
-        case .proceed, .replay, .inFlight:
-            // Taken since the begin phase looked (and perhaps already finished, or left a recovery point this
-            // request, already running as a new one, must not ignore): the key is another request's.
-            throw IdempotencyKeyTaken(key: request.key)
-        }
     }
 }
 
