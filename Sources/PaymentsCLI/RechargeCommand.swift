@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import Metrics
 import Payments
 import PaymentsCore
+import Prometheus
 
 /// `payments recharge`: off-session charges of saved cards from a CSV file, one per row, idempotent per row's
 /// `reference`.
@@ -36,6 +38,16 @@ struct RechargeCommand: AsyncParsableCommand {
     )
     var concurrency: Int = 32
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Write the run's metrics here at the end, in Prometheus's text format (for node_exporter's textfile "
+                + "collector).",
+            valueName: "path"
+        )
+    )
+    var metricsFile: String?
+
     /// The columns every input must have.
     static let requiredColumns = ["customer", "amount", "currency", "reference"]
 
@@ -50,6 +62,10 @@ struct RechargeCommand: AsyncParsableCommand {
         let settings = try await ServiceSettings.load(
             .init(config: options.config, db: options.db, migrations: options.migrations)
         )
+        // A batch job is not scraped: its counters (rows by outcome, and the attempts and challenges the use cases
+        // count) go to a file a textfile collector picks up, written once the run is done.
+        let registry = PrometheusCollectorRegistry()
+        if metricsFile != nil { MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry)) }
         let bootstrap = try Bootstrap(settings: settings, publicBaseURL: "", label: "payments.recharge")
         let charges = OffSessionCharges(context: bootstrap.context, instance: "rch_" + bootstrap.context.ids.token(16))
         let progress = Progress(total: rows.count)
@@ -75,7 +91,26 @@ struct RechargeCommand: AsyncParsableCommand {
         }
         let summary = Summary(outcomes)
         FileHandle.standardError.write(Data(summary.text.utf8))
+        if let metricsFile {
+            for outcome in outcomes {
+                Counter(label: "payments_recharge_rows_total", dimensions: [("outcome", Self.metricOutcome(outcome))])
+                    .increment()
+            }
+            // Atomic (a temporary file renamed over the old one), so a collector never reads half a file.
+            try Data(registry.emitToBuffer()).write(to: URL(fileURLWithPath: metricsFile), options: .atomic)
+        }
         if summary.errors > 0 { throw ExitCode(1) }
+    }
+
+    /// A row's outcome in `payments_recharge_rows_total`: `succeeded` (or authorized, for manual capture),
+    /// `declined`, `error`, or `replayed` (an earlier run's outcome, nothing charged by this run).
+    static func metricOutcome(_ outcome: OffSessionCharges.Outcome) -> String {
+        if outcome.replayed { return "replayed" }
+        switch outcome.status {
+        case "succeeded", "requires_capture": return "succeeded"
+        case "declined": return "declined"
+        default: return "error"
+        }
     }
 
     // MARK: - Rows

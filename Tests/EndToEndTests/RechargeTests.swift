@@ -114,8 +114,14 @@ struct RechargeTests {
             """.write(to: input, atomically: true, encoding: .utf8)
             let intentsBefore = try Ledgers(folder: server.folder).intentCount()
 
-            // When the job runs
-            let first = try await Self.recharge(server, input: input, output: output)
+            // When the job runs, writing its metrics for a textfile collector
+            let metrics = server.folder.appendingPathComponent("recharge.prom")
+            let first = try await Self.recharge(
+                server,
+                input: input,
+                output: output,
+                extra: ["--metrics-file", metrics.path]
+            )
 
             // Then every row has its own outcome, in input order, and bad rows did not stop the others
             #expect(first.termination.status == 1, "\(first.termination)\n\(first.output)")
@@ -136,13 +142,27 @@ struct RechargeTests {
             #expect(rows[3]["decline_code"] == "generic_decline")
             #expect(rows[0]["payment_intent"]?.hasPrefix("pi_") == true)
             #expect(first.output.contains("2 succeeded, 2 declined, 6 errors"), "\(first.output)")
+            // and the metrics file counts the same rows, and the attempts behind them
+            let exposition = try String(contentsOf: metrics, encoding: .utf8)
+            #expect(exposition.contains(#"payments_recharge_rows_total{outcome="succeeded"} 2"#), "\(exposition)")
+            #expect(exposition.contains(#"payments_recharge_rows_total{outcome="declined"} 2"#), "\(exposition)")
+            #expect(exposition.contains(#"payments_recharge_rows_total{outcome="error"} 6"#), "\(exposition)")
+            #expect(exposition.contains(#"payments_attempts_total{outcome="approved",decline_code=""} 2"#))
             let ledgers = Ledgers(folder: server.folder)
             #expect(try ledgers.intentCount() == intentsBefore + 4)
             let approved = try ledgers.networkApprovedAttempts().count
 
             // And running the same file again charges nothing and answers the same intents
-            let again = try await Self.recharge(server, input: input, output: output)
+            let again = try await Self.recharge(
+                server,
+                input: input,
+                output: output,
+                extra: ["--metrics-file", metrics.path]
+            )
             #expect(again.termination.status == 1)
+            let rerunMetrics = try String(contentsOf: metrics, encoding: .utf8)
+            #expect(rerunMetrics.contains(#"payments_recharge_rows_total{outcome="replayed"} 4"#), "\(rerunMetrics)")
+            #expect(!rerunMetrics.contains(#"payments_attempts_total{outcome="approved""#), "\(rerunMetrics)")
             let rerun = try Self.readCSV(output)
             #expect(rerun.map { $0["payment_intent"] ?? "" } == rows.map { $0["payment_intent"] ?? "" })
             #expect(try ledgers.intentCount() == intentsBefore + 4)
