@@ -52,6 +52,7 @@ struct RechargeCommand: AsyncParsableCommand {
     static let requiredColumns = ["customer", "amount", "currency", "reference"]
 
     func run() async throws {
+        MemoryAllocator.configureForServer()
         let rows: [Row]
         do {
             rows = try Self.readInput(input)

@@ -33,6 +33,7 @@ struct SweepCommand: AsyncParsableCommand {
     var explain = false
 
     func run() async throws {
+        MemoryAllocator.configureForServer()
         let settings = try await ServiceSettings.load(
             .init(config: options.config, db: options.db, migrations: options.migrations)
         )
