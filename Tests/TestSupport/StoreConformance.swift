@@ -162,6 +162,99 @@ public enum StoreConformance {
             try require(try await store.read { tx in try tx.sealedCard(of: method.id) } == sealed, "card differs")
             try require(try await store.read { tx in try tx.sealedCard(of: "pm_none") } == nil, "a card for nothing")
         },
+        Check(name: "sealed cards are re-sealed by compare-and-set on their key id, in batches by payment method") {
+            store in
+            @Sendable func method(_ id: String) -> PaymentMethod {
+                PaymentMethod(
+                    id: id,
+                    created: 100,
+                    brand: "visa",
+                    last4: "4242",
+                    expMonth: 12,
+                    expYear: 2030,
+                    fingerprint: "fp",
+                    funding: "credit",
+                    country: "US",
+                    cvcCheck: nil
+                )
+            }
+            let old: @Sendable (UInt8) -> SealedCard = { byte in SealedCard(keyID: "vk_old", sealed: Data([byte])) }
+            try await store.write { tx in
+                try tx.insert(method("pm_rot3"), card: old(3))
+                try tx.insert(method("pm_rot1"), card: old(1))
+                try tx.insert(method("pm_rot2"), card: SealedCard(keyID: "vk_new", sealed: Data([2])))
+                try tx.insert(method("pm_rot4"), card: old(4))
+            }
+            let first = try await store.read { tx in try tx.sealedCards(notUnder: "vk_new", after: nil, limit: 2) }
+            try require(first.map(\.paymentMethod) == ["pm_rot1", "pm_rot3"], "first batch \(first)")
+            try require(first[0].card == old(1), "entry \(first[0])")
+            let rest = try await store.read { tx in try tx.sealedCards(notUnder: "vk_new", after: "pm_rot3", limit: 2) }
+            try require(rest.map(\.paymentMethod) == ["pm_rot4"], "second batch \(rest)")
+            let resealed = SealedCard(keyID: "vk_new", sealed: Data([9]))
+            let swapped = try await store.write { tx in
+                try tx.replaceSealedCard(of: "pm_rot1", expecting: "vk_old", with: resealed)
+            }
+            let again = try await store.write { tx in
+                try tx.replaceSealedCard(of: "pm_rot1", expecting: "vk_old", with: old(7))
+            }
+            try require(swapped && !again, "compare-and-set: \(swapped), then \(again)")
+            try require(try await store.read { tx in try tx.sealedCard(of: "pm_rot1") } == resealed, "not re-sealed")
+            let counts = try await store.read { tx in try tx.sealedCardCounts() }
+            try require(counts == ["vk_old": 2, "vk_new": 2], "counts \(counts)")
+        },
+        Check(name: "a vault secret is stored once and replaced only from the key it is sealed under") { store in
+            let first = SealedCard(keyID: "vk_a", sealed: Data([1]))
+            try require(try await store.read { tx in try tx.vaultSecret("s") } == nil, "a secret before any")
+            let stored = try await store.write { tx in try tx.insertVaultSecret("s", first) }
+            let second = try await store.write { tx in
+                try tx.insertVaultSecret("s", SealedCard(keyID: "vk_b", sealed: Data([2])))
+            }
+            try require(stored && !second, "inserted \(stored), then \(second)")
+            try require(try await store.read { tx in try tx.vaultSecret("s") } == first, "the first did not stay")
+            let next = SealedCard(keyID: "vk_c", sealed: Data([3]))
+            let wrong = try await store.write { tx in try tx.replaceVaultSecret("s", expecting: "vk_b", with: next) }
+            let right = try await store.write { tx in try tx.replaceVaultSecret("s", expecting: "vk_a", with: next) }
+            try require(!wrong && right, "replaced \(wrong) from the wrong key, \(right) from the right one")
+            try require(try await store.read { tx in try tx.vaultSecret("s") } == next, "not replaced")
+        },
+        Check(name: "idempotency keys move to another scope in batches; a key the new scope holds stays put") {
+            store in
+            func begin(_ scope: String, _ key: String, requestID: String) async throws {
+                _ = try await store.write { tx in
+                    try tx.beginIdempotentRequest(
+                        apiKey: scope,
+                        key: key,
+                        method: "POST",
+                        path: "/v1/x",
+                        fingerprint: "f",
+                        requestID: requestID,
+                        token: "t",
+                        now: 100,
+                        lockedUntil: 130,
+                        expiresAt: 1_000
+                    )
+                }
+            }
+            for key in ["a", "b", "c"] { try await begin("old", key, requestID: "req_old_" + key) }
+            try await begin("new", "b", requestID: "req_new_b")
+            let one = try await store.write { tx in
+                try tx.rescopeIdempotencyKeys(from: "old", to: "new", after: "", limit: 2)
+            }
+            let two = try await store.write { tx in
+                try tx.rescopeIdempotencyKeys(from: "old", to: "new", after: one.last ?? "", limit: 2)
+            }
+            let three = try await store.write { tx in
+                try tx.rescopeIdempotencyKeys(from: "old", to: "new", after: two.last ?? "", limit: 2)
+            }
+            try require(one.last == "b" && one.moved == 1, "first batch \(one)")
+            try require(two.last == "c" && two.moved == 1 && three.last == nil, "then \(two), \(three)")
+            for (key, request) in [("a", "req_old_a"), ("b", "req_new_b"), ("c", "req_old_c")] {
+                let row = try await store.read { tx in try tx.idempotencyKey(apiKey: "new", key: key) }
+                try require(row?.requestID == request, "\(key) under the new scope: \(String(describing: row))")
+            }
+            let left = try await store.read { tx in try tx.idempotencyKey(apiKey: "old", key: "b") }
+            try require(left?.requestID == "req_old_b", "the clashing key left its scope")
+        },
         Check(name: "idempotency keys: in flight under a lease, fenced, replayed, taken over, pruned at expiry") {
             store in
             func begin(_ token: String, now: Int64, expiresAt: Int64? = 1_000) async throws -> IdempotencyBegin {

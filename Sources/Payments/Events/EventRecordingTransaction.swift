@@ -137,6 +137,26 @@ struct EventRecordingTransaction: StoreTransaction {
 
     func sealedCard(of paymentMethodID: String) throws -> SealedCard? { try base.sealedCard(of: paymentMethodID) }
 
+    func sealedCards(notUnder keyID: String, after paymentMethodID: String?, limit: Int) throws -> [VaultEntry] {
+        try base.sealedCards(notUnder: keyID, after: paymentMethodID, limit: limit)
+    }
+
+    func replaceSealedCard(of paymentMethodID: String, expecting expected: String, with card: SealedCard) throws
+        -> Bool
+    { try base.replaceSealedCard(of: paymentMethodID, expecting: expected, with: card) }
+
+    func sealedCardCounts() throws -> [String: Int] { try base.sealedCardCounts() }
+
+    func vaultSecret(_ name: String) throws -> SealedCard? { try base.vaultSecret(name) }
+
+    func insertVaultSecret(_ name: String, _ sealed: SealedCard) throws -> Bool {
+        try base.insertVaultSecret(name, sealed)
+    }
+
+    func replaceVaultSecret(_ name: String, expecting expected: String, with sealed: SealedCard) throws -> Bool {
+        try base.replaceVaultSecret(name, expecting: expected, with: sealed)
+    }
+
     func detachPaymentMethods(ofCustomer customer: String) throws {
         // Each detached card gets its `payment_method.detached`, read before the bulk update.
         var attached: [PaymentMethod] = []
@@ -279,6 +299,10 @@ struct EventRecordingTransaction: StoreTransaction {
     func pruneIdempotencyKeys(expiredBefore now: Int64, limit: Int) throws -> Int {
         try base.pruneIdempotencyKeys(expiredBefore: now, limit: limit)
     }
+
+    func rescopeIdempotencyKeys(from old: String, to new: String, after key: String, limit: Int) throws
+        -> (last: String?, moved: Int)
+    { try base.rescopeIdempotencyKeys(from: old, to: new, after: key, limit: limit) }
 
     // MARK: - What the sweeper and recovery find due
 

@@ -61,6 +61,32 @@ public protocol StoreTransaction {
     /// A customer's attached payment methods, newest first.
     func paymentMethods(customer: String, page: PageRequest) throws -> Page<PaymentMethod>
 
+    // MARK: - The vault's rows and secrets (key rotation)
+
+    /// Sealed cards not sealed under `keyID`, in payment method id order after `paymentMethodID` (from the first
+    /// when nil), at most `limit`.
+    func sealedCards(notUnder keyID: String, after paymentMethodID: String?, limit: Int) throws -> [VaultEntry]
+    /// Replaces the sealed card of `paymentMethodID` with `card` if it is still sealed under the key `expected`
+    /// (compare-and-set, so a concurrent writer's newer row is never overwritten).
+    /// - Returns: whether the row was replaced.
+    @discardableResult func replaceSealedCard(
+        of paymentMethodID: String,
+        expecting expected: String,
+        with card: SealedCard
+    )
+        throws -> Bool
+    /// How many sealed cards each vault key sealed, by key id.
+    func sealedCardCounts() throws -> [String: Int]
+    /// The vault's secret `name` (sealed like a card), if stored.
+    func vaultSecret(_ name: String) throws -> SealedCard?
+    /// Stores the vault's secret `name` unless it is stored already.
+    /// - Returns: whether it was stored (false: another process stored it first; read it back).
+    @discardableResult func insertVaultSecret(_ name: String, _ sealed: SealedCard) throws -> Bool
+    /// Replaces the vault's secret `name` if it is still sealed under the key `expected` (compare-and-set).
+    /// - Returns: whether it was replaced.
+    @discardableResult func replaceVaultSecret(_ name: String, expecting expected: String, with sealed: SealedCard)
+        throws -> Bool
+
     // MARK: - Customers
 
     /// The customer with `id`, deleted or not, if any.
@@ -132,6 +158,11 @@ public protocol StoreTransaction {
     func idempotencyKey(apiKey: String, key: String) throws -> IdempotencyKey?
     /// Deletes up to `limit` keys that expired before `now` and that nobody holds; returns how many.
     func pruneIdempotencyKeys(expiredBefore now: Int64, limit: Int) throws -> Int
+    /// Moves up to `limit` keys of the scope `old` to the scope `new`, in key order after `key`; a key the scope
+    /// `new` holds already stays where it is (and ages out).
+    /// - Returns: the last key looked at (nil when there were none) and how many moved.
+    func rescopeIdempotencyKeys(from old: String, to new: String, after key: String, limit: Int) throws
+        -> (last: String?, moved: Int)
 
     // MARK: - What the sweeper and recovery find due
 

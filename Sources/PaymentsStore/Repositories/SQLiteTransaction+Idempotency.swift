@@ -120,6 +120,27 @@ extension SQLiteTransaction {
         )
     }
 
+    /// Moves up to `limit` keys of the scope `old` to `new`, after `key` (the primary key's prefix finds them);
+    /// `UPDATE OR IGNORE` leaves a key that `new` holds already where it is.
+    public func rescopeIdempotencyKeys(from old: String, to new: String, after key: String, limit: Int) throws
+        -> (last: String?, moved: Int)
+    {
+        let keys = try String.fetchAll(
+            db,
+            sql: "SELECT key FROM idempotency_keys WHERE api_key = ? AND key > ? ORDER BY key LIMIT ?",
+            arguments: [old, key, limit]
+        )
+        var moved = 0
+        for found in keys {
+            try execute(
+                "UPDATE OR IGNORE idempotency_keys SET api_key = ? WHERE api_key = ? AND key = ?",
+                [new, old, found]
+            )
+            moved += db.changesCount
+        }
+        return (keys.last, moved)
+    }
+
     /// Deletes up to `limit` keys that expired before `now` and that nobody holds; returns how many.
     public func pruneIdempotencyKeys(expiredBefore now: Int64, limit: Int) throws -> Int {
         // The sweeper's rule c: searches `idempotency_keys_expiring` (see `SweeperQueryPlanTests`).
