@@ -16,11 +16,11 @@ struct Bootstrap {
     let context: PaymentsContext
     let logger: Logger
 
-    /// Opens the database and the network ledger, applying pending migrations.
-    init(settings: ServiceSettings, publicBaseURL: String, label: String = "payments") throws {
+    /// Opens the database and the network ledger, applying pending migrations, and the card vault with its keys
+    /// and the database's fingerprint keys.
+    init(settings: ServiceSettings, publicBaseURL: String, label: String = "payments") async throws {
         var logger = Logger(label: label)
         logger.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
-        let vault = try CardVault(base64Key: settings.vaultKey)
         let migrations = try MigrationSet(folder: settings.migrations)
         let database = try PaymentDatabase(
             path: settings.db,
@@ -31,6 +31,11 @@ struct Bootstrap {
         let network = try TestModeCardNetwork(
             ledgerPath: settings.networkLedger,
             latency: .milliseconds(max(0, settings.networkLatency))
+        )
+        let vault = try await CardVault.load(
+            currentKey: settings.vaultKey,
+            oldKeys: settings.vaultOldKeys,
+            store: database
         )
         self.settings = settings
         self.database = database

@@ -14,7 +14,7 @@ struct MigrateCommand: AsyncParsableCommand {
         let settings = try await ServiceSettings.load(
             .init(config: options.config, db: options.db, migrations: options.migrations)
         )
-        let bootstrap = try Bootstrap(settings: settings, publicBaseURL: "")
+        let bootstrap = try await Bootstrap(settings: settings, publicBaseURL: "")
         let applied = try bootstrap.database.appliedMigrations()
         print("Database \(settings.db) is at migration \(applied.last ?? "none") (\(applied.count) applied).")
     }

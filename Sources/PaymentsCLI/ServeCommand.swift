@@ -38,21 +38,21 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let settings = loaded
         let base = settings.publicBaseURL ?? "http://\(settings.host):\(settings.port)"
-        let bootstrap = try Bootstrap(
+        let bootstrap = try await Bootstrap(
             settings: settings,
             publicBaseURL: base.hasSuffix("/") ? String(base.dropLast()) : base
         )
         let services = HTTPServices(
             context: bootstrap.context,
-            keys: APIKeys(secret: settings.secretKey, publishable: settings.publishableKey),
+            keys: APIKeys(secret: settings.secretKeys, publishable: settings.publishableKeys),
             catalog: settings.catalog,
             publicFolder: settings.publicFolder,
             metrics: registry
         )
         // Only the built-in development keys are printed (they are public anyway); configured keys never are.
         let developmentKeys =
-            settings.secretKey == ServiceSettings.developmentSecretKey
-            && settings.publishableKey == ServiceSettings.developmentPublishableKey
+            settings.secretKeys == [ServiceSettings.developmentSecretKey]
+            && settings.publishableKeys == [ServiceSettings.developmentPublishableKey]
         let app = buildApplication(
             .init(host: settings.host, port: settings.port, sweepInterval: settings.sweepInterval),
             services: services,

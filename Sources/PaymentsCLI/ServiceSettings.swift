@@ -16,9 +16,14 @@ struct ServiceSettings: Sendable {
     var migrations: String
     /// The folder of the checkout's static files.
     var publicFolder: String
-    var secretKey: String
-    var publishableKey: String
+    /// Every secret key accepted (`secretKeys`, then `secretKey`); several while one is rolled.
+    var secretKeys: [String]
+    /// Every publishable key accepted (`publishableKeys`, then `publishableKey`); the first is handed out.
+    var publishableKeys: [String]
+    /// The vault key that seals (and opens).
     var vaultKey: String
+    /// Older vault keys that only open: rows sealed under them until `payments vault rotate` re-seals them.
+    var vaultOldKeys: [String]
     var confirmationWindow: Int64
     /// How long a request holds an idempotency key or recharge reference (seconds).
     var idempotencyLease: Int64
@@ -56,6 +61,8 @@ struct ServiceSettings: Sendable {
     /// Problems that stop the service from starting.
     enum SettingsError: Error, CustomStringConvertible {
         case developmentKeysInProduction(String)
+        /// A key setting that cannot work: the message names the setting, never the key.
+        case badKey(String)
         case unreadableCatalog(String)
         case invalid(String)
 
@@ -64,6 +71,7 @@ struct ServiceSettings: Sendable {
             case .developmentKeysInProduction(let which):
                 "This configuration is for production but uses the development \(which). Set "
                     + "PAYMENTS_SECRET_KEY, PAYMENTS_PUBLISHABLE_KEY and PAYMENTS_VAULT_KEY to your own values."
+            case .badKey(let reason): reason
             case .unreadableCatalog(let reason): "The catalog in the config file cannot be read: \(reason)"
             case .invalid(let reason): reason
             }
@@ -86,7 +94,7 @@ struct ServiceSettings: Sendable {
             InMemoryProvider(name: "flags", values: flagValues),
             EnvironmentVariablesProvider(
                 environmentVariables: environment,
-                secretsSpecifier: .specific(["PAYMENTS_SECRET_KEY", "PAYMENTS_PUBLISHABLE_KEY", "PAYMENTS_VAULT_KEY"])
+                secretsSpecifier: .specific(Set(keySettings.map(\.environment)))
             ),
         ]
         let fileExists = FileManager.default.fileExists(atPath: configFile)
@@ -106,13 +114,10 @@ struct ServiceSettings: Sendable {
             networkLedger: "",
             migrations: payments.string(forKey: "migrations", default: "migrations"),
             publicFolder: payments.string(forKey: "publicFolder", default: "Public"),
-            secretKey: payments.string(forKey: "secretKey", isSecret: true, default: developmentSecretKey),
-            publishableKey: payments.string(
-                forKey: "publishableKey",
-                isSecret: true,
-                default: developmentPublishableKey
-            ),
-            vaultKey: payments.string(forKey: "vaultKey", isSecret: true, default: developmentVaultKey),
+            secretKeys: [],
+            publishableKeys: [],
+            vaultKey: "",
+            vaultOldKeys: [],
             confirmationWindow: Int64(payments.int(forKey: "confirmationWindow", default: 3600)),
             idempotencyLease: Int64(
                 payments.int(
@@ -141,6 +146,7 @@ struct ServiceSettings: Sendable {
         if overrides.db != nil || environment["PAYMENTS_DB"] != nil, environment["PAYMENTS_NETWORK_LEDGER"] == nil {
             settings.networkLedger = defaultLedger
         }
+        try settings.readKeys(payments)
         if let catalogFile = payments.string(forKey: "catalog") {
             settings.catalog = try readCatalog(catalogFile)
         }
@@ -150,16 +156,7 @@ struct ServiceSettings: Sendable {
 
     /// Refuses settings that cannot work, and development secrets in production.
     func validate() throws {
-        if environment == "production" {
-            if secretKey == Self.developmentSecretKey { throw SettingsError.developmentKeysInProduction("secret key") }
-            if publishableKey == Self.developmentPublishableKey {
-                throw SettingsError.developmentKeysInProduction("publishable key")
-            }
-            if vaultKey == Self.developmentVaultKey { throw SettingsError.developmentKeysInProduction("vault key") }
-        }
-        guard secretKey.hasPrefix("sk_"), publishableKey.hasPrefix("pk_") else {
-            throw SettingsError.invalid("The secret key must start with sk_ and the publishable key with pk_.")
-        }
+        try validateKeys()
         guard (0...65535).contains(port) else { throw SettingsError.invalid("The port must be 0...65535.") }
         guard confirmationWindow > 0, sweepInterval >= 0 else {
             throw SettingsError.invalid("The confirmation window must be positive and the sweep interval not negative.")

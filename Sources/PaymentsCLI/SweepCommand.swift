@@ -37,7 +37,7 @@ struct SweepCommand: AsyncParsableCommand {
         let settings = try await ServiceSettings.load(
             .init(config: options.config, db: options.db, migrations: options.migrations)
         )
-        let bootstrap = try Bootstrap(settings: settings, publicBaseURL: "", label: "payments.sweep")
+        let bootstrap = try await Bootstrap(settings: settings, publicBaseURL: "", label: "payments.sweep")
         if explain {
             for query in SweeperQuery.allCases {
                 print("\(query.rawValue) (index \(query.index)):")

@@ -13,15 +13,14 @@ public struct TestHTTP: Sendable {
     public static let secretKey = "sk_test_router"
     public static let publishableKey = "pk_test_router"
 
-    /// Creates the router's services over a fresh environment.
-    public init(environment: TestEnvironment? = nil) throws {
+    /// Creates the router's services over a fresh environment (or `environment`), accepting `keys`.
+    public init(
+        environment: TestEnvironment? = nil,
+        keys: APIKeys = APIKeys(secret: Self.secretKey, publishable: Self.publishableKey)
+    ) throws {
         let environment = try environment ?? TestEnvironment()
         self.environment = environment
-        self.services = HTTPServices(
-            context: environment.context,
-            keys: APIKeys(secret: Self.secretKey, publishable: Self.publishableKey),
-            catalog: .development
-        )
+        self.services = HTTPServices(context: environment.context, keys: keys, catalog: .development)
     }
 
     /// The service's own application (`buildApplication`, as `payments serve` runs it), with the sweeper off.

@@ -23,15 +23,52 @@ public struct IdempotencyKeys: Sendable {
     /// Creates the owner.
     public init(context: PaymentsContext) { self.context = context }
 
-    /// The scope of the idempotency keys sent with an API key: a hex SHA-256 of the key, so the table never
-    /// holds an API key (and keys of one API key never collide with another's).
-    public static func scope(forAPIKey key: String) -> String {
+    /// The scope of the idempotency keys sent with any of the secret keys.
+    ///
+    /// Stripe scopes idempotency keys per account, not per API key: a request sent with a key being rolled and
+    /// retried with its successor is the same request, and replays. So every secret key shares one scope, and
+    /// every publishable key another (a publishable key's requests stay apart from the secret keys', as before).
+    public static let secretKeyScope = "api_key:secret"
+    /// The scope of the idempotency keys sent with any of the publishable keys (see ``secretKeyScope``).
+    public static let publishableKeyScope = "api_key:publishable"
+
+    /// The scope keys were stored under before they were scoped by the key's kind: a hex SHA-256 of the API key
+    /// they were sent with. Only ``adoptLegacyScopes(of:into:)`` uses it.
+    public static func legacyScope(forAPIKey key: String) -> String {
         Array(SHA256.hash(data: Data(key.utf8))).hexString
+    }
+
+    /// Keys moved per transaction by ``adoptLegacyScopes(of:into:)``: small, so a start-up beside a running
+    /// process holds the write lock only for moments.
+    static let rescopeBatch = 500
+
+    /// Moves the keys stored under the legacy scope of each of `apiKeys` (``legacyScope(forAPIKey:)``) into
+    /// `scope`, so that a request made before keys were scoped by kind still replays after, whichever key of the
+    /// kind retries it. Run at start, before the server takes requests; rows of a key no longer configured stay as
+    /// they are and age out.
+    /// - Returns: how many keys moved.
+    public func adoptLegacyScopes(of apiKeys: [String], into scope: String) async throws -> Int {
+        var moved = 0
+        for apiKey in apiKeys {
+            let legacy = Self.legacyScope(forAPIKey: apiKey)
+            var after = ""
+            while true {
+                let from = after
+                let batch = try await context.database.write { tx in
+                    try tx.rescopeIdempotencyKeys(from: legacy, to: scope, after: from, limit: Self.rescopeBatch)
+                }
+                moved += batch.moved
+                guard let last = batch.last else { break }
+                after = last
+            }
+        }
+        return moved
     }
 
     /// A request to run under a key.
     public struct Request: Sendable {
-        /// The key's scope: a hash of the API key, or a fixed scope (`pay`, `recharge`).
+        /// The key's scope: the kind of API key (``secretKeyScope``, ``publishableKeyScope``), or a fixed scope
+        /// (`pay`, `recharge`).
         public var apiKey: String
         public var key: String
         public var method: String

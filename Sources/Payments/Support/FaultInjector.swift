@@ -19,6 +19,8 @@ public struct FaultInjector: Sendable {
         case beforeCancelWrite = "before-cancel-write"
         /// The outcome and the response are committed; the response is not yet sent.
         case beforeResponse = "before-response"
+        /// `payments vault rotate` committed a batch of re-sealed cards; the next batch has not started.
+        case afterRotateBatch = "after-rotate-batch"
     }
 
     private let armed: Point?

@@ -3,24 +3,52 @@ import Payments
 import PaymentsCore
 
 /// The merchant's API keys and what each may do.
+///
+/// Several keys of each kind may be configured at once, so a key is rolled without downtime: add the new one,
+/// move the clients to it, remove the old one. Every key of a kind may do the same things, and shares one scope of
+/// idempotency keys (``IdempotencyKeys/secretKeyScope``), so a request retried with the new key replays.
 public struct APIKeys: Sendable {
-    public let secret: String
-    public let publishable: String
-    /// The scopes of each key's idempotency keys (hashes: the database never holds an API key), computed once.
-    private let secretIdempotencyScope: String
-    private let publishableIdempotencyScope: String
+    /// The secret keys, in the order configured.
+    public let secretKeys: [String]
+    /// The publishable keys, in the order configured; the first is the one the checkout page hands to browsers.
+    public let publishableKeys: [String]
+    /// Every key as bytes, with its kind, prepared once: authentication runs on every request.
+    private let candidates: [(bytes: [UInt8], scope: Scope)]
 
-    /// Creates the key pair.
-    public init(secret: String, publishable: String) {
-        self.secret = secret
-        self.publishable = publishable
-        self.secretIdempotencyScope = IdempotencyKeys.scope(forAPIKey: secret)
-        self.publishableIdempotencyScope = IdempotencyKeys.scope(forAPIKey: publishable)
+    /// Creates the keys: one or more of each kind.
+    public init(secret: [String], publishable: [String]) {
+        self.secretKeys = secret
+        self.publishableKeys = publishable
+        self.candidates =
+            secret.map { (Array($0.utf8), Scope.secret) } + publishable.map { (Array($0.utf8), Scope.publishable) }
     }
+
+    /// Creates the keys: one of each kind.
+    public init(secret: String, publishable: String) {
+        self.init(secret: [secret], publishable: [publishable])
+    }
+
+    /// The first secret key.
+    public var secret: String { secretKeys.first ?? "" }
+    /// The publishable key to hand out (to the checkout page): the first configured.
+    public var publishable: String { publishableKeys.first ?? "" }
 
     /// The scope of the idempotency keys sent with the key of `scope`.
     func idempotencyScope(of scope: Scope) -> String {
-        scope == .secret ? secretIdempotencyScope : publishableIdempotencyScope
+        scope == .secret ? IdempotencyKeys.secretKeyScope : IdempotencyKeys.publishableKeyScope
+    }
+
+    /// Moves the idempotency keys stored under each configured key's own scope (before keys were scoped by their
+    /// kind) into its kind's scope, so a request made before still replays after.
+    /// - Returns: how many idempotency keys moved.
+    @discardableResult
+    func adoptLegacyIdempotencyScopes(_ idempotency: IdempotencyKeys) async throws -> Int {
+        let secret = try await idempotency.adoptLegacyScopes(of: secretKeys, into: IdempotencyKeys.secretKeyScope)
+        let publishable = try await idempotency.adoptLegacyScopes(
+            of: publishableKeys,
+            into: IdempotencyKeys.publishableKeyScope
+        )
+        return secret + publishable
     }
 
     /// Which kind of key authenticated a request.
@@ -32,12 +60,20 @@ public struct APIKeys: Sendable {
     }
 
     /// Authenticates an `Authorization` header: `Bearer <key>`, or Basic with the key as user name.
-    /// - Throws: 401 for a missing or unknown key.
+    ///
+    /// The key is compared with every configured key, each comparison in constant time (``ConstantTime``) and
+    /// none ending the loop early, so the time taken says nothing of which key matched or how much of a guess
+    /// was right.
+    /// - Throws: 401 for a missing or unknown key; its message shows only the sent key's masked form.
     public func authenticate(authorization: String?) throws(PaymentError) -> Scope {
         guard let key = Self.key(fromAuthorization: authorization), !key.isEmpty else { throw .missingAPIKey }
-        if ConstantTime.equals(key, secret) { return .secret }
-        if ConstantTime.equals(key, publishable) { return .publishable }
-        throw .invalidAPIKey(key)
+        let sent = Array(key.utf8)
+        var matched: Scope?
+        for candidate in candidates where ConstantTime.equals(sent, candidate.bytes) {
+            matched = candidate.scope
+        }
+        guard let matched else { throw .invalidAPIKey(key) }
+        return matched
     }
 
     /// Extracts the key from a Bearer or Basic `Authorization` header (the scheme's name in any case, spaces and

@@ -51,6 +51,7 @@ public func buildApplication(
         logger: logger
     )
     application.beforeServerStarts {
+        try await services.keys.adoptLegacyIdempotencyScopes(services.idempotency)
         let outcome = try await StartupRecovery(context: services.context).run()
         recovery.withLock { $0 = outcome }
     }

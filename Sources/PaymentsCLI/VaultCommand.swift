@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import Payments
+import PaymentsCore
+import Synchronization
+
+/// `payments vault`: the card vault's keys.
+struct VaultCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vault",
+        abstract: "Show or rotate the card vault's keys.",
+        subcommands: [VaultRotateCommand.self, VaultStatusCommand.self]
+    )
+}
+
+/// `payments vault rotate`: re-seals every card not sealed under the current vault key.
+struct VaultRotateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate",
+        abstract: "Re-seal every card under the current vault key (PAYMENTS_VAULT_KEY).",
+        discussion: """
+            Cards sealed under an old key (PAYMENTS_VAULT_OLD_KEYS) are opened and sealed again under \
+            PAYMENTS_VAULT_KEY, in batches of one transaction each. Safe beside a running server configured with \
+            the same keys, and safe to stop at any point: run it again and it goes on where it stopped. Exits 1 \
+            when some card could not be opened (its key is not configured), naming the payment methods.
+            """
+    )
+
+    @OptionGroup var options: DatabaseOptions
+
+    @Option(name: .long, help: "Cards per batch (one transaction each).")
+    var batchSize = VaultRotation.defaultBatchSize
+
+    /// How often a progress line is printed at most: often enough to see it move, rarely enough not to flood a
+    /// log on a large vault.
+    static let progressInterval: Duration = .seconds(1)
+
+    func run() async throws {
+        let settings = try await ServiceSettings.load(
+            .init(config: options.config, db: options.db, migrations: options.migrations)
+        )
+        let bootstrap = try await Bootstrap(settings: settings, publicBaseURL: "", label: "payments.vault")
+        let vault = bootstrap.context.vault
+        let rotation = VaultRotation(
+            store: bootstrap.database,
+            vault: vault,
+            batchSize: batchSize,
+            faults: bootstrap.context.faults
+        )
+        Self.write("rotating the card vault of \(settings.db) to key \(vault.keyID)\n")
+        let lastPrinted = Mutex<ContinuousClock.Instant?>(nil)
+        let summary = try await rotation.run { progress in
+            let now = ContinuousClock.now
+            let due = lastPrinted.withLock { last in
+                guard last.map({ now - $0 >= Self.progressInterval }) ?? true else { return false }
+                last = now
+                return true
+            }
+            if due {
+                Self.write(
+                    "  \(progress.rotated + progress.unreadable.count + progress.changedMeanwhile) of "
+                        + "\(progress.toRotate) cards done\n"
+                )
+            }
+        }
+        let lines: [(String, String)] = [
+            ("cards rotated", "\(summary.rotated)"),
+            ("cards already current", "\(summary.alreadyCurrent)"),
+            ("cards changed meanwhile", "\(summary.changedMeanwhile)"),
+            ("cards that could not be opened", "\(summary.unreadable.count)"),
+            ("fingerprint keys", summary.secretsRotated ? "re-sealed" : "already current"),
+        ]
+        let width = lines.map(\.0.count).max() ?? 0
+        var text = ""
+        for (label, value) in lines {
+            text += "  " + label + ":" + String(repeating: " ", count: width - label.count + 1) + value + "\n"
+        }
+        Self.write(text)
+        guard summary.unreadable.isEmpty else {
+            FileHandle.standardError.write(
+                Data(
+                    ("payments vault rotate: these payment methods' cards could not be opened with the configured "
+                        + "vault keys (add the key that sealed them to PAYMENTS_VAULT_OLD_KEYS and run again): "
+                        + summary.unreadable.joined(separator: ", ") + "\n").utf8
+                )
+            )
+            throw ExitCode(1)
+        }
+    }
+
+    private static func write(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+}
+
+/// `payments vault status`: the configured keys' ids and how many cards each sealed.
+struct VaultStatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show the vault keys' ids and how many cards each one sealed (never a key)."
+    )
+
+    @OptionGroup var options: DatabaseOptions
+
+    func run() async throws {
+        let settings = try await ServiceSettings.load(
+            .init(config: options.config, db: options.db, migrations: options.migrations)
+        )
+        let bootstrap = try await Bootstrap(settings: settings, publicBaseURL: "", label: "payments.vault")
+        let vault = bootstrap.context.vault
+        let counts = try await bootstrap.database.read { tx in try tx.sealedCardCounts() }
+        var text = "card vault of \(settings.db)\n"
+        text += "  current key \(vault.keyID): \(counts[vault.keyID] ?? 0) cards\n"
+        for id in vault.oldKeyIDs { text += "  old key \(id): \(counts[id] ?? 0) cards\n" }
+        for (id, count) in counts.sorted(by: { $0.key < $1.key }) where !vault.hasKey(id) {
+            text += "  key \(id) (not configured): \(count) cards\n"
+        }
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+}
