@@ -74,6 +74,8 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // Log lines for production: a JSON line handler for swift-log, and the one place that sets up logging.
+        .target(name: "PaymentsLogging", dependencies: [.product(name: "Logging", package: "swift-log")]),
         // The `payments` executable: commands, configuration, the service group.
         // glibc's malloc tuning (<malloc.h>), which Swift's Glibc module does not import.
         .target(name: "CAllocator"),
@@ -86,6 +88,7 @@ let package = Package(
                 "PaymentsNetwork",
                 "Payments",
                 "PaymentsHTTP",
+                "PaymentsLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -105,6 +108,10 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "PaymentsCoreTests", dependencies: ["PaymentsCore"]),
+        .testTarget(
+            name: "PaymentsLoggingTests",
+            dependencies: ["PaymentsLogging", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "PaymentsTests",
             dependencies: [
