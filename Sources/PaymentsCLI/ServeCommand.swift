@@ -5,6 +5,7 @@ import Logging
 import Metrics
 import Payments
 import PaymentsHTTP
+import PaymentsLogging
 import Prometheus
 
 /// `payments serve`: migrates, then runs the application (`buildApplication`: start-up recovery, HTTP, sweeper)
@@ -32,6 +33,16 @@ struct ServeCommand: AsyncParsableCommand {
         var loaded = try await ServiceSettings.load(
             .init(config: options.config, db: options.db, host: host, port: port, migrations: options.migrations)
         )
+        // Every logger made from here on (the service's, Hummingbird's and the service group's) writes the chosen
+        // format at the chosen level; a setting that names neither is refused before anything starts.
+        do {
+            LogOutput.bootstrap(
+                format: try LogOutput.format(loaded.logFormat),
+                level: try LogOutput.level(loaded.logLevel)
+            )
+        } catch let error as LogOutput.InvalidSetting {
+            throw ServiceSettings.SettingsError.invalid(error.description)
+        }
         if loaded.port == 0 {
             // Pick the free port now, so the challenge URLs built from it name the port actually served.
             loaded.port = try FreePort.find(host: loaded.host)

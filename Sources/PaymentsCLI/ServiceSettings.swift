@@ -36,6 +36,8 @@ struct ServiceSettings: Sendable {
     /// A pause the test-mode network makes before each authorization, to stand in for a remote acquirer (ms).
     var networkLatency: Int
     var logLevel: String
+    /// How log lines look: `text` (swift-log's line) or `json` (one object per line).
+    var logFormat: String
     var catalog: Catalog
     var configFile: String?
     /// Test builds only: the named point at which the process kills itself (crash tests).
@@ -134,6 +136,7 @@ struct ServiceSettings: Sendable {
             groupCommit: payments.bool(forKey: "groupCommit", default: true),
             networkLatency: payments.int(forKey: "networkLatency", default: 0),
             logLevel: payments.string(forKey: "logLevel", default: "info"),
+            logFormat: payments.string(forKey: "logFormat", default: "text"),
             catalog: .development,
             configFile: fileExists ? configFile : nil,
             faultPoint: environment["PAYMENTS_FAULT_POINT"],
