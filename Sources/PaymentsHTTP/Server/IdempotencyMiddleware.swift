@@ -31,6 +31,10 @@ struct IdempotencyMiddleware: RouterMiddleware {
         guard request.method == .post, let key = request.headers[.idempotencyKey] else {
             return try await next(request, context)
         }
+        // The key is stored as sent, so it must not be a card number.
+        if CardNumber.appears(in: key) {
+            throw PaymentError.cardNumberNotAllowed(param: nil, place: "The Idempotency-Key")
+        }
         var request = request
         let body: ByteBuffer
         do {

@@ -6,10 +6,10 @@ import PaymentsCore
 /// Reads a request's parameters the same way for every route.
 enum RequestParameters {
     /// The request's parameters: the query string for GET and DELETE, the body (form or JSON) for POST.
-    /// - Throws: 400 for a malformed body, 413 for one over the size limit.
+    /// - Throws: 400 for a malformed body or a card number outside `card[number]`, 413 for one over the size limit.
     static func read(_ request: Request, context: StripeRequestContext) async throws -> Parameters {
         if request.method == .get || request.method == .delete {
-            return Parameters(try ParameterNode.parseForm(request.uri.query ?? ""))
+            return Parameters(try refusingCardNumbers(ParameterNode.parseForm(request.uri.query ?? "")))
         }
         // Parsed already by the idempotency middleware (for its fingerprint): parsed once per request.
         if let parsed = context.parsedBody { return Parameters(parsed) }
@@ -23,15 +23,26 @@ enum RequestParameters {
     }
 
     /// A POST body's parameters: JSON when the content type says so, a form otherwise.
-    /// - Throws: 400 for a malformed body or one that is not UTF-8.
+    /// - Throws: 400 for a malformed body, one that is not UTF-8, or a card number outside `card[number]`.
     static func parseBody(_ buffer: ByteBuffer, contentType: String?) throws -> [String: ParameterNode] {
         if contentType?.lowercased().hasPrefix("application/json") == true {
             if buffer.readableBytes == 0 { return [:] }
-            return try ParameterNode.parseJSON(Data(buffer.readableBytesView))
+            return try refusingCardNumbers(ParameterNode.parseJSON(Data(buffer.readableBytesView)))
         }
         guard let text = buffer.getString(at: buffer.readerIndex, length: buffer.readableBytes) else {
             throw PaymentError.invalidRequest("The request body is not valid UTF-8.")
         }
-        return try ParameterNode.parseForm(text)
+        return try refusingCardNumbers(ParameterNode.parseForm(text))
+    }
+
+    /// `parameters`, unless one of them holds a card number where it does not belong.
+    /// - Throws: 400 `card_number_not_allowed` naming the parameter; nothing has run yet, so nothing changed.
+    static func refusingCardNumbers(_ parameters: [String: ParameterNode]) throws(PaymentError) -> [String:
+        ParameterNode]
+    {
+        if let param = ParameterNode.parameterHoldingCardNumber(in: parameters) {
+            throw .cardNumberNotAllowed(param: param, place: "The parameter \(param)")
+        }
+        return parameters
     }
 }

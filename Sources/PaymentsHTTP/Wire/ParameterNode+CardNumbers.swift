@@ -1,0 +1,52 @@
+import PaymentsCore
+
+// MARK: - Card numbers outside card[number]
+
+extension ParameterNode {
+    /// The one parameter a card number belongs in: `POST /v1/payment_methods` seals it in the vault and keeps only
+    /// its last four digits. Anywhere else it is an unknown parameter, refused before anything reads it.
+    static let cardNumberParameter = "card[number]"
+
+    /// The first parameter, in Stripe's bracket spelling (`metadata[note]`), whose value or name holds a card
+    /// number (``CardNumber/appears(in:)``) anywhere but in `card[number]`; nil when there is none.
+    ///
+    /// Every other value may be stored and shown as sent (a description, metadata, a customer's name), so a card
+    /// number there would reach the database, the events and the responses in plain text. A name holding one is
+    /// reported by its parent (`metadata`), so the error never repeats the number.
+    static func parameterHoldingCardNumber(in parameters: [String: ParameterNode]) -> String? {
+        parameterHoldingCardNumber(in: .map(parameters), path: "")
+    }
+
+    private static func parameterHoldingCardNumber(in node: ParameterNode, path: String) -> String? {
+        switch node {
+        case .value(let value):
+            guard path != cardNumberParameter else { return nil }
+            return CardNumber.appears(in: value) ? path : nil
+        case .list(let items):
+            for (index, item) in items.enumerated() {
+                if let found = parameterHoldingCardNumber(in: item, path: "\(path)[\(index)]") { return found }
+            }
+            return nil
+        case .map(let map):
+            for (key, child) in map.sorted(by: { $0.key < $1.key }) {
+                if CardNumber.appears(in: key) { return path.isEmpty ? "(a parameter name)" : path }
+                let childPath = path.isEmpty ? key : "\(path)[\(key)]"
+                if let found = parameterHoldingCardNumber(in: child, path: childPath) { return found }
+            }
+            return nil
+        }
+    }
+}
+
+extension PaymentError {
+    /// A card number sent where it does not belong (a description, metadata, an idempotency key): refused, so it
+    /// is never stored or shown in plain text. The message names the place and never repeats the number.
+    static func cardNumberNotAllowed(param: String?, place: String) -> PaymentError {
+        .invalidRequest(
+            "\(place) looks like a card number. Card numbers are accepted only in card[number] when creating a "
+                + "PaymentMethod; never send them in other parameters or headers, where they would be stored as sent.",
+            code: "card_number_not_allowed",
+            param: param
+        )
+    }
+}

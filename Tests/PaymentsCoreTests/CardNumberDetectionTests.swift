@@ -1,0 +1,68 @@
+import PaymentsCore
+import Testing
+
+/// Finding card numbers in free text (descriptions, metadata, idempotency keys), which the API refuses.
+@Suite("Card numbers in free text")
+struct CardNumberDetectionTests {
+    @Test(
+        "Card numbers are found as written, grouped, among other text and numbers",
+        arguments: [
+            "4242424242424242",
+            "4242 4242 4242 4242",
+            "4242-4242-4242-4242",
+            "4242  4242--4242 4242",
+            "card 4000002500003155 please",
+            "order 12 4000000000009995",
+            "4000000000009995/2030",
+            "ref:378282246310005;",
+            "3782 822463 10005",
+            "5555555555554444",
+            "6011111111111117",
+            "x4242424242424242x",
+            "first 1234, then 4242 4242 4242 4242 and 99",
+        ]
+    )
+    func found(_ text: String) {
+        #expect(CardNumber.appears(in: text))
+    }
+
+    @Test(
+        "Ordinary values are left alone",
+        arguments: [
+            "",
+            "T-shirt",
+            "order 42",
+            "4242",
+            // Fails the Luhn check
+            "4242424242424241",
+            // Too long to be one number, in one group
+            "42424242424242424242",
+            // A millisecond timestamp that passes the Luhn check: no brand starts with 17
+            "1767225600009",
+            // 16 digits that pass the Luhn check but start like no brand's numbers
+            "1234567812345670",
+            // Short groups that are not a number together (fewer than 12 digits)
+            "2026-11-29 21:24",
+            "pi_3Ua6tz0rUMstl6Gdrs6dRwNo",
+            "+1 415-555-0100",
+        ]
+    )
+    func notFound(_ text: String) {
+        #expect(!CardNumber.appears(in: text))
+    }
+
+    @Test("Every number this service accepts as a card is found, however it is grouped")
+    func acceptedNumbersAreFound() throws {
+        for card in TestCards.all.map(\.number) {
+            let parsed = try CardNumber(parsing: card)
+            guard parsed.brand != .unknown else { continue }
+            let digits = parsed.digits
+            let spaced = stride(from: 0, to: digits.count, by: 4).map { start in
+                String(digits.dropFirst(start).prefix(4))
+            }
+            #expect(CardNumber.appears(in: digits), "\(parsed)")
+            #expect(CardNumber.appears(in: spaced.joined(separator: " ")), "\(parsed)")
+            #expect(CardNumber.appears(in: spaced.joined(separator: "-")), "\(parsed)")
+        }
+    }
+}
