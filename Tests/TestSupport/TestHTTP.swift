@@ -24,8 +24,12 @@ public struct TestHTTP: Sendable {
     }
 
     /// The service's own application (`buildApplication`, as `payments serve` runs it), with the sweeper off.
+    ///
+    /// It logs warnings and errors only: the line per request (at `info`) would bury a failing test's output.
     public func application() -> some ApplicationProtocol {
-        buildApplication(.init(port: 0, sweepInterval: 0), services: services, logger: Logger(label: "payments.test"))
+        var logger = Logger(label: "payments.test")
+        logger.logLevel = .warning
+        return buildApplication(.init(port: 0, sweepInterval: 0), services: services, logger: logger)
     }
 
     /// `Authorization` for the secret key.

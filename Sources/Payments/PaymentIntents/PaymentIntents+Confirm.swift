@@ -1,3 +1,4 @@
+import Logging
 import PaymentsCore
 
 // MARK: - Confirm: the atomic phases
@@ -260,7 +261,26 @@ extension PaymentIntents {
         // The planner registered the attempt in `context.attempts`; it is released however this ends.
         defer { context.attempts.end(request.attemptID) }
         try await context.faults.reach(.afterAttemptCommit)
-        let result = try await context.network.authorize(request)
+        let charge: Logger.MetadataValue = .string(request.attemptID)
+        let result: AuthorizationResult
+        do {
+            result = try await context.network.authorize(request)
+        } catch {
+            context.logger.warning(
+                "card network did not answer; the attempt stays pending until a retry or the sweeper settles it",
+                metadata: ["charge": charge, "error": .string(String(describing: error))]
+            )
+            throw error
+        }
+        switch result {
+        case .approved:
+            context.logger.debug("card network approved the attempt", metadata: ["charge": charge])
+        case .declined(let decline):
+            context.logger.debug(
+                "card network declined the attempt",
+                metadata: ["charge": charge, "decline_code": .string(decline.declineCode ?? decline.code)]
+            )
+        }
         try await context.faults.reach(.afterNetwork)
         return try await finish(attemptID: request.attemptID, result: result, scope: scope)
     }

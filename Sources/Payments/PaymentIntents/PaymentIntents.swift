@@ -1,3 +1,4 @@
+import Logging
 import PaymentsCore
 
 /// Creating, reading, changing, listing and canceling PaymentIntents. Confirmation, the part that moves money,
@@ -10,6 +11,11 @@ public struct PaymentIntents: Sendable {
     public init(context: PaymentsContext) {
         self.context = context
         self.paymentMethods = PaymentMethods(context: context)
+    }
+
+    /// The same use case, logging to `logger` (a request's logger, so its lines name the request).
+    public func logging(to logger: Logger) -> PaymentIntents {
+        PaymentIntents(context: context.logging(to: logger))
     }
 
     /// The parameters of `POST /v1/payment_intents`.

@@ -14,7 +14,8 @@ public struct PaymentsContext: Sendable {
     public let clock: UnixClock
     public let ids: IDGenerator
     public let settings: Settings
-    public let logger: Logger
+    /// Where the use cases log: the service's logger, or a request's (``logging(to:)``), which names the request.
+    public private(set) var logger: Logger
     /// The attempts this process is waiting on the network for.
     public let attempts: AttemptRegistry
     /// Crash-test hooks; inert in normal runs.
@@ -79,5 +80,16 @@ public struct PaymentsContext: Sendable {
         self.settings = settings
         self.logger = logger
         self.attempts = AttemptRegistry()
+    }
+}
+
+extension PaymentsContext {
+    /// This context, logging to `logger`: the HTTP layer hands a use case the request's logger this way, so the
+    /// lines the use case logs carry the request's id. Everything else (the store, the network, the attempt
+    /// registry) is the same.
+    public func logging(to logger: Logger) -> PaymentsContext {
+        var copy = self
+        copy.logger = logger
+        return copy
     }
 }

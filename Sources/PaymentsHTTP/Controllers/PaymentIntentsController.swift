@@ -56,7 +56,7 @@ struct PaymentIntentsController {
         try params.finish()
         let scope = context.intentScope(options: options(request, context, expand))
         return try await respond(scope: scope) {
-            try await services.intents.create(input, scope: scope)
+            try await services.intents.logging(to: context.logger).create(input, scope: scope)
         } render: { intent in
             try await render(intent, request: request, context: context, expand: expand)
         }
@@ -147,7 +147,7 @@ struct PaymentIntentsController {
         }
         let scope = context.intentScope(options: options(request, context, expand))
         return try await respond(scope: scope) {
-            try await services.intents.confirm(id, input, scope: scope)
+            try await services.intents.logging(to: context.logger).confirm(id, input, scope: scope)
         } render: { intent in
             try await render(intent, request: request, context: context, expand: expand)
         }

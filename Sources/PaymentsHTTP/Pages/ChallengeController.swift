@@ -54,7 +54,13 @@ struct ChallengeController {
             if SetupIntents.isSetupIntentID(id) {
                 answered = Answered(try await services.setupIntents.authenticate(id, token: token, outcome: outcome))
             } else {
-                answered = Answered(try await services.intents.authenticate(id, token: token, outcome: outcome))
+                answered = Answered(
+                    try await services.intents.logging(to: context.logger).authenticate(
+                        id,
+                        token: token,
+                        outcome: outcome
+                    )
+                )
             }
         } catch let error as PaymentError where error.status == 404 {
             return Self.expiredPage()

@@ -35,7 +35,7 @@ struct PayController {
                 guard let item = services.catalog.item(itemID) else {
                     throw PaymentError.invalidValue("item", "Unknown item: \(itemID ?? "").")
                 }
-                intent = try await services.intents.create(
+                intent = try await services.intents.logging(to: context.logger).create(
                     .init(
                         amount: item.amount,
                         currency: item.currency,
@@ -50,7 +50,7 @@ struct PayController {
                 )
             } else if let intentID {
                 try await Self.requireOwnIntent(intentID, clientSecret: clientSecret, services: services)
-                intent = try await services.intents.confirm(intentID, .init(), scope: scope)
+                intent = try await services.intents.logging(to: context.logger).confirm(intentID, .init(), scope: scope)
             } else {
                 throw PaymentError.parameterMissing("payment_method_id")
             }

@@ -4,8 +4,13 @@ import Logging
 import Payments
 import PaymentsCore
 
-/// Gives every request its `Request-Id`, and turns every error into Stripe's error object: the one place where
-/// failures become HTTP. Nothing a client sends can make it answer a bare 500 without a body.
+/// Gives every request its `Request-Id`, turns every error into Stripe's error object (the one place where
+/// failures become HTTP: nothing a client sends can make it answer a bare 500 without a body), and logs one line
+/// per request.
+///
+/// The request's logger carries the id as `request_id` (and as Hummingbird's `hb.request.id`, so no line shows
+/// another id), so every line logged while the request runs, by middleware, controllers and the use cases handed
+/// that logger, names the request the client sees in its `Request-Id` header.
 struct ErrorAndRequestIDMiddleware: RouterMiddleware {
     typealias Context = StripeRequestContext
     let services: HTTPServices
@@ -15,8 +20,11 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
         context: Context,
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
+        let started = ContinuousClock.now
         var context = context
         context.requestID = services.context.ids.request()
+        context.logger[metadataKey: "request_id"] = .string(context.requestID)
+        context.logger[metadataKey: "hb.request.id"] = .string(context.requestID)
         context.apiVersion = request.headers[.stripeVersion]
         var response: Response
         do {
@@ -38,13 +46,11 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
             let notFound = PaymentError.unrecognizedURL(method: request.method.rawValue, path: request.uri.path)
             response = await render(notFound, request: request, context: context)
         } catch {
-            context.logger.error(
-                "request failed",
-                metadata: ["request_id": .string(context.requestID), "error": .string(String(describing: error))]
-            )
+            context.logger.error("request failed", metadata: ["error": .string(String(describing: error))])
             response = await render(.apiError(), request: request, context: context)
         }
         response.headers[.requestID] = context.requestID
+        RequestLog.record(request, status: response.status, since: started, logger: context.logger)
         return response
     }
 

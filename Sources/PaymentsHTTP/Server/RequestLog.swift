@@ -1,0 +1,49 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import PaymentsCore
+
+/// The one line logged per request, at `info`: `method`, `path`, `status` and `duration_ms`, with the request's
+/// `request_id` from its logger.
+///
+/// Never the body, the query string or any header: those carry API keys, client secrets and card data. The path
+/// is logged without what is secret in it either: the token of a 3-D Secure challenge page (the page's only
+/// credential) and any path segment that holds a card number are replaced by `REDACTED`.
+enum RequestLog {
+    /// What replaces a secret path segment.
+    static let redacted = "REDACTED"
+
+    /// Logs the line for `request`, answered with `status`, which started at `started`.
+    static func record(
+        _ request: Request,
+        status: HTTPResponse.Status,
+        since started: ContinuousClock.Instant,
+        logger: Logger
+    ) {
+        guard logger.logLevel <= .info else { return }
+        let elapsed = ContinuousClock.now - started
+        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        logger.info(
+            "request",
+            metadata: [
+                "method": .string(request.method.rawValue),
+                "path": .string(path(request.uri.path)),
+                "status": .stringConvertible(status.code),
+                "duration_ms": .stringConvertible((milliseconds * 1000).rounded() / 1000),
+            ]
+        )
+    }
+
+    /// `path` as it may be logged: the challenge token of `/3ds/:id/:token` and any segment holding a card number
+    /// replaced by ``redacted``.
+    static func path(_ path: String) -> String {
+        var segments = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        for index in segments.indices {
+            let decoded = segments[index].removingPercentEncoding ?? segments[index]
+            let isChallengeToken = index == 3 && segments.count >= 4 && segments[1] == "3ds"
+            if isChallengeToken || CardNumber.appears(in: decoded) { segments[index] = redacted }
+        }
+        return segments.joined(separator: "/")
+    }
+}
