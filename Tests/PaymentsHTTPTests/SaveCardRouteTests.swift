@@ -116,7 +116,7 @@ struct SaveCardRouteTests {
             for (number, status) in [("4242424242424242", 200), ("4000000000000002", 402)] {
                 // Given a card and a key
                 let card = try await api.card(number)
-                let key: HTTPFields = [HTTPField.Name("Idempotency-Key")!: "save-\(number)"]
+                let key: HTTPFields = [HTTPField.Name("Idempotency-Key")!: "save-\(card)"]
                 let body = #"{"payment_method_id": "\#(card)"}"#
 
                 // When the checkout sends the same request twice
