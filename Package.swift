@@ -72,10 +72,13 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]
+            ],
+            plugins: ["EmbedOpenAPI"]
         ),
         // Log lines for production: a JSON line handler for swift-log, and the one place that sets up logging.
         .target(name: "PaymentsLogging", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        // Builds openapi/openapi.json into PaymentsHTTP, which serves it at GET /openapi.json (see the plugin for why).
+        .plugin(name: "EmbedOpenAPI", capability: .buildTool()),
         // The `payments` executable: commands, configuration, the service group.
         // glibc's malloc tuning (<malloc.h>), which Swift's Glibc module does not import.
         .target(name: "CAllocator"),
@@ -146,6 +149,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .testTarget(

@@ -2,7 +2,7 @@ import Hummingbird
 import Payments
 
 /// Builds the service's router: `/v1` (authenticated), `/pay` and `/save-card`, the 3-D Secure pages, the
-/// checkout's static files, `/health` and `/metrics`.
+/// checkout's static files, `/health`, `/metrics` and `/openapi.json`.
 public func buildRouter(services: HTTPServices) -> Router<StripeRequestContext> {
     let router = Router(context: StripeRequestContext.self)
     // Outermost, so it counts every answer with its final status (errors included, once rendered).
@@ -22,6 +22,7 @@ public func buildRouter(services: HTTPServices) -> Router<StripeRequestContext> 
     if let registry = services.metrics {
         router.get("metrics") { _, _ in MetricsEndpoint.response(registry) }
     }
+    router.get("openapi.json") { _, _ in OpenAPIEndpoint.response() }
     router.get("health") { _, _ in
         JSONResponse.json(.object([("status", "ok")]))
     }
