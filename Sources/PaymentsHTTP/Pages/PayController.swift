@@ -79,7 +79,7 @@ struct PayController {
     /// The seed client's error shape: `{error: {message, code, decline_code}}`, 402 for card errors and 400 for
     /// the rest (an unknown intent included), as the contract says; `/save-card` answers the same way.
     static func errorAnswer(_ error: PaymentError) -> (status: Int, body: JSONValue) {
-        var body: [(String, JSONValue)] = [("message", .string(error.message))]
+        var body: [(String, JSONValue)] = [("message", .string(StripeRenderer.clipped(error.message)))]
         body.append(("code", .string(error.code)))
         body.append(("decline_code", .string(error.declineCode)))
         if let intent = error.paymentIntent { body.append(("payment_intent", .string(intent))) }

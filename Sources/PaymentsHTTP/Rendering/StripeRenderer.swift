@@ -267,6 +267,18 @@ public enum StripeRenderer {
         "https://stripe.com/docs/error-codes/" + code.replacingOccurrences(of: "_", with: "-")
     }
 
+    /// The most characters an error's `message` or `param` shows. Both can quote what the client sent (an unknown
+    /// parameter's name, a value that is not an integer, an id in the URL), which may be as long as the 256 KiB
+    /// body; Stripe's schema caps `param` at 5000 characters (and `message` at 40000), and the first 5000 still say
+    /// what was wrong.
+    static let maximumErrorTextLength = 5000
+
+    /// `text`, cut to ``maximumErrorTextLength`` characters (the last one an ellipsis) when it is longer.
+    static func clipped(_ text: String) -> String {
+        guard text.count > maximumErrorTextLength else { return text }
+        return String(text.prefix(maximumErrorTextLength - 1)) + "…"
+    }
+
     /// A Stripe error object; `paymentIntent`, `paymentMethod` and `setupIntent` are rendered inside when given.
     public static func error(
         _ error: PaymentError,
@@ -279,8 +291,8 @@ public enum StripeRenderer {
         if let code = error.code { pairs.append(("code", .string(code))) }
         if let decline = error.declineCode { pairs.append(("decline_code", .string(decline))) }
         if let code = error.code { pairs.append(("doc_url", .string(docURL(code)))) }
-        pairs.append(("message", .string(error.message)))
-        if let param = error.param { pairs.append(("param", .string(param))) }
+        pairs.append(("message", .string(clipped(error.message))))
+        if let param = error.param { pairs.append(("param", .string(clipped(param)))) }
         if let paymentIntent { pairs.append(("payment_intent", paymentIntent)) }
         if let paymentMethod { pairs.append(("payment_method", paymentMethod)) }
         if let setupIntent { pairs.append(("setup_intent", setupIntent)) }

@@ -45,6 +45,10 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
         } catch let error as HTTPError where error.status == .methodNotAllowed {
             let notFound = PaymentError.unrecognizedURL(method: request.method.rawValue, path: request.uri.path)
             response = await render(notFound, request: request, context: context)
+        } catch let error as HTTPError where (400..<500).contains(error.status.code) {
+            // Any other refusal of the request by Hummingbird itself (the static files' middleware refuses a path
+            // whose percent escapes are not UTF-8 with a 400): the client's fault, so not a 500, and in Stripe's shape.
+            response = await render(.httpRefusal(error), request: request, context: context)
         } catch {
             context.logger.error("request failed", metadata: ["error": .string(String(describing: error))])
             response = await render(.apiError(), request: request, context: context)
@@ -106,6 +110,18 @@ extension PaymentError {
         message: "The request body is too large.",
         status: 413
     )
+}
+
+extension PaymentError {
+    /// A request Hummingbird refused with a 4xx of its own, as an `invalid_request_error` with that status.
+    static func httpRefusal(_ error: HTTPError) -> PaymentError {
+        PaymentError(
+            kind: .invalidRequest,
+            code: nil,
+            message: error.body ?? error.status.reasonPhrase,
+            status: Int(error.status.code)
+        )
+    }
 }
 
 extension HTTPField.Name {

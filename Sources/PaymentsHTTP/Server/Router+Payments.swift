@@ -30,9 +30,11 @@ public func buildRouter(services: HTTPServices) -> Router<StripeRequestContext> 
         CheckoutConfig.response(services: services)
     }
     router.group("pay")
+        .add(middleware: CheckoutErrorMiddleware())
         .add(middleware: IdempotencyMiddleware(services: services, fixedScope: "pay"))
         .post(use: PayController(services: services).pay)
     router.group("save-card")
+        .add(middleware: CheckoutErrorMiddleware())
         .add(middleware: IdempotencyMiddleware(services: services, fixedScope: "pay"))
         .post(use: SaveCardController(services: services).save)
     router.addRoutes(ChallengeController(services: services).endpoints, atPath: "3ds")

@@ -1,0 +1,23 @@
+import Hummingbird
+import PaymentsCore
+
+/// Gives `/pay`'s and `/save-card`'s errors raised before their handlers run (an `Idempotency-Key` that is too long
+/// or reused with another body, a body that cannot be parsed or is over the size limit) the seed client's shape,
+/// `{error: {message, code, decline_code}}` with 400, exactly as the handlers answer the errors they meet. A 409 (the
+/// key is in flight) and a 5xx keep Stripe's shape, as the handlers leave those too.
+struct CheckoutErrorMiddleware: RouterMiddleware {
+    typealias Context = StripeRequestContext
+
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as PaymentError where error.status < 500 && error.status != 409 {
+            let answer = PayController.errorAnswer(error)
+            return JSONResponse.json(answer.body, status: .init(code: answer.status))
+        }
+    }
+}
