@@ -7,7 +7,7 @@ import PaymentsHTTP
 /// The real router over a fresh ``TestEnvironment``, for HummingbirdTesting.
 public struct TestHTTP: Sendable {
     public let environment: TestEnvironment
-    public let services: HTTPServices
+    public var services: HTTPServices
 
     /// The keys the test router accepts.
     public static let secretKey = "sk_test_router"

@@ -42,6 +42,18 @@ public func buildApplication(
     let recovery = Mutex(StartupRecovery.Outcome())
     var application = Application(
         router: buildRouter(services: services),
+        // The parser's own limits: twice the request limits, so a request up to them (and somewhat beyond) reaches
+        // RequestLimitsMiddleware and gets a Stripe-style 431, while one far beyond is refused by the parser itself
+        // (a bare 400, connection closed) before the server holds it.
+        server: .http1(
+            configuration: .init(
+                httpDecoderConfiguration: .init(
+                    maxHeaderFieldSize: services.limits.parserHeaderBytes,
+                    maxHeaderListSize: services.limits.parserHeaderBytes,
+                    maxHeaderFieldCount: services.limits.parserHeaderCount
+                )
+            )
+        ),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "payments"),
         services: [SweeperService(context: services.context, intervalSeconds: settings.sweepInterval)],
         onServerRunning: { channel in

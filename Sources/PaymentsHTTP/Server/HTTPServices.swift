@@ -21,6 +21,15 @@ public struct HTTPServices: Sendable {
     public let publicFolder: String?
     /// The registry `GET /metrics` shows (the one the process bootstrapped swift-metrics with); nil serves none.
     public let metrics: PrometheusCollectorRegistry?
+    /// What one request may be, and the per-client rate limit (see ``HTTPLimits``).
+    public var limits = HTTPLimits() {
+        didSet { rateLimiter = RateLimiter(limits) }
+    }
+    /// The per-client token buckets of ``limits``; nil while the rate limit is off. Tests set one on a clock of
+    /// their own.
+    public var rateLimiter: RateLimiter?
+    /// What `GET /health/ready` answers; its store check defaults to a write transaction that changes nothing.
+    public var readiness: Readiness
 
     /// Creates the services over a use-case context.
     public init(
@@ -44,6 +53,8 @@ public struct HTTPServices: Sendable {
         self.events = Events(context: context)
         self.charges = Charges(context: context)
         self.lookup = Lookup(database: context.database)
+        let database = context.database
+        self.readiness = Readiness { try await database.write { _ in () } }
     }
 
     /// The public base URL of the server, without a trailing slash.

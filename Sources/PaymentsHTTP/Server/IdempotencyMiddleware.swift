@@ -42,7 +42,11 @@ struct IdempotencyMiddleware: RouterMiddleware {
         } catch {
             throw PaymentError.tooLarge
         }
-        let parameters = try RequestParameters.parseBody(body, contentType: request.headers[.contentType])
+        let parameters = try RequestParameters.parseBody(
+            body,
+            contentType: request.headers[.contentType],
+            limit: context.limits.maxFormParameters
+        )
         let decision = try await services.idempotency.begin(
             .init(
                 apiKey: fixedScope ?? context.apiKeyHash,

@@ -2,12 +2,13 @@ import Hummingbird
 import Payments
 
 /// Builds the service's router: `/v1` (authenticated), `/pay` and `/save-card`, the 3-D Secure pages, the
-/// checkout's static files, `/health`, `/metrics` and `/openapi.json`.
+/// checkout's static files, `/health` (`/health/live`, `/health/ready`), `/metrics` and `/openapi.json`.
 public func buildRouter(services: HTTPServices) -> Router<StripeRequestContext> {
     let router = Router(context: StripeRequestContext.self)
     // Outermost, so it counts every answer with its final status (errors included, once rendered).
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorAndRequestIDMiddleware(services: services))
+    router.add(middleware: RequestLimitsMiddleware(limits: services.limits))
     if let folder = services.publicFolder {
         // The checkout page and its JavaScript client. Files are revalidated on every load (`no-cache` with an
         // ETag), so a deploy is seen at once while unchanged files cost a 304.
@@ -23,23 +24,29 @@ public func buildRouter(services: HTTPServices) -> Router<StripeRequestContext> 
         router.get("metrics") { _, _ in MetricsEndpoint.response(registry) }
     }
     router.get("openapi.json") { _, _ in OpenAPIEndpoint.response() }
-    router.get("health") { _, _ in
-        JSONResponse.json(.object([("status", "ok")]))
-    }
+    HealthEndpoints.add(to: router, readiness: services.readiness)
     router.get("checkout/config.json") { _, _ in
         CheckoutConfig.response(services: services)
     }
+    // The rate limit comes before the idempotency middleware: a 429 never touches an Idempotency-Key.
+    let byAddress = RateLimitMiddleware(limiter: services.rateLimiter, by: .clientAddress)
+    let byKey = RateLimitMiddleware(limiter: services.rateLimiter, by: .apiKey)
     router.group("pay")
+        .add(middleware: byAddress)
         .add(middleware: CheckoutErrorMiddleware())
         .add(middleware: IdempotencyMiddleware(services: services, fixedScope: "pay"))
         .post(use: PayController(services: services).pay)
     router.group("save-card")
+        .add(middleware: byAddress)
         .add(middleware: CheckoutErrorMiddleware())
         .add(middleware: IdempotencyMiddleware(services: services, fixedScope: "pay"))
         .post(use: SaveCardController(services: services).save)
-    router.addRoutes(ChallengeController(services: services).endpoints, atPath: "3ds")
+    router.group("3ds")
+        .add(middleware: byAddress)
+        .addRoutes(ChallengeController(services: services).endpoints)
     let v1 = router.group("v1")
         .add(middleware: AuthMiddleware(keys: services.keys))
+        .add(middleware: byKey)
         .add(middleware: IdempotencyMiddleware(services: services, fixedScope: nil))
     v1.addRoutes(PaymentIntentsController(services: services).endpoints, atPath: "payment_intents")
     v1.addRoutes(SetupIntentsController(services: services).endpoints, atPath: "setup_intents")

@@ -20,14 +20,18 @@ public struct StripeRequestContext: RequestContext {
     /// The POST body's parameters, when the idempotency middleware parsed them already (for the key's
     /// fingerprint); the handler reads them from here instead of parsing the body again.
     var parsedBody: [String: ParameterNode]?
+    /// The server's request limits, set by ``RequestLimitsMiddleware`` (the documented defaults until then).
+    public var limits = HTTPLimits()
+    /// The address the connection comes from (without its port), for the rate limit of the routes without a key.
+    public let clientAddress: String?
 
     public init(source: Source) {
         self.coreContext = .init(source: source)
+        self.clientAddress = source.channel.remoteAddress?.ipAddress
     }
 
-    /// The largest request body accepted. Stripe's requests are a few kilobytes; 256 KiB leaves room for 50
-    /// metadata values of 500 characters and still bounds what a client can make the server hold.
-    public var maxUploadSize: Int { 256 * 1024 }
+    /// The largest request body accepted: ``HTTPLimits/maxBodyBytes``.
+    public var maxUploadSize: Int { limits.maxBodyBytes }
 
     /// Checks that a secret key authenticated the request.
     /// - Throws: 401 `secret_key_required` for a publishable key.

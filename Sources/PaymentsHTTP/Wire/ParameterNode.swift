@@ -17,22 +17,24 @@ public indirect enum ParameterNode: Sendable, Equatable {
         }
     }
 
-    /// The largest body or query the parser accepts, in parameters. Stripe's own objects need a few dozen;
-    /// 50 metadata keys plus everything else stays well under this, and it bounds the work a hostile body causes.
-    static let maximumParameters = 1000
+    /// The largest body or query the parser accepts by default, in parameters (``HTTPLimits/maxFormParameters``).
+    /// Stripe's own objects need a few dozen; 50 metadata keys plus everything else stays well under this, and it
+    /// bounds the work a hostile body causes.
+    public static let maximumParameters = 1000
     /// Deepest nesting accepted (`a[b][c][d]...`); Stripe's deepest field is four levels down.
     static let maximumDepth = 8
 
     /// Parses an `application/x-www-form-urlencoded` string.
+    /// - Parameter limit: the most parameters accepted (the `maxFormParameters` setting).
     /// - Throws: `invalid_request_error` for malformed keys, too many parameters or too deep nesting.
-    public static func parseForm(_ body: String) throws(PaymentError) -> [String: ParameterNode] {
+    public static func parseForm(_ body: String, limit: Int = maximumParameters) throws(PaymentError) -> [String:
+        ParameterNode]
+    {
         var root: [String: ParameterNode] = [:]
         var count = 0
         for pair in body.split(separator: "&", omittingEmptySubsequences: true) {
             count += 1
-            guard count <= maximumParameters else {
-                throw .invalidRequest("Too many parameters: at most \(maximumParameters) are accepted.")
-            }
+            guard count <= limit else { throw .tooManyParameters(limit: limit) }
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let rawKey = decodeComponent(parts[0])
             let value = parts.count > 1 ? decodeComponent(parts[1]) : ""
@@ -43,7 +45,10 @@ public indirect enum ParameterNode: Sendable, Equatable {
     }
 
     /// Parses a JSON object body. Numbers and booleans become their text, as a form would send them.
-    public static func parseJSON(_ data: Data) throws(PaymentError) -> [String: ParameterNode] {
+    /// - Parameter limit: the most values (objects, arrays and scalars) accepted (the `maxFormParameters` setting).
+    public static func parseJSON(_ data: Data, limit: Int = maximumParameters) throws(PaymentError) -> [String:
+        ParameterNode]
+    {
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
@@ -54,23 +59,29 @@ public indirect enum ParameterNode: Sendable, Equatable {
             throw .invalidRequest("Invalid JSON body: expected an object at the top level.")
         }
         var count = 0
-        guard case .map(let map) = try fromJSON(dictionary, depth: 0, count: &count) else { return [:] }
+        guard case .map(let map) = try fromJSON(dictionary, depth: 0, count: &count, limit: limit) else { return [:] }
         return map
     }
 
-    private static func fromJSON(_ value: Any, depth: Int, count: inout Int) throws(PaymentError) -> ParameterNode {
-        count += 1
-        guard count <= maximumParameters, depth <= maximumDepth else {
-            throw .invalidRequest("The JSON body is too large or too deeply nested.")
+    private static func fromJSON(_ value: Any, depth: Int, count: inout Int, limit: Int) throws(PaymentError)
+        -> ParameterNode
+    {
+        // The top-level object itself is not a parameter.
+        if depth > 0 { count += 1 }
+        guard count <= limit else { throw .tooManyParameters(limit: limit) }
+        guard depth <= maximumDepth else {
+            throw .invalidRequest("The JSON body is too deeply nested.")
         }
         switch value {
         case let dictionary as [String: Any]:
             var map: [String: ParameterNode] = [:]
-            for (key, item) in dictionary { map[key] = try fromJSON(item, depth: depth + 1, count: &count) }
+            for (key, item) in dictionary {
+                map[key] = try fromJSON(item, depth: depth + 1, count: &count, limit: limit)
+            }
             return .map(map)
         case let array as [Any]:
             var list: [ParameterNode] = []
-            for item in array { list.append(try fromJSON(item, depth: depth + 1, count: &count)) }
+            for item in array { list.append(try fromJSON(item, depth: depth + 1, count: &count, limit: limit)) }
             return .list(list)
         case let string as String:
             return .value(string)
@@ -190,5 +201,15 @@ public indirect enum ParameterNode: Sendable, Equatable {
         case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
         default: nil
         }
+    }
+}
+
+extension PaymentError {
+    /// A body or query with more parameters than ``HTTPLimits/maxFormParameters``.
+    static func tooManyParameters(limit: Int) -> PaymentError {
+        .invalidRequest(
+            "Too many parameters: this server accepts at most \(limit) in one request.",
+            code: "parameters_too_many"
+        )
     }
 }

@@ -9,7 +9,11 @@ enum RequestParameters {
     /// - Throws: 400 for a malformed body or a card number outside `card[number]`, 413 for one over the size limit.
     static func read(_ request: Request, context: StripeRequestContext) async throws -> Parameters {
         if request.method == .get || request.method == .delete {
-            return Parameters(try refusingCardNumbers(ParameterNode.parseForm(request.uri.query ?? "")))
+            return Parameters(
+                try refusingCardNumbers(
+                    ParameterNode.parseForm(request.uri.query ?? "", limit: context.limits.maxFormParameters)
+                )
+            )
         }
         // Parsed already by the idempotency middleware (for its fingerprint): parsed once per request.
         if let parsed = context.parsedBody { return Parameters(parsed) }
@@ -19,20 +23,24 @@ enum RequestParameters {
         } catch {
             throw PaymentError.tooLarge
         }
-        return Parameters(try parseBody(buffer, contentType: request.headers[.contentType]))
+        return Parameters(
+            try parseBody(buffer, contentType: request.headers[.contentType], limit: context.limits.maxFormParameters)
+        )
     }
 
     /// A POST body's parameters: JSON when the content type says so, a form otherwise.
-    /// - Throws: 400 for a malformed body, one that is not UTF-8, or a card number outside `card[number]`.
-    static func parseBody(_ buffer: ByteBuffer, contentType: String?) throws -> [String: ParameterNode] {
+    /// - Parameter limit: the most parameters accepted (``HTTPLimits/maxFormParameters``).
+    /// - Throws: 400 for a malformed body, one that is not UTF-8, one with more than `limit` parameters, or a card
+    ///   number outside `card[number]`.
+    static func parseBody(_ buffer: ByteBuffer, contentType: String?, limit: Int) throws -> [String: ParameterNode] {
         if contentType?.lowercased().hasPrefix("application/json") == true {
             if buffer.readableBytes == 0 { return [:] }
-            return try refusingCardNumbers(ParameterNode.parseJSON(Data(buffer.readableBytesView)))
+            return try refusingCardNumbers(ParameterNode.parseJSON(Data(buffer.readableBytesView), limit: limit))
         }
         guard let text = buffer.getString(at: buffer.readerIndex, length: buffer.readableBytes) else {
             throw PaymentError.invalidRequest("The request body is not valid UTF-8.")
         }
-        return try refusingCardNumbers(ParameterNode.parseForm(text))
+        return try refusingCardNumbers(ParameterNode.parseForm(text, limit: limit))
     }
 
     /// `parameters`, unless one of them holds a card number where it does not belong.

@@ -1,0 +1,70 @@
+/// The limits on what one request may be, and the per-client rate limit: the settings `maxBodyBytes`,
+/// `maxHeaderBytes`, `maxHeaderCount`, `maxFormParameters`, `rateLimit` and `rateLimitBurst`.
+///
+/// Stripe's own limits on what a request means (metadata: 50 keys, keys of at most 40 characters, values of at most
+/// 500; a list's `limit` 1...100) are not settings: they are part of the API a Stripe client is written against, so a
+/// request must be accepted here exactly when Stripe accepts it (see ``Parameters/metadata(_:)`` and
+/// `ListParameters`).
+public struct HTTPLimits: Sendable, Equatable {
+    /// The largest request body accepted (bytes); larger is a 413. Stripe's requests are a few kilobytes; 256 KiB
+    /// leaves room for 50 metadata values of 500 characters and still bounds what a client can make the server hold.
+    public var maxBodyBytes: Int
+    /// The most bytes of header names and values one request may carry; more is a 431. 32 KiB is four times a
+    /// browser's largest cookie jar for one site and far above what the Stripe libraries send (well under 1 KiB).
+    public var maxHeaderBytes: Int
+    /// The most header fields one request may carry; more is a 431. The libraries send about a dozen.
+    public var maxHeaderCount: Int
+    /// The most form parameters (or JSON values) one body or query may hold; more is a 400. Stripe's objects need a
+    /// few dozen; 50 metadata keys plus everything else stays well under 1,000, which bounds the parsing work a
+    /// hostile body causes.
+    public var maxFormParameters: Int
+    /// Requests per second each API key (and, on the routes without a key, each client address) may make; 0 turns
+    /// the rate limit off (the development default).
+    public var rateLimit: Double
+    /// How many requests a key or address may make at once after a pause (the bucket's size); 0 means one second's
+    /// worth of `rateLimit` (at least 1).
+    public var rateLimitBurst: Double
+
+    /// Creates limits; the defaults are the documented ones.
+    public init(
+        maxBodyBytes: Int = 256 * 1024,
+        maxHeaderBytes: Int = 32 * 1024,
+        maxHeaderCount: Int = 100,
+        maxFormParameters: Int = 1000,
+        rateLimit: Double = 0,
+        rateLimitBurst: Double = 0
+    ) {
+        self.maxBodyBytes = maxBodyBytes
+        self.maxHeaderBytes = maxHeaderBytes
+        self.maxHeaderCount = maxHeaderCount
+        self.maxFormParameters = maxFormParameters
+        self.rateLimit = rateLimit
+        self.rateLimitBurst = rateLimitBurst
+    }
+
+    /// The bucket size the rate limit runs with: `rateLimitBurst`, or one second's worth of requests.
+    public var effectiveBurst: Double { rateLimitBurst > 0 ? rateLimitBurst : max(1, rateLimit) }
+
+    /// Why these limits cannot work, or nil.
+    public var problem: String? {
+        if maxBodyBytes < 1024 || maxHeaderBytes < 1024 {
+            return "maxBodyBytes and maxHeaderBytes must be at least 1024: smaller refuses ordinary requests."
+        }
+        if maxHeaderCount < 8 || maxFormParameters < 8 {
+            return "maxHeaderCount and maxFormParameters must be at least 8: fewer refuses ordinary requests."
+        }
+        if !(rateLimit >= 0) || !(rateLimitBurst >= 0) || !rateLimit.isFinite || !rateLimitBurst.isFinite {
+            return "rateLimit and rateLimitBurst must be 0 (off, or one second's worth) or positive."
+        }
+        if rateLimit > 0, rateLimitBurst > 0, rateLimitBurst < 1 {
+            return "rateLimitBurst must be at least 1: a smaller bucket never lets a request through."
+        }
+        return nil
+    }
+
+    /// The hard limits of the HTTP parser, beyond which a request is refused before it reaches the routes (a bare
+    /// 400 and the connection closed): twice the limits above, so everything up to them, and a bit beyond, gets
+    /// the Stripe-style 431 of ``RequestLimitsMiddleware`` instead.
+    var parserHeaderBytes: Int { maxHeaderBytes * 2 }
+    var parserHeaderCount: Int { maxHeaderCount * 2 }
+}

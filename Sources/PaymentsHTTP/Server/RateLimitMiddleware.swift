@@ -1,0 +1,73 @@
+import HTTPTypes
+import Hummingbird
+import Metrics
+import PaymentsCore
+
+/// Refuses a client's request with Stripe's 429 `rate_limit` once its token bucket is empty (see ``RateLimiter``).
+///
+/// It runs before the idempotency middleware, so a refused request never reaches an `Idempotency-Key`: nothing is
+/// saved under the key, and the same request retried after the wait runs normally. The answer carries
+/// `Retry-After` (whole seconds until a token is back) and `Stripe-Should-Retry: true`, with which the official
+/// libraries retry it with their backoff, under the same key.
+struct RateLimitMiddleware: RouterMiddleware {
+    typealias Context = StripeRequestContext
+    /// The buckets; nil while the rate limit is off (every request passes).
+    let limiter: RateLimiter?
+    /// Whom the bucket belongs to: the authenticated API key, or the client's address.
+    let by: Keying
+
+    /// How a request is matched to its bucket.
+    enum Keying {
+        /// The key `AuthMiddleware` authenticated (it runs first).
+        case apiKey
+        /// The address the connection comes from: routes without a key.
+        case clientAddress
+    }
+
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        guard let limiter else { return try await next(request, context) }
+        let client: RateLimiter.Client =
+            switch by {
+            case .apiKey: .apiKey(context.apiKeyHash)
+            case .clientAddress: .address(context.clientAddress ?? "unknown")
+            }
+        switch limiter.take(client) {
+        case .allowed:
+            return try await next(request, context)
+        case .limited(let retryAfter):
+            Counter(label: "payments_rate_limited_total", dimensions: [("by", by.label)]).increment()
+            var response = JSONResponse.json(StripeRenderer.error(.rateLimited), status: .tooManyRequests)
+            response.headers[.retryAfter] = String(max(1, Int(retryAfter.rounded(.up))))
+            response.headers[.stripeShouldRetry] = "true"
+            return response
+        }
+    }
+}
+
+extension RateLimitMiddleware.Keying {
+    /// The metric dimension's value.
+    var label: String {
+        switch self {
+        case .apiKey: "api_key"
+        case .clientAddress: "address"
+        }
+    }
+}
+
+extension PaymentError {
+    /// Stripe's answer to a client over its rate limit (HTTP 429, code `rate_limit`).
+    static let rateLimited = PaymentError(
+        kind: .invalidRequest,
+        code: "rate_limit",
+        message: "Too many requests hit the API too quickly. We recommend an exponential backoff of your requests.",
+        status: 429
+    )
+}
+
+extension HTTPField.Name {
+    static let retryAfter = Self("Retry-After")!
+}

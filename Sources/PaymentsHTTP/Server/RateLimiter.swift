@@ -1,0 +1,69 @@
+import Dispatch
+import PaymentsCore
+import Synchronization
+
+/// One token bucket (``TokenBucket``) per client: per API key on `/v1`, per client address on the routes without
+/// a key (`/pay`, `/save-card`, the 3-D Secure pages).
+///
+/// Cheap on the hot path: one lock around one dictionary lookup and a few arithmetic operations, nothing else held.
+/// Memory stays bounded however many addresses appear: at ``maximumClients`` buckets, those full again (their
+/// clients idle long enough that forgetting them changes nothing) are dropped, and if every bucket is still in use
+/// (a flood from more addresses than that within one refill time) all are dropped and start full again.
+public final class RateLimiter: Sendable {
+    /// Seconds on a monotonic clock: the limiter's only source of time, injected so tests move it by hand.
+    public struct Clock: Sendable {
+        let now: @Sendable () -> Double
+
+        /// Creates a clock from a function returning seconds on a monotonic clock.
+        public init(_ now: @escaping @Sendable () -> Double) { self.now = now }
+
+        /// The system's monotonic clock (uptime); never jumps with the wall clock.
+        public static let monotonic = Clock { Double(DispatchTime.now().uptimeNanoseconds) / 1_000_000_000 }
+    }
+
+    /// Who a bucket belongs to.
+    public enum Client: Sendable, Hashable {
+        /// An API key, by the hash the idempotency keys are scoped with (never the key itself).
+        case apiKey(String)
+        /// A client address, on the routes that take no key.
+        case address(String)
+    }
+
+    /// Requests per second per client.
+    public let rate: Double
+    /// The bucket size: requests a client may make at once.
+    public let burst: Double
+    private let clock: Clock
+    private let buckets = Mutex<[Client: TokenBucket]>([:])
+
+    /// The most clients remembered at once: 10,000 buckets are about a megabyte.
+    public static let maximumClients = 10_000
+
+    /// Creates a limiter of `rate` requests per second and bursts of `burst`.
+    public init(rate: Double, burst: Double, clock: Clock = .monotonic) {
+        self.rate = rate
+        self.burst = max(1, burst)
+        self.clock = clock
+    }
+
+    /// A limiter for `limits`, or nil when the rate limit is off.
+    public convenience init?(_ limits: HTTPLimits, clock: Clock = .monotonic) {
+        guard limits.rateLimit > 0 else { return nil }
+        self.init(rate: limits.rateLimit, burst: limits.effectiveBurst, clock: clock)
+    }
+
+    /// Takes one request from `client`'s bucket.
+    public func take(_ client: Client) -> TokenBucket.Decision {
+        let now = clock.now()
+        return buckets.withLock { buckets in
+            if buckets.count >= Self.maximumClients, buckets[client] == nil {
+                buckets = buckets.filter { !$0.value.isFull(at: now) }
+                if buckets.count >= Self.maximumClients { buckets.removeAll(keepingCapacity: true) }
+            }
+            return buckets[client, default: TokenBucket(rate: rate, capacity: burst, now: now)].take(now: now)
+        }
+    }
+
+    /// How many clients have a bucket now.
+    public var clients: Int { buckets.withLock { $0.count } }
+}

@@ -1,0 +1,57 @@
+import HTTPTypes
+import Hummingbird
+import PaymentsCore
+
+/// Hands every request the server's ``HTTPLimits`` and refuses one over the header limits (431) or announcing a body
+/// over the size limit (413, before any of it is read), each with Stripe's error object.
+///
+/// A body sent without `Content-Length` (chunked) is cut off at the limit as it is read (``RequestParameters``), with
+/// the same 413. Headers far over the limits (twice them) are refused earlier still, by the HTTP parser.
+struct RequestLimitsMiddleware: RouterMiddleware {
+    typealias Context = StripeRequestContext
+    let limits: HTTPLimits
+
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        var context = context
+        context.limits = limits
+        let headers = request.headers
+        if headers.count > limits.maxHeaderCount {
+            throw PaymentError.headersTooLarge(
+                "The request has \(headers.count) header fields; this server accepts at most \(limits.maxHeaderCount)."
+            )
+        }
+        var bytes = 0
+        for field in headers { bytes += field.name.rawName.utf8.count + field.value.utf8.count }
+        if bytes > limits.maxHeaderBytes {
+            throw PaymentError.headersTooLarge(
+                "The request's header fields are \(bytes) bytes; this server accepts at most \(limits.maxHeaderBytes)."
+            )
+        }
+        if let length = headers[.contentLength].flatMap({ Int($0) }), length > limits.maxBodyBytes {
+            throw PaymentError.bodyTooLarge(length, limit: limits.maxBodyBytes)
+        }
+        return try await next(request, context)
+    }
+}
+
+extension PaymentError {
+    /// Header fields over ``HTTPLimits/maxHeaderCount`` or ``HTTPLimits/maxHeaderBytes``.
+    static func headersTooLarge(_ message: String) -> PaymentError {
+        PaymentError(kind: .invalidRequest, code: "request_header_fields_too_large", message: message, status: 431)
+    }
+
+    /// A body whose `Content-Length` is over ``HTTPLimits/maxBodyBytes``: the same error as ``tooLarge``, saying the
+    /// limit.
+    static func bodyTooLarge(_ length: Int, limit: Int) -> PaymentError {
+        PaymentError(
+            kind: .invalidRequest,
+            code: tooLarge.code,
+            message: "The request body is \(length) bytes; this server accepts at most \(limit).",
+            status: tooLarge.status
+        )
+    }
+}

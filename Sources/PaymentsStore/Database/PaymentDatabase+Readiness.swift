@@ -1,0 +1,27 @@
+import GRDB
+
+extension PaymentDatabase {
+    /// Why the database is not ready for requests.
+    public enum ReadinessProblem: Error, Sendable, Equatable {
+        /// A migration this process knows is not applied to the file (it was replaced or restored underneath).
+        case migrationsPending
+    }
+
+    /// Checks that the database takes requests now: every migration applied, and a write transaction that changes
+    /// nothing commits (it takes SQLite's write lock, so it waits behind another process's transaction, and with
+    /// group commit it waits for the writer thread: a stuck writer is not ready).
+    /// - Throws: ``ReadinessProblem/migrationsPending``, or the database's error.
+    public func checkReady() async throws {
+        let migrator = migrations.migrator
+        guard try await writer.read({ db in try migrator.hasCompletedMigrations(db) }) else {
+            throw ReadinessProblem.migrationsPending
+        }
+        if let groupCommit {
+            try await groupCommit.write { _ in () }
+        } else {
+            try await writer.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) { .rollback }
+            }
+        }
+    }
+}
