@@ -6,10 +6,12 @@ import Metrics
 import Payments
 import PaymentsHTTP
 import PaymentsLogging
+import PaymentsStore
 import Prometheus
+import ServiceLifecycle
 
 /// `payments serve`: migrates, then runs the application (`buildApplication`: start-up recovery, HTTP, sweeper)
-/// until SIGINT/SIGTERM, when it stops gracefully.
+/// until SIGINT/SIGTERM, when it drains gracefully within `shutdownGracePeriod` (see ``GracefulDrain``).
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -53,13 +55,22 @@ struct ServeCommand: AsyncParsableCommand {
             settings: settings,
             publicBaseURL: base.hasSuffix("/") ? String(base.dropLast()) : base
         )
-        let services = HTTPServices(
+        var services = HTTPServices(
             context: bootstrap.context,
             keys: APIKeys(secret: settings.secretKeys, publishable: settings.publishableKeys),
             catalog: settings.catalog,
             publicFolder: settings.publicFolder,
             metrics: registry
         )
+        services.limits = settings.limits
+        let database = bootstrap.database
+        services.readiness = Readiness {
+            do {
+                try await database.checkReady()
+            } catch PaymentDatabase.ReadinessProblem.migrationsPending {
+                throw Readiness.Failure(reason: "migrations_pending")
+            }
+        }
         // Only the built-in development keys are printed (they are public anyway); configured keys never are.
         let developmentKeys =
             settings.secretKeys == [ServiceSettings.developmentSecretKey]
@@ -89,6 +100,20 @@ struct ServeCommand: AsyncParsableCommand {
             // Written straight to the file descriptor so scripts waiting for this line see it at once.
             FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         }
-        try await app.runService()
+        // SIGTERM and SIGINT drain the server (see GracefulDrain) within the grace period, then it exits 0.
+        let drain = GracefulDrain(
+            base: app,
+            readiness: services.readiness,
+            gracePeriod: settings.shutdownGracePeriod,
+            logger: bootstrap.logger
+        )
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [drain],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: bootstrap.logger
+            )
+        )
+        try await group.run()
     }
 }

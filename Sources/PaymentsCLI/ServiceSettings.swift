@@ -45,6 +45,11 @@ struct ServiceSettings: Sendable {
     /// Test builds only: what happens at the fault point: `kill` (SIGKILL, the default) or `fail` (the step fails
     /// once, as a card network that does not answer).
     var faultAction: String?
+    /// Request limits and the rate limit (`maxBodyBytes`, ..., `rateLimit`, `rateLimitBurst`; see
+    /// ServiceSettings+Limits.swift).
+    var limits = HTTPLimits()
+    /// Seconds that SIGTERM/SIGINT leaves the requests in flight to finish before the process exits anyway.
+    var shutdownGracePeriod: Double = ServiceSettings.defaultShutdownGracePeriod
 
     /// The development keys: known to everyone, so production refuses them.
     static let developmentSecretKey = "sk_test_development_51PaymentsLocalKeyDoNotUse"
@@ -150,6 +155,7 @@ struct ServiceSettings: Sendable {
             settings.networkLedger = defaultLedger
         }
         try settings.readKeys(payments)
+        settings.readLimits(payments)
         if let catalogFile = payments.string(forKey: "catalog") {
             settings.catalog = try readCatalog(catalogFile)
         }
@@ -173,6 +179,7 @@ struct ServiceSettings: Sendable {
         guard synchronous == "FULL" || synchronous == "NORMAL" else {
             throw SettingsError.invalid("synchronous must be FULL or NORMAL.")
         }
+        try validateLimits()
         guard catalog.item(nil) != nil else {
             throw SettingsError.invalid("The catalog's default item '\(catalog.defaultItem)' is not one of its items.")
         }

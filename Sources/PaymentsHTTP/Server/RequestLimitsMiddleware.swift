@@ -19,12 +19,15 @@ struct RequestLimitsMiddleware: RouterMiddleware {
         var context = context
         context.limits = limits
         let headers = request.headers
-        if headers.count > limits.maxHeaderCount {
+        // HTTP/1's Host header arrives as the request's authority, apart from the other fields: counted as sent.
+        let host = request.head.authority.map { "Host".utf8.count + $0.utf8.count }
+        let count = headers.count + (host == nil ? 0 : 1)
+        if count > limits.maxHeaderCount {
             throw PaymentError.headersTooLarge(
-                "The request has \(headers.count) header fields; this server accepts at most \(limits.maxHeaderCount)."
+                "The request has \(count) header fields; this server accepts at most \(limits.maxHeaderCount)."
             )
         }
-        var bytes = 0
+        var bytes = host ?? 0
         for field in headers { bytes += field.name.rawName.utf8.count + field.value.utf8.count }
         if bytes > limits.maxHeaderBytes {
             throw PaymentError.headersTooLarge(

@@ -1,0 +1,112 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// SIGTERM drains the built binary: requests in flight finish, new connections are refused, and the process exits 0
+/// within `shutdownGracePeriod`; past it, the process exits anyway and the abandoned request is recovered.
+@Suite("Graceful shutdown (binary)")
+struct GracefulShutdownTests {
+    @Test("SIGTERM during a slow payment: it completes 2xx and is stored; new connections are refused; exit 0")
+    func drainsInFlight() async throws {
+        // Given a card network that takes 3 s to answer, and 10 s of grace
+        let server = try await ServerProcess.start(
+            environment: [
+                "PAYMENTS_NETWORK_LATENCY": "3000", "PAYMENTS_NETWORK_TIMEOUT": "8", "PAYMENTS_IDEMPOTENCY_LEASE": "10",
+                "PAYMENTS_SHUTDOWN_GRACE_PERIOD": "10",
+            ]
+        )
+        defer { server.kill() }
+        let client = server.client
+        let secret = server.secret
+        let payment = Task {
+            try await client.postForm(
+                "/v1/payment_intents",
+                [("amount", "4200"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
+                auth: secret,
+                headers: ["Idempotency-Key": "drain-\(UUID().uuidString)"]
+            )
+        }
+        try await Task.sleep(for: .seconds(1))  // the payment is now waiting on the network
+
+        // When SIGTERM arrives
+        let signalled = ContinuousClock.now
+        let stopped = Task { await server.stop(signal: SIGTERM, timeout: .seconds(20)) }
+        try await Task.sleep(for: .milliseconds(300))
+
+        // Then a new connection is refused (or, if it slipped in, told the server is not ready)
+        do {
+            let late = try RawHTTP.exchange(
+                port: server.port,
+                RawHTTP.request("GET", "/health/ready", port: server.port, headers: [])
+            )
+            #expect(late.status == 503, "a request after SIGTERM was answered: \(late)")
+        } catch let failure as RawHTTP.ConnectFailure {
+            #expect(failure.refused, "\(failure)")
+        }
+        // And the payment in flight completes with 2xx
+        let answer = try await payment.value
+        #expect(answer.status == 200, "\(answer)\n\(server.diagnostics)")
+        let id = try #require(try answer.json()["id"]?.string)
+        #expect(try answer.json()["status"]?.string == "succeeded")
+        // And the process exits 0 within the grace period
+        let termination = await stopped.value
+        let took = ContinuousClock.now - signalled
+        #expect(termination?.isCleanExit == true, "after SIGTERM: \(String(describing: termination))")
+        #expect(took < .seconds(10), "exit took \(took)")
+        #expect(server.output.contains("shutting down"), "\(server.diagnostics)")
+        // And the answered payment is stored
+        let status = try Ledgers(folder: server.folder).read("payments.sqlite") { db in
+            try String.fetchOne(db, sql: "SELECT status FROM payment_intents WHERE id = ?", arguments: [id])
+        }
+        #expect(status == "succeeded")
+        server.removeFiles()
+    }
+
+    @Test("A request longer than the grace period is abandoned: exit 0 at the deadline; its retry after a restart")
+    func deadlinePasses() async throws {
+        // Given 1 s of grace and a card network that takes 2.5 s
+        let leases = ["PAYMENTS_NETWORK_TIMEOUT": "3", "PAYMENTS_IDEMPOTENCY_LEASE": "4"]
+        let server = try await ServerProcess.start(
+            environment: leases.merging(
+                ["PAYMENTS_NETWORK_LATENCY": "2500", "PAYMENTS_SHUTDOWN_GRACE_PERIOD": "1"]
+            ) { _, new in new }
+        )
+        defer { server.kill() }
+        let key = ["Idempotency-Key": "abandoned-\(UUID().uuidString)"]
+        let form = [("amount", "4300"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")]
+        let client = server.client
+        let secret = server.secret
+        let payment = Task { try? await client.postForm("/v1/payment_intents", form, auth: secret, headers: key) }
+        try await Task.sleep(for: .milliseconds(300))
+
+        // When SIGTERM arrives and the payment outlives the grace period
+        let signalled = ContinuousClock.now
+        let termination = await server.stop(signal: SIGTERM, timeout: .seconds(20))
+        let took = ContinuousClock.now - signalled
+
+        // Then the process exits 0 at the deadline, not when the payment would have finished
+        #expect(termination?.isCleanExit == true, "after SIGTERM: \(String(describing: termination))")
+        #expect(took >= .seconds(0.9) && took < .seconds(2.2), "exit took \(took)\n\(server.diagnostics)")
+        #expect(server.output.contains("grace period over"), "\(server.diagnostics)")
+        let abandoned = await payment.value
+        #expect(abandoned.map { !(200..<300).contains($0.status) } ?? true, "\(String(describing: abandoned))")
+
+        // And a restart plus the client's retry with the same key finish it: one payment, charged once
+        let restarted = try await ServerProcess.start(folder: server.folder, keys: server.keys, environment: leases)
+        defer { restarted.kill() }
+        let retried = try await restarted.client.postFormRetryingInFlight(
+            "/v1/payment_intents",
+            form,
+            auth: restarted.secret,
+            headers: key
+        )
+        #expect(retried.status == 200, "\(retried)\n\(restarted.diagnostics)")
+        #expect(try retried.json()["status"]?.string == "succeeded")
+        let list = try await restarted.client.get("/v1/payment_intents", auth: restarted.secret)
+        #expect(try list.json()["data"]?.array?.count == 1, "\(list)")
+        #expect(await restarted.stop()?.isCleanExit == true)
+        let approved = try Ledgers(folder: server.folder).networkApprovedAttempts()
+        #expect(approved.count == 1, "the card network approved \(approved)")
+        restarted.removeFiles()
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import GRDB
+import TestSupport
+import Testing
+
+/// `GET /health/live` and `/health/ready` of the built binary against its real SQLite file.
+@Suite("Health: live and ready (binary)")
+struct HealthEndToEndTests {
+    @Test("Ready turns 503 while another process holds the database's write lock, and back to 200 after")
+    func writeLockHeld() async throws {
+        try await withServer { server in
+            #expect(try await server.client.get("/health/ready").json()["status"]?.string == "ready")
+
+            // Given another connection's write transaction on the file for 4 s (as a long `payments recharge` batch
+            // would hold it), on a thread of its own
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(5)
+            let other = try DatabaseQueue(path: server.db.path, configuration: configuration)
+            let locked = DispatchSemaphore(value: 0)
+            let released = DispatchSemaphore(value: 0)
+            Thread {
+                try? other.inTransaction(.immediate) { _ in
+                    locked.signal()
+                    Thread.sleep(forTimeInterval: 4)
+                    return .rollback
+                }
+                released.signal()
+            }.start()
+            locked.wait()
+            // When the probe asks
+            let start = ContinuousClock.now
+            let blocked = try await server.client.get("/health/ready")
+            // Then not ready, within the check's timeout (2 s), not the database's busy timeout (5 s)
+            #expect(blocked.status == 503, "\(blocked)")
+            #expect(try blocked.json()["status"]?.string == "not_ready")
+            #expect(try blocked.json()["reason"]?.string == "database_timeout", "\(blocked)")
+            #expect(ContinuousClock.now - start < .seconds(4.5))
+            // And alive all the same
+            #expect(try await server.client.get("/health/live").status == 200)
+            #expect(try await server.client.get("/health").status == 200)
+
+            await withCheckedContinuation { continuation in
+                DispatchQueue.global().async {
+                    released.wait()
+                    continuation.resume()
+                }
+            }
+            #expect(try await Self.eventually { try await server.client.get("/health/ready").status == 200 })
+        }
+    }
+
+    @Test("Ready is 503 migrations_pending when the file lacks a migration the server knows")
+    func migrationsPending() async throws {
+        try await withServer { server in
+            let queue = try DatabaseQueue(path: server.db.path)
+            let last = try await queue.write { db in
+                let last = try String.fetchOne(db, sql: "SELECT max(identifier) FROM grdb_migrations")!
+                try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = ?", arguments: [last])
+                return last
+            }
+            let answer = try await server.client.get("/health/ready")
+            #expect(answer.status == 503, "\(answer)")
+            #expect(try answer.json()["reason"]?.string == "migrations_pending", "\(answer)")
+            try await queue.write { db in
+                try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)", arguments: [last])
+            }
+            #expect(try await server.client.get("/health/ready").status == 200)
+        }
+    }
+
+    /// Polls `condition` for up to 15 s.
+    static func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(15)
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return false
+    }
+}

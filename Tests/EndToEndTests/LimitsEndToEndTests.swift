@@ -1,0 +1,159 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The request limits and the rate limit of the built binary, set through its environment, over real sockets.
+@Suite("Request limits and rate limit (binary)")
+struct LimitsEndToEndTests {
+    /// Small limits, so "just under" and "just over" are cheap to send.
+    static let limits = [
+        "PAYMENTS_MAX_BODY_BYTES": "4096", "PAYMENTS_MAX_HEADER_BYTES": "2048", "PAYMENTS_MAX_HEADER_COUNT": "16",
+        "PAYMENTS_MAX_FORM_PARAMETERS": "12",
+    ]
+
+    @Test("Each limit: just under passes, just over gets a Stripe-style error, nothing stored, the server unharmed")
+    func limits() async throws {
+        try await withServer(environment: Self.limits) { server in
+            let auth = ("Authorization", "Bearer \(server.secretKey)")
+            let form = ("Content-Type", "application/x-www-form-urlencoded")
+            func create(_ body: String, extra: [(String, String)] = []) throws -> RawHTTP.Answer {
+                try RawHTTP.exchange(
+                    port: server.port,
+                    RawHTTP.request(
+                        "POST",
+                        "/v1/payment_intents",
+                        port: server.port,
+                        headers: [auth, form] + extra,
+                        body: body
+                    )
+                )
+            }
+            var created = 0
+
+            // Body: 4096 bytes pass, 4097 are a 413
+            let under = try create(Self.createBody(bytes: 4096))
+            #expect(under.status == 200, "\(under)")
+            created += 1
+            let over = try create(Self.createBody(bytes: 4097))
+            #expect(over.status == 413, "\(over)")
+            #expect(try over.json()["error"]?["code"]?.string == "request_too_large", "\(over)")
+            #expect(try over.json()["error"]?["type"]?.string == "invalid_request_error")
+
+            // A chunked body (no Content-Length) over the limit: cut off as it is read, the same 413
+            let big = Self.createBody(bytes: 6000)
+            let chunked = try RawHTTP.exchange(
+                port: server.port,
+                "POST /v1/payment_intents HTTP/1.1\r\nHost: x\r\n\(auth.0): \(auth.1)\r\n\(form.0): \(form.1)\r\n"
+                    + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                    + String(big.utf8.count, radix: 16) + "\r\n" + big + "\r\n0\r\n\r\n"
+            )
+            #expect(chunked.status == 413, "\(chunked)")
+
+            // Header bytes: exactly 2048 pass, 2049 are a 431
+            let body = "amount=2000&currency=usd"
+            let base = RawHTTP.headerBytes(port: server.port, headers: [auth, form], body: body)
+            let pad = 2048 - base - "X-Pad".utf8.count
+            let atBytes = try create(body, extra: [("X-Pad", String(repeating: "p", count: pad))])
+            #expect(atBytes.status == 200, "\(atBytes)")
+            created += 1
+            let overBytes = try create(body, extra: [("X-Pad", String(repeating: "p", count: pad + 1))])
+            #expect(overBytes.status == 431, "\(overBytes)")
+            #expect(try overBytes.json()["error"]?["code"]?.string == "request_header_fields_too_large")
+
+            // Header count: 16 fields pass (Host, Authorization, Content-Type, Content-Length, Connection + 11), 17 not
+            let eleven = (0..<11).map { ("X-H\($0)", "1") }
+            let atCount = try create(body, extra: eleven)
+            #expect(atCount.status == 200, "\(atCount)")
+            created += 1
+            let overCount = try create(body, extra: eleven + [("X-H11", "1")])
+            #expect(overCount.status == 431, "\(overCount)")
+            #expect(try overCount.json()["error"]?["type"]?.string == "invalid_request_error")
+
+            // Far over the header limit: the HTTP parser refuses it (a bare 400), and the server carries on
+            let huge = try create(body, extra: [("X-Pad", String(repeating: "p", count: 3 * 2048))])
+            #expect(huge.status == 400, "\(huge)")
+
+            // Form parameters: 12 pass, 13 are a 400 parameters_too_many
+            let twelve = body + (0..<10).map { "&metadata[k\($0)]=v" }.joined()
+            let atParameters = try create(twelve)
+            #expect(atParameters.status == 200, "\(atParameters)")
+            created += 1
+            let overParameters = try create(twelve + "&metadata[k10]=v")
+            #expect(overParameters.status == 400, "\(overParameters)")
+            #expect(try overParameters.json()["error"]?["code"]?.string == "parameters_too_many")
+
+            // Nothing stored by the refused requests; the server still healthy
+            let list = try await server.client.get(
+                "/v1/payment_intents",
+                query: [("limit", "100")],
+                auth: server.secret
+            )
+            #expect(list.status == 200, "\(list)")
+            #expect(try list.json()["data"]?.array?.count == created, "\(list)")
+            #expect(try await server.client.get("/health/ready").status == 200)
+        }
+    }
+
+    @Test("Over the rate limit: Stripe's 429 rate_limit; the same Idempotency-Key after the wait runs normally")
+    func rateLimit() async throws {
+        let environment = ["PAYMENTS_RATE_LIMIT": "2", "PAYMENTS_RATE_LIMIT_BURST": "3"]
+        try await withServer(environment: environment) { server in
+            // Given a burst of 3: three requests pass at once, the fourth is refused
+            for _ in 0..<3 {
+                let answer = try await server.client.get("/v1/customers", auth: server.secret)
+                #expect(answer.status == 200, "\(answer)")
+            }
+            let refused = try await server.client.get("/v1/customers", auth: server.secret)
+            #expect(refused.status == 429, "\(refused)")
+            let error = try refused.json()["error"]
+            #expect(error?["type"]?.string == "invalid_request_error")
+            #expect(error?["code"]?.string == "rate_limit")
+            #expect(error?["message"]?.string?.hasPrefix("Too many requests hit the API too quickly.") == true)
+            #expect(refused.header("Retry-After") == "1", "\(refused.headers)")
+            #expect(refused.header("Stripe-Should-Retry") == "true", "\(refused.headers)")
+            #expect(refused.header("Request-Id")?.hasPrefix("req_") == true)
+
+            // When a keyed create is refused, and sent again after Retry-After
+            let key = ["Idempotency-Key": "e2e-429-\(UUID().uuidString)"]
+            let form = [
+                ("amount", "1200"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true"),
+            ]
+            let first = try await server.client.postForm("/v1/payment_intents", form, auth: server.secret, headers: key)
+            #expect(first.status == 429, "\(first)")
+            try await Task.sleep(for: .seconds(1))
+            let retried = try await server.client.postForm(
+                "/v1/payment_intents",
+                form,
+                auth: server.secret,
+                headers: key
+            )
+            // Then it ran: a new succeeded intent, not a replay of the 429
+            #expect(retried.status == 200, "\(retried)")
+            #expect(try retried.json()["status"]?.string == "succeeded")
+            #expect(retried.header("Idempotent-Replayed") == nil)
+            try await Task.sleep(for: .seconds(1))
+            let list = try await server.client.get("/v1/payment_intents", auth: server.secret)
+            #expect(try list.json()["data"]?.array?.count == 1, "\(list)")
+
+            // /pay has no key: its bucket is the client's address, apart from the secret key's
+            var payStatuses: [Int] = []
+            for _ in 0..<4 { payStatuses.append(try await server.client.postJSON("/pay", ["item": "nothing"]).status) }
+            #expect(payStatuses == [400, 400, 400, 429], "\(payStatuses)")
+            // Health probes are never limited
+            for _ in 0..<5 { #expect(try await server.client.get("/health/ready").status == 200) }
+        }
+    }
+
+    /// A valid create body of exactly `bytes` bytes (metadata values of up to 500 characters fill it).
+    static func createBody(bytes: Int) -> String {
+        var body = "amount=2000&currency=usd"
+        var index = 0
+        while body.utf8.count < bytes {
+            let prefix = "&metadata[m\(index)]="
+            let room = bytes - body.utf8.count - prefix.utf8.count
+            body += prefix + String(repeating: "v", count: max(1, min(500, room)))
+            index += 1
+        }
+        return body
+    }
+}
