@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 import Payments
 import PaymentsCore
 import Synchronization
@@ -22,13 +23,16 @@ public struct StripeRequestContext: RequestContext {
     var parsedBody: [String: ParameterNode]?
     /// The server's request limits, set by ``RequestLimitsMiddleware`` (the documented defaults until then).
     public var limits = HTTPLimits()
-    /// The address the connection comes from (without its port), for the rate limit of the routes without a key.
-    public let clientAddress: String?
+    /// The address the connection comes from, for the rate limit of the routes without a key.
+    public let remoteAddress: SocketAddress?
 
     public init(source: Source) {
         self.coreContext = .init(source: source)
-        self.clientAddress = source.channel.remoteAddress?.ipAddress
+        self.remoteAddress = source.channel.remoteAddress
     }
+
+    /// The client's IP address, without its port (made only when asked: it costs a string per request).
+    public var clientAddress: String? { remoteAddress?.ipAddress }
 
     /// The largest request body accepted: ``HTTPLimits/maxBodyBytes``.
     public var maxUploadSize: Int { limits.maxBodyBytes }
