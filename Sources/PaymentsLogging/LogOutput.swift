@@ -38,7 +38,7 @@ public enum LogOutput {
     public static func handler(label: String, format: LogFormat, level: Logger.Level) -> any LogHandler {
         var handler: any LogHandler =
             switch format {
-            case .text: StreamLogHandler.standardError(label: label)
+            case .text: DeferredMetadataLogHandler(StreamLogHandler.standardError(label: label))
             case .json: JSONLogHandler(label: label)
             }
         handler.logLevel = level

@@ -1,7 +1,8 @@
 import Foundation
 import PaymentsCore
-import PaymentsHTTP
 import Testing
+
+@testable import PaymentsHTTP
 
 /// The wire format's parser and reader, without the router.
 @Suite("Form and JSON parameters")
@@ -115,5 +116,29 @@ struct ParameterNodeTests {
         for (input, expected) in [("%C3", "%C3"), ("%A9+x", "%A9 x"), ("ok%FF%41", "ok%FF%41")] {
             #expect(try ParameterNode.parseForm("k=" + input)["k"] == .value(expected), "\(input)")
         }
+    }
+}
+
+/// Where a card number may stand: only the top-level `card[number]`; everywhere else the parameter is named.
+@Suite("Card numbers among parameters")
+struct ParameterNodeCardNumberTests {
+    static let visa = "4242424242424242"
+
+    @Test(
+        "Only card[number] may hold a card number; nested look-alikes, list items, other card fields and keys are named",
+        arguments: [
+            ("card[number]=\(visa)&card[cvc]=123", nil),
+            ("card[number]=\(visa)&card[name]=\(visa)", "card[name]"),
+            ("metadata[card][number]=\(visa)", "metadata[card][number]"),
+            ("expand[]=data&expand[]=\(visa)", "expand[1]"),
+            ("description=order+4242-4242-4242-4242", "description"),
+            ("metadata[\(visa)]=x", "metadata"),
+            ("\(visa)=x", "(a parameter name)"),
+            ("description=order+1234567890&amount=2000", nil),
+        ] as [(String, String?)]
+    )
+    func named(form: String, expected: String?) throws {
+        let parameters = try ParameterNode.parseForm(form)
+        #expect(ParameterNode.parameterHoldingCardNumber(in: parameters) == expected)
     }
 }
