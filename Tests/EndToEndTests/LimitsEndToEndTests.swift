@@ -32,16 +32,16 @@ struct LimitsEndToEndTests {
             var created = 0
 
             // Body: 4096 bytes pass, 4097 are a 413
-            let under = try create(Self.createBody(bytes: 4096))
+            let under = try create(SampleRequests.createBody(bytes: 4096))
             #expect(under.status == 200, "\(under)")
             created += 1
-            let over = try create(Self.createBody(bytes: 4097))
+            let over = try create(SampleRequests.createBody(bytes: 4097))
             #expect(over.status == 413, "\(over)")
             #expect(try over.json()["error"]?["code"]?.string == "request_too_large", "\(over)")
             #expect(try over.json()["error"]?["type"]?.string == "invalid_request_error")
 
             // A chunked body (no Content-Length) over the limit: cut off as it is read, the same 413
-            let big = Self.createBody(bytes: 6000)
+            let big = SampleRequests.createBody(bytes: 6000)
             let chunked = try RawHTTP.exchange(
                 port: server.port,
                 "POST /v1/payment_intents HTTP/1.1\r\nHost: x\r\n\(auth.0): \(auth.1)\r\n\(form.0): \(form.1)\r\n"
@@ -149,16 +149,4 @@ struct LimitsEndToEndTests {
         }
     }
 
-    /// A valid create body of exactly `bytes` bytes (metadata values of up to 500 characters fill it).
-    static func createBody(bytes: Int) -> String {
-        var body = "amount=2000&currency=usd"
-        var index = 0
-        while body.utf8.count < bytes {
-            let prefix = "&metadata[m\(index)]="
-            let room = bytes - body.utf8.count - prefix.utf8.count
-            body += prefix + String(repeating: "v", count: max(1, min(500, room)))
-            index += 1
-        }
-        return body
-    }
 }

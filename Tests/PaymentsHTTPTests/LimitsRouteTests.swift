@@ -24,20 +24,6 @@ struct LimitsRouteTests {
         (0..<keys).map { ("metadata[\(key($0))]", value) }
     }
 
-    /// A valid create body of exactly `bytes` bytes: the amount, the currency and metadata values of up to 500
-    /// characters.
-    static func createBody(bytes: Int) -> String {
-        var body = "amount=2000&currency=usd"
-        var index = 0
-        while body.utf8.count < bytes {
-            let prefix = "&metadata[m\(index)]="
-            let room = bytes - body.utf8.count - prefix.utf8.count
-            body += prefix + String(repeating: "v", count: max(1, min(500, room)))
-            index += 1
-        }
-        return body
-    }
-
     @Test("maxFormParameters: 12 parameters pass, 13 are a 400 parameters_too_many (form and JSON)")
     func formParameters() async throws {
         try await withLimits(HTTPLimits(maxFormParameters: 12)) { api in
@@ -72,10 +58,14 @@ struct LimitsRouteTests {
     func body() async throws {
         let limit = 2048
         try await withLimits(HTTPLimits(maxBodyBytes: limit)) { api in
-            #expect(Self.createBody(bytes: limit).utf8.count == limit)
-            let under = try await api.send(.post, "/v1/payment_intents", body: Self.createBody(bytes: limit))
+            #expect(SampleRequests.createBody(bytes: limit).utf8.count == limit)
+            let under = try await api.send(.post, "/v1/payment_intents", body: SampleRequests.createBody(bytes: limit))
             #expect(under.status == 200, "\(under.text)")
-            let over = try await api.send(.post, "/v1/payment_intents", body: Self.createBody(bytes: limit + 1))
+            let over = try await api.send(
+                .post,
+                "/v1/payment_intents",
+                body: SampleRequests.createBody(bytes: limit + 1)
+            )
             #expect(over.status == 413, "\(over.text)")
             #expect(over.error["type"]?.string == "invalid_request_error")
             #expect(over.error["code"]?.string == "request_too_large")
