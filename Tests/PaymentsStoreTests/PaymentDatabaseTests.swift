@@ -20,6 +20,40 @@ struct PaymentDatabaseTests {
         )
     }
 
+    // MARK: - Reads
+
+    @Test("A read is one snapshot: a commit made between two of its statements is not seen by the second")
+    func readIsOneSnapshot() async throws {
+        // Given a database with one customer, and a second connection to the same file
+        let folder = try TestPaths.temporaryFolder()
+        let path = folder.appendingPathComponent("payments.sqlite").path
+        let database = try Self.open(path)
+        let first = StoreFixtures.customer()
+        try await database.write { tx in try tx.insert(first) }
+        let other = try DatabaseQueue(path: path)
+        let second = StoreFixtures.customer(created: 2_000)
+        let page = PageRequest(limit: 10)
+
+        // When another connection commits a customer between the read's two statements
+        let (before, after) = try await database.read { tx in
+            let before = try tx.customers(email: nil, created: nil, page: page).items.map(\.id)
+            try other.write { db in
+                try db.execute(
+                    sql: "INSERT INTO customers (id, created) VALUES (?, ?)",
+                    arguments: [second.id, second.created]
+                )
+            }
+            let after = try tx.customers(email: nil, created: nil, page: page).items.map(\.id)
+            return (before, after)
+        }
+
+        // Then both statements saw the same snapshot, and a later read sees the new row
+        #expect(before == [first.id])
+        #expect(after == before)
+        let later = try await database.read { tx in try tx.customers(email: nil, created: nil, page: page).items }
+        #expect(later.count == 2)
+    }
+
     // MARK: - Migrations
 
     @Test("A fresh file gets every migration, in order, and the schema")
