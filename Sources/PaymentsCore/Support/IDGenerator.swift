@@ -1,5 +1,9 @@
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Makes Stripe-shaped identifiers: a prefix and random alphanumerics (`pi_` + 24, `cus_` + 14, ...).
 ///
 /// Injectable so tests can produce predictable ids; the default draws from the system's secure random source.
@@ -15,33 +19,50 @@ public struct IDGenerator: Sendable {
         self.sequence = sequence
     }
 
-    /// Random alphanumerics from `SystemRandomNumberGenerator` (a CSPRNG on every platform Swift supports).
+    /// Random alphanumerics from the system's secure random source.
     ///
-    /// Each draw of the generator is a system call (`getrandom` on Linux), so a character is cut from each byte of a
-    /// 64-bit draw rather than drawing once per character: a 24-character id costs about 4 calls instead of 24. A
-    /// byte maps onto the 62 characters without bias by keeping only bytes below 248 (4 × 62).
+    /// Each draw is a system call (`getrandom` on Linux), so an id's bytes come from one draw (``fillRandom(_:)``)
+    /// rather than one per character or per 64-bit word. A byte maps onto the 62 characters without bias by keeping
+    /// only bytes below 248 (4 × 62); the few bytes dropped are drawn again.
     public static let secure = IDGenerator(random: secureRandom, sequence: ObjectIDSequence.process.next)
 
     /// `count` characters from the system's secure random source.
     private static let secureRandom: @Sendable (Int) -> String = { count in
-        var generator = SystemRandomNumberGenerator()
-        var characters: [Character] = []
+        var characters: [UInt8] = []
         characters.reserveCapacity(count)
+        // About 3% of bytes are dropped: a few spare bytes make a second draw rare.
+        var bytes = [UInt8](repeating: 0, count: count + 8)
         while characters.count < count {
-            var word = generator.next()
-            for _ in 0..<8 where characters.count < count {
-                let byte = UInt8(truncatingIfNeeded: word)
-                word >>= 8
-                if byte < unbiasedLimit { characters.append(alphabet[Int(byte) % alphabet.count]) }
+            bytes.withUnsafeMutableBytes(fillRandom)
+            for byte in bytes where characters.count < count && byte < unbiasedLimit {
+                characters.append(alphabet[Int(byte) % alphabet.count])
             }
         }
-        return String(characters)
+        return String(decoding: characters, as: UTF8.self)
+    }
+
+    /// Fills `buffer` from the system's CSPRNG in one call where the C library offers it (`arc4random_buf`: glibc
+    /// 2.36 and later, Darwin), from `SystemRandomNumberGenerator` 8 bytes at a time otherwise.
+    private static func fillRandom(_ buffer: UnsafeMutableRawBufferPointer) {
+        guard let base = buffer.baseAddress else { return }
+        #if canImport(Glibc) || canImport(Darwin)
+            arc4random_buf(base, buffer.count)
+        #else
+            var generator = SystemRandomNumberGenerator()
+            var offset = 0
+            while offset < buffer.count {
+                var word = generator.next()
+                let chunk = min(8, buffer.count - offset)
+                withUnsafeBytes(of: &word) { (base + offset).copyMemory(from: $0.baseAddress!, byteCount: chunk) }
+                offset += chunk
+            }
+        #endif
     }
 
     /// The bytes below this (a multiple of the alphabet's size) map onto it uniformly.
     private static let unbiasedLimit = UInt8(256 / alphabet.count * alphabet.count)
 
-    private static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+    private static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
 
     /// `count` random alphanumeric characters.
     public func token(_ count: Int) -> String { random(count) }
@@ -56,12 +77,12 @@ public struct IDGenerator: Sendable {
     private func objectID(_ count: Int) -> String {
         guard let sequence else { return random(count) }
         var value = sequence()
-        var head = [Character](repeating: "0", count: Self.sequencedPrefix)
+        var head = [UInt8](repeating: UInt8(ascii: "0"), count: Self.sequencedPrefix)
         for index in head.indices.reversed() {
             head[index] = Self.alphabet[Int(value % UInt64(Self.alphabet.count))]
             value /= UInt64(Self.alphabet.count)
         }
-        return String(head) + random(count - Self.sequencedPrefix)
+        return String(decoding: head, as: UTF8.self) + random(count - Self.sequencedPrefix)
     }
 
     /// How many leading characters of an object id come from the sequence: 62^6 ≈ 5.7 × 10^10 values.
