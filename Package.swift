@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", .upToNextMinor(from: "1.33.2")),
     ],
     targets: [
         // Pure values and rules: money, cards, the PaymentIntent state machine, the test-mode
@@ -40,6 +41,16 @@ let package = Package(
                 "PaymentsCore",
                 "PaymentsSQLite",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        // The start of the PostgreSQL store (issue #13): connection settings from a postgres:// URL and the migration
+        // runner for migrations/postgres/. The store itself (a StoreTransaction on PostgreSQL) is not built yet.
+        .target(
+            name: "PaymentsPostgres",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         // The built-in test-mode card network and its own ledger (a separate SQLite file, as a remote
@@ -150,6 +161,15 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        .testTarget(
+            name: "PaymentsPostgresTests",
+            dependencies: [
+                "PaymentsPostgres", "PaymentsStore", "Payments", "PaymentsCore", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         .testTarget(

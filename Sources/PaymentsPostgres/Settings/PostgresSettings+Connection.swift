@@ -1,0 +1,46 @@
+import Logging
+import PostgresNIO
+
+extension PostgresSettings {
+    /// PostgresNIO's configuration for these settings, TLS included.
+    /// - Throws: NIOSSL's error when a TLS context cannot be made.
+    public func connectionConfiguration() throws -> PostgresConnection.Configuration {
+        PostgresConnection.Configuration(
+            host: host,
+            port: port,
+            username: user,
+            password: password,
+            database: database,
+            tls: try tls()
+        )
+    }
+
+    /// The TLS behaviour of `sslMode`, with libpq's meaning of each mode.
+    private func tls() throws -> PostgresConnection.Configuration.TLS {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        switch sslMode {
+        case .disable:
+            return .disable
+        case .prefer:
+            configuration.certificateVerification = .none
+            return .prefer(try NIOSSLContext(configuration: configuration))
+        case .require:
+            configuration.certificateVerification = .none
+            return .require(try NIOSSLContext(configuration: configuration))
+        case .verifyCA:
+            configuration.certificateVerification = .noHostnameVerification
+            return .require(try NIOSSLContext(configuration: configuration))
+        case .verifyFull:
+            configuration.certificateVerification = .fullVerification
+            return .require(try NIOSSLContext(configuration: configuration))
+        }
+    }
+
+    /// Opens one connection to the database.
+    /// - Parameters:
+    ///   - id: PostgresNIO's connection id, for its log lines.
+    ///   - logger: where PostgresNIO logs; it never sees the password in a log line (it logs no credentials).
+    public func connect(id: Int = 1, logger: Logger) async throws -> PostgresConnection {
+        try await PostgresConnection.connect(configuration: try connectionConfiguration(), id: id, logger: logger)
+    }
+}
