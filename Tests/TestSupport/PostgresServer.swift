@@ -14,7 +14,9 @@ import Foundation
 ///
 /// The server listens on 127.0.0.1 only, its unix socket in the temporary folder. TCP logins need the superuser's
 /// password (scram-sha-256, a random one per cluster), so tests connect with a full `postgres://` URL; the unix
-/// socket trusts local users, for `createdb`. Durability is off (`fsync=off`, `full_page_writes=off`,
+/// socket trusts local users, for `createdb`. TLS is on, with a self-signed certificate made by `openssl` (so
+/// `sslmode=require` connects and `verify-full` is refused); the URLs ``url(database:)`` gives turn it off. Durability
+/// is off (`fsync=off`, `full_page_writes=off`,
 /// `synchronous_commit=off`): the cluster lives as long as one test run and is never recovered after a crash.
 public final class PostgresServer: Sendable {
     /// The superuser `initdb` creates.
@@ -59,6 +61,20 @@ public final class PostgresServer: Sendable {
         do {
             let password = UUID().uuidString
             try Data(password.utf8).write(to: folder.appendingPathComponent("password"))
+            // A self-signed certificate, so that tests can connect with TLS too (sslmode=require).
+            try run(
+                "/usr/bin/openssl",
+                [
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-keyout", folder.appendingPathComponent("server.key").path,
+                    "-out", folder.appendingPathComponent("server.crt").path,
+                ],
+                asClusterOwner: false
+            )
+            try FileManager.default.setAttributes(
+                [.posixPermissions: 0o600],
+                ofItemAtPath: folder.appendingPathComponent("server.key").path
+            )
             try handOver(folder)
             try run(
                 binaries + "/initdb",
@@ -121,7 +137,9 @@ public final class PostgresServer: Sendable {
     private func startServer() throws {
         let options = [
             "-c listen_addresses=127.0.0.1", "-c port=\(port)", "-c unix_socket_directories=\(folder.path)",
-            "-c fsync=off", "-c full_page_writes=off", "-c synchronous_commit=off",
+            "-c fsync=off", "-c full_page_writes=off", "-c synchronous_commit=off", "-c ssl=on",
+            "-c ssl_cert_file=\(folder.appendingPathComponent("server.crt").path)",
+            "-c ssl_key_file=\(folder.appendingPathComponent("server.key").path)",
         ]
         try Self.run(
             binaries + "/pg_ctl",

@@ -57,7 +57,12 @@ FROM idempotency_keys;
 
 DROP TABLE idempotency_keys;
 ALTER TABLE idempotency_keys_v3 RENAME TO idempotency_keys;
+-- PostgreSQL names constraints after the table they were made on: give them the final table's names.
 ALTER INDEX idempotency_keys_v3_pkey RENAME TO idempotency_keys_pkey;
+ALTER TABLE idempotency_keys RENAME CONSTRAINT idempotency_keys_v3_check TO idempotency_keys_check;
+ALTER TABLE idempotency_keys RENAME CONSTRAINT idempotency_keys_v3_key_check TO idempotency_keys_key_check;
+ALTER TABLE idempotency_keys RENAME CONSTRAINT idempotency_keys_v3_recovery_point_check
+    TO idempotency_keys_recovery_point_check;
 
 -- The sweeper's rule c reads only keys that expire, soonest first.
 CREATE INDEX idempotency_keys_expiring ON idempotency_keys (expires_at) WHERE expires_at IS NOT NULL;
