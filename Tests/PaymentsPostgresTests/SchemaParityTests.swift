@@ -330,71 +330,13 @@ struct SchemaParityTests {
 
     // MARK: - The script
 
-    /// Two days of payments through the use cases (as ReportViewTests' script): successes in three currencies,
-    /// declines, a failed and an expired 3-D Secure challenge, captured and uncaptured authorizations, open
-    /// intents, refunds, a saved card set up for later; the events they write.
+    /// The report views' two days of payments (``ReportScript``), then a card set up for later and one more
+    /// authorization left uncaptured: the events and setup intents they write.
     static func script() async throws -> TestEnvironment {
-        let environment = try TestEnvironment()
-        let intents = environment.intents
-        let customer = try await environment.customers.create(.init(email: "jenny@example.com"))
-        let threeDSecure = "pm_card_authenticationRequiredOnSetup"
-
-        // Day one, 10:00 UTC.
-        environment.clock.advance(by: 10 * 3_600)
-        let paid = try await pay(environment, "pm_card_visa", 2_000, "usd")
-        _ = try await intents.create(
-            .init(
-                amount: 3_000,
-                currency: "usd",
-                customer: customer.id,
-                paymentMethod: "pm_card_mastercard",
-                confirm: true,
-                description: "Order 2"
-            )
-        )
-        _ = try? await pay(environment, "pm_card_chargeDeclinedInsufficientFunds", 1_500, "usd")
-        let challenged = try await pay(environment, threeDSecure, 2_500, "usd")
-        _ = try await intents.authenticate(
-            challenged.id,
-            token: try #require(challenged.authenticationToken),
-            outcome: .fail
-        )
-        let toCapture = try await pay(environment, "pm_card_visa", 5_000, "usd", captureMethod: .manual)
-        _ = try await intents.create(.init(amount: 700, currency: "usd"))
-        _ = try await pay(environment, threeDSecure, 1_200, "usd")  // abandoned: the sweeper expires it
-        _ = try await environment.setupIntents.create(.init(customer: customer.id))
-
-        // Day two, 10:00 UTC.
-        environment.clock.advance(by: 86_400)
-        let euros = try await pay(environment, "pm_card_visa", 1_000, "eur")
-        _ = try await pay(environment, "pm_card_visa", 500, "jpy")
-        _ = try await environment.refunds.create(.init(paymentIntent: paid.id, amount: 500))
-        _ = try await environment.refunds.create(.init(paymentIntent: euros.id))
-        _ = try await intents.capture(toCapture.id, amountToCapture: 4_000)
-        _ = try await pay(environment, "pm_card_amex", 2_000, "eur", captureMethod: .manual)
-        _ = try await pay(environment, "pm_card_visa", 2_000, "eur", captureMethod: .manual)
-        _ = try await intents.create(.init(amount: 900, currency: "usd", paymentMethod: "pm_card_visa"))
-        _ = try? await pay(environment, "pm_card_chargeDeclinedInsufficientFunds", 1_100, "eur")
-        _ = try await Sweeper(context: environment.context).sweep(now: environment.clock.now)
+        let made = try await ReportScript.twoDays()
+        let environment = made.environment
+        _ = try await environment.setupIntents.create(.init(customer: made.customer.id))
+        _ = try await ReportScript.pay(environment, "pm_card_visa", 2_000, "eur", captureMethod: .manual)
         return environment
-    }
-
-    /// Creates and confirms an intent.
-    static func pay(
-        _ environment: TestEnvironment,
-        _ paymentMethod: String,
-        _ amount: Int64,
-        _ currency: String,
-        captureMethod: CaptureMethod = .automatic
-    ) async throws -> PaymentIntent {
-        try await environment.intents.create(
-            .init(
-                amount: amount,
-                currency: currency,
-                paymentMethod: paymentMethod,
-                confirm: true,
-                captureMethod: captureMethod
-            )
-        )
     }
 }

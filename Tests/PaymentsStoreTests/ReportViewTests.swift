@@ -13,7 +13,6 @@ struct ReportViewTests {
     /// One day in seconds.
     static let day: Int64 = 86_400
     /// A card that needs 3-D Secure on-session (4000002500003155).
-    static let threeDSecureCard = "pm_card_authenticationRequiredOnSetup"
 
     /// What the script leaves behind, read back from the database file.
     struct Stored {
@@ -25,71 +24,12 @@ struct ReportViewTests {
 
     // MARK: - The script
 
-    /// Two days of payments: successes in three currencies, declines, a failed and an expired 3-D Secure
-    /// challenge, captured and uncaptured authorizations, open intents, refunds (succeeded and pending).
+    /// The shared two days of payments (``ReportScript``), and a refund still pending at the network, which counts
+    /// nowhere yet.
     static func script() async throws -> TestEnvironment {
-        let environment = try TestEnvironment()
-        let intents = environment.intents
-        let refunds = Refunds(context: environment.context)
-        let customer = try await environment.customers.create(.init(email: "jenny@example.com"))
-
-        // Day one, 10:00 UTC.
-        environment.clock.advance(by: 10 * 3_600)
-        let paid = try await pay(environment, "pm_card_visa", 2_000, "usd")
-        let paidWithCustomer = try await intents.create(
-            .init(
-                amount: 3_000,
-                currency: "usd",
-                customer: customer.id,
-                paymentMethod: "pm_card_mastercard",
-                confirm: true,
-                description: "Order 2"
-            )
-        )
-        _ = try? await pay(environment, "pm_card_chargeDeclinedInsufficientFunds", 1_500, "usd")
-        let challenged = try await pay(environment, threeDSecureCard, 2_500, "usd")
-        _ = try await intents.authenticate(
-            challenged.id,
-            token: try #require(challenged.authenticationToken),
-            outcome: .fail
-        )
-        let toCapture = try await pay(environment, "pm_card_visa", 5_000, "usd", captureMethod: .manual)
-        _ = try await intents.create(.init(amount: 700, currency: "usd"))
-        _ = try await pay(environment, threeDSecureCard, 1_200, "usd")  // abandoned: the sweeper expires it
-
-        // Day two, 10:00 UTC.
-        environment.clock.advance(by: day)
-        let euros = try await pay(environment, "pm_card_visa", 1_000, "eur")
-        _ = try await pay(environment, "pm_card_visa", 500, "jpy")
-        _ = try await refunds.create(.init(paymentIntent: paid.id, amount: 500))
-        _ = try await refunds.create(.init(paymentIntent: euros.id))
-        _ = try await intents.capture(toCapture.id, amountToCapture: 4_000)
-        _ = try await pay(environment, "pm_card_amex", 2_000, "eur", captureMethod: .manual)
-        _ = try await intents.create(.init(amount: 900, currency: "usd", paymentMethod: "pm_card_visa"))
-        _ = try? await pay(environment, "pm_card_chargeDeclinedInsufficientFunds", 1_100, "eur")
-        _ = try await Sweeper(context: environment.context).sweep(now: environment.clock.now)
-        // A refund still pending at the network counts nowhere yet.
-        try insertPendingRefund(environment, of: paidWithCustomer, amount: 100)
-        return environment
-    }
-
-    /// Creates and confirms an intent.
-    static func pay(
-        _ environment: TestEnvironment,
-        _ paymentMethod: String,
-        _ amount: Int64,
-        _ currency: String,
-        captureMethod: CaptureMethod = .automatic
-    ) async throws -> PaymentIntent {
-        try await environment.intents.create(
-            .init(
-                amount: amount,
-                currency: currency,
-                paymentMethod: paymentMethod,
-                confirm: true,
-                captureMethod: captureMethod
-            )
-        )
+        let made = try await ReportScript.twoDays()
+        try insertPendingRefund(made.environment, of: made.paidWithCustomer, amount: 100)
+        return made.environment
     }
 
     /// Test-only SQL: a pending refund row, as a crash between the refund's two phases leaves one.
