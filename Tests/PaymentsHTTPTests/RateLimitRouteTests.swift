@@ -20,9 +20,10 @@ final class ManualSeconds: Sendable {
 func withRateLimitedWire(
     rate: Double,
     burst: Double,
+    keys: APIKeys = APIKeys(secret: TestHTTP.secretKey, publishable: TestHTTP.publishableKey),
     _ test: @Sendable (WireClient, ManualSeconds) async throws -> Void
 ) async throws {
-    var http = try TestHTTP()
+    var http = try TestHTTP(keys: keys)
     let time = ManualSeconds()
     http.services.rateLimiter = RateLimiter(rate: rate, burst: burst, clock: time.clock)
     let configured = http
@@ -100,6 +101,19 @@ struct RateLimitRouteTests {
         }
     }
 
+    @Test("Two secret keys configured at once (a key being rolled) have a bucket each")
+    func perSecretKey() async throws {
+        let rolled = "sk_test_router_rolled"
+        let keys = APIKeys(secret: [TestHTTP.secretKey, rolled], publishable: [TestHTTP.publishableKey])
+        try await withRateLimitedWire(rate: 1, burst: 1, keys: keys) {
+            (api: WireClient, _: ManualSeconds) async throws in
+            #expect(try await api.get("/v1/customers").status == 200)
+            #expect(try await api.get("/v1/customers").status == 429)
+            #expect(try await api.get("/v1/customers", auth: "Bearer \(rolled)").status == 200)
+            #expect(try await api.get("/v1/customers", auth: "Bearer \(rolled)").status == 429)
+        }
+    }
+
     @Test("/pay is limited by client address, before its idempotency key; /health never")
     func payByAddress() async throws {
         try await withRateLimitedWire(rate: 1, burst: 2) { api, _ in
@@ -157,11 +171,11 @@ struct RateLimiterTests {
         for index in 0..<(RateLimiter.maximumClients - 1) { _ = limiter.take(.address("idle-\(index)")) }
         time.advance(by: 10)
         // And one busy client that just spent its token
-        #expect(limiter.take(.apiKey("busy")) == .allowed)
+        #expect(limiter.take(.apiKey(7)) == .allowed)
         // When a new client arrives at the bound
         #expect(limiter.take(.address("new")) == .allowed)
         // Then the idle ones were forgotten, and the busy one is still limited
         #expect(limiter.clients == 2)
-        #expect(limiter.take(.apiKey("busy")) == .limited(retryAfter: 1))
+        #expect(limiter.take(.apiKey(7)) == .limited(retryAfter: 1))
     }
 }

@@ -66,11 +66,17 @@ public struct APIKeys: Sendable {
     /// was right.
     /// - Throws: 401 for a missing or unknown key; its message shows only the sent key's masked form.
     public func authenticate(authorization: String?) throws(PaymentError) -> Scope {
+        try authenticatedKey(authorization: authorization).scope
+    }
+
+    /// As ``authenticate(authorization:)``, also saying which configured key matched (its position among the
+    /// secret keys, then the publishable keys): the per-key rate limit keeps a bucket for each.
+    func authenticatedKey(authorization: String?) throws(PaymentError) -> (scope: Scope, index: Int) {
         guard let key = Self.key(fromAuthorization: authorization), !key.isEmpty else { throw .missingAPIKey }
         let sent = Array(key.utf8)
-        var matched: Scope?
-        for candidate in candidates where ConstantTime.equals(sent, candidate.bytes) {
-            matched = candidate.scope
+        var matched: (scope: Scope, index: Int)?
+        for (index, candidate) in candidates.enumerated() where ConstantTime.equals(sent, candidate.bytes) {
+            matched = (candidate.scope, index)
         }
         guard let matched else { throw .invalidAPIKey(key) }
         return matched

@@ -16,9 +16,10 @@ struct AuthMiddleware: RouterMiddleware {
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         var context = context
-        let scope = try keys.authenticate(authorization: request.headers[.authorization])
+        let (scope, index) = try keys.authenticatedKey(authorization: request.headers[.authorization])
         context.scope = scope
-        context.apiKeyHash = keys.idempotencyScope(of: scope)
+        context.apiKeyIndex = index
+        context.idempotencyScope = keys.idempotencyScope(of: scope)
         do {
             return try await next(request, context)
         } catch let error as PaymentError {

@@ -49,7 +49,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
         )
         let decision = try await services.idempotency.begin(
             .init(
-                apiKey: fixedScope ?? context.apiKeyHash,
+                apiKey: fixedScope ?? context.idempotencyScope,
                 key: key,
                 method: request.method.rawValue,
                 path: request.uri.path,

@@ -32,7 +32,7 @@ struct RateLimitMiddleware: RouterMiddleware {
         guard let limiter else { return try await next(request, context) }
         let client: RateLimiter.Client =
             switch by {
-            case .apiKey: .apiKey(context.apiKeyHash)
+            case .apiKey: .apiKey(context.apiKeyIndex ?? -1)
             case .clientAddress: .address(context.clientAddress ?? "unknown")
             }
         switch limiter.take(client) {

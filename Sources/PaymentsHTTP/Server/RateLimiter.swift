@@ -23,8 +23,8 @@ public final class RateLimiter: Sendable {
 
     /// Who a bucket belongs to.
     public enum Client: Sendable, Hashable {
-        /// An API key, by the hash the idempotency keys are scoped with (never the key itself).
-        case apiKey(String)
+        /// An API key, by its position among the configured keys (never the key itself).
+        case apiKey(Int)
         /// A client address, on the routes that take no key.
         case address(String)
     }

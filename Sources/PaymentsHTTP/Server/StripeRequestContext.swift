@@ -13,8 +13,10 @@ public struct StripeRequestContext: RequestContext {
     public var scope: APIKeys.Scope?
     /// The request's `Stripe-Version` header.
     public var apiVersion: String?
-    /// The API key the request used, hashed; idempotency keys are scoped by it.
-    public var apiKeyHash: String = ""
+    /// The scope of the request's idempotency keys: the kind of API key it used (``IdempotencyKeys/secretKeyScope``).
+    public var idempotencyScope: String = ""
+    /// Which configured API key the request used (its position in ``APIKeys``), for the per-key rate limit.
+    public var apiKeyIndex: Int?
 
     /// The idempotency key this request runs under, set by the idempotency middleware.
     public var idempotency: IdempotentRequest?
