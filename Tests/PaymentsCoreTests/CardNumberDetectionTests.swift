@@ -45,6 +45,12 @@ struct CardNumberDetectionTests {
             "2026-11-29 21:24",
             "pi_3Ua6tz0rUMstl6Gdrs6dRwNo",
             "+1 415-555-0100",
+            // A UUID (the Stripe libraries' idempotency keys) whose 4-digit groups make a Luhn-valid 12-digit "Visa"
+            "deadbeef-4000-0000-0002-abcdefabcdef",
+            // A UUID whose groups are all digits: 8-4-4-4-12 is no card's grouping
+            "12345678-4242-4242-4242-424242424242x",
+            // Digit runs cut from a UUID's hex groups by letters do not join its 4-digit groups
+            "abcdef42-4000-0000-0002-abcdefabcdef",
         ]
     )
     func notFound(_ text: String) {

@@ -1,7 +1,7 @@
 // MARK: - Finding card numbers in free text
 
 extension CardNumber {
-    /// Whether `text` holds a card number: a stretch of 12–19 digits, written together or in groups split by spaces
+    /// Whether `text` holds a card number: a stretch of 13–19 digits, written together or in groups split by spaces
     /// and dashes (`4242 4242 4242 4242`, `4242-4242-…`), that starts like a known brand's numbers
     /// (``CardBrand/detect(fromDigits:)``) and passes the Luhn check, as ``init(parsing:)`` would read it.
     ///
@@ -18,7 +18,7 @@ extension CardNumber {
         // Most values hold fewer digits than any card number: nothing to look at.
         var digitCount = 0
         for byte in text.utf8 where isDigit(byte) { digitCount += 1 }
-        guard digitCount >= shortestNumber else { return false }
+        guard digitCount >= shortestFoundNumber else { return false }
         let bytes = Array(text.utf8)
         // The digit groups (as ranges of `bytes`) of the current stretch of digits, spaces and dashes.
         var groups: [Range<Int>] = []
@@ -43,25 +43,56 @@ extension CardNumber {
 
     /// The longest card number ``init(parsing:)`` accepts, in digits.
     static let longestNumber = 19
-    /// The shortest card number ``init(parsing:)`` accepts, in digits.
-    static let shortestNumber = 12
+    /// The fewest digits a number found in free text has (see ``stretchHoldsCardNumber(_:in:)``).
+    static let shortestFoundNumber = 13
 
     private static func isDigit(_ byte: UInt8) -> Bool {
         byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
     }
 
-    /// Whether consecutive `groups` of digits (one stretch, split by spaces and dashes) make a card number.
+    /// Whether consecutive `groups` of digits (one stretch, split by spaces and dashes) make a card number: one
+    /// whole group of 13–19 digits, or groups joined as a card's number is printed (4-4-4-4, 4-6-5, 4-4-4-4-3),
+    /// each of at most 6 digits, 13 to 19 in all.
+    ///
+    /// These bounds keep random UUIDs (the Stripe libraries' own idempotency keys) from reading as cards: their
+    /// groups are 8-4-4-4-12, so whole 4-digit ones join to 12 digits at most, the last group has 12, and a run of
+    /// digits cut from a hex group by a letter (`…f1234-4000-…-5678ab…`) joins nothing. Joining any runs from 12
+    /// digits up, about one UUID in ten thousand read as a card (`scripts/chaos` met three in 2,434 requests).
+    /// The price: a 12-digit card number (some Maestro cards; no test card) in free text is not recognised.
     private static func stretchHoldsCardNumber(_ groups: [Range<Int>], in bytes: [UInt8]) -> Bool {
-        for first in groups.indices {
-            var digits: [UInt8] = []
-            for group in groups[first...] {
+        func isCard(_ digits: some Collection<UInt8>) -> Bool {
+            let number = String(decoding: digits, as: UTF8.self)
+            return CardBrand.detect(fromDigits: number) != .unknown && luhnIsValid(number)
+        }
+        for (index, first) in groups.enumerated() {
+            if (shortestFoundNumber...longestNumber).contains(first.count), isCard(bytes[first]) { return true }
+            guard printedGroup.contains(first.count), !touchesLetter(before: first, in: bytes) else { continue }
+            var digits = Array(bytes[first])
+            for group in groups[(index + 1)...] {
+                guard printedGroup.contains(group.count), !touchesLetter(after: group, in: bytes) else { break }
                 digits.append(contentsOf: bytes[group])
                 if digits.count > longestNumber { break }
-                guard digits.count >= shortestNumber else { continue }
-                let number = String(decoding: digits, as: UTF8.self)
-                if CardBrand.detect(fromDigits: number) != .unknown, luhnIsValid(number) { return true }
+                if digits.count >= shortestFoundNumber, isCard(digits) { return true }
             }
         }
         return false
     }
+
+    /// Whether a letter comes right before `group`: a run of digits cut from a word (`f1234` in a UUID's hex) is no
+    /// printed group of a card's number.
+    private static func touchesLetter(before group: Range<Int>, in bytes: [UInt8]) -> Bool {
+        group.lowerBound > 0 && isLetter(bytes[group.lowerBound - 1])
+    }
+
+    /// Whether a letter comes right after `group` (`5678abcd`).
+    private static func touchesLetter(after group: Range<Int>, in bytes: [UInt8]) -> Bool {
+        group.upperBound < bytes.count && isLetter(bytes[group.upperBound])
+    }
+
+    private static func isLetter(_ byte: UInt8) -> Bool {
+        (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z")
+    }
+
+    /// How many digits a group of a card's number has when it is printed in groups.
+    static let printedGroup = 1...6
 }
