@@ -60,6 +60,24 @@ struct VaultKeysTests {
         #expect(throws: CardVault.VaultError.badKey) { try CardVault(base64Key: Self.keyB, oldKeys: ["bm90IGEga2V5"]) }
     }
 
+    @Test("a request fingerprint is HMAC-SHA256 under the HKDF-derived request key, as Python's hmac computes it")
+    func requestFingerprintIsStable() throws {
+        // Given the vault key A (32 bytes of 0xA1) and fingerprints computed outside Swift: HKDF-SHA256(A, no salt,
+        // info "payments idempotency fingerprint v1") as the HMAC key (stored keys must keep matching)
+        let vault = try CardVault(base64Key: Self.keyA)
+        // Then the prepared MAC gives the same codes, message after message
+        for _ in 0..<2 {
+            #expect(
+                vault.requestFingerprint("POST /v1/customers\nemail=a@example.com")
+                    == "841dbcd5fbccc0af745a65705f5d088d143e5792fde2ef443bb8305cd45948c8"
+            )
+            #expect(
+                vault.requestFingerprint("POST /v1/payment_intents\nmetadata[note]=ünïcode")
+                    == "7ae338b3c59834ae2168cc902e711815bce808d57104a91e9957aaf8fe5d054d"
+            )
+        }
+    }
+
     @Test("rotation to B, then B alone: every card opens, under B, and fingerprints are as they were under A")
     func rotationKeepsFingerprints() async throws {
         // Given cards saved by a vault with key A (on a database that stores its fingerprint keys at first load)
