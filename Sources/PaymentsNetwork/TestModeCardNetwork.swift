@@ -25,6 +25,9 @@ public struct TestModeCardNetwork: CardNetwork {
         try queue.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA journal_mode = WAL")
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Savepoints' sub-journals in memory, not in temporary files (see `PaymentDatabase`): the ledger's
+            // group commit runs each write in a savepoint too.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         // IMMEDIATE: a server and a `payments sweep` opening an older ledger at once add its columns one after the
         // other, the second seeing the first's.
