@@ -16,14 +16,22 @@ struct EventRecordingTransaction: StoreTransaction {
     private static let encoder = JSONEncoder()
 
     /// Records the events `types` of `object` (a snapshot of it after the change).
-    private func record<T: Encodable>(_ types: [String], _ object: T, type: Event.ObjectType, id: String) throws {
+    func record<T: Encodable>(_ types: [String], _ object: T, type: Event.ObjectType, id: String) throws {
         guard !types.isEmpty else { return }
-        let snapshot = Array(try Self.encoder.encode(object))
+        let snapshot = try Self.snapshot(object)
         for name in types {
             try base.insert(
                 Event(id: ids.event(), created: now, type: name, objectType: type, objectID: id, snapshot: snapshot)
             )
         }
+    }
+
+    /// `object` as an event's JSON snapshot: intents and charges, the objects most events show, by the hand-written
+    /// ``EventSnapshot``; the others by `JSONEncoder`.
+    static func snapshot<T: Encodable>(_ object: T) throws -> [UInt8] {
+        if let intent = object as? PaymentIntent { return EventSnapshot.json(intent) }
+        if let charge = object as? Charge { return EventSnapshot.json(charge) }
+        return Array(try encoder.encode(object))
     }
 
     // MARK: - Commit hooks

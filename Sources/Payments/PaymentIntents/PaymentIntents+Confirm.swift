@@ -336,6 +336,7 @@ extension PaymentIntents {
 
     /// Expires an intent's attempt inside `tx`: the intent gets `payment_intent_payment_attempt_expired`, and the
     /// attempt is recorded as a failed charge (its latest). The sweeper's rule a, and a confirm that comes too late.
+    /// - Precondition: `intent` was read in `tx`.
     /// - Returns: false when the intent's status changed since it was read (compare-and-set).
     static func expireAttempt(_ intent: PaymentIntent, now: Int64, ids: IDGenerator, tx: any StoreTransaction) throws
         -> Bool
@@ -350,7 +351,8 @@ extension PaymentIntents {
         )
         charge.fail(with: .attemptExpired(paymentMethod: intent.paymentMethod), at: now)
         next.latestCharge = charge.id
-        guard try tx.update(next, expecting: intent.status) else { return false }
+        // `intent` was read in this transaction (by the sweeper's batch, or by the confirm that found it late).
+        guard try tx.update(next, from: intent) else { return false }
         try tx.insert(charge)
         return true
     }

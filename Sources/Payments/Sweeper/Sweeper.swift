@@ -147,11 +147,12 @@ public struct Sweeper: Sendable {
                     // Read again under the write lock: a merchant's cancel may have come first.
                     guard let current = try tx.paymentIntent(id), current.status == .requiresCapture else { continue }
                     let next = try current.apply(.canceled(.automatic), now: now)
-                    guard try tx.update(next, expecting: .requiresCapture) else { continue }
+                    guard try tx.update(next, from: current) else { continue }
                     canceled += 1
-                    if let held = current.latestCharge, var charge = try tx.charge(held) {
-                        charge.releaseAuthorization()
-                        try tx.update(charge)
+                    if let held = current.latestCharge, let charge = try tx.charge(held) {
+                        var released = charge
+                        released.releaseAuthorization()
+                        try tx.update(released, from: charge)
                     }
                 }
                 var recorded = 0
@@ -159,11 +160,12 @@ public struct Sweeper: Sendable {
                     // The merchant's capture reached the network but its outcome never reached us: record it.
                     guard let current = try tx.paymentIntent(id), current.status == .requiresCapture else { continue }
                     let next = try current.apply(.captured(amount: amount), now: now)
-                    guard try tx.update(next, expecting: .requiresCapture) else { continue }
+                    guard try tx.update(next, from: current) else { continue }
                     recorded += 1
-                    if let held = current.latestCharge, var charge = try tx.charge(held) {
-                        charge.recordCapture(amount)
-                        try tx.update(charge)
+                    if let held = current.latestCharge, let charge = try tx.charge(held) {
+                        var captured = charge
+                        captured.recordCapture(amount)
+                        try tx.update(captured, from: charge)
                     }
                 }
                 return (canceled, recorded)

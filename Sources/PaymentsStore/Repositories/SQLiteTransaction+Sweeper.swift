@@ -7,7 +7,7 @@ extension SQLiteTransaction {
     /// Intents in `requires_action` or `requires_confirmation` whose attempt expired at or before `now`, the
     /// longest-expired first (rule a; index `payment_intents_attempts_due`).
     public func attemptsDue(at now: Int64, limit: Int) throws -> [PaymentIntent] {
-        try PaymentIntent.fetchAll(db, sql: SweeperQuery.attemptsDue.sql, arguments: [now, limit])
+        try PaymentIntent.fetchAll(db.cachedStatement(sql: SweeperQuery.attemptsDue.sql), arguments: [now, limit])
     }
 
     /// `requires_capture` intents authorized at or before `cutoff`, after `position`, oldest first (rule b; index
@@ -18,8 +18,7 @@ extension SQLiteTransaction {
         limit: Int
     ) throws -> [(position: SweepPosition, intent: PaymentIntent)] {
         let rows = try Row.fetchAll(
-            db,
-            sql: SweeperQuery.authorizationsDue.sql,
+            db.cachedStatement(sql: SweeperQuery.authorizationsDue.sql),
             arguments: [cutoff, position.due, position.rowid, limit]
         )
         return try rows.map { row in
@@ -36,8 +35,7 @@ extension SQLiteTransaction {
         limit: Int
     ) throws -> [(position: SweepPosition, charge: String)] {
         let rows = try Row.fetchAll(
-            db,
-            sql: SweeperQuery.pendingChargesDue.sql,
+            db.cachedStatement(sql: SweeperQuery.pendingChargesDue.sql),
             arguments: [cutoff, position.due, position.rowid, limit]
         )
         return rows.map { row in (SweepPosition(due: row["created"], rowid: row["sweep_rowid"]), row["id"]) }

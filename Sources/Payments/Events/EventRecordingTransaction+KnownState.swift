@@ -1,0 +1,37 @@
+import PaymentsCore
+
+/// Saves of an object its caller read earlier in the same write transaction.
+///
+/// ``EventRecordingTransaction`` reads an object again before each update, to know which events the change makes.
+/// A caller that read the object in this transaction (under the write lock, so nobody changed it since) already
+/// holds that state: handing it over saves a read per update. The sweeper updates hundreds of intents and charges
+/// per batch, each read by the batch's own query.
+extension StoreTransaction {
+    /// Saves `intent` if its status is still `before`'s (compare-and-set), recording its events from `before`.
+    ///
+    /// - Precondition: `before` was read in this transaction, and the intent not written since.
+    /// - Returns: false when another writer changed the status first (nothing changes then).
+    @discardableResult
+    func update(_ intent: PaymentIntent, from before: PaymentIntent) throws -> Bool {
+        guard let recording = self as? EventRecordingTransaction else {
+            return try update(intent, expecting: before.status)
+        }
+        guard try recording.base.update(intent, expecting: before.status) else { return false }
+        try recording.record(
+            EventTypes.paymentIntent(before: before, after: intent),
+            intent,
+            type: .paymentIntent,
+            id: intent.id
+        )
+        return true
+    }
+
+    /// Saves `charge`, recording its events from `before`.
+    ///
+    /// - Precondition: `before` was read in this transaction, and the charge not written since.
+    func update(_ charge: Charge, from before: Charge) throws {
+        guard let recording = self as? EventRecordingTransaction else { return try update(charge) }
+        try recording.base.update(charge)
+        try recording.record(EventTypes.charge(before: before, after: charge), charge, type: .charge, id: charge.id)
+    }
+}
