@@ -32,6 +32,19 @@ struct SweepCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print each rule's query plan (SQLite's EXPLAIN QUERY PLAN) instead of sweeping.")
     var explain = false
 
+    @Option(
+        name: .long,
+        help: """
+            Rows per batch, and so per write transaction (default \(Sweeper.defaultBatchSize)); smaller batches hold \
+            the write lock for less time beside a busy server.
+            """
+    )
+    var batchSize: Int = Sweeper.defaultBatchSize
+
+    func validate() throws {
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1.") }
+    }
+
     func run() async throws {
         MemoryAllocator.configureForServer()
         let settings = try await ServiceSettings.load(
@@ -54,12 +67,13 @@ struct SweepCommand: AsyncParsableCommand {
                 network: context.network,
                 clock: .fixed(now.seconds(now: context.clock.now())),
                 settings: context.settings,
-                logger: context.logger
+                logger: context.logger,
+                faults: context.faults
             )
         }
         let time = context.clock.now()
         let started = ContinuousClock.now
-        let report = try await Sweeper(context: context).sweep(now: time)
+        let report = try await Sweeper(context: context, batchSize: batchSize).sweep(now: time)
         let elapsed = ContinuousClock.now - started
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         let lines: [(String, String)] = [

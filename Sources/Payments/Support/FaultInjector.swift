@@ -21,6 +21,12 @@ public struct FaultInjector: Sendable {
         case beforeResponse = "before-response"
         /// `payments vault rotate` committed a batch of re-sealed cards; the next batch has not started.
         case afterRotateBatch = "after-rotate-batch"
+        /// A sweeper pass committed a batch (of expired attempts or canceled authorizations); the next has not
+        /// started.
+        case afterSweepBatch = "after-sweep-batch"
+        /// A sweeper pass released a batch of expired authorizations at the network; their cancellations are not
+        /// written.
+        case afterSweepRelease = "after-sweep-release"
     }
 
     private let armed: Point?

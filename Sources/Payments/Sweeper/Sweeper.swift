@@ -87,6 +87,7 @@ public struct Sweeper: Sendable {
             }
             report.examined += read
             report.attemptsExpired += moved
+            if moved > 0 { try await context.faults.reach(.afterSweepBatch) }
             // Every due row read inside the write moves (its status cannot change under the write lock); the
             // `moved == 0` guard only makes sure a pass always ends.
             if read < limit || moved == 0 { break }
@@ -141,6 +142,7 @@ public struct Sweeper: Sendable {
                 }
             }
             let (ids, captures) = (released, captured)
+            try await context.faults.reach(.afterSweepRelease)
             let (canceled, recorded) = try await context.database.write { tx -> (Int, Int) in
                 var canceled = 0
                 for id in ids {
@@ -172,6 +174,7 @@ public struct Sweeper: Sendable {
             }
             report.authorizationsCanceled += canceled
             report.capturesRecorded += recorded
+            if canceled + recorded > 0 { try await context.faults.reach(.afterSweepBatch) }
             if due.count < limit { break }
         }
     }
