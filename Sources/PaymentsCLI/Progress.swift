@@ -20,7 +20,10 @@ final class Progress: Sendable {
             if outcome?.status == "error" { value.failed += 1 }
             return value
         }
-        guard enabled, total > 0 else { return }
+        // Redrawn when a bar cell fills or at the end (30 writes a run), not once per row: a 5,000-row run wrote
+        // 5,000 lines of escape codes to the terminal.
+        guard enabled, total > 0, done == total || Self.width * done / total != Self.width * (done - 1) / total
+        else { return }
         let filled = Self.width * done / total
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: Self.width - filled)
         FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total) rows, \(failed) errors".utf8))
