@@ -79,7 +79,10 @@ struct SweepExactlyOnceTests {
     /// Authorizations the card network holds voided, by attempt id, with what it captured of them.
     static func voided(_ ledgers: Ledgers) throws -> [String: Int64] {
         try ledgers.read("card-network.sqlite") { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT attempt_id, captured_amount FROM authorizations WHERE voided = 1")
+            let rows = try Row.fetchAll(
+                db,
+                sql: "SELECT attempt_id, captured_amount FROM authorizations WHERE voided = 1"
+            )
             return Dictionary(uniqueKeysWithValues: rows.map { ($0["attempt_id"] as String, $0["captured_amount"]) })
         }
     }
