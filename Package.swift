@@ -53,6 +53,21 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
+        // Moving the data between the two stores (issue #13): `payments export` writes a database of either kind,
+        // in one snapshot, as a portable archive (JSON lines, each table's rows checked by SHA-256), and
+        // `payments import` fills a new database of either kind from one, all or nothing.
+        .target(
+            name: "PaymentsArchive",
+            dependencies: [
+                "PaymentsCore",
+                "PaymentsPostgres",
+                "PaymentsStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
+        ),
         // The built-in test-mode card network and its own ledger (a separate SQLite file, as a remote
         // acquirer's records would be).
         .target(
@@ -97,7 +112,9 @@ let package = Package(
             name: "PaymentsCLI",
             dependencies: [
                 "CAllocator",
+                "PaymentsArchive",
                 "PaymentsCore",
+                "PaymentsPostgres",
                 "PaymentsStore",
                 "PaymentsNetwork",
                 "Payments",
@@ -173,8 +190,21 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "PaymentsArchiveTests",
+            dependencies: [
+                "PaymentsArchive", "PaymentsPostgres", "PaymentsStore", "Payments", "PaymentsCore", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
+        ),
+        .testTarget(
             name: "EndToEndTests",
-            dependencies: ["TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "PaymentsPostgres", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
     ]
 )

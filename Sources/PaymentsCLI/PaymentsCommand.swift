@@ -8,7 +8,7 @@ struct PaymentsCommand: AsyncParsableCommand {
         abstract: "A self-hosted, Stripe-compatible card payment service (test mode).",
         subcommands: [
             ServeCommand.self, MigrateCommand.self, SweepCommand.self, RechargeCommand.self, ReportCommand.self,
-            VaultCommand.self,
+            VaultCommand.self, ExportCommand.self, ImportCommand.self,
         ],
         defaultSubcommand: ServeCommand.self
     )

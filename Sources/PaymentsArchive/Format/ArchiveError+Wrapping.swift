@@ -1,0 +1,24 @@
+import GRDB
+import PostgresNIO
+
+extension ArchiveError {
+    /// `error` as an archive error with a message a person can act on: the archive's own errors as they are, the
+    /// databases' with their message (PostgresNIO's own description hides the server's message), a migration
+    /// folder's with its description.
+    static func wrapping(_ error: any Error, database: ArchiveDatabase) -> ArchiveError {
+        switch error {
+        case let error as ArchiveError:
+            return error
+        case let error as PSQLError:
+            if let message = error.serverInfo?[.message] {
+                let state = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
+                return .database("PostgreSQL \(database): \(message)\(state).")
+            }
+            return .database("Cannot reach PostgreSQL at \(database): \(error.code).")
+        case let error as DatabaseError:
+            return .database("SQLite \(database): \(error.message ?? "\(error.resultCode)").")
+        default:
+            return .database("\(error)")
+        }
+    }
+}

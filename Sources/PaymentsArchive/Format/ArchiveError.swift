@@ -1,0 +1,55 @@
+/// Why an export or an import stopped. Every case is a refusal that changed nothing in the target: an import
+/// checks what it can before it writes, and runs the rest inside the one transaction it rolls back.
+public enum ArchiveError: Error, Equatable, CustomStringConvertible {
+    /// The file is not an archive of this format, or of a version this build does not read.
+    case notAnArchive(String)
+    /// A line of the archive does not parse (`line` counts from 1).
+    case malformed(line: Int, reason: String)
+    /// The archive ends before its last line: it was cut short (a copy or a disk that filled up).
+    case truncated(afterTable: String?)
+    /// A table's rows do not match its trailer: their count, or the SHA-256 of their lines.
+    case checksumMismatch(table: String, expected: String, found: String)
+    /// The SHA-256 of the whole archive does not match its last line (a changed header or trailer).
+    case archiveChecksumMismatch
+    /// The target database already holds rows (table and how many): an import only fills an empty database.
+    case targetNotEmpty(table: String, rows: Int64)
+    /// The archive was made at other migrations than the target has (or would have after migrating).
+    case migrationsDiffer(archive: [String], target: [String])
+    /// The archive's tables or columns are not the target's.
+    case schemaDiffers(String)
+    /// A value the archive format has no type for (SQLite's REAL; no column of the schema holds one).
+    case unsupportedValue(table: String, column: String, type: String)
+    /// The database is missing, or refused a statement.
+    case database(String)
+
+    public var description: String {
+        switch self {
+        case .notAnArchive(let reason):
+            "This is not a payments archive: \(reason)."
+        case .malformed(let line, let reason):
+            "The archive is damaged at line \(line): \(reason). Nothing was imported."
+        case .truncated(let table):
+            "The archive is cut short"
+                + (table.map { " after table \($0)" } ?? "")
+                + " (its last line is missing). Nothing was imported; export again."
+        case .checksumMismatch(let table, let expected, let found):
+            "The rows of table \(table) do not match their trailer (expected \(expected), found \(found)): the "
+                + "archive was changed or damaged. Nothing was imported."
+        case .archiveChecksumMismatch:
+            "The archive's checksum does not match its contents: it was changed or damaged. Nothing was imported."
+        case .targetNotEmpty(let table, let rows):
+            "The target database already holds payment data (\(rows) rows in \(table)). Import only into a new, "
+                + "empty database; nothing was imported."
+        case .migrationsDiffer(let archive, let target):
+            "The archive was exported at migrations [\(archive.joined(separator: ", "))] but the target is at "
+                + "[\(target.joined(separator: ", "))]. Export and import with the same version of the service "
+                + "(migrate the source first); nothing was imported."
+        case .schemaDiffers(let reason):
+            "The archive's tables are not the target's: \(reason). Nothing was imported."
+        case .unsupportedValue(let table, let column, let type):
+            "Table \(table), column \(column) holds a \(type) value, which the archive format does not carry."
+        case .database(let message):
+            message
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Logging
+import PaymentsPostgres
+import PaymentsStore
+
+/// `payments import`: an archive into a new database of either kind, all or nothing.
+///
+/// Before anything is written the whole archive is read once and checked (every table's row count and SHA-256,
+/// the archive's own), and the target is checked without writing: it holds no payment data, and its migrations,
+/// once the folder's pending ones are applied, are exactly the archive's. Then the target is migrated, and the
+/// rows go in one transaction that checks all of it again (another process may have written meanwhile) and
+/// commits only after the archive's last line.
+public struct ArchiveImport: Sendable {
+    public let database: ArchiveDatabase
+    public let logger: Logger
+
+    public init(database: ArchiveDatabase, logger: Logger) {
+        self.database = database
+        self.logger = logger
+    }
+
+    /// Imports the archive at `input`.
+    /// - Returns: each table and its row count, in the archive's order.
+    /// - Throws: ``ArchiveError``; the target is then as it was (bar migrations, which only a target that passed
+    ///   the checks receives).
+    public func run(input: String) async throws -> [(table: String, rows: Int64)] {
+        do {
+            let checked = try ArchiveReader(path: input)
+            _ = try checked.verify()
+            let archive = checked.header.migrations.sorted()
+            switch database {
+            case .sqlite(let path, let folder):
+                let migrations = try MigrationSet(folder: folder).migrations.map(\.name)
+                if FileManager.default.fileExists(atPath: path) {
+                    let queue = try SQLiteArchive.readOnlyQueue(path)
+                    let (applied, counts) = try await queue.read { db in
+                        let applied = try SQLiteArchive.appliedMigrations(db)
+                        return (applied, applied.isEmpty ? [] : try SQLiteArchive.rowCounts(db))
+                    }
+                    try check(archive: archive, applied: applied, folder: migrations, counts: counts)
+                } else {
+                    try check(archive: archive, applied: [], folder: migrations, counts: [])
+                }
+                _ = try PaymentDatabase(path: path, migrations: MigrationSet(folder: folder))
+                return try SQLiteArchive.importArchive(try ArchiveReader(path: input), into: path)
+            case .postgres(let settings, let folder):
+                let migrations = try PostgresMigrationSet(folder: folder)
+                let connection = try await settings.connect(logger: logger)
+                do {
+                    let applied = try await PostgresArchive.appliedMigrations(connection, logger: logger)
+                    let counts = try await PostgresArchive.rowCounts(connection, logger: logger)
+                    try check(
+                        archive: archive,
+                        applied: applied,
+                        folder: migrations.migrations.map(\.name),
+                        counts: counts
+                    )
+                    _ = try await PostgresMigrator(migrations: migrations).migrate(on: connection, logger: logger)
+                    try await connection.close()
+                } catch {
+                    try? await connection.close()
+                    throw error
+                }
+                return try await PostgresArchive.importArchive(
+                    try ArchiveReader(path: input),
+                    into: settings,
+                    logger: logger
+                )
+            }
+        } catch {
+            throw ArchiveError.wrapping(error, database: database)
+        }
+    }
+
+    /// Refuses a target that holds payment data, or whose migrations after migrating would not be the archive's.
+    private func check(archive: [String], applied: [String], folder: [String], counts: [(table: String, rows: Int64)])
+        throws
+    {
+        let after = Set(applied).union(folder).sorted()
+        guard after == archive else { throw ArchiveError.migrationsDiffer(archive: archive, target: after) }
+        if let full = counts.first(where: { $0.rows > 0 }) {
+            throw ArchiveError.targetNotEmpty(table: full.table, rows: full.rows)
+        }
+    }
+}

@@ -1,0 +1,227 @@
+import Foundation
+import GRDB
+import PaymentsArchive
+import PaymentsPostgres
+import PostgresNIO
+import TestSupport
+import Testing
+
+/// `payments import` refuses what it cannot import whole, and then leaves the target as it was: a target with
+/// payment data, a damaged or cut archive, another migration set. Two imports at once into one database: one
+/// wins, the other is refused.
+@Suite("Import refusals", .archiveCluster)
+struct ArchiveRefusalTests {
+    static let logger = ArchiveCluster.logger
+
+    @Test("a target that holds payment data is refused and keeps its rows (PostgreSQL and SQLite)")
+    func nonEmptyTarget() async throws {
+        // Given an archive, and a PostgreSQL database already filled from it
+        let source = try await ArchiveRoundTripTests.sqliteWithEveryRow()
+        let archive = try await ArchiveRoundTripTests.export(source)
+        let target = try ArchiveCluster.freshPostgres()
+        _ = try await ArchiveImport(database: target, logger: Self.logger).run(input: archive.path)
+        let before = try await ArchiveCluster.everything(in: target)
+
+        // When the archive is imported again, into it and into the SQLite source itself
+        let again = await #expect(throws: ArchiveError.self) {
+            try await ArchiveImport(database: target, logger: Self.logger).run(input: archive.path)
+        }
+        let intoSource = await #expect(throws: ArchiveError.self) {
+            try await ArchiveImport(database: source, logger: Self.logger).run(input: archive.path)
+        }
+
+        // Then both are refused as not empty, and the PostgreSQL rows are as they were
+        guard case .targetNotEmpty(let table, let rows) = again else {
+            Issue.record("expected targetNotEmpty, got \(String(describing: again))")
+            return
+        }
+        #expect(table == "customers" && rows > 0)
+        guard case .targetNotEmpty = intoSource else {
+            Issue.record("expected targetNotEmpty, got \(String(describing: intoSource))")
+            return
+        }
+        #expect(try await ArchiveCluster.everything(in: target) == before)
+    }
+
+    @Test("an archive cut short, mid-row or after a whole table, is refused and the target stays untouched")
+    func truncatedArchive() async throws {
+        // Given an archive
+        let archive = try Data(contentsOf: try await ArchiveRoundTripTests.export(try await Self.smallSource()))
+        let lines = archive.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        let lastNewline = try #require(archive.dropLast().lastIndex(of: UInt8(ascii: "\n")))
+        let cuts: [(String, Data)] = [
+            ("mid-row", archive.prefix(archive.count / 2)),
+            ("without its last line", archive.prefix(lastNewline + 1)),
+            ("after the header", Data(lines[0]) + Data("\n".utf8)),
+        ]
+        for (label, cut) in cuts {
+            // When the cut archive is imported into a new PostgreSQL database and a new SQLite path
+            let file = try Self.write(cut)
+            let postgres = try ArchiveCluster.freshPostgres()
+            let sqlite = try ArchiveCluster.freshSQLite()
+            for target in [postgres, sqlite] {
+                let error = await #expect(throws: ArchiveError.self, "\(label)") {
+                    try await ArchiveImport(database: target, logger: Self.logger).run(input: file.path)
+                }
+                // Then it is refused as cut short, and nothing was written: not even the migrations
+                guard case .truncated = error else {
+                    Issue.record("\(label): expected truncated, got \(String(describing: error))")
+                    continue
+                }
+                #expect(try await Self.isUntouched(target), "\(label) \(target.kind)")
+            }
+        }
+    }
+
+    @Test("a changed byte in a row, or in the header, is refused and the target stays untouched")
+    func flippedByte() async throws {
+        // Given an archive, and a migrated, empty PostgreSQL database
+        let archive = try Data(contentsOf: try await ArchiveRoundTripTests.export(try await Self.smallSource()))
+        let target = try ArchiveCluster.freshPostgres()
+        guard case .postgres(let settings, let folder) = target else { return }
+        try await ArchiveCluster.withConnection(settings) { connection in
+            _ = try await PostgresMigrator(migrations: try PostgresMigrationSet(folder: folder))
+                .migrate(on: connection, logger: Self.logger)
+        }
+        let text = String(decoding: archive, as: UTF8.self)
+        let amount = try #require(text.range(of: ",2000,\"usd\""), "a 2000 usd intent row")
+        let changedAmount = text.replacingCharacters(in: amount, with: ",2900,\"usd\"")
+        let header = try #require(text.range(of: "\"source\":\"sqlite\""))
+        let changedHeader = text.replacingCharacters(in: header, with: "\"source\":\"sqliteX\"")
+        let brokenJSON = text.replacingCharacters(in: amount, with: ",20:0,\"usd\"")
+
+        for (label, changed, expected) in [
+            ("amount", changedAmount, "checksum"), ("header", changedHeader, "archive"),
+            ("JSON", brokenJSON, "malformed"),
+        ] {
+            // When the changed archive is imported
+            let file = try Self.write(Data(changed.utf8))
+            let error = await #expect(throws: ArchiveError.self, "\(label)") {
+                try await ArchiveImport(database: target, logger: Self.logger).run(input: file.path)
+            }
+
+            // Then it is refused for its checksum (or as damaged where the row no longer parses), and the
+            // database holds no row
+            switch (expected, error) {
+            case ("checksum", .checksumMismatch(let table, _, _)): #expect(table == "payment_intents", "\(label)")
+            case ("archive", .archiveChecksumMismatch): break
+            case ("malformed", .malformed): break
+            default: Issue.record("\(label): expected a \(expected) mismatch, got \(String(describing: error))")
+            }
+            let counts = try await ArchiveCluster.everything(in: target)
+            #expect(counts.values.allSatisfy { $0.isEmpty }, "\(label)")
+        }
+    }
+
+    @Test("an archive of another migration set is refused and the target stays untouched")
+    func differentMigrations() async throws {
+        // Given a SQLite database migrated without the last migration, with a row, exported
+        let folder = try TestPaths.temporaryFolder("payments-archive-migrations")
+        let all = try FileManager.default.contentsOfDirectory(atPath: TestPaths.migrations).filter {
+            $0.hasSuffix(".sql")
+        }.sorted()
+        for file in all.dropLast() {
+            try FileManager.default.copyItem(
+                atPath: TestPaths.migrations + "/" + file,
+                toPath: folder.appendingPathComponent(file).path
+            )
+        }
+        let path = folder.appendingPathComponent("old.sqlite").path
+        let queue = try DatabaseQueue(path: path)
+        var migrator = DatabaseMigrator()
+        for file in all.dropLast() {
+            let sql = try String(contentsOfFile: TestPaths.migrations + "/" + file, encoding: .utf8)
+            migrator.registerMigration(String(file.dropLast(4))) { db in try db.execute(sql: sql) }
+        }
+        try migrator.migrate(queue)
+        try await queue.write { db in try db.execute(sql: "INSERT INTO customers (id, created) VALUES ('cus_1', 1)") }
+        let archive = try await ArchiveRoundTripTests.export(.sqlite(path: path, migrations: folder.path))
+
+        // When it is imported into a new PostgreSQL database and a new SQLite file, both with every migration
+        for target in [try ArchiveCluster.freshPostgres(), try ArchiveCluster.freshSQLite()] {
+            let error = await #expect(throws: ArchiveError.self) {
+                try await ArchiveImport(database: target, logger: Self.logger).run(input: archive.path)
+            }
+
+            // Then it is refused, naming both sets, and nothing was written
+            guard case .migrationsDiffer(let archived, let wanted) = error else {
+                Issue.record("expected migrationsDiffer, got \(String(describing: error))")
+                continue
+            }
+            #expect(archived.count == all.count - 1)
+            #expect(wanted.count == all.count)
+            #expect(try await Self.isUntouched(target), "\(target.kind)")
+        }
+    }
+
+    @Test("two imports into one PostgreSQL database at once: one fills it, the other is refused")
+    func concurrentImports() async throws {
+        // Given an archive and a new PostgreSQL database
+        let source = try await Self.smallSource()
+        let archive = try await ArchiveRoundTripTests.export(source)
+        let target = try ArchiveCluster.freshPostgres()
+
+        // When two imports of it run at once
+        async let first = Self.outcome {
+            try await ArchiveImport(database: target, logger: Self.logger).run(input: archive.path)
+        }
+        async let second = Self.outcome {
+            try await ArchiveImport(database: target, logger: Self.logger).run(input: archive.path)
+        }
+        let outcomes = await [first, second]
+
+        // Then exactly one succeeded, the other was refused for the rows the first wrote, and the database holds
+        // the source's rows once
+        #expect(outcomes.filter { $0 == nil }.count == 1, "\(outcomes)")
+        #expect(outcomes.contains { if case .targetNotEmpty = $0 { true } else { false } }, "\(outcomes)")
+        let sourceRows = try await ArchiveCluster.everything(in: source)
+        #expect(try await ArchiveCluster.everything(in: target) == sourceRows)
+    }
+
+    // MARK: - Helpers
+
+    /// A small SQLite source: one customer, one intent of 2000 usd paid with a test card, and its charge.
+    static func smallSource() async throws -> ArchiveDatabase {
+        let environment = try TestEnvironment()
+        let customer = try await environment.customers.create(.init(email: "jenny@example.com"))
+        _ = try await environment.intents.create(
+            .init(amount: 2_000, currency: "usd", customer: customer.id, paymentMethod: "pm_card_visa", confirm: true)
+        )
+        return .sqlite(path: environment.database.path, migrations: TestPaths.migrations)
+    }
+
+    static func write(_ data: Data) throws -> URL {
+        let file = try TestPaths.temporaryFolder("payments-archive").appendingPathComponent("changed.jsonl")
+        try data.write(to: file)
+        return file
+    }
+
+    /// Whether a new target is as it was made: no SQLite file, or a PostgreSQL database without any table.
+    static func isUntouched(_ database: ArchiveDatabase) async throws -> Bool {
+        switch database {
+        case .sqlite(let path, _):
+            return !FileManager.default.fileExists(atPath: path)
+        case .postgres(let settings, _):
+            return try await ArchiveCluster.withConnection(settings) { connection in
+                let rows = try await connection.query(
+                    "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+                    logger: Self.logger
+                )
+                for try await count in rows.decode(Int64.self) { return count == 0 }
+                return false
+            }
+        }
+    }
+
+    /// nil when `body` succeeded, else its archive error.
+    static func outcome(_ body: () async throws -> [(table: String, rows: Int64)]) async -> ArchiveError? {
+        do {
+            _ = try await body()
+            return nil
+        } catch let error as ArchiveError {
+            return error
+        } catch {
+            return .database("\(error)")
+        }
+    }
+}
