@@ -1,0 +1,306 @@
+import Foundation
+import GRDB
+import Logging
+import PaymentsPostgres
+import PostgresNIO
+import TestSupport
+import Testing
+
+/// Moving a real server's data from SQLite to PostgreSQL with the built binary: payments made over HTTP, the
+/// server stopped, `payments export`, `payments import` into a new PostgreSQL database; the same rows in every
+/// table and the same report rows, no card number in the archive, and a second import refused.
+@Suite("payments export and import, end to end")
+struct ExportImportTests {
+    static let logger = Logger(label: "payments.e2e.archive") { _ in SwiftLogNoOpLogHandler() }
+
+    /// The tables of the schema (every one the archive carries).
+    static let tables = [
+        "customers", "payment_methods", "card_vault", "payment_intents", "charges", "refunds", "idempotency_keys",
+        "events", "setup_intents", "vault_secrets",
+    ]
+
+    @Test("a server's payments on SQLite move to PostgreSQL: every table's rows and every report view agree")
+    func sqliteServerToPostgres() async throws {
+        // Given a server on SQLite that took a payment, a 3-D Secure payment, a refund, a decline, a saved card and an
+        // authorization left uncaptured
+        let server = try await ServerProcess.start()
+        let paid = try await Self.pay(server, card: CardData.all[0], key: "order-1")
+        let challenged = try await Self.pay(server, card: CardData.all[1], key: "order-2")
+        #expect(challenged["status"]?.string == "requires_action", "\(challenged)")
+        let answer = try await server.answerChallenge(at: try server.challengeURL(of: challenged), outcome: "complete")
+        #expect(answer.status == 200, "\(answer)")
+        let declined = try await Self.pay(server, card: CardData.all[2], key: "order-3")
+        #expect(declined["error"]?["decline_code"]?.string == "insufficient_funds", "\(declined)")
+        let refund = try await server.client.postForm(
+            "/v1/refunds",
+            [("payment_intent", try #require(paid["id"]?.string)), ("amount", "500")],
+            auth: server.secret,
+            headers: ["Idempotency-Key": "refund-1"]
+        )
+        #expect(refund.status == 200, "\(refund)")
+        let saved = try await Self.pay(server, card: CardData.all[3], key: "order-4", saveFor: "off_session")
+        #expect(saved["status"]?.string == "succeeded", "\(saved)")
+        let authorized = try await Self.pay(
+            server,
+            card: CardData.all[0],
+            key: "order-5",
+            extra: [("capture_method", "manual")]
+        )
+        #expect(authorized["status"]?.string == "requires_capture", "\(authorized)")
+        #expect(await server.stop()?.isCleanExit == true, "\(server.diagnostics)")
+
+        // When the stopped server's database is exported and imported into a new PostgreSQL database
+        let archive = server.folder.appendingPathComponent("payments.archive")
+        let export = try await Self.run(
+            ["export", "--db", server.db.path, "--output", archive.path],
+            in: server.folder
+        )
+        #expect(export.termination.isCleanExit, "\(export.output)")
+        #expect(export.output.contains("exported sqlite"), "\(export.output)")
+        let cluster = try PostgresServer.start()
+        defer { cluster.stop() }
+        let url = cluster.url(database: try cluster.createDatabase())
+        let imported = try await Self.run(
+            ["import", "--database-url", url, "--input", archive.path],
+            in: server.folder
+        )
+        #expect(imported.termination.isCleanExit, "\(imported.output)")
+        #expect(!imported.output.contains(cluster.password), "the password is never printed")
+
+        // Then every table has the same number of rows on both, none empty but setup_intents
+        let queue = try DatabaseQueue(path: server.db.path)
+        let settings = try PostgresSettings(url: url)
+        let connection = try await settings.connect(logger: Self.logger)
+        for table in Self.tables {
+            let sqlite = try await Self.cells("SELECT count(*) FROM \(table)", queue)
+            let postgres = try await Self.cells("SELECT count(*) FROM \(table)", connection)
+            #expect(sqlite == postgres, "\(table)")
+            if table != "setup_intents" { #expect(sqlite != [["0"]], "\(table)") }
+        }
+
+        // And every report view gives the same rows
+        let views = try await queue.read { db in
+            try String.fetchAll(
+                db,
+                sql: "SELECT name FROM sqlite_master WHERE type = 'view' AND name LIKE 'report\\_%' ESCAPE '\\'"
+            )
+        }
+        #expect(views.count == 7)
+        for view in views {
+            let sqlite = try await Self.cells("SELECT * FROM \(view)", queue)
+            #expect(!sqlite.isEmpty, "\(view)")
+            #expect(try await Self.cells("SELECT * FROM \(view)", connection) == sqlite, "\(view)")
+        }
+
+        // And the archive holds none of the test cards' numbers or CVCs
+        let bytes = try Data(contentsOf: archive)
+        #expect(CardData.leaks(of: CardData.all, in: bytes).isEmpty, "\(CardData.leaks(of: CardData.all, in: bytes))")
+
+        // And a second import into the now-filled database is refused with exit 1, changing nothing
+        let intents = try await Self.cells("SELECT count(*) FROM payment_intents", connection)
+        let again = try await Self.run(["import", "--database-url", url, "--input", archive.path], in: server.folder)
+        #expect(again.termination.reason == .exit && again.termination.status == 1, "\(again.output)")
+        #expect(again.output.contains("already holds payment data"), "\(again.output)")
+        #expect(try await Self.cells("SELECT count(*) FROM payment_intents", connection) == intents)
+        try await connection.close()
+        server.removeFiles()
+    }
+
+    @Test("export and import killed with SIGKILL midway leave no archive and an empty target; run again, they finish")
+    func killedMidway() async throws {
+        // Given a migrated SQLite database of 100,000 intents
+        let folder = try TestPaths.temporaryFolder("payments-e2e-archive")
+        let db = folder.appendingPathComponent("payments.sqlite")
+        let migrate = try await Self.run(["migrate", "--db", db.path], in: folder)
+        #expect(migrate.termination.isCleanExit, "\(migrate.output)")
+        let intents = 100_000
+        let queue = try DatabaseQueue(path: db.path)
+        try await queue.write { db in
+            let insert = try db.makeStatement(
+                sql: """
+                    INSERT INTO payment_intents (id, created, amount, currency, status, capture_method,
+                        confirmation_method, client_secret)
+                    VALUES (?, ?, 2000, 'usd', 'requires_payment_method', 'automatic', 'automatic', ?)
+                    """
+            )
+            for index in 0..<intents {
+                try insert.execute(arguments: ["pi_kill\(index)", 1_767_225_600 + index, "pi_kill\(index)_secret_x"])
+            }
+        }
+
+        // When an export is killed once it has written part of the archive
+        let archive = folder.appendingPathComponent("payments.archive")
+        let temporary = archive.path + ".tmp"
+        let killedExport = try await Self.killMidway(["export", "--db", db.path, "--output", archive.path], in: folder)
+        {
+            ((try? FileManager.default.attributesOfItem(atPath: temporary)[.size] as? Int) ?? 0) > 0
+        }
+
+        // Then there is no archive, only the partial temporary file; and a new export writes a whole archive
+        #expect(killedExport.killed, "the export ended before it could be killed: \(killedExport.output)")
+        #expect(!FileManager.default.fileExists(atPath: archive.path))
+        let export = try await Self.run(["export", "--db", db.path, "--output", archive.path], in: folder)
+        #expect(export.termination.isCleanExit, "\(export.output)")
+        #expect(!FileManager.default.fileExists(atPath: temporary))
+
+        // When an import into a new PostgreSQL database is killed while it copies the rows
+        let cluster = try PostgresServer.start()
+        defer { cluster.stop() }
+        let url = cluster.url(database: try cluster.createDatabase())
+        let connection = try await PostgresSettings(url: url).connect(logger: Self.logger)
+        do {
+            try await Self.killImport(url: url, archive: archive, intents: intents, folder: folder, on: connection)
+            try await connection.close()
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    /// The import half of ``killedMidway()``: killed while it copies, then run again.
+    static func killImport(
+        url: String,
+        archive: URL,
+        intents: Int,
+        folder: URL,
+        on connection: PostgresConnection
+    ) async throws {
+        let copying = """
+            SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY %' AND pid <> pg_backend_pid()
+            """
+        let killedImport = try await Self.killMidway(
+            ["import", "--database-url", url, "--input", archive.path],
+            in: folder
+        ) {
+            ((try? await Self.cells(copying, connection)) ?? [["0"]]) != [["0"]]
+        }
+
+        // Then the database holds no row, and a new import copies every one
+        #expect(killedImport.killed, "the import ended before it could be killed: \(killedImport.output)")
+        #expect(try await Self.cells("SELECT count(*) FROM payment_intents", connection) == [["0"]])
+        let imported = try await Self.run(["import", "--database-url", url, "--input", archive.path], in: folder)
+        #expect(imported.termination.isCleanExit, "\(imported.output)")
+        #expect(try await Self.cells("SELECT count(*) FROM payment_intents", connection) == [["\(intents)"]])
+    }
+
+    // MARK: - Helpers
+
+    /// Creates a payment method from `card` with the publishable key (its CVC as sent), then an intent confirmed
+    /// with it under the idempotency key `key`.
+    /// - Returns: the intent, or the error object of a decline.
+    static func pay(
+        _ server: ServerProcess,
+        card: CardData,
+        key: String,
+        saveFor usage: String? = nil,
+        extra: [(String, String)] = []
+    ) async throws -> JSON {
+        let method = try await server.client.postForm(
+            "/v1/payment_methods",
+            [
+                ("type", "card"), ("card[number]", card.number), ("card[exp_month]", "12"),
+                ("card[exp_year]", "2034"), ("card[cvc]", card.cvc),
+            ],
+            auth: server.publishable
+        )
+        let pm = try #require(try method.json()["id"]?.string, "\(method)")
+        var form = [("amount", "2000"), ("currency", "usd"), ("payment_method", pm), ("confirm", "true")] + extra
+        if let usage {
+            let customer = try await server.client.postForm("/v1/customers", [], auth: server.secret)
+            form += [("customer", try #require(try customer.json()["id"]?.string)), ("setup_future_usage", usage)]
+        }
+        let answer = try await server.client.postForm(
+            "/v1/payment_intents",
+            form,
+            auth: server.secret,
+            headers: ["Idempotency-Key": key]
+        )
+        return try answer.json()
+    }
+
+    /// Starts the built binary with `arguments`, waits until `reached` holds (checked every 5 ms, for at most a
+    /// minute), then kills it with SIGKILL. Its output goes to a log in `folder`.
+    /// - Returns: whether it was still running when `reached` held (so the kill was mid-way), and its output.
+    static func killMidway(
+        _ arguments: [String],
+        in folder: URL,
+        until reached: () async -> Bool
+    ) async throws -> (killed: Bool, output: String) {
+        let logURL = folder.appendingPathComponent("killed-\(UUID().uuidString.prefix(8)).log")
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        let log = try FileHandle(forWritingTo: logURL)
+        defer { try? log.close() }
+        let process = ChildProcess(
+            executableURL: URL(fileURLWithPath: try PaymentsBinary.path()),
+            arguments: arguments,
+            environment: PaymentsBinary.environment([:]),
+            currentDirectoryURL: TestPaths.root,
+            output: log
+        )
+        try ChildRegistry.launch(process)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while process.isRunning, ContinuousClock.now < deadline, !(await reached()) {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let midway = process.isRunning
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        ChildRegistry.remove(process.processIdentifier)
+        let output = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
+        return (midway && process.terminationReason == .uncaughtSignal, output)
+    }
+
+    /// Runs the built binary to its end in `folder`.
+    static func run(_ arguments: [String], in folder: URL) async throws -> (termination: Termination, output: String) {
+        try await runToCompletion(
+            try PaymentsBinary.path(),
+            arguments,
+            environment: PaymentsBinary.environment([:]),
+            in: folder
+        )
+    }
+
+    /// The rows of `sql` on SQLite, each cell as text (NULL as "NULL").
+    static func cells(_ sql: String, _ queue: DatabaseQueue) async throws -> [[String]] {
+        try await queue.read { db in
+            try Row.fetchAll(db, sql: sql).map { row in
+                row.databaseValues.map { value in
+                    switch value.storage {
+                    case .null: "NULL"
+                    case .int64(let integer): "\(integer)"
+                    case .string(let text): text
+                    case .double(let real): "REAL \(real)"
+                    case .blob(let data): "BLOB \(data.base64EncodedString())"
+                    }
+                }
+            }
+        }
+    }
+
+    /// The rows of `sql` on PostgreSQL, each cell as text as ``cells(_:_:)-(_,DatabaseQueue)`` writes it.
+    static func cells(_ sql: String, _ connection: PostgresConnection) async throws -> [[String]] {
+        var result: [[String]] = []
+        for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) {
+            var cells: [String] = []
+            for cell in row {
+                guard cell.bytes != nil else {
+                    cells.append("NULL")
+                    continue
+                }
+                switch cell.dataType {
+                case .int8: cells.append("\(try cell.decode(Int64.self))")
+                case .text, .varchar: cells.append(try cell.decode(String.self))
+                case .bytea:
+                    var buffer = try cell.decode(ByteBuffer.self)
+                    cells.append(
+                        "BLOB \(Data(buffer.readBytes(length: buffer.readableBytes) ?? []).base64EncodedString())"
+                    )
+                default: cells.append("\(cell.dataType) in \(cell.columnName)")
+                }
+            }
+            result.append(cells)
+        }
+        return result
+    }
+}
