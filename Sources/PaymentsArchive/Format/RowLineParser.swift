@@ -74,7 +74,17 @@ struct RowLineParser {
 
     private mutating func string() throws(Failure) -> String {
         try expect(UInt8(ascii: "\""))
-        var output: [UInt8] = []
+        // Most texts have no escape: taken in one slice up to the closing quote.
+        let start = index
+        while let byte = peek(), byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\"), byte >= 0x20 { index += 1 }
+        if peek() == UInt8(ascii: "\"") {
+            index += 1
+            guard let text = String(validating: bytes[start..<(index - 1)], as: UTF8.self) else {
+                throw Failure(reason: "a text is not UTF-8")
+            }
+            return text
+        }
+        var output = Array(bytes[start..<index])
         while true {
             guard let byte = peek() else { throw Failure(reason: "a text does not end") }
             index += 1

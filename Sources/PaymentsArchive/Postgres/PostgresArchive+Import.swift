@@ -128,6 +128,11 @@ extension PostgresArchive {
         case .integer(let integer):
             buffer.writeString(String(integer))
         case .text(let text):
+            // Most texts need no escape: written in one go.
+            guard text.utf8.contains(where: { $0 == 0x5C || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) else {
+                buffer.writeString(text)
+                return
+            }
             for byte in text.utf8 {
                 switch byte {
                 case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
