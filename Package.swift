@@ -43,12 +43,15 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
-        // The start of the PostgreSQL store (issue #13): connection settings from a postgres:// URL and the migration
-        // runner for migrations/postgres/. The store itself (a StoreTransaction on PostgreSQL) is not built yet.
+        // The PostgreSQL store (issue #13): connection settings from a postgres:// URL, the migration runner for
+        // migrations/postgres/, and PostgresPaymentStore (the same PaymentStore on a PostgresNIO connection pool).
         .target(
             name: "PaymentsPostgres",
             dependencies: [
+                "PaymentsCore",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
@@ -116,6 +119,7 @@ let package = Package(
                 "PaymentsCore",
                 "PaymentsPostgres",
                 "PaymentsStore",
+                "PaymentsPostgres",
                 "PaymentsNetwork",
                 "Payments",
                 "PaymentsHTTP",

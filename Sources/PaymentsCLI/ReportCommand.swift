@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PaymentsCore
 import PaymentsStore
 
 /// `payments report NAME`: prints one admin report (a `report_*` view) as a table, CSV or JSON, through a read-only

@@ -1,4 +1,5 @@
 import Foundation
+import PaymentsCore
 import PaymentsStore
 
 // MARK: - Rendering

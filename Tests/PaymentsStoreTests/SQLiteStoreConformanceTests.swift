@@ -13,6 +13,9 @@ struct SQLiteStoreConformanceTests {
             path: folder.appendingPathComponent("payments.sqlite").path,
             migrations: MigrationSet(folder: TestPaths.migrations)
         )
-        try await check.run(store)
+        let path = folder.appendingPathComponent("payments.sqlite").path
+        try await check.run(store) {
+            try PaymentDatabase(path: path, migrations: MigrationSet(folder: TestPaths.migrations))
+        }
     }
 }

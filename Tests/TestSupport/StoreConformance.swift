@@ -7,11 +7,33 @@ import Synchronization
 ///
 /// A check throws ``Failure`` with what it saw when the store does not behave.
 public enum StoreConformance {
+    /// Opens a second store on the database of the check's first (another instance: its own pool, or for SQLite
+    /// its own `PaymentDatabase` on the same file).
+    public typealias OpenSecond = @Sendable () async throws -> any PaymentStore
+
     /// One named check.
     public struct Check: Sendable, CustomStringConvertible {
         public let name: String
-        public let run: @Sendable (any PaymentStore) async throws -> Void
+        let body: @Sendable (any PaymentStore, OpenSecond) async throws -> Void
         public var description: String { name }
+
+        /// A check of one store.
+        init(name: String, run: @escaping @Sendable (any PaymentStore) async throws -> Void) {
+            self.name = name
+            self.body = { store, _ in try await run(store) }
+        }
+
+        /// A check of two instances on one database: `run` gets the store and a second one opened on its database.
+        init(name: String, instances run: @escaping @Sendable (any PaymentStore, any PaymentStore) async throws -> Void)
+        {
+            self.name = name
+            self.body = { store, openSecond in try await run(store, try await openSecond()) }
+        }
+
+        /// Runs the check on `store`; `openSecond` opens another instance on its database when the check needs one.
+        public func run(_ store: any PaymentStore, openSecond: OpenSecond) async throws {
+            try await body(store, openSecond)
+        }
     }
 
     /// What a check saw that it should not have.
@@ -27,7 +49,10 @@ public enum StoreConformance {
     struct Abort: Error {}
 
     /// Every check.
-    public static let checks: [Check] = [
+    public static let checks: [Check] = singleInstanceChecks + instanceChecks
+
+    /// The checks of one store.
+    static let singleInstanceChecks: [Check] = [
         Check(name: "an intent reads back as written; a compare-and-set on a stale status changes nothing") { store in
             let intent = intent("pi_conf1", created: 100)
             try await store.write { tx in try tx.insert(intent) }
@@ -685,7 +710,7 @@ public enum StoreConformance {
 }
 
 extension PaymentIntent {
-    fileprivate func with(_ change: (inout PaymentIntent) -> Void) -> PaymentIntent {
+    func with(_ change: (inout PaymentIntent) -> Void) -> PaymentIntent {
         var copy = self
         change(&copy)
         return copy
@@ -693,7 +718,7 @@ extension PaymentIntent {
 }
 
 extension SetupIntent {
-    fileprivate func with(_ change: (inout SetupIntent) -> Void) -> SetupIntent {
+    func with(_ change: (inout SetupIntent) -> Void) -> SetupIntent {
         var copy = self
         change(&copy)
         return copy

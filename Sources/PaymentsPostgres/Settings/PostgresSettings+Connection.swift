@@ -44,3 +44,35 @@ extension PostgresSettings {
         try await PostgresConnection.connect(configuration: try connectionConfiguration(), id: id, logger: logger)
     }
 }
+
+extension PostgresSettings {
+    /// PostgresNIO's connection pool configuration for these settings (`PostgresClient`), TLS as ``sslMode`` says.
+    public func clientConfiguration() -> PostgresClient.Configuration {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        let tls: PostgresClient.Configuration.TLS
+        switch sslMode {
+        case .disable:
+            tls = .disable
+        case .prefer:
+            configuration.certificateVerification = .none
+            tls = .prefer(configuration)
+        case .require:
+            configuration.certificateVerification = .none
+            tls = .require(configuration)
+        case .verifyCA:
+            configuration.certificateVerification = .noHostnameVerification
+            tls = .require(configuration)
+        case .verifyFull:
+            configuration.certificateVerification = .fullVerification
+            tls = .require(configuration)
+        }
+        return PostgresClient.Configuration(
+            host: host,
+            port: port,
+            username: user,
+            password: password,
+            database: database,
+            tls: tls
+        )
+    }
+}

@@ -1,11 +1,15 @@
 import GRDB
+import PaymentsCore
 
-extension PaymentDatabase {
-    /// Why the database is not ready for requests.
-    public enum ReadinessProblem: Error, Sendable, Equatable {
-        /// A migration this process knows is not applied to the file (it was replaced or restored underneath).
-        case migrationsPending
-    }
+extension PaymentDatabase: StoreAdministration {
+    /// Why the database is not ready for requests (the store-neutral ``StoreReadinessProblem``).
+    public typealias ReadinessProblem = StoreReadinessProblem
+
+    /// The database file's path.
+    public var displayName: String { path }
+
+    /// Nothing to do: GRDB closes the pool's connections when the last copy of the database is released.
+    public func close() async throws {}
 
     /// Checks that the database takes requests now: every migration applied, and a write transaction that changes
     /// nothing commits (it takes SQLite's write lock, so it waits behind another process's transaction, and with

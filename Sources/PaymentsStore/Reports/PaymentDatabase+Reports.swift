@@ -1,4 +1,5 @@
 import GRDB
+import PaymentsCore
 
 // MARK: - Reports
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PaymentsCore
 
 /// A read-only connection for running reports from outside the server (`payments report`).
 ///

@@ -1,4 +1,5 @@
 import GRDB
+import PaymentsCore
 
 /// The admin reports: SQL views named `report_*` (created by `migrations/0002_reports.sql`), listed and run by
 /// name.

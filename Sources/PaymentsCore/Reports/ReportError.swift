@@ -1,5 +1,5 @@
 /// Why a report cannot be run.
-public enum ReportError: Error, Equatable, CustomStringConvertible {
+public enum ReportError: Error, Equatable, Sendable, CustomStringConvertible {
     /// No `report_NAME` view exists; `available` lists the names that do.
     case unknownReport(String, available: [String])
     /// The database file does not exist.

@@ -1,0 +1,32 @@
+/// What the commands need of a store beyond the use cases' ``PaymentStore``: readiness, the migrations applied, the
+/// admin reports and a clean shutdown. The SQLite store (`PaymentDatabase`) and the PostgreSQL store
+/// (`PostgresPaymentStore`) both provide it, so that `payments serve`, `migrate` and `report` hold
+/// `any StoreAdministration` and never know which database they run on.
+public protocol StoreAdministration: PaymentStore {
+    /// The database as start lines and messages name it: a file's path, or a URL without its password.
+    var displayName: String { get }
+
+    /// Checks that the database takes requests now: every migration applied, and a write transaction that changes
+    /// nothing commits.
+    /// - Throws: ``StoreReadinessProblem/migrationsPending``, or the database's error.
+    func checkReady() async throws
+
+    /// The migrations applied to the database, in the order they were applied.
+    func appliedMigrations() async throws -> [String]
+
+    /// The names of the reports (views named `report_*`, without the prefix), sorted.
+    func reportNames() async throws -> [String]
+
+    /// Runs the report `name` (with or without `report_`) on one snapshot.
+    /// - Throws: ``ReportError/unknownReport(_:available:)`` unless `name` is one of ``reportNames()``.
+    func report(_ name: String) async throws -> ReportTable
+
+    /// Ends the store's work: waits for transactions in flight, then closes its connections.
+    func close() async throws
+}
+
+/// Why a store is not ready for requests.
+public enum StoreReadinessProblem: Error, Sendable, Equatable {
+    /// A migration this process knows is not applied to the database (it was replaced or restored underneath).
+    case migrationsPending
+}

@@ -1,0 +1,27 @@
+/// A store's failure in terms every layer above the store may see, whatever the database behind it: the use cases,
+/// the HTTP layer and the CLI never import a database driver to recognise one.
+///
+/// No case holds a value of the row that failed (a card's sealed bytes, a customer's email): only the names of the
+/// database's own objects, so that the error can be logged as it is.
+public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A row broke a constraint of the schema (`sqlState` class 23): a unique key (a second succeeded charge for
+    /// one intent), a foreign key, a CHECK. Nothing of the transaction was committed.
+    case constraintViolated(constraint: String?, sqlState: String)
+    /// The database kept refusing the transaction as conflicting with concurrent ones (serialization failures or
+    /// deadlocks) after the store's bounded retries. Nothing was committed; the request may be retried.
+    case conflict(attempts: Int)
+    /// The database could not be reached, or the connection failed before the commit was confirmed: nothing is
+    /// known to be committed, so the change is not reported as done.
+    case unavailable(String)
+
+    public var description: String {
+        switch self {
+        case .constraintViolated(let constraint, let sqlState):
+            "The database refused the change: constraint \(constraint ?? "unnamed") (SQLSTATE \(sqlState))."
+        case .conflict(let attempts):
+            "The database refused the transaction as conflicting with concurrent ones \(attempts) times."
+        case .unavailable(let reason):
+            "The database is unavailable: \(reason)"
+        }
+    }
+}

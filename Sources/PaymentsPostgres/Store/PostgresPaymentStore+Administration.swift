@@ -1,0 +1,97 @@
+import Foundation
+import PaymentsCore
+import PostgresNIO
+
+// MARK: - StoreAdministration
+
+extension PostgresPaymentStore: StoreAdministration {
+    /// The database's URL without its password.
+    public var displayName: String { settings.redactedURL }
+
+    /// Every migration of the folder applied, and a write transaction that changes nothing commits on a pooled
+    /// connection (a pool that cannot lend one, or a server that cannot commit, is not ready).
+    /// - Throws: ``StoreReadinessProblem/migrationsPending``, or the database's error.
+    public func checkReady() async throws {
+        let applied = Set(try await appliedMigrations())
+        guard migrations.migrations.allSatisfy({ applied.contains($0.name) }) else {
+            throw StoreReadinessProblem.migrationsPending
+        }
+        try await write { _ in () }
+    }
+
+    /// The rows of `schema_migrations`, in the order they were applied.
+    public func appliedMigrations() async throws -> [String] {
+        let (migrations, logger) = (migrations, driverLogger)
+        return try await client.withConnection { connection in
+            try await PostgresMigrator(migrations: migrations).appliedMigrations(on: connection, logger: logger)
+        }
+    }
+
+    /// The views named `report_*` of the current schema, without the prefix, sorted bytewise.
+    public func reportNames() async throws -> [String] {
+        try await transaction(isWrite: false, hooks: PostgresTransactionHooks()) { tx in try Self.reportNames(tx) }
+    }
+
+    /// Runs the report `name` on one snapshot. The name is never pasted into SQL as given: it is looked up among
+    /// the views the database has, and only a name found there is quoted into the `SELECT`.
+    public func report(_ name: String) async throws -> ReportTable {
+        try await transaction(isWrite: false, hooks: PostgresTransactionHooks()) { tx in
+            let prefix = Self.reportPrefix
+            let short = name.hasPrefix(prefix) ? String(name.dropFirst(prefix.count)) : name
+            let available = try Self.reportNames(tx)
+            guard available.contains(short) else { throw ReportError.unknownReport(name, available: available) }
+            let columns = try tx.fetchAll(
+                """
+                SELECT column_name::text AS name FROM information_schema.columns
+                WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position
+                """,
+                [.text(prefix + short)]
+            ) { row in try row.string("name") }
+            let result = try tx.query("SELECT * FROM \"\(prefix)\(short)\"")
+            let rows = try result.rows.map { row in
+                let cells = row.makeRandomAccess()
+                return try columns.map { try Self.value(cells[$0]) }
+            }
+            return ReportTable(name: short, columns: columns, rows: rows)
+        }
+    }
+
+    static let reportPrefix = "report_"
+
+    private static func reportNames(_ tx: PostgresTransaction) throws -> [String] {
+        try tx.fetchAll(
+            """
+            SELECT table_name::text AS name FROM information_schema.views
+            WHERE table_schema = current_schema() AND table_name LIKE 'report\\_%'
+            ORDER BY table_name COLLATE "C"
+            """,
+            []
+        ) { row in String(try row.string("name").dropFirst(reportPrefix.count)) }
+    }
+
+    /// A cell as a ``ReportValue``: integers (of any width, and whole numerics) as integers, other numbers as
+    /// reals, text as text, booleans as 0/1 (as SQLite would store them).
+    static func value(_ cell: PostgresCell) throws -> ReportValue {
+        guard cell.bytes != nil else { return .null }
+        switch cell.dataType {
+        case .int2: return .integer(Int64(try cell.decode(Int16.self)))
+        case .int4: return .integer(Int64(try cell.decode(Int32.self)))
+        case .int8: return .integer(try cell.decode(Int64.self))
+        case .float4: return .real(Double(try cell.decode(Float.self)))
+        case .float8: return .real(try cell.decode(Double.self))
+        case .bool: return .integer(try cell.decode(Bool.self) ? 1 : 0)
+        case .numeric:
+            let number = try cell.decode(Decimal.self)
+            var rounded = Decimal()
+            var copy = number
+            NSDecimalRound(&rounded, &copy, 0, .plain)
+            if rounded == number, let integer = Int64(exactly: NSDecimalNumber(decimal: number).int64Value),
+                Decimal(integer) == number
+            {
+                return .integer(integer)
+            }
+            return .real(NSDecimalNumber(decimal: number).doubleValue)
+        default: return .text(try cell.decode(String.self))
+        }
+    }
+}

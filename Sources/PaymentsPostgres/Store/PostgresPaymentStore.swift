@@ -1,0 +1,214 @@
+import Logging
+import NIOCore
+import NIOPosix
+import PaymentsCore
+import PostgresNIO
+
+/// The service's store on PostgreSQL: the same ``PaymentStore`` as the SQLite store (`PaymentDatabase`), for
+/// deployments that run N `payments serve` instances on one database.
+///
+/// **Synchronous bodies over an asynchronous driver.** A transaction's body is synchronous (the use cases compose
+/// the store's operations with pure rules in between). Each transaction leases one connection from a PostgresNIO
+/// `PostgresClient` pool and runs its body on a thread of the store's own `NIOThreadPool`, as many threads as
+/// connections, so a thread is always free for a leased connection; each statement is sent on the connection's
+/// event loop and that thread waits for its answer. Neither Swift's cooperative pool nor an event loop ever blocks.
+/// Statements use the extended protocol with every value a bound parameter (never pasted into the SQL text).
+///
+/// **The pool is the counterpart of SQLite's group commit.** SQLite has one writer, so the SQLite store folds
+/// concurrent writes into shared commits. PostgreSQL takes many transactions at once: up to ``poolSize``
+/// (default ``defaultPoolSize``) run side by side, and the server's WAL writer folds their commits into shared
+/// flushes (its own group commit).
+///
+/// **Exactly once across instances.** SQLite serialises all writers; PostgreSQL does not, so the invariants are
+/// kept with READ COMMITTED writes and explicit locks rather than by one writer:
+/// - compare-and-set updates (`UPDATE … WHERE id = $1 AND status = $2`, counting rows): a second writer waits for
+///   the first's commit and re-checks the condition on the committed row, so exactly one wins;
+/// - every read of one row by its key inside a write is `FOR NO KEY UPDATE`, so a read-then-write decision (a
+///   refund against the charge's refunded total, a payment method's attach state, a key's lease) holds the row
+///   until the commit;
+/// - a new idempotency key is `INSERT … ON CONFLICT DO NOTHING` then `SELECT … FOR NO KEY UPDATE`: of two begins,
+///   one inserts, the other waits for its commit and sees the key in flight;
+/// - the unique indexes of the migrations (one succeeded charge per intent, one key per scope);
+/// - the sweeper's and recovery's due queries are `FOR NO KEY UPDATE SKIP LOCKED` inside a write, so instances
+///   split the due rows and none is handed to two.
+/// A transaction PostgreSQL refuses as a serialization failure (40001) or a deadlock (40P01, two transactions
+/// locking rows in opposite orders) runs again from the start, at most ``maximumAttempts`` times: every write
+/// body is safe to re-run, because its only effects outside the transaction are its `afterCommit` and `onRollback`
+/// actions; the refused attempt's rollback actions run (it did roll back: the attempt registry's claim made inside
+/// a confirm's body is undone) and its commit actions are dropped. Reads run in `REPEATABLE READ READ ONLY`: one
+/// snapshot, as SQLite's read transactions.
+///
+/// `afterCommit` actions run only once COMMIT answered COMMIT; a COMMIT that fails or answers anything else
+/// (PostgreSQL answers ROLLBACK to a failed transaction's COMMIT) is an error, never a success.
+public final class PostgresPaymentStore: Sendable {
+    /// Where the database is (its URL's parts; the description never shows the password).
+    public let settings: PostgresSettings
+    /// The migrations `checkReady` requires.
+    let migrations: PostgresMigrationSet
+    let client: PostgresClient
+    let threads: NIOThreadPool
+    /// The pool's background work (`PostgresClient.run()`), cancelled by ``close()``.
+    let running: Task<Void, Never>
+    /// For PostgresNIO: at least `notice`, so it never logs statements.
+    let driverLogger: Logger
+    /// How many transactions run at once (connections, and threads running their bodies).
+    public let poolSize: Int
+
+    /// Connections (and body threads) unless configured: enough transactions in flight to keep a small server's
+    /// WAL writer folding commits, few enough that N instances stay well inside PostgreSQL's default
+    /// `max_connections` of 100.
+    public static let defaultPoolSize = 8
+
+    /// How many times a write runs when PostgreSQL keeps refusing it as conflicting (serialization failure or
+    /// deadlock). Each refusal means another transaction committed or went on, so a few tries always suffice in
+    /// practice; a bound keeps a pathological livelock from spinning forever (it surfaces as ``StoreError/conflict(attempts:)``).
+    public static let maximumAttempts = 5
+
+    /// Opens the store on the database of `settings`, first applying pending migrations (under the migrator's
+    /// advisory lock, so N instances starting at once migrate once).
+    /// - Parameters:
+    ///   - migrate: false opens without migrating (`payments report`, which must change nothing).
+    ///   - poolSize: connections in the pool, at least 1.
+    /// - Throws: ``PostgresMigrationError``, or the driver's error when the database cannot be reached.
+    public static func open(
+        settings: PostgresSettings,
+        migrations: PostgresMigrationSet,
+        poolSize: Int = defaultPoolSize,
+        migrate: Bool = true,
+        logger: Logger
+    ) async throws -> PostgresPaymentStore {
+        var driverLogger = logger
+        driverLogger.logLevel = max(logger.logLevel, .notice)
+        if migrate {
+            let connection = try await settings.connect(logger: driverLogger)
+            do {
+                _ = try await PostgresMigrator(migrations: migrations).migrate(on: connection, logger: driverLogger)
+                try await connection.close()
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+        }
+        let size = max(1, poolSize)
+        var configuration = settings.clientConfiguration()
+        configuration.options.maximumConnections = size
+        configuration.options.minimumConnections = 0
+        let client = PostgresClient(configuration: configuration, backgroundLogger: driverLogger)
+        // The pool lends connections only while `run()` runs: it runs until ``close()`` cancels it.
+        let running = Task { await client.run() }
+        let threads = NIOThreadPool(numberOfThreads: size)
+        threads.start()
+        return PostgresPaymentStore(
+            settings: settings,
+            migrations: migrations,
+            client: client,
+            running: running,
+            threads: threads,
+            driverLogger: driverLogger
+        )
+    }
+
+    private init(
+        settings: PostgresSettings,
+        migrations: PostgresMigrationSet,
+        client: PostgresClient,
+        running: Task<Void, Never>,
+        threads: NIOThreadPool,
+        driverLogger: Logger
+    ) {
+        self.settings = settings
+        self.migrations = migrations
+        self.client = client
+        self.running = running
+        self.threads = threads
+        self.driverLogger = driverLogger
+        self.poolSize = threads.numberOfThreads
+    }
+
+    /// Stops the pool: its connections close and later transactions fail; then the body threads end.
+    public func close() async throws {
+        running.cancel()
+        await running.value
+        try await threads.shutdownGracefully()
+    }
+
+    // MARK: - Transactions
+
+    /// An attempt PostgreSQL refused as conflicting: the write runs again.
+    private struct Conflicted: Error {}
+
+    /// Runs `body` in one READ COMMITTED write transaction on a pooled connection, again from the start when
+    /// PostgreSQL refuses it as conflicting (see the type's notes); its `afterCommit` actions run once COMMIT
+    /// answered, its `onRollback` actions when an attempt rolls back.
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
+        var attempt = 1
+        while true {
+            let hooks = PostgresTransactionHooks()
+            do {
+                let value = try await transaction(isWrite: true, hooks: hooks, body)
+                hooks.committed()
+                return value
+            } catch is Conflicted {
+                hooks.rolledBack()
+                guard attempt < Self.maximumAttempts else { throw StoreError.conflict(attempts: attempt) }
+                attempt += 1
+            } catch {
+                hooks.rolledBack()
+                throw error
+            }
+        }
+    }
+
+    /// Runs `body` on one snapshot (`REPEATABLE READ READ ONLY`).
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
+        try await transaction(isWrite: false, hooks: PostgresTransactionHooks(), body)
+    }
+
+    /// Leases a connection and runs BEGIN, `body` and COMMIT on a body thread.
+    func transaction<T: Sendable>(
+        isWrite: Bool,
+        hooks: PostgresTransactionHooks,
+        _ body: @escaping @Sendable (PostgresTransaction) throws -> T
+    ) async throws -> T {
+        let (threads, logger) = (threads, driverLogger)
+        do {
+            return try await client.withConnection { connection in
+                try await threads.runIfActive {
+                    try Self.run(body, on: connection, isWrite: isWrite, hooks: hooks, logger: logger)
+                }
+            }
+        } catch let error as PSQLError {
+            // Leasing the connection failed (the server is down or refused the login): nothing ran.
+            throw PostgresStoreError.map(error).error
+        }
+    }
+
+    /// One attempt, on the calling (body) thread.
+    private static func run<T>(
+        _ body: (PostgresTransaction) throws -> T,
+        on connection: PostgresConnection,
+        isWrite: Bool,
+        hooks: PostgresTransactionHooks,
+        logger: Logger
+    ) throws -> T {
+        let tx = PostgresTransaction(connection: connection, hooks: hooks, isWrite: isWrite, logger: logger)
+        try tx.execute(
+            isWrite ? "BEGIN ISOLATION LEVEL READ COMMITTED" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+        )
+        do {
+            let value = try body(tx)
+            let answer = try tx.query("COMMIT").metadata.command
+            guard answer == "COMMIT" else { throw PostgresStoreError.notCommitted(answer) }
+            return value
+        } catch {
+            do {
+                try tx.execute("ROLLBACK")
+            } catch {
+                // The connection is broken or stuck mid-transaction: close it, so the pool never lends it again.
+                let _: EventLoopFuture<Void> = connection.close()
+            }
+            if tx.conflicted { throw Conflicted() }
+            throw error
+        }
+    }
+}

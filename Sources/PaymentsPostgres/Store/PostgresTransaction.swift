@@ -1,0 +1,249 @@
+import Foundation
+import Logging
+import PaymentsCore
+import PostgresNIO
+
+/// The PostgreSQL store's ``StoreTransaction``: the repositories as seen from inside one transaction of
+/// ``PostgresPaymentStore/write(_:)`` or ``PostgresPaymentStore/read(_:)``, as handwritten SQL with bound
+/// parameters on one pooled connection.
+///
+/// The body it is handed to is synchronous and runs on a thread of the store's own pool (never on Swift's
+/// cooperative pool or an event loop); each statement goes out over PostgresNIO's extended protocol and the thread
+/// waits for its answer. Everything done through one `PostgresTransaction` commits together or not at all. It must
+/// not escape the closure it is handed to.
+///
+/// In a write transaction every read of one row by its key is taken with `FOR NO KEY UPDATE`: a use case's
+/// read-then-write decision (a refund against the charge's refunded total, a payment method's attach state, an
+/// intent's status before its compare-and-set) holds the row until the commit, as SQLite's single writer holds
+/// the whole file. `NO KEY` so that inserting a row that references it (a charge of the intent) does not wait.
+final class PostgresTransaction: StoreTransaction {
+    let connection: PostgresConnection
+    let hooks: PostgresTransactionHooks
+    /// Whether this is a write transaction (row locks, SKIP LOCKED) or a read-only snapshot.
+    let isWrite: Bool
+    let logger: Logger
+    /// Set when a statement failed with a serialization failure or a deadlock: the whole body may run again.
+    private(set) var conflicted = false
+
+    init(connection: PostgresConnection, hooks: PostgresTransactionHooks, isWrite: Bool, logger: Logger) {
+        self.connection = connection
+        self.hooks = hooks
+        self.isWrite = isWrite
+        self.logger = logger
+    }
+
+    /// `FOR NO KEY UPDATE` in a write transaction, nothing in a read-only one (where it is not allowed).
+    var lockRow: String { isWrite ? " FOR NO KEY UPDATE" : "" }
+
+    /// `FOR NO KEY UPDATE SKIP LOCKED` in a write transaction: instances that look for due work at once split it,
+    /// each taking the rows no other holds.
+    var skipLocked: String { isWrite ? " FOR NO KEY UPDATE SKIP LOCKED" : "" }
+
+    // MARK: - Commit hooks
+
+    func afterCommit(_ action: @escaping @Sendable () -> Void) {
+        hooks.add(afterCommit: action)
+    }
+
+    func onRollback(_ action: @escaping @Sendable () -> Void) {
+        hooks.add(onRollback: action)
+    }
+
+    // MARK: - Statements
+
+    /// Runs one statement with `values` bound to `$1`, `$2`, ... and waits on this thread for all of its rows.
+    ///
+    /// PostgresNIO sends it as one Parse/Bind/Execute (the unnamed statement): one round trip, no SQL text built from
+    /// values. The driver caches named prepared statements only for types that declare their SQL statically
+    /// (`PostgresPreparedStatement`); the store's statements are built per table (and per list filter), so each is
+    /// parsed by the server per call, as a query of the simple protocol would be, but planned with its parameters.
+    /// - Throws: ``StoreError`` for constraint violations and lost connections, ``PostgresStoreError`` otherwise.
+    @discardableResult
+    func query(_ sql: String, _ values: [PostgresValue] = []) throws -> PostgresQueryResult {
+        let query = PostgresQuery(unsafeSQL: sql, binds: PostgresBindings(values))
+        do {
+            return try connection.query(query, logger: logger).wait()
+        } catch let error as PSQLError {
+            let mapped = PostgresStoreError.map(error)
+            if case .conflict = mapped { conflicted = true }
+            throw mapped.error
+        }
+    }
+
+    /// Runs one statement and returns how many rows it changed.
+    @discardableResult
+    func execute(_ sql: String, _ values: [PostgresValue] = []) throws -> Int {
+        try query(sql, values).metadata.rows ?? 0
+    }
+
+    /// The first row of a query, decoded.
+    func fetchOne<Record>(
+        _ sql: String,
+        _ values: [PostgresValue],
+        _ decode: (PostgresRowReader) throws -> Record
+    ) throws -> Record? {
+        guard let row = try query(sql, values).rows.first else { return nil }
+        return try decode(PostgresRowReader(row))
+    }
+
+    /// Every row of a query, decoded.
+    func fetchAll<Record>(
+        _ sql: String,
+        _ values: [PostgresValue],
+        _ decode: (PostgresRowReader) throws -> Record
+    ) throws -> [Record] {
+        try query(sql, values).rows.map { try decode(PostgresRowReader($0)) }
+    }
+
+    /// Inserts `row` through its table's INSERT.
+    func insertRow<Record>(_ row: Record, _ columns: PostgresColumns<Record>) throws {
+        try execute(columns.insertSQL, try columns.arguments(for: row))
+    }
+
+    /// Saves every column of `row` through its table's UPDATE.
+    /// - Throws: ``PostgresStoreError/rowMissing(table:)`` when no row has `row`'s primary key, as the SQLite store
+    ///   throws GRDB's `recordNotFound`.
+    func updateRow<Record>(_ row: Record, _ columns: PostgresColumns<Record>) throws {
+        guard try execute(columns.updateSQL, try columns.arguments(for: row)) > 0 else {
+            throw PostgresStoreError.rowMissing(table: columns.table)
+        }
+    }
+
+    // MARK: - PaymentIntents
+
+    func paymentIntent(_ id: String) throws -> PaymentIntent? {
+        try fetchOne(
+            "SELECT * FROM payment_intents WHERE id = $1" + lockRow,
+            [.text(id)],
+            PostgresRecords.paymentIntent
+        )
+    }
+
+    func insert(_ intent: PaymentIntent) throws {
+        try insertRow(intent, PostgresRecords.paymentIntent)
+    }
+
+    /// A compare-and-set: in READ COMMITTED a second writer of the row waits for the first to commit and then
+    /// re-checks the `status = $N` condition against the committed row, so of two racing updates from one status
+    /// exactly one changes a row.
+    @discardableResult
+    func update(_ intent: PaymentIntent, expecting expected: PaymentIntentStatus) throws -> Bool {
+        var arguments = try PostgresRecords.paymentIntent.arguments(for: intent)
+        arguments.append(.text(expected.rawValue))
+        return try execute(PostgresRecords.paymentIntentCompareAndSet, arguments) == 1
+    }
+
+    // MARK: - Charges
+
+    func charge(_ id: String) throws -> Charge? {
+        try fetchOne("SELECT * FROM charges WHERE id = $1" + lockRow, [.text(id)], PostgresRecords.charge)
+    }
+
+    func insert(_ charge: Charge) throws {
+        try insertRow(charge, PostgresRecords.charge)
+    }
+
+    func update(_ charge: Charge) throws {
+        try updateRow(charge, PostgresRecords.charge)
+    }
+
+    // MARK: - PaymentMethods
+
+    func paymentMethod(_ id: String) throws -> PaymentMethod? {
+        try fetchOne(
+            "SELECT * FROM payment_methods WHERE id = $1" + lockRow,
+            [.text(id)],
+            PostgresRecords.paymentMethod
+        )
+    }
+
+    func insert(_ paymentMethod: PaymentMethod, card: SealedCard) throws {
+        try insertRow(paymentMethod, PostgresRecords.paymentMethod)
+        try execute(
+            "INSERT INTO card_vault (payment_method, key_id, sealed) VALUES ($1, $2, $3)",
+            [.text(paymentMethod.id), .text(card.keyID), .bytes(card.sealed)]
+        )
+    }
+
+    func update(_ paymentMethod: PaymentMethod) throws {
+        try updateRow(paymentMethod, PostgresRecords.paymentMethod)
+    }
+
+    func detachPaymentMethods(ofCustomer customer: String) throws {
+        try execute("UPDATE payment_methods SET customer = NULL, reusable = 0 WHERE customer = $1", [.text(customer)])
+    }
+
+    func sealedCard(of paymentMethodID: String) throws -> SealedCard? {
+        try fetchOne(
+            "SELECT key_id, sealed FROM card_vault WHERE payment_method = $1" + lockRow,
+            [.text(paymentMethodID)]
+        ) { row in SealedCard(keyID: try row.string("key_id"), sealed: try row.data("sealed")) }
+    }
+
+    // MARK: - Customers
+
+    func customer(_ id: String) throws -> Customer? {
+        try fetchOne("SELECT * FROM customers WHERE id = $1" + lockRow, [.text(id)], PostgresRecords.customer)
+    }
+
+    func insert(_ customer: Customer) throws {
+        try insertRow(customer, PostgresRecords.customer)
+    }
+
+    func update(_ customer: Customer) throws {
+        try updateRow(customer, PostgresRecords.customer)
+    }
+
+    // MARK: - Refunds
+
+    func refund(_ id: String) throws -> Refund? {
+        try fetchOne("SELECT * FROM refunds WHERE id = $1" + lockRow, [.text(id)], PostgresRecords.refund)
+    }
+
+    func insert(_ refund: Refund) throws {
+        try insertRow(refund, PostgresRecords.refund)
+    }
+
+    func update(_ refund: Refund) throws {
+        try updateRow(refund, PostgresRecords.refund)
+    }
+
+    // MARK: - SetupIntents
+
+    func setupIntent(_ id: String) throws -> SetupIntent? {
+        try fetchOne("SELECT * FROM setup_intents WHERE id = $1" + lockRow, [.text(id)], PostgresRecords.setupIntent)
+    }
+
+    func insert(_ setupIntent: SetupIntent) throws {
+        try insertRow(setupIntent, PostgresRecords.setupIntent)
+    }
+
+    @discardableResult
+    func update(_ setupIntent: SetupIntent, expecting expected: SetupIntentStatus) throws -> Bool {
+        var arguments = try PostgresRecords.setupIntent.arguments(for: setupIntent)
+        arguments.append(.text(expected.rawValue))
+        return try execute(PostgresRecords.setupIntentCompareAndSet, arguments) == 1
+    }
+
+    // MARK: - Events
+
+    func insert(_ event: Event) throws {
+        try insertRow(event, PostgresRecords.event)
+    }
+
+    func event(_ id: String) throws -> Event? {
+        try fetchOne("SELECT * FROM events WHERE id = $1", [.text(id)], PostgresRecords.event)
+    }
+
+    /// Deletes up to `limit` of the oldest events created before `cutoff`; rows another instance is deleting are
+    /// skipped, so two sweepers never wait on each other's batch.
+    func pruneEvents(createdBefore cutoff: Int64, limit: Int) throws -> Int {
+        try execute(
+            """
+            DELETE FROM events WHERE id IN (
+                SELECT id FROM events WHERE created < $1 ORDER BY created LIMIT $2\(skipLocked))
+            """,
+            [.integer(cutoff), .integer(Int64(limit))]
+        )
+    }
+}
