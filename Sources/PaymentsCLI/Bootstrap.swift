@@ -4,14 +4,21 @@ import Payments
 import PaymentsCore
 import PaymentsHTTP
 import PaymentsNetwork
+import PaymentsPostgres
 import PaymentsStore
 import Synchronization
 
 /// Opens what every command needs from the resolved settings: the database (migrated), the card network and the
 /// use-case context.
+///
+/// The store is the PostgreSQL one when `databaseURL` is set, the SQLite file otherwise; the use cases, the HTTP
+/// layer and the commands hold it as `any StoreAdministration` and never know which.
 struct Bootstrap {
     let settings: ServiceSettings
-    let database: PaymentDatabase
+    /// The store every command works on.
+    let store: any StoreAdministration
+    /// The SQLite store, when that is the store: for what only SQLite has (`sweep --explain`'s query plans).
+    let sqlite: PaymentDatabase?
     let network: TestModeCardNetwork
     let context: PaymentsContext
     let logger: Logger
@@ -21,13 +28,7 @@ struct Bootstrap {
     init(settings: ServiceSettings, publicBaseURL: String, label: String = "payments") async throws {
         var logger = Logger(label: label)
         logger.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
-        let migrations = try MigrationSet(folder: settings.migrations)
-        let database = try PaymentDatabase(
-            path: settings.db,
-            migrations: migrations,
-            synchronous: settings.synchronous == "NORMAL" ? .normal : .full,
-            groupCommit: settings.groupCommit
-        )
+        let store = try await Self.openStore(settings, logger: logger)
         let network = try TestModeCardNetwork(
             ledgerPath: settings.networkLedger,
             latency: .milliseconds(max(0, settings.networkLatency))
@@ -35,14 +36,15 @@ struct Bootstrap {
         let vault = try await CardVault.load(
             currentKey: settings.vaultKey,
             oldKeys: settings.vaultOldKeys,
-            store: database
+            store: store
         )
         self.settings = settings
-        self.database = database
+        self.store = store
+        self.sqlite = store as? PaymentDatabase
         self.network = network
         self.logger = logger
         self.context = PaymentsContext(
-            database: database,
+            database: store,
             vault: vault,
             network: network,
             clock: UnixClock { Int64(Date().timeIntervalSince1970) },
@@ -54,6 +56,29 @@ struct Bootstrap {
             ),
             logger: logger,
             faults: Self.faultInjector(settings.faultPoint, action: settings.faultAction)
+        )
+    }
+
+    /// Opens (and migrates) the store the settings select: PostgreSQL at `databaseURL` with the migrations of
+    /// `migrations/postgres`, or the SQLite file `db` with those of `migrations`.
+    /// - Parameter migrate: false opens a PostgreSQL store without migrating it (`payments report`).
+    static func openStore(_ settings: ServiceSettings, logger: Logger, migrate: Bool = true) async throws
+        -> any StoreAdministration
+    {
+        if let url = settings.databaseURL {
+            return try await PostgresPaymentStore.open(
+                settings: url,
+                migrations: try PostgresMigrationSet(folder: settings.postgresMigrations),
+                poolSize: settings.databasePoolSize,
+                migrate: migrate,
+                logger: logger
+            )
+        }
+        return try PaymentDatabase(
+            path: settings.db,
+            migrations: try MigrationSet(folder: settings.migrations),
+            synchronous: settings.synchronous == "NORMAL" ? .normal : .full,
+            groupCommit: settings.groupCommit
         )
     }
 

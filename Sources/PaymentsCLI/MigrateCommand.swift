@@ -11,11 +11,12 @@ struct MigrateCommand: AsyncParsableCommand {
     @OptionGroup var options: DatabaseOptions
 
     func run() async throws {
-        let settings = try await ServiceSettings.load(
-            .init(config: options.config, db: options.db, migrations: options.migrations)
-        )
+        let settings = try await ServiceSettings.load(options.overrides)
         let bootstrap = try await Bootstrap(settings: settings, publicBaseURL: "")
-        let applied = try bootstrap.database.appliedMigrations()
-        print("Database \(settings.db) is at migration \(applied.last ?? "none") (\(applied.count) applied).")
+        let applied = try await bootstrap.store.appliedMigrations()
+        try await bootstrap.store.close()
+        print(
+            "Database \(settings.databaseName) is at migration \(applied.last ?? "none") (\(applied.count) applied)."
+        )
     }
 }

@@ -24,4 +24,15 @@ struct DatabaseOptions: ParsableArguments {
 
     @Option(name: .long, help: "The folder of numbered .sql migrations (default migrations).")
     var migrations: String?
+
+    @Option(
+        name: .long,
+        help: "A postgres:// URL: use that PostgreSQL database instead of the SQLite file (or PAYMENTS_DATABASE_URL)."
+    )
+    var databaseURL: String?
+
+    /// The settings' overrides these options make.
+    var overrides: ServiceSettings.Overrides {
+        .init(config: config, db: db, migrations: migrations, databaseURL: databaseURL)
+    }
 }

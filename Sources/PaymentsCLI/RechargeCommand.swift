@@ -61,7 +61,7 @@ struct RechargeCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let settings = try await ServiceSettings.load(
-            .init(config: options.config, db: options.db, migrations: options.migrations)
+            options.overrides
         )
         // A batch job is not scraped: its counters (rows by outcome, and the attempts and challenges the use cases
         // count) go to a file a textfile collector picks up, written once the run is done.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import PaymentsCore
 import PaymentsStore
 
@@ -43,20 +44,43 @@ struct ReportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try await ServiceSettings.load(
-            .init(config: options.config, db: options.db, migrations: options.migrations)
+            options.overrides
         )
         do {
-            let reader = try ReportReader(path: settings.db)
-            if list {
-                let names = try reader.reportNames()
-                FileHandle.standardOutput.write(Data(names.map { $0 + "\n" }.joined().utf8))
+            if settings.databaseURL != nil {
+                // PostgreSQL: opened without migrating, so a report changes nothing; one snapshot per report.
+                var logger = Logger(label: "payments.report")
+                logger.logLevel = .error
+                let store = try await Bootstrap.openStore(settings, logger: logger, migrate: false)
+                let output = try await output(
+                    list: list,
+                    names: { try await store.reportNames() },
+                    report: { try await store.report(name ?? "") }
+                )
+                try await store.close()
+                FileHandle.standardOutput.write(Data(output.utf8))
                 return
             }
-            let table = try reader.report(name ?? "")
-            FileHandle.standardOutput.write(Data(table.rendered(as: format).utf8))
+            let reader = try ReportReader(path: settings.db)
+            let output = try await output(
+                list: list,
+                names: { try reader.reportNames() },
+                report: { try reader.report(name ?? "") }
+            )
+            FileHandle.standardOutput.write(Data(output.utf8))
         } catch let error as ReportError {
             FileHandle.standardError.write(Data("payments report: \(error)\n".utf8))
             throw ExitCode.failure
         }
+    }
+
+    /// What the command prints: the report names, one a line, or the report in the chosen format.
+    private func output(
+        list: Bool,
+        names: () async throws -> [String],
+        report: () async throws -> ReportTable
+    ) async throws -> String {
+        if list { return try await names().map { $0 + "\n" }.joined() }
+        return try await report().rendered(as: format)
     }
 }

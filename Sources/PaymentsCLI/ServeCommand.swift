@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import Metrics
 import Payments
+import PaymentsCore
 import PaymentsHTTP
 import PaymentsLogging
 import PaymentsStore
@@ -33,7 +34,14 @@ struct ServeCommand: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         var loaded = try await ServiceSettings.load(
-            .init(config: options.config, db: options.db, host: host, port: port, migrations: options.migrations)
+            .init(
+                config: options.config,
+                db: options.db,
+                host: host,
+                port: port,
+                migrations: options.migrations,
+                databaseURL: options.databaseURL
+            )
         )
         // Every logger made from here on (the service's, Hummingbird's and the service group's) writes the chosen
         // format at the chosen level; a setting that names neither is refused before anything starts.
@@ -63,11 +71,11 @@ struct ServeCommand: AsyncParsableCommand {
             metrics: registry
         )
         services.limits = settings.limits
-        let database = bootstrap.database
+        let database = bootstrap.store
         services.readiness = Readiness {
             do {
                 try await database.checkReady()
-            } catch PaymentDatabase.ReadinessProblem.migrationsPending {
+            } catch StoreReadinessProblem.migrationsPending {
                 throw Readiness.Failure(reason: "migrations_pending")
             }
         }
@@ -80,7 +88,9 @@ struct ServeCommand: AsyncParsableCommand {
             services: services,
             logger: bootstrap.logger
         ) { started in
-            var lines = ["payments listening on http://\(settings.host):\(started.port) (database \(settings.db))"]
+            var lines = [
+                "payments listening on http://\(settings.host):\(started.port) (database \(settings.databaseName))"
+            ]
             if started.recovery.settled > 0 {
                 lines.append("recovered \(started.recovery.settled) pending attempt(s) left by a crash")
             }

@@ -2,6 +2,7 @@ import Configuration
 import Foundation
 import Payments
 import PaymentsHTTP
+import PaymentsPostgres
 import SystemPackage
 
 /// Every setting of the service, resolved from (highest first) command-line flags, environment variables
@@ -12,6 +13,11 @@ struct ServiceSettings: Sendable {
     var port: Int
     var publicBaseURL: String?
     var db: String
+    /// `PAYMENTS_DATABASE_URL` (`databaseURL`, `--database-url`): a postgres:// URL selects the PostgreSQL store
+    /// instead of the SQLite file; nil (unset or empty) keeps SQLite.
+    var databaseURL: PostgresSettings?
+    /// Connections of the PostgreSQL store's pool (`databasePoolSize`).
+    var databasePoolSize: Int = PostgresPaymentStore.defaultPoolSize
     var networkLedger: String
     var migrations: String
     /// The folder of the checkout's static files.
@@ -63,6 +69,7 @@ struct ServiceSettings: Sendable {
         var host: String?
         var port: Int?
         var migrations: String?
+        var databaseURL: String?
     }
 
     /// Problems that stop the service from starting.
@@ -94,6 +101,9 @@ struct ServiceSettings: Sendable {
         if let db = overrides.db { flagValues[key("db")] = ConfigValue(.string(db), isSecret: false) }
         if let host = overrides.host { flagValues[key("host")] = ConfigValue(.string(host), isSecret: false) }
         if let port = overrides.port { flagValues[key("port")] = ConfigValue(.int(port), isSecret: false) }
+        if let url = overrides.databaseURL {
+            flagValues[key("databaseURL")] = ConfigValue(.string(url), isSecret: true)
+        }
         if let folder = overrides.migrations {
             flagValues[key("migrations")] = ConfigValue(.string(folder), isSecret: false)
         }
@@ -101,7 +111,7 @@ struct ServiceSettings: Sendable {
             InMemoryProvider(name: "flags", values: flagValues),
             EnvironmentVariablesProvider(
                 environmentVariables: environment,
-                secretsSpecifier: .specific(Set(keySettings.map(\.environment)))
+                secretsSpecifier: .specific(Set(keySettings.map(\.environment) + ["PAYMENTS_DATABASE_URL"]))
             ),
         ]
         let fileExists = FileManager.default.fileExists(atPath: configFile)
@@ -154,6 +164,7 @@ struct ServiceSettings: Sendable {
         if overrides.db != nil || environment["PAYMENTS_DB"] != nil, environment["PAYMENTS_NETWORK_LEDGER"] == nil {
             settings.networkLedger = defaultLedger
         }
+        try settings.readDatabaseURL(payments)
         try settings.readKeys(payments)
         settings.readLimits(payments)
         if let catalogFile = payments.string(forKey: "catalog") {
@@ -162,6 +173,25 @@ struct ServiceSettings: Sendable {
         try settings.validate()
         return settings
     }
+
+    /// Reads `databaseURL` (a secret: its password is never printed) and `databasePoolSize`.
+    /// - Throws: ``SettingsError/invalid(_:)`` naming what is wrong with the URL, never its password.
+    mutating func readDatabaseURL(_ payments: ConfigReader) throws {
+        databasePoolSize = payments.int(forKey: "databasePoolSize", default: PostgresPaymentStore.defaultPoolSize)
+        guard databasePoolSize >= 1 else { throw SettingsError.invalid("databasePoolSize must be at least 1.") }
+        guard let text = payments.string(forKey: "databaseURL", isSecret: true), !text.isEmpty else { return }
+        do {
+            databaseURL = try PostgresSettings(url: text)
+        } catch {
+            throw SettingsError.invalid("PAYMENTS_DATABASE_URL (databaseURL): \(error.description)")
+        }
+    }
+
+    /// The folder of the PostgreSQL migrations: `postgres/` inside the migrations folder.
+    var postgresMigrations: String { URL(fileURLWithPath: migrations).appendingPathComponent("postgres").path }
+
+    /// The database as messages name it: the SQLite file, or the PostgreSQL URL without its password.
+    var databaseName: String { databaseURL?.redactedURL ?? db }
 
     /// Refuses settings that cannot work, and development secrets in production.
     func validate() throws {

@@ -48,13 +48,22 @@ struct SweepCommand: AsyncParsableCommand {
     func run() async throws {
         MemoryAllocator.configureForServer()
         let settings = try await ServiceSettings.load(
-            .init(config: options.config, db: options.db, migrations: options.migrations)
+            options.overrides
         )
         let bootstrap = try await Bootstrap(settings: settings, publicBaseURL: "", label: "payments.sweep")
         if explain {
+            guard let sqlite = bootstrap.sqlite else {
+                FileHandle.standardError.write(
+                    Data(
+                        ("payments sweep --explain prints SQLite's query plans; it is not available on PostgreSQL "
+                            + "(run EXPLAIN on the queries in psql instead).\n").utf8
+                    )
+                )
+                throw ExitCode.failure
+            }
             for query in SweeperQuery.allCases {
                 print("\(query.rawValue) (index \(query.index)):")
-                for line in try await bootstrap.database.queryPlan(query) { print("  \(line)") }
+                for line in try await sqlite.queryPlan(query) { print("  \(line)") }
             }
             return
         }
@@ -90,7 +99,7 @@ struct SweepCommand: AsyncParsableCommand {
             ("time", String(format: "%.1f ms", milliseconds)),
         ]
         let width = lines.map(\.0.count).max() ?? 0
-        var text = "sweep as of \(TimeArgument.iso8601(time)) (\(time)) on \(settings.db)\n"
+        var text = "sweep as of \(TimeArgument.iso8601(time)) (\(time)) on \(settings.databaseName)\n"
         for (label, value) in lines {
             text += "  " + label + ":" + String(repeating: " ", count: width - label.count + 1) + value + "\n"
         }

@@ -37,17 +37,17 @@ struct VaultRotateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try await ServiceSettings.load(
-            .init(config: options.config, db: options.db, migrations: options.migrations)
+            options.overrides
         )
         let bootstrap = try await Bootstrap(settings: settings, publicBaseURL: "", label: "payments.vault")
         let vault = bootstrap.context.vault
         let rotation = VaultRotation(
-            store: bootstrap.database,
+            store: bootstrap.store,
             vault: vault,
             batchSize: batchSize,
             faults: bootstrap.context.faults
         )
-        Self.write("rotating the card vault of \(settings.db) to key \(vault.keyID)\n")
+        Self.write("rotating the card vault of \(settings.databaseName) to key \(vault.keyID)\n")
         let lastPrinted = Mutex<ContinuousClock.Instant?>(nil)
         let summary = try await rotation.run { progress in
             let now = ContinuousClock.now
@@ -104,12 +104,12 @@ struct VaultStatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try await ServiceSettings.load(
-            .init(config: options.config, db: options.db, migrations: options.migrations)
+            options.overrides
         )
         let bootstrap = try await Bootstrap(settings: settings, publicBaseURL: "", label: "payments.vault")
         let vault = bootstrap.context.vault
-        let counts = try await bootstrap.database.read { tx in try tx.sealedCardCounts() }
-        var text = "card vault of \(settings.db)\n"
+        let counts = try await bootstrap.store.read { tx in try tx.sealedCardCounts() }
+        var text = "card vault of \(settings.databaseName)\n"
         text += "  current key \(vault.keyID): \(counts[vault.keyID] ?? 0) cards\n"
         for id in vault.oldKeyIDs { text += "  old key \(id): \(counts[id] ?? 0) cards\n" }
         for (id, count) in counts.sorted(by: { $0.key < $1.key }) where !vault.hasKey(id) {

@@ -121,6 +121,20 @@ public final class PostgresServer: Sendable {
         "postgres://\(Self.user):\(password)@127.0.0.1:\(port)/\(database)?sslmode=disable"
     }
 
+    /// Runs `sql` with `psql` on `database` (over the unix socket) and returns what it prints: unaligned, tuples
+    /// only (`-tA`), one row a line, columns separated by `|`. For tests that read the tables as an admin would.
+    public func psql(database: String, _ sql: String) throws -> String {
+        try Self.run(
+            binaries + "/psql",
+            [
+                "--host=" + folder.path, "--port=\(port)", "--username=" + Self.user, "--dbname=" + database,
+                "--no-psqlrc", "--tuples-only", "--no-align", "--set=ON_ERROR_STOP=1", "--command=" + sql,
+            ],
+            asClusterOwner: false
+        )
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// Stops the server at once (no shutdown checkpoint: the data is thrown away) and removes the folder.
     public func stop() {
         _ = try? Self.run(

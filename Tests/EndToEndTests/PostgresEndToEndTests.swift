@@ -1,0 +1,75 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The built binary on the PostgreSQL store (`PAYMENTS_DATABASE_URL`): a throwaway cluster, a fresh database, the
+/// real server over HTTP and an admin's SQL through `psql`.
+@Suite("PostgreSQL store, end to end")
+struct PostgresEndToEndTests {
+    @Test("serve on PAYMENTS_DATABASE_URL: create+confirm, a replay, one intent in the table, payments report")
+    func smoke() async throws {
+        let cluster = try PostgresServer.start()
+        defer { cluster.stop() }
+        let database = try cluster.createDatabase()
+        let url = cluster.url(database: database)
+        // Given the server started on a fresh PostgreSQL database
+        let server = try await ServerProcess.start(environment: ["PAYMENTS_DATABASE_URL": url])
+        defer { server.kill() }
+        #expect(server.output.contains("(database postgres://postgres:***@127.0.0.1:\(cluster.port)/\(database)"))
+        #expect(!server.output.contains(cluster.password), "the start line printed the password")
+        // When a payment is created and confirmed with a key, and sent again
+        let key = UUID().uuidString
+        let form = [
+            ("amount", "1099"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true"),
+        ]
+        let original = try await server.client.postForm(
+            "/v1/payment_intents",
+            form,
+            auth: server.secret,
+            headers: ["Idempotency-Key": key]
+        )
+        let again = try await server.client.postForm(
+            "/v1/payment_intents",
+            form,
+            auth: server.secret,
+            headers: ["Idempotency-Key": key]
+        )
+        // Then the first succeeded, the second replays its bytes, and the database holds one intent
+        #expect(original.status == 200, "\(original)\n\(server.diagnostics)")
+        let id = try #require(try original.json()["id"]?.string)
+        #expect(try original.json()["status"]?.string == "succeeded")
+        #expect(again.status == 200 && again.header("Idempotent-Replayed") == "true")
+        #expect(again.body == original.body)
+        #expect(try cluster.psql(database: database, "SELECT id, status FROM payment_intents") == "\(id)|succeeded")
+        #expect(try cluster.psql(database: database, "SELECT count(*) FROM idempotency_keys") == "1")
+        #expect(!FileManager.default.fileExists(atPath: server.db.path), "a SQLite database was made too")
+        // And `payments report payments` reads it from PostgreSQL
+        let report = try await runToCompletion(
+            try PaymentsBinary.path(),
+            ["report", "payments", "--format", "json"],
+            environment: PaymentsBinary.environment(["PAYMENTS_DATABASE_URL": url]),
+            in: server.folder
+        )
+        #expect(report.termination.isCleanExit, "\(report.output)")
+        let rows = try JSON.parse(Data(report.output.utf8))
+        #expect(rows[0]?["id"]?.string == id && rows[0]?["status"]?.string == "succeeded", "\(report.output)")
+        #expect(rows[1] == nil, "\(report.output)")
+        // And `migrate` and `sweep` run on it too, while `sweep --explain` (SQLite's plans) says it cannot
+        let environment = PaymentsBinary.environment(["PAYMENTS_DATABASE_URL": url])
+        let binary = try PaymentsBinary.path()
+        let migrate = try await runToCompletion(binary, ["migrate"], environment: environment, in: server.folder)
+        #expect(migrate.termination.isCleanExit, "\(migrate.output)")
+        #expect(migrate.output.contains("is at migration 0007_vault_keys (7 applied)"), "\(migrate.output)")
+        #expect(!migrate.output.contains(cluster.password), "migrate printed the password")
+        let sweep = try await runToCompletion(binary, ["sweep"], environment: environment, in: server.folder)
+        #expect(sweep.termination.isCleanExit, "\(sweep.output)")
+        let explain = try await runToCompletion(
+            binary,
+            ["sweep", "--explain"],
+            environment: environment,
+            in: server.folder
+        )
+        #expect(explain.termination.status == 1, "\(explain.output)")
+        #expect(explain.output.contains("not available on PostgreSQL"), "\(explain.output)")
+    }
+}
