@@ -1,0 +1,150 @@
+import Foundation
+import PaymentsCore
+import PaymentsPostgres
+import PostgresNIO
+import Synchronization
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What the PostgreSQL store does beyond the conformance suite: retrying a transaction PostgreSQL refuses, never
+/// reporting an unfinished commit as done, errors in store-neutral terms, one snapshot per read, readiness.
+@Suite("PostgreSQL store", .postgresCluster)
+struct PostgresPaymentStoreTests {
+    static func open(_ settings: PostgresSettings) async throws -> PostgresPaymentStore {
+        try await PostgresPaymentStore.open(
+            settings: settings,
+            migrations: try PostgresMigrationSet(folder: PostgresCluster.migrations),
+            logger: PostgresCluster.logger
+        )
+    }
+
+    /// Two writes that each lock one customer, wait until the other has locked the other, then lock it too.
+    final class Crossing: Sendable {
+        let locked = Mutex<Set<String>>([])
+        let counts = Mutex((attempts: 0, commits: 0, rollbacks: 0))
+
+        func run(_ store: PostgresPaymentStore, _ first: String, _ second: String) async throws {
+            try await store.write { tx in
+                self.counts.withLock { $0.attempts += 1 }
+                tx.afterCommit { self.counts.withLock { $0.commits += 1 } }
+                tx.onRollback { self.counts.withLock { $0.rollbacks += 1 } }
+                guard var mine = try tx.customer(first) else { throw Missing() }
+                self.locked.withLock { _ = $0.insert(first) }
+                let deadline = Date().addingTimeInterval(5)
+                while !self.locked.withLock({ $0.contains(second) }), Date() < deadline { usleep(2_000) }
+                guard var theirs = try tx.customer(second) else { throw Missing() }
+                mine.description = (mine.description ?? "") + first
+                theirs.description = (theirs.description ?? "") + first
+                try tx.update(mine)
+                try tx.update(theirs)
+            }
+        }
+    }
+
+    /// A customer the test wrote is not there.
+    struct Missing: Error {}
+
+    @Test("a deadlocked transaction runs again: its first attempt's rollback actions run, commit actions once each")
+    func deadlockRetried() async throws {
+        // Given two customers, and two writes that lock them in opposite orders
+        let store = try await Self.open(try PostgresCluster.freshDatabase())
+        try await store.write { tx in
+            try tx.insert(Customer(id: "cus_a", created: 1))
+            try tx.insert(Customer(id: "cus_b", created: 1))
+        }
+        let crossing = Crossing()
+        // When both run at once (PostgreSQL breaks the deadlock by refusing one)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await crossing.run(store, "cus_a", "cus_b") }
+            group.addTask { try await crossing.run(store, "cus_b", "cus_a") }
+            try await group.waitForAll()
+        }
+        // Then both committed once, after one refused attempt that rolled back
+        let seen = crossing.counts.withLock { $0 }
+        #expect(seen.attempts == 3 && seen.commits == 2 && seen.rollbacks == 1, "\(seen)")
+        let descriptions = try await store.read { tx in
+            [try tx.customer("cus_a")?.description, try tx.customer("cus_b")?.description]
+        }
+        #expect(descriptions.allSatisfy { $0?.count == "cus_acus_b".count }, "\(descriptions)")
+        try await store.close()
+    }
+
+    @Test("a body that swallows a failed statement does not commit: COMMIT answered ROLLBACK is an error")
+    func swallowedFailureIsNotCommitted() async throws {
+        let store = try await Self.open(try PostgresCluster.freshDatabase())
+        try await store.write { tx in try tx.insert(Customer(id: "cus_one", created: 1)) }
+        let committed = Mutex(false)
+        // When a write inserts a customer, then a duplicate whose failure it ignores
+        await #expect(throws: (any Error).self) {
+            try await store.write { tx in
+                tx.afterCommit { committed.withLock { $0 = true } }
+                try tx.insert(Customer(id: "cus_two", created: 1))
+                try? tx.insert(Customer(id: "cus_one", created: 1))
+            }
+        }
+        // Then the write failed, ran no commit action and left nothing
+        #expect(!committed.withLock { $0 })
+        #expect(try await store.read { tx in try tx.customer("cus_two") } == nil)
+        try await store.close()
+    }
+
+    @Test("a unique violation surfaces as StoreError.constraintViolated naming the constraint")
+    func constraintError() async throws {
+        let store = try await Self.open(try PostgresCluster.freshDatabase())
+        try await store.write { tx in try tx.insert(Customer(id: "cus_one", created: 1)) }
+        do {
+            try await store.write { tx in try tx.insert(Customer(id: "cus_one", created: 2)) }
+            Issue.record("a second customer with one id was stored")
+        } catch let error as StoreError {
+            guard case .constraintViolated(let constraint, let sqlState) = error else {
+                Issue.record("\(error)")
+                return
+            }
+            #expect(sqlState == "23505" && constraint == "customers_pkey", "\(error)")
+        }
+        try await store.close()
+    }
+
+    @Test("a read is one snapshot: a commit between its statements is not seen by the second")
+    func readIsOneSnapshot() async throws {
+        let store = try await Self.open(try PostgresCluster.freshDatabase())
+        try await store.write { tx in try tx.insert(Customer(id: "cus_first", created: 1)) }
+        let page = PageRequest(limit: 10)
+        let (before, after) = try await store.read { tx in
+            let before = try tx.customers(email: nil, created: nil, page: page).items.map(\.id)
+            // Another transaction commits a customer meanwhile (this body's thread waits for it).
+            let done = DispatchSemaphore(value: 0)
+            Task {
+                try? await store.write { tx in try tx.insert(Customer(id: "cus_second", created: 2)) }
+                done.signal()
+            }
+            done.wait()
+            let after = try tx.customers(email: nil, created: nil, page: page).items.map(\.id)
+            return (before, after)
+        }
+        #expect(before == ["cus_first"] && after == before, "\(before) then \(after)")
+        let later = try await store.read { tx in try tx.customers(email: nil, created: nil, page: page).items }
+        #expect(later.count == 2)
+        try await store.close()
+    }
+
+    @Test("ready once every migration is applied; not ready when one is missing from the database")
+    func readiness() async throws {
+        let settings = try PostgresCluster.freshDatabase()
+        let store = try await Self.open(settings)
+        try await store.checkReady()
+        #expect(try await store.appliedMigrations().count == 7)
+        _ = try await PostgresCluster.withConnection(settings) { connection in
+            try await connection.query(
+                "DELETE FROM schema_migrations WHERE name = '0007_vault_keys'",
+                logger: PostgresCluster.logger
+            )
+        }
+        await #expect(throws: StoreReadinessProblem.migrationsPending) { try await store.checkReady() }
+        try await store.close()
+    }
+}
