@@ -73,3 +73,32 @@ struct PostgresEndToEndTests {
         #expect(explain.output.contains("not available on PostgreSQL"), "\(explain.output)")
     }
 }
+
+/// Bad database URLs and unreachable servers: a clear error, the password never shown, nothing started.
+@Suite("PostgreSQL URL refusals, end to end")
+struct PostgresURLRefusalTests {
+    @Test("a malformed URL, or one whose server does not answer, stops the command with a message and no password")
+    func refused() async throws {
+        let folder = try TestPaths.temporaryFolder("payments-e2e")
+        let binary = try PaymentsBinary.path()
+        let port = try ServerProcess.freePort()
+        for (url, says) in [
+            ("postgres://user:s3cretPW@/payments", "names no host"),
+            ("mysql://user:s3cretPW@localhost/payments", "not a postgres:// URL"),
+            (
+                "postgres://user:s3cretPW@127.0.0.1:\(port)/payments?sslmode=disable",
+                "cannot connect to postgres://user:***@127.0.0.1"
+            ),
+        ] {
+            let run = try await runToCompletion(
+                binary,
+                ["migrate", "--database-url", url],
+                environment: PaymentsBinary.environment([:]),
+                in: folder
+            )
+            #expect(run.termination.reason == .exit && run.termination.status != 0, "\(url): \(run.output)")
+            #expect(run.output.contains(says), "\(url): \(run.output)")
+            #expect(!run.output.contains("s3cretPW"), "\(url) printed the password: \(run.output)")
+        }
+    }
+}

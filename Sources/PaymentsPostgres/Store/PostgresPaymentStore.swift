@@ -80,7 +80,13 @@ public final class PostgresPaymentStore: Sendable {
         var driverLogger = logger
         driverLogger.logLevel = max(logger.logLevel, .notice)
         if migrate {
-            let connection = try await settings.connect(logger: driverLogger)
+            let connection: PostgresConnection
+            do {
+                connection = try await settings.connect(logger: driverLogger)
+            } catch {
+                // PSQLError's description hides its cause; say where, never with the password.
+                throw StoreError.unavailable("cannot connect to \(settings.redactedURL): \(Self.reason(error))")
+            }
             do {
                 _ = try await PostgresMigrator(migrations: migrations).migrate(on: connection, logger: driverLogger)
                 try await connection.close()
@@ -123,6 +129,14 @@ public final class PostgresPaymentStore: Sendable {
         self.threads = threads
         self.driverLogger = driverLogger
         self.poolSize = threads.numberOfThreads
+    }
+
+    /// What went wrong connecting, in words that hold no credentials: the driver's error code and the underlying
+    /// socket or TLS error, or the server's message (a refused login, a missing database).
+    static func reason(_ error: any Error) -> String {
+        guard let error = error as? PSQLError else { return "\(error)" }
+        if let message = error.serverInfo?[.message] { return message }
+        return error.underlying.map { "\($0)" } ?? "\(error.code)"
     }
 
     /// Stops the pool: its connections close and later transactions fail; then the body threads end.
