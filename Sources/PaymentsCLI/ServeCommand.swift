@@ -125,5 +125,7 @@ struct ServeCommand: AsyncParsableCommand {
             )
         )
         try await group.run()
+        // Drained: no request is in flight, so the store's connections (PostgreSQL's pool) close cleanly.
+        try await bootstrap.store.close()
     }
 }

@@ -71,6 +71,9 @@ struct PostgresEndToEndTests {
         )
         #expect(explain.termination.status == 1, "\(explain.output)")
         #expect(explain.output.contains("not available on PostgreSQL"), "\(explain.output)")
+        // And SIGTERM drains the server and closes its pool: exit status 0
+        let stopped = await server.stop()
+        #expect(stopped?.isCleanExit == true, "\(String(describing: stopped))\n\(server.diagnostics)")
     }
 }
 
