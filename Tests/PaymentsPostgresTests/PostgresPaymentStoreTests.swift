@@ -147,4 +147,28 @@ struct PostgresPaymentStoreTests {
         await #expect(throws: StoreReadinessProblem.migrationsPending) { try await store.checkReady() }
         try await store.close()
     }
+
+    @Test("a database that stops answering fails transactions within the lease timeout; nothing hangs")
+    func unreachable() async throws {
+        // Given a store on a cluster of its own, which then stops
+        let server = try PostgresServer.start()
+        let settings = try PostgresSettings(url: server.url(database: try server.createDatabase()))
+        let store = try await PostgresPaymentStore.open(
+            settings: settings,
+            migrations: try PostgresMigrationSet(folder: PostgresCluster.migrations),
+            leaseTimeout: .seconds(2),
+            logger: PostgresCluster.logger
+        )
+        try await store.write { tx in try tx.insert(Customer(id: "cus_before", created: 1)) }
+        server.stop()
+        // When a write and a read are asked for
+        let started = ContinuousClock.now
+        await #expect(throws: StoreError.self) {
+            try await store.write { tx in try tx.insert(Customer(id: "cus_after", created: 1)) }
+        }
+        await #expect(throws: StoreError.self) { try await store.read { tx in try tx.customer("cus_before") } }
+        // Then both failed with a store error, each within about the timeout
+        #expect(ContinuousClock.now - started < .seconds(10))
+        try await store.close()
+    }
 }

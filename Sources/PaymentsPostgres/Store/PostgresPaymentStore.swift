@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import PaymentsCore
 import PostgresNIO
+import Synchronization
 
 /// The service's store on PostgreSQL: the same ``PaymentStore`` as the SQLite store (`PaymentDatabase`), for
 /// deployments that run N `payments serve` instances on one database.
@@ -53,6 +54,8 @@ public final class PostgresPaymentStore: Sendable {
     let driverLogger: Logger
     /// How many transactions run at once (connections, and threads running their bodies).
     public let poolSize: Int
+    /// How long a transaction waits for a connection before it fails with ``StoreError/unavailable(_:)``.
+    public let leaseTimeout: Duration
 
     /// Connections (and body threads) unless configured: enough transactions in flight to keep a small server's
     /// WAL writer folding commits, few enough that N instances stay well inside PostgreSQL's default
@@ -69,11 +72,13 @@ public final class PostgresPaymentStore: Sendable {
     /// - Parameters:
     ///   - migrate: false opens without migrating (`payments report`, which must change nothing).
     ///   - poolSize: connections in the pool, at least 1.
+    ///   - leaseTimeout: how long a transaction waits for a connection (``defaultLeaseTimeout``).
     /// - Throws: ``PostgresMigrationError``, or the driver's error when the database cannot be reached.
     public static func open(
         settings: PostgresSettings,
         migrations: PostgresMigrationSet,
         poolSize: Int = defaultPoolSize,
+        leaseTimeout: Duration = defaultLeaseTimeout,
         migrate: Bool = true,
         logger: Logger
     ) async throws -> PostgresPaymentStore {
@@ -110,7 +115,8 @@ public final class PostgresPaymentStore: Sendable {
             client: client,
             running: running,
             threads: threads,
-            driverLogger: driverLogger
+            driverLogger: driverLogger,
+            leaseTimeout: leaseTimeout
         )
     }
 
@@ -120,7 +126,8 @@ public final class PostgresPaymentStore: Sendable {
         client: PostgresClient,
         running: Task<Void, Never>,
         threads: NIOThreadPool,
-        driverLogger: Logger
+        driverLogger: Logger,
+        leaseTimeout: Duration
     ) {
         self.settings = settings
         self.migrations = migrations
@@ -129,6 +136,7 @@ public final class PostgresPaymentStore: Sendable {
         self.threads = threads
         self.driverLogger = driverLogger
         self.poolSize = threads.numberOfThreads
+        self.leaseTimeout = leaseTimeout
     }
 
     /// What went wrong connecting, in words that hold no credentials: the driver's error code and the underlying
@@ -179,21 +187,65 @@ public final class PostgresPaymentStore: Sendable {
     }
 
     /// Leases a connection and runs BEGIN, `body` and COMMIT on a body thread.
+    ///
+    /// The lease waits at most ``leaseTimeout`` (default ``defaultLeaseTimeout``): PostgresNIO's pool keeps a request waiting while it retries a
+    /// server that does not answer, and a request must fail (500, `StoreError.unavailable`) rather than hang. Only
+    /// the wait is bounded: once a connection is leased the body runs to its end, and a lease that comes after the
+    /// timeout runs nothing.
     func transaction<T: Sendable>(
         isWrite: Bool,
         hooks: PostgresTransactionHooks,
         _ body: @escaping @Sendable (PostgresTransaction) throws -> T
     ) async throws -> T {
-        let (threads, logger) = (threads, driverLogger)
+        let (client, threads, logger, timeout) = (client, threads, driverLogger, leaseTimeout)
+        let lease = LeaseDeadline()
         do {
-            return try await client.withConnection { connection in
-                try await threads.runIfActive {
-                    try Self.run(body, on: connection, isWrite: isWrite, hooks: hooks, logger: logger)
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask {
+                    try await client.withConnection { connection in
+                        guard lease.claim(.leased) else { throw CancellationError() }
+                        return try await threads.runIfActive {
+                            try Self.run(body, on: connection, isWrite: isWrite, hooks: hooks, logger: logger)
+                        }
+                    }
                 }
+                group.addTask {
+                    try? await Task.sleep(for: timeout)
+                    guard lease.claim(.timedOut) else { return nil }
+                    throw StoreError.unavailable("no database connection within \(timeout)")
+                }
+                while let result = try await group.next() {
+                    if let value = result {
+                        group.cancelAll()
+                        return value
+                    }
+                }
+                throw StoreError.unavailable("the transaction ended without a result")
             }
         } catch let error as PSQLError {
             // Leasing the connection failed (the server is down or refused the login): nothing ran.
             throw PostgresStoreError.map(error).error
+        }
+    }
+
+    /// How long a transaction waits for a connection of the pool: far longer than a wait behind busy connections
+    /// lasts (a transaction takes milliseconds), and well inside the idempotency lease and the clients' own
+    /// timeouts (Stripe's libraries wait 80 s), so a database that does not answer fails requests instead of
+    /// holding them.
+    public static let defaultLeaseTimeout: Duration = .seconds(10)
+
+    /// Which came first for one transaction: its connection, or the end of ``leaseTimeout``.
+    final class LeaseDeadline: Sendable {
+        enum State { case waiting, leased, timedOut }
+        private let state = Mutex(State.waiting)
+
+        /// Moves from waiting to `outcome`; false when the other outcome came first.
+        func claim(_ outcome: State) -> Bool {
+            state.withLock { state in
+                guard state == .waiting else { return false }
+                state = outcome
+                return true
+            }
         }
     }
 
