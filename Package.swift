@@ -119,7 +119,6 @@ let package = Package(
                 "PaymentsCore",
                 "PaymentsPostgres",
                 "PaymentsStore",
-                "PaymentsPostgres",
                 "PaymentsNetwork",
                 "Payments",
                 "PaymentsHTTP",
