@@ -42,20 +42,29 @@ def resident_kb(pid):
 
 
 class Server:
-    """`payments serve` on a database and a free port, its VmRSS sampled every second while it runs."""
+    """`payments serve` on a database and a free port, its VmRSS sampled every second while it runs.
 
-    def __init__(self, binary, root, db):
-        self.binary, self.root, self.db = binary, root, db
+    `db` is the SQLite file (its folder holds the log and the card network's ledger); with `postgres` (a
+    pg_cluster.Cluster and a database name) the server runs on that PostgreSQL database instead, its log and ledger
+    still in `db`'s folder, so several servers given the same folder share one ledger."""
+
+    def __init__(self, binary, root, db, postgres=None, name="server"):
+        self.binary, self.root, self.db, self.postgres, self.name = binary, root, db, postgres, name
         self.port = free_port()
         self.samples = []  # (monotonic seconds, VmRSS kB)
         self._stopped = threading.Event()
 
     def __enter__(self):
-        log_path = os.path.join(os.path.dirname(self.db), "server.log")
+        log_path = os.path.join(os.path.dirname(self.db), f"{self.name}.log")
         self._log = open(log_path, "a")
-        self.process = subprocess.Popen([self.binary, "serve", "--db", self.db, "--port", str(self.port)],
-                                        cwd=self.root, env=environment(), stdout=self._log,
-                                        stderr=subprocess.STDOUT)
+        env, database = environment(), ["--db", self.db]
+        if self.postgres:
+            cluster, name = self.postgres
+            env.update(PAYMENTS_DATABASE_URL=cluster.url(name),
+                       PAYMENTS_NETWORK_LEDGER=os.path.join(os.path.dirname(self.db), "card-network.sqlite"))
+            database = []
+        self.process = subprocess.Popen([self.binary, "serve", *database, "--port", str(self.port)],
+                                        cwd=self.root, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
         while True:
             try:
@@ -106,9 +115,13 @@ class Server:
         flight when it stopped finish first)."""
         previous = None
         for _ in range(25):
-            db = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
-            count = db.execute("SELECT count(*) FROM payment_intents").fetchone()[0]
-            db.close()
+            if self.postgres:
+                cluster, name = self.postgres
+                count = int(cluster.psql(name, "SELECT count(*) FROM payment_intents"))
+            else:
+                db = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
+                count = db.execute("SELECT count(*) FROM payment_intents").fetchone()[0]
+                db.close()
             if count == previous:
                 return count
             previous = count
