@@ -217,7 +217,9 @@ struct RechargeTests {
     func killedHalfway() async throws {
         try await withServer { server in
             let customer = try await Self.customerWithSavedCard(server, card: "4242424242424242")
-            let rows = 120
+            // 400 rows through a 200 ms network at the default concurrency of 32 take about 2.5 s: the watcher below
+            // (polling every 50 ms) kills the run well inside it, however loaded the machine is.
+            let rows = 400
             let input = server.folder.appendingPathComponent("renewals.csv")
             let output = server.folder.appendingPathComponent("renewals-out.csv")
             var text = "customer,amount,currency,reference\n"
@@ -226,11 +228,11 @@ struct RechargeTests {
             let ledgers = Ledgers(folder: server.folder)
             let approvedBefore = try ledgers.networkApprovedAttempts().count
 
-            // Given a run slowed by a 40 ms network, killed part way through
+            // Given a run slowed by a 200 ms network, killed part way through
             let process = ChildProcess(
                 executableURL: URL(fileURLWithPath: try PaymentsBinary.path()),
                 arguments: ["recharge", "--db", server.db.path, "--input", input.path, "--output", output.path],
-                environment: PaymentsBinary.environment(["PAYMENTS_NETWORK_LATENCY": "40"]),
+                environment: PaymentsBinary.environment(["PAYMENTS_NETWORK_LATENCY": "200"]),
                 currentDirectoryURL: TestPaths.root,
                 output: nil
             )
