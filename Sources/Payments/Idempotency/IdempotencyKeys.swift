@@ -113,7 +113,8 @@ public struct IdempotencyKeys: Sendable {
 
     /// The begin phase: takes the key for this request, or says why not.
     ///
-    /// It looks on a read snapshot first, so a replay, a key in flight or a mismatch costs no write. A key with no
+    /// It looks on a read snapshot first, so a replay, a key in flight or a mismatch costs no write (and a replay of a
+    /// key this process has seen finished costs no read either: ``FinishedKeys``). A key with no
     /// row is not written here either: the lease carries a ``KeyClaim``, and the request's first write transaction
     /// inserts the row (run the request inside ``holding(_:_:)``). Only a key whose holder died, or that stopped at
     /// a recovery point, is taken over in a transaction of its own, which decides again on what it finds.
@@ -134,8 +135,15 @@ public struct IdempotencyKeys: Sendable {
             "\(request.method) \(request.path)\n\(request.parameters)"
         )
         let claim = KeyClaim(request: request, fingerprint: fingerprint, token: token, now: now, until: until)
-        let existing = try await context.database.read { tx in
-            try tx.idempotencyKey(apiKey: request.apiKey, key: request.key)
+        // A finished key's row never changes until it expires: answered from memory when this process has read it.
+        let existing: IdempotencyKey?
+        if let finished = context.finishedKeys.row(apiKey: request.apiKey, key: request.key, now: now) {
+            existing = finished
+        } else {
+            existing = try await context.database.read { tx in
+                try tx.idempotencyKey(apiKey: request.apiKey, key: request.key)
+            }
+            if let existing { context.finishedKeys.remember(existing, now: now) }
         }
         guard let existing else {
             return .run(

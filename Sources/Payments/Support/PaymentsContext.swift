@@ -20,6 +20,8 @@ public struct PaymentsContext: Sendable {
     public let attempts: AttemptRegistry
     /// Crash-test hooks; inert in normal runs.
     public let faults: FaultInjector
+    /// The finished idempotency keys this process has read, so their replays skip the database.
+    public let finishedKeys: FinishedKeys
 
     /// Settings the use cases follow.
     public struct Settings: Sendable {
@@ -80,6 +82,7 @@ public struct PaymentsContext: Sendable {
         self.settings = settings
         self.logger = logger
         self.attempts = AttemptRegistry()
+        self.finishedKeys = FinishedKeys()
     }
 }
 

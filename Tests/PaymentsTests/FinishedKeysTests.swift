@@ -1,0 +1,99 @@
+import Foundation
+import Payments
+import PaymentsCore
+import TestSupport
+import Testing
+
+/// The finished-key cache: what it keeps, for how long, how much, and that a replay it answers is the row's own.
+@Suite("Finished idempotency keys in memory")
+struct FinishedKeysTests {
+    /// A key row in `point`, expiring at `expiresAt`, with a `bytes`-long saved response.
+    static func row(
+        _ key: String,
+        point: IdempotencyKey.RecoveryPoint = .finished,
+        expiresAt: Int64? = 1_000,
+        bytes: Int = 4
+    ) -> IdempotencyKey {
+        IdempotencyKey(
+            apiKey: "scope",
+            key: key,
+            created: 100,
+            expiresAt: expiresAt,
+            method: "POST",
+            path: "/v1/payment_intents",
+            fingerprint: "f",
+            lockedBy: point == .finished ? nil : "token",
+            lockedUntil: point == .finished ? nil : 130,
+            recoveryPoint: point,
+            paymentIntent: nil,
+            charge: nil,
+            refund: nil,
+            requestID: "req_\(key)",
+            responseStatus: point == .finished ? 200 : nil,
+            responseBody: point == .finished ? Data(repeating: 0x7B, count: bytes) : nil
+        )
+    }
+
+    @Test("only finished, unexpired rows are kept, and served until they expire")
+    func keepsFinishedUntilExpiry() {
+        let cache = FinishedKeys()
+        cache.remember(Self.row("done"), now: 200)
+        cache.remember(Self.row("held", point: .started), now: 200)
+        cache.remember(Self.row("recovering", point: .attemptRecorded), now: 200)
+        cache.remember(Self.row("stale", expiresAt: 150), now: 200)
+        cache.remember(Self.row("forever", expiresAt: nil), now: 200)
+        #expect(cache.row(apiKey: "scope", key: "done", now: 999) == Self.row("done"))
+        #expect(cache.row(apiKey: "scope", key: "done", now: 1_000) == nil)
+        #expect(cache.row(apiKey: "other-scope", key: "done", now: 200) == nil)
+        #expect(cache.row(apiKey: "scope", key: "held", now: 200) == nil)
+        #expect(cache.row(apiKey: "scope", key: "recovering", now: 200) == nil)
+        #expect(cache.row(apiKey: "scope", key: "stale", now: 200) == nil)
+        #expect(cache.row(apiKey: "scope", key: "forever", now: .max) == Self.row("forever", expiresAt: nil))
+        #expect(cache.usage.keys == 2)
+    }
+
+    @Test("bounded by keys and by bytes, the oldest going first")
+    func bounded() {
+        let byCount = FinishedKeys(capacity: 3)
+        for n in 0..<1_000 { byCount.remember(Self.row("k\(n)"), now: 200) }
+        #expect(byCount.usage.keys == 3)
+        #expect(byCount.row(apiKey: "scope", key: "k996", now: 200) == nil)
+        #expect(byCount.row(apiKey: "scope", key: "k997", now: 200) != nil)
+        #expect(byCount.row(apiKey: "scope", key: "k999", now: 200) != nil)
+
+        let byBytes = FinishedKeys(capacity: 100, byteBudget: 10)
+        for n in 0..<5 { byBytes.remember(Self.row("b\(n)", bytes: 4), now: 200) }
+        byBytes.remember(Self.row("huge", bytes: 11), now: 200)
+        #expect(byBytes.usage.keys == 2 && byBytes.usage.bytes == 8)
+        #expect(byBytes.row(apiKey: "scope", key: "b4", now: 200) != nil)
+        #expect(byBytes.row(apiKey: "scope", key: "huge", now: 200) == nil)
+    }
+
+    @Test("a replay read once is answered from memory, mismatches still refused; past expiry the database decides")
+    func replaysFromMemory() async throws {
+        // Given a finished key, replayed once (which reads its row)
+        let environment = try TestEnvironment()
+        let lease = try await IdempotencyKeysTests.run(environment, "cached")
+        let saved = SavedResponse(status: 200, body: Array("{\"id\":\"pi_1\"}".utf8))
+        try await environment.idempotency.finish(lease, response: saved)
+        let replay = IdempotencyKeys.Decision.replay(saved, originalRequest: "req_cached")
+        #expect(try await environment.idempotency.begin(IdempotencyKeysTests.request("cached")) == replay)
+        let row = try #require(try await IdempotencyKeysTests.row(environment, "cached"))
+        // When the row disappears underneath (only the sweeper deletes finished rows, once they expired)
+        _ = try await environment.database.write { tx in
+            try tx.pruneIdempotencyKeys(expiredBefore: .max, limit: 10)
+        }
+        #expect(try await IdempotencyKeysTests.row(environment, "cached") == nil)
+        // Then the replay is still answered, from memory, with the same bytes, and other parameters are still a 400
+        #expect(try await environment.idempotency.begin(IdempotencyKeysTests.request("cached")) == replay)
+        await #expect(throws: PaymentError.self) {
+            try await environment.idempotency.begin(IdempotencyKeysTests.request("cached", parameters: "amount=1\n"))
+        }
+        // And once the key has expired, the database decides again: the key is gone, so the request runs anew
+        environment.clock.advance(by: (row.expiresAt ?? 0) - environment.clock.now)
+        guard case .run = try await environment.idempotency.begin(IdempotencyKeysTests.request("cached")) else {
+            Issue.record("an expired key was answered from memory")
+            return
+        }
+    }
+}
