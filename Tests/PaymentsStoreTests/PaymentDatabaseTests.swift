@@ -54,6 +54,37 @@ struct PaymentDatabaseTests {
         #expect(later.count == 2)
     }
 
+    @Test("A read cannot write, and reads running at once each get a connection of their own")
+    func readsAreReadOnlyAndConcurrent() async throws {
+        // Given a database with one customer
+        let folder = try TestPaths.temporaryFolder()
+        let database = try Self.open(folder.appendingPathComponent("payments.sqlite").path)
+        let first = StoreFixtures.customer()
+        try await database.write { tx in try tx.insert(first) }
+
+        // When a read tries to write, then SQLite refuses it (query_only) and nothing is stored
+        await #expect(throws: (any Error).self) {
+            try await database.read { tx in try tx.insert(StoreFixtures.customer(created: 3_000)) }
+        }
+        #expect(try await database.read { tx in try tx.customer(first.id) } == first)
+
+        // And 64 reads at once, from as many tasks, each find the customer (no read borrows a busy connection)
+        let found = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<64 {
+                group.addTask {
+                    try await database.read { tx in
+                        let before = try tx.customer(first.id)
+                        usleep(1_000)  // hold the connection while others ask for one
+                        let after = try tx.customer(first.id)
+                        return before == first && after == first
+                    }
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(found == 64)
+    }
+
     // MARK: - Migrations
 
     @Test("A fresh file gets every migration, in order, and the schema")

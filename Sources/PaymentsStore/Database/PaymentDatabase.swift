@@ -13,6 +13,8 @@ public struct PaymentDatabase: Sendable {
     let groupCommit: GroupCommitWriter?
     /// The migrations this database was opened with.
     let migrations: MigrationSet
+    /// The connections reads run on (see ``ReaderConnections``).
+    let readers: ReaderConnections
 
     /// How long a connection waits for another process's write lock before failing. One-shot commands
     /// (`sweep`, `recharge`, `migrate`) share the file with a running server; their transactions are short, so
@@ -55,6 +57,7 @@ public struct PaymentDatabase: Sendable {
         try migrations.migrator.migrate(pool)
         self.writer = pool
         self.migrations = migrations
+        self.readers = ReaderConnections(path: path, busyTimeout: Self.busyTimeout, kept: Self.readerCount)
         self.groupCommit = groupCommit ? GroupCommitWriter(pool, label: "payments") : nil
     }
 

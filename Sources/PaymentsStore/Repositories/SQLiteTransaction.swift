@@ -186,7 +186,7 @@ extension PaymentDatabase: PaymentStore {
     /// GRDB's `read` makes the same transaction, but compiles its `BEGIN` and `COMMIT` (and authorizes them) on every
     /// read: 4% of a retrieve's CPU under W2 in `perf`, about as much as reading the row itself.
     private func readHere<T>(_ body: (any StoreTransaction) throws -> T) throws -> T {
-        try writer.unsafeRead { db in
+        try readers.read { db in
             try db.cachedStatement(sql: "BEGIN DEFERRED TRANSACTION").execute()
             let value: T
             do {
