@@ -26,15 +26,21 @@ struct HealthEndToEndTests {
                 }
                 released.signal()
             }.start()
-            locked.wait()
+            // (waited for off Swift's cooperative threads, which the other tests' servers and clients need)
+            await withCheckedContinuation { continuation in
+                DispatchQueue.global().async {
+                    locked.wait()
+                    continuation.resume()
+                }
+            }
             // When the probe asks
-            let start = ContinuousClock.now
             let blocked = try await server.client.get("/health/ready")
-            // Then not ready, within the check's timeout (2 s), not the database's busy timeout (5 s)
+            // Then not ready because the check's own timeout (2 s) ran out: had it waited for the lock, it would
+            // have answered 200 once the lock went (4 s), or `database_unwritable` after the busy timeout (5 s). No
+            // wall-clock bound here: a test process running many servers at once on 2 cores can stall for seconds.
             #expect(blocked.status == 503, "\(blocked)")
             #expect(try blocked.json()["status"]?.string == "not_ready")
             #expect(try blocked.json()["reason"]?.string == "database_timeout", "\(blocked)")
-            #expect(ContinuousClock.now - start < .seconds(4.5))
             // And alive all the same
             #expect(try await server.client.get("/health/live").status == 200)
             #expect(try await server.client.get("/health").status == 200)
