@@ -59,7 +59,7 @@ struct PostgresEndToEndTests {
         let binary = try PaymentsBinary.path()
         let migrate = try await runToCompletion(binary, ["migrate"], environment: environment, in: server.folder)
         #expect(migrate.termination.isCleanExit, "\(migrate.output)")
-        #expect(migrate.output.contains("is at migration 0007_vault_keys (7 applied)"), "\(migrate.output)")
+        #expect(migrate.output.contains("is at migration 0008_sweeper_leases (8 applied)"), "\(migrate.output)")
         #expect(!migrate.output.contains(cluster.password), "migrate printed the password")
         let sweep = try await runToCompletion(binary, ["sweep"], environment: environment, in: server.folder)
         #expect(sweep.termination.isCleanExit, "\(sweep.output)")

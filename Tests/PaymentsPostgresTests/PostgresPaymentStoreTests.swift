@@ -137,10 +137,10 @@ struct PostgresPaymentStoreTests {
         let settings = try PostgresCluster.freshDatabase()
         let store = try await Self.open(settings)
         try await store.checkReady()
-        #expect(try await store.appliedMigrations().count == 7)
+        #expect(try await store.appliedMigrations().count == 8)
         _ = try await PostgresCluster.withConnection(settings) { connection in
             try await connection.query(
-                "DELETE FROM schema_migrations WHERE name = '0007_vault_keys'",
+                "DELETE FROM schema_migrations WHERE name = '0008_sweeper_leases'",
                 logger: PostgresCluster.logger
             )
         }

@@ -339,4 +339,17 @@ struct EventRecordingTransaction: StoreTransaction {
     {
         try base.refundsSettling(at: now, after: position, limit: limit)
     }
+
+    // MARK: - Sweeper leases
+
+    func takeSweeperLease(rule: String, holder: String, now: Int64, leasedUntil: Int64) throws -> Bool {
+        try base.takeSweeperLease(rule: rule, holder: holder, now: now, leasedUntil: leasedUntil)
+    }
+
+    @discardableResult
+    func releaseSweeperLease(rule: String, holder: String) throws -> Bool {
+        try base.releaseSweeperLease(rule: rule, holder: holder)
+    }
+
+    func sweeperLease(rule: String) throws -> SweeperLease? { try base.sweeperLease(rule: rule) }
 }

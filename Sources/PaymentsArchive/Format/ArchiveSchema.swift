@@ -1,8 +1,10 @@
 /// Which tables an archive holds, their columns and their order: the same on SQLite and PostgreSQL, so that an
 /// export of either gives the same lines for the same rows.
 public enum ArchiveSchema {
-    /// The migration runners' own bookkeeping: the header names the applied migrations instead.
-    public static let bookkeeping: Set<String> = ["grdb_migrations", "schema_migrations"]
+    /// Tables an archive does not carry: the migration runners' own bookkeeping (the header names the applied
+    /// migrations instead), and the sweeper's leases (which process sweeps a rule now: nothing another database
+    /// should inherit).
+    public static let bookkeeping: Set<String> = ["grdb_migrations", "schema_migrations", "sweeper_leases"]
 
     /// The tables whose `rowid` travels as a column: those where lists, the sweeper and the report views break
     /// ties by (created, rowid). SQLite keeps it hidden; the PostgreSQL migrations give these tables an explicit

@@ -164,6 +164,19 @@ public protocol StoreTransaction {
     func rescopeIdempotencyKeys(from old: String, to new: String, after key: String, limit: Int) throws
         -> (last: String?, moved: Int)
 
+    // MARK: - Sweeper leases
+
+    /// Takes the lease on the sweeper's `rule` for `holder` until `leasedUntil`, in one compare-and-set statement:
+    /// inserts it when nobody holds it, takes it over when its holder's lease ran out at or before `now`, or renews it
+    /// when `holder` holds it already.
+    /// - Returns: whether `holder` holds the lease now (false: another holder's lease runs past `now`).
+    func takeSweeperLease(rule: String, holder: String, now: Int64, leasedUntil: Int64) throws -> Bool
+    /// Ends `holder`'s lease on `rule`; does nothing when another holder has it.
+    /// - Returns: whether `holder`'s lease was ended.
+    @discardableResult func releaseSweeperLease(rule: String, holder: String) throws -> Bool
+    /// The lease on `rule`, if anyone holds (or held and never released) it.
+    func sweeperLease(rule: String) throws -> SweeperLease?
+
     // MARK: - What the sweeper and recovery find due
 
     /// Intents in `requires_action` or `requires_confirmation` whose attempt expired at or before `now`.
