@@ -52,7 +52,8 @@ struct Bootstrap {
                 confirmationWindow: settings.confirmationWindow,
                 publicBaseURL: publicBaseURL,
                 idempotencyLease: settings.idempotencyLease,
-                networkTimeout: .milliseconds(Int64(settings.networkTimeout * 1000))
+                networkTimeout: .milliseconds(Int64(settings.networkTimeout * 1000)),
+                sweeperLease: settings.sweeperLease
             ),
             logger: logger,
             faults: Self.faultInjector(settings.faultPoint, action: settings.faultAction)

@@ -36,6 +36,8 @@ struct ServiceSettings: Sendable {
     /// How long a card network call may take (seconds); shorter than the lease.
     var networkTimeout: Double
     var sweepInterval: Int
+    /// How long a sweeper pass holds a rule's lease (seconds); see ``PaymentsContext/Settings/sweeperLease``.
+    var sweeperLease: Int64
     var synchronous: String
     /// Fold concurrent writes into shared commits (on unless measuring without it).
     var groupCommit: Bool
@@ -147,6 +149,9 @@ struct ServiceSettings: Sendable {
                 default: Double(PaymentsContext.Settings.defaultNetworkTimeout.components.seconds)
             ),
             sweepInterval: payments.int(forKey: "sweepInterval", default: 60),
+            sweeperLease: Int64(
+                payments.int(forKey: "sweeperLease", default: Int(PaymentsContext.Settings.defaultSweeperLease))
+            ),
             synchronous: payments.string(forKey: "synchronous", default: "FULL").uppercased(),
             groupCommit: payments.bool(forKey: "groupCommit", default: true),
             networkLatency: payments.int(forKey: "networkLatency", default: 0),
@@ -200,6 +205,7 @@ struct ServiceSettings: Sendable {
         guard confirmationWindow > 0, sweepInterval >= 0 else {
             throw SettingsError.invalid("The confirmation window must be positive and the sweep interval not negative.")
         }
+        guard sweeperLease >= 1 else { throw SettingsError.invalid("The sweeper lease must be at least 1 second.") }
         guard networkTimeout > 0, Double(idempotencyLease) > networkTimeout else {
             throw SettingsError.invalid(
                 "The network timeout (\(networkTimeout) s) must be positive and shorter than the idempotency lease "

@@ -14,7 +14,8 @@ struct SweepCommand: AsyncParsableCommand {
             cancels authorizations left uncaptured for 7 days, prunes idempotency keys older than 24 hours and \
             events older than 30 days, settles attempts and refunds a crash left pending, and asks the card network \
             again about refunds whose status it said would change (test cards 4000000000007726 and \
-            4000000000005126). Safe to run beside a running server.
+            4000000000005126). Safe to run beside a running server: each rule runs in one pass at a time, and a rule \
+            another pass holds (its lease, PAYMENTS_SWEEPER_LEASE seconds) is skipped and named.
             """
     )
 
@@ -68,6 +69,8 @@ struct SweepCommand: AsyncParsableCommand {
             return
         }
         var context = bootstrap.context
+        // The rules' leases are taken in real time, whatever time the pass treats as now.
+        let holder = SweeperLeaseHolder(seconds: context.settings.sweeperLease, clock: context.clock)
         if let now {
             // Everything the pass writes (failed attempts' times, cancellations) is stamped with the given time.
             context = PaymentsContext(
@@ -82,7 +85,7 @@ struct SweepCommand: AsyncParsableCommand {
         }
         let time = context.clock.now()
         let started = ContinuousClock.now
-        let report = try await Sweeper(context: context, batchSize: batchSize).sweep(now: time)
+        let report = try await Sweeper(context: context, batchSize: batchSize, holder: holder).sweep(now: time)
         let elapsed = ContinuousClock.now - started
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         let lines: [(String, String)] = [
@@ -96,12 +99,16 @@ struct SweepCommand: AsyncParsableCommand {
             ("events pruned", "\(report.eventsPruned)"),
             ("skipped", "\(report.skipped)"),
             ("rows examined", "\(report.examined)"),
+            ("rules skipped", "\(report.rulesSkipped.count)"),
             ("time", String(format: "%.1f ms", milliseconds)),
         ]
         let width = lines.map(\.0.count).max() ?? 0
         var text = "sweep as of \(TimeArgument.iso8601(time)) (\(time)) on \(settings.databaseName)\n"
         for (label, value) in lines {
             text += "  " + label + ":" + String(repeating: " ", count: width - label.count + 1) + value + "\n"
+        }
+        if !report.rulesSkipped.isEmpty {
+            text += "  leased elsewhere: " + report.rulesSkipped.map(\.rawValue).joined(separator: ", ") + "\n"
         }
         FileHandle.standardOutput.write(Data(text.utf8))
     }

@@ -133,11 +133,12 @@ struct SweepExactlyOnceTests {
             let canceled = try await Self.intents(server, count: 3, Self.authorized, status: "requires_capture")
             let later = String(Int(Date().timeIntervalSince1970) + 8 * 86_400)
 
-            // When a pass in batches of two is killed with SIGKILL at the fault point
+            // When a pass in batches of two, with a one-second lease on its rules, is killed with SIGKILL at the
+            // fault point
             let killed = try await Self.sweep(
                 server,
                 ["--now", later, "--batch-size", "2"],
-                environment: ["PAYMENTS_FAULT_POINT": point]
+                environment: ["PAYMENTS_FAULT_POINT": point, "PAYMENTS_SWEEPER_LEASE": "1"]
             )
             #expect(killed.termination == Termination(reason: .uncaughtSignal, status: SIGKILL), "\(killed.output)")
             let ledgers = Ledgers(folder: server.folder)
@@ -152,7 +153,9 @@ struct SweepExactlyOnceTests {
                 #expect(try ledgers.intentIDs(status: "requires_capture").count == 3)
             }
 
-            // When the pass runs again at the same time
+            // When the pass runs again at the same time, once the dead pass's lease on its rule ran out
+            // (SweeperLeaseTests shows a rerun before that skipping the rule)
+            try await Task.sleep(for: .seconds(2.2))
             let rerun = try await Self.sweep(server, ["--now", later, "--batch-size", "2"])
             #expect(rerun.termination.isCleanExit, "\(rerun.output)")
             #expect(Self.count("attempts expired", in: rerun.output) == (point == "after-sweep-batch" ? 3 : 0))

@@ -523,6 +523,41 @@ struct SweeperTests {
         #expect(try await Self.charge(environment, attempt)?.status == .pending)
     }
 
+    // MARK: - Rule leases
+
+    @Test("A rule another sweeper's lease holds is skipped and reported; once the lease ran out it runs, once")
+    func ruleLeasedElsewhere() async throws {
+        // Given a due attempt, and another sweeper's live lease on rule a (taken by the environment's clock)
+        let (environment, _) = try Self.environment()
+        let t0 = environment.clock.now
+        let intent = try await Self.pay(environment, Self.threeDSecureCard)
+        let taken = try await environment.database.write { tx in
+            try tx.takeSweeperLease(rule: "expire_attempts", holder: "other", now: t0, leasedUntil: t0 + 30)
+        }
+        #expect(taken)
+        let mine = SweeperLeaseHolder(id: "mine", seconds: 30, clock: environment.clock.unixClock)
+
+        // When this sweeper passes before that lease runs out
+        let blocked = try await Sweeper(context: environment.context, holder: mine).sweep(now: t0 + Self.window)
+
+        // Then it skips rule a, says so, and leaves the attempt; the other's lease stands
+        #expect(blocked == SweepReport(rulesSkipped: [.expireAttempts]))
+        #expect(try await Self.stored(environment, intent).status == .requiresAction)
+        let held = try await environment.database.read { tx in try tx.sweeperLease(rule: "expire_attempts") }
+        #expect(held == SweeperLease(rule: "expire_attempts", holder: "other", leasedUntil: t0 + 30))
+
+        // When it passes again once the lease ran out (by the lease clock, whatever time the pass treats as now)
+        environment.clock.advance(by: 30)
+        let report = try await Sweeper(context: environment.context, holder: mine).sweep(now: t0 + Self.window)
+
+        // Then it takes the rule over and expires the attempt, and leaves no lease behind
+        #expect(report == SweepReport(attemptsExpired: 1, examined: 1))
+        #expect(try await Self.stored(environment, intent).status == .requiresPaymentMethod)
+        for rule in SweeperRule.allCases {
+            #expect(try await environment.database.read { tx in try tx.sweeperLease(rule: rule.rawValue) } == nil)
+        }
+    }
+
     // MARK: - The service
 
     @Test("With an interval of 0 the service is off")

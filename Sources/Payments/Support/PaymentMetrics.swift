@@ -28,7 +28,7 @@ enum PaymentMetrics {
         case requested, completed, failed
     }
 
-    /// What one sweeper pass did, rule by rule.
+    /// What one sweeper pass did, rule by rule, and the rules it skipped because another sweeper held their lease.
     static func sweep(_ report: SweepReport) {
         for (rule, rows) in [
             ("attempts_expired", report.attemptsExpired), ("setup_attempts_expired", report.setupAttemptsExpired),
@@ -39,6 +39,9 @@ enum PaymentMetrics {
             ("events_pruned", report.eventsPruned), ("skipped", report.skipped),
         ] where rows > 0 {
             Counter(label: "payments_sweeper_rows_total", dimensions: [("rule", rule)]).increment(by: Int64(rows))
+        }
+        for rule in report.rulesSkipped {
+            Counter(label: "payments_sweeper_rules_skipped_total", dimensions: [("rule", rule.rawValue)]).increment()
         }
     }
 }

@@ -37,24 +37,33 @@ public struct PaymentsContext: Sendable {
         /// How long a card network call may take before the request gives up on it (it stays resumable). Shorter
         /// than the lease, so a live holder never loses its key while waiting on the network.
         public var networkTimeout: Duration
+        /// How long a sweeper pass holds a rule's lease (seconds) before anyone else may take it over
+        /// (``Sweeper``): renewed between batches, released when the rule is done; a pass that died keeps its
+        /// rules this long.
+        public var sweeperLease: Int64
 
         /// The default lease: 30 s, three network timeouts, so a live request never loses its key, while a key left
         /// by a crash is free again before a retrying client gives up for good.
         public static let defaultIdempotencyLease: Int64 = 30
         /// The default network timeout: 10 s, far above the network's usual answer (milliseconds).
         public static let defaultNetworkTimeout: Duration = .seconds(10)
+        /// The default sweeper lease: 30 s, far above a batch's time (milliseconds; a batch's network calls are
+        /// renewed under it as they go), while a rule left by a killed pass is free again within half a minute.
+        public static let defaultSweeperLease: Int64 = 30
 
         /// Creates settings.
         public init(
             confirmationWindow: Int64 = 3600,
             publicBaseURL: String,
             idempotencyLease: Int64 = Settings.defaultIdempotencyLease,
-            networkTimeout: Duration = Settings.defaultNetworkTimeout
+            networkTimeout: Duration = Settings.defaultNetworkTimeout,
+            sweeperLease: Int64 = Settings.defaultSweeperLease
         ) {
             self.confirmationWindow = confirmationWindow
             self.publicBaseURL = publicBaseURL
             self.idempotencyLease = idempotencyLease
             self.networkTimeout = networkTimeout
+            self.sweeperLease = max(1, sweeperLease)
         }
     }
 

@@ -24,6 +24,9 @@ public struct SweepReport: Sendable, Equatable {
     public var eventsPruned: Int
     /// Due rows this pass left for a later one: a network call that failed.
     public var skipped: Int
+    /// Rules this pass did not run, or stopped, because another sweeper held their lease (``Sweeper``): another
+    /// process's pass was running them. In the order the pass reached them.
+    public var rulesSkipped: [SweeperRule]
     /// Rows the pass's queries read. Each query searches a partial index of due rows only, so this follows the
     /// work due (moved + skipped + attempts in flight), not the size of the tables. For rule c it counts the keys
     /// deleted; keys still locked, which the index range also passes over, are not counted.
@@ -41,8 +44,10 @@ public struct SweepReport: Sendable, Equatable {
         pendingRefundsSettled: Int = 0,
         eventsPruned: Int = 0,
         refundsUpdated: Int = 0,
-        setupAttemptsExpired: Int = 0
+        setupAttemptsExpired: Int = 0,
+        rulesSkipped: [SweeperRule] = []
     ) {
+        self.rulesSkipped = rulesSkipped
         self.eventsPruned = eventsPruned
         self.setupAttemptsExpired = setupAttemptsExpired
         self.pendingRefundsSettled = pendingRefundsSettled
@@ -76,6 +81,7 @@ public struct SweepReport: Sendable, Equatable {
             "refunds_updated": "\(refundsUpdated)",
             "skipped": "\(skipped)",
             "examined": "\(examined)",
+            "rules_skipped": "\(rulesSkipped.map(\.rawValue).joined(separator: ","))",
         ]
     }
 }

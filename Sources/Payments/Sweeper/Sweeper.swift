@@ -23,9 +23,20 @@ import PaymentsCore
 /// short write transaction per batch, until nothing is due: a pass costs what is due, not the size of the tables,
 /// and never holds the write lock for long. Status changes are compare-and-set, so a pass may run beside a
 /// server (or another pass) at any moment. A cancelled task stops between batches.
+///
+/// One pass at a time runs each rule, whichever process it is in (every `payments serve` runs its own sweeper, and
+/// `payments sweep` runs beside them): a pass takes the rule's lease (`sweeper_leases`, ``SweeperRule``) before
+/// working on it, renews it between batches (and, in the rules that ask the card network row by row, whenever a
+/// third of it passed), and releases it when the rule is done. A rule whose lease another holder has is skipped this
+/// pass and named in ``SweepReport/rulesSkipped``; a renewal that finds the lease taken over stops the rule the same
+/// way. A pass that died (SIGKILL) keeps its rule until its lease runs out
+/// (``PaymentsContext/Settings/sweeperLease``). The lease saves work, it does not decide: were two passes ever to
+/// run one rule at once (a batch slower than the lease), the compare-and-set writes and the network's idempotency
+/// keep every row handled once.
 public struct Sweeper: Sendable {
     let context: PaymentsContext
     let batchSize: Int
+    let holder: SweeperLeaseHolder
 
     /// Rows per batch, and so per write transaction. A batch of 200 writes in a few milliseconds, about one API
     /// commit's worth of holding the write lock, so requests queued behind it barely notice; and a backlog of
@@ -39,10 +50,15 @@ public struct Sweeper: Sendable {
     public static let pendingChargeGrace: Int64 = 60
 
     /// Creates a sweeper over `context`.
-    /// - Parameter batchSize: rows per batch and write transaction (at least 1).
-    public init(context: PaymentsContext, batchSize: Int = Sweeper.defaultBatchSize) {
+    /// - Parameters:
+    ///   - batchSize: rows per batch and write transaction (at least 1).
+    ///   - holder: who takes the rules' leases (default: this process, for ``PaymentsContext/Settings/sweeperLease``
+    ///     seconds by the context's clock).
+    public init(context: PaymentsContext, batchSize: Int = Sweeper.defaultBatchSize, holder: SweeperLeaseHolder? = nil)
+    {
         self.context = context
         self.batchSize = max(1, batchSize)
+        self.holder = holder ?? SweeperLeaseHolder(seconds: context.settings.sweeperLease, clock: context.clock)
     }
 
     /// Runs one pass of every rule, as of `now`.
@@ -53,16 +69,22 @@ public struct Sweeper: Sendable {
     /// - Throws: a database error; a failed network call only leaves its row for the next pass.
     public func sweep(now: Int64) async throws -> SweepReport {
         var report = SweepReport()
-        try await expireAttempts(now: now, report: &report)
-        try await expireSetupAttempts(now: now, report: &report)
-        try await cancelExpiredAuthorizations(now: now, report: &report)
-        try await pruneIdempotencyKeys(now: now, report: &report)
-        try await recoverPendingCharges(now: now, report: &report)
-        try await settlePendingRefunds(now: now, report: &report)
-        try await updateSettlingRefunds(now: now, report: &report)
-        try await pruneEvents(now: now, report: &report)
+        for rule in SweeperRule.allCases {
+            guard !Task.isCancelled else { break }
+            guard let lease = try await take(rule) else {
+                report.rulesSkipped.append(rule)
+                continue
+            }
+            do {
+                try await run(rule, now: now, lease: lease, report: &report)
+            } catch {
+                await release(lease)
+                throw error
+            }
+            await release(lease)
+        }
         PaymentMetrics.sweep(report)
-        if report.changes > 0 || report.skipped > 0 {
+        if report.changes > 0 || report.skipped > 0 || !report.rulesSkipped.isEmpty {
             var metadata = report.metadata
             metadata["now"] = "\(now)"
             context.logger.notice("sweeper pass", metadata: metadata)
@@ -70,10 +92,88 @@ public struct Sweeper: Sendable {
         return report
     }
 
+    /// Runs `rule` under `lease`.
+    func run(_ rule: SweeperRule, now: Int64, lease: SweeperLeaseHolder.Hold, report: inout SweepReport) async throws {
+        switch rule {
+        case .expireAttempts: try await expireAttempts(now: now, lease: lease, report: &report)
+        case .expireSetupAttempts: try await expireSetupAttempts(now: now, lease: lease, report: &report)
+        case .cancelAuthorizations: try await cancelExpiredAuthorizations(now: now, lease: lease, report: &report)
+        case .pruneIdempotencyKeys: try await pruneIdempotencyKeys(now: now, lease: lease, report: &report)
+        case .recoverPendingCharges: try await recoverPendingCharges(now: now, lease: lease, report: &report)
+        case .settlePendingRefunds: try await settlePendingRefunds(now: now, lease: lease, report: &report)
+        case .updateSettlingRefunds: try await updateSettlingRefunds(now: now, lease: lease, report: &report)
+        case .pruneEvents: try await pruneEvents(now: now, lease: lease, report: &report)
+        }
+    }
+
+    // MARK: - Leases
+
+    /// Takes `rule`'s lease; nil when another holder's lease on it is still running.
+    func take(_ rule: SweeperRule) async throws -> SweeperLeaseHolder.Hold? {
+        let (id, now) = (holder.id, holder.clock.now())
+        let until = now + holder.seconds
+        let taken = try await context.database.write { tx in
+            try tx.takeSweeperLease(rule: rule.rawValue, holder: id, now: now, leasedUntil: until)
+        }
+        guard taken else {
+            context.logger.info(
+                "another sweeper holds this rule's lease; skipping it this pass",
+                metadata: ["rule": "\(rule.rawValue)"]
+            )
+            return nil
+        }
+        return SweeperLeaseHolder.Hold(rule: rule, renewedAt: now)
+    }
+
+    /// Renews `lease` (between batches, with `every` 0; row by row, with a third of the lease, so that only a slow
+    /// batch writes); false when another holder took it over meanwhile, which stops the rule (counted in
+    /// ``SweepReport/rulesSkipped``).
+    func renew(_ lease: SweeperLeaseHolder.Hold, every interval: Int64 = 0, report: inout SweepReport) async throws
+        -> Bool
+    {
+        let (id, now, rule) = (holder.id, holder.clock.now(), lease.rule)
+        guard now - lease.renewedAt >= interval else { return true }
+        let until = now + holder.seconds
+        let renewed = try await context.database.write { tx in
+            try tx.takeSweeperLease(rule: rule.rawValue, holder: id, now: now, leasedUntil: until)
+        }
+        if renewed {
+            lease.renewedAt = now
+            return true
+        }
+        context.logger.warning(
+            "another sweeper took this rule's lease over (a batch outlasted the lease); stopping the rule this pass",
+            metadata: ["rule": "\(rule.rawValue)"]
+        )
+        report.rulesSkipped.append(rule)
+        return false
+    }
+
+    /// A third of the lease: how often the rules that ask the network row by row renew it.
+    var renewalInterval: Int64 { max(1, holder.seconds / 3) }
+
+    /// Releases `lease`; a failure only leaves it to run out.
+    ///
+    /// The release runs in a task of its own, awaited here: a pass cancelled by `serve`'s graceful shutdown still
+    /// frees its rule (a store may refuse a write in a cancelled task), so an instance restarted at once finds it free.
+    func release(_ lease: SweeperLeaseHolder.Hold) async {
+        let (id, rule, database) = (holder.id, lease.rule.rawValue, context.database)
+        do {
+            _ = try await Task {
+                try await database.write { tx in try tx.releaseSweeperLease(rule: rule, holder: id) }
+            }.value
+        } catch {
+            context.logger.warning(
+                "could not release a sweeper lease; it runs out by itself",
+                metadata: ["rule": "\(rule)", "error": "\(error)"]
+            )
+        }
+    }
+
     // MARK: - a. Expired attempts
 
     /// Rule a: attempts whose confirmation window passed fall back to `requires_payment_method`.
-    func expireAttempts(now: Int64, report: inout SweepReport) async throws {
+    func expireAttempts(now: Int64, lease: SweeperLeaseHolder.Hold, report: inout SweepReport) async throws {
         let ids = context.ids
         let limit = batchSize
         while !Task.isCancelled {
@@ -91,12 +191,13 @@ public struct Sweeper: Sendable {
             // Every due row read inside the write moves (its status cannot change under the write lock); the
             // `moved == 0` guard only makes sure a pass always ends.
             if read < limit || moved == 0 { break }
+            guard try await renew(lease, report: &report) else { break }
         }
     }
 
     /// Rule a for setups: challenges left unanswered past the confirmation window fall back to
     /// `requires_payment_method`, so a stale challenge link can no longer set the card up.
-    func expireSetupAttempts(now: Int64, report: inout SweepReport) async throws {
+    func expireSetupAttempts(now: Int64, lease: SweeperLeaseHolder.Hold, report: inout SweepReport) async throws {
         let limit = batchSize
         while !Task.isCancelled {
             let (read, moved) = try await context.database.write { tx -> (Int, Int) in
@@ -108,6 +209,7 @@ public struct Sweeper: Sendable {
             report.examined += read
             report.setupAttemptsExpired += moved
             if read < limit || moved == 0 { break }
+            guard try await renew(lease, report: &report) else { break }
         }
     }
 
@@ -120,7 +222,8 @@ public struct Sweeper: Sendable {
     /// does: the network decides between a capture and a release that race, so an authorization captured at the
     /// last moment is never canceled under the capture's feet: the capture is recorded instead (whether its own
     /// request still does it or a crash kept it from the database).
-    func cancelExpiredAuthorizations(now: Int64, report: inout SweepReport) async throws {
+    func cancelExpiredAuthorizations(now: Int64, lease: SweeperLeaseHolder.Hold, report: inout SweepReport) async throws
+    {
         let cutoff = now - PaymentIntents.authorizationLifetime
         let limit = batchSize
         var position = SweepPosition.start
@@ -176,6 +279,7 @@ public struct Sweeper: Sendable {
             report.capturesRecorded += recorded
             if canceled + recorded > 0 { try await context.faults.reach(.afterSweepBatch) }
             if due.count < limit { break }
+            guard try await renew(lease, report: &report) else { break }
         }
     }
 
@@ -239,7 +343,7 @@ public struct Sweeper: Sendable {
 
     /// Rule c: idempotency keys past their expiry are deleted (unless a request still holds their lease); keys
     /// without one (recharge references) are never read.
-    func pruneIdempotencyKeys(now: Int64, report: inout SweepReport) async throws {
+    func pruneIdempotencyKeys(now: Int64, lease: SweeperLeaseHolder.Hold, report: inout SweepReport) async throws {
         let limit = batchSize
         while !Task.isCancelled {
             let pruned = try await context.database.write { tx in
@@ -248,13 +352,14 @@ public struct Sweeper: Sendable {
             report.examined += pruned
             report.idempotencyKeysPruned += pruned
             if pruned < limit { break }
+            guard try await renew(lease, report: &report) else { break }
         }
     }
 
     // MARK: - g. Events
 
     /// Rule g: events past their retention are deleted, oldest first, a batch per transaction.
-    func pruneEvents(now: Int64, report: inout SweepReport) async throws {
+    func pruneEvents(now: Int64, lease: SweeperLeaseHolder.Hold, report: inout SweepReport) async throws {
         let (cutoff, limit) = (now - Event.retention, batchSize)
         while !Task.isCancelled {
             let pruned = try await context.database.write { tx in
@@ -263,6 +368,7 @@ public struct Sweeper: Sendable {
             report.examined += pruned
             report.eventsPruned += pruned
             if pruned < limit { break }
+            guard try await renew(lease, report: &report) else { break }
         }
     }
 
@@ -270,7 +376,7 @@ public struct Sweeper: Sendable {
 
     /// Rule d: attempts pending for longer than ``pendingChargeGrace`` that no task of this process is waiting on
     /// are settled through ``PaymentIntents/recover(charge:scope:)``.
-    func recoverPendingCharges(now: Int64, report: inout SweepReport) async throws {
+    func recoverPendingCharges(now: Int64, lease: SweeperLeaseHolder.Hold, report: inout SweepReport) async throws {
         let cutoff = now - Self.pendingChargeGrace
         let limit = batchSize
         let intents = PaymentIntents(context: context)
@@ -285,6 +391,7 @@ public struct Sweeper: Sendable {
             position = last.position
             for (_, charge) in due where !context.attempts.contains(charge) {
                 guard !Task.isCancelled else { return }
+                guard try await renew(lease, every: renewalInterval, report: &report) else { return }
                 do {
                     let (intent, _) = try await intents.recover(charge: charge)
                     report.pendingChargesRecovered += 1
@@ -306,6 +413,7 @@ public struct Sweeper: Sendable {
                 }
             }
             if due.count < limit { break }
+            guard try await renew(lease, report: &report) else { break }
         }
     }
 
@@ -315,12 +423,13 @@ public struct Sweeper: Sendable {
     /// only while the network answers) that the network never answered are completed by asking it under the same
     /// refund id (``Refunds/settle(_:now:scope:)``). A refund the network cannot be asked about now is left for the
     /// next pass.
-    func settlePendingRefunds(now: Int64, report: inout SweepReport) async throws {
+    func settlePendingRefunds(now: Int64, lease: SweeperLeaseHolder.Hold, report: inout SweepReport) async throws {
         let (cutoff, limit) = (now - Self.pendingChargeGrace, batchSize)
         let due = try await context.database.read { tx in try tx.pendingRefunds(createdBefore: cutoff, limit: limit) }
         report.examined += due.count
         for id in due {
             guard !Task.isCancelled else { return }
+            guard try await renew(lease, every: renewalInterval, report: &report) else { return }
             if await askAboutRefund(id, now: now, report: &report) != nil { report.pendingRefundsSettled += 1 }
         }
     }
@@ -330,7 +439,7 @@ public struct Sweeper: Sendable {
     /// Rule f: refunds whose network status was due to change by `now` are asked about again under the same refund
     /// id, and the answer recorded: what a card network would otherwise report in a notification. A refund the
     /// network cannot be asked about now is left for the next pass.
-    func updateSettlingRefunds(now: Int64, report: inout SweepReport) async throws {
+    func updateSettlingRefunds(now: Int64, lease: SweeperLeaseHolder.Hold, report: inout SweepReport) async throws {
         let limit = batchSize
         var position = SweepPosition.start
         while !Task.isCancelled {
@@ -343,10 +452,12 @@ public struct Sweeper: Sendable {
             position = last.position
             for (_, id) in due {
                 guard !Task.isCancelled else { return }
+                guard try await renew(lease, every: renewalInterval, report: &report) else { return }
                 guard let (before, after) = await askAboutRefund(id, now: now, report: &report) else { continue }
                 if after.status != before.status || after.settlesAt != before.settlesAt { report.refundsUpdated += 1 }
             }
             if due.count < limit { break }
+            guard try await renew(lease, report: &report) else { break }
         }
     }
 

@@ -1,0 +1,44 @@
+import Foundation
+import PaymentsCore
+
+/// Who a sweeper is, for the rules' leases (`sweeper_leases`), and the lease it holds on the rule it runs.
+public struct SweeperLeaseHolder: Sendable {
+    /// The holder id written in the leases: random per process.
+    public let id: String
+    /// Seconds a lease lasts from each take or renewal.
+    public let seconds: Int64
+    /// The clock leases are taken by: the process's real time, even when a pass treats another time as now
+    /// (`payments sweep --now`), since a lease orders real processes in real time.
+    public let clock: UnixClock
+
+    /// This process's holder id: the host name, the process id and 64 random bits (what an admin reading
+    /// `sweeper_leases` sees, and what keeps two processes on one host apart).
+    public static let processID: String = {
+        let info = ProcessInfo.processInfo
+        let random = String(UInt64.random(in: .min ... .max), radix: 16)
+        return "\(info.hostName):\(info.processIdentifier):\(random)"
+    }()
+
+    /// Creates a holder.
+    /// - Parameters:
+    ///   - id: the holder id (default: this process's).
+    ///   - seconds: how long each take or renewal lasts (at least 1).
+    ///   - clock: the real time the leases are taken by.
+    public init(id: String = SweeperLeaseHolder.processID, seconds: Int64, clock: UnixClock) {
+        self.id = id
+        self.seconds = max(1, seconds)
+        self.clock = clock
+    }
+
+    /// The lease a pass holds on one rule while it runs it.
+    final class Hold {
+        let rule: SweeperRule
+        /// When the lease was last taken or renewed (the holder's clock).
+        var renewedAt: Int64
+
+        init(rule: SweeperRule, renewedAt: Int64) {
+            self.rule = rule
+            self.renewedAt = renewedAt
+        }
+    }
+}
