@@ -1,0 +1,163 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `payments recharge` and `payments vault rotate` with the built binary on the PostgreSQL store (a throwaway
+/// cluster, a fresh database): the one-shot commands beside the server, against their adversaries there.
+@Suite("payments recharge and vault rotate on PostgreSQL, end to end")
+struct PostgresCommandsTests {
+    @Test("recharge on PostgreSQL: a run killed with SIGKILL, then two runs of the file at once, charge each row once")
+    func recharge() async throws {
+        let cluster = try PostgresServer.start()
+        defer { cluster.stop() }
+        let database = try cluster.createDatabase()
+        let url = ["PAYMENTS_DATABASE_URL": cluster.url(database: database)]
+        try await withServer(environment: url) { server in
+            // Given a customer with a saved card and a file of 60 rows for them
+            let customer = try await RechargeTests.customerWithSavedCard(server, card: "4242424242424242")
+            let rows = 60
+            let input = server.folder.appendingPathComponent("renewals.csv")
+            var text = "customer,amount,currency,reference\n"
+            for row in 0..<rows { text += "\(customer),\(1000 + row),usd,renewal-\(row)\n" }
+            try text.write(to: input, atomically: true, encoding: .utf8)
+            let ledgers = Ledgers(folder: server.folder)
+            let approvedBefore = try ledgers.networkApprovedAttempts().count
+            let succeeded = "SELECT count(*) FROM payment_intents WHERE status = 'succeeded'"
+            let succeededBefore = try #require(Int(try cluster.psql(database: database, succeeded)))
+            @Sendable func run(_ name: String, _ extra: [String: String] = [:]) async throws -> (
+                termination: Termination, output: String
+            ) {
+                try await runToCompletion(
+                    try PaymentsBinary.path(),
+                    [
+                        "recharge", "--db", server.db.path, "--input", input.path, "--output",
+                        server.folder.appendingPathComponent(name).path,
+                    ],
+                    environment: PaymentsBinary.environment(url.merging(extra) { _, new in new }),
+                    in: server.folder
+                )
+            }
+
+            // When a run slowed by a 40 ms network is killed with SIGKILL part way through
+            let process = ChildProcess(
+                executableURL: URL(fileURLWithPath: try PaymentsBinary.path()),
+                arguments: [
+                    "recharge", "--db", server.db.path, "--input", input.path, "--output",
+                    server.folder.appendingPathComponent("killed.csv").path,
+                ],
+                environment: PaymentsBinary.environment(url.merging(["PAYMENTS_NETWORK_LATENCY": "40"]) { $1 }),
+                currentDirectoryURL: TestPaths.root,
+                output: nil
+            )
+            try ChildRegistry.launch(process)
+            ChildRegistry.add(process.processIdentifier)
+            var approved = approvedBefore
+            let deadline = ContinuousClock.now + .seconds(60)
+            while approved < approvedBefore + rows / 4, ContinuousClock.now < deadline, process.isRunning {
+                try await Task.sleep(for: .milliseconds(50))
+                approved = try ledgers.networkApprovedAttempts().count
+            }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            ChildRegistry.remove(process.processIdentifier)
+            #expect(process.terminationReason == .uncaughtSignal)
+            let charged = try ledgers.networkApprovedAttempts().count - approvedBefore
+            #expect(charged > 0 && charged < rows, "killed too late or too early: \(charged) of \(rows) charged")
+
+            // And then two runs of the same file at once, and (once the dead run's leases ran out) a last one
+            async let first = run("first.csv")
+            async let second = run("second.csv")
+            let both = try await [first, second]
+            for outcome in both { #expect(outcome.termination.reason == .exit, "\(outcome.output)") }
+            try await Task.sleep(for: .seconds(3.5))
+            let last = try await run("last.csv")
+
+            // Then the last run answers every row succeeded, one intent per row, and the network charged each once
+            #expect(last.termination.status == 0, "\(last.output)")
+            let results = try RechargeTests.readCSV(server.folder.appendingPathComponent("last.csv"))
+            #expect(results.count == rows && results.allSatisfy { $0["status"] == "succeeded" }, "\(results)")
+            #expect(Set(results.map { $0["payment_intent"] ?? "" }).count == rows)
+            #expect(try ledgers.networkApprovedAttempts().count - approvedBefore == rows)
+            // And PostgreSQL holds one more succeeded intent per row (the card was saved by a payment), no intent
+            // with two succeeded charges, nothing pending
+            #expect(try cluster.psql(database: database, succeeded) == "\(succeededBefore + rows)")
+            #expect(
+                try cluster.psql(
+                    database: database,
+                    """
+                    SELECT count(*) FROM (SELECT payment_intent FROM charges WHERE status = 'succeeded'
+                    GROUP BY payment_intent HAVING count(*) > 1) AS twice
+                    """
+                ) == "0"
+            )
+            #expect(
+                try cluster.psql(database: database, "SELECT count(*) FROM charges WHERE status = 'pending'") == "0"
+            )
+        }
+    }
+
+    @Test("vault rotate on PostgreSQL, killed halfway and run again: every card re-sealed, charged with the new key")
+    func vaultRotate() async throws {
+        let cluster = try PostgresServer.start()
+        defer { cluster.stop() }
+        let database = try cluster.createDatabase()
+        let url = cluster.url(database: database)
+        let (keyA, keyB) = (VaultRotationTests.newVaultKey(), VaultRotationTests.newVaultKey())
+        let cards = VaultRotationTests.cards
+        @Sendable func vaultState() throws -> (cards: String, secrets: String) {
+            (
+                try cluster.psql(
+                    database: database,
+                    "SELECT key_id, count(*) FROM card_vault GROUP BY key_id ORDER BY key_id"
+                ),
+                try cluster.psql(database: database, "SELECT key_id FROM vault_secrets")
+            )
+        }
+
+        // Given saved cards sealed under key A on PostgreSQL
+        let first = try await ServerProcess.start(
+            environment: ["PAYMENTS_DATABASE_URL": url, "PAYMENTS_VAULT_KEY": keyA]
+        )
+        defer { first.kill() }
+        let saved = try await VaultRotationTests.saveCards(cards, on: first)
+        _ = await first.stop()
+        let before = try vaultState()
+        let idA = before.secrets
+        #expect(before.cards == "\(idA)|\(cards.count)", "\(before)")
+        let both = ["PAYMENTS_DATABASE_URL": url, "PAYMENTS_VAULT_KEY": keyB, "PAYMENTS_VAULT_OLD_KEYS": keyA]
+
+        // When a rotation to B dies (SIGKILL) after its first batch of two, and runs again
+        var faulted = both
+        faulted["PAYMENTS_FAULT_POINT"] = "after-rotate-batch"
+        let killed = try await VaultRotationTests.rotate(first.folder, environment: faulted)
+        #expect(killed.termination == Termination(reason: .uncaughtSignal, status: SIGKILL), "\(killed.output)")
+        let halfway = try vaultState()
+        #expect(halfway.cards.split(separator: "\n").count == 2, "\(halfway)")
+        let finished = try await VaultRotationTests.rotate(first.folder, environment: both)
+
+        // Then every card and the fingerprint keys are sealed under B, and the output shows no card number
+        #expect(finished.termination.isCleanExit, "\(finished.output)")
+        #expect(finished.output.contains("cards rotated:                  \(cards.count - 2)"), "\(finished.output)")
+        let after = try vaultState()
+        let idB = after.secrets
+        #expect(idB != idA && after.cards == "\(idB)|\(cards.count)", "\(after)")
+        for card in Set(cards) {
+            #expect(!killed.output.contains(card) && !finished.output.contains(card))
+        }
+
+        // And a server with only key B charges every saved card off-session
+        let server = try await ServerProcess.start(
+            folder: first.folder,
+            keys: first.keys,
+            environment: ["PAYMENTS_DATABASE_URL": url, "PAYMENTS_VAULT_KEY": keyB]
+        )
+        defer { server.kill() }
+        for card in saved {
+            let charge = try await VaultRotationTests.chargeOffSession(card, on: server)
+            #expect(charge.status == 200, "\(charge)\n\(server.diagnostics)")
+            #expect(try charge.json()["status"]?.string == "succeeded", "\(charge)")
+        }
+        server.kill()
+        server.removeFiles()
+    }
+}
