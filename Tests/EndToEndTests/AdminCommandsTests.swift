@@ -13,7 +13,7 @@ struct AdminCommandsTests {
         try await runToCompletion(
             try PaymentsBinary.path(),
             arguments + ["--db", server.db.path],
-            environment: PaymentsBinary.environment([:]),
+            environment: server.commandEnvironment(),
             in: server.folder
         )
     }

@@ -10,14 +10,18 @@ struct CrashRecoveryTests {
     /// What the injected fault points are called (FaultInjector.Point).
     static let faultPoints = ["after-attempt-commit", "after-network", "before-response"]
 
-    @Test("killed at a fault point, restarted, retried with the key: one charge, answered", arguments: faultPoints)
-    func faultPoint(_ point: String) async throws {
+    @Test(
+        "killed at a fault point, restarted, retried with the key: one charge, answered",
+        arguments: TestStore.allCases,
+        faultPoints
+    )
+    func faultPoint(_ store: TestStore, _ point: String) async throws {
         let key = UUID().uuidString
         let form: [(String, String)] = [
             ("amount", "2500"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true"),
         ]
         // Given a server that dies at `point`
-        let dying = try await ServerProcess.start(environment: ["PAYMENTS_FAULT_POINT": point])
+        let dying = try await ServerProcess.start(store: store, environment: ["PAYMENTS_FAULT_POINT": point])
         defer { dying.kill() }
         // When a payment reaches that point, the client gets no answer and the process is gone
         let lost = try? await dying.client.postForm(
@@ -35,7 +39,7 @@ struct CrashRecoveryTests {
 
         // Then a restart settles what was pending, and the retry with the key (refused while the dead request's
         // lease runs) answers the one payment
-        let server = try await ServerProcess.start(folder: dying.folder, keys: dying.keys)
+        let server = try await ServerProcess.start(store: store, folder: dying.folder, keys: dying.keys)
         defer { server.kill() }
         let ledgers = Ledgers(folder: server.folder)
         #expect(try ledgers.pendingCharges() == 0)
@@ -67,8 +71,11 @@ struct CrashRecoveryTests {
         let paymentMethod: String
     }
 
-    @Test("SIGKILL at random moments during a stream of payments; every request retried until answered")
-    func randomKills() async throws {
+    @Test(
+        "SIGKILL at random moments during a stream of payments; every request retried until answered",
+        arguments: TestStore.allCases
+    )
+    func randomKills(_ store: TestStore) async throws {
         let cards = ["pm_card_visa", "pm_card_visa", "pm_card_mastercard", "pm_card_chargeDeclinedInsufficientFunds"]
         let planned = (0..<60).map { Planned(key: UUID().uuidString, paymentMethod: cards[$0 % cards.count]) }
         let answers = Shared<[Int: (status: Int, intent: String)]>([:])
@@ -79,7 +86,7 @@ struct CrashRecoveryTests {
         while answers.withLock({ $0.count }) < planned.count {
             rounds += 1
             try #require(rounds <= 12, "still \(planned.count - answers.withLock { $0.count }) unanswered")
-            let server = try await ServerProcess.start(folder: folder, keys: keys)
+            let server = try await ServerProcess.start(store: store, folder: folder, keys: keys)
             defer { server.kill() }
             folder = server.folder
             keys = server.keys
@@ -129,7 +136,7 @@ struct CrashRecoveryTests {
             server.kill()
         }
         // After a final clean start (which runs recovery), the invariants hold.
-        let final = try await ServerProcess.start(folder: folder, keys: keys)
+        let final = try await ServerProcess.start(store: store, folder: folder, keys: keys)
         defer { final.kill() }
         let ledgers = Ledgers(folder: final.folder)
         let answered = answers.withLock { $0 }

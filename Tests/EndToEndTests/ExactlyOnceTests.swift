@@ -26,7 +26,7 @@ struct ExactlyOnceTests {
         let process = ChildProcess(
             executableURL: URL(fileURLWithPath: try PaymentsBinary.path()),
             arguments: ["recharge", "--db", server.db.path, "--input", input.path, "--output", output.path] + extra,
-            environment: PaymentsBinary.environment(environment),
+            environment: server.commandEnvironment(environment),
             currentDirectoryURL: TestPaths.root,
             output: handle
         )
@@ -66,10 +66,11 @@ struct ExactlyOnceTests {
 
     @Test(
         "two recharge runs of the same rows at once (one file; second run reversed): each charged once, same intents",
-        arguments: [false, true]
+        arguments: TestStore.allCases,
+        [false, true]
     )
-    func concurrentRuns(secondRunReversed: Bool) async throws {
-        try await withServer { server in
+    func concurrentRuns(_ store: TestStore, secondRunReversed: Bool) async throws {
+        try await withServer(store: store) { server in
             // Given 20 customers with a saved 4242 card, and a file charging each of them once (and, to make the
             // runs meet in the middle, the same rows in reverse order for the second run)
             var customers: [String] = []
@@ -144,9 +145,12 @@ struct ExactlyOnceTests {
         }
     }
 
-    @Test("recharge references survive a sweep 25 hours later; API keys of that age are pruned")
-    func referencesOutliveSweep() async throws {
-        try await withServer { server in
+    @Test(
+        "recharge references survive a sweep 25 hours later; API keys of that age are pruned",
+        arguments: TestStore.allCases
+    )
+    func referencesOutliveSweep(_ store: TestStore) async throws {
+        try await withServer(store: store) { server in
             // Given a recharge file run once, and an API request made with an idempotency key at the same time
             var text = "customer,amount,currency,reference\n"
             for row in 0..<3 {
@@ -191,20 +195,11 @@ struct ExactlyOnceTests {
             #expect(try ledgers.intentCount() == intents)
 
             // And the references are kept, never to expire, while the API key is gone
-            let (references, neverExpire, apiKeys) = try ledgers.read("payments.sqlite") { db in
-                (
-                    try Int.fetchOne(db, sql: "SELECT count(*) FROM idempotency_keys WHERE key LIKE 'forever-%'"),
-                    try Int.fetchOne(
-                        db,
-                        sql: "SELECT count(*) FROM idempotency_keys WHERE key LIKE 'forever-%' AND expires_at IS NULL"
-                    ),
-                    try Int.fetchOne(
-                        db,
-                        sql: "SELECT count(*) FROM idempotency_keys WHERE key = ?",
-                        arguments: [apiKey]
-                    )
-                )
-            }
+            let references = try ledgers.count("SELECT count(*) FROM idempotency_keys WHERE key LIKE 'forever-%'")
+            let neverExpire = try ledgers.count(
+                "SELECT count(*) FROM idempotency_keys WHERE key LIKE 'forever-%' AND expires_at IS NULL"
+            )
+            let apiKeys = try ledgers.count("SELECT count(*) FROM idempotency_keys WHERE key = ?", [apiKey])
             #expect(references == 3, "\(sweep.output)")
             #expect(neverExpire == 3)
             #expect(apiKeys == 0, "the 25-hour-old API key was not pruned\n\(sweep.output)")
@@ -226,9 +221,12 @@ struct ExactlyOnceTests {
 
     // MARK: - /pay
 
-    @Test("/pay refuses an intent made through /v1, even one waiting in requires_confirmation; nothing is charged")
-    func payRefusesAPIIntent() async throws {
-        try await withServer { server in
+    @Test(
+        "/pay refuses an intent made through /v1, even one waiting in requires_confirmation; nothing is charged",
+        arguments: TestStore.allCases
+    )
+    func payRefusesAPIIntent(_ store: TestStore) async throws {
+        try await withServer(store: store) { server in
             // Given a manual-confirmation intent created with the secret key, waiting for its confirm
             let created = try await server.client.postForm(
                 "/v1/payment_intents",
@@ -266,15 +264,13 @@ struct ExactlyOnceTests {
                 try Int.fetchOne(db, sql: "SELECT count(*) FROM authorizations WHERE amount = 99999")
             }
             #expect(asked == 0, "the network was asked for the /v1 intent's amount")
-            #expect(
-                try ledgers.read("payments.sqlite") { try Int.fetchOne($0, sql: "SELECT count(*) FROM charges") } == 0
-            )
+            #expect(try ledgers.count("SELECT count(*) FROM charges") == 0)
         }
     }
 
-    @Test("/pay confirms its own intent only with the right client secret")
-    func payChecksClientSecret() async throws {
-        try await withServer { server in
+    @Test("/pay confirms its own intent only with the right client secret", arguments: TestStore.allCases)
+    func payChecksClientSecret(_ store: TestStore) async throws {
+        try await withServer(store: store) { server in
             // Given a /pay intent that needed 3-D Secure, with the challenge completed
             let first = try await server.client.postJSON(
                 "/pay",
@@ -361,22 +357,22 @@ struct ExactlyOnceTests {
             try Row.fetchAll(db, sql: "SELECT refund_id, amount FROM refunds WHERE attempt_id = ?", arguments: [charge])
                 .reduce(into: [String: Int64]()) { $0[$1["refund_id"]] = $1["amount"] }
         }
-        let (service, refunded) = try ledgers.read("payments.sqlite") { db in
-            (
-                try Row.fetchAll(db, sql: "SELECT id, status FROM refunds WHERE charge = ?", arguments: [charge])
-                    .reduce(into: [String: String]()) { $0[$1["id"]] = $1["status"] },
-                try Int64.fetchOne(db, sql: "SELECT amount_refunded FROM charges WHERE id = ?", arguments: [charge])
-            )
-        }
-        return RefundState(network: network, service: service, amountRefunded: refunded ?? -1)
+        let service = try ledgers.query("SELECT id, status FROM refunds WHERE charge = ?", [charge])
+            .reduce(into: [String: String]()) { $0[$1[0]] = $1[1] }
+        let refunded = try ledgers.query("SELECT amount_refunded FROM charges WHERE id = ?", [charge]).first?.first
+        return RefundState(network: network, service: service, amountRefunded: refunded.flatMap { Int64($0) } ?? -1)
     }
 
     @Test(
         "a refund that failed at a fault point, retried with its key, completes that same refund",
-        arguments: refundPoints
+        arguments: TestStore.allCases,
+        refundPoints
     )
-    func refundRetriedAfterFailure(_ point: String) async throws {
-        try await withServer(environment: ["PAYMENTS_FAULT_POINT": point, "PAYMENTS_FAULT_ACTION": "fail"]) { server in
+    func refundRetriedAfterFailure(_ store: TestStore, _ point: String) async throws {
+        try await withServer(
+            store: store,
+            environment: ["PAYMENTS_FAULT_POINT": point, "PAYMENTS_FAULT_ACTION": "fail"]
+        ) { server in
             // Given a captured payment
             let payment = try await Self.capturedPayment(server)
             let ledgers = Ledgers(folder: server.folder)
@@ -436,11 +432,12 @@ struct ExactlyOnceTests {
 
     @Test(
         "a refund killed at a fault point, retried with its key after a restart: one refund, no over-refund",
-        arguments: refundPoints
+        arguments: TestStore.allCases,
+        refundPoints
     )
-    func refundRetriedAfterCrash(_ point: String) async throws {
+    func refundRetriedAfterCrash(_ store: TestStore, _ point: String) async throws {
         // Given a captured payment, made before the fault point is armed
-        let clean = try await ServerProcess.start()
+        let clean = try await ServerProcess.start(store: store)
         defer { clean.kill() }
         let payment = try await Self.capturedPayment(clean)
         #expect(await clean.stop()?.isCleanExit == true, "\(clean.diagnostics)")
@@ -448,6 +445,7 @@ struct ExactlyOnceTests {
 
         // When its refund reaches the point in a server that dies there, the client gets no answer
         let dying = try await ServerProcess.start(
+            store: store,
             folder: clean.folder,
             keys: clean.keys,
             environment: ["PAYMENTS_FAULT_POINT": point]
@@ -470,7 +468,7 @@ struct ExactlyOnceTests {
 
         // Then, on a restarted server, the retry with the key (refused while the dead request's lease runs)
         // completes that refund
-        let server = try await ServerProcess.start(folder: clean.folder, keys: clean.keys)
+        let server = try await ServerProcess.start(store: store, folder: clean.folder, keys: clean.keys)
         defer { server.kill() }
         let retry = try await server.client.postFormRetryingInFlight(
             "/v1/refunds",

@@ -9,9 +9,9 @@ struct IdempotencyTests {
         ("amount", "1099"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true"),
     ]
 
-    @Test("the same key and parameters replay the first response, also after a restart")
-    func replayAcrossRestart() async throws {
-        let first = try await ServerProcess.start()
+    @Test("the same key and parameters replay the first response, also after a restart", arguments: TestStore.allCases)
+    func replayAcrossRestart(_ store: TestStore) async throws {
+        let first = try await ServerProcess.start(store: store)
         defer { first.kill() }
         let key = UUID().uuidString
         // Given a confirmed payment made with a key
@@ -39,7 +39,7 @@ struct IdempotencyTests {
 
         // And after a restart of the binary on the same database
         _ = await first.stop()
-        let second = try await ServerProcess.start(folder: first.folder, keys: first.keys)
+        let second = try await ServerProcess.start(store: store, folder: first.folder, keys: first.keys)
         defer { second.kill() }
         let afterRestart = try await second.client.postForm(
             "/v1/payment_intents",
@@ -53,9 +53,12 @@ struct IdempotencyTests {
         #expect(try Ledgers(folder: first.folder).networkApprovedAttempts().count == 1)
     }
 
-    @Test("the same key with other parameters or on another endpoint is a 400 idempotency_error")
-    func mismatch() async throws {
-        try await withServer { server in
+    @Test(
+        "the same key with other parameters or on another endpoint is a 400 idempotency_error",
+        arguments: TestStore.allCases
+    )
+    func mismatch(_ store: TestStore) async throws {
+        try await withServer(store: store) { server in
             let key = UUID().uuidString
             let first = try await server.client.postForm(
                 "/v1/payment_intents",
@@ -93,10 +96,13 @@ struct IdempotencyTests {
         }
     }
 
-    @Test("a key whose first request is still running gets a 409, and validation failures save nothing")
-    func inFlightAndValidation() async throws {
+    @Test(
+        "a key whose first request is still running gets a 409, and validation failures save nothing",
+        arguments: TestStore.allCases
+    )
+    func inFlightAndValidation(_ store: TestStore) async throws {
         // The network takes 1.5 s per authorization, so the first request is still running when the second comes.
-        try await withServer(environment: ["PAYMENTS_NETWORK_LATENCY": "1500"]) { server in
+        try await withServer(store: store, environment: ["PAYMENTS_NETWORK_LATENCY": "1500"]) { server in
             let key = UUID().uuidString
             async let first = server.client.postForm(
                 "/v1/payment_intents",
@@ -144,9 +150,9 @@ struct IdempotencyTests {
         }
     }
 
-    @Test("a decline is saved and replayed as the same 402")
-    func declineReplays() async throws {
-        try await withServer { server in
+    @Test("a decline is saved and replayed as the same 402", arguments: TestStore.allCases)
+    func declineReplays(_ store: TestStore) async throws {
+        try await withServer(store: store) { server in
             let key = UUID().uuidString
             let form: [(String, String)] = [
                 ("amount", "1099"), ("currency", "usd"), ("confirm", "true"),
@@ -173,9 +179,9 @@ struct IdempotencyTests {
         }
     }
 
-    @Test("50 concurrent confirms of one intent: one charge at the network")
-    func concurrentConfirms() async throws {
-        try await withServer { server in
+    @Test("50 concurrent confirms of one intent: one charge at the network", arguments: TestStore.allCases)
+    func concurrentConfirms(_ store: TestStore) async throws {
+        try await withServer(store: store) { server in
             let created = try await server.client.postForm(
                 "/v1/payment_intents",
                 [("amount", "4200"), ("currency", "usd"), ("payment_method", "pm_card_visa")],
@@ -206,9 +212,9 @@ struct IdempotencyTests {
         }
     }
 
-    @Test("50 concurrent creates with one idempotency key: one intent")
-    func concurrentCreatesWithOneKey() async throws {
-        try await withServer { server in
+    @Test("50 concurrent creates with one idempotency key: one intent", arguments: TestStore.allCases)
+    func concurrentCreatesWithOneKey(_ store: TestStore) async throws {
+        try await withServer(store: store) { server in
             let key = UUID().uuidString
             let answers = try await withThrowingTaskGroup(of: HTTPAnswer.self) { group in
                 for _ in 0..<50 {

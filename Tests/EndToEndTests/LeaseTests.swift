@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Testing
 
 /// Idempotency leases across two `payments serve` processes on one database: a key in flight in one is refused
@@ -24,32 +23,28 @@ struct LeaseTests {
 
     /// Whether some request holds `key` right now (its row has a lease).
     static func isHeld(_ key: String, _ ledgers: Ledgers) throws -> Bool {
-        try ledgers.read("payments.sqlite") { db in
-            try Bool.fetchOne(
-                db,
-                sql: "SELECT locked_by IS NOT NULL FROM idempotency_keys WHERE key = ?",
-                arguments: [key]
-            ) ?? false
-        }
+        try ledgers.count("SELECT count(*) FROM idempotency_keys WHERE key = ? AND locked_by IS NOT NULL", [key]) > 0
     }
 
     /// The charges of `intent`: attempt id → status.
     static func charges(of intent: String, _ ledgers: Ledgers) throws -> [String: String] {
-        try ledgers.read("payments.sqlite") { db in
-            try Row.fetchAll(db, sql: "SELECT id, status FROM charges WHERE payment_intent = ?", arguments: [intent])
-                .reduce(into: [String: String]()) { $0[$1["id"]] = $1["status"] }
-        }
+        try ledgers.query("SELECT id, status FROM charges WHERE payment_intent = ?", [intent])
+            .reduce(into: [String: String]()) { $0[$1[0]] = $1[1] }
     }
 
-    @Test("a key in flight in server A is refused by server B (409), then B replays A's answer")
-    func inFlightAcrossServers() async throws {
+    @Test(
+        "a key in flight in server A is refused by server B (409), then B replays A's answer",
+        arguments: TestStore.allCases
+    )
+    func inFlightAcrossServers(_ store: TestStore) async throws {
         // Given two servers on one database, A with a 2-second card network
         let leases = ["PAYMENTS_IDEMPOTENCY_LEASE": "10", "PAYMENTS_NETWORK_TIMEOUT": "5"]
         let a = try await ServerProcess.start(
+            store: store,
             environment: leases.merging(["PAYMENTS_NETWORK_LATENCY": "2000"]) { _, new in new }
         )
         defer { a.kill() }
-        let b = try await ServerProcess.start(folder: a.folder, keys: a.keys, environment: leases)
+        let b = try await ServerProcess.start(store: store, folder: a.folder, keys: a.keys, environment: leases)
         defer { b.kill() }
         #expect(a.port != b.port)
         let ledgers = Ledgers(folder: a.folder)
@@ -95,12 +90,16 @@ struct LeaseTests {
         #expect(try ledgers.intentsChargedTwice().isEmpty)
     }
 
-    @Test("a key whose holder died is refused until its lease runs out, then taken over: one charge")
-    func takeoverAfterLease() async throws {
+    @Test(
+        "a key whose holder died is refused until its lease runs out, then taken over: one charge",
+        arguments: TestStore.allCases
+    )
+    func takeoverAfterLease(_ store: TestStore) async throws {
         // Given server B running, and server A2 on the same database that dies once a charge attempt is committed
-        let b = try await ServerProcess.start(environment: ["PAYMENTS_IDEMPOTENCY_LEASE": "10"])
+        let b = try await ServerProcess.start(store: store, environment: ["PAYMENTS_IDEMPOTENCY_LEASE": "10"])
         defer { b.kill() }
         let dying = try await ServerProcess.start(
+            store: store,
             folder: b.folder,
             keys: b.keys,
             environment: ["PAYMENTS_FAULT_POINT": "after-attempt-commit", "PAYMENTS_IDEMPOTENCY_LEASE": "3"]
@@ -135,9 +134,8 @@ struct LeaseTests {
         let pending = try Self.charges(of: intent, ledgers)
         #expect(Array(pending.values) == ["pending"], "\(pending)")
         let leaseEnd = try #require(
-            try ledgers.read("payments.sqlite") { db in
-                try Int64.fetchOne(db, sql: "SELECT locked_until FROM idempotency_keys WHERE key = ?", arguments: [key])
-            },
+            try ledgers.query("SELECT locked_until FROM idempotency_keys WHERE key = ?", [key]).first?.first
+                .flatMap { Int64($0) },
             "the dead request's key has no lease"
         )
 

@@ -5,9 +5,9 @@ import Testing
 /// The process around the API: health, the listening line, graceful shutdown, restarts and `migrate`.
 @Suite("Server process lifecycle")
 struct LifecycleTests {
-    @Test("GET /health answers 200 once the server takes requests")
-    func health() async throws {
-        try await withServer { server in
+    @Test("GET /health answers 200 once the server takes requests", arguments: TestStore.allCases)
+    func health(_ store: TestStore) async throws {
+        try await withServer(store: store) { server in
             let answer = try await server.client.get("/health")
             #expect(answer.status == 200, "\(answer)")
             #expect(try answer.json()["status"]?.string == "ok", "\(answer)")
@@ -15,9 +15,12 @@ struct LifecycleTests {
         }
     }
 
-    @Test("--port 0 listens on a free port, prints it, and builds challenge URLs with it")
-    func portZero() async throws {
-        try await withServer(port: 0) { server in
+    @Test(
+        "--port 0 listens on a free port, prints it, and builds challenge URLs with it",
+        arguments: TestStore.allCases
+    )
+    func portZero(_ store: TestStore) async throws {
+        try await withServer(store: store, port: 0) { server in
             #expect(server.port != 0, "\(server.output)")
             let health = try await server.client.get("/health")
             #expect(health.status == 200, "\(health)")
@@ -44,9 +47,12 @@ struct LifecycleTests {
         }
     }
 
-    @Test("SIGTERM exits 0 promptly; a restart on the same database serves the same intents unchanged")
-    func restartKeepsData() async throws {
-        let first = try await ServerProcess.start()
+    @Test(
+        "SIGTERM exits 0 promptly; a restart on the same database serves the same intents unchanged",
+        arguments: TestStore.allCases
+    )
+    func restartKeepsData(_ store: TestStore) async throws {
+        let first = try await ServerProcess.start(store: store)
         defer { first.kill() }
         let folder = first.folder
         var created: [String: JSON] = [:]
@@ -75,7 +81,7 @@ struct LifecycleTests {
         #expect(termination?.isCleanExit == true, "after SIGTERM: \(termination.map { "\($0)" } ?? "killed")")
 
         // Same data, same keys, same port (so the challenge URLs stay the same).
-        let second = try await ServerProcess.start(folder: folder, port: first.port, keys: first.keys)
+        let second = try await ServerProcess.start(store: store, folder: folder, port: first.port, keys: first.keys)
         defer { second.kill() }
         for (id, before) in created {
             let after = try await second.paymentIntent(id)
@@ -89,9 +95,9 @@ struct LifecycleTests {
         second.removeFiles()
     }
 
-    @Test("SIGINT stops the server as gracefully as SIGTERM")
-    func sigint() async throws {
-        let server = try await ServerProcess.start()
+    @Test("SIGINT stops the server as gracefully as SIGTERM", arguments: TestStore.allCases)
+    func sigint(_ store: TestStore) async throws {
+        let server = try await ServerProcess.start(store: store)
         defer { server.kill() }
         #expect(try await server.client.get("/health").status == 200)
         let termination = await server.stop(signal: SIGINT, timeout: .seconds(10))

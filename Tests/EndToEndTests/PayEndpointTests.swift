@@ -9,9 +9,12 @@ struct PayEndpointTests {
     /// The catalogue's default item (config/catalog.json): the amount `/pay` charges when no `item` is named.
     static let defaultAmount: Int64 = 1400
 
-    @Test("4242: /pay answers {success, payment_intent} and the catalogue's price was charged")
-    func cardSucceeds() async throws {
-        try await withServer { server in
+    @Test(
+        "4242: /pay answers {success, payment_intent} and the catalogue's price was charged",
+        arguments: TestStore.allCases
+    )
+    func cardSucceeds(_ store: TestStore) async throws {
+        try await withServer(store: store) { server in
             let paymentMethod = try await server.createPaymentMethod(card: SeedCard.succeeds)
             let answer = try await server.client.postJSON("/pay", ["payment_method_id": paymentMethod])
             #expect(answer.status == 200, "\(answer)")
@@ -31,9 +34,12 @@ struct PayEndpointTests {
         }
     }
 
-    @Test("3155: requires_action, the client handles the card action, /pay {payment_intent_id} succeeds")
-    func cardNeedsAuthentication() async throws {
-        try await withServer { server in
+    @Test(
+        "3155: requires_action, the client handles the card action, /pay {payment_intent_id} succeeds",
+        arguments: TestStore.allCases
+    )
+    func cardNeedsAuthentication(_ store: TestStore) async throws {
+        try await withServer(store: store) { server in
             let paymentMethod = try await server.createPaymentMethod(card: SeedCard.needsAuthentication)
             let first = try await server.client.postJSON("/pay", ["payment_method_id": paymentMethod])
             #expect(first.status == 200, "\(first)")
@@ -71,9 +77,9 @@ struct PayEndpointTests {
         }
     }
 
-    @Test("9995: /pay answers HTTP 402 {error: {message, code, decline_code}}")
-    func cardDeclined() async throws {
-        try await withServer { server in
+    @Test("9995: /pay answers HTTP 402 {error: {message, code, decline_code}}", arguments: TestStore.allCases)
+    func cardDeclined(_ store: TestStore) async throws {
+        try await withServer(store: store) { server in
             let paymentMethod = try await server.createPaymentMethod(card: SeedCard.insufficientFunds)
             let answer = try await server.client.postJSON("/pay", ["payment_method_id": paymentMethod])
             #expect(answer.status == 402, "\(answer)")
@@ -86,9 +92,9 @@ struct PayEndpointTests {
         }
     }
 
-    @Test("The item decides the price; the client cannot name an amount")
-    func catalogueDecidesAmount() async throws {
-        try await withServer { server in
+    @Test("The item decides the price; the client cannot name an amount", arguments: TestStore.allCases)
+    func catalogueDecidesAmount(_ store: TestStore) async throws {
+        try await withServer(store: store) { server in
             let mug = try await server.createPaymentMethod(card: SeedCard.succeeds)
             let answer = try await server.client.postJSON("/pay", ["payment_method_id": mug, "item": "mug"])
             #expect(answer.status == 200, "\(answer)")

@@ -72,7 +72,7 @@ struct RechargeTests {
         try await runToCompletion(
             try PaymentsBinary.path(),
             ["recharge", "--db", server.db.path, "--input", input.path, "--output", output.path] + extra,
-            environment: PaymentsBinary.environment([:]),
+            environment: server.commandEnvironment(),
             in: server.folder
         )
     }
@@ -86,9 +86,12 @@ struct RechargeTests {
         }
     }
 
-    @Test("a CSV of mixed cards and bad rows: each row's outcome, then a rerun creates nothing")
-    func mixedFile() async throws {
-        try await withServer { server in
+    @Test(
+        "a CSV of mixed cards and bad rows: each row's outcome, then a rerun creates nothing",
+        arguments: TestStore.allCases
+    )
+    func mixedFile(_ store: TestStore) async throws {
+        try await withServer(store: store) { server in
             // Given customers with saved cards of every kind, and the server running on the same database
             let visa = try await Self.customerWithSavedCard(server, card: "4242424242424242")
             let setUp3155 = try await Self.customerWithSavedCard(server, card: "4000002500003155")
@@ -179,9 +182,12 @@ struct RechargeTests {
         }
     }
 
-    @Test("cards saved by a SetupIntent: 3155 is recharged off-session without 3-D Secure; 3184 needs it again")
-    func setUpCards() async throws {
-        try await withServer { server in
+    @Test(
+        "cards saved by a SetupIntent: 3155 is recharged off-session without 3-D Secure; 3184 needs it again",
+        arguments: TestStore.allCases
+    )
+    func setUpCards(_ store: TestStore) async throws {
+        try await withServer(store: store) { server in
             // Given two customers who saved a card through a SetupIntent, completing its challenge, and paid nothing
             let (setUp3155, _) = try await Self.customerWithSetUpCard(server, card: "4000002500003155")
             let (setUp3184, _) = try await Self.customerWithSetUpCard(server, card: "4000002760003184")
@@ -213,9 +219,9 @@ struct RechargeTests {
         }
     }
 
-    @Test("a run killed with SIGKILL halfway, run again, charges each row exactly once")
-    func killedHalfway() async throws {
-        try await withServer { server in
+    @Test("a run killed with SIGKILL halfway, run again, charges each row exactly once", arguments: TestStore.allCases)
+    func killedHalfway(_ store: TestStore) async throws {
+        try await withServer(store: store) { server in
             let customer = try await Self.customerWithSavedCard(server, card: "4242424242424242")
             // 400 rows through a 200 ms network at the default concurrency of 32 take about 2.5 s: the watcher below
             // (polling every 50 ms) kills the run well inside it, however loaded the machine is.
@@ -232,7 +238,7 @@ struct RechargeTests {
             let process = ChildProcess(
                 executableURL: URL(fileURLWithPath: try PaymentsBinary.path()),
                 arguments: ["recharge", "--db", server.db.path, "--input", input.path, "--output", output.path],
-                environment: PaymentsBinary.environment(["PAYMENTS_NETWORK_LATENCY": "200"]),
+                environment: server.commandEnvironment(["PAYMENTS_NETWORK_LATENCY": "200"]),
                 currentDirectoryURL: TestPaths.root,
                 output: nil
             )

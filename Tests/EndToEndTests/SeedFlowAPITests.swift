@@ -20,9 +20,9 @@ struct SeedFlowAPITests {
         )
     }
 
-    @Test("4242 4242 4242 4242 succeeds at once")
-    func cardSucceeds() async throws {
-        try await withServer { server in
+    @Test("4242 4242 4242 4242 succeeds at once", arguments: TestStore.allCases)
+    func cardSucceeds(_ store: TestStore) async throws {
+        try await withServer(store: store) { server in
             let paymentMethod = try await server.createPaymentMethod(card: SeedCard.succeeds)
             let answer = try await createIntent(server, paymentMethod: paymentMethod)
             #expect(answer.status == 200, "\(answer)")
@@ -46,9 +46,9 @@ struct SeedFlowAPITests {
         }
     }
 
-    @Test("Stripe's test PaymentMethod id pm_card_visa works like the card number")
-    func testPaymentMethodID() async throws {
-        try await withServer { server in
+    @Test("Stripe's test PaymentMethod id pm_card_visa works like the card number", arguments: TestStore.allCases)
+    func testPaymentMethodID(_ store: TestStore) async throws {
+        try await withServer(store: store) { server in
             let answer = try await server.client.postForm(
                 "/v1/payment_intents",
                 [("amount", "1099"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
@@ -61,9 +61,12 @@ struct SeedFlowAPITests {
         }
     }
 
-    @Test("4000 0025 0000 3155 needs 3-D Secure: challenge completed, confirmed again, succeeds")
-    func cardNeedsAuthentication() async throws {
-        try await withServer { server in
+    @Test(
+        "4000 0025 0000 3155 needs 3-D Secure: challenge completed, confirmed again, succeeds",
+        arguments: TestStore.allCases
+    )
+    func cardNeedsAuthentication(_ store: TestStore) async throws {
+        try await withServer(store: store) { server in
             let paymentMethod = try await server.createPaymentMethod(card: SeedCard.needsAuthentication)
             let created = try await createIntent(server, paymentMethod: paymentMethod)
             #expect(created.status == 200, "\(created)")
@@ -96,9 +99,9 @@ struct SeedFlowAPITests {
         }
     }
 
-    @Test("A failed 3-D Secure challenge leaves the intent requires_payment_method")
-    func authenticationFails() async throws {
-        try await withServer { server in
+    @Test("A failed 3-D Secure challenge leaves the intent requires_payment_method", arguments: TestStore.allCases)
+    func authenticationFails(_ store: TestStore) async throws {
+        try await withServer(store: store) { server in
             let paymentMethod = try await server.createPaymentMethod(card: SeedCard.needsAuthentication)
             let intent = try await createIntent(server, paymentMethod: paymentMethod).json()
             let id = try #require(intent["id"]?.string, "\(intent)")
@@ -120,9 +123,12 @@ struct SeedFlowAPITests {
         }
     }
 
-    @Test("4000 0000 0000 9995 is declined: 402 card_declined / insufficient_funds carrying the intent")
-    func cardDeclined() async throws {
-        try await withServer { server in
+    @Test(
+        "4000 0000 0000 9995 is declined: 402 card_declined / insufficient_funds carrying the intent",
+        arguments: TestStore.allCases
+    )
+    func cardDeclined(_ store: TestStore) async throws {
+        try await withServer(store: store) { server in
             let paymentMethod = try await server.createPaymentMethod(card: SeedCard.insufficientFunds)
             let answer = try await createIntent(server, paymentMethod: paymentMethod)
             #expect(answer.status == 402, "\(answer)")
@@ -143,9 +149,9 @@ struct SeedFlowAPITests {
         }
     }
 
-    @Test("Without a key, /v1 answers 401 with a Stripe error object")
-    func unauthenticated() async throws {
-        try await withServer { server in
+    @Test("Without a key, /v1 answers 401 with a Stripe error object", arguments: TestStore.allCases)
+    func unauthenticated(_ store: TestStore) async throws {
+        try await withServer(store: store) { server in
             let answer = try await server.client.get("/v1/payment_intents")
             #expect(answer.status == 401, "\(answer)")
             #expect(try answer.json()["error"]?["type"]?.string == "invalid_request_error", "\(answer)")

@@ -19,8 +19,8 @@ struct StripeCompatibilityTests {
         python() == "/usr/bin/env" ? ["python3"] + arguments : arguments
     }
 
-    @Test("compat/stripe_compat.py passes every check")
-    func stripePython() async throws {
+    @Test("compat/stripe_compat.py passes every check", arguments: TestStore.allCases)
+    func stripePython(_ store: TestStore) async throws {
         let folder = try TestPaths.temporaryFolder("payments-e2e-python")
         defer { try? FileManager.default.removeItem(at: folder) }
         let environment = PaymentsBinary.environment(["PYTHONDONTWRITEBYTECODE": "1"])
@@ -40,7 +40,7 @@ struct StripeCompatibilityTests {
             """
         )
 
-        try await withServer { server in
+        try await withServer(store: store) { server in
             let script = TestPaths.root.appendingPathComponent("compat/stripe_compat.py").path
             let run = try await runToCompletion(
                 Self.python(),

@@ -47,15 +47,22 @@ public final class PostgresServer: Sendable {
         }
     }
 
-    private init(folder: URL, port: Int, password: String, binaries: String) {
+    /// The most connections the server accepts (`max_connections`).
+    let maxConnections: Int
+
+    private init(folder: URL, port: Int, password: String, binaries: String, maxConnections: Int) {
         self.folder = folder
         self.port = port
         self.password = password
         self.binaries = binaries
+        self.maxConnections = maxConnections
     }
 
     /// Creates a cluster and starts its server, ready for connections.
-    public static func start() throws -> PostgresServer {
+    ///
+    /// - Parameter maxConnections: PostgreSQL's `max_connections`; more than the default 100 when many servers
+    ///   (each with its own pool) share the cluster, as the end-to-end tests' shared cluster does.
+    public static func start(maxConnections: Int = 100) throws -> PostgresServer {
         let binaries = try findBinaries()
         let folder = try TestPaths.temporaryFolder("payments-postgres")
         do {
@@ -90,7 +97,13 @@ public final class PostgresServer: Sendable {
             var lastError: (any Error)?
             for _ in 0..<3 {
                 let port = try freePort()
-                let server = PostgresServer(folder: folder, port: port, password: password, binaries: binaries)
+                let server = PostgresServer(
+                    folder: folder,
+                    port: port,
+                    password: password,
+                    binaries: binaries,
+                    maxConnections: maxConnections
+                )
                 do {
                     try server.startServer()
                     return server
@@ -151,7 +164,8 @@ public final class PostgresServer: Sendable {
     private func startServer() throws {
         let options = [
             "-c listen_addresses=127.0.0.1", "-c port=\(port)", "-c unix_socket_directories=\(folder.path)",
-            "-c fsync=off", "-c full_page_writes=off", "-c synchronous_commit=off", "-c ssl=on",
+            "-c max_connections=\(maxConnections)", "-c fsync=off", "-c full_page_writes=off",
+            "-c synchronous_commit=off", "-c ssl=on",
             "-c ssl_cert_file=\(folder.appendingPathComponent("server.crt").path)",
             "-c ssl_key_file=\(folder.appendingPathComponent("server.key").path)",
         ]

@@ -9,6 +9,10 @@ final class ServerProcess: Sendable {
     /// The folder holding the database, the card network's ledger and the logs.
     let folder: URL
     let db: URL
+    /// The store it runs on: `db`, or the PostgreSQL database `databaseURL` on the test process's shared cluster.
+    let store: TestStore
+    /// The PostgreSQL database's URL (`PAYMENTS_DATABASE_URL`) on `.postgres`; nil on SQLite.
+    let databaseURL: String?
     let secretKey: String
     let publishableKey: String
     /// The address from the "payments listening on http://HOST:PORT" line.
@@ -32,11 +36,16 @@ final class ServerProcess: Sendable {
     /// Starts `payments serve` and waits for its "listening" line.
     ///
     /// - Parameters:
+    ///   - store: SQLite (`payments.sqlite` in `folder`) or PostgreSQL: a fresh database on the shared cluster,
+    ///     named in `folder` so that a restart on the same folder finds it. The card network's ledger is
+    ///     `card-network.sqlite` in `folder` either way. When nil, the store of `folder`'s data (SQLite for a new
+    ///     folder).
     ///   - folder: where the database lives; a new temporary folder when nil (pass the same one to restart on the
     ///     same data).
     ///   - port: the port to ask for; `nil` picks a free one (and tries another if it was taken meanwhile),
     ///     `0` lets the server pick and reads it from the printed line.
     static func start(
+        store: TestStore? = nil,
         folder: URL? = nil,
         port: Int? = nil,
         keys: Keys = .random(),
@@ -45,12 +54,16 @@ final class ServerProcess: Sendable {
     ) async throws -> ServerProcess {
         let binary = try PaymentsBinary.path()
         let folder = try folder ?? TestPaths.temporaryFolder("payments-e2e")
+        let store = store ?? TestStore.of(folder: folder)
+        let databaseURL = try await store.databaseURL(in: folder)
         var lastError: (any Error)?
         for _ in 0..<(port == nil ? 5 : 1) {
             let chosen = try port ?? freePort()
             do {
                 return try await ServerProcess(
                     binary: binary,
+                    store: store,
+                    databaseURL: databaseURL,
                     folder: folder,
                     port: chosen,
                     keys: keys,
@@ -71,6 +84,8 @@ final class ServerProcess: Sendable {
 
     private init(
         binary: String,
+        store: TestStore,
+        databaseURL: String?,
         folder: URL,
         port: Int,
         keys: Keys,
@@ -84,6 +99,7 @@ final class ServerProcess: Sendable {
         defer { try? log.close() }
         let serveArguments = ["serve", "--db", db.path, "--host", "127.0.0.1", "--port", String(port)] + arguments
         var settings = ["PAYMENTS_SECRET_KEY": keys.secret, "PAYMENTS_PUBLISHABLE_KEY": keys.publishable]
+        if let databaseURL { settings["PAYMENTS_DATABASE_URL"] = databaseURL }
         settings.merge(environment) { _, new in new }
         let process = ChildProcess(
             executableURL: URL(fileURLWithPath: binary),
@@ -118,6 +134,8 @@ final class ServerProcess: Sendable {
         }
         self.folder = folder
         self.db = db
+        self.store = store
+        self.databaseURL = databaseURL
         self.secretKey = keys.secret
         self.publishableKey = keys.publishable
         self.baseURL = listening!
@@ -136,6 +154,20 @@ final class ServerProcess: Sendable {
     var publishable: Credential { .bearer(publishableKey) }
 
     var isRunning: Bool { process.isRunning }
+
+    /// The environment of a one-shot command (`recharge`, `sweep`, `report`) on this server's data:
+    /// ``PaymentsBinary/environment(_:)`` with `extra` and, on PostgreSQL, its `PAYMENTS_DATABASE_URL`. With
+    /// `--db` ``db`` the command's card network ledger is the server's.
+    func commandEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
+        var settings = extra
+        if let databaseURL { settings["PAYMENTS_DATABASE_URL"] = databaseURL }
+        return PaymentsBinary.environment(settings)
+    }
+
+    /// Runs `sql` on the server's database, whichever the store (see ``Ledgers/query(_:_:)``).
+    func query(_ sql: String, _ arguments: [String] = []) throws -> [[String]] {
+        try Ledgers(folder: folder).query(sql, arguments)
+    }
 
     /// What the server printed, for failure messages.
     var output: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
@@ -162,6 +194,9 @@ final class ServerProcess: Sendable {
     /// Deletes the folder (database, ledger, logs) once the server has stopped; a failing test keeps it for a look.
     func removeFiles() {
         guard !process.isRunning else { return }
+        if let database = store.database(in: folder), let cluster = try? SharedPostgres.cluster() {
+            _ = try? cluster.psql(database: "postgres", "DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
+        }
         try? FileManager.default.removeItem(at: folder)
     }
 
@@ -218,11 +253,12 @@ final class ServerProcess: Sendable {
 /// Runs `body` against a fresh server and always stops the server afterwards; when `body` throws, the server's
 /// output is recorded with the failure.
 func withServer<T>(
+    store: TestStore = .sqlite,
     port: Int? = nil,
     environment: [String: String] = [:],
     _ body: (ServerProcess) async throws -> T
 ) async throws -> T {
-    let server = try await ServerProcess.start(port: port, environment: environment)
+    let server = try await ServerProcess.start(store: store, port: port, environment: environment)
     defer { server.kill() }
     let result: T
     do {
