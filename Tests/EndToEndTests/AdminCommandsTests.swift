@@ -176,7 +176,7 @@ struct AdminCommandsTests {
                 #expect(answers.withLock { $0 } == [200, 200, 200, 200, 200])
                 #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM payment_intents") == before)
             }
-            #expect(try Ledgers(folder: server.folder).intentCount() == 5)
+            #expect(try await Ledgers(folder: server.folder).intentCount() == 5)
         }
     }
 }

@@ -34,7 +34,7 @@ struct CrashRecoveryTests {
         let termination = await dying.stop(signal: SIGKILL)
         #expect(termination?.reason == .uncaughtSignal, "\(String(describing: termination))\n\(dying.diagnostics)")
         // An outcome that did not commit left no event (before-response dies after the commit)
-        let succeededEvents = try Ledgers(folder: dying.folder).eventCounts(type: "payment_intent.succeeded")
+        let succeededEvents = try await Ledgers(folder: dying.folder).eventCounts(type: "payment_intent.succeeded")
         #expect(succeededEvents.count == (point == "before-response" ? 1 : 0))
 
         // Then a restart settles what was pending, and the retry with the key (refused while the dead request's
@@ -42,7 +42,7 @@ struct CrashRecoveryTests {
         let server = try await ServerProcess.start(store: store, folder: dying.folder, keys: dying.keys)
         defer { server.kill() }
         let ledgers = Ledgers(folder: server.folder)
-        #expect(try ledgers.pendingCharges() == 0)
+        #expect(try await ledgers.pendingCharges() == 0)
         let retry = try await server.client.postFormRetryingInFlight(
             "/v1/payment_intents",
             form,
@@ -62,7 +62,7 @@ struct CrashRecoveryTests {
         )
         #expect(replay.header("Idempotent-Replayed") == "true")
         #expect(replay.body == retry.body)
-        try Self.checkInvariants(ledgers, answered: [intent["id"]?.string ?? ""], expectedIntents: 1)
+        try await Self.checkInvariants(ledgers, answered: [intent["id"]?.string ?? ""], expectedIntents: 1)
     }
 
     /// One planned request of the stream: its key, its card, and its answer once it has one.
@@ -90,7 +90,7 @@ struct CrashRecoveryTests {
             defer { server.kill() }
             folder = server.folder
             keys = server.keys
-            #expect(try Ledgers(folder: server.folder).pendingCharges() == 0, "start-up recovery left pending")
+            #expect(try await Ledgers(folder: server.folder).pendingCharges() == 0, "start-up recovery left pending")
             let pending = planned.indices.filter { index in answers.withLock { $0[index] == nil } }
             let queue = Shared(pending[...])
             // Kill after a random moment unless this is a late round (then let it finish).
@@ -148,7 +148,7 @@ struct CrashRecoveryTests {
             #expect(status == (declines ? "requires_payment_method" : "succeeded"), "\(answer.intent): \(status ?? "")")
             #expect(answer.status == (declines ? 402 : 200))
         }
-        try Self.checkInvariants(
+        try await Self.checkInvariants(
             ledgers,
             answered: Set(answered.values.map(\.intent)),
             expectedIntents: planned.count
@@ -158,23 +158,23 @@ struct CrashRecoveryTests {
 
     /// The invariants: no intent charged twice; the network's approved charges are exactly the service's
     /// succeeded charges, one per succeeded intent; nothing pending; one intent per planned request.
-    static func checkInvariants(_ ledgers: Ledgers, answered: Set<String>, expectedIntents: Int) throws {
-        #expect(try ledgers.intentsChargedTwice().isEmpty)
+    static func checkInvariants(_ ledgers: Ledgers, answered: Set<String>, expectedIntents: Int) async throws {
+        #expect(try await ledgers.intentsChargedTwice().isEmpty)
         let network = try ledgers.networkApprovedAttempts()
-        let succeeded = try ledgers.succeededCharges()
+        let succeeded = try await ledgers.succeededCharges()
         #expect(network == Set(succeeded.keys), "network \(network.count) vs service \(succeeded.count)")
-        #expect(Set(succeeded.values) == (try ledgers.intentIDs(status: "succeeded")))
-        #expect(try ledgers.pendingCharges() == 0)
-        #expect(try ledgers.intentCount() == expectedIntents)
+        #expect(Set(succeeded.values) == (try await ledgers.intentIDs(status: "succeeded")))
+        #expect(try await ledgers.pendingCharges() == 0)
+        #expect(try await ledgers.intentCount() == expectedIntents)
         #expect(answered.count == expectedIntents)
         // Each committed outcome has its event once, and no event outlived a change that did not commit
-        let intentsSucceeded = try ledgers.eventCounts(type: "payment_intent.succeeded")
-        #expect(Set(intentsSucceeded.keys) == (try ledgers.intentIDs(status: "succeeded")))
+        let intentsSucceeded = try await ledgers.eventCounts(type: "payment_intent.succeeded")
+        #expect(Set(intentsSucceeded.keys) == (try await ledgers.intentIDs(status: "succeeded")))
         #expect(intentsSucceeded.values.allSatisfy { $0 == 1 })
-        let chargesSucceeded = try ledgers.eventCounts(type: "charge.succeeded")
+        let chargesSucceeded = try await ledgers.eventCounts(type: "charge.succeeded")
         #expect(Set(chargesSucceeded.keys) == Set(succeeded.keys))
         #expect(chargesSucceeded.values.allSatisfy { $0 == 1 })
-        #expect(try ledgers.eventCounts(type: "payment_intent.created").count == expectedIntents)
+        #expect(try await ledgers.eventCounts(type: "payment_intent.created").count == expectedIntents)
     }
 }
 

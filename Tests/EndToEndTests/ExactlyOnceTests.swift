@@ -60,8 +60,8 @@ struct ExactlyOnceTests {
     }
 
     /// The service's succeeded charges of `intents`, by attempt id.
-    static func succeededAttempts(of intents: Set<String>, _ ledgers: Ledgers) throws -> Set<String> {
-        Set(try ledgers.succeededCharges().filter { intents.contains($0.value) }.keys)
+    static func succeededAttempts(of intents: Set<String>, _ ledgers: Ledgers) async throws -> Set<String> {
+        Set(try await ledgers.succeededCharges().filter { intents.contains($0.value) }.keys)
     }
 
     @Test(
@@ -89,7 +89,7 @@ struct ExactlyOnceTests {
             }
             let ledgers = Ledgers(folder: server.folder)
             let approvedBefore = try ledgers.networkApprovedAttempts()
-            let intentsBefore = try ledgers.intentCount()
+            let intentsBefore = try await ledgers.intentCount()
 
             // When two runs start together, each 8 rows at a time, on a network slow enough that they overlap
             let outputs = ["a", "b"].map { server.folder.appendingPathComponent("renewals-\($0).csv") }
@@ -131,10 +131,10 @@ struct ExactlyOnceTests {
             // And the network approved exactly 20 new authorizations, those of the 20 intents, one each
             let newApproved = try ledgers.networkApprovedAttempts().subtracting(approvedBefore)
             #expect(newApproved.count == 20, "\(newApproved.count) new approved authorizations for 20 rows")
-            #expect(newApproved == (try Self.succeededAttempts(of: intents, ledgers)))
-            #expect(try ledgers.intentCount() == intentsBefore + 20)
-            #expect(try ledgers.intentsChargedTwice().isEmpty)
-            #expect(try ledgers.pendingCharges() == 0)
+            #expect(newApproved == (try await Self.succeededAttempts(of: intents, ledgers)))
+            #expect(try await ledgers.intentCount() == intentsBefore + 20)
+            #expect(try await ledgers.intentsChargedTwice().isEmpty)
+            #expect(try await ledgers.pendingCharges() == 0)
             // Each reference was charged by one run and replayed by the other.
             let replayed = printed.map(Self.replayedRows(in:))
             #expect(replayed.reduce(0, +) == 20, "replayed per run: \(replayed)\n\(printed.joined(separator: "\n"))")
@@ -177,7 +177,7 @@ struct ExactlyOnceTests {
             #expect(rows.allSatisfy { $0["status"] == "succeeded" }, "\(rows)")
             let ledgers = Ledgers(folder: server.folder)
             let approved = try ledgers.networkApprovedAttempts()
-            let intents = try ledgers.intentCount()
+            let intents = try await ledgers.intentCount()
 
             // When a sweeper pass runs as of 25 hours later
             let later = Int(Date().timeIntervalSince1970) + 25 * 3600
@@ -192,14 +192,14 @@ struct ExactlyOnceTests {
             #expect(rerun.allSatisfy { $0["status"] == "succeeded" }, "\(rerun)")
             #expect(Self.replayedRows(in: again.output) == 3, "\(again.output)")
             #expect(try ledgers.networkApprovedAttempts() == approved)
-            #expect(try ledgers.intentCount() == intents)
+            #expect(try await ledgers.intentCount() == intents)
 
             // And the references are kept, never to expire, while the API key is gone
-            let references = try ledgers.count("SELECT count(*) FROM idempotency_keys WHERE key LIKE 'forever-%'")
-            let neverExpire = try ledgers.count(
+            let references = try await ledgers.count("SELECT count(*) FROM idempotency_keys WHERE key LIKE 'forever-%'")
+            let neverExpire = try await ledgers.count(
                 "SELECT count(*) FROM idempotency_keys WHERE key LIKE 'forever-%' AND expires_at IS NULL"
             )
-            let apiKeys = try ledgers.count("SELECT count(*) FROM idempotency_keys WHERE key = ?", [apiKey])
+            let apiKeys = try await ledgers.count("SELECT count(*) FROM idempotency_keys WHERE key = ?", [apiKey])
             #expect(references == 3, "\(sweep.output)")
             #expect(neverExpire == 3)
             #expect(apiKeys == 0, "the 25-hour-old API key was not pruned\n\(sweep.output)")
@@ -215,7 +215,7 @@ struct ExactlyOnceTests {
             #expect(apiRetry.header("Idempotent-Replayed") == nil)
             let retried = try #require(try apiRetry.json()["id"]?.string)
             #expect(retried != apiIntent, "the pruned key replayed its first intent")
-            #expect(try ledgers.intentCount() == intents + 1)
+            #expect(try await ledgers.intentCount() == intents + 1)
         }
     }
 
@@ -264,7 +264,7 @@ struct ExactlyOnceTests {
                 try Int.fetchOne(db, sql: "SELECT count(*) FROM authorizations WHERE amount = 99999")
             }
             #expect(asked == 0, "the network was asked for the /v1 intent's amount")
-            #expect(try ledgers.count("SELECT count(*) FROM charges") == 0)
+            #expect(try await ledgers.count("SELECT count(*) FROM charges") == 0)
         }
     }
 
@@ -316,7 +316,7 @@ struct ExactlyOnceTests {
             #expect(paid["status"]?.string == "succeeded", "\(paid)")
             #expect(paid["amount_received"]?.int == PayEndpointTests.defaultAmount)
             #expect(try ledgers.networkApprovedAttempts().count == 1)
-            #expect(Set(try ledgers.succeededCharges().values) == [id])
+            #expect(Set(try await ledgers.succeededCharges().values) == [id])
         }
     }
 
@@ -352,14 +352,15 @@ struct ExactlyOnceTests {
         var description: String { "network \(network), service \(service), amount_refunded \(amountRefunded)" }
     }
 
-    static func refundState(charge: String, _ ledgers: Ledgers) throws -> RefundState {
+    static func refundState(charge: String, _ ledgers: Ledgers) async throws -> RefundState {
         let network = try ledgers.read("card-network.sqlite") { db in
             try Row.fetchAll(db, sql: "SELECT refund_id, amount FROM refunds WHERE attempt_id = ?", arguments: [charge])
                 .reduce(into: [String: Int64]()) { $0[$1["refund_id"]] = $1["amount"] }
         }
-        let service = try ledgers.query("SELECT id, status FROM refunds WHERE charge = ?", [charge])
+        let service = try await ledgers.query("SELECT id, status FROM refunds WHERE charge = ?", [charge])
             .reduce(into: [String: String]()) { $0[$1[0]] = $1[1] }
-        let refunded = try ledgers.query("SELECT amount_refunded FROM charges WHERE id = ?", [charge]).first?.first
+        let refunded = try await ledgers.query("SELECT amount_refunded FROM charges WHERE id = ?", [charge]).first?
+            .first
         return RefundState(network: network, service: service, amountRefunded: refunded.flatMap { Int64($0) } ?? -1)
     }
 
@@ -390,7 +391,7 @@ struct ExactlyOnceTests {
             #expect(failed.header("Stripe-Should-Retry") == "true", "\(failed.headers)")
             #expect(try failed.json()["error"]?["type"]?.string == "api_error", "\(failed)")
             #expect(try failed.json()["error"]?["code"]?.string == "card_network_unavailable", "\(failed)")
-            let afterFailure = try Self.refundState(charge: payment.charge, ledgers)
+            let afterFailure = try await Self.refundState(charge: payment.charge, ledgers)
             #expect(afterFailure.service.count == 1, "\(afterFailure)")
             #expect(afterFailure.network.count == (point == "after-refund-network" ? 1 : 0), "\(afterFailure)")
 
@@ -422,7 +423,7 @@ struct ExactlyOnceTests {
             #expect(replay.body == retry.body)
 
             // And both ledgers hold exactly that one refund
-            let state = try Self.refundState(charge: payment.charge, ledgers)
+            let state = try await Self.refundState(charge: payment.charge, ledgers)
             #expect(
                 state == RefundState(network: [refundID: 2000], service: [refundID: "succeeded"], amountRefunded: 2000),
                 "\(state)"
@@ -462,7 +463,7 @@ struct ExactlyOnceTests {
         #expect(lost == nil, "the refund was answered: \(String(describing: lost))")
         let termination = await dying.stop(signal: SIGKILL)
         #expect(termination?.reason == .uncaughtSignal, "\(String(describing: termination))\n\(dying.diagnostics)")
-        let afterCrash = try Self.refundState(charge: payment.charge, ledgers)
+        let afterCrash = try await Self.refundState(charge: payment.charge, ledgers)
         #expect(afterCrash.service.values.sorted() == ["pending"], "\(afterCrash)")
         #expect(afterCrash.network.count == (point == "after-refund-network" ? 1 : 0), "\(afterCrash)")
 
@@ -480,7 +481,7 @@ struct ExactlyOnceTests {
         let refundID = try #require(try retry.json()["id"]?.string, "\(retry)")
         #expect(try retry.json()["status"]?.string == "succeeded", "\(retry)")
         #expect(Array(afterCrash.service.keys) == [refundID], "the retry made another refund: \(afterCrash)")
-        let state = try Self.refundState(charge: payment.charge, ledgers)
+        let state = try await Self.refundState(charge: payment.charge, ledgers)
         #expect(
             state == RefundState(network: [refundID: 2000], service: [refundID: "succeeded"], amountRefunded: 2000),
             "\(state)"
@@ -508,7 +509,7 @@ struct ExactlyOnceTests {
             auth: server.secret
         )
         #expect(more.status == 400, "an over-refund was accepted: \(more)")
-        let final = try Self.refundState(charge: payment.charge, ledgers)
+        let final = try await Self.refundState(charge: payment.charge, ledgers)
         #expect(final.network.count == 2, "\(final)")
         #expect(final.network.values.reduce(0, +) == 5000, "\(final)")
         #expect(final.service.count == 2 && final.service.values.allSatisfy { $0 == "succeeded" }, "\(final)")

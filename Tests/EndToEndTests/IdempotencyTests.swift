@@ -101,8 +101,12 @@ struct IdempotencyTests {
         arguments: TestStore.allCases
     )
     func inFlightAndValidation(_ store: TestStore) async throws {
-        // The network takes 1.5 s per authorization, so the first request is still running when the second comes.
-        try await withServer(store: store, environment: ["PAYMENTS_NETWORK_LATENCY": "1500"]) { server in
+        // The network takes 5 s per authorization, so the first request still runs when the second comes: the
+        // second is sent once the first holds the key (seen in the database), not after a guessed pause.
+        let slow = [
+            "PAYMENTS_NETWORK_LATENCY": "5000", "PAYMENTS_NETWORK_TIMEOUT": "8", "PAYMENTS_IDEMPOTENCY_LEASE": "10",
+        ]
+        try await withServer(store: store, environment: slow) { server in
             let key = UUID().uuidString
             async let first = server.client.postForm(
                 "/v1/payment_intents",
@@ -110,7 +114,9 @@ struct IdempotencyTests {
                 auth: server.secret,
                 headers: ["Idempotency-Key": key]
             )
-            try await Task.sleep(for: .milliseconds(500))
+            try await LeaseTests.eventually("the first request holds the key") {
+                try await LeaseTests.isHeld(key, Ledgers(folder: server.folder))
+            }
             let second = try await server.client.postForm(
                 "/v1/payment_intents",
                 Self.visaIntent,
@@ -208,7 +214,7 @@ struct IdempotencyTests {
             #expect(intent["amount_received"]?.int == 4200)
             let ledgers = Ledgers(folder: server.folder)
             #expect(try ledgers.networkApprovedAttempts().count == 1)
-            #expect(try ledgers.succeededCharges().count == 1)
+            #expect(try await ledgers.succeededCharges().count == 1)
         }
     }
 
@@ -233,7 +239,7 @@ struct IdempotencyTests {
             let ids = Set(try answers.filter { $0.status == 200 }.map { try $0.json()["id"]?.string ?? "" })
             #expect(ids.count == 1)
             let ledgers = Ledgers(folder: server.folder)
-            #expect(try ledgers.intentCount() == 1)
+            #expect(try await ledgers.intentCount() == 1)
             #expect(try ledgers.networkApprovedAttempts().count == 1)
         }
     }

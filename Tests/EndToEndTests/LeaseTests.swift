@@ -11,24 +11,25 @@ struct LeaseTests {
     /// Polls `condition` until it holds; throws when it still does not after `timeout`.
     static func eventually(
         _ what: String,
-        timeout: Duration = .seconds(10),
-        _ condition: () throws -> Bool
+        timeout: Duration = .seconds(30),
+        _ condition: () async throws -> Bool
     ) async throws {
         let deadline = ContinuousClock.now + timeout
-        while try !condition() {
+        while try await !condition() {
             guard ContinuousClock.now < deadline else { throw EndToEndError("\(what): not within \(timeout)") }
             try await Task.sleep(for: .milliseconds(20))
         }
     }
 
     /// Whether some request holds `key` right now (its row has a lease).
-    static func isHeld(_ key: String, _ ledgers: Ledgers) throws -> Bool {
-        try ledgers.count("SELECT count(*) FROM idempotency_keys WHERE key = ? AND locked_by IS NOT NULL", [key]) > 0
+    static func isHeld(_ key: String, _ ledgers: Ledgers) async throws -> Bool {
+        try await ledgers.count("SELECT count(*) FROM idempotency_keys WHERE key = ? AND locked_by IS NOT NULL", [key])
+            > 0
     }
 
     /// The charges of `intent`: attempt id → status.
-    static func charges(of intent: String, _ ledgers: Ledgers) throws -> [String: String] {
-        try ledgers.query("SELECT id, status FROM charges WHERE payment_intent = ?", [intent])
+    static func charges(of intent: String, _ ledgers: Ledgers) async throws -> [String: String] {
+        try await ledgers.query("SELECT id, status FROM charges WHERE payment_intent = ?", [intent])
             .reduce(into: [String: String]()) { $0[$1[0]] = $1[1] }
     }
 
@@ -37,11 +38,12 @@ struct LeaseTests {
         arguments: TestStore.allCases
     )
     func inFlightAcrossServers(_ store: TestStore) async throws {
-        // Given two servers on one database, A with a 2-second card network
-        let leases = ["PAYMENTS_IDEMPOTENCY_LEASE": "10", "PAYMENTS_NETWORK_TIMEOUT": "5"]
+        // Given two servers on one database, A with a 5-second card network (a window wide enough to see on a
+        // loaded machine, where the test's own tasks can wait seconds for a thread)
+        let leases = ["PAYMENTS_IDEMPOTENCY_LEASE": "10", "PAYMENTS_NETWORK_TIMEOUT": "8"]
         let a = try await ServerProcess.start(
             store: store,
-            environment: leases.merging(["PAYMENTS_NETWORK_LATENCY": "2000"]) { _, new in new }
+            environment: leases.merging(["PAYMENTS_NETWORK_LATENCY": "5000"]) { _, new in new }
         )
         defer { a.kill() }
         let b = try await ServerProcess.start(store: store, folder: a.folder, keys: a.keys, environment: leases)
@@ -57,7 +59,7 @@ struct LeaseTests {
             auth: a.secret,
             headers: ["Idempotency-Key": key]
         )
-        try await Self.eventually("A holds the key") { try Self.isHeld(key, ledgers) }
+        try await Self.eventually("A holds the key") { try await Self.isHeld(key, ledgers) }
 
         // Then B refuses the same key while A holds it
         let refused = try await b.client.postForm(
@@ -86,8 +88,8 @@ struct LeaseTests {
 
         // And the card network approved one authorization, for one intent
         #expect(try ledgers.networkApprovedAttempts().count == 1)
-        #expect(try ledgers.intentCount() == 1)
-        #expect(try ledgers.intentsChargedTwice().isEmpty)
+        #expect(try await ledgers.intentCount() == 1)
+        #expect(try await ledgers.intentsChargedTwice().isEmpty)
     }
 
     @Test(
@@ -96,13 +98,14 @@ struct LeaseTests {
     )
     func takeoverAfterLease(_ store: TestStore) async throws {
         // Given server B running, and server A2 on the same database that dies once a charge attempt is committed
+        // (both with a 10-second lease: long enough that B's first try comes before it runs out on a loaded machine)
         let b = try await ServerProcess.start(store: store, environment: ["PAYMENTS_IDEMPOTENCY_LEASE": "10"])
         defer { b.kill() }
         let dying = try await ServerProcess.start(
             store: store,
             folder: b.folder,
             keys: b.keys,
-            environment: ["PAYMENTS_FAULT_POINT": "after-attempt-commit", "PAYMENTS_IDEMPOTENCY_LEASE": "3"]
+            environment: ["PAYMENTS_FAULT_POINT": "after-attempt-commit", "PAYMENTS_IDEMPOTENCY_LEASE": "10"]
         )
         defer { dying.kill() }
         let ledgers = Ledgers(folder: b.folder)
@@ -128,13 +131,13 @@ struct LeaseTests {
         )
         #expect(refused.status == 409, "\(refused)\n\(b.diagnostics)")
         #expect(try refused.json()["error"]?["code"]?.string == "idempotency_key_in_use", "\(refused)")
-        let intents = try ledgers.intentIDs(status: "processing")
+        let intents = try await ledgers.intentIDs(status: "processing")
         #expect(intents.count == 1, "the dead request left \(intents)")
         let intent = try #require(intents.first)
-        let pending = try Self.charges(of: intent, ledgers)
+        let pending = try await Self.charges(of: intent, ledgers)
         #expect(Array(pending.values) == ["pending"], "\(pending)")
         let leaseEnd = try #require(
-            try ledgers.query("SELECT locked_until FROM idempotency_keys WHERE key = ?", [key]).first?.first
+            try await ledgers.query("SELECT locked_until FROM idempotency_keys WHERE key = ?", [key]).first?.first
                 .flatMap { Int64($0) },
             "the dead request's key has no lease"
         )
@@ -153,12 +156,12 @@ struct LeaseTests {
         #expect(json["id"]?.string == intent, "the retry answered another intent: \(json)")
         #expect(json["status"]?.string == "succeeded", "\(json)")
         #expect(json["amount_received"]?.int == 1099, "\(json)")
-        let charges = try Self.charges(of: intent, ledgers)
+        let charges = try await Self.charges(of: intent, ledgers)
         #expect(charges == pending.mapValues { _ in "succeeded" }, "not the dead request's attempt: \(charges)")
         let approved = try ledgers.networkApprovedAttempts()
         #expect(approved == Set(charges.keys), "network \(approved), service \(charges)")
-        #expect(try ledgers.pendingCharges() == 0)
-        #expect(try ledgers.intentCount() == 1)
+        #expect(try await ledgers.pendingCharges() == 0)
+        #expect(try await ledgers.intentCount() == 1)
         let replay = try await b.client.postForm(
             "/v1/payment_intents",
             Self.visaIntent,

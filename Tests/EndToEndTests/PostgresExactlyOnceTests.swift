@@ -11,11 +11,11 @@ struct PostgresExactlyOnceTests {
         ("amount", "2500"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true"),
     ]
 
-    /// A throwaway cluster with one fresh database, and `body` given its URL.
+    /// A fresh database on the test process's shared cluster, and `body` given its URL (the cluster's start and
+    /// `createdb` run off the cooperative threads, which other tests' timing needs).
     static func withDatabase(_ body: (PostgresServer, String, String) async throws -> Void) async throws {
-        let cluster = try PostgresServer.start()
-        defer { cluster.stop() }
-        let database = try cluster.createDatabase()
+        let cluster = try await SharedPostgres.offPool { try SharedPostgres.cluster() }
+        let database = try await SharedPostgres.offPool { try cluster.createDatabase() }
         try await body(cluster, database, cluster.url(database: database))
     }
 

@@ -115,7 +115,7 @@ struct RechargeTests {
             \(visa),10,usd,ref-toosmall,
             \(visa),1900,usd,,
             """.write(to: input, atomically: true, encoding: .utf8)
-            let intentsBefore = try Ledgers(folder: server.folder).intentCount()
+            let intentsBefore = try await Ledgers(folder: server.folder).intentCount()
 
             // When the job runs, writing its metrics for a textfile collector
             let metrics = server.folder.appendingPathComponent("recharge.prom")
@@ -152,7 +152,7 @@ struct RechargeTests {
             #expect(exposition.contains(#"payments_recharge_rows_total{outcome="error"} 6"#), "\(exposition)")
             #expect(exposition.contains(#"payments_attempts_total{outcome="approved",decline_code=""} 2"#))
             let ledgers = Ledgers(folder: server.folder)
-            #expect(try ledgers.intentCount() == intentsBefore + 4)
+            #expect(try await ledgers.intentCount() == intentsBefore + 4)
             let approved = try ledgers.networkApprovedAttempts().count
 
             // And running the same file again charges nothing and answers the same intents
@@ -168,7 +168,7 @@ struct RechargeTests {
             #expect(!rerunMetrics.contains(#"payments_attempts_total{outcome="approved""#), "\(rerunMetrics)")
             let rerun = try Self.readCSV(output)
             #expect(rerun.map { $0["payment_intent"] ?? "" } == rows.map { $0["payment_intent"] ?? "" })
-            #expect(try ledgers.intentCount() == intentsBefore + 4)
+            #expect(try await ledgers.intentCount() == intentsBefore + 4)
             #expect(try ledgers.networkApprovedAttempts().count == approved)
             #expect(again.output.contains("replayed"), "\(again.output)")
 
@@ -192,7 +192,7 @@ struct RechargeTests {
             let (setUp3155, _) = try await Self.customerWithSetUpCard(server, card: "4000002500003155")
             let (setUp3184, _) = try await Self.customerWithSetUpCard(server, card: "4000002760003184")
             let ledgers = Ledgers(folder: server.folder)
-            #expect(try ledgers.intentCount() == 0)
+            #expect(try await ledgers.intentCount() == 0)
             #expect(try ledgers.networkApprovedAttempts().isEmpty)
             let input = server.folder.appendingPathComponent("setup-charges.csv")
             let output = server.folder.appendingPathComponent("setup-results.csv")
@@ -267,8 +267,8 @@ struct RechargeTests {
             #expect(results.count == rows)
             #expect(results.allSatisfy { $0["status"] == "succeeded" })
             #expect(Set(results.map { $0["payment_intent"] ?? "" }).count == rows)
-            #expect(try ledgers.intentsChargedTwice().isEmpty)
-            #expect(try ledgers.pendingCharges() == 0)
+            #expect(try await ledgers.intentsChargedTwice().isEmpty)
+            #expect(try await ledgers.pendingCharges() == 0)
         }
     }
 }

@@ -99,7 +99,7 @@ struct ServeStartupTests {
         #expect(health.status == 200, "\(health)")
         // And nothing was invented for the attempt: still pending, never sent to the network
         let ledgers = Ledgers(folder: server.folder)
-        #expect(try ledgers.pendingCharges() == 1)
+        #expect(try await ledgers.pendingCharges() == 1)
         let asked = try ledgers.read("card-network.sqlite") { db in
             try Int.fetchOne(db, sql: "SELECT count(*) FROM authorizations WHERE attempt_id = ?", arguments: [chargeID])
         }

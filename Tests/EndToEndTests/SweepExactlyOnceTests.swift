@@ -97,7 +97,7 @@ struct SweepExactlyOnceTests {
     ) async throws {
         let ledgers = Ledgers(folder: server.folder)
         let charges = try Self.expiredCharges(ledgers)
-        let failedEvents = try ledgers.eventCounts(type: "payment_intent.payment_failed")
+        let failedEvents = try await ledgers.eventCounts(type: "payment_intent.payment_failed")
         for id in expired {
             let intent = try await server.paymentIntent(id)
             #expect(intent["status"]?.string == "requires_payment_method", "\(id) \(comment)")
@@ -108,8 +108,8 @@ struct SweepExactlyOnceTests {
             #expect(charges[id] == 1, "\(id) has \(charges[id] ?? 0) expired attempts recorded \(comment)")
             #expect(failedEvents[id] == 1, "\(id) has \(failedEvents[id] ?? 0) payment_failed events \(comment)")
         }
-        let canceledEvents = try ledgers.eventCounts(type: "payment_intent.canceled")
-        let refundedEvents = try ledgers.eventCounts(type: "charge.refunded")
+        let canceledEvents = try await ledgers.eventCounts(type: "payment_intent.canceled")
+        let refundedEvents = try await ledgers.eventCounts(type: "charge.refunded")
         let voided = try Self.voided(ledgers)
         for id in canceled {
             let intent = try await server.paymentIntent(id)
@@ -144,13 +144,13 @@ struct SweepExactlyOnceTests {
             let ledgers = Ledgers(folder: server.folder)
             if point == "after-sweep-batch" {
                 // Then only the first committed batch is done
-                #expect(try ledgers.intentIDs(status: "requires_payment_method").count == 2)
-                #expect(try ledgers.intentIDs(status: "requires_capture").count == 3)
+                #expect(try await ledgers.intentIDs(status: "requires_payment_method").count == 2)
+                #expect(try await ledgers.intentIDs(status: "requires_capture").count == 3)
             } else {
                 // Then the attempts are expired and two authorizations released at the network, none canceled
-                #expect(try ledgers.intentIDs(status: "requires_payment_method").count == 5)
+                #expect(try await ledgers.intentIDs(status: "requires_payment_method").count == 5)
                 #expect(try Self.voided(ledgers).count == 2)
-                #expect(try ledgers.intentIDs(status: "requires_capture").count == 3)
+                #expect(try await ledgers.intentIDs(status: "requires_capture").count == 3)
             }
 
             // When the pass runs again at the same time, once the dead pass's lease on its rule ran out
@@ -230,8 +230,8 @@ struct SweepExactlyOnceTests {
             // whoever expired it (an attempt begun by the confirms may itself have expired by now)
             let ledgers = Ledgers(folder: server.folder)
             let charges = try Self.expiredCharges(ledgers)
-            let failed = try ledgers.eventCounts(type: "payment_intent.payment_failed")
-            let attempts = try ledgers.eventCounts(type: "payment_intent.requires_action")
+            let failed = try await ledgers.eventCounts(type: "payment_intent.payment_failed")
+            let attempts = try await ledgers.eventCounts(type: "payment_intent.requires_action")
             for id in ids {
                 let intent = try await server.paymentIntent(id)
                 let open = intent["status"]?.string == "requires_action" ? 1 : 0

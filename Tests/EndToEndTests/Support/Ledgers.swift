@@ -28,10 +28,10 @@ struct Ledgers {
     /// decimal, text as it is, NULL as an empty string. Each `?` in `sql` takes the next of `arguments` (bound on
     /// SQLite, quoted as a literal for `psql` on PostgreSQL). The SQL must read the same on both stores; a
     /// boolean reads `1`/`0` on SQLite and `t`/`f` on PostgreSQL, so count rows instead.
-    func query(_ sql: String, _ arguments: [String] = []) throws -> [[String]] {
+    func query(_ sql: String, _ arguments: [String] = []) async throws -> [[String]] {
         switch store {
         case .sqlite:
-            return try open("payments.sqlite").read { db in
+            return try await open("payments.sqlite").read { db in
                 try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { row in
                     row.databaseValues.map(Self.text)
                 }
@@ -40,13 +40,15 @@ struct Ledgers {
             guard let database = store.database(in: folder) else {
                 throw EndToEndError("no PostgreSQL database named in \(folder.path)")
             }
-            return try SharedPostgres.cluster().rows(database: database, Self.inline(sql, arguments))
+            // psql blocks until it answers: off the cooperative threads, so the other tests' timing holds.
+            let inlined = try Self.inline(sql, arguments)
+            return try await SharedPostgres.offPool { try SharedPostgres.cluster().rows(database: database, inlined) }
         }
     }
 
     /// The first column of the first row of `sql`, as an integer (a count).
-    func count(_ sql: String, _ arguments: [String] = []) throws -> Int {
-        let rows = try query(sql, arguments)
+    func count(_ sql: String, _ arguments: [String] = []) async throws -> Int {
+        let rows = try await query(sql, arguments)
         guard let text = rows.first?.first, let value = Int(text) else {
             throw EndToEndError("\(sql) answered \(rows), not a number")
         }
@@ -90,37 +92,37 @@ struct Ledgers {
     }
 
     /// How many events of `type` each object has.
-    func eventCounts(type: String) throws -> [String: Int] {
-        let rows = try query("SELECT object_id, count(*) FROM events WHERE type = ? GROUP BY object_id", [type])
+    func eventCounts(type: String) async throws -> [String: Int] {
+        let rows = try await query("SELECT object_id, count(*) FROM events WHERE type = ? GROUP BY object_id", [type])
         return Dictionary(uniqueKeysWithValues: rows.map { ($0[0], Int($0[1]) ?? -1) })
     }
 
     /// The service's succeeded charges, by attempt id.
-    func succeededCharges() throws -> [String: String] {
-        let rows = try query("SELECT id, payment_intent FROM charges WHERE status = 'succeeded'")
+    func succeededCharges() async throws -> [String: String] {
+        let rows = try await query("SELECT id, payment_intent FROM charges WHERE status = 'succeeded'")
         return Dictionary(uniqueKeysWithValues: rows.map { ($0[0], $0[1]) })
     }
 
     /// Intents with more than one successful charge (must be none).
-    func intentsChargedTwice() throws -> [String] {
-        try query(
+    func intentsChargedTwice() async throws -> [String] {
+        try await query(
             "SELECT payment_intent FROM charges WHERE status = 'succeeded' GROUP BY payment_intent HAVING count(*) > 1"
         )
         .map { $0[0] }
     }
 
     /// Charges still pending (an attempt whose outcome was never recorded).
-    func pendingCharges() throws -> Int {
-        try count("SELECT count(*) FROM charges WHERE status = 'pending'")
+    func pendingCharges() async throws -> Int {
+        try await count("SELECT count(*) FROM charges WHERE status = 'pending'")
     }
 
     /// Intents by status.
-    func intentIDs(status: String) throws -> Set<String> {
-        Set(try query("SELECT id FROM payment_intents WHERE status = ?", [status]).map { $0[0] })
+    func intentIDs(status: String) async throws -> Set<String> {
+        Set(try await query("SELECT id FROM payment_intents WHERE status = ?", [status]).map { $0[0] })
     }
 
     /// Every intent id.
-    func intentCount() throws -> Int {
-        try count("SELECT count(*) FROM payment_intents")
+    func intentCount() async throws -> Int {
+        try await count("SELECT count(*) FROM payment_intents")
     }
 }

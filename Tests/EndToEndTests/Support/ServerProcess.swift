@@ -165,8 +165,8 @@ final class ServerProcess: Sendable {
     }
 
     /// Runs `sql` on the server's database, whichever the store (see ``Ledgers/query(_:_:)``).
-    func query(_ sql: String, _ arguments: [String] = []) throws -> [[String]] {
-        try Ledgers(folder: folder).query(sql, arguments)
+    func query(_ sql: String, _ arguments: [String] = []) async throws -> [[String]] {
+        try await Ledgers(folder: folder).query(sql, arguments)
     }
 
     /// What the server printed, for failure messages.
@@ -194,8 +194,12 @@ final class ServerProcess: Sendable {
     /// Deletes the folder (database, ledger, logs) once the server has stopped; a failing test keeps it for a look.
     func removeFiles() {
         guard !process.isRunning else { return }
-        if let database = store.database(in: folder), let cluster = try? SharedPostgres.cluster() {
-            _ = try? cluster.psql(database: "postgres", "DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
+        if let database = store.database(in: folder) {
+            // psql blocks: on a dispatch queue, not a cooperative thread; the cluster goes at exit anyway.
+            DispatchQueue.global().async {
+                _ = try? SharedPostgres.cluster()
+                    .psql(database: "postgres", "DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
+            }
         }
         try? FileManager.default.removeItem(at: folder)
     }
