@@ -57,9 +57,9 @@ struct ExportImportTests {
         )
         #expect(export.termination.isCleanExit, "\(export.output)")
         #expect(export.output.contains("exported sqlite"), "\(export.output)")
-        let cluster = try PostgresServer.start()
+        let cluster = try await PostgresServer.started()
         defer { cluster.stop() }
-        let url = cluster.url(database: try cluster.createDatabase())
+        let url = cluster.url(database: try await cluster.newDatabase())
         let imported = try await Self.run(
             ["import", "--database-url", url, "--input", archive.path],
             in: server.folder
@@ -144,9 +144,9 @@ struct ExportImportTests {
         #expect(!FileManager.default.fileExists(atPath: temporary))
 
         // When an import into a new PostgreSQL database is killed while it copies the rows
-        let cluster = try PostgresServer.start()
+        let cluster = try await PostgresServer.started()
         defer { cluster.stop() }
-        let url = cluster.url(database: try cluster.createDatabase())
+        let url = cluster.url(database: try await cluster.newDatabase())
         let connection = try await PostgresSettings(url: url).connect(logger: Self.logger)
         do {
             try await Self.killImport(url: url, archive: archive, intents: intents, folder: folder, on: connection)

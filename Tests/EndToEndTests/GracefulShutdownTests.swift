@@ -29,7 +29,6 @@ struct GracefulShutdownTests {
         try await Task.sleep(for: .seconds(1))  // the payment is now waiting on the network
 
         // When SIGTERM arrives
-        let signalled = ContinuousClock.now
         let stopped = Task { await server.stop(signal: SIGTERM, timeout: .seconds(20)) }
         try await Task.sleep(for: .milliseconds(300))
 
@@ -50,9 +49,10 @@ struct GracefulShutdownTests {
         #expect(try answer.json()["status"]?.string == "succeeded")
         // And the process exits 0 within the grace period
         let termination = await stopped.value
-        let took = ContinuousClock.now - signalled
         #expect(termination?.isCleanExit == true, "after SIGTERM: \(String(describing: termination))")
-        #expect(took < .seconds(10), "exit took \(took)")
+        // (the server's own account, not the wall clock, which a full run's loaded test process stretches: the
+        // deadline would have been logged as "grace period over" and would have cut the payment off)
+        #expect(!server.output.contains("grace period over"), "\(server.diagnostics)")
         #expect(server.output.contains("shutting down"), "\(server.diagnostics)")
         // And the answered payment is stored
         let status = try Ledgers(folder: server.folder).read("payments.sqlite") { db in
@@ -86,8 +86,9 @@ struct GracefulShutdownTests {
 
         // Then the process exits 0 at the deadline, not when the payment would have finished
         #expect(termination?.isCleanExit == true, "after SIGTERM: \(String(describing: termination))")
-        // (the log line says the deadline ended it, not the payment finishing at 2.5 s)
-        #expect(took >= .seconds(0.9) && took < .seconds(4), "exit took \(took)\n\(server.diagnostics)")
+        // (the log line says the deadline ended it, not the payment finishing at 2.5 s; no upper wall-clock bound,
+        // which a test process running many servers on 2 cores can overshoot by seconds)
+        #expect(took >= .seconds(0.9), "exit took \(took)\n\(server.diagnostics)")
         #expect(server.output.contains("grace period over"), "\(server.diagnostics)")
         let abandoned = await payment.value
         #expect(abandoned.map { !(200..<300).contains($0.status) } ?? true, "\(String(describing: abandoned))")

@@ -101,10 +101,11 @@ struct IdempotencyTests {
         arguments: TestStore.allCases
     )
     func inFlightAndValidation(_ store: TestStore) async throws {
-        // The network takes 5 s per authorization, so the first request still runs when the second comes: the
-        // second is sent once the first holds the key (seen in the database), not after a guessed pause.
+        // The network takes 15 s per authorization, so the first request still runs when the second comes: the
+        // second is sent once the first holds the key (seen in the database), not after a guessed pause. (15 s: a
+        // full run's test process, dozens of servers on 2 cores, has been seen to stall for over 5 s.)
         let slow = [
-            "PAYMENTS_NETWORK_LATENCY": "5000", "PAYMENTS_NETWORK_TIMEOUT": "8", "PAYMENTS_IDEMPOTENCY_LEASE": "10",
+            "PAYMENTS_NETWORK_LATENCY": "15000", "PAYMENTS_NETWORK_TIMEOUT": "20", "PAYMENTS_IDEMPOTENCY_LEASE": "30",
         ]
         try await withServer(store: store, environment: slow) { server in
             let key = UUID().uuidString

@@ -38,12 +38,12 @@ struct LeaseTests {
         arguments: TestStore.allCases
     )
     func inFlightAcrossServers(_ store: TestStore) async throws {
-        // Given two servers on one database, A with a 5-second card network (a window wide enough to see on a
-        // loaded machine, where the test's own tasks can wait seconds for a thread)
-        let leases = ["PAYMENTS_IDEMPOTENCY_LEASE": "10", "PAYMENTS_NETWORK_TIMEOUT": "8"]
+        // Given two servers on one database, A with a 15-second card network (a window wide enough to see on a
+        // loaded machine, where the test's own tasks have waited over 5 s for a thread in a full run)
+        let leases = ["PAYMENTS_IDEMPOTENCY_LEASE": "30", "PAYMENTS_NETWORK_TIMEOUT": "20"]
         let a = try await ServerProcess.start(
             store: store,
-            environment: leases.merging(["PAYMENTS_NETWORK_LATENCY": "5000"]) { _, new in new }
+            environment: leases.merging(["PAYMENTS_NETWORK_LATENCY": "15000"]) { _, new in new }
         )
         defer { a.kill() }
         let b = try await ServerProcess.start(store: store, folder: a.folder, keys: a.keys, environment: leases)
@@ -98,14 +98,15 @@ struct LeaseTests {
     )
     func takeoverAfterLease(_ store: TestStore) async throws {
         // Given server B running, and server A2 on the same database that dies once a charge attempt is committed
-        // (both with a 10-second lease: long enough that B's first try comes before it runs out on a loaded machine)
-        let b = try await ServerProcess.start(store: store, environment: ["PAYMENTS_IDEMPOTENCY_LEASE": "10"])
+        // (both with a 30-second lease: long enough that B's first try comes before it runs out on a loaded machine;
+        // a full run's test process has been seen to take over 10 s between the two)
+        let b = try await ServerProcess.start(store: store, environment: ["PAYMENTS_IDEMPOTENCY_LEASE": "30"])
         defer { b.kill() }
         let dying = try await ServerProcess.start(
             store: store,
             folder: b.folder,
             keys: b.keys,
-            environment: ["PAYMENTS_FAULT_POINT": "after-attempt-commit", "PAYMENTS_IDEMPOTENCY_LEASE": "10"]
+            environment: ["PAYMENTS_FAULT_POINT": "after-attempt-commit", "PAYMENTS_IDEMPOTENCY_LEASE": "30"]
         )
         defer { dying.kill() }
         let ledgers = Ledgers(folder: b.folder)
@@ -147,7 +148,8 @@ struct LeaseTests {
             "/v1/payment_intents",
             Self.visaIntent,
             auth: b.secret,
-            headers: ["Idempotency-Key": key]
+            headers: ["Idempotency-Key": key],
+            patience: .seconds(60)
         )
         #expect(retry.status == 200, "\(retry)\n\(b.diagnostics)")
         let answeredAt = Int64(Date().timeIntervalSince1970)

@@ -8,9 +8,9 @@ import Testing
 struct PostgresCommandsTests {
     @Test("recharge on PostgreSQL: a run killed with SIGKILL, then two runs of the file at once, charge each row once")
     func recharge() async throws {
-        let cluster = try PostgresServer.start()
+        let cluster = try await PostgresServer.started()
         defer { cluster.stop() }
-        let database = try cluster.createDatabase()
+        let database = try await cluster.newDatabase()
         let url = ["PAYMENTS_DATABASE_URL": cluster.url(database: database)]
         try await withServer(environment: url) { server in
             // Given a customer with a saved card and a file of 60 rows for them
@@ -98,9 +98,9 @@ struct PostgresCommandsTests {
 
     @Test("vault rotate on PostgreSQL, killed halfway and run again: every card re-sealed, charged with the new key")
     func vaultRotate() async throws {
-        let cluster = try PostgresServer.start()
+        let cluster = try await PostgresServer.started()
         defer { cluster.stop() }
-        let database = try cluster.createDatabase()
+        let database = try await cluster.newDatabase()
         let url = cluster.url(database: database)
         let (keyA, keyB) = (VaultRotationTests.newVaultKey(), VaultRotationTests.newVaultKey())
         let cards = VaultRotationTests.cards

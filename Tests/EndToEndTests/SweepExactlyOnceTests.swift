@@ -227,18 +227,24 @@ struct SweepExactlyOnceTests {
                 #expect(try answer.json()["status"]?.string == "requires_action", "\(answer)")
             }
             // And every attempt that ended, ended once: one expired charge and one payment_failed event each,
-            // whoever expired it (an attempt begun by the confirms may itself have expired by now)
+            // whoever expired it, and never more than the attempts begun. (An attempt begun by the confirms may
+            // itself be past its 1 s window by now without anyone having ended it yet: a retrieve shows it expired
+            // while its row still waits for the sweeper, so the count of ended attempts comes from the rows.)
             let ledgers = Ledgers(folder: server.folder)
             let charges = try Self.expiredCharges(ledgers)
             let failed = try await ledgers.eventCounts(type: "payment_intent.payment_failed")
             let attempts = try await ledgers.eventCounts(type: "payment_intent.requires_action")
             for id in ids {
-                let intent = try await server.paymentIntent(id)
-                let open = intent["status"]?.string == "requires_action" ? 1 : 0
-                let ended = (attempts[id] ?? 0) - open
+                let ended = charges[id] ?? 0
                 #expect(ended >= 1, "\(id): the first attempt ended")
-                #expect(charges[id] == ended, "\(id): \(charges[id] ?? 0) expired charges for \(ended) ended attempts")
-                #expect(failed[id] == ended, "\(id): \(failed[id] ?? 0) payment_failed events for \(ended) attempts")
+                #expect(
+                    ended <= (attempts[id] ?? 0),
+                    "\(id): \(ended) expired charges for \(attempts[id] ?? 0) attempts"
+                )
+                #expect(
+                    failed[id] == ended,
+                    "\(id): \(failed[id] ?? 0) payment_failed events for \(ended) ended attempts"
+                )
             }
         }
     }

@@ -63,9 +63,9 @@ struct SweeperLeaseTests {
                 )
             }
         case .postgres:
-            let cluster = try PostgresServer.start()
+            let cluster = try await PostgresServer.started()
             defer { cluster.stop() }
-            let database = try cluster.createDatabase()
+            let database = try await cluster.newDatabase()
             let environment = ["PAYMENTS_DATABASE_URL": cluster.url(database: database)]
             try await withServer(environment: environment.merging(serverOnly) { _, new in new }) { server in
                 try await body(

@@ -15,7 +15,7 @@ struct ArchiveClusterTrait: SuiteTrait, TestScoping {
         testCase: Test.Case?,
         performing function: @Sendable () async throws -> Void
     ) async throws {
-        let server = try PostgresServer.start()
+        let server = try await PostgresServer.started()
         defer { server.stop() }
         try await ArchiveCluster.$server.withValue(server) {
             try await function()
@@ -36,9 +36,9 @@ enum ArchiveCluster {
     static let logger = Logger(label: "payments.archive.tests") { _ in SwiftLogNoOpLogHandler() }
 
     /// A new empty PostgreSQL database (no migrations yet) as an import target or export source.
-    static func freshPostgres() throws -> ArchiveDatabase {
+    static func freshPostgres() async throws -> ArchiveDatabase {
         let server = try #require(server, "the suite needs the .archiveCluster trait")
-        let settings = try PostgresSettings(url: server.url(database: try server.createDatabase()))
+        let settings = try PostgresSettings(url: server.url(database: try await server.newDatabase()))
         return .postgres(settings, migrations: TestPaths.migrations + "/postgres")
     }
 

@@ -18,7 +18,7 @@ struct ArchiveRefusalTests {
         // Given an archive, and a PostgreSQL database already filled from it
         let source = try await ArchiveRoundTripTests.sqliteWithEveryRow()
         let archive = try await ArchiveRoundTripTests.export(source)
-        let target = try ArchiveCluster.freshPostgres()
+        let target = try await ArchiveCluster.freshPostgres()
         _ = try await ArchiveImport(database: target, logger: Self.logger).run(input: archive.path)
         let before = try await ArchiveCluster.everything(in: target)
 
@@ -57,7 +57,7 @@ struct ArchiveRefusalTests {
         for (label, cut) in cuts {
             // When the cut archive is imported into a new PostgreSQL database and a new SQLite path
             let file = try Self.write(cut)
-            let postgres = try ArchiveCluster.freshPostgres()
+            let postgres = try await ArchiveCluster.freshPostgres()
             let sqlite = try ArchiveCluster.freshSQLite()
             for target in [postgres, sqlite] {
                 let error = await #expect(throws: ArchiveError.self, "\(label)") {
@@ -77,7 +77,7 @@ struct ArchiveRefusalTests {
     func flippedByte() async throws {
         // Given an archive, and a migrated, empty PostgreSQL database
         let archive = try Data(contentsOf: try await ArchiveRoundTripTests.export(try await Self.smallSource()))
-        let target = try ArchiveCluster.freshPostgres()
+        let target = try await ArchiveCluster.freshPostgres()
         guard case .postgres(let settings, let folder) = target else { return }
         try await ArchiveCluster.withConnection(settings) { connection in
             _ = try await PostgresMigrator(migrations: try PostgresMigrationSet(folder: folder))
@@ -138,7 +138,7 @@ struct ArchiveRefusalTests {
         let archive = try await ArchiveRoundTripTests.export(.sqlite(path: path, migrations: folder.path))
 
         // When it is imported into a new PostgreSQL database and a new SQLite file, both with every migration
-        for target in [try ArchiveCluster.freshPostgres(), try ArchiveCluster.freshSQLite()] {
+        for target in [try await ArchiveCluster.freshPostgres(), try ArchiveCluster.freshSQLite()] {
             let error = await #expect(throws: ArchiveError.self) {
                 try await ArchiveImport(database: target, logger: Self.logger).run(input: archive.path)
             }
@@ -159,7 +159,7 @@ struct ArchiveRefusalTests {
         // Given an archive and a new PostgreSQL database
         let source = try await Self.smallSource()
         let archive = try await ArchiveRoundTripTests.export(source)
-        let target = try ArchiveCluster.freshPostgres()
+        let target = try await ArchiveCluster.freshPostgres()
 
         // When two imports of it run at once
         async let first = Self.outcome {

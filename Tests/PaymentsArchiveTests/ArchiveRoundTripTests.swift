@@ -24,7 +24,7 @@ struct ArchiveRoundTripTests {
 
         // When it is exported, imported into a new PostgreSQL database and exported again
         let first = try await Self.export(source)
-        let target = try ArchiveCluster.freshPostgres()
+        let target = try await ArchiveCluster.freshPostgres()
         let imported = try await ArchiveImport(database: target, logger: Self.logger).run(input: first.path)
         let second = try await Self.export(target)
 
@@ -71,7 +71,7 @@ struct ArchiveRoundTripTests {
     func postgresToSQLite() async throws {
         // Given a PostgreSQL database filled from a SQLite database with every kind of row
         let original = try await Self.sqliteWithEveryRow()
-        let postgres = try ArchiveCluster.freshPostgres()
+        let postgres = try await ArchiveCluster.freshPostgres()
         _ = try await ArchiveImport(database: postgres, logger: Self.logger).run(input: try Self.export(original).path)
 
         // When it is exported, imported into a new SQLite file and exported again
@@ -99,7 +99,7 @@ struct ArchiveRoundTripTests {
     @Test("the rowid tables are those whose PostgreSQL table has the identity rowid column")
     func rowidTables() async throws {
         // Given a migrated PostgreSQL database
-        let database = try ArchiveCluster.freshPostgres()
+        let database = try await ArchiveCluster.freshPostgres()
         guard case .postgres(let settings, let folder) = database else { return }
         let identities = try await ArchiveCluster.withConnection(settings) { connection in
             _ = try await PostgresMigrator(migrations: try PostgresMigrationSet(folder: folder))

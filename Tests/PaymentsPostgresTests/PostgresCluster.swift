@@ -12,7 +12,7 @@ struct PostgresClusterTrait: SuiteTrait, TestScoping {
         testCase: Test.Case?,
         performing function: @Sendable () async throws -> Void
     ) async throws {
-        let server = try PostgresServer.start()
+        let server = try await PostgresServer.started()
         defer { server.stop() }
         try await PostgresCluster.$server.withValue(server) {
             try await function()
@@ -36,9 +36,9 @@ enum PostgresCluster {
     static var migrations: String { TestPaths.root.appendingPathComponent("migrations/postgres").path }
 
     /// A new empty database on the suite's cluster, as settings parsed from its URL.
-    static func freshDatabase() throws -> PostgresSettings {
+    static func freshDatabase() async throws -> PostgresSettings {
         let server = try #require(server, "the suite needs the .postgresCluster trait")
-        return try PostgresSettings(url: server.url(database: try server.createDatabase()))
+        return try PostgresSettings(url: server.url(database: try await server.newDatabase()))
     }
 
     /// Runs `body` on a new connection to `settings`' database, closing it afterwards.

@@ -23,7 +23,7 @@ struct PostgresConnectionTests {
         arguments: [(PostgresSettings.SSLMode.disable, false), (.prefer, true), (.require, true)]
     )
     func modes(_ mode: PostgresSettings.SSLMode, _ expected: Bool) async throws {
-        var settings = try PostgresCluster.freshDatabase()
+        var settings = try await PostgresCluster.freshDatabase()
         settings.sslMode = mode
         #expect(try await Self.encrypted(settings) == expected)
     }
@@ -31,7 +31,7 @@ struct PostgresConnectionTests {
     @Test("verify-full and verify-ca refuse a server whose certificate no trusted root signed")
     func verification() async throws {
         for mode in [PostgresSettings.SSLMode.verifyFull, .verifyCA] {
-            var settings = try PostgresCluster.freshDatabase()
+            var settings = try await PostgresCluster.freshDatabase()
             settings.sslMode = mode
             await #expect(throws: (any Error).self, "\(mode)") {
                 _ = try await Self.encrypted(settings)
@@ -41,7 +41,7 @@ struct PostgresConnectionTests {
 
     @Test("a wrong password is refused by the server")
     func wrongPassword() async throws {
-        var settings = try PostgresCluster.freshDatabase()
+        var settings = try await PostgresCluster.freshDatabase()
         settings.password = "not-the-password"
         let error = await #expect(throws: PSQLError.self) { _ = try await Self.encrypted(settings) }
         #expect(error?.serverInfo?[.sqlState] == "28P01")

@@ -27,7 +27,7 @@ struct PostgresMigratorTests {
     @Test("a fresh database gets every file, in order, each recorded with its checksum")
     func freshDatabase() async throws {
         // Given a new empty database and the service's migrations
-        let settings = try PostgresCluster.freshDatabase()
+        let settings = try await PostgresCluster.freshDatabase()
         let migrations = try Self.serviceMigrations()
         #expect(migrations.migrations.map(\.name).first == "0001_initial")
         #expect(migrations.migrations.count == 8)
@@ -73,7 +73,7 @@ struct PostgresMigratorTests {
     @Test("a second run applies nothing")
     func secondRun() async throws {
         // Given a migrated database
-        let settings = try PostgresCluster.freshDatabase()
+        let settings = try await PostgresCluster.freshDatabase()
         let migrator = PostgresMigrator(migrations: try Self.serviceMigrations())
         let first = try await PostgresCluster.withConnection(settings) { connection in
             try await migrator.migrate(on: connection, logger: Self.logger)
@@ -98,7 +98,7 @@ struct PostgresMigratorTests {
     func concurrentRunners() async throws {
         // Given a new database, and the advisory lock held by a third connection so that both runners are surely
         // waiting at the same time
-        let settings = try PostgresCluster.freshDatabase()
+        let settings = try await PostgresCluster.freshDatabase()
         let migrator = PostgresMigrator(migrations: try Self.serviceMigrations())
         let holder = try await settings.connect(id: 99, logger: Self.logger)
         try await holder.query("SELECT pg_advisory_lock(\(PostgresMigrator.lockKey))", logger: Self.logger)
@@ -148,7 +148,7 @@ struct PostgresMigratorTests {
             "0002_second.sql": "CREATE TABLE second_table (id BIGINT PRIMARY KEY);",
         ])
         defer { try? FileManager.default.removeItem(at: folder) }
-        let settings = try PostgresCluster.freshDatabase()
+        let settings = try await PostgresCluster.freshDatabase()
         _ = try await PostgresCluster.withConnection(settings) { connection in
             try await PostgresMigrator(migrations: try PostgresMigrationSet(folder: folder.path))
                 .migrate(on: connection, logger: Self.logger)
@@ -190,7 +190,7 @@ struct PostgresMigratorTests {
             """,
         ])
         defer { try? FileManager.default.removeItem(at: folder) }
-        let settings = try PostgresCluster.freshDatabase()
+        let settings = try await PostgresCluster.freshDatabase()
         let migrator = PostgresMigrator(migrations: try PostgresMigrationSet(folder: folder.path))
 
         // When it runs

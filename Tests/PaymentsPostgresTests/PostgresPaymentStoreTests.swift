@@ -51,7 +51,7 @@ struct PostgresPaymentStoreTests {
     @Test("a deadlocked transaction runs again: its first attempt's rollback actions run, commit actions once each")
     func deadlockRetried() async throws {
         // Given two customers, and two writes that lock them in opposite orders
-        let store = try await Self.open(try PostgresCluster.freshDatabase())
+        let store = try await Self.open(try await PostgresCluster.freshDatabase())
         try await store.write { tx in
             try tx.insert(Customer(id: "cus_a", created: 1))
             try tx.insert(Customer(id: "cus_b", created: 1))
@@ -75,7 +75,7 @@ struct PostgresPaymentStoreTests {
 
     @Test("a body that swallows a failed statement does not commit: COMMIT answered ROLLBACK is an error")
     func swallowedFailureIsNotCommitted() async throws {
-        let store = try await Self.open(try PostgresCluster.freshDatabase())
+        let store = try await Self.open(try await PostgresCluster.freshDatabase())
         try await store.write { tx in try tx.insert(Customer(id: "cus_one", created: 1)) }
         let committed = Mutex(false)
         // When a write inserts a customer, then a duplicate whose failure it ignores
@@ -94,7 +94,7 @@ struct PostgresPaymentStoreTests {
 
     @Test("a unique violation surfaces as StoreError.constraintViolated naming the constraint")
     func constraintError() async throws {
-        let store = try await Self.open(try PostgresCluster.freshDatabase())
+        let store = try await Self.open(try await PostgresCluster.freshDatabase())
         try await store.write { tx in try tx.insert(Customer(id: "cus_one", created: 1)) }
         do {
             try await store.write { tx in try tx.insert(Customer(id: "cus_one", created: 2)) }
@@ -111,7 +111,7 @@ struct PostgresPaymentStoreTests {
 
     @Test("a read is one snapshot: a commit between its statements is not seen by the second")
     func readIsOneSnapshot() async throws {
-        let store = try await Self.open(try PostgresCluster.freshDatabase())
+        let store = try await Self.open(try await PostgresCluster.freshDatabase())
         try await store.write { tx in try tx.insert(Customer(id: "cus_first", created: 1)) }
         let page = PageRequest(limit: 10)
         let (before, after) = try await store.read { tx in
@@ -134,7 +134,7 @@ struct PostgresPaymentStoreTests {
 
     @Test("ready once every migration is applied; not ready when one is missing from the database")
     func readiness() async throws {
-        let settings = try PostgresCluster.freshDatabase()
+        let settings = try await PostgresCluster.freshDatabase()
         let store = try await Self.open(settings)
         try await store.checkReady()
         #expect(try await store.appliedMigrations().count == 8)
@@ -151,8 +151,8 @@ struct PostgresPaymentStoreTests {
     @Test("a database that stops answering fails transactions within the lease timeout; nothing hangs")
     func unreachable() async throws {
         // Given a store on a cluster of its own, which then stops
-        let server = try PostgresServer.start()
-        let settings = try PostgresSettings(url: server.url(database: try server.createDatabase()))
+        let server = try await PostgresServer.started()
+        let settings = try PostgresSettings(url: server.url(database: try await server.newDatabase()))
         let store = try await PostgresPaymentStore.open(
             settings: settings,
             migrations: try PostgresMigrationSet(folder: PostgresCluster.migrations),

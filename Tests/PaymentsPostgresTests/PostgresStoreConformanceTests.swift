@@ -10,7 +10,7 @@ import Testing
 struct PostgresStoreConformanceTests {
     @Test("Conforms", arguments: StoreConformance.checks)
     func conforms(_ check: StoreConformance.Check) async throws {
-        let settings = try PostgresCluster.freshDatabase()
+        let settings = try await PostgresCluster.freshDatabase()
         let migrations = try PostgresMigrationSet(folder: PostgresCluster.migrations)
         let store = try await PostgresPaymentStore.open(
             settings: settings,

@@ -25,7 +25,7 @@ struct PostgresStoreParityTests {
         let folder = try TestPaths.temporaryFolder()
         let path = folder.appendingPathComponent("payments.sqlite").path
         let sqlite = try PaymentDatabase(path: path, migrations: MigrationSet(folder: TestPaths.migrations))
-        let settings = try PostgresCluster.freshDatabase()
+        let settings = try await PostgresCluster.freshDatabase()
         let postgres = try await PostgresPaymentStore.open(
             settings: settings,
             migrations: try PostgresMigrationSet(folder: PostgresCluster.migrations),

@@ -320,7 +320,7 @@ struct SchemaParityTests {
 
     /// A new PostgreSQL database with the service's migrations applied.
     static func migratedPostgres() async throws -> PostgresSettings {
-        let settings = try PostgresCluster.freshDatabase()
+        let settings = try await PostgresCluster.freshDatabase()
         _ = try await PostgresCluster.withConnection(settings) { connection in
             try await PostgresMigrator(migrations: try PostgresMigrationSet(folder: PostgresCluster.migrations))
                 .migrate(on: connection, logger: logger)
