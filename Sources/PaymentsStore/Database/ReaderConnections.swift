@@ -26,12 +26,19 @@ final class ReaderConnections: Sendable {
     /// Runs `body` on a free connection, on the calling thread.
     func read<T>(_ body: (Database) throws -> T) throws -> T {
         let connection = try free.withLock { $0.popLast() } ?? open()
+        // A connection left inside a transaction (its ROLLBACK failed) is not lent again: its next BEGIN would fail.
+        var reusable = false
         defer {
-            free.withLock { list in
-                if list.count < kept { list.append(connection) }
+            if reusable {
+                free.withLock { list in
+                    if list.count < kept { list.append(connection) }
+                }
             }
         }
-        return try connection.inDatabase(body)
+        return try connection.inDatabase { db in
+            defer { reusable = !db.isInsideTransaction }
+            return try body(db)
+        }
     }
 
     private func open() throws -> DatabaseQueue {
