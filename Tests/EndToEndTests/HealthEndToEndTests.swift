@@ -27,12 +27,7 @@ struct HealthEndToEndTests {
                 released.signal()
             }.start()
             // (waited for off Swift's cooperative threads, which the other tests' servers and clients need)
-            await withCheckedContinuation { continuation in
-                DispatchQueue.global().async {
-                    locked.wait()
-                    continuation.resume()
-                }
-            }
+            try await offCooperativePool { locked.wait() }
             // When the probe asks
             let blocked = try await server.client.get("/health/ready")
             // Then not ready because the check's own timeout (2 s) ran out: had it waited for the lock, it would
@@ -45,12 +40,7 @@ struct HealthEndToEndTests {
             #expect(try await server.client.get("/health/live").status == 200)
             #expect(try await server.client.get("/health").status == 200)
 
-            await withCheckedContinuation { continuation in
-                DispatchQueue.global().async {
-                    released.wait()
-                    continuation.resume()
-                }
-            }
+            try await offCooperativePool { released.wait() }
             #expect(try await Self.eventually { try await server.client.get("/health/ready").status == 200 })
         }
     }

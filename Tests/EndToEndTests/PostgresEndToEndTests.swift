@@ -8,8 +8,8 @@ import Testing
 struct PostgresEndToEndTests {
     @Test("serve on PAYMENTS_DATABASE_URL: create+confirm, a replay, one intent in the table, payments report")
     func smoke() async throws {
-        let cluster = try await SharedPostgres.offPool { try SharedPostgres.cluster() }
-        let database = try await SharedPostgres.offPool { try cluster.createDatabase() }
+        let cluster = try await offCooperativePool { try SharedPostgres.cluster() }
+        let database = try await offCooperativePool { try cluster.createDatabase() }
         let url = cluster.url(database: database)
         // Given the server started on a fresh PostgreSQL database
         let server = try await ServerProcess.start(environment: ["PAYMENTS_DATABASE_URL": url])

@@ -14,8 +14,8 @@ struct PostgresExactlyOnceTests {
     /// A fresh database on the test process's shared cluster, and `body` given its URL (the cluster's start and
     /// `createdb` run off the cooperative threads, which other tests' timing needs).
     static func withDatabase(_ body: (PostgresServer, String, String) async throws -> Void) async throws {
-        let cluster = try await SharedPostgres.offPool { try SharedPostgres.cluster() }
-        let database = try await SharedPostgres.offPool { try cluster.createDatabase() }
+        let cluster = try await offCooperativePool { try SharedPostgres.cluster() }
+        let database = try await offCooperativePool { try cluster.createDatabase() }
         try await body(cluster, database, cluster.url(database: database))
     }
 

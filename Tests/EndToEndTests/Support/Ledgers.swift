@@ -42,7 +42,7 @@ struct Ledgers {
             }
             // psql blocks until it answers: off the cooperative threads, so the other tests' timing holds.
             let inlined = try Self.inline(sql, arguments)
-            return try await SharedPostgres.offPool { try SharedPostgres.cluster().rows(database: database, inlined) }
+            return try await offCooperativePool { try SharedPostgres.cluster().rows(database: database, inlined) }
         }
     }
 

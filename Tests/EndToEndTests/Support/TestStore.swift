@@ -31,9 +31,9 @@ enum TestStore: String, CaseIterable, Sendable, CustomTestStringConvertible {
     /// threads (two on this machine): a test waiting for them must not stall the timing of the others.
     func databaseURL(in folder: URL) async throws -> String? {
         guard self == .postgres else { return nil }
-        let cluster = try await SharedPostgres.offPool { try SharedPostgres.cluster() }
+        let cluster = try await offCooperativePool { try SharedPostgres.cluster() }
         if let name = database(in: folder) { return cluster.url(database: name) }
-        let name = try await SharedPostgres.offPool { try cluster.createDatabase() }
+        let name = try await offCooperativePool { try cluster.createDatabase() }
         try Data(name.utf8).write(to: folder.appendingPathComponent(Self.databaseNameFile))
         return cluster.url(database: name)
     }
@@ -62,13 +62,6 @@ enum SharedPostgres {
     /// The cluster, started now when this is the first use.
     static func cluster() throws -> PostgresServer {
         try started.get()
-    }
-
-    /// Runs blocking `work` on a dispatch queue, not on a thread of Swift's cooperative pool.
-    static func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
-        }
     }
 
     private static func stopAtExit() {
