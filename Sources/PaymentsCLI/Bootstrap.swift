@@ -87,10 +87,14 @@ struct Bootstrap {
     ///
     /// - Parameter action: `kill` (the default) kills the process with SIGKILL at the point, every time; `fail`
     ///   makes the step there fail once with ``PaymentError/cardNetworkUnavailable(_:)``, as a network that does
-    ///   not answer.
+    ///   not answer; `pause` waits 100 ms there, every time, so a test can overlap something with a batch job
+    ///   that would otherwise finish first.
     static func faultInjector(_ point: String?, action: String?) -> FaultInjector {
         #if DEBUG
             guard let point, let armed = FaultInjector.Point(rawValue: point) else { return .inert }
+            if action == "pause" {
+                return FaultInjector(armed: armed) { _ in try await Task.sleep(for: .milliseconds(100)) }
+            }
             if action == "fail" {
                 let fired = Mutex(false)
                 return FaultInjector(armed: armed) { reached in

@@ -169,7 +169,12 @@ struct VaultRotationTests {
         let done = Shared(false)
         let rotation = Task {
             defer { done.withLock { $0 = true } }
-            return try await Self.rotate(server.folder, environment: both, batchSize: 1)
+            // each batch waits 100 ms after its commit, so the rotation (25 cards) outlasts a charge even when a
+            // loaded machine starts the charges late
+            let paused = both.merging(
+                ["PAYMENTS_FAULT_POINT": "after-rotate-batch", "PAYMENTS_FAULT_ACTION": "pause"]
+            ) { $1 }
+            return try await Self.rotate(server.folder, environment: paused, batchSize: 1)
         }
         var charged = 0
         var chargedWhileRotating = 0
