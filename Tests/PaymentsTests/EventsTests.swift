@@ -89,6 +89,39 @@ struct EventsTests {
         )
     }
 
+    @Test(
+        "A magic test id paid and saved for a customer: the events of every state, the card attached and charged again",
+        arguments: ["pm_card_visa", "card"]
+    )
+    func savedWhilePaying(_ source: String) async throws {
+        let environment = try TestEnvironment()
+        let customer = try await environment.customer()
+        // A payment method made in the payment's own transaction (a magic id), or one created beforehand
+        let paymentMethod = source == "card" ? try await environment.card("4242424242424242").id : source
+        let paid = try await environment.pay(
+            paymentMethod,
+            customer: customer.id,
+            setupFutureUsage: .offSession
+        )
+        #expect(paid.status == .succeeded)
+        let saved = try #require(paid.paymentMethod)
+        let page = try await Events(context: environment.context).list(types: [], created: nil, page: .init(limit: 100))
+        let events = page.items.reversed() as [Event]
+        #expect(
+            events.map(\.type) == [
+                "customer.created", "payment_intent.created", "charge.succeeded", "payment_intent.succeeded",
+                "payment_method.attached",
+            ]
+        )
+        // Each event's snapshot is its object as it was then: the attached card belongs to the customer
+        let attached = try #require(events.last).decodeSnapshot(as: PaymentMethod.self)
+        #expect(attached.id == saved && attached.customer == customer.id)
+        #expect(try events[3].decodeSnapshot(as: PaymentIntent.self) == paid)
+        // And the saved card charges again, off-session, from the vault
+        let again = try await environment.pay(saved, customer: customer.id, offSession: true)
+        #expect(again.status == .succeeded)
+    }
+
     @Test("A change that rolls back records no event")
     func rolledBack() async throws {
         let environment = try TestEnvironment()

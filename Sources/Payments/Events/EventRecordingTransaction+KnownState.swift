@@ -5,7 +5,8 @@ import PaymentsCore
 /// ``EventRecordingTransaction`` reads an object again before each update, to know which events the change makes.
 /// A caller that read the object in this transaction (under the write lock, so nobody changed it since) already
 /// holds that state: handing it over saves a read per update. The sweeper updates hundreds of intents and charges
-/// per batch, each read by the batch's own query.
+/// per batch, each read by the batch's own query; a create+confirm updates the intent twice, its charge and its
+/// payment method, each read earlier in its transaction.
 extension StoreTransaction {
     /// Saves `intent` if its status is still `before`'s (compare-and-set), recording its events from `before`.
     ///
@@ -33,5 +34,19 @@ extension StoreTransaction {
         guard let recording = self as? EventRecordingTransaction else { return try update(charge) }
         try recording.base.update(charge)
         try recording.record(EventTypes.charge(before: before, after: charge), charge, type: .charge, id: charge.id)
+    }
+
+    /// Saves `paymentMethod`, recording its events from `before`.
+    ///
+    /// - Precondition: `before` was read in this transaction, and the payment method not written since.
+    func update(_ paymentMethod: PaymentMethod, from before: PaymentMethod) throws {
+        guard let recording = self as? EventRecordingTransaction else { return try update(paymentMethod) }
+        try recording.base.update(paymentMethod)
+        try recording.record(
+            EventTypes.paymentMethod(before: before, after: paymentMethod),
+            paymentMethod,
+            type: .paymentMethod,
+            id: paymentMethod.id
+        )
     }
 }

@@ -64,12 +64,12 @@ extension PaymentIntents {
                 charge.fail(with: .authenticationFailure(paymentMethod: intent.paymentMethod), at: now)
                 try tx.insert(charge)
                 next.latestCharge = charge.id
-                try Self.save(next, expecting: intent.status, tx: tx)
+                try Self.save(next, from: intent, tx: tx)
                 tx.afterCommit { PaymentMetrics.challenge(.failed) }
                 return .done(next)
             case .complete:
                 let next = try intent.apply(.authenticationSucceeded, now: now)
-                try Self.save(next, expecting: intent.status, tx: tx)
+                try Self.save(next, from: intent, tx: tx)
                 tx.afterCommit { PaymentMetrics.challenge(.completed) }
                 return .done(next)
             }

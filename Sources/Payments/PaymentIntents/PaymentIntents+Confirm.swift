@@ -113,19 +113,21 @@ extension PaymentIntents {
         let attempts = context.attempts
         let (network, vault) = (context.network, context.vault)
         let plan = try await context.database.write { tx -> Plan in
-            var intent: PaymentIntent
+            // The intent as stored in this transaction: the state its events are recorded from.
+            let stored: PaymentIntent
             // A payment method made for a magic test id is stored with the attempt that first uses it.
-            try newPaymentMethod?.store(in: tx)
+            let inserted = try newPaymentMethod?.store(in: tx) == true
             if let creating {
                 // Create with confirm=true: the intent and its first attempt commit together (one commit fewer).
                 try tx.insert(creating)
                 try scope?.mark(tx, .intentCreated, intent: creating.id)
-                intent = creating
+                stored = creating
             } else if let found = try tx.paymentIntent(id) {
-                intent = found
+                stored = found
             } else {
                 throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
             }
+            var intent = stored
             if Self.attemptIsDue(intent, now: now) {
                 // Past its confirmation window: the attempt failed, whether or not the sweeper got there first.
                 guard try Self.expireAttempt(intent, now: now, ids: ids, tx: tx) else {
@@ -145,13 +147,14 @@ extension PaymentIntents {
                 return plan
             }
             try PaymentIntentStateMachine.check(.confirm, on: intent)
-            let original = intent.status
             if let usage = input.setupFutureUsage { intent.setupFutureUsage = usage }
             if let method = input.captureMethod { intent.captureMethod = method }
             if let email = input.receiptEmail { intent.receiptEmail = email }
             if let url = input.returnURL { intent.returnURL = url }
+            // A payment method this transaction inserted is the one in hand; any other is read.
+            let insertedMethod = inserted ? newPaymentMethod : nil
             guard let pmID = newPaymentMethod?.paymentMethod.id ?? intent.paymentMethod,
-                var paymentMethod = try tx.paymentMethod(pmID)
+                let storedMethod = try insertedMethod?.paymentMethod ?? tx.paymentMethod(pmID)
             else {
                 throw PaymentError.invalidRequest(
                     "You cannot confirm this PaymentIntent because it's missing a payment method. To confirm the "
@@ -161,8 +164,9 @@ extension PaymentIntents {
                     param: "payment_method"
                 )
             }
+            var paymentMethod = storedMethod
             try Self.checkUsable(paymentMethod, customer: intent.customer)
-            guard let card = try tx.cardNumber(of: paymentMethod.id, vault: vault) else {
+            guard let card = try insertedMethod?.number ?? tx.cardNumber(of: paymentMethod.id, vault: vault) else {
                 throw PaymentError.apiError("The card of \(paymentMethod.id) is missing from the vault.")
             }
             let offSession = input.offSession ?? false
@@ -184,7 +188,7 @@ extension PaymentIntents {
                     paymentMethod: paymentMethod.id
                 )
                 let next = try intent.apply(.attemptFailed(failure), now: now)
-                try Self.save(next, expecting: original, tx: tx)
+                try Self.save(next, from: stored, tx: tx)
                 let error = Self.cardError(failure, intent: next)
                 try scope?.finish(tx, intent: next, error: error)
                 return .failed(next, error)
@@ -198,7 +202,7 @@ extension PaymentIntents {
                     ),
                     now: now
                 )
-                try Self.save(next, expecting: original, tx: tx)
+                try Self.save(next, from: stored, tx: tx)
                 try scope?.finish(tx, intent: next, error: nil)
                 tx.afterCommit { PaymentMetrics.challenge(.requested) }
                 return .done(next)
@@ -217,7 +221,7 @@ extension PaymentIntents {
                 let failure = Self.lastError(decline, paymentMethod: paymentMethod.id, charge: charge.id)
                 var next = try intent.apply(.attemptFailed(failure), now: now)
                 next.latestCharge = charge.id
-                try Self.save(next, expecting: original, tx: tx)
+                try Self.save(next, from: stored, tx: tx)
                 let error = Self.cardError(failure, intent: next)
                 try scope?.finish(tx, intent: next, error: error)
                 return .failed(next, error)
@@ -241,12 +245,12 @@ extension PaymentIntents {
                     .authorizationStarted(charge: charge.id, paymentMethod: paymentMethod.id, offSession: offSession),
                     now: now
                 )
-                try Self.save(next, expecting: original, tx: tx)
+                try Self.save(next, from: stored, tx: tx)
                 try scope?.mark(tx, .attemptRecorded, intent: intent.id, charge: charge.id)
                 if paymentMethod.customer == nil && intent.setupFutureUsage == nil {
                     // A payment method without a customer is single-use from its first attempt, as Stripe.
                     paymentMethod.reusable = false
-                    try tx.update(paymentMethod)
+                    try tx.update(paymentMethod, from: storedMethod)
                 }
                 return .authorize(try Self.request(for: charge, paymentMethod: paymentMethod, card: card))
             }
@@ -292,9 +296,11 @@ extension PaymentIntents {
     ) {
         let now = context.clock.now()
         return try await context.database.write { tx in
-            guard var charge = try tx.charge(attemptID), let intent = try tx.paymentIntent(charge.paymentIntent) else {
+            guard let pending = try tx.charge(attemptID), let intent = try tx.paymentIntent(pending.paymentIntent)
+            else {
                 throw PaymentError.apiError("The attempt \(attemptID) is missing.")
             }
+            var charge = pending
             guard charge.status == .pending else {
                 let error = Self.outcomeError(of: charge, intent: intent)
                 try scope?.finish(tx, intent: intent, error: error)
@@ -303,20 +309,20 @@ extension PaymentIntents {
             switch result {
             case .approved(let code):
                 charge.approve(authorizationCode: code, at: now)
-                try tx.update(charge)
+                try tx.update(charge, from: pending)
                 tx.afterCommit { PaymentMetrics.attempt(.approved) }
                 let next = try intent.apply(.authorizationApproved, now: now)
-                try Self.save(next, expecting: .processing, tx: tx)
+                try Self.save(next, from: intent, expecting: .processing, tx: tx)
                 try Self.savePaymentMethodAfterSuccess(intent: next, charge: charge, tx: tx)
                 try scope?.finish(tx, intent: next, error: nil)
                 return (next, nil)
             case .declined(let decline):
                 charge.fail(with: decline, at: now)
-                try tx.update(charge)
+                try tx.update(charge, from: pending)
                 tx.afterCommit { PaymentMetrics.attempt(.declined, declineCode: decline.declineCode ?? decline.code) }
                 let failure = Self.lastError(decline, paymentMethod: charge.paymentMethod, charge: charge.id)
                 let next = try intent.apply(.attemptFailed(failure), now: now)
-                try Self.save(next, expecting: .processing, tx: tx)
+                try Self.save(next, from: intent, expecting: .processing, tx: tx)
                 let error = Self.cardError(failure, intent: next)
                 try scope?.finish(tx, intent: next, error: error)
                 return (next, error)
@@ -380,7 +386,8 @@ extension PaymentIntents {
     /// After a successful payment: a card saved with `setup_future_usage` is attached to the intent's customer
     /// (and marked ready for off-session use); one used without a customer may not be used again.
     static func savePaymentMethodAfterSuccess(intent: PaymentIntent, charge: Charge, tx: any StoreTransaction) throws {
-        guard let pmID = charge.paymentMethod, var paymentMethod = try tx.paymentMethod(pmID) else { return }
+        guard let pmID = charge.paymentMethod, let stored = try tx.paymentMethod(pmID) else { return }
+        var paymentMethod = stored
         if let usage = intent.setupFutureUsage, let customer = intent.customer,
             try tx.customer(customer)?.deleted == false
         {
@@ -388,7 +395,26 @@ extension PaymentIntents {
         } else if paymentMethod.customer == nil {
             paymentMethod.reusable = false
         }
-        try tx.update(paymentMethod)
+        try tx.update(paymentMethod, from: stored)
+    }
+
+    /// Saves `intent` over `before`, the state read (or inserted) earlier in this transaction, which spares
+    /// the read ``save(_:expecting:tx:)`` makes to record the events.
+    /// - Parameter status: the status `before` must have (default: whatever it has, a compare-and-set on it).
+    /// - Throws: 400 `payment_intent_unexpected_state` when `before` does not have `status`, or another writer
+    ///   changed the status first.
+    static func save(
+        _ intent: PaymentIntent,
+        from before: PaymentIntent,
+        expecting status: PaymentIntentStatus? = nil,
+        tx: any StoreTransaction
+    ) throws {
+        guard status == nil || before.status == status, try tx.update(intent, from: before) else {
+            throw PaymentError.unexpectedState(
+                "This PaymentIntent was changed by another request at the same time; retrieve it and try again.",
+                paymentIntent: intent.id
+            )
+        }
     }
 
     static func save(_ intent: PaymentIntent, expecting status: PaymentIntentStatus, tx: any StoreTransaction) throws {

@@ -112,12 +112,18 @@ public struct PaymentMethods: Sendable {
         public var paymentMethod: PaymentMethod
         /// The sealed card of a payment method not stored yet; nil for a stored one.
         public var unsaved: SealedCard?
+        /// The card number of a payment method not stored yet (kept in memory only, never logged), so the
+        /// transaction that stores it need not open what it has just sealed.
+        var number: CardNumber?
 
         /// Stores the payment method in `tx` if it is new (and not stored by an earlier try of the same
         /// transaction's request).
-        func store(in tx: any StoreTransaction) throws {
-            guard let unsaved, try tx.paymentMethod(paymentMethod.id) == nil else { return }
+        /// - Returns: true when this call inserted it: `paymentMethod` is then the stored row, and `number` its card.
+        @discardableResult
+        func store(in tx: any StoreTransaction) throws -> Bool {
+            guard let unsaved, try tx.paymentMethod(paymentMethod.id) == nil else { return false }
             try tx.insert(paymentMethod, card: unsaved)
+            return true
         }
     }
 
@@ -127,7 +133,7 @@ public struct PaymentMethods: Sendable {
     public func resolveForPayment(_ id: String, param: String) async throws -> Resolved {
         if let number = context.network.testCardNumber(forPaymentMethodID: id) {
             let (paymentMethod, sealed) = try prepare(Self.magicCardInput(number, now: context.clock.now()))
-            return Resolved(paymentMethod: paymentMethod, unsaved: sealed)
+            return Resolved(paymentMethod: paymentMethod, unsaved: sealed, number: try CardNumber(parsing: number))
         }
         return Resolved(paymentMethod: try await resolve(id, param: param), unsaved: nil)
     }
