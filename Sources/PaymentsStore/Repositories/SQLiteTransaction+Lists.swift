@@ -86,8 +86,7 @@ extension SQLiteTransaction {
             // newest first (ids are random and say nothing about order).
             guard
                 let cursor = try Row.fetchOne(
-                    db,
-                    sql: "SELECT created, rowid FROM \(table) WHERE id = ?",
+                    db.cachedStatement(sql: "SELECT created, rowid FROM \(table) WHERE id = ?"),
                     arguments: [cursorID]
                 )
             else {
@@ -104,7 +103,9 @@ extension SQLiteTransaction {
         sql += newerFirst ? " ORDER BY created DESC, rowid DESC" : " ORDER BY created ASC, rowid ASC"
         sql += " LIMIT ?"
         arguments += [page.limit + 1]
-        var rows = try Record.fetchAll(db, sql: sql, arguments: arguments)
+        // Prepared once per connection and shape: the shapes are few (the clauses above, with values always bound),
+        // and `payments recharge` lists each customer's cards once per row.
+        var rows = try Record.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
         let hasMore = rows.count > page.limit
         rows = Array(rows.prefix(page.limit))
         if !newerFirst { rows.reverse() }
