@@ -1,3 +1,4 @@
+import Dispatch
 import PaymentsCore
 import Synchronization
 
@@ -47,11 +48,19 @@ struct TimeLimitedCardNetwork: CardNetwork {
         let timeout = self.timeout
         let outcome: Result<T, any Error> = await withCheckedContinuation { continuation in
             let race = Race(continuation)
-            let timer = Task {
-                try? await Task.sleep(for: timeout)
-                guard !Task.isCancelled else { return }
+            // The timeout is a dispatch timer, not a sleeping task: a call that answers in time cancels it before
+            // it fires, and nothing wakes up for it (a task per call that slept and was woken by its cancellation
+            // cost a task, a timer and a thread wake-up on every payment).
+            let timer = DispatchWorkItem {
                 race.answer(.failure(PaymentError.cardNetworkUnavailable("no answer to \(name) within \(timeout)")))
             }
+            let (seconds, attoseconds) = timeout.components
+            let nanoseconds =
+                seconds >= Int64.max / 1_000_000_000 ? Int64.max : seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+            DispatchQueue.global().asyncAfter(
+                deadline: .now() + .nanoseconds(Int(clamping: nanoseconds)),
+                execute: timer
+            )
             race.work = Task {
                 let result: Result<T, any Error>
                 do { result = .success(try await call()) } catch { result = .failure(error) }

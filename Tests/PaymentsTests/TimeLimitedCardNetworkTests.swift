@@ -1,0 +1,90 @@
+import PaymentsCore
+import Synchronization
+import Testing
+
+@testable import Payments
+
+/// The time limit on every card network call: an answer in time passes through, a late one becomes
+/// `card_network_unavailable` at the limit and the late call is cancelled.
+@Suite("Card network time limit")
+struct TimeLimitedCardNetworkTests {
+    /// A network whose authorizations take `delay`, and that counts how its calls ended.
+    final class SlowNetwork: CardNetwork {
+        let delay: Duration
+        let ended = Mutex<(answered: Int, cancelled: Int)>((0, 0))
+
+        init(delay: Duration) { self.delay = delay }
+
+        func lookUp(_ card: CardNumber) -> CardLookup { .refused(.genericDecline) }
+        func attachDecline(_ card: CardNumber, cvcProvided: Bool) -> CardDecline? { nil }
+        func testCardNumber(forPaymentMethodID id: String) -> String? { nil }
+
+        func authorize(_ request: AuthorizationRequest) async throws -> AuthorizationResult {
+            do {
+                try await Task.sleep(for: delay)
+            } catch {
+                ended.withLock { $0.cancelled += 1 }
+                throw error
+            }
+            ended.withLock { $0.answered += 1 }
+            return .approved(authorizationCode: "auth_\(request.attemptID)")
+        }
+
+        func capture(attemptID: String, amount: Int64) async throws -> Int64? { amount }
+        func void(attemptID: String) async throws -> Bool { true }
+        func refund(attemptID: String, refundID: String, amount: Int64, now: Int64) async throws -> RefundResult {
+            RefundResult(status: .succeeded)
+        }
+    }
+
+    static func request(_ id: String) throws -> AuthorizationRequest {
+        AuthorizationRequest(
+            attemptID: id,
+            card: try CardNumber(parsing: "4242424242424242"),
+            expiry: CardExpiry(unvalidatedMonth: 12, year: 2030),
+            cvcProvided: true,
+            amount: 2_000,
+            currency: "usd",
+            capture: true,
+            offSession: false,
+            authenticated: false,
+            offSessionReady: false,
+            now: 1_700_000_000
+        )
+    }
+
+    @Test("answers in time pass through, many at once, and no timeout fires after them")
+    func answersInTime() async throws {
+        let slow = SlowNetwork(delay: .milliseconds(5))
+        let network = TimeLimitedCardNetwork(base: slow, timeout: .milliseconds(400))
+        try await withThrowingTaskGroup(of: AuthorizationResult.self) { group in
+            for index in 0..<50 { group.addTask { try await network.authorize(try Self.request("ch_\(index)")) } }
+            for try await result in group { #expect(result != .declined(.genericDecline)) }
+        }
+        // Past the limit, the cancelled timers still answer nobody: the calls ended once each, as answered
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(slow.ended.withLock { $0 } == (answered: 50, cancelled: 0))
+    }
+
+    @Test("a late call becomes card_network_unavailable at the limit, and is cancelled")
+    func lateCall() async throws {
+        let slow = SlowNetwork(delay: .seconds(30))
+        let network = TimeLimitedCardNetwork(base: slow, timeout: .milliseconds(100))
+        let start = ContinuousClock.now
+        do {
+            _ = try await network.authorize(try Self.request("ch_late"))
+            Issue.record("a call that takes 30 s answered within a 100 ms limit")
+        } catch let error as PaymentError {
+            #expect(error.code == PaymentError.cardNetworkUnavailableCode, "\(error)")
+            #expect(error.message.contains("no answer to authorize within"), "\(error)")
+        }
+        // Well before the call would have answered (a loaded machine may be seconds late, never 30)
+        #expect(ContinuousClock.now - start < .seconds(10))
+        // and the late call was cancelled rather than left running
+        let deadline = ContinuousClock.now + .seconds(10)
+        while slow.ended.withLock({ $0.cancelled }) == 0 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(slow.ended.withLock { $0 } == (answered: 0, cancelled: 1))
+    }
+}
