@@ -1,5 +1,5 @@
 """The payments server and CLI as scripts/bench runs them: environment, process, resident memory, API calls."""
-import json, os, socket, sqlite3, subprocess, sys, threading, time, urllib.parse, urllib.request
+import json, os, resource, socket, sqlite3, subprocess, sys, threading, time, urllib.parse, urllib.request
 
 SECRET = "sk_test_bench_hot_path"
 PUBLISHABLE = "pk_test_bench_hot_path"
@@ -16,10 +16,12 @@ def environment():
 
 def command(binary, root, *args, check=True):
     """Runs a payments subcommand from the repository root (it reads migrations/ and config/ relative to it);
-    returns (wall seconds, CompletedProcess). With `check`, stops the bench when the command fails."""
-    start = time.perf_counter()
+    returns (wall seconds, CompletedProcess), the process's CPU seconds (user + system) in the result's
+    `cpu_seconds`. With `check`, stops the bench when the command fails."""
+    start, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     result = subprocess.run([binary, *args], cwd=root, env=environment(), capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
+    elapsed, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
+    result.cpu_seconds = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if check and result.returncode != 0:
         sys.exit(f"{' '.join([binary, *args])} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
     return elapsed, result
@@ -30,6 +32,18 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def cpu_seconds(pid):
+    """The CPU time (user + system, all threads) a running process has used so far, in seconds (None once it has
+    exited): /proc/PID/stat's utime and stime, in clock ticks."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # fields[0] is the state (field 3 of the file); utime and stime are fields 14 and 15
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def resident_kb(pid):
@@ -91,6 +105,10 @@ class Server:
             if kb is not None:
                 self.samples.append((time.monotonic(), kb))
             self._stopped.wait(1.0)
+
+    def cpu_seconds(self):
+        """The CPU time the server has used so far, in seconds (see cpu_seconds())."""
+        return cpu_seconds(self.process.pid)
 
     def peak_mb(self, since=None):
         """The highest VmRSS sampled (since a monotonic time), in MB."""
