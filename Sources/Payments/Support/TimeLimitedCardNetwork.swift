@@ -13,6 +13,10 @@ struct TimeLimitedCardNetwork: CardNetwork {
     let base: any CardNetwork
     let timeout: Duration
 
+    /// Where the timeouts fire: a queue of their own (a serial queue gets a thread whenever it has work), so blocking
+    /// work that fills the global queue's threads cannot hold a timeout back.
+    private static let timers = DispatchQueue(label: "payments.card-network.timeouts")
+
     // The card questions are answered locally and at once: nothing to time.
     func lookUp(_ card: CardNumber) -> CardLookup { base.lookUp(card) }
 
@@ -57,7 +61,7 @@ struct TimeLimitedCardNetwork: CardNetwork {
             let (seconds, attoseconds) = timeout.components
             let nanoseconds =
                 seconds >= Int64.max / 1_000_000_000 ? Int64.max : seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-            DispatchQueue.global().asyncAfter(
+            Self.timers.asyncAfter(
                 deadline: .now() + .nanoseconds(Int(clamping: nanoseconds)),
                 execute: timer
             )
