@@ -41,6 +41,8 @@ let package = Package(
                 "PaymentsCore",
                 "PaymentsSQLite",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C interface, for rows the store reads in place (Records/StatementColumns.swift)
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
         // The PostgreSQL store (issue #13): connection settings from a postgres:// URL, the migration runner for
@@ -170,7 +172,7 @@ let package = Package(
             name: "PaymentsStoreTests",
             dependencies: [
                 "PaymentsCore", "PaymentsStore", "Payments", "TestSupport",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
         .testTarget(

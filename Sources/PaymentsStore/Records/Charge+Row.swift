@@ -38,7 +38,9 @@ extension Charge: FetchableRecord, TableRecord, StoredRow {
     )
 
     /// Decodes a row by hand, without Codable's per-column overhead.
-    public init(row: Row) throws {
+    public init(row: Row) throws { try self.init(columns: row) }
+
+    init<Columns: ColumnValues>(columns row: Columns) throws {
         self.init(
             id: row["id"],
             created: row["created"],

@@ -19,7 +19,9 @@ extension Event: FetchableRecord, TableRecord, StoredRow {
     )
 
     /// Decodes a row by hand.
-    public init(row: Row) throws {
+    public init(row: Row) throws { try self.init(columns: row) }
+
+    init<Columns: ColumnValues>(columns row: Columns) throws {
         self.init(
             id: row["id"],
             created: row["created"],

@@ -30,7 +30,9 @@ extension IdempotencyKey: FetchableRecord, TableRecord, StoredRow {
     )
 
     /// Decodes a row by hand, without Codable's per-column overhead.
-    public init(row: Row) throws {
+    public init(row: Row) throws { try self.init(columns: row) }
+
+    init<Columns: ColumnValues>(columns row: Columns) throws {
         self.init(
             apiKey: row["api_key"],
             key: row["key"],

@@ -48,7 +48,9 @@ extension PaymentIntent: FetchableRecord, TableRecord, StoredRow {
 
     /// Decodes a row by hand: an intent is read several times on every payment's path, and decoding its 30 columns
     /// through Codable cost more than running the query.
-    public init(row: Row) throws {
+    public init(row: Row) throws { try self.init(columns: row) }
+
+    init<Columns: ColumnValues>(columns row: Columns) throws {
         self.init(
             id: row["id"],
             created: row["created"],

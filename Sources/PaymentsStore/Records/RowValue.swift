@@ -6,7 +6,8 @@ import PaymentsCore
 /// Codable records used, so that rows written before the store wrote its own SQL read back the same.
 enum RowValue {
     /// A TEXT column holding one of an enum's raw values.
-    static func choice<T: RawRepresentable>(_ row: Row, _ column: String) throws -> T where T.RawValue == String {
+    static func choice<T: RawRepresentable>(_ row: some ColumnValues, _ column: String) throws -> T
+    where T.RawValue == String {
         guard let value = try optionalChoice(row, column) as T? else {
             throw DatabaseError(message: "\(column) is NULL")
         }
@@ -14,7 +15,7 @@ enum RowValue {
     }
 
     /// A nullable TEXT column holding one of an enum's raw values.
-    static func optionalChoice<T: RawRepresentable>(_ row: Row, _ column: String) throws -> T?
+    static func optionalChoice<T: RawRepresentable>(_ row: some ColumnValues, _ column: String) throws -> T?
     where T.RawValue == String {
         guard let text = row[column] as String? else { return nil }
         guard let value = T(rawValue: text) else {
@@ -24,7 +25,7 @@ enum RowValue {
     }
 
     /// A TEXT column holding JSON (``jsonText(_:)``).
-    static func json<T: Decodable>(_ row: Row, _ column: String) throws -> T {
+    static func json<T: Decodable>(_ row: some ColumnValues, _ column: String) throws -> T {
         guard let value = try optionalJSON(row, column) as T? else {
             throw DatabaseError(message: "\(column) is NULL")
         }
@@ -32,7 +33,7 @@ enum RowValue {
     }
 
     /// A nullable TEXT column holding JSON (``jsonText(_:)``).
-    static func optionalJSON<T: Decodable>(_ row: Row, _ column: String) throws -> T? {
+    static func optionalJSON<T: Decodable>(_ row: some ColumnValues, _ column: String) throws -> T? {
         guard let text = row[column] as String? else { return nil }
         // The empty values most rows hold, without the decoder (see ``jsonText(_:)``).
         if text == "{}", let empty = [String: String]() as? T { return empty }

@@ -34,7 +34,9 @@ extension SetupIntent: FetchableRecord, TableRecord, StoredRow {
     static let compareAndSetSQL = columns.updateSQL(whereStill: "status")
 
     /// Decodes a row by hand, as the other row types do.
-    public init(row: Row) throws {
+    public init(row: Row) throws { try self.init(columns: row) }
+
+    init<Columns: ColumnValues>(columns row: Columns) throws {
         self.init(
             id: row["id"],
             created: row["created"],

@@ -6,7 +6,7 @@ import GRDB
 /// GRDB's Codable records encode the whole value into a dictionary and build their statement's SQL from it on every
 /// write; on the single writer thread that cost more than SQLite's own work. The statements here are built once and
 /// prepared once per connection (`cachedStatement`): a write only computes its arguments.
-protocol StoredRow: FetchableRecord, TableRecord {
+protocol StoredRow: ColumnDecodable, TableRecord {
     /// The table's columns and the value each takes from a row.
     static var columns: RowColumns<Self> { get }
 }

@@ -27,7 +27,9 @@ struct VaultRecord: FetchableRecord, TableRecord, StoredRow {
     }
 
     /// Decodes a row by hand.
-    init(row: Row) throws {
+    init(row: Row) throws { try self.init(columns: row) }
+
+    init<Columns: ColumnValues>(columns row: Columns) throws {
         self.init(paymentMethod: row["payment_method"], keyID: row["key_id"], sealed: row["sealed"])
     }
 }

@@ -71,7 +71,7 @@ extension SQLiteTransaction {
     /// Keyset pagination over `(created, rowid)`, newest first, the way Stripe's cursors work.
     ///
     /// - Throws: `resource_missing` when a cursor names an object that is not in the table.
-    func list<Record: FetchableRecord & TableRecord & Sendable>(
+    func list<Record: ColumnDecodable & TableRecord & Sendable>(
         _ type: Record.Type,
         filter: Filter,
         page: PageRequest
@@ -105,7 +105,7 @@ extension SQLiteTransaction {
         arguments += [page.limit + 1]
         // Prepared once per connection and shape: the shapes are few (the clauses above, with values always bound),
         // and `payments recharge` lists each customer's cards once per row.
-        var rows = try Record.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
+        var rows = try db.fetch(Record.self, sql: sql, arguments)
         let hasMore = rows.count > page.limit
         rows = Array(rows.prefix(page.limit))
         if !newerFirst { rows.reverse() }

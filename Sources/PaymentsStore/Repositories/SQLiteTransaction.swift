@@ -26,11 +26,12 @@ public struct SQLiteTransaction: StoreTransaction {
     }
 
     /// One row through a prepared statement cached on the connection: compiled (and checked by GRDB's authorizer)
-    /// once per connection instead of once per call. Reads by id are on every request's path.
-    func fetchOne<Record: FetchableRecord>(_ type: Record.Type, _ sql: String, _ arguments: StatementArguments)
+    /// once per connection instead of once per call, and decoded in place (``StatementColumns``). Reads by id are on
+    /// every request's path.
+    func fetchOne<Record: ColumnDecodable>(_ type: Record.Type, _ sql: String, _ arguments: StatementArguments)
         throws -> Record?
     {
-        try Record.fetchOne(db.cachedStatement(sql: sql), arguments: arguments)
+        try db.fetch(Record.self, sql: sql, arguments, limit: 1).first
     }
 
     /// Inserts `row` through its table's INSERT, prepared once per connection like ``fetchOne(_:_:_:)``.

@@ -1,0 +1,101 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import Testing
+
+@testable import PaymentsStore
+
+/// Rows read in place from a stepped statement (`StatementColumns`), as the store reads every row by id and page.
+@Suite("Rows read in place")
+struct StatementColumnsTests {
+    /// A row type of this test's table: each column by name, NULL as nil.
+    struct Sample: ColumnDecodable, Equatable {
+        var id: String
+        var amount: Int64
+        var note: String?
+        var flag: Bool
+        var blob: Data?
+
+        init(id: String, amount: Int64, note: String?, flag: Bool, blob: Data?) {
+            (self.id, self.amount, self.note, self.flag, self.blob) = (id, amount, note, flag, blob)
+        }
+
+        init(row: Row) throws { try self.init(columns: row) }
+
+        init<Columns: ColumnValues>(columns row: Columns) throws {
+            self.init(id: row["id"], amount: row["amount"], note: row["note"], flag: row["flag"], blob: row["blob"])
+        }
+    }
+
+    static func database() throws -> DatabaseQueue {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("columns-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let queue = try DatabaseQueue(path: folder.appendingPathComponent("t.sqlite").path)
+        try queue.write { db in
+            try db.execute(
+                sql:
+                    "CREATE TABLE samples (id TEXT PRIMARY KEY, amount INTEGER NOT NULL, note TEXT, flag INTEGER NOT NULL, blob BLOB)"
+            )
+            try db.execute(
+                sql: "INSERT INTO samples VALUES ('a', 2000, 'é \"quoted\"', 1, x'00ff'), ('b', -5, NULL, 0, NULL)"
+            )
+        }
+        return queue
+    }
+
+    @Test("the same values as GRDB's Row, NULLs included, whatever the columns' order in the SQL")
+    func sameAsRow() throws {
+        let queue = try Self.database()
+        try queue.read { db in
+            let byRow = try Sample.fetchAll(db, sql: "SELECT * FROM samples ORDER BY id")
+            #expect(byRow.count == 2 && byRow[1].note == nil && byRow[0].blob == Data([0, 255]))
+            for sql in [
+                "SELECT * FROM samples ORDER BY id",
+                "SELECT blob, flag, note, amount, id FROM samples ORDER BY id",
+                "SELECT id AS id, amount, note, flag, blob, amount AS amount FROM samples ORDER BY id",
+            ] {
+                #expect(try db.fetch(Sample.self, sql: sql, []) == byRow, "\(sql)")
+            }
+            // limit, arguments, and no row
+            let one = try db.fetch(Sample.self, sql: "SELECT * FROM samples WHERE id = ?", ["b"])
+            #expect(one == [byRow[1]])
+            #expect(
+                try db.fetch(Sample.self, sql: "SELECT * FROM samples", [], limit: 1).count == 1
+            )
+            #expect(
+                try db.fetch(Sample.self, sql: "SELECT * FROM samples WHERE id = ?", ["z"]) == []
+            )
+        }
+    }
+
+    @Test("a table rebuilt with its columns in another order under the same SQL text is read from the new places")
+    func schemaChange() throws {
+        let queue = try Self.database()
+        let sql = "SELECT * FROM samples WHERE id = ?"
+        let before = try queue.read { db in try db.fetch(Sample.self, sql: sql, ["a"]) }
+        // The same columns in another order (id and note swapped: both text, so stale positions would read
+        // each other's values rather than fail)
+        try queue.write { db in
+            try db.execute(sql: "ALTER TABLE samples RENAME TO old")
+            try db.execute(
+                sql: """
+                    CREATE TABLE samples (note TEXT, amount INTEGER NOT NULL, id TEXT PRIMARY KEY,
+                    flag INTEGER NOT NULL, blob BLOB)
+                    """
+            )
+            try db.execute(sql: "INSERT INTO samples SELECT note, amount, id, flag, blob FROM old")
+        }
+        let after = try queue.read { db in try db.fetch(Sample.self, sql: sql, ["a"]) }
+        #expect(after == before && after.count == 1)
+    }
+
+    @Test("a statement is reset after its rows are read: the reader's snapshot ends with its transaction")
+    func statementReset() throws {
+        let queue = try Self.database()
+        try queue.read { db in
+            _ = try db.fetch(Sample.self, sql: "SELECT * FROM samples", [], limit: 1)
+            // A statement left stepping would make SQLite refuse to finish the transaction's read
+            #expect(sqlite3_stmt_busy(try db.cachedStatement(sql: "SELECT * FROM samples").sqliteStatement) == 0)
+        }
+    }
+}
