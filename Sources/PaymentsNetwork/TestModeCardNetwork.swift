@@ -162,6 +162,25 @@ public struct TestModeCardNetwork: CardNetwork {
         }
     }
 
+    /// Releases a batch of authorizations in one ledger transaction (one commit for the batch, instead of one per
+    /// authorization), each exactly as ``void(attemptID:)`` releases it: an attempt it captured first stays
+    /// captured and answers false; one it never saw answers true.
+    public func void(attemptIDs: [String]) async throws -> [String: Bool] {
+        try await writer.write { db in
+            let release = try db.cachedStatement(
+                sql: "UPDATE authorizations SET voided = 1 WHERE attempt_id = ? AND captured_amount = 0"
+            )
+            let read = try db.cachedStatement(sql: "SELECT voided FROM authorizations WHERE attempt_id = ?")
+            var answers: [String: Bool] = [:]
+            answers.reserveCapacity(attemptIDs.count)
+            for attempt in attemptIDs {
+                try release.execute(arguments: [attempt])
+                answers[attempt] = try Bool.fetchOne(read, arguments: [attempt]) ?? true
+            }
+            return answers
+        }
+    }
+
     /// The amount captured at the network for an attempt (0 when uncaptured or unknown).
     public func capturedAmount(attemptID: String) throws -> Int64 {
         try ledger.read { db in

@@ -49,7 +49,7 @@ public enum StoreConformance {
     struct Abort: Error {}
 
     /// Every check.
-    public static let checks: [Check] = singleInstanceChecks + instanceChecks + sweeperLeaseChecks
+    public static let checks: [Check] = singleInstanceChecks + instanceChecks + sweeperLeaseChecks + batchChecks
 
     /// The checks of one store.
     static let singleInstanceChecks: [Check] = [

@@ -27,12 +27,45 @@ extension StoreTransaction {
         return true
     }
 
-    /// Saves `charge`, recording its events from `before`.
+    /// Saves a batch of intents, each compare-and-set from its `before` (``StoreTransaction/update(intents:)``: a
+    /// few statements for the batch), recording each saved intent's events and, right after them, whatever `then`
+    /// records for it: the events one-by-one saves would record, in the same order.
+    ///
+    /// - Precondition: each `before` was read in this transaction, and the intent not written since.
+    /// - Returns: how many were saved (the others changed status first; nothing of them changes).
+    func update(
+        _ changes: [(intent: PaymentIntent, before: PaymentIntent)],
+        then: (PaymentIntent) throws -> Void
+    ) throws -> Int {
+        guard let recording = self as? EventRecordingTransaction else {
+            let saved = try update(intents: changes)
+            for (intent, _) in changes where saved.contains(intent.id) { try then(intent) }
+            return saved.count
+        }
+        let saved = try recording.base.update(intents: changes)
+        for (intent, before) in changes where saved.contains(intent.id) {
+            try recording.record(
+                EventTypes.paymentIntent(before: before, after: intent),
+                intent,
+                type: .paymentIntent,
+                id: intent.id
+            )
+            try then(intent)
+        }
+        return saved.count
+    }
+
+    /// Saves `charge`, recording its events from `before` (inside ``StoreTransaction/inBatch(_:)``, the save waits for
+    /// the batch's end).
     ///
     /// - Precondition: `before` was read in this transaction, and the charge not written since.
     func update(_ charge: Charge, from before: Charge) throws {
         guard let recording = self as? EventRecordingTransaction else { return try update(charge) }
-        try recording.base.update(charge)
+        if let batch = recording.batch {
+            batch.chargeUpdates.append((charge, before))
+        } else {
+            try recording.base.update(charge)
+        }
         try recording.record(EventTypes.charge(before: before, after: charge), charge, type: .charge, id: charge.id)
     }
 

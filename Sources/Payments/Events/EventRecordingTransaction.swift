@@ -12,6 +12,9 @@ struct EventRecordingTransaction: StoreTransaction {
     let ids: IDGenerator
     /// The time the events are stamped with: the transaction's time.
     let now: Int64
+    /// Inside ``StoreTransaction/inBatch(_:)``: the charges inserted and the events recorded, held back to be written
+    /// together at the batch's end.
+    var batch: BatchedInserts? = nil
 
     private static let encoder = JSONEncoder()
 
@@ -20,9 +23,15 @@ struct EventRecordingTransaction: StoreTransaction {
         guard !types.isEmpty else { return }
         let snapshot = try Self.snapshot(object)
         for name in types {
-            try base.insert(
-                Event(id: ids.event(), created: now, type: name, objectType: type, objectID: id, snapshot: snapshot)
+            let event = Event(
+                id: ids.event(),
+                created: now,
+                type: name,
+                objectType: type,
+                objectID: id,
+                snapshot: snapshot
             )
+            if let batch { batch.events.append(event) } else { try base.insert(event) }
         }
     }
 
@@ -54,6 +63,19 @@ struct EventRecordingTransaction: StoreTransaction {
         guard try base.update(intent, expecting: expected), let before else { return false }
         try record(EventTypes.paymentIntent(before: before, after: intent), intent, type: .paymentIntent, id: intent.id)
         return true
+    }
+
+    func update(intents changes: [(intent: PaymentIntent, before: PaymentIntent)]) throws -> Set<String> {
+        let saved = try base.update(intents: changes)
+        for (intent, before) in changes where saved.contains(intent.id) {
+            try record(
+                EventTypes.paymentIntent(before: before, after: intent),
+                intent,
+                type: .paymentIntent,
+                id: intent.id
+            )
+        }
+        return saved
     }
 
     func paymentIntents(customer: String?, created: CreatedFilter?, page: PageRequest) throws -> Page<PaymentIntent> {
@@ -102,8 +124,22 @@ struct EventRecordingTransaction: StoreTransaction {
     func charge(_ id: String) throws -> Charge? { try base.charge(id) }
 
     func insert(_ charge: Charge) throws {
-        try base.insert(charge)
+        if let batch { batch.charges.append(charge) } else { try base.insert(charge) }
         try record(EventTypes.charge(before: nil, after: charge), charge, type: .charge, id: charge.id)
+    }
+
+    func update(charges changes: [(charge: Charge, before: Charge)]) throws {
+        if let batch { batch.chargeUpdates += changes } else { try base.update(charges: changes) }
+        for (charge, before) in changes {
+            try record(EventTypes.charge(before: before, after: charge), charge, type: .charge, id: charge.id)
+        }
+    }
+
+    func insert(charges: [Charge]) throws {
+        if let batch { batch.charges += charges } else { try base.insert(charges: charges) }
+        for charge in charges {
+            try record(EventTypes.charge(before: nil, after: charge), charge, type: .charge, id: charge.id)
+        }
     }
 
     func update(_ charge: Charge) throws {
@@ -235,7 +271,12 @@ struct EventRecordingTransaction: StoreTransaction {
 
     // MARK: - Events
 
-    func insert(_ event: Event) throws { try base.insert(event) }
+    func insert(_ event: Event) throws {
+        if let batch { batch.events.append(event) } else { try base.insert(event) }
+    }
+    func insert(events: [Event]) throws {
+        if let batch { batch.events += events } else { try base.insert(events: events) }
+    }
     func event(_ id: String) throws -> Event? { try base.event(id) }
     func events(types: [String], created: CreatedFilter?, page: PageRequest) throws -> Page<Event> {
         try base.events(types: types, created: created, page: page)

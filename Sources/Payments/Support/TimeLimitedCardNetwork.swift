@@ -38,6 +38,10 @@ struct TimeLimitedCardNetwork: CardNetwork {
         try await limited("void") { try await base.void(attemptID: attemptID) }
     }
 
+    func void(attemptIDs: [String]) async throws -> [String: Bool] {
+        try await limited("void") { try await base.void(attemptIDs: attemptIDs) }
+    }
+
     func refund(attemptID: String, refundID: String, amount: Int64, now: Int64) async throws -> RefundResult {
         try await limited("refund") {
             try await base.refund(attemptID: attemptID, refundID: refundID, amount: amount, now: now)

@@ -25,14 +25,16 @@ import PaymentsCore
 /// server (or another pass) at any moment. A cancelled task stops between batches.
 ///
 /// One pass at a time runs each rule, whichever process it is in (every `payments serve` runs its own sweeper, and
-/// `payments sweep` runs beside them): a pass takes the rule's lease (`sweeper_leases`, ``SweeperRule``) before
-/// working on it, renews it between batches (and, in the rules that ask the card network row by row, whenever a
-/// third of it passed), and releases it when the rule is done. A rule whose lease another holder has is skipped this
-/// pass and named in ``SweepReport/rulesSkipped``; a renewal that finds the lease taken over stops the rule the same
-/// way. A pass that died (SIGKILL) keeps its rule until its lease runs out
-/// (``PaymentsContext/Settings/sweeperLease``). The lease saves work, it does not decide: were two passes ever to
-/// run one rule at once (a batch slower than the lease), the compare-and-set writes and the network's idempotency
-/// keep every row handled once.
+/// `payments sweep` runs beside them): a pass takes the rule's lease (`sweeper_leases`, ``SweeperRule``) with the
+/// rule's first change, renews it with each batch (and, in the rules that ask the card network row by row, whenever
+/// a third of it passed), and releases it when the rule is done. In the rules that work inside the database the lease
+/// is taken, renewed and released inside the batches' own transactions, and a rule with nothing due writes nothing
+/// (``inBatches(_:counting:fault:report:_:)``), so a pass commits once per batch of work and no more. A rule whose
+/// lease another holder has is skipped this pass and named in ``SweepReport/rulesSkipped`` (when it has rows due);
+/// a renewal that finds the lease taken over stops the rule the same way. A pass that died (SIGKILL) keeps its rule
+/// until its lease runs out (``PaymentsContext/Settings/sweeperLease``). The lease saves work, it does not decide:
+/// were two passes ever to run one rule at once (a batch slower than the lease), the compare-and-set writes and the
+/// network's idempotency keep every row handled once.
 public struct Sweeper: Sendable {
     let context: PaymentsContext
     let batchSize: Int
@@ -65,23 +67,22 @@ public struct Sweeper: Sendable {
     ///
     /// Logs one notice line with the counts when the pass found anything to do.
     /// - Parameter now: the time the pass treats as now (unix seconds).
-    /// - Returns: what each rule did, and how many rows the pass read.
+    /// - Returns: what each rule did, and how many rows it read.
     /// - Throws: a database error; a failed network call only leaves its row for the next pass.
     public func sweep(now: Int64) async throws -> SweepReport {
         var report = SweepReport()
         for rule in SweeperRule.allCases {
             guard !Task.isCancelled else { break }
-            guard let lease = try await take(rule) else {
-                report.rulesSkipped.append(rule)
-                continue
-            }
+            let lease = SweeperLeaseHolder.Hold(rule: rule)
             do {
                 try await run(rule, now: now, lease: lease, report: &report)
             } catch {
-                await release(lease)
+                if lease.held { await release(lease) }
                 throw error
             }
-            await release(lease)
+            // A rule that ran to its end released its lease in its last batch; one stopped early (cancelled) or
+            // that asks the network row by row releases it here.
+            if lease.held { await release(lease) }
         }
         PaymentMetrics.sweep(report)
         if report.changes > 0 || report.skipped > 0 || !report.rulesSkipped.isEmpty {
@@ -108,21 +109,126 @@ public struct Sweeper: Sendable {
 
     // MARK: - Leases
 
-    /// Takes `rule`'s lease; nil when another holder's lease on it is still running.
-    func take(_ rule: SweeperRule) async throws -> SweeperLeaseHolder.Hold? {
-        let (id, now) = (holder.id, holder.clock.now())
-        let until = now + holder.seconds
-        let taken = try await context.database.write { tx in
-            try tx.takeSweeperLease(rule: rule.rawValue, holder: id, now: now, leasedUntil: until)
+    /// Thrown inside a batch's transaction when another holder's lease on the rule still runs: the batch rolls back
+    /// whole, and the rule stops.
+    struct LeasedElsewhere: Error {}
+
+    /// What a batch's transaction did with its rule's lease; applied to the pass's ``SweeperLeaseHolder/Hold`` once
+    /// the transaction committed.
+    enum LeaseChange: Sendable {
+        /// Nothing: the batch changed nothing, and the lease was not held.
+        case unchanged
+        /// Taken or renewed at this time (the holder's clock).
+        case held(Int64)
+        /// Released: the rule is done.
+        case released
+        /// Another holder's lease runs: the batch changed nothing.
+        case refused
+    }
+
+    /// What one batch of a rule that works inside the database did.
+    struct BatchCounts: Sendable {
+        /// Due rows the batch read and handled.
+        var read: Int
+        /// Rows it changed (or deleted).
+        var changed: Int
+        /// Whether more may be due: another batch follows.
+        var more: Bool
+    }
+
+    /// Applies what a committed transaction did with `lease`; a refusal stops the rule and is reported.
+    /// - Returns: false when the lease was refused.
+    func apply(_ change: LeaseChange, to lease: SweeperLeaseHolder.Hold, report: inout SweepReport) -> Bool {
+        switch change {
+        case .unchanged:
+            return true
+        case .held(let time):
+            lease.held = true
+            lease.renewedAt = time
+            return true
+        case .released:
+            lease.held = false
+            return true
+        case .refused:
+            refused(lease, report: &report)
+            return false
         }
-        guard taken else {
+    }
+
+    /// Records that another holder has `lease`'s rule: the rule is skipped (or stopped) this pass.
+    func refused(_ lease: SweeperLeaseHolder.Hold, report: inout SweepReport) {
+        if lease.held {
+            context.logger.warning(
+                "another sweeper took this rule's lease over (a batch outlasted the lease); stopping the rule this pass",
+                metadata: ["rule": "\(lease.rule.rawValue)"]
+            )
+        } else {
             context.logger.info(
                 "another sweeper holds this rule's lease; skipping it this pass",
-                metadata: ["rule": "\(rule.rawValue)"]
+                metadata: ["rule": "\(lease.rule.rawValue)"]
             )
-            return nil
         }
-        return SweeperLeaseHolder.Hold(rule: rule, renewedAt: now)
+        lease.held = false
+        report.rulesSkipped.append(lease.rule)
+    }
+
+    /// Runs a rule that works inside the database in batches, one write transaction each, until `batch` says nothing
+    /// more is due.
+    ///
+    /// The rule's lease lives in the batches' own transactions, so it costs no commit of its own: `batch` calls the
+    /// `hold` it is handed before its first change (after reading what is due, or after a delete that found rows),
+    /// which takes the lease in the first such batch and renews it in the next ones, or throws ``LeasedElsewhere``
+    /// (rolling the batch back) when another holder has it; the last batch releases it. A batch that finds nothing
+    /// due and holds no lease writes nothing at all, so an idle rule costs one indexed read.
+    /// - Parameters:
+    ///   - changed: the report's count of the rows the rule changes.
+    ///   - fault: whether a batch that changed rows reaches the fault point ``FaultInjector/Point/afterSweepBatch``.
+    ///   - batch: one batch's work inside its transaction.
+    func inBatches(
+        _ lease: SweeperLeaseHolder.Hold,
+        counting changed: WritableKeyPath<SweepReport, Int>,
+        fault: Bool = false,
+        report: inout SweepReport,
+        _ batch: @escaping @Sendable (any StoreTransaction, _ hold: () throws -> Void) throws -> BatchCounts
+    ) async throws {
+        let (holder, rule) = (self.holder, lease.rule)
+        while !Task.isCancelled {
+            let held = lease.held
+            let outcome: (counts: BatchCounts, lease: LeaseChange)
+            do {
+                outcome = try await context.database.write { tx in
+                    var takenAt: Int64?
+                    let counts = try batch(tx) {
+                        guard takenAt == nil else { return }
+                        guard let time = try holder.take(rule, in: tx) else { throw LeasedElsewhere() }
+                        takenAt = time
+                    }
+                    guard !counts.more, held || takenAt != nil else {
+                        return (counts, takenAt.map(LeaseChange.held) ?? .unchanged)
+                    }
+                    try tx.releaseSweeperLease(rule: rule.rawValue, holder: holder.id)
+                    return (counts, .released)
+                }
+            } catch is LeasedElsewhere {
+                _ = apply(.refused, to: lease, report: &report)
+                return
+            }
+            _ = apply(outcome.lease, to: lease, report: &report)
+            report.examined += outcome.counts.read
+            report[keyPath: changed] += outcome.counts.changed
+            if fault, outcome.counts.changed > 0 { try await context.faults.reach(.afterSweepBatch) }
+            guard outcome.counts.more else { return }
+        }
+    }
+
+    /// Takes `lease` before a rule that asks the network row by row changes anything (a write of its own, since the
+    /// network is asked between transactions); true at once when held already.
+    /// - Returns: false when another holder has it (the rule is reported skipped).
+    func hold(_ lease: SweeperLeaseHolder.Hold, report: inout SweepReport) async throws -> Bool {
+        guard !lease.held else { return true }
+        let (holder, rule) = (self.holder, lease.rule)
+        let taken = try await context.database.write { tx in try holder.take(rule, in: tx) }
+        return apply(taken.map(LeaseChange.held) ?? .refused, to: lease, report: &report)
     }
 
     /// Renews `lease` (between batches, with `every` 0; row by row, with a third of the lease, so that only a slow
@@ -131,22 +237,10 @@ public struct Sweeper: Sendable {
     func renew(_ lease: SweeperLeaseHolder.Hold, every interval: Int64 = 0, report: inout SweepReport) async throws
         -> Bool
     {
-        let (id, now, rule) = (holder.id, holder.clock.now(), lease.rule)
-        guard now - lease.renewedAt >= interval else { return true }
-        let until = now + holder.seconds
-        let renewed = try await context.database.write { tx in
-            try tx.takeSweeperLease(rule: rule.rawValue, holder: id, now: now, leasedUntil: until)
-        }
-        if renewed {
-            lease.renewedAt = now
-            return true
-        }
-        context.logger.warning(
-            "another sweeper took this rule's lease over (a batch outlasted the lease); stopping the rule this pass",
-            metadata: ["rule": "\(rule.rawValue)"]
-        )
-        report.rulesSkipped.append(rule)
-        return false
+        let (holder, rule) = (self.holder, lease.rule)
+        guard holder.clock.now() - lease.renewedAt >= interval else { return true }
+        let renewed = try await context.database.write { tx in try holder.take(rule, in: tx) }
+        return apply(renewed.map(LeaseChange.held) ?? .refused, to: lease, report: &report)
     }
 
     /// A third of the lease: how often the rules that ask the network row by row renew it.
@@ -158,6 +252,7 @@ public struct Sweeper: Sendable {
     /// frees its rule (a store may refuse a write in a cancelled task), so an instance restarted at once finds it free.
     func release(_ lease: SweeperLeaseHolder.Hold) async {
         let (id, rule, database) = (holder.id, lease.rule.rawValue, context.database)
+        lease.held = false
         do {
             _ = try await Task {
                 try await database.write { tx in try tx.releaseSweeperLease(rule: rule, holder: id) }
@@ -173,25 +268,22 @@ public struct Sweeper: Sendable {
     // MARK: - a. Expired attempts
 
     /// Rule a: attempts whose confirmation window passed fall back to `requires_payment_method`.
+    ///
+    /// Each batch reads one row more than it handles, so the batch that handles the last due rows knows it is the last
+    /// and releases the lease in its own transaction.
     func expireAttempts(now: Int64, lease: SweeperLeaseHolder.Hold, report: inout SweepReport) async throws {
-        let ids = context.ids
-        let limit = batchSize
-        while !Task.isCancelled {
-            let (read, moved) = try await context.database.write { tx -> (Int, Int) in
-                let due = try tx.attemptsDue(at: now, limit: limit)
-                var moved = 0
-                for intent in due {
-                    if try PaymentIntents.expireAttempt(intent, now: now, ids: ids, tx: tx) { moved += 1 }
-                }
-                return (due.count, moved)
-            }
-            report.examined += read
-            report.attemptsExpired += moved
-            if moved > 0 { try await context.faults.reach(.afterSweepBatch) }
+        let (ids, limit) = (context.ids, batchSize)
+        try await inBatches(lease, counting: \.attemptsExpired, fault: true, report: &report) { tx, hold in
+            let found = try tx.attemptsDue(at: now, limit: limit + 1)
+            let due = found.prefix(limit)
+            guard !due.isEmpty else { return BatchCounts(read: 0, changed: 0, more: false) }
+            try hold()
             // Every due row read inside the write moves (its status cannot change under the write lock); the
-            // `moved == 0` guard only makes sure a pass always ends.
-            if read < limit || moved == 0 { break }
-            guard try await renew(lease, report: &report) else { break }
+            // `moved > 0` condition only makes sure a pass always ends.
+            let moved = try tx.inBatch { tx in
+                try PaymentIntents.expireAttempts(Array(due), now: now, ids: ids, tx: tx)
+            }
+            return BatchCounts(read: due.count, changed: moved, more: found.count > limit && moved > 0)
         }
     }
 
@@ -199,17 +291,17 @@ public struct Sweeper: Sendable {
     /// `requires_payment_method`, so a stale challenge link can no longer set the card up.
     func expireSetupAttempts(now: Int64, lease: SweeperLeaseHolder.Hold, report: inout SweepReport) async throws {
         let limit = batchSize
-        while !Task.isCancelled {
-            let (read, moved) = try await context.database.write { tx -> (Int, Int) in
-                let due = try tx.setupAttemptsDue(at: now, limit: limit)
+        try await inBatches(lease, counting: \.setupAttemptsExpired, report: &report) { tx, hold in
+            let found = try tx.setupAttemptsDue(at: now, limit: limit + 1)
+            let due = found.prefix(limit)
+            guard !due.isEmpty else { return BatchCounts(read: 0, changed: 0, more: false) }
+            try hold()
+            let moved = try tx.inBatch { tx in
                 var moved = 0
                 for setup in due where try SetupIntents.expireAttempt(setup, now: now, tx: tx) != nil { moved += 1 }
-                return (due.count, moved)
+                return moved
             }
-            report.examined += read
-            report.setupAttemptsExpired += moved
-            if read < limit || moved == 0 { break }
-            guard try await renew(lease, report: &report) else { break }
+            return BatchCounts(read: due.count, changed: moved, more: found.count > limit && moved > 0)
         }
     }
 
@@ -222,69 +314,94 @@ public struct Sweeper: Sendable {
     /// does: the network decides between a capture and a release that race, so an authorization captured at the
     /// last moment is never canceled under the capture's feet: the capture is recorded instead (whether its own
     /// request still does it or a crash kept it from the database).
+    ///
+    /// One write transaction per batch: it records what the network answered about the previous batch, reads the
+    /// next one, and takes, renews or (nothing being left) releases the lease; then the network releases the whole
+    /// batch in one call. The lease is committed before the network is asked about a row, and each answer is
+    /// committed before the next batch is asked about.
     func cancelExpiredAuthorizations(now: Int64, lease: SweeperLeaseHolder.Hold, report: inout SweepReport) async throws
     {
         let cutoff = now - PaymentIntents.authorizationLifetime
-        let limit = batchSize
+        let (limit, holder, rule) = (batchSize, self.holder, lease.rule)
         var position = SweepPosition.start
-        while !Task.isCancelled {
-            let after = position
-            let due = try await context.database.read { tx in
-                try tx.authorizationsDue(authorizedAtOrBefore: cutoff, after: after, limit: limit)
+        var answered: [(intent: String, release: Release)] = []
+        while true {
+            let (after, answers, held, more) = (position, answered, lease.held, !Task.isCancelled)
+            let step = try await context.database.write { tx -> AuthorizationStep in
+                var step = AuthorizationStep()
+                (step.canceled, step.recorded) = try tx.inBatch { tx in try Self.record(answers, now: now, tx: tx) }
+                let due = more ? try tx.authorizationsDue(authorizedAtOrBefore: cutoff, after: after, limit: limit) : []
+                if due.isEmpty {
+                    if held { try tx.releaseSweeperLease(rule: rule.rawValue, holder: holder.id) }
+                    step.lease = held ? .released : .unchanged
+                } else if let time = try holder.take(rule, in: tx) {
+                    (step.due, step.lease) = (due, .held(time))
+                } else {
+                    step.lease = .refused
+                }
+                return step
             }
-            report.examined += due.count
-            guard let last = due.last else { break }
+            report.authorizationsCanceled += step.canceled
+            report.capturesRecorded += step.recorded
+            let holding = apply(step.lease, to: lease, report: &report)
+            if step.canceled + step.recorded > 0 { try await context.faults.reach(.afterSweepBatch) }
+            guard holding, let last = step.due.last else { break }
+            report.examined += step.due.count
             position = last.position
-            var released: [String] = []
-            var captured: [(intent: String, amount: Int64)] = []
-            for (intent, outcome) in await releaseAll(due.map(\.intent)) {
-                switch outcome {
-                case .released: released.append(intent)
-                case .captured(let amount): captured.append((intent, amount))
-                case .failed: report.skipped += 1
-                }
+            answered = []
+            for (intent, outcome) in await releaseAll(step.due.map(\.intent)) {
+                if outcome == .failed { report.skipped += 1 } else { answered.append((intent, outcome)) }
             }
-            let (ids, captures) = (released, captured)
             try await context.faults.reach(.afterSweepRelease)
-            let (canceled, recorded) = try await context.database.write { tx -> (Int, Int) in
-                var canceled = 0
-                for id in ids {
-                    // Read again under the write lock: a merchant's cancel may have come first.
-                    guard let current = try tx.paymentIntent(id), current.status == .requiresCapture else { continue }
-                    let next = try current.apply(.canceled(.automatic), now: now)
-                    guard try tx.update(next, from: current) else { continue }
-                    canceled += 1
-                    if let held = current.latestCharge, let charge = try tx.charge(held) {
-                        var released = charge
-                        released.releaseAuthorization()
-                        try tx.update(released, from: charge)
-                    }
-                }
-                var recorded = 0
-                for (id, amount) in captures {
-                    // The merchant's capture reached the network but its outcome never reached us: record it.
-                    guard let current = try tx.paymentIntent(id), current.status == .requiresCapture else { continue }
-                    let next = try current.apply(.captured(amount: amount), now: now)
-                    guard try tx.update(next, from: current) else { continue }
-                    recorded += 1
-                    if let held = current.latestCharge, let charge = try tx.charge(held) {
-                        var captured = charge
-                        captured.recordCapture(amount)
-                        try tx.update(captured, from: charge)
-                    }
-                }
-                return (canceled, recorded)
-            }
-            report.authorizationsCanceled += canceled
-            report.capturesRecorded += recorded
-            if canceled + recorded > 0 { try await context.faults.reach(.afterSweepBatch) }
-            if due.count < limit { break }
-            guard try await renew(lease, report: &report) else { break }
         }
     }
 
+    /// What one transaction of rule b did.
+    struct AuthorizationStep: Sendable {
+        /// Intents of the previous batch canceled, and captures recorded.
+        var canceled = 0
+        var recorded = 0
+        /// The next batch, to release at the network.
+        var due: [(position: SweepPosition, intent: PaymentIntent)] = []
+        var lease = LeaseChange.unchanged
+    }
+
+    /// Records what the network answered about a batch of expired authorizations, inside `tx`: released ones are
+    /// canceled, captured ones recorded as captured, the intents saved together (``StoreTransaction/update(_:then:)``).
+    /// Each intent is read again under the write lock, since a merchant's cancel or capture may have come first.
+    /// - Returns: how many intents were canceled, and how many captures recorded.
+    static func record(_ answers: [(intent: String, release: Release)], now: Int64, tx: any StoreTransaction) throws
+        -> (canceled: Int, recorded: Int)
+    {
+        var changes: [(intent: PaymentIntent, before: PaymentIntent)] = []
+        var captured: [String: Int64] = [:]
+        for (id, release) in answers {
+            guard let current = try tx.paymentIntent(id), current.status == .requiresCapture else { continue }
+            switch release {
+            case .released:
+                changes.append((try current.apply(.canceled(.automatic), now: now), current))
+            case .captured(let amount):
+                // The merchant's capture reached the network but its outcome never reached us: record it.
+                changes.append((try current.apply(.captured(amount: amount), now: now), current))
+                captured[id] = amount
+            case .failed:
+                continue
+            }
+        }
+        var (canceled, recorded) = (0, 0)
+        _ = try tx.update(changes) { intent in
+            let amount = captured[intent.id]
+            if amount == nil { canceled += 1 } else { recorded += 1 }
+            guard let held = intent.latestCharge, let charge = try tx.charge(held) else { return }
+            var next = charge
+            if let amount { next.recordCapture(amount) } else { next.releaseAuthorization() }
+            try tx.update(next, from: charge)
+        }
+        return (canceled, recorded)
+    }
+
     /// What became of an expired authorization at the network.
-    enum Release: Equatable {
+    enum Release: Equatable, Sendable {
         /// Released (now or before).
         case released
         /// Captured first, for this amount: a capture whose outcome never reached the database.
@@ -293,33 +410,44 @@ public struct Sweeper: Sendable {
         case failed
     }
 
-    /// How many releases a pass has at the network at once. Each is a durable write at the acquirer; asked one by
-    /// one, a batch of 200 took 200 round trips (about 370 ms for 300 in `scripts/bench`), while concurrent calls
-    /// share the network's commits.
-    static let releaseConcurrency = 32
-
-    /// Releases `intents`' authorizations, at most ``releaseConcurrency`` at a time; returns each intent's id with
-    /// what became of it.
+    /// Releases `intents`' authorizations at the network in one call (``CardNetwork/void(attemptIDs:)``, one durable
+    /// write at the test-mode acquirer instead of one per authorization), then asks about the few it had captured
+    /// first; returns each intent's id with what became of it.
     func releaseAll(_ intents: [PaymentIntent]) async -> [(String, Release)] {
-        await withTaskGroup(of: (String, Release).self) { group in
-            var results: [(String, Release)] = []
-            results.reserveCapacity(intents.count)
-            for (index, intent) in intents.enumerated() {
-                if index >= Self.releaseConcurrency, let done = await group.next() { results.append(done) }
-                group.addTask { (intent.id, await release(intent)) }
+        let attempts = intents.compactMap(\.latestCharge)
+        var answers: [String: Bool] = [:]
+        if !attempts.isEmpty {
+            do {
+                answers = try await context.network.void(attemptIDs: attempts)
+            } catch {
+                if !Task.isCancelled {
+                    context.logger.warning(
+                        "could not release a batch of expired authorizations; the next pass tries again",
+                        metadata: ["authorizations": "\(attempts.count)", "error": "\(error)"]
+                    )
+                }
             }
-            for await done in group { results.append(done) }
-            return results
         }
+        var results: [(String, Release)] = []
+        results.reserveCapacity(intents.count)
+        for intent in intents {
+            guard let attempt = intent.latestCharge else {
+                results.append((intent.id, .released))
+                continue
+            }
+            switch answers[attempt] {
+            case true?: results.append((intent.id, .released))
+            case false?: results.append((intent.id, await capturedFirst(intent, attempt: attempt)))
+            case nil: results.append((intent.id, .failed))
+            }
+        }
+        return results
     }
 
-    /// Releases an expired authorization at the network (idempotent on the attempt id), or finds the amount the
-    /// network captured first.
-    func release(_ intent: PaymentIntent) async -> Release {
-        guard let attempt = intent.latestCharge else { return .released }
+    /// An expired authorization the network would not release because it captured it first: finds the amount it
+    /// captured (asking to capture again returns the amount the first capture took, and takes no more).
+    func capturedFirst(_ intent: PaymentIntent, attempt: String) async -> Release {
         do {
-            if try await context.network.void(attemptID: attempt) { return .released }
-            // Captured first: asking to capture again returns the amount the first capture took, and takes no more.
             if let amount = try await context.network.capture(attemptID: attempt, amount: intent.amountCapturable) {
                 context.logger.notice(
                     "an expired authorization had been captured at the network; recording the capture",
@@ -345,14 +473,10 @@ public struct Sweeper: Sendable {
     /// without one (recharge references) are never read.
     func pruneIdempotencyKeys(now: Int64, lease: SweeperLeaseHolder.Hold, report: inout SweepReport) async throws {
         let limit = batchSize
-        while !Task.isCancelled {
-            let pruned = try await context.database.write { tx in
-                try tx.pruneIdempotencyKeys(expiredBefore: now, limit: limit)
-            }
-            report.examined += pruned
-            report.idempotencyKeysPruned += pruned
-            if pruned < limit { break }
-            guard try await renew(lease, report: &report) else { break }
+        try await inBatches(lease, counting: \.idempotencyKeysPruned, report: &report) { tx, hold in
+            let pruned = try tx.pruneIdempotencyKeys(expiredBefore: now, limit: limit)
+            if pruned > 0 { try hold() }
+            return BatchCounts(read: pruned, changed: pruned, more: pruned == limit)
         }
     }
 
@@ -361,14 +485,10 @@ public struct Sweeper: Sendable {
     /// Rule g: events past their retention are deleted, oldest first, a batch per transaction.
     func pruneEvents(now: Int64, lease: SweeperLeaseHolder.Hold, report: inout SweepReport) async throws {
         let (cutoff, limit) = (now - Event.retention, batchSize)
-        while !Task.isCancelled {
-            let pruned = try await context.database.write { tx in
-                try tx.pruneEvents(createdBefore: cutoff, limit: limit)
-            }
-            report.examined += pruned
-            report.eventsPruned += pruned
-            if pruned < limit { break }
-            guard try await renew(lease, report: &report) else { break }
+        try await inBatches(lease, counting: \.eventsPruned, report: &report) { tx, hold in
+            let pruned = try tx.pruneEvents(createdBefore: cutoff, limit: limit)
+            if pruned > 0 { try hold() }
+            return BatchCounts(read: pruned, changed: pruned, more: pruned == limit)
         }
     }
 
@@ -391,7 +511,9 @@ public struct Sweeper: Sendable {
             position = last.position
             for (_, charge) in due where !context.attempts.contains(charge) {
                 guard !Task.isCancelled else { return }
-                guard try await renew(lease, every: renewalInterval, report: &report) else { return }
+                guard try await hold(lease, report: &report),
+                    try await renew(lease, every: renewalInterval, report: &report)
+                else { return }
                 do {
                     let (intent, _) = try await intents.recover(charge: charge)
                     report.pendingChargesRecovered += 1
@@ -413,7 +535,7 @@ public struct Sweeper: Sendable {
                 }
             }
             if due.count < limit { break }
-            guard try await renew(lease, report: &report) else { break }
+            if lease.held { guard try await renew(lease, report: &report) else { break } }
         }
     }
 
@@ -429,7 +551,9 @@ public struct Sweeper: Sendable {
         report.examined += due.count
         for id in due {
             guard !Task.isCancelled else { return }
-            guard try await renew(lease, every: renewalInterval, report: &report) else { return }
+            guard try await hold(lease, report: &report),
+                try await renew(lease, every: renewalInterval, report: &report)
+            else { return }
             if await askAboutRefund(id, now: now, report: &report) != nil { report.pendingRefundsSettled += 1 }
         }
     }
@@ -452,12 +576,14 @@ public struct Sweeper: Sendable {
             position = last.position
             for (_, id) in due {
                 guard !Task.isCancelled else { return }
-                guard try await renew(lease, every: renewalInterval, report: &report) else { return }
+                guard try await hold(lease, report: &report),
+                    try await renew(lease, every: renewalInterval, report: &report)
+                else { return }
                 guard let (before, after) = await askAboutRefund(id, now: now, report: &report) else { continue }
                 if after.status != before.status || after.settlesAt != before.settlesAt { report.refundsUpdated += 1 }
             }
             if due.count < limit { break }
-            guard try await renew(lease, report: &report) else { break }
+            if lease.held { guard try await renew(lease, report: &report) else { break } }
         }
     }
 

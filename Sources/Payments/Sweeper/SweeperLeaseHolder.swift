@@ -30,15 +30,25 @@ public struct SweeperLeaseHolder: Sendable {
         self.clock = clock
     }
 
-    /// The lease a pass holds on one rule while it runs it.
+    /// The lease a pass holds on one rule while it runs it. A pass takes it with the rule's first change (a rule with
+    /// nothing due writes nothing at all), so it starts out not held.
     final class Hold {
         let rule: SweeperRule
+        /// Whether this pass holds the lease now (taken or renewed by a committed transaction, not released since).
+        var held = false
         /// When the lease was last taken or renewed (the holder's clock).
-        var renewedAt: Int64
+        var renewedAt: Int64 = 0
 
-        init(rule: SweeperRule, renewedAt: Int64) {
+        init(rule: SweeperRule) {
             self.rule = rule
-            self.renewedAt = renewedAt
         }
+    }
+
+    /// Takes or renews `rule`'s lease for this holder inside `tx`, as of the holder's clock now.
+    /// - Returns: the time it was taken at, or nil when another holder's lease still runs (nothing changes then).
+    func take(_ rule: SweeperRule, in tx: any StoreTransaction) throws -> Int64? {
+        let now = clock.now()
+        let taken = try tx.takeSweeperLease(rule: rule.rawValue, holder: id, now: now, leasedUntil: now + seconds)
+        return taken ? now : nil
     }
 }

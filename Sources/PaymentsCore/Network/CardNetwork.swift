@@ -33,10 +33,36 @@ public protocol CardNetwork: Sendable {
     /// - Returns: true when the authorization is released (now or earlier), false when it was captured first.
     func void(attemptID: String) async throws -> Bool
 
+    /// Releases several approved, uncaptured authorizations in one call, as ``void(attemptID:)`` releases each (the
+    /// sweeper's expired authorizations; an acquirer's batch reversal). Idempotent per attempt id.
+    /// - Returns: per attempt id, true when released (now or earlier) and false when captured first; an id missing
+    ///   from the answer could not be asked (ask again later).
+    /// - Throws: when the network could not be asked about any of them.
+    func void(attemptIDs: [String]) async throws -> [String: Bool]
+
     /// Gives back `amount` of a captured payment, or tells where that refund stands: idempotent on `refundID`, so
     /// asking again never refunds twice and answers the refund's status as of `now`.
     /// - Parameter now: the time of the question (unix seconds); the first question's is when the refund was made.
     func refund(attemptID: String, refundID: String, amount: Int64, now: Int64) async throws -> RefundResult
+}
+
+extension CardNetwork {
+    /// How many single releases ``void(attemptIDs:)`` has in flight at once when a network has no batch call.
+    public static var voidConcurrency: Int { 32 }
+
+    /// A network without a batch call releases each authorization with ``void(attemptID:)``, at most
+    /// ``voidConcurrency`` at a time; an attempt whose release failed is left out of the answer.
+    public func void(attemptIDs: [String]) async throws -> [String: Bool] {
+        await withTaskGroup(of: (String, Bool?).self) { group in
+            var answers: [String: Bool] = [:]
+            for (index, attempt) in attemptIDs.enumerated() {
+                if index >= Self.voidConcurrency, let (done, answer) = await group.next() { answers[done] = answer }
+                group.addTask { (attempt, try? await void(attemptID: attempt)) }
+            }
+            for await (done, answer) in group { answers[done] = answer }
+            return answers
+        }
+    }
 }
 
 /// What the service sends the network to authorize a payment. Holds the full card number in memory only.

@@ -18,6 +18,13 @@ public protocol StoreTransaction {
     /// Saves `intent` if its status is still `expected` (compare-and-set).
     /// - Returns: false when another writer changed the status first (nothing changes then).
     @discardableResult func update(_ intent: PaymentIntent, expecting expected: PaymentIntentStatus) throws -> Bool
+    /// Saves each intent of `changes` if its status is still its `before`'s (compare-and-set, as
+    /// ``update(_:expecting:)-(PaymentIntent,_)`` does), in as few statements as the store can (the sweeper saves
+    /// hundreds at a time).
+    /// - Precondition: each `before` was read in this transaction, and the intent not written since (a store may
+    ///   write only the columns that differ from it).
+    /// - Returns: the ids of the intents saved (the others changed status first; nothing of them changes).
+    func update(intents changes: [(intent: PaymentIntent, before: PaymentIntent)]) throws -> Set<String>
     /// Payment intents, newest first, optionally for one customer and within a `created` range.
     func paymentIntents(customer: String?, created: CreatedFilter?, page: PageRequest) throws -> Page<PaymentIntent>
 
@@ -42,6 +49,12 @@ public protocol StoreTransaction {
     func insert(_ charge: Charge) throws
     /// Saves a charge's new state.
     func update(_ charge: Charge) throws
+    /// Inserts `charges`, as ``insert(_:)-(Charge)`` inserts each, in as few statements as the store can (the
+    /// sweeper writes hundreds at a time).
+    func insert(charges: [Charge]) throws
+    /// Saves each charge of `changes`, as ``update(_:)-(Charge)`` saves each, in as few statements as the store can.
+    /// - Precondition: each `before` was read in this transaction, and the charge not written since.
+    func update(charges changes: [(charge: Charge, before: Charge)]) throws
     /// Charges, newest first, optionally for one customer or intent and within a `created` range.
     func charges(customer: String?, paymentIntent: String?, created: CreatedFilter?, page: PageRequest) throws
         -> Page<Charge>
@@ -114,6 +127,8 @@ public protocol StoreTransaction {
 
     /// Records an event (in the transaction of the change it records).
     func insert(_ event: Event) throws
+    /// Records `events` (in the transaction of the changes they record), in as few statements as the store can.
+    func insert(events: [Event]) throws
     /// The event with `id`, if any.
     func event(_ id: String) throws -> Event?
     /// Events, newest first, of any of `types` (every type when empty) and within a `created` range.

@@ -44,6 +44,24 @@ struct PostgresColumns<Record>: Sendable {
         updateSQL + " AND \"\(column)\" = $\(count + 1)"
     }
 
+    /// An INSERT of `rows` rows in one statement: ``insertSQL``'s columns, with one `VALUES` tuple per row, its
+    /// parameters numbered on from the previous row's.
+    func insertSQL(rows: Int) -> String {
+        let tuples = (0..<rows).map { row in
+            "(" + (1...count).map { "$\(row * count + $0)" }.joined(separator: ", ") + ")"
+        }
+        let head = insertSQL[..<insertSQL.range(of: " VALUES ")!.upperBound]
+        return head + tuples.joined(separator: ", ")
+    }
+
+    /// The arguments of ``insertSQL(rows:)`` for `rows`, one row's after another's.
+    func arguments(for rows: some Collection<Record>) throws -> [PostgresValue] {
+        var arguments: [PostgresValue] = []
+        arguments.reserveCapacity(rows.count * count)
+        for row in rows { arguments += try self.arguments(for: row) }
+        return arguments
+    }
+
     /// The arguments of ``insertSQL`` and ``updateSQL`` for `row`.
     func arguments(for row: Record) throws -> [PostgresValue] {
         try values.map { try $0(row).postgresValue }

@@ -100,6 +100,17 @@ final class PostgresTransaction: StoreTransaction {
         try execute(columns.insertSQL, try columns.arguments(for: row))
     }
 
+    /// Inserts `rows` in multi-row INSERTs of at most 500 rows each: one round trip per statement instead of one
+    /// per row.
+    func insertRows<Record>(_ rows: [Record], _ columns: PostgresColumns<Record>) throws {
+        var start = rows.startIndex
+        while start < rows.endIndex {
+            let chunk = rows[start..<min(start + 500, rows.endIndex)]
+            try execute(columns.insertSQL(rows: chunk.count), try columns.arguments(for: chunk))
+            start = chunk.endIndex
+        }
+    }
+
     /// Saves every column of `row` through its table's UPDATE.
     /// - Throws: ``PostgresStoreError/rowMissing(table:)`` when no row has `row`'s primary key, as the SQLite store
     ///   throws GRDB's `recordNotFound`.
@@ -133,6 +144,13 @@ final class PostgresTransaction: StoreTransaction {
         return try execute(PostgresRecords.paymentIntentCompareAndSet, arguments) == 1
     }
 
+    /// One compare-and-set per intent: each writes the whole row, the same as writing what changed since `before`.
+    func update(intents changes: [(intent: PaymentIntent, before: PaymentIntent)]) throws -> Set<String> {
+        var saved = Set<String>()
+        for (intent, before) in changes where try update(intent, expecting: before.status) { saved.insert(intent.id) }
+        return saved
+    }
+
     // MARK: - Charges
 
     func charge(_ id: String) throws -> Charge? {
@@ -143,8 +161,16 @@ final class PostgresTransaction: StoreTransaction {
         try insertRow(charge, PostgresRecords.charge)
     }
 
+    func insert(charges: [Charge]) throws {
+        try insertRows(charges, PostgresRecords.charge)
+    }
+
     func update(_ charge: Charge) throws {
         try updateRow(charge, PostgresRecords.charge)
+    }
+
+    func update(charges changes: [(charge: Charge, before: Charge)]) throws {
+        for (charge, _) in changes { try update(charge) }
     }
 
     // MARK: - PaymentMethods
@@ -229,6 +255,10 @@ final class PostgresTransaction: StoreTransaction {
 
     func insert(_ event: Event) throws {
         try insertRow(event, PostgresRecords.event)
+    }
+
+    func insert(events: [Event]) throws {
+        try insertRows(events, PostgresRecords.event)
     }
 
     func event(_ id: String) throws -> Event? {

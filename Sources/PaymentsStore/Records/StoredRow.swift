@@ -33,6 +33,8 @@ struct RowColumns<Record>: Sendable {
     /// How many columns the statements write (their parameters, in order).
     private let count: Int
     private let values: [Value]
+    /// The columns' names, in the list's order.
+    private let names: [String]
     /// The primary key's columns, with their positions in the list.
     private let primaryKey: [(name: String, index: Int)]
 
@@ -58,6 +60,7 @@ struct RowColumns<Record>: Sendable {
             """
         self.count = names.count
         self.values = columns.map(\.value)
+        self.names = names
         self.primaryKey = key
     }
 
@@ -65,6 +68,74 @@ struct RowColumns<Record>: Sendable {
     /// a compare-and-set and the save in one statement.
     func updateSQL(whereStill column: String) -> String {
         updateSQL + " AND \"\(column)\" = ?\(count + 1)"
+    }
+
+    /// An INSERT of `rows` rows in one statement: ``insertSQL``'s columns, with one `VALUES` tuple per row, its
+    /// parameters numbered on from the previous row's.
+    func insertSQL(rows: Int) -> String {
+        let tuples = (0..<rows).map { row in
+            "(" + (1...count).map { "?\(row * count + $0)" }.joined(separator: ", ") + ")"
+        }
+        let head = insertSQL[..<insertSQL.range(of: " VALUES ")!.upperBound]
+        return head + tuples.joined(separator: ", ")
+    }
+
+    /// The position of the column `name` in the list.
+    func position(of name: String) -> Int? { names.firstIndex(of: name) }
+
+    /// The stored value of the column at `position` for `row`.
+    func value(at position: Int, of row: Record) throws -> (any DatabaseValueConvertible)? {
+        try values[position](row)
+    }
+
+    /// The positions of the columns whose stored value differs between `before` and `after`.
+    func changed(from before: Record, to after: Record) throws -> [Int] {
+        try values.indices.filter { index in
+            try values[index](before)?.databaseValue != values[index](after)?.databaseValue
+        }
+    }
+
+    /// An UPDATE of `rows` rows in one statement, setting only the columns at `changed` (positions in the list):
+    /// `UPDATE table SET column = v.columnN, ... FROM (VALUES (key, expected, value, ...), ...) AS v WHERE key =
+    /// v.column1 [AND still = v.column2] RETURNING key`. With `still`, a row is saved only if that column still holds
+    /// the value given (a compare-and-set); the statement returns the keys of the rows it saved.
+    /// - Precondition: a single-column primary key.
+    func updateSQL(rows: Int, changed: [Int], whereStill still: String?) -> String {
+        let key = "\"\(primaryKey[0].name)\""
+        let first = still == nil ? 2 : 3
+        let set = changed.enumerated().map { offset, index in "\"\(names[index])\" = v.column\(first + offset)" }
+        let width = first - 1 + changed.count
+        let tuple = "(" + Array(repeating: "?", count: width).joined(separator: ", ") + ")"
+        var sql = "UPDATE \"\(table)\" SET \(set.joined(separator: ", ")) FROM (VALUES "
+        sql += Array(repeating: tuple, count: rows).joined(separator: ", ")
+        sql += ") AS v WHERE \"\(table)\".\(key) = v.column1"
+        if let still { sql += " AND \"\(table)\".\"\(still)\" = v.column2" }
+        return sql + " RETURNING \"\(table)\".\(key)"
+    }
+
+    /// The arguments of ``updateSQL(rows:changed:whereStill:)`` for `rows`: each row's key, the value its `still`
+    /// column must hold (when given), and its values at `changed`.
+    func updateArguments(
+        for rows: some Collection<(row: Record, expected: (any DatabaseValueConvertible)?)>,
+        changed: [Int]
+    ) throws -> StatementArguments {
+        var arguments: [(any DatabaseValueConvertible)?] = []
+        for (row, expected) in rows {
+            arguments.append(try values[primaryKey[0].index](row))
+            if let expected { arguments.append(expected) }
+            for index in changed { arguments.append(try values[index](row)) }
+        }
+        return StatementArguments(arguments)
+    }
+
+    /// The arguments of ``insertSQL(rows:)`` for `rows`, one row's after another's.
+    func arguments(for rows: some Collection<Record>) throws -> StatementArguments {
+        var values: [(any DatabaseValueConvertible)?] = []
+        values.reserveCapacity(rows.count * count)
+        for row in rows {
+            for value in self.values { values.append(try value(row)) }
+        }
+        return StatementArguments(values)
     }
 
     /// The arguments of ``insertSQL`` and ``updateSQL`` for `row`.

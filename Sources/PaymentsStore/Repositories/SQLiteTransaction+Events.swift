@@ -9,6 +9,11 @@ extension SQLiteTransaction {
         try insertRow(event)
     }
 
+    /// Records `events` in multi-row INSERTs (``insertRows(_:)``).
+    public func insert(events: [Event]) throws {
+        try insertRows(events)
+    }
+
     /// The event with `id`, if any.
     public func event(_ id: String) throws -> Event? {
         try fetchOne(Event.self, "SELECT * FROM events WHERE id = ?", [id])

@@ -1,0 +1,35 @@
+import PaymentsCore
+
+// MARK: - Expiry: the sweeper's rule a, a batch at a time
+
+extension PaymentIntents {
+    /// Expires the attempts of `intents` inside `tx`, as ``expireAttempt(_:now:ids:tx:)`` does one by one: each intent
+    /// gets `payment_intent_payment_attempt_expired`, and its attempt is recorded as a failed charge (its latest),
+    /// with the same events in the same order; the intents are saved together (``StoreTransaction/update(intents:)``).
+    /// - Precondition: every intent was read in `tx`, and not written since.
+    /// - Returns: how many moved (an intent whose status changed since it was read is left alone: compare-and-set).
+    static func expireAttempts(_ intents: [PaymentIntent], now: Int64, ids: IDGenerator, tx: any StoreTransaction)
+        throws -> Int
+    {
+        var changes: [(intent: PaymentIntent, before: PaymentIntent)] = []
+        var charges: [String: Charge] = [:]
+        changes.reserveCapacity(intents.count)
+        for intent in intents {
+            var next = try intent.apply(.attemptExpired, now: now)
+            var charge = Charge.attempt(
+                id: ids.charge(),
+                for: intent,
+                paymentMethod: intent.paymentMethod,
+                at: now,
+                threeDSecure: "expired"
+            )
+            charge.fail(with: .attemptExpired(paymentMethod: intent.paymentMethod), at: now)
+            next.latestCharge = charge.id
+            changes.append((next, intent))
+            charges[intent.id] = charge
+        }
+        return try tx.update(changes) { intent in
+            if let charge = charges[intent.id] { try tx.insert(charge) }
+        }
+    }
+}
