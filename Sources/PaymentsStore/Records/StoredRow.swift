@@ -70,14 +70,13 @@ struct RowColumns<Record>: Sendable {
         updateSQL + " AND \"\(column)\" = ?\(count + 1)"
     }
 
-    /// An INSERT of `rows` rows in one statement: ``insertSQL``'s columns, with one `VALUES` tuple per row, its
-    /// parameters numbered on from the previous row's.
+    /// An INSERT of `rows` rows in one statement: ``insertSQL``'s columns, with one `VALUES` tuple per row. Its
+    /// parameters are anonymous (`?`), bound in order: GRDB looks up the name of every numbered parameter (`?N`)
+    /// of a statement on each run, hundreds in a statement of twenty rows.
     func insertSQL(rows: Int) -> String {
-        let tuples = (0..<rows).map { row in
-            "(" + (1...count).map { "?\(row * count + $0)" }.joined(separator: ", ") + ")"
-        }
+        let tuple = "(" + Array(repeating: "?", count: count).joined(separator: ", ") + ")"
         let head = insertSQL[..<insertSQL.range(of: " VALUES ")!.upperBound]
-        return head + tuples.joined(separator: ", ")
+        return head + Array(repeating: tuple, count: rows).joined(separator: ", ")
     }
 
     /// The position of the column `name` in the list.
@@ -88,14 +87,26 @@ struct RowColumns<Record>: Sendable {
         try values[position](row)
     }
 
-    /// The positions of the columns whose stored value differs between `before` and `after`.
-    func changed(from before: Record, to after: Record) throws -> [Int] {
-        try values.indices.filter { index in
-            try values[index](before)?.databaseValue != values[index](after)?.databaseValue
+    /// The columns whose stored value differs between `before` and `after`: their positions, and `after`'s values
+    /// of them (each computed once: some are JSON text).
+    func changes(from before: Record, to after: Record) throws -> (positions: [Int], values: [DatabaseValue]) {
+        var changes: (positions: [Int], values: [DatabaseValue]) = ([], [])
+        for (position, value) in values.enumerated() {
+            let new = try value(after)?.databaseValue ?? .null
+            guard try value(before)?.databaseValue ?? .null != new else { continue }
+            changes.positions.append(position)
+            changes.values.append(new)
         }
+        return changes
     }
 
-    /// An UPDATE of `rows` rows in one statement, setting only the columns at `changed` (positions in the list):
+    /// The stored value of the primary key's (first) column for `row`.
+    func keyValue(of row: Record) throws -> DatabaseValue {
+        try values[primaryKey[0].index](row)?.databaseValue ?? .null
+    }
+
+    /// An UPDATE of `rows` rows in one statement, setting only the columns at `changed` (positions in the list), its
+    /// arguments each row's key, the value its `still` column must hold (when given) and its values at `changed`:
     /// `UPDATE table SET column = v.columnN, ... FROM (VALUES (key, expected, value, ...), ...) AS v WHERE key =
     /// v.column1 [AND still = v.column2] RETURNING key`. With `still`, a row is saved only if that column still holds
     /// the value given (a compare-and-set); the statement returns the keys of the rows it saved.
@@ -111,21 +122,6 @@ struct RowColumns<Record>: Sendable {
         sql += ") AS v WHERE \"\(table)\".\(key) = v.column1"
         if let still { sql += " AND \"\(table)\".\"\(still)\" = v.column2" }
         return sql + " RETURNING \"\(table)\".\(key)"
-    }
-
-    /// The arguments of ``updateSQL(rows:changed:whereStill:)`` for `rows`: each row's key, the value its `still`
-    /// column must hold (when given), and its values at `changed`.
-    func updateArguments(
-        for rows: some Collection<(row: Record, expected: (any DatabaseValueConvertible)?)>,
-        changed: [Int]
-    ) throws -> StatementArguments {
-        var arguments: [(any DatabaseValueConvertible)?] = []
-        for (row, expected) in rows {
-            arguments.append(try values[primaryKey[0].index](row))
-            if let expected { arguments.append(expected) }
-            for index in changed { arguments.append(try values[index](row)) }
-        }
-        return StatementArguments(arguments)
     }
 
     /// The arguments of ``insertSQL(rows:)`` for `rows`, one row's after another's.

@@ -40,7 +40,7 @@ public struct SQLiteTransaction: StoreTransaction {
     }
 
     /// Inserts `rows` in as few statements as it takes: multi-row INSERTs of ``batchSizes`` rows each, largest first,
-    /// each prepared once per connection. One statement per hundred rows instead of one per row: besides each
+    /// each prepared once per connection. One statement per twenty rows instead of one per row: besides each
     /// statement's own cost, SQLite builds a temporary index for every `IN (...)` list of the table's CHECK
     /// constraints once per statement run (six for `charges`, one for `events`).
     func insertRows<Record: StoredRow>(_ rows: [Record]) throws {
@@ -68,15 +68,24 @@ public struct SQLiteTransaction: StoreTransaction {
     {
         let columns = Record.columns
         let stillPosition = still.flatMap(columns.position(of:))
-        var groups: [[Int]: [(row: Record, expected: (any DatabaseValueConvertible)?)]] = [:]
+        // Rows grouped by the columns they change, each row as its statement arguments.
+        var groups: [[Int]: [[DatabaseValue]]] = [:]
         var order: [[Int]] = []
         for (row, before) in changes {
-            var changed = try columns.changed(from: before, to: row)
-            if let stillPosition, !changed.contains(stillPosition) { changed = (changed + [stillPosition]).sorted() }
+            var (changed, values) = try columns.changes(from: before, to: row)
+            var arguments = [try columns.keyValue(of: row)]
+            if let stillPosition {
+                arguments.append(try columns.value(at: stillPosition, of: before)?.databaseValue ?? .null)
+                if !changed.contains(stillPosition) {
+                    // Written unchanged, so that a row whose other columns did not change is still matched.
+                    let at = changed.firstIndex { $0 > stillPosition } ?? changed.endIndex
+                    changed.insert(stillPosition, at: at)
+                    values.insert(arguments[1], at: at)
+                }
+            }
             guard !changed.isEmpty else { continue }
-            let expected = try stillPosition.flatMap { try columns.value(at: $0, of: before) }
             if groups[changed] == nil { order.append(changed) }
-            groups[changed, default: []].append((row, expected))
+            groups[changed, default: []].append(arguments + values)
         }
         var saved: [String] = []
         for changed in order {
@@ -84,13 +93,12 @@ public struct SQLiteTransaction: StoreTransaction {
             var start = rows.startIndex
             for size in Self.batchSizes {
                 while rows.endIndex - start >= size {
-                    let chunk = rows[start..<start + size]
                     let statement = try db.cachedStatement(
                         sql: columns.updateSQL(rows: size, changed: changed, whereStill: still)
                     )
                     let keys = try String.fetchAll(
                         statement,
-                        arguments: columns.updateArguments(for: chunk, changed: changed)
+                        arguments: StatementArguments(rows[start..<start + size].joined())
                     )
                     if still == nil, keys.count < size {
                         throw RecordError.recordNotFound(databaseTableName: columns.table, key: [:])
@@ -103,8 +111,10 @@ public struct SQLiteTransaction: StoreTransaction {
         return saved
     }
 
-    /// The row counts of the multi-row INSERTs of ``insertRows(_:)``: few, so that few statements are cached.
-    static let batchSizes = [100, 10, 1]
+    /// The row counts of the multi-row statements of ``insertRows(_:)`` and ``updateRows(_:whereStill:)``: few, so
+    /// that few statements are cached, and small enough that compiling one (in a pass's first batch) costs less than
+    /// the statements it saves.
+    static let batchSizes = [20, 4, 1]
 
     /// Saves every column of `row` through its table's UPDATE, prepared once per connection.
     /// - Throws: `RecordError.recordNotFound` when no row has `row`'s primary key, as GRDB's `update` did.
