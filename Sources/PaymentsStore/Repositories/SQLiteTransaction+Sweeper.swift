@@ -17,14 +17,18 @@ extension SQLiteTransaction {
         after position: SweepPosition,
         limit: Int
     ) throws -> [(position: SweepPosition, intent: PaymentIntent)] {
-        let rows = try Row.fetchAll(
+        // Decoded from the cursor's row, which finds columns by name through a table built once per query; the copies
+        // `Row.fetchAll` makes look each name up by comparing it, lowercased, with every column's.
+        let rows = try Row.fetchCursor(
             db.cachedStatement(sql: SweeperQuery.authorizationsDue.sql),
             arguments: [cutoff, position.due, position.rowid, limit]
         )
-        return try rows.map { row in
+        var due: [(position: SweepPosition, intent: PaymentIntent)] = []
+        while let row = try rows.next() {
             let intent = try PaymentIntent(row: row)
-            return (SweepPosition(due: intent.authorizedAt ?? cutoff, rowid: row["sweep_rowid"]), intent)
+            due.append((SweepPosition(due: intent.authorizedAt ?? cutoff, rowid: row["sweep_rowid"]), intent))
         }
+        return due
     }
 
     /// The ids of charges still pending that were created at or before `cutoff`, after `position`, oldest first
