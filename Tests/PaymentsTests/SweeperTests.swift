@@ -558,6 +558,34 @@ struct SweeperTests {
         }
     }
 
+    @Test("A rule with nothing due takes no lease: another holder's lease on it is neither waited for nor reported")
+    func idleRuleTakesNoLease() async throws {
+        // Given a due attempt, and another sweeper's live leases on rule a and on rule g (no event is old enough)
+        let (environment, _) = try Self.environment()
+        let t0 = environment.clock.now
+        let intent = try await Self.pay(environment, Self.threeDSecureCard)
+        for rule in ["expire_attempts", "prune_events"] {
+            let taken = try await environment.database.write { tx in
+                try tx.takeSweeperLease(rule: rule, holder: "other", now: t0, leasedUntil: t0 + 30)
+            }
+            #expect(taken)
+        }
+        let mine = SweeperLeaseHolder(id: "mine", seconds: 30, clock: environment.clock.unixClock)
+
+        // When this sweeper passes
+        let report = try await Sweeper(context: environment.context, holder: mine).sweep(now: t0 + Self.window)
+
+        // Then only the rule with a row due is reported skipped, and no rule holds a lease of this sweeper's
+        #expect(report == SweepReport(rulesSkipped: [.expireAttempts]))
+        #expect(try await Self.stored(environment, intent).status == .requiresAction)
+        for rule in SweeperRule.allCases {
+            let lease = try await environment.database.read { tx in try tx.sweeperLease(rule: rule.rawValue) }
+            #expect(lease?.holder != "mine", "\(rule.rawValue): \(String(describing: lease))")
+        }
+        let events = try await environment.database.read { tx in try tx.sweeperLease(rule: "prune_events") }
+        #expect(events == SweeperLease(rule: "prune_events", holder: "other", leasedUntil: t0 + 30))
+    }
+
     // MARK: - The service
 
     @Test("With an interval of 0 the service is off")
