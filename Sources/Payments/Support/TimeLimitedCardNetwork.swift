@@ -1,4 +1,3 @@
-import Dispatch
 import PaymentsCore
 import Synchronization
 
@@ -12,10 +11,6 @@ import Synchronization
 struct TimeLimitedCardNetwork: CardNetwork {
     let base: any CardNetwork
     let timeout: Duration
-
-    /// Where the timeouts fire: a queue of their own (a serial queue gets a thread whenever it has work), so blocking
-    /// work that fills the global queue's threads cannot hold a timeout back.
-    private static let timers = DispatchQueue(label: "payments.card-network.timeouts")
 
     // The card questions are answered locally and at once: nothing to time.
     func lookUp(_ card: CardNumber) -> CardLookup { base.lookUp(card) }
@@ -56,19 +51,15 @@ struct TimeLimitedCardNetwork: CardNetwork {
         let timeout = self.timeout
         let outcome: Result<T, any Error> = await withCheckedContinuation { continuation in
             let race = Race(continuation)
-            // The timeout is a dispatch timer, not a sleeping task: a call that answers in time cancels it before
-            // it fires, and nothing wakes up for it (a task per call that slept and was woken by its cancellation
-            // cost a task, a timer and a thread wake-up on every payment).
-            let timer = DispatchWorkItem {
+            // The timeout is a task on the cooperative pool, like the call. A dispatch timer fires on time even when
+            // that pool is starved, which sounds better but is not: the call's own task cannot run then either, and
+            // a full test run (its tests block the pool's two threads with fsyncs for seconds) timed out dozens of
+            // calls that were merely waiting for a thread.
+            let timer = Task {
+                try? await Task.sleep(for: timeout)
+                guard !Task.isCancelled else { return }
                 race.answer(.failure(PaymentError.cardNetworkUnavailable("no answer to \(name) within \(timeout)")))
             }
-            let (seconds, attoseconds) = timeout.components
-            let nanoseconds =
-                seconds >= Int64.max / 1_000_000_000 ? Int64.max : seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-            Self.timers.asyncAfter(
-                deadline: .now() + .nanoseconds(Int(clamping: nanoseconds)),
-                execute: timer
-            )
             race.work = Task {
                 let result: Result<T, any Error>
                 do { result = .success(try await call()) } catch { result = .failure(error) }
