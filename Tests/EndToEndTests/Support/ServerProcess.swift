@@ -195,11 +195,12 @@ final class ServerProcess: Sendable {
     func removeFiles() {
         guard !process.isRunning else { return }
         if let database = store.database(in: folder) {
-            // psql blocks: on a dispatch queue, not a cooperative thread; the cluster goes at exit anyway.
-            DispatchQueue.global().async {
+            // psql blocks: on a thread of its own, not the cooperative pool's (see `offCooperativePool`); the
+            // cluster goes at exit anyway.
+            Thread {
                 _ = try? SharedPostgres.cluster()
                     .psql(database: "postgres", "DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
-            }
+            }.start()
         }
         try? FileManager.default.removeItem(at: folder)
     }
