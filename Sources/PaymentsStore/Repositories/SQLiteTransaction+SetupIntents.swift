@@ -41,6 +41,6 @@ extension SQLiteTransaction {
     /// Setup intents in `requires_action` whose attempt expired at or before `now`, the longest-expired first
     /// (index `setup_intents_attempts_due`).
     public func setupAttemptsDue(at now: Int64, limit: Int) throws -> [SetupIntent] {
-        try SetupIntent.fetchAll(db, sql: SweeperQuery.setupAttemptsDue.sql, arguments: [now, limit])
+        try db.fetch(SetupIntent.self, sql: SweeperQuery.setupAttemptsDue.sql, [now, limit])
     }
 }

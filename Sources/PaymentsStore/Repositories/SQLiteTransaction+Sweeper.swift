@@ -7,7 +7,7 @@ extension SQLiteTransaction {
     /// Intents in `requires_action` or `requires_confirmation` whose attempt expired at or before `now`, the
     /// longest-expired first (rule a; index `payment_intents_attempts_due`).
     public func attemptsDue(at now: Int64, limit: Int) throws -> [PaymentIntent] {
-        try PaymentIntent.fetchAll(db.cachedStatement(sql: SweeperQuery.attemptsDue.sql), arguments: [now, limit])
+        try db.fetch(PaymentIntent.self, sql: SweeperQuery.attemptsDue.sql, [now, limit])
     }
 
     /// `requires_capture` intents authorized at or before `cutoff`, after `position`, oldest first (rule b; index
@@ -17,18 +17,27 @@ extension SQLiteTransaction {
         after position: SweepPosition,
         limit: Int
     ) throws -> [(position: SweepPosition, intent: PaymentIntent)] {
-        // Decoded from the cursor's row, which finds columns by name through a table built once per query; the copies
-        // `Row.fetchAll` makes look each name up by comparing it, lowercased, with every column's.
-        let rows = try Row.fetchCursor(
-            db.cachedStatement(sql: SweeperQuery.authorizationsDue.sql),
-            arguments: [cutoff, position.due, position.rowid, limit]
+        // Read in place (``StatementColumns``): the copies `Row.fetchAll` makes look each name up by comparing it,
+        // lowercased, with every column's.
+        try db.fetch(
+            DueIntent.self,
+            sql: SweeperQuery.authorizationsDue.sql,
+            [cutoff, position.due, position.rowid, limit]
         )
-        var due: [(position: SweepPosition, intent: PaymentIntent)] = []
-        while let row = try rows.next() {
-            let intent = try PaymentIntent(row: row)
-            due.append((SweepPosition(due: intent.authorizedAt ?? cutoff, rowid: row["sweep_rowid"]), intent))
+        .map { (SweepPosition(due: $0.intent.authorizedAt ?? cutoff, rowid: $0.rowid), $0.intent) }
+    }
+
+    /// An intent with the `sweep_rowid` its due query adds, for the next batch's position.
+    private struct DueIntent: ColumnDecodable {
+        var intent: PaymentIntent
+        var rowid: Int64
+
+        init(row: Row) throws { try self.init(columns: row) }
+
+        init<Columns: ColumnValues>(columns row: Columns) throws {
+            intent = try PaymentIntent(columns: row)
+            rowid = row["sweep_rowid"]
         }
-        return due
     }
 
     /// The ids of charges still pending that were created at or before `cutoff`, after `position`, oldest first
