@@ -51,19 +51,7 @@ struct CardVaultTests {
         }
         for (index, (_, card)) in saved.enumerated() {
             _ = try await environment.network.authorize(
-                AuthorizationRequest(
-                    attemptID: "ch_vault\(index)",
-                    card: card,
-                    expiry: CardExpiry(unvalidatedMonth: 12, year: 2030),
-                    cvcProvided: true,
-                    amount: 2_000,
-                    currency: "usd",
-                    capture: true,
-                    offSession: false,
-                    authenticated: false,
-                    offSessionReady: false,
-                    now: environment.clock.now
-                )
+                .sample("ch_vault\(index)", card: card, now: environment.clock.now)
             )
         }
         // When the raw bytes of every file are read while the database is open

@@ -38,19 +38,7 @@ struct TimeLimitedCardNetworkTests {
     }
 
     static func request(_ id: String) throws -> AuthorizationRequest {
-        AuthorizationRequest(
-            attemptID: id,
-            card: try CardNumber(parsing: "4242424242424242"),
-            expiry: CardExpiry(unvalidatedMonth: 12, year: 2030),
-            cvcProvided: true,
-            amount: 2_000,
-            currency: "usd",
-            capture: true,
-            offSession: false,
-            authenticated: false,
-            offSessionReady: false,
-            now: 1_700_000_000
-        )
+        .sample(id, card: try CardNumber(parsing: "4242424242424242"), now: 1_700_000_000)
     }
 
     @Test("answers in time pass through, many at once, each call ending once")

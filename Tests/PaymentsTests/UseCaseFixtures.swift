@@ -70,3 +70,23 @@ extension TestEnvironment {
     /// The approved authorizations in the network's ledger: the charges that really happened.
     func approvedAtNetwork() throws -> Int { try network.approvedCount() }
 }
+
+extension AuthorizationRequest {
+    /// A 2,000 usd on-session authorization of `card`, captured at once: the request the tests that talk to a
+    /// network directly send.
+    static func sample(_ attemptID: String, card: CardNumber, now: Int64) -> AuthorizationRequest {
+        AuthorizationRequest(
+            attemptID: attemptID,
+            card: card,
+            expiry: CardExpiry(unvalidatedMonth: 12, year: 2030),
+            cvcProvided: true,
+            amount: 2_000,
+            currency: "usd",
+            capture: true,
+            offSession: false,
+            authenticated: false,
+            offSessionReady: false,
+            now: now
+        )
+    }
+}

@@ -347,6 +347,16 @@ extension PaymentIntents {
     static func expireAttempt(_ intent: PaymentIntent, now: Int64, ids: IDGenerator, tx: any StoreTransaction) throws
         -> Bool
     {
+        let (next, charge) = try expired(intent, now: now, ids: ids)
+        // `intent` was read in this transaction (by the sweeper's batch, or by the confirm that found it late).
+        guard try tx.update(next, from: intent) else { return false }
+        try tx.insert(charge)
+        return true
+    }
+
+    /// What expiring `intent`'s attempt makes: the intent with `payment_intent_payment_attempt_expired`, and the
+    /// attempt as a failed charge, its latest (``expireAttempt(_:now:ids:tx:)``, ``expireAttempts(_:now:ids:tx:)``).
+    static func expired(_ intent: PaymentIntent, now: Int64, ids: IDGenerator) throws -> (PaymentIntent, Charge) {
         var next = try intent.apply(.attemptExpired, now: now)
         var charge = Charge.attempt(
             id: ids.charge(),
@@ -357,10 +367,7 @@ extension PaymentIntents {
         )
         charge.fail(with: .attemptExpired(paymentMethod: intent.paymentMethod), at: now)
         next.latestCharge = charge.id
-        // `intent` was read in this transaction (by the sweeper's batch, or by the confirm that found it late).
-        guard try tx.update(next, from: intent) else { return false }
-        try tx.insert(charge)
-        return true
+        return (next, charge)
     }
 
     /// The network request for a charge. Built from the charge row alone (its time included), so a retry after a

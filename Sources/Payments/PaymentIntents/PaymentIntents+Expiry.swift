@@ -15,16 +15,7 @@ extension PaymentIntents {
         var charges: [String: Charge] = [:]
         changes.reserveCapacity(intents.count)
         for intent in intents {
-            var next = try intent.apply(.attemptExpired, now: now)
-            var charge = Charge.attempt(
-                id: ids.charge(),
-                for: intent,
-                paymentMethod: intent.paymentMethod,
-                at: now,
-                threeDSecure: "expired"
-            )
-            charge.fail(with: .attemptExpired(paymentMethod: intent.paymentMethod), at: now)
-            next.latestCharge = charge.id
+            let (next, charge) = try expired(intent, now: now, ids: ids)
             changes.append((next, intent))
             charges[intent.id] = charge
         }
