@@ -39,29 +39,16 @@ struct PostgresCommandsTests {
             }
 
             // When a run slowed by a 40 ms network is killed with SIGKILL part way through
-            let process = ChildProcess(
-                executableURL: URL(fileURLWithPath: try PaymentsBinary.path()),
-                arguments: [
+            let (termination, charged) = try await ledgers.recharge(
+                killedPartWay: [
                     "recharge", "--db", server.db.path, "--input", input.path, "--output",
                     server.folder.appendingPathComponent("killed.csv").path,
                 ],
                 environment: PaymentsBinary.environment(url.merging(["PAYMENTS_NETWORK_LATENCY": "40"]) { $1 }),
-                currentDirectoryURL: TestPaths.root,
-                output: nil
+                rows: rows,
+                approvedBefore: approvedBefore
             )
-            try ChildRegistry.launch(process)
-            ChildRegistry.add(process.processIdentifier)
-            var approved = approvedBefore
-            let deadline = ContinuousClock.now + .seconds(60)
-            while approved < approvedBefore + rows / 4, ContinuousClock.now < deadline, process.isRunning {
-                try await Task.sleep(for: .milliseconds(50))
-                approved = try ledgers.networkApprovedAttempts().count
-            }
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            ChildRegistry.remove(process.processIdentifier)
-            #expect(process.terminationReason == .uncaughtSignal)
-            let charged = try ledgers.networkApprovedAttempts().count - approvedBefore
+            #expect(termination == .uncaughtSignal)
             #expect(charged > 0 && charged < rows, "killed too late or too early: \(charged) of \(rows) charged")
 
             // And then two runs of the same file at once, and (once the dead run's leases ran out) a last one

@@ -235,26 +235,13 @@ struct RechargeTests {
             let approvedBefore = try ledgers.networkApprovedAttempts().count
 
             // Given a run slowed by a 200 ms network, killed part way through
-            let process = ChildProcess(
-                executableURL: URL(fileURLWithPath: try PaymentsBinary.path()),
-                arguments: ["recharge", "--db", server.db.path, "--input", input.path, "--output", output.path],
+            let (termination, charged) = try await ledgers.recharge(
+                killedPartWay: ["recharge", "--db", server.db.path, "--input", input.path, "--output", output.path],
                 environment: server.commandEnvironment(["PAYMENTS_NETWORK_LATENCY": "200"]),
-                currentDirectoryURL: TestPaths.root,
-                output: nil
+                rows: rows,
+                approvedBefore: approvedBefore
             )
-            try ChildRegistry.launch(process)
-            ChildRegistry.add(process.processIdentifier)
-            var approvedMidway = approvedBefore
-            let deadline = ContinuousClock.now + .seconds(60)
-            while approvedMidway < approvedBefore + rows / 4, ContinuousClock.now < deadline, process.isRunning {
-                try await Task.sleep(for: .milliseconds(50))
-                approvedMidway = try ledgers.networkApprovedAttempts().count
-            }
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            ChildRegistry.remove(process.processIdentifier)
-            #expect(process.terminationReason == .uncaughtSignal)
-            let charged = try ledgers.networkApprovedAttempts().count - approvedBefore
+            #expect(termination == .uncaughtSignal)
             #expect(charged > 0 && charged < rows, "killed too late or too early: \(charged) of \(rows) charged")
 
             // When it runs again to the end

@@ -118,3 +118,36 @@ func runToCompletion(
     }
     return (Termination(reason: process.terminationReason, status: process.terminationStatus), output)
 }
+
+extension Ledgers {
+    /// Starts `payments` with `arguments` (a `recharge` run slowed by a network latency in `environment`), waits
+    /// until the card network approved a quarter of `rows` more than `approvedBefore` (at most 60 s, or until the
+    /// run ends), then kills it with SIGKILL.
+    /// - Returns: how the run ended, and how many attempts the network approved in it.
+    func recharge(
+        killedPartWay arguments: [String],
+        environment: [String: String],
+        rows: Int,
+        approvedBefore: Int
+    ) async throws -> (termination: Process.TerminationReason, charged: Int) {
+        let process = ChildProcess(
+            executableURL: URL(fileURLWithPath: try PaymentsBinary.path()),
+            arguments: arguments,
+            environment: environment,
+            currentDirectoryURL: TestPaths.root,
+            output: nil
+        )
+        try ChildRegistry.launch(process)
+        ChildRegistry.add(process.processIdentifier)
+        var approved = approvedBefore
+        let deadline = ContinuousClock.now + .seconds(60)
+        while approved < approvedBefore + rows / 4, ContinuousClock.now < deadline, process.isRunning {
+            try await Task.sleep(for: .milliseconds(50))
+            approved = try networkApprovedAttempts().count
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        ChildRegistry.remove(process.processIdentifier)
+        return (process.terminationReason, try networkApprovedAttempts().count - approvedBefore)
+    }
+}
