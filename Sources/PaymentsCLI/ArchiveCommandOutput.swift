@@ -20,9 +20,9 @@ enum ArchiveCommandOutput {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let total = counts.reduce(0) { $0 + $1.rows }
         var text = what + "\n"
-        for (table, rows) in counts { text += "  \(table): \(rows) rows\n" }
+        for (table, rows) in counts { text += "  \(table): \(rows) \(rows == 1 ? "row" : "rows")\n" }
         let rate = seconds > 0 ? Int(Double(total) / seconds) : 0
-        text += "  total: \(total) rows in \(String(format: "%.1f", seconds)) s (\(rate) rows/s)\n"
+        text += "  total: \(total) \(total == 1 ? "row" : "rows") in \(String(format: "%.1f", seconds)) s (\(rate) rows/s)\n"
         FileHandle.standardError.write(Data(text.utf8))
     }
 
