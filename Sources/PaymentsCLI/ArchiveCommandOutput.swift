@@ -22,7 +22,8 @@ enum ArchiveCommandOutput {
         var text = what + "\n"
         for (table, rows) in counts { text += "  \(table): \(rows) \(rows == 1 ? "row" : "rows")\n" }
         let rate = seconds > 0 ? Int(Double(total) / seconds) : 0
-        text += "  total: \(total) \(total == 1 ? "row" : "rows") in \(String(format: "%.1f", seconds)) s (\(rate) rows/s)\n"
+        text +=
+            "  total: \(total) \(total == 1 ? "row" : "rows") in \(String(format: "%.1f", seconds)) s (\(rate) rows/s)\n"
         FileHandle.standardError.write(Data(text.utf8))
     }
 

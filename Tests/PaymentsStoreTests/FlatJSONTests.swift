@@ -1,4 +1,5 @@
 import Foundation
+import PaymentsCore
 import Testing
 
 @testable import PaymentsStore
@@ -58,5 +59,47 @@ struct FlatJSONTests {
         let text = #"{"a":"\ud83d\udcb3"}"#
         #expect(FlatJSON.object(text) == nil)
         #expect(try JSONDecoder().decode([String: String].self, from: Data(text.utf8)) == ["a": "💳"])
+    }
+
+    /// Errors with and without their optional fields, and text that needs escapes.
+    static let errors: [LastPaymentError] = [
+        LastPaymentError(
+            type: .card,
+            code: "card_declined",
+            declineCode: "insufficient_funds",
+            message: "Your card has insufficient funds.",
+            paymentMethod: "pm_1",
+            charge: "ch_1"
+        ),
+        LastPaymentError(
+            type: .invalidRequest,
+            code: "payment_intent_payment_attempt_expired",
+            message: "The payment attempt expired.",
+            paymentMethod: nil
+        ),
+        LastPaymentError(
+            type: .api,
+            code: "a/b",
+            message: "quote \" back\\slash\nline \u{8}\u{c}\u{1} é 💳",
+            param: "card[number]",
+            paymentMethod: "pm_/"
+        ),
+    ]
+
+    @Test("a payment's last error: JSONEncoder's bytes, and the same error back", arguments: errors)
+    func lastPaymentError(_ error: LastPaymentError) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let expected = String(decoding: try encoder.encode(error), as: UTF8.self)
+        #expect(try RowValue.jsonText(error) == expected)
+        #expect(LastPaymentError(flatJSON: error.flatJSON) == error)
+        #expect(try JSONDecoder().decode(LastPaymentError.self, from: Data(expected.utf8)) == error)
+    }
+
+    @Test("an error text with an unknown field or type is left to JSONDecoder")
+    func lastPaymentErrorFallsBack() {
+        #expect(LastPaymentError(flatJSON: ["type": "card_error", "code": "x", "message": "m", "extra": "1"]) == nil)
+        #expect(LastPaymentError(flatJSON: ["type": "other_error", "code": "x", "message": "m"]) == nil)
+        #expect(LastPaymentError(flatJSON: ["type": "card_error", "message": "m"]) == nil)
     }
 }

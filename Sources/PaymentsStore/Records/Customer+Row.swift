@@ -9,15 +9,15 @@ extension Customer: FetchableRecord, TableRecord, StoredRow {
         table: databaseTableName,
         primaryKey: ["id"],
         [
-            "id": { $0.id },
-            "created": { $0.created },
-            "email": { $0.email },
-            "name": { $0.name },
-            "phone": { $0.phone },
-            "description": { $0.description },
-            "metadata": { try RowValue.jsonText($0.metadata) },
-            "default_payment_method": { $0.defaultPaymentMethod },
-            "deleted": { $0.deleted },
+            "id": { RowValue.stored($0.id) },
+            "created": { RowValue.stored($0.created) },
+            "email": { RowValue.stored($0.email) },
+            "name": { RowValue.stored($0.name) },
+            "phone": { RowValue.stored($0.phone) },
+            "description": { RowValue.stored($0.description) },
+            "metadata": { try RowValue.stored(RowValue.jsonText($0.metadata)) },
+            "default_payment_method": { RowValue.stored($0.defaultPaymentMethod) },
+            "deleted": { RowValue.stored($0.deleted) },
         ]
     )
 

@@ -9,12 +9,12 @@ extension Event: FetchableRecord, TableRecord, StoredRow {
         table: databaseTableName,
         primaryKey: ["id"],
         [
-            "id": { $0.id },
-            "created": { $0.created },
-            "type": { $0.type },
-            "object_type": { $0.objectType.rawValue },
-            "object_id": { $0.objectID },
-            "snapshot": { String(decoding: $0.snapshot, as: UTF8.self) },
+            "id": { RowValue.stored($0.id) },
+            "created": { RowValue.stored($0.created) },
+            "type": { RowValue.stored($0.type) },
+            "object_type": { RowValue.stored($0.objectType.rawValue) },
+            "object_id": { RowValue.stored($0.objectID) },
+            "snapshot": { RowValue.stored(String(decoding: $0.snapshot, as: UTF8.self)) },
         ]
     )
 

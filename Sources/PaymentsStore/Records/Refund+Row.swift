@@ -9,17 +9,17 @@ extension Refund: FetchableRecord, TableRecord, StoredRow {
         table: databaseTableName,
         primaryKey: ["id"],
         [
-            "id": { $0.id },
-            "created": { $0.created },
-            "charge": { $0.charge },
-            "payment_intent": { $0.paymentIntent },
-            "amount": { $0.amount },
-            "currency": { $0.currency },
-            "status": { $0.status.rawValue },
-            "reason": { $0.reason?.rawValue },
-            "metadata": { try RowValue.jsonText($0.metadata) },
-            "failure_reason": { $0.failureReason },
-            "settles_at": { $0.settlesAt },
+            "id": { RowValue.stored($0.id) },
+            "created": { RowValue.stored($0.created) },
+            "charge": { RowValue.stored($0.charge) },
+            "payment_intent": { RowValue.stored($0.paymentIntent) },
+            "amount": { RowValue.stored($0.amount) },
+            "currency": { RowValue.stored($0.currency) },
+            "status": { RowValue.stored($0.status.rawValue) },
+            "reason": { RowValue.stored($0.reason?.rawValue) },
+            "metadata": { try RowValue.stored(RowValue.jsonText($0.metadata)) },
+            "failure_reason": { RowValue.stored($0.failureReason) },
+            "settles_at": { RowValue.stored($0.settlesAt) },
         ]
     )
 

@@ -24,6 +24,13 @@ enum RowValue {
         return value
     }
 
+    /// `value` as a column stores it, for ``RowColumns``: `NULL` for nil. Generic, so each column's closure is
+    /// specialized for its type.
+    @inline(__always)
+    static func stored<T: DatabaseValueConvertible>(_ value: T?) -> DatabaseValue {
+        value?.databaseValue ?? .null
+    }
+
     /// A TEXT column holding JSON (``jsonText(_:)``).
     static func json<T: Decodable>(_ row: some ColumnValues, _ column: String) throws -> T {
         guard let value = try optionalJSON(row, column) as T? else {
@@ -39,6 +46,11 @@ enum RowValue {
         if text == "{}", let empty = [String: String]() as? T { return empty }
         if text == emptyBillingDetails, let empty = BillingDetails() as? T { return empty }
         if T.self == [String: String].self, let metadata = FlatJSON.object(text) as? T { return metadata }
+        if T.self == LastPaymentError.self, let object = FlatJSON.object(text),
+            let error = LastPaymentError(flatJSON: object) as? T
+        {
+            return error
+        }
         return try decoder.decode(T.self, from: Data(text.utf8))
     }
 
@@ -47,6 +59,7 @@ enum RowValue {
     static func jsonText<T: Encodable>(_ value: T) throws -> String {
         // Most rows have no metadata and cards no billing details: skip the encoder for the text it would produce.
         if let metadata = value as? [String: String] { return FlatJSON.text(metadata) }
+        if let error = value as? LastPaymentError { return FlatJSON.text(error.flatJSON) }
         if let details = value as? BillingDetails, details == BillingDetails() { return emptyBillingDetails }
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
@@ -74,6 +87,36 @@ enum RowValue {
     }()
 }
 
+extension LastPaymentError {
+    /// The fields `JSONEncoder` writes (the ones that are not nil, under their coding keys): all strings, so the
+    /// error is a flat object for ``FlatJSON``. A failed payment writes one, and the sweeper one per expired attempt.
+    var flatJSON: [String: String] {
+        var object = ["type": type.rawValue, "code": code, "message": message]
+        object["decline_code"] = declineCode
+        object["param"] = param
+        object["payment_method"] = paymentMethod
+        object["charge"] = charge
+        return object
+    }
+
+    /// The error ``flatJSON`` describes; nil when a field is missing, unknown or holds an unknown type.
+    init?(flatJSON object: [String: String]) {
+        let known: Set = ["type", "code", "message", "decline_code", "param", "payment_method", "charge"]
+        guard let type = object["type"].flatMap(PaymentError.Kind.init(rawValue:)), let code = object["code"],
+            let message = object["message"], object.keys.allSatisfy(known.contains)
+        else { return nil }
+        self.init(
+            type: type,
+            code: code,
+            declineCode: object["decline_code"],
+            message: message,
+            param: object["param"],
+            paymentMethod: object["payment_method"],
+            charge: object["charge"]
+        )
+    }
+}
+
 /// Metadata (`[String: String]`) as JSON text and back without Foundation's coders, which cost 5% of
 /// `payments recharge`'s CPU (its rows carry metadata, read and written several times per payment).
 ///
@@ -97,29 +140,7 @@ enum FlatJSON {
 
     /// A JSON string as `JSONEncoder` escapes it: quotes, backslashes, slashes and control characters.
     private static func append(_ string: String, to bytes: inout [UInt8]) {
-        bytes.append(UInt8(ascii: "\""))
-        for byte in string.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"):
-                bytes.append(UInt8(ascii: "\\"))
-                bytes.append(byte)
-            case 0x08: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
-            case 0x0C: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
-            case UInt8(ascii: "\n"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case UInt8(ascii: "\r"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case UInt8(ascii: "\t"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0..<0x20:
-                bytes.append(contentsOf: "\\u00".utf8)
-                bytes.append(hexDigit(byte >> 4))
-                bytes.append(hexDigit(byte & 0x0F))
-            default: bytes.append(byte)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
-    }
-
-    private static func hexDigit(_ value: UInt8) -> UInt8 {
-        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
+        JSONString.append(string, to: &bytes, likeJSONEncoder: true)
     }
 
     /// The object `text` holds when it is a flat object of strings, written without spaces, whose escapes are not

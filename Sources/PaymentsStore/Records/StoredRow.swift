@@ -21,8 +21,10 @@ protocol StoredRow: ColumnDecodable, TableRecord {
 /// Values are stored as GRDB's Codable records stored them, so rows written before read back the same: enums as
 /// their raw values, Bool as 0/1, `Data` as a blob and nested values as JSON text (``RowValue/jsonText(_:)``).
 struct RowColumns<Record>: Sendable {
-    /// How a column's value is taken from a row, as stored.
-    typealias Value = @Sendable (Record) throws -> (any DatabaseValueConvertible)?
+    /// How a column's value is taken from a row, as stored (``RowValue/stored(_:)``): a `DatabaseValue` rather
+    /// than `any DatabaseValueConvertible`, so that building a statement's arguments boxes nothing and calls
+    /// nothing dynamically (arguments built from existentials were 4% of W1's samples in `perf`).
+    typealias Value = @Sendable (Record) throws -> DatabaseValue
 
     /// The table's name.
     let table: String
@@ -31,12 +33,14 @@ struct RowColumns<Record>: Sendable {
     /// `UPDATE table SET column = ?N, ... WHERE key = ?K`: every column but the primary key, by the primary key.
     let updateSQL: String
     /// How many columns the statements write (their parameters, in order).
-    private let count: Int
+    let count: Int
     private let values: [Value]
     /// The columns' names, in the list's order.
     private let names: [String]
     /// The primary key's columns, with their positions in the list.
     private let primaryKey: [(name: String, index: Int)]
+    /// ``insertSQL(rows:)`` for the row counts the store's multi-row INSERTs use, built once.
+    private let multiRowInsertSQL: [Int: String]
 
     /// Lists the columns of `table` in the order of their parameters; `primaryKey` names those that find a row.
     init(table: String, primaryKey: [String], _ columns: KeyValuePairs<String, Value>) {
@@ -62,6 +66,12 @@ struct RowColumns<Record>: Sendable {
         self.values = columns.map(\.value)
         self.names = names
         self.primaryKey = key
+        let insertSQL = self.insertSQL
+        self.multiRowInsertSQL = Dictionary(
+            uniqueKeysWithValues: SQLiteTransaction.batchSizes.filter { $0 > 1 }.map { rows in
+                (rows, Self.insertSQL(insertSQL, columns: names.count, rows: rows))
+            }
+        )
     }
 
     /// ``updateSQL`` that also requires `column` to still hold the value of one more parameter, after the row's:
@@ -74,7 +84,11 @@ struct RowColumns<Record>: Sendable {
     /// parameters are anonymous (`?`), bound in order: GRDB looks up the name of every numbered parameter (`?N`)
     /// of a statement on each run, hundreds in a statement of twenty rows.
     func insertSQL(rows: Int) -> String {
-        let tuple = "(" + Array(repeating: "?", count: count).joined(separator: ", ") + ")"
+        multiRowInsertSQL[rows] ?? Self.insertSQL(insertSQL, columns: count, rows: rows)
+    }
+
+    private static func insertSQL(_ insertSQL: String, columns: Int, rows: Int) -> String {
+        let tuple = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
         let head = insertSQL[..<insertSQL.range(of: " VALUES ")!.upperBound]
         return head + Array(repeating: tuple, count: rows).joined(separator: ", ")
     }
@@ -83,7 +97,7 @@ struct RowColumns<Record>: Sendable {
     func position(of name: String) -> Int? { names.firstIndex(of: name) }
 
     /// The stored value of the column at `position` for `row`.
-    func value(at position: Int, of row: Record) throws -> (any DatabaseValueConvertible)? {
+    func value(at position: Int, of row: Record) throws -> DatabaseValue {
         try values[position](row)
     }
 
@@ -92,8 +106,8 @@ struct RowColumns<Record>: Sendable {
     func changes(from before: Record, to after: Record) throws -> (positions: [Int], values: [DatabaseValue]) {
         var changes: (positions: [Int], values: [DatabaseValue]) = ([], [])
         for (position, value) in values.enumerated() {
-            let new = try value(after)?.databaseValue ?? .null
-            guard try value(before)?.databaseValue ?? .null != new else { continue }
+            let new = try value(after)
+            guard try value(before) != new else { continue }
             changes.positions.append(position)
             changes.values.append(new)
         }
@@ -102,7 +116,7 @@ struct RowColumns<Record>: Sendable {
 
     /// The stored value of the primary key's (first) column for `row`.
     func keyValue(of row: Record) throws -> DatabaseValue {
-        try values[primaryKey[0].index](row)?.databaseValue ?? .null
+        try values[primaryKey[0].index](row)
     }
 
     /// An UPDATE of `rows` rows in one statement, setting only the columns at `changed` (positions in the list), its
@@ -126,7 +140,7 @@ struct RowColumns<Record>: Sendable {
 
     /// The arguments of ``insertSQL(rows:)`` for `rows`, one row's after another's.
     func arguments(for rows: some Collection<Record>) throws -> StatementArguments {
-        var values: [(any DatabaseValueConvertible)?] = []
+        var values: [DatabaseValue] = []
         values.reserveCapacity(rows.count * count)
         for row in rows {
             for value in self.values { values.append(try value(row)) }
@@ -143,7 +157,7 @@ struct RowColumns<Record>: Sendable {
     func key(of row: Record) throws -> [String: DatabaseValue] {
         var key: [String: DatabaseValue] = [:]
         for column in primaryKey {
-            key[column.name] = try values[column.index](row)?.databaseValue ?? .null
+            key[column.name] = try values[column.index](row)
         }
         return key
     }

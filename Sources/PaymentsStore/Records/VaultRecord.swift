@@ -13,9 +13,9 @@ struct VaultRecord: FetchableRecord, TableRecord, StoredRow {
         table: databaseTableName,
         primaryKey: ["payment_method"],
         [
-            "payment_method": { $0.paymentMethod },
-            "key_id": { $0.keyID },
-            "sealed": { $0.sealed },
+            "payment_method": { RowValue.stored($0.paymentMethod) },
+            "key_id": { RowValue.stored($0.keyID) },
+            "sealed": { RowValue.stored($0.sealed) },
         ]
     )
 

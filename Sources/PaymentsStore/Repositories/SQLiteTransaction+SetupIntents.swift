@@ -20,7 +20,10 @@ extension SQLiteTransaction {
     public func update(_ setupIntent: SetupIntent, expecting expected: SetupIntentStatus) throws -> Bool {
         var arguments = try SetupIntent.columns.arguments(for: setupIntent)
         arguments += [expected.rawValue]
-        try db.cachedStatement(sql: SetupIntent.compareAndSetSQL).execute(arguments: arguments)
+        try db.cachedStatement(sql: SetupIntent.compareAndSetSQL).run(
+            arguments,
+            parameters: SetupIntent.columns.count + 1
+        )
         return db.changesCount == 1
     }
 

@@ -36,7 +36,8 @@ public struct SQLiteTransaction: StoreTransaction {
 
     /// Inserts `row` through its table's INSERT, prepared once per connection like ``fetchOne(_:_:_:)``.
     func insertRow<Record: StoredRow>(_ row: Record) throws {
-        try db.cachedStatement(sql: Record.columns.insertSQL).execute(arguments: Record.columns.arguments(for: row))
+        let columns = Record.columns
+        try db.cachedStatement(sql: columns.insertSQL).run(columns.arguments(for: row), parameters: columns.count)
     }
 
     /// Inserts `rows` in as few statements as it takes: multi-row INSERTs of ``batchSizes`` rows each, largest first,
@@ -50,7 +51,7 @@ public struct SQLiteTransaction: StoreTransaction {
             while rows.endIndex - start >= size {
                 let chunk = rows[start..<start + size]
                 let sql = size == 1 ? columns.insertSQL : columns.insertSQL(rows: size)
-                try db.cachedStatement(sql: sql).execute(arguments: columns.arguments(for: chunk))
+                try db.cachedStatement(sql: sql).run(columns.arguments(for: chunk), parameters: columns.count * size)
                 start += size
             }
         }
@@ -75,7 +76,7 @@ public struct SQLiteTransaction: StoreTransaction {
             var (changed, values) = try columns.changes(from: before, to: row)
             var arguments = [try columns.keyValue(of: row)]
             if let stillPosition {
-                arguments.append(try columns.value(at: stillPosition, of: before)?.databaseValue ?? .null)
+                arguments.append(try columns.value(at: stillPosition, of: before))
                 if !changed.contains(stillPosition) {
                     // Written unchanged, so that a row whose other columns did not change is still matched.
                     let at = changed.firstIndex { $0 > stillPosition } ?? changed.endIndex
@@ -96,10 +97,8 @@ public struct SQLiteTransaction: StoreTransaction {
                     let statement = try db.cachedStatement(
                         sql: columns.updateSQL(rows: size, changed: changed, whereStill: still)
                     )
-                    let keys = try String.fetchAll(
-                        statement,
-                        arguments: StatementArguments(rows[start..<start + size].joined())
-                    )
+                    statement.bind(StatementArguments(rows[start..<start + size].joined()))
+                    let keys = try String.fetchAll(statement)
                     if still == nil, keys.count < size {
                         throw RecordError.recordNotFound(databaseTableName: columns.table, key: [:])
                     }
@@ -120,7 +119,7 @@ public struct SQLiteTransaction: StoreTransaction {
     /// - Throws: `RecordError.recordNotFound` when no row has `row`'s primary key, as GRDB's `update` did.
     func updateRow<Record: StoredRow>(_ row: Record) throws {
         let columns = Record.columns
-        try db.cachedStatement(sql: columns.updateSQL).execute(arguments: columns.arguments(for: row))
+        try db.cachedStatement(sql: columns.updateSQL).run(columns.arguments(for: row), parameters: columns.count)
         guard db.changesCount > 0 else {
             throw RecordError.recordNotFound(databaseTableName: columns.table, key: try columns.key(of: row))
         }
@@ -151,7 +150,10 @@ public struct SQLiteTransaction: StoreTransaction {
     public func update(_ intent: PaymentIntent, expecting expected: PaymentIntentStatus) throws -> Bool {
         var arguments = try PaymentIntent.columns.arguments(for: intent)
         arguments += [expected.rawValue]
-        try db.cachedStatement(sql: PaymentIntent.compareAndSetSQL).execute(arguments: arguments)
+        try db.cachedStatement(sql: PaymentIntent.compareAndSetSQL).run(
+            arguments,
+            parameters: PaymentIntent.columns.count + 1
+        )
         return db.changesCount == 1
     }
 
