@@ -190,6 +190,32 @@ struct BadInputRouteTests {
         Case(method: "POST", path: "/v1/payment_intents", body: "amount=2000&currency=usd&a[b=1", status: 400),
         Case(method: "POST", path: "/v1/payment_intents", body: "amount=%ZZ&currency=usd", status: 400),
         Case(method: "POST", path: "/v1/payment_methods", body: "type=sepa_debit", status: 400, param: "type"),
+        // A null character: SQLite would store the text only up to it (a description `q` for `q\0r`)
+        Case(
+            method: "POST",
+            path: "/v1/payment_intents",
+            body: "amount=2000&currency=usd&description=q%00r",
+            status: 400,
+            code: "parameter_invalid_string",
+            param: "description"
+        ),
+        Case(
+            method: "POST",
+            path: "/v1/payment_intents",
+            body: #"{"amount": 2000, "currency": "usd", "metadata": {"note": "a\u0000b"}}"#,
+            contentType: "application/json",
+            status: 400,
+            code: "parameter_invalid_string",
+            param: "metadata[note]"
+        ),
+        Case(
+            method: "POST",
+            path: "/v1/payment_intents",
+            body: "amount=2000&currency=usd&metadata[a%00b]=1",
+            status: 400,
+            code: "parameter_invalid_string",
+            param: "metadata"
+        ),
     ]
 
     @Test("Each bad request gets its Stripe error", arguments: cases)

@@ -6,7 +6,8 @@ import PaymentsCore
 /// Reads a request's parameters the same way for every route.
 enum RequestParameters {
     /// The request's parameters: the query string for GET and DELETE, the body (form or JSON) for POST.
-    /// - Throws: 400 for a malformed body or a card number outside `card[number]`, 413 for one over the size limit.
+    /// - Throws: 400 for a malformed body, a card number outside `card[number]` or a null character, 413 for one over
+    ///   the size limit.
     static func read(_ request: Request, context: StripeRequestContext) async throws -> Parameters {
         if request.method == .get || request.method == .delete {
             return Parameters(
@@ -43,13 +44,17 @@ enum RequestParameters {
         return try refusingCardNumbers(ParameterNode.parseForm(text, limit: limit))
     }
 
-    /// `parameters`, unless one of them holds a card number where it does not belong.
-    /// - Throws: 400 `card_number_not_allowed` naming the parameter; nothing has run yet, so nothing changed.
+    /// `parameters`, unless one of them holds a card number where it does not belong, or a null character.
+    /// - Throws: 400 `card_number_not_allowed` or `parameter_invalid_string` naming the parameter; nothing has run
+    ///   yet, so nothing changed.
     static func refusingCardNumbers(_ parameters: [String: ParameterNode]) throws(PaymentError) -> [String:
         ParameterNode]
     {
         if let param = ParameterNode.parameterHoldingCardNumber(in: parameters) {
             throw .cardNumberNotAllowed(param: param, place: "The parameter \(param)")
+        }
+        if let param = ParameterNode.parameterHoldingNullCharacter(in: parameters) {
+            throw .nullCharacterNotAllowed(param: param)
         }
         return parameters
     }

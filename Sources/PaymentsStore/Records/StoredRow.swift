@@ -138,19 +138,19 @@ struct RowColumns<Record>: Sendable {
         return sql + " RETURNING \"\(table)\".\(key)"
     }
 
-    /// The arguments of ``insertSQL(rows:)`` for `rows`, one row's after another's.
-    func arguments(for rows: some Collection<Record>) throws -> StatementArguments {
+    /// The values of ``insertSQL(rows:)``'s parameters for `rows`, one row's after another's.
+    func values(of rows: some Collection<Record>) throws -> [DatabaseValue] {
         var values: [DatabaseValue] = []
         values.reserveCapacity(rows.count * count)
         for row in rows {
             for value in self.values { values.append(try value(row)) }
         }
-        return StatementArguments(values)
+        return values
     }
 
-    /// The arguments of ``insertSQL`` and ``updateSQL`` for `row`.
-    func arguments(for row: Record) throws -> StatementArguments {
-        StatementArguments(try values.map { try $0(row) })
+    /// The values of ``insertSQL`` and ``updateSQL``'s parameters for `row`.
+    func values(of row: Record) throws -> [DatabaseValue] {
+        try values.map { try $0(row) }
     }
 
     /// The primary key of `row`, as GRDB's `RecordError` names a row.

@@ -18,11 +18,8 @@ extension SQLiteTransaction {
     /// - Returns: false when another writer changed the status first.
     @discardableResult
     public func update(_ setupIntent: SetupIntent, expecting expected: SetupIntentStatus) throws -> Bool {
-        var arguments = try SetupIntent.columns.arguments(for: setupIntent)
-        arguments += [expected.rawValue]
         try db.cachedStatement(sql: SetupIntent.compareAndSetSQL).run(
-            arguments,
-            parameters: SetupIntent.columns.count + 1
+            SetupIntent.columns.values(of: setupIntent) + [expected.rawValue.databaseValue]
         )
         return db.changesCount == 1
     }

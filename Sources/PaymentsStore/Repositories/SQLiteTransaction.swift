@@ -37,7 +37,7 @@ public struct SQLiteTransaction: StoreTransaction {
     /// Inserts `row` through its table's INSERT, prepared once per connection like ``fetchOne(_:_:_:)``.
     func insertRow<Record: StoredRow>(_ row: Record) throws {
         let columns = Record.columns
-        try db.cachedStatement(sql: columns.insertSQL).run(columns.arguments(for: row), parameters: columns.count)
+        try db.cachedStatement(sql: columns.insertSQL).run(columns.values(of: row))
     }
 
     /// Inserts `rows` in as few statements as it takes: multi-row INSERTs of ``batchSizes`` rows each, largest first,
@@ -51,7 +51,7 @@ public struct SQLiteTransaction: StoreTransaction {
             while rows.endIndex - start >= size {
                 let chunk = rows[start..<start + size]
                 let sql = size == 1 ? columns.insertSQL : columns.insertSQL(rows: size)
-                try db.cachedStatement(sql: sql).run(columns.arguments(for: chunk), parameters: columns.count * size)
+                try db.cachedStatement(sql: sql).run(columns.values(of: chunk))
                 start += size
             }
         }
@@ -97,7 +97,7 @@ public struct SQLiteTransaction: StoreTransaction {
                     let statement = try db.cachedStatement(
                         sql: columns.updateSQL(rows: size, changed: changed, whereStill: still)
                     )
-                    statement.bind(StatementArguments(rows[start..<start + size].joined()))
+                    statement.bind(Array(rows[start..<start + size].joined()))
                     let keys = try String.fetchAll(statement)
                     if still == nil, keys.count < size {
                         throw RecordError.recordNotFound(databaseTableName: columns.table, key: [:])
@@ -119,7 +119,7 @@ public struct SQLiteTransaction: StoreTransaction {
     /// - Throws: `RecordError.recordNotFound` when no row has `row`'s primary key, as GRDB's `update` did.
     func updateRow<Record: StoredRow>(_ row: Record) throws {
         let columns = Record.columns
-        try db.cachedStatement(sql: columns.updateSQL).run(columns.arguments(for: row), parameters: columns.count)
+        try db.cachedStatement(sql: columns.updateSQL).run(columns.values(of: row))
         guard db.changesCount > 0 else {
             throw RecordError.recordNotFound(databaseTableName: columns.table, key: try columns.key(of: row))
         }
@@ -148,11 +148,8 @@ public struct SQLiteTransaction: StoreTransaction {
     /// - Returns: false when another writer changed the status first.
     @discardableResult
     public func update(_ intent: PaymentIntent, expecting expected: PaymentIntentStatus) throws -> Bool {
-        var arguments = try PaymentIntent.columns.arguments(for: intent)
-        arguments += [expected.rawValue]
         try db.cachedStatement(sql: PaymentIntent.compareAndSetSQL).run(
-            arguments,
-            parameters: PaymentIntent.columns.count + 1
+            PaymentIntent.columns.values(of: intent) + [expected.rawValue.databaseValue]
         )
         return db.changesCount == 1
     }
