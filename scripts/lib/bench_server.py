@@ -110,6 +110,19 @@ class Server:
         """The CPU time the server has used so far, in seconds (see cpu_seconds())."""
         return cpu_seconds(self.process.pid)
 
+    def writer_seconds(self):
+        """How long the server's SQLite writer has been busy so far, in seconds: the sum of its group commits'
+        durations (`payments_group_commit_duration` for the payments database, from /metrics; each commit runs its
+        writes' bodies and the COMMIT with its fsync). None on PostgreSQL, which has no single writer."""
+        if self.postgres:
+            return None
+        prefix = 'payments_group_commit_duration_sum{database="payments"} '
+        try:
+            text = urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=10).read().decode()
+        except OSError:
+            return None
+        return next((float(line[len(prefix):]) for line in text.splitlines() if line.startswith(prefix)), 0.0)
+
     def peak_mb(self, since=None):
         """The highest VmRSS sampled (since a monotonic time), in MB."""
         return max(kb for t, kb in self.samples if since is None or t >= since) / 1024
