@@ -28,17 +28,17 @@ struct ArchiveDatabaseOptions: ParsableArguments {
         if db != nil && databaseURL != nil { throw ValidationError("Pass --db or --database-url, not both.") }
     }
 
-    /// The database these options name: `--database-url`, else `--db`, else `PAYMENTS_DATABASE_URL`, else the SQLite
-    /// file of the settings (`PAYMENTS_DB`, the config file, `data/payments.sqlite`).
+    /// The database these options name, as every other command picks it: the SQLite file of `--db`, else the
+    /// PostgreSQL database of `--database-url`, `PAYMENTS_DATABASE_URL` or the config file's `databaseURL`, else the
+    /// SQLite file of the settings (`PAYMENTS_DB`, the config file, `data/payments.sqlite`).
     func database(environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> ArchiveDatabase {
-        let settings = try await ServiceSettings.load(.init(config: config, db: db, migrations: migrations))
-        let url = databaseURL ?? (db == nil ? environment["PAYMENTS_DATABASE_URL"] : nil)
-        guard let url else { return .sqlite(path: settings.db, migrations: settings.migrations) }
-        do {
-            let postgres = try PostgresSettings(url: url)
+        let settings = try await ServiceSettings.load(
+            .init(config: config, db: db, migrations: migrations, databaseURL: databaseURL),
+            environment: environment
+        )
+        if db == nil, let postgres = settings.databaseURL {
             return .postgres(postgres, migrations: settings.migrations + "/postgres")
-        } catch {
-            throw ValidationError("\(error)")
         }
+        return .sqlite(path: settings.db, migrations: settings.migrations)
     }
 }

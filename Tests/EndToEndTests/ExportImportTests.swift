@@ -102,6 +102,18 @@ struct ExportImportTests {
         #expect(again.termination.reason == .exit && again.termination.status == 1, "\(again.output)")
         #expect(again.output.contains("already holds payment data"), "\(again.output)")
         #expect(try await Self.cells("SELECT count(*) FROM payment_intents", connection) == intents)
+
+        // And export finds the PostgreSQL database through a config file's databaseURL, as every command does
+        let config = server.folder.appendingPathComponent("postgres.json")
+        try Data(#"{"payments": {"databaseURL": "\#(url)"}}"#.utf8).write(to: config)
+        let fromConfig = server.folder.appendingPathComponent("from-config.archive")
+        let exported = try await Self.run(
+            ["export", "--config", config.path, "--output", fromConfig.path],
+            in: server.folder
+        )
+        #expect(exported.termination.isCleanExit, "\(exported.output)")
+        #expect(exported.output.contains("exported postgres"), "\(exported.output)")
+        #expect(!exported.output.contains(cluster.password), "the password is never printed")
         try await connection.close()
         server.removeFiles()
     }
