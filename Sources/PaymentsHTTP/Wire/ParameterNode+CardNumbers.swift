@@ -38,20 +38,33 @@ extension ParameterNode {
     }
 
     private static func parameterHoldingCardNumber(in node: ParameterNode, path: String) -> String? {
+        firstParameter(in: node, path: path) { value, path in
+            path != cardNumberParameter && CardNumber.appears(in: value)
+        }
+    }
+
+    /// The first parameter under `node` (at `path`, the empty string for the top level), in Stripe's bracket
+    /// spelling and in the order of the keys, whose value `matches` (given the value and its path) or whose name does
+    /// (given the name and nil). A name is reported by its parent (`metadata`), or as "(a parameter name)" at the top
+    /// level, so the error never repeats it.
+    static func firstParameter(
+        in node: ParameterNode,
+        path: String,
+        where matches: (String, String?) -> Bool
+    ) -> String? {
         switch node {
         case .value(let value):
-            guard path != cardNumberParameter else { return nil }
-            return CardNumber.appears(in: value) ? path : nil
+            return matches(value, path) ? path : nil
         case .list(let items):
             for (index, item) in items.enumerated() {
-                if let found = parameterHoldingCardNumber(in: item, path: "\(path)[\(index)]") { return found }
+                if let found = firstParameter(in: item, path: "\(path)[\(index)]", where: matches) { return found }
             }
             return nil
         case .map(let map):
             for (key, child) in map.sorted(by: { $0.key < $1.key }) {
-                if CardNumber.appears(in: key) { return path.isEmpty ? "(a parameter name)" : path }
+                if matches(key, nil) { return path.isEmpty ? "(a parameter name)" : path }
                 let childPath = path.isEmpty ? key : "\(path)[\(key)]"
-                if let found = parameterHoldingCardNumber(in: child, path: childPath) { return found }
+                if let found = firstParameter(in: child, path: childPath, where: matches) { return found }
             }
             return nil
         }

@@ -11,7 +11,7 @@ extension ParameterNode {
     static func parameterHoldingNullCharacter(in parameters: [String: ParameterNode]) -> String? {
         // Almost no request holds one: a walk that builds no names answers first.
         guard holdsNullCharacter(.map(parameters)) else { return nil }
-        return parameterHoldingNullCharacter(in: .map(parameters), path: "")
+        return firstParameter(in: .map(parameters), path: "") { text, _ in text.utf8.contains(0) }
     }
 
     private static func holdsNullCharacter(_ node: ParameterNode) -> Bool {
@@ -19,26 +19,6 @@ extension ParameterNode {
         case .value(let value): value.utf8.contains(0)
         case .list(let items): items.contains(where: holdsNullCharacter)
         case .map(let map): map.contains { key, child in key.utf8.contains(0) || holdsNullCharacter(child) }
-        }
-    }
-
-    private static func parameterHoldingNullCharacter(in node: ParameterNode, path: String) -> String? {
-        switch node {
-        case .value(let value):
-            return value.utf8.contains(0) ? path : nil
-        case .list(let items):
-            for (index, item) in items.enumerated() {
-                if let found = parameterHoldingNullCharacter(in: item, path: "\(path)[\(index)]") { return found }
-            }
-            return nil
-        case .map(let map):
-            for (key, child) in map.sorted(by: { $0.key < $1.key }) {
-                // The name itself is not repeated: it holds the character.
-                if key.utf8.contains(0) { return path.isEmpty ? "(a parameter name)" : path }
-                let childPath = path.isEmpty ? key : "\(path)[\(key)]"
-                if let found = parameterHoldingNullCharacter(in: child, path: childPath) { return found }
-            }
-            return nil
         }
     }
 }
