@@ -88,12 +88,16 @@ struct Bootstrap {
     /// - Parameter action: `kill` (the default) kills the process with SIGKILL at the point, every time; `fail`
     ///   makes the step there fail once with ``PaymentError/cardNetworkUnavailable(_:)``, as a network that does
     ///   not answer; `pause` waits 100 ms there, every time, so a test can overlap something with a batch job
-    ///   that would otherwise finish first.
+    ///   that would otherwise finish first; `block` holds the thread that got there for 20 s, every time, as a
+    ///   request stuck in synchronous work does (so a test can hold every thread of Swift's cooperative pool).
     static func faultInjector(_ point: String?, action: String?) -> FaultInjector {
         #if DEBUG
             guard let point, let armed = FaultInjector.Point(rawValue: point) else { return .inert }
             if action == "pause" {
                 return FaultInjector(armed: armed) { _ in try await Task.sleep(for: .milliseconds(100)) }
+            }
+            if action == "block" {
+                return FaultInjector(armed: armed) { _ in _ = sleep(20) }
             }
             if action == "fail" {
                 let fired = Mutex(false)

@@ -62,6 +62,44 @@ struct GracefulShutdownTests {
         server.removeFiles()
     }
 
+    @Test("The grace period ends the process even while requests hold every thread of the cooperative pool")
+    func blockedThreads() async throws {
+        // Given payments that wait 2 s for the network, then hold their thread for 20 s; and 5 s of grace (the
+        // signal is handled while the threads are free, and the grace period ends while they are held)
+        let server = try await ServerProcess.start(
+            environment: [
+                "PAYMENTS_NETWORK_LATENCY": "2000", "PAYMENTS_NETWORK_TIMEOUT": "8", "PAYMENTS_IDEMPOTENCY_LEASE": "10",
+                "PAYMENTS_FAULT_POINT": "after-network",
+                "PAYMENTS_FAULT_ACTION": "block", "PAYMENTS_SHUTDOWN_GRACE_PERIOD": "5",
+            ]
+        )
+        defer { server.kill() }
+        let (client, secret) = (server.client, server.secret)
+        // More payments than the machine has cores, so that every thread of the pool is taken
+        let payments = (0..<(ProcessInfo.processInfo.activeProcessorCount + 4)).map { index in
+            Task {
+                try? await client.postForm(
+                    "/v1/payment_intents",
+                    [("amount", "4400"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
+                    auth: secret,
+                    headers: ["Idempotency-Key": "blocked-\(index)-\(UUID().uuidString)"]
+                )
+            }
+        }
+        try await Task.sleep(for: .milliseconds(300))  // waiting on the network: the threads are free
+
+        // When SIGTERM arrives, and then the payments take every thread of the pool
+        let signalled = ContinuousClock.now
+        let termination = await server.stop(signal: SIGTERM, timeout: .seconds(40))
+        let took = ContinuousClock.now - signalled
+
+        // Then the grace period still ends the process, long before the threads are free again
+        #expect(termination?.isCleanExit == true, "after SIGTERM: \(String(describing: termination))")
+        #expect(server.output.contains("grace period over"), "\(server.diagnostics)")
+        #expect(took < .seconds(15), "exit took \(took)\n\(server.diagnostics)")
+        for payment in payments { _ = await payment.value }
+    }
+
     @Test("A request longer than the grace period is abandoned: exit 0 at the deadline; its retry after a restart")
     func deadlinePasses() async throws {
         // Given 1 s of grace and a card network that takes 2.5 s
