@@ -33,7 +33,7 @@ struct RowColumns<Record>: Sendable {
     /// `UPDATE table SET column = ?N, ... WHERE key = ?K`: every column but the primary key, by the primary key.
     let updateSQL: String
     /// How many columns the statements write (their parameters, in order).
-    let count: Int
+    private let count: Int
     private let values: [Value]
     /// The columns' names, in the list's order.
     private let names: [String]
