@@ -1,10 +1,11 @@
 import Foundation
 import PaymentsCore
-import PaymentsPostgres
 import PostgresNIO
 import Synchronization
 import TestSupport
 import Testing
+
+@testable import PaymentsPostgres
 
 #if canImport(Glibc)
     import Glibc
@@ -114,21 +115,69 @@ struct PostgresPaymentStoreTests {
         let store = try await Self.open(try await PostgresCluster.freshDatabase())
         try await store.write { tx in try tx.insert(Customer(id: "cus_first", created: 1)) }
         let page = PageRequest(limit: 10)
-        let (before, after) = try await store.read { tx in
+        let runs = Mutex(0)
+        let (before, after, written) = try await store.read { tx in
+            let run = runs.withLock { runs in
+                runs += 1
+                return runs
+            }
             let before = try tx.customers(email: nil, created: nil, page: page).items.map(\.id)
             // Another transaction commits a customer meanwhile (this body's thread waits for it).
+            let written = "cus_during_\(run)"
             let done = DispatchSemaphore(value: 0)
             Task {
-                try? await store.write { tx in try tx.insert(Customer(id: "cus_second", created: 2)) }
+                try? await store.write { tx in try tx.insert(Customer(id: written, created: 2)) }
                 done.signal()
             }
             done.wait()
             let after = try tx.customers(email: nil, created: nil, page: page).items.map(\.id)
-            return (before, after)
+            return (before, after, written)
         }
-        #expect(before == ["cus_first"] && after == before, "\(before) then \(after)")
+        #expect(after == before && !after.contains(written), "\(before) then \(after)")
+        // The first run, outside a transaction, stopped at its second statement; the second ran in one snapshot.
+        #expect(runs.withLock { $0 } == 2)
         let later = try await store.read { tx in try tx.customers(email: nil, created: nil, page: page).items }
-        #expect(later.count == 2)
+        #expect(later.count == 3)
+        try await store.close()
+    }
+
+    /// The isolation level the statement runs under, as PostgreSQL reports it.
+    static func isolation(_ tx: any StoreTransaction) throws -> String {
+        let postgres = try #require(tx as? PostgresTransaction)
+        let row = try #require(try postgres.query("SHOW transaction_isolation").rows.first)
+        return try row.decode(String.self)
+    }
+
+    @Test("a read of one statement runs alone, without BEGIN and COMMIT; a second statement runs the body again in one")
+    func oneStatementReadRunsAlone() async throws {
+        let store = try await Self.open(try await PostgresCluster.freshDatabase())
+        // Outside BEGIN ISOLATION LEVEL REPEATABLE READ the statement has the server's default level.
+        let seen = Mutex<[[String]]>([])
+        let one = try await store.read { tx in
+            let level = try Self.isolation(tx)
+            seen.withLock { $0.append([level]) }
+            return level
+        }
+        #expect(one == "read committed" && seen.withLock { $0 } == [["read committed"]])
+
+        seen.withLock { $0 = [] }
+        let two = try await store.read { tx in
+            let first = try Self.isolation(tx)
+            let second = try Self.isolation(tx)
+            seen.withLock { $0.append([first, second]) }
+            return [first, second]
+        }
+        #expect(two == ["repeatable read", "repeatable read"] && seen.withLock { $0 } == [two])
+
+        // A body that swallows the refusal of its second statement still runs again, and only that run's result
+        // counts.
+        let runs = Mutex(0)
+        let swallowed = try await store.read { tx in
+            runs.withLock { $0 += 1 }
+            _ = try Self.isolation(tx)
+            return (try? Self.isolation(tx)) ?? "refused"
+        }
+        #expect(swallowed == "repeatable read" && runs.withLock { $0 } == 2)
         try await store.close()
     }
 

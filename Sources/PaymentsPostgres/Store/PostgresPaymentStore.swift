@@ -36,8 +36,8 @@ import Synchronization
 /// locking rows in opposite orders) runs again from the start, at most ``maximumAttempts`` times: every write
 /// body is safe to re-run, because its only effects outside the transaction are its `afterCommit` and `onRollback`
 /// actions; the refused attempt's rollback actions run (it did roll back: the attempt registry's claim made inside
-/// a confirm's body is undone) and its commit actions are dropped. Reads run in `REPEATABLE READ READ ONLY`: one
-/// snapshot, as SQLite's read transactions.
+/// a confirm's body is undone) and its commit actions are dropped. A read sees one snapshot, as SQLite's read
+/// transactions: one statement alone, or several in `REPEATABLE READ READ ONLY` (``read(_:)``).
 ///
 /// `afterCommit` actions run only once COMMIT answered COMMIT; a COMMIT that fails or answers anything else
 /// (PostgreSQL answers ROLLBACK to a failed transaction's COMMIT) is an error, never a success.
@@ -181,7 +181,13 @@ public final class PostgresPaymentStore: Sendable {
         }
     }
 
-    /// Runs `body` on one snapshot (`REPEATABLE READ READ ONLY`).
+    /// Runs `body` on one snapshot.
+    ///
+    /// Most reads are one statement (a retrieve by id, a page of a list), and one statement alone sees one snapshot,
+    /// so the body first runs outside a transaction: one round trip instead of three (`BEGIN`, the statement,
+    /// `COMMIT`). A body that asks for a second statement is stopped there and runs again from the start inside
+    /// `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`, where all its statements share one snapshot. A read body
+    /// only reads, so running it again changes nothing; its result from the first run, if any, is dropped.
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
         try await transaction(isWrite: false, hooks: PostgresTransactionHooks(), body)
     }
@@ -257,6 +263,21 @@ public final class PostgresPaymentStore: Sendable {
         hooks: PostgresTransactionHooks,
         logger: Logger
     ) throws -> T {
+        if !isWrite {
+            let alone = PostgresTransaction(
+                connection: connection,
+                hooks: hooks,
+                isWrite: false,
+                firstStatementAlone: true,
+                logger: logger
+            )
+            do {
+                let value = try body(alone)
+                if !alone.needsSnapshot { return value }
+            } catch {
+                if !alone.needsSnapshot { throw error }
+            }
+        }
         let tx = PostgresTransaction(connection: connection, hooks: hooks, isWrite: isWrite, logger: logger)
         try tx.execute(
             isWrite ? "BEGIN ISOLATION LEVEL READ COMMITTED" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"

@@ -24,13 +24,30 @@ final class PostgresTransaction: StoreTransaction {
     let logger: Logger
     /// Set when a statement failed with a serialization failure or a deadlock: the whole body may run again.
     private(set) var conflicted = false
+    /// A read that runs outside BEGIN and COMMIT as long as it makes one statement (see
+    /// ``PostgresPaymentStore/read(_:)``): its second statement is refused and sets ``needsSnapshot``.
+    let firstStatementAlone: Bool
+    /// Set when a read outside a transaction asked for a second statement: its body must run again, inside one.
+    private(set) var needsSnapshot = false
+    private var statements = 0
 
-    init(connection: PostgresConnection, hooks: PostgresTransactionHooks, isWrite: Bool, logger: Logger) {
+    init(
+        connection: PostgresConnection,
+        hooks: PostgresTransactionHooks,
+        isWrite: Bool,
+        firstStatementAlone: Bool = false,
+        logger: Logger
+    ) {
         self.connection = connection
         self.hooks = hooks
         self.isWrite = isWrite
+        self.firstStatementAlone = firstStatementAlone && !isWrite
         self.logger = logger
     }
+
+    /// Thrown at the second statement of a read outside a transaction: two statements must share one snapshot, so
+    /// the body runs again inside `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`.
+    struct SnapshotNeeded: Error {}
 
     /// `FOR NO KEY UPDATE` in a write transaction, nothing in a read-only one (where it is not allowed).
     var lockRow: String { isWrite ? " FOR NO KEY UPDATE" : "" }
@@ -60,6 +77,14 @@ final class PostgresTransaction: StoreTransaction {
     /// - Throws: ``StoreError`` for constraint violations and lost connections, ``PostgresStoreError`` otherwise.
     @discardableResult
     func query(_ sql: String, _ values: [PostgresValue] = []) throws -> PostgresQueryResult {
+        if firstStatementAlone {
+            // Refused for good once refused: a body that caught the error gets it again, and its result is dropped.
+            guard statements == 0, !needsSnapshot else {
+                needsSnapshot = true
+                throw SnapshotNeeded()
+            }
+            statements += 1
+        }
         let query = PostgresQuery(unsafeSQL: sql, binds: PostgresBindings(values))
         do {
             return try connection.query(query, logger: logger).wait()
