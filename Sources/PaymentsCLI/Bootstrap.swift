@@ -89,10 +89,18 @@ struct Bootstrap {
     ///   makes the step there fail once with ``PaymentError/cardNetworkUnavailable(_:)``, as a network that does
     ///   not answer; `pause` waits 100 ms there, every time, so a test can overlap something with a batch job
     ///   that would otherwise finish first; `block` holds the thread that got there for 20 s, every time, as a
-    ///   request stuck in synchronous work does (so a test can hold every thread of Swift's cooperative pool).
+    ///   request stuck in synchronous work does (so a test can hold every thread of Swift's cooperative pool);
+    ///   `hold:FILE` keeps whatever got there waiting until FILE exists, every time, so a test decides exactly how
+    ///   long a request stays in flight instead of betting on a slow network outlasting a busy machine's stalls.
     static func faultInjector(_ point: String?, action: String?) -> FaultInjector {
         #if DEBUG
             guard let point, let armed = FaultInjector.Point(rawValue: point) else { return .inert }
+            if let action, action.hasPrefix("hold:") {
+                let file = String(action.dropFirst("hold:".count))
+                return FaultInjector(armed: armed) { _ in
+                    while !FileManager.default.fileExists(atPath: file) { try await Task.sleep(for: .milliseconds(10)) }
+                }
+            }
             if action == "pause" {
                 return FaultInjector(armed: armed) { _ in try await Task.sleep(for: .milliseconds(100)) }
             }

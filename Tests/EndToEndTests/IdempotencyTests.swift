@@ -101,13 +101,13 @@ struct IdempotencyTests {
         arguments: TestStore.allCases
     )
     func inFlightAndValidation(_ store: TestStore) async throws {
-        // The network takes 15 s per authorization, so the first request still runs when the second comes: the
-        // second is sent once the first holds the key (seen in the database), not after a guessed pause. (15 s: a
-        // full run's test process, dozens of servers on 2 cores, has been seen to stall for over 5 s.)
-        let slow = [
-            "PAYMENTS_NETWORK_LATENCY": "15000", "PAYMENTS_NETWORK_TIMEOUT": "20", "PAYMENTS_IDEMPOTENCY_LEASE": "30",
-        ]
-        try await withServer(store: store, environment: slow) { server in
+        // The first request waits after committing its attempt until the test lets it go (a debug-only fault
+        // action), so it is still running when the second comes: the second is sent once the first holds the key
+        // (seen in the database), and the first is released after the second's answer.
+        let release = FileManager.default.temporaryDirectory.appendingPathComponent("release-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: release) }
+        let held = ["PAYMENTS_FAULT_POINT": "after-attempt-commit", "PAYMENTS_FAULT_ACTION": "hold:\(release.path)"]
+        try await withServer(store: store, environment: held) { server in
             let key = UUID().uuidString
             async let first = server.client.postForm(
                 "/v1/payment_intents",
@@ -126,6 +126,7 @@ struct IdempotencyTests {
             )
             #expect(second.status == 409, "\(second)")
             #expect(try second.json()["error"]?["code"]?.string == "idempotency_key_in_use")
+            try Data().write(to: release)
             #expect(try await first.status == 200)
 
             // A request that fails validation saves nothing: the corrected retry with the same key runs.

@@ -38,12 +38,17 @@ struct LeaseTests {
         arguments: TestStore.allCases
     )
     func inFlightAcrossServers(_ store: TestStore) async throws {
-        // Given two servers on one database, A with a 15-second card network (a window wide enough to see on a
-        // loaded machine, where the test's own tasks have waited over 5 s for a thread in a full run)
-        let leases = ["PAYMENTS_IDEMPOTENCY_LEASE": "30", "PAYMENTS_NETWORK_TIMEOUT": "20"]
+        // Given two servers on one database, A holding each payment after its attempt's commit until the test
+        // lets it go (a debug-only fault action: the window lasts as long as the test needs, however loaded the
+        // machine)
+        let release = FileManager.default.temporaryDirectory.appendingPathComponent("release-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: release) }
+        let leases = ["PAYMENTS_IDEMPOTENCY_LEASE": "30"]
         let a = try await ServerProcess.start(
             store: store,
-            environment: leases.merging(["PAYMENTS_NETWORK_LATENCY": "15000"]) { _, new in new }
+            environment: leases.merging([
+                "PAYMENTS_FAULT_POINT": "after-attempt-commit", "PAYMENTS_FAULT_ACTION": "hold:\(release.path)",
+            ]) { _, new in new }
         )
         defer { a.kill() }
         let b = try await ServerProcess.start(store: store, folder: a.folder, keys: a.keys, environment: leases)
@@ -73,6 +78,7 @@ struct LeaseTests {
         #expect(refused.header("Stripe-Should-Retry") == "true", "\(refused.headers)")
 
         // And once A has answered, B replays A's answer byte for byte
+        try Data().write(to: release)
         let original = try await first
         #expect(original.status == 200, "\(original)\n\(a.diagnostics)")
         #expect(try original.json()["status"]?.string == "succeeded", "\(original)")
