@@ -103,10 +103,14 @@ struct IdempotencyTests {
     func inFlightAndValidation(_ store: TestStore) async throws {
         // The first request waits after committing its attempt until the test lets it go (a debug-only fault
         // action), so it is still running when the second comes: the second is sent once the first holds the key
-        // (seen in the database), and the first is released after the second's answer.
+        // (seen in the database), and the first is released after the second's answer. The key's 30-second lease
+        // outlasts any stall of a loaded machine between the two (the tests' default is 3 s).
         let release = FileManager.default.temporaryDirectory.appendingPathComponent("release-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: release) }
-        let held = ["PAYMENTS_FAULT_POINT": "after-attempt-commit", "PAYMENTS_FAULT_ACTION": "hold:\(release.path)"]
+        let held = [
+            "PAYMENTS_FAULT_POINT": "after-attempt-commit", "PAYMENTS_FAULT_ACTION": "hold:\(release.path)",
+            "PAYMENTS_IDEMPOTENCY_LEASE": "30",
+        ]
         try await withServer(store: store, environment: held) { server in
             let key = UUID().uuidString
             async let first = server.client.postForm(
