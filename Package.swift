@@ -125,6 +125,7 @@ let package = Package(
                 "Payments",
                 "PaymentsHTTP",
                 "PaymentsLogging",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),

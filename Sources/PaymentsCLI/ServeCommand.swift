@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Metrics
+import NIOCore
 import Payments
 import PaymentsCore
 import PaymentsHTTP
@@ -58,6 +59,8 @@ struct ServeCommand: AsyncParsableCommand {
             loaded.port = try FreePort.find(host: loaded.host)
         }
         let settings = loaded
+        // Before anything starts an event loop (the PostgreSQL pool, the HTTP server): SwiftNIO takes it only then.
+        NIOSingletons.groupLoopCountSuggestion = settings.eventLoops
         let base = settings.publicBaseURL ?? "http://\(settings.host):\(settings.port)"
         let bootstrap = try await Bootstrap(
             settings: settings,

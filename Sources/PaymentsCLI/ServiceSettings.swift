@@ -58,6 +58,8 @@ struct ServiceSettings: Sendable {
     var limits = HTTPLimits()
     /// Seconds that SIGTERM/SIGINT leaves the requests in flight to finish before the process exits anyway.
     var shutdownGracePeriod: Double = ServiceSettings.defaultShutdownGracePeriod
+    /// The threads `serve` reads and writes its sockets on (SwiftNIO's event loops; see ``defaultEventLoops``).
+    var eventLoops: Int = ServiceSettings.defaultEventLoops
 
     /// The development keys: known to everyone, so production refuses them.
     static let developmentSecretKey = "sk_test_development_51PaymentsLocalKeyDoNotUse"

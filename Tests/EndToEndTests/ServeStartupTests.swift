@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import TestSupport
 import Testing
 
 /// What `payments serve` prints and does before it takes requests: the keys line, and start-up recovery that
@@ -40,6 +41,49 @@ struct ServeStartupTests {
         #expect(!other.output.contains(mixed.publishable), "\(other.output)")
         other.kill()
         other.removeFiles()
+    }
+
+    /// The names of the server's threads that are SwiftNIO event loops of its singleton group.
+    static func eventLoopThreads(_ server: ServerProcess) throws -> [String] {
+        let tasks = "/proc/\(server.processIdentifier)/task"
+        return try FileManager.default.contentsOfDirectory(atPath: tasks).compactMap { task in
+            let name = try String(contentsOfFile: "\(tasks)/\(task)/comm", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            return name.hasPrefix("NIO-SGLTN-") ? name : nil
+        }
+    }
+
+    @Test("serve moves its sockets on eventLoops threads: half the cores by default, PAYMENTS_EVENT_LOOPS when set")
+    func eventLoops() async throws {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let byDefault = try await ServerProcess.start()
+        defer { byDefault.kill() }
+        #expect(try await byDefault.client.get("/health").status == 200)
+        let loops = try Self.eventLoopThreads(byDefault)
+        #expect(loops.count == max(1, cores / 2), "\(loops)")
+        byDefault.kill()
+        byDefault.removeFiles()
+
+        let three = try await ServerProcess.start(environment: ["PAYMENTS_EVENT_LOOPS": "3"])
+        defer { three.kill() }
+        for _ in 0..<6 { #expect(try await three.client.get("/health").status == 200) }
+        let threeLoops = try Self.eventLoopThreads(three)
+        #expect(threeLoops.count == 3, "\(threeLoops)")
+        three.kill()
+        three.removeFiles()
+
+        let folder = try TestPaths.temporaryFolder("payments-e2e-event-loops")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let refused = try await runToCompletion(
+            try PaymentsBinary.path(),
+            ["serve", "--db", folder.appendingPathComponent("p.sqlite").path, "--port", "0"],
+            environment: PaymentsBinary.environment(["PAYMENTS_EVENT_LOOPS": "0"]),
+            in: folder,
+            timeout: .seconds(60)
+        )
+        #expect(refused.termination.reason == .exit && refused.termination.status != 0, "\(refused)")
+        #expect(refused.output.contains("PAYMENTS_EVENT_LOOPS"), "\(refused.output)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("p.sqlite").path))
     }
 
     @Test("a pending attempt whose card is missing from the vault does not stop serve from starting")

@@ -22,6 +22,9 @@ final class ServerProcess: Sendable {
     private let process: ChildProcess
     private let reaped = Mutex(false)
 
+    /// The server's process id.
+    var processIdentifier: Int32 { process.processIdentifier }
+
     /// The keys a fresh server gets, different for every test.
     struct Keys: Sendable {
         var secret: String
