@@ -14,7 +14,7 @@ extension ServiceSettings {
     /// bytes and parse HTTP, and hand each response back to its connection's loop. SwiftNIO's own default, a loop per
     /// core, doubles the threads that wake for every request: on the benchmark's 2-core machine one loop instead of
     /// two took 93 µs of CPU per `GET /v1/payment_intents/:id` instead of 120 (medians of five alternating
-    /// `scripts/bench --only http` runs each), and its p99 fell from 5.9 to 4.9 ms.
+    /// `scripts/bench --only http` runs each), and its p99 fell from 5.9 to 4.6 ms.
     static var defaultEventLoops: Int { max(1, System.coreCount / 2) }
 
     /// Reads the request limits, the rate limit, the shutdown grace period and the event loops (config keys under
