@@ -49,7 +49,8 @@ extension Statement {
             // Through GRDB's initializer for optional existentials: its initializer for a sequence of one concrete
             // type maps with a key path, which Swift instantiates at run time, demangling its generic arguments, on
             // every call (5% of the writer thread's CPU under W1, `perf record --call-graph dwarf`).
-            try execute(arguments: StatementArguments(values.lazy.map { $0 as (any DatabaseValueConvertible)? }))
+            let existentials: [(any DatabaseValueConvertible)?] = values.map { $0 }
+            try execute(arguments: StatementArguments(existentials))
         } else {
             bind(values)
             try execute()
