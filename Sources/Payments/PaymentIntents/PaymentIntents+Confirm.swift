@@ -247,7 +247,7 @@ extension PaymentIntents {
                 )
                 try Self.save(next, from: stored, tx: tx)
                 try scope?.mark(tx, .attemptRecorded, intent: intent.id, charge: charge.id)
-                if paymentMethod.customer == nil && intent.setupFutureUsage == nil {
+                if paymentMethod.customer == nil && intent.setupFutureUsage == nil && paymentMethod.reusable {
                     // A payment method without a customer is single-use from its first attempt, as Stripe.
                     paymentMethod.reusable = false
                     try tx.update(paymentMethod, from: storedMethod)
@@ -402,6 +402,8 @@ extension PaymentIntents {
         } else if paymentMethod.customer == nil {
             paymentMethod.reusable = false
         }
+        // Usually nothing changed: a card used without a customer was made single-use by its attempt already.
+        guard paymentMethod != stored else { return }
         try tx.update(paymentMethod, from: stored)
     }
 
