@@ -27,7 +27,9 @@ extension Statement {
             case .double(let double):
                 code = sqlite3_bind_double(statement, index, double)
             case .string(let text):
-                code = sqlite3_bind_text(statement, index, text, -1, Self.transient)
+                // Through `withCString`: a native string's own bytes. Handing `text` to the C parameter directly
+                // made Swift copy it into a new array first, on top of SQLite's copy.
+                code = text.withCString { sqlite3_bind_text(statement, index, $0, -1, Self.transient) }
             case .blob(let data):
                 code = data.withUnsafeBytes { bytes in
                     sqlite3_bind_blob(statement, index, bytes.baseAddress, CInt(bytes.count), Self.transient)
@@ -38,23 +40,64 @@ extension Statement {
         }
     }
 
-    /// Runs a statement the store built from a ``RowColumns`` list with `values`, the way that costs least for
-    /// their number.
+    /// Runs a statement the store built from a ``RowColumns`` list with `values`.
     ///
-    /// GRDB binds at most ``temporaryBindingLimit`` arguments without copying them (SQLite's `SQLITE_STATIC`, valid
-    /// while it runs the statement), after checking them; above, it copies every one into SQLite. Up to the limit,
-    /// GRDB's way is kept: a copy of each text costs more (a `malloc` each) than the check. Above it, ``bind(_:)``.
+    /// Up to ``temporaryBindingLimit`` values are bound without copying them, as GRDB's `execute(arguments:)` binds
+    /// them (SQLite's `SQLITE_STATIC`: each text and blob is read in place while the statement runs, then the
+    /// bindings are cleared), but without GRDB's conversions: its `StatementArguments` boxes every value into an
+    /// existential and maps them back through a generic, unspecialized `map` (2% of the writer thread's CPU under
+    /// W1, `perf record --call-graph dwarf`). Above the limit, where nesting a closure per value would grow the stack
+    /// without bound, ``bind(_:)`` copies them.
     func run(_ values: [DatabaseValue]) throws {
+        assert((try? validateArguments(StatementArguments(values))) != nil, "values that do not fit \(sql)")
+        setUncheckedArguments(StatementArguments())
         if values.count <= Self.temporaryBindingLimit {
-            // Through GRDB's initializer for optional existentials: its initializer for a sequence of one concrete
-            // type maps with a key path, which Swift instantiates at run time, demangling its generic arguments, on
-            // every call (5% of the writer thread's CPU under W1, `perf record --call-graph dwarf`).
-            let existentials: [(any DatabaseValueConvertible)?] = values.map { $0 }
-            try execute(arguments: StatementArguments(existentials))
+            let statement = sqliteStatement
+            // Never leave the statement pointing at memory that is gone
+            defer { sqlite3_clear_bindings(statement) }
+            try Self.withBindings(values[...], to: statement, from: 1) { try execute() }
         } else {
             bind(values)
             try execute()
         }
+    }
+
+    /// Binds `values` from position `index` on without copying them, then runs `body` while they are in place.
+    private static func withBindings(
+        _ values: ArraySlice<DatabaseValue>,
+        to statement: SQLiteStatement,
+        from index: CInt,
+        _ body: () throws -> Void
+    ) throws {
+        guard let value = values.first else { return try body() }
+        let rest = values.dropFirst()
+        let code: CInt
+        switch value.storage {
+        case .null:
+            code = sqlite3_bind_null(statement, index)
+        case .int64(let integer):
+            code = sqlite3_bind_int64(statement, index, integer)
+        case .double(let double):
+            code = sqlite3_bind_double(statement, index, double)
+        case .string(let text):
+            return try text.withCString { pointer in
+                // nil: SQLite's SQLITE_STATIC, the text stays where it is until the bindings are cleared.
+                checked(sqlite3_bind_text(statement, index, pointer, -1, nil), index: index)
+                try withBindings(rest, to: statement, from: index + 1, body)
+            }
+        case .blob(let data):
+            return try data.withUnsafeBytes { bytes in
+                checked(sqlite3_bind_blob(statement, index, bytes.baseAddress, CInt(bytes.count), nil), index: index)
+                try withBindings(rest, to: statement, from: index + 1, body)
+            }
+        }
+        checked(code, index: index)
+        try withBindings(rest, to: statement, from: index + 1, body)
+    }
+
+    /// Binding never reads the file; it fails only on a wrong index or SQLite out of memory.
+    private static func checked(_ code: CInt, index: CInt) {
+        precondition(code == SQLITE_OK, "binding parameter \(index) failed (\(code))")
     }
 
     /// The most arguments GRDB's `execute(arguments:)` binds without copying them.
