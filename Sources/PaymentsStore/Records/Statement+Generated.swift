@@ -17,26 +17,7 @@ extension Statement {
         setUncheckedArguments(StatementArguments())
         let statement = sqliteStatement
         for (offset, value) in values.enumerated() {
-            let index = CInt(offset + 1)
-            let code: CInt
-            switch value.storage {
-            case .null:
-                code = sqlite3_bind_null(statement, index)
-            case .int64(let integer):
-                code = sqlite3_bind_int64(statement, index, integer)
-            case .double(let double):
-                code = sqlite3_bind_double(statement, index, double)
-            case .string(let text):
-                // Through `withCString`: a native string's own bytes. Handing `text` to the C parameter directly
-                // made Swift copy it into a new array first, on top of SQLite's copy.
-                code = text.withCString { sqlite3_bind_text(statement, index, $0, -1, Self.transient) }
-            case .blob(let data):
-                code = data.withUnsafeBytes { bytes in
-                    sqlite3_bind_blob(statement, index, bytes.baseAddress, CInt(bytes.count), Self.transient)
-                }
-            }
-            // Binding never reads the file; it fails only on a wrong index or SQLite out of memory.
-            precondition(code == SQLITE_OK, "binding parameter \(index) of \(sql) failed (\(code))")
+            Self.bind(value, to: statement, at: CInt(offset + 1), Self.transient) {}
         }
     }
 
@@ -70,7 +51,24 @@ extension Statement {
         _ body: () throws -> Void
     ) throws {
         guard let value = values.first else { return try body() }
-        let rest = values.dropFirst()
+        // nil: SQLite's SQLITE_STATIC, each text and blob stays where it is until the bindings are cleared.
+        try bind(value, to: statement, at: index, nil) {
+            try withBindings(values.dropFirst(), to: statement, from: index + 1, body)
+        }
+    }
+
+    /// Binds `value` at `index` (with `destructor`: ``transient`` has SQLite copy a text or blob, nil reads it in
+    /// place), then runs `body` while a text's or blob's bytes are still where they were bound from.
+    ///
+    /// A text goes through `withCString`, a native string's own bytes: handing the `String` to the C parameter
+    /// directly made Swift copy it into a new array first.
+    private static func bind(
+        _ value: DatabaseValue,
+        to statement: SQLiteStatement,
+        at index: CInt,
+        _ destructor: sqlite3_destructor_type?,
+        _ body: () throws -> Void
+    ) rethrows {
         let code: CInt
         switch value.storage {
         case .null:
@@ -81,18 +79,20 @@ extension Statement {
             code = sqlite3_bind_double(statement, index, double)
         case .string(let text):
             return try text.withCString { pointer in
-                // nil: SQLite's SQLITE_STATIC, the text stays where it is until the bindings are cleared.
-                checked(sqlite3_bind_text(statement, index, pointer, -1, nil), index: index)
-                try withBindings(rest, to: statement, from: index + 1, body)
+                checked(sqlite3_bind_text(statement, index, pointer, -1, destructor), index: index)
+                try body()
             }
         case .blob(let data):
             return try data.withUnsafeBytes { bytes in
-                checked(sqlite3_bind_blob(statement, index, bytes.baseAddress, CInt(bytes.count), nil), index: index)
-                try withBindings(rest, to: statement, from: index + 1, body)
+                checked(
+                    sqlite3_bind_blob(statement, index, bytes.baseAddress, CInt(bytes.count), destructor),
+                    index: index
+                )
+                try body()
             }
         }
         checked(code, index: index)
-        try withBindings(rest, to: statement, from: index + 1, body)
+        try body()
     }
 
     /// Binding never reads the file; it fails only on a wrong index or SQLite out of memory.
