@@ -177,8 +177,46 @@ struct ServiceSettings: Sendable {
         if let catalogFile = payments.string(forKey: "catalog") {
             settings.catalog = try readCatalog(catalogFile)
         }
+        try Self.refuseUnreadable(payments)
         try settings.validate()
         return settings
+    }
+
+    /// The settings read as numbers or switches, and what each must be.
+    static let typedSettings: [(name: String, kind: String)] = [
+        ("port", "a whole number"), ("confirmationWindow", "a whole number"), ("idempotencyLease", "a whole number"),
+        ("networkTimeout", "a number"), ("sweepInterval", "a whole number"), ("sweeperLease", "a whole number"),
+        ("groupCommit", "true or false"), ("networkLatency", "a whole number"), ("databasePoolSize", "a whole number"),
+        ("maxBodyBytes", "a whole number"), ("maxHeaderBytes", "a whole number"), ("maxHeaderCount", "a whole number"),
+        ("maxFormParameters", "a whole number"), ("rateLimit", "a number"), ("rateLimitBurst", "a number"),
+        ("shutdownGracePeriod", "a number"), ("eventLoops", "a whole number"),
+    ]
+
+    /// Refuses a number or switch given as text that is not one (`PAYMENTS_RATE_LIMIT=10/s`): swift-configuration
+    /// reads such a value as missing, and the setting would silently keep its default.
+    static func refuseUnreadable(_ payments: ConfigReader) throws {
+        for (name, kind) in typedSettings {
+            // Text is what the environment gives (and a file's quoted value); a file's numbers are not text.
+            guard let text = payments.string(forKey: ConfigKey(name)) else { continue }
+            let readable =
+                switch kind {
+                case "a whole number": payments.int(forKey: ConfigKey(name)) != nil
+                case "a number": payments.double(forKey: ConfigKey(name)) != nil
+                default: payments.bool(forKey: ConfigKey(name)) != nil
+                }
+            guard readable else {
+                throw SettingsError.invalid("\(name) (\(environmentName(name))) must be \(kind), not '\(text)'.")
+            }
+        }
+    }
+
+    /// The environment variable of a setting: `rateLimitBurst` is `PAYMENTS_RATE_LIMIT_BURST`.
+    static func environmentName(_ name: String) -> String {
+        "PAYMENTS_"
+            + name.reduce(into: "") { result, character in
+                if character.isUppercase { result += "_" }
+                result += character.uppercased()
+            }
     }
 
     /// Reads `databaseURL` (a secret: its password is never printed) and `databasePoolSize`.

@@ -86,6 +86,29 @@ struct ServeStartupTests {
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("p.sqlite").path))
     }
 
+    @Test(
+        "a number or switch given as text that is not one is refused, naming the setting, never kept at its default",
+        arguments: [
+            ("PAYMENTS_RATE_LIMIT", "10/s", "rateLimit"), ("PAYMENTS_EVENT_LOOPS", "two", "eventLoops"),
+            ("PAYMENTS_GROUP_COMMIT", "maybe", "groupCommit"),
+            ("PAYMENTS_IDEMPOTENCY_LEASE", "30s", "idempotencyLease"),
+        ]
+    )
+    func unreadableNumberRefused(_ variable: String, _ value: String, _ setting: String) async throws {
+        let folder = try TestPaths.temporaryFolder("payments-e2e-unreadable-setting")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try await runToCompletion(
+            try PaymentsBinary.path(),
+            ["serve", "--db", folder.appendingPathComponent("p.sqlite").path, "--port", "0"],
+            environment: PaymentsBinary.environment([variable: value]),
+            in: folder,
+            timeout: .seconds(60)
+        )
+        #expect(run.termination.reason == .exit && run.termination.status != 0, "\(run)")
+        #expect(run.output.contains("\(setting) (\(variable))") && run.output.contains("'\(value)'"), "\(run.output)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("p.sqlite").path))
+    }
+
     @Test("a pending attempt whose card is missing from the vault does not stop serve from starting")
     func unsettleableAttemptDoesNotBlockStart() async throws {
         // Given a database with one succeeded payment, stopped
