@@ -147,6 +147,28 @@ struct IdempotencyKeysTests {
         #expect(try await Self.row(environment, "k6")?.lockedBy == retry.token)
     }
 
+    @Test(
+        "A create that ends in its own transaction names its intent on the key, with no progress mark of its own",
+        arguments: [
+            ("declined", "4000000000000002", true), ("challenged", "4000002760003184", true),
+            ("unconfirmed", "4242424242424242", false), ("paid", "4242424242424242", true),
+        ]
+    )
+    func createNamesItsIntent(_ key: String, _ number: String, _ confirm: Bool) async throws {
+        let environment = try TestEnvironment()
+        let card = try await environment.card(number)
+        let lease = try await Self.run(environment, key)
+        let input = PaymentIntents.CreateInput(amount: 2_000, currency: "usd", paymentMethod: card.id, confirm: confirm)
+        let intent: String
+        do {
+            intent = try await environment.intents.create(input, scope: Self.scope(lease)).id
+        } catch let error as PaymentError {
+            intent = try #require(error.paymentIntent, "\(error)")
+        }
+        let row = try #require(try await Self.row(environment, key))
+        #expect(row.paymentIntent == intent && row.recoveryPoint == .finished && row.lockedBy == nil, "\(row)")
+    }
+
     @Test("A holder whose lease ran out is fenced: its writes fail and the new holder's answer stands")
     func fencing() async throws {
         // Given A holding a key, whose lease runs out, and B taking the key over

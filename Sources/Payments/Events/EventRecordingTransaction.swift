@@ -333,8 +333,22 @@ struct EventRecordingTransaction: StoreTransaction {
         )
     }
 
-    func finishIdempotentRequest(apiKey: String, key: String, token: String, status: Int, body: [UInt8]) throws {
-        try base.finishIdempotentRequest(apiKey: apiKey, key: key, token: token, status: status, body: body)
+    func finishIdempotentRequest(
+        apiKey: String,
+        key: String,
+        token: String,
+        status: Int,
+        body: [UInt8],
+        paymentIntent: String?
+    ) throws {
+        try base.finishIdempotentRequest(
+            apiKey: apiKey,
+            key: key,
+            token: token,
+            status: status,
+            body: body,
+            paymentIntent: paymentIntent
+        )
     }
 
     func releaseIdempotentRequest(apiKey: String, key: String, token: String) throws {

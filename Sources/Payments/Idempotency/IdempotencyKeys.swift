@@ -214,14 +214,20 @@ public struct IdempotencyKeys: Sendable {
 
     /// Saves `response` as the key's answer and ends the lease, in `tx`.
     /// - Throws: ``PaymentError/idempotencyLeaseLost(key:)`` when `lease` no longer holds the key.
-    static func save(_ response: SavedResponse, under lease: IdempotencyLease, in tx: any StoreTransaction) throws {
+    static func save(
+        _ response: SavedResponse,
+        under lease: IdempotencyLease,
+        in tx: any StoreTransaction,
+        paymentIntent: String? = nil
+    ) throws {
         do {
             try tx.finishIdempotentRequest(
                 apiKey: lease.apiKey,
                 key: lease.key,
                 token: lease.token,
                 status: response.status,
-                body: response.body
+                body: response.body,
+                paymentIntent: paymentIntent
             )
         } catch is IdempotencyLeaseLost {
             throw PaymentError.idempotencyLeaseLost(key: lease.key)

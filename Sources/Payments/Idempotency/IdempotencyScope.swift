@@ -37,11 +37,17 @@ public final class IdempotencyScope: Sendable {
     /// before: bytes that are not durable are never sent as the key's answer).
     public var savedResponse: SavedResponse? { saved.withLock { $0 } }
 
-    /// Saves the response for `intent` (and the `error` the request answers with) in `tx`.
+    /// Saves the response for `intent` (and the `error` the request answers with) in `tx`, and records `intent` as
+    /// the key's intent: a request that creates an intent and finishes in the same transaction needs no progress
+    /// mark of its own.
     func finish(_ tx: any StoreTransaction, intent: PaymentIntent, error: PaymentError?) throws {
         let bundle = try Lookup.bundle(for: intent, in: tx, expand: expand)
         let errorPaymentMethod = try error?.paymentMethod.flatMap { try tx.paymentMethod($0) }
-        try save(tx, try encode(.paymentIntent(bundle, error: error, errorPaymentMethod: errorPaymentMethod)))
+        try save(
+            tx,
+            try encode(.paymentIntent(bundle, error: error, errorPaymentMethod: errorPaymentMethod)),
+            paymentIntent: intent.id
+        )
     }
 
     /// Saves the response for `refund` in `tx`.
@@ -72,8 +78,8 @@ public final class IdempotencyScope: Sendable {
         }
     }
 
-    private func save(_ tx: any StoreTransaction, _ response: SavedResponse) throws {
-        try IdempotencyKeys.save(response, under: lease, in: tx)
+    private func save(_ tx: any StoreTransaction, _ response: SavedResponse, paymentIntent: String? = nil) throws {
+        try IdempotencyKeys.save(response, under: lease, in: tx, paymentIntent: paymentIntent)
         tx.afterCommit { self.saved.withLock { $0 = response } }
     }
 }

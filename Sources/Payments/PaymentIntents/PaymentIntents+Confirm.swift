@@ -118,9 +118,10 @@ extension PaymentIntents {
             // A payment method made for a magic test id is stored with the attempt that first uses it.
             let inserted = try newPaymentMethod?.store(in: tx) == true
             if let creating {
-                // Create with confirm=true: the intent and its first attempt commit together (one commit fewer).
+                // Create with confirm=true: the intent and its first attempt commit together (one commit fewer). No
+                // `intentCreated` mark: this transaction ends the key's part either way, with the attempt's mark or
+                // the saved response, each naming the intent.
                 try tx.insert(creating)
-                try scope?.mark(tx, .intentCreated, intent: creating.id)
                 stored = creating
             } else if let found = try tx.paymentIntent(id) {
                 stored = found

@@ -148,7 +148,6 @@ public struct PaymentIntents: Sendable {
             try await context.database.write { tx in
                 try resolvedPaymentMethod?.store(in: tx)
                 try tx.insert(intent)
-                try scope?.mark(tx, .intentCreated, intent: id)
                 try scope?.finish(tx, intent: intent, error: nil)
             }
             return intent

@@ -163,9 +163,17 @@ public protocol StoreTransaction {
         charge: String?,
         refund: String?
     ) throws
-    /// Saves the response and ends the lease.
+    /// Saves the response and ends the lease; records `paymentIntent` as the key's intent when given (a new intent
+    /// is first recorded here when its request finishes in the transaction that created it).
     /// - Throws: ``IdempotencyLeaseLost`` when `token` no longer holds the key.
-    func finishIdempotentRequest(apiKey: String, key: String, token: String, status: Int, body: [UInt8]) throws
+    func finishIdempotentRequest(
+        apiKey: String,
+        key: String,
+        token: String,
+        status: Int,
+        body: [UInt8],
+        paymentIntent: String?
+    ) throws
     /// Ends a lease without a response: forgets a key at its start, unlocks one with a recovery point; does nothing
     /// when `token` no longer holds the key.
     func releaseIdempotentRequest(apiKey: String, key: String, token: String) throws
@@ -231,6 +239,22 @@ extension StoreTransaction {
             paymentIntent: paymentIntent,
             charge: charge,
             refund: nil
+        )
+    }
+}
+
+extension StoreTransaction {
+    /// Saves the response and ends the lease, leaving the key's intent as it is.
+    public func finishIdempotentRequest(apiKey: String, key: String, token: String, status: Int, body: [UInt8])
+        throws
+    {
+        try finishIdempotentRequest(
+            apiKey: apiKey,
+            key: key,
+            token: token,
+            status: status,
+            body: body,
+            paymentIntent: nil
         )
     }
 }

@@ -92,14 +92,24 @@ extension PostgresTransaction {
         guard changed == 1 else { throw IdempotencyLeaseLost(apiKey: apiKey, key: key) }
     }
 
-    func finishIdempotentRequest(apiKey: String, key: String, token: String, status: Int, body: [UInt8]) throws {
+    func finishIdempotentRequest(
+        apiKey: String,
+        key: String,
+        token: String,
+        status: Int,
+        body: [UInt8],
+        paymentIntent: String?
+    ) throws {
         let changed = try execute(
             """
             UPDATE idempotency_keys SET recovery_point = 'finished', response_status = $1, response_body = $2,
-                locked_by = NULL, locked_until = NULL
-            WHERE api_key = $3 AND key = $4 AND locked_by = $5 AND recovery_point <> 'finished'
+                payment_intent = coalesce($3, payment_intent), locked_by = NULL, locked_until = NULL
+            WHERE api_key = $4 AND key = $5 AND locked_by = $6 AND recovery_point <> 'finished'
             """,
-            [.integer(Int64(status)), .bytes(Data(body)), .text(apiKey), .text(key), .text(token)]
+            [
+                .integer(Int64(status)), .bytes(Data(body)), paymentIntent.postgresValue, .text(apiKey), .text(key),
+                .text(token),
+            ]
         )
         guard changed == 1 else { throw IdempotencyLeaseLost(apiKey: apiKey, key: key) }
     }

@@ -79,14 +79,21 @@ extension SQLiteTransaction {
 
     /// Saves the response and ends the lease: later requests with the key replay these exact bytes.
     /// - Throws: ``IdempotencyLeaseLost`` when `token` no longer holds the key (the transaction must roll back).
-    public func finishIdempotentRequest(apiKey: String, key: String, token: String, status: Int, body: [UInt8]) throws {
+    public func finishIdempotentRequest(
+        apiKey: String,
+        key: String,
+        token: String,
+        status: Int,
+        body: [UInt8],
+        paymentIntent: String?
+    ) throws {
         try execute(
             """
             UPDATE idempotency_keys SET recovery_point = 'finished', response_status = ?, response_body = ?,
-                locked_by = NULL, locked_until = NULL
+                payment_intent = coalesce(?, payment_intent), locked_by = NULL, locked_until = NULL
             WHERE api_key = ? AND key = ? AND locked_by = ? AND recovery_point != 'finished'
             """,
-            [status, Data(body), apiKey, key, token]
+            [status, Data(body), paymentIntent, apiKey, key, token]
         )
         guard db.changesCount == 1 else { throw IdempotencyLeaseLost(apiKey: apiKey, key: key) }
     }
