@@ -100,7 +100,7 @@ extension Statement {
         precondition(code == SQLITE_OK, "binding parameter \(index) failed (\(code))")
     }
 
-    /// The most arguments GRDB's `execute(arguments:)` binds without copying them.
+    /// The most values ``run(_:)`` binds in place, one nested closure each (GRDB's own limit for the same).
     static let temporaryBindingLimit = 20
 
     /// SQLite's `SQLITE_TRANSIENT`: copy the value before the bind returns.
