@@ -19,18 +19,24 @@ extension ServiceSettings {
 
     /// Reads the request limits, the rate limit, the shutdown grace period and the event loops (config keys under
     /// `payments`, environment variables `PAYMENTS_MAX_BODY_BYTES`, `PAYMENTS_RATE_LIMIT`, ...).
-    mutating func readLimits(_ payments: ConfigReader) {
+    mutating func readLimits(_ payments: ConfigReader) throws {
         let defaults = HTTPLimits()
         limits = HTTPLimits(
-            maxBodyBytes: payments.int(forKey: "maxBodyBytes", default: defaults.maxBodyBytes),
-            maxHeaderBytes: payments.int(forKey: "maxHeaderBytes", default: defaults.maxHeaderBytes),
-            maxHeaderCount: payments.int(forKey: "maxHeaderCount", default: defaults.maxHeaderCount),
-            maxFormParameters: payments.int(forKey: "maxFormParameters", default: defaults.maxFormParameters),
-            rateLimit: payments.double(forKey: "rateLimit", default: defaults.rateLimit),
-            rateLimitBurst: payments.double(forKey: "rateLimitBurst", default: defaults.rateLimitBurst)
+            maxBodyBytes: try payments.checkedInt(forKey: "maxBodyBytes", default: defaults.maxBodyBytes),
+            maxHeaderBytes: try payments.checkedInt(forKey: "maxHeaderBytes", default: defaults.maxHeaderBytes),
+            maxHeaderCount: try payments.checkedInt(forKey: "maxHeaderCount", default: defaults.maxHeaderCount),
+            maxFormParameters: try payments.checkedInt(
+                forKey: "maxFormParameters",
+                default: defaults.maxFormParameters
+            ),
+            rateLimit: try payments.checkedDouble(forKey: "rateLimit", default: defaults.rateLimit),
+            rateLimitBurst: try payments.checkedDouble(forKey: "rateLimitBurst", default: defaults.rateLimitBurst)
         )
-        shutdownGracePeriod = payments.double(forKey: "shutdownGracePeriod", default: Self.defaultShutdownGracePeriod)
-        eventLoops = payments.int(forKey: "eventLoops", default: Self.defaultEventLoops)
+        shutdownGracePeriod = try payments.checkedDouble(
+            forKey: "shutdownGracePeriod",
+            default: Self.defaultShutdownGracePeriod
+        )
+        eventLoops = try payments.checkedInt(forKey: "eventLoops", default: Self.defaultEventLoops)
     }
 
     /// Refuses limits that cannot work.

@@ -129,7 +129,7 @@ struct ServiceSettings: Sendable {
         var settings = ServiceSettings(
             environment: payments.string(forKey: "environment", default: "development"),
             host: payments.string(forKey: "host", default: "127.0.0.1"),
-            port: payments.int(forKey: "port", default: 4242),
+            port: try payments.checkedInt(forKey: "port", default: 4242),
             publicBaseURL: payments.string(forKey: "publicBaseURL"),
             db: payments.string(forKey: "db", default: "data/payments.sqlite"),
             networkLedger: "",
@@ -139,24 +139,27 @@ struct ServiceSettings: Sendable {
             publishableKeys: [],
             vaultKey: "",
             vaultOldKeys: [],
-            confirmationWindow: Int64(payments.int(forKey: "confirmationWindow", default: 3600)),
+            confirmationWindow: Int64(try payments.checkedInt(forKey: "confirmationWindow", default: 3600)),
             idempotencyLease: Int64(
-                payments.int(
+                try payments.checkedInt(
                     forKey: "idempotencyLease",
                     default: Int(PaymentsContext.Settings.defaultIdempotencyLease)
                 )
             ),
-            networkTimeout: payments.double(
+            networkTimeout: try payments.checkedDouble(
                 forKey: "networkTimeout",
                 default: Double(PaymentsContext.Settings.defaultNetworkTimeout.components.seconds)
             ),
-            sweepInterval: payments.int(forKey: "sweepInterval", default: 60),
+            sweepInterval: try payments.checkedInt(forKey: "sweepInterval", default: 60),
             sweeperLease: Int64(
-                payments.int(forKey: "sweeperLease", default: Int(PaymentsContext.Settings.defaultSweeperLease))
+                try payments.checkedInt(
+                    forKey: "sweeperLease",
+                    default: Int(PaymentsContext.Settings.defaultSweeperLease)
+                )
             ),
             synchronous: payments.string(forKey: "synchronous", default: "FULL").uppercased(),
-            groupCommit: payments.bool(forKey: "groupCommit", default: true),
-            networkLatency: payments.int(forKey: "networkLatency", default: 0),
+            groupCommit: try payments.checkedBool(forKey: "groupCommit", default: true),
+            networkLatency: try payments.checkedInt(forKey: "networkLatency", default: 0),
             logLevel: payments.string(forKey: "logLevel", default: "info"),
             logFormat: payments.string(forKey: "logFormat", default: "text"),
             catalog: .development,
@@ -173,41 +176,12 @@ struct ServiceSettings: Sendable {
         }
         try settings.readDatabaseURL(payments)
         try settings.readKeys(payments)
-        settings.readLimits(payments)
+        try settings.readLimits(payments)
         if let catalogFile = payments.string(forKey: "catalog") {
             settings.catalog = try readCatalog(catalogFile)
         }
-        try Self.refuseUnreadable(payments)
         try settings.validate()
         return settings
-    }
-
-    /// The settings read as numbers or switches, and what each must be.
-    static let typedSettings: [(name: String, kind: String)] = [
-        ("port", "a whole number"), ("confirmationWindow", "a whole number"), ("idempotencyLease", "a whole number"),
-        ("networkTimeout", "a number"), ("sweepInterval", "a whole number"), ("sweeperLease", "a whole number"),
-        ("groupCommit", "true or false"), ("networkLatency", "a whole number"), ("databasePoolSize", "a whole number"),
-        ("maxBodyBytes", "a whole number"), ("maxHeaderBytes", "a whole number"), ("maxHeaderCount", "a whole number"),
-        ("maxFormParameters", "a whole number"), ("rateLimit", "a number"), ("rateLimitBurst", "a number"),
-        ("shutdownGracePeriod", "a number"), ("eventLoops", "a whole number"),
-    ]
-
-    /// Refuses a number or switch given as text that is not one (`PAYMENTS_RATE_LIMIT=10/s`): swift-configuration
-    /// reads such a value as missing, and the setting would silently keep its default.
-    static func refuseUnreadable(_ payments: ConfigReader) throws {
-        for (name, kind) in typedSettings {
-            // Text is what the environment gives (and a file's quoted value); a file's numbers are not text.
-            guard let text = payments.string(forKey: ConfigKey(name)) else { continue }
-            let readable =
-                switch kind {
-                case "a whole number": payments.int(forKey: ConfigKey(name)) != nil
-                case "a number": payments.double(forKey: ConfigKey(name)) != nil
-                default: payments.bool(forKey: ConfigKey(name)) != nil
-                }
-            guard readable else {
-                throw SettingsError.invalid("\(name) (\(environmentName(name))) must be \(kind), not '\(text)'.")
-            }
-        }
     }
 
     /// The environment variable of a setting: `rateLimitBurst` is `PAYMENTS_RATE_LIMIT_BURST`.
@@ -222,7 +196,10 @@ struct ServiceSettings: Sendable {
     /// Reads `databaseURL` (a secret: its password is never printed) and `databasePoolSize`.
     /// - Throws: ``SettingsError/invalid(_:)`` naming what is wrong with the URL, never its password.
     mutating func readDatabaseURL(_ payments: ConfigReader) throws {
-        databasePoolSize = payments.int(forKey: "databasePoolSize", default: PostgresPaymentStore.defaultPoolSize)
+        databasePoolSize = try payments.checkedInt(
+            forKey: "databasePoolSize",
+            default: PostgresPaymentStore.defaultPoolSize
+        )
         guard databasePoolSize >= 1 else { throw SettingsError.invalid("databasePoolSize must be at least 1.") }
         guard let text = payments.string(forKey: "databaseURL", isSecret: true), !text.isEmpty else { return }
         do {
@@ -279,5 +256,38 @@ struct ServiceSettings: Sendable {
         } catch {
             throw SettingsError.unreadableCatalog(String(describing: error))
         }
+    }
+}
+
+extension ConfigReader {
+    /// A whole-number setting, or `defaultValue` when it is not set.
+    /// - Throws: ``ServiceSettings/SettingsError/invalid(_:)`` naming the setting when it is given as text that is
+    ///   not a whole number (`PAYMENTS_IDEMPOTENCY_LEASE=30s`): swift-configuration reads such a value as missing,
+    ///   and the setting would silently keep its default.
+    func checkedInt(forKey name: String, default defaultValue: Int) throws -> Int {
+        try checked(name, "a whole number", int(forKey: ConfigKey(name)), default: defaultValue)
+    }
+
+    /// A number setting, or `defaultValue` when it is not set; refuses text that is not a number.
+    func checkedDouble(forKey name: String, default defaultValue: Double) throws -> Double {
+        try checked(name, "a number", double(forKey: ConfigKey(name)), default: defaultValue)
+    }
+
+    /// A switch, or `defaultValue` when it is not set; refuses text that is not `true` or `false`.
+    func checkedBool(forKey name: String, default defaultValue: Bool) throws -> Bool {
+        try checked(name, "true or false", bool(forKey: ConfigKey(name)), default: defaultValue)
+    }
+
+    private func checked<Value>(_ name: String, _ kind: String, _ read: Value?, default defaultValue: Value) throws
+        -> Value
+    {
+        if let read { return read }
+        // Text is what the environment gives (and a file's quoted value); a file's numbers are not text.
+        if let text = string(forKey: ConfigKey(name)) {
+            throw ServiceSettings.SettingsError.invalid(
+                "\(name) (\(ServiceSettings.environmentName(name))) must be \(kind), not '\(text)'."
+            )
+        }
+        return defaultValue
     }
 }

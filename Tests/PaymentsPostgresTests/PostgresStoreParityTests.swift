@@ -105,7 +105,8 @@ struct PostgresStoreParityTests {
                 key: "finished",
                 token: "tok_finished",
                 status: 402,
-                body: Array(#"{"error":{"code":"card_declined"}}"#.utf8) + [0, 255]
+                body: Array(#"{"error":{"code":"card_declined"}}"#.utf8) + [0, 255],
+                paymentIntent: nil
             )
         }
     }

@@ -674,7 +674,8 @@ struct SweeperTests {
                     key: key,
                     token: "lease_test",
                     status: 200,
-                    body: Array("{}".utf8)
+                    body: Array("{}".utf8),
+                    paymentIntent: nil
                 )
             }
         }

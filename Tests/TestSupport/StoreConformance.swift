@@ -318,7 +318,15 @@ public enum StoreConformance {
                     point: .intentCreated,
                     paymentIntent: "pi_x"
                 )
-                try tx.finishIdempotentRequest(apiKey: "scope", key: "k", token: "t2", status: 201, body: [7, 8])
+                // No intent given: the one the progress named stays.
+                try tx.finishIdempotentRequest(
+                    apiKey: "scope",
+                    key: "k",
+                    token: "t2",
+                    status: 201,
+                    body: [7, 8],
+                    paymentIntent: nil
+                )
             }
             guard case .replay(let row) = try await begin("t3", now: 140) else { throw Failure(description: "replay") }
             try require(row.responseStatus == 201 && row.responseBody == Data([7, 8]), "saved response differs")
@@ -410,16 +418,24 @@ public enum StoreConformance {
                 "taken over: \(taken)"
             )
             try await requireStored(full, taken, "taken over")
-            // Finished: the response replays as stored, bytes included.
+            // Finished: the response replays as stored, bytes included, and the intent it names is the key's.
             try await store.write { tx in
-                try tx.finishIdempotentRequest(apiKey: scope, key: full, token: "t2", status: 402, body: [0, 255, 34])
+                try tx.finishIdempotentRequest(
+                    apiKey: scope,
+                    key: full,
+                    token: "t2",
+                    status: 402,
+                    body: [0, 255, 34],
+                    paymentIntent: "pi_finished"
+                )
             }
             guard case .replay(let finished) = try await begin(full, "t3", now: 300, expiresAt: 86_500) else {
                 throw Failure(description: "a finished key did not replay")
             }
             try require(
                 finished.responseStatus == 402 && finished.responseBody == Data([0, 255, 34])
-                    && finished.lockedBy == nil && finished.lockedUntil == nil,
+                    && finished.lockedBy == nil && finished.lockedUntil == nil
+                    && finished.paymentIntent == "pi_finished",
                 "finished: \(finished)"
             )
             try await requireStored(full, finished, "finished")

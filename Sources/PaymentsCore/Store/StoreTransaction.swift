@@ -242,19 +242,3 @@ extension StoreTransaction {
         )
     }
 }
-
-extension StoreTransaction {
-    /// Saves the response and ends the lease, leaving the key's intent as it is.
-    public func finishIdempotentRequest(apiKey: String, key: String, token: String, status: Int, body: [UInt8])
-        throws
-    {
-        try finishIdempotentRequest(
-            apiKey: apiKey,
-            key: key,
-            token: token,
-            status: status,
-            body: body,
-            paymentIntent: nil
-        )
-    }
-}
