@@ -6,12 +6,12 @@ import PaymentsCore
 extension SQLiteTransaction {
     /// The refund with `id`, if any.
     public func refund(_ id: String) throws -> Refund? {
-        try fetchOne(Refund.self, "SELECT * FROM refunds WHERE id = ?", [id])
+        try fetchStored(Refund.self, "SELECT * FROM refunds WHERE id = ?", [id])
     }
 
     /// Inserts a refund.
     public func insert(_ refund: Refund) throws {
-        try insertRow(refund)
+        try insertStored(refund)
     }
 
     /// Saves a refund's new state.

@@ -6,22 +6,24 @@ import PaymentsCore
 extension SQLiteTransaction {
     /// The setup intent with `id`, if any.
     public func setupIntent(_ id: String) throws -> SetupIntent? {
-        try fetchOne(SetupIntent.self, "SELECT * FROM setup_intents WHERE id = ?", [id])
+        try fetchStored(SetupIntent.self, "SELECT * FROM setup_intents WHERE id = ?", [id])
     }
 
     /// Inserts a new setup intent.
     public func insert(_ setupIntent: SetupIntent) throws {
-        try insertRow(setupIntent)
+        try insertStored(setupIntent)
     }
 
     /// Saves `setupIntent` if its status is still `expected` (compare-and-set); otherwise nothing changes.
     /// - Returns: false when another writer changed the status first.
     @discardableResult
     public func update(_ setupIntent: SetupIntent, expecting expected: SetupIntentStatus) throws -> Bool {
-        try db.cachedStatement(sql: SetupIntent.compareAndSetSQL).run(
-            SetupIntent.columns.values(of: setupIntent) + [expected.rawValue.databaseValue]
+        try updateRow(
+            setupIntent,
+            whereStill: "status",
+            equals: expected.rawValue.databaseValue,
+            fullSQL: SetupIntent.compareAndSetSQL
         )
-        return db.changesCount == 1
     }
 
     /// Setup intents, newest first, optionally for one customer, one payment method and within a `created` range.

@@ -10,6 +10,9 @@ import PaymentsCore
 public struct SQLiteTransaction: StoreTransaction {
     let db: Database
     let hooks: TransactionHooks
+    /// The rows of a write transaction as it last read or wrote them (nil in a read): what its next save of each
+    /// compares against, to write only what changed.
+    let stored: StoredRows?
 
     // MARK: - Commit hooks
 
@@ -34,10 +37,26 @@ public struct SQLiteTransaction: StoreTransaction {
         try db.fetch(Record.self, sql: sql, arguments, limit: 1).first
     }
 
+    /// ``fetchOne(_:_:_:)`` for a row type the store saves whole: a row found is remembered as the `before` of its
+    /// next save in this transaction (``StoredRows``).
+    func fetchStored<Record: StoredRow>(_ type: Record.Type, _ sql: String, _ arguments: StatementArguments)
+        throws -> Record?
+    {
+        let row = try fetchOne(type, sql, arguments)
+        if let row { try stored?.remember(row) }
+        return row
+    }
+
     /// Inserts `row` through its table's INSERT, prepared once per connection like ``fetchOne(_:_:_:)``.
     func insertRow<Record: StoredRow>(_ row: Record) throws {
         let columns = Record.columns
         try db.cachedStatement(sql: columns.insertSQL).run(columns.values(of: row))
+    }
+
+    /// ``insertRow(_:)`` for a row type the store saves whole, remembered like ``fetchStored(_:_:_:)``.
+    func insertStored<Record: StoredRow>(_ row: Record) throws {
+        try insertRow(row)
+        try stored?.remember(row)
     }
 
     /// Inserts `rows` in as few statements as it takes: multi-row INSERTs of ``batchSizes`` rows each, largest first,
@@ -88,6 +107,8 @@ public struct SQLiteTransaction: StoreTransaction {
             if groups[changed] == nil { order.append(changed) }
             groups[changed, default: []].append(arguments + values)
         }
+        // Saved here with a `before` of the caller's: forgotten, so that a later save writes every column.
+        for (row, _) in changes { try stored?.forget(row) }
         var saved: [String] = []
         for changed in order {
             let rows = groups[changed] ?? []
@@ -115,14 +136,56 @@ public struct SQLiteTransaction: StoreTransaction {
     /// the statements it saves.
     static let batchSizes = [20, 4, 1]
 
-    /// Saves every column of `row` through its table's UPDATE, prepared once per connection.
+    /// Saves `row`: only the columns that differ from the row as this transaction last read or wrote it (``StoredRows``),
+    /// or every column through its table's UPDATE when it has not. Both are prepared once per connection.
     /// - Throws: `RecordError.recordNotFound` when no row has `row`'s primary key, as GRDB's `update` did.
     func updateRow<Record: StoredRow>(_ row: Record) throws {
         let columns = Record.columns
-        try db.cachedStatement(sql: columns.updateSQL).run(columns.values(of: row))
-        guard db.changesCount > 0 else {
-            throw RecordError.recordNotFound(databaseTableName: columns.table, key: try columns.key(of: row))
+        if let stored, let before = try stored.row(like: row) {
+            let (changed, values) = try columns.changes(from: before, to: row)
+            if !changed.isEmpty {
+                let statement = try db.cachedStatement(sql: columns.updateSQL(changing: changed, whereStill: nil))
+                try statement.run([try columns.keyValue(of: row)] + values)
+            }
+            // Read or written in this transaction, so the row is there (and a save of nothing finds it).
+            guard changed.isEmpty || db.changesCount > 0 else { throw try notFound(row) }
+            try stored.remember(row)
+            return
         }
+        try db.cachedStatement(sql: columns.updateSQL).run(columns.values(of: row))
+        guard db.changesCount > 0 else { throw try notFound(row) }
+    }
+
+    /// Saves `row` if its column `still` holds `expected` (a compare-and-set), writing only what changed as
+    /// ``updateRow(_:)`` does; `fullSQL` is the table's full-row UPDATE with that condition
+    /// (``RowColumns/updateSQL(whereStill:)``), for a row this transaction has not read.
+    /// - Returns: false when the column held something else (nothing changes then).
+    func updateRow<Record: StoredRow>(
+        _ row: Record,
+        whereStill still: String,
+        equals expected: DatabaseValue,
+        fullSQL: String
+    ) throws -> Bool {
+        let columns = Record.columns
+        guard let stored, let before = try stored.row(like: row), let position = columns.position(of: still) else {
+            try db.cachedStatement(sql: fullSQL).run(columns.values(of: row) + [expected])
+            return db.changesCount == 1
+        }
+        let (changed, values) = try columns.changes(from: before, to: row)
+        // Nothing to write: the row already is `row`, saved if the column holds `expected`.
+        guard !changed.isEmpty else { return try columns.value(at: position, of: before) == expected }
+        let statement = try db.cachedStatement(sql: columns.updateSQL(changing: changed, whereStill: position))
+        try statement.run([try columns.keyValue(of: row)] + values + [expected])
+        guard db.changesCount == 1 else {
+            try stored.forget(row)
+            return false
+        }
+        try stored.remember(row)
+        return true
+    }
+
+    private func notFound<Record: StoredRow>(_ row: Record) throws -> RecordError {
+        RecordError.recordNotFound(databaseTableName: Record.columns.table, key: try Record.columns.key(of: row))
     }
 
     /// Runs one statement through the connection's statement cache, like ``fetchOne(_:_:_:)``: GRDB's
@@ -136,22 +199,24 @@ public struct SQLiteTransaction: StoreTransaction {
 
     /// The intent with `id`, if any.
     public func paymentIntent(_ id: String) throws -> PaymentIntent? {
-        try fetchOne(PaymentIntent.self, "SELECT * FROM payment_intents WHERE id = ?", [id])
+        try fetchStored(PaymentIntent.self, "SELECT * FROM payment_intents WHERE id = ?", [id])
     }
 
     /// Inserts a new intent.
     public func insert(_ intent: PaymentIntent) throws {
-        try insertRow(intent)
+        try insertStored(intent)
     }
 
     /// Saves `intent` if its status is still `expected` (compare-and-set); otherwise nothing changes.
     /// - Returns: false when another writer changed the status first.
     @discardableResult
     public func update(_ intent: PaymentIntent, expecting expected: PaymentIntentStatus) throws -> Bool {
-        try db.cachedStatement(sql: PaymentIntent.compareAndSetSQL).run(
-            PaymentIntent.columns.values(of: intent) + [expected.rawValue.databaseValue]
+        try updateRow(
+            intent,
+            whereStill: "status",
+            equals: expected.rawValue.databaseValue,
+            fullSQL: PaymentIntent.compareAndSetSQL
         )
-        return db.changesCount == 1
     }
 
     /// Saves `changes` in multi-row compare-and-sets on `status` that write only what changed (``updateRows(_:whereStill:)``).
@@ -163,12 +228,12 @@ public struct SQLiteTransaction: StoreTransaction {
 
     /// The charge with `id`, if any.
     public func charge(_ id: String) throws -> Charge? {
-        try fetchOne(Charge.self, "SELECT * FROM charges WHERE id = ?", [id])
+        try fetchStored(Charge.self, "SELECT * FROM charges WHERE id = ?", [id])
     }
 
     /// Inserts a charge (a pending attempt, or a failed one that never reached the network).
     public func insert(_ charge: Charge) throws {
-        try insertRow(charge)
+        try insertStored(charge)
     }
 
     /// Saves a charge's new state.
@@ -190,12 +255,12 @@ public struct SQLiteTransaction: StoreTransaction {
 
     /// The payment method with `id`, if any.
     public func paymentMethod(_ id: String) throws -> PaymentMethod? {
-        try fetchOne(PaymentMethod.self, "SELECT * FROM payment_methods WHERE id = ?", [id])
+        try fetchStored(PaymentMethod.self, "SELECT * FROM payment_methods WHERE id = ?", [id])
     }
 
     /// Inserts a payment method and its sealed card number (the `card_vault` row), together.
     public func insert(_ paymentMethod: PaymentMethod, card: SealedCard) throws {
-        try insertRow(paymentMethod)
+        try insertStored(paymentMethod)
         try insertRow(VaultRecord(paymentMethod: paymentMethod.id, keyID: card.keyID, sealed: card.sealed))
     }
 
@@ -206,6 +271,7 @@ public struct SQLiteTransaction: StoreTransaction {
 
     /// Detaches every payment method of a customer (deleting a customer), so none can be used again.
     public func detachPaymentMethods(ofCustomer customer: String) throws {
+        stored?.forgetAll(PaymentMethod.self)
         try db.execute(
             sql: "UPDATE payment_methods SET customer = NULL, reusable = 0 WHERE customer = ?",
             arguments: [customer]
@@ -222,12 +288,12 @@ public struct SQLiteTransaction: StoreTransaction {
 
     /// The customer with `id`, deleted or not, if any.
     public func customer(_ id: String) throws -> Customer? {
-        try fetchOne(Customer.self, "SELECT * FROM customers WHERE id = ?", [id])
+        try fetchStored(Customer.self, "SELECT * FROM customers WHERE id = ?", [id])
     }
 
     /// Inserts a customer.
     public func insert(_ customer: Customer) throws {
-        try insertRow(customer)
+        try insertStored(customer)
     }
 
     /// Saves a customer's new state.
@@ -249,9 +315,13 @@ extension PaymentDatabase: PaymentStore {
         do {
             let value: T
             if let groupCommit {
-                value = try await groupCommit.write { db in try body(SQLiteTransaction(db: db, hooks: hooks)) }
+                value = try await groupCommit.write { db in
+                    try body(SQLiteTransaction(db: db, hooks: hooks, stored: StoredRows()))
+                }
             } else {
-                value = try await writer.write { db in try body(SQLiteTransaction(db: db, hooks: hooks)) }
+                value = try await writer.write { db in
+                    try body(SQLiteTransaction(db: db, hooks: hooks, stored: StoredRows()))
+                }
             }
             hooks.committed()
             return value
@@ -282,7 +352,7 @@ extension PaymentDatabase: PaymentStore {
             try db.cachedStatement(sql: "BEGIN DEFERRED TRANSACTION").execute()
             let value: T
             do {
-                value = try body(SQLiteTransaction(db: db, hooks: TransactionHooks()))
+                value = try body(SQLiteTransaction(db: db, hooks: TransactionHooks(), stored: nil))
             } catch {
                 try? db.cachedStatement(sql: "ROLLBACK TRANSACTION").execute()
                 throw error
