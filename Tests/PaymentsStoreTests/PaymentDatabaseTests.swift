@@ -143,6 +143,119 @@ struct PaymentDatabaseTests {
         }
     }
 
+    @Test("0009 rebuilds the tables keeping every row, its rowid, the indexes and the report views")
+    func checksWithoutListsMigration() async throws {
+        // Given a database at 0008 holding a customer, a card, an intent with a charge, a refund and an event
+        let folder = try TestPaths.temporaryFolder()
+        let path = folder.appendingPathComponent("payments.sqlite").path
+        let all = try MigrationSet(folder: TestPaths.migrations).migrations
+        let upTo8 = try #require(all.firstIndex { $0.name.hasPrefix("0009") })
+        let older = folder.appendingPathComponent("migrations-0008")
+        try FileManager.default.createDirectory(at: older, withIntermediateDirectories: true)
+        for migration in all[..<upTo8] {
+            try migration.sql.write(
+                to: older.appendingPathComponent(migration.name + ".sql"),
+                atomically: true,
+                encoding: .utf8
+            )
+        }
+        let before = try PaymentDatabase(path: path, migrations: MigrationSet(folder: older.path))
+        let customer = StoreFixtures.customer()
+        let card = try CardNumber(parsing: "4242424242424242")
+        let method = StoreFixtures.paymentMethod(card, customer: customer.id)
+        var intent = StoreFixtures.intent(customer: customer.id, paymentMethod: method.id)
+        intent.status = .succeeded
+        intent.amountReceived = intent.amount
+        var charge = StoreFixtures.charge(for: intent)
+        charge.status = .succeeded
+        charge.captured = true
+        charge.amountCaptured = charge.amount
+        intent.latestCharge = charge.id
+        var refund = Refund(
+            id: StoreFixtures.ids.refund(),
+            created: 1_100,
+            charge: charge.id,
+            paymentIntent: intent.id,
+            amount: 500,
+            currency: "usd",
+            reason: nil,
+            metadata: [:]
+        )
+        refund.status = .succeeded
+        try await before.write { [intent, charge, refund] tx in
+            try tx.insert(customer)
+            try tx.insert(method, card: StoreFixtures.sealed(card))
+            try tx.insert(intent)
+            try tx.insert(charge)
+            try tx.insert(refund)
+        }
+        let tables = ["payment_methods", "payment_intents", "charges", "refunds", "events", "setup_intents"]
+        func snapshot(_ db: Database) throws -> [String: [Row]] {
+            var rows: [String: [Row]] = [:]
+            for table in tables {
+                rows[table] = try Row.fetchAll(db, sql: "SELECT rowid, * FROM \(table) ORDER BY rowid")
+            }
+            rows["idempotency_keys"] = try Row.fetchAll(db, sql: "SELECT * FROM idempotency_keys ORDER BY 1, 2")
+            rows["schema"] = try Row.fetchAll(
+                db,
+                sql: "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE type IN ('index', 'view') ORDER BY name"
+            )
+            for view in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'view'") {
+                rows[view] = try Row.fetchAll(db, sql: "SELECT * FROM \(view)")
+            }
+            return rows
+        }
+        let old = try StoreFixtures.rawConnection(path).read { db in try snapshot(db) }
+
+        // When it is opened with every migration
+        let after = try Self.open(path)
+
+        // Then 0009 was applied, and every row (with its rowid), index and view is as it was, the views' rows too
+        #expect(try after.appliedMigrations().last == all.last?.name)
+        let new = try StoreFixtures.rawConnection(path).read { db in try snapshot(db) }
+        #expect(new == old)
+        #expect(old["payment_intents"]?.count == 1 && old["refunds"]?.count == 1)
+        let stored = intent
+        #expect(try await after.read { tx in try tx.paymentIntent(stored.id) } == stored)
+        let (foreignKeys, integrity) = try StoreFixtures.rawConnection(path).read { db in
+            (
+                try Row.fetchAll(db, sql: "PRAGMA foreign_key_check"),
+                try String.fetchAll(db, sql: "PRAGMA integrity_check")
+            )
+        }
+        #expect(foreignKeys.isEmpty)
+        #expect(integrity == ["ok"])
+    }
+
+    @Test("No CHECK constraint builds a temporary list on a write: an INSERT into any table opens no ephemeral table")
+    func checksWithoutLists() throws {
+        // Given a migrated database, on a writable connection (SQLite leaves CHECK constraints out of what a
+        // read-only one compiles)
+        let environment = try TestEnvironment()
+        let raw = try DatabaseQueue(path: environment.database.path)
+        try raw.read { db in
+            let tables = try String.fetchAll(
+                db,
+                sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+            )
+            #expect(tables.contains("charges"))
+            for table in tables {
+                // When SQLite compiles an INSERT of every column
+                let columns = try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info(?)", arguments: [table])
+                let sql =
+                    "INSERT INTO \"\(table)\" (\(columns.map { "\"\($0)\"" }.joined(separator: ", "))) VALUES "
+                    + "(\(Array(repeating: "?", count: columns.count).joined(separator: ", ")))"
+                let program = try Row.fetchAll(
+                    db,
+                    sql: "EXPLAIN " + sql,
+                    arguments: StatementArguments(Array(repeating: DatabaseValue.null, count: columns.count))
+                ).map { $0["opcode"] as String }
+                // Then its program builds no temporary b-tree (an `IN (...)` list of three or more constants would)
+                #expect(program.filter { $0 == "OpenEphemeral" }.isEmpty, "\(table)")
+            }
+        }
+    }
+
     // MARK: - Durability
 
     @Test("PRAGMA synchronous reads back FULL (2) on the writer")

@@ -1,0 +1,6 @@
+-- PostgreSQL translation of migrations/0009_checks_without_lists.sql: nothing to change.
+--
+-- The SQLite migration rewrites CHECK constraints of the form `column IN ('a', 'b', 'c')` as `column = 'a' OR ...`,
+-- because SQLite builds a temporary b-tree of such a list for every row it checks. PostgreSQL compares the list in
+-- place, so its constraints stay as they are. This file keeps the two stores' migrations the same list, which
+-- `payments export` and `payments import` compare.
