@@ -93,8 +93,10 @@ struct RowColumns<Record>: Sendable {
     /// the values at `changed` in order, then (with `still`) the value the column at that position must still hold.
     ///
     /// SQLite updates an index, and checks a CHECK constraint, only when the statement sets one of its columns, so
-    /// a full-row UPDATE rewrites every index of the table and evaluates every constraint. An intent's six indexes and
-    /// four `IN (...)` checks made its full UPDATE three times as costly as one that sets its status.
+    /// a full-row UPDATE rewrites every index of the table and evaluates every constraint: an intent's full UPDATE
+    /// (six indexes, then four `IN (...)` checks) cost three times one that sets its status. The shapes are few (the
+    /// sets of columns a state change or an API update touches), each built once here and prepared once per
+    /// connection.
     /// - Precondition: a single-column primary key, and `changed` in increasing order.
     func updateSQL(changing changed: [Int], whereStill still: Int?) -> String {
         changingSQL.sql(for: ChangingKey(changed: changed, still: still)) {

@@ -60,9 +60,8 @@ public struct SQLiteTransaction: StoreTransaction {
     }
 
     /// Inserts `rows` in as few statements as it takes: multi-row INSERTs of ``batchSizes`` rows each, largest first,
-    /// each prepared once per connection. One statement per twenty rows instead of one per row: besides each
-    /// statement's own cost, SQLite builds a temporary index for every `IN (...)` list of the table's CHECK
-    /// constraints once per statement run (six for `charges`, one for `events`).
+    /// each prepared once per connection. One statement per twenty rows instead of one per row: each statement run
+    /// has a cost of its own (finding its cursors, its savepoint journal, its bookkeeping).
     func insertRows<Record: StoredRow>(_ rows: [Record]) throws {
         let columns = Record.columns
         var start = rows.startIndex
