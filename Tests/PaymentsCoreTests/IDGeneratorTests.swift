@@ -20,6 +20,22 @@ struct IDGeneratorTests {
         #expect(Set(many).count == many.count)
     }
 
+    @Test("Ids drawn on many threads at once never share random bytes: none repeats")
+    func concurrentDraws() async {
+        // Random bytes are drawn from the system 4 KiB at a time and handed out once each: 16,000 tokens of 12
+        // characters (about 48 KiB) cross many refills. Bytes handed out twice would repeat tokens (62^12 ≈ 3 × 10^21
+        // values, so a chance repeat is out of the question).
+        let tokens = await withTaskGroup(of: [String].self) { group in
+            for _ in 0..<8 {
+                group.addTask { (0..<2_000).map { _ in IDGenerator.secure.token(12) } }
+            }
+            return await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(tokens.count == 16_000)
+        #expect(Set(tokens).count == tokens.count)
+        #expect(tokens.allSatisfy { $0.count == 12 && $0.allSatisfy(Self.alphabet.contains) })
+    }
+
     @Test("Every character is equally likely (a byte maps onto the alphabet without modulo bias)")
     func uniform() {
         // 248,000 characters: 4,000 expected each (standard deviation about 63). Mapping every byte with `% 62`
