@@ -39,6 +39,14 @@ struct PartialSaveTests {
         return (environment, raw)
     }
 
+    /// ``loggingDatabase()`` holding one intent in `requires_payment_method`, inserted by a transaction of its own.
+    static func storedIntent() async throws -> (PaymentDatabase, DatabaseQueue, PaymentIntent) {
+        let (environment, raw) = try loggingDatabase()
+        let intent = StoreFixtures.intent()
+        try await environment.database.write { tx in try tx.insert(intent) }
+        return (environment.database, raw, intent)
+    }
+
     /// What was logged for `row` since the last call, sorted, and the log emptied.
     static func written(_ raw: DatabaseQueue, _ row: String) throws -> [String] {
         try raw.write { db in
@@ -54,10 +62,7 @@ struct PartialSaveTests {
     @Test("A save after a read in the same transaction sets only the changed columns, and the row reads back whole")
     func afterRead() async throws {
         // Given a stored intent
-        let (environment, raw) = try Self.loggingDatabase()
-        let database = environment.database
-        let intent = StoreFixtures.intent()
-        try await database.write { tx in try tx.insert(intent) }
+        let (database, raw, intent) = try await Self.storedIntent()
 
         // When a transaction reads it and saves a new status and metadata
         let saved = try await database.write { tx in
@@ -102,10 +107,7 @@ struct PartialSaveTests {
     @Test("A save of nothing new writes nothing, and still answers the compare-and-set")
     func nothingChanged() async throws {
         // Given a stored intent in requires_payment_method
-        let (environment, raw) = try Self.loggingDatabase()
-        let database = environment.database
-        let intent = StoreFixtures.intent()
-        try await database.write { tx in try tx.insert(intent) }
+        let (database, raw, intent) = try await Self.storedIntent()
 
         // When a transaction reads it and saves it unchanged, expecting its status, then another status
         let (right, wrong) = try await database.write { tx in
@@ -125,10 +127,7 @@ struct PartialSaveTests {
     @Test("A compare-and-set that loses after a read changes nothing")
     func lostCompareAndSet() async throws {
         // Given a stored intent in requires_payment_method
-        let (environment, raw) = try Self.loggingDatabase()
-        let database = environment.database
-        let intent = StoreFixtures.intent()
-        try await database.write { tx in try tx.insert(intent) }
+        let (database, raw, intent) = try await Self.storedIntent()
 
         // When a transaction reads it and saves a new amount expecting another status
         let saved = try await database.write { tx in
@@ -146,10 +145,7 @@ struct PartialSaveTests {
     @Test("A save without a read in its transaction writes every column")
     func withoutRead() async throws {
         // Given a stored intent
-        let (environment, raw) = try Self.loggingDatabase()
-        let database = environment.database
-        let intent = StoreFixtures.intent()
-        try await database.write { tx in try tx.insert(intent) }
+        let (database, raw, intent) = try await Self.storedIntent()
         var canceled = intent
         canceled.status = .canceled
         let next = canceled

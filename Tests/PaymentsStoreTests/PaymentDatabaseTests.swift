@@ -145,7 +145,8 @@ struct PaymentDatabaseTests {
 
     @Test("0009 rebuilds the tables keeping every row, its rowid, the indexes and the report views")
     func checksWithoutListsMigration() async throws {
-        // Given a database at 0008 holding a customer, a card, an intent with a charge, a refund and an event
+        // Given a database at 0008 holding customers, cards, intents with a charge and a refund each, an event and an
+        // idempotency key
         let folder = try TestPaths.temporaryFolder()
         let path = folder.appendingPathComponent("payments.sqlite").path
         let all = try MigrationSet(folder: TestPaths.migrations).migrations
@@ -160,34 +161,34 @@ struct PaymentDatabaseTests {
             )
         }
         let before = try PaymentDatabase(path: path, migrations: MigrationSet(folder: older.path))
-        let customer = StoreFixtures.customer()
-        let card = try CardNumber(parsing: "4242424242424242")
-        let method = StoreFixtures.paymentMethod(card, customer: customer.id)
-        var intent = StoreFixtures.intent(customer: customer.id, paymentMethod: method.id)
-        intent.status = .succeeded
-        intent.amountReceived = intent.amount
-        var charge = StoreFixtures.charge(for: intent)
-        charge.status = .succeeded
-        charge.captured = true
-        charge.amountCaptured = charge.amount
-        intent.latestCharge = charge.id
-        var refund = Refund(
-            id: StoreFixtures.ids.refund(),
-            created: 1_100,
-            charge: charge.id,
-            paymentIntent: intent.id,
-            amount: 500,
-            currency: "usd",
-            reason: nil,
-            metadata: [:]
-        )
-        refund.status = .succeeded
-        try await before.write { [intent, charge, refund] tx in
-            try tx.insert(customer)
-            try tx.insert(method, card: StoreFixtures.sealed(card))
-            try tx.insert(intent)
-            try tx.insert(charge)
-            try tx.insert(refund)
+        // Every optional column set in one set of rows and none in the other
+        let full = SampleRows(.full, suffix: "migrate9full")
+        let bare = SampleRows(.bare, suffix: "migrate9bare")
+        try await before.write { tx in
+            try full.insert(in: tx)
+            try bare.insert(in: tx)
+            try tx.insert(
+                Event(
+                    id: "evt_migrate9",
+                    created: 105,
+                    type: "payment_intent.created",
+                    objectType: .paymentIntent,
+                    objectID: full.intent.id,
+                    snapshot: Array(#"{"id":"pi_migrate9full"}"#.utf8)
+                )
+            )
+            _ = try tx.beginIdempotentRequest(
+                apiKey: "key_hash",
+                key: "migrate9",
+                method: "POST",
+                path: "/v1/payment_intents",
+                fingerprint: "fp",
+                requestID: "req_migrate9",
+                token: "lease_migrate9",
+                now: 106,
+                lockedUntil: 136,
+                expiresAt: 86_506
+            )
         }
         let tables = ["payment_methods", "payment_intents", "charges", "refunds", "events", "setup_intents"]
         func snapshot(_ db: Database) throws -> [String: [Row]] {
@@ -214,9 +215,10 @@ struct PaymentDatabaseTests {
         #expect(try after.appliedMigrations().last == all.last?.name)
         let new = try StoreFixtures.rawConnection(path).read { db in try snapshot(db) }
         #expect(new == old)
-        #expect(old["payment_intents"]?.count == 1 && old["refunds"]?.count == 1)
-        let stored = intent
-        #expect(try await after.read { tx in try tx.paymentIntent(stored.id) } == stored)
+        #expect(old["payment_intents"]?.count == 2 && old["refunds"]?.count == 2)
+        #expect(old["events"]?.count == 1 && old["idempotency_keys"]?.count == 1)
+        #expect(try await after.read { tx in try tx.paymentIntent(full.intent.id) } == full.intent)
+        #expect(try await after.read { tx in try tx.charge(full.charge.id) } == full.charge)
         let (foreignKeys, integrity) = try StoreFixtures.rawConnection(path).read { db in
             (
                 try Row.fetchAll(db, sql: "PRAGMA foreign_key_check"),
