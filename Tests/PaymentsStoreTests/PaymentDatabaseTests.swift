@@ -149,18 +149,7 @@ struct PaymentDatabaseTests {
         // idempotency key
         let folder = try TestPaths.temporaryFolder()
         let path = folder.appendingPathComponent("payments.sqlite").path
-        let all = try MigrationSet(folder: TestPaths.migrations).migrations
-        let upTo8 = try #require(all.firstIndex { $0.name.hasPrefix("0009") })
-        let older = folder.appendingPathComponent("migrations-0008")
-        try FileManager.default.createDirectory(at: older, withIntermediateDirectories: true)
-        for migration in all[..<upTo8] {
-            try migration.sql.write(
-                to: older.appendingPathComponent(migration.name + ".sql"),
-                atomically: true,
-                encoding: .utf8
-            )
-        }
-        let before = try PaymentDatabase(path: path, migrations: MigrationSet(folder: older.path))
+        let before = try PaymentDatabase(path: path, migrations: Self.migrations(before: "0009", in: folder))
         // Every optional column set in one set of rows and none in the other
         let full = SampleRows(.full, suffix: "migrate9full")
         let bare = SampleRows(.bare, suffix: "migrate9bare")
@@ -208,11 +197,11 @@ struct PaymentDatabaseTests {
         }
         let old = try StoreFixtures.rawConnection(path).read { db in try snapshot(db) }
 
-        // When it is opened with every migration
-        let after = try Self.open(path)
+        // When it is opened with the migrations up to 0009
+        let after = try PaymentDatabase(path: path, migrations: Self.migrations(before: "0010", in: folder))
 
         // Then 0009 was applied, and every row (with its rowid), index and view is as it was, the views' rows too
-        #expect(try after.appliedMigrations().last == all.last?.name)
+        #expect(try after.appliedMigrations().last?.hasPrefix("0009") == true)
         let new = try StoreFixtures.rawConnection(path).read { db in try snapshot(db) }
         #expect(new == old)
         #expect(old["payment_intents"]?.count == 2 && old["refunds"]?.count == 2)
@@ -227,6 +216,163 @@ struct PaymentDatabaseTests {
         }
         #expect(foreignKeys.isEmpty)
         #expect(integrity == ["ok"])
+    }
+
+    /// The migrations of the repository that come before `name` (a number such as "0009"), copied into a folder of
+    /// their own inside `folder`: a database made with them is one made before `name` was written.
+    static func migrations(before name: String, in folder: URL) throws -> MigrationSet {
+        let all = try MigrationSet(folder: TestPaths.migrations).migrations
+        let end = try #require(all.firstIndex { $0.name.hasPrefix(name) })
+        let older = folder.appendingPathComponent("migrations-before-\(name)")
+        try FileManager.default.createDirectory(at: older, withIntermediateDirectories: true)
+        for migration in all[..<end] {
+            try migration.sql.write(
+                to: older.appendingPathComponent(migration.name + ".sql"),
+                atomically: true,
+                encoding: .utf8
+            )
+        }
+        return try MigrationSet(folder: older.path)
+    }
+
+    @Test("0010 rebuilds idempotency_keys as a rowid table: every key kept, and a saved response in place, not spilled")
+    func idempotencyKeysRowidMigration() async throws {
+        // Given a database at 0009 holding keys in each state: held, finished with a payment intent's response (about
+        // 1.4 KB, as a W1 payment saves), finished with a short one, and a recharge reference that never expires
+        let folder = try TestPaths.temporaryFolder()
+        let path = folder.appendingPathComponent("payments.sqlite").path
+        let before = try PaymentDatabase(path: path, migrations: Self.migrations(before: "0010", in: folder))
+        let long = Array(String(repeating: #"{"id":"pi_x","object":"payment_intent"} "#, count: 36).utf8)
+        try await before.write { tx in
+            for index in 0..<40 {
+                let key = "key-\(index)"
+                _ = try tx.beginIdempotentRequest(
+                    apiKey: index == 39 ? "recharge" : "key_hash",
+                    key: key,
+                    method: "POST",
+                    path: "/v1/payment_intents",
+                    fingerprint: "fp\(index)",
+                    requestID: "req_\(index)",
+                    token: "lease_\(index)",
+                    now: 100 + Int64(index),
+                    lockedUntil: 130 + Int64(index),
+                    expiresAt: index == 39 ? nil : 86_500 + Int64(index)
+                )
+                guard index > 0 else { continue }  // key-0 stays held
+                try tx.finishIdempotentRequest(
+                    apiKey: index == 39 ? "recharge" : "key_hash",
+                    key: key,
+                    token: "lease_\(index)",
+                    status: 200,
+                    body: index == 1 ? Array(#"{"id":"pi_short"}"#.utf8) : long,
+                    paymentIntent: "pi_\(index)"
+                )
+            }
+        }
+        func snapshot(_ db: Database) throws -> (keys: [Row], schema: [Row], overflow: Int) {
+            (
+                try Row.fetchAll(db, sql: "SELECT * FROM idempotency_keys ORDER BY api_key, key"),
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT type, name, tbl_name, sql FROM sqlite_master
+                        WHERE name NOT LIKE 'sqlite\\_autoindex\\_%' ESCAPE '\\' AND name != 'grdb_migrations'
+                        ORDER BY name
+                        """
+                ),
+                try Int.fetchOne(
+                    db,
+                    sql: "SELECT count(*) FROM dbstat WHERE name = 'idempotency_keys' AND pagetype = 'overflow'"
+                ) ?? -1
+            )
+        }
+        let old = try StoreFixtures.rawConnection(path).read { db in try snapshot(db) }
+
+        // When it is opened with every migration
+        let after = try Self.open(path)
+
+        // Then every key is as it was, column for column, and found by its key as before
+        let new = try StoreFixtures.rawConnection(path).read { db in try snapshot(db) }
+        #expect(try after.appliedMigrations().last?.hasPrefix("0010") == true)
+        #expect(old.keys.count == 40)
+        #expect(new.keys == old.keys)
+        let held = try await after.read { tx in try tx.idempotencyKey(apiKey: "key_hash", key: "key-0") }
+        #expect(held?.lockedBy == "lease_0" && held?.responseBody == nil)
+        let finished = try await after.read { tx in try tx.idempotencyKey(apiKey: "key_hash", key: "key-2") }
+        #expect(finished?.responseBody == Data(long) && finished?.recoveryPoint == .finished)
+        // The saved responses spilled to overflow pages before (one per long response) and stay in place now
+        #expect(old.overflow >= 38)
+        #expect(new.overflow == 0)
+        // The table changed shape and nothing else did: the same columns, constraints and indexes
+        let table = { (schema: [Row]) -> String? in
+            schema.first { $0["name"] == "idempotency_keys" }?["sql"]
+        }
+        #expect(table(old.schema)?.hasSuffix("STRICT, WITHOUT ROWID") == true)
+        #expect(table(new.schema)?.hasSuffix("STRICT") == true)
+        #expect(
+            table(new.schema)?.replacingOccurrences(of: "idempotency_keys_v10", with: "idempotency_keys")
+                == table(old.schema)?.replacingOccurrences(of: ", WITHOUT ROWID", with: "")
+                .replacingOccurrences(of: "idempotency_keys_v9", with: "idempotency_keys")
+        )
+        #expect(
+            new.schema.filter { $0["name"] != "idempotency_keys" }
+                == old.schema.filter { $0["name"] != "idempotency_keys" }
+        )
+        // And the primary key still refuses a second row for the same key
+        let writable = try DatabaseQueue(path: path)
+        var refusal: DatabaseError?
+        do {
+            try await writable.write { db in
+                try db.execute(sql: "INSERT INTO idempotency_keys SELECT * FROM idempotency_keys LIMIT 1")
+            }
+        } catch let error as DatabaseError {
+            refusal = error
+        }
+        #expect(refusal?.resultCode == .SQLITE_CONSTRAINT)
+        let (integrity, plan) = try await StoreFixtures.rawConnection(path).read { db in
+            (
+                try String.fetchAll(db, sql: "PRAGMA integrity_check"),
+                try Row.fetchAll(
+                    db,
+                    sql: "EXPLAIN QUERY PLAN SELECT * FROM idempotency_keys WHERE api_key = 'a' AND key = 'b'"
+                ).map { $0["detail"] as String }.joined()
+            )
+        }
+        #expect(integrity == ["ok"])
+        #expect(plan.contains("sqlite_autoindex_idempotency_keys_1"), "\(plan)")
+    }
+
+    @Test(
+        "Migrations run with SQLite's temporary files on disk: a table rebuilt in one transaction is not held in memory"
+    )
+    func migrationsKeepTemporaryFiles() throws {
+        // Given the repository's migrations and one more that records the temp_store in force while it runs
+        let folder = try TestPaths.temporaryFolder()
+        let migrations = folder.appendingPathComponent("migrations")
+        try FileManager.default.createDirectory(at: migrations, withIntermediateDirectories: true)
+        for migration in try MigrationSet(folder: TestPaths.migrations).migrations {
+            try migration.sql.write(
+                to: migrations.appendingPathComponent(migration.name + ".sql"),
+                atomically: true,
+                encoding: .utf8
+            )
+        }
+        try "CREATE TABLE seen_temp_store AS SELECT temp_store FROM pragma_temp_store;".write(
+            to: migrations.appendingPathComponent("9999_seen_temp_store.sql"),
+            atomically: true,
+            encoding: .utf8
+        )
+        let path = folder.appendingPathComponent("payments.sqlite").path
+
+        // When the database is opened with them
+        _ = try PaymentDatabase(path: path, migrations: MigrationSet(folder: migrations.path))
+
+        // Then the migrations ran with the default (0: files, unless SQLite was built otherwise), not MEMORY (2),
+        // which the writer switches to afterwards for its savepoints' sub-journals
+        let seen = try StoreFixtures.rawConnection(path).read { db in
+            try Int.fetchAll(db, sql: "SELECT temp_store FROM seen_temp_store")
+        }
+        #expect(seen == [0])
     }
 
     @Test("No CHECK constraint builds a temporary list on a write: an INSERT into any table opens no ephemeral table")

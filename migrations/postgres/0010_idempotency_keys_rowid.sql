@@ -1,0 +1,6 @@
+-- PostgreSQL translation of migrations/0010_idempotency_keys_rowid.sql: nothing to change.
+--
+-- The SQLite migration rebuilds `idempotency_keys` as a rowid table, because a WITHOUT ROWID table spills every row
+-- longer than about a quarter of a page (a finished key's saved response) to an overflow page of its own.
+-- PostgreSQL's heap tables keep such rows in place, and move long values out of line by themselves (TOAST). This
+-- file keeps the two stores' migrations the same list, which `payments export` and `payments import` compare.
