@@ -68,6 +68,57 @@ struct StatementColumnsTests {
         }
     }
 
+    /// A row of every type the row types read, each both set and NULL, and one column the result does not have.
+    struct Typed: ColumnDecodable, Equatable {
+        var text: String
+        var maybeText: String?
+        var integer: Int64
+        var maybeInteger: Int64?
+        var count: Int
+        var maybeCount: Int?
+        var flag: Bool
+        var maybeFlag: Bool?
+        var ratio: Double?
+        var absent: String?
+
+        init(row: Row) throws { try self.init(columns: row) }
+
+        init<Columns: ColumnValues>(columns row: Columns) throws {
+            (text, maybeText, integer, maybeInteger) = (
+                row["text"], row["maybe_text"], row["integer"], row["maybe_integer"]
+            )
+            (count, maybeCount, flag, maybeFlag) = (row["count"], row["maybe_count"], row["flag"], row["maybe_flag"])
+            (ratio, absent) = (row["ratio"], row["absent"])
+        }
+    }
+
+    @Test("each type the row types use reads as GRDB's Row reads it: set, NULL, and a column the result lacks")
+    func everyType() throws {
+        let queue = try Self.database()
+        try queue.write { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE typed (text TEXT NOT NULL, maybe_text TEXT, integer INTEGER NOT NULL,
+                    maybe_integer INTEGER, count INTEGER NOT NULL, maybe_count INTEGER, flag INTEGER NOT NULL,
+                    maybe_flag INTEGER, ratio REAL);
+                    INSERT INTO typed VALUES ('ü "x"', '', 9000000000, -9000000000, 3, 0, 1, 0, 0.5),
+                        ('', NULL, -1, NULL, -7, NULL, 0, NULL, NULL);
+                    """
+            )
+        }
+        try queue.read { db in
+            let byRow = try Typed.fetchAll(db, sql: "SELECT * FROM typed ORDER BY rowid")
+            let inPlace = try db.fetch(Typed.self, sql: "SELECT * FROM typed ORDER BY rowid", [])
+            #expect(inPlace == byRow)
+            #expect(byRow.count == 2)
+            #expect(byRow[0].text == #"ü "x""# && byRow[0].maybeText == "" && byRow[0].integer == 9_000_000_000)
+            #expect(byRow[0].maybeInteger == -9_000_000_000 && byRow[0].count == 3 && byRow[0].maybeCount == 0)
+            #expect(byRow[0].flag && byRow[0].maybeFlag == false && byRow[0].ratio == 0.5 && byRow[0].absent == nil)
+            #expect(byRow[1].maybeText == nil && byRow[1].maybeInteger == nil && byRow[1].maybeCount == nil)
+            #expect(!byRow[1].flag && byRow[1].maybeFlag == nil && byRow[1].ratio == nil && byRow[1].count == -7)
+        }
+    }
+
     @Test("a table rebuilt with its columns in another order under the same SQL text is read from the new places")
     func schemaChange() throws {
         let queue = try Self.database()
