@@ -31,6 +31,7 @@ let package = Package(
         .target(
             name: "PaymentsSQLite",
             dependencies: [
+                "CSQLiteWAL",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
@@ -113,6 +114,8 @@ let package = Package(
         // The `payments` executable: commands, configuration, the service group.
         // glibc's malloc tuning (<malloc.h>), which Swift's Glibc module does not import.
         .target(name: "CAllocator"),
+        // A SQLite VFS that gathers the write-ahead log's writes of a transaction into one (Sources/CSQLiteWAL).
+        .target(name: "CSQLiteWAL", linkerSettings: [.linkedLibrary("sqlite3")]),
         .executableTarget(
             name: "PaymentsCLI",
             dependencies: [
@@ -161,6 +164,7 @@ let package = Package(
             name: "PaymentsSQLiteTests",
             dependencies: [
                 "CAllocator", "PaymentsSQLite", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
         .testTarget(

@@ -21,6 +21,7 @@ public struct TestModeCardNetwork: CardNetwork {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
+        WALWriteBuffer.install()
         let queue = try DatabaseQueue(path: ledgerPath, configuration: configuration)
         try queue.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA journal_mode = WAL")

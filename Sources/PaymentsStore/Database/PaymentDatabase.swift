@@ -43,6 +43,7 @@ public struct PaymentDatabase: Sendable {
         configuration.foreignKeysEnabled = true
         configuration.label = "payments"
         configuration.maximumReaderCount = Self.readerCount
+        WALWriteBuffer.install()
         let pool = try DatabasePool(path: path, configuration: configuration)
         // GRDB sets `synchronous = NORMAL` on pools after `prepareDatabase`; set ours afterwards so it sticks.
         try pool.writeWithoutTransaction { db in
