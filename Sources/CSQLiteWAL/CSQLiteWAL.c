@@ -25,12 +25,14 @@ typedef struct {
     sqlite3_int64 start;
     /// The last write was the header of a commit frame: its page, the next write, ends the transaction's frames.
     int commitPending;
+    /// The writes SQLite asked of this log, and those handed to the file (for tests and benchmarks).
+    long long writes;
+    long long flushes;
 } WALFile;
 
 static sqlite3_vfs walVFS;
 static sqlite3_vfs *realVFS;
 static sqlite3_io_methods methodsV1, methodsV2, methodsV3;
-static atomic_llong flushCount, writeCount;
 
 /// Hands the gathered bytes to the file. On failure they are dropped and the error returned: SQLite treats the
 /// write as failed, and the transaction does not commit.
@@ -41,7 +43,7 @@ static int flush(WALFile *file) {
     for (int done = 0; done < file->length && rc == SQLITE_OK; done += WRITE_LIMIT) {
         int amount = file->length - done < WRITE_LIMIT ? file->length - done : WRITE_LIMIT;
         rc = file->real->pMethods->xWrite(file->real, file->buffer + done, amount, file->start + done);
-        atomic_fetch_add(&flushCount, 1);
+        file->flushes += 1;
     }
     file->length = 0;
     return rc;
@@ -66,7 +68,7 @@ static int walRead(sqlite3_file *f, void *data, int amount, sqlite3_int64 offset
 static int walWrite(sqlite3_file *f, const void *data, int amount, sqlite3_int64 offset) {
     WALFile *file = (WALFile *)f;
     if (!file->isWAL) return file->real->pMethods->xWrite(file->real, data, amount, offset);
-    atomic_fetch_add(&writeCount, 1);
+    file->writes += 1;
     int rc = SQLITE_OK;
     // Without "powersafe overwrite" SQLite pads a commit to a sector boundary and may split a frame's writes at a
     // sync point, so a write is no longer a whole header or a whole page: such files are written straight through
@@ -326,7 +328,13 @@ int payments_sqlite_wal_buffer_install(void) {
     return installResult;
 }
 
-void payments_sqlite_wal_buffer_counts(long long *flushes, long long *writes) {
-    *flushes = atomic_load(&flushCount);
-    *writes = atomic_load(&writeCount);
+int payments_sqlite_wal_buffer_counts(sqlite3 *db, long long *flushes, long long *writes) {
+    sqlite3_file *log = NULL;
+    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &log) != SQLITE_OK || log == NULL) return 0;
+    if (log->pMethods != &methodsV1 && log->pMethods != &methodsV2 && log->pMethods != &methodsV3) return 0;
+    WALFile *file = (WALFile *)log;
+    if (!file->isWAL) return 0;
+    *flushes = file->flushes;
+    *writes = file->writes;
+    return 1;
 }

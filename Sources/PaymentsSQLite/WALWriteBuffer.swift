@@ -1,4 +1,5 @@
 import CSQLiteWAL
+import GRDB
 
 /// The write-ahead log's writes of a transaction gathered into one `pwrite` (`Sources/CSQLiteWAL`).
 ///
@@ -21,11 +22,12 @@ public enum WALWriteBuffer {
         return true
     }()
 
-    /// How many `pwrite` calls the buffer made for the log (`flushes`), and how many writes SQLite asked of it.
-    public static var counts: (flushes: Int64, writes: Int64) {
+    /// For the write-ahead log of `db`'s connection: how many writes SQLite asked of it, and how many the buffer made
+    /// to the file, since the connection opened it; nil when the log is not open or not open through the buffer.
+    public static func counts(_ db: Database) -> (flushes: Int64, writes: Int64)? {
         var flushes: Int64 = 0
         var writes: Int64 = 0
-        payments_sqlite_wal_buffer_counts(&flushes, &writes)
+        guard payments_sqlite_wal_buffer_counts(db.sqliteConnection, &flushes, &writes) == 1 else { return nil }
         return (flushes, writes)
     }
 }

@@ -1,6 +1,8 @@
 #ifndef CSQLITEWAL_H
 #define CSQLITEWAL_H
 
+#include <sqlite3.h>
+
 /// Registers, once per process, a SQLite VFS that wraps the default one and makes it the default: every connection
 /// opened afterwards writes its write-ahead log through it. Each frame of a transaction SQLite writes in two calls
 /// (its 24-byte header, then the page); this VFS gathers the contiguous writes of the WAL file and hands them to the
@@ -11,8 +13,9 @@
 /// Returns SQLITE_OK, or SQLite's error code when the default VFS is missing or registration failed.
 int payments_sqlite_wal_buffer_install(void);
 
-/// How many times the buffer handed gathered WAL bytes to the file (one `pwrite` each), and how many `xWrite`
-/// calls SQLite made on WAL files: for tests and benchmarks.
-void payments_sqlite_wal_buffer_counts(long long *flushes, long long *writes);
+/// The write-ahead log of `db`'s main database, if it is open through this VFS: how many writes SQLite asked of it
+/// (`writes`) and how many the buffer made to the file (`flushes`), since the connection opened it. Returns 1 when
+/// it filled them in, 0 otherwise (no log open yet, or another VFS's). For tests and benchmarks.
+int payments_sqlite_wal_buffer_counts(sqlite3 *db, long long *flushes, long long *writes);
 
 #endif
