@@ -1,7 +1,7 @@
 import CSQLiteWAL
 import GRDB
 
-/// The write-ahead log's writes of a transaction gathered into one `pwrite` (`Sources/CSQLiteWAL`).
+/// The write-ahead log's writes of a transaction gathered into one `pwrite` per 124 KiB (`Sources/CSQLiteWAL`).
 ///
 /// SQLite writes each frame of the log in two calls, its 24-byte header and its page, so a group commit of a dozen
 /// W1 payments made about 70 `pwrite` calls, each a trip through the kernel's file system: 11% of the writer thread's

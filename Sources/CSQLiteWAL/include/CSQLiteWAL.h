@@ -6,8 +6,8 @@
 /// Registers, once per process, a SQLite VFS that wraps the default one and makes it the default: every connection
 /// opened afterwards writes its write-ahead log through it. Each frame of a transaction SQLite writes in two calls
 /// (its 24-byte header, then the page); this VFS gathers the contiguous writes of the WAL file and hands them to the
-/// file in one `pwrite` when SQLite syncs the log, writes a commit frame, reads, sizes or truncates the file, or the
-/// gathered bytes pass 4 MiB. Nothing is acknowledged in between: SQLite makes a transaction visible (and with
+/// file together (one `pwrite` per 124 KiB, the most the unix VFS writes at once) when SQLite syncs the log, writes
+/// a commit frame, reads, sizes or truncates the file, or the gathered bytes pass 4 MiB. Nothing is acknowledged in between: SQLite makes a transaction visible (and with
 /// synchronous=FULL, durable) only after its commit frame, which is handed to the file before the call that wrote
 /// it returns. Other files (the database, its shared memory, temporary files) pass straight through.
 /// Returns SQLITE_OK, or SQLite's error code when the default VFS is missing or registration failed.
