@@ -49,20 +49,20 @@ struct WALWriteBufferTests {
         }
     }
 
-    /// The rows' count, total size and a digest of their bytes, as the plain VFS reads them.
+    /// The rows' count, total size and a digest of their bytes.
+    static let summarySQL = """
+        SELECT count(*) || '/' || coalesce(sum(length(x)), 0) || '/'
+            || coalesce(sum(unicode(substr(hex(x), 1 + id % 64, 1)) * id), 0) FROM t
+        """
+
+    /// ``summarySQL`` as the plain VFS reads the files.
     static func summary(_ path: String) throws -> String {
-        try plainRead(
-            path,
-            "SELECT count(*) || '/' || coalesce(sum(length(x)), 0) || '/' || coalesce(sum(unicode(substr(hex(x), 1 + id % 64, 1)) * id), 0) FROM t"
-        ).joined()
+        try plainRead(path, summarySQL).joined()
     }
 
+    /// ``summarySQL`` inside a transaction of the pool.
     static func summary(_ db: Database) throws -> String {
-        try String.fetchOne(
-            db,
-            sql:
-                "SELECT count(*) || '/' || coalesce(sum(length(x)), 0) || '/' || coalesce(sum(unicode(substr(hex(x), 1 + id % 64, 1)) * id), 0) FROM t"
-        ) ?? ""
+        try String.fetchOne(db, sql: summarySQL) ?? ""
     }
 
     @Test(

@@ -223,16 +223,24 @@ struct PaymentDatabaseTests {
     static func migrations(before name: String, in folder: URL) throws -> MigrationSet {
         let all = try MigrationSet(folder: TestPaths.migrations).migrations
         let end = try #require(all.firstIndex { $0.name.hasPrefix(name) })
-        let older = folder.appendingPathComponent("migrations-before-\(name)")
-        try FileManager.default.createDirectory(at: older, withIntermediateDirectories: true)
-        for migration in all[..<end] {
+        let older = try write(
+            all[..<end].map { ($0.name, $0.sql) },
+            to: folder.appendingPathComponent("before-\(name)")
+        )
+        return try MigrationSet(folder: older.path)
+    }
+
+    /// Writes each migration (its name, its SQL) as `name.sql` into `folder`, made if missing; returns `folder`.
+    static func write(_ migrations: [(name: String, sql: String)], to folder: URL) throws -> URL {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for migration in migrations {
             try migration.sql.write(
-                to: older.appendingPathComponent(migration.name + ".sql"),
+                to: folder.appendingPathComponent(migration.name + ".sql"),
                 atomically: true,
                 encoding: .utf8
             )
         }
-        return try MigrationSet(folder: older.path)
+        return folder
     }
 
     @Test("0010 rebuilds idempotency_keys as a rowid table: every key kept, and a saved response in place, not spilled")
@@ -348,19 +356,15 @@ struct PaymentDatabaseTests {
     func migrationsKeepTemporaryFiles() throws {
         // Given the repository's migrations and one more that records the temp_store in force while it runs
         let folder = try TestPaths.temporaryFolder()
-        let migrations = folder.appendingPathComponent("migrations")
-        try FileManager.default.createDirectory(at: migrations, withIntermediateDirectories: true)
-        for migration in try MigrationSet(folder: TestPaths.migrations).migrations {
-            try migration.sql.write(
-                to: migrations.appendingPathComponent(migration.name + ".sql"),
-                atomically: true,
-                encoding: .utf8
-            )
-        }
-        try "CREATE TABLE seen_temp_store AS SELECT temp_store FROM pragma_temp_store;".write(
-            to: migrations.appendingPathComponent("9999_seen_temp_store.sql"),
-            atomically: true,
-            encoding: .utf8
+        let migrations = try Self.write(
+            try MigrationSet(folder: TestPaths.migrations).migrations.map { ($0.name, $0.sql) }
+                + [
+                    (
+                        "9999_seen_temp_store",
+                        "CREATE TABLE seen_temp_store AS SELECT temp_store FROM pragma_temp_store;"
+                    )
+                ],
+            to: folder.appendingPathComponent("migrations")
         )
         let path = folder.appendingPathComponent("payments.sqlite").path
 
