@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import GRDBSQLite
+import TestSupport
 import Testing
 
 @testable import PaymentsStore
@@ -28,8 +29,7 @@ struct StatementColumnsTests {
     }
 
     static func database() throws -> DatabaseQueue {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("columns-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try TestPaths.temporaryFolder("columns")
         let queue = try DatabaseQueue(path: folder.appendingPathComponent("t.sqlite").path)
         try queue.write { db in
             try db.execute(
