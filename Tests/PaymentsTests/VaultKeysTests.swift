@@ -78,6 +78,19 @@ struct VaultKeysTests {
         }
     }
 
+    @Test("a card fingerprint is HMAC-SHA256 under the HKDF-derived card key, as Python's hmac computes it")
+    func cardFingerprintIsStable() throws {
+        // Given the vault key A and fingerprints computed outside Swift: HKDF-SHA256(A, no salt, info "payments card
+        // fingerprint v1") as the HMAC key, the code's first 16 bytes each written as one of [0-9A-Za-z] (byte mod 62)
+        let vault = try CardVault(base64Key: Self.keyA)
+        // Then the prepared MAC gives the same fingerprints, card after card (stored fingerprints must keep matching)
+        for _ in 0..<2 {
+            #expect(vault.fingerprint(try CardNumber(parsing: "4242424242424242")) == "7sIoQR720NgdmVau")
+            #expect(vault.fingerprint(try CardNumber(parsing: "5555 5555 5555 4444")) == "x6xumaK87B6f9sH5")
+            #expect(vault.fingerprint(try CardNumber(parsing: "378282246310005")) == "0QDAnOYTESM7Djhf")
+        }
+    }
+
     @Test("rotation to B, then B alone: every card opens, under B, and fingerprints are as they were under A")
     func rotationKeepsFingerprints() async throws {
         // Given cards saved by a vault with key A (on a database that stores its fingerprint keys at first load)
