@@ -37,6 +37,45 @@ struct EventsTests {
         #expect(newest.id.hasPrefix("evt_"))
     }
 
+    /// Create with confirm=true and a magic test id inserts the intent and its new payment method once, in their
+    /// state after the attempt: the events must still be those of an insert followed by an update, each with the
+    /// snapshot of its moment, and the payment method must end single-use.
+    @Test(
+        "Create+confirm with a magic test id: the created event shows the intent as created, then the attempt's events",
+        arguments: [
+            ("pm_card_visa", ["payment_intent.created", "charge.succeeded", "payment_intent.succeeded"]),
+            ("pm_card_chargeDeclined", ["payment_intent.created", "charge.failed", "payment_intent.payment_failed"]),
+            ("pm_card_threeDSecure2Required", ["payment_intent.created", "payment_intent.requires_action"]),
+        ]
+    )
+    func createdAndConfirmedAtOnce(_ magicID: String, _ expected: [String]) async throws {
+        let environment = try TestEnvironment()
+        let intentID: String
+        do {
+            intentID = try await environment.pay(magicID).id
+        } catch let error as PaymentError {
+            intentID = try #require(error.paymentIntent)
+        }
+        let intent = try await environment.intents.retrieve(intentID)
+        let page = try await Events(context: environment.context).list(types: [], created: nil, page: .init(limit: 100))
+        let events = page.items.reversed() as [Event]
+        #expect(events.map(\.type) == expected)
+        let created = try #require(events.first).decodeSnapshot(as: PaymentIntent.self)
+        #expect(created.id == intent.id)
+        #expect(created.status == .requiresConfirmation)
+        #expect(created.latestCharge == nil && created.lastPaymentError == nil)
+        // (A failed attempt takes the payment method off the intent, as Stripe; the created intent has it.)
+        let pmID = try #require(created.paymentMethod)
+        #expect(intent.paymentMethod == (magicID == "pm_card_chargeDeclined" ? nil : pmID))
+        // The last event shows the intent as it is stored now
+        #expect(try #require(events.last).decodeSnapshot(as: PaymentIntent.self) == intent)
+        let paymentMethod = try #require(try await environment.storedPaymentMethod(pmID))
+        // Single-use once an attempt reached the network; a challenge or a decline before it leaves it usable
+        #expect(paymentMethod.reusable == (magicID == "pm_card_threeDSecure2Required"))
+        #expect(try environment.count("payment_methods") == 1)
+        #expect(try environment.count("card_vault") == 1)
+    }
+
     @Test("A decline: payment_intent.created, charge.failed, payment_intent.payment_failed")
     func declined() async throws {
         let environment = try TestEnvironment()

@@ -7,6 +7,9 @@ import PaymentsCore
 /// holds that state: handing it over saves a read per update. The sweeper updates hundreds of intents and charges
 /// per batch, each read by the batch's own query; a create+confirm updates the intent twice, its charge and its
 /// payment method, each read earlier in its transaction.
+///
+/// An object the transaction creates and then changes is inserted once, in its final state, with the events the
+/// insert and the update would have recorded.
 extension StoreTransaction {
     /// Saves `intent` if its status is still `before`'s (compare-and-set), recording its events from `before`.
     ///
@@ -25,6 +28,45 @@ extension StoreTransaction {
             id: intent.id
         )
         return true
+    }
+
+    /// Inserts an intent this transaction creates and changes before it commits, as `intent`: one insert instead of
+    /// an insert and an update, with the events of both (`created`'s, then those of the change, each with its own
+    /// snapshot).
+    func insert(_ intent: PaymentIntent, createdAs created: PaymentIntent) throws {
+        guard let recording = self as? EventRecordingTransaction else { return try insert(intent) }
+        try recording.base.insert(intent)
+        try recording.record(
+            EventTypes.paymentIntent(before: nil, after: created),
+            created,
+            type: .paymentIntent,
+            id: intent.id
+        )
+        try recording.record(
+            EventTypes.paymentIntent(before: created, after: intent),
+            intent,
+            type: .paymentIntent,
+            id: intent.id
+        )
+    }
+
+    /// Inserts a payment method this transaction creates and changes before it commits, as `paymentMethod`, with
+    /// the events of the insert and of the change.
+    func insert(_ paymentMethod: PaymentMethod, card: SealedCard, createdAs created: PaymentMethod) throws {
+        guard let recording = self as? EventRecordingTransaction else { return try insert(paymentMethod, card: card) }
+        try recording.base.insert(paymentMethod, card: card)
+        try recording.record(
+            EventTypes.paymentMethod(before: nil, after: created),
+            created,
+            type: .paymentMethod,
+            id: paymentMethod.id
+        )
+        try recording.record(
+            EventTypes.paymentMethod(before: created, after: paymentMethod),
+            paymentMethod,
+            type: .paymentMethod,
+            id: paymentMethod.id
+        )
     }
 
     /// Saves a batch of intents, each compare-and-set from its `before` (``StoreTransaction/update(intents:)``: a

@@ -113,30 +113,41 @@ extension PaymentIntents {
         let attempts = context.attempts
         let (network, vault) = (context.network, context.vault)
         let plan = try await context.database.write { tx -> Plan in
-            // The intent as stored in this transaction: the state its events are recorded from.
+            // A payment method made for a magic test id is stored with the attempt that first uses it. An intent
+            // created with confirm=true commits with its first attempt (one commit fewer; no `intentCreated` mark:
+            // this transaction ends the key's part either way, with the attempt's mark or the saved response, each
+            // naming the intent). Both are inserted once the attempt is decided, in their state after it: one
+            // insert each instead of an insert and an update (see `saveMethod` and `saveIntent` below).
+            let newMethod = try newPaymentMethod?.isNew(in: tx) == true ? newPaymentMethod : nil
+            // The intent before this attempt, as stored or as created: the state its events are recorded from.
             let stored: PaymentIntent
-            // A payment method made for a magic test id is stored with the attempt that first uses it.
-            let inserted = try newPaymentMethod?.store(in: tx) == true
             if let creating {
-                // Create with confirm=true: the intent and its first attempt commit together (one commit fewer). No
-                // `intentCreated` mark: this transaction ends the key's part either way, with the attempt's mark or
-                // the saved response, each naming the intent.
-                try tx.insert(creating)
                 stored = creating
             } else if let found = try tx.paymentIntent(id) {
                 stored = found
             } else {
                 throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
             }
+            // The intent's row as this transaction last wrote or read it; nil while a new intent is not inserted.
+            var row: PaymentIntent? = creating == nil ? stored : nil
+            /// Writes the intent as `next`: inserts a new one (with its `created` events), else saves over `row`.
+            func saveIntent(_ next: PaymentIntent) throws {
+                if let row {
+                    try Self.save(next, from: row, tx: tx)
+                } else {
+                    try tx.insert(next, createdAs: stored)
+                }
+                row = next
+            }
             var intent = stored
-            if Self.attemptIsDue(intent, now: now) {
+            if creating == nil, Self.attemptIsDue(intent, now: now) {
                 // Past its confirmation window: the attempt failed, whether or not the sweeper got there first.
                 guard try Self.expireAttempt(intent, now: now, ids: ids, tx: tx) else {
                     throw PaymentIntentStateMachine.unexpectedState(.confirm, intent: intent)
                 }
                 return .expired
             }
-            if intent.status == .processing, let pending = intent.latestCharge {
+            if creating == nil, intent.status == .processing, let pending = intent.latestCharge {
                 // Claim the attempt atomically: if a task of this process holds it, this confirm lost the race.
                 guard attempts.begin(pending) else {
                     throw PaymentIntentStateMachine.unexpectedState(.confirm, intent: intent)
@@ -152,10 +163,9 @@ extension PaymentIntents {
             if let method = input.captureMethod { intent.captureMethod = method }
             if let email = input.receiptEmail { intent.receiptEmail = email }
             if let url = input.returnURL { intent.returnURL = url }
-            // A payment method this transaction inserted is the one in hand; any other is read.
-            let insertedMethod = inserted ? newPaymentMethod : nil
+            // A payment method this transaction stores is the one in hand; any other is read.
             guard let pmID = newPaymentMethod?.paymentMethod.id ?? intent.paymentMethod,
-                let storedMethod = try insertedMethod?.paymentMethod ?? tx.paymentMethod(pmID)
+                let storedMethod = try newMethod?.paymentMethod ?? tx.paymentMethod(pmID)
             else {
                 throw PaymentError.invalidRequest(
                     "You cannot confirm this PaymentIntent because it's missing a payment method. To confirm the "
@@ -166,8 +176,17 @@ extension PaymentIntents {
                 )
             }
             var paymentMethod = storedMethod
+            /// Writes the payment method as `method`, before the intent and the charge that refer to it: inserts a
+            /// new one, else saves it if the attempt changed it.
+            func saveMethod(_ method: PaymentMethod) throws {
+                if let newMethod, let sealed = newMethod.unsaved {
+                    try tx.insert(method, card: sealed, createdAs: newMethod.paymentMethod)
+                } else if method != storedMethod {
+                    try tx.update(method, from: storedMethod)
+                }
+            }
             try Self.checkUsable(paymentMethod, customer: intent.customer)
-            guard let card = try insertedMethod?.number ?? tx.cardNumber(of: paymentMethod.id, vault: vault) else {
+            guard let card = try newMethod?.number ?? tx.cardNumber(of: paymentMethod.id, vault: vault) else {
                 throw PaymentError.apiError("The card of \(paymentMethod.id) is missing from the vault.")
             }
             let offSession = input.offSession ?? false
@@ -189,7 +208,8 @@ extension PaymentIntents {
                     paymentMethod: paymentMethod.id
                 )
                 let next = try intent.apply(.attemptFailed(failure), now: now)
-                try Self.save(next, from: stored, tx: tx)
+                try saveMethod(paymentMethod)
+                try saveIntent(next)
                 let error = Self.cardError(failure, intent: next)
                 try scope?.finish(tx, intent: next, error: error)
                 return .failed(next, error)
@@ -203,7 +223,8 @@ extension PaymentIntents {
                     ),
                     now: now
                 )
-                try Self.save(next, from: stored, tx: tx)
+                try saveMethod(paymentMethod)
+                try saveIntent(next)
                 try scope?.finish(tx, intent: next, error: nil)
                 tx.afterCommit { PaymentMetrics.challenge(.requested) }
                 return .done(next)
@@ -217,12 +238,16 @@ extension PaymentIntents {
                 )
                 if let profile { charge.assess(profile, paymentMethod: paymentMethod) }
                 charge.fail(with: decline, at: now)
+                try saveMethod(paymentMethod)
+                // The failed charge refers to the intent, and its event comes before the intent's failure (Stripe's
+                // order): a new intent is inserted as created first.
+                if row == nil { try saveIntent(stored) }
                 try tx.insert(charge)
                 tx.afterCommit { PaymentMetrics.attempt(.declined, declineCode: decline.declineCode ?? decline.code) }
                 let failure = Self.lastError(decline, paymentMethod: paymentMethod.id, charge: charge.id)
                 var next = try intent.apply(.attemptFailed(failure), now: now)
                 next.latestCharge = charge.id
-                try Self.save(next, from: stored, tx: tx)
+                try saveIntent(next)
                 let error = Self.cardError(failure, intent: next)
                 try scope?.finish(tx, intent: next, error: error)
                 return .failed(next, error)
@@ -236,23 +261,23 @@ extension PaymentIntents {
                     threeDSecure: authenticated ? "authenticated" : nil
                 )
                 if let profile { charge.assess(profile, paymentMethod: paymentMethod) }
+                let next = try intent.apply(
+                    .authorizationStarted(charge: charge.id, paymentMethod: paymentMethod.id, offSession: offSession),
+                    now: now
+                )
+                if paymentMethod.customer == nil && intent.setupFutureUsage == nil && paymentMethod.reusable {
+                    // A payment method without a customer is single-use from its first attempt, as Stripe.
+                    paymentMethod.reusable = false
+                }
+                try saveMethod(paymentMethod)
+                try saveIntent(next)
                 try tx.insert(charge)
                 // Registered before the commit, so a confirm racing this one sees the attempt as taken the moment
                 // it can see the `processing` status at all.
                 let attemptID = charge.id
                 _ = attempts.begin(attemptID)
                 tx.onRollback { attempts.end(attemptID) }
-                let next = try intent.apply(
-                    .authorizationStarted(charge: charge.id, paymentMethod: paymentMethod.id, offSession: offSession),
-                    now: now
-                )
-                try Self.save(next, from: stored, tx: tx)
                 try scope?.mark(tx, .attemptRecorded, intent: intent.id, charge: charge.id)
-                if paymentMethod.customer == nil && intent.setupFutureUsage == nil && paymentMethod.reusable {
-                    // A payment method without a customer is single-use from its first attempt, as Stripe.
-                    paymentMethod.reusable = false
-                    try tx.update(paymentMethod, from: storedMethod)
-                }
                 return .authorize(try Self.request(for: charge, paymentMethod: paymentMethod, card: card))
             }
         }

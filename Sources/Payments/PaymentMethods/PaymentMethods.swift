@@ -121,9 +121,15 @@ public struct PaymentMethods: Sendable {
         /// - Returns: true when this call inserted it: `paymentMethod` is then the stored row, and `number` its card.
         @discardableResult
         func store(in tx: any StoreTransaction) throws -> Bool {
-            guard let unsaved, try tx.paymentMethod(paymentMethod.id) == nil else { return false }
+            guard try isNew(in: tx), let unsaved else { return false }
             try tx.insert(paymentMethod, card: unsaved)
             return true
+        }
+
+        /// Whether the payment method is still to be stored in `tx` (see ``store(in:)``).
+        func isNew(in tx: any StoreTransaction) throws -> Bool {
+            guard unsaved != nil else { return false }
+            return try tx.paymentMethod(paymentMethod.id) == nil
         }
     }
 
