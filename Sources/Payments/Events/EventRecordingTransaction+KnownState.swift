@@ -36,18 +36,9 @@ extension StoreTransaction {
     func insert(_ intent: PaymentIntent, createdAs created: PaymentIntent) throws {
         guard let recording = self as? EventRecordingTransaction else { return try insert(intent) }
         try recording.base.insert(intent)
-        try recording.record(
-            EventTypes.paymentIntent(before: nil, after: created),
-            created,
-            type: .paymentIntent,
-            id: intent.id
-        )
-        try recording.record(
-            EventTypes.paymentIntent(before: created, after: intent),
-            intent,
-            type: .paymentIntent,
-            id: intent.id
-        )
+        try recording.recordCreated(created, changedTo: intent, type: .paymentIntent, id: intent.id) {
+            EventTypes.paymentIntent(before: $0, after: $1)
+        }
     }
 
     /// Inserts a payment method this transaction creates and changes before it commits, as `paymentMethod`, with
@@ -55,18 +46,9 @@ extension StoreTransaction {
     func insert(_ paymentMethod: PaymentMethod, card: SealedCard, createdAs created: PaymentMethod) throws {
         guard let recording = self as? EventRecordingTransaction else { return try insert(paymentMethod, card: card) }
         try recording.base.insert(paymentMethod, card: card)
-        try recording.record(
-            EventTypes.paymentMethod(before: nil, after: created),
-            created,
-            type: .paymentMethod,
-            id: paymentMethod.id
-        )
-        try recording.record(
-            EventTypes.paymentMethod(before: created, after: paymentMethod),
-            paymentMethod,
-            type: .paymentMethod,
-            id: paymentMethod.id
-        )
+        try recording.recordCreated(created, changedTo: paymentMethod, type: .paymentMethod, id: paymentMethod.id) {
+            EventTypes.paymentMethod(before: $0, after: $1)
+        }
     }
 
     /// Saves a batch of intents, each compare-and-set from its `before` (``StoreTransaction/update(intents:)``: a
@@ -123,5 +105,20 @@ extension StoreTransaction {
             type: .paymentMethod,
             id: paymentMethod.id
         )
+    }
+}
+
+extension EventRecordingTransaction {
+    /// Records the events of an object inserted as `created` and changed to `after` in this transaction: those of
+    /// the insert with `created`'s snapshot, then those of the change with `after`'s (`types(before, after)`).
+    fileprivate func recordCreated<T: Encodable>(
+        _ created: T,
+        changedTo after: T,
+        type: Event.ObjectType,
+        id: String,
+        types: (T?, T) -> [String]
+    ) throws {
+        try record(types(nil, created), created, type: type, id: id)
+        try record(types(created, after), after, type: type, id: id)
     }
 }
