@@ -5,11 +5,10 @@ import PaymentsCore
 /// ``EventRecordingTransaction`` reads an object again before each update, to know which events the change makes.
 /// A caller that read the object in this transaction (under the write lock, so nobody changed it since) already
 /// holds that state: handing it over saves a read per update. The sweeper updates hundreds of intents and charges
-/// per batch, each read by the batch's own query; a create+confirm updates the intent twice, its charge and its
-/// payment method, each read earlier in its transaction.
+/// per batch, each read by the batch's own query; a confirm's last phase updates the charge and the intent it read.
 ///
-/// An object the transaction creates and then changes is inserted once, in its final state, with the events the
-/// insert and the update would have recorded.
+/// An object the transaction creates and then changes (a create+confirm's new intent and payment method) is
+/// inserted once, in its final state, with the events the insert and the update would have recorded.
 extension StoreTransaction {
     /// Saves `intent` if its status is still `before`'s (compare-and-set), recording its events from `before`.
     ///
