@@ -70,7 +70,7 @@ struct EventsTests {
         // The last event shows the intent as it is stored now
         #expect(try #require(events.last).decodeSnapshot(as: PaymentIntent.self) == intent)
         let paymentMethod = try #require(try await environment.storedPaymentMethod(pmID))
-        // Single-use once an attempt reached the network; a challenge or a decline before it leaves it usable
+        // Single-use once an attempt reached the network (a declined one too); a challenge stops before it
         #expect(paymentMethod.reusable == (magicID == "pm_card_threeDSecure2Required"))
         #expect(try environment.count("payment_methods") == 1)
         #expect(try environment.count("card_vault") == 1)
