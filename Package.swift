@@ -176,7 +176,7 @@ let package = Package(
         .testTarget(
             name: "PaymentsStoreTests",
             dependencies: [
-                "PaymentsCore", "PaymentsStore", "Payments", "TestSupport",
+                "PaymentsCore", "PaymentsSQLite", "PaymentsStore", "Payments", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),

@@ -27,7 +27,7 @@ public struct TestModeCardNetwork: CardNetwork {
             try db.execute(sql: "PRAGMA journal_mode = WAL")
             try db.execute(sql: "PRAGMA synchronous = FULL")
             // Savepoints' sub-journals in memory, not in temporary files (see `PaymentDatabase`): the ledger's
-            // group commit runs each write in a savepoint too.
+            // group commit uses savepoints too.
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         // IMMEDIATE: a server and a `payments sweep` opening an older ledger at once add its columns one after the

@@ -6,10 +6,22 @@ import Synchronization
 /// Runs concurrent write transactions as one SQLite transaction with one commit (group commit).
 ///
 /// With `synchronous = FULL` every commit waits for an fsync, so one commit per request caps a server at the
-/// disk's fsync rate. Here each write is queued; one writer thread takes everything queued, runs each write in
-/// its own savepoint inside a single IMMEDIATE transaction (a write that throws rolls back its savepoint only),
-/// commits once, and only then hands each caller its result. Durability is unchanged — nobody hears "done"
-/// before the commit that made it durable — while N concurrent writes cost one fsync instead of N.
+/// disk's fsync rate. Here each write is queued; one writer thread takes everything queued, runs the writes one
+/// after the other inside a single IMMEDIATE transaction, commits once, and only then hands each caller its result.
+/// Durability is unchanged — nobody hears "done" before the commit that made it durable — while N concurrent
+/// writes cost one fsync instead of N.
+///
+/// **A write that throws is undone alone**, as if it ran in a transaction of its own. A batch first runs every
+/// write straight in the transaction. If one throws, the whole transaction rolls back. When it was the first, its
+/// error stands and the others run; otherwise each write that ran, the one that threw included, is told (`onRerun`:
+/// what it did outside the database, such as its commit and rollback actions, is undone) and the batch runs again.
+/// Either way the writes then run the careful way: each in its own savepoint, so one that throws rolls back its
+/// savepoint only.
+/// The careful way costs every write more (SQLite copies each page a savepoint first changes into a sub-journal,
+/// and releases it): without it the writer was busy 7 to 11% less per W1 request (`scripts/bench-w1-ab`, three
+/// runs). So it is kept for batches that need it, and for the next ``carefulBatchesAfterRerun`` batches after one
+/// did, so a stream of failing writes costs a few reruns, not one per batch. A write body must therefore be safe to run again after `onRerun`, as the
+/// PostgreSQL store already requires of its bodies (it reruns them on serialization failures).
 public final class GroupCommitWriter: Sendable {
     private let writer: any DatabaseWriter
     private let queue: DispatchQueue
@@ -19,9 +31,14 @@ public final class GroupCommitWriter: Sendable {
     /// others, and how much work one failed commit can undo.
     static let maximumBatch = 64
 
+    /// How many batches after a rerun run each write in its own savepoint from the start.
+    static let carefulBatchesAfterRerun = 8
+
     private struct State {
         var jobs: [Job] = []
         var draining = false
+        /// Batches left to run each write in a savepoint from the start, after one had to run again.
+        var carefulBatches = 0
         var statistics = Statistics()
     }
 
@@ -33,6 +50,8 @@ public final class GroupCommitWriter: Sendable {
         public var writes = 0
         /// Transactions whose commit failed, failing every write they held.
         public var failedCommits = 0
+        /// Batches that ran again, each write in its own savepoint, because a write threw.
+        public var reruns = 0
     }
 
     /// What the writer has done so far.
@@ -44,6 +63,8 @@ public final class GroupCommitWriter: Sendable {
     /// One queued write: runs against the connection, then learns whether its batch committed.
     private struct Job: Sendable {
         let run: @Sendable (Database) throws -> Void
+        /// Its run was rolled back with its batch, which runs again.
+        let rerun: @Sendable () -> Void
         let complete: @Sendable ((any Error)?) -> Void
     }
 
@@ -59,15 +80,26 @@ public final class GroupCommitWriter: Sendable {
         self.commitTimes = Metrics.Timer(label: "payments_group_commit_duration", dimensions: [("database", label)])
     }
 
-    /// Runs `body` in a savepoint of the next group transaction and returns its result once that transaction
-    /// has committed.
-    public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    /// Runs `body` in the next group transaction and returns its result once that transaction has committed.
+    ///
+    /// - Parameters:
+    ///   - onRerun: called on the writer thread when a run of `body` was rolled back with its batch and `body` is
+    ///     about to run again (see the type's notes): undo what that run did outside the database.
+    ///   - body: the write; it may run more than once, and only its last run's result counts.
+    public func write<T: Sendable>(
+        onRerun: @escaping @Sendable () -> Void = {},
+        _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let result = Mutex<T?>(nil)
             let job = Job(
                 run: { db in
                     let value = try body(db)
                     result.withLock { $0 = value }
+                },
+                rerun: {
+                    result.withLock { $0 = nil }
+                    onRerun()
                 },
                 complete: { error in
                     if let error {
@@ -92,53 +124,110 @@ public final class GroupCommitWriter: Sendable {
     /// Runs batches until the queue is empty.
     private func drain() {
         while true {
-            let batch = state.withLock { state -> [Job] in
+            let (batch, carefully) = state.withLock { state -> ([Job], Bool) in
                 let batch = Array(state.jobs.prefix(Self.maximumBatch))
                 state.jobs.removeFirst(batch.count)
                 if batch.isEmpty { state.draining = false }
-                return batch
+                let carefully = !batch.isEmpty && state.carefulBatches > 0
+                if carefully { state.carefulBatches -= 1 }
+                return (batch, carefully)
             }
             guard !batch.isEmpty else { return }
-            run(batch)
+            if run(batch, carefully: carefully) {
+                state.withLock { $0.carefulBatches = Self.carefulBatchesAfterRerun }
+            }
         }
     }
 
-    private func run(_ batch: [Job]) {
+    /// Runs one batch, commits it and hands each caller its result; answers whether it had to run again.
+    private func run(_ batch: [Job], carefully: Bool) -> Bool {
         let start = DispatchTime.now()
         var failures = [(any Error)?](repeating: nil, count: batch.count)
+        var reran = false
         do {
-            try writer.writeWithoutTransaction { db in
-                // GRDB's transaction block: once SQLite aborts the transaction (a full disk, an I/O error), every
-                // later statement of the batch fails instead of running outside it.
-                try db.inTransaction(.immediate) {
-                    let savepoint = try Savepoint(db)
-                    for (index, job) in batch.enumerated() {
-                        try savepoint.begin()
-                        do {
-                            try job.run(db)
-                            try savepoint.release()
-                        } catch {
-                            failures[index] = error
-                            // Undoes this write alone; if even that fails, the whole batch fails.
-                            try savepoint.rollBack()
-                        }
-                    }
-                    return .commit
+            if carefully {
+                try runInSavepoints(batch, batch.indices, failures: &failures)
+            } else if let (thrown, error) = try runStraight(batch) {
+                // Everything the batch wrote is rolled back. A first write that threw saw no other: its error
+                // stands, and the others run. Otherwise the writes that ran, the one that threw included, run
+                // again, so that it sees theirs as they are committed.
+                if thrown == 0 {
+                    failures[0] = error
+                    try runInSavepoints(batch, 1..<batch.count, failures: &failures)
+                } else {
+                    reran = true
+                    for job in batch[...thrown] { job.rerun() }
+                    try runInSavepoints(batch, batch.indices, failures: &failures)
                 }
             }
         } catch {
             // The commit itself failed: nothing of the batch is durable, so every caller gets the error.
-            state.withLock { $0.statistics.failedCommits += 1 }
+            state.withLock { state in
+                state.statistics.failedCommits += 1
+                if reran { state.statistics.reruns += 1 }
+            }
             for job in batch { job.complete(error) }
-            return
+            return reran
         }
         state.withLock { state in
             state.statistics.batches += 1
             state.statistics.writes += batch.count
+            if reran { state.statistics.reruns += 1 }
         }
         batchSizes.record(batch.count)
         commitTimes.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds))
         for (index, job) in batch.enumerated() { job.complete(failures[index]) }
+        return reran
+    }
+
+    /// Runs the writes one after the other in one transaction and commits it; when one throws, rolls the whole
+    /// transaction back instead and answers which write threw, and its error.
+    private func runStraight(_ batch: [Job]) throws -> (Int, any Error)? {
+        var thrown: (Int, any Error)?
+        try writer.writeWithoutTransaction { db in
+            try db.inTransaction(.immediate) {
+                for (index, job) in batch.enumerated() {
+                    do {
+                        try job.run(db)
+                    } catch {
+                        thrown = (index, error)
+                        return .rollback
+                    }
+                }
+                return .commit
+            }
+        }
+        return thrown
+    }
+
+    /// Runs the writes at `indices`, each in its own savepoint of one transaction (a write that throws rolls back
+    /// its savepoint only, its error in `failures`), and commits it.
+    private func runInSavepoints(
+        _ batch: [Job],
+        _ indices: Range<Int>,
+        failures: inout [(any Error)?]
+    ) throws {
+        guard !indices.isEmpty else { return }
+        try writer.writeWithoutTransaction { db in
+            // GRDB's transaction block: once SQLite aborts the transaction (a full disk, an I/O error), every
+            // later statement of the batch fails instead of running outside it.
+            try db.inTransaction(.immediate) {
+                let savepoint = try Savepoint(db)
+                for index in indices {
+                    let job = batch[index]
+                    try savepoint.begin()
+                    do {
+                        try job.run(db)
+                        try savepoint.release()
+                    } catch {
+                        failures[index] = error
+                        // Undoes this write alone; if even that fails, the whole batch fails.
+                        try savepoint.rollBack()
+                    }
+                }
+                return .commit
+            }
+        }
     }
 }
 

@@ -2,12 +2,13 @@ import Dispatch
 import Foundation
 import GRDB
 import PaymentsSQLite
+import Synchronization
 import TestSupport
 import Testing
 
-/// Group commit: writes queued while the writer is busy share one transaction, each in its own savepoint. A write
-/// that throws rolls back alone; a commit that fails fails every write of its batch; nobody hears "done" before
-/// the commit.
+/// Group commit: writes queued while the writer is busy share one transaction. A write that throws rolls back
+/// alone (its batch runs again, each write in its own savepoint); a commit that fails fails every write of its
+/// batch; nobody hears "done" before the commit.
 @Suite("Group commit writer")
 struct GroupCommitWriterTests {
     /// A fresh pool with a `notes` table, and a `children` table whose foreign key is checked only at commit.
@@ -29,16 +30,18 @@ struct GroupCommitWriterTests {
         return pool
     }
 
-    /// Blocks the writer thread with a first write until `release` is signalled, so the writes queued meanwhile
-    /// are taken together as the next batch.
-    static func blockWriter(_ writer: GroupCommitWriter) async throws -> (DispatchSemaphore, Task<Void, any Error>) {
+    /// Blocks the writer thread with a first write (of note `note`) until `release` is signalled, so the writes
+    /// queued meanwhile are taken together as the next batch.
+    static func blockWriter(_ writer: GroupCommitWriter, note: Int = 0) async throws -> (
+        DispatchSemaphore, Task<Void, any Error>
+    ) {
         let started = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
         let blocker = Task {
             try await writer.write { db in
                 started.signal()
                 release.wait()
-                try db.execute(sql: "INSERT INTO notes (id, text) VALUES (0, 'blocker')")
+                try db.execute(sql: "INSERT INTO notes (id, text) VALUES (?, 'blocker')", arguments: [note])
             }
         }
         while started.wait(timeout: .now()) == .timedOut { try await Task.sleep(for: .milliseconds(5)) }
@@ -88,6 +91,104 @@ struct GroupCommitWriterTests {
         // And the five shared one commit (the blocker had its own)
         let statistics = writer.statistics
         #expect(statistics.batches == 2 && statistics.writes == 6 && statistics.failedCommits == 0)
+    }
+
+    /// How often each write of a test ran, and how often it was told its run was rolled back to run again.
+    final class Runs: Sendable {
+        private let counts = Mutex((runs: [Int: Int](), reruns: [Int: Int]()))
+
+        var runs: [Int: Int] { counts.withLock { $0.runs } }
+        var reruns: [Int: Int] { counts.withLock { $0.reruns } }
+
+        /// Queues write `id` on `writer`: it inserts note `id`, and throws when `id` is in `failing`.
+        func write(_ id: Int, on writer: GroupCommitWriter, failing: Set<Int>) -> Task<Int, any Error> {
+            Task {
+                try await writer.write(onRerun: { self.counts.withLock { $0.reruns[id, default: 0] += 1 } }) { db in
+                    self.counts.withLock { $0.runs[id, default: 0] += 1 }
+                    try db.execute(sql: "INSERT INTO notes (id, text) VALUES (?, 'note')", arguments: [id])
+                    if failing.contains(id) { throw Refused() }
+                    return id
+                }
+            }
+        }
+    }
+
+    @Test("A write that throws makes its batch run again, each write in a savepoint; the writes that ran are told")
+    func failingWriteReruns() async throws {
+        // Given five writes queued behind a busy writer, the third of which throws
+        let pool = try Self.pool()
+        let writer = GroupCommitWriter(pool, label: "test")
+        let (release, blocker) = try await Self.blockWriter(writer)
+        let runs = Runs()
+        let writes = (1...5).map { runs.write($0, on: writer, failing: [3]) }
+        try await Self.waitQueued(writer, 5)
+        // When the writer takes them as one batch
+        release.signal()
+        try await blocker.value
+        for (index, write) in writes.enumerated() where index != 2 { #expect(try await write.value == index + 1) }
+        await #expect(throws: Refused.self) { try await writes[2].value }
+        // Then the first run stopped at the third write and was rolled back: the three writes that ran were told,
+        // then all five ran again, and each note is stored once
+        #expect(runs.runs == [1: 2, 2: 2, 3: 2, 4: 1, 5: 1])
+        #expect(runs.reruns == [1: 1, 2: 1, 3: 1])
+        let ids = try await pool.read { db in try Int.fetchAll(db, sql: "SELECT id FROM notes ORDER BY id") }
+        #expect(ids == [0, 1, 2, 4, 5])
+        let statistics = writer.statistics
+        #expect(statistics.batches == 2 && statistics.reruns == 1 && statistics.failedCommits == 0)
+    }
+
+    @Test("A first write that throws fails alone: nothing ran before it, so nothing runs twice")
+    func failingFirstWriteRerunsNothing() async throws {
+        // Given three writes queued behind a busy writer, the first of which throws
+        let pool = try Self.pool()
+        let writer = GroupCommitWriter(pool, label: "test")
+        let (release, blocker) = try await Self.blockWriter(writer)
+        let runs = Runs()
+        let writes = (1...3).map { runs.write($0, on: writer, failing: [1]) }
+        try await Self.waitQueued(writer, 3)
+        // When the writer takes them as one batch
+        release.signal()
+        try await blocker.value
+        await #expect(throws: Refused.self) { try await writes[0].value }
+        #expect(try await writes[1].value == 2)
+        #expect(try await writes[2].value == 3)
+        // Then each ran once: the first's error stands, the two others committed
+        #expect(runs.runs == [1: 1, 2: 1, 3: 1] && runs.reruns.isEmpty)
+        let ids = try await pool.read { db in try Int.fetchAll(db, sql: "SELECT id FROM notes ORDER BY id") }
+        #expect(ids == [0, 2, 3])
+        #expect(writer.statistics.reruns == 0)
+    }
+
+    @Test("After a rerun, the next batches run each write in a savepoint from the start: a failure reruns nothing")
+    func carefulAfterRerun() async throws {
+        // Given a batch that had to run again
+        let pool = try Self.pool()
+        let writer = GroupCommitWriter(pool, label: "test")
+        let runs = Runs()
+        var (release, blocker) = try await Self.blockWriter(writer)
+        let first = (1...2).map { runs.write($0, on: writer, failing: [2]) }
+        try await Self.waitQueued(writer, 2)
+        release.signal()
+        try await blocker.value
+        _ = try await first[0].value
+        await #expect(throws: Refused.self) { try await first[1].value }
+        #expect(writer.statistics.reruns == 1)
+        // When the next batch holds a failing write too
+        (release, blocker) = try await Self.blockWriter(writer, note: 100)
+        let second = (11...13).map { runs.write($0, on: writer, failing: [12]) }
+        try await Self.waitQueued(writer, 3)
+        release.signal()
+        try await blocker.value
+        #expect(try await second[0].value == 11)
+        await #expect(throws: Refused.self) { try await second[1].value }
+        #expect(try await second[2].value == 13)
+        // Then it ran once, each write in its own savepoint: the failure rolled back alone, nobody ran twice
+        #expect(runs.runs.filter { $0.key > 10 } == [11: 1, 12: 1, 13: 1])
+        #expect(runs.reruns.keys.allSatisfy { $0 < 10 } && writer.statistics.reruns == 1)
+        let ids = try await pool.read { db in
+            try Int.fetchAll(db, sql: "SELECT id FROM notes WHERE id BETWEEN 10 AND 20")
+        }
+        #expect(ids == [11, 13])
     }
 
     @Test("A commit that fails fails every write of its batch, and none of them is stored")

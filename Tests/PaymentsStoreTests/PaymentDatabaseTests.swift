@@ -1,9 +1,12 @@
 import Foundation
 import GRDB
 import PaymentsCore
-import PaymentsStore
+import PaymentsSQLite
+import Synchronization
 import TestSupport
 import Testing
+
+@testable import PaymentsStore
 
 @Suite("Payment database")
 struct PaymentDatabaseTests {
@@ -628,5 +631,65 @@ struct PaymentDatabaseTests {
         }
         // Then the row is not there
         #expect(try await database.read { tx in try tx.customer(customer.id) } == nil)
+    }
+
+    @Test("A write rolled back with its batch runs again: rollback actions once, commit actions once, last result")
+    func writeRerunWithItsBatch() async throws {
+        // Given a writer held busy, and behind it a write with actions, then one that throws (the same batch)
+        let environment = try TestEnvironment()
+        let database = environment.database
+        let groupCommit = try #require(database.groupCommit)
+        let (started, release) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0))
+        let blocker = Task {
+            try await database.write { _ in
+                started.signal()
+                release.wait()
+            }
+        }
+        while started.wait(timeout: .now()) == .timedOut { try await Task.sleep(for: .milliseconds(5)) }
+        let counts = Mutex((runs: 0, commits: 0, rollbacks: 0))
+        let (kept, refused) = (StoreFixtures.customer(), StoreFixtures.customer())
+        let keptWrite = Task {
+            try await database.write { tx in
+                let run = counts.withLock { counts in
+                    counts.runs += 1
+                    return counts.runs
+                }
+                tx.afterCommit { counts.withLock { $0.commits += 1 } }
+                tx.onRollback { counts.withLock { $0.rollbacks += 1 } }
+                try tx.insert(kept)
+                return run
+            }
+        }
+        try await Self.waitQueued(groupCommit, 1)
+        struct Boom: Error {}
+        let refusedWrite = Task {
+            try await database.write { tx in
+                try tx.insert(refused)
+                throw Boom()
+            }
+        }
+        try await Self.waitQueued(groupCommit, 2)
+        // When the writer runs them
+        release.signal()
+        try await blocker.value
+        // Then the first write ran twice: its first run's rollback actions ran, its commit actions once, and its
+        // caller got the second run's result; the second write failed alone
+        #expect(try await keptWrite.value == 2)
+        await #expect(throws: Boom.self) { try await refusedWrite.value }
+        let seen = counts.withLock { $0 }
+        #expect(seen.runs == 2 && seen.commits == 1 && seen.rollbacks == 1, "\(seen)")
+        #expect(try await database.read { tx in try tx.customer(kept.id) } == kept)
+        #expect(try await database.read { tx in try tx.customer(refused.id) } == nil)
+        #expect(groupCommit.statistics.reruns == 1)
+    }
+
+    /// Waits until `count` writes are queued on `writer`.
+    static func waitQueued(_ writer: GroupCommitWriter, _ count: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while writer.queued < count {
+            try #require(ContinuousClock.now < deadline, "only \(writer.queued) of \(count) writes queued")
+            try await Task.sleep(for: .milliseconds(5))
+        }
     }
 }

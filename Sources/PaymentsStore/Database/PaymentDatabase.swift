@@ -51,14 +51,16 @@ public struct PaymentDatabase: Sendable {
         }
         try migrations.migrator.migrate(pool)
         try pool.writeWithoutTransaction { db in
-            // Group commit runs every write in a savepoint, and SQLite keeps a copy of each page a savepoint
-            // changes in a sub-journal, spilled to a temporary file past 64 KiB: `strace` of a 5,000-row recharge
-            // showed 864 MB written to /var/tmp in 400,000 `pwrite` calls (beside 142 MB of WAL), and a sweeper
-            // pass 28 MB. Those copies only serve a savepoint's rollback and are never read after a crash, so they
-            // can stay in memory (the writer's only, a few MB at most per transaction): durability is unchanged.
-            // Set after the migrations, which keep SQLite's temporary files: a migration that rebuilds a table
-            // copies all of it in one transaction, and in memory that took as much as the table (0010 over
-            // 100,000 idempotency keys: 480 MB of memory, against 21 MB with the files).
+            // Group commit runs a batch's writes each in a savepoint when one of them threw (see
+            // `GroupCommitWriter`), and SQLite keeps a copy of each page a savepoint changes in a sub-journal
+            // (statements that may abort halfway keep one too), spilled to a temporary file past 64 KiB. When
+            // every write ran in a savepoint, `strace` of a 5,000-row recharge showed 864 MB written to /var/tmp
+            // in 400,000 `pwrite` calls (beside 142 MB of WAL), and a sweeper pass 28 MB. Those copies only serve
+            // a rollback and are never read after a crash, so they can stay in memory (the writer's only, a few MB
+            // at most per transaction): durability is unchanged. Set after the migrations, which keep SQLite's
+            // temporary files: a migration that rebuilds a table copies all of it in one transaction, and in
+            // memory that took as much as the table (0010 over 100,000 idempotency keys: 480 MB of memory,
+            // against 21 MB with the files).
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         self.writer = pool

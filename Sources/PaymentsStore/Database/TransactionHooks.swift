@@ -2,9 +2,9 @@ import Synchronization
 
 /// The actions one write transaction registered to run after it commits, or if it rolls back.
 ///
-/// A closure passed to ``PaymentDatabase/write(_:)`` may run inside a savepoint of a shared transaction (group
-/// commit), where GRDB's own transaction observers see only the outer commit; these hooks follow the write itself:
-/// its savepoint rolled back, or the shared commit failed, means rolled back.
+/// A closure passed to ``PaymentDatabase/write(_:)`` may run inside a shared transaction (group commit), where
+/// GRDB's own transaction observers see only the outer commit; these hooks follow the write itself: its savepoint
+/// rolled back, its batch rolled back to run again, or the shared commit failed, means rolled back.
 final class TransactionHooks: Sendable {
     private let actions = Mutex<(commit: [@Sendable () -> Void], rollback: [@Sendable () -> Void])>(([], []))
 

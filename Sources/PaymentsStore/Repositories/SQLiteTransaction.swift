@@ -22,8 +22,8 @@ public struct SQLiteTransaction: StoreTransaction {
         hooks.add(afterCommit: action)
     }
 
-    /// Runs `action` if this transaction rolls back (its savepoint in a group commit, or the whole commit fails):
-    /// undoes in-memory changes made inside it.
+    /// Runs `action` if this transaction rolls back (its savepoint in a group commit, its batch before running again,
+    /// or the whole commit fails): undoes in-memory changes made inside it.
     public func onRollback(_ action: @escaping @Sendable () -> Void) {
         hooks.add(onRollback: action)
     }
@@ -305,16 +305,18 @@ extension PaymentDatabase: PaymentStore {
     /// Runs `body` in one write transaction (IMMEDIATE: it takes the write lock at once, so no other writer can
     /// change what it reads before it writes).
     ///
-    /// With group commit on (the default) concurrent writes share one transaction, each in its own savepoint:
-    /// `body` still commits or rolls back as a whole, and this returns only after the commit.
-    /// `body`'s ``SQLiteTransaction/afterCommit(_:)`` actions run once the commit is done and before this returns;
-    /// its ``SQLiteTransaction/onRollback(_:)`` actions run when it throws.
+    /// With group commit on (the default) concurrent writes share one transaction (`GroupCommitWriter`): `body`
+    /// still commits or rolls back as a whole, and this returns only after the commit. When a batch-mate throws,
+    /// the batch rolls back and runs again, and so may `body`: the run rolled back has its
+    /// ``SQLiteTransaction/onRollback(_:)`` actions run and its ``SQLiteTransaction/afterCommit(_:)`` actions dropped.
+    /// `body`'s afterCommit actions run once the commit is done and before this returns; its onRollback actions run
+    /// when it throws.
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
         let hooks = TransactionHooks()
         do {
             let value: T
             if let groupCommit {
-                value = try await groupCommit.write { db in
+                value = try await groupCommit.write(onRerun: { hooks.rolledBack() }) { db in
                     try body(SQLiteTransaction(db: db, hooks: hooks, stored: StoredRows()))
                 }
             } else {
