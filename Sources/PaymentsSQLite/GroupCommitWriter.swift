@@ -17,11 +17,13 @@ import Synchronization
 /// what it did outside the database, such as its commit and rollback actions, is undone) and the batch runs again.
 /// Either way the writes then run the careful way: each in its own savepoint, so one that throws rolls back its
 /// savepoint only.
+///
 /// The careful way costs every write more (SQLite copies each page a savepoint first changes into a sub-journal,
-/// and releases it): without it the writer was busy 7 to 11% less per W1 request (`scripts/bench-w1-ab`, three
-/// runs). So it is kept for batches that need it, and for the next ``carefulBatchesAfterRerun`` batches after one
-/// did, so a stream of failing writes costs a few reruns, not one per batch. A write body must therefore be safe to run again after `onRerun`, as the
-/// PostgreSQL store already requires of its bodies (it reruns them on serialization failures).
+/// and frees the copies after): without it the writer was busy 7 to 11% less per W1 request
+/// (`scripts/bench-w1-ab`, three runs). So it is kept for batches that need it, and for the next
+/// ``carefulBatchesAfterRerun`` batches after one did, so a stream of failing writes costs a few reruns, not one
+/// per batch. A write body must therefore be safe to run again after `onRerun`, as the PostgreSQL store already
+/// requires of its bodies (it reruns them on serialization failures).
 public final class GroupCommitWriter: Sendable {
     private let writer: any DatabaseWriter
     private let queue: DispatchQueue
