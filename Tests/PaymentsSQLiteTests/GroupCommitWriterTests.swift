@@ -111,6 +111,22 @@ struct GroupCommitWriterTests {
                 }
             }
         }
+
+        /// Queues writes `ids` behind a busy writer (its blocker writing note `note`), so that they are taken as one
+        /// batch, then lets the writer go; returns their tasks.
+        func batch(
+            _ ids: ClosedRange<Int>,
+            on writer: GroupCommitWriter,
+            failing: Set<Int>,
+            note: Int = 0
+        ) async throws -> [Task<Int, any Error>] {
+            let (release, blocker) = try await GroupCommitWriterTests.blockWriter(writer, note: note)
+            let writes = ids.map { write($0, on: writer, failing: failing) }
+            try await GroupCommitWriterTests.waitQueued(writer, ids.count)
+            release.signal()
+            try await blocker.value
+            return writes
+        }
     }
 
     @Test("A write that throws makes its batch run again, each write in a savepoint; the writes that ran are told")
@@ -118,13 +134,9 @@ struct GroupCommitWriterTests {
         // Given five writes queued behind a busy writer, the third of which throws
         let pool = try Self.pool()
         let writer = GroupCommitWriter(pool, label: "test")
-        let (release, blocker) = try await Self.blockWriter(writer)
         let runs = Runs()
-        let writes = (1...5).map { runs.write($0, on: writer, failing: [3]) }
-        try await Self.waitQueued(writer, 5)
         // When the writer takes them as one batch
-        release.signal()
-        try await blocker.value
+        let writes = try await runs.batch(1...5, on: writer, failing: [3])
         for (index, write) in writes.enumerated() where index != 2 { #expect(try await write.value == index + 1) }
         await #expect(throws: Refused.self) { try await writes[2].value }
         // Then the first run stopped at the third write and was rolled back: the three writes that ran were told,
@@ -142,13 +154,9 @@ struct GroupCommitWriterTests {
         // Given three writes queued behind a busy writer, the first of which throws
         let pool = try Self.pool()
         let writer = GroupCommitWriter(pool, label: "test")
-        let (release, blocker) = try await Self.blockWriter(writer)
         let runs = Runs()
-        let writes = (1...3).map { runs.write($0, on: writer, failing: [1]) }
-        try await Self.waitQueued(writer, 3)
         // When the writer takes them as one batch
-        release.signal()
-        try await blocker.value
+        let writes = try await runs.batch(1...3, on: writer, failing: [1])
         await #expect(throws: Refused.self) { try await writes[0].value }
         #expect(try await writes[1].value == 2)
         #expect(try await writes[2].value == 3)
@@ -165,20 +173,12 @@ struct GroupCommitWriterTests {
         let pool = try Self.pool()
         let writer = GroupCommitWriter(pool, label: "test")
         let runs = Runs()
-        var (release, blocker) = try await Self.blockWriter(writer)
-        let first = (1...2).map { runs.write($0, on: writer, failing: [2]) }
-        try await Self.waitQueued(writer, 2)
-        release.signal()
-        try await blocker.value
+        let first = try await runs.batch(1...2, on: writer, failing: [2])
         _ = try await first[0].value
         await #expect(throws: Refused.self) { try await first[1].value }
         #expect(writer.statistics.reruns == 1)
         // When the next batch holds a failing write too
-        (release, blocker) = try await Self.blockWriter(writer, note: 100)
-        let second = (11...13).map { runs.write($0, on: writer, failing: [12]) }
-        try await Self.waitQueued(writer, 3)
-        release.signal()
-        try await blocker.value
+        let second = try await runs.batch(11...13, on: writer, failing: [12], note: 100)
         #expect(try await second[0].value == 11)
         await #expect(throws: Refused.self) { try await second[1].value }
         #expect(try await second[2].value == 13)
