@@ -46,7 +46,8 @@ public final class GroupCommitWriter: Sendable {
 
     /// What the writer has done so far: for tests, and for the metrics of commit batching.
     public struct Statistics: Sendable, Equatable {
-        /// Transactions committed, each holding one or more writes.
+        /// Batches run to their end: each committed its writes (a batch whose only write threw first has nothing
+        /// to commit).
         public var batches = 0
         /// Writes run inside committed transactions (those that threw included: they were rolled back alone).
         public var writes = 0
