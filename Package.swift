@@ -114,7 +114,8 @@ let package = Package(
         // The `payments` executable: commands, configuration, the service group.
         // glibc's malloc tuning (<malloc.h>), which Swift's Glibc module does not import.
         .target(name: "CAllocator"),
-        // A SQLite VFS that gathers the write-ahead log's writes of a transaction into one (Sources/CSQLiteWAL).
+        // SQLite's write-ahead log, in C (Sources/CSQLiteWAL): a VFS that gathers a transaction's writes to it into
+        // one, and its checkpoints run on a thread of their own.
         .target(name: "CSQLiteWAL", linkerSettings: [.linkedLibrary("sqlite3")]),
         .executableTarget(
             name: "PaymentsCLI",

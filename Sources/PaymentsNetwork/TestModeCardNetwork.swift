@@ -12,6 +12,8 @@ public struct TestModeCardNetwork: CardNetwork {
     private let ledger: DatabaseQueue
     /// The ledger's writes share commits under load, as the service's do.
     private let writer: GroupCommitWriter
+    /// Checkpoints the ledger's write-ahead log beside its writer, as the service's database does.
+    private let checkpointer: BackgroundCheckpointer
     private let latency: Duration
 
     /// Opens (creating if needed) the ledger at `path`.
@@ -66,6 +68,7 @@ public struct TestModeCardNetwork: CardNetwork {
         }
         self.ledger = queue
         self.writer = GroupCommitWriter(queue, label: "card-network")
+        self.checkpointer = try BackgroundCheckpointer(queue)
         self.latency = latency
     }
 

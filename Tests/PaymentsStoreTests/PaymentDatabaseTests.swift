@@ -430,6 +430,19 @@ struct PaymentDatabaseTests {
         #expect(try database.synchronousLevel() == 1)
     }
 
+    @Test("The log is checkpointed beside the writer, not by it after a commit")
+    func checkpointsBesideWriter() throws {
+        // Given a database
+        let environment = try TestEnvironment()
+        let database = environment.database
+        // Then SQLite's automatic checkpoint is off on the writer (the checkpointer's hook in its place)
+        let automatic = try database.writer.writeWithoutTransaction { db in
+            try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint")
+        }
+        #expect(automatic == 0)
+        #expect(database.checkpointer.threshold == BackgroundCheckpointer.defaultThreshold)
+    }
+
     @Test("Foreign keys are enforced")
     func foreignKeys() async throws {
         // Given an intent naming a customer that does not exist

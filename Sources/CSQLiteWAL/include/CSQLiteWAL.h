@@ -18,4 +18,27 @@ int payments_sqlite_wal_buffer_install(void);
 /// it filled them in, 0 otherwise (no log open yet, or another VFS's). For tests and benchmarks.
 int payments_sqlite_wal_buffer_counts(sqlite3 *db, long long *flushes, long long *writes);
 
+/// Checkpoints a database's write-ahead log on a thread of its own, instead of on the writer's thread after a
+/// commit (SQLite's automatic checkpoint): the writer no longer stops to copy pages into the database file and sync
+/// it. Installs a WAL hook on `writer` (the connection that writes; SQLite's automatic checkpoint is itself such a
+/// hook, which this replaces) that, after commits, asks the thread for a PASSIVE checkpoint every `threshold` frames
+/// the log grew by, and checkpoints right there itself once the log reaches `limit` frames (see `walHook`). The
+/// thread checkpoints on a connection of its own to `path`. Returns NULL with SQLite's error code in `error` when it
+/// cannot start. Call on the writer's thread, or with the writer idle.
+typedef struct payments_sqlite_checkpointer payments_sqlite_checkpointer;
+payments_sqlite_checkpointer *payments_sqlite_checkpointer_start(
+    sqlite3 *writer, const char *path, int threshold, int limit, int *error
+);
+
+/// Gives the writer back SQLite's automatic checkpoint every `threshold` frames, ends the thread (after the
+/// checkpoint it runs, if any), closes its connection and frees `checkpointer`. Call on the writer's thread, or with
+/// the writer idle (GRDB opens its connections without SQLite's mutex), while the writer connection is open.
+void payments_sqlite_checkpointer_stop(payments_sqlite_checkpointer *checkpointer);
+
+/// Checkpoints run so far: by the thread, by the writer itself (the log had reached `limit`), and the thread's
+/// that failed.
+void payments_sqlite_checkpointer_counts(
+    payments_sqlite_checkpointer *checkpointer, long long *background, long long *inlined, long long *failed
+);
+
 #endif

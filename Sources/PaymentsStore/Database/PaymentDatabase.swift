@@ -11,6 +11,8 @@ public struct PaymentDatabase: Sendable {
     let writer: DatabasePool
     /// Folds concurrent writes into shared transactions; nil writes one transaction per call.
     let groupCommit: GroupCommitWriter?
+    /// Checkpoints the write-ahead log beside the writer, instead of on its thread after a commit.
+    let checkpointer: BackgroundCheckpointer
     /// The migrations this database was opened with.
     let migrations: MigrationSet
     /// The connections reads run on (see ``ReaderConnections``).
@@ -67,6 +69,7 @@ public struct PaymentDatabase: Sendable {
         self.migrations = migrations
         self.readers = ReaderConnections(path: path, busyTimeout: Self.busyTimeout, kept: Self.readerCount)
         self.groupCommit = groupCommit ? GroupCommitWriter(pool, label: "payments") : nil
+        self.checkpointer = try BackgroundCheckpointer(pool)
     }
 
     /// SQLite's `synchronous` levels this service may run with.
