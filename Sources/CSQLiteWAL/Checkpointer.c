@@ -16,7 +16,8 @@ struct payments_sqlite_checkpointer {
     int stopping;
     int threshold;
     int limit;
-    /// The writer thread's own: the log's frames after the last commit, and when the thread was last asked.
+    /// Touched only by the hook, on the writer's queue: the log's frames after the last commit, and its length when
+    /// the thread was last asked.
     int frames;
     int askedAt;
     /// Checkpoints the thread ran, those the writer ran itself (the log reached `limit`), and the thread's that failed
@@ -93,8 +94,10 @@ payments_sqlite_checkpointer *payments_sqlite_checkpointer_start(
     checkpointer->threshold = threshold;
     checkpointer->limit = limit;
     int rc = sqlite3_open_v2(path, &checkpointer->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-    // A checkpoint syncs the log before it copies it and the database file after (with synchronous NORMAL or FULL);
+    // The first read waits, as the service's connections do, while another connection recovers the log; a
+    // checkpoint syncs the log before it copies it and the database file after (with synchronous NORMAL or FULL);
     // reading the schema opens the log, which a connection does on its first read
+    if (rc == SQLITE_OK) rc = sqlite3_busy_timeout(checkpointer->db, 5000);
     if (rc == SQLITE_OK) rc = sqlite3_exec(checkpointer->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
     if (rc == SQLITE_OK) rc = sqlite3_exec(checkpointer->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
     if (rc == SQLITE_OK) {

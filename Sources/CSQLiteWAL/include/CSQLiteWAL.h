@@ -36,7 +36,7 @@ payments_sqlite_checkpointer *payments_sqlite_checkpointer_start(
 void payments_sqlite_checkpointer_stop(payments_sqlite_checkpointer *checkpointer);
 
 /// Checkpoints run so far: by the thread, by the writer itself (the log had reached `limit`), and the thread's
-/// that failed.
+/// that failed (other than finding the writer's own checkpoint running).
 void payments_sqlite_checkpointer_counts(
     payments_sqlite_checkpointer *checkpointer, long long *background, long long *inlined, long long *failed
 );
