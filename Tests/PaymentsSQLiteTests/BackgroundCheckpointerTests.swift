@@ -103,7 +103,7 @@ struct BackgroundCheckpointerTests {
         // Given a checkpointer asked every 8 frames, the writer checkpointing itself past 32
         let (pool, path) = try Self.pool()
         let checkpointer = try BackgroundCheckpointer(pool, threshold: 8, limit: 32)
-        // When four tasks commit 150 rows each, one after the other, while a fifth watches the log's length
+        // When four tasks commit 150 rows each at once, each noting the log's length after every commit
         let longest = try await withThrowingTaskGroup(of: Int.self) { group in
             for task in 0..<4 {
                 group.addTask { try await Self.commit(150, from: task * 1000, to: pool, log: path) }
