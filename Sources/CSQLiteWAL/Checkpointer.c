@@ -57,6 +57,7 @@ static int walHook(void *context, sqlite3 *db, const char *name, int frames) {
 
 static void *run(void *context) {
     payments_sqlite_checkpointer *checkpointer = context;
+    payments_thread_set_name("wal-checkpoint");
     while (1) {
         pthread_mutex_lock(&checkpointer->mutex);
         while (!checkpointer->requested && !checkpointer->stopping) {

@@ -59,6 +59,25 @@ struct GroupCommitWriterTests {
 
     struct Refused: Error {}
 
+    /// The calling thread's name and nice value, as the kernel shows them (`/proc/thread-self`).
+    static func currentThread() throws -> (name: String, niceness: Int) {
+        let name = try String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)
+        let stat = try String(contentsOfFile: "/proc/thread-self/stat", encoding: .utf8)
+        // The fields after the name's closing parenthesis start with the third (the state); the nice value is the
+        // nineteenth
+        let end = try #require(stat.lastIndex(of: ")"))
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        return (name.trimmingCharacters(in: .newlines), try #require(Int(fields[16])))
+    }
+
+    /// How many of this process's threads have the name `name`.
+    static func threads(named name: String) throws -> Int {
+        try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count { task in
+            let comm = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)
+            return comm?.trimmingCharacters(in: .newlines) == name
+        }
+    }
+
     @Test("One failing write rolls back alone; its batch-mates commit, in one transaction")
     func failingWriteLeavesBatchMatesCommitted() async throws {
         // Given a writer busy with a first write, and five writes queued behind it, the third of which throws
@@ -224,6 +243,43 @@ struct GroupCommitWriterTests {
         // And the writer goes on: a later write commits
         try await writer.write { db in try db.execute(sql: "INSERT INTO notes (id, text) VALUES (9, 'after')") }
         #expect(try await pool.read { db in try Int.fetchAll(db, sql: "SELECT id FROM notes ORDER BY id") } == [0, 9])
+    }
+
+    @Test("Writes run on the writer's own thread, named after its label, at a lower CPU priority than the caller's")
+    func ownThreadAtLowerPriority() async throws {
+        // Given a writer at the default priority, and one at the process's
+        let pool = try Self.pool()
+        let caller = try Self.currentThread()
+        let writer = GroupCommitWriter(pool, label: "payments")
+        let level = GroupCommitWriter(pool, label: "level", niceness: 0)
+        // When each runs a write
+        let thread = try await writer.write { _ in try Self.currentThread() }
+        let levelThread = try await level.write { _ in try Self.currentThread() }
+        // Then the write ran on the writer's thread, a nice value higher than the caller's (at most 19)
+        #expect(thread.name == "commit-payments")
+        #expect(thread.niceness == min(19, caller.niceness + GroupCommitWriter.defaultNiceness))
+        #expect(GroupCommitWriter.defaultNiceness > 0)
+        // And the other's at the caller's
+        #expect(levelThread.name == "commit-level")
+        #expect(levelThread.niceness == caller.niceness)
+    }
+
+    @Test("A writer that goes ends its thread")
+    func threadEndsWithWriter() async throws {
+        // Given a writer that has written
+        let pool = try Self.pool()
+        var writer: GroupCommitWriter? = GroupCommitWriter(pool, label: "leaktest")
+        try await writer?.write { db in try db.execute(sql: "INSERT INTO notes (id, text) VALUES (1, 'x')") }
+        #expect(try Self.threads(named: "commit-leaktest") == 1)
+        // When its last reference goes
+        writer = nil
+        // Then its thread ends
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try Self.threads(named: "commit-leaktest") > 0, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(try Self.threads(named: "commit-leaktest") == 0)
+        #expect(writer == nil)
     }
 
     @Test("A write's caller hears 'done' only once the commit that holds it is durable")

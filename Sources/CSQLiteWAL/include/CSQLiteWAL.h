@@ -41,4 +41,13 @@ void payments_sqlite_checkpointer_counts(
     payments_sqlite_checkpointer *checkpointer, long long *background, long long *inlined, long long *failed
 );
 
+/// Lowers the calling thread's CPU priority: adds `increment` to its nice value (at most 19), so that when the
+/// cores are busy the scheduler runs the process's other threads first. Any thread may raise its own nice value;
+/// nothing can lower it again without privileges, so call it only on a thread of one's own. Does nothing for an
+/// `increment` of 0 or less. Returns 0, or the error (`errno`) of `setpriority`.
+int payments_thread_lower_priority(int increment);
+
+/// Names the calling thread (its first 15 bytes: what `top -H`, `perf` and `/proc/PID/task/TID/comm` show).
+void payments_thread_set_name(const char *name);
+
 #endif
