@@ -16,8 +16,8 @@ struct payments_sqlite_checkpointer {
     int stopping;
     int threshold;
     int limit;
-    /// Touched only by the hook, on the writer's queue: the log's frames after the last commit, and its length when
-    /// the thread was last asked.
+    /// Touched only by the hook, on the thread that writes: the log's frames after the last commit, and its length
+    /// when the checkpoint thread was last asked.
     int frames;
     int askedAt;
     /// Checkpoints the thread ran, those the writer ran itself (the log reached `limit`), and the thread's that failed
