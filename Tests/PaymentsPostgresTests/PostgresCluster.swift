@@ -12,7 +12,7 @@ struct PostgresClusterTrait: SuiteTrait, TestScoping {
         testCase: Test.Case?,
         performing function: @Sendable () async throws -> Void
     ) async throws {
-        let server = try await PostgresServer.started()
+        let server = try await PostgresServer.started(maxConnections: PostgresCluster.maxConnections)
         defer { server.stop() }
         try await PostgresCluster.$server.withValue(server) {
             try await function()
@@ -28,6 +28,11 @@ extension Trait where Self == PostgresClusterTrait {
 /// The running suite's cluster, and what its tests do with it.
 enum PostgresCluster {
     @TaskLocal static var server: PostgresServer?
+
+    /// The cluster's `max_connections`. A suite's tests run at once, and a conformance check of two instances opens
+    /// two stores with a pool of up to `PostgresPaymentStore.defaultPoolSize` (8) connections each: the 32 checks
+    /// together can ask for more than PostgreSQL's default 100 ("sorry, too many clients already").
+    static let maxConnections = 400
 
     /// A logger that writes nothing: PostgresNIO logs every query at debug and trace.
     static let logger = Logger(label: "payments.postgres.tests") { _ in SwiftLogNoOpLogHandler() }

@@ -178,6 +178,48 @@ extension StoreConformance {
                 "first took \(taken), second \(theirs)"
             )
         },
+        Check(name: "a due query read page by page sees every due row, even rows another write holds locked") {
+            first,
+            second in
+            // As rule b: uncaptured authorizations past their lifetime, read in pages after a position.
+            try await first.write { tx in
+                for index in 0..<6 {
+                    try tx.insert(
+                        intent("pi_inst5_\(index)", created: 100).with {
+                            $0.status = .requiresCapture
+                            $0.authorizedAt = 110 + Int64(index)
+                        }
+                    )
+                }
+            }
+            let firstRead = Mutex(false)
+            let secondRead = Mutex(false)
+            // The first reads the first page in a write and holds it open, as a second sweeper does when it reads
+            // a batch before it finds the rule's lease taken.
+            async let held = first.write { tx -> [String] in
+                let due = try tx.authorizationsDue(authorizedAtOrBefore: 1_000, after: .start, limit: 3)
+                firstRead.withLock { $0 = true }
+                waitFor(secondRead, seconds: 1)
+                return due.map(\.intent.id)
+            }
+            for _ in 0..<2_000 where !firstRead.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+            let paged = try await second.write { tx -> [String] in
+                var (position, ids) = (SweepPosition.start, [String]())
+                while true {
+                    let page = try tx.authorizationsDue(authorizedAtOrBefore: 1_000, after: position, limit: 2)
+                    ids += page.map(\.intent.id)
+                    guard let last = page.last else { break }
+                    position = last.position
+                }
+                secondRead.withLock { $0 = true }
+                return ids
+            }
+            _ = try await held
+            try require(
+                paged == (0..<6).map { "pi_inst5_\($0)" },
+                "the pages passed over rows another write held: read \(paged)"
+            )
+        },
     ]
 
     /// Waits on the calling thread (a transaction's body) until `flag` is set, at most `seconds`.

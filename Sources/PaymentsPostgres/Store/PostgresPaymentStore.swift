@@ -30,8 +30,10 @@ import Synchronization
 /// - a new idempotency key is `INSERT … ON CONFLICT DO NOTHING` then `SELECT … FOR NO KEY UPDATE`: of two begins,
 ///   one inserts, the other waits for its commit and sees the key in flight;
 /// - the unique indexes of the migrations (one succeeded charge per intent, one key per scope);
-/// - the sweeper's and recovery's due queries are `FOR NO KEY UPDATE SKIP LOCKED` inside a write, so instances
-///   split the due rows and none is handed to two.
+/// - the sweeper's due queries that take rows from the front of the due set are `FOR NO KEY UPDATE SKIP LOCKED`
+///   inside a write, so instances split the due rows and none is handed to two; the ones that page after a
+///   position lock nothing (a skipped row would be behind the position), and the rule's lease keeps a second pass
+///   away while a row's change re-reads it `FOR NO KEY UPDATE`.
 /// A transaction PostgreSQL refuses as a serialization failure (40001) or a deadlock (40P01, two transactions
 /// locking rows in opposite orders) runs again from the start, at most ``maximumAttempts`` times: every write
 /// body is safe to re-run, because its only effects outside the transaction are its `afterCommit` and `onRollback`

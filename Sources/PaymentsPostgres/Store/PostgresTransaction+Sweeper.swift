@@ -3,8 +3,11 @@ import PaymentsCore
 // MARK: - What the sweeper and recovery find due
 
 /// The same queries as the SQLite store's `SweeperQuery`, on the same partial indexes (`migrations/postgres/`). In a
-/// write transaction each takes its rows `FOR NO KEY UPDATE SKIP LOCKED`: two instances' sweepers (or recoveries)
-/// looking at once split the due rows between them, none handed to both, and neither waits for the other.
+/// write transaction the queries that take their rows from the front of the due set lock them
+/// `FOR NO KEY UPDATE SKIP LOCKED`: two instances' sweepers (or recoveries) looking at once split the due rows
+/// between them, none handed to both, and neither waits for the other. The queries that page after a
+/// ``SweepPosition`` lock nothing: a row skipped because another transaction held it would be behind the position
+/// for the rest of the pass.
 extension PostgresTransaction {
     func attemptsDue(at now: Int64, limit: Int) throws -> [PaymentIntent] {
         try fetchAll(
@@ -38,7 +41,7 @@ extension PostgresTransaction {
             """
             SELECT * FROM payment_intents
             WHERE status = 'requires_capture' AND authorized_at <= $1 AND (authorized_at, rowid) > ($2, $3)
-            ORDER BY authorized_at, rowid LIMIT $4\(skipLocked)
+            ORDER BY authorized_at, rowid LIMIT $4
             """,
             [.integer(cutoff), .integer(position.due), .integer(position.rowid), .integer(Int64(limit))]
         ) { row in
@@ -54,7 +57,7 @@ extension PostgresTransaction {
             """
             SELECT rowid, id, created FROM charges
             WHERE status = 'pending' AND created <= $1 AND (created, rowid) > ($2, $3)
-            ORDER BY created, rowid LIMIT $4\(skipLocked)
+            ORDER BY created, rowid LIMIT $4
             """,
             [.integer(cutoff), .integer(position.due), .integer(position.rowid), .integer(Int64(limit))]
         ) { row in (SweepPosition(due: try row.int64("created"), rowid: try row.int64("rowid")), try row.string("id")) }
@@ -78,7 +81,7 @@ extension PostgresTransaction {
             """
             SELECT rowid, id, settles_at FROM refunds
             WHERE settles_at IS NOT NULL AND settles_at <= $1 AND (settles_at, rowid) > ($2, $3)
-            ORDER BY settles_at, rowid LIMIT $4\(skipLocked)
+            ORDER BY settles_at, rowid LIMIT $4
             """,
             [.integer(now), .integer(position.due), .integer(position.rowid), .integer(Int64(limit))]
         ) { row in
