@@ -31,7 +31,8 @@ struct Bootstrap {
         let store = try await Self.openStore(settings, logger: logger)
         let network = try TestModeCardNetwork(
             ledgerPath: settings.networkLedger,
-            latency: .milliseconds(max(0, settings.networkLatency))
+            latency: .milliseconds(max(0, settings.networkLatency)),
+            writerNiceness: settings.writerNiceness
         )
         let vault = try await CardVault.load(
             currentKey: settings.vaultKey,
@@ -79,7 +80,8 @@ struct Bootstrap {
             path: settings.db,
             migrations: try MigrationSet(folder: settings.migrations),
             synchronous: settings.synchronous == "NORMAL" ? .normal : .full,
-            groupCommit: settings.groupCommit
+            groupCommit: settings.groupCommit,
+            writerNiceness: settings.writerNiceness
         )
     }
 

@@ -60,6 +60,9 @@ struct ServiceSettings: Sendable {
     var shutdownGracePeriod: Double = ServiceSettings.defaultShutdownGracePeriod
     /// The threads `serve` reads and writes its sockets on (SwiftNIO's event loops; see ``defaultEventLoops``).
     var eventLoops: Int = ServiceSettings.defaultEventLoops
+    /// Added to the nice value of the SQLite writers' threads (the database's and the card network ledger's);
+    /// 0 keeps the process's priority (see ``readLimits(_:)``).
+    var writerNiceness = 0
 
     /// The development keys: known to everyone, so production refuses them.
     static let developmentSecretKey = "sk_test_development_51PaymentsLocalKeyDoNotUse"

@@ -17,8 +17,10 @@ public struct TestModeCardNetwork: CardNetwork {
     private let latency: Duration
 
     /// Opens (creating if needed) the ledger at `path`.
-    /// - Parameter latency: a pause before each answer, to stand in for a remote network in benchmarks.
-    public init(ledgerPath: String, latency: Duration = .zero) throws {
+    /// - Parameters:
+    ///   - latency: a pause before each answer, to stand in for a remote network in benchmarks.
+    ///   - writerNiceness: added to the ledger's group commit writer's thread's nice value (0 keeps the process's).
+    public init(ledgerPath: String, latency: Duration = .zero, writerNiceness: Int = 0) throws {
         let folder = URL(fileURLWithPath: ledgerPath).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var configuration = Configuration()
@@ -67,7 +69,7 @@ public struct TestModeCardNetwork: CardNetwork {
             return .commit
         }
         self.ledger = queue
-        self.writer = GroupCommitWriter(queue, label: "card-network")
+        self.writer = GroupCommitWriter(queue, label: "card-network", niceness: writerNiceness)
         self.checkpointer = try BackgroundCheckpointer(queue)
         self.latency = latency
     }

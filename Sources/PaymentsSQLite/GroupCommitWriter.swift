@@ -27,25 +27,16 @@ import Synchronization
 /// per batch. A write body must therefore be safe to run again after `onRerun`, as the PostgreSQL store already
 /// requires of its bodies (it reruns them on serialization failures).
 ///
-/// **The writer runs on a thread of its own, at a lower CPU priority** (``defaultNiceness``), named `commit-` and
-/// its label (what `top -H` and `perf` show). A read never waits for the writer's lock, only for a core; when the
-/// cores are busy the scheduler now runs the threads that serve requests first, and the writer's batches grow
-/// instead: each write waits a little longer for its commit, and each commit serves more writes. With a core to
-/// spare the priority changes nothing.
+/// **The writer runs on a thread of its own**, named `commit-` and its label (what `top -H` and `perf` show), at the
+/// process's CPU priority unless told otherwise (`niceness`). A read never waits for the writer's lock, only for a
+/// core; at a lower priority, when the cores are busy, the scheduler runs the threads that serve requests first and
+/// the writer's batches grow instead: each write waits a little longer for its commit, and each commit serves more
+/// writes. With a core to spare the priority changes nothing.
 public final class GroupCommitWriter: Sendable {
     private let writer: any DatabaseWriter
     /// Signalled when the queue of writes goes from empty to not, and when the writer goes (the thread ends).
     private let wake = DispatchSemaphore(value: 0)
     private let state = Mutex(State())
-
-    /// How much lower than the process's other threads the writer thread's CPU priority is: added to its nice
-    /// value, whose weight with the kernel's scheduler is then about a ninth of theirs.
-    ///
-    /// Measured on 2 shared cores, eight rounds of each workload on four servers at once, medians of the per-round
-    /// ratios against the same thread at the process's priority: W2 (reads) beside W1 (creates) answered 35% more
-    /// reads a second at +10 and 18% more at +5, W1 beside them 9% and 3% fewer, W1 alone 3% and 1% more. Under a
-    /// flood of reads, writes slow down first; the rate limiter bounds any one client's share of such a flood.
-    public static let defaultNiceness = 10
 
     /// The most writes folded into one transaction: bounds how long the first caller of a batch waits for the
     /// others, and how much work one failed commit can undo.
@@ -97,8 +88,10 @@ public final class GroupCommitWriter: Sendable {
     /// - Parameters:
     ///   - label: names the metrics' database dimension and the thread (`commit-` and the label, as the kernel
     ///     keeps it: 15 bytes).
-    ///   - niceness: added to the thread's nice value (0 keeps the process's priority).
-    public init(_ writer: any DatabaseWriter, label: String, niceness: Int = GroupCommitWriter.defaultNiceness) {
+    ///   - niceness: added to the thread's nice value (0, the default, keeps the process's priority). A nice value
+    ///     is weighed against every thread of the process's scheduling group, not only the process's own: see the
+    ///     `writerNiceness` setting for when to raise it.
+    public init(_ writer: any DatabaseWriter, label: String, niceness: Int = 0) {
         self.writer = writer
         self.batchSizes = Recorder(label: "payments_group_commit_batch_size", dimensions: [("database", label)])
         self.commitTimes = Metrics.Timer(label: "payments_group_commit_duration", dimensions: [("database", label)])
@@ -108,7 +101,7 @@ public final class GroupCommitWriter: Sendable {
         let thread = Thread { [weak self, wake] in
             payments_thread_set_name(name)
             // Best effort: a thread may always lower its own priority, and runs on at its old one if it could not
-            _ = payments_thread_lower_priority(Int32(clamping: niceness))
+            if niceness > 0 { _ = payments_thread_lower_priority(Int32(clamping: niceness)) }
             while true {
                 wake.wait()
                 guard let self else { return }

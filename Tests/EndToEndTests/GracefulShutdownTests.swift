@@ -26,10 +26,10 @@ struct GracefulShutdownTests {
                 headers: ["Idempotency-Key": "drain-\(UUID().uuidString)"]
             )
         }
-        try await Self.waitForAttempts(1, of: server)  // the payment is now waiting on the network
 
-        // When SIGTERM arrives
-        let stopped = Task { await server.stop(signal: SIGTERM, timeout: .seconds(20)) }
+        // When SIGTERM arrives while the payment waits on the network
+        _ = try await server.send(SIGTERM, when: Self.attemptsPending(1, server))
+        let stopped = Task { await server.waitForExit(timeout: .seconds(20)) }
         try await Task.sleep(for: .milliseconds(300))
 
         // Then a new connection is refused (or, if it slipped in, told the server is not ready)
@@ -64,11 +64,11 @@ struct GracefulShutdownTests {
 
     @Test("The grace period ends the process even while requests hold every thread of the cooperative pool")
     func blockedThreads() async throws {
-        // Given payments that wait 4 s for the network, then hold their thread for 20 s; and 5 s of grace (the
+        // Given payments that wait 3 s for the network, then hold their thread for 20 s; and 5 s of grace (the
         // signal is handled while the threads are free, and the grace period ends while they are held)
         let server = try await ServerProcess.start(
             environment: [
-                "PAYMENTS_NETWORK_LATENCY": "4000", "PAYMENTS_NETWORK_TIMEOUT": "8", "PAYMENTS_IDEMPOTENCY_LEASE": "10",
+                "PAYMENTS_NETWORK_LATENCY": "3000", "PAYMENTS_NETWORK_TIMEOUT": "8", "PAYMENTS_IDEMPOTENCY_LEASE": "10",
                 "PAYMENTS_FAULT_POINT": "after-network",
                 "PAYMENTS_FAULT_ACTION": "block", "PAYMENTS_SHUTDOWN_GRACE_PERIOD": "5",
             ]
@@ -86,11 +86,11 @@ struct GracefulShutdownTests {
                 )
             }
         }
-        try await Self.waitForAttempts(payments.count, of: server)  // waiting on the network: the threads are free
 
-        // When SIGTERM arrives, and then the payments take every thread of the pool
-        let signalled = ContinuousClock.now
-        let termination = await server.stop(signal: SIGTERM, timeout: .seconds(40))
+        // When SIGTERM arrives while they wait on the network (the threads are free), and then the payments take
+        // every thread of the pool
+        let signalled = try await server.send(SIGTERM, when: Self.attemptsPending(payments.count, server))
+        let termination = await server.waitForExit(timeout: .seconds(40))
         let took = ContinuousClock.now - signalled
 
         // Then the grace period still ends the process, long before the threads are free again
@@ -102,12 +102,11 @@ struct GracefulShutdownTests {
 
     @Test("A request longer than the grace period is abandoned: exit 0 at the deadline; its retry after a restart")
     func deadlinePasses() async throws {
-        // Given 1 s of grace and a card network that takes 6 s (the margin is for a loaded test process, which can
-        // take seconds to send the signal once it has seen the attempt)
-        let leases = ["PAYMENTS_NETWORK_TIMEOUT": "7", "PAYMENTS_IDEMPOTENCY_LEASE": "8"]
+        // Given 1 s of grace and a card network that takes 3 s
+        let leases = ["PAYMENTS_NETWORK_TIMEOUT": "4", "PAYMENTS_IDEMPOTENCY_LEASE": "5"]
         let server = try await ServerProcess.start(
             environment: leases.merging(
-                ["PAYMENTS_NETWORK_LATENCY": "6000", "PAYMENTS_SHUTDOWN_GRACE_PERIOD": "1"]
+                ["PAYMENTS_NETWORK_LATENCY": "3000", "PAYMENTS_SHUTDOWN_GRACE_PERIOD": "1"]
             ) { _, new in new }
         )
         defer { server.kill() }
@@ -116,11 +115,10 @@ struct GracefulShutdownTests {
         let client = server.client
         let secret = server.secret
         let payment = Task { try? await client.postForm("/v1/payment_intents", form, auth: secret, headers: key) }
-        try await Self.waitForAttempts(1, of: server)
 
-        // When SIGTERM arrives and the payment outlives the grace period
-        let signalled = ContinuousClock.now
-        let termination = await server.stop(signal: SIGTERM, timeout: .seconds(20))
+        // When SIGTERM arrives while the payment waits on the network, and the payment outlives the grace period
+        let signalled = try await server.send(SIGTERM, when: Self.attemptsPending(1, server))
+        let termination = await server.waitForExit(timeout: .seconds(20))
         let took = ContinuousClock.now - signalled
 
         // Then the process exits 0 at the deadline, not when the payment would have finished
@@ -151,17 +149,14 @@ struct GracefulShutdownTests {
         restarted.removeFiles()
     }
 
-    /// Waits until the server has recorded `count` attempts (pending charges: it is asking the card network), so
-    /// that a signal sent next finds them in flight. A fixed sleep does not: a loaded test process can start the
-    /// requests' tasks late, and the signal then lands before the requests or after the network answered.
-    static func waitForAttempts(_ count: Int, of server: ServerProcess) async throws {
+    /// Whether `server` has recorded `count` attempts still pending: it committed them and is asking the card
+    /// network (read on the calling thread, for ``ServerProcess/send(_:when:timeout:)``).
+    static func attemptsPending(_ count: Int, _ server: ServerProcess) -> @Sendable () throws -> Bool {
         let ledgers = Ledgers(folder: server.folder)
-        let deadline = ContinuousClock.now + .seconds(30)
-        while try await ledgers.pendingCharges() < count {
-            guard ContinuousClock.now < deadline else {
-                throw EndToEndError("\(count) attempts were not pending within 30 s\n\(server.diagnostics)")
-            }
-            try await Task.sleep(for: .milliseconds(20))
+        return {
+            try ledgers.read("payments.sqlite") { db in
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM charges WHERE status = 'pending'") ?? 0
+            } >= count
         }
     }
 }

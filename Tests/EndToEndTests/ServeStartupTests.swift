@@ -86,6 +86,64 @@ struct ServeStartupTests {
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("p.sqlite").path))
     }
 
+    /// The nice value of each of the server's threads whose name starts with `prefix`, by name.
+    static func niceness(_ server: ServerProcess, threadsNamed prefix: String) throws -> [String: Int] {
+        let tasks = "/proc/\(server.processIdentifier)/task"
+        var found: [String: Int] = [:]
+        for task in try FileManager.default.contentsOfDirectory(atPath: tasks) {
+            let name = try String(contentsOfFile: "\(tasks)/\(task)/comm", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            guard name.hasPrefix(prefix) else { continue }
+            found[name] = try niceness(stat: "\(tasks)/\(task)/stat")
+        }
+        return found
+    }
+
+    /// The nice value in a `/proc` stat file ("pid (comm) state ...": the 17th field after the comm).
+    static func niceness(stat path: String) throws -> Int {
+        let stat = try String(contentsOfFile: path, encoding: .utf8)
+        let fields = stat[(stat.lastIndex(of: ")") ?? stat.startIndex)...].split(separator: " ")
+        guard fields.count > 17, let nice = Int(fields[17]) else { throw EndToEndError("no nice value in \(stat)") }
+        return nice
+    }
+
+    @Test("serve commits at the process's priority by default, lower by PAYMENTS_WRITER_NICENESS; 20 is refused")
+    func writerNiceness() async throws {
+        let own = try Self.niceness(stat: "/proc/self/stat")
+        let byDefault = try await ServerProcess.start()
+        defer { byDefault.kill() }
+        #expect(try await byDefault.client.get("/health").status == 200)
+        #expect(
+            try Self.niceness(byDefault, threadsNamed: "commit-")
+                == ["commit-payments": own, "commit-card-net": own]
+        )
+        byDefault.kill()
+        byDefault.removeFiles()
+
+        let lowered = try await ServerProcess.start(environment: ["PAYMENTS_WRITER_NICENESS": "10"])
+        defer { lowered.kill() }
+        #expect(try await lowered.client.get("/health").status == 200)
+        let expected = min(19, own + 10)
+        #expect(
+            try Self.niceness(lowered, threadsNamed: "commit-")
+                == ["commit-payments": expected, "commit-card-net": expected]
+        )
+        lowered.kill()
+        lowered.removeFiles()
+
+        let folder = try TestPaths.temporaryFolder("payments-e2e-writer-niceness")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let refused = try await runToCompletion(
+            try PaymentsBinary.path(),
+            ["serve", "--db", folder.appendingPathComponent("p.sqlite").path, "--port", "0"],
+            environment: PaymentsBinary.environment(["PAYMENTS_WRITER_NICENESS": "20"]),
+            in: folder,
+            timeout: .seconds(60)
+        )
+        #expect(refused.termination.reason == .exit && refused.termination.status != 0, "\(refused)")
+        #expect(refused.output.contains("PAYMENTS_WRITER_NICENESS"), "\(refused.output)")
+    }
+
     @Test(
         "a number or switch given as text that is not one is refused, naming the setting, never kept at its default",
         arguments: [

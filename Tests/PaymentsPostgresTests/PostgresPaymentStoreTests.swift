@@ -64,9 +64,11 @@ struct PostgresPaymentStoreTests {
             group.addTask { try await crossing.run(store, "cus_b", "cus_a") }
             try await group.waitForAll()
         }
-        // Then both committed once, after one refused attempt that rolled back
+        // Then both committed once, after at least one refused attempt; every refused attempt rolled back (a rerun
+        // can deadlock again: the survivor, woken by the refused one's rollback, re-takes the row's lock only once it
+        // runs, and the rerun may take it first)
         let seen = crossing.counts.withLock { $0 }
-        #expect(seen.attempts == 3 && seen.commits == 2 && seen.rollbacks == 1, "\(seen)")
+        #expect(seen.commits == 2 && seen.rollbacks >= 1 && seen.attempts == seen.commits + seen.rollbacks, "\(seen)")
         let descriptions = try await store.read { tx in
             [try tx.customer("cus_a")?.description, try tx.customer("cus_b")?.description]
         }

@@ -245,23 +245,22 @@ struct GroupCommitWriterTests {
         #expect(try await pool.read { db in try Int.fetchAll(db, sql: "SELECT id FROM notes ORDER BY id") } == [0, 9])
     }
 
-    @Test("Writes run on the writer's own thread, named after its label, at a lower CPU priority than the caller's")
-    func ownThreadAtLowerPriority() async throws {
-        // Given a writer at the default priority, and one at the process's
+    @Test("Writes run on the writer's own thread, named after its label, at the caller's priority unless lowered")
+    func ownThreadAtItsPriority() async throws {
+        // Given a writer at the default priority, and one lowered by 10
         let pool = try Self.pool()
         let caller = try Self.currentThread()
         let writer = GroupCommitWriter(pool, label: "payments")
-        let level = GroupCommitWriter(pool, label: "level", niceness: 0)
+        let lowered = GroupCommitWriter(pool, label: "lowered", niceness: 10)
         // When each runs a write
         let thread = try await writer.write { _ in try Self.currentThread() }
-        let levelThread = try await level.write { _ in try Self.currentThread() }
-        // Then the write ran on the writer's thread, a nice value higher than the caller's (at most 19)
+        let loweredThread = try await lowered.write { _ in try Self.currentThread() }
+        // Then each write ran on its writer's thread: the default's at the caller's nice value
         #expect(thread.name == "commit-payments")
-        #expect(thread.niceness == min(19, caller.niceness + GroupCommitWriter.defaultNiceness))
-        #expect(GroupCommitWriter.defaultNiceness > 0)
-        // And the other's at the caller's
-        #expect(levelThread.name == "commit-level")
-        #expect(levelThread.niceness == caller.niceness)
+        #expect(thread.niceness == caller.niceness)
+        // And the other's 10 higher (at most 19)
+        #expect(loweredThread.name == "commit-lowered")
+        #expect(loweredThread.niceness == min(19, caller.niceness + 10))
     }
 
     @Test("A writer that goes ends its thread")

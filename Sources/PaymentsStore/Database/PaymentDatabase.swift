@@ -32,11 +32,14 @@ public struct PaymentDatabase: Sendable {
     ///   - path: the SQLite file; its folder is created if missing.
     ///   - migrations: the folder of numbered `.sql` files.
     ///   - synchronous: SQLite's durability level; `FULL` survives power loss as well as process crashes.
+    ///   - groupCommit: fold concurrent writes into shared commits (``GroupCommitWriter``).
+    ///   - writerNiceness: added to the group commit writer's thread's nice value (0 keeps the process's).
     public init(
         path: String,
         migrations: MigrationSet,
         synchronous: SynchronousLevel = .full,
-        groupCommit: Bool = true
+        groupCommit: Bool = true,
+        writerNiceness: Int = 0
     ) throws {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -68,7 +71,7 @@ public struct PaymentDatabase: Sendable {
         self.writer = pool
         self.migrations = migrations
         self.readers = ReaderConnections(path: path, busyTimeout: Self.busyTimeout, kept: Self.readerCount)
-        self.groupCommit = groupCommit ? GroupCommitWriter(pool, label: "payments") : nil
+        self.groupCommit = groupCommit ? GroupCommitWriter(pool, label: "payments", niceness: writerNiceness) : nil
         self.checkpointer = try BackgroundCheckpointer(pool)
     }
 

@@ -183,6 +183,34 @@ final class ServerProcess: Sendable {
     func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(10)) async -> Termination? {
         guard process.isRunning else { return reap() }
         Foundation.kill(process.processIdentifier, signal)
+        return await waitForExit(timeout: timeout)
+    }
+
+    /// Sends `signal` the moment `condition` holds, checked every 5 ms on a thread of its own (at most `timeout`).
+    /// Not from a task: a full run's tests block the cooperative pool's two threads for seconds at a time, and a
+    /// task's poll (or a fixed sleep before the signal) then lands late, after what the signal was meant to catch.
+    /// - Returns: when the signal was sent.
+    /// - Throws: when `condition` did not hold within `timeout` (nothing is sent then), or threw.
+    func send(_ signal: Int32, when condition: @escaping @Sendable () throws -> Bool, timeout: Duration = .seconds(30))
+        async throws -> ContinuousClock.Instant
+    {
+        let pid = process.processIdentifier
+        return try await offCooperativePool {
+            let deadline = ContinuousClock.now + timeout
+            while try !condition() {
+                guard ContinuousClock.now < deadline else {
+                    throw EndToEndError("the condition for signal \(signal) did not hold within \(timeout)")
+                }
+                usleep(5_000)
+            }
+            Foundation.kill(pid, signal)
+            return ContinuousClock.now
+        }
+    }
+
+    /// Waits up to `timeout` for the process to end (a signal was sent); kills it if it is still running then.
+    /// - Returns: how it ended, or nil when it outlived the timeout (and was then killed).
+    func waitForExit(timeout: Duration) async -> Termination? {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(25))
