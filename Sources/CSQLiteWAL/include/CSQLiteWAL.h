@@ -42,7 +42,8 @@ void payments_sqlite_checkpointer_counts(
 );
 
 /// Lowers the calling thread's CPU priority: adds `increment` to its nice value (at most 19), so that when the
-/// cores are busy the scheduler runs the process's other threads first. Any thread may raise its own nice value;
+/// cores are busy the scheduler runs the other threads of its scheduling group first: the process's, and those of
+/// every other process in its session (autogroup) or cgroup. Any thread may raise its own nice value;
 /// nothing can lower it again without privileges, so call it only on a thread of one's own. Does nothing for an
 /// `increment` of 0 or less. Returns 0, or the error (`errno`) of `setpriority`.
 int payments_thread_lower_priority(int increment);
