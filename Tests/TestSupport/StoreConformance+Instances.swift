@@ -143,8 +143,6 @@ extension StoreConformance {
                     )
                 }
             }
-            let firstRead = Mutex(false)
-            let secondRead = Mutex(false)
             // As the sweeper's rule a: read the due rows and move each by compare-and-set, in one write.
             @Sendable func sweep(_ tx: any StoreTransaction, limit: Int) throws -> [String] {
                 let due = try tx.attemptsDue(at: 1_000, limit: limit)
@@ -157,21 +155,12 @@ extension StoreConformance {
                 }
                 return due.map(\.id)
             }
-            // The first holds its rows until the second has read (or, on a store whose writers take turns, until a
-            // second has passed and the second is still waiting for its turn).
-            async let mine = first.write { tx -> [String] in
-                let ids = try sweep(tx, limit: 3)
-                firstRead.withLock { $0 = true }
-                waitFor(secondRead, seconds: 1)
-                return ids
-            }
-            for _ in 0..<2_000 where !firstRead.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
-            let theirs = try await second.write { tx -> [String] in
-                let ids = try sweep(tx, limit: 10)
-                secondRead.withLock { $0 = true }
-                return ids
-            }
-            let taken = try await mine
+            let (taken, theirs) = try await whileFirstHolds(
+                first,
+                { tx in try sweep(tx, limit: 3) },
+                second,
+                { tx in try sweep(tx, limit: 10) }
+            )
             try require(Set(taken).isDisjoint(with: theirs), "handed to both: \(Set(taken).intersection(theirs))")
             try require(
                 Set(taken + theirs) == Set((0..<6).map { "pi_inst4_\($0)" }) && taken.count == 3,
@@ -192,35 +181,56 @@ extension StoreConformance {
                     )
                 }
             }
-            let firstRead = Mutex(false)
-            let secondRead = Mutex(false)
             // The first reads the first page in a write and holds it open, as a second sweeper does when it reads
-            // a batch before it finds the rule's lease taken.
-            async let held = first.write { tx -> [String] in
-                let due = try tx.authorizationsDue(authorizedAtOrBefore: 1_000, after: .start, limit: 3)
-                firstRead.withLock { $0 = true }
-                waitFor(secondRead, seconds: 1)
-                return due.map(\.intent.id)
-            }
-            for _ in 0..<2_000 where !firstRead.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
-            let paged = try await second.write { tx -> [String] in
-                var (position, ids) = (SweepPosition.start, [String]())
-                while true {
-                    let page = try tx.authorizationsDue(authorizedAtOrBefore: 1_000, after: position, limit: 2)
-                    ids += page.map(\.intent.id)
-                    guard let last = page.last else { break }
-                    position = last.position
+            // a batch before it finds the rule's lease taken; the second pages through all of them meanwhile.
+            let (_, paged) = try await whileFirstHolds(
+                first,
+                { tx in try tx.authorizationsDue(authorizedAtOrBefore: 1_000, after: .start, limit: 3) },
+                second,
+                { tx -> [String] in
+                    var (position, ids) = (SweepPosition.start, [String]())
+                    while true {
+                        let page = try tx.authorizationsDue(authorizedAtOrBefore: 1_000, after: position, limit: 2)
+                        ids += page.map(\.intent.id)
+                        guard let last = page.last else { break }
+                        position = last.position
+                    }
+                    return ids
                 }
-                secondRead.withLock { $0 = true }
-                return ids
-            }
-            _ = try await held
+            )
             try require(
                 paged == (0..<6).map { "pi_inst5_\($0)" },
                 "the pages passed over rows another write held: read \(paged)"
             )
         },
     ]
+
+    /// Runs `mine` in a write of `first` and, while that write is still open, `theirs` in a write of `second`: the
+    /// first holds what it read or locked until the second has run (or, on a store whose writers take turns, until a
+    /// second has passed and the second is still waiting for its turn).
+    /// - Returns: what each returned.
+    static func whileFirstHolds<Mine: Sendable, Theirs: Sendable>(
+        _ first: any PaymentStore,
+        _ mine: @escaping @Sendable (any StoreTransaction) throws -> Mine,
+        _ second: any PaymentStore,
+        _ theirs: @escaping @Sendable (any StoreTransaction) throws -> Theirs
+    ) async throws -> (Mine, Theirs) {
+        let firstRan = Mutex(false)
+        let secondRan = Mutex(false)
+        async let held = first.write { tx -> Mine in
+            let result = try mine(tx)
+            firstRan.withLock { $0 = true }
+            waitFor(secondRan, seconds: 1)
+            return result
+        }
+        for _ in 0..<2_000 where !firstRan.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+        let other = try await second.write { tx -> Theirs in
+            let result = try theirs(tx)
+            secondRan.withLock { $0 = true }
+            return result
+        }
+        return (try await held, other)
+    }
 
     /// Waits on the calling thread (a transaction's body) until `flag` is set, at most `seconds`.
     static func waitFor(_ flag: borrowing Mutex<Bool>, seconds: Double) {
