@@ -43,14 +43,36 @@ struct ServeStartupTests {
         other.removeFiles()
     }
 
+    /// The server's threads: each one's name, and its folder in `/proc`.
+    static func threads(_ server: ServerProcess) throws -> [(name: String, folder: String)] {
+        let tasks = "/proc/\(server.processIdentifier)/task"
+        return try FileManager.default.contentsOfDirectory(atPath: tasks).map { task in
+            let name = try String(contentsOfFile: "\(tasks)/\(task)/comm", encoding: .utf8)
+            return (name.trimmingCharacters(in: .whitespacesAndNewlines), "\(tasks)/\(task)")
+        }
+    }
+
     /// The names of the server's threads that are SwiftNIO event loops of its singleton group.
     static func eventLoopThreads(_ server: ServerProcess) throws -> [String] {
-        let tasks = "/proc/\(server.processIdentifier)/task"
-        return try FileManager.default.contentsOfDirectory(atPath: tasks).compactMap { task in
-            let name = try String(contentsOfFile: "\(tasks)/\(task)/comm", encoding: .utf8)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            return name.hasPrefix("NIO-SGLTN-") ? name : nil
-        }
+        try threads(server).map(\.name).filter { $0.hasPrefix("NIO-SGLTN-") }
+    }
+
+    /// Runs `payments serve` on a fresh folder with `environment`, for a setting it must refuse.
+    /// - Returns: how it ended, what it printed, and whether it created the database anyway.
+    static func serve(refusing environment: [String: String]) async throws -> (
+        termination: Termination, output: String, createdDatabase: Bool
+    ) {
+        let folder = try TestPaths.temporaryFolder("payments-e2e-refused-setting")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let database = folder.appendingPathComponent("p.sqlite").path
+        let run = try await runToCompletion(
+            try PaymentsBinary.path(),
+            ["serve", "--db", database, "--port", "0"],
+            environment: PaymentsBinary.environment(environment),
+            in: folder,
+            timeout: .seconds(60)
+        )
+        return (run.termination, run.output, FileManager.default.fileExists(atPath: database))
     }
 
     @Test("serve moves its sockets on eventLoops threads: half the cores by default, PAYMENTS_EVENT_LOOPS when set")
@@ -72,29 +94,17 @@ struct ServeStartupTests {
         three.kill()
         three.removeFiles()
 
-        let folder = try TestPaths.temporaryFolder("payments-e2e-event-loops")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let refused = try await runToCompletion(
-            try PaymentsBinary.path(),
-            ["serve", "--db", folder.appendingPathComponent("p.sqlite").path, "--port", "0"],
-            environment: PaymentsBinary.environment(["PAYMENTS_EVENT_LOOPS": "0"]),
-            in: folder,
-            timeout: .seconds(60)
-        )
+        let refused = try await Self.serve(refusing: ["PAYMENTS_EVENT_LOOPS": "0"])
         #expect(refused.termination.reason == .exit && refused.termination.status != 0, "\(refused)")
         #expect(refused.output.contains("PAYMENTS_EVENT_LOOPS"), "\(refused.output)")
-        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("p.sqlite").path))
+        #expect(!refused.createdDatabase)
     }
 
     /// The nice value of each of the server's threads whose name starts with `prefix`, by name.
     static func niceness(_ server: ServerProcess, threadsNamed prefix: String) throws -> [String: Int] {
-        let tasks = "/proc/\(server.processIdentifier)/task"
         var found: [String: Int] = [:]
-        for task in try FileManager.default.contentsOfDirectory(atPath: tasks) {
-            let name = try String(contentsOfFile: "\(tasks)/\(task)/comm", encoding: .utf8)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            guard name.hasPrefix(prefix) else { continue }
-            found[name] = try niceness(stat: "\(tasks)/\(task)/stat")
+        for thread in try threads(server) where thread.name.hasPrefix(prefix) {
+            found[thread.name] = try niceness(stat: "\(thread.folder)/stat")
         }
         return found
     }
@@ -131,17 +141,10 @@ struct ServeStartupTests {
         lowered.kill()
         lowered.removeFiles()
 
-        let folder = try TestPaths.temporaryFolder("payments-e2e-writer-niceness")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let refused = try await runToCompletion(
-            try PaymentsBinary.path(),
-            ["serve", "--db", folder.appendingPathComponent("p.sqlite").path, "--port", "0"],
-            environment: PaymentsBinary.environment(["PAYMENTS_WRITER_NICENESS": "20"]),
-            in: folder,
-            timeout: .seconds(60)
-        )
+        let refused = try await Self.serve(refusing: ["PAYMENTS_WRITER_NICENESS": "20"])
         #expect(refused.termination.reason == .exit && refused.termination.status != 0, "\(refused)")
         #expect(refused.output.contains("PAYMENTS_WRITER_NICENESS"), "\(refused.output)")
+        #expect(!refused.createdDatabase)
     }
 
     @Test(
@@ -153,18 +156,10 @@ struct ServeStartupTests {
         ]
     )
     func unreadableNumberRefused(_ variable: String, _ value: String, _ setting: String) async throws {
-        let folder = try TestPaths.temporaryFolder("payments-e2e-unreadable-setting")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let run = try await runToCompletion(
-            try PaymentsBinary.path(),
-            ["serve", "--db", folder.appendingPathComponent("p.sqlite").path, "--port", "0"],
-            environment: PaymentsBinary.environment([variable: value]),
-            in: folder,
-            timeout: .seconds(60)
-        )
+        let run = try await Self.serve(refusing: [variable: value])
         #expect(run.termination.reason == .exit && run.termination.status != 0, "\(run)")
         #expect(run.output.contains("\(setting) (\(variable))") && run.output.contains("'\(value)'"), "\(run.output)")
-        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("p.sqlite").path))
+        #expect(!run.createdDatabase)
     }
 
     @Test("a pending attempt whose card is missing from the vault does not stop serve from starting")
