@@ -43,18 +43,11 @@ struct ServeStartupTests {
         other.removeFiles()
     }
 
-    /// The server's threads: each one's name, and its folder in `/proc`.
-    static func threads(_ server: ServerProcess) throws -> [(name: String, folder: String)] {
-        let tasks = "/proc/\(server.processIdentifier)/task"
-        return try FileManager.default.contentsOfDirectory(atPath: tasks).map { task in
-            let name = try String(contentsOfFile: "\(tasks)/\(task)/comm", encoding: .utf8)
-            return (name.trimmingCharacters(in: .whitespacesAndNewlines), "\(tasks)/\(task)")
-        }
-    }
-
     /// The names of the server's threads that are SwiftNIO event loops of its singleton group.
     static func eventLoopThreads(_ server: ServerProcess) throws -> [String] {
-        try threads(server).map(\.name).filter { $0.hasPrefix("NIO-SGLTN-") }
+        try ProcThreads.threads(ofProcess: "\(server.processIdentifier)").map(\.name).filter {
+            $0.hasPrefix("NIO-SGLTN-")
+        }
     }
 
     /// Runs `payments serve` on a fresh folder with `environment`, for a setting it must refuse.
@@ -103,43 +96,29 @@ struct ServeStartupTests {
     /// The nice value of each of the server's threads whose name starts with `prefix`, by name.
     static func niceness(_ server: ServerProcess, threadsNamed prefix: String) throws -> [String: Int] {
         var found: [String: Int] = [:]
-        for thread in try threads(server) where thread.name.hasPrefix(prefix) {
-            found[thread.name] = try niceness(stat: "\(thread.folder)/stat")
+        for thread in try ProcThreads.threads(ofProcess: "\(server.processIdentifier)")
+        where thread.name.hasPrefix(prefix) {
+            found[thread.name] = try ProcThreads.niceness(thread.folder)
         }
         return found
     }
 
-    /// The nice value in a `/proc` stat file ("pid (comm) state ...": the 17th field after the comm).
-    static func niceness(stat path: String) throws -> Int {
-        let stat = try String(contentsOfFile: path, encoding: .utf8)
-        let fields = stat[(stat.lastIndex(of: ")") ?? stat.startIndex)...].split(separator: " ")
-        guard fields.count > 17, let nice = Int(fields[17]) else { throw EndToEndError("no nice value in \(stat)") }
-        return nice
-    }
-
     @Test("serve commits at the process's priority by default, lower by PAYMENTS_WRITER_NICENESS; 20 is refused")
     func writerNiceness() async throws {
-        let own = try Self.niceness(stat: "/proc/self/stat")
-        let byDefault = try await ServerProcess.start()
-        defer { byDefault.kill() }
-        #expect(try await byDefault.client.get("/health").status == 200)
-        #expect(
-            try Self.niceness(byDefault, threadsNamed: "commit-")
-                == ["commit-payments": own, "commit-card-net": own]
-        )
-        byDefault.kill()
-        byDefault.removeFiles()
-
-        let lowered = try await ServerProcess.start(environment: ["PAYMENTS_WRITER_NICENESS": "10"])
-        defer { lowered.kill() }
-        #expect(try await lowered.client.get("/health").status == 200)
-        let expected = min(19, own + 10)
-        #expect(
-            try Self.niceness(lowered, threadsNamed: "commit-")
-                == ["commit-payments": expected, "commit-card-net": expected]
-        )
-        lowered.kill()
-        lowered.removeFiles()
+        let own = try ProcThreads.niceness("/proc/self")
+        // By default at the test process's nice value (which a child inherits), and 10 higher when set
+        for (environment, expected) in [([:], own), (["PAYMENTS_WRITER_NICENESS": "10"], min(19, own + 10))] {
+            let server = try await ServerProcess.start(environment: environment)
+            defer { server.kill() }
+            #expect(try await server.client.get("/health").status == 200)
+            #expect(
+                try Self.niceness(server, threadsNamed: "commit-")
+                    == ["commit-payments": expected, "commit-card-net": expected],
+                "\(environment)"
+            )
+            server.kill()
+            server.removeFiles()
+        }
 
         let refused = try await Self.serve(refusing: ["PAYMENTS_WRITER_NICENESS": "20"])
         #expect(refused.termination.reason == .exit && refused.termination.status != 0, "\(refused)")

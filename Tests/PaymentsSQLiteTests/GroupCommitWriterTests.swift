@@ -59,23 +59,14 @@ struct GroupCommitWriterTests {
 
     struct Refused: Error {}
 
-    /// The calling thread's name and nice value, as the kernel shows them (`/proc/thread-self`).
+    /// The calling thread's name and nice value, as the kernel shows them.
     static func currentThread() throws -> (name: String, niceness: Int) {
-        let name = try String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)
-        let stat = try String(contentsOfFile: "/proc/thread-self/stat", encoding: .utf8)
-        // The fields after the name's closing parenthesis start with the third (the state); the nice value is the
-        // nineteenth
-        let end = try #require(stat.lastIndex(of: ")"))
-        let fields = stat[stat.index(after: end)...].split(separator: " ")
-        return (name.trimmingCharacters(in: .newlines), try #require(Int(fields[16])))
+        (try ProcThreads.name("/proc/thread-self"), try ProcThreads.niceness("/proc/thread-self"))
     }
 
     /// How many of this process's threads have the name `name`.
     static func threads(named name: String) throws -> Int {
-        try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count { task in
-            let comm = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)
-            return comm?.trimmingCharacters(in: .newlines) == name
-        }
+        try ProcThreads.threads(ofProcess: "self").count { $0.name == name }
     }
 
     @Test("One failing write rolls back alone; its batch-mates commit, in one transaction")
