@@ -8,11 +8,12 @@ public enum ProcThreads {
         public let description: String
     }
 
-    /// The threads of process `pid` (`"self"` for this one): each one's name, and its folder in `/proc`.
+    /// The threads of process `pid` (`"self"` for this one): each one's name, and its folder in `/proc`. A thread
+    /// that ends between the listing and the reading of its name is left out: it is gone.
     public static func threads(ofProcess pid: String) throws -> [(name: String, folder: String)] {
         let tasks = "/proc/\(pid)/task"
-        return try FileManager.default.contentsOfDirectory(atPath: tasks).map { task in
-            let name = try String(contentsOfFile: "\(tasks)/\(task)/comm", encoding: .utf8)
+        return try FileManager.default.contentsOfDirectory(atPath: tasks).compactMap { task in
+            guard let name = try? String(contentsOfFile: "\(tasks)/\(task)/comm", encoding: .utf8) else { return nil }
             return (name.trimmingCharacters(in: .whitespacesAndNewlines), "\(tasks)/\(task)")
         }
     }
