@@ -51,6 +51,52 @@ struct TimeLimitedCardNetworkTests {
             for try await result in group { #expect(result != .declined(.genericDecline)) }
         }
         #expect(slow.ended.withLock { $0 } == (answered: 50, cancelled: 0))
+        // Nothing is left watched, and no task ticks for calls that are gone
+        try await Self.untilIdle(network)
+    }
+
+    @Test("late calls among calls in time: each late one times out, the others answer, and the watch then stops")
+    func lateAmongTimely() async throws {
+        let slow = SlowNetwork(delay: .milliseconds(5))
+        let late = SlowNetwork(delay: .seconds(120))
+        let timely = TimeLimitedCardNetwork(base: slow, timeout: .seconds(20))
+        let limited = TimeLimitedCardNetwork(base: late, timeout: .milliseconds(200))
+        let start = ContinuousClock.now
+        let outcomes = try await withThrowingTaskGroup(of: (Bool, String?).self) { group in
+            for index in 0..<40 {
+                let network = index % 4 == 0 ? limited : timely
+                group.addTask {
+                    do {
+                        _ = try await network.authorize(try Self.request("ch_\(index)"))
+                        return (index % 4 == 0, nil)
+                    } catch let error as PaymentError {
+                        return (index % 4 == 0, error.code)
+                    }
+                }
+            }
+            return try await group.reduce(into: [(Bool, String?)]()) { $0.append($1) }
+        }
+        #expect(outcomes.count == 40)
+        for (isLate, code) in outcomes {
+            #expect(code == (isLate ? PaymentError.cardNetworkUnavailableCode : nil))
+        }
+        // The late ones were answered at their limit (one tick after it at most), not at the end of their call
+        #expect(ContinuousClock.now - start < .seconds(60))
+        #expect(slow.ended.withLock { $0 } == (answered: 30, cancelled: 0))
+        try await Self.untilIdle(timely)
+        try await Self.untilIdle(limited)
+        // A call after the watch stopped is watched again
+        await #expect(throws: PaymentError.self) { try await limited.authorize(try Self.request("ch_again")) }
+        try await Self.untilIdle(limited)
+    }
+
+    /// Waits (a minute at most) until `network` watches no call and its ticking task has ended.
+    static func untilIdle(_ network: TimeLimitedCardNetwork) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while network.watching != (calls: 0, ticking: false) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(network.watching == (calls: 0, ticking: false))
     }
 
     @Test("a late call becomes card_network_unavailable at the limit, and is cancelled")
@@ -74,5 +120,6 @@ struct TimeLimitedCardNetworkTests {
             try await Task.sleep(for: .milliseconds(10))
         }
         #expect(slow.ended.withLock { $0 } == (answered: 0, cancelled: 1))
+        try await Self.untilIdle(network)
     }
 }
