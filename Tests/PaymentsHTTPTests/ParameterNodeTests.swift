@@ -24,6 +24,16 @@ struct ParameterNodeTests {
         #expect(try params.stringList("items") == ["first", "second"])
     }
 
+    @Test("Pairs split on the bytes & and =: empty pairs skipped, = inside a value kept, a name alone is empty")
+    func formSplitting() throws {
+        let nodes = try ParameterNode.parseForm("&&a=b=c&flag&&é=ü&\u{301}x=1&")
+        #expect(nodes == ["a": .value("b=c"), "flag": .value(""), "é": .value("ü"), "\u{301}x": .value("1")])
+        #expect(try ParameterNode.parseForm("").isEmpty)
+        #expect(try ParameterNode.parseForm("&").isEmpty)
+        // Each & starts a pair, even before a combining mark (which a split on characters would have joined to it)
+        #expect(try ParameterNode.parseForm("a=1&\u{301}=2")["a"] == .value("1"))
+    }
+
     @Test("JSON: numbers and booleans read as the text a form would send; null as empty")
     func json() throws {
         let nodes = try ParameterNode.parseJSON(

@@ -32,12 +32,27 @@ public indirect enum ParameterNode: Sendable, Equatable {
     {
         var root: [String: ParameterNode] = [:]
         var count = 0
-        for pair in body.split(separator: "&", omittingEmptySubsequences: true) {
+        // Split on the bytes `&` and `=`, as every form parser does: `split` on a `String` compares `Character`s,
+        // finding each one's grapheme boundaries first, which was a third of the time of parsing W1's body
+        // (`perf`), and would not split before a combining mark.
+        let utf8 = body.utf8
+        var start = utf8.startIndex
+        while start != utf8.endIndex {
+            let end = utf8[start...].firstIndex(of: UInt8(ascii: "&")) ?? utf8.endIndex
+            defer { start = end == utf8.endIndex ? end : utf8.index(after: end) }
+            guard start != end else { continue }
             count += 1
             guard count <= limit else { throw .tooManyParameters(limit: limit) }
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let rawKey = decodeComponent(parts[0])
-            let value = parts.count > 1 ? decodeComponent(parts[1]) : ""
+            let pair = utf8[start..<end]
+            let rawKey: String
+            let value: String
+            if let equals = pair.firstIndex(of: UInt8(ascii: "=")) {
+                rawKey = decodeComponent(Substring(pair[..<equals]))
+                value = decodeComponent(Substring(pair[pair.index(after: equals)...]))
+            } else {
+                rawKey = decodeComponent(Substring(pair))
+                value = ""
+            }
             let path = try keyPath(rawKey)
             try insert(.value(value), at: path[...], into: &root, fullKey: rawKey)
         }
