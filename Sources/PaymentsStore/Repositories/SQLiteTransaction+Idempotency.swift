@@ -19,21 +19,9 @@ extension SQLiteTransaction {
         lockedUntil: Int64,
         expiresAt: Int64?
     ) throws -> IdempotencyBegin {
-        if var row = try fetchOne(
-            IdempotencyKey.self,
-            "SELECT * FROM idempotency_keys WHERE api_key = ? AND key = ?",
-            [apiKey, key]
-        ) {
-            if let decision = row.decision(method: method, path: path, fingerprint: fingerprint, now: now) {
-                return decision
-            }
-            // Free, or its holder's lease ran out (the holder died, or overran and can no longer write): take it.
-            row.lockedBy = token
-            row.lockedUntil = lockedUntil
-            try updateRow(row)
-            return .proceed(row)
-        }
-        let row = IdempotencyKey(
+        // Nearly every key arrives new: insert it straight away, and read the row only when the key was there
+        // already (one statement instead of a read that finds nothing and an insert, on the writer).
+        let new = IdempotencyKey(
             apiKey: apiKey,
             key: key,
             created: now,
@@ -51,9 +39,30 @@ extension SQLiteTransaction {
             responseStatus: nil,
             responseBody: nil
         )
-        try insertRow(row)
+        let columns = IdempotencyKey.columns
+        try db.cachedStatement(sql: Self.insertNewKeySQL).run(columns.values(of: new))
+        if db.changesCount == 1 { return .proceed(new) }
+        guard
+            var row = try fetchOne(
+                IdempotencyKey.self,
+                "SELECT * FROM idempotency_keys WHERE api_key = ? AND key = ?",
+                [apiKey, key]
+            )
+        else {
+            throw DatabaseError(message: "idempotency key \(key) neither inserted nor found")
+        }
+        if let decision = row.decision(method: method, path: path, fingerprint: fingerprint, now: now) {
+            return decision
+        }
+        // Free, or its holder's lease ran out (the holder died, or overran and can no longer write): take it.
+        row.lockedBy = token
+        row.lockedUntil = lockedUntil
+        try updateRow(row)
         return .proceed(row)
     }
+
+    /// Inserts a key unless one with its API key and key exists (`changesCount` tells which).
+    private static let insertNewKeySQL = IdempotencyKey.columns.insertSQL + " ON CONFLICT (api_key, key) DO NOTHING"
 
     /// Records how far the key's request got, in the same transaction as the work it describes.
     /// - Throws: ``IdempotencyLeaseLost`` when `token` no longer holds the key (the transaction must roll back).
