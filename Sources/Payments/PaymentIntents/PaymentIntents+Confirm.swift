@@ -418,17 +418,20 @@ extension PaymentIntents {
 
     /// After a successful payment: a card saved with `setup_future_usage` is attached to the intent's customer
     /// (and marked ready for off-session use); one used without a customer may not be used again.
+    ///
+    /// Without `setup_future_usage` nothing is read or written: a card used without a customer was made single-use
+    /// by its attempt (phase one), and `setup_future_usage` is a payment detail, which no update changes while the
+    /// attempt runs. (Reading the payment method anyway was one of the eight statements of W1's phase three.)
     static func savePaymentMethodAfterSuccess(intent: PaymentIntent, charge: Charge, tx: any StoreTransaction) throws {
-        guard let pmID = charge.paymentMethod, let stored = try tx.paymentMethod(pmID) else { return }
+        guard let usage = intent.setupFutureUsage, let pmID = charge.paymentMethod,
+            let stored = try tx.paymentMethod(pmID)
+        else { return }
         var paymentMethod = stored
-        if let usage = intent.setupFutureUsage, let customer = intent.customer,
-            try tx.customer(customer)?.deleted == false
-        {
+        if let customer = intent.customer, try tx.customer(customer)?.deleted == false {
             paymentMethod.keep(for: customer, usage: usage)
         } else if paymentMethod.customer == nil {
             paymentMethod.reusable = false
         }
-        // Usually nothing changed: a card used without a customer was made single-use by its attempt already.
         guard paymentMethod != stored else { return }
         try tx.update(paymentMethod, from: stored)
     }
