@@ -117,8 +117,10 @@ extension PaymentIntents {
             // created with confirm=true commits with its first attempt (one commit fewer; no `intentCreated` mark:
             // this transaction ends the key's part either way, with the attempt's mark or the saved response, each
             // naming the intent). Both are inserted once the attempt is decided, in their state after it: one
-            // insert each instead of an insert and an update (see `saveMethod` and `saveIntent` below).
-            let newMethod = try newPaymentMethod?.isNew(in: tx) == true ? newPaymentMethod : nil
+            // insert each instead of an insert and an update (see `saveMethod` and `saveIntent` below). A new
+            // payment method is never stored yet here: its id was made for this request, and a phase one that
+            // stores it ends the request's phase one (only `.expired`, which stores nothing, runs it again).
+            let newMethod = newPaymentMethod?.unsaved != nil ? newPaymentMethod : nil
             // The intent before this attempt, as stored or as created: the state its events are recorded from.
             let stored: PaymentIntent
             if let creating {
