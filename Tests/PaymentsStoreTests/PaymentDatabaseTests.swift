@@ -57,6 +57,38 @@ struct PaymentDatabaseTests {
         #expect(later.count == 2)
     }
 
+    @Test("A read that throws ends its transaction: its connection is lent again, and sees later commits")
+    func throwingReadEndsItsTransaction() async throws {
+        // Given a database with one customer, and a second connection to the same file
+        let folder = try TestPaths.temporaryFolder()
+        let path = folder.appendingPathComponent("payments.sqlite").path
+        let database = try Self.open(path)
+        let first = StoreFixtures.customer()
+        try await database.write { tx in try tx.insert(first) }
+        struct Stop: Error {}
+
+        // When a read throws after its snapshot began
+        await #expect(throws: Stop.self) {
+            try await database.read { tx in
+                _ = try tx.customer(first.id)
+                throw Stop()
+            }
+        }
+
+        // Then its connection went back to the free list outside any transaction
+        #expect(database.readers.idle == 1)
+        let second = StoreFixtures.customer(created: 2_000)
+        try await DatabaseQueue(path: path).write { db in
+            try db.execute(
+                sql: "INSERT INTO customers (id, created) VALUES (?, ?)",
+                arguments: [second.id, second.created]
+            )
+        }
+        // and the next read, on that same connection, sees the commit made since
+        #expect(try await database.read { tx in try tx.customer(second.id) }?.id == second.id)
+        #expect(database.readers.idle == 1)
+    }
+
     @Test("A read cannot write, and reads running at once each get a connection of their own")
     func readsAreReadOnlyAndConcurrent() async throws {
         // Given a database with one customer
