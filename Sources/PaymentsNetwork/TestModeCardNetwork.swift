@@ -96,16 +96,9 @@ public struct TestModeCardNetwork: CardNetwork {
     public func authorize(_ request: AuthorizationRequest) async throws -> AuthorizationResult {
         if latency > .zero { try await Task.sleep(for: latency) }
         return try await writer.write { db in
-            // Cached statements: the ledger's writer is as hot as the service's (one write per payment).
-            if let row = try Row.fetchOne(
-                db.cachedStatement(
-                    sql: "SELECT approved, code, decline_code, message, authorization_code FROM authorizations "
-                        + "WHERE attempt_id = ?"
-                ),
-                arguments: [request.attemptID]
-            ) {
-                return Self.result(from: row)
-            }
+            // Cached statements: the ledger's writer is as hot as the service's (one write per payment). A new
+            // attempt is inserted straight away; the recorded answer is read only when the attempt was there
+            // already (a retry, or the sweeper settling it), and stands.
             let result = TestModeIssuer.decide(request)
             var approved = false
             var decline: CardDecline?
@@ -122,6 +115,7 @@ public struct TestModeCardNetwork: CardNetwork {
                     INSERT INTO authorizations (attempt_id, created, last4, amount, currency, approved, code,
                         decline_code, message, authorization_code, captured_amount, refund_behavior)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (attempt_id) DO NOTHING
                     """
             )
             .execute(
@@ -132,7 +126,19 @@ public struct TestModeCardNetwork: CardNetwork {
                     TestModeIssuer.refundBehavior(of: request.card).rawValue,
                 ]
             )
-            return result
+            if db.changesCount == 1 { return result }
+            guard
+                let row = try Row.fetchOne(
+                    db.cachedStatement(
+                        sql: "SELECT approved, code, decline_code, message, authorization_code FROM authorizations "
+                            + "WHERE attempt_id = ?"
+                    ),
+                    arguments: [request.attemptID]
+                )
+            else {
+                throw DatabaseError(message: "authorization \(request.attemptID) neither inserted nor found")
+            }
+            return Self.result(from: row)
         }
     }
 
