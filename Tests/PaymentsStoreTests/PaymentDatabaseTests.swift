@@ -25,46 +25,61 @@ struct PaymentDatabaseTests {
 
     // MARK: - Reads
 
-    @Test("A read is one snapshot: a commit made between two of its statements is not seen by the second")
-    func readIsOneSnapshot() async throws {
-        // Given a database with one customer, and a second connection to the same file
-        let folder = try TestPaths.temporaryFolder()
-        let path = folder.appendingPathComponent("payments.sqlite").path
-        let database = try Self.open(path)
-        let first = StoreFixtures.customer()
-        try await database.write { tx in try tx.insert(first) }
-        let other = try DatabaseQueue(path: path)
-        let second = StoreFixtures.customer(created: 2_000)
-        let page = PageRequest(limit: 10)
+    /// A fresh database holding one customer, and a second connection to its file that commits behind its back.
+    struct OneCustomer {
+        let database: PaymentDatabase
+        let first: Customer
+        let other: DatabaseQueue
 
-        // When another connection commits a customer between the read's two statements
-        let (before, after) = try await database.read { tx in
-            let before = try tx.customers(email: nil, created: nil, page: page).items.map(\.id)
+        init() async throws {
+            let path = try TestPaths.temporaryFolder().appendingPathComponent("payments.sqlite").path
+            database = try PaymentDatabaseTests.open(path)
+            first = StoreFixtures.customer()
+            try await database.write { [first] tx in try tx.insert(first) }
+            other = try DatabaseQueue(path: path)
+        }
+
+        /// Commits a second customer through the other connection, and returns it.
+        func commitSecond() throws -> Customer {
+            let second = StoreFixtures.customer(created: 2_000)
             try other.write { db in
                 try db.execute(
                     sql: "INSERT INTO customers (id, created) VALUES (?, ?)",
                     arguments: [second.id, second.created]
                 )
             }
+            return second
+        }
+    }
+
+    @Test("A read is one snapshot: a commit made between two of its statements is not seen by the second")
+    func readIsOneSnapshot() async throws {
+        // Given a database with one customer, and a second connection to the same file
+        let given = try await OneCustomer()
+        let page = PageRequest(limit: 10)
+
+        // When another connection commits a customer between the read's two statements
+        let (before, after) = try await given.database.read { tx in
+            let before = try tx.customers(email: nil, created: nil, page: page).items.map(\.id)
+            _ = try given.commitSecond()
             let after = try tx.customers(email: nil, created: nil, page: page).items.map(\.id)
             return (before, after)
         }
 
         // Then both statements saw the same snapshot, and a later read sees the new row
-        #expect(before == [first.id])
+        #expect(before == [given.first.id])
         #expect(after == before)
-        let later = try await database.read { tx in try tx.customers(email: nil, created: nil, page: page).items }
+        let later = try await given.database.read { tx in
+            try tx.customers(email: nil, created: nil, page: page).items
+        }
         #expect(later.count == 2)
     }
 
     @Test("A read that throws ends its transaction: its connection is lent again, and sees later commits")
     func throwingReadEndsItsTransaction() async throws {
         // Given a database with one customer, and a second connection to the same file
-        let folder = try TestPaths.temporaryFolder()
-        let path = folder.appendingPathComponent("payments.sqlite").path
-        let database = try Self.open(path)
-        let first = StoreFixtures.customer()
-        try await database.write { tx in try tx.insert(first) }
+        let given = try await OneCustomer()
+        let (database, first) = (given.database, given.first)
         struct Stop: Error {}
 
         // When a read throws after its snapshot began
@@ -77,13 +92,7 @@ struct PaymentDatabaseTests {
 
         // Then its connection went back to the free list outside any transaction
         #expect(database.readers.idle == 1)
-        let second = StoreFixtures.customer(created: 2_000)
-        try await DatabaseQueue(path: path).write { db in
-            try db.execute(
-                sql: "INSERT INTO customers (id, created) VALUES (?, ?)",
-                arguments: [second.id, second.created]
-            )
-        }
+        let second = try given.commitSecond()
         // and the next read, on that same connection, sees the commit made since
         #expect(try await database.read { tx in try tx.customer(second.id) }?.id == second.id)
         #expect(database.readers.idle == 1)
