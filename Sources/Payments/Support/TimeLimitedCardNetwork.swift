@@ -12,16 +12,19 @@ struct TimeLimitedCardNetwork: CardNetwork {
     let base: any CardNetwork
     let timeout: Duration
     /// The calls in flight, and the task that answers the late ones.
-    private let lateCalls: LateCalls
+    private let lateCalls: DeadlineWatch
 
     init(base: any CardNetwork, timeout: Duration) {
         self.base = base
         self.timeout = timeout
-        self.lateCalls = LateCalls(timeout: timeout)
+        self.lateCalls = DeadlineWatch(timeout: timeout)
     }
 
     /// Calls in flight, and whether a task is ticking to answer the late ones (for tests).
-    var watching: (calls: Int, ticking: Bool) { lateCalls.watching }
+    var watching: (calls: Int, ticking: Bool) {
+        let (count, ticking) = lateCalls.watching
+        return (count, ticking)
+    }
 
     // The card questions are answered locally and at once: nothing to time.
     func lookUp(_ card: CardNumber) -> CardLookup { base.lookUp(card) }
@@ -78,83 +81,6 @@ struct TimeLimitedCardNetwork: CardNetwork {
             throw error
         case .failure(let error):
             throw PaymentError.cardNetworkUnavailable("\(name) failed: \(error)")
-        }
-    }
-}
-
-/// The calls of one ``TimeLimitedCardNetwork`` in flight, each with its deadline, and one task that looks at them
-/// every tick (a tenth of the timeout, at most 100 ms) and answers those past it, while any are in flight.
-///
-/// A timer per call (a task sleeping until its deadline, cancelled when the call answered) cost every call a task,
-/// a dispatch timer and a cancellation that woke the sleeper. With it a W1 request took 271 us of the server's CPU,
-/// 257 with no time limit at all, and 262 with this watch (`scripts/bench-w1-ab`, medians of 8 rounds). It held
-/// memory too: a cancelled sleep's dispatch timer stays queued until its deadline, so at 5,000 calls a second and a
-/// 10-second limit some 50,000 of them were pending; the server's peak VmRSS under 15 s of W1 went from 88 to 52 MB
-/// with this watch. Here a call costs an entry in a dictionary under a mutex, and a deadline is met within one
-/// tick.
-///
-/// The ticking task runs on the cooperative pool, like the calls. A thread of its own would fire on time even when
-/// that pool is starved, which sounds better but is not: the call's own task cannot run then either, and a full
-/// test run (its tests block the pool's two threads with fsyncs for seconds) timed out dozens of calls that were
-/// merely waiting for a thread.
-private final class LateCalls: Sendable {
-    private struct Watched {
-        let deadline: ContinuousClock.Instant
-        let expire: @Sendable () -> Void
-    }
-
-    private struct State {
-        var next: UInt64 = 0
-        var watched: [UInt64: Watched] = [:]
-        var ticking = false
-    }
-
-    private let timeout: Duration
-    private let tick: Duration
-    private let state = Mutex(State())
-
-    init(timeout: Duration) {
-        self.timeout = timeout
-        self.tick = min(.milliseconds(100), max(.milliseconds(1), timeout / 10))
-    }
-
-    /// Watches a call that starts now: `expire` runs once its timeout has passed, unless it was forgotten first.
-    /// - Returns: what ``forget(_:)`` takes once the call answered.
-    func watch(_ expire: @escaping @Sendable () -> Void) -> UInt64 {
-        let deadline = ContinuousClock.now + timeout
-        let (id, start) = state.withLock { state -> (UInt64, Bool) in
-            let id = state.next
-            state.next += 1
-            state.watched[id] = Watched(deadline: deadline, expire: expire)
-            let start = !state.ticking
-            state.ticking = true
-            return (id, start)
-        }
-        if start { Task { await self.run() } }
-        return id
-    }
-
-    /// Calls watched, and whether the ticking task runs.
-    var watching: (calls: Int, ticking: Bool) { state.withLock { ($0.watched.count, $0.ticking) } }
-
-    /// Stops watching a call that answered.
-    func forget(_ id: UInt64) {
-        _ = state.withLock { $0.watched.removeValue(forKey: id) }
-    }
-
-    /// Ticks while calls are watched, answering each one past its deadline.
-    private func run() async {
-        while true {
-            try? await Task.sleep(for: tick)
-            let now = ContinuousClock.now
-            let (late, more) = state.withLock { state -> ([Watched], Bool) in
-                let late = state.watched.filter { $0.value.deadline <= now }
-                for id in late.keys { state.watched.removeValue(forKey: id) }
-                state.ticking = !state.watched.isEmpty
-                return (Array(late.values), state.ticking)
-            }
-            for call in late { call.expire() }
-            guard more else { return }
         }
     }
 }

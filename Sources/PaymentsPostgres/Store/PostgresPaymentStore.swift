@@ -58,6 +58,8 @@ public final class PostgresPaymentStore: Sendable {
     public let poolSize: Int
     /// How long a transaction waits for a connection before it fails with ``StoreError/unavailable(_:)``.
     public let leaseTimeout: Duration
+    /// The transactions waiting for a connection, each failed at ``leaseTimeout`` (see ``DeadlineWatch``).
+    private let leaseWatch: DeadlineWatch
 
     /// Connections (and body threads) unless configured: enough transactions in flight to keep a small server's
     /// WAL writer folding commits, few enough that N instances stay well inside PostgreSQL's default
@@ -139,6 +141,7 @@ public final class PostgresPaymentStore: Sendable {
         self.driverLogger = driverLogger
         self.poolSize = threads.numberOfThreads
         self.leaseTimeout = leaseTimeout
+        self.leaseWatch = DeadlineWatch(timeout: leaseTimeout)
     }
 
     /// What went wrong connecting, in words that hold no credentials: the driver's error code and the underlying
@@ -207,32 +210,32 @@ public final class PostgresPaymentStore: Sendable {
     ) async throws -> T {
         let (client, threads, logger, timeout) = (client, threads, driverLogger, leaseTimeout)
         let lease = LeaseDeadline()
-        do {
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask {
-                    try await client.withConnection { connection in
-                        guard lease.claim(.leased) else { throw CancellationError() }
-                        return try await threads.runIfActive {
-                            try Self.run(body, on: connection, isWrite: isWrite, hooks: hooks, logger: logger)
-                        }
-                    }
+        // The wait for a connection and the body, in a task of their own that the lease's deadline cancels. (A
+        // sleeping task per transaction, raced against this one, cost a task, a timer and a wake-up each; see
+        // ``DeadlineWatch``.)
+        let leased = Task {
+            try await client.withConnection { connection in
+                guard lease.claim(.leased) else { throw CancellationError() }
+                return try await threads.runIfActive {
+                    try Self.run(body, on: connection, isWrite: isWrite, hooks: hooks, logger: logger)
                 }
-                group.addTask {
-                    try? await Task.sleep(for: timeout)
-                    guard lease.claim(.timedOut) else { return nil }
-                    throw StoreError.unavailable("no database connection within \(timeout)")
-                }
-                while let result = try await group.next() {
-                    if let value = result {
-                        group.cancelAll()
-                        return value
-                    }
-                }
-                throw StoreError.unavailable("the transaction ended without a result")
             }
-        } catch let error as PSQLError {
+        }
+        let ticket = leaseWatch.watch {
+            if lease.claim(.timedOut) { leased.cancel() }
+        }
+        defer { leaseWatch.forget(ticket) }
+        do {
+            return try await withTaskCancellationHandler {
+                try await leased.value
+            } onCancel: {
+                leased.cancel()
+            }
+        } catch {
+            if lease.timedOut { throw StoreError.unavailable("no database connection within \(timeout)") }
             // Leasing the connection failed (the server is down or refused the login): nothing ran.
-            throw PostgresStoreError.map(error).error
+            if let error = error as? PSQLError { throw PostgresStoreError.map(error).error }
+            throw error
         }
     }
 
@@ -246,6 +249,9 @@ public final class PostgresPaymentStore: Sendable {
     final class LeaseDeadline: Sendable {
         enum State { case waiting, leased, timedOut }
         private let state = Mutex(State.waiting)
+
+        /// Whether the deadline came before a connection.
+        var timedOut: Bool { state.withLock { $0 == .timedOut } }
 
         /// Moves from waiting to `outcome`; false when the other outcome came first.
         func claim(_ outcome: State) -> Bool {
