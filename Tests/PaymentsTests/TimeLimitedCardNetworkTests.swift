@@ -93,10 +93,10 @@ struct TimeLimitedCardNetworkTests {
     /// Waits (a minute at most) until `network` watches no call and its ticking task has ended.
     static func untilIdle(_ network: TimeLimitedCardNetwork) async throws {
         let deadline = ContinuousClock.now + .seconds(60)
-        while network.watching != (calls: 0, ticking: false) && ContinuousClock.now < deadline {
+        while network.calls.watching != (count: 0, ticking: false) && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(10))
         }
-        #expect(network.watching == (calls: 0, ticking: false))
+        #expect(network.calls.watching == (count: 0, ticking: false))
     }
 
     @Test("a late call becomes card_network_unavailable at the limit, and is cancelled")

@@ -118,8 +118,8 @@ extension PaymentIntents {
             // this transaction ends the key's part either way, with the attempt's mark or the saved response, each
             // naming the intent). Both are inserted once the attempt is decided, in their state after it: one
             // insert each instead of an insert and an update (see `saveMethod` and `saveIntent` below). A new
-            // payment method is never stored yet here: its id was made for this request, and a phase one that
-            // stores it ends the request's phase one (only `.expired`, which stores nothing, runs it again).
+            // payment method cannot be stored yet, so nothing reads whether it is: its id was made for this
+            // request, and the only phase one that runs again is one that answered `.expired`, storing nothing.
             let newMethod = newPaymentMethod?.unsaved != nil ? newPaymentMethod : nil
             // The intent before this attempt, as stored or as created: the state its events are recorded from.
             let stored: PaymentIntent

@@ -12,18 +12,12 @@ struct TimeLimitedCardNetwork: CardNetwork {
     let base: any CardNetwork
     let timeout: Duration
     /// The calls in flight, and the task that answers the late ones.
-    private let lateCalls: DeadlineWatch
+    let calls: DeadlineWatch
 
     init(base: any CardNetwork, timeout: Duration) {
         self.base = base
         self.timeout = timeout
-        self.lateCalls = DeadlineWatch(timeout: timeout)
-    }
-
-    /// Calls in flight, and whether a task is ticking to answer the late ones (for tests).
-    var watching: (calls: Int, ticking: Bool) {
-        let (count, ticking) = lateCalls.watching
-        return (count, ticking)
+        self.calls = DeadlineWatch(timeout: timeout)
     }
 
     // The card questions are answered locally and at once: nothing to time.
@@ -62,15 +56,15 @@ struct TimeLimitedCardNetwork: CardNetwork {
     private func limited<T: Sendable>(_ name: String, _ call: @escaping @Sendable () async throws -> T)
         async throws -> T
     {
-        let (timeout, lateCalls) = (self.timeout, self.lateCalls)
+        let (timeout, calls) = (self.timeout, self.calls)
         let outcome: Result<T, any Error> = await withCheckedContinuation { continuation in
             let race = Race(continuation)
             let failure = PaymentError.cardNetworkUnavailable("no answer to \(name) within \(timeout)")
-            let watched = lateCalls.watch { race.answer(.failure(failure)) }
+            let watched = calls.watch { race.answer(.failure(failure)) }
             race.work = Task {
                 let result: Result<T, any Error>
                 do { result = .success(try await call()) } catch { result = .failure(error) }
-                lateCalls.forget(watched)
+                calls.forget(watched)
                 race.answer(result)
             }
         }

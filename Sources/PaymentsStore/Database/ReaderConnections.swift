@@ -107,13 +107,12 @@ private struct RawStatement {
     func run(_ db: Database) throws {
         let sqlite = statement.sqliteStatement
         let code = sqlite3_step(sqlite)
-        sqlite3_reset(sqlite)
         guard code == SQLITE_DONE else {
-            throw DatabaseError(
-                resultCode: ResultCode(rawValue: code),
-                message: db.sqliteConnection.map { String(cString: sqlite3_errmsg($0)) },
-                sql: statement.sql
-            )
+            // The message first: it belongs to the connection, and the reset may replace it
+            let message = db.sqliteConnection.map { String(cString: sqlite3_errmsg($0)) }
+            sqlite3_reset(sqlite)
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: statement.sql)
         }
+        sqlite3_reset(sqlite)
     }
 }
