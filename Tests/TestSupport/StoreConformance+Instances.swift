@@ -133,15 +133,9 @@ extension StoreConformance {
         Check(name: "two instances' due queries in write transactions at once never hand one row to both") {
             first,
             second in
-            try await first.write { tx in
-                for index in 0..<6 {
-                    try tx.insert(
-                        intent("pi_inst4_\(index)", created: 100).with {
-                            $0.status = .requiresAction
-                            $0.attemptExpiresAt = 200 + Int64(index)
-                        }
-                    )
-                }
+            try await insertIntents(into: first, named: "pi_inst4") { intent, index in
+                intent.status = .requiresAction
+                intent.attemptExpiresAt = 200 + Int64(index)
             }
             // As the sweeper's rule a: read the due rows and move each by compare-and-set, in one write.
             @Sendable func sweep(_ tx: any StoreTransaction, limit: Int) throws -> [String] {
@@ -171,15 +165,9 @@ extension StoreConformance {
             first,
             second in
             // As rule b: uncaptured authorizations past their lifetime, read in pages after a position.
-            try await first.write { tx in
-                for index in 0..<6 {
-                    try tx.insert(
-                        intent("pi_inst5_\(index)", created: 100).with {
-                            $0.status = .requiresCapture
-                            $0.authorizedAt = 110 + Int64(index)
-                        }
-                    )
-                }
+            try await insertIntents(into: first, named: "pi_inst5") { intent, index in
+                intent.status = .requiresCapture
+                intent.authorizedAt = 110 + Int64(index)
             }
             // The first reads the first page in a write and holds it open, as a second sweeper does when it reads
             // a batch before it finds the rule's lease taken; the second pages through all of them meanwhile.
@@ -204,6 +192,21 @@ extension StoreConformance {
             )
         },
     ]
+
+    /// Inserts six intents, `name_0` to `name_5` (created at 100), each as `change` makes it given its index.
+    static func insertIntents(
+        into store: any PaymentStore,
+        named name: String,
+        _ change: @escaping @Sendable (inout PaymentIntent, Int) -> Void
+    ) async throws {
+        try await store.write { tx in
+            for index in 0..<6 {
+                var row = intent("\(name)_\(index)", created: 100)
+                change(&row, index)
+                try tx.insert(row)
+            }
+        }
+    }
 
     /// Runs `mine` in a write of `first` and, while that write is still open, `theirs` in a write of `second`: the
     /// first holds what it read or locked until the second has run (or, on a store whose writers take turns, until a
