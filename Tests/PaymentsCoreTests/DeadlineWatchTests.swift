@@ -1,6 +1,7 @@
-import PaymentsCore
 import Synchronization
 import Testing
+
+@testable import PaymentsCore
 
 /// The watch behind every time limit: what is forgotten in time never expires, what is not expires once, past its
 /// deadline, and the ticking task ends when nothing is watched.
@@ -20,8 +21,11 @@ struct DeadlineWatchTests {
         for index in stride(from: 0, to: 10, by: 2) { watch.forget(tickets[index]) }
         #expect(watch.watching.count == 5)
 
+        // (the watch lets go of what expired before it runs their expiries: wait for both)
         let deadline = ContinuousClock.now + .seconds(60)
-        while watch.watching != (count: 0, ticking: false) && ContinuousClock.now < deadline {
+        while watch.watching != (count: 0, ticking: false) || expired.withLock({ $0.count }) < 5,
+            ContinuousClock.now < deadline
+        {
             try await Task.sleep(for: .milliseconds(5))
         }
         #expect(watch.watching == (count: 0, ticking: false))
@@ -39,5 +43,20 @@ struct DeadlineWatchTests {
             try await Task.sleep(for: .milliseconds(5))
         }
         #expect(again.withLock { $0 })
+    }
+
+    @Test("a tick expires what was late when it came due, not when it runs: a tick that runs late spares the rest")
+    func expiresByTheTicksMoment() {
+        // Given a thing watched for a minute
+        let watch = DeadlineWatch(timeout: .seconds(60))
+        let expired = Mutex(false)
+        let start = ContinuousClock.now
+        _ = watch.watch { expired.withLock { $0 = true } }
+        // When a tick due before its deadline runs (whenever that is), nothing expires
+        #expect(watch.expire(upTo: start + .seconds(30)))
+        #expect(!expired.withLock { $0 } && watch.watching.count == 1)
+        // and a tick due after it expires it
+        #expect(!watch.expire(upTo: start + .seconds(61)))
+        #expect(expired.withLock { $0 } && watch.watching.count == 0)
     }
 }

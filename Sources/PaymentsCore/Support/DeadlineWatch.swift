@@ -71,16 +71,27 @@ public final class DeadlineWatch: Sendable {
     /// Ticks while things are watched, expiring each one past its deadline.
     private func run() async {
         while true {
-            try? await Task.sleep(for: tick)
-            let now = ContinuousClock.now
-            let (late, more) = state.withLock { state -> ([Watched], Bool) in
-                let late = state.watched.filter { $0.value.deadline <= now }
-                for id in late.keys { state.watched.removeValue(forKey: id) }
-                state.ticking = !state.watched.isEmpty
-                return (Array(late.values), state.ticking)
-            }
-            for watched in late { watched.expire() }
-            guard more else { return }
+            let due = ContinuousClock.now + tick
+            try? await Task.sleep(until: due, clock: .continuous)
+            guard expire(upTo: due) else { return }
         }
+    }
+
+    /// Expires what was late at `due`, the moment a tick came due, and answers whether anything is still watched
+    /// (if not, the ticking task ends: the next ``watch(_:)`` starts another).
+    ///
+    /// Not the moment the tick runs: when the cooperative pool is starved for longer than the timeout (a loaded test
+    /// run blocks its threads with fsyncs for seconds), the tick and the answers of calls that ended in time wait in
+    /// the same queue. An answer that came after the tick was due runs after it, and a tick that read the clock when
+    /// it finally ran would expire that call too. (A full `swift test` run once failed four payments that way.)
+    func expire(upTo due: ContinuousClock.Instant) -> Bool {
+        let (late, more) = state.withLock { state -> ([Watched], Bool) in
+            let late = state.watched.filter { $0.value.deadline <= due }
+            for id in late.keys { state.watched.removeValue(forKey: id) }
+            state.ticking = !state.watched.isEmpty
+            return (Array(late.values), state.ticking)
+        }
+        for watched in late { watched.expire() }
+        return more
     }
 }
