@@ -39,7 +39,7 @@ struct PostgresCommandsTests {
             }
 
             // When a run slowed by a 200 ms network, four rows at a time, is killed with SIGKILL part way through
-            // (the 60 rows take about 3 s; the watcher, polling every 50 ms, kills the run after a quarter of them
+            // (the 60 rows take about 3 s; the watcher, polling every 20 ms, kills the run after a quarter of them
             // however loaded the machine is: with a 40 ms network and 32 at a time, a full run on a busy machine
             // once finished before the watcher looked)
             let (termination, charged) = try await ledgers.recharge(

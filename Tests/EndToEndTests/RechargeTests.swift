@@ -224,7 +224,7 @@ struct RechargeTests {
         try await withServer(store: store) { server in
             let customer = try await Self.customerWithSavedCard(server, card: "4242424242424242")
             // 400 rows through a 200 ms network at the default concurrency of 32 take about 2.5 s: the watcher below
-            // (polling every 50 ms) kills the run well inside it, however loaded the machine is.
+            // (polling every 20 ms from a thread of its own) kills the run well inside it, however loaded the machine is.
             let rows = 400
             let input = server.folder.appendingPathComponent("renewals.csv")
             let output = server.folder.appendingPathComponent("renewals-out.csv")
