@@ -29,6 +29,18 @@ def _wrk_version():
     return out.split(" [")[0].removeprefix("wrk ").strip() or "?"
 
 
+def _autogroup():
+    """Whether the kernel groups each session's threads for CPU time (`kernel.sched_autogroup_enabled`)."""
+    try:
+        enabled = open("/proc/sys/kernel/sched_autogroup_enabled").read().strip() == "1"
+    except OSError:
+        return "autogroup unknown"
+    if not enabled:
+        return "autogroup off (kernel.sched_autogroup_enabled=0)"
+    return ("autogroup on: every session gets an equal share of the CPUs when they are busy; the bench's servers and "
+            "wrk share one, each PostgreSQL backend has its own")
+
+
 def describe(folder, binary, root):
     """Lines describing the machine and what is measured."""
     memory_kb = int(_first("/proc/meminfo", "MemTotal").split()[0])
@@ -40,6 +52,7 @@ def describe(folder, binary, root):
         f"{memory_kb / 1024 / 1024:.1f} GiB RAM, Linux {platform.release()}",
         f"disk     {filesystem(folder)}; temp folder {folder}",
         f"load     {' '.join(open('/proc/loadavg').read().split()[:3])} (1, 5, 15 min averages) at the start",
+        f"sched    {_autogroup()}",
         f"binary   {binary} (built {built}); repository at {commit}",
         f"tools    wrk {_wrk_version()}, Python {platform.python_version()} (SQLite {sqlite3.sqlite_version} for the "
         f"ceiling and the bulk inserts)",

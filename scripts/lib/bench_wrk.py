@@ -1,9 +1,15 @@
 """wrk scripts for scripts/bench, and running wrk with them.
 
 Every script ends with the same `done` hook, which prints one line `BENCH {json}` with what the run did: requests,
-seconds, non-2xx (wrk counts statuses >= 400), socket errors, p50 and p99 latency per request in ms, and the
+seconds, non-2xx (wrk counts statuses >= 400), socket errors, mean, p50 and p99 latency per request in ms, and the
 totals of any per-thread counters the script names in `counters` (wrk runs one Lua state per thread; `done` reads
 their globals with `thread:get`).
+
+finish() also checks wrk's latencies against the closed loop they come from: a connection has one request in
+flight at a time, so the latencies of its answered requests add up to at most the run's length, and all of them
+to at most connections x seconds. `latency_load` is that sum over that bound (about 1.0 when every connection is
+kept busy). Above 1.1 wrk's latencies cannot be right, and the bench says so beside them. This happened with two
+servers on PostgreSQL, with the kernel's autogroup scheduler on (BENCHMARKS.md, "PostgreSQL, two servers").
 """
 import json, os, subprocess, uuid
 
@@ -17,10 +23,10 @@ done = function(summary, latency, requests)
     for _, thread in ipairs(threads) do total = total + (thread:get(name) or 0) end
     extra = extra .. string.format(', "%s": %d', name, total)
   end
-  io.write(string.format('BENCH {"requests": %d, "seconds": %f, "non2xx": %d, "errors": %d, "p50_ms": %f, '
-    .. '"p99_ms": %f%s}\n', summary.requests, summary.duration / 1e6, summary.errors.status,
+  io.write(string.format('BENCH {"requests": %d, "seconds": %f, "non2xx": %d, "errors": %d, "mean_ms": %f, '
+    .. '"p50_ms": %f, "p99_ms": %f%s}\n', summary.requests, summary.duration / 1e6, summary.errors.status,
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, extra))
+    latency.mean / 1000, latency:percentile(50) / 1000, latency:percentile(99) / 1000, extra))
 end
 """
 
@@ -109,21 +115,34 @@ def start(port, script, folder, name, connections, seconds):
     path = os.path.join(folder, f"{name}.lua")
     with open(path, "w") as f:
         f.write(script)
-    return subprocess.Popen(
+    process = subprocess.Popen(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", path,
          f"http://127.0.0.1:{port}"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process.connections = connections
+    return process
 
 
 def finish(process):
-    """Waits for a wrk started by start(); returns its BENCH summary with req/s added."""
+    """Waits for a wrk started by start(); returns its BENCH summary with req/s and `latency_load` added."""
     out = process.communicate()[0]
     line = next((l for l in out.splitlines() if l.startswith("BENCH ")), None)
     if process.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({process.returncode}):\n{out}")
     summary = json.loads(line[len("BENCH "):])
     summary["rps"] = summary["requests"] / summary["seconds"]
+    summary["latency_load"] = summary["requests"] * summary["mean_ms"] / 1000 / (
+        process.connections * summary["seconds"])
     return summary
+
+
+def latency_warning(summaries):
+    """A note for the table when wrk's latencies break the closed-loop bound (see the module's notes), else ""."""
+    worst = max(summary["latency_load"] for summary in summaries)
+    if worst <= 1.1:
+        return ""
+    return (f"wrk's latencies add up to {worst:.1f}x its connections' time, which a closed loop cannot: "
+            "p50/p99 not trustworthy")
 
 
 def run(port, script, folder, name, connections, seconds):
