@@ -12,6 +12,8 @@ struct EventRecordingTransaction: StoreTransaction {
     let ids: IDGenerator
     /// The time the events are stamped with: the transaction's time.
     let now: Int64
+    /// Snapshots made before the transaction, used for the values they were made from.
+    var prepared: PreparedSnapshots? = nil
     /// Inside ``StoreTransaction/inBatch(_:)``: the charges inserted and the events recorded, held back to be written
     /// together at the batch's end.
     var batch: BatchedInserts? = nil
@@ -21,7 +23,7 @@ struct EventRecordingTransaction: StoreTransaction {
     /// Records the events `types` of `object` (a snapshot of it after the change).
     func record<T: Encodable>(_ types: [String], _ object: T, type: Event.ObjectType, id: String) throws {
         guard !types.isEmpty else { return }
-        let snapshot = try Self.snapshot(object)
+        let snapshot = try prepared?.snapshot(of: object) ?? Self.snapshot(object)
         for name in types {
             let event = Event(
                 id: ids.event(),

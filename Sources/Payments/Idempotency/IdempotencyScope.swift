@@ -18,6 +18,8 @@ public final class IdempotencyScope: Sendable {
     /// The related objects the encoder shows expanded (Stripe's `expand[]` names); only those are read.
     private let expand: Set<String>
     private let saved = Mutex<SavedResponse?>(nil)
+    /// A response rendered before its transaction, for the intent it shows (``prepare(_:)``).
+    private let prepared = Mutex<(intent: PaymentIntent, response: SavedResponse)?>(nil)
 
     /// Creates a scope for a request holding `lease`, whose responses `encode` renders, expanding `expand`.
     public init(lease: IdempotencyLease, expand: Set<String> = Lookup.expandable, encode: @escaping Encoder) {
@@ -41,6 +43,10 @@ public final class IdempotencyScope: Sendable {
     /// the key's intent: a request that creates an intent and finishes in the same transaction needs no progress
     /// mark of its own.
     func finish(_ tx: any StoreTransaction, intent: PaymentIntent, error: PaymentError?) throws {
+        if error == nil, let response = prepared.withLock({ $0?.intent == intent ? $0?.response : nil }) {
+            try save(tx, response, paymentIntent: intent.id)
+            return
+        }
         let bundle = try Lookup.bundle(for: intent, in: tx, expand: expand)
         let errorPaymentMethod = try error?.paymentMethod.flatMap { try tx.paymentMethod($0) }
         try save(
@@ -48,6 +54,17 @@ public final class IdempotencyScope: Sendable {
             try encode(.paymentIntent(bundle, error: error, errorPaymentMethod: errorPaymentMethod)),
             paymentIntent: intent.id
         )
+    }
+
+    /// Renders, ahead of the transaction that saves it, the response ``finish(_:intent:error:)`` would save for
+    /// `intent` without an error, so that the single writer does not spend its time on it. `finish` saves these
+    /// bytes only for an intent equal to this one: the response is a function of the intent alone when it needs no
+    /// read (``Lookup/bundleWithoutReads(for:expand:)``; with expanded objects nothing is prepared).
+    func prepare(_ intent: PaymentIntent) {
+        guard let bundle = Lookup.bundleWithoutReads(for: intent, expand: expand),
+            let response = try? encode(.paymentIntent(bundle, error: nil, errorPaymentMethod: nil))
+        else { return }
+        prepared.withLock { $0 = (intent, response) }
     }
 
     /// Saves the response for `refund` in `tx`.

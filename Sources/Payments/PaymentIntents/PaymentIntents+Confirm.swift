@@ -40,11 +40,18 @@ extension PaymentIntents {
         case done(PaymentIntent)
         /// The attempt failed without reaching the network (authentication required off-session, ...).
         case failed(PaymentIntent, PaymentError)
-        /// A pending charge was recorded; ask the network.
-        case authorize(AuthorizationRequest)
+        /// A pending charge was recorded; ask the network. `recorded` is what phase one wrote, when it was this
+        /// phase one (not a crash's leftover that a retry picks up).
+        case authorize(AuthorizationRequest, recorded: RecordedAttempt? = nil)
         /// The intent's attempt had outlived its confirmation window: it was expired (and committed) as the sweeper
         /// would have, and the confirm must be decided again on the intent's new state.
         case expired
+    }
+
+    /// The intent and the pending charge as phase one wrote them: phase three expects to find them so.
+    struct RecordedAttempt: Sendable {
+        let intent: PaymentIntent
+        let charge: Charge
     }
 
     /// Confirms an intent: decides on 3-D Secure, and when money may move, authorizes in three phases.
@@ -86,8 +93,8 @@ extension PaymentIntents {
             return intent
         case .failed(_, let error):
             throw error
-        case .authorize(let request):
-            let (intent, error) = try await authorize(request, scope: scope)
+        case .authorize(let request, let recorded):
+            let (intent, error) = try await authorize(request, recorded: recorded, scope: scope)
             if let error { throw error }
             return intent
         case .expired:
@@ -280,16 +287,20 @@ extension PaymentIntents {
                 _ = attempts.begin(attemptID)
                 tx.onRollback { attempts.end(attemptID) }
                 try scope?.mark(tx, .attemptRecorded, intent: intent.id, charge: charge.id)
-                return .authorize(try Self.request(for: charge, paymentMethod: paymentMethod, card: card))
+                return .authorize(
+                    try Self.request(for: charge, paymentMethod: paymentMethod, card: card),
+                    recorded: RecordedAttempt(intent: next, charge: charge)
+                )
             }
         }
         return plan
     }
 
     /// Phases two and three: asks the network under the pending charge's id, then records the answer.
-    func authorize(_ request: AuthorizationRequest, scope: IdempotencyScope?) async throws -> (
-        PaymentIntent, PaymentError?
-    ) {
+    /// - Parameter recorded: what phase one wrote, when this request's own phase one ran just before.
+    func authorize(_ request: AuthorizationRequest, recorded: RecordedAttempt? = nil, scope: IdempotencyScope?)
+        async throws -> (PaymentIntent, PaymentError?)
+    {
         // The planner registered the attempt in `context.attempts`; it is released however this ends.
         defer { context.attempts.end(request.attemptID) }
         try await context.faults.reach(.afterAttemptCommit)
@@ -314,16 +325,36 @@ extension PaymentIntents {
             )
         }
         try await context.faults.reach(.afterNetwork)
-        return try await finish(attemptID: request.attemptID, result: result, scope: scope)
+        return try await finish(attemptID: request.attemptID, result: result, recorded: recorded, scope: scope)
     }
 
     /// Phase three: one transaction records the network's answer on the charge, the intent and the payment
     /// method. A charge that is no longer pending was settled by someone else; its outcome is returned as is.
-    func finish(attemptID: String, result: AuthorizationResult, scope: IdempotencyScope?) async throws -> (
-        PaymentIntent, PaymentError?
-    ) {
+    ///
+    /// The JSON it writes for an approval (the events' snapshots and the key's saved response) is made before the
+    /// transaction, from what phase one `recorded`, so the single writer does not spend its time on it (see
+    /// ``prepareApproval(_:code:now:scope:)``).
+    func finish(
+        attemptID: String,
+        result: AuthorizationResult,
+        recorded: RecordedAttempt? = nil,
+        scope: IdempotencyScope?
+    ) async throws -> (PaymentIntent, PaymentError?) {
         let now = context.clock.now()
-        return try await context.database.write { tx in
+        let prepared: PreparedSnapshots? =
+            if let recorded, case .approved(let code) = result {
+                Self.prepareApproval(recorded, code: code, now: now, scope: scope)
+            } else { nil }
+        return try await PreparedSnapshots.$current.withValue(prepared) {
+            try await recordAnswer(attemptID: attemptID, result: result, scope: scope, now: now)
+        }
+    }
+
+    /// Phase three's transaction (see ``finish(attemptID:result:recorded:scope:)``).
+    private func recordAnswer(attemptID: String, result: AuthorizationResult, scope: IdempotencyScope?, now: Int64)
+        async throws -> (PaymentIntent, PaymentError?)
+    {
+        try await context.database.write { tx in
             guard let pending = try tx.charge(attemptID), let intent = try tx.paymentIntent(pending.paymentIntent)
             else {
                 throw PaymentError.apiError("The attempt \(attemptID) is missing.")
@@ -356,6 +387,20 @@ extension PaymentIntents {
                 return (next, error)
             }
         }
+    }
+
+    /// The JSON an approval of `recorded`'s attempt writes in phase three, made ahead of it: the snapshots of the
+    /// charge and the intent after the approval, and (through `scope`) the response the key saves. The transaction
+    /// uses each only for a value equal to the one it was made from, so its bytes are the ones it would have made;
+    /// when someone changed the rows in between, it makes its own.
+    static func prepareApproval(_ recorded: RecordedAttempt, code: String, now: Int64, scope: IdempotencyScope?)
+        -> PreparedSnapshots?
+    {
+        var charge = recorded.charge
+        charge.approve(authorizationCode: code, at: now)
+        guard let intent = try? recorded.intent.apply(.authorizationApproved, now: now) else { return nil }
+        scope?.prepare(intent)
+        return PreparedSnapshots(intent: intent, charge: charge)
     }
 
     // MARK: - Helpers

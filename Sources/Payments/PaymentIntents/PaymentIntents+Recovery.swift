@@ -12,7 +12,7 @@ extension PaymentIntents {
         let plan = try await context.database.read { tx in try Self.recoveryPlan(charge: chargeID, tx: tx, vault: vault)
         }
         switch plan {
-        case .authorize(let request):
+        case .authorize(let request, _):
             guard context.attempts.begin(chargeID) else {
                 let charge = try await context.database.read { tx in try tx.charge(chargeID) }
                 throw PaymentError.unexpectedState(

@@ -62,6 +62,12 @@ public struct Lookup: Sendable {
         )
     }
 
+    /// The bundle ``bundle(for:in:expand:)`` makes for `intent` when it needs no read (nothing expanded to show, no
+    /// payment method in its last error); nil otherwise.
+    static func bundleWithoutReads(for intent: PaymentIntent, expand: Set<String>) -> IntentBundle? {
+        needsRead(intent, expand: expand) ? nil : IntentBundle(intent: intent)
+    }
+
     /// Whether rendering `intent` with `expand` needs anything beyond the intent itself.
     static func needsRead(_ intent: PaymentIntent, expand: Set<String>) -> Bool {
         intent.lastPaymentError?.paymentMethod != nil

@@ -2,7 +2,8 @@ import PaymentsCore
 
 /// The store as the use cases see it: every write transaction first claims the running request's new idempotency
 /// key, if it has one still pending (``KeyClaim``), and records the events of every change it makes
-/// (``EventRecordingTransaction``). Reads pass straight through.
+/// (``EventRecordingTransaction``), with the snapshots made for it ahead of time, if any (``PreparedSnapshots``).
+/// Reads pass straight through.
 struct UseCaseStore: PaymentStore {
     let base: any PaymentStore
     let ids: IDGenerator
@@ -10,10 +11,10 @@ struct UseCaseStore: PaymentStore {
 
     func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
         let claim = KeyClaim.current.flatMap { $0.isClaimed ? nil : $0 }
-        let (ids, now) = (ids, clock.now())
+        let (ids, now, snapshots) = (ids, clock.now(), PreparedSnapshots.current)
         return try await base.write { tx in
             try claim?.claim(in: tx)
-            return try body(EventRecordingTransaction(base: tx, ids: ids, now: now))
+            return try body(EventRecordingTransaction(base: tx, ids: ids, now: now, prepared: snapshots))
         }
     }
 
