@@ -46,6 +46,26 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu_seconds(pid, name):
+    """The CPU time (user + system) the threads of a running process named `name` (as `/proc/PID/task/TID/comm`
+    shows it) have used so far, in seconds; None once the process has exited."""
+    total = 0
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                    if f.read().strip() != name:
+                        continue
+                with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # a thread that ended meanwhile
+            total += int(fields[11]) + int(fields[12])
+    except OSError:
+        return None
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def resident_kb(pid):
     """VmRSS of a process, in kB (None once it has exited)."""
     try:
@@ -109,6 +129,11 @@ class Server:
     def cpu_seconds(self):
         """The CPU time the server has used so far, in seconds (see cpu_seconds())."""
         return cpu_seconds(self.process.pid)
+
+    def writer_cpu_seconds(self):
+        """The CPU time the SQLite writer's own thread (`commit-payments`) has used so far, in seconds: the part of
+        its busy time (writer_seconds()) it spent running, not waiting for the disk or a core."""
+        return thread_cpu_seconds(self.process.pid, "commit-payments")
 
     def writer_seconds(self):
         """How long the server's SQLite writer has been busy so far, in seconds: the sum of its group commits'
