@@ -127,4 +127,23 @@ struct PreparedPhaseThreeTests {
         #expect(renders.current == 2)
         #expect(try await Self.event(environment, "payment_intent.succeeded").snapshot == EventSnapshot.json(stored))
     }
+
+    @Test("A create without confirm stores the created snapshot and the response made before its transaction")
+    func createPreparedAhead() async throws {
+        let environment = try TestEnvironment()
+        let renders = Shared(0)
+        let lease = try await IdempotencyKeysTests.run(environment, "prepared-3")
+        let scope = Self.scope(lease, renders: renders)
+        let intent = try await environment.idempotency.holding(lease) {
+            try await environment.intents.create(
+                .init(amount: 2_000, currency: "usd", paymentMethod: "pm_card_visa", metadata: ["order": "7"]),
+                scope: scope
+            )
+        }
+        let stored = try #require(await environment.database.read { tx in try tx.paymentIntent(intent.id) })
+        #expect(stored == intent)
+        #expect(scope.savedResponse == SavedResponse(status: 200, body: Self.body(stored)))
+        #expect(renders.current == 1)
+        #expect(try await Self.event(environment, "payment_intent.created").snapshot == EventSnapshot.json(stored))
+    }
 }

@@ -144,25 +144,33 @@ public struct PaymentIntents: Sendable {
             origin: input.origin
         )
         let resolvedPaymentMethod = paymentMethod
+        // The new intent's `payment_intent.created` snapshot (and, without confirm, the response) made here, off the
+        // single writer: the transaction uses them for this very intent (see ``PreparedSnapshots``).
+        let created = PreparedSnapshots(intent: intent, charge: nil)
         guard input.confirm else {
-            try await context.database.write { tx in
-                try resolvedPaymentMethod?.store(in: tx)
-                try tx.insert(intent)
-                try scope?.finish(tx, intent: intent, error: nil)
+            scope?.prepare(intent)
+            try await PreparedSnapshots.$current.withValue(created) {
+                try await context.database.write { tx in
+                    try resolvedPaymentMethod?.store(in: tx)
+                    try tx.insert(intent)
+                    try scope?.finish(tx, intent: intent, error: nil)
+                }
             }
             return intent
         }
-        let plan = try await begin(
-            id,
-            input: ConfirmInput(
-                offSession: input.offSession,
-                returnURL: input.returnURL,
-                errorOnRequiresAction: input.errorOnRequiresAction
-            ),
-            newPaymentMethod: paymentMethod,
-            scope: scope,
-            creating: intent
-        )
+        let plan = try await PreparedSnapshots.$current.withValue(created) {
+            try await begin(
+                id,
+                input: ConfirmInput(
+                    offSession: input.offSession,
+                    returnURL: input.returnURL,
+                    errorOnRequiresAction: input.errorOnRequiresAction
+                ),
+                newPaymentMethod: paymentMethod,
+                scope: scope,
+                creating: intent
+            )
+        }
         return try await carryOut(plan, scope: scope)
     }
 
