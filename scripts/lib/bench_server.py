@@ -66,6 +66,16 @@ def thread_cpu_seconds(pid, name):
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def duration_p99(before, after):
+    """From two request_durations() readings (of one server, or each summed over several): the smallest bucket bound
+    that 99% of the requests between them stayed within, in ms; None without requests."""
+    bounds = sorted(after)
+    counts = [after[bound] - before.get(bound, 0) for bound in bounds]
+    if not counts or counts[-1] <= 0:
+        return None
+    return next(bound * 1000 for bound, count in zip(bounds, counts) if count >= 0.99 * counts[-1])
+
+
 def resident_kb(pid):
     """VmRSS of a process, in kB (None once it has exited)."""
     try:
@@ -147,6 +157,24 @@ class Server:
         except OSError:
             return None
         return next((float(line[len(prefix):]) for line in text.splitlines() if line.startswith(prefix)), 0.0)
+
+    def request_durations(self):
+        """The server's own histogram of request durations so far, every route and status together: {upper bound in
+        seconds: requests that took at most that long} (`http_server_request_duration_bucket`, from /metrics; the
+        time inside the server's handlers, from the parsed request to the response handed to the event loop)."""
+        try:
+            text = urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=10).read().decode()
+        except OSError:
+            return {}
+        buckets = {}
+        for line in text.splitlines():
+            if not line.startswith("http_server_request_duration_bucket{"):
+                continue
+            labels, count = line.rsplit(" ", 1)
+            bound = labels.rsplit('le="', 1)[1].split('"', 1)[0]
+            key = float("inf") if bound == "+Inf" else float(bound)
+            buckets[key] = buckets.get(key, 0) + int(float(count))
+        return buckets
 
     def peak_mb(self, since=None):
         """The highest VmRSS sampled (since a monotonic time), in MB."""
