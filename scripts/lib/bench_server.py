@@ -140,6 +140,13 @@ class Server:
         """The CPU time the server has used so far, in seconds (see cpu_seconds())."""
         return cpu_seconds(self.process.pid)
 
+    def metrics(self):
+        """The server's /metrics text (Prometheus'), or None when it does not answer."""
+        try:
+            return urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=10).read().decode()
+        except OSError:
+            return None
+
     def writer_cpu_seconds(self):
         """The CPU time the SQLite writer's own thread (`commit-payments`) has used so far, in seconds: the part of
         its busy time (writer_seconds()) it spent running, not waiting for the disk or a core."""
@@ -149,25 +156,18 @@ class Server:
         """How long the server's SQLite writer has been busy so far, in seconds: the sum of its group commits'
         durations (`payments_group_commit_duration` for the payments database, from /metrics; each commit runs its
         writes' bodies and the COMMIT with its fsync). None on PostgreSQL, which has no single writer."""
-        if self.postgres:
+        text = None if self.postgres else self.metrics()
+        if text is None:
             return None
         prefix = 'payments_group_commit_duration_sum{database="payments"} '
-        try:
-            text = urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=10).read().decode()
-        except OSError:
-            return None
         return next((float(line[len(prefix):]) for line in text.splitlines() if line.startswith(prefix)), 0.0)
 
     def request_durations(self):
         """The server's own histogram of request durations so far, every route and status together: {upper bound in
         seconds: requests that took at most that long} (`http_server_request_duration_bucket`, from /metrics; the
         time inside the server's handlers, from the parsed request to the response handed to the event loop)."""
-        try:
-            text = urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=10).read().decode()
-        except OSError:
-            return {}
         buckets = {}
-        for line in text.splitlines():
+        for line in (self.metrics() or "").splitlines():
             if not line.startswith("http_server_request_duration_bucket{"):
                 continue
             labels, count = line.rsplit(" ", 1)
