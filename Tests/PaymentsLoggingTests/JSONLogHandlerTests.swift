@@ -11,17 +11,30 @@ struct JSONLogHandlerTests {
     static let fixedTime = Date(timeIntervalSince1970: 1_795_987_492.123)
 
     /// A logger writing JSON lines into a new temporary file; returns the logger and a reader of the file's lines.
+    ///
+    /// The file is unlinked as soon as it is open: it is read through its descriptor, and the system frees it when
+    /// the test process exits (the writer never closes its descriptor), so no run leaves logs behind in the
+    /// temporary folder (the concurrency test's alone is megabytes).
     static func fileLogger(level: Logger.Level = .trace) throws -> (Logger, () throws -> [String]) {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("log-\(UUID().uuidString).jsonl")
-        let fd = open(url.path, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        let fd = open(url.path, O_RDWR | O_CREAT | O_EXCL | O_APPEND, 0o600)
         try #require(fd >= 0)
+        try #require(unlink(url.path) == 0)
         let writer = LogLineWriter(fileDescriptor: fd)
         var logger = Logger(label: "payments.test") { label in
             JSONLogHandler(label: label, writer: writer, now: { fixedTime })
         }
         logger.logLevel = level
         let read = {
-            let text = try String(contentsOf: url, encoding: .utf8)
+            var bytes: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+            while true {
+                let count = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(bytes.count)) }
+                try #require(count >= 0, "reading the log file failed (errno \(errno))")
+                if count == 0 { break }
+                bytes += chunk[..<count]
+            }
+            let text = String(decoding: bytes, as: UTF8.self)
             return text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
         }
         return (logger, read)
