@@ -156,25 +156,39 @@ class Server:
         """How long the server's SQLite writer has been busy so far, in seconds: the sum of its group commits'
         durations (`payments_group_commit_duration` for the payments database, from /metrics; each commit runs its
         writes' bodies and the COMMIT with its fsync). None on PostgreSQL, which has no single writer."""
-        text = None if self.postgres else self.metrics()
-        if text is None:
-            return None
-        prefix = 'payments_group_commit_duration_sum{database="payments"} '
-        return next((float(line[len(prefix):]) for line in text.splitlines() if line.startswith(prefix)), 0.0)
+        return self.reading()["writer"]
 
     def request_durations(self):
         """The server's own histogram of request durations so far, every route and status together: {upper bound in
         seconds: requests that took at most that long} (`http_server_request_duration_bucket`, from /metrics; the
         time inside the server's handlers, from the parsed request to the response handed to the event loop)."""
-        buckets = {}
-        for line in (self.metrics() or "").splitlines():
+        return self.reading()["durations"]
+
+    def reading(self):
+        """What /metrics says so far, from one read of it: `writer` (writer_seconds()), `writes` and `commits` (the
+        writes the SQLite writer ran and the group commits they ran in, from `payments_group_commit_batch_size`'s
+        sum and count; writes / commits is the batch size) and `durations` (request_durations()). The SQLite
+        figures are None on PostgreSQL, and all but `durations` (then empty) when the server does not answer."""
+        text = self.metrics()
+        lines = (text or "").splitlines()
+
+        def payments(name):
+            if text is None or self.postgres:
+                return None
+            prefix = f'{name}{{database="payments"}} '
+            return next((float(line[len(prefix):]) for line in lines if line.startswith(prefix)), 0.0)
+
+        durations = {}
+        for line in lines:
             if not line.startswith("http_server_request_duration_bucket{"):
                 continue
             labels, count = line.rsplit(" ", 1)
             bound = labels.rsplit('le="', 1)[1].split('"', 1)[0]
             key = float("inf") if bound == "+Inf" else float(bound)
-            buckets[key] = buckets.get(key, 0) + int(float(count))
-        return buckets
+            durations[key] = durations.get(key, 0) + int(float(count))
+        return {"writer": payments("payments_group_commit_duration_sum"),
+                "writes": payments("payments_group_commit_batch_size_sum"),
+                "commits": payments("payments_group_commit_batch_size_count"), "durations": durations}
 
     def peak_mb(self, since=None):
         """The highest VmRSS sampled (since a monotonic time), in MB."""
