@@ -93,6 +93,26 @@ struct IdempotencyTests {
                 headers: ["Idempotency-Key": key]
             )
             #expect(reordered.header("Idempotent-Replayed") == "true")
+            // The first request's very bytes, replayed twice (the second time answered before parsing them, from
+            // the first replay's note), then sent to another endpoint: still a mismatch there.
+            for _ in 0..<2 {
+                let again = try await server.client.postForm(
+                    "/v1/payment_intents",
+                    Self.visaIntent,
+                    auth: server.secret,
+                    headers: ["Idempotency-Key": key]
+                )
+                #expect(again.header("Idempotent-Replayed") == "true")
+                #expect(again.body == first.body)
+            }
+            let sameBytesElsewhere = try await server.client.postForm(
+                "/v1/customers",
+                Self.visaIntent,
+                auth: server.secret,
+                headers: ["Idempotency-Key": key]
+            )
+            #expect(sameBytesElsewhere.status == 400)
+            #expect(try sameBytesElsewhere.json()["error"]?["type"]?.string == "idempotency_error")
         }
     }
 

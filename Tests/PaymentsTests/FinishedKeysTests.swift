@@ -52,6 +52,35 @@ struct FinishedKeysTests {
         #expect(cache.usage.keys == 2)
     }
 
+    @Test("a replayed body is kept with its row: the latest two, gone with the row")
+    func replayedBodies() {
+        let cache = FinishedKeys(capacity: 2)
+        let bodies = (0..<3).map { n in
+            Array("amount=\(n)".utf8).withUnsafeBytes { RequestBodyDigest(contentType: nil, body: $0) }
+        }
+        // Nothing is noted for a key not cached
+        cache.noteReplay(apiKey: "scope", key: "done", body: bodies[0])
+        cache.remember(Self.row("done"), now: 200)
+        #expect(cache.row(apiKey: "scope", key: "done", body: bodies[0], now: 200) == nil)
+        // A noted body finds the row until it expires; another body, scope or key does not
+        cache.noteReplay(apiKey: "scope", key: "done", body: bodies[0])
+        #expect(cache.row(apiKey: "scope", key: "done", body: bodies[0], now: 999) == Self.row("done"))
+        #expect(cache.row(apiKey: "scope", key: "done", body: bodies[0], now: 1_000) == nil)
+        #expect(cache.row(apiKey: "scope", key: "done", body: bodies[1], now: 200) == nil)
+        #expect(cache.row(apiKey: "other-scope", key: "done", body: bodies[0], now: 200) == nil)
+        // The latest two bodies are kept
+        cache.noteReplay(apiKey: "scope", key: "done", body: bodies[1])
+        cache.noteReplay(apiKey: "scope", key: "done", body: bodies[2])
+        #expect(cache.row(apiKey: "scope", key: "done", body: bodies[0], now: 200) == nil)
+        #expect(cache.row(apiKey: "scope", key: "done", body: bodies[1], now: 200) != nil)
+        #expect(cache.row(apiKey: "scope", key: "done", body: bodies[2], now: 200) != nil)
+        // And they go with the row when it is evicted
+        cache.remember(Self.row("a"), now: 200)
+        cache.remember(Self.row("b"), now: 200)
+        #expect(cache.row(apiKey: "scope", key: "done", body: bodies[2], now: 200) == nil)
+        #expect(cache.row(apiKey: "scope", key: "done", now: 200) == nil)
+    }
+
     @Test("bounded by keys and by bytes, the oldest going first")
     func bounded() {
         let byCount = FinishedKeys(capacity: 3)

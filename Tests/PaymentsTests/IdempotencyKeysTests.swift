@@ -89,6 +89,76 @@ struct IdempotencyKeysTests {
         #expect(row.expiresAt == row.created + IdempotencyKeys.apiKeyLifetime)
     }
 
+    /// The digest of `body` sent as a form.
+    static func digest(_ body: String, contentType: String? = "application/x-www-form-urlencoded") -> RequestBodyDigest
+    {
+        Array(body.utf8).withUnsafeBytes { RequestBodyDigest(contentType: contentType, body: $0) }
+    }
+
+    @Test("A body once replayed replays again before it is parsed, for its very bytes, method and path only")
+    func replayOfTheSameBytes() async throws {
+        // Given a finished key
+        let environment = try TestEnvironment()
+        let lease = try await Self.run(environment, "k-bytes")
+        let saved = SavedResponse(status: 200, body: Array("{\"id\":\"pi_1\"}".utf8))
+        try await environment.idempotency.finish(lease, response: saved)
+        let keys = environment.idempotency
+        let body = Self.digest("amount=2000")
+        func replayed(_ digest: RequestBodyDigest, path: String = "/v1/payment_intents", method: String = "POST")
+            -> IdempotencyKeys.Decision?
+        {
+            keys.replayed(apiKey: "test-scope", key: "k-bytes", method: method, path: path, body: digest)
+        }
+        // Before any request with these bytes was replayed, nothing is answered without parsing
+        #expect(replayed(body) == nil)
+        // When a request with them replays through the begin phase (its parameters found to be the key's)
+        var request = Self.request("k-bytes")
+        request.body = body
+        #expect(try await keys.begin(request) == .replay(saved, originalRequest: "req_k-bytes"))
+        // Then the same bytes replay at once, and nothing else does
+        #expect(replayed(body) == .replay(saved, originalRequest: "req_k-bytes"))
+        #expect(replayed(Self.digest("amount=2001")) == nil)
+        #expect(replayed(Self.digest("amount=2000", contentType: "application/json")) == nil)
+        #expect(replayed(body, path: "/v1/refunds") == nil)
+        #expect(replayed(body, method: "PUT") == nil)
+        #expect(
+            keys.replayed(
+                apiKey: "other-scope",
+                key: "k-bytes",
+                method: "POST",
+                path: "/v1/payment_intents",
+                body: body
+            )
+                == nil
+        )
+        // A mismatch through the begin phase notes nothing
+        var other = Self.request("k-bytes", parameters: "amount=2001\n")
+        other.body = Self.digest("amount=2001")
+        await #expect(throws: PaymentError.self) { try await keys.begin(other) }
+        #expect(replayed(Self.digest("amount=2001")) == nil)
+        // And once the key has expired, its bytes go through the begin phase again
+        environment.clock.advance(by: IdempotencyKeys.apiKeyLifetime)
+        #expect(replayed(body) == nil)
+    }
+
+    @Test("A body's digest covers its content type and every byte, and is keyed")
+    func bodyDigests() {
+        #expect(Self.digest("amount=2000") == Self.digest("amount=2000"))
+        #expect(Self.digest("amount=2000") != Self.digest("amount=2001"))
+        #expect(Self.digest("amount=2000") != Self.digest("amount=2000", contentType: nil))
+        // The type and the body are kept apart: moving bytes from one to the other changes the digest
+        #expect(Self.digest("x=1", contentType: "a") != Self.digest("ax=1", contentType: ""))
+        // Keyed: not the plain SHA-256 of the type, a zero byte and the body
+        var plain = SHA256()
+        plain.update(data: Array("application/x-www-form-urlencoded".utf8) + [0] + Array("amount=2000".utf8))
+        let words = plain.finalize().withUnsafeBytes { bytes in
+            (0..<4).map { bytes.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self) }
+        }
+        let mirror = Mirror(reflecting: Self.digest("amount=2000")).children.compactMap { $0.value as? UInt64 }
+        #expect(mirror.count == 4)
+        #expect(mirror != words)
+    }
+
     @Test("Other parameters or another endpoint are an idempotency_error, and change nothing")
     func mismatch() async throws {
         let environment = try TestEnvironment()

@@ -21,7 +21,14 @@ public final class FinishedKeys: Sendable {
     private struct Entry {
         let row: IdempotencyKey
         let bytes: Int
+        /// The bodies of requests this process replayed the key to (``noteReplay(apiKey:key:body:)``), the latest
+        /// few.
+        var replayedBodies: [RequestBodyDigest] = []
     }
+
+    /// How many replayed bodies an entry keeps: a client retries with the same bytes; a few tell apart the rare
+    /// clients that send the same parameters in another order.
+    static let replayedBodiesKept = 2
 
     private struct State {
         var entries: [Scoped: Entry] = [:]
@@ -50,6 +57,31 @@ public final class FinishedKeys: Sendable {
             guard let entry = state.entries[Scoped(apiKey: apiKey, key: key)] else { return nil }
             if let expiresAt = entry.row.expiresAt, expiresAt <= now { return nil }
             return entry.row
+        }
+    }
+
+    /// The finished row of `key` in the scope `apiKey`, if cached, not expired at `now`, and replayed before to a
+    /// request with `body` (``noteReplay(apiKey:key:body:)``): a request with these bytes has the parameters the
+    /// row was made with.
+    public func row(apiKey: String, key: String, body: RequestBodyDigest, now: Int64) -> IdempotencyKey? {
+        state.withLock { state in
+            guard let entry = state.entries[Scoped(apiKey: apiKey, key: key)],
+                entry.replayedBodies.contains(body)
+            else { return nil }
+            if let expiresAt = entry.row.expiresAt, expiresAt <= now { return nil }
+            return entry.row
+        }
+    }
+
+    /// Notes that `key`'s cached row was replayed to a request with `body`, whose parameters were found to be the
+    /// row's own (``IdempotencyKey/decision(method:path:fingerprint:now:)``); nothing when the key is not cached.
+    public func noteReplay(apiKey: String, key: String, body: RequestBodyDigest) {
+        state.withLock { state in
+            let scoped = Scoped(apiKey: apiKey, key: key)
+            guard var entry = state.entries[scoped], !entry.replayedBodies.contains(body) else { return }
+            entry.replayedBodies.append(body)
+            if entry.replayedBodies.count > Self.replayedBodiesKept { entry.replayedBodies.removeFirst() }
+            state.entries[scoped] = entry
         }
     }
 

@@ -80,6 +80,9 @@ public struct IdempotencyKeys: Sendable {
         public var requestID: String
         /// How long the key is kept; nil keeps it forever.
         public var lifetime: Int64?
+        /// The body as received, when the parameters were parsed from one: noted when the key replays, so that
+        /// the same bytes replay next time without being parsed (``IdempotencyKeys/replayed(apiKey:key:method:path:body:)``).
+        public var body: RequestBodyDigest?
 
         /// Creates a request.
         public init(
@@ -89,7 +92,8 @@ public struct IdempotencyKeys: Sendable {
             path: String,
             parameters: String,
             requestID: String,
-            lifetime: Int64? = IdempotencyKeys.apiKeyLifetime
+            lifetime: Int64? = IdempotencyKeys.apiKeyLifetime,
+            body: RequestBodyDigest? = nil
         ) {
             self.apiKey = apiKey
             self.key = key
@@ -98,6 +102,7 @@ public struct IdempotencyKeys: Sendable {
             self.parameters = parameters
             self.requestID = requestID
             self.lifetime = lifetime
+            self.body = body
         }
     }
 
@@ -109,6 +114,30 @@ public struct IdempotencyKeys: Sendable {
         case run(IdempotencyLease)
         /// Another request holds the key until `until` (unix seconds): 409, or wait and ask again.
         case inFlight(until: Int64)
+    }
+
+    /// A replay answered before the request is parsed: the saved response of a finished key that this process
+    /// has already replayed to a request with the same body (``Request/body``), on the same method and path. Nil
+    /// otherwise, and the request goes through ``begin(_:)`` as any other.
+    ///
+    /// The same bytes parse to the same parameters, whose fingerprint was found equal to the key's then; the row
+    /// is the one ``begin(_:)`` would decide on (``FinishedKeys``: a finished row never changes before it expires).
+    public func replayed(apiKey: String, key: String, method: String, path: String, body: RequestBodyDigest)
+        -> Decision?
+    {
+        let now = context.clock.now()
+        guard let row = context.finishedKeys.row(apiKey: apiKey, key: key, body: body, now: now),
+            row.method == method, row.path == path
+        else { return nil }
+        return Self.replay(row)
+    }
+
+    /// The replay of a finished `row`: its saved response and its request's id.
+    private static func replay(_ row: IdempotencyKey) -> Decision {
+        .replay(
+            SavedResponse(status: row.responseStatus ?? 500, body: Array(row.responseBody ?? Data())),
+            originalRequest: row.requestID
+        )
     }
 
     /// The begin phase: takes the key for this request, or says why not.
@@ -129,12 +158,20 @@ public struct IdempotencyKeys: Sendable {
             )
         }
         let now = context.clock.now()
-        let token = "lease_" + context.ids.token(24)
-        let until = now + context.settings.idempotencyLease
         let fingerprint = context.vault.requestFingerprint(
             "\(request.method) \(request.path)\n\(request.parameters)"
         )
-        let claim = KeyClaim(request: request, fingerprint: fingerprint, token: token, now: now, until: until)
+        // The lease this request takes when it runs; a replay (most retries) takes none, and draws no token.
+        let (ids, lease) = (context.ids, context.settings.idempotencyLease)
+        func newClaim() -> KeyClaim {
+            KeyClaim(
+                request: request,
+                fingerprint: fingerprint,
+                token: "lease_" + ids.token(24),
+                now: now,
+                until: now + lease
+            )
+        }
         // A finished key's row never changes until it expires: answered from memory when this process has read it.
         let existing: IdempotencyKey?
         if let finished = context.finishedKeys.row(apiKey: request.apiKey, key: request.key, now: now) {
@@ -146,11 +183,20 @@ public struct IdempotencyKeys: Sendable {
             if let existing { context.finishedKeys.remember(existing, now: now) }
         }
         guard let existing else {
+            let claim = newClaim()
             return .run(
-                IdempotencyLease(apiKey: request.apiKey, key: request.key, token: token, until: until, claim: claim)
+                IdempotencyLease(
+                    apiKey: request.apiKey,
+                    key: request.key,
+                    token: claim.token,
+                    until: claim.until,
+                    claim: claim
+                )
             )
         }
         let found: IdempotencyBegin
+        // The claim of the write below, whose `.proceed` hands this request the lease it wrote.
+        var taken: KeyClaim?
         if let decision = existing.decision(
             method: request.method,
             path: request.path,
@@ -159,23 +205,28 @@ public struct IdempotencyKeys: Sendable {
         ) {
             found = decision
         } else {
+            let claim = newClaim()
+            taken = claim
             found = try await context.database.write { tx in try claim.begin(in: tx) }
         }
         switch found {
         case .replay(let row):
-            let response = SavedResponse(status: row.responseStatus ?? 500, body: Array(row.responseBody ?? Data()))
-            return .replay(response, originalRequest: row.requestID)
+            if let body = request.body {
+                context.finishedKeys.noteReplay(apiKey: request.apiKey, key: request.key, body: body)
+            }
+            return Self.replay(row)
         case .inFlight(let lockedUntil):
             return .inFlight(until: lockedUntil)
         case .mismatch(let samePath, let firstPath):
             throw Self.mismatchError(request, samePath: samePath, firstPath: firstPath)
         case .proceed(let row):
+            let claim = taken ?? newClaim()  // always `taken`: only the write above decides `.proceed`
             return .run(
                 IdempotencyLease(
                     apiKey: request.apiKey,
                     key: request.key,
-                    token: token,
-                    until: until,
+                    token: claim.token,
+                    until: claim.until,
                     resumeIntent: row.paymentIntent,
                     resumeCharge: row.charge,
                     resumeRefund: row.refund

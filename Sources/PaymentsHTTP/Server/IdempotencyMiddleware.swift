@@ -42,28 +42,38 @@ struct IdempotencyMiddleware: RouterMiddleware {
         } catch {
             throw PaymentError.tooLarge
         }
+        let scope = fixedScope ?? context.idempotencyScope
+        let contentType = request.headers[.contentType]
+        let digest = body.withUnsafeReadableBytes { RequestBodyDigest(contentType: contentType, body: $0) }
+        // A retry with the very bytes of one this process replayed already: answered before parsing them.
+        if case .replay(let saved, let originalRequest) = services.idempotency.replayed(
+            apiKey: scope,
+            key: key,
+            method: request.method.rawValue,
+            path: request.uri.path,
+            body: digest
+        ) {
+            return Self.replay(saved, originalRequest: originalRequest)
+        }
         let parameters = try RequestParameters.parseBody(
             body,
-            contentType: request.headers[.contentType],
+            contentType: contentType,
             limit: context.limits.maxFormParameters
         )
         let decision = try await services.idempotency.begin(
             .init(
-                apiKey: fixedScope ?? context.idempotencyScope,
+                apiKey: scope,
                 key: key,
                 method: request.method.rawValue,
                 path: request.uri.path,
                 parameters: Self.canonical(parameters),
-                requestID: context.requestID
+                requestID: context.requestID,
+                body: digest
             )
         )
         switch decision {
         case .replay(let saved, let originalRequest):
-            Counter(label: "payments_idempotent_replays_total").increment()
-            var response = JSONResponse.bytes(saved)
-            response.headers[.idempotentReplayed] = "true"
-            response.headers[.originalRequest] = originalRequest
-            return response
+            return Self.replay(saved, originalRequest: originalRequest)
         case .inFlight:
             Counter(label: "payments_idempotency_conflicts_total").increment()
             throw PaymentError.idempotencyKeyInUse(key: key)
@@ -73,6 +83,15 @@ struct IdempotencyMiddleware: RouterMiddleware {
             context.parsedBody = parameters
             return try await run(request, context: context, lease: lease, next: next)
         }
+    }
+
+    /// The saved response of a finished key, marked as a replay of the request `originalRequest`.
+    private static func replay(_ saved: SavedResponse, originalRequest: String) -> Response {
+        Counter(label: "payments_idempotent_replays_total").increment()
+        var response = JSONResponse.bytes(saved)
+        response.headers[.idempotentReplayed] = "true"
+        response.headers[.originalRequest] = originalRequest
+        return response
     }
 
     /// Runs the handler under the key, then saves its response (unless its final transaction already did) or

@@ -113,7 +113,9 @@ public indirect enum ParameterNode: Sendable, Equatable {
 
     /// Splits `a[b][]` into `["a", "b", ""]`.
     static func keyPath(_ key: String) throws(PaymentError) -> [String] {
-        guard let open = key.firstIndex(of: "[") else { return [key] }
+        // The common key has no bracket: look for one among the bytes, not the `Character`s (which finds each
+        // one's grapheme boundaries first). A byte index of an ASCII bracket is a valid index of the string.
+        guard let open = key.utf8.firstIndex(of: UInt8(ascii: "[")) else { return [key] }
         var path = [String(key[..<open])]
         var rest = key[open...]
         while !rest.isEmpty {
