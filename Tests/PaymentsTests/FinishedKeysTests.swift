@@ -102,9 +102,7 @@ struct FinishedKeysTests {
     func replaysFromMemory() async throws {
         // Given a finished key, replayed once (which reads its row)
         let environment = try TestEnvironment()
-        let lease = try await IdempotencyKeysTests.run(environment, "cached")
-        let saved = SavedResponse(status: 200, body: Array("{\"id\":\"pi_1\"}".utf8))
-        try await environment.idempotency.finish(lease, response: saved)
+        let saved = try await IdempotencyKeysTests.finished(environment, "cached", saving: "{\"id\":\"pi_1\"}")
         let replay = IdempotencyKeys.Decision.replay(saved, originalRequest: "req_cached")
         #expect(try await environment.idempotency.begin(IdempotencyKeysTests.request("cached")) == replay)
         let row = try #require(try await IdempotencyKeysTests.row(environment, "cached"))

@@ -42,6 +42,16 @@ struct IdempotencyKeysTests {
         return lease
     }
 
+    /// Runs `key` to its end, saving `body` as its response with `status`; returns the saved response.
+    static func finished(_ environment: TestEnvironment, _ key: String, saving body: String, status: Int = 200)
+        async throws -> SavedResponse
+    {
+        let lease = try await run(environment, key)
+        let saved = SavedResponse(status: status, body: Array(body.utf8))
+        try await environment.idempotency.finish(lease, response: saved)
+        return saved
+    }
+
     /// A scope that saves the intent's id and status as its response.
     static func scope(_ lease: IdempotencyLease) -> IdempotencyScope {
         IdempotencyScope(lease: lease) { outcome in
@@ -78,9 +88,7 @@ struct IdempotencyKeysTests {
     @Test("A finished key replays its saved bytes and the first request's id")
     func replay() async throws {
         let environment = try TestEnvironment()
-        let lease = try await Self.run(environment, "k2")
-        let saved = SavedResponse(status: 201, body: Array("{\"ok\":true}".utf8))
-        try await environment.idempotency.finish(lease, response: saved)
+        let saved = try await Self.finished(environment, "k2", saving: "{\"ok\":true}", status: 201)
         #expect(
             try await environment.idempotency.begin(Self.request("k2")) == .replay(saved, originalRequest: "req_k2")
         )
@@ -99,9 +107,7 @@ struct IdempotencyKeysTests {
     func replayOfTheSameBytes() async throws {
         // Given a finished key
         let environment = try TestEnvironment()
-        let lease = try await Self.run(environment, "k-bytes")
-        let saved = SavedResponse(status: 200, body: Array("{\"id\":\"pi_1\"}".utf8))
-        try await environment.idempotency.finish(lease, response: saved)
+        let saved = try await Self.finished(environment, "k-bytes", saving: "{\"id\":\"pi_1\"}")
         let keys = environment.idempotency
         let body = Self.digest("amount=2000")
         func replayed(_ digest: RequestBodyDigest, path: String = "/v1/payment_intents", method: String = "POST")
