@@ -34,6 +34,17 @@ struct ParameterNodeTests {
         #expect(try ParameterNode.parseForm("a=1&\u{301}=2")["a"] == .value("1"))
     }
 
+    @Test("Names split at the bytes [ and ], whatever follows them: a combining mark after a bracket stays in the key")
+    func nameSplitting() throws {
+        // A split on characters would have joined the mark to the bracket, and found no bracket
+        let nodes = try ParameterNode.parseForm("metadata[\u{301}x]=1&caf\u{e9}=2&a[\u{301}]=3")
+        #expect(nodes["metadata"] == .map(["\u{301}x": .value("1")]))
+        #expect(nodes["caf\u{e9}"] == .value("2"))
+        #expect(nodes["a"] == .map(["\u{301}": .value("3")]))
+        #expect(try ParameterNode.keyPath("a[b][]") == ["a", "b", ""])
+        #expect(try ParameterNode.keyPath("\u{1F600}[\u{1F600}]") == ["\u{1F600}", "\u{1F600}"])
+    }
+
     @Test("JSON: numbers and booleans read as the text a form would send; null as empty")
     func json() throws {
         let nodes = try ParameterNode.parseJSON(

@@ -112,18 +112,22 @@ public indirect enum ParameterNode: Sendable, Equatable {
     }
 
     /// Splits `a[b][]` into `["a", "b", ""]`.
+    ///
+    /// On the bytes, as the form itself is split (``parseForm(_:limit:)``): looking for `Character`s finds each
+    /// one's grapheme boundaries first, and a bracket followed by a combining mark would not read as a bracket.
     static func keyPath(_ key: String) throws(PaymentError) -> [String] {
-        // The common key has no bracket: look for one among the bytes, not the `Character`s (which finds each
-        // one's grapheme boundaries first). A byte index of an ASCII bracket is a valid index of the string.
-        guard let open = key.utf8.firstIndex(of: UInt8(ascii: "[")) else { return [key] }
-        var path = [String(key[..<open])]
-        var rest = key[open...]
+        let (open, close) = (UInt8(ascii: "["), UInt8(ascii: "]"))
+        let bytes = key.utf8
+        guard let first = bytes.firstIndex(of: open) else { return [key] }
+        // Split at ASCII brackets only, so every piece is whole UTF-8
+        var path = [String(decoding: bytes[..<first], as: UTF8.self)]
+        var rest = bytes[first...]
         while !rest.isEmpty {
-            guard rest.first == "[", let close = rest.firstIndex(of: "]") else {
+            guard rest.first == open, let end = rest.firstIndex(of: close) else {
                 throw .invalidRequest("Invalid parameter name: \(key)", code: "parameter_unknown", param: key)
             }
-            path.append(String(rest[rest.index(after: rest.startIndex)..<close]))
-            rest = rest[rest.index(after: close)...]
+            path.append(String(decoding: rest[rest.index(after: rest.startIndex)..<end], as: UTF8.self))
+            rest = rest[rest.index(after: end)...]
         }
         guard path.count <= maximumDepth, !path[0].isEmpty else {
             throw .invalidRequest("Invalid parameter name: \(key)", code: "parameter_unknown", param: key)
