@@ -9,9 +9,12 @@ import Synchronization
 /// again, as if it had never been cached. Only finished rows are kept; a key in flight or at a recovery point is
 /// always read from the database. The decision (same method, path and parameters' fingerprint, else the 400) is
 /// the row's own (``IdempotencyKey/decision(method:path:fingerprint:now:)``), made on the cached row as on a read one.
+/// Once a request's body has replayed a row, the row also keeps that body's digest, so the same bytes replay again
+/// without being parsed (``noteReplay(apiKey:key:body:)``, ``IdempotencyKeys/replayed(apiKey:key:method:path:body:)``).
 ///
-/// Bounded: at most ``capacity`` entries and ``byteBudget`` bytes of saved responses; past either, the oldest
-/// entries go first (first in, first out: replays come soon after the first request, from its client's retries).
+/// Bounded: at most ``capacity`` entries and ``byteBudget`` bytes of saved responses (each entry's two body digests,
+/// 32 bytes each, are not counted); past either, the oldest entries go first (first in, first out: replays come soon
+/// after the first request, from its client's retries).
 public final class FinishedKeys: Sendable {
     /// At most this many keys.
     public let capacity: Int
