@@ -20,6 +20,11 @@ struct CardNumberDetectionTests {
             "6011111111111117",
             "x4242424242424242x",
             "first 1234, then 4242 4242 4242 4242 and 99",
+            // Diners as printed, and a 19-digit number's short last group
+            "3622 720627 1667",
+            "4000 0000 0000 0000 006",
+            // Grouped numbers after short groups of other numbers
+            "ref 1-22 4242 4242 4242 4242",
         ]
     )
     func found(_ text: String) {
@@ -51,6 +56,11 @@ struct CardNumberDetectionTests {
             "12345678-4242-4242-4242-424242424242x",
             // Digit runs cut from a UUID's hex groups by letters do not join its 4-digit groups
             "abcdef42-4000-0000-0002-abcdefabcdef",
+            // A merchant's keys joining small numbers into 13 Luhn-valid digits that start like a Visa or a
+            // Mastercard: a card's printed groups start with 4 digits, and only its last is shorter than 3
+            "i-2-32-17300-10004",
+            "payout-4111-11-12-10218",
+            "retry-4-2026-11-29-0105",
         ]
     )
     func notFound(_ text: String) {

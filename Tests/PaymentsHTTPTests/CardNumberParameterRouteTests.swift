@@ -89,4 +89,19 @@ struct CardNumberParameterRouteTests {
             #expect(intent["metadata"]?["at_ms"]?.string == "1767225600009")
         }
     }
+
+    @Test("An Idempotency-Key of short numbers joined by dashes is a key, even when its digits pass the Luhn check")
+    func keyOfShortNumbers() async throws {
+        try await withWire { api in
+            // 13 digits in all that start like a Visa and pass the Luhn check, in groups no card is printed in
+            let key: HTTPFields = [HTTPField.Name("Idempotency-Key")!: "payout-4111-11-12-10218"]
+            let first = try await api.post("/v1/customers", [("name", "Jenny")], headers: key)
+            let again = try await api.post("/v1/customers", [("name", "Jenny")], headers: key)
+            // Then the first request runs and the second replays it
+            #expect(first.status == 200, "\(first.text)")
+            #expect(again.status == 200, "\(again.text)")
+            #expect(again.header("Idempotent-Replayed") == "true")
+            #expect(try await api.listCount("/v1/customers") == 1)
+        }
+    }
 }

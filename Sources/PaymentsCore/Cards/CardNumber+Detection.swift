@@ -55,7 +55,13 @@ extension CardNumber {
 
     /// Whether consecutive `groups` of digits (one stretch, split by spaces and dashes) make a card number: one
     /// whole group of 13–19 digits, or groups joined as a card's number is printed (4-4-4-4, 4-6-5, 4-4-4-4-3),
-    /// each of at most 6 digits, 13 to 19 in all.
+    /// 13 to 19 digits in all: the first group has 4 to 6 digits, each later one at most 6, and only the last may
+    /// have fewer than 3.
+    ///
+    /// Short groups keep a merchant's own keys and references from reading as cards: `payout-4111-11-12-10218` or
+    /// `i-2-32-17300-10004` join small numbers into 13 Luhn-valid digits that start like a brand's, and one such
+    /// value in ten passes the Luhn check. A load test whose keys were `i-<round>-<connections>-<random>-<counter>`
+    /// had 6% of its requests refused that way.
     ///
     /// These bounds keep random UUIDs (the Stripe libraries' own idempotency keys) from reading as cards: their
     /// groups are 8-4-4-4-12, so whole 4-digit ones join to 12 digits at most, the last group has 12, and a run of
@@ -69,13 +75,15 @@ extension CardNumber {
         }
         for (index, first) in groups.enumerated() {
             if (shortestFoundNumber...longestNumber).contains(first.count), isCard(bytes[first]) { return true }
-            guard printedGroup.contains(first.count), !touchesLetter(before: first, in: bytes) else { continue }
+            guard firstPrintedGroup.contains(first.count), !touchesLetter(before: first, in: bytes) else { continue }
             var digits = Array(bytes[first])
             for group in groups[(index + 1)...] {
                 guard printedGroup.contains(group.count), !touchesLetter(after: group, in: bytes) else { break }
                 digits.append(contentsOf: bytes[group])
                 if digits.count > longestNumber { break }
                 if digits.count >= shortestFoundNumber, isCard(digits) { return true }
+                // A group shorter than a printed one can only end a number
+                if group.count < shortestInnerGroup { break }
             }
         }
         return false
@@ -96,6 +104,10 @@ extension CardNumber {
         (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z")
     }
 
-    /// How many digits a group of a card's number has when it is printed in groups.
+    /// How many digits a group of a card's number has when it is printed in groups (its last may be short).
     static let printedGroup = 1...6
+    /// How many digits the first group of a card's number has when it is printed in groups.
+    static let firstPrintedGroup = 4...6
+    /// The fewest digits of a printed group that another group follows.
+    static let shortestInnerGroup = 3
 }
