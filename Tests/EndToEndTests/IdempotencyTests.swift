@@ -179,6 +179,27 @@ struct IdempotencyTests {
                 headers: ["Idempotency-Key": String(repeating: "k", count: 256)]
             )
             #expect(long.status == 400)
+            // Counted in code points, as the store counts them: 200 characters of `e` and a combining accent are
+            // 400 (a 400, never the store's 500), and 255 code points in 128 characters are stored and replayed.
+            let combining = try await server.client.postForm(
+                "/v1/customers",
+                [],
+                auth: server.secret,
+                headers: ["Idempotency-Key": String(repeating: "e\u{301}", count: 200)]
+            )
+            #expect(combining.status == 400, "\(combining)")
+            #expect(try combining.json()["error"]?["code"]?.string == "idempotency_key_invalid")
+            let longest = String(repeating: "e\u{301}", count: 127) + "k"
+            for replay in [false, true] {
+                let stored = try await server.client.postForm(
+                    "/v1/customers",
+                    [],
+                    auth: server.secret,
+                    headers: ["Idempotency-Key": longest]
+                )
+                #expect(stored.status == 200, "\(stored)")
+                #expect((stored.header("Idempotent-Replayed") == "true") == replay)
+            }
         }
     }
 

@@ -182,16 +182,25 @@ struct IdempotencyKeysTests {
         #expect(try await Self.row(environment, "k3") == before)
     }
 
-    @Test("Keys must be 1 to 255 characters")
+    @Test("Keys must be 1 to 255 characters, counted in code points as the stores count them")
     func keyLength() async throws {
         let environment = try TestEnvironment()
-        for key in ["", String(repeating: "k", count: 256)] {
+        // 200 characters of `e` and a combining acute accent: 400 code points
+        let combining = String(repeating: "e\u{301}", count: 200)
+        #expect(combining.count == 200)
+        for key in ["", String(repeating: "k", count: 256), combining] {
             let error = await #expect(throws: PaymentError.self) {
                 try await environment.idempotency.begin(Self.request(key))
             }
             #expect(error?.code == "idempotency_key_invalid")
         }
+        #expect(try await Self.row(environment, combining) == nil)
+        // The longest keys are stored: 255 code points, whatever their characters and bytes
         _ = try await Self.run(environment, String(repeating: "k", count: 255))
+        _ = try await Self.run(environment, String(repeating: "é", count: 255))
+        let longest = String(repeating: "e\u{301}", count: 127) + "k"
+        _ = try await Self.run(environment, longest)
+        #expect(try await Self.row(environment, longest) != nil)
     }
 
     @Test("Release forgets a key that never executed, and only unlocks one with a recovery point")

@@ -160,6 +160,41 @@ struct OffSessionChargesTests {
         #expect(try env.network.approvedCount() == 0)
     }
 
+    @Test("a reference of more than 255 code points is an error outcome that says so, and charges nothing")
+    func referenceLength() async throws {
+        // Given a customer with a card
+        let env = try TestEnvironment()
+        let (customer, _) = try await Self.customer(env, cards: ["4242424242424242"])
+        let charges = Self.charges(env)
+
+        // When a reference of 200 characters of `e` and a combining accent (400 code points) is charged
+        let long = await charges.charge(
+            .init(
+                customer: customer,
+                amount: 1000,
+                currency: "usd",
+                reference: String(repeating: "e\u{301}", count: 200)
+            )
+        )
+
+        // Then it is refused for its length, as the store would have refused it, and nothing is charged
+        #expect(long.status == "error")
+        #expect(long.error == "reference must be 1 to 255 characters.")
+        #expect(try env.network.approvedCount() == 0)
+
+        // And 255 code points in 128 characters are a reference like any other
+        let longest = await charges.charge(
+            .init(
+                customer: customer,
+                amount: 1000,
+                currency: "usd",
+                reference: String(repeating: "e\u{301}", count: 127) + "k"
+            )
+        )
+        #expect(longest.status == "succeeded", "\(longest)")
+        #expect(try env.network.approvedCount() == 1)
+    }
+
     // MARK: - Idempotency per reference
 
     @Test("the same reference twice replays the first charge")

@@ -17,8 +17,14 @@ public struct IdempotencyKeys: Sendable {
     /// How long an API key's idempotency key is kept: 24 hours, Stripe's period (CONTRACT.md, "Never charge twice").
     public static let apiKeyLifetime: Int64 = 24 * 3600
 
-    /// The longest key accepted: Stripe's limit.
+    /// The longest key accepted: Stripe's limit, in ``length(of:)``.
     public static let maximumKeyLength = 255
+
+    /// A key's length as the stores count it: Unicode code points, what SQLite's and PostgreSQL's `length()` count in
+    /// the `idempotency_keys` table's CHECK. A Swift `String`'s `count` counts characters (grapheme clusters), fewer
+    /// when a key has combining marks or emoji sequences: `e` and U+0301 are one character and two code points, so
+    /// 200 of them passed a check of `count` and failed the table's, a 500 instead of a 400.
+    public static func length(of key: String) -> Int { key.unicodeScalars.count }
 
     /// Creates the owner.
     public init(context: PaymentsContext) { self.context = context }
@@ -150,10 +156,11 @@ public struct IdempotencyKeys: Sendable {
     /// - Throws: 400 `idempotency_error` when the key was first used with other parameters or on another
     ///   endpoint; 400 for a key that is empty or longer than 255 characters.
     public func begin(_ request: Request) async throws -> Decision {
-        guard !request.key.isEmpty, request.key.count <= Self.maximumKeyLength else {
+        let length = Self.length(of: request.key)
+        guard (1...Self.maximumKeyLength).contains(length) else {
             throw PaymentError.invalidRequest(
                 "Idempotency-Key must be between 1 and \(Self.maximumKeyLength) characters long; the one sent has "
-                    + "\(request.key.count).",
+                    + "\(length).",
                 code: "idempotency_key_invalid"
             )
         }

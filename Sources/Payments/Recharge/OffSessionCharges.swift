@@ -94,7 +94,7 @@ public struct OffSessionCharges: Sendable {
     static let inFlightPollInterval: Duration = .milliseconds(100)
 
     private func chargeOnce(_ request: Request) async throws -> Outcome {
-        guard !request.reference.isEmpty, request.reference.count <= IdempotencyKeys.maximumKeyLength else {
+        guard (1...IdempotencyKeys.maximumKeyLength).contains(IdempotencyKeys.length(of: request.reference)) else {
             throw PaymentError.invalidRequest("reference must be 1 to 255 characters.")
         }
         let keys = IdempotencyKeys(context: context)
