@@ -126,9 +126,12 @@ struct RechargeCommand: AsyncParsableCommand {
     /// Reads and checks the input file.
     /// - Throws: when the file cannot be read or lacks a required column (exit status 2).
     static func readInput(_ path: String) throws -> [Row] {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
-        else {
+        guard let data = FileManager.default.contents(atPath: path) else {
             throw ValidationError("cannot read \(path)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            // A spreadsheet's export in a legacy encoding (Latin-1, Windows-1252) is the usual cause
+            throw ValidationError("\(path) is not UTF-8 text; save it as CSV UTF-8 and run again")
         }
         var table = CSV.parse(text)
         guard !table.isEmpty else { throw ValidationError("\(path) is empty; expected a header row") }

@@ -179,6 +179,14 @@ struct RechargeTests {
                 output: output
             )
             #expect(missing.termination.status == 2)
+            // So is a file in another encoding than UTF-8 (a spreadsheet's Latin-1 export), which says so
+            let latin1 = server.folder.appendingPathComponent("latin-1.csv")
+            // "Café", its é one Latin-1 byte
+            try (Data("customer,amount,currency,reference,description\ncus_x,100,usd,r-latin,Caf".utf8) + [0xE9, 0x0A])
+                .write(to: latin1)
+            let encoded = try await Self.recharge(server, input: latin1, output: output)
+            #expect(encoded.termination.status == 2)
+            #expect(encoded.output.contains("is not UTF-8 text"), "\(encoded.output)")
         }
     }
 
