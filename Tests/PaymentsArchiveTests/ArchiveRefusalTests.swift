@@ -53,6 +53,7 @@ struct ArchiveRefusalTests {
             ("mid-row", archive.prefix(archive.count / 2)),
             ("without its last line", archive.prefix(lastNewline + 1)),
             ("after the header", Data(lines[0]) + Data("\n".utf8)),
+            ("in its header", Data(lines[0].prefix(lines[0].count / 2))),
         ]
         for (label, cut) in cuts {
             // When the cut archive is imported into a new PostgreSQL database and a new SQLite path
@@ -70,6 +71,22 @@ struct ArchiveRefusalTests {
                 }
                 #expect(try await Self.isUntouched(target), "\(label) \(target.kind)")
             }
+        }
+    }
+
+    @Test("a file that is no archive, even one short line without a newline, is refused as not an archive")
+    func notAnArchive() async throws {
+        let target = try ArchiveCluster.freshSQLite()
+        for content in ["garbage", "", "customer,amount\ncus_1,100\n", "[1,2,3]"] {
+            let file = try Self.write(Data(content.utf8))
+            let error = await #expect(throws: ArchiveError.self, "\(content)") {
+                try await ArchiveImport(database: target, logger: Self.logger).run(input: file.path)
+            }
+            guard case .notAnArchive = error else {
+                Issue.record("\(content): expected notAnArchive, got \(String(describing: error))")
+                continue
+            }
+            #expect(try await Self.isUntouched(target), "\(content)")
         }
     }
 

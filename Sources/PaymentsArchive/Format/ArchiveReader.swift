@@ -146,7 +146,13 @@ final class ArchiveReader {
             line.append(contentsOf: chunk[position...])
             position = chunk.count
         }
-        guard line.isEmpty else { throw ArchiveError.truncated(afterTable: lastTable) }
+        guard line.isEmpty else {
+            // A file of one line without its newline: a header (a JSON object) cut short, or no archive at all
+            if lineNumber == 0, line.first != UInt8(ascii: "{") {
+                throw ArchiveError.notAnArchive("its first line is not a payments archive header")
+            }
+            throw ArchiveError.truncated(afterTable: lastTable)
+        }
         return nil
     }
 }
