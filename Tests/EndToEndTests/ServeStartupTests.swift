@@ -141,6 +141,23 @@ struct ServeStartupTests {
         #expect(!run.createdDatabase)
     }
 
+    @Test("a config file that is not a JSON object is refused, naming the file and what is wrong with it")
+    func unreadableConfigFile() async throws {
+        let folder = try TestPaths.temporaryFolder("payments-e2e-config-file")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for (content, reason) in [
+            (#"{"payments": {"port": 4242"#, "Unexpected end of file"), ("[1, 2]", "must be an object"),
+        ] {
+            let file = folder.appendingPathComponent("settings.json")
+            try content.write(to: file, atomically: true, encoding: .utf8)
+            let run = try await Self.serve(refusing: ["PAYMENTS_CONFIG": file.path])
+            #expect(run.termination.reason == .exit && run.termination.status != 0, "\(run)")
+            #expect(run.output.contains("The config file '\(file.path)' is not a JSON object"), "\(run.output)")
+            #expect(run.output.contains(reason), "\(run.output)")
+            #expect(!run.createdDatabase)
+        }
+    }
+
     @Test("a pending attempt whose card is missing from the vault does not stop serve from starting")
     func unsettleableAttemptDoesNotBlockStart() async throws {
         // Given a database with one succeeded payment, stopped
