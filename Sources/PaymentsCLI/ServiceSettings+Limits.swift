@@ -17,8 +17,9 @@ extension ServiceSettings {
     /// `scripts/bench --only http` runs each), and its p99 fell from 5.9 to 4.6 ms.
     static var defaultEventLoops: Int { max(1, System.coreCount / 2) }
 
-    /// Reads the request limits, the rate limit, the shutdown grace period, the event loops and the writers' niceness
-    /// (config keys under `payments`, environment variables `PAYMENTS_MAX_BODY_BYTES`, `PAYMENTS_RATE_LIMIT`, ...).
+    /// Reads the request limits, the rate limit, the connections' idle timeout, the shutdown grace period, the event
+    /// loops and the writers' niceness (config keys under `payments`, environment variables `PAYMENTS_MAX_BODY_BYTES`,
+    /// `PAYMENTS_RATE_LIMIT`, `PAYMENTS_IDLE_TIMEOUT`, ...).
     ///
     /// `writerNiceness` lowers the CPU priority of the threads that run SQLite's commits. On 2 shared cores, eight
     /// rounds of each workload, medians of per-round ratios against 0: reads beside a stream of payments answered 35%
@@ -38,7 +39,8 @@ extension ServiceSettings {
                 default: defaults.maxFormParameters
             ),
             rateLimit: try payments.checkedDouble(forKey: "rateLimit", default: defaults.rateLimit),
-            rateLimitBurst: try payments.checkedDouble(forKey: "rateLimitBurst", default: defaults.rateLimitBurst)
+            rateLimitBurst: try payments.checkedDouble(forKey: "rateLimitBurst", default: defaults.rateLimitBurst),
+            idleTimeout: try payments.checkedDouble(forKey: "idleTimeout", default: defaults.idleTimeout)
         )
         shutdownGracePeriod = try payments.checkedDouble(
             forKey: "shutdownGracePeriod",

@@ -95,6 +95,55 @@ struct LimitsEndToEndTests {
         }
     }
 
+    @Test("idleTimeout closes a connection that sends nothing or stalls mid-request, never one being answered")
+    func idleTimeout() async throws {
+        let release = FileManager.default.temporaryDirectory.appendingPathComponent("release-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: release) }
+        let environment = [
+            "PAYMENTS_IDLE_TIMEOUT": "1",
+            // A create+confirm waits after its attempt's commit until the test lets it go (a debug-only action)
+            "PAYMENTS_FAULT_POINT": "after-attempt-commit", "PAYMENTS_FAULT_ACTION": "hold:\(release.path)",
+        ]
+        try await withServer(environment: environment) { server in
+            // Given a connection that sends nothing, one that stops in the middle of a request's head, and a
+            // create+confirm that is held in flight
+            let silent = try RawHTTP.connect(port: server.port)
+            defer { close(silent) }
+            let stalled = try RawHTTP.connect(port: server.port)
+            defer { close(stalled) }
+            RawHTTP.send(stalled, "POST /v1/customers HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthor")
+            let held = try RawHTTP.connect(port: server.port)
+            defer { close(held) }
+            let start = ContinuousClock.now
+            RawHTTP.send(
+                held,
+                RawHTTP.request(
+                    "POST",
+                    "/v1/payment_intents",
+                    port: server.port,
+                    headers: [
+                        ("Authorization", "Bearer \(server.secretKey)"),
+                        ("Content-Type", "application/x-www-form-urlencoded"),
+                    ],
+                    body: "amount=2000&currency=usd&payment_method=pm_card_visa&confirm=true"
+                )
+            )
+
+            // Then the server closes the first two without an answer, long before the test's receive timeout (30 s)
+            #expect(RawHTTP.receiveAll(silent).isEmpty)
+            #expect(RawHTTP.receiveAll(stalled).isEmpty)
+            #expect(ContinuousClock.now - start < .seconds(20))
+
+            // And the held request, let go well after the timeout, is answered on its connection
+            try await Task.sleep(for: .seconds(2))
+            try Data().write(to: release)
+            let answer = try RawHTTP.answer(held)
+            #expect(answer.status == 200, "\(answer)")
+            #expect(try answer.json()["status"]?.string == "succeeded", "\(answer)")
+            #expect(ContinuousClock.now - start > .seconds(2))
+        }
+    }
+
     @Test("Over the rate limit: Stripe's 429 rate_limit; the same Idempotency-Key after the wait runs normally")
     func rateLimit() async throws {
         // One token every 5 s: the refill never lets a request of this test through by accident, however loaded

@@ -131,7 +131,7 @@ struct ServeStartupTests {
         arguments: [
             ("PAYMENTS_RATE_LIMIT", "10/s", "rateLimit"), ("PAYMENTS_EVENT_LOOPS", "two", "eventLoops"),
             ("PAYMENTS_GROUP_COMMIT", "maybe", "groupCommit"),
-            ("PAYMENTS_IDEMPOTENCY_LEASE", "30s", "idempotencyLease"),
+            ("PAYMENTS_IDEMPOTENCY_LEASE", "30s", "idempotencyLease"), ("PAYMENTS_IDLE_TIMEOUT", "75s", "idleTimeout"),
         ]
     )
     func unreadableNumberRefused(_ variable: String, _ value: String, _ setting: String) async throws {

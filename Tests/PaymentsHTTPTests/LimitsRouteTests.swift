@@ -2,7 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import PaymentsHTTP
+@testable import PaymentsHTTP
 import TestSupport
 import Testing
 
@@ -161,5 +161,9 @@ struct LimitsRouteTests {
         #expect(HTTPLimits(rateLimit: 5, rateLimitBurst: 0.5).problem != nil)
         #expect(HTTPLimits(rateLimit: 5).effectiveBurst == 5)
         #expect(HTTPLimits(rateLimit: 0.5).effectiveBurst == 1)
+        // The idle timeout: 0 is never, a negative, infinite or over a day's timeout is refused
+        #expect(HTTPLimits(idleTimeout: 0).problem == nil && HTTPLimits(idleTimeout: 0).connectionIdleTimeout == nil)
+        #expect(HTTPLimits(idleTimeout: 1.5).connectionIdleTimeout == .milliseconds(1500))
+        for refused in [-1, .infinity, .nan, 86_401] { #expect(HTTPLimits(idleTimeout: refused).problem != nil) }
     }
 }

@@ -47,6 +47,7 @@ public func buildApplication(
         // (a bare 400, connection closed) before the server holds it.
         server: .http1(
             configuration: .init(
+                idleTimeout: services.limits.connectionIdleTimeout,
                 httpDecoderConfiguration: .init(
                     maxHeaderFieldSize: services.limits.parserHeaderBytes,
                     maxHeaderListSize: services.limits.parserHeaderBytes,

@@ -1,5 +1,8 @@
-/// The limits on what one request may be, and the per-client rate limit: the settings `maxBodyBytes`,
-/// `maxHeaderBytes`, `maxHeaderCount`, `maxFormParameters`, `rateLimit` and `rateLimitBurst`.
+import NIOCore
+
+/// The limits on what one request may be, the per-client rate limit and how long a connection may sit idle: the
+/// settings `maxBodyBytes`, `maxHeaderBytes`, `maxHeaderCount`, `maxFormParameters`, `rateLimit`, `rateLimitBurst`
+/// and `idleTimeout`.
 ///
 /// Stripe's own limits on what a request means (metadata: 50 keys, keys of at most 40 characters, values of at most
 /// 500; a list's `limit` 1...100) are not settings: they are part of the API a Stripe client is written against, so a
@@ -24,6 +27,13 @@ public struct HTTPLimits: Sendable, Equatable {
     /// How many requests a key or address may make at once after a pause (the bucket's size); 0 means one second's
     /// worth of `rateLimit` (at least 1).
     public var rateLimitBurst: Double
+    /// Seconds a connection may stay open without a request, or with a request whose head or body has stopped
+    /// arriving, before the server closes it; 0 keeps idle connections open. A request being answered is never cut,
+    /// however long it takes. Without it, connections that send nothing (or a byte now and then) hold a file
+    /// descriptor each for as long as their client likes, until the process has none left to accept with. 75 s is
+    /// nginx's keep-alive default: the Stripe libraries' keep-alive connections outlast their usual pauses, and a
+    /// client whose idle connection was closed opens a new one.
+    public var idleTimeout: Double
 
     /// Creates limits; the defaults are the documented ones.
     public init(
@@ -32,7 +42,8 @@ public struct HTTPLimits: Sendable, Equatable {
         maxHeaderCount: Int = 100,
         maxFormParameters: Int = 1000,
         rateLimit: Double = 0,
-        rateLimitBurst: Double = 0
+        rateLimitBurst: Double = 0,
+        idleTimeout: Double = 75
     ) {
         self.maxBodyBytes = maxBodyBytes
         self.maxHeaderBytes = maxHeaderBytes
@@ -40,6 +51,7 @@ public struct HTTPLimits: Sendable, Equatable {
         self.maxFormParameters = maxFormParameters
         self.rateLimit = rateLimit
         self.rateLimitBurst = rateLimitBurst
+        self.idleTimeout = idleTimeout
     }
 
     /// The bucket size the rate limit runs with: `rateLimitBurst`, or one second's worth of requests.
@@ -59,6 +71,9 @@ public struct HTTPLimits: Sendable, Equatable {
         if rateLimit > 0, rateLimitBurst > 0, rateLimitBurst < 1 {
             return "rateLimitBurst must be at least 1: a smaller bucket never lets a request through."
         }
+        if !(idleTimeout >= 0) || idleTimeout > 86_400 {
+            return "idleTimeout must be 0 (never) or up to 86400 seconds."
+        }
         return nil
     }
 
@@ -67,4 +82,9 @@ public struct HTTPLimits: Sendable, Equatable {
     /// the Stripe-style 431 of ``RequestLimitsMiddleware`` instead.
     var parserHeaderBytes: Int { maxHeaderBytes * 2 }
     var parserHeaderCount: Int { maxHeaderCount * 2 }
+
+    /// ``idleTimeout`` as the HTTP server takes it: nil for 0 (never).
+    var connectionIdleTimeout: TimeAmount? {
+        idleTimeout > 0 ? .nanoseconds(Int64(idleTimeout * 1_000_000_000)) : nil
+    }
 }

@@ -54,15 +54,25 @@ enum RawHTTP {
     static func exchange(port: Int, _ request: String) throws -> Answer {
         let fd = try connect(port: port)
         defer { close(fd) }
-        var bytes = Array(request.utf8)
+        send(fd, request)
+        return try answer(fd)
+    }
+
+    /// Writes `text` to the connection, as far as the server takes it (one that closed early stops the writing).
+    static func send(_ fd: Int32, _ text: String) {
+        var bytes = Array(text.utf8)
         var sent = 0
         while sent < bytes.count {
             let written = bytes.withUnsafeMutableBytes { buffer in
-                send(fd, buffer.baseAddress! + sent, buffer.count - sent, Int32(MSG_NOSIGNAL))
+                Glibc.send(fd, buffer.baseAddress! + sent, buffer.count - sent, Int32(MSG_NOSIGNAL))
             }
             guard written > 0 else { break }  // the server closed early (a refused request): read its answer
             sent += written
         }
+    }
+
+    /// Everything the server sends until it closes the connection (or the receive timeout passes).
+    static func receiveAll(_ fd: Int32) -> Data {
         var received = Data()
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -70,7 +80,12 @@ enum RawHTTP {
             guard count > 0 else { break }
             received.append(contentsOf: chunk[0..<count])
         }
-        return try parse(received)
+        return received
+    }
+
+    /// The answer the server sends before it closes the connection.
+    static func answer(_ fd: Int32) throws -> Answer {
+        try parse(receiveAll(fd))
     }
 
     /// A request with `headers` in order, `Connection: close` and, with a body, its `Content-Length` (both counted
