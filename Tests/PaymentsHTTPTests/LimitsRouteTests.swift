@@ -2,9 +2,10 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-@testable import PaymentsHTTP
 import TestSupport
 import Testing
+
+@testable import PaymentsHTTP
 
 /// Runs `test` against the real router with `limits`.
 private func withLimits(_ limits: HTTPLimits, _ test: @Sendable (WireClient) async throws -> Void) async throws {
