@@ -61,9 +61,7 @@ struct ArchiveRefusalTests {
             let postgres = try await ArchiveCluster.freshPostgres()
             let sqlite = try ArchiveCluster.freshSQLite()
             for target in [postgres, sqlite] {
-                let error = await #expect(throws: ArchiveError.self, "\(label)") {
-                    try await ArchiveImport(database: target, logger: Self.logger).run(input: file.path)
-                }
+                let error = await Self.refusal(importing: file, into: target, label)
                 // Then it is refused as cut short, and nothing was written: not even the migrations
                 guard case .truncated = error else {
                     Issue.record("\(label): expected truncated, got \(String(describing: error))")
@@ -74,14 +72,20 @@ struct ArchiveRefusalTests {
         }
     }
 
+    /// The error importing `file` into `target` throws (an issue recorded, naming `label`, when it throws none).
+    static func refusal(importing file: URL, into target: ArchiveDatabase, _ label: String) async
+        -> ArchiveError?
+    {
+        await #expect(throws: ArchiveError.self, "\(label)") {
+            try await ArchiveImport(database: target, logger: Self.logger).run(input: file.path)
+        }
+    }
+
     @Test("a file that is no archive, even one short line without a newline, is refused as not an archive")
     func notAnArchive() async throws {
         let target = try ArchiveCluster.freshSQLite()
         for content in ["garbage", "", "customer,amount\ncus_1,100\n", "[1,2,3]"] {
-            let file = try Self.write(Data(content.utf8))
-            let error = await #expect(throws: ArchiveError.self, "\(content)") {
-                try await ArchiveImport(database: target, logger: Self.logger).run(input: file.path)
-            }
+            let error = await Self.refusal(importing: try Self.write(Data(content.utf8)), into: target, content)
             guard case .notAnArchive = error else {
                 Issue.record("\(content): expected notAnArchive, got \(String(describing: error))")
                 continue
