@@ -99,15 +99,15 @@ struct ServiceSettings: Sendable {
         }
     }
 
-    /// Resolves the settings.
     /// What was wrong with a config file, from the error reading it: Foundation's debug description of a JSON
     /// error (`Unexpected end of file during JSON parse.`), else the error's own text.
-    static func reason(_ error: any Error) -> String {
+    static func configFileProblem(_ error: any Error) -> String {
         let nsError = error as NSError
         if let detail = nsError.userInfo["NSDebugDescription"] as? String { return detail }
         return "\(error)"
     }
 
+    /// Resolves the settings.
     static func load(_ overrides: Overrides, environment: [String: String] = ProcessInfo.processInfo.environment)
         async throws -> ServiceSettings
     {
@@ -136,7 +136,7 @@ struct ServiceSettings: Sendable {
             } catch {
                 // Foundation's own text ("The data is not in the correct format.") names neither the file nor JSON
                 throw SettingsError.invalid(
-                    "The config file '\(configFile)' is not a JSON object of settings (\(Self.reason(error))). "
+                    "The config file '\(configFile)' is not a JSON object of settings (\(Self.configFileProblem(error))). "
                         + "See config/development.json for its shape."
                 )
             }
