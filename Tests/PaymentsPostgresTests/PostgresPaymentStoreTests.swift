@@ -199,6 +199,59 @@ struct PostgresPaymentStoreTests {
         try await store.close()
     }
 
+    /// Hands its value to whichever of two threads gives one first: a statement's outcome, or a deadline's nil.
+    final class FirstAnswer: Sendable {
+        private let waiter = Mutex<CheckedContinuation<Result<Int, any Error>?, Never>?>(nil)
+
+        /// The outcome of `statement`, run on a thread of its own, or nil when it has not come within `seconds`.
+        static func of(_ statement: @escaping @Sendable () throws -> Int, within seconds: UInt32) async
+            -> Result<Int, any Error>?
+        {
+            let first = FirstAnswer()
+            return await withCheckedContinuation { continuation in
+                first.waiter.withLock { $0 = continuation }
+                Thread { first.answer(Result { try statement() }) }.start()
+                Thread {
+                    sleep(seconds)
+                    first.answer(nil)
+                }.start()
+            }
+        }
+
+        private func answer(_ outcome: Result<Int, any Error>?) {
+            waiter.withLock { $0.take() }?.resume(returning: outcome)
+        }
+    }
+
+    @Test("a statement on a connection that closed fails with a store error instead of waiting forever")
+    func statementOnClosedConnection() async throws {
+        // Given a connection that has closed (as one the database drops under the pool before the pool sees it)
+        let settings = try await PostgresCluster.freshDatabase()
+        let connection = try await settings.connect(id: 7, logger: PostgresCluster.logger)
+        try await connection.close()
+        // When a transaction's body sends a statement on it, on a thread of its own as the store's bodies run
+        let started = ContinuousClock.now
+        let outcome = await FirstAnswer.of(
+            {
+                let tx = PostgresTransaction(
+                    connection: connection,
+                    hooks: PostgresTransactionHooks(),
+                    isWrite: true,
+                    logger: PostgresCluster.logger
+                )
+                return try tx.execute("SELECT 1")
+            },
+            within: 30
+        )
+        // Then the statement fails at once with the store's error for a lost database (it used to wait forever:
+        // PostgresNIO's write to the closed channel failed where nobody heard it)
+        guard case .failure(let error) = outcome, case .unavailable = error as? StoreError else {
+            Issue.record("expected StoreError.unavailable within 30 s, got \(String(describing: outcome))")
+            return
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
     @Test("a database that stops answering fails transactions within the lease timeout; nothing hangs")
     func unreachable() async throws {
         // Given a store on a cluster of its own, which then stops

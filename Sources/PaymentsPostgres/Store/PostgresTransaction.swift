@@ -1,7 +1,9 @@
 import Foundation
 import Logging
+import NIOCore
 import PaymentsCore
 import PostgresNIO
+import Synchronization
 
 /// The PostgreSQL store's ``StoreTransaction``: the repositories as seen from inside one transaction of
 /// ``PostgresPaymentStore/write(_:)`` or ``PostgresPaymentStore/read(_:)``, as handwritten SQL with bound
@@ -87,12 +89,43 @@ final class PostgresTransaction: StoreTransaction {
         }
         let query = PostgresQuery(unsafeSQL: sql, binds: PostgresBindings(values))
         do {
-            return try connection.query(query, logger: logger).wait()
+            return try Self.answer(to: connection.query(query, logger: logger), on: connection)
         } catch let error as PSQLError {
             let mapped = PostgresStoreError.map(error)
             if case .conflict = mapped { conflicted = true }
             throw mapped.error
         }
+    }
+
+    /// Waits on this thread for `answer`, the answer to a statement sent on `connection`.
+    ///
+    /// PostgresNIO hands a statement to its channel without a promise for the write. On a connection that has
+    /// closed (the database dropped it under the pool, a moment before the pool would have seen it) the write fails
+    /// where nobody hears it, and the statement's future is never completed: `wait()` waited forever, and with it
+    /// the request, the lease on the connection and a thread of the store's pool (a test run hung so, its database
+    /// stopped under a pooled connection). So a closed connection ends the wait: at once when it was closed before
+    /// the statement went out, else within a second of closing while the answer has not come.
+    static func answer(
+        to answer: EventLoopFuture<PostgresQueryResult>,
+        on connection: PostgresConnection
+    ) throws -> PostgresQueryResult {
+        let outcome = Outcome()
+        answer.whenComplete { result in
+            outcome.result.withLock { $0 = result }
+            outcome.answered.signal()
+        }
+        while outcome.answered.wait(timeout: .now() + .seconds(connection.isClosed ? 0 : 1)) == .timedOut {
+            if connection.isClosed, outcome.result.withLock({ $0 }) == nil {
+                throw StoreError.unavailable("the database connection closed before the statement was answered")
+            }
+        }
+        return try outcome.result.withLock { $0 }!.get()
+    }
+
+    /// A statement's answer, handed from the event loop to the thread that waits for it.
+    private final class Outcome: Sendable {
+        let result = Mutex<Result<PostgresQueryResult, any Error>?>(nil)
+        let answered = DispatchSemaphore(value: 0)
     }
 
     /// Runs one statement and returns how many rows it changed.
