@@ -74,8 +74,38 @@ struct EventsRouteTests {
             #expect(missing.status == 404 && missing.error["code"]?.string == "resource_missing")
             let both = try await api.get("/v1/events", [("type", "a"), ("types[]", "b")])
             #expect(both.status == 400)
+            // A group of events with Stripe's `*` wildcard
+            let group = try await api.get("/v1/events", [("type", "payment_intent.*"), ("limit", "100")])
+            let groupTypes = Set(group.json["data"]?.array?.compactMap { $0["type"]?.string } ?? [])
+            #expect(
+                groupTypes == ["payment_intent.created", "payment_intent.succeeded", "payment_intent.payment_failed"]
+            )
+            let badPattern = try await api.get("/v1/events", [("type", "payment_intent.%*")])
+            #expect(badPattern.status == 400 && badPattern.error["param"]?.string == "type")
             let publishable = try await api.get("/v1/events", auth: WireClient.publishable)
             #expect(publishable.status == 401 || publishable.status == 403)
+        }
+    }
+
+    @Test("customer.deleted shows the customer as it was, in the customer's full shape, not the deleted stub")
+    func customerDeletedEvent() async throws {
+        try await withWire { api in
+            // Given a customer, deleted
+            let id = try await api.createCustomer([("email", "gone@example.com"), ("metadata[plan]", "gold")])
+            try #require(try await api.delete("/v1/customers/\(id)").status == 200)
+
+            // When its customer.deleted event is read
+            let events = try await api.get("/v1/events", [("type", "customer.deleted")])
+            let object = try #require(events.json["data"]?[0]?["data"]?["object"])
+
+            // Then it is the customer as it was, in full
+            #expect(object["id"]?.string == id)
+            #expect(object["object"]?.string == "customer")
+            #expect(object["email"]?.string == "gone@example.com")
+            #expect(object["metadata"]?["plan"]?.string == "gold")
+            #expect(object["created"]?.int != nil)
+            #expect(object["livemode"]?.bool == false)
+            #expect(object["deleted"] == nil)
         }
     }
 }

@@ -13,6 +13,12 @@ struct EventsTests {
         return page.items.reversed().map { ($0.type, $0.objectID) }
     }
 
+    /// Every event, oldest first.
+    static func events(_ environment: TestEnvironment) async throws -> [Event] {
+        try await Events(context: environment.context).list(types: [], created: nil, page: .init(limit: 100)).items
+            .reversed()
+    }
+
     /// The types of every event, oldest first.
     static func types(_ environment: TestEnvironment) async throws -> [String] {
         try await all(environment).map(\.type)
@@ -105,10 +111,26 @@ struct EventsTests {
                 "payment_intent.created", "payment_intent.requires_action",
                 "charge.succeeded", "payment_intent.amount_capturable_updated",
                 "payment_intent.succeeded", "charge.captured",
-                // The refund reserves its amount on the charge before the network is asked, then succeeds
-                "charge.refunded", "refund.created", "refund.updated",
+                // The refund reserves its amount on the charge before the network is asked; it is created once the
+                // network answered, succeeded
+                "charge.refunded", "refund.created",
             ]
         )
+        let created = try #require(try await Self.events(environment).last)
+        #expect(try created.decodeSnapshot(as: Refund.self).status == .succeeded)
+    }
+
+    @Test("A refund the network pays out later is created pending, then updated when it settles")
+    func pendingRefundEvents() async throws {
+        let environment = try TestEnvironment()
+        let paid = try await environment.pay("pm_card_pendingRefund")
+        let refund = try await environment.refunds.create(.init(paymentIntent: paid.id))
+        #expect(refund.status == .pending)
+        let settlesAt = try #require(refund.settlesAt)
+        _ = try await Sweeper(context: environment.context).sweep(now: settlesAt + 1)
+        let refundEvents = try await Self.events(environment).filter { $0.type.hasPrefix("refund.") }
+        #expect(refundEvents.map(\.type) == ["refund.created", "refund.updated"])
+        #expect(try refundEvents.map { try $0.decodeSnapshot(as: Refund.self).status } == [.pending, .succeeded])
     }
 
     @Test("Customers and their cards: created, updated, attached, detached, deleted")

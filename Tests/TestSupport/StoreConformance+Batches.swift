@@ -43,6 +43,37 @@ extension StoreConformance {
                 }
             }
         },
+        Check(name: "events filter by exact types and by `*` patterns, whose `_` and `.` match only themselves") {
+            store in
+            let types = [
+                "payment_intent.created", "payment_intent.succeeded", "charge.succeeded", "paymentXintent.created",
+                "payment_intentXcreated", "refund.created",
+            ]
+            let events = types.enumerated().map { index, type in
+                Event(
+                    id: "evt_conf30_\(index)",
+                    created: 100 + Int64(index),
+                    type: type,
+                    objectType: .paymentIntent,
+                    objectID: "pi_conf30",
+                    snapshot: Array("{}".utf8)
+                )
+            }
+            try await store.write { tx in try tx.insert(events: events) }
+            for (filter, expected) in [
+                (["payment_intent.*"], ["payment_intent.created", "payment_intent.succeeded"]),
+                (["*.succeeded"], ["charge.succeeded", "payment_intent.succeeded"]),
+                (["*"], types.sorted()),
+                (["refund.created", "charge.*"], ["charge.succeeded", "refund.created"]),
+                (["payment_intent.created"], ["payment_intent.created"]),
+            ] {
+                let page = try await store.read { tx in
+                    try tx.events(types: filter, created: nil, page: PageRequest(limit: 100))
+                }
+                let found = page.items.map(\.type).sorted()
+                try require(found == expected, "\(filter) found \(found)")
+            }
+        },
         Check(name: "a batch of compare-and-sets saves every intent still in its status, as it is, and no other") {
             store in
             let intents = (0..<113).map { intent("pi_conf22_\($0)", created: 100 + Int64($0)) }

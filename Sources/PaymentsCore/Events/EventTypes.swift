@@ -46,8 +46,15 @@ public enum EventTypes {
     }
 
     /// The events of a refund written as `after`, from `before` (nil when it is new).
+    ///
+    /// A refund the network has not answered yet (``Refund/isUnanswered``) is the service's own step, as an
+    /// attempt's pending charge is: `refund.created` waits for the network's answer and shows it, so a refund that
+    /// succeeds at once is created `succeeded`, as Stripe's are, not `pending` then updated.
     public static func refund(before: Refund?, after: Refund) -> [String] {
-        guard let before else { return ["refund.created"] }
+        guard !after.isUnanswered else { return [] }
+        guard let before, !before.isUnanswered else {
+            return after.status == .failed ? ["refund.created", "refund.failed"] : ["refund.created"]
+        }
         guard before.status != after.status else { return [] }
         return after.status == .failed ? ["refund.updated", "refund.failed"] : ["refund.updated"]
     }

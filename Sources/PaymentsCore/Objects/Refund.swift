@@ -60,6 +60,10 @@ public struct Refund: Codable, Sendable, Equatable {
         self.settlesAt = nil
     }
 
+    /// Whether the network has not answered yet: the refund is only reserved on its charge, the service's own step
+    /// between its phases (a pending refund the network answered has ``settlesAt``).
+    public var isUnanswered: Bool { status == .pending && settlesAt == nil }
+
     /// Whether the network still has to answer, or said it will answer again: the refund is not settled yet.
     public var awaitsNetwork: Bool {
         status == .pending || settlesAt != nil

@@ -29,6 +29,7 @@ struct EventsController {
         var params = try await RequestParameters.read(request, context: context)
         _ = try Expansion.read(&params, allowed: [], list: true)
         var types: [String] = []
+        var fromList = false
         if let type = try params.string("type") { types.append(type) }
         if let list = try params.stringList("types") {
             guard types.isEmpty else {
@@ -42,6 +43,16 @@ struct EventsController {
                 throw PaymentError.invalidValue("types", "You may pass at most 20 values in `types`.")
             }
             types = list
+            fromList = true
+        }
+        for (index, type) in types.enumerated() where EventTypePattern.isPattern(type) {
+            guard EventTypePattern.isValidPattern(type) else {
+                throw PaymentError.invalidValue(
+                    fromList ? "types[\(index)]" : "type",
+                    "Invalid event type pattern: \(type). Use `*` for any text among lowercase letters, digits, `_` "
+                        + "and `.`, as in `payment_intent.*`."
+                )
+            }
         }
         let created = try ListParameters.created(&params)
         let page = try ListParameters.page(&params)

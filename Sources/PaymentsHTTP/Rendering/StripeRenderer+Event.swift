@@ -23,7 +23,11 @@ extension StripeRenderer {
         case .refund:
             object = refund(try event.decodeSnapshot(as: Refund.self))
         case .customer:
-            object = customer(try event.decodeSnapshot(as: Customer.self))
+            // `customer.deleted` shows the customer as it was when deleted, as Stripe's does, not the stub that
+            // retrieving it answers since.
+            var snapshot = try event.decodeSnapshot(as: Customer.self)
+            snapshot.deleted = false
+            object = customer(snapshot)
         case .setupIntent:
             let setup = try event.decodeSnapshot(as: SetupIntent.self)
             object = setupIntent(Lookup.SetupIntentBundle(setupIntent: setup), options: options)

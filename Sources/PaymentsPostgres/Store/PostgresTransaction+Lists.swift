@@ -56,9 +56,22 @@ extension PostgresTransaction {
 
     func events(types: [String], created: CreatedFilter?, page: PageRequest) throws -> Page<Event> {
         var filter = Filter()
+        let patterns = types.filter(EventTypePattern.isPattern)
+        let exact = types.filter { !EventTypePattern.isPattern($0) }
         if !types.isEmpty {
-            // One array parameter, whatever the number of types: `type = ANY($n)`.
-            filter.add("type", "= ANY", .texts(types))
+            // One array parameter for the exact types, whatever their number: `type = ANY($n)`; a pattern
+            // (`payment_intent.*`) is a LIKE, its `*` as `%` and its `_` (LIKE's one character) escaped.
+            var alternatives: [String] = []
+            if !exact.isEmpty {
+                filter.values.append(.texts(exact))
+                alternatives.append("type = ANY($\(filter.values.count))")
+            }
+            for pattern in patterns {
+                let like = pattern.replacingOccurrences(of: "_", with: "\\_").replacingOccurrences(of: "*", with: "%")
+                filter.values.append(.text(like))
+                alternatives.append("type LIKE $\(filter.values.count)")
+            }
+            filter.clauses.append("(" + alternatives.joined(separator: " OR ") + ")")
         }
         if let created { filter.add(created) }
         return try list("events", filter: filter, page: page, PostgresRecords.event)

@@ -19,12 +19,22 @@ extension SQLiteTransaction {
         try fetchOne(Event.self, "SELECT * FROM events WHERE id = ?", [id])
     }
 
-    /// Events, newest first, of any of `types` (all when empty) and within a `created` range.
+    /// Events, newest first, of any of `types` (all when empty) and within a `created` range. A type with `*`
+    /// (`payment_intent.*`) is a pattern, `*` standing for any text; the caller has checked that it holds no other
+    /// pattern character (``EventTypePattern``).
     public func events(types: [String], created: CreatedFilter?, page: PageRequest) throws -> Page<Event> {
         var filter = Filter()
         if !types.isEmpty {
-            filter.clauses.append("type IN (\(Array(repeating: "?", count: types.count).joined(separator: ", ")))")
-            filter.arguments += StatementArguments(types)
+            let patterns = types.filter(EventTypePattern.isPattern)
+            let exact = types.filter { !EventTypePattern.isPattern($0) }
+            var alternatives: [String] = []
+            if !exact.isEmpty {
+                alternatives.append("type IN (\(Array(repeating: "?", count: exact.count).joined(separator: ", ")))")
+            }
+            // GLOB's `*` is the pattern's; its other special characters (`?`, `[`) cannot appear in one.
+            alternatives += patterns.map { _ in "type GLOB ?" }
+            filter.clauses.append("(" + alternatives.joined(separator: " OR ") + ")")
+            filter.arguments += StatementArguments(exact + patterns)
         }
         if let created { filter.add(created) }
         return try list(Event.self, filter: filter, page: page)
