@@ -458,6 +458,39 @@ struct CaptureRefundRouteTests {
         }
     }
 
+    @Test("a refund naming an intent and another payment's charge, or a missing one, is refused and refunds nothing")
+    func refundIntentWithOtherCharge() async throws {
+        try await withWire { api in
+            // Given two paid intents
+            let first = try await Self.paid(api, amount: 5000)
+            let second = try await Self.paid(api, amount: 3000)
+            let firstCharge = try #require(try await api.retrieveIntent(first)["latest_charge"]?.string)
+            let secondCharge = try #require(try await api.retrieveIntent(second)["latest_charge"]?.string)
+
+            // When a refund names the first intent and the second's charge
+            let mismatched = try await Self.refund(api, first, [("charge", secondCharge), ("amount", "100")])
+            // Then it is refused on charge
+            #expect(mismatched.status == 400)
+            #expect(mismatched.error["type"]?.string == "invalid_request_error")
+            #expect(mismatched.error["param"]?.string == "charge")
+
+            // When it names the first intent and a charge that does not exist
+            let missing = try await Self.refund(api, first, [("charge", "ch_nope")])
+            // Then that is a resource_missing on charge
+            #expect(missing.status == 400)
+            #expect(missing.error["code"]?.string == "resource_missing")
+            #expect(missing.error["param"]?.string == "charge")
+
+            // And nothing was refunded
+            #expect(try await api.get("/v1/refunds").json.ids == [])
+
+            // While the intent with its own charge is refunded as asked
+            let matching = try await Self.refund(api, first, [("charge", firstCharge), ("amount", "100")])
+            #expect(matching.status == 200)
+            #expect(matching.json["charge"]?.string == firstCharge)
+        }
+    }
+
     @Test("a refund can be retrieved and its metadata updated")
     func retrieveAndUpdateRefund() async throws {
         try await withWire { api in

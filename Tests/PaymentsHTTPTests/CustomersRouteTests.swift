@@ -125,6 +125,35 @@ struct CustomersRouteTests {
         }
     }
 
+    @Test("metadata holds at most 50 keys across updates, for customers and intents; a refused update changes nothing")
+    func metadataKeyLimitAcrossUpdates() async throws {
+        try await withWire { api in
+            // Given a customer and an intent with 50 metadata keys each
+            let full = (1...50).map { ("metadata[k\($0)]", "v") }
+            let customer = try await api.createCustomer(full)
+            let created = try await api.post("/v1/payment_intents", [("amount", "1000"), ("currency", "usd")] + full)
+            let intent = try #require(created.json["id"]?.string)
+
+            for path in ["/v1/customers/\(customer)", "/v1/payment_intents/\(intent)"] {
+                let before = try await api.get(path).json
+
+                // When an update adds a 51st key
+                let refused = try await api.post(path, [("metadata[extra]", "v")])
+                // Then it is refused on metadata, and the object is unchanged
+                #expect(refused.status == 400, "\(path): \(refused.text)")
+                #expect(refused.error["param"]?.string == "metadata")
+                #expect(try await api.get(path).json == before)
+
+                // When one key is deleted as another is added
+                let swapped = try await api.post(path, [("metadata[k1]", ""), ("metadata[extra]", "v")])
+                // Then the object still has 50
+                #expect(swapped.status == 200, "\(path): \(swapped.text)")
+                #expect(swapped.json["metadata"]?["extra"]?.string == "v")
+                #expect(swapped.json["metadata"]?["k1"] == nil)
+            }
+        }
+    }
+
     @Test("the default card must be one attached to that customer")
     func defaultCardMustBeAttached() async throws {
         try await withWire { api in
@@ -314,6 +343,63 @@ struct CustomersRouteTests {
             #expect(response.status == 404)
             #expect(response.error["type"]?.string == "invalid_request_error")
             #expect(response.error["code"]?.string == "resource_missing")
+        }
+    }
+
+    @Test("an intent or setup intent whose customer was deleted cannot be confirmed; nothing is charged or saved")
+    func confirmForDeletedCustomer() async throws {
+        try await withWire { api in
+            // Given a payment and a setup for a customer, then the customer deleted
+            let customer = try await api.createCustomer()
+            let intent = try #require(
+                try await api.intent([("customer", customer), ("setup_future_usage", "off_session")])["id"]?.string
+            )
+            let setup = try #require(try await api.setup([("customer", customer)])["id"]?.string)
+            try #require(try await api.delete("/v1/customers/\(customer)").status == 200)
+
+            // When each is confirmed with a card
+            let paid = try await api.post("/v1/payment_intents/\(intent)/confirm", [("payment_method", "pm_card_visa")])
+            let saved = try await api.post("/v1/setup_intents/\(setup)/confirm", [("payment_method", "pm_card_visa")])
+
+            // Then both are refused on customer, naming it
+            for response in [paid, saved] {
+                #expect(response.status == 400, "\(response.text)")
+                #expect(response.error["code"]?.string == "resource_missing")
+                #expect(response.error["param"]?.string == "customer")
+                #expect(response.error["message"]?.string?.contains(customer) == true)
+            }
+            // And neither moved: no charge, no card kept
+            let after = try await api.retrieveIntent(intent)
+            #expect(after["status"]?.string == "requires_payment_method")
+            #expect(after["latest_charge"]?.isNull == true)
+            #expect(try await api.retrieveSetup(setup)["status"]?.string == "requires_payment_method")
+            #expect(try await api.listCount("/v1/charges") == 0)
+        }
+    }
+
+    @Test(
+        "an email that is not an address is refused on customers and receipts, and changes nothing",
+        arguments: ["not-an-email", "a@b", "@example.com", "a@example..com", "a b@example.com", "a@@example.com"]
+    )
+    func invalidEmail(_ email: String) async throws {
+        try await withWire { api in
+            let customer = try await api.createCustomer([("email", "ok@example.com")])
+            let open = try #require(try await api.intent()["id"]?.string)
+            let responses = [
+                try await api.post("/v1/customers", [("email", email)]),
+                try await api.post("/v1/customers/\(customer)", [("email", email)]),
+                try await api.createIntent([("receipt_email", email)]),
+                try await api.post("/v1/payment_intents/\(open)", [("receipt_email", email)]),
+            ]
+            for response in responses {
+                #expect(response.status == 400, "\(response.text)")
+                #expect(response.error["code"]?.string == "email_invalid")
+            }
+            #expect(try await api.listCount("/v1/customers") == 1)
+            #expect(try await api.get("/v1/customers/\(customer)").json["email"]?.string == "ok@example.com")
+            #expect(try await api.listCount("/v1/payment_intents") == 1)
+            // While an empty value still unsets it
+            #expect(try await api.post("/v1/customers/\(customer)", [("email", "")]).json["email"]?.isNull == true)
         }
     }
 }

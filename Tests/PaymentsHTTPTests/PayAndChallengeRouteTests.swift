@@ -187,6 +187,52 @@ struct PayAndChallengeRouteTests {
         }
     }
 
+    @Test(
+        "A return_url that is not an absolute URL to go to is refused on create, confirm and setup; nothing is made",
+        arguments: [
+            "not a url", "/relative/done", "javascript:alert(1)", "JavaScript:alert(1)", "data:text/html,hi",
+            "https://",
+        ]
+    )
+    func badReturnURL(_ url: String) async throws {
+        try await withWire { api in
+            // When an intent or a setup intent is confirmed with that return_url
+            let created = try await api.createIntent([
+                ("payment_method", "pm_card_authenticationRequired"), ("confirm", "true"), ("return_url", url),
+            ])
+            let open = try #require(try await api.intent()["id"]?.string)
+            let confirmed = try await api.post(
+                "/v1/payment_intents/\(open)/confirm",
+                [("payment_method", "pm_card_visa"), ("return_url", url)]
+            )
+            let setup = try await api.createSetup([
+                ("payment_method", "pm_card_visa"), ("confirm", "true"), ("return_url", url),
+            ])
+            // Then each is refused on return_url
+            for response in [created, confirmed, setup] {
+                #expect(response.status == 400, "\(response.text)")
+                #expect(response.error["code"]?.string == "url_invalid")
+                #expect(response.error["param"]?.string == "return_url")
+            }
+            // And nothing was charged or made beyond the open intent
+            #expect(try await api.listCount("/v1/payment_intents") == 1)
+            #expect(try await api.retrieveIntent(open)["status"]?.string == "requires_payment_method")
+            #expect(try await api.listCount("/v1/setup_intents") == 0)
+            #expect(try api.environment.network.approvedCount() == 0)
+        }
+    }
+
+    @Test("An app's own scheme is a return_url, as Stripe takes for mobile apps")
+    func appSchemeReturnURL() async throws {
+        try await withWire { api in
+            let intent = try await api.intent([
+                ("payment_method", "pm_card_authenticationRequired"), ("confirm", "true"),
+                ("return_url", "shopapp://checkout/done"),
+            ])
+            #expect(intent["next_action"]?["redirect_to_url"]?["return_url"]?.string == "shopapp://checkout/done")
+        }
+    }
+
     @Test("Challenge pages: a bad token is 404, an unknown outcome is 400 and changes nothing")
     func challengeBadInput() async throws {
         try await withWire { api in

@@ -130,6 +130,28 @@ struct PaymentIntentsRouteTests {
         }
     }
 
+    @Test("Create with confirm=true and no payment method is refused without naming an intent that was never made")
+    func confirmOnCreateWithoutPaymentMethod() async throws {
+        try await withWire { api in
+            // When an intent is created and confirmed without a payment method
+            let response = try await api.createIntent([("confirm", "true")])
+
+            // Then it is refused on payment_method, and its message names no intent id: none was stored
+            #expect(response.status == 400)
+            #expect(response.error["param"]?.string == "payment_method")
+            let message = try #require(response.error["message"]?.string)
+            #expect(message.contains("missing a payment method"))
+            #expect(!message.contains("pi_"), "\(message)")
+            #expect(try await api.listCount("/v1/payment_intents") == 0)
+
+            // While confirming a stored intent without one still names it
+            let open = try #require(try await api.intent()["id"]?.string)
+            let confirmed = try await api.post("/v1/payment_intents/\(open)/confirm", [])
+            #expect(confirmed.status == 400)
+            #expect(confirmed.error["message"]?.string?.contains(open) == true)
+        }
+    }
+
     @Test("expand[]=payment_method and the SDKs' expand[0]=payment_method both expand")
     func expansion() async throws {
         try await withWire { api in

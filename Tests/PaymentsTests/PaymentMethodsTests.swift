@@ -118,4 +118,40 @@ struct PaymentMethodsTests {
         let reuse = await #expect(throws: PaymentError.self) { try await environment.pay(good.id) }
         #expect(reuse?.code == "payment_method_unexpected_state")
     }
+
+    @Test("A magic test id named by a refused attach or update leaves no payment method or sealed card behind")
+    func magicIDRefusedStoresNothing() async throws {
+        // Given a paid intent, and a payment method and sealed card for it
+        let environment = try TestEnvironment()
+        let paid = try await environment.pay(try await environment.card("4242424242424242").id)
+        let (methods, cards) = (try environment.count("payment_methods"), try environment.count("card_vault"))
+
+        // When pm_card_visa is attached to a customer that does not exist
+        let attach = await #expect(throws: PaymentError.self) {
+            try await environment.paymentMethods.attach("pm_card_visa", customer: "cus_missing")
+        }
+        // And set on the succeeded intent, which can no longer change its payment method
+        var update = PaymentIntents.UpdateInput()
+        update.paymentMethod = "pm_card_visa"
+        let changed = await #expect(throws: PaymentError.self) {
+            try await environment.intents.update(paid.id, update)
+        }
+
+        // Then both are refused, and neither stored a payment method or a card
+        #expect(attach?.code == "resource_missing")
+        #expect(changed?.code == "payment_intent_unexpected_state")
+        #expect(try environment.count("payment_methods") == methods)
+        #expect(try environment.count("card_vault") == cards)
+
+        // While the same magic id attached to a real customer, or set on an open intent, is stored once each
+        let customer = try await environment.customer()
+        let attached = try await environment.paymentMethods.attach("pm_card_visa", customer: customer.id)
+        #expect(attached.customer == customer.id)
+        let open = try await environment.intents.create(.init(amount: 1000, currency: "usd"))
+        let updated = try await environment.intents.update(open.id, update)
+        #expect(updated.status == .requiresConfirmation)
+        #expect(try await environment.storedPaymentMethod(updated.paymentMethod)?.last4 == "4242")
+        #expect(try environment.count("payment_methods") == methods + 2)
+        #expect(try environment.count("card_vault") == cards + 2)
+    }
 }

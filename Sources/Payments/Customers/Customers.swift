@@ -41,7 +41,7 @@ public struct Customers: Sendable {
 
     /// Creates a customer.
     public func create(_ fields: Fields) async throws -> Customer {
-        let created = new(fields)
+        let created = try new(fields)
         try await context.database.write { tx in
             if let pm = created.defaultPaymentMethod {
                 try Self.checkDefault(pm, customer: created.id, tx: tx)
@@ -52,9 +52,9 @@ public struct Customers: Sendable {
     }
 
     /// A new customer with `fields`, not stored yet (a use case that makes one stores it in its own transaction).
-    func new(_ fields: Fields) -> Customer {
+    func new(_ fields: Fields) throws(PaymentError) -> Customer {
         var customer = Customer(id: context.ids.customer(), created: context.clock.now())
-        Self.apply(fields, to: &customer)
+        try Self.apply(fields, to: &customer)
         return customer
     }
 
@@ -71,7 +71,7 @@ public struct Customers: Sendable {
             guard var customer = try tx.customer(id), !customer.deleted else {
                 throw PaymentError.resourceMissing("customer", id: id, param: "id", inURL: true)
             }
-            Self.apply(fields, to: &customer)
+            try Self.apply(fields, to: &customer)
             if case .some(.some(let pm)) = fields.defaultPaymentMethod {
                 try Self.checkDefault(pm, customer: id, tx: tx)
             }
@@ -109,13 +109,12 @@ public struct Customers: Sendable {
         try await context.database.read { tx in try tx.customers(email: email, created: created, page: page) }
     }
 
-    private static func apply(_ fields: Fields, to customer: inout Customer) {
+    private static func apply(_ fields: Fields, to customer: inout Customer) throws(PaymentError) {
         if let email = fields.email { customer.email = email }
         if let name = fields.name { customer.name = name }
         if let phone = fields.phone { customer.phone = phone }
         if let description = fields.description { customer.description = description }
-        if fields.clearMetadata { customer.metadata = [:] }
-        for (key, value) in fields.metadata ?? [:] { customer.metadata[key] = value }
+        try customer.metadata.applyMetadata(fields.metadata, clearingFirst: fields.clearMetadata)
         if let pm = fields.defaultPaymentMethod { customer.defaultPaymentMethod = pm }
     }
 

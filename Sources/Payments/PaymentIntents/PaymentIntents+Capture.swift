@@ -61,7 +61,7 @@ extension PaymentIntents {
                 throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
             }
             var next = try current.apply(.captured(amount: captured), now: now)
-            for (key, value) in metadata ?? [:] { next.metadata[key] = value }
+            try next.metadata.applyMetadata(metadata)
             guard try tx.update(next, expecting: .requiresCapture) else {
                 throw PaymentIntentStateMachine.unexpectedState(.capture, intent: current)
             }

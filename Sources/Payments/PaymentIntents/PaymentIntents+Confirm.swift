@@ -168,6 +168,7 @@ extension PaymentIntents {
                 return plan
             }
             try PaymentIntentStateMachine.check(.confirm, on: intent)
+            if creating == nil { try Self.requireLiveCustomer(intent.customer, tx: tx) }
             if let usage = input.setupFutureUsage { intent.setupFutureUsage = usage }
             if let method = input.captureMethod { intent.captureMethod = method }
             if let email = input.receiptEmail { intent.receiptEmail = email }
@@ -178,8 +179,8 @@ extension PaymentIntents {
             else {
                 throw PaymentError.invalidRequest(
                     "You cannot confirm this PaymentIntent because it's missing a payment method. To confirm the "
-                        + "PaymentIntent with \(id), specify a payment method attached to this PaymentIntent's "
-                        + "customer or provide a payment method in the `payment_method` parameter.",
+                        + "PaymentIntent\(creating == nil ? " with \(id)" : ""), specify a payment method attached to "
+                        + "this PaymentIntent's customer or provide a payment method in the `payment_method` parameter.",
                     code: "payment_intent_unexpected_state",
                     param: "payment_method"
                 )

@@ -230,14 +230,16 @@ public struct PaymentIntents: Sendable {
             currency = value
         }
         if let customer = input.customer { try await requireCustomer(customer) }
-        var paymentMethod: PaymentMethod?
+        // A magic test id's new payment method is stored by the update's own transaction, so a refused update
+        // leaves none behind.
+        var paymentMethod: PaymentMethods.Resolved?
         if let pmID = input.paymentMethod {
-            paymentMethod = try await paymentMethods.resolve(pmID, param: "payment_method")
+            paymentMethod = try await paymentMethods.resolveForPayment(pmID, param: "payment_method")
         }
         let (newCurrency, newPaymentMethod) = (currency, paymentMethod)
         return try await context.database.write { tx in
             let currency = newCurrency
-            let paymentMethod = newPaymentMethod
+            let resolved = newPaymentMethod
             guard let current = try tx.paymentIntent(id) else {
                 throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
             }
@@ -258,9 +260,10 @@ public struct PaymentIntents: Sendable {
             if let customer = input.customer { next.customer = customer }
             if let method = input.captureMethod { next.captureMethod = method }
             if let usage = input.setupFutureUsage { next.setupFutureUsage = usage }
-            if let paymentMethod {
-                try Self.checkUsable(paymentMethod, customer: next.customer)
-                next.paymentMethod = paymentMethod.id
+            if let resolved {
+                try Self.checkUsable(resolved.paymentMethod, customer: next.customer)
+                try resolved.store(in: tx)
+                next.paymentMethod = resolved.paymentMethod.id
             }
             if input.changesPaymentDetails {
                 // New payment details need a new confirmation; any challenge in progress is void.
@@ -278,8 +281,7 @@ public struct PaymentIntents: Sendable {
             if let value = input.receiptEmail { next.receiptEmail = value }
             if let value = input.statementDescriptor { next.statementDescriptor = value }
             if let value = input.statementDescriptorSuffix { next.statementDescriptorSuffix = value }
-            if input.clearMetadata { next.metadata = [:] }
-            for (key, value) in input.metadata ?? [:] { next.metadata[key] = value }
+            try next.metadata.applyMetadata(input.metadata, clearingFirst: input.clearMetadata)
             if current.status != .succeeded && current.status != .canceled {
                 next.lastPaymentError = nil
             }
@@ -340,6 +342,20 @@ public struct PaymentIntents: Sendable {
         let customer = try await context.database.read { tx in try tx.customer(id) }
         guard let customer, !customer.deleted else {
             throw PaymentError.resourceMissing("customer", id: id, param: "customer", inURL: false)
+        }
+    }
+
+    /// Refuses, in `tx`, to confirm an intent whose customer was deleted since it was made: the attempt would charge
+    /// or keep a card for a customer that no longer exists (a saved card could not be attached to it).
+    static func requireLiveCustomer(_ id: String?, tx: any StoreTransaction) throws {
+        guard let id else { return }
+        guard let customer = try tx.customer(id), !customer.deleted else {
+            throw PaymentError.invalidRequest(
+                "No such customer: '\(id)'. It was deleted after this intent was made: update the intent with "
+                    + "another customer, then confirm it.",
+                code: "resource_missing",
+                param: "customer"
+            )
         }
     }
 

@@ -134,9 +134,9 @@ public struct PaymentMethods: Sendable {
     }
 
     /// Resolves a payment method for a payment, leaving a magic test id's new payment method to the caller's
-    /// transaction (see ``Resolved``).
-    /// - Parameter param: the request parameter that named it.
-    public func resolveForPayment(_ id: String, param: String) async throws -> Resolved {
+    /// transaction (see ``Resolved``): a request refused in that transaction leaves no payment method behind.
+    /// - Parameter param: the request parameter that named it, or nil when it is the URL's object.
+    public func resolveForPayment(_ id: String, param: String?) async throws -> Resolved {
         if let number = context.network.testCardNumber(forPaymentMethodID: id) {
             let (paymentMethod, sealed) = try prepare(Self.magicCardInput(number, now: context.clock.now()))
             return Resolved(paymentMethod: paymentMethod, unsaved: sealed, number: try CardNumber(parsing: number))
@@ -166,13 +166,15 @@ public struct PaymentMethods: Sendable {
     /// - Throws: Stripe's errors: unknown customer, a payment method already attached or no longer usable, and
     ///   the card errors of test cards that refuse attachment (a 402, as Stripe's decline cards do).
     public func attach(_ id: String, customer customerID: String) async throws -> PaymentMethod {
-        let resolved = try await resolve(id, param: nil)
+        let resolved = try await resolveForPayment(id, param: nil)
         let (network, vault) = (context.network, context.vault)
         return try await context.database.write { tx in
             guard let customer = try tx.customer(customerID), !customer.deleted else {
                 throw PaymentError.resourceMissing("customer", id: customerID, param: "customer", inURL: false)
             }
-            guard var paymentMethod = try tx.paymentMethod(resolved.id) else {
+            // A magic test id's payment method is stored here, so a refused attach leaves none behind.
+            try resolved.store(in: tx)
+            guard var paymentMethod = try tx.paymentMethod(resolved.paymentMethod.id) else {
                 throw PaymentError.resourceMissing("PaymentMethod", id: id, param: "payment_method", inURL: true)
             }
             if paymentMethod.customer != nil {
@@ -243,8 +245,7 @@ public struct PaymentMethods: Sendable {
                 throw PaymentError.resourceMissing("PaymentMethod", id: id, param: "payment_method", inURL: true)
             }
             if let billingDetails { paymentMethod.billingDetails = billingDetails }
-            if clearMetadata { paymentMethod.metadata = [:] }
-            for (key, value) in metadata ?? [:] { paymentMethod.metadata[key] = value }
+            try paymentMethod.metadata.applyMetadata(metadata, clearingFirst: clearMetadata)
             if expMonth != nil || expYear != nil {
                 let expiry = try Self.expiry(
                     month: expMonth ?? paymentMethod.expMonth,

@@ -143,8 +143,7 @@ public struct Refunds: Sendable {
             guard var refund = try tx.refund(id) else {
                 throw PaymentError.resourceMissing("refund", id: id, param: "id", inURL: true)
             }
-            if clearMetadata { refund.metadata = [:] }
-            for (key, value) in metadata ?? [:] { refund.metadata[key] = value }
+            try refund.metadata.applyMetadata(metadata, clearingFirst: clearMetadata)
             try tx.update(refund)
             return refund
         }
@@ -162,7 +161,8 @@ public struct Refunds: Sendable {
         }
     }
 
-    /// The captured charge a refund request names (by intent or by charge), with Stripe's errors.
+    /// The captured charge a refund request names (by intent or by charge), with Stripe's errors. A request naming both
+    /// must name the intent's own charge: a charge of another payment is refused, never refunded in its place.
     static func charge(for input: CreateInput, tx: any StoreTransaction) throws -> Charge {
         if let intentID = input.paymentIntent {
             guard let intent = try tx.paymentIntent(intentID) else {
@@ -184,6 +184,15 @@ public struct Refunds: Sendable {
                     "This PaymentIntent does not have a successful charge to refund.\(hint)",
                     code: "charge_not_refundable",
                     param: "payment_intent"
+                )
+            }
+            if let named = input.charge, named != charge.id {
+                guard try tx.charge(named) != nil else {
+                    throw PaymentError.resourceMissing("charge", id: named, param: "charge", inURL: false)
+                }
+                throw PaymentError.invalidRequest(
+                    "Charge \(named) does not belong to PaymentIntent \(intentID): name one of them, or both of the same payment.",
+                    param: "charge"
                 )
             }
             return charge

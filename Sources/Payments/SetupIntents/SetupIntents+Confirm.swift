@@ -57,6 +57,7 @@ extension SetupIntents {
                 setup = expired
             }
             try SetupIntentStateMachine.check(.confirm, on: setup)
+            if creating == nil { try PaymentIntents.requireLiveCustomer(setup.customer, tx: tx) }
             let original = setup.status
             if let url = input.returnURL { setup.returnURL = url }
             guard let pmID = newPaymentMethod?.paymentMethod.id ?? setup.paymentMethod,

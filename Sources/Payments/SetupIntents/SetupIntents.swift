@@ -58,7 +58,7 @@ public struct SetupIntents: Sendable {
     ///   whatever confirm throws (a 402 decline carries the setup intent in its new state).
     public func create(_ input: CreateInput) async throws -> SetupIntent {
         let resolved = try await resolve(input.paymentMethod)
-        let newCustomer = input.newCustomer.map { Customers(context: context).new($0) }
+        let newCustomer = try input.newCustomer.map { try Customers(context: context).new($0) }
         let id = context.ids.setupIntent()
         let setup = SetupIntent(
             id: id,
@@ -165,8 +165,7 @@ public struct SetupIntents: Sendable {
                 next.attemptExpiresAt = nil
             }
             if let value = input.description { next.description = value }
-            if input.clearMetadata { next.metadata = [:] }
-            for (key, value) in input.metadata ?? [:] { next.metadata[key] = value }
+            try next.metadata.applyMetadata(input.metadata, clearingFirst: input.clearMetadata)
             if current.status != .succeeded && current.status != .canceled { next.lastSetupError = nil }
             try Self.save(next, expecting: current.status, tx: tx)
             return next

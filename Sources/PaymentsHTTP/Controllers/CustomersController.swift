@@ -87,7 +87,7 @@ struct CustomersController {
     static func fields(_ params: inout Parameters) throws(PaymentError) -> Customers.Fields {
         _ = try Expansion.read(&params, allowed: [])
         var fields = Customers.Fields()
-        fields.email = try params.clearableString("email", maxLength: 512)
+        fields.email = try params.clearableEmail("email", maxLength: 512)
         fields.name = try params.clearableString("name", maxLength: 256)
         fields.phone = try params.clearableString("phone", maxLength: 20)
         fields.description = try params.clearableString("description", maxLength: 350)

@@ -36,7 +36,7 @@ struct PaymentIntentsController {
         input.confirmationMethod = try params.choice("confirmation_method", ConfirmationMethod.self) ?? .automatic
         input.setupFutureUsage = try params.choice("setup_future_usage", SetupFutureUsage.self)
         input.offSession = try Self.offSession(&params)
-        input.returnURL = try params.string("return_url", maxLength: 2048)
+        input.returnURL = try params.returnURL()
         input.errorOnRequiresAction = try params.boolean("error_on_requires_action") ?? false
         for (name, value) in [
             ("return_url", input.returnURL != nil), ("error_on_requires_action", input.errorOnRequiresAction),
@@ -48,7 +48,7 @@ struct PaymentIntentsController {
             )
         }
         input.description = try params.string("description", maxLength: 1000)
-        input.receiptEmail = try params.string("receipt_email", maxLength: 800)
+        input.receiptEmail = try params.email("receipt_email", maxLength: 800)
         input.statementDescriptor = try params.string("statement_descriptor", maxLength: 22)
         input.statementDescriptorSuffix = try params.string("statement_descriptor_suffix", maxLength: 22)
         input.metadata = try params.newMetadata()
@@ -84,7 +84,7 @@ struct PaymentIntentsController {
         input.paymentMethod = try params.string("payment_method")
         input.captureMethod = try params.choice("capture_method", CaptureMethod.self)
         input.description = try params.clearableString("description", maxLength: 1000)
-        input.receiptEmail = try params.clearableString("receipt_email", maxLength: 800)
+        input.receiptEmail = try params.clearableEmail("receipt_email", maxLength: 800)
         input.statementDescriptor = try params.clearableString("statement_descriptor", maxLength: 22)
         input.statementDescriptorSuffix = try params.clearableString("statement_descriptor_suffix", maxLength: 22)
         input.setupFutureUsage = try Self.clearableSetupFutureUsage(&params)
@@ -129,10 +129,10 @@ struct PaymentIntentsController {
         var input = PaymentIntents.ConfirmInput()
         input.paymentMethod = try params.string("payment_method")
         input.offSession = try Self.offSession(&params)
-        input.returnURL = try params.string("return_url", maxLength: 2048)
+        input.returnURL = try params.returnURL()
         input.errorOnRequiresAction = try params.boolean("error_on_requires_action") ?? false
         input.captureMethod = try params.choice("capture_method", CaptureMethod.self)
-        input.receiptEmail = try params.string("receipt_email", maxLength: 800)
+        input.receiptEmail = try params.email("receipt_email", maxLength: 800)
         input.setupFutureUsage = try Self.clearableSetupFutureUsage(&params)
         params.ignore("use_stripe_sdk", "mandate_data")
         try Self.readCardOnlyOptions(&params)

@@ -30,7 +30,7 @@ struct SetupIntentsController {
         input.customer = try params.string("customer")
         input.paymentMethod = try params.string("payment_method")
         input.usage = try params.choice("usage", SetupFutureUsage.self) ?? .offSession
-        input.returnURL = try params.string("return_url", maxLength: 2048)
+        input.returnURL = try params.returnURL()
         if input.returnURL != nil && !input.confirm {
             throw PaymentError.invalidRequest(
                 "You can only pass in `return_url` when `confirm` is set to true.",
@@ -105,7 +105,7 @@ struct SetupIntentsController {
         let clientSecret = try params.string("client_secret")
         var input = SetupIntents.ConfirmInput()
         input.paymentMethod = try params.string("payment_method")
-        input.returnURL = try params.string("return_url", maxLength: 2048)
+        input.returnURL = try params.returnURL()
         params.ignore("use_stripe_sdk", "mandate_data")
         try PaymentIntentsController.readCardOnlyOptions(&params)
         try params.finish()

@@ -47,10 +47,11 @@ public indirect enum ParameterNode: Sendable, Equatable {
             let rawKey: String
             let value: String
             if let equals = pair.firstIndex(of: UInt8(ascii: "=")) {
-                rawKey = decodeComponent(Substring(pair[..<equals]))
-                value = decodeComponent(Substring(pair[pair.index(after: equals)...]))
+                let sentKey = Substring(pair[..<equals])
+                rawKey = try decodeComponent(sentKey, param: String(sentKey))
+                value = try decodeComponent(Substring(pair[pair.index(after: equals)...]), param: rawKey)
             } else {
-                rawKey = decodeComponent(Substring(pair))
+                rawKey = try decodeComponent(Substring(pair), param: String(Substring(pair)))
                 value = ""
             }
             let path = try keyPath(rawKey)
@@ -175,10 +176,13 @@ public indirect enum ParameterNode: Sendable, Equatable {
     }
 
     /// A form component decoded: `+` is a space and `%XX` a byte. A component with a `%` not followed by two hex
-    /// digits, or whose decoded bytes are not UTF-8, keeps its `%` escapes as sent (as Foundation's
-    /// `removingPercentEncoding` gives up on the first; Foundation repairs some of the second, inconsistently). Works on the UTF-8 bytes: Foundation's string methods took an eighth of a replayed
-    /// request's time (`perf`, W3 in `scripts/bench`).
-    private static func decodeComponent(_ part: Substring) -> String {
+    /// digits keeps its `%` escapes as sent (as Foundation's `removingPercentEncoding` gives up on it): a `%` of
+    /// plain text (`50% off`) that a client did not escape. Works on the UTF-8 bytes: Foundation's string methods
+    /// took an eighth of a replayed request's time (`perf`, W3 in `scripts/bench`).
+    /// - Parameter param: the parameter the component belongs to, for the error.
+    /// - Throws: a 400 on `param` when well-formed escapes decode to bytes that are not UTF-8 (text a client encoded
+    ///   as Latin-1, say, `caf%E9`): kept as sent they would store other text than the client meant, silently.
+    private static func decodeComponent(_ part: Substring, param: String) throws(PaymentError) -> String {
         let plus = UInt8(ascii: "+")
         let percent = UInt8(ascii: "%")
         let utf8 = part.utf8
@@ -210,8 +214,16 @@ public indirect enum ParameterNode: Sendable, Equatable {
             decoded?.append(plain)
             spaced.append(plain)
         }
-        if let decoded, let text = String(validating: decoded, as: UTF8.self) { return text }
-        return String(decoding: spaced, as: UTF8.self)
+        guard let decoded else { return String(decoding: spaced, as: UTF8.self) }
+        guard let text = String(validating: decoded, as: UTF8.self) else {
+            throw .invalidRequest(
+                "Invalid UTF-8 in \(param): its percent-encoded bytes are not UTF-8 text. Encode text as UTF-8 "
+                    + "before percent-encoding it (é is %C3%A9).",
+                code: "parameter_invalid_string",
+                param: param
+            )
+        }
+        return text
     }
 
     /// The value of one hex digit, in either case.

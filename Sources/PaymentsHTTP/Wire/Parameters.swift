@@ -1,3 +1,4 @@
+import Foundation
 import PaymentsCore
 
 /// Reads an endpoint's parameters one by one, with Stripe's errors for missing, malformed and unknown ones.
@@ -49,6 +50,52 @@ public struct Parameters: Sendable {
         guard let value = try rawString(key) else { return nil }
         if value.isEmpty { throw .invalidEmpty(name(key)) }
         try checkLength(key, value, maxLength)
+        return value
+    }
+
+    /// An email address (`email`, `receipt_email`), or nil when absent: one `@` between a local part and a domain
+    /// with a dot inside it, and no spaces or control characters, as Stripe refuses `not-an-email`.
+    public mutating func email(_ key: String, maxLength: Int) throws(PaymentError) -> String? {
+        guard let value = try string(key, maxLength: maxLength) else { return nil }
+        try checkEmail(key, value)
+        return value
+    }
+
+    /// An email address that may be unset: nil when absent, `.some(nil)` for an empty value (unset it).
+    public mutating func clearableEmail(_ key: String, maxLength: Int) throws(PaymentError) -> String?? {
+        let value = try clearableString(key, maxLength: maxLength)
+        if case .some(.some(let email)) = value { try checkEmail(key, email) }
+        return value
+    }
+
+    private func checkEmail(_ key: String, _ value: String) throws(PaymentError) {
+        let parts = value.split(separator: "@", omittingEmptySubsequences: false)
+        let labels = parts.count == 2 ? parts[1].split(separator: ".", omittingEmptySubsequences: false) : []
+        let valid =
+            parts.count == 2 && !parts[0].isEmpty && labels.count >= 2 && !labels.contains { $0.isEmpty }
+            && !value.unicodeScalars.contains { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }
+        guard valid else {
+            throw .invalidRequest("Invalid email address: \(value)", code: "email_invalid", param: name(key))
+        }
+    }
+
+    /// A URL the customer's browser is sent to (`return_url`): absolute, with a scheme, and a host for `http` and
+    /// `https`. An app's own scheme (`myapp://done`) is taken, as Stripe takes it for mobile apps; a scheme that
+    /// runs or embeds content instead of going somewhere (`javascript:`, `data:`, `vbscript:`, `file:`) is not, nor
+    /// text without a scheme, which a browser would resolve against this server.
+    public mutating func returnURL(_ key: String = "return_url") throws(PaymentError) -> String? {
+        guard let value = try string(key, maxLength: 2048) else { return nil }
+        let refused: Set = ["javascript", "data", "vbscript", "file"]
+        guard let url = URLComponents(string: value), let scheme = url.scheme?.lowercased(), !refused.contains(scheme),
+            !["http", "https"].contains(scheme) || url.host?.isEmpty == false
+        else {
+            throw .invalidRequest(
+                "Invalid URL: \(name(key)) must be an absolute URL the customer's browser can go to, such as "
+                    + "https://example.com/checkout/done.",
+                code: "url_invalid",
+                param: name(key)
+            )
+        }
         return value
     }
 
