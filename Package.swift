@@ -149,6 +149,8 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "PaymentsCoreTests", dependencies: ["PaymentsCore"]),
+        // The command line's own parts (the recharge job's CSV parser and its checks), through @testable import
+        .testTarget(name: "PaymentsCLITests", dependencies: ["PaymentsCLI"]),
         .testTarget(
             name: "PaymentsLoggingTests",
             dependencies: ["PaymentsLogging", .product(name: "Logging", package: "swift-log")]

@@ -1,12 +1,56 @@
 /// RFC 4180 CSV: fields separated by commas, optionally quoted with `"` (a quote inside doubled), rows ended by
-/// CRLF or LF.
+/// CRLF, LF or CR.
 enum CSV {
-    /// Parses `text` into rows of fields. A quoted field may hold commas and line breaks.
-    static func parse(_ text: String) -> [[String]] {
+    /// Text that is not CSV, and the physical line (from 1) where it is. A file with one cannot be read reliably:
+    /// its later rows may be swallowed into a field, or a field may not hold what its writer meant.
+    struct SyntaxError: Error, Equatable, CustomStringConvertible {
+        /// What is wrong.
+        enum Kind: Equatable, Sendable {
+            /// A quoted field is still open at the end of the text; ``SyntaxError/line`` is where its quote opened.
+            case unclosedQuote
+            /// A quoted field's closing quote is followed by something other than a comma, a line break or the end
+            /// (`"ab"cd`); ``SyntaxError/line`` is the line of that closing quote.
+            case textAfterClosingQuote
+        }
+
+        var kind: Kind
+        /// The physical line, counted from 1 (a quoted field's line breaks count).
+        var line: Int
+
+        /// What is wrong, without the line: `a quoted field is never closed`.
+        var reason: String {
+            switch kind {
+            case .unclosedQuote: "a quoted field is never closed"
+            case .textAfterClosingQuote:
+                "a quoted field has text after its closing quote (write a quote inside a quoted field as \"\")"
+            }
+        }
+
+        var description: String { "line \(line): \(reason)" }
+    }
+
+    /// Where the parser is within the current field.
+    private enum State {
+        /// Nothing read yet: a quote here opens a quoted field.
+        case fieldStart
+        /// In a field that did not start with a quote: a quote here is literal (`ab"cd`, as Excel and Python read it).
+        case unquoted
+        /// Inside a quoted field: commas and line breaks are part of it, `""` is one quote.
+        case quoted
+        /// Just after a quoted field's closing quote: only a comma, a line break or the end may follow (spaces and
+        /// tabs are skipped).
+        case afterClosingQuote
+    }
+
+    /// Parses `text` into rows of fields. A quoted field may hold commas and line breaks. Empty lines are skipped.
+    /// - Throws: ``SyntaxError`` for a quoted field never closed, or text after a quoted field's closing quote.
+    static func parse(_ text: String) throws(SyntaxError) -> [[String]] {
         var rows: [[String]] = []
         var row: [String] = []
         var field = ""
-        var quoted = false
+        var state = State.fieldStart
+        var line = 1
+        var quoteLine = 1
         var chars = text.makeIterator()
         var pending: Character? = nil
         func next() -> Character? {
@@ -16,39 +60,54 @@ enum CSV {
             }
             return chars.next()
         }
+        func endField() {
+            row.append(field)
+            field = ""
+            state = .fieldStart
+        }
+        func endRow() {
+            endField()
+            if !(row.count == 1 && row[0].isEmpty) { rows.append(row) }
+            row = []
+            line += 1
+        }
         while let char = next() {
-            if quoted {
+            switch state {
+            case .quoted:
                 if char == "\"" {
-                    if let following = next() {
-                        if following == "\"" {
-                            field.append("\"")
-                        } else {
-                            quoted = false
-                            pending = following
-                        }
+                    let following = next()
+                    if following == "\"" {
+                        field.append("\"")
                     } else {
-                        quoted = false
+                        // Closed: what follows is read again in the new state (nil, the end, ends the loop)
+                        state = .afterClosingQuote
+                        pending = following
                     }
                 } else {
+                    if isLineBreak(char) { line += 1 }
                     field.append(char)
                 }
-                continue
-            }
-            switch char {
-            case "\"" where field.isEmpty:
-                quoted = true
-            case ",":
-                row.append(field)
-                field = ""
-            case "\n", "\r\n", "\r":
-                row.append(field)
-                field = ""
-                if !(row.count == 1 && row[0].isEmpty) { rows.append(row) }
-                row = []
-            default:
-                field.append(char)
+            case .afterClosingQuote:
+                switch char {
+                case ",": endField()
+                case _ where isLineBreak(char): endRow()
+                case " ", "\t": break
+                default: throw SyntaxError(kind: .textAfterClosingQuote, line: line)
+                }
+            case .fieldStart, .unquoted:
+                switch char {
+                case "\"" where state == .fieldStart:
+                    state = .quoted
+                    quoteLine = line
+                case ",": endField()
+                case _ where isLineBreak(char): endRow()
+                default:
+                    field.append(char)
+                    state = .unquoted
+                }
             }
         }
+        if state == .quoted { throw SyntaxError(kind: .unclosedQuote, line: quoteLine) }
         if !field.isEmpty || !row.isEmpty {
             row.append(field)
             rows.append(row)
@@ -56,10 +115,16 @@ enum CSV {
         return rows
     }
 
-    /// One line of CSV, quoting the fields that need it.
+    /// Whether `char` ends a line: LF, CRLF (one `Character` in Swift) or a lone CR.
+    private static func isLineBreak(_ char: Character) -> Bool {
+        char == "\n" || char == "\r\n" || char == "\r"
+    }
+
+    /// One line of CSV, quoting the fields that need it: those holding a comma, a quote or a line break (CRLF
+    /// included, one `Character` that equals neither `"\n"` nor `"\r"`).
     static func line(_ fields: [String]) -> String {
         fields.map { field in
-            guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
+            guard field.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return field }
             return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         }.joined(separator: ",") + "\r\n"
     }

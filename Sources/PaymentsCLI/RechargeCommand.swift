@@ -11,7 +11,7 @@ import Prometheus
 /// Input header: `customer,amount,currency,reference` and optionally `payment_method,description`. Output:
 /// `reference,payment_intent,status,decline_code,error`, in input order, to `--output` or standard output.
 /// Exit status: 0 when every row was charged or declined, 1 when some row was an error, 2 when the input cannot
-/// be read.
+/// be read (a missing file, not UTF-8, not CSV) or the output cannot be written, found before any row is charged.
 struct RechargeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recharge",
@@ -20,7 +20,7 @@ struct RechargeCommand: AsyncParsableCommand {
             Input columns: customer,amount,currency,reference[,payment_method,description]. Each row charges the
             customer's given (or default, or only) saved card. Running the same file again, or after a crash,
             charges no row twice. Exit status: 0 every row charged or declined; 1 some row was an error; 2 the
-            input cannot be read.
+            input cannot be read or --output cannot be written (nothing is charged then).
             """
     )
 
@@ -56,6 +56,7 @@ struct RechargeCommand: AsyncParsableCommand {
         let rows: [Row]
         do {
             rows = try Self.readInput(input)
+            if let output { try Self.checkOutput(output) }
         } catch {
             FileHandle.standardError.write(Data("payments recharge: \(error)\n".utf8))
             throw ExitCode(2)
@@ -86,7 +87,20 @@ struct RechargeCommand: AsyncParsableCommand {
             ])
         }
         if let output {
-            try text.write(toFile: output, atomically: true, encoding: .utf8)
+            do {
+                try text.write(toFile: output, atomically: true, encoding: .utf8)
+            } catch {
+                // Checked writable before the first charge, so something changed since (a full disk, a folder
+                // removed): the charges stand, so the results must not be lost with the file.
+                let message = """
+                    payments recharge: cannot write the results to \(output): \(Self.reason(error)). The charges \
+                    were made; running the same file again replays them (nothing is charged twice). The results \
+                    follow on standard output.
+
+                    """
+                FileHandle.standardError.write(Data(message.utf8))
+                FileHandle.standardOutput.write(Data(text.utf8))
+            }
         } else {
             FileHandle.standardOutput.write(Data(text.utf8))
         }
@@ -133,7 +147,16 @@ struct RechargeCommand: AsyncParsableCommand {
             // A spreadsheet's export in a legacy encoding (Latin-1, Windows-1252) is the usual cause
             throw ValidationError("\(path) is not UTF-8 text; save it as CSV UTF-8 and run again")
         }
-        var table = CSV.parse(text)
+        var table: [[String]]
+        do {
+            table = try CSV.parse(text)
+        } catch {
+            // Not CSV: its rows cannot be told apart reliably (an unclosed quote swallows the ones after it), so no
+            // row is charged
+            throw ValidationError("\(path): \(error); nothing was charged")
+        }
+        // Blank lines, and the rows of empty cells a spreadsheet exports (`,,,`), are not rows
+        table.removeAll { fields in fields.allSatisfy { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty } }
         guard !table.isEmpty else { throw ValidationError("\(path) is empty; expected a header row") }
         let header = table.removeFirst().map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         for column in requiredColumns where !header.contains(column) {
@@ -180,6 +203,37 @@ struct RechargeCommand: AsyncParsableCommand {
                 )
             )
         }
+    }
+
+    /// Checks, before any row is charged, that the results can be written to `path`: its folder exists and is
+    /// writable, and it is not a folder itself, nor a file that is not writable.
+    /// - Throws: `ValidationError` saying why not (exit status 2).
+    static func checkOutput(_ path: String) throws {
+        func refuse(_ reason: String) -> ValidationError {
+            ValidationError("cannot write the results to \(path): \(reason); nothing was charged")
+        }
+        let files = FileManager.default
+        var isFolder: ObjCBool = false
+        if files.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue { throw refuse("it is a folder") }
+        if path.hasSuffix("/") { throw refuse("it ends in /, so it names a folder") }
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        guard files.fileExists(atPath: folder, isDirectory: &isFolder) else {
+            throw refuse("the folder \(folder) does not exist")
+        }
+        guard isFolder.boolValue else { throw refuse("\(folder) is not a folder") }
+        // The results are written to a new file in the folder, then renamed over `path`
+        guard files.isWritableFile(atPath: folder) else { throw refuse("the folder \(folder) is not writable") }
+        if files.fileExists(atPath: path), !files.isWritableFile(atPath: path) {
+            throw refuse("the file is not writable")
+        }
+    }
+
+    /// Why a file could not be written, in words: the system's reason (`No such file or directory`) when
+    /// Foundation's error carries one, rather than its `NSCocoaErrorDomain Code=4`.
+    static func reason(_ error: any Error) -> String {
+        let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? any Error
+        if let posix = (underlying ?? error) as? POSIXError { return String(cString: strerror(posix.code.rawValue)) }
+        return error.localizedDescription
     }
 
     /// Charges every row, `concurrency` at a time, returning outcomes in input order. Rows repeating an earlier

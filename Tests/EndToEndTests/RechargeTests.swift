@@ -266,4 +266,185 @@ struct RechargeTests {
             #expect(try await ledgers.pendingCharges() == 0)
         }
     }
+
+    @Test("a file that is not CSV is refused whole, naming its line, before any row is charged")
+    func notCSV() async throws {
+        try await withServer { server in
+            let customer = try await Self.customerWithSavedCard(server, card: "4242424242424242")
+            let ledgers = Ledgers(folder: server.folder)
+            let intentsBefore = try await ledgers.intentCount()
+            let approvedBefore = try ledgers.networkApprovedAttempts()
+            let files = [
+                // A quote never closed on line 2 swallowed lines 3 and 4 into its reference, and the run exited 0
+                (
+                    "unclosed.csv",
+                    """
+                    customer,amount,currency,reference
+                    \(customer),2101,usd,"uq-1
+                    \(customer),2102,usd,uq-2
+                    \(customer),2103,usd,uq-3
+
+                    """,
+                    "line 2: a quoted field is never closed; nothing was charged"
+                ),
+                // "aq"-2 was read as aq-2; the description on lines 2 and 3 counts as two lines
+                (
+                    "after-quote.csv",
+                    """
+                    customer,amount,currency,reference,description
+                    \(customer),2201,usd,aq-1,"Renewal,
+                    monthly"
+                    \(customer),2202,usd,"aq"-2,
+                    \(customer),2203,usd,aq-3,
+
+                    """,
+                    "line 4: a quoted field has text after its closing quote"
+                ),
+            ]
+            for (name, text, message) in files {
+                let input = server.folder.appendingPathComponent(name)
+                let output = server.folder.appendingPathComponent("results-" + name)
+                try text.write(to: input, atomically: true, encoding: .utf8)
+
+                let run = try await Self.recharge(server, input: input, output: output)
+
+                #expect(run.termination.status == 2, "\(name): \(run.termination)\n\(run.output)")
+                #expect(run.output.contains("payments recharge: \(input.path): \(message)"), "\(run.output)")
+                #expect(!FileManager.default.fileExists(atPath: output.path), "\(name)")
+            }
+            // Then no row of either file was charged
+            #expect(try await ledgers.intentCount() == intentsBefore)
+            #expect(try ledgers.networkApprovedAttempts() == approvedBefore)
+        }
+    }
+
+    @Test(
+        "lines of only spaces or empty cells (a spreadsheet's ,,, rows) are skipped: a file with nothing wrong exits 0"
+    )
+    func blankLines() async throws {
+        try await withServer { server in
+            let customer = try await Self.customerWithSavedCard(server, card: "4242424242424242")
+            let ledgers = Ledgers(folder: server.folder)
+            let intentsBefore = try await ledgers.intentCount()
+            let input = server.folder.appendingPathComponent("blank-lines.csv")
+            let output = server.folder.appendingPathComponent("blank-lines-results.csv")
+            // Given two rows among blank lines, as a spreadsheet exports them (CRLF, ,,, for an empty row)
+            let lines = [
+                "customer,amount,currency,reference", "\(customer),2301,usd,bl-1", "   ", ",,,",
+                "\(customer),2302,usd,bl-2", " , ,\t, ", "\t", ",,,", "",
+            ]
+            try lines.joined(separator: "\r\n").write(to: input, atomically: true, encoding: .utf8)
+
+            let run = try await Self.recharge(server, input: input, output: output)
+
+            // Then the two rows were charged, and the blank lines are no rows at all
+            #expect(run.termination.status == 0, "\(run.termination)\n\(run.output)")
+            let rows = try Self.readCSV(output)
+            #expect(rows.map { $0["reference"] ?? "" } == ["bl-1", "bl-2"], "\(rows)")
+            #expect(rows.map { $0["status"] ?? "" } == ["succeeded", "succeeded"], "\(rows)")
+            #expect(run.output.contains("2 succeeded, 0 declined, 0 errors"), "\(run.output)")
+            #expect(try await ledgers.intentCount() == intentsBefore + 2)
+        }
+    }
+
+    @Test("an --output that cannot be written (its folder missing, or a folder) is refused before any row is charged")
+    func unwritableOutput() async throws {
+        try await withServer { server in
+            let customer = try await Self.customerWithSavedCard(server, card: "4242424242424242")
+            let ledgers = Ledgers(folder: server.folder)
+            let intentsBefore = try await ledgers.intentCount()
+            let approvedBefore = try ledgers.networkApprovedAttempts()
+            let input = server.folder.appendingPathComponent("unwritable.csv")
+            try """
+            customer,amount,currency,reference
+            \(customer),2401,usd,uw-1
+            \(customer),2402,usd,uw-2
+
+            """.write(to: input, atomically: true, encoding: .utf8)
+            let outputs = [
+                ("/nonexistent/dir/out.csv", "the folder /nonexistent/dir does not exist"),
+                (server.folder.path, "it is a folder"),
+            ]
+            for (output, reason) in outputs {
+                let run = try await Self.recharge(server, input: input, output: URL(fileURLWithPath: output))
+
+                #expect(run.termination.status == 2, "\(output): \(run.termination)\n\(run.output)")
+                #expect(
+                    run.output.contains(
+                        "payments recharge: cannot write the results to \(output): \(reason); nothing was charged"
+                    ),
+                    "\(run.output)"
+                )
+            }
+            #expect(try await ledgers.intentCount() == intentsBefore)
+            #expect(try ledgers.networkApprovedAttempts() == approvedBefore)
+        }
+    }
+
+    @Test("results that cannot be written at the end go to standard output, saying the charges were made")
+    func outputLostDuringRun() async throws {
+        try await withServer { server in
+            let customer = try await Self.customerWithSavedCard(server, card: "4242424242424242")
+            let ledgers = Ledgers(folder: server.folder)
+            let approvedBefore = try ledgers.networkApprovedAttempts().count
+            let rows = 20
+            let input = server.folder.appendingPathComponent("lost.csv")
+            var text = "customer,amount,currency,reference\n"
+            for row in 0..<rows { text += "\(customer),\(2500 + row),usd,lost-\(row)\n" }
+            try text.write(to: input, atomically: true, encoding: .utf8)
+            let folder = server.folder.appendingPathComponent("results")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let output = folder.appendingPathComponent("lost-results.csv")
+
+            // Given a run of one row at a time through a 200 ms network (4 s in all), whose output folder is
+            // removed once its first row was charged
+            let binary = try PaymentsBinary.path()
+            async let run = runToCompletion(
+                binary,
+                [
+                    "recharge", "--db", server.db.path, "--input", input.path, "--output", output.path, "--concurrency",
+                    "1",
+                ],
+                environment: server.commandEnvironment(["PAYMENTS_NETWORK_LATENCY": "200"]),
+                in: server.folder
+            )
+            // Watched from a thread of its own, as in killedHalfway: a task's poll can come after the run ended
+            try await offCooperativePool {
+                let deadline = ContinuousClock.now + .seconds(60)
+                while try ledgers.networkApprovedAttempts().count == approvedBefore, ContinuousClock.now < deadline {
+                    usleep(20_000)
+                }
+                try FileManager.default.removeItem(at: folder)
+            }
+            let finished = try await run
+
+            // Then every row was charged, the run says its results could not be written and that a rerun replays
+            // them, and prints them on standard output; its exit status is still the rows'
+            #expect(finished.termination.status == 0, "\(finished.termination)\n\(finished.output)")
+            #expect(try ledgers.networkApprovedAttempts().count - approvedBefore == rows)
+            #expect(
+                finished.output.contains(
+                    "payments recharge: cannot write the results to \(output.path): No such file or directory. The "
+                        + "charges were made; running the same file again replays them (nothing is charged twice). "
+                        + "The results follow on standard output."
+                ),
+                "\(finished.output)"
+            )
+            #expect(!finished.output.contains("NSCocoaErrorDomain"), "\(finished.output)")
+            let printed = finished.output.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("lost-") }
+            #expect(printed.count == rows, "\(finished.output)")
+            #expect(printed.allSatisfy { $0.contains(",succeeded,") }, "\(finished.output)")
+
+            // And running the same file again replays every row, charging none twice
+            let rerunOutput = server.folder.appendingPathComponent("lost-results-again.csv")
+            let again = try await Self.recharge(server, input: input, output: rerunOutput)
+            #expect(again.termination.status == 0, "\(again.output)")
+            #expect(again.output.contains("\(rows) rows were already done by an earlier run"), "\(again.output)")
+            let replayed = try Self.readCSV(rerunOutput).map {
+                "\($0["reference"] ?? ""),\($0["payment_intent"] ?? "")"
+            }
+            #expect(replayed == printed.map { $0.split(separator: ",").prefix(2).joined(separator: ",") })
+            #expect(try ledgers.networkApprovedAttempts().count - approvedBefore == rows)
+        }
+    }
 }

@@ -1,0 +1,106 @@
+import Foundation
+import Testing
+
+@testable import PaymentsCLI
+
+@Suite("CSV parsing")
+struct CSVTests {
+    @Test("quoted fields hold commas, doubled quotes and line breaks; empty lines are skipped")
+    func quotedFields() throws {
+        let text = "a,b,c\r\n\"x, y\",\"say \"\"hi\"\"\",\"two\nlines\"\n\n\"\",z,\n"
+        #expect(try CSV.parse(text) == [["a", "b", "c"], ["x, y", "say \"hi\"", "two\nlines"], ["", "z", ""]])
+    }
+
+    @Test("a quote inside an unquoted field is literal, as Excel and Python's csv read it")
+    func bareQuote() throws {
+        #expect(try CSV.parse("ab\"cd,e\n") == [["ab\"cd", "e"]])
+    }
+
+    @Test("spaces between a closing quote and the comma are skipped")
+    func spacesAfterClosingQuote() throws {
+        #expect(try CSV.parse("\"ab\" ,\"cd\"\t\nx") == [["ab", "cd"], ["x"]])
+    }
+
+    @Test(
+        "a quoted field never closed is an error at the line where its quote opened",
+        arguments: [
+            // The reviewer's file: it swallowed the two rows after it
+            ("customer,amount,currency,reference\ncus_X,2101,usd,\"uq-1\ncus_X,2102,usd,uq-2\ncus_X,2103,usd,uq-3", 2),
+            ("customer,amount,currency,reference\r\ncus_X,2101,usd,\"uq-1\r\ncus_X,2102,usd,uq-2\r\n", 2),
+            // A closed quoted field spanning lines 2 and 3 counts both: the open one is on line 4
+            ("a,b\n\"two\nlines\",1\n\"open,2\n", 4),
+            ("a,b\r\n\"two\r\nlines\",1\r\n\r\nx,\"open", 5),
+            ("\"", 1),
+        ]
+    )
+    func unclosedQuote(text: String, line: Int) {
+        #expect(throws: CSV.SyntaxError(kind: .unclosedQuote, line: line)) { try CSV.parse(text) }
+    }
+
+    @Test(
+        "text after a closing quote is an error at that line",
+        arguments: [
+            ("a,b\nc,d\n\"ab\"cd,e\n", 3),
+            ("a,b\n\"ab\"\"\"c\n", 2),
+            // The closing quote is on line 3 of a field that opened on line 2
+            ("a\n\"one\ntwo\"x\n", 3),
+            ("\"\"x", 1),
+        ]
+    )
+    func textAfterClosingQuote(text: String, line: Int) {
+        #expect(throws: CSV.SyntaxError(kind: .textAfterClosingQuote, line: line)) { try CSV.parse(text) }
+    }
+
+    @Test("the error reads as line and reason")
+    func errorDescription() {
+        #expect(
+            CSV.SyntaxError(kind: .unclosedQuote, line: 2).description == "line 2: a quoted field is never closed"
+        )
+    }
+
+    @Test("a written line reads back as the same fields, a field holding CRLF quoted")
+    func roundTrip() throws {
+        let fields = ["plain", "with, comma", "with \"quote\"", "two\r\nlines", "cr\rlf\n", ""]
+        let line = CSV.line(fields)
+        #expect(line == "plain,\"with, comma\",\"with \"\"quote\"\"\",\"two\r\nlines\",\"cr\rlf\n\",\r\n")
+        #expect(try CSV.parse(line) == [fields])
+    }
+}
+
+@Suite("payments recharge: reading the input and checking the output")
+struct RechargeInputTests {
+    /// A new file holding `text`, in a temporary folder.
+    static func file(_ text: String) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("recharge-\(UUID().uuidString).csv")
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
+    @Test("lines of only whitespace or empty cells (Excel's `,,,`) are skipped; a row missing its reference is not")
+    func blankRows() throws {
+        let url = try Self.file(
+            "customer,amount,currency,reference\n   \n,,,\n , \t, ,\ncus_A,100,usd,r-1\n\t\ncus_B,200,usd,\n,,,\n"
+        )
+        defer { try? FileManager.default.removeItem(at: url) }
+        let rows = try RechargeCommand.readInput(url.path)
+        #expect(rows.map(\.reference) == ["r-1", ""])
+        #expect(rows.map(\.problem) == [nil, "missing reference"])
+    }
+
+    @Test("a file that is not CSV is refused, naming the file and the line")
+    func syntaxError() throws {
+        let url = try Self.file("customer,amount,currency,reference\ncus_X,2101,usd,\"uq-1\ncus_X,2102,usd,uq-2\n")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let error = #expect(throws: (any Error).self) { try RechargeCommand.readInput(url.path) }
+        #expect(error.map { "\($0)" } == "\(url.path): line 2: a quoted field is never closed; nothing was charged")
+    }
+
+    @Test("an output in a folder that does not exist, or that is a folder, is refused; a new file is not")
+    func output() throws {
+        let folder = FileManager.default.temporaryDirectory.path
+        #expect(throws: (any Error).self) { try RechargeCommand.checkOutput("/nonexistent/dir/out.csv") }
+        #expect(throws: (any Error).self) { try RechargeCommand.checkOutput(folder) }
+        #expect(throws: (any Error).self) { try RechargeCommand.checkOutput(folder + "/new-folder/") }
+        try RechargeCommand.checkOutput(folder + "/recharge-\(UUID().uuidString).csv")
+    }
+}
