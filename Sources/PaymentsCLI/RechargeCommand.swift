@@ -57,6 +57,7 @@ struct RechargeCommand: AsyncParsableCommand {
         do {
             rows = try Self.readInput(input)
             if let output { try Self.checkOutput(output) }
+            if let metricsFile { try Self.checkOutput(metricsFile, holding: "the metrics") }
         } catch {
             FileHandle.standardError.write(Data("payments recharge: \(error)\n".utf8))
             throw ExitCode(2)
@@ -112,7 +113,17 @@ struct RechargeCommand: AsyncParsableCommand {
                     .increment()
             }
             // Atomic (a temporary file renamed over the old one), so a collector never reads half a file.
-            try Data(registry.emitToBuffer()).write(to: URL(fileURLWithPath: metricsFile), options: .atomic)
+            do {
+                try Data(registry.emitToBuffer()).write(to: URL(fileURLWithPath: metricsFile), options: .atomic)
+            } catch {
+                // Checked writable before the first charge, as the results' file was: the rows decide the status.
+                let message = """
+                    payments recharge: cannot write the metrics to \(metricsFile): \(Self.reason(error)). The \
+                    charges were made and their results written.
+
+                    """
+                FileHandle.standardError.write(Data(message.utf8))
+            }
         }
         if summary.errors > 0 { throw ExitCode(1) }
     }
@@ -205,12 +216,12 @@ struct RechargeCommand: AsyncParsableCommand {
         }
     }
 
-    /// Checks, before any row is charged, that the results can be written to `path`: its folder exists and is
-    /// writable, and it is not a folder itself, nor a file that is not writable.
+    /// Checks, before any row is charged, that `what` (the results, the metrics) can be written to `path`: its
+    /// folder exists and is writable, and it is not a folder itself, nor a file that is not writable.
     /// - Throws: `ValidationError` saying why not (exit status 2).
-    static func checkOutput(_ path: String) throws {
+    static func checkOutput(_ path: String, holding what: String = "the results") throws {
         func refuse(_ reason: String) -> ValidationError {
-            ValidationError("cannot write the results to \(path): \(reason); nothing was charged")
+            ValidationError("cannot write \(what) to \(path): \(reason); nothing was charged")
         }
         let files = FileManager.default
         var isFolder: ObjCBool = false

@@ -376,6 +376,21 @@ struct RechargeTests {
                     "\(run.output)"
                 )
             }
+            // A --metrics-file that cannot be written is refused the same way, before any charge
+            let metrics = try await Self.recharge(
+                server,
+                input: input,
+                output: server.folder.appendingPathComponent("out.csv"),
+                extra: ["--metrics-file", "/nonexistent/dir/recharge.prom"]
+            )
+            #expect(metrics.termination.status == 2, "\(metrics.termination)\n\(metrics.output)")
+            #expect(
+                metrics.output.contains(
+                    "payments recharge: cannot write the metrics to /nonexistent/dir/recharge.prom: the folder "
+                        + "/nonexistent/dir does not exist; nothing was charged"
+                ),
+                "\(metrics.output)"
+            )
             #expect(try await ledgers.intentCount() == intentsBefore)
             #expect(try ledgers.networkApprovedAttempts() == approvedBefore)
         }
