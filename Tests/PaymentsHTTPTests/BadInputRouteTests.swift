@@ -301,4 +301,18 @@ struct BadInputRouteTests {
             #expect(response.error["code"]?.string == "incorrect_number")
         }
     }
+
+    @Test(
+        "Stripe's Search API answers a 404 that says search is not served and names the list filters",
+        arguments: ["payment_intents", "customers", "charges"]
+    )
+    func searchIsNotServed(_ object: String) async throws {
+        try await withWire { api in
+            let response = try await api.get("/v1/\(object)/search", [("query", "metadata['order']:'42'")])
+            #expect(response.status == 404)
+            #expect(response.error["type"]?.string == "invalid_request_error")
+            let message = try #require(response.error["message"]?.string)
+            #expect(message.contains("Search (GET /v1/\(object)/search) is not supported"), "\(message)")
+        }
+    }
 }

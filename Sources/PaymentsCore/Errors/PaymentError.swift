@@ -114,6 +114,23 @@ extension PaymentError {
         )
     }
 
+    /// Stripe's Search API (`GET /v1/payment_intents/search?query=...`, what `stripe.PaymentIntent.search` calls),
+    /// which this service does not serve: a 404 that says so and names the list's filters, rather than reading
+    /// `search` as an object id or `query` as an unknown parameter.
+    /// - Parameters:
+    ///   - objects: the collection's path (`payment_intents`).
+    ///   - filters: the filters its list takes, in words.
+    public static func searchNotServed(_ objects: String, filters: String) -> PaymentError {
+        PaymentError(
+            kind: .invalidRequest,
+            code: nil,
+            message: "Search (GET /v1/\(objects)/search) is not supported by this service. List with filters "
+                + "instead (GET /v1/\(objects) takes \(filters)), or query the database with SQL (README, "
+                + "\"Admin reports\").",
+            status: 404
+        )
+    }
+
     /// A route that does not exist.
     public static func unrecognizedURL(method: String, path: String) -> PaymentError {
         PaymentError(

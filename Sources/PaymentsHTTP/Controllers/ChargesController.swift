@@ -17,6 +17,9 @@ struct ChargesController {
 
     @Sendable func retrieve(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
+        if context.parameters.get("id") == "search" {
+            throw PaymentError.searchNotServed("charges", filters: "customer, payment_intent and created")
+        }
         var params = try await RequestParameters.read(request, context: context)
         let expand = try Expansion.read(&params, allowed: Expansion.chargeFields)
         try params.finish()

@@ -28,6 +28,9 @@ struct CustomersController {
 
     @Sendable func retrieve(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
+        if context.parameters.get("id") == "search" {
+            throw PaymentError.searchNotServed("customers", filters: "email and created")
+        }
         var params = try await RequestParameters.read(request, context: context)
         _ = try Expansion.read(&params, allowed: [])
         try params.finish()

@@ -63,6 +63,9 @@ struct PaymentIntentsController {
     }
 
     @Sendable func retrieve(_ request: Request, context: StripeRequestContext) async throws -> Response {
+        if context.parameters.get("id") == "search" {
+            throw PaymentError.searchNotServed("payment_intents", filters: "customer and created")
+        }
         var params = try await RequestParameters.read(request, context: context)
         let expand = try Expansion.read(&params, allowed: Expansion.intentFields)
         let clientSecret = try params.string("client_secret")
