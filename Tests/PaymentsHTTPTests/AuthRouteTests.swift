@@ -185,6 +185,27 @@ struct AuthRouteTests {
         }
     }
 
+    @Test("A publishable key without a client secret gets the same 401 for an intent that exists and one that does not")
+    func publishableCannotProbeIDs() async throws {
+        try await withWire { api in
+            let intent = try #require(try await api.intent()["id"]?.string)
+            let setup = try #require(try await api.setup()["id"]?.string)
+            for (existing, missing) in [
+                ("/v1/payment_intents/\(intent)", "/v1/payment_intents/pi_missing000000000000000"),
+                ("/v1/setup_intents/\(setup)", "/v1/setup_intents/seti_missing0000000000000"),
+            ] {
+                for path in [existing, missing] {
+                    let read = try await api.get(path, auth: WireClient.publishable)
+                    let confirm = try await api.post(path + "/confirm", [], auth: WireClient.publishable)
+                    for response in [read, confirm] {
+                        #expect(response.status == 401, "\(path): \(response.text)")
+                        #expect(response.error["code"]?.string == "secret_key_required")
+                    }
+                }
+            }
+        }
+    }
+
     @Test("A publishable key confirms an automatic-confirmation intent with its client_secret")
     func publishableConfirmAutomatic() async throws {
         try await withWire { api in

@@ -104,4 +104,22 @@ struct CardNumberParameterRouteTests {
             #expect(try await api.listCount("/v1/customers") == 1)
         }
     }
+
+    @Test(
+        "A card number in a URL path is not repeated in the 404",
+        arguments: [
+            "/v1/payment_intents/4532015112830366", "/v1/customers/4532015112830366",
+            "/v1/refunds/4532-0151-1283-0366", "/checkout/4532015112830366", "/v1/4532015112830366/x",
+        ]
+    )
+    func cardNumberInPath(_ path: String) async throws {
+        try await withWire { api in
+            let response = try await api.get(path)
+            #expect(response.status == 404, "\(response.text)")
+            #expect(response.error["type"]?.string == "invalid_request_error")
+            for number in ["4532015112830366", "4532-0151-1283-0366"] {
+                #expect(!response.text.contains(number), "\(response.text)")
+            }
+        }
+    }
 }

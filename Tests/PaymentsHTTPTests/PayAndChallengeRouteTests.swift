@@ -117,6 +117,34 @@ struct PayAndChallengeRouteTests {
         }
     }
 
+    @Test("An intent's id alone cannot re-confirm it while its challenge is open: no new challenge, no client secret")
+    func payIDWhileChallengeOpen() async throws {
+        try await withWire { api in
+            // Given a /pay payment waiting for the customer's challenge
+            let card = try await api.card("4000002500003155")
+            let first = try await api.postJSON("/pay", #"{"payment_method_id": "\#(card)"}"#, auth: nil)
+            let secret = try #require(first.json["payment_intent_client_secret"]?.string)
+            let id = try Self.intentID(fromClientSecret: secret)
+            let before = try await api.get("/v1/payment_intents/\(id)")
+            let challenge = try api.challengePath(of: before.json)
+
+            // When someone who knows only the id posts it to /pay
+            let replay = try await api.postJSON("/pay", #"{"payment_intent_id": "\#(id)"}"#, auth: nil)
+
+            // Then it is refused, without the client secret, and the intent and its challenge are as they were
+            #expect(replay.status == 400)
+            #expect(replay.json["error"]?["code"]?.string == "payment_intent_unexpected_state")
+            #expect(!replay.text.contains(secret))
+            #expect(try await api.get("/v1/payment_intents/\(id)").json == before.json)
+            // And the customer's challenge still completes, after which the id alone confirms it
+            let page = try await api.send(.post, challenge, body: "outcome=complete", auth: nil)
+            #expect(page.status == 200)
+            let second = try await api.postJSON("/pay", #"{"payment_intent_id": "\#(id)"}"#, auth: nil)
+            #expect(second.json["success"]?.bool == true)
+            #expect(try api.environment.network.approvedCount() == 1)
+        }
+    }
+
     // MARK: - 3-D Secure pages
 
     @Test("GET shows the challenge; POST complete redirects 303 to return_url with the intent's parameters")

@@ -110,6 +110,24 @@ struct SaveCardRouteTests {
         }
     }
 
+    @Test("Another customer's saved card is refused without naming that customer, to a caller without a key")
+    func anotherCustomersCard() async throws {
+        try await withWire { api in
+            // Given a card saved for a customer
+            let owner = try await api.createCustomer()
+            let card = try await api.savedCard("4242424242424242", customer: owner)
+            // When someone posts its id to /save-card and to /pay
+            let saved = try await api.postJSON("/save-card", #"{"payment_method_id": "\#(card)"}"#, auth: nil)
+            let paid = try await api.postJSON("/pay", #"{"payment_method_id": "\#(card)"}"#, auth: nil)
+            // Then both are refused, and neither names the owner
+            for response in [saved, paid] {
+                #expect(response.status == 400, "\(response.text)")
+                #expect(response.error["code"]?.string == "payment_method_customer_mismatch")
+                #expect(!response.text.contains(owner), "\(response.text)")
+            }
+        }
+    }
+
     @Test("The same Idempotency-Key replays a saved card and a decline, making one customer each")
     func idempotent() async throws {
         try await withWire { api in

@@ -376,6 +376,7 @@ public struct PaymentIntents: Sendable {
                 param: "payment_method"
             )
         }
+        // The owner is not named: `/pay` and `/save-card` answer with these messages to callers without a key.
         if let owner = paymentMethod.customer, owner != customer {
             if customer == nil {
                 throw PaymentError.invalidRequest(
@@ -386,8 +387,8 @@ public struct PaymentIntents: Sendable {
                 )
             }
             throw PaymentError.invalidRequest(
-                "The provided PaymentMethod belongs to another Customer (\(owner)); it cannot be used with this "
-                    + "\(object)'s Customer.",
+                "The provided PaymentMethod belongs to another Customer; it cannot be used with this \(object)'s "
+                    + "Customer.",
                 code: "payment_method_customer_mismatch",
                 param: "payment_method"
             )

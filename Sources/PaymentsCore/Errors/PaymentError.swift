@@ -98,7 +98,8 @@ extension PaymentError {
         .invalidRequest(message, code: "parameter_invalid_string", param: param)
     }
 
-    /// A referenced object that does not exist: 404 when it is the URL's object, 400 when named in the body.
+    /// A referenced object that does not exist: 404 when it is the URL's object, 400 when named in the body. An id
+    /// that holds a card number (one pasted into a URL) is not repeated: a response is logged by proxies and clients.
     public static func resourceMissing(
         _ objectName: String,
         id: String,
@@ -108,7 +109,10 @@ extension PaymentError {
         PaymentError(
             kind: .invalidRequest,
             code: "resource_missing",
-            message: "No such \(objectName): '\(id)'",
+            message: CardNumber.appears(in: id)
+                ? "No such \(objectName): the id given holds a card number (not repeated here); a card number is sent "
+                    + "only as card[number] when creating a PaymentMethod."
+                : "No such \(objectName): '\(id)'",
             param: param,
             status: inURL ? 404 : 400
         )

@@ -71,6 +71,7 @@ struct PaymentIntentsController {
         let clientSecret = try params.string("client_secret")
         try params.finish()
         let id = try context.parameters.require("id")
+        try context.requireClientSecretGiven(clientSecret)
         let intent = try await services.intents.retrieve(id)
         try Self.authorize(context, intent: intent, clientSecret: clientSecret)
         return try await render(intent, request: request, context: context, expand: expand)
@@ -142,6 +143,7 @@ struct PaymentIntentsController {
         try params.finish()
         let id = try context.parameters.require("id")
         if context.scope != .secret {
+            try context.requireClientSecretGiven(clientSecret)
             let intent = try await services.intents.retrieve(id)
             try Self.authorize(context, intent: intent, clientSecret: clientSecret)
             if intent.confirmationMethod == .manual {

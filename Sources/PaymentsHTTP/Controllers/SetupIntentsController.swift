@@ -51,6 +51,7 @@ struct SetupIntentsController {
         let expand = try Expansion.read(&params, allowed: Expansion.setupIntentFields)
         let clientSecret = try params.string("client_secret")
         try params.finish()
+        try context.requireClientSecretGiven(clientSecret)
         let setup = try await services.setupIntents.retrieve(try context.parameters.require("id"))
         try context.requireClientSecret(clientSecret, of: setup.clientSecret, object: "SetupIntent")
         return try await render(setup, request: request, context: context, expand: expand)
@@ -111,6 +112,7 @@ struct SetupIntentsController {
         try params.finish()
         let id = try context.parameters.require("id")
         if context.scope != .secret {
+            try context.requireClientSecretGiven(clientSecret)
             let setup = try await services.setupIntents.retrieve(id)
             try context.requireClientSecret(clientSecret, of: setup.clientSecret, object: "SetupIntent")
         }

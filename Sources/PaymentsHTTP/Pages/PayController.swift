@@ -49,7 +49,8 @@ struct PayController {
                     scope: scope
                 )
             } else if let intentID {
-                try await Self.requireOwnIntent(intentID, clientSecret: clientSecret, services: services)
+                let own = try await Self.requireOwnIntent(intentID, clientSecret: clientSecret, services: services)
+                if clientSecret == nil { try Self.requireNoOpenChallenge(own, now: services.context.clock.now()) }
                 intent = try await services.intents.logging(to: context.logger).confirm(intentID, .init(), scope: scope)
             } else {
                 throw PaymentError.parameterMissing("payment_method_id")
@@ -67,13 +68,33 @@ struct PayController {
 
     /// Refuses an intent `/pay` did not create, or whose client secret (when sent) does not match, exactly as an
     /// unknown one: nothing tells the caller that the id exists.
-    static func requireOwnIntent(_ id: String, clientSecret: String?, services: HTTPServices) async throws {
+    /// - Returns: the intent, as read.
+    @discardableResult
+    static func requireOwnIntent(_ id: String, clientSecret: String?, services: HTTPServices) async throws
+        -> PaymentIntent
+    {
         let intent = try await services.lookup.paymentIntent(id)
         guard let intent, intent.origin == .pay,
             clientSecret.map({ ConstantTime.equals($0, intent.clientSecret) }) ?? true
         else {
             throw PaymentError.resourceMissing("payment_intent", id: id, param: "payment_intent_id", inURL: false)
         }
+        return intent
+    }
+
+    /// Refuses, for a request that names an intent by its id alone, to confirm it while its 3-D Secure challenge is
+    /// open: confirming again would issue a new challenge and answer its client secret, so anyone who learned the id
+    /// (the checkout shows it as the payment's reference) could void the customer's challenge and answer one in
+    /// their place. The seed's client posts the id only once the customer has answered the challenge, when the intent
+    /// is no longer `requires_action`; a challenge past its window is confirmed as before (the attempt expires).
+    static func requireNoOpenChallenge(_ intent: PaymentIntent, now: Int64) throws {
+        guard intent.status == .requiresAction, let expiresAt = intent.attemptExpiresAt, now < expiresAt else { return }
+        throw PaymentError.invalidRequest(
+            "This payment is waiting for the customer's 3-D Secure authentication: it can be confirmed once the "
+                + "challenge is answered (or with the intent's client secret).",
+            code: "payment_intent_unexpected_state",
+            param: "payment_intent_id"
+        )
     }
 
     /// The seed client's error shape: `{error: {message, code, decline_code}}`, 402 for card errors and 400 for

@@ -38,12 +38,18 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
             scopedContext.scope = scoped.scope
             response = await render(scoped.error, request: request, context: scopedContext)
         } catch let error as HTTPError where error.status == .notFound {
-            let notFound = PaymentError.unrecognizedURL(method: request.method.rawValue, path: request.uri.path)
+            let notFound = PaymentError.unrecognizedURL(
+                method: request.method.rawValue,
+                path: RequestLog.path(request.uri.path)
+            )
             response = await render(notFound, request: request, context: context)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             response = await render(.tooLarge, request: request, context: context)
         } catch let error as HTTPError where error.status == .methodNotAllowed {
-            let notFound = PaymentError.unrecognizedURL(method: request.method.rawValue, path: request.uri.path)
+            let notFound = PaymentError.unrecognizedURL(
+                method: request.method.rawValue,
+                path: RequestLog.path(request.uri.path)
+            )
             response = await render(notFound, request: request, context: context)
         } catch let error as HTTPError where (400..<500).contains(error.status.code) {
             // Any other refusal of the request by Hummingbird itself (the static files' middleware refuses a path

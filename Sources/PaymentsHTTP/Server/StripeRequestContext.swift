@@ -45,6 +45,15 @@ public struct StripeRequestContext: RequestContext {
         guard scope == .secret else { throw .secretKeyRequired }
     }
 
+    /// Checks, before the intent is looked up, that a publishable key came with a client secret: without one it
+    /// reaches no intent, so it gets the same 401 whether the id exists or not (a 404 for a missing one would tell
+    /// which ids exist).
+    /// - Throws: 401 `secret_key_required` for a publishable key without a client secret.
+    func requireClientSecretGiven(_ given: String?) throws(PaymentError) {
+        guard scope == .publishable, given == nil else { return }
+        throw .secretKeyRequired
+    }
+
     /// Checks that a publishable key reaches an intent (`object`: `PaymentIntent` or `SetupIntent`) only with its
     /// client secret, `expected`; a secret key needs none.
     /// - Throws: 401 `secret_key_required` without a client secret, 400 `..._invalid_parameter` for another one.
