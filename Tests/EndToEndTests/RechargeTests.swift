@@ -87,6 +87,44 @@ struct RechargeTests {
     }
 
     @Test(
+        "a null character in a CSV field is that row's error, on either store: it never merges two references",
+        arguments: TestStore.allCases
+    )
+    func nullCharacters(_ store: TestStore) async throws {
+        try await withServer(store: store) { server in
+            // Given a customer with a card, and a file whose fields hold null characters: on SQLite `nulref<NUL>A`
+            // was stored as `nulref`, so the next row's own reference `nulref` replayed it, uncharged
+            let customer = try await Self.customerWithSavedCard(server, card: "4242424242424242")
+            let ledgers = Ledgers(folder: server.folder)
+            let approvedBefore = try ledgers.networkApprovedAttempts().count
+            let input = server.folder.appendingPathComponent("nul.csv")
+            let output = server.folder.appendingPathComponent("nul-results.csv")
+            try [
+                "customer,amount,currency,reference,payment_method,description",
+                "\(customer),1000,usd,nulref\u{0}A,,",
+                "\(customer),1000,usd,nulref,,",
+                "\(customer)\u{0}junk,1000,usd,nulcus,,",
+                "\(customer),1000,usd,nuldesc,,desc\u{0}hidden",
+                "",
+            ].joined(separator: "\n").write(to: input, atomically: true, encoding: .utf8)
+
+            // When the job runs, one row at a time
+            let run = try await Self.recharge(server, input: input, output: output, extra: ["--concurrency", "1"])
+
+            // Then each row with a null character is its own error, naming the column, and the plain reference is
+            // charged on its own
+            #expect(run.termination.status == 1, "\(run.termination)\n\(run.output)")
+            let rows = try Self.readCSV(output)
+            #expect(rows.map { $0["status"] ?? "" } == ["error", "succeeded", "error", "error"], "\(rows)")
+            #expect(rows[0]["error"] == "reference holds a null character.", "\(rows)")
+            #expect(rows[2]["error"] == "customer holds a null character.", "\(rows)")
+            #expect(rows[3]["error"] == "description holds a null character.", "\(rows)")
+            #expect(rows[1]["payment_intent"]?.hasPrefix("pi_") == true)
+            #expect(try ledgers.networkApprovedAttempts().count == approvedBefore + 1)
+        }
+    }
+
+    @Test(
         "a CSV of mixed cards and bad rows: each row's outcome, then a rerun creates nothing",
         arguments: TestStore.allCases
     )

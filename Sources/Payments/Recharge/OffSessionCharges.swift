@@ -97,6 +97,15 @@ public struct OffSessionCharges: Sendable {
         guard (1...IdempotencyKeys.maximumKeyLength).contains(IdempotencyKeys.length(of: request.reference)) else {
             throw PaymentError.invalidRequest("reference must be 1 to 255 characters.")
         }
+        // SQLite keeps a bound text only up to a null character and PostgreSQL refuses it: `ref<NUL>A` would be
+        // stored as `ref`, so two references would share one key (the second reported as charged, never charged).
+        // The API refuses such values before they run; a CSV row is refused here, whichever store is behind.
+        for (column, value) in [
+            ("reference", request.reference), ("customer", request.customer), ("currency", request.currency),
+            ("payment_method", request.paymentMethod ?? ""), ("description", request.description ?? ""),
+        ] where value.utf8.contains(0) {
+            throw PaymentError.invalidRequest("\(column) holds a null character.", param: column)
+        }
         let keys = IdempotencyKeys(context: context)
         let key = IdempotencyKeys.Request(
             apiKey: Self.keyScope,
