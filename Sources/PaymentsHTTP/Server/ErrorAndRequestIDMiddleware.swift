@@ -60,6 +60,7 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
             response = await render(.apiError(), request: request, context: context)
         }
         response.headers[.requestID] = context.requestID
+        PageHeaders.apply(to: &response.headers, path: request.uri.path)
         RequestLog.record(request, status: response.status, since: started, logger: context.logger)
         return response
     }
