@@ -5,7 +5,10 @@
 // secret} → success or
 // the error. Every POST /pay carries an Idempotency-Key made once per checkout attempt and reused when the same
 // attempt is sent again (lost answers, a busy server), so a retry never charges twice; the form is disabled from
-// the first click until the answer, so a double click sends one attempt.
+// the first click until the answer, so a double click sends one attempt. A POST whose answer never came may have
+// charged the card: it is kept in this tab's sessionStorage until an answer settles it, and the next Pay (whatever
+// the shopper changed meanwhile) or the next load of the page (a reload, Back then Forward) sends it again first, so
+// an unclear payment is replayed, never made a second time.
 //
 // With "save this card for later" ticked, nothing is paid: createPaymentMethod → POST /save-card
 // {payment_method_id} (a customer and a SetupIntent for it, server side) → on {requires_action,
@@ -40,6 +43,7 @@ const STRINGS = {
     processing: 'Processing…',
     statusCreating: 'Checking your card…',
     statusPaying: 'Processing your payment…',
+    statusChecking: 'Checking your earlier payment…',
     statusSaving: 'Saving your card…',
     statusAuthenticating: 'Waiting for your card issuer to confirm the payment…',
     statusAuthenticatingCard: 'Waiting for your card issuer to confirm the card…',
@@ -123,6 +127,7 @@ const STRINGS = {
     processing: '処理中…',
     statusCreating: 'カードを確認しています…',
     statusPaying: 'お支払いを処理しています…',
+    statusChecking: '前回のお支払いを確認しています…',
     statusSaving: 'カードを保存しています…',
     statusAuthenticating: 'カード発行会社による確認を待っています…',
     statusAuthenticatingCard: 'カード発行会社によるカードの確認を待っています…',
@@ -192,6 +197,9 @@ const BRAND_NAMES = {
   diners: 'Diners Club',
   unionpay: 'UnionPay',
 };
+
+/** The badge's text on a narrow screen, where the full name would cover the number's last digits. */
+const BRAND_SHORT_NAMES = { ...BRAND_NAMES, amex: 'Amex', diners: 'Diners', mastercard: 'MC', unionpay: 'UPI' };
 
 /** `ja` when the browser prefers Japanese before English, else `en`; `?lang=ja|en` overrides (demos). */
 function pickLanguage() {
@@ -346,8 +354,18 @@ function currentBrand() {
   return cardBrand(fields.number.input.value.replace(/\D/g, ''));
 }
 
+/**
+ * Makes the field's text half-width (NFKC): a Japanese input method types full-width digits (`４２４２`) and slash,
+ * which the formatters below would otherwise drop as non-digits.
+ */
+function halfWidth(input) {
+  const normalized = input.value.normalize('NFKC');
+  if (normalized !== input.value) input.value = normalized;
+}
+
 function formatNumber() {
   const input = fields.number.input;
+  halfWidth(input);
   const before = digitsBeforeCaret(input);
   let digits = input.value.replace(/\D/g, '');
   const brand = cardBrand(digits);
@@ -365,6 +383,7 @@ function showBrand(brand) {
   if (badge.dataset.brand !== brand) {
     badge.dataset.brand = brand;
     badge.textContent = brand ? BRAND_NAMES[brand] : '';
+    badge.dataset.short = brand ? BRAND_SHORT_NAMES[brand] : '';
   }
   const cvc = fields.cvc.input;
   const size = brand === 'amex' ? 4 : 3;
@@ -376,11 +395,20 @@ function showBrand(brand) {
 
 function formatExpiry(event) {
   const input = fields.expiry.input;
+  halfWidth(input);
   const deleting = event && typeof event.inputType === 'string' && event.inputType.startsWith('delete');
   const long = /^\s*(\d{1,2})\s*\/\s*(\d{4})\s*$/.exec(input.value);
-  let digits = long ? long[1].padStart(2, '0') + long[2].slice(2) : input.value.replace(/\D/g, '');
+  // A one-digit month ended by a separator (`1/`, `1 `) is that month: `1/30` is January 2030, not `13 / 0`.
+  const shortMonth = /^\s*(\d)\s*[/\-. ]\s*(\d*)\s*$/.exec(input.value);
+  let digits;
+  if (long) digits = long[1].padStart(2, '0') + long[2].slice(2);
+  else if (shortMonth) digits = '0' + shortMonth[1] + shortMonth[2];
+  else digits = input.value.replace(/\D/g, '');
   if (digits.length === 1 && Number(digits) > 1) digits = '0' + digits;
-  digits = digits.slice(0, 4);
+  // A year typed in full (`12 / 2030`, key by key): keep its digits until it is whole, then show it as two.
+  const yearInFull = digits.length > 4 && digits.slice(2, 4) === '20';
+  digits = digits.slice(0, yearInFull ? 6 : 4);
+  if (digits.length === 6) digits = digits.slice(0, 2) + digits.slice(4);
   let formatted;
   if (digits.length > 2) formatted = `${digits.slice(0, 2)} / ${digits.slice(2)}`;
   else if (digits.length === 2 && !deleting) formatted = `${digits} / `;
@@ -390,6 +418,7 @@ function formatExpiry(event) {
 
 function formatCVC() {
   const input = fields.cvc.input;
+  halfWidth(input);
   const digits = input.value.replace(/\D/g, '').slice(0, input.maxLength > 0 ? input.maxLength : 4);
   if (digits !== input.value) input.value = digits;
 }
@@ -534,6 +563,8 @@ let attempt = null;
 /** How often one POST /pay is sent again after a lost answer or a busy server, and how long it waits first. */
 const PAY_RETRIES = 3;
 const RETRY_DELAYS_MS = [400, 1000, 2000];
+/** How long one POST may go unanswered before the page says it cannot tell (a hung server, a stalled network). */
+const REQUEST_TIMEOUT_MS = 30000;
 
 function uuid() {
   if (crypto.randomUUID) return crypto.randomUUID();
@@ -576,8 +607,12 @@ async function postToServer(path, body, key) {
         headers: { 'Content-Type': 'application/json', 'Idempotency-Key': key },
         body: JSON.stringify(body),
         cache: 'no-store',
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
-    } catch {
+    } catch (error) {
+      // A request that timed out is not sent again at once: the server did not answer it, so it is kept
+      // unsettled for the shopper's next Pay (or the next load of the page) to settle.
+      if (error?.name === 'TimeoutError') return { error: { message: t.connectionError }, transient: true };
       if (tries < PAY_RETRIES) {
         await sleep(RETRY_DELAYS_MS[tries]);
         continue;
@@ -599,6 +634,57 @@ async function postToServer(path, body, key) {
     if (answer && typeof answer === 'object') return answer;
     return { error: { message: t.genericError } };
   }
+}
+
+// MARK: - Requests not answered yet
+
+/** Where this tab keeps the request whose answer it has not had: `{path, body, key, signature, item, last4}`. */
+const UNSETTLED = 'payments-checkout-unsettled';
+
+function loadUnsettled() {
+  try {
+    return JSON.parse(sessionStorage.getItem(UNSETTLED) ?? 'null');
+  } catch {
+    return null;
+  }
+}
+
+function storeUnsettled(request) {
+  try {
+    if (request) sessionStorage.setItem(UNSETTLED, JSON.stringify(request));
+    else sessionStorage.removeItem(UNSETTLED);
+  } catch {
+    // Storage off (a private window's quota): the attempt in memory still covers retries without a reload.
+  }
+}
+
+/**
+ * `postToServer`, with the request kept as unsettled until an answer settles it (one that is not `transient`).
+ * `context` is what the page needs to show its outcome later: the attempt's signature, the item, the card's last 4.
+ */
+async function send(path, body, key, context) {
+  storeUnsettled({ path, body, key, ...context });
+  const response = await postToServer(path, body, key);
+  if (!response.transient) storeUnsettled(null);
+  return response;
+}
+
+/**
+ * Sends the unsettled request again (same key, same body: the server replays what it did). Resolves `{result}` as
+ * `pay()`/`saveCard()` do when it paid or saved, `{error}` when it settled without (a decline; or a payment still
+ * waiting for its challenge, which expires unanswered: nothing charged), or `{error, transient}` while the server
+ * still cannot say.
+ */
+async function settle(unsettled) {
+  const response = await postToServer(unsettled.path, unsettled.body, unsettled.key);
+  if (response.transient) return { error: response.error, transient: true };
+  storeUnsettled(null);
+  attempt = null;
+  if (response.success && unsettled.path === '/pay') return { result: { paymentIntent: response.payment_intent } };
+  if (response.success) {
+    return { result: { setupIntent: response.setup_intent, customer: response.customer, last4: unsettled.last4 } };
+  }
+  return { error: response.error ?? null };
 }
 
 /** A fingerprint of what this attempt does; another card, item or choice to save is another attempt. */
@@ -660,7 +746,8 @@ async function pay(values) {
 
   setStatus('statusPaying');
   const body = { payment_method_id: current.paymentMethod, item: values.item };
-  let response = await postToServer('/pay', body, current.key);
+  const context = { signature: current.signature, item: selectedItem() };
+  let response = await send('/pay', body, current.key, context);
   for (let round = 1; ; round++) {
     if (response.transient) return { error: response.error };
     if (response.error) {
@@ -675,10 +762,11 @@ async function pay(values) {
         return { error };
       }
       setStatus('statusPaying');
-      response = await postToServer(
+      response = await send(
         '/pay',
         { payment_intent_id: paymentIntent.id, payment_intent_client_secret: response.payment_intent_client_secret },
         `${current.key}:confirm:${round}`,
+        context,
       );
       continue;
     }
@@ -697,7 +785,10 @@ async function saveCard(values) {
   if (current.error) return current;
 
   setStatus('statusSaving');
-  const response = await postToServer('/save-card', { payment_method_id: current.paymentMethod }, current.key);
+  const response = await send('/save-card', { payment_method_id: current.paymentMethod }, current.key, {
+    signature: current.signature,
+    last4: values.number.slice(-4),
+  });
   if (response.transient) return { error: response.error };
   attempt = null;
   if (response.error) return { error: response.error };
@@ -780,11 +871,24 @@ async function onSubmit(event) {
   formError.textContent = '';
   if (!validateAll()) return;
   const values = readValues();
-  const item = selectedItem();
+  let item = selectedItem();
   setBusy(true);
   let result;
   try {
-    result = values.save ? await saveCard(values) : await pay(values);
+    const unsettled = loadUnsettled();
+    // An earlier request may have charged the card: settle it before anything else, even if the shopper has
+    // changed the card or the item since (a new attempt would be a second payment).
+    const earlier = unsettled ? await settleEarlier(unsettled) : null;
+    if (earlier?.result) item = unsettled.item ?? item;
+    // Settled without paying: a decline is shown, unless the shopper has changed something since (then this is a
+    // new attempt); a payment that only waited for its challenge charged nothing, so the shopper pays anew.
+    const again =
+      earlier &&
+      !earlier.result &&
+      !earlier.transient &&
+      (!earlier.error || unsettled.signature !== attemptSignature(values));
+    if (earlier && !again) result = earlier.result ?? { error: earlier.error ?? { message: t.genericError } };
+    else result = values.save ? await saveCard(values) : await pay(values);
   } catch (error) {
     result = { error: { message: t.genericError } };
     console.error(error);
@@ -793,6 +897,33 @@ async function onSubmit(event) {
   if (result.paymentIntent) showSuccess(result.paymentIntent, item);
   else if (result.setupIntent) showSaved(result);
   else showError(result.error);
+}
+
+/** `settle(unsettled)`, telling the shopper what the page is doing. */
+async function settleEarlier(unsettled) {
+  setStatus('statusChecking');
+  return settle(unsettled);
+}
+
+/**
+ * On load: a request this tab sent before a reload (or Back) that never got its answer is settled first; its
+ * payment is shown if it went through, else the form is ready as usual.
+ */
+async function resumeUnsettled() {
+  const unsettled = loadUnsettled();
+  if (!unsettled) return;
+  setBusy(true);
+  let earlier;
+  try {
+    earlier = await settleEarlier(unsettled);
+  } catch (error) {
+    console.error(error);
+    earlier = { error: { message: t.genericError }, transient: true };
+  }
+  setBusy(false);
+  if (earlier.result?.paymentIntent) showSuccess(earlier.result.paymentIntent, unsettled.item ?? selectedItem());
+  else if (earlier.result?.setupIntent) showSaved(earlier.result);
+  else if (earlier.transient) formError.textContent = messageOf(earlier.error);
 }
 
 function resetForNextPayment() {
@@ -813,6 +944,7 @@ function wire() {
   fields.number.input.addEventListener('input', formatNumber);
   fields.expiry.input.addEventListener('input', formatExpiry);
   fields.cvc.input.addEventListener('input', formatCVC);
+  fields.postal.input.addEventListener('input', () => halfWidth(fields.postal.input));
   for (const name of FIELD_ORDER) {
     const { input } = fields[name];
     // Problems show when leaving a filled field, and go away as soon as the value is right.
@@ -848,6 +980,7 @@ async function start() {
   $('test-mode').hidden = !testMode;
   $('test-cards').hidden = !testMode;
   controls.disabled = false;
+  await resumeUnsettled();
   form.dataset.ready = 'true';
 }
 

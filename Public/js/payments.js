@@ -259,12 +259,25 @@ export function Payments(publishableKey, options = {}) {
     return { error: { type: 'invalid_request_error', code, message, [kind.field]: intent } };
   }
 
+  /**
+   * The error for an intent whose attempt expired before its challenge was answered, with the server's code
+   * (`payment_intent_payment_attempt_expired`, `setup_intent_setup_attempt_expired`), so a page can say it took too
+   * long rather than that authentication failed. Null for any other intent.
+   */
+  function expiredError(intent, kind) {
+    const last = intent[kind.lastError];
+    if (!last?.code?.endsWith('_attempt_expired')) return null;
+    return { error: { type: 'invalid_request_error', code: last.code, message: last.message, [kind.field]: intent } };
+  }
+
   async function runCardAction(clientSecret, kind) {
     const retrieved = await retrieveIntent(clientSecret, kind);
     if (retrieved.error) return retrieved;
     const intent = retrieved[kind.result];
     if (kind.authenticated.has(intent.status)) return { [kind.result]: intent };
     if (intent.status !== 'requires_action') {
+      const expired = expiredError(intent, kind);
+      if (expired) return expired;
       const failed = intent[kind.lastError]?.code === `${kind.field}_authentication_failure`;
       return actionError(failed, intent, kind);
     }
@@ -277,7 +290,7 @@ export function Payments(publishableKey, options = {}) {
     if (answer.outcome !== 'fail' && kind.authenticated.has(after[kind.result].status)) {
       return { [kind.result]: after[kind.result] };
     }
-    return actionError(true, after[kind.result], kind);
+    return expiredError(after[kind.result], kind) ?? actionError(true, after[kind.result], kind);
   }
 
   return Object.freeze({

@@ -90,7 +90,7 @@ def _die_with_parent() -> None:
 class Server:
     """One `payments serve` process on its own port and temporary database."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, settings: dict[str, str] | None = None):
         binary = os.environ.get("PAYMENTS_BINARY") or str(REPO / ".build" / "debug" / "payments")
         if not os.access(binary, os.X_OK):
             pytest.fail(
@@ -104,13 +104,15 @@ class Server:
         self.log_path = workdir / "server.log"
         self.process: subprocess.Popen | None = None
         self.port = 0
+        # PAYMENTS_* settings for this server (all others are cleared)
+        self.settings = settings or {}
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PAYMENTS_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PAYMENTS_")} | self.settings
         # Port 0: the server picks a free port and prints it, so no other process can take it in between.
         command = [self.binary, "serve", "--host", "127.0.0.1", "--port", "0", "--db", str(self.db)]
         with open(self.log_path, "ab") as log:
@@ -191,9 +193,11 @@ class Server:
 
 
 @pytest.fixture
-def server():
+def server(request):
+    # A test marked `@pytest.mark.settings(PAYMENTS_X="...")` gets a server with those settings.
+    marker = request.node.get_closest_marker("settings")
     with tempfile.TemporaryDirectory(prefix="payments-browser-") as folder:
-        instance = Server(Path(folder))
+        instance = Server(Path(folder), settings=marker.kwargs if marker else None)
         try:
             instance.start()
             yield instance

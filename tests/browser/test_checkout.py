@@ -204,6 +204,25 @@ def test_3ds_fail_shows_error_and_the_form_pays_again(checkout):
     assert len(keys) == 2  # a new attempt after a failed one gets a new key
 
 
+@pytest.mark.settings(PAYMENTS_CONFIRMATION_WINDOW="3")
+def test_challenge_answered_past_its_window_closes_and_says_it_took_too_long(checkout_desktop):
+    page = checkout_desktop.open()
+    page.fill(number=CARD_3DS)
+    page.by_id("pay").click()
+    enter_3ds_frame(page)
+    # The shopper answers after the 3-second window: the link is no longer valid.
+    time.sleep(3.5)
+    page.by_id("complete").click()
+    page.driver.switch_to.default_content()
+    # The modal closes by itself, and the page says the payment took too long (not that authentication failed).
+    message = page.wait_alert()
+    assert "took too long" in message, message
+    page.wait(lambda d: not d.find_elements(By.CSS_SELECTOR, "[role=dialog]"), message="the modal stayed open")
+    page.wait_idle()
+    assert [status for _, status in intents(page.server)] == ["requires_payment_method"]
+    assert page.server.count("SELECT count(*) FROM charges WHERE status = 'succeeded'") == 0
+
+
 def test_3ds_escape_cancels_as_a_failure(checkout_desktop):
     page = checkout_desktop.open()
     page.fill(number=CARD_3DS)
@@ -317,6 +336,66 @@ def test_lost_answer_is_retried_with_the_same_key_and_charges_once(checkout_desk
         if e["method"] == "Network.responseReceived" and e["params"]["requestId"] == pays[1]["requestId"]
     ]
     assert replayed and header(replayed[0]["headers"], "Idempotent-Replayed") == "true"
+
+
+def test_answers_lost_then_another_item_replays_the_first_payment(checkout_desktop):
+    page = checkout_desktop.open()
+    # Every answer to POST /pay is lost on the way back: the payment goes through, the page cannot tell.
+    page.driver.execute_script(
+        """
+        const realFetch = window.fetch;
+        window.dropPayAnswers = true;
+        window.fetch = async (url, init) => {
+          const response = await realFetch(url, init);
+          if (String(url).endsWith('/pay') && window.dropPayAnswers) throw new TypeError('Failed to fetch');
+          return response;
+        };
+        """
+    )
+    page.fill(number=CARD_SUCCEEDS)
+    page.by_id("pay").click()
+    page.wait_alert()
+    page.wait_idle()
+    assert [status for _, status in intents(page.server)] == ["succeeded"]
+    # The connection is back; the shopper picks another item and pays again.
+    page.driver.execute_script("window.dropPayAnswers = false;")
+    page.find("input[name=item][value=tote]").click()
+    page.by_id("pay").click()
+    intent_id = page.wait_success()
+    # The page shows the payment that went through, for the item it was for; nothing else was charged.
+    assert intents(page.server) == [(intent_id, "succeeded")]
+    assert "¥2,000" not in page.by_id("success-message").text
+    assert page.server.count("SELECT count(*) FROM payment_methods") == 1
+
+
+def test_reload_while_paying_resumes_that_payment_instead_of_paying_again(checkout_desktop):
+    page = checkout_desktop.open()
+    # The POST /pay reaches the server, which pays, but the page never sees the answer.
+    page.driver.execute_script(
+        """
+        const realFetch = window.fetch;
+        window.fetch = async (url, init) => {
+          if (String(url).endsWith('/pay')) { realFetch(url, init); return new Promise(() => {}); }
+          return realFetch(url, init);
+        };
+        """
+    )
+    page.fill(number=CARD_SUCCEEDS)
+    page.by_id("pay").click()
+    page.wait(
+        lambda d: page.server.count("SELECT count(*) FROM payment_intents WHERE status = 'succeeded'") == 1,
+        message="the payment did not reach the server",
+    )
+    # The shopper reloads: the page settles that payment (a replay), and shows it.
+    page.driver.refresh()
+    intent_id = page.wait_success()
+    assert intents(page.server) == [(intent_id, "succeeded")]
+    pays = page.requests_to(page.network(), "/pay")
+    assert pays and header(pays[-1]["request"]["headers"], "Idempotency-Key")
+    # Settled: the next visit is a fresh form.
+    page.open()
+    assert page.by_id("payment-form").is_displayed() and not page.by_id("success").is_displayed()
+    assert page.server.count("SELECT count(*) FROM payment_intents") == 1
 
 
 # MARK: - Saving the card for later
@@ -481,10 +560,26 @@ def test_number_grouping_brands_and_expiry_format(checkout_desktop):
     page.wait(lambda d: d.find_element(By.ID, "card-cvc-error").text == "Your card's security code is incomplete.")
 
     expiry = page.by_id("card-expiry")
-    for typed, shown in [("1230", "12 / 30"), ("5", "05 / "), ("0", "0")]:
+    for typed, shown in [
+        ("1230", "12 / 30"),
+        ("5", "05 / "),
+        ("0", "0"),
+        # A one-digit month ended by a separator, and a year typed in full, key by key
+        ("1/30", "01 / 30"),
+        ("1 / 30", "01 / 30"),
+        ("12/2030", "12 / 30"),
+        # Full-width digits and slash, as a Japanese input method types them
+        ("１２／３０", "12 / 30"),
+    ]:
         expiry.clear()
         expiry.send_keys(typed)
         assert expiry.get_attribute("value") == shown, typed
+    number.clear()
+    number.send_keys("４２４２４２４２４２４２４２４２")
+    assert number.get_attribute("value") == "4242 4242 4242 4242"
+    cvc.clear()
+    cvc.send_keys("１２３")
+    assert cvc.get_attribute("value") == "123"
     # Autofill and paste may bring a four-digit year.
     page.driver.execute_script(
         "arguments[0].value = '12/2031';"

@@ -157,11 +157,19 @@ struct ChallengeController {
             """
     }
 
+    /// The page of a link that was used or expired. When framed (the checkout's modal), it tells the parent at once
+    /// that this challenge is over (`outcome: "expired"`, which clients that know only complete and fail take as a
+    /// failure), so the modal closes and the page reads the intent's state, instead of leaving the shopper on a page
+    /// that nothing closes but its ×.
     static func expiredPage() -> Response {
-        page(
+        let over = """
+            <script>window.parent && window.parent !== window && window.parent.postMessage(\
+            {type: "payments-3ds-result", outcome: "expired"}, "*");</script>
+            """
+        return page(
             status: .notFound,
             title: "Link no longer valid",
-            body: "<p>This authentication link has been used or has expired.</p>\(cancelScript(id: nil))"
+            body: "<p>This authentication link has been used or has expired.</p>\(over)"
         )
     }
 
