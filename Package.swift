@@ -161,6 +161,7 @@ let package = Package(
                 "PaymentsCore", "PaymentsStore", "PaymentsNetwork", "Payments", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

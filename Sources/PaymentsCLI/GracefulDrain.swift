@@ -29,7 +29,7 @@ struct GracefulDrain<Base: Service>: Service {
             readiness.beginDraining()
             logger.info(
                 "shutting down: no new connections; finishing the requests in flight",
-                metadata: ["grace_period_seconds": "\(gracePeriod)"]
+                metadata: ["grace_period_seconds": .stringConvertible(gracePeriod)]
             )
             Self.exit(after: gracePeriod, logger: logger)
         }
@@ -42,7 +42,7 @@ struct GracefulDrain<Base: Service>: Service {
         DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
             logger.warning(
                 "shutdown grace period over: exiting with requests still in flight (their keys and the start-up recovery finish them)",
-                metadata: ["grace_period_seconds": "\(seconds)"]
+                metadata: ["grace_period_seconds": .stringConvertible(seconds)]
             )
             fflush(nil)  // every open output stream: the log line above reaches its file before the exit
             _exit(0)

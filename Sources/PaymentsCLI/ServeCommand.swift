@@ -61,7 +61,9 @@ struct ServeCommand: AsyncParsableCommand {
         let settings = loaded
         // Before anything starts an event loop (the PostgreSQL pool, the HTTP server): SwiftNIO takes it only then.
         NIOSingletons.groupLoopCountSuggestion = settings.eventLoops
-        let base = settings.publicBaseURL ?? "http://\(settings.host):\(settings.port)"
+        // An IPv6 address goes in brackets in a URL (`http://[::1]:4242`).
+        let host = settings.host.contains(":") ? "[\(settings.host)]" : settings.host
+        let base = settings.publicBaseURL ?? "http://\(host):\(settings.port)"
         let bootstrap = try await Bootstrap(
             settings: settings,
             publicBaseURL: base.hasSuffix("/") ? String(base.dropLast()) : base

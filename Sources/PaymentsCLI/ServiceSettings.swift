@@ -140,13 +140,15 @@ struct ServiceSettings: Sendable {
                         + "See config/development.json for its shape."
                 )
             }
+            try checkNames(inConfigFile: configFile)
         } else if overrides.config != nil || environment["PAYMENTS_CONFIG"] != nil {
             throw SettingsError.invalid("The config file '\(configFile)' does not exist.")
         }
         let config = ConfigReader(providers: providers)
         let payments = config.scoped(to: "payments")
         var settings = ServiceSettings(
-            environment: payments.string(forKey: "environment", default: "development"),
+            environment: payments.string(forKey: "environment", default: "development")
+                .trimmingCharacters(in: .whitespaces).lowercased(),
             host: payments.string(forKey: "host", default: "127.0.0.1"),
             port: try payments.checkedInt(forKey: "port", default: 4242),
             publicBaseURL: payments.string(forKey: "publicBaseURL"),
@@ -203,6 +205,37 @@ struct ServiceSettings: Sendable {
         return settings
     }
 
+    /// Every setting a config file may hold under `payments` (each read by ``load(_:environment:)`` and its helpers).
+    static let settingNames: Set<String> = [
+        "catalog", "confirmationWindow", "databasePoolSize", "databaseURL", "db", "environment", "eventLoops",
+        "groupCommit", "host", "idempotencyLease", "idleTimeout", "logFormat", "logLevel", "maxBodyBytes",
+        "maxFormParameters", "maxHeaderBytes", "maxHeaderCount", "migrations", "networkLatency", "networkLedger",
+        "networkTimeout", "port", "publicBaseURL", "publicFolder", "rateLimit", "rateLimitBurst",
+        "shutdownGracePeriod", "sweepInterval", "sweeperLease", "synchronous", "writerNiceness", "publishableKey",
+        "publishableKeys", "secretKey", "secretKeys", "vaultKey", "vaultOldKeys",
+    ]
+
+    /// Refuses a config file with a setting this service does not know (`confirmWindow` for `confirmationWindow`)
+    /// or one outside `payments`: read as nothing, it would leave the setting at its default without a word.
+    static func checkNames(inConfigFile path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path),
+            let file = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return }  // the file provider has already said what is wrong with it
+        if let outside = file.keys.sorted().first(where: { $0 != "payments" }) {
+            throw SettingsError.invalid(
+                "The config file '\(path)' has '\(outside)' outside \"payments\": every setting goes inside it."
+            )
+        }
+        let names = (file["payments"] as? [String: Any])?.keys.sorted() ?? []
+        if let unknown = names.first(where: { !settingNames.contains($0) }) {
+            let near = settingNames.sorted().first { $0.lowercased().hasPrefix(String(unknown.lowercased().prefix(4))) }
+            throw SettingsError.invalid(
+                "The config file '\(path)' has a setting 'payments.\(unknown)' that this service does not know"
+                    + (near.map { " (did you mean '\($0)'?)" } ?? "") + "; README's Configuration table lists them."
+            )
+        }
+    }
+
     /// The environment variable of a setting: `rateLimitBurst` is `PAYMENTS_RATE_LIMIT_BURST`.
     static func environmentName(_ name: String) -> String {
         "PAYMENTS_"
@@ -236,12 +269,42 @@ struct ServiceSettings: Sendable {
 
     /// Refuses settings that cannot work, and development secrets in production.
     func validate() throws {
+        // Checked first: every production check below hangs on this value being exactly `production`.
+        guard environment == "development" || environment == "production" else {
+            throw SettingsError.invalid(
+                "environment (PAYMENTS_ENVIRONMENT) must be development or production, not '\(environment)'."
+            )
+        }
         try validateKeys()
         guard (0...65535).contains(port) else { throw SettingsError.invalid("The port must be 0...65535.") }
         guard confirmationWindow > 0, sweepInterval >= 0 else {
             throw SettingsError.invalid("The confirmation window must be positive and the sweep interval not negative.")
         }
         guard sweeperLease >= 1 else { throw SettingsError.invalid("The sweeper lease must be at least 1 second.") }
+        // Upper bounds: times are added to the clock as 64-bit seconds (and intervals become nanoseconds), so a
+        // value near the integer's limit would overflow at the first payment or sweep instead of being refused here.
+        for (name, value, most) in [
+            ("confirmationWindow", Double(confirmationWindow), 30.0 * 86_400),
+            ("idempotencyLease", Double(idempotencyLease), 86_400),
+            ("sweepInterval", Double(sweepInterval), 86_400),
+            ("sweeperLease", Double(sweeperLease), 86_400),
+            ("networkTimeout", networkTimeout, 3_600),
+            ("networkLatency", Double(networkLatency) / 1_000, 3_600),
+        ] where !(value <= most) {
+            throw SettingsError.invalid(
+                "\(name) (\(Self.environmentName(name))) must be at most \(Int(most)) \(name == "networkLatency" ? "s (in ms)" : "seconds")."
+            )
+        }
+        if let base = publicBaseURL {
+            guard let url = URLComponents(string: base), url.scheme == "http" || url.scheme == "https",
+                url.host?.isEmpty == false
+            else {
+                throw SettingsError.invalid(
+                    "publicBaseURL (PAYMENTS_PUBLIC_BASE_URL) must be an http or https URL, such as "
+                        + "https://pay.example.com, not '\(base)'."
+                )
+            }
+        }
         guard networkTimeout > 0, Double(idempotencyLease) > networkTimeout else {
             throw SettingsError.invalid(
                 "The network timeout (\(networkTimeout) s) must be positive and shorter than the idempotency lease "
@@ -303,8 +366,28 @@ extension ConfigReader {
         if let read { return read }
         // Text is what the environment gives (and a file's quoted value); a file's numbers are not text.
         if let text = string(forKey: ConfigKey(name)) {
+            // Text that would be right unquoted can only be a config file's string ("8080"): say so.
+            let unquote = Int(text) != nil || Double(text) != nil || text == "true" || text == "false"
             throw ServiceSettings.SettingsError.invalid(
-                "\(name) (\(ServiceSettings.environmentName(name))) must be \(kind), not '\(text)'."
+                "\(name) (\(ServiceSettings.environmentName(name))) must be \(kind), not '\(text)'"
+                    + (unquote ? " in quotes: write it in the config file without quotes." : ".")
+            )
+        }
+        // A config file's value of another JSON type (8080.5 for a whole number, a list, true): never the default.
+        let key = ConfigKey(name)
+        var other: String?
+        if let value = double(forKey: key) {
+            other = "\(value)"
+        } else if let value = bool(forKey: key) {
+            other = "\(value)"
+        } else if let value = stringArray(forKey: key) {
+            other = "\(value)"
+        } else if let value = intArray(forKey: key) {
+            other = "\(value)"
+        }
+        if let other {
+            throw ServiceSettings.SettingsError.invalid(
+                "\(name) (\(ServiceSettings.environmentName(name))) must be \(kind), not \(other)."
             )
         }
         return defaultValue

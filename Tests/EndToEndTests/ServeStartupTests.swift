@@ -141,6 +141,74 @@ struct ServeStartupTests {
         #expect(!run.createdDatabase)
     }
 
+    @Test(
+        "settings a service would misread are refused at start: an unknown environment, values past their bounds",
+        arguments: [
+            (
+                "PAYMENTS_ENVIRONMENT", "Production",
+                // any case is production, with its checks (the development keys refused), never development
+                "This configuration is for production but uses the development"
+            ),
+            ("PAYMENTS_ENVIRONMENT", "prod", "must be development or production, not 'prod'"),
+            (
+                "PAYMENTS_CONFIRMATION_WINDOW", "9223372036854775807",
+                "confirmationWindow (PAYMENTS_CONFIRMATION_WINDOW) must be at most"
+            ),
+            (
+                "PAYMENTS_IDEMPOTENCY_LEASE", "9223372036854775807",
+                "idempotencyLease (PAYMENTS_IDEMPOTENCY_LEASE) must be at most"
+            ),
+            (
+                "PAYMENTS_SWEEP_INTERVAL", "9223372036854775807",
+                "sweepInterval (PAYMENTS_SWEEP_INTERVAL) must be at most"
+            ),
+            (
+                "PAYMENTS_PUBLIC_BASE_URL", "not a url",
+                "publicBaseURL (PAYMENTS_PUBLIC_BASE_URL) must be an http or https URL"
+            ),
+            (
+                "PAYMENTS_PUBLIC_BASE_URL", "javascript:alert(1)",
+                "publicBaseURL (PAYMENTS_PUBLIC_BASE_URL) must be an http"
+            ),
+        ]
+    )
+    func misreadSettingsRefused(_ variable: String, _ value: String, _ message: String) async throws {
+        let run = try await Self.serve(refusing: [variable: value])
+        #expect(run.termination.reason == .exit && run.termination.status != 0, "\(run)")
+        #expect(run.output.contains(message), "\(run.output)")
+        #expect(!run.output.contains("Fatal error") && !run.output.contains("runtime failure"), "\(run.output)")
+        #expect(!run.createdDatabase)
+    }
+
+    @Test("a config file's unknown setting, a setting outside payments, or a value of the wrong JSON type is refused")
+    func configFileMistakesRefused() async throws {
+        let folder = try TestPaths.temporaryFolder("payments-e2e-config-names")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for (content, message) in [
+            (
+                #"{"payments": {"confirmWindow": 60}}"#,
+                "a setting 'payments.confirmWindow' that this service does not know"
+            ),
+            (#"{"payments": {}, "port": 8080}"#, "has 'port' outside \"payments\""),
+            (
+                #"{"payments": {"sweepInterval": 60.5}}"#,
+                "sweepInterval (PAYMENTS_SWEEP_INTERVAL) must be a whole number, not 60.5"
+            ),
+            (
+                #"{"payments": {"networkLatency": [5]}}"#,
+                "networkLatency (PAYMENTS_NETWORK_LATENCY) must be a whole number, not"
+            ),
+            (#"{"payments": {"sweepInterval": "60"}}"#, "write it in the config file without quotes"),
+        ] {
+            let file = folder.appendingPathComponent("settings.json")
+            try content.write(to: file, atomically: true, encoding: .utf8)
+            let run = try await Self.serve(refusing: ["PAYMENTS_CONFIG": file.path])
+            #expect(run.termination.reason == .exit && run.termination.status != 0, "\(content): \(run)")
+            #expect(run.output.contains(message), "\(content): \(run.output)")
+            #expect(!run.createdDatabase)
+        }
+    }
+
     @Test("a config file that is not a JSON object is refused, naming the file and what is wrong with it")
     func unreadableConfigFile() async throws {
         let folder = try TestPaths.temporaryFolder("payments-e2e-config-file")

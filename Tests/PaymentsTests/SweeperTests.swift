@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 import Payments
 import PaymentsCore
 import PaymentsNetwork
@@ -692,5 +693,17 @@ struct SweeperTests {
         configuration.readonly = true
         let queue = try DatabaseQueue(path: environment.database.path, configuration: configuration)
         return try queue.read(body)
+    }
+
+    @Test("A pass's counts are numbers in its log metadata, so JSON logs show them as numbers")
+    func reportCountsAreLogNumbers() {
+        let report = SweepReport(attemptsExpired: 3, eventsPruned: 12)
+        for (key, count) in [("attempts_expired", "3"), ("events_pruned", "12"), ("examined", "0")] {
+            guard case .stringConvertible(let value) = report.metadata[key] else {
+                Issue.record("\(key) is \(String(describing: report.metadata[key])), not a number")
+                continue
+            }
+            #expect(value is Int && value.description == count, "\(key)")
+        }
     }
 }

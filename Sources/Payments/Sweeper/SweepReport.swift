@@ -67,20 +67,20 @@ public struct SweepReport: Sendable, Equatable {
             + pendingChargesRecovered + pendingRefundsSettled + refundsUpdated + eventsPruned
     }
 
-    /// The counts as log metadata, with the rules' names as keys.
+    /// The counts as log metadata, with the rules' names as keys (numbers, so JSON logs show them as numbers).
     public var metadata: Logger.Metadata {
         [
-            "attempts_expired": "\(attemptsExpired)",
-            "setup_attempts_expired": "\(setupAttemptsExpired)",
-            "authorizations_canceled": "\(authorizationsCanceled)",
-            "captures_recorded": "\(capturesRecorded)",
-            "idempotency_keys_pruned": "\(idempotencyKeysPruned)",
-            "pending_charges_recovered": "\(pendingChargesRecovered)",
-            "pending_refunds_settled": "\(pendingRefundsSettled)",
-            "events_pruned": "\(eventsPruned)",
-            "refunds_updated": "\(refundsUpdated)",
-            "skipped": "\(skipped)",
-            "examined": "\(examined)",
+            "attempts_expired": .stringConvertible(attemptsExpired),
+            "setup_attempts_expired": .stringConvertible(setupAttemptsExpired),
+            "authorizations_canceled": .stringConvertible(authorizationsCanceled),
+            "captures_recorded": .stringConvertible(capturesRecorded),
+            "idempotency_keys_pruned": .stringConvertible(idempotencyKeysPruned),
+            "pending_charges_recovered": .stringConvertible(pendingChargesRecovered),
+            "pending_refunds_settled": .stringConvertible(pendingRefundsSettled),
+            "events_pruned": .stringConvertible(eventsPruned),
+            "refunds_updated": .stringConvertible(refundsUpdated),
+            "skipped": .stringConvertible(skipped),
+            "examined": .stringConvertible(examined),
             "rules_skipped": "\(rulesSkipped.map(\.rawValue).joined(separator: ","))",
         ]
     }

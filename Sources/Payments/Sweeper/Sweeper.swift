@@ -423,7 +423,7 @@ public struct Sweeper: Sendable {
                 if !Task.isCancelled {
                     context.logger.warning(
                         "could not release a batch of expired authorizations; the next pass tries again",
-                        metadata: ["authorizations": "\(attempts.count)", "error": "\(error)"]
+                        metadata: ["authorizations": .stringConvertible(attempts.count), "error": "\(error)"]
                     )
                 }
             }
@@ -451,7 +451,9 @@ public struct Sweeper: Sendable {
             if let amount = try await context.network.capture(attemptID: attempt, amount: intent.amountCapturable) {
                 context.logger.notice(
                     "an expired authorization had been captured at the network; recording the capture",
-                    metadata: ["payment_intent": "\(intent.id)", "charge": "\(attempt)", "amount": "\(amount)"]
+                    metadata: [
+                        "payment_intent": "\(intent.id)", "charge": "\(attempt)", "amount": .stringConvertible(amount),
+                    ]
                 )
                 return .captured(amount)
             }
