@@ -82,6 +82,8 @@ struct ServeCommand: AsyncParsableCommand {
                 try await database.checkReady()
             } catch StoreReadinessProblem.migrationsPending {
                 throw Readiness.Failure(reason: "migrations_pending")
+            } catch StoreReadinessProblem.databaseMissing {
+                throw Readiness.Failure(reason: "database_missing")
             }
         }
         // Only the built-in development keys are printed (they are public anyway); configured keys never are.

@@ -64,6 +64,22 @@ struct HealthEndToEndTests {
         }
     }
 
+    @Test("Ready is 503 database_missing once the database file is moved away under the server, 200 when it is back")
+    func databaseMissing() async throws {
+        try await withServer { server in
+            #expect(try await server.client.get("/health/ready").status == 200)
+            // An operator moves the file (and its log) away while the server runs: SQLite writes on to the open file
+            let aside = server.db.deletingLastPathComponent().appendingPathComponent("moved.sqlite")
+            try FileManager.default.moveItem(at: server.db, to: aside)
+            let answer = try await server.client.get("/health/ready")
+            #expect(answer.status == 503, "\(answer)")
+            #expect(try answer.json()["reason"]?.string == "database_missing", "\(answer)")
+            #expect(try await server.client.get("/health/live").status == 200)
+            try FileManager.default.moveItem(at: aside, to: server.db)
+            #expect(try await server.client.get("/health/ready").status == 200)
+        }
+    }
+
     /// Polls `condition` for up to 15 s.
     static func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
         let deadline = ContinuousClock.now + .seconds(15)

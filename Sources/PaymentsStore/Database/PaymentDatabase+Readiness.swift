@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import PaymentsCore
 
@@ -16,6 +17,9 @@ extension PaymentDatabase: StoreAdministration {
     /// group commit it waits for the writer thread: a stuck writer is not ready).
     /// - Throws: ``ReadinessProblem/migrationsPending``, or the database's error.
     public func checkReady() async throws {
+        // A file deleted or moved under the running process: SQLite keeps writing to the open one, which no restart
+        // will find, so every payment answered from now on would be lost.
+        guard FileManager.default.fileExists(atPath: path) else { throw ReadinessProblem.databaseMissing }
         let migrator = migrations.migrator
         guard try await writer.read({ db in try migrator.hasCompletedMigrations(db) }) else {
             throw ReadinessProblem.migrationsPending
