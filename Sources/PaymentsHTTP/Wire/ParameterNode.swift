@@ -179,10 +179,14 @@ public indirect enum ParameterNode: Sendable, Equatable {
     /// digits keeps its `%` escapes as sent (as Foundation's `removingPercentEncoding` gives up on it): a `%` of
     /// plain text (`50% off`) that a client did not escape. Works on the UTF-8 bytes: Foundation's string methods
     /// took an eighth of a replayed request's time (`perf`, W3 in `scripts/bench`).
-    /// - Parameter param: the parameter the component belongs to, for the error.
+    /// - Parameter param: the parameter the component belongs to, for the error (evaluated only then: a request's
+    ///   every parameter passes here).
     /// - Throws: a 400 on `param` when well-formed escapes decode to bytes that are not UTF-8 (text a client encoded
     ///   as Latin-1, say, `caf%E9`): kept as sent they would store other text than the client meant, silently.
-    private static func decodeComponent(_ part: Substring, param: String) throws(PaymentError) -> String {
+    private static func decodeComponent(
+        _ part: Substring,
+        param: @autoclosure () -> String
+    ) throws(PaymentError) -> String {
         let plus = UInt8(ascii: "+")
         let percent = UInt8(ascii: "%")
         let utf8 = part.utf8
@@ -216,6 +220,7 @@ public indirect enum ParameterNode: Sendable, Equatable {
         }
         guard let decoded else { return String(decoding: spaced, as: UTF8.self) }
         guard let text = String(validating: decoded, as: UTF8.self) else {
+            let param = param()
             throw .invalidRequest(
                 "Invalid UTF-8 in \(param): its percent-encoded bytes are not UTF-8 text. Encode text as UTF-8 "
                     + "before percent-encoding it (é is %C3%A9).",
