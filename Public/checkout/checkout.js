@@ -638,7 +638,10 @@ async function postToServer(path, body, key) {
 
 // MARK: - Requests not answered yet
 
-/** Where this tab keeps the request whose answer it has not had: `{path, body, key, signature, item, last4}`. */
+/**
+ * Where this tab keeps the request whose answer it has not had: `{path, body, key, summary, item, last4}`. Never the
+ * card's number or CVC: a browser may write session storage to disk (to restore the session).
+ */
 const UNSETTLED = 'payments-checkout-unsettled';
 
 function loadUnsettled() {
@@ -660,7 +663,7 @@ function storeUnsettled(request) {
 
 /**
  * `postToServer`, with the request kept as unsettled until an answer settles it (one that is not `transient`).
- * `context` is what the page needs to show its outcome later: the attempt's signature, the item, the card's last 4.
+ * `context` is what the page needs to show its outcome later: the attempt's summary, the item, the card's last 4.
  */
 async function send(path, body, key, context) {
   storeUnsettled({ path, body, key, ...context });
@@ -698,6 +701,14 @@ function attemptSignature(values) {
     values.item,
     values.save,
   ]);
+}
+
+/**
+ * What an attempt is for, without card data, to be kept in session storage: the card's last 4 digits, the item and
+ * the choice to save. A different summary means the shopper changed something since.
+ */
+function attemptSummary(values) {
+  return JSON.stringify([values.number.slice(-4), values.item, values.save]);
 }
 
 function readValues() {
@@ -746,7 +757,7 @@ async function pay(values) {
 
   setStatus('statusPaying');
   const body = { payment_method_id: current.paymentMethod, item: values.item };
-  const context = { signature: current.signature, item: selectedItem() };
+  const context = { summary: attemptSummary(values), item: selectedItem() };
   let response = await send('/pay', body, current.key, context);
   for (let round = 1; ; round++) {
     if (response.transient) return { error: response.error };
@@ -786,7 +797,7 @@ async function saveCard(values) {
 
   setStatus('statusSaving');
   const response = await send('/save-card', { payment_method_id: current.paymentMethod }, current.key, {
-    signature: current.signature,
+    summary: attemptSummary(values),
     last4: values.number.slice(-4),
   });
   if (response.transient) return { error: response.error };
@@ -886,7 +897,7 @@ async function onSubmit(event) {
       earlier &&
       !earlier.result &&
       !earlier.transient &&
-      (!earlier.error || unsettled.signature !== attemptSignature(values));
+      (!earlier.error || unsettled.summary !== attemptSummary(values));
     if (earlier && !again) result = earlier.result ?? { error: earlier.error ?? { message: t.genericError } };
     else result = values.save ? await saveCard(values) : await pay(values);
   } catch (error) {

@@ -386,6 +386,10 @@ def test_reload_while_paying_resumes_that_payment_instead_of_paying_again(checko
         lambda d: page.server.count("SELECT count(*) FROM payment_intents WHERE status = 'succeeded'") == 1,
         message="the payment did not reach the server",
     )
+    # What the page keeps for it holds no card data (a browser may write session storage to disk)
+    stored = page.driver.execute_script("return JSON.stringify(Object.assign({}, sessionStorage));")
+    assert "payments-checkout-unsettled" in stored
+    assert CARD_SUCCEEDS not in stored and "4242 4242" not in stored and '"123"' not in stored, stored
     # The shopper reloads: the page settles that payment (a replay), and shows it.
     page.driver.refresh()
     intent_id = page.wait_success()
