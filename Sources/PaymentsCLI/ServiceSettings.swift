@@ -140,7 +140,7 @@ struct ServiceSettings: Sendable {
                         + "See config/development.json for its shape."
                 )
             }
-            try checkNames(inConfigFile: configFile)
+            try checkSettings(inConfigFile: configFile)
         } else if overrides.config != nil || environment["PAYMENTS_CONFIG"] != nil {
             throw SettingsError.invalid("The config file '\(configFile)' does not exist.")
         }
@@ -205,34 +205,131 @@ struct ServiceSettings: Sendable {
         return settings
     }
 
-    /// Every setting a config file may hold under `payments` (each read by ``load(_:environment:)`` and its helpers).
-    static let settingNames: Set<String> = [
-        "catalog", "confirmationWindow", "databasePoolSize", "databaseURL", "db", "environment", "eventLoops",
-        "groupCommit", "host", "idempotencyLease", "idleTimeout", "logFormat", "logLevel", "maxBodyBytes",
-        "maxFormParameters", "maxHeaderBytes", "maxHeaderCount", "migrations", "networkLatency", "networkLedger",
-        "networkTimeout", "port", "publicBaseURL", "publicFolder", "rateLimit", "rateLimitBurst",
-        "shutdownGracePeriod", "sweepInterval", "sweeperLease", "synchronous", "writerNiceness", "publishableKey",
-        "publishableKeys", "secretKey", "secretKeys", "vaultKey", "vaultOldKeys",
+    /// The JSON type a config file must give a setting.
+    enum SettingKind: Equatable {
+        case text, wholeNumber, number, flag, textOrList
+
+        /// The type as a message names it.
+        var name: String {
+            switch self {
+            case .text: "text in quotes"
+            case .wholeNumber: "a whole number"
+            case .number: "a number"
+            case .flag: "true or false"
+            case .textOrList: "text in quotes or a list of them"
+            }
+        }
+
+        func accepts(_ value: ConfigFileValue) -> Bool {
+            switch (self, value) {
+            case (.text, .text), (.wholeNumber, .wholeNumber), (.number, .wholeNumber), (.number, .number),
+                (.flag, .flag), (.textOrList, .text), (.textOrList, .textList):
+                true
+            default: false
+            }
+        }
+    }
+
+    /// A config file's value as `JSONDecoder` tells the types apart: unlike `JSONSerialization`, it never reads
+    /// `true` as 1 or 1 as `true`.
+    enum ConfigFileValue: Decodable, CustomStringConvertible {
+        case flag(Bool), wholeNumber(Int), number(Double), text(String), textList([String]), other(String)
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let value = try? container.decode(Bool.self) {
+                self = .flag(value)
+            } else if let value = try? container.decode(Int.self) {
+                self = .wholeNumber(value)
+            } else if let value = try? container.decode(Double.self) {
+                self = .number(value)
+            } else if let value = try? container.decode(String.self) {
+                self = .text(value)
+            } else if let value = try? container.decode([String].self) {
+                self = .textList(value)
+            } else if container.decodeNil() {
+                self = .other("null")
+            } else {
+                self = .other("a list or an object")
+            }
+        }
+
+        var description: String {
+            switch self {
+            case .flag(let value): "\(value)"
+            case .wholeNumber(let value): "\(value)"
+            case .number(let value): "\(value)"
+            case .text(let value): "'\(value)'"
+            case .textList: "a list of text"
+            case .other(let what): what
+            }
+        }
+    }
+
+    /// Every setting a config file may hold under `payments` (each read by ``load(_:environment:)`` and its
+    /// helpers), with the JSON type it must have.
+    static let settingKinds: [String: SettingKind] = [
+        "catalog": .text, "confirmationWindow": .wholeNumber, "databasePoolSize": .wholeNumber, "databaseURL": .text,
+        "db": .text, "environment": .text, "eventLoops": .wholeNumber, "groupCommit": .flag, "host": .text,
+        "idempotencyLease": .wholeNumber, "idleTimeout": .number, "logFormat": .text, "logLevel": .text,
+        "maxBodyBytes": .wholeNumber, "maxFormParameters": .wholeNumber, "maxHeaderBytes": .wholeNumber,
+        "maxHeaderCount": .wholeNumber, "migrations": .text, "networkLatency": .wholeNumber, "networkLedger": .text,
+        "networkTimeout": .number, "port": .wholeNumber, "publicBaseURL": .text, "publicFolder": .text,
+        "rateLimit": .number, "rateLimitBurst": .number, "shutdownGracePeriod": .number,
+        "sweepInterval": .wholeNumber, "sweeperLease": .wholeNumber, "synchronous": .text,
+        "writerNiceness": .wholeNumber, "publishableKey": .text, "publishableKeys": .textOrList, "secretKey": .text,
+        "secretKeys": .textOrList, "vaultKey": .text, "vaultOldKeys": .textOrList,
     ]
 
-    /// Refuses a config file with a setting this service does not know (`confirmWindow` for `confirmationWindow`)
-    /// or one outside `payments`: read as nothing, it would leave the setting at its default without a word.
-    static func checkNames(inConfigFile path: String) throws {
+    /// Refuses a config file with a setting this service does not know (`confirmWindow` for `confirmationWindow`),
+    /// one outside `payments`, or one of the wrong JSON type (`"port": true`, `"host": 5`): read as nothing, or
+    /// coerced, it would leave the setting at its default or another value without a word.
+    static func checkSettings(inConfigFile path: String) throws {
         guard let data = FileManager.default.contents(atPath: path),
-            let file = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else { return }  // the file provider has already said what is wrong with it
+            let file = try? JSONDecoder().decode([String: [String: ConfigFileValue]?].self, from: data)
+        else {
+            // The file provider has already refused what is not a JSON object; here only a top-level value
+            // that is not an object of settings is left.
+            if let data = FileManager.default.contents(atPath: path),
+                let file = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+            {
+                if let outside = file.keys.sorted().first(where: { $0 != "payments" }) {
+                    throw SettingsError.invalid(
+                        "The config file '\(path)' has '\(outside)' outside \"payments\": every setting goes inside it."
+                    )
+                }
+                throw SettingsError.invalid(
+                    "The config file '\(path)' must hold its settings in an object: {\"payments\": {...}}."
+                )
+            }
+            return
+        }
         if let outside = file.keys.sorted().first(where: { $0 != "payments" }) {
             throw SettingsError.invalid(
                 "The config file '\(path)' has '\(outside)' outside \"payments\": every setting goes inside it."
             )
         }
-        let names = (file["payments"] as? [String: Any])?.keys.sorted() ?? []
-        if let unknown = names.first(where: { !settingNames.contains($0) }) {
-            let near = settingNames.sorted().first { $0.lowercased().hasPrefix(String(unknown.lowercased().prefix(4))) }
-            throw SettingsError.invalid(
-                "The config file '\(path)' has a setting 'payments.\(unknown)' that this service does not know"
-                    + (near.map { " (did you mean '\($0)'?)" } ?? "") + "; README's Configuration table lists them."
-            )
+        let settings = (file["payments"] ?? nil) ?? [:]
+        for name in settings.keys.sorted() {
+            guard let kind = settingKinds[name] else {
+                let near = settingKinds.keys.sorted().first {
+                    $0.lowercased().hasPrefix(String(name.lowercased().prefix(4)))
+                }
+                throw SettingsError.invalid(
+                    "The config file '\(path)' has a setting 'payments.\(name)' that this service does not know"
+                        + (near.map { " (did you mean '\($0)'?)" } ?? "") + "; README's Configuration table lists them."
+                )
+            }
+            guard let value = settings[name], !kind.accepts(value) else { continue }
+            var message = "\(name) (\(environmentName(name))) must be \(kind.name), not \(value)"
+            if case .text(let text) = value,
+                Int(text) != nil || Double(text) != nil || text == "true" || text == "false"
+            {
+                message += " in quotes: write it in the config file without quotes."
+            } else {
+                message += ", in the config file '\(path)'."
+            }
+            throw SettingsError.invalid(message)
         }
     }
 

@@ -199,6 +199,12 @@ struct ServeStartupTests {
                 "networkLatency (PAYMENTS_NETWORK_LATENCY) must be a whole number, not"
             ),
             (#"{"payments": {"sweepInterval": "60"}}"#, "write it in the config file without quotes"),
+            // JSON's true is not 1, nor 1 true, and a number is not text: each was read as another value or none
+            (#"{"payments": {"port": true}}"#, "port (PAYMENTS_PORT) must be a whole number, not true"),
+            (#"{"payments": {"groupCommit": 1}}"#, "groupCommit (PAYMENTS_GROUP_COMMIT) must be true or false, not 1"),
+            (#"{"payments": {"host": 5}}"#, "host (PAYMENTS_HOST) must be text in quotes, not 5"),
+            (#"{"payments": {"logLevel": null}}"#, "logLevel (PAYMENTS_LOG_LEVEL) must be text in quotes, not null"),
+            (#"{"payments": 5}"#, "must hold its settings in an object"),
         ] {
             let file = folder.appendingPathComponent("settings.json")
             try content.write(to: file, atomically: true, encoding: .utf8)
