@@ -29,6 +29,14 @@ public final class BackgroundCheckpointer: Sendable {
     /// thread's left.
     public static let defaultLimit = 4000
 
+    /// The length, in bytes, the log file is cut back to when the log starts over (SQLite's `journal_size_limit`):
+    /// twice the longest a busy writer's log gets here (``defaultLimit`` frames, about 16 MB). SQLite starts the log
+    /// over from its beginning but keeps the file's length, so a log that a long read (an admin's report, an
+    /// export) kept from starting over for a while, and that grew to hundreds of MB meanwhile, kept that space until
+    /// the last connection closed. Cutting back only past this length leaves a busy log's file as it is, since
+    /// growing it again would cost every commit's sync the file's new length.
+    public static let defaultSizeLimit = 32 << 20
+
     /// How often the thread is asked for a checkpoint, in frames the log grew by.
     public let threshold: Int
     /// The log's length, in frames, at which the writer checkpoints itself.
@@ -48,12 +56,14 @@ public final class BackgroundCheckpointer: Sendable {
         public var failed: Int64
     }
 
-    /// Starts checkpointing the log of `writer`'s database on a thread.
+    /// Starts checkpointing the log of `writer`'s database on a thread, and has the writer cut the log's file back to
+    /// `sizeLimit` bytes when the log starts over.
     /// - Throws: a database error when the thread's connection cannot open the database.
     public init(
         _ writer: any DatabaseWriter,
         threshold: Int = BackgroundCheckpointer.defaultThreshold,
-        limit: Int = BackgroundCheckpointer.defaultLimit
+        limit: Int = BackgroundCheckpointer.defaultLimit,
+        sizeLimit: Int = BackgroundCheckpointer.defaultSizeLimit
     ) throws {
         precondition(threshold >= 1 && limit >= threshold, "a checkpoint threshold of at least 1, and a limit past it")
         self.writer = writer
@@ -61,6 +71,8 @@ public final class BackgroundCheckpointer: Sendable {
         self.limit = limit
         let path = writer.path
         self.handle = try writer.writeWithoutTransaction { db in
+            // On the writer: the connection that starts the log over cuts the file back, at that transaction's commit
+            try db.execute(sql: "PRAGMA journal_size_limit = \(sizeLimit)")
             var code: Int32 = SQLITE_OK
             guard
                 let handle = payments_sqlite_checkpointer_start(

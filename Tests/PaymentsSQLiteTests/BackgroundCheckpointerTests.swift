@@ -119,6 +119,36 @@ struct BackgroundCheckpointerTests {
         #expect(try await pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") } == "ok")
     }
 
+    @Test("A log that a long read let grow is cut back to the size limit when it starts over")
+    func longReadLogCutBack() async throws {
+        // Given a checkpointer whose log file is cut back past 300,000 bytes (about 72 frames)
+        let (pool, path) = try Self.pool()
+        let sizeLimit = 300_000
+        let checkpointer = try BackgroundCheckpointer(pool, threshold: 16, limit: 64, sizeLimit: sizeLimit)
+        // and a read on another connection that holds its snapshot, as an admin's long report does
+        var configuration = Configuration()
+        configuration.allowsUnsafeTransactions = true  // the read's transaction outlives one access
+        let reader = try DatabaseQueue(path: path, configuration: configuration)
+        try reader.inDatabase { db in
+            try db.execute(sql: "BEGIN")
+            _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM blobs")
+        }
+        // When 200 rows are committed meanwhile, the log cannot start over and grows far past the limit
+        let longest = try await Self.commit(200, to: pool, log: path)
+        #expect(longest >= 600, "the log reached \(longest) frames")
+        // and the read ends
+        try reader.inDatabase { db in try db.execute(sql: "COMMIT") }
+        // Then within a few commits the log is copied, starts over, and its file is cut back to the limit
+        var committed = 200
+        while try Self.fileSize(path + "-wal") > sizeLimit, committed < 220 {
+            _ = try await Self.commit(1, from: committed, to: pool, log: path)
+            committed += 1
+        }
+        #expect(try Self.fileSize(path + "-wal") <= sizeLimit, "after \(committed - 200) more commits")
+        #expect(checkpointer.counts.failed == 0)
+        #expect(try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM blobs") } == committed)
+    }
+
     @Test("Released, the checkpointer gives the writer SQLite's automatic checkpoint back")
     func releaseRestoresAutomaticCheckpoint() async throws {
         // Given a pool with a checkpointer that checkpointed: SQLite's automatic checkpoint is off (its hook replaced)
