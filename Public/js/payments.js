@@ -34,6 +34,7 @@ const MODULE_ORIGIN = (() => {
 /** Messages of the client itself; API errors keep the server's message. */
 const MESSAGES = {
   en: {
+    locale: 'en',
     dialogTitle: 'Confirm your payment',
     dialogDescription: 'Your card issuer asks you to confirm this payment.',
     setupDialogTitle: 'Confirm your card',
@@ -50,6 +51,7 @@ const MESSAGES = {
     unexpectedState: 'The PaymentIntent does not need an action this client can handle.',
   },
   ja: {
+    locale: 'ja',
     dialogTitle: 'お支払いの確認',
     dialogDescription: 'カード発行会社がこのお支払いの確認を求めています。',
     setupDialogTitle: 'カードの確認',
@@ -409,7 +411,10 @@ function showChallenge(url, intentID, text, kind) {
   frame.className = 'payments-3ds-frame';
   frame.title = text.frameTitle;
   frame.name = `payments-3ds-frame-${n}`;
-  frame.src = url;
+  // The issuer's page in the modal's language (the test-mode page reads `locale`; a real issuer ignores it)
+  const source = new URL(url, location.href);
+  source.searchParams.set('locale', text.locale);
+  frame.src = source.href;
 
   dialog.append(header, frame);
   backdrop.append(dialog);

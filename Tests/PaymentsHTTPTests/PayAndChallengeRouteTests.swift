@@ -3,6 +3,8 @@ import HTTPTypes
 import TestSupport
 import Testing
 
+@testable import PaymentsHTTP
+
 /// The seed's `POST /pay`, the 3-D Secure challenge pages, `/health` and `Request-Id`.
 @Suite("Pay endpoint and challenge pages")
 struct PayAndChallengeRouteTests {
@@ -115,6 +117,51 @@ struct PayAndChallengeRouteTests {
             #expect(second.json["payment_intent"]?.string == id)
             #expect(try api.environment.network.approvedCount() == 1)
         }
+    }
+
+    @Test("The challenge page speaks Japanese by its locale or the browser's Accept-Language, and keeps it to the end")
+    func challengeLanguage() async throws {
+        try await withWire { api in
+            // Given a payment waiting for its challenge
+            let card = try await api.card("4000002500003155")
+            let first = try await api.postJSON("/pay", #"{"payment_method_id": "\#(card)"}"#, auth: nil)
+            let secret = try #require(first.json["payment_intent_client_secret"]?.string)
+            let id = try Self.intentID(fromClientSecret: secret)
+            let path = try api.challengePath(of: try await api.get("/v1/payment_intents/\(id)").json)
+            let japanese: HTTPFields = [.acceptLanguage: "fr-CH, ja;q=0.9, en;q=0.8"]
+            // When a browser that prefers Japanese (after a language the page does not speak) opens it
+            let byHeader = try await api.send(.get, path, auth: nil, headers: japanese)
+            // Then the page is in Japanese
+            #expect(byHeader.status == 200)
+            #expect(byHeader.text.contains(#"<html lang="ja">"#) && byHeader.text.contains("お支払いの認証"))
+            #expect(byHeader.text.contains(">承認する</button>") && byHeader.text.contains("</strong> のお支払いを承認してください。"))
+            // and English by default, when English weighs more, or when the query's locale says so
+            for (query, header) in [("", nil), ("", "ja;q=0.5, en"), ("?locale=en", "ja"), ("?locale=xx", "ja")] {
+                let headers: HTTPFields = header.map { [.acceptLanguage: $0] } ?? [:]
+                let page = try await api.send(.get, path + query, auth: nil, headers: headers)
+                #expect(page.text.contains(#"<html lang="en">"#), "\(query) \(header ?? "-")")
+                #expect(page.text.contains("Authenticate this payment"), "\(query) \(header ?? "-")")
+            }
+            // When the answer is posted to the page's URL with locale=ja (payments.js frames it so)
+            let answer = try await api.send(.post, path + "?locale=ja", body: "outcome=fail", auth: nil)
+            // Then the outcome is in Japanese too, and so is the page of the used link
+            #expect(answer.status == 200)
+            #expect(answer.text.contains("認証に失敗しました。 お支払いは行われていません。"), "\(answer.text)")
+            let used = try await api.send(.get, path, auth: nil, headers: japanese)
+            #expect(used.status == 404 && used.text.contains("このリンクは無効です"))
+        }
+    }
+
+    @Test(
+        "Accept-Language: the page's language of the highest weight, the earlier on a tie; q=0 refuses one",
+        arguments: [
+            ("ja", "ja"), ("ja-JP,en;q=0.9", "ja"), ("en-US,ja;q=0.9", "en"), ("fr, ja;q=0.2, en;q=0.1", "ja"),
+            ("de;q=1, ja;q=0.5, en;q=0.5", "ja"), ("en;q=0, ja;q=0.1", "ja"), ("ja;q=0", nil), ("fr", nil), ("", nil),
+            ("*", nil), ("EN-gb", "en"), ("ja;q=abc", "ja"),
+        ] as [(String, String?)]
+    )
+    func acceptLanguage(header: String, language: String?) {
+        #expect(ChallengeText.preferred(acceptLanguage: header)?.language == language)
     }
 
     @Test("An intent's id alone cannot re-confirm it while its challenge is open: no new challenge, no client secret")

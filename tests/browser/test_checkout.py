@@ -641,6 +641,12 @@ def test_japanese_browser_gets_the_japanese_page(checkout_ja):
     dialog = page.wait(lambda d: d.find_element(By.CSS_SELECTOR, "[role=dialog]"))
     assert page.by_id(dialog.get_attribute("aria-labelledby")).text == "お支払いの確認"
     assert dialog.find_element(By.TAG_NAME, "button").get_attribute("aria-label") == "認証をキャンセル"
+    # and so does the challenge page inside it (it was English on this page before)
+    enter_3ds_frame(page)
+    assert page.driver.execute_script("return document.documentElement.lang") == "ja"
+    assert page.find("h1").text == "お支払いの認証"
+    assert page.by_id("complete").text == "承認する" and page.by_id("fail").text == "失敗させる"
+    page.driver.switch_to.default_content()
     dialog.find_element(By.TAG_NAME, "button").click()  # the close button cancels, like Escape
     page.wait(lambda d: d.find_element(By.ID, "form-error").text.startswith("お支払い方法を認証できませんでした"))
     page.wait_idle()

@@ -25,27 +25,30 @@ struct ChallengeController {
     @Sendable func show(_ request: Request, context: StripeRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         let token = try context.parameters.require("token")
+        let text = ChallengeText.chosen(for: request)
         do {
             if SetupIntents.isSetupIntentID(id) {
                 let setup = try await services.setupIntents.challenge(id, token: token)
-                return Self.page(status: .ok, title: "Authenticate this card", body: Self.challengeForm(setup))
+                return Self.page(status: .ok, text: text, title: text.cardTitle, body: Self.challengeForm(setup, text))
             }
             let intent = try await services.intents.challenge(id, token: token)
-            return Self.page(status: .ok, title: "Authenticate this payment", body: Self.challengeForm(intent))
+            return Self.page(status: .ok, text: text, title: text.paymentTitle, body: Self.challengeForm(intent, text))
         } catch let error as PaymentError where error.status == 404 {
-            return Self.expiredPage()
+            return Self.expiredPage(text)
         }
     }
 
     @Sendable func answer(_ request: Request, context: StripeRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         let token = try context.parameters.require("token")
+        let text = ChallengeText.chosen(for: request)
         var params = try await RequestParameters.read(request, context: context)
         let outcomeText = try params.rawString("outcome")
         guard let outcomeText, let outcome = PaymentIntents.AuthenticationOutcome(rawValue: outcomeText) else {
             return Self.page(
                 status: .badRequest,
-                title: "Unknown answer",
+                text: text,
+                title: text.unknownAnswer,
                 body: "<p>Send <code>outcome=complete</code> or <code>outcome=fail</code>.</p>"
             )
         }
@@ -63,7 +66,7 @@ struct ChallengeController {
                 )
             }
         } catch let error as PaymentError where error.status == 404 {
-            return Self.expiredPage()
+            return Self.expiredPage(text)
         }
         let passed = outcome == .complete
         if let returnURL = answered.returnURL, var components = URLComponents(string: returnURL) {
@@ -76,10 +79,8 @@ struct ChallengeController {
                 return Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
             }
         }
-        let message =
-            passed
-            ? "Authentication complete. You can close this window and return to the merchant."
-            : "Authentication failed. \(answered.notDone)"
+        let notDone = answered.object == "setup_intent" ? text.cardNotSaved : text.paymentNotMade
+        let message = passed ? text.completeMessage : "\(text.failedMessage) \(notDone)"
         let script = """
             <script>window.parent && window.parent !== window && window.parent.postMessage(\
             {type: "payments-3ds-result", \(answered.object): "\(answered.id)", \
@@ -87,7 +88,8 @@ struct ChallengeController {
             """
         return Self.page(
             status: .ok,
-            title: passed ? "Authentication complete" : "Authentication failed",
+            text: text,
+            title: passed ? text.completeTitle : text.failedTitle,
             body: "<p id=\"outcome\" data-outcome=\"\(outcome.rawValue)\">\(message)</p>\(script)"
         )
     }
@@ -99,8 +101,6 @@ struct ChallengeController {
         let id: String
         let clientSecret: String
         let returnURL: String?
-        /// What a failed authentication left undone, for the outcome page.
-        var notDone: String { object == "setup_intent" ? "The card was not saved." : "The payment was not made." }
 
         init(_ intent: PaymentIntent) {
             (object, id, clientSecret, returnURL) = ("payment_intent", intent.id, intent.clientSecret, intent.returnURL)
@@ -113,31 +113,29 @@ struct ChallengeController {
 
     // MARK: - HTML
 
-    static func challengeForm(_ intent: PaymentIntent) -> String {
+    static func challengeForm(_ intent: PaymentIntent, _ text: ChallengeText = .english) -> String {
         let amount = Currency(code: intent.currency)?.formatted(intent.amount) ?? "\(intent.amount) \(intent.currency)"
         return challengeForm(
-            question: "Confirm the payment of <strong>\(escape(amount))</strong>.",
+            question: text.paymentQuestion("<strong>\(escape(amount))</strong>"),
+            text: text,
             object: "payment_intent",
             id: intent.id
         )
     }
 
-    static func challengeForm(_ setup: SetupIntent) -> String {
-        challengeForm(
-            question: "Confirm that this card may be saved for later payments. Nothing is charged now.",
-            object: "setup_intent",
-            id: setup.id
-        )
+    static func challengeForm(_ setup: SetupIntent, _ text: ChallengeText = .english) -> String {
+        challengeForm(question: escape(text.cardQuestion), text: text, object: "setup_intent", id: setup.id)
     }
 
-    /// The challenge: `question` (HTML) and the two answers, for the intent `id` (of kind `object`).
-    static func challengeForm(question: String, object: String, id: String) -> String {
+    /// The challenge: `question` (HTML) and the two answers, for the intent `id` (of kind `object`). The form posts
+    /// to the page's own URL, so the answer's page keeps the language a `locale` in its query chose.
+    static func challengeForm(question: String, text: ChallengeText, object: String, id: String) -> String {
         """
-        <p class="note">Test mode: this page stands in for the card issuer's 3-D Secure check.</p>
+        <p class="note">\(escape(text.testModeNote))</p>
         <p>\(question)</p>
         <form method="post">
-          <button type="submit" name="outcome" value="complete" id="complete">Complete</button>
-          <button type="submit" name="outcome" value="fail" id="fail" class="secondary">Fail</button>
+          <button type="submit" name="outcome" value="complete" id="complete">\(escape(text.complete))</button>
+          <button type="submit" name="outcome" value="fail" id="fail" class="secondary">\(escape(text.fail))</button>
         </form>
         \(cancelScript(object: object, id: id))
         """
@@ -161,22 +159,23 @@ struct ChallengeController {
     /// that this challenge is over (`outcome: "expired"`, which clients that know only complete and fail take as a
     /// failure), so the modal closes and the page reads the intent's state, instead of leaving the shopper on a page
     /// that nothing closes but its ×.
-    static func expiredPage() -> Response {
+    static func expiredPage(_ text: ChallengeText = .english) -> Response {
         let over = """
             <script>window.parent && window.parent !== window && window.parent.postMessage(\
             {type: "payments-3ds-result", outcome: "expired"}, "*");</script>
             """
         return page(
             status: .notFound,
-            title: "Link no longer valid",
-            body: "<p>This authentication link has been used or has expired.</p>\(over)"
+            text: text,
+            title: text.expiredTitle,
+            body: "<p>\(escape(text.expiredMessage))</p>\(over)"
         )
     }
 
-    static func page(status: HTTPResponse.Status, title: String, body: String) -> Response {
+    static func page(status: HTTPResponse.Status, text: ChallengeText, title: String, body: String) -> Response {
         let html = """
             <!doctype html>
-            <html lang="en"><head><meta charset="utf-8">
+            <html lang="\(text.language)"><head><meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <title>\(escape(title))</title>
             <style>
