@@ -431,6 +431,112 @@ struct ExactlyOnceTests {
         }
     }
 
+    // MARK: - Capture and cancel
+
+    /// What the network holds about an authorization: its captured amount and whether it was released.
+    static func networkHold(_ attempt: String, _ ledgers: Ledgers) throws -> (captured: Int64, voided: Bool) {
+        try ledgers.read("card-network.sqlite") { db in
+            let row = try Row.fetchOne(
+                db,
+                sql: "SELECT captured_amount, voided FROM authorizations WHERE attempt_id = ?",
+                arguments: [attempt]
+            )
+            return (row?["captured_amount"] ?? -1, (row?["voided"] ?? 0) != 0)
+        }
+    }
+
+    @Test(
+        "a capture or a cancel killed after the network: the key's retry finishes it, another request sees what the network did",
+        arguments: TestStore.allCases,
+        [("capture", "after-capture-network"), ("cancel", "before-cancel-write")]
+    )
+    func captureOrCancelKilledAfterNetwork(_ store: TestStore, _ step: (action: String, point: String)) async throws {
+        // Given two authorizations of 2,000 (manual capture), made before the fault point is armed
+        let clean = try await ServerProcess.start(store: store)
+        defer { clean.kill() }
+        var held: [(intent: String, charge: String)] = []
+        for _ in 0..<2 {
+            let authorized = try await clean.client.postForm(
+                "/v1/payment_intents",
+                [
+                    ("amount", "2000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true"),
+                    ("capture_method", "manual"),
+                ],
+                auth: clean.secret
+            )
+            let json = try authorized.json()
+            try #require(json["status"]?.string == "requires_capture", "\(json)")
+            held.append((try #require(json["id"]?.string), try #require(json["latest_charge"]?.string)))
+        }
+        #expect(await clean.stop()?.isCleanExit == true, "\(clean.diagnostics)")
+        let ledgers = Ledgers(folder: clean.folder)
+        let form: [(String, String)] = step.action == "capture" ? [("amount_to_capture", "1500")] : []
+        let keys = [UUID().uuidString, UUID().uuidString]
+
+        // When the step reaches the point for both in a server that dies there, their clients get no answer
+        for (index, payment) in held.enumerated() {
+            let dying = try await ServerProcess.start(
+                store: store,
+                folder: clean.folder,
+                keys: clean.keys,
+                environment: ["PAYMENTS_FAULT_POINT": step.point]
+            )
+            defer { dying.kill() }
+            let lost = try? await dying.client.postForm(
+                "/v1/payment_intents/\(payment.intent)/\(step.action)",
+                form,
+                auth: dying.secret,
+                headers: ["Idempotency-Key": keys[index]]
+            )
+            #expect(lost == nil, "answered: \(String(describing: lost))")
+            _ = await dying.stop(signal: SIGKILL)
+            let hold = try Self.networkHold(payment.charge, ledgers)
+            #expect(step.action == "capture" ? hold.captured == 1500 : hold.voided, "\(hold)")
+        }
+
+        // Then, on a restarted server, the first one's retry with its key finishes it, once, and replays after
+        let server = try await ServerProcess.start(store: store, folder: clean.folder, keys: clean.keys)
+        defer { server.kill() }
+        let path = "/v1/payment_intents/\(held[0].intent)/\(step.action)"
+        let retry = try await server.client.postFormRetryingInFlight(
+            path,
+            form,
+            auth: server.secret,
+            headers: ["Idempotency-Key": keys[0]]
+        )
+        #expect(retry.status == 200, "\(retry)\n\(server.diagnostics)")
+        let expected = step.action == "capture" ? "succeeded" : "canceled"
+        #expect(try retry.json()["status"]?.string == expected, "\(retry)")
+        if step.action == "capture" { #expect(try retry.json()["amount_received"]?.int == 1500, "\(retry)") }
+        let replay = try await server.client.postForm(
+            path,
+            form,
+            auth: server.secret,
+            headers: ["Idempotency-Key": keys[0]]
+        )
+        #expect(replay.header("Idempotent-Replayed") == "true" && replay.body == retry.body, "\(replay)")
+
+        // And for the second, the other step (a cancel after the lost capture, a capture after the lost cancel) is
+        // refused on the state the network holds, which the intent now shows
+        let other = step.action == "capture" ? "cancel" : "capture"
+        let refused = try await server.client.postForm(
+            "/v1/payment_intents/\(held[1].intent)/\(other)",
+            [],
+            auth: server.secret
+        )
+        #expect(refused.status == 400, "\(refused)")
+        #expect("\(refused)".contains("status of \(expected)"), "\(refused)")
+        let second = try await server.paymentIntent(held[1].intent)
+        #expect(second["status"]?.string == expected, "\(second)")
+        #expect(second["amount_received"]?.int == (step.action == "capture" ? 1500 : 0), "\(second)")
+        for payment in held {
+            let hold = try Self.networkHold(payment.charge, ledgers)
+            #expect(step.action == "capture" ? hold.captured == 1500 && !hold.voided : hold.voided, "\(hold)")
+        }
+        server.kill()
+        server.removeFiles()
+    }
+
     @Test(
         "a refund killed at a fault point, retried with its key after a restart: one refund, no over-refund",
         arguments: TestStore.allCases,

@@ -50,26 +50,75 @@ extension PaymentIntents {
         guard let chargeID = intent.latestCharge else {
             throw PaymentError.apiError("The PaymentIntent \(id) has no authorization to capture.")
         }
+        try await context.database.claimPendingKey()
         // A retry after a crash gets the amount the first try captured, and records that.
         guard let captured = try await context.network.capture(attemptID: chargeID, amount: amount) else {
-            // A cancel released the authorization first.
-            let current = try await retrieve(id)
+            // A cancel released the authorization first: record it, if that cancel's own write never came (it
+            // crashed after the network's answer), so the intent stops showing an authorization the network dropped.
+            let current = try await recordRelease(id, charge: chargeID, now: now)
             throw PaymentIntentStateMachine.unexpectedState(.capture, intent: current)
         }
+        try await context.faults.reach(.afterCaptureNetwork)
         return try await context.database.write { tx in
             guard let current = try tx.paymentIntent(id) else {
                 throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
             }
-            var next = try current.apply(.captured(amount: captured), now: now)
+            // A cancel that lost to this capture at the network recorded it already (``recordCapture``), with the
+            // amount this request asked for: this capture is the one recorded.
+            let recordedByCancel =
+                current.status == .succeeded && current.latestCharge == chargeID && captured == amount
+                && current.amountReceived == captured
+            var next = recordedByCancel ? current : try current.apply(.captured(amount: captured), now: now)
             try next.metadata.applyMetadata(metadata)
-            guard try tx.update(next, expecting: .requiresCapture) else {
+            guard try tx.update(next, expecting: recordedByCancel ? .succeeded : .requiresCapture) else {
                 throw PaymentIntentStateMachine.unexpectedState(.capture, intent: current)
+            }
+            if recordedByCancel {
+                try scope?.finish(tx, intent: next, error: nil)
+                return next
             }
             if var charge = try tx.charge(chargeID) {
                 charge.recordCapture(captured)
                 try tx.update(charge)
             }
             try scope?.finish(tx, intent: next, error: nil)
+            return next
+        }
+    }
+
+    /// Records that the network released the authorization `charge` of the intent `id` (a cancel's release whose
+    /// write never came), if the intent still shows it held; answers the intent as it now is.
+    func recordRelease(_ id: String, charge chargeID: String, now: Int64) async throws -> PaymentIntent {
+        try await context.database.write { tx in
+            guard let current = try tx.paymentIntent(id) else {
+                throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
+            }
+            guard current.status == .requiresCapture, current.latestCharge == chargeID else { return current }
+            let next = try current.apply(.canceled(nil), now: now)
+            guard try tx.update(next, expecting: .requiresCapture) else { return current }
+            if var charge = try tx.charge(chargeID) {
+                charge.releaseAuthorization()
+                try tx.update(charge)
+            }
+            return next
+        }
+    }
+
+    /// Records that the network captured `amount` of the authorization `charge` of the intent `id` (a capture whose
+    /// write never came, or that is still on its way), if the intent still shows it held; answers the intent as it
+    /// now is.
+    func recordCapture(_ id: String, charge chargeID: String, amount: Int64, now: Int64) async throws -> PaymentIntent {
+        try await context.database.write { tx in
+            guard let current = try tx.paymentIntent(id) else {
+                throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
+            }
+            guard current.status == .requiresCapture, current.latestCharge == chargeID else { return current }
+            let next = try current.apply(.captured(amount: amount), now: now)
+            guard try tx.update(next, expecting: .requiresCapture) else { return current }
+            if var charge = try tx.charge(chargeID) {
+                charge.recordCapture(amount)
+                try tx.update(charge)
+            }
             return next
         }
     }

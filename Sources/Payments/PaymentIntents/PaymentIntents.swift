@@ -309,15 +309,40 @@ public struct PaymentIntents: Sendable {
             let now = context.clock.now()
             let before = try await retrieve(id)
             try PaymentIntentStateMachine.check(.cancel, on: before)
+            var released: String?
             if before.status == .requiresCapture, let held = before.latestCharge {
+                try await context.database.claimPendingKey()
                 guard try await context.network.void(attemptID: held) else {
-                    throw PaymentIntentStateMachine.unexpectedState(.cancel, intent: try await retrieve(id))
+                    // A capture took the authorization first: record it, if that capture's own write has not come
+                    // (it crashed after the network's answer), with the amount the network holds.
+                    var current = try await retrieve(id)
+                    if current.status == .requiresCapture, current.latestCharge == held,
+                        let amount = try await context.network.capture(
+                            attemptID: held,
+                            amount: current.amountCapturable
+                        )
+                    {
+                        current = try await recordCapture(id, charge: held, amount: amount, now: now)
+                    }
+                    throw PaymentIntentStateMachine.unexpectedState(.cancel, intent: current)
                 }
+                released = held
             }
             try await context.faults.reach(.beforeCancelWrite)
-            let canceled = try await context.database.write { tx -> PaymentIntent? in
+            let canceled = try await context.database.write { [released] tx -> PaymentIntent? in
                 guard let current = try tx.paymentIntent(id) else {
                     throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
+                }
+                // A capture that lost to this cancel at the network recorded the release already (``recordRelease``,
+                // without a reason): this cancel is the one recorded, with its reason.
+                if let released, current.status == .canceled, current.latestCharge == released,
+                    current.cancellationReason == nil
+                {
+                    var next = current
+                    next.cancellationReason = reason
+                    if reason != nil { guard try tx.update(next, expecting: .canceled) else { return nil } }
+                    try scope?.finish(tx, intent: next, error: nil)
+                    return next
                 }
                 // Decided on `before`: anything else (an authorization that landed meanwhile) is decided again.
                 guard current.status == before.status, current.latestCharge == before.latestCharge else { return nil }

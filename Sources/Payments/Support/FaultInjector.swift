@@ -15,6 +15,8 @@ public struct FaultInjector: Sendable {
         case afterRefundReserved = "after-refund-reserved"
         /// The network refunded; the refund's outcome is not committed.
         case afterRefundNetwork = "after-refund-network"
+        /// A capture's network captured; its write has not run.
+        case afterCaptureNetwork = "after-capture-network"
         /// A cancel has read the intent and asked the network what it had to; its write has not run.
         case beforeCancelWrite = "before-cancel-write"
         /// The outcome and the response are committed; the response is not yet sent.

@@ -22,3 +22,15 @@ struct UseCaseStore: PaymentStore {
         try await base.read(body)
     }
 }
+
+extension PaymentStore {
+    /// Commits the running request's new idempotency key, if it is still pending (``KeyClaim``), in a transaction of
+    /// its own. A use case whose first write comes after it asks the card network something (a capture, a cancel's
+    /// release) calls this first: otherwise a retry with the same key, sent while the network answers, finds no row,
+    /// runs beside the first request, and may answer a final error (the intent's new state) that is never saved,
+    /// where the contract asks for a 409 while the key is in flight, then the first request's own answer.
+    func claimPendingKey() async throws {
+        guard let claim = KeyClaim.current, !claim.isClaimed else { return }
+        try await write { _ in }
+    }
+}

@@ -1,0 +1,194 @@
+import Payments
+import PaymentsCore
+import Synchronization
+import TestSupport
+import Testing
+
+/// Capture and cancel ask the card network before they write: their key is claimed before that call, and what the
+/// network did for a request that never wrote (it crashed, or is still on its way) is recorded by the next capture
+/// or cancel that runs into it, so the intent shows what the network holds.
+@Suite("Capture and cancel against the network")
+struct CaptureCancelRaceTests {
+    /// An environment whose `point` runs the race set in the returned slot (once), and an authorized intent of 2,000.
+    static func authorized(at point: FaultInjector.Point) async throws -> (TestEnvironment, PaymentIntent, Race) {
+        let racer = Race()
+        let faults = FaultInjector(armed: point) { _ in try await racer.run() }
+        let environment = try TestEnvironment(faults: faults)
+        let intent = try await environment.intents.create(
+            .init(
+                amount: 2_000,
+                currency: "usd",
+                paymentMethod: "pm_card_visa",
+                confirm: true,
+                captureMethod: .manual
+            )
+        )
+        #expect(intent.status == .requiresCapture)
+        return (environment, intent, racer)
+    }
+
+    static func request(_ key: String, _ path: String) -> IdempotencyKeys.Request {
+        IdempotencyKeys.Request(
+            apiKey: "test-scope",
+            key: key,
+            method: "POST",
+            path: path,
+            parameters: "",
+            requestID: "req_\(key)"
+        )
+    }
+
+    /// Runs `body` under a new key `key` on `path`, as the HTTP layer does; while the network answers, `point`'s race
+    /// begins the same key again and records what it was told.
+    static func retryMeanwhile(
+        _ point: FaultInjector.Point,
+        path: (PaymentIntent) -> String,
+        _ body: @escaping @Sendable (TestEnvironment, PaymentIntent, IdempotencyScope) async throws -> PaymentIntent
+    ) async throws -> (first: PaymentIntent, retry: IdempotencyKeys.Decision?) {
+        let (environment, intent, racer) = try await authorized(at: point)
+        let request = request("key-\(point.rawValue)", path(intent))
+        guard case .run(let lease) = try await environment.idempotency.begin(request) else {
+            Issue.record("expected a new key to run")
+            throw CancellationError()
+        }
+        let retried = Mutex<IdempotencyKeys.Decision?>(nil)
+        let keys = environment.idempotency
+        racer.set {
+            let decision = try await keys.begin(request)
+            retried.withLock { $0 = decision }
+        }
+        let first = try await environment.idempotency.holding(lease) {
+            try await body(environment, intent, IdempotencyKeysTests.scope(lease))
+        }
+        return (first, retried.withLock { $0 })
+    }
+
+    @Test("A retry with a capture's key while the network captures finds the key in flight")
+    func captureKeyClaimedFirst() async throws {
+        let (first, retry) = try await Self.retryMeanwhile(
+            .afterCaptureNetwork,
+            path: { "/v1/payment_intents/\($0.id)/capture" }
+        ) {
+            environment,
+            intent,
+            scope in
+            try await environment.intents.capture(intent.id, amountToCapture: 1_500, scope: scope)
+        }
+        #expect(first.status == .succeeded && first.amountReceived == 1_500)
+        guard case .inFlight = retry else {
+            Issue.record("the retry was told \(String(describing: retry)), not that the key is in flight")
+            return
+        }
+    }
+
+    @Test("A retry with a cancel's key while the network releases finds the key in flight")
+    func cancelKeyClaimedFirst() async throws {
+        let (first, retry) = try await Self.retryMeanwhile(
+            .beforeCancelWrite,
+            path: { "/v1/payment_intents/\($0.id)/cancel" }
+        ) {
+            environment,
+            intent,
+            scope in
+            try await environment.intents.cancel(intent.id, reason: .requestedByCustomer, scope: scope)
+        }
+        #expect(first.status == .canceled)
+        guard case .inFlight = retry else {
+            Issue.record("the retry was told \(String(describing: retry)), not that the key is in flight")
+            return
+        }
+    }
+
+    @Test("A capture that finds the authorization released (a cancel died after the network) records the cancel")
+    func captureAfterLostCancel() async throws {
+        // Given an authorization a cancel released at the network, whose write never came
+        let (environment, intent, _) = try await Self.authorized(at: .afterCaptureNetwork)
+        let attempt = try #require(intent.latestCharge)
+        #expect(try await environment.network.void(attemptID: attempt))
+        // When the merchant captures it
+        let error = await #expect(throws: PaymentError.self) {
+            try await environment.intents.capture(intent.id, amountToCapture: nil)
+        }
+        // Then the capture fails on the intent's true state, which is now recorded: canceled, nothing captured
+        #expect(error?.code == "payment_intent_unexpected_state")
+        #expect(error?.message.contains("status of canceled") == true, "\(String(describing: error?.message))")
+        let after = try await environment.intents.retrieve(intent.id)
+        #expect(after.status == .canceled && after.amountCapturable == 0 && after.amountReceived == 0)
+        #expect(try await environment.charge(attempt)?.captured == false)
+    }
+
+    @Test("A cancel that finds the authorization captured (a capture died after the network) records the capture")
+    func cancelAfterLostCapture() async throws {
+        // Given an authorization the network captured 1,500 of, for a capture whose write never came
+        let (environment, intent, _) = try await Self.authorized(at: .afterCaptureNetwork)
+        let attempt = try #require(intent.latestCharge)
+        #expect(try await environment.network.capture(attemptID: attempt, amount: 1_500) == 1_500)
+        // When the merchant cancels it
+        let error = await #expect(throws: PaymentError.self) {
+            try await environment.intents.cancel(intent.id, reason: nil)
+        }
+        // Then the cancel fails on the intent's true state, which is now recorded: succeeded with 1,500 received
+        #expect(error?.message.contains("status of succeeded") == true, "\(String(describing: error?.message))")
+        let after = try await environment.intents.retrieve(intent.id)
+        #expect(after.status == .succeeded && after.amountReceived == 1_500)
+        #expect(try await environment.charge(attempt)?.amountCaptured == 1_500)
+        // and the money received can be refunded
+        let refund = try await environment.refunds.create(.init(paymentIntent: intent.id, amount: 1_500))
+        #expect(refund.status == .succeeded)
+    }
+
+    @Test("A capture that won at the network answers its success though a racing cancel recorded it first")
+    func captureRecordedByRacingCancel() async throws {
+        // Given a capture that the network captured, and a cancel that runs before the capture's write
+        let (environment, intent, racer) = try await Self.authorized(at: .afterCaptureNetwork)
+        let intents = environment.intents
+        let cancelError = Mutex<PaymentError?>(nil)
+        racer.set {
+            do { _ = try await intents.cancel(intent.id, reason: nil) } catch let error as PaymentError {
+                cancelError.withLock { $0 = error }
+            }
+        }
+        // When the capture goes on
+        let captured = try await environment.intents.capture(intent.id, amountToCapture: 1_200)
+        // Then the cancel failed (the capture came first at the network) and the capture answers what it did
+        #expect(cancelError.withLock { $0 }?.code == "payment_intent_unexpected_state")
+        #expect(captured.status == .succeeded && captured.amountReceived == 1_200)
+        #expect(try await environment.intents.retrieve(intent.id).amountReceived == 1_200)
+    }
+
+    @Test("A cancel that won at the network answers its success though a racing capture recorded it first")
+    func cancelRecordedByRacingCapture() async throws {
+        // Given a cancel that released the authorization, and a capture that runs before the cancel's write
+        let (environment, intent, racer) = try await Self.authorized(at: .beforeCancelWrite)
+        let intents = environment.intents
+        let captureError = Mutex<PaymentError?>(nil)
+        racer.set {
+            do { _ = try await intents.capture(intent.id, amountToCapture: nil) } catch let error as PaymentError {
+                captureError.withLock { $0 = error }
+            }
+        }
+        // When the cancel goes on
+        let canceled = try await environment.intents.cancel(intent.id, reason: .requestedByCustomer)
+        // Then the capture failed, and the cancel answers what it did, with its reason
+        #expect(captureError.withLock { $0 }?.code == "payment_intent_unexpected_state")
+        #expect(canceled.status == .canceled && canceled.cancellationReason == .requestedByCustomer)
+        let after = try await environment.intents.retrieve(intent.id)
+        #expect(after.status == .canceled && after.cancellationReason == .requestedByCustomer)
+        #expect(try await environment.network.capture(attemptID: #require(intent.latestCharge), amount: 2_000) == nil)
+    }
+}
+
+/// A race run once, at an armed fault point.
+final class Race: Sendable {
+    private let next = Mutex<(@Sendable () async throws -> Void)?>(nil)
+
+    func set(_ body: @escaping @Sendable () async throws -> Void) { next.withLock { $0 = body } }
+
+    func run() async throws {
+        let body = next.withLock { next in
+            defer { next = nil }
+            return next
+        }
+        try await body?()
+    }
+}
