@@ -170,6 +170,46 @@ struct ExportImportTests {
         try? FileManager.default.removeItem(at: folder)
     }
 
+    @Test("export refuses to write over the database it reads, its -wal, a link to it, or the ledger; nothing is lost")
+    func exportOverDatabaseRefused() async throws {
+        // Given a server that took a payment
+        let server = try await ServerProcess.start()
+        defer { server.kill() }
+        let first = try await Self.pay(server, card: CardData.all[0], key: "first")
+        #expect(first["status"]?.string == "succeeded", "\(first)")
+        let db = server.folder.appendingPathComponent("payments.sqlite").path
+        let link = server.folder.appendingPathComponent("link.sqlite").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: db)
+        let ledger = server.folder.appendingPathComponent("card-network.sqlite").path
+        #expect(FileManager.default.fileExists(atPath: db + "-wal") && FileManager.default.fileExists(atPath: ledger))
+
+        // When an export names the database, another name for it, its log, or the ledger as its output
+        for output in [db, link, db + "-wal", ledger] {
+            let export = try await Self.run(["export", "--db", db, "--output", output], in: server.folder)
+            // Then it is refused, naming why, and writes nothing
+            #expect(!export.termination.isCleanExit, "\(output): \(export.output)")
+            #expect(export.output.contains("Refusing to write the archive to \(output)"), "\(export.output)")
+            #expect(!FileManager.default.fileExists(atPath: output + ".tmp"))
+        }
+
+        // And the server goes on: a payment after the refusals is kept with the first across a restart
+        let second = try await Self.pay(server, card: CardData.all[0], key: "second")
+        #expect(second["status"]?.string == "succeeded", "\(second)")
+        #expect(await server.stop()?.isCleanExit == true, "\(server.diagnostics)")
+        let restarted = try await ServerProcess.start(folder: server.folder, keys: server.keys)
+        defer { restarted.kill() }
+        for payment in [first, second] {
+            let id = try #require(payment["id"]?.string)
+            #expect(try await restarted.paymentIntent(id)["status"]?.string == "succeeded")
+        }
+        // and an export to a new file still works
+        let archive = server.folder.appendingPathComponent("payments.archive").path
+        let export = try await Self.run(["export", "--db", db, "--output", archive], in: server.folder)
+        #expect(export.termination.isCleanExit, "\(export.output)")
+        restarted.kill()
+        restarted.removeFiles()
+    }
+
     /// The import half of ``killedMidway()``: killed while it copies, then run again.
     static func killImport(
         url: String,

@@ -27,6 +27,7 @@ public struct ArchiveExport: Sendable {
             return try await write(to: FileHandle.standardOutput)
         }
         let temporary = output + ".tmp"
+        try Self.refuseDatabaseFiles(output, temporary, database: database)
         guard FileManager.default.createFile(atPath: temporary, contents: nil),
             let file = FileHandle(forWritingAtPath: temporary)
         else { throw ArchiveError.database("Cannot create \(temporary).") }
@@ -42,6 +43,58 @@ public struct ArchiveExport: Sendable {
             try? file.close()
             try? FileManager.default.removeItem(atPath: temporary)
             throw error
+        }
+    }
+
+    /// Refuses to write over a database: the exported SQLite file or one of the files SQLite keeps beside it (`-wal`,
+    /// `-shm`, `-journal`), by path or through another name for the same file, or any SQLite database (the card
+    /// network's ledger, another service's). Renamed over the exported file, the archive replaced the live database:
+    /// the payments a running server acknowledged afterwards went into a file that was gone.
+    static func refuseDatabaseFiles(_ paths: String..., database: ArchiveDatabase) throws {
+        var guarded: [(name: String, identity: FileIdentity)] = []
+        if case .sqlite(let path, _) = database {
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                if let identity = FileIdentity(path + suffix) { guarded.append((path + suffix, identity)) }
+            }
+        }
+        for path in paths {
+            guard let identity = FileIdentity(path) else { continue }
+            if let match = guarded.first(where: { $0.identity == identity }) {
+                throw ArchiveError.database(
+                    "Refusing to write the archive to \(path): it is the database's file \(match.name). Name a new file."
+                )
+            }
+            if identity.isDirectory {
+                throw ArchiveError.database("Refusing to write the archive to \(path): it is a folder.")
+            }
+            if Self.isSQLiteDatabase(path) {
+                throw ArchiveError.database(
+                    "Refusing to write the archive to \(path): it is an SQLite database. Name a new file."
+                )
+            }
+        }
+    }
+
+    /// Whether `path` starts with SQLite's file header.
+    static func isSQLiteDatabase(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        let header = (try? handle.read(upToCount: 16)) ?? Data()
+        return header == Data("SQLite format 3\u{0}".utf8)
+    }
+
+    /// A file as the file system knows it, whatever name reaches it (a symbolic link, a hard link, `./`).
+    struct FileIdentity: Equatable {
+        let device: UInt64
+        let inode: UInt64
+        let isDirectory: Bool
+
+        init?(_ path: String) {
+            var status = stat()
+            guard stat(path, &status) == 0 else { return nil }
+            device = UInt64(status.st_dev)
+            inode = UInt64(status.st_ino)
+            isDirectory = (status.st_mode & S_IFMT) == S_IFDIR
         }
     }
 
