@@ -42,8 +42,17 @@ struct SweepCommand: AsyncParsableCommand {
     )
     var batchSize: Int = Sweeper.defaultBatchSize
 
+    /// The largest batch: a transaction of a million rows already holds the write lock for seconds beside a server.
+    static let batchSizeLimit = 1_000_000
+
     func validate() throws {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1.") }
+        guard batchSize <= Self.batchSizeLimit else {
+            throw ValidationError("--batch-size must be at most \(Self.batchSizeLimit).")
+        }
+        if let now, !now.isInBounds(now: Int64(Date().timeIntervalSince1970)) {
+            throw ValidationError("--now must fall between 1970-01-01 and 9999-12-31 UTC.")
+        }
     }
 
     func run() async throws {

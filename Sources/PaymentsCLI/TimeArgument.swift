@@ -6,6 +6,10 @@ import Foundation
 /// an offset is read as UTC), or a time from now: a sign, a number and a unit, `s`, `m`, `h` or `d` (`+2m`, `+7d`,
 /// `-1h`).
 struct TimeArgument: ExpressibleByArgument, Sendable, Equatable {
+    /// The times accepted: 1970-01-01 to 9999-12-31 UTC, in unix seconds. Past them a time from now overflowed 64 bits
+    /// when added to the clock (the command crashed), and dates stopped printing as dates.
+    static let bounds: ClosedRange<Int64> = 0...253_402_300_799
+
     /// Unix seconds, or for a time from now, the seconds from now.
     private let value: Int64
     /// Whether the time was given from now (`+2m`).
@@ -24,6 +28,7 @@ struct TimeArgument: ExpressibleByArgument, Sendable, Equatable {
             return
         }
         if let seconds = Int64(text) {
+            guard Self.bounds.contains(seconds) else { return nil }
             self.init(seconds: seconds)
             return
         }
@@ -38,7 +43,11 @@ struct TimeArgument: ExpressibleByArgument, Sendable, Equatable {
             formatter.formatOptions = options
             formatter.timeZone = TimeZone(identifier: "UTC")
             if let date = formatter.date(from: text) {
-                self.init(seconds: Int64(date.timeIntervalSince1970.rounded(.down)))
+                let seconds = date.timeIntervalSince1970.rounded(.down)
+                guard Double(Self.bounds.lowerBound) <= seconds, seconds <= Double(Self.bounds.upperBound) else {
+                    return nil
+                }
+                self.init(seconds: Int64(seconds))
                 return
             }
         }
@@ -46,6 +55,9 @@ struct TimeArgument: ExpressibleByArgument, Sendable, Equatable {
     }
 
     static var defaultCompletionKind: CompletionKind { .default }
+
+    /// Whether the time falls inside ``bounds`` when counted from `now` (a time from now may fall before 1970).
+    func isInBounds(now: Int64) -> Bool { Self.bounds.contains(seconds(now: now)) }
 
     /// The time in unix seconds; a time from now is counted from `now`.
     func seconds(now: Int64) -> Int64 { relative ? now + value : value }
@@ -62,7 +74,7 @@ struct TimeArgument: ExpressibleByArgument, Sendable, Equatable {
         let digits = text.dropFirst().dropLast()
         guard !digits.isEmpty, digits.allSatisfy(\.isASCII), let count = Int64(digits) else { return nil }
         let (seconds, overflow) = count.multipliedReportingOverflow(by: size)
-        guard !overflow else { return nil }
+        guard !overflow, seconds <= Self.bounds.upperBound else { return nil }
         return sign == "-" ? -seconds : seconds
     }
 

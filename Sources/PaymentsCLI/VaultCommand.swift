@@ -31,6 +31,13 @@ struct VaultRotateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Cards per batch (one transaction each).")
     var batchSize = VaultRotation.defaultBatchSize
 
+    func validate() throws {
+        // It was read as 1 below 1, and taken as it came above (a batch of every card, in one transaction)
+        guard (1...SweepCommand.batchSizeLimit).contains(batchSize) else {
+            throw ValidationError("--batch-size must be between 1 and \(SweepCommand.batchSizeLimit).")
+        }
+    }
+
     /// How often a progress line is printed at most: often enough to see it move, rarely enough not to flood a
     /// log on a large vault.
     static let progressInterval: Duration = .seconds(1)

@@ -1,0 +1,49 @@
+import Foundation
+import Testing
+
+@testable import PaymentsCLI
+
+/// Numbers and times on the command line past what the commands can use are refused as usage errors: a time from
+/// now that overflowed 64 bits when added to the clock, and a batch size one past `Int.max`, crashed `payments
+/// sweep`.
+@Suite("Command-line bounds")
+struct CommandBoundsTests {
+    @Test(
+        "--now: times outside 1970...9999, or from now past them, are not times",
+        arguments: [
+            "+106751991167300d", "+9223372036854775000s", "-9223372036854775000s", "9223372036854775807", "-1",
+            "253402300800", "+3000000000000s", "10000-01-01",
+        ]
+    )
+    func timesOutOfBounds(_ text: String) {
+        #expect(TimeArgument(argument: text) == nil)
+    }
+
+    @Test("--now: the bounds themselves and ordinary times are times")
+    func timesInBounds() {
+        #expect(TimeArgument(argument: "0")?.seconds(now: 5) == 0)
+        #expect(TimeArgument(argument: "253402300799")?.seconds(now: 5) == 253_402_300_799)
+        #expect(TimeArgument(argument: "9999-12-31T23:59:59Z")?.seconds(now: 5) == 253_402_300_799)
+        #expect(TimeArgument(argument: "+7d")?.seconds(now: 1_000) == 605_800)
+        #expect(TimeArgument(argument: "-1h")?.seconds(now: 10_000) == 6_400)
+    }
+
+    @Test("sweep refuses a time from now that falls before 1970 or past 9999, and batch sizes outside 1...1,000,000")
+    func sweepRefuses() {
+        for arguments in [
+            ["--now", "-100000d"], ["--now", "+3000000d"], ["--batch-size", "9223372036854775807"],
+            ["--batch-size", "1000001"], ["--batch-size", "0"],
+        ] {
+            #expect(throws: (any Error).self, "\(arguments)") { try SweepCommand.parse(arguments) }
+        }
+        #expect(throws: Never.self) { try SweepCommand.parse(["--now", "+7d", "--batch-size", "1000000"]) }
+    }
+
+    @Test("vault rotate refuses batch sizes outside 1...1,000,000 (it read 0 as 1 and took any size)")
+    func vaultRotateRefuses() {
+        for size in ["0", "-1", "1000001", "9223372036854775807"] {
+            #expect(throws: (any Error).self, "\(size)") { try VaultRotateCommand.parse(["--batch-size", size]) }
+        }
+        #expect(throws: Never.self) { try VaultRotateCommand.parse(["--batch-size", "500"]) }
+    }
+}
