@@ -15,18 +15,21 @@ extension ReportTable {
     }
 
     /// Columns padded to their widest cell under a header and a rule of dashes; a column of numbers (and NULLs) is
-    /// right-aligned. NULL prints as nothing.
+    /// right-aligned. NULL prints as nothing. Control characters in the data are shown escaped (``visible(_:)``), and
+    /// wide characters count two columns (``displayWidth(_:)``).
     func alignedText() -> String {
-        let cells = rows.map { row in row.map(Self.plain) }
+        let cells = rows.map { row in row.map { Self.visible(Self.plain($0)) } }
         let numeric = columns.indices.map { column in
             rows.contains { row in row[column].isNumber } && rows.allSatisfy { row in row[column].text == nil }
         }
         let widths = columns.indices.map { column in
-            cells.reduce(columns[column].count) { widest, row in max(widest, row[column].count) }
+            cells.reduce(Self.displayWidth(columns[column])) { widest, row in
+                max(widest, Self.displayWidth(row[column]))
+            }
         }
         func line(_ fields: [String]) -> String {
             let padded = fields.enumerated().map { column, field in
-                let padding = String(repeating: " ", count: widths[column] - field.count)
+                let padding = String(repeating: " ", count: widths[column] - Self.displayWidth(field))
                 return numeric[column] ? padding + field : field + padding
             }
             var text = padded.joined(separator: "  ")
@@ -37,6 +40,48 @@ extension ReportTable {
         text += line(widths.map { String(repeating: "-", count: $0) })
         for row in cells { text += line(row) }
         return text
+    }
+
+    /// `text` with the characters a terminal acts on instead of printing shown as escapes: `\n`, `\r`, `\t` and
+    /// `\u{1B}` for the other C0 and C1 controls, DEL and the bidirectional overrides. A merchant's description or
+    /// metadata reaches the table as the API stored it: raw, an escape sequence cleared the admin's screen or
+    /// printed a fake figure, and a line break split a row.
+    static func visible(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where isControl(scalar): out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x00...0x1F, 0x7F...0x9F, 0x202A...0x202E, 0x2066...0x2069: true
+        default: false
+        }
+    }
+
+    /// The columns `text` takes in a terminal: two for each East Asian wide or full-width character and emoji, one
+    /// for others (a character counts as its first scalar).
+    static func displayWidth(_ text: String) -> Int {
+        text.reduce(0) { width, character in
+            guard let scalar = character.unicodeScalars.first else { return width }
+            switch scalar.value {
+            case 0x1100...0x115F, 0x2E80...0x303E, 0x3041...0x33FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xA000...0xA4CF,
+                0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60, 0xFFE0...0xFFE6, 0x1F300...0x1F64F,
+                0x1F900...0x1F9FF, 0x20000...0x3FFFD:
+                return width + 2
+            default:
+                return width + 1
+            }
+        }
     }
 
     /// RFC 4180 CSV: a header row, then one row per record; NULL is an empty field.
