@@ -1,3 +1,4 @@
+import Logging
 import PaymentsCore
 import Synchronization
 import Testing
@@ -120,6 +121,61 @@ struct TimeLimitedCardNetworkTests {
             try await Task.sleep(for: .milliseconds(10))
         }
         #expect(slow.ended.withLock { $0 } == (answered: 0, cancelled: 1))
+        try await Self.untilIdle(network)
+    }
+
+    /// Keeps what is logged.
+    final class Kept: Sendable {
+        let lines = Mutex<[String]>([])
+    }
+
+    /// Keeps what is logged, in a ``Kept``.
+    struct KeptLog: LogHandler {
+        let kept: Kept
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            kept.lines.withLock { $0.append("\(event.level) \(event.message) \(event.metadata ?? [:])") }
+        }
+    }
+
+    @Test("a call that fails tells the client which call failed, and only the log what the network's error said")
+    func failedCallKeepsItsErrorInTheLog() async throws {
+        struct LedgerError: Error, CustomStringConvertible {
+            var description: String {
+                "SQLite error 19: FOREIGN KEY constraint failed - while executing `INSERT OR IGNORE INTO refunds ...`"
+            }
+        }
+        final class FailingNetwork: CardNetwork {
+            func lookUp(_ card: CardNumber) -> CardLookup { .refused(.genericDecline) }
+            func attachDecline(_ card: CardNumber, cvcProvided: Bool) -> CardDecline? { nil }
+            func testCardNumber(forPaymentMethodID id: String) -> String? { nil }
+            func authorize(_ request: AuthorizationRequest) async throws -> AuthorizationResult { throw LedgerError() }
+            func capture(attemptID: String, amount: Int64) async throws -> Int64? { throw LedgerError() }
+            func void(attemptID: String) async throws -> Bool { throw LedgerError() }
+            func refund(attemptID: String, refundID: String, amount: Int64, now: Int64) async throws -> RefundResult {
+                throw LedgerError()
+            }
+        }
+        let kept = Kept()
+        let logger = Logger(label: "test") { _ in KeptLog(kept: kept) }
+        let network = TimeLimitedCardNetwork(base: FailingNetwork(), timeout: .seconds(30), logger: logger)
+        do {
+            _ = try await network.refund(attemptID: "ch_1", refundID: "re_1", amount: 100, now: 1_700_000_000)
+            Issue.record("a failing call answered")
+        } catch let error as PaymentError {
+            #expect(error.code == PaymentError.cardNetworkUnavailableCode, "\(error)")
+            #expect(error.message.contains("refund failed"), "\(error.message)")
+            #expect(!error.message.contains("SQLite") && !error.message.contains("INSERT"), "\(error.message)")
+        }
+        let lines = kept.lines.withLock { $0 }
+        #expect(lines.contains { $0.hasPrefix("error") && $0.contains("FOREIGN KEY constraint failed") }, "\(lines)")
         try await Self.untilIdle(network)
     }
 }

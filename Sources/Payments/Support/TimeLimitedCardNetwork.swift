@@ -1,3 +1,4 @@
+import Logging
 import PaymentsCore
 import Synchronization
 
@@ -13,11 +14,14 @@ struct TimeLimitedCardNetwork: CardNetwork {
     let timeout: Duration
     /// The calls in flight, and the task that answers the late ones.
     let calls: DeadlineWatch
+    /// Where a failed call's own error goes: the operator's to read, not the API client's (it may name SQL).
+    let logger: Logger
 
-    init(base: any CardNetwork, timeout: Duration) {
+    init(base: any CardNetwork, timeout: Duration, logger: Logger = Logger(label: "payments")) {
         self.base = base
         self.timeout = timeout
         self.calls = DeadlineWatch(timeout: timeout)
+        self.logger = logger
     }
 
     // The card questions are answered locally and at once: nothing to time.
@@ -74,7 +78,10 @@ struct TimeLimitedCardNetwork: CardNetwork {
         case .failure(let error as PaymentError):
             throw error
         case .failure(let error):
-            throw PaymentError.cardNetworkUnavailable("\(name) failed: \(error)")
+            // The error is the network's own (the test-mode acquirer's SQLite error, with its statement): logged,
+            // and the client told only which call failed
+            logger.error("the card network's \(name) failed", metadata: ["error": "\(error)"])
+            throw PaymentError.cardNetworkUnavailable("\(name) failed")
         }
     }
 }
