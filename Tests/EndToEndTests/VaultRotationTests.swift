@@ -234,6 +234,31 @@ struct VaultRotationTests {
         #expect(run.output.contains(lost), "\(run.output)")
         #expect(run.output.contains("cards rotated:                  2"), "\(run.output)")
         for card in saved { #expect(!run.output.contains(card.number)) }
+
+        // And a server with both keys charges the others, while that card's charge is a 500 naming the missing key
+        // (it said only "An unknown error occurred."), with nothing charged and the key free for a retry
+        let server = try await ServerProcess.start(
+            folder: first.folder,
+            keys: first.keys,
+            environment: ["PAYMENTS_VAULT_KEY": keyB, "PAYMENTS_VAULT_OLD_KEYS": keyA]
+        )
+        defer { server.kill() }
+        #expect(try await Self.chargeOffSession(saved[0], on: server).json()["status"]?.string == "succeeded")
+        let refused = try await Self.chargeOffSession(saved[1], on: server)
+        #expect(refused.status == 500, "\(refused)")
+        let message = try refused.json()["error"]?["message"]?.string ?? ""
+        #expect(
+            message.contains("vault key vk_000000000000") && message.contains("PAYMENTS_VAULT_OLD_KEYS"),
+            "\(message)"
+        )
+        #expect(!message.contains(saved[1].number))
+        let charged = try await server.client.get(
+            "/v1/payment_intents",
+            query: [("customer", saved[1].customer)],
+            auth: server.secret
+        )
+        #expect(try charged.json()["data"]?.array?.isEmpty == true, "\(charged)")
+        server.kill()
         first.removeFiles()
     }
 }

@@ -55,6 +55,14 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
             // Any other refusal of the request by Hummingbird itself (the static files' middleware refuses a path
             // whose percent escapes are not UTF-8 with a 400): the client's fault, so not a 500, and in Stripe's shape.
             response = await render(.httpRefusal(error), request: request, context: context)
+        } catch let error as CardVault.VaultError {
+            // A saved card under a vault key this process lacks (a rotation's old key dropped too soon): the merchant
+            // is told which key, so the 500 can be fixed by configuring it, not only found in the log
+            context.logger.error("request failed", metadata: ["error": .string(String(describing: error))])
+            let message =
+                "\(error) Nothing was charged: configure that key (PAYMENTS_VAULT_OLD_KEYS) and retry; "
+                + "`payments vault status` counts the cards under each key."
+            response = await render(.apiError(message), request: request, context: context)
         } catch {
             context.logger.error("request failed", metadata: ["error": .string(String(describing: error))])
             response = await render(.apiError(), request: request, context: context)
