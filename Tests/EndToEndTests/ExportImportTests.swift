@@ -210,6 +210,42 @@ struct ExportImportTests {
         restarted.removeFiles()
     }
 
+    @Test("an import into a new SQLite file that is refused while copying leaves no file behind")
+    func refusedImportLeavesNoFile() async throws {
+        // Given an archive whose rows break a foreign key (a payment method of a customer that does not exist),
+        // exported from a file written with foreign keys off
+        let folder = try TestPaths.temporaryFolder("payments-e2e-import-refused")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let source = folder.appendingPathComponent("source.sqlite").path
+        let migrate = try await Self.run(["migrate", "--db", source], in: folder)
+        #expect(migrate.termination.isCleanExit, "\(migrate.output)")
+        let queue = try DatabaseQueue(path: source)
+        try await queue.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA foreign_keys = OFF")
+            try db.execute(
+                sql: """
+                    INSERT INTO payment_methods (id, created, customer, brand, last4, exp_month, exp_year, fingerprint,
+                        funding)
+                    VALUES ('pm_orphan', 1, 'cus_missing', 'visa', '4242', 12, 2034, 'fp', 'credit')
+                    """
+            )
+        }
+        try queue.close()
+        let archive = folder.appendingPathComponent("orphan.archive").path
+        let export = try await Self.run(["export", "--db", source, "--output", archive], in: folder)
+        #expect(export.termination.isCleanExit, "\(export.output)")
+
+        // When it is imported into a file that does not exist yet
+        let target = folder.appendingPathComponent("new.sqlite").path
+        let run = try await Self.run(["import", "--db", target, "--input", archive], in: folder)
+
+        // Then the import is refused, and leaves no file (it left an empty migrated one), so it reads as unchanged
+        #expect(run.termination == Termination(reason: .exit, status: 1), "\(run.output)")
+        for suffix in ["", "-wal", "-shm"] {
+            #expect(!FileManager.default.fileExists(atPath: target + suffix), "\(suffix): \(run.output)")
+        }
+    }
+
     /// The import half of ``killedMidway()``: killed while it copies, then run again.
     static func killImport(
         url: String,
