@@ -683,7 +683,9 @@ async function settle(unsettled) {
   if (response.transient) return { error: response.error, transient: true };
   storeUnsettled(null);
   attempt = null;
-  if (response.success && unsettled.path === '/pay') return { result: { paymentIntent: response.payment_intent } };
+  if (response.success && unsettled.path === '/pay') {
+    return { result: { paymentIntent: response.payment_intent, charged: chargedOf(response) } };
+  }
   if (response.success) {
     return { result: { setupIntent: response.setup_intent, customer: response.customer, last4: unsettled.last4 } };
   }
@@ -782,7 +784,7 @@ async function pay(values) {
       continue;
     }
     attempt = null;
-    if (response.success) return { paymentIntent: response.payment_intent };
+    if (response.success) return { paymentIntent: response.payment_intent, charged: chargedOf(response) };
     return { error: { message: t.genericError } };
   }
 }
@@ -854,9 +856,17 @@ function showError(error) {
   }
 }
 
-function showSuccess(paymentIntentID, item) {
+/** What `/pay` says it charged (`{amount, currency}`), or null from a server that does not say. */
+function chargedOf(response) {
+  const { amount, currency } = response;
+  return Number.isInteger(amount) && typeof currency === 'string' ? { amount, currency } : null;
+}
+
+/** The receipt: the amount the server charged, which is the item's shown price unless the price changed since. */
+function showSuccess(paymentIntentID, item, charged) {
+  const paid = charged ?? item;
   showDone(t.successHeading, format(t.successMessage, {
-    amount: formatAmount(item.amount, item.currency),
+    amount: formatAmount(paid.amount, paid.currency),
     item: item.name,
   }), t.reference, paymentIntentID);
 }
@@ -905,7 +915,7 @@ async function onSubmit(event) {
     console.error(error);
   }
   setBusy(false);
-  if (result.paymentIntent) showSuccess(result.paymentIntent, item);
+  if (result.paymentIntent) showSuccess(result.paymentIntent, item, result.charged);
   else if (result.setupIntent) showSaved(result);
   else showError(result.error);
 }

@@ -32,6 +32,8 @@ struct PayAndChallengeRouteTests {
             #expect(intent.json["amount"]?.int == 1_400)
             #expect(intent.json["currency"]?.string == "usd")
             #expect(intent.json["confirmation_method"]?.string == "manual")
+            // and the answer says what was charged, which the checkout shows instead of the price it loaded
+            #expect(response.json["amount"]?.int == 1_400 && response.json["currency"]?.string == "usd")
         }
     }
 
@@ -115,6 +117,7 @@ struct PayAndChallengeRouteTests {
             #expect(second.status == 200)
             #expect(second.json["success"]?.bool == true)
             #expect(second.json["payment_intent"]?.string == id)
+            #expect(second.json["amount"]?.int == 1_400 && second.json["currency"]?.string == "usd")
             #expect(try api.environment.network.approvedCount() == 1)
         }
     }

@@ -111,10 +111,11 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> None:
+    def start(self, port: int = 0) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PAYMENTS_")} | self.settings
         # Port 0: the server picks a free port and prints it, so no other process can take it in between.
-        command = [self.binary, "serve", "--host", "127.0.0.1", "--port", "0", "--db", str(self.db)]
+        command = [self.binary, "serve", "--host", "127.0.0.1", "--port", str(port), "--db", str(self.db)]
+        self.port = 0
         with open(self.log_path, "ab") as log:
             self.process = self._spawn(command, env, log)
         _children.append(self.process)
@@ -161,6 +162,15 @@ class Server:
                     pass
             time.sleep(0.05)
         return False
+
+    def restart(self, settings: dict[str, str]) -> None:
+        """Stops the server and starts it again on the same port and database with `settings` added, as an operator
+        restarting it with a new configuration while pages are open."""
+        port = self.port
+        self.stop()
+        self.settings = self.settings | settings
+        self.start(port=port)
+        assert self.port == port, f"restarted on {self.port}, not {port}"
 
     def stop(self) -> None:
         process = self.process

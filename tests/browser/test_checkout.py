@@ -90,6 +90,24 @@ def test_static_files_have_content_types_and_revalidation(server):
 # MARK: - Paying
 
 
+def test_receipt_shows_what_was_charged_after_a_price_change(checkout, tmp_path):
+    # Given a page that loaded the T-shirt at $14.00
+    page = checkout.open()
+    assert "$14.00" in page.by_id("pay").text
+    # When the merchant restarts the server with a new price before the shopper pays
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(
+        '{"default": "tshirt", "items": [{"id": "tshirt", "name": "T-shirt", "amount": 1500, "currency": "usd"}]}'
+    )
+    page.server.restart({"PAYMENTS_CATALOG": str(catalog)})
+    page.fill(number=CARD_SUCCEEDS)
+    page.by_id("pay").click()
+    # Then the receipt shows what the card was charged, not the price the page had loaded
+    page.wait_success()
+    assert page.server.query("SELECT amount, currency FROM payment_intents") == [(1500, "usd")]
+    assert "$15.00" in page.by_id("success-message").text, page.by_id("success-message").text
+
+
 def test_4242_pays_and_shows_success(checkout):
     page = checkout.open()
     assert page.driver.execute_script("return document.documentElement.lang") == "en"

@@ -118,7 +118,15 @@ struct PayController {
                 .object([("requires_action", true), ("payment_intent_client_secret", .string(intent.clientSecret))])
             )
         case .succeeded, .requiresCapture:
-            return (200, .object([("success", true), ("payment_intent", .string(intent.id))]))
+            // The seed's two fields, then what was charged: the page shows this, not the price it loaded (the
+            // catalogue may have changed since)
+            return (
+                200,
+                .object([
+                    ("success", true), ("payment_intent", .string(intent.id)), ("amount", .int(intent.amount)),
+                    ("currency", .string(intent.currency)),
+                ])
+            )
         default:
             return (
                 402,
