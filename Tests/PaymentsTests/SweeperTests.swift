@@ -178,6 +178,23 @@ struct SweeperTests {
         #expect(try await Self.stored(environment, notDue) == notDue)
     }
 
+    @Test("An attempt expired by a sweep two days late is dated when its window closed (the day reports count it)")
+    func lateSweepDatesAttemptAtExpiry() async throws {
+        // Given an intent waiting for 3-D Secure since t0
+        let (environment, _) = try Self.environment()
+        let t0 = environment.clock.now
+        let due = try await Self.pay(environment, Self.threeDSecureCard)
+        // When the first sweep after it was due runs two days later (the server was down)
+        let late = t0 + Self.window + 2 * 86_400
+        let report = try await Sweeper(context: environment.context).sweep(now: late)
+        // Then the failed attempt is dated at the window's end, not at the sweep
+        #expect(report.attemptsExpired == 1)
+        let expired = try await Self.stored(environment, due)
+        let charge = try #require(try await Self.charge(environment, expired.latestCharge))
+        #expect(charge.status == .failed)
+        #expect(charge.created == t0 + Self.window && charge.resolvedAt == t0 + Self.window, "\(charge)")
+    }
+
     @Test("A second pass at the same time changes nothing")
     func secondPassIsEmpty() async throws {
         // Given an expired attempt swept once

@@ -432,14 +432,17 @@ extension PaymentIntents {
     /// attempt as a failed charge, its latest (``expireAttempt(_:now:ids:tx:)``, ``expireAttempts(_:now:ids:tx:)``).
     static func expired(_ intent: PaymentIntent, now: Int64, ids: IDGenerator) throws -> (PaymentIntent, Charge) {
         var next = try intent.apply(.attemptExpired, now: now)
+        // The failed attempt is dated when its window closed, not when a sweep found it: after a server's downtime
+        // that was hours or days later, and `report_declines` counted the attempt on the wrong day
+        let expiredAt = min(now, intent.attemptExpiresAt ?? now)
         var charge = Charge.attempt(
             id: ids.charge(),
             for: intent,
             paymentMethod: intent.paymentMethod,
-            at: now,
+            at: expiredAt,
             threeDSecure: "expired"
         )
-        charge.fail(with: .attemptExpired(paymentMethod: intent.paymentMethod), at: now)
+        charge.fail(with: .attemptExpired(paymentMethod: intent.paymentMethod), at: expiredAt)
         next.latestCharge = charge.id
         return (next, charge)
     }
