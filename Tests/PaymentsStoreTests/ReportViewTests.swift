@@ -163,7 +163,8 @@ struct ReportViewTests {
             report.rows.contains([.text("2026-01-01"), .text("payment_intent_authentication_failure"), .integer(1)])
         )
         #expect(
-            report.rows.contains([.text("2026-01-02"), .text("payment_intent_payment_attempt_expired"), .integer(1)])
+            // abandoned on the first day, expired by the second day's sweep: counted the day its window closed
+            report.rows.contains([.text("2026-01-01"), .text("payment_intent_payment_attempt_expired"), .integer(1)])
         )
         #expect(report.rows.contains([.text("2026-01-02"), .text("insufficient_funds"), .integer(1)]))
     }
@@ -310,5 +311,19 @@ struct ReportViewTests {
         let path = try TestPaths.temporaryFolder().appendingPathComponent("missing.sqlite").path
         #expect(throws: ReportError.databaseMissing(path)) { try ReportReader(path: path) }
         #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test("The reader names the file and the problem for a folder or a file that is not a database")
+    func unreadableDatabase() throws {
+        let folder = try TestPaths.temporaryFolder()
+        let text = folder.appendingPathComponent("notes.sqlite").path
+        try Data(String(repeating: "not a database ", count: 40).utf8).write(to: URL(fileURLWithPath: text))
+        // It said "SQLite error 26: file is not a database" and "SQLite error 10: disk I/O error"
+        #expect(throws: ReportError.unreadable(text, "it is not an SQLite database.")) {
+            try ReportReader(path: text).reportNames()
+        }
+        #expect(throws: ReportError.unreadable(folder.path, "it is a folder, not a database file.")) {
+            try ReportReader(path: folder.path).reportNames()
+        }
     }
 }

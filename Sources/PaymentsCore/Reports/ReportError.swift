@@ -4,6 +4,8 @@ public enum ReportError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownReport(String, available: [String])
     /// The database file does not exist.
     case databaseMissing(String)
+    /// The file cannot be read as a database, for the reason given.
+    case unreadable(String, String)
 
     public var description: String {
         switch self {
@@ -14,6 +16,8 @@ public enum ReportError: Error, Equatable, Sendable, CustomStringConvertible {
                 : "There is no report named '\(name)'. Reports: \(available.joined(separator: ", "))."
         case .databaseMissing(let path):
             "There is no database at '\(path)'. Pass --db (or set PAYMENTS_DB), or start the server once to create it."
+        case .unreadable(let path, let reason):
+            "Cannot read '\(path)': \(reason)"
         }
     }
 }
