@@ -176,6 +176,111 @@ struct CaptureCancelRaceTests {
         #expect(after.status == .canceled && after.cancellationReason == .requestedByCustomer)
         #expect(try await environment.network.capture(attemptID: #require(intent.latestCharge), amount: 2_000) == nil)
     }
+
+    @Test("Two captures of other amounts: the network's first wins, and the other is refused on its outcome")
+    func capturesOfOtherAmounts() async throws {
+        // Given a capture of 1,000 that the network captured, and a capture of 1,800 that runs before its write
+        let (environment, intent, racer) = try await Self.authorized(at: .afterCaptureNetwork)
+        let intents = environment.intents
+        let secondError = Mutex<PaymentError?>(nil)
+        racer.set {
+            do { _ = try await intents.capture(intent.id, amountToCapture: 1_800) } catch let error as PaymentError {
+                secondError.withLock { $0 = error }
+            }
+        }
+        // When the first goes on
+        let first = try await environment.intents.capture(intent.id, amountToCapture: 1_000)
+        // Then it answers its capture, and the second was refused on the state the first left (it answered 200 with
+        // the first's 1,000 as if it were its own)
+        #expect(first.status == .succeeded && first.amountReceived == 1_000)
+        let error = secondError.withLock { $0 }
+        #expect(error?.code == "payment_intent_unexpected_state", "\(String(describing: error))")
+        #expect(error?.message.contains("status of succeeded") == true)
+        #expect(try await environment.intents.retrieve(intent.id).amountReceived == 1_000)
+    }
+
+    @Test("A full capture after a partial one that died after the network is refused, showing the partial capture")
+    func fullCaptureAfterLostPartial() async throws {
+        let (environment, intent, _) = try await Self.authorized(at: .afterCaptureNetwork)
+        let attempt = try #require(intent.latestCharge)
+        #expect(try await environment.network.capture(attemptID: attempt, amount: 1_500) == 1_500)
+        let error = await #expect(throws: PaymentError.self) {
+            try await environment.intents.capture(intent.id, amountToCapture: nil)
+        }
+        #expect(error?.message.contains("status of succeeded") == true, "\(String(describing: error))")
+        #expect(try await environment.intents.retrieve(intent.id).amountReceived == 1_500)
+    }
+
+    /// Begins `request` after the earlier holder's lease ran out, as its retry does: the key is resumed, not new.
+    static func resume(_ environment: TestEnvironment, _ request: IdempotencyKeys.Request) async throws
+        -> IdempotencyLease
+    {
+        environment.clock.advance(by: 3_600)
+        guard case .run(let lease) = try await environment.idempotency.begin(request), lease.claim == nil else {
+            Issue.record("expected to resume the key")
+            throw CancellationError()
+        }
+        return lease
+    }
+
+    @Test("A keyed capture that died after the network, recorded since by a cancel: its retry answers the capture")
+    func resumedCaptureAfterCancelRecordedIt() async throws {
+        // Given a keyed capture of 1,500 whose key was claimed and whose network capture happened, then it died
+        let (environment, intent, _) = try await Self.authorized(at: .afterCaptureNetwork)
+        let request = Self.request("key-resumed-capture", "/v1/payment_intents/\(intent.id)/capture")
+        guard case .run(let first) = try await environment.idempotency.begin(request) else {
+            Issue.record("expected a new key to run")
+            return
+        }
+        try await environment.idempotency.holding(first) { try await environment.context.database.write { _ in } }
+        #expect(try await environment.network.capture(attemptID: #require(intent.latestCharge), amount: 1_500) == 1_500)
+        // and a cancel since found the authorization captured and recorded the capture
+        await #expect(throws: PaymentError.self) { try await environment.intents.cancel(intent.id, reason: nil) }
+        // When the capture is retried with its key
+        let lease = try await Self.resume(environment, request)
+        let retried = try await environment.idempotency.holding(lease) {
+            try await environment.intents.capture(
+                intent.id,
+                amountToCapture: 1_500,
+                scope: IdempotencyKeysTests.scope(lease)
+            )
+        }
+        // Then it answers the capture it asked for (it was a 400 "status of succeeded"), and replays it after
+        #expect(retried.status == .succeeded && retried.amountReceived == 1_500)
+        guard case .replay(let saved, _) = try await environment.idempotency.begin(request) else {
+            Issue.record("expected a replay")
+            return
+        }
+        #expect(String(decoding: saved.body, as: UTF8.self) == "\(intent.id) succeeded")
+    }
+
+    @Test("A keyed cancel that died after the network, recorded since by a capture: its retry answers the cancel")
+    func resumedCancelAfterCaptureRecordedIt() async throws {
+        let (environment, intent, _) = try await Self.authorized(at: .afterCaptureNetwork)
+        let request = Self.request("key-resumed-cancel", "/v1/payment_intents/\(intent.id)/cancel")
+        guard case .run(let first) = try await environment.idempotency.begin(request) else {
+            Issue.record("expected a new key to run")
+            return
+        }
+        try await environment.idempotency.holding(first) { try await environment.context.database.write { _ in } }
+        #expect(try await environment.network.void(attemptID: #require(intent.latestCharge)))
+        await #expect(throws: PaymentError.self) {
+            try await environment.intents.capture(intent.id, amountToCapture: nil)
+        }
+        let lease = try await Self.resume(environment, request)
+        let retried = try await environment.idempotency.holding(lease) {
+            try await environment.intents.cancel(
+                intent.id,
+                reason: .requestedByCustomer,
+                scope: IdempotencyKeysTests.scope(lease)
+            )
+        }
+        #expect(retried.status == .canceled && retried.cancellationReason == .requestedByCustomer)
+        guard case .replay = try await environment.idempotency.begin(request) else {
+            Issue.record("expected a replay")
+            return
+        }
+    }
 }
 
 /// A race run once, at an armed fault point.

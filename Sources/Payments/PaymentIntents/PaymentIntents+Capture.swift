@@ -21,6 +21,9 @@ extension PaymentIntents {
     ) async throws -> PaymentIntent {
         let now = context.clock.now()
         let intent = try await retrieve(id)
+        if let scope, let done = try await resumedCapture(intent, amountToCapture: amountToCapture, scope: scope) {
+            return done
+        }
         try PaymentIntentStateMachine.check(.capture, on: intent)
         let amount = amountToCapture ?? intent.amountCapturable
         guard amount > 0 else {
@@ -58,6 +61,13 @@ extension PaymentIntents {
             let current = try await recordRelease(id, charge: chargeID, now: now)
             throw PaymentIntentStateMachine.unexpectedState(.capture, intent: current)
         }
+        guard captured == amount else {
+            // Another capture, of another amount, came first at the network (one racing this one, or one that died
+            // before its write): that one is the capture. Record it, if its write has not come, and refuse this one
+            // on the state it leaves, as Stripe refuses a second capture.
+            let current = try await recordCapture(id, charge: chargeID, amount: captured, now: now)
+            throw PaymentIntentStateMachine.unexpectedState(.capture, intent: current)
+        }
         try await context.faults.reach(.afterCaptureNetwork)
         return try await context.database.write { tx in
             guard let current = try tx.paymentIntent(id) else {
@@ -66,8 +76,7 @@ extension PaymentIntents {
             // A cancel that lost to this capture at the network recorded it already (``recordCapture``), with the
             // amount this request asked for: this capture is the one recorded.
             let recordedByCancel =
-                current.status == .succeeded && current.latestCharge == chargeID && captured == amount
-                && current.amountReceived == captured
+                current.status == .succeeded && current.latestCharge == chargeID && current.amountReceived == captured
             var next = recordedByCancel ? current : try current.apply(.captured(amount: captured), now: now)
             try next.metadata.applyMetadata(metadata)
             guard try tx.update(next, expecting: recordedByCancel ? .succeeded : .requiresCapture) else {
@@ -83,6 +92,31 @@ extension PaymentIntents {
             }
             try scope?.finish(tx, intent: next, error: nil)
             return next
+        }
+    }
+
+    /// The answer to the retry of a keyed capture whose first try died after the network captured, when another
+    /// request has recorded that capture since (a cancel that found the authorization captured): the intent
+    /// succeeded with the amount this request asked for, and the network holds that capture. Nil otherwise, and the
+    /// capture runs (and is refused, or completes) as any other.
+    func resumedCapture(_ intent: PaymentIntent, amountToCapture: Int64?, scope: IdempotencyScope) async throws
+        -> PaymentIntent?
+    {
+        // A key with no claim to make was begun by an earlier try of this same request (same parameters)
+        guard scope.lease.claim == nil, intent.status == .succeeded, let chargeID = intent.latestCharge,
+            amountToCapture == nil || amountToCapture == intent.amountReceived,
+            try await context.network.capture(attemptID: chargeID, amount: intent.amountReceived)
+                == intent.amountReceived
+        else { return nil }
+        return try await context.database.write { tx in
+            guard let current = try tx.paymentIntent(intent.id), current == intent else {
+                throw PaymentIntentStateMachine.unexpectedState(
+                    .capture,
+                    intent: try tx.paymentIntent(intent.id) ?? intent
+                )
+            }
+            try scope.finish(tx, intent: current, error: nil)
+            return current
         }
     }
 

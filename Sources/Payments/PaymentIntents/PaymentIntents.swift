@@ -305,6 +305,26 @@ public struct PaymentIntents: Sendable {
         /// A confirm racing the cancel can change the status at most a few times (confirmation, authorization);
         /// more rounds than this means something keeps changing it, and the caller is told to retry.
         let maximumRounds = 5
+        if let scope, scope.lease.claim == nil {
+            // The retry of a keyed cancel whose first try died: if the intent was canceled meanwhile (that try's
+            // release, recorded by a capture that found it; or another cancel), the cancel it asked for is done
+            let current = try await retrieve(id)
+            if current.status == .canceled {
+                return try await context.database.write { tx in
+                    guard var next = try tx.paymentIntent(id), next.status == .canceled else {
+                        throw PaymentIntentStateMachine.unexpectedState(.cancel, intent: current)
+                    }
+                    if next.cancellationReason == nil, reason != nil {
+                        next.cancellationReason = reason
+                        guard try tx.update(next, expecting: .canceled) else {
+                            throw PaymentIntentStateMachine.unexpectedState(.cancel, intent: current)
+                        }
+                    }
+                    try scope.finish(tx, intent: next, error: nil)
+                    return next
+                }
+            }
+        }
         for _ in 0..<maximumRounds {
             let now = context.clock.now()
             let before = try await retrieve(id)
