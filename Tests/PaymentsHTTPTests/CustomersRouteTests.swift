@@ -90,6 +90,39 @@ struct CustomersRouteTests {
         }
     }
 
+    @Test("create with payment_method attaches it, may make it the default, and a refused card creates no customer")
+    func createWithPaymentMethod() async throws {
+        try await withWire { api in
+            // Given a card attached to nobody
+            let card = try await api.card("4242424242424242")
+
+            // When a new customer is created with it, as its default (Stripe's own "save a card" code does so)
+            let response = try await api.post(
+                "/v1/customers",
+                [
+                    ("email", "c@example.com"), ("payment_method", card),
+                    ("invoice_settings[default_payment_method]", card),
+                ]
+            )
+
+            // Then the card is the customer's, and its default (it was a 400 parameter_unknown)
+            #expect(response.status == 200, "\(response.text)")
+            let customer = try #require(response.json["id"]?.string)
+            #expect(response.json["invoice_settings"]?["default_payment_method"]?.string == card)
+            #expect(try await api.get("/v1/payment_methods/\(card)").json["customer"]?.string == customer)
+
+            // And a card refused at attach, or one that does not exist, is refused with no customer made
+            let declined = try await api.card("4000000000009995")
+            let refused = try await api.post("/v1/customers", [("payment_method", declined)])
+            #expect(refused.status == 402, "\(refused.text)")
+            #expect(refused.error["decline_code"]?.string == "insufficient_funds")
+            let missing = try await api.post("/v1/customers", [("payment_method", "pm_nope")])
+            #expect(missing.status == 400 && missing.error["param"]?.string == "payment_method", "\(missing.text)")
+            #expect(try await api.listCount("/v1/customers") == 1)
+            #expect(try await api.get("/v1/payment_methods/\(declined)").json["customer"] == .null)
+        }
+    }
+
     // MARK: - Update
 
     @Test("update unsets fields with an empty string and deletes metadata keys with an empty value")

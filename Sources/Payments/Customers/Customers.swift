@@ -40,13 +40,35 @@ public struct Customers: Sendable {
     }
 
     /// Creates a customer.
-    public func create(_ fields: Fields) async throws -> Customer {
+    /// Creates a customer; with `paymentMethod` (Stripe's `payment_method`), attaches it to the new customer in the
+    /// same transaction, as `POST /v1/payment_methods/:id/attach` would (a refused attach creates no customer), so
+    /// that `invoice_settings[default_payment_method]` may name it.
+    public func create(_ fields: Fields, paymentMethod: String? = nil) async throws -> Customer {
         let created = try new(fields)
-        try await context.database.write { tx in
+        var resolved: PaymentMethods.Resolved?
+        if let paymentMethod {
+            resolved = try await PaymentMethods(context: context).resolveForPayment(
+                paymentMethod,
+                param: "payment_method"
+            )
+        }
+        let (network, vault) = (context.network, context.vault)
+        try await context.database.write { [resolved] tx in
+            try tx.insert(created)
+            if let paymentMethod, let resolved {
+                _ = try PaymentMethods.attach(
+                    resolved,
+                    named: paymentMethod,
+                    param: "payment_method",
+                    to: created,
+                    network: network,
+                    vault: vault,
+                    tx: tx
+                )
+            }
             if let pm = created.defaultPaymentMethod {
                 try Self.checkDefault(pm, customer: created.id, tx: tx)
             }
-            try tx.insert(created)
         }
         return created
     }

@@ -172,37 +172,57 @@ public struct PaymentMethods: Sendable {
             guard let customer = try tx.customer(customerID), !customer.deleted else {
                 throw PaymentError.resourceMissing("customer", id: customerID, param: "customer", inURL: false)
             }
-            // A magic test id's payment method is stored here, so a refused attach leaves none behind.
-            try resolved.store(in: tx)
-            guard var paymentMethod = try tx.paymentMethod(resolved.paymentMethod.id) else {
-                throw PaymentError.resourceMissing("PaymentMethod", id: id, param: "payment_method", inURL: true)
-            }
-            if paymentMethod.customer != nil {
-                throw PaymentError.invalidRequest(
-                    "The payment method you provided has already been attached to a customer.",
-                    code: "payment_method_unexpected_state",
-                    param: "payment_method"
-                )
-            }
-            guard paymentMethod.reusable else {
-                throw PaymentError.invalidRequest(
-                    "The provided PaymentMethod was previously used with a PaymentIntent without Customer "
-                        + "attachment, shared with a connected account without Customer attachment, or was detached "
-                        + "from a Customer. It may not be used again. To use a PaymentMethod multiple times, you must "
-                        + "attach it to a Customer first.",
-                    code: "payment_method_unexpected_state",
-                    param: "payment_method"
-                )
-            }
-            if let card = try tx.cardNumber(of: paymentMethod.id, vault: vault),
-                let decline = network.attachDecline(card, cvcProvided: paymentMethod.cvcCheck != nil)
-            {
-                throw PaymentError.card(code: decline.code, declineCode: decline.declineCode, message: decline.message)
-            }
-            paymentMethod.customer = customer.id
-            try tx.update(paymentMethod)
-            return paymentMethod
+            return try Self.attach(resolved, named: id, to: customer, network: network, vault: vault, tx: tx)
         }
+    }
+
+    /// Attaches `resolved` (named `id` in the request) to `customer` in `tx`: Stripe's checks, the card network's
+    /// decline for cards refused at attach, and the magic test id's new payment method stored in this same
+    /// transaction, so a refused attach leaves none behind.
+    /// - Parameter param: the request parameter that named it, or nil when it is the URL's object.
+    static func attach(
+        _ resolved: Resolved,
+        named id: String,
+        param: String? = nil,
+        to customer: Customer,
+        network: any CardNetwork,
+        vault: CardVault,
+        tx: any StoreTransaction
+    ) throws -> PaymentMethod {
+        try resolved.store(in: tx)
+        guard var paymentMethod = try tx.paymentMethod(resolved.paymentMethod.id) else {
+            throw PaymentError.resourceMissing(
+                "PaymentMethod",
+                id: id,
+                param: param ?? "payment_method",
+                inURL: param == nil
+            )
+        }
+        if paymentMethod.customer != nil {
+            throw PaymentError.invalidRequest(
+                "The payment method you provided has already been attached to a customer.",
+                code: "payment_method_unexpected_state",
+                param: "payment_method"
+            )
+        }
+        guard paymentMethod.reusable else {
+            throw PaymentError.invalidRequest(
+                "The provided PaymentMethod was previously used with a PaymentIntent without Customer "
+                    + "attachment, shared with a connected account without Customer attachment, or was detached "
+                    + "from a Customer. It may not be used again. To use a PaymentMethod multiple times, you must "
+                    + "attach it to a Customer first.",
+                code: "payment_method_unexpected_state",
+                param: "payment_method"
+            )
+        }
+        if let card = try tx.cardNumber(of: paymentMethod.id, vault: vault),
+            let decline = network.attachDecline(card, cvcProvided: paymentMethod.cvcCheck != nil)
+        {
+            throw PaymentError.card(code: decline.code, declineCode: decline.declineCode, message: decline.message)
+        }
+        paymentMethod.customer = customer.id
+        try tx.update(paymentMethod)
+        return paymentMethod
     }
 
     /// Detaches a payment method from its customer; it can never be used again, as Stripe.

@@ -21,8 +21,9 @@ struct CustomersController {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
         let fields = try Self.fields(&params)
+        let paymentMethod = try params.string("payment_method")
         try params.finish()
-        let customer = try await services.customers.create(fields)
+        let customer = try await services.customers.create(fields, paymentMethod: paymentMethod)
         return JSONResponse.json(StripeRenderer.customer(customer))
     }
 
