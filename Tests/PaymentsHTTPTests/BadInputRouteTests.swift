@@ -1,4 +1,8 @@
 import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
 import TestSupport
 import Testing
 
@@ -236,6 +240,63 @@ struct BadInputRouteTests {
             if let param = test.param { #expect(response.error["param"]?.string == param) }
             #expect(response.header("Content-Type")?.hasPrefix("application/json") == true)
             // And nothing was created
+            #expect(try await api.listCount("/v1/payment_intents") == 0)
+        }
+    }
+
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+
+    /// Posts `body` (raw bytes) as a form to the intents endpoint with the secret key and `headers`.
+    static func postRaw(_ api: WireClient, _ body: [UInt8], headers extra: HTTPFields = [:]) async throws
+        -> (status: Int, error: String)
+    {
+        var headers = extra
+        headers[.authorization] = WireClient.secret
+        headers[.contentType] = "application/x-www-form-urlencoded"
+        let response = try await api.client.executeRequest(
+            uri: "/v1/payment_intents",
+            method: .post,
+            headers: headers,
+            body: ByteBuffer(bytes: body)
+        )
+        return (Int(response.status.code), String(buffer: response.body))
+    }
+
+    @Test("Keys that differ in bytes that are not UTF-8 are refused, not merged into one key that replays a payment")
+    func idempotencyKeysNotUTF8() async throws {
+        try await withWire { api in
+            // Given three orders whose keys differ only in a Latin-1 byte (each read as U+FFFD before)
+            let form = Array("amount=2000&currency=usd&payment_method=pm_card_visa&confirm=true".utf8)
+            for last: UInt8 in [0xE9, 0xE8, 0xFF] {
+                var headers = HTTPFields()
+                headers.append(HTTPField(name: Self.idempotencyKey, value: Array("order-X-".utf8) + [last]))
+                // When each is posted
+                let response = try await Self.postRaw(api, form, headers: headers)
+                // Then each is refused, and no payment was made or replayed
+                #expect(response.status == 400, "\(response)")
+                #expect(response.error.contains("idempotency_key_invalid"), "\(response)")
+            }
+            // And two Idempotency-Key headers (HTTP joined them into "a, b") are refused too
+            var two = HTTPFields()
+            two.append(HTTPField(name: Self.idempotencyKey, value: "first"))
+            two.append(HTTPField(name: Self.idempotencyKey, value: "second"))
+            let joined = try await Self.postRaw(api, form, headers: two)
+            #expect(joined.status == 400 && joined.error.contains("Send one Idempotency-Key header"), "\(joined)")
+            #expect(try await api.listCount("/v1/payment_intents") == 0)
+        }
+    }
+
+    @Test("A form body with bytes that are not UTF-8 is refused, as their percent escapes are, and stores nothing")
+    func formBodyNotUTF8() async throws {
+        try await withWire { api in
+            for body in [
+                Array("amount=2000&currency=usd&description=caf".utf8) + [0xE9],
+                Array("amount=2000&currency=usd&metadata[k".utf8) + [0xE9] + Array("]=1&metadata[k".utf8) + [0xE8]
+                    + Array("]=2".utf8),
+            ] {
+                let response = try await Self.postRaw(api, body)
+                #expect(response.status == 400 && response.error.contains("not valid UTF-8"), "\(response)")
+            }
             #expect(try await api.listCount("/v1/payment_intents") == 0)
         }
     }

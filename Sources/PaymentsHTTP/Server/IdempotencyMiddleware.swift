@@ -28,7 +28,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
         context: Context,
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        guard request.method == .post, let key = request.headers[.idempotencyKey] else {
+        guard request.method == .post, let key = try Self.key(request.headers) else {
             return try await next(request, context)
         }
         // The key is stored as sent, so it must not be a card number.
@@ -83,6 +83,28 @@ struct IdempotencyMiddleware: RouterMiddleware {
             context.parsedBody = parameters
             return try await run(request, context: context, lease: lease, next: next)
         }
+    }
+
+    /// The request's `Idempotency-Key`, or nil without one.
+    /// - Throws: 400 `idempotency_key_invalid` for two keys (HTTP joined them into one, `a, b`) or a key that is not
+    ///   UTF-8: its other bytes each read as U+FFFD, so `order-\xE9` and `order-\xE8` were one key, and the second
+    ///   order was answered with the first one's payment, never made.
+    static func key(_ headers: HTTPFields) throws(PaymentError) -> String? {
+        let fields = headers[fields: .idempotencyKey]
+        guard let field = fields.first else { return nil }
+        guard fields.count == 1 else {
+            throw PaymentError.invalidRequest(
+                "Send one Idempotency-Key header; this request has \(fields.count).",
+                code: "idempotency_key_invalid"
+            )
+        }
+        guard let key = field.withUnsafeBytesOfValue({ String(validating: $0, as: UTF8.self) }) else {
+            throw PaymentError.invalidRequest(
+                "The Idempotency-Key must be UTF-8 text; the one sent has bytes that are not.",
+                code: "idempotency_key_invalid"
+            )
+        }
+        return key
     }
 
     /// The saved response of a finished key, marked as a replay of the request `originalRequest`.

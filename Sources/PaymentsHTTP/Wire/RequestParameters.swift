@@ -38,8 +38,13 @@ enum RequestParameters {
             if buffer.readableBytes == 0 { return [:] }
             return try refusingCardNumbers(ParameterNode.parseJSON(Data(buffer.readableBytesView), limit: limit))
         }
-        guard let text = buffer.getString(at: buffer.readerIndex, length: buffer.readableBytes) else {
-            throw PaymentError.invalidRequest("The request body is not valid UTF-8.")
+        // Validated, not decoded: NIO's `getString` replaces each byte that is not UTF-8 with U+FFFD, so
+        // `description=caf\xE9` was stored as `caf\u{FFFD}`, and two metadata keys differing in such a byte merged
+        guard let text = String(validating: buffer.readableBytesView, as: UTF8.self) else {
+            throw PaymentError.invalidRequest(
+                "The request body is not valid UTF-8: send form parameters as UTF-8, percent-encoded "
+                    + "(application/x-www-form-urlencoded)."
+            )
         }
         return try refusingCardNumbers(ParameterNode.parseForm(text, limit: limit))
     }
