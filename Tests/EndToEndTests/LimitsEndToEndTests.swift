@@ -95,6 +95,37 @@ struct LimitsEndToEndTests {
         }
     }
 
+    @Test("A malformed chunked body is a 400 that says so, not a 413 'too large'; nothing is stored")
+    func malformedChunkedBody() async throws {
+        try await withServer { server in
+            // A chunk size that is not hexadecimal, and a chunk longer than its size
+            for chunks in ["zz\r\namount=1\r\n0\r\n\r\n", "5\r\nemail\r\nXX\r\n"] {
+                var lines = [
+                    "POST /v1/customers HTTP/1.1", "Host: 127.0.0.1:\(server.port)",
+                    "Authorization: Bearer \(server.secretKey)", "Content-Type: application/x-www-form-urlencoded",
+                    "Transfer-Encoding: chunked", "Connection: close",
+                ]
+                lines.append("")
+                let answer = try RawHTTP.exchange(port: server.port, lines.joined(separator: "\r\n") + "\r\n" + chunks)
+                #expect(answer.status == 400, "\(answer)")
+                #expect(
+                    try answer.json()["error"]?["message"]?.string?.contains("could not be read") == true,
+                    "\(answer)"
+                )
+            }
+            let list = try RawHTTP.exchange(
+                port: server.port,
+                RawHTTP.request(
+                    "GET",
+                    "/v1/customers",
+                    port: server.port,
+                    headers: [("Authorization", "Bearer \(server.secretKey)")]
+                )
+            )
+            #expect(try list.json()["data"]?.array?.isEmpty == true, "\(list)")
+        }
+    }
+
     @Test("idleTimeout closes a connection that sends nothing or stalls mid-request, never one being answered")
     func idleTimeout() async throws {
         let release = FileManager.default.temporaryDirectory.appendingPathComponent("release-\(UUID().uuidString)")

@@ -36,11 +36,8 @@ struct IdempotencyMiddleware: RouterMiddleware {
             throw PaymentError.cardNumberNotAllowed(param: nil, place: "The Idempotency-Key")
         }
         var request = request
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: context.maxUploadSize)
-        } catch {
-            throw PaymentError.tooLarge
+        let body = try await RequestParameters.collectBody {
+            try await request.collectBody(upTo: context.maxUploadSize)
         }
         let scope = fixedScope ?? context.idempotencyScope
         let contentType = request.headers[.contentType]

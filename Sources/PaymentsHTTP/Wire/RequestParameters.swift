@@ -18,15 +18,27 @@ enum RequestParameters {
         }
         // Parsed already by the idempotency middleware (for its fingerprint): parsed once per request.
         if let parsed = context.parsedBody { return Parameters(parsed) }
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: context.maxUploadSize)
-        } catch {
-            throw PaymentError.tooLarge
-        }
+        let buffer = try await collectBody { try await request.body.collect(upTo: context.maxUploadSize) }
         return Parameters(
             try parseBody(buffer, contentType: request.headers[.contentType], limit: context.limits.maxFormParameters)
         )
+    }
+
+    /// The body `collect` reads, or the error to answer: 413 past the size limit, 400 for a body HTTP cannot read
+    /// (a chunk size that is not hexadecimal, a chunk shorter than its size), which was answered 413 as well.
+    static func collectBody(_ collect: () async throws -> ByteBuffer) async throws -> ByteBuffer {
+        do {
+            return try await collect()
+        } catch is NIOTooManyBytesError {
+            throw PaymentError.tooLarge
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw PaymentError.tooLarge
+        } catch {
+            throw PaymentError.invalidRequest(
+                "The request body could not be read: it is not valid HTTP (a malformed chunked body, or a connection "
+                    + "closed before the body's end)."
+            )
+        }
     }
 
     /// A POST body's parameters: JSON when the content type says so, a form otherwise.
