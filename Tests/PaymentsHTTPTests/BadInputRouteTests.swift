@@ -301,6 +301,18 @@ struct BadInputRouteTests {
         }
     }
 
+    @Test("A request for a connected account (Stripe-Account) is refused, not run on this account")
+    func stripeAccountRefused() async throws {
+        try await withWire { api in
+            let headers: HTTPFields = [HTTPField.Name("Stripe-Account")!: "acct_1Connected"]
+            let create = try await api.send(.post, "/v1/customers", body: "email=a@example.com", headers: headers)
+            #expect(create.status == 400 && create.error["code"]?.string == "account_invalid", "\(create.text)")
+            let list = try await api.send(.get, "/v1/customers", headers: headers)
+            #expect(list.status == 400, "\(list.text)")
+            #expect(try await api.listCount("/v1/customers") == 0)
+        }
+    }
+
     @Test("A body over the size limit is a 413 with a Stripe error body")
     func oversizedBody() async throws {
         try await withWire { api in

@@ -20,6 +20,17 @@ struct AuthMiddleware: RouterMiddleware {
         context.scope = scope
         context.apiKeyIndex = index
         context.idempotencyScope = keys.idempotencyScope(of: scope)
+        // A request for a connected account (Stripe Connect) must not act on this one, the only account there is
+        if request.headers[.stripeAccount] != nil {
+            throw ScopedPaymentError(
+                error: .invalidRequest(
+                    "This service has one account, and no connected accounts: a request with a Stripe-Account "
+                        + "header cannot be served. Send it without the header.",
+                    code: "account_invalid"
+                ),
+                scope: scope
+            )
+        }
         do {
             return try await next(request, context)
         } catch let error as PaymentError {

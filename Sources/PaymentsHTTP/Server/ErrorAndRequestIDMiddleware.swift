@@ -142,6 +142,7 @@ extension PaymentError {
 extension HTTPField.Name {
     static let requestID = Self("Request-Id")!
     static let stripeVersion = Self("Stripe-Version")!
+    static let stripeAccount = Self("Stripe-Account")!
     static let stripeShouldRetry = Self("Stripe-Should-Retry")!
     static let idempotencyKey = Self("Idempotency-Key")!
     static let idempotentReplayed = Self("Idempotent-Replayed")!
