@@ -2,8 +2,9 @@ import PaymentsCore
 import TestSupport
 import Testing
 
-/// A capture that died after the network captured, retried with another amount: the retry records what the
-/// network really captured, so the books never disagree with the money that moved.
+/// A capture that died after the network captured, followed by a capture of another amount: the second records what
+/// the network really captured, so the books never disagree with the money that moved, and is refused on that state
+/// (it is not the capture that happened; Stripe refuses a second capture).
 @Suite("Capture retried after a crash")
 struct CaptureRetryTests {
     @Test("the retry records the amount the first try captured at the network")
@@ -18,9 +19,14 @@ struct CaptureRetryTests {
         #expect(try await environment.network.capture(attemptID: attempt, amount: 1_500) == 1_500)
 
         // When the merchant captures again, asking for 1,000
-        let captured = try await environment.intents.capture(held.id, amountToCapture: 1_000)
+        let error = await #expect(throws: PaymentError.self) {
+            try await environment.intents.capture(held.id, amountToCapture: 1_000)
+        }
 
-        // Then the intent and its charge show the 1,500 that moved, and the network captured once
+        // Then that capture is refused on the state the first left, which the intent and its charge now show: the
+        // 1,500 that moved, captured once at the network
+        #expect(error?.code == "payment_intent_unexpected_state")
+        let captured = try await environment.intents.retrieve(held.id)
         #expect(captured.status == .succeeded)
         #expect(captured.amountReceived == 1_500)
         let charge = try await environment.database.read { tx in try tx.charge(attempt) }
