@@ -126,6 +126,46 @@ struct LimitsEndToEndTests {
         }
     }
 
+    @Test("idleTimeout also bounds a whole request: a body sent a byte at a time, never idle, is cut at the limit")
+    func slowBodyCut() async throws {
+        try await withServer(environment: ["PAYMENTS_IDLE_TIMEOUT": "2"]) { server in
+            // Given a request that announces a 1,000-byte body and sends a byte every 300 ms (so never idle 2 s)
+            let fd = try RawHTTP.connect(port: server.port)
+            defer { close(fd) }
+            RawHTTP.send(
+                fd,
+                "POST /v1/customers HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(server.secretKey)\r\n"
+                    + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
+            )
+            let start = ContinuousClock.now
+            var closedAfter: Duration?
+            var byte: UInt8 = 0
+            while ContinuousClock.now - start < .seconds(20) {
+                // Then the server closes it (an orderly end: recv answers 0) once the request is 2 s old
+                if recv(fd, &byte, 1, Int32(MSG_DONTWAIT)) == 0 {
+                    closedAfter = ContinuousClock.now - start
+                    break
+                }
+                _ = Glibc.send(fd, "e", 1, Int32(MSG_NOSIGNAL))
+                try await Task.sleep(for: .milliseconds(300))
+            }
+            // (it stayed open for as long as the client kept sending)
+            let closed = try #require(closedAfter, "still open after 20 s")
+            #expect(closed >= .seconds(1.5) && closed < .seconds(8), "\(closed)")
+            // And the server goes on answering others
+            let list = try RawHTTP.exchange(
+                port: server.port,
+                RawHTTP.request(
+                    "GET",
+                    "/v1/customers",
+                    port: server.port,
+                    headers: [("Authorization", "Bearer \(server.secretKey)")]
+                )
+            )
+            #expect(list.status == 200, "\(list)")
+        }
+    }
+
     @Test("idleTimeout closes a connection that sends nothing or stalls mid-request, never one being answered")
     func idleTimeout() async throws {
         let release = FileManager.default.temporaryDirectory.appendingPathComponent("release-\(UUID().uuidString)")

@@ -47,6 +47,9 @@ public func buildApplication(
         // (a bare 400, connection closed) before the server holds it.
         server: .http1(
             configuration: .init(
+                additionalChannelHandlers: services.limits.connectionIdleTimeout.map {
+                    [RequestDeadlineHandler(deadline: $0)]
+                } ?? [],
                 idleTimeout: services.limits.connectionIdleTimeout,
                 httpDecoderConfiguration: .init(
                     maxHeaderFieldSize: services.limits.parserHeaderBytes,
