@@ -140,7 +140,9 @@ struct LimitsEndToEndTests {
             let start = ContinuousClock.now
             var closedAfter: Duration?
             var byte: UInt8 = 0
-            while ContinuousClock.now - start < .seconds(20) {
+            // (a full run's test process was seen to stall for over 10 s: the margins are wide; without the deadline
+            // the connection stays open for the whole 40 s)
+            while ContinuousClock.now - start < .seconds(40) {
                 // Then the server closes it (an orderly end: recv answers 0) once the request is 2 s old
                 if recv(fd, &byte, 1, Int32(MSG_DONTWAIT)) == 0 {
                     closedAfter = ContinuousClock.now - start
@@ -149,9 +151,8 @@ struct LimitsEndToEndTests {
                 _ = Glibc.send(fd, "e", 1, Int32(MSG_NOSIGNAL))
                 try await Task.sleep(for: .milliseconds(300))
             }
-            // (it stayed open for as long as the client kept sending)
-            let closed = try #require(closedAfter, "still open after 20 s")
-            #expect(closed >= .seconds(1.5) && closed < .seconds(8), "\(closed)")
+            let closed = try #require(closedAfter, "still open after 40 s")
+            #expect(closed >= .seconds(1.5) && closed < .seconds(30), "\(closed)")
             // And the server goes on answering others
             let list = try RawHTTP.exchange(
                 port: server.port,
