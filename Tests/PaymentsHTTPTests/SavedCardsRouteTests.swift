@@ -253,6 +253,24 @@ struct SavedCardsRouteTests {
         }
     }
 
+    @Test("updating a card attached to nobody is a 400, as Stripe; attached, it updates")
+    func updateUnattached() async throws {
+        try await withWire { api in
+            // Given a card attached to nobody
+            let card = try await api.card("4242424242424242")
+            // When it is updated, Stripe's refusal ("A PaymentMethod must be attached to a customer to be updated")
+            let refused = try await api.post("/v1/payment_methods/\(card)", [("metadata[k]", "v")])
+            #expect(refused.status == 400, "\(refused.text)")
+            #expect(refused.error["message"]?.string?.contains("save this PaymentMethod to a customer") == true)
+            #expect(try await api.get("/v1/payment_methods/\(card)").json["metadata"]?["k"] == nil)
+            // and once attached, the same update goes through
+            let customer = try #require(try await api.post("/v1/customers").json["id"]?.string)
+            _ = try await api.post("/v1/payment_methods/\(card)/attach", [("customer", customer)])
+            let updated = try await api.post("/v1/payment_methods/\(card)", [("metadata[k]", "v")])
+            #expect(updated.status == 200 && updated.json["metadata"]?["k"]?.string == "v", "\(updated.text)")
+        }
+    }
+
     // MARK: - Listing a customer's cards
 
     @Test("both list endpoints show only the customer's attached cards, newest first, with paging")

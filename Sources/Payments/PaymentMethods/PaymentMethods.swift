@@ -264,6 +264,13 @@ public struct PaymentMethods: Sendable {
             guard var paymentMethod = try tx.paymentMethod(id) else {
                 throw PaymentError.resourceMissing("PaymentMethod", id: id, param: "payment_method", inURL: true)
             }
+            // Stripe's rule: "A PaymentMethod must be attached to a customer to be updated."
+            guard paymentMethod.customer != nil else {
+                throw PaymentError.invalidRequest(
+                    "You must save this PaymentMethod to a customer before you can update it.",
+                    code: "payment_method_unexpected_state"
+                )
+            }
             if let billingDetails { paymentMethod.billingDetails = billingDetails }
             try paymentMethod.metadata.applyMetadata(metadata, clearingFirst: clearMetadata)
             if expMonth != nil || expYear != nil {
