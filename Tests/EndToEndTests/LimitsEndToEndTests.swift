@@ -95,6 +95,38 @@ struct LimitsEndToEndTests {
         }
     }
 
+    @Test("Idempotency-Keys differing only in a byte that is not UTF-8 are refused, on the real server's parser")
+    func idempotencyKeyNotUTF8() async throws {
+        try await withServer { server in
+            let body = "amount=2000&currency=usd&payment_method=pm_card_visa&confirm=true"
+            let head =
+                "POST /v1/payment_intents HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(server.secretKey)\r\n"
+                + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: \(body.utf8.count)\r\n"
+                + "Connection: close\r\nIdempotency-Key: order-X-"
+            // Latin-1 bytes, which the parser turns into U+FFFD, and a UTF-8 key holding U+FFFD itself
+            for tail: [UInt8] in [[0xE9], [0xE8], [0xFF], Array("\u{FFFD}".utf8)] {
+                let bytes = Array(head.utf8) + tail + Array("\r\n\r\n\(body)".utf8)
+                let fd = try RawHTTP.connect(port: server.port)
+                defer { close(fd) }
+                _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                let answer = try RawHTTP.answer(fd)
+                #expect(answer.status == 400, "\(tail): \(answer)")
+                #expect(try answer.json()["error"]?["code"]?.string == "idempotency_key_invalid", "\(answer)")
+            }
+            // Then no payment was made (they were one key: one payment, two replays of it)
+            let list = try RawHTTP.exchange(
+                port: server.port,
+                RawHTTP.request(
+                    "GET",
+                    "/v1/payment_intents",
+                    port: server.port,
+                    headers: [("Authorization", "Bearer \(server.secretKey)")]
+                )
+            )
+            #expect(try list.json()["data"]?.array?.isEmpty == true, "\(list)")
+        }
+    }
+
     @Test("A malformed chunked body is a 400 that says so, not a 413 'too large'; nothing is stored")
     func malformedChunkedBody() async throws {
         try await withServer { server in

@@ -95,7 +95,11 @@ struct IdempotencyMiddleware: RouterMiddleware {
                 code: "idempotency_key_invalid"
             )
         }
-        guard let key = field.withUnsafeBytesOfValue({ String(validating: $0, as: UTF8.self) }) else {
+        // The HTTP parser decodes a field's bytes with replacement before they reach the server's handlers, so a byte
+        // that is not UTF-8 arrives as U+FFFD: refused too (no real key holds it)
+        guard let key = field.withUnsafeBytesOfValue({ String(validating: $0, as: UTF8.self) }),
+            !key.unicodeScalars.contains("\u{FFFD}")
+        else {
             throw PaymentError.invalidRequest(
                 "The Idempotency-Key must be UTF-8 text; the one sent has bytes that are not.",
                 code: "idempotency_key_invalid"
