@@ -57,6 +57,20 @@ public struct ArchiveExport: Sendable {
                 if let identity = FileIdentity(path + suffix) { guarded.append((path + suffix, identity)) }
             }
         }
+        if case .sqlite(let path, _) = database {
+            // By name too: a `-wal` or `-shm` that does not exist while the database is closed is still SQLite's, and
+            // the next open of the database deletes (or reads) whatever sits there
+            let database = Self.resolved(path)
+            for output in paths {
+                let name = Self.resolved(output)
+                if let suffix = ["-wal", "-shm", "-journal"].first(where: { name == database + $0 }) {
+                    throw ArchiveError.database(
+                        "Refusing to write the archive to \(output): it is the database's \(suffix) file, which SQLite "
+                            + "opens with the database. Name a new file."
+                    )
+                }
+            }
+        }
         for path in paths {
             guard let identity = FileIdentity(path) else { continue }
             if let match = guarded.first(where: { $0.identity == identity }) {
@@ -73,6 +87,13 @@ public struct ArchiveExport: Sendable {
                 )
             }
         }
+    }
+
+    /// `path` made absolute, with its folder's symbolic links resolved (the file itself may not exist yet).
+    static func resolved(_ path: String) -> String {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        return url.deletingLastPathComponent().resolvingSymlinksInPath().appendingPathComponent(url.lastPathComponent)
+            .path
     }
 
     /// Whether `path` starts with SQLite's file header.
