@@ -42,15 +42,16 @@ extension ReportTable {
         return text
     }
 
-    /// `text` with the characters a terminal acts on instead of printing shown as escapes: `\n`, `\r`, `\t` and
-    /// `\u{1B}` for the other C0 and C1 controls, DEL and the bidirectional overrides. A merchant's description or
+    /// `text` with the characters a terminal acts on, or lays out unseen, shown as escapes: `\n`, `\r`, `\t`, and
+    /// `\u{1B}` for the other controls and format characters (``isControl(_:)``); a backslash is doubled. A merchant's description or
     /// metadata reaches the table as the API stored it: raw, an escape sequence cleared the admin's screen or
     /// printed a fake figure, and a line break split a row.
     static func visible(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        guard text.unicodeScalars.contains(where: { isControl($0) || $0 == "\\" }) else { return text }
         var out = ""
         for scalar in text.unicodeScalars {
             switch scalar {
+            case "\\": out += "\\\\"  // so that a stored `\n` (two characters) reads apart from an escaped line break
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
@@ -61,10 +62,17 @@ extension ReportTable {
         return out
     }
 
+    /// C0 and C1 controls and DEL, and the characters a terminal lays out unseen: format characters (bidirectional
+    /// marks and overrides, zero-width spaces, the byte order mark) and the line and paragraph separators.
     private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
-        case 0x00...0x1F, 0x7F...0x9F, 0x202A...0x202E, 0x2066...0x2069: true
-        default: false
+        case 0x00...0x1F, 0x7F...0x9F: return true
+        case 0x20...0x7E: return false
+        default:
+            switch scalar.properties.generalCategory {
+            case .format, .lineSeparator, .paragraphSeparator: return true
+            default: return false
+            }
         }
     }
 

@@ -29,6 +29,24 @@ struct ReportRenderingTests {
         #expect(lines[2].hasSuffix("    50") && lines[3].hasSuffix("  2000"), "\(text)")
     }
 
+    @Test("format characters and separators are escaped, and a stored backslash reads apart from an escape")
+    func invisibleCharactersEscaped() {
+        let table = ReportTable(
+            name: "payments",
+            columns: ["description"],
+            rows: [
+                [.text("a\u{2028}b\u{2029}c\u{200B}d\u{200E}e\u{061C}f\u{FEFF}g")], [.text(#"lit\nslash"#)],
+                [.text("line\nbreak")],
+            ]
+        )
+        let lines = table.alignedText().split(separator: "\n")
+        #expect(lines[2] == #"a\u{2028}b\u{2029}c\u{200B}d\u{200E}e\u{61C}f\u{FEFF}g"#, "\(lines)")
+        #expect(lines[3].hasPrefix(#"lit\\nslash"#), "\(lines)")
+        #expect(lines[4].hasPrefix(#"line\nbreak"#), "\(lines)")
+        // and ordinary text, accents and CJK included, is printed as it is
+        #expect(ReportTable.visible("Café お茶 50% off") == "Café お茶 50% off")
+    }
+
     @Test("wide characters count two columns, so the columns after them stay aligned")
     func wideCharactersAligned() {
         let table = ReportTable(
