@@ -72,7 +72,9 @@ struct TimeArgument: ExpressibleByArgument, Sendable, Equatable {
             return nil
         }
         let digits = text.dropFirst().dropLast()
-        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), let count = Int64(digits) else { return nil }
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isWholeNumber }), let count = Int64(digits) else {
+            return nil
+        }
         let (seconds, overflow) = count.multipliedReportingOverflow(by: size)
         guard !overflow, seconds <= Self.bounds.upperBound else { return nil }
         return sign == "-" ? -seconds : seconds

@@ -12,7 +12,7 @@ struct CommandBoundsTests {
         "--now: times outside 1970...9999, or from now past them, are not times",
         arguments: [
             "+106751991167300d", "+9223372036854775000s", "-9223372036854775000s", "9223372036854775807", "-1",
-            "253402300800", "+3000000000000s", "10000-01-01",
+            "253402300800", "+3000000000000s", "10000-01-01", "+-5d", "-+5d", "+5.5d",
         ]
     )
     func timesOutOfBounds(_ text: String) {

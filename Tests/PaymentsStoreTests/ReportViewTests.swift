@@ -326,4 +326,21 @@ struct ReportViewTests {
             try ReportReader(path: folder.path).reportNames()
         }
     }
+
+    @Test("The reader says a database cut short is damaged (it printed SQLite's error 11 and its statement)")
+    func damagedDatabase() async throws {
+        let environment = try await Self.script()
+        // Every page in the file itself (not in its log), then the file cut after its third page
+        try await DatabaseQueue(path: environment.database.path).writeWithoutTransaction { db in
+            _ = try db.checkpoint(.truncate)
+        }
+        let whole = try Data(contentsOf: URL(fileURLWithPath: environment.database.path))
+        #expect(whole.count > 4096 * 6)
+        let cut = try TestPaths.temporaryFolder().appendingPathComponent("cut.sqlite")
+        try whole.prefix(4096 * 3).write(to: cut)
+        #expect(throws: ReportError.unreadable(cut.path, "SQLite finds it damaged (cut short, or overwritten).")) {
+            let reader = try ReportReader(path: cut.path)
+            for name in try reader.reportNames() { _ = try reader.report(name) }
+        }
+    }
 }

@@ -50,6 +50,8 @@ public struct ReportReader: Sendable {
             switch error.resultCode {
             case .SQLITE_NOTADB:
                 throw ReportError.unreadable(path, "it is not an SQLite database.")
+            case .SQLITE_CORRUPT:
+                throw ReportError.unreadable(path, "SQLite finds it damaged (cut short, or overwritten).")
             case .SQLITE_READONLY, .SQLITE_CANTOPEN:
                 throw ReportError.unreadable(
                     path,
