@@ -53,7 +53,6 @@ extension PaymentIntents {
         guard let chargeID = intent.latestCharge else {
             throw PaymentError.apiError("The PaymentIntent \(id) has no authorization to capture.")
         }
-        try await context.database.claimPendingKey()
         // A retry after a crash gets the amount the first try captured, and records that.
         guard let captured = try await context.network.capture(attemptID: chargeID, amount: amount) else {
             // A cancel released the authorization first: record it, if that cancel's own write never came (it

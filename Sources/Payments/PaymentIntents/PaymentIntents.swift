@@ -331,7 +331,6 @@ public struct PaymentIntents: Sendable {
             try PaymentIntentStateMachine.check(.cancel, on: before)
             var released: String?
             if before.status == .requiresCapture, let held = before.latestCharge {
-                try await context.database.claimPendingKey()
                 guard try await context.network.void(attemptID: held) else {
                     // A capture took the authorization first: record it, if that capture's own write has not come
                     // (it crashed after the network's answer), with the amount the network holds.

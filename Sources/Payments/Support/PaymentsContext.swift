@@ -85,7 +85,13 @@ public struct PaymentsContext: Sendable {
         self.vault = vault
         // A context made from another's network (`payments sweep --now`) limits the underlying network once.
         let base = (network as? TimeLimitedCardNetwork)?.base ?? network
-        self.network = TimeLimitedCardNetwork(base: base, timeout: settings.networkTimeout, logger: logger)
+        let store = self.database
+        self.network = TimeLimitedCardNetwork(
+            base: base,
+            timeout: settings.networkTimeout,
+            logger: logger,
+            claimKey: { try await store.claimPendingKey() }
+        )
         self.clock = clock
         self.ids = ids
         self.settings = settings

@@ -16,12 +16,24 @@ struct TimeLimitedCardNetwork: CardNetwork {
     let calls: DeadlineWatch
     /// Where a failed call's own error goes: the operator's to read, not the API client's (it may name SQL).
     let logger: Logger
+    /// Run before every call that may move money: commits the running request's new idempotency key if it is still
+    /// pending (``PaymentStore/claimPendingKey()``), so that no request asks the network anything before its key is
+    /// taken. Otherwise a retry with the same key, sent while the network answers, found no key, ran beside the first
+    /// request, and could answer a final error that was never saved (a capture's or a cancel's "status of
+    /// succeeded"), where the contract asks for a 409 while the key is in flight.
+    let claimKey: @Sendable () async throws -> Void
 
-    init(base: any CardNetwork, timeout: Duration, logger: Logger = Logger(label: "payments")) {
+    init(
+        base: any CardNetwork,
+        timeout: Duration,
+        logger: Logger = Logger(label: "payments"),
+        claimKey: @escaping @Sendable () async throws -> Void = {}
+    ) {
         self.base = base
         self.timeout = timeout
         self.calls = DeadlineWatch(timeout: timeout)
         self.logger = logger
+        self.claimKey = claimKey
     }
 
     // The card questions are answered locally and at once: nothing to time.
@@ -60,6 +72,7 @@ struct TimeLimitedCardNetwork: CardNetwork {
     private func limited<T: Sendable>(_ name: String, _ call: @escaping @Sendable () async throws -> T)
         async throws -> T
     {
+        try await claimKey()
         let (timeout, calls) = (self.timeout, self.calls)
         let outcome: Result<T, any Error> = await withCheckedContinuation { continuation in
             let race = Race(continuation)

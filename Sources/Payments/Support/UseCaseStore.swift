@@ -25,10 +25,9 @@ struct UseCaseStore: PaymentStore {
 
 extension PaymentStore {
     /// Commits the running request's new idempotency key, if it is still pending (``KeyClaim``), in a transaction of
-    /// its own. A use case whose first write comes after it asks the card network something (a capture, a cancel's
-    /// release) calls this first: otherwise a retry with the same key, sent while the network answers, finds no row,
-    /// runs beside the first request, and may answer a final error (the intent's new state) that is never saved,
-    /// where the contract asks for a 409 while the key is in flight, then the first request's own answer.
+    /// its own. The context's card network calls this before every call that may move money
+    /// (`TimeLimitedCardNetwork`), so a use case whose first write comes after the network (a capture, a cancel's
+    /// release) holds its key from before the network is asked; for the others it finds the key claimed already.
     func claimPendingKey() async throws {
         guard let claim = KeyClaim.current, !claim.isClaimed else { return }
         try await write { _ in }
