@@ -39,7 +39,6 @@ public struct Customers: Sendable {
         }
     }
 
-    /// Creates a customer.
     /// Creates a customer; with `paymentMethod` (Stripe's `payment_method`), attaches it to the new customer in the
     /// same transaction, as `POST /v1/payment_methods/:id/attach` would (a refused attach creates no customer), so
     /// that `invoice_settings[default_payment_method]` may name it.

@@ -57,14 +57,14 @@ extension PaymentIntents {
         guard let captured = try await context.network.capture(attemptID: chargeID, amount: amount) else {
             // A cancel released the authorization first: record it, if that cancel's own write never came (it
             // crashed after the network's answer), so the intent stops showing an authorization the network dropped.
-            let current = try await recordRelease(id, charge: chargeID, now: now)
+            let current = try await recordAtNetwork(id, charge: chargeID, captured: nil, now: now)
             throw PaymentIntentStateMachine.unexpectedState(.capture, intent: current)
         }
         guard captured == amount else {
             // Another capture, of another amount, came first at the network (one racing this one, or one that died
             // before its write): that one is the capture. Record it, if its write has not come, and refuse this one
             // on the state it leaves, as Stripe refuses a second capture.
-            let current = try await recordCapture(id, charge: chargeID, amount: captured, now: now)
+            let current = try await recordAtNetwork(id, charge: chargeID, captured: captured, now: now)
             throw PaymentIntentStateMachine.unexpectedState(.capture, intent: current)
         }
         try await context.faults.reach(.afterCaptureNetwork)
@@ -72,7 +72,7 @@ extension PaymentIntents {
             guard let current = try tx.paymentIntent(id) else {
                 throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
             }
-            // A cancel that lost to this capture at the network recorded it already (``recordCapture``), with the
+            // A cancel that lost to this capture at the network recorded it already (``recordAtNetwork(_:charge:captured:now:)``), with the
             // amount this request asked for: this capture is the one recorded.
             let recordedByCancel =
                 current.status == .succeeded && current.latestCharge == chargeID && current.amountReceived == captured
@@ -119,37 +119,22 @@ extension PaymentIntents {
         }
     }
 
-    /// Records that the network released the authorization `charge` of the intent `id` (a cancel's release whose
-    /// write never came), if the intent still shows it held; answers the intent as it now is.
-    func recordRelease(_ id: String, charge chargeID: String, now: Int64) async throws -> PaymentIntent {
+    /// Records what the network did with the authorization `charge` of the intent `id` for a request whose own write
+    /// never came (it died after the network's answer, or is still on its way), if the intent still shows the
+    /// authorization held: released (`captured` nil) is a cancel, and a capture of `captured` is recorded as one.
+    /// Answers the intent as it now is.
+    func recordAtNetwork(_ id: String, charge chargeID: String, captured: Int64?, now: Int64) async throws
+        -> PaymentIntent
+    {
         try await context.database.write { tx in
             guard let current = try tx.paymentIntent(id) else {
                 throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
             }
             guard current.status == .requiresCapture, current.latestCharge == chargeID else { return current }
-            let next = try current.apply(.canceled(nil), now: now)
+            let next = try current.apply(captured.map { .captured(amount: $0) } ?? .canceled(nil), now: now)
             guard try tx.update(next, expecting: .requiresCapture) else { return current }
             if var charge = try tx.charge(chargeID) {
-                charge.releaseAuthorization()
-                try tx.update(charge)
-            }
-            return next
-        }
-    }
-
-    /// Records that the network captured `amount` of the authorization `charge` of the intent `id` (a capture whose
-    /// write never came, or that is still on its way), if the intent still shows it held; answers the intent as it
-    /// now is.
-    func recordCapture(_ id: String, charge chargeID: String, amount: Int64, now: Int64) async throws -> PaymentIntent {
-        try await context.database.write { tx in
-            guard let current = try tx.paymentIntent(id) else {
-                throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
-            }
-            guard current.status == .requiresCapture, current.latestCharge == chargeID else { return current }
-            let next = try current.apply(.captured(amount: amount), now: now)
-            guard try tx.update(next, expecting: .requiresCapture) else { return current }
-            if var charge = try tx.charge(chargeID) {
-                charge.recordCapture(amount)
+                if let captured { charge.recordCapture(captured) } else { charge.releaseAuthorization() }
                 try tx.update(charge)
             }
             return next

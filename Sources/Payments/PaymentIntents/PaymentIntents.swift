@@ -341,7 +341,7 @@ public struct PaymentIntents: Sendable {
                             amount: current.amountCapturable
                         )
                     {
-                        current = try await recordCapture(id, charge: held, amount: amount, now: now)
+                        current = try await recordAtNetwork(id, charge: held, captured: amount, now: now)
                     }
                     throw PaymentIntentStateMachine.unexpectedState(.cancel, intent: current)
                 }
@@ -352,7 +352,7 @@ public struct PaymentIntents: Sendable {
                 guard let current = try tx.paymentIntent(id) else {
                     throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
                 }
-                // A capture that lost to this cancel at the network recorded the release already (``recordRelease``,
+                // A capture that lost to this cancel at the network recorded the release already (``recordAtNetwork(_:charge:captured:now:)``,
                 // without a reason): this cancel is the one recorded, with its reason.
                 if let released, current.status == .canceled, current.latestCharge == released,
                     current.cancellationReason == nil
