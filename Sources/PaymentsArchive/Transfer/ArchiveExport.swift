@@ -51,19 +51,17 @@ public struct ArchiveExport: Sendable {
     /// network's ledger, another service's). Renamed over the exported file, the archive replaced the live database:
     /// the payments a running server acknowledged afterwards went into a file that was gone.
     static func refuseDatabaseFiles(_ paths: String..., database: ArchiveDatabase) throws {
-        var guarded: [(name: String, identity: FileIdentity)] = []
         if case .sqlite(let path, _) = database {
-            for suffix in ["", "-wal", "-shm", "-journal"] {
-                if let identity = FileIdentity(path + suffix) { guarded.append((path + suffix, identity)) }
-            }
-        }
-        if case .sqlite(let path, _) = database {
-            // By name too: a `-wal` or `-shm` that does not exist while the database is closed is still SQLite's, and
-            // the next open of the database deletes (or reads) whatever sits there
-            let database = Self.resolved(path)
+            let (name, identity) = (Self.resolved(path), FileIdentity(path))
             for output in paths {
-                let name = Self.resolved(output)
-                if let suffix = ["-wal", "-shm", "-journal"].first(where: { name == database + $0 }) {
+                if let identity, FileIdentity(output) == identity {
+                    throw ArchiveError.database(
+                        "Refusing to write the archive to \(output): it is the database \(path). Name a new file."
+                    )
+                }
+                // By name: a `-wal` or `-shm` that does not exist while the database is closed is still SQLite's, and
+                // the next open of the database deletes (or reads) whatever sits there
+                if let suffix = ["-wal", "-shm", "-journal"].first(where: { Self.resolved(output) == name + $0 }) {
                     throw ArchiveError.database(
                         "Refusing to write the archive to \(output): it is the database's \(suffix) file, which SQLite "
                             + "opens with the database. Name a new file."
@@ -73,11 +71,6 @@ public struct ArchiveExport: Sendable {
         }
         for path in paths {
             guard let identity = FileIdentity(path) else { continue }
-            if let match = guarded.first(where: { $0.identity == identity }) {
-                throw ArchiveError.database(
-                    "Refusing to write the archive to \(path): it is the database's file \(match.name). Name a new file."
-                )
-            }
             if identity.isDirectory {
                 throw ArchiveError.database("Refusing to write the archive to \(path): it is a folder.")
             }
