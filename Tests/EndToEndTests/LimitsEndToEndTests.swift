@@ -127,6 +127,34 @@ struct LimitsEndToEndTests {
         }
     }
 
+    @Test("Expect: 100-continue is answered 100 Continue before the body is sent; the connection goes on after")
+    func expectContinue() async throws {
+        try await withServer(environment: ["PAYMENTS_IDLE_TIMEOUT": "0"]) { server in
+            // Given a request that sends its head with Expect: 100-continue and waits before sending its body (as curl
+            // does for a body over 1 KB, for a second, when no 100 comes)
+            let fd = try RawHTTP.connect(port: server.port)
+            defer { close(fd) }
+            let body = "email=continue%40example.com"
+            RawHTTP.send(
+                fd,
+                "POST /v1/customers HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(server.secretKey)\r\n"
+                    + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: \(body.utf8.count)\r\n"
+                    + "Expect: 100-continue\r\n\r\n"
+            )
+            // Then the server answers 100 Continue to the head alone (even with idleTimeout 0)
+            var buffer = [UInt8](repeating: 0, count: 64)
+            let count = recv(fd, &buffer, buffer.count, 0)
+            #expect(String(decoding: buffer.prefix(max(0, count)), as: UTF8.self) == "HTTP/1.1 100 Continue\r\n\r\n")
+            // And the body, once sent, gets its answer, and the connection takes another request
+            RawHTTP.send(fd, body)
+            RawHTTP.send(fd, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            let rest = String(decoding: RawHTTP.receiveAll(fd), as: UTF8.self)
+            #expect(rest.hasPrefix("HTTP/1.1 200 OK"), "\(rest)")
+            #expect(rest.contains("continue@example.com"), "\(rest)")
+            #expect(rest.components(separatedBy: "HTTP/1.1 200 OK").count == 3, "two answers: \(rest)")
+        }
+    }
+
     @Test("A malformed chunked body is a 400 that says so, not a 413 'too large'; nothing is stored")
     func malformedChunkedBody() async throws {
         try await withServer { server in

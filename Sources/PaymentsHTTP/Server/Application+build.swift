@@ -47,9 +47,7 @@ public func buildApplication(
         // (a bare 400, connection closed) before the server holds it.
         server: .http1(
             configuration: .init(
-                additionalChannelHandlers: services.limits.connectionIdleTimeout.map {
-                    [RequestDeadlineHandler(deadline: $0)]
-                } ?? [],
+                additionalChannelHandlers: [RequestArrivalHandler(deadline: services.limits.connectionIdleTimeout)],
                 idleTimeout: services.limits.connectionIdleTimeout,
                 httpDecoderConfiguration: .init(
                     maxHeaderFieldSize: services.limits.parserHeaderBytes,
