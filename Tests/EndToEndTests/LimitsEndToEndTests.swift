@@ -12,6 +12,14 @@ struct LimitsEndToEndTests {
         "PAYMENTS_MAX_FORM_PARAMETERS": "12",
     ]
 
+    /// `GET path` with the server's secret key on a connection of its own.
+    static func get(_ path: String, on server: ServerProcess) throws -> RawHTTP.Answer {
+        try RawHTTP.exchange(
+            port: server.port,
+            RawHTTP.request("GET", path, port: server.port, headers: [("Authorization", "Bearer \(server.secretKey)")])
+        )
+    }
+
     @Test("Each limit: just under passes, just over gets a Stripe-style error, nothing stored, the server unharmed")
     func limits() async throws {
         try await withServer(environment: Self.limits) { server in
@@ -114,15 +122,7 @@ struct LimitsEndToEndTests {
                 #expect(try answer.json()["error"]?["code"]?.string == "idempotency_key_invalid", "\(answer)")
             }
             // Then no payment was made (they were one key: one payment, two replays of it)
-            let list = try RawHTTP.exchange(
-                port: server.port,
-                RawHTTP.request(
-                    "GET",
-                    "/v1/payment_intents",
-                    port: server.port,
-                    headers: [("Authorization", "Bearer \(server.secretKey)")]
-                )
-            )
+            let list = try Self.get("/v1/payment_intents", on: server)
             #expect(try list.json()["data"]?.array?.isEmpty == true, "\(list)")
         }
     }
@@ -173,15 +173,7 @@ struct LimitsEndToEndTests {
                     "\(answer)"
                 )
             }
-            let list = try RawHTTP.exchange(
-                port: server.port,
-                RawHTTP.request(
-                    "GET",
-                    "/v1/customers",
-                    port: server.port,
-                    headers: [("Authorization", "Bearer \(server.secretKey)")]
-                )
-            )
+            let list = try Self.get("/v1/customers", on: server)
             #expect(try list.json()["data"]?.array?.isEmpty == true, "\(list)")
         }
     }
@@ -214,15 +206,7 @@ struct LimitsEndToEndTests {
             let closed = try #require(closedAfter, "still open after 40 s")
             #expect(closed >= .seconds(1.5) && closed < .seconds(30), "\(closed)")
             // And the server goes on answering others
-            let list = try RawHTTP.exchange(
-                port: server.port,
-                RawHTTP.request(
-                    "GET",
-                    "/v1/customers",
-                    port: server.port,
-                    headers: [("Authorization", "Bearer \(server.secretKey)")]
-                )
-            )
+            let list = try Self.get("/v1/customers", on: server)
             #expect(list.status == 200, "\(list)")
         }
     }
