@@ -155,6 +155,39 @@ struct LimitsEndToEndTests {
         }
     }
 
+    @Test("An HTTP/1.0 request without keep-alive, or Connection: close in any case, ends its connection")
+    func connectionClose() async throws {
+        // With idleTimeout 0 nothing else closes a connection: before, each of these waited for ever (`ab` hung)
+        try await withServer(environment: ["PAYMENTS_IDLE_TIMEOUT": "0"]) { server in
+            let cases: [(request: String, answers: Int)] = [
+                ("GET /health HTTP/1.0\r\n\r\n", 1),
+                ("GET /health HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /health HTTP/1.0\r\n\r\n", 2),
+                ("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Close\r\n\r\n", 1),
+                ("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: TE, close\r\nTE: trailers\r\n\r\n", 1),
+            ]
+            for (request, answers) in cases {
+                let fd = try RawHTTP.connect(port: server.port)
+                defer { close(fd) }
+                RawHTTP.send(fd, request)
+                let (data, closed) = RawHTTP.receiveUntilClosed(fd, seconds: 10)
+                let text = String(decoding: data, as: UTF8.self)
+                #expect(closed, "no close within 10 s after \(request.debugDescription): \(text)")
+                #expect(text.components(separatedBy: "HTTP/1.1 200 OK").count == answers + 1, "\(text)")
+                // Only the last answer says the connection ends
+                #expect(text.components(separatedBy: "\r\nConnection: close\r\n").count == 2, "\(text)")
+            }
+            // An HTTP/1.1 request that does not ask to close keeps its connection: a second request is answered on it
+            let fd = try RawHTTP.connect(port: server.port)
+            defer { close(fd) }
+            RawHTTP.send(fd, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            let first = RawHTTP.receiveUntilClosed(fd, seconds: 1)
+            #expect(!first.closed && String(decoding: first.data, as: UTF8.self).hasPrefix("HTTP/1.1 200 OK"))
+            RawHTTP.send(fd, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            let second = RawHTTP.receiveUntilClosed(fd, seconds: 10)
+            #expect(second.closed && String(decoding: second.data, as: UTF8.self).hasPrefix("HTTP/1.1 200 OK"))
+        }
+    }
+
     @Test("A malformed chunked body is a 400 that says so, not a 413 'too large'; nothing is stored")
     func malformedChunkedBody() async throws {
         try await withServer { server in

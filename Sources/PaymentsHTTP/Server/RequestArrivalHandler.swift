@@ -1,6 +1,7 @@
 import HTTPTypes
 import HummingbirdCore
 import NIOCore
+import NIOHTTP1
 
 /// What the server does while a request arrives, before any handler of the router sees it:
 ///
@@ -11,6 +12,9 @@ import NIOCore
 ///   but every byte restarts it: a client that announced a 256 KiB body and sent one byte a second held its
 ///   connection (and a file descriptor) for as long as it liked, and 20,000 such clients would exhaust the process's
 ///   descriptors. A request being answered is never cut (the bound ends at the request's end).
+///
+/// It also puts a ``ConnectionCloseHandler`` before Hummingbird's codec, where the HTTP version is still known (the
+/// server's configuration adds handlers only after it).
 ///
 /// A timer is scheduled only for a request still incomplete when a read ends: a request that arrives in one read (a
 /// GET, a payment's small form) costs a clock read and no timer. Scheduling one for every request cost W2 (the
@@ -57,6 +61,13 @@ final class RequestArrivalHandler: ChannelInboundHandler, RemovableChannelHandle
         timer?.cancel()
         timer = nil
         context.fireChannelInactive()
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let pipeline = context.pipeline.syncOperations
+        if let decoder = try? pipeline.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self) {
+            try? pipeline.addHandler(ConnectionCloseHandler(), position: .after(decoder.handler))
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {

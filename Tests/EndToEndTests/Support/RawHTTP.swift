@@ -83,6 +83,21 @@ enum RawHTTP {
         return received
     }
 
+    /// Everything the server sends within `seconds`, and whether it closed the connection by then (rather than the
+    /// time running out).
+    static func receiveUntilClosed(_ fd: Int32, seconds: Int) -> (data: Data, closed: Bool) {
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var received = Data()
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = recv(fd, &chunk, chunk.count, 0)
+            if count == 0 { return (received, true) }
+            guard count > 0 else { return (received, false) }
+            received.append(contentsOf: chunk[0..<count])
+        }
+    }
+
     /// The answer the server sends before it closes the connection.
     static func answer(_ fd: Int32) throws -> Answer {
         try parse(receiveAll(fd))
