@@ -66,7 +66,7 @@ struct SetupIntentsTests {
         #expect(stored.status == .succeeded || stored.lastSetupError?.code == "setup_intent_authentication_failure")
     }
 
-    @Test("A card is not attached to a customer deleted while the setup waited for 3-D Secure")
+    @Test("A setup whose customer was deleted while it waited for 3-D Secure fails; the card is not kept")
     func customerDeletedDuringChallenge() async throws {
         // Given a customer's setup waiting for 3-D Secure, and the customer deleted meanwhile
         let environment = try TestEnvironment()
@@ -84,9 +84,68 @@ struct SetupIntentsTests {
             outcome: .complete
         )
 
-        // Then the setup succeeded, but the card belongs to nobody
-        #expect(done.status == .succeeded)
-        #expect(try await environment.storedPaymentMethod(card.id)?.customer == nil)
+        // Then the setup failed, and the card belongs to nobody and is not ready for charges without its customer
+        // (before, the setup succeeded and left the card ready for off-session charges, for anyone to attach)
+        #expect(done.status == .requiresPaymentMethod)
+        #expect(done.lastSetupError?.code == "resource_missing")
+        let stored = try #require(try await environment.storedPaymentMethod(card.id))
+        #expect(stored.customer == nil && !stored.offSessionReady)
+    }
+
+    @Test("A card detached while its setup waited for 3-D Secure is not attached again; the setup fails")
+    func detachedDuringChallenge() async throws {
+        // Given a customer's card, a setup for it waiting for 3-D Secure, and the card detached meanwhile
+        let environment = try TestEnvironment()
+        let customer = try await environment.customer()
+        let card = try await environment.card("4000002500003155")
+        _ = try await environment.paymentMethods.attach(card.id, customer: customer.id)
+        let setup = try await environment.setupIntents.create(
+            .init(customer: customer.id, paymentMethod: card.id, confirm: true)
+        )
+        #expect(setup.status == .requiresAction)
+        _ = try await environment.paymentMethods.detach(card.id)
+
+        // When the customer completes the challenge
+        let done = try await environment.setupIntents.authenticate(
+            setup.id,
+            token: try #require(setup.authenticationToken),
+            outcome: .complete
+        )
+
+        // Then the setup failed as Stripe refuses a detached card, and the card stays detached and unusable
+        #expect(done.status == .requiresPaymentMethod)
+        #expect(done.lastSetupError?.code == "payment_method_unexpected_state")
+        let stored = try #require(try await environment.storedPaymentMethod(card.id))
+        #expect(stored.customer == nil && !stored.reusable && !stored.offSessionReady)
+        // And an off-session charge of it is still refused
+        await #expect(throws: PaymentError.self) {
+            try await environment.pay(card.id, customer: customer.id, offSession: true)
+        }
+    }
+
+    @Test("A card attached to another customer while a setup waited for 3-D Secure is not moved; the setup fails")
+    func attachedElsewhereDuringChallenge() async throws {
+        // Given customer A's setup of an unattached card waiting for 3-D Secure, and the card attached to B meanwhile
+        let environment = try TestEnvironment()
+        let first = try await environment.customer()
+        let second = try await environment.customer()
+        let card = try await environment.card("4000002500003155")
+        let setup = try await environment.setupIntents.create(
+            .init(customer: first.id, paymentMethod: card.id, confirm: true)
+        )
+        _ = try await environment.paymentMethods.attach(card.id, customer: second.id)
+
+        // When the customer completes A's challenge
+        let done = try await environment.setupIntents.authenticate(
+            setup.id,
+            token: try #require(setup.authenticationToken),
+            outcome: .complete
+        )
+
+        // Then A's setup failed, and the card is still B's
+        #expect(done.status == .requiresPaymentMethod)
+        #expect(done.lastSetupError?.code == "payment_method_customer_mismatch")
+        #expect(try await environment.storedPaymentMethod(card.id)?.customer == second.id)
     }
 
     @Test("A new customer made with the setup is stored in the setup's transaction, and owns the card")

@@ -125,8 +125,13 @@ extension SetupIntents {
 
     /// The issuer's verification of a card being set up (its zero-amount check, the same one attaching it to a
     /// customer makes): a decline fails the attempt; otherwise the setup succeeds and the card is kept for later
-    /// payments (``PaymentMethod/keep(for:usage:)``) — attached to the setup's customer, unless that customer was
-    /// deleted meanwhile.
+    /// payments (``PaymentMethod/keep(for:usage:)``), attached to the setup's customer.
+    ///
+    /// The card and the customer are checked again first, for a setup the customer finishes on the 3-D Secure page:
+    /// meanwhile the card may have been detached (it may never be used again), attached to another customer, or the
+    /// setup's customer deleted. Any of these fails the attempt, and the card is left as it is. Before, the setup
+    /// succeeded: a detached card came back on its customer ready for off-session charges, a card was moved from
+    /// another customer, and a deleted customer's card was left ready for off-session charges without one.
     static func verify(
         _ setup: SetupIntent,
         paymentMethod: PaymentMethod,
@@ -136,16 +141,49 @@ extension SetupIntents {
         network: any CardNetwork,
         tx: any StoreTransaction
     ) throws -> SetupIntent {
+        if let unusable = try unusable(paymentMethod, for: setup, tx: tx) {
+            return try setup.apply(.attemptFailed(unusable, attempt: attempt), now: now)
+        }
         if let declined = network.attachDecline(card, cvcProvided: paymentMethod.cvcCheck != nil) {
             let failure = PaymentIntents.lastError(declined, paymentMethod: paymentMethod.id, charge: nil)
             return try setup.apply(.attemptFailed(failure, attempt: attempt), now: now)
         }
         let next = try setup.apply(.setUp(paymentMethod: paymentMethod.id, attempt: attempt), now: now)
         var kept = paymentMethod
-        let owner = try setup.customer.flatMap { try tx.customer($0) }.flatMap { $0.deleted ? nil : $0.id }
-        kept.keep(for: owner, usage: setup.usage)
+        kept.keep(for: setup.customer, usage: setup.usage)
         if kept != paymentMethod { try tx.update(kept) }
         return next
+    }
+
+    /// Why `paymentMethod` can no longer be set up for `setup`'s customer (``PaymentIntents/checkUsable``, or the
+    /// customer deleted), as the setup's `last_setup_error`; nil when it can.
+    private static func unusable(
+        _ paymentMethod: PaymentMethod,
+        for setup: SetupIntent,
+        tx: any StoreTransaction
+    ) throws -> LastPaymentError? {
+        if let customer = setup.customer, try tx.customer(customer)?.deleted != false {
+            return LastPaymentError(
+                type: .invalidRequest,
+                code: "resource_missing",
+                message: "No such customer: '\(customer)'. It was deleted while this SetupIntent was being "
+                    + "confirmed, so the card was not saved.",
+                param: "customer",
+                paymentMethod: paymentMethod.id
+            )
+        }
+        do {
+            try PaymentIntents.checkUsable(paymentMethod, customer: setup.customer, object: "SetupIntent")
+            return nil
+        } catch {
+            return LastPaymentError(
+                type: .invalidRequest,
+                code: error.code ?? "payment_method_unexpected_state",
+                message: error.message,
+                param: "payment_method",
+                paymentMethod: paymentMethod.id
+            )
+        }
     }
 
     /// Expires a setup's attempt inside `tx`: it gets `setup_intent_setup_attempt_expired` and goes back to

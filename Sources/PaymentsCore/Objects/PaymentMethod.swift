@@ -70,7 +70,11 @@ extension PaymentMethod {
     /// Keeps the card for later payments once a payment or a setup with it succeeded: attached to `customer` (when
     /// there is one) and usable again; and with `off_session` usage, ready for charges while the customer is away,
     /// the authentication the card asked for being done.
+    ///
+    /// A card detached meanwhile (no longer ``reusable``) or attached to another customer is left as it is: a
+    /// detached card is never used again, and a card is never moved from one customer to another.
     public mutating func keep(for customer: String?, usage: SetupFutureUsage) {
+        guard reusable, self.customer == nil || self.customer == customer else { return }
         if let customer {
             self.customer = customer
             reusable = true
