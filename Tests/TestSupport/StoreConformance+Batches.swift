@@ -22,7 +22,8 @@ extension StoreConformance {
                 let events = (0..<size * 2).map { index in
                     Event(
                         id: "evt_conf20_\(round)_\(index)",
-                        created: 100 + Int64(index),
+                        // Later rounds later: an event is never stored older than the newest before it
+                        created: 1_000 * Int64(round) + Int64(index),
                         type: index.isMultiple(of: 2) ? "charge.failed" : "payment_intent.payment_failed",
                         objectType: index.isMultiple(of: 2) ? .charge : .paymentIntent,
                         objectID: index.isMultiple(of: 2) ? "ch_conf20_\(round)_\(index / 2)" : intent.id,

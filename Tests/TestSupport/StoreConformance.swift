@@ -49,7 +49,8 @@ public enum StoreConformance {
     struct Abort: Error {}
 
     /// Every check.
-    public static let checks: [Check] = singleInstanceChecks + instanceChecks + sweeperLeaseChecks + batchChecks
+    public static let checks: [Check] =
+        singleInstanceChecks + instanceChecks + sweeperLeaseChecks + batchChecks + eventOrderChecks
 
     /// The checks of one store.
     static let singleInstanceChecks: [Check] = [

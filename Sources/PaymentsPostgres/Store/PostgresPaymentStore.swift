@@ -292,6 +292,7 @@ public final class PostgresPaymentStore: Sendable {
         )
         do {
             let value = try body(tx)
+            try tx.writeEventsInCommitOrder()
             let answer = try tx.query("COMMIT").metadata.command
             guard answer == "COMMIT" else { throw PostgresStoreError.notCommitted(answer) }
             return value

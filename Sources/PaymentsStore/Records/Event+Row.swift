@@ -5,6 +5,13 @@ extension Event: FetchableRecord, TableRecord, StoredRow {
     public static let databaseTableName = "events"
 
     /// Every column: events are written once and never changed.
+    ///
+    /// An event's `created` is raised to the newest stored event's, so that `created` never goes back in the order
+    /// events commit (their rowids). `GET /v1/events` pages by `(created, rowid)`: an event stamped a moment before
+    /// another (its transaction's time, read before the write) but committed after it, across a second's boundary,
+    /// sorted before it, and a client polling with `ending_before` the newest event it had seen never saw it. Writers
+    /// of one file commit one at a time, so the newest stored event is the last committed one. One index seek
+    /// (`events_created`) inside the INSERT, no statement of its own.
     static let columns = RowColumns<Event>(
         table: databaseTableName,
         primaryKey: ["id"],
@@ -15,7 +22,8 @@ extension Event: FetchableRecord, TableRecord, StoredRow {
             "object_type": { RowValue.stored($0.objectType.rawValue) },
             "object_id": { RowValue.stored($0.objectID) },
             "snapshot": { RowValue.stored(String(decoding: $0.snapshot, as: UTF8.self)) },
-        ]
+        ],
+        insertedAs: ["created": "max(?, ifnull((SELECT max(created) FROM events), 0))"]
     )
 
     /// Decodes a row by hand.

@@ -40,6 +40,8 @@ struct RowColumns<Record>: Sendable {
     private let names: [String]
     /// The primary key's columns, with their positions in the list.
     private let primaryKey: [(name: String, index: Int)]
+    /// One row's `VALUES` tuple of a multi-row INSERT: `(?, ?, ...)`, with the expressions of `insertedAs`.
+    private let tuple: String
     /// ``insertSQL(rows:)`` for the row counts the store's multi-row INSERTs use, built once.
     private let multiRowInsertSQL: [Int: String]
     /// ``updateSQL(changing:whereStill:)`` for each set of columns asked for so far: a handful per table.
@@ -51,7 +53,14 @@ struct RowColumns<Record>: Sendable {
     }
 
     /// Lists the columns of `table` in the order of their parameters; `primaryKey` names those that find a row.
-    init(table: String, primaryKey: [String], _ columns: KeyValuePairs<String, Value>) {
+    /// - Parameter insertedAs: for a column, the SQL expression its INSERTs store instead of its parameter, `?`
+    ///   standing for the parameter (the events' `created` raised to the newest event's).
+    init(
+        table: String,
+        primaryKey: [String],
+        _ columns: KeyValuePairs<String, Value>,
+        insertedAs: [String: String] = [:]
+    ) {
         let names = columns.map(\.key)
         let key = primaryKey.map { column in
             guard let index = names.firstIndex(of: column) else {
@@ -61,11 +70,15 @@ struct RowColumns<Record>: Sendable {
         }
         let quoted = names.map { "\"\($0)\"" }
         let parameters = names.indices.map { "?\($0 + 1)" }
+        func inserted(_ index: Int, _ parameter: String) -> String {
+            insertedAs[names[index]].map { $0.replacingOccurrences(of: "?", with: parameter) } ?? parameter
+        }
         let set = names.indices.filter { !primaryKey.contains(names[$0]) }.map { "\(quoted[$0]) = \(parameters[$0])" }
         let find = key.map { "\(quoted[$0.index]) = \(parameters[$0.index])" }
         self.table = table
         self.insertSQL = """
-            INSERT INTO "\(table)" (\(quoted.joined(separator: ", "))) VALUES (\(parameters.joined(separator: ", ")))
+            INSERT INTO "\(table)" (\(quoted.joined(separator: ", "))) \
+            VALUES (\(names.indices.map { inserted($0, parameters[$0]) }.joined(separator: ", ")))
             """
         self.updateSQL = """
             UPDATE "\(table)" SET \(set.joined(separator: ", ")) WHERE \(find.joined(separator: " AND "))
@@ -75,9 +88,11 @@ struct RowColumns<Record>: Sendable {
         self.names = names
         self.primaryKey = key
         let insertSQL = self.insertSQL
+        let tuple = "(" + names.indices.map { inserted($0, "?") }.joined(separator: ", ") + ")"
+        self.tuple = tuple
         self.multiRowInsertSQL = Dictionary(
             uniqueKeysWithValues: SQLiteTransaction.batchSizes.filter { $0 > 1 }.map { rows in
-                (rows, Self.insertSQL(insertSQL, columns: names.count, rows: rows))
+                (rows, Self.insertSQL(insertSQL, tuple: tuple, rows: rows))
             }
         )
     }
@@ -111,11 +126,10 @@ struct RowColumns<Record>: Sendable {
     /// parameters are anonymous (`?`), bound in order: GRDB looks up the name of every numbered parameter (`?N`)
     /// of a statement on each run, hundreds in a statement of twenty rows.
     func insertSQL(rows: Int) -> String {
-        multiRowInsertSQL[rows] ?? Self.insertSQL(insertSQL, columns: count, rows: rows)
+        multiRowInsertSQL[rows] ?? Self.insertSQL(insertSQL, tuple: tuple, rows: rows)
     }
 
-    private static func insertSQL(_ insertSQL: String, columns: Int, rows: Int) -> String {
-        let tuple = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
+    private static func insertSQL(_ insertSQL: String, tuple: String, rows: Int) -> String {
         let head = insertSQL[..<insertSQL.range(of: " VALUES ")!.upperBound]
         return head + Array(repeating: tuple, count: rows).joined(separator: ", ")
     }
