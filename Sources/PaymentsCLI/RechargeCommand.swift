@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Metrics
 import Payments
+import PaymentsArchive
 import PaymentsCore
 import Prometheus
 
@@ -50,6 +51,8 @@ struct RechargeCommand: AsyncParsableCommand {
 
     /// The columns every input must have.
     static let requiredColumns = ["customer", "amount", "currency", "reference"]
+    /// Every column an input may have.
+    static let columns = requiredColumns + ["payment_method", "description"]
 
     func run() async throws {
         MemoryAllocator.configureForServer()
@@ -65,6 +68,15 @@ struct RechargeCommand: AsyncParsableCommand {
         let settings = try await ServiceSettings.load(
             options.overrides
         )
+        do {
+            // The results renamed over the database replaced it: the charges just made were no longer on record
+            let outputs = [output, metricsFile].compactMap { $0 }
+            let database = settings.databaseURL == nil ? settings.db : nil
+            try ArchiveExport.refuseDatabaseFiles(outputs, sqliteDatabase: database, writing: "the results")
+        } catch {
+            FileHandle.standardError.write(Data("payments recharge: \(error) Nothing was charged.\n".utf8))
+            throw ExitCode(2)
+        }
         // A batch job is not scraped: its counters (rows by outcome, and the attempts and challenges the use cases
         // count) go to a file a textfile collector picks up, written once the run is done.
         let registry = PrometheusCollectorRegistry()
@@ -173,12 +185,33 @@ struct RechargeCommand: AsyncParsableCommand {
         for column in requiredColumns where !header.contains(column) {
             throw ValidationError("\(path) has no '\(column)' column (header: \(header.joined(separator: ",")))")
         }
+        // A misspelt column (`payment_method_id`) was ignored, and its rows charged the customer's default card
+        // instead of the one named; a repeated one let its first copy win. Either is a file to fix, not to guess at.
+        if let unknown = header.first(where: { !columns.contains($0) }) {
+            throw ValidationError(
+                "\(path) has an unknown column '\(unknown)'; the columns are \(columns.joined(separator: ",")); "
+                    + "nothing was charged"
+            )
+        }
+        if let repeated = header.enumerated().first(where: { header.firstIndex(of: $0.element) != $0.offset }) {
+            throw ValidationError("\(path) has the column '\(repeated.element)' twice; nothing was charged")
+        }
         func index(_ name: String) -> Int? { header.firstIndex(of: name) }
         return table.map { fields in
             func value(_ name: String) -> String? {
                 guard let i = index(name), i < fields.count else { return nil }
                 let text = fields[i].trimmingCharacters(in: .whitespaces)
                 return text.isEmpty ? nil : text
+            }
+            // A card number is never stored in plain text: in a description or a reference it would be, in the
+            // intent, its events and the reference's key, and it is repeated in no result
+            if let column = zip(header, fields).first(where: { CardNumber.appears(in: $0.1) })?.0 {
+                let reference = value("reference").map { CardNumber.appears(in: $0) ? "" : $0 } ?? ""
+                return Row(
+                    reference: reference,
+                    problem: "\(column) looks like a card number; a recharge file names saved cards (customer, "
+                        + "payment_method) and never holds card numbers, so this row was not charged"
+                )
             }
             let reference = value("reference") ?? ""
             guard fields.count <= header.count else {

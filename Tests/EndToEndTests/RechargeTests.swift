@@ -434,6 +434,34 @@ struct RechargeTests {
         }
     }
 
+    @Test("an --output naming the database, its -wal, or another SQLite file is refused before any row is charged")
+    func outputOverDatabase() async throws {
+        try await withServer { server in
+            let customer = try await Self.customerWithSavedCard(server, card: "4242424242424242")
+            let ledgers = Ledgers(folder: server.folder)
+            let intentsBefore = try await ledgers.intentCount()
+            let approvedBefore = try ledgers.networkApprovedAttempts()
+            let input = server.folder.appendingPathComponent("over-db.csv")
+            try "customer,amount,currency,reference\n\(customer),2501,usd,odb-1\n".write(
+                to: input,
+                atomically: true,
+                encoding: .utf8
+            )
+            let ledger = server.folder.appendingPathComponent("card-network.sqlite")
+            for output in [server.db.path, server.db.path + "-wal", ledger.path] {
+                let run = try await Self.recharge(server, input: input, output: URL(fileURLWithPath: output))
+                #expect(run.termination.status == 2, "\(output): \(run.termination)\n\(run.output)")
+                #expect(run.output.contains("Refusing to write the results to \(output)"), "\(run.output)")
+                #expect(run.output.contains("Nothing was charged."), "\(run.output)")
+            }
+            // The database is whole and serves; nothing was charged
+            #expect(try await ledgers.intentCount() == intentsBefore)
+            #expect(try ledgers.networkApprovedAttempts() == approvedBefore)
+            let health = try await server.client.get("/v1/customers/\(customer)", auth: server.secret)
+            #expect(health.status == 200, "\(health)")
+        }
+    }
+
     @Test("results that cannot be written at the end go to standard output, saying the charges were made")
     func outputLostDuringRun() async throws {
         try await withServer { server in

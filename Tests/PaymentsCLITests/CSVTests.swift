@@ -95,6 +95,43 @@ struct RechargeInputTests {
         #expect(error.map { "\($0)" } == "\(url.path): line 2: a quoted field is never closed; nothing was charged")
     }
 
+    @Test("a card number in any cell refuses its row without repeating it; the other rows are read")
+    func cardNumbers() throws {
+        let url = try Self.file(
+            """
+            customer,amount,currency,reference,description
+            cus_A,100,usd,r-1,order for card 5555 5555 5555 4444
+            cus_A,100,usd,4000056655665556,renewal
+            cus_A,100,5555555555554444,r-3,renewal
+            cus_A,100,usd,r-4,order 4000-0000-0000-0002-ish
+            cus_A,100,usd,r-5,renewal 2026-01
+            """
+        )
+        defer { try? FileManager.default.removeItem(at: url) }
+        let rows = try RechargeCommand.readInput(url.path)
+        #expect(rows.map(\.reference) == ["r-1", "", "r-3", "r-4", "r-5"])
+        #expect(
+            rows.map { $0.problem?.components(separatedBy: " ").first } == [
+                "description", "reference", "currency", "description", nil,
+            ]
+        )
+        #expect(rows.allSatisfy { $0.problem.map { !$0.contains("4444") && !$0.contains("5556") } ?? true })
+        #expect(rows.last?.request?.description == "renewal 2026-01")
+    }
+
+    @Test("an unknown column (a misspelt payment_method) or a repeated one refuses the file; nothing is charged")
+    func unknownColumns() throws {
+        for (header, message) in [
+            ("customer,amount,currency,reference,payment_method_id", "an unknown column 'payment_method_id'"),
+            ("customer,amount,currency,reference,reference", "the column 'reference' twice"),
+        ] {
+            let url = try Self.file("\(header)\ncus_A,100,usd,r-1,r-2\n")
+            defer { try? FileManager.default.removeItem(at: url) }
+            let error = #expect(throws: (any Error).self) { try RechargeCommand.readInput(url.path) }
+            #expect(error.map { "\($0)".contains(message) && "\($0)".contains("nothing was charged") } == true)
+        }
+    }
+
     @Test("an output in a folder that does not exist, or that is a folder, is refused; a new file is not")
     func output() throws {
         let folder = FileManager.default.temporaryDirectory.path

@@ -25,6 +25,26 @@ struct CardNumberDetectionTests {
             "4000 0000 0000 0000 006",
             // Grouped numbers after short groups of other numbers
             "ref 1-22 4242 4242 4242 4242",
+            // Other spaces and dashes, as a number copied from a document keeps them
+            "4000\u{00A0}0025\u{00A0}0000\u{00A0}3155",
+            "4000\u{202F}0025\u{202F}0000\u{202F}3155",
+            "4000\t0000\t0000\t9995",
+            "4000\n0027\n6000\n3184",
+            "4000\r\n0027\r\n6000\r\n3184",
+            "4000\u{2013}0000\u{2013}0000\u{2013}0077",
+            "4000_0000_0000_0093",
+            // Full-width digits
+            "\u{FF14}\u{FF10}\u{FF10}\u{FF10}\u{FF10}\u{FF10}\u{FF10}\u{FF10}"
+                + "\u{FF10}\u{FF10}\u{FF10}\u{FF10}\u{FF10}\u{FF13}\u{FF14}\u{FF11}",
+            // Grouped by spaces, touching a word
+            "PAN4000 0000 0000 0002",
+            "4000 0000 0000 0069exp",
+            // Schemes without a brand of their own here: Maestro, Mir, RuPay, Troy
+            "6759640000000003",
+            "5018 0000 0000 0009",
+            "2200120000000000",
+            "6079120000000009",
+            "9792000000000003",
         ]
     )
     func found(_ text: String) {
@@ -61,6 +81,10 @@ struct CardNumberDetectionTests {
             "i-2-32-17300-10004",
             "payout-4111-11-12-10218",
             "retry-4-2026-11-29-0105",
+            // Comma-separated amounts are not a card's groups
+            "4000,0000,0000,0101",
+            // A UUID's groups touching its hex letters still do not join, with underscores too
+            "abcdef42_4000_0000_0002_abcdefabcdef",
         ]
     )
     func notFound(_ text: String) {

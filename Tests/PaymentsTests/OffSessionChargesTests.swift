@@ -56,6 +56,23 @@ struct OffSessionChargesTests {
         #expect(try env.network.approvedCount() == 1)
     }
 
+    @Test("a card number in a reference or a description charges nothing and stores nothing")
+    func cardNumbersRefused() async throws {
+        let env = try TestEnvironment()
+        let (customer, _) = try await Self.customer(env, cards: ["4242424242424242"])
+        for (reference, description) in [("4000056655665556", "renewal"), ("order-2", "card 5555 5555 5555 4444")] {
+            let outcome = await Self.charges(env).charge(
+                .init(customer: customer, amount: 1500, currency: "usd", reference: reference, description: description)
+            )
+            #expect(outcome.status == "error")
+            #expect(outcome.error?.contains("looks like a card number") == true, "\(outcome)")
+            #expect(outcome.error?.contains("5556") == false && outcome.error?.contains("4444") == false)
+        }
+        #expect(try env.count("payment_intents") == 0)
+        #expect(try env.count("idempotency_keys") == 0)
+        #expect(try env.network.approvedCount() == 0)
+    }
+
     @Test("charges the customer's only card when it has no default")
     func chargesOnlyCard() async throws {
         // Given a customer with one card and no default

@@ -103,8 +103,20 @@ public struct OffSessionCharges: Sendable {
         for (column, value) in [
             ("reference", request.reference), ("customer", request.customer), ("currency", request.currency),
             ("payment_method", request.paymentMethod ?? ""), ("description", request.description ?? ""),
-        ] where value.utf8.contains(0) {
-            throw PaymentError.invalidRequest("\(column) holds a null character.", param: column)
+        ] {
+            if value.utf8.contains(0) {
+                throw PaymentError.invalidRequest("\(column) holds a null character.", param: column)
+            }
+            // As the API refuses one outside card[number]: it would be stored in plain text (the intent, its events,
+            // the reference's key). The message does not repeat it.
+            if CardNumber.appears(in: value) {
+                throw PaymentError.invalidRequest(
+                    "\(column) looks like a card number. Off-session charges name saved cards; card numbers are "
+                        + "never accepted here.",
+                    code: "card_number_not_allowed",
+                    param: column
+                )
+            }
         }
         let keys = IdempotencyKeys(context: context)
         let key = IdempotencyKeys.Request(

@@ -52,18 +52,30 @@ public struct ArchiveExport: Sendable {
     /// the payments a running server acknowledged afterwards went into a file that was gone.
     static func refuseDatabaseFiles(_ paths: String..., database: ArchiveDatabase) throws {
         if case .sqlite(let path, _) = database {
+            try refuseDatabaseFiles(paths, sqliteDatabase: path, writing: "the archive")
+        } else {
+            try refuseDatabaseFiles(paths, sqliteDatabase: nil, writing: "the archive")
+        }
+    }
+
+    /// Refuses to write `what` (the archive, a command's results) to any of `paths` that is `sqliteDatabase` or one
+    /// of the files SQLite keeps beside it, by path or through another name for the same file, any other SQLite
+    /// database, or a folder.
+    /// - Throws: ``ArchiveError/database(_:)`` saying which and why.
+    public static func refuseDatabaseFiles(_ paths: [String], sqliteDatabase: String?, writing what: String) throws {
+        if let path = sqliteDatabase {
             let (name, identity) = (Self.resolved(path), FileIdentity(path))
             for output in paths {
                 if let identity, FileIdentity(output) == identity {
                     throw ArchiveError.database(
-                        "Refusing to write the archive to \(output): it is the database \(path). Name a new file."
+                        "Refusing to write \(what) to \(output): it is the database \(path). Name a new file."
                     )
                 }
                 // By name: a `-wal` or `-shm` that does not exist while the database is closed is still SQLite's, and
                 // the next open of the database deletes (or reads) whatever sits there
                 if let suffix = ["-wal", "-shm", "-journal"].first(where: { Self.resolved(output) == name + $0 }) {
                     throw ArchiveError.database(
-                        "Refusing to write the archive to \(output): it is the database's \(suffix) file, which SQLite "
+                        "Refusing to write \(what) to \(output): it is the database's \(suffix) file, which SQLite "
                             + "opens with the database. Name a new file."
                     )
                 }
@@ -72,11 +84,11 @@ public struct ArchiveExport: Sendable {
         for path in paths {
             guard let identity = FileIdentity(path) else { continue }
             if identity.isDirectory {
-                throw ArchiveError.database("Refusing to write the archive to \(path): it is a folder.")
+                throw ArchiveError.database("Refusing to write \(what) to \(path): it is a folder.")
             }
             if Self.isSQLiteDatabase(path) {
                 throw ArchiveError.database(
-                    "Refusing to write the archive to \(path): it is an SQLite database. Name a new file."
+                    "Refusing to write \(what) to \(path): it is an SQLite database. Name a new file."
                 )
             }
         }

@@ -2,8 +2,12 @@
 
 extension CardNumber {
     /// Whether `text` holds a card number: a stretch of 13–19 digits, written together or in groups split by spaces
-    /// and dashes (`4242 4242 4242 4242`, `4242-4242-…`), that starts like a known brand's numbers
-    /// (``CardBrand/detect(fromDigits:)``) and passes the Luhn check, as ``init(parsing:)`` would read it.
+    /// and dashes (`4242 4242 4242 4242`, `4242-4242-…`), that starts like the numbers a card scheme issues
+    /// (``startsLikeIssued(_:)``) and passes the Luhn check, as ``init(parsing:)`` would read it.
+    ///
+    /// Any space (a tab, a line break, a no-break space) counts as a space, any dash (an en dash, an underscore) as
+    /// a dash, and any script's digits (full-width `４２４２`) as digits: a number copied from a document or a
+    /// spreadsheet keeps them.
     ///
     /// Fields that are stored or shown as sent (a description, a metadata value, an idempotency key) must never
     /// carry a full card number, so the API refuses them when this is true. A group of digits belongs to a number
@@ -18,13 +22,56 @@ extension CardNumber {
     /// - Parameter text: the value as received.
     /// - Returns: true when some run of consecutive digit groups is a plausible card number.
     public static func appears(in text: String) -> Bool {
-        // Most values hold fewer digits than any card number: nothing to look at.
+        // Most values hold fewer digits than any card number, and are ASCII: nothing to look at, or the bytes as
+        // they are
         var digitCount = 0
-        for byte in text.utf8 where isDigit(byte) { digitCount += 1 }
-        guard digitCount >= shortestFoundNumber else { return false }
-        let bytes = Array(text.utf8)
-        // The digit groups (as ranges of `bytes`) of the current stretch of digits, spaces and dashes.
+        var ascii = true
+        for byte in text.utf8 {
+            if isDigit(byte) { digitCount += 1 } else if byte >= 0x80 { ascii = false }
+        }
+        if ascii {
+            guard digitCount >= shortestFoundNumber else { return false }
+            return holdsCardNumber(Array(text.utf8))
+        }
+        let folded = folded(text)
+        guard folded.count(where: isDigit) >= shortestFoundNumber else { return false }
+        return holdsCardNumber(folded)
+    }
+
+    /// `text` as ASCII the search reads: any script's decimal digits (full-width `４２４２`, Arabic-Indic) as `0`-`9`,
+    /// any space (a no-break space, a tab) as a space, any dash (an en dash, a minus sign) as `-`, letters as `a` and
+    /// anything else as `#`. A card number copied from a document or a spreadsheet keeps such characters.
+    private static func folded(_ text: String) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.unicodeScalars.count)
+        for scalar in text.unicodeScalars {
+            if scalar.isASCII {
+                bytes.append(UInt8(scalar.value))
+                continue
+            }
+            let properties = scalar.properties
+            if properties.numericType == .decimal, let value = properties.numericValue, (0...9).contains(value) {
+                bytes.append(UInt8(ascii: "0") + UInt8(value))
+            } else if properties.isWhitespace {
+                bytes.append(UInt8(ascii: " "))
+            } else if properties.generalCategory == .dashPunctuation || scalar == "\u{2212}" {
+                bytes.append(UInt8(ascii: "-"))
+            } else if properties.isAlphabetic {
+                bytes.append(UInt8(ascii: "a"))
+            } else {
+                bytes.append(UInt8(ascii: "#"))
+            }
+        }
+        return bytes
+    }
+
+    /// Whether `bytes` (ASCII) hold a card number: each stretch of digit groups split by separators, tried by
+    /// ``stretchHoldsCardNumber(_:in:dashed:)``.
+    private static func holdsCardNumber(_ bytes: [UInt8]) -> Bool {
+        // The digit groups (as ranges of `bytes`) of the current stretch of digits and separators, and whether a
+        // dash-like separator split it.
         var groups: [Range<Int>] = []
+        var dashed = false
         var groupStart: Int?
         for (offset, byte) in bytes.enumerated() {
             if isDigit(byte) {
@@ -35,13 +82,19 @@ extension CardNumber {
                 groups.append(start..<offset)
                 groupStart = nil
             }
-            if byte != UInt8(ascii: " "), byte != UInt8(ascii: "-") {
-                if stretchHoldsCardNumber(groups, in: bytes) { return true }
+            switch byte {
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"):
+                break
+            case UInt8(ascii: "-"), UInt8(ascii: "_"):
+                dashed = true
+            default:
+                if stretchHoldsCardNumber(groups, in: bytes, dashed: dashed) { return true }
                 groups.removeAll(keepingCapacity: true)
+                dashed = false
             }
         }
         if let start = groupStart { groups.append(start..<bytes.count) }
-        return stretchHoldsCardNumber(groups, in: bytes)
+        return stretchHoldsCardNumber(groups, in: bytes, dashed: dashed)
     }
 
     /// The longest card number ``init(parsing:)`` accepts, in digits.
@@ -68,17 +121,24 @@ extension CardNumber {
     /// digits cut from a hex group by a letter (`…f1234-4000-…-5678ab…`) joins nothing. Joining any runs from 12
     /// digits up, about one UUID in ten thousand read as a card (`scripts/chaos` met three in 2,434 requests).
     /// The price: a 12-digit card number (some Maestro cards; no test card) in free text is not recognised.
-    private static func stretchHoldsCardNumber(_ groups: [Range<Int>], in bytes: [UInt8]) -> Bool {
+    ///
+    /// The letters' rule holds for stretches split by dashes (or underscores) only, as UUIDs are: `PAN4242 4242 4242
+    /// 4242` and `4242 4242 4242 4242exp`, a number written in a sentence, are found.
+    private static func stretchHoldsCardNumber(_ groups: [Range<Int>], in bytes: [UInt8], dashed: Bool) -> Bool {
         func isCard(_ digits: some Collection<UInt8>) -> Bool {
             let number = String(decoding: digits, as: UTF8.self)
-            return CardBrand.detect(fromDigits: number) != .unknown && luhnIsValid(number)
+            return startsLikeIssued(number) && luhnIsValid(number)
         }
         for (index, first) in groups.enumerated() {
             if (shortestFoundNumber...longestNumber).contains(first.count), isCard(bytes[first]) { return true }
-            guard firstPrintedGroup.contains(first.count), !touchesLetter(before: first, in: bytes) else { continue }
+            guard firstPrintedGroup.contains(first.count), !(dashed && touchesLetter(before: first, in: bytes)) else {
+                continue
+            }
             var digits = Array(bytes[first])
             for group in groups[(index + 1)...] {
-                guard printedGroup.contains(group.count), !touchesLetter(after: group, in: bytes) else { break }
+                guard printedGroup.contains(group.count), !(dashed && touchesLetter(after: group, in: bytes)) else {
+                    break
+                }
                 digits.append(contentsOf: bytes[group])
                 if digits.count > longestNumber { break }
                 if digits.count >= shortestFoundNumber, isCard(digits) { return true }
@@ -87,6 +147,19 @@ extension CardNumber {
             }
         }
         return false
+    }
+
+    /// Whether `digits` start like the numbers a card scheme issues: a brand this service names
+    /// (``CardBrand/detect(fromDigits:)``), or one it does not but accepts in `card[number]`: Maestro (50, 56-69),
+    /// RuPay (60, 65, 81, 82, 508), Mir (2200-2204), Verve (506, 650) and Troy (9792).
+    static func startsLikeIssued(_ digits: String) -> Bool {
+        if CardBrand.detect(fromDigits: digits) != .unknown { return true }
+        let leading = digits.utf8.prefix(4).map { Int($0) - Int(UInt8(ascii: "0")) }
+        guard leading.count == 4 else { return false }
+        let two = leading[0] * 10 + leading[1]
+        let four = two * 100 + leading[2] * 10 + leading[3]
+        return two == 50 || (56...69).contains(two) || two == 81 || two == 82 || (2200...2204).contains(four)
+            || four == 9792
     }
 
     /// Whether a letter comes right before `group`: a run of digits cut from a word (`f1234` in a UUID's hex) is no
