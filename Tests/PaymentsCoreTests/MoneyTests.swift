@@ -10,6 +10,7 @@ struct MoneyTests {
         case notPositive
         case tooSmall(Int64)
         case tooLarge(Int64)
+        case notSettleable
     }
 
     @Test(
@@ -26,6 +27,9 @@ struct MoneyTests {
             ("huf", 17_499, .tooSmall(17_500)), ("huf", 17_500, .valid),
             ("idr", 999_999_999_999, .valid), ("idr", 1_000_000_000_000, .tooLarge(999_999_999_999)),
             ("kwd", 499, .tooSmall(500)), ("kwd", 500, .valid),
+            // Three-decimal currencies: the last digit must be 0
+            ("kwd", 505, .notSettleable), ("bhd", 1005, .notSettleable), ("bhd", 1010, .valid),
+            ("tnd", 999, .notSettleable),
         ] as [(String, Int64, Expected)]
     )
     func validateCharge(code: String, amount: Int64, expected: Expected) throws {
@@ -43,6 +47,9 @@ struct MoneyTests {
         } catch .tooLarge(let maximum) {
             #expect(maximum.currency == currency)
             outcome = .tooLarge(maximum.amount)
+        } catch .notSettleable(let refused) {
+            #expect(refused == currency)
+            outcome = .notSettleable
         }
         #expect(outcome == expected)
     }

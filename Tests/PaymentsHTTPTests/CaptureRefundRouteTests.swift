@@ -122,6 +122,36 @@ struct CaptureRefundRouteTests {
         }
     }
 
+    @Test("in a three-decimal currency an amount not ending in 0 is refused to create, capture and refund")
+    func threeDecimalAmounts() async throws {
+        try await withWire { api in
+            // A payment of 1.005 BHD is refused before anything is charged
+            let odd = try await api.payment([
+                ("payment_method", "pm_card_visa"), ("confirm", "true"), ("amount", "1005"), ("currency", "bhd"),
+            ])
+            #expect(odd.status == 400, "\(odd.text)")
+            #expect(odd.error["code"]?.string == "invalid_charge_amount")
+            #expect(odd.error["param"]?.string == "amount")
+            // An authorization of 2.000 BHD: capturing 1.005 is refused, 1.010 captured
+            let held = try await api.payment([
+                ("payment_method", "pm_card_visa"), ("capture_method", "manual"), ("confirm", "true"),
+                ("amount", "2000"), ("currency", "bhd"),
+            ])
+            let id = try #require(held.json["id"]?.string, "\(held.text)")
+            let capture = try await api.post("/v1/payment_intents/\(id)/capture", [("amount_to_capture", "1005")])
+            #expect(capture.status == 400, "\(capture.text)")
+            #expect(capture.error["param"]?.string == "amount_to_capture")
+            #expect(try await api.retrieveIntent(id)["status"]?.string == "requires_capture")
+            let captured = try await api.post("/v1/payment_intents/\(id)/capture", [("amount_to_capture", "1010")])
+            #expect(captured.json["amount_received"]?.int == 1010, "\(captured.text)")
+            // A refund of 0.505 BHD is refused, one of 0.500 made
+            let refund = try await Self.refund(api, id, [("amount", "505")])
+            #expect(refund.status == 400, "\(refund.text)")
+            #expect(refund.error["code"]?.string == "invalid_charge_amount")
+            #expect(try await Self.refund(api, id, [("amount", "500")]).status == 200)
+        }
+    }
+
     @Test("capturing an intent that is not requires_capture is payment_intent_unexpected_state")
     func captureWrongState() async throws {
         try await withWire { api in

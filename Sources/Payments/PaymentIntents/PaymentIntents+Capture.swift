@@ -33,6 +33,13 @@ extension PaymentIntents {
                 param: "amount_to_capture"
             )
         }
+        if let amountToCapture, let currency = Currency(code: intent.currency) {
+            do throws(AmountError) {
+                try Money.checkPrecision(amountToCapture, currency: currency)
+            } catch {
+                throw PaymentError.invalidRequest(error.message, code: error.code, param: "amount_to_capture")
+            }
+        }
         guard amount <= intent.amountCapturable else {
             throw PaymentError.invalidRequest(
                 "The amount to capture (\(amount)) must be less than or equal to the PaymentIntent's "

@@ -449,8 +449,8 @@ public struct PaymentIntents: Sendable {
             )
         case .tooSmall:
             .invalidRequest(error.message, code: "amount_too_small", param: "amount")
-        case .tooLarge:
-            .invalidRequest(error.message, code: "amount_too_large", param: "amount")
+        case .tooLarge, .notSettleable:
+            .invalidRequest(error.message, code: error.code, param: "amount")
         }
     }
 }

@@ -64,6 +64,13 @@ public struct Refunds: Sendable {
                     param: "amount"
                 )
             }
+            if let asked = input.amount, let currency = Currency(code: charge.currency) {
+                do throws(AmountError) {
+                    try Money.checkPrecision(asked, currency: currency)
+                } catch {
+                    throw PaymentError.invalidRequest(error.message, code: error.code, param: "amount")
+                }
+            }
             guard amount <= remaining else {
                 let currency = Currency(code: charge.currency)
                 let asked = currency?.formatted(amount) ?? String(amount)

@@ -7,6 +7,8 @@ public enum AmountError: Error, Equatable, Sendable {
     case tooSmall(minimum: Money)
     /// Above the currency's maximum charge amount, which is attached.
     case tooLarge(maximum: Money)
+    /// In a three-decimal currency, not a multiple of 10 (see ``Money/checkPrecision(_:currency:)``).
+    case notSettleable(Currency)
 
     /// Stripe's error code: `amount_too_small`, `amount_too_large`, or `parameter_invalid_integer` for a value
     /// that is not a positive integer.
@@ -15,6 +17,7 @@ public enum AmountError: Error, Equatable, Sendable {
         case .notPositive: "parameter_invalid_integer"
         case .tooSmall: "amount_too_small"
         case .tooLarge: "amount_too_large"
+        case .notSettleable: "invalid_charge_amount"
         }
     }
 
@@ -35,6 +38,9 @@ public enum AmountError: Error, Equatable, Sendable {
             return "Amount must be at least " + minimum.description + suffix
         case .tooLarge(let maximum):
             return "Amount must be no more than " + maximum.description
+        case .notSettleable(let currency):
+            return "Amounts in \(currency.code) must be a multiple of 10: the last of its three decimal digits must be "
+                + "0 (e.g. 1010 for \(currency.formatted(1010)), not 1005)."
         }
     }
 }

@@ -32,8 +32,8 @@ extension Money {
     ///   - amount: the requested amount in minor units.
     ///   - currency: the charge currency.
     /// - Returns: the amount as `Money`.
-    /// - Throws: `AmountError.notPositive` for zero or less, `.tooSmall` below the currency's minimum and
-    ///   `.tooLarge` above its maximum.
+    /// - Throws: `AmountError.notPositive` for zero or less, `.tooSmall` below the currency's minimum,
+    ///   `.tooLarge` above its maximum, and `.notSettleable` for a three-decimal amount not ending in 0.
     public static func validateCharge(amount: Int64, currency: Currency) throws(AmountError) -> Money {
         guard amount > 0 else { throw .notPositive }
         guard amount >= currency.minimumChargeAmount else {
@@ -42,6 +42,15 @@ extension Money {
         guard amount <= currency.maximumChargeAmount else {
             throw .tooLarge(maximum: Money(amount: currency.maximumChargeAmount, currency: currency))
         }
+        try checkPrecision(amount, currency: currency)
         return Money(amount: amount, currency: currency)
+    }
+
+    /// Checks that `amount` in `currency` can be settled: Stripe asks an amount in a three-decimal currency (`bhd jod
+    /// kwd omr tnd`) to end in 0, for its payment partners, in every call that moves money (a charge, a capture, a
+    /// refund).
+    /// - Throws: `AmountError.notSettleable`.
+    public static func checkPrecision(_ amount: Int64, currency: Currency) throws(AmountError) {
+        if currency.minorUnitDigits == 3, !amount.isMultiple(of: 10) { throw .notSettleable(currency) }
     }
 }
