@@ -264,6 +264,10 @@ public final class PostgresPaymentStore: Sendable {
     }
 
     /// One attempt, on the calling (body) thread.
+    ///
+    /// A read runs first outside a transaction, then (when it asked for a second statement) in REPEATABLE READ, or
+    /// (when it asked for a list of events, which must take ``PostgresTransaction/eventOrderLock`` before its
+    /// snapshot) in READ COMMITTED.
     private static func run<T>(
         _ body: (PostgresTransaction) throws -> T,
         on connection: PostgresConnection,
@@ -271,6 +275,7 @@ public final class PostgresPaymentStore: Sendable {
         hooks: PostgresTransactionHooks,
         logger: Logger
     ) throws -> T {
+        var ordersEvents = false
         if !isWrite {
             let alone = PostgresTransaction(
                 connection: connection,
@@ -281,14 +286,56 @@ public final class PostgresPaymentStore: Sendable {
             )
             do {
                 let value = try body(alone)
-                if !alone.needsSnapshot { return value }
+                if !alone.needsSnapshot && !alone.needsEventOrder { return value }
             } catch {
-                if !alone.needsSnapshot { throw error }
+                if !alone.needsSnapshot && !alone.needsEventOrder { throw error }
             }
+            ordersEvents = alone.needsEventOrder
         }
-        let tx = PostgresTransaction(connection: connection, hooks: hooks, isWrite: isWrite, logger: logger)
+        do {
+            return try runInTransaction(
+                body,
+                on: connection,
+                isWrite: isWrite,
+                ordersEvents: ordersEvents,
+                hooks: hooks,
+                logger: logger
+            )
+        } catch is PostgresTransaction.EventOrderNeeded where !ordersEvents {
+            // A snapshot read that listed events after another statement
+            return try runInTransaction(
+                body,
+                on: connection,
+                isWrite: false,
+                ordersEvents: true,
+                hooks: hooks,
+                logger: logger
+            )
+        }
+    }
+
+    /// BEGIN, `body` (then the events it recorded) and COMMIT; ROLLBACK when anything fails.
+    private static func runInTransaction<T>(
+        _ body: (PostgresTransaction) throws -> T,
+        on connection: PostgresConnection,
+        isWrite: Bool,
+        ordersEvents: Bool,
+        hooks: PostgresTransactionHooks,
+        logger: Logger
+    ) throws -> T {
+        let tx = PostgresTransaction(
+            connection: connection,
+            hooks: hooks,
+            isWrite: isWrite,
+            ordersEvents: ordersEvents,
+            logger: logger
+        )
         try tx.execute(
-            isWrite ? "BEGIN ISOLATION LEVEL READ COMMITTED" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+            isWrite
+                ? "BEGIN ISOLATION LEVEL READ COMMITTED"
+                : ordersEvents
+                    ? "BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY"
+                    : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
         )
         do {
             let value = try body(tx)

@@ -54,7 +54,16 @@ extension PostgresTransaction {
         return try list("refunds", filter: filter, page: page, PostgresRecords.refund)
     }
 
+    /// Events, newest first. Read while holding ``eventOrderLock`` exclusively, so that every event this page cannot
+    /// see sorts after every event it shows (see ``writeEventsInCommitOrder()``): in a write, or in a read-only
+    /// READ COMMITTED transaction, where the list's statements take their snapshots after the lock. Another read
+    /// stops with ``EventOrderNeeded`` and runs again in one.
     func events(types: [String], created: CreatedFilter?, page: PageRequest) throws -> Page<Event> {
+        guard isWrite || ordersEvents else {
+            needsEventOrder = true
+            throw EventOrderNeeded()
+        }
+        try query("SELECT pg_advisory_xact_lock($1)", [.integer(Self.eventOrderLock)])
         var filter = Filter()
         let patterns = types.filter(EventTypePattern.isPattern)
         let exact = types.filter { !EventTypePattern.isPattern($0) }
