@@ -230,6 +230,41 @@ struct AuthRouteTests {
         }
     }
 
+    @Test(
+        "A publishable key confirming with the client secret cannot choose how the payment is taken",
+        arguments: [
+            ("off_session", "true"), ("capture_method", "manual"), ("capture_method", "automatic"),
+            ("error_on_requires_action", "true"),
+        ]
+    )
+    func publishableConfirmServerDecisions(param: String, value: String) async throws {
+        try await withWire { api in
+            // Given an on-session, automatic-capture intent for a card that asks for 3-D Secure
+            let card = try await api.card("4000002500003155")
+            let intent = try await api.intent([("payment_method", card)])
+            let id = try #require(intent["id"]?.string)
+            let secret = try #require(intent["client_secret"]?.string)
+            // When the browser confirms it with a server's decision
+            let refused = try await api.post(
+                "/v1/payment_intents/\(id)/confirm",
+                [("client_secret", secret), (param, value)],
+                auth: WireClient.publishable
+            )
+            // Then it is refused, naming the parameter, and nothing was asked of the network
+            #expect(refused.status == 400, "\(refused.text)")
+            #expect(refused.error["code"]?.string == "secret_key_required")
+            #expect(refused.error["param"]?.string == param)
+            #expect(try api.environment.network.approvedCount() == 0)
+            // And the same confirm without it goes on to 3-D Secure, as the customer is there
+            let confirmed = try await api.post(
+                "/v1/payment_intents/\(id)/confirm",
+                [("client_secret", secret)] + (param == "off_session" ? [("off_session", "false")] : []),
+                auth: WireClient.publishable
+            )
+            #expect(confirmed.json["status"]?.string == "requires_action", "\(confirmed.text)")
+        }
+    }
+
     @Test("A publishable key cannot confirm a manual-confirmation intent; the secret key can")
     func publishableConfirmManual() async throws {
         try await withWire { api in

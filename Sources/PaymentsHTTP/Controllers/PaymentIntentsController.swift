@@ -149,6 +149,7 @@ struct PaymentIntentsController {
             if intent.confirmationMethod == .manual {
                 throw PaymentError.secretKeyRequired
             }
+            try Self.refuseServerDecisions(input)
         }
         let scope = context.intentScope(options: options(request, context, expand))
         return try await respond(scope: scope) {
@@ -209,6 +210,24 @@ struct PaymentIntentsController {
         let options = RenderOptions(request: request, context: context, services: services, expand: expand)
         let bundle = try await services.lookup.bundle(for: intent, expand: options.expand)
         return JSONResponse.json(StripeRenderer.paymentIntent(bundle, options: options))
+    }
+
+    /// How the payment is taken is the merchant's server's to decide: a browser confirming with the client secret
+    /// may not make an on-session payment off-session (skipping the 3-D Secure the customer would be asked for), turn
+    /// a sale into an authorization (`capture_method=manual`, released after 7 days uncaptured) or choose to fail
+    /// rather than ask for 3-D Secure. Stripe.js's confirm sends none of these.
+    static func refuseServerDecisions(_ input: PaymentIntents.ConfirmInput) throws {
+        for (param, given) in [
+            ("off_session", input.offSession == true), ("capture_method", input.captureMethod != nil),
+            ("error_on_requires_action", input.errorOnRequiresAction),
+        ] where given {
+            throw PaymentError.invalidRequest(
+                "\(param) can be set only with a secret key: a client confirming with the PaymentIntent's client "
+                    + "secret may not change how the payment is taken.",
+                code: "secret_key_required",
+                param: param
+            )
+        }
     }
 
     /// A publishable key may reach an intent only with its client secret.
