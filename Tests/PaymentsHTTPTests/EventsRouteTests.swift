@@ -73,7 +73,14 @@ struct EventsRouteTests {
             let missing = try await api.get("/v1/events/evt_missing")
             #expect(missing.status == 404 && missing.error["code"]?.string == "resource_missing")
             let both = try await api.get("/v1/events", [("type", "a"), ("types[]", "b")])
-            #expect(both.status == 400)
+            #expect(both.status == 400 && both.error["code"]?.string == "parameters_exclusive")
+            // An empty type names no type: refused, rather than listing every event (`types=`) or none
+            for empty in [
+                [("types[]", "")], [("types", "")], [("type", "")], [("types[]", "charge.failed"), ("types[]", "")],
+            ] {
+                let refused = try await api.get("/v1/events", empty)
+                #expect(refused.status == 400 && refused.error["code"]?.string == "parameter_invalid_empty", "\(empty)")
+            }
             // A group of events with Stripe's `*` wildcard
             let group = try await api.get("/v1/events", [("type", "payment_intent.*"), ("limit", "100")])
             let groupTypes = Set(group.json["data"]?.array?.compactMap { $0["type"]?.string } ?? [])

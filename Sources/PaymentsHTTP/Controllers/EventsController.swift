@@ -24,21 +24,36 @@ struct EventsController {
         return JSONResponse.json(try StripeRenderer.event(event, paymentMethods: paymentMethods, options: options))
     }
 
+    /// `type` or `types` given but empty.
+    static func emptyType(_ param: String) -> PaymentError {
+        .invalidRequest(
+            "You passed an empty string for '\(param)'. Name an event type, such as payment_intent.succeeded, or a "
+                + "pattern, such as payment_intent.*; leave it out to list every event.",
+            code: "parameter_invalid_empty",
+            param: param
+        )
+    }
+
     @Sendable func list(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
         _ = try Expansion.read(&params, allowed: [], list: true)
         var types: [String] = []
         var fromList = false
-        if let type = try params.string("type") { types.append(type) }
+        if let type = try params.string("type") {
+            guard !type.isEmpty else { throw Self.emptyType("type") }
+            types.append(type)
+        }
         if let list = try params.stringList("types") {
             guard types.isEmpty else {
                 throw PaymentError.invalidRequest(
                     "You may pass either `type` or `types`, but not both.",
-                    code: "parameter_invalid_empty",
+                    code: "parameters_exclusive",
                     param: "types"
                 )
             }
+            // `types=` or `types[]=` named no type: it would have listed every event, or none
+            guard !list.isEmpty, !list.contains("") else { throw Self.emptyType("types") }
             guard list.count <= 20 else {
                 throw PaymentError.invalidValue("types", "You may pass at most 20 values in `types`.")
             }
