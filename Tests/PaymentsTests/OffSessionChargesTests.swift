@@ -73,6 +73,24 @@ struct OffSessionChargesTests {
         #expect(try env.network.approvedCount() == 0)
     }
 
+    @Test("a reference in Unicode's decomposed form (NFD) is refused; its composed spelling (NFC) charges once")
+    func decomposedReference() async throws {
+        let env = try TestEnvironment()
+        let (customer, _) = try await Self.customer(env, cards: ["4242424242424242"])
+        let composed = "renouvellement-caf\u{E9}-1"
+        let decomposed = "renouvellement-cafe\u{301}-1"
+        #expect(composed == decomposed)  // one text to Swift and to the eye, two keys to the store
+        let first = await Self.charges(env).charge(
+            .init(customer: customer, amount: 1500, currency: "usd", reference: composed)
+        )
+        let again = await Self.charges(env).charge(
+            .init(customer: customer, amount: 1500, currency: "usd", reference: decomposed)
+        )
+        #expect(first.status == "succeeded")
+        #expect(again.status == "error" && again.error?.contains("NFC") == true, "\(again)")
+        #expect(try env.network.approvedCount() == 1)
+    }
+
     @Test("charges the customer's only card when it has no default")
     func chargesOnlyCard() async throws {
         // Given a customer with one card and no default
@@ -184,13 +202,14 @@ struct OffSessionChargesTests {
         let (customer, _) = try await Self.customer(env, cards: ["4242424242424242"])
         let charges = Self.charges(env)
 
-        // When a reference of 200 characters of `e` and a combining accent (400 code points) is charged
+        // When a reference of 200 characters of `x` and a combining accent (400 code points, in NFC too: no single
+        // character is an x with an acute) is charged
         let long = await charges.charge(
             .init(
                 customer: customer,
                 amount: 1000,
                 currency: "usd",
-                reference: String(repeating: "e\u{301}", count: 200)
+                reference: String(repeating: "x\u{301}", count: 200)
             )
         )
 
@@ -205,7 +224,7 @@ struct OffSessionChargesTests {
                 customer: customer,
                 amount: 1000,
                 currency: "usd",
-                reference: String(repeating: "e\u{301}", count: 127) + "k"
+                reference: String(repeating: "x\u{301}", count: 127) + "k"
             )
         )
         #expect(longest.status == "succeeded", "\(longest)")

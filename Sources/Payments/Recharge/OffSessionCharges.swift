@@ -97,6 +97,18 @@ public struct OffSessionCharges: Sendable {
         guard (1...IdempotencyKeys.maximumKeyLength).contains(IdempotencyKeys.length(of: request.reference)) else {
             throw PaymentError.invalidRequest("reference must be 1 to 255 characters.")
         }
+        // A reference is its key's bytes, and `café` has two spellings in Unicode (é as one character, or as e and
+        // an accent): the same file saved again by another tool (macOS's decomposes) charged each row a second
+        // time. One spelling is taken, NFC, the composed one that nearly every tool writes; the other is refused
+        // rather than read as the first, so that no reference an earlier run charged under it is charged again.
+        guard request.reference.utf8.elementsEqual(request.reference.precomposedStringWithCanonicalMapping.utf8)
+        else {
+            throw PaymentError.invalidRequest(
+                "reference is not in Unicode's composed form (NFC): it looks like another spelling of the same text. "
+                    + "Save the file with composed characters (NFC) and run it again.",
+                param: "reference"
+            )
+        }
         // SQLite keeps a bound text only up to a null character and PostgreSQL refuses it: `ref<NUL>A` would be
         // stored as `ref`, so two references would share one key (the second reported as charged, never charged).
         // The API refuses such values before they run; a CSV row is refused here, whichever store is behind.
