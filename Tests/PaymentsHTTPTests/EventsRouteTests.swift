@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import TestSupport
 import Testing
 
@@ -42,6 +43,40 @@ struct EventsRouteTests {
             let id = try #require(newest["id"]?.string)
             let one = try await api.get("/v1/events/\(id)")
             #expect(one.status == 200 && one.json["type"]?.string == "payment_intent.succeeded")
+        }
+    }
+
+    @Test("An update's event shows the fields it changed as they were, and names the request that made it")
+    func previousAttributesAndRequest() async throws {
+        try await withWire { api in
+            // Given a customer, updated with an Idempotency-Key: its name changed and a metadata key added
+            let created = try await api.post("/v1/customers", [("name", "Jenny"), ("email", "j@example.com")])
+            let id = try #require(created.json["id"]?.string)
+            var headers = HTTPFields()
+            headers[.init("Idempotency-Key")!] = "rename-42"
+            let updated = try await api.post(
+                "/v1/customers/\(id)",
+                [("name", "Jenny Rosen"), ("metadata[vip]", "yes")],
+                headers: headers
+            )
+            try #require(updated.status == 200, "\(updated.text)")
+            // When the events are listed
+            let events = try #require(try await api.get("/v1/events").json["data"]?.array)
+            let update = try #require(events.first { $0["type"]?.string == "customer.updated" })
+            // Then the update shows the changed fields' earlier values, and only those
+            let previous = try #require(update["data"]?["previous_attributes"], "\(update)")
+            #expect(previous["name"]?.string == "Jenny")
+            #expect(previous["metadata"]?["vip"] == nil && previous.has("metadata"))
+            #expect(!previous.has("email") && !previous.has("id"))
+            #expect(update["data"]?["object"]?["name"]?.string == "Jenny Rosen")
+            // And it names the request: its Request-Id and its Idempotency-Key
+            #expect(update["request"]?["id"]?.string == updated.header("Request-Id"))
+            #expect(update["request"]?["idempotency_key"]?.string == "rename-42")
+            // And the creation, without a key, names its request and no previous attributes
+            let creation = try #require(events.first { $0["type"]?.string == "customer.created" })
+            #expect(creation["request"]?["id"]?.string == created.header("Request-Id"))
+            #expect(creation["request"]?["idempotency_key"] == WireJSON.null)
+            #expect(creation["data"]?.has("previous_attributes") == false)
         }
     }
 

@@ -5,6 +5,19 @@ extension StoreConformance {
     /// The order `GET /v1/events` pages in, `(created, rowid)`, is the order events commit: a backend without webhooks
     /// polls with `ending_before` the newest event it has seen, and must find every event committed after its poll.
     static let eventOrderChecks: [Check] = [
+        Check(name: "an event's previous snapshot, request id and idempotency key read back as written") { store in
+            var written = event("evt_order0_full", created: 100)
+            written.previousSnapshot = Array(#"{"name":"Jenny"}"#.utf8)
+            written.requestID = "req_order0"
+            written.idempotencyKey = "rename-\u{E9}-42"
+            let full = written
+            let bare = event("evt_order0_bare", created: 100)
+            try await store.write { tx in try tx.insert(events: [full, bare]) }
+            for expected in [full, bare] {
+                let read = try await store.read { tx in try tx.event(expected.id) }
+                try require(read == expected, "\(expected.id) read back as \(String(describing: read))")
+            }
+        },
         Check(name: "an event stamped before the newest stored one, committed after it, is stored no older") { store in
             let newest = event("evt_order1_a", created: 200)
             try await store.write { tx in try tx.insert(newest) }

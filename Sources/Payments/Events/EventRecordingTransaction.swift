@@ -12,6 +12,8 @@ struct EventRecordingTransaction: StoreTransaction {
     let ids: IDGenerator
     /// The time the events are stamped with: the transaction's time.
     let now: Int64
+    /// The API request the transaction serves, named by its events; nil for the service's own changes.
+    var request: Event.Request? = nil
     /// Snapshots made before the transaction, used for the values they were made from.
     var prepared: PreparedSnapshots? = nil
     /// Inside ``StoreTransaction/inBatch(_:)``: the charges inserted and the events recorded, held back to be written
@@ -20,10 +22,21 @@ struct EventRecordingTransaction: StoreTransaction {
 
     private static let encoder = JSONEncoder()
 
-    /// Records the events `types` of `object` (a snapshot of it after the change).
-    func record<T: Encodable>(_ types: [String], _ object: T, type: Event.ObjectType, id: String) throws {
+    /// Records the events `types` of `object` (a snapshot of it after the change); an `*.updated` event also keeps
+    /// `before`, the object before the change, for its `previous_attributes`.
+    func record<T: Encodable>(
+        _ types: [String],
+        _ object: T,
+        type: Event.ObjectType,
+        id: String,
+        before: T? = nil
+    ) throws {
         guard !types.isEmpty else { return }
         let snapshot = try prepared?.snapshot(of: object) ?? Self.snapshot(object)
+        let previous =
+            try before.map { before in
+                types.contains(where: { $0.hasSuffix(".updated") }) ? try Self.snapshot(before) : nil
+            } ?? nil
         for name in types {
             let event = Event(
                 id: ids.event(),
@@ -31,7 +44,10 @@ struct EventRecordingTransaction: StoreTransaction {
                 type: name,
                 objectType: type,
                 objectID: id,
-                snapshot: snapshot
+                snapshot: snapshot,
+                previousSnapshot: name.hasSuffix(".updated") ? previous : nil,
+                requestID: request?.id,
+                idempotencyKey: request?.idempotencyKey
             )
             if let batch { batch.events.append(event) } else { try base.insert(event) }
         }
@@ -177,7 +193,8 @@ struct EventRecordingTransaction: StoreTransaction {
             EventTypes.paymentMethod(before: before, after: paymentMethod),
             paymentMethod,
             type: .paymentMethod,
-            id: paymentMethod.id
+            id: paymentMethod.id,
+            before: before
         )
     }
 
@@ -243,7 +260,13 @@ struct EventRecordingTransaction: StoreTransaction {
     func update(_ customer: Customer) throws {
         let before = try base.customer(customer.id)
         try base.update(customer)
-        try record(EventTypes.customer(before: before, after: customer), customer, type: .customer, id: customer.id)
+        try record(
+            EventTypes.customer(before: before, after: customer),
+            customer,
+            type: .customer,
+            id: customer.id,
+            before: before
+        )
     }
 
     func customers(email: String?, created: CreatedFilter?, page: PageRequest) throws -> Page<Customer> {
@@ -262,7 +285,13 @@ struct EventRecordingTransaction: StoreTransaction {
     func update(_ refund: Refund) throws {
         let before = try base.refund(refund.id)
         try base.update(refund)
-        try record(EventTypes.refund(before: before, after: refund), refund, type: .refund, id: refund.id)
+        try record(
+            EventTypes.refund(before: before, after: refund),
+            refund,
+            type: .refund,
+            id: refund.id,
+            before: before
+        )
     }
 
     func refunds(paymentIntent: String?, charge: String?, created: CreatedFilter?, page: PageRequest) throws

@@ -11,10 +11,12 @@ struct UseCaseStore: PaymentStore {
 
     func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
         let claim = KeyClaim.current.flatMap { $0.isClaimed ? nil : $0 }
-        let (ids, now, snapshots) = (ids, clock.now(), PreparedSnapshots.current)
+        let (ids, now, snapshots, request) = (ids, clock.now(), PreparedSnapshots.current, Event.Request.current)
         return try await base.write { tx in
             try claim?.claim(in: tx)
-            return try body(EventRecordingTransaction(base: tx, ids: ids, now: now, prepared: snapshots))
+            return try body(
+                EventRecordingTransaction(base: tx, ids: ids, now: now, request: request, prepared: snapshots)
+            )
         }
     }
 

@@ -25,18 +25,57 @@ public struct Event: Sendable, Equatable {
     public var objectID: String
     /// The object's state after the change, as the JSON of its Core value (rendered in Stripe's shape when served).
     public var snapshot: [UInt8]
+    /// For an `*.updated` event, the object's state before the change, as ``snapshot`` (served as the changed
+    /// fields' earlier values, Stripe's `data.previous_attributes`); nil otherwise.
+    public var previousSnapshot: [UInt8]?
+    /// The API request that made the change (its `Request-Id`), as Stripe's `request.id`; nil for a change the
+    /// service made on its own (the sweeper, a recharge run, recovery at start).
+    public var requestID: String?
+    /// That request's `Idempotency-Key`, as Stripe's `request.idempotency_key`.
+    public var idempotencyKey: String?
 
     /// How long events are kept: 30 days, as Stripe lists them.
     public static let retention: Int64 = 30 * 24 * 3600
 
     /// Creates an event.
-    public init(id: String, created: Int64, type: String, objectType: ObjectType, objectID: String, snapshot: [UInt8]) {
+    public init(
+        id: String,
+        created: Int64,
+        type: String,
+        objectType: ObjectType,
+        objectID: String,
+        snapshot: [UInt8],
+        previousSnapshot: [UInt8]? = nil,
+        requestID: String? = nil,
+        idempotencyKey: String? = nil
+    ) {
         self.id = id
         self.created = created
         self.type = type
         self.objectType = objectType
         self.objectID = objectID
         self.snapshot = snapshot
+        self.previousSnapshot = previousSnapshot
+        self.requestID = requestID
+        self.idempotencyKey = idempotencyKey
+    }
+
+    /// The request an event names (Stripe's `request`): the API request that caused the change, if one did.
+    public struct Request: Sendable, Equatable {
+        /// Its `Request-Id`.
+        public var id: String
+        /// Its `Idempotency-Key`, if it had one.
+        public var idempotencyKey: String?
+
+        /// Creates a request.
+        public init(id: String, idempotencyKey: String?) {
+            self.id = id
+            self.idempotencyKey = idempotencyKey
+        }
+
+        /// The API request being served, if any: set by the HTTP layer around each request, read when a write's
+        /// events are made.
+        @TaskLocal public static var current: Request?
     }
 
     /// The object of the snapshot, decoded.

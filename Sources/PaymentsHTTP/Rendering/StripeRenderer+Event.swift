@@ -1,3 +1,4 @@
+import Foundation
 import Payments
 import PaymentsCore
 
@@ -5,45 +6,77 @@ extension StripeRenderer {
     /// An event in Stripe's shape: `data.object` is the object as it was right after the change, rendered as its
     /// own endpoint renders it (related objects by id). A charge shows its card's details from `paymentMethods`
     /// (a card's details never change).
+    ///
+    /// An `*.updated` event also has `data.previous_attributes`: the top-level fields whose rendering differs
+    /// before and after the change, with their earlier values (a changed `metadata` shows the whole earlier hash).
+    /// `request` names the API request that made the change, or holds nulls for the service's own changes.
     static func event(_ event: Event, paymentMethods: [String: PaymentMethod], options: RenderOptions) throws
         -> JSONValue
     {
-        let object: JSONValue
-        switch event.objectType {
-        case .paymentIntent:
-            let intent = try event.decodeSnapshot(as: PaymentIntent.self)
-            object = paymentIntent(Lookup.IntentBundle(intent: intent), options: options)
-        case .charge:
-            let charge = try event.decodeSnapshot(as: Charge.self)
-            let bundle = Lookup.ChargeBundle(
-                charge: charge,
-                paymentMethod: charge.paymentMethod.flatMap { paymentMethods[$0] }
-            )
-            object = Self.charge(bundle, options: options)
-        case .refund:
-            object = refund(try event.decodeSnapshot(as: Refund.self))
-        case .customer:
-            // `customer.deleted` shows the customer as it was when deleted, as Stripe's does, not the stub that
-            // retrieving it answers since.
-            var snapshot = try event.decodeSnapshot(as: Customer.self)
-            snapshot.deleted = false
-            object = customer(snapshot)
-        case .setupIntent:
-            let setup = try event.decodeSnapshot(as: SetupIntent.self)
-            object = setupIntent(Lookup.SetupIntentBundle(setupIntent: setup), options: options)
-        case .paymentMethod:
-            object = paymentMethod(try event.decodeSnapshot(as: PaymentMethod.self), options: options)
+        let object = try eventObject(event.objectType, event.snapshot, paymentMethods: paymentMethods, options: options)
+        var data: [(String, JSONValue)] = [("object", object)]
+        if let previous = event.previousSnapshot {
+            let before = try eventObject(event.objectType, previous, paymentMethods: paymentMethods, options: options)
+            data.append(("previous_attributes", changedFields(from: before, to: object)))
         }
         return .object([
             ("id", .string(event.id)),
             ("object", "event"),
             ("api_version", .null),
             ("created", .int(event.created)),
-            ("data", .object([("object", object)])),
+            ("data", .object(data)),
             ("livemode", false),
             ("pending_webhooks", 0),
-            ("request", .object([("id", .null), ("idempotency_key", .null)])),
+            (
+                "request",
+                .object([("id", .string(event.requestID)), ("idempotency_key", .string(event.idempotencyKey))])
+            ),
             ("type", .string(event.type)),
         ])
+    }
+
+    /// The fields of `before` (an object) whose value differs in `after`, with their values in `before`; a field
+    /// `after` added is null.
+    static func changedFields(from before: JSONValue, to after: JSONValue) -> JSONValue {
+        guard case .object(let old) = before, case .object(let new) = after else { return .object([]) }
+        var changed: [(String, JSONValue)] = []
+        for (key, value) in new {
+            let earlier = old.first(where: { $0.0 == key })?.1 ?? .null
+            if earlier != value { changed.append((key, earlier)) }
+        }
+        return .object(changed)
+    }
+
+    /// An event's snapshot (`snapshot` or `previousSnapshot`) rendered as its object's own endpoint renders it.
+    private static func eventObject(
+        _ type: Event.ObjectType,
+        _ snapshot: [UInt8],
+        paymentMethods: [String: PaymentMethod],
+        options: RenderOptions
+    ) throws -> JSONValue {
+        func decode<T: Decodable>(_: T.Type) throws -> T { try JSONDecoder().decode(T.self, from: Data(snapshot)) }
+        switch type {
+        case .paymentIntent:
+            return paymentIntent(Lookup.IntentBundle(intent: try decode(PaymentIntent.self)), options: options)
+        case .charge:
+            let charge = try decode(Charge.self)
+            let bundle = Lookup.ChargeBundle(
+                charge: charge,
+                paymentMethod: charge.paymentMethod.flatMap { paymentMethods[$0] }
+            )
+            return Self.charge(bundle, options: options)
+        case .refund:
+            return refund(try decode(Refund.self))
+        case .customer:
+            // `customer.deleted` shows the customer as it was when deleted, as Stripe's does, not the stub that
+            // retrieving it answers since.
+            var customer = try decode(Customer.self)
+            customer.deleted = false
+            return Self.customer(customer)
+        case .setupIntent:
+            return setupIntent(Lookup.SetupIntentBundle(setupIntent: try decode(SetupIntent.self)), options: options)
+        case .paymentMethod:
+            return paymentMethod(try decode(PaymentMethod.self), options: options)
+        }
     }
 }

@@ -28,8 +28,13 @@ struct IdempotencyMiddleware: RouterMiddleware {
         context: Context,
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        guard request.method == .post, let key = try Self.key(request.headers) else {
-            return try await next(request, context)
+        guard request.method == .post else { return try await next(request, context) }
+        guard let key = try Self.key(request.headers) else {
+            // The events the request's changes record name it (Stripe's `request.id`)
+            return try await Event.Request.$current.withValue(Event.Request(id: context.requestID, idempotencyKey: nil))
+            {
+                try await next(request, context)
+            }
         }
         // The key is stored as sent, so it must not be a card number.
         if CardNumber.appears(in: key) {
@@ -78,7 +83,10 @@ struct IdempotencyMiddleware: RouterMiddleware {
             var context = context
             context.idempotency = IdempotentRequest(lease: lease, holder: ScopeHolder())
             context.parsedBody = parameters
-            return try await run(request, context: context, lease: lease, next: next)
+            return try await Event.Request.$current.withValue(Event.Request(id: context.requestID, idempotencyKey: key))
+            {
+                try await run(request, context: context, lease: lease, next: next)
+            }
         }
     }
 

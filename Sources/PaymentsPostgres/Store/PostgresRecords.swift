@@ -324,6 +324,9 @@ enum PostgresRecords {
             "object_type": { $0.objectType.rawValue },
             "object_id": { $0.objectID },
             "snapshot": { String(decoding: $0.snapshot, as: UTF8.self) },
+            "previous_snapshot": { $0.previousSnapshot.map { String(decoding: $0, as: UTF8.self) } },
+            "request_id": { $0.requestID },
+            "idempotency_key": { $0.idempotencyKey },
         ]
     )
 
@@ -334,7 +337,10 @@ enum PostgresRecords {
             type: try row.string("type"),
             objectType: try row.choice("object_type"),
             objectID: try row.string("object_id"),
-            snapshot: Array(try row.string("snapshot").utf8)
+            snapshot: Array(try row.string("snapshot").utf8),
+            previousSnapshot: try row.optionalString("previous_snapshot").map { Array($0.utf8) },
+            requestID: try row.optionalString("request_id"),
+            idempotencyKey: try row.optionalString("idempotency_key")
         )
     }
 

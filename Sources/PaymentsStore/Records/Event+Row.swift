@@ -22,6 +22,9 @@ extension Event: FetchableRecord, TableRecord, StoredRow {
             "object_type": { RowValue.stored($0.objectType.rawValue) },
             "object_id": { RowValue.stored($0.objectID) },
             "snapshot": { RowValue.stored(String(decoding: $0.snapshot, as: UTF8.self)) },
+            "previous_snapshot": { RowValue.stored($0.previousSnapshot.map { String(decoding: $0, as: UTF8.self) }) },
+            "request_id": { RowValue.stored($0.requestID) },
+            "idempotency_key": { RowValue.stored($0.idempotencyKey) },
         ],
         insertedAs: ["created": "max(?, ifnull((SELECT max(created) FROM events), 0))"]
     )
@@ -36,7 +39,10 @@ extension Event: FetchableRecord, TableRecord, StoredRow {
             type: row["type"],
             objectType: try RowValue.choice(row, "object_type"),
             objectID: row["object_id"],
-            snapshot: Array((row["snapshot"] as String).utf8)
+            snapshot: Array((row["snapshot"] as String).utf8),
+            previousSnapshot: (row["previous_snapshot"] as String?).map { Array($0.utf8) },
+            requestID: row["request_id"],
+            idempotencyKey: row["idempotency_key"]
         )
     }
 }
