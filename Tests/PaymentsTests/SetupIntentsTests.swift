@@ -66,6 +66,15 @@ struct SetupIntentsTests {
         #expect(stored.status == .succeeded || stored.lastSetupError?.code == "setup_intent_authentication_failure")
     }
 
+    /// The customer's `complete` on the challenge page of `setup`, waiting for 3-D Secure.
+    static func completeChallenge(of setup: SetupIntent, in environment: TestEnvironment) async throws -> SetupIntent {
+        try await environment.setupIntents.authenticate(
+            setup.id,
+            token: try #require(setup.authenticationToken),
+            outcome: .complete
+        )
+    }
+
     @Test("A setup whose customer was deleted while it waited for 3-D Secure fails; the card is not kept")
     func customerDeletedDuringChallenge() async throws {
         // Given a customer's setup waiting for 3-D Secure, and the customer deleted meanwhile
@@ -78,11 +87,7 @@ struct SetupIntentsTests {
         _ = try await environment.customers.delete(customer.id)
 
         // When the customer completes the challenge
-        let done = try await environment.setupIntents.authenticate(
-            setup.id,
-            token: try #require(setup.authenticationToken),
-            outcome: .complete
-        )
+        let done = try await Self.completeChallenge(of: setup, in: environment)
 
         // Then the setup failed, and the card belongs to nobody and is not ready for charges without its customer
         // (before, the setup succeeded and left the card ready for off-session charges, for anyone to attach)
@@ -106,11 +111,7 @@ struct SetupIntentsTests {
         _ = try await environment.paymentMethods.detach(card.id)
 
         // When the customer completes the challenge
-        let done = try await environment.setupIntents.authenticate(
-            setup.id,
-            token: try #require(setup.authenticationToken),
-            outcome: .complete
-        )
+        let done = try await Self.completeChallenge(of: setup, in: environment)
 
         // Then the setup failed as Stripe refuses a detached card, and the card stays detached and unusable
         #expect(done.status == .requiresPaymentMethod)
@@ -136,11 +137,7 @@ struct SetupIntentsTests {
         _ = try await environment.paymentMethods.attach(card.id, customer: second.id)
 
         // When the customer completes A's challenge
-        let done = try await environment.setupIntents.authenticate(
-            setup.id,
-            token: try #require(setup.authenticationToken),
-            outcome: .complete
-        )
+        let done = try await Self.completeChallenge(of: setup, in: environment)
 
         // Then A's setup failed, and the card is still B's
         #expect(done.status == .requiresPaymentMethod)
