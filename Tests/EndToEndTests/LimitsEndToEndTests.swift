@@ -188,6 +188,29 @@ struct LimitsEndToEndTests {
         }
     }
 
+    @Test("HEAD answers as GET does, without the content; the connection's next request is read as its own")
+    func head() async throws {
+        try await withServer { server in
+            let fd = try RawHTTP.connect(port: server.port)
+            defer { close(fd) }
+            RawHTTP.send(
+                fd,
+                "HEAD /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                    + "HEAD /v1/customers HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(server.secretKey)\r\n\r\n"
+                    + "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+            )
+            let text = String(decoding: RawHTTP.receiveUntilClosed(fd, seconds: 10).data, as: UTF8.self)
+            let answers = text.components(separatedBy: "HTTP/1.1 ").dropFirst()
+            #expect(answers.count == 3, "\(text)")
+            // Each HEAD: the GET's status and length, and no content (the next answer follows its blank line)
+            for answer in answers.prefix(2) {
+                #expect(answer.hasPrefix("200 OK"), "\(answer)")
+                #expect(answer.contains("Content-Length: ") && answer.hasSuffix("\r\n\r\n"), "\(answer)")
+            }
+            #expect(answers.last?.hasPrefix("200 OK") == true && answers.last?.contains("\"status\"") == true)
+        }
+    }
+
     @Test("A malformed chunked body is a 400 that says so, not a 413 'too large'; nothing is stored")
     func malformedChunkedBody() async throws {
         try await withServer { server in

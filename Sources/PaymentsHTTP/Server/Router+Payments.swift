@@ -4,7 +4,9 @@ import Payments
 /// Builds the service's router: `/v1` (authenticated), `/pay` and `/save-card`, the 3-D Secure pages, the
 /// checkout's static files, `/health` (`/health/live`, `/health/ready`), `/metrics` and `/openapi.json`.
 public func buildRouter(services: HTTPServices) -> Router<StripeRequestContext> {
-    let router = Router(context: StripeRequestContext.self)
+    // HEAD answers as GET does, without the content (RFC 9110, 9.3.2): `curl -I` and health checks that send
+    // `HEAD /health` got a 404 for every path but the checkout's files.
+    let router = Router(context: StripeRequestContext.self, options: .autoGenerateHeadEndpoints)
     // Outermost, so it counts every answer with its final status (errors included, once rendered).
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorAndRequestIDMiddleware(services: services))
