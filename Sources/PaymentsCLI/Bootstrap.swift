@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Logging
 import Payments
@@ -25,7 +26,13 @@ struct Bootstrap {
 
     /// Opens the database and the network ledger, applying pending migrations, and the card vault with its keys
     /// and the database's fingerprint keys.
-    init(settings: ServiceSettings, publicBaseURL: String, label: String = "payments") async throws {
+    /// - Parameter existing: for the commands that work on a database that already holds the service's data
+    ///   (`sweep`, `recharge`, `vault`): a SQLite file that does not exist is refused (``requireDatabase(_:command:)``)
+    ///   instead of made empty.
+    init(settings: ServiceSettings, publicBaseURL: String, label: String = "payments", existing: Bool = false)
+        async throws
+    {
+        if existing { try Self.requireDatabase(settings, command: label.replacingOccurrences(of: ".", with: " ")) }
         var logger = Logger(label: label)
         logger.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
         let store = try await Self.openStore(settings, logger: logger)
@@ -128,5 +135,20 @@ struct Bootstrap {
         #else
             return .inert
         #endif
+    }
+
+    /// Refuses a SQLite database that does not exist: a mistyped `--db` made a new empty database (and its card
+    /// network ledger) beside the real one, and the command reported nothing to do with exit status 0. A cron sweep
+    /// pointed there never swept; `vault status` said no card was sealed under an old key, the step before removing
+    /// it. Prints why and exits with status 2, as `report` and `export` refuse such a path.
+    static func requireDatabase(_ settings: ServiceSettings, command: String) throws {
+        guard settings.databaseURL == nil, !FileManager.default.fileExists(atPath: settings.db) else { return }
+        FileHandle.standardError.write(
+            Data(
+                ("\(command): there is no database at '\(settings.db)'. Pass --db (or set PAYMENTS_DB) to the "
+                    + "service's database, or start the server once to create it. Nothing was changed.\n").utf8
+            )
+        )
+        throw ExitCode(2)
     }
 }

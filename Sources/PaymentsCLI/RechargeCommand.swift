@@ -81,7 +81,12 @@ struct RechargeCommand: AsyncParsableCommand {
         // count) go to a file a textfile collector picks up, written once the run is done.
         let registry = PrometheusCollectorRegistry()
         if metricsFile != nil { MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry)) }
-        let bootstrap = try await Bootstrap(settings: settings, publicBaseURL: "", label: "payments.recharge")
+        let bootstrap = try await Bootstrap(
+            settings: settings,
+            publicBaseURL: "",
+            label: "payments.recharge",
+            existing: true
+        )
         let charges = OffSessionCharges(context: bootstrap.context, instance: "rch_" + bootstrap.context.ids.token(16))
         let progress = Progress(total: rows.count)
         let outcomes = await Self.chargeAll(

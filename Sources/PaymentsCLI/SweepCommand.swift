@@ -60,7 +60,12 @@ struct SweepCommand: AsyncParsableCommand {
         let settings = try await ServiceSettings.load(
             options.overrides
         )
-        let bootstrap = try await Bootstrap(settings: settings, publicBaseURL: "", label: "payments.sweep")
+        let bootstrap = try await Bootstrap(
+            settings: settings,
+            publicBaseURL: "",
+            label: "payments.sweep",
+            existing: true
+        )
         if explain {
             guard let sqlite = bootstrap.sqlite else {
                 FileHandle.standardError.write(

@@ -46,7 +46,12 @@ struct VaultRotateCommand: AsyncParsableCommand {
         let settings = try await ServiceSettings.load(
             options.overrides
         )
-        let bootstrap = try await Bootstrap(settings: settings, publicBaseURL: "", label: "payments.vault")
+        let bootstrap = try await Bootstrap(
+            settings: settings,
+            publicBaseURL: "",
+            label: "payments.vault",
+            existing: true
+        )
         let vault = bootstrap.context.vault
         let rotation = VaultRotation(
             store: bootstrap.store,
@@ -113,7 +118,12 @@ struct VaultStatusCommand: AsyncParsableCommand {
         let settings = try await ServiceSettings.load(
             options.overrides
         )
-        let bootstrap = try await Bootstrap(settings: settings, publicBaseURL: "", label: "payments.vault")
+        let bootstrap = try await Bootstrap(
+            settings: settings,
+            publicBaseURL: "",
+            label: "payments.vault",
+            existing: true
+        )
         let vault = bootstrap.context.vault
         let counts = try await bootstrap.store.read { tx in try tx.sealedCardCounts() }
         var text = "card vault of \(settings.databaseName)\n"

@@ -108,6 +108,33 @@ struct AdminCommandsTests {
         return try answer.json()
     }
 
+    @Test("sweep, recharge and vault refuse a --db that does not exist (a typo), with exit status 2, creating nothing")
+    func mistypedDatabase() async throws {
+        try await withServer { server in
+            let typo = server.folder.appendingPathComponent("paymnets/payments.sqlite").path
+            let input = server.folder.appendingPathComponent("typo.csv")
+            try "customer,amount,currency,reference\ncus_x,100,usd,typo-1\n".write(
+                to: input,
+                atomically: true,
+                encoding: .utf8
+            )
+            for arguments in [
+                ["sweep"], ["vault", "status"], ["vault", "rotate"], ["recharge", "--input", input.path],
+            ] {
+                let run = try await runToCompletion(
+                    try PaymentsBinary.path(),
+                    arguments + ["--db", typo],
+                    environment: server.commandEnvironment(),
+                    in: server.folder
+                )
+                #expect(run.termination.status == 2, "\(arguments): \(run.termination)\n\(run.output)")
+                #expect(run.output.contains("there is no database at '\(typo)'"), "\(run.output)")
+                #expect(!FileManager.default.fileExists(atPath: typo), "\(arguments) created \(typo)")
+                #expect(!FileManager.default.fileExists(atPath: (typo as NSString).deletingLastPathComponent))
+            }
+        }
+    }
+
     @Test("payments report prints what the API's objects add up to, while the server runs")
     func reportMatchesAPI() async throws {
         try await withServer { server in
