@@ -80,6 +80,9 @@ public final class GroupCommitWriter: Sendable {
         let complete: @Sendable ((any Error)?) -> Void
     }
 
+    /// Runs before each batch (see ``init(_:label:niceness:beforeBatch:)``).
+    private let beforeBatch: (@Sendable () throws -> Void)?
+
     /// Writes per committed transaction, and how long each commit's transaction took (metrics, by database).
     private let batchSizes: Recorder
     private let commitTimes: Metrics.Timer
@@ -91,8 +94,16 @@ public final class GroupCommitWriter: Sendable {
     ///   - niceness: added to the thread's nice value (0, the default, keeps the process's priority). A nice value
     ///     is weighed against every thread of the process's scheduling group, not only the process's own: see the
     ///     `writerNiceness` setting for when to raise it.
-    public init(_ writer: any DatabaseWriter, label: String, niceness: Int = 0) {
+    ///   - beforeBatch: runs on the writer thread before each batch; when it throws, no write of the batch runs and
+    ///     each caller gets its error (the store's check that its file is still where it was opened).
+    public init(
+        _ writer: any DatabaseWriter,
+        label: String,
+        niceness: Int = 0,
+        beforeBatch: (@Sendable () throws -> Void)? = nil
+    ) {
         self.writer = writer
+        self.beforeBatch = beforeBatch
         self.batchSizes = Recorder(label: "payments_group_commit_batch_size", dimensions: [("database", label)])
         self.commitTimes = Metrics.Timer(label: "payments_group_commit_duration", dimensions: [("database", label)])
         // The thread holds the writer weakly, between batches: the writer's last reference going (its database
@@ -180,6 +191,7 @@ public final class GroupCommitWriter: Sendable {
         var failures = [(any Error)?](repeating: nil, count: batch.count)
         var reran = false
         do {
+            try beforeBatch?()
             if carefully {
                 try runInSavepoints(batch, batch.indices, failures: &failures)
             } else if let (thrown, error) = try runStraight(batch) {

@@ -75,8 +75,25 @@ struct HealthEndToEndTests {
             #expect(answer.status == 503, "\(answer)")
             #expect(try answer.json()["reason"]?.string == "database_missing", "\(answer)")
             #expect(try await server.client.get("/health/live").status == 200)
+            // And a payment is refused before the card network is asked: its 200 would have been lost with the
+            // unlinked file (before, it answered 200 and the network approved it)
+            let ledgers = Ledgers(folder: server.folder)
+            let approved = try ledgers.networkApprovedAttempts().count
+            let pay: @Sendable () async throws -> HTTPAnswer = {
+                try await server.client.postForm(
+                    "/v1/payment_intents",
+                    [("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
+                    auth: server.secret
+                )
+            }
+            let refused = try await pay()
+            #expect(refused.status >= 500, "\(refused)")
+            #expect(try refused.json()["error"]?["message"]?.string?.contains("removed or replaced") == true, "\(refused)")
+            #expect(try ledgers.networkApprovedAttempts().count == approved)
             try FileManager.default.moveItem(at: aside, to: server.db)
             #expect(try await server.client.get("/health/ready").status == 200)
+            // Back in place, payments are taken again
+            #expect(try await pay().status == 200)
         }
     }
 

@@ -11,6 +11,8 @@ public struct PaymentDatabase: Sendable {
     let writer: DatabasePool
     /// Folds concurrent writes into shared transactions; nil writes one transaction per call.
     let groupCommit: GroupCommitWriter?
+    /// The file opened, checked before each write (``DatabaseFile/check()``).
+    let file: DatabaseFile
     /// Checkpoints the write-ahead log beside the writer, instead of on its thread after a commit.
     let checkpointer: BackgroundCheckpointer
     /// The migrations this database was opened with.
@@ -71,7 +73,11 @@ public struct PaymentDatabase: Sendable {
         self.writer = pool
         self.migrations = migrations
         self.readers = ReaderConnections(path: path, busyTimeout: Self.busyTimeout, kept: Self.readerCount)
-        self.groupCommit = groupCommit ? GroupCommitWriter(pool, label: "payments", niceness: writerNiceness) : nil
+        let file = try DatabaseFile(path: path)
+        self.file = file
+        self.groupCommit =
+            groupCommit
+            ? GroupCommitWriter(pool, label: "payments", niceness: writerNiceness, beforeBatch: file.check) : nil
         self.checkpointer = try BackgroundCheckpointer(pool)
     }
 

@@ -320,8 +320,9 @@ extension PaymentDatabase: PaymentStore {
                     try body(SQLiteTransaction(db: db, hooks: hooks, stored: StoredRows()))
                 }
             } else {
-                value = try await writer.write { db in
-                    try body(SQLiteTransaction(db: db, hooks: hooks, stored: StoredRows()))
+                value = try await writer.write { [file] db in
+                    try file.check()
+                    return try body(SQLiteTransaction(db: db, hooks: hooks, stored: StoredRows()))
                 }
             }
             hooks.committed()
