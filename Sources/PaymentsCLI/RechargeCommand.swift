@@ -193,8 +193,10 @@ struct RechargeCommand: AsyncParsableCommand {
         // A misspelt column (`payment_method_id`) was ignored, and its rows charged the customer's default card
         // instead of the one named; a repeated one let its first copy win. Either is a file to fix, not to guess at.
         if let unknown = header.first(where: { !columns.contains($0) }) {
+            // A card number pasted into the header is named without its digits
+            let name = CardNumber.appears(in: unknown) ? "(a card number)" : "'\(unknown)'"
             throw ValidationError(
-                "\(path) has an unknown column '\(unknown)'; the columns are \(columns.joined(separator: ",")); "
+                "\(path) has an unknown column \(name); the columns are \(columns.joined(separator: ",")); "
                     + "nothing was charged"
             )
         }

@@ -88,7 +88,10 @@ struct HealthEndToEndTests {
             }
             let refused = try await pay()
             #expect(refused.status >= 500, "\(refused)")
-            #expect(try refused.json()["error"]?["message"]?.string?.contains("removed or replaced") == true, "\(refused)")
+            #expect(
+                try refused.json()["error"]?["message"]?.string?.contains("removed or replaced") == true,
+                "\(refused)"
+            )
             #expect(try ledgers.networkApprovedAttempts().count == approved)
             try FileManager.default.moveItem(at: aside, to: server.db)
             #expect(try await server.client.get("/health/ready").status == 200)

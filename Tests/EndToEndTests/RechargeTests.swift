@@ -448,12 +448,23 @@ struct RechargeTests {
                 encoding: .utf8
             )
             let ledger = server.folder.appendingPathComponent("card-network.sqlite")
-            for output in [server.db.path, server.db.path + "-wal", ledger.path] {
+            for output in [server.db.path, server.db.path + "-wal", ledger.path, ledger.path + "-wal"] {
                 let run = try await Self.recharge(server, input: input, output: URL(fileURLWithPath: output))
                 #expect(run.termination.status == 2, "\(output): \(run.termination)\n\(run.output)")
                 #expect(run.output.contains("Refusing to write the results to \(output)"), "\(run.output)")
                 #expect(run.output.contains("Nothing was charged."), "\(run.output)")
             }
+            // A --db that is a link: the database's -wal is beside the file it leads to, and is refused by that name
+            let link = server.folder.appendingPathComponent("link.sqlite")
+            try FileManager.default.createSymbolicLink(at: link, withDestinationURL: server.db)
+            let throughLink = try await runToCompletion(
+                try PaymentsBinary.path(),
+                ["recharge", "--db", link.path, "--input", input.path, "--output", server.db.path + "-wal"],
+                environment: server.commandEnvironment(),
+                in: server.folder
+            )
+            #expect(throughLink.termination.status == 2, "\(throughLink.termination)\n\(throughLink.output)")
+            #expect(throughLink.output.contains("-wal file"), "\(throughLink.output)")
             // The database is whole and serves; nothing was charged
             #expect(try await ledgers.intentCount() == intentsBefore)
             #expect(try ledgers.networkApprovedAttempts() == approvedBefore)

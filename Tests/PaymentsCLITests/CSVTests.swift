@@ -124,6 +124,8 @@ struct RechargeInputTests {
         for (header, message) in [
             ("customer,amount,currency,reference,payment_method_id", "an unknown column 'payment_method_id'"),
             ("customer,amount,currency,reference,reference", "the column 'reference' twice"),
+            // A card number pasted into the header is not repeated
+            ("customer,amount,currency,reference,4000000000000002", "an unknown column (a card number)"),
         ] {
             let url = try Self.file("\(header)\ncus_A,100,usd,r-1,r-2\n")
             defer { try? FileManager.default.removeItem(at: url) }

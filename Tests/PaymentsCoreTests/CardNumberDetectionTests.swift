@@ -36,9 +36,14 @@ struct CardNumberDetectionTests {
             // Full-width digits
             "\u{FF14}\u{FF10}\u{FF10}\u{FF10}\u{FF10}\u{FF10}\u{FF10}\u{FF10}"
                 + "\u{FF10}\u{FF10}\u{FF10}\u{FF10}\u{FF10}\u{FF13}\u{FF14}\u{FF11}",
-            // Grouped by spaces, touching a word
+            // Grouped by spaces, touching a word, also after a dash elsewhere in the text
             "PAN4000 0000 0000 0002",
             "4000 0000 0000 0069exp",
+            "Paid - 4111 0001 6000 0004exp",
+            // ASCII's vertical tab and form feed, and invisible format characters (a zero-width space, a soft hyphen)
+            "4000\u{0B}0000\u{0B}0000\u{0C}0002",
+            "4000\u{200B}0000\u{200B}0000\u{200B}0002",
+            "4000\u{00AD}0000\u{00AD}0000\u{00AD}0002",
             // Schemes without a brand of their own here: Maestro, Mir, RuPay, Troy
             "6759640000000003",
             "5018 0000 0000 0009",

@@ -64,21 +64,32 @@ public struct ArchiveExport: Sendable {
     /// - Throws: ``ArchiveError/database(_:)`` saying which and why.
     public static func refuseDatabaseFiles(_ paths: [String], sqliteDatabase: String?, writing what: String) throws {
         if let path = sqliteDatabase {
-            let (name, identity) = (Self.resolved(path), FileIdentity(path))
+            // The database by the name given and by the file a link leads to: SQLite keeps its `-wal` beside the
+            // file the link names, so a `--db` link's target's `-wal` is the live one
+            let databases = Set([Self.resolved(path), Self.fullyResolved(path)])
+            let kept = databases.flatMap { name in
+                ["", "-wal", "-shm", "-journal"].map { suffix in (suffix, name + suffix, FileIdentity(name + suffix)) }
+            }
             for output in paths {
-                if let identity, FileIdentity(output) == identity {
+                let names = Set([Self.resolved(output), Self.fullyResolved(output)])
+                let identity = FileIdentity(output)
+                // By name: a `-wal` or `-shm` that does not exist while the database is closed is still SQLite's, and
+                // the next open of the database deletes (or reads) whatever sits there. By identity: another name
+                // for the same file (a link)
+                guard
+                    let (suffix, _, _) = kept.first(where: { _, name, kept in
+                        names.contains(name) || (identity != nil && kept == identity)
+                    })
+                else { continue }
+                if suffix.isEmpty {
                     throw ArchiveError.database(
                         "Refusing to write \(what) to \(output): it is the database \(path). Name a new file."
                     )
                 }
-                // By name: a `-wal` or `-shm` that does not exist while the database is closed is still SQLite's, and
-                // the next open of the database deletes (or reads) whatever sits there
-                if let suffix = ["-wal", "-shm", "-journal"].first(where: { Self.resolved(output) == name + $0 }) {
-                    throw ArchiveError.database(
-                        "Refusing to write \(what) to \(output): it is the database's \(suffix) file, which SQLite "
-                            + "opens with the database. Name a new file."
-                    )
-                }
+                throw ArchiveError.database(
+                    "Refusing to write \(what) to \(output): it is the database's \(suffix) file, which SQLite "
+                        + "opens with the database. Name a new file."
+                )
             }
         }
         for path in paths {
@@ -91,7 +102,21 @@ public struct ArchiveExport: Sendable {
                     "Refusing to write \(what) to \(path): it is an SQLite database. Name a new file."
                 )
             }
+            // Another database's log or journal (the card network ledger's `-wal`)
+            if let suffix = ["-wal", "-shm", "-journal"].first(where: { path.hasSuffix($0) }),
+                Self.isSQLiteDatabase(String(path.dropLast(suffix.count)))
+            {
+                throw ArchiveError.database(
+                    "Refusing to write \(what) to \(path): it is the \(suffix) file of an SQLite database. Name a new "
+                        + "file."
+                )
+            }
         }
+    }
+
+    /// `path` made absolute with every symbolic link resolved, the file's own included when it is one.
+    static func fullyResolved(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
     }
 
     /// `path` made absolute, with its folder's symbolic links resolved (the file itself may not exist yet).

@@ -50,6 +50,8 @@ extension CardNumber {
                 continue
             }
             let properties = scalar.properties
+            // Invisible format characters (a zero-width space, a soft hyphen) are read as if absent
+            if properties.generalCategory == .format { continue }
             if properties.numericType == .decimal, let value = properties.numericValue, (0...9).contains(value) {
                 bytes.append(UInt8(ascii: "0") + UInt8(value))
             } else if properties.isWhitespace {
@@ -65,13 +67,11 @@ extension CardNumber {
         return bytes
     }
 
-    /// Whether `bytes` (ASCII) hold a card number: each stretch of digit groups split by separators, tried by
-    /// ``stretchHoldsCardNumber(_:in:dashed:)``.
+    /// Whether `bytes` (ASCII) hold a card number: each stretch of digit groups split by spaces and dashes, tried by
+    /// ``stretchHoldsCardNumber(_:in:)``.
     private static func holdsCardNumber(_ bytes: [UInt8]) -> Bool {
-        // The digit groups (as ranges of `bytes`) of the current stretch of digits and separators, and whether a
-        // dash-like separator split it.
+        // The digit groups (as ranges of `bytes`) of the current stretch of digits, spaces and dashes.
         var groups: [Range<Int>] = []
-        var dashed = false
         var groupStart: Int?
         for (offset, byte) in bytes.enumerated() {
             if isDigit(byte) {
@@ -83,18 +83,16 @@ extension CardNumber {
                 groupStart = nil
             }
             switch byte {
-            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"):
+            case UInt8(ascii: " "), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "\t"), UInt8(ascii: "\n"),
+                UInt8(ascii: "\r"), 0x0B, 0x0C:
                 break
-            case UInt8(ascii: "-"), UInt8(ascii: "_"):
-                dashed = true
             default:
-                if stretchHoldsCardNumber(groups, in: bytes, dashed: dashed) { return true }
+                if stretchHoldsCardNumber(groups, in: bytes) { return true }
                 groups.removeAll(keepingCapacity: true)
-                dashed = false
             }
         }
         if let start = groupStart { groups.append(start..<bytes.count) }
-        return stretchHoldsCardNumber(groups, in: bytes, dashed: dashed)
+        return stretchHoldsCardNumber(groups, in: bytes)
     }
 
     /// The longest card number ``init(parsing:)`` accepts, in digits.
@@ -122,23 +120,29 @@ extension CardNumber {
     /// digits up, about one UUID in ten thousand read as a card (`scripts/chaos` met three in 2,434 requests).
     /// The price: a 12-digit card number (some Maestro cards; no test card) in free text is not recognised.
     ///
-    /// The letters' rule holds for stretches split by dashes (or underscores) only, as UUIDs are: `PAN4242 4242 4242
-    /// 4242` and `4242 4242 4242 4242exp`, a number written in a sentence, are found.
-    private static func stretchHoldsCardNumber(_ groups: [Range<Int>], in bytes: [UInt8], dashed: Bool) -> Bool {
+    /// The letters' rule holds where dashes (or underscores) split the groups joined, as they split a UUID's:
+    /// `PAN4242 4242 4242 4242` and `4242 4242 4242 4242exp`, a number written in a sentence, are found.
+    private static func stretchHoldsCardNumber(_ groups: [Range<Int>], in bytes: [UInt8]) -> Bool {
         func isCard(_ digits: some Collection<UInt8>) -> Bool {
             let number = String(decoding: digits, as: UTF8.self)
             return startsLikeIssued(number) && luhnIsValid(number)
         }
+        func dashed(between earlier: Range<Int>, and later: Range<Int>) -> Bool {
+            bytes[earlier.upperBound..<later.lowerBound].contains { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
+        }
         for (index, first) in groups.enumerated() {
             if (shortestFoundNumber...longestNumber).contains(first.count), isCard(bytes[first]) { return true }
-            guard firstPrintedGroup.contains(first.count), !(dashed && touchesLetter(before: first, in: bytes)) else {
-                continue
-            }
+            guard firstPrintedGroup.contains(first.count) else { continue }
+            let touchedBefore = touchesLetter(before: first, in: bytes)
             var digits = Array(bytes[first])
+            var joinedByDash = false
+            var previous = first
             for group in groups[(index + 1)...] {
-                guard printedGroup.contains(group.count), !(dashed && touchesLetter(after: group, in: bytes)) else {
-                    break
-                }
+                joinedByDash = joinedByDash || dashed(between: previous, and: group)
+                guard printedGroup.contains(group.count), !(joinedByDash && touchedBefore),
+                    !(joinedByDash && touchesLetter(after: group, in: bytes))
+                else { break }
+                previous = group
                 digits.append(contentsOf: bytes[group])
                 if digits.count > longestNumber { break }
                 if digits.count >= shortestFoundNumber, isCard(digits) { return true }
