@@ -68,6 +68,8 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
             response = await render(.apiError(), request: request, context: context)
         }
         response.headers[.requestID] = context.requestID
+        // Hummingbird closes the connection after this answer (see `ConnectionCloseHandler`): say so
+        if request.headers[.connection] == "close" { response.headers[.connection] = "close" }
         PageHeaders.apply(to: &response.headers, path: request.uri.path)
         RequestLog.record(request, status: response.status, since: started, logger: context.logger)
         return response
