@@ -463,8 +463,15 @@ extension ConfigReader {
         if let read { return read }
         // Text is what the environment gives (and a file's quoted value); a file's numbers are not text.
         if let text = string(forKey: ConfigKey(name)) {
-            // Text that would be right unquoted can only be a config file's string ("8080"): say so.
-            let unquote = Int(text) != nil || Double(text) != nil || text == "true" || text == "false"
+            // Text that would be right unquoted can only be a config file's string ("8080"): say so. Only when it
+            // would be right: `1.5` for a whole number is wrong however it is written (and may have come from the
+            // environment, where quotes are not the matter).
+            let unquote =
+                switch kind {
+                case "a whole number": Int(text) != nil
+                case "a number": Double(text) != nil
+                default: text == "true" || text == "false"
+                }
             throw ServiceSettings.SettingsError.invalid(
                 "\(name) (\(ServiceSettings.environmentName(name))) must be \(kind), not '\(text)'"
                     + (unquote ? " in quotes: write it in the config file without quotes." : ".")

@@ -170,12 +170,18 @@ struct ServeStartupTests {
                 "PAYMENTS_PUBLIC_BASE_URL", "javascript:alert(1)",
                 "publicBaseURL (PAYMENTS_PUBLIC_BASE_URL) must be an http"
             ),
+            // Wrong however it is written: no advice about a config file's quotes (it came from the environment)
+            (
+                "PAYMENTS_SWEEP_INTERVAL", "1.5",
+                "sweepInterval (PAYMENTS_SWEEP_INTERVAL) must be a whole number, not '1.5'."
+            ),
         ]
     )
     func misreadSettingsRefused(_ variable: String, _ value: String, _ message: String) async throws {
         let run = try await Self.serve(refusing: [variable: value])
         #expect(run.termination.reason == .exit && run.termination.status != 0, "\(run)")
         #expect(run.output.contains(message), "\(run.output)")
+        #expect(!run.output.contains("in quotes"), "\(run.output)")
         #expect(!run.output.contains("Fatal error") && !run.output.contains("runtime failure"), "\(run.output)")
         #expect(!run.createdDatabase)
     }
