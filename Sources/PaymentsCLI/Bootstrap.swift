@@ -33,6 +33,9 @@ struct Bootstrap {
         async throws
     {
         if existing { try Self.requireDatabase(settings, command: label.replacingOccurrences(of: ".", with: " ")) }
+        // A write past a file size limit (`ulimit -f`) fails with EFBIG, which SQLite reports, instead of killing the
+        // process with SIGXFSZ in the middle of a commit
+        signal(SIGXFSZ, SIG_IGN)
         var logger = Logger(label: label)
         logger.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
         let store = try await Self.openStore(settings, logger: logger)

@@ -100,6 +100,76 @@ struct HealthEndToEndTests {
         }
     }
 
+    @Test("Ready is 503 database_unwritable while writes fail for want of space, and ready again once they can")
+    func databaseFull() async throws {
+        // Given a server whose files may not grow past 4 MB (`ulimit -f`, as a full disk refuses to grow them)
+        let server = try await ServerProcess.start(store: .sqlite, fileSizeLimitKB: 4096)
+        defer { server.kill() }
+        #expect(try await server.client.get("/health/ready").status == 200)
+        // And an admin's open read transaction, which keeps the write-ahead log from starting over, so each commit
+        // must grow it
+        let reading = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let reader = Thread {
+            var configuration = Configuration()
+            configuration.readonly = true
+            let queue = try? DatabaseQueue(path: server.db.path, configuration: configuration)
+            try? queue?.read { db in
+                _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM payment_intents")
+                reading.signal()
+                release.wait()
+            }
+        }
+        reader.start()
+        reading.wait()
+        defer { release.signal() }
+        // When payments go on until one fails
+        var failed: HTTPAnswer?
+        for _ in 0..<2_000 {
+            let answer = try await server.client.postForm(
+                "/v1/payment_intents",
+                [("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
+                auth: server.secret
+            )
+            if answer.status >= 500 {
+                failed = answer
+                break
+            }
+            #expect(answer.status == 200, "\(answer)")
+        }
+        try #require(failed != nil, "no payment failed within 2,000")
+        // Then the server says it is not ready once not even one page can be written (before, its check wrote
+        // nothing and passed for ever). The space a payment could not use may still hold a few pages, each check
+        // writing one: at most a payment's worth of checks (about 30 pages) pass first.
+        var answers: [Int] = []
+        var notReady: HTTPAnswer?
+        for _ in 0..<100 {
+            let answer = try await server.client.get("/health/ready")
+            answers.append(answer.status)
+            if answer.status != 200 {
+                notReady = answer
+                break
+            }
+        }
+        let refused = try #require(
+            notReady,
+            "ready after every one of \(answers.count) checks; \(failed.map { "\($0)" } ?? "")"
+        )
+        #expect(refused.status == 503, "\(refused)")
+        #expect(try refused.json()["reason"]?.string == "database_unwritable", "\(refused)")
+        // And payments still fail meanwhile: the check did not take their place
+        let still = try await server.client.postForm(
+            "/v1/payment_intents",
+            [("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
+            auth: server.secret
+        )
+        #expect(still.status >= 500, "\(still)")
+        #expect(try await server.client.get("/health/live").status == 200)
+        // And once the reader is gone and the log can start over, it is ready again
+        release.signal()
+        #expect(try await Self.eventually { try await server.client.get("/health/ready").status == 200 })
+    }
+
     /// Polls `condition` for up to 15 s.
     static func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
         let deadline = ContinuousClock.now + .seconds(15)

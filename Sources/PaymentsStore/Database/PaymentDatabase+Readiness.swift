@@ -12,9 +12,13 @@ extension PaymentDatabase: StoreAdministration {
     /// Nothing to do: GRDB closes the pool's connections when the last copy of the database is released.
     public func close() async throws {}
 
-    /// Checks that the database takes requests now: every migration applied, and a write transaction that changes
-    /// nothing commits (it takes SQLite's write lock, so it waits behind another process's transaction, and with
-    /// group commit it waits for the writer thread: a stuck writer is not ready).
+    /// Checks that the database takes requests now: every migration applied, and a write transaction commits (it
+    /// takes SQLite's write lock, so it waits behind another process's transaction, and with group commit it waits
+    /// for the writer thread: a stuck writer is not ready).
+    ///
+    /// The transaction writes a page: it sets the file header's `user_version` to the value it has (nothing reads
+    /// it), which puts the page in the write-ahead log. A transaction that changed nothing wrote nothing, so on a
+    /// full disk every payment failed while the check still passed, and a load balancer kept sending payments.
     /// - Throws: ``ReadinessProblem/migrationsPending``, or the database's error.
     public func checkReady() async throws {
         // A file deleted or moved under the running process: SQLite keeps writing to the open one, which no restart
@@ -24,12 +28,22 @@ extension PaymentDatabase: StoreAdministration {
         guard try await writer.read({ db in try migrator.hasCompletedMigrations(db) }) else {
             throw ReadinessProblem.migrationsPending
         }
-        if let groupCommit {
-            try await groupCommit.write { _ in () }
-        } else {
-            try await writer.writeWithoutTransaction { db in
-                try db.inTransaction(.immediate) { .rollback }
+        @Sendable func writePage(_ db: Database) throws {
+            let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+            try db.execute(sql: "PRAGMA user_version = \(version)")
+        }
+        do {
+            if let groupCommit {
+                try await groupCommit.write(writePage)
+            } else {
+                try await writer.write(writePage)
             }
+        } catch {
+            // The log may be what filled the disk: a long read (an admin's report) kept it from starting over, and
+            // once the read ends the log starts over only after a checkpoint has copied it, which commits ask for
+            // and none commits now. Copy what can be copied, so that a later write can start the log over.
+            _ = try? await writer.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+            throw error
         }
     }
 }

@@ -53,7 +53,8 @@ final class ServerProcess: Sendable {
         port: Int? = nil,
         keys: Keys = .random(),
         environment: [String: String] = [:],
-        arguments: [String] = []
+        arguments: [String] = [],
+        fileSizeLimitKB: Int? = nil
     ) async throws -> ServerProcess {
         let binary = try PaymentsBinary.path()
         let folder = try folder ?? TestPaths.temporaryFolder("payments-e2e")
@@ -71,7 +72,8 @@ final class ServerProcess: Sendable {
                     port: chosen,
                     keys: keys,
                     environment: environment,
-                    arguments: arguments
+                    arguments: arguments,
+                    fileSizeLimitKB: fileSizeLimitKB
                 )
             } catch let error as StartFailure where port == nil && error.addressInUse {
                 lastError = error  // the free port was taken in between: try another
@@ -93,7 +95,8 @@ final class ServerProcess: Sendable {
         port: Int,
         keys: Keys,
         environment: [String: String],
-        arguments: [String]
+        arguments: [String],
+        fileSizeLimitKB: Int? = nil
     ) async throws {
         let db = folder.appendingPathComponent("payments.sqlite")
         let logURL = folder.appendingPathComponent("server-\(UUID().uuidString.prefix(8)).log")
@@ -104,9 +107,13 @@ final class ServerProcess: Sendable {
         var settings = ["PAYMENTS_SECRET_KEY": keys.secret, "PAYMENTS_PUBLISHABLE_KEY": keys.publishable]
         if let databaseURL { settings["PAYMENTS_DATABASE_URL"] = databaseURL }
         settings.merge(environment) { _, new in new }
+        // With a file size limit, through the shell's `ulimit -f` (which `exec` keeps for the server): no file of
+        // the server's may grow past it, as on a full disk
         let process = ChildProcess(
-            executableURL: URL(fileURLWithPath: binary),
-            arguments: serveArguments,
+            executableURL: URL(fileURLWithPath: fileSizeLimitKB == nil ? binary : "/bin/bash"),
+            arguments: fileSizeLimitKB.map { limit in
+                ["-c", "ulimit -f \(limit) && exec \"$0\" \"$@\"", binary] + serveArguments
+            } ?? serveArguments,
             environment: PaymentsBinary.environment(settings),
             currentDirectoryURL: TestPaths.root,
             output: log
