@@ -33,10 +33,9 @@ struct EventRecordingTransaction: StoreTransaction {
     ) throws {
         guard !types.isEmpty else { return }
         let snapshot = try prepared?.snapshot(of: object) ?? Self.snapshot(object)
-        let previous =
-            try before.map { before in
-                types.contains(where: { $0.hasSuffix(".updated") }) ? try Self.snapshot(before) : nil
-            } ?? nil
+        let previous = try before.flatMap { before in
+            types.contains(where: { $0.hasSuffix(".updated") }) ? try Self.snapshot(before) : nil
+        }
         for name in types {
             let event = Event(
                 id: ids.event(),
