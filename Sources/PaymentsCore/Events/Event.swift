@@ -80,6 +80,11 @@ public struct Event: Sendable, Equatable {
 
     /// The object of the snapshot, decoded.
     public func decodeSnapshot<T: Decodable>(as type: T.Type) throws -> T {
+        try Self.decode(snapshot, as: type)
+    }
+
+    /// An object of a snapshot (``snapshot`` or ``previousSnapshot``), decoded.
+    public static func decode<T: Decodable>(_ snapshot: [UInt8], as type: T.Type) throws -> T {
         try JSONDecoder().decode(T.self, from: Data(snapshot))
     }
 }

@@ -54,7 +54,7 @@ extension StripeRenderer {
         paymentMethods: [String: PaymentMethod],
         options: RenderOptions
     ) throws -> JSONValue {
-        func decode<T: Decodable>(_: T.Type) throws -> T { try JSONDecoder().decode(T.self, from: Data(snapshot)) }
+        func decode<T: Decodable>(_ type: T.Type) throws -> T { try Event.decode(snapshot, as: type) }
         switch type {
         case .paymentIntent:
             return paymentIntent(Lookup.IntentBundle(intent: try decode(PaymentIntent.self)), options: options)

@@ -30,11 +30,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
     ) async throws -> Response {
         guard request.method == .post else { return try await next(request, context) }
         guard let key = try Self.key(request.headers) else {
-            // The events the request's changes record name it (Stripe's `request.id`)
-            return try await Event.Request.$current.withValue(Event.Request(id: context.requestID, idempotencyKey: nil))
-            {
-                try await next(request, context)
-            }
+            return try await Self.namingEvents(context, key: nil) { try await next(request, context) }
         }
         // The key is stored as sent, so it must not be a card number.
         if CardNumber.appears(in: key) {
@@ -83,11 +79,23 @@ struct IdempotencyMiddleware: RouterMiddleware {
             var context = context
             context.idempotency = IdempotentRequest(lease: lease, holder: ScopeHolder())
             context.parsedBody = parameters
-            return try await Event.Request.$current.withValue(Event.Request(id: context.requestID, idempotencyKey: key))
-            {
+            return try await Self.namingEvents(context, key: key) {
                 try await run(request, context: context, lease: lease, next: next)
             }
         }
+    }
+
+    /// Runs `body` with the request (its id, and `key`) as the one the events of its changes name (Stripe's
+    /// `request.id` and `request.idempotency_key`).
+    private static func namingEvents(
+        _ context: Context,
+        key: String?,
+        _ body: () async throws -> Response
+    ) async throws -> Response {
+        try await Event.Request.$current.withValue(
+            Event.Request(id: context.requestID, idempotencyKey: key),
+            operation: body
+        )
     }
 
     /// The request's `Idempotency-Key`, or nil without one.
