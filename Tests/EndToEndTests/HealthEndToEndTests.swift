@@ -121,7 +121,8 @@ struct HealthEndToEndTests {
             }
         }
         reader.start()
-        reading.wait()
+        // (waited for off Swift's cooperative threads, which the other tests' servers and clients need)
+        try await offCooperativePool { reading.wait() }
         defer { release.signal() }
         // When payments go on until one fails
         var failed: HTTPAnswer?
