@@ -165,11 +165,12 @@ struct LimitsEndToEndTests {
                 ("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Close\r\n\r\n", 1),
                 ("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: TE, close\r\nTE: trailers\r\n\r\n", 1),
             ]
+            // (the answers are waited for off Swift's cooperative threads, which the other tests need)
             for (request, answers) in cases {
                 let fd = try RawHTTP.connect(port: server.port)
                 defer { close(fd) }
                 RawHTTP.send(fd, request)
-                let (data, closed) = RawHTTP.receiveUntilClosed(fd, seconds: 10)
+                let (data, closed) = try await offCooperativePool { RawHTTP.receiveUntilClosed(fd, seconds: 10) }
                 let text = String(decoding: data, as: UTF8.self)
                 #expect(closed, "no close within 10 s after \(request.debugDescription): \(text)")
                 #expect(text.components(separatedBy: "HTTP/1.1 200 OK").count == answers + 1, "\(text)")
@@ -180,10 +181,10 @@ struct LimitsEndToEndTests {
             let fd = try RawHTTP.connect(port: server.port)
             defer { close(fd) }
             RawHTTP.send(fd, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            let first = RawHTTP.receiveUntilClosed(fd, seconds: 1)
+            let first = try await offCooperativePool { RawHTTP.receiveUntilClosed(fd, seconds: 1) }
             #expect(!first.closed && String(decoding: first.data, as: UTF8.self).hasPrefix("HTTP/1.1 200 OK"))
             RawHTTP.send(fd, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            let second = RawHTTP.receiveUntilClosed(fd, seconds: 10)
+            let second = try await offCooperativePool { RawHTTP.receiveUntilClosed(fd, seconds: 10) }
             #expect(second.closed && String(decoding: second.data, as: UTF8.self).hasPrefix("HTTP/1.1 200 OK"))
         }
     }
@@ -199,7 +200,8 @@ struct LimitsEndToEndTests {
                     + "HEAD /v1/customers HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(server.secretKey)\r\n\r\n"
                     + "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
             )
-            let text = String(decoding: RawHTTP.receiveUntilClosed(fd, seconds: 10).data, as: UTF8.self)
+            let received = try await offCooperativePool { RawHTTP.receiveUntilClosed(fd, seconds: 10) }
+            let text = String(decoding: received.data, as: UTF8.self)
             let answers = text.components(separatedBy: "HTTP/1.1 ").dropFirst()
             #expect(answers.count == 3, "\(text)")
             // Each HEAD: the GET's status and length, and no content (the next answer follows its blank line)
