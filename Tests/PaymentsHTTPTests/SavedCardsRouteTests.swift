@@ -271,6 +271,51 @@ struct SavedCardsRouteTests {
         }
     }
 
+    @Test("an update merges billing details: what it names is set or (empty) unset, what it leaves out is kept")
+    func updateMergesBillingDetails() async throws {
+        try await withWire { api in
+            // Given a saved card with a name and an address
+            let customer = try await api.createCustomer()
+            let created = try await api.post(
+                "/v1/payment_methods",
+                [
+                    ("type", "card"), ("card[number]", "4242424242424242"), ("card[exp_month]", "12"),
+                    ("card[exp_year]", "2034"), ("billing_details[name]", "Jenny Rosen"),
+                    ("billing_details[address][line1]", "1 Main St"),
+                    ("billing_details[address][postal_code]", "94107"),
+                ]
+            )
+            let card = try #require(created.json["id"]?.string)
+            try #require(try await api.attach(card, to: customer).status == 200)
+
+            // When an update names only the email, then only the city
+            let email = try await api.post("/v1/payment_methods/\(card)", [("billing_details[email]", "j@example.com")])
+            let city = try await api.post("/v1/payment_methods/\(card)", [("billing_details[address][city]", "SF")])
+
+            // Then each keeps every field it left out, as Stripe's update does
+            #expect(email.status == 200 && city.status == 200, "\(email.text) \(city.text)")
+            let details = try #require(try await api.get("/v1/payment_methods/\(card)").json["billing_details"])
+            #expect(details["name"]?.string == "Jenny Rosen")
+            #expect(details["email"]?.string == "j@example.com")
+            #expect(details["address"]?["line1"]?.string == "1 Main St")
+            #expect(details["address"]?["postal_code"]?.string == "94107")
+            #expect(details["address"]?["city"]?.string == "SF")
+
+            // When a field is sent empty, it alone is unset
+            let unset = try await api.post("/v1/payment_methods/\(card)", [("billing_details[name]", "")])
+            #expect(unset.json["billing_details"]?["name"]?.isNull == true, "\(unset.text)")
+            #expect(unset.json["billing_details"]?["email"]?.string == "j@example.com")
+
+            // And `billing_details[address]=` unsets the address, `billing_details=` everything
+            let noAddress = try await api.post("/v1/payment_methods/\(card)", [("billing_details[address]", "")])
+            #expect(noAddress.json["billing_details"]?["address"]?["line1"]?.isNull == true, "\(noAddress.text)")
+            #expect(noAddress.json["billing_details"]?["email"]?.string == "j@example.com")
+            let cleared = try await api.post("/v1/payment_methods/\(card)", [("billing_details", "")])
+            #expect(cleared.status == 200, "\(cleared.text)")
+            #expect(cleared.json["billing_details"]?["email"]?.isNull == true)
+        }
+    }
+
     // MARK: - Listing a customer's cards
 
     @Test("both list endpoints show only the customer's attached cards, newest first, with paging")

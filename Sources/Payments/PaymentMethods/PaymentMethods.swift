@@ -250,10 +250,11 @@ public struct PaymentMethods: Sendable {
         }
     }
 
-    /// Updates a payment method's billing details, metadata or expiry.
+    /// Updates a payment method's billing details (merged: fields the update leaves out keep their values),
+    /// metadata or expiry.
     public func update(
         _ id: String,
-        billingDetails: BillingDetails?,
+        billingDetails: BillingDetails.Update?,
         metadata: [String: String?]?,
         clearMetadata: Bool,
         expMonth: Int?,
@@ -271,7 +272,9 @@ public struct PaymentMethods: Sendable {
                     code: "payment_method_unexpected_state"
                 )
             }
-            if let billingDetails { paymentMethod.billingDetails = billingDetails }
+            if let billingDetails {
+                paymentMethod.billingDetails = billingDetails.applied(to: paymentMethod.billingDetails)
+            }
             try paymentMethod.metadata.applyMetadata(metadata, clearingFirst: clearMetadata)
             if expMonth != nil || expYear != nil {
                 let expiry = try Self.expiry(

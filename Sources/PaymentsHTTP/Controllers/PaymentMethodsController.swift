@@ -79,7 +79,7 @@ struct PaymentMethodsController {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
         _ = try Expansion.read(&params, allowed: [])
-        let billing = params.has("billing_details") ? try Self.billingDetails(&params) : nil
+        let billing = try Self.billingDetailsUpdate(&params)
         var expMonth: Int?
         var expYear: Int?
         if var card = try params.nested("card") {
@@ -153,5 +153,28 @@ struct PaymentMethodsController {
         }
         try nested.finish()
         return details
+    }
+
+    /// An update's `billing_details[...]`, merged into the stored ones: each field named is set, or unset when
+    /// empty; `billing_details=` unsets them all, `billing_details[address]=` the whole address.
+    static func billingDetailsUpdate(_ params: inout Parameters) throws(PaymentError) -> BillingDetails.Update? {
+        guard var nested = try params.nested("billing_details") else { return nil }
+        var update = BillingDetails.Update()
+        update.clearAll = nested.isEmpty
+        update.name = try nested.clearableString("name", maxLength: 256)
+        update.email = try nested.clearableString("email", maxLength: 512)
+        update.phone = try nested.clearableString("phone", maxLength: 20)
+        if var address = try nested.nested("address") {
+            update.clearAddress = address.isEmpty
+            update.city = try address.clearableString("city", maxLength: 200)
+            update.country = try address.clearableString("country", maxLength: 2)
+            update.line1 = try address.clearableString("line1", maxLength: 200)
+            update.line2 = try address.clearableString("line2", maxLength: 200)
+            update.postalCode = try address.clearableString("postal_code", maxLength: 20)
+            update.state = try address.clearableString("state", maxLength: 200)
+            try address.finish()
+        }
+        try nested.finish()
+        return update
     }
 }

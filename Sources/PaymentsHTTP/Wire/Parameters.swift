@@ -25,6 +25,9 @@ public struct Parameters: Sendable {
     /// Whether `key` was sent at all.
     public func has(_ key: String) -> Bool { nodes[key] != nil }
 
+    /// Whether this hash holds no key (a nested hash sent empty, `billing_details=`).
+    public var isEmpty: Bool { nodes.isEmpty }
+
     /// Whether `key` was sent as a plain value (not a hash or list).
     public func isValue(_ key: String) -> Bool {
         if case .value = nodes[key] { return true }
