@@ -122,6 +122,34 @@ struct CaptureRefundRouteTests {
         }
     }
 
+    @Test("capturing less than the currency's minimum charge is a 400 amount_too_small and changes nothing")
+    func captureTooLittle() async throws {
+        try await withWire { api in
+            // Given an authorized intent of 1000 usd (Stripe's minimum: 50)
+            let id = try #require(try await Self.authorized(api)["id"]?.string)
+
+            // When 1, then 49, are captured
+            for amount in ["1", "49"] {
+                let response = try await api.post(
+                    "/v1/payment_intents/\(id)/capture",
+                    [("amount_to_capture", amount)]
+                )
+
+                // Then each is refused as Stripe refuses a charge below the minimum
+                #expect(response.status == 400, "\(response.text)")
+                #expect(response.error["code"]?.string == "amount_too_small")
+                #expect(response.error["param"]?.string == "amount_to_capture")
+            }
+            // and the whole authorization still waits, untouched at the network
+            let intent = try await api.retrieveIntent(id)
+            #expect(intent["status"]?.string == "requires_capture")
+            #expect(intent["amount_capturable"]?.int == 1000)
+            // And the minimum itself captures
+            let captured = try await api.post("/v1/payment_intents/\(id)/capture", [("amount_to_capture", "50")])
+            #expect(captured.status == 200 && captured.json["amount_received"]?.int == 50, "\(captured.text)")
+        }
+    }
+
     @Test("in a three-decimal currency an amount not ending in 0 is refused to create, capture and refund")
     func threeDecimalAmounts() async throws {
         try await withWire { api in

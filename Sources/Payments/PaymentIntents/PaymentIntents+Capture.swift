@@ -34,8 +34,10 @@ extension PaymentIntents {
             )
         }
         if let amountToCapture, let currency = Currency(code: intent.currency) {
+            // A capture is a charge of its own: Stripe's minimum for the currency applies, and a three-decimal
+            // amount must end in 0.
             do throws(AmountError) {
-                try Money.checkPrecision(amountToCapture, currency: currency)
+                _ = try Money.validateCharge(amount: amountToCapture, currency: currency)
             } catch {
                 throw PaymentError.invalidRequest(error.message, code: error.code, param: "amount_to_capture")
             }
