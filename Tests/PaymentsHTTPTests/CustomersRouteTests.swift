@@ -123,6 +123,28 @@ struct CustomersRouteTests {
         }
     }
 
+    @Test("create with a test id as payment_method and as the default makes the card it attaches the default")
+    func createWithTestIDAsDefault() async throws {
+        try await withWire { api in
+            // When a customer is created as Stripe's docs show it, naming the test id twice
+            let response = try await api.post(
+                "/v1/customers",
+                [("payment_method", "pm_card_visa"), ("invoice_settings[default_payment_method]", "pm_card_visa")]
+            )
+
+            // Then the new card made from the test id is attached, and it is the default
+            #expect(response.status == 200, "\(response.text)")
+            let customer = try #require(response.json["id"]?.string)
+            let cards = try await api.get("/v1/customers/\(customer)/payment_methods")
+            #expect(cards.json.ids.count == 1)
+            let card = try #require(cards.json.ids.first)
+            #expect(card != "pm_card_visa")
+            #expect(response.json["invoice_settings"]?["default_payment_method"]?.string == card)
+            // and only customer.created records it, with no update after
+            let events = try await api.get("/v1/events", [("type", "customer.updated")])
+            #expect(events.json.ids.isEmpty, "\(events.text)")
+        }
+    }
     // MARK: - Update
 
     @Test("update unsets fields with an empty string and deletes metadata keys with an empty value")

@@ -52,24 +52,30 @@ public struct Customers: Sendable {
             )
         }
         let (network, vault) = (context.network, context.vault)
-        try await context.database.write { [resolved] tx in
-            try tx.insert(created)
+        return try await context.database.write { [resolved] tx in
+            var customer = created
+            // Stripe's own example names a test id twice (`payment_method=pm_card_visa` and
+            // `invoice_settings[default_payment_method]=pm_card_visa`): the default is the card attached here.
+            if let paymentMethod, let resolved, customer.defaultPaymentMethod == paymentMethod {
+                customer.defaultPaymentMethod = resolved.paymentMethod.id
+            }
+            try tx.insert(customer)
             if let paymentMethod, let resolved {
                 _ = try PaymentMethods.attach(
                     resolved,
                     named: paymentMethod,
                     param: "payment_method",
-                    to: created,
+                    to: customer,
                     network: network,
                     vault: vault,
                     tx: tx
                 )
             }
-            if let pm = created.defaultPaymentMethod {
-                try Self.checkDefault(pm, customer: created.id, tx: tx)
+            if let pm = customer.defaultPaymentMethod {
+                try Self.checkDefault(pm, customer: customer.id, tx: tx)
             }
+            return customer
         }
-        return created
     }
 
     /// A new customer with `fields`, not stored yet (a use case that makes one stores it in its own transaction).
