@@ -86,7 +86,8 @@ struct SweepCommand: AsyncParsableCommand {
         // The rules' leases are taken in real time, whatever time the pass treats as now.
         let holder = SweeperLeaseHolder(seconds: context.settings.sweeperLease, clock: context.clock)
         if let now {
-            // Everything the pass writes (failed attempts' times, cancellations) is stamped with the given time.
+            // What the pass writes (failed attempts' times, cancellations) is stamped with the given time; its events
+            // with the real one, when they were written (see `PaymentsContext.init`'s `eventClock`).
             context = PaymentsContext(
                 database: context.database,
                 vault: context.vault,
@@ -94,7 +95,8 @@ struct SweepCommand: AsyncParsableCommand {
                 clock: .fixed(now.seconds(now: context.clock.now())),
                 settings: context.settings,
                 logger: context.logger,
-                faults: context.faults
+                faults: context.faults,
+                eventClock: context.clock
             )
         }
         let time = context.clock.now()

@@ -54,6 +54,28 @@ struct AdminCommandsTests {
             // And a second pass at the same time changes nothing
             let again = try await Self.run(server, ["sweep", "--now", String(later)])
             #expect(again.output.contains("attempts expired:          0"), "\(again.output)")
+
+            // And the pass's events, and those of a payment after it, say when they were written, not the pass's
+            // time: one event stamped two hours ahead stamped every later event so, since `created` never goes back
+            let next = try await server.client.postForm(
+                "/v1/payment_intents",
+                [("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
+                auth: server.secret
+            )
+            let nextID = try #require(try next.json()["id"]?.string)
+            let events = try await Self.object(server, "/v1/events?limit=100")
+            let data = try #require(events["data"]?.array)
+            let failed = try #require(
+                data.first { $0["type"]?.string == "payment_intent.payment_failed" },
+                "the expiry's event"
+            )
+            let newest = try #require(data.first)
+            #expect(newest["data"]?["object"]?["id"]?.string == nextID)
+            let realNow = Int(Date().timeIntervalSince1970)
+            for event in [failed, newest] {
+                let created = try #require(event["created"]?.int)
+                #expect(created <= realNow + 60, "\(event)")
+            }
         }
     }
 

@@ -68,6 +68,10 @@ public struct PaymentsContext: Sendable {
     }
 
     /// Creates a context.
+    /// - Parameter eventClock: the clock the events are stamped with, when not `clock`: `payments sweep --now` decides
+    ///   as of its given time, while its events say when they were written. An event's `created` never goes back
+    ///   in commit order (each is raised to the newest stored), so one event stamped in the future would stamp every
+    ///   later event with that time.
     public init(
         database: any PaymentStore,
         vault: CardVault,
@@ -76,12 +80,17 @@ public struct PaymentsContext: Sendable {
         ids: IDGenerator = .secure,
         settings: Settings,
         logger: Logger = Logger(label: "payments"),
-        faults: FaultInjector = .inert
+        faults: FaultInjector = .inert,
+        eventClock: UnixClock? = nil
     ) {
         self.faults = faults
         // Writes claim the running request's new idempotency key first (``KeyClaim``) and record their events; a
         // context made from another's store wraps the underlying store once.
-        self.database = UseCaseStore(base: (database as? UseCaseStore)?.base ?? database, ids: ids, clock: clock)
+        self.database = UseCaseStore(
+            base: (database as? UseCaseStore)?.base ?? database,
+            ids: ids,
+            clock: eventClock ?? clock
+        )
         self.vault = vault
         // A context made from another's network (`payments sweep --now`) limits the underlying network once.
         let base = (network as? TimeLimitedCardNetwork)?.base ?? network
