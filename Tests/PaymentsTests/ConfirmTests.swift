@@ -146,6 +146,43 @@ struct ConfirmTests {
         #expect(try await environment.intents.retrieve(pending.id).status == .succeeded)
     }
 
+    @Test(
+        "A confirm or cancel between a challenge's answer and its automatic confirm: the answer stands, not an error",
+        arguments: ["confirm", "cancel"]
+    )
+    func threeDSecureAnswerRacedBy(_ racer: String) async throws {
+        // Given an automatic intent waiting for 3-D Secure, and the server's confirm (or a cancel) landing right
+        // after the customer's answer is committed
+        let race = Race()
+        let environment = try TestEnvironment(
+            faults: FaultInjector(armed: .afterAuthentication) { _ in try await race.run() }
+        )
+        let card = try await environment.card("4000002500003155")
+        let pending = try await environment.pay(card.id, confirmationMethod: .automatic)
+        try #require(pending.status == .requiresAction)
+        let intents = environment.intents
+        race.set {
+            if racer == "confirm" {
+                _ = try await intents.confirm(pending.id, .init())
+            } else {
+                _ = try await intents.cancel(pending.id, reason: .requestedByCustomer)
+            }
+        }
+
+        // When the customer completes the challenge
+        let answered = try await environment.intents.authenticate(
+            pending.id,
+            token: try #require(pending.authenticationToken),
+            outcome: .complete
+        )
+
+        // Then the answer is not refused: it shows the intent where the other request took it, charged once at most
+        let stored = try await environment.intents.retrieve(pending.id)
+        #expect(answered.status == stored.status)
+        #expect(stored.status == (racer == "confirm" ? .succeeded : .canceled))
+        #expect(try environment.approvedAtNetwork() == (racer == "confirm" ? 1 : 0))
+    }
+
     @Test("A failed challenge is requires_payment_method with payment_intent_authentication_failure")
     func threeDSecureFails() async throws {
         // Given

@@ -82,9 +82,15 @@ extension PaymentIntents {
             return intent
         }
         // Automatic confirmation: Stripe authorizes as soon as the customer has authenticated.
+        try await context.faults.reach(.afterAuthentication)
         do {
             return try await confirm(id, ConfirmInput(returnURL: intent.returnURL))
         } catch let error as PaymentError where error.status == 402 {
+            return try await retrieve(id)
+        } catch let error as PaymentError where error.code == "payment_intent_unexpected_state" {
+            // The server's own confirm (or a cancel) came between the answer's commit and this confirm: the
+            // authentication stands, and the intent is wherever that request took it. The customer is told the
+            // answer was recorded, not shown the confirm's refusal.
             return try await retrieve(id)
         }
     }

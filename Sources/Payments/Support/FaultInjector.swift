@@ -19,6 +19,8 @@ public struct FaultInjector: Sendable {
         case afterCaptureNetwork = "after-capture-network"
         /// A cancel has read the intent and asked the network what it had to; its write has not run.
         case beforeCancelWrite = "before-cancel-write"
+        /// A 3-D Secure challenge's answer is committed; an automatic intent's confirm has not started.
+        case afterAuthentication = "after-authentication"
         /// The outcome and the response are committed; the response is not yet sent.
         case beforeResponse = "before-response"
         /// `payments vault rotate` committed a batch of re-sealed cards; the next batch has not started.
