@@ -124,6 +124,49 @@ struct AdminCommandsTests {
     }
 
     /// `GET path` with the secret key, which must answer 200.
+    @Test(
+        "payments sweep --now a day ahead keeps the key of a payment in flight: its retry never charges again",
+        arguments: TestStore.allCases
+    )
+    func sweepKeepsKeyInFlight(store: TestStore) async throws {
+        // Given a payment under a key, waiting 3 s on the card network
+        try await withServer(
+            store: store,
+            environment: [
+                "PAYMENTS_NETWORK_LATENCY": "3000", "PAYMENTS_NETWORK_TIMEOUT": "8", "PAYMENTS_IDEMPOTENCY_LEASE": "10",
+            ]
+        ) { server in
+            let (client, secret) = (server.client, server.secret)
+            let key = ["Idempotency-Key": "in-flight-\(UUID().uuidString)"]
+            let form = [
+                ("amount", "4321"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true"),
+            ]
+            let first = Task { try await client.postForm("/v1/payment_intents", form, auth: secret, headers: key) }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while try await server.query("SELECT count(*) FROM charges WHERE status = 'pending'") != [["1"]] {
+                try #require(ContinuousClock.now < deadline, "the payment never reached the network")
+                try await Task.sleep(for: .milliseconds(20))
+            }
+
+            // When a pass runs as of 25 hours from now, past the key's 24-hour life, while the key is held
+            let sweep = try await Self.run(server, ["sweep", "--now", "+25h"])
+            #expect(sweep.termination.isCleanExit, "\(sweep.output)")
+            #expect(sweep.output.contains(/idempotency keys pruned:\s+0\n/), "\(sweep.output)")
+
+            // Then a retry meanwhile finds the key in flight, the first answers 200, a retry after replays it
+            let meanwhile = try await client.postForm("/v1/payment_intents", form, auth: secret, headers: key)
+            #expect(meanwhile.status == 409, "\(meanwhile)")
+            let answer = try await first.value
+            #expect(answer.status == 200, "\(answer)")
+            let replay = try await client.postForm("/v1/payment_intents", form, auth: secret, headers: key)
+            #expect(replay.status == 200 && replay.header("Idempotent-Replayed") == "true", "\(replay)")
+            #expect(try replay.json()["id"]?.string == (try answer.json()["id"]?.string))
+            // and the card was charged once
+            let intents = try await server.query("SELECT count(*) FROM payment_intents WHERE amount = 4321")
+            #expect(intents == [["1"]])
+        }
+    }
+
     static func object(_ server: ServerProcess, _ path: String) async throws -> JSON {
         let answer = try await server.client.get(path, auth: server.secret)
         try #require(answer.status == 200, "\(path): \(answer)")

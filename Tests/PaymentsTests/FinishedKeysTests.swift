@@ -108,7 +108,7 @@ struct FinishedKeysTests {
         let row = try #require(try await IdempotencyKeysTests.row(environment, "cached"))
         // When the row disappears underneath (only the sweeper deletes finished rows, once they expired)
         _ = try await environment.database.write { tx in
-            try tx.pruneIdempotencyKeys(expiredBefore: .max, limit: 10)
+            try tx.pruneIdempotencyKeys(expiredBefore: .max, unheldAt: .max, limit: 10)
         }
         #expect(try await IdempotencyKeysTests.row(environment, "cached") == nil)
         // Then the replay is still answered, from memory, with the same bytes, and other parameters are still a 400

@@ -411,7 +411,8 @@ struct SweeperTests {
         try await Self.idempotencyKey(environment, "young", created: t0 + 3_600, finished: true)
         try await Self.idempotencyKey(environment, "held", created: t0, finished: false, leaseUntil: t0 + 2 * lifetime)
         try await Self.idempotencyKey(environment, "abandoned", created: t0, finished: false)
-        // When the sweeper runs exactly 24 hours after t0, then a second later
+        // When the sweeper runs exactly 24 hours after t0, then a second later (the real time as late)
+        environment.clock.advance(by: lifetime)
         let onTheDot = try await Sweeper(context: environment.context).sweep(now: t0 + lifetime)
         let report = try await Sweeper(context: environment.context).sweep(now: t0 + lifetime + 1)
         // Then the old key and the abandoned one are gone, the held one stays
@@ -419,6 +420,25 @@ struct SweeperTests {
         #expect(report == SweepReport(idempotencyKeysPruned: 2, examined: 2))
         #expect(try Self.idempotencyKeys(environment) == ["held", "young"])
         #expect(try await Sweeper(context: environment.context).sweep(now: t0 + lifetime + 1) == SweepReport())
+    }
+
+    @Test("A pass that treats a later time as now (`payments sweep --now`) keeps a key a request holds in real time")
+    func heldKeyKeptUnderLaterNow() async throws {
+        // Given a key a request began a second ago and still holds (its lease runs for 30 s of real time)
+        let (environment, _) = try Self.environment()
+        let t0 = environment.clock.now
+        try await Self.idempotencyKey(environment, "in-flight", created: t0 - 1, finished: false)
+        // When a pass runs now, treating a day and an hour later as now
+        let report = try await Sweeper(context: environment.context)
+            .sweep(now: t0 + IdempotencyKeys.apiKeyLifetime + 3_600)
+        // Then the key stays (deleted, the client's retry with it would charge again)
+        #expect(report.idempotencyKeysPruned == 0)
+        #expect(try Self.idempotencyKeys(environment) == ["in-flight"])
+        // And once its lease is over in real time, the same pass prunes it
+        environment.clock.advance(by: 30)
+        let later = try await Sweeper(context: environment.context)
+            .sweep(now: t0 + IdempotencyKeys.apiKeyLifetime + 3_600)
+        #expect(later.idempotencyKeysPruned == 1)
     }
 
     @Test("Recharge references are never pruned, however old")

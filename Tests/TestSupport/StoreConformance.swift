@@ -332,8 +332,12 @@ public enum StoreConformance {
             guard case .replay(let row) = try await begin("t3", now: 140) else { throw Failure(description: "replay") }
             try require(row.responseStatus == 201 && row.responseBody == Data([7, 8]), "saved response differs")
             try require(row.paymentIntent == "pi_x" && row.recoveryPoint == .finished, "progress differs")
-            let early = try await store.write { tx in try tx.pruneIdempotencyKeys(expiredBefore: 1_000, limit: 10) }
-            let late = try await store.write { tx in try tx.pruneIdempotencyKeys(expiredBefore: 1_001, limit: 10) }
+            let early = try await store.write { tx in
+                try tx.pruneIdempotencyKeys(expiredBefore: 1_000, unheldAt: 1_000, limit: 10)
+            }
+            let late = try await store.write { tx in
+                try tx.pruneIdempotencyKeys(expiredBefore: 1_001, unheldAt: 1_001, limit: 10)
+            }
             try require(early == 0 && late == 1, "pruned \(early) then \(late)")
             // A key that never expires is never pruned.
             _ = try await store.write { tx in
@@ -350,8 +354,36 @@ public enum StoreConformance {
                     expiresAt: nil
                 )
             }
-            let never = try await store.write { tx in try tx.pruneIdempotencyKeys(expiredBefore: .max, limit: 10) }
+            let never = try await store.write { tx in
+                try tx.pruneIdempotencyKeys(expiredBefore: .max, unheldAt: .max, limit: 10)
+            }
             try require(never == 0, "a key without expiry was pruned")
+        },
+        Check(name: "a key a request holds in real time is not pruned, however late the pass's own time") { store in
+            // Given a key begun at 100, expiring at 200, whose request holds it until 130 (real time)
+            _ = try await store.write { tx in
+                try tx.beginIdempotentRequest(
+                    apiKey: "scope",
+                    key: "held",
+                    method: "POST",
+                    path: "/v1/payment_intents",
+                    fingerprint: "f",
+                    requestID: "r",
+                    token: "t",
+                    now: 100,
+                    lockedUntil: 130,
+                    expiresAt: 200
+                )
+            }
+            // When a pass that treats a day later as now runs at real time 110, its holder still in flight
+            let held = try await store.write { tx in
+                try tx.pruneIdempotencyKeys(expiredBefore: 100 + 86_400, unheldAt: 110, limit: 10)
+            }
+            // Then the key stays; once its lease is over in real time, it goes
+            let over = try await store.write { tx in
+                try tx.pruneIdempotencyKeys(expiredBefore: 100 + 86_400, unheldAt: 130, limit: 10)
+            }
+            try require(held == 0 && over == 1, "pruned \(held) while held, then \(over)")
         },
         Check(name: "an idempotency key reads back as each step of its requests wrote it") { store in
             let scope = "scope"

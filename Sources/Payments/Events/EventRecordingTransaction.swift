@@ -389,8 +389,8 @@ struct EventRecordingTransaction: StoreTransaction {
         try base.idempotencyKey(apiKey: apiKey, key: key)
     }
 
-    func pruneIdempotencyKeys(expiredBefore now: Int64, limit: Int) throws -> Int {
-        try base.pruneIdempotencyKeys(expiredBefore: now, limit: limit)
+    func pruneIdempotencyKeys(expiredBefore now: Int64, unheldAt realNow: Int64, limit: Int) throws -> Int {
+        try base.pruneIdempotencyKeys(expiredBefore: now, unheldAt: realNow, limit: limit)
     }
 
     func rescopeIdempotencyKeys(from old: String, to new: String, after key: String, limit: Int) throws

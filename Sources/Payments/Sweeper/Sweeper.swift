@@ -473,10 +473,14 @@ public struct Sweeper: Sendable {
 
     /// Rule c: idempotency keys past their expiry are deleted (unless a request still holds their lease); keys
     /// without one (recharge references) are never read.
+    ///
+    /// A lease is held in real time, whatever time the pass treats as now: a request's `locked_until` comes from its
+    /// process's clock. `payments sweep --now +25h` once compared it with its own time, deleted a key a request held,
+    /// and the client's retry with that key charged the card again.
     func pruneIdempotencyKeys(now: Int64, lease: SweeperLeaseHolder.Hold, report: inout SweepReport) async throws {
-        let limit = batchSize
+        let (limit, clock) = (batchSize, holder.clock)
         try await inBatches(lease, counting: \.idempotencyKeysPruned, report: &report) { tx, hold in
-            let pruned = try tx.pruneIdempotencyKeys(expiredBefore: now, limit: limit)
+            let pruned = try tx.pruneIdempotencyKeys(expiredBefore: now, unheldAt: clock.now(), limit: limit)
             if pruned > 0 { try hold() }
             return BatchCounts(read: pruned, changed: pruned, more: pruned == limit)
         }

@@ -179,8 +179,9 @@ public protocol StoreTransaction {
     func releaseIdempotentRequest(apiKey: String, key: String, token: String) throws
     /// The key row, if any.
     func idempotencyKey(apiKey: String, key: String) throws -> IdempotencyKey?
-    /// Deletes up to `limit` keys that expired before `now` and that nobody holds; returns how many.
-    func pruneIdempotencyKeys(expiredBefore now: Int64, limit: Int) throws -> Int
+    /// Deletes up to `limit` keys that expired before `now` and that nobody holds at `realNow` (a lease is real
+    /// time, even when a sweep treats another time as now); returns how many.
+    func pruneIdempotencyKeys(expiredBefore now: Int64, unheldAt realNow: Int64, limit: Int) throws -> Int
     /// Moves up to `limit` keys of the scope `old` to the scope `new`, in key order after `key`; a key the scope
     /// `new` holds already stays where it is (and ages out).
     /// - Returns: the last key looked at (nil when there were none) and how many moved.

@@ -140,17 +140,17 @@ extension PostgresTransaction {
         )
     }
 
-    /// Deletes up to `limit` keys that expired before `now` and that nobody holds, skipping rows another
-    /// transaction holds (a request finishing its key, another instance's sweeper).
-    func pruneIdempotencyKeys(expiredBefore now: Int64, limit: Int) throws -> Int {
+    /// Deletes up to `limit` keys that expired before `now` and that nobody holds at `realNow`, skipping rows
+    /// another transaction holds (a request finishing its key, another instance's sweeper).
+    func pruneIdempotencyKeys(expiredBefore now: Int64, unheldAt realNow: Int64, limit: Int) throws -> Int {
         try execute(
             """
             DELETE FROM idempotency_keys WHERE (api_key, key) IN (
                 SELECT api_key, key FROM idempotency_keys
-                WHERE expires_at IS NOT NULL AND expires_at < $1 AND (locked_until IS NULL OR locked_until <= $1)
-                LIMIT $2\(skipLocked))
+                WHERE expires_at IS NOT NULL AND expires_at < $1 AND (locked_until IS NULL OR locked_until <= $2)
+                LIMIT $3\(skipLocked))
             """,
-            [.integer(now), .integer(Int64(limit))]
+            [.integer(now), .integer(realNow), .integer(Int64(limit))]
         )
     }
 

@@ -157,10 +157,10 @@ extension SQLiteTransaction {
         return (keys.last, moved)
     }
 
-    /// Deletes up to `limit` keys that expired before `now` and that nobody holds; returns how many.
-    public func pruneIdempotencyKeys(expiredBefore now: Int64, limit: Int) throws -> Int {
+    /// Deletes up to `limit` keys that expired before `now` and that nobody holds at `realNow`; returns how many.
+    public func pruneIdempotencyKeys(expiredBefore now: Int64, unheldAt realNow: Int64, limit: Int) throws -> Int {
         // The sweeper's rule c: searches `idempotency_keys_expiring` (see `SweeperQueryPlanTests`).
-        try execute(SweeperQuery.idempotencyKeysDue.sql, [now, now, limit])
+        try execute(SweeperQuery.idempotencyKeysDue.sql, [now, realNow, limit])
         return db.changesCount
     }
 }

@@ -14,7 +14,7 @@ public enum SweeperQuery: String, CaseIterable, Sendable {
     /// Rule b: uncaptured authorizations at or past their lifetime (arguments: cutoff, cursor due, cursor rowid,
     /// limit).
     case authorizationsDue = "authorizations_due"
-    /// Rule c: idempotency keys past their expiry, deleted in place (arguments: now, now, limit).
+    /// Rule c: idempotency keys past their expiry, deleted in place (arguments: now, real now, limit).
     case idempotencyKeysDue = "idempotency_keys_due"
     /// Rule d: attempts left pending past the grace period (arguments: cutoff, cursor due, cursor rowid, limit).
     case pendingChargesDue = "pending_charges_due"
