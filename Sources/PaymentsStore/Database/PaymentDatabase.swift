@@ -29,6 +29,26 @@ public struct PaymentDatabase: Sendable {
     /// pool (one per core) and a few for everything else (the sweeper, reports), so a read never waits for one.
     static let readerCount = ProcessInfo.processInfo.activeProcessorCount + 4
 
+    /// Applies `migrator`'s pending migrations, beside another process doing the same on a new database.
+    ///
+    /// Each migration runs in a transaction of its own, after one look at those applied, so two processes started at
+    /// once (two `payments migrate`, a `serve` beside one) both saw migration 1 pending and the second failed on
+    /// it: `table customers already exists`. A migration that fails is rolled back whole; when meanwhile another
+    /// process applied migrations, this one looks again and goes on from there. A migration that fails with nobody
+    /// else moving (a broken file, a full disk) still fails.
+    static func migrate(_ pool: DatabasePool, _ migrator: DatabaseMigrator) throws {
+        var applied = try pool.read { db in try migrator.appliedMigrations(db) }
+        while true {
+            do {
+                return try migrator.migrate(pool)
+            } catch {
+                let now = try pool.read { db in try migrator.appliedMigrations(db) }
+                guard now.count > applied.count else { throw error }
+                applied = now
+            }
+        }
+    }
+
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     /// - Parameters:
     ///   - path: the SQLite file; its folder is created if missing.
@@ -56,7 +76,7 @@ public struct PaymentDatabase: Sendable {
         try pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
         }
-        try migrations.migrator.migrate(pool)
+        try Self.migrate(pool, migrations.migrator)
         try pool.writeWithoutTransaction { db in
             // Group commit runs a batch's writes each in a savepoint when one of them threw (see
             // `GroupCommitWriter`), and SQLite keeps a copy of each page a savepoint changes in a sub-journal
