@@ -14,6 +14,16 @@ struct PageHeadersTests {
             #expect(checkout.header("X-Frame-Options") == "DENY")
             #expect(checkout.header("Referrer-Policy") == "same-origin")
             #expect(checkout.header("X-Content-Type-Options") == "nosniff")
+            // The same files under other spellings of their paths, as the real parser hands them on: not served (the
+            // page came without its headers), and never a redirect to `//checkout/`, which names the host checkout
+            for path in ["//checkout/", "/./checkout/", "/%63heckout/", "//checkout", "/checkout/index.html/"] {
+                let other = try RawHTTP.exchange(
+                    port: server.port,
+                    RawHTTP.request("GET", path, port: server.port, headers: [])
+                )
+                #expect(other.status == 404, "\(path): \(other)")
+                #expect(other.headers["location"] == nil, "\(path): \(other)")
+            }
 
             // A 3-D Secure challenge page, which a merchant's page may embed
             let intent = try await server.client.postForm(

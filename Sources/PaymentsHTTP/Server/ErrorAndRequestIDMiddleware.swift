@@ -70,7 +70,7 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
         response.headers[.requestID] = context.requestID
         // Hummingbird closes the connection after this answer (see `ConnectionCloseHandler`): say so
         if request.headers[.connection] == "close" { response.headers[.connection] = "close" }
-        PageHeaders.apply(to: &response.headers, path: request.uri.path)
+        PageHeaders.apply(to: &response.headers, path: request.uri.path, endpoint: context.endpointPath)
         RequestLog.record(request, status: response.status, since: started, logger: context.logger)
         return response
     }

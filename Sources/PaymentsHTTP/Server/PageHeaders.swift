@@ -1,25 +1,33 @@
 import HTTPTypes
 
-/// The browser-facing security headers, by path.
+/// The browser-facing security headers, by what answered.
 ///
 /// - Every answer: `X-Content-Type-Options: nosniff`, so a browser never runs a JSON error or a static file as
 ///   another type than the one sent.
-/// - The checkout (`/checkout/...`), which takes card numbers: no other site may frame it (`frame-ancestors 'none'`,
-///   and `X-Frame-Options: DENY` for older browsers), so a page cannot overlay it to steer a shopper's clicks; and
-///   its address is not sent to other sites (`Referrer-Policy: same-origin`).
+/// - The static files (the checkout page, which takes card numbers, its script and styles, `payments.js`) and the
+///   checkout's routes: no other site may frame them (`frame-ancestors 'none'`, and `X-Frame-Options: DENY` for older
+///   browsers), so a page cannot overlay the checkout to steer a shopper's clicks; and their address is not sent to
+///   other sites (`Referrer-Policy: same-origin`). Decided by what served the answer as well as by the path, so a path
+///   the router or the file server resolves to the checkout in another spelling gets them too.
 /// - The 3-D Secure challenge page (`/3ds/...`) stays frameable, since a merchant's page may embed it, as the
 ///   checkout's own client does; its address, which holds the challenge's token, is never sent as a referrer,
 ///   not even to the `return_url` it redirects to (`Referrer-Policy: no-referrer`).
 enum PageHeaders {
-    /// Adds the headers for an answer to `path`.
-    static func apply(to headers: inout HTTPFields, path: String) {
+    /// What `FileMiddleware` names as the endpoint of an answer it served from a file.
+    static let staticFileEndpoint = "FileMiddleware"
+
+    /// Adds the headers for an answer to `path`, served by `endpoint` (the route the router matched, as
+    /// `RequestContext.endpointPath` names it, or ``staticFileEndpoint``; nil or `NotFound` when none).
+    static func apply(to headers: inout HTTPFields, path: String, endpoint: String?) {
         headers[.xContentTypeOptions] = "nosniff"
-        if path.hasPrefix("/checkout") {
+        if path.hasPrefix("/3ds/") || endpoint?.hasPrefix("/3ds/") == true {
+            headers[.referrerPolicy] = "no-referrer"
+        } else if endpoint == staticFileEndpoint || path.hasPrefix("/checkout")
+            || endpoint?.hasPrefix("/checkout") == true
+        {
             headers[.contentSecurityPolicy] = "frame-ancestors 'none'"
             headers[.xFrameOptions] = "DENY"
             headers[.referrerPolicy] = "same-origin"
-        } else if path.hasPrefix("/3ds/") {
-            headers[.referrerPolicy] = "no-referrer"
         }
     }
 }

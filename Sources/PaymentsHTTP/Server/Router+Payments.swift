@@ -12,15 +12,8 @@ public func buildRouter(services: HTTPServices) -> Router<StripeRequestContext> 
     router.add(middleware: ErrorAndRequestIDMiddleware(services: services))
     router.add(middleware: RequestLimitsMiddleware(limits: services.limits))
     if let folder = services.publicFolder {
-        // The checkout page and its JavaScript client. Files are revalidated on every load (`no-cache` with an
-        // ETag), so a deploy is seen at once while unchanged files cost a 304.
-        router.add(
-            middleware: FileMiddleware(
-                folder,
-                cacheControl: .init([(.text, [.noCache]), (.application, [.noCache]), (.image, [.maxAge(3600)])]),
-                searchForIndexHtml: true
-            )
-        )
+        // The checkout page and its JavaScript client, at their canonical paths only
+        router.add(middleware: StaticFilesMiddleware(folder: folder))
     }
     if let registry = services.metrics {
         router.get("metrics") { _, _ in MetricsEndpoint.response(registry) }
