@@ -301,6 +301,52 @@ struct BadInputRouteTests {
         }
     }
 
+    @Test(
+        "A body that is neither a form nor JSON is a 400 naming the types read, and changes nothing",
+        arguments: [
+            "multipart/form-data; boundary=------------------------d74496d66958873e", "text/plain",
+            "text/plain;charset=UTF-8", "application/xml",
+        ]
+    )
+    func unsupportedContentType(contentType: String) async throws {
+        try await withWire { api in
+            // Given a customer's email as curl -F sends it, or a form sent under another type
+            let body =
+                contentType.hasPrefix("multipart/")
+                ? "--------------------------d74496d66958873e\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\n"
+                    + "a@b.co\r\n--------------------------d74496d66958873e--\r\n"
+                : "email=a@b.co"
+            // When it is posted, without and with an Idempotency-Key (whose middleware reads the body first)
+            for headers: HTTPFields in [[:], [Self.idempotencyKey: "content-type"]] {
+                let response = try await api.send(
+                    .post,
+                    "/v1/customers",
+                    body: body,
+                    contentType: contentType,
+                    headers: headers
+                )
+                // Then Stripe's 400 saying which types are read
+                #expect(response.status == 400, "\(response.text)")
+                #expect(response.error["type"]?.string == "invalid_request_error")
+                #expect(response.error["code"] == nil, "\(response.text)")
+                let message = response.error["message"]?.string ?? ""
+                #expect(message.contains("application/x-www-form-urlencoded"), "\(message)")
+                #expect(message.contains("application/json"), "\(message)")
+            }
+            // And nothing was created
+            #expect(try await api.listCount("/v1/customers") == 0)
+            // While a form (with a charset, or with no content type at all) and JSON are read as before
+            for (type, form): (String?, String) in [
+                ("application/x-www-form-urlencoded; charset=utf-8", "email=a@b.co"), (nil, "email=c@d.co"),
+                ("Application/JSON; charset=utf-8", #"{"email": "e@f.co"}"#),
+            ] {
+                let created = try await api.send(.post, "/v1/customers", body: form, contentType: type)
+                #expect(created.status == 200, "\(type ?? "none"): \(created.text)")
+            }
+            #expect(try await api.listCount("/v1/customers") == 3)
+        }
+    }
+
     @Test("A request for a connected account (Stripe-Account) is refused, not run on this account")
     func stripeAccountRefused() async throws {
         try await withWire { api in

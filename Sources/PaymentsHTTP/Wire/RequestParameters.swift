@@ -41,14 +41,21 @@ enum RequestParameters {
         }
     }
 
-    /// A POST body's parameters: JSON when the content type says so, a form otherwise.
+    /// A POST body's parameters: JSON for `application/json`, a form for `application/x-www-form-urlencoded` or no
+    /// content type.
     /// - Parameter limit: the most parameters accepted (``HTTPLimits/maxFormParameters``).
-    /// - Throws: 400 for a malformed body, one that is not UTF-8, one with more than `limit` parameters, or a card
-    ///   number outside `card[number]`.
+    /// - Throws: 400 for another content type, a malformed body, one that is not UTF-8, one with more than `limit`
+    ///   parameters, or a card number outside `card[number]`.
     static func parseBody(_ buffer: ByteBuffer, contentType: String?, limit: Int) throws -> [String: ParameterNode] {
-        if contentType?.lowercased().hasPrefix("application/json") == true {
+        let mediaType = contentType.map(Self.mediaType) ?? ""
+        if mediaType == "application/json" {
             if buffer.readableBytes == 0 { return [:] }
             return try refusingCardNumbers(ParameterNode.parseJSON(Data(buffer.readableBytesView), limit: limit))
+        }
+        // Anything else was read as a form: a multipart body (`curl -F`) was answered with parameter_unknown naming
+        // its boundary line, a JSON body sent as text/plain with its braces as a parameter's name
+        guard mediaType.isEmpty || mediaType == "application/x-www-form-urlencoded" else {
+            throw PaymentError.unsupportedContentType(mediaType)
         }
         // Validated, not decoded: NIO's `getString` replaces each byte that is not UTF-8 with U+FFFD, so
         // `description=caf\xE9` was stored as `caf\u{FFFD}`, and two metadata keys differing in such a byte merged
@@ -59,6 +66,11 @@ enum RequestParameters {
             )
         }
         return try refusingCardNumbers(ParameterNode.parseForm(text, limit: limit))
+    }
+
+    /// The media type of a `Content-Type` value, lowercased, without its parameters (`; charset=utf-8`).
+    static func mediaType(_ contentType: String) -> String {
+        String(contentType.prefix { $0 != ";" }).trimmingCharacters(in: .whitespaces).lowercased()
     }
 
     /// `parameters`, unless one of them holds a card number where it does not belong, or a null character.
@@ -74,5 +86,18 @@ enum RequestParameters {
             throw .nullCharacterNotAllowed(param: param)
         }
         return parameters
+    }
+}
+
+extension PaymentError {
+    /// A POST body of a content type other than a form or JSON: Stripe's 400 (an `invalid_request_error` without a
+    /// code), saying which types are read. The type is repeated unless it holds a card number.
+    static func unsupportedContentType(_ mediaType: String) -> PaymentError {
+        let named = CardNumber.appears(in: mediaType) ? "" : " \(mediaType.prefix(100))"
+        return .invalidRequest(
+            "Invalid request: unsupported Content-Type\(named). Send the parameters as "
+                + "application/x-www-form-urlencoded (Stripe's form encoding: card[number]=...&metadata[key]=...) or "
+                + "as application/json."
+        )
     }
 }
