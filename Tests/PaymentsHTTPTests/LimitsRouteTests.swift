@@ -116,6 +116,39 @@ struct LimitsRouteTests {
         }
     }
 
+    @Test(
+        "On /pay and /save-card a body over the size limit and headers over the limits get the seed client's 400",
+        arguments: ["/pay", "/save-card"]
+    )
+    func checkoutLimits(path: String) async throws {
+        try await withLimits(HTTPLimits(maxBodyBytes: 2048, maxHeaderBytes: 1024, maxHeaderCount: 10)) { api in
+            // A body whose Content-Length is over the limit (refused before it is read)
+            let big = #"{"payment_method_id": "pm_card_visa", "item": ""# + String(repeating: "a", count: 3000) + #""}"#
+            let body = try await api.send(.post, path, body: big, contentType: "application/json", auth: nil)
+            // Header fields over the count limit
+            var many = HTTPFields()
+            for index in 0..<10 { many.append(HTTPField(name: .init("X-H\(index)")!, value: "1")) }
+            let headers = try await api.send(
+                .post,
+                path,
+                body: #"{"payment_method_id": "pm_card_visa"}"#,
+                contentType: "application/json",
+                auth: nil,
+                headers: many
+            )
+            // Each in the shape the handler's own errors have (the seed's client reads error.message), as a body cut
+            // off while read (chunked) is
+            for (answer, code) in [(body, "request_too_large"), (headers, "request_header_fields_too_large")] {
+                #expect(answer.status == 400, "\(answer.text)")
+                #expect(answer.error["code"]?.string == code, "\(answer.text)")
+                #expect(answer.error["message"]?.string?.isEmpty == false)
+                #expect(answer.error.has("decline_code"), "\(answer.text)")
+                #expect(!answer.error.has("type"), "Stripe's shape instead of the seed client's: \(answer.text)")
+            }
+            #expect(try await api.listCount("/v1/payment_intents") == 0)
+        }
+    }
+
     @Test("Metadata (Stripe's fixed limits): 50 keys pass, 51 do not; keys of 40 characters, values of 500")
     func metadata() async throws {
         try await withWire { api in

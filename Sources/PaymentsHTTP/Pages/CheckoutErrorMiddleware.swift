@@ -2,9 +2,10 @@ import Hummingbird
 import PaymentsCore
 
 /// Gives `/pay`'s and `/save-card`'s errors raised before their handlers run (an `Idempotency-Key` that is too long
-/// or reused with another body, a body that cannot be parsed or is over the size limit) the seed client's shape,
-/// `{error: {message, code, decline_code}}` with 400, exactly as the handlers answer the errors they meet. A 409 (the
-/// key is in flight) and a 5xx keep Stripe's shape, as the handlers leave those too.
+/// or reused with another body, a body that cannot be parsed or is over the size limit; and, through
+/// ``RequestLimitsMiddleware``, header fields over the limits and a `Content-Length` over the size limit) the seed
+/// client's shape, `{error: {message, code, decline_code}}` with 400, exactly as the handlers answer the errors they
+/// meet. A 409 (the key is in flight) and a 5xx keep Stripe's shape, as the handlers leave those too.
 struct CheckoutErrorMiddleware: RouterMiddleware {
     typealias Context = StripeRequestContext
 
@@ -16,8 +17,22 @@ struct CheckoutErrorMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as PaymentError where error.status < 500 && error.status != 409 {
-            let answer = PayController.errorAnswer(error)
-            return JSONResponse.json(answer.body, status: .init(code: answer.status))
+            return Self.answer(error)
         }
+    }
+
+    /// The routes whose errors have the seed client's shape, as `RequestContext.endpointPath` names them.
+    static let endpoints: Set<String> = ["/pay", "/save-card"]
+
+    /// Whether the request in `context` is one of ``endpoints`` (the router matched it before any middleware ran), so
+    /// a refusal made before this middleware (the request limits') takes the seed client's shape too.
+    static func answers(_ context: StripeRequestContext) -> Bool {
+        context.endpointPath.map { endpoints.contains($0) } ?? false
+    }
+
+    /// The seed client's answer to `error`: `{error: {message, code, decline_code}}` with 400 (402 for a decline).
+    static func answer(_ error: PaymentError) -> Response {
+        let answer = PayController.errorAnswer(error)
+        return JSONResponse.json(answer.body, status: .init(code: answer.status))
     }
 }

@@ -6,7 +6,9 @@ import PaymentsCore
 /// over the size limit (413, before any of it is read), each with Stripe's error object.
 ///
 /// A body sent without `Content-Length` (chunked) is cut off at the limit as it is read (``RequestParameters``), with
-/// the same 413. Headers far over the limits (twice them) are refused earlier still, by the HTTP parser.
+/// the same 413. On `/pay` and `/save-card` both refusals, like every error there, have the seed client's shape
+/// with 400 (``CheckoutErrorMiddleware``), whether the body announced its length or not. Headers far over the limits
+/// (twice them) are refused earlier still, by the HTTP parser.
 struct RequestLimitsMiddleware: RouterMiddleware {
     typealias Context = StripeRequestContext
     let limits: HTTPLimits
@@ -18,6 +20,18 @@ struct RequestLimitsMiddleware: RouterMiddleware {
     ) async throws -> Response {
         var context = context
         context.limits = limits
+        do {
+            try refuseOverLimits(request)
+        } catch let error as PaymentError where CheckoutErrorMiddleware.answers(context) {
+            // The router matched the route before any middleware ran: a /pay client gets the shape it reads
+            return CheckoutErrorMiddleware.answer(error)
+        }
+        return try await next(request, context)
+    }
+
+    /// Refuses `request` when its header fields or its announced body are over the limits.
+    /// - Throws: 431 or 413, in Stripe's shape.
+    func refuseOverLimits(_ request: Request) throws {
         let headers = request.headers
         // HTTP/1's Host header arrives as the request's authority, apart from the other fields: counted as sent.
         let host = request.head.authority.map { "Host".utf8.count + $0.utf8.count }
@@ -37,7 +51,6 @@ struct RequestLimitsMiddleware: RouterMiddleware {
         if let length = headers[.contentLength].flatMap({ Int($0) }), length > limits.maxBodyBytes {
             throw PaymentError.bodyTooLarge(length, limit: limits.maxBodyBytes)
         }
-        return try await next(request, context)
     }
 }
 
