@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import TestSupport
 import Testing
 
 @testable import PaymentsHTTP
@@ -46,6 +47,55 @@ struct StaticFilesRouteTests {
             let folder = try await wire.get("/checkout", auth: nil)
             #expect(folder.status == 301)
             #expect(folder.header("Location") == "/checkout/")
+        }
+    }
+
+    @Test(
+        "A range past the end of a file is a 416 saying the size; others are served or ignored, never a negative length"
+    )
+    func ranges() async throws {
+        let path = TestPaths.root.appendingPathComponent("Public/checkout/checkout.css").path
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        try await FuzzFindingsRouteTests.withStaticFiles { wire in
+            func get(_ range: String, method: HTTPRequest.Method = .get) async throws -> WireResponse {
+                try await wire.send(
+                    method,
+                    "/checkout/checkout.css",
+                    auth: nil,
+                    headers: [.range: range]
+                )
+            }
+            // Starting at or past the end (a position too large for an Int too): 416 with the file's size
+            for range in [
+                "bytes=100000-", "bytes=\(size)-", "bytes=\(size)-\(size + 10)", "bytes=9223372036854775807-",
+                "bytes=99999999999999999999-", "BYTES=100000-",
+            ] {
+                let answer = try await get(range)
+                #expect(answer.status == 416, "\(range): \(answer.status) \(answer.headers)")
+                #expect(answer.header("Content-Range") == "bytes */\(size)", "\(range)")
+                #expect(answer.error["type"]?.string == "invalid_request_error", "\(range)")
+                #expect(Int(answer.header("Content-Length") ?? "0") ?? -1 >= 0, "\(range): \(answer.headers)")
+            }
+            // Within the file: the bytes asked for
+            let start = try await get("bytes=0-9")
+            #expect(start.status == 206)
+            #expect(start.header("Content-Range") == "bytes 0-9/\(size)")
+            #expect(start.header("Content-Length") == "10")
+            #expect(start.text.utf8.count == 10)
+            let last = try await get("bytes=\(size - 1)-")
+            #expect(last.status == 206)
+            #expect(last.header("Content-Length") == "1")
+            // Forms the server ignores (a suffix, several ranges, a last before the first, another unit), and a range
+            // on HEAD: the whole file
+            for (range, method) in [
+                ("bytes=-5", HTTPRequest.Method.get), ("bytes=0-1,5-6", .get), ("bytes=5-3", .get), ("items=0-1", .get),
+                ("bytes=100000-", .head), ("bytes=0-9", .head),
+            ] {
+                let answer = try await get(range, method: method)
+                #expect(answer.status == 200, "\(method) \(range): \(answer.status)")
+                #expect(answer.header("Content-Length") == String(size), "\(method) \(range): \(answer.headers)")
+                #expect(answer.header("Content-Range") == nil, "\(method) \(range)")
+            }
         }
     }
 

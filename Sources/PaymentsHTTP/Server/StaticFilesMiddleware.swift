@@ -1,4 +1,6 @@
+import HTTPTypes
 import Hummingbird
+import PaymentsCore
 
 /// The checkout's static files (`publicFolder`): Hummingbird's `FileMiddleware`, which answers a GET or HEAD no route
 /// answered, asked only for a path in its canonical form.
@@ -8,7 +10,8 @@ import Hummingbird
 /// `//checkout/`, which a browser reads as the host `checkout`. Here a path with an empty, `.` or `..` segment, or a
 /// percent escape of a character that needs none (a letter, a digit, `-`, `.`, `_`, `~`) or of `/`, names no file:
 /// the routes answer it (a 404). So every file is served under one path, the one its links use, and no redirect
-/// starts with `//`. A broken escape still reaches the file middleware, which refuses it (400).
+/// starts with `//`. A broken escape still reaches the file middleware, which refuses it (400). A `Range` reaches it
+/// in the forms it reads right (``ByteRange``), and one starting past the file's end is a 416.
 struct StaticFilesMiddleware: RouterMiddleware {
     typealias Context = StripeRequestContext
     let files: FileMiddleware<Context, CanonicalFileSystem>
@@ -30,7 +33,37 @@ struct StaticFilesMiddleware: RouterMiddleware {
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         guard Self.isCanonical(request.uri.path) else { return try await next(request, context) }
-        return try await files.handle(request, context: context, next: next)
+        guard let value = request.headers[.range] else {
+            return try await files.handle(request, context: context, next: next)
+        }
+        // A range is defined for GET only (RFC 9110, 14.2); one the file middleware would misread is ignored
+        let range = request.method == .get ? ByteRange(value) : nil
+        var head = request.head
+        head.headerFields[.range] = range?.headerValue
+        let response = try await files.handle(Request(head: head, body: request.body), context: context, next: next)
+        guard let range, response.status == .partialContent,
+            let size = response.headers[.contentRange].flatMap(Self.completeLength), range.first >= size
+        else { return response }
+        return Self.rangeNotSatisfiable(size: size)
+    }
+
+    /// The file's size in a `Content-Range` value (`bytes 0-9/7103`).
+    static func completeLength(_ contentRange: String) -> Int? {
+        contentRange.split(separator: "/").last.flatMap { Int($0) }
+    }
+
+    /// 416 for a range that starts at or past the end of a file of `size` bytes, saying the size as RFC 9110 (15.5.17)
+    /// has it, `Content-Range: bytes */SIZE`, and why in Stripe's error object; the file is not read.
+    static func rangeNotSatisfiable(size: Int) -> Response {
+        let error = PaymentError(
+            kind: .invalidRequest,
+            code: nil,
+            message: "The requested range starts at or past the end of the file, which is \(size) bytes long.",
+            status: 416
+        )
+        var response = JSONResponse.json(StripeRenderer.error(error), status: .rangeNotSatisfiable)
+        response.headers[.contentRange] = "bytes */\(size)"
+        return response
     }
 
     /// Whether `path` (as sent, escapes undecoded) is in its canonical form: no empty segment but a last one (a
