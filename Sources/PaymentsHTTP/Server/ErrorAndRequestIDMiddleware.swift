@@ -71,6 +71,7 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
         // Hummingbird closes the connection after this answer (see `ConnectionCloseHandler`): say so
         if request.headers[.connection] == "close" { response.headers[.connection] = "close" }
         PageHeaders.apply(to: &response.headers, path: request.uri.path, endpoint: context.endpointPath)
+        CrossOriginMiddleware.apply(to: &response.headers, path: request.uri.path, endpoint: context.endpointPath)
         RequestLog.record(request, status: response.status, since: started, logger: context.logger)
         return response
     }

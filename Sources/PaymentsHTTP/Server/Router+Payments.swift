@@ -10,6 +10,8 @@ public func buildRouter(services: HTTPServices) -> Router<StripeRequestContext> 
     // Outermost, so it counts every answer with its final status (errors included, once rendered).
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorAndRequestIDMiddleware(services: services))
+    // Inside the error middleware, so a preflight's answer has a Request-Id and every answer the CORS headers
+    router.add(middleware: CrossOriginMiddleware())
     router.add(middleware: RequestLimitsMiddleware(limits: services.limits))
     if let folder = services.publicFolder {
         // The checkout page and its JavaScript client, at their canonical paths only
