@@ -318,6 +318,45 @@ struct SavedCardsRouteTests {
 
     // MARK: - Listing a customer's cards
 
+    @Test("another of Stripe's types lists nothing (200), a type Stripe lacks is a 400; one card reads by customer")
+    func otherTypesAndOneCard() async throws {
+        try await withWire { api in
+            // Given a customer with a card, and another customer's card
+            let customer = try await api.createCustomer()
+            let card = try await api.savedCard("4242424242424242", customer: customer)
+            let other = try await api.createCustomer()
+            let othersCard = try await api.savedCard("5555555555554444", customer: other)
+
+            // When both lists ask for SEPA debits, then for a type Stripe has not
+            let lists = [
+                ("/v1/customers/\(customer)/payment_methods", [(String, String)]()),
+                ("/v1/payment_methods", [("customer", customer)]),
+            ]
+            for (path, query) in lists {
+                let sepa = try await api.get(path, query + [("type", "sepa_debit")])
+                // Then the first is an empty list, as Stripe answers a customer without any
+                #expect(sepa.status == 200, "\(path): \(sepa.text)")
+                #expect(sepa.json["object"]?.string == "list" && sepa.json.ids.isEmpty)
+                let bogus = try await api.get(path, query + [("type", "bogus")])
+                #expect(bogus.status == 400 && bogus.error["param"]?.string == "type", "\(bogus.text)")
+            }
+            // and an unknown customer is still a 404 whatever the type
+            let nobody = try await api.get("/v1/customers/cus_nobody/payment_methods", [("type", "sepa_debit")])
+            #expect(nobody.status == 404, "\(nobody.text)")
+
+            // When one card is read through its customer (Customer.retrieve_payment_method)
+            let own = try await api.get("/v1/customers/\(customer)/payment_methods/\(card)")
+            let others = try await api.get("/v1/customers/\(customer)/payment_methods/\(othersCard)")
+            let unknown = try await api.get("/v1/customers/cus_nobody/payment_methods/\(card)")
+
+            // Then the customer's own is the card; another's card and an unknown customer are 404s
+            #expect(own.status == 200 && own.json["id"]?.string == card, "\(own.text)")
+            #expect(own.json["customer"]?.string == customer)
+            #expect(others.status == 404 && others.error["code"]?.string == "resource_missing", "\(others.text)")
+            #expect(unknown.status == 404, "\(unknown.text)")
+        }
+    }
+
     @Test("both list endpoints show only the customer's attached cards, newest first, with paging")
     func listCustomersCards() async throws {
         try await withWire { api in

@@ -131,6 +131,21 @@ public struct Customers: Sendable {
         }
     }
 
+    /// One of a customer's payment methods (`GET /v1/customers/:id/payment_methods/:payment_method`).
+    /// - Throws: 404 for an unknown or deleted customer, and for a payment method not attached to this customer (as
+    ///   Stripe: another customer's card is no such payment method here).
+    public func paymentMethod(_ id: String, customer customerID: String) async throws -> PaymentMethod {
+        try await context.database.read { tx in
+            guard let customer = try tx.customer(customerID), !customer.deleted else {
+                throw PaymentError.resourceMissing("customer", id: customerID, param: "customer", inURL: true)
+            }
+            guard let paymentMethod = try tx.paymentMethod(id), paymentMethod.customer == customer.id else {
+                throw PaymentError.resourceMissing("PaymentMethod", id: id, param: "payment_method", inURL: true)
+            }
+            return paymentMethod
+        }
+    }
+
     /// Lists customers, newest first.
     public func list(email: String?, created: CreatedFilter?, page: PageRequest) async throws -> Page<Customer> {
         try await context.database.read { tx in try tx.customers(email: email, created: created, page: page) }

@@ -14,6 +14,7 @@ struct CustomersController {
         routes.post(":id", use: update)
         routes.delete(":id", use: delete)
         routes.get(":id/payment_methods", use: paymentMethods)
+        routes.get(":id/payment_methods/:payment_method", use: paymentMethod)
         return routes
     }
 
@@ -73,18 +74,31 @@ struct CustomersController {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
         _ = try Expansion.read(&params, allowed: [], list: true)
-        if let type = try params.string("type"), type != "card" {
-            throw PaymentError.invalidValue("type", "Invalid type: this service has only `card` payment methods.")
-        }
+        let cards = try PaymentMethodsController.listsCards(&params)
         let page = try ListParameters.page(&params)
         try params.finish()
         let id = try context.parameters.require("id")
-        let result = try await services.customers.paymentMethods(id, page: page, inURL: true)
+        let found = try await services.customers.paymentMethods(id, page: page, inURL: true)
+        let result = cards ? found : Page(items: [], hasMore: false)
         let options = RenderOptions(request: request, context: context, services: services)
         let items = result.items.map { StripeRenderer.paymentMethod($0, options: options) }
         return JSONResponse.json(
             StripeRenderer.list(items, hasMore: result.hasMore, url: "/v1/customers/\(id)/payment_methods")
         )
+    }
+
+    /// `GET /v1/customers/:id/payment_methods/:payment_method`: one of the customer's cards.
+    @Sendable func paymentMethod(_ request: Request, context: StripeRequestContext) async throws -> Response {
+        try context.requireSecretKey()
+        var params = try await RequestParameters.read(request, context: context)
+        _ = try Expansion.read(&params, allowed: [])
+        try params.finish()
+        let paymentMethod = try await services.customers.paymentMethod(
+            try context.parameters.require("payment_method"),
+            customer: try context.parameters.require("id")
+        )
+        let options = RenderOptions(request: request, context: context, services: services)
+        return JSONResponse.json(StripeRenderer.paymentMethod(paymentMethod, options: options))
     }
 
     /// The fields create and update share.
