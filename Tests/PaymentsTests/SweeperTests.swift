@@ -381,6 +381,41 @@ struct SweeperTests {
         #expect(try await Sweeper(context: environment.context).sweep(now: expiry + 60) == SweepReport())
     }
 
+    @Test("A capture that meets the expiry's release before its cancel is written: canceled, reason automatic")
+    func captureMeetsExpiryRelease() async throws {
+        // Given an expired authorization, and a merchant's capture arriving after the pass released it at the
+        // network, before the pass wrote the cancel
+        let race = Race()
+        let environment = try TestEnvironment(
+            confirmationWindow: Self.window,
+            faults: FaultInjector(armed: .afterSweepRelease) { _ in try await race.run() }
+        )
+        let intent = try await Self.pay(environment, "pm_card_visa", captureMethod: .manual)
+        let intents = environment.intents
+        let refused = Mutex<PaymentError?>(nil)
+        race.set {
+            do {
+                _ = try await intents.capture(intent.id, amountToCapture: nil)
+            } catch let error as PaymentError {
+                refused.withLock { $0 = error }
+            }
+        }
+        let expiry = environment.clock.now + PaymentIntents.authorizationLifetime
+
+        // When the pass runs
+        let report = try await Sweeper(context: environment.context).sweep(now: expiry)
+
+        // Then the capture was refused, nothing was captured, and the cancel names the expiry as its reason
+        #expect(refused.withLock { $0?.code } == "payment_intent_unexpected_state")
+        let stored = try await Self.stored(environment, intent)
+        #expect(stored.status == .canceled)
+        #expect(stored.cancellationReason == .automatic)
+        #expect(stored.amountReceived == 0)
+        #expect(report.authorizationsCanceled == 1)
+        let attempt = try #require(intent.latestCharge)
+        #expect(try environment.network.capturedAmount(attemptID: attempt) == 0)
+    }
+
     @Test("An unreachable network leaves the authorization for the next pass")
     func unreachableNetworkRetriesNextPass() async throws {
         // Given an expired authorization and a network that cannot be reached

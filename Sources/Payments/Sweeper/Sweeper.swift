@@ -375,8 +375,20 @@ public struct Sweeper: Sendable {
     {
         var changes: [(intent: PaymentIntent, before: PaymentIntent)] = []
         var captured: [String: Int64] = [:]
+        var named: [(intent: PaymentIntent, before: PaymentIntent)] = []
         for (id, release) in answers {
-            guard let current = try tx.paymentIntent(id), current.status == .requiresCapture else { continue }
+            guard let current = try tx.paymentIntent(id) else { continue }
+            if release == .released, current.status == .canceled, current.cancellationReason == nil {
+                // A capture that met this pass's release at the network recorded the cancel first, with no reason
+                // (it cannot know whose release it met): the expiry is the reason, as a merchant's cancel names its
+                // own reason in the same case. (A merchant's cancel without a reason racing the expiry ends named
+                // `automatic` too: both released the hold.)
+                var next = current
+                next.cancellationReason = .automatic
+                named.append((next, current))
+                continue
+            }
+            guard current.status == .requiresCapture else { continue }
             switch release {
             case .released:
                 changes.append((try current.apply(.canceled(.automatic), now: now), current))
@@ -397,6 +409,7 @@ public struct Sweeper: Sendable {
             if let amount { next.recordCapture(amount) } else { next.releaseAuthorization() }
             try tx.update(next, from: charge)
         }
+        for (intent, before) in named where try tx.update(intent, from: before) { canceled += 1 }
         return (canceled, recorded)
     }
 
