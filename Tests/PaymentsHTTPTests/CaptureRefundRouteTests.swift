@@ -452,6 +452,24 @@ struct CaptureRefundRouteTests {
         }
     }
 
+    @Test("a refund may name its currency (Stripe's currency): the charge's is accepted, another refused")
+    func refundCurrency() async throws {
+        try await withWire { api in
+            // Given a paid intent of 1000 usd
+            let id = try await Self.paid(api)
+
+            // When a refund names eur, then USD
+            let other = try await Self.refund(api, id, [("amount", "100"), ("currency", "eur")])
+            let same = try await Self.refund(api, id, [("amount", "100"), ("currency", "USD")])
+
+            // Then the first is refused on currency and refunds nothing; the second refunds 100 usd
+            #expect(other.status == 400 && other.error["param"]?.string == "currency", "\(other.text)")
+            #expect(same.status == 200 && same.json["currency"]?.string == "usd", "\(same.text)")
+            let intent = try await api.retrieveIntent(id, expandCharge: true)
+            #expect(intent["latest_charge"]?["amount_refunded"]?.int == 100)
+        }
+    }
+
     @Test("after a partial capture, only the captured amount can be refunded")
     func refundAfterPartialCapture() async throws {
         try await withWire { api in

@@ -16,6 +16,8 @@ public struct Refunds: Sendable {
         public var amount: Int64?
         public var reason: Refund.Reason?
         public var metadata: [String: String]
+        /// The refund's currency, when the caller names it (Stripe's `currency`): it must be the charge's.
+        public var currency: String?
 
         /// Creates input.
         public init(
@@ -48,6 +50,13 @@ public struct Refunds: Sendable {
         let id = context.ids.refund()
         let refund = try await context.database.write { tx -> Refund in
             let charge = try Self.charge(for: input, tx: tx)
+            if let currency = input.currency, currency != charge.currency {
+                throw PaymentError.invalidRequest(
+                    "The currency of a refund must be that of its charge (\(charge.currency)), not \(currency).",
+                    code: "parameter_invalid_string",
+                    param: "currency"
+                )
+            }
             let remaining = charge.refundable
             guard remaining > 0 else {
                 throw PaymentError.invalidRequest(
