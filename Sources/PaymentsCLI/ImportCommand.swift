@@ -23,11 +23,8 @@ struct ImportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let database = try await options.database()
+        // A new SQLite file the import makes is removed again when it refuses, while it holds no data (`ArchiveImport`)
         let importer = ArchiveImport(database: database, logger: ArchiveCommandOutput.logger)
-        // A new SQLite file the import makes (the migrations run before the archive's checks against the target) is
-        // removed again when it refuses: "unchanged" is no file, not an empty migrated one
-        var created: String?
-        if case .sqlite(let path, _) = database, !FileManager.default.fileExists(atPath: path) { created = path }
         do {
             let started = ContinuousClock.now
             let counts = try await importer.run(input: input)
@@ -37,16 +34,7 @@ struct ImportCommand: AsyncParsableCommand {
                 since: started
             )
         } catch let error as ArchiveError {
-            if let created { Self.remove(created) }
             throw ArchiveCommandOutput.fail("import", error)
-        } catch {
-            if let created { Self.remove(created) }
-            throw error
         }
-    }
-
-    /// Removes the SQLite file at `path` and the files SQLite keeps beside it.
-    static func remove(_ path: String) {
-        for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
     }
 }

@@ -222,6 +222,43 @@ struct ExportImportTests {
         restarted.removeFiles()
     }
 
+    @Test("export refuses an output that is a named pipe, a link or a folder, or no name, without opening it")
+    func exportOverOtherThanFilesRefused() async throws {
+        // Given a migrated database, a named pipe, a link to a file, and a folder
+        let folder = try TestPaths.temporaryFolder("payments-e2e-export-special")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let db = folder.appendingPathComponent("payments.sqlite").path
+        try #require(try await Self.run(["migrate", "--db", db], in: folder).termination.isCleanExit)
+        let pipe = folder.appendingPathComponent("pipe").path
+        try #require(mkfifo(pipe, 0o600) == 0)
+        let target = folder.appendingPathComponent("target.txt").path
+        try Data("kept".utf8).write(to: URL(fileURLWithPath: target))
+        let link = folder.appendingPathComponent("link.archive").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+
+        // When an export names each as its output (a pipe hung the export for ever; a link, or a device named as
+        // root, was replaced by the archive)
+        for (output, kind) in [
+            (pipe, "a named pipe"), (link, "a symbolic link"), (folder.path, "a folder"), ("", "name a file"),
+        ] {
+            let export = try await runToCompletion(
+                try PaymentsBinary.path(),
+                ["export", "--db", db, "--output", output],
+                environment: PaymentsBinary.environment([:]),
+                in: folder,
+                timeout: .seconds(30)
+            )
+            // Then it is refused at once, saying why, and each is as it was
+            #expect(export.termination == Termination(reason: .exit, status: 1), "\(output): \(export.output)")
+            #expect(export.output.contains("Refusing to write the archive to"), "\(export.output)")
+            #expect(export.output.contains(kind), "\(export.output)")
+        }
+        var status = stat()
+        #expect(lstat(pipe, &status) == 0 && status.st_mode & S_IFMT == S_IFIFO)
+        #expect(lstat(link, &status) == 0 && status.st_mode & S_IFMT == S_IFLNK)
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == "kept")
+    }
+
     @Test("an import into a new SQLite file that is refused while copying leaves no file behind")
     func refusedImportLeavesNoFile() async throws {
         // Given an archive whose rows break a foreign key (a payment method of a customer that does not exist),
@@ -256,6 +293,50 @@ struct ExportImportTests {
         for suffix in ["", "-wal", "-shm"] {
             #expect(!FileManager.default.fileExists(atPath: target + suffix), "\(suffix): \(run.output)")
         }
+    }
+
+    @Test("two imports at once into a new SQLite file: one fills it, the other is refused and leaves it filled")
+    func twoImportsAtOnce() async throws {
+        // Given an archive of 20,000 intents (long enough to check that both imports start before either makes the
+        // file)
+        let folder = try TestPaths.temporaryFolder("payments-e2e-import-twice")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let source = folder.appendingPathComponent("source.sqlite").path
+        let migrate = try await Self.run(["migrate", "--db", source], in: folder)
+        #expect(migrate.termination.isCleanExit, "\(migrate.output)")
+        let intents = 20_000
+        let queue = try DatabaseQueue(path: source)
+        try await queue.write { db in
+            let insert = try db.makeStatement(
+                sql: """
+                    INSERT INTO payment_intents (id, created, amount, currency, status, capture_method,
+                        confirmation_method, client_secret)
+                    VALUES (?, ?, 2000, 'usd', 'requires_payment_method', 'automatic', 'automatic', ?)
+                    """
+            )
+            for index in 0..<intents {
+                try insert.execute(arguments: ["pi_twice\(index)", 1_767_225_600 + index, "pi_twice\(index)_secret_x"])
+            }
+        }
+        try queue.close()
+        let archive = folder.appendingPathComponent("twice.archive").path
+        let export = try await Self.run(["export", "--db", source, "--output", archive], in: folder)
+        try #require(export.termination.isCleanExit, "\(export.output)")
+
+        // When two imports into the same new file start at once
+        let target = folder.appendingPathComponent("new.sqlite").path
+        async let first = Self.run(["import", "--db", target, "--input", archive], in: folder)
+        async let second = Self.run(["import", "--db", target, "--input", archive], in: folder)
+        let runs = try await [first, second]
+
+        // Then one filled the file and the other was refused, and the refused one left the file as the first filled
+        // it (it removed the file it had not made, with every row the first had imported)
+        let succeeded = runs.filter { $0.termination.isCleanExit }
+        #expect(succeeded.count == 1, "\(runs.map(\.output))")
+        #expect(FileManager.default.fileExists(atPath: target), "\(runs.map(\.output))")
+        let imported = try DatabaseQueue(path: target)
+        defer { try? imported.close() }
+        #expect(try await Self.cells("SELECT count(*) FROM payment_intents", imported) == [["\(intents)"]])
     }
 
     /// The import half of ``killedMidway()``: killed while it copies, then run again.

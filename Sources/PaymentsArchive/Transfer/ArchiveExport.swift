@@ -27,6 +27,7 @@ public struct ArchiveExport: Sendable {
             return try await write(to: FileHandle.standardOutput)
         }
         let temporary = output + ".tmp"
+        try Self.refuseOtherThanFiles(output, temporary)
         try Self.refuseDatabaseFiles(output, temporary, database: database)
         guard FileManager.default.createFile(atPath: temporary, contents: nil),
             let file = FileHandle(forWritingAtPath: temporary)
@@ -114,6 +115,35 @@ public struct ArchiveExport: Sendable {
         }
     }
 
+    /// Refuses an output that is not a file to replace: an empty name, or an existing name that is not a regular
+    /// file (a device, a named pipe, a socket, a symbolic link). The archive is renamed over its output when complete,
+    /// so `--output /dev/null` run as root replaced the device with a world-readable file of the archive, and a link
+    /// was replaced by the archive while its target stayed as it was; a named pipe hung the export before it began.
+    static func refuseOtherThanFiles(_ paths: String...) throws {
+        for path in paths {
+            guard !path.isEmpty, !path.hasSuffix("/") else {
+                throw ArchiveError.database(
+                    "Refusing to write the archive to \"\(path)\": name a file (or - for standard output)."
+                )
+            }
+            var status = stat()
+            guard lstat(path, &status) == 0 else { continue }
+            let kind: String
+            switch status.st_mode & S_IFMT {
+            case S_IFREG: continue
+            case S_IFDIR: kind = "a folder"
+            case S_IFLNK: kind = "a symbolic link (name the file it leads to)"
+            case S_IFIFO: kind = "a named pipe (use --output - and a shell pipe)"
+            case S_IFCHR, S_IFBLK: kind = "a device (use --output - to write to standard output)"
+            default: kind = "not a regular file"
+            }
+            throw ArchiveError.database(
+                "Refusing to write the archive to \(path): it is \(kind). The archive is written beside it and renamed "
+                    + "over it when complete, which would replace it."
+            )
+        }
+    }
+
     /// `path` made absolute with every symbolic link resolved, the file's own included when it is one.
     static func fullyResolved(_ path: String) -> String {
         URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
@@ -126,9 +156,13 @@ public struct ArchiveExport: Sendable {
             .path
     }
 
-    /// Whether `path` starts with SQLite's file header.
+    /// Whether `path` is a regular file that starts with SQLite's file header (a named pipe or a device is never
+    /// opened: reading one blocks, or has effects).
     static func isSQLiteDatabase(_ path: String) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        var status = stat()
+        guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG,
+            let handle = FileHandle(forReadingAtPath: path)
+        else { return false }
         defer { try? handle.close() }
         let header = (try? handle.read(upToCount: 16)) ?? Data()
         return header == Data("SQLite format 3\u{0}".utf8)

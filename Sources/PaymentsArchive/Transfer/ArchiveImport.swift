@@ -41,8 +41,20 @@ public struct ArchiveImport: Sendable {
                 } else {
                     try check(archive: archive, applied: [], folder: migrations, counts: [])
                 }
-                _ = try PaymentDatabase(path: path, migrations: MigrationSet(folder: folder))
-                return try SQLiteArchive.importArchive(try ArchiveReader(path: input), into: path)
+                let existed = FileManager.default.fileExists(atPath: path)
+                do {
+                    _ = try PaymentDatabase(path: path, migrations: MigrationSet(folder: folder))
+                } catch {
+                    if !existed { Self.removeIfEmpty(path, madeAs: nil) }
+                    throw error
+                }
+                let made = existed ? nil : Self.identity(of: path)
+                do {
+                    return try SQLiteArchive.importArchive(try ArchiveReader(path: input), into: path)
+                } catch {
+                    if let made { Self.removeIfEmpty(path, madeAs: made) }
+                    throw error
+                }
             case .postgres(let settings, let folder):
                 let migrations = try PostgresMigrationSet(folder: folder)
                 let connection = try await settings.connect(logger: logger)
@@ -70,6 +82,33 @@ public struct ArchiveImport: Sendable {
         } catch {
             throw ArchiveError.wrapping(error, database: database)
         }
+    }
+
+    /// A file's device and inode, to tell the file this import made from one put at its path since.
+    struct FileIdentity: Equatable {
+        let device: UInt64
+        let inode: UInt64
+    }
+
+    static func identity(of path: String) -> FileIdentity? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return FileIdentity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
+    }
+
+    /// Removes the SQLite file at `path` (and the files SQLite keeps beside it) that a refused import made, so that
+    /// "unchanged" is no file rather than an empty migrated one; only while it is still the file the import made
+    /// (`madeAs`, when known) and holds no payment data.
+    ///
+    /// Another process may have opened the new file meanwhile: a second import that filled it, or a server started on
+    /// the path, which took payments. A refused import removed the file whatever it held, and with it a server's
+    /// acknowledged payments. A file holding data now stays; a server that opened an empty file removed here refuses
+    /// its next write (its file check) rather than write into a removed file.
+    static func removeIfEmpty(_ path: String, madeAs made: FileIdentity?) {
+        guard let now = identity(of: path), made == nil || made == now else { return }
+        let counts = try? SQLiteArchive.readOnlyQueue(path).read { db in try SQLiteArchive.rowCounts(db) }
+        guard let counts, counts.allSatisfy({ $0.rows == 0 }) else { return }
+        for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
     }
 
     /// Refuses a target that holds payment data, or whose migrations after migrating would not be the archive's.
