@@ -113,6 +113,20 @@ struct ServeCommand: AsyncParsableCommand {
                 )
             } else {
                 lines.append("API keys: configured (not shown)")
+                // Keys given as lists alone leave the config file's single development key in use beside them: say
+                // so, as the development keys are said whenever they work (they are public)
+                let accepted = [
+                    ("secret", ServiceSettings.developmentSecretKey, settings.secretKeys, "PAYMENTS_SECRET_KEY"),
+                    (
+                        "publishable", ServiceSettings.developmentPublishableKey, settings.publishableKeys,
+                        "PAYMENTS_PUBLISHABLE_KEY"
+                    ),
+                ].filter { $0.2.contains($0.1) }
+                for (kind, key, _, setting) in accepted {
+                    lines.append(
+                        "the development \(kind) key is accepted too: \(key) (set \(setting) to empty to refuse it)"
+                    )
+                }
             }
             // Written straight to the file descriptor so scripts waiting for this line see it at once.
             FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))

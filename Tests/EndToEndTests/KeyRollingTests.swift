@@ -79,6 +79,43 @@ struct KeyRollingTests {
         after.removeFiles()
     }
 
+    @Test("keys given as lists alone: the config file's development keys still work beside them, and serve says so")
+    func listsBesideDevelopmentKeys() async throws {
+        // Given a development server whose keys are given as lists only (the file's single keys left as they are)
+        let (secret, publishable) = (Self.newKey("sk_test_listed_"), Self.newKey("pk_test_listed_"))
+        let server = try await ServerProcess.start(
+            keys: .init(secret: "", publishable: ""),
+            environment: ["PAYMENTS_SECRET_KEYS": secret, "PAYMENTS_PUBLISHABLE_KEYS": publishable]
+        )
+        defer { server.kill() }
+        // Then the development secret key works beside the listed one, and the start says so, naming it (it is
+        // public); the listed keys are never printed
+        let development = "sk_test_development_51PaymentsLocalKeyDoNotUse"
+        #expect(try await server.client.get("/v1/customers", auth: .bearer(development)).status == 200)
+        #expect(try await server.client.get("/v1/customers", auth: .bearer(secret)).status == 200)
+        #expect(
+            server.output.contains("the development secret key is accepted too: \(development)"),
+            "\(server.output)"
+        )
+        #expect(server.output.contains("the development publishable key is accepted too"), "\(server.output)")
+        #expect(!server.output.contains(secret) && !server.output.contains(publishable), "\(server.output)")
+        server.kill()
+        server.removeFiles()
+
+        // And with PAYMENTS_SECRET_KEY set empty it is refused, and nothing more is said of it
+        let refusing = try await ServerProcess.start(
+            keys: .init(secret: "", publishable: ""),
+            environment: [
+                "PAYMENTS_SECRET_KEYS": secret, "PAYMENTS_PUBLISHABLE_KEYS": publishable, "PAYMENTS_SECRET_KEY": "",
+            ]
+        )
+        defer { refusing.kill() }
+        #expect(try await refusing.client.get("/v1/customers", auth: .bearer(development)).status == 401)
+        #expect(!refusing.output.contains("development secret key is accepted"), "\(refusing.output)")
+        refusing.kill()
+        refusing.removeFiles()
+    }
+
     @Test("a publishable key list rolls too: the first listed is the one the checkout page hands out")
     func rollPublishableKey() async throws {
         let old = ServerProcess.Keys.random()

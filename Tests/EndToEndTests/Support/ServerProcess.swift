@@ -104,7 +104,10 @@ final class ServerProcess: Sendable {
         let log = try FileHandle(forWritingTo: logURL)
         defer { try? log.close() }
         let serveArguments = ["serve", "--db", db.path, "--host", "127.0.0.1", "--port", String(port)] + arguments
-        var settings = ["PAYMENTS_SECRET_KEY": keys.secret, "PAYMENTS_PUBLISHABLE_KEY": keys.publishable]
+        // An empty key is left unset: the config file's (the development key) applies
+        var settings: [String: String] = [:]
+        if !keys.secret.isEmpty { settings["PAYMENTS_SECRET_KEY"] = keys.secret }
+        if !keys.publishable.isEmpty { settings["PAYMENTS_PUBLISHABLE_KEY"] = keys.publishable }
         if let databaseURL { settings["PAYMENTS_DATABASE_URL"] = databaseURL }
         settings.merge(environment) { _, new in new }
         // With a file size limit, through the shell's `ulimit -f` (which `exec` keeps for the server): no file of
