@@ -446,9 +446,10 @@ struct SweeperTests {
         try await Self.idempotencyKey(environment, "young", created: t0 + 3_600, finished: true)
         try await Self.idempotencyKey(environment, "held", created: t0, finished: false, leaseUntil: t0 + 2 * lifetime)
         try await Self.idempotencyKey(environment, "abandoned", created: t0, finished: false)
-        // When the sweeper runs exactly 24 hours after t0, then a second later (the real time as late)
+        // When the sweeper runs exactly 24 hours after t0, then a second later (keys go by the real time)
         environment.clock.advance(by: lifetime)
         let onTheDot = try await Sweeper(context: environment.context).sweep(now: t0 + lifetime)
+        environment.clock.advance(by: 1)
         let report = try await Sweeper(context: environment.context).sweep(now: t0 + lifetime + 1)
         // Then the old key and the abandoned one are gone, the held one stays
         #expect(onTheDot == SweepReport())
@@ -457,23 +458,35 @@ struct SweeperTests {
         #expect(try await Sweeper(context: environment.context).sweep(now: t0 + lifetime + 1) == SweepReport())
     }
 
-    @Test("A pass that treats a later time as now (`payments sweep --now`) keeps a key a request holds in real time")
-    func heldKeyKeptUnderLaterNow() async throws {
-        // Given a key a request began a second ago and still holds (its lease runs for 30 s of real time)
+    @Test("A pass that treats a later time as now (`payments sweep --now`) prunes keys and events by the real time")
+    func housekeepingByRealTime() async throws {
+        // Given a key a request began a second ago and still holds, one answered a second ago, and the events of a
+        // payment made now
         let (environment, _) = try Self.environment()
         let t0 = environment.clock.now
         try await Self.idempotencyKey(environment, "in-flight", created: t0 - 1, finished: false)
-        // When a pass runs now, treating a day and an hour later as now
-        let report = try await Sweeper(context: environment.context)
-            .sweep(now: t0 + IdempotencyKeys.apiKeyLifetime + 3_600)
-        // Then the key stays (deleted, the client's retry with it would charge again)
-        #expect(report.idempotencyKeysPruned == 0)
-        #expect(try Self.idempotencyKeys(environment) == ["in-flight"])
-        // And once its lease is over in real time, the same pass prunes it
-        environment.clock.advance(by: 30)
-        let later = try await Sweeper(context: environment.context)
-            .sweep(now: t0 + IdempotencyKeys.apiKeyLifetime + 3_600)
-        #expect(later.idempotencyKeysPruned == 1)
+        try await Self.idempotencyKey(environment, "answered", created: t0 - 1, finished: true)
+        _ = try await Self.pay(environment, "pm_card_visa")
+        let events = try await Events(context: environment.context).list(
+            types: [],
+            created: nil,
+            page: .init(limit: 100)
+        )
+        // When a pass runs now treating a year later as now (past a key's 24 hours and an event's 30 days)
+        let report = try await Sweeper(context: environment.context).sweep(now: t0 + 365 * Self.day)
+        // Then both keys stay (deleted, a client's retry with either would charge again), and every event
+        #expect(report.idempotencyKeysPruned == 0 && report.eventsPruned == 0, "\(report)")
+        #expect(try Self.idempotencyKeys(environment) == ["answered", "in-flight"])
+        let after = try await Events(context: environment.context).list(
+            types: [],
+            created: nil,
+            page: .init(limit: 100)
+        )
+        #expect(after.items.count == events.items.count && !events.items.isEmpty)
+        // And once 24 hours have passed in real time, the same pass prunes the keys
+        environment.clock.advance(by: IdempotencyKeys.apiKeyLifetime)
+        let later = try await Sweeper(context: environment.context).sweep(now: t0 + 365 * Self.day)
+        #expect(later.idempotencyKeysPruned == 2)
     }
 
     @Test("Recharge references are never pruned, however old")
@@ -484,6 +497,7 @@ struct SweeperTests {
         try await Self.idempotencyKey(environment, "renewal-1", created: t0, finished: true, scope: "recharge")
         try await Self.idempotencyKey(environment, "api-key", created: t0, finished: true)
         // When the sweeper runs a year later
+        environment.clock.advance(by: 365 * Self.day)
         let report = try await Sweeper(context: environment.context).sweep(now: t0 + 365 * Self.day)
         // Then only the API key is gone, and the pass did not even read the reference
         #expect(report == SweepReport(idempotencyKeysPruned: 1, examined: 1))

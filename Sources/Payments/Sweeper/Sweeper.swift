@@ -94,16 +94,22 @@ public struct Sweeper: Sendable {
     }
 
     /// Runs `rule` under `lease`.
+    ///
+    /// The housekeeping rules (idempotency keys and events past their lifetimes) go by the real time, whatever time
+    /// the pass treats as now: `payments sweep --now +25h` pruned the key of a payment answered a second before, and
+    /// the client's retry with it charged again; `--now +31d` deleted every event, its own cancellations' among them.
+    /// The payment rules (attempts, authorizations, refunds) go by `now`, which is what `--now` is for.
     func run(_ rule: SweeperRule, now: Int64, lease: SweeperLeaseHolder.Hold, report: inout SweepReport) async throws {
+        let realNow = holder.clock.now()
         switch rule {
         case .expireAttempts: try await expireAttempts(now: now, lease: lease, report: &report)
         case .expireSetupAttempts: try await expireSetupAttempts(now: now, lease: lease, report: &report)
         case .cancelAuthorizations: try await cancelExpiredAuthorizations(now: now, lease: lease, report: &report)
-        case .pruneIdempotencyKeys: try await pruneIdempotencyKeys(now: now, lease: lease, report: &report)
+        case .pruneIdempotencyKeys: try await pruneIdempotencyKeys(now: realNow, lease: lease, report: &report)
         case .recoverPendingCharges: try await recoverPendingCharges(now: now, lease: lease, report: &report)
         case .settlePendingRefunds: try await settlePendingRefunds(now: now, lease: lease, report: &report)
         case .updateSettlingRefunds: try await updateSettlingRefunds(now: now, lease: lease, report: &report)
-        case .pruneEvents: try await pruneEvents(now: now, lease: lease, report: &report)
+        case .pruneEvents: try await pruneEvents(now: realNow, lease: lease, report: &report)
         }
     }
 
@@ -487,9 +493,8 @@ public struct Sweeper: Sendable {
     /// Rule c: idempotency keys past their expiry are deleted (unless a request still holds their lease); keys
     /// without one (recharge references) are never read.
     ///
-    /// A lease is held in real time, whatever time the pass treats as now: a request's `locked_until` comes from its
-    /// process's clock. `payments sweep --now +25h` once compared it with its own time, deleted a key a request held,
-    /// and the client's retry with that key charged the card again.
+    /// A lease is held in real time: a request's `locked_until` comes from its process's clock, so each batch asks
+    /// the clock again (a pass may outlast a lease).
     func pruneIdempotencyKeys(now: Int64, lease: SweeperLeaseHolder.Hold, report: inout SweepReport) async throws {
         let (limit, clock) = (batchSize, holder.clock)
         try await inBatches(lease, counting: \.idempotencyKeysPruned, report: &report) { tx, hold in
