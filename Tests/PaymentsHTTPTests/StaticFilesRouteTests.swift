@@ -15,7 +15,8 @@ struct StaticFilesRouteTests {
         arguments: [
             "//checkout/", "/./checkout/", "/%63heckout/", "/checkout//", "/checkout/./", "/checkout/../checkout/",
             "/checkout/%69ndex.html", "/checkout%2Findex.html", "/checkout/index.html/", "//checkout",
-            "//js/payments.js",
+            "//js/payments.js", "/js/payments.js%00.html", "/checkout/index.html%00.txt", "/checkout/index.html%00",
+            "/checkout%00/", "/js%00", "/checkout/index.html%0a", "/checkout/index.html%7F",
         ]
     )
     func nonCanonicalPaths(path: String) async throws {
@@ -105,6 +106,7 @@ struct StaticFilesRouteTests {
             ("/", true), ("/checkout/", true), ("/checkout/index.html", true), ("/a%20b", true), ("/caf%C3%A9", true),
             ("/50%", true), ("/checkout/%zz", true), ("", false), ("//", false), ("/a//b", false), ("/./a", false),
             ("/a/..", false), ("/%2e/a", false), ("/%41", false), ("/a%2Fb", false), ("/a%7e", false),
+            ("/a%00", false), ("/a%1F", false), ("/a%7f", false),
         ]
     )
     func canonical(path: String, canonical: Bool) {

@@ -79,7 +79,9 @@ struct StaticFilesMiddleware: RouterMiddleware {
         for index in bytes.indices where bytes[index] == UInt8(ascii: "%") && index + 2 < bytes.count {
             guard let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2]) else { continue }
             let byte = high << 4 | low
-            if byte == UInt8(ascii: "/") || isUnreserved(byte) { return false }
+            // A control character names no file: `%00` cut the name short in the file system's call, so
+            // `/js/payments.js%00.html` served the script as HTML and `/checkout%00/` the folder's size as a file
+            if byte == UInt8(ascii: "/") || isUnreserved(byte) || byte < 0x20 || byte == 0x7F { return false }
         }
         return true
     }
