@@ -434,4 +434,39 @@ struct BadInputRouteTests {
             #expect(message.contains("Search (GET /v1/\(object)/search) is not supported"), "\(message)")
         }
     }
+
+    @Test("A POST with parameters in its URL's query string is a 400 that says where they go, and changes nothing")
+    func queryOnPost() async throws {
+        try await withWire { api in
+            // Given an authorization of 1000
+            let authorized = try await api.post(
+                "/v1/payment_intents",
+                [
+                    ("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true"),
+                    ("capture_method", "manual"),
+                ]
+            )
+            let id = try #require(authorized.json["id"]?.string)
+
+            // When a capture and a customer create put their parameters in the query string (with a key, and without)
+            let capture = try await api.post("/v1/payment_intents/\(id)/capture?amount_to_capture=100")
+            var keyed = HTTPFields()
+            keyed[HTTPField.Name("Idempotency-Key")!] = "query-on-post"
+            let customer = try await api.post("/v1/customers?email=q@example.com", headers: keyed)
+
+            // Then both are refused (the capture took all 1000, the customer had no email), and nothing changed
+            for response in [capture, customer] {
+                #expect(response.status == 400, "\(response.text)")
+                #expect(response.error["type"]?.string == "invalid_request_error")
+                #expect(response.error["message"]?.string?.contains("query string") == true, "\(response.text)")
+            }
+            let intent = try await api.get("/v1/payment_intents/\(id)")
+            #expect(intent.json["status"]?.string == "requires_capture")
+            #expect(intent.json["amount_capturable"]?.int == 1000)
+            #expect(try await api.listCount("/v1/customers") == 0)
+            // and the key was kept for nothing: the same key with the parameters in the body runs
+            let again = try await api.post("/v1/customers", [("email", "q@example.com")], headers: keyed)
+            #expect(again.status == 200 && again.json["email"]?.string == "q@example.com", "\(again.text)")
+        }
+    }
 }

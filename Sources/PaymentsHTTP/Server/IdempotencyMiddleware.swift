@@ -36,6 +36,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
         if CardNumber.appears(in: key) {
             throw PaymentError.cardNumberNotAllowed(param: nil, place: "The Idempotency-Key")
         }
+        try RequestParameters.refuseQuery(request)
         var request = request
         let body = try await RequestParameters.collectBody {
             try await request.collectBody(upTo: context.maxUploadSize)

@@ -16,11 +16,25 @@ enum RequestParameters {
                 )
             )
         }
+        try refuseQuery(request)
         // Parsed already by the idempotency middleware (for its fingerprint): parsed once per request.
         if let parsed = context.parsedBody { return Parameters(parsed) }
         let buffer = try await collectBody { try await request.body.collect(upTo: context.maxUploadSize) }
         return Parameters(
             try parseBody(buffer, contentType: request.headers[.contentType], limit: context.limits.maxFormParameters)
+        )
+    }
+
+    /// Refuses an API POST whose URL has a query string: its parameters are read from the body only, and a query's
+    /// were ignored without a word (`POST .../capture?amount_to_capture=1` captured the whole amount; `POST
+    /// /v1/customers?email=...` made a customer without the email). The pages' POSTs are not the API's: the 3-D
+    /// Secure page's answer keeps the page's `locale` in its URL.
+    /// - Throws: 400 `invalid_request_error`, before anything runs or is saved.
+    static func refuseQuery(_ request: Request) throws {
+        guard let query = request.uri.query, !query.isEmpty, request.uri.path.hasPrefix("/v1/") else { return }
+        throw PaymentError.invalidRequest(
+            "A POST's parameters are read from its body only, and this one has parameters in its URL's query string. "
+                + "Send them in the body, form-encoded (application/x-www-form-urlencoded) or as JSON."
         )
     }
 
