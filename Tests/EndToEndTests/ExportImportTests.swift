@@ -127,18 +127,7 @@ struct ExportImportTests {
         #expect(migrate.termination.isCleanExit, "\(migrate.output)")
         let intents = 100_000
         let queue = try DatabaseQueue(path: db.path)
-        try await queue.write { db in
-            let insert = try db.makeStatement(
-                sql: """
-                    INSERT INTO payment_intents (id, created, amount, currency, status, capture_method,
-                        confirmation_method, client_secret)
-                    VALUES (?, ?, 2000, 'usd', 'requires_payment_method', 'automatic', 'automatic', ?)
-                    """
-            )
-            for index in 0..<intents {
-                try insert.execute(arguments: ["pi_kill\(index)", 1_767_225_600 + index, "pi_kill\(index)_secret_x"])
-            }
-        }
+        try await Self.insertIntents(intents, named: "pi_kill", into: queue)
 
         // When an export is killed once it has written part of the archive
         let archive = folder.appendingPathComponent("payments.archive")
@@ -306,18 +295,7 @@ struct ExportImportTests {
         #expect(migrate.termination.isCleanExit, "\(migrate.output)")
         let intents = 20_000
         let queue = try DatabaseQueue(path: source)
-        try await queue.write { db in
-            let insert = try db.makeStatement(
-                sql: """
-                    INSERT INTO payment_intents (id, created, amount, currency, status, capture_method,
-                        confirmation_method, client_secret)
-                    VALUES (?, ?, 2000, 'usd', 'requires_payment_method', 'automatic', 'automatic', ?)
-                    """
-            )
-            for index in 0..<intents {
-                try insert.execute(arguments: ["pi_twice\(index)", 1_767_225_600 + index, "pi_twice\(index)_secret_x"])
-            }
-        }
+        try await Self.insertIntents(intents, named: "pi_twice", into: queue)
         try queue.close()
         let archive = folder.appendingPathComponent("twice.archive").path
         let export = try await Self.run(["export", "--db", source, "--output", archive], in: folder)
@@ -430,6 +408,24 @@ struct ExportImportTests {
         ChildRegistry.remove(process.processIdentifier)
         let output = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
         return (midway && process.terminationReason == .uncaughtSignal, output)
+    }
+
+    /// Inserts `count` open intents of 2,000 usd, `prefix0` to `prefix(count - 1)`, straight into a migrated file.
+    static func insertIntents(_ count: Int, named prefix: String, into queue: DatabaseQueue) async throws {
+        try await queue.write { db in
+            let insert = try db.makeStatement(
+                sql: """
+                    INSERT INTO payment_intents (id, created, amount, currency, status, capture_method,
+                        confirmation_method, client_secret)
+                    VALUES (?, ?, 2000, 'usd', 'requires_payment_method', 'automatic', 'automatic', ?)
+                    """
+            )
+            for index in 0..<count {
+                try insert.execute(arguments: [
+                    "\(prefix)\(index)", 1_767_225_600 + index, "\(prefix)\(index)_secret_x",
+                ])
+            }
+        }
     }
 
     /// Runs the built binary to its end in `folder`.

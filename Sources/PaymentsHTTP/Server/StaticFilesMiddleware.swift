@@ -77,7 +77,9 @@ struct StaticFilesMiddleware: RouterMiddleware {
             if segment.elementsEqual(".".utf8) || segment.elementsEqual("..".utf8) { return false }
         }
         for index in bytes.indices where bytes[index] == UInt8(ascii: "%") && index + 2 < bytes.count {
-            guard let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2]) else { continue }
+            guard let high = ParameterNode.hexValue(bytes[index + 1]),
+                let low = ParameterNode.hexValue(bytes[index + 2])
+            else { continue }
             let byte = high << 4 | low
             // A control character names no file: `%00` cut the name short in the file system's call, so
             // `/js/payments.js%00.html` served the script as HTML and `/checkout%00/` the folder's size as a file
@@ -94,15 +96,6 @@ struct StaticFilesMiddleware: RouterMiddleware {
             UInt8(ascii: "~"):
             true
         default: false
-        }
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
         }
     }
 }

@@ -231,8 +231,8 @@ public indirect enum ParameterNode: Sendable, Equatable {
         return text
     }
 
-    /// The value of one hex digit, in either case.
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
+    /// The value of one hex digit, in either case (a percent escape's; the static files' path check reads them too).
+    static func hexValue(_ byte: UInt8) -> UInt8? {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
