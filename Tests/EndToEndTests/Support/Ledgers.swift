@@ -46,6 +46,26 @@ struct Ledgers {
         }
     }
 
+    /// Runs `sql`, which changes the service's database (a test ageing its rows), whichever the store.
+    func execute(_ sql: String) async throws {
+        switch store {
+        case .sqlite:
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(5)
+            let queue = try DatabaseQueue(
+                path: folder.appendingPathComponent("payments.sqlite").path,
+                configuration: configuration
+            )
+            try await queue.write { db in try db.execute(sql: sql) }
+            try queue.close()
+        case .postgres:
+            guard let database = store.database(in: folder) else {
+                throw EndToEndError("no PostgreSQL database named in \(folder.path)")
+            }
+            _ = try await offCooperativePool { try SharedPostgres.cluster().rows(database: database, sql) }
+        }
+    }
+
     /// The first column of the first row of `sql`, as an integer (a count).
     func count(_ sql: String, _ arguments: [String] = []) async throws -> Int {
         let rows = try await query(sql, arguments)
