@@ -97,4 +97,15 @@ struct CrossOriginRouteTests {
             #expect(pay.header("Access-Control-Allow-Origin") == nil)
         }
     }
+
+    @Test(
+        "A path is the API's when its first segment, as the router reads it, is v1",
+        arguments: [
+            ("/v1", true), ("/v1/", true), ("/v1/customers", true), ("//v1/customers", true), ("/v10", false),
+            ("/v1x/a", false), ("/checkout/", false), ("/", false), ("", false), ("/pay", false),
+        ]
+    )
+    func apiPaths(path: String, api: Bool) {
+        #expect(CrossOriginMiddleware.isAPI(path) == api, "\(path)")
+    }
 }

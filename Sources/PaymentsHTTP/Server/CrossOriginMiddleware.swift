@@ -50,7 +50,12 @@ struct CrossOriginMiddleware: RouterMiddleware {
     }
 
     /// Whether `path` is under `/v1` as the router reads it (empty segments skipped, as the router skips them).
+    ///
+    /// Read in place, without splitting the path into an array: this runs for every answer.
     static func isAPI(_ path: String) -> Bool {
-        path.split(separator: "/", maxSplits: 1).first == "v1"
+        let rest = path.utf8.drop { $0 == UInt8(ascii: "/") }
+        guard rest.starts(with: "v1".utf8) else { return false }
+        let after = rest.dropFirst(2)
+        return after.isEmpty || after.first == UInt8(ascii: "/")
     }
 }
