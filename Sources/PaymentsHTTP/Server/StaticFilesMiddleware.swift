@@ -68,22 +68,36 @@ struct StaticFilesMiddleware: RouterMiddleware {
 
     /// Whether `path` (as sent, escapes undecoded) is in its canonical form: no empty segment but a last one (a
     /// folder's trailing `/`), no `.` or `..` segment, no escape of an unreserved character or of `/`.
+    ///
+    /// Read in place, one pass over the bytes with no array made: it runs for every request the routes leave to the
+    /// files middleware, which is every request (the middleware sits before the router's routes).
     static func isCanonical(_ path: String) -> Bool {
-        let bytes = Array(path.utf8)
-        guard bytes.first == UInt8(ascii: "/") else { return false }
-        let segments = bytes.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
-        for (index, segment) in segments.enumerated() {
-            if segment.isEmpty && index < segments.count - 1 { return false }
-            if segment.elementsEqual(".".utf8) || segment.elementsEqual("..".utf8) { return false }
-        }
-        for index in bytes.indices where bytes[index] == UInt8(ascii: "%") && index + 2 < bytes.count {
-            guard let high = ParameterNode.hexValue(bytes[index + 1]),
-                let low = ParameterNode.hexValue(bytes[index + 2])
-            else { continue }
-            let byte = high << 4 | low
-            // A control character names no file: `%00` cut the name short in the file system's call, so
-            // `/js/payments.js%00.html` served the script as HTML and `/checkout%00/` the folder's size as a file
-            if byte == UInt8(ascii: "/") || isUnreserved(byte) || byte < 0x20 || byte == 0x7F { return false }
+        var path = path
+        return path.withUTF8(isCanonical(bytes:))
+    }
+
+    static func isCanonical(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let (slash, dot, percent) = (UInt8(ascii: "/"), UInt8(ascii: "."), UInt8(ascii: "%"))
+        guard bytes.first == slash else { return false }
+        var start = 1
+        var index = 1
+        while index <= bytes.count {
+            if index == bytes.count || bytes[index] == slash {
+                let length = index - start
+                // An empty segment but the last (a folder's trailing `/`), or a `.` or `..` segment
+                if length == 0 && index < bytes.count { return false }
+                if length == 1 && bytes[start] == dot { return false }
+                if length == 2 && bytes[start] == dot && bytes[start + 1] == dot { return false }
+                start = index + 1
+            } else if bytes[index] == percent, index + 2 < bytes.count,
+                let high = ParameterNode.hexValue(bytes[index + 1]), let low = ParameterNode.hexValue(bytes[index + 2])
+            {
+                // A control character names no file: `%00` cut the name short in the file system's call, so
+                // `/js/payments.js%00.html` served the script as HTML and `/checkout%00/` the folder's size as a file
+                let byte = high << 4 | low
+                if byte == slash || isUnreserved(byte) || byte < 0x20 || byte == 0x7F { return false }
+            }
+            index += 1
         }
         return true
     }
