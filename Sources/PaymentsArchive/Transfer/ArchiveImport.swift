@@ -48,7 +48,7 @@ public struct ArchiveImport: Sendable {
                     if !existed { Self.removeIfEmpty(path, madeAs: nil) }
                     throw error
                 }
-                let made = existed ? nil : Self.identity(of: path)
+                let made = existed ? nil : ArchiveExport.FileIdentity(path)
                 do {
                     return try SQLiteArchive.importArchive(try ArchiveReader(path: input), into: path)
                 } catch {
@@ -84,18 +84,6 @@ public struct ArchiveImport: Sendable {
         }
     }
 
-    /// A file's device and inode, to tell the file this import made from one put at its path since.
-    struct FileIdentity: Equatable {
-        let device: UInt64
-        let inode: UInt64
-    }
-
-    static func identity(of path: String) -> FileIdentity? {
-        var status = stat()
-        guard stat(path, &status) == 0 else { return nil }
-        return FileIdentity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
-    }
-
     /// Removes the SQLite file at `path` (and the files SQLite keeps beside it) that a refused import made, so that
     /// "unchanged" is no file rather than an empty migrated one; only while it is still the file the import made
     /// (`madeAs`, when known) and holds no payment data.
@@ -104,8 +92,8 @@ public struct ArchiveImport: Sendable {
     /// the path, which took payments. A refused import removed the file whatever it held, and with it a server's
     /// acknowledged payments. A file holding data now stays; a server that opened an empty file removed here refuses
     /// its next write (its file check) rather than write into a removed file.
-    static func removeIfEmpty(_ path: String, madeAs made: FileIdentity?) {
-        guard let now = identity(of: path), made == nil || made == now else { return }
+    static func removeIfEmpty(_ path: String, madeAs made: ArchiveExport.FileIdentity?) {
+        guard let now = ArchiveExport.FileIdentity(path), made == nil || made == now else { return }
         let counts = try? SQLiteArchive.readOnlyQueue(path).read { db in try SQLiteArchive.rowCounts(db) }
         guard let counts, counts.allSatisfy({ $0.rows == 0 }) else { return }
         for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
