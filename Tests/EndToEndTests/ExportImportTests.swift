@@ -182,8 +182,11 @@ struct ExportImportTests {
         }
 
         // And with the server stopped (no -wal or -shm on disk) their names are refused all the same: the next open
-        // of the database deleted an archive written there
+        // of the database deleted an archive written there. A stopped server usually leaves no -wal or -shm, but not
+        // always (its pool closes when the last reference goes, which a late one can put off past the exit, as in two
+        // runs of this session); a connection opened and closed here ends the log as the server's would have
         #expect(await server.stop()?.isCleanExit == true, "\(server.diagnostics)")
+        try DatabaseQueue(path: db).close()
         for suffix in ["-wal", "-shm", "-journal"] {
             #expect(!FileManager.default.fileExists(atPath: db + suffix), "\(suffix) is there with the server stopped")
             let export = try await Self.run(["export", "--db", db, "--output", db + suffix], in: server.folder)
