@@ -32,7 +32,11 @@ struct StaticFilesMiddleware: RouterMiddleware {
         context: Context,
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        guard Self.isCanonical(request.uri.path) else { return try await next(request, context) }
+        // Files answer a GET or HEAD only (the file middleware passes anything else to the routes as it is): a POST,
+        // a payment, goes straight to the routes without the path check
+        guard request.method == .get || request.method == .head, Self.isCanonical(request.uri.path) else {
+            return try await next(request, context)
+        }
         guard let value = request.headers[.range] else {
             return try await files.handle(request, context: context, next: next)
         }
@@ -69,8 +73,8 @@ struct StaticFilesMiddleware: RouterMiddleware {
     /// Whether `path` (as sent, escapes undecoded) is in its canonical form: no empty segment but a last one (a
     /// folder's trailing `/`), no `.` or `..` segment, no escape of an unreserved character or of `/`.
     ///
-    /// Read in place, one pass over the bytes with no array made: it runs for every request the routes leave to the
-    /// files middleware, which is every request (the middleware sits before the router's routes).
+    /// Read in place, one pass over the bytes with no array made: it runs for every GET and HEAD (the middleware sits
+    /// before the router's routes).
     static func isCanonical(_ path: String) -> Bool {
         var path = path
         return path.withUTF8(isCanonical(bytes:))
