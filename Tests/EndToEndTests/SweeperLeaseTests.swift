@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import TestSupport
 import Testing
 
@@ -197,6 +198,81 @@ struct SweeperLeaseTests {
             // And every row was handled once, and no lease is left behind
             try Self.expectHandledOnce(setup, expired: expired, canceled: canceled, "after two racing passes")
             #expect(try setup.count("SELECT count(*) FROM sweeper_leases") == 0)
+        }
+    }
+
+    @Test("on PostgreSQL a pass refused a rule's lease locks none of the rule's rows, so the holder's batches find all")
+    func refusedPassLocksNothing() async throws {
+        try await Self.withSetup(.postgres) { setup in
+            // Given six abandoned challenges, due eight days from now, and another pass's live lease on their rule,
+            // whose row that pass's open transaction holds (a renewal not yet committed)
+            let expired = try await SweepExactlyOnceTests.intents(
+                setup.server,
+                count: 6,
+                SweepExactlyOnceTests.challenged,
+                status: "requires_action"
+            )
+            let now = Int(Date().timeIntervalSince1970)
+            let later = String(now + 8 * 86_400)
+            _ = try setup.sql(
+                "INSERT INTO sweeper_leases (rule, holder, leased_until) VALUES ('expire_attempts', 'other', \(now + 3_600))"
+            )
+            let holding = Task {
+                try? await offCooperativePool {
+                    try setup.sql(
+                        """
+                        BEGIN; UPDATE sweeper_leases SET leased_until = leased_until WHERE rule = 'expire_attempts';
+                        SELECT pg_sleep(60); ROLLBACK;
+                        """
+                    )
+                }
+            }
+            let renewing = """
+                SELECT count(*) FROM pg_stat_activity
+                WHERE query LIKE '%pg_sleep(60)%' AND wait_event = 'PgSleep' AND pid <> pg_backend_pid()
+                """
+            let deadline = Date().addingTimeInterval(30)
+            while try setup.count(renewing) == 0, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            try #require(try setup.count(renewing) == 1, "the other pass's transaction did not start")
+
+            // When a pass runs meanwhile, in batches of two
+            let finished = Mutex(false)
+            let sweep = Task {
+                defer { finished.withLock { $0 = true } }
+                return try await setup.sweep(["--now", later, "--batch-size", "2"])
+            }
+            // Then, for as long as it runs, every due row stays free for the holder to lock: the pass left the rule
+            // at the sight of the lease (before, it read and locked three rows, then waited for the lease's row)
+            let free = """
+                SELECT count(*) FROM (SELECT id FROM payment_intents WHERE status = 'requires_action'
+                FOR NO KEY UPDATE SKIP LOCKED) AS free
+                """
+            var fewestFree = expired.count
+            let patience = Date().addingTimeInterval(20)
+            while !finished.withLock({ $0 }), Date() < patience {
+                fewestFree = min(fewestFree, try setup.count(free))
+                try await Task.sleep(for: .milliseconds(25))
+            }
+            let finishedWhileHeld = finished.withLock { $0 }
+            _ = try setup.sql(
+                """
+                SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+                WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()
+                """
+            )
+            let run = try await sweep.value
+            await holding.value
+            #expect(fewestFree == expired.count, "the refused pass held \(expired.count - fewestFree) due rows locked")
+            #expect(finishedWhileHeld, "the refused pass waited for the lease's row: \(run.output)")
+            #expect(run.termination.isCleanExit, "\(run.output)")
+            #expect(Self.leasedElsewhere(run.output) == ["expire_attempts"], "\(run.output)")
+            #expect(SweepExactlyOnceTests.count("attempts expired", in: run.output) == 0, "\(run.output)")
+
+            // And once the lease is gone, one pass expires all six, each once
+            _ = try setup.sql("DELETE FROM sweeper_leases WHERE rule = 'expire_attempts'")
+            let after = try await setup.sweep(["--now", later, "--batch-size", "2"])
+            #expect(SweepExactlyOnceTests.count("attempts expired", in: after.output) == 6, "\(after.output)")
+            try Self.expectHandledOnce(setup, expired: expired, canceled: [], "after the lease was released")
         }
     }
 

@@ -30,8 +30,8 @@ import PaymentsCore
 /// a third of it passed), and releases it when the rule is done. In the rules that work inside the database the lease
 /// is taken, renewed and released inside the batches' own transactions, and a rule with nothing due writes nothing
 /// (``inBatches(_:counting:fault:report:_:)``), so a pass commits once per batch of work and no more. A rule whose
-/// lease another holder has is skipped this pass and named in ``SweepReport/rulesSkipped`` (when it has rows due);
-/// a renewal that finds the lease taken over stops the rule the same way. A pass that died (SIGKILL) keeps its rule
+/// lease another holder has is skipped this pass and named in ``SweepReport/rulesSkipped`` (a rule that works inside
+/// the database, before reading its rows; one that asks the network, when it has rows due); a renewal that finds the lease taken over stops the rule the same way. A pass that died (SIGKILL) keeps its rule
 /// until its lease runs out (``PaymentsContext/Settings/sweeperLease``). The lease saves work, it does not decide:
 /// were two passes ever to run one rule at once (a batch slower than the lease), the compare-and-set writes and the
 /// network's idempotency keep every row handled once.
@@ -185,7 +185,9 @@ public struct Sweeper: Sendable {
     /// `hold` it is handed before its first change (after reading what is due, or after a delete that found rows),
     /// which takes the lease in the first such batch and renews it in the next ones, or throws ``LeasedElsewhere``
     /// (rolling the batch back) when another holder has it; the last batch releases it. A batch that finds nothing
-    /// due and holds no lease writes nothing at all, so an idle rule costs one indexed read.
+    /// due and holds no lease writes nothing at all, so an idle rule costs two indexed reads (its lease, its due
+    /// rows). A pass that finds another holder's lease running skips the rule before reading its rows, whether any are
+    /// due or not: on PostgreSQL that read would lock the rows it finds, and the holder's next batch would skip them.
     /// - Parameters:
     ///   - changed: the report's count of the rows the rule changes.
     ///   - fault: whether a batch that changed rows reaches the fault point ``FaultInjector/Point/afterSweepBatch``.
@@ -203,6 +205,11 @@ public struct Sweeper: Sendable {
             let outcome: (counts: BatchCounts, lease: LeaseChange)
             do {
                 outcome = try await context.database.write { tx in
+                    // A pass that meets another holder's lease leaves the rule before reading its rows. On
+                    // PostgreSQL the read locks the due rows it finds (`SKIP LOCKED`); rows locked here, even until
+                    // the lease refuses this batch, are rows the holder's batch skips, and a batch that comes up
+                    // short ends the rule with rows still due.
+                    if !held, try holder.heldElsewhere(rule, in: tx) { throw LeasedElsewhere() }
                     var takenAt: Int64?
                     let counts = try batch(tx) {
                         guard takenAt == nil else { return }

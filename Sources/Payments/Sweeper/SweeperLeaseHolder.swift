@@ -44,6 +44,13 @@ public struct SweeperLeaseHolder: Sendable {
         }
     }
 
+    /// Whether another holder's lease on `rule` still runs, as of the holder's clock now: read inside `tx`, taking
+    /// nothing (``take(_:in:)`` would refuse it).
+    func heldElsewhere(_ rule: SweeperRule, in tx: any StoreTransaction) throws -> Bool {
+        guard let lease = try tx.sweeperLease(rule: rule.rawValue) else { return false }
+        return lease.holder != id && lease.leasedUntil > clock.now()
+    }
+
     /// Takes or renews `rule`'s lease for this holder inside `tx`, as of the holder's clock now.
     /// - Returns: the time it was taken at, or nil when another holder's lease still runs (nothing changes then).
     func take(_ rule: SweeperRule, in tx: any StoreTransaction) throws -> Int64? {
