@@ -146,7 +146,9 @@ struct ServeCommand: AsyncParsableCommand {
             )
         )
         try await group.run()
-        // Drained: no request is in flight, so the store's connections (PostgreSQL's pool) close cleanly.
+        // Drained: no request is in flight, so the store's connections (PostgreSQL's pool) close cleanly, and the
+        // SQLite files' logs are copied into them: each file alone holds what was committed.
         try await bootstrap.store.close()
+        try await bootstrap.network.close()
     }
 }

@@ -83,6 +83,12 @@ public struct TestModeCardNetwork: CardNetwork {
         ("refunds", "requested_at", "INTEGER NOT NULL DEFAULT 0"),
     ]
 
+    /// Copies the whole write-ahead log of the ledger into its file and empties it, as the service's database does
+    /// at a clean stop (``BackgroundCheckpointer/finish()``).
+    public func close() async throws {
+        try await checkpointer.finish()
+    }
+
     public func lookUp(_ card: CardNumber) -> CardLookup { TestModeIssuer.lookUp(card) }
 
     public func attachDecline(_ card: CardNumber, cvcProvided: Bool) -> CardDecline? {

@@ -1,5 +1,6 @@
 import CSQLiteWAL
 import GRDB
+import Synchronization
 
 /// Checkpoints a database's write-ahead log on a thread of its own, so that the writer does not stop to do it
 /// (`Sources/CSQLiteWAL/Checkpointer.c`).
@@ -92,11 +93,42 @@ public final class BackgroundCheckpointer: Sendable {
         }
     }
 
+    /// Whether the thread was stopped (by ``finish()``, or on release).
+    private let stopped = Mutex(false)
+
     deinit {
+        stop()
+    }
+
+    /// Stops the thread and gives the writer SQLite's automatic checkpoint back, once.
+    private func stop() {
+        guard
+            stopped.withLock({ stopped in
+                defer { stopped = true }; return !stopped
+            })
+        else { return }
         // On the writer's queue (GRDB opens connections without SQLite's mutex, and keeps each to one thread at a
         // time), waiting for the write in progress; reentrant, since the last reference may go inside a write.
         let handle = self.handle
         writer.unsafeReentrantWrite { _ in payments_sqlite_checkpointer_stop(handle) }
+    }
+
+    /// Ends checkpointing at a clean stop: stops the thread, then has the writer copy the whole log into the
+    /// database file, sync it and empty the log (`PRAGMA wal_checkpoint(TRUNCATE)`).
+    ///
+    /// The process exits without closing its connections, and SQLite checkpoints and deletes the log only when the
+    /// last connection closes; without this the committed transactions since the last checkpoint stayed in the
+    /// `-wal` file, so a copy of the database file alone, taken after a clean stop, missed them. Writes still work
+    /// afterwards, with SQLite's automatic checkpoint.
+    /// - Returns: false when a reader (another process's, say) kept part of the log from being copied; that part
+    ///   stays in the log, as safe as before.
+    @discardableResult
+    public func finish() async throws -> Bool {
+        stop()
+        return try await writer.writeWithoutTransaction { db in
+            // One row: whether the checkpoint was kept from finishing (1), the log's frames, the frames copied
+            try Int.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") == 0
+        }
     }
 
     /// Checkpoints run so far.

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import TestSupport
 import Testing
 
@@ -59,6 +60,57 @@ struct GracefulShutdownTests {
             try String.fetchOne(db, sql: "SELECT status FROM payment_intents WHERE id = ?", arguments: [id])
         }
         #expect(status == "succeeded")
+        server.removeFiles()
+    }
+
+    @Test(
+        "A clean stop leaves each SQLite file whole: its log copied in and emptied, the file alone holds every payment"
+    )
+    func stopLeavesFilesWhole() async throws {
+        // Given a server that answered three payments
+        let server = try await ServerProcess.start()
+        defer { server.kill() }
+        var ids: [String] = []
+        for index in 0..<3 {
+            let answer = try await server.client.postForm(
+                "/v1/payment_intents",
+                [
+                    ("amount", "\(1_000 + index)"), ("currency", "usd"), ("payment_method", "pm_card_visa"),
+                    ("confirm", "true"),
+                ],
+                auth: server.secret
+            )
+            #expect(answer.status == 200, "\(answer)")
+            ids.append(try #require(try answer.json()["id"]?.string))
+        }
+
+        // When it stops on SIGTERM
+        let termination = await server.stop()
+        #expect(termination?.isCleanExit == true, "\(String(describing: termination))\n\(server.diagnostics)")
+
+        // Then neither file has a log with anything in it, and a copy of each file alone (an admin's `cp`, without
+        // its `-wal`) holds the three payments and their authorizations
+        let copies = FileManager.default.temporaryDirectory.appendingPathComponent("payments-stop-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: copies, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: copies) }
+        for name in ["payments.sqlite", "card-network.sqlite"] {
+            let log = server.folder.appendingPathComponent(name + "-wal").path
+            let size = (try? FileManager.default.attributesOfItem(atPath: log)[.size] as? Int) ?? 0
+            #expect(size == 0, "\(name)-wal holds \(size) bytes after a clean stop")
+            try FileManager.default.copyItem(
+                at: server.folder.appendingPathComponent(name),
+                to: copies.appendingPathComponent(name)
+            )
+        }
+        let copied = Ledgers(folder: copies)
+        let stored = try copied.read("payments.sqlite") { db in
+            try String.fetchAll(db, sql: "SELECT id FROM payment_intents WHERE status = 'succeeded' ORDER BY amount")
+        }
+        #expect(stored == ids, "the copied database file holds \(stored)")
+        let authorized = try copied.read("card-network.sqlite") { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM authorizations WHERE approved = 1") ?? 0
+        }
+        #expect(authorized == 3, "the copied ledger holds \(authorized) approved authorizations")
         server.removeFiles()
     }
 

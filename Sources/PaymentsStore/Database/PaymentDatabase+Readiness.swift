@@ -9,8 +9,12 @@ extension PaymentDatabase: StoreAdministration {
     /// The database file's path.
     public var displayName: String { path }
 
-    /// Nothing to do: GRDB closes the pool's connections when the last copy of the database is released.
-    public func close() async throws {}
+    /// Copies the whole write-ahead log into the database file and empties it (``BackgroundCheckpointer/finish()``),
+    /// so that after a clean stop the file alone holds every committed write. The connections close with the process
+    /// (GRDB closes them when the last copy of the database is released).
+    public func close() async throws {
+        try await checkpointer.finish()
+    }
 
     /// Checks that the database takes requests now: every migration applied, and a write transaction commits (it
     /// takes SQLite's write lock, so it waits behind another process's transaction, and with group commit it waits
