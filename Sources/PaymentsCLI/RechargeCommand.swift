@@ -11,8 +11,9 @@ import Prometheus
 ///
 /// Input header: `customer,amount,currency,reference` and optionally `payment_method,description`. Output:
 /// `reference,payment_intent,status,decline_code,error`, in input order, to `--output` or standard output.
-/// Exit status: 0 when every row was charged or declined, 1 when some row was an error, 2 when the input cannot
-/// be read (a missing file, not UTF-8, not CSV) or the output cannot be written, found before any row is charged.
+/// Exit status: 0 when every row was charged or declined, 1 when some row was an error, 2 when the run stopped
+/// before charging any row: the input cannot be read (a missing file, not UTF-8, not CSV), an output cannot be
+/// written, or the settings or the database are wrong or out of reach.
 struct RechargeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recharge",
@@ -20,8 +21,9 @@ struct RechargeCommand: AsyncParsableCommand {
         discussion: """
             Input columns: customer,amount,currency,reference[,payment_method,description]. Each row charges the
             customer's given (or default, or only) saved card. Running the same file again, or after a crash,
-            charges no row twice. Exit status: 0 every row charged or declined; 1 some row was an error; 2 the
-            input cannot be read or --output cannot be written (nothing is charged then).
+            charges no row twice. Exit status: 0 every row charged or declined; 1 some row was an error; 2 nothing
+            was charged (the input cannot be read, an output cannot be written, or the settings or the database are
+            wrong or out of reach).
             """
     )
 
@@ -57,17 +59,24 @@ struct RechargeCommand: AsyncParsableCommand {
     func run() async throws {
         MemoryAllocator.configureForServer()
         let rows: [Row]
+        let (results, metrics): (OutputFile?, OutputFile?)
         do {
             rows = try Self.readInput(input)
-            if let output { try Self.checkOutput(output) }
-            if let metricsFile { try Self.checkOutput(metricsFile, holding: "the metrics") }
+            (results, metrics) = try Self.checkOutputs(input: input, output: output, metricsFile: metricsFile)
         } catch {
             FileHandle.standardError.write(Data("payments recharge: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        let settings = try await ServiceSettings.load(
-            options.overrides
-        )
+        // Exit status 1 says some row was an error; a run that stops before its first row (its settings, its
+        // database) charged nothing, as one refused for its input does: 2, so a job's wrapper can tell them apart.
+        let settings: ServiceSettings
+        let bootstrap: Bootstrap
+        do {
+            settings = try await ServiceSettings.load(options.overrides)
+        } catch {
+            FileHandle.standardError.write(Data("payments recharge: \(error) Nothing was charged.\n".utf8))
+            throw ExitCode(2)
+        }
         do {
             // The results renamed over the database replaced it: the charges just made were no longer on record
             let outputs = [output, metricsFile].compactMap { $0 }
@@ -81,12 +90,19 @@ struct RechargeCommand: AsyncParsableCommand {
         // count) go to a file a textfile collector picks up, written once the run is done.
         let registry = PrometheusCollectorRegistry()
         if metricsFile != nil { MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry)) }
-        let bootstrap = try await Bootstrap(
-            settings: settings,
-            publicBaseURL: "",
-            label: "payments.recharge",
-            existing: true
-        )
+        do {
+            bootstrap = try await Bootstrap(
+                settings: settings,
+                publicBaseURL: "",
+                label: "payments.recharge",
+                existing: true
+            )
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            FileHandle.standardError.write(Data("payments recharge: \(error) Nothing was charged.\n".utf8))
+            throw ExitCode(2)
+        }
         let charges = OffSessionCharges(context: bootstrap.context, instance: "rch_" + bootstrap.context.ids.token(16))
         let progress = Progress(total: rows.count)
         let outcomes = await Self.chargeAll(
@@ -104,9 +120,9 @@ struct RechargeCommand: AsyncParsableCommand {
                 outcome.error ?? "",
             ])
         }
-        if let output {
+        if let output, let results {
             do {
-                try text.write(toFile: output, atomically: true, encoding: .utf8)
+                try results.write(Data(text.utf8))
             } catch {
                 // Checked writable before the first charge, so something changed since (a full disk, a folder
                 // removed): the charges stand, so the results must not be lost with the file.
@@ -124,14 +140,14 @@ struct RechargeCommand: AsyncParsableCommand {
         }
         let summary = Summary(outcomes)
         FileHandle.standardError.write(Data(summary.text.utf8))
-        if let metricsFile {
+        if let metricsFile, let metrics {
             for outcome in outcomes {
                 Counter(label: "payments_recharge_rows_total", dimensions: [("outcome", Self.metricOutcome(outcome))])
                     .increment()
             }
-            // Atomic (a temporary file renamed over the old one), so a collector never reads half a file.
+            // Replaced whole (a new file renamed over the old one), so a collector never reads half a file.
             do {
-                try Data(registry.emitToBuffer()).write(to: URL(fileURLWithPath: metricsFile), options: .atomic)
+                try metrics.write(Data(registry.emitToBuffer()))
             } catch {
                 // Checked writable before the first charge, as the results' file was: the rows decide the status.
                 let message = """
@@ -256,27 +272,24 @@ struct RechargeCommand: AsyncParsableCommand {
         }
     }
 
-    /// Checks, before any row is charged, that `what` (the results, the metrics) can be written to `path`: its
-    /// folder exists and is writable, and it is not a folder itself, nor a file that is not writable.
-    /// - Throws: `ValidationError` saying why not (exit status 2).
-    static func checkOutput(_ path: String, holding what: String = "the results") throws {
-        func refuse(_ reason: String) -> ValidationError {
-            ValidationError("cannot write \(what) to \(path): \(reason); nothing was charged")
+    /// Checks the run's output files before anything is charged: each can be written (``OutputFile``), and no two of
+    /// the input, the results and the metrics are one file. The results written over the input replaced the only
+    /// list of the rows still to charge; the metrics written over the results replaced the results.
+    /// - Returns: the results' file and the metrics' file, when named.
+    /// - Throws: a `ValidationError` saying which and why (exit status 2).
+    static func checkOutputs(input: String, output: String?, metricsFile: String?) throws -> (OutputFile?, OutputFile?)
+    {
+        let results = try output.map { try OutputFile($0, holding: "the results") }
+        let metrics = try metricsFile.map { try OutputFile($0, holding: "the metrics") }
+        for file in [results, metrics].compactMap({ $0 }) where file.isSameFile(as: input) {
+            throw ValidationError("cannot write to \(file.path): it is the input file \(input); nothing was charged")
         }
-        let files = FileManager.default
-        var isFolder: ObjCBool = false
-        if files.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue { throw refuse("it is a folder") }
-        if path.hasSuffix("/") { throw refuse("it ends in /, so it names a folder") }
-        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        guard files.fileExists(atPath: folder, isDirectory: &isFolder) else {
-            throw refuse("the folder \(folder) does not exist")
+        if let results, let metrics, metrics.isSameFile(as: results.target) {
+            throw ValidationError(
+                "cannot write the metrics to \(metrics.path): the results go to that file; nothing was charged"
+            )
         }
-        guard isFolder.boolValue else { throw refuse("\(folder) is not a folder") }
-        // The results are written to a new file in the folder, then renamed over `path`
-        guard files.isWritableFile(atPath: folder) else { throw refuse("the folder \(folder) is not writable") }
-        if files.fileExists(atPath: path), !files.isWritableFile(atPath: path) {
-            throw refuse("the file is not writable")
-        }
+        return (results, metrics)
     }
 
     /// Why a file could not be written, in words: the system's reason (`No such file or directory`) when
@@ -355,7 +368,10 @@ struct RechargeCommand: AsyncParsableCommand {
                 lines.append("  declined \(code): \(count)")
             }
             if replayed > 0 {
-                lines.append("  \(replayed) rows were already done by an earlier run (replayed, not charged again)")
+                lines.append(
+                    "  \(replayed) rows had a reference already charged, by an earlier run or an earlier row "
+                        + "(replayed, not charged again)"
+                )
             }
             return lines.joined(separator: "\n") + "\n"
         }

@@ -434,6 +434,140 @@ struct RechargeTests {
         }
     }
 
+    @Test(
+        "an --output or --metrics-file that is the input, each other, a pipe or a device is refused before any charge"
+    )
+    func outputsThatAreNotNewFiles() async throws {
+        try await withServer { server in
+            let customer = try await Self.customerWithSavedCard(server, card: "4242424242424242")
+            let ledgers = Ledgers(folder: server.folder)
+            let intentsBefore = try await ledgers.intentCount()
+            let approvedBefore = try ledgers.networkApprovedAttempts()
+            let folder = server.folder
+            let input = folder.appendingPathComponent("renewals.csv")
+            let rows = """
+                customer,amount,currency,reference
+                \(customer),2501,usd,same-1
+
+                """
+            try rows.write(to: input, atomically: true, encoding: .utf8)
+            let pipe = folder.appendingPathComponent("results.fifo")
+            #expect(mkfifo(pipe.path, 0o600) == 0)
+            let device = folder.appendingPathComponent("null-device")
+            // A character device of the same kind as /dev/null (1, 3), of the test's own
+            #expect(mknod(device.path, S_IFCHR | 0o666, dev_t((1 << 8) | 3)) == 0)
+            let alias = folder.appendingPathComponent("alias.csv")
+            try FileManager.default.createSymbolicLink(at: alias, withDestinationURL: input)
+            let results = folder.appendingPathComponent("results.csv").path
+            let refusals: [(output: String, extra: [String], message: String)] = [
+                (input.path, [], "cannot write to \(input.path): it is the input file \(input.path)"),
+                // Another name for the input: the results replaced the list of the rows still to charge
+                (alias.path, [], "cannot write to \(alias.path): it is the input file \(input.path)"),
+                (results, ["--metrics-file", input.path], "cannot write to \(input.path): it is the input file"),
+                (
+                    results, ["--metrics-file", results],
+                    "cannot write the metrics to \(results): the results go to that file"
+                ),
+                (pipe.path, [], "cannot write the results to \(pipe.path): it is not a regular file"),
+                (device.path, [], "cannot write the results to \(device.path): it is not a regular file"),
+                (results, ["--metrics-file", device.path], "cannot write the metrics to \(device.path): it is not"),
+            ]
+            for refusal in refusals {
+                let run = try await Self.recharge(
+                    server,
+                    input: input,
+                    output: URL(fileURLWithPath: refusal.output),
+                    extra: refusal.extra
+                )
+                #expect(run.termination.status == 2, "\(refusal.output) \(refusal.extra): \(run.termination)")
+                #expect(run.output.contains(refusal.message), "\(refusal.message)\n\(run.output)")
+                #expect(run.output.contains("nothing was charged"), "\(run.output)")
+            }
+            // Then nothing was charged, the input is as it was, and the pipe and the device are still themselves
+            #expect(try await ledgers.intentCount() == intentsBefore)
+            #expect(try ledgers.networkApprovedAttempts() == approvedBefore)
+            #expect(try String(contentsOf: input, encoding: .utf8) == rows)
+            var status = stat()
+            #expect(stat(pipe.path, &status) == 0 && status.st_mode & S_IFMT == S_IFIFO)
+            #expect(stat(device.path, &status) == 0 && status.st_mode & S_IFMT == S_IFCHR)
+            unlink(device.path)
+        }
+    }
+
+    @Test("the results and the metrics replace the file a link leads to, and keep that file's mode")
+    func outputsThroughLinksKeepTheirMode() async throws {
+        try await withServer { server in
+            let customer = try await Self.customerWithSavedCard(server, card: "4242424242424242")
+            let folder = server.folder
+            let input = folder.appendingPathComponent("renewals.csv")
+            try "customer,amount,currency,reference\n\(customer),2601,usd,link-1\n".write(
+                to: input,
+                atomically: true,
+                encoding: .utf8
+            )
+            // Given results and metrics files kept private (0600), reached through links
+            var links: [URL] = []
+            for name in ["results.csv", "recharge.prom"] {
+                let file = folder.appendingPathComponent("kept-" + name)
+                try "old\n".write(to: file, atomically: true, encoding: .utf8)
+                #expect(chmod(file.path, 0o600) == 0)
+                let link = folder.appendingPathComponent(name)
+                try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: "kept-" + name)
+                links.append(link)
+            }
+
+            let run = try await Self.recharge(
+                server,
+                input: input,
+                output: links[0],
+                extra: ["--metrics-file", links[1].path]
+            )
+
+            // Then the links still lead to the files, which hold the run's results and metrics, still 0600
+            #expect(run.termination.isCleanExit, "\(run.output)")
+            for (link, expected) in zip(links, ["link-1,pi_", "payments_recharge_rows_total"]) {
+                #expect(
+                    (try? FileManager.default.destinationOfSymbolicLink(atPath: link.path)) == "kept-"
+                        + link.lastPathComponent,
+                    "\(link.lastPathComponent) is no longer a link"
+                )
+                let kept = folder.appendingPathComponent("kept-" + link.lastPathComponent)
+                #expect(try String(contentsOf: kept, encoding: .utf8).contains(expected), "\(kept.path)")
+                var status = stat()
+                #expect(stat(kept.path, &status) == 0)
+                #expect(
+                    status.st_mode & 0o777 == 0o600,
+                    "\(kept.lastPathComponent): mode \(String(status.st_mode & 0o777, radix: 8))"
+                )
+            }
+        }
+    }
+
+    @Test("a run whose database cannot be reached exits 2, saying nothing was charged")
+    func unreachableDatabase() async throws {
+        try await withServer { server in
+            let input = server.folder.appendingPathComponent("renewals.csv")
+            try "customer,amount,currency,reference\ncus_x,2701,usd,db-1\n".write(
+                to: input,
+                atomically: true,
+                encoding: .utf8
+            )
+            let port = try ServerProcess.freePort()
+            let run = try await runToCompletion(
+                try PaymentsBinary.path(),
+                [
+                    "recharge", "--database-url",
+                    "postgres://payments:secret@127.0.0.1:\(port)/payments?sslmode=disable",
+                    "--input", input.path,
+                ],
+                environment: server.commandEnvironment(),
+                in: server.folder
+            )
+            #expect(run.termination.status == 2, "\(run.termination)\n\(run.output)")
+            #expect(run.output.contains("Nothing was charged."), "\(run.output)")
+        }
+    }
+
     @Test("an --output naming the database, its -wal, or another SQLite file is refused before any row is charged")
     func outputOverDatabase() async throws {
         try await withServer { server in
@@ -531,7 +665,7 @@ struct RechargeTests {
             let rerunOutput = server.folder.appendingPathComponent("lost-results-again.csv")
             let again = try await Self.recharge(server, input: input, output: rerunOutput)
             #expect(again.termination.status == 0, "\(again.output)")
-            #expect(again.output.contains("\(rows) rows were already done by an earlier run"), "\(again.output)")
+            #expect(again.output.contains("\(rows) rows had a reference already charged"), "\(again.output)")
             let replayed = try Self.readCSV(rerunOutput).map {
                 "\($0["reference"] ?? ""),\($0["payment_intent"] ?? "")"
             }

@@ -137,9 +137,27 @@ struct RechargeInputTests {
     @Test("an output in a folder that does not exist, or that is a folder, is refused; a new file is not")
     func output() throws {
         let folder = FileManager.default.temporaryDirectory.path
-        #expect(throws: (any Error).self) { try RechargeCommand.checkOutput("/nonexistent/dir/out.csv") }
-        #expect(throws: (any Error).self) { try RechargeCommand.checkOutput(folder) }
-        #expect(throws: (any Error).self) { try RechargeCommand.checkOutput(folder + "/new-folder/") }
-        try RechargeCommand.checkOutput(folder + "/recharge-\(UUID().uuidString).csv")
+        #expect(throws: (any Error).self) { try OutputFile("/nonexistent/dir/out.csv", holding: "the results") }
+        #expect(throws: (any Error).self) { try OutputFile(folder, holding: "the results") }
+        #expect(throws: (any Error).self) { try OutputFile(folder + "/new-folder/", holding: "the results") }
+        #expect(throws: (any Error).self) { try OutputFile("", holding: "the results") }
+        _ = try OutputFile(folder + "/recharge-\(UUID().uuidString).csv", holding: "the results")
+    }
+
+    @Test("links that lead round in a loop are refused; a link to a new file resolves to that file")
+    func outputLinks() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("links-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createSymbolicLink(atPath: folder + "/a", withDestinationPath: "b")
+        try FileManager.default.createSymbolicLink(atPath: folder + "/b", withDestinationPath: "a")
+        let loop = #expect(throws: (any Error).self) { try OutputFile(folder + "/a", holding: "the results") }
+        #expect(loop.map { "\($0)".contains("loop") } == true)
+        try FileManager.default.createSymbolicLink(atPath: folder + "/new", withDestinationPath: "results.csv")
+        let file = try OutputFile(folder + "/new", holding: "the results")
+        #expect(file.target == folder + "/results.csv")
+        try file.write(Data("done\n".utf8))
+        #expect(try String(contentsOfFile: folder + "/results.csv", encoding: .utf8) == "done\n")
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: folder + "/new")) == "results.csv")
     }
 }
