@@ -196,6 +196,7 @@ struct ServiceSettings: Sendable {
             settings.networkLedger = defaultLedger
         }
         try settings.readDatabaseURL(payments)
+        try settings.refuseLedgerOverDatabase()
         try settings.readKeys(payments)
         try settings.readLimits(payments)
         if let catalogFile = payments.string(forKey: "catalog") {
@@ -203,6 +204,32 @@ struct ServiceSettings: Sendable {
         }
         try settings.validate()
         return settings
+    }
+
+    /// Refuses a card network ledger that is the service's SQLite database, or one of the files SQLite keeps beside
+    /// it, by any name (a relative path, a link, a hard link). The network made its tables in the service's database
+    /// and added a column to the service's `refunds` table, and every refund failed from then on.
+    func refuseLedgerOverDatabase() throws {
+        guard databaseURL == nil else { return }
+        func resolved(_ path: String) -> String {
+            URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
+        }
+        func isSame(_ first: String, _ second: String) -> Bool {
+            if resolved(first) == resolved(second) { return true }
+            var one = stat()
+            var other = stat()
+            return stat(first, &one) == 0 && stat(second, &other) == 0 && one.st_dev == other.st_dev
+                && one.st_ino == other.st_ino
+        }
+        for suffix in ["", "-wal", "-shm", "-journal"]
+        where isSame(networkLedger, db + suffix) || isSame(db, networkLedger + suffix) {
+            let which = suffix.isEmpty ? "the service's database" : "the file SQLite keeps beside the database"
+            throw SettingsError.invalid(
+                "The card network's ledger (networkLedger, PAYMENTS_NETWORK_LEDGER) \(networkLedger) is \(which) "
+                    + "\(db): the ledger is a file of its own, as an acquirer's books would be. Name another file "
+                    + "(by default it is card-network.sqlite beside the database)."
+            )
+        }
     }
 
     /// The JSON type a config file must give a setting.

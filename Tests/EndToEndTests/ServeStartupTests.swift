@@ -68,6 +68,58 @@ struct ServeStartupTests {
         return (run.termination, run.output, FileManager.default.fileExists(atPath: database))
     }
 
+    @Test("a card network ledger that is the service's database, by any name, is refused before anything is opened")
+    func ledgerOverDatabaseRefused() async throws {
+        let folder = try TestPaths.temporaryFolder("payments-e2e-ledger-over-database")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let database = folder.appendingPathComponent("p.sqlite").path
+        // A new database, then one that exists (a link and a hard link name it then), with their tables counted
+        for exists in [false, true] {
+            if exists {
+                let migrated = try await runToCompletion(
+                    try PaymentsBinary.path(),
+                    ["migrate", "--db", database],
+                    environment: PaymentsBinary.environment([:]),
+                    in: folder
+                )
+                try #require(migrated.termination.isCleanExit, "\(migrated.output)")
+                try FileManager.default.createSymbolicLink(
+                    atPath: folder.path + "/link.sqlite",
+                    withDestinationPath: "p.sqlite"
+                )
+                try FileManager.default.linkItem(atPath: database, toPath: folder.path + "/hard.sqlite")
+            }
+            let ledgers =
+                [
+                    database, folder.path + "/./p.sqlite", folder.path + "/../\(folder.lastPathComponent)/p.sqlite",
+                    database + "-wal",
+                ]
+                + (exists ? [folder.path + "/link.sqlite", folder.path + "/hard.sqlite"] : [])
+            for ledger in ledgers {
+                let run = try await runToCompletion(
+                    try PaymentsBinary.path(),
+                    ["serve", "--db", database, "--port", "0"],
+                    environment: PaymentsBinary.environment(["PAYMENTS_NETWORK_LEDGER": ledger]),
+                    in: folder,
+                    timeout: .seconds(30)
+                )
+                #expect(run.termination.reason == .exit && run.termination.status == 1, "\(ledger): \(run)")
+                #expect(
+                    run.output.contains(
+                        "The card network's ledger (networkLedger, PAYMENTS_NETWORK_LEDGER) \(ledger) is"
+                    ),
+                    "\(run.output)"
+                )
+                #expect(FileManager.default.fileExists(atPath: database) == exists, "\(ledger)")
+            }
+        }
+        // And the database holds none of the network's tables
+        let tables = try Ledgers(folder: folder).read("p.sqlite") { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE name = 'authorizations'")
+        }
+        #expect(tables.isEmpty)
+    }
+
     @Test("serve moves its sockets on eventLoops threads: half the cores by default, PAYMENTS_EVENT_LOOPS when set")
     func eventLoops() async throws {
         let cores = ProcessInfo.processInfo.activeProcessorCount
