@@ -119,6 +119,42 @@ struct PaymentMethodsTests {
         #expect(reuse?.code == "payment_method_unexpected_state")
     }
 
+    @Test(
+        "A card paid with setup_future_usage and no customer can be attached after, and then charged off-session",
+        arguments: ["4242424242424242", "4000002500003155"]
+    )
+    func setupFutureUsageWithoutCustomer(_ number: String) async throws {
+        // Given a payment with setup_future_usage=off_session and no customer (3155 authenticated on the way)
+        let environment = try TestEnvironment()
+        let card = try await environment.card(number)
+        var paid = try await environment.pay(card.id, setupFutureUsage: .offSession)
+        if paid.status == .requiresAction {
+            paid = try await environment.intents.authenticate(
+                paid.id,
+                token: try #require(paid.authenticationToken),
+                outcome: .complete
+            )
+        }
+        #expect(paid.status == .succeeded)
+
+        // When the card is attached to a customer afterwards
+        let customer = try await environment.customer()
+        let attached = try await environment.paymentMethods.attach(card.id, customer: customer.id)
+
+        // Then it is the customer's, and an off-session charge needs no authentication
+        #expect(attached.customer == customer.id)
+        let later = try await environment.pay(card.id, customer: customer.id, offSession: true)
+        #expect(later.status == .succeeded)
+
+        // And a card paid without setup_future_usage and without a customer stays single-use
+        let once = try await environment.card("4242424242424242")
+        _ = try await environment.pay(once.id)
+        let refused = await #expect(throws: PaymentError.self) {
+            try await environment.paymentMethods.attach(once.id, customer: customer.id)
+        }
+        #expect(refused?.code == "payment_method_unexpected_state")
+    }
+
     @Test("A magic test id named by a refused attach or update leaves no payment method or sealed card behind")
     func magicIDRefusedStoresNothing() async throws {
         // Given a paid intent, and a payment method and sealed card for it

@@ -478,10 +478,16 @@ extension PaymentIntents {
             let stored = try tx.paymentMethod(pmID)
         else { return }
         var paymentMethod = stored
-        if let customer = intent.customer, try tx.customer(customer)?.deleted == false {
-            paymentMethod.keep(for: customer, usage: usage)
-        } else if paymentMethod.customer == nil {
-            paymentMethod.reusable = false
+        if let customer = intent.customer {
+            if try tx.customer(customer)?.deleted == false {
+                paymentMethod.keep(for: customer, usage: usage)
+            } else if paymentMethod.customer == nil {
+                paymentMethod.reusable = false
+            }
+        } else {
+            // Without a customer the card stays usable: Stripe's `setup_future_usage` says it "can still be attached
+            // to a Customer after the transaction completes" (and, with `off_session`, charged while they are away).
+            paymentMethod.keep(for: nil, usage: usage)
         }
         guard paymentMethod != stored else { return }
         try tx.update(paymentMethod, from: stored)
