@@ -124,6 +124,37 @@ struct SetupIntentsTests {
         }
     }
 
+    @Test("A confirm after the challenge's window records the expiry, then confirms again or says what is missing")
+    func confirmAfterWindow() async throws {
+        // Given a setup waiting for 3-D Secure, past its confirmation window
+        let environment = try TestEnvironment()
+        let customer = try await environment.customer()
+        let card = try await environment.card("4000002500003155")
+        let setup = try await environment.setupIntents.create(
+            .init(customer: customer.id, paymentMethod: card.id, confirm: true)
+        )
+        #expect(setup.status == .requiresAction)
+        environment.clock.advance(by: 3_601)
+
+        // When it is confirmed again without a payment method
+        let refused = await #expect(throws: PaymentError.self) {
+            try await environment.setupIntents.confirm(setup.id, .init())
+        }
+
+        // Then the answer says a payment method is missing, and the expiry stands: the setup is back in
+        // requires_payment_method with the expiry's error, its challenge gone
+        #expect(refused?.code == "setup_intent_unexpected_state")
+        let expired = try await environment.setupIntents.retrieve(setup.id)
+        #expect(expired.status == .requiresPaymentMethod)
+        #expect(expired.lastSetupError?.code == "setup_intent_setup_attempt_expired")
+        #expect(expired.authenticationToken == nil)
+
+        // And a confirm naming the card again starts a new challenge
+        let again = try await environment.setupIntents.confirm(setup.id, .init(paymentMethod: card.id))
+        #expect(again.status == .requiresAction)
+        #expect(again.latestAttempt != setup.latestAttempt)
+    }
+
     @Test("A card attached to another customer while a setup waited for 3-D Secure is not moved; the setup fails")
     func attachedElsewhereDuringChallenge() async throws {
         // Given customer A's setup of an unattached card waiting for 3-D Secure, and the card attached to B meanwhile

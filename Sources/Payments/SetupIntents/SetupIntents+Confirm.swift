@@ -39,7 +39,8 @@ extension SetupIntents {
         let now = context.clock.now()
         let window = context.settings.confirmationWindow
         let (ids, network, vault) = (context.ids, context.network, context.vault)
-        let (setup, declined) = try await context.database.write { tx -> (SetupIntent, PaymentError?) in
+        let (setup, declined, expiredOnly) = try await context.database.write {
+            tx -> (SetupIntent, PaymentError?, Bool) in
             var setup: SetupIntent
             if let creating {
                 // Create with confirm=true: the setup intent and its first attempt commit together.
@@ -53,8 +54,11 @@ extension SetupIntents {
                 throw Self.missing(id)
             }
             if setup.attemptIsDue(now: now), let expired = try Self.expireAttempt(setup, now: now, tx: tx) {
-                // Past its confirmation window: that attempt failed, whether or not the sweeper got there first.
-                setup = expired
+                // Past its confirmation window: that attempt failed, whether or not the sweeper got there first. The
+                // expiry commits on its own, and the confirm runs again on the expired setup: in this transaction,
+                // a confirm then refused (no payment method named, the attempt's own having gone with it) rolled
+                // the expiry back, and the setup kept its dead challenge with no error said.
+                return (expired, nil, true)
             }
             try SetupIntentStateMachine.check(.confirm, on: setup)
             if creating == nil { try PaymentIntents.requireLiveCustomer(setup.customer, tx: tx) }
@@ -117,8 +121,9 @@ extension SetupIntents {
             try Self.save(next, expecting: original, tx: tx)
             // A declined card is a 402 carrying the setup intent, once the failed attempt is committed.
             let failure = next.status == .requiresPaymentMethod ? next.lastSetupError : nil
-            return (next, failure.map { Self.cardError($0, setup: next) })
+            return (next, failure.map { Self.cardError($0, setup: next) }, false)
         }
+        if expiredOnly { return try await attempt(id, input, newPaymentMethod: newPaymentMethod) }
         if let declined { throw declined }
         return setup
     }
