@@ -147,6 +147,50 @@ struct ConfirmTests {
     }
 
     @Test(
+        "A challenge completed after its card or customer changed fails the attempt, saying why, and charges nothing",
+        arguments: ["detach", "attach elsewhere", "delete customer"]
+    )
+    func challengeAfterCardOrCustomerChanged(_ change: String) async throws {
+        // Given an automatic intent waiting for 3-D Secure on a customer's card
+        let environment = try TestEnvironment()
+        let customer = try await environment.customer()
+        let card = try await environment.card("4000002500003155")
+        let elsewhere = change == "attach elsewhere"
+        if !elsewhere { _ = try await environment.paymentMethods.attach(card.id, customer: customer.id) }
+        let pending = try await environment.pay(
+            card.id,
+            customer: customer.id,
+            setupFutureUsage: elsewhere ? .offSession : nil
+        )
+        #expect(pending.status == .requiresAction)
+
+        // When the card or the customer changes, then the customer completes the challenge
+        switch change {
+        case "detach": _ = try await environment.paymentMethods.detach(card.id)
+        case "attach elsewhere":
+            _ = try await environment.paymentMethods.attach(card.id, customer: try await environment.customer().id)
+        default: _ = try await environment.customers.delete(customer.id)
+        }
+        let answered = try await environment.intents.authenticate(
+            pending.id,
+            token: try #require(pending.authenticationToken),
+            outcome: .complete
+        )
+
+        // Then the attempt failed with the confirm's reason, and the intent can be paid again
+        let expected = [
+            "detach": "payment_method_unexpected_state", "attach elsewhere": "payment_method_customer_mismatch",
+            "delete customer": "resource_missing",
+        ][change]
+        #expect(answered.status == .requiresPaymentMethod)
+        #expect(answered.lastPaymentError?.code == expected)
+        #expect(answered.lastPaymentError?.paymentMethod == card.id)
+        #expect(answered.authenticationToken == nil)
+        #expect(try await environment.intents.retrieve(pending.id) == answered)
+        #expect(try environment.approvedAtNetwork() == 0)
+    }
+
+    @Test(
         "A confirm or cancel between a challenge's answer and its automatic confirm: the answer stands, not an error",
         arguments: ["confirm", "cancel"]
     )

@@ -92,6 +92,44 @@ extension PaymentIntents {
             // authentication stands, and the intent is wherever that request took it. The customer is told the
             // answer was recorded, not shown the confirm's refusal.
             return try await retrieve(id)
+        } catch let error as PaymentError where Self.endsAuthenticatedAttempt(error) {
+            return try await failAuthenticatedAttempt(id, error: error, now: now)
+        }
+    }
+
+    /// The confirm refusals that end an attempt the customer authenticated, because its card or its customer changed
+    /// while the challenge was open: the card detached (it may never be used again) or attached to another customer,
+    /// or the customer deleted.
+    static func endsAuthenticatedAttempt(_ error: PaymentError) -> Bool {
+        guard error.status == 400, let code = error.code else { return false }
+        return ["payment_method_unexpected_state", "payment_method_customer_mismatch", "resource_missing"]
+            .contains(code)
+    }
+
+    /// Fails the attempt the customer authenticated with `error`, the confirm's refusal: the intent goes back to
+    /// `requires_payment_method` with that error, as a setup in the same case does, and the challenge page shows
+    /// the outcome. Before, the page answered the refusal as raw JSON, and the intent stayed in `requires_action`
+    /// with no `next_action` and a spent link, until a cancel or the sweeper.
+    /// - Returns: the intent as it is after: failed, or as another request left it (the failure is a
+    ///   compare-and-set on the authenticated, unconfirmed intent).
+    func failAuthenticatedAttempt(_ id: String, error: PaymentError, now: Int64) async throws -> PaymentIntent {
+        try await context.database.write { tx in
+            guard let intent = try tx.paymentIntent(id) else {
+                throw PaymentError.resourceMissing("PaymentIntent", id: id, param: nil, inURL: true)
+            }
+            guard intent.status == .requiresAction, intent.authenticationToken == nil,
+                intent.authenticatedPaymentMethod != nil, intent.authenticatedPaymentMethod == intent.paymentMethod
+            else { return intent }
+            let failure = LastPaymentError(
+                type: error.kind,
+                code: error.code ?? "payment_method_unexpected_state",
+                message: error.message,
+                param: error.param,
+                paymentMethod: intent.paymentMethod
+            )
+            let next = try intent.apply(.attemptFailed(failure), now: now)
+            try Self.save(next, from: intent, tx: tx)
+            return next
         }
     }
 }
