@@ -1,6 +1,7 @@
 import Payments
 import PaymentsCore
 import PaymentsStore
+import Synchronization
 import TestSupport
 import Testing
 
@@ -188,6 +189,48 @@ struct ConfirmTests {
         #expect(answered.authenticationToken == nil)
         #expect(try await environment.intents.retrieve(pending.id) == answered)
         #expect(try environment.approvedAtNetwork() == 0)
+    }
+
+    @Test("A card a payment is charging for its customer cannot be attached to another customer until it is done")
+    func attachDuringPayment() async throws {
+        // Given a payment that saves a new card for its customer, and another customer trying to take the card the
+        // moment the payment's attempt is committed (before the network answers)
+        let race = Race()
+        let environment = try TestEnvironment(
+            faults: FaultInjector(armed: .afterAttemptCommit) { _ in try await race.run() }
+        )
+        let buyer = try await environment.customer()
+        let other = try await environment.customer()
+        let card = try await environment.card("4242424242424242")
+        let attached = Mutex<Result<PaymentMethod, PaymentError>?>(nil)
+        race.set {
+            do {
+                let taken = try await environment.paymentMethods.attach(card.id, customer: other.id)
+                attached.withLock { $0 = .success(taken) }
+            } catch let error as PaymentError {
+                attached.withLock { $0 = .failure(error) }
+            }
+        }
+
+        // When the payment runs
+        let paid = try await environment.pay(card.id, customer: buyer.id, setupFutureUsage: .offSession)
+
+        // Then the attach was refused, the payment succeeded, and the card is the buyer's, ready off-session
+        #expect(paid.status == .succeeded)
+        let outcome = try #require(attached.withLock { $0 })
+        guard case .failure(let refusal) = outcome else {
+            Issue.record("the card was attached to another customer while a payment for its buyer charged it")
+            return
+        }
+        #expect(refusal.code == "payment_method_unexpected_state")
+        let stored = try #require(try await environment.storedPaymentMethod(card.id))
+        #expect(stored.customer == buyer.id && stored.offSessionReady)
+
+        // And once the payment is done, the buyer's card is refused to another customer as any attached card is
+        let after = await #expect(throws: PaymentError.self) {
+            try await environment.paymentMethods.attach(card.id, customer: other.id)
+        }
+        #expect(after?.code == "payment_method_unexpected_state")
     }
 
     @Test(

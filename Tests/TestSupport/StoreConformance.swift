@@ -513,6 +513,41 @@ public enum StoreConformance {
             }
             try require(after.map(\.charge) == ["ch_conf8_2", "ch_conf8_1"], "after: \(after.map(\.charge))")
         },
+        Check(name: "a payment method's attempts in flight are its pending charges, no others") { store in
+            try await store.write { tx in
+                for id in ["pm_conf8a", "pm_conf8b"] {
+                    try tx.insert(
+                        PaymentMethod(
+                            id: id,
+                            created: 100,
+                            brand: "visa",
+                            last4: "4242",
+                            expMonth: 12,
+                            expYear: 2030,
+                            fingerprint: "fp",
+                            funding: "credit",
+                            country: "US",
+                            cvcCheck: nil
+                        ),
+                        card: SealedCard(keyID: "vk", sealed: Data([1]))
+                    )
+                }
+                let intent = intent("pi_conf8a", created: 100)
+                try tx.insert(intent)
+                for (id, method, status) in [
+                    ("ch_conf8a1", "pm_conf8a", Charge.Status.pending), ("ch_conf8a2", "pm_conf8a", .failed),
+                    ("ch_conf8a3", "pm_conf8b", .pending), ("ch_conf8a4", "pm_conf8a", .pending),
+                ] {
+                    var charge = charge(id, intent: intent.id, status: status)
+                    charge.paymentMethod = method
+                    try tx.insert(charge)
+                }
+            }
+            let pending = try await store.read { tx in try tx.pendingCharges(paymentMethod: "pm_conf8a") }
+            try require(Set(pending.map(\.id)) == ["ch_conf8a1", "ch_conf8a4"], "pending: \(pending.map(\.id))")
+            let none = try await store.read { tx in try tx.pendingCharges(paymentMethod: "pm_none") }
+            try require(none.isEmpty, "pending charges of no payment method: \(none.map(\.id))")
+        },
         Check(name: "charges list newest first, by customer or intent, paged") { store in
             try await store.write { tx in
                 try tx.insert(Customer(id: "cus_conf9", created: 100))

@@ -140,6 +140,10 @@ struct EventRecordingTransaction: StoreTransaction {
 
     func charge(_ id: String) throws -> Charge? { try base.charge(id) }
 
+    func pendingCharges(paymentMethod: String) throws -> [Charge] {
+        try base.pendingCharges(paymentMethod: paymentMethod)
+    }
+
     func insert(_ charge: Charge) throws {
         if let batch { batch.charges.append(charge) } else { try base.insert(charge) }
         try record(EventTypes.charge(before: nil, after: charge), charge, type: .charge, id: charge.id)

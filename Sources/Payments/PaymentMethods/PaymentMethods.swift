@@ -215,6 +215,20 @@ public struct PaymentMethods: Sendable {
                 param: "payment_method"
             )
         }
+        // A payment in flight for another customer is charging the card: attached here meanwhile, its success could
+        // not keep the card for the customer who paid (`setup_future_usage`), who would be left without it, and the
+        // payment would have charged another customer's card. The confirm reads the card (on PostgreSQL, locked)
+        // before it records its attempt, as this does before looking, so one of the two always sees the other.
+        if try tx.pendingCharges(paymentMethod: paymentMethod.id).contains(where: { pending in
+            pending.customer != nil && pending.customer != customer.id
+        }) {
+            throw PaymentError.invalidRequest(
+                "This PaymentMethod is being charged by a payment for another customer. Attach it once that payment "
+                    + "is done.",
+                code: "payment_method_unexpected_state",
+                param: "payment_method"
+            )
+        }
         if let card = try tx.cardNumber(of: paymentMethod.id, vault: vault),
             let decline = network.attachDecline(card, cvcProvided: paymentMethod.cvcCheck != nil)
         {

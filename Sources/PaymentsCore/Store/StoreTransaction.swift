@@ -55,6 +55,9 @@ public protocol StoreTransaction {
     /// Saves each charge of `changes`, as ``update(_:)-(Charge)`` saves each, in as few statements as the store can.
     /// - Precondition: each `before` was read in this transaction, and the charge not written since.
     func update(charges changes: [(charge: Charge, before: Charge)]) throws
+    /// The attempts in flight on a payment method (its charges still `pending`), read through the pending charges'
+    /// partial index: as few as the payments confirming it this moment.
+    func pendingCharges(paymentMethod: String) throws -> [Charge]
     /// Charges, newest first, optionally for one customer or intent and within a `created` range.
     func charges(customer: String?, paymentIntent: String?, created: CreatedFilter?, page: PageRequest) throws
         -> Page<Charge>

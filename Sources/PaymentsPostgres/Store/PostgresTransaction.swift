@@ -227,6 +227,16 @@ final class PostgresTransaction: StoreTransaction {
         try fetchOne("SELECT * FROM charges WHERE id = $1" + lockRow, [.text(id)], PostgresRecords.charge)
     }
 
+    /// The pending charges of `paymentMethod` (index `charges_pending`). Nothing is locked: the caller holds the
+    /// payment method's row, which a confirm reads (locked) before it records an attempt.
+    func pendingCharges(paymentMethod: String) throws -> [Charge] {
+        try fetchAll(
+            "SELECT * FROM charges WHERE status = 'pending' AND payment_method = $1",
+            [.text(paymentMethod)],
+            PostgresRecords.charge
+        )
+    }
+
     func insert(_ charge: Charge) throws {
         try insertRow(charge, PostgresRecords.charge)
     }

@@ -230,6 +230,15 @@ public struct SQLiteTransaction: StoreTransaction {
         try fetchStored(Charge.self, "SELECT * FROM charges WHERE id = ?", [id])
     }
 
+    /// The pending charges of `paymentMethod` (index `charges_pending`).
+    public func pendingCharges(paymentMethod: String) throws -> [Charge] {
+        try db.fetch(
+            Charge.self,
+            sql: "SELECT * FROM charges WHERE status = 'pending' AND payment_method = ?",
+            [paymentMethod]
+        )
+    }
+
     /// Inserts a charge (a pending attempt, or a failed one that never reached the network).
     public func insert(_ charge: Charge) throws {
         try insertStored(charge)
