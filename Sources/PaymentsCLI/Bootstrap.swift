@@ -109,7 +109,8 @@ struct Bootstrap {
             guard let point, let armed = FaultInjector.Point(rawValue: point) else { return .inert }
             if let action, action.hasPrefix("hold:") {
                 let file = String(action.dropFirst("hold:".count))
-                return FaultInjector(armed: armed) { _ in
+                return FaultInjector(armed: armed) { reached in
+                    FileHandle.standardError.write(Data("fault point \(reached.rawValue): holding\n".utf8))
                     while !FileManager.default.fileExists(atPath: file) { try await Task.sleep(for: .milliseconds(10)) }
                 }
             }

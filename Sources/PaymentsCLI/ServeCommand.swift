@@ -29,6 +29,8 @@ struct ServeCommand: AsyncParsableCommand {
     var port: Int?
 
     func run() async throws {
+        // First: a stop signal during the start-up is kept, not the process killed halfway through it
+        let signals = StartupSignals()
         MemoryAllocator.configureForServer()
         // swift-metrics goes to one Prometheus registry, which `GET /metrics` shows; bootstrapped before anything
         // makes its metrics (the database's group commit does, as it opens).
@@ -64,10 +66,12 @@ struct ServeCommand: AsyncParsableCommand {
         // An IPv6 address goes in brackets in a URL (`http://[::1]:4242`).
         let host = settings.host.contains(":") ? "[\(settings.host)]" : settings.host
         let base = settings.publicBaseURL ?? "http://\(host):\(settings.port)"
+        try await Bootstrap.faultInjector(settings.faultPoint, action: settings.faultAction).reach(.beforeMigrations)
         let bootstrap = try await Bootstrap(
             settings: settings,
             publicBaseURL: base.hasSuffix("/") ? String(base.dropLast()) : base
         )
+        if signals.stopRequested { return try await Self.stopBeforeServing(bootstrap) }
         var services = HTTPServices(
             context: bootstrap.context,
             keys: APIKeys(secret: settings.secretKeys, publishable: settings.publishableKeys),
@@ -145,9 +149,18 @@ struct ServeCommand: AsyncParsableCommand {
                 logger: bootstrap.logger
             )
         )
+        guard signals.handOver(to: group) else { return try await Self.stopBeforeServing(bootstrap) }
         try await group.run()
         // Drained: no request is in flight, so the store's connections (PostgreSQL's pool) close cleanly, and the
         // SQLite files' logs are copied into them: each file alone holds what was committed.
+        try await bootstrap.store.close()
+        try await bootstrap.network.close()
+    }
+
+    /// Ends a `serve` whose stop signal came during its start-up, before it served: the start-up's step finished (the
+    /// database is migrated), the files are closed as at a clean stop, and the command exits 0.
+    static func stopBeforeServing(_ bootstrap: Bootstrap) async throws {
+        bootstrap.logger.info("stopped before serving: a stop signal came during start-up (the database is migrated)")
         try await bootstrap.store.close()
         try await bootstrap.network.close()
     }

@@ -114,6 +114,56 @@ struct GracefulShutdownTests {
         server.removeFiles()
     }
 
+    @Test("SIGTERM during start-up, before it serves: the migrations finish, nothing is served, and it exits 0")
+    func stopDuringStartup() async throws {
+        // Given a serve held at its start, after it took its settings and before it opened a new database
+        let folder = try TestPaths.temporaryFolder("payments-e2e-stop-at-start")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let database = folder.appendingPathComponent("payments.sqlite")
+        let release = folder.appendingPathComponent("release")
+        let log = folder.appendingPathComponent("serve.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        defer { try? handle.close() }
+        let process = ChildProcess(
+            executableURL: URL(fileURLWithPath: try PaymentsBinary.path()),
+            arguments: ["serve", "--db", database.path, "--port", "0"],
+            environment: PaymentsBinary.environment([
+                "PAYMENTS_FAULT_POINT": "before-migrations", "PAYMENTS_FAULT_ACTION": "hold:" + release.path,
+            ]),
+            currentDirectoryURL: TestPaths.root,
+            output: handle
+        )
+        try ChildRegistry.launch(process)
+        ChildRegistry.add(process.processIdentifier)
+        var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !output.contains("fault point before-migrations: holding"), process.isRunning,
+            ContinuousClock.now < deadline
+        {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try #require(output.contains("holding"), "the server never reached its start-up's hold: \(output)")
+
+        // When SIGTERM arrives there, and the start-up then goes on
+        kill(process.processIdentifier, SIGTERM)
+        try await Task.sleep(for: .milliseconds(300))
+        _ = FileManager.default.createFile(atPath: release.path, contents: nil)
+        let termination = try await ExactlyOnceTests.waitForExit(process)
+
+        // Then it exits 0 having migrated the database, and never listened
+        #expect(termination.isCleanExit, "\(termination)\n\(output)")
+        #expect(output.contains("stopped before serving"), "\(output)")
+        #expect(!output.contains("listening"), "\(output)")
+        let migrations = try FileManager.default.contentsOfDirectory(
+            atPath: TestPaths.root.appendingPathComponent("migrations").path
+        ).filter { $0.hasSuffix(".sql") }
+        let applied = try Ledgers(folder: folder).read("payments.sqlite") { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations") ?? 0
+        }
+        #expect(applied == migrations.count, "\(applied) of \(migrations.count) migrations applied")
+    }
+
     @Test("The grace period ends the process even while requests hold every thread of the cooperative pool")
     func blockedThreads() async throws {
         // Given payments that wait 3 s for the network, then hold their thread for 20 s; and 5 s of grace (the

@@ -31,6 +31,8 @@ public struct FaultInjector: Sendable {
         /// A sweeper pass released a batch of expired authorizations at the network; their cancellations are not
         /// written.
         case afterSweepRelease = "after-sweep-release"
+        /// `payments serve` took its settings and the stop signals; it has not opened the database (nor migrated it).
+        case beforeMigrations = "before-migrations"
     }
 
     private let armed: Point?
