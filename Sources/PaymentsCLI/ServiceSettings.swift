@@ -336,6 +336,13 @@ struct ServiceSettings: Sendable {
                 "The config file '\(path)' has '\(outside)' outside \"payments\": every setting goes inside it."
             )
         }
+        // `{"payments": null}` reads as no settings at all: the file's author meant some, as a setting of `null`.
+        if let payments = file["payments"], payments == nil {
+            throw SettingsError.invalid(
+                "The config file '\(path)' has \"payments\": null; write its settings in an object, "
+                    + "{\"payments\": {...}}, or leave \"payments\" out."
+            )
+        }
         let settings = (file["payments"] ?? nil) ?? [:]
         for name in settings.keys.sorted() {
             guard let kind = settingKinds[name] else {

@@ -263,6 +263,8 @@ struct ServeStartupTests {
             (#"{"payments": {"host": 5}}"#, "host (PAYMENTS_HOST) must be text in quotes, not 5"),
             (#"{"payments": {"logLevel": null}}"#, "logLevel (PAYMENTS_LOG_LEVEL) must be text in quotes, not null"),
             (#"{"payments": 5}"#, "must hold its settings in an object"),
+            // Read as no settings at all, every one at its default
+            (#"{"payments": null}"#, #"has "payments": null"#),
         ] {
             let file = folder.appendingPathComponent("settings.json")
             try content.write(to: file, atomically: true, encoding: .utf8)
