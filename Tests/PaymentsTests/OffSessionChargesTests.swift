@@ -56,6 +56,32 @@ struct OffSessionChargesTests {
         #expect(try env.network.approvedCount() == 1)
     }
 
+    @Test("a row the card network did not answer says to run the file again, not to retry with an Idempotency-Key")
+    func networkUnavailableRow() async throws {
+        // Given a network that does not answer the first attempt
+        let env = try TestEnvironment(
+            faults: FaultInjector(armed: .afterAttemptCommit) { _ in
+                throw PaymentError.cardNetworkUnavailable("timed out")
+            }
+        )
+        let (customer, _) = try await Self.customer(env, cards: ["4242424242424242"])
+
+        // When the row is charged
+        let outcome = await Self.charges(env).charge(
+            .init(customer: customer, amount: 1500, currency: "usd", reference: "order-unanswered")
+        )
+
+        // Then it is an error row whose message says how a recharge completes it
+        #expect(outcome.status == "error")
+        let message = try #require(outcome.error)
+        #expect(
+            message.hasPrefix("The card network did not answer (timed out). Nothing was charged twice"),
+            "\(message)"
+        )
+        #expect(message.hasSuffix("run the same file again to complete this row."), "\(message)")
+        #expect(!message.contains("Idempotency-Key"), "\(message)")
+    }
+
     @Test("a card number in a reference or a description charges nothing and stores nothing")
     func cardNumbersRefused() async throws {
         let env = try TestEnvironment()

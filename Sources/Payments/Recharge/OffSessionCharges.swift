@@ -83,7 +83,7 @@ public struct OffSessionCharges: Sendable {
         do {
             return try await chargeOnce(request)
         } catch let error as PaymentError {
-            return Outcome(status: "error", error: error.message)
+            return Outcome(status: "error", error: Self.rowMessage(error))
         } catch {
             return Outcome(status: "error", error: String(describing: error))
         }
@@ -245,13 +245,21 @@ public struct OffSessionCharges: Sendable {
         return only.id
     }
 
+    /// An error's message as a row's `error`: a row is completed by running its file again (its reference is its
+    /// key), not by an API retry with an `Idempotency-Key`, which the card network's message tells API clients.
+    static func rowMessage(_ error: PaymentError) -> String {
+        let advice = PaymentError.cardNetworkRetryAdvice
+        guard error.isTransient, error.message.hasSuffix(advice) else { return error.message }
+        return error.message.dropLast(advice.count) + "run the same file again to complete this row."
+    }
+
     static func outcome(intent: PaymentIntent?, error: PaymentError?) -> Outcome {
         if let error {
             return Outcome(
                 status: error.status == 402 ? "declined" : "error",
                 paymentIntent: error.paymentIntent ?? intent?.id,
                 declineCode: error.declineCode ?? (error.status == 402 ? error.code : nil),
-                error: error.message
+                error: rowMessage(error)
             )
         }
         guard let intent else { return Outcome(status: "error", error: "No PaymentIntent.") }

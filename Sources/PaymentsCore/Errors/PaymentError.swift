@@ -266,11 +266,15 @@ extension PaymentError {
         PaymentError(
             kind: .api,
             code: cardNetworkUnavailableCode,
-            message: "The card network did not answer (\(detail)). Nothing was charged twice: retry with the same "
-                + "Idempotency-Key to complete the request.",
+            message: "The card network did not answer (\(detail)). Nothing was charged twice: "
+                + cardNetworkRetryAdvice,
             status: 500
         )
     }
+
+    /// What ``cardNetworkUnavailable(_:)``'s message tells an API client to do; a caller that retries another way
+    /// (a recharge run, by its rows' references) says its own instead.
+    public static let cardNetworkRetryAdvice = "retry with the same Idempotency-Key to complete the request."
 
     /// The code of ``cardNetworkUnavailable(_:)``.
     public static let cardNetworkUnavailableCode = "card_network_unavailable"
