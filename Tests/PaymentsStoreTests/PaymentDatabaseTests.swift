@@ -187,6 +187,19 @@ struct PaymentDatabaseTests {
         }
     }
 
+    @Test("A migrations folder without a .sql file is a clear error, not a database without tables")
+    func emptyMigrationsFolder() throws {
+        let folder = try TestPaths.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data("{}".utf8).write(to: folder.appendingPathComponent("development.json"))
+        #expect {
+            _ = try MigrationSet(folder: folder.path)
+        } throws: { error in
+            guard case MigrationSet.LoadError.empty(folder.path) = error else { return false }
+            return "\(error)".contains("holds no .sql file")
+        }
+    }
+
     @Test("0009 rebuilds the tables keeping every row, its rowid, the indexes and the report views")
     func checksWithoutListsMigration() async throws {
         // Given a database at 0008 holding customers, cards, intents with a charge and a refund each, an event and an

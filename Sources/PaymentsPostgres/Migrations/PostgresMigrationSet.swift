@@ -19,6 +19,8 @@ public struct PostgresMigrationSet: Sendable {
     /// Errors reading the folder.
     public enum LoadError: Error, Equatable, CustomStringConvertible {
         case folderMissing(String)
+        /// A folder without one `.sql` file (another folder named by mistake).
+        case empty(String)
         case badName(String)
         case duplicateNumber(String, String)
 
@@ -27,6 +29,9 @@ public struct PostgresMigrationSet: Sendable {
             case .folderMissing(let path):
                 "The PostgreSQL migrations folder '\(path)' does not exist. Run from the repository root, or name "
                     + "the folder holding the numbered .sql files for PostgreSQL (migrations/postgres)."
+            case .empty(let path):
+                "The PostgreSQL migrations folder '\(path)' holds no .sql file. Name the folder holding the "
+                    + "numbered .sql files for PostgreSQL (migrations/postgres)."
             case .badName(let name):
                 "Migration file '\(name)' must be named NNNN_description.sql."
             case .duplicateNumber(let first, let second):
@@ -43,6 +48,7 @@ public struct PostgresMigrationSet: Sendable {
             throw LoadError.folderMissing(folder)
         }
         let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".sql") }
+        guard !files.isEmpty else { throw LoadError.empty(folder) }
         var numbered: [Int: (file: String, migration: Migration)] = [:]
         for file in files.sorted() {
             let name = String(file.dropLast(4))

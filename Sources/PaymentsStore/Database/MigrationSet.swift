@@ -18,6 +18,9 @@ public struct MigrationSet: Sendable {
     /// Errors reading the folder.
     public enum LoadError: Error, CustomStringConvertible {
         case folderMissing(String)
+        /// A folder without one `.sql` file: another folder named by mistake (`PAYMENTS_MIGRATIONS=config`). Opened
+        /// with no migration, the database failed at its first query with `no such table`.
+        case empty(String)
         case badName(String)
 
         public var description: String {
@@ -25,6 +28,9 @@ public struct MigrationSet: Sendable {
             case .folderMissing(let path):
                 "The migrations folder '\(path)' does not exist. Run from the repository root, or set "
                     + "PAYMENTS_MIGRATIONS (or --migrations) to the folder holding the numbered .sql files."
+            case .empty(let path):
+                "The migrations folder '\(path)' holds no .sql file. Set PAYMENTS_MIGRATIONS (or --migrations) to "
+                    + "the repository's migrations folder, which holds the numbered .sql files."
             case .badName(let name):
                 "Migration file '\(name)' must be named NNNN_description.sql."
             }
@@ -38,6 +44,7 @@ public struct MigrationSet: Sendable {
             throw LoadError.folderMissing(folder)
         }
         let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".sql") }
+        guard !files.isEmpty else { throw LoadError.empty(folder) }
         var numbered: [(Int, Migration)] = []
         for file in files {
             let name = String(file.dropLast(4))
