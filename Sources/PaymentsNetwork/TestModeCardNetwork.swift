@@ -21,8 +21,10 @@ public struct TestModeCardNetwork: CardNetwork {
     ///   - latency: a pause before each answer, to stand in for a remote network in benchmarks.
     ///   - writerNiceness: added to the ledger's group commit writer's thread's nice value (0 keeps the process's).
     public init(ledgerPath: String, latency: Duration = .zero, writerNiceness: Int = 0) throws {
-        let folder = URL(fileURLWithPath: ledgerPath).deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try SQLiteFilePath.prepare(
+            ledgerPath,
+            role: "The card network's ledger (networkLedger, PAYMENTS_NETWORK_LEDGER)"
+        )
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         WALWriteBuffer.install()

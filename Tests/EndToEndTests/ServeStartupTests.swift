@@ -120,6 +120,40 @@ struct ServeStartupTests {
         #expect(tables.isEmpty)
     }
 
+    @Test("a database or ledger path that is no regular file, or whose folder cannot be made, is refused, naming it")
+    func unusableDatabasePaths() async throws {
+        let folder = try TestPaths.temporaryFolder("payments-e2e-unusable-paths")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let pipe = folder.appendingPathComponent("pipe.sqlite").path
+        #expect(mkfifo(pipe, 0o600) == 0)
+        let file = folder.appendingPathComponent("file.txt").path
+        #expect(FileManager.default.createFile(atPath: file, contents: Data("x".utf8)))
+        let database = folder.appendingPathComponent("p.sqlite").path
+        for (db, ledger, message) in [
+            (pipe, nil, "The database (--db, PAYMENTS_DB) '\(pipe)' is not a regular file"),
+            (file + "/p.sqlite", nil, "The database (--db, PAYMENTS_DB) '\(file)/p.sqlite': cannot make its folder"),
+            (
+                database, file + "/ledger.sqlite",
+                "The card network's ledger (networkLedger, PAYMENTS_NETWORK_LEDGER) '\(file)/ledger.sqlite': cannot "
+                    + "make its folder '\(file)': it is a file, not a folder."
+            ),
+        ] {
+            let run = try await runToCompletion(
+                try PaymentsBinary.path(),
+                ["serve", "--db", db, "--port", "0"],
+                environment: PaymentsBinary.environment(ledger.map { ["PAYMENTS_NETWORK_LEDGER": $0] } ?? [:]),
+                in: folder,
+                timeout: .seconds(30)
+            )
+            #expect(run.termination.reason == .exit && run.termination.status == 1, "\(db): \(run)")
+            #expect(run.output.contains(message), "\(run.output)")
+            #expect(!run.output.contains("NSCocoaErrorDomain"), "\(run.output)")
+        }
+        var status = stat()
+        #expect(stat(pipe, &status) == 0 && status.st_mode & S_IFMT == S_IFIFO)
+        #expect(!FileManager.default.fileExists(atPath: pipe + "-journal"))
+    }
+
     @Test("serve moves its sockets on eventLoops threads: half the cores by default, PAYMENTS_EVENT_LOOPS when set")
     func eventLoops() async throws {
         let cores = ProcessInfo.processInfo.activeProcessorCount

@@ -80,8 +80,7 @@ public struct PaymentDatabase: Sendable {
         groupCommit: Bool = true,
         writerNiceness: Int = 0
     ) throws {
-        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try SQLiteFilePath.prepare(path, role: "The database (--db, PAYMENTS_DB)")
         var configuration = Configuration()
         configuration.busyMode = .timeout(Self.busyTimeout)
         configuration.foreignKeysEnabled = true

@@ -1,0 +1,48 @@
+import Foundation
+
+/// Where a SQLite database file of the service goes (the service's database, the card network's ledger): its folder
+/// made when missing, and a path that is no regular file refused, each with a message naming the file's role.
+///
+/// Before, a folder that could not be made stopped the command with Foundation's own words (`Error
+/// Domain=NSCocoaErrorDomain Code=4 "The file doesn't exist."`), naming neither the path nor the setting; and a device
+/// (`--db /dev/null`) was opened as a database, failed with `disk I/O error`, and left a `/dev/null-journal` behind.
+public enum SQLiteFilePath {
+    /// Why a path cannot hold the database.
+    public struct Refusal: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Makes `path`'s folder if it is missing, and checks that `path` is a regular file when it exists.
+    /// - Parameter role: what the file is, for messages ("the database (--db, PAYMENTS_DB)").
+    /// - Throws: ``Refusal`` saying why not.
+    public static func prepare(_ path: String, role: String) throws {
+        var status = stat()
+        if stat(path, &status) == 0 {
+            switch status.st_mode & S_IFMT {
+            case S_IFREG: return
+            case S_IFDIR: throw Refusal(description: "\(role) '\(path)' is a folder; name a file in it.")
+            default:
+                throw Refusal(description: "\(role) '\(path)' is not a regular file (a device, a pipe or a socket).")
+            }
+        }
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
+        // Folder by folder with mkdir, for the system's reason when one fails ("Not a directory" when a file stands
+        // where a folder goes), where Foundation's words named neither.
+        func refuse(_ reason: String) -> Refusal {
+            Refusal(description: "\(role) '\(path)': cannot make its folder '\(folder)': \(reason).")
+        }
+        var made = ""
+        for component in folder.split(separator: "/") {
+            made += "/" + component
+            if mkdir(made, 0o777) == 0 { continue }
+            let code = errno
+            // There already: a folder, or a file, which the next step (or the check below) finds
+            if code == EEXIST { continue }
+            throw refuse(String(cString: strerror(code)))
+        }
+        var existing = stat()
+        guard stat(folder, &existing) == 0, existing.st_mode & S_IFMT == S_IFDIR else {
+            throw refuse("it is a file, not a folder")
+        }
+    }
+}
