@@ -72,6 +72,18 @@ struct ServeCommand: AsyncParsableCommand {
             publicBaseURL: base.hasSuffix("/") ? String(base.dropLast()) : base
         )
         if signals.stopRequested { return try await Self.stopBeforeServing(bootstrap) }
+        // A folder that is not there serves nothing: the checkout, its script and its styles answer 404. Said at
+        // start, as the API works without them (a merchant may use only the API).
+        var isFolder: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: settings.publicFolder, isDirectory: &isFolder) || !isFolder.boolValue
+        {
+            bootstrap.logger.warning(
+                "the checkout's files folder does not exist: /checkout/ and its files answer 404",
+                metadata: [
+                    "public_folder": "\(settings.publicFolder)", "setting": "publicFolder (PAYMENTS_PUBLIC_FOLDER)",
+                ]
+            )
+        }
         var services = HTTPServices(
             context: bootstrap.context,
             keys: APIKeys(secret: settings.secretKeys, publishable: settings.publishableKeys),

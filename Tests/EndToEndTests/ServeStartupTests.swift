@@ -154,6 +154,23 @@ struct ServeStartupTests {
         #expect(!FileManager.default.fileExists(atPath: pipe + "-journal"))
     }
 
+    @Test("serve says at start when the checkout's files folder does not exist; with it, it says nothing")
+    func missingPublicFolder() async throws {
+        let missing = "/nonexistent/public-\(UUID().uuidString)"
+        let server = try await ServerProcess.start(environment: ["PAYMENTS_PUBLIC_FOLDER": missing])
+        defer { server.kill() }
+        #expect(try await server.client.get("/checkout/").status == 404)
+        #expect(server.output.contains("the checkout's files folder does not exist"), "\(server.output)")
+        #expect(server.output.contains(missing), "\(server.output)")
+        server.kill()
+        server.removeFiles()
+
+        let usual = try await ServerProcess.start()
+        defer { usual.kill() }
+        #expect(try await usual.client.get("/checkout/").status == 200)
+        #expect(!usual.output.contains("files folder does not exist"), "\(usual.output)")
+    }
+
     @Test("serve moves its sockets on eventLoops threads: half the cores by default, PAYMENTS_EVENT_LOOPS when set")
     func eventLoops() async throws {
         let cores = ProcessInfo.processInfo.activeProcessorCount

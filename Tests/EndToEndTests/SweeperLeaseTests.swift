@@ -261,7 +261,7 @@ struct SweeperLeaseTests {
                 """
             )
             let run = try await sweep.value
-            await holding.value
+            _ = await holding.value
             #expect(fewestFree == expired.count, "the refused pass held \(expired.count - fewestFree) due rows locked")
             #expect(finishedWhileHeld, "the refused pass waited for the lease's row: \(run.output)")
             #expect(run.termination.isCleanExit, "\(run.output)")
