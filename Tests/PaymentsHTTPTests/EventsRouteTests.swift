@@ -80,6 +80,28 @@ struct EventsRouteTests {
         }
     }
 
+    @Test("Deleting a customer names the DELETE request in customer.deleted and its cards' payment_method.detached")
+    func deleteNamesItsRequest() async throws {
+        try await withWire { api in
+            // Given a customer with a saved card
+            let customer = try await api.createCustomer()
+            _ = try await api.savedCard("4242424242424242", customer: customer)
+
+            // When the customer is deleted
+            let deleted = try await api.delete("/v1/customers/\(customer)")
+            try #require(deleted.status == 200, "\(deleted.text)")
+            let requestID = try #require(deleted.header("Request-Id"))
+
+            // Then both events it recorded name that request, without an Idempotency-Key (a DELETE has none)
+            for type in ["customer.deleted", "payment_method.detached"] {
+                let events = try await api.get("/v1/events", [("type", type)])
+                let event = try #require(events.json["data"]?[0], "\(type): \(events.text)")
+                #expect(event["request"]?["id"]?.string == requestID, "\(type): \(event)")
+                #expect(event["request"]?["idempotency_key"] == WireJSON.null, "\(type)")
+            }
+        }
+    }
+
     @Test("type, types[], created and paging; unknown ids and a publishable key are refused")
     func filters() async throws {
         try await withWire { api in

@@ -28,7 +28,12 @@ struct IdempotencyMiddleware: RouterMiddleware {
         context: Context,
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        guard request.method == .post else { return try await next(request, context) }
+        // Every request names the events of its changes, not only a POST: `DELETE /v1/customers/:id` records
+        // `customer.deleted` and its cards' `payment_method.detached`, which named no request. Only a POST has an
+        // Idempotency-Key (Stripe ignores one on GET and DELETE).
+        guard request.method == .post else {
+            return try await Self.namingEvents(context, key: nil) { try await next(request, context) }
+        }
         guard let key = try Self.key(request.headers) else {
             return try await Self.namingEvents(context, key: nil) { try await next(request, context) }
         }
