@@ -133,6 +133,26 @@ struct EventsTests {
         #expect(try refundEvents.map { try $0.decodeSnapshot(as: Refund.self).status } == [.pending, .succeeded])
     }
 
+    @Test("A refund's metadata changed: refund.updated with the earlier metadata; an update changing nothing, none")
+    func refundMetadataUpdated() async throws {
+        // Given a refund with metadata
+        let environment = try TestEnvironment()
+        let paid = try await environment.pay("pm_card_visa")
+        let refund = try await environment.refunds.create(.init(paymentIntent: paid.id, metadata: ["order": "6735"]))
+
+        // When a metadata key is added, and then the same key is set again to the same value
+        for _ in 1...2 {
+            _ = try await environment.refunds.update(refund.id, metadata: ["ticket": "T-9"], clearMetadata: false)
+        }
+
+        // Then one refund.updated was recorded, showing the refund after the change and its metadata before it
+        let updates = try await Self.events(environment).filter { $0.type == "refund.updated" }
+        try #require(updates.count == 1, "\(updates.map(\.type))")
+        #expect(try updates[0].decodeSnapshot(as: Refund.self).metadata == ["order": "6735", "ticket": "T-9"])
+        let previous = try #require(updates[0].previousSnapshot)
+        #expect(try Event.decode(previous, as: Refund.self).metadata == ["order": "6735"])
+    }
+
     @Test("Customers and their cards: created, updated, attached, detached, deleted")
     func customersAndCards() async throws {
         let environment = try TestEnvironment()

@@ -49,13 +49,15 @@ public enum EventTypes {
     ///
     /// A refund the network has not answered yet (``Refund/isUnanswered``) is the service's own step, as an
     /// attempt's pending charge is: `refund.created` waits for the network's answer and shows it, so a refund that
-    /// succeeds at once is created `succeeded`, as Stripe's are, not `pending` then updated.
+    /// succeeds at once is created `succeeded`, as Stripe's are, not `pending` then updated. A change of its
+    /// `metadata` (`POST /v1/refunds/:id`) is a `refund.updated`, as a customer's or a payment method's is; a change
+    /// of the service's own fields only (when a pending refund is asked about again) makes none.
     public static func refund(before: Refund?, after: Refund) -> [String] {
         guard !after.isUnanswered else { return [] }
         guard let before, !before.isUnanswered else {
             return after.status == .failed ? ["refund.created", "refund.failed"] : ["refund.created"]
         }
-        guard before.status != after.status else { return [] }
+        guard before.status != after.status else { return before.metadata == after.metadata ? [] : ["refund.updated"] }
         return after.status == .failed ? ["refund.updated", "refund.failed"] : ["refund.updated"]
     }
 
