@@ -102,6 +102,44 @@ struct EventsRouteTests {
         }
     }
 
+    @Test("charge.refunded lists the charge's refunds, newest first, the one just made included, as GET did then")
+    func chargeRefundedListsRefunds() async throws {
+        try await withWire { api in
+            // Given a payment of 10.00
+            let paid = try await api.payment([("payment_method", "pm_card_visa"), ("confirm", "true")])
+            try #require(paid.status == 200, "\(paid.text)")
+            let intent = try #require(paid.json["id"]?.string)
+            let charge = try #require(paid.json["latest_charge"]?.string)
+
+            // When it is refunded twice, 3.00 and then 2.00
+            var refunds: [String] = []
+            for amount in ["300", "200"] {
+                let refund = try await api.post("/v1/refunds", [("payment_intent", intent), ("amount", amount)])
+                try #require(refund.status == 200, "\(refund.text)")
+                refunds.append(try #require(refund.json["id"]?.string))
+            }
+
+            // Then each charge.refunded lists the refunds made so far, newest first, with its amount_refunded
+            let events = try #require(
+                try await api.get("/v1/events", [("type", "charge.refunded")]).json["data"]?.array
+            )
+            try #require(events.count == 2)
+            let (second, first) = (
+                try #require(events[0]["data"]?["object"]), try #require(events[1]["data"]?["object"])
+            )
+            #expect(first["amount_refunded"]?.int == 300)
+            #expect(first["refunds"]?["data"]?.array?.compactMap { $0["id"]?.string } == [refunds[0]])
+            #expect(first["refunds"]?["data"]?[0]?["amount"]?.int == 300)
+            #expect(second["amount_refunded"]?.int == 500)
+            #expect(second["refunds"]?["data"]?.array?.compactMap { $0["id"]?.string } == refunds.reversed())
+            #expect(second["refunds"]?["has_more"]?.bool == false)
+            #expect(second["refunds"]?["url"]?.string == "/v1/charges/\(charge)/refunds")
+            // And the charge's own endpoint lists the same refunds
+            let retrieved = try await api.get("/v1/charges/\(charge)")
+            #expect(retrieved.json["refunds"]?["data"]?.array?.compactMap { $0["id"]?.string } == refunds.reversed())
+        }
+    }
+
     @Test("type, types[], created and paging; unknown ids and a publishable key are refused")
     func filters() async throws {
         try await withWire { api in

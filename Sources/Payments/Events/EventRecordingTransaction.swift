@@ -32,7 +32,7 @@ struct EventRecordingTransaction: StoreTransaction {
         before: T? = nil
     ) throws {
         guard !types.isEmpty else { return }
-        let snapshot = try prepared?.snapshot(of: object) ?? Self.snapshot(object)
+        let snapshot = try snapshotWithRefunds(object) ?? prepared?.snapshot(of: object) ?? Self.snapshot(object)
         let previous = try before.flatMap { before in
             types.contains(where: { $0.hasSuffix(".updated") }) ? try Self.snapshot(before) : nil
         }
@@ -50,6 +50,16 @@ struct EventRecordingTransaction: StoreTransaction {
             )
             if let batch { batch.events.append(event) } else { try base.insert(event) }
         }
+    }
+
+    /// A charge's snapshot with the first page of its refunds, newest first, as `GET /v1/charges/:id` shows them right
+    /// after the change (a `charge.refunded` listed no refunds while its `amount_refunded` counted them); nil for
+    /// every other object, and for a charge no refund has reserved an amount on, whose snapshot needs no read:
+    /// every new payment's, and a released authorization's (its `amountRefunded` is a hold, with no refunds).
+    private func snapshotWithRefunds<T>(_ object: T) throws -> [UInt8]? {
+        guard let charge = object as? Charge, charge.captured, charge.amountRefunded > 0 else { return nil }
+        let refunds = try base.refunds(paymentIntent: nil, charge: charge.id, created: nil, page: PageRequest())
+        return try EventSnapshot.json(charge, refunds: refunds)
     }
 
     /// `object` as an event's JSON snapshot: intents and charges, the objects most events show, by the hand-written

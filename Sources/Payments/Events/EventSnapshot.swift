@@ -1,3 +1,4 @@
+import Foundation
 import PaymentsCore
 
 /// The JSON snapshot an event keeps of a PaymentIntent or a Charge, written by hand.
@@ -77,6 +78,19 @@ enum EventSnapshot {
         w.field("address_line1_check", charge.addressLine1Check?.rawValue)
         w.field("address_postal_code_check", charge.addressPostalCodeCheck?.rawValue)
         return w.finish()
+    }
+
+    /// `charge` as JSON with `refunds`, the first page of its refunds (``ChargeSnapshotRefunds``), after its fields.
+    /// Refunds are few and rare next to charges: `JSONEncoder` writes them, with the coding keys their own events'
+    /// snapshots have.
+    static func json(_ charge: Charge, refunds: Page<Refund>) throws -> [UInt8] {
+        var bytes = json(charge)
+        let list = try JSONEncoder().encode(ChargeSnapshotRefunds(data: refunds.items, hasMore: refunds.hasMore))
+        bytes.removeLast()  // the closing brace
+        bytes.append(contentsOf: #","refunds":"#.utf8)
+        bytes.append(contentsOf: list)
+        bytes.append(UInt8(ascii: "}"))
+        return bytes
     }
 
     // MARK: - Writer

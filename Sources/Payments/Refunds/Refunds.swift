@@ -90,9 +90,6 @@ public struct Refunds: Sendable {
                     param: "amount"
                 )
             }
-            var reserved = charge
-            reserved.amountRefunded += amount
-            try tx.update(reserved)
             let refund = Refund(
                 id: id,
                 created: now,
@@ -104,6 +101,11 @@ public struct Refunds: Sendable {
                 metadata: input.metadata
             )
             try tx.insert(refund)
+            // The charge after the refund, so its `charge.refunded` lists the refund (reserved, as `GET` shows it
+            // until the network answers)
+            var reserved = charge
+            reserved.amountRefunded += amount
+            try tx.update(reserved)
             try scope?.mark(tx, .refundRecorded, intent: charge.paymentIntent, refund: refund.id)
             return refund
         }

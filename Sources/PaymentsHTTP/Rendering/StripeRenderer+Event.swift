@@ -5,7 +5,7 @@ import PaymentsCore
 extension StripeRenderer {
     /// An event in Stripe's shape: `data.object` is the object as it was right after the change, rendered as its
     /// own endpoint renders it (related objects by id). A charge shows its card's details from `paymentMethods`
-    /// (a card's details never change).
+    /// (a card's details never change) and the first page of its refunds its snapshot kept.
     ///
     /// An `*.updated` event also has `data.previous_attributes`: the top-level fields whose rendering differs
     /// before and after the change, with their earlier values (a changed `metadata` shows the whole earlier hash).
@@ -60,9 +60,13 @@ extension StripeRenderer {
             return paymentIntent(Lookup.IntentBundle(intent: try decode(PaymentIntent.self)), options: options)
         case .charge:
             let charge = try decode(Charge.self)
+            // Its refunds as they stood then, which only a charge a refund reserved an amount on carries: the
+            // others' snapshots are not read twice
+            let refunded = charge.captured && charge.amountRefunded > 0
             let bundle = Lookup.ChargeBundle(
                 charge: charge,
-                paymentMethod: charge.paymentMethod.flatMap { paymentMethods[$0] }
+                paymentMethod: charge.paymentMethod.flatMap { paymentMethods[$0] },
+                refunds: refunded ? try Event.chargeRefunds(in: snapshot) : Page(items: [], hasMore: false)
             )
             return Self.charge(bundle, options: options)
         case .refund:
