@@ -188,10 +188,11 @@ let package = Package(
         .testTarget(
             name: "PaymentsHTTPTests",
             dependencies: [
-                "Payments", "PaymentsCore", "PaymentsHTTP", "TestSupport",
+                "Payments", "PaymentsCore", "PaymentsHTTP", "PaymentsNetwork", "TestSupport",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),

@@ -14,7 +14,8 @@ struct TimeLimitedCardNetwork: CardNetwork {
     let timeout: Duration
     /// The calls in flight, and the task that answers the late ones.
     let calls: DeadlineWatch
-    /// Where a failed call's own error goes: the operator's to read, not the API client's (it may name SQL).
+    /// Where a failed call's own error goes outside a request: the operator's to read, not the API client's (it may
+    /// name SQL). Inside a request it goes to the request's logger (``RequestLogger``), so the line names the request.
     let logger: Logger
     /// Run before every call that may move money: commits the running request's new idempotency key if it is still
     /// pending (``PaymentStore/claimPendingKey()``), so that no request asks the network anything before its key is
@@ -93,7 +94,10 @@ struct TimeLimitedCardNetwork: CardNetwork {
         case .failure(let error):
             // The error is the network's own (the test-mode acquirer's SQLite error, with its statement): logged,
             // and the client told only which call failed
-            logger.error("the card network's \(name) failed", metadata: ["error": "\(error)"])
+            (RequestLogger.current ?? logger).error(
+                "the card network's \(name) failed",
+                metadata: ["error": "\(error)"]
+            )
             throw PaymentError.cardNetworkUnavailable("\(name) failed")
         }
     }

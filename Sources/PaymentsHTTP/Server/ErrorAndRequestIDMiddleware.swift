@@ -9,8 +9,9 @@ import PaymentsCore
 /// per request.
 ///
 /// The request's logger carries the id as `request_id` (and as Hummingbird's `hb.request.id`, so no line shows
-/// another id), so every line logged while the request runs, by middleware, controllers and the use cases handed
-/// that logger, names the request the client sees in its `Request-Id` header.
+/// another id), so every line logged while the request runs, by middleware, controllers, the use cases handed
+/// that logger and the parts that find it as ``RequestLogger/current``, names the request the client sees in its
+/// `Request-Id` header.
 struct ErrorAndRequestIDMiddleware: RouterMiddleware {
     typealias Context = StripeRequestContext
     let services: HTTPServices
@@ -28,7 +29,8 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
         context.apiVersion = request.headers[.stripeVersion]
         var response: Response
         do {
-            response = try await next(request, context)
+            // The request's logger for the parts of the service that are not handed it (the card network's limit)
+            response = try await RequestLogger.$current.withValue(context.logger) { try await next(request, context) }
             try await services.context.faults.reach(.beforeResponse)
         } catch let error as PaymentError {
             response = await render(error, request: request, context: context)

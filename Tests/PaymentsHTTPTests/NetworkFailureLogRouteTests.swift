@@ -1,0 +1,102 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import PaymentsCore
+import PaymentsHTTP
+import PaymentsNetwork
+import Synchronization
+import TestSupport
+import Testing
+
+/// A card network that fails (its ledger's disk full, say): the error line that says why names the request.
+@Suite("Card network failure log routes")
+struct NetworkFailureLogRouteTests {
+    /// The test-mode network, whose authorizations and refunds fail with the ledger's own error once `failing`.
+    final class FailingLedger: CardNetwork {
+        struct DiskFull: Error, CustomStringConvertible {
+            var description: String { "SQLite error 13: database or disk is full" }
+        }
+
+        let base: TestModeCardNetwork
+        let failing = Mutex(false)
+
+        init(base: TestModeCardNetwork) { self.base = base }
+
+        func lookUp(_ card: CardNumber) -> CardLookup { base.lookUp(card) }
+        func attachDecline(_ card: CardNumber, cvcProvided: Bool) -> CardDecline? {
+            base.attachDecline(card, cvcProvided: cvcProvided)
+        }
+        func testCardNumber(forPaymentMethodID id: String) -> String? { base.testCardNumber(forPaymentMethodID: id) }
+
+        func authorize(_ request: AuthorizationRequest) async throws -> AuthorizationResult {
+            if failing.withLock({ $0 }) { throw DiskFull() }
+            return try await base.authorize(request)
+        }
+        func capture(attemptID: String, amount: Int64) async throws -> Int64? {
+            try await base.capture(attemptID: attemptID, amount: amount)
+        }
+        func void(attemptID: String) async throws -> Bool { try await base.void(attemptID: attemptID) }
+        func refund(attemptID: String, refundID: String, amount: Int64, now: Int64) async throws -> RefundResult {
+            if failing.withLock({ $0 }) { throw DiskFull() }
+            return try await base.refund(attemptID: attemptID, refundID: refundID, amount: amount, now: now)
+        }
+    }
+
+    /// The lines logged at `error`, each as its message and its metadata (the logger's with the line's own).
+    final class ErrorLines: Sendable {
+        let lines = Mutex<[(message: String, metadata: Logger.Metadata)]>([])
+    }
+
+    /// Keeps the lines logged at `error` and above in an ``ErrorLines``.
+    struct KeptErrors: LogHandler {
+        let kept: ErrorLines
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .error
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let merged = metadata.merging(event.metadata ?? [:]) { _, line in line }
+            kept.lines.withLock { $0.append(("\(event.message)", merged)) }
+        }
+    }
+
+    @Test("The card network's failed authorize and refund are logged with the request's request_id")
+    func failedCallNamesTheRequest() async throws {
+        // Given the router over a network that fails on demand, logging to a kept log
+        let folder = try TestPaths.temporaryFolder()
+        let ledger = FailingLedger(
+            base: try TestModeCardNetwork(ledgerPath: folder.appendingPathComponent("ledger.sqlite").path)
+        )
+        let http = try TestHTTP(environment: try TestEnvironment(network: ledger))
+        let kept = ErrorLines()
+        let logger = Logger(label: "payments.test") { _ in KeptErrors(kept: kept) }
+        let application = buildApplication(.init(port: 0, sweepInterval: 0), services: http.services, logger: logger)
+        try await application.test(.router) { client in
+            let api = WireClient(client: client, http: http)
+            let paid = try await api.payment([("payment_method", "pm_card_visa"), ("confirm", "true")])
+            try #require(paid.status == 200, "\(paid.text)")
+            let intent = try #require(paid.json["id"]?.string)
+
+            // When the network fails, under a payment and under a refund
+            ledger.failing.withLock { $0 = true }
+            let payment = try await api.payment([("payment_method", "pm_card_visa"), ("confirm", "true")])
+            let refund = try await api.post("/v1/refunds", [("payment_intent", intent)])
+
+            // Then each is a 500 card_network_unavailable, and its error line names its request
+            for (name, response) in [("authorize", payment), ("refund", refund)] {
+                #expect(response.status == 500, "\(name): \(response.text)")
+                #expect(response.error["code"]?.string == PaymentError.cardNetworkUnavailableCode, "\(name)")
+                let requestID = try #require(response.header("Request-Id"))
+                let lines = kept.lines.withLock { $0 }
+                let line = lines.first { $0.message == "the card network's \(name) failed" }
+                #expect(line?.metadata["request_id"] == .string(requestID), "\(name): \(lines)")
+                #expect(line?.metadata["error"]?.description.contains("disk is full") == true, "\(name): \(lines)")
+            }
+        }
+    }
+}
