@@ -751,6 +751,33 @@ struct PaymentDatabaseTests {
         #expect(groupCommit.statistics.reruns == 1)
     }
 
+    // MARK: - Readiness
+
+    @Test("Readiness: a file replaced under the open database is reported missing, not unwritable; deleted too")
+    func replacedFileIsMissing() async throws {
+        for replaced in [true, false] {
+            // Given a ready database
+            let folder = try TestPaths.temporaryFolder()
+            let path = folder.appendingPathComponent("payments.sqlite").path
+            let database = try Self.open(path)
+            try await database.checkReady()
+
+            // When its file is replaced by a copy (`cp p.sqlite x; mv x p.sqlite`, as a restore does), or deleted
+            if replaced {
+                let copy = folder.appendingPathComponent("copy.sqlite").path
+                try FileManager.default.copyItem(atPath: path, toPath: copy)
+                try #require(rename(copy, path) == 0)
+            } else {
+                try FileManager.default.removeItem(atPath: path)
+            }
+
+            // Then it is not ready because its file is missing (the open file is not the one at the path)
+            await #expect(throws: StoreReadinessProblem.databaseMissing, "replaced: \(replaced)") {
+                try await database.checkReady()
+            }
+        }
+    }
+
     /// Waits until `count` writes are queued on `writer`.
     static func waitQueued(_ writer: GroupCommitWriter, _ count: Int) async throws {
         let deadline = ContinuousClock.now + .seconds(10)

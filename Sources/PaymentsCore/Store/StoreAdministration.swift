@@ -29,7 +29,7 @@ public protocol StoreAdministration: PaymentStore {
 public enum StoreReadinessProblem: Error, Sendable, Equatable {
     /// A migration this process knows is not applied to the database (it was replaced or restored underneath).
     case migrationsPending
-    /// The database's file is no longer at its path (deleted or moved while the process runs): writes still commit
-    /// to the open file, and are lost with it when the process ends.
+    /// The database's file is no longer at its path (deleted, moved, or replaced by another file while the process
+    /// runs): writes still commit to the open file, and are lost with it when the process ends.
     case databaseMissing
 }

@@ -26,9 +26,13 @@ final class DatabaseFile: Sendable {
         self.identity = identity
     }
 
+    /// Whether `path` still leads to the file opened: false once it was removed, moved, or replaced by another (a
+    /// copy moved over it: a file is there, but not the one SQLite writes to).
+    var isInPlace: Bool { Self.identity(of: path) == identity }
+
     /// Throws when `path` no longer leads to the file opened: removed, moved, or replaced by another.
     @Sendable func check() throws {
-        guard Self.identity(of: path) == identity else {
+        guard isInPlace else {
             // Shown to the client as it is (it names no path): a 500 that says why, and that nothing was done
             throw PaymentError.apiError(
                 "The service's database file was removed or replaced while it ran, so nothing was written and "

@@ -1,4 +1,3 @@
-import Foundation
 import GRDB
 import PaymentsCore
 
@@ -25,9 +24,11 @@ extension PaymentDatabase: StoreAdministration {
     /// full disk every payment failed while the check still passed, and a load balancer kept sending payments.
     /// - Throws: ``ReadinessProblem/migrationsPending``, or the database's error.
     public func checkReady() async throws {
-        // A file deleted or moved under the running process: SQLite keeps writing to the open one, which no restart
-        // will find, so every payment answered from now on would be lost.
-        guard FileManager.default.fileExists(atPath: path) else { throw ReadinessProblem.databaseMissing }
+        // A file deleted, moved or replaced under the running process: SQLite keeps writing to the open one, which no
+        // restart will find, so every payment answered from now on would be lost. A replaced file (a copy moved over
+        // it) is a file at the path too: asked only whether one exists, the check went on to the write, which the
+        // writer's own check refused, and the answer was `database_unwritable`, as for a full disk.
+        guard file.isInPlace else { throw ReadinessProblem.databaseMissing }
         let migrator = migrations.migrator
         guard try await writer.read({ db in try migrator.hasCompletedMigrations(db) }) else {
             throw ReadinessProblem.migrationsPending
