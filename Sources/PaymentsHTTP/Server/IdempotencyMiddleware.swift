@@ -28,10 +28,11 @@ struct IdempotencyMiddleware: RouterMiddleware {
         context: Context,
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        // Every request names the events of its changes, not only a POST: `DELETE /v1/customers/:id` records
-        // `customer.deleted` and its cards' `payment_method.detached`, which named no request. Only a POST has an
-        // Idempotency-Key (Stripe ignores one on GET and DELETE).
+        // A DELETE names the events of its changes too: `DELETE /v1/customers/:id` records `customer.deleted` and
+        // its cards' `payment_method.detached`, which named no request. Only a POST has an Idempotency-Key (Stripe
+        // ignores one on GET and DELETE); a GET changes nothing, and goes straight through.
         guard request.method == .post else {
+            guard request.method == .delete else { return try await next(request, context) }
             return try await Self.namingEvents(context, key: nil) { try await next(request, context) }
         }
         guard let key = try Self.key(request.headers) else {
