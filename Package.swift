@@ -146,6 +146,7 @@ let package = Package(
             dependencies: [
                 "PaymentsCore", "PaymentsStore", "PaymentsNetwork", "Payments", "PaymentsHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TestSupport"
         ),

@@ -166,7 +166,8 @@ struct ServeCommand: AsyncParsableCommand {
         // Drained: no request is in flight, so the store's connections (PostgreSQL's pool) close cleanly, and the
         // SQLite files' logs are copied into them: each file alone holds what was committed.
         try await bootstrap.store.close()
-        try await bootstrap.network.close()
+        try await bootstrap.sqlite?.emptyLogAtStop()
+        try await bootstrap.network.emptyLogAtStop()
     }
 
     /// Ends a `serve` whose stop signal came during its start-up, before it served: the start-up's step finished (the
@@ -174,6 +175,7 @@ struct ServeCommand: AsyncParsableCommand {
     static func stopBeforeServing(_ bootstrap: Bootstrap) async throws {
         bootstrap.logger.info("stopped before serving: a stop signal came during start-up (the database is migrated)")
         try await bootstrap.store.close()
-        try await bootstrap.network.close()
+        try await bootstrap.sqlite?.emptyLogAtStop()
+        try await bootstrap.network.emptyLogAtStop()
     }
 }

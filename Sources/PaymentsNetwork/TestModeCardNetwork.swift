@@ -86,8 +86,8 @@ public struct TestModeCardNetwork: CardNetwork {
     ]
 
     /// Copies the whole write-ahead log of the ledger into its file and empties it, as the service's database does
-    /// at a clean stop (``BackgroundCheckpointer/finish()``).
-    public func close() async throws {
+    /// at `serve`'s clean stop (``BackgroundCheckpointer/finish()``; only `serve` asks for it).
+    public func emptyLogAtStop() async throws {
         try await checkpointer.finish()
     }
 

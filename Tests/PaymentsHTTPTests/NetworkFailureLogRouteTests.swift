@@ -43,28 +43,6 @@ struct NetworkFailureLogRouteTests {
         }
     }
 
-    /// The lines logged at `error`, each as its message and its metadata (the logger's with the line's own).
-    final class ErrorLines: Sendable {
-        let lines = Mutex<[(message: String, metadata: Logger.Metadata)]>([])
-    }
-
-    /// Keeps the lines logged at `error` and above in an ``ErrorLines``.
-    struct KeptErrors: LogHandler {
-        let kept: ErrorLines
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .error
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            let merged = metadata.merging(event.metadata ?? [:]) { _, line in line }
-            kept.lines.withLock { $0.append(("\(event.message)", merged)) }
-        }
-    }
-
     @Test("The card network's failed authorize and refund are logged with the request's request_id")
     func failedCallNamesTheRequest() async throws {
         // Given the router over a network that fails on demand, logging to a kept log
@@ -73,8 +51,8 @@ struct NetworkFailureLogRouteTests {
             base: try TestModeCardNetwork(ledgerPath: folder.appendingPathComponent("ledger.sqlite").path)
         )
         let http = try TestHTTP(environment: try TestEnvironment(network: ledger))
-        let kept = ErrorLines()
-        let logger = Logger(label: "payments.test") { _ in KeptErrors(kept: kept) }
+        let kept = KeptLog()
+        let logger = kept.logger(label: "payments.test", level: .error)
         let application = buildApplication(.init(port: 0, sweepInterval: 0), services: http.services, logger: logger)
         try await application.test(.router) { client in
             let api = WireClient(client: client, http: http)
@@ -92,7 +70,7 @@ struct NetworkFailureLogRouteTests {
                 #expect(response.status == 500, "\(name): \(response.text)")
                 #expect(response.error["code"]?.string == PaymentError.cardNetworkUnavailableCode, "\(name)")
                 let requestID = try #require(response.header("Request-Id"))
-                let lines = kept.lines.withLock { $0 }
+                let lines = kept.lines
                 let line = lines.first { $0.message == "the card network's \(name) failed" }
                 #expect(line?.metadata["request_id"] == .string(requestID), "\(name): \(lines)")
                 #expect(line?.metadata["error"]?.description.contains("disk is full") == true, "\(name): \(lines)")

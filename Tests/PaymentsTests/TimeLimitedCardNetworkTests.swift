@@ -1,6 +1,7 @@
 import Logging
 import PaymentsCore
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import Payments
@@ -124,27 +125,6 @@ struct TimeLimitedCardNetworkTests {
         try await Self.untilIdle(network)
     }
 
-    /// Keeps what is logged.
-    final class Kept: Sendable {
-        let lines = Mutex<[String]>([])
-    }
-
-    /// Keeps what is logged, in a ``Kept``.
-    struct KeptLog: LogHandler {
-        let kept: Kept
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            kept.lines.withLock { $0.append("\(event.level) \(event.message) \(event.metadata ?? [:])") }
-        }
-    }
-
     @Test("a call that fails tells the client which call failed, and only the log what the network's error said")
     func failedCallKeepsItsErrorInTheLog() async throws {
         struct LedgerError: Error, CustomStringConvertible {
@@ -163,8 +143,8 @@ struct TimeLimitedCardNetworkTests {
                 throw LedgerError()
             }
         }
-        let kept = Kept()
-        let logger = Logger(label: "test") { _ in KeptLog(kept: kept) }
+        let kept = KeptLog()
+        let logger = kept.logger()
         let network = TimeLimitedCardNetwork(base: FailingNetwork(), timeout: .seconds(30), logger: logger)
         do {
             _ = try await network.refund(attemptID: "ch_1", refundID: "re_1", amount: 100, now: 1_700_000_000)
@@ -174,8 +154,11 @@ struct TimeLimitedCardNetworkTests {
             #expect(error.message.contains("refund failed"), "\(error.message)")
             #expect(!error.message.contains("SQLite") && !error.message.contains("INSERT"), "\(error.message)")
         }
-        let lines = kept.lines.withLock { $0 }
-        #expect(lines.contains { $0.hasPrefix("error") && $0.contains("FOREIGN KEY constraint failed") }, "\(lines)")
+        let lines = kept.lines
+        #expect(
+            lines.contains { $0.level == .error && $0.description.contains("FOREIGN KEY constraint failed") },
+            "\(lines)"
+        )
         try await Self.untilIdle(network)
     }
 }

@@ -190,26 +190,12 @@ public enum StoreConformance {
         },
         Check(name: "sealed cards are re-sealed by compare-and-set on their key id, in batches by payment method") {
             store in
-            @Sendable func method(_ id: String) -> PaymentMethod {
-                PaymentMethod(
-                    id: id,
-                    created: 100,
-                    brand: "visa",
-                    last4: "4242",
-                    expMonth: 12,
-                    expYear: 2030,
-                    fingerprint: "fp",
-                    funding: "credit",
-                    country: "US",
-                    cvcCheck: nil
-                )
-            }
             let old: @Sendable (UInt8) -> SealedCard = { byte in SealedCard(keyID: "vk_old", sealed: Data([byte])) }
             try await store.write { tx in
-                try tx.insert(method("pm_rot3"), card: old(3))
-                try tx.insert(method("pm_rot1"), card: old(1))
-                try tx.insert(method("pm_rot2"), card: SealedCard(keyID: "vk_new", sealed: Data([2])))
-                try tx.insert(method("pm_rot4"), card: old(4))
+                try tx.insert(paymentMethod("pm_rot3"), card: old(3))
+                try tx.insert(paymentMethod("pm_rot1"), card: old(1))
+                try tx.insert(paymentMethod("pm_rot2"), card: SealedCard(keyID: "vk_new", sealed: Data([2])))
+                try tx.insert(paymentMethod("pm_rot4"), card: old(4))
             }
             let first = try await store.read { tx in try tx.sealedCards(notUnder: "vk_new", after: nil, limit: 2) }
             try require(first.map(\.paymentMethod) == ["pm_rot1", "pm_rot3"], "first batch \(first)")
@@ -516,21 +502,7 @@ public enum StoreConformance {
         Check(name: "a payment method's attempts in flight are its pending charges, no others") { store in
             try await store.write { tx in
                 for id in ["pm_conf8a", "pm_conf8b"] {
-                    try tx.insert(
-                        PaymentMethod(
-                            id: id,
-                            created: 100,
-                            brand: "visa",
-                            last4: "4242",
-                            expMonth: 12,
-                            expYear: 2030,
-                            fingerprint: "fp",
-                            funding: "credit",
-                            country: "US",
-                            cvcCheck: nil
-                        ),
-                        card: SealedCard(keyID: "vk", sealed: Data([1]))
-                    )
+                    try tx.insert(paymentMethod(id), card: SealedCard(keyID: "vk", sealed: Data([1])))
                 }
                 let intent = intent("pi_conf8a", created: 100)
                 try tx.insert(intent)
@@ -773,6 +745,22 @@ public enum StoreConformance {
         SetupIntent(id: id, created: created, clientSecret: id + "_secret_x").with {
             $0.status = .requiresConfirmation
         }
+    }
+
+    /// A visa card payment method created at 100, valid until 12/2030.
+    static func paymentMethod(_ id: String) -> PaymentMethod {
+        PaymentMethod(
+            id: id,
+            created: 100,
+            brand: "visa",
+            last4: "4242",
+            expMonth: 12,
+            expYear: 2030,
+            fingerprint: "fp",
+            funding: "credit",
+            country: "US",
+            cvcCheck: nil
+        )
     }
 
     static func charge(_ id: String, intent: String, status: Charge.Status, created: Int64 = 100) -> Charge {

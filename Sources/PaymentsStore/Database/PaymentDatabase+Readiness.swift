@@ -8,10 +8,15 @@ extension PaymentDatabase: StoreAdministration {
     /// The database file's path.
     public var displayName: String { path }
 
+    /// Nothing to do: GRDB closes the pool's connections when the last copy of the database is released.
+    public func close() async throws {}
+
     /// Copies the whole write-ahead log into the database file and empties it (``BackgroundCheckpointer/finish()``),
-    /// so that after a clean stop the file alone holds every committed write. The connections close with the process
-    /// (GRDB closes them when the last copy of the database is released).
-    public func close() async throws {
+    /// so that after `serve`'s clean stop the file alone holds every committed write.
+    ///
+    /// Only `serve` asks for it, at its stop: such a checkpoint holds back other processes' writes while it waits for
+    /// their reads to end, which a short command beside a running server (`payments migrate`) must not do to it.
+    public func emptyLogAtStop() async throws {
         try await checkpointer.finish()
     }
 
