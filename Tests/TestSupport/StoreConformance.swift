@@ -170,18 +170,7 @@ public enum StoreConformance {
             try require(events.withLock { $0 } == ["rollback", "commit"], "hooks: \(events.withLock { $0 })")
         },
         Check(name: "a payment method keeps its sealed card, byte for byte") { store in
-            let method = PaymentMethod(
-                id: "pm_conf5",
-                created: 100,
-                brand: "visa",
-                last4: "4242",
-                expMonth: 12,
-                expYear: 2030,
-                fingerprint: "fp",
-                funding: "credit",
-                country: "US",
-                cvcCheck: nil
-            )
+            let method = paymentMethod("pm_conf5")
             let sealed = SealedCard(keyID: "vk_1", sealed: Data([1, 2, 3, 250]))
             try await store.write { tx in try tx.insert(method, card: sealed) }
             try require(try await store.read { tx in try tx.paymentMethod(method.id) } == method, "method differs")
