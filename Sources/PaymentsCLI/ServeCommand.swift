@@ -163,17 +163,20 @@ struct ServeCommand: AsyncParsableCommand {
         )
         guard signals.handOver(to: group) else { return try await Self.stopBeforeServing(bootstrap) }
         try await group.run()
-        // Drained: no request is in flight, so the store's connections (PostgreSQL's pool) close cleanly, and the
-        // SQLite files' logs are copied into them: each file alone holds what was committed.
-        try await bootstrap.store.close()
-        try await bootstrap.sqlite?.emptyLogAtStop()
-        try await bootstrap.network.emptyLogAtStop()
+        // Drained: no request is in flight
+        try await Self.close(bootstrap)
     }
 
     /// Ends a `serve` whose stop signal came during its start-up, before it served: the start-up's step finished (the
     /// database is migrated), the files are closed as at a clean stop, and the command exits 0.
     static func stopBeforeServing(_ bootstrap: Bootstrap) async throws {
         bootstrap.logger.info("stopped before serving: a stop signal came during start-up (the database is migrated)")
+        try await close(bootstrap)
+    }
+
+    /// Closes the store (PostgreSQL's pool closes cleanly with no request in flight) and copies the SQLite files'
+    /// logs into them, so that each file alone holds what was committed.
+    static func close(_ bootstrap: Bootstrap) async throws {
         try await bootstrap.store.close()
         try await bootstrap.sqlite?.emptyLogAtStop()
         try await bootstrap.network.emptyLogAtStop()
