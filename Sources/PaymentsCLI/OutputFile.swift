@@ -60,25 +60,8 @@ struct OutputFile {
         guard access(folder, W_OK) == 0 else { throw refuse("the folder \(folder) is not writable") }
     }
 
-    /// The file's identity (device and inode) when it exists, to tell two names for one file apart.
-    var identity: (device: UInt64, inode: UInt64)? {
-        var status = stat()
-        guard stat(target, &status) == 0 else { return nil }
-        return (UInt64(status.st_dev), UInt64(status.st_ino))
-    }
-
-    /// Whether this file and the one at `other` are the same file: the same path once links are followed, or the
-    /// same device and inode (a hard link, or another spelling of the path).
-    func isSameFile(as other: String) -> Bool {
-        if URL(fileURLWithPath: target).standardizedFileURL.path
-            == URL(fileURLWithPath: other).resolvingSymlinksInPath().standardizedFileURL.path
-        {
-            return true
-        }
-        var status = stat()
-        guard let identity, stat(other, &status) == 0 else { return false }
-        return identity.device == UInt64(status.st_dev) && identity.inode == UInt64(status.st_ino)
-    }
+    /// Whether this file and the one at `other` are the same file (``FileNames/same(_:_:)``).
+    func isSameFile(as other: String) -> Bool { FileNames.same(target, other) }
 
     /// Replaces the file with `data` at once: a new file in its folder, written and synced, then renamed over it,
     /// so a reader (a metrics collector) never sees half of it. It keeps the mode (and, when the process may set

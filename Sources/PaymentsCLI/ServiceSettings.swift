@@ -211,18 +211,8 @@ struct ServiceSettings: Sendable {
     /// and added a column to the service's `refunds` table, and every refund failed from then on.
     func refuseLedgerOverDatabase() throws {
         guard databaseURL == nil else { return }
-        func resolved(_ path: String) -> String {
-            URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
-        }
-        func isSame(_ first: String, _ second: String) -> Bool {
-            if resolved(first) == resolved(second) { return true }
-            var one = stat()
-            var other = stat()
-            return stat(first, &one) == 0 && stat(second, &other) == 0 && one.st_dev == other.st_dev
-                && one.st_ino == other.st_ino
-        }
         for suffix in ["", "-wal", "-shm", "-journal"]
-        where isSame(networkLedger, db + suffix) || isSame(db, networkLedger + suffix) {
+        where FileNames.same(networkLedger, db + suffix) || FileNames.same(db, networkLedger + suffix) {
             let which = suffix.isEmpty ? "the service's database" : "the file SQLite keeps beside the database"
             throw SettingsError.invalid(
                 "The card network's ledger (networkLedger, PAYMENTS_NETWORK_LEDGER) \(networkLedger) is \(which) "

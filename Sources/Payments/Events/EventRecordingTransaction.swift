@@ -32,7 +32,9 @@ struct EventRecordingTransaction: StoreTransaction {
         before: T? = nil
     ) throws {
         guard !types.isEmpty else { return }
-        let snapshot = try snapshotWithRefunds(object) ?? prepared?.snapshot(of: object) ?? Self.snapshot(object)
+        let snapshot =
+            try (type == .charge ? snapshotWithRefunds(object) : nil) ?? prepared?.snapshot(of: object)
+            ?? Self.snapshot(object)
         let previous = try before.flatMap { before in
             types.contains(where: { $0.hasSuffix(".updated") }) ? try Self.snapshot(before) : nil
         }
