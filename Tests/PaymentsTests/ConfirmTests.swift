@@ -270,6 +270,64 @@ struct ConfirmTests {
         #expect(try environment.approvedAtNetwork() == (racer == "confirm" ? 1 : 0))
     }
 
+    @Test(
+        "An update between a challenge's answer and its automatic confirm: nothing is charged that was not confirmed",
+        arguments: ["card and amount", "amount", "capture method"]
+    )
+    func threeDSecureAnswerRacedByUpdate(_ change: String) async throws {
+        // Given an automatic intent waiting for 3-D Secure on a card that asks for it, and the merchant's update
+        // landing right after the customer's answer is committed
+        let race = Race()
+        let environment = try TestEnvironment(
+            faults: FaultInjector(armed: .afterAuthentication) { _ in try await race.run() }
+        )
+        let challenged = try await environment.card("4000000000003220")
+        let other = try await environment.card("4242424242424242")
+        let pending = try await environment.pay(challenged.id, confirmationMethod: .automatic)
+        try #require(pending.status == .requiresAction)
+        var update = PaymentIntents.UpdateInput()
+        switch change {
+        case "card and amount": (update.paymentMethod, update.amount) = (other.id, 7_000)
+        case "amount": update.amount = 3_000
+        default: update.captureMethod = .manual
+        }
+        let intents = environment.intents
+        let updated = Mutex<PaymentIntent?>(nil)
+        race.set { [update] in
+            let answer = try await intents.update(pending.id, update)
+            updated.withLock { $0 = answer }
+        }
+
+        // When the customer completes the challenge
+        let answered = try await environment.intents.authenticate(
+            pending.id,
+            token: try #require(pending.authenticationToken),
+            outcome: .complete
+        )
+
+        // Then the update's answer stands: the intent waits for a confirm of what it now holds, nothing was sent to
+        // the network, and the answer shows the intent as the update left it
+        let told = try #require(updated.withLock { $0 })
+        #expect(told.status == .requiresConfirmation)
+        let stored = try await environment.intents.retrieve(pending.id)
+        #expect(stored.status == .requiresConfirmation)
+        #expect(stored.amountReceived == 0 && stored.latestCharge == nil)
+        #expect(answered.status == stored.status)
+        #expect(try environment.approvedAtNetwork() == 0)
+
+        // And the merchant's confirm of the new details goes on as any confirm: the same card and amount as the
+        // customer authenticated need no new challenge; another card or amount is decided afresh
+        let confirmed = try await environment.intents.confirm(pending.id, .init())
+        switch change {
+        case "card and amount":
+            #expect(confirmed.status == .succeeded && confirmed.amountReceived == 7_000)
+        case "amount":
+            #expect(confirmed.status == .requiresAction)
+        default:
+            #expect(confirmed.status == .requiresCapture && confirmed.amountCapturable == 2_000)
+        }
+    }
+
     @Test("A failed challenge is requires_payment_method with payment_intent_authentication_failure")
     func threeDSecureFails() async throws {
         // Given

@@ -83,8 +83,10 @@ extension PaymentIntents {
         }
         // Automatic confirmation: Stripe authorizes as soon as the customer has authenticated.
         try await context.faults.reach(.afterAuthentication)
+        var input = ConfirmInput(returnURL: intent.returnURL)
+        input.continuesAuthentication = true
         do {
-            return try await confirm(id, ConfirmInput(returnURL: intent.returnURL))
+            return try await confirm(id, input)
         } catch let error as PaymentError where error.status == 402 {
             return try await retrieve(id)
         } catch let error as PaymentError where error.code == "payment_intent_unexpected_state" {
@@ -117,9 +119,7 @@ extension PaymentIntents {
             guard let intent = try tx.paymentIntent(id) else {
                 throw PaymentError.resourceMissing("PaymentIntent", id: id, param: nil, inURL: true)
             }
-            guard intent.status == .requiresAction, intent.authenticationToken == nil,
-                intent.authenticatedPaymentMethod != nil, intent.authenticatedPaymentMethod == intent.paymentMethod
-            else { return intent }
+            guard Self.awaitsAuthenticatedConfirm(intent) else { return intent }
             let failure = LastPaymentError(
                 type: error.kind,
                 code: error.code ?? "payment_method_unexpected_state",

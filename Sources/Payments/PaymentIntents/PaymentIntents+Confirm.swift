@@ -13,6 +13,10 @@ extension PaymentIntents {
         public var setupFutureUsage: SetupFutureUsage??
         public var captureMethod: CaptureMethod?
         public var receiptEmail: String?
+        /// This confirm carries on the attempt a customer has just authenticated (an automatic-confirmation
+        /// intent's challenge completed): it goes on only from the state that completion left, never from one
+        /// another request made meanwhile (see ``PaymentIntents/authenticate(_:token:outcome:)``).
+        var continuesAuthentication = false
 
         /// Creates input.
         public init(
@@ -156,6 +160,13 @@ extension PaymentIntents {
                 }
                 return .expired
             }
+            if input.continuesAuthentication, !Self.awaitsAuthenticatedConfirm(intent) {
+                // Another request came between the customer's answer and this confirm: an update that swapped the
+                // card or the amount (its 200 said `requires_confirmation`), a cancel, the server's own confirm.
+                // What the customer authenticated is not what the intent holds now, so nothing is charged here;
+                // the intent stays as that request left it.
+                return .done(intent)
+            }
             if creating == nil, intent.status == .processing, let pending = intent.latestCharge {
                 // Claim the attempt atomically: if a task of this process holds it, this confirm lost the race.
                 guard attempts.begin(pending) else {
@@ -177,6 +188,19 @@ extension PaymentIntents {
             guard let pmID = newPaymentMethod?.paymentMethod.id ?? intent.paymentMethod,
                 let storedMethod = try newMethod?.paymentMethod ?? tx.paymentMethod(pmID)
             else {
+                if intent.lastPaymentError?.code == "payment_intent_payment_attempt_expired" {
+                    // The confirm the seed's client sends after the challenge, come too late (this very request
+                    // expired the attempt, or the sweeper did): say so, not that a payment method is missing
+                    throw PaymentError(
+                        kind: .invalidRequest,
+                        code: "payment_intent_payment_attempt_expired",
+                        message: "The confirmation window of this PaymentIntent's last attempt closed before it was "
+                            + "confirmed, so the attempt failed. Confirm it again with a payment method to try again.",
+                        param: "payment_method",
+                        status: 400,
+                        paymentIntent: intent.id
+                    )
+                }
                 throw PaymentError.invalidRequest(
                     "You cannot confirm this PaymentIntent because it's missing a payment method. To confirm the "
                         + "PaymentIntent\(creating == nil ? " with \(id)" : ""), specify a payment method attached to "
@@ -405,6 +429,13 @@ extension PaymentIntents {
     }
 
     // MARK: - Helpers
+
+    /// Whether `intent` is as a completed challenge leaves an automatic-confirmation intent: `requires_action`, its
+    /// challenge spent, and the card it holds the one the customer authenticated.
+    static func awaitsAuthenticatedConfirm(_ intent: PaymentIntent) -> Bool {
+        intent.status == .requiresAction && intent.authenticationToken == nil
+            && intent.authenticatedPaymentMethod != nil && intent.authenticatedPaymentMethod == intent.paymentMethod
+    }
 
     /// Whether the intent's attempt (a 3-D Secure challenge, or a second confirm awaited) outlived its window.
     static func attemptIsDue(_ intent: PaymentIntent, now: Int64) -> Bool {
