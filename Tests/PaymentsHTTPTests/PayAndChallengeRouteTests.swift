@@ -1,5 +1,7 @@
 import Foundation
 import HTTPTypes
+import Payments
+import Synchronization
 import TestSupport
 import Testing
 
@@ -66,6 +68,82 @@ struct PayAndChallengeRouteTests {
             }
             #expect(amount.error["code"]?.string == "parameter_unknown")
             #expect(try await api.listCount("/v1/payment_intents") == 0)
+        }
+    }
+
+    @Test(
+        "A /pay or /save-card with a query string, or /pay with both ids, is a 400 in the seed's shape, paying nothing"
+    )
+    func payRefusesMixedRequests() async throws {
+        try await withWire { api in
+            let card = try await api.card("4242424242424242")
+            let paid = try await api.postJSON("/pay", #"{"payment_method_id": "\#(card)"}"#, auth: nil)
+            let id = try #require(paid.json["payment_intent"]?.string)
+            let second = try await api.card("4242424242424242")
+            let query = try await api.postJSON("/pay?item=mug", #"{"payment_method_id": "\#(second)"}"#, auth: nil)
+            let both = try await api.postJSON(
+                "/pay",
+                #"{"payment_method_id": "\#(second)", "payment_intent_id": "\#(id)"}"#,
+                auth: nil
+            )
+            let secret = try await api.postJSON(
+                "/pay",
+                #"{"payment_method_id": "\#(second)", "payment_intent_client_secret": "\#(id)_secret_x"}"#,
+                auth: nil
+            )
+            let saveCard = try await api.postJSON(
+                "/save-card?customer=cus_x",
+                #"{"payment_method_id": "x"}"#,
+                auth: nil
+            )
+            for response in [query, both, secret, saveCard] {
+                #expect(response.status == 400, "\(response.text)")
+                #expect(response.error["message"]?.string?.isEmpty == false)
+                #expect(response.error["type"] == nil, "the seed's shape: \(response.text)")
+            }
+            #expect(both.error["param"] == nil && both.error["code"]?.isNull == true)
+            #expect(try await api.listCount("/v1/payment_intents") == 1)
+            #expect(try api.environment.network.approvedCount() == 1)
+        }
+    }
+
+    @Test("A /pay confirm after the challenge's window says the payment took too long, not that a card is missing")
+    func payAfterWindow() async throws {
+        try await withWire { api in
+            // Given a /pay payment whose customer completed the challenge
+            let card = try await api.card("4000002500003155")
+            let first = try await api.postJSON("/pay", #"{"payment_method_id": "\#(card)"}"#, auth: nil)
+            let secret = try #require(first.json["payment_intent_client_secret"]?.string)
+            let id = try Self.intentID(fromClientSecret: secret)
+            let intent = try await api.get("/v1/payment_intents/\(id)")
+            let page = try await api.send(
+                .post,
+                try api.challengePath(of: intent.json),
+                body: "outcome=complete",
+                auth: nil
+            )
+            #expect(page.status == 200)
+
+            // When the client's confirm comes after the confirmation window
+            api.environment.clock.advance(by: 3_601)
+            let late = try await api.postJSON(
+                "/pay",
+                #"{"payment_intent_id": "\#(id)", "payment_intent_client_secret": "\#(secret)"}"#,
+                auth: nil
+            )
+
+            // Then it says the attempt expired, in the seed's shape, the intent failed that way, and nothing was charged
+            #expect(late.status == 400, "\(late.text)")
+            #expect(late.error["code"]?.string == "payment_intent_payment_attempt_expired")
+            #expect(late.error["message"]?.string?.contains("missing a payment method") == false)
+            let after = try await api.get("/v1/payment_intents/\(id)")
+            #expect(after.json["status"]?.string == "requires_payment_method")
+            #expect(after.json["last_payment_error"]?["code"]?.string == "payment_intent_payment_attempt_expired")
+            #expect(try api.environment.network.approvedCount() == 0)
+
+            // And so does a second try, once the attempt is expired
+            let again = try await api.postJSON("/pay", #"{"payment_intent_id": "\#(id)"}"#, auth: nil)
+            #expect(again.error["code"]?.string == "payment_intent_payment_attempt_expired")
         }
     }
 
@@ -241,6 +319,76 @@ struct PayAndChallengeRouteTests {
             let again = try await api.send(.post, path, body: "outcome=complete", auth: nil)
             #expect(again.status == 404)
             #expect(try api.environment.network.approvedCount() == 1)
+        }
+    }
+
+    @Test("The redirect keeps the merchant's return_url as sent: its escapes, its fragment, values that are not UTF-8")
+    func redirectKeepsMerchantQuery() async throws {
+        try await withWire { api in
+            // Given an intent waiting for 3-D Secure whose return_url holds escapes a decode would change
+            let returnURL = "https://shop.example/done?sig=a%2Bb&email=a%2Bb%40x.example&y=%E9&space=a+b#top"
+            let intent = try await api.intent([
+                ("payment_method", "pm_card_authenticationRequired"), ("confirm", "true"), ("return_url", returnURL),
+            ])
+            let id = try #require(intent["id"]?.string)
+
+            // When the customer completes the challenge
+            let answer = try await api.send(
+                .post,
+                try api.challengePath(of: intent),
+                body: "outcome=complete",
+                auth: nil
+            )
+
+            // Then the redirect is the return_url byte for byte, with the three parameters added before its fragment
+            #expect(answer.status == 303)
+            let location = try #require(answer.header("Location"))
+            #expect(
+                location.hasPrefix(
+                    "https://shop.example/done?sig=a%2Bb&email=a%2Bb%40x.example&y=%E9&space=a+b&payment_intent=\(id)&"
+                ),
+                "\(location)"
+            )
+            #expect(location.hasSuffix("&redirect_status=succeeded#top"), "\(location)")
+        }
+    }
+
+    @Test("A completed challenge whose payment a cancel stopped redirects with redirect_status=failed")
+    func challengeCompletedButCanceled() async throws {
+        // Given an automatic intent waiting for 3-D Secure, with a return_url, and a cancel landing right after the
+        // customer's answer is committed, before the payment
+        let cancel = Mutex<(@Sendable () async throws -> Void)?>(nil)
+        let environment = try TestEnvironment(
+            faults: FaultInjector(armed: .afterAuthentication) { _ in
+                try await cancel.withLock { body in
+                    defer { body = nil }; return body
+                }?()
+            }
+        )
+        let http = try TestHTTP(environment: environment)
+        try await http.application().test(.router) { client in
+            let api = WireClient(client: client, http: http)
+            let intent = try await api.intent([
+                ("payment_method", "pm_card_authenticationRequired"), ("confirm", "true"),
+                ("return_url", "https://shop.example/done"),
+            ])
+            let id = try #require(intent["id"]?.string)
+            cancel.withLock { $0 = { _ = try await environment.intents.cancel(id, reason: .abandoned) } }
+
+            // When the customer completes it
+            let answer = try await api.send(
+                .post,
+                try api.challengePath(of: intent),
+                body: "outcome=complete",
+                auth: nil
+            )
+
+            // Then the return page is told the payment failed, as the intent says, not that it succeeded
+            #expect(answer.status == 303)
+            #expect(answer.header("Location")?.contains("redirect_status=failed") == true)
+            let after = try await api.get("/v1/payment_intents/\(id)")
+            #expect(after.json["status"]?.string == "canceled")
+            #expect(try environment.network.approvedCount() == 0)
         }
     }
 

@@ -70,11 +70,17 @@ struct ChallengeController {
         }
         let passed = outcome == .complete
         if let returnURL = answered.returnURL, var components = URLComponents(string: returnURL) {
-            var query = components.queryItems ?? []
-            query.append(URLQueryItem(name: answered.object, value: answered.id))
-            query.append(URLQueryItem(name: "\(answered.object)_client_secret", value: answered.clientSecret))
-            query.append(URLQueryItem(name: "redirect_status", value: passed ? "succeeded" : "failed"))
-            components.queryItems = query
+            var added = URLComponents()
+            added.queryItems = [
+                URLQueryItem(name: answered.object, value: answered.id),
+                URLQueryItem(name: "\(answered.object)_client_secret", value: answered.clientSecret),
+                URLQueryItem(name: "redirect_status", value: passed ? answered.redirectStatus : "failed"),
+            ]
+            // The merchant's own query is kept byte for byte: read back through `queryItems` it lost its escapes
+            // (`sig=a%2Bb` came back `sig=a+b`, which a server reads as `a b`) and values that are not UTF-8.
+            let merchant = components.percentEncodedQuery.flatMap { $0.isEmpty ? nil : $0 }
+            components.percentEncodedQuery = [merchant, added.percentEncodedQuery].compactMap { $0 }
+                .joined(separator: "&")
             if let location = components.string {
                 return Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
             }
@@ -101,13 +107,31 @@ struct ChallengeController {
         let id: String
         let clientSecret: String
         let returnURL: String?
+        /// The redirect's `redirect_status` after a completed challenge: what the intent is now, which a return
+        /// page reads to tell the customer. A request that came between the answer and the payment (a cancel, an
+        /// update of the card or amount) leaves it `failed`, though the customer authenticated: no payment was made.
+        let redirectStatus: String
 
         init(_ intent: PaymentIntent) {
             (object, id, clientSecret, returnURL) = ("payment_intent", intent.id, intent.clientSecret, intent.returnURL)
+            redirectStatus =
+                switch intent.status {
+                case .succeeded, .requiresCapture: "succeeded"
+                case .processing: "processing"
+                // The seed's flow: authenticated, the merchant's server confirms next
+                case .requiresConfirmation where intent.confirmationMethod == .manual: "succeeded"
+                default: "failed"
+                }
         }
 
         init(_ setup: SetupIntent) {
             (object, id, clientSecret, returnURL) = ("setup_intent", setup.id, setup.clientSecret, setup.returnURL)
+            redirectStatus =
+                switch setup.status {
+                case .succeeded: "succeeded"
+                case .processing: "processing"
+                default: "failed"
+                }
         }
     }
 

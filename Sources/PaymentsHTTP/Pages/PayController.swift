@@ -23,6 +23,14 @@ struct PayController {
             let clientSecret = try params.string("payment_intent_client_secret")
             let itemID = try params.string("item")
             try params.finish()
+            if paymentMethodID != nil, intentID != nil || clientSecret != nil {
+                // The seed's two requests are apart: a client resending a mix would pay again, with a new intent
+                throw PaymentError.invalidRequest(
+                    "Send payment_method_id to pay, or payment_intent_id (with payment_intent_client_secret) to "
+                        + "confirm a payment after authentication, not both.",
+                    param: intentID != nil ? "payment_intent_id" : "payment_intent_client_secret"
+                )
+            }
             let scope = context.scope { outcome in
                 guard case .paymentIntent(let bundle, let error, _) = outcome else {
                     throw PaymentError.apiError("/pay answers with a PaymentIntent.")

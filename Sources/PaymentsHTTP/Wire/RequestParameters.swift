@@ -27,11 +27,14 @@ enum RequestParameters {
 
     /// Refuses an API POST whose URL has a query string: its parameters are read from the body only, and a query's
     /// were ignored without a word (`POST .../capture?amount_to_capture=1` captured the whole amount; `POST
-    /// /v1/customers?email=...` made a customer without the email). The pages' POSTs are not the API's: the 3-D
-    /// Secure page's answer keeps the page's `locale` in its URL.
+    /// /v1/customers?email=...` made a customer without the email). `/pay` and `/save-card` are refused the same way
+    /// (`POST /pay?item=mug` charged the default item's price). The 3-D Secure page's answer is not: it keeps the
+    /// page's `locale` in its URL.
     /// - Throws: 400 `invalid_request_error`, before anything runs or is saved.
     static func refuseQuery(_ request: Request) throws {
-        guard let query = request.uri.query, !query.isEmpty, request.uri.path.hasPrefix("/v1/") else { return }
+        guard let query = request.uri.query, !query.isEmpty,
+            request.uri.path.hasPrefix("/v1/") || CheckoutErrorMiddleware.endpoints.contains(request.uri.path)
+        else { return }
         throw PaymentError.invalidRequest(
             "A POST's parameters are read from its body only, and this one has parameters in its URL's query string. "
                 + "Send them in the body, form-encoded (application/x-www-form-urlencoded) or as JSON."
