@@ -129,11 +129,12 @@ struct AdminCommandsTests {
         arguments: TestStore.allCases
     )
     func sweepKeepsKeyInFlight(store: TestStore) async throws {
-        // Given a payment under a key, waiting 3 s on the card network
+        // Given a payment under a key, waiting 8 s on the card network (the sweep and the retry below must both
+        // come while it waits: with 3 s, a full test run on a starved machine once saw the payment answered first)
         try await withServer(
             store: store,
             environment: [
-                "PAYMENTS_NETWORK_LATENCY": "3000", "PAYMENTS_NETWORK_TIMEOUT": "8", "PAYMENTS_IDEMPOTENCY_LEASE": "10",
+                "PAYMENTS_NETWORK_LATENCY": "8000", "PAYMENTS_NETWORK_TIMEOUT": "20", "PAYMENTS_IDEMPOTENCY_LEASE": "30",
             ]
         ) { server in
             let (client, secret) = (server.client, server.secret)

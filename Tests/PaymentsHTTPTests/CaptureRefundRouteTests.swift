@@ -122,6 +122,48 @@ struct CaptureRefundRouteTests {
         }
     }
 
+    @Test(
+        "a capture with a statement descriptor Stripe refuses, or final_capture=false, is a 400 and captures nothing",
+        arguments: [
+            ("statement_descriptor", "A descriptor far too long"), ("statement_descriptor_suffix", "12345"),
+            ("statement_descriptor_suffix", "Shop <b>"), ("final_capture", "false"), ("final_capture", "maybe"),
+        ]
+    )
+    func captureRefusedOptions(_ name: String, _ value: String) async throws {
+        try await withWire { api in
+            // Given an authorized intent of 1000
+            let id = try #require(try await Self.authorized(api)["id"]?.string)
+
+            // When it is captured with the option
+            let response = try await api.post(
+                "/v1/payment_intents/\(id)/capture",
+                [("amount_to_capture", "400"), (name, value)]
+            )
+
+            // Then it is refused naming the option, and nothing was captured or released
+            #expect(response.status == 400, "\(response.text)")
+            #expect(response.error["param"]?.string == name)
+            let intent = try await api.retrieveIntent(id)
+            #expect(intent["status"]?.string == "requires_capture")
+            #expect(intent["amount_capturable"]?.int == 1000)
+            #expect(intent["amount_received"]?.int == 0)
+        }
+    }
+
+    @Test("a capture takes a valid statement descriptor suffix and final_capture=true")
+    func captureAcceptedOptions() async throws {
+        try await withWire { api in
+            let id = try #require(try await Self.authorized(api)["id"]?.string)
+            let response = try await api.post(
+                "/v1/payment_intents/\(id)/capture",
+                [("statement_descriptor_suffix", "ORDER 7"), ("final_capture", "true")]
+            )
+            #expect(response.status == 200, "\(response.text)")
+            #expect(response.json["status"]?.string == "succeeded")
+            #expect(response.json["amount_received"]?.int == 1000)
+        }
+    }
+
     @Test("capturing less than the currency's minimum charge is a 400 amount_too_small and changes nothing")
     func captureTooLittle() async throws {
         try await withWire { api in

@@ -152,6 +152,37 @@ struct PaymentIntentsRouteTests {
         }
     }
 
+    @Test(
+        "A statement descriptor without a letter or with a character Stripe forbids is refused to create and update",
+        arguments: [
+            ("statement_descriptor", "12345"), ("statement_descriptor", "Shop*Online"),
+            ("statement_descriptor_suffix", "it's"), ("statement_descriptor_suffix", "a\\b"),
+            ("statement_descriptor_suffix", "<x>"), ("statement_descriptor", "quote\"d"),
+        ]
+    )
+    func statementDescriptorRules(_ name: String, _ value: String) async throws {
+        try await withWire { api in
+            // When an intent is created with it
+            let created = try await api.createIntent([(name, value)])
+            // Then it is refused, naming the parameter, and nothing was stored
+            #expect(created.status == 400, "\(created.text)")
+            #expect(created.error["param"]?.string == name)
+            #expect(try await api.listCount("/v1/payment_intents") == 0)
+
+            // When an intent with a valid one is updated with it
+            let intent = try await api.intent([(name, "SHOP 42")])
+            let id = try #require(intent["id"]?.string)
+            let updated = try await api.post("/v1/payment_intents/\(id)", [(name, value)])
+            // Then it is refused, and the valid one stays; an empty value still unsets it
+            #expect(updated.status == 400, "\(updated.text)")
+            #expect(updated.error["param"]?.string == name)
+            #expect(try await api.retrieveIntent(id)[name]?.string == "SHOP 42")
+            let cleared = try await api.post("/v1/payment_intents/\(id)", [(name, "")])
+            #expect(cleared.status == 200, "\(cleared.text)")
+            #expect(cleared.json[name]?.isNull == true)
+        }
+    }
+
     @Test("expand[]=payment_method and the SDKs' expand[0]=payment_method both expand")
     func expansion() async throws {
         try await withWire { api in

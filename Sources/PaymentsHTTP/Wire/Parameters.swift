@@ -82,6 +82,34 @@ public struct Parameters: Sendable {
         }
     }
 
+    /// A statement descriptor (`statement_descriptor`, `statement_descriptor_suffix`), or nil when absent: at most
+    /// 22 characters, at least one of them a letter, and none of `< > \ ' " *`, as Stripe asks of what a card
+    /// statement shows.
+    public mutating func statementDescriptor(_ key: String) throws(PaymentError) -> String? {
+        guard let value = try string(key, maxLength: 22) else { return nil }
+        try checkStatementDescriptor(key, value)
+        return value
+    }
+
+    /// A statement descriptor that may be unset: nil when absent, `.some(nil)` for an empty value (unset it).
+    public mutating func clearableStatementDescriptor(_ key: String) throws(PaymentError) -> String?? {
+        let value = try clearableString(key, maxLength: 22)
+        if case .some(.some(let descriptor)) = value { try checkStatementDescriptor(key, descriptor) }
+        return value
+    }
+
+    private func checkStatementDescriptor(_ key: String, _ value: String) throws(PaymentError) {
+        let forbidden: Set<Character> = ["<", ">", "\\", "'", "\"", "*"]
+        guard value.contains(where: \.isLetter), !value.contains(where: forbidden.contains) else {
+            throw .invalidRequest(
+                "Invalid \(name(key)): a statement descriptor needs at least one letter and may not contain any "
+                    + "of < > \\ ' \" *",
+                code: "parameter_invalid_string",
+                param: name(key)
+            )
+        }
+    }
+
     /// A URL the customer's browser is sent to (`return_url`): absolute, with a scheme, and a host for `http` and
     /// `https`. An app's own scheme (`myapp://done`) is taken, as Stripe takes it for mobile apps; a scheme that
     /// runs or embeds content instead of going somewhere (`javascript:`, `data:`, `vbscript:`, `file:`) is not, nor
