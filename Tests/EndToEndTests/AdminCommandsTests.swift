@@ -134,7 +134,8 @@ struct AdminCommandsTests {
         try await withServer(
             store: store,
             environment: [
-                "PAYMENTS_NETWORK_LATENCY": "8000", "PAYMENTS_NETWORK_TIMEOUT": "20", "PAYMENTS_IDEMPOTENCY_LEASE": "30",
+                "PAYMENTS_NETWORK_LATENCY": "8000", "PAYMENTS_NETWORK_TIMEOUT": "20",
+                "PAYMENTS_IDEMPOTENCY_LEASE": "30",
             ]
         ) { server in
             let (client, secret) = (server.client, server.secret)

@@ -50,6 +50,11 @@ struct CardNumberDetectionTests {
             "2200120000000000",
             "6079120000000009",
             "9792000000000003",
+            // Touching letters that make no long hex token: a word, short hex, a token with other letters
+            "order4242424242424242",
+            "cafe4242424242424242",
+            "abcdefabcdef4242424242424242",
+            "e3b0c44298fc1c149afbf4c8996fb9x4242424242424242",
         ]
     )
     func found(_ text: String) {
@@ -90,10 +95,29 @@ struct CardNumberDetectionTests {
             "4000,0000,0000,0101",
             // A UUID's groups touching its hex letters still do not join, with underscores too
             "abcdef42_4000_0000_0002_abcdefabcdef",
+            // A UUID without its dashes (Python's uuid4().hex) holding a Luhn-valid Visa-like run of 17 digits, and
+            // a hash with a test card inside
+            "03100c71082540c49706162281432163",
+            "order-03100C71082540C49706162281432163",
+            "e3b0c44298fc1c149afbf4c8996fb924242424242424242ae41e4649b934ca495991b7852b855",
         ]
     )
     func notFound(_ text: String) {
         #expect(!CardNumber.appears(in: text))
+    }
+
+    @Test("Idempotency keys made as uuid4().hex are never read as card numbers")
+    func hexUUIDsAreNotCards() {
+        // 20,000 random 32-hex-digit keys (seeded): about one in 470 holds 13 to 19 digits in a row that pass the
+        // Luhn check and start like a brand's, and about half of those were refused
+        var generator = SplitMix64(seed: 0x5EED)
+        let hex = Array("0123456789abcdef")
+        var refused: [String] = []
+        for _ in 0..<20_000 {
+            let key = String((0..<32).map { _ in hex[Int(generator.next() % 16)] })
+            if CardNumber.appears(in: key) { refused.append(key) }
+        }
+        #expect(refused.isEmpty, "\(refused.count) keys read as cards, such as \(refused.prefix(3))")
     }
 
     @Test("Every number this service accepts as a card is found, however it is grouped")
@@ -109,5 +133,20 @@ struct CardNumberDetectionTests {
             #expect(CardNumber.appears(in: spaced.joined(separator: " ")), "\(parsed)")
             #expect(CardNumber.appears(in: spaced.joined(separator: "-")), "\(parsed)")
         }
+    }
+}
+
+/// A small seeded generator, so the random keys are the same in every run.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

@@ -31,11 +31,12 @@ extension CardNumber {
         }
         if ascii {
             guard digitCount >= shortestFoundNumber else { return false }
-            return holdsCardNumber(Array(text.utf8))
+            return holdsCardNumber(Array(text.utf8), hexTokensAreIDs: true)
         }
         let folded = folded(text)
         guard folded.count(where: isDigit) >= shortestFoundNumber else { return false }
-        return holdsCardNumber(folded)
+        // Folding reads every letter as `a`, a hex digit: only text as sent can hold a hex token
+        return holdsCardNumber(folded, hexTokensAreIDs: false)
     }
 
     /// `text` as ASCII the search reads: any script's decimal digits (full-width `４２４２`, Arabic-Indic) as `0`-`9`,
@@ -69,7 +70,8 @@ extension CardNumber {
 
     /// Whether `bytes` (ASCII) hold a card number: each stretch of digit groups split by spaces and dashes, tried by
     /// ``stretchHoldsCardNumber(_:in:)``.
-    private static func holdsCardNumber(_ bytes: [UInt8]) -> Bool {
+    /// - Parameter hexTokensAreIDs: a digit run inside a long hex token is part of an id (see ``insideHexToken(_:in:)``).
+    private static func holdsCardNumber(_ bytes: [UInt8], hexTokensAreIDs: Bool) -> Bool {
         // The digit groups (as ranges of `bytes`) of the current stretch of digits, spaces and dashes.
         var groups: [Range<Int>] = []
         var groupStart: Int?
@@ -87,12 +89,12 @@ extension CardNumber {
                 UInt8(ascii: "\r"), 0x0B, 0x0C:
                 break
             default:
-                if stretchHoldsCardNumber(groups, in: bytes) { return true }
+                if stretchHoldsCardNumber(groups, in: bytes, hexTokensAreIDs: hexTokensAreIDs) { return true }
                 groups.removeAll(keepingCapacity: true)
             }
         }
         if let start = groupStart { groups.append(start..<bytes.count) }
-        return stretchHoldsCardNumber(groups, in: bytes)
+        return stretchHoldsCardNumber(groups, in: bytes, hexTokensAreIDs: hexTokensAreIDs)
     }
 
     /// The longest card number ``init(parsing:)`` accepts, in digits.
@@ -122,7 +124,11 @@ extension CardNumber {
     ///
     /// The letters' rule holds where dashes (or underscores) split the groups joined, as they split a UUID's:
     /// `PAN4242 4242 4242 4242` and `4242 4242 4242 4242exp`, a number written in a sentence, are found.
-    private static func stretchHoldsCardNumber(_ groups: [Range<Int>], in bytes: [UInt8]) -> Bool {
+    ///
+    /// A run of digits inside a long hex token (``insideHexToken(_:in:)``) is part of an id, not a card's number.
+    private static func stretchHoldsCardNumber(_ groups: [Range<Int>], in bytes: [UInt8], hexTokensAreIDs: Bool)
+        -> Bool
+    {
         func isCard(_ digits: some Collection<UInt8>) -> Bool {
             let number = String(decoding: digits, as: UTF8.self)
             return startsLikeIssued(number) && luhnIsValid(number)
@@ -131,7 +137,11 @@ extension CardNumber {
             bytes[earlier.upperBound..<later.lowerBound].contains { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
         }
         for (index, first) in groups.enumerated() {
-            if (shortestFoundNumber...longestNumber).contains(first.count), isCard(bytes[first]) { return true }
+            if (shortestFoundNumber...longestNumber).contains(first.count), isCard(bytes[first]),
+                !(hexTokensAreIDs && insideHexToken(first, in: bytes))
+            {
+                return true
+            }
             guard firstPrintedGroup.contains(first.count) else { continue }
             let touchedBefore = touchesLetter(before: first, in: bytes)
             var digits = Array(bytes[first])
@@ -164,6 +174,25 @@ extension CardNumber {
         let four = two * 100 + leading[2] * 10 + leading[3]
         return two == 50 || (56...69).contains(two) || two == 81 || two == 82 || (2200...2204).contains(four)
             || four == 9792
+    }
+
+    /// The fewest characters of a hex token read as an id (``insideHexToken(_:in:)``): a UUID without its dashes.
+    static let shortestHexID = 32
+
+    /// Whether `group` lies inside a token (letters and digits, between anything else) of at least
+    /// ``shortestHexID`` hex digits with a letter among them: a UUID without its dashes (`uuid4().hex`, a common
+    /// idempotency key) or a hash. One such key in about 1,100 holds 13 to 19 digits in a row that pass the Luhn
+    /// check and start like a brand's (`03100c71082540c49706162281432163`), and was refused as a card number.
+    /// A card number hidden in one is not found: the price of taking those keys.
+    private static func insideHexToken(_ group: Range<Int>, in bytes: [UInt8]) -> Bool {
+        func isAlphanumeric(_ byte: UInt8) -> Bool { isDigit(byte) || isLetter(byte) }
+        var start = group.lowerBound
+        while start > 0, isAlphanumeric(bytes[start - 1]) { start -= 1 }
+        var end = group.upperBound
+        while end < bytes.count, isAlphanumeric(bytes[end]) { end += 1 }
+        let token = bytes[start..<end]
+        return token.count >= shortestHexID && token.contains(where: { !isDigit($0) })
+            && token.allSatisfy { isDigit($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0 | 0x20) }
     }
 
     /// Whether a letter comes right before `group`: a run of digits cut from a word (`f1234` in a UUID's hex) is no
