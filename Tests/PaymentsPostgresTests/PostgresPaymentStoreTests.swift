@@ -76,6 +76,53 @@ struct PostgresPaymentStoreTests {
         try await store.close()
     }
 
+    @Test("a transaction stalled while it holds a row lock is ended at the idle limit: other instances go on")
+    func stalledTransactionEnded() async throws {
+        // Given two instances of the store on one database, and a customer
+        let settings = try await PostgresCluster.freshDatabase()
+        let stalled = try await PostgresPaymentStore.open(
+            settings: settings,
+            migrations: try PostgresMigrationSet(folder: PostgresCluster.migrations),
+            idleTransactionTimeout: .seconds(2),
+            logger: PostgresCluster.logger
+        )
+        let other = try await Self.open(settings)
+        try await stalled.write { tx in try tx.insert(Customer(id: "cus_held", created: 1)) }
+
+        // When one instance locks the customer and stops answering inside its transaction (as a process stopped
+        // with SIGSTOP), until the other instance's write of that customer is done, or 30 s
+        let locked = Mutex(false)
+        let otherDone = Mutex(false)
+        let holder = Task {
+            try await stalled.write { tx in
+                guard var customer = try tx.customer("cus_held") else { throw Missing() }
+                locked.withLock { $0 = true }
+                let deadline = Date().addingTimeInterval(30)
+                while !otherDone.withLock({ $0 }), Date() < deadline { usleep(10_000) }
+                customer.description = "stalled"
+                try tx.update(customer)
+            }
+        }
+        while !locked.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+        let started = ContinuousClock.now
+        try await other.write { tx in
+            guard var customer = try tx.customer("cus_held") else { throw Missing() }
+            customer.description = "other"
+            try tx.update(customer)
+        }
+        let waited = ContinuousClock.now - started
+        otherDone.withLock { $0 = true }
+
+        // Then the other's write went on once PostgreSQL ended the stalled session, long before the stall ended; the
+        // stalled transaction failed when it woke, and changed nothing
+        #expect(waited < .seconds(20), "\(waited)")
+        await #expect(throws: StoreError.self) { try await holder.value }
+        let description = try await other.read { tx in try tx.customer("cus_held")?.description }
+        #expect(description == "other")
+        try await stalled.close()
+        try await other.close()
+    }
+
     @Test("a body that swallows a failed statement does not commit: COMMIT answered ROLLBACK is an error")
     func swallowedFailureIsNotCommitted() async throws {
         let store = try await Self.open(try await PostgresCluster.freshDatabase())

@@ -71,18 +71,31 @@ public final class PostgresPaymentStore: Sendable {
     /// practice; a bound keeps a pathological livelock from spinning forever (it surfaces as ``StoreError/conflict(attempts:)``).
     public static let maximumAttempts = 5
 
+    /// How long one of the store's sessions may sit idle inside a transaction before PostgreSQL ends it
+    /// (`idle_in_transaction_session_timeout`), rolling the transaction back and releasing its row locks.
+    ///
+    /// A body sends its statements back to back, so a session idles inside a transaction only when its process
+    /// stopped answering mid-transaction: paused (`SIGSTOP`, a frozen VM) or starved. Without a limit its locks held
+    /// every other instance's requests for those rows, and once they filled that instance's pool, its unrelated
+    /// requests and `/health/ready` failed too, until the stopped process went on (found by a cross-process probe).
+    /// A stopped process can change nothing: its transaction is gone when it wakes, and its next statement fails.
+    public static let defaultIdleTransactionTimeout: Duration = .seconds(5)
+
     /// Opens the store on the database of `settings`, first applying pending migrations (under the migrator's
     /// advisory lock, so N instances starting at once migrate once).
     /// - Parameters:
     ///   - migrate: false opens without migrating (`payments report`, which must change nothing).
     ///   - poolSize: connections in the pool, at least 1.
     ///   - leaseTimeout: how long a transaction waits for a connection (``defaultLeaseTimeout``).
+    ///   - idleTransactionTimeout: how long a session may idle inside a transaction
+    ///     (``defaultIdleTransactionTimeout``).
     /// - Throws: ``PostgresMigrationError``, or the driver's error when the database cannot be reached.
     public static func open(
         settings: PostgresSettings,
         migrations: PostgresMigrationSet,
         poolSize: Int = defaultPoolSize,
         leaseTimeout: Duration = defaultLeaseTimeout,
+        idleTransactionTimeout: Duration = defaultIdleTransactionTimeout,
         migrate: Bool = true,
         logger: Logger
     ) async throws -> PostgresPaymentStore {
@@ -108,6 +121,12 @@ public final class PostgresPaymentStore: Sendable {
         var configuration = settings.clientConfiguration()
         configuration.options.maximumConnections = size
         configuration.options.minimumConnections = 0
+        let idleMilliseconds =
+            idleTransactionTimeout.components.seconds * 1_000
+            + idleTransactionTimeout.components.attoseconds / 1_000_000_000_000_000
+        configuration.options.additionalStartupParameters = [
+            ("idle_in_transaction_session_timeout", "\(max(1, idleMilliseconds))ms")
+        ]
         let client = PostgresClient(configuration: configuration, backgroundLogger: driverLogger)
         // The pool lends connections only while `run()` runs: it runs until ``close()`` cancels it.
         let running = Task { await client.run() }
