@@ -146,10 +146,16 @@ struct Bootstrap {
     /// pointed there never swept; `vault status` said no card was sealed under an old key, the step before removing
     /// it. Prints why and exits with status 2, as `report` and `export` refuse such a path.
     static func requireDatabase(_ settings: ServiceSettings, command: String) throws {
-        guard settings.databaseURL == nil, !FileManager.default.fileExists(atPath: settings.db) else { return }
+        guard settings.databaseURL == nil else { return }
+        try requireDatabaseFile(settings.db, command: command)
+    }
+
+    /// ``requireDatabase(_:command:)`` for the SQLite file at `path`.
+    static func requireDatabaseFile(_ path: String, command: String) throws {
+        guard !FileManager.default.fileExists(atPath: path) else { return }
         FileHandle.standardError.write(
             Data(
-                ("\(command): there is no database at '\(settings.db)'. Pass --db (or set PAYMENTS_DB) to the "
+                ("\(command): there is no database at '\(path)'. Pass --db (or set PAYMENTS_DB) to the "
                     + "service's database, or start the server once to create it. Nothing was changed.\n").utf8
             )
         )

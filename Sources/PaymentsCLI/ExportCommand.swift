@@ -26,6 +26,7 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let database = try await options.database()
+        if case .sqlite(let path, _) = database { try Bootstrap.requireDatabaseFile(path, command: "payments export") }
         let export = ArchiveExport(
             database: database,
             clock: UnixClock { Int64(Date().timeIntervalSince1970) },

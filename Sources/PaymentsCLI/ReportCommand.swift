@@ -46,6 +46,8 @@ struct ReportCommand: AsyncParsableCommand {
         let settings = try await ServiceSettings.load(
             options.overrides
         )
+        // Exit status 2 as the other commands give it (ReportError's databaseMissing exited 1)
+        try Bootstrap.requireDatabase(settings, command: "payments report")
         do {
             if settings.databaseURL != nil {
                 // PostgreSQL: opened without migrating, so a report changes nothing; one snapshot per report.

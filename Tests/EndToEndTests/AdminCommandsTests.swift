@@ -175,7 +175,9 @@ struct AdminCommandsTests {
         return try answer.json()
     }
 
-    @Test("sweep, recharge and vault refuse a --db that does not exist (a typo), with exit status 2, creating nothing")
+    @Test(
+        "sweep, recharge, vault, report and export refuse a --db that does not exist (a typo): exit 2, creating nothing"
+    )
     func mistypedDatabase() async throws {
         try await withServer { server in
             let typo = server.folder.appendingPathComponent("paymnets/payments.sqlite").path
@@ -185,8 +187,10 @@ struct AdminCommandsTests {
                 atomically: true,
                 encoding: .utf8
             )
+            let archive = server.folder.appendingPathComponent("typo.archive").path
             for arguments in [
                 ["sweep"], ["vault", "status"], ["vault", "rotate"], ["recharge", "--input", input.path],
+                ["report", "daily_volume"], ["report", "--list"], ["export", "--output", archive],
             ] {
                 let run = try await runToCompletion(
                     try PaymentsBinary.path(),
@@ -198,6 +202,7 @@ struct AdminCommandsTests {
                 #expect(run.output.contains("there is no database at '\(typo)'"), "\(run.output)")
                 #expect(!FileManager.default.fileExists(atPath: typo), "\(arguments) created \(typo)")
                 #expect(!FileManager.default.fileExists(atPath: (typo as NSString).deletingLastPathComponent))
+                #expect(!FileManager.default.fileExists(atPath: archive))
             }
         }
     }

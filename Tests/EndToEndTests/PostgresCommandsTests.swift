@@ -86,6 +86,29 @@ struct PostgresCommandsTests {
         }
     }
 
+    @Test("report on a PostgreSQL database that does not exist says so at once, as the other commands do")
+    func reportOnMissingDatabase() async throws {
+        let cluster = try await PostgresServer.started()
+        defer { cluster.stop() }
+        let folder = try TestPaths.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for arguments in [["report", "daily_volume"], ["report", "--list"]] {
+            let started = ContinuousClock.now
+            let run = try await runToCompletion(
+                try PaymentsBinary.path(),
+                arguments,
+                environment: PaymentsBinary.environment([
+                    "PAYMENTS_DATABASE_URL": cluster.url(database: "no_such_database")
+                ]),
+                in: folder
+            )
+            // It waited for the pool's 10-second lease and said only "no database connection within 10.0 seconds"
+            #expect(ContinuousClock.now - started < .seconds(8), "\(arguments)")
+            #expect(!run.termination.isCleanExit)
+            #expect(run.output.contains("\"no_such_database\" does not exist"), "\(arguments): \(run.output)")
+        }
+    }
+
     @Test("vault rotate on PostgreSQL, killed halfway and run again: every card re-sealed, charged with the new key")
     func vaultRotate() async throws {
         let cluster = try await PostgresServer.started()
