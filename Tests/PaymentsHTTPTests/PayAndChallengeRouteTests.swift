@@ -18,6 +18,19 @@ struct PayAndChallengeRouteTests {
 
     // MARK: - /pay
 
+    /// A `/pay` payment with a card that asks for 3-D Secure (3155), waiting for the customer's challenge: its id,
+    /// its client secret and the path of its challenge page.
+    static func payWaitingForChallenge(_ api: WireClient) async throws -> (
+        id: String, secret: String, challenge: String
+    ) {
+        let card = try await api.card("4000002500003155")
+        let first = try await api.postJSON("/pay", #"{"payment_method_id": "\#(card)"}"#, auth: nil)
+        let secret = try #require(first.json["payment_intent_client_secret"]?.string, "\(first.text)")
+        let id = try intentID(fromClientSecret: secret)
+        let challenge = try api.challengePath(of: try await api.get("/v1/payment_intents/\(id)").json)
+        return (id, secret, challenge)
+    }
+
     @Test("POST /pay with a card that needs nothing answers {success, payment_intent}, at the catalogue's price")
     func paySucceeds() async throws {
         try await withWire { api in
@@ -111,17 +124,8 @@ struct PayAndChallengeRouteTests {
     func payAfterWindow() async throws {
         try await withWire { api in
             // Given a /pay payment whose customer completed the challenge
-            let card = try await api.card("4000002500003155")
-            let first = try await api.postJSON("/pay", #"{"payment_method_id": "\#(card)"}"#, auth: nil)
-            let secret = try #require(first.json["payment_intent_client_secret"]?.string)
-            let id = try Self.intentID(fromClientSecret: secret)
-            let intent = try await api.get("/v1/payment_intents/\(id)")
-            let page = try await api.send(
-                .post,
-                try api.challengePath(of: intent.json),
-                body: "outcome=complete",
-                auth: nil
-            )
+            let (id, secret, challenge) = try await Self.payWaitingForChallenge(api)
+            let page = try await api.send(.post, challenge, body: "outcome=complete", auth: nil)
             #expect(page.status == 200)
 
             // When the client's confirm comes after the confirmation window
@@ -204,11 +208,7 @@ struct PayAndChallengeRouteTests {
     func challengeLanguage() async throws {
         try await withWire { api in
             // Given a payment waiting for its challenge
-            let card = try await api.card("4000002500003155")
-            let first = try await api.postJSON("/pay", #"{"payment_method_id": "\#(card)"}"#, auth: nil)
-            let secret = try #require(first.json["payment_intent_client_secret"]?.string)
-            let id = try Self.intentID(fromClientSecret: secret)
-            let path = try api.challengePath(of: try await api.get("/v1/payment_intents/\(id)").json)
+            let path = try await Self.payWaitingForChallenge(api).challenge
             let japanese: HTTPFields = [.acceptLanguage: "fr-CH, ja;q=0.9, en;q=0.8"]
             // When a browser that prefers Japanese (after a language the page does not speak) opens it
             let byHeader = try await api.send(.get, path, auth: nil, headers: japanese)
@@ -249,12 +249,8 @@ struct PayAndChallengeRouteTests {
     func payIDWhileChallengeOpen() async throws {
         try await withWire { api in
             // Given a /pay payment waiting for the customer's challenge
-            let card = try await api.card("4000002500003155")
-            let first = try await api.postJSON("/pay", #"{"payment_method_id": "\#(card)"}"#, auth: nil)
-            let secret = try #require(first.json["payment_intent_client_secret"]?.string)
-            let id = try Self.intentID(fromClientSecret: secret)
+            let (id, secret, challenge) = try await Self.payWaitingForChallenge(api)
             let before = try await api.get("/v1/payment_intents/\(id)")
-            let challenge = try api.challengePath(of: before.json)
 
             // When someone who knows only the id posts it to /pay
             let replay = try await api.postJSON("/pay", #"{"payment_intent_id": "\#(id)"}"#, auth: nil)
