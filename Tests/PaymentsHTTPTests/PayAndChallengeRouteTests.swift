@@ -182,12 +182,7 @@ struct PayAndChallengeRouteTests {
                 auth: WireClient.publishable
             )
             #expect(intent.json["status"]?.string == "requires_action")
-            let page = try await api.send(
-                .post,
-                try api.challengePath(of: intent.json),
-                body: "outcome=complete",
-                auth: nil
-            )
+            let page = try await api.completeChallenge(of: intent.json)
             #expect(page.status == 200)
             #expect(page.text.contains("Authentication complete"))
             let waiting = try await api.get("/v1/payment_intents/\(id)")
@@ -329,12 +324,7 @@ struct PayAndChallengeRouteTests {
             let id = try #require(intent["id"]?.string)
 
             // When the customer completes the challenge
-            let answer = try await api.send(
-                .post,
-                try api.challengePath(of: intent),
-                body: "outcome=complete",
-                auth: nil
-            )
+            let answer = try await api.completeChallenge(of: intent)
 
             // Then the redirect is the return_url byte for byte, with the three parameters added before its fragment
             #expect(answer.status == 303)
@@ -372,12 +362,7 @@ struct PayAndChallengeRouteTests {
             cancel.withLock { $0 = { _ = try await environment.intents.cancel(id, reason: .abandoned) } }
 
             // When the customer completes it
-            let answer = try await api.send(
-                .post,
-                try api.challengePath(of: intent),
-                body: "outcome=complete",
-                auth: nil
-            )
+            let answer = try await api.completeChallenge(of: intent)
 
             // Then the return page is told the payment failed, as the intent says, not that it succeeded
             #expect(answer.status == 303)

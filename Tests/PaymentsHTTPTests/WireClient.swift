@@ -249,6 +249,18 @@ struct WireClient: Sendable {
         return response.json.ids.count
     }
 
+    /// The customer's `outcome=complete` posted to `intent`'s challenge page, without a key, as a browser posts it.
+    func completeChallenge(of intent: WireJSON, sourceLocation: SourceLocation = #_sourceLocation) async throws
+        -> WireResponse
+    {
+        try await send(
+            .post,
+            try challengePath(of: intent, sourceLocation: sourceLocation),
+            body: "outcome=complete",
+            auth: nil
+        )
+    }
+
     /// The path of an intent's 3-D Secure challenge (`next_action.redirect_to_url.url` without the host).
     func challengePath(of intent: WireJSON, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
         let link = try #require(
