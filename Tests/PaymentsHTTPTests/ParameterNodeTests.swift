@@ -195,4 +195,26 @@ struct ParameterNodeCardNumberTests {
         let parameters = try ParameterNode.parseForm(form)
         #expect(ParameterNode.parameterHoldingCardNumber(in: parameters) == expected)
     }
+
+    @Test("A Content-Type's media type: cut at ';', spaces and tabs trimmed, lowercased, as Foundation reads it")
+    func mediaType() {
+        // Given the values clients send, odd ones, and ones that are not ASCII (read Foundation's way)
+        var values = [
+            "application/x-www-form-urlencoded", "Application/JSON; charset=utf-8", " \ttext/PLAIN ;x=y", "",
+            ";", "   ", " ; a", "\tapplication/json\t", "a b/c d ;", "\u{A0}application/json\u{A0}",
+            "applicatión/JSON", "\u{2003}Application/Json ; q=1",
+        ]
+        // and every string of up to three characters over an alphabet of the cases that matter
+        let alphabet = Array("aZ/; \t=\u{A0}é".unicodeScalars).map { String($0) }
+        var shorter = [""]
+        for _ in 1...3 {
+            shorter = shorter.flatMap { prefix in alphabet.map { prefix + $0 } }
+            values += shorter
+        }
+        for value in values {
+            // Then each reads as Foundation's trimming reads it
+            let foundation = String(value.prefix { $0 != ";" }).trimmingCharacters(in: .whitespaces).lowercased()
+            #expect(RequestParameters.mediaType(value) == foundation, "\(value.debugDescription)")
+        }
+    }
 }

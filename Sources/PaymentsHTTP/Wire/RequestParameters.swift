@@ -86,8 +86,21 @@ enum RequestParameters {
     }
 
     /// The media type of a `Content-Type` value, lowercased, without its parameters (`; charset=utf-8`).
+    ///
+    /// An ASCII value (every client's) is cut on its bytes: Foundation's `trimmingCharacters` goes through
+    /// `NSString` on Linux, which cost 1% of a W1 request's CPU (`perf`). Anything else takes Foundation's way, so
+    /// a non-ASCII space around the type is still trimmed.
     static func mediaType(_ contentType: String) -> String {
-        String(contentType.prefix { $0 != ";" }).trimmingCharacters(in: .whitespaces).lowercased()
+        let utf8 = contentType.utf8
+        guard utf8.allSatisfy({ $0 < 0x80 }) else {
+            return String(contentType.prefix { $0 != ";" }).trimmingCharacters(in: .whitespaces).lowercased()
+        }
+        let type = utf8.prefix { $0 != UInt8(ascii: ";") }
+        let isSpace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        guard let first = type.firstIndex(where: { !isSpace($0) }),
+            let last = type.lastIndex(where: { !isSpace($0) })
+        else { return "" }
+        return String(decoding: type[first...last].map { $0 | (0x41...0x5A ~= $0 ? 0x20 : 0) }, as: UTF8.self)
     }
 
     /// `parameters`, unless one of them holds a card number where it does not belong, or a null character.
