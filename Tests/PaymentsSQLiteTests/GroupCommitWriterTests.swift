@@ -131,8 +131,13 @@ struct GroupCommitWriterTests {
             note: Int = 0
         ) async throws -> [Task<Int, any Error>] {
             let (release, blocker) = try await GroupCommitWriterTests.blockWriter(writer, note: note)
-            let writes = ids.map { write($0, on: writer, failing: failing) }
-            try await GroupCommitWriterTests.waitQueued(writer, ids.count)
+            // One at a time, so they queue in the order of `ids`: tasks started together reach the queue in any
+            // order, and a loaded run put the failing first write second (its batch then ran again)
+            var writes: [Task<Int, any Error>] = []
+            for (offset, id) in ids.enumerated() {
+                writes.append(write(id, on: writer, failing: failing))
+                try await GroupCommitWriterTests.waitQueued(writer, offset + 1)
+            }
             release.signal()
             try await blocker.value
             return writes
