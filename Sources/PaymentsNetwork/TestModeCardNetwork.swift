@@ -79,10 +79,12 @@ public struct TestModeCardNetwork: CardNetwork {
     /// Columns added to the ledger since its first version, with their definitions: a ledger file made before them
     /// gets them when opened. An authorization's `refund_behavior` is how its card's refunds behave (the ledger
     /// never keeps the card number); a refund's `requested_at` is when it was first asked for (0 for older ones,
-    /// whose refunds are long settled).
+    /// whose refunds are long settled); an authorization's `capture_reference` names the capture request that
+    /// captured it (null for an automatic capture, and for captures made before the column).
     private static let addedColumns = [
         ("authorizations", "refund_behavior", "TEXT NOT NULL DEFAULT 'succeeds'"),
         ("refunds", "requested_at", "INTEGER NOT NULL DEFAULT 0"),
+        ("authorizations", "capture_reference", "TEXT"),
     ]
 
     /// Copies the whole write-ahead log of the ledger into its file and empties it, as the service's database does
@@ -150,20 +152,22 @@ public struct TestModeCardNetwork: CardNetwork {
         }
     }
 
-    public func capture(attemptID: String, amount: Int64) async throws -> Int64? {
+    public func capture(attemptID: String, amount: Int64, reference: String) async throws -> NetworkCapture? {
         try await writer.write { db in
-            try db.execute(
-                sql: "UPDATE authorizations SET captured_amount = ? WHERE attempt_id = ? AND approved = 1 "
-                    + "AND voided = 0 AND captured_amount = 0",
-                arguments: [amount, attemptID]
+            try db.cachedStatement(
+                sql: "UPDATE authorizations SET captured_amount = ?, capture_reference = ? WHERE attempt_id = ? "
+                    + "AND approved = 1 AND voided = 0 AND captured_amount = 0"
             )
-            let captured = try Int64.fetchOne(
-                db,
-                sql: "SELECT captured_amount FROM authorizations WHERE attempt_id = ? AND voided = 0",
+            .execute(arguments: [amount, reference, attemptID])
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT captured_amount, capture_reference FROM authorizations WHERE attempt_id = ? "
+                        + "AND voided = 0"
+                ),
                 arguments: [attemptID]
             )
-            guard let captured, captured > 0 else { return nil }
-            return captured
+            guard let row, let captured = row["captured_amount"] as Int64?, captured > 0 else { return nil }
+            return NetworkCapture(amount: captured, reference: row["capture_reference"])
         }
     }
 

@@ -544,6 +544,61 @@ struct ExactlyOnceTests {
     }
 
     @Test(
+        "two processes capture each of six authorizations at once, for the same amount: one answers 200, one is refused",
+        arguments: TestStore.allCases
+    )
+    func sameAmountCapturesAcrossProcesses(_ store: TestStore) async throws {
+        // Given two servers on one database and one card network, and six authorizations of 2,000
+        let first = try await ServerProcess.start(store: store)
+        defer { first.kill() }
+        let second = try await ServerProcess.start(store: store, folder: first.folder, keys: first.keys)
+        defer { second.kill() }
+        var held: [(intent: String, charge: String)] = []
+        for _ in 0..<6 {
+            let authorized = try await first.client.postForm(
+                "/v1/payment_intents",
+                [
+                    ("amount", "2000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true"),
+                    ("capture_method", "manual"),
+                ],
+                auth: first.secret
+            )
+            let json = try authorized.json()
+            try #require(json["status"]?.string == "requires_capture", "\(json)")
+            held.append((try #require(json["id"]?.string), try #require(json["latest_charge"]?.string)))
+        }
+
+        // When each is captured for 1,500 by both servers at once (under a key each for half of them)
+        for (index, payment) in held.enumerated() {
+            let answers = try await withThrowingTaskGroup(of: HTTPAnswer.self) { group in
+                for server in [first, second] {
+                    group.addTask {
+                        try await server.client.postForm(
+                            "/v1/payment_intents/\(payment.intent)/capture",
+                            [("amount_to_capture", "1500")],
+                            auth: server.secret,
+                            headers: index.isMultiple(of: 2) ? [:] : ["Idempotency-Key": UUID().uuidString]
+                        )
+                    }
+                }
+                return try await group.reduce(into: [HTTPAnswer]()) { $0.append($1) }
+            }
+            // Then one capture answers 200 and the other is refused as a second capture, as Stripe refuses it (both
+            // answered 200 when their network calls overlapped), and the network captured once
+            #expect(answers.map(\.status).sorted() == [200, 400], "\(answers)")
+            let refused = answers.first { $0.status == 400 }
+            #expect(refused.map { "\($0)".contains("status of succeeded") } == true, "\(answers)")
+            let intent = try await first.paymentIntent(payment.intent)
+            #expect(intent["status"]?.string == "succeeded" && intent["amount_received"]?.int == 1500, "\(intent)")
+            let hold = try Self.networkHold(payment.charge, Ledgers(folder: first.folder))
+            #expect(hold.captured == 1500 && !hold.voided, "\(hold)")
+        }
+        first.kill()
+        second.kill()
+        first.removeFiles()
+    }
+
+    @Test(
         "a refund killed at a fault point, retried with its key after a restart: one refund, no over-refund",
         arguments: TestStore.allCases,
         refundPoints

@@ -33,8 +33,8 @@ struct NetworkFailureLogRouteTests {
             if failing.withLock({ $0 }) { throw DiskFull() }
             return try await base.authorize(request)
         }
-        func capture(attemptID: String, amount: Int64) async throws -> Int64? {
-            try await base.capture(attemptID: attemptID, amount: amount)
+        func capture(attemptID: String, amount: Int64, reference: String) async throws -> NetworkCapture? {
+            try await base.capture(attemptID: attemptID, amount: amount, reference: reference)
         }
         func void(attemptID: String) async throws -> Bool { try await base.void(attemptID: attemptID) }
         func refund(attemptID: String, refundID: String, amount: Int64, now: Int64) async throws -> RefundResult {

@@ -116,6 +116,28 @@ struct TestModeCardNetworkTests {
         #expect(try network.capturedAmount(attemptID: "ch_held2") == 0)
     }
 
+    @Test("A capture names its request: every later capture, of any amount, gets the first one's name and amount")
+    func captureNamesItsRequest() async throws {
+        // Given a held authorization, and an automatic capture
+        let network = try TestModeCardNetwork(ledgerPath: try Self.ledgerPath())
+        _ = try await network.authorize(try Self.request("4242424242424242", attemptID: "ch_held", capture: false))
+        _ = try await network.authorize(try Self.request("4242424242424242", attemptID: "ch_auto", capture: true))
+        // When two capture requests of the same amount come one after the other, and the first one again
+        let first = try await network.capture(attemptID: "ch_held", amount: 1_500, reference: "key_a")
+        let second = try await network.capture(attemptID: "ch_held", amount: 1_500, reference: "req_b")
+        let retry = try await network.capture(attemptID: "ch_held", amount: 1_500, reference: "key_a")
+        // Then each is told the first one's capture: the second can tell it is not its own, the retry that it is
+        #expect(first == NetworkCapture(amount: 1_500, reference: "key_a"))
+        #expect(second == first && retry == first)
+        #expect(second?.isTaken(by: "req_b", amount: 1_500) == false)
+        #expect(retry?.isTaken(by: "key_a", amount: 1_500) == true)
+        // and a capture the network made without a request's name (automatic) is told by its amount
+        let automatic = try await network.capture(attemptID: "ch_auto", amount: 2_000, reference: "req_c")
+        #expect(automatic == NetworkCapture(amount: 2_000, reference: nil))
+        #expect(automatic?.isTaken(by: "req_c", amount: 2_000) == true)
+        #expect(automatic?.isTaken(by: "req_c", amount: 1_000) == false)
+    }
+
     @Test("A refund is made once per refund id; asking again answers its status as of then, by its card")
     func refundsOverTime() async throws {
         // Given captured payments with an ordinary card and the two refund test cards
@@ -197,5 +219,8 @@ struct TestModeCardNetworkTests {
         #expect(old == RefundResult(status: .succeeded))
         #expect(new == RefundResult(status: .pending, settlesAt: 100 + TestModeIssuer.refundSettlementDelay))
         #expect(try network.refunds(attemptID: "ch_old") == ["re_old": 500])
+        // and its authorization, captured before captures were named, is told by its amount
+        let captured = try await network.capture(attemptID: "ch_old", amount: 2_000, reference: "req_new")
+        #expect(captured == NetworkCapture(amount: 2_000, reference: nil))
     }
 }

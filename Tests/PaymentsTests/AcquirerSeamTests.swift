@@ -26,7 +26,9 @@ struct StrictAcquirer: CardNetwork {
         .approved(authorizationCode: "000001")
     }
 
-    func capture(attemptID: String, amount: Int64) async throws -> Int64? { amount }
+    func capture(attemptID: String, amount: Int64, reference: String) async throws -> NetworkCapture? {
+        NetworkCapture(amount: amount, reference: reference)
+    }
 
     func void(attemptID: String) async throws -> Bool { true }
 

@@ -199,6 +199,73 @@ struct CaptureCancelRaceTests {
         #expect(try await environment.intents.retrieve(intent.id).amountReceived == 1_000)
     }
 
+    @Test(
+        "Two captures of the same amount, without keys or under two: the network's first wins, the other is refused",
+        arguments: [nil, ("key-capture-a", "key-capture-b")] as [(String, String)?]
+    )
+    func capturesOfTheSameAmount(keys: (String, String)?) async throws {
+        // Given a capture of 1,000 that the network captured, and another capture of 1,000 that runs before its write
+        let (environment, intent, racer) = try await Self.authorized(at: .afterCaptureNetwork)
+        let path = "/v1/payment_intents/\(intent.id)/capture"
+        let intents = environment.intents
+        let secondError = Mutex<(any Error)?>(nil)
+        racer.set {
+            do {
+                if let second = keys?.1 {
+                    _ = try await Self.capture(environment, intent.id, 1_000, key: second, path: path)
+                } else {
+                    _ = try await intents.capture(intent.id, amountToCapture: 1_000)
+                }
+            } catch { secondError.withLock { $0 = error } }
+        }
+        // When the first goes on
+        let first =
+            if let key = keys?.0 {
+                try await Self.capture(environment, intent.id, 1_000, key: key, path: path)
+            } else {
+                try await environment.intents.capture(intent.id, amountToCapture: 1_000)
+            }
+        // Then it answers its capture, and the second is refused as a second capture, as Stripe refuses it (both
+        // answered 200: the network's answer, 1,000 captured, did not say whose capture it was)
+        #expect(first.status == .succeeded && first.amountReceived == 1_000)
+        let error = secondError.withLock { $0 } as? PaymentError
+        #expect(error?.code == "payment_intent_unexpected_state", "\(String(describing: error))")
+        #expect(error?.message.contains("status of succeeded") == true)
+        let after = try await environment.intents.retrieve(intent.id)
+        #expect(after.amountReceived == 1_000)
+        #expect(try environment.network.capturedAmount(attemptID: #require(intent.latestCharge)) == 1_000)
+    }
+
+    /// Captures `amount` of `id` under the idempotency key `key`, as the HTTP layer runs a keyed capture.
+    static func capture(_ environment: TestEnvironment, _ id: String, _ amount: Int64, key: String, path: String)
+        async throws -> PaymentIntent
+    {
+        guard case .run(let lease) = try await environment.idempotency.begin(Self.request(key, path)) else {
+            Issue.record("expected a new key to run")
+            throw CancellationError()
+        }
+        return try await environment.idempotency.holding(lease) {
+            try await environment.intents.capture(id, amountToCapture: amount, scope: IdempotencyKeysTests.scope(lease))
+        }
+    }
+
+    @Test("A capture without a key after one of the same amount that died after the network is a second capture")
+    func unkeyedCaptureAfterLostOne() async throws {
+        // Given a capture of 1,500 that the network took, whose write never came
+        let (environment, intent, _) = try await Self.authorized(at: .afterCaptureNetwork)
+        let attempt = try #require(intent.latestCharge)
+        #expect(try await environment.network.capture(attemptID: attempt, amount: 1_500) == 1_500)
+        // When the merchant captures 1,500 again, without a key (a new request, not the first one's retry)
+        let error = await #expect(throws: PaymentError.self) {
+            try await environment.intents.capture(intent.id, amountToCapture: 1_500)
+        }
+        // Then it is refused on the state the first capture left, which is now recorded
+        #expect(error?.message.contains("status of succeeded") == true, "\(String(describing: error))")
+        let after = try await environment.intents.retrieve(intent.id)
+        #expect(after.status == .succeeded && after.amountReceived == 1_500)
+        #expect(try await environment.charge(attempt)?.amountCaptured == 1_500)
+    }
+
     @Test("A full capture after a partial one that died after the network is refused, showing the partial capture")
     func fullCaptureAfterLostPartial() async throws {
         let (environment, intent, _) = try await Self.authorized(at: .afterCaptureNetwork)
@@ -233,7 +300,12 @@ struct CaptureCancelRaceTests {
             return
         }
         try await environment.idempotency.holding(first) { try await environment.context.database.write { _ in } }
-        #expect(try await environment.network.capture(attemptID: #require(intent.latestCharge), amount: 1_500) == 1_500)
+        let taken = try await environment.network.capture(
+            attemptID: #require(intent.latestCharge),
+            amount: 1_500,
+            reference: IdempotencyKeysTests.scope(first).networkReference
+        )
+        #expect(taken?.amount == 1_500)
         // and a cancel since found the authorization captured and recorded the capture
         await #expect(throws: PaymentError.self) { try await environment.intents.cancel(intent.id, reason: nil) }
         // When the capture is retried with its key

@@ -54,8 +54,8 @@ final class CrashingNetwork: CardNetwork {
         return result
     }
 
-    func capture(attemptID: String, amount: Int64) async throws -> Int64? {
-        try await ledger.capture(attemptID: attemptID, amount: amount)
+    func capture(attemptID: String, amount: Int64, reference: String) async throws -> NetworkCapture? {
+        try await ledger.capture(attemptID: attemptID, amount: amount, reference: reference)
     }
 
     func void(attemptID: String) async throws -> Bool {

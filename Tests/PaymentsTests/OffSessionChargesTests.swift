@@ -366,8 +366,8 @@ struct OffSessionChargesTests {
             throw Died()
         }
 
-        func capture(attemptID: String, amount: Int64) async throws -> Int64? {
-            try await real.capture(attemptID: attemptID, amount: amount)
+        func capture(attemptID: String, amount: Int64, reference: String) async throws -> NetworkCapture? {
+            try await real.capture(attemptID: attemptID, amount: amount, reference: reference)
         }
 
         func void(attemptID: String) async throws -> Bool {

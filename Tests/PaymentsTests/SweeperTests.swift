@@ -65,8 +65,8 @@ final class SweeperTestNetwork: CardNetwork {
         return result
     }
 
-    func capture(attemptID: String, amount: Int64) async throws -> Int64? {
-        try await ledger.capture(attemptID: attemptID, amount: amount)
+    func capture(attemptID: String, amount: Int64, reference: String) async throws -> NetworkCapture? {
+        try await ledger.capture(attemptID: attemptID, amount: amount, reference: reference)
     }
 
     func void(attemptID: String) async throws -> Bool {

@@ -32,7 +32,9 @@ struct TimeLimitedCardNetworkTests {
             return .approved(authorizationCode: "auth_\(request.attemptID)")
         }
 
-        func capture(attemptID: String, amount: Int64) async throws -> Int64? { amount }
+        func capture(attemptID: String, amount: Int64, reference: String) async throws -> NetworkCapture? {
+            NetworkCapture(amount: amount, reference: reference)
+        }
         func void(attemptID: String) async throws -> Bool { true }
         func refund(attemptID: String, refundID: String, amount: Int64, now: Int64) async throws -> RefundResult {
             RefundResult(status: .succeeded)
@@ -137,7 +139,9 @@ struct TimeLimitedCardNetworkTests {
             func attachDecline(_ card: CardNumber, cvcProvided: Bool) -> CardDecline? { nil }
             func testCardNumber(forPaymentMethodID id: String) -> String? { nil }
             func authorize(_ request: AuthorizationRequest) async throws -> AuthorizationResult { throw LedgerError() }
-            func capture(attemptID: String, amount: Int64) async throws -> Int64? { throw LedgerError() }
+            func capture(attemptID: String, amount: Int64, reference: String) async throws -> NetworkCapture? {
+                throw LedgerError()
+            }
             func void(attemptID: String) async throws -> Bool { throw LedgerError() }
             func refund(attemptID: String, refundID: String, amount: Int64, now: Int64) async throws -> RefundResult {
                 throw LedgerError()

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import PaymentsCore
 import Synchronization
@@ -34,6 +35,13 @@ public final class IdempotencyScope: Sendable {
     public var resumeCharge: String? { lease.resumeCharge }
     /// The refund an earlier try reserved.
     public var resumeRefund: String? { lease.resumeRefund }
+
+    /// The name of this request at the card network where a request names itself (a capture): the same for every
+    /// try under this key, and nobody else's. The key's scope and text, hashed (the ledger keeps neither).
+    public var networkReference: String {
+        let digest = SHA256.hash(data: Data((lease.apiKey + "\n" + lease.key).utf8))
+        return "key_" + digest.prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
 
     /// The response saved by the use case's final transaction, once that transaction has committed (never
     /// before: bytes that are not durable are never sent as the key's answer).

@@ -9,10 +9,11 @@ extension PaymentIntents {
 
     /// Captures all or part (`amountToCapture`) of a `requires_capture` intent; the rest is released.
     ///
-    /// The network is asked first (idempotent on the attempt id: capturing twice captures once), then one
-    /// transaction records the capture on the charge and the intent, with a compare-and-set on the status so
-    /// two racing captures (or a capture racing a cancel) have one winner. A crash between the two leaves the
-    /// intent `requires_capture`; capturing again completes it without capturing twice at the network.
+    /// The network is asked first, naming the request (idempotent on the attempt id: capturing twice captures once,
+    /// and the answer says whose capture it holds), then one transaction records the capture on the charge and the
+    /// intent, with a compare-and-set on the status so two racing captures (or a capture racing a cancel) have one
+    /// winner. A crash between the two leaves the intent `requires_capture`; capturing again under the same key
+    /// completes it without capturing twice at the network, and a capture without it is refused as a second one.
     public func capture(
         _ id: String,
         amountToCapture: Int64?,
@@ -62,35 +63,41 @@ extension PaymentIntents {
         guard let chargeID = intent.latestCharge else {
             throw PaymentError.apiError("The PaymentIntent \(id) has no authorization to capture.")
         }
-        // A retry after a crash gets the amount the first try captured, and records that.
-        guard let captured = try await context.network.capture(attemptID: chargeID, amount: amount) else {
+        // The network learns which request captures: a retry under the same key (after a crash) gets its first
+        // try's capture back, and records that; another request gets the capture that came first, whatever its
+        // amount, and is refused.
+        let reference = scope?.networkReference ?? "req_" + context.ids.token(24)
+        guard let taken = try await context.network.capture(attemptID: chargeID, amount: amount, reference: reference)
+        else {
             // A cancel released the authorization first: record it, if that cancel's own write never came (it
             // crashed after the network's answer), so the intent stops showing an authorization the network dropped.
             let current = try await recordAtNetwork(id, charge: chargeID, captured: nil, now: now)
             throw PaymentIntentStateMachine.unexpectedState(.capture, intent: current)
         }
-        guard captured == amount else {
-            // Another capture, of another amount, came first at the network (one racing this one, or one that died
-            // before its write): that one is the capture. Record it, if its write has not come, and refuse this one
-            // on the state it leaves, as Stripe refuses a second capture.
-            let current = try await recordAtNetwork(id, charge: chargeID, captured: captured, now: now)
+        guard taken.isTaken(by: reference, amount: amount) else {
+            // Another capture came first at the network (one racing this one, or one that died before its write):
+            // that one is the capture. Record it, if its write has not come, and refuse this one on the state it
+            // leaves, as Stripe refuses a second capture. Two captures of the same amount were both answered 200
+            // before the network knew whose capture it held.
+            let current = try await recordAtNetwork(id, charge: chargeID, captured: taken.amount, now: now)
             throw PaymentIntentStateMachine.unexpectedState(.capture, intent: current)
         }
+        let captured = taken.amount
         try await context.faults.reach(.afterCaptureNetwork)
         return try await context.database.write { tx in
             guard let current = try tx.paymentIntent(id) else {
                 throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
             }
-            // A cancel that lost to this capture at the network recorded it already (``recordAtNetwork(_:charge:captured:now:)``), with the
-            // amount this request asked for: this capture is the one recorded.
-            let recordedByCancel =
+            // A cancel, or another capture, that lost to this capture at the network recorded it already
+            // (``recordAtNetwork(_:charge:captured:now:)``): the capture recorded is this request's.
+            let recordedAlready =
                 current.status == .succeeded && current.latestCharge == chargeID && current.amountReceived == captured
-            var next = recordedByCancel ? current : try current.apply(.captured(amount: captured), now: now)
+            var next = recordedAlready ? current : try current.apply(.captured(amount: captured), now: now)
             try next.metadata.applyMetadata(metadata)
-            guard try tx.update(next, expecting: recordedByCancel ? .succeeded : .requiresCapture) else {
+            guard try tx.update(next, expecting: recordedAlready ? .succeeded : .requiresCapture) else {
                 throw PaymentIntentStateMachine.unexpectedState(.capture, intent: current)
             }
-            if recordedByCancel {
+            if recordedAlready {
                 try scope?.finish(tx, intent: next, error: nil)
                 return next
             }
@@ -113,8 +120,13 @@ extension PaymentIntents {
         // A key with no claim to make was begun by an earlier try of this same request (same parameters)
         guard scope.lease.claim == nil, intent.status == .succeeded, let chargeID = intent.latestCharge,
             amountToCapture == nil || amountToCapture == intent.amountReceived,
-            try await context.network.capture(attemptID: chargeID, amount: intent.amountReceived)
-                == intent.amountReceived
+            let taken = try await context.network.capture(
+                attemptID: chargeID,
+                amount: intent.amountReceived,
+                reference: scope.networkReference
+            ),
+            taken.isTaken(by: scope.networkReference, amount: intent.amountReceived),
+            taken.amount == intent.amountReceived
         else { return nil }
         return try await context.database.write { tx in
             guard let current = try tx.paymentIntent(intent.id), current == intent else {

@@ -50,8 +50,10 @@ struct TimeLimitedCardNetwork: CardNetwork {
         try await limited("authorize") { try await base.authorize(request) }
     }
 
-    func capture(attemptID: String, amount: Int64) async throws -> Int64? {
-        try await limited("capture") { try await base.capture(attemptID: attemptID, amount: amount) }
+    func capture(attemptID: String, amount: Int64, reference: String) async throws -> NetworkCapture? {
+        try await limited("capture") {
+            try await base.capture(attemptID: attemptID, amount: amount, reference: reference)
+        }
     }
 
     func void(attemptID: String) async throws -> Bool {

@@ -23,11 +23,14 @@ public protocol CardNetwork: Sendable {
     /// Authorizes (and, when `request.capture` is set, captures) a payment.
     func authorize(_ request: AuthorizationRequest) async throws -> AuthorizationResult
 
-    /// Captures `amount` of an approved, uncaptured authorization; the rest is released.
-    /// - Returns: the amount captured — this call's, or an earlier call's when the authorization was already
-    ///   captured (a retry after a crash) — or nil when it was released first: the network is the arbiter
-    ///   between a capture and a cancel that race.
-    func capture(attemptID: String, amount: Int64) async throws -> Int64?
+    /// Captures `amount` of an approved, uncaptured authorization for the capture request `reference`; the rest is
+    /// released.
+    /// - Parameter reference: names the capture request, the same for each try of it (a retry after a crash), so
+    ///   that the answer tells this request's capture from another's of the same amount.
+    /// - Returns: the capture — this call's, or an earlier call's when the authorization was already captured (a
+    ///   retry, or another capture request that came first) — or nil when it was released first: the network is
+    ///   the arbiter between a capture and a cancel, or two captures, that race.
+    func capture(attemptID: String, amount: Int64, reference: String) async throws -> NetworkCapture?
 
     /// Releases an approved, uncaptured authorization.
     /// - Returns: true when the authorization is released (now or earlier), false when it was captured first.
@@ -46,7 +49,33 @@ public protocol CardNetwork: Sendable {
     func refund(attemptID: String, refundID: String, amount: Int64, now: Int64) async throws -> RefundResult
 }
 
+/// A capture the network made of an authorization: the amount it took, and which capture request took it.
+public struct NetworkCapture: Sendable, Equatable {
+    public var amount: Int64
+    /// The capture request's reference; nil for a capture the network recorded without one (an automatic capture,
+    /// or one made before the network kept references).
+    public var reference: String?
+
+    public init(amount: Int64, reference: String?) {
+        self.amount = amount
+        self.reference = reference
+    }
+
+    /// Whether this is the capture of `amount` the request `reference` asked for: its own, or (for a capture
+    /// recorded without a reference) one of that amount.
+    public func isTaken(by reference: String, amount: Int64) -> Bool {
+        self.reference.map { $0 == reference } ?? (self.amount == amount)
+    }
+}
+
 extension CardNetwork {
+    /// The amount captured of an authorization, capturing `amount` first when nothing was (and it was not
+    /// released): for a caller that needs the amount only, not whose capture it was (the sweeper's expired
+    /// authorizations, tests).
+    public func capture(attemptID: String, amount: Int64) async throws -> Int64? {
+        try await capture(attemptID: attemptID, amount: amount, reference: "unnamed")?.amount
+    }
+
     /// How many single releases ``void(attemptIDs:)`` has in flight at once when a network has no batch call.
     public static var voidConcurrency: Int { 32 }
 
