@@ -12,8 +12,8 @@ struct ExportCommand: AsyncParsableCommand {
         abstract: "Write the whole database (SQLite or PostgreSQL) to a portable archive file.",
         discussion: """
             Reads every table in one snapshot and writes a header (format, source, migrations, time), then each \
-            table's rows as JSON lines with a row count and SHA-256 per table. The file is written as FILE.tmp and \
-            renamed when complete; --output - writes to standard output. Saved cards stay sealed: the archive holds \
+            table's rows as JSON lines with a row count and SHA-256 per table. The file is written as FILE.<8 hex \
+            digits>.tmp and renamed when complete; --output - writes to standard output. Saved cards stay sealed: the archive holds \
             no card number, and the vault key (PAYMENTS_VAULT_KEY) must travel separately. The test-mode card \
             network's ledger is a separate file and is not exported.
             """

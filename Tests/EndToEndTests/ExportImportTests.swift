@@ -118,6 +118,47 @@ struct ExportImportTests {
         server.removeFiles()
     }
 
+    @Test("two exports to one file at once each write a whole archive of their own; the file is one of them")
+    func twoExportsToOneFile() async throws {
+        // Given two migrated SQLite databases of 30,000 and 40,000 intents
+        let folder = try TestPaths.temporaryFolder("payments-e2e-archive")
+        var databases: [(path: String, intents: Int)] = []
+        for (name, intents) in [("a", 30_000), ("b", 40_000)] {
+            let db = folder.appendingPathComponent("\(name).sqlite").path
+            let migrate = try await Self.run(["migrate", "--db", db], in: folder)
+            #expect(migrate.termination.isCleanExit, "\(migrate.output)")
+            let queue = try DatabaseQueue(path: db)
+            try await Self.insertIntents(intents, named: "pi_\(name)", into: queue)
+            try queue.close()
+            databases.append((db, intents))
+        }
+
+        // When both are exported to one file at once
+        let archive = folder.appendingPathComponent("shared.archive").path
+        let exports = try await withThrowingTaskGroup(of: (termination: Termination, output: String).self) { group in
+            for database in databases {
+                group.addTask {
+                    try await Self.run(["export", "--db", database.path, "--output", archive], in: folder)
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+
+        // Then each finished (the second failed to rename a temporary file the first had renamed, after the first
+        // had put the second's half-written file in place), no temporary file is left, and the file is a whole
+        // archive of one of the two databases
+        for export in exports { #expect(export.termination.isCleanExit, "\(export.output)") }
+        #expect(Self.temporaryFiles(of: archive).isEmpty)
+        let target = folder.appendingPathComponent("target.sqlite").path
+        let imported = try await Self.run(["import", "--db", target, "--input", archive], in: folder)
+        #expect(imported.termination.isCleanExit, "\(imported.output)")
+        let queue = try DatabaseQueue(path: target)
+        let count = try await queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM payment_intents") }
+        try queue.close()
+        #expect(databases.map(\.intents).contains(count ?? -1), "\(String(describing: count))")
+        try? FileManager.default.removeItem(at: folder)
+    }
+
     @Test("export and import killed with SIGKILL midway leave no archive and an empty target; run again, they finish")
     func killedMidway() async throws {
         // Given a migrated SQLite database of 100,000 intents
@@ -131,18 +172,20 @@ struct ExportImportTests {
 
         // When an export is killed once it has written part of the archive
         let archive = folder.appendingPathComponent("payments.archive")
-        let temporary = archive.path + ".tmp"
         let killedExport = try await Self.killMidway(["export", "--db", db.path, "--output", archive.path], in: folder)
         {
-            ((try? FileManager.default.attributesOfItem(atPath: temporary)[.size] as? Int) ?? 0) > 0
+            Self.temporaryFiles(of: archive.path).contains { temporary in
+                ((try? FileManager.default.attributesOfItem(atPath: temporary)[.size] as? Int) ?? 0) > 0
+            }
         }
+        let partial = Self.temporaryFiles(of: archive.path)
 
         // Then there is no archive, only the partial temporary file; and a new export writes a whole archive
         #expect(killedExport.killed, "the export ended before it could be killed: \(killedExport.output)")
         #expect(!FileManager.default.fileExists(atPath: archive.path))
         let export = try await Self.run(["export", "--db", db.path, "--output", archive.path], in: folder)
         #expect(export.termination.isCleanExit, "\(export.output)")
-        #expect(!FileManager.default.fileExists(atPath: temporary))
+        #expect(Self.temporaryFiles(of: archive.path) == partial, "the new export's temporary file is renamed")
 
         // When an import into a new PostgreSQL database is killed while it copies the rows
         let cluster = try await PostgresServer.started()
@@ -178,7 +221,7 @@ struct ExportImportTests {
             // Then it is refused, naming why, and writes nothing
             #expect(!export.termination.isCleanExit, "\(output): \(export.output)")
             #expect(export.output.contains("Refusing to write the archive to \(output)"), "\(export.output)")
-            #expect(!FileManager.default.fileExists(atPath: output + ".tmp"))
+            #expect(Self.temporaryFiles(of: output).isEmpty)
         }
 
         // And with the server stopped (no -wal or -shm on disk) their names are refused all the same: the next open
@@ -379,6 +422,15 @@ struct ExportImportTests {
             headers: ["Idempotency-Key": key]
         )
         return try answer.json()
+    }
+
+    /// The temporary files of exports to `output` in its folder (`output.<8 hex digits>.tmp`), by path.
+    static func temporaryFiles(of output: String) -> [String] {
+        let url = URL(fileURLWithPath: output)
+        let folder = url.deletingLastPathComponent().path
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return names.filter { $0.hasPrefix(url.lastPathComponent + ".") && $0.hasSuffix(".tmp") }.sorted()
+            .map { folder + "/" + $0 }
     }
 
     /// Starts the built binary with `arguments`, waits until `reached` holds (checked every 5 ms, for at most a

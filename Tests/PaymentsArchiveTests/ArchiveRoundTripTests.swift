@@ -165,7 +165,8 @@ struct ArchiveRoundTripTests {
         let file = try TestPaths.temporaryFolder("payments-archive").appendingPathComponent("archive.jsonl")
         _ = try await ArchiveExport(database: database, clock: .fixed(exportedAt), logger: logger)
             .run(output: file.path)
-        #expect(!FileManager.default.fileExists(atPath: file.path + ".tmp"))
+        let left = try FileManager.default.contentsOfDirectory(atPath: file.deletingLastPathComponent().path)
+        #expect(left == [file.lastPathComponent], "the temporary file is renamed, nothing else is left")
         return file
     }
 

@@ -4,8 +4,8 @@ import PaymentsCore
 
 /// `payments export`: the whole database, in one snapshot, as an archive file.
 ///
-/// The file is written as `FILE.tmp`, flushed to disk and renamed to `FILE` once complete, so `FILE` is either
-/// absent or a whole archive; `-` writes to standard output instead. Sealed cards are copied sealed: the archive
+/// The file is written as `FILE.<8 hex digits>.tmp` (a name of its own), flushed to disk and renamed to `FILE` once
+/// complete, so `FILE` is either absent or a whole archive; `-` writes to standard output instead. Sealed cards are copied sealed: the archive
 /// holds no card number, and the vault key that opens them travels separately.
 public struct ArchiveExport: Sendable {
     public let database: ArchiveDatabase
@@ -26,12 +26,16 @@ public struct ArchiveExport: Sendable {
         if output == "-" {
             return try await write(to: FileHandle.standardOutput)
         }
-        let temporary = output + ".tmp"
+        // A name no other export writes: two exports to one output shared `FILE.tmp`, so the first renamed the
+        // second's half-written file into place and said it was done, and the second failed to rename
+        let temporary = output + String(format: ".%08x.tmp", UInt32.random(in: .min ... .max))
         try Self.refuseOtherThanFiles(output, temporary)
         try Self.refuseDatabaseFiles(output, temporary, database: database)
-        guard FileManager.default.createFile(atPath: temporary, contents: nil),
-            let file = FileHandle(forWritingAtPath: temporary)
-        else { throw ArchiveError.database("Cannot create \(temporary).") }
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        guard descriptor >= 0 else {
+            throw ArchiveError.database("Cannot create \(temporary) (\(String(cString: strerror(errno)))).")
+        }
+        let file = FileHandle(fileDescriptor: descriptor, closeOnDealloc: false)
         do {
             let counts = try await write(to: file)
             try file.synchronize()
