@@ -439,6 +439,28 @@ struct ExactlyOnceTests {
 
     // MARK: - Capture and cancel
 
+    /// `count` authorizations of 2,000 usd on pm_card_visa (manual capture) made on `server`: each intent and its
+    /// charge.
+    static func authorizations(_ count: Int, on server: ServerProcess) async throws -> [(
+        intent: String, charge: String
+    )] {
+        var held: [(intent: String, charge: String)] = []
+        for _ in 0..<count {
+            let authorized = try await server.client.postForm(
+                "/v1/payment_intents",
+                [
+                    ("amount", "2000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true"),
+                    ("capture_method", "manual"),
+                ],
+                auth: server.secret
+            )
+            let json = try authorized.json()
+            try #require(json["status"]?.string == "requires_capture", "\(json)")
+            held.append((try #require(json["id"]?.string), try #require(json["latest_charge"]?.string)))
+        }
+        return held
+    }
+
     /// What the network holds about an authorization: its captured amount and whether it was released.
     static func networkHold(_ attempt: String, _ ledgers: Ledgers) throws -> (captured: Int64, voided: Bool) {
         try ledgers.read("card-network.sqlite") { db in
@@ -460,20 +482,7 @@ struct ExactlyOnceTests {
         // Given two authorizations of 2,000 (manual capture), made before the fault point is armed
         let clean = try await ServerProcess.start(store: store)
         defer { clean.kill() }
-        var held: [(intent: String, charge: String)] = []
-        for _ in 0..<2 {
-            let authorized = try await clean.client.postForm(
-                "/v1/payment_intents",
-                [
-                    ("amount", "2000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true"),
-                    ("capture_method", "manual"),
-                ],
-                auth: clean.secret
-            )
-            let json = try authorized.json()
-            try #require(json["status"]?.string == "requires_capture", "\(json)")
-            held.append((try #require(json["id"]?.string), try #require(json["latest_charge"]?.string)))
-        }
+        let held = try await Self.authorizations(2, on: clean)
         #expect(await clean.stop()?.isCleanExit == true, "\(clean.diagnostics)")
         let ledgers = Ledgers(folder: clean.folder)
         let form: [(String, String)] = step.action == "capture" ? [("amount_to_capture", "1500")] : []
@@ -553,20 +562,7 @@ struct ExactlyOnceTests {
         defer { first.kill() }
         let second = try await ServerProcess.start(store: store, folder: first.folder, keys: first.keys)
         defer { second.kill() }
-        var held: [(intent: String, charge: String)] = []
-        for _ in 0..<6 {
-            let authorized = try await first.client.postForm(
-                "/v1/payment_intents",
-                [
-                    ("amount", "2000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true"),
-                    ("capture_method", "manual"),
-                ],
-                auth: first.secret
-            )
-            let json = try authorized.json()
-            try #require(json["status"]?.string == "requires_capture", "\(json)")
-            held.append((try #require(json["id"]?.string), try #require(json["latest_charge"]?.string)))
-        }
+        let held = try await Self.authorizations(6, on: first)
 
         // When each is captured for 1,500 by both servers at once (under a key each for half of them)
         for (index, payment) in held.enumerated() {
