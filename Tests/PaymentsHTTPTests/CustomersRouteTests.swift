@@ -253,6 +253,24 @@ struct CustomersRouteTests {
             // Then it is null
             #expect(unset.status == 200)
             #expect(unset.json["invoice_settings"]?["default_payment_method"]?.isNull == true)
+
+            // And unsetting the whole hash, as a form's empty value or JSON's null, unsets it too (both answered 200
+            // and kept the card)
+            for asJSON in [false, true] {
+                let set = try await api.post(
+                    "/v1/customers/\(customer)",
+                    [("invoice_settings[default_payment_method]", own)]
+                )
+                #expect(set.json["invoice_settings"]?["default_payment_method"]?.string == own)
+                let cleared =
+                    asJSON
+                    ? try await api.postJSON("/v1/customers/\(customer)", #"{"invoice_settings": null}"#)
+                    : try await api.post("/v1/customers/\(customer)", [("invoice_settings", "")])
+                #expect(cleared.status == 200, "\(cleared.text)")
+                #expect(cleared.json["invoice_settings"]?["default_payment_method"]?.isNull == true)
+                let read = try await api.get("/v1/customers/\(customer)")
+                #expect(read.json["invoice_settings"]?["default_payment_method"]?.isNull == true, "\(read.text)")
+            }
         }
     }
 

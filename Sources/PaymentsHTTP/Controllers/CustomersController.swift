@@ -114,7 +114,10 @@ struct CustomersController {
             fields.clearMetadata = metadata.clearAll
         }
         if var settings = try params.nested("invoice_settings") {
-            fields.defaultPaymentMethod = try settings.clearableString("default_payment_method")
+            // `invoice_settings=` (JSON null) unsets the hash, so its default card too: it answered 200 and kept the
+            // card, which `payments recharge` went on charging
+            fields.defaultPaymentMethod =
+                settings.isEmpty ? .some(nil) : try settings.clearableString("default_payment_method")
             try settings.finish()
         }
         return fields
