@@ -27,11 +27,15 @@ struct TimeArgument: ExpressibleByArgument, Sendable, Equatable {
             self.init(seconds: offset, relative: true)
             return
         }
-        if let seconds = Int64(text) {
+        // Digits alone: `Int64` also reads `+60`, which is neither unix seconds nor a time from now (no unit)
+        if text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }), let seconds = Int64(text) {
             guard Self.bounds.contains(seconds) else { return nil }
             self.init(seconds: seconds)
             return
         }
+        // The whole text in one of the shapes below: the formatters read a date at its start and ignore the rest,
+        // so `2026-12-02T16:00` (no seconds) and `2026-12-02 16:00:00` were read as that day's midnight
+        guard text.wholeMatch(of: Self.iso8601Shape) != nil else { return nil }
         let forms: [ISO8601DateFormatter.Options] = [
             [.withInternetDateTime],
             [.withInternetDateTime, .withFractionalSeconds],
@@ -53,6 +57,11 @@ struct TimeArgument: ExpressibleByArgument, Sendable, Equatable {
         }
         return nil
     }
+
+    /// An ISO 8601 date (`2026-01-01`), or date and time with seconds (`2026-01-01T00:00:00`), with fractional
+    /// seconds or not, with `Z`, an offset (`+02:00`) or neither.
+    nonisolated(unsafe) private static let iso8601Shape =
+        /[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?)?/
 
     static var defaultCompletionKind: CompletionKind { .default }
 

@@ -19,6 +19,28 @@ struct CommandBoundsTests {
         #expect(TimeArgument(argument: text) == nil)
     }
 
+    @Test(
+        "--now: a time that is not wholly one of the forms is refused, not read in part",
+        arguments: [
+            // Read as the day's midnight (16 hours early), and a signed number without a unit as unix seconds
+            "2026-12-02T16:00", "2026-12-02 16:00:00", "2026-12-02xyz", "2026-12-02T16:00:00Zxyz", "+60", "+0",
+            "2026-12-02T16", "2026-12-02T16:00:00+0200", " 2026-12-02T16:00:00Z x",
+        ]
+    )
+    func timesNotWhole(_ text: String) {
+        #expect(TimeArgument(argument: text) == nil)
+    }
+
+    @Test("--now: every form README names reads as its time")
+    func timeForms() {
+        let forms: [(String, Int64)] = [
+            ("1796227200", 1_796_227_200), ("2026-12-02", 1_796_169_600), ("2026-12-02T16:00:00Z", 1_796_227_200),
+            ("2026-12-02T16:00:00", 1_796_227_200), ("2026-12-02T16:00:00.250Z", 1_796_227_200),
+            ("2026-12-02T18:00:00+02:00", 1_796_227_200), (" 2026-12-02T16:00:00Z ", 1_796_227_200),
+        ]
+        for (text, seconds) in forms { #expect(TimeArgument(argument: text)?.seconds(now: 5) == seconds, "\(text)") }
+    }
+
     @Test("--now: the bounds themselves and ordinary times are times")
     func timesInBounds() {
         #expect(TimeArgument(argument: "0")?.seconds(now: 5) == 0)
