@@ -176,9 +176,28 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// Closes the store (PostgreSQL's pool closes cleanly with no request in flight) and copies the SQLite files'
     /// logs into them, so that each file alone holds what was committed.
+    ///
+    /// Emptying a log is a tidy-up, not a write of anything new: what was committed is in the log and stays there
+    /// for the next open. So a log that cannot be emptied (the copy needs room in the file, and the disk is full) is
+    /// a warning, and the stop stays clean (it exited 1, which a supervisor records as a failed stop).
     static func close(_ bootstrap: Bootstrap) async throws {
         try await bootstrap.store.close()
-        try await bootstrap.sqlite?.emptyLogAtStop()
-        try await bootstrap.network.emptyLogAtStop()
+        let logs: [(file: String, empty: () async throws -> Void)] = [
+            ("the database", { try await bootstrap.sqlite?.emptyLogAtStop() }),
+            ("the card network's ledger", { try await bootstrap.network.emptyLogAtStop() }),
+        ]
+        for log in logs {
+            do {
+                try await log.empty()
+            } catch {
+                bootstrap.logger.warning(
+                    """
+                    could not copy the write-ahead log into \(log.file) at stop; the committed writes stay in the log \
+                    (its -wal file: keep it beside the file), and the next start copies them
+                    """,
+                    metadata: ["error": "\(error)"]
+                )
+            }
+        }
     }
 }

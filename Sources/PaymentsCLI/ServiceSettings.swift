@@ -397,11 +397,19 @@ struct ServiceSettings: Sendable {
             )
         }
         try validateKeys()
-        guard (0...65535).contains(port) else { throw SettingsError.invalid("The port must be 0...65535.") }
-        guard confirmationWindow > 0, sweepInterval >= 0 else {
-            throw SettingsError.invalid("The confirmation window must be positive and the sweep interval not negative.")
+        // Lower bounds, each naming its setting and variable (a shared message named two settings for one)
+        for (name, value, least, unit) in [
+            ("port", Int64(port), 0, ""), ("confirmationWindow", confirmationWindow, 1, " s"),
+            ("sweepInterval", Int64(sweepInterval), 0, " s"), ("sweeperLease", Int64(sweeperLease), 1, " s"),
+            ("idempotencyLease", idempotencyLease, 1, " s"), ("networkLatency", Int64(networkLatency), 0, " ms"),
+        ] as [(String, Int64, Int64, String)] where value < least {
+            throw SettingsError.invalid(
+                "\(name) (\(Self.environmentName(name))) must be at least \(least)\(unit), not \(value)."
+            )
         }
-        guard sweeperLease >= 1 else { throw SettingsError.invalid("The sweeper lease must be at least 1 second.") }
+        guard port <= 65535 else {
+            throw SettingsError.invalid("port (PAYMENTS_PORT) must be at most 65535, not \(port).")
+        }
         // Upper bounds: times are added to the clock as 64-bit seconds (and intervals become nanoseconds), so a
         // value near the integer's limit would overflow at the first payment or sweep instead of being refused here.
         for (name, value, most) in [
@@ -426,14 +434,22 @@ struct ServiceSettings: Sendable {
                 )
             }
         }
-        guard networkTimeout > 0, Double(idempotencyLease) > networkTimeout else {
+        guard networkTimeout > 0 else {
             throw SettingsError.invalid(
-                "The network timeout (\(networkTimeout) s) must be positive and shorter than the idempotency lease "
-                    + "(\(idempotencyLease) s): a live request must finish before anyone may take its key over."
+                "networkTimeout (PAYMENTS_NETWORK_TIMEOUT) must be positive, not \(networkTimeout)."
+            )
+        }
+        guard Double(idempotencyLease) > networkTimeout else {
+            throw SettingsError.invalid(
+                "idempotencyLease (PAYMENTS_IDEMPOTENCY_LEASE, \(idempotencyLease) s) must be longer than "
+                    + "networkTimeout (PAYMENTS_NETWORK_TIMEOUT, \(networkTimeout) s): a live request must finish "
+                    + "before anyone may take its key over."
             )
         }
         guard synchronous == "FULL" || synchronous == "NORMAL" else {
-            throw SettingsError.invalid("synchronous must be FULL or NORMAL.")
+            throw SettingsError.invalid(
+                "synchronous (PAYMENTS_SYNCHRONOUS) must be FULL or NORMAL, not '\(synchronous)'."
+            )
         }
         try validateLimits()
         guard catalog.item(nil) != nil else {

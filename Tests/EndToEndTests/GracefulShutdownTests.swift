@@ -114,6 +114,50 @@ struct GracefulShutdownTests {
         server.removeFiles()
     }
 
+    @Test("SIGTERM with no room to empty the log still exits 0, saying so; every committed payment is there after")
+    func stopWithoutRoomForTheLog() async throws {
+        // Given a database file of 20,000 intents whose files may grow only 8 kB past its size (`ulimit -f`, as a
+        // nearly full disk), and a server that answered ten payments, held in its write-ahead log
+        let folder = try TestPaths.temporaryFolder("payments-e2e-stop-full")
+        let db = folder.appendingPathComponent("payments.sqlite")
+        let migrate = try await ExportImportTests.run(["migrate", "--db", db.path], in: folder)
+        #expect(migrate.termination.isCleanExit, "\(migrate.output)")
+        let queue = try DatabaseQueue(path: db.path)
+        try await ExportImportTests.insertIntents(20_000, named: "pi_fill", into: queue)
+        try queue.close()
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: db.path)[.size] as? Int)
+        let server = try await ServerProcess.start(store: .sqlite, folder: folder, fileSizeLimitKB: size / 1024 + 8)
+        defer { server.kill() }
+        var ids: [String] = []
+        for index in 0..<10 {
+            let answer = try await server.client.postForm(
+                "/v1/payment_intents",
+                [
+                    ("amount", "\(1_000 + index)"), ("currency", "usd"), ("payment_method", "pm_card_visa"),
+                    ("confirm", "true"),
+                ],
+                auth: server.secret
+            )
+            #expect(answer.status == 200, "\(answer)")
+            ids.append(try #require(try answer.json()["id"]?.string))
+        }
+
+        // When it stops on SIGTERM, and copying the log into the file needs more room than there is
+        let termination = await server.stop()
+
+        // Then it exits 0 (it exited 1 with SQLite's "database or disk is full"), warning that the log stays
+        #expect(termination?.isCleanExit == true, "\(String(describing: termination))\n\(server.diagnostics)")
+        #expect(server.diagnostics.contains("write-ahead log"), "\(server.diagnostics)")
+        // And the payments are all there, in the log, for the next open
+        let log = (try? FileManager.default.attributesOfItem(atPath: db.path + "-wal")[.size] as? Int) ?? 0
+        #expect(log > 0, "the log was emptied after all: the test's file size limit left room")
+        let stored = try Ledgers(folder: folder).read("payments.sqlite") { db in
+            try String.fetchAll(db, sql: "SELECT id FROM payment_intents WHERE status = 'succeeded' ORDER BY amount")
+        }
+        #expect(stored == ids, "\(stored)")
+        server.removeFiles()
+    }
+
     @Test("SIGTERM during start-up, before it serves: the migrations finish, nothing is served, and it exits 0")
     func stopDuringStartup() async throws {
         // Given a serve held at its start, after it took its settings and before it opened a new database

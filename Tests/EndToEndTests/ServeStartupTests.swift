@@ -273,6 +273,21 @@ struct ServeStartupTests {
                 "PAYMENTS_PUBLIC_BASE_URL", "javascript:alert(1)",
                 "publicBaseURL (PAYMENTS_PUBLIC_BASE_URL) must be an http"
             ),
+            // Below their bounds, each named with its variable (messages named no variable, two settings at once, or
+            // another setting; a negative network latency was taken as 0)
+            (
+                "PAYMENTS_CONFIRMATION_WINDOW", "0",
+                "confirmationWindow (PAYMENTS_CONFIRMATION_WINDOW) must be at least 1 s"
+            ),
+            ("PAYMENTS_SWEEP_INTERVAL", "-1", "sweepInterval (PAYMENTS_SWEEP_INTERVAL) must be at least 0 s, not -1."),
+            ("PAYMENTS_SWEEPER_LEASE", "0", "sweeperLease (PAYMENTS_SWEEPER_LEASE) must be at least 1 s, not 0."),
+            ("PAYMENTS_IDEMPOTENCY_LEASE", "0", "idempotencyLease (PAYMENTS_IDEMPOTENCY_LEASE) must be at least 1 s"),
+            (
+                "PAYMENTS_NETWORK_LATENCY", "-5",
+                "networkLatency (PAYMENTS_NETWORK_LATENCY) must be at least 0 ms, not -5."
+            ),
+            ("PAYMENTS_SYNCHRONOUS", "OFF", "synchronous (PAYMENTS_SYNCHRONOUS) must be FULL or NORMAL, not 'OFF'."),
+            ("PAYMENTS_NETWORK_TIMEOUT", "0", "networkTimeout (PAYMENTS_NETWORK_TIMEOUT) must be positive, not 0.0."),
             // Wrong however it is written: no advice about a config file's quotes (it came from the environment)
             (
                 "PAYMENTS_SWEEP_INTERVAL", "1.5",
