@@ -49,6 +49,12 @@ public struct ArchiveImport: Sendable {
                     throw error
                 }
                 let made = existed ? nil : ArchiveExport.FileIdentity(path)
+                // One import at a time into a file, from its check that the file is empty to its removal of a new
+                // file it made: two imports into one new file ran at once, and the one refused (its wait for the
+                // other's write lock ran past the busy timeout) found the file empty, the other's rows not yet
+                // committed, and removed it; the other then exited 0 with every row in a removed file.
+                let lock = try ImportLock(path)
+                defer { lock.release() }
                 do {
                     return try SQLiteArchive.importArchive(try ArchiveReader(path: input), into: path)
                 } catch {
@@ -109,4 +115,39 @@ public struct ArchiveImport: Sendable {
             throw ArchiveError.targetNotEmpty(table: full.table, rows: full.rows)
         }
     }
+}
+
+/// An exclusive `flock` on the SQLite file an import fills, which every import takes (SQLite's own locks are `fcntl`
+/// locks, apart from it). Taken after the file is made and migrated, released once the import is done or the file
+/// it made is removed.
+struct ImportLock {
+    private let descriptor: Int32
+
+    /// Waits for the lock on the file at `path`.
+    /// - Throws: when the file cannot be opened, or was removed or replaced while this waited (another import's new
+    ///   file, removed when that import was refused): the lock is then on a file that is no longer the target.
+    init(_ path: String) throws {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw ArchiveError.database("Cannot open \(path) (\(String(cString: strerror(errno)))).")
+        }
+        var waited: Int32
+        repeat { waited = flock(descriptor, LOCK_EX) } while waited != 0 && errno == EINTR
+        var locked = stat()
+        var named = stat()
+        guard waited == 0, fstat(descriptor, &locked) == 0, stat(path, &named) == 0,
+            locked.st_dev == named.st_dev, locked.st_ino == named.st_ino
+        else {
+            close(descriptor)
+            throw ArchiveError.database(
+                "\(path) was removed or replaced while this import waited for another import into it; nothing was "
+                    + "imported. Look at what the file holds now before running the import again."
+            )
+        }
+        self.descriptor = descriptor
+    }
+
+    /// Releases the lock. Every SQLite connection of the import to the file is closed by then: closing a descriptor
+    /// of a file drops the process's `fcntl` locks on it, SQLite's too.
+    func release() { close(descriptor) }
 }
