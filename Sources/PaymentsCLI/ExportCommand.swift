@@ -13,9 +13,9 @@ struct ExportCommand: AsyncParsableCommand {
         discussion: """
             Reads every table in one snapshot and writes a header (format, source, migrations, time), then each \
             table's rows as JSON lines with a row count and SHA-256 per table. The file is written as FILE.<8 hex \
-            digits>.tmp and renamed when complete; --output - writes to standard output. Saved cards stay sealed: the archive holds \
-            no card number, and the vault key (PAYMENTS_VAULT_KEY) must travel separately. The test-mode card \
-            network's ledger is a separate file and is not exported.
+            digits>.tmp and renamed when complete; --output - writes to standard output. Saved cards stay sealed: \
+            the archive holds no card number, and the vault key (PAYMENTS_VAULT_KEY) must travel separately. The \
+            test-mode card network's ledger is a separate file and is not exported.
             """
     )
 

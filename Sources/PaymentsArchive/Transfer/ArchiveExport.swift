@@ -5,8 +5,8 @@ import PaymentsCore
 /// `payments export`: the whole database, in one snapshot, as an archive file.
 ///
 /// The file is written as `FILE.<8 hex digits>.tmp` (a name of its own), flushed to disk and renamed to `FILE` once
-/// complete, so `FILE` is either absent or a whole archive; `-` writes to standard output instead. Sealed cards are copied sealed: the archive
-/// holds no card number, and the vault key that opens them travels separately.
+/// complete, so `FILE` is either absent or a whole archive; `-` writes to standard output instead. Sealed cards are
+/// copied sealed: the archive holds no card number, and the vault key that opens them travels separately.
 public struct ArchiveExport: Sendable {
     public let database: ArchiveDatabase
     /// The time the header records.
