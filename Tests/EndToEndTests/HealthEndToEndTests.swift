@@ -48,7 +48,11 @@ struct HealthEndToEndTests {
     @Test("Ready is 503 migrations_pending when the file lacks a migration the server knows")
     func migrationsPending() async throws {
         try await withServer { server in
-            let queue = try DatabaseQueue(path: server.db.path)
+            // Waiting for the server's write lock: its readiness checks write a page (a loaded run found it held, and
+            // GRDB's default is to fail at once)
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(10)
+            let queue = try DatabaseQueue(path: server.db.path, configuration: configuration)
             let last = try await queue.write { db in
                 let last = try String.fetchOne(db, sql: "SELECT max(identifier) FROM grdb_migrations")!
                 try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = ?", arguments: [last])
