@@ -70,19 +70,7 @@ struct GracefulShutdownTests {
         // Given a server that answered three payments
         let server = try await ServerProcess.start()
         defer { server.kill() }
-        var ids: [String] = []
-        for index in 0..<3 {
-            let answer = try await server.client.postForm(
-                "/v1/payment_intents",
-                [
-                    ("amount", "\(1_000 + index)"), ("currency", "usd"), ("payment_method", "pm_card_visa"),
-                    ("confirm", "true"),
-                ],
-                auth: server.secret
-            )
-            #expect(answer.status == 200, "\(answer)")
-            ids.append(try #require(try answer.json()["id"]?.string))
-        }
+        let ids = try await Self.pay(3, on: server)
 
         // When it stops on SIGTERM
         let termination = await server.stop()
@@ -114,6 +102,24 @@ struct GracefulShutdownTests {
         server.removeFiles()
     }
 
+    /// `count` payments on pm_card_visa of 1,000, 1,001, ... usd cents, each answered 200: their intents' ids.
+    static func pay(_ count: Int, on server: ServerProcess) async throws -> [String] {
+        var ids: [String] = []
+        for index in 0..<count {
+            let answer = try await server.client.postForm(
+                "/v1/payment_intents",
+                [
+                    ("amount", "\(1_000 + index)"), ("currency", "usd"), ("payment_method", "pm_card_visa"),
+                    ("confirm", "true"),
+                ],
+                auth: server.secret
+            )
+            #expect(answer.status == 200, "\(answer)")
+            ids.append(try #require(try answer.json()["id"]?.string))
+        }
+        return ids
+    }
+
     @Test("SIGTERM with no room to empty the log still exits 0, saying so; every committed payment is there after")
     func stopWithoutRoomForTheLog() async throws {
         // Given a database file of 20,000 intents whose files may grow only 8 kB past its size (`ulimit -f`, as a
@@ -128,19 +134,7 @@ struct GracefulShutdownTests {
         let size = try #require(try FileManager.default.attributesOfItem(atPath: db.path)[.size] as? Int)
         let server = try await ServerProcess.start(store: .sqlite, folder: folder, fileSizeLimitKB: size / 1024 + 8)
         defer { server.kill() }
-        var ids: [String] = []
-        for index in 0..<10 {
-            let answer = try await server.client.postForm(
-                "/v1/payment_intents",
-                [
-                    ("amount", "\(1_000 + index)"), ("currency", "usd"), ("payment_method", "pm_card_visa"),
-                    ("confirm", "true"),
-                ],
-                auth: server.secret
-            )
-            #expect(answer.status == 200, "\(answer)")
-            ids.append(try #require(try answer.json()["id"]?.string))
-        }
+        let ids = try await Self.pay(10, on: server)
 
         // When it stops on SIGTERM, and copying the log into the file needs more room than there is
         let termination = await server.stop()
