@@ -125,11 +125,7 @@ struct ExportImportTests {
         var databases: [(path: String, intents: Int)] = []
         for (name, intents) in [("a", 30_000), ("b", 40_000)] {
             let db = folder.appendingPathComponent("\(name).sqlite").path
-            let migrate = try await Self.run(["migrate", "--db", db], in: folder)
-            #expect(migrate.termination.isCleanExit, "\(migrate.output)")
-            let queue = try DatabaseQueue(path: db)
-            try await Self.insertIntents(intents, named: "pi_\(name)", into: queue)
-            try queue.close()
+            try await Self.migratedFile(db, intents: intents, named: "pi_\(name)", in: folder)
             databases.append((db, intents))
         }
 
@@ -164,11 +160,8 @@ struct ExportImportTests {
         // Given a migrated SQLite database of 100,000 intents
         let folder = try TestPaths.temporaryFolder("payments-e2e-archive")
         let db = folder.appendingPathComponent("payments.sqlite")
-        let migrate = try await Self.run(["migrate", "--db", db.path], in: folder)
-        #expect(migrate.termination.isCleanExit, "\(migrate.output)")
         let intents = 100_000
-        let queue = try DatabaseQueue(path: db.path)
-        try await Self.insertIntents(intents, named: "pi_kill", into: queue)
+        try await Self.migratedFile(db.path, intents: intents, named: "pi_kill", in: folder)
 
         // When an export is killed once it has written part of the archive
         let archive = folder.appendingPathComponent("payments.archive")
@@ -337,12 +330,8 @@ struct ExportImportTests {
         let folder = try TestPaths.temporaryFolder("payments-e2e-import-twice")
         defer { try? FileManager.default.removeItem(at: folder) }
         let source = folder.appendingPathComponent("source.sqlite").path
-        let migrate = try await Self.run(["migrate", "--db", source], in: folder)
-        #expect(migrate.termination.isCleanExit, "\(migrate.output)")
         let intents = 20_000
-        let queue = try DatabaseQueue(path: source)
-        try await Self.insertIntents(intents, named: "pi_twice", into: queue)
-        try queue.close()
+        try await Self.migratedFile(source, intents: intents, named: "pi_twice", in: folder)
         let archive = folder.appendingPathComponent("twice.archive").path
         let export = try await Self.run(["export", "--db", source, "--output", archive], in: folder)
         try #require(export.termination.isCleanExit, "\(export.output)")
@@ -463,6 +452,16 @@ struct ExportImportTests {
         ChildRegistry.remove(process.processIdentifier)
         let output = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
         return (midway && process.terminationReason == .uncaughtSignal, output)
+    }
+
+    /// A SQLite file at `path` made by `payments migrate`, then holding `count` open intents
+    /// (``insertIntents(_:named:into:)``).
+    static func migratedFile(_ path: String, intents count: Int, named prefix: String, in folder: URL) async throws {
+        let migrate = try await run(["migrate", "--db", path], in: folder)
+        #expect(migrate.termination.isCleanExit, "\(migrate.output)")
+        let queue = try DatabaseQueue(path: path)
+        try await insertIntents(count, named: prefix, into: queue)
+        try queue.close()
     }
 
     /// Inserts `count` open intents of 2,000 usd, `prefix0` to `prefix(count - 1)`, straight into a migrated file.

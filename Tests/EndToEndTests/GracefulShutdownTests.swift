@@ -126,11 +126,7 @@ struct GracefulShutdownTests {
         // nearly full disk), and a server that answered ten payments, held in its write-ahead log
         let folder = try TestPaths.temporaryFolder("payments-e2e-stop-full")
         let db = folder.appendingPathComponent("payments.sqlite")
-        let migrate = try await ExportImportTests.run(["migrate", "--db", db.path], in: folder)
-        #expect(migrate.termination.isCleanExit, "\(migrate.output)")
-        let queue = try DatabaseQueue(path: db.path)
-        try await ExportImportTests.insertIntents(20_000, named: "pi_fill", into: queue)
-        try queue.close()
+        try await ExportImportTests.migratedFile(db.path, intents: 20_000, named: "pi_fill", in: folder)
         let size = try #require(try FileManager.default.attributesOfItem(atPath: db.path)[.size] as? Int)
         let server = try await ServerProcess.start(store: .sqlite, folder: folder, fileSizeLimitKB: size / 1024 + 8)
         defer { server.kill() }
