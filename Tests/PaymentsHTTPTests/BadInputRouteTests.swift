@@ -286,6 +286,28 @@ struct BadInputRouteTests {
         }
     }
 
+    @Test("Keys that are one text in two spellings (é composed and decomposed) are two keys, replayed or not")
+    func idempotencyKeysByBytes() async throws {
+        try await withWire { api in
+            // Given an order under a key with a composed é, sent twice (its replay is now remembered in memory)
+            let form = Array("amount=2000&currency=usd&payment_method=pm_card_visa&confirm=true".utf8)
+            func post(_ key: String) async throws -> (status: Int, error: String) {
+                var headers = HTTPFields()
+                headers.append(HTTPField(name: Self.idempotencyKey, value: Array(key.utf8)))
+                return try await Self.postRaw(api, form, headers: headers)
+            }
+            let composed = try await post("order-caf\u{E9}")
+            #expect(composed.status == 200)
+            #expect(try await post("order-caf\u{E9}").error == composed.error)
+            // When another order comes under the same text spelled with e and a combining accent
+            let decomposed = try await post("order-cafe\u{301}")
+            // Then it is a new payment, as the database (which compares bytes) has always said
+            #expect(decomposed.status == 200)
+            #expect(decomposed.error != composed.error)
+            #expect(try await api.listCount("/v1/payment_intents") == 2)
+        }
+    }
+
     @Test("A form body with bytes that are not UTF-8 is refused, as their percent escapes are, and stores nothing")
     func formBodyNotUTF8() async throws {
         try await withWire { api in

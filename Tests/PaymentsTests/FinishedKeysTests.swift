@@ -52,6 +52,20 @@ struct FinishedKeysTests {
         #expect(cache.usage.keys == 2)
     }
 
+    @Test("keys are told apart by their bytes, as the stores tell them apart, not by canonical equivalence")
+    func keysByBytes() {
+        let cache = FinishedKeys()
+        let composed = "order-caf\u{E9}"
+        let decomposed = "order-cafe\u{301}"
+        #expect(composed == decomposed)  // equal as Swift strings
+        cache.remember(Self.row(composed), now: 200)
+        #expect(cache.row(apiKey: "scope", key: composed, now: 200)?.key.utf8.elementsEqual(composed.utf8) == true)
+        #expect(cache.row(apiKey: "scope", key: decomposed, now: 200) == nil)
+        cache.remember(Self.row(decomposed), now: 200)
+        #expect(cache.usage.keys == 2)
+        #expect(cache.row(apiKey: "scope", key: decomposed, now: 200)?.key.utf8.elementsEqual(decomposed.utf8) == true)
+    }
+
     @Test("a replayed body is kept with its row: the latest two, gone with the row")
     func replayedBodies() {
         let cache = FinishedKeys(capacity: 2)

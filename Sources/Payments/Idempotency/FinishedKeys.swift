@@ -41,9 +41,23 @@ public final class FinishedKeys: Sendable {
         var bytes = 0
     }
 
+    /// A key in its scope, compared byte for byte as the stores compare them. Swift's `==` on strings is canonical
+    /// equivalence: `café` with `é` as one code point and as `e` and a combining accent were one key here, and once
+    /// the first had replayed, the second's order was answered with the first one's payment.
     private struct Scoped: Hashable {
         let apiKey: String
         let key: String
+
+        static func == (lhs: Scoped, rhs: Scoped) -> Bool {
+            lhs.key.utf8.elementsEqual(rhs.key.utf8) && lhs.apiKey.utf8.elementsEqual(rhs.apiKey.utf8)
+        }
+
+        func hash(into hasher: inout Hasher) {
+            for text in [apiKey, key] {
+                hasher.combine(text.utf8.count)
+                for byte in text.utf8 { hasher.combine(byte) }
+            }
+        }
     }
 
     private let state = Mutex(State())

@@ -242,6 +242,31 @@ public struct IdempotencyKeys: Sendable {
         }
     }
 
+    /// What a request under `lease` must answer instead of the refusal it stopped with, when its key was new and
+    /// another request with the key committed meanwhile: the first request's saved response (`.replay`), or that it
+    /// is in flight (`.inFlight`). Nil when the key is still new or free, and the refusal stands.
+    ///
+    /// A request whose key was new when it began runs without writing until its first write transaction. When
+    /// another request with the same key commits first, what this one reads can be that request's outcome: a retry
+    /// of a capture found the intent `succeeded` by its own first try and answered 400, where Stripe replays the
+    /// capture. Only a read: a key whose holder died is not taken over here.
+    /// - Throws: the mismatch error when the request that took the key used other parameters or another endpoint.
+    public func settledSince(_ lease: IdempotencyLease) async throws -> Decision? {
+        guard let claim = lease.claim, !claim.isClaimed else { return nil }
+        let row = try await context.database.read { tx in
+            try tx.idempotencyKey(apiKey: lease.apiKey, key: lease.key)
+        }
+        let now = context.clock.now()
+        let request = claim.request
+        switch row?.decision(method: request.method, path: request.path, fingerprint: claim.fingerprint, now: now) {
+        case .replay(let row): return Self.replay(row)
+        case .inFlight(let until): return .inFlight(until: until)
+        case .mismatch(let samePath, let firstPath):
+            throw Self.mismatchError(request, samePath: samePath, firstPath: firstPath)
+        case .proceed, nil: return nil
+        }
+    }
+
     /// The 400 for a key first used with other parameters (`samePath`) or on another endpoint.
     static func mismatchError(_ request: Request, samePath: Bool, firstPath: String) -> PaymentError {
         PaymentError.idempotencyMismatch(

@@ -7,6 +7,8 @@
 public struct FaultInjector: Sendable {
     /// The points, in the order a request passes them.
     public enum Point: String, Sendable, CaseIterable {
+        /// A request's idempotency key was found new (no row, so none written); the request has not run.
+        case afterKeyBegin = "after-key-begin"
         /// The pending attempt is committed; the network has not been asked.
         case afterAttemptCommit = "after-attempt-commit"
         /// The network answered (and recorded the charge); our outcome is not committed.

@@ -83,6 +83,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
             Counter(label: "payments_idempotency_conflicts_total").increment()
             throw PaymentError.idempotencyKeyInUse(key: key)
         case .run(let lease):
+            try await services.context.faults.reach(.afterKeyBegin)
             var context = context
             context.idempotency = IdempotentRequest(lease: lease, holder: ScopeHolder())
             context.parsedBody = parameters
@@ -165,9 +166,9 @@ struct IdempotencyMiddleware: RouterMiddleware {
             }
             return response
         } catch let taken as IdempotencyKeyTaken {
-            // A request with the same new key committed first; nothing of this one was: as a key in flight.
-            Counter(label: "payments_idempotency_conflicts_total").increment()
-            throw PaymentError.idempotencyKeyInUse(key: taken.key)
+            // A request with the same new key committed first; nothing of this one was: its answer when it has
+            // finished, else as a key in flight.
+            return try Self.answer(try await keys.settledSince(lease), key: taken.key)
         } catch let error as PaymentError where error.status == 409 {
             // In flight elsewhere, or this request's lease was lost: the key is not this request's to change.
             throw error
@@ -187,7 +188,24 @@ struct IdempotencyMiddleware: RouterMiddleware {
             throw error
         } catch {
             try await keys.release(lease)
-            throw error
+            // A refusal on what the request read (a 400 on the intent's state) may be the doing of a request with
+            // the same key that committed after this one found the key new: answered as a retry is.
+            guard let refusal = error as? PaymentError, refusal.status < 500,
+                let settled = try await keys.settledSince(lease)
+            else { throw error }
+            return try Self.answer(settled, key: lease.key)
+        }
+    }
+
+    /// The answer of a request whose key another request took while it ran (``IdempotencyKeys/settledSince(_:)``):
+    /// that request's saved response, or 409 while it runs (or when its row is not to be seen, `settled` nil).
+    private static func answer(_ settled: IdempotencyKeys.Decision?, key: String) throws -> Response {
+        switch settled {
+        case .replay(let saved, let originalRequest):
+            return replay(saved, originalRequest: originalRequest)
+        case .inFlight, .run, nil:
+            Counter(label: "payments_idempotency_conflicts_total").increment()
+            throw PaymentError.idempotencyKeyInUse(key: key)
         }
     }
 
