@@ -210,4 +210,70 @@ struct EventsRouteTests {
             #expect(object["deleted"] == nil)
         }
     }
+
+    @Test("A failed attempt's event shows the card of last_payment_error (last_setup_error) as GET does")
+    func failedAttemptEventShowsItsCard() async throws {
+        try await withWire { api in
+            // Given a payment and a setup that a card declined
+            let card = try await api.card("4000000000009995")
+            let declined = try await api.createIntent([("payment_method", card), ("confirm", "true")])
+            try #require(declined.status == 402)
+            let intent = try #require(declined.error["payment_intent"]?["id"]?.string)
+            let setup = try await api.createSetup([("payment_method", "pm_card_chargeDeclined"), ("confirm", "true")])
+            try #require(setup.status == 402, "\(setup.text)")
+            let setupID = try #require(setup.error["setup_intent"]?["id"]?.string)
+            // When their failure events are read, in a list and by id
+            let failed = try await api.get("/v1/events", [("type", "payment_intent.payment_failed")])
+            let event = try #require(failed.json["data"]?[0])
+            let one = try await api.get("/v1/events/\(try #require(event["id"]?.string))")
+            let setupFailed = try await api.get("/v1/events", [("type", "setup_intent.setup_failed")])
+            // Then each shows the error's payment method in full, as retrieving the object shows it
+            let retrieved = try await api.retrieveIntent(intent)
+            let shown = try #require(retrieved["last_payment_error"]?["payment_method"])
+            #expect(shown["id"]?.string == card && shown["card"]?["last4"]?.string == "9995")
+            #expect(event["data"]?["object"]?["last_payment_error"]?["payment_method"] == shown)
+            #expect(one.json["data"]?["object"]?["last_payment_error"]?["payment_method"] == shown)
+            let setupShown = try await api.retrieveSetup(setupID)["last_setup_error"]?["payment_method"]
+            #expect(setupShown?["object"]?.string == "payment_method")
+            #expect(
+                setupFailed.json["data"]?[0]?["data"]?["object"]?["last_setup_error"]?["payment_method"] == setupShown
+            )
+        }
+    }
+
+    @Test("Confirming again while a challenge is open records requires_action with the new challenge")
+    func newChallengeRecordsRequiresAction() async throws {
+        try await withWire { api in
+            // Given an intent waiting for its customer's challenge
+            let first = try await api.intent([
+                ("payment_method", "pm_card_authenticationRequired"), ("confirm", "true"),
+                ("confirmation_method", "manual"),
+            ])
+            let id = try #require(first["id"]?.string)
+            let firstLink = try #require(first["next_action"]?["redirect_to_url"]?["url"]?.string)
+            // When the server confirms it again, which issues a new challenge
+            let again = try await api.post(
+                "/v1/payment_intents/\(id)/confirm",
+                [("return_url", "https://shop.example/return")]
+            )
+            try #require(again.status == 200 && again.json["status"]?.string == "requires_action", "\(again.text)")
+            let newLink = try #require(again.json["next_action"]?["redirect_to_url"]?["url"]?.string)
+            #expect(newLink != firstLink)
+            // Then a second requires_action event carries the new challenge, the old one the first
+            let events = try await api.get("/v1/events", [("type", "payment_intent.requires_action")])
+            let objects = try #require(events.json["data"]?.array).map { $0["data"]?["object"] }
+            #expect(objects.count == 2)
+            #expect(objects.first??["next_action"]?["redirect_to_url"]?["url"]?.string == newLink)
+            #expect(
+                objects.first??["next_action"]?["redirect_to_url"]?["return_url"]?.string
+                    == "https://shop.example/return"
+            )
+            #expect(objects.last??["next_action"]?["redirect_to_url"]?["url"]?.string == firstLink)
+            // And an update that leaves the challenge as it is records none
+            let update = try await api.post("/v1/payment_intents/\(id)", [("metadata[order]", "7")])
+            try #require(update.status == 200)
+            let after = try await api.get("/v1/events", [("type", "payment_intent.requires_action")])
+            #expect(after.json["data"]?.array?.count == 2)
+        }
+    }
 }

@@ -302,6 +302,23 @@ struct PaymentIntentsRouteTests {
         }
     }
 
+    @Test("HEAD with a query answers as the GET does, reading the query as the GET's parameters")
+    func headWithQuery() async throws {
+        try await withWire { api in
+            _ = try await api.intent()
+            for uri in ["/v1/payment_intents?limit=1", "/v1/customers?limit=2", "/v1/events?type=payment_intent.*"] {
+                let get = try await api.send(.get, uri)
+                let head = try await api.send(.head, uri)
+                #expect(get.status == 200, "\(get.text)")
+                #expect(head.status == get.status, "HEAD \(uri): \(head.text)")
+                #expect(head.text.isEmpty)
+            }
+            // and an unknown parameter is refused as the GET refuses it
+            let refused = try await api.send(.head, "/v1/payment_intents?colour=blue")
+            #expect(refused.status == 400)
+        }
+    }
+
     @Test("Stripe-Version before 2019-02-11 renders requires_source and requires_source_action")
     func legacyStatusNames() async throws {
         try await withWire { api in
@@ -373,6 +390,64 @@ struct PaymentIntentsRouteTests {
             #expect(response.status == 402)
             #expect(response.error["code"]?.string == "authentication_required")
             #expect(response.error["payment_intent"]?["status"]?.string == "requires_payment_method")
+        }
+    }
+
+    @Test(
+        "error_on_requires_action fails the attempt as a failed charge, counted by report_declines",
+        arguments: [true, false]
+    )
+    func errorOnRequiresAction(onCreate: Bool) async throws {
+        try await withWire { api in
+            // Given a card that asks for 3-D Secure, on a new intent or on one already created
+            let form = [("payment_method", "pm_card_authenticationRequired"), ("error_on_requires_action", "true")]
+            let response: WireResponse
+            if onCreate {
+                response = try await api.createIntent(form + [("confirm", "true")])
+            } else {
+                let id = try #require(try await api.intent()["id"]?.string)
+                response = try await api.post("/v1/payment_intents/\(id)/confirm", form)
+            }
+            // When it is confirmed with error_on_requires_action, then the attempt fails with a charge, as Stripe's
+            // failed attempts do
+            #expect(response.status == 402, "\(response.text)")
+            #expect(response.error["type"]?.string == "card_error")
+            #expect(response.error["code"]?.string == "payment_intent_action_required")
+            let charge = try #require(response.error["charge"]?.string)
+            let intent = try #require(response.error["payment_intent"])
+            #expect(intent["status"]?.string == "requires_payment_method")
+            #expect(intent["latest_charge"]?.string == charge)
+            #expect(intent["next_action"]?.isNull == true)
+            #expect(intent["last_payment_error"]?["charge"]?.string == charge)
+            let stored = try await api.get("/v1/charges/\(charge)")
+            #expect(stored.json["status"]?.string == "failed")
+            #expect(stored.json["failure_code"]?.string == "payment_intent_action_required")
+            #expect(stored.json["captured"]?.bool == false && stored.json["amount_captured"]?.int == 0)
+            #expect(try api.environment.network.approvedCount() == 0)
+            // And report_declines counts it under its code
+            let report = try await api.environment.database.report("declines")
+            #expect(report.rows.map { $0[1] } == [.text("payment_intent_action_required")])
+            #expect(report.rows.first?[2] == .integer(1))
+            // And the events say the charge failed, then the payment
+            let events = try await api.get("/v1/events", [("limit", "2")])
+            #expect(
+                events.json["data"]?.array?.compactMap { $0["type"]?.string } == [
+                    "payment_intent.payment_failed", "charge.failed",
+                ]
+            )
+        }
+    }
+
+    @Test("use_stripe_sdk and mandate_data, which Stripe.js sends, are accepted on create and confirm")
+    func stripeJSParameters() async throws {
+        try await withWire { api in
+            let sdk = [("use_stripe_sdk", "true"), ("mandate_data[customer_acceptance][type]", "online")]
+            let created = try await api.createIntent(sdk + [("payment_method", "pm_card_visa"), ("confirm", "true")])
+            #expect(created.status == 200, "\(created.text)")
+            #expect(created.json["status"]?.string == "succeeded")
+            let id = try #require(try await api.intent([("payment_method", "pm_card_visa")])["id"]?.string)
+            let confirmed = try await api.post("/v1/payment_intents/\(id)/confirm", sdk)
+            #expect(confirmed.status == 200 && confirmed.json["status"]?.string == "succeeded", "\(confirmed.text)")
         }
     }
 

@@ -22,15 +22,27 @@ public struct Events: Sendable {
         try await context.database.read { tx in try tx.events(types: types, created: created, page: page) }
     }
 
-    /// The payment methods the charges of `events` were made with, by id: a charge event shows its card.
+    /// The payment methods the events' objects show in full, by id: a charge's card, and the card of an intent's
+    /// `last_payment_error` (a setup intent's `last_setup_error`), in the snapshot and in the state before it, as
+    /// the objects' own endpoints show them.
     public func paymentMethods(of events: [Event]) async throws -> [String: PaymentMethod] {
-        let ids = Set(
-            try events.filter { $0.objectType == .charge }.compactMap {
-                try $0.decodeSnapshot(as: Charge.self).paymentMethod
+        var ids = Set<String>()
+        for event in events {
+            for snapshot in [event.snapshot, event.previousSnapshot].compactMap({ $0 }) {
+                let id: String?
+                switch event.objectType {
+                case .charge: id = try Event.decode(snapshot, as: Charge.self).paymentMethod
+                case .paymentIntent:
+                    id = try Event.decode(snapshot, as: PaymentIntent.self).lastPaymentError?.paymentMethod
+                case .setupIntent:
+                    id = try Event.decode(snapshot, as: SetupIntent.self).lastSetupError?.paymentMethod
+                case .refund, .customer, .paymentMethod: id = nil
+                }
+                if let id { ids.insert(id) }
             }
-        )
+        }
         guard !ids.isEmpty else { return [:] }
-        return try await context.database.read { tx in
+        return try await context.database.read { [ids] tx in
             var found: [String: PaymentMethod] = [:]
             for id in ids { found[id] = try tx.paymentMethod(id) }
             return found

@@ -234,15 +234,29 @@ extension PaymentIntents {
             )
             switch decision {
             case .challenge where input.errorOnRequiresAction:
+                // The attempt fails before the network, as a failed 3-D Secure one does, and is recorded as a failed
+                // charge as that one is: `report_declines` counts it under its code
+                var charge = Charge.attempt(
+                    id: ids.charge(),
+                    for: intent,
+                    paymentMethod: paymentMethod.id,
+                    at: now,
+                    offSession: offSession
+                )
                 let failure = LastPaymentError(
                     type: .card,
                     code: "payment_intent_action_required",
                     message: "This payment required an action that could not be performed because "
                         + "error_on_requires_action was set.",
-                    paymentMethod: paymentMethod.id
+                    paymentMethod: paymentMethod.id,
+                    charge: charge.id
                 )
-                let next = try intent.apply(.attemptFailed(failure), now: now)
+                charge.fail(with: failure, at: now)
                 try saveMethod(paymentMethod)
+                if row == nil { try saveIntent(stored) }
+                try tx.insert(charge)
+                var next = try intent.apply(.attemptFailed(failure), now: now)
+                next.latestCharge = charge.id
                 try saveIntent(next)
                 let error = Self.cardError(failure, intent: next)
                 try scope?.finish(tx, intent: next, error: error)

@@ -9,8 +9,18 @@ public enum EventTypes {
         guard let before else {
             return ["payment_intent.created"] + statusEvents(after, failedFrom: nil)
         }
-        guard before.status != after.status || before.lastPaymentError != after.lastPaymentError else { return [] }
+        guard
+            before.status != after.status || before.lastPaymentError != after.lastPaymentError
+                || issuesNewChallenge(before.authenticationToken, after.authenticationToken)
+        else { return [] }
         return statusEvents(after, failedFrom: before)
+    }
+
+    /// Whether a write that leaves an object in `requires_action` replaced its challenge (a confirm again while
+    /// the customer had not answered): Stripe sends `requires_action` each time an object enters that state, and
+    /// the new event carries the new `next_action`, where the latest one would show a link that no longer works.
+    private static func issuesNewChallenge(_ before: String?, _ after: String?) -> Bool {
+        after != nil && before != nil && before != after
     }
 
     private static func statusEvents(_ intent: PaymentIntent, failedFrom before: PaymentIntent?) -> [String] {
@@ -87,7 +97,8 @@ public enum EventTypes {
     public static func setupIntent(before: SetupIntent?, after: SetupIntent) -> [String] {
         var types = before == nil ? ["setup_intent.created"] : []
         let failed = after.lastSetupError != nil && after.lastSetupError != before?.lastSetupError
-        guard before?.status != after.status || failed else { return types }
+        let newChallenge = issuesNewChallenge(before?.authenticationToken, after.authenticationToken)
+        guard before?.status != after.status || failed || newChallenge else { return types }
         switch after.status {
         case .requiresAction: types.append("setup_intent.requires_action")
         case .succeeded: types.append("setup_intent.succeeded")

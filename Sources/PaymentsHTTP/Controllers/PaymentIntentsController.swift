@@ -52,6 +52,8 @@ struct PaymentIntentsController {
         input.statementDescriptor = try params.statementDescriptor("statement_descriptor")
         input.statementDescriptorSuffix = try params.statementDescriptor("statement_descriptor_suffix")
         input.metadata = try params.newMetadata()
+        // Stripe.js sends these on create as on confirm; they change nothing for a card payment here
+        params.ignore("use_stripe_sdk", "mandate_data")
         try Self.readCardOnlyOptions(&params)
         try params.finish()
         let scope = context.intentScope(options: options(request, context, expand))

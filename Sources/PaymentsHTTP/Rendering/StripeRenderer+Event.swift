@@ -57,7 +57,12 @@ extension StripeRenderer {
         func decode<T: Decodable>(_ type: T.Type) throws -> T { try Event.decode(snapshot, as: type) }
         switch type {
         case .paymentIntent:
-            return paymentIntent(Lookup.IntentBundle(intent: try decode(PaymentIntent.self)), options: options)
+            let intent = try decode(PaymentIntent.self)
+            let errorMethod = intent.lastPaymentError?.paymentMethod.flatMap { paymentMethods[$0] }
+            return paymentIntent(
+                Lookup.IntentBundle(intent: intent, lastErrorPaymentMethod: errorMethod),
+                options: options
+            )
         case .charge:
             let charge = try decode(Charge.self)
             // Its refunds as they stood then, which only a charge a refund reserved an amount on carries: the
@@ -78,7 +83,12 @@ extension StripeRenderer {
             customer.deleted = false
             return Self.customer(customer)
         case .setupIntent:
-            return setupIntent(Lookup.SetupIntentBundle(setupIntent: try decode(SetupIntent.self)), options: options)
+            let setup = try decode(SetupIntent.self)
+            let errorMethod = setup.lastSetupError?.paymentMethod.flatMap { paymentMethods[$0] }
+            return setupIntent(
+                Lookup.SetupIntentBundle(setupIntent: setup, lastErrorPaymentMethod: errorMethod),
+                options: options
+            )
         case .paymentMethod:
             return paymentMethod(try decode(PaymentMethod.self), options: options)
         }

@@ -5,11 +5,11 @@ import PaymentsCore
 
 /// Reads a request's parameters the same way for every route.
 enum RequestParameters {
-    /// The request's parameters: the query string for GET and DELETE, the body (form or JSON) for POST.
+    /// The request's parameters: the query string for GET (HEAD) and DELETE, the body (form or JSON) for POST.
     /// - Throws: 400 for a malformed body, a card number outside `card[number]` or a null character, 413 for one over
     ///   the size limit.
     static func read(_ request: Request, context: StripeRequestContext) async throws -> Parameters {
-        if request.method == .get || request.method == .delete {
+        if request.method == .get || request.method == .head || request.method == .delete {
             return Parameters(
                 try refusingCardNumbers(
                     ParameterNode.parseForm(request.uri.query ?? "", limit: context.limits.maxFormParameters)
