@@ -53,10 +53,15 @@ public final class FinishedKeys: Sendable {
         }
 
         func hash(into hasher: inout Hasher) {
-            for text in [apiKey, key] {
-                hasher.combine(text.utf8.count)
-                for byte in text.utf8 { hasher.combine(byte) }
-            }
+            Self.combine(apiKey, into: &hasher)
+            Self.combine(key, into: &hasher)
+        }
+
+        /// Feeds `text`'s UTF-8 bytes and their count to `hasher` (a native string's bytes in one call).
+        private static func combine(_ text: String, into hasher: inout Hasher) {
+            var text = text
+            text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+            hasher.combine(text.utf8.count)
         }
     }
 
