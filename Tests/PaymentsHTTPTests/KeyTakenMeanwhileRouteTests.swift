@@ -36,8 +36,8 @@ struct KeyTakenMeanwhileRouteTests {
 
     /// Runs `body` against the router, where the first request that finds its key new waits there while `racer`
     /// (set by `body`) runs.
-    static func withRace(_ body: @Sendable (WireClient, OneShot) async throws -> Void) async throws {
-        let racer = OneShot()
+    static func withRace(_ body: @Sendable (WireClient, Race) async throws -> Void) async throws {
+        let racer = Race()
         let faults = FaultInjector(armed: .afterKeyBegin) { _ in try await racer.run() }
         let http = try TestHTTP(environment: try TestEnvironment(faults: faults))
         try await http.application().test(.router) { client in
@@ -99,20 +99,5 @@ struct KeyTakenMeanwhileRouteTests {
             #expect(second.error["type"]?.string == "idempotency_error")
             #expect(try await api.retrieveIntent(id)["amount_received"]?.int == 1_000)
         }
-    }
-}
-
-/// A body run once, by the first fault point reached after it is set.
-final class OneShot: Sendable {
-    private let next = Mutex<(@Sendable () async throws -> Void)?>(nil)
-
-    func set(_ body: @escaping @Sendable () async throws -> Void) { next.withLock { $0 = body } }
-
-    func run() async throws {
-        let body = next.withLock { next in
-            defer { next = nil }
-            return next
-        }
-        try await body?()
     }
 }

@@ -354,18 +354,3 @@ struct CaptureCancelRaceTests {
         }
     }
 }
-
-/// A race run once, at an armed fault point.
-final class Race: Sendable {
-    private let next = Mutex<(@Sendable () async throws -> Void)?>(nil)
-
-    func set(_ body: @escaping @Sendable () async throws -> Void) { next.withLock { $0 = body } }
-
-    func run() async throws {
-        let body = next.withLock { next in
-            defer { next = nil }
-            return next
-        }
-        try await body?()
-    }
-}

@@ -232,26 +232,20 @@ extension PaymentIntents {
                 offSessionReady: paymentMethod.offSessionReady,
                 authenticated: authenticated
             )
-            switch decision {
-            case .challenge where input.errorOnRequiresAction:
-                // The attempt fails before the network, as a failed 3-D Secure one does, and is recorded as a failed
-                // charge as that one is: `report_declines` counts it under its code
-                var charge = Charge.attempt(
+            /// A new attempt of this confirm, as its charge.
+            func newAttempt() -> Charge {
+                Charge.attempt(
                     id: ids.charge(),
                     for: intent,
                     paymentMethod: paymentMethod.id,
                     at: now,
                     offSession: offSession
                 )
-                let failure = LastPaymentError(
-                    type: .card,
-                    code: "payment_intent_action_required",
-                    message: "This payment required an action that could not be performed because "
-                        + "error_on_requires_action was set.",
-                    paymentMethod: paymentMethod.id,
-                    charge: charge.id
-                )
-                charge.fail(with: failure, at: now)
+            }
+            /// Records an attempt that failed before the network (`charge`, failed with `failure`) and the intent's
+            /// failure, and answers the 402. The failed charge refers to the intent, and its event comes before the
+            /// intent's failure (Stripe's order): a new intent is inserted as created first.
+            func recordFailed(_ charge: Charge, _ failure: LastPaymentError) throws -> Plan {
                 try saveMethod(paymentMethod)
                 if row == nil { try saveIntent(stored) }
                 try tx.insert(charge)
@@ -261,6 +255,22 @@ extension PaymentIntents {
                 let error = Self.cardError(failure, intent: next)
                 try scope?.finish(tx, intent: next, error: error)
                 return .failed(next, error)
+            }
+            switch decision {
+            case .challenge where input.errorOnRequiresAction:
+                // The attempt fails before the network, as a failed 3-D Secure one does, and is recorded as a failed
+                // charge as that one is: `report_declines` counts it under its code
+                var charge = newAttempt()
+                let failure = LastPaymentError(
+                    type: .card,
+                    code: "payment_intent_action_required",
+                    message: "This payment required an action that could not be performed because "
+                        + "error_on_requires_action was set.",
+                    paymentMethod: paymentMethod.id,
+                    charge: charge.id
+                )
+                charge.fail(with: failure, at: now)
+                return try recordFailed(charge, failure)
             case .challenge:
                 let next = try intent.apply(
                     .actionRequired(
@@ -277,28 +287,14 @@ extension PaymentIntents {
                 tx.afterCommit { PaymentMetrics.challenge(.requested) }
                 return .done(next)
             case .decline(let decline):
-                var charge = Charge.attempt(
-                    id: ids.charge(),
-                    for: intent,
-                    paymentMethod: paymentMethod.id,
-                    at: now,
-                    offSession: offSession
-                )
+                var charge = newAttempt()
                 if let profile { charge.assess(profile, paymentMethod: paymentMethod) }
                 charge.fail(with: decline, at: now)
-                try saveMethod(paymentMethod)
-                // The failed charge refers to the intent, and its event comes before the intent's failure (Stripe's
-                // order): a new intent is inserted as created first.
-                if row == nil { try saveIntent(stored) }
-                try tx.insert(charge)
                 tx.afterCommit { PaymentMetrics.attempt(.declined, declineCode: decline.declineCode ?? decline.code) }
-                let failure = Self.lastError(decline, paymentMethod: paymentMethod.id, charge: charge.id)
-                var next = try intent.apply(.attemptFailed(failure), now: now)
-                next.latestCharge = charge.id
-                try saveIntent(next)
-                let error = Self.cardError(failure, intent: next)
-                try scope?.finish(tx, intent: next, error: error)
-                return .failed(next, error)
+                return try recordFailed(
+                    charge,
+                    Self.lastError(decline, paymentMethod: paymentMethod.id, charge: charge.id)
+                )
             case .proceed:
                 var charge = Charge.attempt(
                     id: ids.charge(),
