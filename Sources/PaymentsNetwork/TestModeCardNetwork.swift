@@ -80,11 +80,14 @@ public struct TestModeCardNetwork: CardNetwork {
     /// gets them when opened. An authorization's `refund_behavior` is how its card's refunds behave (the ledger
     /// never keeps the card number); a refund's `requested_at` is when it was first asked for (0 for older ones,
     /// whose refunds are long settled); an authorization's `capture_reference` names the capture request that
-    /// captured it (null for an automatic capture, and for captures made before the column).
+    /// captured it (null for an automatic capture, and for captures made before the column), and its
+    /// `void_reference` the release request that released it (null for the sweeper's batch releases, and for
+    /// releases made before the column).
     private static let addedColumns = [
         ("authorizations", "refund_behavior", "TEXT NOT NULL DEFAULT 'succeeds'"),
         ("refunds", "requested_at", "INTEGER NOT NULL DEFAULT 0"),
         ("authorizations", "capture_reference", "TEXT"),
+        ("authorizations", "void_reference", "TEXT"),
     ]
 
     /// Copies the whole write-ahead log of the ledger into its file and empties it, as the service's database does
@@ -183,6 +186,23 @@ public struct TestModeCardNetwork: CardNetwork {
                 arguments: [attemptID]
             )
                 ?? true
+        }
+    }
+
+    public func void(attemptID: String, reference: String) async throws -> NetworkRelease {
+        try await writer.write { db in
+            try db.cachedStatement(
+                sql: "UPDATE authorizations SET voided = 1, void_reference = ? WHERE attempt_id = ? "
+                    + "AND captured_amount = 0 AND voided = 0"
+            )
+            .execute(arguments: [reference, attemptID])
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT voided, void_reference FROM authorizations WHERE attempt_id = ?"),
+                arguments: [attemptID]
+            )
+            // An attempt the network never saw holds nothing: released, as `void(attemptID:)` answers it
+            guard let row else { return .released(reference: nil) }
+            return row["voided"] as Bool ? .released(reference: row["void_reference"]) : .capturedFirst
         }
     }
 

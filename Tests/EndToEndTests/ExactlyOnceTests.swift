@@ -558,20 +558,44 @@ struct ExactlyOnceTests {
     )
     func sameAmountCapturesAcrossProcesses(_ store: TestStore) async throws {
         // Given two servers on one database and one card network, and six authorizations of 2,000
+        // When each is captured for 1,500 by both servers at once (under a key each for half of them)
+        try await Self.bothServersAtOnce(store, "capture", [("amount_to_capture", "1500")]) {
+            payment,
+            answers,
+            server in
+            // Then one capture answers 200 and the other is refused as a second capture, as Stripe refuses it (both
+            // answered 200 when their network calls overlapped), and the network captured once
+            #expect(answers.map(\.status).sorted() == [200, 400], "\(answers)")
+            let refused = answers.first { $0.status == 400 }
+            #expect(refused.map { "\($0)".contains("status of succeeded") } == true, "\(answers)")
+            let intent = try await server.paymentIntent(payment.intent)
+            #expect(intent["status"]?.string == "succeeded" && intent["amount_received"]?.int == 1500, "\(intent)")
+            let hold = try Self.networkHold(payment.charge, Ledgers(folder: server.folder))
+            #expect(hold.captured == 1500 && !hold.voided, "\(hold)")
+        }
+    }
+
+    /// Starts two servers on one database and one card network and makes six authorizations of 2,000; sends each
+    /// `POST /v1/payment_intents/:id/<action>` with `form` from both servers at once (under a key each for half of
+    /// them), and hands `check` the authorization, the two answers and the first server.
+    static func bothServersAtOnce(
+        _ store: TestStore,
+        _ action: String,
+        _ form: [(String, String)],
+        check: ((intent: String, charge: String), [HTTPAnswer], ServerProcess) async throws -> Void
+    ) async throws {
         let first = try await ServerProcess.start(store: store)
         defer { first.kill() }
         let second = try await ServerProcess.start(store: store, folder: first.folder, keys: first.keys)
         defer { second.kill() }
         let held = try await Self.authorizations(6, on: first)
-
-        // When each is captured for 1,500 by both servers at once (under a key each for half of them)
         for (index, payment) in held.enumerated() {
             let answers = try await withThrowingTaskGroup(of: HTTPAnswer.self) { group in
                 for server in [first, second] {
                     group.addTask {
                         try await server.client.postForm(
-                            "/v1/payment_intents/\(payment.intent)/capture",
-                            [("amount_to_capture", "1500")],
+                            "/v1/payment_intents/\(payment.intent)/\(action)",
+                            form,
                             auth: server.secret,
                             headers: index.isMultiple(of: 2) ? [:] : ["Idempotency-Key": UUID().uuidString]
                         )
@@ -579,19 +603,31 @@ struct ExactlyOnceTests {
                 }
                 return try await group.reduce(into: [HTTPAnswer]()) { $0.append($1) }
             }
-            // Then one capture answers 200 and the other is refused as a second capture, as Stripe refuses it (both
-            // answered 200 when their network calls overlapped), and the network captured once
-            #expect(answers.map(\.status).sorted() == [200, 400], "\(answers)")
-            let refused = answers.first { $0.status == 400 }
-            #expect(refused.map { "\($0)".contains("status of succeeded") } == true, "\(answers)")
-            let intent = try await first.paymentIntent(payment.intent)
-            #expect(intent["status"]?.string == "succeeded" && intent["amount_received"]?.int == 1500, "\(intent)")
-            let hold = try Self.networkHold(payment.charge, Ledgers(folder: first.folder))
-            #expect(hold.captured == 1500 && !hold.voided, "\(hold)")
+            try await check(payment, answers, first)
         }
         first.kill()
         second.kill()
         first.removeFiles()
+    }
+
+    @Test(
+        "two processes cancel each of six authorizations at once, without a reason: one answers 200, one is refused",
+        arguments: TestStore.allCases
+    )
+    func cancelsAcrossProcesses(_ store: TestStore) async throws {
+        // Given two servers on one database and one card network, and six authorizations of 2,000
+        // When each is canceled by both servers at once (under a key each for half of them)
+        try await Self.bothServersAtOnce(store, "cancel", []) { payment, answers, server in
+            // Then one cancel answers 200 and the other is refused as a second cancel, as Stripe refuses it (both
+            // answered 200 when their network calls overlapped), and the network released the hold
+            #expect(answers.map(\.status).sorted() == [200, 400], "\(answers)")
+            let refused = answers.first { $0.status == 400 }
+            #expect(refused.map { "\($0)".contains("status of canceled") } == true, "\(answers)")
+            let intent = try await server.paymentIntent(payment.intent)
+            #expect(intent["status"]?.string == "canceled" && intent["amount_received"]?.int == 0, "\(intent)")
+            let hold = try Self.networkHold(payment.charge, Ledgers(folder: server.folder))
+            #expect(hold.captured == 0 && hold.voided, "\(hold)")
+        }
     }
 
     @Test(

@@ -138,6 +138,32 @@ struct TestModeCardNetworkTests {
         #expect(automatic?.isTaken(by: "req_c", amount: 1_000) == false)
     }
 
+    @Test("A release names its request: a second release request is told the first one's, a retry its own")
+    func voidNamesItsRequest() async throws {
+        // Given two held authorizations
+        let network = try TestModeCardNetwork(ledgerPath: try Self.ledgerPath())
+        _ = try await network.authorize(try Self.request("4242424242424242", attemptID: "ch_held", capture: false))
+        _ = try await network.authorize(try Self.request("4242424242424242", attemptID: "ch_swept", capture: false))
+        // When two release requests come one after the other, and the first one again
+        let first = try await network.void(attemptID: "ch_held", reference: "key_a")
+        let second = try await network.void(attemptID: "ch_held", reference: "req_b")
+        let retry = try await network.void(attemptID: "ch_held", reference: "key_a")
+        // Then each is told the first one's release: the second can tell it is not its own, the retry that it is
+        #expect(first == .released(reference: "key_a"))
+        #expect(second == first && retry == first)
+        #expect(!second.isReleased(by: "req_b") && retry.isReleased(by: "key_a"))
+        // and nothing can capture it any more
+        #expect(try await network.capture(attemptID: "ch_held", amount: 500, reference: "req_c") == nil)
+        // And a release made without a request's name (the sweeper's batch) is every request's, as before
+        #expect(try await network.void(attemptIDs: ["ch_swept"]) == ["ch_swept": true])
+        let later = try await network.void(attemptID: "ch_swept", reference: "req_d")
+        #expect(later == .released(reference: nil) && later.isReleased(by: "req_d"))
+        // And a captured authorization is not released
+        _ = try await network.authorize(try Self.request("4242424242424242", attemptID: "ch_taken", capture: false))
+        _ = try await network.capture(attemptID: "ch_taken", amount: 500, reference: "req_e")
+        #expect(try await network.void(attemptID: "ch_taken", reference: "req_f") == .capturedFirst)
+    }
+
     @Test("A refund is made once per refund id; asking again answers its status as of then, by its card")
     func refundsOverTime() async throws {
         // Given captured payments with an ordinary card and the two refund test cards

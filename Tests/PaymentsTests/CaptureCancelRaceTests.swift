@@ -177,6 +177,49 @@ struct CaptureCancelRaceTests {
         #expect(try await environment.network.capture(attemptID: #require(intent.latestCharge), amount: 2_000) == nil)
     }
 
+    @Test(
+        "Two cancels: the one the network released for wins, and the other is refused as a second cancel",
+        arguments: [nil, CancellationReason.requestedByCustomer]
+    )
+    func racingCancels(reason: CancellationReason?) async throws {
+        // Given a cancel that released the authorization, and another cancel that runs before the first one's write
+        let (environment, intent, racer) = try await Self.authorized(at: .beforeCancelWrite)
+        let intents = environment.intents
+        let secondError = Mutex<PaymentError?>(nil)
+        racer.set {
+            do { _ = try await intents.cancel(intent.id, reason: reason) } catch let error as PaymentError {
+                secondError.withLock { $0 = error }
+            }
+        }
+        // When the first cancel goes on
+        let canceled = try await environment.intents.cancel(intent.id, reason: reason)
+        // Then the second was refused (it found the release another request's), and the first answers its cancel
+        #expect(secondError.withLock { $0 }?.code == "payment_intent_unexpected_state")
+        #expect(canceled.status == .canceled && canceled.cancellationReason == reason)
+        let after = try await environment.intents.retrieve(intent.id)
+        #expect(after.status == .canceled && after.cancellationReason == reason)
+        #expect(try await environment.charge(intent.latestCharge)?.captured == false)
+    }
+
+    @Test("A cancel without a key after one that released and died is refused; the dead one's cancel is recorded")
+    func unkeyedCancelAfterLostOne() async throws {
+        // Given an authorization a cancel released at the network (its request named), whose write never came
+        let (environment, intent, _) = try await Self.authorized(at: .beforeCancelWrite)
+        let attempt = try #require(intent.latestCharge)
+        #expect(
+            try await environment.network.void(attemptID: attempt, reference: "req_dead")
+                == .released(reference: "req_dead")
+        )
+        // When another cancel comes
+        let error = await #expect(throws: PaymentError.self) {
+            try await environment.intents.cancel(intent.id, reason: .abandoned)
+        }
+        // Then it is refused as a second cancel, and the intent shows the cancel the network made
+        #expect(error?.code == "payment_intent_unexpected_state")
+        let after = try await environment.intents.retrieve(intent.id)
+        #expect(after.status == .canceled && after.amountCapturable == 0)
+    }
+
     @Test("Two captures of other amounts: the network's first wins, and the other is refused on its outcome")
     func capturesOfOtherAmounts() async throws {
         // Given a capture of 1,000 that the network captured, and a capture of 1,800 that runs before its write

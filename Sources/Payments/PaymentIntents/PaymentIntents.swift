@@ -325,13 +325,25 @@ public struct PaymentIntents: Sendable {
                 }
             }
         }
+        // The network learns which request releases: a retry under the same key (after a crash) gets its first
+        // try's release back; another request gets the release that came first, and is refused.
+        let reference = scope?.networkReference ?? "req_" + context.ids.token(24)
         for _ in 0..<maximumRounds {
             let now = context.clock.now()
             let before = try await retrieve(id)
             try PaymentIntentStateMachine.check(.cancel, on: before)
             var released: String?
             if before.status == .requiresCapture, let held = before.latestCharge {
-                guard try await context.network.void(attemptID: held) else {
+                let release = try await context.network.void(attemptID: held, reference: reference)
+                if release != .capturedFirst, !release.isReleased(by: reference) {
+                    // Another cancel released the authorization first (one racing this one, or one that died
+                    // before its write): that one is the cancel. Record it, if its write has not come, and refuse
+                    // this one on the state it leaves, as Stripe refuses a second cancel. Racing cancels without a
+                    // reason were all answered 200 before the network knew whose release it held.
+                    let current = try await recordAtNetwork(id, charge: held, captured: nil, now: now)
+                    throw PaymentIntentStateMachine.unexpectedState(.cancel, intent: current)
+                }
+                guard release != .capturedFirst else {
                     // A capture took the authorization first: record it, if that capture's own write has not come
                     // (it crashed after the network's answer), with the amount the network holds.
                     var current = try await retrieve(id)

@@ -60,6 +60,10 @@ struct TimeLimitedCardNetwork: CardNetwork {
         try await limited("void") { try await base.void(attemptID: attemptID) }
     }
 
+    func void(attemptID: String, reference: String) async throws -> NetworkRelease {
+        try await limited("void") { try await base.void(attemptID: attemptID, reference: reference) }
+    }
+
     func void(attemptIDs: [String]) async throws -> [String: Bool] {
         try await limited("void") { try await base.void(attemptIDs: attemptIDs) }
     }

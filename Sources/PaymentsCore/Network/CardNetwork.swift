@@ -36,6 +36,14 @@ public protocol CardNetwork: Sendable {
     /// - Returns: true when the authorization is released (now or earlier), false when it was captured first.
     func void(attemptID: String) async throws -> Bool
 
+    /// Releases an approved, uncaptured authorization for the release request `reference` (a cancel), as
+    /// ``void(attemptID:)`` releases it.
+    /// - Parameter reference: names the release request, the same for each try of it (a retry after a crash), so
+    ///   that the answer tells this request's release from another's.
+    /// - Returns: the release, this call's or an earlier one's, with the reference of the request that made it; or
+    ///   ``NetworkRelease/capturedFirst``.
+    func void(attemptID: String, reference: String) async throws -> NetworkRelease
+
     /// Releases several approved, uncaptured authorizations in one call, as ``void(attemptID:)`` releases each (the
     /// sweeper's expired authorizations; an acquirer's batch reversal). Idempotent per attempt id.
     /// - Returns: per attempt id, true when released (now or earlier) and false when captured first; an id missing
@@ -68,7 +76,27 @@ public struct NetworkCapture: Sendable, Equatable {
     }
 }
 
+/// What a release request found at the network: the authorization released (by which request), or captured first.
+public enum NetworkRelease: Sendable, Equatable {
+    /// Released, by the release request `reference`; nil for a release recorded without one (the sweeper's, or one
+    /// made before the network kept references).
+    case released(reference: String?)
+    /// Captured first: there is nothing to release.
+    case capturedFirst
+
+    /// Whether this is the release the request `reference` asked for: its own, or one recorded without a reference.
+    public func isReleased(by reference: String) -> Bool {
+        guard case .released(let releasedBy) = self else { return false }
+        return releasedBy.map { $0 == reference } ?? true
+    }
+}
+
 extension CardNetwork {
+    /// A network that keeps no references answers every release as one made without a reference.
+    public func void(attemptID: String, reference: String) async throws -> NetworkRelease {
+        try await void(attemptID: attemptID) ? .released(reference: nil) : .capturedFirst
+    }
+
     /// The amount captured of an authorization, capturing `amount` first when nothing was (and it was not
     /// released): for a caller that needs the amount only, not whose capture it was (the sweeper's expired
     /// authorizations, tests).
