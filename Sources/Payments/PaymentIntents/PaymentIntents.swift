@@ -335,15 +335,17 @@ public struct PaymentIntents: Sendable {
             var released: String?
             if before.status == .requiresCapture, let held = before.latestCharge {
                 let release = try await context.network.void(attemptID: held, reference: reference)
-                if release != .capturedFirst, !release.isReleased(by: reference) {
+                switch release {
+                case _ where release.isReleased(by: reference):
+                    released = held
+                case .released:
                     // Another cancel released the authorization first (one racing this one, or one that died
                     // before its write): that one is the cancel. Record it, if its write has not come, and refuse
                     // this one on the state it leaves, as Stripe refuses a second cancel. Racing cancels without a
                     // reason were all answered 200 before the network knew whose release it held.
                     let current = try await recordAtNetwork(id, charge: held, captured: nil, now: now)
                     throw PaymentIntentStateMachine.unexpectedState(.cancel, intent: current)
-                }
-                guard release != .capturedFirst else {
+                case .capturedFirst:
                     // A capture took the authorization first: record it, if that capture's own write has not come
                     // (it crashed after the network's answer), with the amount the network holds.
                     var current = try await retrieve(id)
@@ -357,7 +359,6 @@ public struct PaymentIntents: Sendable {
                     }
                     throw PaymentIntentStateMachine.unexpectedState(.cancel, intent: current)
                 }
-                released = held
             }
             try await context.faults.reach(.beforeCancelWrite)
             let canceled = try await context.database.write { [released] tx -> PaymentIntent? in
