@@ -39,11 +39,17 @@ struct Bootstrap {
         var logger = Logger(label: label)
         logger.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
         let store = try await Self.openStore(settings, logger: logger)
+        // A ledger that does not hold the database's payments is refused, before an empty one is made for it
+        let approved = try await Self.newestApprovedCharges(of: store)
+        if !FileManager.default.fileExists(atPath: settings.networkLedger) {
+            try Self.refuseForeignLedger(nil, approved: approved, of: store, path: settings.networkLedger)
+        }
         let network = try TestModeCardNetwork(
             ledgerPath: settings.networkLedger,
             latency: .milliseconds(max(0, settings.networkLatency)),
             writerNiceness: settings.writerNiceness
         )
+        try Self.refuseForeignLedger(network, approved: approved, of: store, path: settings.networkLedger)
         let vault = try await CardVault.load(
             currentKey: settings.vaultKey,
             oldKeys: settings.vaultOldKeys,
@@ -68,6 +74,42 @@ struct Bootstrap {
             ),
             logger: logger,
             faults: Self.faultInjector(settings.faultPoint, action: settings.faultAction)
+        )
+    }
+
+    /// The newest approved charges of `store` (of its newest 100): each has its authorization in the card network's
+    /// ledger, which records an approval before the database does (``refuseForeignLedger(_:approved:of:path:)``).
+    static func newestApprovedCharges(of store: any StoreAdministration) async throws -> [String] {
+        try await store.read { tx in
+            try tx.charges(customer: nil, paymentIntent: nil, created: nil, page: PageRequest(limit: 100)).items
+                .filter { $0.authorizationCode != nil }.map(\.id)
+        }
+    }
+
+    /// Refuses a card network ledger that does not hold the database's `approved` charges (a ledger `network` nil
+    /// does not exist yet). A database imported without its ledger started on an empty one, and the network then
+    /// answered a capture of an approved authorization as released, canceling the intent, and failed every refund
+    /// after recording it pending.
+    static func refuseForeignLedger(
+        _ network: TestModeCardNetwork?,
+        approved: [String],
+        of store: any StoreAdministration,
+        path: String
+    ) throws {
+        guard !approved.isEmpty else { return }
+        let known = try network?.approvedAttempts(approved) ?? []
+        let missing = approved.filter { !known.contains($0) }
+        guard let first = missing.first else { return }
+        let problem =
+            network == nil
+            ? "does not exist, and \(store.displayName) holds approved charges (\(first) among them)"
+            : "does not hold \(missing.count) of the \(approved.count) newest approved charges of \(store.displayName) "
+                + "(\(first) among them)"
+        throw ServiceSettings.SettingsError.invalid(
+            "The card network's ledger \(path) \(problem): it is not this database's ledger. After `payments import`, "
+                + "copy the ledger (card-network.sqlite) of the server the archive came from beside the database, or "
+                + "name it with networkLedger (PAYMENTS_NETWORK_LEDGER). Captures, cancels and refunds of these "
+                + "payments cannot be made without it."
         )
     }
 

@@ -270,6 +270,16 @@ public struct TestModeCardNetwork: CardNetwork {
         }
     }
 
+    /// The attempts of `attemptIDs` the ledger holds an approved authorization for.
+    public func approvedAttempts(_ attemptIDs: [String]) throws -> Set<String> {
+        try ledger.read { db in
+            let statement = try db.cachedStatement(
+                sql: "SELECT 1 FROM authorizations WHERE attempt_id = ? AND approved = 1"
+            )
+            return Set(try attemptIDs.filter { try Bool.fetchOne(statement, arguments: [$0]) != nil })
+        }
+    }
+
     /// The number of approved authorizations in the ledger: the charges that really happened.
     public func approvedCount() throws -> Int {
         try ledger.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM authorizations WHERE approved = 1") ?? 0

@@ -250,6 +250,64 @@ struct ExportImportTests {
         restarted.removeFiles()
     }
 
+    @Test("a database imported without its card network ledger is refused at start; with the ledger it captures")
+    func importWithoutLedgerRefused() async throws {
+        // Given a server holding an authorization to capture, exported while stopped
+        let server = try await ServerProcess.start()
+        defer { server.kill() }
+        let held = try await Self.pay(server, card: CardData.all[0], key: "held", extra: [("capture_method", "manual")])
+        let id = try #require(held["id"]?.string, "\(held)")
+        #expect(held["status"]?.string == "requires_capture", "\(held)")
+        #expect(await server.stop()?.isCleanExit == true, "\(server.diagnostics)")
+        let archive = server.folder.appendingPathComponent("payments.archive").path
+        let export = try await Self.run(
+            ["export", "--db", server.db.path, "--output", archive],
+            in: server.folder
+        )
+        #expect(export.termination.isCleanExit, "\(export.output)")
+        let target = try TestPaths.temporaryFolder("payments-import")
+        defer { try? FileManager.default.removeItem(at: target) }
+        let imported = target.appendingPathComponent("payments.sqlite").path
+        let `import` = try await Self.run(["import", "--db", imported, "--input", archive], in: target)
+        #expect(`import`.termination.isCleanExit, "\(`import`.output)")
+
+        // When the server starts on the imported database without the ledger
+        // Then it refuses, naming the ledger, and makes no empty one: on an empty ledger the capture below canceled
+        // the intent
+        do {
+            let started = try await ServerProcess.start(folder: target, keys: server.keys)
+            started.kill()
+            Issue.record("The server started on a ledger without the database's payments:\n\(started.diagnostics)")
+        } catch {
+            let message = String(describing: error)
+            #expect(message.contains("is not this database's ledger"), "\(message)")
+            #expect(message.contains(target.appendingPathComponent("card-network.sqlite").path), "\(message)")
+        }
+        let ledger = target.appendingPathComponent("card-network.sqlite")
+        #expect(!FileManager.default.fileExists(atPath: ledger.path))
+        // And so does a one-shot command that moves money, on an empty ledger that is there
+        #expect(FileManager.default.createFile(atPath: ledger.path, contents: nil))
+        let sweep = try await Self.run(["sweep", "--db", imported], in: target)
+        #expect(!sweep.termination.isCleanExit, "\(sweep.output)")
+        #expect(sweep.output.contains("does not hold 1 of the 1 newest approved charges"), "\(sweep.output)")
+        let intent = try await DatabaseQueue(path: imported).read { db in
+            try String.fetchOne(db, sql: "SELECT status FROM payment_intents WHERE id = ?", arguments: [id])
+        }
+        #expect(intent == "requires_capture")
+
+        // And with the ledger copied beside it, the server starts and the authorization is captured
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: ledger.path + suffix) }
+        try FileManager.default.copyItem(at: server.folder.appendingPathComponent("card-network.sqlite"), to: ledger)
+        let again = try await ServerProcess.start(folder: target, keys: server.keys)
+        defer { again.kill() }
+        let captured = try await again.client.postForm(
+            "/v1/payment_intents/\(id)/capture",
+            [],
+            auth: again.secret
+        )
+        #expect(try captured.json()["status"]?.string == "succeeded", "\(captured)")
+    }
+
     @Test("export refuses an output that is a named pipe, a link or a folder, or no name, without opening it")
     func exportOverOtherThanFilesRefused() async throws {
         // Given a migrated database, a named pipe, a link to a file, and a folder
