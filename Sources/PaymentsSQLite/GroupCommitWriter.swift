@@ -51,6 +51,9 @@ public final class GroupCommitWriter: Sendable {
         /// Batches left to run each write in a savepoint from the start, after one had to run again.
         var carefulBatches = 0
         var statistics = Statistics()
+        /// When the last commit that failed for the disk (full, or an I/O error) failed, if no commit has succeeded
+        /// since: ``recentDiskFailure(within:)``.
+        var diskFailedAt: ContinuousClock.Instant?
     }
 
     /// What the writer has done so far: for tests, and for the metrics of commit batching.
@@ -68,6 +71,15 @@ public final class GroupCommitWriter: Sendable {
 
     /// What the writer has done so far.
     public var statistics: Statistics { state.withLock { $0.statistics } }
+
+    /// Whether a commit failed for the disk (full, or an I/O error) within `window` of now, and none has succeeded
+    /// since. A readiness check's own write of one page could fit in the write-ahead log's
+    /// space on a full disk while every payment's commit failed: its check asks this first.
+    public func recentDiskFailure(within window: Duration) -> Bool {
+        state.withLock { state in
+            state.diskFailedAt.map { ContinuousClock.now - $0 < window } ?? false
+        }
+    }
 
     /// Writes queued and not yet taken by the writer thread.
     public var queued: Int { state.withLock { $0.jobs.count } }
@@ -209,9 +221,11 @@ public final class GroupCommitWriter: Sendable {
             }
         } catch {
             // The commit itself failed: nothing of the batch is durable, so every caller gets the error.
+            let disk = [.SQLITE_FULL, .SQLITE_IOERR].contains((error as? DatabaseError)?.resultCode)
             state.withLock { state in
                 state.statistics.failedCommits += 1
                 if reran { state.statistics.reruns += 1 }
+                if disk { state.diskFailedAt = .now }
             }
             for job in batch { job.complete(error) }
             return reran
@@ -220,6 +234,7 @@ public final class GroupCommitWriter: Sendable {
             state.statistics.batches += 1
             state.statistics.writes += batch.count
             if reran { state.statistics.reruns += 1 }
+            state.diskFailedAt = nil
         }
         batchSizes.record(batch.count)
         commitTimes.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds))
