@@ -30,6 +30,9 @@ struct MoneyTests {
             // Three-decimal currencies: the last digit must be 0
             ("kwd", 505, .notSettleable), ("bhd", 1005, .notSettleable), ("bhd", 1010, .valid),
             ("tnd", 999, .notSettleable),
+            // isk and ugx: whole units sent as two-decimal amounts, so the last two digits must be 0
+            ("isk", 1050, .notSettleable), ("isk", 1000, .valid), ("ugx", 50, .notSettleable), ("ugx", 500, .valid),
+            ("ugx", 99_999_900, .valid),
         ] as [(String, Int64, Expected)]
     )
     func validateCharge(code: String, amount: Int64, expected: Expected) throws {

@@ -222,6 +222,36 @@ struct CaptureRefundRouteTests {
         }
     }
 
+    @Test("in isk and ugx an amount not ending in 00 is refused to create, capture and refund")
+    func wholeUnitsInTwoDecimalAmounts() async throws {
+        try await withWire { api in
+            // 10.50 ISK is not a whole krona: refused before anything is charged, naming the rule
+            let odd = try await api.payment([
+                ("payment_method", "pm_card_visa"), ("confirm", "true"), ("amount", "1050"), ("currency", "isk"),
+            ])
+            #expect(odd.status == 400, "\(odd.text)")
+            #expect(odd.error["code"]?.string == "invalid_charge_amount")
+            #expect(odd.error["message"]?.string?.contains("multiple of 100") == true, "\(odd.text)")
+            let ugx = try await api.payment([
+                ("payment_method", "pm_card_visa"), ("confirm", "true"), ("amount", "50"), ("currency", "ugx"),
+            ])
+            #expect(ugx.status == 400 && ugx.error["code"]?.string == "invalid_charge_amount", "\(ugx.text)")
+            // An authorization of 20 ISK: capturing 10.25 is refused, 10 captured; refunding 0.01 refused, 1 made
+            let held = try await api.payment([
+                ("payment_method", "pm_card_visa"), ("capture_method", "manual"), ("confirm", "true"),
+                ("amount", "2000"), ("currency", "isk"),
+            ])
+            let id = try #require(held.json["id"]?.string, "\(held.text)")
+            let capture = try await api.post("/v1/payment_intents/\(id)/capture", [("amount_to_capture", "1025")])
+            #expect(capture.status == 400 && capture.error["param"]?.string == "amount_to_capture", "\(capture.text)")
+            let captured = try await api.post("/v1/payment_intents/\(id)/capture", [("amount_to_capture", "1000")])
+            #expect(captured.json["amount_received"]?.int == 1000, "\(captured.text)")
+            let refund = try await Self.refund(api, id, [("amount", "1")])
+            #expect(refund.status == 400 && refund.error["code"]?.string == "invalid_charge_amount", "\(refund.text)")
+            #expect(try await Self.refund(api, id, [("amount", "100")]).status == 200)
+        }
+    }
+
     @Test("capturing an intent that is not requires_capture is payment_intent_unexpected_state")
     func captureWrongState() async throws {
         try await withWire { api in

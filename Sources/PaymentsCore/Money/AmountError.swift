@@ -7,7 +7,7 @@ public enum AmountError: Error, Equatable, Sendable {
     case tooSmall(minimum: Money)
     /// Above the currency's maximum charge amount, which is attached.
     case tooLarge(maximum: Money)
-    /// In a three-decimal currency, not a multiple of 10 (see ``Money/checkPrecision(_:currency:)``).
+    /// Not a multiple of the currency's ``Currency/settlementMultiple`` (see ``Money/checkPrecision(_:currency:)``).
     case notSettleable(Currency)
 
     /// Stripe's error code: `amount_too_small`, `amount_too_large`, or `parameter_invalid_integer` for a value
@@ -38,6 +38,10 @@ public enum AmountError: Error, Equatable, Sendable {
             return "Amount must be at least " + minimum.description + suffix
         case .tooLarge(let maximum):
             return "Amount must be no more than " + maximum.description
+        case .notSettleable(let currency) where currency.settlementMultiple == 100:
+            return
+                "Amounts in \(currency.code) must be a multiple of 100: it has no minor unit in use, and amounts are "
+                + "sent with two decimal digits of 0 (e.g. 1000 for \(currency.formatted(1000)), not 1050)."
         case .notSettleable(let currency):
             return "Amounts in \(currency.code) must be a multiple of 10: the last of its three decimal digits must be "
                 + "0 (e.g. 1010 for \(currency.formatted(1010)), not 1005)."

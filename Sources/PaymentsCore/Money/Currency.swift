@@ -55,6 +55,13 @@ public struct Currency: Hashable, Sendable, Codable, CustomStringConvertible {
         return 2
     }
 
+    /// What every amount moved in this currency must be a multiple of: 10 for a three-decimal currency (its last
+    /// digit 0), 100 for `isk` and `ugx` (whole units written as two-decimal amounts: 5 UGX is `500`), 1 otherwise.
+    public var settlementMultiple: Int64 {
+        if Self.wholeUnitsInTwoDecimalCodes.contains(code) { return 100 }
+        return minorUnitDigits == 3 ? 10 : 1
+    }
+
     // MARK: - Charge limits
 
     /// The smallest amount, in minor units, a charge in this currency may have.
@@ -190,6 +197,9 @@ extension Currency {
 
     /// Currencies whose amounts are thousandths.
     static let threeDecimalCodes: Set<String> = ["bhd", "jod", "kwd", "omr", "tnd"]
+
+    /// Zero-decimal in practice, but sent to Stripe as two-decimal amounts ending in `00`.
+    static let wholeUnitsInTwoDecimalCodes: Set<String> = ["isk", "ugx"]
 
     /// Stripe's long-standing minimum charge table (§1.3), in minor units.
     static let minimumChargeAmounts: [String: Int64] = [

@@ -33,7 +33,7 @@ extension Money {
     ///   - currency: the charge currency.
     /// - Returns: the amount as `Money`.
     /// - Throws: `AmountError.notPositive` for zero or less, `.tooSmall` below the currency's minimum,
-    ///   `.tooLarge` above its maximum, and `.notSettleable` for a three-decimal amount not ending in 0.
+    ///   `.tooLarge` above its maximum, and `.notSettleable` for an amount ``checkPrecision(_:currency:)`` refuses.
     public static func validateCharge(amount: Int64, currency: Currency) throws(AmountError) -> Money {
         guard amount > 0 else { throw .notPositive }
         guard amount >= currency.minimumChargeAmount else {
@@ -46,11 +46,12 @@ extension Money {
         return Money(amount: amount, currency: currency)
     }
 
-    /// Checks that `amount` in `currency` can be settled: Stripe asks an amount in a three-decimal currency (`bhd jod
-    /// kwd omr tnd`) to end in 0, for its payment partners, in every call that moves money (a charge, a capture, a
-    /// refund).
+    /// Checks that `amount` in `currency` can be settled (``Currency/settlementMultiple``): Stripe asks an amount in
+    /// a three-decimal currency (`bhd jod kwd omr tnd`) to end in 0, for its payment partners, and one in `isk` or
+    /// `ugx` (whole units sent as two-decimal amounts) to end in 00, in every call that moves money (a charge, a
+    /// capture, a refund).
     /// - Throws: `AmountError.notSettleable`.
     public static func checkPrecision(_ amount: Int64, currency: Currency) throws(AmountError) {
-        if currency.minorUnitDigits == 3, !amount.isMultiple(of: 10) { throw .notSettleable(currency) }
+        if !amount.isMultiple(of: currency.settlementMultiple) { throw .notSettleable(currency) }
     }
 }
