@@ -99,6 +99,35 @@ struct OffSessionChargesTests {
         #expect(try env.network.approvedCount() == 0)
     }
 
+    @Test("a description longer than the API's 1,000 characters charges nothing; 1,000 charges")
+    func longDescriptionRefused() async throws {
+        let env = try TestEnvironment()
+        let (customer, _) = try await Self.customer(env, cards: ["4242424242424242"])
+        let long = await Self.charges(env).charge(
+            .init(
+                customer: customer,
+                amount: 1500,
+                currency: "usd",
+                reference: "order-long",
+                description: String(repeating: "d", count: 1001)
+            )
+        )
+        #expect(long.status == "error")
+        #expect(long.error?.contains("description is 1001 characters; at most 1000") == true, "\(long)")
+        #expect(try env.count("payment_intents") == 0)
+        #expect(try env.network.approvedCount() == 0)
+        let fits = await Self.charges(env).charge(
+            .init(
+                customer: customer,
+                amount: 1500,
+                currency: "usd",
+                reference: "order-fits",
+                description: String(repeating: "é", count: 1000)
+            )
+        )
+        #expect(fits.status == "succeeded", "\(fits)")
+    }
+
     @Test("a reference in Unicode's decomposed form (NFD) is refused; its composed spelling (NFC) charges once")
     func decomposedReference() async throws {
         let env = try TestEnvironment()

@@ -109,6 +109,15 @@ public struct OffSessionCharges: Sendable {
                 param: "reference"
             )
         }
+        // As the API's `description` (a 200,000-character one was charged, and copied into every event of the intent)
+        if let description = request.description, description.count > PaymentIntent.maximumDescriptionLength {
+            throw PaymentError.invalidRequest(
+                "description is \(description.count) characters; at most \(PaymentIntent.maximumDescriptionLength), as "
+                    + "the API takes.",
+                code: "parameter_invalid_string_too_long",
+                param: "description"
+            )
+        }
         // SQLite keeps a bound text only up to a null character and PostgreSQL refuses it: `ref<NUL>A` would be
         // stored as `ref`, so two references would share one key (the second reported as charged, never charged).
         // The API refuses such values before they run; a CSV row is refused here, whichever store is behind.

@@ -132,3 +132,9 @@ public struct PaymentIntent: Codable, Sendable, Equatable {
         case authorizedAt = "authorized_at"
     }
 }
+
+extension PaymentIntent {
+    /// The longest `description` an intent takes, in characters, as Stripe's API: on create and update, and in a
+    /// recharge row.
+    public static let maximumDescriptionLength = 1000
+}

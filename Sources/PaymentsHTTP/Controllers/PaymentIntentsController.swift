@@ -47,7 +47,7 @@ struct PaymentIntentsController {
                 param: name
             )
         }
-        input.description = try params.string("description", maxLength: 1000)
+        input.description = try params.string("description", maxLength: PaymentIntent.maximumDescriptionLength)
         input.receiptEmail = try params.email("receipt_email", maxLength: 800)
         input.statementDescriptor = try params.statementDescriptor("statement_descriptor")
         input.statementDescriptorSuffix = try params.statementDescriptor("statement_descriptor_suffix")
@@ -89,7 +89,7 @@ struct PaymentIntentsController {
         input.customer = try params.string("customer")
         input.paymentMethod = try params.string("payment_method")
         input.captureMethod = try params.choice("capture_method", CaptureMethod.self)
-        input.description = try params.clearableString("description", maxLength: 1000)
+        input.description = try params.clearableString("description", maxLength: PaymentIntent.maximumDescriptionLength)
         input.receiptEmail = try params.clearableEmail("receipt_email", maxLength: 800)
         input.statementDescriptor = try params.clearableStatementDescriptor("statement_descriptor")
         input.statementDescriptorSuffix = try params.clearableStatementDescriptor("statement_descriptor_suffix")
