@@ -114,12 +114,21 @@ struct ServeCommand: AsyncParsableCommand {
             var lines = [
                 "payments listening on http://\(settings.host):\(started.port) (database \(settings.databaseName))"
             ]
+            // Pending at start: left by a crash, or in flight in another process on the database (a recharge)
             if started.recovery.settled > 0 {
-                lines.append("recovered \(started.recovery.settled) pending attempt(s) left by a crash")
+                lines.append("settled \(started.recovery.settled) pending attempt(s) with the card network")
             }
             if started.recovery.left > 0 {
                 lines.append(
                     "\(started.recovery.left) pending attempt(s) could not be settled yet; the sweeper retries"
+                )
+            }
+            if started.recovery.refundsSettled > 0 {
+                lines.append("settled \(started.recovery.refundsSettled) pending refund(s) with the card network")
+            }
+            if started.recovery.refundsLeft > 0 {
+                lines.append(
+                    "\(started.recovery.refundsLeft) pending refund(s) could not be settled yet; the sweeper retries"
                 )
             }
             if developmentKeys {

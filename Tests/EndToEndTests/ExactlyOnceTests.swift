@@ -437,6 +437,58 @@ struct ExactlyOnceTests {
         }
     }
 
+    @Test(
+        "a refund killed at a fault point, never retried, is settled when the server starts again",
+        arguments: TestStore.allCases,
+        refundPoints
+    )
+    func refundKilledSettledAtStart(_ store: TestStore, _ point: String) async throws {
+        // Given a captured payment, made before the fault point is armed
+        let clean = try await ServerProcess.start(store: store)
+        defer { clean.kill() }
+        let payment = try await Self.capturedPayment(clean)
+        #expect(await clean.stop()?.isCleanExit == true, "\(clean.diagnostics)")
+        let ledgers = Ledgers(folder: clean.folder)
+
+        // When a refund without a key reaches the point in a server that dies there: its client gets no answer
+        let dying = try await ServerProcess.start(
+            store: store,
+            folder: clean.folder,
+            keys: clean.keys,
+            environment: ["PAYMENTS_FAULT_POINT": point]
+        )
+        defer { dying.kill() }
+        let lost = try? await dying.client.postForm(
+            "/v1/refunds",
+            [("payment_intent", payment.intent), ("amount", "2000")],
+            auth: dying.secret
+        )
+        #expect(lost == nil, "answered: \(String(describing: lost))")
+        _ = await dying.stop(signal: SIGKILL)
+        let reserved = try await Self.refundState(charge: payment.charge, ledgers)
+        let refundID = try #require(reserved.service.keys.first, "\(reserved)")
+        #expect(reserved.service == [refundID: "pending"], "\(reserved)")
+
+        // Then the server settles it as it starts, before it takes requests (it waited for the sweeper's pass past
+        // its grace, a minute or more, reserving its amount)
+        let server = try await ServerProcess.start(store: store, folder: clean.folder, keys: clean.keys)
+        defer { server.kill() }
+        #expect(server.output.contains("settled 1 pending refund(s) with the card network"), "\(server.diagnostics)")
+        let state = try await Self.refundState(charge: payment.charge, ledgers)
+        #expect(
+            state == RefundState(network: [refundID: 2000], service: [refundID: "succeeded"], amountRefunded: 2000),
+            "\(state)"
+        )
+        // And the rest of the charge can be refunded at once, and no more
+        let rest = try await server.client.postForm(
+            "/v1/refunds",
+            [("payment_intent", payment.intent)],
+            auth: server.secret
+        )
+        #expect(rest.status == 200, "\(rest)")
+        #expect(try rest.json()["amount"]?.int == 3000, "\(rest)")
+    }
+
     // MARK: - Capture and cancel
 
     /// `count` authorizations of 2,000 usd on pm_card_visa (manual capture) made on `server`: each intent and its

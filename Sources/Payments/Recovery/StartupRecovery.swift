@@ -1,11 +1,12 @@
 import Logging
 import PaymentsCore
 
-/// Settles, before a server takes requests, the charge attempts a crash left pending, by asking the network again
-/// under the same attempt ids (which never charges twice).
+/// Settles, before a server takes requests, the charge attempts and the refunds a crash left pending, by asking the
+/// network again under the same attempt and refund ids (which never charges or refunds twice).
 ///
-/// An attempt that cannot be settled now (the network does not answer) is logged and left to the sweeper, which
-/// tries again every pass: it never keeps the server from starting.
+/// One that another process has in flight (a second server, a recharge) is settled the same way: its own answer,
+/// when it comes, finds it settled. One that cannot be settled now (the network does not answer) is logged and left
+/// to the sweeper, which tries again every pass: it never keeps the server from starting.
 public struct StartupRecovery: Sendable {
     let context: PaymentsContext
 
@@ -15,11 +16,17 @@ public struct StartupRecovery: Sendable {
         public var settled = 0
         /// Attempts left for the sweeper.
         public var left = 0
+        /// Refunds settled: each pending refund the network had not answered, asked again.
+        public var refundsSettled = 0
+        /// Refunds left for the sweeper.
+        public var refundsLeft = 0
 
         /// Creates an outcome.
-        public init(settled: Int = 0, left: Int = 0) {
+        public init(settled: Int = 0, left: Int = 0, refundsSettled: Int = 0, refundsLeft: Int = 0) {
             self.settled = settled
             self.left = left
+            self.refundsSettled = refundsSettled
+            self.refundsLeft = refundsLeft
         }
     }
 
@@ -60,8 +67,36 @@ public struct StartupRecovery: Sendable {
                     )
                 }
             }
-            guard let last = due.last, due.count == Self.batchSize else { return outcome }
+            guard let last = due.last, due.count == Self.batchSize else { break }
             position = last.position
+        }
+        try await settleRefunds(&outcome)
+        return outcome
+    }
+
+    /// Settles the refunds left pending without the network's answer (the sweeper's rule e without its grace: no
+    /// refund of this process is in flight yet). A crash left them reserving their amount, so a refund of the rest
+    /// of the charge was refused until the sweeper's next pass past the grace, a minute or more later.
+    private func settleRefunds(_ outcome: inout Outcome) async throws {
+        let refunds = Refunds(context: context)
+        let pending = try await context.database.read { tx in
+            try tx.pendingRefunds(createdBefore: Int64.max, limit: Self.batchSize)
+        }
+        for id in pending {
+            do {
+                let after = try await refunds.settle(try await refunds.retrieve(id), now: context.clock.now())
+                outcome.refundsSettled += 1
+                context.logger.notice(
+                    "recovered a pending refund",
+                    metadata: ["refund": .string(id), "status": .string(after.status.rawValue)]
+                )
+            } catch {
+                outcome.refundsLeft += 1
+                context.logger.warning(
+                    "could not settle a pending refund at start; the sweeper tries again",
+                    metadata: ["refund": .string(id), "error": .string(String(describing: error))]
+                )
+            }
         }
     }
 }
