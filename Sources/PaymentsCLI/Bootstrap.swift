@@ -26,12 +26,19 @@ struct Bootstrap {
 
     /// Opens the database and the network ledger, applying pending migrations, and the card vault with its keys
     /// and the database's fingerprint keys.
-    /// - Parameter existing: for the commands that work on a database that already holds the service's data
-    ///   (`sweep`, `recharge`, `vault`): a SQLite file that does not exist is refused (``requireDatabase(_:command:)``)
-    ///   instead of made empty.
-    init(settings: ServiceSettings, publicBaseURL: String, label: String = "payments", existing: Bool = false)
-        async throws
-    {
+    /// - Parameters:
+    ///   - existing: for the commands that work on a database that already holds the service's data (`sweep`,
+    ///     `recharge`, `vault`): a SQLite file that does not exist is refused (``requireDatabase(_:command:)``)
+    ///     instead of made empty.
+    ///   - movesMoney: false for the commands that never ask the card network (`migrate`, `vault`): they skip the check
+    ///     that the ledger holds the database's payments (``refuseForeignLedger(_:approved:of:path:)``).
+    init(
+        settings: ServiceSettings,
+        publicBaseURL: String,
+        label: String = "payments",
+        existing: Bool = false,
+        movesMoney: Bool = true
+    ) async throws {
         if existing { try Self.requireDatabase(settings, command: label.replacingOccurrences(of: ".", with: " ")) }
         // A write past a file size limit (`ulimit -f`) fails with EFBIG, which SQLite reports, instead of killing the
         // process with SIGXFSZ in the middle of a commit
@@ -40,7 +47,7 @@ struct Bootstrap {
         logger.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
         let store = try await Self.openStore(settings, logger: logger)
         // A ledger that does not hold the database's payments is refused, before an empty one is made for it
-        let approved = try await Self.newestApprovedCharges(of: store)
+        let approved = movesMoney ? try await Self.newestApprovedCharges(of: store) : []
         if !FileManager.default.fileExists(atPath: settings.networkLedger) {
             try Self.refuseForeignLedger(nil, approved: approved, of: store, path: settings.networkLedger)
         }

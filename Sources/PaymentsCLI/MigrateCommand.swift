@@ -12,11 +12,23 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try await ServiceSettings.load(options.overrides)
-        let bootstrap = try await Bootstrap(settings: settings, publicBaseURL: "")
-        let applied = try await bootstrap.store.appliedMigrations()
+        let bootstrap = try await Bootstrap(settings: settings, publicBaseURL: "", movesMoney: false)
+        let unknown = try await bootstrap.store.unknownMigrations()
+        let applied = try await bootstrap.store.appliedMigrations().filter { !unknown.contains($0) }
         try await bootstrap.store.close()
         print(
             "Database \(settings.databaseName) is at migration \(applied.last ?? "none") (\(applied.count) applied)."
         )
+        if let message = Self.newerBuildNote(unknown) { print(message) }
+    }
+
+    /// What `migrate` and `serve` say of migrations a newer build applied (``StoreAdministration/unknownMigrations()``),
+    /// or nil when there are none.
+    static func newerBuildNote(_ unknown: [String]) -> String? {
+        guard !unknown.isEmpty else { return nil }
+        return
+            "It also has \(unknown.count) migration(s) this build does not know (\(unknown.joined(separator: ", "))): "
+            + "a newer build migrated it. This build leaves them alone and runs on it, as during a rolling deploy; "
+            + "run the newer build."
     }
 }

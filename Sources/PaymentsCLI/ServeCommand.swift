@@ -106,6 +106,7 @@ struct ServeCommand: AsyncParsableCommand {
         let developmentKeys =
             settings.secretKeys == [ServiceSettings.developmentSecretKey]
             && settings.publishableKeys == [ServiceSettings.developmentPublishableKey]
+        let newerMigrations = try await bootstrap.store.unknownMigrations()
         let app = buildApplication(
             .init(host: settings.host, port: settings.port, sweepInterval: settings.sweepInterval),
             services: services,
@@ -114,6 +115,7 @@ struct ServeCommand: AsyncParsableCommand {
             var lines = [
                 "payments listening on http://\(settings.host):\(started.port) (database \(settings.databaseName))"
             ]
+            if let note = MigrateCommand.newerBuildNote(newerMigrations) { lines.append(note) }
             // Pending at start: left by a crash, or in flight in another process on the database (a recharge)
             if started.recovery.settled > 0 {
                 lines.append("settled \(started.recovery.settled) pending attempt(s) with the card network")

@@ -50,7 +50,8 @@ struct VaultRotateCommand: AsyncParsableCommand {
             settings: settings,
             publicBaseURL: "",
             label: "payments.vault",
-            existing: true
+            existing: true,
+            movesMoney: false
         )
         let vault = bootstrap.context.vault
         let rotation = VaultRotation(
@@ -122,7 +123,8 @@ struct VaultStatusCommand: AsyncParsableCommand {
             settings: settings,
             publicBaseURL: "",
             label: "payments.vault",
-            existing: true
+            existing: true,
+            movesMoney: false
         )
         let vault = bootstrap.context.vault
         let counts = try await bootstrap.store.read { tx in try tx.sealedCardCounts() }

@@ -169,4 +169,46 @@ struct LifecycleTests {
         defer { server.kill() }
         #expect(try await server.client.get("/health").status == 200, "\(server.diagnostics)")
     }
+
+    @Test("a database a newer build migrated: migrate counts only what it knows and names the rest; serve says so")
+    func newerBuildsMigrations() async throws {
+        let binary = try PaymentsBinary.path()
+        let folder = try TestPaths.temporaryFolder("payments-e2e-migrate")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let db = folder.appendingPathComponent("payments.sqlite")
+        let environment = PaymentsBinary.environment([:])
+        let first = try await runToCompletion(
+            binary,
+            ["migrate", "--db", db.path],
+            environment: environment,
+            in: folder
+        )
+        #expect(first.termination.isCleanExit, "\(first.output)")
+        // Given a migration this build does not have, as a newer build records it
+        try await Ledgers(folder: folder).execute(
+            "INSERT INTO grdb_migrations (identifier) VALUES ('9999_from_the_future')"
+        )
+
+        // When migrate runs on it
+        let again = try await runToCompletion(
+            binary,
+            ["migrate", "--db", db.path],
+            environment: environment,
+            in: folder
+        )
+
+        // Then it exits 0 with the same count of its own migrations (it said one more, and the newest its own),
+        // and names the other
+        #expect(again.termination.isCleanExit, "\(again.output)")
+        let firstLine = try #require(first.output.split(separator: "\n").first)
+        #expect(again.output.hasPrefix(firstLine + "\n"), "\(first.output)\n\(again.output)")
+        #expect(
+            again.output.contains("1 migration(s) this build does not know (9999_from_the_future)"),
+            "\(again.output)"
+        )
+        // And serve starts on it, saying the same
+        let server = try await ServerProcess.start(folder: folder)
+        defer { server.kill() }
+        #expect(server.output.contains("this build does not know (9999_from_the_future)"), "\(server.diagnostics)")
+    }
 }

@@ -54,7 +54,11 @@ struct PostgresEndToEndTests {
         #expect(rows[0]?["id"]?.string == id && rows[0]?["status"]?.string == "succeeded", "\(report.output)")
         #expect(rows[1] == nil, "\(report.output)")
         // And `migrate` and `sweep` run on it too, while `sweep --explain` (SQLite's plans) says it cannot
-        let environment = PaymentsBinary.environment(["PAYMENTS_DATABASE_URL": url])
+        // (with the server's ledger: a sweep on another is refused, as it would release authorizations it lacks)
+        let environment = PaymentsBinary.environment([
+            "PAYMENTS_DATABASE_URL": url,
+            "PAYMENTS_NETWORK_LEDGER": server.folder.appendingPathComponent("card-network.sqlite").path,
+        ])
         let binary = try PaymentsBinary.path()
         let migrate = try await runToCompletion(binary, ["migrate"], environment: environment, in: server.folder)
         #expect(migrate.termination.isCleanExit, "\(migrate.output)")

@@ -14,6 +14,10 @@ public protocol StoreAdministration: PaymentStore {
     /// The migrations applied to the database, in the order they were applied.
     func appliedMigrations() async throws -> [String]
 
+    /// The migrations applied to the database that this build does not have, sorted: a newer build's. They are left
+    /// alone (an older instance runs beside a newer one during a rolling deploy), and `migrate` and `serve` say so.
+    func unknownMigrations() async throws -> [String]
+
     /// The names of the reports (views named `report_*`, without the prefix), sorted.
     func reportNames() async throws -> [String]
 

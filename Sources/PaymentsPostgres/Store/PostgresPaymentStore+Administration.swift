@@ -27,6 +27,12 @@ extension PostgresPaymentStore: StoreAdministration {
         }
     }
 
+    /// The migrations the database has recorded and this build's folder lacks, sorted.
+    public func unknownMigrations() async throws -> [String] {
+        let known = Set(migrations.migrations.map(\.name))
+        return try await appliedMigrations().filter { !known.contains($0) }.sorted()
+    }
+
     /// The views named `report_*` of the current schema, without the prefix, sorted bytewise.
     public func reportNames() async throws -> [String] {
         try await transaction(isWrite: false, hooks: PostgresTransactionHooks()) { tx in try Self.reportNames(tx) }

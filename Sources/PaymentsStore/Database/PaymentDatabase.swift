@@ -136,6 +136,14 @@ public struct PaymentDatabase: Sendable {
         try writer.read { db in try migrations.migrator.appliedMigrations(db) }
     }
 
+    /// The migrations the database has and this build's set lacks, sorted (GRDB's `appliedMigrations` leaves them out).
+    public func unknownMigrations() throws -> [String] {
+        let migrator = migrations.migrator
+        return try writer.read { db in
+            try migrator.appliedIdentifiers(db).subtracting(migrator.migrations).sorted()
+        }
+    }
+
     /// The database file's path.
     public var path: String { writer.path }
 }
