@@ -56,4 +56,55 @@ struct MetricsTests {
         #expect(!text.contains(server.secretKey))
         #expect(!text.contains("4242424242424242"))
     }
+
+    @Test("Attempts that fail without a decline count as failed under their code; a SetupIntent's challenge counts")
+    func failuresWithoutDecline() async throws {
+        // A two-second confirmation window, so that a challenge can be answered too late
+        let server = try await ServerProcess.start(environment: ["PAYMENTS_CONFIRMATION_WINDOW": "2"])
+        defer { server.kill() }
+        func challenged(_ extra: [(String, String)] = []) async throws -> (id: String, challenge: String) {
+            let answer = try await server.client.postForm(
+                "/v1/payment_intents",
+                [
+                    ("amount", "1500"), ("currency", "usd"), ("payment_method", "pm_card_threeDSecure2Required"),
+                    ("confirm", "true"),
+                ] + extra,
+                auth: server.secret
+            )
+            let json = try answer.json()
+            let url = json["next_action"]?["redirect_to_url"]?["url"]?.string
+            return (json["id"]?.string ?? "", url.flatMap { URL(string: $0)?.path } ?? "")
+        }
+        // Given a challenge refused by error_on_requires_action (402), one failed, and one answered too late
+        _ = try await challenged([("error_on_requires_action", "true")])
+        let failed = try await challenged()
+        let late = try await challenged()
+        #expect(!failed.challenge.isEmpty && !late.challenge.isEmpty)
+        let failing = try await server.client.postForm(failed.challenge, [("outcome", "fail")], auth: nil)
+        #expect(failing.status < 400, "\(failing)")
+        try await Task.sleep(for: .seconds(2.5))
+        _ = try await server.client.postForm(late.challenge, [("outcome", "complete")], auth: nil)
+        // And a SetupIntent's challenge
+        let setup = try await server.client.postForm(
+            "/v1/setup_intents",
+            [("payment_method", "pm_card_threeDSecure2Required"), ("confirm", "true")],
+            auth: server.secret
+        )
+        #expect(try setup.json()["status"]?.string == "requires_action", "\(setup)")
+
+        // Then /metrics counts each failed attempt under its code, as report_declines does
+        let text = try await server.client.get("/metrics").text
+        for code in [
+            "payment_intent_action_required", "payment_intent_authentication_failure",
+            "payment_intent_payment_attempt_expired",
+        ] {
+            #expect(
+                Self.sample(text, "payments_attempts_total", [#"outcome="failed""#, "decline_code=\"\(code)\""]) == 1,
+                "\(code): \(text)"
+            )
+        }
+        // And the challenges asked of customers, the SetupIntent's among them: three
+        #expect(Self.sample(text, "payments_three_d_secure_challenges_total", [#"step="requested""#]) == 3, "\(text)")
+        #expect(Self.sample(text, "payments_three_d_secure_challenges_total", [#"step="failed""#]) == 1, "\(text)")
+    }
 }

@@ -65,7 +65,10 @@ extension PaymentIntents {
                 try tx.insert(charge)
                 next.latestCharge = charge.id
                 try Self.save(next, from: intent, tx: tx)
-                tx.afterCommit { PaymentMetrics.challenge(.failed) }
+                tx.afterCommit { [code = charge.failureCode] in
+                    PaymentMetrics.challenge(.failed)
+                    PaymentMetrics.attempt(.failed, declineCode: code)
+                }
                 return .done(next)
             case .complete:
                 let next = try intent.apply(.authenticationSucceeded, now: now)

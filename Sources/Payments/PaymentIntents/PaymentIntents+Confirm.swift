@@ -270,6 +270,7 @@ extension PaymentIntents {
                     charge: charge.id
                 )
                 charge.fail(with: failure, at: now)
+                tx.afterCommit { PaymentMetrics.attempt(.failed, declineCode: failure.code) }
                 return try recordFailed(charge, failure)
             case .challenge:
                 let next = try intent.apply(
@@ -466,6 +467,7 @@ extension PaymentIntents {
         // `intent` was read in this transaction (by the sweeper's batch, or by the confirm that found it late).
         guard try tx.update(next, from: intent) else { return false }
         try tx.insert(charge)
+        tx.afterCommit { PaymentMetrics.attempt(.failed, declineCode: charge.failureCode) }
         return true
     }
 

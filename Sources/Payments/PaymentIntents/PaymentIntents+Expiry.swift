@@ -19,8 +19,11 @@ extension PaymentIntents {
             changes.append((next, intent))
             charges[intent.id] = charge
         }
-        return try tx.update(changes) { intent in
+        let moved = try tx.update(changes) { intent in
             if let charge = charges[intent.id] { try tx.insert(charge) }
         }
+        let code = LastPaymentError.attemptExpired(paymentMethod: nil).code
+        tx.afterCommit { PaymentMetrics.attempt(.failed, declineCode: code, count: moved) }
+        return moved
     }
 }

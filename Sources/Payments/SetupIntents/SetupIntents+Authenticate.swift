@@ -44,7 +44,9 @@ extension SetupIntents {
             switch outcome {
             case .fail:
                 next = try setup.apply(.authenticationFailed, now: now)
+                tx.afterCommit { PaymentMetrics.challenge(.failed) }
             case .complete:
+                tx.afterCommit { PaymentMetrics.challenge(.completed) }
                 guard let pmID = setup.paymentMethod, let paymentMethod = try tx.paymentMethod(pmID),
                     let card = try tx.cardNumber(of: pmID, vault: vault)
                 else {

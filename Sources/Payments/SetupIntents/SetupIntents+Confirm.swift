@@ -104,6 +104,7 @@ extension SetupIntents {
                     ),
                     now: now
                 )
+                tx.afterCommit { PaymentMetrics.challenge(.requested) }
             case .decline(let decline):
                 let failure = PaymentIntents.lastError(decline, paymentMethod: paymentMethod.id, charge: nil)
                 next = try setup.apply(.attemptFailed(failure, attempt: attempt), now: now)

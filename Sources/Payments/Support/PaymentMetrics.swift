@@ -5,17 +5,21 @@ import PaymentsCore
 /// tests). Each is counted once the transaction that decided it has committed, so a rolled-back attempt counts
 /// nothing.
 enum PaymentMetrics {
-    /// An authorization the card network answered, or an attempt that failed before reaching it.
-    static func attempt(_ outcome: AttemptOutcome, declineCode: String? = nil) {
+    /// An authorization the card network answered, or an attempt that failed before reaching it (`count` of them).
+    static func attempt(_ outcome: AttemptOutcome, declineCode: String? = nil, count: Int = 1) {
+        guard count > 0 else { return }
         Counter(
             label: "payments_attempts_total",
             dimensions: [("outcome", outcome.rawValue), ("decline_code", declineCode ?? "")]
-        ).increment()
+        ).increment(by: Int64(count))
     }
 
-    /// How an attempt ended.
+    /// How an attempt ended: approved; declined (by the issuer, or by the network's risk checks before it); or
+    /// failed without a decline, under its error code as `decline_code`, as `report_declines` counts it: a 3-D Secure
+    /// challenge failed (`payment_intent_authentication_failure`), one refused by `error_on_requires_action`
+    /// (`payment_intent_action_required`), or an attempt whose window closed (`payment_intent_payment_attempt_expired`).
     enum AttemptOutcome: String {
-        case approved, declined
+        case approved, declined, failed
     }
 
     /// A step of a 3-D Secure challenge.
