@@ -19,7 +19,7 @@ public enum SQLiteFilePath {
         var status = stat()
         if stat(path, &status) == 0 {
             switch status.st_mode & S_IFMT {
-            case S_IFREG: return
+            case S_IFREG: return try checkWritable(path, role: role)
             case S_IFDIR: throw Refusal(description: "\(role) '\(path)' is a folder; name a file in it.")
             default:
                 throw Refusal(description: "\(role) '\(path)' is not a regular file (a device, a pipe or a socket).")
@@ -43,6 +43,24 @@ public enum SQLiteFilePath {
         var existing = stat()
         guard stat(folder, &existing) == 0, existing.st_mode & S_IFMT == S_IFDIR else {
             throw refuse("it is a file, not a folder")
+        }
+        try checkWritable(path, role: role)
+    }
+
+    /// Refuses a file (when it exists) or a folder this process cannot write: SQLite writes the file and makes its
+    /// `-wal` and `-shm` files beside it. Without this check a read-only file stopped `migrate`, `serve` and `sweep`
+    /// with GRDB's `SQLite error 8: attempt to write a readonly database - while executing CREATE TABLE
+    /// grdb_issue_102`, which names neither the file nor the cause.
+    static func checkWritable(_ path: String, role: String) throws {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
+        for (target, what) in [(path, "it"), (folder, "its folder '\(folder)'")]
+        where access(target, F_OK) == 0 && access(target, W_OK | (target == folder ? X_OK : 0)) != 0 {
+            let reason = String(cString: strerror(errno))
+            throw Refusal(
+                description: "\(role) '\(path)' cannot be written: \(what): \(reason) (this process runs as user "
+                    + "\(getuid())). SQLite writes the file and keeps its -wal and -shm files beside it: give this "
+                    + "user write permission on both, or run as their owner."
+            )
         }
     }
 }

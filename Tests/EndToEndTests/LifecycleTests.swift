@@ -211,4 +211,37 @@ struct LifecycleTests {
         defer { server.kill() }
         #expect(server.output.contains("this build does not know (9999_from_the_future)"), "\(server.diagnostics)")
     }
+
+    @Test("a database file this user cannot write is refused by migrate, serve and sweep, naming the file and why")
+    func unwritableDatabase() async throws {
+        let binary = try PaymentsBinary.path()
+        let folder = try TestPaths.temporaryFolder("payments-e2e-readonly")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let db = folder.appendingPathComponent("payments.sqlite")
+        let environment = PaymentsBinary.environment([:])
+        let made = try await runToCompletion(
+            binary,
+            ["migrate", "--db", db.path],
+            environment: environment,
+            in: folder
+        )
+        #expect(made.termination.isCleanExit, "\(made.output)")
+        // Given the file read-only to the user that runs the commands: root writes whatever the mode says, so as root
+        // they run as `nobody`, who may read the file (and the repository) and write neither it nor its folder
+        try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: db.path)
+        let (executable, prefix) = getuid() == 0 ? ("/usr/sbin/runuser", ["-u", "nobody", "--", binary]) : (binary, [])
+        for command in [["migrate"], ["sweep"], ["serve", "--port", "0"]] {
+            // When the command starts on it
+            let run = try await runToCompletion(
+                executable,
+                prefix + command + ["--db", db.path],
+                environment: environment,
+                in: folder
+            )
+            // Then it exits 1 naming the file and the cause, not GRDB's words for the first write that failed
+            #expect(!run.termination.isCleanExit, "\(command): \(run.output)")
+            #expect(run.output.contains("'\(db.path)' cannot be written"), "\(command): \(run.output)")
+            #expect(!run.output.contains("grdb_issue_102"), "\(command): \(run.output)")
+        }
+    }
 }
