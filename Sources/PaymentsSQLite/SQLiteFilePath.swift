@@ -53,11 +53,11 @@ public enum SQLiteFilePath {
     /// grdb_issue_102`, which names neither the file nor the cause.
     static func checkWritable(_ path: String, role: String) throws {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
-        for (target, what) in [(path, "it"), (folder, "its folder '\(folder)'")]
+        for (target, what) in [(path, ""), (folder, ": its folder '\(folder)' is not writable")]
         where access(target, F_OK) == 0 && access(target, W_OK | (target == folder ? X_OK : 0)) != 0 {
             let reason = String(cString: strerror(errno))
             throw Refusal(
-                description: "\(role) '\(path)' cannot be written: \(what): \(reason) (this process runs as user "
+                description: "\(role) '\(path)' cannot be written\(what) (\(reason); this process runs as user "
                     + "\(getuid())). SQLite writes the file and keeps its -wal and -shm files beside it: give this "
                     + "user write permission on both, or run as their owner."
             )
