@@ -437,20 +437,15 @@ struct ExactlyOnceTests {
         }
     }
 
-    @Test(
-        "a refund killed at a fault point, never retried, is settled when the server starts again",
-        arguments: TestStore.allCases,
-        refundPoints
-    )
-    func refundKilledSettledAtStart(_ store: TestStore, _ point: String) async throws {
-        // Given a captured payment, made before the fault point is armed
+    /// A captured payment of 5,000 usd on a server then stopped (`clean`: restart on its folder), and a refund of
+    /// 2,000 of it (under `key`, when given) that reached `point` in a server that died there: its client got no
+    /// answer, and the refund is pending, at the network too after `after-refund-network`.
+    static func refundKilled(at point: String, store: TestStore, key: String?) async throws -> (
+        clean: ServerProcess, payment: (intent: String, charge: String), afterCrash: RefundState
+    ) {
         let clean = try await ServerProcess.start(store: store)
-        defer { clean.kill() }
         let payment = try await Self.capturedPayment(clean)
         #expect(await clean.stop()?.isCleanExit == true, "\(clean.diagnostics)")
-        let ledgers = Ledgers(folder: clean.folder)
-
-        // When a refund without a key reaches the point in a server that dies there: its client gets no answer
         let dying = try await ServerProcess.start(
             store: store,
             folder: clean.folder,
@@ -461,14 +456,31 @@ struct ExactlyOnceTests {
         let lost = try? await dying.client.postForm(
             "/v1/refunds",
             [("payment_intent", payment.intent), ("amount", "2000")],
-            auth: dying.secret
+            auth: dying.secret,
+            headers: key.map { ["Idempotency-Key": $0] } ?? [:]
         )
-        #expect(lost == nil, "answered: \(String(describing: lost))")
-        _ = await dying.stop(signal: SIGKILL)
-        let reserved = try await Self.refundState(charge: payment.charge, ledgers)
-        let refundID = try #require(reserved.service.keys.first, "\(reserved)")
-        #expect(reserved.service == [refundID: "pending"], "\(reserved)")
+        #expect(lost == nil, "the refund was answered: \(String(describing: lost))")
+        let termination = await dying.stop(signal: SIGKILL)
+        #expect(termination?.reason == .uncaughtSignal, "\(String(describing: termination))\n\(dying.diagnostics)")
+        let afterCrash = try await Self.refundState(charge: payment.charge, Ledgers(folder: clean.folder))
+        #expect(afterCrash.service.values.sorted() == ["pending"], "\(afterCrash)")
+        #expect(afterCrash.network.count == (point == "after-refund-network" ? 1 : 0), "\(afterCrash)")
+        return (clean, payment, afterCrash)
+    }
 
+    @Test(
+        "a refund killed at a fault point, never retried, is settled when the server starts again",
+        arguments: TestStore.allCases,
+        refundPoints
+    )
+    func refundKilledSettledAtStart(_ store: TestStore, _ point: String) async throws {
+        // Given a captured payment whose refund without a key died at the point, its client without an answer
+        let (clean, payment, reserved) = try await Self.refundKilled(at: point, store: store, key: nil)
+        defer { clean.kill() }
+        let ledgers = Ledgers(folder: clean.folder)
+        let refundID = try #require(reserved.service.keys.first, "\(reserved)")
+
+        // When the server starts again, and nobody retries the refund
         // Then the server settles it as it starts, before it takes requests (it waited for the sweeper's pass past
         // its grace, a minute or more, reserving its amount)
         let server = try await ServerProcess.start(store: store, folder: clean.folder, keys: clean.keys)
@@ -692,35 +704,12 @@ struct ExactlyOnceTests {
         refundPoints
     )
     func refundRetriedAfterCrash(_ store: TestStore, _ point: String) async throws {
-        // Given a captured payment, made before the fault point is armed
-        let clean = try await ServerProcess.start(store: store)
-        defer { clean.kill() }
-        let payment = try await Self.capturedPayment(clean)
-        #expect(await clean.stop()?.isCleanExit == true, "\(clean.diagnostics)")
-        let ledgers = Ledgers(folder: clean.folder)
-
-        // When its refund reaches the point in a server that dies there, the client gets no answer
-        let dying = try await ServerProcess.start(
-            store: store,
-            folder: clean.folder,
-            keys: clean.keys,
-            environment: ["PAYMENTS_FAULT_POINT": point]
-        )
-        defer { dying.kill() }
+        // Given a captured payment whose refund died at the point in a server, the client without an answer
         let key = UUID().uuidString
+        let (clean, payment, afterCrash) = try await Self.refundKilled(at: point, store: store, key: key)
+        defer { clean.kill() }
+        let ledgers = Ledgers(folder: clean.folder)
         let form: [(String, String)] = [("payment_intent", payment.intent), ("amount", "2000")]
-        let lost = try? await dying.client.postForm(
-            "/v1/refunds",
-            form,
-            auth: dying.secret,
-            headers: ["Idempotency-Key": key]
-        )
-        #expect(lost == nil, "the refund was answered: \(String(describing: lost))")
-        let termination = await dying.stop(signal: SIGKILL)
-        #expect(termination?.reason == .uncaughtSignal, "\(String(describing: termination))\n\(dying.diagnostics)")
-        let afterCrash = try await Self.refundState(charge: payment.charge, ledgers)
-        #expect(afterCrash.service.values.sorted() == ["pending"], "\(afterCrash)")
-        #expect(afterCrash.network.count == (point == "after-refund-network" ? 1 : 0), "\(afterCrash)")
 
         // Then, on a restarted server, the retry with the key (refused while the dead request's lease runs)
         // completes that refund

@@ -172,18 +172,8 @@ struct LifecycleTests {
 
     @Test("a database a newer build migrated: migrate counts only what it knows and names the rest; serve says so")
     func newerBuildsMigrations() async throws {
-        let binary = try PaymentsBinary.path()
-        let folder = try TestPaths.temporaryFolder("payments-e2e-migrate")
+        let (binary, folder, db, environment, first) = try await Self.migratedFile()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let db = folder.appendingPathComponent("payments.sqlite")
-        let environment = PaymentsBinary.environment([:])
-        let first = try await runToCompletion(
-            binary,
-            ["migrate", "--db", db.path],
-            environment: environment,
-            in: folder
-        )
-        #expect(first.termination.isCleanExit, "\(first.output)")
         // Given a migration this build does not have, as a newer build records it
         try await Ledgers(folder: folder).execute(
             "INSERT INTO grdb_migrations (identifier) VALUES ('9999_from_the_future')"
@@ -200,8 +190,8 @@ struct LifecycleTests {
         // Then it exits 0 with the same count of its own migrations (it said one more, and the newest its own),
         // and names the other
         #expect(again.termination.isCleanExit, "\(again.output)")
-        let firstLine = try #require(first.output.split(separator: "\n").first)
-        #expect(again.output.hasPrefix(firstLine + "\n"), "\(first.output)\n\(again.output)")
+        let firstLine = try #require(first.split(separator: "\n").first)
+        #expect(again.output.hasPrefix(firstLine + "\n"), "\(first)\n\(again.output)")
         #expect(
             again.output.contains("1 migration(s) this build does not know (9999_from_the_future)"),
             "\(again.output)"
@@ -214,18 +204,8 @@ struct LifecycleTests {
 
     @Test("a database file this user cannot write is refused by migrate, serve and sweep, naming the file and why")
     func unwritableDatabase() async throws {
-        let binary = try PaymentsBinary.path()
-        let folder = try TestPaths.temporaryFolder("payments-e2e-readonly")
+        let (binary, folder, db, environment, _) = try await Self.migratedFile()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let db = folder.appendingPathComponent("payments.sqlite")
-        let environment = PaymentsBinary.environment([:])
-        let made = try await runToCompletion(
-            binary,
-            ["migrate", "--db", db.path],
-            environment: environment,
-            in: folder
-        )
-        #expect(made.termination.isCleanExit, "\(made.output)")
         // Given the file read-only to the user that runs the commands: root writes whatever the mode says, so as root
         // they run as `nobody`, who may read the file (and the repository) and write neither it nor its folder
         try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: db.path)
@@ -243,5 +223,24 @@ struct LifecycleTests {
             #expect(run.output.contains("'\(db.path)' cannot be written"), "\(command): \(run.output)")
             #expect(!run.output.contains("grdb_issue_102"), "\(command): \(run.output)")
         }
+    }
+
+    /// A new folder holding `payments.sqlite` made by `payments migrate`: the binary, the folder, the file, the
+    /// commands' environment and what migrate printed.
+    static func migratedFile() async throws -> (
+        binary: String, folder: URL, db: URL, environment: [String: String], output: String
+    ) {
+        let binary = try PaymentsBinary.path()
+        let folder = try TestPaths.temporaryFolder("payments-e2e-migrate")
+        let db = folder.appendingPathComponent("payments.sqlite")
+        let environment = PaymentsBinary.environment([:])
+        let made = try await runToCompletion(
+            binary,
+            ["migrate", "--db", db.path],
+            environment: environment,
+            in: folder
+        )
+        #expect(made.termination.isCleanExit, "\(made.output)")
+        return (binary, folder, db, environment, made.output)
     }
 }
