@@ -73,8 +73,8 @@ public final class GroupCommitWriter: Sendable {
     public var statistics: Statistics { state.withLock { $0.statistics } }
 
     /// Whether a commit failed for the disk (full, or an I/O error) within `window` of now, and none has succeeded
-    /// since. A readiness check's own write of one page could fit in the write-ahead log's
-    /// space on a full disk while every payment's commit failed: its check asks this first.
+    /// since. A readiness check's own write of one page could fit in the write-ahead log's space on a full disk while
+    /// every payment's commit failed: the check asks this first.
     public func recentDiskFailure(within window: Duration) -> Bool {
         state.withLock { state in
             state.diskFailedAt.map { ContinuousClock.now - $0 < window } ?? false
