@@ -31,7 +31,8 @@ struct MoneyTests {
             ("kwd", 505, .notSettleable), ("bhd", 1005, .notSettleable), ("bhd", 1010, .valid),
             ("tnd", 999, .notSettleable),
             // isk and ugx: whole units sent as two-decimal amounts, so the last two digits must be 0
-            ("isk", 1050, .notSettleable), ("isk", 1000, .valid), ("ugx", 50, .notSettleable), ("ugx", 500, .valid),
+            ("isk", 1050, .notSettleable), ("isk", 1000, .valid), ("ugx", 150, .notSettleable), ("ugx", 500, .valid),
+            ("isk", 50, .tooSmall(100)), ("isk", 100, .valid),
             ("ugx", 99_999_900, .valid),
         ] as [(String, Int64, Expected)]
     )

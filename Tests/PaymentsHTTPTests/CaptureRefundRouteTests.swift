@@ -233,7 +233,7 @@ struct CaptureRefundRouteTests {
             #expect(odd.error["code"]?.string == "invalid_charge_amount")
             #expect(odd.error["message"]?.string?.contains("multiple of 100") == true, "\(odd.text)")
             let ugx = try await api.payment([
-                ("payment_method", "pm_card_visa"), ("confirm", "true"), ("amount", "50"), ("currency", "ugx"),
+                ("payment_method", "pm_card_visa"), ("confirm", "true"), ("amount", "150"), ("currency", "ugx"),
             ])
             #expect(ugx.status == 400 && ugx.error["code"]?.string == "invalid_charge_amount", "\(ugx.text)")
             // An authorization of 20 ISK: capturing 10.25 is refused, 10 captured; refunding 0.01 refused, 1 made

@@ -73,7 +73,8 @@ public struct Currency: Hashable, Sendable, Codable, CustomStringConvertible {
     /// Stripe would accept); and 500 for three-decimal currencies (0.500, again half a unit).
     public var minimumChargeAmount: Int64 {
         if let minimum = Self.minimumChargeAmounts[code] { return minimum }
-        return minorUnitDigits == 3 ? 500 : 50
+        // `isk` and `ugx`: one whole unit (100), the smallest amount that ends in 00
+        return minorUnitDigits == 3 ? 500 : max(50, settlementMultiple)
     }
 
     /// The largest amount, in minor units, a charge in this currency may have.
