@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import TestSupport
 import Testing
 
 /// Card numbers and CVCs never reach the logs, the database, the card network's ledger or their write-ahead logs:
@@ -13,6 +14,27 @@ struct CardDataLeakTests {
         static let text = "planted-canary-Zq81x"
         /// A short number standing alone, like a CVC would: stored as a metadata value, and logged in a path.
         static let shortNumber = "913"
+    }
+
+    @Test("A trace log's start-up lines hold no migration's SQL, and so none of the test cards its comments name")
+    func startupLinesWithoutSQL() async throws {
+        // Given the card numbers the migrations' comments name, on both stores
+        let sql = try [TestPaths.migrations, TestPaths.migrations + "/postgres"].flatMap { folder in
+            try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".sql") }
+                .map { try String(contentsOfFile: folder + "/" + $0, encoding: .utf8) }
+        }
+        let numbers = Set(sql.flatMap { $0.matches(of: /\b4[0-9]{15}\b/).map { String($0.output) } })
+        try #require(!numbers.isEmpty, "the migrations name no card number any more: this test checks nothing")
+        // When the server starts and stops with trace logs
+        let server = try await ServerProcess.start(environment: ["PAYMENTS_LOG_LEVEL": "trace"])
+        defer { server.kill() }
+        #expect(await server.stop()?.isCleanExit == true, "\(server.diagnostics)")
+        // Then its log names the migrations' sizes, never their SQL (swift-service-lifecycle's "Starting service"
+        // lines printed the whole service graph, every migration's SQL in it)
+        let log = server.output
+        #expect(log.contains("Starting service"), "\(log.prefix(2000))")
+        #expect(!log.contains("CREATE TABLE"), "\(log.prefix(2000))")
+        for number in numbers { #expect(!log.contains(number), "\(number) in the log") }
     }
 
     @Test("The test cards, sent in every parameter, header and path of every route, show in no log and no file")

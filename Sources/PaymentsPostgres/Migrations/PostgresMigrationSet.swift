@@ -7,10 +7,14 @@ import Foundation
 /// released is never edited: the checksum recorded when a file is applied lets the runner refuse a changed one.
 public struct PostgresMigrationSet: Sendable {
     /// One migration: its name (the file name without `.sql`), its SQL and the SHA-256 of its bytes (hex).
-    public struct Migration: Sendable, Equatable {
+    public struct Migration: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
         public var name: String
         public var sql: String
         public var checksum: String
+
+        /// The name and the SQL's size, never the SQL (see `MigrationSet.Migration`'s).
+        public var description: String { "\(name) (\(sql.utf8.count) bytes of SQL)" }
+        public var debugDescription: String { description }
     }
 
     /// The migrations in the order they apply.
