@@ -84,7 +84,7 @@ struct ServiceSettings: Sendable {
         case developmentKeysInProduction(String)
         /// A key setting that cannot work: the message names the setting, never the key.
         case badKey(String)
-        case unreadableCatalog(String)
+        case unreadableCatalog(path: String, reason: String)
         case invalid(String)
 
         var description: String {
@@ -93,7 +93,8 @@ struct ServiceSettings: Sendable {
                 "This configuration is for production but uses the development \(which). Set "
                     + "PAYMENTS_SECRET_KEY, PAYMENTS_PUBLISHABLE_KEY and PAYMENTS_VAULT_KEY to your own values."
             case .badKey(let reason): reason
-            case .unreadableCatalog(let reason): "The catalog in the config file cannot be read: \(reason)"
+            case .unreadableCatalog(let path, let reason):
+                "The catalog file '\(path)' (setting catalog, PAYMENTS_CATALOG) cannot be read: \(reason)."
             case .invalid(let reason): reason
             }
         }
@@ -334,17 +335,26 @@ struct ServiceSettings: Sendable {
             )
         }
         let settings = (file["payments"] ?? nil) ?? [:]
-        for name in settings.keys.sorted() {
-            guard let kind = settingKinds[name] else {
+        // Every unknown setting at once: a file with several typos is mended in one go, not one start per typo
+        let unknown = settings.keys.sorted().filter { settingKinds[$0] == nil }
+        if !unknown.isEmpty {
+            func near(_ name: String) -> String {
                 let near = settingKinds.keys.sorted().first {
                     $0.lowercased().hasPrefix(String(name.lowercased().prefix(4)))
                 }
-                throw SettingsError.invalid(
-                    "The config file '\(path)' has a setting 'payments.\(name)' that this service does not know"
-                        + (near.map { " (did you mean '\($0)'?)" } ?? "") + "; README's Configuration table lists them."
-                )
+                return near.map { " (did you mean '\($0)'?)" } ?? ""
             }
-            guard let value = settings[name], !kind.accepts(value) else { continue }
+            let which =
+                unknown.count == 1
+                ? "a setting 'payments.\(unknown[0])' that this service does not know\(near(unknown[0]))"
+                : "\(unknown.count) settings that this service does not know: "
+                    + unknown.map { "'payments.\($0)'\(near($0))" }.joined(separator: ", ")
+            throw SettingsError.invalid(
+                "The config file '\(path)' has \(which); README's Configuration table lists them."
+            )
+        }
+        for name in settings.keys.sorted() {
+            guard let kind = settingKinds[name], let value = settings[name], !kind.accepts(value) else { continue }
             var message = "\(name) (\(environmentName(name))) must be \(kind.name), not \(value)"
             if case .text(let text) = value,
                 Int(text) != nil || Double(text) != nil || text == "true" || text == "false"
@@ -468,12 +478,56 @@ struct ServiceSettings: Sendable {
             var `default`: String
             var items: [Catalog.Item]
         }
+        let data: Data
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw SettingsError.unreadableCatalog(path: path, reason: "it is a folder")
+        }
         do {
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw SettingsError.unreadableCatalog(path: path, reason: fileProblem(error))
+        }
+        do {
             let file = try JSONDecoder().decode(File.self, from: data)
             return Catalog(items: file.items, defaultItem: file.default)
         } catch {
-            throw SettingsError.unreadableCatalog(String(describing: error))
+            throw SettingsError.unreadableCatalog(path: path, reason: catalogProblem(error))
+        }
+    }
+
+    /// Why a file named by a setting cannot be read, in a few words: "it does not exist", "permission denied",
+    /// never Foundation's `NSCocoaErrorDomain` dump.
+    static func fileProblem(_ error: any Error) -> String {
+        let nsError = error as NSError
+        let posix = (nsError.userInfo[NSUnderlyingErrorKey] as? NSError).flatMap {
+            $0.domain == NSPOSIXErrorDomain ? Int32($0.code) : nil
+        }
+        switch (nsError.domain, nsError.code, posix) {
+        case (_, _, ENOENT?), (NSCocoaErrorDomain, NSFileReadNoSuchFileError, _): return "it does not exist"
+        case (_, _, EACCES?), (NSCocoaErrorDomain, NSFileReadNoPermissionError, _): return "permission denied"
+        case (_, _, let code?): return String(cString: strerror(code))
+        default: return nsError.localizedDescription
+        }
+    }
+
+    /// What is wrong with a catalogue's JSON: the field and the expected shape, from a `DecodingError`.
+    private static func catalogProblem(_ error: any Error) -> String {
+        let shape = #"it must be {"default": ID, "items": [{"id", "name", "amount", "currency"}, ...]}"#
+        func at(_ path: [any CodingKey]) -> String {
+            let steps = path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            return steps.hasPrefix(".") ? String(steps.dropFirst()) : steps
+        }
+        switch error as? DecodingError {
+        case .keyNotFound(let key, let context)?:
+            return "\(at(context.codingPath + [key])) is missing; \(shape)"
+        case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?:
+            return "\(at(context.codingPath)) has the wrong type; \(shape)"
+        case .dataCorrupted(let context)?:
+            let detail = (context.underlyingError as NSError?)?.userInfo["NSDebugDescription"] as? String
+            return "it is not JSON (\(detail ?? context.debugDescription))"
+        default:
+            return configFileProblem(error)
         }
     }
 }

@@ -341,6 +341,51 @@ struct ServeStartupTests {
         }
     }
 
+    @Test("a config file's unknown settings are all named in one refusal")
+    func everyUnknownSettingNamed() async throws {
+        let folder = try TestPaths.temporaryFolder("payments-e2e-config-unknowns")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("settings.json")
+        try #"{"payments": {"confirmWindow": 60, "port": 4242, "sweepIntervall": 5, "zz": 1}}"#.write(
+            to: file,
+            atomically: true,
+            encoding: .utf8
+        )
+        let run = try await Self.serve(refusing: ["PAYMENTS_CONFIG": file.path])
+        #expect(run.termination.reason == .exit && run.termination.status != 0, "\(run)")
+        #expect(
+            run.output.contains(
+                "has 3 settings that this service does not know: 'payments.confirmWindow' (did you mean "
+                    + "'confirmationWindow'?), 'payments.sweepIntervall' (did you mean 'sweepInterval'?), 'payments.zz';"
+            ),
+            "\(run.output)"
+        )
+        #expect(!run.createdDatabase)
+    }
+
+    @Test("a catalog file that is missing, a folder or not a catalog is refused in plain words, naming the file")
+    func unreadableCatalogRefused() async throws {
+        let folder = try TestPaths.temporaryFolder("payments-e2e-catalog")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let missing = folder.appendingPathComponent("missing.json").path
+        let noItems = folder.appendingPathComponent("no-items.json")
+        try #"{"default": "book"}"#.write(to: noItems, atomically: true, encoding: .utf8)
+        let wrongType = folder.appendingPathComponent("wrong-type.json")
+        try #"{"default": "book", "items": [{"id": 5}]}"#.write(to: wrongType, atomically: true, encoding: .utf8)
+        for (path, reason) in [
+            (missing, "it does not exist."), (folder.path, "it is a folder."),
+            (noItems.path, #"items is missing; it must be {"default": ID, "items": ["#),
+            (wrongType.path, "items[0].id has the wrong type;"),
+        ] {
+            let run = try await Self.serve(refusing: ["PAYMENTS_CATALOG": path])
+            #expect(run.termination.reason == .exit && run.termination.status != 0, "\(path): \(run)")
+            let expected = "The catalog file '\(path)' (setting catalog, PAYMENTS_CATALOG) cannot be read: \(reason)"
+            #expect(run.output.contains(expected), "\(run.output)")
+            #expect(!run.output.contains("NSCocoaErrorDomain") && !run.output.contains("keyNotFound"), "\(run.output)")
+            #expect(!run.createdDatabase)
+        }
+    }
+
     @Test("a config file that is not a JSON object is refused, naming the file and what is wrong with it")
     func unreadableConfigFile() async throws {
         let folder = try TestPaths.temporaryFolder("payments-e2e-config-file")
