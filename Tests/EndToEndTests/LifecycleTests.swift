@@ -225,6 +225,37 @@ struct LifecycleTests {
         }
     }
 
+    @Test("an export of a database in a folder this user cannot write says what SQLite needs and what to do")
+    func exportFromUnwritableFolder() async throws {
+        let (binary, folder, db, environment, _) = try await Self.migratedFile()
+        let outputs = try TestPaths.temporaryFolder("payments-e2e-export-out")
+        defer {
+            try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder.path)
+            try? FileManager.default.removeItem(at: folder)
+            try? FileManager.default.removeItem(at: outputs)
+        }
+        // Given the database and its folder read-only to the user that exports (as root: `nobody`), who may write
+        // the archive elsewhere
+        try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: db.path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: folder.path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: outputs.path)
+        let (executable, prefix) = getuid() == 0 ? ("/usr/sbin/runuser", ["-u", "nobody", "--", binary]) : (binary, [])
+        let archive = outputs.appendingPathComponent("payments.archive").path
+        // When it exports
+        let run = try await runToCompletion(
+            executable,
+            prefix + ["export", "--db", db.path, "--output", archive],
+            environment: environment,
+            in: outputs
+        )
+        // Then it exits 1 saying why SQLite writes beside the file and what to do, not SQLite's bare words
+        #expect(!run.termination.isCleanExit, "\(run.output)")
+        #expect(run.output.contains("this user may not write to the file or its folder"), "\(run.output)")
+        #expect(run.output.contains(".backup COPY"), "\(run.output)")
+        #expect(!run.output.contains("attempt to write a readonly database"), "\(run.output)")
+        #expect(!FileManager.default.fileExists(atPath: archive))
+    }
+
     /// A new folder holding `payments.sqlite` made by `payments migrate`: the binary, the folder, the file, the
     /// commands' environment and what migrate printed.
     static func migratedFile() async throws -> (
