@@ -63,20 +63,36 @@ struct OutputFile {
     /// Whether this file and the one at `other` are the same file (``FileNames/same(_:_:)``).
     func isSameFile(as other: String) -> Bool { FileNames.same(target, other) }
 
+    /// Linux's `O_TMPFILE` (`__O_TMPFILE | O_DIRECTORY`, the same on x86-64 and arm64), which Swift's Glibc module
+    /// does not import: a file with no name in a folder, gone with the process unless linked.
+    static let unnamedFileFlag: Int32 = 0o2000_0000 | O_DIRECTORY
+
     /// Replaces the file with `data` at once: a new file in its folder, written and synced, then renamed over it,
     /// so a reader (a metrics collector) never sees half of it. It keeps the mode (and, when the process may set
     /// it, the owner) of the file it replaces; a new file gets the default mode.
-    func write(_ data: Data) throws {
+    ///
+    /// The new file has no name while it is written (`O_TMPFILE`) and is given its hidden temporary name only to be
+    /// renamed, so a process killed while writing (SIGKILL) leaves nothing behind. A file system without unnamed
+    /// files writes under the temporary name throughout.
+    /// - Parameter synced: called once the data is written and synced, before the file is named (tests look at
+    ///   the folder there: what a process killed at that moment would leave).
+    func write(_ data: Data, synced: () -> Void = {}) throws {
         let folder = URL(fileURLWithPath: target).deletingLastPathComponent().path
         let name = URL(fileURLWithPath: target).lastPathComponent
         let temporary = folder + "/.\(name).\(UUID().uuidString.prefix(8)).tmp"
         var old = stat()
         let replacing = stat(target, &old) == 0
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        // The unnamed file is linked through /proc/self/fd (linking it by descriptor alone needs a privilege)
+        var unnamed = access("/proc/self/fd", X_OK) == 0
+        var descriptor = unnamed ? open(folder, O_WRONLY | Self.unnamedFileFlag | O_CLOEXEC, 0o666) : -1
+        if !unnamed || (descriptor < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+            unnamed = false
+            descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        }
         guard descriptor >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        var written = false
+        var renamed = false
         defer {
-            if !written { unlink(temporary) }
+            if !renamed, !unnamed { unlink(temporary) }
         }
         do {
             defer { close(descriptor) }
@@ -96,8 +112,17 @@ struct OutputFile {
                 }
             }
             guard fsync(descriptor) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+            synced()
+            if unnamed {
+                // A name for the whole file at once (a link can replace nothing, so it takes the temporary name first)
+                guard linkat(AT_FDCWD, "/proc/self/fd/\(descriptor)", AT_FDCWD, temporary, AT_SYMLINK_FOLLOW) == 0
+                else {
+                    throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+                }
+                unnamed = false
+            }
         }
         guard rename(temporary, target) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        written = true
+        renamed = true
     }
 }
