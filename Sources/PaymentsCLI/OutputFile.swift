@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PaymentsCore
 
 /// A file a command writes its results to (`payments recharge --output` and `--metrics-file`): checked before the
 /// command changes anything, and replaced whole at its end.
@@ -63,10 +64,6 @@ struct OutputFile {
     /// Whether this file and the one at `other` are the same file (``FileNames/same(_:_:)``).
     func isSameFile(as other: String) -> Bool { FileNames.same(target, other) }
 
-    /// Linux's `O_TMPFILE` (`__O_TMPFILE | O_DIRECTORY`, the same on x86-64 and arm64), which Swift's Glibc module
-    /// does not import: a file with no name in a folder, gone with the process unless linked.
-    static let unnamedFileFlag: Int32 = 0o2000_0000 | O_DIRECTORY
-
     /// Replaces the file with `data` at once: a new file in its folder, written and synced, then renamed over it,
     /// so a reader (a metrics collector) never sees half of it. It keeps the mode (and, when the process may set
     /// it, the owner) of the file it replaces; a new file gets the default mode.
@@ -82,11 +79,9 @@ struct OutputFile {
         let temporary = folder + "/.\(name).\(UUID().uuidString.prefix(8)).tmp"
         var old = stat()
         let replacing = stat(target, &old) == 0
-        // The unnamed file is linked through /proc/self/fd (linking it by descriptor alone needs a privilege)
-        var unnamed = access("/proc/self/fd", X_OK) == 0
-        var descriptor = unnamed ? open(folder, O_WRONLY | Self.unnamedFileFlag | O_CLOEXEC, 0o666) : -1
-        if !unnamed || (descriptor < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-            unnamed = false
+        var descriptor = UnnamedFile.open(inFolder: folder) ?? -1
+        var unnamed = descriptor >= 0
+        if !unnamed {
             descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
         }
         guard descriptor >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
@@ -115,10 +110,8 @@ struct OutputFile {
             synced()
             if unnamed {
                 // A name for the whole file at once (a link can replace nothing, so it takes the temporary name first)
-                guard linkat(AT_FDCWD, "/proc/self/fd/\(descriptor)", AT_FDCWD, temporary, AT_SYMLINK_FOLLOW) == 0
-                else {
-                    throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
-                }
+                let failed = UnnamedFile.name(descriptor, as: temporary)
+                guard failed == 0 else { throw POSIXError(POSIXErrorCode(rawValue: failed) ?? .EIO) }
                 unnamed = false
             }
         }

@@ -163,22 +163,21 @@ struct ExportImportTests {
         let intents = 100_000
         try await Self.migratedFile(db.path, intents: intents, named: "pi_kill", in: folder)
 
-        // When an export is killed once it has written part of the archive
+        // When an export is killed once it has written part of the archive (to a file with no name yet: seen
+        // through the process's open files)
         let archive = folder.appendingPathComponent("payments.archive")
         let killedExport = try await Self.killMidway(["export", "--db", db.path, "--output", archive.path], in: folder)
-        {
-            Self.temporaryFiles(of: archive.path).contains { temporary in
-                ((try? FileManager.default.attributesOfItem(atPath: temporary)[.size] as? Int) ?? 0) > 0
-            }
+        { pid in
+            Self.openUnnamedFileSizes(of: pid).contains { $0 > 0 }
         }
-        let partial = Self.temporaryFiles(of: archive.path)
 
-        // Then there is no archive, only the partial temporary file; and a new export writes a whole archive
+        // Then there is neither an archive nor a temporary file; and a new export writes a whole archive
         #expect(killedExport.killed, "the export ended before it could be killed: \(killedExport.output)")
         #expect(!FileManager.default.fileExists(atPath: archive.path))
+        #expect(Self.temporaryFiles(of: archive.path).isEmpty, "the killed export left a partial file")
         let export = try await Self.run(["export", "--db", db.path, "--output", archive.path], in: folder)
         #expect(export.termination.isCleanExit, "\(export.output)")
-        #expect(Self.temporaryFiles(of: archive.path) == partial, "the new export's temporary file is renamed")
+        #expect(Self.temporaryFiles(of: archive.path).isEmpty, "the new export's temporary file is renamed")
 
         // When an import into a new PostgreSQL database is killed while it copies the rows
         let cluster = try await PostgresServer.started()
@@ -424,7 +423,7 @@ struct ExportImportTests {
         let killedImport = try await Self.killMidway(
             ["import", "--database-url", url, "--input", archive.path],
             in: folder
-        ) {
+        ) { _ in
             ((try? await Self.cells(copying, connection)) ?? [["0"]]) != [["0"]]
         }
 
@@ -480,13 +479,28 @@ struct ExportImportTests {
             .map { folder + "/" + $0 }
     }
 
-    /// Starts the built binary with `arguments`, waits until `reached` holds (checked every 5 ms, for at most a
-    /// minute), then kills it with SIGKILL. Its output goes to a log in `folder`.
+    /// The sizes of the files process `pid` has open that have no name (Linux's `O_TMPFILE`: `/proc` shows them as
+    /// `/folder/#inode (deleted)`).
+    static func openUnnamedFileSizes(of pid: pid_t) -> [Int] {
+        let descriptors = "/proc/\(pid)/fd"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: descriptors)) ?? []
+        return names.compactMap { name in
+            let link = descriptors + "/" + name
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: link),
+                target.contains("/#"), target.hasSuffix(" (deleted)")
+            else { return nil }
+            var status = stat()
+            return stat(link, &status) == 0 ? Int(status.st_size) : nil
+        }
+    }
+
+    /// Starts the built binary with `arguments`, waits until `reached` holds for its process id (checked every 5 ms,
+    /// for at most a minute), then kills it with SIGKILL. Its output goes to a log in `folder`.
     /// - Returns: whether it was still running when `reached` held (so the kill was mid-way), and its output.
     static func killMidway(
         _ arguments: [String],
         in folder: URL,
-        until reached: () async -> Bool
+        until reached: (pid_t) async -> Bool
     ) async throws -> (killed: Bool, output: String) {
         let logURL = folder.appendingPathComponent("killed-\(UUID().uuidString.prefix(8)).log")
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
@@ -501,7 +515,7 @@ struct ExportImportTests {
         )
         try ChildRegistry.launch(process)
         let deadline = ContinuousClock.now + .seconds(60)
-        while process.isRunning, ContinuousClock.now < deadline, !(await reached()) {
+        while process.isRunning, ContinuousClock.now < deadline, !(await reached(process.processIdentifier)) {
             try await Task.sleep(for: .milliseconds(5))
         }
         let midway = process.isRunning

@@ -4,8 +4,9 @@ import PaymentsCore
 
 /// `payments export`: the whole database, in one snapshot, as an archive file.
 ///
-/// The file is written as `FILE.<8 hex digits>.tmp` (a name of its own), flushed to disk and renamed to `FILE` once
-/// complete, so `FILE` is either absent or a whole archive; `-` writes to standard output instead. Sealed cards are
+/// The file is written with no name (Linux's `O_TMPFILE`; elsewhere as `FILE.<8 hex digits>.tmp`), flushed to disk,
+/// named `FILE.<8 hex digits>.tmp` and renamed to `FILE` once complete, so `FILE` is either absent or a whole archive
+/// and an export killed half way leaves nothing; `-` writes to standard output instead. Sealed cards are
 /// copied sealed: the archive holds no card number, and the vault key that opens them travels separately.
 public struct ArchiveExport: Sendable {
     public let database: ArchiveDatabase
@@ -31,7 +32,10 @@ public struct ArchiveExport: Sendable {
         let temporary = output + String(format: ".%08x.tmp", UInt32.random(in: .min ... .max))
         try Self.refuseOtherThanFiles(output, temporary)
         try Self.refuseDatabaseFiles(output, temporary, database: database)
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        // Written with no name, so an export killed half way leaves no half archive behind; named once complete
+        let folder = URL(fileURLWithPath: output).deletingLastPathComponent().path
+        var unnamed = UnnamedFile.open(inFolder: folder)
+        let descriptor = unnamed ?? open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
         guard descriptor >= 0 else {
             throw ArchiveError.database("Cannot create \(temporary) (\(String(cString: strerror(errno)))).")
         }
@@ -39,6 +43,13 @@ public struct ArchiveExport: Sendable {
         do {
             let counts = try await write(to: file)
             try file.synchronize()
+            if let named = unnamed {
+                let failed = UnnamedFile.name(named, as: temporary)
+                guard failed == 0 else {
+                    throw ArchiveError.database("Cannot create \(temporary) (\(String(cString: strerror(failed)))).")
+                }
+                unnamed = nil
+            }
             try file.close()
             guard rename(temporary, output) == 0 else {
                 throw ArchiveError.database("Cannot rename \(temporary) to \(output) (errno \(errno)).")
@@ -46,7 +57,7 @@ public struct ArchiveExport: Sendable {
             return counts
         } catch {
             try? file.close()
-            try? FileManager.default.removeItem(atPath: temporary)
+            if unnamed == nil { try? FileManager.default.removeItem(atPath: temporary) }
             throw error
         }
     }
