@@ -141,9 +141,10 @@ struct SetupIntentsTests {
             try await environment.setupIntents.confirm(setup.id, .init())
         }
 
-        // Then the answer says a payment method is missing, and the expiry stands: the setup is back in
-        // requires_payment_method with the expiry's error, its challenge gone
-        #expect(refused?.code == "setup_intent_unexpected_state")
+        // Then the answer says the attempt expired (as a PaymentIntent's does), and the expiry stands: the setup is
+        // back in requires_payment_method with the expiry's error, its challenge gone
+        #expect(refused?.code == "setup_intent_setup_attempt_expired")
+        #expect(refused?.message.contains("missing a payment method") == false)
         let expired = try await environment.setupIntents.retrieve(setup.id)
         #expect(expired.status == .requiresPaymentMethod)
         #expect(expired.lastSetupError?.code == "setup_intent_setup_attempt_expired")

@@ -17,6 +17,9 @@ public struct IdempotencyLease: Sendable, Equatable {
     public let until: Int64
     /// The intent an earlier try of this request created, if it got that far.
     public let resumeIntent: String?
+    /// Whether a transaction of this request has committed its new key (``KeyClaim``): from then on the request
+    /// has executed, whatever it answers.
+    public var keyCommitted: Bool { claim?.isClaimed == true }
     /// The charge attempt an earlier try recorded before asking the network.
     public let resumeCharge: String?
     /// The refund an earlier try reserved before asking the network.

@@ -186,6 +186,18 @@ struct IdempotencyMiddleware: RouterMiddleware {
             )
             try await keys.finish(lease, response: SavedResponse(status: error.status, body: body))
             throw error
+        } catch let refusal as PaymentError where lease.keyCommitted {
+            // Refused after a transaction of it committed under its new key (a confirm that expired its late attempt
+            // and then had nothing to charge): the request executed, so its refusal is the key's answer, as Stripe
+            // saves it. Released, the key was new again and ran another body, its events naming the first request.
+            let body = await ErrorAndRequestIDMiddleware.errorBody(
+                refusal,
+                request: request,
+                context: context,
+                services: services
+            )
+            try await keys.finish(lease, response: SavedResponse(status: refusal.status, body: body))
+            throw refusal
         } catch {
             try await keys.release(lease)
             // A refusal on what the request read (a 400 on the intent's state) may be the doing of a request with
