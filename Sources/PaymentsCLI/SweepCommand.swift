@@ -21,10 +21,13 @@ struct SweepCommand: AsyncParsableCommand {
 
     @OptionGroup var options: DatabaseOptions
 
+    // Unconditional: the argument after --now is its value even when it starts with a dash (`--now -1h`, a time
+    // before now), which the parser otherwise took for an option and answered "Missing value for '--now <now>'"
     @Option(
         name: .long,
+        parsing: .unconditional,
         help: """
-            The time the pass treats as now: unix seconds, ISO 8601, or a time from now such as +2m or +7d \
+            The time the pass treats as now: unix seconds, ISO 8601, or a time from now such as +2m, +7d or -1h \
             (default: the current time).
             """
     )

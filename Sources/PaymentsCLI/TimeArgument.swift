@@ -33,35 +33,53 @@ struct TimeArgument: ExpressibleByArgument, Sendable, Equatable {
             self.init(seconds: seconds)
             return
         }
-        // The whole text in one of the shapes below: the formatters read a date at its start and ignore the rest,
-        // so `2026-12-02T16:00` (no seconds) and `2026-12-02 16:00:00` were read as that day's midnight
-        guard text.wholeMatch(of: Self.iso8601Shape) != nil else { return nil }
-        let forms: [ISO8601DateFormatter.Options] = [
-            [.withInternetDateTime],
-            [.withInternetDateTime, .withFractionalSeconds],
-            [.withFullDate, .withTime, .withDashSeparatorInDate, .withColonSeparatorInTime],
-            [.withFullDate, .withDashSeparatorInDate],
-        ]
-        for options in forms {
-            let formatter = ISO8601DateFormatter()
-            formatter.formatOptions = options
-            formatter.timeZone = TimeZone(identifier: "UTC")
-            if let date = formatter.date(from: text) {
-                let seconds = date.timeIntervalSince1970.rounded(.down)
-                guard Double(Self.bounds.lowerBound) <= seconds, seconds <= Double(Self.bounds.upperBound) else {
-                    return nil
-                }
-                self.init(seconds: Int64(seconds))
-                return
-            }
-        }
-        return nil
+        // The whole text in one of the shapes below, each field in its range: Foundation's formatters read a date
+        // at the text's start and ignored the rest, so `2026-12-02T16:00` (no seconds) and `2026-12-02T25:00:00` (no
+        // such hour) were read as that day's midnight, and `2026-02-30` as 2 March
+        guard let seconds = Self.iso8601Seconds(text), Self.bounds.contains(seconds) else { return nil }
+        self.init(seconds: seconds)
     }
 
     /// An ISO 8601 date (`2026-01-01`), or date and time with seconds (`2026-01-01T00:00:00`), with fractional
     /// seconds or not, with `Z`, an offset (`+02:00`) or neither.
     nonisolated(unsafe) private static let iso8601Shape =
-        /[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?)?/
+        /([0-9]{4})-([0-9]{2})-([0-9]{2})(?:T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]+)?(Z|([+-])([0-9]{2}):([0-9]{2}))?)?/
+
+    /// The unix seconds of an ISO 8601 date or date and time in ``iso8601Shape`` (fractions dropped, no offset
+    /// meaning UTC), or nil when it is not one or a field is out of its range (month 13, 30 February, hour 24,
+    /// minute or second 60, an offset past 23:59).
+    static func iso8601Seconds(_ text: String) -> Int64? {
+        guard let match = text.wholeMatch(of: iso8601Shape) else { return nil }
+        func number(_ part: Substring?) -> Int64 { part.flatMap { Int64($0) } ?? 0 }
+        let (year, month, day) = (number(match.1), number(match.2), number(match.3))
+        let (hour, minute, second) = (number(match.4), number(match.5), number(match.6))
+        let (offsetHours, offsetMinutes) = (number(match.9), number(match.10))
+        guard (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day), hour < 24, minute < 60,
+            second < 60, offsetHours < 24, offsetMinutes < 60
+        else { return nil }
+        let offset = (offsetHours * 3_600 + offsetMinutes * 60) * (match.8 == "-" ? -1 : 1)
+        return daysSinceEpoch(year: year, month: month, day: day) * 86_400 + hour * 3_600 + minute * 60 + second
+            - offset
+    }
+
+    /// The days of `month` (1-12) in `year` of the proleptic Gregorian calendar.
+    private static func daysIn(month: Int64, year: Int64) -> Int64 {
+        switch month {
+        case 2: year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    /// Days from 1970-01-01 to a date of the proleptic Gregorian calendar (Howard Hinnant's `days_from_civil`).
+    private static func daysSinceEpoch(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let shifted = month <= 2 ? year - 1 : year
+        let era = (shifted >= 0 ? shifted : shifted - 399) / 400
+        let yearOfEra = shifted - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
 
     static var defaultCompletionKind: CompletionKind { .default }
 

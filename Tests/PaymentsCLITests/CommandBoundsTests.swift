@@ -31,6 +31,30 @@ struct CommandBoundsTests {
         #expect(TimeArgument(argument: text) == nil)
     }
 
+    @Test(
+        "--now: a date or time with a field out of its range is refused, not read as another time",
+        arguments: [
+            // Read as the day's midnight, and impossible dates as days of the next month
+            "2026-12-02T25:00:00", "2026-12-02T12:60:00", "2026-12-02T99:99:99Z", "2026-12-02T25:00:00+02:00",
+            "2026-12-02T23:59:60Z", "2026-02-30", "2026-02-29", "2026-13-01", "2026-00-10", "2026-12-00",
+            "2026-12-02T12:00:00+24:00", "2026-12-02T12:00:00+02:60",
+        ]
+    )
+    func timesOutOfRange(_ text: String) {
+        #expect(TimeArgument(argument: text) == nil)
+    }
+
+    @Test("--now: leap days, the ends of months and offsets on both sides read as their times")
+    func calendarEdges() {
+        let forms: [(String, Int64)] = [
+            ("2028-02-29", 1_835_395_200), ("2000-02-29T00:00:00Z", 951_782_400),
+            ("2026-12-31T23:59:59Z", 1_798_761_599),
+            ("1970-01-01", 0), ("2026-12-02T11:30:00-04:30", 1_796_227_200),
+            ("2026-01-01T00:00:00+14:00", 1_767_175_200),
+        ]
+        for (text, seconds) in forms { #expect(TimeArgument(argument: text)?.seconds(now: 5) == seconds, "\(text)") }
+    }
+
     @Test("--now: every form README names reads as its time")
     func timeForms() {
         let forms: [(String, Int64)] = [
@@ -48,6 +72,13 @@ struct CommandBoundsTests {
         #expect(TimeArgument(argument: "9999-12-31T23:59:59Z")?.seconds(now: 5) == 253_402_300_799)
         #expect(TimeArgument(argument: "+7d")?.seconds(now: 1_000) == 605_800)
         #expect(TimeArgument(argument: "-1h")?.seconds(now: 10_000) == 6_400)
+    }
+
+    @Test("sweep --now takes a time before now written with its dash, as --now -1h, not as an option")
+    func nowBeforeNow() throws {
+        let command = try SweepCommand.parse(["--now", "-1h"])
+        #expect(command.now?.seconds(now: 10_000) == 6_400)
+        #expect(try SweepCommand.parse(["--now=-2d"]).now?.seconds(now: 200_000) == 27_200)
     }
 
     @Test("sweep refuses a time from now that falls before 1970 or past 9999, and batch sizes outside 1...1,000,000")
