@@ -401,7 +401,7 @@ struct ChargesRouteTests {
         arguments: [
             ([("limit", "0")], "limit"), ([("limit", "101")], "limit"), ([("created[gte]", "soon")], "created[gte]"),
             ([("starting_after", "ch_missing")], "starting_after"), ([("status", "succeeded")], "status"),
-            ([("expand[]", "data.balance_transaction")], "expand"), ([("expand[]", "payment_intent")], "expand"),
+            ([("expand[]", "data.payment_method")], "expand"), ([("expand[]", "payment_intent")], "expand"),
             ([("starting_after", "ch_a"), ("ending_before", "ch_b")], "ending_before"),
         ] as [([(String, String)], String)]
     )
@@ -519,6 +519,44 @@ struct ChargesRouteTests {
             let bad = try await api.get("/v1/charges/\(id)", [("expand[]", "payment_method")])
             #expect(bad.status == 400)
             #expect(bad.error["param"]?.string == "expand")
+        }
+    }
+
+    @Test("balance transactions expand to null, as Stripe's docs read fees, and expanding one expands its charge")
+    func balanceTransactionsExpandToNull() async throws {
+        try await withWire { api in
+            // Given a paid intent and its refund
+            let paid = try await Self.pay(api, "pm_card_visa")
+            let id = try Self.chargeID(of: paid)
+            let intentID = try #require(paid.json["id"]?.string)
+            let refund = try await api.post("/v1/refunds", [("charge", id), ("amount", "100")])
+            let refundID = try #require(refund.json["id"]?.string, "\(refund.text)")
+
+            // When each is read with its balance transaction expanded, as Stripe's docs read a payment's fees
+            let intent = try await api.get(
+                "/v1/payment_intents/\(intentID)",
+                [("expand[]", "latest_charge.balance_transaction")]
+            )
+            let charge = try await api.get("/v1/charges/\(id)", [("expand[]", "balance_transaction")])
+            let charges = try await api.get("/v1/charges", [("expand[]", "data.balance_transaction")])
+            let refunded = try await api.get("/v1/refunds/\(refundID)", [("expand[]", "balance_transaction")])
+            let refunds = try await api.get("/v1/refunds", [("expand[]", "data.balance_transaction")])
+
+            // Then each answers 200 with the balance transaction null (there are none here), the intent's latest
+            // charge expanded to hold it
+            for response in [intent, charge, charges, refunded, refunds] {
+                #expect(response.status == 200, "\(response.text)")
+            }
+            #expect(intent.json["latest_charge"]?["id"]?.string == id, "\(intent.text)")
+            #expect(intent.json["latest_charge"]?["balance_transaction"]?.isNull == true)
+            #expect(charge.json["balance_transaction"]?.isNull == true)
+            #expect(charges.json["data"]?[0]?["balance_transaction"]?.isNull == true)
+            #expect(refunded.json["balance_transaction"]?.isNull == true)
+            #expect(refunds.json["data"]?[0]?["balance_transaction"]?.isNull == true)
+
+            // And other fields of the charge still cannot be expanded through the intent
+            let bad = try await api.get("/v1/payment_intents/\(intentID)", [("expand[]", "latest_charge.refunds")])
+            #expect(bad.status == 400 && bad.error["param"]?.string == "expand", "\(bad.text)")
         }
     }
 }

@@ -3,10 +3,18 @@ import PaymentsCore
 
 /// Reads and checks `expand[]`.
 enum Expansion {
-    /// The fields a PaymentIntent can expand.
-    static let intentFields: Set<String> = ["payment_method", "customer", "latest_charge"]
+    /// Fields Stripe expands that are always null here: there are no balance transactions (no fees, no payouts),
+    /// so expanding one shows null, as Stripe shows an expanded field that is null. Accepted, not refused: Stripe's
+    /// docs read a payment's fees with `expand[]=latest_charge.balance_transaction`.
+    static let alwaysNull: Set<String> = ["balance_transaction"]
+    /// The fields a PaymentIntent can expand (its latest charge's balance transaction expands the charge).
+    static let intentFields = Set(
+        ["payment_method", "customer", "latest_charge"] + alwaysNull.map { "latest_charge." + $0 }
+    )
     /// The fields a Charge can expand.
-    static let chargeFields: Set<String> = Lookup.chargeExpandable
+    static let chargeFields: Set<String> = Lookup.chargeExpandable.union(alwaysNull)
+    /// The fields a Refund can expand.
+    static let refundFields: Set<String> = alwaysNull
     /// The fields a SetupIntent can expand.
     static let setupIntentFields: Set<String> = Lookup.setupIntentExpandable
 
@@ -31,6 +39,14 @@ enum Expansion {
                 throw .invalidRequest("This property cannot be expanded (\(value)).", param: "expand")
             }
         }
-        return values
+        // A field of an expanded object expands that object too (`latest_charge.balance_transaction` shows the charge)
+        var expanded = values
+        for value in values {
+            let field = list ? value.dropFirst(5) : Substring(value)
+            guard let dot = field.firstIndex(of: ".") else { continue }
+            let parent = (list ? "data." : "") + field[..<dot]
+            if !expanded.contains(parent) { expanded.append(parent) }
+        }
+        return expanded
     }
 }

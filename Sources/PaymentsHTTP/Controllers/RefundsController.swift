@@ -18,7 +18,7 @@ struct RefundsController {
     @Sendable func create(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
-        _ = try Expansion.read(&params, allowed: [])
+        _ = try Expansion.read(&params, allowed: Expansion.refundFields)
         var input = Refunds.CreateInput()
         input.paymentIntent = try params.string("payment_intent")
         input.charge = try params.string("charge")
@@ -38,7 +38,7 @@ struct RefundsController {
     @Sendable func retrieve(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
-        _ = try Expansion.read(&params, allowed: [])
+        _ = try Expansion.read(&params, allowed: Expansion.refundFields)
         try params.finish()
         let refund = try await services.refunds.retrieve(try context.parameters.require("id"))
         return JSONResponse.json(StripeRenderer.refund(refund))
@@ -47,7 +47,7 @@ struct RefundsController {
     @Sendable func update(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
-        _ = try Expansion.read(&params, allowed: [])
+        _ = try Expansion.read(&params, allowed: Expansion.refundFields)
         let metadata = try params.metadata()
         try params.finish()
         let refund = try await services.refunds.update(
@@ -61,7 +61,7 @@ struct RefundsController {
     @Sendable func list(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
-        _ = try Expansion.read(&params, allowed: [], list: true)
+        _ = try Expansion.read(&params, allowed: Expansion.refundFields, list: true)
         let paymentIntent = try params.string("payment_intent")
         let charge = try params.string("charge")
         let created = try ListParameters.created(&params)
