@@ -190,16 +190,8 @@ extension PaymentIntents {
             else {
                 if intent.lastPaymentError?.code == "payment_intent_payment_attempt_expired" {
                     // The confirm the seed's client sends after the challenge, come too late (this very request
-                    // expired the attempt, or the sweeper did): say so, not that a payment method is missing
-                    throw PaymentError(
-                        kind: .invalidRequest,
-                        code: "payment_intent_payment_attempt_expired",
-                        message: "The confirmation window of this PaymentIntent's last attempt closed before it was "
-                            + "confirmed, so the attempt failed. Confirm it again with a payment method to try again.",
-                        param: "payment_method",
-                        status: 400,
-                        paymentIntent: intent.id
-                    )
+                    // expired the attempt, or the sweeper did)
+                    throw PaymentError.attemptExpired(paymentIntent: intent.id)
                 }
                 throw PaymentError.invalidRequest(
                     "You cannot confirm this PaymentIntent because it's missing a payment method. To confirm the "

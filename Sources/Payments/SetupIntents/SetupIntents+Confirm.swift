@@ -68,17 +68,8 @@ extension SetupIntents {
                 let paymentMethod = try tx.paymentMethod(pmID)
             else {
                 if setup.lastSetupError?.code == "setup_intent_setup_attempt_expired" {
-                    // A confirm come after the challenge's window (this very request expired the attempt, or the
-                    // sweeper did): say so, not that a payment method is missing, as a PaymentIntent's confirm does
-                    throw PaymentError(
-                        kind: .invalidRequest,
-                        code: "setup_intent_setup_attempt_expired",
-                        message: "The confirmation window of this SetupIntent's last attempt closed before it was "
-                            + "completed, so the attempt failed. Confirm it again with a payment method to try again.",
-                        param: "payment_method",
-                        status: 400,
-                        setupIntent: id
-                    )
+                    // Come after the challenge's window (this very request expired the attempt, or the sweeper did)
+                    throw PaymentError.attemptExpired(setupIntent: id)
                 }
                 throw PaymentError(
                     kind: .invalidRequest,

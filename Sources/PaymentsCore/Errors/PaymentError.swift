@@ -167,6 +167,26 @@ extension PaymentError {
             setupIntent: setupIntent
         )
     }
+
+    /// A confirm with no payment method, come after the intent's last attempt outlived its confirmation window (the
+    /// confirm the seed's client sends after the challenge, too late): says so, not that a payment method is
+    /// missing. `paymentIntent` or `setupIntent` names the intent.
+    public static func attemptExpired(paymentIntent: String? = nil, setupIntent: String? = nil) -> PaymentError {
+        let (object, code, outcome) =
+            setupIntent == nil
+            ? ("PaymentIntent", "payment_intent_payment_attempt_expired", "confirmed")
+            : ("SetupIntent", "setup_intent_setup_attempt_expired", "completed")
+        return PaymentError(
+            kind: .invalidRequest,
+            code: code,
+            message: "The confirmation window of this \(object)'s last attempt closed before it was \(outcome), so the "
+                + "attempt failed. Confirm it again with a payment method to try again.",
+            param: "payment_method",
+            status: 400,
+            paymentIntent: paymentIntent,
+            setupIntent: setupIntent
+        )
+    }
 }
 
 // MARK: - Authentication

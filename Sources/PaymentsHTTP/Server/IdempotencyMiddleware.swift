@@ -176,8 +176,11 @@ struct IdempotencyMiddleware: RouterMiddleware {
             // The card network did not answer: the key keeps its recovery point, so a retry resumes.
             try await keys.release(lease)
             throw error
-        } catch let error as PaymentError where error.status == 402 || error.status >= 500 {
-            // The endpoint executed and failed: save the failure, as Stripe does.
+        } catch let error as PaymentError where error.status == 402 || error.status >= 500 || lease.keyCommitted {
+            // The endpoint executed and failed: save the failure, as Stripe does. A refusal (4xx) counts as executed
+            // once a transaction of the request committed under its new key (a confirm that expired its late attempt
+            // and then had nothing to charge): released, the key was new again and ran another body, its events
+            // naming the first request.
             let body = await ErrorAndRequestIDMiddleware.errorBody(
                 error,
                 request: request,
@@ -186,18 +189,6 @@ struct IdempotencyMiddleware: RouterMiddleware {
             )
             try await keys.finish(lease, response: SavedResponse(status: error.status, body: body))
             throw error
-        } catch let refusal as PaymentError where lease.keyCommitted {
-            // Refused after a transaction of it committed under its new key (a confirm that expired its late attempt
-            // and then had nothing to charge): the request executed, so its refusal is the key's answer, as Stripe
-            // saves it. Released, the key was new again and ran another body, its events naming the first request.
-            let body = await ErrorAndRequestIDMiddleware.errorBody(
-                refusal,
-                request: request,
-                context: context,
-                services: services
-            )
-            try await keys.finish(lease, response: SavedResponse(status: refusal.status, body: body))
-            throw refusal
         } catch {
             try await keys.release(lease)
             // A refusal on what the request read (a 400 on the intent's state) may be the doing of a request with
