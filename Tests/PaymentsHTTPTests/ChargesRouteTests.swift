@@ -522,6 +522,34 @@ struct ChargesRouteTests {
         }
     }
 
+    @Test("an authorization to capture later shows capture_before: 7 days after it, when the sweeper releases it")
+    func captureBefore() async throws {
+        try await withWire { api in
+            // Given an authorization and a sale
+            let authorized = try await Self.pay(api, "pm_card_visa", [("capture_method", "manual")])
+            let sold = try await Self.pay(api, "pm_card_visa")
+            let authorization = try await Self.charge(api, try Self.chargeID(of: authorized))
+            let sale = try await Self.charge(api, try Self.chargeID(of: sold))
+
+            // Then the authorization's card details say until when it can be captured; the sale's say nothing
+            let created = try #require(authorization["created"]?.int)
+            let card = authorization["payment_method_details"]?["card"]
+            #expect(card?["capture_before"]?.int == created + 7 * 24 * 3600, "\(authorization)")
+            #expect(sale["payment_method_details"]?["card"]?.has("capture_before") == false, "\(sale)")
+
+            // And the authorization is captured one second before it, while another made with it is refused at it
+            let deadline = try #require(card?["capture_before"]?.int)
+            let other = try await Self.pay(api, "pm_card_visa", [("capture_method", "manual")])
+            let (first, second) = (try #require(authorized.json["id"]?.string), try #require(other.json["id"]?.string))
+            api.environment.clock.advance(by: deadline - 1 - created)
+            let captured = try await api.post("/v1/payment_intents/\(first)/capture")
+            #expect(captured.status == 200, "\(captured.text)")
+            api.environment.clock.advance(by: 1)
+            let refused = try await api.post("/v1/payment_intents/\(second)/capture")
+            #expect(refused.status == 400, "\(refused.text)")
+        }
+    }
+
     @Test("balance transactions expand to null, as Stripe's docs read fees, and expanding one expands its charge")
     func balanceTransactionsExpandToNull() async throws {
         try await withWire { api in

@@ -129,29 +129,36 @@ extension StripeRenderer {
     /// attempt went through it; null when the charge has no payment method.
     static func paymentMethodDetails(_ charge: Charge, card pm: PaymentMethod?) -> JSONValue {
         guard let pm else { return .null }
-        let card: JSONValue = .object([
-            ("brand", .string(pm.brand)),
-            (
-                "checks",
-                .object([
-                    ("address_line1_check", .string(charge.addressLine1Check?.rawValue)),
-                    ("address_postal_code_check", .string(charge.addressPostalCodeCheck?.rawValue)),
-                    ("cvc_check", .string(charge.cvcCheck?.rawValue)),
-                ])
-            ),
-            ("country", .string(pm.country)),
-            ("exp_month", .int(Int64(pm.expMonth))),
-            ("exp_year", .int(Int64(pm.expYear))),
-            ("fingerprint", .string(pm.fingerprint)),
-            ("funding", .string(pm.funding)),
-            ("installments", .null),
-            ("last4", .string(pm.last4)),
-            ("mandate", .null),
-            ("network", .string(pm.brand)),
-            ("network_token", .null),
-            ("three_d_secure", threeDSecure(charge.threeDSecure)),
-            ("wallet", .null),
-        ])
+        var fields: [(String, JSONValue)] = [("brand", .string(pm.brand))]
+        if !charge.capture, charge.status == .succeeded, let authorized = charge.resolvedAt {
+            // An authorization to capture later (`capture_method=manual`): the first second it can no longer be
+            // captured, when the sweeper releases it (``PaymentIntents/authorizationLifetime``)
+            fields.append(("capture_before", .int(authorized + PaymentIntents.authorizationLifetime)))
+        }
+        let card: JSONValue = .object(
+            fields + [
+                (
+                    "checks",
+                    .object([
+                        ("address_line1_check", .string(charge.addressLine1Check?.rawValue)),
+                        ("address_postal_code_check", .string(charge.addressPostalCodeCheck?.rawValue)),
+                        ("cvc_check", .string(charge.cvcCheck?.rawValue)),
+                    ])
+                ),
+                ("country", .string(pm.country)),
+                ("exp_month", .int(Int64(pm.expMonth))),
+                ("exp_year", .int(Int64(pm.expYear))),
+                ("fingerprint", .string(pm.fingerprint)),
+                ("funding", .string(pm.funding)),
+                ("installments", .null),
+                ("last4", .string(pm.last4)),
+                ("mandate", .null),
+                ("network", .string(pm.brand)),
+                ("network_token", .null),
+                ("three_d_secure", threeDSecure(charge.threeDSecure)),
+                ("wallet", .null),
+            ]
+        )
         return .object([("card", card), ("type", "card")])
     }
 
