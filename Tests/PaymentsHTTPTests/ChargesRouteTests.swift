@@ -550,6 +550,32 @@ struct ChargesRouteTests {
         }
     }
 
+    @Test("a refund of a charge that moved no money says why: declined, or an authorization to cancel instead")
+    func refundOfUnpaidChargeSaysWhy() async throws {
+        try await withWire { api in
+            // Given a declined attempt and an authorization not captured
+            let declined = try await Self.pay(api, "pm_card_chargeDeclinedInsufficientFunds")
+            let authorized = try await Self.pay(api, "pm_card_visa", [("capture_method", "manual")])
+            let (failed, held) = (try Self.chargeID(of: declined), try Self.chargeID(of: authorized))
+
+            // When each is refunded by its charge
+            let refusedFailed = try await api.post("/v1/refunds", [("charge", failed)])
+            let refusedHeld = try await api.post("/v1/refunds", [("charge", held)])
+
+            // Then each is refused as not refundable, saying why, and no refund exists
+            for refused in [refusedFailed, refusedHeld] {
+                #expect(refused.status == 400, "\(refused.text)")
+                #expect(refused.error["code"]?.string == "charge_not_refundable", "\(refused.text)")
+                #expect(refused.error["param"]?.string == "charge", "\(refused.text)")
+            }
+            let failedMessage = refusedFailed.error["message"]?.string ?? ""
+            #expect(failedMessage.contains("failed (card_declined): no money moved"), "\(failedMessage)")
+            #expect(!failedMessage.contains("captured"), "\(failedMessage)")
+            #expect(refusedHeld.error["message"]?.string?.contains("cancel its PaymentIntent") == true)
+            #expect(try await api.listCount("/v1/refunds") == 0)
+        }
+    }
+
     @Test("balance transactions expand to null, as Stripe's docs read fees, and expanding one expands its charge")
     func balanceTransactionsExpandToNull() async throws {
         try await withWire { api in

@@ -226,8 +226,17 @@ public struct Refunds: Sendable {
             throw PaymentError.resourceMissing("charge", id: chargeID, param: "charge", inURL: false)
         }
         guard charge.status == .succeeded, charge.captured else {
+            // Say why: a declined attempt moved no money, and an authorization is released, not refunded
+            let why =
+                switch charge.status {
+                case .failed:
+                    "failed (\(charge.failureCode ?? "declined")): no money moved, so there is nothing to refund."
+                case .pending: "is still waiting for the card network's answer; it cannot be refunded yet."
+                case .succeeded:
+                    "has not been captured; cancel its PaymentIntent to release the authorization instead."
+                }
             throw PaymentError.invalidRequest(
-                "Charge \(chargeID) has not been captured; it cannot be refunded.",
+                "Charge \(chargeID) \(why)",
                 code: "charge_not_refundable",
                 param: "charge"
             )
