@@ -127,7 +127,7 @@ struct RechargeCommand: AsyncParsableCommand {
                 // Checked writable before the first charge, so something changed since (a full disk, a folder
                 // removed): the charges stand, so the results must not be lost with the file.
                 let message = """
-                    payments recharge: cannot write the results to \(output): \(Self.reason(error)). The charges \
+                    payments recharge: cannot write the results to \(output): \(FileNames.reason(error)). The charges \
                     were made; running the same file again replays them (nothing is charged twice). The results \
                     follow on standard output.
 
@@ -151,7 +151,7 @@ struct RechargeCommand: AsyncParsableCommand {
             } catch {
                 // Checked writable before the first charge, as the results' file was: the rows decide the status.
                 let message = """
-                    payments recharge: cannot write the metrics to \(metricsFile): \(Self.reason(error)). The \
+                    payments recharge: cannot write the metrics to \(metricsFile): \(FileNames.reason(error)). The \
                     charges were made and their results written.
 
                     """
@@ -290,14 +290,6 @@ struct RechargeCommand: AsyncParsableCommand {
             )
         }
         return (results, metrics)
-    }
-
-    /// Why a file could not be written, in words: the system's reason (`No such file or directory`) when
-    /// Foundation's error carries one, rather than its `NSCocoaErrorDomain Code=4`.
-    static func reason(_ error: any Error) -> String {
-        let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? any Error
-        if let posix = (underlying ?? error) as? POSIXError { return String(cString: strerror(posix.code.rawValue)) }
-        return error.localizedDescription
     }
 
     /// Charges every row, `concurrency` at a time, returning outcomes in input order. Rows repeating an earlier

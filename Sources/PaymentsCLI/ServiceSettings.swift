@@ -496,18 +496,13 @@ struct ServiceSettings: Sendable {
         }
     }
 
-    /// Why a file named by a setting cannot be read, in a few words: "it does not exist", "permission denied",
-    /// never Foundation's `NSCocoaErrorDomain` dump.
+    /// Why a file named by a setting cannot be read, in a few words: "it does not exist", "permission denied", else
+    /// the system's reason (``FileNames/reason(_:)``), never Foundation's `NSCocoaErrorDomain` dump.
     static func fileProblem(_ error: any Error) -> String {
-        let nsError = error as NSError
-        let posix = (nsError.userInfo[NSUnderlyingErrorKey] as? NSError).flatMap {
-            $0.domain == NSPOSIXErrorDomain ? Int32($0.code) : nil
-        }
-        switch (nsError.domain, nsError.code, posix) {
-        case (_, _, ENOENT?), (NSCocoaErrorDomain, NSFileReadNoSuchFileError, _): return "it does not exist"
-        case (_, _, EACCES?), (NSCocoaErrorDomain, NSFileReadNoPermissionError, _): return "permission denied"
-        case (_, _, let code?): return String(cString: strerror(code))
-        default: return nsError.localizedDescription
+        switch (error as NSError).code {
+        case NSFileReadNoSuchFileError: "it does not exist"
+        case NSFileReadNoPermissionError: "permission denied"
+        default: FileNames.reason(error)
         }
     }
 
