@@ -54,6 +54,44 @@ struct LateConfirmKeyRouteTests {
         }
     }
 
+    @Test("/pay's late confirm, answered by the handler in the seed's shape, is saved under its key as well")
+    func pay() async throws {
+        try await withWire { api in
+            // Given a /pay payment whose customer completed the challenge
+            let (id, secret, challenge) = try await PayAndChallengeRouteTests.payWaitingForChallenge(api)
+            let answered = try await api.send(.post, challenge, body: "outcome=complete", auth: nil)
+            #expect(answered.status == 200, "\(answered.text)")
+
+            // When the merchant's confirm comes after the window, under a key
+            api.environment.clock.advance(by: 3_601)
+            let confirm = #"{"payment_intent_id": "\#(id)", "payment_intent_client_secret": "\#(secret)"}"#
+            let headers: HTTPFields = [Self.key: "late-pay-\(id)"]
+            let late = try await api.postJSON("/pay", confirm, auth: nil, headers: headers)
+            #expect(late.status == 400, "\(late.text)")
+            #expect(late.error["code"]?.string == "payment_intent_payment_attempt_expired", "\(late.text)")
+
+            // Then the same request is a replay of that answer
+            let again = try await api.postJSON("/pay", confirm, auth: nil, headers: headers)
+            #expect(again.status == 400, "\(again.text)")
+            #expect(again.header("Idempotent-Replayed") == "true", "\(again.text)")
+            #expect(again.text == late.text)
+
+            // And the key with a new card is another request's: refused, charging nothing
+            let card = try await api.card("4242424242424242")
+            let other = try await api.postJSON(
+                "/pay",
+                #"{"payment_method_id": "\#(card)"}"#,
+                auth: nil,
+                headers: headers
+            )
+            #expect(other.status == 400, "\(other.text)")
+            #expect(other.error["message"]?.string?.contains("Keys for idempotent requests") == true, "\(other.text)")
+            #expect(try api.environment.network.approvedCount() == 0)
+            let intents = try await api.get("/v1/payment_intents")
+            #expect(intents.json["data"]?.array?.count == 1, "\(intents.text)")
+        }
+    }
+
     @Test("a SetupIntent's late confirm says its attempt expired, and is saved under its key")
     func setupIntent() async throws {
         try await withWire { api in

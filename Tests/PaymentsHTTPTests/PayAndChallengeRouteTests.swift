@@ -394,6 +394,32 @@ struct PayAndChallengeRouteTests {
         }
     }
 
+    @Test("/pay's confirm after a failed challenge says, in /pay's words, to pay again with a new card")
+    func payAfterFailedChallenge() async throws {
+        try await withWire { api in
+            // Given a /pay payment whose customer failed the challenge
+            let (id, secret, challenge) = try await Self.payWaitingForChallenge(api)
+            #expect(try await api.send(.post, challenge, body: "outcome=fail", auth: nil).status == 200)
+
+            // When the seed's client confirms it anyway
+            let confirm = try await api.postJSON(
+                "/pay",
+                #"{"payment_intent_id": "\#(id)", "payment_intent_client_secret": "\#(secret)"}"#,
+                auth: nil
+            )
+
+            // Then it is refused naming the intent and what to send, not the /v1 confirm's `payment_method`
+            #expect(confirm.status == 400, "\(confirm.text)")
+            #expect(confirm.error["code"]?.string == "payment_intent_unexpected_state", "\(confirm.text)")
+            #expect(confirm.error["payment_intent"]?.string == id, "\(confirm.text)")
+            let message = try #require(confirm.error["message"]?.string)
+            #expect(message.contains("payment_method_id") && message.contains("payment_intent_authentication_failure"))
+            #expect(!message.contains("`payment_method` parameter"), "\(message)")
+            let after = try await api.get("/v1/payment_intents/\(id)")
+            #expect(after.json["status"]?.string == "requires_payment_method", "\(after.text)")
+        }
+    }
+
     @Test(
         "A return_url that is not an absolute URL to go to is refused on create, confirm and setup; nothing is made",
         arguments: [

@@ -167,6 +167,7 @@ struct WireClient: Sendable {
         _ path: String,
         _ json: String,
         auth: String? = WireClient.secret,
+        headers: HTTPFields = [:],
         sourceLocation: SourceLocation = #_sourceLocation
     ) async throws -> WireResponse {
         try await send(
@@ -175,6 +176,7 @@ struct WireClient: Sendable {
             body: json,
             contentType: "application/json",
             auth: auth,
+            headers: headers,
             sourceLocation: sourceLocation
         )
     }

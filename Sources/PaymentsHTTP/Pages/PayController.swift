@@ -59,6 +59,7 @@ struct PayController {
             } else if let intentID {
                 let own = try await Self.requireOwnIntent(intentID, clientSecret: clientSecret, services: services)
                 if clientSecret == nil { try Self.requireNoOpenChallenge(own, now: services.context.clock.now()) }
+                try Self.requireCard(own)
                 intent = try await services.intents.logging(to: context.logger).confirm(intentID, .init(), scope: scope)
             } else {
                 throw PaymentError.parameterMissing("payment_method_id")
@@ -103,6 +104,23 @@ struct PayController {
             code: "payment_intent_unexpected_state",
             param: "payment_intent_id"
         )
+    }
+
+    /// Refuses, in `/pay`'s words, to confirm an intent whose attempt failed and left it without a card (a failed
+    /// challenge, a declined card after authentication): the confirm's own refusal names a `payment_method` parameter
+    /// `/pay` does not have. An attempt that expired is left to the confirm, which says so.
+    static func requireCard(_ intent: PaymentIntent) throws {
+        guard intent.status == .requiresPaymentMethod, intent.paymentMethod == nil,
+            let failure = intent.lastPaymentError, failure.code != "payment_intent_payment_attempt_expired"
+        else { return }
+        var error = PaymentError.invalidRequest(
+            "This payment has no card to confirm: its last attempt failed (\(failure.code)). Pay again with a new "
+                + "payment_method_id.",
+            code: "payment_intent_unexpected_state",
+            param: "payment_intent_id"
+        )
+        error.paymentIntent = intent.id
+        throw error
     }
 
     /// The seed client's error shape: `{error: {message, code, decline_code}}`, 402 for card errors and 400 for

@@ -158,8 +158,12 @@ struct IdempotencyMiddleware: RouterMiddleware {
                 }
             }
             if context.idempotency?.holder.savedResponse != nil { return response }
-            // A decline the handler answered itself (the checkout's `/save-card`) executed too: saved like a 2xx.
-            if let saved = capture.response, (200..<300).contains(saved.status) || saved.status == 402 {
+            // A decline the handler answered itself (the checkout's `/save-card`) executed too: saved like a 2xx; and
+            // so did a refusal it answered after committing under its new key (`/pay`'s late confirm, which expired
+            // the attempt), as the thrown one below.
+            if let saved = capture.response,
+                (200..<300).contains(saved.status) || saved.status == 402 || lease.keyCommitted
+            {
                 try await keys.finish(lease, response: SavedResponse(status: saved.status, body: saved.body))
             } else {
                 try await keys.release(lease)
