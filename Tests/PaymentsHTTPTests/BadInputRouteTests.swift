@@ -324,6 +324,33 @@ struct BadInputRouteTests {
     }
 
     @Test(
+        "JSON sent as a form (curl -d's default type) is refused saying to send it as JSON",
+        arguments: ["/v1/customers", "/pay"]
+    )
+    func jsonSentAsForm(path: String) async throws {
+        try await withWire { api in
+            // When a JSON body goes with the form's content type
+            let response = try await api.send(
+                .post,
+                path,
+                body: #"{"email": "a@b.co", "payment_method_id": "pm_card_visa"}"#,
+                auth: path == "/pay" ? nil : WireClient.secret
+            )
+            // Then the unknown parameter (the whole text) is refused with the hint, and nothing is made
+            #expect(response.status == 400, "\(response.text)")
+            #expect(response.error["code"]?.string == "parameter_unknown", "\(response.text)")
+            let message = response.error["message"]?.string ?? ""
+            #expect(message.contains("Content-Type: application/json"), "\(message)")
+            #expect(try await api.listCount("/v1/customers") == 0)
+            #expect(try await api.listCount("/v1/payment_intents") == 0)
+            // While a form's unknown parameter says nothing of JSON
+            let form = try await api.post("/v1/customers", [("emial", "a@b.co")])
+            #expect(form.error["code"]?.string == "parameter_unknown", "\(form.text)")
+            #expect(form.error["message"]?.string?.contains("JSON") == false, "\(form.text)")
+        }
+    }
+
+    @Test(
         "A body that is neither a form nor JSON is a 400 naming the types read, and changes nothing",
         arguments: [
             "multipart/form-data; boundary=------------------------d74496d66958873e", "text/plain",

@@ -394,6 +394,27 @@ struct PayAndChallengeRouteTests {
         }
     }
 
+    @Test("/pay's confirm naming an item is refused, and changes nothing: it pays what its intent was made for")
+    func payConfirmWithItem() async throws {
+        try await withWire { api in
+            // Given a /pay payment (the default item) whose customer completed the challenge
+            let (id, secret, challenge) = try await Self.payWaitingForChallenge(api)
+            #expect(try await api.send(.post, challenge, body: "outcome=complete", auth: nil).status == 200)
+            // When its confirm names another item
+            let confirm = try await api.postJSON(
+                "/pay",
+                #"{"payment_intent_id": "\#(id)", "payment_intent_client_secret": "\#(secret)", "item": "mug"}"#,
+                auth: nil
+            )
+            // Then it is refused naming item, and the intent still waits for its confirm
+            #expect(confirm.status == 400, "\(confirm.text)")
+            #expect(confirm.error["message"]?.string?.contains("payment_method_id") == true, "\(confirm.text)")
+            #expect(try api.environment.network.approvedCount() == 0)
+            let after = try await api.get("/v1/payment_intents/\(id)")
+            #expect(after.json["status"]?.string == "requires_confirmation", "\(after.text)")
+        }
+    }
+
     @Test("/pay's confirm after a failed challenge says, in /pay's words, to pay again with a new card")
     func payAfterFailedChallenge() async throws {
         try await withWire { api in

@@ -31,6 +31,14 @@ struct PayController {
                     param: intentID != nil ? "payment_intent_id" : "payment_intent_client_secret"
                 )
             }
+            if intentID != nil, itemID != nil {
+                // A confirm pays what its intent was made for: another item named here would not be charged
+                throw PaymentError.invalidRequest(
+                    "Send item with payment_method_id, to choose what to pay: a confirm (payment_intent_id) pays the "
+                        + "amount its payment was made for.",
+                    param: "item"
+                )
+            }
             let scope = context.scope { outcome in
                 guard case .paymentIntent(let bundle, let error, _) = outcome else {
                     throw PaymentError.apiError("/pay answers with a PaymentIntent.")

@@ -295,7 +295,12 @@ public struct Parameters: Sendable {
     /// - Throws: `parameter_unknown` naming it (sorted, so the error is deterministic).
     public func finish() throws(PaymentError) {
         if let unknown = nodes.keys.filter({ !known.contains($0) }).sorted().first {
-            throw .parameterUnknown(name(unknown))
+            var error = PaymentError.parameterUnknown(name(unknown))
+            // `curl -d '{"amount": 2000}'` sends JSON as a form: its whole text became one parameter's name
+            if unknown.hasPrefix("{") || unknown.hasPrefix("[") {
+                error.message += ". The body looks like JSON: send it with `Content-Type: application/json`."
+            }
+            throw error
         }
     }
 
