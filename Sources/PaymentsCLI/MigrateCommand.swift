@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import PaymentsStore
 
 /// `payments migrate`: applies pending migrations and exits.
@@ -12,10 +13,14 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try await ServiceSettings.load(options.overrides)
-        let bootstrap = try await Bootstrap(settings: settings, publicBaseURL: "", movesMoney: false)
-        let unknown = try await bootstrap.store.unknownMigrations()
-        let applied = try await bootstrap.store.appliedMigrations().filter { !unknown.contains($0) }
-        try await bootstrap.store.close()
+        // The store alone: the card network's ledger is not opened, so none is made (an empty one left in the working
+        // folder by a migration of a PostgreSQL database was found there by a later `serve`)
+        var logger = Logger(label: "payments.migrate")
+        logger.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
+        let store = try await Bootstrap.openStore(settings, logger: logger)
+        let unknown = try await store.unknownMigrations()
+        let applied = try await store.appliedMigrations().filter { !unknown.contains($0) }
+        try await store.close()
         print(
             "Database \(settings.databaseName) is at migration \(applied.last ?? "none") (\(applied.count) applied)."
         )

@@ -133,10 +133,10 @@ struct RechargeCommand: AsyncParsableCommand {
 
                     """
                 FileHandle.standardError.write(Data(message.utf8))
-                FileHandle.standardOutput.write(Data(text.utf8))
+                try StandardOutput.write(text, command: "recharge")
             }
         } else {
-            FileHandle.standardOutput.write(Data(text.utf8))
+            try StandardOutput.write(text, command: "recharge")
         }
         let summary = Summary(outcomes)
         FileHandle.standardError.write(Data(summary.text.utf8))

@@ -60,7 +60,7 @@ struct ReportCommand: AsyncParsableCommand {
                     report: { try await store.report(name ?? "") }
                 )
                 try await store.close()
-                FileHandle.standardOutput.write(Data(output.utf8))
+                try StandardOutput.write(output, command: "report")
                 return
             }
             let reader = try ReportReader(path: settings.db)
@@ -69,7 +69,7 @@ struct ReportCommand: AsyncParsableCommand {
                 names: { try reader.reportNames() },
                 report: { try reader.report(name ?? "") }
             )
-            FileHandle.standardOutput.write(Data(output.utf8))
+            try StandardOutput.write(output, command: "report")
         } catch let error as ReportError {
             FileHandle.standardError.write(Data("payments report: \(error)\n".utf8))
             throw ExitCode.failure

@@ -156,7 +156,8 @@ struct ServeCommand: AsyncParsableCommand {
                 }
             }
             // Written straight to the file descriptor so scripts waiting for this line see it at once.
-            FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+            // Not stopped by an output that is gone: its logs go to standard error
+            StandardOutput.writeAll(lines.joined(separator: "\n") + "\n")
         }
         // SIGTERM and SIGINT drain the server (see GracefulDrain) within the grace period, then it exits 0.
         let drain = GracefulDrain(

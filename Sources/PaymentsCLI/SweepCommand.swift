@@ -129,6 +129,6 @@ struct SweepCommand: AsyncParsableCommand {
         if !report.rulesSkipped.isEmpty {
             text += "  leased elsewhere: " + report.rulesSkipped.map(\.rawValue).joined(separator: ", ") + "\n"
         }
-        FileHandle.standardOutput.write(Data(text.utf8))
+        try StandardOutput.write(text, command: "sweep")
     }
 }

@@ -101,8 +101,10 @@ struct VaultRotateCommand: AsyncParsableCommand {
         }
     }
 
+    /// A rotation goes on when its output cannot be written (it is said on standard error once a write fails), and
+    /// ends by SIGPIPE, as any filter's, when its reader is gone: each batch committed is kept.
     private static func write(_ text: String) {
-        FileHandle.standardOutput.write(Data(text.utf8))
+        try? StandardOutput.write(text, command: "vault rotate")
     }
 }
 
@@ -134,6 +136,6 @@ struct VaultStatusCommand: AsyncParsableCommand {
         for (id, count) in counts.sorted(by: { $0.key < $1.key }) where !vault.hasKey(id) {
             text += "  key \(id) (not configured): \(count) cards\n"
         }
-        FileHandle.standardOutput.write(Data(text.utf8))
+        try StandardOutput.write(text, command: "vault")
     }
 }

@@ -18,6 +18,54 @@ struct AdminCommandsTests {
         )
     }
 
+    /// Runs `arguments` with standard output a pipe whose reader is gone, then `/dev/full`: it ends by SIGPIPE, as
+    /// any filter does (PostgreSQL's commands trapped in Foundation's `FileHandle.write`, SIGPIPE being ignored
+    /// there), and exits 1 on the full disk (every store trapped).
+    static func expectQuietEndsOfOutput(
+        _ arguments: [String],
+        environment: [String: String],
+        in folder: URL,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        let pipe = Pipe()
+        try pipe.fileHandleForReading.close()
+        let closed = try await runToCompletion(
+            try PaymentsBinary.path(),
+            arguments,
+            environment: environment,
+            in: folder,
+            output: pipe.fileHandleForWriting
+        )
+        try pipe.fileHandleForWriting.close()
+        #expect(
+            closed.termination == Termination(reason: .uncaughtSignal, status: SIGPIPE),
+            sourceLocation: sourceLocation
+        )
+        let full = try #require(FileHandle(forWritingAtPath: "/dev/full"), sourceLocation: sourceLocation)
+        defer { try? full.close() }
+        let onFullDisk = try await runToCompletion(
+            try PaymentsBinary.path(),
+            arguments,
+            environment: environment,
+            in: folder,
+            output: full
+        )
+        #expect(onFullDisk.termination == Termination(reason: .exit, status: 1), sourceLocation: sourceLocation)
+    }
+
+    @Test("report, sweep and vault status whose output is gone end by SIGPIPE, and exit 1 on a full disk")
+    func quietEndsOfOutput() async throws {
+        try await withServer { server in
+            for arguments in [["report", "--list"], ["sweep"], ["vault", "status"]] {
+                try await Self.expectQuietEndsOfOutput(
+                    arguments + ["--db", server.db.path],
+                    environment: server.commandEnvironment(),
+                    in: server.folder
+                )
+            }
+        }
+    }
+
     @Test("payments sweep --now expires an abandoned 3-D Secure attempt while the server runs")
     func sweepWithNow() async throws {
         try await withServer { server in

@@ -86,6 +86,35 @@ struct PostgresCommandsTests {
         }
     }
 
+    @Test(
+        "migrate on PostgreSQL makes no network ledger; report ends by SIGPIPE when its reader is gone, exit 1 on a full disk"
+    )
+    func migrateThenReportToClosedOutput() async throws {
+        let cluster = try await PostgresServer.started()
+        defer { cluster.stop() }
+        let database = try await cluster.newDatabase()
+        let folder = try TestPaths.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let ledger = folder.appendingPathComponent("card-network.sqlite").path
+        let environment = PaymentsBinary.environment([
+            "PAYMENTS_DATABASE_URL": cluster.url(database: database), "PAYMENTS_NETWORK_LEDGER": ledger,
+        ])
+        let migrated = try await runToCompletion(
+            try PaymentsBinary.path(),
+            ["migrate"],
+            environment: environment,
+            in: folder
+        )
+        #expect(migrated.termination.isCleanExit, "\(migrated.output)")
+        // An empty ledger it made was found by a later `serve` in that folder
+        #expect(!FileManager.default.fileExists(atPath: ledger))
+        try await AdminCommandsTests.expectQuietEndsOfOutput(
+            ["report", "--list"],
+            environment: environment,
+            in: folder
+        )
+    }
+
     @Test("report on a PostgreSQL database that does not exist says so at once, as the other commands do")
     func reportOnMissingDatabase() async throws {
         let cluster = try await PostgresServer.started()

@@ -1,7 +1,23 @@
+import Foundation
 import GRDB
 import PostgresNIO
 
 extension ArchiveError {
+    /// A write of the archive that failed, in the system's words: Foundation's error said
+    /// `Error Domain=NSCocoaErrorDomain Code=512 "(null)" UserInfo={NSUnderlyingError=…}`. A reader that closed
+    /// standard output (`export --output - | head`) is named as such.
+    static func cannotWrite(_ error: any Error) -> ArchiveError {
+        let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+        guard let posix = underlying, posix.domain == NSPOSIXErrorDomain else {
+            return .database("Cannot write the archive: \(error.localizedDescription)")
+        }
+        let reason = String(cString: strerror(Int32(posix.code)))
+        if posix.code == Int(EPIPE) {
+            return .database("Cannot write the archive: its reader closed the output before its end (\(reason)).")
+        }
+        return .database("Cannot write the archive: \(reason).")
+    }
+
     /// `error` as an archive error with a message a person can act on: the archive's own errors as they are, the
     /// databases' with their message (PostgresNIO's own description hides the server's message), a migration
     /// folder's with its description.

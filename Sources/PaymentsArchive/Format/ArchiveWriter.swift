@@ -86,7 +86,11 @@ final class ArchiveWriter {
 
     private func flush() throws {
         guard !buffer.isEmpty else { return }
-        try output.write(contentsOf: buffer)
+        do {
+            try output.write(contentsOf: buffer)
+        } catch {
+            throw ArchiveError.cannotWrite(error)
+        }
         buffer.removeAll(keepingCapacity: true)
     }
 }

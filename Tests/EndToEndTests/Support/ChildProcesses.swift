@@ -77,12 +77,14 @@ enum PaymentsBinary {
 }
 
 /// Runs a command to completion with its output (stdout and stderr together) in a file, and kills it if it
-/// outlives `timeout` (a guard against hanging, not a measurement).
+/// outlives `timeout` (a guard against hanging, not a measurement). With `output` the command writes there instead
+/// (a pipe whose reader is gone, `/dev/full`), and the output returned is empty.
 func runToCompletion(
     _ executable: String,
     _ arguments: [String],
     environment: [String: String],
     in folder: URL,
+    output: FileHandle? = nil,
     timeout: Duration = .seconds(300)
 ) async throws -> (termination: Termination, output: String) {
     let logURL = folder.appendingPathComponent("run-\(UUID().uuidString.prefix(8)).log")
@@ -94,7 +96,7 @@ func runToCompletion(
         arguments: arguments,
         environment: environment,
         currentDirectoryURL: TestPaths.root,
-        output: log
+        output: output ?? log
     )
     try ChildRegistry.launch(process)
     let pid = process.processIdentifier
