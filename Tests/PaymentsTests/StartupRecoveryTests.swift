@@ -1,0 +1,131 @@
+import Foundation
+import Payments
+import PaymentsCore
+import PaymentsNetwork
+import Synchronization
+import TestSupport
+import Testing
+
+/// A card network whose behaviour a test switches: `crashing` (the ledger authorizes, then the call throws as if our
+/// process died there), `answering` (after `delay`, counting the calls in flight), or `down` (every call fails as one
+/// that did not answer in time).
+final class SwitchedNetwork: CardNetwork {
+    enum Mode: Sendable {
+        case crashing
+        case answering(delay: Duration)
+        case down
+    }
+
+    struct SimulatedCrash: Error {}
+
+    let ledger: TestModeCardNetwork
+    private let state = Mutex((mode: Mode.crashing, calls: 0, inFlight: 0, mostInFlight: 0))
+
+    init(ledger: TestModeCardNetwork) { self.ledger = ledger }
+
+    func switchTo(_ mode: Mode) { state.withLock { $0 = (mode, 0, 0, 0) } }
+    /// Authorizations asked since the last switch, and the most of them in flight at once.
+    var calls: (count: Int, mostInFlight: Int) { state.withLock { ($0.calls, $0.mostInFlight) } }
+
+    func lookUp(_ card: CardNumber) -> CardLookup { ledger.lookUp(card) }
+
+    func attachDecline(_ card: CardNumber, cvcProvided: Bool) -> CardDecline? {
+        ledger.attachDecline(card, cvcProvided: cvcProvided)
+    }
+
+    func testCardNumber(forPaymentMethodID id: String) -> String? { ledger.testCardNumber(forPaymentMethodID: id) }
+
+    func authorize(_ request: AuthorizationRequest) async throws -> AuthorizationResult {
+        let mode = state.withLock { state in
+            state.calls += 1
+            state.inFlight += 1
+            state.mostInFlight = max(state.mostInFlight, state.inFlight)
+            return state.mode
+        }
+        defer { state.withLock { $0.inFlight -= 1 } }
+        switch mode {
+        case .crashing:
+            _ = try await ledger.authorize(request)
+            throw SimulatedCrash()
+        case .answering(let delay):
+            try await Task.sleep(for: delay)
+            return try await ledger.authorize(request)
+        case .down:
+            throw PaymentError.cardNetworkUnavailable("The test's network is down.")
+        }
+    }
+
+    func capture(attemptID: String, amount: Int64, reference: String) async throws -> NetworkCapture? {
+        try await ledger.capture(attemptID: attemptID, amount: amount, reference: reference)
+    }
+
+    func void(attemptID: String) async throws -> Bool { try await ledger.void(attemptID: attemptID) }
+
+    func refund(attemptID: String, refundID: String, amount: Int64, now: Int64) async throws -> RefundResult {
+        try await ledger.refund(attemptID: attemptID, refundID: refundID, amount: amount, now: now)
+    }
+}
+
+@Suite("Start-up recovery")
+struct StartupRecoveryTests {
+    /// An environment with `count` confirms that died after the network approved them: each intent `processing`
+    /// with a pending charge.
+    static func crashedPayments(_ count: Int) async throws -> (TestEnvironment, SwitchedNetwork, [String]) {
+        let ledgerPath = try TestPaths.temporaryFolder().appendingPathComponent("ledger.sqlite").path
+        let network = SwitchedNetwork(ledger: try TestModeCardNetwork(ledgerPath: ledgerPath))
+        let environment = try TestEnvironment(network: network)
+        var intents: [String] = []
+        for index in 0..<count {
+            let card = try await environment.card("4242424242424242")
+            let created = try await environment.intents.create(
+                .init(amount: 1_000 + Int64(index), currency: "usd", paymentMethod: card.id)
+            )
+            await #expect(throws: PaymentError.self) { try await environment.intents.confirm(created.id, .init()) }
+            intents.append(created.id)
+        }
+        #expect(try network.ledger.approvedCount() == count)
+        return (environment, network, intents)
+    }
+
+    @Test("pending attempts are asked several at a time, at most width at once, each settled once")
+    func settlesConcurrently() async throws {
+        // Given 40 payments a crash left pending
+        let (environment, network, intents) = try await Self.crashedPayments(40)
+
+        // When the start-up recovery runs with a network that answers in 50 ms
+        network.switchTo(.answering(delay: .milliseconds(50)))
+        let outcome = try await StartupRecovery(context: environment.context).run()
+
+        // Then each is settled (asked once: 40 at 50 ms one by one took 2 s), several at once and no more than width
+        #expect(outcome == StartupRecovery.Outcome(settled: 40))
+        #expect(network.calls.count == 40)
+        #expect(network.calls.mostInFlight > 1 && network.calls.mostInFlight <= StartupRecovery.width)
+        for id in intents {
+            #expect(try await environment.intents.retrieve(id).status == .succeeded)
+        }
+        #expect(try network.ledger.approvedCount() == 40)
+    }
+
+    @Test("a network that does not answer is not asked again for each attempt: the rest are the sweeper's")
+    func stopsWhenTheNetworkIsDown() async throws {
+        // Given 40 payments a crash left pending
+        let (environment, network, intents) = try await Self.crashedPayments(40)
+
+        // When the start-up recovery runs while the network does not answer
+        network.switchTo(.down)
+        let outcome = try await StartupRecovery(context: environment.context).run()
+
+        // Then it stopped after the first calls (one by one, each waited for the network's time limit: 38 pending
+        // attempts kept a server from listening for 6 minutes), and every attempt is left pending for the sweeper
+        #expect(network.calls.count <= StartupRecovery.width)
+        #expect(outcome == StartupRecovery.Outcome(left: 40))
+        for id in intents {
+            #expect(try await environment.intents.retrieve(id).status == .processing)
+        }
+
+        // And once the network answers, a later recovery settles them all, once each
+        network.switchTo(.answering(delay: .zero))
+        #expect(try await StartupRecovery(context: environment.context).run() == StartupRecovery.Outcome(settled: 40))
+        #expect(try network.ledger.approvedCount() == 40)
+    }
+}
