@@ -51,8 +51,9 @@ public final class GroupCommitWriter: Sendable {
         /// Batches left to run each write in a savepoint from the start, after one had to run again.
         var carefulBatches = 0
         var statistics = Statistics()
-        /// When the last commit that failed for the disk (full, or an I/O error) failed, if no commit has succeeded
-        /// since: ``recentDiskFailure(within:)``.
+        /// When the last commit that failed for the disk (full, or an I/O error) failed: ``recentDiskFailure(within:)``.
+        /// A commit that succeeds since does not clear it: a small one (a key's release after the payment that
+        /// failed) fits in the room the failed one's rollback left, while the next payment fails again.
         var diskFailedAt: ContinuousClock.Instant?
     }
 
@@ -72,9 +73,9 @@ public final class GroupCommitWriter: Sendable {
     /// What the writer has done so far.
     public var statistics: Statistics { state.withLock { $0.statistics } }
 
-    /// Whether a commit failed for the disk (full, or an I/O error) within `window` of now, and none has succeeded
-    /// since. A readiness check's own write of one page could fit in the write-ahead log's space on a full disk while
-    /// every payment's commit failed: the check asks this first.
+    /// Whether a commit failed for the disk (full, or an I/O error) within `window` of now, whatever committed since.
+    /// A readiness check's own write of one page could fit in the write-ahead log's space on a full disk while every
+    /// payment's commit failed: the check asks this first.
     public func recentDiskFailure(within window: Duration) -> Bool {
         state.withLock { state in
             state.diskFailedAt.map { ContinuousClock.now - $0 < window } ?? false
@@ -234,7 +235,6 @@ public final class GroupCommitWriter: Sendable {
             state.statistics.batches += 1
             state.statistics.writes += batch.count
             if reran { state.statistics.reruns += 1 }
-            state.diskFailedAt = nil
         }
         batchSizes.record(batch.count)
         commitTimes.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds))

@@ -164,6 +164,29 @@ struct GroupCommitWriterTests {
         #expect(statistics.batches == 2 && statistics.reruns == 1 && statistics.failedCommits == 0)
     }
 
+    @Test("A commit that failed for the disk is recent for its window, even when a smaller one succeeded since")
+    func diskFailureOutlivesLaterCommits() async throws {
+        // Given a writer whose next batch fails as a full disk fails its commit
+        let pool = try Self.pool()
+        let full = Mutex(true)
+        let writer = GroupCommitWriter(pool, label: "test") {
+            if full.withLock({ $0 }) { throw DatabaseError(resultCode: .SQLITE_FULL) }
+        }
+        #expect(!writer.recentDiskFailure(within: .seconds(60)))
+        await #expect(throws: DatabaseError.self) {
+            try await writer.write { db in try db.execute(sql: "INSERT INTO notes (id, text) VALUES (1, 'a')") }
+        }
+        #expect(writer.recentDiskFailure(within: .seconds(60)))
+        // When a smaller write commits after it (a key's release fits where the payment did not)
+        full.withLock { $0 = false }
+        try await writer.write { db in try db.execute(sql: "INSERT INTO notes (id, text) VALUES (2, 'b')") }
+        // Then the failure still counts for readiness within its window (it did not: /health/ready said 200 for
+        // seconds while payments failed), and not past it
+        #expect(writer.recentDiskFailure(within: .seconds(60)))
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(!writer.recentDiskFailure(within: .milliseconds(10)))
+    }
+
     @Test("A first write that throws fails alone: nothing ran before it, so nothing runs twice")
     func failingFirstWriteRerunsNothing() async throws {
         // Given three writes queued behind a busy writer, the first of which throws
