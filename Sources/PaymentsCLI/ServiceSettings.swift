@@ -429,6 +429,8 @@ struct ServiceSettings: Sendable {
             ("sweeperLease", Double(sweeperLease), 86_400),
             ("networkTimeout", networkTimeout, 3_600),
             ("networkLatency", Double(networkLatency) / 1_000, 3_600),
+            // A dispatch timer's deadline: past Int64's nanoseconds (about 292 years) the stop itself would trap
+            ("shutdownGracePeriod", shutdownGracePeriod, 86_400),
         ] where !(value <= most) {
             throw SettingsError.invalid(
                 "\(name) (\(Self.environmentName(name))) must be at most \(Int(most)) \(name == "networkLatency" ? "s (in ms)" : "seconds")."

@@ -266,6 +266,10 @@ struct ServeStartupTests {
                 "sweepInterval (PAYMENTS_SWEEP_INTERVAL) must be at most"
             ),
             (
+                "PAYMENTS_SHUTDOWN_GRACE_PERIOD", "1e12",
+                "shutdownGracePeriod (PAYMENTS_SHUTDOWN_GRACE_PERIOD) must be at most 86400 seconds."
+            ),
+            (
                 "PAYMENTS_PUBLIC_BASE_URL", "not a url",
                 "publicBaseURL (PAYMENTS_PUBLIC_BASE_URL) must be an http or https URL"
             ),
