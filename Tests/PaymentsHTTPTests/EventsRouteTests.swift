@@ -80,6 +80,43 @@ struct EventsRouteTests {
         }
     }
 
+    @Test("An update of a nested field shows only that field as it was, as Stripe's: not the whole earlier object")
+    func previousAttributesNested() async throws {
+        try await withWire { api in
+            // Given a saved card whose expiry year and billing city change, and its customer's default card set
+            let card = try await api.card("4242424242424242")
+            let year = try #require(try await api.get("/v1/payment_methods/\(card)").json["card"]?["exp_year"]?.int)
+            let customer = try #require(try await api.post("/v1/customers").json["id"]?.string)
+            _ = try await api.post("/v1/payment_methods/\(card)/attach", [("customer", customer)])
+            let changed = try await api.post(
+                "/v1/payment_methods/\(card)",
+                [("card[exp_year]", "\(year + 1)"), ("billing_details[address][city]", "Paris")]
+            )
+            try #require(changed.status == 200, "\(changed.text)")
+            let set = try await api.post(
+                "/v1/customers/\(customer)",
+                [("invoice_settings[default_payment_method]", card)]
+            )
+            try #require(set.status == 200, "\(set.text)")
+
+            // When the events are listed
+            let events = try #require(try await api.get("/v1/events").json["data"]?.array)
+            let methodUpdate = try #require(events.first { $0["type"]?.string == "payment_method.updated" })
+            let customerUpdate = try #require(events.first { $0["type"]?.string == "customer.updated" })
+
+            // Then each shows only the nested fields that changed, with their earlier values
+            let method = try #require(methodUpdate["data"]?["previous_attributes"], "\(methodUpdate)")
+            #expect(method["card"]?["exp_year"]?.int == year, "\(method)")
+            #expect(method["card"]?.object?.count == 1, "\(method)")
+            #expect(method["billing_details"]?["address"]?["city"] == WireJSON.null, "\(method)")
+            #expect(method["billing_details"]?["address"]?.object?.count == 1, "\(method)")
+            #expect(method["billing_details"]?.object?.count == 1, "\(method)")
+            let settings = customerUpdate["data"]?["previous_attributes"]?["invoice_settings"]
+            #expect(settings?["default_payment_method"] == WireJSON.null, "\(customerUpdate)")
+            #expect(settings?.object?.count == 1, "\(customerUpdate)")
+        }
+    }
+
     @Test("Deleting a customer names the DELETE request in customer.deleted and its cards' payment_method.detached")
     func deleteNamesItsRequest() async throws {
         try await withWire { api in

@@ -64,6 +64,11 @@ enum WireJSON: Sendable, Equatable {
         return nil
     }
 
+    var object: [String: WireJSON]? {
+        if case .object(let members) = self { return members }
+        return nil
+    }
+
     var isNull: Bool { self == .null }
 
     /// Whether an object has `key` at all (a `null` value counts).

@@ -7,8 +7,8 @@ extension StripeRenderer {
     /// own endpoint renders it (related objects by id). A charge shows its card's details from `paymentMethods`
     /// (a card's details never change) and the first page of its refunds its snapshot kept.
     ///
-    /// An `*.updated` event also has `data.previous_attributes`: the top-level fields whose rendering differs
-    /// before and after the change, with their earlier values (a changed `metadata` shows the whole earlier hash).
+    /// An `*.updated` event also has `data.previous_attributes`: the fields whose rendering differs before and after
+    /// the change, with their earlier values (``changedFields(from:to:)``).
     /// `request` names the API request that made the change, or holds nulls for the service's own changes.
     static func event(_ event: Event, paymentMethods: [String: PaymentMethod], options: RenderOptions) throws
         -> JSONValue
@@ -36,13 +36,20 @@ extension StripeRenderer {
     }
 
     /// The fields of `before` (an object) whose value differs in `after`, with their values in `before`; a field
-    /// `after` added is null.
+    /// `after` added is null. A nested object that was an object before too shows only its own changed fields, as
+    /// Stripe's do (`{"card": {"exp_year": 2030}}`: the whole earlier card read as if its fingerprint and funding had
+    /// changed too); `metadata` shows the whole earlier hash, and a list the whole earlier list.
     static func changedFields(from before: JSONValue, to after: JSONValue) -> JSONValue {
         guard case .object(let old) = before, case .object(let new) = after else { return .object([]) }
         var changed: [(String, JSONValue)] = []
         for (key, value) in new {
             let earlier = old.first(where: { $0.0 == key })?.1 ?? .null
-            if earlier != value { changed.append((key, earlier)) }
+            guard earlier != value else { continue }
+            if key != "metadata", case .object = earlier, case .object = value {
+                changed.append((key, changedFields(from: earlier, to: value)))
+            } else {
+                changed.append((key, earlier))
+            }
         }
         return .object(changed)
     }
