@@ -619,7 +619,10 @@ async function postToServer(path, body, key) {
       }
       return { error: { message: t.connectionError }, transient: true };
     }
-    const retryable = response.status === 409 || response.status === 429 || [502, 503, 504].includes(response.status);
+    // Any 5xx too: the request may have run part way (the network asked, its answer not recorded; the server says
+    // so with Stripe-Should-Retry), and only the same key, sent again, settles it. Dropping the key on a 500 made
+    // the shopper's next Pay a second payment.
+    const retryable = response.status === 409 || response.status === 429 || response.status >= 500;
     if (retryable && tries < PAY_RETRIES) {
       await sleep(RETRY_DELAYS_MS[tries]);
       continue;
@@ -743,7 +746,8 @@ async function startAttempt(values) {
     });
     if (error) {
       attempt = null;
-      return { error };
+      // Over the rate limit: the page's own words, not the API's advice to developers about backoff
+      return { error: error.code === 'rate_limit' ? { message: t.busyError } : error };
     }
     current.paymentMethod = paymentMethod.id;
   }
@@ -942,7 +946,10 @@ async function resumeUnsettled() {
     earlier = { error: { message: t.genericError }, transient: true };
   }
   setBusy(false);
-  if (earlier.result?.paymentIntent) showSuccess(earlier.result.paymentIntent, unsettled.item ?? selectedItem());
+  if (earlier.result?.paymentIntent) {
+    // What the server charged, as after a Pay: the price may have changed since the page loaded
+    showSuccess(earlier.result.paymentIntent, unsettled.item ?? selectedItem(), earlier.result.charged);
+  }
   else if (earlier.result?.setupIntent) showSaved(earlier.result);
   else if (earlier.transient) formError.textContent = messageOf(earlier.error);
 }
@@ -977,6 +984,9 @@ function wire() {
     });
   }
   form.addEventListener('submit', onSubmit);
+  // Pressing Pay does not take the focus first: the field it left showed its error above the button, which moved
+  // down from under the pointer, and the click missed it (nothing happened). Pay checks every field itself.
+  payButton.addEventListener('mousedown', (event) => event.preventDefault());
   saveCardBox.addEventListener('change', updateMode);
   $('again').addEventListener('click', resetForNextPayment);
 }

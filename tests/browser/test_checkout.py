@@ -356,6 +356,63 @@ def test_lost_answer_is_retried_with_the_same_key_and_charges_once(checkout_desk
     assert replayed and header(replayed[0]["headers"], "Idempotent-Replayed") == "true"
 
 
+@pytest.mark.settings(PAYMENTS_FAULT_POINT="after-network", PAYMENTS_FAULT_ACTION="fail")
+def test_server_error_is_retried_with_the_same_key_and_charges_once(checkout_desktop):
+    # Given a server whose first payment is approved by the network and then not recorded (a 500 saying to retry
+    # with the same key, as when the network answers too late or the database is locked)
+    page = checkout_desktop.open()
+    page.fill(number=CARD_SUCCEEDS)
+    # When the shopper pays
+    page.by_id("pay").click()
+    # Then the page sends the same request again, key and body, and shows the one payment (it showed the 500's
+    # message and dropped the key: the shopper's next Pay was a second payment)
+    intent_id = page.wait_success()
+    assert intents(page.server) == [(intent_id, "succeeded")]
+    events = page.network()
+    pays = page.requests_to(events, "/pay")
+    assert len(pays) == 2
+    keys = [header(p["request"]["headers"], "Idempotency-Key") for p in pays]
+    assert keys[0] == keys[1] and UUID.match(keys[0])
+    statuses = [
+        e["params"]["response"]["status"]
+        for e in events
+        if e["method"] == "Network.responseReceived" and e["params"]["requestId"] in {p["requestId"] for p in pays}
+    ]
+    assert sorted(statuses) == [200, 500], statuses
+
+
+def test_reload_while_paying_after_a_price_change_shows_what_was_charged(checkout_desktop, tmp_path):
+    # Given a page that loaded the T-shirt at $14.00, and a merchant who raised its price since
+    page = checkout_desktop.open()
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(
+        '{"default": "tshirt", "items": [{"id": "tshirt", "name": "T-shirt", "amount": 1500, "currency": "usd"}]}'
+    )
+    page.server.restart({"PAYMENTS_CATALOG": str(catalog)})
+    # And a POST /pay that reaches the server, which pays, but whose answer the page never sees
+    page.driver.execute_script(
+        """
+        const realFetch = window.fetch;
+        window.fetch = async (url, init) => {
+          if (String(url).endsWith('/pay')) { realFetch(url, init); return new Promise(() => {}); }
+          return realFetch(url, init);
+        };
+        """
+    )
+    page.fill(number=CARD_SUCCEEDS)
+    page.by_id("pay").click()
+    page.wait(
+        lambda d: page.server.count("SELECT count(*) FROM payment_intents WHERE status = 'succeeded'") == 1,
+        message="the payment did not reach the server",
+    )
+    # When the shopper reloads, and the page settles that payment
+    page.driver.refresh()
+    page.wait_success()
+    # Then the receipt shows what the card was charged (it showed the $14.00 the page had loaded)
+    assert page.server.query("SELECT amount FROM payment_intents") == [(1500,)]
+    assert "$15.00" in page.by_id("success-message").text, page.by_id("success-message").text
+
+
 def test_answers_lost_then_another_item_replays_the_first_payment(checkout_desktop):
     page = checkout_desktop.open()
     # Every answer to POST /pay is lost on the way back: the payment goes through, the page cannot tell.
