@@ -588,6 +588,48 @@ def test_invalid_input_is_refused_before_any_request(checkout_phone, field, valu
     assert page.server.count("SELECT count(*) FROM payment_intents") == 0
 
 
+def test_pay_pressed_with_the_mouse_while_a_field_is_wrong_submits_once(checkout_desktop):
+    # Given a postal code that is wrong, the focus still in it, and a count of the form's submissions
+    page = checkout_desktop.open()
+    page.fill(postal="!")
+    assert page.driver.switch_to.active_element == page.by_id("postal-code")
+    page.driver.execute_script(
+        "window.submits = 0; document.getElementById('payment-form').addEventListener('submit', () => window.submits++);"
+    )
+    # When the shopper presses Pay with the mouse (down, then up, where the button was)
+    ActionChains(page.driver).move_to_element(page.by_id("pay")).click().perform()
+    # Then the press submits the form: its check shows the error and puts the focus on the field (leaving the field
+    # on the press showed its error above the button, which moved from under the pointer: the click was lost)
+    page.wait(lambda d: d.execute_script("return window.submits") == 1, message="the press did not submit")
+    page.wait(lambda d: d.find_element(By.ID, "postal-code-error").text.strip() != "")
+    assert page.driver.switch_to.active_element == page.by_id("postal-code")
+    assert page.server.count("SELECT count(*) FROM payment_methods") == 0
+
+
+@pytest.mark.settings(PAYMENTS_RATE_LIMIT="0.01", PAYMENTS_RATE_LIMIT_BURST="1")
+def test_rate_limited_card_creation_says_the_service_is_busy(checkout_desktop):
+    # Given a publishable key whose one request of the moment is spent
+    page = checkout_desktop.open()
+    publishable = page.driver.execute_script(
+        "return fetch('/checkout/config.json').then((r) => r.json()).then((c) => c.publishable_key);"
+    )
+    spent = urllib.request.Request(
+        f"{page.server.url}/v1/payment_methods",
+        data=b"type=card&card[number]=4242424242424242&card[exp_month]=12&card[exp_year]=2040&card[cvc]=123",
+        headers={"Authorization": f"Bearer {publishable}"},
+    )
+    with urllib.request.urlopen(spent, timeout=10) as answer:
+        assert answer.status == 200
+    # When the shopper pays
+    page.fill(number=CARD_SUCCEEDS)
+    page.by_id("pay").click()
+    # Then the page says, in its words, that the service is busy (it showed the API's advice to developers about
+    # exponential backoff), and nothing was paid
+    message = page.wait_alert()
+    assert message == "The payment service is busy. Press Pay again in a moment; you will not be charged twice.", message
+    assert page.server.count("SELECT count(*) FROM payment_intents") == 0
+
+
 def test_all_problems_shown_and_focus_on_the_first(checkout):
     page = checkout.open()
     page.fill(number="4000 0000 0000 0001", expiry="0120", cvc="1", postal="")
