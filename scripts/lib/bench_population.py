@@ -6,9 +6,12 @@ attempts (rule a), 30% uncaptured authorizations older than 7 days (rule b; the 
 attempt it never saw), 10% idempotency keys older than 24 hours (rule c). Not due, beside them: 1% of the intents
 waiting for 3-D Secure with time left, 1% authorized recently, 10% canceled, the rest succeeded; 100,000 young
 idempotency keys; 50 pending charges inside the 60-second grace period (rule d). Intents are created in the 30
-days before NOW, the time the sweeper's passes are run at.
+days before NOW, the time the sweeper's passes are run at. The keys are dated by the real time instead, as the
+sweeper prunes them whatever time a pass is run at (`payments sweep --now` pruned keys of payments answered a second
+before): with keys dated before NOW, the 10% of due rows that are keys stayed due after every pass.
 """
 import sqlite3
+import time
 
 NOW = 1_800_000_000  # 2027-01-15T08:00:00Z
 DAY = 86_400
@@ -75,7 +78,8 @@ def populate(db, intents, due):
             "UPDATE charges SET status = 'pending', resolved_at = NULL, created = ? "
             "WHERE rowid IN (SELECT c.rowid FROM charges AS c JOIN payment_intents AS p ON p.id = c.payment_intent "
             "WHERE p.status = 'canceled' LIMIT ?)", (NOW - 10, PENDING_IN_GRACE))
-        keys = ((f"k{i:08d}", NOW - IDEMPOTENCY_LIFETIME - 1 - i if i < old_keys else NOW - i % IDEMPOTENCY_LIFETIME,
+        now = int(time.time())
+        keys = ((f"k{i:08d}", now - IDEMPOTENCY_LIFETIME - 1 - i if i < old_keys else now - i % IDEMPOTENCY_LIFETIME,
                  IDEMPOTENCY_LIFETIME) for i in range(old_keys + YOUNG_KEYS))
         conn.executemany(
             "INSERT INTO idempotency_keys (api_key, key, created, expires_at, method, path, fingerprint, "
@@ -92,8 +96,9 @@ def due(db):
          "AND attempt_expires_at IS NOT NULL AND attempt_expires_at <= ?", NOW),
         ("SELECT count(*) FROM payment_intents WHERE status = 'requires_capture' AND authorized_at <= ?",
          NOW - AUTHORIZATION_LIFETIME),
+        # By the real time, as the sweeper prunes keys
         ("SELECT count(*) FROM idempotency_keys WHERE expires_at IS NOT NULL AND expires_at < ?1 "
-         "AND (locked_until IS NULL OR locked_until <= ?1)", NOW),
+         "AND (locked_until IS NULL OR locked_until <= ?1)", int(time.time())),
         ("SELECT count(*) FROM charges WHERE status = 'pending' AND created <= ?", NOW - 60),
     ])
     conn.close()
