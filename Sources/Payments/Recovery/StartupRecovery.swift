@@ -92,7 +92,9 @@ public struct StartupRecovery: Sendable {
                 }
                 return true
             }
-            for _ in 0..<Self.width where !startNext() { break }
+            for _ in 0..<Self.width {
+                guard startNext() else { break }
+            }
             for await (charge, result) in group {
                 switch result {
                 case .success(let intent):
