@@ -90,16 +90,41 @@ def test_static_files_have_content_types_and_revalidation(server):
 # MARK: - Paying
 
 
-def test_receipt_shows_what_was_charged_after_a_price_change(checkout, tmp_path):
-    # Given a page that loaded the T-shirt at $14.00
-    page = checkout.open()
-    assert "$14.00" in page.by_id("pay").text
-    # When the merchant restarts the server with a new price before the shopper pays
+def raise_the_tshirt_to_15_dollars(page, tmp_path):
+    """Restarts the server with the T-shirt at $15.00, as a merchant changing a price while pages are open."""
     catalog = tmp_path / "catalog.json"
     catalog.write_text(
         '{"default": "tshirt", "items": [{"id": "tshirt", "name": "T-shirt", "amount": 1500, "currency": "usd"}]}'
     )
     page.server.restart({"PAYMENTS_CATALOG": str(catalog)})
+
+
+def pay_without_seeing_the_answer(page):
+    """Pays with the card that succeeds through a POST /pay that reaches the server, which pays, but whose answer the
+    page never sees; returns once the payment went through."""
+    page.driver.execute_script(
+        """
+        const realFetch = window.fetch;
+        window.fetch = async (url, init) => {
+          if (String(url).endsWith('/pay')) { realFetch(url, init); return new Promise(() => {}); }
+          return realFetch(url, init);
+        };
+        """
+    )
+    page.fill(number=CARD_SUCCEEDS)
+    page.by_id("pay").click()
+    page.wait(
+        lambda d: page.server.count("SELECT count(*) FROM payment_intents WHERE status = 'succeeded'") == 1,
+        message="the payment did not reach the server",
+    )
+
+
+def test_receipt_shows_what_was_charged_after_a_price_change(checkout, tmp_path):
+    # Given a page that loaded the T-shirt at $14.00
+    page = checkout.open()
+    assert "$14.00" in page.by_id("pay").text
+    # When the merchant restarts the server with a new price before the shopper pays
+    raise_the_tshirt_to_15_dollars(page, tmp_path)
     page.fill(number=CARD_SUCCEEDS)
     page.by_id("pay").click()
     # Then the receipt shows what the card was charged, not the price the page had loaded
@@ -384,27 +409,9 @@ def test_server_error_is_retried_with_the_same_key_and_charges_once(checkout_des
 def test_reload_while_paying_after_a_price_change_shows_what_was_charged(checkout_desktop, tmp_path):
     # Given a page that loaded the T-shirt at $14.00, and a merchant who raised its price since
     page = checkout_desktop.open()
-    catalog = tmp_path / "catalog.json"
-    catalog.write_text(
-        '{"default": "tshirt", "items": [{"id": "tshirt", "name": "T-shirt", "amount": 1500, "currency": "usd"}]}'
-    )
-    page.server.restart({"PAYMENTS_CATALOG": str(catalog)})
+    raise_the_tshirt_to_15_dollars(page, tmp_path)
     # And a POST /pay that reaches the server, which pays, but whose answer the page never sees
-    page.driver.execute_script(
-        """
-        const realFetch = window.fetch;
-        window.fetch = async (url, init) => {
-          if (String(url).endsWith('/pay')) { realFetch(url, init); return new Promise(() => {}); }
-          return realFetch(url, init);
-        };
-        """
-    )
-    page.fill(number=CARD_SUCCEEDS)
-    page.by_id("pay").click()
-    page.wait(
-        lambda d: page.server.count("SELECT count(*) FROM payment_intents WHERE status = 'succeeded'") == 1,
-        message="the payment did not reach the server",
-    )
+    pay_without_seeing_the_answer(page)
     # When the shopper reloads, and the page settles that payment
     page.driver.refresh()
     page.wait_success()
@@ -446,21 +453,7 @@ def test_answers_lost_then_another_item_replays_the_first_payment(checkout_deskt
 def test_reload_while_paying_resumes_that_payment_instead_of_paying_again(checkout_desktop):
     page = checkout_desktop.open()
     # The POST /pay reaches the server, which pays, but the page never sees the answer.
-    page.driver.execute_script(
-        """
-        const realFetch = window.fetch;
-        window.fetch = async (url, init) => {
-          if (String(url).endsWith('/pay')) { realFetch(url, init); return new Promise(() => {}); }
-          return realFetch(url, init);
-        };
-        """
-    )
-    page.fill(number=CARD_SUCCEEDS)
-    page.by_id("pay").click()
-    page.wait(
-        lambda d: page.server.count("SELECT count(*) FROM payment_intents WHERE status = 'succeeded'") == 1,
-        message="the payment did not reach the server",
-    )
+    pay_without_seeing_the_answer(page)
     # What the page keeps for it holds no card data (a browser may write session storage to disk)
     stored = page.driver.execute_script("return JSON.stringify(Object.assign({}, sessionStorage));")
     assert "payments-checkout-unsettled" in stored
