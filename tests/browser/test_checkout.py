@@ -349,6 +349,19 @@ def test_double_click_on_pay_creates_one_intent(checkout):
     assert len(page.requests_to(events, "/v1/payment_methods")) == 1
 
 
+def one_payment_sent_twice(page):
+    """Waits for the page's success, and checks that one intent succeeded through two POST /pay with one key.
+    Returns the DevTools network events and the two requests."""
+    intent_id = page.wait_success()
+    assert intents(page.server) == [(intent_id, "succeeded")]
+    events = page.network()
+    pays = page.requests_to(events, "/pay")
+    assert len(pays) == 2
+    keys = [header(p["request"]["headers"], "Idempotency-Key") for p in pays]
+    assert keys[0] == keys[1] and UUID.match(keys[0])
+    return events, pays
+
+
 def test_lost_answer_is_retried_with_the_same_key_and_charges_once(checkout_desktop):
     page = checkout_desktop.open()
     # The first POST /pay reaches the server, but its answer is lost on the way back.
@@ -365,13 +378,7 @@ def test_lost_answer_is_retried_with_the_same_key_and_charges_once(checkout_desk
     )
     page.fill(number=CARD_SUCCEEDS)
     page.by_id("pay").click()
-    intent_id = page.wait_success()
-    assert intents(page.server) == [(intent_id, "succeeded")]
-    events = page.network()
-    pays = page.requests_to(events, "/pay")
-    assert len(pays) == 2
-    keys = [header(p["request"]["headers"], "Idempotency-Key") for p in pays]
-    assert keys[0] == keys[1] and UUID.match(keys[0])
+    events, pays = one_payment_sent_twice(page)
     assert pays[0]["request"]["postData"] == pays[1]["request"]["postData"]
     replayed = [
         e["params"]["response"]
@@ -391,13 +398,7 @@ def test_server_error_is_retried_with_the_same_key_and_charges_once(checkout_des
     page.by_id("pay").click()
     # Then the page sends the same request again, key and body, and shows the one payment (it showed the 500's
     # message and dropped the key: the shopper's next Pay was a second payment)
-    intent_id = page.wait_success()
-    assert intents(page.server) == [(intent_id, "succeeded")]
-    events = page.network()
-    pays = page.requests_to(events, "/pay")
-    assert len(pays) == 2
-    keys = [header(p["request"]["headers"], "Idempotency-Key") for p in pays]
-    assert keys[0] == keys[1] and UUID.match(keys[0])
+    events, pays = one_payment_sent_twice(page)
     statuses = [
         e["params"]["response"]["status"]
         for e in events
