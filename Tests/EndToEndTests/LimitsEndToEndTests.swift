@@ -155,6 +155,54 @@ struct LimitsEndToEndTests {
         }
     }
 
+    @Test("Ambiguous framing (two Host fields, a transfer coding but chunked) is refused and ends the connection")
+    func ambiguousFraming() async throws {
+        try await withServer(environment: ["PAYMENTS_IDLE_TIMEOUT": "0"]) { server in
+            let auth = "Authorization: Bearer \(server.secretKey)\r\n"
+            let form = "Content-Type: application/x-www-form-urlencoded\r\n"
+            // A chunked body whose end is followed by a second request: what a proxy that read the framing otherwise
+            // would pass on as part of the first
+            let smuggled =
+                "5\r\nemail\r\n0\r\n\r\nPOST /v1/customers HTTP/1.1\r\nHost: 127.0.0.1\r\n\(auth)\(form)"
+                + "Content-Length: 26\r\n\r\nemail=smuggled%40example.com"
+            let cases: [(request: String, status: Int, message: String)] = [
+                ("GET /v1/customers HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: other.example\r\n\(auth)\r\n", 400, "Host"),
+                (
+                    "POST /v1/customers HTTP/1.1\r\nHost: 127.0.0.1\r\n\(auth)\(form)"
+                        + "Transfer-Encoding: gzip, chunked\r\n\r\n\(smuggled)", 501, "gzip"
+                ),
+                (
+                    "POST /v1/customers HTTP/1.1\r\nHost: 127.0.0.1\r\n\(auth)\(form)Transfer-Encoding: identity\r\n"
+                        + "Transfer-Encoding: chunked\r\n\r\n\(smuggled)", 501, "identity"
+                ),
+            ]
+            for (request, status, message) in cases {
+                let fd = try RawHTTP.connect(port: server.port)
+                defer { close(fd) }
+                RawHTTP.send(fd, request)
+                let (data, closed) = try await offCooperativePool { RawHTTP.receiveUntilClosed(fd, seconds: 10) }
+                let text = String(decoding: data, as: UTF8.self)
+                // Then one Stripe-style answer, the connection closed after it (idleTimeout 0: nothing else closes it)
+                #expect(closed, "no close within 10 s: \(text)")
+                #expect(text.hasPrefix("HTTP/1.1 \(status) "), "\(text)")
+                #expect(text.components(separatedBy: "HTTP/1.1 ").count == 2, "one answer only: \(text)")
+                #expect(text.contains("\"type\": \"invalid_request_error\"") && text.contains(message), "\(text)")
+                #expect(!text.contains("\r\nStripe-Should-Retry:"), "the same on every try: \(text)")
+            }
+            // And nothing was created, by the refused requests or by what followed them
+            let list = try Self.get("/v1/customers", on: server)
+            #expect(try list.json()["data"]?.array?.isEmpty == true, "\(list)")
+            // While a body chunked alone (in any case) is still read
+            let chunked = try RawHTTP.exchange(
+                port: server.port,
+                "POST /v1/customers HTTP/1.1\r\nHost: 127.0.0.1\r\n\(auth)\(form)Transfer-Encoding: Chunked\r\n"
+                    + "Connection: close\r\n\r\n1b\r\nemail=chunked%40example.com\r\n0\r\n\r\n"
+            )
+            #expect(chunked.status == 200 && chunked.body.count > 0, "\(chunked)")
+            #expect(String(decoding: chunked.body, as: UTF8.self).contains("chunked@example.com"), "\(chunked)")
+        }
+    }
+
     @Test("An HTTP/1.0 request without keep-alive, or Connection: close in any case, ends its connection")
     func connectionClose() async throws {
         // With idleTimeout 0 nothing else closes a connection: before, each of these waited for ever (`ab` hung)

@@ -91,7 +91,8 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
     func render(_ error: PaymentError, request: Request, context: Context) async -> Response {
         let bytes = await Self.errorBody(error, request: request, context: context, services: services)
         var response = JSONResponse.bytes(bytes, status: .init(code: error.status))
-        if error.status == 409 || error.status >= 500 {
+        // A 501 (a transfer coding the server does not decode) is the same on every try
+        if error.status == 409 || (error.status >= 500 && error.status != 501) {
             response.headers[.stripeShouldRetry] = "true"
         }
         return response

@@ -5,6 +5,12 @@ import PaymentsCore
 /// Hands every request the server's ``HTTPLimits`` and refuses one over the header limits (431) or announcing a body
 /// over the size limit (413, before any of it is read), each with Stripe's error object.
 ///
+/// It also refuses, in the same shape, a request whose framing is ambiguous (RFC 9112): more than one `Host` field
+/// (400), or a `Transfer-Encoding` other than `chunked` alone (501 for a coding this server does not decode, 400 for
+/// `chunked` more than once). A proxy in front that read such a request's length otherwise than this server would
+/// pass on what this server reads as a second request (request smuggling); ``ConnectionCloseHandler`` closes the
+/// connection after the answer, so nothing after a refused head is read as a request.
+///
 /// A body sent without `Content-Length` (chunked) is cut off at the limit as it is read (``RequestParameters``), with
 /// the same 413. On `/pay` and `/save-card` both refusals, like every error there, have the seed client's shape
 /// with 400 (``CheckoutErrorMiddleware``), whether the body announced its length or not. Headers far over the limits
@@ -33,6 +39,7 @@ struct RequestLimitsMiddleware: RouterMiddleware {
     /// - Throws: 431 or 413, in Stripe's shape.
     func refuseOverLimits(_ request: Request) throws {
         let headers = request.headers
+        try Self.refuseAmbiguousFraming(headers)
         // HTTP/1's Host header arrives as the request's authority, apart from the other fields: counted as sent.
         let host = request.head.authority.map { "Host".utf8.count + $0.utf8.count }
         let count = headers.count + (host == nil ? 0 : 1)
@@ -51,6 +58,38 @@ struct RequestLimitsMiddleware: RouterMiddleware {
         if let length = headers[.contentLength].flatMap({ Int($0) }), length > limits.maxBodyBytes {
             throw PaymentError.bodyTooLarge(length, limit: limits.maxBodyBytes)
         }
+    }
+}
+
+extension RequestLimitsMiddleware {
+    /// A `Host` among the request's fields: its second (HTTPTypes calls for the authority instead of `.host`).
+    static let secondHost = HTTPField.Name("Host")!
+
+    /// Refuses a second `Host` (the first arrives as the request's authority, apart from the fields) and any
+    /// `Transfer-Encoding` but `chunked` alone.
+    /// - Throws: 400, or 501 for a transfer coding the server does not decode.
+    static func refuseAmbiguousFraming(_ headers: HTTPFields) throws {
+        if headers[secondHost] != nil {
+            throw PaymentError.invalidRequest(
+                "The request has more than one Host header field; send exactly one (RFC 9112, section 3.2)."
+            )
+        }
+        let codings = headers[values: .transferEncoding]
+            .flatMap { $0.split(separator: ",") }
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        guard !codings.isEmpty, codings != ["chunked"] else { return }
+        if let unknown = codings.first(where: { $0 != "chunked" }) {
+            throw PaymentError(
+                kind: .invalidRequest,
+                code: "transfer_coding_not_implemented",
+                message: "This server does not decode the transfer coding \(unknown.isEmpty ? "(empty)" : unknown); "
+                    + "send the body as it is, with Content-Length or Transfer-Encoding: chunked alone.",
+                status: 501
+            )
+        }
+        throw PaymentError.invalidRequest(
+            "Transfer-Encoding names chunked more than once; a body is chunked once (RFC 9112, section 7)."
+        )
     }
 }
 
