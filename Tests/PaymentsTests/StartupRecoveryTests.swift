@@ -128,4 +128,44 @@ struct StartupRecoveryTests {
         #expect(try await StartupRecovery(context: environment.context).run() == StartupRecovery.Outcome(settled: 40))
         #expect(try network.ledger.approvedCount() == 40)
     }
+
+    @Test("an attempt another task of the process began is left to it: AttemptInFlight, not a failure")
+    func attemptInFlightElsewhere() async throws {
+        // Given a payment a crash left pending, which another task of this process has begun settling
+        let (environment, network, intents) = try await Self.crashedPayments(1)
+        network.switchTo(.answering(delay: .zero))
+        let charge = try #require(try await environment.intents.retrieve(intents[0]).latestCharge)
+        #expect(environment.context.attempts.begin(charge))
+
+        // When the sweeper or start-up recovery, having read it as pending, settles it: it is left to that task
+        await #expect(throws: AttemptInFlight(charge: charge)) {
+            _ = try await environment.intents.recover(charge: charge)
+        }
+        #expect(network.calls.count == 0)
+        environment.context.attempts.end(charge)
+    }
+
+    @Test("start-up recovery and the sweeper's first pass at once: each attempt settled once, none reported unsettled")
+    func recoveryBesideTheSweeper() async throws {
+        // Given 40 payments a crash left pending, and a network that answers in 20 ms
+        let (environment, network, intents) = try await Self.crashedPayments(40)
+        network.switchTo(.answering(delay: .milliseconds(20)))
+
+        // When start-up recovery and a sweeper pass (past the pending attempts' grace) run at once, as they do when
+        // a server starts: each reads the attempts as pending, then settles them one after another
+        let now = environment.clock.now + 2 * Sweeper.pendingChargeGrace
+        async let recovered = StartupRecovery(context: environment.context).run()
+        async let swept = Sweeper(context: environment.context).sweep(now: now)
+        let (outcome, report) = try await (recovered, swept)
+
+        // Then neither reports an attempt it could not settle (the loser of a race logged "could not settle" for
+        // attempts the other was settling), and the network approved each payment once
+        #expect(outcome.left == 0, "\(outcome)")
+        #expect(report.skipped == 0, "\(report)")
+        #expect(outcome.settled + report.pendingChargesRecovered >= 40, "\(outcome) \(report)")
+        for id in intents {
+            #expect(try await environment.intents.retrieve(id).status == .succeeded)
+        }
+        #expect(try network.ledger.approvedCount() == 40)
+    }
 }

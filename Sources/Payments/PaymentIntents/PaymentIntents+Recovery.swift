@@ -5,6 +5,8 @@ import PaymentsCore
 extension PaymentIntents {
     /// Settles a pending charge left by a crash: asks the network again with the same attempt id.
     /// - Returns: the intent in its settled state, and the card error when the attempt was declined.
+    /// - Throws: ``AttemptInFlight`` without a `scope` (the sweeper, start-up recovery) when another task of this
+    ///   process is settling the attempt already; a request's retry (with its `scope`) gets a 409 instead.
     public func recover(charge chargeID: String, scope: IdempotencyScope? = nil) async throws -> (
         PaymentIntent, PaymentError?
     ) {
@@ -14,6 +16,9 @@ extension PaymentIntents {
         switch plan {
         case .authorize(let request, _):
             guard context.attempts.begin(chargeID) else {
+                // The sweeper and start-up recovery each read the pending attempts, then settle them: one of them (or
+                // the request itself) began this one in between. It is that task's; no failure to log.
+                guard scope != nil else { throw AttemptInFlight(charge: chargeID) }
                 let charge = try await context.database.read { tx in try tx.charge(chargeID) }
                 throw PaymentError.unexpectedState(
                     "This payment attempt is being completed by another request; retrieve the PaymentIntent.",
@@ -62,4 +67,14 @@ extension PaymentIntents {
         }
         return .authorize(try request(for: charge, paymentMethod: paymentMethod, card: card))
     }
+}
+
+/// A pending attempt another task of this process began settling (start-up recovery, the sweeper, or its own
+/// request) after the caller read it as pending: the caller leaves it to that task.
+public struct AttemptInFlight: Error, Sendable, Equatable {
+    /// The attempt's charge id.
+    public let charge: String
+
+    /// Names the attempt left to the task settling it.
+    public init(charge: String) { self.charge = charge }
 }

@@ -106,6 +106,9 @@ public struct StartupRecovery: Sendable {
                             "status": .string(intent.status.rawValue),
                         ]
                     )
+                case .failure(is AttemptInFlight):
+                    // The sweeper's first pass, or the attempt's own request, began it after it was read: theirs
+                    break
                 case .failure(let error):
                     outcome.left += 1
                     if (error as? PaymentError)?.isTransient == true { networkDown = true }

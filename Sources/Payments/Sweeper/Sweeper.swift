@@ -555,6 +555,9 @@ public struct Sweeper: Sendable {
                             "status": "\(intent.status.rawValue)",
                         ]
                     )
+                } catch is AttemptInFlight {
+                    // Start-up recovery, or the attempt's own request, began it after this batch was read
+                    continue
                 } catch {
                     report.skipped += 1
                     if !Task.isCancelled {
