@@ -133,6 +133,30 @@ struct EventsTests {
         #expect(try refundEvents.map { try $0.decodeSnapshot(as: Refund.self).status } == [.pending, .succeeded])
     }
 
+    @Test("A refund that fails later: refund.updated, charge.refund.updated and refund.failed, each with the refund")
+    func failedLaterRefundEvents() async throws {
+        // Given a refund the network answers succeeded, then fails a minute later
+        let environment = try TestEnvironment()
+        let paid = try await environment.pay("pm_card_refundFail")
+        let refund = try await environment.refunds.create(.init(paymentIntent: paid.id))
+        let settlesAt = try #require(refund.settlesAt)
+        let before = try await Self.events(environment).count
+
+        // When the sweeper asks about it again
+        _ = try await Sweeper(context: environment.context).sweep(now: settlesAt + 1)
+
+        // Then a merchant following charge.* events learns it too (before: refund.updated and refund.failed only,
+        // while the charge's last event, charge.refunded, still showed it refunded)
+        let events = try await Self.events(environment).dropFirst(before)
+        #expect(events.map(\.type) == ["refund.updated", "charge.refund.updated", "refund.failed"])
+        for event in events {
+            let shown = try event.decodeSnapshot(as: Refund.self)
+            #expect(shown.id == refund.id && shown.status == .failed)
+        }
+        let charge = try #require(try await environment.context.database.read { tx in try tx.charge(refund.charge) })
+        #expect(charge.amountRefunded == 0)
+    }
+
     @Test("A refund's metadata changed: refund.updated with the earlier metadata; an update changing nothing, none")
     func refundMetadataUpdated() async throws {
         // Given a refund with metadata
@@ -146,11 +170,14 @@ struct EventsTests {
         }
 
         // Then one refund.updated was recorded, showing the refund after the change and its metadata before it
-        let updates = try await Self.events(environment).filter { $0.type == "refund.updated" }
-        try #require(updates.count == 1, "\(updates.map(\.type))")
-        #expect(try updates[0].decodeSnapshot(as: Refund.self).metadata == ["order": "6735", "ticket": "T-9"])
-        let previous = try #require(updates[0].previousSnapshot)
-        #expect(try Event.decode(previous, as: Refund.self).metadata == ["order": "6735"])
+        let updates = try await Self.events(environment).filter { $0.type.hasSuffix("refund.updated") }
+        // (as Stripe sends, a charge.refund.updated with it)
+        try #require(updates.map(\.type) == ["refund.updated", "charge.refund.updated"], "\(updates.map(\.type))")
+        for update in updates {
+            #expect(try update.decodeSnapshot(as: Refund.self).metadata == ["order": "6735", "ticket": "T-9"])
+            let previous = try #require(update.previousSnapshot)
+            #expect(try Event.decode(previous, as: Refund.self).metadata == ["order": "6735"])
+        }
     }
 
     @Test("Customers and their cards: created, updated, attached, detached, deleted")

@@ -62,13 +62,18 @@ public enum EventTypes {
     /// succeeds at once is created `succeeded`, as Stripe's are, not `pending` then updated. A change of its
     /// `metadata` (`POST /v1/refunds/:id`) is a `refund.updated`, as a customer's or a payment method's is; a change
     /// of the service's own fields only (when a pending refund is asked about again) makes none.
+    ///
+    /// Each update is also a `charge.refund.updated`, with the refund as its object, as Stripe sends both: a merchant
+    /// that follows `charge.*` learns that a refund failed later and its amount came back to the charge (the charge's
+    /// last `charge.refunded` still showed it refunded).
     public static func refund(before: Refund?, after: Refund) -> [String] {
+        let updated = ["refund.updated", "charge.refund.updated"]
         guard !after.isUnanswered else { return [] }
         guard let before, !before.isUnanswered else {
             return after.status == .failed ? ["refund.created", "refund.failed"] : ["refund.created"]
         }
-        guard before.status != after.status else { return before.metadata == after.metadata ? [] : ["refund.updated"] }
-        return after.status == .failed ? ["refund.updated", "refund.failed"] : ["refund.updated"]
+        guard before.status != after.status else { return before.metadata == after.metadata ? [] : updated }
+        return after.status == .failed ? updated + ["refund.failed"] : updated
     }
 
     /// The events of a customer written as `after`, from `before` (nil when it is new).
