@@ -51,6 +51,16 @@ struct RechargeCommand: AsyncParsableCommand {
     )
     var metricsFile: String?
 
+    /// The most rows charged at once: each is a task holding its row's reference (its key's lease) while it runs.
+    static let concurrencyLimit = 1_000
+
+    func validate() throws {
+        // 0 ran one row at a time, as 1 does: a typo for 10 or 100 is said, as for every other count of a command
+        guard (1...Self.concurrencyLimit).contains(concurrency) else {
+            throw ValidationError("--concurrency must be between 1 and \(Self.concurrencyLimit), not \(concurrency).")
+        }
+    }
+
     /// The columns every input must have.
     static let requiredColumns = ["customer", "amount", "currency", "reference"]
     /// Every column an input may have.
@@ -108,7 +118,7 @@ struct RechargeCommand: AsyncParsableCommand {
         let outcomes = await Self.chargeAll(
             rows,
             charges: charges,
-            concurrency: max(1, concurrency),
+            concurrency: concurrency,
             progress: progress
         )
         progress.finish()
@@ -237,10 +247,14 @@ struct RechargeCommand: AsyncParsableCommand {
                 )
             }
             let reference = value("reference") ?? ""
-            guard fields.count <= header.count else {
+            // Fewer fields were charged with the columns after a missing comma shifted: a payment_method read as
+            // the description, and the customer's default card charged instead of the one named
+            guard fields.count == header.count else {
                 return Row(
                     reference: reference,
-                    problem: "row has \(fields.count) fields; the header has \(header.count)"
+                    problem:
+                        "row has \(fields.count) fields; the header has \(header.count) (a row names every column, "
+                        + "empty where it has no value)"
                 )
             }
             guard !reference.isEmpty else { return Row(reference: "", problem: "missing reference") }

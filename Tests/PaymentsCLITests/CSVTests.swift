@@ -87,6 +87,33 @@ struct RechargeInputTests {
         #expect(rows.map(\.problem) == [nil, "missing reference"])
     }
 
+    @Test("a row with fewer or more fields than the header is an error row; empty fields are fields")
+    func fieldCounts() throws {
+        // A missing comma shifted the columns after it: the payment_method was read as the description, and the
+        // customer's default card charged instead of the one named
+        let url = try Self.file(
+            """
+            customer,amount,currency,reference,description,payment_method
+            cus_A,2300,usd,r-short,pm_named
+            cus_A,2300,usd,r-4
+            cus_A,2300,usd,r-long,renewal,pm_named,extra
+            cus_A,2300,usd,r-full,,pm_named
+            cus_A,2300,usd,r-empty,,
+            """
+        )
+        defer { try? FileManager.default.removeItem(at: url) }
+        let rows = try RechargeCommand.readInput(url.path)
+        #expect(rows.map(\.reference) == ["r-short", "r-4", "r-long", "r-full", "r-empty"])
+        #expect(
+            rows.map { $0.problem?.components(separatedBy: " (").first } == [
+                "row has 5 fields; the header has 6", "row has 4 fields; the header has 6",
+                "row has 7 fields; the header has 6", nil, nil,
+            ]
+        )
+        #expect(rows[3].request?.paymentMethod == "pm_named" && rows[3].request?.description == nil)
+        #expect(rows[4].request?.paymentMethod == nil)
+    }
+
     @Test("a file that is not CSV is refused, naming the file and the line")
     func syntaxError() throws {
         let url = try Self.file("customer,amount,currency,reference\ncus_X,2101,usd,\"uq-1\ncus_X,2102,usd,uq-2\n")

@@ -99,4 +99,14 @@ struct CommandBoundsTests {
         }
         #expect(throws: Never.self) { try VaultRotateCommand.parse(["--batch-size", "500"]) }
     }
+
+    @Test("recharge refuses a concurrency outside 1...1,000 (it read 0 as 1)")
+    func rechargeConcurrencyRefused() {
+        for count in ["0", "-1", "1001", "9223372036854775807"] {
+            #expect(throws: (any Error).self, "\(count)") {
+                try RechargeCommand.parse(["--input", "in.csv", "--concurrency", count])
+            }
+        }
+        #expect(throws: Never.self) { try RechargeCommand.parse(["--input", "in.csv", "--concurrency", "1000"]) }
+    }
 }
