@@ -573,6 +573,16 @@ struct ChargesRouteTests {
             #expect(!failedMessage.contains("captured"), "\(failedMessage)")
             #expect(refusedHeld.error["message"]?.string?.contains("cancel its PaymentIntent") == true)
             #expect(try await api.listCount("/v1/refunds") == 0)
+
+            // And once its intent is canceled (the authorization released, shown refunded), it has been refunded: the
+            // message told the merchant to cancel an intent already canceled
+            let intent = try #require(authorized.json["id"]?.string)
+            #expect(try await api.post("/v1/payment_intents/\(intent)/cancel").status == 200)
+            let refusedReleased = try await api.post("/v1/refunds", [("charge", held)])
+            #expect(refusedReleased.status == 400, "\(refusedReleased.text)")
+            #expect(refusedReleased.error["code"]?.string == "charge_already_refunded", "\(refusedReleased.text)")
+            #expect(refusedReleased.error["message"]?.string == "Charge \(held) has already been refunded.")
+            #expect(try await api.listCount("/v1/refunds") == 0)
         }
     }
 

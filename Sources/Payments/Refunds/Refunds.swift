@@ -225,6 +225,15 @@ public struct Refunds: Sendable {
         guard let charge = try tx.charge(chargeID) else {
             throw PaymentError.resourceMissing("charge", id: chargeID, param: "charge", inURL: false)
         }
+        if charge.status == .succeeded, !charge.captured, charge.amountRefunded >= charge.amount {
+            // A released authorization (its intent canceled, or expired) shows as refunded, as Stripe's does; telling
+            // the merchant to cancel an intent already canceled sent them looking for another way to refund it
+            throw PaymentError.invalidRequest(
+                "Charge \(chargeID) has already been refunded.",
+                code: "charge_already_refunded",
+                param: "charge"
+            )
+        }
         guard charge.status == .succeeded, charge.captured else {
             // Say why: a declined attempt moved no money, and an authorization is released, not refunded
             let why =
