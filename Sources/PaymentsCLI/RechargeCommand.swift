@@ -115,11 +115,19 @@ struct RechargeCommand: AsyncParsableCommand {
         }
         let charges = OffSessionCharges(context: bootstrap.context, instance: "rch_" + bootstrap.context.ids.token(16))
         let progress = Progress(total: rows.count)
+        let signals = RunSignals { signalNumber in
+            let name = signalNumber == SIGINT ? "SIGINT" : "SIGTERM"
+            let message =
+                "payments recharge: \(name): starting no more rows; finishing the rows being charged and "
+                + "writing the results (again to stop at once)\n"
+            FileHandle.standardError.write(Data(message.utf8))
+        }
         let outcomes = await Self.chargeAll(
             rows,
             charges: charges,
             concurrency: concurrency,
-            progress: progress
+            progress: progress,
+            stopped: { signals.stopSignal != nil }
         )
         progress.finish()
 
@@ -168,6 +176,8 @@ struct RechargeCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data(message.utf8))
             }
         }
+        // Stopped by a signal: its usual status (130, 143), now that the results are written
+        if let signalNumber = signals.stopSignal { throw ExitCode(128 + signalNumber) }
         if summary.errors > 0 { throw ExitCode(1) }
     }
 
@@ -307,12 +317,14 @@ struct RechargeCommand: AsyncParsableCommand {
     }
 
     /// Charges every row, `concurrency` at a time, returning outcomes in input order. Rows repeating an earlier
-    /// row's reference run after all others, so they replay its outcome instead of racing it.
+    /// row's reference run after all others, so they replay its outcome instead of racing it. Once `stopped` says so
+    /// no row is started; the rows being charged finish, and those never started are ``notStarted`` error rows.
     static func chargeAll(
         _ rows: [Row],
         charges: OffSessionCharges,
         concurrency: Int,
-        progress: Progress
+        progress: Progress,
+        stopped: @escaping @Sendable () -> Bool = { false }
     ) async -> [OffSessionCharges.Outcome] {
         var outcomes = [OffSessionCharges.Outcome?](repeating: nil, count: rows.count)
         var seen = Set<String>()
@@ -332,7 +344,9 @@ struct RechargeCommand: AsyncParsableCommand {
             await withTaskGroup(of: (Int, OffSessionCharges.Outcome).self) { group in
                 var iterator = batch.makeIterator()
                 func addNext() -> Bool {
-                    guard let index = iterator.next(), let request = rows[index].request else { return false }
+                    guard !stopped(), let index = iterator.next(), let request = rows[index].request else {
+                        return false
+                    }
                     group.addTask { (index, await charges.charge(request)) }
                     return true
                 }
@@ -344,8 +358,11 @@ struct RechargeCommand: AsyncParsableCommand {
                 }
             }
         }
-        return outcomes.map { $0 ?? .init(status: "error", error: "not processed") }
+        return outcomes.map { $0 ?? .init(status: "error", error: notStarted) }
     }
+
+    /// The error of a row a stop signal kept from starting: nothing was charged for it.
+    static let notStarted = "not charged: the run was stopped before this row; run the same file again to charge it"
 
     // MARK: - Summary
 

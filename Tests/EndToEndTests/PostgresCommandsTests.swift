@@ -42,7 +42,7 @@ struct PostgresCommandsTests {
             // (the 60 rows take about 3 s; the watcher, polling every 20 ms, kills the run after a quarter of them
             // however loaded the machine is: with a 40 ms network and 32 at a time, a full run on a busy machine
             // once finished before the watcher looked)
-            let (termination, charged) = try await ledgers.recharge(
+            let (termination, _, charged) = try await ledgers.recharge(
                 killedPartWay: [
                     "recharge", "--db", server.db.path, "--input", input.path, "--output",
                     server.folder.appendingPathComponent("killed.csv").path, "--concurrency", "4",

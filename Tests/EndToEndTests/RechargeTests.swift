@@ -281,7 +281,7 @@ struct RechargeTests {
             let approvedBefore = try ledgers.networkApprovedAttempts().count
 
             // Given a run slowed by a 200 ms network, killed part way through
-            let (termination, charged) = try await ledgers.recharge(
+            let (termination, _, charged) = try await ledgers.recharge(
                 killedPartWay: ["recharge", "--db", server.db.path, "--input", input.path, "--output", output.path],
                 environment: server.commandEnvironment(["PAYMENTS_NETWORK_LATENCY": "200"]),
                 rows: rows,
@@ -302,6 +302,57 @@ struct RechargeTests {
             #expect(Set(results.map { $0["payment_intent"] ?? "" }).count == rows)
             #expect(try await ledgers.intentsChargedTwice().isEmpty)
             #expect(try await ledgers.pendingCharges() == 0)
+        }
+    }
+
+    @Test(
+        "a run stopped by SIGTERM or SIGINT finishes its rows in flight, writes every row's result, and holds no reference",
+        arguments: [SIGTERM, SIGINT]
+    )
+    func stoppedBySignal(_ signal: Int32) async throws {
+        try await withServer { server in
+            let customer = try await Self.customerWithSavedCard(server, card: "4242424242424242")
+            let rows = 400
+            let input = server.folder.appendingPathComponent("renewals.csv")
+            let output = server.folder.appendingPathComponent("renewals-out.csv")
+            var text = "customer,amount,currency,reference\n"
+            for row in 0..<rows { text += "\(customer),\(1000 + row),usd,renewal-\(row)\n" }
+            try text.write(to: input, atomically: true, encoding: .utf8)
+            let ledgers = Ledgers(folder: server.folder)
+            let approvedBefore = try ledgers.networkApprovedAttempts().count
+
+            // Given a run slowed by a 200 ms network, stopped part way through by the signal
+            let process = try await ledgers.recharge(
+                killedPartWay: ["recharge", "--db", server.db.path, "--input", input.path, "--output", output.path],
+                environment: server.commandEnvironment(["PAYMENTS_NETWORK_LATENCY": "200"]),
+                rows: rows,
+                approvedBefore: approvedBefore,
+                signal: signal
+            )
+
+            // Then it exited with the signal's status (before: killed at once, with no results and leases held)
+            #expect(process.termination == .exit, "\(process)")
+            #expect(process.status == 128 + signal, "\(process)")
+            #expect(process.charged > 0 && process.charged < rows, "stopped too late or too early: \(process)")
+            // And every row has its result: those charged (the rows in flight finished, none left pending), and the
+            // rest not charged, saying so
+            let results = try Self.readCSV(output)
+            #expect(results.count == rows)
+            let succeeded = results.filter { $0["status"] == "succeeded" }
+            #expect(succeeded.count == process.charged)
+            let notStarted = results.filter { $0["error"]?.hasPrefix("not charged: the run was stopped") == true }
+            #expect(notStarted.count == rows - process.charged)
+            #expect(try await ledgers.pendingCharges() == 0)
+            // And no reference is still held: the next run does not wait for a lease to run out
+            let held = try await ledgers.query("SELECT count(*) FROM idempotency_keys WHERE locked_by IS NOT NULL")
+            #expect(held == [["0"]])
+
+            // When it runs again, it charges the rest, each row exactly once
+            let rerun = try await Self.recharge(server, input: input, output: output)
+            #expect(rerun.termination.status == 0, "\(rerun.output)")
+            #expect(try ledgers.networkApprovedAttempts().count - approvedBefore == rows)
+            #expect(try Self.readCSV(output).allSatisfy { $0["status"] == "succeeded" })
+            #expect(try await ledgers.intentsChargedTwice().isEmpty)
         }
     }
 

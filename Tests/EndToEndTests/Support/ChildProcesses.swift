@@ -130,8 +130,9 @@ extension Ledgers {
         killedPartWay arguments: [String],
         environment: [String: String],
         rows: Int,
-        approvedBefore: Int
-    ) async throws -> (termination: Process.TerminationReason, charged: Int) {
+        approvedBefore: Int,
+        signal: Int32 = SIGKILL
+    ) async throws -> (termination: Process.TerminationReason, status: Int32, charged: Int) {
         let process = ChildProcess(
             executableURL: URL(fileURLWithPath: try PaymentsBinary.path()),
             arguments: arguments,
@@ -151,10 +152,11 @@ extension Ledgers {
                 usleep(20_000)
                 approved = try ledgers.networkApprovedAttempts().count
             }
-            kill(pid, SIGKILL)
+            kill(pid, signal)
         }
         process.waitUntilExit()
         ChildRegistry.remove(process.processIdentifier)
-        return (process.terminationReason, try networkApprovedAttempts().count - approvedBefore)
+        let charged = try networkApprovedAttempts().count - approvedBefore
+        return (process.terminationReason, process.terminationStatus, charged)
     }
 }

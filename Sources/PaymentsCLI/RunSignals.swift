@@ -1,0 +1,46 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// SIGTERM and SIGINT during a batch command's run (`payments recharge`): the first stops it starting new rows, the
+/// rows in flight finish and the results are written; a second ends the process at once, as the signal's default
+/// action would.
+///
+/// Before, either signal killed the run at once (exit status 143 or 130): no results file, no summary, and the rows
+/// in flight kept their references' leases, so the next run waited up to 30 s for them. A row in flight takes
+/// milliseconds (or the card network's time limit), so finishing them keeps the stop prompt.
+final class RunSignals: Sendable {
+    /// The signal that asked the run to stop, once one did.
+    private let received = Mutex<Int32?>(nil)
+    /// Kept alive as long as this is: a released source stops delivering its signal.
+    private nonisolated(unsafe) var sources: [any DispatchSourceSignal] = []
+
+    /// Starts catching SIGTERM and SIGINT; `onStop` runs once, on the first (from a Dispatch queue).
+    init(onStop: @escaping @Sendable (Int32) -> Void) {
+        for signalNumber in [SIGTERM, SIGINT] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { [weak self] in self?.receive(signalNumber, onStop: onStop) }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    /// The signal that asked the run to stop, if one did.
+    var stopSignal: Int32? { received.withLock { $0 } }
+
+    private func receive(_ signalNumber: Int32, onStop: @Sendable (Int32) -> Void) {
+        let first = received.withLock { received in
+            guard received == nil else { return false }
+            received = signalNumber
+            return true
+        }
+        guard first else {
+            // A second signal: the operator does not want to wait
+            signal(signalNumber, SIG_DFL)
+            raise(signalNumber)
+            return
+        }
+        onStop(signalNumber)
+    }
+}
