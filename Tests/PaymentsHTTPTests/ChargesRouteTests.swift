@@ -550,6 +550,66 @@ struct ChargesRouteTests {
         }
     }
 
+    /// How many `charge.updated` events are recorded.
+    static func chargeUpdates(_ api: WireClient) async throws -> Int {
+        try await api.get("/v1/events", [("type", "charge.updated")]).json["data"]?.array?.count ?? -1
+    }
+
+    @Test(
+        "a charge's description and metadata are updated (charge.updated), its money never; bad updates change nothing"
+    )
+    func update() async throws {
+        try await withWire { api in
+            // Given a payment's charge
+            let paid = try await Self.pay(api, "pm_card_visa", [("description", "order 42")])
+            let id = try Self.chargeID(of: paid)
+            let before = try await api.get("/v1/charges/\(id)").json
+
+            // When its description is changed and a metadata key added (found missing: a 404 that read like a wrong
+            // base URL, where Stripe's libraries call Charge.modify)
+            let updated = try await api.post(
+                "/v1/charges/\(id)",
+                [("description", "order 42, gift"), ("metadata[ticket]", "T-9"), ("expand[]", "payment_intent")]
+            )
+
+            // Then the charge shows them, its amounts unchanged, and one charge.updated names the earlier values
+            #expect(updated.status == 200, "\(updated.text)")
+            #expect(updated.json["description"]?.string == "order 42, gift")
+            #expect(updated.json["metadata"]?["ticket"]?.string == "T-9")
+            #expect(updated.json["payment_intent"]?["object"]?.string == "payment_intent", "expanded")
+            let after = try await api.get("/v1/charges/\(id)").json
+            for field in ["amount", "amount_captured", "amount_refunded", "status", "captured", "paid", "refunded"] {
+                #expect(after[field] == before[field], "\(field)")
+            }
+            let events = try #require(try await api.get("/v1/events", [("type", "charge.updated")]).json["data"]?.array)
+            try #require(events.count == 1, "\(events)")
+            #expect(events[0]["data"]?["object"]?["description"]?.string == "order 42, gift")
+            let previous = try #require(events[0]["data"]?["previous_attributes"], "\(events[0])")
+            #expect(previous["description"]?.string == "order 42")
+            #expect(previous.has("metadata") && !previous.has("amount"))
+
+            // And an update that changes nothing records none; an empty description unsets it
+            #expect(try await api.post("/v1/charges/\(id)", [("metadata[ticket]", "T-9")]).status == 200)
+            let unset = try await api.post("/v1/charges/\(id)", [("description", "")])
+            #expect(unset.json["description"] == WireJSON.null, "\(unset.text)")
+            #expect(try await Self.chargeUpdates(api) == 2)
+
+            // And money fields, an unknown charge or a publishable key are refused, changing nothing
+            let amount = try await api.post("/v1/charges/\(id)", [("amount", "1")])
+            #expect(amount.status == 400 && amount.error["param"]?.string == "amount", "\(amount.text)")
+            let missing = try await api.post("/v1/charges/ch_missing", [("description", "x")])
+            #expect(missing.status == 404 && missing.error["code"]?.string == "resource_missing", "\(missing.text)")
+            let publishable = try await api.post(
+                "/v1/charges/\(id)",
+                [("description", "x")],
+                auth: TestHTTP.publishableAuth
+            )
+            #expect(publishable.status == 401, "\(publishable.text)")
+            #expect(try await api.get("/v1/charges/\(id)").json["amount"] == before["amount"])
+            #expect(try await Self.chargeUpdates(api) == 2)
+        }
+    }
+
     @Test("a refund of a charge that moved no money says why: declined, or an authorization to cancel instead")
     func refundOfUnpaidChargeSaysWhy() async throws {
         try await withWire { api in

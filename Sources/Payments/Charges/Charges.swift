@@ -1,7 +1,8 @@
 import PaymentsCore
 
-/// Reading charges: the attempts to move money that confirms leave behind, with what captures and refunds did to
-/// them (`GET /v1/charges`, `GET /v1/charges/:id`). Charges change only through their intents and refunds.
+/// Charges: the attempts to move money that confirms leave behind, with what captures and refunds did to them
+/// (`GET /v1/charges`, `GET /v1/charges/:id`). Their money changes only through their intents and refunds; a merchant
+/// updates only their description and metadata (`POST /v1/charges/:id`).
 public struct Charges: Sendable {
     let context: PaymentsContext
 
@@ -14,6 +15,26 @@ public struct Charges: Sendable {
         let found = try await context.database.read { tx in try tx.charge(id) }
         guard let found else { throw PaymentError.resourceMissing("charge", id: id, param: "id", inURL: true) }
         return found
+    }
+
+    /// Changes a charge's `description` (`.some(nil)` unsets it) and `metadata`, recording `charge.updated` when
+    /// either changed, as Stripe's update does. Its amounts and status are never touched.
+    /// - Throws: `resource_missing` (404) when there is none with `id`.
+    public func update(
+        _ id: String,
+        description: String??,
+        metadata: [String: String?]?,
+        clearMetadata: Bool
+    ) async throws -> Charge {
+        try await context.database.write { tx in
+            guard var charge = try tx.charge(id) else {
+                throw PaymentError.resourceMissing("charge", id: id, param: "id", inURL: true)
+            }
+            if let description { charge.description = description }
+            try charge.metadata.applyMetadata(metadata, clearingFirst: clearMetadata)
+            try tx.update(charge)
+            return charge
+        }
     }
 
     /// Lists charges, newest first, optionally for one customer or intent and within a `created` range.

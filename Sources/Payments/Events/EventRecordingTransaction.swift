@@ -164,7 +164,8 @@ struct EventRecordingTransaction: StoreTransaction {
     func update(charges changes: [(charge: Charge, before: Charge)]) throws {
         if let batch { batch.chargeUpdates += changes } else { try base.update(charges: changes) }
         for (charge, before) in changes {
-            try record(EventTypes.charge(before: before, after: charge), charge, type: .charge, id: charge.id)
+            let types = EventTypes.charge(before: before, after: charge)
+            try record(types, charge, type: .charge, id: charge.id, before: before)
         }
     }
 
@@ -178,7 +179,13 @@ struct EventRecordingTransaction: StoreTransaction {
     func update(_ charge: Charge) throws {
         let before = try base.charge(charge.id)
         try base.update(charge)
-        try record(EventTypes.charge(before: before, after: charge), charge, type: .charge, id: charge.id)
+        try record(
+            EventTypes.charge(before: before, after: charge),
+            charge,
+            type: .charge,
+            id: charge.id,
+            before: before
+        )
     }
 
     func charges(customer: String?, paymentIntent: String?, created: CreatedFilter?, page: PageRequest) throws

@@ -2,8 +2,9 @@ import Hummingbird
 import Payments
 import PaymentsCore
 
-/// `/v1/charges`: retrieve and list (a charge changes only through its intent and its refunds), and the older
-/// `GET /v1/charges/:id/refunds` that a charge's embedded `refunds` list pages through. Secret key only.
+/// `/v1/charges`: retrieve, list and update (description and metadata: a charge's money changes only through its
+/// intent and its refunds), and the older `GET /v1/charges/:id/refunds` that a charge's embedded `refunds` list pages
+/// through. Secret key only.
 struct ChargesController {
     let services: HTTPServices
 
@@ -11,6 +12,7 @@ struct ChargesController {
         let routes = RouteCollection(context: StripeRequestContext.self)
         routes.get(use: list)
         routes.get(":id", use: retrieve)
+        routes.post(":id", use: update)
         routes.get(":id/refunds", use: refunds)
         return routes
     }
@@ -24,6 +26,24 @@ struct ChargesController {
         let expand = try Expansion.read(&params, allowed: Expansion.chargeFields)
         try params.finish()
         let charge = try await services.charges.retrieve(try context.parameters.require("id"))
+        let options = RenderOptions(request: request, context: context, services: services, expand: expand)
+        let bundle = try await services.lookup.chargeBundle(for: charge, expand: options.expand)
+        return JSONResponse.json(StripeRenderer.charge(bundle, options: options))
+    }
+
+    @Sendable func update(_ request: Request, context: StripeRequestContext) async throws -> Response {
+        try context.requireSecretKey()
+        var params = try await RequestParameters.read(request, context: context)
+        let expand = try Expansion.read(&params, allowed: Expansion.chargeFields)
+        let description = try params.clearableString("description", maxLength: PaymentIntent.maximumDescriptionLength)
+        let metadata = try params.metadata()
+        try params.finish()
+        let charge = try await services.charges.update(
+            try context.parameters.require("id"),
+            description: description,
+            metadata: metadata?.updates,
+            clearMetadata: metadata?.clearAll ?? false
+        )
         let options = RenderOptions(request: request, context: context, services: services, expand: expand)
         let bundle = try await services.lookup.chargeBundle(for: charge, expand: options.expand)
         return JSONResponse.json(StripeRenderer.charge(bundle, options: options))
