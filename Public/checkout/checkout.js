@@ -54,6 +54,7 @@ const STRINGS = {
     reference: 'Payment reference',
     setupReference: 'Setup reference',
     payAgain: 'Make another payment',
+    saveAgain: 'Save another card',
     testCardsSummary: 'Test cards',
     testCardSucceeds: 'succeeds',
     testCardAuth: 'asks for 3-D Secure',
@@ -138,6 +139,7 @@ const STRINGS = {
     reference: 'お支払い番号',
     setupReference: '保存の番号',
     payAgain: '別のお支払いをする',
+    saveAgain: '別のカードを保存する',
     testCardsSummary: 'テスト用カード',
     testCardSucceeds: '成功します',
     testCardAuth: '3-D セキュア認証を求めます',
@@ -872,16 +874,18 @@ function showSuccess(paymentIntentID, item, charged) {
   showDone(t.successHeading, format(t.successMessage, {
     amount: formatAmount(paid.amount, paid.currency),
     item: item.name,
-  }), t.reference, paymentIntentID);
+  }), t.reference, paymentIntentID, t.payAgain);
 }
 
+/** The saved card's receipt; its button offers another card (the form stays on saving, not paying). */
 function showSaved(saved) {
-  showDone(t.savedHeading, format(t.savedMessage, saved), t.setupReference, saved.setupIntent);
+  showDone(t.savedHeading, format(t.savedMessage, saved), t.setupReference, saved.setupIntent, t.saveAgain);
 }
 
-/** Replaces the form with the outcome: a heading, a message and a reference. */
-function showDone(heading, message, referenceLabel, reference) {
+/** Replaces the form with the outcome: a heading, a message, a reference and what the button below it does next. */
+function showDone(heading, message, referenceLabel, reference, again) {
   form.hidden = true;
+  $('again').textContent = again;
   $('success-heading').textContent = heading;
   $('success-message').textContent = message;
   $('reference-label').textContent = referenceLabel;

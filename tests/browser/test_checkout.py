@@ -173,6 +173,7 @@ def test_other_item_is_charged_its_catalogue_price(checkout_desktop):
         (2000, "jpy")
     ]
     # "Make another payment" brings back an empty form, focused on the card number.
+    assert page.by_id("again").text == "Make another payment"
     page.by_id("again").click()
     assert page.by_id("payment-form").is_displayed() and not page.by_id("success").is_displayed()
     assert page.by_id("card-number").get_attribute("value") == ""
@@ -494,6 +495,8 @@ def test_save_card_with_3ds_then_recharge_charges_it(checkout):
     assert page.by_id("success-heading").text == "Card saved"
     assert "ending in 3155" in page.by_id("success-message").text
     assert page.by_id("reference-label").text == "Setup reference"
+    # The button offers another card, not another payment (the form stays on saving)
+    assert page.by_id("again").text == "Save another card"
     # The card is saved to a new customer, ready for off-session charges, and nothing was paid.
     [(status, customer, card)] = page.server.query("SELECT status, customer, payment_method FROM setup_intents")
     assert status == "succeeded" and customer.startswith("cus_")
@@ -505,6 +508,8 @@ def test_save_card_with_3ds_then_recharge_charges_it(checkout):
     events = page.network()
     saves = page.requests_to(events, "/save-card")
     assert len(saves) == 1 and not page.requests_to(events, "/pay")
+    # And the page asked for no favicon (a 404 in the console on every load)
+    assert page.requests_to(events, "/favicon.ico", method="GET") == []
     assert saves[0]["request"]["postData"] == f'{{"payment_method_id":"{card}"}}'
     assert UUID.match(header(saves[0]["request"]["headers"], "Idempotency-Key"))
 
