@@ -96,6 +96,24 @@ struct ArchiveRoundTripTests {
         try await Self.expectSameReports(postgres, target)
     }
 
+    @Test("a new archive is readable by its owner only; one written over an archive keeps that file's mode")
+    func archiveMode() async throws {
+        // Given a database, and an archive made readable by its group (it holds customers' emails and secrets)
+        let environment = try TestEnvironment()
+        let database = ArchiveDatabase.sqlite(path: environment.database.path, migrations: TestPaths.migrations)
+        let file = try await Self.export(database)
+        func mode() throws -> Int {
+            (try FileManager.default.attributesOfItem(atPath: file.path)[.posixPermissions] as? Int) ?? -1
+        }
+        // Then the new archive is 0600, whatever the umask
+        #expect(try mode() == 0o600)
+        // And written again over an archive of mode 0640, it keeps 0640 (it came out 0644: readable by everyone)
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: file.path)
+        _ = try await ArchiveExport(database: database, clock: .fixed(Self.exportedAt), logger: Self.logger)
+            .run(output: file.path)
+        #expect(try mode() == 0o640)
+    }
+
     @Test("the rowid tables are those whose PostgreSQL table has the identity rowid column")
     func rowidTables() async throws {
         // Given a migrated PostgreSQL database

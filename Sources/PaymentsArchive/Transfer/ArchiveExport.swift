@@ -6,7 +6,8 @@ import PaymentsCore
 ///
 /// The file is written with no name (Linux's `O_TMPFILE`; elsewhere as `FILE.<8 hex digits>.tmp`), flushed to disk,
 /// named `FILE.<8 hex digits>.tmp` and renamed to `FILE` once complete, so `FILE` is either absent or a whole archive
-/// and an export killed half way leaves nothing; `-` writes to standard output instead. Sealed cards are
+/// and an export killed half way leaves nothing; `-` writes to standard output instead. A new archive is readable by
+/// its owner only; one written over an earlier archive keeps its mode (``keepPrivate(_:replacing:)``). Sealed cards are
 /// copied sealed: the archive holds no card number, and the vault key that opens them travels separately.
 public struct ArchiveExport: Sendable {
     public let database: ArchiveDatabase
@@ -40,6 +41,7 @@ public struct ArchiveExport: Sendable {
             throw ArchiveError.database("Cannot create \(temporary) (\(String(cString: strerror(errno)))).")
         }
         let file = FileHandle(fileDescriptor: descriptor, closeOnDealloc: false)
+        Self.keepPrivate(descriptor, replacing: output)
         do {
             let counts = try await write(to: file)
             try file.synchronize()
@@ -59,6 +61,19 @@ public struct ArchiveExport: Sendable {
             try? file.close()
             if unnamed == nil { try? FileManager.default.removeItem(atPath: temporary) }
             throw error
+        }
+    }
+
+    /// The archive holds customers' names and emails, saved responses with their client secrets, and challenge links:
+    /// a new one is readable by its owner only (`0600`), and one written over an earlier archive keeps that file's
+    /// mode and owner. Renamed over a `0600` archive, the new one came out `0644`, readable by every user.
+    static func keepPrivate(_ descriptor: Int32, replacing output: String) {
+        var old = stat()
+        if stat(output, &old) == 0 {
+            _ = fchmod(descriptor, old.st_mode & 0o7777)
+            _ = fchown(descriptor, old.st_uid, old.st_gid)
+        } else {
+            _ = fchmod(descriptor, 0o600)
         }
     }
 
