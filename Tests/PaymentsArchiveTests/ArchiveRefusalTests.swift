@@ -92,6 +92,11 @@ struct ArchiveRefusalTests {
             }
             #expect(try await Self.isUntouched(target), "\(content)")
         }
+        // And a folder is said to be one (it was Foundation's `NSCocoaErrorDomain Code=256`)
+        let folder = try TestPaths.temporaryFolder("payments-archive")
+        let error = await Self.refusal(importing: folder, into: target, "a folder")
+        #expect("\(error.map { String(describing: $0) } ?? "")".contains("is a folder"), "\(String(describing: error))")
+        #expect(try await Self.isUntouched(target))
     }
 
     @Test("a changed byte in a row, or in the header, is refused and the target stays untouched")

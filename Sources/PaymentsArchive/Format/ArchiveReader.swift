@@ -32,6 +32,12 @@ final class ArchiveReader {
     /// Opens `path` and reads its header.
     /// - Throws: ``ArchiveError/notAnArchive(_:)`` when the first line is not this format's header.
     init(path: String) throws {
+        // A folder opens for reading, and its first read failed with Foundation's error (`NSCocoaErrorDomain
+        // Code=256`, "Is a directory")
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw ArchiveError.notAnArchive("\(path) is a folder; name the archive file in it")
+        }
         guard let input = FileHandle(forReadingAtPath: path) else {
             throw ArchiveError.notAnArchive("there is no readable file at \(path)")
         }
