@@ -176,6 +176,29 @@ struct PaymentDatabaseTests {
         #expect(found == customer)
     }
 
+    @Test("A file of another program's tables (the card network's ledger) is refused and left as it was")
+    func foreignDatabase() throws {
+        // Given a SQLite file with tables of its own and none of the service's migrations
+        let path = try TestPaths.temporaryFolder().appendingPathComponent("card-network.sqlite").path
+        try DatabaseQueue(path: path).write { db in
+            try db.execute(sql: "CREATE TABLE refunds (id TEXT PRIMARY KEY); CREATE TABLE authorizations (id TEXT)")
+        }
+        // When it is opened as the payments database (as `payments migrate --db` it does)
+        #expect {
+            _ = try Self.open(path)
+        } throws: { error in
+            // Then it is refused, naming the file and its tables (it failed halfway on `table refunds already
+            // exists`, printing the migration's SQL)
+            guard let refused = error as? NotAPaymentsDatabase else { return false }
+            return refused.tables == ["authorizations", "refunds"] && "\(refused)".contains(path)
+        }
+        // And the file is as it was: no bookkeeping table left behind
+        let tables = try DatabaseQueue(path: path).read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        }
+        #expect(tables == ["authorizations", "refunds"])
+    }
+
     @Test("A missing migrations folder is a clear error")
     func missingMigrationsFolder() throws {
         // When / Then

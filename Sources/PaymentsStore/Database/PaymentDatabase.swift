@@ -55,6 +55,7 @@ public struct PaymentDatabase: Sendable {
     /// else moving (a broken file, a full disk) still fails.
     static func migrate(_ pool: DatabasePool, _ migrator: DatabaseMigrator) throws {
         var applied = try pool.read { db in try migrator.appliedMigrations(db) }
+        if applied.isEmpty { try refuseForeignDatabase(pool) }
         while true {
             do {
                 return try migrator.migrate(pool)
@@ -64,6 +65,21 @@ public struct PaymentDatabase: Sendable {
                 applied = now
             }
         }
+    }
+
+    /// Refuses a database that holds tables but none of this service's migrations: another program's file (the card
+    /// network's ledger, named by mistake). Migrated, it failed halfway with `table refunds already exists`, printed
+    /// the migration's SQL, and left GRDB's bookkeeping table behind in that file. (Each migration commits with its
+    /// record, so a database another process is migrating never shows tables without one.)
+    static func refuseForeignDatabase(_ pool: DatabasePool) throws {
+        let tables = try pool.read { db in
+            try String.fetchAll(
+                db,
+                sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+                    + "ORDER BY name LIMIT 4"
+            )
+        }
+        guard tables.isEmpty else { throw NotAPaymentsDatabase(path: pool.path, tables: tables) }
     }
 
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
@@ -146,4 +162,19 @@ public struct PaymentDatabase: Sendable {
 
     /// The database file's path.
     public var path: String { writer.path }
+}
+
+/// A SQLite file with tables of another program's and none of this service's migrations, refused before anything is
+/// written to it.
+public struct NotAPaymentsDatabase: Error, CustomStringConvertible {
+    /// The file.
+    public let path: String
+    /// Some of its tables (at most 4).
+    public let tables: [String]
+
+    public var description: String {
+        "\(path) is not a payments database: it holds other tables (\(tables.joined(separator: ", "))) and none of this "
+            + "service's migrations, so nothing was changed. Name the service's database with --db (or PAYMENTS_DB); "
+            + "the card network's ledger is a file of its own."
+    }
 }
