@@ -233,6 +233,53 @@ struct ConfirmTests {
         #expect(after?.code == "payment_method_unexpected_state")
     }
 
+    @Test("An answer accepted in the window's last moment is authorized, though the window closes before the confirm")
+    func threeDSecureAnswerAtTheWindowsEnd() async throws {
+        // Given an automatic intent waiting for 3-D Secure, and the clock passing the end of its window right after the
+        // customer's answer is committed (between the answer's transaction and the automatic confirm's)
+        let clock = TestClock()
+        let window = Mutex<Int64>(0)
+        let environment = try TestEnvironment(
+            clock: clock,
+            faults: FaultInjector(armed: .afterAuthentication) { _ in
+                clock.advance(by: window.withLock { $0 } - clock.now)
+            }
+        )
+        let card = try await environment.card("4000002500003155")
+        let pending = try await environment.pay(card.id, confirmationMethod: .automatic)
+        try #require(pending.status == .requiresAction)
+        let expiresAt = try #require(pending.attemptExpiresAt)
+        window.withLock { $0 = expiresAt }
+        clock.advance(by: expiresAt - 1 - clock.now)
+
+        // When the customer completes the challenge one second before the window's end
+        let answered = try await environment.intents.authenticate(
+            pending.id,
+            token: try #require(pending.authenticationToken),
+            outcome: .complete
+        )
+
+        // Then the payment is authorized, once: it expired (no money, the charge recorded as 3-D Secure `expired`)
+        // although the customer was told the authentication was complete
+        #expect(clock.now == expiresAt)
+        #expect(answered.status == .succeeded, "\(answered.status) \(String(describing: answered.lastPaymentError))")
+        #expect(try await environment.intents.retrieve(pending.id).status == .succeeded)
+        #expect(try environment.approvedAtNetwork() == 1)
+
+        // And an answer after the window's end is still refused
+        let another = try await environment.card("4000002500003155")
+        let late = try await environment.pay(another.id, confirmationMethod: .automatic)
+        clock.advance(by: try #require(late.attemptExpiresAt) - clock.now)
+        await #expect(throws: PaymentError.self) {
+            try await environment.intents.authenticate(
+                late.id,
+                token: try #require(late.authenticationToken),
+                outcome: .complete
+            )
+        }
+        #expect(try await environment.intents.retrieve(late.id).status == .requiresPaymentMethod)
+    }
+
     @Test(
         "A confirm or cancel between a challenge's answer and its automatic confirm: the answer stands, not an error",
         arguments: ["confirm", "cancel"]

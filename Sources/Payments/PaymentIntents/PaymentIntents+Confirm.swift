@@ -153,14 +153,18 @@ extension PaymentIntents {
                 row = next
             }
             var intent = stored
-            if creating == nil, Self.attemptIsDue(intent, now: now) {
+            // The automatic confirm right after the customer's answer, which was accepted inside the window in its own
+            // transaction: the window closing in between does not undo it. An answer a few milliseconds before the
+            // window's end was told "Authentication complete" and the payment then expired, nothing charged.
+            let continuing = input.continuesAuthentication && Self.awaitsAuthenticatedConfirm(intent)
+            if creating == nil, !continuing, Self.attemptIsDue(intent, now: now) {
                 // Past its confirmation window: the attempt failed, whether or not the sweeper got there first.
                 guard try Self.expireAttempt(intent, now: now, ids: ids, tx: tx) else {
                     throw PaymentIntentStateMachine.unexpectedState(.confirm, intent: intent)
                 }
                 return .expired
             }
-            if input.continuesAuthentication, !Self.awaitsAuthenticatedConfirm(intent) {
+            if input.continuesAuthentication, !continuing {
                 // Another request came between the customer's answer and this confirm: an update that swapped the
                 // card or the amount (its 200 said `requires_confirmation`), a cancel, the server's own confirm.
                 // What the customer authenticated is not what the intent holds now, so nothing is charged here;
