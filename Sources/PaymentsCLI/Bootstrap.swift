@@ -30,14 +30,11 @@ struct Bootstrap {
     ///   - existing: for the commands that work on a database that already holds the service's data (`sweep`,
     ///     `recharge`, `vault`): a SQLite file that does not exist is refused (``requireDatabase(_:command:)``)
     ///     instead of made empty.
-    ///   - movesMoney: false for the commands that never ask the card network (`migrate`, `vault`): they skip the check
-    ///     that the ledger holds the database's payments (``refuseForeignLedger(_:approved:of:path:)``).
     init(
         settings: ServiceSettings,
         publicBaseURL: String,
         label: String = "payments",
-        existing: Bool = false,
-        movesMoney: Bool = true
+        existing: Bool = false
     ) async throws {
         if existing { try Self.requireDatabase(settings, command: label.replacingOccurrences(of: ".", with: " ")) }
         // A write past a file size limit (`ulimit -f`) fails with EFBIG, which SQLite reports, instead of killing the
@@ -47,7 +44,7 @@ struct Bootstrap {
         logger.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
         let store = try await Self.openStore(settings, logger: logger)
         // A ledger that does not hold the database's payments is refused, before an empty one is made for it
-        let approved = movesMoney ? try await Self.newestApprovedCharges(of: store) : []
+        let approved = try await Self.newestApprovedCharges(of: store)
         if !FileManager.default.fileExists(atPath: settings.networkLedger) {
             try Self.refuseForeignLedger(nil, approved: approved, of: store, path: settings.networkLedger)
         }
@@ -82,6 +79,26 @@ struct Bootstrap {
             logger: logger,
             faults: Self.faultInjector(settings.faultPoint, action: settings.faultAction)
         )
+    }
+
+    /// What the `vault` commands work on: the store (migrated, as ``init(settings:publicBaseURL:label:existing:)`` opens
+    /// it), the card vault with its keys, and the fault point. Not the card network's ledger: opening it made an
+    /// empty `card-network.sqlite` beside the database, and a `sweep` or `serve` there then found a ledger that did not
+    /// hold the database's payments instead of none.
+    static func openVault(_ settings: ServiceSettings, label: String) async throws -> (
+        store: any StoreAdministration, vault: CardVault, faults: FaultInjector
+    ) {
+        try requireDatabase(settings, command: label.replacingOccurrences(of: ".", with: " "))
+        signal(SIGXFSZ, SIG_IGN)
+        var logger = Logger(label: label)
+        logger.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
+        let store = try await openStore(settings, logger: logger)
+        let vault = try await CardVault.load(
+            currentKey: settings.vaultKey,
+            oldKeys: settings.vaultOldKeys,
+            store: store
+        )
+        return (store, vault, faultInjector(settings.faultPoint, action: settings.faultAction))
     }
 
     /// The newest approved charges of `store` (of its newest 100): each has its authorization in the card network's

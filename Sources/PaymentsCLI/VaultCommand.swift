@@ -46,20 +46,8 @@ struct VaultRotateCommand: AsyncParsableCommand {
         let settings = try await ServiceSettings.load(
             options.overrides
         )
-        let bootstrap = try await Bootstrap(
-            settings: settings,
-            publicBaseURL: "",
-            label: "payments.vault",
-            existing: true,
-            movesMoney: false
-        )
-        let vault = bootstrap.context.vault
-        let rotation = VaultRotation(
-            store: bootstrap.store,
-            vault: vault,
-            batchSize: batchSize,
-            faults: bootstrap.context.faults
-        )
+        let (store, vault, faults) = try await Bootstrap.openVault(settings, label: "payments.vault")
+        let rotation = VaultRotation(store: store, vault: vault, batchSize: batchSize, faults: faults)
         Self.write("rotating the card vault of \(settings.databaseName) to key \(vault.keyID)\n")
         let lastPrinted = Mutex<ContinuousClock.Instant?>(nil)
         let summary = try await rotation.run { progress in
@@ -121,15 +109,8 @@ struct VaultStatusCommand: AsyncParsableCommand {
         let settings = try await ServiceSettings.load(
             options.overrides
         )
-        let bootstrap = try await Bootstrap(
-            settings: settings,
-            publicBaseURL: "",
-            label: "payments.vault",
-            existing: true,
-            movesMoney: false
-        )
-        let vault = bootstrap.context.vault
-        let counts = try await bootstrap.store.read { tx in try tx.sealedCardCounts() }
+        let (store, vault, _) = try await Bootstrap.openVault(settings, label: "payments.vault")
+        let counts = try await store.read { tx in try tx.sealedCardCounts() }
         var text = "card vault of \(settings.databaseName)\n"
         text += "  current key \(vault.keyID): \(counts[vault.keyID] ?? 0) cards\n"
         for id in vault.oldKeyIDs { text += "  old key \(id): \(counts[id] ?? 0) cards\n" }

@@ -66,6 +66,39 @@ struct AdminCommandsTests {
         }
     }
 
+    @Test("vault status and vault rotate make no card network ledger beside the database, as migrate makes none")
+    func vaultCommandsMakeNoLedger() async throws {
+        try await withServer { server in
+            // Given a migrated database in a folder of its own, and no ledger named
+            let folder = server.folder.appendingPathComponent("elsewhere")
+            let db = folder.appendingPathComponent("payments.sqlite").path
+            var environment = server.commandEnvironment()
+            environment["PAYMENTS_NETWORK_LEDGER"] = nil
+            let binary = try PaymentsBinary.path()
+            let migrated = try await runToCompletion(
+                binary,
+                ["migrate", "--db", db],
+                environment: environment,
+                in: server.folder
+            )
+            #expect(migrated.termination.status == 0, "\(migrated.output)")
+            // When the vault commands run on it
+            for arguments in [["vault", "status"], ["vault", "rotate"]] {
+                let ran = try await runToCompletion(
+                    binary,
+                    arguments + ["--db", db],
+                    environment: environment,
+                    in: server.folder
+                )
+                #expect(ran.termination.status == 0, "\(arguments): \(ran.output)")
+            }
+            // Then no ledger was made beside it: an empty one was, and a later sweep or serve there found a ledger
+            // that did not hold the database's payments instead of none
+            let ledger = folder.appendingPathComponent("card-network.sqlite").path
+            #expect(!FileManager.default.fileExists(atPath: ledger))
+        }
+    }
+
     @Test("payments sweep --now expires an abandoned 3-D Secure attempt while the server runs")
     func sweepWithNow() async throws {
         try await withServer { server in
