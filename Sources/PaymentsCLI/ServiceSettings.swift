@@ -445,6 +445,14 @@ struct ServiceSettings: Sendable {
                         + "https://pay.example.com, not '\(base)'."
                 )
             }
+            // Challenge links are this base with `/3ds/...` added: after a query or a fragment the path landed in
+            // them (`https://pay.example.com/?x=1/3ds/pi_...`), and credentials went to every customer's browser
+            if url.query != nil || url.fragment != nil || url.user != nil || url.password != nil {
+                throw SettingsError.invalid(
+                    "publicBaseURL (PAYMENTS_PUBLIC_BASE_URL) must be the address the service is reached at, with no "
+                        + "query (?), fragment (#) or user name: the 3-D Secure links are made by adding a path to it."
+                )
+            }
         }
         guard networkTimeout > 0 else {
             throw SettingsError.invalid(

@@ -277,6 +277,16 @@ struct ServeStartupTests {
                 "PAYMENTS_PUBLIC_BASE_URL", "javascript:alert(1)",
                 "publicBaseURL (PAYMENTS_PUBLIC_BASE_URL) must be an http"
             ),
+            // The challenge links' path landed in the query or the fragment, or carried the credentials to browsers
+            (
+                "PAYMENTS_PUBLIC_BASE_URL", "https://pay.example.com/?x=1",
+                "with no query (?), fragment (#) or user name"
+            ),
+            (
+                "PAYMENTS_PUBLIC_BASE_URL", "https://pay.example.com/app#",
+                "with no query (?), fragment (#) or user name"
+            ),
+            ("PAYMENTS_PUBLIC_BASE_URL", "https://user:pw@pay.example.com", "with no query (?), fragment (#) or user"),
             // Below their bounds, each named with its variable (messages named no variable, two settings at once, or
             // another setting; a negative network latency was taken as 0)
             (
