@@ -235,6 +235,15 @@ struct VaultRotationTests {
         #expect(run.output.contains("cards rotated:                  2"), "\(run.output)")
         for card in saved { #expect(!run.output.contains(card.number)) }
 
+        // And another card's sealed bytes damaged since (zeroed in place, under the current key)
+        let damaged = saved[2].paymentMethod
+        try await DatabaseQueue(path: first.db.path).write { db in
+            try db.execute(
+                sql: "UPDATE card_vault SET sealed = zeroblob(length(sealed)) WHERE payment_method = ?",
+                arguments: [damaged]
+            )
+        }
+
         // And a server with both keys charges the others, while that card's charge is a 500 naming the missing key
         // (it said only "An unknown error occurred."), with nothing charged and the key free for a retry
         let server = try await ServerProcess.start(
@@ -258,6 +267,19 @@ struct VaultRotationTests {
             auth: server.secret
         )
         #expect(try charged.json()["data"]?.array?.isEmpty == true, "\(charged)")
+
+        // And the damaged card's charge is a 500 naming its payment method and the damage, not CryptoKit's error code
+        // behind "An unknown error occurred.", with nothing charged
+        let broken = try await Self.chargeOffSession(saved[2], on: server)
+        #expect(broken.status == 500, "\(broken)")
+        let said = try broken.json()["error"]?["message"]?.string ?? ""
+        #expect(said.contains(damaged) && said.contains("damaged") && !said.contains(saved[2].number), "\(said)")
+        let brokenCharged = try await server.client.get(
+            "/v1/payment_intents",
+            query: [("customer", saved[2].customer)],
+            auth: server.secret
+        )
+        #expect(try brokenCharged.json()["data"]?.array?.isEmpty == true, "\(brokenCharged)")
         server.kill()
         first.removeFiles()
     }

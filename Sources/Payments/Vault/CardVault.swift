@@ -38,6 +38,8 @@ public struct CardVault: Sendable {
         case badKey
         /// A sealed value did not open (wrong key, or damaged bytes).
         case unreadable
+        /// A payment method's sealed card did not open under the key its row names: its bytes are damaged.
+        case unreadableCard(paymentMethod: String, keyID: String)
         /// A sealed value names a key that is not configured.
         case unknownKey(String)
         /// The database's fingerprint keys are sealed under a key that is not configured, or did not open.
@@ -50,6 +52,9 @@ public struct CardVault: Sendable {
             switch self {
             case .badKey: "The vault key must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)."
             case .unreadable: "A sealed card could not be opened with the configured vault key."
+            case .unreadableCard(let paymentMethod, let keyID):
+                "The saved card of \(paymentMethod) does not open under the vault key it names (\(keyID)): its sealed "
+                    + "bytes are damaged."
             case .unknownKey(let id): "A sealed card names the vault key \(id), which is not configured."
             case .secretsUnreadable(let id):
                 "This database's fingerprint keys are sealed under the vault key \(id), which neither "
@@ -185,7 +190,12 @@ public struct CardVault: Sendable {
     }
 
     private func open(bytes sealed: Data, with key: Data) throws -> Data {
-        try AES.GCM.open(try AES.GCM.SealedBox(combined: sealed), using: SymmetricKey(data: key))
+        do {
+            return try AES.GCM.open(try AES.GCM.SealedBox(combined: sealed), using: SymmetricKey(data: key))
+        } catch {
+            // CryptoKit's own error (`underlyingCoreCryptoError(error: 503316581)`) said nothing to an operator
+            throw VaultError.unreadable
+        }
     }
 
     private func cardNumber(_ plain: Data) throws -> CardNumber {

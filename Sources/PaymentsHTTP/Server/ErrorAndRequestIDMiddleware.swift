@@ -69,10 +69,15 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
             // A saved card under a vault key this process lacks (a rotation's old key dropped too soon): the merchant
             // is told which key, so the 500 can be fixed by configuring it, not only found in the log
             context.logger.error("request failed", metadata: ["error": .string(String(describing: error))])
-            let message =
-                "\(error) Nothing was charged: configure that key (PAYMENTS_VAULT_OLD_KEYS) and retry; "
-                + "`payments vault status` counts the cards under each key."
-            response = await render(.apiError(message), request: request, context: context)
+            let advice =
+                if case .unreadableCard = error {
+                    "Nothing was charged: restore the card's row (card_vault) from a backup, or ask the customer to "
+                        + "enter the card again."
+                } else {
+                    "Nothing was charged: configure that key (PAYMENTS_VAULT_OLD_KEYS) and retry; "
+                        + "`payments vault status` counts the cards under each key."
+                }
+            response = await render(.apiError("\(error) \(advice)"), request: request, context: context)
         } catch {
             context.logger.error("request failed", metadata: ["error": .string(String(describing: error))])
             response = await render(.apiError(), request: request, context: context)
