@@ -114,6 +114,28 @@ struct ArchiveRoundTripTests {
         #expect(try mode() == 0o640)
     }
 
+    @Test("a SQLite file of another program (the card network's ledger) is not exported; nothing is written")
+    func foreignSourceRefused() async throws {
+        let folder = try TestPaths.temporaryFolder("payments-archive")
+        let ledger = folder.appendingPathComponent("card-network.sqlite").path
+        try await DatabaseQueue(path: ledger).write { db in
+            try db.execute(
+                sql: "CREATE TABLE authorizations (id TEXT PRIMARY KEY); INSERT INTO authorizations VALUES ('a')"
+            )
+        }
+        let output = folder.appendingPathComponent("ledger.archive").path
+        let error = await #expect(throws: ArchiveError.self) {
+            _ = try await ArchiveExport(
+                database: .sqlite(path: ledger, migrations: TestPaths.migrations),
+                clock: .fixed(Self.exportedAt),
+                logger: Self.logger
+            ).run(output: output)
+        }
+        #expect("\(error.map { String(describing: $0) } ?? "")".contains("is not a payments database"))
+        // It exited 0 with an archive that import refused, once the source might be gone
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["card-network.sqlite"])
+    }
+
     @Test("the rowid tables are those whose PostgreSQL table has the identity rowid column")
     func rowidTables() async throws {
         // Given a migrated PostgreSQL database

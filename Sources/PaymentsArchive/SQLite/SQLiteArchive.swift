@@ -85,6 +85,14 @@ enum SQLiteArchive {
         try queue.inDatabase { db in
             try db.inTransaction(.deferred) {
                 let migrations = try appliedMigrations(db)
+                // Another program's database (the card network's ledger) was exported whole, and the archive refused
+                // only at import, once the source might be gone
+                guard !migrations.isEmpty else {
+                    throw ArchiveError.database(
+                        "\(path) is not a payments database: it has none of the service's migrations. Name the "
+                            + "service's database with --db; the card network's ledger is not exported."
+                    )
+                }
                 try writer.header(
                     .init(
                         format: ArchiveLines.format,
