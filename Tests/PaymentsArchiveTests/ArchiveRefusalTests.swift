@@ -43,14 +43,19 @@ struct ArchiveRefusalTests {
         #expect(try await ArchiveCluster.everything(in: target) == before)
     }
 
-    @Test("an archive cut short, mid-row or after a whole table, is refused and the target stays untouched")
+    @Test(
+        "an archive cut short, mid-row or after a whole table, is refused naming where, and the target stays untouched"
+    )
     func truncatedArchive() async throws {
         // Given an archive
         let archive = try Data(contentsOf: try await ArchiveRoundTripTests.export(try await Self.smallSource()))
         let lines = archive.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         let lastNewline = try #require(archive.dropLast().lastIndex(of: UInt8(ascii: "\n")))
+        // A row line starts with `[`: the first one, cut after a few of its bytes
+        let firstRow = try #require(archive.firstRange(of: Data("\n[".utf8))).lowerBound
         let cuts: [(String, Data)] = [
-            ("mid-row", archive.prefix(archive.count / 2)),
+            ("mid-file", archive.prefix(archive.count / 2)),
+            ("mid-row", archive.prefix(firstRow + 5)),
             ("without its last line", archive.prefix(lastNewline + 1)),
             ("after the header", Data(lines[0]) + Data("\n".utf8)),
             ("in its header", Data(lines[0].prefix(lines[0].count / 2))),
@@ -63,9 +68,14 @@ struct ArchiveRefusalTests {
             for target in [postgres, sqlite] {
                 let error = await Self.refusal(importing: file, into: target, label)
                 // Then it is refused as cut short, and nothing was written: not even the migrations
-                guard case .truncated = error else {
+                guard case .truncated(_, let inside) = error else {
                     Issue.record("\(label): expected truncated, got \(String(describing: error))")
                     continue
+                }
+                // A cut among a table's rows names that table (it named the table before it)
+                if label == "mid-row" { #expect(inside != nil, "\(String(describing: error))") }
+                if label.hasPrefix("without") || label.hasPrefix("after") || label.hasPrefix("in its") {
+                    #expect(inside == nil, "\(label): \(String(describing: error))")
                 }
                 #expect(try await Self.isUntouched(target), "\(label) \(target.kind)")
             }

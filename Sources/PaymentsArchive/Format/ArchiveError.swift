@@ -6,7 +6,7 @@ public enum ArchiveError: Error, Equatable, CustomStringConvertible {
     /// A line of the archive does not parse (`line` counts from 1).
     case malformed(line: Int, reason: String)
     /// The archive ends before its last line: it was cut short (a copy or a disk that filled up).
-    case truncated(afterTable: String?)
+    case truncated(afterTable: String?, inTable: String? = nil)
     /// A table's rows do not match its trailer: their count, or the SHA-256 of their lines.
     case checksumMismatch(table: String, expected: String, found: String)
     /// The SHA-256 of the whole archive does not match its last line (a changed header or trailer).
@@ -28,7 +28,11 @@ public enum ArchiveError: Error, Equatable, CustomStringConvertible {
             "This is not a payments archive: \(reason)."
         case .malformed(let line, let reason):
             "The archive is damaged at line \(line): \(reason). Nothing was imported."
-        case .truncated(let table):
+        case .truncated(_, let table?):
+            // Named by the table being read: it said "after table customers" for a cut among the events' rows
+            "The archive is cut short inside table \(table) (its rows end before the table's trailer). Nothing was "
+                + "imported; export again."
+        case .truncated(let table, nil):
             "The archive is cut short"
                 + (table.map { " after table \($0)" } ?? "")
                 + " (its last line is missing). Nothing was imported; export again."

@@ -84,7 +84,7 @@ final class ArchiveReader {
     /// The next row of the current table, or nil at its trailer (checked against the rows read).
     func nextRow() throws -> [ArchiveValue]? {
         guard let table = currentTable else { return nil }
-        guard let line = try readLine() else { throw ArchiveError.truncated(afterTable: lastTable) }
+        guard let line = try readLine() else { throw ArchiveError.truncated(afterTable: lastTable, inTable: table) }
         if line.first == UInt8(ascii: "[") {
             tableHash.update(data: line)
             tableHash.update(data: [UInt8(ascii: "\n")])
@@ -157,7 +157,7 @@ final class ArchiveReader {
             if lineNumber == 0, line.first != UInt8(ascii: "{") {
                 throw ArchiveError.notAnArchive("its first line is not a payments archive header")
             }
-            throw ArchiveError.truncated(afterTable: lastTable)
+            throw ArchiveError.truncated(afterTable: lastTable, inTable: currentTable)
         }
         return nil
     }
