@@ -14,14 +14,8 @@ struct PostgresCommandsTests {
         let url = ["PAYMENTS_DATABASE_URL": cluster.url(database: database)]
         try await withServer(environment: url) { server in
             // Given a customer with a saved card and a file of 60 rows for them
-            let customer = try await RechargeTests.customerWithSavedCard(server, card: "4242424242424242")
             let rows = 60
-            let input = server.folder.appendingPathComponent("renewals.csv")
-            var text = "customer,amount,currency,reference\n"
-            for row in 0..<rows { text += "\(customer),\(1000 + row),usd,renewal-\(row)\n" }
-            try text.write(to: input, atomically: true, encoding: .utf8)
-            let ledgers = Ledgers(folder: server.folder)
-            let approvedBefore = try ledgers.networkApprovedAttempts().count
+            let (input, ledgers, approvedBefore) = try await RechargeTests.renewals(server, rows: rows)
             let succeeded = "SELECT count(*) FROM payment_intents WHERE status = 'succeeded'"
             let succeededBefore = try #require(Int(try cluster.psql(database: database, succeeded)))
             @Sendable func run(_ name: String, _ extra: [String: String] = [:]) async throws -> (

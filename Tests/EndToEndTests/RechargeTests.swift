@@ -31,6 +31,20 @@ struct RechargeTests {
         return id
     }
 
+    /// A file of `rows` renewals of a new customer's saved card (`renewal-0`, `renewal-1`, ...) in the server's folder,
+    /// and the card network's approvals so far, for the runs that are cut short and run again.
+    static func renewals(_ server: ServerProcess, rows: Int) async throws -> (
+        input: URL, ledgers: Ledgers, approvedBefore: Int
+    ) {
+        let customer = try await customerWithSavedCard(server, card: "4242424242424242")
+        let input = server.folder.appendingPathComponent("renewals.csv")
+        var text = "customer,amount,currency,reference\n"
+        for row in 0..<rows { text += "\(customer),\(1000 + row),usd,renewal-\(row)\n" }
+        try text.write(to: input, atomically: true, encoding: .utf8)
+        let ledgers = Ledgers(folder: server.folder)
+        return (input, ledgers, try ledgers.networkApprovedAttempts().count)
+    }
+
     /// Saves `card` for a new customer without charging it: a confirmed SetupIntent, whose 3-D Secure challenge
     /// (when the card asks for one) the customer completes on the challenge page.
     static func customerWithSetUpCard(_ server: ServerProcess, card: String) async throws -> (String, String) {
@@ -268,17 +282,11 @@ struct RechargeTests {
     @Test("a run killed with SIGKILL halfway, run again, charges each row exactly once", arguments: TestStore.allCases)
     func killedHalfway(_ store: TestStore) async throws {
         try await withServer(store: store) { server in
-            let customer = try await Self.customerWithSavedCard(server, card: "4242424242424242")
             // 400 rows through a 200 ms network at the default concurrency of 32 take about 2.5 s: the watcher below
             // (polling every 20 ms from a thread of its own) kills the run well inside it, however loaded the machine is.
             let rows = 400
-            let input = server.folder.appendingPathComponent("renewals.csv")
+            let (input, ledgers, approvedBefore) = try await Self.renewals(server, rows: rows)
             let output = server.folder.appendingPathComponent("renewals-out.csv")
-            var text = "customer,amount,currency,reference\n"
-            for row in 0..<rows { text += "\(customer),\(1000 + row),usd,renewal-\(row)\n" }
-            try text.write(to: input, atomically: true, encoding: .utf8)
-            let ledgers = Ledgers(folder: server.folder)
-            let approvedBefore = try ledgers.networkApprovedAttempts().count
 
             // Given a run slowed by a 200 ms network, killed part way through
             let (termination, _, charged) = try await ledgers.recharge(
@@ -311,15 +319,9 @@ struct RechargeTests {
     )
     func stoppedBySignal(_ signal: Int32) async throws {
         try await withServer { server in
-            let customer = try await Self.customerWithSavedCard(server, card: "4242424242424242")
             let rows = 400
-            let input = server.folder.appendingPathComponent("renewals.csv")
+            let (input, ledgers, approvedBefore) = try await Self.renewals(server, rows: rows)
             let output = server.folder.appendingPathComponent("renewals-out.csv")
-            var text = "customer,amount,currency,reference\n"
-            for row in 0..<rows { text += "\(customer),\(1000 + row),usd,renewal-\(row)\n" }
-            try text.write(to: input, atomically: true, encoding: .utf8)
-            let ledgers = Ledgers(folder: server.folder)
-            let approvedBefore = try ledgers.networkApprovedAttempts().count
 
             // Given a run slowed by a 200 ms network, stopped part way through by the signal
             let process = try await ledgers.recharge(
