@@ -69,14 +69,22 @@ public struct PaymentDatabase: Sendable {
 
     /// Refuses a database that holds tables but none of this service's migrations: another program's file (the card
     /// network's ledger, named by mistake). Migrated, it failed halfway with `table refunds already exists`, printed
-    /// the migration's SQL, and left GRDB's bookkeeping table behind in that file. (Each migration commits with its
-    /// record, so a database another process is migrating never shows tables without one.)
+    /// the migration's SQL, and left GRDB's bookkeeping table behind in that file.
+    ///
+    /// Read in one snapshot: each migration commits with its record, so a database another process is migrating never
+    /// shows its tables without one. (Read apart, the migrations before another process's first commit and the tables
+    /// after it refused one of three `payments migrate` started at once on a new file.)
     static func refuseForeignDatabase(_ pool: DatabasePool) throws {
-        let tables = try pool.read { db in
-            try String.fetchAll(
+        let tables = try pool.read { db -> [String] in
+            if try db.tableExists("grdb_migrations"),
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations") ?? 0 > 0
+            {
+                return []
+            }
+            return try String.fetchAll(
                 db,
                 sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
-                    + "ORDER BY name LIMIT 4"
+                    + "AND name <> 'grdb_migrations' ORDER BY name LIMIT 4"
             )
         }
         guard tables.isEmpty else { throw NotAPaymentsDatabase(path: pool.path, tables: tables) }
