@@ -36,13 +36,7 @@ struct Bootstrap {
         label: String = "payments",
         existing: Bool = false
     ) async throws {
-        if existing { try Self.requireDatabase(settings, command: label.replacingOccurrences(of: ".", with: " ")) }
-        // A write past a file size limit (`ulimit -f`) fails with EFBIG, which SQLite reports, instead of killing the
-        // process with SIGXFSZ in the middle of a commit
-        signal(SIGXFSZ, SIG_IGN)
-        var logger = Logger(label: label)
-        logger.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
-        let store = try await Self.openStore(settings, logger: logger)
+        let (store, logger) = try await Self.openData(settings, label: label, existing: existing)
         // A ledger that does not hold the database's payments is refused, before an empty one is made for it
         let approved = try await Self.newestApprovedCharges(of: store)
         if !FileManager.default.fileExists(atPath: settings.networkLedger) {
@@ -54,11 +48,7 @@ struct Bootstrap {
             writerNiceness: settings.writerNiceness
         )
         try Self.refuseForeignLedger(network, approved: approved, of: store, path: settings.networkLedger)
-        let vault = try await CardVault.load(
-            currentKey: settings.vaultKey,
-            oldKeys: settings.vaultOldKeys,
-            store: store
-        )
+        let vault = try await Self.loadVault(settings, store: store)
         self.settings = settings
         self.store = store
         self.sqlite = store as? PaymentDatabase
@@ -88,17 +78,29 @@ struct Bootstrap {
     static func openVault(_ settings: ServiceSettings, label: String) async throws -> (
         store: any StoreAdministration, vault: CardVault, faults: FaultInjector
     ) {
-        try requireDatabase(settings, command: label.replacingOccurrences(of: ".", with: " "))
+        let (store, _) = try await openData(settings, label: label, existing: true)
+        let vault = try await loadVault(settings, store: store)
+        return (store, vault, faultInjector(settings.faultPoint, action: settings.faultAction))
+    }
+
+    /// The store, opened and migrated, with the command's logger (`existing`: refusing a SQLite file that does not
+    /// exist, ``requireDatabase(_:command:)``).
+    private static func openData(_ settings: ServiceSettings, label: String, existing: Bool) async throws -> (
+        store: any StoreAdministration, logger: Logger
+    ) {
+        if existing { try requireDatabase(settings, command: label.replacingOccurrences(of: ".", with: " ")) }
+        // A write past a file size limit (`ulimit -f`) fails with EFBIG, which SQLite reports, instead of killing the
+        // process with SIGXFSZ in the middle of a commit
         signal(SIGXFSZ, SIG_IGN)
         var logger = Logger(label: label)
         logger.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
-        let store = try await openStore(settings, logger: logger)
-        let vault = try await CardVault.load(
-            currentKey: settings.vaultKey,
-            oldKeys: settings.vaultOldKeys,
-            store: store
-        )
-        return (store, vault, faultInjector(settings.faultPoint, action: settings.faultAction))
+        return (try await openStore(settings, logger: logger), logger)
+    }
+
+    /// The card vault with the configured keys and the database's fingerprint keys.
+    private static func loadVault(_ settings: ServiceSettings, store: any StoreAdministration) async throws -> CardVault
+    {
+        try await CardVault.load(currentKey: settings.vaultKey, oldKeys: settings.vaultOldKeys, store: store)
     }
 
     /// The newest approved charges of `store` (of its newest 100): each has its authorization in the card network's
