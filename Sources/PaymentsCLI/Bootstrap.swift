@@ -28,8 +28,8 @@ struct Bootstrap {
     /// and the database's fingerprint keys.
     /// - Parameters:
     ///   - existing: for the commands that work on a database that already holds the service's data (`sweep`,
-    ///     `recharge`, `vault`): a SQLite file that does not exist is refused (``requireDatabase(_:command:)``)
-    ///     instead of made empty.
+    ///     `recharge`; the `vault` commands through ``openVault(_:label:)``): a SQLite file that does not exist is
+    ///     refused (``requireDatabase(_:command:)``) instead of made empty.
     init(
         settings: ServiceSettings,
         publicBaseURL: String,
