@@ -313,4 +313,35 @@ struct EventsRouteTests {
             #expect(after.json["data"]?.array?.count == 2)
         }
     }
+
+    @Test("An event's api_version is the Stripe-Version it was read with, as the client named it; null without one")
+    func apiVersion() async throws {
+        try await withWire { api in
+            // Given a payment's events
+            let paid = try await api.payment([("payment_method", "pm_card_visa"), ("confirm", "true")])
+            try #require(paid.status == 200)
+            let pinned = "2026-06-24.dahlia"
+            let versioned: HTTPFields = [HTTPField.Name("Stripe-Version")!: pinned]
+            // When they are read with a version, with a dated one of the old names, with one that names no date and
+            // with none
+            let list = try await api.get("/v1/events", headers: versioned)
+            let id = try #require(list.json["data"]?[0]?["id"]?.string)
+            let one = try await api.get("/v1/events/\(id)", headers: versioned)
+            let legacy = try await api.get(
+                "/v1/events/\(id)",
+                headers: [HTTPField.Name("Stripe-Version")!: "2018-05-21"]
+            )
+            let undated = try await api.get("/v1/events/\(id)", headers: [HTTPField.Name("Stripe-Version")!: "latest"])
+            let plain = try await api.get("/v1/events/\(id)")
+            // Then each says the version it was rendered in: the client's own, which a library that checks it against
+            // the version it pinned finds (Stripe's .NET library refuses an event whose api_version is not its own)
+            let versions = try #require(list.json["data"]?.array).map { $0["api_version"]?.string }
+            #expect(!versions.isEmpty && versions.allSatisfy { $0 == pinned })
+            #expect(one.json["api_version"]?.string == pinned)
+            #expect(legacy.json["api_version"]?.string == "2018-05-21")
+            // And a header that names no date, or none, names no version
+            #expect(undated.status == 200 && undated.json["api_version"] == WireJSON.null)
+            #expect(plain.status == 200 && plain.json["api_version"] == WireJSON.null)
+        }
+    }
 }

@@ -7,7 +7,8 @@ extension RenderOptions {
             legacyStatusNames: RenderOptions.isLegacy(version: context.apiVersion),
             publishable: context.scope == .publishable,
             expand: Set(expand),
-            baseURL: services.baseURL
+            baseURL: services.baseURL,
+            apiVersion: RenderOptions.renderedVersion(of: context.apiVersion)
         )
     }
 }

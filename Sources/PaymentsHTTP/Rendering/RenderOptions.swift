@@ -8,13 +8,23 @@ public struct RenderOptions: Sendable {
     public var expand: Set<String>
     /// The server's public base URL, for the 3-D Secure challenge address.
     public var baseURL: String
+    /// The API version the response renders in, as the request's `Stripe-Version` named it (``renderedVersion(of:)``):
+    /// an event's `api_version`. Nil when the request named none.
+    public var apiVersion: String?
 
     /// Creates options.
-    public init(legacyStatusNames: Bool = false, publishable: Bool = false, expand: Set<String> = [], baseURL: String) {
+    public init(
+        legacyStatusNames: Bool = false,
+        publishable: Bool = false,
+        expand: Set<String> = [],
+        baseURL: String,
+        apiVersion: String? = nil
+    ) {
         self.legacyStatusNames = legacyStatusNames
         self.publishable = publishable
         self.expand = expand
         self.baseURL = baseURL
+        self.apiVersion = apiVersion
     }
 
     /// The options for the objects inside a list: `data.x` expansions apply to each item.
@@ -39,5 +49,25 @@ public struct RenderOptions: Sendable {
     public static func isLegacy(version: String?) -> Bool {
         guard let version, version.count >= 10 else { return false }
         return String(version.prefix(10)) < statusRenameVersion
+    }
+
+    /// The version a response to a request with `version` as its `Stripe-Version` renders in: the header as sent
+    /// when it starts with a date (`2026-06-24.dahlia`, `2018-05-21`), nil otherwise.
+    ///
+    /// Every version is accepted and only its date decides a shape, so the version a client names is the one its
+    /// response was rendered in; an event says it in `api_version`, where clients that check it against the version
+    /// they pinned (Stripe's .NET library refuses an event whose version is not its own) find their own. A header that
+    /// names no date names no version, and an event read with it, or with none, has `api_version: null`.
+    public static func renderedVersion(of version: String?) -> String? {
+        guard let version, version.utf8.count <= 64 else { return nil }
+        let date = Array(version.utf8.prefix(10))
+        guard date.count == 10 else { return nil }
+        for (index, byte) in date.enumerated() {
+            let expected =
+                index == 4 || index == 7
+                ? byte == UInt8(ascii: "-") : (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            guard expected else { return nil }
+        }
+        return version
     }
 }

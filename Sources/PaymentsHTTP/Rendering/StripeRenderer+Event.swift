@@ -22,7 +22,7 @@ extension StripeRenderer {
         return .object([
             ("id", .string(event.id)),
             ("object", "event"),
-            ("api_version", .null),
+            ("api_version", options.apiVersion.map(JSONValue.string) ?? .null),
             ("created", .int(event.created)),
             ("data", .object(data)),
             ("livemode", false),
