@@ -282,7 +282,7 @@ struct PostgresPaymentStoreTests {
             {
                 let tx = PostgresTransaction(
                     connection: connection,
-                    hooks: PostgresTransactionHooks(),
+                    hooks: TransactionHooks(),
                     isWrite: true,
                     logger: PostgresCluster.logger
                 )

@@ -35,13 +35,13 @@ extension PostgresPaymentStore: StoreAdministration {
 
     /// The views named `report_*` of the current schema, without the prefix, sorted bytewise.
     public func reportNames() async throws -> [String] {
-        try await transaction(isWrite: false, hooks: PostgresTransactionHooks()) { tx in try Self.reportNames(tx) }
+        try await transaction(isWrite: false, hooks: TransactionHooks()) { tx in try Self.reportNames(tx) }
     }
 
     /// Runs the report `name` on one snapshot. The name is never pasted into SQL as given: it is looked up among
     /// the views the database has, and only a name found there is quoted into the `SELECT`.
     public func report(_ name: String) async throws -> ReportTable {
-        try await transaction(isWrite: false, hooks: PostgresTransactionHooks()) { tx in
+        try await transaction(isWrite: false, hooks: TransactionHooks()) { tx in
             let prefix = Self.reportPrefix
             let short = name.hasPrefix(prefix) ? String(name.dropFirst(prefix.count)) : name
             let available = try Self.reportNames(tx)

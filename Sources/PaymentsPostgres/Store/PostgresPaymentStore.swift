@@ -192,7 +192,7 @@ public final class PostgresPaymentStore: Sendable {
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
         var attempt = 1
         while true {
-            let hooks = PostgresTransactionHooks()
+            let hooks = TransactionHooks()
             do {
                 let value = try await transaction(isWrite: true, hooks: hooks, body)
                 hooks.committed()
@@ -216,7 +216,7 @@ public final class PostgresPaymentStore: Sendable {
     /// `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`, where all its statements share one snapshot. A read body
     /// only reads, so running it again changes nothing; its result from the first run, if any, is dropped.
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
-        try await transaction(isWrite: false, hooks: PostgresTransactionHooks(), body)
+        try await transaction(isWrite: false, hooks: TransactionHooks(), body)
     }
 
     /// Leases a connection and runs BEGIN, `body` and COMMIT on a body thread.
@@ -227,7 +227,7 @@ public final class PostgresPaymentStore: Sendable {
     /// timeout runs nothing.
     func transaction<T: Sendable>(
         isWrite: Bool,
-        hooks: PostgresTransactionHooks,
+        hooks: TransactionHooks,
         _ body: @escaping @Sendable (PostgresTransaction) throws -> T
     ) async throws -> T {
         let (client, threads, logger, timeout) = (client, threads, driverLogger, leaseTimeout)
@@ -294,7 +294,7 @@ public final class PostgresPaymentStore: Sendable {
         _ body: (PostgresTransaction) throws -> T,
         on connection: PostgresConnection,
         isWrite: Bool,
-        hooks: PostgresTransactionHooks,
+        hooks: TransactionHooks,
         logger: Logger
     ) throws -> T {
         var ordersEvents = false
@@ -342,7 +342,7 @@ public final class PostgresPaymentStore: Sendable {
         on connection: PostgresConnection,
         isWrite: Bool,
         ordersEvents: Bool,
-        hooks: PostgresTransactionHooks,
+        hooks: TransactionHooks,
         logger: Logger
     ) throws -> T {
         let tx = PostgresTransaction(

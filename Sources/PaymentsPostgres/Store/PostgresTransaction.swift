@@ -20,7 +20,7 @@ import Synchronization
 /// the whole file. `NO KEY` so that inserting a row that references it (a charge of the intent) does not wait.
 final class PostgresTransaction: StoreTransaction {
     let connection: PostgresConnection
-    let hooks: PostgresTransactionHooks
+    let hooks: TransactionHooks
     /// Whether this is a write transaction (row locks, SKIP LOCKED) or a read-only snapshot.
     let isWrite: Bool
     let logger: Logger
@@ -45,7 +45,7 @@ final class PostgresTransaction: StoreTransaction {
 
     init(
         connection: PostgresConnection,
-        hooks: PostgresTransactionHooks,
+        hooks: TransactionHooks,
         isWrite: Bool,
         firstStatementAlone: Bool = false,
         ordersEvents: Bool = false,
