@@ -220,6 +220,57 @@ struct BadInputRouteTests {
             code: "parameter_invalid_string",
             param: "metadata"
         ),
+        // A plain value after a hash (or an array) of the same name: the other order was refused already
+        Case(
+            method: "POST",
+            path: "/v1/payment_intents",
+            body: "amount=2000&currency=usd&metadata[x]=1&metadata=",
+            status: 400,
+            code: "parameter_invalid_string",
+            param: "metadata"
+        ),
+        Case(
+            method: "POST",
+            path: "/v1/payment_intents",
+            body: "amount=2000&currency=usd&expand[]=customer&expand=customer",
+            status: 400,
+            code: "parameter_invalid_string",
+            param: "expand"
+        ),
+        // Limits count code points: a letter and its 1,000 combining accents are one Swift Character
+        Case(
+            method: "POST",
+            path: "/v1/payment_intents",
+            body: "amount=2000&currency=usd&description=a" + String(repeating: "%CC%81", count: 1000),
+            status: 400,
+            code: "parameter_invalid_string_too_long",
+            param: "description"
+        ),
+        Case(
+            method: "POST",
+            path: "/v1/payment_intents",
+            body: "amount=2000&currency=usd&metadata[note]=a" + String(repeating: "%CC%81", count: 500),
+            status: 400,
+            code: "parameter_invalid_string",
+            param: "metadata[note]"
+        ),
+        Case(
+            method: "POST",
+            path: "/v1/payment_intents",
+            body: "amount=2000&currency=usd&metadata[k" + String(repeating: "%CC%81", count: 40) + "]=v",
+            status: 400,
+            code: "parameter_invalid_string"
+        ),
+        // An empty metadata key, which only JSON can name (the form's `metadata[]=` cannot remove it)
+        Case(
+            method: "POST",
+            path: "/v1/payment_intents",
+            body: #"{"amount": 2000, "currency": "usd", "metadata": {"": "x"}}"#,
+            contentType: "application/json",
+            status: 400,
+            code: "parameter_invalid_empty",
+            param: "metadata[]"
+        ),
     ]
 
     @Test("Each bad request gets its Stripe error", arguments: cases)
@@ -241,6 +292,24 @@ struct BadInputRouteTests {
             #expect(response.header("Content-Type")?.hasPrefix("application/json") == true)
             // And nothing was created
             #expect(try await api.listCount("/v1/payment_intents") == 0)
+        }
+    }
+
+    @Test("Limits count code points: a value at the limit with combining accents is taken whole, one over is not")
+    func limitsCountCodePoints() async throws {
+        try await withWire { api in
+            // Given a metadata value of exactly 500 code points: one letter and 499 combining accents, one Character
+            let atLimit = "a" + String(repeating: "\u{301}", count: 499)
+            #expect(atLimit.count == 1 && atLimit.unicodeScalars.count == 500)
+            // When a customer is created with it, and with one accent more
+            let taken = try await api.post("/v1/customers", [("metadata[note]", atLimit)])
+            let over = try await api.post("/v1/customers", [("metadata[note]", atLimit + "\u{301}")])
+            // Then the first is stored whole and the second refused, naming the length it counted
+            #expect(taken.status == 200, "\(taken.text)")
+            #expect(taken.json["metadata"]?["note"]?.string?.unicodeScalars.count == 500)
+            #expect(over.status == 400 && over.error["param"]?.string == "metadata[note]", "\(over.text)")
+            #expect(over.error["message"]?.string?.contains("501 characters") == true)
+            #expect(try await api.listCount("/v1/customers") == 1)
         }
     }
 

@@ -110,9 +110,12 @@ public struct OffSessionCharges: Sendable {
             )
         }
         // As the API's `description` (a 200,000-character one was charged, and copied into every event of the intent)
-        if let description = request.description, description.count > PaymentIntent.maximumDescriptionLength {
+        // Counted in code points, as the API counts it (a letter with any number of accents is one `Character`)
+        if let description = request.description,
+            description.unicodeScalars.count > PaymentIntent.maximumDescriptionLength
+        {
             throw PaymentError.invalidRequest(
-                "description is \(description.count) characters; at most \(PaymentIntent.maximumDescriptionLength), as "
+                "description is \(description.unicodeScalars.count) characters; at most \(PaymentIntent.maximumDescriptionLength), as "
                     + "the API takes.",
                 code: "parameter_invalid_string_too_long",
                 param: "description"

@@ -145,7 +145,17 @@ public indirect enum ParameterNode: Sendable, Equatable {
         guard let head = path.first else { return }
         let rest = path.dropFirst()
         if rest.isEmpty {
-            map[head] = value
+            // A repeated plain value replaces the earlier one, as Stripe's; a plain value after a hash or an array
+            // of the same name is refused, as the other order is (`metadata[x]=1&metadata=` cleared the metadata
+            // and answered 200, `metadata=&metadata[x]=1` was a 400)
+            switch map[head] {
+            case .map(let existing) where !existing.isEmpty:
+                throw .invalidRequest("Invalid hash: \(fullKey)", code: "parameter_invalid_string", param: fullKey)
+            case .list(let items) where !items.isEmpty:
+                throw .invalidRequest("Invalid array: \(fullKey)", code: "parameter_invalid_string", param: fullKey)
+            default:
+                map[head] = value
+            }
             return
         }
         if rest.first == "" {

@@ -255,17 +255,25 @@ public struct Parameters: Sendable {
                         param: "\(key)[\(name)]"
                     )
                 }
-                guard name.count <= 40, !name.contains("["), !name.contains("]") else {
+                guard !name.isEmpty else {
+                    // Only a JSON body can name it: the form's `metadata[]=` is an array
+                    throw .invalidRequest(
+                        "Metadata keys cannot be empty.",
+                        code: "parameter_invalid_empty",
+                        param: "\(key)[]"
+                    )
+                }
+                guard Self.length(of: name) <= 40, !name.contains("["), !name.contains("]") else {
                     throw .invalidRequest(
                         "Metadata keys can be at most 40 characters long and cannot contain '[' or ']'.",
                         code: "parameter_invalid_string",
                         param: "\(key)[\(name)]"
                     )
                 }
-                guard value.count <= 500 else {
+                guard Self.length(of: value) <= 500 else {
                     throw .invalidRequest(
                         "Metadata values can have up to 500 characters, but you passed in a value that is "
-                            + "\(value.count) characters.",
+                            + "\(Self.length(of: value)) characters.",
                         code: "parameter_invalid_string",
                         param: "\(key)[\(name)]"
                     )
@@ -283,6 +291,11 @@ public struct Parameters: Sendable {
         guard let update = try metadata(key) else { return [:] }
         return update.updates.compactMapValues { $0 }
     }
+
+    /// A text's length as Stripe's limits count it: Unicode code points. A Swift `String`'s `count` counts characters
+    /// (grapheme clusters), and a letter followed by 120,000 combining accents is one: a 500-character metadata value
+    /// and a 20-character phone number took them, and every event of the object copied them again.
+    public static func length(of text: String) -> Int { text.unicodeScalars.count }
 
     // MARK: - Finishing
 
@@ -305,7 +318,7 @@ public struct Parameters: Sendable {
     }
 
     private func checkLength(_ key: String, _ value: String, _ maxLength: Int) throws(PaymentError) {
-        guard value.count <= maxLength else {
+        guard Self.length(of: value) <= maxLength else {
             throw .invalidRequest(
                 "Invalid \(name(key)): must be at most \(maxLength) characters",
                 code: "parameter_invalid_string_too_long",
