@@ -201,6 +201,9 @@ struct ServeCommand: AsyncParsableCommand {
         for log in logs {
             do {
                 try await log.empty()
+            } catch StoreError.unavailable(let reason) {
+                // The file was removed or replaced: the log was kept on purpose, and the operator must know why
+                bootstrap.logger.error("\(reason)")
             } catch {
                 bootstrap.logger.warning(
                     """

@@ -104,6 +104,51 @@ struct HealthEndToEndTests {
         }
     }
 
+    @Test("A clean stop after the database file was replaced keeps the log: a restart on the file finds every payment")
+    func replacedFileKeepsTheLogAtStop() async throws {
+        // Given a server whose file holds three payments, stopped and started again, and three payments more in the
+        // write-ahead log
+        let folder = try TestPaths.temporaryFolder("payments-e2e")
+        let keys = ServerProcess.Keys.random()
+        let first = try await ServerProcess.start(store: .sqlite, folder: folder, keys: keys)
+        func pay(_ server: ServerProcess, _ amount: Int) async throws -> HTTPAnswer {
+            try await server.client.postForm(
+                "/v1/payment_intents",
+                [
+                    ("amount", String(amount)), ("currency", "usd"), ("payment_method", "pm_card_visa"),
+                    ("confirm", "true"),
+                ],
+                auth: server.secret
+            )
+        }
+        for amount in [101, 102, 103] { #expect(try await pay(first, amount).status == 200) }
+        #expect(await first.stop() == Termination(reason: .exit, status: 0), "\(first.diagnostics)")
+        let server = try await ServerProcess.start(store: .sqlite, folder: folder, keys: keys)
+        defer { server.kill() }
+        for amount in [201, 202, 203] { #expect(try await pay(server, amount).status == 200) }
+        // When an operator copies the file and moves the copy over it (the log beside it is left), then stops it
+        let copy = folder.appendingPathComponent("copy.sqlite")
+        try FileManager.default.copyItem(at: server.db, to: copy)
+        #expect(rename(copy.path, server.db.path) == 0)
+        #expect(try await server.client.get("/health/ready").status == 503)
+        #expect(await server.stop() == Termination(reason: .exit, status: 0), "\(server.diagnostics)")
+        // Then the stop said it kept the log, and did not empty it into the unnamed file (it did: the three later
+        // payments were lost, answered 200 and approved at the network)
+        #expect(server.output.contains("was removed or replaced while the server ran"), "\(server.diagnostics)")
+        let log = try FileManager.default.attributesOfItem(atPath: server.db.path + "-wal")[.size] as? Int ?? 0
+        #expect(log > 0)
+        // And a server started on the file finds all six
+        let restarted = try await ServerProcess.start(store: .sqlite, folder: folder, keys: keys)
+        defer { restarted.kill() }
+        let amounts = try await restarted.client.get(
+            "/v1/payment_intents",
+            query: [("limit", "10")],
+            auth: restarted.secret
+        ).json()["data"]?
+        .array?.compactMap { $0["amount"]?.int }
+        #expect(amounts?.sorted() == [101, 102, 103, 201, 202, 203], "\(restarted.diagnostics)")
+    }
+
     @Test("Ready is 503 database_unwritable while writes fail for want of space, and ready again once they can")
     func databaseFull() async throws {
         // Given a server whose files may not grow past 4 MB (`ulimit -f`, as a full disk refuses to grow them)

@@ -16,7 +16,22 @@ extension PaymentDatabase: StoreAdministration {
     ///
     /// Only `serve` asks for it, at its stop: such a checkpoint holds back other processes' writes while it waits for
     /// their reads to end, which a short command beside a running server (`payments migrate`) must not do to it.
+    ///
+    /// Not when the path no longer leads to the file opened (``DatabaseFile``): the checkpoint would copy the log into
+    /// the file that was there, which no longer has a name, and empty the `-wal` file beside the path, so a clean stop
+    /// after `cp p.sqlite x; mv x p.sqlite` lost every payment since the last checkpoint, answered 200 and approved at
+    /// the card network, where a SIGKILL lost none (the next start copies the log into the file it finds). The log is
+    /// left as it is, and the stop says so.
+    /// - Throws: ``StoreError/unavailable(_:)`` when the file was removed or replaced, saying the log was kept.
     public func emptyLogAtStop() async throws {
+        guard file.isInPlace else {
+            throw StoreError.unavailable(
+                "The database file \(path) was removed or replaced while the server ran, so its write-ahead log "
+                    + "(\(path)-wal) was not copied into it: the log holds the payments committed since the last "
+                    + "checkpoint, and is left as it is. Keep the -wal file: put the database file back (or the copy "
+                    + "you moved there) before starting the server on it, which copies the log in."
+            )
+        }
         try await checkpointer.finish()
     }
 
