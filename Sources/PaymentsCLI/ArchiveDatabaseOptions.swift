@@ -33,10 +33,16 @@ struct ArchiveDatabaseOptions: ParsableArguments {
     /// SQLite file of the settings (`PAYMENTS_DB`, the config file, `data/payments.sqlite`).
     func database(environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> ArchiveDatabase {
         let settings = try await ServiceSettings.load(
-            .init(config: config, db: db, migrations: migrations, databaseURL: databaseURL),
+            .init(
+                config: config,
+                db: db,
+                migrations: migrations,
+                databaseURL: databaseURL,
+                databaseURLBesideDB: .ignored
+            ),
             environment: environment
         )
-        if db == nil, let postgres = settings.databaseURL {
+        if let postgres = settings.databaseURL {
             return .postgres(postgres, migrations: settings.migrations + "/postgres")
         }
         return .sqlite(path: settings.db, migrations: settings.migrations)

@@ -16,7 +16,11 @@ struct PaymentsCommand: AsyncParsableCommand {
 
 /// Options every command that opens the database shares.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: "The SQLite database file (default data/payments.sqlite, or PAYMENTS_DB).")
+    @Option(
+        name: .long,
+        help:
+            "The SQLite database file (default data/payments.sqlite, or PAYMENTS_DB); used even when PAYMENTS_DATABASE_URL is set."
+    )
     var db: String?
 
     @Option(name: .long, help: "The config file (default config/development.json, or PAYMENTS_CONFIG).")
@@ -30,6 +34,10 @@ struct DatabaseOptions: ParsableArguments {
         help: "A postgres:// URL: use that PostgreSQL database instead of the SQLite file (or PAYMENTS_DATABASE_URL)."
     )
     var databaseURL: String?
+
+    func validate() throws {
+        if db != nil && databaseURL != nil { throw ValidationError("Pass --db or --database-url, not both.") }
+    }
 
     /// The settings' overrides these options make.
     var overrides: ServiceSettings.Overrides {

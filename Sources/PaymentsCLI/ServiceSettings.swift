@@ -77,6 +77,20 @@ struct ServiceSettings: Sendable {
         var port: Int?
         var migrations: String?
         var databaseURL: String?
+        /// What a `--db` does to a `databaseURL` the environment or the config file sets.
+        var databaseURLBesideDB = DatabaseURLBesideDB.refused
+    }
+
+    /// What a `--db` flag does to a `databaseURL` set in the environment or the config file (a `--database-url` flag
+    /// beside `--db` is a usage error of its own).
+    enum DatabaseURLBesideDB: Sendable {
+        /// The command refuses to run: `payments report --db copy.sqlite` with `PAYMENTS_DATABASE_URL` set read the
+        /// PostgreSQL database and printed its figures as if they were the file's; `serve --db` so would take
+        /// payments into a database its operator did not name. Which of the two was meant is the operator's to say.
+        case refused
+        /// The `--db` file is used (`export` and `import`, whose `--db` and `--database-url` name the two ends of a
+        /// move while `PAYMENTS_DATABASE_URL` may already name the new database).
+        case ignored
     }
 
     /// Problems that stop the service from starting.
@@ -197,6 +211,18 @@ struct ServiceSettings: Sendable {
             settings.networkLedger = defaultLedger
         }
         try settings.readDatabaseURL(payments)
+        if overrides.db != nil, overrides.databaseURL == nil, let url = settings.databaseURL {
+            switch overrides.databaseURLBesideDB {
+            case .ignored:
+                settings.databaseURL = nil
+            case .refused:
+                throw SettingsError.invalid(
+                    "--db names the SQLite file \(settings.db), and PAYMENTS_DATABASE_URL (or the config file's "
+                        + "databaseURL) names the PostgreSQL database \(url.redactedURL). Say which to use: leave out "
+                        + "--db for PostgreSQL, or unset PAYMENTS_DATABASE_URL (set it empty) for the file."
+                )
+            }
+        }
         try settings.refuseLedgerOverDatabase()
         try settings.readKeys(payments)
         try settings.readLimits(payments)

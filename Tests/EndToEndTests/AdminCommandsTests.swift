@@ -12,7 +12,7 @@ struct AdminCommandsTests {
     ) {
         try await runToCompletion(
             try PaymentsBinary.path(),
-            arguments + ["--db", server.db.path],
+            arguments + server.databaseArguments,
             environment: server.commandEnvironment(),
             in: server.folder
         )
@@ -58,7 +58,7 @@ struct AdminCommandsTests {
         try await withServer { server in
             for arguments in [["report", "--list"], ["sweep"], ["vault", "status"]] {
                 try await Self.expectQuietEndsOfOutput(
-                    arguments + ["--db", server.db.path],
+                    arguments + server.databaseArguments,
                     environment: server.commandEnvironment(),
                     in: server.folder
                 )
@@ -285,6 +285,52 @@ struct AdminCommandsTests {
                 #expect(!FileManager.default.fileExists(atPath: (typo as NSString).deletingLastPathComponent))
                 #expect(!FileManager.default.fileExists(atPath: archive))
             }
+        }
+    }
+
+    @Test("--db beside a PAYMENTS_DATABASE_URL is refused, naming both, not read as the PostgreSQL database")
+    func databaseFileBesideDatabaseURL() async throws {
+        try await withServer { server in
+            let paid = try await server.client.postForm(
+                "/v1/payment_intents",
+                [("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
+                auth: server.secret
+            )
+            try #require(paid.status == 200)
+            // Given a PostgreSQL URL in the environment (no server answers there: nothing may be read from it)
+            var environment = server.commandEnvironment()
+            environment["PAYMENTS_DATABASE_URL"] = "postgres://admin:hunter2@127.0.0.1:9/payments"
+            for command in [["report", "daily_volume"], ["sweep"], ["vault", "status"], ["migrate"]] {
+                // When a command is also given --db
+                let both = try await runToCompletion(
+                    try PaymentsBinary.path(),
+                    command + ["--db", server.db.path],
+                    environment: environment,
+                    in: server.folder
+                )
+                // Then it refuses, naming the file and the URL without its password
+                #expect(!both.termination.isCleanExit, "\(command): \(both.output)")
+                #expect(both.output.contains(server.db.path) && both.output.contains("127.0.0.1:9"), "\(both.output)")
+                #expect(!both.output.contains("hunter2"))
+            }
+            // And with the variable set empty the file is read
+            environment["PAYMENTS_DATABASE_URL"] = ""
+            let file = try await runToCompletion(
+                try PaymentsBinary.path(),
+                ["report", "daily_volume", "--format", "json", "--db", server.db.path],
+                environment: environment,
+                in: server.folder
+            )
+            #expect(file.termination.isCleanExit, "\(file.output)")
+            #expect(file.output.contains("\"gross_amount\": 1000"), "\(file.output)")
+            // And --db with --database-url is a usage error
+            let flags = try await runToCompletion(
+                try PaymentsBinary.path(),
+                ["report", "daily_volume", "--db", server.db.path, "--database-url", "postgres://a@127.0.0.1:9/b"],
+                environment: server.commandEnvironment(),
+                in: server.folder
+            )
+            #expect(flags.termination == Termination(reason: .exit, status: 64), "\(flags.output)")
         }
     }
 

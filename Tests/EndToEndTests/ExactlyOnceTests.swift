@@ -25,7 +25,8 @@ struct ExactlyOnceTests {
         defer { try? handle.close() }
         let process = ChildProcess(
             executableURL: URL(fileURLWithPath: try PaymentsBinary.path()),
-            arguments: ["recharge", "--db", server.db.path, "--input", input.path, "--output", output.path] + extra,
+            arguments: ["recharge"] + server.databaseArguments + ["--input", input.path, "--output", output.path]
+                + extra,
             environment: server.commandEnvironment(environment),
             currentDirectoryURL: TestPaths.root,
             output: handle

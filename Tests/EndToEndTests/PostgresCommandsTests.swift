@@ -24,10 +24,12 @@ struct PostgresCommandsTests {
                 try await runToCompletion(
                     try PaymentsBinary.path(),
                     [
-                        "recharge", "--db", server.db.path, "--input", input.path, "--output",
+                        "recharge"
+                    ] + server.databaseArguments + [
+                        "--input", input.path, "--output",
                         server.folder.appendingPathComponent(name).path,
                     ],
-                    environment: PaymentsBinary.environment(url.merging(extra) { _, new in new }),
+                    environment: server.commandEnvironment(extra),
                     in: server.folder
                 )
             }
@@ -38,10 +40,12 @@ struct PostgresCommandsTests {
             // once finished before the watcher looked)
             let (termination, _, charged) = try await ledgers.recharge(
                 killedPartWay: [
-                    "recharge", "--db", server.db.path, "--input", input.path, "--output",
+                    "recharge"
+                ] + server.databaseArguments + [
+                    "--input", input.path, "--output",
                     server.folder.appendingPathComponent("killed.csv").path, "--concurrency", "4",
                 ],
-                environment: PaymentsBinary.environment(url.merging(["PAYMENTS_NETWORK_LATENCY": "200"]) { $1 }),
+                environment: server.commandEnvironment(["PAYMENTS_NETWORK_LATENCY": "200"]),
                 rows: rows,
                 approvedBefore: approvedBefore
             )

@@ -85,7 +85,7 @@ struct RechargeTests {
     {
         try await runToCompletion(
             try PaymentsBinary.path(),
-            ["recharge", "--db", server.db.path, "--input", input.path, "--output", output.path] + extra,
+            ["recharge"] + server.databaseArguments + ["--input", input.path, "--output", output.path] + extra,
             environment: server.commandEnvironment(),
             in: server.folder
         )
@@ -290,7 +290,9 @@ struct RechargeTests {
 
             // Given a run slowed by a 200 ms network, killed part way through
             let (termination, _, charged) = try await ledgers.recharge(
-                killedPartWay: ["recharge", "--db", server.db.path, "--input", input.path, "--output", output.path],
+                killedPartWay: ["recharge"] + server.databaseArguments + [
+                    "--input", input.path, "--output", output.path,
+                ],
                 environment: server.commandEnvironment(["PAYMENTS_NETWORK_LATENCY": "200"]),
                 rows: rows,
                 approvedBefore: approvedBefore
@@ -325,7 +327,9 @@ struct RechargeTests {
 
             // Given a run slowed by a 200 ms network, stopped part way through by the signal
             let process = try await ledgers.recharge(
-                killedPartWay: ["recharge", "--db", server.db.path, "--input", input.path, "--output", output.path],
+                killedPartWay: ["recharge"] + server.databaseArguments + [
+                    "--input", input.path, "--output", output.path,
+                ],
                 environment: server.commandEnvironment(["PAYMENTS_NETWORK_LATENCY": "200"]),
                 rows: rows,
                 approvedBefore: approvedBefore,
@@ -681,7 +685,9 @@ struct RechargeTests {
             async let run = runToCompletion(
                 binary,
                 [
-                    "recharge", "--db", server.db.path, "--input", input.path, "--output", output.path, "--concurrency",
+                    "recharge"
+                ] + server.databaseArguments + [
+                    "--input", input.path, "--output", output.path, "--concurrency",
                     "1",
                 ],
                 environment: server.commandEnvironment(["PAYMENTS_NETWORK_LATENCY": "200"]),

@@ -17,7 +17,7 @@ struct SweepExactlyOnceTests {
     ) async throws -> (termination: Termination, output: String) {
         try await runToCompletion(
             try PaymentsBinary.path(),
-            ["sweep", "--db", server.db.path] + arguments,
+            ["sweep"] + server.databaseArguments + arguments,
             environment: PaymentsBinary.environment(environment),
             in: server.folder
         )

@@ -29,8 +29,8 @@ struct SweeperLeaseTests {
         ) {
             try await runToCompletion(
                 try PaymentsBinary.path(),
-                ["sweep", "--db", server.db.path] + arguments,
-                environment: PaymentsBinary.environment(environment.merging(extra) { _, new in new }),
+                ["sweep"] + server.databaseArguments + arguments,
+                environment: server.commandEnvironment(environment.merging(extra) { _, new in new }),
                 in: server.folder
             )
         }

@@ -77,10 +77,10 @@ struct VaultRotationTests {
     ) async throws -> (termination: Termination, output: String) {
         try await runToCompletion(
             try PaymentsBinary.path(),
-            [
-                "vault", "rotate", "--db", folder.appendingPathComponent("payments.sqlite").path, "--batch-size",
-                String(batchSize),
-            ],
+            // On PostgreSQL (its URL in `environment`) no `--db`, which a command refuses beside it
+            ["vault", "rotate", "--batch-size", String(batchSize)]
+                + (environment["PAYMENTS_DATABASE_URL"] == nil
+                    ? ["--db", folder.appendingPathComponent("payments.sqlite").path] : []),
             environment: PaymentsBinary.environment(environment),
             in: folder,
             timeout: .seconds(120)

@@ -11,7 +11,8 @@ final class ServerProcess: Sendable {
     let db: URL
     /// The store it runs on: `db`, or the PostgreSQL database `databaseURL` on the test process's shared cluster.
     let store: TestStore
-    /// The PostgreSQL database's URL (`PAYMENTS_DATABASE_URL`) on `.postgres`; nil on SQLite.
+    /// The PostgreSQL database's URL (`PAYMENTS_DATABASE_URL`) on `.postgres`, or the one the test's environment
+    /// named; nil on SQLite.
     let databaseURL: String?
     let secretKey: String
     let publishableKey: String
@@ -59,7 +60,10 @@ final class ServerProcess: Sendable {
         let binary = try PaymentsBinary.path()
         let folder = try folder ?? TestPaths.temporaryFolder("payments-e2e")
         let store = store ?? TestStore.of(folder: folder)
-        let databaseURL = try await store.databaseURL(in: folder)
+        // A test may name its own PostgreSQL database in the environment instead
+        let given = environment["PAYMENTS_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        var databaseURL = given
+        if databaseURL == nil { databaseURL = try await store.databaseURL(in: folder) }
         var lastError: (any Error)?
         for _ in 0..<(port == nil ? 5 : 1) {
             let chosen = try port ?? freePort()
@@ -103,12 +107,19 @@ final class ServerProcess: Sendable {
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let log = try FileHandle(forWritingTo: logURL)
         defer { try? log.close() }
-        let serveArguments = ["serve", "--db", db.path, "--host", "127.0.0.1", "--port", String(port)] + arguments
+        // On PostgreSQL no `--db` (a command refuses one beside PAYMENTS_DATABASE_URL): the card network's ledger is
+        // named instead, where `--db` would have put it
+        let serveArguments =
+            ["serve"] + (databaseURL == nil ? ["--db", db.path] : [])
+            + ["--host", "127.0.0.1", "--port", String(port)] + arguments
         // An empty key is left unset: the config file's (the development key) applies
         var settings: [String: String] = [:]
         if !keys.secret.isEmpty { settings["PAYMENTS_SECRET_KEY"] = keys.secret }
         if !keys.publishable.isEmpty { settings["PAYMENTS_PUBLISHABLE_KEY"] = keys.publishable }
-        if let databaseURL { settings["PAYMENTS_DATABASE_URL"] = databaseURL }
+        if let databaseURL {
+            settings["PAYMENTS_DATABASE_URL"] = databaseURL
+            settings["PAYMENTS_NETWORK_LEDGER"] = folder.appendingPathComponent("card-network.sqlite").path
+        }
         settings.merge(environment) { _, new in new }
         // With a file size limit, through the shell's `ulimit -f` (which `exec` keeps for the server): no file of
         // the server's may grow past it, as on a full disk
@@ -169,13 +180,21 @@ final class ServerProcess: Sendable {
     var isRunning: Bool { process.isRunning }
 
     /// The environment of a one-shot command (`recharge`, `sweep`, `report`) on this server's data:
-    /// ``PaymentsBinary/environment(_:)`` with `extra` and, on PostgreSQL, its `PAYMENTS_DATABASE_URL`. With
-    /// `--db` ``db`` the command's card network ledger is the server's.
+    /// ``PaymentsBinary/environment(_:)`` with `extra` and, on PostgreSQL, its `PAYMENTS_DATABASE_URL` and its card
+    /// network ledger. With ``databaseArguments`` the command's database and ledger are the server's.
     func commandEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
-        var settings = extra
-        if let databaseURL { settings["PAYMENTS_DATABASE_URL"] = databaseURL }
+        var settings: [String: String] = [:]
+        if let databaseURL {
+            settings["PAYMENTS_DATABASE_URL"] = databaseURL
+            settings["PAYMENTS_NETWORK_LEDGER"] = folder.appendingPathComponent("card-network.sqlite").path
+        }
+        settings.merge(extra) { _, new in new }
         return PaymentsBinary.environment(settings)
     }
+
+    /// The arguments that name this server's database to a command run with ``commandEnvironment(_:)``: `--db` ``db``
+    /// on SQLite, none on PostgreSQL (its URL is in the environment, and a command refuses a `--db` beside it).
+    var databaseArguments: [String] { databaseURL == nil ? ["--db", db.path] : [] }
 
     /// Runs `sql` on the server's database, whichever the store (see ``Ledgers/query(_:_:)``).
     func query(_ sql: String, _ arguments: [String] = []) async throws -> [[String]] {
