@@ -97,6 +97,13 @@ struct HealthEndToEndTests {
                 "\(refused)"
             )
             #expect(try ledgers.networkApprovedAttempts().count == approved)
+            // And the refusal is logged at error level, as every 5xx is (only the request's info line was)
+            #expect(
+                server.output.split(separator: "\n").contains {
+                    $0.contains(" error ") && $0.contains("removed or replaced")
+                },
+                "\(server.diagnostics)"
+            )
             try FileManager.default.moveItem(at: aside, to: server.db)
             #expect(try await server.client.get("/health/ready").status == 200)
             // Back in place, payments are taken again

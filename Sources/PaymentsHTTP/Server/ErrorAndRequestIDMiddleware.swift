@@ -41,8 +41,10 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
             }
             try await services.context.faults.reach(.beforeResponse)
         } catch let error as PaymentError {
+            Self.logServerError(error, context: context)
             response = await render(error, request: request, context: context)
         } catch let scoped as ScopedPaymentError {
+            Self.logServerError(scoped.error, context: context)
             // A /v1 error: rendered as the key that asked may see it (a publishable key sees redacted objects).
             var scopedContext = context
             scopedContext.scope = scoped.scope
@@ -133,6 +135,17 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
             paymentMethod: methodJSON,
             setupIntent: setupJSON
         ).serialized()
+    }
+
+    /// Logs a service error the client is answered with (a 5xx other than 501, which names what the client sent) at
+    /// error level, as every other failure of a request is: a write refused because the database file was replaced
+    /// left only the request's info line, and nothing at all at `logLevel=notice`, the production example's.
+    static func logServerError(_ error: PaymentError, context: StripeRequestContext) {
+        guard error.status >= 500, error.status != 501 else { return }
+        context.logger.error(
+            "request failed",
+            metadata: ["status": .stringConvertible(error.status), "error": .string(error.message)]
+        )
     }
 }
 
