@@ -92,7 +92,7 @@ struct ServeCommand: AsyncParsableCommand {
             metrics: registry
         )
         services.limits = settings.limits
-        let database = bootstrap.store
+        let (database, network) = (bootstrap.store, bootstrap.network)
         services.readiness = Readiness {
             do {
                 try await database.checkReady()
@@ -100,6 +100,12 @@ struct ServeCommand: AsyncParsableCommand {
                 throw Readiness.Failure(reason: "migrations_pending")
             } catch StoreReadinessProblem.databaseMissing {
                 throw Readiness.Failure(reason: "database_missing")
+            }
+            // The card network's ledger is a file of its own, maybe on its own disk: when its commits fail for the
+            // disk every payment fails (a 5xx, card_network_unavailable) while the database above takes its write,
+            // and the check passed between the failures (a probe on a full disk)
+            if await network.recentDiskFailure(within: .seconds(5)) {
+                throw Readiness.Failure(reason: "card_network_unwritable")
             }
         }
         // Only the built-in development keys are printed (they are public anyway); configured keys never are.

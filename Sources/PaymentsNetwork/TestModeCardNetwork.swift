@@ -96,6 +96,19 @@ public struct TestModeCardNetwork: CardNetwork {
         try await checkpointer.finish()
     }
 
+    /// Whether a commit of the ledger failed for the disk (full, or an I/O error) within `window` of now
+    /// (``GroupCommitWriter/recentDiskFailure(within:)``): `serve`'s readiness check asks, since every payment then
+    /// fails at the network while the service's own database may still take its check's write.
+    ///
+    /// When one did, the log may be what filled the disk (a long read kept it from starting over), and it starts
+    /// over only after a checkpoint has copied it, which commits ask for and none commits now: what can be copied
+    /// is, so that a later commit can start the log over, as the database's own check does.
+    public func recentDiskFailure(within window: Duration) async -> Bool {
+        guard writer.recentDiskFailure(within: window) else { return false }
+        _ = try? await ledger.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+        return true
+    }
+
     public func lookUp(_ card: CardNumber) -> CardLookup { TestModeIssuer.lookUp(card) }
 
     public func attachDecline(_ card: CardNumber, cvcProvided: Bool) -> CardDecline? {

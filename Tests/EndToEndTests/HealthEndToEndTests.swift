@@ -156,6 +156,73 @@ struct HealthEndToEndTests {
         #expect(amounts?.sorted() == [101, 102, 103, 201, 202, 203], "\(restarted.diagnostics)")
     }
 
+    @Test("Ready is 503 card_network_unwritable while the card network's ledger cannot grow, though the database can")
+    func cardNetworkLedgerFull() async throws {
+        // Given a server whose files may not grow past 4 MB, and a reader holding the card network ledger's log, so
+        // that each of the ledger's commits must grow it while the database's log starts over after its checkpoints
+        let server = try await ServerProcess.start(store: .sqlite, fileSizeLimitKB: 4096)
+        defer { server.kill() }
+        #expect(try await server.client.get("/health/ready").status == 200)
+        let ledger = server.folder.appendingPathComponent("card-network.sqlite").path
+        let reading = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let reader = Thread {
+            var configuration = Configuration()
+            configuration.readonly = true
+            let queue = try? DatabaseQueue(path: ledger, configuration: configuration)
+            try? queue?.read { db in
+                _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM authorizations")
+                reading.signal()
+                release.wait()
+            }
+        }
+        reader.start()
+        try await offCooperativePool { reading.wait() }
+        defer { release.signal() }
+        // And 3.7 MB of the ledger's 4 written to its log by another process (not bound by the limit), so that the
+        // ledger's log reaches the limit while the database's files are still far from it
+        try await DatabaseQueue(path: ledger).write { db in
+            try db.execute(sql: "CREATE TABLE test_filler (b BLOB)")
+            try db.execute(sql: "INSERT INTO test_filler VALUES (zeroblob(3700000))")
+        }
+        // When payments go on until one fails
+        var failed: HTTPAnswer?
+        for _ in 0..<3_000 {
+            let answer = try await server.client.postForm(
+                "/v1/payment_intents",
+                [("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
+                auth: server.secret
+            )
+            if answer.status >= 500 {
+                failed = answer
+                break
+            }
+            #expect(answer.status == 200, "\(answer)")
+        }
+        let failure = try #require(failed, "no payment failed within 3,000")
+        #expect(try failure.json()["error"]?["code"]?.string == "card_network_unavailable", "\(failure)")
+        // Then the server is not ready, naming the ledger (it answered ready between the failing payments)
+        let refused = try await server.client.get("/health/ready")
+        #expect(refused.status == 503, "\(refused)")
+        #expect(try refused.json()["reason"]?.string == "card_network_unwritable", "\(refused)")
+        // And once the reader is gone, the probe's check has the ledger's log copied (no commit asks for it now), so
+        // the log can start over: payments go through, and it is ready again
+        release.signal()
+        #expect(
+            try await Self.eventually {
+                _ = try await server.client.get("/health/ready")
+                let paid = try await server.client.postForm(
+                    "/v1/payment_intents",
+                    [("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
+                    auth: server.secret
+                )
+                guard paid.status == 200 else { return false }
+                return try await server.client.get("/health/ready").status == 200
+            },
+            "\(server.diagnostics)"
+        )
+    }
+
     @Test("Ready is 503 database_unwritable while writes fail for want of space, and ready again once they can")
     func databaseFull() async throws {
         // Given a server whose files may not grow past 4 MB (`ulimit -f`, as a full disk refuses to grow them)
