@@ -180,7 +180,16 @@ struct ServeCommand: AsyncParsableCommand {
             )
         )
         guard signals.handOver(to: group) else { return try await Self.stopBeforeServing(bootstrap) }
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            // NIO's words (`bind(descriptor:ptr:bytes:): Address already in use) (errno: 98)`) named neither the
+            // address nor the setting
+            throw ServiceSettings.SettingsError.invalid(
+                "Cannot listen on \(settings.host):\(settings.port): another process is listening there. Stop it, or "
+                    + "choose another port (--port, PAYMENTS_PORT; 0 lets the system pick a free one)."
+            )
+        }
         // Drained: no request is in flight
         try await Self.close(bootstrap)
     }

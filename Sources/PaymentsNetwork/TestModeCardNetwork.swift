@@ -21,14 +21,14 @@ public struct TestModeCardNetwork: CardNetwork {
     ///   - latency: a pause before each answer, to stand in for a remote network in benchmarks.
     ///   - writerNiceness: added to the ledger's group commit writer's thread's nice value (0 keeps the process's).
     public init(ledgerPath: String, latency: Duration = .zero, writerNiceness: Int = 0) throws {
-        try SQLiteFilePath.prepare(
-            ledgerPath,
-            role: "The card network's ledger (networkLedger, PAYMENTS_NETWORK_LEDGER)"
-        )
+        let role = "The card network's ledger (networkLedger, PAYMENTS_NETWORK_LEDGER)"
+        try SQLiteFilePath.prepare(ledgerPath, role: role)
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         WALWriteBuffer.install()
-        let queue = try DatabaseQueue(path: ledgerPath, configuration: configuration)
+        let queue = try SQLiteFilePath.opening(ledgerPath, role: role) {
+            try DatabaseQueue(path: ledgerPath, configuration: configuration)
+        }
         try queue.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA journal_mode = WAL")
             try db.execute(sql: "PRAGMA synchronous = FULL")

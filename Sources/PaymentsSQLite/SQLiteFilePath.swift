@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 
 /// Where a SQLite database file of the service goes (the service's database, the card network's ledger): its folder
 /// made when missing, and a path that is no regular file refused, each with a message naming the file's role.
@@ -10,6 +11,21 @@ public enum SQLiteFilePath {
     /// Why a path cannot hold the database.
     public struct Refusal: Error, CustomStringConvertible {
         public let description: String
+    }
+
+    /// Runs `open` on the file at `path`, naming it (as `role`) when SQLite finds it is not a database: `serve` on a
+    /// text file said only `SQLite error 26: file is not a database - while executing SELECT * FROM sqlite_master`,
+    /// the same for the service's database and for the card network's ledger.
+    /// - Throws: ``Refusal`` for a file that is not a database; `open`'s error otherwise.
+    public static func opening<T>(_ path: String, role: String, _ open: () throws -> T) throws -> T {
+        do {
+            return try open()
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
+            throw Refusal(
+                description: "\(role) '\(path)' is not a SQLite database (\(error.message ?? "file is not a database"))"
+                    + ": name the service's file, or a new one."
+            )
+        }
     }
 
     /// Makes `path`'s folder if it is missing, and checks that `path` is a regular file when it exists.

@@ -129,7 +129,20 @@ struct ServeStartupTests {
         let file = folder.appendingPathComponent("file.txt").path
         #expect(FileManager.default.createFile(atPath: file, contents: Data("x".utf8)))
         let database = folder.appendingPathComponent("p.sqlite").path
+        let text = folder.appendingPathComponent("notes.sqlite").path
+        #expect(
+            FileManager.default.createFile(
+                atPath: text,
+                contents: Data(String(repeating: "not a database\n", count: 100).utf8)
+            )
+        )
         for (db, ledger, message) in [
+            // A file that is not SQLite's, as the database or as the ledger: named, where SQLite's words named neither
+            (text, nil, "The database (--db, PAYMENTS_DB) '\(text)' is not a SQLite database"),
+            (
+                database, text,
+                "The card network's ledger (networkLedger, PAYMENTS_NETWORK_LEDGER) '\(text)' is not a SQLite database"
+            ),
             (pipe, nil, "The database (--db, PAYMENTS_DB) '\(pipe)' is not a regular file"),
             (file + "/p.sqlite", nil, "The database (--db, PAYMENTS_DB) '\(file)/p.sqlite': cannot make its folder"),
             (
@@ -152,6 +165,26 @@ struct ServeStartupTests {
         var status = stat()
         #expect(stat(pipe, &status) == 0 && status.st_mode & S_IFMT == S_IFIFO)
         #expect(!FileManager.default.fileExists(atPath: pipe + "-journal"))
+    }
+
+    @Test("a port another process listens on is refused, naming the address and the setting")
+    func portInUse() async throws {
+        try await withServer { server in
+            // When a second server is started on the first one's port
+            let folder = try TestPaths.temporaryFolder("payments-e2e-port-in-use")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let run = try await runToCompletion(
+                try PaymentsBinary.path(),
+                ["serve", "--db", folder.appendingPathComponent("p.sqlite").path, "--port", String(server.port)],
+                environment: PaymentsBinary.environment([:]),
+                in: folder,
+                timeout: .seconds(30)
+            )
+            // Then it exits 1, saying where and what to set (NIO's words named neither)
+            #expect(run.termination == Termination(reason: .exit, status: 1), "\(run)")
+            #expect(run.output.contains("Cannot listen on 127.0.0.1:\(server.port)"), "\(run.output)")
+            #expect(run.output.contains("PAYMENTS_PORT") && !run.output.contains("descriptor"), "\(run.output)")
+        }
     }
 
     @Test("serve says at start when the checkout's files folder does not exist; with it, it says nothing")

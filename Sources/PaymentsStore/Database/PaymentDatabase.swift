@@ -104,14 +104,17 @@ public struct PaymentDatabase: Sendable {
         groupCommit: Bool = true,
         writerNiceness: Int = 0
     ) throws {
-        try SQLiteFilePath.prepare(path, role: "The database (--db, PAYMENTS_DB)")
+        let role = "The database (--db, PAYMENTS_DB)"
+        try SQLiteFilePath.prepare(path, role: role)
         var configuration = Configuration()
         configuration.busyMode = .timeout(Self.busyTimeout)
         configuration.foreignKeysEnabled = true
         configuration.label = "payments"
         configuration.maximumReaderCount = Self.readerCount
         WALWriteBuffer.install()
-        let pool = try Self.openPool(path: path, configuration: configuration)
+        let pool = try SQLiteFilePath.opening(path, role: role) {
+            try Self.openPool(path: path, configuration: configuration)
+        }
         // GRDB sets `synchronous = NORMAL` on pools after `prepareDatabase`; set ours afterwards so it sticks.
         try pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
