@@ -296,6 +296,23 @@ struct ReportViewTests {
         #expect(try await environment.database.report("payments").rows.isEmpty)
     }
 
+    @Test("An admin's own report view runs whatever its name holds, a double quote included")
+    func quotedViewName() async throws {
+        let environment = try TestEnvironment()
+        // Given an admin's view whose name holds a double quote (its statement broke: `unrecognized token`)
+        let queue = try DatabaseQueue(path: environment.database.path)
+        try await queue.write { db in
+            try db.execute(sql: #"CREATE VIEW "report_a""b" AS SELECT 1 AS one"#)
+        }
+        // When it is run, by the name --list prints
+        #expect(try await environment.database.reportNames().contains(#"a"b"#))
+        let report = try await environment.database.report(#"a"b"#)
+        // Then it holds the view's row
+        #expect(report.columns == ["one"] && report.rows.count == 1, "\(report)")
+        // And the identifier is quoted as SQL quotes it
+        #expect(SQLIdentifier.quoted(#"report_a"b"#) == #""report_a""b""#)
+    }
+
     @Test("The read-only reader sees what the server's database sees")
     func readOnlyReader() async throws {
         let environment = try await Self.script()

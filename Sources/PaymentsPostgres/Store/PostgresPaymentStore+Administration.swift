@@ -53,7 +53,7 @@ extension PostgresPaymentStore: StoreAdministration {
                 """,
                 [.text(prefix + short)]
             ) { row in try row.string("name") }
-            let result = try tx.query("SELECT * FROM \"\(prefix)\(short)\"")
+            let result = try tx.query("SELECT * FROM \(SQLIdentifier.quoted(prefix + short))")
             let rows = try result.rows.map { row in
                 let cells = row.makeRandomAccess()
                 return try columns.map { try Self.value(cells[$0]) }

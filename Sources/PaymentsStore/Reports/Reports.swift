@@ -27,8 +27,9 @@ enum Reports {
         let short = name.hasPrefix(prefix) ? String(name.dropFirst(prefix.count)) : name
         let available = try names(db)
         guard available.contains(short) else { throw ReportError.unknownReport(name, available: available) }
-        // `short` is one of the view names read from sqlite_master just above, so quoting it is enough.
-        let statement = try db.makeStatement(sql: "SELECT * FROM \"\(prefix)\(short)\"")
+        // `short` is one of the view names read from sqlite_master just above, so quoting it (its own quotes
+        // doubled: an admin's view named with a `"` broke the statement) is enough.
+        let statement = try db.makeStatement(sql: "SELECT * FROM \(SQLIdentifier.quoted(prefix + short))")
         let columns = statement.columnNames
         let rows = try Row.fetchAll(statement).map { row in
             (0..<columns.count).map { index in value(row[index] as DatabaseValue) }
