@@ -164,20 +164,7 @@ struct HealthEndToEndTests {
         defer { server.kill() }
         #expect(try await server.client.get("/health/ready").status == 200)
         let ledger = server.folder.appendingPathComponent("card-network.sqlite").path
-        let reading = DispatchSemaphore(value: 0)
-        let release = DispatchSemaphore(value: 0)
-        let reader = Thread {
-            var configuration = Configuration()
-            configuration.readonly = true
-            let queue = try? DatabaseQueue(path: ledger, configuration: configuration)
-            try? queue?.read { db in
-                _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM authorizations")
-                reading.signal()
-                release.wait()
-            }
-        }
-        reader.start()
-        try await offCooperativePool { reading.wait() }
+        let release = try await Self.holdingRead(of: ledger, "SELECT count(*) FROM authorizations")
         defer { release.signal() }
         // And 3.7 MB of the ledger's 4 written to its log by another process (not bound by the limit), so that the
         // ledger's log reaches the limit while the database's files are still far from it
@@ -186,19 +173,7 @@ struct HealthEndToEndTests {
             try db.execute(sql: "INSERT INTO test_filler VALUES (zeroblob(3700000))")
         }
         // When payments go on until one fails
-        var failed: HTTPAnswer?
-        for _ in 0..<3_000 {
-            let answer = try await server.client.postForm(
-                "/v1/payment_intents",
-                [("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
-                auth: server.secret
-            )
-            if answer.status >= 500 {
-                failed = answer
-                break
-            }
-            #expect(answer.status == 200, "\(answer)")
-        }
+        let failed = try await Self.payUntilOneFails(server, atMost: 3_000)
         let failure = try #require(failed, "no payment failed within 3,000")
         #expect(try failure.json()["error"]?["code"]?.string == "card_network_unavailable", "\(failure)")
         // Then the server is not ready, naming the ledger (it answered ready between the failing payments)
@@ -231,36 +206,10 @@ struct HealthEndToEndTests {
         #expect(try await server.client.get("/health/ready").status == 200)
         // And an admin's open read transaction, which keeps the write-ahead log from starting over, so each commit
         // must grow it
-        let reading = DispatchSemaphore(value: 0)
-        let release = DispatchSemaphore(value: 0)
-        let reader = Thread {
-            var configuration = Configuration()
-            configuration.readonly = true
-            let queue = try? DatabaseQueue(path: server.db.path, configuration: configuration)
-            try? queue?.read { db in
-                _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM payment_intents")
-                reading.signal()
-                release.wait()
-            }
-        }
-        reader.start()
-        // (waited for off Swift's cooperative threads, which the other tests' servers and clients need)
-        try await offCooperativePool { reading.wait() }
+        let release = try await Self.holdingRead(of: server.db.path, "SELECT count(*) FROM payment_intents")
         defer { release.signal() }
         // When payments go on until one fails
-        var failed: HTTPAnswer?
-        for _ in 0..<2_000 {
-            let answer = try await server.client.postForm(
-                "/v1/payment_intents",
-                [("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
-                auth: server.secret
-            )
-            if answer.status >= 500 {
-                failed = answer
-                break
-            }
-            #expect(answer.status == 200, "\(answer)")
-        }
+        let failed = try await Self.payUntilOneFails(server, atMost: 2_000)
         try #require(failed != nil, "no payment failed within 2,000")
         // Then the server says at once that it is not ready: a payment's commit failed for the disk. (Before, its
         // check wrote one page, which the space a payment could not use still held: a probe on a full disk saw the
@@ -279,6 +228,42 @@ struct HealthEndToEndTests {
         // And once the reader is gone and the log can start over, it is ready again
         release.signal()
         #expect(try await Self.eventually { try await server.client.get("/health/ready").status == 200 })
+    }
+
+    /// Opens `path` read-only on a thread of its own and holds a read transaction (after `sql`), which keeps the
+    /// file's write-ahead log from starting over, until the returned semaphore is signalled. Waited for off Swift's
+    /// cooperative threads, which the other tests' servers and clients need.
+    static func holdingRead(of path: String, _ sql: String) async throws -> DispatchSemaphore {
+        let reading = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let reader = Thread {
+            var configuration = Configuration()
+            configuration.readonly = true
+            let queue = try? DatabaseQueue(path: path, configuration: configuration)
+            try? queue?.read { db in
+                _ = try Int.fetchOne(db, sql: sql)
+                reading.signal()
+                release.wait()
+            }
+        }
+        reader.start()
+        try await offCooperativePool { reading.wait() }
+        return release
+    }
+
+    /// Pays `pm_card_visa` on `server` until a payment fails with a 5xx (at most `limit` payments, each other one
+    /// expected to succeed); the failed answer, or nil when none failed.
+    static func payUntilOneFails(_ server: ServerProcess, atMost limit: Int) async throws -> HTTPAnswer? {
+        for _ in 0..<limit {
+            let answer = try await server.client.postForm(
+                "/v1/payment_intents",
+                [("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
+                auth: server.secret
+            )
+            if answer.status >= 500 { return answer }
+            #expect(answer.status == 200, "\(answer)")
+        }
+        return nil
     }
 
     /// Polls `condition` for up to 15 s.
