@@ -475,4 +475,57 @@ struct CustomersRouteTests {
             #expect(try await api.post("/v1/customers/\(customer)", [("email", "")]).json["email"]?.isNull == true)
         }
     }
+
+    @Test("A customer expands its default card, and a card its customer, as Stripe's do; on lists with data.")
+    func expansions() async throws {
+        try await withWire { api in
+            // Given a customer whose default card is a saved 4242, and a customer with none
+            let card = try await api.card("4242424242424242")
+            let created = try await api.post(
+                "/v1/customers",
+                [("payment_method", card), ("invoice_settings[default_payment_method]", card)]
+            )
+            let customer = try #require(created.json["id"]?.string, "\(created.text)")
+            let plain = try #require(try await api.post("/v1/customers", []).json["id"]?.string)
+            let defaultCard = "invoice_settings.default_payment_method"
+
+            // When the customer is read, updated and listed with its default card expanded
+            let read = try await api.get("/v1/customers/\(customer)", [("expand[]", defaultCard)])
+            let updated = try await api.post(
+                "/v1/customers/\(customer)",
+                [("name", "Jenny"), ("expand[]", defaultCard)]
+            )
+            let listed = try await api.get("/v1/customers", [("expand[]", "data." + defaultCard)])
+            let none = try await api.get("/v1/customers/\(plain)", [("expand[]", defaultCard)])
+            // Then the card is there in full, where its id was
+            for answer in [read.json, updated.json] {
+                let expanded = answer["invoice_settings"]?["default_payment_method"]
+                #expect(expanded?["id"]?.string == card && expanded?["object"]?.string == "payment_method", "\(answer)")
+                #expect(expanded?["card"]?["last4"]?.string == "4242")
+            }
+            let items = try #require(listed.json["data"]?.array)
+            let item = try #require(items.first { $0["id"]?.string == customer })
+            #expect(item["invoice_settings"]?["default_payment_method"]?["id"]?.string == card)
+            // And a customer without one shows null
+            #expect(none.status == 200 && none.json["invoice_settings"]?["default_payment_method"]?.isNull == true)
+
+            // When the card is read, and listed as the customer's, with its customer expanded
+            let pm = try await api.get("/v1/payment_methods/\(card)", [("expand[]", "customer")])
+            let cards = try await api.get("/v1/customers/\(customer)/payment_methods", [("expand[]", "data.customer")])
+            let byCustomer = try await api.get(
+                "/v1/payment_methods",
+                [("customer", customer), ("expand[]", "data.customer")]
+            )
+            // Then the customer is there in full
+            #expect(
+                pm.json["customer"]?["id"]?.string == customer && pm.json["customer"]?["object"]?.string == "customer"
+            )
+            #expect(cards.json["data"]?[0]?["customer"]?["id"]?.string == customer, "\(cards.text)")
+            #expect(byCustomer.json["data"]?[0]?["customer"]?["id"]?.string == customer, "\(byCustomer.text)")
+            // And the card's own fields are untouched, and a bare field on a list is still refused
+            #expect(pm.json["card"]?["last4"]?.string == "4242")
+            let bare = try await api.get("/v1/customers", [("expand[]", defaultCard)])
+            #expect(bare.status == 400 && bare.error["param"]?.string == "expand")
+        }
+    }
 }

@@ -21,11 +21,13 @@ struct CustomersController {
     @Sendable func create(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
+        let expand = try Expansion.read(&params, allowed: Expansion.customerFields)
         let fields = try Self.fields(&params)
         let paymentMethod = try params.string("payment_method")
         try params.finish()
         let customer = try await services.customers.create(fields, paymentMethod: paymentMethod)
-        return JSONResponse.json(StripeRenderer.customer(customer))
+        let options = RenderOptions(request: request, context: context, services: services, expand: expand)
+        return JSONResponse.json(try await rendered([customer], options: options)[0])
     }
 
     @Sendable func retrieve(_ request: Request, context: StripeRequestContext) async throws -> Response {
@@ -34,31 +36,36 @@ struct CustomersController {
             throw PaymentError.searchNotServed("customers", filters: "email and created")
         }
         var params = try await RequestParameters.read(request, context: context)
-        _ = try Expansion.read(&params, allowed: [])
+        let expand = try Expansion.read(&params, allowed: Expansion.customerFields)
         try params.finish()
         let customer = try await services.customers.retrieve(try context.parameters.require("id"))
-        return JSONResponse.json(StripeRenderer.customer(customer))
+        let options = RenderOptions(request: request, context: context, services: services, expand: expand)
+        return JSONResponse.json(try await rendered([customer], options: options)[0])
     }
 
     @Sendable func update(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
+        let expand = try Expansion.read(&params, allowed: Expansion.customerFields)
         let fields = try Self.fields(&params)
         try params.finish()
         let customer = try await services.customers.update(try context.parameters.require("id"), fields)
-        return JSONResponse.json(StripeRenderer.customer(customer))
+        let options = RenderOptions(request: request, context: context, services: services, expand: expand)
+        return JSONResponse.json(try await rendered([customer], options: options)[0])
     }
 
     @Sendable func list(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
-        _ = try Expansion.read(&params, allowed: [], list: true)
+        let expand = try Expansion.read(&params, allowed: Expansion.customerFields, list: true)
         let email = try params.string("email", maxLength: 512)
         let created = try ListParameters.created(&params)
         let page = try ListParameters.page(&params)
         try params.finish()
         let result = try await services.customers.list(email: email, created: created, page: page)
-        let items = result.items.map(StripeRenderer.customer)
+        let options = RenderOptions(request: request, context: context, services: services, expand: expand)
+            .forListItems
+        let items = try await rendered(result.items, options: options)
         return JSONResponse.json(StripeRenderer.list(items, hasMore: result.hasMore, url: "/v1/customers"))
     }
 
@@ -73,15 +80,16 @@ struct CustomersController {
     @Sendable func paymentMethods(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
-        _ = try Expansion.read(&params, allowed: [], list: true)
+        let expand = try Expansion.read(&params, allowed: Expansion.paymentMethodFields, list: true)
         let cards = try PaymentMethodsController.listsCards(&params)
         let page = try ListParameters.page(&params)
         try params.finish()
         let id = try context.parameters.require("id")
         let found = try await services.customers.paymentMethods(id, page: page, inURL: true)
         let result = cards ? found : Page(items: [], hasMore: false)
-        let options = RenderOptions(request: request, context: context, services: services)
-        let items = result.items.map { StripeRenderer.paymentMethod($0, options: options) }
+        let options = RenderOptions(request: request, context: context, services: services, expand: expand)
+            .forListItems
+        let items = try await PaymentMethodsController.rendered(result.items, options: options, services: services)
         return JSONResponse.json(
             StripeRenderer.list(items, hasMore: result.hasMore, url: "/v1/customers/\(id)/payment_methods")
         )
@@ -91,19 +99,42 @@ struct CustomersController {
     @Sendable func paymentMethod(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
-        _ = try Expansion.read(&params, allowed: [])
+        let expand = try Expansion.read(&params, allowed: Expansion.paymentMethodFields)
         try params.finish()
         let paymentMethod = try await services.customers.paymentMethod(
             try context.parameters.require("payment_method"),
             customer: try context.parameters.require("id")
         )
-        let options = RenderOptions(request: request, context: context, services: services)
-        return JSONResponse.json(StripeRenderer.paymentMethod(paymentMethod, options: options))
+        let options = RenderOptions(request: request, context: context, services: services, expand: expand)
+        return JSONResponse.json(
+            try await PaymentMethodsController.rendered([paymentMethod], options: options, services: services)[0]
+        )
+    }
+
+    /// `customers` rendered, each one's default card expanded when `options` ask
+    /// (`invoice_settings.default_payment_method`).
+    func rendered(_ customers: [Customer], options: RenderOptions) async throws -> [JSONValue] {
+        var items: [JSONValue] = []
+        items.reserveCapacity(customers.count)
+        for customer in customers {
+            var item = StripeRenderer.customer(customer)
+            if options.expand.contains(Expansion.customerDefaultCard), !customer.deleted,
+                let id = customer.defaultPaymentMethod, var settings = item["invoice_settings"]
+            {
+                let card = try await services.paymentMethods.resolve(id, param: nil)
+                settings.set(
+                    "default_payment_method",
+                    StripeRenderer.paymentMethod(card, options: options.forNestedObjects)
+                )
+                item.set("invoice_settings", settings)
+            }
+            items.append(item)
+        }
+        return items
     }
 
     /// The fields create and update share.
     static func fields(_ params: inout Parameters) throws(PaymentError) -> Customers.Fields {
-        _ = try Expansion.read(&params, allowed: [])
         var fields = Customers.Fields()
         fields.email = try params.clearableEmail("email", maxLength: 512)
         fields.name = try params.clearableString("name", maxLength: 256)

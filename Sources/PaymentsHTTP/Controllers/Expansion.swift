@@ -17,6 +17,13 @@ enum Expansion {
     static let refundFields: Set<String> = alwaysNull
     /// The fields a SetupIntent can expand.
     static let setupIntentFields: Set<String> = Lookup.setupIntentExpandable
+    /// The fields a PaymentMethod can expand: its customer.
+    static let paymentMethodFields: Set<String> = ["customer"]
+    /// The fields a Customer can expand: its default card, read by subscription code as Stripe's docs show
+    /// (`expand[]=invoice_settings.default_payment_method`).
+    static let customerFields: Set<String> = [customerDefaultCard]
+    /// A customer's default card, as `expand[]` names it.
+    static let customerDefaultCard = "invoice_settings.default_payment_method"
 
     /// Reads `expand` and checks every entry against `allowed`.
     ///

@@ -54,24 +54,23 @@ struct PaymentMethodsController {
     @Sendable func retrieve(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
-        _ = try Expansion.read(&params, allowed: [])
+        let expand = try Expansion.read(&params, allowed: Expansion.paymentMethodFields)
         try params.finish()
         let paymentMethod = try await services.paymentMethods.resolve(try context.parameters.require("id"), param: nil)
-        let options = RenderOptions(request: request, context: context, services: services)
-        return JSONResponse.json(StripeRenderer.paymentMethod(paymentMethod, options: options))
+        return try await render(paymentMethod, request: request, context: context, expand: expand)
     }
 
     @Sendable func list(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
-        _ = try Expansion.read(&params, allowed: [], list: true)
+        let expand = try Expansion.read(&params, allowed: Expansion.paymentMethodFields, list: true)
         let customer = try params.requiredString("customer")
         let cards = try Self.listsCards(&params)
         let page = try ListParameters.page(&params)
         try params.finish()
         let found = try await services.customers.paymentMethods(customer, page: page, inURL: false)
         let result = cards ? found : Page(items: [], hasMore: false)
-        return render(result, request: request, context: context, url: "/v1/payment_methods")
+        return try await render(result, request: request, context: context, expand: expand, url: "/v1/payment_methods")
     }
 
     /// A payment method list's `type`: whether the list holds cards. Another of Stripe's types lists nothing here (an
@@ -101,7 +100,7 @@ struct PaymentMethodsController {
     @Sendable func update(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
-        _ = try Expansion.read(&params, allowed: [])
+        let expand = try Expansion.read(&params, allowed: Expansion.paymentMethodFields)
         let billing = try Self.billingDetailsUpdate(&params)
         var expMonth: Int?
         var expYear: Int?
@@ -120,40 +119,74 @@ struct PaymentMethodsController {
             expMonth: expMonth,
             expYear: expYear
         )
-        return render(paymentMethod, request: request, context: context)
+        return try await render(paymentMethod, request: request, context: context, expand: expand)
     }
 
     @Sendable func attach(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
-        _ = try Expansion.read(&params, allowed: [])
+        let expand = try Expansion.read(&params, allowed: Expansion.paymentMethodFields)
         let customer = try params.requiredString("customer")
         try params.finish()
         let paymentMethod = try await services.paymentMethods.attach(
             try context.parameters.require("id"),
             customer: customer
         )
-        return render(paymentMethod, request: request, context: context)
+        return try await render(paymentMethod, request: request, context: context, expand: expand)
     }
 
     @Sendable func detach(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
-        _ = try Expansion.read(&params, allowed: [])
+        let expand = try Expansion.read(&params, allowed: Expansion.paymentMethodFields)
         try params.finish()
         let paymentMethod = try await services.paymentMethods.detach(try context.parameters.require("id"))
-        return render(paymentMethod, request: request, context: context)
+        return try await render(paymentMethod, request: request, context: context, expand: expand)
     }
 
-    func render(_ paymentMethod: PaymentMethod, request: Request, context: StripeRequestContext) -> Response {
-        let options = RenderOptions(request: request, context: context, services: services)
-        return JSONResponse.json(StripeRenderer.paymentMethod(paymentMethod, options: options))
+    func render(_ paymentMethod: PaymentMethod, request: Request, context: StripeRequestContext, expand: [String])
+        async throws -> Response
+    {
+        let options = RenderOptions(request: request, context: context, services: services, expand: expand)
+        return JSONResponse.json(try await Self.rendered([paymentMethod], options: options, services: services)[0])
     }
 
-    func render(_ page: Page<PaymentMethod>, request: Request, context: StripeRequestContext, url: String) -> Response {
-        let options = RenderOptions(request: request, context: context, services: services)
-        let items = page.items.map { StripeRenderer.paymentMethod($0, options: options) }
+    func render(
+        _ page: Page<PaymentMethod>,
+        request: Request,
+        context: StripeRequestContext,
+        expand: [String],
+        url: String
+    ) async throws -> Response {
+        let options = RenderOptions(request: request, context: context, services: services, expand: expand)
+            .forListItems
+        let items = try await Self.rendered(page.items, options: options, services: services)
         return JSONResponse.json(StripeRenderer.list(items, hasMore: page.hasMore, url: url))
+    }
+
+    /// `paymentMethods` rendered, each one's `customer` expanded when `options` ask (each customer read once). A
+    /// publishable key sees no customer, expanded or not.
+    static func rendered(_ paymentMethods: [PaymentMethod], options: RenderOptions, services: HTTPServices)
+        async throws -> [JSONValue]
+    {
+        var customers: [String: JSONValue] = [:]
+        var items: [JSONValue] = []
+        items.reserveCapacity(paymentMethods.count)
+        for paymentMethod in paymentMethods {
+            var item = StripeRenderer.paymentMethod(paymentMethod, options: options)
+            if options.expand.contains("customer"), !options.publishable, let id = paymentMethod.customer {
+                let customer: JSONValue
+                if let known = customers[id] {
+                    customer = known
+                } else {
+                    customer = StripeRenderer.customer(try await services.customers.retrieve(id))
+                    customers[id] = customer
+                }
+                item.set("customer", customer)
+            }
+            items.append(item)
+        }
+        return items
     }
 
     /// `billing_details[name|email|phone|address[...]]`.
