@@ -28,9 +28,10 @@ struct ArchiveDatabaseOptions: ParsableArguments {
         if db != nil && databaseURL != nil { throw ValidationError("Pass --db or --database-url, not both.") }
     }
 
-    /// The database these options name, as every other command picks it: the SQLite file of `--db`, else the
-    /// PostgreSQL database of `--database-url`, `PAYMENTS_DATABASE_URL` or the config file's `databaseURL`, else the
-    /// SQLite file of the settings (`PAYMENTS_DB`, the config file, `data/payments.sqlite`).
+    /// The database these options name: the SQLite file of `--db` (even beside a `PAYMENTS_DATABASE_URL`, which
+    /// every other command refuses: here `--db` and the URL may name the two ends of a move), else the PostgreSQL
+    /// database of `--database-url`, `PAYMENTS_DATABASE_URL` or the config file's `databaseURL`, else the SQLite file
+    /// of the settings (`PAYMENTS_DB`, the config file, `data/payments.sqlite`).
     func database(environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> ArchiveDatabase {
         let settings = try await ServiceSettings.load(
             .init(

@@ -18,8 +18,7 @@ struct PaymentsCommand: AsyncParsableCommand {
 struct DatabaseOptions: ParsableArguments {
     @Option(
         name: .long,
-        help:
-            "The SQLite database file (default data/payments.sqlite, or PAYMENTS_DB); used even when PAYMENTS_DATABASE_URL is set."
+        help: "The SQLite database file (default data/payments.sqlite, or PAYMENTS_DB); refused beside a database URL."
     )
     var db: String?
 
