@@ -339,6 +339,66 @@ struct PayAndChallengeRouteTests {
         }
     }
 
+    @Test(
+        "A return_url with characters a URL may not hold keeps its escapes: only those characters are escaped",
+        arguments: [
+            // Foundation re-encoded the whole query when it held `[]`, so `%2B` came back `%252B`
+            ("https://shop.example/done?sig=a%2Bb&tags[]=1", "https://shop.example/done?sig=a%2Bb&tags[]=1&"),
+            ("https://shop.example/done?a=%2B&b=\u{E9}", "https://shop.example/done?a=%2B&b=%C3%A9&"),
+            ("https://shop.example/done?a=%2B&b=a%20b c|d", "https://shop.example/done?a=%2B&b=a%20b%20c%7Cd&"),
+            ("https://shop.example/done?rate=5%&x=%zz", "https://shop.example/done?rate=5%25&x=%25zz&"),
+            ("https://shop.example/my page?sig=a%2Bb", "https://shop.example/my%20page?sig=a%2Bb&"),
+            ("https://shop.example/done", "https://shop.example/done?"),
+            ("https://shop.example/done?", "https://shop.example/done?"),
+            ("myapp://done?a=1&", "myapp://done?a=1&"),
+        ]
+    )
+    func redirectEscapesOnlyWhatAURLCannotHold(returnURL: String, expectedStart: String) async throws {
+        try await withWire { api in
+            // Given an intent waiting for 3-D Secure with that return_url
+            let intent = try await api.intent([
+                ("payment_method", "pm_card_authenticationRequired"), ("confirm", "true"), ("return_url", returnURL),
+            ])
+            let id = try #require(intent["id"]?.string)
+            // When the customer completes the challenge
+            let answer = try await api.completeChallenge(of: intent)
+            // Then the redirect starts with the merchant's URL, its escapes as sent, and the parameters follow
+            #expect(answer.status == 303)
+            let location = try #require(answer.header("Location"))
+            #expect(location.hasPrefix(expectedStart + "payment_intent=\(id)&"), "\(location)")
+            #expect(location.hasSuffix("&redirect_status=succeeded"), "\(location)")
+        }
+    }
+
+    @Test("A fragment keeps its place after the parameters, a second # in it escaped")
+    func redirectFragment() {
+        let location = ReturnURLRedirect.location(
+            "https://shop.example/done?a=%2B#top#x y",
+            adding: [("payment_intent", "pi_1"), ("redirect_status", "succeeded")]
+        )
+        #expect(location == "https://shop.example/done?a=%2B&payment_intent=pi_1&redirect_status=succeeded#top%23x%20y")
+    }
+
+    @Test("A challenge completed for a card declined after authentication says the payment was not made")
+    func completedButDeclinedPage() async throws {
+        try await withWire { api in
+            // Given an intent waiting for 3-D Secure on a card the issuer declines once authenticated
+            let intent = try await api.intent([
+                ("payment_method", "pm_card_threeDSecureRequiredChargeDeclined"), ("confirm", "true"),
+            ])
+            #expect(intent["status"]?.string == "requires_action")
+            // When the customer completes the challenge (no return_url: the page shows the outcome)
+            let page = try await api.completeChallenge(of: intent)
+            // Then the page says the authentication passed and the payment was not made
+            #expect(page.status == 200)
+            #expect(page.text.contains("Authentication complete. The payment was not made."), "\(page.text)")
+            #expect(!page.text.contains("You can close this window"))
+            let id = try #require(intent["id"]?.string)
+            let after = try await api.get("/v1/payment_intents/\(id)")
+            #expect(after.json["status"]?.string == "requires_payment_method")
+        }
+    }
+
     @Test("A completed challenge whose payment a cancel stopped redirects with redirect_status=failed")
     func challengeCompletedButCanceled() async throws {
         // Given an automatic intent waiting for 3-D Secure, with a return_url, and a cancel landing right after the

@@ -69,24 +69,26 @@ struct ChallengeController {
             return Self.expiredPage(text)
         }
         let passed = outcome == .complete
-        if let returnURL = answered.returnURL, var components = URLComponents(string: returnURL) {
-            var added = URLComponents()
-            added.queryItems = [
-                URLQueryItem(name: answered.object, value: answered.id),
-                URLQueryItem(name: "\(answered.object)_client_secret", value: answered.clientSecret),
-                URLQueryItem(name: "redirect_status", value: passed ? answered.redirectStatus : "failed"),
-            ]
-            // The merchant's own query is kept byte for byte: read back through `queryItems` it lost its escapes
-            // (`sig=a%2Bb` came back `sig=a+b`, which a server reads as `a b`) and values that are not UTF-8.
-            let merchant = components.percentEncodedQuery.flatMap { $0.isEmpty ? nil : $0 }
-            components.percentEncodedQuery = [merchant, added.percentEncodedQuery].compactMap { $0 }
-                .joined(separator: "&")
-            if let location = components.string {
-                return Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
-            }
+        if let returnURL = answered.returnURL {
+            let location = ReturnURLRedirect.location(
+                returnURL,
+                adding: [
+                    (answered.object, answered.id),
+                    ("\(answered.object)_client_secret", answered.clientSecret),
+                    ("redirect_status", passed ? answered.redirectStatus : "failed"),
+                ]
+            )
+            return Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
         }
         let notDone = answered.object == "setup_intent" ? text.cardNotSaved : text.paymentNotMade
-        let message = passed ? text.completeMessage : "\(text.failedMessage) \(notDone)"
+        // Authenticated, but the attempt after it failed (declined, the card detached meanwhile): the page says so,
+        // as the redirect's `redirect_status=failed` does, rather than only that the authentication passed
+        let message =
+            switch (passed, answered.redirectStatus) {
+            case (true, "failed"): "\(text.completeShort) \(notDone)"
+            case (true, _): text.completeMessage
+            case (false, _): "\(text.failedMessage) \(notDone)"
+            }
         let script = """
             <script>window.parent && window.parent !== window && window.parent.postMessage(\
             {type: "payments-3ds-result", \(answered.object): "\(answered.id)", \

@@ -19,6 +19,8 @@ struct ChallengeText: Sendable {
     let fail: String
     let completeTitle: String
     let completeMessage: String
+    /// The authentication's part of `completeMessage`, before the attempt's failure.
+    let completeShort: String
     let failedTitle: String
     let failedMessage: String
     let paymentNotMade: String
@@ -38,6 +40,7 @@ struct ChallengeText: Sendable {
         fail: "Fail",
         completeTitle: "Authentication complete",
         completeMessage: "Authentication complete. You can close this window and return to the merchant.",
+        completeShort: "Authentication complete.",
         failedTitle: "Authentication failed",
         failedMessage: "Authentication failed.",
         paymentNotMade: "The payment was not made.",
@@ -58,6 +61,7 @@ struct ChallengeText: Sendable {
         fail: "失敗させる",
         completeTitle: "認証が完了しました",
         completeMessage: "認証が完了しました。このウィンドウを閉じて、お店のページにお戻りください。",
+        completeShort: "認証が完了しました。",
         failedTitle: "認証に失敗しました",
         failedMessage: "認証に失敗しました。",
         paymentNotMade: "お支払いは行われていません。",
