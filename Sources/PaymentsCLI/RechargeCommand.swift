@@ -271,7 +271,10 @@ struct RechargeCommand: AsyncParsableCommand {
             guard let customer = value("customer") else {
                 return Row(reference: reference, problem: "missing customer")
             }
-            guard let amountText = value("amount"), let amount = Int64(amountText), amount > 0 else {
+            // Digits only: `Int64("+1000")` took a sign the error below says an amount has not
+            guard let amountText = value("amount"), amountText.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
+                let amount = Int64(amountText), amount > 0
+            else {
                 return Row(reference: reference, problem: "amount must be a positive integer in minor units")
             }
             guard let currencyText = value("currency"), let currency = Currency(code: currencyText) else {

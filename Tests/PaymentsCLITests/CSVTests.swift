@@ -114,6 +114,30 @@ struct RechargeInputTests {
         #expect(rows[4].request?.paymentMethod == nil)
     }
 
+    @Test("an amount is digits only; spaces around any cell, a reference's too, are not part of its value")
+    func amountsAndSpaces() throws {
+        let url = try Self.file(
+            """
+            customer,amount,currency,reference
+            cus_A,+1000,usd,r-plus
+            cus_A,1e3,usd,r-exp
+            cus_A,10.50,usd,r-decimal
+            cus_A,-5,usd,r-minus
+            cus_A,0,usd,r-zero
+            cus_A, 900 ,usd, r-spaced
+            cus_A,01000,usd,"r-quoted "
+            """
+        )
+        defer { try? FileManager.default.removeItem(at: url) }
+        let rows = try RechargeCommand.readInput(url.path)
+        #expect(
+            rows.map(\.reference) == ["r-plus", "r-exp", "r-decimal", "r-minus", "r-zero", "r-spaced", "r-quoted"]
+        )
+        let refused = "amount must be a positive integer in minor units"
+        #expect(rows.map(\.problem) == [refused, refused, refused, refused, refused, nil, nil])
+        #expect(rows[5].request?.amount == 900 && rows[6].request?.amount == 1_000)
+    }
+
     @Test("a file that is not CSV is refused, naming the file and the line")
     func syntaxError() throws {
         let url = try Self.file("customer,amount,currency,reference\ncus_X,2101,usd,\"uq-1\ncus_X,2102,usd,uq-2\n")
