@@ -540,6 +540,57 @@ struct BadInputRouteTests {
     }
 
     @Test(
+        "Invalid card data saves nothing under the Idempotency-Key: the retry with the data corrected runs",
+        arguments: [
+            ("card[number]", "4242424242424241", "incorrect_number"),
+            ("card[exp_month]", "13", "invalid_expiry_month"),
+            ("card[exp_year]", "2001", "invalid_expiry_year"),
+            ("card[cvc]", "12", "invalid_cvc"),
+        ]
+    )
+    func invalidCardSavesNothingUnderTheKey(param: String, value: String, code: String) async throws {
+        try await withWire { api in
+            let valid = [
+                ("type", "card"), ("card[number]", "4242424242424242"), ("card[exp_month]", "12"),
+                ("card[exp_year]", "2030"), ("card[cvc]", "123"),
+            ]
+            let key: HTTPFields = [Self.idempotencyKey: "card-typo-\(code)"]
+            // Given a card created with one field mistyped, under a key: a 402 card error
+            let mistyped = valid.map { $0.0 == param ? (param, value) : $0 }
+            let refused = try await api.post("/v1/payment_methods", mistyped, headers: key)
+            #expect(refused.status == 402)
+            #expect(refused.error["code"]?.string == code)
+            // When the client corrects the field and retries with the same key
+            let corrected = try await api.post("/v1/payment_methods", valid, headers: key)
+            // Then the request runs, as after a 400: the refusal was not an outcome to replay
+            #expect(corrected.status == 200, "\(corrected.text)")
+            #expect(corrected.header("Idempotent-Replayed") == nil)
+            let id = try #require(corrected.json["id"]?.string)
+            // And the key now holds that card: a retry replays it
+            let replay = try await api.post("/v1/payment_methods", valid, headers: key)
+            #expect(replay.header("Idempotent-Replayed") == "true")
+            #expect(replay.json["id"]?.string == id)
+        }
+    }
+
+    @Test("A decline is an outcome: a 402 from the issuer is saved under the key and replayed")
+    func declineIsSavedUnderTheKey() async throws {
+        try await withWire { api in
+            let key: HTTPFields = [Self.idempotencyKey: "declined-once"]
+            let form = [
+                ("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_chargeDeclined"),
+                ("confirm", "true"),
+            ]
+            let declined = try await api.post("/v1/payment_intents", form, headers: key)
+            #expect(declined.status == 402)
+            let again = try await api.post("/v1/payment_intents", form, headers: key)
+            #expect(again.status == 402)
+            #expect(again.header("Idempotent-Replayed") == "true")
+            #expect(again.text == declined.text)
+        }
+    }
+
+    @Test(
         "Stripe's Search API answers a 404 that says search is not served and names the list filters",
         arguments: ["payment_intents", "customers", "charges"]
     )

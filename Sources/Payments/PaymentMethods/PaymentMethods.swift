@@ -58,13 +58,13 @@ public struct PaymentMethods: Sendable {
         do {
             card = try CardNumber(parsing: input.card.number)
         } catch .invalidNumber {
-            throw PaymentError.card(
+            throw PaymentError.cardData(
                 code: "invalid_number",
                 message: "Your card number is invalid.",
                 param: "card[number]"
             )
         } catch {
-            throw PaymentError.card(
+            throw PaymentError.cardData(
                 code: "incorrect_number",
                 message: "Your card number is incorrect.",
                 param: "card[number]"
@@ -75,14 +75,14 @@ public struct PaymentMethods: Sendable {
         case .known(let known):
             profile = known
         case .refused(let decline):
-            throw PaymentError.card(code: decline.code, declineCode: decline.declineCode, message: decline.message)
+            throw PaymentError.cardData(code: decline.code, declineCode: decline.declineCode, message: decline.message)
         }
         let expiry = try Self.expiry(month: input.card.expMonth, year: input.card.expYear, now: now)
         if let cvc = input.card.cvc {
             do {
                 try CardVerificationCode.validate(cvc, brand: card.brand)
             } catch {
-                throw PaymentError.card(
+                throw PaymentError.cardData(
                     code: "invalid_cvc",
                     message: "Your card's security code is invalid.",
                     param: "card[cvc]"
@@ -309,13 +309,13 @@ public struct PaymentMethods: Sendable {
         do {
             return try CardExpiry(month: month, year: year, nowUnixSeconds: now)
         } catch .invalidExpiryMonth {
-            throw .card(
+            throw .cardData(
                 code: "invalid_expiry_month",
                 message: "Your card's expiration month is invalid.",
                 param: "card[exp_month]"
             )
         } catch {
-            throw .card(
+            throw .cardData(
                 code: "invalid_expiry_year",
                 message: "Your card's expiration year is invalid.",
                 param: "card[exp_year]"

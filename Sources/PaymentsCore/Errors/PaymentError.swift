@@ -32,6 +32,10 @@ public struct PaymentError: Error, Sendable, Equatable {
     public var charge: String?
     /// The SetupIntent the error concerns; the HTTP layer renders it in its current state.
     public var setupIntent: String?
+    /// The request was refused by a check of what it sent, before anything ran (a card number, expiry or CVC that is
+    /// not valid): nothing is saved under its idempotency key, so a retry with the data corrected runs, as after a
+    /// 400. Other card errors (a decline) are outcomes of an attempt, saved and replayed.
+    public var failedValidation = false
 
     /// Creates an error with every field given.
     public init(
@@ -238,6 +242,19 @@ extension PaymentError {
         param: String? = nil
     ) -> PaymentError {
         PaymentError(kind: .card, code: code, declineCode: declineCode, message: message, param: param, status: 402)
+    }
+
+    /// A 402 card error for card data that is not valid (its number, expiry or CVC), found before anything ran
+    /// (``failedValidation``).
+    public static func cardData(
+        code: String,
+        declineCode: String? = nil,
+        message: String,
+        param: String? = nil
+    ) -> PaymentError {
+        var error = card(code: code, declineCode: declineCode, message: message, param: param)
+        error.failedValidation = true
+        return error
     }
 }
 

@@ -180,7 +180,9 @@ struct IdempotencyMiddleware: RouterMiddleware {
             // The card network did not answer: the key keeps its recovery point, so a retry resumes.
             try await keys.release(lease)
             throw error
-        } catch let error as PaymentError where error.status == 402 || error.status >= 500 || lease.keyCommitted {
+        } catch let error as PaymentError
+            where (error.status == 402 && !error.failedValidation) || error.status >= 500 || lease.keyCommitted
+        {
             // The endpoint executed and failed: save the failure, as Stripe does. A refusal (4xx) counts as executed
             // once a transaction of the request committed under its new key (a confirm that expired its late attempt
             // and then had nothing to charge): released, the key was new again and ran another body, its events
