@@ -246,6 +246,37 @@ struct PostgresPaymentStoreTests {
         try await store.close()
     }
 
+    @Test("an admin's report view with dates, times, arrays and JSON reads them as PostgreSQL writes them as text")
+    func reportViewOfOtherTypes() async throws {
+        // Given an admin's own view with columns of types the shipped views do not use (they printed wire bytes)
+        let settings = try await PostgresCluster.freshDatabase()
+        let store = try await Self.open(settings)
+        _ = try await PostgresCluster.withConnection(settings) { connection in
+            try await connection.query(
+                """
+                CREATE VIEW report_mixed AS SELECT TIMESTAMP '2026-12-03 10:00:00' AS at, DATE '2026-12-03' AS day,
+                ARRAY[1, 2] AS list, '{"a": 1}'::jsonb AS doc, INTERVAL '1 day' AS span, 7 AS n, 2.5::float8 AS r,
+                TRUE AS yes, 'x'::varchar AS t, NULL::timestamp AS missing, 12::numeric AS whole
+                """,
+                logger: PostgresCluster.logger
+            )
+        }
+        // When it is run
+        let report = try await store.report("mixed")
+        // Then each cell reads as its text, numbers and booleans as themselves, in the view's column order
+        #expect(report.columns == ["at", "day", "list", "doc", "span", "n", "r", "yes", "t", "missing", "whole"])
+        #expect(
+            report.rows == [
+                [
+                    .text("2026-12-03 10:00:00"), .text("2026-12-03"), .text("{1,2}"), .text(#"{"a": 1}"#),
+                    .text("1 day"), .integer(7), .real(2.5), .integer(1), .text("x"), .null, .integer(12),
+                ]
+            ],
+            "\(report.rows)"
+        )
+        try await store.close()
+    }
+
     /// Hands its value to whichever of two threads gives one first: a statement's outcome, or a deadline's nil.
     final class FirstAnswer: Sendable {
         private let waiter = Mutex<CheckedContinuation<Result<Int, any Error>?, Never>?>(nil)

@@ -48,21 +48,34 @@ extension PostgresPaymentStore: StoreAdministration {
             guard available.contains(short) else { throw ReportError.unknownReport(name, available: available) }
             let columns = try tx.fetchAll(
                 """
-                SELECT column_name::text AS name FROM information_schema.columns
+                SELECT column_name::text AS name, data_type::text AS type FROM information_schema.columns
                 WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position
                 """,
                 [.text(prefix + short)]
-            ) { row in try row.string("name") }
-            let result = try tx.query("SELECT * FROM \(SQLIdentifier.quoted(prefix + short))")
+            ) { row in (name: try row.string("name"), type: try row.string("type")) }
+            // Numbers and booleans come as themselves; every other type as PostgreSQL writes it as text. Results come
+            // in the binary format, and a timestamp, a date or an array of an admin's own view printed its wire bytes.
+            let selected = columns.map { column in
+                let name = SQLIdentifier.quoted(column.name)
+                return Self.reportNativeTypes.contains(column.type) ? name : "\(name)::text"
+            }
+            let result = try tx.query(
+                "SELECT \(selected.joined(separator: ", ")) FROM \(SQLIdentifier.quoted(prefix + short))"
+            )
             let rows = try result.rows.map { row in
                 let cells = row.makeRandomAccess()
-                return try columns.map { try Self.value(cells[$0]) }
+                return try (0..<columns.count).map { try Self.value(cells[$0]) }
             }
-            return ReportTable(name: short, columns: columns, rows: rows)
+            return ReportTable(name: short, columns: columns.map(\.name), rows: rows)
         }
     }
 
     static let reportPrefix = "report_"
+
+    /// The column types ``value(_:)`` reads from their binary form (`information_schema.columns.data_type`).
+    static let reportNativeTypes: Set = [
+        "smallint", "integer", "bigint", "real", "double precision", "boolean", "numeric", "text", "character varying",
+    ]
 
     private static func reportNames(_ tx: PostgresTransaction) throws -> [String] {
         try tx.fetchAll(
