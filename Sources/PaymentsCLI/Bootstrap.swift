@@ -132,10 +132,11 @@ struct Bootstrap {
             : "does not hold \(missing.count) of the \(approved.count) newest approved charges of \(store.displayName) "
                 + "(\(first) among them)"
         throw ServiceSettings.SettingsError.invalid(
-            "The card network's ledger \(path) \(problem): it is not this database's ledger. After `payments import`, "
-                + "copy the ledger (card-network.sqlite) of the server the archive came from beside the database, or "
-                + "name it with networkLedger (PAYMENTS_NETWORK_LEDGER). Captures, cancels and refunds of these "
-                + "payments cannot be made without it."
+            "The card network's ledger \(path) \(problem): it is not this database's ledger, or a copy older than the "
+                + "database's (a backup must copy the database first, then the ledger). After `payments import`, copy "
+                + "the ledger (card-network.sqlite) of the server the archive came from beside the database, or name "
+                + "it with networkLedger (PAYMENTS_NETWORK_LEDGER). Captures, cancels and refunds of these payments "
+                + "cannot be made without it."
         )
     }
 

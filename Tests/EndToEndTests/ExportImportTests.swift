@@ -307,6 +307,57 @@ struct ExportImportTests {
         #expect(try captured.json()["status"]?.string == "succeeded", "\(captured)")
     }
 
+    @Test("a backup with VACUUM INTO while the server runs: the database then the ledger starts; the other order not")
+    func backupOrder() async throws {
+        // Given a running server that has taken a payment
+        let server = try await ServerProcess.start()
+        defer { server.kill() }
+        _ = try await Self.pay(server, card: CardData.all[0], key: "before")
+        /// Copies the live `name` into `folder` as README's backup does, in one read transaction.
+        func copy(_ name: String, into folder: URL) throws {
+            var configuration = Configuration()
+            configuration.readonly = true
+            let source = try DatabaseQueue(
+                path: server.folder.appendingPathComponent(name).path,
+                configuration: configuration
+            )
+            try source.inDatabase { db in
+                try db.execute(sql: "VACUUM INTO ?", arguments: [folder.appendingPathComponent(name).path])
+            }
+        }
+        let (right, wrong) = (
+            try TestPaths.temporaryFolder("payments-backup-right"),
+            try TestPaths.temporaryFolder("payments-backup-wrong")
+        )
+        defer { for folder in [right, wrong] { try? FileManager.default.removeItem(at: folder) } }
+
+        // When one backup copies the database, then (after another payment) the ledger
+        try copy("payments.sqlite", into: right)
+        let between = try await Self.pay(server, card: CardData.all[0], key: "between-right")
+        try copy("card-network.sqlite", into: right)
+        // And another copies the ledger first, then (after another payment) the database
+        try copy("card-network.sqlite", into: wrong)
+        let paidBetween = try await Self.pay(server, card: CardData.all[0], key: "between-wrong")
+        try copy("payments.sqlite", into: wrong)
+
+        // Then a server starts on the first pair, and holds what was paid before its database was copied
+        let restored = try await ServerProcess.start(folder: right, keys: server.keys)
+        defer { restored.kill() }
+        #expect(try await restored.query("SELECT count(*) FROM payment_intents") == [["1"]])
+        #expect(try #require(between["status"]?.string) == "succeeded")
+        // And the second pair is refused: its database holds a payment its ledger does not, which the message says
+        do {
+            let started = try await ServerProcess.start(folder: wrong, keys: server.keys)
+            started.kill()
+            Issue.record("The server started on a ledger older than its database:\n\(started.diagnostics)")
+        } catch {
+            let message = String(describing: error)
+            #expect(message.contains("a copy older than the database's"), "\(message)")
+            #expect(message.contains("copy the database first, then the ledger"), "\(message)")
+        }
+        #expect(try #require(paidBetween["status"]?.string) == "succeeded")
+    }
+
     @Test("export refuses an output that is a named pipe, a link or a folder, or no name, without opening it")
     func exportOverOtherThanFilesRefused() async throws {
         // Given a migrated database, a named pipe, a link to a file, and a folder
