@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
@@ -75,6 +76,49 @@ struct NetworkFailureLogRouteTests {
                 #expect(line?.metadata["request_id"] == .string(requestID), "\(name): \(lines)")
                 #expect(line?.metadata["error"]?.description.contains("disk is full") == true, "\(name): \(lines)")
             }
+        }
+    }
+
+    @Test("A payment the card network did not answer names its intent; without a key it says to read it, not retry")
+    func unansweredPaymentNamesItsIntent() async throws {
+        // Given the router over a network that fails
+        let folder = try TestPaths.temporaryFolder()
+        let ledger = FailingLedger(
+            base: try TestModeCardNetwork(ledgerPath: folder.appendingPathComponent("ledger.sqlite").path)
+        )
+        let http = try TestHTTP(environment: try TestEnvironment(network: ledger))
+        let application = buildApplication(
+            .init(port: 0, sweepInterval: 0),
+            services: http.services,
+            logger: Logger(label: "payments.test")
+        )
+        try await application.test(.router) { client in
+            let api = WireClient(client: client, http: http)
+            ledger.failing.withLock { $0 = true }
+            let form = [
+                ("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true"),
+            ]
+            // When a create+confirm is sent without an Idempotency-Key, and another with one
+            let unkeyed = try await api.post("/v1/payment_intents", form)
+            let keyed = try await api.post(
+                "/v1/payment_intents",
+                form,
+                headers: [HTTPField.Name("Idempotency-Key")!: "unanswered-1"]
+            )
+            // Then each is a 500 card_network_unavailable naming its intent, processing (its attempt pending)
+            for response in [unkeyed, keyed] {
+                #expect(response.status == 500, "\(response.text)")
+                #expect(response.error["code"]?.string == PaymentError.cardNetworkUnavailableCode)
+                #expect(response.error["payment_intent"]?["status"]?.string == "processing", "\(response.text)")
+            }
+            #expect(unkeyed.error["payment_intent"]?["id"]?.string != keyed.error["payment_intent"]?["id"]?.string)
+            // And the unkeyed one is told a retry would be a new payment, and to read the intent; the keyed one, to
+            // retry with its key
+            let unkeyedMessage = try #require(unkeyed.error["message"]?.string)
+            #expect(unkeyedMessage.contains("this request had no Idempotency-Key"), "\(unkeyedMessage)")
+            #expect(!unkeyedMessage.contains("retry with the same Idempotency-Key"), "\(unkeyedMessage)")
+            let keyedMessage = try #require(keyed.error["message"]?.string)
+            #expect(keyedMessage.hasSuffix(PaymentError.cardNetworkRetryAdvice), "\(keyedMessage)")
         }
     }
 }

@@ -345,7 +345,12 @@ extension PaymentIntents {
                 "card network did not answer; the attempt stays pending until a retry or the sweeper settles it",
                 metadata: ["charge": charge, "error": .string(String(describing: error))]
             )
-            throw error
+            guard var failure = error as? PaymentError, failure.isTransient else { throw error }
+            // The answer names the intent whose attempt is pending (a create's caller has no other way to learn
+            // its id); a request without a key cannot be resumed by a retry, so it is told to read the intent
+            failure.paymentIntent = failure.paymentIntent ?? recorded?.intent.id
+            if scope == nil { failure = failure.withoutIdempotencyKey() }
+            throw failure
         }
         switch result {
         case .approved:

@@ -313,6 +313,21 @@ extension PaymentError {
     /// (a recharge run, by its rows' references) says its own instead.
     public static let cardNetworkRetryAdvice = "retry with the same Idempotency-Key to complete the request."
 
+    /// What ``cardNetworkUnavailable(_:)``'s message tells a client whose request had no `Idempotency-Key`: a retry
+    /// would be a new payment, while the attempt made stays pending until the sweeper asks the network again.
+    public static let cardNetworkUnkeyedAdvice =
+        "this request had no Idempotency-Key, so a retry would be a new payment. The attempt stays pending (the "
+        + "PaymentIntent is processing) until the sweeper settles it, within a minute: retrieve the PaymentIntent "
+        + "to learn whether it succeeded before paying again."
+
+    /// This error as answered to a request without an `Idempotency-Key` (``cardNetworkUnkeyedAdvice``).
+    public func withoutIdempotencyKey() -> PaymentError {
+        guard message.hasSuffix(Self.cardNetworkRetryAdvice) else { return self }
+        var copy = self
+        copy.message = String(message.dropLast(Self.cardNetworkRetryAdvice.count)) + Self.cardNetworkUnkeyedAdvice
+        return copy
+    }
+
     /// The code of ``cardNetworkUnavailable(_:)``.
     public static let cardNetworkUnavailableCode = "card_network_unavailable"
 
