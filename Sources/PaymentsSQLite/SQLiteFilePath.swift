@@ -25,6 +25,13 @@ public enum SQLiteFilePath {
                 description: "\(role) '\(path)' is not a SQLite database (\(error.message ?? "file is not a database"))"
                     + ": name the service's file, or a new one."
             )
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CORRUPT {
+            // `SQLite error 11: database disk image is malformed - while executing SELECT * FROM sqlite_master` named
+            // neither the file nor what to do
+            throw Refusal(
+                description: "\(role) '\(path)' is damaged: SQLite finds it cut short or overwritten (\(error.message ?? "database disk image is malformed")). "
+                    + "Nothing was changed: restore it from a backup (see \"Where the data lives\" in the README)."
+            )
         }
     }
 

@@ -237,6 +237,51 @@ struct LimitsEndToEndTests {
         }
     }
 
+    @Test("A request offering an upgrade (curl --http2) is answered and ends its connection; what follows is not kept")
+    func upgradeOffer() async throws {
+        // With idleTimeout 0 nothing else closes a connection: the second request waited for ever (75 s by default)
+        try await withServer(environment: ["PAYMENTS_IDLE_TIMEOUT": "0"]) { server in
+            let offer =
+                "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                + "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n"
+            // When an upgrade offer and a second request arrive on one connection
+            let fd = try RawHTTP.connect(port: server.port)
+            defer { close(fd) }
+            RawHTTP.send(fd, offer + "GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            let (data, closed) = try await offCooperativePool { RawHTTP.receiveUntilClosed(fd, seconds: 10) }
+            let text = String(decoding: data, as: UTF8.self)
+            // Then the offer is answered as a plain request, saying the connection ends, and the connection ends
+            #expect(closed, "no close within 10 s: \(text)")
+            #expect(text.hasPrefix("HTTP/1.1 200 OK"), "\(text)")
+            #expect(text.components(separatedBy: "HTTP/1.1 ").count == 2, "\(text)")
+            #expect(text.contains("\r\nConnection: close\r\n"), "\(text)")
+
+            // And bytes sent after an offer are neither kept nor waited for: the connection is closed whole, so the
+            // sender is reset at once (the server kept 1.1 GB sent in 2.5 s in a probe; then, its reading stopped, it
+            // held the connection half-closed until the idle timeout, the sender's bytes filling the kernel's buffers)
+            let flood = try RawHTTP.connect(port: server.port)
+            defer { close(flood) }
+            var timeout = timeval(tv_sec: 2, tv_usec: 0)
+            setsockopt(flood, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            RawHTTP.send(flood, offer)
+            let (sent, failure) = try await offCooperativePool { () -> (Int, Int32) in
+                let chunk = [UInt8](repeating: UInt8(ascii: "x"), count: 64 << 10)
+                var total = 0
+                while total < 512 << 20 {
+                    let written = chunk.withUnsafeBytes {
+                        Glibc.send(flood, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL))
+                    }
+                    guard written > 0 else { return (total, errno) }
+                    total += written
+                }
+                return (total, 0)
+            }
+            #expect([ECONNRESET, EPIPE].contains(failure), "errno \(failure) after \(sent >> 10) KB")
+            #expect(sent < 4 << 20, "\(sent >> 10) KB taken after the offer")
+            #expect(try await server.client.get("/health").status == 200)
+        }
+    }
+
     @Test("HEAD answers as GET does, without the content; the connection's next request is read as its own")
     func head() async throws {
         try await withServer { server in

@@ -17,6 +17,13 @@ import NIOHTTP1
 ///   read the same bytes another way would send what this server takes for a second request, and what follows a
 ///   refused head is never read as one.
 ///
+/// - A request that offers an upgrade of its protocol (`Upgrade: h2c` with `Connection: Upgrade`, as `curl --http2`
+///   sends on `http://`) ends its connection after its answer, and nothing more is read from the connection once the
+///   request has arrived. NIO's decoder stops parsing after such a request and keeps every byte that follows: a
+///   client could fill the server's memory through one connection without an API key (1.1 GB in 2.5 s in a probe),
+///   and a second request on that connection was never answered, waiting for the idle timeout. No upgrade is served
+///   (the answer is the request's own, as RFC 9110, 7.8 allows), so the client's next request opens a new connection.
+///
 /// Such a request reaches Hummingbird with the single option `close`; ``ErrorAndRequestIDMiddleware`` then says
 /// `Connection: close` in its answer (the server should, RFC 9112, 9.6). The handler sits between NIO's HTTP/1
 /// decoder and Hummingbird's codec, where the request's version is still known; ``RequestArrivalHandler`` puts it
@@ -26,16 +33,43 @@ final class ConnectionCloseHandler: ChannelInboundHandler, RemovableChannelHandl
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
 
+    /// The request being read offers an upgrade: reading stops at its end.
+    private var upgrading = false
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard case .head(var head) = unwrapInboundIn(data),
-            !head.isKeepAlive || Self.framingIsAmbiguous(head.headers),
-            head.headers[canonicalForm: "connection"] != ["close"]
-        else {
+        switch unwrapInboundIn(data) {
+        case .head(var head):
+            let upgrade = Self.offersUpgrade(head.headers)
+            if upgrade { upgrading = true }
+            guard upgrade || !head.isKeepAlive || Self.framingIsAmbiguous(head.headers),
+                head.headers[canonicalForm: "connection"] != ["close"]
+            else {
+                context.fireChannelRead(data)
+                return
+            }
+            head.headers.replaceOrAdd(name: "connection", value: "close")
+            context.fireChannelRead(wrapInboundOut(.head(head)))
+        case .end where upgrading:
+            // The decoder reads nothing after this request but would keep what arrives: stop reading, so the
+            // client's bytes wait in the kernel's buffers (TCP then stops it) until the answer closes the connection.
+            // Hummingbird closes only its output after a last answer and waits for the client's end of input, which
+            // is no longer read: the close after the answer is made whole, or the connection stayed open until the
+            // idle timeout (for ever with `idleTimeout` 0), the client long gone.
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in
+                context.close(promise: nil)
+            }
+            try? context.pipeline.syncOperations.addHandler(WholeClose(), position: .first)
             context.fireChannelRead(data)
-            return
+        case .body, .end:
+            context.fireChannelRead(data)
         }
-        head.headers.replaceOrAdd(name: "connection", value: "close")
-        context.fireChannelRead(wrapInboundOut(.head(head)))
+    }
+
+    /// Whether `headers` offer an upgrade of the protocol: an `Upgrade` field and `upgrade` among the `Connection`
+    /// options, which is what NIO's decoder stops parsing after.
+    static func offersUpgrade(_ headers: HTTPHeaders) -> Bool {
+        headers.contains(name: "upgrade")
+            && headers[canonicalForm: "connection"].contains { $0.lowercased() == "upgrade" }
     }
 
     /// Whether `headers` frame their request in a way this server refuses (``RequestLimitsMiddleware``): more than one
@@ -45,5 +79,15 @@ final class ConnectionCloseHandler: ChannelInboundHandler, RemovableChannelHandl
         let codings = headers[canonicalForm: "transfer-encoding"]
         return headers["host"].count > 1
             || (!codings.isEmpty && (codings.count != 1 || codings[0].lowercased() != "chunked"))
+    }
+}
+
+/// Makes a close of the connection's output a close of the whole connection (see ``ConnectionCloseHandler``): added
+/// only to a connection whose last request offered an upgrade, so other connections' answers never pass through it.
+final class WholeClose: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = Any
+
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        context.close(mode: mode == .output ? .all : mode, promise: promise)
     }
 }
