@@ -29,7 +29,8 @@ public enum SQLiteFilePath {
             // `SQLite error 11: database disk image is malformed - while executing SELECT * FROM sqlite_master` named
             // neither the file nor what to do
             throw Refusal(
-                description: "\(role) '\(path)' is damaged: SQLite finds it cut short or overwritten (\(error.message ?? "database disk image is malformed")). "
+                description:
+                    "\(role) '\(path)' is damaged: SQLite finds it cut short or overwritten (\(error.message ?? "database disk image is malformed")). "
                     + "Nothing was changed: restore it from a backup (see \"Where the data lives\" in the README)."
             )
         }

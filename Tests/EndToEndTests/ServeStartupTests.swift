@@ -136,9 +136,28 @@ struct ServeStartupTests {
                 contents: Data(String(repeating: "not a database\n", count: 100).utf8)
             )
         )
+        // A database cut short after its third page: `SQLite error 11: database disk image is malformed`, naming
+        // neither the file nor what to do
+        let whole = folder.appendingPathComponent("whole.sqlite").path
+        let migrated = try await runToCompletion(
+            try PaymentsBinary.path(),
+            ["migrate", "--db", whole],
+            environment: PaymentsBinary.environment([:]),
+            in: folder,
+            timeout: .seconds(30)
+        )
+        #expect(migrated.termination.isCleanExit, "\(migrated)")
+        try await DatabaseQueue(path: whole).writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        let cut = folder.appendingPathComponent("cut.sqlite").path
+        let cutBytes = try Data(contentsOf: URL(fileURLWithPath: whole)).prefix(4096 * 3)
+        try cutBytes.write(to: URL(fileURLWithPath: cut))
         for (db, ledger, message) in [
             // A file that is not SQLite's, as the database or as the ledger: named, where SQLite's words named neither
             (text, nil, "The database (--db, PAYMENTS_DB) '\(text)' is not a SQLite database"),
+            (
+                cut, nil,
+                "The database (--db, PAYMENTS_DB) '\(cut)' is damaged: SQLite finds it cut short or overwritten"
+            ),
             (
                 database, text,
                 "The card network's ledger (networkLedger, PAYMENTS_NETWORK_LEDGER) '\(text)' is not a SQLite database"
@@ -162,6 +181,7 @@ struct ServeStartupTests {
             #expect(run.output.contains(message), "\(run.output)")
             #expect(!run.output.contains("NSCocoaErrorDomain"), "\(run.output)")
         }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: cut)) == cutBytes)
         var status = stat()
         #expect(stat(pipe, &status) == 0 && status.st_mode & S_IFMT == S_IFIFO)
         #expect(!FileManager.default.fileExists(atPath: pipe + "-journal"))
