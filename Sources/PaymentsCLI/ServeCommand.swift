@@ -113,8 +113,21 @@ struct ServeCommand: AsyncParsableCommand {
             settings.secretKeys == [ServiceSettings.developmentSecretKey]
             && settings.publishableKeys == [ServiceSettings.developmentPublishableKey]
         let newerMigrations = try await bootstrap.store.unknownMigrations()
+        let files = OpenFilesLimit.raise()
+        let connections = files.flatMap { $0 == Int.max ? nil : OpenFilesLimit.connections(files: $0) }
+        if let files, let connections {
+            bootstrap.logger.info(
+                "connections held at once: at most \(connections), within the open files limit",
+                metadata: ["open_files_limit": "\(files)"]
+            )
+        }
         let app = buildApplication(
-            .init(host: settings.host, port: settings.port, sweepInterval: settings.sweepInterval),
+            .init(
+                host: settings.host,
+                port: settings.port,
+                sweepInterval: settings.sweepInterval,
+                maximumConnections: connections
+            ),
             services: services,
             logger: bootstrap.logger
         ) { started in

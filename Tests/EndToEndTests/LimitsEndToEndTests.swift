@@ -282,6 +282,35 @@ struct LimitsEndToEndTests {
         }
     }
 
+    @Test("At its open files limit the server stops accepting, without spinning; once connections close it serves")
+    func openFilesLimit() async throws {
+        // Given a server limited to 256 open files (soft and hard: it cannot raise them), holding at most 128
+        let server = try await ServerProcess.start(openFilesLimit: 256)
+        defer { server.kill() }
+        #expect(server.output.contains("connections held at once: at most 128"), "\(server.diagnostics)")
+        // When clients hold 300 connections (before, accept failed with EMFILE and NIO tried again at once: a core
+        // busy, 13,000 accept calls a second)
+        var held: [Int32] = []
+        defer { for fd in held { close(fd) } }
+        for _ in 0..<300 { held.append(try RawHTTP.connect(port: server.port)) }
+        try await Task.sleep(for: .seconds(1))
+        // Then the server is idle while they are held: connections past the limit wait in the listen backlog
+        let ticks = { () -> Int in
+            let stat =
+                (try? String(contentsOfFile: "/proc/\(server.processIdentifier)/stat", encoding: .utf8)) ?? ""
+            let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+            return fields.count > 13 ? (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0) : 0
+        }
+        let before = ticks()
+        try await Task.sleep(for: .seconds(2))
+        let used = ticks() - before
+        #expect(used < 40, "\(used) ticks of CPU in 2 s while connections were held (100 ticks a second is a core)")
+        // And once they close, it answers
+        for fd in held { close(fd) }
+        held = []
+        #expect(try await server.client.get("/health").status == 200)
+    }
+
     @Test("HEAD answers as GET does, without the content; the connection's next request is read as its own")
     func head() async throws {
         try await withServer { server in

@@ -11,12 +11,15 @@ public struct ApplicationSettings: Sendable {
     public var port: Int
     /// Seconds between the sweeper's passes; 0 turns the sweeper off (tests move time themselves).
     public var sweepInterval: Int
+    /// The most connections held at once (nil: no limit): more wait in the listen backlog until one closes.
+    public var maximumConnections: Int?
 
     /// Creates settings.
-    public init(host: String = "127.0.0.1", port: Int = 4242, sweepInterval: Int = 60) {
+    public init(host: String = "127.0.0.1", port: Int = 4242, sweepInterval: Int = 60, maximumConnections: Int? = nil) {
         self.host = host
         self.port = port
         self.sweepInterval = sweepInterval
+        self.maximumConnections = maximumConnections
     }
 }
 
@@ -56,7 +59,11 @@ public func buildApplication(
                 )
             )
         ),
-        configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "payments"),
+        configuration: .init(
+            address: .hostname(settings.host, port: settings.port),
+            serverName: "payments",
+            availableConnectionsDelegate: settings.maximumConnections.map { .maximum($0, logger: logger) }
+        ),
         services: [SweeperService(context: services.context, intervalSeconds: settings.sweepInterval)],
         onServerRunning: { channel in
             let outcome = recovery.withLock { $0 }

@@ -55,7 +55,8 @@ final class ServerProcess: Sendable {
         keys: Keys = .random(),
         environment: [String: String] = [:],
         arguments: [String] = [],
-        fileSizeLimitKB: Int? = nil
+        fileSizeLimitKB: Int? = nil,
+        openFilesLimit: Int? = nil
     ) async throws -> ServerProcess {
         let binary = try PaymentsBinary.path()
         let folder = try folder ?? TestPaths.temporaryFolder("payments-e2e")
@@ -77,7 +78,8 @@ final class ServerProcess: Sendable {
                     keys: keys,
                     environment: environment,
                     arguments: arguments,
-                    fileSizeLimitKB: fileSizeLimitKB
+                    fileSizeLimitKB: fileSizeLimitKB,
+                    openFilesLimit: openFilesLimit
                 )
             } catch let error as StartFailure where port == nil && error.addressInUse {
                 lastError = error  // the free port was taken in between: try another
@@ -100,7 +102,8 @@ final class ServerProcess: Sendable {
         keys: Keys,
         environment: [String: String],
         arguments: [String],
-        fileSizeLimitKB: Int? = nil
+        fileSizeLimitKB: Int? = nil,
+        openFilesLimit: Int? = nil
     ) async throws {
         let db = folder.appendingPathComponent("payments.sqlite")
         let logURL = folder.appendingPathComponent("server-\(UUID().uuidString.prefix(8)).log")
@@ -122,12 +125,14 @@ final class ServerProcess: Sendable {
         }
         settings.merge(environment) { _, new in new }
         // With a file size limit, through the shell's `ulimit -f` (which `exec` keeps for the server): no file of
-        // the server's may grow past it, as on a full disk
+        // the server's may grow past it, as on a full disk. With an open files limit, `ulimit -n` (soft and hard)
+        let limits =
+            (fileSizeLimitKB.map { ["ulimit -f \($0)"] } ?? []) + (openFilesLimit.map { ["ulimit -n \($0)"] } ?? [])
         let process = ChildProcess(
-            executableURL: URL(fileURLWithPath: fileSizeLimitKB == nil ? binary : "/bin/bash"),
-            arguments: fileSizeLimitKB.map { limit in
-                ["-c", "ulimit -f \(limit) && exec \"$0\" \"$@\"", binary] + serveArguments
-            } ?? serveArguments,
+            executableURL: URL(fileURLWithPath: limits.isEmpty ? binary : "/bin/bash"),
+            arguments: limits.isEmpty
+                ? serveArguments
+                : ["-c", limits.joined(separator: " && ") + " && exec \"$0\" \"$@\"", binary] + serveArguments,
             environment: PaymentsBinary.environment(settings),
             currentDirectoryURL: TestPaths.root,
             output: log
