@@ -39,9 +39,30 @@ struct HealthEndToEndTests {
             // And alive all the same
             #expect(try await server.client.get("/health/live").status == 200)
             #expect(try await server.client.get("/health").status == 200)
+            // And a write that cannot take the lock within the busy timeout (5 s) is Stripe's lock_timeout, a 429 to
+            // retry, where it was a 500 "An unknown error occurred"
+            let key = ["Idempotency-Key": "locked-out-1"]
+            let lockedOut = try await server.client.postForm(
+                "/v1/customers",
+                [("name", "A")],
+                auth: server.secret,
+                headers: key
+            )
+            #expect(lockedOut.status == 429, "\(lockedOut)")
+            #expect(try lockedOut.json()["error"]?["code"]?.string == "lock_timeout", "\(lockedOut)")
+            #expect(lockedOut.header("Stripe-Should-Retry") == "true", "\(lockedOut)")
 
             try await offCooperativePool { released.wait() }
             #expect(try await Self.eventually { try await server.client.get("/health/ready").status == 200 })
+            // And its retry with the same key runs, once the lock is gone
+            let retried = try await server.client.postForm(
+                "/v1/customers",
+                [("name", "A")],
+                auth: server.secret,
+                headers: key
+            )
+            #expect(retried.status == 200, "\(retried)")
+            #expect(retried.header("Idempotent-Replayed") == nil)
         }
     }
 

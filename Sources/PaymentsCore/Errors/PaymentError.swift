@@ -335,6 +335,23 @@ extension PaymentError {
     /// recovery point, unlocked, and saves no response, so a retry with the key carries on.
     public var isTransient: Bool { code == Self.cardNetworkUnavailableCode }
 
+    /// A store's failure as the API answers it: a write lock another process held too long is Stripe's
+    /// `lock_timeout` (a 429, with `Stripe-Should-Retry`, that its libraries retry); the others an `api_error` 500.
+    public static func storeFailure(_ error: StoreError) -> PaymentError {
+        switch error {
+        case .locked:
+            PaymentError(
+                kind: .invalidRequest,
+                code: "lock_timeout",
+                message: "\(error) Nothing of this request was changed; retry it (with the same Idempotency-Key).",
+                status: 429
+            )
+        case .conflict, .unavailable, .constraintViolated:
+            // Their text may name the database's objects or its host: the log has it, the client the usual words
+            apiError()
+        }
+    }
+
     /// An unexpected failure on our side; the request may be retried.
     public static func apiError(_ message: String = "An unknown error occurred.") -> PaymentError {
         PaymentError(kind: .api, code: nil, message: message, status: 500)

@@ -10,6 +10,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The database kept refusing the transaction as conflicting with concurrent ones (serialization failures or
     /// deadlocks) after the store's bounded retries. Nothing was committed; the request may be retried.
     case conflict(attempts: Int)
+    /// Another process held the database's write lock for longer than the store waits for it (SQLite's busy
+    /// timeout): an admin's open write transaction, say. Nothing of the transaction ran; the request may be retried.
+    case locked(seconds: Int)
     /// The database could not be reached, or the connection failed before the commit was confirmed: nothing is
     /// known to be committed, so the change is not reported as done.
     case unavailable(String)
@@ -22,6 +25,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             "The database refused the transaction as conflicting with concurrent ones \(attempts) times."
         case .unavailable(let reason):
             "The database is unavailable: \(reason)"
+        case .locked(let seconds):
+            "Another process held the database's write lock for more than \(seconds) s."
         }
     }
 }

@@ -80,6 +80,9 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
                         + "`payments vault status` counts the cards under each key."
                 }
             response = await render(.apiError("\(error) \(advice)"), request: request, context: context)
+        } catch let error as StoreError {
+            context.logger.error("request failed", metadata: ["error": .string(String(describing: error))])
+            response = await render(.storeFailure(error), request: request, context: context)
         } catch {
             context.logger.error("request failed", metadata: ["error": .string(String(describing: error))])
             response = await render(.apiError(), request: request, context: context)
@@ -99,7 +102,7 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
         let bytes = await Self.errorBody(error, request: request, context: context, services: services)
         var response = JSONResponse.bytes(bytes, status: .init(code: error.status))
         // A 501 (a transfer coding the server does not decode) is the same on every try
-        if error.status == 409 || (error.status >= 500 && error.status != 501) {
+        if error.status == 409 || (error.status >= 500 && error.status != 501) || error.code == "lock_timeout" {
             response.headers[.stripeShouldRetry] = "true"
         }
         return response

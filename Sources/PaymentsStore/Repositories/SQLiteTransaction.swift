@@ -336,6 +336,11 @@ extension PaymentDatabase: PaymentStore {
             }
             hooks.committed()
             return value
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+            // The write lock never came (another process held it past the busy timeout): said in the store's terms,
+            // so the answer can say what happened instead of "An unknown error occurred"
+            hooks.rolledBack()
+            throw StoreError.locked(seconds: Int(Self.busyTimeout))
         } catch {
             hooks.rolledBack()
             throw error
