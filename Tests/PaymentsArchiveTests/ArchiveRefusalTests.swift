@@ -107,6 +107,17 @@ struct ArchiveRefusalTests {
         let error = await Self.refusal(importing: folder, into: target, "a folder")
         #expect("\(error.map { String(describing: $0) } ?? "")".contains("is a folder"), "\(String(describing: error))")
         #expect(try await Self.isUntouched(target))
+        // And a pipe or a device is said to be no file, without opening it (a pipe was read once by the check, and
+        // the copy then found "its first line is not a payments archive header"; one without a writer hung the
+        // import)
+        let pipe = folder.appendingPathComponent("archive.pipe")
+        try #require(mkfifo(pipe.path, 0o600) == 0)
+        let fromPipe = await Self.refusal(importing: pipe, into: target, "a pipe")
+        #expect(fromPipe == .notAFile(path: pipe.path, kind: "a pipe"), "\(String(describing: fromPipe))")
+        let fromDevice = await Self.refusal(importing: URL(fileURLWithPath: "/dev/null"), into: target, "a device")
+        #expect(fromDevice == .notAFile(path: "/dev/null", kind: "a device"), "\(String(describing: fromDevice))")
+        #expect("\(fromPipe.map { String(describing: $0) } ?? "")".contains("save the archive to a file first"))
+        #expect(try await Self.isUntouched(target))
     }
 
     @Test("a changed byte in a row, or in the header, is refused and the target stays untouched")

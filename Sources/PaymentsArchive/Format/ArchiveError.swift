@@ -3,6 +3,8 @@
 public enum ArchiveError: Error, Equatable, CustomStringConvertible {
     /// The file is not an archive of this format, or of a version this build does not read.
     case notAnArchive(String)
+    /// The input is no regular file (a pipe, a device, a socket: `kind`), which an import cannot read twice.
+    case notAFile(path: String, kind: String)
     /// A line of the archive does not parse (`line` counts from 1).
     case malformed(line: Int, reason: String)
     /// The archive ends before its last line: it was cut short (a copy or a disk that filled up).
@@ -26,6 +28,9 @@ public enum ArchiveError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .notAnArchive(let reason):
             "This is not a payments archive: \(reason)."
+        case .notAFile(let path, let kind):
+            "Cannot import from \(path): it is \(kind), not a file. An import reads the archive twice (to check all of it "
+                + "before it writes, then to copy it): save the archive to a file first. Nothing was imported."
         case .malformed(let line, let reason):
             "The archive is damaged at line \(line): \(reason). Nothing was imported."
         case .truncated(_, let table?):

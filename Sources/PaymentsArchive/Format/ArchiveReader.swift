@@ -38,6 +38,17 @@ final class ArchiveReader {
         if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
             throw ArchiveError.notAnArchive("\(path) is a folder; name the archive file in it")
         }
+        // A pipe (`--input /dev/stdin` after `|`, or `<(...)`) was read once by the check, and the copy then found
+        // nothing: "its first line is not a payments archive header"
+        var status = stat()
+        if stat(path, &status) == 0 {
+            switch status.st_mode & S_IFMT {
+            case S_IFIFO: throw ArchiveError.notAFile(path: path, kind: "a pipe")
+            case S_IFCHR, S_IFBLK: throw ArchiveError.notAFile(path: path, kind: "a device")
+            case S_IFSOCK: throw ArchiveError.notAFile(path: path, kind: "a socket")
+            default: break
+            }
+        }
         guard let input = FileHandle(forReadingAtPath: path) else {
             throw ArchiveError.notAnArchive("there is no readable file at \(path)")
         }
