@@ -109,5 +109,32 @@ struct PostgresURLRefusalTests {
             #expect(run.output.contains(says), "\(url): \(run.output)")
             #expect(!run.output.contains("s3cretPW"), "\(url) printed the password: \(run.output)")
         }
+        // And export and import name the socket's error, as migrate does ("connectionError" alone said nothing)
+        let url = "postgres://user:s3cretPW@127.0.0.1:\(port)/payments?sslmode=disable"
+        let archive = folder.appendingPathComponent("empty.archive").path
+        let source = folder.appendingPathComponent("empty.sqlite").path
+        for arguments in [["migrate", "--db", source], ["export", "--db", source, "--output", archive]] {
+            let made = try await runToCompletion(
+                binary,
+                arguments,
+                environment: PaymentsBinary.environment([:]),
+                in: folder
+            )
+            try #require(made.termination.isCleanExit, "\(arguments): \(made.output)")
+        }
+        for arguments in [
+            ["export", "--database-url", url, "--output", folder.appendingPathComponent("none.archive").path],
+            ["import", "--database-url", url, "--input", archive],
+        ] {
+            let run = try await runToCompletion(
+                binary,
+                arguments,
+                environment: PaymentsBinary.environment([:]),
+                in: folder
+            )
+            #expect(run.termination.reason == .exit && run.termination.status != 0, "\(arguments): \(run.output)")
+            #expect(run.output.contains("Connection refused"), "\(arguments): \(run.output)")
+            #expect(!run.output.contains("s3cretPW"), "\(arguments) printed the password: \(run.output)")
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PaymentsPostgres
 import PostgresNIO
 
 extension ArchiveError {
@@ -30,7 +31,8 @@ extension ArchiveError {
                 let state = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
                 return .database("PostgreSQL \(database): \(message)\(state).")
             }
-            return .database("Cannot reach PostgreSQL at \(database): \(error.code).")
+            // The socket's or TLS's error, as the other commands say it (`connectionError` alone said nothing)
+            return .database("Cannot reach PostgreSQL at \(database): \(PostgresPaymentStore.reason(error)).")
         case let error as DatabaseError where error.resultCode == .SQLITE_READONLY:
             // SQLite's "attempt to write a readonly database" came from an export as much as from an import: a
             // database in WAL mode is read through its -shm file, which SQLite writes beside it

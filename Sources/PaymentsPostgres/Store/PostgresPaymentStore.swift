@@ -168,7 +168,7 @@ public final class PostgresPaymentStore: Sendable {
 
     /// What went wrong connecting, in words that hold no credentials: the driver's error code and the underlying
     /// socket or TLS error, or the server's message (a refused login, a missing database).
-    static func reason(_ error: any Error) -> String {
+    public static func reason(_ error: any Error) -> String {
         guard let error = error as? PSQLError else { return "\(error)" }
         if let message = error.serverInfo?[.message] { return message }
         return error.underlying.map { "\($0)" } ?? "\(error.code)"
