@@ -78,13 +78,27 @@ struct VaultRotateCommand: AsyncParsableCommand {
         }
         Self.write(text)
         guard summary.unreadable.isEmpty else {
-            FileHandle.standardError.write(
-                Data(
-                    ("payments vault rotate: these payment methods' cards could not be opened with the configured "
-                        + "vault keys (add the key that sealed them to PAYMENTS_VAULT_OLD_KEYS and run again): "
-                        + summary.unreadable.joined(separator: ", ") + "\n").utf8
+            let unknownKey = summary.unreadable.filter { !summary.damaged.contains($0) }
+            if !unknownKey.isEmpty {
+                FileHandle.standardError.write(
+                    Data(
+                        ("payments vault rotate: these payment methods' cards are sealed under a key that is not "
+                            + "configured (add the key that sealed them to PAYMENTS_VAULT_OLD_KEYS and run again): "
+                            + unknownKey.joined(separator: ", ") + "\n").utf8
+                    )
                 )
-            )
+            }
+            if !summary.damaged.isEmpty {
+                // Their key is configured: the advice to add it was wrong for them
+                FileHandle.standardError.write(
+                    Data(
+                        ("payments vault rotate: these payment methods' cards do not open under the configured key "
+                            + "their rows name, so their sealed bytes are damaged (left as they are): restore their "
+                            + "card_vault rows from a backup, or ask the customers to enter the cards again: "
+                            + summary.damaged.joined(separator: ", ") + "\n").utf8
+                    )
+                )
+            }
             throw ExitCode(1)
         }
     }

@@ -186,6 +186,8 @@ struct VaultKeysTests {
         let summary = try await VaultRotation(store: environment.database, vault: rolled, batchSize: 1).run()
         // Then both are named, and left as they were; the others are under B
         #expect(summary.unreadable.sorted() == [lost, damaged].sorted())
+        // And the damaged one is told apart (its key is configured: `vault rotate` said to add it all the same)
+        #expect(summary.damaged == [damaged])
         #expect(summary.rotated == Self.numbers.count - 2)
         let counts = try await environment.database.read { tx in try tx.sealedCardCounts() }
         #expect(counts == [rolled.keyID: 2, vaultA.keyID: 1, "vk_000000000000": 1])

@@ -30,6 +30,8 @@ public struct VaultRotation: Sendable {
         /// Payment methods whose card could not be opened: their key is not configured, or their bytes do not
         /// open. Never their card data.
         public var unreadable: [String] = []
+        /// Of ``unreadable``, those whose key is configured: their sealed bytes are damaged.
+        public var damaged: [String] = []
         /// Cards under another key when the run started: what it had to do.
         public var toRotate = 0
         /// Whether the fingerprint keys were re-sealed by this run.
@@ -72,6 +74,8 @@ public struct VaultRotation: Sendable {
                     resealed.append((entry, try vault.resealed(entry.card)))
                 } catch {
                     summary.unreadable.append(entry.paymentMethod)
+                    // A key that is configured and does not open the card: no key added would help
+                    if case CardVault.VaultError.unreadable = error { summary.damaged.append(entry.paymentMethod) }
                 }
             }
             let replacements = resealed
