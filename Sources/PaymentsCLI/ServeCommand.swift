@@ -107,6 +107,10 @@ struct ServeCommand: AsyncParsableCommand {
             if await network.recentDiskFailure(within: .seconds(5)) {
                 throw Readiness.Failure(reason: "card_network_unwritable")
             }
+            // Another process holds the ledger's write lock (an admin's open write transaction): the same
+            if network.recentLockOut(within: .seconds(5)) {
+                throw Readiness.Failure(reason: "card_network_locked")
+            }
         }
         // Only the built-in development keys are printed (they are public anyway); configured keys never are.
         let developmentKeys =

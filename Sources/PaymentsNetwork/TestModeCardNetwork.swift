@@ -109,6 +109,13 @@ public struct TestModeCardNetwork: CardNetwork {
         return true
     }
 
+    /// Whether a commit of the ledger could not take its write lock within the busy timeout within `window` of now
+    /// (``GroupCommitWriter/recentLockOut(within:)``): another process holds it (an admin's `sqlite3`), and every
+    /// payment fails at the network meanwhile, while readiness answered ready (a probe).
+    public func recentLockOut(within window: Duration) -> Bool {
+        writer.recentLockOut(within: window)
+    }
+
     public func lookUp(_ card: CardNumber) -> CardLookup { TestModeIssuer.lookUp(card) }
 
     public func attachDecline(_ card: CardNumber, cvcProvided: Bool) -> CardDecline? {

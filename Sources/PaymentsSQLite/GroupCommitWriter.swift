@@ -55,6 +55,8 @@ public final class GroupCommitWriter: Sendable {
         /// A commit that succeeds since does not clear it: a small one (a key's release after the payment that
         /// failed) fits in the room the failed one's rollback left, while the next payment fails again.
         var diskFailedAt: ContinuousClock.Instant?
+        /// When the last batch could not take the write lock within the busy timeout (another process held it).
+        var lockedOutAt: ContinuousClock.Instant?
     }
 
     /// What the writer has done so far: for tests, and for the metrics of commit batching.
@@ -79,6 +81,14 @@ public final class GroupCommitWriter: Sendable {
     public func recentDiskFailure(within window: Duration) -> Bool {
         state.withLock { state in
             state.diskFailedAt.map { ContinuousClock.now - $0 < window } ?? false
+        }
+    }
+
+    /// Whether a batch could not take the write lock within the busy timeout (another process held it) within
+    /// `window` of now: the card network ledger's readiness asks, as its commits then all fail.
+    public func recentLockOut(within window: Duration) -> Bool {
+        state.withLock { state in
+            state.lockedOutAt.map { ContinuousClock.now - $0 < window } ?? false
         }
     }
 
@@ -222,11 +232,13 @@ public final class GroupCommitWriter: Sendable {
             }
         } catch {
             // The commit itself failed: nothing of the batch is durable, so every caller gets the error.
-            let disk = [.SQLITE_FULL, .SQLITE_IOERR].contains((error as? DatabaseError)?.resultCode)
+            let code = (error as? DatabaseError)?.resultCode
+            let disk = [.SQLITE_FULL, .SQLITE_IOERR].contains(code)
             state.withLock { state in
                 state.statistics.failedCommits += 1
                 if reran { state.statistics.reruns += 1 }
                 if disk { state.diskFailedAt = .now }
+                if code == .SQLITE_BUSY { state.lockedOutAt = .now }
             }
             for job in batch { job.complete(error) }
             return reran

@@ -219,6 +219,63 @@ struct HealthEndToEndTests {
         )
     }
 
+    @Test("Ready is 503 card_network_locked while another process holds the ledger's write lock and payments fail")
+    func cardNetworkLedgerLocked() async throws {
+        let server = try await ServerProcess.start(store: .sqlite)
+        defer { server.kill() }
+        #expect(try await server.client.get("/health/ready").status == 200)
+        // Given an admin's write transaction on the card network's ledger, held for 12 s, on a thread of its own
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        let ledger = try DatabaseQueue(
+            path: server.folder.appendingPathComponent("card-network.sqlite").path,
+            configuration: configuration
+        )
+        let locked = DispatchSemaphore(value: 0)
+        let released = DispatchSemaphore(value: 0)
+        Thread {
+            try? ledger.inTransaction(.immediate) { _ in
+                locked.signal()
+                Thread.sleep(forTimeInterval: 12)
+                return .rollback
+            }
+            released.signal()
+        }.start()
+        try await offCooperativePool { locked.wait() }
+        // When a payment fails at the network for want of the lock (after the ledger's busy timeout)
+        let paid = try await server.client.postForm(
+            "/v1/payment_intents",
+            [("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
+            auth: server.secret
+        )
+        #expect(paid.status == 500, "\(paid)")
+        #expect(try paid.json()["error"]?["code"]?.string == "card_network_unavailable", "\(paid)")
+        // Then, once the ledger's commit has given up on the lock (its busy timeout, 5 s, may end after the payment's
+        // own time limit), the server is not ready, naming the ledger's lock: it answered ready while every payment
+        // failed
+        #expect(
+            try await Self.eventually {
+                let ready = try await server.client.get("/health/ready")
+                return try ready.status == 503 && ready.json()["reason"]?.string == "card_network_locked"
+            },
+            "\(server.diagnostics)"
+        )
+        // And ready again once the lock is gone and a payment goes through
+        try await offCooperativePool { released.wait() }
+        #expect(
+            try await Self.eventually {
+                let paid = try await server.client.postForm(
+                    "/v1/payment_intents",
+                    [("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
+                    auth: server.secret
+                )
+                guard paid.status == 200 else { return false }
+                return try await server.client.get("/health/ready").status == 200
+            },
+            "\(server.diagnostics)"
+        )
+    }
+
     @Test("Ready is 503 database_unwritable while writes fail for want of space, and ready again once they can")
     func databaseFull() async throws {
         // Given a server whose files may not grow past 4 MB (`ulimit -f`, as a full disk refuses to grow them)
