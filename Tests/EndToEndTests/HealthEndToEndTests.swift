@@ -13,21 +13,7 @@ struct HealthEndToEndTests {
 
             // Given another connection's write transaction on the file for 20 s (as a long `payments recharge` batch
             // would hold it), on a thread of its own
-            var configuration = Configuration()
-            configuration.busyMode = .timeout(5)
-            let other = try DatabaseQueue(path: server.db.path, configuration: configuration)
-            let locked = DispatchSemaphore(value: 0)
-            let released = DispatchSemaphore(value: 0)
-            Thread {
-                try? other.inTransaction(.immediate) { _ in
-                    locked.signal()
-                    Thread.sleep(forTimeInterval: 20)
-                    return .rollback
-                }
-                released.signal()
-            }.start()
-            // (waited for off Swift's cooperative threads, which the other tests' servers and clients need)
-            try await offCooperativePool { locked.wait() }
+            let released = try await Self.holdingWriteLock(of: server.db.path, seconds: 20)
             // When the probe asks
             let blocked = try await server.client.get("/health/ready")
             // Then not ready because the check's own timeout (2 s) ran out: had it waited for the lock, it would
@@ -225,23 +211,8 @@ struct HealthEndToEndTests {
         defer { server.kill() }
         #expect(try await server.client.get("/health/ready").status == 200)
         // Given an admin's write transaction on the card network's ledger, held for 12 s, on a thread of its own
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(5)
-        let ledger = try DatabaseQueue(
-            path: server.folder.appendingPathComponent("card-network.sqlite").path,
-            configuration: configuration
-        )
-        let locked = DispatchSemaphore(value: 0)
-        let released = DispatchSemaphore(value: 0)
-        Thread {
-            try? ledger.inTransaction(.immediate) { _ in
-                locked.signal()
-                Thread.sleep(forTimeInterval: 12)
-                return .rollback
-            }
-            released.signal()
-        }.start()
-        try await offCooperativePool { locked.wait() }
+        let ledger = server.folder.appendingPathComponent("card-network.sqlite").path
+        let released = try await Self.holdingWriteLock(of: ledger, seconds: 12)
         // When a payment fails at the network for want of the lock (after the ledger's busy timeout)
         let paid = try await server.client.postForm(
             "/v1/payment_intents",
@@ -306,6 +277,27 @@ struct HealthEndToEndTests {
         // And once the reader is gone and the log can start over, it is ready again
         release.signal()
         #expect(try await Self.eventually { try await server.client.get("/health/ready").status == 200 })
+    }
+
+    /// Holds the write lock of the database at `path` for `seconds` from another connection, on a thread of its own;
+    /// returns once the lock is held. The semaphore is signalled once it is let go.
+    static func holdingWriteLock(of path: String, seconds: Double) async throws -> DispatchSemaphore {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        let other = try DatabaseQueue(path: path, configuration: configuration)
+        let locked = DispatchSemaphore(value: 0)
+        let released = DispatchSemaphore(value: 0)
+        Thread {
+            try? other.inTransaction(.immediate) { _ in
+                locked.signal()
+                Thread.sleep(forTimeInterval: seconds)
+                return .rollback
+            }
+            released.signal()
+        }.start()
+        // (waited for off Swift's cooperative threads, which the other tests' servers and clients need)
+        try await offCooperativePool { locked.wait() }
+        return released
     }
 
     /// Opens `path` read-only on a thread of its own and holds a read transaction (after `sql`), which keeps the
