@@ -18,7 +18,8 @@ import NIOHTTP1
 ///   refused head is never read as one.
 ///
 /// - A request that offers an upgrade of its protocol (`Upgrade: h2c` with `Connection: Upgrade`, as `curl --http2`
-///   sends on `http://`) ends its connection after its answer, and nothing more is read from the connection once the
+///   sends on `http://`), or a `CONNECT` (a tunnel, which the parser treats the same), ends its connection after its
+///   answer, and nothing more is read from the connection once the
 ///   request has arrived. NIO's decoder stops parsing after such a request and keeps every byte that follows: a
 ///   client could fill the server's memory through one connection without an API key (1.1 GB in 2.5 s in a probe),
 ///   and a second request on that connection was never answered, waiting for the idle timeout. No upgrade is served
@@ -39,7 +40,7 @@ final class ConnectionCloseHandler: ChannelInboundHandler, RemovableChannelHandl
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(var head):
-            let upgrade = Self.offersUpgrade(head.headers)
+            let upgrade = head.method == .CONNECT || Self.offersUpgrade(head.headers)
             if upgrade { upgrading = true }
             guard upgrade || !head.isKeepAlive || Self.framingIsAmbiguous(head.headers),
                 head.headers[canonicalForm: "connection"] != ["close"]
