@@ -90,13 +90,7 @@ struct HealthEndToEndTests {
             // unlinked file (before, it answered 200 and the network approved it)
             let ledgers = Ledgers(folder: server.folder)
             let approved = try ledgers.networkApprovedAttempts().count
-            let pay: @Sendable () async throws -> HTTPAnswer = {
-                try await server.client.postForm(
-                    "/v1/payment_intents",
-                    [("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
-                    auth: server.secret
-                )
-            }
+            let pay: @Sendable () async throws -> HTTPAnswer = { try await Self.payVisa(server) }
             let refused = try await pay()
             #expect(refused.status >= 500, "\(refused)")
             #expect(
@@ -190,19 +184,7 @@ struct HealthEndToEndTests {
         // And once the reader is gone, the probe's check has the ledger's log copied (no commit asks for it now), so
         // the log can start over: payments go through, and it is ready again
         release.signal()
-        #expect(
-            try await Self.eventually {
-                _ = try await server.client.get("/health/ready")
-                let paid = try await server.client.postForm(
-                    "/v1/payment_intents",
-                    [("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
-                    auth: server.secret
-                )
-                guard paid.status == 200 else { return false }
-                return try await server.client.get("/health/ready").status == 200
-            },
-            "\(server.diagnostics)"
-        )
+        #expect(try await Self.eventually { try await Self.paysAndIsReady(server) }, "\(server.diagnostics)")
     }
 
     @Test("Ready is 503 card_network_locked while another process holds the ledger's write lock and payments fail")
@@ -214,11 +196,7 @@ struct HealthEndToEndTests {
         let ledger = server.folder.appendingPathComponent("card-network.sqlite").path
         let released = try await Self.holdingWriteLock(of: ledger, seconds: 12)
         // When a payment fails at the network for want of the lock (after the ledger's busy timeout)
-        let paid = try await server.client.postForm(
-            "/v1/payment_intents",
-            [("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
-            auth: server.secret
-        )
+        let paid = try await Self.payVisa(server)
         #expect(paid.status == 500, "\(paid)")
         #expect(try paid.json()["error"]?["code"]?.string == "card_network_unavailable", "\(paid)")
         // Then, once the ledger's commit has given up on the lock (its busy timeout, 5 s, may end after the payment's
@@ -233,18 +211,7 @@ struct HealthEndToEndTests {
         )
         // And ready again once the lock is gone and a payment goes through
         try await offCooperativePool { released.wait() }
-        #expect(
-            try await Self.eventually {
-                let paid = try await server.client.postForm(
-                    "/v1/payment_intents",
-                    [("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
-                    auth: server.secret
-                )
-                guard paid.status == 200 else { return false }
-                return try await server.client.get("/health/ready").status == 200
-            },
-            "\(server.diagnostics)"
-        )
+        #expect(try await Self.eventually { try await Self.paysAndIsReady(server) }, "\(server.diagnostics)")
     }
 
     @Test("Ready is 503 database_unwritable while writes fail for want of space, and ready again once they can")
@@ -267,11 +234,7 @@ struct HealthEndToEndTests {
         #expect(refused.status == 503, "\(refused)")
         #expect(try refused.json()["reason"]?.string == "database_unwritable", "\(refused)")
         // And payments still fail meanwhile: the check did not take their place
-        let still = try await server.client.postForm(
-            "/v1/payment_intents",
-            [("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
-            auth: server.secret
-        )
+        let still = try await Self.payVisa(server)
         #expect(still.status >= 500, "\(still)")
         #expect(try await server.client.get("/health/live").status == 200)
         // And once the reader is gone and the log can start over, it is ready again
@@ -321,15 +284,28 @@ struct HealthEndToEndTests {
         return release
     }
 
+    /// One payment of 10.00 USD with `pm_card_visa`, confirmed at once.
+    static func payVisa(_ server: ServerProcess) async throws -> HTTPAnswer {
+        try await server.client.postForm(
+            "/v1/payment_intents",
+            [("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
+            auth: server.secret
+        )
+    }
+
+    /// Whether a payment goes through and the server then answers ready. The readiness check runs first too: it is
+    /// what copies a ledger's log that a long read kept from starting over, which no commit asks for meanwhile.
+    static func paysAndIsReady(_ server: ServerProcess) async throws -> Bool {
+        _ = try await server.client.get("/health/ready")
+        guard try await payVisa(server).status == 200 else { return false }
+        return try await server.client.get("/health/ready").status == 200
+    }
+
     /// Pays `pm_card_visa` on `server` until a payment fails with a 5xx (at most `limit` payments, each other one
     /// expected to succeed); the failed answer, or nil when none failed.
     static func payUntilOneFails(_ server: ServerProcess, atMost limit: Int) async throws -> HTTPAnswer? {
         for _ in 0..<limit {
-            let answer = try await server.client.postForm(
-                "/v1/payment_intents",
-                [("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
-                auth: server.secret
-            )
+            let answer = try await payVisa(server)
             if answer.status >= 500 { return answer }
             #expect(answer.status == 200, "\(answer)")
         }
