@@ -28,9 +28,9 @@ public enum SQLiteFilePath {
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CORRUPT {
             // `SQLite error 11: database disk image is malformed - while executing SELECT * FROM sqlite_master` named
             // neither the file nor what to do
+            let reason = error.message ?? "database disk image is malformed"
             throw Refusal(
-                description:
-                    "\(role) '\(path)' is damaged: SQLite finds it cut short or overwritten (\(error.message ?? "database disk image is malformed")). "
+                description: "\(role) '\(path)' is damaged: SQLite finds it cut short or overwritten (\(reason)). "
                     + "Nothing was changed: restore it from a backup (see \"Where the data lives\" in the README)."
             )
         }
