@@ -336,14 +336,20 @@ extension PaymentError {
     public var isTransient: Bool { code == Self.cardNetworkUnavailableCode }
 
     /// A store's failure as the API answers it: a write lock another process held too long is Stripe's
-    /// `lock_timeout` (a 429, with `Stripe-Should-Retry`, that its libraries retry); the others an `api_error` 500.
+    /// `lock_timeout` (a 429, with `Stripe-Should-Retry`, that its libraries retry with their key); the others an
+    /// `api_error` 500.
     public static func storeFailure(_ error: StoreError) -> PaymentError {
         switch error {
         case .locked:
             PaymentError(
                 kind: .invalidRequest,
                 code: "lock_timeout",
-                message: "\(error) Nothing of this request was changed; retry it (with the same Idempotency-Key).",
+                // What the request had committed before (a create+confirm's first phase) stands, and its key keeps
+                // where it stopped: "nothing was changed" would be untrue then, and tell a client without a key to
+                // pay again
+                message: "\(error) This request could not finish. Retry it with the same Idempotency-Key: it goes on "
+                    + "from where it stopped, and nothing is charged twice. Without a key, read what it would have "
+                    + "changed (the PaymentIntent) before sending it again.",
                 status: 429
             )
         case .conflict, .unavailable, .constraintViolated:
