@@ -27,13 +27,15 @@ struct HealthEndToEndTests {
             #expect(try await server.client.get("/health").status == 200)
             // And a write that cannot take the lock within the busy timeout (5 s) is Stripe's lock_timeout, a 429 to
             // retry, where it was a 500 "An unknown error occurred"
-            let key = ["Idempotency-Key": "locked-out-1"]
-            let lockedOut = try await server.client.postForm(
-                "/v1/customers",
-                [("name", "A")],
-                auth: server.secret,
-                headers: key
-            )
+            let create = {
+                try await server.client.postForm(
+                    "/v1/customers",
+                    [("name", "A")],
+                    auth: server.secret,
+                    headers: ["Idempotency-Key": "locked-out-1"]
+                )
+            }
+            let lockedOut = try await create()
             #expect(lockedOut.status == 429, "\(lockedOut)")
             #expect(try lockedOut.json()["error"]?["code"]?.string == "lock_timeout", "\(lockedOut)")
             #expect(lockedOut.header("Stripe-Should-Retry") == "true", "\(lockedOut)")
@@ -41,12 +43,7 @@ struct HealthEndToEndTests {
             try await offCooperativePool { released.wait() }
             #expect(try await Self.eventually { try await server.client.get("/health/ready").status == 200 })
             // And its retry with the same key runs, once the lock is gone
-            let retried = try await server.client.postForm(
-                "/v1/customers",
-                [("name", "A")],
-                auth: server.secret,
-                headers: key
-            )
+            let retried = try await create()
             #expect(retried.status == 200, "\(retried)")
             #expect(retried.header("Idempotent-Replayed") == nil)
         }
