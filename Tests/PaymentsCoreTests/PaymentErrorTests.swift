@@ -61,4 +61,36 @@ struct PaymentErrorTests {
         // Then no character of it beyond what any key shares is shown
         #expect(error.message == "Invalid API Key provided: ****")
     }
+
+    @Test("An answer the store could not record is a resumable 500 naming its intent; without a key, not retried")
+    func answerNotRecorded() {
+        // Given phase three failing on an unreachable database, then on a held write lock
+        let unavailable = PaymentError.answerNotRecorded(
+            StoreError.unavailable("connection reset"),
+            paymentIntent: "pi_1"
+        )
+        let locked = PaymentError.answerNotRecorded(StoreError.locked(seconds: 5), paymentIntent: "pi_2")
+        // Then the first is a 500 that keeps its key resumable, names the intent and says to retry with the key
+        #expect(unavailable.status == 500)
+        #expect(unavailable.code == PaymentError.answerNotRecordedCode)
+        #expect(unavailable.isTransient)
+        #expect(unavailable.paymentIntent == "pi_1")
+        #expect(unavailable.message.contains("pi_1"))
+        #expect(unavailable.message.hasSuffix(PaymentError.cardNetworkRetryAdvice))
+        #expect(!unavailable.message.contains("connection reset"), "the store's words go to the log")
+        // And the second stays Stripe's lock_timeout, resumable as well
+        #expect(locked.status == 429)
+        #expect(locked.code == PaymentError.lockTimeoutCode)
+        #expect(locked.isTransient)
+        #expect(locked.paymentIntent == "pi_2")
+        // When either is answered to a request without a key
+        for error in [unavailable, locked] {
+            let unkeyed = error.withoutIdempotencyKey()
+            // Then it is not to be retried, and is told to read the intent rather than to retry with a key
+            #expect(unkeyed.retryWouldPayAgain)
+            #expect(!error.retryWouldPayAgain)
+            #expect(!unkeyed.message.hasSuffix(PaymentError.cardNetworkRetryAdvice))
+        }
+        #expect(unavailable.withoutIdempotencyKey().message.hasSuffix(PaymentError.cardNetworkUnkeyedAdvice))
+    }
 }

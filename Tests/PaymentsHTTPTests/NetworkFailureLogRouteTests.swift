@@ -1,11 +1,14 @@
+import Dispatch
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import Payments
 import PaymentsCore
 import PaymentsHTTP
 import PaymentsNetwork
+import PaymentsStore
 import Synchronization
 import TestSupport
 import Testing
@@ -120,5 +123,73 @@ struct NetworkFailureLogRouteTests {
             let keyedMessage = try #require(keyed.error["message"]?.string)
             #expect(keyedMessage.hasSuffix(PaymentError.cardNetworkRetryAdvice), "\(keyedMessage)")
         }
+    }
+
+    /// Without a key the answer does not invite a retry (a second payment); with one, the retry completes it.
+    @Test("A payment the network answered but the database could not record names its intent")
+    func unrecordedAnswerNamesItsIntent() async throws {
+        // Given a router whose first two payments find the database's write lock held by another process, for
+        // longer than the 5 s busy timeout, once the card network has approved them
+        let path = Mutex<String?>(nil)
+        let reached = Mutex(0)
+        let faults = FaultInjector(armed: .afterNetwork) { _ in
+            guard
+                reached.withLock({
+                    $0 += 1; return $0 <= 2
+                }), let file = path.withLock({ $0 })
+            else { return }
+            try await Self.holdWriteLock(of: file, seconds: 5.5)
+        }
+        let environment = try TestEnvironment(faults: faults)
+        path.withLock { $0 = environment.folder.appendingPathComponent("payments.sqlite").path }
+        let http = try TestHTTP(environment: environment)
+        let application = buildApplication(
+            .init(port: 0, sweepInterval: 0),
+            services: http.services,
+            logger: Logger(label: "payments.test")
+        )
+        try await application.test(.router) { client in
+            let api = WireClient(client: client, http: http)
+            let form = [
+                ("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true"),
+            ]
+            let key: HTTPFields = [HTTPField.Name("Idempotency-Key")!: "unrecorded-1"]
+            // When a create+confirm is sent without an Idempotency-Key, and another with one
+            let unkeyed = try await api.post("/v1/payment_intents", form)
+            let keyed = try await api.post("/v1/payment_intents", form, headers: key)
+
+            // Then each is a lock_timeout naming its intent, processing (its approved attempt not recorded)
+            for response in [unkeyed, keyed] {
+                #expect(response.status == 429, "\(response.text)")
+                #expect(response.error["code"]?.string == PaymentError.lockTimeoutCode, "\(response.text)")
+                #expect(response.error["payment_intent"]?["status"]?.string == "processing", "\(response.text)")
+            }
+            // And only the keyed one is told to retry: without a key a retry would be a second payment
+            #expect(unkeyed.header("Stripe-Should-Retry") == "false")
+            #expect(keyed.header("Stripe-Should-Retry") == "true")
+
+            // When the keyed one is retried with its key, the lock released
+            let retried = try await api.post("/v1/payment_intents", form, headers: key)
+            // Then it completes the same intent, and the network approved each payment once
+            #expect(retried.status == 200, "\(retried.text)")
+            #expect(retried.json["status"]?.string == "succeeded")
+            let intent = try #require(keyed.error["payment_intent"]?["id"]?.string)
+            #expect(retried.json["id"]?.string == intent)
+            #expect(try environment.network.approvedCount() == 2)
+        }
+    }
+
+    /// Takes the write lock of the SQLite database at `path` through a connection of its own and holds it for
+    /// `seconds` after returning, as another process's open write transaction would.
+    static func holdWriteLock(of path: String, seconds: Double) async throws {
+        let other = try PaymentDatabase(path: path, migrations: MigrationSet(folder: TestPaths.migrations))
+        let locked = DispatchSemaphore(value: 0)
+        Task {
+            try await other.write { _ in
+                locked.signal()
+                Thread.sleep(forTimeInterval: seconds)
+            }
+        }
+        try await offCooperativePool { locked.wait() }
     }
 }

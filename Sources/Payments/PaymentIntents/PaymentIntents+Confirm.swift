@@ -362,7 +362,19 @@ extension PaymentIntents {
             )
         }
         try await context.faults.reach(.afterNetwork)
-        return try await finish(attemptID: request.attemptID, result: result, recorded: recorded, scope: scope)
+        do {
+            return try await finish(attemptID: request.attemptID, result: result, recorded: recorded, scope: scope)
+        } catch  where !(error is PaymentError) && !(error is CancellationError) {
+            // The network may have charged the card, and its answer is not recorded: a generic 500 told a client
+            // without a key to retry, a second payment. The answer names the intent and, without a key, says to read
+            // it first; with one, the retry resumes (the key keeps its recovery point)
+            context.logger.error(
+                "recording the card network's answer failed; the attempt stays pending until a retry or the sweeper settles it",
+                metadata: ["charge": charge, "error": .string(String(describing: error))]
+            )
+            let failure = PaymentError.answerNotRecorded(error, paymentIntent: recorded?.intent.id)
+            throw scope == nil ? failure.withoutIdempotencyKey() : failure
+        }
     }
 
     /// Phase three: one transaction records the network's answer on the charge, the intent and the payment

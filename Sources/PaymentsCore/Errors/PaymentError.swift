@@ -36,6 +36,9 @@ public struct PaymentError: Error, Sendable, Equatable {
     /// not valid): nothing is saved under its idempotency key, so a retry with the data corrected runs, as after a
     /// 400. Other card errors (a decline) are outcomes of an attempt, saved and replayed.
     public var failedValidation = false
+    /// The request had no `Idempotency-Key` and its payment may have been made: a retry would be a new payment, so
+    /// the answer does not say `Stripe-Should-Retry: true` (``withoutIdempotencyKey()``).
+    public var retryWouldPayAgain = false
 
     /// Creates an error with every field given.
     public init(
@@ -320,20 +323,55 @@ extension PaymentError {
         + "PaymentIntent is processing) until the sweeper settles it, within a minute: retrieve the PaymentIntent "
         + "to learn whether it succeeded before paying again."
 
-    /// This error as answered to a request without an `Idempotency-Key` (``cardNetworkUnkeyedAdvice``).
+    /// This error as answered to a request without an `Idempotency-Key` (``cardNetworkUnkeyedAdvice``), which is not
+    /// told to retry (``retryWouldPayAgain``).
     public func withoutIdempotencyKey() -> PaymentError {
-        guard message.hasSuffix(Self.cardNetworkRetryAdvice) else { return self }
         var copy = self
+        copy.retryWouldPayAgain = true
+        guard message.hasSuffix(Self.cardNetworkRetryAdvice) else { return copy }
         copy.message = String(message.dropLast(Self.cardNetworkRetryAdvice.count)) + Self.cardNetworkUnkeyedAdvice
         return copy
     }
+
+    /// The card network answered a payment, but the store failed while recording its answer (phase three: the
+    /// database unreachable, its disk full, its write lock held by another process): the
+    /// attempt stays pending, the PaymentIntent `processing`. A retry with the same key asks the network again under
+    /// the same attempt, which answers as before, and records it; the sweeper settles it otherwise. So, like
+    /// ``cardNetworkUnavailable(_:)``, it leaves the request resumable (``isTransient``). A write lock held too long
+    /// stays Stripe's `lock_timeout`, whose message already says what to do with and without a key.
+    public static func answerNotRecorded(_ error: any Error, paymentIntent: String?) -> PaymentError {
+        var failure: PaymentError
+        if let store = error as? StoreError, case .locked = store {
+            failure = storeFailure(store)
+        } else {
+            let intent = paymentIntent.map { " (\($0))" } ?? ""
+            failure = PaymentError(
+                kind: .api,
+                code: answerNotRecordedCode,
+                message: "The card network answered, but the database failed while recording its answer; the "
+                    + "PaymentIntent\(intent) stays processing until it is recorded. Nothing was charged twice: "
+                    + cardNetworkRetryAdvice,
+                status: 500
+            )
+        }
+        failure.paymentIntent = paymentIntent
+        return failure
+    }
+
+    /// The code of ``answerNotRecorded(_:paymentIntent:)``.
+    public static let answerNotRecordedCode = "payment_not_recorded"
 
     /// The code of ``cardNetworkUnavailable(_:)``.
     public static let cardNetworkUnavailableCode = "card_network_unavailable"
 
     /// Whether the request stopped on a passing failure and must stay resumable: its idempotency key keeps its
     /// recovery point, unlocked, and saves no response, so a retry with the key carries on.
-    public var isTransient: Bool { code == Self.cardNetworkUnavailableCode }
+    public var isTransient: Bool {
+        code == Self.cardNetworkUnavailableCode || code == Self.answerNotRecordedCode || code == Self.lockTimeoutCode
+    }
+
+    /// Stripe's code for a write lock held too long (``storeFailure(_:)``).
+    public static let lockTimeoutCode = "lock_timeout"
 
     /// A store's failure as the API answers it: a write lock another process held too long is Stripe's
     /// `lock_timeout` (a 429, with `Stripe-Should-Retry`, that its libraries retry with their key); the others an
@@ -343,7 +381,7 @@ extension PaymentError {
         case .locked:
             PaymentError(
                 kind: .invalidRequest,
-                code: "lock_timeout",
+                code: lockTimeoutCode,
                 // What the request had committed before (a create+confirm's first phase) stands, and its key keeps
                 // where it stopped: "nothing was changed" would be untrue then, and tell a client without a key to
                 // pay again

@@ -56,9 +56,8 @@ final class ConnectionCloseHandler: ChannelInboundHandler, RemovableChannelHandl
             // Hummingbird closes only its output after a last answer and waits for the client's end of input, which
             // is no longer read: the close after the answer is made whole, or the connection stayed open until the
             // idle timeout (for ever with `idleTimeout` 0), the client long gone.
-            context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in
-                context.close(promise: nil)
-            }
+            let channel = context.channel
+            channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in channel.close(promise: nil) }
             try? context.pipeline.syncOperations.addHandler(WholeClose(), position: .first)
             context.fireChannelRead(data)
         case .body, .end:

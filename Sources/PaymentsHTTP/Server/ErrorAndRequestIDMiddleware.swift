@@ -101,8 +101,13 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
     func render(_ error: PaymentError, request: Request, context: Context) async -> Response {
         let bytes = await Self.errorBody(error, request: request, context: context, services: services)
         var response = JSONResponse.bytes(bytes, status: .init(code: error.status))
-        // A 501 (a transfer coding the server does not decode) is the same on every try
-        if error.status == 409 || (error.status >= 500 && error.status != 501) || error.code == "lock_timeout" {
+        // A 501 (a transfer coding the server does not decode) is the same on every try; a payment that may have been
+        // made, for a request without a key, would be made again
+        if error.retryWouldPayAgain {
+            response.headers[.stripeShouldRetry] = "false"
+        } else if error.status == 409 || (error.status >= 500 && error.status != 501)
+            || error.code == PaymentError.lockTimeoutCode
+        {
             response.headers[.stripeShouldRetry] = "true"
         }
         return response
