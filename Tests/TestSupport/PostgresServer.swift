@@ -266,7 +266,7 @@ public final class PostgresServer: Sendable {
 
     /// A TCP port nothing listens on now, on 127.0.0.1.
     static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw StartError.commandFailed("socket", status: errno, output: "") }
         defer { close(descriptor) }
         var address = sockaddr_in()

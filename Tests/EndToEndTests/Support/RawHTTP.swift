@@ -27,8 +27,13 @@ enum RawHTTP {
 
     /// Connects to 127.0.0.1:`port`.
     /// - Throws: ``ConnectFailure`` (``ConnectFailure/refused`` when nobody listens).
+    ///
+    /// The socket is close-on-exec: a child another test spawned meanwhile (PostgreSQL's `initdb`, `pg_ctl` and the
+    /// server they start) inherited it otherwise and kept the connection open after the test closed it. The open
+    /// files limit test then failed whenever a PostgreSQL test started beside it: its 300 connections, closed, were
+    /// still held by a `postgres`, and the server, at its limit, never took another.
     static func connect(port: Int) throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ConnectFailure(code: errno) }
         var timeout = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))

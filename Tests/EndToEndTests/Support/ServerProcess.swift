@@ -304,7 +304,7 @@ final class ServerProcess: Sendable {
 
     /// A port nobody listens on right now (bound to 0 by the kernel, then released).
     static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw EndToEndError("socket() failed: \(errno)") }
         defer { close(fd) }
         var address = sockaddr_in()
