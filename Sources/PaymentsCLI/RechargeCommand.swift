@@ -116,7 +116,7 @@ struct RechargeCommand: AsyncParsableCommand {
         let charges = OffSessionCharges(context: bootstrap.context, instance: "rch_" + bootstrap.context.ids.token(16))
         let progress = Progress(total: rows.count)
         let signals = RunSignals { signalNumber in
-            let name = signalNumber == SIGINT ? "SIGINT" : "SIGTERM"
+            let name = [SIGINT: "SIGINT", SIGHUP: "SIGHUP"][signalNumber] ?? "SIGTERM"
             let message =
                 "payments recharge: \(name): starting no more rows; finishing the rows being charged and "
                 + "writing the results (again to stop at once)\n"

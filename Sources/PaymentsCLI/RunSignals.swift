@@ -2,9 +2,10 @@ import Dispatch
 import Foundation
 import Synchronization
 
-/// SIGTERM and SIGINT during a batch command's run (`payments recharge`): the first stops it starting new rows, the
-/// rows in flight finish and the results are written; a second ends the process at once, as the signal's default
-/// action would.
+/// SIGTERM, SIGINT and SIGHUP during a batch command's run (`payments recharge`): the first stops it starting new rows,
+/// the rows in flight finish and the results are written; a second ends the process at once, as the signal's default
+/// action would. SIGHUP (the terminal or ssh session that ran it closed) killed the run at once, as the other two did
+/// before them.
 ///
 /// Before, either signal killed the run at once (exit status 143 or 130): no results file, no summary, and the rows
 /// in flight kept their references' leases, so the next run waited up to 30 s for them. A row in flight takes
@@ -15,9 +16,9 @@ final class RunSignals: Sendable {
     /// Kept alive as long as this is: a released source stops delivering its signal.
     private nonisolated(unsafe) var sources: [any DispatchSourceSignal] = []
 
-    /// Starts catching SIGTERM and SIGINT; `onStop` runs once, on the first (from a Dispatch queue).
+    /// Starts catching SIGTERM, SIGINT and SIGHUP; `onStop` runs once, on the first (from a Dispatch queue).
     init(onStop: @escaping @Sendable (Int32) -> Void) {
-        for signalNumber in [SIGTERM, SIGINT] {
+        for signalNumber in [SIGTERM, SIGINT, SIGHUP] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler { [weak self] in self?.receive(signalNumber, onStop: onStop) }

@@ -182,7 +182,9 @@ struct ServeCommand: AsyncParsableCommand {
             // Not stopped by an output that is gone: its logs go to standard error
             StandardOutput.writeAll(lines.joined(separator: "\n") + "\n")
         }
-        // SIGTERM and SIGINT drain the server (see GracefulDrain) within the grace period, then it exits 0.
+        // SIGTERM and SIGINT drain the server (see GracefulDrain) within the grace period, then it exits 0. So does
+        // SIGHUP: the terminal or ssh session that started it closed (its default action killed the process, cutting
+        // the requests in flight); the service has nothing to reload.
         let drain = GracefulDrain(
             base: app,
             readiness: services.readiness,
@@ -192,7 +194,7 @@ struct ServeCommand: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(
                 services: [drain],
-                gracefulShutdownSignals: [.sigterm, .sigint],
+                gracefulShutdownSignals: [.sigterm, .sigint, .sighup],
                 logger: bootstrap.logger
             )
         )

@@ -3,7 +3,7 @@ import Foundation
 import ServiceLifecycle
 import Synchronization
 
-/// SIGTERM and SIGINT from the first moment of `payments serve`, until the service group takes them over.
+/// SIGTERM, SIGINT and SIGHUP from the first moment of `payments serve`, until the service group takes them over.
 ///
 /// The service group handles the stop signals only once it runs, after the migrations and the start-up recovery.
 /// Before, a signal's default action killed the process (exit status 143, no message) in the middle of its start-up:
@@ -22,9 +22,10 @@ final class StartupSignals: Sendable {
     /// Kept alive as long as this is: a released source stops delivering its signal.
     private nonisolated(unsafe) var sources: [any DispatchSourceSignal] = []
 
-    /// Starts catching SIGTERM and SIGINT (their default actions are ignored from now on: Dispatch delivers them).
+    /// Starts catching SIGTERM, SIGINT and SIGHUP (their default actions are ignored from now on: Dispatch delivers
+    /// them).
     init() {
-        for signalNumber in [SIGTERM, SIGINT] {
+        for signalNumber in [SIGTERM, SIGINT, SIGHUP] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler { [weak self] in self?.received() }

@@ -95,13 +95,21 @@ struct LifecycleTests {
         second.removeFiles()
     }
 
-    @Test("SIGINT stops the server as gracefully as SIGTERM", arguments: TestStore.allCases)
-    func sigint(_ store: TestStore) async throws {
+    /// SIGHUP (the terminal or ssh session that started it closed) killed it at once, cutting requests in flight.
+    @Test(
+        "SIGINT and SIGHUP stop the server as gracefully as SIGTERM",
+        arguments: TestStore.allCases,
+        [SIGINT, SIGHUP]
+    )
+    func sigint(_ store: TestStore, signal: Int32) async throws {
         let server = try await ServerProcess.start(store: store)
         defer { server.kill() }
         #expect(try await server.client.get("/health").status == 200)
-        let termination = await server.stop(signal: SIGINT, timeout: .seconds(10))
-        #expect(termination?.isCleanExit == true, "after SIGINT: \(String(describing: termination))\n\(server.output)")
+        let termination = await server.stop(signal: signal, timeout: .seconds(10))
+        #expect(
+            termination?.isCleanExit == true,
+            "after \(signal): \(String(describing: termination))\n\(server.output)"
+        )
         server.removeFiles()
     }
 

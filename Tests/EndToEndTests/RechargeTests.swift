@@ -316,8 +316,8 @@ struct RechargeTests {
     }
 
     @Test(
-        "a run stopped by SIGTERM or SIGINT finishes its rows in flight, writes every row's result, and holds no reference",
-        arguments: [SIGTERM, SIGINT]
+        "a run stopped by SIGTERM, SIGINT or SIGHUP finishes its rows in flight, writes every result, holds no reference",
+        arguments: [SIGTERM, SIGINT, SIGHUP]
     )
     func stoppedBySignal(_ signal: Int32) async throws {
         try await withServer { server in
