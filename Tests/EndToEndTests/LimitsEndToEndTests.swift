@@ -103,6 +103,27 @@ struct LimitsEndToEndTests {
         }
     }
 
+    @Test("Header limits up to Int.max start the server (the parser's limit, twice each, saturates) and serve")
+    func hugeHeaderLimits() async throws {
+        // Given limits whose double overflows, which stopped the server at start on an arithmetic overflow
+        let huge = String(Int.max)
+        try await withServer(environment: ["PAYMENTS_MAX_HEADER_BYTES": huge, "PAYMENTS_MAX_HEADER_COUNT": huge]) {
+            server in
+            // Then it serves a request with a few more headers than usual
+            let answer = try RawHTTP.exchange(
+                port: server.port,
+                RawHTTP.request(
+                    "GET",
+                    "/v1/payment_intents",
+                    port: server.port,
+                    headers: [("Authorization", "Bearer \(server.secretKey)")]
+                        + (0..<150).map { ("X-Extra-\($0)", "1") }
+                )
+            )
+            #expect(answer.status == 200, "\(answer)")
+        }
+    }
+
     @Test("Idempotency-Keys differing only in a byte that is not UTF-8 are refused, on the real server's parser")
     func idempotencyKeyNotUTF8() async throws {
         try await withServer { server in

@@ -79,9 +79,16 @@ public struct HTTPLimits: Sendable, Equatable {
 
     /// The hard limits of the HTTP parser, beyond which a request is refused before it reaches the routes (a bare
     /// 400 and the connection closed): twice the limits above, so everything up to them, and a bit beyond, gets
-    /// the Stripe-style 431 of ``RequestLimitsMiddleware`` instead.
-    var parserHeaderBytes: Int { maxHeaderBytes * 2 }
-    var parserHeaderCount: Int { maxHeaderCount * 2 }
+    /// the Stripe-style 431 of ``RequestLimitsMiddleware`` instead. Saturating: a setting above `Int.max / 2` (no
+    /// limit, in effect) stopped the server at start on an arithmetic overflow.
+    var parserHeaderBytes: Int { Self.doubled(maxHeaderBytes) }
+    var parserHeaderCount: Int { Self.doubled(maxHeaderCount) }
+
+    /// Twice `limit`, or `Int.max` when that overflows.
+    static func doubled(_ limit: Int) -> Int {
+        let (twice, overflow) = limit.multipliedReportingOverflow(by: 2)
+        return overflow ? .max : twice
+    }
 
     /// ``idleTimeout`` as the HTTP server takes it: nil for 0 (never).
     var connectionIdleTimeout: TimeAmount? {
