@@ -223,6 +223,7 @@ struct ServiceSettings: Sendable {
                 )
             }
         }
+        try settings.refuseEmptyFileNames()
         try settings.refuseLedgerOverDatabase()
         try settings.readKeys(payments)
         try settings.readLimits(payments)
@@ -231,6 +232,23 @@ struct ServiceSettings: Sendable {
         }
         try settings.validate()
         return settings
+    }
+
+    /// Refuses an empty name for the SQLite database or the card network's ledger (`PAYMENTS_NETWORK_LEDGER=`, as one
+    /// unsets a variable). SQLite opens an empty path as a private temporary database: the ledger's authorizations
+    /// vanished when the process exited, and the next start refused the database, its approved charges missing from a
+    /// ledger that was nowhere. An empty database name failed with SQLite's "could not activate WAL Mode at path: ".
+    func refuseEmptyFileNames() throws {
+        let files = [
+            (db, "The database (db, --db, PAYMENTS_DB)", databaseURL == nil),
+            (networkLedger, "The card network's ledger (networkLedger, PAYMENTS_NETWORK_LEDGER)", true),
+        ]
+        for (path, role, used) in files where used && path.allSatisfy(\.isWhitespace) {
+            throw SettingsError.invalid(
+                "\(role) is set empty: name a file (by default data/payments.sqlite, and card-network.sqlite beside the "
+                    + "database for the ledger), or leave the setting out for its default."
+            )
+        }
     }
 
     /// Refuses a card network ledger that is the service's SQLite database, or one of the files SQLite keeps beside

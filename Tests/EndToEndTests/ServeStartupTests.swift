@@ -187,6 +187,33 @@ struct ServeStartupTests {
         #expect(!FileManager.default.fileExists(atPath: pipe + "-journal"))
     }
 
+    @Test("an empty database or ledger setting is refused, naming it: SQLite took it for a temporary database")
+    func emptyFileNamesRefused() async throws {
+        let folder = try TestPaths.temporaryFolder("payments-e2e-empty-paths")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let database = folder.appendingPathComponent("p.sqlite").path
+        for (arguments, environment, role) in [
+            (["--db", database], ["PAYMENTS_NETWORK_LEDGER": ""], "The card network's ledger (networkLedger"),
+            (["--db", database], ["PAYMENTS_NETWORK_LEDGER": " "], "The card network's ledger (networkLedger"),
+            ([], ["PAYMENTS_DB": ""], "The database (db, --db, PAYMENTS_DB)"),
+            (["--db", ""], [:], "The database (db, --db, PAYMENTS_DB)"),
+        ] {
+            let run = try await runToCompletion(
+                try PaymentsBinary.path(),
+                ["serve", "--port", "0"] + arguments,
+                environment: PaymentsBinary.environment(environment),
+                in: folder,
+                timeout: .seconds(30)
+            )
+            // Then it exits 1 before opening anything, saying which setting is empty
+            #expect(run.termination.reason == .exit && run.termination.status == 1, "\(environment): \(run)")
+            #expect(run.output.contains("\(role)"), "\(run.output)")
+            #expect(run.output.contains("is set empty"), "\(run.output)")
+            #expect(!FileManager.default.fileExists(atPath: database), "\(environment)")
+            #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("data").path))
+        }
+    }
+
     @Test("a port another process listens on is refused, naming the address and the setting")
     func portInUse() async throws {
         try await withServer { server in
