@@ -516,8 +516,8 @@ struct ServiceSettings: Sendable {
             )
         }
         try validateLimits()
-        guard catalog.item(nil) != nil else {
-            throw SettingsError.invalid("The catalog's default item '\(catalog.defaultItem)' is not one of its items.")
+        if let problem = catalog.problem {
+            throw SettingsError.invalid("The catalog (catalog, PAYMENTS_CATALOG): \(problem)")
         }
     }
 

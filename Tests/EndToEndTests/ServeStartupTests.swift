@@ -480,6 +480,43 @@ struct ServeStartupTests {
         }
     }
 
+    @Test("a catalog with an item /pay could not charge is refused at start, naming the item and why")
+    func unchargeableCatalogRefused() async throws {
+        let folder = try TestPaths.temporaryFolder("payments-e2e-unchargeable-catalog")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func item(_ id: String, _ amount: String, _ currency: String) -> String {
+            #"{"id": "\#(id)", "name": "Thing", "amount": \#(amount), "currency": "\#(currency)"}"#
+        }
+        // Before, each started, published its items on /checkout/config.json, and every payment of them was a 400
+        for (items, reason) in [
+            ([item("a", "-5", "usd")], "item 'a' costs -5 usd, which cannot be charged: Invalid positive integer."),
+            (
+                [item("a", "5", "usd")],
+                "item 'a' costs 5 usd, which cannot be charged: Amount must be at least $0.50 usd."
+            ),
+            (
+                [item("a", "1000000000000000", "usd")],
+                "item 'a' costs 1000000000000000 usd, which cannot be charged: Amount must be no more than"
+            ),
+            ([item("a", "500", "xyz")], "item 'a' has the currency 'xyz', which is not one Stripe charges in."),
+            ([item("a", "500", "usd"), item("a", "900", "usd")], "two items have the id 'a'."),
+        ] {
+            let file = folder.appendingPathComponent("catalog-\(UUID().uuidString.prefix(8)).json")
+            let json = #"{"default": "a", "items": [\#(items.joined(separator: ", "))]}"#
+            try json.write(to: file, atomically: true, encoding: .utf8)
+            let run = try await Self.serve(refusing: ["PAYMENTS_CATALOG": file.path])
+            #expect(run.termination.reason == .exit && run.termination.status != 0, "\(json): \(run)")
+            #expect(run.output.contains("The catalog (catalog, PAYMENTS_CATALOG): \(reason)"), "\(run.output)")
+        }
+        // And a catalog whose items can be charged starts (uppercase currency codes included)
+        let good = folder.appendingPathComponent("good.json")
+        try #"{"default": "a", "items": [\#(item("a", "500", "USD")), \#(item("b", "1000", "jpy"))]}"#
+            .write(to: good, atomically: true, encoding: .utf8)
+        let server = try await ServerProcess.start(environment: ["PAYMENTS_CATALOG": good.path])
+        defer { server.kill() }
+        #expect(try await server.client.get("/checkout/config.json").status == 200)
+    }
+
     @Test("a config file that is not a JSON object is refused, naming the file and what is wrong with it")
     func unreadableConfigFile() async throws {
         let folder = try TestPaths.temporaryFolder("payments-e2e-config-file")

@@ -1,3 +1,5 @@
+import PaymentsCore
+
 /// The merchant's price list for `POST /pay`: the amount is decided here, never by the client.
 public struct Catalog: Sendable, Equatable {
     /// One thing the checkout sells.
@@ -25,6 +27,28 @@ public struct Catalog: Sendable, Equatable {
     public init(items: [Item], defaultItem: String) {
         self.items = items
         self.defaultItem = defaultItem
+    }
+
+    /// Why `/pay` could not charge one of the items, or nil: a currency Stripe does not charge in, an amount it
+    /// refuses in that currency (zero or less, under the minimum charge, over the maximum, not settleable), two items
+    /// with one id, or a default that is not an item. Checked at start: such a catalogue started, published its items
+    /// on `/checkout/config.json`, and every customer's payment of them failed with a 400 blaming the request.
+    public var problem: String? {
+        var seen: Set<String> = []
+        for item in items {
+            guard seen.insert(item.id).inserted else { return "two items have the id '\(item.id)'." }
+            guard let currency = Currency(code: item.currency) else {
+                return "item '\(item.id)' has the currency '\(item.currency)', which is not one Stripe charges in."
+            }
+            do {
+                _ = try Money.validateCharge(amount: item.amount, currency: currency)
+            } catch {
+                return
+                    "item '\(item.id)' costs \(item.amount) \(currency.code), which cannot be charged: \(error.message)."
+            }
+        }
+        guard item(nil) != nil else { return "the default item '\(defaultItem)' is not one of its items." }
+        return nil
     }
 
     /// The item with `id`, or the default when `id` is nil.
