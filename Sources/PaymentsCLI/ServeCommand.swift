@@ -93,7 +93,16 @@ struct ServeCommand: AsyncParsableCommand {
         )
         services.limits = settings.limits
         let (database, network) = (bootstrap.store, bootstrap.network)
+        // The files whose file system must keep `minimumFreeDisk` free: the SQLite database's, and the ledger's
+        let stored = (settings.databaseURL == nil ? [settings.db] : []) + [settings.networkLedger]
+        let minimumFreeDisk = Int64(settings.minimumFreeDisk)
         services.readiness = Readiness {
+            // A full disk fails every payment, while the check's own small write could still pass between them
+            for file in stored where minimumFreeDisk > 0 {
+                if let free = DiskSpace.available(beside: file), free < minimumFreeDisk {
+                    throw Readiness.Failure(reason: "disk_full")
+                }
+            }
             do {
                 try await database.checkReady()
             } catch StoreReadinessProblem.migrationsPending {

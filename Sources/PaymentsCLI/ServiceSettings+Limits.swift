@@ -48,7 +48,15 @@ extension ServiceSettings {
         )
         eventLoops = try payments.checkedInt(forKey: "eventLoops", default: Self.defaultEventLoops)
         writerNiceness = try payments.checkedInt(forKey: "writerNiceness", default: 0)
+        minimumFreeDisk = try payments.checkedInt(forKey: "minimumFreeDisk", default: Self.defaultMinimumFreeDisk)
     }
+
+    /// `minimumFreeDisk`'s default, 1 MiB: a payment writes tens of KB (its pages in the write-ahead log, then in the
+    /// file at a checkpoint). On a full disk a failed commit's rollback leaves room for the readiness check's own
+    /// one-page write, and a write-ahead log started over reuses its file's space, so the check's write passed while
+    /// payments failed, and readiness went back to ready 5 s after each failed payment (a probe on a full file
+    /// system). The space left decides instead.
+    static let defaultMinimumFreeDisk = 1 << 20
 
     /// Refuses limits that cannot work.
     func validateLimits() throws {
@@ -61,6 +69,9 @@ extension ServiceSettings {
         }
         guard (0...19).contains(writerNiceness) else {
             throw SettingsError.invalid("writerNiceness (PAYMENTS_WRITER_NICENESS) must be 0...19.")
+        }
+        guard minimumFreeDisk >= 0 else {
+            throw SettingsError.invalid("minimumFreeDisk (PAYMENTS_MINIMUM_FREE_DISK) must be 0 (off) or more bytes.")
         }
     }
 }

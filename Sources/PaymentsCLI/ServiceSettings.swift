@@ -63,6 +63,9 @@ struct ServiceSettings: Sendable {
     /// Added to the nice value of the SQLite writers' threads (the database's and the card network ledger's);
     /// 0 keeps the process's priority (see ``readLimits(_:)``).
     var writerNiceness = 0
+    /// Bytes that must be left on the file system of the SQLite database and of the card network's ledger for
+    /// `/health/ready` to answer ready (0: not checked; see ``readLimits(_:)``).
+    var minimumFreeDisk = ServiceSettings.defaultMinimumFreeDisk
 
     /// The development keys: known to everyone, so production refuses them.
     static let developmentSecretKey = "sk_test_development_51PaymentsLocalKeyDoNotUse"
@@ -339,7 +342,8 @@ struct ServiceSettings: Sendable {
         "networkTimeout": .number, "port": .wholeNumber, "publicBaseURL": .text, "publicFolder": .text,
         "rateLimit": .number, "rateLimitBurst": .number, "shutdownGracePeriod": .number,
         "sweepInterval": .wholeNumber, "sweeperLease": .wholeNumber, "synchronous": .text,
-        "writerNiceness": .wholeNumber, "publishableKey": .text, "publishableKeys": .textOrList, "secretKey": .text,
+        "writerNiceness": .wholeNumber, "minimumFreeDisk": .wholeNumber, "publishableKey": .text,
+        "publishableKeys": .textOrList, "secretKey": .text,
         "secretKeys": .textOrList, "vaultKey": .text, "vaultOldKeys": .textOrList,
     ]
 

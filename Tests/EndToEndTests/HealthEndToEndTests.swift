@@ -49,6 +49,27 @@ struct HealthEndToEndTests {
         }
     }
 
+    @Test("Ready is 503 disk_full while the file system keeps less than minimumFreeDisk; liveness goes on")
+    func diskFull() async throws {
+        // Given a server that asks for more free space than any disk here has (its own check of the file system,
+        // where a full disk left room for the check's one-page write while payments failed)
+        let environment = ["PAYMENTS_MINIMUM_FREE_DISK": String(Int.max)]
+        try await withServer(environment: environment) { server in
+            // Then it is not ready, for the disk, and still alive
+            let answer = try await server.client.get("/health/ready")
+            #expect(answer.status == 503, "\(answer)")
+            #expect(try answer.json()["reason"]?.string == "disk_full", "\(answer)")
+            #expect(try await server.client.get("/health").status == 200)
+        }
+        // And with the check off, or the default 1 MiB, the same machine is ready
+        for free in ["0", nil] {
+            try await withServer(environment: free.map { ["PAYMENTS_MINIMUM_FREE_DISK": $0] } ?? [:]) { server in
+                let status = try await server.client.get("/health/ready").status
+                #expect(status == 200, "minimumFreeDisk \(free ?? "default")")
+            }
+        }
+    }
+
     @Test("Ready is 503 migrations_pending when the file lacks a migration the server knows")
     func migrationsPending() async throws {
         try await withServer { server in
