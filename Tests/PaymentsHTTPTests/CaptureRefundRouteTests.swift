@@ -37,6 +37,49 @@ struct CaptureRefundRouteTests {
 
     // MARK: - Capture
 
+    @Test("a refund expands its charge and its intent on retrieve, update and list; its creation says it does not")
+    func refundExpansions() async throws {
+        try await withWire { api in
+            // Given a refund of a payment
+            let intent = try await Self.paid(api)
+            let created = try await Self.refund(api, intent, [("amount", "300")])
+            #expect(created.status == 200, "\(created.text)")
+            let id = try #require(created.json["id"]?.string)
+            let charge = try #require(created.json["charge"]?.string)
+
+            // When it is read with its charge and intent expanded (Stripe's schema: `anyOf[string, Charge]`)
+            let expand = [("expand[]", "charge"), ("expand[]", "payment_intent")]
+            let retrieved = try await api.get("/v1/refunds/\(id)", expand)
+            let updated = try await api.post("/v1/refunds/\(id)", expand + [("metadata[order]", "7")])
+            let listed = try await api.get("/v1/refunds", [("expand[]", "data.charge"), ("limit", "1")])
+            // Then each shows the objects, which name their own related objects by id
+            for (name, refund) in [("retrieve", retrieved.json), ("update", updated.json)] {
+                #expect(refund["charge"]?["object"]?.string == "charge", "\(name): \(refund)")
+                #expect(refund["charge"]?["id"]?.string == charge, "\(name)")
+                #expect(refund["charge"]?["amount_refunded"]?.int == 300, "\(name)")
+                #expect(refund["charge"]?["payment_intent"]?.string == intent, "\(name)")
+                #expect(refund["payment_intent"]?["object"]?.string == "payment_intent", "\(name): \(refund)")
+                #expect(refund["payment_intent"]?["id"]?.string == intent, "\(name)")
+                #expect(refund["payment_intent"]?["latest_charge"]?.string == charge, "\(name)")
+            }
+            #expect(updated.json["metadata"]?["order"]?.string == "7")
+            let item = listed.json["data"]?.array?.first
+            #expect(item?["charge"]?["id"]?.string == charge, "\(listed.text)")
+            #expect(item?["payment_intent"]?.string == intent, "not asked to expand: \(listed.text)")
+            // And unexpanded, both are ids
+            let plain = try await api.get("/v1/refunds/\(id)")
+            #expect(plain.json["charge"]?.string == charge)
+
+            // When a refund is created asking for its charge expanded
+            let refused = try await Self.refund(api, intent, [("amount", "100"), ("expand[]", "charge")])
+            // Then it is refused, saying to retrieve it expanded, and nothing is refunded
+            #expect(refused.status == 400, "\(refused.text)")
+            #expect(refused.error["param"]?.string == "expand")
+            #expect(refused.error["message"]?.string?.contains("retrieve the refund with expand[]=charge") == true)
+            #expect(try await api.get("/v1/refunds").json.ids == [id])
+        }
+    }
+
     @Test("a manual-capture confirm holds the whole amount")
     func manualCaptureHolds() async throws {
         try await withWire { api in

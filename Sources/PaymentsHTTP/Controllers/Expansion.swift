@@ -13,8 +13,11 @@ enum Expansion {
     )
     /// The fields a Charge can expand.
     static let chargeFields: Set<String> = Lookup.chargeExpandable.union(alwaysNull)
-    /// The fields a Refund can expand.
-    static let refundFields: Set<String> = alwaysNull
+    /// The fields a Refund can expand: its charge and its PaymentIntent (reconciliation reads the charge from a
+    /// refund), on retrieve, update and list.
+    static let refundFields: Set<String> = alwaysNull.union(refundObjects)
+    /// The objects a Refund expands.
+    static let refundObjects: Set<String> = ["charge", "payment_intent"]
     /// The fields a SetupIntent can expand.
     static let setupIntentFields: Set<String> = Lookup.setupIntentExpandable
     /// The fields a PaymentMethod can expand: its customer.

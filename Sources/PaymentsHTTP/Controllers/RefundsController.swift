@@ -18,7 +18,15 @@ struct RefundsController {
     @Sendable func create(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
-        _ = try Expansion.read(&params, allowed: Expansion.refundFields)
+        // A create's answer is saved under its key as the refund alone, inside the refund's transaction, so it
+        // cannot show the charge or the intent expanded; said, rather than answered unexpanded
+        let expand = try Expansion.read(&params, allowed: Expansion.refundFields)
+        if let object = expand.first(where: Expansion.refundObjects.contains) {
+            throw PaymentError.invalidRequest(
+                "A refund's creation does not expand \(object) here; retrieve the refund with expand[]=\(object).",
+                param: "expand"
+            )
+        }
         var input = Refunds.CreateInput()
         input.paymentIntent = try params.string("payment_intent")
         input.charge = try params.string("charge")
@@ -38,16 +46,17 @@ struct RefundsController {
     @Sendable func retrieve(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
-        _ = try Expansion.read(&params, allowed: Expansion.refundFields)
+        let expand = try Expansion.read(&params, allowed: Expansion.refundFields)
         try params.finish()
         let refund = try await services.refunds.retrieve(try context.parameters.require("id"))
-        return JSONResponse.json(StripeRenderer.refund(refund))
+        let options = RenderOptions(request: request, context: context, services: services, expand: expand)
+        return JSONResponse.json(try await rendered(refund, options: options))
     }
 
     @Sendable func update(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
-        _ = try Expansion.read(&params, allowed: Expansion.refundFields)
+        let expand = try Expansion.read(&params, allowed: Expansion.refundFields)
         let metadata = try params.metadata()
         try params.finish()
         let refund = try await services.refunds.update(
@@ -55,13 +64,14 @@ struct RefundsController {
             metadata: metadata?.updates,
             clearMetadata: metadata?.clearAll ?? false
         )
-        return JSONResponse.json(StripeRenderer.refund(refund))
+        let options = RenderOptions(request: request, context: context, services: services, expand: expand)
+        return JSONResponse.json(try await rendered(refund, options: options))
     }
 
     @Sendable func list(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
-        _ = try Expansion.read(&params, allowed: Expansion.refundFields, list: true)
+        let expand = try Expansion.read(&params, allowed: Expansion.refundFields, list: true)
         let paymentIntent = try params.string("payment_intent")
         let charge = try params.string("charge")
         let created = try ListParameters.created(&params)
@@ -73,7 +83,31 @@ struct RefundsController {
             created: created,
             page: page
         )
-        let items = result.items.map(StripeRenderer.refund)
+        let options = RenderOptions(request: request, context: context, services: services, expand: expand)
+            .forListItems
+        var items: [JSONValue] = []
+        for refund in result.items { items.append(try await rendered(refund, options: options)) }
         return JSONResponse.json(StripeRenderer.list(items, hasMore: result.hasMore, url: "/v1/refunds"))
+    }
+
+    /// `refund` with the objects `options` expand in place of their ids: its charge, its PaymentIntent (each with
+    /// its own related objects by id).
+    func rendered(_ refund: Refund, options: RenderOptions) async throws -> JSONValue {
+        var json = StripeRenderer.refund(refund)
+        let nested = options.forNestedObjects
+        if options.expand.contains("charge") {
+            let charge = try await services.charges.retrieve(refund.charge)
+            let bundle = try await services.lookup.chargeBundle(for: charge, expand: nested.expand)
+            json.set("charge", StripeRenderer.charge(bundle, options: nested))
+        }
+        if options.expand.contains("payment_intent"),
+            let intent = try await services.lookup.paymentIntent(
+                refund.paymentIntent
+            )
+        {
+            let bundle = try await services.lookup.bundle(for: intent, expand: nested.expand)
+            json.set("payment_intent", StripeRenderer.paymentIntent(bundle, options: nested))
+        }
+        return json
     }
 }
