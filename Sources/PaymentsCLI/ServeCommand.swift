@@ -145,7 +145,7 @@ struct ServeCommand: AsyncParsableCommand {
             logger: bootstrap.logger
         ) { started in
             var lines = [
-                "payments listening on http://\(settings.host):\(started.port) (database \(settings.databaseName))"
+                "payments listening on http://\(host):\(started.port) (database \(settings.databaseName))"
             ]
             if let note = MigrateCommand.newerBuildNote(newerMigrations) { lines.append(note) }
             // Pending at start: left by a crash, or in flight in another process on the database (a recharge)

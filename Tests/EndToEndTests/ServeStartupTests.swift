@@ -214,6 +214,17 @@ struct ServeStartupTests {
         }
     }
 
+    @Test("serve on an IPv6 address prints its URL with the address in brackets")
+    func ipv6ListeningLine() async throws {
+        // Given a server on the IPv6 loopback (the last --host wins over the harness's own)
+        let server = try await ServerProcess.start(port: 0, arguments: ["--host", "::1"])
+        defer { server.kill() }
+        // Then its line is a URL naming the address and port (it printed `http://::1:PORT`, which is not one)
+        let port = try #require(server.baseURL.port, "\(server.output)")
+        #expect(server.output.contains("payments listening on http://[::1]:\(port) "), "\(server.output)")
+        #expect(URL(string: "http://[::1]:\(port)")?.port == port)
+    }
+
     @Test("a port another process listens on is refused, naming the address and the setting")
     func portInUse() async throws {
         try await withServer { server in
