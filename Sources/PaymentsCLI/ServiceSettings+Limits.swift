@@ -62,7 +62,9 @@ extension ServiceSettings {
     func validateLimits() throws {
         if let problem = limits.problem { throw SettingsError.invalid(problem) }
         guard shutdownGracePeriod >= 0, shutdownGracePeriod.isFinite else {
-            throw SettingsError.invalid("shutdownGracePeriod must be 0 or more seconds.")
+            throw SettingsError.invalid(
+                "shutdownGracePeriod (PAYMENTS_SHUTDOWN_GRACE_PERIOD) must be 0 or more seconds."
+            )
         }
         guard (1...1024).contains(eventLoops) else {
             throw SettingsError.invalid("eventLoops (PAYMENTS_EVENT_LOOPS) must be 1...1024.")

@@ -431,7 +431,9 @@ struct ServiceSettings: Sendable {
             forKey: "databasePoolSize",
             default: PostgresPaymentStore.defaultPoolSize
         )
-        guard databasePoolSize >= 1 else { throw SettingsError.invalid("databasePoolSize must be at least 1.") }
+        guard databasePoolSize >= 1 else {
+            throw SettingsError.invalid("databasePoolSize (PAYMENTS_DATABASE_POOL_SIZE) must be at least 1.")
+        }
         guard let text = payments.string(forKey: "databaseURL", isSecret: true), !text.isEmpty else { return }
         do {
             databaseURL = try PostgresSettings(url: text)

@@ -19,7 +19,7 @@ public enum LogOutput {
     /// - Throws: ``InvalidSetting`` for anything but `text` or `json`.
     public static func format(_ name: String) throws -> LogFormat {
         guard let format = LogFormat(rawValue: name.lowercased()) else {
-            throw InvalidSetting(description: "logFormat must be text or json, not '\(name)'.")
+            throw InvalidSetting(description: "logFormat (PAYMENTS_LOG_FORMAT) must be text or json, not '\(name)'.")
         }
         return format
     }
@@ -29,7 +29,7 @@ public enum LogOutput {
     public static func level(_ name: String) throws -> Logger.Level {
         guard let level = Logger.Level(rawValue: name.lowercased()) else {
             let names = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
-            throw InvalidSetting(description: "logLevel must be one of \(names), not '\(name)'.")
+            throw InvalidSetting(description: "logLevel (PAYMENTS_LOG_LEVEL) must be one of \(names), not '\(name)'.")
         }
         return level
     }

@@ -225,6 +225,29 @@ struct ServeStartupTests {
         #expect(URL(string: "http://[::1]:\(port)")?.port == port)
     }
 
+    @Test("a limit, log or pool setting out of range is refused naming that setting and its variable")
+    func outOfRangeSettingsNamed() async throws {
+        // They named the setting alone, or two settings for one (`maxHeaderCount and maxFormParameters`)
+        for (variable, value, message) in [
+            (
+                "PAYMENTS_MAX_FORM_PARAMETERS", "3",
+                "maxFormParameters (PAYMENTS_MAX_FORM_PARAMETERS) must be at least 8"
+            ),
+            ("PAYMENTS_MAX_BODY_BYTES", "10", "maxBodyBytes (PAYMENTS_MAX_BODY_BYTES) must be at least 1024"),
+            ("PAYMENTS_RATE_LIMIT_BURST", "-1", "rateLimitBurst (PAYMENTS_RATE_LIMIT_BURST) must be 0"),
+            ("PAYMENTS_IDLE_TIMEOUT", "-1", "idleTimeout (PAYMENTS_IDLE_TIMEOUT) must be 0"),
+            ("PAYMENTS_LOG_LEVEL", "loud", "logLevel (PAYMENTS_LOG_LEVEL) must be one of"),
+            ("PAYMENTS_LOG_FORMAT", "xml", "logFormat (PAYMENTS_LOG_FORMAT) must be text or json"),
+            ("PAYMENTS_SHUTDOWN_GRACE_PERIOD", "-1", "shutdownGracePeriod (PAYMENTS_SHUTDOWN_GRACE_PERIOD) must be 0"),
+            ("PAYMENTS_DATABASE_POOL_SIZE", "0", "databasePoolSize (PAYMENTS_DATABASE_POOL_SIZE) must be at least 1"),
+        ] {
+            let run = try await Self.serve(refusing: [variable: value])
+            #expect(run.termination.reason == .exit && run.termination.status != 0, "\(variable): \(run)")
+            #expect(run.output.contains(message), "\(variable): \(run.output)")
+            #expect(!run.createdDatabase, "\(variable)")
+        }
+    }
+
     @Test("a port another process listens on is refused, naming the address and the setting")
     func portInUse() async throws {
         try await withServer { server in

@@ -57,22 +57,33 @@ public struct HTTPLimits: Sendable, Equatable {
     /// The bucket size the rate limit runs with: `rateLimitBurst`, or one second's worth of requests.
     public var effectiveBurst: Double { rateLimitBurst > 0 ? rateLimitBurst : max(1, rateLimit) }
 
-    /// Why these limits cannot work, or nil.
+    /// Why these limits cannot work, or nil: the setting at fault, with its environment variable, as every other
+    /// setting's refusal names it.
     public var problem: String? {
-        if maxBodyBytes < 1024 || maxHeaderBytes < 1024 {
-            return "maxBodyBytes and maxHeaderBytes must be at least 1024: smaller refuses ordinary requests."
+        for (name, variable, value) in [
+            ("maxBodyBytes", "PAYMENTS_MAX_BODY_BYTES", maxBodyBytes),
+            ("maxHeaderBytes", "PAYMENTS_MAX_HEADER_BYTES", maxHeaderBytes),
+        ] where value < 1024 {
+            return "\(name) (\(variable)) must be at least 1024: smaller refuses ordinary requests."
         }
-        if maxHeaderCount < 8 || maxFormParameters < 8 {
-            return "maxHeaderCount and maxFormParameters must be at least 8: fewer refuses ordinary requests."
+        for (name, variable, value) in [
+            ("maxHeaderCount", "PAYMENTS_MAX_HEADER_COUNT", maxHeaderCount),
+            ("maxFormParameters", "PAYMENTS_MAX_FORM_PARAMETERS", maxFormParameters),
+        ] where value < 8 {
+            return "\(name) (\(variable)) must be at least 8: fewer refuses ordinary requests."
         }
-        if !(rateLimit >= 0) || !(rateLimitBurst >= 0) || !rateLimit.isFinite || !rateLimitBurst.isFinite {
-            return "rateLimit and rateLimitBurst must be 0 (off, or one second's worth) or positive."
+        for (name, variable, value) in [
+            ("rateLimit", "PAYMENTS_RATE_LIMIT", rateLimit),
+            ("rateLimitBurst", "PAYMENTS_RATE_LIMIT_BURST", rateLimitBurst),
+        ] where !(value >= 0) || !value.isFinite {
+            return "\(name) (\(variable)) must be 0 (off, or one second's worth) or positive."
         }
         if rateLimit > 0, rateLimitBurst > 0, rateLimitBurst < 1 {
-            return "rateLimitBurst must be at least 1: a smaller bucket never lets a request through."
+            return "rateLimitBurst (PAYMENTS_RATE_LIMIT_BURST) must be at least 1: a smaller bucket never lets a "
+                + "request through."
         }
         if !(idleTimeout >= 0) || idleTimeout > 86_400 {
-            return "idleTimeout must be 0 (never) or up to 86400 seconds."
+            return "idleTimeout (PAYMENTS_IDLE_TIMEOUT) must be 0 (never) or up to 86400 seconds."
         }
         return nil
     }
