@@ -46,6 +46,8 @@ struct GracefulShutdownTests {
         // And the payment in flight completes with 2xx
         let answer = try await payment.value
         #expect(answer.status == 200, "\(answer)\n\(server.diagnostics)")
+        // (saying its connection ends: the server closes it after this answer)
+        #expect(answer.header("Connection")?.lowercased() == "close", "\(answer.headers)")
         let id = try #require(try answer.json()["id"]?.string)
         #expect(try answer.json()["status"]?.string == "succeeded")
         // And the process exits 0 within the grace period

@@ -88,8 +88,11 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
             response = await render(.apiError(), request: request, context: context)
         }
         response.headers[.requestID] = context.requestID
-        // Hummingbird closes the connection after this answer (see `ConnectionCloseHandler`): say so
-        if request.headers[.connection] == "close" { response.headers[.connection] = "close" }
+        // Hummingbird closes the connection after this answer (see `ConnectionCloseHandler`), or after the request in
+        // flight when the server drains (a keep-alive client's next request on it failed with a broken pipe): say so
+        if request.headers[.connection] == "close" || services.readiness.isDraining {
+            response.headers[.connection] = "close"
+        }
         PageHeaders.apply(to: &response.headers, path: request.uri.path, endpoint: context.endpointPath)
         CrossOriginMiddleware.apply(to: &response.headers, path: request.uri.path, endpoint: context.endpointPath)
         RequestLog.record(request, status: response.status, since: started, logger: context.logger)
