@@ -354,6 +354,17 @@ struct ChargesRouteTests {
             #expect(list.json["has_more"]?.bool == true)
             #expect(list.json["url"]?.string == "/v1/charges/\(id)/refunds")
             #expect(try await api.get("/v1/charges/ch_missing/refunds").status == 404)
+
+            // And one refund is read under its charge (the library's Charge.retrieve_refund; a 404 before), but not
+            // under another charge
+            let one = try await api.get("/v1/charges/\(id)/refunds/\(refunds[0])")
+            #expect(one.status == 200, "\(one.text)")
+            #expect(one.json["id"]?.string == refunds[0])
+            #expect(one.json["amount"]?.int == 300)
+            let other = try Self.chargeID(of: try await Self.pay(api, "pm_card_visa"))
+            let elsewhere = try await api.get("/v1/charges/\(other)/refunds/\(refunds[0])")
+            #expect(elsewhere.status == 404, "\(elsewhere.text)")
+            #expect(elsewhere.error["code"]?.string == "resource_missing")
         }
     }
 

@@ -4,7 +4,7 @@ import PaymentsCore
 
 /// `/v1/charges`: retrieve, list and update (description and metadata: a charge's money changes only through its
 /// intent and its refunds), and the older `GET /v1/charges/:id/refunds` that a charge's embedded `refunds` list pages
-/// through. Secret key only.
+/// through, with `GET /v1/charges/:id/refunds/:refund` (the library's `Charge.retrieve_refund`). Secret key only.
 struct ChargesController {
     let services: HTTPServices
 
@@ -14,6 +14,7 @@ struct ChargesController {
         routes.get(":id", use: retrieve)
         routes.post(":id", use: update)
         routes.get(":id/refunds", use: refunds)
+        routes.get(":id/refunds/:refund", use: refund)
         return routes
     }
 
@@ -86,5 +87,20 @@ struct ChargesController {
         return JSONResponse.json(
             StripeRenderer.list(items, hasMore: result.hasMore, url: StripeRenderer.refundsURL(of: charge.id))
         )
+    }
+
+    /// One refund of the charge: a refund of another charge is missing here, as Stripe answers.
+    @Sendable func refund(_ request: Request, context: StripeRequestContext) async throws -> Response {
+        try context.requireSecretKey()
+        var params = try await RequestParameters.read(request, context: context)
+        _ = try Expansion.read(&params, allowed: Expansion.alwaysNull)
+        try params.finish()
+        let charge = try await services.charges.retrieve(try context.parameters.require("id"))
+        let id = try context.parameters.require("refund")
+        let refund = try await services.refunds.retrieve(id)
+        guard refund.charge == charge.id else {
+            throw PaymentError.resourceMissing("refund", id: id, param: "id", inURL: true)
+        }
+        return JSONResponse.json(StripeRenderer.refund(refund))
     }
 }
