@@ -89,14 +89,7 @@ struct NetworkFailureLogRouteTests {
         let ledger = FailingLedger(
             base: try TestModeCardNetwork(ledgerPath: folder.appendingPathComponent("ledger.sqlite").path)
         )
-        let http = try TestHTTP(environment: try TestEnvironment(network: ledger))
-        let application = buildApplication(
-            .init(port: 0, sweepInterval: 0),
-            services: http.services,
-            logger: Logger(label: "payments.test")
-        )
-        try await application.test(.router) { client in
-            let api = WireClient(client: client, http: http)
+        try await withWire(try TestHTTP(environment: try TestEnvironment(network: ledger))) { api in
             ledger.failing.withLock { $0 = true }
             let form = [
                 ("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true"),
@@ -142,14 +135,7 @@ struct NetworkFailureLogRouteTests {
         }
         let environment = try TestEnvironment(faults: faults)
         path.withLock { $0 = environment.folder.appendingPathComponent("payments.sqlite").path }
-        let http = try TestHTTP(environment: environment)
-        let application = buildApplication(
-            .init(port: 0, sweepInterval: 0),
-            services: http.services,
-            logger: Logger(label: "payments.test")
-        )
-        try await application.test(.router) { client in
-            let api = WireClient(client: client, http: http)
+        try await withWire(try TestHTTP(environment: environment)) { api in
             let form = [
                 ("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true"),
             ]

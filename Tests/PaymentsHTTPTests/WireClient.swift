@@ -280,8 +280,8 @@ struct WireClient: Sendable {
 }
 
 /// Runs `test` against the real router over a fresh environment.
-func withWire(_ test: @Sendable (WireClient) async throws -> Void) async throws {
-    let http = try TestHTTP()
+func withWire(_ given: TestHTTP? = nil, _ test: @Sendable (WireClient) async throws -> Void) async throws {
+    let http = try given ?? TestHTTP()
     try await http.application().test(.router) { client in
         try await test(WireClient(client: client, http: http))
     }
