@@ -165,6 +165,80 @@ struct NetworkFailureLogRouteTests {
         }
     }
 
+    /// A refund is the same: a keyless retry would be a second refund.
+    @Test("A refund the network answered but the database could not record is not retried without a key")
+    func unsettledRefundWithoutAKey() async throws {
+        // Given a router whose first refund finds the database's write lock held once the network has refunded
+        let path = Mutex<String?>(nil)
+        let reached = Mutex(0)
+        let faults = FaultInjector(armed: .afterRefundNetwork) { _ in
+            guard
+                reached.withLock({
+                    $0 += 1; return $0 == 1
+                }), let file = path.withLock({ $0 })
+            else { return }
+            try await Self.holdWriteLock(of: file, seconds: 5.5)
+        }
+        let environment = try TestEnvironment(faults: faults)
+        path.withLock { $0 = environment.folder.appendingPathComponent("payments.sqlite").path }
+        try await withWire(try TestHTTP(environment: environment)) { api in
+            let paid = try await api.payment([("payment_method", "pm_card_visa"), ("confirm", "true")])
+            let intent = try #require(paid.json["id"]?.string, "\(paid.text)")
+            // When a refund is sent without a key, then one with a key
+            let unkeyed = try await api.post("/v1/refunds", [("payment_intent", intent), ("amount", "100")])
+            let key: HTTPFields = [HTTPField.Name("Idempotency-Key")!: "unrecorded-refund-1"]
+            let keyed = try await api.post(
+                "/v1/refunds",
+                [("payment_intent", intent), ("amount", "200")],
+                headers: key
+            )
+            // Then the first is a lock_timeout not to be retried; the second ran after the lock went, once
+            #expect(unkeyed.status == 429, "\(unkeyed.text)")
+            #expect(unkeyed.header("Stripe-Should-Retry") == "false")
+            #expect(keyed.status == 200, "\(keyed.text)")
+            let retried = try await api.post(
+                "/v1/refunds",
+                [("payment_intent", intent), ("amount", "200")],
+                headers: key
+            )
+            #expect(retried.json["id"]?.string == keyed.json["id"]?.string)
+            // And the charge holds both refunds, the first reserved until the sweeper records its answer
+            let charge = try #require(paid.json["latest_charge"]?.string)
+            let refunds = try await api.get("/v1/charges/\(charge)/refunds")
+            #expect(refunds.json.ids.count == 2, "\(refunds.text)")
+        }
+    }
+
+    @Test("A refund the card network did not answer, sent without a key, is told a retry would be a second refund")
+    func unansweredRefundWithoutAKey() async throws {
+        let folder = try TestPaths.temporaryFolder()
+        let ledger = FailingLedger(
+            base: try TestModeCardNetwork(ledgerPath: folder.appendingPathComponent("ledger.sqlite").path)
+        )
+        try await withWire(try TestHTTP(environment: try TestEnvironment(network: ledger))) { api in
+            let paid = try await api.payment([("payment_method", "pm_card_visa"), ("confirm", "true")])
+            let intent = try #require(paid.json["id"]?.string, "\(paid.text)")
+            ledger.failing.withLock { $0 = true }
+            let unkeyed = try await api.post("/v1/refunds", [("payment_intent", intent), ("amount", "100")])
+            let key: HTTPFields = [HTTPField.Name("Idempotency-Key")!: "unanswered-refund-1"]
+            let keyed = try await api.post(
+                "/v1/refunds",
+                [("payment_intent", intent), ("amount", "100")],
+                headers: key
+            )
+            for response in [unkeyed, keyed] {
+                #expect(response.status == 500, "\(response.text)")
+                #expect(response.error["code"]?.string == PaymentError.cardNetworkUnavailableCode)
+            }
+            let message = try #require(unkeyed.error["message"]?.string)
+            #expect(message.contains("a retry would be a second refund"), "\(message)")
+            #expect(message.contains("GET /v1/refunds/re_"), "\(message)")
+            #expect(unkeyed.header("Stripe-Should-Retry") == "false")
+            #expect(keyed.error["message"]?.string?.hasSuffix(PaymentError.cardNetworkRetryAdvice) == true)
+            #expect(keyed.header("Stripe-Should-Retry") == "true")
+        }
+    }
+
     /// Takes the write lock of the SQLite database at `path` through a connection of its own and holds it for
     /// `seconds` after returning, as another process's open write transaction would.
     static func holdWriteLock(of path: String, seconds: Double) async throws {

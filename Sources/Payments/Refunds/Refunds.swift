@@ -1,3 +1,4 @@
+import Logging
 import PaymentsCore
 
 /// Giving money back: whole or partial refunds of a captured payment, several per payment up to what was
@@ -110,7 +111,22 @@ public struct Refunds: Sendable {
             return refund
         }
         try await context.faults.reach(.afterRefundReserved)
-        return try await settle(refund, now: now, scope: scope)
+        do {
+            return try await settle(refund, now: now, scope: scope)
+        } catch let failure as PaymentError where failure.isTransient {
+            // The card network did not answer: the refund stays reserved, and a request without a key is told a
+            // retry would be a second refund (it was told to retry with the key it did not have)
+            throw scope == nil ? failure.withoutIdempotencyKey(refund: refund.id) : failure
+        } catch  where !(error is PaymentError) && !(error is CancellationError) {
+            // The network may have refunded, and its answer is not recorded: as for a payment (see
+            // `PaymentIntents.authorize`), named, resumable with the key, not retried without one
+            context.logger.error(
+                "recording the card network's refund answer failed; the refund stays pending until a retry or the sweeper settles it",
+                metadata: ["refund": .string(refund.id), "error": .string(String(describing: error))]
+            )
+            let failure = PaymentError.answerNotRecorded(error, refund: refund.id)
+            throw scope == nil ? failure.withoutIdempotencyKey(refund: refund.id) : failure
+        }
     }
 
     /// Asks the network where a refund stands (idempotent on its id: the first ask makes the refund) unless its

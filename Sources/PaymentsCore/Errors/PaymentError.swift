@@ -323,13 +323,19 @@ extension PaymentError {
         + "PaymentIntent is processing) until the sweeper settles it, within a minute: retrieve the PaymentIntent "
         + "to learn whether it succeeded before paying again."
 
-    /// This error as answered to a request without an `Idempotency-Key` (``cardNetworkUnkeyedAdvice``), which is not
-    /// told to retry (``retryWouldPayAgain``).
-    public func withoutIdempotencyKey() -> PaymentError {
+    /// This error as answered to a request without an `Idempotency-Key` (``cardNetworkUnkeyedAdvice``, or for a
+    /// `refund`'s creation its own advice), which is not told to retry (``retryWouldPayAgain``).
+    public func withoutIdempotencyKey(refund: String? = nil) -> PaymentError {
         var copy = self
         copy.retryWouldPayAgain = true
         guard message.hasSuffix(Self.cardNetworkRetryAdvice) else { return copy }
-        copy.message = String(message.dropLast(Self.cardNetworkRetryAdvice.count)) + Self.cardNetworkUnkeyedAdvice
+        let advice =
+            refund.map {
+                "this request had no Idempotency-Key, so a retry would be a second refund. The refund \($0) stays "
+                    + "pending until the sweeper settles it, within a minute: retrieve it (GET /v1/refunds/\($0)) "
+                    + "before refunding again."
+            } ?? Self.cardNetworkUnkeyedAdvice
+        copy.message = String(message.dropLast(Self.cardNetworkRetryAdvice.count)) + advice
         return copy
     }
 
@@ -356,6 +362,19 @@ extension PaymentError {
         }
         failure.paymentIntent = paymentIntent
         return failure
+    }
+
+    /// A refund's ``answerNotRecorded(_:paymentIntent:)``: the network answered it, and the refund stays `pending`
+    /// until its answer is recorded.
+    public static func answerNotRecorded(_ error: any Error, refund: String) -> PaymentError {
+        if let store = error as? StoreError, case .locked = store { return storeFailure(store) }
+        return PaymentError(
+            kind: .api,
+            code: answerNotRecordedCode,
+            message: "The card network answered, but the database failed while recording its answer; the refund "
+                + "\(refund) stays pending until it is recorded. Nothing was refunded twice: " + cardNetworkRetryAdvice,
+            status: 500
+        )
     }
 
     /// The code of ``answerNotRecorded(_:paymentIntent:)``.
