@@ -123,18 +123,7 @@ struct NetworkFailureLogRouteTests {
     func unrecordedAnswerNamesItsIntent() async throws {
         // Given a router whose first two payments find the database's write lock held by another process, for
         // longer than the 5 s busy timeout, once the card network has approved them
-        let path = Mutex<String?>(nil)
-        let reached = Mutex(0)
-        let faults = FaultInjector(armed: .afterNetwork) { _ in
-            guard
-                reached.withLock({
-                    $0 += 1; return $0 <= 2
-                }), let file = path.withLock({ $0 })
-            else { return }
-            try await Self.holdWriteLock(of: file, seconds: 5.5)
-        }
-        let environment = try TestEnvironment(faults: faults)
-        path.withLock { $0 = environment.folder.appendingPathComponent("payments.sqlite").path }
+        let environment = try Self.writeLockHeld(after: .afterNetwork, times: 2)
         try await withWire(try TestHTTP(environment: environment)) { api in
             let form = [
                 ("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true"),
@@ -169,18 +158,7 @@ struct NetworkFailureLogRouteTests {
     @Test("A refund the network answered but the database could not record is not retried without a key")
     func unsettledRefundWithoutAKey() async throws {
         // Given a router whose first refund finds the database's write lock held once the network has refunded
-        let path = Mutex<String?>(nil)
-        let reached = Mutex(0)
-        let faults = FaultInjector(armed: .afterRefundNetwork) { _ in
-            guard
-                reached.withLock({
-                    $0 += 1; return $0 == 1
-                }), let file = path.withLock({ $0 })
-            else { return }
-            try await Self.holdWriteLock(of: file, seconds: 5.5)
-        }
-        let environment = try TestEnvironment(faults: faults)
-        path.withLock { $0 = environment.folder.appendingPathComponent("payments.sqlite").path }
+        let environment = try Self.writeLockHeld(after: .afterRefundNetwork, times: 1)
         try await withWire(try TestHTTP(environment: environment)) { api in
             let paid = try await api.payment([("payment_method", "pm_card_visa"), ("confirm", "true")])
             let intent = try #require(paid.json["id"]?.string, "\(paid.text)")
@@ -237,6 +215,24 @@ struct NetworkFailureLogRouteTests {
             #expect(keyed.error["message"]?.string?.hasSuffix(PaymentError.cardNetworkRetryAdvice) == true)
             #expect(keyed.header("Stripe-Should-Retry") == "true")
         }
+    }
+
+    /// An environment whose database's write lock another connection holds for 5.5 s (past the 5 s busy timeout)
+    /// each of the first `times` times `point` is reached, as another process's open write transaction would.
+    static func writeLockHeld(after point: FaultInjector.Point, times: Int) throws -> TestEnvironment {
+        let path = Mutex<String?>(nil)
+        let reached = Mutex(0)
+        let faults = FaultInjector(armed: point) { _ in
+            let held = reached.withLock { count in
+                count += 1
+                return count <= times
+            }
+            guard held, let file = path.withLock({ $0 }) else { return }
+            try await Self.holdWriteLock(of: file, seconds: 5.5)
+        }
+        let environment = try TestEnvironment(faults: faults)
+        path.withLock { $0 = environment.folder.appendingPathComponent("payments.sqlite").path }
+        return environment
     }
 
     /// Takes the write lock of the SQLite database at `path` through a connection of its own and holds it for
