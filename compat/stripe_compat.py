@@ -123,6 +123,16 @@ class Compat:
         expect(pi.payment_method.card.last4 == "4242", "expanded card %r" % pi.payment_method.card)
         expect(getattr(pi.latest_charge, "object", None) == "charge", "latest_charge %r" % pi.latest_charge)
 
+    def pinned_old_version_reads_charges(self):
+        # A client pinned before 2022-11-15 reads the charge from the intent's `charges` list
+        pi = stripe.PaymentIntent.retrieve(self.need("pi"), stripe_version="2020-08-27")
+        current = stripe.PaymentIntent.retrieve(self.need("pi"))
+        expect("charges" in pi and pi.charges.object == "list", "no charges list in %r" % sorted(pi.to_dict()))
+        expect([c.id for c in pi.charges.data] == [current.latest_charge],
+               "charges %r, latest_charge %r" % ([c.id for c in pi.charges.data], current.latest_charge))
+        expect(pi.charges.data[0].amount_captured == 1099, "charge %r" % pi.charges.data[0])
+        expect("charges" not in current, "a current version shows charges")
+
     def list_payment_intents(self):
         page = stripe.PaymentIntent.list(limit=10)
         expect(page.object == "list", "object %r" % page.object)
@@ -396,6 +406,7 @@ class Compat:
             ("create a confirmed PaymentIntent: succeeded", self.create_confirmed_payment_intent),
             ("retrieve the PaymentIntent", self.retrieve_payment_intent),
             ("retrieve with expand[]", self.retrieve_with_expand),
+            ("pinned to 2020-08-27: pi.charges.data[0] is the charge", self.pinned_old_version_reads_charges),
             ("list PaymentIntents includes the new one", self.list_payment_intents),
             ("Charge.retrieve(pi.latest_charge), and with expand[]", self.retrieve_charge),
             ("Charge.list(payment_intent=...)", self.list_charges_by_payment_intent),

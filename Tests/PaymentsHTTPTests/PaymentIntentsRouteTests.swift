@@ -350,6 +350,68 @@ struct PaymentIntentsRouteTests {
         }
     }
 
+    @Test("Stripe-Version before 2022-11-15 shows each intent's charges, newest first; later versions do not")
+    func legacyChargesList() async throws {
+        try await withWire { api in
+            let old: HTTPFields = [HTTPField.Name("Stripe-Version")!: "2020-08-27"]
+            let new: HTTPFields = [HTTPField.Name("Stripe-Version")!: "2022-11-15"]
+            // Given an intent whose first attempt is declined (a 402 naming it) and whose second succeeds
+            let declined = try await api.card("4000000000009995")
+            let decline = try await api.post(
+                "/v1/payment_intents",
+                [("amount", "2000"), ("currency", "usd"), ("payment_method", declined), ("confirm", "true")],
+                headers: old
+            )
+            #expect(decline.status == 402)
+            let failedCharge = try #require(decline.error["charge"]?.string)
+            let id = try #require(decline.error["payment_intent"]?["id"]?.string)
+            // the error's intent, in the old version, lists the failed charge
+            #expect(decline.error["payment_intent"]?["charges"]?.ids == [failedCharge])
+            let confirmed = try await api.post(
+                "/v1/payment_intents/\(id)/confirm",
+                [("payment_method", "pm_card_visa")],
+                headers: old
+            )
+            #expect(confirmed.status == 200, "\(confirmed.text)")
+            let succeeded = try #require(confirmed.json["latest_charge"]?.string)
+            // When
+            let oldRead = try await api.get("/v1/payment_intents/\(id)", headers: old)
+            let oldList = try await api.get("/v1/payment_intents", [("limit", "1")], headers: old)
+            let newRead = try await api.get("/v1/payment_intents/\(id)", headers: new)
+            let unversioned = try await api.get("/v1/payment_intents/\(id)")
+            let oldEvents = try await api.get("/v1/events", [("type", "payment_intent.succeeded")], headers: old)
+            let open = try await api.post(
+                "/v1/payment_intents",
+                [("amount", "500"), ("currency", "usd")],
+                headers: old
+            )
+            let expandCharges = try await api.get("/v1/payment_intents/\(id)", [("expand[]", "charges")], headers: old)
+            // Then the old version lists both charges, newest first, each in full, beside latest_charge
+            for body in [confirmed.json, oldRead.json, oldList.json["data"]?.array?.first ?? .null] {
+                let charges = try #require(body["charges"])
+                #expect(charges["object"]?.string == "list")
+                #expect(charges.ids == [succeeded, failedCharge])
+                #expect(charges["has_more"] == .bool(false))
+                #expect(charges["url"]?.string == "/v1/charges?payment_intent=\(id)")
+                #expect(charges["data"]?.array?.first?["status"]?.string == "succeeded")
+                #expect(charges["data"]?.array?.first?["amount_captured"] == .number(2000))
+                #expect(charges["data"]?.array?.last?["failure_code"]?.string == "card_declined")
+                #expect(body["latest_charge"]?.string == succeeded)
+            }
+            // an intent without an attempt has an empty list
+            #expect(open.json["charges"]?["data"]?.array?.isEmpty == true)
+            // later versions, and a request naming none, have latest_charge alone
+            #expect(newRead.status == 200 && !newRead.json.has("charges"))
+            #expect(unversioned.status == 200 && !unversioned.json.has("charges"))
+            // an event's snapshot holds the intent alone: no list of charges as they stood then
+            let event = try #require(oldEvents.json["data"]?.array?.first)
+            #expect(event["data"]?["object"]?["id"]?.string == id)
+            #expect(event["data"]?["object"]?.has("charges") == false)
+            // and `charges` is no expansion a client may ask for, in any version
+            #expect(expandCharges.status == 400)
+        }
+    }
+
     @Test("A 402 decline carries card_error, code, decline_code, the intent object and the payment method")
     func declineBody() async throws {
         try await withWire { api in

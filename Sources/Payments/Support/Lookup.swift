@@ -14,6 +14,9 @@ public struct Lookup: Sendable {
         public var lastErrorPaymentMethod: PaymentMethod?
         public var customer: Customer?
         public var latestCharge: ChargeBundle?
+        /// The first page of the intent's charges, newest first, for API versions before 2022-11-15
+        /// (``legacyCharges``); nil when not read.
+        public var charges: Page<ChargeBundle>?
 
         /// Creates a bundle; related objects not given are shown by id.
         public init(
@@ -21,15 +24,23 @@ public struct Lookup: Sendable {
             paymentMethod: PaymentMethod? = nil,
             lastErrorPaymentMethod: PaymentMethod? = nil,
             customer: Customer? = nil,
-            latestCharge: ChargeBundle? = nil
+            latestCharge: ChargeBundle? = nil,
+            charges: Page<ChargeBundle>? = nil
         ) {
             self.intent = intent
             self.paymentMethod = paymentMethod
             self.lastErrorPaymentMethod = lastErrorPaymentMethod
             self.customer = customer
             self.latestCharge = latestCharge
+            self.charges = charges
         }
     }
+
+    /// The name, among a rendering's expansions, of the intent's `charges` list: API versions before 2022-11-15 show
+    /// every PaymentIntent with the first page of its charges (pinned clients read `charges.data[0]`), where later
+    /// ones have `latest_charge`. Not a name a client can send (`expand[]=charges` is refused as Stripe refuses
+    /// it): the request's `Stripe-Version` adds it.
+    public static let legacyCharges = "charges"
 
     /// The related objects a rendering can expand (Stripe's `expand[]` names); every other one is shown by id.
     public static let expandable: Set<String> = ["payment_method", "customer", "latest_charge"]
@@ -58,8 +69,16 @@ public struct Lookup: Sendable {
             customer: expand.contains("customer") ? try intent.customer.flatMap { try tx.customer($0) } : nil,
             // An expanded latest charge shows its own card and refunds.
             latestCharge: expand.contains("latest_charge")
-                ? try intent.latestCharge.flatMap { try tx.charge($0) }.map { try chargeBundle(for: $0, in: tx) } : nil
+                ? try intent.latestCharge.flatMap { try tx.charge($0) }.map { try chargeBundle(for: $0, in: tx) } : nil,
+            charges: expand.contains(legacyCharges) && intent.latestCharge != nil
+                ? try charges(of: intent.id, in: tx) : nil
         )
+    }
+
+    /// The first page of the charges of the intent `id`, newest first, each with its card and refunds.
+    static func charges(of id: String, in tx: any StoreTransaction) throws -> Page<ChargeBundle> {
+        let page = try tx.charges(customer: nil, paymentIntent: id, created: nil, page: PageRequest())
+        return Page(items: try page.items.map { try chargeBundle(for: $0, in: tx) }, hasMore: page.hasMore)
     }
 
     /// The bundle ``bundle(for:in:expand:)`` makes for `intent` when it needs no read (nothing expanded to show, no
@@ -73,7 +92,7 @@ public struct Lookup: Sendable {
         intent.lastPaymentError?.paymentMethod != nil
             || (expand.contains("payment_method") && intent.paymentMethod != nil)
             || (expand.contains("customer") && intent.customer != nil)
-            || (expand.contains("latest_charge") && intent.latestCharge != nil)
+            || ((expand.contains("latest_charge") || expand.contains(legacyCharges)) && intent.latestCharge != nil)
     }
 
     /// The intent with `id`, if any.

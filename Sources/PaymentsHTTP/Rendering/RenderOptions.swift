@@ -1,3 +1,5 @@
+import Payments
+
 /// How a response renders: the API version's names, what a publishable key may see, what to expand.
 public struct RenderOptions: Sendable {
     /// Render `requires_source`/`requires_source_action` (API versions before 2019-02-11).
@@ -27,15 +29,17 @@ public struct RenderOptions: Sendable {
         self.apiVersion = apiVersion
     }
 
-    /// The options for the objects inside a list: `data.x` expansions apply to each item.
+    /// The options for the objects inside a list: `data.x` expansions apply to each item (and an old API version's
+    /// intents keep their `charges`).
     public var forListItems: RenderOptions {
         var copy = self
         copy.expand = Set(expand.compactMap { $0.hasPrefix("data.") ? String($0.dropFirst(5)) : nil })
+        if expand.contains(Lookup.legacyCharges) { copy.expand.insert(Lookup.legacyCharges) }
         return copy
     }
 
     /// The options for an object expanded inside another (a charge's intent, an intent's latest charge): its own
-    /// related objects are shown by id.
+    /// related objects are shown by id, and an intent there has no `charges` list.
     public var forNestedObjects: RenderOptions {
         var copy = self
         copy.expand = []
@@ -49,6 +53,23 @@ public struct RenderOptions: Sendable {
     public static func isLegacy(version: String?) -> Bool {
         guard let version, version.count >= 10 else { return false }
         return String(version.prefix(10)) < statusRenameVersion
+    }
+
+    /// The options for an event's snapshot of an object: an intent there has no `charges` list (the snapshot keeps
+    /// the intent alone, not its charges as they stood then).
+    public var forSnapshots: RenderOptions {
+        var copy = self
+        copy.expand.remove(Lookup.legacyCharges)
+        return copy
+    }
+
+    /// The first API version without the PaymentIntent's `charges` list (`latest_charge` instead).
+    public static let chargesRemovalVersion = "2022-11-15"
+
+    /// Whether a `Stripe-Version` header predates 2022-11-15, whose PaymentIntents show their `charges` list.
+    public static func showsChargesList(version: String?) -> Bool {
+        guard let version = renderedVersion(of: version) else { return false }
+        return String(version.prefix(10)) < chargesRemovalVersion
     }
 
     /// The version a response to a request with `version` as its `Stripe-Version` renders in: the header as sent

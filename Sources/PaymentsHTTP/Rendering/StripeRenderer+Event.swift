@@ -13,10 +13,16 @@ extension StripeRenderer {
     static func event(_ event: Event, paymentMethods: [String: PaymentMethod], options: RenderOptions) throws
         -> JSONValue
     {
-        let object = try eventObject(event.objectType, event.snapshot, paymentMethods: paymentMethods, options: options)
+        let snapshot = options.forSnapshots
+        let object = try eventObject(
+            event.objectType,
+            event.snapshot,
+            paymentMethods: paymentMethods,
+            options: snapshot
+        )
         var data: [(String, JSONValue)] = [("object", object)]
         if let previous = event.previousSnapshot {
-            let before = try eventObject(event.objectType, previous, paymentMethods: paymentMethods, options: options)
+            let before = try eventObject(event.objectType, previous, paymentMethods: paymentMethods, options: snapshot)
             data.append(("previous_attributes", changedFields(from: before, to: object)))
         }
         return .object([

@@ -33,11 +33,20 @@ public enum StripeRenderer {
         if options.expand.contains("latest_charge"), let charge = bundle.latestCharge {
             latestCharge = self.charge(charge, options: options.forNestedObjects)
         }
+        // API versions before 2022-11-15: the first page of the intent's charges (an intent with none has none to read)
+        var charges: JSONValue?
+        if options.expand.contains(Lookup.legacyCharges) {
+            charges = list(
+                (bundle.charges?.items ?? []).map { charge($0, options: options.forNestedObjects) },
+                hasMore: bundle.charges?.hasMore ?? false,
+                url: "/v1/charges?payment_intent=\(intent.id)"
+            )
+        }
         let lastError: JSONValue =
             intent.lastPaymentError.map {
                 lastPaymentError($0, paymentMethod: bundle.lastErrorPaymentMethod, options: options)
             } ?? .null
-        let rendered: JSONValue = .object([
+        var fields: [(String, JSONValue)] = [
             ("id", .string(intent.id)),
             ("object", "payment_intent"),
             ("amount", .int(intent.amount)),
@@ -89,7 +98,9 @@ public enum StripeRenderer {
             ("status", .string(status)),
             ("transfer_data", .null),
             ("transfer_group", .null),
-        ])
+        ]
+        if let charges { fields.insert(("charges", charges), at: fields.firstIndex { $0.0 == "client_secret" } ?? 0) }
+        let rendered: JSONValue = .object(fields)
         return options.publishable ? rendered.keeping(publishableIntentFields) : rendered
     }
 
