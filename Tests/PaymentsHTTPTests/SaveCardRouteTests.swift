@@ -82,8 +82,41 @@ struct SaveCardRouteTests {
             #expect(response.error["decline_code"]?.string == "insufficient_funds")
             #expect(response.error["message"]?.string == "Your card has insufficient funds.")
             let id = try #require(response.error["setup_intent"]?.string)
-            #expect(try await api.retrieveSetup(id)["status"]?.string == "requires_payment_method")
+            let setup = try await api.retrieveSetup(id)
+            #expect(setup["status"]?.string == "requires_payment_method")
             #expect(try await api.owner(of: card) == nil)
+            // and no customer is kept without a card to keep
+            #expect(setup["customer"]?.isNull == true)
+            #expect(try await api.listCount("/v1/customers") == 0)
+        }
+    }
+
+    @Test("Declined tries make no customer, however many; a card that asks for 3-D Secure makes its customer at once")
+    func declinedTriesMakeNoCustomers() async throws {
+        try await withWire { api in
+            // Given cards declined by their own answer and by the issuer's check, each tried twice without a key
+            for number in ["4000000000009995", "4000000000000002", "4000000000000127", "4000000000000069"] {
+                let card = try await api.card(number)
+                for _ in 0..<2 {
+                    let response = try await api.postJSON(
+                        "/save-card",
+                        #"{"payment_method_id": "\#(card)"}"#,
+                        auth: nil
+                    )
+                    #expect(response.status == 402, "\(number): \(response.text)")
+                }
+            }
+            // Then each try is a failed setup intent, and no customer was made
+            #expect(try await api.listCount("/v1/setup_intents") == 8)
+            #expect(try await api.listCount("/v1/customers") == 0)
+            let events = try await api.get("/v1/events", [("type", "customer.created")])
+            #expect(events.json.ids.isEmpty)
+            // When a card that asks for 3-D Secure is posted, its customer exists while the customer authenticates
+            let threeDS = try await api.card("4000002500003155")
+            let pending = try await api.postJSON("/save-card", #"{"payment_method_id": "\#(threeDS)"}"#, auth: nil)
+            #expect(pending.json["requires_action"] == .bool(true), "\(pending.text)")
+            #expect(pending.json["customer"]?.string?.hasPrefix("cus_") == true)
+            #expect(try await api.listCount("/v1/customers") == 1)
         }
     }
 
@@ -124,11 +157,17 @@ struct SaveCardRouteTests {
                 #expect(response.status == 400, "\(response.text)")
                 #expect(response.error["code"]?.string == "payment_method_customer_mismatch")
                 #expect(!response.text.contains(owner), "\(response.text)")
+                // and says what the shopper can do, not to send a `customer` these endpoints refuse
+                #expect(
+                    response.error["message"]?.string
+                        == "This card is saved for a customer, so the checkout cannot use it: enter the card's details "
+                        + "again."
+                )
             }
         }
     }
 
-    @Test("The same Idempotency-Key replays a saved card and a decline, making one customer each")
+    @Test("The same Idempotency-Key replays a saved card and a decline, making one setup intent each")
     func idempotent() async throws {
         try await withWire { api in
             for (number, status) in [("4242424242424242", 200), ("4000000000000002", 402)] {
@@ -161,7 +200,8 @@ struct SaveCardRouteTests {
                 #expect(again.text == first.text)
                 #expect(again.header("Idempotent-Replayed") == "true")
             }
-            #expect(try await api.listCount("/v1/customers") == 2)
+            // one customer, the saved card's: the declined card keeps none
+            #expect(try await api.listCount("/v1/customers") == 1)
             #expect(try await api.listCount("/v1/setup_intents") == 2)
         }
     }

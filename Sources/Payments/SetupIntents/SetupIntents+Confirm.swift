@@ -42,8 +42,18 @@ extension SetupIntents {
         let (setup, declined, expiredOnly) = try await context.database.write {
             tx -> (SetupIntent, PaymentError?, Bool) in
             var setup: SetupIntent
-            if let creating {
+            if var creating {
                 // Create with confirm=true: the setup intent and its first attempt commit together.
+                var newCustomer = newCustomer
+                if newCustomer != nil, let resolved = newPaymentMethod,
+                    try Self.declinesAtOnce(resolved, tx: tx, vault: vault, network: network)
+                {
+                    // A customer made for the card (the checkout's `/save-card`) is kept only with a card to keep:
+                    // each declined try left an empty customer, and a shopper's retries (or a bot, the endpoint
+                    // takes no key) filled the customer list with them
+                    creating.customer = nil
+                    newCustomer = nil
+                }
                 try Self.insert(creating, newCustomer: newCustomer, paymentMethod: newPaymentMethod, tx: tx)
                 setup = creating
             } else if let found = try tx.setupIntent(id) {
@@ -131,6 +141,30 @@ extension SetupIntents {
         if expiredOnly { return try await attempt(id, input, newPaymentMethod: newPaymentMethod) }
         if let declined { throw declined }
         return setup
+    }
+
+    /// Whether an attempt to set up `resolved`'s card is declined before any challenge, by the card's own answer or
+    /// by the issuer's verification (``verify(_:paymentMethod:card:attempt:now:network:tx:)``): both depend on the
+    /// card alone.
+    static func declinesAtOnce(
+        _ resolved: PaymentMethods.Resolved,
+        tx: any StoreTransaction,
+        vault: CardVault,
+        network: any CardNetwork
+    ) throws -> Bool {
+        guard let card = try resolved.number ?? tx.cardNumber(of: resolved.paymentMethod.id, vault: vault),
+            case .known(let profile) = network.lookUp(card)
+        else { return false }
+        switch ThreeDSecurePolicy.decide(
+            profile.threeDSecure,
+            offSession: false,
+            offSessionReady: resolved.paymentMethod.offSessionReady,
+            authenticated: false
+        ) {
+        case .decline: return true
+        case .challenge: return false
+        case .proceed: return network.attachDecline(card, cvcProvided: resolved.paymentMethod.cvcCheck != nil) != nil
+        }
     }
 
     /// The issuer's verification of a card being set up (its zero-amount check, the same one attaching it to a

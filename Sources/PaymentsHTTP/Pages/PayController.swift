@@ -134,7 +134,12 @@ struct PayController {
     /// The seed client's error shape: `{error: {message, code, decline_code}}`, 402 for card errors and 400 for
     /// the rest (an unknown intent included), as the contract says; `/save-card` answers the same way.
     static func errorAnswer(_ error: PaymentError) -> (status: Int, body: JSONValue) {
-        var body: [(String, JSONValue)] = [("message", .string(StripeRenderer.clipped(error.message)))]
+        // The API's advice for a saved card (to name its customer) is no parameter these endpoints take
+        let message =
+            error.code == "payment_method_customer_mismatch"
+            ? "This card is saved for a customer, so the checkout cannot use it: enter the card's details again."
+            : StripeRenderer.clipped(error.message)
+        var body: [(String, JSONValue)] = [("message", .string(message))]
         body.append(("code", .string(error.code)))
         body.append(("decline_code", .string(error.declineCode)))
         if let intent = error.paymentIntent { body.append(("payment_intent", .string(intent))) }
