@@ -347,6 +347,14 @@ struct PaymentIntentsRouteTests {
             #expect(newOpen.json["status"]?.string == "requires_payment_method")
             #expect(newPending.json["status"]?.string == "requires_action")
             #expect(newPending.json["next_action"]?["type"]?.string == "redirect_to_url")
+            // and the fields renamed with them: next_source_action (authorize_with_url), allowed_source_types
+            let challenge = try #require(newPending.json["next_action"]?["redirect_to_url"]?["url"]?.string)
+            #expect(!oldPending.json.has("next_action") && !oldPending.json.has("payment_method_types"))
+            #expect(oldPending.json["next_source_action"]?["type"]?.string == "authorize_with_url")
+            #expect(oldPending.json["next_source_action"]?["authorize_with_url"]?["url"]?.string == challenge)
+            #expect(oldPending.json["allowed_source_types"]?.array == [.string("card")])
+            #expect(oldOpen.json["next_source_action"]?.isNull == true)
+            #expect(!newPending.json.has("next_source_action") && !newPending.json.has("allowed_source_types"))
         }
     }
 

@@ -9,6 +9,8 @@ public enum StripeRenderer {
         "capture_method", "client_secret", "confirmation_method", "created", "currency", "description",
         "last_payment_error", "livemode", "next_action", "payment_method", "payment_method_types", "processing",
         "receipt_email", "setup_future_usage", "shipping", "status",
+        // their names in API versions before 2019-02-11
+        "next_source_action", "allowed_source_types",
     ]
 
     // MARK: - PaymentIntent
@@ -100,8 +102,35 @@ public enum StripeRenderer {
             ("transfer_group", .null),
         ]
         if let charges { fields.insert(("charges", charges), at: fields.firstIndex { $0.0 == "client_secret" } ?? 0) }
+        if options.legacyStatusNames { renameForVersionsBefore20190211(&fields) }
         let rendered: JSONValue = .object(fields)
         return options.publishable ? rendered.keeping(publishableIntentFields) : rendered
+    }
+
+    /// The names API versions before 2019-02-11 gave a PaymentIntent's fields, besides its statuses'
+    /// (``PaymentIntentStatus/legacyName``): `next_source_action` for `next_action`, its `authorize_with_url` for
+    /// `redirect_to_url`, and `allowed_source_types` for `payment_method_types`.
+    static func renameForVersionsBefore20190211(_ fields: inout [(String, JSONValue)]) {
+        for index in fields.indices {
+            switch fields[index].0 {
+            case "next_action":
+                fields[index].0 = "next_source_action"
+                guard case .object(let members) = fields[index].1 else { continue }
+                fields[index].1 = .object(
+                    members.map { name, value in
+                        switch (name, value) {
+                        case ("redirect_to_url", _): ("authorize_with_url", value)
+                        case ("type", .string("redirect_to_url")): ("type", "authorize_with_url")
+                        default: (name, value)
+                        }
+                    }
+                )
+            case "payment_method_types":
+                fields[index].0 = "allowed_source_types"
+            default:
+                break
+            }
+        }
     }
 
     /// A `next_action` that sends the customer to the 3-D Secure challenge page at `url`.
