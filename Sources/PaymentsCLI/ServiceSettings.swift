@@ -552,7 +552,7 @@ struct ServiceSettings: Sendable {
             let file = try JSONDecoder().decode(File.self, from: data)
             return Catalog(items: file.items, defaultItem: file.default)
         } catch {
-            throw SettingsError.unreadableCatalog(path: path, reason: catalogProblem(error))
+            throw SettingsError.unreadableCatalog(path: path, reason: catalogProblem(error, data: data))
         }
     }
 
@@ -566,8 +566,22 @@ struct ServiceSettings: Sendable {
         }
     }
 
+    /// The first item whose `amount` is a number but not a whole one within Int64, as `items[i].amount is 10.5`.
+    private static func wholeNumberProblem(_ data: Data) -> String? {
+        guard let file = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let items = file["items"] as? [Any]
+        else { return nil }
+        for (index, item) in items.enumerated() {
+            guard let amount = (item as? [String: Any])?["amount"] as? NSNumber else { continue }
+            if Int64(exactly: amount.doubleValue) == nil || amount.stringValue.contains(".") {
+                return "items[\(index)].amount is \(amount), not a whole number of the currency's minor unit"
+            }
+        }
+        return nil
+    }
+
     /// What is wrong with a catalogue's JSON: the field and the expected shape, from a `DecodingError`.
-    private static func catalogProblem(_ error: any Error) -> String {
+    private static func catalogProblem(_ error: any Error, data: Data) -> String {
         let shape = #"it must be {"default": ID, "items": [{"id", "name", "amount", "currency"}, ...]}"#
         func at(_ path: [any CodingKey]) -> String {
             let steps = path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
@@ -578,6 +592,10 @@ struct ServiceSettings: Sendable {
             return "\(at(context.codingPath + [key])) is missing; \(shape)"
         case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?:
             return "\(at(context.codingPath)) has the wrong type; \(shape)"
+        case .dataCorrupted? where (try? JSONSerialization.jsonObject(with: data)) != nil:
+            // JSON, with a number its field cannot take (an amount of 10.5, or one past Int64): Foundation's decoder
+            // says only "The given data was not valid JSON.", with no field
+            return "\(wholeNumberProblem(data) ?? "a number is not a whole number"); \(shape)"
         case .dataCorrupted(let context)?:
             let detail = (context.underlyingError as NSError?)?.userInfo["NSDebugDescription"] as? String
             return "it is not JSON (\(detail ?? context.debugDescription))"

@@ -534,6 +534,8 @@ struct ServeStartupTests {
             ),
             ([item("a", "500", "xyz")], "item 'a' has the currency 'xyz', which is not one Stripe charges in."),
             ([item("a", "500", "usd"), item("a", "900", "usd")], "two items have the id 'a'."),
+            // a three-decimal amount not ending in 0 (the message ended "..")
+            ([item("a", "1005", "bhd")], "item 'a' costs 1005 bhd, which cannot be charged: "),
         ] {
             let file = folder.appendingPathComponent("catalog-\(UUID().uuidString.prefix(8)).json")
             let json = #"{"default": "a", "items": [\#(items.joined(separator: ", "))]}"#
@@ -541,7 +543,20 @@ struct ServeStartupTests {
             let run = try await Self.serve(refusing: ["PAYMENTS_CATALOG": file.path])
             #expect(run.termination.reason == .exit && run.termination.status != 0, "\(json): \(run)")
             #expect(run.output.contains("The catalog (catalog, PAYMENTS_CATALOG): \(reason)"), "\(run.output)")
+            let said = run.output.split(separator: "\n").first { $0.contains("The catalog") } ?? ""
+            #expect(!said.hasSuffix("..") && !said.contains("not JSON"), "\(said)")
         }
+        // A number that is no whole number is named; Foundation's decoder said the file was "not JSON"
+        let fraction = folder.appendingPathComponent("fraction.json")
+        try #"{"default": "a", "items": [\#(item("a", "500", "usd")), \#(item("b", "10.5", "usd"))]}"#
+            .write(to: fraction, atomically: true, encoding: .utf8)
+        let refused = try await Self.serve(refusing: ["PAYMENTS_CATALOG": fraction.path])
+        #expect(refused.termination.reason == .exit && refused.termination.status != 0, "\(refused)")
+        #expect(
+            refused.output.contains("items[1].amount is 10.5, not a whole number of the currency's minor unit"),
+            "\(refused.output)"
+        )
+        #expect(!refused.output.contains("not JSON"), "\(refused.output)")
         // And a catalog whose items can be charged starts (uppercase currency codes included)
         let good = folder.appendingPathComponent("good.json")
         try #"{"default": "a", "items": [\#(item("a", "500", "USD")), \#(item("b", "1000", "jpy"))]}"#

@@ -44,7 +44,8 @@ public struct Catalog: Sendable, Equatable {
                 _ = try Money.validateCharge(amount: item.amount, currency: currency)
             } catch {
                 return
-                    "item '\(item.id)' costs \(item.amount) \(currency.code), which cannot be charged: \(error.message)."
+                    "item '\(item.id)' costs \(item.amount) \(currency.code), which cannot be charged: "
+                    + (error.message.hasSuffix(".") ? error.message : error.message + ".")
             }
         }
         guard item(nil) != nil else { return "the default item '\(defaultItem)' is not one of its items." }
