@@ -204,8 +204,12 @@ struct RechargeCommand: AsyncParsableCommand {
     /// Reads and checks the input file.
     /// - Throws: when the file cannot be read or lacks a required column (exit status 2).
     static func readInput(_ path: String) throws -> [Row] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ValidationError("cannot read \(path)")
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            // With the reason: "cannot read" alone left a missing file and an unreadable one to be told apart
+            throw ValidationError("cannot read \(path): \(ServiceSettings.fileProblem(error))")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             // A spreadsheet's export in a legacy encoding (Latin-1, Windows-1252) is the usual cause
@@ -277,8 +281,11 @@ struct RechargeCommand: AsyncParsableCommand {
             else {
                 return Row(reference: reference, problem: "amount must be a positive integer in minor units")
             }
-            guard let currencyText = value("currency"), let currency = Currency(code: currencyText) else {
-                return Row(reference: reference, problem: "unknown currency '\(value("currency") ?? "")'")
+            guard let currencyText = value("currency") else {
+                return Row(reference: reference, problem: "missing currency")
+            }
+            guard let currency = Currency(code: currencyText) else {
+                return Row(reference: reference, problem: "unknown currency '\(currencyText)'")
             }
             do throws(AmountError) {
                 _ = try Money.validateCharge(amount: amount, currency: currency)

@@ -138,6 +138,19 @@ struct RechargeInputTests {
         #expect(rows[5].request?.amount == 900 && rows[6].request?.amount == 1_000)
     }
 
+    @Test("an empty currency is missing, an unknown one is named; a file that cannot be read says why")
+    func currenciesAndUnreadableFiles() throws {
+        let url = try Self.file("customer,amount,currency,reference\ncus_A,100, ,r-1\ncus_A,100,usx,r-2\n")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let rows = try RechargeCommand.readInput(url.path)
+        // it was "unknown currency ''"
+        #expect(rows.map(\.problem) == ["missing currency", "unknown currency 'usx'"])
+        // it was "cannot read PATH", whatever the cause
+        let missing = url.path + ".missing"
+        let error = #expect(throws: (any Error).self) { try RechargeCommand.readInput(missing) }
+        #expect(error.map { "\($0)" } == "cannot read \(missing): it does not exist")
+    }
+
     @Test("a file that is not CSV is refused, naming the file and the line")
     func syntaxError() throws {
         let url = try Self.file("customer,amount,currency,reference\ncus_X,2101,usd,\"uq-1\ncus_X,2102,usd,uq-2\n")
