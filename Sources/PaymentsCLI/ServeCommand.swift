@@ -43,7 +43,8 @@ struct ServeCommand: AsyncParsableCommand {
                 host: host,
                 port: port,
                 migrations: options.migrations,
-                databaseURL: options.databaseURL
+                databaseURL: options.databaseURL,
+                logsUnknownSettings: true
             )
         )
         // Every logger made from here on (the service's, Hummingbird's and the service group's) writes the chosen
@@ -71,6 +72,7 @@ struct ServeCommand: AsyncParsableCommand {
             settings: settings,
             publicBaseURL: base.hasSuffix("/") ? String(base.dropLast()) : base
         )
+        for sentence in settings.unknownSettings { bootstrap.logger.warning("\(sentence)") }
         if signals.stopRequested { return try await Self.stopBeforeServing(bootstrap) }
         // A folder that is not there serves nothing: the checkout, its script and its styles answer 404. Said at
         // start, as the API works without them (a merchant may use only the API).

@@ -53,6 +53,9 @@ struct ServiceSettings: Sendable {
     /// Test builds only: what happens at the fault point: `kill` (SIGKILL, the default) or `fail` (the step fails
     /// once, as a card network that does not answer).
     var faultAction: String?
+    /// A sentence for each setting given under a name no setting has (``unknownSettings(environment:)``):
+    /// `serve` logs them as warnings, the other commands print them on standard error.
+    var unknownSettings: [String] = []
     /// Request limits and the rate limit (`maxBodyBytes`, ..., `rateLimit`, `rateLimitBurst`; see
     /// ServiceSettings+Limits.swift).
     var limits = HTTPLimits()
@@ -82,6 +85,9 @@ struct ServiceSettings: Sendable {
         var databaseURL: String?
         /// What a `--db` does to a `databaseURL` the environment or the config file sets.
         var databaseURLBesideDB = DatabaseURLBesideDB.refused
+        /// The command logs ``ServiceSettings/unknownSettings`` itself (`serve`, once its log is set up); otherwise
+        /// they are printed on standard error as the settings are read.
+        var logsUnknownSettings = false
     }
 
     /// What a `--db` flag does to a `databaseURL` set in the environment or the config file (a `--database-url` flag
@@ -234,6 +240,12 @@ struct ServiceSettings: Sendable {
             settings.catalog = try readCatalog(catalogFile)
         }
         try settings.validate()
+        settings.unknownSettings = unknownSettings(environment: environment)
+        if !overrides.logsUnknownSettings {
+            for sentence in settings.unknownSettings {
+                StandardOutput.writeAll("payments: warning: \(sentence)\n", to: STDERR_FILENO)
+            }
+        }
         return settings
     }
 
@@ -415,13 +427,18 @@ struct ServiceSettings: Sendable {
         }
     }
 
-    /// The environment variable of a setting: `rateLimitBurst` is `PAYMENTS_RATE_LIMIT_BURST`.
+    /// The environment variable of a setting, as swift-configuration's environment provider reads it: `PAYMENTS_` and
+    /// the name in capitals, a `_` before each word (`rateLimitBurst` is `PAYMENTS_RATE_LIMIT_BURST`, `publicBaseURL`
+    /// `PAYMENTS_PUBLIC_BASE_URL`: an acronym is one word, where this said `PAYMENTS_PUBLIC_BASE_U_R_L`).
     static func environmentName(_ name: String) -> String {
-        "PAYMENTS_"
-            + name.reduce(into: "") { result, character in
-                if character.isUppercase { result += "_" }
-                result += character.uppercased()
-            }
+        var words = ""
+        var previous: Character?
+        for character in name {
+            if character.isUppercase, let previous, previous.isLowercase || previous.isNumber { words += "_" }
+            words += character.uppercased()
+            previous = character
+        }
+        return "PAYMENTS_" + words
     }
 
     /// Reads `databaseURL` (a secret: its password is never printed) and `databasePoolSize`.

@@ -566,6 +566,47 @@ struct ServeStartupTests {
         #expect(try await server.client.get("/checkout/config.json").status == 200)
     }
 
+    @Test("a setting under a name no setting has is warned about, with the name meant; serve and the commands go on")
+    func unknownSettingsWarned() async throws {
+        let folder = try TestPaths.temporaryFolder("payments-e2e-unknown-settings")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // Before, each was ignored without a word: the setting kept its default (a config file's are refused)
+        let environment = ["PAYMENTS_RATE_LIMT": "5", "PAYMENTS_COLOUR": "blue", "PAYMENTS_LOG_LEVEL": "info"]
+        let server = try await ServerProcess.start(environment: environment)
+        defer { server.kill() }
+        #expect(try await server.client.get("/health").status == 200)
+        let said = server.output
+        #expect(
+            said.contains(
+                "The environment variable PAYMENTS_RATE_LIMT is no setting of payments, and is ignored; did you mean "
+                    + "PAYMENTS_RATE_LIMIT?"
+            ),
+            "\(said)"
+        )
+        #expect(
+            said.contains("The environment variable PAYMENTS_COLOUR is no setting of payments, and is ignored."),
+            "\(said)"
+        )
+        // the names it reads are not warned about
+        #expect(!said.contains("PAYMENTS_LOG_LEVEL is no"))
+        // And a command other than serve says it on standard error, then runs
+        let migrated = try await runToCompletion(
+            try PaymentsBinary.path(),
+            ["migrate", "--db", folder.appendingPathComponent("m.sqlite").path],
+            environment: PaymentsBinary.environment(["PAYMENTS_SWEEP_INTERVALL": "60"]),
+            in: folder,
+            timeout: .seconds(60)
+        )
+        #expect(migrated.termination.reason == .exit && migrated.termination.status == 0, "\(migrated)")
+        #expect(
+            migrated.output.contains(
+                "payments: warning: The environment variable PAYMENTS_SWEEP_INTERVALL is no setting of payments, and "
+                    + "is ignored; did you mean PAYMENTS_SWEEP_INTERVAL?"
+            ),
+            "\(migrated.output)"
+        )
+    }
+
     @Test("a config file that is not a JSON object is refused, naming the file and what is wrong with it")
     func unreadableConfigFile() async throws {
         let folder = try TestPaths.temporaryFolder("payments-e2e-config-file")
