@@ -149,7 +149,9 @@ struct Bootstrap {
         if let url = settings.databaseURL {
             return try await PostgresPaymentStore.open(
                 settings: url,
-                migrations: try PostgresMigrationSet(folder: settings.postgresMigrations),
+                // Opened without migrating (`payments report`), it reads the migrations from nowhere: a report run
+                // outside the repository's folder failed for want of its migrations, as the SQLite one did not
+                migrations: migrate ? try PostgresMigrationSet(folder: settings.postgresMigrations) : .none,
                 poolSize: settings.databasePoolSize,
                 migrate: migrate,
                 logger: logger

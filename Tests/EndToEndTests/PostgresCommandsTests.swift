@@ -106,6 +106,18 @@ struct PostgresCommandsTests {
         #expect(migrated.termination.isCleanExit, "\(migrated.output)")
         // An empty ledger it made was found by a later `serve` in that folder
         #expect(!FileManager.default.fileExists(atPath: ledger))
+        // A report reads without migrating, so it needs no migrations folder (run away from the repository, it
+        // said "The PostgreSQL migrations folder ... does not exist", where the SQLite report ran)
+        var elsewhere = environment
+        elsewhere["PAYMENTS_MIGRATIONS"] = folder.appendingPathComponent("no-migrations-here").path
+        let report = try await runToCompletion(
+            try PaymentsBinary.path(),
+            ["report", "daily_volume", "--format", "csv"],
+            environment: elsewhere,
+            in: folder
+        )
+        #expect(report.termination.isCleanExit, "\(report.output)")
+        #expect(report.output.hasPrefix("day,currency,"), "\(report.output)")
         try await AdminCommandsTests.expectQuietEndsOfOutput(
             ["report", "--list"],
             environment: environment,

@@ -277,6 +277,35 @@ struct PostgresPaymentStoreTests {
         try await store.close()
     }
 
+    @Test("an admin's view in major units reads its decimals exactly, and as SQLite's division would (a real)")
+    func reportViewOfDecimals() async throws {
+        let settings = try await PostgresCluster.freshDatabase()
+        let store = try await Self.open(settings)
+        _ = try await PostgresCluster.withConnection(settings) { connection in
+            try await connection.query(
+                """
+                CREATE VIEW report_major AS SELECT 12799 / 100.0 AS eur, 24300 / 100.0 AS usd, 188.64::numeric AS given,
+                12.3::float4 AS single, (-5)::numeric AS negative, 'NaN'::numeric AS nothing,
+                123456789012345678901234567890::numeric AS huge, 0.000001::numeric AS tiny
+                """,
+                logger: PostgresCluster.logger
+            )
+        }
+        let report = try await store.report("major")
+        // They read 127.99000000000001 (through a binary double), 243 (an integer, where SQLite has 243.0),
+        // 188.64000000000001 and 12.300000190734863
+        #expect(
+            report.rows == [
+                [
+                    .real(127.99), .real(243.0), .real(188.64), .real(12.3), .integer(-5), .text("NaN"),
+                    .real(1.2345678901234568e29), .real(0.000001),
+                ]
+            ],
+            "\(report.rows)"
+        )
+        try await store.close()
+    }
+
     /// Hands its value to whichever of two threads gives one first: a statement's outcome, or a deadline's nil.
     final class FirstAnswer: Sendable {
         private let waiter = Mutex<CheckedContinuation<Result<Int, any Error>?, Never>?>(nil)

@@ -20,6 +20,12 @@ public struct PostgresMigrationSet: Sendable {
     /// The migrations in the order they apply.
     public let migrations: [Migration]
 
+    /// No migrations: for a store opened without migrating, to read what is there (`payments report`), whose
+    /// command then needs no migrations folder.
+    public static let none = PostgresMigrationSet(migrations: [])
+
+    private init(migrations: [Migration]) { self.migrations = migrations }
+
     /// Errors reading the folder.
     public enum LoadError: Error, Equatable, CustomStringConvertible {
         case folderMissing(String)

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import PaymentsCore
 import PostgresNIO
 
@@ -96,20 +97,27 @@ extension PostgresPaymentStore: StoreAdministration {
         case .int2: return .integer(Int64(try cell.decode(Int16.self)))
         case .int4: return .integer(Int64(try cell.decode(Int32.self)))
         case .int8: return .integer(try cell.decode(Int64.self))
-        case .float4: return .real(Double(try cell.decode(Float.self)))
+        // By its shortest text: widened, 12.3 as a float4 printed 12.300000190734863
+        case .float4: return .real(Double("\(try cell.decode(Float.self))") ?? 0)
         case .float8: return .real(try cell.decode(Double.self))
         case .bool: return .integer(try cell.decode(Bool.self) ? 1 : 0)
         case .numeric:
+            // Binary numeric: digit count, weight, sign, then the display scale (digits after the point), as int16s
+            var header = cell.bytes ?? ByteBuffer()
+            guard let (_, _, sign, scale) = header.readMultipleIntegers(as: (Int16, Int16, UInt16, Int16).self)
+            else { return .text(try cell.decode(String.self)) }
+            if sign == 0xC000 { return .text("NaN") }
             let number = try cell.decode(Decimal.self)
-            var rounded = Decimal()
-            var copy = number
-            NSDecimalRound(&rounded, &copy, 0, .plain)
-            if rounded == number, let integer = Int64(exactly: NSDecimalNumber(decimal: number).int64Value),
+            if scale == 0, let integer = Int64(exactly: NSDecimalNumber(decimal: number).int64Value),
                 Decimal(integer) == number
             {
                 return .integer(integer)
             }
-            return .real(NSDecimalNumber(decimal: number).doubleValue)
+            // A number with digits after the point is a real, as SQLite's division makes one (`sum(x)/100.0` read
+            // 243.0 there and 243 here), taken by its exact decimal text: `NSDecimalNumber.doubleValue` printed 127.99
+            // as 127.99000000000001
+            let text = "\(number)"
+            return Double(text).map { .real($0) } ?? .text(text)
         default: return .text(try cell.decode(String.self))
         }
     }
