@@ -84,7 +84,7 @@ struct Bootstrap {
     }
 
     /// The store, opened and migrated, with the command's logger (`existing`: refusing a SQLite file that does not
-    /// exist, ``requireDatabase(_:command:)``).
+    /// exist, ``requireDatabase(_:command:)``, and one with migrations still to apply, exit status 2).
     private static func openData(_ settings: ServiceSettings, label: String, existing: Bool) async throws -> (
         store: any StoreAdministration, logger: Logger
     ) {
@@ -94,7 +94,16 @@ struct Bootstrap {
         signal(SIGXFSZ, SIG_IGN)
         var logger = Logger(label: label)
         logger.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
-        return (try await openStore(settings, logger: logger), logger)
+        // The commands on existing data leave migrating to `migrate` and `serve`: a cron job's `sweep` (or a `vault
+        // status`) with a new version's binary rebuilt tables beside the old version's running server, saying nothing
+        do {
+            return (try await openStore(settings, logger: logger, migrations: existing ? .require : .apply), logger)
+        } catch let pending as MigrationsPending {
+            FileHandle.standardError.write(
+                Data("\(label.replacingOccurrences(of: ".", with: " ")): \(pending)\n".utf8)
+            )
+            throw ExitCode(2)
+        }
     }
 
     /// The card vault with the configured keys and the database's fingerprint keys.
@@ -140,20 +149,23 @@ struct Bootstrap {
         )
     }
 
-    /// Opens (and migrates) the store the settings select: PostgreSQL at `databaseURL` with the migrations of
-    /// `migrations/postgres`, or the SQLite file `db` with those of `migrations`.
-    /// - Parameter migrate: false opens a PostgreSQL store without migrating it (`payments report`).
-    static func openStore(_ settings: ServiceSettings, logger: Logger, migrate: Bool = true) async throws
-        -> any StoreAdministration
+    /// Opens the store the settings select: PostgreSQL at `databaseURL` with the migrations of `migrations/postgres`,
+    /// or the SQLite file `db` with those of `migrations`.
+    /// - Parameter migrations: what to do about migrations the database has not applied: apply them (`migrate`,
+    ///   `serve`), refuse to go on (the commands on existing data), or ignore them (`payments report`, which reads
+    ///   without migrating, and so needs no migrations folder on PostgreSQL).
+    static func openStore(_ settings: ServiceSettings, logger: Logger, migrations: MigrationPolicy = .apply)
+        async throws -> any StoreAdministration
     {
         if let url = settings.databaseURL {
             return try await PostgresPaymentStore.open(
                 settings: url,
                 // Opened without migrating (`payments report`), it reads the migrations from nowhere: a report run
                 // outside the repository's folder failed for want of its migrations, as the SQLite one did not
-                migrations: migrate ? try PostgresMigrationSet(folder: settings.postgresMigrations) : .none,
+                migrations: migrations == .ignore
+                    ? .none : try PostgresMigrationSet(folder: settings.postgresMigrations),
                 poolSize: settings.databasePoolSize,
-                migrate: migrate,
+                migrationPolicy: migrations,
                 logger: logger
             )
         }
@@ -162,7 +174,8 @@ struct Bootstrap {
             migrations: try MigrationSet(folder: settings.migrations),
             synchronous: settings.synchronous == "NORMAL" ? .normal : .full,
             groupCommit: settings.groupCommit,
-            writerNiceness: settings.writerNiceness
+            writerNiceness: settings.writerNiceness,
+            migrationPolicy: migrations
         )
     }
 

@@ -53,7 +53,7 @@ struct ReportCommand: AsyncParsableCommand {
                 // PostgreSQL: opened without migrating, so a report changes nothing; one snapshot per report.
                 var logger = Logger(label: "payments.report")
                 logger.logLevel = .error
-                let store = try await Bootstrap.openStore(settings, logger: logger, migrate: false)
+                let store = try await Bootstrap.openStore(settings, logger: logger, migrations: .ignore)
                 let output = try await output(
                     list: list,
                     names: { try await store.reportNames() },

@@ -99,6 +99,63 @@ struct AdminCommandsTests {
         }
     }
 
+    @Test("sweep, recharge and vault on a database with migrations to apply exit 2 naming them; report reads it")
+    func pendingMigrationsRefused() async throws {
+        let folder = try TestPaths.temporaryFolder("payments-e2e-pending-migrations")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // Given a database an earlier version made: migrated up to all but the newest migration
+        let older = folder.appendingPathComponent("older-migrations")
+        try FileManager.default.createDirectory(at: older, withIntermediateDirectories: true)
+        let all = try FileManager.default.contentsOfDirectory(
+            atPath: TestPaths.root.appendingPathComponent("migrations").path
+        ).filter { $0.hasSuffix(".sql") }.sorted()
+        let newest = try #require(all.last)
+        for file in all.dropLast() {
+            try FileManager.default.copyItem(
+                at: TestPaths.root.appendingPathComponent("migrations").appendingPathComponent(file),
+                to: older.appendingPathComponent(file)
+            )
+        }
+        let db = folder.appendingPathComponent("payments.sqlite").path
+        let environment = PaymentsBinary.environment([
+            "PAYMENTS_NETWORK_LEDGER": folder.appendingPathComponent("card-network.sqlite").path
+        ])
+        let binary = try PaymentsBinary.path()
+        func run(_ arguments: [String]) async throws -> (termination: Termination, output: String) {
+            try await runToCompletion(binary, arguments + ["--db", db], environment: environment, in: folder)
+        }
+        let made = try await run(["migrate", "--migrations", older.path])
+        #expect(made.termination.isCleanExit, "\(made.output)")
+        func applied() throws -> Int {
+            try DatabaseQueue(path: db).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM grdb_migrations") ?? 0 }
+        }
+        #expect(try applied() == all.count - 1)
+        let input = folder.appendingPathComponent("rows.csv")
+        try "customer,amount,currency,reference\ncus_x,1000,usd,r-1\n".write(
+            to: input,
+            atomically: true,
+            encoding: .utf8
+        )
+        // When this version's commands on existing data run on it
+        for arguments in [["sweep"], ["recharge", "--input", input.path], ["vault", "status"], ["vault", "rotate"]] {
+            let refused = try await run(arguments)
+            // Then each exits 2 naming the migration and what to run, and changes nothing (each migrated it, saying
+            // nothing: a cron job's sweep rebuilt tables beside the older version's running server)
+            #expect(refused.termination == Termination(reason: .exit, status: 2), "\(arguments): \(refused.output)")
+            #expect(refused.output.contains(String(newest.dropLast(4))), "\(arguments): \(refused.output)")
+            #expect(refused.output.contains("Run `payments migrate`"), "\(arguments): \(refused.output)")
+            #expect(try applied() == all.count - 1, "\(arguments)")
+        }
+        // A report reads it as it is
+        let report = try await run(["report", "daily_volume"])
+        #expect(report.termination.isCleanExit, "\(report.output)")
+        // And once migrated, the commands run
+        #expect(try await run(["migrate"]).termination.isCleanExit)
+        #expect(try applied() == all.count)
+        let swept = try await run(["sweep"])
+        #expect(swept.termination.isCleanExit, "\(swept.output)")
+    }
+
     @Test("payments sweep --now expires an abandoned 3-D Secure attempt while the server runs")
     func sweepWithNow() async throws {
         try await withServer { server in

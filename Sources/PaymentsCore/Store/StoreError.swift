@@ -30,3 +30,37 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
+
+/// A database whose schema is older than this version's (migrations it has not applied), opened by a command that
+/// works on the data without migrating it: migrating is `payments migrate`'s and `payments serve`'s (see
+/// ``MigrationPolicy``).
+public struct MigrationsPending: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The database, as its store names it (a path, or a URL without its password).
+    public let database: String
+    /// The migrations not applied, in order.
+    public let pending: [String]
+
+    /// Creates the error.
+    public init(database: String, pending: [String]) {
+        self.database = database
+        self.pending = pending
+    }
+
+    public var description: String {
+        "The database \(database) has \(pending.count) migration\(pending.count == 1 ? "" : "s") of this version "
+            + "still to apply (\(pending.joined(separator: ", "))). Run `payments migrate` (stop `payments serve` "
+            + "first on a large database: some migrations rebuild tables, and hold the write lock meanwhile), or "
+            + "start `payments serve`, which applies them; then run this again. Nothing was changed."
+    }
+}
+
+/// What opening a store does about migrations its database has not applied.
+public enum MigrationPolicy: Sendable {
+    /// Applies them (`payments migrate`, `payments serve`).
+    case apply
+    /// Refuses to open with ``MigrationsPending`` (`sweep`, `recharge`, `vault`: a cron job's sweep migrated a
+    /// large database beside the previous version's running server, whose writes then waited out the lock).
+    case require
+    /// Opens what is there, as it is (`payments report`, which reads and changes nothing).
+    case ignore
+}

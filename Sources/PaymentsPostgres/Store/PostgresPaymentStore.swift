@@ -84,7 +84,8 @@ public final class PostgresPaymentStore: Sendable {
     /// Opens the store on the database of `settings`, first applying pending migrations (under the migrator's
     /// advisory lock, so N instances starting at once migrate once).
     /// - Parameters:
-    ///   - migrate: false opens without migrating (`payments report`, which must change nothing).
+    ///   - migrationPolicy: what to do about migrations the database has not applied (by default, apply them;
+    ///     `payments report` opens what is there, and must change nothing).
     ///   - poolSize: connections in the pool, at least 1.
     ///   - leaseTimeout: how long a transaction waits for a connection (``defaultLeaseTimeout``).
     ///   - idleTransactionTimeout: how long a session may idle inside a transaction
@@ -96,7 +97,7 @@ public final class PostgresPaymentStore: Sendable {
         poolSize: Int = defaultPoolSize,
         leaseTimeout: Duration = defaultLeaseTimeout,
         idleTransactionTimeout: Duration = defaultIdleTransactionTimeout,
-        migrate: Bool = true,
+        migrationPolicy: MigrationPolicy = .apply,
         logger: Logger
     ) async throws -> PostgresPaymentStore {
         var driverLogger = logger
@@ -112,8 +113,16 @@ public final class PostgresPaymentStore: Sendable {
             throw StoreError.unavailable("cannot connect to \(settings.redactedURL): \(Self.reason(error))")
         }
         do {
-            if migrate {
-                _ = try await PostgresMigrator(migrations: migrations).migrate(on: connection, logger: driverLogger)
+            let migrator = PostgresMigrator(migrations: migrations)
+            switch migrationPolicy {
+            case .apply:
+                _ = try await migrator.migrate(on: connection, logger: driverLogger)
+            case .require:
+                let applied = Set(try await migrator.appliedMigrations(on: connection, logger: driverLogger))
+                let pending = migrations.migrations.map(\.name).filter { !applied.contains($0) }
+                if !pending.isEmpty { throw MigrationsPending(database: settings.redactedURL, pending: pending) }
+            case .ignore:
+                break
             }
             try await connection.close()
         } catch {

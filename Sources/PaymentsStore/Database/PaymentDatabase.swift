@@ -97,12 +97,14 @@ public struct PaymentDatabase: Sendable {
     ///   - synchronous: SQLite's durability level; `FULL` survives power loss as well as process crashes.
     ///   - groupCommit: fold concurrent writes into shared commits (``GroupCommitWriter``).
     ///   - writerNiceness: added to the group commit writer's thread's nice value (0 keeps the process's).
+    ///   - migrationPolicy: what to do about migrations the file has not applied (by default, apply them).
     public init(
         path: String,
         migrations: MigrationSet,
         synchronous: SynchronousLevel = .full,
         groupCommit: Bool = true,
-        writerNiceness: Int = 0
+        writerNiceness: Int = 0,
+        migrationPolicy: MigrationPolicy = .apply
     ) throws {
         let role = "The database (--db, PAYMENTS_DB)"
         try SQLiteFilePath.prepare(path, role: role)
@@ -119,7 +121,17 @@ public struct PaymentDatabase: Sendable {
         try pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
         }
-        try Self.migrate(pool, migrations.migrator)
+        switch migrationPolicy {
+        case .apply:
+            try Self.migrate(pool, migrations.migrator)
+        case .require:
+            let migrator = migrations.migrator
+            let applied = try pool.read { db in try migrator.appliedIdentifiers(db) }
+            let pending = migrator.migrations.filter { !applied.contains($0) }
+            if !pending.isEmpty { throw MigrationsPending(database: path, pending: pending) }
+        case .ignore:
+            break
+        }
         try pool.writeWithoutTransaction { db in
             // Group commit runs a batch's writes each in a savepoint when one of them threw (see
             // `GroupCommitWriter`), and SQLite keeps a copy of each page a savepoint changes in a sub-journal
