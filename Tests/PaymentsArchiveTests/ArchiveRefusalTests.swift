@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import PaymentsArchive
 import PaymentsPostgres
+import PaymentsStore
 import PostgresNIO
 import TestSupport
 import Testing
@@ -160,45 +161,113 @@ struct ArchiveRefusalTests {
         }
     }
 
-    @Test("an archive of another migration set is refused and the target stays untouched")
-    func differentMigrations() async throws {
-        // Given a SQLite database migrated without the last migration, with a row, exported
+    /// A folder with the repository's migrations but the last (`postgres` too: the PostgreSQL ones but the last),
+    /// as an older version shipped them, and the names of all of them.
+    static func olderMigrations() throws -> (folder: URL, all: [String]) {
         let folder = try TestPaths.temporaryFolder("payments-archive-migrations")
-        let all = try FileManager.default.contentsOfDirectory(atPath: TestPaths.migrations).filter {
-            $0.hasSuffix(".sql")
-        }.sorted()
-        for file in all.dropLast() {
-            try FileManager.default.copyItem(
-                atPath: TestPaths.migrations + "/" + file,
-                toPath: folder.appendingPathComponent(file).path
-            )
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("postgres"),
+            withIntermediateDirectories: true
+        )
+        var names: [String] = []
+        for sub in ["", "/postgres"] {
+            let all = try FileManager.default.contentsOfDirectory(atPath: TestPaths.migrations + sub).filter {
+                $0.hasSuffix(".sql")
+            }.sorted()
+            if sub.isEmpty { names = all.map { String($0.dropLast(4)) } }
+            for file in all.dropLast() {
+                try FileManager.default.copyItem(
+                    atPath: TestPaths.migrations + sub + "/" + file,
+                    toPath: folder.path + sub + "/" + file
+                )
+            }
         }
+        return (folder, names)
+    }
+
+    /// An archive of a SQLite database an older version made (every migration but the last), holding a customer.
+    static func olderArchive() async throws -> (archive: URL, all: [String]) {
+        let (folder, all) = try olderMigrations()
         let path = folder.appendingPathComponent("old.sqlite").path
         let queue = try DatabaseQueue(path: path)
         var migrator = DatabaseMigrator()
-        for file in all.dropLast() {
-            let sql = try String(contentsOfFile: TestPaths.migrations + "/" + file, encoding: .utf8)
-            migrator.registerMigration(String(file.dropLast(4))) { db in try db.execute(sql: sql) }
+        for name in all.dropLast() {
+            let sql = try String(contentsOfFile: TestPaths.migrations + "/" + name + ".sql", encoding: .utf8)
+            migrator.registerMigration(name) { db in try db.execute(sql: sql) }
         }
         try migrator.migrate(queue)
         try await queue.write { db in try db.execute(sql: "INSERT INTO customers (id, created) VALUES ('cus_1', 1)") }
-        let archive = try await ArchiveRoundTripTests.export(.sqlite(path: path, migrations: folder.path))
+        return (try await ArchiveRoundTripTests.export(.sqlite(path: path, migrations: folder.path)), all)
+    }
 
-        // When it is imported into a new PostgreSQL database and a new SQLite file, both with every migration
+    @Test("an older version's archive goes into a new database at its level, then this version's migrations apply")
+    func olderArchiveBroughtUpToDate() async throws {
+        // Given an archive an older version exported (a backup from before an upgrade)
+        let (archive, all) = try await Self.olderArchive()
+        // When it is imported into a new PostgreSQL database and a new SQLite file, with every migration
         for target in [try await ArchiveCluster.freshPostgres(), try ArchiveCluster.freshSQLite()] {
-            let error = await #expect(throws: ArchiveError.self) {
-                try await ArchiveImport(database: target, logger: Self.logger).run(input: archive.path)
+            let imported = try await ArchiveImport(database: target, logger: Self.logger).run(input: archive.path)
+            // Then its rows are in, and the database is at this version's migrations (it was refused: "export and
+            // import with the same version", no help when the archive is the only copy left)
+            #expect(imported.first { $0.table == "customers" }?.rows == 1, "\(target.kind)")
+            let rows = try await ArchiveCluster.everything(in: target)
+            #expect(rows["customers"]?.count == 1, "\(target.kind)")
+            switch target {
+            case .sqlite(let path, _):
+                let applied = try await DatabaseQueue(path: path).read { db in
+                    try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
+                }
+                #expect(applied == all)
+            case .postgres(let settings, _):
+                let count = try await ArchiveCluster.withConnection(settings) { connection in
+                    try await ArchiveRoundTripTests.integer("SELECT count(*) FROM schema_migrations", on: connection)
+                }
+                #expect(count == all.count)
             }
+        }
+    }
 
-            // Then it is refused, naming both sets, and nothing was written
+    @Test("a newer version's archive, or an older one into a database migrated past it, is refused untouched")
+    func otherMigrationsRefused() async throws {
+        // Given an archive of this version, and targets with an older version's migrations
+        let source = try await ArchiveRoundTripTests.sqliteWithEveryRow()
+        let current = try await ArchiveRoundTripTests.export(source)
+        let (folder, all) = try Self.olderMigrations()
+        let olderSQLite = ArchiveDatabase.sqlite(
+            path: folder.appendingPathComponent("older-target.sqlite").path,
+            migrations: folder.path
+        )
+        guard case .postgres(let settings, _) = try await ArchiveCluster.freshPostgres() else { return }
+        let olderPostgres = ArchiveDatabase.postgres(settings, migrations: folder.path + "/postgres")
+        for target in [olderPostgres, olderSQLite] {
+            let error = await #expect(throws: ArchiveError.self) {
+                try await ArchiveImport(database: target, logger: Self.logger).run(input: current.path)
+            }
             guard case .migrationsDiffer(let archived, let wanted) = error else {
                 Issue.record("expected migrationsDiffer, got \(String(describing: error))")
                 continue
             }
-            #expect(archived.count == all.count - 1)
-            #expect(wanted.count == all.count)
+            #expect(archived.count == all.count && wanted.count == all.count - 1)
             #expect(try await Self.isUntouched(target), "\(target.kind)")
         }
+        // And an older version's archive into a database this version has already migrated: its rows would go
+        // into tables past their level
+        let (older, _) = try await Self.olderArchive()
+        let migrated = try ArchiveCluster.freshSQLite()
+        guard case .sqlite(let path, let migrations) = migrated else { return }
+        _ = try PaymentDatabase(path: path, migrations: MigrationSet(folder: migrations))
+        let error = await #expect(throws: ArchiveError.self) {
+            try await ArchiveImport(database: migrated, logger: Self.logger).run(input: older.path)
+        }
+        guard case .migrationsDiffer = error else {
+            Issue.record("expected migrationsDiffer, got \(String(describing: error))")
+            return
+        }
+        #expect(error.map { "\($0)" }?.contains("already migrated past the archive") == true)
+        let customers = try await DatabaseQueue(path: path).read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM customers")
+        }
+        #expect(customers == 0)
     }
 
     @Test("two imports into one PostgreSQL database at once: one fills it, the other is refused")

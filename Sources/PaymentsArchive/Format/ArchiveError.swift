@@ -51,8 +51,9 @@ public enum ArchiveError: Error, Equatable, CustomStringConvertible {
                 + "empty database; nothing was imported."
         case .migrationsDiffer(let archive, let target):
             "The archive was exported at migrations [\(archive.joined(separator: ", "))] but the target is at "
-                + "[\(target.joined(separator: ", "))]. Export and import with the same version of the service "
-                + "(migrate the source first); nothing was imported."
+                + "[\(target.joined(separator: ", "))]. An archive imports into a new database with this version "
+                + "or an older one's (an older version's archive is brought up to date as it goes in), not a newer "
+                + "one's, and not into a database already migrated past the archive; nothing was imported."
         case .schemaDiffers(let reason):
             "The archive's tables are not the target's: \(reason). Nothing was imported."
         case .unsupportedValue(let table, let column, let type):

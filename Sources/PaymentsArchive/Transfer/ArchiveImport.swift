@@ -30,20 +30,24 @@ public struct ArchiveImport: Sendable {
             let archive = checked.header.migrations.sorted()
             switch database {
             case .sqlite(let path, let folder):
-                let migrations = try MigrationSet(folder: folder).migrations.map(\.name)
+                let all = try MigrationSet(folder: folder)
+                // An older version's archive goes into the target migrated to its level, then the rest apply
+                let level = try Self.level(of: archive, folder: all.migrations.map(\.name)).map {
+                    all.prefix(through: $0)!
+                }
                 if FileManager.default.fileExists(atPath: path) {
                     let queue = try SQLiteArchive.readOnlyQueue(path)
                     let (applied, counts) = try await queue.read { db in
                         let applied = try SQLiteArchive.appliedMigrations(db)
                         return (applied, applied.isEmpty ? [] : try SQLiteArchive.rowCounts(db))
                     }
-                    try check(archive: archive, applied: applied, folder: migrations, counts: counts)
+                    try check(archive: archive, applied: applied, folder: all.migrations.map(\.name), counts: counts)
                 } else {
-                    try check(archive: archive, applied: [], folder: migrations, counts: [])
+                    try check(archive: archive, applied: [], folder: all.migrations.map(\.name), counts: [])
                 }
                 let existed = FileManager.default.fileExists(atPath: path)
                 do {
-                    _ = try PaymentDatabase(path: path, migrations: MigrationSet(folder: folder))
+                    _ = try PaymentDatabase(path: path, migrations: level ?? all)
                 } catch {
                     if !existed { Self.removeIfEmpty(path, madeAs: nil) }
                     throw error
@@ -55,35 +59,49 @@ public struct ArchiveImport: Sendable {
                 // committed, and removed it; the other then exited 0 with every row in a removed file.
                 let lock = try ImportLock(path)
                 defer { lock.release() }
+                let counts: [(table: String, rows: Int64)]
                 do {
-                    return try SQLiteArchive.importArchive(try ArchiveReader(path: input), into: path)
+                    counts = try SQLiteArchive.importArchive(try ArchiveReader(path: input), into: path)
                 } catch {
                     if let made { Self.removeIfEmpty(path, madeAs: made) }
                     throw error
                 }
+                // The rows are in, at the archive's level: this version's later migrations bring them up to date,
+                // as they bring up a database the older version made
+                if level != nil { _ = try PaymentDatabase(path: path, migrations: all) }
+                return counts
             case .postgres(let settings, let folder):
-                let migrations = try PostgresMigrationSet(folder: folder)
+                let all = try PostgresMigrationSet(folder: folder)
+                let level = try Self.level(of: archive, folder: all.migrations.map(\.name)).map {
+                    all.prefix(through: $0)!
+                }
                 let connection = try await settings.connect(logger: logger)
                 do {
                     let applied = try await PostgresArchive.appliedMigrations(connection, logger: logger)
                     let counts = try await PostgresArchive.rowCounts(connection, logger: logger)
-                    try check(
-                        archive: archive,
-                        applied: applied,
-                        folder: migrations.migrations.map(\.name),
-                        counts: counts
-                    )
-                    _ = try await PostgresMigrator(migrations: migrations).migrate(on: connection, logger: logger)
+                    try check(archive: archive, applied: applied, folder: all.migrations.map(\.name), counts: counts)
+                    _ = try await PostgresMigrator(migrations: level ?? all).migrate(on: connection, logger: logger)
                     try await connection.close()
                 } catch {
                     try? await connection.close()
                     throw error
                 }
-                return try await PostgresArchive.importArchive(
+                let counts = try await PostgresArchive.importArchive(
                     try ArchiveReader(path: input),
                     into: settings,
                     logger: logger
                 )
+                if level != nil {
+                    let connection = try await settings.connect(logger: logger)
+                    do {
+                        _ = try await PostgresMigrator(migrations: all).migrate(on: connection, logger: logger)
+                        try await connection.close()
+                    } catch {
+                        try? await connection.close()
+                        throw error
+                    }
+                }
+                return counts
             }
         } catch {
             throw ArchiveError.wrapping(error, database: database)
@@ -105,12 +123,27 @@ public struct ArchiveImport: Sendable {
         for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
     }
 
-    /// Refuses a target that holds payment data, or whose migrations after migrating would not be the archive's.
+    /// The last migration of an older version's archive, whose migrations are the first of this version's
+    /// `folder` (in order); nil for an archive of this version's set.
+    /// - Throws: ``ArchiveError/migrationsDiffer(archive:target:)`` for any other set (a newer version's, or another
+    ///   project's): its rows would not fit this version's tables.
+    static func level(of archive: [String], folder: [String]) throws -> String? {
+        if archive == folder.sorted() { return nil }
+        guard let last = archive.last, archive.count < folder.count, Array(folder.prefix(archive.count)) == archive
+        else { throw ArchiveError.migrationsDiffer(archive: archive, target: folder.sorted()) }
+        return last
+    }
+
+    /// Refuses a target that holds payment data, or that is migrated past the archive (or to another set): the rows
+    /// go into tables at the archive's level, before this version's later migrations apply, so the target may hold
+    /// only migrations the archive has (a new database holds none).
     private func check(archive: [String], applied: [String], folder: [String], counts: [(table: String, rows: Int64)])
         throws
     {
         let after = Set(applied).union(folder).sorted()
-        guard after == archive else { throw ArchiveError.migrationsDiffer(archive: archive, target: after) }
+        guard after == folder.sorted(), Set(applied).isSubset(of: archive) else {
+            throw ArchiveError.migrationsDiffer(archive: archive, target: applied.isEmpty ? after : applied.sorted())
+        }
         if let full = counts.first(where: { $0.rows > 0 }) {
             throw ArchiveError.targetNotEmpty(table: full.table, rows: full.rows)
         }

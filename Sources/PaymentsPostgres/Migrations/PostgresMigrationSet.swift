@@ -26,6 +26,12 @@ public struct PostgresMigrationSet: Sendable {
 
     private init(migrations: [Migration]) { self.migrations = migrations }
 
+    /// The set's first migrations, up to and including `name` (an older version's set); nil when `name` is not one.
+    public func prefix(through name: String) -> PostgresMigrationSet? {
+        guard let last = migrations.firstIndex(where: { $0.name == name }) else { return nil }
+        return PostgresMigrationSet(migrations: Array(migrations[...last]))
+    }
+
     /// Errors reading the folder.
     public enum LoadError: Error, Equatable, CustomStringConvertible {
         case folderMissing(String)

@@ -64,6 +64,14 @@ public struct MigrationSet: Sendable {
     }
 
     /// A GRDB migrator that applies each file in its own transaction.
+    private init(migrations: [Migration]) { self.migrations = migrations }
+
+    /// The set's first migrations, up to and including `name` (an older version's set); nil when `name` is not one.
+    public func prefix(through name: String) -> MigrationSet? {
+        guard let last = migrations.firstIndex(where: { $0.name == name }) else { return nil }
+        return MigrationSet(migrations: Array(migrations[...last]))
+    }
+
     var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         for migration in migrations {
