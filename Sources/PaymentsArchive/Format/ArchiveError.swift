@@ -47,7 +47,7 @@ public enum ArchiveError: Error, Equatable, CustomStringConvertible {
         case .archiveChecksumMismatch:
             "The archive's checksum does not match its contents: it was changed or damaged. Nothing was imported."
         case .targetNotEmpty(let table, let rows):
-            "The target database already holds payment data (\(rows) rows in \(table)). Import only into a new, "
+            "The target database already holds payment data (\(rows) row\(rows == 1 ? "" : "s") in \(table)). Import only into a new, "
                 + "empty database; nothing was imported."
         case .migrationsDiffer(let archive, let target):
             "The archive was exported at migrations [\(archive.joined(separator: ", "))] but the target is at "
