@@ -249,20 +249,15 @@ struct PostgresPaymentStoreTests {
     @Test("an admin's report view with dates, times, arrays and JSON reads them as PostgreSQL writes them as text")
     func reportViewOfOtherTypes() async throws {
         // Given an admin's own view with columns of types the shipped views do not use (they printed wire bytes)
-        let settings = try await PostgresCluster.freshDatabase()
-        let store = try await Self.open(settings)
-        _ = try await PostgresCluster.withConnection(settings) { connection in
-            try await connection.query(
-                """
-                CREATE VIEW report_mixed AS SELECT TIMESTAMP '2026-12-03 10:00:00' AS at, DATE '2026-12-03' AS day,
-                ARRAY[1, 2] AS list, '{"a": 1}'::jsonb AS doc, INTERVAL '1 day' AS span, 7 AS n, 2.5::float8 AS r,
-                TRUE AS yes, 'x'::varchar AS t, NULL::timestamp AS missing, 12::numeric AS whole
-                """,
-                logger: PostgresCluster.logger
-            )
-        }
         // When it is run
-        let report = try await store.report("mixed")
+        let report = try await Self.report(
+            """
+            CREATE VIEW report_mixed AS SELECT TIMESTAMP '2026-12-03 10:00:00' AS at, DATE '2026-12-03' AS day,
+            ARRAY[1, 2] AS list, '{"a": 1}'::jsonb AS doc, INTERVAL '1 day' AS span, 7 AS n, 2.5::float8 AS r,
+            TRUE AS yes, 'x'::varchar AS t, NULL::timestamp AS missing, 12::numeric AS whole
+            """,
+            named: "mixed"
+        )
         // Then each cell reads as its text, numbers and booleans as themselves, in the view's column order
         #expect(report.columns == ["at", "day", "list", "doc", "span", "n", "r", "yes", "t", "missing", "whole"])
         #expect(
@@ -274,24 +269,30 @@ struct PostgresPaymentStoreTests {
             ],
             "\(report.rows)"
         )
+    }
+
+    /// The report `name` of a new database after `view` (its `CREATE VIEW report_...`) made it.
+    static func report(_ view: String, named name: String) async throws -> ReportTable {
+        let settings = try await PostgresCluster.freshDatabase()
+        let store = try await Self.open(settings)
+        _ = try await PostgresCluster.withConnection(settings) { connection in
+            try await connection.query(PostgresQuery(unsafeSQL: view), logger: PostgresCluster.logger)
+        }
+        let report = try await store.report(name)
         try await store.close()
+        return report
     }
 
     @Test("an admin's view in major units reads its decimals exactly, and as SQLite's division would (a real)")
     func reportViewOfDecimals() async throws {
-        let settings = try await PostgresCluster.freshDatabase()
-        let store = try await Self.open(settings)
-        _ = try await PostgresCluster.withConnection(settings) { connection in
-            try await connection.query(
-                """
-                CREATE VIEW report_major AS SELECT 12799 / 100.0 AS eur, 24300 / 100.0 AS usd, 188.64::numeric AS given,
-                12.3::float4 AS single, (-5)::numeric AS negative, 'NaN'::numeric AS nothing,
-                123456789012345678901234567890::numeric AS huge, 0.000001::numeric AS tiny
-                """,
-                logger: PostgresCluster.logger
-            )
-        }
-        let report = try await store.report("major")
+        let report = try await Self.report(
+            """
+            CREATE VIEW report_major AS SELECT 12799 / 100.0 AS eur, 24300 / 100.0 AS usd, 188.64::numeric AS given,
+            12.3::float4 AS single, (-5)::numeric AS negative, 'NaN'::numeric AS nothing,
+            123456789012345678901234567890::numeric AS huge, 0.000001::numeric AS tiny
+            """,
+            named: "major"
+        )
         // They read 127.99000000000001 (through a binary double), 243 (an integer, where SQLite has 243.0),
         // 188.64000000000001 and 12.300000190734863
         #expect(
@@ -303,7 +304,6 @@ struct PostgresPaymentStoreTests {
             ],
             "\(report.rows)"
         )
-        try await store.close()
     }
 
     /// Hands its value to whichever of two threads gives one first: a statement's outcome, or a deadline's nil.
