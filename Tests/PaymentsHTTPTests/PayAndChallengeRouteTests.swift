@@ -393,6 +393,9 @@ struct PayAndChallengeRouteTests {
             #expect(page.status == 200)
             #expect(page.text.contains("Authentication complete. The payment was not made."), "\(page.text)")
             #expect(!page.text.contains("You can close this window"))
+            // and its title says the outcome, not "Authentication complete" alone
+            #expect(page.text.contains("<h1>Payment not made</h1>"), "\(page.text)")
+            #expect(page.text.contains("<title>Payment not made</title>"), "\(page.text)")
             let id = try #require(intent["id"]?.string)
             let after = try await api.get("/v1/payment_intents/\(id)")
             #expect(after.json["status"]?.string == "requires_payment_method")

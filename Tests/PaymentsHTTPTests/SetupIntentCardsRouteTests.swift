@@ -213,6 +213,25 @@ struct SetupIntentCardsRouteTests {
         }
     }
 
+    @Test("a challenge completed after its customer was deleted says the card was not saved, in its title too")
+    func completedForDeletedCustomer() async throws {
+        try await withWire { api in
+            // Given a setup waiting for 3-D Secure, whose customer is deleted meanwhile
+            let customer = try await api.createCustomer()
+            let card = try await api.card("4000002500003155")
+            let setup = try await api.setup([("customer", customer), ("payment_method", card), ("confirm", "true")])
+            #expect(try await api.send(.delete, "/v1/customers/\(customer)").status == 200)
+            // When the customer completes the challenge
+            let answer = try await api.answerChallenge(of: setup, outcome: "complete")
+            // Then the page says the card was not saved, and its title says so (it read "Authentication complete")
+            #expect(answer.status == 200)
+            #expect(answer.text.contains("Authentication complete. The card was not saved."), "\(answer.text)")
+            #expect(answer.text.contains("<h1>Card not saved</h1>"), "\(answer.text)")
+            let id = try #require(setup["id"]?.string)
+            #expect(try await api.retrieveSetup(id)["status"]?.string == "requires_payment_method")
+        }
+    }
+
     @Test("with a return_url the challenge answer redirects there with the setup intent's id and client secret")
     func returnURL() async throws {
         try await withWire { api in

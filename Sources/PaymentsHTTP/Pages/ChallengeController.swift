@@ -94,10 +94,17 @@ struct ChallengeController {
             {type: "payments-3ds-result", \(answered.object): "\(answered.id)", \
             outcome: "\(outcome.rawValue)"}, "*");</script>
             """
+        // The title says the outcome too: "Authentication complete" above "The card was not saved." read as a success
+        let title =
+            switch (passed, answered.redirectStatus) {
+            case (true, "failed"): answered.object == "setup_intent" ? text.cardNotSavedTitle : text.paymentNotMadeTitle
+            case (true, _): text.completeTitle
+            case (false, _): text.failedTitle
+            }
         return Self.page(
             status: .ok,
             text: text,
-            title: passed ? text.completeTitle : text.failedTitle,
+            title: title,
             body: "<p id=\"outcome\" data-outcome=\"\(outcome.rawValue)\">\(message)</p>\(script)"
         )
     }

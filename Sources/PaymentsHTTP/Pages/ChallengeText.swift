@@ -25,6 +25,9 @@ struct ChallengeText: Sendable {
     let failedMessage: String
     let paymentNotMade: String
     let cardNotSaved: String
+    /// The title of a page whose authentication passed but whose attempt failed after it.
+    let paymentNotMadeTitle: String
+    let cardNotSavedTitle: String
     let expiredTitle: String
     let expiredMessage: String
     let unknownAnswer: String
@@ -45,6 +48,8 @@ struct ChallengeText: Sendable {
         failedMessage: "Authentication failed.",
         paymentNotMade: "The payment was not made.",
         cardNotSaved: "The card was not saved.",
+        paymentNotMadeTitle: "Payment not made",
+        cardNotSavedTitle: "Card not saved",
         expiredTitle: "Link no longer valid",
         expiredMessage: "This authentication link has been used or has expired.",
         unknownAnswer: "Unknown answer"
@@ -66,6 +71,8 @@ struct ChallengeText: Sendable {
         failedMessage: "認証に失敗しました。",
         paymentNotMade: "お支払いは行われていません。",
         cardNotSaved: "カードは保存されていません。",
+        paymentNotMadeTitle: "お支払いは行われていません",
+        cardNotSavedTitle: "カードは保存されていません",
         expiredTitle: "このリンクは無効です",
         expiredMessage: "この認証リンクは使用済みか、有効期限が切れています。",
         unknownAnswer: "不明な回答"
