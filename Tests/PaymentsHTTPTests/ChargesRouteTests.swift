@@ -621,6 +621,26 @@ struct ChargesRouteTests {
         }
     }
 
+    @Test("charge.updated of a refunded charge names only what the update changed, not its refunds")
+    func updateOfRefundedCharge() async throws {
+        try await withWire { api in
+            // Given a charge partly refunded
+            let paid = try await Self.pay(api, "pm_card_visa")
+            let id = try Self.chargeID(of: paid)
+            let refund = try await api.post("/v1/refunds", [("charge", id), ("amount", "300")])
+            let refundID = try #require(refund.json["id"]?.string, "\(refund.text)")
+            // When its metadata is changed
+            #expect(try await api.post("/v1/charges/\(id)", [("metadata[order]", "42")]).status == 200)
+            // Then the event's charge lists the refund, and previous_attributes holds the metadata alone (it held
+            // `refunds: {data: []}` too, as if the refunds had changed, and the charge had had none)
+            let events = try #require(try await api.get("/v1/events", [("type", "charge.updated")]).json["data"]?.array)
+            try #require(events.count == 1, "\(events)")
+            #expect(events[0]["data"]?["object"]?["refunds"]?.ids == [refundID])
+            let previous = try #require(events[0]["data"]?["previous_attributes"]?.object, "\(events[0])")
+            #expect(Set(previous.keys) == ["metadata"], "\(previous)")
+        }
+    }
+
     @Test("a refund of a charge that moved no money says why: declined, or an authorization to cancel instead")
     func refundOfUnpaidChargeSaysWhy() async throws {
         try await withWire { api in

@@ -32,11 +32,18 @@ struct EventRecordingTransaction: StoreTransaction {
         before: T? = nil
     ) throws {
         guard !types.isEmpty else { return }
+        let refunds = type == .charge ? try refundsOfCharge(object) : nil
         let snapshot =
-            try (type == .charge ? snapshotWithRefunds(object) : nil) ?? prepared?.snapshot(of: object)
-            ?? Self.snapshot(object)
-        let previous = try before.flatMap { before in
-            types.contains(where: { $0.hasSuffix(".updated") }) ? try Self.snapshot(before) : nil
+            try refunds.flatMap { refunds in
+                try (object as? Charge).map { try EventSnapshot.json($0, refunds: refunds) }
+            }
+            ?? prepared?.snapshot(of: object) ?? Self.snapshot(object)
+        let previous = try before.flatMap { before -> [UInt8]? in
+            guard types.contains(where: { $0.hasSuffix(".updated") }) else { return nil }
+            // A charge's update (its description or metadata) changes none of its refunds: the earlier snapshot
+            // lists the same ones. Without them, `previous_attributes` said the charge had had no refunds.
+            if let refunds, let charge = before as? Charge { return try EventSnapshot.json(charge, refunds: refunds) }
+            return try Self.snapshot(before)
         }
         for name in types {
             let event = Event(
@@ -54,14 +61,13 @@ struct EventRecordingTransaction: StoreTransaction {
         }
     }
 
-    /// A charge's snapshot with the first page of its refunds, newest first, as `GET /v1/charges/:id` shows them right
-    /// after the change (a `charge.refunded` listed no refunds while its `amount_refunded` counted them); nil for
+    /// The first page of a charge's refunds, newest first, as `GET /v1/charges/:id` shows them right after the change,
+    /// for its snapshot (a `charge.refunded` listed no refunds while its `amount_refunded` counted them); nil for
     /// every other object, and for a charge no refund has reserved an amount on, whose snapshot needs no read:
     /// every new payment's, and a released authorization's (its `amountRefunded` is a hold, with no refunds).
-    private func snapshotWithRefunds<T>(_ object: T) throws -> [UInt8]? {
+    private func refundsOfCharge<T>(_ object: T) throws -> Page<Refund>? {
         guard let charge = object as? Charge, charge.captured, charge.amountRefunded > 0 else { return nil }
-        let refunds = try base.refunds(paymentIntent: nil, charge: charge.id, created: nil, page: PageRequest())
-        return try EventSnapshot.json(charge, refunds: refunds)
+        return try base.refunds(paymentIntent: nil, charge: charge.id, created: nil, page: PageRequest())
     }
 
     /// `object` as an event's JSON snapshot: intents and charges, the objects most events show, by the hand-written
