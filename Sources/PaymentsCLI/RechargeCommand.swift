@@ -204,6 +204,17 @@ struct RechargeCommand: AsyncParsableCommand {
     /// Reads and checks the input file.
     /// - Throws: when the file cannot be read or lacks a required column (exit status 2).
     static func readInput(_ path: String) throws -> [Row] {
+        // Foundation reads a device as "permission denied", even one anyone may read (`/dev/null`)
+        switch (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType {
+        case .typeDirectory?:
+            throw ValidationError("cannot read \(path): it is a folder; name the CSV file")
+        case .typeCharacterSpecial?, .typeBlockSpecial?, .typeSocket?:
+            throw ValidationError(
+                "cannot read \(path): it is not a regular file (a device or a socket); name the CSV file"
+            )
+        default:
+            break
+        }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))

@@ -12,8 +12,8 @@ struct ReportCommand: AsyncParsableCommand {
         abstract: "Print an admin report (one of the database's report_* views).",
         discussion: """
             NAME is the view's name without report_, e.g. daily_volume, declines, open_intents, refunds_daily, \
-            expiring_authorizations, payments; --list prints the names this database has. The database is opened \
-            read-only and is never changed.
+            expiring_authorizations, payments, events_by_day; --list prints the names this database has. The database is \
+            opened read-only and is never changed.
             """
     )
 

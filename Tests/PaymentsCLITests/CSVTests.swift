@@ -149,6 +149,14 @@ struct RechargeInputTests {
         let missing = url.path + ".missing"
         let error = #expect(throws: (any Error).self) { try RechargeCommand.readInput(missing) }
         #expect(error.map { "\($0)" } == "cannot read \(missing): it does not exist")
+        // and a device is not "permission denied" (Foundation's word for it, even for `/dev/null`), nor a folder
+        let device = #expect(throws: (any Error).self) { try RechargeCommand.readInput("/dev/null") }
+        #expect(
+            device.map { "\($0)" }
+                == "cannot read /dev/null: it is not a regular file (a device or a socket); name the CSV file"
+        )
+        let folder = #expect(throws: (any Error).self) { try RechargeCommand.readInput("/tmp") }
+        #expect(folder.map { "\($0)" } == "cannot read /tmp: it is a folder; name the CSV file")
     }
 
     @Test("a file that is not CSV is refused, naming the file and the line")

@@ -601,6 +601,12 @@ struct BadInputRouteTests {
             #expect(response.error["type"]?.string == "invalid_request_error")
             let message = try #require(response.error["message"]?.string)
             #expect(message.contains("Search (GET /v1/\(object)/search) is not supported"), "\(message)")
+            // and the README section it names is there (it named "Admin reports", which is not)
+            let readme = try String(contentsOf: TestPaths.root.appendingPathComponent("README.md"), encoding: .utf8)
+            let section = try #require(
+                message.components(separatedBy: "(README, \"").last?.components(separatedBy: "\"").first
+            )
+            #expect(readme.contains("\n## \(section)\n"), "\(section)")
         }
     }
 

@@ -137,7 +137,7 @@ extension PaymentError {
             code: nil,
             message: "Search (GET /v1/\(objects)/search) is not supported by this service. List with filters "
                 + "instead (GET /v1/\(objects) takes \(filters)), or query the database with SQL (README, "
-                + "\"Admin reports\").",
+                + "\"Reporting with SQL\").",
             status: 404
         )
     }

@@ -63,7 +63,7 @@ public struct Catalog: Sendable, Equatable {
         items: [
             Item(id: "tshirt", name: "T-shirt", amount: 1400, currency: "usd"),
             Item(id: "mug", name: "Mug", amount: 900, currency: "usd"),
-            Item(id: "tote", name: "Tote bag (JPY)", amount: 2000, currency: "jpy"),
+            Item(id: "tote", name: "Tote bag", amount: 2000, currency: "jpy"),
         ],
         defaultItem: "tshirt"
     )
