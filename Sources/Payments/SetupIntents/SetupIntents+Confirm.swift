@@ -152,11 +152,14 @@ extension SetupIntents {
         vault: CardVault,
         network: any CardNetwork
     ) throws -> Bool {
-        guard let card = try resolved.number ?? tx.cardNumber(of: resolved.paymentMethod.id, vault: vault),
-            case .known(let profile) = network.lookUp(card)
-        else { return false }
+        guard let card = try resolved.number ?? tx.cardNumber(of: resolved.paymentMethod.id, vault: vault) else {
+            return false
+        }
+        // As the attempt decides (below): a card the network does not know is taken as one that needs no challenge
+        let behavior: ThreeDSecureBehavior =
+            if case .known(let profile) = network.lookUp(card) { profile.threeDSecure } else { .supportedNotRequired }
         switch ThreeDSecurePolicy.decide(
-            profile.threeDSecure,
+            behavior,
             offSession: false,
             offSessionReady: resolved.paymentMethod.offSessionReady,
             authenticated: false
