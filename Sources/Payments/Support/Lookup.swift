@@ -14,8 +14,9 @@ public struct Lookup: Sendable {
         public var lastErrorPaymentMethod: PaymentMethod?
         public var customer: Customer?
         public var latestCharge: ChargeBundle?
-        /// The first page of the intent's charges, newest first, for API versions before 2022-11-15
-        /// (``legacyCharges``); nil when not read.
+        /// The intent's `charges` list for API versions before 2022-11-15 (``legacyCharges``): its latest charge alone,
+        /// as Stripe's held ("only the latest charge, even if there were previously multiple unsuccessful charges");
+        /// nil when not read.
         public var charges: Page<ChargeBundle>?
 
         /// Creates a bundle; related objects not given are shown by id.
@@ -37,9 +38,9 @@ public struct Lookup: Sendable {
     }
 
     /// The name, among a rendering's expansions, of the intent's `charges` list: API versions before 2022-11-15 show
-    /// every PaymentIntent with the first page of its charges (pinned clients read `charges.data[0]`), where later
-    /// ones have `latest_charge`. Not a name a client can send (`expand[]=charges` is refused as Stripe refuses
-    /// it): the request's `Stripe-Version` adds it.
+    /// every PaymentIntent with a list of its latest charge (pinned clients read `charges.data[0]`), where later ones
+    /// have `latest_charge`. Not a name a client can send (`expand[]=charges` is refused as Stripe refuses it): the
+    /// request's `Stripe-Version` adds it.
     public static let legacyCharges = "charges"
 
     /// The related objects a rendering can expand (Stripe's `expand[]` names); every other one is shown by id.
@@ -61,24 +62,19 @@ public struct Lookup: Sendable {
         in tx: any StoreTransaction,
         expand: Set<String> = Lookup.expandable
     ) throws -> IntentBundle {
-        IntentBundle(
+        // An expanded latest charge shows its own card and refunds; so does an old version's `charges` list of it.
+        let latest =
+            expand.contains("latest_charge") || expand.contains(legacyCharges)
+            ? try intent.latestCharge.flatMap { try tx.charge($0) }.map { try chargeBundle(for: $0, in: tx) } : nil
+        return IntentBundle(
             intent: intent,
             paymentMethod: expand.contains("payment_method")
                 ? try intent.paymentMethod.flatMap { try tx.paymentMethod($0) } : nil,
             lastErrorPaymentMethod: try intent.lastPaymentError?.paymentMethod.flatMap { try tx.paymentMethod($0) },
             customer: expand.contains("customer") ? try intent.customer.flatMap { try tx.customer($0) } : nil,
-            // An expanded latest charge shows its own card and refunds.
-            latestCharge: expand.contains("latest_charge")
-                ? try intent.latestCharge.flatMap { try tx.charge($0) }.map { try chargeBundle(for: $0, in: tx) } : nil,
-            charges: expand.contains(legacyCharges) && intent.latestCharge != nil
-                ? try charges(of: intent.id, in: tx) : nil
+            latestCharge: expand.contains("latest_charge") ? latest : nil,
+            charges: expand.contains(legacyCharges) ? Page(items: latest.map { [$0] } ?? [], hasMore: false) : nil
         )
-    }
-
-    /// The first page of the charges of the intent `id`, newest first, each with its card and refunds.
-    static func charges(of id: String, in tx: any StoreTransaction) throws -> Page<ChargeBundle> {
-        let page = try tx.charges(customer: nil, paymentIntent: id, created: nil, page: PageRequest())
-        return Page(items: try page.items.map { try chargeBundle(for: $0, in: tx) }, hasMore: page.hasMore)
     }
 
     /// The bundle ``bundle(for:in:expand:)`` makes for `intent` when it needs no read (nothing expanded to show, no

@@ -35,7 +35,7 @@ public enum StripeRenderer {
         if options.expand.contains("latest_charge"), let charge = bundle.latestCharge {
             latestCharge = self.charge(charge, options: options.forNestedObjects)
         }
-        // API versions before 2022-11-15: the first page of the intent's charges (an intent with none has none to read)
+        // API versions before 2022-11-15: a list of the intent's latest charge (empty for an intent with none)
         var charges: JSONValue?
         if options.expand.contains(Lookup.legacyCharges) {
             charges = list(
