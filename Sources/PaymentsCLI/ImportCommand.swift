@@ -9,10 +9,11 @@ struct ImportCommand: AsyncParsableCommand {
         abstract: "Fill a new, empty database (SQLite or PostgreSQL) from an archive of payments export.",
         discussion: """
             Checks the whole archive first (every table's row count and SHA-256), then the target: it must hold no \
-            payment data, and its migrations (after applying the folder's pending ones) must be exactly the \
-            archive's. Then migrates it and copies every row in one transaction; on PostgreSQL each rowid identity \
-            is set past the highest imported value. Any refusal exits 1 and leaves the target unchanged. Stop the \
-            server on both databases while copying.
+            payment data, and the archive's migrations must be this version's, or an older version's (the first of \
+            them). Then migrates the target to the archive's migrations and copies every row in one transaction; on \
+            PostgreSQL each rowid identity is set past the highest imported value. An older version's archive is \
+            then brought up to date by this version's later migrations. Any refusal exits 1 and leaves the target \
+            unchanged. Stop the server on both databases while copying.
             """
     )
 

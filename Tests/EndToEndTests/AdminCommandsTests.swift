@@ -146,6 +146,20 @@ struct AdminCommandsTests {
             #expect(refused.output.contains("Run `payments migrate`"), "\(arguments): \(refused.output)")
             #expect(try applied() == all.count - 1, "\(arguments)")
         }
+        // Another program's file (the card network's ledger, say) is named as not a payments database, not sent to
+        // `payments migrate`, which refuses it too
+        let other = folder.appendingPathComponent("other-program.sqlite").path
+        try await DatabaseQueue(path: other).write { db in try db.execute(sql: "CREATE TABLE authorizations (id TEXT)")
+        }
+        let onLedger = try await runToCompletion(
+            binary,
+            ["sweep", "--db", other],
+            environment: environment,
+            in: folder
+        )
+        #expect(onLedger.termination.status != 0, "\(onLedger.output)")
+        #expect(onLedger.output.contains("is not a payments database"), "\(onLedger.output)")
+        #expect(!onLedger.output.contains("Run `payments migrate`"), "\(onLedger.output)")
         // A report reads it as it is
         let report = try await run(["report", "daily_volume"])
         #expect(report.termination.isCleanExit, "\(report.output)")

@@ -227,6 +227,45 @@ struct ArchiveRefusalTests {
         }
     }
 
+    @Test("an older archive whose later migration fails says its rows are in and to run payments migrate")
+    func olderArchiveWhoseLaterMigrationFails() async throws {
+        // Given this version's archive, and a "newer" migrations folder whose next migration cannot run
+        let source = try await ArchiveRoundTripTests.sqliteWithEveryRow()
+        let archive = try await ArchiveRoundTripTests.export(source)
+        let folder = try TestPaths.temporaryFolder("payments-archive-failing-migration")
+        for file in try FileManager.default.contentsOfDirectory(atPath: TestPaths.migrations)
+        where file.hasSuffix(".sql") {
+            try FileManager.default.copyItem(
+                atPath: TestPaths.migrations + "/" + file,
+                toPath: folder.appendingPathComponent(file).path
+            )
+        }
+        try "THIS IS NOT SQL;".write(
+            to: folder.appendingPathComponent("9999_cannot_run.sql"),
+            atomically: true,
+            encoding: .utf8
+        )
+        let target = ArchiveDatabase.sqlite(
+            path: folder.appendingPathComponent("t.sqlite").path,
+            migrations: folder.path
+        )
+        // When it is imported there
+        let error = await #expect(throws: ArchiveError.self) {
+            try await ArchiveImport(database: target, logger: Self.logger).run(input: archive.path)
+        }
+        // Then the error says the rows are in and what finishes the import, rather than a bare SQLite error that
+        // led to importing again, and being told the target held data
+        guard case .laterMigrationsFailed(let rows, let reason) = error else {
+            Issue.record("expected laterMigrationsFailed, got \(String(describing: error))")
+            return
+        }
+        #expect(rows > 100)
+        #expect(reason.contains("THIS IS NOT SQL") || reason.contains("syntax error"), "\(reason)")
+        #expect(error.map { "\($0)" }?.contains("Run `payments migrate` on the target to finish") == true)
+        let customers = try await ArchiveCluster.everything(in: target)["customers"]?.count ?? 0
+        #expect(customers > 0)
+    }
+
     @Test("a newer version's archive, or an older one into a database migrated past it, is refused untouched")
     func otherMigrationsRefused() async throws {
         // Given an archive of this version, and targets with an older version's migrations

@@ -1,5 +1,6 @@
-/// Why an export or an import stopped. Every case is a refusal that changed nothing in the target: an import
-/// checks what it can before it writes, and runs the rest inside the one transaction it rolls back.
+/// Why an export or an import stopped. Every case but ``laterMigrationsFailed(rows:reason:)`` is a refusal that
+/// changed nothing in the target: an import checks what it can before it writes, and runs the rest inside the one
+/// transaction it rolls back.
 public enum ArchiveError: Error, Equatable, CustomStringConvertible {
     /// The file is not an archive of this format, or of a version this build does not read.
     case notAnArchive(String)
@@ -19,6 +20,9 @@ public enum ArchiveError: Error, Equatable, CustomStringConvertible {
     case migrationsDiffer(archive: [String], target: [String])
     /// The archive's tables or columns are not the target's.
     case schemaDiffers(String)
+    /// An older version's archive went in (`rows` rows, committed at its migrations), and a later migration failed
+    /// (`reason`): the one case that leaves the target changed, its rows in and `payments migrate` to finish.
+    case laterMigrationsFailed(rows: Int64, reason: String)
     /// A value the archive format has no type for (SQLite's REAL; no column of the schema holds one).
     case unsupportedValue(table: String, column: String, type: String)
     /// The database is missing, or refused a statement.
@@ -56,6 +60,10 @@ public enum ArchiveError: Error, Equatable, CustomStringConvertible {
                 + "one's, and not into a database already migrated past the archive; nothing was imported."
         case .schemaDiffers(let reason):
             "The archive's tables are not the target's: \(reason). Nothing was imported."
+        case .laterMigrationsFailed(let rows, let reason):
+            "The archive's \(rows) rows were imported at its own (older) migrations, but bringing them up to this "
+                + "version's failed: \(reason). Run `payments migrate` on the target to finish; do not import again "
+                + "(the target holds the rows now)."
         case .unsupportedValue(let table, let column, let type):
             "Table \(table), column \(column) holds a \(type) value, which the archive format does not carry."
         case .database(let message):

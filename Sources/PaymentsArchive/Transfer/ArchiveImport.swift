@@ -6,10 +6,11 @@ import PaymentsStore
 /// `payments import`: an archive into a new database of either kind, all or nothing.
 ///
 /// Before anything is written the whole archive is read once and checked (every table's row count and SHA-256,
-/// the archive's own), and the target is checked without writing: it holds no payment data, and its migrations,
-/// once the folder's pending ones are applied, are exactly the archive's. Then the target is migrated, and the
-/// rows go in one transaction that checks all of it again (another process may have written meanwhile) and
-/// commits only after the archive's last line.
+/// the archive's own), and the target is checked without writing: it holds no payment data, and the archive's
+/// migrations are the folder's, or its first ones (an older version's archive), with none the target has applied
+/// beyond them. Then the target is migrated to the archive's migrations, and the rows go in one transaction that
+/// checks all of it again (another process may have written meanwhile) and commits only after the archive's last
+/// line. An older version's rows are then brought up to date by the folder's later migrations.
 public struct ArchiveImport: Sendable {
     public let database: ArchiveDatabase
     public let logger: Logger
@@ -68,7 +69,16 @@ public struct ArchiveImport: Sendable {
                 }
                 // The rows are in, at the archive's level: this version's later migrations bring them up to date,
                 // as they bring up a database the older version made
-                if level != nil { _ = try PaymentDatabase(path: path, migrations: all) }
+                if level != nil {
+                    do {
+                        _ = try PaymentDatabase(path: path, migrations: all)
+                    } catch {
+                        throw ArchiveError.laterMigrationsFailed(
+                            rows: counts.reduce(0) { $0 + $1.rows },
+                            reason: ArchiveError.wrapping(error, database: database).description
+                        )
+                    }
+                }
                 return counts
             case .postgres(let settings, let folder):
                 let all = try PostgresMigrationSet(folder: folder)
@@ -92,13 +102,20 @@ public struct ArchiveImport: Sendable {
                     logger: logger
                 )
                 if level != nil {
-                    let connection = try await settings.connect(logger: logger)
                     do {
-                        _ = try await PostgresMigrator(migrations: all).migrate(on: connection, logger: logger)
-                        try await connection.close()
+                        let connection = try await settings.connect(logger: logger)
+                        do {
+                            _ = try await PostgresMigrator(migrations: all).migrate(on: connection, logger: logger)
+                            try await connection.close()
+                        } catch {
+                            try? await connection.close()
+                            throw error
+                        }
                     } catch {
-                        try? await connection.close()
-                        throw error
+                        throw ArchiveError.laterMigrationsFailed(
+                            rows: counts.reduce(0) { $0 + $1.rows },
+                            reason: ArchiveError.wrapping(error, database: database).description
+                        )
                     }
                 }
                 return counts

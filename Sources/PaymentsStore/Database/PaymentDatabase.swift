@@ -127,6 +127,9 @@ public struct PaymentDatabase: Sendable {
         case .require:
             let migrator = migrations.migrator
             let applied = try pool.read { db in try migrator.appliedIdentifiers(db) }
+            // Another program's file (the card network's ledger) is named as such, not sent to `payments migrate`,
+            // which refuses it
+            if applied.isEmpty { try Self.refuseForeignDatabase(pool) }
             let pending = migrator.migrations.filter { !applied.contains($0) }
             if !pending.isEmpty { throw MigrationsPending(database: path, pending: pending) }
         case .ignore:
