@@ -57,6 +57,37 @@ struct MetricsTests {
         #expect(!text.contains("4242424242424242"))
     }
 
+    @Test("Refunds count by the outcome they reach; a refund's retry with its key counts nothing more")
+    func refunds() async throws {
+        let server = try await ServerProcess.start()
+        defer { server.kill() }
+        let paid = try await server.client.postForm(
+            "/v1/payment_intents",
+            [("amount", "2000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
+            auth: server.secret
+        )
+        let intent = try #require(try paid.json()["id"]?.string, "\(paid.text)")
+        // Two partial refunds, the second sent twice with its key, and one more than is left (refused)
+        for (amount, key) in [("500", "metrics-refund-1"), ("700", "metrics-refund-2"), ("700", "metrics-refund-2")] {
+            let refunded = try await server.client.postForm(
+                "/v1/refunds",
+                [("payment_intent", intent), ("amount", amount)],
+                auth: server.secret,
+                headers: ["Idempotency-Key": key]
+            )
+            #expect(refunded.status == 200, "\(refunded.text)")
+        }
+        let refused = try await server.client.postForm(
+            "/v1/refunds",
+            [("payment_intent", intent), ("amount", "5000")],
+            auth: server.secret
+        )
+        #expect(refused.status == 400, "\(refused.text)")
+        let text = try await server.client.get("/metrics").text
+        #expect(Self.sample(text, "payments_refunds_total", [#"status="succeeded""#]) == 2, "\(text)")
+        #expect(Self.sample(text, "payments_refunds_total", [#"status="failed""#]) == nil, "\(text)")
+    }
+
     @Test("Attempts that fail without a decline count as failed under their code; a SetupIntent's challenge counts")
     func failuresWithoutDecline() async throws {
         // A two-second confirmation window, so that a challenge can be answered too late

@@ -308,6 +308,7 @@ struct EventRecordingTransaction: StoreTransaction {
     func insert(_ refund: Refund) throws {
         try base.insert(refund)
         try record(EventTypes.refund(before: nil, after: refund), refund, type: .refund, id: refund.id)
+        countOutcome(of: refund, before: nil)
     }
 
     func update(_ refund: Refund) throws {
@@ -320,6 +321,15 @@ struct EventRecordingTransaction: StoreTransaction {
             id: refund.id,
             before: before
         )
+        countOutcome(of: refund, before: before)
+    }
+
+    /// Counts a refund that reached an outcome it did not have (`succeeded`, `failed`, `canceled`) once the write
+    /// commits: every refund write comes through here, whether the request, the sweeper or start-up recovery made it.
+    private func countOutcome(of refund: Refund, before: Refund?) {
+        guard refund.status != .pending, refund.status != before?.status else { return }
+        let status = refund.status
+        base.afterCommit { PaymentMetrics.refund(status) }
     }
 
     func refunds(paymentIntent: String?, charge: String?, created: CreatedFilter?, page: PageRequest) throws

@@ -22,6 +22,12 @@ enum PaymentMetrics {
         case approved, declined, failed
     }
 
+    /// A refund that reached `status` (`succeeded`, `failed` or `canceled`): one that succeeds and later fails, as a
+    /// card closed meanwhile makes it, counts under both.
+    static func refund(_ status: Refund.Status) {
+        Counter(label: "payments_refunds_total", dimensions: [("status", status.rawValue)]).increment()
+    }
+
     /// A step of a 3-D Secure challenge.
     static func challenge(_ step: ChallengeStep) {
         Counter(label: "payments_three_d_secure_challenges_total", dimensions: [("step", step.rawValue)]).increment()
