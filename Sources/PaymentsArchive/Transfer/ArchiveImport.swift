@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PaymentsPostgres
 import PaymentsStore
+import PostgresNIO
 
 /// `payments import`: an archive into a new database of either kind, all or nothing.
 ///
@@ -73,10 +74,7 @@ public struct ArchiveImport: Sendable {
                     do {
                         _ = try PaymentDatabase(path: path, migrations: all)
                     } catch {
-                        throw ArchiveError.laterMigrationsFailed(
-                            rows: counts.reduce(0) { $0 + $1.rows },
-                            reason: ArchiveError.wrapping(error, database: database).description
-                        )
+                        throw laterMigrationsFailed(counts, error)
                     }
                 }
                 return counts
@@ -85,16 +83,11 @@ public struct ArchiveImport: Sendable {
                 let level = try Self.level(of: archive, folder: all.migrations.map(\.name)).map {
                     all.prefix(through: $0)!
                 }
-                let connection = try await settings.connect(logger: logger)
-                do {
+                try await onConnection(settings) { connection in
                     let applied = try await PostgresArchive.appliedMigrations(connection, logger: logger)
                     let counts = try await PostgresArchive.rowCounts(connection, logger: logger)
                     try check(archive: archive, applied: applied, folder: all.migrations.map(\.name), counts: counts)
                     _ = try await PostgresMigrator(migrations: level ?? all).migrate(on: connection, logger: logger)
-                    try await connection.close()
-                } catch {
-                    try? await connection.close()
-                    throw error
                 }
                 let counts = try await PostgresArchive.importArchive(
                     try ArchiveReader(path: input),
@@ -103,19 +96,11 @@ public struct ArchiveImport: Sendable {
                 )
                 if level != nil {
                     do {
-                        let connection = try await settings.connect(logger: logger)
-                        do {
+                        try await onConnection(settings) { connection in
                             _ = try await PostgresMigrator(migrations: all).migrate(on: connection, logger: logger)
-                            try await connection.close()
-                        } catch {
-                            try? await connection.close()
-                            throw error
                         }
                     } catch {
-                        throw ArchiveError.laterMigrationsFailed(
-                            rows: counts.reduce(0) { $0 + $1.rows },
-                            reason: ArchiveError.wrapping(error, database: database).description
-                        )
+                        throw laterMigrationsFailed(counts, error)
                     }
                 }
                 return counts
@@ -123,6 +108,28 @@ public struct ArchiveImport: Sendable {
         } catch {
             throw ArchiveError.wrapping(error, database: database)
         }
+    }
+
+    /// Runs `body` on a new connection to `settings`' database, closed afterwards however `body` ends.
+    private func onConnection(_ settings: PostgresSettings, _ body: (PostgresConnection) async throws -> Void)
+        async throws
+    {
+        let connection = try await settings.connect(logger: logger)
+        do {
+            try await body(connection)
+            try await connection.close()
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    /// The error of an older archive's import whose later migrations failed (`error`) once its rows (`counts`) were in.
+    private func laterMigrationsFailed(_ counts: [(table: String, rows: Int64)], _ error: any Error) -> ArchiveError {
+        .laterMigrationsFailed(
+            rows: counts.reduce(0) { $0 + $1.rows },
+            reason: ArchiveError.wrapping(error, database: database).description
+        )
     }
 
     /// Removes the SQLite file at `path` (and the files SQLite keeps beside it) that a refused import made, so that
