@@ -57,3 +57,20 @@ def describe(folder, binary, root):
         f"tools    wrk {_wrk_version()}, Python {platform.python_version()} (SQLite {sqlite3.sqlite_version} for the "
         f"ceiling and the bulk inserts)",
     ]
+
+
+def disk_ceiling(folder, seconds):
+    """Single-row transactions per second on this disk in WAL mode with synchronous=FULL (one fsync each)."""
+    db = sqlite3.connect(os.path.join(folder, "ceiling.sqlite"), isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = FULL")
+    db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)")
+    count, start = 0, time.monotonic()
+    while time.monotonic() - start < seconds:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT INTO t (payload) VALUES (?)", ("x" * 200,))
+        db.execute("COMMIT")
+        count += 1
+    elapsed = time.monotonic() - start
+    db.close()
+    return count / elapsed
