@@ -526,13 +526,6 @@ struct ServiceSettings: Sendable {
                 "networkTimeout (PAYMENTS_NETWORK_TIMEOUT) must be positive, not \(networkTimeout)."
             )
         }
-        guard Double(idempotencyLease) > networkTimeout else {
-            throw SettingsError.invalid(
-                "idempotencyLease (PAYMENTS_IDEMPOTENCY_LEASE, \(idempotencyLease) s) must be longer than "
-                    + "networkTimeout (PAYMENTS_NETWORK_TIMEOUT, \(networkTimeout) s): a live request must finish "
-                    + "before anyone may take its key over."
-            )
-        }
         guard synchronous == "FULL" || synchronous == "NORMAL" else {
             throw SettingsError.invalid(
                 "synchronous (PAYMENTS_SYNCHRONOUS) must be FULL or NORMAL, not '\(synchronous)'."

@@ -138,6 +138,9 @@ struct LeaseTests {
         )
         #expect(refused.status == 409, "\(refused)\n\(b.diagnostics)")
         #expect(try refused.json()["error"]?["code"]?.string == "idempotency_key_in_use", "\(refused)")
+        // And says when a dead holder's key is free again
+        let message = try #require(try refused.json()["error"]?["message"]?.string)
+        #expect(message.contains("If the process running it stopped, the key is free again within"), "\(message)")
         let intents = try await ledgers.intentIDs(status: "processing")
         #expect(intents.count == 1, "the dead request left \(intents)")
         let intent = try #require(intents.first)
@@ -178,5 +181,59 @@ struct LeaseTests {
         )
         #expect(replay.header("Idempotent-Replayed") == "true")
         #expect(replay.body == retry.body)
+    }
+
+    @Test(
+        "a payment in flight when its server is killed completes within a client library's retries after a restart",
+        arguments: TestStore.allCases
+    )
+    func libraryRetriesOutlastACrash(_ store: TestStore) async throws {
+        // Given a server with the default lease that dies once a payment's attempt is committed
+        let dying = try await ServerProcess.start(
+            store: store,
+            environment: ["PAYMENTS_FAULT_POINT": "after-attempt-commit"]
+        )
+        defer { dying.kill() }
+        let ledgers = Ledgers(folder: dying.folder)
+        let key = UUID().uuidString
+        let lost = try? await dying.client.postForm(
+            "/v1/payment_intents",
+            Self.visaIntent,
+            auth: dying.secret,
+            headers: ["Idempotency-Key": key]
+        )
+        #expect(lost == nil, "the request was answered: \(String(describing: lost))")
+        _ = await dying.stop(signal: SIGKILL)
+
+        // When it is started again on its database, and the request is retried as the official libraries retry
+        // with max_network_retries=5: after 0.5, 1, 2, 4 and 5 s (their longest waits; jitter shortens them at
+        // random), on any answer that says Stripe-Should-Retry: true, counted from when the server is back
+        let restarted = try await ServerProcess.start(store: store, folder: dying.folder, keys: dying.keys)
+        defer { restarted.kill() }
+        var answers: [Int] = []
+        var answer: HTTPAnswer?
+        for wait in [0.5, 1, 2, 4, 5] {
+            try await Task.sleep(for: .seconds(wait))
+            guard
+                let response = try? await restarted.client.postForm(
+                    "/v1/payment_intents",
+                    Self.visaIntent,
+                    auth: restarted.secret,
+                    headers: ["Idempotency-Key": key]
+                )
+            else { continue }
+            answers.append(response.status)
+            answer = response
+            if response.header("Stripe-Should-Retry") != "true" { break }
+        }
+
+        // Then a retry gets the payment, made once: the dead process's hold on the key ran out in time (with a
+        // 30-second lease, every retry got 409 and the library raised an error for a payment that was made)
+        let paid = try #require(answer, "no answer: \(answers)\n\(restarted.diagnostics)")
+        #expect(paid.status == 200, "answers \(answers): \(paid)\n\(restarted.diagnostics)")
+        #expect(try paid.json()["status"]?.string == "succeeded", "\(paid)")
+        #expect(try await ledgers.intentCount() == 1)
+        #expect(try ledgers.networkApprovedAttempts().count == 1)
+        #expect(try await ledgers.intentsChargedTwice().isEmpty)
     }
 }

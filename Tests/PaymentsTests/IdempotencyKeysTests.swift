@@ -294,6 +294,42 @@ struct IdempotencyKeysTests {
         #expect(late?.status == 409)
     }
 
+    @Test("A request's lease is renewed while it runs, however long, and no longer once it ends")
+    func renewedWhileHeld() async throws {
+        // Given a 1-second lease (renewed every third of a second) and a request holding its key
+        let environment = try TestEnvironment(idempotencyLease: 1)
+        let renewal = environment.context.leaseRenewal
+        #expect(renewal.interval == .milliseconds(333))
+        guard case .run(let lease) = try await environment.idempotency.begin(Self.request("k9")) else {
+            Issue.record("expected to run k9")
+            return
+        }
+        try await environment.idempotency.holding(lease) {
+            try await environment.context.database.write { _ in }
+            #expect(renewal.count == 1)
+            // When the request runs 5 s past its lease (the clock moved on) and a renewal comes round
+            environment.clock.advance(by: 5)
+            let renewed = environment.clock.now + 1
+            let deadline = ContinuousClock.now + .seconds(30)
+            while try await Self.row(environment, "k9")?.lockedUntil != renewed {
+                guard ContinuousClock.now < deadline else { throw CancellationError() }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            // Then another request with the key is refused: the holder is alive
+            #expect(try await environment.idempotency.begin(Self.request("k9")) == .inFlight(until: renewed))
+        }
+        // And once the request has ended without finishing, nothing renews its lease: after it, the key is taken over
+        #expect(renewal.count == 0)
+        environment.clock.advance(by: 2)
+        let row = try #require(try await Self.row(environment, "k9"))
+        #expect(row.lockedBy == lease.token)
+        guard case .run(let next) = try await environment.idempotency.begin(Self.request("k9")) else {
+            Issue.record("expected the dead lease of k9 to be taken over")
+            return
+        }
+        #expect(next.token != lease.token)
+    }
+
     @Test("A claim on an orphaned attempt is undone when its transaction rolls back")
     func registryUndoneOnRollback() async throws {
         // Given an intent left processing by a crash after the network approved

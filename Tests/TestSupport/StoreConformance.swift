@@ -256,6 +256,53 @@ public enum StoreConformance {
             let left = try await store.read { tx in try tx.idempotencyKey(apiKey: "old", key: "b") }
             try require(left?.requestID == "req_old_b", "the clashing key left its scope")
         },
+        Check(name: "idempotency keys: a renewal extends only the leases its tokens still hold, never shortens one") {
+            store in
+            func begin(_ key: String, _ token: String, until: Int64) async throws {
+                _ = try await store.write { tx in
+                    try tx.beginIdempotentRequest(
+                        apiKey: "scope",
+                        key: key,
+                        method: "POST",
+                        path: "/v1/x",
+                        fingerprint: "f",
+                        requestID: "req_\(key)",
+                        token: token,
+                        now: 100,
+                        lockedUntil: until,
+                        expiresAt: 1_000
+                    )
+                }
+            }
+            func lease(_ key: String) async throws -> (String?, Int64?) {
+                let row = try await store.read { tx in try tx.idempotencyKey(apiKey: "scope", key: key) }
+                return (row?.lockedBy, row?.lockedUntil)
+            }
+            try await begin("a", "ta", until: 106)
+            try await begin("b", "tb", until: 106)
+            try await begin("c", "tc", until: 120)
+            try await begin("d", "td", until: 106)
+            try await store.write { tx in
+                try tx.finishIdempotentRequest(
+                    apiKey: "scope",
+                    key: "d",
+                    token: "td",
+                    status: 200,
+                    body: [1],
+                    paymentIntent: nil
+                )
+            }
+            // a: its token's; b: named with another token (taken over); c: runs later already; d: finished
+            let renewed = [("a", "ta"), ("b", "other"), ("c", "tc"), ("d", "td")].map {
+                HeldIdempotencyKey(apiKey: "scope", key: $0.0, token: $0.1)
+            }
+            try await store.write { tx in try tx.renewIdempotencyLeases(renewed, until: 110) }
+            let (a, b, c, d) = (try await lease("a"), try await lease("b"), try await lease("c"), try await lease("d"))
+            try require(a == ("ta", 110), "a: \(a)")
+            try require(b == ("tb", 106), "b: \(b)")
+            try require(c == ("tc", 120), "c: \(c)")
+            try require(d == (nil, nil), "d: \(d)")
+        },
         Check(name: "idempotency keys: in flight under a lease, fenced, replayed, taken over, pruned at expiry") {
             store in
             func begin(_ token: String, now: Int64, expiresAt: Int64? = 1_000) async throws -> IdempotencyBegin {

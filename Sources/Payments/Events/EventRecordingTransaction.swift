@@ -424,6 +424,10 @@ struct EventRecordingTransaction: StoreTransaction {
         try base.releaseIdempotentRequest(apiKey: apiKey, key: key, token: token)
     }
 
+    func renewIdempotencyLeases(_ held: [HeldIdempotencyKey], until: Int64) throws {
+        try base.renewIdempotencyLeases(held, until: until)
+    }
+
     func idempotencyKey(apiKey: String, key: String) throws -> IdempotencyKey? {
         try base.idempotencyKey(apiKey: apiKey, key: key)
     }

@@ -282,8 +282,11 @@ public struct IdempotencyKeys: Sendable {
     /// Runs `body`, the request `lease` was handed out for: while its key is new, `body`'s first write transaction
     /// inserts the key row (see ``KeyClaim``).
     /// - Throws: whatever `body` throws; ``IdempotencyKeyTaken`` when another request took the new key first.
+    /// The lease is renewed while `body` runs (``LeaseRenewal``).
     public func holding<T>(_ lease: IdempotencyLease, _ body: () async throws -> T) async throws -> T {
-        try await KeyClaim.$current.withValue(lease.claim) { try await body() }
+        context.leaseRenewal.hold(lease)
+        defer { context.leaseRenewal.release(lease) }
+        return try await KeyClaim.$current.withValue(lease.claim) { try await body() }
     }
 
     /// Saves the response of a request whose use case did not save it itself (endpoints that move no money) and

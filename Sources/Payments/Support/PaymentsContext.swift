@@ -22,6 +22,8 @@ public struct PaymentsContext: Sendable {
     public let faults: FaultInjector
     /// The finished idempotency keys this process has read, so their replays skip the database.
     public let finishedKeys: FinishedKeys
+    /// Keeps the leases of this process's requests in flight alive.
+    public let leaseRenewal: LeaseRenewal
 
     /// Settings the use cases follow.
     public struct Settings: Sendable {
@@ -30,21 +32,22 @@ public struct PaymentsContext: Sendable {
         public var confirmationWindow: Int64
         /// The absolute base URL of this server, for the 3-D Secure challenge page's address.
         public var publicBaseURL: String
-        /// How long a request holds its idempotency key (or recharge reference) before anyone else may take it
-        /// over (seconds). A live request needs a few milliseconds plus at most two network timeouts; a crashed
-        /// one keeps its key this long, so retries after a crash wait up to this long (409 meanwhile).
+        /// How long a request's idempotency key (or recharge reference) stays held after its holder was last heard
+        /// of, before anyone else may take it over (seconds). A live request renews its lease every third of it
+        /// (``LeaseRenewal``), however long it runs; a crashed one keeps its key at most this long, so retries after
+        /// a crash get 409 for up to this long.
         public var idempotencyLease: Int64
-        /// How long a card network call may take before the request gives up on it (it stays resumable). Shorter
-        /// than the lease, so a live holder never loses its key while waiting on the network.
+        /// How long a card network call may take before the request gives up on it (it stays resumable).
         public var networkTimeout: Duration
         /// How long a sweeper pass holds a rule's lease (seconds) before anyone else may take it over
         /// (``Sweeper``): renewed between batches, released when the rule is done; a pass that died keeps its
         /// rules this long.
         public var sweeperLease: Int64
 
-        /// The default lease: 30 s, three network timeouts, so a live request never loses its key, while a key left
-        /// by a crash is free again before a retrying client gives up for good.
-        public static let defaultIdempotencyLease: Int64 = 30
+        /// The default lease: 6 s. A key left by a crash is free again within it, before the official libraries'
+        /// retries give up (with `max_network_retries=5`, their waits add up to 6.25 to 12.5 s); a live request,
+        /// renewing every 2 s, keeps its key through two missed renewals.
+        public static let defaultIdempotencyLease: Int64 = 6
         /// The default network timeout: 10 s, far above the network's usual answer (milliseconds).
         public static let defaultNetworkTimeout: Duration = .seconds(10)
         /// The default sweeper lease: 30 s, far above a batch's time (milliseconds; a batch's network calls are
@@ -107,6 +110,12 @@ public struct PaymentsContext: Sendable {
         self.logger = logger
         self.attempts = AttemptRegistry()
         self.finishedKeys = FinishedKeys()
+        self.leaseRenewal = LeaseRenewal(
+            store: (database as? UseCaseStore)?.base ?? database,
+            clock: clock,
+            lease: settings.idempotencyLease,
+            logger: logger
+        )
     }
 }
 

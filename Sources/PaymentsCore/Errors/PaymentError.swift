@@ -277,13 +277,18 @@ extension PaymentError {
     }
 
     /// Another request with the same idempotency key is still running.
-    public static func idempotencyKeyInUse(key: String) -> PaymentError {
-        PaymentError(
+    /// - Parameter freeWithin: the seconds left of the holder's lease, when known: a holder that died (a server
+    ///   killed while the request ran) keeps the key that long, and the message says so.
+    public static func idempotencyKeyInUse(key: String, freeWithin: Int64? = nil) -> PaymentError {
+        let crashed = freeWithin.map {
+            " If the process running it stopped, the key is free again within \($0) s, and a retry then completes it."
+        }
+        return PaymentError(
             kind: .invalidRequest,
             code: "idempotency_key_in_use",
             message: "There is currently another in-progress request using this Idempotent Key (that probably means "
                 + "you submitted twice, and the other request is still going through): \(key). Please try again "
-                + "later.",
+                + "later." + (crashed ?? ""),
             status: 409
         )
     }

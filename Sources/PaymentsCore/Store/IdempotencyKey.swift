@@ -90,6 +90,19 @@ public struct IdempotencyKey: Codable, Sendable, Equatable {
     }
 }
 
+/// A key as its holder holds it: the key and the token of the request's lease.
+public struct HeldIdempotencyKey: Sendable, Hashable {
+    public let apiKey: String
+    public let key: String
+    public let token: String
+
+    public init(apiKey: String, key: String, token: String) {
+        self.apiKey = apiKey
+        self.key = key
+        self.token = token
+    }
+}
+
 /// What the begin phase found for a request's idempotency key.
 public enum IdempotencyBegin: Sendable, Equatable {
     /// The key is new, or its holder's lease ran out: this request now holds it and resumes from `row`.

@@ -180,6 +180,10 @@ public protocol StoreTransaction {
     /// Ends a lease without a response: forgets a key at its start, unlocks one with a recovery point; does nothing
     /// when `token` no longer holds the key.
     func releaseIdempotentRequest(apiKey: String, key: String, token: String) throws
+    /// Extends to `until` each lease of `held` that its token still holds (a live holder's renewal, by the process
+    /// running it); a key whose request finished, or that another request took over, is left as it is, and so is a
+    /// lease that already runs later.
+    func renewIdempotencyLeases(_ held: [HeldIdempotencyKey], until: Int64) throws
     /// The key row, if any.
     func idempotencyKey(apiKey: String, key: String) throws -> IdempotencyKey?
     /// Deletes up to `limit` keys that expired before `now` and that nobody holds at `realNow` (a lease is real

@@ -79,9 +79,10 @@ struct IdempotencyMiddleware: RouterMiddleware {
         switch decision {
         case .replay(let saved, let originalRequest):
             return Self.replay(saved, originalRequest: originalRequest)
-        case .inFlight:
+        case .inFlight(let until):
             Counter(label: "payments_idempotency_conflicts_total").increment()
-            throw PaymentError.idempotencyKeyInUse(key: key)
+            let left = max(until - services.context.clock.now(), 1)
+            throw PaymentError.idempotencyKeyInUse(key: key, freeWithin: left)
         case .run(let lease):
             try await services.context.faults.reach(.afterKeyBegin)
             var context = context

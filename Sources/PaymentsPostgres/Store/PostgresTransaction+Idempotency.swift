@@ -132,6 +132,18 @@ extension PostgresTransaction {
         )
     }
 
+    func renewIdempotencyLeases(_ held: [HeldIdempotencyKey], until: Int64) throws {
+        for lease in held {
+            try execute(
+                """
+                UPDATE idempotency_keys SET locked_until = $1
+                WHERE api_key = $2 AND key = $3 AND locked_by = $4 AND locked_until < $1
+                """,
+                [.integer(until), .text(lease.apiKey), .text(lease.key), .text(lease.token)]
+            )
+        }
+    }
+
     func idempotencyKey(apiKey: String, key: String) throws -> IdempotencyKey? {
         try fetchOne(
             "SELECT * FROM idempotency_keys WHERE api_key = $1 AND key = $2" + lockRow,

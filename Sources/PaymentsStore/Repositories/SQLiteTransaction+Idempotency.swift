@@ -127,6 +127,18 @@ extension SQLiteTransaction {
         )
     }
 
+    public func renewIdempotencyLeases(_ held: [HeldIdempotencyKey], until: Int64) throws {
+        for lease in held {
+            try execute(
+                """
+                UPDATE idempotency_keys SET locked_until = ?
+                WHERE api_key = ? AND key = ? AND locked_by = ? AND locked_until < ?
+                """,
+                [until, lease.apiKey, lease.key, lease.token, until]
+            )
+        }
+    }
+
     /// The key row, if any.
     public func idempotencyKey(apiKey: String, key: String) throws -> IdempotencyKey? {
         try fetchOne(
