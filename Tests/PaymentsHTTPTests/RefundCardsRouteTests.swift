@@ -36,6 +36,7 @@ struct RefundCardsRouteTests {
             // Then the refund is pending, and the charge already counts it
             #expect(refund["status"]?.string == "pending")
             #expect(refund.has("failure_reason") == false)
+            #expect(refund.has("failure_balance_transaction") == false)
             let charge = try await api.get("/v1/charges/\(chargeID)").json
             #expect(charge["amount_refunded"]?.int == 1000)
             #expect(charge["refunds"]?["data"]?[0]?["status"]?.string == "pending")
@@ -72,6 +73,7 @@ struct RefundCardsRouteTests {
             let failed = try await api.get("/v1/refunds/\(refundID)").json
             #expect(failed["status"]?.string == "failed")
             #expect(failed["failure_reason"]?.string == "expired_or_canceled_card")
+            #expect(failed.has("failure_balance_transaction") && failed["failure_balance_transaction"]?.isNull == true)
             let charge = try await api.get("/v1/charges/\(chargeID)").json
             #expect(charge["amount_refunded"]?.int == 0)
             #expect(charge["refunded"]?.bool == false)

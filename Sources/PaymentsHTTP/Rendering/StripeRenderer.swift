@@ -271,7 +271,8 @@ public enum StripeRenderer {
 
     // MARK: - Refund
 
-    /// A Refund; `failure_reason` appears only on a failed one, as Stripe's.
+    /// A Refund; `failure_balance_transaction` (null: there are no balance transactions here) and `failure_reason`
+    /// appear only on a failed one, as Stripe's.
     public static func refund(_ refund: Refund) -> JSONValue {
         var pairs: [(String, JSONValue)] = [
             ("id", .string(refund.id)),
@@ -282,7 +283,11 @@ public enum StripeRenderer {
             ("created", .int(refund.created)),
             ("currency", .string(refund.currency)),
         ]
-        if let reason = refund.failureReason { pairs.append(("failure_reason", .string(reason))) }
+        if let reason = refund.failureReason {
+            // The official libraries read both on a failed refund: `refund.failure_balance_transaction` raised
+            // AttributeError in stripe-python when it was missing
+            pairs += [("failure_balance_transaction", .null), ("failure_reason", .string(reason))]
+        }
         pairs += [
             ("metadata", .map(refund.metadata)),
             ("payment_intent", .string(refund.paymentIntent)),
