@@ -185,16 +185,21 @@ struct HealthEndToEndTests {
         let ledger = server.folder.appendingPathComponent("card-network.sqlite").path
         let release = try await Self.holdingRead(of: ledger, "SELECT count(*) FROM authorizations")
         defer { release.signal() }
-        // And 3.7 MB of the ledger's 4 written to its log by another process (not bound by the limit), so that the
-        // ledger's log reaches the limit while the database's files are still far from it
+        // And 3.9 MB of the ledger's 4 written to its log by another process (not bound by the limit), so that the
+        // ledger's log reaches the limit while the database's files are still far from it (with 3.7 MB, it took
+        // about as many payments as the database's log, which grows by some 110 KB a payment until its first
+        // checkpoint at 1,000 pages, took to reach 4 MB: which one failed first depended on the rows' sizes)
         try await DatabaseQueue(path: ledger).write { db in
             try db.execute(sql: "CREATE TABLE test_filler (b BLOB)")
-            try db.execute(sql: "INSERT INTO test_filler VALUES (zeroblob(3700000))")
+            try db.execute(sql: "INSERT INTO test_filler VALUES (zeroblob(3900000))")
         }
         // When payments go on until one fails
         let failed = try await Self.payUntilOneFails(server, atMost: 3_000)
         let failure = try #require(failed, "no payment failed within 3,000")
-        #expect(try failure.json()["error"]?["code"]?.string == "card_network_unavailable", "\(failure)")
+        #expect(
+            try failure.json()["error"]?["code"]?.string == "card_network_unavailable",
+            "\(failure)\n\(server.diagnostics)"
+        )
         // Then the server is not ready, naming the ledger (it answered ready between the failing payments)
         let refused = try await server.client.get("/health/ready")
         #expect(refused.status == 503, "\(refused)")

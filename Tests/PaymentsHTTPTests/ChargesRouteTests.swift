@@ -31,6 +31,42 @@ struct ChargesRouteTests {
 
     // MARK: - Retrieve: the shape of each kind of charge
 
+    @Test("a charge copies its intent's receipt email and statement descriptors, in its events too")
+    func receiptAndDescriptors() async throws {
+        try await withWire { api in
+            // Given a payment whose intent names a receipt email and statement descriptors, and one that does not
+            let paid = try await Self.pay(
+                api,
+                "pm_card_visa",
+                [
+                    ("receipt_email", "buyer@example.com"), ("statement_descriptor", "SHOPNAME"),
+                    ("statement_descriptor_suffix", "ORDER 42"),
+                ]
+            )
+            let plain = try await Self.pay(api, "pm_card_visa")
+
+            // When their charges are retrieved, and the first one's charge.succeeded event
+            let charge = try await Self.charge(api, try Self.chargeID(of: paid))
+            let other = try await Self.charge(api, try Self.chargeID(of: plain))
+            let events = try await api.get("/v1/events", [("type", "charge.succeeded")]).json
+            let event = try #require(
+                events["data"]?.array?.first { $0["data"]?["object"]?["id"] == charge["id"] },
+                "\(events)"
+            )
+
+            // Then the first charge holds what its intent held, as Stripe copies them (it showed null); the other
+            // holds nulls
+            for object in [charge, event["data"]?["object"] ?? .null] {
+                #expect(object["receipt_email"]?.string == "buyer@example.com", "\(object)")
+                #expect(object["statement_descriptor"]?.string == "SHOPNAME")
+                #expect(object["statement_descriptor_suffix"]?.string == "ORDER 42")
+            }
+            for field in ["receipt_email", "statement_descriptor", "statement_descriptor_suffix"] {
+                #expect(other[field]?.isNull == true, "\(field): \(other)")
+            }
+        }
+    }
+
     @Test("a succeeded charge has Stripe's shape: amounts, card, checks, outcome, refunds, copied metadata")
     func succeeded() async throws {
         try await withWire { api in

@@ -33,6 +33,11 @@ public struct Charge: Codable, Sendable, Equatable {
     /// The intent's description and metadata when the attempt was made (Stripe copies both onto the charge).
     public var description: String?
     public var metadata: [String: String]
+    /// The intent's receipt address and statement descriptors when the attempt was made, copied as Stripe copies
+    /// them (nil on charges made before they were kept).
+    public var receiptEmail: String?
+    public var statementDescriptor: String?
+    public var statementDescriptorSuffix: String?
     /// Radar's risk level for the payment; nil for an attempt that never reached the network's assessment.
     public var riskLevel: RiskLevel?
     /// The issuer's answer to each verification datum the payment carried; nil for one it did not carry.
@@ -74,6 +79,9 @@ public struct Charge: Codable, Sendable, Equatable {
         self.resolvedAt = nil
         self.description = nil
         self.metadata = [:]
+        self.receiptEmail = nil
+        self.statementDescriptor = nil
+        self.statementDescriptorSuffix = nil
         self.riskLevel = nil
         self.cvcCheck = nil
         self.addressLine1Check = nil
@@ -103,6 +111,9 @@ public struct Charge: Codable, Sendable, Equatable {
         )
         charge.description = intent.description
         charge.metadata = intent.metadata
+        charge.receiptEmail = intent.receiptEmail
+        charge.statementDescriptor = intent.statementDescriptor
+        charge.statementDescriptorSuffix = intent.statementDescriptorSuffix
         return charge
     }
 
@@ -206,6 +217,9 @@ public struct Charge: Codable, Sendable, Equatable {
         case authorizationCode = "authorization_code"
         case resolvedAt = "resolved_at"
         case description, metadata
+        case receiptEmail = "receipt_email"
+        case statementDescriptor = "statement_descriptor"
+        case statementDescriptorSuffix = "statement_descriptor_suffix"
         case riskLevel = "risk_level"
         case cvcCheck = "cvc_check"
         case addressLine1Check = "address_line1_check"

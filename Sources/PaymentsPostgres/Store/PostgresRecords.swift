@@ -160,6 +160,9 @@ enum PostgresRecords {
             "resolved_at": { $0.resolvedAt },
             "description": { $0.description },
             "metadata": { try PostgresJSON.text($0.metadata) },
+            "receipt_email": { $0.receiptEmail },
+            "statement_descriptor": { $0.statementDescriptor },
+            "statement_descriptor_suffix": { $0.statementDescriptorSuffix },
             "risk_level": { $0.riskLevel?.rawValue },
             "cvc_check": { $0.cvcCheck?.rawValue },
             "address_line1_check": { $0.addressLine1Check?.rawValue },
@@ -191,6 +194,9 @@ enum PostgresRecords {
         charge.resolvedAt = try row.optionalInt64("resolved_at")
         charge.description = try row.optionalString("description")
         charge.metadata = try row.json("metadata")
+        charge.receiptEmail = try row.optionalString("receipt_email")
+        charge.statementDescriptor = try row.optionalString("statement_descriptor")
+        charge.statementDescriptorSuffix = try row.optionalString("statement_descriptor_suffix")
         charge.riskLevel = try row.optionalChoice("risk_level")
         charge.cvcCheck = try row.optionalChoice("cvc_check")
         charge.addressLine1Check = try row.optionalChoice("address_line1_check")

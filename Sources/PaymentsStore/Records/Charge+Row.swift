@@ -30,6 +30,9 @@ extension Charge: FetchableRecord, TableRecord, StoredRow {
             "resolved_at": { RowValue.stored($0.resolvedAt) },
             "description": { RowValue.stored($0.description) },
             "metadata": { try RowValue.stored(RowValue.jsonText($0.metadata)) },
+            "receipt_email": { RowValue.stored($0.receiptEmail) },
+            "statement_descriptor": { RowValue.stored($0.statementDescriptor) },
+            "statement_descriptor_suffix": { RowValue.stored($0.statementDescriptorSuffix) },
             "risk_level": { RowValue.stored($0.riskLevel?.rawValue) },
             "cvc_check": { RowValue.stored($0.cvcCheck?.rawValue) },
             "address_line1_check": { RowValue.stored($0.addressLine1Check?.rawValue) },
@@ -64,6 +67,9 @@ extension Charge: FetchableRecord, TableRecord, StoredRow {
         resolvedAt = row["resolved_at"]
         description = row["description"]
         metadata = try RowValue.json(row, "metadata")
+        receiptEmail = row["receipt_email"]
+        statementDescriptor = row["statement_descriptor"]
+        statementDescriptorSuffix = row["statement_descriptor_suffix"]
         riskLevel = try RowValue.optionalChoice(row, "risk_level")
         cvcCheck = try RowValue.optionalChoice(row, "cvc_check")
         addressLine1Check = try RowValue.optionalChoice(row, "address_line1_check")
