@@ -193,7 +193,7 @@ struct CaptureRefundRouteTests {
         }
     }
 
-    @Test("a capture takes a valid statement descriptor suffix and final_capture=true")
+    @Test("a capture takes a valid statement descriptor suffix and final_capture=true, the suffix its charge's")
     func captureAcceptedOptions() async throws {
         try await withWire { api in
             let id = try #require(try await Self.authorized(api)["id"]?.string)
@@ -204,6 +204,13 @@ struct CaptureRefundRouteTests {
             #expect(response.status == 200, "\(response.text)")
             #expect(response.json["status"]?.string == "succeeded")
             #expect(response.json["amount_received"]?.int == 1000)
+            // The suffix is the charge's, as Stripe's capture sets it; the intent keeps its own (none here)
+            #expect(response.json["statement_descriptor_suffix"]?.isNull == true)
+            let charge = try #require(response.json["latest_charge"]?.string)
+            let captured = try await api.get("/v1/charges/\(charge)").json
+            #expect(captured["statement_descriptor_suffix"]?.string == "ORDER 7", "\(captured)")
+            #expect(captured["statement_descriptor"]?.isNull == true)
+            #expect(captured["captured"]?.bool == true)
         }
     }
 

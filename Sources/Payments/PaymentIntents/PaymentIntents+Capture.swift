@@ -14,10 +14,14 @@ extension PaymentIntents {
     /// intent, with a compare-and-set on the status so two racing captures (or a capture racing a cancel) have one
     /// winner. A crash between the two leaves the intent `requires_capture`; capturing again under the same key
     /// completes it without capturing twice at the network, and a capture without it is refused as a second one.
+    ///
+    /// `descriptors` given with the capture become its charge's (Stripe's capture sets the charge's
+    /// `statement_descriptor` and `statement_descriptor_suffix`; the intent keeps its own).
     public func capture(
         _ id: String,
         amountToCapture: Int64?,
         metadata: [String: String?]? = nil,
+        descriptors: StatementDescriptors = StatementDescriptors(),
         scope: IdempotencyScope? = nil
     ) async throws -> PaymentIntent {
         let now = context.clock.now()
@@ -97,13 +101,11 @@ extension PaymentIntents {
             guard try tx.update(next, expecting: recordedAlready ? .succeeded : .requiresCapture) else {
                 throw PaymentIntentStateMachine.unexpectedState(.capture, intent: current)
             }
-            if recordedAlready {
-                try scope?.finish(tx, intent: next, error: nil)
-                return next
-            }
             if var charge = try tx.charge(chargeID) {
-                charge.recordCapture(captured)
-                try tx.update(charge)
+                let before = charge
+                if !recordedAlready { charge.recordCapture(captured) }
+                descriptors.apply(to: &charge)
+                if charge != before { try tx.update(charge) }
             }
             try scope?.finish(tx, intent: next, error: nil)
             return next
@@ -160,5 +162,21 @@ extension PaymentIntents {
             }
             return next
         }
+    }
+}
+
+/// The statement descriptors a capture names for its charge; nil leaves the charge's as they are.
+public struct StatementDescriptors: Sendable, Equatable {
+    public var statementDescriptor: String?
+    public var suffix: String?
+
+    public init(statementDescriptor: String? = nil, suffix: String? = nil) {
+        self.statementDescriptor = statementDescriptor
+        self.suffix = suffix
+    }
+
+    func apply(to charge: inout Charge) {
+        if let statementDescriptor { charge.statementDescriptor = statementDescriptor }
+        if let suffix { charge.statementDescriptorSuffix = suffix }
     }
 }

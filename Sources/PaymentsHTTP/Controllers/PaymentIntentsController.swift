@@ -186,9 +186,11 @@ struct PaymentIntentsController {
         let expand = try Expansion.read(&params, allowed: Expansion.intentFields)
         let amount = try params.integer("amount_to_capture")
         let metadata = try params.metadata()?.updates
-        // The test-mode network prints no statement: descriptors are checked as Stripe checks them, and not kept
-        _ = try params.statementDescriptor("statement_descriptor")
-        _ = try params.statementDescriptor("statement_descriptor_suffix")
+        // The charge's, as Stripe's capture sets them (the test-mode network prints no statement)
+        let descriptors = StatementDescriptors(
+            statementDescriptor: try params.statementDescriptor("statement_descriptor"),
+            suffix: try params.statementDescriptor("statement_descriptor_suffix")
+        )
         if try params.boolean("final_capture") == false {
             // Stripe's multicapture; here a capture always releases what it leaves, which the merchant who meant
             // to capture again later would learn only at that next capture
@@ -202,7 +204,13 @@ struct PaymentIntentsController {
         let id = try context.parameters.require("id")
         let scope = context.intentScope(options: options(request, context, expand))
         return try await respond(scope: scope) {
-            try await services.intents.capture(id, amountToCapture: amount, metadata: metadata, scope: scope)
+            try await services.intents.capture(
+                id,
+                amountToCapture: amount,
+                metadata: metadata,
+                descriptors: descriptors,
+                scope: scope
+            )
         } render: { intent in
             try await render(intent, request: request, context: context, expand: expand)
         }
