@@ -27,6 +27,20 @@ struct LeaseTests {
             > 0
     }
 
+    /// Sends a payment with `key` to `dying`, a server set to die at a fault point, and reaps it: the request is
+    /// never answered.
+    static func payUntilDeath(_ dying: ServerProcess, key: String) async {
+        let lost = try? await dying.client.postForm(
+            "/v1/payment_intents",
+            visaIntent,
+            auth: dying.secret,
+            headers: ["Idempotency-Key": key]
+        )
+        #expect(lost == nil, "the request was answered: \(String(describing: lost))")
+        let termination = await dying.stop(signal: SIGKILL)
+        #expect(termination?.reason == .uncaughtSignal, "\(String(describing: termination))\n\(dying.diagnostics)")
+    }
+
     /// The charges of `intent`: attempt id → status.
     static func charges(of intent: String, _ ledgers: Ledgers) async throws -> [String: String] {
         try await ledgers.query("SELECT id, status FROM charges WHERE payment_intent = ?", [intent])
@@ -119,15 +133,7 @@ struct LeaseTests {
         let key = UUID().uuidString
 
         // When a payment with a key dies in A2 after recording its attempt
-        let lost = try? await dying.client.postForm(
-            "/v1/payment_intents",
-            Self.visaIntent,
-            auth: dying.secret,
-            headers: ["Idempotency-Key": key]
-        )
-        #expect(lost == nil, "the request was answered: \(String(describing: lost))")
-        let termination = await dying.stop(signal: SIGKILL)
-        #expect(termination?.reason == .uncaughtSignal, "\(String(describing: termination))\n\(dying.diagnostics)")
+        await Self.payUntilDeath(dying, key: key)
 
         // Then B refuses the key at once: the dead holder's lease has not run out
         let refused = try await b.client.postForm(
@@ -196,14 +202,7 @@ struct LeaseTests {
         defer { dying.kill() }
         let ledgers = Ledgers(folder: dying.folder)
         let key = UUID().uuidString
-        let lost = try? await dying.client.postForm(
-            "/v1/payment_intents",
-            Self.visaIntent,
-            auth: dying.secret,
-            headers: ["Idempotency-Key": key]
-        )
-        #expect(lost == nil, "the request was answered: \(String(describing: lost))")
-        _ = await dying.stop(signal: SIGKILL)
+        await Self.payUntilDeath(dying, key: key)
 
         // When it is started again on its database, and the request is retried as the official libraries retry
         // with max_network_retries=5: after 0.5, 1, 2, 4 and 5 s (their longest waits; jitter shortens them at
