@@ -31,9 +31,10 @@ struct ServiceSettings: Sendable {
     /// Older vault keys that only open: rows sealed under them until `payments vault rotate` re-seals them.
     var vaultOldKeys: [String]
     var confirmationWindow: Int64
-    /// How long a request holds an idempotency key or recharge reference (seconds).
+    /// How long a request's idempotency key or recharge reference stays held after its holder was last heard of
+    /// (seconds; a live holder renews it).
     var idempotencyLease: Int64
-    /// How long a card network call may take (seconds); shorter than the lease.
+    /// How long a card network call may take (seconds).
     var networkTimeout: Double
     var sweepInterval: Int
     /// How long a sweeper pass holds a rule's lease (seconds); see ``PaymentsContext/Settings/sweeperLease``.
@@ -478,7 +479,9 @@ struct ServiceSettings: Sendable {
         for (name, value, least, unit) in [
             ("port", Int64(port), 0, ""), ("confirmationWindow", confirmationWindow, 1, " s"),
             ("sweepInterval", Int64(sweepInterval), 0, " s"), ("sweeperLease", Int64(sweeperLease), 1, " s"),
-            ("idempotencyLease", idempotencyLease, 1, " s"), ("networkLatency", Int64(networkLatency), 0, " ms"),
+            // A lease is counted in whole seconds from the second it was renewed in, and renewed every third of a
+            // second less than it: at least 3 s, so that a live holder keeps its key through a missed renewal
+            ("idempotencyLease", idempotencyLease, 3, " s"), ("networkLatency", Int64(networkLatency), 0, " ms"),
         ] as [(String, Int64, Int64, String)] where value < least {
             throw SettingsError.invalid(
                 "\(name) (\(Self.environmentName(name))) must be at least \(least)\(unit), not \(value)."

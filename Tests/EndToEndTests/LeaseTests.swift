@@ -146,7 +146,7 @@ struct LeaseTests {
         #expect(try refused.json()["error"]?["code"]?.string == "idempotency_key_in_use", "\(refused)")
         // And says when a dead holder's key is free again
         let message = try #require(try refused.json()["error"]?["message"]?.string)
-        #expect(message.contains("If the process running it stopped, the key is free again within"), "\(message)")
+        #expect(message.contains("Should the process running it have stopped, a retry after at most"), "\(message)")
         let intents = try await ledgers.intentIDs(status: "processing")
         #expect(intents.count == 1, "the dead request left \(intents)")
         let intent = try #require(intents.first)
@@ -194,10 +194,12 @@ struct LeaseTests {
         arguments: TestStore.allCases
     )
     func libraryRetriesOutlastACrash(_ store: TestStore) async throws {
-        // Given a server with the default lease that dies once a payment's attempt is committed
+        // Given a server with the default lease and network time limit (the tests' children run with shorter ones)
+        // that dies once a payment's attempt is committed
+        let defaults = ["PAYMENTS_IDEMPOTENCY_LEASE": "6", "PAYMENTS_NETWORK_TIMEOUT": "10"]
         let dying = try await ServerProcess.start(
             store: store,
-            environment: ["PAYMENTS_FAULT_POINT": "after-attempt-commit"]
+            environment: defaults.merging(["PAYMENTS_FAULT_POINT": "after-attempt-commit"]) { _, new in new }
         )
         defer { dying.kill() }
         let ledgers = Ledgers(folder: dying.folder)
@@ -207,7 +209,12 @@ struct LeaseTests {
         // When it is started again on its database, and the request is retried as the official libraries retry
         // with max_network_retries=5: after 0.5, 1, 2, 4 and 5 s (their longest waits; jitter shortens them at
         // random), on any answer that says Stripe-Should-Retry: true, counted from when the server is back
-        let restarted = try await ServerProcess.start(store: store, folder: dying.folder, keys: dying.keys)
+        let restarted = try await ServerProcess.start(
+            store: store,
+            folder: dying.folder,
+            keys: dying.keys,
+            environment: defaults
+        )
         defer { restarted.kill() }
         var answers: [Int] = []
         var answer: HTTPAnswer?

@@ -409,7 +409,7 @@ struct ServeStartupTests {
             ),
             ("PAYMENTS_SWEEP_INTERVAL", "-1", "sweepInterval (PAYMENTS_SWEEP_INTERVAL) must be at least 0 s, not -1."),
             ("PAYMENTS_SWEEPER_LEASE", "0", "sweeperLease (PAYMENTS_SWEEPER_LEASE) must be at least 1 s, not 0."),
-            ("PAYMENTS_IDEMPOTENCY_LEASE", "0", "idempotencyLease (PAYMENTS_IDEMPOTENCY_LEASE) must be at least 1 s"),
+            ("PAYMENTS_IDEMPOTENCY_LEASE", "2", "idempotencyLease (PAYMENTS_IDEMPOTENCY_LEASE) must be at least 3 s"),
             (
                 "PAYMENTS_NETWORK_LATENCY", "-5",
                 "networkLatency (PAYMENTS_NETWORK_LATENCY) must be at least 0 ms, not -5."

@@ -296,10 +296,11 @@ struct IdempotencyKeysTests {
 
     @Test("A request's lease is renewed while it runs, however long, and no longer once it ends")
     func renewedWhileHeld() async throws {
-        // Given a 1-second lease (renewed every third of a second) and a request holding its key
-        let environment = try TestEnvironment(idempotencyLease: 1)
+        // Given a 4-second lease (renewed every second: leases are whole seconds, so a renewed one runs at least 3)
+        // and a request holding its key
+        let environment = try TestEnvironment(idempotencyLease: 4)
         let renewal = environment.context.leaseRenewal
-        #expect(renewal.interval == .milliseconds(333))
+        #expect(renewal.interval == .seconds(1))
         guard case .run(let lease) = try await environment.idempotency.begin(Self.request("k9")) else {
             Issue.record("expected to run k9")
             return
@@ -308,8 +309,8 @@ struct IdempotencyKeysTests {
             try await environment.context.database.write { _ in }
             #expect(renewal.count == 1)
             // When the request runs 5 s past its lease (the clock moved on) and a renewal comes round
-            environment.clock.advance(by: 5)
-            let renewed = environment.clock.now + 1
+            environment.clock.advance(by: 9)
+            let renewed = environment.clock.now + 4
             let deadline = ContinuousClock.now + .seconds(30)
             while try await Self.row(environment, "k9")?.lockedUntil != renewed {
                 guard ContinuousClock.now < deadline else { throw CancellationError() }
@@ -320,7 +321,7 @@ struct IdempotencyKeysTests {
         }
         // And once the request has ended without finishing, nothing renews its lease: after it, the key is taken over
         #expect(renewal.count == 0)
-        environment.clock.advance(by: 2)
+        environment.clock.advance(by: 5)
         let row = try #require(try await Self.row(environment, "k9"))
         #expect(row.lockedBy == lease.token)
         guard case .run(let next) = try await environment.idempotency.begin(Self.request("k9")) else {

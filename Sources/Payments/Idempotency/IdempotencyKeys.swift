@@ -7,10 +7,10 @@ import PaymentsCore
 /// points through the ``IdempotencyScope`` made from the lease it hands out.
 ///
 /// A key in flight is held by a lease (``PaymentsContext/Settings/idempotencyLease``): until it runs out, anyone
-/// else, in this process or another, is told the key is in flight (409). Network calls time out well inside the
-/// lease (``PaymentsContext/Settings/networkTimeout``), so a live holder finishes first; a holder that died is
+/// else, in this process or another, is told the key is in flight (409). A live holder's process renews its lease
+/// while it runs (``LeaseRenewal``), so it finishes first however long the network takes; a holder that died is
 /// taken over once its lease has run out, and the new holder resumes from the recovery point the dead one
-/// recorded. A holder that overran its lease is fenced: its writes fail, and nothing it does counts.
+/// recorded. A holder whose lease ran out (a paused process) is fenced: its writes fail, and nothing it does counts.
 public struct IdempotencyKeys: Sendable {
     let context: PaymentsContext
 
@@ -169,14 +169,14 @@ public struct IdempotencyKeys: Sendable {
             "\(request.method) \(request.path)\n\(request.parameters)"
         )
         // The lease this request takes when it runs; a replay (most retries) takes none, and draws no token.
-        let (ids, lease) = (context.ids, context.settings.idempotencyLease)
+        let (ids, clock, lease) = (context.ids, context.clock, context.settings.idempotencyLease)
         func newClaim() -> KeyClaim {
             KeyClaim(
                 request: request,
                 fingerprint: fingerprint,
                 token: "lease_" + ids.token(24),
-                now: now,
-                until: now + lease
+                clock: clock,
+                lease: lease
             )
         }
         // A finished key's row never changes until it expires: answered from memory when this process has read it.

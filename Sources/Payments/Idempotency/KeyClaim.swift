@@ -21,16 +21,29 @@ public final class KeyClaim: Sendable {
     let request: IdempotencyKeys.Request
     let fingerprint: String
     let token: String
+    /// When the request began, and when its lease runs out counted from then (what its ``IdempotencyLease`` says).
     let now: Int64
     let until: Int64
+    /// The clock and the lease's length the row is written with: its lease is counted from the write, which may
+    /// come seconds after the begin phase (a queue of writes, a PostgreSQL pool waited for), not from the begin.
+    private let clock: UnixClock
+    private let lease: Int64
     private let claimed = Mutex(false)
 
-    init(request: IdempotencyKeys.Request, fingerprint: String, token: String, now: Int64, until: Int64) {
+    init(
+        request: IdempotencyKeys.Request,
+        fingerprint: String,
+        token: String,
+        clock: UnixClock,
+        lease: Int64
+    ) {
         self.request = request
         self.fingerprint = fingerprint
         self.token = token
-        self.now = now
-        self.until = until
+        self.clock = clock
+        self.lease = lease
+        self.now = clock.now()
+        self.until = now + lease
     }
 
     /// Whether the key row is committed (from then on the request's writes need no claim).
@@ -58,7 +71,8 @@ extension KeyClaim {
     /// The store's begin phase for this request in `tx`: inserts the key held by ``token``, takes over one whose
     /// holder's lease ran out, or reports what the key's first request left.
     func begin(in tx: any StoreTransaction) throws -> IdempotencyBegin {
-        try tx.beginIdempotentRequest(
+        let now = clock.now()
+        return try tx.beginIdempotentRequest(
             apiKey: request.apiKey,
             key: request.key,
             method: request.method,
@@ -67,7 +81,7 @@ extension KeyClaim {
             requestID: request.requestID,
             token: token,
             now: now,
-            lockedUntil: until,
+            lockedUntil: now + lease,
             expiresAt: request.lifetime.map { now + $0 }
         )
     }

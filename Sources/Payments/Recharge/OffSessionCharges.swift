@@ -152,8 +152,9 @@ public struct OffSessionCharges: Sendable {
             requestID: instance,
             lifetime: nil
         )
-        // Two leases' worth of waiting: the holder finishes, or dies and its lease runs out, well within it.
-        let patience = 2 * context.settings.idempotencyLease
+        // A live holder (another run) renews its lease until its row is done: two network time limits and two
+        // leases' worth of waiting see it finish, or die and its lease run out, well within it.
+        let patience = 2 * context.settings.networkTimeout.components.seconds + 2 * context.settings.idempotencyLease
         let start = context.clock.now()
         while true {
             let decision: IdempotencyKeys.Decision

@@ -33,8 +33,8 @@ public struct PaymentsContext: Sendable {
         /// The absolute base URL of this server, for the 3-D Secure challenge page's address.
         public var publicBaseURL: String
         /// How long a request's idempotency key (or recharge reference) stays held after its holder was last heard
-        /// of, before anyone else may take it over (seconds). A live request renews its lease every third of it
-        /// (``LeaseRenewal``), however long it runs; a crashed one keeps its key at most this long, so retries after
+        /// of, before anyone else may take it over (seconds). A live request renews its lease every third of a
+        /// second less than it (``LeaseRenewal``), however long it runs; a crashed one keeps its key at most this long, so retries after
         /// a crash get 409 for up to this long.
         public var idempotencyLease: Int64
         /// How long a card network call may take before the request gives up on it (it stays resumable).
@@ -46,7 +46,7 @@ public struct PaymentsContext: Sendable {
 
         /// The default lease: 6 s. A key left by a crash is free again within it, before the official libraries'
         /// retries give up (with `max_network_retries=5`, their waits add up to 6.25 to 12.5 s); a live request,
-        /// renewing every 2 s, keeps its key through two missed renewals.
+        /// renewing every 1.67 s, keeps its key through two missed renewals.
         public static let defaultIdempotencyLease: Int64 = 6
         /// The default network timeout: 10 s, far above the network's usual answer (milliseconds).
         public static let defaultNetworkTimeout: Duration = .seconds(10)
@@ -114,6 +114,7 @@ public struct PaymentsContext: Sendable {
             store: (database as? UseCaseStore)?.base ?? database,
             clock: clock,
             lease: settings.idempotencyLease,
+            networkTimeout: settings.networkTimeout,
             logger: logger
         )
     }

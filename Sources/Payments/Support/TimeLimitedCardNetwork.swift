@@ -5,8 +5,8 @@ import Synchronization
 /// A card network whose every call answers within `timeout`: a late or failed call becomes
 /// ``PaymentError/cardNetworkUnavailable(_:)``.
 ///
-/// The timeout is what keeps a live request inside its idempotency lease (it is shorter than the lease, which the
-/// settings check), so a second holder never takes over a key whose first holder is still waiting on the network.
+/// The timeout bounds how long a request waits on the network (its idempotency lease is renewed meanwhile,
+/// ``LeaseRenewal``, so a second holder never takes over a key whose first holder is still waiting).
 /// A call that timed out may still have happened at the network; every call is idempotent on its reference, so
 /// asking again (the retry with the same key, the sweeper) finds its answer and never moves money twice.
 struct TimeLimitedCardNetwork: CardNetwork {

@@ -281,7 +281,8 @@ extension PaymentError {
     ///   killed while the request ran) keeps the key that long, and the message says so.
     public static func idempotencyKeyInUse(key: String, freeWithin: Int64? = nil) -> PaymentError {
         let crashed = freeWithin.map {
-            " If the process running it stopped, the key is free again within \($0) s, and a retry then completes it."
+            " Should the process running it have stopped, a retry after at most \($0) s takes the key over and completes "
+                + "the request."
         }
         return PaymentError(
             kind: .invalidRequest,

@@ -143,7 +143,8 @@ struct IdempotencyMiddleware: RouterMiddleware {
     }
 
     /// Runs the handler under the key, then saves its response (unless its final transaction already did) or
-    /// releases the key when there is nothing to save.
+    /// releases the key when there is nothing to save. The lease is renewed throughout, the error's answer rendered
+    /// between the handler and its saving included (it reads the intent and its payment method).
     private func run(
         _ request: Request,
         context: Context,
@@ -152,6 +153,9 @@ struct IdempotencyMiddleware: RouterMiddleware {
     ) async throws -> Response {
         let keys = services.idempotency
         let capture = ResponseCapture()
+        let renewal = services.context.leaseRenewal
+        renewal.hold(lease)
+        defer { renewal.release(lease) }
         do {
             let response = try await keys.holding(lease) {
                 try await ResponseCapture.$current.withValue(capture) {

@@ -62,8 +62,7 @@ enum PaymentsBinary {
     }
 
     /// The idempotency lease and network timeout every child runs with unless a test says otherwise: short, so
-    /// that a retry after a SIGKILL takes the dead holder's key over within seconds instead of the default 30 s,
-    /// and still longer than any local network call takes on a loaded test machine.
+    /// that a retry after a SIGKILL takes the dead holder's key over within 3 s instead of the default 6 s.
     static let shortLeases = ["PAYMENTS_IDEMPOTENCY_LEASE": "3", "PAYMENTS_NETWORK_TIMEOUT": "2"]
 
     /// The environment a child gets: this process's, without any `PAYMENTS_*` setting that would leak in from
