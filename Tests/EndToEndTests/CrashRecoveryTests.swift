@@ -93,13 +93,20 @@ struct CrashRecoveryTests {
             #expect(try await Ledgers(folder: server.folder).pendingCharges() == 0, "start-up recovery left pending")
             let pending = planned.indices.filter { index in answers.withLock { $0[index] == nil } }
             let queue = Shared(pending[...])
-            // Kill after a random moment unless this is a late round (then let it finish).
-            let killAfter: Duration? = rounds <= 4 ? .milliseconds(Int.random(in: 50...400, using: &generator)) : nil
+            // Kill once 1 to 8 more requests are answered, a moment later (then inside other requests' phases),
+            // unless this is a late round (then let it finish). A random time after the start (50 to 400 ms) came
+            // after the whole stream when the machine was quick: nothing was interrupted.
+            let killAt: Int? =
+                rounds <= 4 ? answers.withLock { $0.count } + Int.random(in: 1...8, using: &generator) : nil
+            let killDelay = Duration.milliseconds(Int.random(in: 0...20, using: &generator))
             let killer = Task {
-                if let killAfter {
-                    try? await Task.sleep(for: killAfter)
-                    server.kill()
+                guard let killAt else { return }
+                while answers.withLock({ $0.count }) < killAt {
+                    guard !Task.isCancelled else { return }
+                    try? await Task.sleep(for: .milliseconds(2))
                 }
+                try? await Task.sleep(for: killDelay)
+                server.kill()
             }
             await withTaskGroup(of: Void.self) { group in
                 for _ in 0..<6 {
