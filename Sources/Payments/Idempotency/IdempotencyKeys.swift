@@ -280,9 +280,8 @@ public struct IdempotencyKeys: Sendable {
     }
 
     /// Runs `body`, the request `lease` was handed out for: while its key is new, `body`'s first write transaction
-    /// inserts the key row (see ``KeyClaim``).
+    /// inserts the key row (see ``KeyClaim``). The lease is renewed while `body` runs (``LeaseRenewal``).
     /// - Throws: whatever `body` throws; ``IdempotencyKeyTaken`` when another request took the new key first.
-    /// The lease is renewed while `body` runs (``LeaseRenewal``).
     public func holding<T>(_ lease: IdempotencyLease, _ body: () async throws -> T) async throws -> T {
         context.leaseRenewal.hold(lease)
         defer { context.leaseRenewal.release(lease) }
