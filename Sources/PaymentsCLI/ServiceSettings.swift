@@ -479,8 +479,8 @@ struct ServiceSettings: Sendable {
         for (name, value, least, unit) in [
             ("port", Int64(port), 0, ""), ("confirmationWindow", confirmationWindow, 1, " s"),
             ("sweepInterval", Int64(sweepInterval), 0, " s"), ("sweeperLease", Int64(sweeperLease), 1, " s"),
-            // A lease is counted in whole seconds from the second it was renewed in, and renewed every third of a
-            // second less than it: at least 3 s, so that a live holder keeps its key through a missed renewal
+            // A lease is counted in whole seconds from the second it was renewed in, and renewed every third of its
+            // length less one second: at least 3 s, so that a live holder keeps its key through a missed renewal
             ("idempotencyLease", idempotencyLease, 3, " s"), ("networkLatency", Int64(networkLatency), 0, " ms"),
         ] as [(String, Int64, Int64, String)] where value < least {
             throw SettingsError.invalid(

@@ -6,8 +6,8 @@ import Synchronization
 ///
 /// A lease (``PaymentsContext/Settings/idempotencyLease``) is how long a key stays held after its holder was last
 /// heard of. A request holds its key through ``IdempotencyKeys/holding(_:_:)`` (and the HTTP layer around the whole
-/// request, its answer's rendering included), which registers the lease here; every third of a second less than the
-/// lease (``interval``), one write extends every registered lease that its token still holds to a full lease from
+/// request, its answer's rendering included), which registers the lease here; every third of the lease less one
+/// second (``interval``), one write extends every registered lease that its token still holds to a full lease from
 /// now. Leases are whole seconds, so a renewed lease runs at least a second less than its length: two renewals may
 /// be missed (a slow write, a busy machine) before it runs out. A live request therefore keeps its key however long
 /// the card network takes, while a key whose process died (SIGKILL, a crash, a power cut) is free again within one
@@ -39,8 +39,8 @@ public final class LeaseRenewal: Sendable {
     /// request takes (the card network twice, and the store's waits).
     public let limit: Duration
 
-    /// How often the registered leases are renewed: a third of a second less than the lease (a renewed lease, in
-    /// whole seconds, runs at least that), so two renewals may be missed before a live holder's lease runs out.
+    /// How often the registered leases are renewed: a third of the lease less one second (a renewed lease, in whole
+    /// seconds, runs at least that long), so two renewals may be missed before a live holder's lease runs out.
     public var interval: Duration { .milliseconds(max((lease - 1) * 1000 / 3, 250)) }
 
     init(store: any PaymentStore, clock: UnixClock, lease: Int64, networkTimeout: Duration, logger: Logger) {

@@ -33,9 +33,9 @@ public struct PaymentsContext: Sendable {
         /// The absolute base URL of this server, for the 3-D Secure challenge page's address.
         public var publicBaseURL: String
         /// How long a request's idempotency key (or recharge reference) stays held after its holder was last heard
-        /// of, before anyone else may take it over (seconds). A live request renews its lease every third of a
-        /// second less than it (``LeaseRenewal``), however long it runs; a crashed one keeps its key at most this long, so retries after
-        /// a crash get 409 for up to this long.
+        /// of, before anyone else may take it over (seconds). A live request renews its lease every third of its
+        /// length less one second (``LeaseRenewal``), however long it runs; a crashed one keeps its key at most this
+        /// long, so retries after a crash get 409 for up to this long.
         public var idempotencyLease: Int64
         /// How long a card network call may take before the request gives up on it (it stays resumable).
         public var networkTimeout: Duration
