@@ -26,7 +26,14 @@ extension PaymentIntents {
     ) async throws -> PaymentIntent {
         let now = context.clock.now()
         let intent = try await retrieve(id)
-        if let scope, let done = try await resumedCapture(intent, amountToCapture: amountToCapture, scope: scope) {
+        if let scope,
+            let done = try await resumedCapture(
+                intent,
+                amountToCapture: amountToCapture,
+                descriptors: descriptors,
+                scope: scope
+            )
+        {
             return done
         }
         try PaymentIntentStateMachine.check(.capture, on: intent)
@@ -115,10 +122,14 @@ extension PaymentIntents {
     /// The answer to the retry of a keyed capture whose first try died after the network captured, when another
     /// request has recorded that capture since (a cancel that found the authorization captured): the intent
     /// succeeded with the amount this request asked for, and the network holds that capture. Nil otherwise, and the
-    /// capture runs (and is refused, or completes) as any other.
-    func resumedCapture(_ intent: PaymentIntent, amountToCapture: Int64?, scope: IdempotencyScope) async throws
-        -> PaymentIntent?
-    {
+    /// capture runs (and is refused, or completes) as any other. The capture's `descriptors` become its charge's, as
+    /// the first try's write would have made them (the retry carries the same parameters: its key says so).
+    func resumedCapture(
+        _ intent: PaymentIntent,
+        amountToCapture: Int64?,
+        descriptors: StatementDescriptors,
+        scope: IdempotencyScope
+    ) async throws -> PaymentIntent? {
         // A key with no claim to make was begun by an earlier try of this same request (same parameters)
         guard scope.lease.claim == nil, intent.status == .succeeded, let chargeID = intent.latestCharge,
             amountToCapture == nil || amountToCapture == intent.amountReceived,
@@ -136,6 +147,11 @@ extension PaymentIntents {
                     .capture,
                     intent: try tx.paymentIntent(intent.id) ?? intent
                 )
+            }
+            if var charge = try tx.charge(chargeID) {
+                let before = charge
+                descriptors.apply(to: &charge)
+                if charge != before { try tx.update(charge) }
             }
             try scope.finish(tx, intent: current, error: nil)
             return current
