@@ -364,7 +364,7 @@ struct CaptureCancelRaceTests {
         // Then it answers the capture it asked for (it was a 400 "status of succeeded"), and replays it after
         #expect(retried.status == .succeeded && retried.amountReceived == 1_500)
         // and its statement descriptors became the charge's, as the first try's write would have made them
-        let charge = try await environment.charge(#require(intent.latestCharge))
+        let charge = try await environment.charge(intent.latestCharge)
         #expect(charge?.statementDescriptor == "RESUMED CAPTURE" && charge?.statementDescriptorSuffix == "RETRY")
         guard case .replay(let saved, _) = try await environment.idempotency.begin(request) else {
             Issue.record("expected a replay")
