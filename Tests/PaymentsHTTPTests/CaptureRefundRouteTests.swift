@@ -797,8 +797,12 @@ struct CaptureRefundRouteTests {
             // Then it is refused as expired, and nothing was captured
             #expect(response.status == 400)
             #expect(response.error["code"]?.string == "charge_expired_for_capture")
-            let chargeID = try #require(try await api.retrieveIntent(id)["latest_charge"]?.string)
+            let intent = try await api.retrieveIntent(id)
+            let chargeID = try #require(intent["latest_charge"]?.string)
             #expect(try api.environment.network.capturedAmount(attemptID: chargeID) == 0)
+            // and the hold is released, the intent canceled as the sweeper's pass would have done it
+            #expect(intent["status"]?.string == "canceled")
+            #expect(intent["cancellation_reason"]?.string == "automatic")
         }
     }
 

@@ -373,6 +373,90 @@ struct CaptureCancelRaceTests {
         #expect(String(decoding: saved.body, as: UTF8.self) == "\(intent.id) succeeded")
     }
 
+    @Test(
+        "A keyed capture that died after the network, retried once the authorization's 7 days are over, answers the capture"
+    )
+    func resumedCaptureAfterExpiry() async throws {
+        // Given a keyed capture of 1,500 that captured at the network and died before its write
+        let (environment, intent, _) = try await Self.authorized(at: .afterCaptureNetwork)
+        let attempt = try #require(intent.latestCharge)
+        let request = Self.request("key-late-retry", "/v1/payment_intents/\(intent.id)/capture")
+        guard case .run(let first) = try await environment.idempotency.begin(request) else {
+            Issue.record("expected a new key to run")
+            return
+        }
+        try await environment.idempotency.holding(first) { try await environment.context.database.write { _ in } }
+        let reference = IdempotencyKeysTests.scope(first).networkReference
+        #expect(try await environment.network.capture(attemptID: attempt, amount: 1_500, reference: reference) != nil)
+        // When its retry comes after the authorization's lifetime (the intent still shows it held)
+        environment.clock.advance(by: PaymentIntents.authorizationLifetime)
+        let lease = try await Self.resume(environment, request)
+        let retried = try await environment.idempotency.holding(lease) {
+            try await environment.intents.capture(
+                intent.id,
+                amountToCapture: 1_500,
+                scope: IdempotencyKeysTests.scope(lease)
+            )
+        }
+        // Then it answers the capture its first try made (it was refused as expired though the money was captured)
+        #expect(retried.status == .succeeded && retried.amountReceived == 1_500)
+        #expect(try await environment.charge(attempt)?.amountCaptured == 1_500)
+        #expect(try environment.network.capturedAmount(attemptID: attempt) == 1_500)
+    }
+
+    @Test("A capture after the authorization's 7 days, when another capture died after the network, shows that capture")
+    func lateCaptureFindsLostCapture() async throws {
+        // Given a capture of 1,500 that captured at the network and died before its write
+        let (environment, intent, _) = try await Self.authorized(at: .afterCaptureNetwork)
+        let attempt = try #require(intent.latestCharge)
+        #expect(try await environment.network.capture(attemptID: attempt, amount: 1_500) == 1_500)
+        // When another capture comes after the authorization's lifetime
+        environment.clock.advance(by: PaymentIntents.authorizationLifetime)
+        let error = await #expect(throws: PaymentError.self) {
+            try await environment.intents.capture(intent.id, amountToCapture: nil)
+        }
+        // Then it is refused on the capture it found, now recorded (not as an expired authorization)
+        #expect(error?.message.contains("status of succeeded") == true, "\(String(describing: error))")
+        let after = try await environment.intents.retrieve(intent.id)
+        #expect(after.status == .succeeded && after.amountReceived == 1_500)
+    }
+
+    @Test("A capture after the authorization's 7 days releases it and cancels the intent, as the sweeper would")
+    func lateCaptureReleases() async throws {
+        // Given an authorization 7 days old that the sweeper has not released yet
+        let (environment, intent, _) = try await Self.authorized(at: .afterCaptureNetwork)
+        let attempt = try #require(intent.latestCharge)
+        environment.clock.advance(by: PaymentIntents.authorizationLifetime)
+        // When it is captured
+        let error = await #expect(throws: PaymentError.self) {
+            try await environment.intents.capture(intent.id, amountToCapture: nil)
+        }
+        // Then it is refused as expired, the hold is released, and the intent says so at once
+        #expect(error?.code == "charge_expired_for_capture")
+        #expect(try environment.network.capturedAmount(attemptID: attempt) == 0)
+        #expect(try await environment.charge(attempt)?.amountRefunded == 2_000)
+        // (the network released it: a capture there now finds nothing to capture)
+        #expect(try await environment.network.capture(attemptID: attempt, amount: 2_000) == nil)
+        let after = try await environment.intents.retrieve(intent.id)
+        #expect(after.status == .canceled && after.cancellationReason == .automatic)
+        #expect(after.amountCapturable == 0)
+    }
+
+    @Test("Two captures at once after the authorization's 7 days: both refused, the intent canceled once")
+    func lateCapturesRacing() async throws {
+        let (environment, intent, _) = try await Self.authorized(at: .afterCaptureNetwork)
+        environment.clock.advance(by: PaymentIntents.authorizationLifetime)
+        let first = Task { try await environment.intents.capture(intent.id, amountToCapture: nil) }
+        let second = Task { try await environment.intents.capture(intent.id, amountToCapture: 1_000) }
+        for result in [await first.result, await second.result] {
+            #expect(throws: PaymentError.self) { try result.get() }
+        }
+        let after = try await environment.intents.retrieve(intent.id)
+        #expect(after.status == .canceled && after.cancellationReason == .automatic)
+        let canceled = try await EventsTests.types(environment).filter { $0 == "payment_intent.canceled" }
+        #expect(canceled.count == 1)
+    }
+
     @Test("A keyed cancel that died after the network, recorded since by a capture: its retry answers the cancel")
     func resumedCancelAfterCaptureRecordedIt() async throws {
         let (environment, intent, _) = try await Self.authorized(at: .afterCaptureNetwork)

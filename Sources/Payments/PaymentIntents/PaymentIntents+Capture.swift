@@ -63,6 +63,23 @@ extension PaymentIntents {
             )
         }
         if let authorizedAt = intent.authorizedAt, now >= authorizedAt + Self.authorizationLifetime {
+            // Released here as the sweeper's next pass would release it, so the refusal and the intent agree
+            let current = try await releaseExpired(intent, now: now)
+            if current.status == .succeeded {
+                // The network had captured it: an earlier try of this request (the key's retry, answered as its
+                // capture) or another request that died before its write.
+                if let scope,
+                    let done = try await resumedCapture(
+                        current,
+                        amountToCapture: amountToCapture,
+                        descriptors: descriptors,
+                        scope: scope
+                    )
+                {
+                    return done
+                }
+                throw PaymentIntentStateMachine.unexpectedState(.capture, intent: current)
+            }
             throw PaymentError(
                 kind: .invalidRequest,
                 code: "charge_expired_for_capture",
@@ -155,6 +172,38 @@ extension PaymentIntents {
             }
             try scope.finish(tx, intent: current, error: nil)
             return current
+        }
+    }
+
+    /// Releases the expired authorization of `intent` (in `requires_capture`), found by a capture that came too late,
+    /// as the sweeper's rule b does (``Sweeper/record(_:now:tx:)``): released at the network, then the intent canceled
+    /// with `cancellation_reason = automatic`; an authorization the network captured first (a capture whose write
+    /// never came) is recorded as captured instead. When the network cannot be asked, the intent is left to the
+    /// sweeper's next pass. Answers the intent as it now is.
+    func releaseExpired(_ intent: PaymentIntent, now: Int64) async throws -> PaymentIntent {
+        guard let attempt = intent.latestCharge else { return intent }
+        let release: Sweeper.Release
+        do {
+            if try await context.network.void(attemptID: attempt) {
+                release = .released
+            } else if let amount = try await context.network.capture(
+                attemptID: attempt,
+                amount: intent.amountCapturable
+            ) {
+                release = .captured(amount)
+            } else {
+                release = .released
+            }
+        } catch {
+            context.logger.warning(
+                "could not release an expired authorization a capture found; the sweeper's next pass releases it",
+                metadata: ["payment_intent": "\(intent.id)", "charge": "\(attempt)", "error": "\(error)"]
+            )
+            return intent
+        }
+        return try await context.database.write { tx in
+            _ = try Sweeper.record([(intent.id, release)], now: now, tx: tx)
+            return try tx.paymentIntent(intent.id) ?? intent
         }
     }
 
