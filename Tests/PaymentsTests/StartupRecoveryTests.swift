@@ -145,6 +145,40 @@ struct StartupRecoveryTests {
         environment.context.attempts.end(charge)
     }
 
+    @Test("a keyed retry that finds its attempt being settled by another task waits for it, then answers the payment")
+    func keyedRetryWaitsForTheSettlingTask() async throws {
+        // Given a payment a crash left pending, which another task of this process (start-up recovery, say) has
+        // begun settling
+        let (environment, network, intents) = try await Self.crashedPayments(1)
+        network.switchTo(.answering(delay: .zero))
+        let charge = try #require(try await environment.intents.retrieve(intents[0]).latestCharge)
+        #expect(environment.context.attempts.begin(charge))
+
+        // When the payment's keyed retry comes to settle the same attempt
+        let request = CaptureCancelRaceTests.request("key-waits", "/v1/payment_intents/\(intents[0])/confirm")
+        guard case .run(let lease) = try await environment.idempotency.begin(request) else {
+            Issue.record("expected a new key to run")
+            return
+        }
+        let retry = Task {
+            try await environment.idempotency.holding(lease) {
+                try await environment.intents.recover(charge: charge, scope: IdempotencyKeysTests.scope(lease))
+            }
+        }
+        // Then it waits while that task holds the attempt (it answered a 400 at once before, for a paid payment)
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(network.calls.count == 0)
+        // and once that task is done without settling it, settles it itself: the payment, authorized once
+        environment.context.attempts.end(charge)
+        let (intent, error) = try await retry.value
+        #expect(error == nil && intent.status == .succeeded)
+        #expect(try network.ledger.approvedCount() == 1)
+        guard case .replay = try await environment.idempotency.begin(request) else {
+            Issue.record("expected the key to replay the payment")
+            return
+        }
+    }
+
     @Test("start-up recovery and the sweeper's first pass at once: each attempt settled once, none reported unsettled")
     func recoveryBesideTheSweeper() async throws {
         // Given 40 payments a crash left pending, and a network that answers in 20 ms

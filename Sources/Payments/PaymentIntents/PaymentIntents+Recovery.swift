@@ -6,7 +6,8 @@ extension PaymentIntents {
     /// Settles a pending charge left by a crash: asks the network again with the same attempt id.
     /// - Returns: the intent in its settled state, and the card error when the attempt was declined.
     /// - Throws: ``AttemptInFlight`` without a `scope` (the sweeper, start-up recovery) when another task of this
-    ///   process is settling the attempt already; a request's retry (with its `scope`) gets a 409 instead.
+    ///   process is settling the attempt already; a request's retry (with its `scope`) waits for that task instead,
+    ///   then answers with the outcome it recorded.
     public func recover(charge chargeID: String, scope: IdempotencyScope? = nil) async throws -> (
         PaymentIntent, PaymentError?
     ) {
@@ -19,11 +20,13 @@ extension PaymentIntents {
                 // The sweeper and start-up recovery each read the pending attempts, then settle them: one of them (or
                 // the request itself) began this one in between. It is that task's; no failure to log.
                 guard scope != nil else { throw AttemptInFlight(charge: chargeID) }
-                let charge = try await context.database.read { tx in try tx.charge(chargeID) }
-                throw PaymentError.unexpectedState(
-                    "This payment attempt is being completed by another request; retrieve the PaymentIntent.",
-                    paymentIntent: charge?.paymentIntent ?? ""
-                )
+                // A keyed retry that found its attempt being settled: by start-up recovery or the sweeper after a
+                // restart, or by the request whose key it took over. That task answers soon (its network call is
+                // limited in time); then this retry answers with the outcome it recorded, or settles the attempt
+                // itself if it could not. It answered a 400 `payment_intent_unexpected_state` before, which the
+                // libraries do not retry, for a payment that went on to succeed.
+                await context.attempts.waitUntilEnded(chargeID)
+                return try await recover(charge: chargeID, scope: scope)
             }
             return try await authorize(request, scope: scope)
         case .expired:
