@@ -246,6 +246,63 @@ struct PostgresPaymentStoreTests {
         try await store.close()
     }
 
+    @Test("not ready on a server that takes no writes, where a transaction that changes nothing still commits")
+    func notReadyWhenReadOnly() async throws {
+        // Given a ready store
+        let settings = try await PostgresCluster.freshDatabase()
+        let store = try await Self.open(settings)
+        try await store.checkReady()
+
+        // When its database is made read-only, as managed services do when the disk is nearly full
+        try await Self.setReadOnly(true, settings, store)
+
+        // Then it is not ready (it was: the empty transaction it committed commits there, while every payment fails)
+        try await store.write { _ in () }
+        let error = await #expect(throws: StoreError.self) { try await store.checkReady() }
+        #expect("\(String(describing: error))".contains("transaction_read_only is on"))
+
+        // and once the database takes writes again, it is
+        try await Self.setReadOnly(false, settings, store)
+        try await store.checkReady()
+        try await store.close()
+    }
+
+    /// Sets `settings`' database's `default_transaction_read_only`, then ends the store's sessions so that its pool's
+    /// new ones start with it, and waits until the store reads again.
+    static func setReadOnly(_ on: Bool, _ settings: PostgresSettings, _ store: PostgresPaymentStore) async throws {
+        let database = SQLIdentifier.quoted(settings.database)
+        _ = try await PostgresCluster.withConnection(settings) { connection in
+            // (a session of a read-only database is read-only itself, and could not set it back)
+            try await connection.query("SET default_transaction_read_only = off", logger: PostgresCluster.logger)
+            try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: "ALTER DATABASE \(database) "
+                        + (on ? "SET default_transaction_read_only = on" : "RESET ALL")
+                ),
+                logger: PostgresCluster.logger
+            )
+            try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        + "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                ),
+                logger: PostgresCluster.logger
+            )
+        }
+        // The pool finds its ended sessions as it lends them: 20 lends in a row that see the setting, and every
+        // session it lends from then on is a new one.
+        var seen = 0
+        for _ in 0..<400 where seen < 20 {
+            let setting = try? await store.transaction(isWrite: true, hooks: TransactionHooks()) { tx in
+                try tx.fetchOne("SELECT current_setting('default_transaction_read_only') AS value", []) {
+                    try $0.string("value")
+                }
+            }
+            if setting == (on ? "on" : "off") { seen += 1 } else { seen = 0 }
+        }
+        #expect(seen == 20, "the store's sessions did not pick up default_transaction_read_only = \(on)")
+    }
+
     @Test("an admin's report view with dates, times, arrays and JSON reads them as PostgreSQL writes them as text")
     func reportViewOfOtherTypes() async throws {
         // Given an admin's own view with columns of types the shipped views do not use (they printed wire bytes)

@@ -9,15 +9,28 @@ extension PostgresPaymentStore: StoreAdministration {
     /// The database's URL without its password.
     public var displayName: String { settings.redactedURL }
 
-    /// Every migration of the folder applied, and a write transaction that changes nothing commits on a pooled
-    /// connection (a pool that cannot lend one, or a server that cannot commit, is not ready).
-    /// - Throws: ``StoreReadinessProblem/migrationsPending``, or the database's error.
+    /// Every migration of the folder applied, and a write transaction commits on a pooled connection that may write
+    /// (a pool that cannot lend one, or a server that cannot commit, is not ready).
+    ///
+    /// A transaction that changes nothing commits on a read-only server as well: a hot standby, a primary demoted
+    /// under a URL that still names it, or one set `default_transaction_read_only`, as managed services do when its
+    /// disk is nearly full. There every payment failed (`cannot execute INSERT in a read-only transaction`) while the
+    /// check answered ready, and a load balancer kept sending payments; the transaction asks.
+    /// - Throws: ``StoreReadinessProblem/migrationsPending``, ``StoreError/unavailable(_:)`` on a read-only
+    ///   server, or the database's error.
     public func checkReady() async throws {
         let applied = Set(try await appliedMigrations())
         guard migrations.migrations.allSatisfy({ applied.contains($0.name) }) else {
             throw StoreReadinessProblem.migrationsPending
         }
-        try await write { _ in () }
+        try await transaction(isWrite: true, hooks: TransactionHooks()) { tx in
+            let readOnly = try tx.fetchOne("SELECT current_setting('transaction_read_only') AS read_only", []) {
+                try $0.string("read_only")
+            }
+            if readOnly != "off" {
+                throw StoreError.unavailable("The PostgreSQL server takes no writes (transaction_read_only is on).")
+            }
+        }
     }
 
     /// The rows of `schema_migrations`, in the order they were applied.
