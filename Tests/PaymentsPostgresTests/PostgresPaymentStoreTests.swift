@@ -267,6 +267,26 @@ struct PostgresPaymentStoreTests {
         try await store.close()
     }
 
+    @Test("a database the migrator cannot prepare is refused with PostgreSQL's reason, not PSQLError's generic line")
+    func unpreparableDatabaseSaysWhy() async throws {
+        // Given a new database that takes no writes
+        let settings = try await PostgresCluster.freshDatabase()
+        _ = try await PostgresCluster.withConnection(settings) { connection in
+            try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: "ALTER DATABASE \(SQLIdentifier.quoted(settings.database)) "
+                        + "SET default_transaction_read_only = on"
+                ),
+                logger: PostgresCluster.logger
+            )
+        }
+        // When the store opens it, migrating
+        let error = await #expect(throws: StoreError.self) { try await Self.open(settings) }
+        // Then the error says why (it said "PSQLError – Generic description to prevent accidental leakage ...")
+        let said = "\(String(describing: error))"
+        #expect(said.contains("read-only transaction") && said.contains("cannot prepare the database"), "\(said)")
+    }
+
     /// Sets `settings`' database's `default_transaction_read_only`, then ends the store's sessions so that its pool's
     /// new ones start with it, and waits until the store reads again.
     static func setReadOnly(_ on: Bool, _ settings: PostgresSettings, _ store: PostgresPaymentStore) async throws {

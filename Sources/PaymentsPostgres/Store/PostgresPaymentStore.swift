@@ -125,6 +125,14 @@ public final class PostgresPaymentStore: Sendable {
                 break
             }
             try await connection.close()
+        } catch let error as PSQLError {
+            // The migrator's own statements (its table, its lock, its records) and the check of what is applied:
+            // PSQLError's description hid the server's reason ("permission denied for schema public", "cannot
+            // execute CREATE TABLE in a read-only transaction") behind a generic line.
+            try? await connection.close()
+            throw StoreError.unavailable(
+                "cannot prepare the database \(settings.redactedURL) for the service: \(Self.reason(error))"
+            )
         } catch {
             try? await connection.close()
             throw error
