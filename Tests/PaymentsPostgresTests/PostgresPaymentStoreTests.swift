@@ -287,6 +287,41 @@ struct PostgresPaymentStoreTests {
         #expect(said.contains("read-only transaction") && said.contains("cannot prepare the database"), "\(said)")
     }
 
+    @Test(
+        "a write that waits longer than the lock timeout for a lock someone else holds fails as locked, not as a hang"
+    )
+    func lockHeldTooLong() async throws {
+        // Given a customer an admin's open transaction holds locked
+        let settings = try await PostgresCluster.freshDatabase()
+        let store = try await Self.open(settings)
+        try await store.write { tx in try tx.insert(Customer(id: "cus_locked", created: 1)) }
+        let admin = try await settings.connect(id: 9, logger: PostgresCluster.logger)
+        try await admin.query("BEGIN", logger: PostgresCluster.logger)
+        try await admin.query(
+            "SELECT id FROM customers WHERE id = 'cus_locked' FOR UPDATE",
+            logger: PostgresCluster.logger
+        )
+
+        // When the store writes to it
+        let started = ContinuousClock.now
+        let error = await #expect(throws: StoreError.self) {
+            try await store.write { tx in
+                guard var customer = try tx.customer("cus_locked") else { throw Missing() }
+                customer.description = "changed"
+                try tx.update(customer)
+            }
+        }
+        // Then it fails as a lock held too long (Stripe's 429 lock_timeout through the API) once the timeout is over,
+        // where it waited as long as the lock was held, and changed nothing
+        let waited = ContinuousClock.now - started
+        #expect(error.map { if case .locked = $0 { true } else { false } } == true, "\(String(describing: error))")
+        #expect(waited >= PostgresPaymentStore.lockTimeout - .milliseconds(100) && waited < .seconds(30), "\(waited)")
+        try await admin.query("ROLLBACK", logger: PostgresCluster.logger)
+        try await admin.close()
+        #expect(try await store.read { tx in try tx.customer("cus_locked")?.description } == nil)
+        try await store.close()
+    }
+
     /// Sets `settings`' database's `default_transaction_read_only`, then ends the store's sessions so that its pool's
     /// new ones start with it, and waits until the store reads again.
     static func setReadOnly(_ on: Bool, _ settings: PostgresSettings, _ store: PostgresPaymentStore) async throws {

@@ -81,6 +81,16 @@ public final class PostgresPaymentStore: Sendable {
     /// A stopped process can change nothing: its transaction is gone when it wakes, and its next statement fails.
     public static let defaultIdleTransactionTimeout: Duration = .seconds(5)
 
+    /// How long a statement waits for a lock another session holds (PostgreSQL's `lock_timeout`) before the write
+    /// fails as ``StoreError/locked(seconds:)``: Stripe's 429 `lock_timeout`, which its libraries retry with their
+    /// key, as SQLite's busy timeout answers a write lock held too long.
+    ///
+    /// A transaction of this service holds its locks for moments (its statements go back to back, and no network call
+    /// runs inside one); one that waits longer waits for someone else's: an admin's `BEGIN ... FOR UPDATE` left open.
+    /// Without a limit every request for those rows waited as long as it was held, and once they filled the pool the
+    /// instance's other requests failed with a generic 500 after the lease timeout (found by a probe).
+    public static let lockTimeout: Duration = .seconds(5)
+
     /// Opens the store on the database of `settings`, first applying pending migrations (under the migrator's
     /// advisory lock, so N instances starting at once migrate once).
     /// - Parameters:
@@ -141,11 +151,13 @@ public final class PostgresPaymentStore: Sendable {
         var configuration = settings.clientConfiguration()
         configuration.options.maximumConnections = size
         configuration.options.minimumConnections = 0
-        let idleMilliseconds =
-            idleTransactionTimeout.components.seconds * 1_000
-            + idleTransactionTimeout.components.attoseconds / 1_000_000_000_000_000
+        func milliseconds(_ duration: Duration) -> Int64 {
+            max(1, duration.components.seconds * 1_000 + duration.components.attoseconds / 1_000_000_000_000_000)
+        }
         configuration.options.additionalStartupParameters = [
-            ("idle_in_transaction_session_timeout", "\(max(1, idleMilliseconds))ms")
+            ("idle_in_transaction_session_timeout", "\(milliseconds(idleTransactionTimeout))ms"),
+            // (the pool's sessions only: the migrations' connection waits as long as another instance migrates)
+            ("lock_timeout", "\(milliseconds(lockTimeout))ms"),
         ]
         let client = PostgresClient(configuration: configuration, backgroundLogger: driverLogger)
         // The pool lends connections only while `run()` runs: it runs until ``close()`` cancels it.

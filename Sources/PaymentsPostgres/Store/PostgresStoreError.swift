@@ -36,7 +36,7 @@ enum PostgresStoreError: Error, CustomStringConvertible {
     }
 
     /// Maps a driver error: constraint violations (class 23) to ``StoreError/constraintViolated(constraint:sqlState:)``,
-    /// conflicts to ``Mapped/conflict(_:)``, other server errors to ``server(sqlState:message:)``, and failures of the
+    /// a lock waited on too long to ``StoreError/locked(seconds:)``, conflicts to ``Mapped/conflict(_:)``, other server errors to ``server(sqlState:message:)``, and failures of the
     /// connection itself to ``StoreError/unavailable(_:)``.
     static func map(_ error: PSQLError) -> Mapped {
         guard let info = error.serverInfo, let sqlState = info[.sqlState] else {
@@ -44,6 +44,10 @@ enum PostgresStoreError: Error, CustomStringConvertible {
         }
         if sqlState == "40001" || sqlState == "40P01" {
             return .conflict(PostgresStoreError.server(sqlState: sqlState, message: info[.message] ?? ""))
+        }
+        if sqlState == "55P03" {
+            // lock_not_available: a lock held past ``PostgresPaymentStore/lockTimeout``
+            return .other(StoreError.locked(seconds: Int(PostgresPaymentStore.lockTimeout.components.seconds)))
         }
         if sqlState.hasPrefix("23") {
             return .other(StoreError.constraintViolated(constraint: info[.constraintName], sqlState: sqlState))
