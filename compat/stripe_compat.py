@@ -111,6 +111,21 @@ class Compat:
         expect(pi.metadata["order"] == "compat-1", "metadata %r" % pi.metadata)
         self.state["pi"] = pi.id
 
+    def shipping_round_trips(self):
+        shipping = {"name": "Jenny Rosen", "phone": "+15555550100", "carrier": "UPS", "tracking_number": "1Z999",
+                    "address": {"line1": "510 Townsend St", "city": "San Francisco", "postal_code": "94103",
+                                "country": "US"}}
+        pi = stripe.PaymentIntent.create(amount=1099, currency="usd", shipping=shipping)
+        expect(pi.shipping is not None, "shipping %r" % pi.shipping)
+        expect(pi.shipping.name == "Jenny Rosen" and pi.shipping.tracking_number == "1Z999", "shipping %r" % pi.shipping)
+        expect(pi.shipping.address.line1 == "510 Townsend St" and pi.shipping.address.country == "US",
+               "address %r" % pi.shipping.address)
+        expect(pi.shipping.address.line2 is None and pi.shipping.address.state is None, "address %r" % pi.shipping.address)
+        again = stripe.PaymentIntent.retrieve(pi.id)
+        expect(again.shipping.to_dict() == pi.shipping.to_dict(), "retrieved %r" % again.shipping)
+        pi = stripe.PaymentIntent.modify(pi.id, shipping="")
+        expect(pi.shipping is None, "after shipping='': %r" % pi.shipping)
+
     def retrieve_payment_intent(self):
         pi = stripe.PaymentIntent.retrieve(self.need("pi"))
         expect(pi.id == self.need("pi"), "id %r" % pi.id)
@@ -405,6 +420,7 @@ class Compat:
             ("retrieve the PaymentMethod", self.retrieve_payment_method),
             ("create a confirmed PaymentIntent: succeeded", self.create_confirmed_payment_intent),
             ("retrieve the PaymentIntent", self.retrieve_payment_intent),
+            ("PaymentIntent.create(shipping={...}) round-trips; modify(shipping='') unsets it", self.shipping_round_trips),
             ("retrieve with expand[]", self.retrieve_with_expand),
             ("pinned to 2020-08-27: pi.charges.data[0] is the charge", self.pinned_old_version_reads_charges),
             ("list PaymentIntents includes the new one", self.list_payment_intents),

@@ -11,6 +11,22 @@ struct EventSnapshotTests {
     /// Text that JSON must escape: quotes, backslashes, control characters, and non-ASCII letters.
     static let awkward = "a \"quoted\" \\ back\\slash\n\r\t\u{01}\u{1F} / é 支払い 💳"
 
+    /// Shipping with every field set, text that needs escaping among them.
+    static let shipping = Shipping(
+        address: Address(
+            city: awkward,
+            country: "JP",
+            line1: "1-2-3",
+            line2: awkward,
+            postalCode: "100-0001",
+            state: "東京都"
+        ),
+        carrier: "Yamato",
+        name: awkward,
+        phone: "+81 3",
+        trackingNumber: awkward
+    )
+
     static func intents() -> [PaymentIntent] {
         let plain = PaymentIntent(id: "pi_1", created: 1_700_000_000, amount: 2000, currency: "usd", clientSecret: "s")
         var full = PaymentIntent(
@@ -53,6 +69,7 @@ struct EventSnapshotTests {
         full.attemptExpiresAt = 1_700_003_600
         full.succeededAt = 0
         full.authorizedAt = 1_700_000_002
+        full.shipping = Self.shipping
         var expired = plain
         expired.lastPaymentError = .attemptExpired(paymentMethod: nil)
         return [plain, full, expired]
@@ -94,6 +111,7 @@ struct EventSnapshotTests {
         full.cvcCheck = .pass
         full.addressLine1Check = .fail
         full.addressPostalCodeCheck = .unavailable
+        full.shipping = Shipping(address: Address(line1: awkward), name: "N")
         return [pending, full]
     }
 

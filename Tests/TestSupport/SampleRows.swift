@@ -81,6 +81,15 @@ public struct SampleRows: Sendable, Equatable {
         customer.metadata = Self.trickyMetadata
         customer.defaultPaymentMethod = paymentMethod.id
         customer.deleted = true
+        customer.address = Address(
+            city: "Saint-Étienne",
+            country: "FR",
+            line1: "1 rue de l'Église",
+            line2: "Bât. \"B\" \\ /",
+            postalCode: "42000",
+            state: "Loire"
+        )
+        customer.shipping = Shipping(address: Address(line1: "2 quai \"Nord\""), name: "Jenny ☂", phone: "+33 4")
 
         paymentMethod.customer = customer.id
         paymentMethod.country = "FR"
@@ -112,6 +121,13 @@ public struct SampleRows: Sendable, Equatable {
         intent.statementDescriptor = "SHOP"
         intent.statementDescriptorSuffix = "42"
         intent.metadata = Self.trickyMetadata
+        intent.shipping = Shipping(
+            address: Address(city: "Zürich", country: "CH", line1: "Bahnhofstr. 1", postalCode: "8001"),
+            carrier: "DHL \"Express\"",
+            name: "Jenny Rosén",
+            phone: "+41 44 000 00 00",
+            trackingNumber: "JD01, JD02"
+        )
         intent.setupFutureUsage = .offSession
         intent.amountCapturable = 1_500
         intent.amountReceived = 500
@@ -152,6 +168,7 @@ public struct SampleRows: Sendable, Equatable {
         charge.resolvedAt = 105
         charge.description = intent.description
         charge.metadata = Self.trickyMetadata
+        charge.shipping = intent.shipping
         charge.riskLevel = .elevated
         charge.cvcCheck = .pass
         charge.addressLine1Check = .fail

@@ -18,6 +18,9 @@ public struct Customers: Sendable {
         /// Replace all metadata with nothing first (`metadata=`).
         public var clearMetadata: Bool
         public var defaultPaymentMethod: String??
+        /// The customer's address and shipping, each replaced whole when given.
+        public var address: Address??
+        public var shipping: Shipping??
 
         /// Creates fields.
         public init(
@@ -27,7 +30,9 @@ public struct Customers: Sendable {
             description: String?? = nil,
             metadata: [String: String?]? = nil,
             clearMetadata: Bool = false,
-            defaultPaymentMethod: String?? = nil
+            defaultPaymentMethod: String?? = nil,
+            address: Address?? = nil,
+            shipping: Shipping?? = nil
         ) {
             self.email = email
             self.name = name
@@ -36,6 +41,8 @@ public struct Customers: Sendable {
             self.metadata = metadata
             self.clearMetadata = clearMetadata
             self.defaultPaymentMethod = defaultPaymentMethod
+            self.address = address
+            self.shipping = shipping
         }
     }
 
@@ -156,6 +163,8 @@ public struct Customers: Sendable {
         if let name = fields.name { customer.name = name }
         if let phone = fields.phone { customer.phone = phone }
         if let description = fields.description { customer.description = description }
+        if let address = fields.address { customer.address = address }
+        if let shipping = fields.shipping { customer.shipping = shipping }
         try customer.metadata.applyMetadata(fields.metadata, clearingFirst: fields.clearMetadata)
         if let pm = fields.defaultPaymentMethod { customer.defaultPaymentMethod = pm }
     }

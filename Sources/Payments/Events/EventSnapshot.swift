@@ -28,6 +28,7 @@ enum EventSnapshot {
         w.field("statement_descriptor", intent.statementDescriptor)
         w.field("statement_descriptor_suffix", intent.statementDescriptorSuffix)
         w.field("metadata", intent.metadata)
+        w.field("shipping", intent.shipping)
         w.field("setup_future_usage", intent.setupFutureUsage?.rawValue)
         w.field("amount_capturable", intent.amountCapturable)
         w.field("amount_received", intent.amountReceived)
@@ -76,6 +77,7 @@ enum EventSnapshot {
         w.field("receipt_email", charge.receiptEmail)
         w.field("statement_descriptor", charge.statementDescriptor)
         w.field("statement_descriptor_suffix", charge.statementDescriptorSuffix)
+        w.field("shipping", charge.shipping)
         w.field("risk_level", charge.riskLevel?.rawValue)
         w.field("cvc_check", charge.cvcCheck?.rawValue)
         w.field("address_line1_check", charge.addressLine1Check?.rawValue)
@@ -153,6 +155,28 @@ enum EventSnapshot {
                 string(value)
             }
             bytes.append(UInt8(ascii: "}"))
+        }
+
+        /// A nested `shipping`, with `Shipping`'s and `Address`'s coding keys; nothing when nil (most intents have
+        /// none).
+        mutating func field(_ name: StaticString, _ value: Shipping?) {
+            guard let value else { return }
+            key(name)
+            var nested = Writer()
+            nested.key("address")
+            var address = Writer()
+            address.field("city", value.address.city)
+            address.field("country", value.address.country)
+            address.field("line1", value.address.line1)
+            address.field("line2", value.address.line2)
+            address.field("postal_code", value.address.postalCode)
+            address.field("state", value.address.state)
+            nested.bytes.append(contentsOf: address.finish())
+            nested.field("carrier", value.carrier)
+            nested.field("name", value.name)
+            nested.field("phone", value.phone)
+            nested.field("tracking_number", value.trackingNumber)
+            bytes.append(contentsOf: nested.finish())
         }
 
         /// A nested `last_payment_error`, with `LastPaymentError`'s coding keys.

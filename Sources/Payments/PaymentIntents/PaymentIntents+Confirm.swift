@@ -13,6 +13,8 @@ extension PaymentIntents {
         public var setupFutureUsage: SetupFutureUsage??
         public var captureMethod: CaptureMethod?
         public var receiptEmail: String?
+        /// The shipping this attempt's charge copies, replacing the intent's whole; `.some(nil)` unsets it.
+        public var shipping: Shipping??
         /// This confirm carries on the attempt a customer has just authenticated (an automatic-confirmation
         /// intent's challenge completed): it goes on only from the state that completion left, never from one
         /// another request made meanwhile (see ``PaymentIntents/authenticate(_:token:outcome:)``).
@@ -26,7 +28,8 @@ extension PaymentIntents {
             errorOnRequiresAction: Bool = false,
             setupFutureUsage: SetupFutureUsage?? = nil,
             captureMethod: CaptureMethod? = nil,
-            receiptEmail: String? = nil
+            receiptEmail: String? = nil,
+            shipping: Shipping?? = nil
         ) {
             self.paymentMethod = paymentMethod
             self.offSession = offSession
@@ -35,6 +38,7 @@ extension PaymentIntents {
             self.setupFutureUsage = setupFutureUsage
             self.captureMethod = captureMethod
             self.receiptEmail = receiptEmail
+            self.shipping = shipping
         }
     }
 
@@ -187,6 +191,7 @@ extension PaymentIntents {
             if let usage = input.setupFutureUsage { intent.setupFutureUsage = usage }
             if let method = input.captureMethod { intent.captureMethod = method }
             if let email = input.receiptEmail { intent.receiptEmail = email }
+            if let shipping = input.shipping { intent.shipping = shipping }
             if let url = input.returnURL { intent.returnURL = url }
             // A payment method this transaction stores is the one in hand; any other is read.
             guard let pmID = newPaymentMethod?.paymentMethod.id ?? intent.paymentMethod,

@@ -36,6 +36,8 @@ public struct PaymentIntents: Sendable {
         public var statementDescriptor: String?
         public var statementDescriptorSuffix: String?
         public var metadata: [String: String]
+        /// Where the order goes; each attempt's charge copies it.
+        public var shipping: Shipping?
         /// Who creates the intent: the API, `/pay` or `payments recharge`.
         public var origin: PaymentIntent.Origin
 
@@ -57,6 +59,7 @@ public struct PaymentIntents: Sendable {
             statementDescriptor: String? = nil,
             statementDescriptorSuffix: String? = nil,
             metadata: [String: String] = [:],
+            shipping: Shipping? = nil,
             origin: PaymentIntent.Origin = .api
         ) {
             self.origin = origin
@@ -76,6 +79,7 @@ public struct PaymentIntents: Sendable {
             self.statementDescriptor = statementDescriptor
             self.statementDescriptorSuffix = statementDescriptorSuffix
             self.metadata = metadata
+            self.shipping = shipping
         }
     }
 
@@ -140,6 +144,7 @@ public struct PaymentIntents: Sendable {
             statementDescriptor: input.statementDescriptor,
             statementDescriptorSuffix: input.statementDescriptorSuffix,
             metadata: input.metadata,
+            shipping: input.shipping,
             setupFutureUsage: input.setupFutureUsage,
             origin: input.origin
         )
@@ -202,6 +207,8 @@ public struct PaymentIntents: Sendable {
         public var statementDescriptorSuffix: String??
         public var setupFutureUsage: SetupFutureUsage??
         public var captureMethod: CaptureMethod?
+        /// The new shipping, replacing the old whole; `.some(nil)` unsets it (`shipping=`).
+        public var shipping: Shipping??
         /// Keys to set; a nil value deletes the key.
         public var metadata: [String: String?]?
         public var clearMetadata: Bool
@@ -281,6 +288,7 @@ public struct PaymentIntents: Sendable {
             if let value = input.receiptEmail { next.receiptEmail = value }
             if let value = input.statementDescriptor { next.statementDescriptor = value }
             if let value = input.statementDescriptorSuffix { next.statementDescriptorSuffix = value }
+            if let value = input.shipping { next.shipping = value }
             try next.metadata.applyMetadata(input.metadata, clearingFirst: input.clearMetadata)
             if current.status != .succeeded && current.status != .canceled {
                 next.lastPaymentError = nil

@@ -21,6 +21,8 @@ public struct PaymentIntent: Codable, Sendable, Equatable {
     public var statementDescriptor: String?
     public var statementDescriptorSuffix: String?
     public var metadata: [String: String]
+    /// Where the order goes (Stripe's `shipping`); each attempt's charge copies it.
+    public var shipping: Shipping?
     public var setupFutureUsage: SetupFutureUsage?
     public var amountCapturable: Int64
     public var amountReceived: Int64
@@ -72,6 +74,7 @@ public struct PaymentIntent: Codable, Sendable, Equatable {
         statementDescriptor: String? = nil,
         statementDescriptorSuffix: String? = nil,
         metadata: [String: String] = [:],
+        shipping: Shipping? = nil,
         setupFutureUsage: SetupFutureUsage? = nil,
         origin: Origin = .api
     ) {
@@ -90,6 +93,7 @@ public struct PaymentIntent: Codable, Sendable, Equatable {
         self.statementDescriptor = statementDescriptor
         self.statementDescriptorSuffix = statementDescriptorSuffix
         self.metadata = metadata
+        self.shipping = shipping
         self.setupFutureUsage = setupFutureUsage
         self.amountCapturable = 0
         self.amountReceived = 0
@@ -108,7 +112,7 @@ public struct PaymentIntent: Codable, Sendable, Equatable {
     }
 
     public enum CodingKeys: String, CodingKey {
-        case id, created, amount, currency, status, customer, description, metadata, origin
+        case id, created, amount, currency, status, customer, description, metadata, shipping, origin
         case captureMethod = "capture_method"
         case confirmationMethod = "confirmation_method"
         case clientSecret = "client_secret"

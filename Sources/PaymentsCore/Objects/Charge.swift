@@ -38,6 +38,8 @@ public struct Charge: Codable, Sendable, Equatable {
     public var receiptEmail: String?
     public var statementDescriptor: String?
     public var statementDescriptorSuffix: String?
+    /// The intent's shipping when the attempt was made, as Stripe copies it (nil on charges made before it was kept).
+    public var shipping: Shipping?
     /// Radar's risk level for the payment; nil for an attempt that never reached the network's assessment.
     public var riskLevel: RiskLevel?
     /// The issuer's answer to each verification datum the payment carried; nil for one it did not carry.
@@ -82,6 +84,7 @@ public struct Charge: Codable, Sendable, Equatable {
         self.receiptEmail = nil
         self.statementDescriptor = nil
         self.statementDescriptorSuffix = nil
+        self.shipping = nil
         self.riskLevel = nil
         self.cvcCheck = nil
         self.addressLine1Check = nil
@@ -114,6 +117,7 @@ public struct Charge: Codable, Sendable, Equatable {
         charge.receiptEmail = intent.receiptEmail
         charge.statementDescriptor = intent.statementDescriptor
         charge.statementDescriptorSuffix = intent.statementDescriptorSuffix
+        charge.shipping = intent.shipping
         return charge
     }
 
@@ -220,6 +224,7 @@ public struct Charge: Codable, Sendable, Equatable {
         case receiptEmail = "receipt_email"
         case statementDescriptor = "statement_descriptor"
         case statementDescriptorSuffix = "statement_descriptor_suffix"
+        case shipping
         case riskLevel = "risk_level"
         case cvcCheck = "cvc_check"
         case addressLine1Check = "address_line1_check"

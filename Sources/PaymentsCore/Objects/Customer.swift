@@ -10,6 +10,10 @@ public struct Customer: Codable, Sendable, Equatable {
     /// Stripe's `invoice_settings.default_payment_method`: the card off-session charges use by default.
     public var defaultPaymentMethod: String?
     public var deleted: Bool
+    /// The customer's postal address (Stripe's `address`), and where its orders go (`shipping`: name, address and
+    /// phone): nil until a create or update sets them.
+    public var address: Address?
+    public var shipping: Shipping?
 
     /// Creates a customer.
     public init(
@@ -21,7 +25,9 @@ public struct Customer: Codable, Sendable, Equatable {
         description: String? = nil,
         metadata: [String: String] = [:],
         defaultPaymentMethod: String? = nil,
-        deleted: Bool = false
+        deleted: Bool = false,
+        address: Address? = nil,
+        shipping: Shipping? = nil
     ) {
         self.id = id
         self.created = created
@@ -32,10 +38,12 @@ public struct Customer: Codable, Sendable, Equatable {
         self.metadata = metadata
         self.defaultPaymentMethod = defaultPaymentMethod
         self.deleted = deleted
+        self.address = address
+        self.shipping = shipping
     }
 
     public enum CodingKeys: String, CodingKey {
-        case id, created, email, name, phone, description, metadata, deleted
+        case id, created, email, name, phone, description, metadata, deleted, address, shipping
         case defaultPaymentMethod = "default_payment_method"
     }
 }

@@ -140,6 +140,8 @@ struct CustomersController {
         fields.name = try params.clearableString("name", maxLength: 256)
         fields.phone = try params.clearableString("phone", maxLength: 20)
         fields.description = try params.clearableString("description", maxLength: 350)
+        fields.address = try params.clearableAddress("address")
+        fields.shipping = try params.clearableShipping(of: .customer)
         if let metadata = try params.metadata() {
             fields.metadata = metadata.updates
             fields.clearMetadata = metadata.clearAll

@@ -52,6 +52,7 @@ struct PaymentIntentsController {
         input.statementDescriptor = try params.statementDescriptor("statement_descriptor")
         input.statementDescriptorSuffix = try params.statementDescriptor("statement_descriptor_suffix")
         input.metadata = try params.newMetadata()
+        input.shipping = try params.clearableShipping(of: .paymentIntent) ?? nil
         // Stripe.js sends these on create as on confirm; they change nothing for a card payment here
         params.ignore("use_stripe_sdk", "mandate_data")
         try Self.readCardOnlyOptions(&params)
@@ -94,6 +95,7 @@ struct PaymentIntentsController {
         input.statementDescriptor = try params.clearableStatementDescriptor("statement_descriptor")
         input.statementDescriptorSuffix = try params.clearableStatementDescriptor("statement_descriptor_suffix")
         input.setupFutureUsage = try Self.clearableSetupFutureUsage(&params)
+        input.shipping = try params.clearableShipping(of: .paymentIntent)
         if let metadata = try params.metadata() {
             input.metadata = metadata.updates
             input.clearMetadata = metadata.clearAll
@@ -140,6 +142,7 @@ struct PaymentIntentsController {
         input.captureMethod = try params.choice("capture_method", CaptureMethod.self)
         input.receiptEmail = try params.email("receipt_email", maxLength: 800)
         input.setupFutureUsage = try Self.clearableSetupFutureUsage(&params)
+        input.shipping = try params.clearableShipping(of: .paymentIntent)
         params.ignore("use_stripe_sdk", "mandate_data")
         try Self.readCardOnlyOptions(&params)
         try params.finish()

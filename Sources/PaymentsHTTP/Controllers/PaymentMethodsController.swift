@@ -197,14 +197,7 @@ struct PaymentMethodsController {
         details.email = try nested.string("email", maxLength: 512)
         details.phone = try nested.string("phone", maxLength: 20)
         if var address = try nested.nested("address") {
-            details.address = BillingDetails.Address(
-                city: try address.string("city", maxLength: 200),
-                country: try address.string("country", maxLength: 2),
-                line1: try address.string("line1", maxLength: 200),
-                line2: try address.string("line2", maxLength: 200),
-                postalCode: try address.string("postal_code", maxLength: 20),
-                state: try address.string("state", maxLength: 200)
-            )
+            details.address = try address.addressFields()
             try address.finish()
         }
         try nested.finish()
@@ -222,12 +215,16 @@ struct PaymentMethodsController {
         update.phone = try nested.clearableString("phone", maxLength: 20)
         if var address = try nested.nested("address") {
             update.clearAddress = address.isEmpty
-            update.city = try address.clearableString("city", maxLength: 200)
-            update.country = try address.clearableString("country", maxLength: 2)
-            update.line1 = try address.clearableString("line1", maxLength: 200)
-            update.line2 = try address.clearableString("line2", maxLength: 200)
-            update.postalCode = try address.clearableString("postal_code", maxLength: 20)
-            update.state = try address.clearableString("state", maxLength: 200)
+            // Field by field, as the card's address merges (``Parameters/addressFields()`` reads a whole one)
+            update.city = try address.clearableString("city", maxLength: Parameters.AddressLength.city)
+            update.country = try address.clearableString("country", maxLength: Parameters.AddressLength.country)
+            update.line1 = try address.clearableString("line1", maxLength: Parameters.AddressLength.line)
+            update.line2 = try address.clearableString("line2", maxLength: Parameters.AddressLength.line)
+            update.postalCode = try address.clearableString(
+                "postal_code",
+                maxLength: Parameters.AddressLength.postalCode
+            )
+            update.state = try address.clearableString("state", maxLength: Parameters.AddressLength.state)
             try address.finish()
         }
         try nested.finish()

@@ -60,7 +60,7 @@ extension StripeRenderer {
             ("refunded", .bool(charge.refunded)),
             ("refunds", refunds),
             ("review", .null),
-            ("shipping", .null),
+            ("shipping", shipping(charge.shipping)),
             ("source_transfer", .null),
             ("statement_descriptor", .string(charge.statementDescriptor)),
             ("statement_descriptor_suffix", .string(charge.statementDescriptorSuffix)),

@@ -93,7 +93,7 @@ public enum StripeRenderer {
             ("receipt_email", .string(intent.receiptEmail)),
             ("review", .null),
             ("setup_future_usage", .string(intent.setupFutureUsage?.rawValue)),
-            ("shipping", .null),
+            ("shipping", shipping(intent.shipping)),
             ("source", .null),
             ("statement_descriptor", .string(intent.statementDescriptor)),
             ("statement_descriptor_suffix", .string(intent.statementDescriptorSuffix)),
@@ -207,19 +207,43 @@ public enum StripeRenderer {
 
     /// Billing details, as a payment method and the charges made with it show them.
     static func billingDetails(_ details: BillingDetails) -> JSONValue {
-        let address = details.address
-        return .object([
-            (
-                "address",
-                .object([
-                    ("city", .string(address.city)), ("country", .string(address.country)),
-                    ("line1", .string(address.line1)), ("line2", .string(address.line2)),
-                    ("postal_code", .string(address.postalCode)), ("state", .string(address.state)),
-                ])
-            ),
+        .object([
+            ("address", address(details.address)),
             ("email", .string(details.email)),
             ("name", .string(details.name)),
             ("phone", .string(details.phone)),
+        ])
+    }
+
+    /// Stripe's `address` object, every field present (null when not given).
+    static func address(_ address: Address) -> JSONValue {
+        .object([
+            ("city", .string(address.city)), ("country", .string(address.country)),
+            ("line1", .string(address.line1)), ("line2", .string(address.line2)),
+            ("postal_code", .string(address.postalCode)), ("state", .string(address.state)),
+        ])
+    }
+
+    /// Stripe's `shipping` object of a PaymentIntent or a Charge (`carrier` and `tracking_number` with it), or
+    /// null when there is none.
+    static func shipping(_ shipping: Shipping?) -> JSONValue {
+        guard let shipping else { return .null }
+        return .object([
+            ("address", address(shipping.address)),
+            ("carrier", .string(shipping.carrier)),
+            ("name", .string(shipping.name)),
+            ("phone", .string(shipping.phone)),
+            ("tracking_number", .string(shipping.trackingNumber)),
+        ])
+    }
+
+    /// A customer's `shipping`, which Stripe's Customer shows without `carrier` and `tracking_number`, or null.
+    static func customerShipping(_ shipping: Shipping?) -> JSONValue {
+        guard let shipping else { return .null }
+        return .object([
+            ("address", address(shipping.address)),
+            ("name", .string(shipping.name)),
+            ("phone", .string(shipping.phone)),
         ])
     }
 
@@ -233,7 +257,7 @@ public enum StripeRenderer {
         return .object([
             ("id", .string(customer.id)),
             ("object", "customer"),
-            ("address", .null),
+            ("address", customer.address.map(address) ?? .null),
             ("balance", 0),
             ("created", .int(customer.created)),
             ("currency", .null),
@@ -258,7 +282,7 @@ public enum StripeRenderer {
             ("next_invoice_sequence", 1),
             ("phone", .string(customer.phone)),
             ("preferred_locales", .array([])),
-            ("shipping", .null),
+            ("shipping", customerShipping(customer.shipping)),
             ("tax_exempt", "none"),
             ("test_clock", .null),
         ])

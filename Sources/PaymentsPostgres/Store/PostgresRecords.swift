@@ -26,6 +26,7 @@ enum PostgresRecords {
             "statement_descriptor": { $0.statementDescriptor },
             "statement_descriptor_suffix": { $0.statementDescriptorSuffix },
             "metadata": { try PostgresJSON.text($0.metadata) },
+            "shipping": { try $0.shipping.map(PostgresJSON.text) },
             "setup_future_usage": { $0.setupFutureUsage?.rawValue },
             "amount_capturable": { $0.amountCapturable },
             "amount_received": { $0.amountReceived },
@@ -65,6 +66,7 @@ enum PostgresRecords {
             setupFutureUsage: try row.optionalChoice("setup_future_usage"),
             origin: try row.choice("origin")
         )
+        intent.shipping = try row.optionalJSON("shipping")
         intent.status = try row.choice("status")
         intent.amountCapturable = try row.int64("amount_capturable")
         intent.amountReceived = try row.int64("amount_received")
@@ -163,6 +165,7 @@ enum PostgresRecords {
             "receipt_email": { $0.receiptEmail },
             "statement_descriptor": { $0.statementDescriptor },
             "statement_descriptor_suffix": { $0.statementDescriptorSuffix },
+            "shipping": { try $0.shipping.map(PostgresJSON.text) },
             "risk_level": { $0.riskLevel?.rawValue },
             "cvc_check": { $0.cvcCheck?.rawValue },
             "address_line1_check": { $0.addressLine1Check?.rawValue },
@@ -197,6 +200,7 @@ enum PostgresRecords {
         charge.receiptEmail = try row.optionalString("receipt_email")
         charge.statementDescriptor = try row.optionalString("statement_descriptor")
         charge.statementDescriptorSuffix = try row.optionalString("statement_descriptor_suffix")
+        charge.shipping = try row.optionalJSON("shipping")
         charge.riskLevel = try row.optionalChoice("risk_level")
         charge.cvcCheck = try row.optionalChoice("cvc_check")
         charge.addressLine1Check = try row.optionalChoice("address_line1_check")
@@ -264,6 +268,8 @@ enum PostgresRecords {
             "metadata": { try PostgresJSON.text($0.metadata) },
             "default_payment_method": { $0.defaultPaymentMethod },
             "deleted": { $0.deleted },
+            "address": { try $0.address.map(PostgresJSON.text) },
+            "shipping": { try $0.shipping.map(PostgresJSON.text) },
         ]
     )
 
@@ -277,7 +283,9 @@ enum PostgresRecords {
             description: try row.optionalString("description"),
             metadata: try row.json("metadata"),
             defaultPaymentMethod: try row.optionalString("default_payment_method"),
-            deleted: try row.bool("deleted")
+            deleted: try row.bool("deleted"),
+            address: try row.optionalJSON("address"),
+            shipping: try row.optionalJSON("shipping")
         )
     }
 

@@ -33,6 +33,7 @@ extension Charge: FetchableRecord, TableRecord, StoredRow {
             "receipt_email": { RowValue.stored($0.receiptEmail) },
             "statement_descriptor": { RowValue.stored($0.statementDescriptor) },
             "statement_descriptor_suffix": { RowValue.stored($0.statementDescriptorSuffix) },
+            "shipping": { try RowValue.stored($0.shipping.map(RowValue.jsonText)) },
             "risk_level": { RowValue.stored($0.riskLevel?.rawValue) },
             "cvc_check": { RowValue.stored($0.cvcCheck?.rawValue) },
             "address_line1_check": { RowValue.stored($0.addressLine1Check?.rawValue) },
@@ -70,6 +71,7 @@ extension Charge: FetchableRecord, TableRecord, StoredRow {
         receiptEmail = row["receipt_email"]
         statementDescriptor = row["statement_descriptor"]
         statementDescriptorSuffix = row["statement_descriptor_suffix"]
+        shipping = try RowValue.optionalJSON(row, "shipping")
         riskLevel = try RowValue.optionalChoice(row, "risk_level")
         cvcCheck = try RowValue.optionalChoice(row, "cvc_check")
         addressLine1Check = try RowValue.optionalChoice(row, "address_line1_check")

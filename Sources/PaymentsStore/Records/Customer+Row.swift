@@ -18,6 +18,8 @@ extension Customer: FetchableRecord, TableRecord, StoredRow {
             "metadata": { try RowValue.stored(RowValue.jsonText($0.metadata)) },
             "default_payment_method": { RowValue.stored($0.defaultPaymentMethod) },
             "deleted": { RowValue.stored($0.deleted) },
+            "address": { try RowValue.stored($0.address.map(RowValue.jsonText)) },
+            "shipping": { try RowValue.stored($0.shipping.map(RowValue.jsonText)) },
         ]
     )
 
@@ -34,7 +36,9 @@ extension Customer: FetchableRecord, TableRecord, StoredRow {
             description: row["description"],
             metadata: try RowValue.json(row, "metadata"),
             defaultPaymentMethod: row["default_payment_method"],
-            deleted: row["deleted"]
+            deleted: row["deleted"],
+            address: try RowValue.optionalJSON(row, "address"),
+            shipping: try RowValue.optionalJSON(row, "shipping")
         )
     }
 }

@@ -24,6 +24,7 @@ extension PaymentIntent: FetchableRecord, TableRecord, StoredRow {
             "statement_descriptor": { RowValue.stored($0.statementDescriptor) },
             "statement_descriptor_suffix": { RowValue.stored($0.statementDescriptorSuffix) },
             "metadata": { try RowValue.stored(RowValue.jsonText($0.metadata)) },
+            "shipping": { try RowValue.stored($0.shipping.map(RowValue.jsonText)) },
             "setup_future_usage": { RowValue.stored($0.setupFutureUsage?.rawValue) },
             "amount_capturable": { RowValue.stored($0.amountCapturable) },
             "amount_received": { RowValue.stored($0.amountReceived) },
@@ -66,6 +67,7 @@ extension PaymentIntent: FetchableRecord, TableRecord, StoredRow {
             statementDescriptor: row["statement_descriptor"],
             statementDescriptorSuffix: row["statement_descriptor_suffix"],
             metadata: try RowValue.json(row, "metadata"),
+            shipping: try RowValue.optionalJSON(row, "shipping"),
             setupFutureUsage: try RowValue.optionalChoice(row, "setup_future_usage"),
             origin: try RowValue.choice(row, "origin")
         )
