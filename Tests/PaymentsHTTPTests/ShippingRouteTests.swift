@@ -277,7 +277,7 @@ struct ShippingRouteTests {
             let created = try await api.post("/v1/customers", Self.customerForm)
             let plain = try await api.post("/v1/customers", [("email", "x@example.com")])
 
-            // Then the first shows them (a customer's shipping has no carrier or tracking number); the other null
+            // Then the first shows them (a customer's shipping has no carrier or tracking number to set: null); the other null
             #expect(created.status == 200, "\(created.text)")
             #expect(
                 created.json["address"]
@@ -293,8 +293,8 @@ struct ShippingRouteTests {
                             "city": .string("Paris"), "country": .null, "line1": .string("2 quai Branly"),
                             "line2": .string("Bât. B"), "postal_code": .null, "state": .null,
                         ]),
-                        "name": .string("Ada Lovelace"),
-                        "phone": .string("+33 1 00 00 00 00"),
+                        "carrier": .null, "name": .string("Ada Lovelace"),
+                        "phone": .string("+33 1 00 00 00 00"), "tracking_number": .null,
                     ])
             )
             let id = try #require(created.json["id"]?.string)

@@ -1,5 +1,5 @@
 /// Where an order goes, as Stripe's `shipping` object: on a PaymentIntent (and copied onto its charges at each
-/// attempt), and on a customer, whose shipping has no `carrier` or `tracking_number` (they stay nil).
+/// attempt), and on a customer, whose shipping takes no `carrier` or `tracking_number` (they stay nil, rendered null).
 ///
 /// Stored as JSON text in the `shipping` columns, keys sorted and nil fields omitted, so admins can query it with
 /// `json_extract(shipping, '$.address.country')`.

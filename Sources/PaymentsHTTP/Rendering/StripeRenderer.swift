@@ -224,8 +224,10 @@ public enum StripeRenderer {
         ])
     }
 
-    /// Stripe's `shipping` object of a PaymentIntent or a Charge (`carrier` and `tracking_number` with it), or
-    /// null when there is none.
+    /// Stripe's `shipping` object of a PaymentIntent, a Charge or a Customer, or null when there is none. A
+    /// customer's has no `carrier` or `tracking_number` to set; they show as null, as Stripe's one `shipping` schema
+    /// has them (a customer's rendered without the two keys, and stripe-python's `customer.shipping.carrier` raised
+    /// AttributeError).
     static func shipping(_ shipping: Shipping?) -> JSONValue {
         guard let shipping else { return .null }
         return .object([
@@ -234,16 +236,6 @@ public enum StripeRenderer {
             ("name", .string(shipping.name)),
             ("phone", .string(shipping.phone)),
             ("tracking_number", .string(shipping.trackingNumber)),
-        ])
-    }
-
-    /// A customer's `shipping`, which Stripe's Customer shows without `carrier` and `tracking_number`, or null.
-    static func customerShipping(_ shipping: Shipping?) -> JSONValue {
-        guard let shipping else { return .null }
-        return .object([
-            ("address", address(shipping.address)),
-            ("name", .string(shipping.name)),
-            ("phone", .string(shipping.phone)),
         ])
     }
 
@@ -282,7 +274,7 @@ public enum StripeRenderer {
             ("next_invoice_sequence", 1),
             ("phone", .string(customer.phone)),
             ("preferred_locales", .array([])),
-            ("shipping", customerShipping(customer.shipping)),
+            ("shipping", shipping(customer.shipping)),
             ("tax_exempt", "none"),
             ("test_clock", .null),
         ])
