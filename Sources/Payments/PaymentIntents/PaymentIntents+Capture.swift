@@ -26,16 +26,17 @@ extension PaymentIntents {
     ) async throws -> PaymentIntent {
         let now = context.clock.now()
         let intent = try await retrieve(id)
-        if let scope,
-            let done = try await resumedCapture(
+        // This request's own capture, if an earlier try of it made it at the network (resumedCapture)
+        func resumed(_ intent: PaymentIntent) async throws -> PaymentIntent? {
+            guard let scope else { return nil }
+            return try await resumedCapture(
                 intent,
                 amountToCapture: amountToCapture,
                 descriptors: descriptors,
                 scope: scope
             )
-        {
-            return done
         }
+        if let done = try await resumed(intent) { return done }
         try PaymentIntentStateMachine.check(.capture, on: intent)
         let amount = amountToCapture ?? intent.amountCapturable
         guard amount > 0 else {
@@ -68,16 +69,7 @@ extension PaymentIntents {
             if current.status == .succeeded {
                 // The network had captured it: an earlier try of this request (the key's retry, answered as its
                 // capture) or another request that died before its write.
-                if let scope,
-                    let done = try await resumedCapture(
-                        current,
-                        amountToCapture: amountToCapture,
-                        descriptors: descriptors,
-                        scope: scope
-                    )
-                {
-                    return done
-                }
+                if let done = try await resumed(current) { return done }
                 throw PaymentIntentStateMachine.unexpectedState(.capture, intent: current)
             }
             throw PaymentError(
