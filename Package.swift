@@ -200,7 +200,7 @@ let package = Package(
         .testTarget(
             name: "PaymentsPostgresTests",
             dependencies: [
-                "PaymentsPostgres", "PaymentsStore", "Payments", "PaymentsCore", "TestSupport",
+                "PaymentsPostgres", "PaymentsStore", "Payments", "PaymentsCore", "PaymentsNetwork", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

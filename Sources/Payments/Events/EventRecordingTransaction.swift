@@ -204,6 +204,8 @@ struct EventRecordingTransaction: StoreTransaction {
 
     func paymentMethod(_ id: String) throws -> PaymentMethod? { try base.paymentMethod(id) }
 
+    func customer(ofPaymentMethod id: String) throws -> String? { try base.customer(ofPaymentMethod: id) }
+
     func insert(_ paymentMethod: PaymentMethod, card: SealedCard) throws {
         try base.insert(paymentMethod, card: card)
         try record(

@@ -242,6 +242,9 @@ public struct PaymentMethods: Sendable {
     /// Detaches a payment method from its customer; it can never be used again, as Stripe.
     public func detach(_ id: String) async throws -> PaymentMethod {
         try await context.database.write { tx in
+            // The customer's row first, then the payment method's: the order deleting the customer takes (on
+            // PostgreSQL the other order deadlocked with it, and the deadlock cost a second before one ran again).
+            let ownerLocked = try tx.customer(ofPaymentMethod: id).flatMap { try tx.customer($0) }
             guard var paymentMethod = try tx.paymentMethod(id) else {
                 throw PaymentError.resourceMissing("PaymentMethod", id: id, param: "payment_method", inURL: true)
             }
@@ -256,7 +259,8 @@ public struct PaymentMethods: Sendable {
             paymentMethod.reusable = false
             paymentMethod.offSessionReady = false
             try tx.update(paymentMethod)
-            if var customer = try tx.customer(owner), customer.defaultPaymentMethod == id {
+            let customer = ownerLocked?.id == owner ? ownerLocked : try tx.customer(owner)
+            if var customer, customer.defaultPaymentMethod == id {
                 customer.defaultPaymentMethod = nil
                 try tx.update(customer)
             }

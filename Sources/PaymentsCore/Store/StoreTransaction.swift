@@ -66,6 +66,11 @@ public protocol StoreTransaction {
 
     /// The payment method with `id`, if any.
     func paymentMethod(_ id: String) throws -> PaymentMethod?
+    /// The customer the payment method `id` is attached to (nil when it is not, or there is no such payment method),
+    /// read without locking the payment method's row (PostgreSQL): a write that changes a payment method and then its
+    /// customer locks the customer first with it, the order every write on a customer takes (deleting one locks the
+    /// customer, then its payment methods), so the two never wait for each other.
+    func customer(ofPaymentMethod id: String) throws -> String?
     /// Inserts a payment method with its sealed card, together.
     func insert(_ paymentMethod: PaymentMethod, card: SealedCard) throws
     /// Saves a payment method's new state.

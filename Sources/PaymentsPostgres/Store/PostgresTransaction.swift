@@ -263,6 +263,12 @@ final class PostgresTransaction: StoreTransaction {
         )
     }
 
+    func customer(ofPaymentMethod id: String) throws -> String? {
+        try fetchOne("SELECT customer FROM payment_methods WHERE id = $1", [.text(id)]) { row in
+            try row.optionalString("customer")
+        } ?? nil
+    }
+
     func insert(_ paymentMethod: PaymentMethod, card: SealedCard) throws {
         try insertRow(paymentMethod, PostgresRecords.paymentMethod)
         try execute(

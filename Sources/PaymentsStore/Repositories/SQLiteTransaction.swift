@@ -266,6 +266,11 @@ public struct SQLiteTransaction: StoreTransaction {
         try fetchStored(PaymentMethod.self, "SELECT * FROM payment_methods WHERE id = ?", [id])
     }
 
+    /// The customer the payment method `id` is attached to, if any.
+    public func customer(ofPaymentMethod id: String) throws -> String? {
+        try String?.fetchOne(db, sql: "SELECT customer FROM payment_methods WHERE id = ?", arguments: [id]) ?? nil
+    }
+
     /// Inserts a payment method and its sealed card number (the `card_vault` row), together.
     public func insert(_ paymentMethod: PaymentMethod, card: SealedCard) throws {
         try insertStored(paymentMethod)
