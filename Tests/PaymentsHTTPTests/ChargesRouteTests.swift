@@ -677,6 +677,157 @@ struct ChargesRouteTests {
         }
     }
 
+    @Test("a charge's receipt_email and shipping are updated and unset (charge.updated names the earlier values)")
+    func updateReceiptEmailAndShipping() async throws {
+        try await withWire { api in
+            // Given a payment whose intent named a receipt email and no shipping
+            let paid = try await Self.pay(api, "pm_card_visa", [("receipt_email", "buyer@example.com")])
+            let id = try Self.chargeID(of: paid)
+            let intentID = try #require(paid.json["id"]?.string)
+            let intentBefore = try await api.get("/v1/payment_intents/\(intentID)").json
+
+            // When the charge's receipt email is changed and shipping given (found refused: a 400, where Stripe's
+            // Charge.modify takes both)
+            let updated = try await api.post(
+                "/v1/charges/\(id)",
+                [("receipt_email", "gift@example.com")] + ShippingRouteTests.shippingForm
+            )
+
+            // Then the charge shows them, and a retrieve afterwards shows the same charge
+            #expect(updated.status == 200, "\(updated.text)")
+            #expect(updated.json["receipt_email"]?.string == "gift@example.com")
+            #expect(updated.json["shipping"] == ShippingRouteTests.shippingObject, "\(updated.text)")
+            #expect(try await Self.charge(api, id) == updated.json)
+
+            // And one charge.updated names exactly their earlier values
+            let first = try #require(try await api.get("/v1/events", [("type", "charge.updated")]).json["data"]?[0])
+            #expect(first["data"]?["object"]?["shipping"] == ShippingRouteTests.shippingObject)
+            let previous = try #require(first["data"]?["previous_attributes"]?.object, "\(first)")
+            #expect(Set(previous.keys) == ["receipt_email", "shipping"], "\(previous)")
+            #expect(previous["receipt_email"]?.string == "buyer@example.com")
+            #expect(previous["shipping"]?.isNull == true)
+
+            // And the intent keeps its own: the charge's are its copies
+            let intentAfter = try await api.get("/v1/payment_intents/\(intentID)").json
+            #expect(intentAfter["receipt_email"]?.string == "buyer@example.com")
+            #expect(intentAfter["shipping"]?.isNull == true)
+            #expect(intentAfter == intentBefore)
+
+            // When the same values are sent again: nothing changes, and no event is recorded
+            let same = try await api.post(
+                "/v1/charges/\(id)",
+                [("receipt_email", "gift@example.com")] + ShippingRouteTests.shippingForm
+            )
+            #expect(same.status == 200 && same.json == updated.json, "\(same.text)")
+            #expect(try await Self.chargeUpdates(api) == 1)
+
+            // When a new shipping is sent (a tracking number comes later): it replaces the old one whole, and the
+            // event names only the fields that differ
+            let tracked = try await api.post(
+                "/v1/charges/\(id)",
+                [
+                    ("shipping[name]", "Jenny Rosen"), ("shipping[address][line1]", "510 Townsend St"),
+                    ("shipping[tracking_number]", "1Z000"),
+                ]
+            )
+            #expect(tracked.status == 200, "\(tracked.text)")
+            let shipping = tracked.json["shipping"]
+            #expect(shipping?["tracking_number"]?.string == "1Z000")
+            #expect(shipping?["carrier"]?.isNull == true && shipping?["address"]?["city"]?.isNull == true)
+            #expect(tracked.json["receipt_email"]?.string == "gift@example.com")
+            let second = try #require(try await api.get("/v1/events", [("type", "charge.updated")]).json["data"]?[0])
+            let changed = try #require(second["data"]?["previous_attributes"]?.object, "\(second)")
+            #expect(Set(changed.keys) == ["shipping"], "\(changed)")
+            #expect(changed["shipping"]?["tracking_number"]?.string == "1Z999", "\(changed)")
+            #expect(changed["shipping"]?["carrier"]?.string == "UPS", "\(changed)")
+
+            // When both are unset with empty values
+            let unset = try await api.post("/v1/charges/\(id)", [("receipt_email", ""), ("shipping", "")])
+
+            // Then both are null, on retrieve too, and the event shows them whole as they were
+            #expect(unset.status == 200, "\(unset.text)")
+            #expect(unset.json["receipt_email"]?.isNull == true && unset.json["shipping"]?.isNull == true)
+            #expect(try await Self.charge(api, id) == unset.json)
+            let third = try #require(try await api.get("/v1/events", [("type", "charge.updated")]).json["data"]?[0])
+            let earlier = try #require(third["data"]?["previous_attributes"]?.object, "\(third)")
+            #expect(Set(earlier.keys) == ["receipt_email", "shipping"], "\(earlier)")
+            #expect(earlier["receipt_email"]?.string == "gift@example.com")
+            #expect(earlier["shipping"] == tracked.json["shipping"])
+            #expect(try await Self.chargeUpdates(api) == 3)
+        }
+    }
+
+    @Test("a JSON body's receipt_email and shipping object update a charge, and an empty shipping unsets it")
+    func updateShippingJSON() async throws {
+        try await withWire { api in
+            let id = try Self.chargeID(of: try await Self.pay(api, "pm_card_visa"))
+            let updated = try await api.postJSON(
+                "/v1/charges/\(id)",
+                #"""
+                {"receipt_email": "gift@example.com", "shipping": {"name": "Jenny Rosen", "phone": "+15555550100",
+                 "carrier": "UPS", "tracking_number": "1Z999", "address": {"line1": "510 Townsend St",
+                 "line2": null, "city": "San Francisco", "postal_code": "94103", "country": "US"}}}
+                """#
+            )
+            #expect(updated.status == 200, "\(updated.text)")
+            #expect(updated.json["receipt_email"]?.string == "gift@example.com")
+            #expect(updated.json["shipping"] == ShippingRouteTests.shippingObject, "\(updated.text)")
+            let unset = try await api.postJSON("/v1/charges/\(id)", #"{"shipping": ""}"#)
+            #expect(unset.status == 200, "\(unset.text)")
+            #expect(unset.json["shipping"]?.isNull == true)
+            #expect(unset.json["receipt_email"]?.string == "gift@example.com")
+            #expect(try await Self.charge(api, id)["shipping"]?.isNull == true)
+        }
+    }
+
+    /// One bad charge update and the error it must get.
+    struct BadUpdate: Sendable, CustomTestStringConvertible {
+        var form: [(String, String)]
+        var code: String
+        var param: String
+
+        var testDescription: String { "\(param): \(code)" }
+    }
+
+    /// Bad receipt emails, and the bad shipping hashes a PaymentIntent refuses.
+    static let badUpdates: [BadUpdate] =
+        [
+            BadUpdate(form: [("receipt_email", "not-an-email")], code: "email_invalid", param: "receipt_email"),
+            BadUpdate(form: [("receipt_email", "a b@example.com")], code: "email_invalid", param: "receipt_email"),
+            BadUpdate(
+                form: [("receipt_email", String(repeating: "a", count: 800) + "@example.com")],
+                code: "parameter_invalid_string_too_long",
+                param: "receipt_email"
+            ),
+        ]
+        + ShippingRouteTests.badShippings.map { BadUpdate(form: $0.form, code: $0.code, param: $0.param) }
+
+    @Test("a bad receipt_email or shipping is a 400 naming the parameter; nothing changes", arguments: badUpdates)
+    func badUpdate(_ bad: BadUpdate) async throws {
+        try await withWire { api in
+            // Given a charge with a receipt email and shipping (copied from its intent)
+            let paid = try await Self.pay(
+                api,
+                "pm_card_visa",
+                [("receipt_email", "buyer@example.com")] + ShippingRouteTests.shippingForm
+            )
+            let id = try Self.chargeID(of: paid)
+            let before = try await Self.charge(api, id)
+            #expect(before["shipping"] == ShippingRouteTests.shippingObject, "\(before)")
+
+            // When it is updated with the bad value beside a good description
+            let response = try await api.post("/v1/charges/\(id)", [("description", "changed")] + bad.form)
+
+            // Then it is refused with Stripe's error naming the parameter, and the charge is as it was, with no event
+            #expect(response.status == 400, "\(response.text)")
+            #expect(response.error["type"]?.string == "invalid_request_error")
+            #expect(response.error["code"]?.string == bad.code, "\(response.text)")
+            #expect(response.error["param"]?.string == bad.param, "\(response.text)")
+            #expect(try await Self.charge(api, id) == before)
+            #expect(try await Self.chargeUpdates(api) == 0)
+        }
+    }
+
     @Test("a refund of a charge that moved no money says why: declined, or an authorization to cancel instead")
     func refundOfUnpaidChargeSaysWhy() async throws {
         try await withWire { api in

@@ -248,15 +248,32 @@ struct ShippingRouteTests {
         }
     }
 
-    @Test("a charge's update still refuses shipping as an unknown parameter")
-    func chargeUpdateRefusesShipping() async throws {
+    @Test("a charge's shipping is its own copy: updating it leaves the intent's, and the intent's leaves it")
+    func chargeUpdateKeepsIntentShipping() async throws {
         try await withWire { api in
-            let paid = try await api.payment([("payment_method", "pm_card_visa"), ("confirm", "true")])
-            let chargeID = try #require(paid.json["latest_charge"]?.string)
-            let response = try await api.post("/v1/charges/\(chargeID)", Self.shippingForm)
-            #expect(response.status == 400)
-            #expect(response.error["code"]?.string == "parameter_unknown")
-            #expect(response.error["param"]?.string?.hasPrefix("shipping") == true, "\(response.text)")
+            // Given a payment whose intent has shipping, copied onto its charge
+            let paid = try await api.payment(
+                [("payment_method", "pm_card_visa"), ("confirm", "true")] + Self.shippingForm
+            )
+            let (intentID, chargeID) = (
+                try #require(paid.json["id"]?.string), try #require(paid.json["latest_charge"]?.string)
+            )
+
+            // When the charge's shipping is replaced (it was refused as an unknown parameter)
+            let response = try await api.post(
+                "/v1/charges/\(chargeID)",
+                [("shipping[name]", "Ada"), ("shipping[address][line1]", "1 Main St")]
+            )
+
+            // Then the charge has the new one and the intent still the old one
+            #expect(response.status == 200, "\(response.text)")
+            #expect(response.json["shipping"]?["name"]?.string == "Ada")
+            #expect(response.json["shipping"]?["phone"]?.isNull == true)
+            #expect(try await api.get("/v1/payment_intents/\(intentID)").json["shipping"] == Self.shippingObject)
+
+            // And unsetting the intent's leaves the charge's
+            #expect(try await api.post("/v1/payment_intents/\(intentID)", [("shipping", "")]).status == 200)
+            #expect(try await api.get("/v1/charges/\(chargeID)").json["shipping"] == response.json["shipping"])
         }
     }
 

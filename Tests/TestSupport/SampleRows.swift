@@ -168,6 +168,9 @@ public struct SampleRows: Sendable, Equatable {
         charge.resolvedAt = 105
         charge.description = intent.description
         charge.metadata = Self.trickyMetadata
+        charge.receiptEmail = intent.receiptEmail
+        charge.statementDescriptor = intent.statementDescriptor
+        charge.statementDescriptorSuffix = intent.statementDescriptorSuffix
         charge.shipping = intent.shipping
         charge.riskLevel = .elevated
         charge.cvcCheck = .pass

@@ -150,6 +150,38 @@ public enum StoreConformance {
             } catch {}
             try require(try await store.read { tx in try tx.charge("ch_conf3b") } == nil, "the refused charge is there")
         },
+        Check(name: "a charge's receipt email and shipping, read and saved in one transaction, are set and unset") {
+            store in
+            // As `POST /v1/charges/:id` changes them: the row read, then saved, in one write.
+            let intent = intent("pi_conf3c", created: 100)
+            let original = charge("ch_conf3c", intent: intent.id, status: .succeeded)
+            try await store.write { tx in
+                try tx.insert(intent)
+                try tx.insert(original)
+            }
+            let shipping = Shipping(
+                address: Address(city: "Paris", country: "FR", line1: "2 quai \"Branly\"", postalCode: "75007"),
+                carrier: "UPS",
+                name: "Jenny ☂",
+                phone: "+33 1",
+                trackingNumber: "1Z999"
+            )
+            for (email, next) in [("gift@example.com", shipping), (nil, nil)] as [(String?, Shipping?)] {
+                let saved = try await store.write { tx in
+                    guard var charge = try tx.charge(original.id) else { throw Failure(description: "no charge") }
+                    charge.receiptEmail = email
+                    charge.shipping = next
+                    try tx.update(charge)
+                    return charge
+                }
+                let read = try await store.read { tx in try tx.charge(original.id) }
+                try require(read == saved, "read back as \(String(describing: read))")
+                try require(
+                    read?.receiptEmail == email && read?.shipping == next,
+                    "not saved: \(String(describing: read))"
+                )
+            }
+        },
         Check(name: "a write that throws stores nothing, runs its rollback actions and not its commit actions") {
             store in
             let events = Mutex<[String]>([])

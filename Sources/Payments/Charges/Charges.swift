@@ -2,7 +2,7 @@ import PaymentsCore
 
 /// Charges: the attempts to move money that confirms leave behind, with what captures and refunds did to them
 /// (`GET /v1/charges`, `GET /v1/charges/:id`). Their money changes only through their intents and refunds; a merchant
-/// updates only their description and metadata (`POST /v1/charges/:id`).
+/// updates only their description, metadata, receipt email and shipping (`POST /v1/charges/:id`).
 public struct Charges: Sendable {
     let context: PaymentsContext
 
@@ -17,12 +17,15 @@ public struct Charges: Sendable {
         return found
     }
 
-    /// Changes a charge's `description` (`.some(nil)` unsets it) and `metadata`, recording `charge.updated` when
-    /// either changed, as Stripe's update does. Its amounts and status are never touched.
+    /// Changes a charge's `description`, `receiptEmail` and `shipping` (`.some(nil)` unsets each; a shipping replaces
+    /// the earlier one whole) and `metadata`, recording `charge.updated` when any changed, as Stripe's update does.
+    /// Its amounts and status are never touched, nor its intent's fields (the charge keeps its own copy).
     /// - Throws: `resource_missing` (404) when there is none with `id`.
     public func update(
         _ id: String,
         description: String??,
+        receiptEmail: String??,
+        shipping: Shipping??,
         metadata: [String: String?]?,
         clearMetadata: Bool
     ) async throws -> Charge {
@@ -31,6 +34,8 @@ public struct Charges: Sendable {
                 throw PaymentError.resourceMissing("charge", id: id, param: "id", inURL: true)
             }
             if let description { charge.description = description }
+            if let receiptEmail { charge.receiptEmail = receiptEmail }
+            if let shipping { charge.shipping = shipping }
             try charge.metadata.applyMetadata(metadata, clearingFirst: clearMetadata)
             try tx.update(charge)
             return charge

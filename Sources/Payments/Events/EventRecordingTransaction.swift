@@ -40,8 +40,9 @@ struct EventRecordingTransaction: StoreTransaction {
             ?? prepared?.snapshot(of: object) ?? Self.snapshot(object)
         let previous = try before.flatMap { before -> [UInt8]? in
             guard types.contains(where: { $0.hasSuffix(".updated") }) else { return nil }
-            // A charge's update (its description or metadata) changes none of its refunds: the earlier snapshot
-            // lists the same ones. Without them, `previous_attributes` said the charge had had no refunds.
+            // A charge's update (its description, metadata, receipt email or shipping) changes none of its refunds:
+            // the earlier snapshot lists the same ones. Without them, `previous_attributes` said the charge had had
+            // no refunds.
             if let refunds, let charge = before as? Charge { return try EventSnapshot.json(charge, refunds: refunds) }
             return try Self.snapshot(before)
         }

@@ -52,8 +52,12 @@ public enum EventTypes {
         // A refund, or the release of an uncaptured authorization (canceled, or expired after 7 days): Stripe
         // shows both as refunded amounts.
         if after.amountRefunded > (before?.amountRefunded ?? 0) { types.append("charge.refunded") }
-        // A merchant's update (`POST /v1/charges/:id`): Stripe's `charge.updated` is for the description and metadata
-        if let before, before.description != after.description || before.metadata != after.metadata {
+        // A merchant's update (`POST /v1/charges/:id`): Stripe's `charge.updated` is for the fields it changes (the
+        // description, metadata, receipt email and shipping)
+        if let before,
+            before.description != after.description || before.metadata != after.metadata
+                || before.receiptEmail != after.receiptEmail || before.shipping != after.shipping
+        {
             types.append("charge.updated")
         }
         return types

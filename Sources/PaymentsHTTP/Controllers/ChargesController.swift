@@ -2,8 +2,8 @@ import Hummingbird
 import Payments
 import PaymentsCore
 
-/// `/v1/charges`: retrieve, list and update (description and metadata: a charge's money changes only through its
-/// intent and its refunds), and the older `GET /v1/charges/:id/refunds` that a charge's embedded `refunds` list pages
+/// `/v1/charges`: retrieve, list and update (description, metadata, receipt email and shipping: a charge's money
+/// changes only through its intent and its refunds), and the older `GET /v1/charges/:id/refunds` that a charge's embedded `refunds` list pages
 /// through, with `GET /v1/charges/:id/refunds/:refund` (the library's `Charge.retrieve_refund`). Secret key only.
 struct ChargesController {
     let services: HTTPServices
@@ -37,11 +37,16 @@ struct ChargesController {
         var params = try await RequestParameters.read(request, context: context)
         let expand = try Expansion.read(&params, allowed: Expansion.chargeFields)
         let description = try params.clearableString("description", maxLength: PaymentIntent.maximumDescriptionLength)
+        // Read as a PaymentIntent's are: a charge's copies are of its intent's, and Stripe's rules are the same.
+        let receiptEmail = try params.clearableEmail("receipt_email", maxLength: 800)
+        let shipping = try params.clearableShipping(of: .paymentIntent)
         let metadata = try params.metadata()
         try params.finish()
         let charge = try await services.charges.update(
             try context.parameters.require("id"),
             description: description,
+            receiptEmail: receiptEmail,
+            shipping: shipping,
             metadata: metadata?.updates,
             clearMetadata: metadata?.clearAll ?? false
         )
