@@ -303,6 +303,8 @@ struct PaymentDatabaseTests {
         #expect(old["events"]?.count == 1 && old["idempotency_keys"]?.count == 1)
         var (intent, charge) = (full.intent, full.charge)
         (intent.shipping, charge.shipping) = (nil, nil)
+        // 0012 added the charge's copies of these
+        (charge.receiptEmail, charge.statementDescriptor, charge.statementDescriptorSuffix) = (nil, nil, nil)
         #expect(try await after.read { tx in try tx.paymentIntent(full.intent.id) } == intent)
         #expect(try await after.read { tx in try tx.charge(full.charge.id) } == charge)
         let (foreignKeys, integrity) = try StoreFixtures.rawConnection(path).read { db in
