@@ -83,6 +83,11 @@ struct Bootstrap {
         return (store, vault, faultInjector(settings.faultPoint, action: settings.faultAction))
     }
 
+    /// The store of a command on existing data, opened without its vault (``openData(_:label:existing:)``).
+    static func openExisting(_ settings: ServiceSettings, label: String) async throws -> any StoreAdministration {
+        try await openData(settings, label: label, existing: true).store
+    }
+
     /// The store, opened and migrated, with the command's logger (`existing`: refusing a SQLite file that does not
     /// exist, ``requireDatabase(_:command:)``, and one with migrations still to apply, exit status 2).
     private static func openData(_ settings: ServiceSettings, label: String, existing: Bool) async throws -> (

@@ -208,6 +208,36 @@ struct VaultRotationTests {
         server.removeFiles()
     }
 
+    @Test(
+        "vault status counts the cards under each key when the configured keys do not open the database, then says so"
+    )
+    func statusWithoutTheKey() async throws {
+        // Given cards sealed under key A
+        let (keyA, keyB) = (Self.newVaultKey(), Self.newVaultKey())
+        let first = try await ServerProcess.start(environment: ["PAYMENTS_VAULT_KEY": keyA])
+        defer { first.kill() }
+        _ = try await Self.saveCards(Array(Self.cards.prefix(2)), on: first)
+        _ = await first.stop()
+        let keyAID = try #require(try Self.vaultState(first.folder).secrets)
+
+        // When `vault status` runs with only key B configured (the server's 500 for a card under a key it lacks
+        // points to it)
+        let run = try await runToCompletion(
+            try PaymentsBinary.path(),
+            ["vault", "status", "--db", first.db.path],
+            environment: PaymentsBinary.environment(["PAYMENTS_VAULT_KEY": keyB]),
+            in: first.folder,
+            timeout: .seconds(60)
+        )
+
+        // Then it lists the cards under the key that is not configured (it exited 1 with the error alone), then
+        // says the configured keys do not open this database, and exits 1
+        #expect(run.termination == Termination(reason: .exit, status: 1), "\(run)")
+        #expect(run.output.contains("key \(keyAID) (not configured): 2 cards"), "\(run.output)")
+        #expect(run.output.contains("current key vk_"), "\(run.output)")
+        #expect(run.output.contains("neither PAYMENTS_VAULT_KEY nor PAYMENTS_VAULT_OLD_KEYS opens"), "\(run.output)")
+    }
+
     @Test("a card no configured key opens: rotate exits 1 naming its payment method, and prints no card data")
     func unreadableCardNamed() async throws {
         let (keyA, keyB) = (Self.newVaultKey(), Self.newVaultKey())
