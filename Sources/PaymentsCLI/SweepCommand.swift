@@ -39,8 +39,8 @@ struct SweepCommand: AsyncParsableCommand {
     @Option(
         name: .long,
         help: """
-            Rows per batch, and so per write transaction (default \(Sweeper.defaultBatchSize)); smaller batches hold \
-            the write lock for less time beside a busy server.
+            Rows per batch, and so per write transaction; smaller batches hold the write lock for less time beside a \
+            busy server.
             """
     )
     var batchSize: Int = Sweeper.defaultBatchSize
