@@ -85,4 +85,38 @@ struct RefundCardsRouteTests {
             #expect(again.json["amount"]?.int == 1000)
         }
     }
+
+    @Test("POST /v1/refunds/:id/cancel: a card refund, pending or succeeded, is a 400 that changes nothing")
+    func cancelRefused() async throws {
+        try await withWire { api in
+            // Given a pending refund (7726) and a succeeded one (4242)
+            let (_, _, pending) = try await Self.paidAndRefunded(api, "pm_card_pendingRefund")
+            let (_, chargeID, succeeded) = try await Self.paidAndRefunded(api, "pm_card_visa")
+            for (refund, status) in [(pending, "pending"), (succeeded, "succeeded")] {
+                let id = try #require(refund["id"]?.string)
+                let eventsBefore = try await api.get("/v1/events").json["data"]?.array?.count
+
+                // When it is canceled (stripe.Refund.cancel)
+                let canceled = try await api.post("/v1/refunds/\(id)/cancel", [])
+
+                // Then a 400 names its status (it was a 404 "Unrecognized request URL"), and nothing changed
+                #expect(canceled.status == 400, "\(canceled.text)")
+                #expect(canceled.error["type"]?.string == "invalid_request_error")
+                let message = canceled.error["message"]?.string ?? ""
+                #expect(message.contains("status of \(status)") && message.contains("requires_action"), "\(message)")
+                #expect(try await api.get("/v1/refunds/\(id)").json["status"]?.string == status)
+                #expect(try await api.get("/v1/events").json["data"]?.array?.count == eventsBefore)
+            }
+            #expect(try await api.get("/v1/charges/\(chargeID)").json["amount_refunded"]?.int == 1000)
+
+            // And an unknown refund is the 404 resource_missing, a publishable key the 401, a parameter a 400
+            let unknown = try await api.post("/v1/refunds/re_unknown/cancel", [])
+            #expect(unknown.status == 404 && unknown.error["code"]?.string == "resource_missing", "\(unknown.text)")
+            let id = try #require(succeeded["id"]?.string)
+            let publishable = try await api.post("/v1/refunds/\(id)/cancel", [], auth: WireClient.publishable)
+            #expect(publishable.status == 401, "\(publishable.text)")
+            let parameter = try await api.post("/v1/refunds/\(id)/cancel", [("amount", "10")])
+            #expect(parameter.status == 400 && parameter.error["param"]?.string == "amount", "\(parameter.text)")
+        }
+    }
 }
