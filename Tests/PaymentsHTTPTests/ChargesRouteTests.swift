@@ -864,6 +864,49 @@ struct ChargesRouteTests {
         }
     }
 
+    @Test(
+        "a charge's fields Stripe expands that are always null here expand to null, on the intent's latest charge too",
+        arguments: [
+            "application", "application_fee", "failure_balance_transaction", "invoice", "on_behalf_of", "review",
+            "source_transfer",
+        ]
+    )
+    func alwaysNullFieldsExpandToNull(field: String) async throws {
+        try await withWire { api in
+            // Given a paid intent and its charge, the field null
+            let paid = try await Self.pay(api, "pm_card_visa")
+            let id = try Self.chargeID(of: paid)
+            let intentID = try #require(paid.json["id"]?.string)
+            #expect(try await Self.charge(api, id).at(field) == WireJSON.null)
+
+            // When the charge is read, updated and listed with the field expanded, and the intent with its latest
+            // charge's
+            let read = try await api.get("/v1/charges/\(id)", [("expand[]", field)])
+            let updated = try await api.post("/v1/charges/\(id)", [("metadata[order]", "7"), ("expand[]", field)])
+            let listed = try await api.get("/v1/charges", [("expand[]", "data." + field)])
+            let intent = try await api.get("/v1/payment_intents/\(intentID)", [("expand[]", "latest_charge." + field)])
+            let intents = try await api.get("/v1/payment_intents", [("expand[]", "data.latest_charge." + field)])
+
+            // Then each answers 200 with the field there and null, the intent's latest charge expanded to hold it
+            for response in [read, updated, listed, intent, intents] {
+                #expect(response.status == 200, "\(response.text)")
+            }
+            for object in [read.json, updated.json, listed.json["data"]?[0] ?? .null] {
+                #expect(object.at(field) == WireJSON.null, "\(object)")
+            }
+            #expect(intent.json.at("latest_charge.id")?.string == id, "\(intent.text)")
+            #expect(intent.json.at("latest_charge." + field) == WireJSON.null)
+            #expect(intents.json["data"]?[0]?.at("latest_charge." + field) == WireJSON.null, "\(intents.text)")
+
+            // And a path below it is still the 400, and so is `transfer`, which a charge here does not show at all
+            let below = try await api.get("/v1/charges/\(id)", [("expand[]", field + ".charge")])
+            let transfer = try await api.get("/v1/charges/\(id)", [("expand[]", "transfer")])
+            #expect(below.refusesExpanding(field + ".charge"), "\(below.text)")
+            #expect(transfer.refusesExpanding("transfer"), "\(transfer.text)")
+            #expect(read.json.has("transfer") == false)
+        }
+    }
+
     @Test("balance transactions expand to null, as Stripe's docs read fees, and expanding one expands its charge")
     func balanceTransactionsExpandToNull() async throws {
         try await withWire { api in

@@ -476,6 +476,37 @@ struct CustomersRouteTests {
         }
     }
 
+    @Test(
+        "a customer's fields Stripe expands that are always null here (no sources, no test clocks) expand to null",
+        arguments: ["default_source", "test_clock"]
+    )
+    func alwaysNullFieldsExpandToNull(field: String) async throws {
+        try await withWire { api in
+            // When a customer is created, read, updated and listed with the field expanded
+            let created = try await api.post("/v1/customers", [("name", "Jenny"), ("expand[]", field)])
+            let id = try #require(created.json["id"]?.string, "\(created.text)")
+            let read = try await api.get("/v1/customers/\(id)", [("expand[]", field)])
+            let updated = try await api.post(
+                "/v1/customers/\(id)",
+                [("email", "jenny@example.com"), ("expand[]", field)]
+            )
+            let listed = try await api.get("/v1/customers", [("expand[]", "data." + field)])
+
+            // Then each answers 200 with the field there and null, as Stripe expands a null field
+            for response in [created, read, updated, listed] { #expect(response.status == 200, "\(response.text)") }
+            for object in [created.json, read.json, updated.json, listed.json["data"]?[0] ?? .null] {
+                #expect(object.at(field) == WireJSON.null, "\(object)")
+            }
+            #expect(updated.json["email"]?.string == "jenny@example.com")
+
+            // And a path below it, and `sources`, which a customer here does not show, are still the 400
+            let below = try await api.get("/v1/customers/\(id)", [("expand[]", field + ".customer")])
+            let sources = try await api.get("/v1/customers/\(id)", [("expand[]", "sources")])
+            #expect(below.refusesExpanding(field + ".customer"), "\(below.text)")
+            #expect(sources.refusesExpanding("sources"), "\(sources.text)")
+        }
+    }
+
     @Test("A customer expands its default card, and a card its customer, as Stripe's do; on lists with data.")
     func expansions() async throws {
         try await withWire { api in

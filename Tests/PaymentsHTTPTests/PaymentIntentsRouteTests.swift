@@ -225,6 +225,43 @@ struct PaymentIntentsRouteTests {
         }
     }
 
+    @Test(
+        "a field Stripe expands that is always null here (no reviews, invoices, Connect) expands to null, as Stripe's",
+        arguments: ["application", "invoice", "on_behalf_of", "review"]
+    )
+    func alwaysNullFieldsExpandToNull(field: String) async throws {
+        try await withWire { api in
+            // Given a paid intent, the field null
+            let paid = try await api.intent([("payment_method", "pm_card_visa"), ("confirm", "true")])
+            let id = try #require(paid["id"]?.string)
+            #expect(paid.at(field) == WireJSON.null, "\(paid)")
+
+            // When an intent is created, read, updated and listed with the field expanded
+            let created = try await api.createIntent([("expand[]", field)])
+            let createdID = try #require(created.json["id"]?.string, "\(created.text)")
+            let read = try await api.get("/v1/payment_intents/\(id)", [("expand[]", field)])
+            let updated = try await api.post(
+                "/v1/payment_intents/\(createdID)",
+                [("metadata[order]", "7"), ("expand[]", field)]
+            )
+            let listed = try await api.get("/v1/payment_intents", [("expand[]", "data." + field)])
+
+            // Then each answers 200 with the field there and null
+            for response in [created, read, updated, listed] { #expect(response.status == 200, "\(response.text)") }
+            for object in [created.json, read.json, updated.json, listed.json["data"]?[0] ?? .null] {
+                #expect(object.at(field) == WireJSON.null, "\(object)")
+            }
+
+            // And a path below it, the bare field on the list and a name Stripe lacks are still the 400
+            let below = try await api.get("/v1/payment_intents/\(id)", [("expand[]", field + ".charge")])
+            let bare = try await api.get("/v1/payment_intents", [("expand[]", field)])
+            let unknown = try await api.get("/v1/payment_intents/\(id)", [("expand[]", field + "s")])
+            #expect(below.refusesExpanding(field + ".charge"), "\(below.text)")
+            #expect(bare.status == 400 && bare.error["message"]?.string?.contains("'data.\(field)'") == true)
+            #expect(unknown.refusesExpanding(field + "s"), "\(unknown.text)")
+        }
+    }
+
     @Test("In lists, expand[]=data.payment_method expands each item; a bare field is refused")
     func listExpansion() async throws {
         try await withWire { api in

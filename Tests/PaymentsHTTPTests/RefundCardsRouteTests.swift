@@ -119,4 +119,47 @@ struct RefundCardsRouteTests {
             #expect(parameter.status == 400 && parameter.error["param"]?.string == "amount", "\(parameter.text)")
         }
     }
+
+    @Test(
+        "a refund's fields Stripe expands that are always null here expand to null (the failure one where it is shown)",
+        arguments: ["failure_balance_transaction", "source_transfer_reversal", "transfer_reversal"]
+    )
+    func alwaysNullFieldsExpandToNull(field: String) async throws {
+        try await withWire { api in
+            // Given a 5126 payment, refunded in full with the field expanded
+            let paid = try await api.payment([("payment_method", "pm_card_refundFail"), ("confirm", "true")])
+            let intentID = try #require(paid.json["id"]?.string, "\(paid.text)")
+            let chargeID = try #require(paid.json["latest_charge"]?.string)
+            let created = try await api.post("/v1/refunds", [("payment_intent", intentID), ("expand[]", field)])
+            let id = try #require(created.json["id"]?.string, "\(created.text)")
+
+            // When it has failed, and is read, updated and listed with the field expanded, and read as its charge's
+            _ = try await Self.sweep(api, after: TestModeIssuer.refundSettlementDelay)
+            let read = try await api.get("/v1/refunds/\(id)", [("expand[]", field)])
+            let updated = try await api.post("/v1/refunds/\(id)", [("metadata[order]", "7"), ("expand[]", field)])
+            let listed = try await api.get("/v1/refunds", [("expand[]", "data." + field)])
+            let ofCharge = try await api.get("/v1/charges/\(chargeID)/refunds/\(id)", [("expand[]", field)])
+
+            // Then each answers 200 with the field there and null, as Stripe expands a null field
+            for response in [created, read, updated, listed, ofCharge] {
+                #expect(response.status == 200, "\(response.text)")
+            }
+            #expect(read.json["status"]?.string == "failed", "\(read.text)")
+            for object in [read.json, updated.json, listed.json["data"]?[0] ?? .null, ofCharge.json] {
+                #expect(object.at(field) == WireJSON.null, "\(object)")
+            }
+            // And the refund as created (succeeded) shows the field as it does unexpanded: a failure's only once failed
+            if field == "failure_balance_transaction" {
+                #expect(created.json.has(field) == false, "\(created.text)")
+            } else {
+                #expect(created.json.at(field) == WireJSON.null, "\(created.text)")
+            }
+
+            // And a path below it, and a name Stripe lacks, are still the 400
+            let below = try await api.get("/v1/refunds/\(id)", [("expand[]", field + ".charge")])
+            let unknown = try await api.get("/v1/refunds/\(id)", [("expand[]", field + "s")])
+            #expect(below.refusesExpanding(field + ".charge"), "\(below.text)")
+            #expect(unknown.refusesExpanding(field + "s"), "\(unknown.text)")
+        }
+    }
 }

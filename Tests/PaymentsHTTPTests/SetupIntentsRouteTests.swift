@@ -93,6 +93,43 @@ struct SetupIntentsRouteTests {
         }
     }
 
+    @Test(
+        "a setup intent's fields Stripe expands that are always null here (no mandates, no Connect) expand to null",
+        arguments: ["application", "mandate", "on_behalf_of", "single_use_mandate"]
+    )
+    func alwaysNullFieldsExpandToNull(field: String) async throws {
+        try await withWire { api in
+            // When a setup intent is created, read, updated, confirmed and listed with the field expanded
+            let created = try await api.createSetup([("expand[]", field)])
+            let id = try #require(created.json["id"]?.string, "\(created.text)")
+            let read = try await api.get("/v1/setup_intents/\(id)", [("expand[]", field)])
+            let updated = try await api.post("/v1/setup_intents/\(id)", [("metadata[a]", "1"), ("expand[]", field)])
+            let confirmed = try await api.post(
+                "/v1/setup_intents/\(id)/confirm",
+                [("payment_method", "pm_card_visa"), ("expand[]", field)]
+            )
+            let listed = try await api.get("/v1/setup_intents", [("expand[]", "data." + field)])
+
+            // Then each answers 200 with the field there and null, as Stripe expands a null field
+            for response in [created, read, updated, confirmed, listed] {
+                #expect(response.status == 200, "\(response.text)")
+            }
+            for object in [created.json, read.json, updated.json, confirmed.json, listed.json["data"]?[0] ?? .null] {
+                #expect(object.at(field) == WireJSON.null, "\(object)")
+            }
+            #expect(confirmed.json["status"]?.string == "succeeded", "\(confirmed.text)")
+
+            // And a path below it, and `latest_attempt` (a SetupAttempt, not served here), are still the 400
+            let below = try await api.get("/v1/setup_intents/\(id)", [("expand[]", field + ".customer")])
+            let attempt = try await api.get("/v1/setup_intents/\(id)", [("expand[]", "latest_attempt")])
+            let attempts = try await api.get("/v1/setup_intents", [("expand[]", "data.latest_attempt")])
+            #expect(below.refusesExpanding(field + ".customer"), "\(below.text)")
+            #expect(attempt.refusesExpanding("latest_attempt"), "\(attempt.text)")
+            #expect(attempts.refusesExpanding("data.latest_attempt"), "\(attempts.text)")
+            #expect(confirmed.json["latest_attempt"]?.string?.hasPrefix("setatt_") == true)
+        }
+    }
+
     // MARK: - Update
 
     @Test("update changes metadata and description; a new payment method needs a new confirm")

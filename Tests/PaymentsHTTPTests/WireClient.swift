@@ -77,6 +77,12 @@ enum WireJSON: Sendable, Equatable {
         return false
     }
 
+    /// The value at a dotted path of objects (`latest_charge.review`), as `expand[]` names one; nil when a key on
+    /// the way is missing, `.null` when the value is there and null.
+    func at(_ path: String) -> WireJSON? {
+        path.split(separator: ".").reduce(self) { value, key in value?[String(key)] }
+    }
+
     /// The `id`s of a list object's `data`, in order.
     var ids: [String] { (self["data"]?.array ?? []).compactMap { $0["id"]?.string } }
 }
@@ -95,6 +101,12 @@ struct WireResponse: Sendable {
     /// A header's value.
     func header(_ name: String) -> String? {
         HTTPField.Name(name).flatMap { headers[$0] }
+    }
+
+    /// Whether this is the 400 that refuses `expand[]=value`: "This property cannot be expanded (value)."
+    func refusesExpanding(_ value: String) -> Bool {
+        status == 400 && error["param"]?.string == "expand"
+            && error["message"]?.string == "This property cannot be expanded (\(value))."
     }
 }
 

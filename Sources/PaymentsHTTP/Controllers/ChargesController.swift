@@ -98,7 +98,7 @@ struct ChargesController {
     @Sendable func refund(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
-        _ = try Expansion.read(&params, allowed: Expansion.alwaysNull)
+        _ = try Expansion.read(&params, allowed: Expansion.refundNull)
         try params.finish()
         let charge = try await services.charges.retrieve(try context.parameters.require("id"))
         let id = try context.parameters.require("refund")

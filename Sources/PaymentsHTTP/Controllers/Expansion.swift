@@ -7,24 +7,43 @@ enum Expansion {
     /// so expanding one shows null, as Stripe shows an expanded field that is null. Accepted, not refused: Stripe's
     /// docs read a payment's fees with `expand[]=latest_charge.balance_transaction`.
     static let alwaysNull: Set<String> = ["balance_transaction"]
-    /// The fields a PaymentIntent can expand (its latest charge's balance transaction expands the charge).
+    /// A PaymentIntent's fields Stripe's schema lists as expandable (`x-expandableFields`) that are always null here
+    /// (no reviews, invoices, Connect applications or accounts): expanding one shows null, as Stripe expands a null
+    /// field, rather than a 400. A path below one (`review.charge`) is refused, as `balance_transaction.x` is.
+    static let intentNull: Set<String> = ["application", "invoice", "on_behalf_of", "review"]
+    /// A Charge's expandable fields that are always null here (`transfer` is not shown at all, so it stays refused).
+    static let chargeNull: Set<String> = alwaysNull.union([
+        "application", "application_fee", "failure_balance_transaction", "invoice", "on_behalf_of", "review",
+        "source_transfer",
+    ])
+    /// A Refund's expandable fields that are always null here (`failure_balance_transaction` is shown, null, only on
+    /// a failed refund, as Stripe's; expanding it does not add it to any other refund).
+    static let refundNull: Set<String> = alwaysNull.union([
+        "failure_balance_transaction", "source_transfer_reversal", "transfer_reversal",
+    ])
+    /// A Customer's expandable fields that are always null here (no sources, no test clocks).
+    static let customerNull: Set<String> = ["default_source", "test_clock"]
+    /// A SetupIntent's expandable fields that are always null here (no mandates, no Connect). Not `latest_attempt`:
+    /// it names a SetupAttempt, which is not served.
+    static let setupIntentNull: Set<String> = ["application", "mandate", "on_behalf_of", "single_use_mandate"]
+    /// The fields a PaymentIntent can expand (a field of its latest charge expands the charge).
     static let intentFields = Set(
-        ["payment_method", "customer", "latest_charge"] + alwaysNull.map { "latest_charge." + $0 }
-    )
+        ["payment_method", "customer", "latest_charge"] + chargeNull.map { "latest_charge." + $0 }
+    ).union(intentNull)
     /// The fields a Charge can expand.
-    static let chargeFields: Set<String> = Lookup.chargeExpandable.union(alwaysNull)
+    static let chargeFields: Set<String> = Lookup.chargeExpandable.union(chargeNull)
     /// The fields a Refund can expand: its charge and its PaymentIntent (reconciliation reads the charge from a
     /// refund), on retrieve, update and list.
-    static let refundFields: Set<String> = alwaysNull.union(refundObjects)
+    static let refundFields: Set<String> = refundNull.union(refundObjects)
     /// The objects a Refund expands.
     static let refundObjects: Set<String> = ["charge", "payment_intent"]
     /// The fields a SetupIntent can expand.
-    static let setupIntentFields: Set<String> = Lookup.setupIntentExpandable
+    static let setupIntentFields: Set<String> = Lookup.setupIntentExpandable.union(setupIntentNull)
     /// The fields a PaymentMethod can expand: its customer.
     static let paymentMethodFields: Set<String> = ["customer"]
     /// The fields a Customer can expand: its default card, read by subscription code as Stripe's docs show
-    /// (`expand[]=invoice_settings.default_payment_method`).
-    static let customerFields: Set<String> = [customerDefaultCard]
+    /// (`expand[]=invoice_settings.default_payment_method`), and its always-null fields.
+    static let customerFields: Set<String> = customerNull.union([customerDefaultCard])
     /// A customer's default card, as `expand[]` names it.
     static let customerDefaultCard = "invoice_settings.default_payment_method"
 
