@@ -156,6 +156,9 @@ struct Bootstrap {
 
     /// Opens the store the settings select: PostgreSQL at `databaseURL` with the migrations of `migrations/postgres`,
     /// or the SQLite file `db` with those of `migrations`.
+    ///
+    /// A migrations folder that lacks the newest migration this build's code needs (an older release's folder) is
+    /// refused before the database is opened (``RequiredMigrations``), unless the migrations are ignored.
     /// - Parameter migrations: what to do about migrations the database has not applied: apply them (`migrate`,
     ///   `serve`), refuse to go on (the commands on existing data), or ignore them (`payments report`, which reads
     ///   without migrating, and so needs no migrations folder on PostgreSQL).
@@ -163,20 +166,26 @@ struct Bootstrap {
         async throws -> any StoreAdministration
     {
         if let url = settings.databaseURL {
+            // Opened without migrating (`payments report`), it reads the migrations from nowhere: a report run
+            // outside the repository's folder failed for want of its migrations, as the SQLite one did not
+            var set = PostgresMigrationSet.none
+            if migrations != .ignore {
+                set = try PostgresMigrationSet(folder: settings.postgresMigrations)
+                try RequiredMigrations.check(set, folder: settings.postgresMigrations)
+            }
             return try await PostgresPaymentStore.open(
                 settings: url,
-                // Opened without migrating (`payments report`), it reads the migrations from nowhere: a report run
-                // outside the repository's folder failed for want of its migrations, as the SQLite one did not
-                migrations: migrations == .ignore
-                    ? .none : try PostgresMigrationSet(folder: settings.postgresMigrations),
+                migrations: set,
                 poolSize: settings.databasePoolSize,
                 migrationPolicy: migrations,
                 logger: logger
             )
         }
+        let set = try MigrationSet(folder: settings.migrations)
+        if migrations != .ignore { try RequiredMigrations.check(set, folder: settings.migrations) }
         return try PaymentDatabase(
             path: settings.db,
-            migrations: try MigrationSet(folder: settings.migrations),
+            migrations: set,
             synchronous: settings.synchronous == "NORMAL" ? .normal : .full,
             groupCommit: settings.groupCommit,
             writerNiceness: settings.writerNiceness,

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import PaymentsArchive
+import PaymentsPostgres
+import PaymentsStore
 
 /// `payments import`: fills a new database of either kind from an archive of `payments export`, all or nothing.
 struct ImportCommand: AsyncParsableCommand {
@@ -24,6 +26,7 @@ struct ImportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let database = try await options.database()
+        try Self.refuseOlderMigrations(database)
         // A new SQLite file the import makes is removed again when it refuses, while it holds no data (`ArchiveImport`)
         let importer = ArchiveImport(database: database, logger: ArchiveCommandOutput.logger)
         do {
@@ -36,6 +39,18 @@ struct ImportCommand: AsyncParsableCommand {
             )
         } catch let error as ArchiveError {
             throw ArchiveCommandOutput.fail("import", error)
+        }
+    }
+
+    /// Refuses a migrations folder older than this build (``RequiredMigrations``) before the target is touched: the
+    /// import migrated the target to that folder's newest migration, and a server of this build then failed on it.
+    /// A folder that cannot be read is left to the import, which says why.
+    static func refuseOlderMigrations(_ database: ArchiveDatabase) throws {
+        switch database {
+        case .sqlite(_, let folder):
+            if let set = try? MigrationSet(folder: folder) { try RequiredMigrations.check(set, folder: folder) }
+        case .postgres(_, let folder):
+            if let set = try? PostgresMigrationSet(folder: folder) { try RequiredMigrations.check(set, folder: folder) }
         }
     }
 }

@@ -103,20 +103,22 @@ struct AdminCommandsTests {
     func pendingMigrationsRefused() async throws {
         let folder = try TestPaths.temporaryFolder("payments-e2e-pending-migrations")
         defer { try? FileManager.default.removeItem(at: folder) }
-        // Given a database an earlier version made: migrated up to all but the newest migration
-        let older = folder.appendingPathComponent("older-migrations")
-        try FileManager.default.createDirectory(at: older, withIntermediateDirectories: true)
+        // Given a database an earlier version made: migrated up to all but the newest migration (by GRDB's migrator,
+        // as the service's own runs them: `payments migrate` refuses an older release's folder)
         let all = try FileManager.default.contentsOfDirectory(
             atPath: TestPaths.root.appendingPathComponent("migrations").path
         ).filter { $0.hasSuffix(".sql") }.sorted()
         let newest = try #require(all.last)
-        for file in all.dropLast() {
-            try FileManager.default.copyItem(
-                at: TestPaths.root.appendingPathComponent("migrations").appendingPathComponent(file),
-                to: older.appendingPathComponent(file)
-            )
-        }
         let db = folder.appendingPathComponent("payments.sqlite").path
+        var migrator = DatabaseMigrator()
+        for file in all.dropLast() {
+            let sql = try String(
+                contentsOf: TestPaths.root.appendingPathComponent("migrations").appendingPathComponent(file),
+                encoding: .utf8
+            )
+            migrator.registerMigration(String(file.dropLast(4))) { db in try db.execute(sql: sql) }
+        }
+        try migrator.migrate(try DatabaseQueue(path: db))
         let environment = PaymentsBinary.environment([
             "PAYMENTS_NETWORK_LEDGER": folder.appendingPathComponent("card-network.sqlite").path
         ])
@@ -124,8 +126,6 @@ struct AdminCommandsTests {
         func run(_ arguments: [String]) async throws -> (termination: Termination, output: String) {
             try await runToCompletion(binary, arguments + ["--db", db], environment: environment, in: folder)
         }
-        let made = try await run(["migrate", "--migrations", older.path])
-        #expect(made.termination.isCleanExit, "\(made.output)")
         func applied() throws -> Int {
             try DatabaseQueue(path: db).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM grdb_migrations") ?? 0 }
         }
@@ -168,6 +168,67 @@ struct AdminCommandsTests {
         #expect(try applied() == all.count)
         let swept = try await run(["sweep"])
         #expect(swept.termination.isCleanExit, "\(swept.output)")
+    }
+
+    @Test("migrate, sweep, recharge, vault and import with an older release's migrations folder exit 1, naming it")
+    func olderMigrationsFolderRefused() async throws {
+        let folder = try TestPaths.temporaryFolder("payments-e2e-older-migrations")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (older, needed) = try ServeStartupTests.olderMigrations(in: folder)
+        let environment = PaymentsBinary.environment([:])
+        let binary = try PaymentsBinary.path()
+        func run(_ arguments: [String]) async throws -> (termination: Termination, output: String) {
+            try await runToCompletion(binary, arguments, environment: environment, in: folder)
+        }
+        func expectRefused(_ run: (termination: Termination, output: String), _ what: String, status: Int32 = 1) {
+            #expect(run.termination == Termination(reason: .exit, status: status), "\(what): \(run)")
+            for part in [
+                "The migrations folder '\(older.path)' is older than this build", "its newest migration is 0009_",
+                "this build needs \(needed)", "Copy the .sql files of this release's migrations folder into it",
+            ] {
+                #expect(run.output.contains(part), "\(what): \(part): \(run.output)")
+            }
+        }
+        // When `migrate` makes a new database with it (it migrated to 0009 and said so, exit 0)
+        let fresh = folder.appendingPathComponent("fresh.sqlite").path
+        expectRefused(try await run(["migrate", "--db", fresh, "--migrations", older.path]), "migrate, new file")
+        // Then it is refused, and no file is made
+        #expect(!FileManager.default.fileExists(atPath: fresh))
+
+        // Given a database of this release, and an archive of it
+        let db = folder.appendingPathComponent("payments.sqlite").path
+        let migrated = try await run(["migrate", "--db", db])
+        #expect(migrated.termination.isCleanExit, "\(migrated.output)")
+        let archive = folder.appendingPathComponent("archive.jsonl").path
+        let exported = try await run(["export", "--db", db, "--output", archive])
+        #expect(exported.termination.isCleanExit, "\(exported.output)")
+        let input = folder.appendingPathComponent("rows.csv")
+        try "customer,amount,currency,reference\ncus_x,1000,usd,r-1\n".write(
+            to: input,
+            atomically: true,
+            encoding: .utf8
+        )
+        // When the commands that migrate or need this release's tables run on it with the older folder
+        for arguments in [
+            ["migrate"], ["sweep"], ["recharge", "--input", input.path], ["vault", "status"], ["vault", "rotate"],
+        ] {
+            // Then each is refused, as `serve` is (recharge with its exit status for any refusal at start, 2)
+            expectRefused(
+                try await run(arguments + ["--db", db, "--migrations", older.path]),
+                "\(arguments)",
+                status: arguments[0] == "recharge" ? 2 : 1
+            )
+        }
+        // And an import into a new file with it is refused before the file is made
+        let imported = folder.appendingPathComponent("imported.sqlite").path
+        expectRefused(
+            try await run(["import", "--input", archive, "--db", imported, "--migrations", older.path]),
+            "import"
+        )
+        #expect(!FileManager.default.fileExists(atPath: imported))
+        // A report reads without migrating, with any folder
+        let report = try await run(["report", "daily_volume", "--db", db, "--migrations", older.path])
+        #expect(report.termination.isCleanExit, "\(report.output)")
     }
 
     @Test("payments sweep --now expires an abandoned 3-D Secure attempt while the server runs")

@@ -125,6 +125,50 @@ struct PostgresCommandsTests {
         )
     }
 
+    @Test("serve and migrate on PostgreSQL with an older release's migrations folder exit 1, naming it; nothing made")
+    func olderMigrationsFolderRefused() async throws {
+        let cluster = try await PostgresServer.started()
+        defer { cluster.stop() }
+        let database = try await cluster.newDatabase()
+        let folder = try TestPaths.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (older, _) = try ServeStartupTests.olderMigrations(in: folder)
+        let needed = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: TestPaths.migrations + "/postgres")
+                .filter { $0.hasSuffix(".sql") }.sorted().last
+        ).dropLast(4)
+        let ledger = folder.appendingPathComponent("card-network.sqlite").path
+        let environment = PaymentsBinary.environment([
+            "PAYMENTS_DATABASE_URL": cluster.url(database: database), "PAYMENTS_NETWORK_LEDGER": ledger,
+            "PAYMENTS_MIGRATIONS": older.path,
+        ])
+        for arguments in [["migrate"], ["serve", "--port", "0"]] {
+            let run = try await runToCompletion(
+                try PaymentsBinary.path(),
+                arguments,
+                environment: environment,
+                in: folder,
+                timeout: .seconds(60)
+            )
+            #expect(run.termination == Termination(reason: .exit, status: 1), "\(arguments): \(run)")
+            for part in [
+                "The PostgreSQL migrations folder '\(older.path)/postgres' is older than this build",
+                "its newest migration is 0009_", "this build needs \(needed)",
+                "Copy the .sql files of this release's migrations/postgres folder into it",
+            ] {
+                #expect(run.output.contains(part), "\(arguments): \(part): \(run.output)")
+            }
+        }
+        // Then the database holds no table, and no ledger was made
+        #expect(
+            try cluster.psql(
+                database: database,
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+            ) == "0"
+        )
+        #expect(!FileManager.default.fileExists(atPath: ledger))
+    }
+
     @Test("report on a PostgreSQL database that does not exist says so at once, as the other commands do")
     func reportOnMissingDatabase() async throws {
         let cluster = try await PostgresServer.started()

@@ -268,6 +268,60 @@ struct ServeStartupTests {
         }
     }
 
+    /// A migrations folder as an older release shipped it, made in `folder`: the first `count` migrations of this
+    /// release's `migrations/`, and of its `postgres/` in a `postgres/` folder of its own.
+    /// - Returns: the folder, and the newest migration of `migrations/` (the one this build needs).
+    static func olderMigrations(in folder: URL, count: Int = 9) throws -> (folder: URL, needed: String) {
+        let older = folder.appendingPathComponent("oldmig")
+        var needed = ""
+        for store in ["", "postgres"] {
+            let source = TestPaths.root.appendingPathComponent("migrations").appendingPathComponent(store)
+            let target = older.appendingPathComponent(store)
+            try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+            let files = try FileManager.default.contentsOfDirectory(atPath: source.path).filter { $0.hasSuffix(".sql") }
+                .sorted()
+            if store.isEmpty { needed = String(try #require(files.last).dropLast(4)) }
+            for file in files.prefix(count) {
+                try FileManager.default.copyItem(
+                    at: source.appendingPathComponent(file),
+                    to: target.appendingPathComponent(file)
+                )
+            }
+        }
+        return (older, needed)
+    }
+
+    @Test(
+        "serve with an older release's migrations folder is refused, naming it, its newest, the one needed and what to do"
+    )
+    func olderMigrationsFolderRefused() async throws {
+        let folder = try TestPaths.temporaryFolder("payments-e2e-older-migrations")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // Given the first nine migrations in a folder of their own
+        let (older, needed) = try Self.olderMigrations(in: folder)
+        let database = folder.appendingPathComponent("p.sqlite").path
+        // When serve is started with it (it migrated to 0009, answered ready, and failed every payment with a 500:
+        // `table payment_intents has no column named shipping`)
+        let run = try await runToCompletion(
+            try PaymentsBinary.path(),
+            ["serve", "--db", database, "--port", "0", "--migrations", older.path],
+            environment: PaymentsBinary.environment([:]),
+            in: folder,
+            timeout: .seconds(60)
+        )
+        // Then it exits 1, as for a missing folder, saying which folder, what it holds, what is needed and what to do
+        #expect(run.termination == Termination(reason: .exit, status: 1), "\(run)")
+        for part in [
+            "The migrations folder '\(older.path)' is older than this build", "its newest migration is 0009_",
+            "this build needs \(needed)", "Copy the .sql files of this release's migrations folder into it",
+        ] {
+            #expect(run.output.contains(part), "\(part): \(run.output)")
+        }
+        // And it made neither the database nor the card network's ledger
+        #expect(!FileManager.default.fileExists(atPath: database))
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("card-network.sqlite").path))
+    }
+
     @Test("serve says at start when the checkout's files folder does not exist; with it, it says nothing")
     func missingPublicFolder() async throws {
         let missing = "/nonexistent/public-\(UUID().uuidString)"
