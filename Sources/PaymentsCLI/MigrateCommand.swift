@@ -21,10 +21,13 @@ struct MigrateCommand: AsyncParsableCommand {
         let unknown = try await store.unknownMigrations()
         let applied = try await store.appliedMigrations().filter { !unknown.contains($0) }
         try await store.close()
-        print(
+        var lines = [
             "Database \(settings.databaseName) is at migration \(applied.last ?? "none") (\(applied.count) applied)."
-        )
-        if let message = Self.newerBuildNote(unknown) { print(message) }
+        ]
+        if let message = Self.newerBuildNote(unknown) { lines.append(message) }
+        // As the other commands' results: `print` said nothing of an output it could not write (`> /dev/full`
+        // exited 0), and a reader gone ends it by SIGPIPE
+        try StandardOutput.write(lines.joined(separator: "\n") + "\n", command: "migrate")
     }
 
     /// What `migrate` and `serve` say of migrations a newer build applied (``StoreAdministration/unknownMigrations()``),

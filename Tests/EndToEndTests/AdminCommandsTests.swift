@@ -53,10 +53,11 @@ struct AdminCommandsTests {
         #expect(onFullDisk.termination == Termination(reason: .exit, status: 1), sourceLocation: sourceLocation)
     }
 
-    @Test("report, sweep and vault status whose output is gone end by SIGPIPE, and exit 1 on a full disk")
+    @Test("report, sweep, vault status and migrate whose output is gone end by SIGPIPE, and exit 1 on a full disk")
     func quietEndsOfOutput() async throws {
         try await withServer { server in
-            for arguments in [["report", "--list"], ["sweep"], ["vault", "status"]] {
+            // migrate exited 0 on a full disk, saying nothing
+            for arguments in [["report", "--list"], ["sweep"], ["vault", "status"], ["migrate"]] {
                 try await Self.expectQuietEndsOfOutput(
                     arguments + server.databaseArguments,
                     environment: server.commandEnvironment(),

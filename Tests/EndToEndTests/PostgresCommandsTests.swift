@@ -85,7 +85,7 @@ struct PostgresCommandsTests {
     }
 
     @Test(
-        "migrate on PostgreSQL makes no network ledger; report ends by SIGPIPE when its reader is gone, exit 1 on a full disk"
+        "migrate on PostgreSQL makes no network ledger; report and migrate end by SIGPIPE when their reader is gone, exit 1 on a full disk"
     )
     func migrateThenReportToClosedOutput() async throws {
         let cluster = try await PostgresServer.started()
@@ -118,11 +118,9 @@ struct PostgresCommandsTests {
         )
         #expect(report.termination.isCleanExit, "\(report.output)")
         #expect(report.output.hasPrefix("day,currency,"), "\(report.output)")
-        try await AdminCommandsTests.expectQuietEndsOfOutput(
-            ["report", "--list"],
-            environment: environment,
-            in: folder
-        )
+        for arguments in [["report", "--list"], ["migrate"]] {
+            try await AdminCommandsTests.expectQuietEndsOfOutput(arguments, environment: environment, in: folder)
+        }
     }
 
     @Test("serve and migrate on PostgreSQL with an older release's migrations folder exit 1, naming it; nothing made")
