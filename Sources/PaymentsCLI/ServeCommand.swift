@@ -57,6 +57,10 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let error as LogOutput.InvalidSetting {
             throw ServiceSettings.SettingsError.invalid(error.description)
         }
+        // A host that names no address is refused before anything is opened: NIO's words at bind
+        // (`SocketAddressError.UnknownHost: Name or service not known (error -2) for host 999.1.1.1, port 4242`)
+        // named no setting, and came after the database and the ledger were made
+        try Self.resolveHost(loaded.host, port: loaded.port)
         if loaded.port == 0 {
             // Pick the free port now, so the challenge URLs built from it name the port actually served.
             loaded.port = try FreePort.find(host: loaded.host)
@@ -219,9 +223,33 @@ struct ServeCommand: AsyncParsableCommand {
                 "Cannot listen on \(settings.host):\(settings.port): another process is listening there. Stop it, or "
                     + "choose another port (--port, PAYMENTS_PORT; 0 lets the system pick a free one)."
             )
+        } catch let error as IOError where error.errnoCode == EADDRNOTAVAIL {
+            // An address, but another machine's: NIO's words (`Cannot assign requested address`) named no setting
+            throw ServiceSettings.SettingsError.invalid(
+                "Cannot listen on \(settings.host):\(settings.port): \(settings.host) is not an address of this "
+                    + "machine. \(Self.hostAdvice)"
+            )
         }
         // Drained: no request is in flight
         try await Self.close(bootstrap)
+    }
+
+    /// What to set when the host cannot be listened on.
+    static let hostAdvice =
+        "Set the address to listen on (--host, PAYMENTS_HOST) to one of this machine's: 127.0.0.1 (the default), "
+        + "::1, or 0.0.0.0 for every interface."
+
+    /// Refuses a host that is neither an IP address nor a name this machine resolves, naming it and its setting.
+    static func resolveHost(_ host: String, port: Int) throws {
+        do {
+            _ = try SocketAddress.makeAddressResolvingHost(host, port: port)
+        } catch let error as SocketAddressError.UnknownHost {
+            // Port 0 is picked after this check: the address alone, then
+            throw ServiceSettings.SettingsError.invalid(
+                "Cannot listen on \(port == 0 ? host : "\(host):\(port)"): \(host) is neither an IP address nor a name this machine "
+                    + "resolves (\(error.errorDescription)). \(hostAdvice)"
+            )
+        }
     }
 
     /// Ends a `serve` whose stop signal came during its start-up, before it served: the start-up's step finished (the

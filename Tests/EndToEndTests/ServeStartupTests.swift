@@ -322,6 +322,50 @@ struct ServeStartupTests {
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("card-network.sqlite").path))
     }
 
+    @Test("a host that names no address is refused naming it and the setting, before any file is made")
+    func unknownHostRefused() async throws {
+        // By the variable (port 0: the check comes before a free port is picked)
+        let byVariable = try await Self.serve(refusing: ["PAYMENTS_HOST": "999.1.1.1"])
+        #expect(byVariable.termination == Termination(reason: .exit, status: 1), "\(byVariable)")
+        #expect(byVariable.output.contains("Cannot listen on 999.1.1.1: 999.1.1.1 is neither"), "\(byVariable.output)")
+        // NIO's words (`SocketAddressError.UnknownHost: ... for host 999.1.1.1, port P`) named no setting
+        #expect(byVariable.output.contains("--host, PAYMENTS_HOST"), "\(byVariable.output)")
+        #expect(!byVariable.output.contains("SocketAddressError"), "\(byVariable.output)")
+        #expect(!byVariable.createdDatabase)
+
+        // And by the flag, on a port of its own
+        let folder = try TestPaths.temporaryFolder("payments-e2e-unknown-host")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let database = folder.appendingPathComponent("p.sqlite").path
+        let byFlag = try await runToCompletion(
+            try PaymentsBinary.path(),
+            ["serve", "--db", database, "--host", "999.1.1.1", "--port", "4999"],
+            environment: PaymentsBinary.environment([:]),
+            in: folder,
+            timeout: .seconds(60)
+        )
+        #expect(byFlag.termination == Termination(reason: .exit, status: 1), "\(byFlag)")
+        #expect(byFlag.output.contains("Cannot listen on 999.1.1.1:4999"), "\(byFlag.output)")
+        #expect(byFlag.output.contains("--host, PAYMENTS_HOST"), "\(byFlag.output)")
+        #expect(!FileManager.default.fileExists(atPath: database))
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("card-network.sqlite").path))
+
+        // And an address of another machine (a documentation address) is said as such, naming the setting
+        let elsewhere = try await runToCompletion(
+            try PaymentsBinary.path(),
+            ["serve", "--db", database, "--host", "192.0.2.1", "--port", "4999"],
+            environment: PaymentsBinary.environment([:]),
+            in: folder,
+            timeout: .seconds(60)
+        )
+        #expect(elsewhere.termination == Termination(reason: .exit, status: 1), "\(elsewhere)")
+        #expect(
+            elsewhere.output.contains("Cannot listen on 192.0.2.1:4999: 192.0.2.1 is not an address of this machine"),
+            "\(elsewhere.output)"
+        )
+        #expect(elsewhere.output.contains("--host, PAYMENTS_HOST"), "\(elsewhere.output)")
+    }
+
     @Test("serve says at start when the checkout's files folder does not exist; with it, it says nothing")
     func missingPublicFolder() async throws {
         let missing = "/nonexistent/public-\(UUID().uuidString)"
