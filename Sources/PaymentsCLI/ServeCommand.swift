@@ -245,9 +245,10 @@ struct ServeCommand: AsyncParsableCommand {
             _ = try SocketAddress.makeAddressResolvingHost(host, port: port)
         } catch let error as SocketAddressError.UnknownHost {
             // Port 0 is picked after this check: the address alone, then
+            let address = port == 0 ? host : "\(host):\(port)"
             throw ServiceSettings.SettingsError.invalid(
-                "Cannot listen on \(port == 0 ? host : "\(host):\(port)"): \(host) is neither an IP address nor a name this machine "
-                    + "resolves (\(error.errorDescription)). \(hostAdvice)"
+                "Cannot listen on \(address): \(host) is neither an IP address nor a name this machine resolves "
+                    + "(\(error.errorDescription)). \(hostAdvice)"
             )
         }
     }

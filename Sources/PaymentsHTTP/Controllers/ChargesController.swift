@@ -3,8 +3,9 @@ import Payments
 import PaymentsCore
 
 /// `/v1/charges`: retrieve, list and update (description, metadata, receipt email and shipping: a charge's money
-/// changes only through its intent and its refunds), and the older `GET /v1/charges/:id/refunds` that a charge's embedded `refunds` list pages
-/// through, with `GET /v1/charges/:id/refunds/:refund` (the library's `Charge.retrieve_refund`). Secret key only.
+/// changes only through its intent and its refunds), and the older `GET /v1/charges/:id/refunds` that a charge's
+/// embedded `refunds` list pages through, with `GET /v1/charges/:id/refunds/:refund` (the library's
+/// `Charge.retrieve_refund`). Secret key only.
 struct ChargesController {
     let services: HTTPServices
 
