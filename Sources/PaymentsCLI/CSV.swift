@@ -31,14 +31,17 @@ enum CSV {
 
     /// Where the parser is within the current field.
     private enum State {
-        /// Nothing read yet: a quote here opens a quoted field.
+        /// Nothing read yet but spaces: a quote here opens a quoted field, and the spaces before it are dropped (a
+        /// spreadsheet's `, "W-1"`, as Python's csv reads it with `skipinitialspace`). The spaces were taken as
+        /// part of a field of literal quotes, `"W-1"` with its quotes, a reference other than `W-1`: the same row,
+        /// quoted once without and once with a space, was charged twice.
         case fieldStart
         /// In a field that did not start with a quote: a quote here is literal (`ab"cd`, as Excel and Python read it).
         case unquoted
         /// Inside a quoted field: commas and line breaks are part of it, `""` is one quote.
         case quoted
-        /// Just after a quoted field's closing quote: only a comma, a line break or the end may follow (spaces and
-        /// tabs are skipped).
+        /// Just after a quoted field's closing quote: only a comma, a line break or the end may follow (spaces are
+        /// skipped).
         case afterClosingQuote
     }
 
@@ -91,16 +94,19 @@ enum CSV {
                 switch char {
                 case ",": endField()
                 case _ where isLineBreak(char): endRow()
-                case " ", "\t": break
+                case _ where isSpace(char): break
                 default: throw SyntaxError(kind: .textAfterClosingQuote, line: line)
                 }
             case .fieldStart, .unquoted:
                 switch char {
                 case "\"" where state == .fieldStart:
+                    field = ""
                     state = .quoted
                     quoteLine = line
                 case ",": endField()
                 case _ where isLineBreak(char): endRow()
+                case _ where state == .fieldStart && isSpace(char):
+                    field.append(char)
                 default:
                     field.append(char)
                     state = .unquoted
@@ -113,6 +119,12 @@ enum CSV {
             rows.append(row)
         }
         return rows
+    }
+
+    /// Whether `char` is a space within a line: a space, a tab, a no-break space (what the recharge trims around a
+    /// cell).
+    private static func isSpace(_ char: Character) -> Bool {
+        char.isWhitespace && !isLineBreak(char)
     }
 
     /// Whether `char` ends a line: LF, CRLF (one `Character` in Swift) or a lone CR.
