@@ -109,4 +109,72 @@ struct PostgresLockOrderTests {
         #expect(stored?.customer == nil && stored?.reusable == false)
         try await postgres.close()
     }
+
+    @Test("recording a network's answer beside a confirm of the same intent on another instance never deadlocks")
+    func phaseThreeBesideConfirmElsewhere() async throws {
+        // Given two instances' use cases on one database (each with its own attempt registry), and a payment on the
+        // first whose network answered, held there while an admin's open transaction locks its pending charge
+        let settings = try await PostgresCluster.freshDatabase()
+        let postgres = try await PostgresPaymentStore.open(
+            settings: settings,
+            migrations: try PostgresMigrationSet(folder: PostgresCluster.migrations),
+            logger: PostgresCluster.logger
+        )
+        let store = CountingStore(postgres)
+        let folder = try TestPaths.temporaryFolder()
+        let network = try TestModeCardNetwork(ledgerPath: folder.appendingPathComponent("card-network.sqlite").path)
+        let admin = try await settings.connect(id: 9, logger: PostgresCluster.logger)
+        let watcher = try await settings.connect(id: 10, logger: PostgresCluster.logger)
+        let held = Mutex<(intent: String, runs: Int)?>(nil)
+        let faults = FaultInjector(armed: .afterNetwork) { _ in
+            try await admin.query("BEGIN", logger: PostgresCluster.logger)
+            let rows = try await admin.query(
+                "SELECT payment_intent FROM charges WHERE status = 'pending' FOR UPDATE",
+                logger: PostgresCluster.logger
+            )
+            var intent = ""
+            for try await id in rows.decode(String.self) { intent = id }
+            held.withLock { $0 = (intent, store.runs.withLock { $0 }) }
+        }
+        func instance(_ faults: FaultInjector) throws -> PaymentIntents {
+            PaymentIntents(
+                context: PaymentsContext(
+                    database: store,
+                    vault: try CardVault(base64Key: TestEnvironment.vaultKey),
+                    network: network,
+                    clock: TestClock().unixClock,
+                    ids: .secure,
+                    settings: .init(confirmationWindow: 3600, publicBaseURL: TestEnvironment.baseURL),
+                    faults: faults
+                )
+            )
+        }
+        let (first, second) = (try instance(faults), try instance(.inert))
+        let payment = Task {
+            try await first.create(.init(amount: 2_000, currency: "usd", paymentMethod: "pm_card_visa", confirm: true))
+        }
+        try await Self.waitForLockWaits(1, on: watcher)
+        let (intentID, runsBefore) = try #require(held.withLock { $0 })
+
+        // When a confirm of the same intent starts on the second instance (which settles a pending attempt it finds
+        // as one left by a crash), and the admin lets go
+        let confirm = Task { try await second.confirm(intentID, .init()) }
+        try await Self.waitForLockWaits(2, on: watcher)
+        try await admin.query("ROLLBACK", logger: PostgresCluster.logger)
+        try await admin.close()
+        try await watcher.close()
+
+        // Then the payment succeeded, charged once, and each write's body ran once. Phase three used to lock the
+        // charge, then the intent, while the confirm held the intent and asked for the charge: PostgreSQL found them
+        // deadlocked after a second and refused one, which ran again.
+        let paid = try await payment.value
+        #expect(paid.status == .succeeded)
+        _ = await confirm.result
+        #expect(store.runs.withLock { $0 } - runsBefore == 2)
+        let charges = try await postgres.read { tx in
+            try tx.charges(customer: nil, paymentIntent: intentID, created: nil, page: PageRequest())
+        }
+        #expect(charges.items.map(\.status) == [.succeeded])
+        try await postgres.close()
+    }
 }

@@ -159,6 +159,8 @@ struct EventRecordingTransaction: StoreTransaction {
 
     func charge(_ id: String) throws -> Charge? { try base.charge(id) }
 
+    func paymentIntent(ofCharge id: String) throws -> String? { try base.paymentIntent(ofCharge: id) }
+
     func pendingCharges(paymentMethod: String) throws -> [Charge] {
         try base.pendingCharges(paymentMethod: paymentMethod)
     }

@@ -400,16 +400,34 @@ extension PaymentIntents {
                 Self.prepareApproval(recorded, code: code, now: now, scope: scope)
             } else { nil }
         return try await PreparedSnapshots.$current.withValue(prepared) {
-            try await recordAnswer(attemptID: attemptID, result: result, scope: scope, now: now)
+            try await recordAnswer(
+                attemptID: attemptID,
+                intentID: recorded?.intent.id,
+                result: result,
+                scope: scope,
+                now: now
+            )
         }
     }
 
     /// Phase three's transaction (see ``finish(attemptID:result:recorded:scope:)``).
-    private func recordAnswer(attemptID: String, result: AuthorizationResult, scope: IdempotencyScope?, now: Int64)
-        async throws -> (PaymentIntent, PaymentError?)
-    {
+    ///
+    /// It locks the intent, then the charge (on PostgreSQL): the order phase one, capture and cancel take them. It
+    /// took the charge first, and a confirm of the same intent on another instance, holding the intent and asking
+    /// for the charge to settle it, deadlocked with it: PostgreSQL refused one after `deadlock_timeout` (1 s), and
+    /// once a request waited out the lock timeout (a probe's ten racing confirms on two instances).
+    /// - Parameter intentID: the attempt's intent when phase one just recorded it; read from the charge otherwise.
+    private func recordAnswer(
+        attemptID: String,
+        intentID: String?,
+        result: AuthorizationResult,
+        scope: IdempotencyScope?,
+        now: Int64
+    ) async throws -> (PaymentIntent, PaymentError?) {
         try await context.database.write { tx in
-            guard let pending = try tx.charge(attemptID), let intent = try tx.paymentIntent(pending.paymentIntent)
+            guard let intentID = try intentID ?? tx.paymentIntent(ofCharge: attemptID),
+                let intent = try tx.paymentIntent(intentID), let pending = try tx.charge(attemptID),
+                pending.paymentIntent == intent.id
             else {
                 throw PaymentError.apiError("The attempt \(attemptID) is missing.")
             }

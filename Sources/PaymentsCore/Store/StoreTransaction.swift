@@ -45,6 +45,11 @@ public protocol StoreTransaction {
 
     /// The charge with `id`, if any.
     func charge(_ id: String) throws -> Charge?
+    /// The payment intent of the charge `id` (nil when there is no such charge), read without locking the charge's
+    /// row (PostgreSQL): a write that changes a charge and its intent locks the intent first, the order every other
+    /// write on an intent takes (a confirm, a capture, a cancel lock the intent, then its charge), so two never
+    /// wait for each other. A charge's intent never changes.
+    func paymentIntent(ofCharge id: String) throws -> String?
     /// Inserts a charge. A second succeeded charge for one intent is refused.
     func insert(_ charge: Charge) throws
     /// Saves a charge's new state.

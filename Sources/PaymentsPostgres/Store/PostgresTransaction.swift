@@ -235,6 +235,12 @@ final class PostgresTransaction: StoreTransaction {
             [.text(paymentMethod)],
             PostgresRecords.charge
         )
+    func paymentIntent(ofCharge id: String) throws -> String? {
+        try fetchOne("SELECT payment_intent FROM charges WHERE id = $1", [.text(id)]) { row in
+            try row.string("payment_intent")
+        }
+    }
+
     }
 
     func insert(_ charge: Charge) throws {

@@ -230,6 +230,11 @@ public struct SQLiteTransaction: StoreTransaction {
         try fetchStored(Charge.self, "SELECT * FROM charges WHERE id = ?", [id])
     }
 
+    /// The payment intent of the charge `id`, if there is such a charge.
+    public func paymentIntent(ofCharge id: String) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT payment_intent FROM charges WHERE id = ?", arguments: [id])
+    }
+
     /// The pending charges of `paymentMethod` (index `charges_pending`).
     public func pendingCharges(paymentMethod: String) throws -> [Charge] {
         try db.fetch(
