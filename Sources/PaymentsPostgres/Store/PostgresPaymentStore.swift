@@ -35,7 +35,9 @@ import Synchronization
 ///   position lock nothing (a skipped row would be behind the position), and the rule's lease keeps a second pass
 ///   away while a row's change re-reads it `FOR NO KEY UPDATE`.
 /// A transaction PostgreSQL refuses as a serialization failure (40001) or a deadlock (40P01, two transactions
-/// locking rows in opposite orders) runs again from the start, at most ``maximumAttempts`` times: every write
+/// locking rows in opposite orders), or whose session ended before its COMMIT was sent (the connection closed, or
+/// the backend was ended: `pg_terminate_backend`, a restart; its transaction ended uncommitted), runs again from the
+/// start, on another connection, at most ``maximumAttempts`` times: every write
 /// body is safe to re-run, because its only effects outside the transaction are its `afterCommit` and `onRollback`
 /// actions; the refused attempt's rollback actions run (it did roll back: the attempt registry's claim made inside
 /// a confirm's body is undone) and its commit actions are dropped. A read sees one snapshot, as SQLite's read
@@ -66,9 +68,10 @@ public final class PostgresPaymentStore: Sendable {
     /// `max_connections` of 100.
     public static let defaultPoolSize = 8
 
-    /// How many times a write runs when PostgreSQL keeps refusing it as conflicting (serialization failure or
-    /// deadlock). Each refusal means another transaction committed or went on, so a few tries always suffice in
-    /// practice; a bound keeps a pathological livelock from spinning forever (it surfaces as ``StoreError/conflict(attempts:)``).
+    /// How many times a transaction runs when PostgreSQL keeps refusing it as conflicting (serialization failure or
+    /// deadlock), or its session keeps ending before its COMMIT. Each refusal means another transaction committed
+    /// or went on, so a few tries always suffice in practice; a bound keeps a pathological livelock from spinning
+    /// forever (it surfaces as ``StoreError/conflict(attempts:)``, or as the last lost session's error).
     public static let maximumAttempts = 5
 
     /// How long one of the store's sessions may sit idle inside a transaction before PostgreSQL ends it
@@ -215,6 +218,12 @@ public final class PostgresPaymentStore: Sendable {
     /// An attempt PostgreSQL refused as conflicting: the write runs again.
     private struct Conflicted: Error {}
 
+    /// An attempt whose session ended before its COMMIT was sent (see ``PostgresTransaction/sessionLost``): nothing
+    /// of it was committed, so it runs again, on another connection; `error` is what its statement failed with.
+    private struct SessionLost: Error {
+        let error: any Error
+    }
+
     /// Runs `body` in one READ COMMITTED write transaction on a pooled connection, again from the start when
     /// PostgreSQL refuses it as conflicting (see the type's notes); its `afterCommit` actions run once COMMIT
     /// answered, its `onRollback` actions when an attempt rolls back.
@@ -229,6 +238,11 @@ public final class PostgresPaymentStore: Sendable {
             } catch is Conflicted {
                 hooks.rolledBack()
                 guard attempt < Self.maximumAttempts else { throw StoreError.conflict(attempts: attempt) }
+                attempt += 1
+            } catch let lost as SessionLost {
+                hooks.rolledBack()
+                guard attempt < Self.maximumAttempts else { throw lost.error }
+                try await Self.pauseAfterLostSession(attempt)
                 attempt += 1
             } catch {
                 hooks.rolledBack()
@@ -245,7 +259,23 @@ public final class PostgresPaymentStore: Sendable {
     /// `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`, where all its statements share one snapshot. A read body
     /// only reads, so running it again changes nothing; its result from the first run, if any, is dropped.
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
-        try await transaction(isWrite: false, hooks: TransactionHooks(), body)
+        var attempt = 1
+        while true {
+            do {
+                return try await transaction(isWrite: false, hooks: TransactionHooks(), body)
+            } catch let lost as SessionLost {
+                guard attempt < Self.maximumAttempts else { throw lost.error }
+                try await Self.pauseAfterLostSession(attempt)
+                attempt += 1
+            }
+        }
+    }
+
+    /// A moment before a transaction whose session ended runs again: the pool learns that a connection closed from
+    /// the connection's close future, on its event loop, and a transaction run again at once was handed the closed
+    /// connection back (each of its five runs failed at once, in a test). 10 ms, then 20, 30, 40: 100 ms at most.
+    private static func pauseAfterLostSession(_ attempt: Int) async throws {
+        try await Task.sleep(for: .milliseconds(10 * attempt))
     }
 
     /// Leases a connection and runs BEGIN, `body` and COMMIT on a body thread.
@@ -339,6 +369,7 @@ public final class PostgresPaymentStore: Sendable {
                 let value = try body(alone)
                 if !alone.needsSnapshot && !alone.needsEventOrder { return value }
             } catch {
+                if alone.sessionLost { throw SessionLost(error: error) }
                 if !alone.needsSnapshot && !alone.needsEventOrder { throw error }
             }
             ordersEvents = alone.needsEventOrder
@@ -381,16 +412,26 @@ public final class PostgresPaymentStore: Sendable {
             ordersEvents: ordersEvents,
             logger: logger
         )
-        try tx.execute(
-            isWrite
-                ? "BEGIN ISOLATION LEVEL READ COMMITTED"
-                : ordersEvents
-                    ? "BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY"
-                    : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
-        )
+        do {
+            try tx.execute(
+                isWrite
+                    ? "BEGIN ISOLATION LEVEL READ COMMITTED"
+                    : ordersEvents
+                        ? "BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY"
+                        : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+            )
+        } catch {
+            // (a connection the pool lent closed: nothing began)
+            if tx.sessionLost { throw SessionLost(error: error) }
+            throw error
+        }
+        var commitSent = false
         do {
             let value = try body(tx)
             try tx.writeEventsInCommitOrder()
+            // (a body that caught a statement's error and went on may reach here on a session that has ended)
+            if tx.sessionLost { throw StoreError.unavailable("the database session ended inside the transaction") }
+            commitSent = true
             let answer = try tx.query("COMMIT").metadata.command
             guard answer == "COMMIT" else { throw PostgresStoreError.notCommitted(answer) }
             return value
@@ -402,6 +443,9 @@ public final class PostgresPaymentStore: Sendable {
                 let _: EventLoopFuture<Void> = connection.close()
             }
             if tx.conflicted { throw Conflicted() }
+            // A session that ended before COMMIT went out took its transaction with it, uncommitted: safe to run
+            // again. One that ended while COMMIT was on its way may have committed: that error is the caller's.
+            if tx.sessionLost, !commitSent { throw SessionLost(error: error) }
             throw error
         }
     }

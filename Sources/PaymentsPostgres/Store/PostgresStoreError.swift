@@ -54,4 +54,13 @@ enum PostgresStoreError: Error, CustomStringConvertible {
         }
         return .other(PostgresStoreError.server(sqlState: sqlState, message: info[.message] ?? "unknown error"))
     }
+
+    /// Whether `error` says the session itself ended: the connection closed or failed, or PostgreSQL ended the
+    /// backend (class 57P: `pg_terminate_backend`, a shutdown or crash) or the connection (class 08).
+    static func endsSession(_ error: PSQLError) -> Bool {
+        if let sqlState = error.serverInfo?[.sqlState] {
+            return sqlState.hasPrefix("57P") || sqlState.hasPrefix("08")
+        }
+        return [.serverClosedConnection, .connectionError, .uncleanShutdown].contains(error.code)
+    }
 }

@@ -26,6 +26,10 @@ final class PostgresTransaction: StoreTransaction {
     let logger: Logger
     /// Set when a statement failed with a serialization failure or a deadlock: the whole body may run again.
     private(set) var conflicted = false
+    /// Set when a statement failed because the session ended under it (the connection closed, or PostgreSQL ended
+    /// the backend: `pg_terminate_backend`, a restart). A session that ended before COMMIT was sent ended its
+    /// transaction uncommitted, so the whole body may run again on another connection.
+    private(set) var sessionLost = false
     /// A read that runs outside BEGIN and COMMIT as long as it makes one statement (see
     /// ``PostgresPaymentStore/read(_:)``): its second statement is refused and sets ``needsSnapshot``.
     let firstStatementAlone: Bool
@@ -105,7 +109,11 @@ final class PostgresTransaction: StoreTransaction {
         } catch let error as PSQLError {
             let mapped = PostgresStoreError.map(error)
             if case .conflict = mapped { conflicted = true }
+            if PostgresStoreError.endsSession(error) || connection.isClosed { sessionLost = true }
             throw mapped.error
+        } catch {
+            if connection.isClosed { sessionLost = true }
+            throw error
         }
     }
 
@@ -227,6 +235,12 @@ final class PostgresTransaction: StoreTransaction {
         try fetchOne("SELECT * FROM charges WHERE id = $1" + lockRow, [.text(id)], PostgresRecords.charge)
     }
 
+    func paymentIntent(ofCharge id: String) throws -> String? {
+        try fetchOne("SELECT payment_intent FROM charges WHERE id = $1", [.text(id)]) { row in
+            try row.string("payment_intent")
+        }
+    }
+
     /// The pending charges of `paymentMethod` (index `charges_pending`). Nothing is locked: the caller holds the
     /// payment method's row, which a confirm reads (locked) before it records an attempt.
     func pendingCharges(paymentMethod: String) throws -> [Charge] {
@@ -235,12 +249,6 @@ final class PostgresTransaction: StoreTransaction {
             [.text(paymentMethod)],
             PostgresRecords.charge
         )
-    func paymentIntent(ofCharge id: String) throws -> String? {
-        try fetchOne("SELECT payment_intent FROM charges WHERE id = $1", [.text(id)]) { row in
-            try row.string("payment_intent")
-        }
-    }
-
     }
 
     func insert(_ charge: Charge) throws {
