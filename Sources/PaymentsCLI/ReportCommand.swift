@@ -35,7 +35,7 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(name: .long, help: "table, csv or json.")
     var format: Format = .table
 
-    @Flag(name: .long, help: "List the reports and exit.")
+    @Flag(name: .long, help: "List the reports and exit (in csv or json with --format).")
     var list = false
 
     func validate() throws {
@@ -76,13 +76,18 @@ struct ReportCommand: AsyncParsableCommand {
         }
     }
 
-    /// What the command prints: the report names, one a line, or the report in the chosen format.
+    /// What the command prints: the report names (one a line; in csv or json, a table of one column, `name`), or
+    /// the report in the chosen format.
     private func output(
         list: Bool,
         names: () async throws -> [String],
         report: () async throws -> ReportTable
     ) async throws -> String {
-        if list { return try await names().map { $0 + "\n" }.joined() }
+        if list {
+            let names = try await names()
+            guard format != .table else { return names.map { $0 + "\n" }.joined() }
+            return ReportTable(name: "reports", columns: ["name"], rows: names.map { [.text($0)] }).rendered(as: format)
+        }
         return try await report().rendered(as: format)
     }
 }

@@ -501,6 +501,16 @@ struct AdminCommandsTests {
             #expect(declines.output.contains(",insufficient_funds,1"), "\(declines.output)")
             let unknown = try await Self.run(server, ["report", "no_such_report"])
             #expect(!unknown.termination.isCleanExit)
+            // The list of reports in each format (--format was ignored by --list)
+            let plain = try await Self.run(server, ["report", "--list"])
+            let names = plain.output.split(separator: "\n").map(String.init)
+            #expect(names.contains("daily_volume") && names.contains("declines"), "\(plain.output)")
+            let listed = try await Self.run(server, ["report", "--list", "--format", "json"])
+            #expect(listed.termination.isCleanExit, "\(listed.output)")
+            let objects = try JSON.parse(Data(listed.output.utf8)).array ?? []
+            #expect(objects.compactMap { $0["name"]?.string } == names)
+            let csv = try await Self.run(server, ["report", "--list", "--format", "csv"])
+            #expect(csv.output == (["name"] + names).map { $0 + "\r\n" }.joined(), "\(csv.output)")
         }
     }
 
