@@ -244,8 +244,12 @@ struct RechargeCommand: AsyncParsableCommand {
         // A misspelt column (`payment_method_id`) was ignored, and its rows charged the customer's default card
         // instead of the one named; a repeated one let its first copy win. Either is a file to fix, not to guess at.
         if let unknown = header.first(where: { !columns.contains($0) }) {
-            // A card number pasted into the header is named without its digits
-            let name = CardNumber.appears(in: unknown) ? "(a card number)" : "'\(unknown)'"
+            // A card number pasted into the header is named without its digits; an empty name is most often a
+            // comma a spreadsheet left at the end of the header
+            let name =
+                unknown.isEmpty
+                ? "with no name (a comma at the end of the header, or two in a row?)"
+                : CardNumber.appears(in: unknown) ? "(a card number)" : "'\(unknown)'"
             throw ValidationError(
                 "\(path) has an unknown column \(name); the columns are \(columns.joined(separator: ",")); "
                     + "nothing was charged"

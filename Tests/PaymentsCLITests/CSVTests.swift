@@ -209,6 +209,8 @@ struct RechargeInputTests {
             ("customer,amount,currency,reference,reference", "the column 'reference' twice"),
             // A card number pasted into the header is not repeated
             ("customer,amount,currency,reference,4000000000000002", "an unknown column (a card number)"),
+            // A spreadsheet's trailing comma: said so, where it was "an unknown column ''"
+            ("customer,amount,currency,reference,", "an unknown column with no name (a comma at the end"),
         ] {
             let url = try Self.file("\(header)\ncus_A,100,usd,r-1,r-2\n")
             defer { try? FileManager.default.removeItem(at: url) }

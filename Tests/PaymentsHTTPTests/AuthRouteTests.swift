@@ -265,6 +265,43 @@ struct AuthRouteTests {
         }
     }
 
+    @Test(
+        "A publishable key may change the server's setup_future_usage only from on_session to off_session",
+        arguments: [
+            ("off_session", "", false), ("off_session", "on_session", false), ("on_session", "", false),
+            ("on_session", "off_session", true), ("off_session", "off_session", true),
+        ]
+    )
+    func publishableConfirmSetupFutureUsage(set: String, sent: String, allowed: Bool) async throws {
+        try await withWire { api in
+            // Given an intent for a customer whose server asked for the card to be saved (`set`)
+            let customer = try #require(try await api.post("/v1/customers", []).json["id"]?.string)
+            let intent = try await api.intent([("customer", customer), ("setup_future_usage", set)])
+            let id = try #require(intent["id"]?.string)
+            let secret = try #require(intent["client_secret"]?.string)
+            // When the browser confirms it with a card and its own setup_future_usage (`sent`, "" unsets it)
+            let answer = try await api.post(
+                "/v1/payment_intents/\(id)/confirm",
+                [("client_secret", secret), ("payment_method", "pm_card_visa"), ("setup_future_usage", sent)],
+                auth: WireClient.publishable
+            )
+            let stored = try await api.get("/v1/payment_intents/\(id)")
+            if allowed {
+                // Then on_session may become off_session (Stripe's rule), and the same value is no change
+                #expect(answer.status == 200, "\(answer.text)")
+                #expect(stored.json["setup_future_usage"]?.string == "off_session")
+            } else {
+                // Then the rest is refused, naming the parameter, and nothing was charged or changed
+                #expect(answer.status == 400, "\(answer.text)")
+                #expect(answer.error["code"]?.string == "secret_key_required")
+                #expect(answer.error["param"]?.string == "setup_future_usage")
+                #expect(try api.environment.network.approvedCount() == 0)
+                #expect(stored.json["setup_future_usage"]?.string == set)
+                #expect(stored.json["status"]?.string == "requires_payment_method")
+            }
+        }
+    }
+
     @Test("A publishable key cannot confirm a manual-confirmation intent; the secret key can")
     func publishableConfirmManual() async throws {
         try await withWire { api in

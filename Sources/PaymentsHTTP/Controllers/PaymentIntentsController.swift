@@ -154,7 +154,7 @@ struct PaymentIntentsController {
             if intent.confirmationMethod == .manual {
                 throw PaymentError.secretKeyRequired
             }
-            try Self.refuseServerDecisions(input)
+            try Self.refuseServerDecisions(input, intent: intent)
         }
         let scope = context.intentScope(options: options(request, context, expand))
         return try await respond(scope: scope) {
@@ -240,7 +240,21 @@ struct PaymentIntentsController {
     /// may not make an on-session payment off-session (skipping the 3-D Secure the customer would be asked for), turn
     /// a sale into an authorization (`capture_method=manual`, released after 7 days uncaptured) or choose to fail
     /// rather than ask for 3-D Secure. Stripe.js's confirm sends none of these.
-    static func refuseServerDecisions(_ input: PaymentIntents.ConfirmInput) throws {
+    ///
+    /// Nor may it undo the server's `setup_future_usage`: once set, Stripe lets a publishable key change it only from
+    /// `on_session` to `off_session`. A page's script unset an `off_session` (the card was then not saved, and the
+    /// merchant's later off-session charge had no card) or made it `on_session`.
+    static func refuseServerDecisions(_ input: PaymentIntents.ConfirmInput, intent: PaymentIntent) throws {
+        if let usage = input.setupFutureUsage, let current = intent.setupFutureUsage, usage != current,
+            !(current == .onSession && usage == .offSession)
+        {
+            throw PaymentError.invalidRequest(
+                "setup_future_usage is already \(current.rawValue): with a publishable key it can be changed only "
+                    + "from on_session to off_session.",
+                code: "secret_key_required",
+                param: "setup_future_usage"
+            )
+        }
         for (param, given) in [
             ("off_session", input.offSession == true), ("capture_method", input.captureMethod != nil),
             ("error_on_requires_action", input.errorOnRequiresAction),
