@@ -465,12 +465,16 @@ struct BadInputRouteTests {
         }
     }
 
-    @Test("A request for a connected account (Stripe-Account) is refused, not run on this account")
-    func stripeAccountRefused() async throws {
+    @Test(
+        "A request for a connected account (Stripe-Account, or Stripe-Context) is refused, not run on this account",
+        arguments: ["Stripe-Account", "Stripe-Context"]
+    )
+    func stripeAccountRefused(header: String) async throws {
         try await withWire { api in
-            let headers: HTTPFields = [HTTPField.Name("Stripe-Account")!: "acct_1Connected"]
+            let headers: HTTPFields = [HTTPField.Name(header)!: "acct_1Connected"]
             let create = try await api.send(.post, "/v1/customers", body: "email=a@example.com", headers: headers)
             #expect(create.status == 400 && create.error["code"]?.string == "account_invalid", "\(create.text)")
+            #expect(create.error["message"]?.string?.contains(header) == true, "\(create.text)")
             let list = try await api.send(.get, "/v1/customers", headers: headers)
             #expect(list.status == 400, "\(list.text)")
             #expect(try await api.listCount("/v1/customers") == 0)
@@ -642,6 +646,36 @@ struct BadInputRouteTests {
             // and the key was kept for nothing: the same key with the parameters in the body runs
             let again = try await api.post("/v1/customers", [("email", "q@example.com")], headers: keyed)
             #expect(again.status == 200 && again.json["email"]?.string == "q@example.com", "\(again.text)")
+        }
+    }
+
+    @Test("A GET or DELETE with parameters in its body is a 400 that says where they go, and changes nothing")
+    func bodyOnGetOrDelete() async throws {
+        try await withWire { api in
+            // Given two customers, one with an intent
+            let jenny = try #require(
+                try await api.post("/v1/customers", [("email", "j@example.com")]).json["id"]?.string
+            )
+            let other = try #require(
+                try await api.post("/v1/customers", [("email", "o@example.com")]).json["id"]?.string
+            )
+            _ = try await api.intent([("customer", jenny)])
+
+            // When a list filters by customer and a delete sends an unknown parameter, both in the body (curl -X GET -d)
+            let list = try await api.send(.get, "/v1/payment_intents", body: "customer=\(other)")
+            let delete = try await api.send(.delete, "/v1/customers/\(other)", body: "foo=bar")
+
+            // Then both are refused (the list showed every customer's intents, the delete ran), and nothing changed
+            for response in [list, delete] {
+                #expect(response.status == 400, "\(response.text)")
+                #expect(response.error["message"]?.string?.contains("query string") == true, "\(response.text)")
+            }
+            #expect(try await api.get("/v1/customers/\(other)").json["deleted"] == nil)
+            // while the same in the query string, and an empty body, are read as before
+            let filtered = try await api.get("/v1/payment_intents", [("customer", other)])
+            #expect(filtered.status == 200 && filtered.json.ids.isEmpty, "\(filtered.text)")
+            let deleted = try await api.send(.delete, "/v1/customers/\(other)", body: "")
+            #expect(deleted.status == 200 && deleted.json["deleted"]?.bool == true, "\(deleted.text)")
         }
     }
 }

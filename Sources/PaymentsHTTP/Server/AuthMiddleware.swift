@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import Payments
 import PaymentsCore
@@ -20,11 +21,13 @@ struct AuthMiddleware: RouterMiddleware {
         context.scope = scope
         context.apiKeyIndex = index
         context.idempotencyScope = keys.idempotencyScope(of: scope)
-        // A request for a connected account (Stripe Connect) must not act on this one, the only account there is
-        if request.headers[.stripeAccount] != nil {
+        // A request for a connected account (Stripe Connect) must not act on this one, the only account there is:
+        // `Stripe-Account`, or `Stripe-Context`, the newer header for the same (stripe-python's `stripe_context`),
+        // which ran on this account
+        for header in [HTTPField.Name.stripeAccount, .stripeContext] where request.headers[header] != nil {
             throw ScopedPaymentError(
                 error: .invalidRequest(
-                    "This service has one account, and no connected accounts: a request with a Stripe-Account "
+                    "This service has one account, and no connected accounts: a request with a \(header) "
                         + "header cannot be served. Send it without the header.",
                     code: "account_invalid"
                 ),

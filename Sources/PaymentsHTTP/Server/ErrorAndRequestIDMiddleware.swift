@@ -104,6 +104,10 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
     func render(_ error: PaymentError, request: Request, context: Context) async -> Response {
         let bytes = await Self.errorBody(error, request: request, context: context, services: services)
         var response = JSONResponse.bytes(bytes, status: .init(code: error.status))
+        if error.status == 401 {
+            // RFC 9110 (11.6.1): a 401 names how to authenticate; Stripe's says the same
+            response.headers[.wwwAuthenticate] = #"Basic realm="Stripe""#
+        }
         // A 501 (a transfer coding the server does not decode) is the same on every try; a payment that may have been
         // made, for a request without a key, would be made again
         if error.retryWouldPayAgain {
@@ -186,6 +190,7 @@ extension HTTPField.Name {
     static let requestID = Self("Request-Id")!
     static let stripeVersion = Self("Stripe-Version")!
     static let stripeAccount = Self("Stripe-Account")!
+    static let stripeContext = Self("Stripe-Context")!
     static let stripeShouldRetry = Self("Stripe-Should-Retry")!
     static let idempotencyKey = Self("Idempotency-Key")!
     static let idempotentReplayed = Self("Idempotent-Replayed")!

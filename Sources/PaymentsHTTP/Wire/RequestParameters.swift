@@ -10,6 +10,7 @@ enum RequestParameters {
     ///   the size limit.
     static func read(_ request: Request, context: StripeRequestContext) async throws -> Parameters {
         if request.method == .get || request.method == .head || request.method == .delete {
+            try refuseBody(request)
             return Parameters(
                 try refusingCardNumbers(
                     ParameterNode.parseForm(request.uri.query ?? "", limit: context.limits.maxFormParameters)
@@ -38,6 +39,23 @@ enum RequestParameters {
         throw PaymentError.invalidRequest(
             "A POST's parameters are read from its body only, and this one has parameters in its URL's query string. "
                 + "Send them in the body, form-encoded (application/x-www-form-urlencoded) or as JSON."
+        )
+    }
+
+    /// Refuses an API GET, HEAD or DELETE that has a body: its parameters are read from the query string only, and a
+    /// body's were ignored without a word (`curl -X GET .../payment_intents -d customer=cus_...` listed every
+    /// customer's intents; `DELETE` with a body of unknown parameters deleted the customer, where the same in the
+    /// query is a 400). The official libraries send these parameters in the query. An empty body
+    /// (`Content-Length: 0`) is no body.
+    /// - Throws: 400 `invalid_request_error`, before anything runs.
+    static func refuseBody(_ request: Request) throws {
+        let length = request.headers[.contentLength].flatMap { Int($0) } ?? 0
+        guard length > 0 || request.headers[.transferEncoding] != nil, request.uri.path.hasPrefix("/v1/") else {
+            return
+        }
+        throw PaymentError.invalidRequest(
+            "A \(request.method)'s parameters are read from its URL's query string only, and this one has a body. "
+                + "Send them in the query string (curl: -G with -d)."
         )
     }
 
