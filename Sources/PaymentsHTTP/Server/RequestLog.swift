@@ -36,7 +36,8 @@ enum RequestLog {
     }
 
     /// `path` as it may be logged: the challenge token of `/3ds/:id/:token` and any segment holding a card number
-    /// replaced by ``redacted``.
+    /// replaced by ``redacted``, then cut to the 5000 characters an error body quotes (a 33,000-character id made a
+    /// 33 KB log line).
     static func path(_ path: String) -> String {
         var segments = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         for index in segments.indices {
@@ -44,6 +45,7 @@ enum RequestLog {
             let isChallengeToken = index == 3 && segments.count >= 4 && segments[1] == "3ds"
             if isChallengeToken || CardNumber.appears(in: decoded) { segments[index] = redacted }
         }
-        return segments.joined(separator: "/")
+        let logged = segments.joined(separator: "/")
+        return logged.utf8.count > StripeRenderer.maximumErrorTextLength ? StripeRenderer.clipped(logged) : logged
     }
 }
