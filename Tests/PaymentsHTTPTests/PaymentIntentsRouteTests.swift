@@ -149,6 +149,9 @@ struct PaymentIntentsRouteTests {
             let confirmed = try await api.post("/v1/payment_intents/\(open)/confirm", [])
             #expect(confirmed.status == 400)
             #expect(confirmed.error["message"]?.string?.contains(open) == true)
+            // and carries it in `error.payment_intent`, as every other refusal of an intent's state does
+            #expect(confirmed.error["payment_intent"]?["id"]?.string == open, "\(confirmed.text)")
+            #expect(response.error["payment_intent"] == nil)
         }
     }
 

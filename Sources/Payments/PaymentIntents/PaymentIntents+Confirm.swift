@@ -202,13 +202,16 @@ extension PaymentIntents {
                     // expired the attempt, or the sweeper did)
                     throw PaymentError.attemptExpired(paymentIntent: intent.id)
                 }
-                throw PaymentError.invalidRequest(
+                var missing = PaymentError.invalidRequest(
                     "You cannot confirm this PaymentIntent because it's missing a payment method. To confirm the "
                         + "PaymentIntent\(creating == nil ? " with \(id)" : ""), specify a payment method attached to "
                         + "this PaymentIntent's customer or provide a payment method in the `payment_method` parameter.",
                     code: "payment_intent_unexpected_state",
                     param: "payment_method"
                 )
+                // The stored intent rides along, as with every other refusal of its state (none was made on create)
+                if creating == nil { missing.paymentIntent = intent.id }
+                throw missing
             }
             var paymentMethod = storedMethod
             /// Writes the payment method as `method`, before the intent and the charge that refer to it: inserts a
