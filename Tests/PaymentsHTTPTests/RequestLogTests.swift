@@ -9,6 +9,12 @@ struct RequestLogTests {
         #expect(RequestLog.path("/v1/payment_intents/pi_123") == "/v1/payment_intents/pi_123")
         #expect(RequestLog.path("/3ds/pi_123/secret-token") == "/3ds/pi_123/REDACTED")
         #expect(RequestLog.path("/v1/customers/4242424242424242") == "/v1/customers/REDACTED")
+        // API keys and client secrets where an id belongs were logged in full
+        #expect(RequestLog.path("/v1/payment_intents/pi_123_secret_abc") == "/v1/payment_intents/REDACTED")
+        #expect(RequestLog.path("/v1/customers/sk_test_51abc") == "/v1/customers/REDACTED")
+        #expect(RequestLog.path("/v1/x/rk_live_1/pk_test_2") == "/v1/x/REDACTED/REDACTED")
+        #expect(RequestLog.path("/v1/customers/cus_sk%5Ftest") == "/v1/customers/REDACTED")
+        #expect(RequestLog.path("/v1/setup_intents/seti_1/confirm") == "/v1/setup_intents/seti_1/confirm")
         // A 33,000-character id was logged whole, a 33 KB line
         let long = RequestLog.path("/v1/customers/cus_" + String(repeating: "a", count: 33_000))
         #expect(long.count == 5000 && long.hasPrefix("/v1/customers/cus_aaa") && long.hasSuffix("…"))

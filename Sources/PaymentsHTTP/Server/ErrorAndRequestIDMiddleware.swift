@@ -104,10 +104,6 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
     func render(_ error: PaymentError, request: Request, context: Context) async -> Response {
         let bytes = await Self.errorBody(error, request: request, context: context, services: services)
         var response = JSONResponse.bytes(bytes, status: .init(code: error.status))
-        if error.status == 401 {
-            // RFC 9110 (11.6.1): a 401 names how to authenticate; Stripe's says the same
-            response.headers[.wwwAuthenticate] = #"Basic realm="Stripe""#
-        }
         // A 501 (a transfer coding the server does not decode) is the same on every try; a payment that may have been
         // made, for a request without a key, would be made again
         if error.retryWouldPayAgain {

@@ -35,15 +35,22 @@ enum RequestLog {
         )
     }
 
-    /// `path` as it may be logged: the challenge token of `/3ds/:id/:token` and any segment holding a card number
-    /// replaced by ``redacted``, then cut to the 5000 characters an error body quotes (a 33,000-character id made a
+    /// Whether a path segment holds a secret: an API key (`sk_`, `pk_` or `rk_`, a whole segment or inside one) or a
+    /// client secret (`pi_..._secret_...`), which a client puts where an id belongs (`GET
+    /// /v1/payment_intents/<client_secret>`, a 404) and which the log held in full.
+    static func isSecret(_ segment: String) -> Bool {
+        segment.contains("_secret_") || segment.contains("sk_") || segment.contains("pk_") || segment.contains("rk_")
+    }
+
+    /// `path` as it may be logged: the challenge token of `/3ds/:id/:token`, any segment holding a card number and any
+    /// holding a key or a client secret (``isSecret(_:)``) replaced by ``redacted``, then cut to the 5000 characters an error body quotes (a 33,000-character id made a
     /// 33 KB log line).
     static func path(_ path: String) -> String {
         var segments = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         for index in segments.indices {
             let decoded = segments[index].removingPercentEncoding ?? segments[index]
             let isChallengeToken = index == 3 && segments.count >= 4 && segments[1] == "3ds"
-            if isChallengeToken || CardNumber.appears(in: decoded) { segments[index] = redacted }
+            if isChallengeToken || CardNumber.appears(in: decoded) || isSecret(decoded) { segments[index] = redacted }
         }
         let logged = segments.joined(separator: "/")
         return logged.utf8.count > StripeRenderer.maximumErrorTextLength ? StripeRenderer.clipped(logged) : logged
