@@ -40,8 +40,16 @@ extension ServiceSettings {
         if secretKeys.isEmpty, !production { secretKeys = [Self.developmentSecretKey] }
         publishableKeys = try Self.keys(payments, Self.publishableKeySettings)
         if publishableKeys.isEmpty, !production { publishableKeys = [Self.developmentPublishableKey] }
-        vaultKey = payments.string(forKey: ConfigKey(Self.vaultKeySetting.name), isSecret: true) ?? ""
-        if vaultKey.isEmpty, !production { vaultKey = Self.developmentVaultKey }
+        let vault = payments.string(forKey: ConfigKey(Self.vaultKeySetting.name), isSecret: true)
+        if let vault, vault.allSatisfy(\.isWhitespace) {
+            // `PAYMENTS_VAULT_KEY=` overrode the config file's key, and development then sealed the cards under its
+            // own, public key: a database the configured key could no longer open
+            throw SettingsError.badKey(
+                "The vault key, \(Self.names([Self.vaultKeySetting])), is set empty: give it a key (openssl rand "
+                    + "-base64 32), or leave the setting out\(production ? "" : " for the development key")."
+            )
+        }
+        vaultKey = vault ?? (production ? "" : Self.developmentVaultKey)
         vaultOldKeys = try Self.list(payments, Self.vaultOldKeysSetting) ?? []
     }
 

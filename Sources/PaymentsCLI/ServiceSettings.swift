@@ -256,13 +256,15 @@ struct ServiceSettings: Sendable {
     /// ledger that was nowhere. An empty database name failed with SQLite's "could not activate WAL Mode at path: ".
     func refuseEmptyFileNames() throws {
         let files = [
-            (db, "The database (db, --db, PAYMENTS_DB)", databaseURL == nil),
-            (networkLedger, "The card network's ledger (networkLedger, PAYMENTS_NETWORK_LEDGER)", true),
+            (db, "The database (db, --db, PAYMENTS_DB)", "data/payments.sqlite", databaseURL == nil),
+            (
+                networkLedger, "The card network's ledger (networkLedger, PAYMENTS_NETWORK_LEDGER)",
+                "card-network.sqlite beside the database", true
+            ),
         ]
-        for (path, role, used) in files where used && path.allSatisfy(\.isWhitespace) {
+        for (path, role, standard, used) in files where used && path.allSatisfy(\.isWhitespace) {
             throw SettingsError.invalid(
-                "\(role) is set empty: name a file (by default data/payments.sqlite, and card-network.sqlite beside the "
-                    + "database for the ledger), or leave the setting out for its default."
+                "\(role) is set empty: name a file, or leave the setting out for its default (\(standard))."
             )
         }
     }

@@ -187,7 +187,7 @@ struct ServeStartupTests {
         #expect(!FileManager.default.fileExists(atPath: pipe + "-journal"))
     }
 
-    @Test("an empty database or ledger setting is refused, naming it: SQLite took it for a temporary database")
+    @Test("an empty database, ledger or vault key setting is refused, naming it, before anything is opened")
     func emptyFileNamesRefused() async throws {
         let folder = try TestPaths.temporaryFolder("payments-e2e-empty-paths")
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -197,6 +197,8 @@ struct ServeStartupTests {
             (["--db", database], ["PAYMENTS_NETWORK_LEDGER": " "], "The card network's ledger (networkLedger"),
             ([], ["PAYMENTS_DB": ""], "The database (db, --db, PAYMENTS_DB)"),
             (["--db", ""], [:], "The database (db, --db, PAYMENTS_DB)"),
+            // It overrode the config file's key, and the cards were sealed under the development key
+            (["--db", database], ["PAYMENTS_VAULT_KEY": ""], "The vault key, PAYMENTS_VAULT_KEY"),
         ] {
             let run = try await runToCompletion(
                 try PaymentsBinary.path(),
