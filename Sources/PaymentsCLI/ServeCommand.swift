@@ -216,6 +216,8 @@ struct ServeCommand: AsyncParsableCommand {
         guard signals.handOver(to: group) else { return try await Self.stopBeforeServing(bootstrap) }
         do {
             try await group.run()
+        } catch is StoppedBeforeServing {
+            return try await Self.stopBeforeServing(bootstrap)
         } catch let error as IOError where error.errnoCode == EADDRINUSE {
             // NIO's words (`bind(descriptor:ptr:bytes:): Address already in use) (errno: 98)`) named neither the
             // address nor the setting

@@ -200,6 +200,62 @@ struct GracefulShutdownTests {
         #expect(applied == migrations.count, "\(applied) of \(migrations.count) migrations applied")
     }
 
+    @Test("SIGTERM during the start-up's recovery of a pending attempt: it finishes, nothing is served, it exits 0")
+    func stopDuringRecovery() async throws {
+        // Given a payment whose server was killed after recording its attempt, before asking the network
+        let dying = try await ServerProcess.start(environment: ["PAYMENTS_FAULT_POINT": "after-attempt-commit"])
+        defer { dying.kill() }
+        let lost = try? await dying.client.postForm(
+            "/v1/payment_intents",
+            [("amount", "2500"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
+            auth: dying.secret,
+            headers: ["Idempotency-Key": "stop-during-recovery"]
+        )
+        #expect(lost == nil, "the request was answered: \(String(describing: lost))")
+        _ = await dying.stop(signal: SIGKILL)
+        #expect(try await Ledgers(folder: dying.folder).pendingCharges() == 1)
+
+        // And a serve on its database held in its start-up recovery, settling that attempt
+        let release = dying.folder.appendingPathComponent("release")
+        let log = dying.folder.appendingPathComponent("restart.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        defer { try? handle.close() }
+        let process = ChildProcess(
+            executableURL: URL(fileURLWithPath: try PaymentsBinary.path()),
+            arguments: ["serve", "--db", dying.db.path, "--port", "0"],
+            environment: dying.commandEnvironment([
+                "PAYMENTS_SECRET_KEY": dying.keys.secret, "PAYMENTS_PUBLISHABLE_KEY": dying.keys.publishable,
+                "PAYMENTS_FAULT_POINT": "after-attempt-commit", "PAYMENTS_FAULT_ACTION": "hold:" + release.path,
+            ]),
+            currentDirectoryURL: TestPaths.root,
+            output: handle
+        )
+        try ChildRegistry.launch(process)
+        ChildRegistry.add(process.processIdentifier)
+        var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !output.contains("fault point after-attempt-commit: holding"), process.isRunning,
+            ContinuousClock.now < deadline
+        {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try #require(output.contains("holding"), "the server never reached the recovery's hold: \(output)")
+
+        // When SIGTERM arrives there, and the recovery then goes on
+        kill(process.processIdentifier, SIGTERM)
+        try await Task.sleep(for: .milliseconds(300))
+        _ = FileManager.default.createFile(atPath: release.path, contents: nil)
+        let termination = try await ExactlyOnceTests.waitForExit(process)
+
+        // Then it exits 0 having settled the attempt, and never listened: it printed its listening line and
+        // stopped, which told a script waiting for that line that it was serving
+        #expect(termination.isCleanExit, "\(termination)\n\(output)")
+        #expect(output.contains("stopped before serving"), "\(output)")
+        #expect(!output.contains("listening"), "\(output)")
+        #expect(try await Ledgers(folder: dying.folder).pendingCharges() == 0)
+    }
+
     @Test("The grace period ends the process even while requests hold every thread of the cooperative pool")
     func blockedThreads() async throws {
         // Given payments that wait 3 s for the network, then hold their thread for 20 s; and 5 s of grace (the

@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import Payments
+import ServiceLifecycle
 import Synchronization
 
 /// Where and how the application serves.
@@ -75,6 +76,16 @@ public func buildApplication(
         try await services.keys.adoptLegacyIdempotencyScopes(services.idempotency)
         let outcome = try await StartupRecovery(context: services.context).run()
         recovery.withLock { $0 = outcome }
+        // A stop signal that came during the recovery (settling pending attempts waits for the card network): the
+        // server listened, said so on standard output for a moment, and stopped; a script waiting for that line
+        // was told it was serving
+        if Task.isShuttingDownGracefully { throw StoppedBeforeServing() }
     }
     return application
+}
+
+/// Thrown instead of listening when a stop signal came during the start-up's recovery: the process stops cleanly,
+/// having served nothing.
+public struct StoppedBeforeServing: Error {
+    public init() {}
 }
