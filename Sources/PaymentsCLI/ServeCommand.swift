@@ -243,6 +243,10 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// Refuses a host that is neither an IP address nor a name this machine resolves, naming it and its setting.
     static func resolveHost(_ host: String, port: Int) throws {
+        guard !host.allSatisfy(\.isWhitespace) else {
+            // (`PAYMENTS_HOST=` was "Cannot listen on :4242:  is neither an IP address nor a name ...")
+            throw ServiceSettings.SettingsError.invalid("The address to listen on is set empty. \(hostAdvice)")
+        }
         do {
             _ = try SocketAddress.makeAddressResolvingHost(host, port: port)
         } catch let error as SocketAddressError.UnknownHost {

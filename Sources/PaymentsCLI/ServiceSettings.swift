@@ -238,6 +238,13 @@ struct ServiceSettings: Sendable {
         try settings.readKeys(payments)
         try settings.readLimits(payments)
         if let catalogFile = payments.string(forKey: "catalog") {
+            // `PAYMENTS_CATALOG=` named the working directory: "cannot be read: Is a directory"
+            guard !catalogFile.allSatisfy(\.isWhitespace) else {
+                throw SettingsError.invalid(
+                    "The catalog (catalog, PAYMENTS_CATALOG) is set empty: name a catalog file, or leave the setting "
+                        + "out for the development catalog."
+                )
+            }
             settings.catalog = try readCatalog(catalogFile)
         }
         try settings.validate()

@@ -199,6 +199,8 @@ struct ServeStartupTests {
             (["--db", ""], [:], "The database (db, --db, PAYMENTS_DB)"),
             // It overrode the config file's key, and the cards were sealed under the development key
             (["--db", database], ["PAYMENTS_VAULT_KEY": ""], "The vault key, PAYMENTS_VAULT_KEY"),
+            (["--db", database], ["PAYMENTS_CATALOG": ""], "The catalog (catalog, PAYMENTS_CATALOG)"),
+            (["--db", database], ["PAYMENTS_HOST": ""], "The address to listen on"),
         ] {
             let run = try await runToCompletion(
                 try PaymentsBinary.path(),

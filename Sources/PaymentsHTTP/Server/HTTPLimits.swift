@@ -72,11 +72,12 @@ public struct HTTPLimits: Sendable, Equatable {
         ] where value < 8 {
             return "\(name) (\(variable)) must be at least 8: fewer refuses ordinary requests."
         }
-        for (name, variable, value) in [
-            ("rateLimit", "PAYMENTS_RATE_LIMIT", rateLimit),
-            ("rateLimitBurst", "PAYMENTS_RATE_LIMIT_BURST", rateLimitBurst),
+        // (what 0 means differs: no limit for the rate, one second's worth of requests for the burst)
+        for (name, variable, value, zero) in [
+            ("rateLimit", "PAYMENTS_RATE_LIMIT", rateLimit, "off"),
+            ("rateLimitBurst", "PAYMENTS_RATE_LIMIT_BURST", rateLimitBurst, "one second's worth"),
         ] where !(value >= 0) || !value.isFinite {
-            return "\(name) (\(variable)) must be 0 (off, or one second's worth) or positive."
+            return "\(name) (\(variable)) must be 0 (\(zero)) or positive."
         }
         if rateLimit > 0, rateLimitBurst > 0, rateLimitBurst < 1 {
             return "rateLimitBurst (PAYMENTS_RATE_LIMIT_BURST) must be at least 1: a smaller bucket never lets a "
