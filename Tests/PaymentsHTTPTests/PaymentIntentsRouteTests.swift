@@ -359,6 +359,40 @@ struct PaymentIntentsRouteTests {
         }
     }
 
+    @Test("An update that sends the intent's own amount and currency again leaves an open challenge open")
+    func sameValuesKeepChallenge() async throws {
+        try await withWire { api in
+            // Given an intent waiting for its customer's 3-D Secure
+            let threeDS = try await api.card("4000002500003155")
+            let pending = try await api.intent([("payment_method", threeDS), ("confirm", "true")])
+            #expect(pending["status"]?.string == "requires_action")
+            let id = try #require(pending["id"]?.string)
+
+            // When the merchant's backend re-sends the order's amount, currency and card, unchanged
+            let resent = try await api.post(
+                "/v1/payment_intents/\(id)",
+                [("amount", "2000"), ("currency", "usd"), ("payment_method", threeDS), ("description", "order 7")]
+            )
+
+            // Then the intent still waits for the customer, whose link still works (it was voided, the intent moved
+            // to requires_confirmation), and the payment succeeds
+            #expect(resent.status == 200, "\(resent.text)")
+            #expect(resent.json["status"]?.string == "requires_action")
+            #expect(resent.json["description"]?.string == "order 7")
+            let completed = try await api.completeChallenge(of: pending)
+            #expect(completed.status == 200, "\(completed.text)")
+            #expect(try await api.get("/v1/payment_intents/\(id)").json["status"]?.string == "succeeded")
+
+            // While a changed amount still voids the challenge, as a new confirmation is needed
+            let otherCard = try await api.card("4000002500003155")
+            let other = try await api.intent([("payment_method", otherCard), ("confirm", "true")])
+            let otherID = try #require(other["id"]?.string)
+            let changed = try await api.post("/v1/payment_intents/\(otherID)", [("amount", "2100")])
+            #expect(changed.json["status"]?.string == "requires_confirmation", "\(changed.text)")
+            #expect(try await api.completeChallenge(of: other).status == 404)
+        }
+    }
+
     @Test("Stripe-Version before 2019-02-11 renders requires_source and requires_source_action")
     func legacyStatusNames() async throws {
         try await withWire { api in

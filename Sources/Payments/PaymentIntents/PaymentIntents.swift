@@ -272,7 +272,13 @@ public struct PaymentIntents: Sendable {
                 try resolved.store(in: tx)
                 next.paymentMethod = resolved.paymentMethod.id
             }
-            if input.changesPaymentDetails {
+            // The same values sent again (a backend that re-sends its order's amount and currency) change nothing: a
+            // challenge in progress stays open. Each voided the customer's open link before.
+            let unchanged =
+                next.amount == current.amount && next.currency == current.currency
+                && next.paymentMethod == current.paymentMethod && next.customer == current.customer
+                && next.captureMethod == current.captureMethod && next.setupFutureUsage == current.setupFutureUsage
+            if input.changesPaymentDetails, !(unchanged && current.status == .requiresAction) {
                 // New payment details need a new confirmation; any challenge in progress is void.
                 next.status = next.paymentMethod == nil ? .requiresPaymentMethod : .requiresConfirmation
                 next.authenticationToken = nil
