@@ -661,7 +661,8 @@ struct BadInputRouteTests {
             )
             _ = try await api.intent([("customer", jenny)])
 
-            // When a list filters by customer and a delete sends an unknown parameter, both in the body (curl -X GET -d)
+            // When a list filters by customer and a delete sends an unknown parameter, both in the body
+            // (curl -X GET -d)
             let list = try await api.send(.get, "/v1/payment_intents", body: "customer=\(other)")
             let delete = try await api.send(.delete, "/v1/customers/\(other)", body: "foo=bar")
 

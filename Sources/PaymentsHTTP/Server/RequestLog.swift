@@ -43,8 +43,8 @@ enum RequestLog {
     }
 
     /// `path` as it may be logged: the challenge token of `/3ds/:id/:token`, any segment holding a card number and any
-    /// holding a key or a client secret (``isSecret(_:)``) replaced by ``redacted``, then cut to the 5000 characters an error body quotes (a 33,000-character id made a
-    /// 33 KB log line).
+    /// holding a key or a client secret (``isSecret(_:)``) replaced by ``redacted``, then cut to the 5000 characters
+    /// an error body quotes (a 33,000-character id made a 33 KB log line).
     static func path(_ path: String) -> String {
         var segments = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         for index in segments.indices {
