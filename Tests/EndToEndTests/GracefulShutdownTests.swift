@@ -150,23 +150,26 @@ struct GracefulShutdownTests {
         server.removeFiles()
     }
 
-    @Test("SIGTERM during start-up, before it serves: the migrations finish, nothing is served, and it exits 0")
-    func stopDuringStartup() async throws {
-        // Given a serve held at its start, after it took its settings and before it opened a new database
-        let folder = try TestPaths.temporaryFolder("payments-e2e-stop-at-start")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let database = folder.appendingPathComponent("payments.sqlite")
-        let release = folder.appendingPathComponent("release")
-        let log = folder.appendingPathComponent("serve.log")
+    /// Starts `payments serve` on `database` in `folder`, held at the fault point `point` (`hold:`) until SIGTERM has
+    /// come there, then lets it go on; how it ended, and what it printed.
+    static func stopWhileHeld(
+        at point: String,
+        database: URL,
+        in folder: URL,
+        environment: [String: String] = [:]
+    ) async throws -> (Termination, String) {
+        let release = folder.appendingPathComponent("release-\(point)")
+        let log = folder.appendingPathComponent("serve-\(point).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         defer { try? handle.close() }
+        var settings = environment
+        settings["PAYMENTS_FAULT_POINT"] = point
+        settings["PAYMENTS_FAULT_ACTION"] = "hold:" + release.path
         let process = ChildProcess(
             executableURL: URL(fileURLWithPath: try PaymentsBinary.path()),
             arguments: ["serve", "--db", database.path, "--port", "0"],
-            environment: PaymentsBinary.environment([
-                "PAYMENTS_FAULT_POINT": "before-migrations", "PAYMENTS_FAULT_ACTION": "hold:" + release.path,
-            ]),
+            environment: PaymentsBinary.environment(settings),
             currentDirectoryURL: TestPaths.root,
             output: handle
         )
@@ -174,18 +177,30 @@ struct GracefulShutdownTests {
         ChildRegistry.add(process.processIdentifier)
         var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
         let deadline = ContinuousClock.now + .seconds(60)
-        while !output.contains("fault point before-migrations: holding"), process.isRunning,
-            ContinuousClock.now < deadline
-        {
+        while !output.contains("fault point \(point): holding"), process.isRunning, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
-        try #require(output.contains("holding"), "the server never reached its start-up's hold: \(output)")
-
-        // When SIGTERM arrives there, and the start-up then goes on
+        try #require(output.contains("holding"), "the server never reached its hold at \(point): \(output)")
         kill(process.processIdentifier, SIGTERM)
         try await Task.sleep(for: .milliseconds(300))
         _ = FileManager.default.createFile(atPath: release.path, contents: nil)
         let termination = try await ExactlyOnceTests.waitForExit(process)
+        return (termination, output)
+    }
+
+    @Test("SIGTERM during start-up, before it serves: the migrations finish, nothing is served, and it exits 0")
+    func stopDuringStartup() async throws {
+        // Given a serve held at its start, after it took its settings and before it opened a new database
+        let folder = try TestPaths.temporaryFolder("payments-e2e-stop-at-start")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let database = folder.appendingPathComponent("payments.sqlite")
+
+        // When SIGTERM arrives there, and the start-up then goes on
+        let (termination, output) = try await Self.stopWhileHeld(
+            at: "before-migrations",
+            database: database,
+            in: folder
+        )
 
         // Then it exits 0 having migrated the database, and never listened
         #expect(termination.isCleanExit, "\(termination)\n\(output)")
@@ -215,38 +230,14 @@ struct GracefulShutdownTests {
         _ = await dying.stop(signal: SIGKILL)
         #expect(try await Ledgers(folder: dying.folder).pendingCharges() == 1)
 
-        // And a serve on its database held in its start-up recovery, settling that attempt
-        let release = dying.folder.appendingPathComponent("release")
-        let log = dying.folder.appendingPathComponent("restart.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        defer { try? handle.close() }
-        let process = ChildProcess(
-            executableURL: URL(fileURLWithPath: try PaymentsBinary.path()),
-            arguments: ["serve", "--db", dying.db.path, "--port", "0"],
-            environment: dying.commandEnvironment([
-                "PAYMENTS_SECRET_KEY": dying.keys.secret, "PAYMENTS_PUBLISHABLE_KEY": dying.keys.publishable,
-                "PAYMENTS_FAULT_POINT": "after-attempt-commit", "PAYMENTS_FAULT_ACTION": "hold:" + release.path,
-            ]),
-            currentDirectoryURL: TestPaths.root,
-            output: handle
+        // When a serve on its database, held in its start-up recovery settling that attempt, gets SIGTERM there, and
+        // the recovery then goes on
+        let (termination, output) = try await Self.stopWhileHeld(
+            at: "after-attempt-commit",
+            database: dying.db,
+            in: dying.folder,
+            environment: ["PAYMENTS_SECRET_KEY": dying.keys.secret, "PAYMENTS_PUBLISHABLE_KEY": dying.keys.publishable]
         )
-        try ChildRegistry.launch(process)
-        ChildRegistry.add(process.processIdentifier)
-        var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
-        let deadline = ContinuousClock.now + .seconds(60)
-        while !output.contains("fault point after-attempt-commit: holding"), process.isRunning,
-            ContinuousClock.now < deadline
-        {
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        try #require(output.contains("holding"), "the server never reached the recovery's hold: \(output)")
-
-        // When SIGTERM arrives there, and the recovery then goes on
-        kill(process.processIdentifier, SIGTERM)
-        try await Task.sleep(for: .milliseconds(300))
-        _ = FileManager.default.createFile(atPath: release.path, contents: nil)
-        let termination = try await ExactlyOnceTests.waitForExit(process)
 
         // Then it exits 0 having settled the attempt, and never listened: it printed its listening line and
         // stopped, which told a script waiting for that line that it was serving

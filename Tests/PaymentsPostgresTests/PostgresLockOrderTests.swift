@@ -34,6 +34,17 @@ struct PostgresLockOrderTests {
         }
     }
 
+    /// A store on a fresh database of the cluster, and the same counting its writes' runs.
+    static func countingStore() async throws -> (PostgresSettings, PostgresPaymentStore, CountingStore) {
+        let settings = try await PostgresCluster.freshDatabase()
+        let postgres = try await PostgresPaymentStore.open(
+            settings: settings,
+            migrations: try PostgresMigrationSet(folder: PostgresCluster.migrations),
+            logger: PostgresCluster.logger
+        )
+        return (settings, postgres, CountingStore(postgres))
+    }
+
     /// Sessions of the connection's database waiting for a row lock.
     static func lockWaits(on connection: PostgresConnection) async throws -> Int64 {
         try await PostgresCluster.integer(
@@ -54,13 +65,7 @@ struct PostgresLockOrderTests {
     @Test("detaching a card while its customer is deleted waits for the delete, and never deadlocks with it")
     func detachBesideCustomerDelete() async throws {
         // Given a customer with an attached card, on PostgreSQL
-        let settings = try await PostgresCluster.freshDatabase()
-        let postgres = try await PostgresPaymentStore.open(
-            settings: settings,
-            migrations: try PostgresMigrationSet(folder: PostgresCluster.migrations),
-            logger: PostgresCluster.logger
-        )
-        let store = CountingStore(postgres)
+        let (settings, postgres, store) = try await Self.countingStore()
         let folder = try TestPaths.temporaryFolder()
         let context = PaymentsContext(
             database: store,
@@ -114,13 +119,7 @@ struct PostgresLockOrderTests {
     func phaseThreeBesideConfirmElsewhere() async throws {
         // Given two instances' use cases on one database (each with its own attempt registry), and a payment on the
         // first whose network answered, held there while an admin's open transaction locks its pending charge
-        let settings = try await PostgresCluster.freshDatabase()
-        let postgres = try await PostgresPaymentStore.open(
-            settings: settings,
-            migrations: try PostgresMigrationSet(folder: PostgresCluster.migrations),
-            logger: PostgresCluster.logger
-        )
-        let store = CountingStore(postgres)
+        let (settings, postgres, store) = try await Self.countingStore()
         let folder = try TestPaths.temporaryFolder()
         let network = try TestModeCardNetwork(ledgerPath: folder.appendingPathComponent("card-network.sqlite").path)
         let admin = try await settings.connect(id: 9, logger: PostgresCluster.logger)

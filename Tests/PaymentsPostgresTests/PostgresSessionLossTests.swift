@@ -24,13 +24,7 @@ struct PostgresSessionLossTests {
         let context: PaymentsContext
 
         init() async throws {
-            settings = try await PostgresCluster.freshDatabase()
-            postgres = try await PostgresPaymentStore.open(
-                settings: settings,
-                migrations: try PostgresMigrationSet(folder: PostgresCluster.migrations),
-                logger: PostgresCluster.logger
-            )
-            store = PostgresLockOrderTests.CountingStore(postgres)
+            (settings, postgres, store) = try await PostgresLockOrderTests.countingStore()
             let folder = try TestPaths.temporaryFolder()
             context = PaymentsContext(
                 database: store,
@@ -44,15 +38,31 @@ struct PostgresSessionLossTests {
             )
         }
 
-        /// Ends every session of the database that waits for a lock, from a session of its own; how many it ended.
-        func terminateLockWaiters(on watcher: PostgresConnection) async throws -> Int64 {
-            try await PostgresCluster.integer(
+        /// An admin's session with an open transaction that ran `statement` (taking a lock), and a session of its own
+        /// that watches `pg_stat_activity` (inside a transaction it would answer the same snapshot).
+        func adminHolding(_ statement: String) async throws -> (admin: PostgresConnection, watcher: PostgresConnection)
+        {
+            let admin = try await settings.connect(id: 9, logger: PostgresCluster.logger)
+            try await admin.query("BEGIN", logger: PostgresCluster.logger)
+            try await admin.query(PostgresQuery(unsafeSQL: statement), logger: PostgresCluster.logger)
+            return (admin, try await settings.connect(id: 10, logger: PostgresCluster.logger))
+        }
+
+        /// Ends the one session that waits for the admin's lock, waits until the transaction it ran is waiting
+        /// again (on another connection), then has the admin let go.
+        func endWaiterThenLetGo(admin: PostgresConnection, watcher: PostgresConnection) async throws {
+            let ended = try await PostgresCluster.integer(
                 """
                 SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
                 WHERE datname = current_database() AND wait_event_type = 'Lock'
                 """,
                 on: watcher
             )
+            #expect(ended == 1)
+            try await PostgresLockOrderTests.waitForLockWaits(1, on: watcher)
+            try await admin.query("ROLLBACK", logger: PostgresCluster.logger)
+            try await admin.close()
+            try await watcher.close()
         }
     }
 
@@ -62,23 +72,15 @@ struct PostgresSessionLossTests {
         let env = try await Environment()
         let customers = Customers(context: env.context)
         let customer = try await customers.create(.init(email: "jenny@example.com"))
-        let admin = try await env.settings.connect(id: 9, logger: PostgresCluster.logger)
-        try await admin.query("BEGIN", logger: PostgresCluster.logger)
-        try await admin.query(
-            "SELECT id FROM customers WHERE id = \(customer.id) FOR UPDATE",
-            logger: PostgresCluster.logger
+        let (admin, watcher) = try await env.adminHolding(
+            "SELECT id FROM customers WHERE id = '\(customer.id)' FOR UPDATE"
         )
-        let watcher = try await env.settings.connect(id: 10, logger: PostgresCluster.logger)
         let runsBefore = env.store.runs.withLock { $0 }
         let update = Task { try await customers.update(customer.id, .init(email: "jenny.rosen@example.com")) }
         try await PostgresLockOrderTests.waitForLockWaits(1, on: watcher)
 
         // When its session is ended, and then the admin lets go
-        #expect(try await env.terminateLockWaiters(on: watcher) == 1)
-        try await PostgresLockOrderTests.waitForLockWaits(1, on: watcher)
-        try await admin.query("ROLLBACK", logger: PostgresCluster.logger)
-        try await admin.close()
-        try await watcher.close()
+        try await env.endWaiterThenLetGo(admin: admin, watcher: watcher)
 
         // Then the update succeeded, its body having run twice (the ended run and the one after it), and is stored
         // once: one update event. It used to fail with the ended session's error.
@@ -102,22 +104,14 @@ struct PostgresSessionLossTests {
         // its commit, and a list of events waiting for it (the list takes it exclusively)
         let env = try await Environment()
         let customer = try await Customers(context: env.context).create(.init(email: "jenny@example.com"))
-        let admin = try await env.settings.connect(id: 9, logger: PostgresCluster.logger)
-        try await admin.query("BEGIN", logger: PostgresCluster.logger)
-        try await admin.query(
-            "SELECT pg_advisory_xact_lock_shared(\(PostgresTransaction.eventOrderLock))",
-            logger: PostgresCluster.logger
+        let (admin, watcher) = try await env.adminHolding(
+            "SELECT pg_advisory_xact_lock_shared(\(PostgresTransaction.eventOrderLock))"
         )
-        let watcher = try await env.settings.connect(id: 10, logger: PostgresCluster.logger)
         let list = Task { try await Events(context: env.context).list(types: [], created: nil, page: PageRequest()) }
         try await PostgresLockOrderTests.waitForLockWaits(1, on: watcher)
 
         // When its session is ended, and then the admin lets go
-        #expect(try await env.terminateLockWaiters(on: watcher) == 1)
-        try await PostgresLockOrderTests.waitForLockWaits(1, on: watcher)
-        try await admin.query("ROLLBACK", logger: PostgresCluster.logger)
-        try await admin.close()
-        try await watcher.close()
+        try await env.endWaiterThenLetGo(admin: admin, watcher: watcher)
 
         // Then the list answered, with the customer's creation
         let page = try await list.value
