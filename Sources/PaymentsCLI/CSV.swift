@@ -45,12 +45,34 @@ enum CSV {
         case afterClosingQuote
     }
 
+    /// One field as read.
+    struct Cell: Equatable {
+        var value: String
+        /// The field was quoted with spaces before its opening quote (`, "W-1"`). Versions before `cdf1dd3` read such
+        /// a field as its text with the quotes (``textReadBefore``).
+        var quotedAfterSpaces = false
+
+        /// What versions before `cdf1dd3` read this field as, after trimming, when that differs from ``value``:
+        /// `"W-1"` with its quotes (a quote inside doubled) for a field quoted after spaces. Nil for a field holding a
+        /// comma or a line break, which those versions split (its row then had the wrong number of fields).
+        var textReadBefore: String? {
+            guard quotedAfterSpaces, !value.contains(where: { $0 == "," || CSV.isLineBreak($0) }) else { return nil }
+            return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+    }
+
     /// Parses `text` into rows of fields. A quoted field may hold commas and line breaks. Empty lines are skipped.
     /// - Throws: ``SyntaxError`` for a quoted field never closed, or text after a quoted field's closing quote.
     static func parse(_ text: String) throws(SyntaxError) -> [[String]] {
-        var rows: [[String]] = []
-        var row: [String] = []
+        try parseCells(text).map { row in row.map(\.value) }
+    }
+
+    /// ``parse(_:)``, each field with how it was quoted.
+    static func parseCells(_ text: String) throws(SyntaxError) -> [[Cell]] {
+        var rows: [[Cell]] = []
+        var row: [Cell] = []
         var field = ""
+        var quotedAfterSpaces = false
         var state = State.fieldStart
         var line = 1
         var quoteLine = 1
@@ -64,13 +86,14 @@ enum CSV {
             return chars.next()
         }
         func endField() {
-            row.append(field)
+            row.append(Cell(value: field, quotedAfterSpaces: quotedAfterSpaces))
             field = ""
+            quotedAfterSpaces = false
             state = .fieldStart
         }
         func endRow() {
             endField()
-            if !(row.count == 1 && row[0].isEmpty) { rows.append(row) }
+            if !(row.count == 1 && row[0].value.isEmpty) { rows.append(row) }
             row = []
             line += 1
         }
@@ -100,6 +123,7 @@ enum CSV {
             case .fieldStart, .unquoted:
                 switch char {
                 case "\"" where state == .fieldStart:
+                    quotedAfterSpaces = !field.isEmpty
                     field = ""
                     state = .quoted
                     quoteLine = line
@@ -115,7 +139,7 @@ enum CSV {
         }
         if state == .quoted { throw SyntaxError(kind: .unclosedQuote, line: quoteLine) }
         if !field.isEmpty || !row.isEmpty {
-            row.append(field)
+            row.append(Cell(value: field, quotedAfterSpaces: quotedAfterSpaces))
             rows.append(row)
         }
         return rows
@@ -128,7 +152,7 @@ enum CSV {
     }
 
     /// Whether `char` ends a line: LF, CRLF (one `Character` in Swift) or a lone CR.
-    private static func isLineBreak(_ char: Character) -> Bool {
+    static func isLineBreak(_ char: Character) -> Bool {
         char == "\n" || char == "\r\n" || char == "\r"
     }
 

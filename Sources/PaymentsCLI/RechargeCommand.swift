@@ -226,18 +226,19 @@ struct RechargeCommand: AsyncParsableCommand {
             // A spreadsheet's export in a legacy encoding (Latin-1, Windows-1252) is the usual cause
             throw ValidationError("\(path) is not UTF-8 text; save it as CSV UTF-8 and run again")
         }
-        var table: [[String]]
+        var table: [[CSV.Cell]]
         do {
-            table = try CSV.parse(text)
+            table = try CSV.parseCells(text)
         } catch {
             // Not CSV: its rows cannot be told apart reliably (an unclosed quote swallows the ones after it), so no
             // row is charged
             throw ValidationError("\(path): \(error); nothing was charged")
         }
         // Blank lines, and the rows of empty cells a spreadsheet exports (`,,,`), are not rows
-        table.removeAll { fields in fields.allSatisfy { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty } }
+        table.removeAll { cells in cells.allSatisfy { $0.value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
+        }
         guard !table.isEmpty else { throw ValidationError("\(path) is empty; expected a header row") }
-        let header = table.removeFirst().map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let header = table.removeFirst().map { $0.value.trimmingCharacters(in: .whitespaces).lowercased() }
         for column in requiredColumns where !header.contains(column) {
             throw ValidationError("\(path) has no '\(column)' column (header: \(header.joined(separator: ",")))")
         }
@@ -259,7 +260,8 @@ struct RechargeCommand: AsyncParsableCommand {
             throw ValidationError("\(path) has the column '\(repeated.element)' twice; nothing was charged")
         }
         func index(_ name: String) -> Int? { header.firstIndex(of: name) }
-        return table.map { fields in
+        return table.map { cells in
+            let fields = cells.map(\.value)
             func value(_ name: String) -> String? {
                 guard let i = index(name), i < fields.count else { return nil }
                 let text = fields[i].trimmingCharacters(in: .whitespaces)
@@ -315,7 +317,8 @@ struct RechargeCommand: AsyncParsableCommand {
                     currency: currency.code,
                     reference: reference,
                     paymentMethod: value("payment_method"),
-                    description: value("description")
+                    description: value("description"),
+                    referenceReadBefore: index("reference").flatMap { cells[$0].textReadBefore }
                 )
             )
         }

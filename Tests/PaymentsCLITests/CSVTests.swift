@@ -27,6 +27,10 @@ struct CSVTests {
         #expect(try CSV.parse("a, \"INV-7\",\t\u{A0}\"c, d\"\n") == [["a", "INV-7", "c, d"]])
         #expect(try CSV.parse(" x \"y\", \n") == [[" x \"y\"", " "]])
         #expect(throws: CSV.SyntaxError.self) { try CSV.parse("a, \"b\"c\n") }
+        // What versions before cdf1dd3 read such a field as (its text with the quotes, a quote inside doubled), so
+        // that a row they charged is replayed under it; none for a field they split at its comma
+        let cells = try CSV.parseCells("\"a\", \"INV-7\", \"say \"\"hi\"\"\",\t\"c, d\"\n")
+        #expect(cells[0].map(\.textReadBefore) == [nil, "\"INV-7\"", "\"say \"\"hi\"\"\"", nil])
     }
 
     @Test(
@@ -147,6 +151,9 @@ struct RechargeInputTests {
         let refused = "amount must be a positive integer in minor units"
         #expect(rows.map(\.problem) == [refused, refused, refused, refused, refused, nil, nil, nil])
         #expect(rows[5].request?.amount == 900 && rows[6].request?.amount == 1_000 && rows[7].request?.amount == 1_100)
+        // The last row's reference as versions before cdf1dd3 read it, so a row they charged is not charged again
+        #expect(rows[6].request?.referenceReadBefore == nil)
+        #expect(rows[7].request?.referenceReadBefore == "\"r-quoted\"")
     }
 
     @Test("an empty currency is missing, an unknown one is named; a file that cannot be read says why")

@@ -146,6 +146,50 @@ struct OffSessionChargesTests {
         #expect(try env.network.approvedCount() == 1)
     }
 
+    @Test("a row an older version charged under its quoted reading is replayed under it, never charged again")
+    func referenceReadBefore() async throws {
+        let env = try TestEnvironment()
+        let (customer, _) = try await Self.customer(env, cards: ["4242424242424242"])
+        // Given a row `, "INV-7"` charged by a version that read it as `"INV-7"`, quotes and all
+        let before = await Self.charges(env, instance: "old").charge(
+            .init(customer: customer, amount: 1500, currency: "usd", reference: "\"INV-7\"")
+        )
+        #expect(before.status == "succeeded")
+        // When this version reads the same row as INV-7 and charges it
+        let now = await Self.charges(env, instance: "new").charge(
+            .init(
+                customer: customer,
+                amount: 1500,
+                currency: "usd",
+                reference: "INV-7",
+                referenceReadBefore: "\"INV-7\""
+            )
+        )
+        // Then it replays that charge: one authorization at the network
+        #expect(now.status == "succeeded" && now.replayed == true, "\(now)")
+        #expect(now.paymentIntent == before.paymentIntent)
+        #expect(try env.network.approvedCount() == 1)
+        // while a row no version charged before is charged under its new reading
+        let fresh = await Self.charges(env, instance: "new").charge(
+            .init(
+                customer: customer,
+                amount: 1500,
+                currency: "usd",
+                reference: "INV-8",
+                referenceReadBefore: "\"INV-8\""
+            )
+        )
+        #expect(fresh.status == "succeeded" && fresh.replayed != true, "\(fresh)")
+        #expect(try env.network.approvedCount() == 2)
+        let keys = try await env.context.database.read { tx in
+            (
+                try tx.idempotencyKey(apiKey: OffSessionCharges.keyScope, key: "INV-8"),
+                try tx.idempotencyKey(apiKey: OffSessionCharges.keyScope, key: "\"INV-8\"")
+            )
+        }
+        #expect(keys.0 != nil && keys.1 == nil)
+    }
+
     @Test("charges the customer's only card when it has no default")
     func chargesOnlyCard() async throws {
         // Given a customer with one card and no default

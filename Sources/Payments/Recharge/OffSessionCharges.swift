@@ -31,6 +31,10 @@ public struct OffSessionCharges: Sendable {
         public var reference: String
         public var paymentMethod: String?
         public var description: String?
+        /// The reference an older version read the same cell as, when it read it otherwise: `"W-1"` with its quotes
+        /// for a cell written `, "W-1"` (before `cdf1dd3`). A row an earlier run charged under it is replayed under
+        /// it, never charged again under ``reference``.
+        public var referenceReadBefore: String?
 
         /// Creates a request.
         public init(
@@ -39,7 +43,8 @@ public struct OffSessionCharges: Sendable {
             currency: String,
             reference: String,
             paymentMethod: String? = nil,
-            description: String? = nil
+            description: String? = nil,
+            referenceReadBefore: String? = nil
         ) {
             self.customer = customer
             self.amount = amount
@@ -47,6 +52,7 @@ public struct OffSessionCharges: Sendable {
             self.reference = reference
             self.paymentMethod = paymentMethod
             self.description = description
+            self.referenceReadBefore = referenceReadBefore
         }
     }
 
@@ -94,6 +100,15 @@ public struct OffSessionCharges: Sendable {
     static let inFlightPollInterval: Duration = .milliseconds(100)
 
     private func chargeOnce(_ request: Request) async throws -> Outcome {
+        var request = request
+        if let before = request.referenceReadBefore, before != request.reference,
+            try await context.database.read({ tx in try tx.idempotencyKey(apiKey: Self.keyScope, key: before) }) != nil
+        {
+            // An earlier version charged (or began) this row under the cell as it read it: that reference is the
+            // row's, so the row is replayed or resumed, never charged a second time under the new reading
+            request.reference = before
+        }
+        request.referenceReadBefore = nil
         guard (1...IdempotencyKeys.maximumKeyLength).contains(IdempotencyKeys.length(of: request.reference)) else {
             throw PaymentError.invalidRequest("reference must be 1 to 255 characters.")
         }
