@@ -53,9 +53,9 @@ struct PostgresLockOrderTests {
         )
     }
 
-    /// Waits until `count` sessions wait for a lock (or 10 s).
+    /// Waits until `count` sessions wait for a lock (or 60 s, a margin for a loaded machine).
     static func waitForLockWaits(_ count: Int64, on connection: PostgresConnection) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(60)
         while try await lockWaits(on: connection) < count, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(5))
         }

@@ -48,18 +48,28 @@ struct PostgresSessionLossTests {
             return (admin, try await settings.connect(id: 10, logger: PostgresCluster.logger))
         }
 
-        /// Ends the one session that waits for the admin's lock, waits until the transaction it ran is waiting
-        /// again (on another connection), then has the admin let go.
+        /// Ends the one session that waits for the admin's lock, waits until that backend is gone and the
+        /// transaction it ran waits again on another session, then has the admin let go.
+        ///
+        /// (`pg_terminate_backend` only signals the backend: on a loaded machine it stays listed, still waiting, for
+        /// a while, so a count of waiting sessions alone saw it, or it and its successor, and not the successor alone.)
         func endWaiterThenLetGo(admin: PostgresConnection, watcher: PostgresConnection) async throws {
-            let ended = try await PostgresCluster.integer(
-                """
-                SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                WHERE datname = current_database() AND wait_event_type = 'Lock'
-                """,
-                on: watcher
+            let waiting = "FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            let ended = try await PostgresCluster.integer("SELECT min(pid) \(waiting)", on: watcher)
+            #expect(try await PostgresCluster.integer("SELECT count(*) \(waiting)", on: watcher) == 1)
+            _ = try await watcher.query(
+                PostgresQuery(unsafeSQL: "SELECT pg_terminate_backend(\(ended))"),
+                logger: PostgresCluster.logger
             )
-            #expect(ended == 1)
-            try await PostgresLockOrderTests.waitForLockWaits(1, on: watcher)
+            let again = """
+                SELECT count(*) \(waiting) AND pid <> \(ended)
+                AND NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = \(ended))
+                """
+            let deadline = ContinuousClock.now + .seconds(60)
+            while try await PostgresCluster.integer(again, on: watcher) != 1, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(try await PostgresCluster.integer(again, on: watcher) == 1)
             try await admin.query("ROLLBACK", logger: PostgresCluster.logger)
             try await admin.close()
             try await watcher.close()
