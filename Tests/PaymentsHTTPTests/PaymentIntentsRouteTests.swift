@@ -156,11 +156,14 @@ struct PaymentIntentsRouteTests {
     }
 
     @Test(
-        "A statement descriptor without a letter or with a character Stripe forbids is refused to create and update",
+        "A statement descriptor without a letter, with a character Stripe forbids or not Latin is refused",
         arguments: [
             ("statement_descriptor", "12345"), ("statement_descriptor", "Shop*Online"),
             ("statement_descriptor_suffix", "it's"), ("statement_descriptor_suffix", "a\\b"),
             ("statement_descriptor_suffix", "<x>"), ("statement_descriptor", "quote\"d"),
+            ("statement_descriptor", "SHOP\nONLINE"), ("statement_descriptor", "SHOP\tONLINE"),
+            ("statement_descriptor_suffix", "\u{1F600}abc"), ("statement_descriptor", "Магазин"),
+            ("statement_descriptor_suffix", "A\u{7F}B"), ("statement_descriptor", "2\u{D7}3 SHOP"),
         ]
     )
     func statementDescriptorRules(_ name: String, _ value: String) async throws {
@@ -183,6 +186,17 @@ struct PaymentIntentsRouteTests {
             let cleared = try await api.post("/v1/payment_intents/\(id)", [(name, "")])
             #expect(cleared.status == 200, "\(cleared.text)")
             #expect(cleared.json[name]?.isNull == true)
+        }
+    }
+
+    @Test("A statement descriptor of accented Latin letters is taken as sent")
+    func statementDescriptorLatin() async throws {
+        try await withWire { api in
+            let intent = try await api.intent([
+                ("statement_descriptor", "CAFÉ MÜNCHEN"), ("statement_descriptor_suffix", "Łódź-7"),
+            ])
+            #expect(intent["statement_descriptor"]?.string == "CAFÉ MÜNCHEN", "\(intent)")
+            #expect(intent["statement_descriptor_suffix"]?.string == "Łódź-7", "\(intent)")
         }
     }
 

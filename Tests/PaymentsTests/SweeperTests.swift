@@ -178,6 +178,30 @@ struct SweeperTests {
         #expect(try await Self.stored(environment, notDue) == notDue)
     }
 
+    @Test(
+        "An expired attempt records charge.failed before payment_intent.payment_failed, as a decline does",
+        arguments: [false, true]
+    )
+    func expiryEventOrder(lateConfirm: Bool) async throws {
+        // Given an intent waiting for 3-D Secure
+        let (environment, _) = try Self.environment()
+        let intent = try await Self.pay(environment, Self.threeDSecureCard)
+        let events = Events(context: environment.context)
+        let before = try await events.list(types: [], created: nil, page: .init(limit: 100)).items.count
+        // When its window passes and the sweeper expires it, or the server's confirm comes after the window
+        if lateConfirm {
+            environment.clock.advance(by: Self.window)
+            await #expect(throws: PaymentError.self) { try await environment.intents.confirm(intent.id, .init()) }
+        } else {
+            _ = try await Sweeper(context: environment.context).sweep(now: environment.clock.now + Self.window)
+        }
+        // Then the charge's event comes first, then the intent's (the list is newest first)
+        let page = try await events.list(types: [], created: nil, page: .init(limit: 100)).items
+        let recorded = page.prefix(page.count - before).reversed().map(\.type)
+        #expect(recorded == ["charge.failed", "payment_intent.payment_failed"])
+        #expect(try await Self.stored(environment, intent).status == .requiresPaymentMethod)
+    }
+
     @Test("An attempt expired by a sweep two days late is dated when its window closed (the day reports count it)")
     func lateSweepDatesAttemptAtExpiry() async throws {
         // Given an intent waiting for 3-D Secure since t0

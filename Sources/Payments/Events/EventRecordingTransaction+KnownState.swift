@@ -11,15 +11,21 @@ import PaymentsCore
 /// inserted once, in its final state, with the events the insert and the update would have recorded.
 extension StoreTransaction {
     /// Saves `intent` if its status is still `before`'s (compare-and-set), recording its events from `before`.
+    /// `first` runs once the intent is saved and before its events are recorded: what it records (a failed attempt's
+    /// `charge.failed`) comes before the intent's own events (`payment_intent.payment_failed`), as on every path
+    /// that declines.
     ///
     /// - Precondition: `before` was read in this transaction, and the intent not written since.
-    /// - Returns: false when another writer changed the status first (nothing changes then).
+    /// - Returns: false when another writer changed the status first (nothing changes then, and `first` is not run).
     @discardableResult
-    func update(_ intent: PaymentIntent, from before: PaymentIntent) throws -> Bool {
+    func update(_ intent: PaymentIntent, from before: PaymentIntent, first: () throws -> Void = {}) throws -> Bool {
         guard let recording = self as? EventRecordingTransaction else {
-            return try update(intent, expecting: before.status)
+            guard try update(intent, expecting: before.status) else { return false }
+            try first()
+            return true
         }
         guard try recording.base.update(intent, expecting: before.status) else { return false }
+        try first()
         try recording.record(
             EventTypes.paymentIntent(before: before, after: intent),
             intent,
@@ -51,22 +57,28 @@ extension StoreTransaction {
     }
 
     /// Saves a batch of intents, each compare-and-set from its `before` (``StoreTransaction/update(intents:)``: a
-    /// few statements for the batch), recording each saved intent's events and, right after them, whatever `then`
-    /// records for it: the events one-by-one saves would record, in the same order.
+    /// few statements for the batch), recording for each saved intent whatever `first` records for it, then the
+    /// intent's events, then whatever `then` records: the events one-by-one saves would record, in the same order.
+    /// (Neither has a default: a trailing closure would then be taken as `first`.)
     ///
     /// - Precondition: each `before` was read in this transaction, and the intent not written since.
     /// - Returns: how many were saved (the others changed status first; nothing of them changes).
     func update(
         _ changes: [(intent: PaymentIntent, before: PaymentIntent)],
+        first: (PaymentIntent) throws -> Void,
         then: (PaymentIntent) throws -> Void
     ) throws -> Int {
         guard let recording = self as? EventRecordingTransaction else {
             let saved = try update(intents: changes)
-            for (intent, _) in changes where saved.contains(intent.id) { try then(intent) }
+            for (intent, _) in changes where saved.contains(intent.id) {
+                try first(intent)
+                try then(intent)
+            }
             return saved.count
         }
         let saved = try recording.base.update(intents: changes)
         for (intent, before) in changes where saved.contains(intent.id) {
+            try first(intent)
             try recording.record(
                 EventTypes.paymentIntent(before: before, after: intent),
                 intent,

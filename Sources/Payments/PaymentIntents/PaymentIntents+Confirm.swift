@@ -504,8 +504,8 @@ extension PaymentIntents {
     {
         let (next, charge) = try expired(intent, now: now, ids: ids)
         // `intent` was read in this transaction (by the sweeper's batch, or by the confirm that found it late).
-        guard try tx.update(next, from: intent) else { return false }
-        try tx.insert(charge)
+        // The failed attempt's `charge.failed` before the intent's `payment_intent.payment_failed`, as a decline
+        guard try tx.update(next, from: intent, first: { try tx.insert(charge) }) else { return false }
         tx.afterCommit { PaymentMetrics.attempt(.failed, declineCode: charge.failureCode) }
         return true
     }

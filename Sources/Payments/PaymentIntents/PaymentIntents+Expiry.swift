@@ -19,9 +19,12 @@ extension PaymentIntents {
             changes.append((next, intent))
             charges[intent.id] = charge
         }
-        let moved = try tx.update(changes) { intent in
-            if let charge = charges[intent.id] { try tx.insert(charge) }
-        }
+        // Each failed attempt's `charge.failed` before its intent's `payment_intent.payment_failed`, as a decline
+        let moved = try tx.update(
+            changes,
+            first: { intent in if let charge = charges[intent.id] { try tx.insert(charge) } },
+            then: { _ in }
+        )
         let code = LastPaymentError.attemptExpired(paymentMethod: nil).code
         tx.afterCommit { PaymentMetrics.attempt(.failed, declineCode: code, count: moved) }
         return moved

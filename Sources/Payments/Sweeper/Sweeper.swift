@@ -414,7 +414,7 @@ public struct Sweeper: Sendable {
             }
         }
         var (canceled, recorded) = (0, 0)
-        _ = try tx.update(changes) { intent in
+        _ = try tx.update(changes, first: { _ in }) { intent in
             let amount = captured[intent.id]
             if amount == nil { canceled += 1 } else { recorded += 1 }
             guard let held = intent.latestCharge, let charge = try tx.charge(held) else { return }

@@ -83,8 +83,8 @@ public struct Parameters: Sendable {
     }
 
     /// A statement descriptor (`statement_descriptor`, `statement_descriptor_suffix`), or nil when absent: at most
-    /// 22 characters, at least one of them a letter, and none of `< > \ ' " *`, as Stripe asks of what a card
-    /// statement shows.
+    /// 22 characters, Latin ones only (printable ASCII and the accented Latin letters), at least one of them a letter,
+    /// and none of `< > \ ' " *`, as Stripe asks of what a card statement shows.
     public mutating func statementDescriptor(_ key: String) throws(PaymentError) -> String? {
         guard let value = try string(key, maxLength: 22) else { return nil }
         try checkStatementDescriptor(key, value)
@@ -107,6 +107,24 @@ public struct Parameters: Sendable {
                 code: "parameter_invalid_string",
                 param: name(key)
             )
+        }
+        // A card statement prints Latin characters only: a newline, a tab or an emoji was stored and sent on
+        guard value.unicodeScalars.allSatisfy(Self.isStatementCharacter) else {
+            throw .invalidRequest(
+                "Invalid \(name(key)): a statement descriptor may contain only Latin characters (letters, digits, "
+                    + "spaces and punctuation), no control characters, emoji or other scripts",
+                code: "parameter_invalid_string",
+                param: name(key)
+            )
+        }
+    }
+
+    /// Printable ASCII, or a letter of Latin-1 Supplement and Latin Extended-A and -B (`é`, `ß`, `ł`).
+    private static func isStatementCharacter(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x20...0x7E: true
+        case 0xC0...0x24F: scalar.properties.isAlphabetic
+        default: false
         }
     }
 
