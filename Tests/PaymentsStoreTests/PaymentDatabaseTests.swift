@@ -231,13 +231,14 @@ struct PaymentDatabaseTests {
         let path = folder.appendingPathComponent("payments.sqlite").path
         let before = try PaymentDatabase(path: path, migrations: Self.migrations(before: "0009", in: folder))
         // The store writes the columns of the current schema, and 0012 added three to charges, 0013 one to intents
-        // and charges and two to customers: they are added to the 0008 tables while the sample rows go in, and
-        // dropped after (with what the full rows held in 0013's: the rows are compared without it)
+        // and charges and two to customers, 0014 two to payment methods: they are added to the 0008 tables while the
+        // sample rows go in, and dropped after (with what the full rows held in them: the rows are compared without)
         let laterColumns = [
             ("charges", "receipt_email"), ("charges", "statement_descriptor"),
             ("charges", "statement_descriptor_suffix"),
             ("charges", "shipping"), ("payment_intents", "shipping"), ("customers", "address"),
-            ("customers", "shipping"),
+            ("customers", "shipping"), ("payment_methods", "address_line1_check"),
+            ("payment_methods", "address_postal_code_check"),
         ]
         try await DatabaseQueue(path: path).write { db in
             for (table, column) in laterColumns {
@@ -315,6 +316,41 @@ struct PaymentDatabaseTests {
         }
         #expect(foreignKeys.isEmpty)
         #expect(integrity == ["ok"])
+    }
+
+    @Test("0014 marks a card saved with an address before it unchecked, and leaves one without an address null")
+    func paymentMethodChecksMigration() async throws {
+        // Given a database at 0013 with a card saved with a line 1 only, one with a postal code only, and one with none
+        let folder = try TestPaths.temporaryFolder()
+        let path = folder.appendingPathComponent("payments.sqlite").path
+        _ = try PaymentDatabase(path: path, migrations: Self.migrations(before: "0014", in: folder))
+        try await DatabaseQueue(path: path).write { db in
+            for (id, billing) in [
+                ("pm_line1", #"{"address":{"line1":"1 Main St"}}"#), ("pm_postal", #"{"address":{"postal_code":"1"}}"#),
+                ("pm_none", #"{"address":{},"name":"Jenny"}"#),
+            ] {
+                try db.execute(
+                    sql: """
+                        INSERT INTO payment_methods (id, created, brand, last4, exp_month, exp_year, fingerprint,
+                            funding, cvc_check, billing_details)
+                        VALUES (?, 1, 'visa', '4242', 12, 2030, 'fp', 'credit', 'unchecked', ?)
+                        """,
+                    arguments: [id, billing]
+                )
+            }
+        }
+        // When 0014 is applied
+        let after = try PaymentDatabase(path: path, migrations: MigrationSet(folder: TestPaths.migrations))
+        // Then each datum a card has is unchecked, and the rest null
+        let checks = try await after.read { tx in
+            try ["pm_line1", "pm_postal", "pm_none"].map { id in
+                let card = try #require(try tx.paymentMethod(id))
+                return [card.addressLine1Check, card.addressPostalCodeCheck, card.cvcCheck]
+            }
+        }
+        #expect(
+            checks == [["unchecked", nil, "unchecked"], [nil, "unchecked", "unchecked"], [nil, nil, "unchecked"]]
+        )
     }
 
     /// The migrations of the repository that come before `name` (a number such as "0009"), copied into a folder of

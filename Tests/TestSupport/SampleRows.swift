@@ -94,6 +94,8 @@ public struct SampleRows: Sendable, Equatable {
         paymentMethod.customer = customer.id
         paymentMethod.country = "FR"
         paymentMethod.cvcCheck = "pass"
+        paymentMethod.addressLine1Check = "fail"
+        paymentMethod.addressPostalCodeCheck = "unavailable"
         paymentMethod.billingDetails = BillingDetails(
             address: BillingDetails.Address(
                 city: "Saint-Étienne",

@@ -293,7 +293,10 @@ extension PaymentIntents {
                 return .done(next)
             case .decline(let decline):
                 var charge = newAttempt()
-                if let profile { charge.assess(profile, paymentMethod: paymentMethod) }
+                if let profile {
+                    charge.assess(profile, paymentMethod: paymentMethod)
+                    paymentMethod.recordChecks(profile.checks)
+                }
                 charge.fail(with: decline, at: now)
                 tx.afterCommit { PaymentMetrics.attempt(.declined, declineCode: decline.declineCode ?? decline.code) }
                 return try recordFailed(
@@ -309,7 +312,11 @@ extension PaymentIntents {
                     offSession: offSession,
                     threeDSecure: authenticated ? "authenticated" : nil
                 )
-                if let profile { charge.assess(profile, paymentMethod: paymentMethod) }
+                if let profile {
+                    // The issuer's answers to the card's data, on the charge and, the first time, on the card
+                    charge.assess(profile, paymentMethod: paymentMethod)
+                    paymentMethod.recordChecks(profile.checks)
+                }
                 let next = try intent.apply(
                     .authorizationStarted(charge: charge.id, paymentMethod: paymentMethod.id, offSession: offSession),
                     now: now

@@ -89,7 +89,7 @@ public struct PaymentMethods: Sendable {
                 )
             }
         }
-        let paymentMethod = PaymentMethod(
+        var paymentMethod = PaymentMethod(
             id: context.ids.paymentMethod(),
             created: now,
             brand: profile.brand.rawValue,
@@ -103,6 +103,7 @@ public struct PaymentMethods: Sendable {
             billingDetails: input.billingDetails,
             metadata: input.metadata
         )
+        paymentMethod.uncheckAddress(from: nil)
         return (paymentMethod, try context.vault.sealedCard(card))
     }
 
@@ -229,10 +230,12 @@ public struct PaymentMethods: Sendable {
                 param: "payment_method"
             )
         }
-        if let card = try tx.cardNumber(of: paymentMethod.id, vault: vault),
-            let decline = network.attachDecline(card, cvcProvided: paymentMethod.cvcCheck != nil)
-        {
-            throw PaymentError.card(code: decline.code, declineCode: decline.declineCode, message: decline.message)
+        if let card = try resolved.number ?? tx.cardNumber(of: paymentMethod.id, vault: vault) {
+            if let decline = network.attachDecline(card, cvcProvided: paymentMethod.cvcCheck != nil) {
+                throw PaymentError.card(code: decline.code, declineCode: decline.declineCode, message: decline.message)
+            }
+            // The attach's verification at the issuer answers the card's checks, as Stripe's does
+            if case .known(let profile) = network.lookUp(card) { paymentMethod.recordChecks(profile.checks) }
         }
         paymentMethod.customer = customer.id
         try tx.update(paymentMethod)
@@ -291,7 +294,9 @@ public struct PaymentMethods: Sendable {
                 )
             }
             if let billingDetails {
-                paymentMethod.billingDetails = billingDetails.applied(to: paymentMethod.billingDetails)
+                let before = paymentMethod.billingDetails
+                paymentMethod.billingDetails = billingDetails.applied(to: before)
+                paymentMethod.uncheckAddress(from: before)
             }
             try paymentMethod.metadata.applyMetadata(metadata, clearingFirst: clearMetadata)
             if expMonth != nil || expYear != nil {

@@ -198,6 +198,8 @@ extension SetupIntents {
         let next = try setup.apply(.setUp(paymentMethod: paymentMethod.id, attempt: attempt), now: now)
         var kept = paymentMethod
         kept.keep(for: setup.customer, usage: setup.usage)
+        // The setup's verification at the issuer answers the card's checks, as Stripe's does
+        if case .known(let profile) = network.lookUp(card) { kept.recordChecks(profile.checks) }
         if kept != paymentMethod { try tx.update(kept) }
         return next
     }

@@ -12,8 +12,13 @@ public struct PaymentMethod: Codable, Sendable, Equatable {
     public var fingerprint: String
     public var funding: String
     public var country: String?
-    /// `pass`/`fail`/`unavailable`/`unchecked` when a CVC was given at creation, nil otherwise.
+    /// `pass`/`fail`/`unavailable`/`unchecked` when a CVC was given at creation, nil otherwise: `unchecked` until the
+    /// first payment, setup or attach that reaches the issuer (``recordChecks(_:)``).
     public var cvcCheck: String?
+    /// As `cvcCheck`, for the billing address's line 1: nil while the card has none.
+    public var addressLine1Check: String?
+    /// As `cvcCheck`, for the billing address's postal code: nil while the card has none.
+    public var addressPostalCodeCheck: String?
     public var billingDetails: BillingDetails
     public var metadata: [String: String]
     /// False once used without a customer or detached: Stripe refuses to use it again.
@@ -34,6 +39,8 @@ public struct PaymentMethod: Codable, Sendable, Equatable {
         funding: String,
         country: String?,
         cvcCheck: String?,
+        addressLine1Check: String? = nil,
+        addressPostalCodeCheck: String? = nil,
         billingDetails: BillingDetails = BillingDetails(),
         metadata: [String: String] = [:],
         reusable: Bool = true,
@@ -50,6 +57,8 @@ public struct PaymentMethod: Codable, Sendable, Equatable {
         self.funding = funding
         self.country = country
         self.cvcCheck = cvcCheck
+        self.addressLine1Check = addressLine1Check
+        self.addressPostalCodeCheck = addressPostalCodeCheck
         self.billingDetails = billingDetails
         self.metadata = metadata
         self.reusable = reusable
@@ -61,12 +70,42 @@ public struct PaymentMethod: Codable, Sendable, Equatable {
         case expMonth = "exp_month"
         case expYear = "exp_year"
         case cvcCheck = "cvc_check"
+        case addressLine1Check = "address_line1_check"
+        case addressPostalCodeCheck = "address_postal_code_check"
         case billingDetails = "billing_details"
         case offSessionReady = "off_session_ready"
     }
 }
 
 extension PaymentMethod {
+    /// Records the issuer's answers to the verification data the card carries (its CVC, its billing address's line 1
+    /// and postal code), as the first payment, setup or attach that reaches the issuer learns them, and as Stripe
+    /// shows them on the card from then on. A check still `unchecked` takes the answer; one answered before keeps
+    /// it, and a datum the card lacks stays nil.
+    public mutating func recordChecks(_ checks: CardChecks) {
+        let unchecked = CheckResult.unchecked.rawValue
+        if cvcCheck == unchecked { cvcCheck = checks.cvc.rawValue }
+        if addressLine1Check == unchecked { addressLine1Check = checks.addressLine1.rawValue }
+        if addressPostalCodeCheck == unchecked { addressPostalCodeCheck = checks.addressPostalCode.rawValue }
+    }
+
+    /// Sets the address checks for `billingDetails`, the card's billing details after a create or an update: a
+    /// line 1 or postal code that is new (or changed) is `unchecked` until the issuer answers for it, one taken away
+    /// has no check, and one left as it was keeps its answer.
+    public mutating func uncheckAddress(from before: BillingDetails?) {
+        let (old, new) = (before?.address, billingDetails.address)
+        if new.line1 == nil {
+            addressLine1Check = nil
+        } else if new.line1 != old?.line1 || addressLine1Check == nil {
+            addressLine1Check = CheckResult.unchecked.rawValue
+        }
+        if new.postalCode == nil {
+            addressPostalCodeCheck = nil
+        } else if new.postalCode != old?.postalCode || addressPostalCodeCheck == nil {
+            addressPostalCodeCheck = CheckResult.unchecked.rawValue
+        }
+    }
+
     /// Keeps the card for later payments once a payment or a setup with it succeeded: attached to `customer` (when
     /// there is one) and usable again; and with `off_session` usage, ready for charges while the customer is away,
     /// the authentication the card asked for being done.

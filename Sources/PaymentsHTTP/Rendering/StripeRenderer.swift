@@ -175,8 +175,8 @@ public enum StripeRenderer {
                     (
                         "checks",
                         .object([
-                            ("address_line1_check", .null),
-                            ("address_postal_code_check", .null),
+                            ("address_line1_check", .string(pm.addressLine1Check)),
+                            ("address_postal_code_check", .string(pm.addressPostalCodeCheck)),
                             ("cvc_check", .string(pm.cvcCheck)),
                         ])
                     ),
