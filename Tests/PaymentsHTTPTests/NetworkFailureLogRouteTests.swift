@@ -187,6 +187,81 @@ struct NetworkFailureLogRouteTests {
         }
     }
 
+    /// Found by a probe: an admin's `BEGIN EXCLUSIVE` held past the 5 s lock timeout right after the network
+    /// captured (or released) made the request a 429, and the intent went on showing `requires_capture`.
+    @Test(
+        "A capture or cancel the network made while another process held the write lock is recorded once it is free",
+        arguments: [false, true]
+    )
+    func outcomeRecordedAfterLock(cancel: Bool) async throws {
+        // Given an authorization, and the write lock held by another process for 5.5 s once the network has acted
+        let environment = try Self.writeLockHeld(after: cancel ? .beforeCancelWrite : .afterCaptureNetwork, times: 1)
+        try await withWire(try TestHTTP(environment: environment)) { api in
+            let paid = try await api.payment([
+                ("payment_method", "pm_card_visa"), ("confirm", "true"), ("capture_method", "manual"),
+            ])
+            let intent = try #require(paid.json["id"]?.string, "\(paid.text)")
+            // When it is captured (in part) or canceled without a key
+            let response =
+                cancel
+                ? try await api.post("/v1/payment_intents/\(intent)/cancel", [("cancellation_reason", "duplicate")])
+                : try await api.post("/v1/payment_intents/\(intent)/capture", [("amount_to_capture", "600")])
+            // Then the request waits for the lock and records what the network did
+            #expect(response.status == 200, "\(response.text)")
+            let stored = try await api.retrieveIntent(intent)
+            if cancel {
+                #expect(stored["status"]?.string == "canceled" && stored["cancellation_reason"]?.string == "duplicate")
+            } else {
+                #expect(stored["status"]?.string == "succeeded" && stored["amount_received"]?.int == 600, "\(stored)")
+            }
+        }
+    }
+
+    @Test(
+        "A capture or cancel whose record outlasts the request's patience is answered so, and recorded in the background",
+        arguments: [false, true]
+    )
+    func outcomeRecordedInBackground(cancel: Bool) async throws {
+        // Given a request that waits no longer than one try of the lock
+        let environment = try Self.writeLockHeld(
+            after: cancel ? .beforeCancelWrite : .afterCaptureNetwork,
+            times: 1,
+            outcomePatience: .zero
+        )
+        try await withWire(try TestHTTP(environment: environment)) { api in
+            let paid = try await api.payment([
+                ("payment_method", "pm_card_visa"), ("confirm", "true"), ("capture_method", "manual"),
+            ])
+            let intent = try #require(paid.json["id"]?.string, "\(paid.text)")
+            let response =
+                cancel
+                ? try await api.post("/v1/payment_intents/\(intent)/cancel", [("cancellation_reason", "duplicate")])
+                : try await api.post("/v1/payment_intents/\(intent)/capture", [("amount_to_capture", "600")])
+            // Then it is a lock_timeout that says what the network did, names the intent and asks for no retry
+            #expect(response.status == 429, "\(response.text)")
+            #expect(response.error["code"]?.string == PaymentError.lockTimeoutCode)
+            #expect(response.error["payment_intent"]?["id"]?.string == intent, "\(response.text)")
+            let message = try #require(response.error["message"]?.string)
+            let done = cancel ? "released the authorization" : "captured 600"
+            #expect(message.contains("The card network \(done)") && message.contains("background"), "\(message)")
+            #expect(response.header("Stripe-Should-Retry") == "false")
+            // And once the lock is gone the intent shows it, without another request
+            let deadline = ContinuousClock.now + .seconds(30)
+            var stored = try await api.retrieveIntent(intent)
+            while stored["status"]?.string == "requires_capture", ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(200))
+                stored = try await api.retrieveIntent(intent)
+            }
+            if cancel {
+                #expect(stored["status"]?.string == "canceled" && stored["cancellation_reason"]?.string == "duplicate")
+            } else {
+                #expect(stored["status"]?.string == "succeeded" && stored["amount_received"]?.int == 600, "\(stored)")
+            }
+            // And the network acted once
+            #expect(try environment.network.approvedCount() == 1)
+        }
+    }
+
     @Test("A refund the card network did not answer, sent without a key, is told a retry would be a second refund")
     func unansweredRefundWithoutAKey() async throws {
         let folder = try TestPaths.temporaryFolder()
@@ -219,7 +294,11 @@ struct NetworkFailureLogRouteTests {
 
     /// An environment whose database's write lock another connection holds for 5.5 s (past the 5 s busy timeout)
     /// each of the first `times` times `point` is reached, as another process's open write transaction would.
-    static func writeLockHeld(after point: FaultInjector.Point, times: Int) throws -> TestEnvironment {
+    static func writeLockHeld(
+        after point: FaultInjector.Point,
+        times: Int,
+        outcomePatience: Duration = PaymentsContext.Settings.defaultOutcomePatience
+    ) throws -> TestEnvironment {
         let path = Mutex<String?>(nil)
         let reached = Mutex(0)
         let faults = FaultInjector(armed: point) { _ in
@@ -230,7 +309,7 @@ struct NetworkFailureLogRouteTests {
             guard held, let file = path.withLock({ $0 }) else { return }
             try await Self.holdWriteLock(of: file, seconds: 5.5)
         }
-        let environment = try TestEnvironment(faults: faults)
+        let environment = try TestEnvironment(outcomePatience: outcomePatience, faults: faults)
         path.withLock { $0 = environment.folder.appendingPathComponent("payments.sqlite").path }
         return environment
     }

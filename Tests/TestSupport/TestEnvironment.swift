@@ -24,6 +24,7 @@ public struct TestEnvironment: Sendable {
         ids: IDGenerator = .secure,
         network: (any CardNetwork)? = nil,
         idempotencyLease: Int64 = PaymentsContext.Settings.defaultIdempotencyLease,
+        outcomePatience: Duration = PaymentsContext.Settings.defaultOutcomePatience,
         faults: FaultInjector = .inert
     ) throws {
         let folder = try TestPaths.temporaryFolder()
@@ -45,7 +46,8 @@ public struct TestEnvironment: Sendable {
             settings: .init(
                 confirmationWindow: confirmationWindow,
                 publicBaseURL: Self.baseURL,
-                idempotencyLease: idempotencyLease
+                idempotencyLease: idempotencyLease,
+                outcomePatience: outcomePatience
             ),
             faults: faults
         )

@@ -104,7 +104,29 @@ extension PaymentIntents {
         }
         let captured = taken.amount
         try await context.faults.reach(.afterCaptureNetwork)
-        return try await context.database.write { tx in
+        return try await recordingNetworkOutcome(
+            of: id,
+            done: "captured \(captured)",
+            { try await recordCapture(id, charge: chargeID, captured: captured, metadata, descriptors, scope, now) },
+            // The same record, with the capture's metadata and descriptors, without the key the request held
+            later: { [self] in
+                try await recordCapture(id, charge: chargeID, captured: captured, metadata, descriptors, nil, now)
+            }
+        )
+    }
+
+    /// Records the capture of `captured` that the network made for this request, with its `metadata` and
+    /// `descriptors`, finishing `scope`'s key.
+    private func recordCapture(
+        _ id: String,
+        charge chargeID: String,
+        captured: Int64,
+        _ metadata: [String: String?]?,
+        _ descriptors: StatementDescriptors,
+        _ scope: IdempotencyScope?,
+        _ now: Int64
+    ) async throws -> PaymentIntent {
+        try await context.database.write { tx in
             guard let current = try tx.paymentIntent(id) else {
                 throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
             }
@@ -203,15 +225,20 @@ extension PaymentIntents {
     /// never came (it died after the network's answer, or is still on its way), if the intent still shows the
     /// authorization held: released (`captured` nil) is a cancel, and a capture of `captured` is recorded as one.
     /// Answers the intent as it now is.
-    func recordAtNetwork(_ id: String, charge chargeID: String, captured: Int64?, now: Int64) async throws
-        -> PaymentIntent
-    {
+    /// A release is recorded with `reason` (a cancel's own, recorded in the background after its request gave up).
+    func recordAtNetwork(
+        _ id: String,
+        charge chargeID: String,
+        captured: Int64?,
+        reason: CancellationReason? = nil,
+        now: Int64
+    ) async throws -> PaymentIntent {
         try await context.database.write { tx in
             guard let current = try tx.paymentIntent(id) else {
                 throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
             }
             guard current.status == .requiresCapture, current.latestCharge == chargeID else { return current }
-            let next = try current.apply(captured.map { .captured(amount: $0) } ?? .canceled(nil), now: now)
+            let next = try current.apply(captured.map { .captured(amount: $0) } ?? .canceled(reason), now: now)
             guard try tx.update(next, expecting: .requiresCapture) else { return current }
             if var charge = try tx.charge(chargeID) {
                 if let captured { charge.recordCapture(captured) } else { charge.releaseAuthorization() }

@@ -375,33 +375,52 @@ public struct PaymentIntents: Sendable {
                 }
             }
             try await context.faults.reach(.beforeCancelWrite)
-            let canceled = try await context.database.write { [released] tx -> PaymentIntent? in
-                guard let current = try tx.paymentIntent(id) else {
-                    throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
-                }
-                // A capture that lost to this cancel at the network recorded the release already (``recordAtNetwork(_:charge:captured:now:)``,
-                // without a reason): this cancel is the one recorded, with its reason.
-                if let released, current.status == .canceled, current.latestCharge == released,
-                    current.cancellationReason == nil
-                {
-                    var next = current
-                    next.cancellationReason = reason
-                    if reason != nil { guard try tx.update(next, expecting: .canceled) else { return nil } }
+            let record = { [released] () async throws -> PaymentIntent? in
+                try await context.database.write { tx in
+                    guard let current = try tx.paymentIntent(id) else {
+                        throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
+                    }
+                    // A capture that lost to this cancel at the network recorded the release already (``recordAtNetwork(_:charge:captured:now:)``,
+                    // without a reason): this cancel is the one recorded, with its reason.
+                    if let released, current.status == .canceled, current.latestCharge == released,
+                        current.cancellationReason == nil
+                    {
+                        var next = current
+                        next.cancellationReason = reason
+                        if reason != nil { guard try tx.update(next, expecting: .canceled) else { return nil } }
+                        try scope?.finish(tx, intent: next, error: nil)
+                        return next
+                    }
+                    // Decided on `before`: anything else (an authorization that landed meanwhile) is decided again.
+                    guard current.status == before.status, current.latestCharge == before.latestCharge else {
+                        return nil
+                    }
+                    let next = try current.apply(.canceled(reason), now: now)
+                    guard try tx.update(next, expecting: current.status) else { return nil }
+                    if current.status == .requiresCapture, let held = current.latestCharge,
+                        var charge = try tx.charge(held)
+                    {
+                        charge.releaseAuthorization()
+                        try tx.update(charge)
+                    }
                     try scope?.finish(tx, intent: next, error: nil)
                     return next
                 }
-                // Decided on `before`: anything else (an authorization that landed meanwhile) is decided again.
-                guard current.status == before.status, current.latestCharge == before.latestCharge else { return nil }
-                let next = try current.apply(.canceled(reason), now: now)
-                guard try tx.update(next, expecting: current.status) else { return nil }
-                if current.status == .requiresCapture, let held = current.latestCharge, var charge = try tx.charge(held)
-                {
-                    charge.releaseAuthorization()
-                    try tx.update(charge)
-                }
-                try scope?.finish(tx, intent: next, error: nil)
-                return next
             }
+            // Once the network released the authorization, the release must be recorded whatever the store says now
+            let canceled =
+                if let released {
+                    try await recordingNetworkOutcome(
+                        of: id,
+                        done: "released the authorization",
+                        record,
+                        later: { [self] in
+                            try await recordAtNetwork(id, charge: released, captured: nil, reason: reason, now: now)
+                        }
+                    )
+                } else {
+                    try await record()
+                }
             if let canceled { return canceled }
         }
         throw PaymentIntentStateMachine.unexpectedState(.cancel, intent: try await retrieve(id))

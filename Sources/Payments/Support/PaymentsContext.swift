@@ -43,6 +43,10 @@ public struct PaymentsContext: Sendable {
         /// (``Sweeper``): renewed between batches, released when the rule is done; a pass that died keeps its
         /// rules this long.
         public var sweeperLease: Int64
+        /// How long a request keeps trying to record what the card network has already done for it (a capture, a
+        /// cancel's release) while the store refuses the write for a passing reason, before it answers the error and
+        /// leaves the record to the background (``PaymentIntents/recordingNetworkOutcome(of:done:_:later:)``).
+        public var outcomePatience: Duration
 
         /// The default lease: 6 s. A key left by a crash is free again within it, before the official libraries'
         /// retries give up (with `max_network_retries=5`, their waits add up to 6.25 to 12.5 s); a live request,
@@ -53,6 +57,9 @@ public struct PaymentsContext: Sendable {
         /// The default sweeper lease: 30 s, far above a batch's time (milliseconds; a batch's network calls are
         /// renewed under it as they go), while a rule left by a killed pass is free again within half a minute.
         public static let defaultSweeperLease: Int64 = 30
+        /// The default patience: 20 s, three of SQLite's 5 s lock waits and more, well inside the official
+        /// libraries' 80 s request timeout.
+        public static let defaultOutcomePatience: Duration = .seconds(20)
 
         /// Creates settings.
         public init(
@@ -60,13 +67,15 @@ public struct PaymentsContext: Sendable {
             publicBaseURL: String,
             idempotencyLease: Int64 = Settings.defaultIdempotencyLease,
             networkTimeout: Duration = Settings.defaultNetworkTimeout,
-            sweeperLease: Int64 = Settings.defaultSweeperLease
+            sweeperLease: Int64 = Settings.defaultSweeperLease,
+            outcomePatience: Duration = Settings.defaultOutcomePatience
         ) {
             self.confirmationWindow = confirmationWindow
             self.publicBaseURL = publicBaseURL
             self.idempotencyLease = idempotencyLease
             self.networkTimeout = networkTimeout
             self.sweeperLease = max(1, sweeperLease)
+            self.outcomePatience = outcomePatience
         }
     }
 

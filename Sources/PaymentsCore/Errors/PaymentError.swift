@@ -370,6 +370,23 @@ extension PaymentError {
         return failure
     }
 
+    /// A capture's or a cancel's ``answerNotRecorded(_:paymentIntent:)``: the network `done` it (captured an
+    /// amount, released the authorization), and the store kept refusing to record it for as long as the request
+    /// waited. The service goes on recording it in the background; the PaymentIntent shows it once the store takes
+    /// it. The status and code stay the store's (a 429 `lock_timeout` for a write lock held by another process), the
+    /// message says what happened instead of inviting a retry.
+    public static func outcomeNotRecorded(_ error: any Error, done: String, paymentIntent: String) -> PaymentError {
+        var failure = (error as? StoreError).map(storeFailure) ?? apiError()
+        let cause = (error as? StoreError).map { "\($0) " } ?? ""
+        failure.message =
+            "The card network \(done) for PaymentIntent \(paymentIntent), but the database would not record it. "
+            + cause + "This server goes on recording it in the background, and the PaymentIntent shows it as soon as "
+            + "the database takes the write. Do not send the request again: read the PaymentIntent."
+        failure.paymentIntent = paymentIntent
+        failure.retryWouldPayAgain = true
+        return failure
+    }
+
     /// A refund's ``answerNotRecorded(_:paymentIntent:)``: the network answered it, and the refund stays `pending`
     /// until its answer is recorded.
     public static func answerNotRecorded(_ error: any Error, refund: String) -> PaymentError {
