@@ -558,6 +558,36 @@ struct SweeperTests {
         #expect(try await Sweeper(context: environment.context).sweep(now: t0 + 120) == SweepReport())
     }
 
+    @Test("A pass that treats a later time as now (`payments sweep --now +8d`) dates the payments it recovers now")
+    func recoveredInRealTime() async throws {
+        // Given a confirm that died after the network approved, a minute ago
+        let (environment, _) = try Self.environment(crashFirstAuthorization: true)
+        let created = try await environment.intents.create(
+            .init(amount: 2_000, currency: "usd", paymentMethod: "pm_card_visa")
+        )
+        _ = await #expect(throws: PaymentError.self) { try await environment.intents.confirm(created.id, .init()) }
+        environment.clock.advance(by: 60)
+        let realNow = environment.clock.now
+        // When a pass runs as `payments sweep --now +8d` does: its clock tells the given time, its events the real one
+        let later = realNow + 8 * Self.day
+        let pass = PaymentsContext(
+            database: environment.context.database,
+            vault: environment.context.vault,
+            network: environment.context.network,
+            clock: .fixed(later),
+            settings: environment.context.settings,
+            eventClock: environment.clock.unixClock
+        )
+        let report = try await Sweeper(context: pass).sweep(now: later)
+        // Then the payment it recovered is dated now, not 8 days ahead (the reports counted it on a day to come)
+        #expect(report.pendingChargesRecovered == 1, "\(report)")
+        let settled = try await Self.stored(environment, created)
+        #expect(settled.status == .succeeded)
+        #expect(settled.succeededAt == realNow && settled.authorizedAt == realNow, "\(settled)")
+        let charge = try #require(try await Self.charge(environment, settled.latestCharge))
+        #expect(charge.resolvedAt == realNow, "\(charge)")
+    }
+
     @Test("A refund a crash left pending is completed after the grace period, once")
     func pendingRefundSettled() async throws {
         // Given a captured payment and a refund whose network call never came back (left pending, its amount reserved)

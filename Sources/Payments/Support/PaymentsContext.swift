@@ -11,7 +11,10 @@ public struct PaymentsContext: Sendable {
     public let vault: CardVault
     /// The card network, each call limited to ``Settings/networkTimeout``.
     public let network: any CardNetwork
-    public let clock: UnixClock
+    public private(set) var clock: UnixClock
+    /// The real time, where `clock` is a time given in its place (`payments sweep --now`): what events are stamped
+    /// with, and what a network's answer recorded by such a pass is dated with. `clock` otherwise.
+    public let realClock: UnixClock
     public let ids: IDGenerator
     public let settings: Settings
     /// Where the use cases log: the service's logger, or a request's (``logging(to:)``), which names the request.
@@ -114,6 +117,7 @@ public struct PaymentsContext: Sendable {
             claimKey: { try await store.claimPendingKey() }
         )
         self.clock = clock
+        self.realClock = eventClock ?? clock
         self.ids = ids
         self.settings = settings
         self.logger = logger
@@ -136,6 +140,14 @@ extension PaymentsContext {
     public func logging(to logger: Logger) -> PaymentsContext {
         var copy = self
         copy.logger = logger
+        return copy
+    }
+
+    /// This context, telling the real time (``realClock``): for what records the network's answers, which happen
+    /// now whatever time a pass treats as now. Shares everything else, this process's attempts in flight included.
+    public func inRealTime() -> PaymentsContext {
+        var copy = self
+        copy.clock = realClock
         return copy
     }
 }

@@ -530,7 +530,9 @@ public struct Sweeper: Sendable {
     func recoverPendingCharges(now: Int64, lease: SweeperLeaseHolder.Hold, report: inout SweepReport) async throws {
         let cutoff = now - Self.pendingChargeGrace
         let limit = batchSize
-        let intents = PaymentIntents(context: context)
+        // The attempt is due as of `now`; the network's answer is recorded when it comes, in real time. A pass with
+        // `--now +8d` dated the payments it recovered 8 days ahead: `daily_volume` showed a day yet to come.
+        let intents = PaymentIntents(context: context.inRealTime())
         var position = SweepPosition.start
         while !Task.isCancelled {
             let after = position
