@@ -295,6 +295,26 @@ struct BadInputRouteTests {
         }
     }
 
+    /// Found by a probe: `/v1/payment_intents/` created an intent whose key a retry without the slash could not replay.
+    @Test(
+        "An API path with an empty segment is an unrecognized URL, as at Stripe, and does nothing",
+        arguments: [
+            ("POST", "/v1/payment_intents/"), ("POST", "/v1//payment_intents"), ("GET", "/v1/payment_intents/"),
+            ("GET", "/v1/customers//payment_methods"), ("GET", "/v1/events/"),
+        ]
+    )
+    func emptySegment(_ method: String, _ path: String) async throws {
+        try await withWire { api in
+            let body = method == "POST" ? "amount=2000&currency=usd&payment_method=pm_card_visa&confirm=true" : nil
+            let response = try await api.send(method == "POST" ? .post : .get, path, body: body)
+            #expect(response.status == 404, "\(response.text)")
+            #expect(
+                response.error["message"]?.string?.hasPrefix("Unrecognized request URL (\(method): \(path))") == true
+            )
+            #expect(try await api.listCount("/v1/payment_intents") == 0)
+        }
+    }
+
     @Test("Limits count code points: a value at the limit with combining accents is taken whole, one over is not")
     func limitsCountCodePoints() async throws {
         try await withWire { api in

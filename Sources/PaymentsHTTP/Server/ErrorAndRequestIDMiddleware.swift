@@ -29,6 +29,10 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
         context.apiVersion = request.headers[.stripeVersion]
         var response: Response
         do {
+            // Stripe's URLs have no empty segment: `/v1/payment_intents/` created an intent, under another path for
+            // its `Idempotency-Key` than the same request without the slash (a retry without it was refused as
+            // another endpoint), and `/v1/customers//payment_methods` said "No such customer: 'payment_methods'"
+            if Self.hasEmptySegment(request.uri.path) { throw HTTPError(.notFound) }
             if request.method == .get || request.method == .head {
                 // A read never asks the card network: its path stays as short as it was (the task-local below cost a
                 // retrieve under W2 about a sixth more CPU, `scripts/bench-w1-ab --workload W2`)
@@ -191,4 +195,12 @@ extension HTTPField.Name {
     static let idempotencyKey = Self("Idempotency-Key")!
     static let idempotentReplayed = Self("Idempotent-Replayed")!
     static let originalRequest = Self("Original-Request")!
+}
+
+extension ErrorAndRequestIDMiddleware {
+    /// Whether `path` is an API path (`/v1/...`) with an empty segment: a trailing slash, or two slashes in a row.
+    static func hasEmptySegment(_ path: String) -> Bool {
+        guard path.utf8.starts(with: "/v1/".utf8) else { return false }
+        return path.utf8.last == UInt8(ascii: "/") || path.contains("//")
+    }
 }
