@@ -202,6 +202,31 @@ struct SweeperTests {
         #expect(try await Self.stored(environment, intent).status == .requiresPaymentMethod)
     }
 
+    @Test("A cancel after the window closed, before any sweep, records the expired attempt first")
+    func cancelAfterWindow() async throws {
+        // Given an intent waiting for 3-D Secure whose window has closed, not swept yet
+        let (environment, _) = try Self.environment()
+        let intent = try await Self.pay(environment, Self.threeDSecureCard)
+        let events = Events(context: environment.context)
+        let before = try await events.list(types: [], created: nil, page: .init(limit: 100)).items.count
+        environment.clock.advance(by: Self.window)
+        // When the merchant cancels it
+        let canceled = try await environment.intents.cancel(intent.id, reason: .abandoned)
+        // Then the attempt failed as expired (a failed charge report_declines counts), then the intent was canceled
+        #expect(canceled.status == .canceled && canceled.cancellationReason == .abandoned)
+        #expect(canceled.lastPaymentError?.code == "payment_intent_payment_attempt_expired")
+        let charge = try #require(try await Self.charge(environment, canceled.latestCharge))
+        #expect(charge.status == .failed && charge.failureCode == "payment_intent_payment_attempt_expired")
+        let page = try await events.list(types: [], created: nil, page: .init(limit: 100)).items
+        #expect(
+            page.prefix(page.count - before).reversed().map(\.type) == [
+                "charge.failed", "payment_intent.payment_failed", "payment_intent.canceled",
+            ]
+        )
+        // And a sweep after it has nothing to do
+        #expect(try await Sweeper(context: environment.context).sweep(now: environment.clock.now) == SweepReport())
+    }
+
     @Test("An attempt expired by a sweep two days late is dated when its window closed (the day reports count it)")
     func lateSweepDatesAttemptAtExpiry() async throws {
         // Given an intent waiting for 3-D Secure since t0

@@ -377,7 +377,7 @@ public struct PaymentIntents: Sendable {
             try await context.faults.reach(.beforeCancelWrite)
             let record = { [released] () async throws -> PaymentIntent? in
                 try await context.database.write { tx in
-                    guard let current = try tx.paymentIntent(id) else {
+                    guard var current = try tx.paymentIntent(id) else {
                         throw PaymentError.resourceMissing("payment_intent", id: id, param: "intent", inURL: true)
                     }
                     // A capture that lost to this cancel at the network recorded the release already (``recordAtNetwork(_:charge:captured:now:)``,
@@ -394,6 +394,15 @@ public struct PaymentIntents: Sendable {
                     // Decided on `before`: anything else (an authorization that landed meanwhile) is decided again.
                     guard current.status == before.status, current.latestCharge == before.latestCharge else {
                         return nil
+                    }
+                    if Self.attemptIsDue(current, now: now) {
+                        // The attempt's window closed before the cancel: it failed first, as the sweeper (or a late
+                        // confirm) records it, so `report_declines` counts it whichever came first. A cancel in
+                        // between canceled it with no failed attempt and no `payment_intent.payment_failed`.
+                        guard try Self.expireAttempt(current, now: now, ids: context.ids, tx: tx),
+                            let expired = try tx.paymentIntent(id)
+                        else { return nil }
+                        current = expired
                     }
                     let next = try current.apply(.canceled(reason), now: now)
                     guard try tx.update(next, expecting: current.status) else { return nil }
