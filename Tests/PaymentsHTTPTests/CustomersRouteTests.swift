@@ -451,8 +451,12 @@ struct CustomersRouteTests {
     }
 
     @Test(
-        "an email that is not an address is refused on customers and receipts, and changes nothing",
-        arguments: ["not-an-email", "a@b", "@example.com", "a@example..com", "a b@example.com", "a@@example.com"]
+        "an email that is not an address is refused on customers, receipts and cards, and changes nothing",
+        arguments: [
+            "not-an-email", "a@b", "@example.com", "a@example..com", "a b@example.com", "a@@example.com",
+            "<a@b.co>", "a@-b.co", "a@b-.co", "a,b@example.com", "a@exa_mple.com",
+            "a@" + String(repeating: "d", count: 250) + ".com", "a@" + String(repeating: "d", count: 64) + ".com",
+        ]
     )
     func invalidEmail(_ email: String) async throws {
         try await withWire { api in
@@ -463,16 +467,43 @@ struct CustomersRouteTests {
                 try await api.post("/v1/customers/\(customer)", [("email", email)]),
                 try await api.createIntent([("receipt_email", email)]),
                 try await api.post("/v1/payment_intents/\(open)", [("receipt_email", email)]),
+                try await api.post(
+                    "/v1/payment_methods",
+                    [
+                        ("type", "card"), ("card[number]", "4242424242424242"), ("card[exp_month]", "12"),
+                        ("card[exp_year]", "2030"), ("billing_details[email]", email),
+                    ]
+                ),
             ]
             for response in responses {
                 #expect(response.status == 400, "\(response.text)")
                 #expect(response.error["code"]?.string == "email_invalid")
             }
+            #expect(responses.last?.error["param"]?.string == "billing_details[email]")
             #expect(try await api.listCount("/v1/customers") == 1)
             #expect(try await api.get("/v1/customers/\(customer)").json["email"]?.string == "ok@example.com")
             #expect(try await api.listCount("/v1/payment_intents") == 1)
             // While an empty value still unsets it
             #expect(try await api.post("/v1/customers/\(customer)", [("email", "")]).json["email"]?.isNull == true)
+        }
+    }
+
+    @Test(
+        "an unusual but valid email is taken, on a customer and on a card",
+        arguments: ["jenny+tag@mail.example.co.uk", "josé@exämple.fr", "o'brien@example.com", "a@x-y.example"]
+    )
+    func unusualEmail(_ email: String) async throws {
+        try await withWire { api in
+            let customer = try await api.post("/v1/customers", [("email", email)])
+            #expect(customer.json["email"]?.string == email, "\(customer.text)")
+            let card = try await api.post(
+                "/v1/payment_methods",
+                [
+                    ("type", "card"), ("card[number]", "4242424242424242"), ("card[exp_month]", "12"),
+                    ("card[exp_year]", "2030"), ("billing_details[email]", email),
+                ]
+            )
+            #expect(card.json["billing_details"]?["email"]?.string == email, "\(card.text)")
         }
     }
 

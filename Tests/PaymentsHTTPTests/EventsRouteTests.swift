@@ -229,8 +229,14 @@ struct EventsRouteTests {
     @Test("customer.deleted shows the customer as it was, in the customer's full shape, not the deleted stub")
     func customerDeletedEvent() async throws {
         try await withWire { api in
-            // Given a customer, deleted
+            // Given a customer with a default card, deleted
             let id = try await api.createCustomer([("email", "gone@example.com"), ("metadata[plan]", "gold")])
+            let card = try await api.savedCard("4242424242424242", customer: id)
+            let defaulted = try await api.post(
+                "/v1/customers/\(id)",
+                [("invoice_settings[default_payment_method]", card)]
+            )
+            try #require(defaulted.status == 200, "\(defaulted.text)")
             try #require(try await api.delete("/v1/customers/\(id)").status == 200)
 
             // When its customer.deleted event is read
@@ -245,6 +251,8 @@ struct EventsRouteTests {
             #expect(object["created"]?.int != nil)
             #expect(object["livemode"]?.bool == false)
             #expect(object["deleted"] == nil)
+            // With its default card: the delete detaches its cards, and the default showed null (found by a probe)
+            #expect(object["invoice_settings"]?["default_payment_method"]?.string == card, "\(object)")
         }
     }
 

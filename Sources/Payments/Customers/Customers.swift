@@ -121,8 +121,9 @@ public struct Customers: Sendable {
                 throw PaymentError.resourceMissing("customer", id: id, param: "id", inURL: true)
             }
             try tx.detachPaymentMethods(ofCustomer: id)
+            // The row keeps its default card, detached now (never used again: every use of a deleted customer is
+            // refused), so `customer.deleted` shows the customer as it was; it showed the default as null
             customer.deleted = true
-            customer.defaultPaymentMethod = nil
             try tx.update(customer)
             return customer
         }

@@ -194,7 +194,7 @@ struct PaymentMethodsController {
         guard var nested = try params.nested("billing_details") else { return BillingDetails() }
         var details = BillingDetails()
         details.name = try nested.string("name", maxLength: 256)
-        details.email = try nested.string("email", maxLength: 512)
+        details.email = try nested.email("email", maxLength: 512)
         details.phone = try nested.string("phone", maxLength: 20)
         if var address = try nested.nested("address") {
             details.address = try address.addressFields()
@@ -211,7 +211,7 @@ struct PaymentMethodsController {
         var update = BillingDetails.Update()
         update.clearAll = nested.isEmpty
         update.name = try nested.clearableString("name", maxLength: 256)
-        update.email = try nested.clearableString("email", maxLength: 512)
+        update.email = try nested.clearableEmail("email", maxLength: 512)
         update.phone = try nested.clearableString("phone", maxLength: 20)
         if var address = try nested.nested("address") {
             update.clearAddress = address.isEmpty

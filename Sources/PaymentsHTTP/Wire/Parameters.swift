@@ -56,8 +56,10 @@ public struct Parameters: Sendable {
         return value
     }
 
-    /// An email address (`email`, `receipt_email`), or nil when absent: one `@` between a local part and a domain
-    /// with a dot inside it, and no spaces or control characters, as Stripe refuses `not-an-email`.
+    /// An email address (`email`, `receipt_email`, a card's `billing_details[email]`), or nil when absent: one `@`
+    /// between a local part and a domain of at most 253 characters with a dot inside it, each of its labels letters,
+    /// digits and inner hyphens, at most 63 long; no spaces, control characters or `< > ( ) [ ] , ; : \ "` anywhere,
+    /// as Stripe refuses `not-an-email`.
     public mutating func email(_ key: String, maxLength: Int) throws(PaymentError) -> String? {
         guard let value = try string(key, maxLength: maxLength) else { return nil }
         try checkEmail(key, value)
@@ -73,13 +75,26 @@ public struct Parameters: Sendable {
 
     private func checkEmail(_ key: String, _ value: String) throws(PaymentError) {
         let parts = value.split(separator: "@", omittingEmptySubsequences: false)
-        let labels = parts.count == 2 ? parts[1].split(separator: ".", omittingEmptySubsequences: false) : []
+        let domain = parts.count == 2 ? parts[1] : ""
+        let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
+        // `<a@b.co>`, `a@-b.co` and a 300-character domain were taken, and a receipt would go nowhere
+        let special: Set<Unicode.Scalar> = ["<", ">", "(", ")", "[", "]", ",", ";", ":", "\\", "\""]
         let valid =
-            parts.count == 2 && !parts[0].isEmpty && labels.count >= 2 && !labels.contains { $0.isEmpty }
-            && !value.unicodeScalars.contains { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }
+            parts.count == 2 && !parts[0].isEmpty && labels.count >= 2 && domain.count <= 253
+            && labels.allSatisfy(Self.isDomainLabel)
+            && !value.unicodeScalars.contains {
+                $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F || special.contains($0)
+            }
         guard valid else {
             throw .invalidRequest("Invalid email address: \(value)", code: "email_invalid", param: name(key))
         }
+    }
+
+    /// A label of an email address's domain: 1 to 63 letters (any script, for international domains), digits and
+    /// hyphens, neither first nor last a hyphen.
+    private static func isDomainLabel(_ label: Substring) -> Bool {
+        guard (1...63).contains(label.count), label.first != "-", label.last != "-" else { return false }
+        return label.allSatisfy { $0 == "-" || $0.isLetter || $0.isNumber }
     }
 
     /// A statement descriptor (`statement_descriptor`, `statement_descriptor_suffix`), or nil when absent: at most
