@@ -413,23 +413,27 @@ struct BadInputRouteTests {
     }
 
     @Test(
-        "JSON sent as a form (curl -d's default type) is refused saying to send it as JSON",
-        arguments: ["/v1/customers", "/pay"]
+        "JSON sent as a form (curl -d's default type) or with no type is refused saying to send it as JSON",
+        arguments: ["/v1/customers", "/pay", "/v1/payment_intents"]
     )
     func jsonSentAsForm(path: String) async throws {
         try await withWire { api in
-            // When a JSON body goes with the form's content type
-            let response = try await api.send(
-                .post,
-                path,
-                body: #"{"email": "a@b.co", "payment_method_id": "pm_card_visa"}"#,
-                auth: path == "/pay" ? nil : WireClient.secret
-            )
-            // Then the unknown parameter (the whole text) is refused with the hint, and nothing is made
-            #expect(response.status == 400, "\(response.text)")
-            #expect(response.error["code"]?.string == "parameter_unknown", "\(response.text)")
-            let message = response.error["message"]?.string ?? ""
-            #expect(message.contains("Content-Type: application/json"), "\(message)")
+            // When a JSON body goes with the form's content type, or none
+            for contentType in ["application/x-www-form-urlencoded", nil] {
+                let response = try await api.send(
+                    .post,
+                    path,
+                    body: #" {"email": "a@b.co", "payment_method_id": "pm_card_visa"}"#,
+                    contentType: contentType,
+                    auth: path == "/pay" ? nil : WireClient.secret
+                )
+                // Then it is refused with the hint (a payment's said "Missing required param: amount."), and
+                // nothing is made
+                #expect(response.status == 400, "\(response.text)")
+                #expect(response.error["code"]?.string == "parameter_unknown", "\(response.text)")
+                let message = response.error["message"]?.string ?? ""
+                #expect(message.contains("Content-Type: application/json"), "\(message)")
+            }
             #expect(try await api.listCount("/v1/customers") == 0)
             #expect(try await api.listCount("/v1/payment_intents") == 0)
             // While a form's unknown parameter says nothing of JSON

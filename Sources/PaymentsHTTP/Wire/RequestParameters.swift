@@ -100,6 +100,18 @@ enum RequestParameters {
                     + "(application/x-www-form-urlencoded)."
             )
         }
+        // A JSON object sent as a form (`curl -d '{"amount": 2000}'` sends it so) was read as one parameter named
+        // by the whole text, and answered "Missing required param: amount."
+        if let first = text.utf8.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }),
+            first == UInt8(ascii: "{") || first == UInt8(ascii: "[")
+        {
+            throw PaymentError.invalidRequest(
+                "The request body looks like JSON, but its Content-Type is "
+                    + "\(mediaType.isEmpty ? "missing" : mediaType) (curl -d sends application/x-www-form-urlencoded): "
+                    + "send it with Content-Type: application/json, or form-encode it (amount=2000&currency=usd).",
+                code: "parameter_unknown"
+            )
+        }
         return try refusingCardNumbers(ParameterNode.parseForm(text, limit: limit))
     }
 
