@@ -191,6 +191,7 @@ let package = Package(
             name: "PaymentsHTTPTests",
             dependencies: [
                 "Payments", "PaymentsCore", "PaymentsHTTP", "PaymentsNetwork", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

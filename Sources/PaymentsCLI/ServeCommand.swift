@@ -61,6 +61,10 @@ struct ServeCommand: AsyncParsableCommand {
         // (`SocketAddressError.UnknownHost: Name or service not known (error -2) for host 999.1.1.1, port 4242`)
         // named no setting, and came after the database and the ledger were made
         try Self.resolveHost(loaded.host, port: loaded.port)
+        // A port another server holds (the old release's, still running at an upgrade) is refused before the
+        // database is opened: the bind came after the migrations, the start-up's recovery (a charge at the network)
+        // and a sweeper pass, and its refusal read as if nothing had happened
+        if PortCheck.inUse(host: loaded.host, port: loaded.port) { throw Self.portInUse(loaded) }
         if loaded.port == 0 {
             // Pick the free port now, so the challenge URLs built from it name the port actually served.
             loaded.port = try FreePort.find(host: loaded.host)
@@ -219,12 +223,9 @@ struct ServeCommand: AsyncParsableCommand {
         } catch is StoppedBeforeServing {
             return try await Self.stopBeforeServing(bootstrap)
         } catch let error as IOError where error.errnoCode == EADDRINUSE {
-            // NIO's words (`bind(descriptor:ptr:bytes:): Address already in use) (errno: 98)`) named neither the
-            // address nor the setting
-            throw ServiceSettings.SettingsError.invalid(
-                "Cannot listen on \(settings.host):\(settings.port): another process is listening there. Stop it, or "
-                    + "choose another port (--port, PAYMENTS_PORT; 0 lets the system pick a free one)."
-            )
+            // Taken between the check before the database and the bind. NIO's words (`bind(descriptor:ptr:bytes:):
+            // Address already in use) (errno: 98)`) named neither the address nor the setting
+            throw Self.portInUse(settings, afterStart: true)
         } catch let error as IOError where error.errnoCode == EADDRNOTAVAIL {
             // An address, but another machine's: NIO's words (`Cannot assign requested address`) named no setting
             throw ServiceSettings.SettingsError.invalid(
@@ -234,6 +235,18 @@ struct ServeCommand: AsyncParsableCommand {
         }
         // Drained: no request is in flight
         try await Self.close(bootstrap)
+    }
+
+    /// The refusal of a port another process listens on, naming the address and the setting; `afterStart` when the
+    /// database was opened (and migrated, and its pending attempts settled) before the bind found it taken.
+    static func portInUse(_ settings: ServiceSettings, afterStart: Bool = false) -> ServiceSettings.SettingsError {
+        .invalid(
+            "Cannot listen on \(settings.host):\(settings.port): another process is listening there. Stop it, or "
+                + "choose another port (--port, PAYMENTS_PORT; 0 lets the system pick a free one). "
+                + (afterStart
+                    ? "The database was opened before the port was taken: its migrations and start-up recovery ran."
+                    : "Nothing was changed.")
+        )
     }
 
     /// What to set when the host cannot be listened on.

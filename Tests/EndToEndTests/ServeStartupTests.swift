@@ -269,6 +269,11 @@ struct ServeStartupTests {
             #expect(run.termination == Termination(reason: .exit, status: 1), "\(run)")
             #expect(run.output.contains("Cannot listen on 127.0.0.1:\(server.port)"), "\(run.output)")
             #expect(run.output.contains("PAYMENTS_PORT") && !run.output.contains("descriptor"), "\(run.output)")
+            // Before anything was opened: no database, no ledger (found by a probe: the bind came after the
+            // migrations, the start-up's recovery and a sweeper pass, on the old release's database at an upgrade)
+            #expect(run.output.contains("Nothing was changed."), "\(run.output)")
+            let made = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { !$0.hasSuffix(".log") }
+            #expect(made.isEmpty, "\(made)")
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Hummingbird
 import HummingbirdTesting
 import TestSupport
@@ -88,6 +89,29 @@ struct CardChecksRouteTests {
             let waiting = try await api.payment([("payment_method", challenged), ("confirm", "true")])
             #expect(waiting.json["status"]?.string == "requires_action", "\(waiting.text)")
             #expect(try await Self.checks(api, challenged) == ["unchecked", "unchecked", "unchecked"])
+        }
+    }
+
+    /// Found by a probe: a release before migration 0014, serving beside a newer one (a rolling deploy), writes a
+    /// card's address without its checks, which stayed null for good.
+    @Test("A card with an address and no check (written by an older release) is unchecked until answered")
+    func olderReleaseCard() async throws {
+        try await withWire { api in
+            let customer = try await api.createCustomer()
+            let card = try await Self.card(api, "4000000000000010")
+            // Given the card as an older release writes it: the new columns left NULL
+            let path = api.environment.folder.appendingPathComponent("payments.sqlite").path
+            try await DatabaseQueue(path: path).write { db in
+                try db.execute(
+                    sql: "UPDATE payment_methods SET address_line1_check = NULL, address_postal_code_check = NULL "
+                        + "WHERE id = ?",
+                    arguments: [card]
+                )
+            }
+            #expect(try await Self.checks(api, card) == ["unchecked", "unchecked", "unchecked"])
+            // When it is attached, the issuer answers for it
+            #expect(try await api.attach(card, to: customer).status == 200)
+            #expect(try await Self.checks(api, card) == ["fail", "fail", "pass"])
         }
     }
 

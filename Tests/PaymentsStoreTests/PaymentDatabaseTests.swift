@@ -661,6 +661,7 @@ struct PaymentDatabaseTests {
         customer.description = "VIP"
         var paymentMethod = StoreFixtures.paymentMethod(card, customer: customer.id)
         paymentMethod.billingDetails.address = BillingDetails.Address(city: "Paris", country: "FR", postalCode: "75001")
+        paymentMethod.addressPostalCodeCheck = "fail"
         paymentMethod.offSessionReady = true
         let intent = StoreFixtures.intent(customer: customer.id, paymentMethod: paymentMethod.id)
         var charge = StoreFixtures.charge(for: intent)

@@ -89,6 +89,17 @@ extension PaymentMethod {
         if addressPostalCodeCheck == unchecked { addressPostalCodeCheck = checks.addressPostalCode.rawValue }
     }
 
+    /// The card as a store reads it: a datum of its billing address with no check was written by a release before
+    /// migration 0014 (one still serving beside a newer one, in a rolling deploy), and is `unchecked` until the issuer
+    /// answers for it. It stayed null for good.
+    public func withUnrecordedChecksUnchecked() -> PaymentMethod {
+        var card = self
+        let (address, unchecked) = (billingDetails.address, CheckResult.unchecked.rawValue)
+        if card.addressLine1Check == nil, address.line1 != nil { card.addressLine1Check = unchecked }
+        if card.addressPostalCodeCheck == nil, address.postalCode != nil { card.addressPostalCodeCheck = unchecked }
+        return card
+    }
+
     /// Sets the address checks for `billingDetails`, the card's billing details after a create or an update: a
     /// line 1 or postal code that is new (or changed) is `unchecked` until the issuer answers for it, one taken away
     /// has no check, and one left as it was keeps its answer.

@@ -254,7 +254,7 @@ enum PostgresRecords {
             metadata: try row.json("metadata"),
             reusable: try row.bool("reusable"),
             offSessionReady: try row.bool("off_session_ready")
-        )
+        ).withUnrecordedChecksUnchecked()
     }
 
     // MARK: - Customer

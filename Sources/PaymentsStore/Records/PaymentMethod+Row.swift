@@ -33,6 +33,11 @@ extension PaymentMethod: FetchableRecord, TableRecord, StoredRow {
     public init(row: Row) throws { try self.init(columns: row) }
 
     init<Columns: ColumnValues>(columns row: Columns) throws {
+        try self.init(read: row)
+        self = withUnrecordedChecksUnchecked()
+    }
+
+    private init<Columns: ColumnValues>(read row: Columns) throws {
         self.init(
             id: row["id"],
             created: row["created"],
