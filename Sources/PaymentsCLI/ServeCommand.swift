@@ -131,6 +131,18 @@ struct ServeCommand: AsyncParsableCommand {
                 throw Readiness.Failure(reason: "card_network_locked")
             }
         }
+        // The write-ahead logs' sizes at each scrape: a log grows while a long read (an admin's open `sqlite3`
+        // transaction) keeps it from starting over, and nothing showed it
+        let logs =
+            (settings.databaseURL == nil ? [("payments", settings.db)] : []) + [
+                ("card_network", settings.networkLedger)
+            ]
+        services.beforeMetricsScrape = {
+            for (database, file) in logs {
+                let size = (try? FileManager.default.attributesOfItem(atPath: file + "-wal"))?[.size] as? Int ?? 0
+                Gauge(label: "payments_wal_bytes", dimensions: [("database", database)]).record(size)
+            }
+        }
         // Only the built-in development keys are printed (they are public anyway); configured keys never are.
         let developmentKeys =
             settings.secretKeys == [ServiceSettings.developmentSecretKey]

@@ -57,6 +57,39 @@ struct MetricsTests {
         #expect(!text.contains("4242424242424242"))
     }
 
+    /// Found by a probe: a long read kept the log from starting over, and it grew from 8 to 59 MB with nothing in
+    /// `/metrics` or the log to show it.
+    @Test("The write-ahead logs' sizes show at each scrape, the database's and the card network's")
+    func writeAheadLogSizes() async throws {
+        let server = try await ServerProcess.start()
+        defer { server.kill() }
+        _ = try await server.client.postForm(
+            "/v1/payment_intents",
+            [("amount", "1500"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
+            auth: server.secret
+        )
+        func size(_ file: URL) throws -> Double {
+            Double(try FileManager.default.attributesOfItem(atPath: file.path + "-wal")[.size] as? Int ?? -1)
+        }
+        // The files as they are right after a scrape; tried again if a write (the sweeper's pass at start) came
+        // between the two
+        var (text, payments, ledger) = ("", -1.0, -1.0)
+        for _ in 0..<5 {
+            text = try await server.client.get("/metrics").text
+            payments = try size(server.db)
+            ledger = try size(server.folder.appendingPathComponent("card-network.sqlite"))
+            if Self.sample(text, "payments_wal_bytes", [#"database="payments""#]) == payments,
+                Self.sample(text, "payments_wal_bytes", [#"database="card_network""#]) == ledger
+            {
+                break
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(payments > 0 && ledger > 0)
+        #expect(Self.sample(text, "payments_wal_bytes", [#"database="payments""#]) == payments, "\(text)")
+        #expect(Self.sample(text, "payments_wal_bytes", [#"database="card_network""#]) == ledger, "\(text)")
+    }
+
     @Test("Refunds count by the outcome they reach; a refund's retry with its key counts nothing more")
     func refunds() async throws {
         let server = try await ServerProcess.start()

@@ -300,7 +300,8 @@ struct BadInputRouteTests {
         "An API path with an empty segment is an unrecognized URL, as at Stripe, and does nothing",
         arguments: [
             ("POST", "/v1/payment_intents/"), ("POST", "/v1//payment_intents"), ("GET", "/v1/payment_intents/"),
-            ("GET", "/v1/customers//payment_methods"), ("GET", "/v1/events/"),
+            ("GET", "/v1/customers//payment_methods"), ("GET", "/v1/events/"), ("POST", "//v1/payment_intents"),
+            ("GET", "//v1/customers"),
         ]
     )
     func emptySegment(_ method: String, _ path: String) async throws {

@@ -127,7 +127,7 @@ extension PaymentIntents {
         let ids = context.ids
         let attempts = context.attempts
         let (network, vault) = (context.network, context.vault)
-        let plan = try await context.database.write { tx -> Plan in
+        let plan = try await context.writeNaming(paymentIntent: id, keyed: scope != nil) { tx -> Plan in
             // A payment method made for a magic test id is stored with the attempt that first uses it. An intent
             // created with confirm=true commits with its first attempt (one commit fewer; no `intentCreated` mark:
             // this transaction ends the key's part either way, with the attempt's mark or the saved response, each

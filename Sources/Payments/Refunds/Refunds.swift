@@ -49,7 +49,8 @@ public struct Refunds: Sendable {
         }
         let now = context.clock.now()
         let id = context.ids.refund()
-        let refund = try await context.database.write { tx -> Refund in
+        let refund = try await context.writeNaming(paymentIntent: nil, refund: id, keyed: scope != nil) {
+            tx -> Refund in
             let charge = try Self.charge(for: input, tx: tx)
             if let currency = input.currency, currency != charge.currency {
                 throw PaymentError.invalidRequest(

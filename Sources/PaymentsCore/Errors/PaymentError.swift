@@ -400,6 +400,25 @@ extension PaymentError {
         )
     }
 
+    /// The code of a store's ``StoreError/commitUnknown(_:)``.
+    public static let commitUnknownCode = "database_commit_unknown"
+
+    /// A store's ``StoreError/commitUnknown(_:)`` for the write of a request that pays or refunds: named by the
+    /// object it would have made or changed (`payment_intent`, or a refund's id in the message), and, for a request
+    /// without an idempotency key, told not to retry (``withoutIdempotencyKey(refund:)``'s advice: read it first).
+    public static func commitUnknown(
+        _ error: StoreError,
+        paymentIntent: String?,
+        refund: String? = nil,
+        keyed: Bool
+    ) -> PaymentError {
+        var failure = storeFailure(error)
+        failure.paymentIntent = paymentIntent
+        if let refund { failure.message += " The refund would be \(refund): GET /v1/refunds/\(refund)." }
+        if !keyed { failure.retryWouldPayAgain = true }
+        return failure
+    }
+
     /// The code of ``answerNotRecorded(_:paymentIntent:)``.
     public static let answerNotRecordedCode = "payment_not_recorded"
 
@@ -410,6 +429,7 @@ extension PaymentError {
     /// recovery point, unlocked, and saves no response, so a retry with the key carries on.
     public var isTransient: Bool {
         code == Self.cardNetworkUnavailableCode || code == Self.answerNotRecordedCode || code == Self.lockTimeoutCode
+            || code == Self.commitUnknownCode
     }
 
     /// Stripe's code for a write lock held too long (``storeFailure(_:)``).
@@ -431,6 +451,16 @@ extension PaymentError {
                     + "from where it stopped, and nothing is charged twice. Without a key, read what it would have "
                     + "changed (the PaymentIntent) before sending it again.",
                 status: 429
+            )
+        case .commitUnknown:
+            PaymentError(
+                kind: .api,
+                code: commitUnknownCode,
+                message: "\(error) Whether this request's change was made is not known. Retry it with the same "
+                    + "Idempotency-Key: it goes on from where it stopped, and nothing is charged twice. Without a key, "
+                    + "read what it would have changed before sending it again: a payment or a refund that was "
+                    + "recorded is completed by the server within a minute.",
+                status: 500
             )
         case .conflict, .unavailable, .constraintViolated:
             // Their text may name the database's objects or its host: the log has it, the client the usual words

@@ -16,6 +16,11 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The database could not be reached, or the connection failed before the commit was confirmed: nothing is
     /// known to be committed, so the change is not reported as done.
     case unavailable(String)
+    /// The connection to the database ended while the transaction's `COMMIT` was on its way: it may or may not
+    /// have committed, so the change is neither reported as done nor taken as undone. Its request must stay
+    /// resumable, and a caller without an idempotency key must read what it would have changed before sending it
+    /// again (the sweeper completes a payment or a refund that did commit).
+    case commitUnknown(String)
 
     public var description: String {
         switch self {
@@ -27,6 +32,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             "The database is unavailable: \(reason)"
         case .locked(let seconds):
             "Another process held the database's write lock for more than \(seconds) s."
+        case .commitUnknown(let reason):
+            "The connection to the database ended while the transaction was being committed (\(reason))."
         }
     }
 }

@@ -198,9 +198,9 @@ extension HTTPField.Name {
 }
 
 extension ErrorAndRequestIDMiddleware {
-    /// Whether `path` is an API path (`/v1/...`) with an empty segment: a trailing slash, or two slashes in a row.
+    /// Whether `path` has an empty segment: two slashes in a row anywhere (the router read `//v1/payment_intents` as
+    /// `/v1/payment_intents`), or an API path's (`/v1/...`) trailing slash.
     static func hasEmptySegment(_ path: String) -> Bool {
-        guard path.utf8.starts(with: "/v1/".utf8) else { return false }
-        return path.utf8.last == UInt8(ascii: "/") || path.contains("//")
+        path.contains("//") || (path.utf8.starts(with: "/v1/".utf8) && path.utf8.last == UInt8(ascii: "/"))
     }
 }

@@ -77,6 +77,8 @@ public struct HTTPServices: Sendable {
     public var rateLimiter: RateLimiter?
     /// What `GET /health/ready` answers; its store check defaults to a write transaction that changes nothing.
     public var readiness: Readiness
+    /// Records the figures read at each scrape of `GET /metrics` (the write-ahead logs' sizes), before it answers.
+    public var beforeMetricsScrape: (@Sendable () -> Void)? = nil
 
     /// Creates the services over a use-case context.
     public init(

@@ -18,7 +18,10 @@ public func buildRouter(services: HTTPServices) -> Router<StripeRequestContext> 
         router.add(middleware: StaticFilesMiddleware(folder: folder))
     }
     if let registry = services.metrics {
-        router.get("metrics") { _, _ in MetricsEndpoint.response(registry) }
+        router.get("metrics") { [scrape = services.beforeMetricsScrape] _, _ in
+            scrape?()
+            return MetricsEndpoint.response(registry)
+        }
     }
     router.get("openapi.json") { _, _ in OpenAPIEndpoint.response() }
     HealthEndpoints.add(to: router, readiness: services.readiness)

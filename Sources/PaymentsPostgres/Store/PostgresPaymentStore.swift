@@ -446,6 +446,9 @@ public final class PostgresPaymentStore: Sendable {
             // A session that ended before COMMIT went out took its transaction with it, uncommitted: safe to run
             // again. One that ended while COMMIT was on its way may have committed: that error is the caller's.
             if tx.sessionLost, !commitSent { throw SessionLost(error: error) }
+            // Ended while COMMIT was on its way: committed or not, nobody knows. A generic 500 told a client
+            // without a key to retry, and the sweeper then completed the first payment too (a probe's proxy)
+            if tx.sessionLost { throw StoreError.commitUnknown(String(describing: error)) }
             throw error
         }
     }
