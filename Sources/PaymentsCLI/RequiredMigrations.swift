@@ -14,9 +14,9 @@ import PaymentsStore
 /// constant here is not moved to it.
 enum RequiredMigrations {
     /// The newest migration of `migrations/`.
-    static let sqlite = "0014_payment_method_checks"
+    static let sqlite = "0015_settlement_requests"
     /// The newest migration of `migrations/postgres/`.
-    static let postgres = "0014_payment_method_checks"
+    static let postgres = "0015_settlement_requests"
 
     /// A migrations folder without the migration this build needs: an older release's folder.
     struct FolderTooOld: Error, CustomStringConvertible {

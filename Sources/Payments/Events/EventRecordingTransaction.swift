@@ -451,6 +451,10 @@ struct EventRecordingTransaction: StoreTransaction {
         try base.attemptsDue(at: now, limit: limit)
     }
 
+    func intentsAwaitingSettlement(limit: Int) throws -> [PaymentIntent] {
+        try base.intentsAwaitingSettlement(limit: limit)
+    }
+
     func authorizationsDue(authorizedAtOrBefore cutoff: Int64, after position: SweepPosition, limit: Int) throws
         -> [(position: SweepPosition, intent: PaymentIntent)]
     {

@@ -87,6 +87,21 @@ extension PaymentIntents {
         // try's capture back, and records that; another request gets the capture that came first, whatever its
         // amount, and is refused.
         let reference = scope?.networkReference ?? "req_" + context.ids.token(24)
+        // Written before the network is asked, so a process that dies before recording its answer leaves the
+        // sweeper what to ask again and record (``SettlementRequest``)
+        try await requestSettlement(
+            id,
+            charge: chargeID,
+            .capture(
+                amount: amount,
+                reference: reference,
+                at: now,
+                metadata: metadata,
+                statementDescriptor: descriptors.statementDescriptor,
+                statementDescriptorSuffix: descriptors.suffix
+            ),
+            for: .capture
+        )
         guard let taken = try await context.network.capture(attemptID: chargeID, amount: amount, reference: reference)
         else {
             // A cancel released the authorization first: record it, if that cancel's own write never came (it
@@ -117,7 +132,7 @@ extension PaymentIntents {
 
     /// Records the capture of `captured` that the network made for this request, with its `metadata` and
     /// `descriptors`, finishing `scope`'s key.
-    private func recordCapture(
+    func recordCapture(
         _ id: String,
         charge chargeID: String,
         captured: Int64,

@@ -348,6 +348,14 @@ public struct PaymentIntents: Sendable {
             try PaymentIntentStateMachine.check(.cancel, on: before)
             var released: String?
             if before.status == .requiresCapture, let held = before.latestCharge {
+                // Written before the network is asked, so a process that dies before recording its answer leaves the
+                // sweeper what to ask again and record, with this cancel's reason (``SettlementRequest``)
+                try await requestSettlement(
+                    id,
+                    charge: held,
+                    .release(reference: reference, at: now, reason: reason),
+                    for: .cancel
+                )
                 let release = try await context.network.void(attemptID: held, reference: reference)
                 switch release {
                 case _ where release.isReleased(by: reference):

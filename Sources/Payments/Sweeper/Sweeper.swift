@@ -573,6 +573,45 @@ public struct Sweeper: Sendable {
             if due.count < limit { break }
             if lease.held { guard try await renew(lease, report: &report) else { break } }
         }
+        try await settleRequestedCaptures(now: now, intents: intents, lease: lease, report: &report)
+    }
+
+    /// Rule d, for captures and releases: an intent still awaiting one its request asked the network for
+    /// (``PaymentIntent/settling``) longer than ``pendingChargeGrace`` ago was left by a process that died before
+    /// recording the answer, or stopped while the store refused it. The network is asked again under the request's
+    /// reference and the answer recorded (``PaymentIntents/settle(_:)``); one the network cannot be asked about now
+    /// is left for the next pass.
+    func settleRequestedCaptures(
+        now: Int64,
+        intents: PaymentIntents,
+        lease: SweeperLeaseHolder.Hold,
+        report: inout SweepReport
+    ) async throws {
+        let cutoff = now - Self.pendingChargeGrace
+        let awaiting = try await context.database.read { [batchSize] tx in
+            try tx.intentsAwaitingSettlement(limit: batchSize)
+        }
+        report.examined += awaiting.count
+        for intent in awaiting where (intent.settling?.requestedAt ?? .max) <= cutoff {
+            guard !Task.isCancelled else { return }
+            guard try await hold(lease, report: &report),
+                try await renew(lease, every: renewalInterval, report: &report)
+            else { return }
+            do {
+                let settled = try await intents.settle(intent)
+                report.pendingChargesRecovered += 1
+                context.logger.info(
+                    "recorded a capture or release the network made for a request that did not record it",
+                    metadata: ["payment_intent": "\(intent.id)", "status": "\(settled.status.rawValue)"]
+                )
+            } catch {
+                report.skipped += 1
+                context.logger.warning(
+                    "could not settle a capture or release asked of the network; the next pass tries again",
+                    metadata: ["payment_intent": "\(intent.id)", "error": "\(error)"]
+                )
+            }
+        }
     }
 
     // MARK: - e. Pending refunds

@@ -46,6 +46,8 @@ public struct PaymentIntent: Codable, Sendable, Equatable {
     public var authorizedAt: Int64?
     /// Where the intent was created; `/pay` confirms only intents it created itself.
     public var origin: Origin
+    /// A capture or release the network was asked for and whose answer is not recorded yet (``SettlementRequest``).
+    public var settling: SettlementRequest?
 
     /// Where an intent was created.
     public enum Origin: String, Codable, Sendable, CaseIterable {
@@ -109,6 +111,7 @@ public struct PaymentIntent: Codable, Sendable, Equatable {
         self.succeededAt = nil
         self.authorizedAt = nil
         self.origin = origin
+        self.settling = nil
     }
 
     public enum CodingKeys: String, CodingKey {
@@ -134,6 +137,7 @@ public struct PaymentIntent: Codable, Sendable, Equatable {
         case attemptExpiresAt = "attempt_expires_at"
         case succeededAt = "succeeded_at"
         case authorizedAt = "authorized_at"
+        case settling
     }
 }
 

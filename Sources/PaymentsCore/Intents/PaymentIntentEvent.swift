@@ -99,6 +99,9 @@ extension PaymentIntent {
             next.authenticationToken = nil
             next.attemptExpiresAt = nil
         }
+        // Out of `requires_capture`, no capture or release is awaited any more: whichever was asked, the network's
+        // answer is what this change records
+        if next.status != .requiresCapture { next.settling = nil }
         return next
     }
 

@@ -224,6 +224,9 @@ public protocol StoreTransaction {
     func attemptsDue(at now: Int64, limit: Int) throws -> [PaymentIntent]
     /// Setup intents in `requires_action` whose attempt expired at or before `now`.
     func setupAttemptsDue(at now: Int64, limit: Int) throws -> [SetupIntent]
+    /// `requires_capture` intents with a capture or release asked of the network and not recorded
+    /// (``PaymentIntent/settling``), oldest first.
+    func intentsAwaitingSettlement(limit: Int) throws -> [PaymentIntent]
     /// `requires_capture` intents authorized at or before `cutoff`, after `position`, oldest first.
     func authorizationsDue(authorizedAtOrBefore cutoff: Int64, after position: SweepPosition, limit: Int) throws
         -> [(position: SweepPosition, intent: PaymentIntent)]

@@ -42,6 +42,7 @@ enum PostgresRecords {
             "succeeded_at": { $0.succeededAt },
             "authorized_at": { $0.authorizedAt },
             "origin": { $0.origin.rawValue },
+            "settling": { try $0.settling.map(PostgresJSON.text) },
         ]
     )
 
@@ -81,6 +82,7 @@ enum PostgresRecords {
         intent.attemptExpiresAt = try row.optionalInt64("attempt_expires_at")
         intent.succeededAt = try row.optionalInt64("succeeded_at")
         intent.authorizedAt = try row.optionalInt64("authorized_at")
+        intent.settling = try row.optionalJSON("settling")
         return intent
     }
 

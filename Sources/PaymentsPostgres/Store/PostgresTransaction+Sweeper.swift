@@ -22,6 +22,17 @@ extension PostgresTransaction {
         )
     }
 
+    func intentsAwaitingSettlement(limit: Int) throws -> [PaymentIntent] {
+        try fetchAll(
+            """
+            SELECT * FROM payment_intents WHERE settling IS NOT NULL AND status = 'requires_capture'
+            ORDER BY created LIMIT $1
+            """,
+            [.integer(Int64(limit))],
+            PostgresRecords.paymentIntent
+        )
+    }
+
     func setupAttemptsDue(at now: Int64, limit: Int) throws -> [SetupIntent] {
         try fetchAll(
             """

@@ -40,6 +40,7 @@ extension PaymentIntent: FetchableRecord, TableRecord, StoredRow {
             "succeeded_at": { RowValue.stored($0.succeededAt) },
             "authorized_at": { RowValue.stored($0.authorizedAt) },
             "origin": { RowValue.stored($0.origin.rawValue) },
+            "settling": { try RowValue.stored($0.settling.map(RowValue.jsonText)) },
         ]
     )
 
@@ -85,5 +86,6 @@ extension PaymentIntent: FetchableRecord, TableRecord, StoredRow {
         attemptExpiresAt = row["attempt_expires_at"]
         succeededAt = row["succeeded_at"]
         authorizedAt = row["authorized_at"]
+        settling = try RowValue.optionalJSON(row, "settling")
     }
 }

@@ -10,6 +10,17 @@ extension SQLiteTransaction {
         try db.fetch(PaymentIntent.self, sql: SweeperQuery.attemptsDue.sql, [now, limit])
     }
 
+    /// `requires_capture` intents with a capture or release not recorded, oldest first (index
+    /// `payment_intents_settling`).
+    public func intentsAwaitingSettlement(limit: Int) throws -> [PaymentIntent] {
+        try db.fetch(
+            PaymentIntent.self,
+            sql: "SELECT * FROM payment_intents WHERE settling IS NOT NULL AND status = 'requires_capture' "
+                + "ORDER BY created LIMIT ?",
+            [limit]
+        )
+    }
+
     /// `requires_capture` intents authorized at or before `cutoff`, after `position`, oldest first (rule b; index
     /// `payment_intents_authorizations_due`).
     public func authorizationsDue(
