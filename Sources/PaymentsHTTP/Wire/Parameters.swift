@@ -79,9 +79,14 @@ public struct Parameters: Sendable {
         let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
         // `<a@b.co>`, `a@-b.co` and a 300-character domain were taken, and a receipt would go nowhere
         let special: Set<Unicode.Scalar> = ["<", ">", "(", ")", "[", "]", ",", ";", ":", "\\", "\""]
+        let local = parts.first ?? ""
+        // `.a@`, `a.@`, `a..b@`, `a@b.c` and `a@example.c0m` were taken: the top-level domain is two letters or more
+        // (or an international one, `xn--...`)
+        let topLevel = labels.last ?? ""
         let valid =
-            parts.count == 2 && !parts[0].isEmpty && labels.count >= 2 && domain.count <= 253
-            && labels.allSatisfy(Self.isDomainLabel)
+            parts.count == 2 && !local.isEmpty && local.first != "." && local.last != "." && !local.contains("..")
+            && labels.count >= 2 && domain.count <= 253 && labels.allSatisfy(Self.isDomainLabel)
+            && ((topLevel.count >= 2 && topLevel.allSatisfy(\.isLetter)) || topLevel.hasPrefix("xn--"))
             && !value.unicodeScalars.contains {
                 $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F || special.contains($0)
             }
@@ -102,18 +107,20 @@ public struct Parameters: Sendable {
     /// and none of `< > \ ' " *`, as Stripe asks of what a card statement shows.
     public mutating func statementDescriptor(_ key: String) throws(PaymentError) -> String? {
         guard let value = try string(key, maxLength: 22) else { return nil }
-        try checkStatementDescriptor(key, value)
-        return value
+        return try checkStatementDescriptor(key, value)
     }
 
     /// A statement descriptor that may be unset: nil when absent, `.some(nil)` for an empty value (unset it).
     public mutating func clearableStatementDescriptor(_ key: String) throws(PaymentError) -> String?? {
         let value = try clearableString(key, maxLength: 22)
-        if case .some(.some(let descriptor)) = value { try checkStatementDescriptor(key, descriptor) }
+        if case .some(.some(let descriptor)) = value { return .some(try checkStatementDescriptor(key, descriptor)) }
         return value
     }
 
-    private func checkStatementDescriptor(_ key: String, _ value: String) throws(PaymentError) {
+    /// `value` checked, in Unicode's composed form (NFC): an accent typed as a separate combining mark (`Cafe` and
+    /// U+0301, as macOS and iOS text often is) is the letter `é`, taken; it was refused as not Latin.
+    private func checkStatementDescriptor(_ key: String, _ given: String) throws(PaymentError) -> String {
+        let value = given.precomposedStringWithCanonicalMapping
         let forbidden: Set<Character> = ["<", ">", "\\", "'", "\"", "*"]
         guard value.contains(where: \.isLetter), !value.contains(where: forbidden.contains) else {
             throw .invalidRequest(
@@ -132,12 +139,14 @@ public struct Parameters: Sendable {
                 param: name(key)
             )
         }
+        return value
     }
 
-    /// Printable ASCII, or a letter of Latin-1 Supplement and Latin Extended-A and -B (`é`, `ß`, `ł`).
+    /// Printable ASCII, Latin-1's punctuation and signs (`¿`, `£`, `°`, `©`; not its no-break space), or a letter
+    /// of Latin-1 Supplement and Latin Extended-A and -B (`é`, `ß`, `ł`).
     private static func isStatementCharacter(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
-        case 0x20...0x7E: true
+        case 0x20...0x7E, 0xA1...0xBF, 0xD7, 0xF7: true
         case 0xC0...0x24F: scalar.properties.isAlphabetic
         default: false
         }
