@@ -197,15 +197,8 @@ struct NetworkFailureLogRouteTests {
         // Given an authorization, and the write lock held by another process for 5.5 s once the network has acted
         let environment = try Self.writeLockHeld(after: cancel ? .beforeCancelWrite : .afterCaptureNetwork, times: 1)
         try await withWire(try TestHTTP(environment: environment)) { api in
-            let paid = try await api.payment([
-                ("payment_method", "pm_card_visa"), ("confirm", "true"), ("capture_method", "manual"),
-            ])
-            let intent = try #require(paid.json["id"]?.string, "\(paid.text)")
             // When it is captured (in part) or canceled without a key
-            let response =
-                cancel
-                ? try await api.post("/v1/payment_intents/\(intent)/cancel", [("cancellation_reason", "duplicate")])
-                : try await api.post("/v1/payment_intents/\(intent)/capture", [("amount_to_capture", "600")])
+            let (intent, response) = try await Self.settleAuthorization(api, cancel: cancel)
             // Then the request waits for the lock and records what the network did
             #expect(response.status == 200, "\(response.text)")
             let stored = try await api.retrieveIntent(intent)
@@ -229,14 +222,7 @@ struct NetworkFailureLogRouteTests {
             outcomePatience: .zero
         )
         try await withWire(try TestHTTP(environment: environment)) { api in
-            let paid = try await api.payment([
-                ("payment_method", "pm_card_visa"), ("confirm", "true"), ("capture_method", "manual"),
-            ])
-            let intent = try #require(paid.json["id"]?.string, "\(paid.text)")
-            let response =
-                cancel
-                ? try await api.post("/v1/payment_intents/\(intent)/cancel", [("cancellation_reason", "duplicate")])
-                : try await api.post("/v1/payment_intents/\(intent)/capture", [("amount_to_capture", "600")])
+            let (intent, response) = try await Self.settleAuthorization(api, cancel: cancel)
             // Then it is a lock_timeout that says what the network did, names the intent and asks for no retry
             #expect(response.status == 429, "\(response.text)")
             #expect(response.error["code"]?.string == PaymentError.lockTimeoutCode)
@@ -290,6 +276,20 @@ struct NetworkFailureLogRouteTests {
             #expect(keyed.error["message"]?.string?.hasSuffix(PaymentError.cardNetworkRetryAdvice) == true)
             #expect(keyed.header("Stripe-Should-Retry") == "true")
         }
+    }
+
+    /// Authorizes a payment of 10.00 for manual capture, then captures 6.00 of it, or cancels it as a duplicate,
+    /// without a key: the intent's id and the answer.
+    static func settleAuthorization(_ api: WireClient, cancel: Bool) async throws -> (String, WireResponse) {
+        let paid = try await api.payment([
+            ("payment_method", "pm_card_visa"), ("confirm", "true"), ("capture_method", "manual"),
+        ])
+        let intent = try #require(paid.json["id"]?.string, "\(paid.text)")
+        let response =
+            cancel
+            ? try await api.post("/v1/payment_intents/\(intent)/cancel", [("cancellation_reason", "duplicate")])
+            : try await api.post("/v1/payment_intents/\(intent)/capture", [("amount_to_capture", "600")])
+        return (intent, response)
     }
 
     /// An environment whose database's write lock another connection holds for 5.5 s (past the 5 s busy timeout)
