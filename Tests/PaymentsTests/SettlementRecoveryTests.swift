@@ -77,6 +77,18 @@ struct SettlementRecoveryTests {
         #expect(try await environment.network.capture(attemptID: intent.latestCharge ?? "", amount: 1_000) == nil)
     }
 
+    @Test("A cancel that died, found by the 7-day rule first, keeps the merchant's reason")
+    func cancelFoundAtExpiry() async throws {
+        let (environment, intent) = try await Self.authorized(dyingAt: .beforeCancelWrite)
+        await #expect(throws: Died.self) { try await environment.intents.cancel(intent.id, reason: .fraudulent) }
+        // When the first pass after it is the authorization's expiry (the 7-day rule runs before rule d)
+        let expiry = (intent.authorizedAt ?? 0) + PaymentIntents.authorizationLifetime
+        _ = try await Sweeper(context: environment.context).sweep(now: expiry)
+        // Then the cancel recorded is the merchant's, not `automatic` (found by a probe)
+        let canceled = try await environment.intents.retrieve(intent.id)
+        #expect(canceled.status == .canceled && canceled.cancellationReason == .fraudulent, "\(canceled)")
+    }
+
     @Test("A capture asked and never sent (the process died before the network) is made by the sweeper, once")
     func captureNeverSent() async throws {
         // Given a capture whose request wrote what it asks, then died before the network heard of it

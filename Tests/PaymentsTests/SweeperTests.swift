@@ -291,6 +291,28 @@ struct SweeperTests {
         #expect(try await Self.stored(environment, intent).status == .requiresPaymentMethod)
     }
 
+    @Test("A setup canceled after its challenge's window closed, before any sweep, records the expired attempt first")
+    func setupCancelAfterWindow() async throws {
+        let (environment, _) = try Self.environment()
+        let setup = try await environment.setupIntents.create(
+            .init(paymentMethod: Self.threeDSecureCard, confirm: true)
+        )
+        let events = Events(context: environment.context)
+        let before = try await events.list(types: [], created: nil, page: .init(limit: 100)).items.count
+        environment.clock.advance(by: Self.window)
+        // When it is canceled
+        let canceled = try await environment.setupIntents.cancel(setup.id, reason: .abandoned)
+        // Then it failed as expired first, then was canceled (found by a probe: it recorded no failure)
+        #expect(canceled.status == .canceled)
+        #expect(canceled.lastSetupError?.code == "setup_intent_setup_attempt_expired", "\(canceled)")
+        let page = try await events.list(types: [], created: nil, page: .init(limit: 100)).items
+        #expect(
+            page.prefix(page.count - before).reversed().map(\.type) == [
+                "setup_intent.setup_failed", "setup_intent.canceled",
+            ]
+        )
+    }
+
     @Test("A setup left waiting for its challenge past the window fails as expired; one not yet due stays")
     func setupAttemptExpires() async throws {
         // Given a card being set up and waiting for 3-D Secure since t0, and another since half a window later

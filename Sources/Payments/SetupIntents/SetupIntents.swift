@@ -176,7 +176,12 @@ public struct SetupIntents: Sendable {
     public func cancel(_ id: String, reason: SetupIntentCancellationReason?) async throws -> SetupIntent {
         let now = context.clock.now()
         return try await context.database.write { tx in
-            guard let current = try tx.setupIntent(id) else { throw Self.missing(id) }
+            guard var current = try tx.setupIntent(id) else { throw Self.missing(id) }
+            // A challenge whose window closed failed first, as the sweeper records it (`setup_intent.setup_failed`,
+            // `last_setup_error`), whichever comes first; a cancel in between recorded neither
+            if current.attemptIsDue(now: now), let expired = try Self.expireAttempt(current, now: now, tx: tx) {
+                current = expired
+            }
             let next = try current.apply(.canceled(reason), now: now)
             try Self.save(next, expecting: current.status, tx: tx)
             return next

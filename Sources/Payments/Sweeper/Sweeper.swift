@@ -404,7 +404,11 @@ public struct Sweeper: Sendable {
             guard current.status == .requiresCapture else { continue }
             switch release {
             case .released:
-                changes.append((try current.apply(.canceled(.automatic), now: now), current))
+                // A merchant's cancel that asked for this release and died before recording it (`settling`) is the
+                // cancel recorded, with its reason; the expiry's reason otherwise
+                let merchants = current.settling.flatMap { $0.operation == .release ? $0 : nil }
+                let reason = merchants.map { $0.reason } ?? .automatic
+                changes.append((try current.apply(.canceled(reason), now: now), current))
             case .captured(let amount):
                 // The merchant's capture reached the network but its outcome never reached us: record it.
                 changes.append((try current.apply(.captured(amount: amount), now: now), current))
