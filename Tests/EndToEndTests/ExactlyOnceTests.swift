@@ -621,6 +621,64 @@ struct ExactlyOnceTests {
         server.removeFiles()
     }
 
+    /// Found by two probes: without a key nothing recorded it until another capture or cancel of the intent, or the
+    /// authorization's 7-day expiry.
+    @Test(
+        "a capture or a cancel without a key killed after the network: the sweeper records it, with what it asked",
+        arguments: TestStore.allCases,
+        [("capture", "after-capture-network"), ("cancel", "before-cancel-write")]
+    )
+    func unkeyedKilledAfterNetworkSwept(_ store: TestStore, _ step: (action: String, point: String)) async throws {
+        // Given an authorization of 2,000 (manual capture), made before the fault point is armed
+        let clean = try await ServerProcess.start(store: store)
+        defer { clean.kill() }
+        let held = try await Self.authorizations(1, on: clean)
+        #expect(await clean.stop()?.isCleanExit == true, "\(clean.diagnostics)")
+        let ledgers = Ledgers(folder: clean.folder)
+        let form: [(String, String)] =
+            step.action == "capture"
+            ? [("amount_to_capture", "1500"), ("metadata[order]", "7")] : [("cancellation_reason", "duplicate")]
+
+        // When the step, sent without a key, reaches the point in a server that dies there
+        let dying = try await ServerProcess.start(
+            store: store,
+            folder: clean.folder,
+            keys: clean.keys,
+            environment: ["PAYMENTS_FAULT_POINT": step.point]
+        )
+        defer { dying.kill() }
+        let lost = try? await dying.client.postForm(
+            "/v1/payment_intents/\(held[0].intent)/\(step.action)",
+            form,
+            auth: dying.secret
+        )
+        #expect(lost == nil, "answered: \(String(describing: lost))")
+        _ = await dying.stop(signal: SIGKILL)
+
+        // Then a sweeper pass past the grace period records what the network did, with what the request asked
+        let swept = try await runToCompletion(
+            try PaymentsBinary.path(),
+            ["sweep", "--now", "+2m"] + clean.databaseArguments,
+            environment: clean.commandEnvironment(),
+            in: clean.folder
+        )
+        #expect(swept.termination == Termination(reason: .exit, status: 0), "\(swept)")
+        let server = try await ServerProcess.start(store: store, folder: clean.folder, keys: clean.keys)
+        defer { server.kill() }
+        let intent = try await server.paymentIntent(held[0].intent)
+        if step.action == "capture" {
+            #expect(intent["status"]?.string == "succeeded" && intent["amount_received"]?.int == 1500, "\(intent)")
+            #expect(intent["metadata"]?["order"]?.string == "7", "\(intent)")
+        } else {
+            #expect(intent["status"]?.string == "canceled", "\(intent)")
+            #expect(intent["cancellation_reason"]?.string == "duplicate", "\(intent)")
+        }
+        let hold = try Self.networkHold(held[0].charge, ledgers)
+        #expect(step.action == "capture" ? hold.captured == 1500 && !hold.voided : hold.voided, "\(hold)")
+        server.kill()
+        server.removeFiles()
+    }
+
     @Test(
         "two processes capture each of six authorizations at once, for the same amount: one answers 200, one is refused",
         arguments: TestStore.allCases
