@@ -62,6 +62,20 @@ struct PaymentErrorTests {
         #expect(error.message == "Invalid API Key provided: ****")
     }
 
+    /// Found by a probe: on PostgreSQL a GET behind an admin's `LOCK TABLE` was told about idempotency keys and
+    /// payments.
+    @Test("A lock held too long is a 429 naming any lock; a read's says a read changes nothing")
+    func lockTimeout() {
+        let write = PaymentError.storeFailure(.locked(seconds: 5))
+        let read = PaymentError.storeFailure(.locked(seconds: 5), read: true)
+        for error in [write, read] {
+            #expect(error.status == 429 && error.code == PaymentError.lockTimeoutCode)
+            #expect(error.message.contains("a PostgreSQL row or table lock"), "\(error.message)")
+        }
+        #expect(write.message.contains("Idempotency-Key"))
+        #expect(!read.message.contains("Idempotency-Key") && read.message.contains("A read changes nothing"))
+    }
+
     @Test("An answer the store could not record is a resumable 500 naming its intent; without a key, not retried")
     func answerNotRecorded() {
         // Given phase three failing on an unreachable database, then on a held write lock

@@ -376,7 +376,7 @@ extension PaymentError {
     /// it. The status and code stay the store's (a 429 `lock_timeout` for a write lock held by another process), the
     /// message says what happened instead of inviting a retry.
     public static func outcomeNotRecorded(_ error: any Error, done: String, paymentIntent: String) -> PaymentError {
-        var failure = (error as? StoreError).map(storeFailure) ?? apiError()
+        var failure = (error as? StoreError).map { storeFailure($0) } ?? apiError()
         let cause = (error as? StoreError).map { "\($0) " } ?? ""
         failure.message =
             "The card network \(done) for PaymentIntent \(paymentIntent), but the database would not record it. "
@@ -438,8 +438,18 @@ extension PaymentError {
     /// A store's failure as the API answers it: a write lock another process held too long is Stripe's
     /// `lock_timeout` (a 429, with `Stripe-Should-Retry`, that its libraries retry with their key); the others an
     /// `api_error` 500.
-    public static func storeFailure(_ error: StoreError) -> PaymentError {
+    /// - Parameter read: the request only reads (a GET): nothing of it ran, and its retry changes nothing either.
+    public static func storeFailure(_ error: StoreError, read: Bool = false) -> PaymentError {
         switch error {
+        case .locked where read:
+            // A read waits for a lock only on PostgreSQL, behind an admin's `LOCK TABLE`: the advice about keys and
+            // payments below was no answer to a GET
+            PaymentError(
+                kind: .invalidRequest,
+                code: lockTimeoutCode,
+                message: "\(error) A read changes nothing: retry it.",
+                status: 429
+            )
         case .locked:
             PaymentError(
                 kind: .invalidRequest,

@@ -31,7 +31,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unavailable(let reason):
             "The database is unavailable: \(reason)"
         case .locked(let seconds):
-            "Another process held the database's write lock for more than \(seconds) s."
+            "Another process held a lock this request needed (SQLite's write lock, or a PostgreSQL row or table lock) "
+                + "for more than \(seconds) s."
         case .commitUnknown(let reason):
             "The connection to the database ended while the transaction was being committed (\(reason))."
         }

@@ -86,7 +86,8 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
             response = await render(.apiError("\(error) \(advice)"), request: request, context: context)
         } catch let error as StoreError {
             context.logger.error("request failed", metadata: ["error": .string(String(describing: error))])
-            response = await render(.storeFailure(error), request: request, context: context)
+            let read = request.method == .get || request.method == .head
+            response = await render(.storeFailure(error, read: read), request: request, context: context)
         } catch {
             context.logger.error("request failed", metadata: ["error": .string(String(describing: error))])
             response = await render(.apiError(), request: request, context: context)
