@@ -542,6 +542,44 @@ struct ExactlyOnceTests {
         }
     }
 
+    /// `count` authorizations of 2,000 (manual capture) made by a server of `store` that then stopped cleanly, before
+    /// any fault point is armed: the server (for its folder and keys), the payments, and the folder's ledgers.
+    static func stoppedWithAuthorizations(_ count: Int, store: TestStore) async throws -> (
+        ServerProcess, [(intent: String, charge: String)], Ledgers
+    ) {
+        let clean = try await ServerProcess.start(store: store)
+        let held = try await Self.authorizations(count, on: clean)
+        #expect(await clean.stop()?.isCleanExit == true, "\(clean.diagnostics)")
+        return (clean, held, Ledgers(folder: clean.folder))
+    }
+
+    /// Sends `form` to `path` on a server of `clean`'s folder that dies at `point`, under `key` (none when nil):
+    /// its client gets no answer, and the server is killed.
+    static func sendToServerDyingAt(
+        _ point: String,
+        of clean: ServerProcess,
+        store: TestStore,
+        path: String,
+        form: [(String, String)],
+        key: String?
+    ) async throws {
+        let dying = try await ServerProcess.start(
+            store: store,
+            folder: clean.folder,
+            keys: clean.keys,
+            environment: ["PAYMENTS_FAULT_POINT": point]
+        )
+        defer { dying.kill() }
+        let lost = try? await dying.client.postForm(
+            path,
+            form,
+            auth: dying.secret,
+            headers: key.map { ["Idempotency-Key": $0] } ?? [:]
+        )
+        #expect(lost == nil, "answered: \(String(describing: lost))")
+        _ = await dying.stop(signal: SIGKILL)
+    }
+
     @Test(
         "a capture or a cancel killed after the network: the key's retry finishes it, another request sees what the network did",
         arguments: TestStore.allCases,
@@ -549,31 +587,21 @@ struct ExactlyOnceTests {
     )
     func captureOrCancelKilledAfterNetwork(_ store: TestStore, _ step: (action: String, point: String)) async throws {
         // Given two authorizations of 2,000 (manual capture), made before the fault point is armed
-        let clean = try await ServerProcess.start(store: store)
+        let (clean, held, ledgers) = try await Self.stoppedWithAuthorizations(2, store: store)
         defer { clean.kill() }
-        let held = try await Self.authorizations(2, on: clean)
-        #expect(await clean.stop()?.isCleanExit == true, "\(clean.diagnostics)")
-        let ledgers = Ledgers(folder: clean.folder)
         let form: [(String, String)] = step.action == "capture" ? [("amount_to_capture", "1500")] : []
         let keys = [UUID().uuidString, UUID().uuidString]
 
         // When the step reaches the point for both in a server that dies there, their clients get no answer
         for (index, payment) in held.enumerated() {
-            let dying = try await ServerProcess.start(
+            try await Self.sendToServerDyingAt(
+                step.point,
+                of: clean,
                 store: store,
-                folder: clean.folder,
-                keys: clean.keys,
-                environment: ["PAYMENTS_FAULT_POINT": step.point]
+                path: "/v1/payment_intents/\(payment.intent)/\(step.action)",
+                form: form,
+                key: keys[index]
             )
-            defer { dying.kill() }
-            let lost = try? await dying.client.postForm(
-                "/v1/payment_intents/\(payment.intent)/\(step.action)",
-                form,
-                auth: dying.secret,
-                headers: ["Idempotency-Key": keys[index]]
-            )
-            #expect(lost == nil, "answered: \(String(describing: lost))")
-            _ = await dying.stop(signal: SIGKILL)
             let hold = try Self.networkHold(payment.charge, ledgers)
             #expect(step.action == "capture" ? hold.captured == 1500 : hold.voided, "\(hold)")
         }
@@ -630,30 +658,21 @@ struct ExactlyOnceTests {
     )
     func unkeyedKilledAfterNetworkSwept(_ store: TestStore, _ step: (action: String, point: String)) async throws {
         // Given an authorization of 2,000 (manual capture), made before the fault point is armed
-        let clean = try await ServerProcess.start(store: store)
+        let (clean, held, ledgers) = try await Self.stoppedWithAuthorizations(1, store: store)
         defer { clean.kill() }
-        let held = try await Self.authorizations(1, on: clean)
-        #expect(await clean.stop()?.isCleanExit == true, "\(clean.diagnostics)")
-        let ledgers = Ledgers(folder: clean.folder)
         let form: [(String, String)] =
             step.action == "capture"
             ? [("amount_to_capture", "1500"), ("metadata[order]", "7")] : [("cancellation_reason", "duplicate")]
 
         // When the step, sent without a key, reaches the point in a server that dies there
-        let dying = try await ServerProcess.start(
+        try await Self.sendToServerDyingAt(
+            step.point,
+            of: clean,
             store: store,
-            folder: clean.folder,
-            keys: clean.keys,
-            environment: ["PAYMENTS_FAULT_POINT": step.point]
+            path: "/v1/payment_intents/\(held[0].intent)/\(step.action)",
+            form: form,
+            key: nil
         )
-        defer { dying.kill() }
-        let lost = try? await dying.client.postForm(
-            "/v1/payment_intents/\(held[0].intent)/\(step.action)",
-            form,
-            auth: dying.secret
-        )
-        #expect(lost == nil, "answered: \(String(describing: lost))")
-        _ = await dying.stop(signal: SIGKILL)
 
         // Then a sweeper pass past the grace period records what the network did, with what the request asked
         let swept = try await runToCompletion(
