@@ -77,6 +77,27 @@ struct SettlementRecoveryTests {
         #expect(try await environment.network.capture(attemptID: intent.latestCharge ?? "", amount: 1_000) == nil)
     }
 
+    @Test("A cancel whose network call failed is made by the sweeper a minute later, with its reason")
+    func cancelWhoseNetworkFailed() async throws {
+        // Given an authorization on a network that cannot be reached for releases
+        let ledgerPath = try TestPaths.temporaryFolder().appendingPathComponent("ledger.sqlite").path
+        let network = SweeperTestNetwork(ledger: try TestModeCardNetwork(ledgerPath: ledgerPath), void: .unreachable)
+        let environment = try TestEnvironment(network: network)
+        let intent = try await environment.intents.create(
+            .init(amount: 1_000, currency: "usd", paymentMethod: "pm_card_visa", confirm: true, captureMethod: .manual)
+        )
+        // When the merchant's cancel fails at the network, then the network is back
+        await #expect(throws: (any Error).self) { try await environment.intents.cancel(intent.id, reason: .duplicate) }
+        #expect(try await environment.intents.retrieve(intent.id).status == .requiresCapture)
+        network.setVoidBehavior(.ledger)
+        // Then the sweeper makes the release the merchant asked for, and records it with the reason
+        _ = try await Sweeper(context: environment.context)
+            .sweep(now: environment.clock.now + Sweeper.pendingChargeGrace)
+        let canceled = try await environment.intents.retrieve(intent.id)
+        #expect(canceled.status == .canceled && canceled.cancellationReason == .duplicate, "\(canceled)")
+        #expect(network.voidedAttempts.count == 2)
+    }
+
     @Test("A cancel that died, found by the 7-day rule first, keeps the merchant's reason")
     func cancelFoundAtExpiry() async throws {
         let (environment, intent) = try await Self.authorized(dyingAt: .beforeCancelWrite)
