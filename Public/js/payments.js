@@ -18,7 +18,8 @@
 // handleCardAction (for a PaymentIntent) and handleCardSetup (for a SetupIntent: saving a card without paying) show
 // the card issuer's 3-D Secure page (the intent's next_action.redirect_to_url.url) in a modal frame. That page tells
 // its parent the outcome with `postMessage({type: "payments-3ds-result", payment_intent, outcome})` (`setup_intent`
-// for a setup), and may ask to be closed with
+// for a setup), or `outcome: "expired"` from the page of a link already used or past its window (the answer is then
+// the intent's state, read afresh), and may ask to be closed with
 // `{type: "payments-3ds-cancel"}` (Escape pressed inside the frame). Closing the modal (Escape, the close
 // button) fails the authentication, as Stripe.js does.
 
@@ -362,8 +363,9 @@ const STYLE = `
 let dialogCount = 0;
 
 /**
- * Shows `url` in a modal frame and waits for the customer's answer.
- * @returns {Promise<{outcome: 'complete' | 'fail' | 'cancel'}>}
+ * Shows `url` in a modal frame and waits for the customer's answer. `expired`: the link was used already (answered
+ * in another window, or its form posted twice) or its window closed, so only the intent's state says what happened.
+ * @returns {Promise<{outcome: 'complete' | 'fail' | 'cancel' | 'expired'}>}
  */
 function showChallenge(url, intentID, text, kind) {
   if (!document.getElementById(STYLE_ID)) {
@@ -447,7 +449,9 @@ function showChallenge(url, intentID, text, kind) {
       if (!data || typeof data !== 'object') return;
       const named = data[kind.field];
       if (named !== undefined && named !== intentID) return;
-      if (data.type === 'payments-3ds-result') finish(data.outcome === 'complete' ? 'complete' : 'fail');
+      if (data.type === 'payments-3ds-result') {
+        finish(data.outcome === 'complete' || data.outcome === 'expired' ? data.outcome : 'fail');
+      }
       else if (data.type === 'payments-3ds-cancel') finish('cancel');
     }
 

@@ -30,12 +30,14 @@ struct StaticFilesRouteTests {
         }
     }
 
-    @Test("Every static file carries the page-security headers; /checkout redirects to /checkout/ on this host")
+    @Test(
+        "Every static file carries the page-security headers and its charset; /checkout redirects to /checkout/ on this host"
+    )
     func canonicalPaths() async throws {
         try await FuzzFindingsRouteTests.withStaticFiles { wire in
             for (path, type) in [
-                ("/checkout/", "text/html"), ("/checkout/index.html", "text/html"),
-                ("/checkout/checkout.css", "text/css"), ("/js/payments.js", "javascript"),
+                ("/checkout/", "text/html; charset=utf-8"), ("/checkout/index.html", "text/html; charset=utf-8"),
+                ("/checkout/checkout.css", "text/css; charset=utf-8"), ("/js/payments.js", "javascript; charset=utf-8"),
             ] {
                 let answer = try await wire.get(path, auth: nil)
                 #expect(answer.status == 200, "\(path)")

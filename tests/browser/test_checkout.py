@@ -248,6 +248,25 @@ def test_3ds_fail_shows_error_and_the_form_pays_again(checkout):
     assert len(keys) == 2  # a new attempt after a failed one gets a new key
 
 
+def test_challenge_already_answered_elsewhere_pays_instead_of_failing(checkout_desktop):
+    page = checkout_desktop.open()
+    page.fill(number=CARD_3DS)
+    page.by_id("pay").click()
+    enter_3ds_frame(page)
+    # The same challenge was answered in another window (or the form was posted twice): the frame's own answer then
+    # gets the page of a used link. The authentication did pass, so the page must pay, not say it failed.
+    link = page.driver.execute_script("return location.href")
+    answered = urllib.request.Request(link, data=b"outcome=complete", method="POST")
+    with urllib.request.urlopen(answered, timeout=5) as response:
+        assert response.status in (200, 303)
+    page.by_id("complete").click()
+    page.driver.switch_to.default_content()
+
+    intent_id = page.wait_success()
+    assert intents(page.server) == [(intent_id, "succeeded")]
+    assert page.server.count("SELECT count(*) FROM charges WHERE status = 'succeeded'") == 1
+
+
 @pytest.mark.settings(PAYMENTS_CONFIRMATION_WINDOW="3")
 def test_challenge_answered_past_its_window_closes_and_says_it_took_too_long(checkout_desktop):
     page = checkout_desktop.open()

@@ -9,6 +9,8 @@ import HTTPTypes
 ///   browsers), so a page cannot overlay the checkout to steer a shopper's clicks; and their address is not sent to
 ///   other sites (`Referrer-Policy: same-origin`). Decided by what served the answer as well as by the path, so a path
 ///   the router or the file server resolves to the checkout in another spelling gets them too.
+/// - A static text file (the page, its script and styles) says its charset, UTF-8 as the files are written: a
+///   browser that guesses another for a page without a `<meta charset>` it reached first garbles what it shows.
 /// - The 3-D Secure challenge page (`/3ds/...`) stays frameable, since a merchant's page may embed it, as the
 ///   checkout's own client does; its address, which holds the challenge's token, is never sent as a referrer,
 ///   not even to the `return_url` it redirects to (`Referrer-Policy: no-referrer`).
@@ -20,6 +22,11 @@ enum PageHeaders {
     /// `RequestContext.endpointPath` names it, or ``staticFileEndpoint``; nil or `NotFound` when none).
     static func apply(to headers: inout HTTPFields, path: String, endpoint: String?) {
         headers[.xContentTypeOptions] = "nosniff"
+        if endpoint == staticFileEndpoint, let type = headers[.contentType], type.hasPrefix("text/"),
+            !type.contains(";")
+        {
+            headers[.contentType] = type + "; charset=utf-8"
+        }
         if path.hasPrefix("/3ds/") || endpoint?.hasPrefix("/3ds/") == true {
             headers[.referrerPolicy] = "no-referrer"
         } else if endpoint == staticFileEndpoint || path.hasPrefix("/checkout")
