@@ -55,6 +55,15 @@ struct BadInputRouteTests {
             code: "parameter_invalid_integer",
             param: "amount"
         ),
+        // A sign is no digit: `payments recharge` refuses `+1000` too, so the API and the batch read amounts alike
+        Case(
+            method: "POST",
+            path: "/v1/payment_intents",
+            body: "amount=%2B2000&currency=usd",
+            status: 400,
+            code: "parameter_invalid_integer",
+            param: "amount"
+        ),
         Case(
             method: "POST",
             path: "/v1/payment_intents",
@@ -175,6 +184,7 @@ struct BadInputRouteTests {
             path: "/v1/payment_intents",
             body: "amount[]=1&currency=usd",
             status: 400,
+            code: "parameter_invalid_integer",
             param: "amount"
         ),
         Case(

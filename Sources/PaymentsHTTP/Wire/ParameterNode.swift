@@ -8,6 +8,11 @@ public indirect enum ParameterNode: Sendable, Equatable {
     case list([ParameterNode])
     case map([String: ParameterNode])
 
+    /// An array or a hash, where a parameter wants one value.
+    var isNested: Bool {
+        if case .value = self { false } else { true }
+    }
+
     /// How the node reads in an error message.
     var display: String {
         switch self {

@@ -186,11 +186,19 @@ public struct Parameters: Sendable {
         return value
     }
 
-    /// An integer, or nil when absent.
+    /// An integer, or nil when absent: decimal digits, with a `-` for a negative one (refused by the parameter's own
+    /// check, with its message). A `+` is refused as `payments recharge` refuses it, though `Int64` would take it.
     public mutating func integer(_ key: String) throws(PaymentError) -> Int64? {
+        if case .some(let node) = nodes[key], node.isNested {
+            // An array or a hash: "Invalid integer: an array", as its parameter wants, not rawString's "string"
+            known.insert(key)
+            throw .invalidInteger(name(key), value: node.display)
+        }
         guard let value = try rawString(key) else { return nil }
         if value.isEmpty { throw .invalidEmpty(name(key)) }
-        guard let number = Int64(value) else { throw .invalidInteger(name(key), value: value) }
+        guard value.utf8.first != UInt8(ascii: "+"), let number = Int64(value) else {
+            throw .invalidInteger(name(key), value: value)
+        }
         return number
     }
 
