@@ -41,7 +41,9 @@ public enum SQLiteFilePath {
     /// - Throws: ``Refusal`` saying why not.
     public static func prepare(_ path: String, role: String) throws {
         var status = stat()
-        if stat(path, &status) == 0 {
+        let exists = stat(path, &status) == 0
+        try refuseOrphanedLog(path, role: role, fileSize: exists ? Int64(status.st_size) : nil)
+        if exists {
             switch status.st_mode & S_IFMT {
             case S_IFREG: return try checkWritable(path, role: role)
             case S_IFDIR: throw Refusal(description: "\(role) '\(path)' is a folder; name a file in it.")
@@ -69,6 +71,27 @@ public enum SQLiteFilePath {
             throw refuse("it is a file, not a folder")
         }
         try checkWritable(path, role: role)
+    }
+
+    /// Refuses a database file that is missing or empty while its write-ahead log (`-wal`) beside it holds data.
+    ///
+    /// The log is where every commit since the last checkpoint lives. With the file removed under a running server
+    /// (an operator's `rm`), the server refuses writes and says at its stop to keep the log; but a plain restart then
+    /// opened a new empty file, and SQLite deletes the log it finds beside an empty database: every payment in it was
+    /// gone, the server served an empty database, and a client's retry of an answered payment was charged again.
+    /// - Parameter fileSize: the file's size, nil when there is none.
+    static func refuseOrphanedLog(_ path: String, role: String, fileSize: Int64?) throws {
+        guard (fileSize ?? 0) == 0 else { return }
+        var log = stat()
+        guard stat(path + "-wal", &log) == 0, log.st_size > 0 else { return }
+        let state = fileSize == nil ? "does not exist" : "is empty"
+        throw Refusal(
+            description: "\(role) '\(path)' \(state), but its write-ahead log '\(path)-wal' (\(log.st_size) bytes) is "
+                + "there: it holds the data committed since the last checkpoint, and opening the path would delete "
+                + "it. Nothing was changed. Put the removed file back (a server still running on it holds it open: copy "
+                + "it from /proc/PID/fd/N, which `ls -l /proc/PID/fd` shows as deleted). A backup does not go with "
+                + "this log: to restore one, or to start afresh on purpose, move the -wal file away first."
+        )
     }
 
     /// Refuses a file (when it exists) or a folder this process cannot write: SQLite writes the file and makes its

@@ -175,6 +175,75 @@ struct HealthEndToEndTests {
         #expect(amounts?.sorted() == [101, 102, 103, 201, 202, 203], "\(restarted.diagnostics)")
     }
 
+    @Test("A start on a removed database file refuses while its log holds the payments; the file put back has them")
+    func removedFileRefusedWhileItsLogHoldsPayments() async throws {
+        // Given a server that answered three keyed payments, all of them still in the write-ahead log
+        let folder = try TestPaths.temporaryFolder("payments-e2e")
+        let keys = ServerProcess.Keys.random()
+        let server = try await ServerProcess.start(store: .sqlite, folder: folder, keys: keys)
+        defer { server.kill() }
+        let form = [
+            ("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true"),
+        ]
+        var paid: [String] = []
+        for order in 1...3 {
+            let answer = try await server.client.postForm(
+                "/v1/payment_intents",
+                form,
+                auth: server.secret,
+                headers: ["Idempotency-Key": "order-\(order)"]
+            )
+            paid.append(try #require(try answer.json()["id"]?.string, "\(answer)"))
+        }
+        // When an operator removes the database file, rescues it from the running server as the refusal says, and
+        // stops the server (which keeps the log)
+        #expect(unlink(server.db.path) == 0)
+        let descriptors = "/proc/\(server.processIdentifier)/fd"
+        let open = try FileManager.default.contentsOfDirectory(atPath: descriptors).first {
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(descriptors)/\($0)"))
+                == server.db.path + " (deleted)"
+        }
+        let rescued = folder.appendingPathComponent("rescued.sqlite")
+        // (read through the link, as `cp` does: FileManager's copy copies the link itself)
+        try Data(contentsOf: URL(fileURLWithPath: "\(descriptors)/\(try #require(open))")).write(to: rescued)
+        #expect(await server.stop() == Termination(reason: .exit, status: 0), "\(server.diagnostics)")
+        let log = server.db.path + "-wal"
+        let logSize = try FileManager.default.attributesOfItem(atPath: log)[.size] as? Int ?? 0
+        #expect(logSize > 0)
+        // Then a start there, or a migrate on an empty file there, refuses and changes nothing: both made a new
+        // database, SQLite deleted the log beside it, and a retry of order-1 was charged a second time
+        for empty in [false, true] {
+            if empty { #expect(FileManager.default.createFile(atPath: server.db.path, contents: Data())) }
+            let command =
+                empty ? ["migrate", "--db", server.db.path] : ["serve", "--db", server.db.path, "--port", "0"]
+            let run = try await runToCompletion(
+                try PaymentsBinary.path(),
+                command,
+                environment: PaymentsBinary.environment([:]),
+                in: folder,
+                timeout: .seconds(60)
+            )
+            #expect(run.termination.reason == .exit && run.termination.status != 0, "\(run)")
+            let state = empty ? "is empty" : "does not exist"
+            #expect(run.output.contains("'\(server.db.path)' \(state), but its write-ahead log"), "\(run.output)")
+            #expect(try FileManager.default.attributesOfItem(atPath: log)[.size] as? Int == logSize)
+            let size = try? FileManager.default.attributesOfItem(atPath: server.db.path)[.size] as? Int
+            #expect(size == (empty ? 0 : nil))
+        }
+        // And with the rescued file back in place, a restart has the three payments, and a retry replays its own
+        #expect(rename(rescued.path, server.db.path) == 0)
+        let restarted = try await ServerProcess.start(store: .sqlite, folder: folder, keys: keys)
+        defer { restarted.kill() }
+        let retry = try await restarted.client.postForm(
+            "/v1/payment_intents",
+            form,
+            auth: restarted.secret,
+            headers: ["Idempotency-Key": "order-1"]
+        )
+        #expect(try retry.json()["id"]?.string == paid[0], "\(retry)\n\(restarted.diagnostics)")
+        #expect(try await restarted.query("SELECT id FROM payment_intents ORDER BY id").map { $0[0] } == paid.sorted())
+    }
+
     @Test("Ready is 503 card_network_unwritable while the card network's ledger cannot grow, though the database can")
     func cardNetworkLedgerFull() async throws {
         // Given a server whose files may not grow past 4 MB, and a reader holding the card network ledger's log, so
