@@ -153,6 +153,55 @@ struct CrashRecoveryTests {
         #expect(try environment.count("charges") == 1)
     }
 
+    @Test(
+        "A confirm with other parameters than the attempt in flight settles that attempt and is refused as a race's loser",
+        arguments: [
+            ConfirmCase.anotherCard, .anotherReceiptEmail, .anotherCaptureMethod,
+        ]
+    )
+    func confirmWithOtherParametersRefused(_ other: ConfirmCase) async throws {
+        // Given an attempt in flight with 4242, left by a crash (or begun by another process)
+        let (environment, network) = try Self.crashingEnvironment(.afterNetwork)
+        let left = try await Self.crash(environment)
+        var input = PaymentIntents.ConfirmInput()
+        switch other {
+        case .anotherCard: input.paymentMethod = try await environment.card("5555555555554444").id
+        case .anotherReceiptEmail: input.receiptEmail = "other@example.com"
+        case .anotherCaptureMethod: input.captureMethod = .manual
+        }
+        // When a confirm asks for something else meanwhile
+        let error = await #expect(throws: PaymentError.self) {
+            try await environment.intents.confirm(left.id, input)
+        }
+        // Then it is refused as the loser of a race in one process is: the attempt was not its own (it answered
+        // that attempt's outcome, a 200 for a card it never sent)
+        #expect(error?.code == "payment_intent_unexpected_state", "\(String(describing: error))")
+        #expect(error?.message.contains("status of processing") == true, "\(String(describing: error))")
+        // And the attempt in flight was settled all the same, as its own request asked, charged once
+        let settled = try await environment.intents.retrieve(left.id)
+        #expect(settled.status == .succeeded)
+        #expect(settled.latestCharge == left.latestCharge)
+        #expect(settled.receiptEmail == nil && settled.captureMethod == .automatic)
+        #expect(try network.ledger.approvedCount() == 1)
+        #expect(try environment.count("charges") == 1)
+    }
+
+    enum ConfirmCase: String, CustomTestStringConvertible, Sendable {
+        case anotherCard, anotherReceiptEmail, anotherCaptureMethod
+        var testDescription: String { rawValue }
+    }
+
+    @Test("A confirm naming the attempt's card by its test id is the same request: it answers the attempt's outcome")
+    func confirmWithTheSameCardByTestID() async throws {
+        let (environment, network) = try Self.crashingEnvironment(.afterNetwork)
+        let left = try await Self.crash(environment)
+        let confirmed = try await environment.intents.confirm(left.id, .init(paymentMethod: "pm_card_visa"))
+        #expect(confirmed.status == .succeeded)
+        #expect(confirmed.latestCharge == left.latestCharge)
+        #expect(try network.ledger.approvedCount() == 1)
+        #expect(try environment.count("payment_methods") == 1)
+    }
+
     @Test("A decline recovered after a crash is reported as the card error it was")
     func declineRecovered() async throws {
         // Given a declined authorization whose answer was lost

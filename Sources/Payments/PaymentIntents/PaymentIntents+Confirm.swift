@@ -87,11 +87,57 @@ extension PaymentIntents {
         if let pmID = input.paymentMethod {
             paymentMethod = try await paymentMethods.resolveForPayment(pmID, param: "payment_method")
         }
-        var plan = try await begin(id, input: input, newPaymentMethod: paymentMethod, scope: scope)
-        if case .expired = plan {
+        var plan: Plan
+        do {
             plan = try await begin(id, input: input, newPaymentMethod: paymentMethod, scope: scope)
+            if case .expired = plan {
+                plan = try await begin(id, input: input, newPaymentMethod: paymentMethod, scope: scope)
+            }
+        } catch let other as OthersAttempt {
+            // Another request's attempt in flight, not this one's: it is settled as that request asked (its outcome
+            // is that request's to answer), and this confirm is refused as the race's loser is in one process.
+            _ = try? await recover(charge: other.charge)
+            throw PaymentIntentStateMachine.unexpectedState(.confirm, intent: other.seen)
         }
         return try await carryOut(plan, scope: scope)
+    }
+
+    /// A confirm found an attempt in flight that another request began, with other parameters than its own
+    /// (``attemptAnswers(_:newPaymentMethod:charge:intent:tx:)``).
+    struct OthersAttempt: Error {
+        /// The attempt's charge.
+        let charge: String
+        /// The intent as the confirm found it (`processing`): what its refusal says.
+        let seen: PaymentIntent
+    }
+
+    /// Whether the attempt `charge` in flight is what `input` asks for, so that the confirm may answer its outcome:
+    /// the same card (the payment method named, or a test id's card of the same number) and no field the attempt
+    /// did not set. A crash's leftover retried as it was sent is settled and answered; a confirm that raced it from
+    /// another process with another card (or another receipt email, capture method, ...) answered the other card's
+    /// outcome as its own, a 200 for a card it never sent or a decline of a card it never sent.
+    static func attemptAnswers(
+        _ input: ConfirmInput,
+        newPaymentMethod: PaymentMethods.Resolved?,
+        charge: String,
+        intent: PaymentIntent,
+        tx: any StoreTransaction
+    ) throws -> Bool {
+        if let asked = newPaymentMethod?.paymentMethod {
+            guard let attempted = try tx.charge(charge)?.paymentMethod else { return false }
+            if newPaymentMethod?.unsaved != nil {
+                // A test id's card is made anew for each request that names it: compared by its number's fingerprint
+                guard try tx.paymentMethod(attempted)?.fingerprint == asked.fingerprint else { return false }
+            } else if asked.id != attempted {
+                return false
+            }
+        }
+        if let email = input.receiptEmail, email != intent.receiptEmail { return false }
+        if let method = input.captureMethod, method != intent.captureMethod { return false }
+        if let usage = input.setupFutureUsage, usage != intent.setupFutureUsage { return false }
+        if let shipping = input.shipping, shipping != intent.shipping { return false }
+        if let url = input.returnURL, url != intent.returnURL { return false }
+        return true
     }
 
     /// Runs what phase one decided, and throws the attempt's card error when it failed.
@@ -181,7 +227,17 @@ extension PaymentIntents {
                     throw PaymentIntentStateMachine.unexpectedState(.confirm, intent: intent)
                 }
                 tx.onRollback { attempts.end(pending) }
-                // Left by a crash or another process: settle it rather than start a second attempt.
+                // Left by a crash or another process: settle it rather than start a second attempt, and answer its
+                // outcome only when it is what this confirm asks for (rolled back, the claim is released for that)
+                guard
+                    try Self.attemptAnswers(
+                        input,
+                        newPaymentMethod: newPaymentMethod,
+                        charge: pending,
+                        intent: intent,
+                        tx: tx
+                    )
+                else { throw OthersAttempt(charge: pending, seen: intent) }
                 let plan = try Self.recoveryPlan(charge: pending, tx: tx, vault: vault)
                 try scope?.mark(tx, .attemptRecorded, intent: intent.id, charge: pending)
                 return plan
