@@ -487,6 +487,9 @@ struct ConfirmTests {
         #expect(error.code == code)
         #expect(error.declineCode == declineCode)
         #expect(error.paymentMethod == card.id)
+        // And Stripe's param names the field to fix, for the declines that point at one (a checkout marks it)
+        let param = ["incorrect_cvc": "cvc", "expired_card": "exp_month"][code]
+        #expect(error.param == param)
         let intentID = try #require(error.paymentIntent)
         // And the intent is back to requires_payment_method with the error recorded
         let intent = try await environment.intents.retrieve(intentID)
@@ -497,6 +500,7 @@ struct ConfirmTests {
         #expect(intent.lastPaymentError?.declineCode == declineCode)
         #expect(intent.lastPaymentError?.type == .card)
         #expect(intent.lastPaymentError?.paymentMethod == card.id)
+        #expect(intent.lastPaymentError?.param == param)
         let charge = try #require(try await environment.charge(intent.latestCharge))
         #expect(charge.id == error.charge)
         #expect(charge.status == .failed)

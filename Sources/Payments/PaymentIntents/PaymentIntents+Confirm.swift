@@ -672,6 +672,7 @@ extension PaymentIntents {
             code: decline.code,
             declineCode: decline.declineCode,
             message: decline.message,
+            param: decline.param,
             paymentMethod: paymentMethod,
             charge: charge
         )
@@ -684,6 +685,7 @@ extension PaymentIntents {
             code: failure.code,
             declineCode: failure.declineCode,
             message: failure.message,
+            param: failure.param,
             status: 402,
             paymentIntent: intent.id,
             paymentMethod: failure.paymentMethod,
@@ -699,6 +701,7 @@ extension PaymentIntents {
             code: charge.failureCode ?? "card_declined",
             declineCode: charge.declineCode,
             message: charge.failureMessage ?? "Your card was declined.",
+            param: charge.failureCode.flatMap(CardDecline.param(forCode:)),
             status: 402,
             paymentIntent: intent.id,
             paymentMethod: charge.paymentMethod,

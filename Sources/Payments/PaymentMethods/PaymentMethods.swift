@@ -75,7 +75,12 @@ public struct PaymentMethods: Sendable {
         case .known(let known):
             profile = known
         case .refused(let decline):
-            throw PaymentError.cardData(code: decline.code, declineCode: decline.declineCode, message: decline.message)
+            throw PaymentError.cardData(
+                code: decline.code,
+                declineCode: decline.declineCode,
+                message: decline.message,
+                param: decline.param
+            )
         }
         let expiry = try Self.expiry(month: input.card.expMonth, year: input.card.expYear, now: now)
         if let cvc = input.card.cvc {
@@ -232,7 +237,12 @@ public struct PaymentMethods: Sendable {
         }
         if let card = try resolved.number ?? tx.cardNumber(of: paymentMethod.id, vault: vault) {
             if let decline = network.attachDecline(card, cvcProvided: paymentMethod.cvcCheck != nil) {
-                throw PaymentError.card(code: decline.code, declineCode: decline.declineCode, message: decline.message)
+                throw PaymentError.card(
+                    code: decline.code,
+                    declineCode: decline.declineCode,
+                    message: decline.message,
+                    param: decline.param
+                )
             }
             // The attach's verification at the issuer answers the card's checks, as Stripe's does
             if case .known(let profile) = network.lookUp(card) { paymentMethod.recordChecks(profile.checks) }

@@ -250,6 +250,7 @@ extension SetupIntents {
             code: failure.code,
             declineCode: failure.declineCode,
             message: failure.message,
+            param: failure.param,
             status: 402,
             paymentMethod: failure.paymentMethod,
             setupIntent: setup.id

@@ -13,6 +13,19 @@ public struct CardDecline: Sendable, Hashable {
         self.declineCode = declineCode
         self.message = message
     }
+
+    /// The card field a decline points at, Stripe's `param` on it: `cvc` for `incorrect_cvc`, `exp_month` for
+    /// `expired_card`, nil for the others. A checkout marks the field from it; it was missing, so none was marked.
+    public var param: String? { Self.param(forCode: code) }
+
+    /// ``param`` for a decline known only by its `code` (a failed charge's `failure_code`).
+    public static func param(forCode code: String) -> String? {
+        switch code {
+        case "incorrect_cvc": "cvc"
+        case "expired_card": "exp_month"
+        default: nil
+        }
+    }
 }
 
 // MARK: - Stripe's declines
