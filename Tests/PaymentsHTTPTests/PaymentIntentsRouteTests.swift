@@ -523,6 +523,21 @@ struct PaymentIntentsRouteTests {
             #expect(event["data"]?["object"]?.has("charges") == false)
             // and `charges` is no expansion a client may ask for, in any version
             #expect(expandCharges.status == 400)
+            // but that era's fee code expands its charges' balance transactions: null here, on retrieve and list
+            let fees = "charges.data.balance_transaction"
+            let oldFees = try await api.get("/v1/payment_intents/\(id)", [("expand[]", fees)], headers: old)
+            #expect(oldFees.status == 200, "\(oldFees.text)")
+            #expect(oldFees.json["charges"]?.ids == [succeeded])
+            #expect(oldFees.json["charges"]?["data"]?.array?.first?["balance_transaction"]?.isNull == true)
+            let oldListFees = try await api.get(
+                "/v1/payment_intents",
+                [("limit", "1"), ("expand[]", "data." + fees)],
+                headers: old
+            )
+            #expect(oldListFees.status == 200, "\(oldListFees.text)")
+            // a later version has no such list to expand
+            let newFees = try await api.get("/v1/payment_intents/\(id)", [("expand[]", fees)], headers: new)
+            #expect(newFees.status == 400, "\(newFees.text)")
         }
     }
 

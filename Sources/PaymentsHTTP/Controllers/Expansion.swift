@@ -30,6 +30,18 @@ enum Expansion {
     static let intentFields = Set(
         ["payment_method", "customer", "latest_charge"] + chargeNull.map { "latest_charge." + $0 }
     ).union(intentNull)
+    /// The fields an intent's request can expand: ``intentFields``, and for API versions before 2022-11-15 (whose
+    /// intents show their `charges` list to a secret key) the fields of the list's charges that are always null, as
+    /// that era's fee code named them (`charges.data.balance_transaction`). The list itself is shown by the version,
+    /// never by an expansion.
+    static func intentFields(_ context: StripeRequestContext) -> Set<String> {
+        guard context.scope != .publishable, RenderOptions.showsChargesList(version: context.apiVersion) else {
+            return intentFields
+        }
+        return legacyIntentFields
+    }
+    static let legacyIntentFields = intentFields.union(chargeNull.map { "\(Lookup.legacyCharges).data." + $0 })
+
     /// The fields a Charge can expand.
     static let chargeFields: Set<String> = Lookup.chargeExpandable.union(chargeNull)
     /// The fields a Refund can expand: its charge and its PaymentIntent (reconciliation reads the charge from a

@@ -23,7 +23,7 @@ struct PaymentIntentsController {
     @Sendable func create(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
-        let expand = try Expansion.read(&params, allowed: Expansion.intentFields)
+        let expand = try Expansion.read(&params, allowed: Expansion.intentFields(context))
         let confirm = try params.boolean("confirm") ?? false
         var input = PaymentIntents.CreateInput(
             amount: try params.requiredInteger("amount"),
@@ -70,7 +70,7 @@ struct PaymentIntentsController {
             throw PaymentError.searchNotServed("payment_intents", filters: "customer and created")
         }
         var params = try await RequestParameters.read(request, context: context)
-        let expand = try Expansion.read(&params, allowed: Expansion.intentFields)
+        let expand = try Expansion.read(&params, allowed: Expansion.intentFields(context))
         let clientSecret = try params.string("client_secret")
         try params.finish()
         let id = try context.parameters.require("id")
@@ -83,7 +83,7 @@ struct PaymentIntentsController {
     @Sendable func update(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
-        let expand = try Expansion.read(&params, allowed: Expansion.intentFields)
+        let expand = try Expansion.read(&params, allowed: Expansion.intentFields(context))
         var input = PaymentIntents.UpdateInput()
         input.amount = try params.integer("amount")
         input.currency = try params.string("currency", maxLength: 3)
@@ -114,7 +114,7 @@ struct PaymentIntentsController {
     @Sendable func list(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
-        let expand = try Expansion.read(&params, allowed: Expansion.intentFields, list: true)
+        let expand = try Expansion.read(&params, allowed: Expansion.intentFields(context), list: true)
         let customer = try params.string("customer")
         let created = try ListParameters.created(&params)
         let page = try ListParameters.page(&params)
@@ -132,7 +132,7 @@ struct PaymentIntentsController {
 
     @Sendable func confirm(_ request: Request, context: StripeRequestContext) async throws -> Response {
         var params = try await RequestParameters.read(request, context: context)
-        let expand = try Expansion.read(&params, allowed: Expansion.intentFields)
+        let expand = try Expansion.read(&params, allowed: Expansion.intentFields(context))
         let clientSecret = try params.string("client_secret")
         var input = PaymentIntents.ConfirmInput()
         input.paymentMethod = try params.string("payment_method")
@@ -167,7 +167,7 @@ struct PaymentIntentsController {
     @Sendable func cancel(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
-        let expand = try Expansion.read(&params, allowed: Expansion.intentFields)
+        let expand = try Expansion.read(&params, allowed: Expansion.intentFields(context))
         let reason = try params.choice(
             "cancellation_reason",
             CancellationReason.self,
@@ -186,7 +186,7 @@ struct PaymentIntentsController {
     @Sendable func capture(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
-        let expand = try Expansion.read(&params, allowed: Expansion.intentFields)
+        let expand = try Expansion.read(&params, allowed: Expansion.intentFields(context))
         let amount = try params.integer("amount_to_capture")
         let metadata = try params.metadata()?.updates
         // The charge's, as Stripe's capture sets them (the test-mode network prints no statement)
