@@ -135,7 +135,7 @@ struct ServeCommand: AsyncParsableCommand {
         // transaction) keeps it from starting over, and nothing showed it
         let logs =
             (settings.databaseURL == nil ? [("payments", settings.db)] : []) + [
-                ("card_network", settings.networkLedger)
+                ("card-network", settings.networkLedger)
             ]
         services.beforeMetricsScrape = {
             for (database, file) in logs {

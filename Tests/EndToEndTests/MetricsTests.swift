@@ -79,7 +79,7 @@ struct MetricsTests {
             payments = try size(server.db)
             ledger = try size(server.folder.appendingPathComponent("card-network.sqlite"))
             if Self.sample(text, "payments_wal_bytes", [#"database="payments""#]) == payments,
-                Self.sample(text, "payments_wal_bytes", [#"database="card_network""#]) == ledger
+                Self.sample(text, "payments_wal_bytes", [#"database="card-network""#]) == ledger
             {
                 break
             }
@@ -87,7 +87,7 @@ struct MetricsTests {
         }
         #expect(payments > 0 && ledger > 0)
         #expect(Self.sample(text, "payments_wal_bytes", [#"database="payments""#]) == payments, "\(text)")
-        #expect(Self.sample(text, "payments_wal_bytes", [#"database="card_network""#]) == ledger, "\(text)")
+        #expect(Self.sample(text, "payments_wal_bytes", [#"database="card-network""#]) == ledger, "\(text)")
     }
 
     @Test("Refunds count by the outcome they reach; a refund's retry with its key counts nothing more")
