@@ -72,8 +72,12 @@ struct ServeCommand: AsyncParsableCommand {
         let settings = loaded
         // Before anything starts an event loop (the PostgreSQL pool, the HTTP server): SwiftNIO takes it only then.
         NIOSingletons.groupLoopCountSuggestion = settings.eventLoops
-        // An IPv6 address goes in brackets in a URL (`http://[::1]:4242`).
-        let host = settings.host.contains(":") ? "[\(settings.host)]" : settings.host
+        // An IPv6 address goes in brackets in a URL (`http://[::1]:4242`). A host that names every address (refused
+        // without publicBaseURL in production) gives links to this machine's loopback, which a browser can open.
+        let linkHost =
+            ServiceSettings.isWildcard(settings.host)
+            ? (settings.host.contains(":") ? "::1" : "127.0.0.1") : settings.host
+        let host = linkHost.contains(":") ? "[\(linkHost)]" : linkHost
         let base = settings.publicBaseURL ?? "http://\(host):\(settings.port)"
         try await Bootstrap.faultInjector(settings.faultPoint, action: settings.faultAction).reach(.beforeMigrations)
         let bootstrap = try await Bootstrap(

@@ -475,6 +475,11 @@ struct ServiceSettings: Sendable {
     /// The database as messages name it: the SQLite file, or the PostgreSQL URL without its password.
     var databaseName: String { databaseURL?.redactedURL ?? db }
 
+    /// Whether `host` names every address of the machine (`0.0.0.0`, `::`) rather than one a browser can open.
+    static func isWildcard(_ host: String) -> Bool {
+        ["0.0.0.0", "::", "[::]", "0:0:0:0:0:0:0:0"].contains(host)
+    }
+
     /// Refuses settings that cannot work, and development secrets in production.
     func validate() throws {
         // Checked first: every production check below hangs on this value being exactly `production`.
@@ -513,6 +518,16 @@ struct ServiceSettings: Sendable {
         ] where !(value <= most) {
             throw SettingsError.invalid(
                 "\(name) (\(Self.environmentName(name))) must be at most \(Int(most)) \(name == "networkLatency" ? "s (in ms)" : "seconds")."
+            )
+        }
+        if publicBaseURL == nil, environment == "production", Self.isWildcard(host) {
+            // The challenge links were made from the host: `http://0.0.0.0:4242/3ds/...`, which no customer's
+            // browser opens, so every payment that needs 3-D Secure failed
+            throw SettingsError.invalid(
+                "publicBaseURL (PAYMENTS_PUBLIC_BASE_URL) is required in production when host is '\(host)', which "
+                    + "names every address of the machine and none a customer can open: the 3-D Secure links sent to "
+                    + "customers are made from it. Set it to the address customers reach the service at, such as "
+                    + "https://pay.example.com."
             )
         }
         if let base = publicBaseURL {

@@ -219,6 +219,13 @@ struct KeyRollingTests {
             environment: production(["PAYMENTS_SECRET_KEY": "rk_live_" + String(repeating: "x9", count: 16)]),
             names: "PAYMENTS_SECRET_KEY"
         ),
+        // Not a key, but the same kind of mistake: the 3-D Secure links named http://0.0.0.0:PORT, which no
+        // customer's browser opens
+        Refusal(
+            name: "host 0.0.0.0 without publicBaseURL",
+            environment: production(["PAYMENTS_HOST": "0.0.0.0"]),
+            names: "publicBaseURL (PAYMENTS_PUBLIC_BASE_URL) is required in production when host is '0.0.0.0'"
+        ),
         Refusal(
             name: "an old vault key that is not 32 bytes of base64",
             environment: production(["PAYMENTS_VAULT_OLD_KEYS": "\(goodVault),bm90IGEga2V5"]),

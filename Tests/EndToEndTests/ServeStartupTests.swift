@@ -68,6 +68,25 @@ struct ServeStartupTests {
         return (run.termination, run.output, FileManager.default.fileExists(atPath: database))
     }
 
+    @Test("a server on 0.0.0.0 without publicBaseURL (development) sends 3-D Secure links a browser can open")
+    func wildcardHostLinks() async throws {
+        let server = try await ServerProcess.start(store: .sqlite, arguments: ["--host", "0.0.0.0"])
+        defer { server.kill() }
+        let answer = try await server.client.postForm(
+            "/v1/payment_intents",
+            [
+                ("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_threeDSecure2Required"),
+                ("confirm", "true"), ("return_url", "https://shop.example/done"),
+            ],
+            auth: server.secret
+        )
+        let link = try #require(answer.json()["next_action"]?["redirect_to_url"]?["url"]?.string, "\(answer)")
+        // Then the link names the loopback, where it named http://0.0.0.0:PORT
+        #expect(link.hasPrefix("http://127.0.0.1:\(server.port)/3ds/"), "\(link)")
+        let opened = try await server.client.get(link)
+        #expect(opened.status == 200, "\(opened)")
+    }
+
     @Test("a card network ledger that is the service's database, by any name, is refused before anything is opened")
     func ledgerOverDatabaseRefused() async throws {
         let folder = try TestPaths.temporaryFolder("payments-e2e-ledger-over-database")
