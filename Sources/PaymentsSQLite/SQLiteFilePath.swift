@@ -88,9 +88,9 @@ public enum SQLiteFilePath {
         throw Refusal(
             description: "\(role) '\(path)' \(state), but its write-ahead log '\(path)-wal' (\(log.st_size) bytes) is "
                 + "there: it holds the data committed since the last checkpoint, and opening the path would delete "
-                + "it. Nothing was changed. Put the removed file back (a server still running on it holds it open: copy "
-                + "it from /proc/PID/fd/N, which `ls -l /proc/PID/fd` shows as deleted). A backup does not go with "
-                + "this log: to restore one, or to start afresh on purpose, move the -wal file away first."
+                + "it. Nothing was changed. Put the removed file back (a server still running on it holds it open: "
+                + "copy it from /proc/PID/fd/N, which `ls -l /proc/PID/fd` shows as deleted). A backup does not go "
+                + "with this log: to restore one, or to start afresh on purpose, move the -wal file away first."
         )
     }
 

@@ -31,7 +31,7 @@ struct StaticFilesRouteTests {
     }
 
     @Test(
-        "Every static file carries the page-security headers and its charset; /checkout redirects to /checkout/ on this host"
+        "Every static file has the page-security headers and its charset; /checkout redirects to /checkout/ on this host"
     )
     func canonicalPaths() async throws {
         try await FuzzFindingsRouteTests.withStaticFiles { wire in

@@ -154,7 +154,7 @@ struct CrashRecoveryTests {
     }
 
     @Test(
-        "A confirm with other parameters than the attempt in flight settles that attempt and is refused as a race's loser",
+        "A confirm asking other than the attempt in flight settles that attempt and is refused as a race's loser",
         arguments: [
             ConfirmCase.anotherCard, .anotherReceiptEmail, .anotherCaptureMethod,
         ]
