@@ -67,6 +67,7 @@ let package = Package(
             dependencies: [
                 "PaymentsCore",
                 "PaymentsPostgres",
+                "PaymentsSQLite",
                 "PaymentsStore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -126,6 +127,7 @@ let package = Package(
                 "PaymentsArchive",
                 "PaymentsCore",
                 "PaymentsPostgres",
+                "PaymentsSQLite",
                 "PaymentsStore",
                 "PaymentsNetwork",
                 "Payments",

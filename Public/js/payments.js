@@ -288,7 +288,16 @@ export function Payments(publishableKey, options = {}) {
     if (intent.next_action?.type !== 'redirect_to_url' || !url) return actionError(false, intent, kind);
     const answer = await showChallenge(url, intent.id, text, kind);
     if (answer.outcome === 'cancel') await recordCancel(url);
-    const after = await retrieveIntent(clientSecret, kind);
+    let after = await retrieveIntent(clientSecret, kind);
+    // A link answered elsewhere a moment ago (another window, the same form posted twice): its answer is recorded,
+    // no challenge is left (`next_action` null), but the payment that follows it may still be on its way to the
+    // card network. Read again until it is decided, rather than report a failure over a payment that then succeeds.
+    for (let tries = 0; tries < 40 && answer.outcome === 'expired' && !after.error; tries++) {
+      const current = after[kind.result];
+      if (current.status !== 'requires_action' || current.next_action) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      after = await retrieveIntent(clientSecret, kind);
+    }
     if (after.error) return after;
     if (answer.outcome !== 'fail' && kind.authenticated.has(after[kind.result].status)) {
       return { [kind.result]: after[kind.result] };

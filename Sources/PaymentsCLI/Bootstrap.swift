@@ -6,6 +6,7 @@ import PaymentsCore
 import PaymentsHTTP
 import PaymentsNetwork
 import PaymentsPostgres
+import PaymentsSQLite
 import PaymentsStore
 import Synchronization
 
@@ -250,6 +251,8 @@ struct Bootstrap {
 
     /// ``requireDatabase(_:command:)`` for the SQLite file at `path`.
     static func requireDatabaseFile(_ path: String, command: String) throws {
+        // A removed file whose log is still there is that, not a database to create by starting the server
+        try SQLiteFilePath.refuseOrphanedLog(path, role: "The database (--db, PAYMENTS_DB)")
         guard !FileManager.default.fileExists(atPath: path) else { return }
         FileHandle.standardError.write(
             Data(

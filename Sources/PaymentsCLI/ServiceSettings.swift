@@ -475,9 +475,35 @@ struct ServiceSettings: Sendable {
     /// The database as messages name it: the SQLite file, or the PostgreSQL URL without its password.
     var databaseName: String { databaseURL?.redactedURL ?? db }
 
-    /// Whether `host` names every address of the machine (`0.0.0.0`, `::`) rather than one a browser can open.
+    /// Whether `host` names every address of the machine (`0.0.0.0`, `::`) rather than one a browser can open: in
+    /// any spelling the system reads as the all-zero address (`0`, `::0`, `::ffff:0.0.0.0`), which a list of
+    /// spellings missed while the server listened on every address all the same.
     static func isWildcard(_ host: String) -> Bool {
-        ["0.0.0.0", "::", "[::]", "0:0:0:0:0:0:0:0"].contains(host)
+        var hints = addrinfo()
+        hints.ai_flags = AI_NUMERICHOST
+        var found: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, nil, &hints, &found) == 0, let first = found else { return false }
+        defer { freeaddrinfo(first) }
+        var next: UnsafeMutablePointer<addrinfo>? = first
+        while let entry = next {
+            defer { next = entry.pointee.ai_next }
+            guard let address = entry.pointee.ai_addr else { continue }
+            switch Int32(address.pointee.sa_family) {
+            case AF_INET:
+                let ipv4 = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr.s_addr }
+                if ipv4 != 0 { return false }
+            case AF_INET6:
+                let bytes = address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { pointer in
+                    withUnsafeBytes(of: pointer.pointee.sin6_addr) { Array($0) }
+                }
+                // All zeros (`::`), or the IPv4-mapped all-zero address (`::ffff:0.0.0.0`)
+                let mapped = bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF
+                if !(bytes.allSatisfy { $0 == 0 } || (mapped && bytes[12...].allSatisfy { $0 == 0 })) { return false }
+            default:
+                return false
+            }
+        }
+        return true
     }
 
     /// Refuses settings that cannot work, and development secrets in production.

@@ -40,10 +40,9 @@ public enum SQLiteFilePath {
     /// - Parameter role: what the file is, for messages ("the database (--db, PAYMENTS_DB)").
     /// - Throws: ``Refusal`` saying why not.
     public static func prepare(_ path: String, role: String) throws {
+        try refuseOrphanedLog(path, role: role)
         var status = stat()
-        let exists = stat(path, &status) == 0
-        try refuseOrphanedLog(path, role: role, fileSize: exists ? Int64(status.st_size) : nil)
-        if exists {
+        if stat(path, &status) == 0 {
             switch status.st_mode & S_IFMT {
             case S_IFREG: return try checkWritable(path, role: role)
             case S_IFDIR: throw Refusal(description: "\(role) '\(path)' is a folder; name a file in it.")
@@ -79,19 +78,43 @@ public enum SQLiteFilePath {
     /// (an operator's `rm`), the server refuses writes and says at its stop to keep the log; but a plain restart then
     /// opened a new empty file, and SQLite deletes the log it finds beside an empty database: every payment in it was
     /// gone, the server served an empty database, and a client's retry of an answered payment was charged again.
-    /// - Parameter fileSize: the file's size, nil when there is none.
-    static func refuseOrphanedLog(_ path: String, role: String, fileSize: Int64?) throws {
+    ///
+    /// Every opening of a database file checks it first, a read-only one too: SQLite deletes that log on any open,
+    /// and `report`, `export` and `import` lost it as `serve` did. A path that is a symbolic link is followed, as
+    /// SQLite follows it, to the file whose log it keeps.
+    public static func refuseOrphanedLog(_ path: String, role: String) throws {
+        let file = resolvingLinks(path)
+        var status = stat()
+        let fileSize: Int64? = stat(file, &status) == 0 ? Int64(status.st_size) : nil
         guard (fileSize ?? 0) == 0 else { return }
         var log = stat()
-        guard stat(path + "-wal", &log) == 0, log.st_size > 0 else { return }
+        guard stat(file + "-wal", &log) == 0, log.st_size > 0 else { return }
         let state = fileSize == nil ? "does not exist" : "is empty"
+        let named = file == path ? "'\(path)'" : "'\(path)' (the link to '\(file)')"
         throw Refusal(
-            description: "\(role) '\(path)' \(state), but its write-ahead log '\(path)-wal' (\(log.st_size) bytes) is "
+            description: "\(role) \(named) \(state), but its write-ahead log '\(file)-wal' (\(log.st_size) bytes) is "
                 + "there: it holds the data committed since the last checkpoint, and opening the path would delete "
                 + "it. Nothing was changed. Put the removed file back (a server still running on it holds it open: "
                 + "copy it from /proc/PID/fd/N, which `ls -l /proc/PID/fd` shows as deleted). A backup does not go "
                 + "with this log: to restore one, or to start afresh on purpose, move the -wal file away first."
         )
+    }
+
+    /// `path` with its symbolic links followed to the file they name, existing or not (a link whose file was removed
+    /// names where it was); `path` itself when it is no link. At most 16 links deep, as the system's own limit.
+    public static func resolvingLinks(_ path: String) -> String {
+        var current = path
+        for _ in 0..<16 {
+            var status = stat()
+            guard lstat(current, &status) == 0, status.st_mode & S_IFMT == S_IFLNK,
+                let target = try? FileManager.default.destinationOfSymbolicLink(atPath: current)
+            else { return current }
+            current =
+                target.hasPrefix("/")
+                ? target
+                : URL(fileURLWithPath: current).deletingLastPathComponent().appendingPathComponent(target).path
+        }
+        return current
     }
 
     /// Refuses a file (when it exists) or a folder this process cannot write: SQLite writes the file and makes its

@@ -210,26 +210,55 @@ struct HealthEndToEndTests {
         let log = server.db.path + "-wal"
         let logSize = try FileManager.default.attributesOfItem(atPath: log)[.size] as? Int ?? 0
         #expect(logSize > 0)
-        // Then a start there, or a migrate on an empty file there, refuses and changes nothing: both made a new
-        // database, SQLite deleted the log beside it, and a retry of order-1 was charged a second time
-        for empty in [false, true] {
-            if empty { #expect(FileManager.default.createFile(atPath: server.db.path, contents: Data())) }
-            let command =
-                empty ? ["migrate", "--db", server.db.path] : ["serve", "--db", server.db.path, "--port", "0"]
-            let run = try await runToCompletion(
+        // Then every command there, on the missing file or on an empty one, refuses and changes nothing: `serve` and
+        // `migrate` made a new database, `report`, `export` and `import` opened the empty file, SQLite deleted the
+        // log beside it each time, and a retry of order-1 was charged a second time
+        let archive = folder.appendingPathComponent("other.archive").path
+        let other = folder.appendingPathComponent("other.sqlite").path
+        for command in [["migrate", "--db", other], ["export", "--db", other, "--output", archive]] {
+            let made = try await runToCompletion(
                 try PaymentsBinary.path(),
                 command,
                 environment: PaymentsBinary.environment([:]),
-                in: folder,
-                timeout: .seconds(60)
+                in: folder
             )
-            #expect(run.termination.reason == .exit && run.termination.status != 0, "\(run)")
-            let state = empty ? "is empty" : "does not exist"
-            #expect(run.output.contains("'\(server.db.path)' \(state), but its write-ahead log"), "\(run.output)")
-            #expect(try FileManager.default.attributesOfItem(atPath: log)[.size] as? Int == logSize)
-            let size = try? FileManager.default.attributesOfItem(atPath: server.db.path)[.size] as? Int
-            #expect(size == (empty ? 0 : nil))
+            #expect(made.termination == Termination(reason: .exit, status: 0), "\(made)")
         }
+        let db = server.db.path
+        for empty in [false, true] {
+            if empty { #expect(FileManager.default.createFile(atPath: db, contents: Data())) }
+            for command in [
+                ["serve", "--db", db, "--port", "0"], ["migrate", "--db", db], ["sweep", "--db", db],
+                ["report", "--list", "--db", db], ["export", "--db", db, "--output", archive + "2"],
+                ["import", "--db", db, "--input", archive],
+            ] {
+                let run = try await runToCompletion(
+                    try PaymentsBinary.path(),
+                    command,
+                    environment: PaymentsBinary.environment([:]),
+                    in: folder,
+                    timeout: .seconds(60)
+                )
+                #expect(run.termination.reason == .exit && run.termination.status != 0, "\(command): \(run)")
+                let state = empty ? "is empty" : "does not exist"
+                #expect(run.output.contains("'\(db)' \(state), but its write-ahead log"), "\(command): \(run.output)")
+                #expect(try FileManager.default.attributesOfItem(atPath: log)[.size] as? Int == logSize, "\(command)")
+                let size = try? FileManager.default.attributesOfItem(atPath: db)[.size] as? Int
+                #expect(size == (empty ? 0 : nil), "\(command)")
+            }
+        }
+        // And so does a start through a link to the file, whose log SQLite keeps beside the file, not the link
+        let link = folder.appendingPathComponent("link.sqlite").path
+        #expect(symlink(db, link) == 0)
+        let linked = try await runToCompletion(
+            try PaymentsBinary.path(),
+            ["serve", "--db", link, "--port", "0"],
+            environment: PaymentsBinary.environment([:]),
+            in: folder,
+            timeout: .seconds(60)
+        )
+        #expect(linked.output.contains("'\(link)' (the link to '\(db)') is empty"), "\(linked.output)")
+        #expect(try FileManager.default.attributesOfItem(atPath: log)[.size] as? Int == logSize)
         // And with the rescued file back in place, a restart has the three payments, and a retry replays its own
         #expect(rename(rescued.path, server.db.path) == 0)
         let restarted = try await ServerProcess.start(store: .sqlite, folder: folder, keys: keys)

@@ -176,7 +176,7 @@ struct CrashRecoveryTests {
         // Then it is refused as the loser of a race in one process is: the attempt was not its own (it answered
         // that attempt's outcome, a 200 for a card it never sent)
         #expect(error?.code == "payment_intent_unexpected_state", "\(String(describing: error))")
-        #expect(error?.message.contains("status of processing") == true, "\(String(describing: error))")
+        #expect(error?.message.contains("confirmed by another request") == true, "\(String(describing: error))")
         // And the attempt in flight was settled all the same, as its own request asked, charged once
         let settled = try await environment.intents.retrieve(left.id)
         #expect(settled.status == .succeeded)

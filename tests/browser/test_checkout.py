@@ -7,9 +7,11 @@ Each test leaves a screenshot of its final state in artifacts/screenshots/<test>
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -47,6 +49,10 @@ def intents(server):
 
 def submit_with_enter(page):
     page.by_id("postal-code").send_keys(Keys.ENTER)
+
+
+# The file that releases a request held at the `after-authentication` fault point (debug builds).
+HOLD_AFTER_AUTHENTICATION = f"/tmp/payments-browser-hold-{os.getpid()}"
 
 
 def enter_3ds_frame(page):
@@ -265,6 +271,62 @@ def test_challenge_already_answered_elsewhere_pays_instead_of_failing(checkout_d
     intent_id = page.wait_success()
     assert intents(page.server) == [(intent_id, "succeeded")]
     assert page.server.count("SELECT count(*) FROM charges WHERE status = 'succeeded'") == 1
+
+
+@pytest.mark.settings(
+    PAYMENTS_FAULT_POINT="after-authentication", PAYMENTS_FAULT_ACTION=f"hold:{HOLD_AFTER_AUTHENTICATION}"
+)
+def test_card_action_answered_elsewhere_while_its_payment_is_on_its_way_succeeds(checkout_desktop):
+    if os.path.exists(HOLD_AFTER_AUTHENTICATION):
+        os.remove(HOLD_AFTER_AUTHENTICATION)
+    page = checkout_desktop.open()
+    # A merchant's own intent, confirmed automatically: the answer to its challenge goes on to the payment at once
+    created = urllib.request.Request(
+        page.server.url + "/v1/payment_intents",
+        data=b"amount=1500&currency=usd&payment_method=pm_card_threeDSecure2Required&confirm=true",
+        headers={"Authorization": "Bearer sk_test_development_51PaymentsLocalKeyDoNotUse"},
+    )
+    with urllib.request.urlopen(created, timeout=10) as response:
+        intent = json.load(response)
+    assert intent["status"] == "requires_action", intent
+    page.driver.execute_script(
+        """
+        const secret = arguments[0];
+        window.actionResult = null;
+        import('/js/payments.js').then(async ({ Payments }) => {
+          const config = await (await fetch('/checkout/config.json')).json();
+          window.actionResult = await Payments(config.publishable_key).handleCardAction(secret);
+        });
+        """,
+        intent["client_secret"],
+    )
+    enter_3ds_frame(page)
+    # The other window's answer is recorded, and the payment after it held back (the fault point), so the frame's
+    # own answer gets the used link's page while the intent has no challenge left and no outcome yet
+    link = page.driver.execute_script("return location.href")
+    elsewhere = threading.Thread(
+        target=lambda: urllib.request.urlopen(
+            urllib.request.Request(link, data=b"outcome=complete", method="POST"), timeout=30
+        ).read()
+    )
+    elsewhere.start()
+    try:
+        page.wait(lambda d: "fault point after-authentication: holding" in page.server.log(), message="not held")
+        page.by_id("complete").click()
+        page.driver.switch_to.default_content()
+        time.sleep(1.5)  # payments.js reads the intent meanwhile, finding it between the answer and the payment
+        assert page.driver.execute_script("return window.actionResult") is None
+    finally:
+        open(HOLD_AFTER_AUTHENTICATION, "w").close()
+
+    result = page.wait(lambda d: d.execute_script("return window.actionResult"), message="no result")
+    elsewhere.join()
+    # Then the card action resolves with the intent once the payment goes on (it reported a failed authentication)
+    assert "error" not in result, result
+    assert result["paymentIntent"]["status"] in ("processing", "succeeded"), result
+    assert intents(page.server) == [(intent["id"], "succeeded")]
+    assert page.server.count("SELECT count(*) FROM charges WHERE status = 'succeeded'") == 1
+    os.remove(HOLD_AFTER_AUTHENTICATION)
 
 
 @pytest.mark.settings(PAYMENTS_CONFIRMATION_WINDOW="3")

@@ -97,7 +97,14 @@ extension PaymentIntents {
             // Another request's attempt in flight, not this one's: it is settled as that request asked (its outcome
             // is that request's to answer), and this confirm is refused as the race's loser is in one process.
             _ = try? await recover(charge: other.charge)
-            throw PaymentIntentStateMachine.unexpectedState(.confirm, intent: other.seen)
+            // Not "a status of processing": the intent the error carries is read after the settling, and shows the
+            // other request's outcome
+            throw PaymentError.unexpectedState(
+                "This PaymentIntent was being confirmed by another request at the same time, with another payment "
+                    + "method or other parameters than this request's, so this request changed nothing. Retrieve the "
+                    + "PaymentIntent to see that request's outcome.",
+                paymentIntent: other.seen.id
+            )
         }
         return try await carryOut(plan, scope: scope)
     }
@@ -107,7 +114,7 @@ extension PaymentIntents {
     struct OthersAttempt: Error {
         /// The attempt's charge.
         let charge: String
-        /// The intent as the confirm found it (`processing`): what its refusal says.
+        /// The intent as the confirm found it (`processing`).
         let seen: PaymentIntent
     }
 

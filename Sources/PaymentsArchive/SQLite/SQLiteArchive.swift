@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PaymentsSQLite
 
 /// What the archive needs from a SQLite file: its tables and columns, its migrations, its rows in one snapshot,
 /// and an import of an archive's rows in one transaction.
@@ -8,8 +9,19 @@ enum SQLiteArchive {
     /// not stopped, or a short checkpoint. Five seconds, as the service's own connections.
     static let busyTimeout: TimeInterval = 5
 
+    /// ``SQLiteFilePath/refuseOrphanedLog(_:role:)`` for the archive's database, as the archive's own error.
+    static func refuseOrphanedLog(_ path: String) throws {
+        do {
+            try SQLiteFilePath.refuseOrphanedLog(path, role: "The database")
+        } catch let refusal as SQLiteFilePath.Refusal {
+            throw ArchiveError.database(refusal.description)
+        }
+    }
+
     /// Opens `path` for reading only; it must exist.
     static func readOnlyQueue(_ path: String) throws -> DatabaseQueue {
+        // SQLite deletes the log beside a missing or empty file on any open: `export` of such a path lost it
+        try refuseOrphanedLog(path)
         guard FileManager.default.fileExists(atPath: path) else {
             throw ArchiveError.database("There is no SQLite database at \(path).")
         }
@@ -22,6 +34,8 @@ enum SQLiteArchive {
 
     /// Opens `path` for the import's one transaction, foreign keys on.
     static func writableQueue(_ path: String) throws -> DatabaseQueue {
+        // An empty file beside a log is not a new database: `import` took it for one, and its open deleted the log
+        try refuseOrphanedLog(path)
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeout)
         configuration.foreignKeysEnabled = true

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import PaymentsCore
+import PaymentsSQLite
 
 /// A read-only connection for running reports from outside the server (`payments report`).
 ///
@@ -17,6 +18,8 @@ public struct ReportReader: Sendable {
     /// Opens the database at `path` read-only.
     /// - Throws: ``ReportError/databaseMissing(_:)`` when there is no file at `path`.
     public init(path: String) throws {
+        // Before anything opens it: SQLite deletes the log beside a missing or empty file on a read-only open too
+        try SQLiteFilePath.refuseOrphanedLog(path, role: "The database (--db, PAYMENTS_DB)")
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
             throw ReportError.databaseMissing(path)
