@@ -176,6 +176,31 @@ struct LimitsEndToEndTests {
         }
     }
 
+    @Test("A body announced over the limit is a 413 without a 100 Continue, and the connection ends; nothing is read")
+    func oversizedBodyEndsTheConnection() async throws {
+        try await withServer(environment: ["PAYMENTS_IDLE_TIMEOUT": "0"]) { server in
+            // Given a client that announces a huge body, asks to be told to send it, then sends some of it anyway
+            let fd = try RawHTTP.connect(port: server.port)
+            defer { close(fd) }
+            RawHTTP.send(
+                fd,
+                "POST /v1/customers HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(server.secretKey)\r\n"
+                    + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 9223372036854775807\r\n"
+                    + "Expect: 100-continue\r\n\r\nemail=a%40example.com&" + String(repeating: "x", count: 4096)
+            )
+            let (data, closed) = try await offCooperativePool { RawHTTP.receiveUntilClosed(fd, seconds: 10) }
+            let text = String(decoding: data, as: UTF8.self)
+            // Then the answer is the 413 alone, never a 100 inviting the body, and the server closes the connection
+            // (idleTimeout 0: nothing else would); it read and dropped the body until the idle timeout before
+            #expect(text.hasPrefix("HTTP/1.1 413 "), "\(text)")
+            #expect(!text.contains("100 Continue"), "\(text)")
+            #expect(text.lowercased().contains("\r\nconnection: close\r\n"), "\(text)")
+            #expect(closed, "no close within 10 s: \(text)")
+            // And the server goes on serving
+            #expect(try Self.get("/v1/customers", on: server).status == 200)
+        }
+    }
+
     @Test("Ambiguous framing (two Host fields, a transfer coding but chunked) is refused and ends the connection")
     func ambiguousFraming() async throws {
         try await withServer(environment: ["PAYMENTS_IDLE_TIMEOUT": "0"]) { server in

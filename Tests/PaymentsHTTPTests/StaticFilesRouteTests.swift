@@ -31,7 +31,7 @@ struct StaticFilesRouteTests {
     }
 
     @Test(
-        "Every static file has the page-security headers and its charset; /checkout redirects to /checkout/ on this host"
+        "Static files have the page-security headers and their charset; /checkout redirects to /checkout/ on this host"
     )
     func canonicalPaths() async throws {
         try await FuzzFindingsRouteTests.withStaticFiles { wire in

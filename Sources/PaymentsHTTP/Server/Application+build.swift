@@ -51,7 +51,12 @@ public func buildApplication(
         // (a bare 400, connection closed) before the server holds it.
         server: .http1(
             configuration: .init(
-                additionalChannelHandlers: [RequestArrivalHandler(deadline: services.limits.connectionIdleTimeout)],
+                additionalChannelHandlers: [
+                    RequestArrivalHandler(
+                        deadline: services.limits.connectionIdleTimeout,
+                        maxBodyBytes: services.limits.maxBodyBytes
+                    )
+                ],
                 idleTimeout: services.limits.connectionIdleTimeout,
                 httpDecoderConfiguration: .init(
                     maxHeaderFieldSize: services.limits.parserHeaderBytes,
