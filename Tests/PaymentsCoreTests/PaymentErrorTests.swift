@@ -107,4 +107,18 @@ struct PaymentErrorTests {
         }
         #expect(unavailable.withoutIdempotencyKey().message.hasSuffix(PaymentError.cardNetworkUnkeyedAdvice))
     }
+
+    @Test("A capture the store did not record says the store's reason as a sentence of its own")
+    func outcomeNotRecordedSentences() {
+        for reason in ["no database connection within 10.0 seconds", "The database is read-only."] {
+            let error = PaymentError.outcomeNotRecorded(
+                StoreError.unavailable(reason),
+                done: "captured 701",
+                paymentIntent: "pi_1"
+            )
+            // One period between the store's reason and what follows: "seconds This server" read as one sentence
+            #expect(error.message.contains(reason.hasSuffix(".") ? "\(reason) This server" : "\(reason). This server"))
+            #expect(!error.message.contains(".. "), "\(error.message)")
+        }
+    }
 }

@@ -377,7 +377,12 @@ extension PaymentError {
     /// message says what happened instead of inviting a retry.
     public static func outcomeNotRecorded(_ error: any Error, done: String, paymentIntent: String) -> PaymentError {
         var failure = (error as? StoreError).map { storeFailure($0) } ?? apiError()
-        let cause = (error as? StoreError).map { "\($0) " } ?? ""
+        // The store's sentence, ended with a period when its text has none ("... within 10.0 seconds")
+        let cause =
+            (error as? StoreError).map { reason in
+                let text = "\(reason)"
+                return text.hasSuffix(".") ? text + " " : text + ". "
+            } ?? ""
         failure.message =
             "The card network \(done) for PaymentIntent \(paymentIntent), but the database would not record it. "
             + cause + "This server goes on recording it in the background, and the PaymentIntent shows it as soon as "

@@ -169,9 +169,11 @@ struct IdempotencyMiddleware: RouterMiddleware {
             if let saved = capture.response,
                 (200..<300).contains(saved.status) || saved.status == 402 || lease.keyCommitted
             {
-                try await keys.finish(lease, response: SavedResponse(status: saved.status, body: saved.body))
+                try await Self.keeping(context) {
+                    try await keys.finish(lease, response: SavedResponse(status: saved.status, body: saved.body))
+                }
             } else {
-                try await keys.release(lease)
+                try await Self.keeping(context) { try await keys.release(lease) }
             }
             return response
         } catch let taken as IdempotencyKeyTaken {
@@ -183,7 +185,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
             throw error
         } catch let error as PaymentError where error.isTransient {
             // The card network did not answer: the key keeps its recovery point, so a retry resumes.
-            try await keys.release(lease)
+            try await Self.keeping(context) { try await keys.release(lease) }
             throw error
         } catch let error as PaymentError
             where (error.status == 402 && !error.failedValidation) || error.status >= 500 || lease.keyCommitted
@@ -198,16 +200,37 @@ struct IdempotencyMiddleware: RouterMiddleware {
                 context: context,
                 services: services
             )
-            try await keys.finish(lease, response: SavedResponse(status: error.status, body: body))
+            try await Self.keeping(context) {
+                try await keys.finish(lease, response: SavedResponse(status: error.status, body: body))
+            }
             throw error
         } catch {
-            try await keys.release(lease)
+            try await Self.keeping(context) { try await keys.release(lease) }
             // A refusal on what the request read (a 400 on the intent's state) may be the doing of a request with
             // the same key that committed after this one found the key new: answered as a retry is.
             guard let refusal = error as? PaymentError, refusal.status < 500,
-                let settled = try await keys.settledSince(lease)
+                let settled = try? await keys.settledSince(lease)
             else { throw error }
             return try Self.answer(settled, key: lease.key)
+        }
+    }
+
+    /// Runs the key's bookkeeping after the request's own work (saving its answer, or releasing the key), keeping the
+    /// request's answer when it fails: the database that failed the request (down, read-only) fails this write too,
+    /// and its error replaced the answer. A keyed payment the network had charged then got the generic 500 saying to
+    /// retry, where the same payment without a key was told `payment_not_recorded` and its intent. The key keeps its
+    /// lease until it runs out; a retry then resumes from the key's recovery point, as after a crash. A lost lease
+    /// (a 409: another request took the key over) is still the answer, as before.
+    private static func keeping(_ context: Context, _ bookkeeping: () async throws -> Void) async throws {
+        do {
+            try await bookkeeping()
+        } catch let error as PaymentError where error.status == 409 {
+            throw error
+        } catch {
+            context.logger.error(
+                "the idempotency key's bookkeeping failed; the request's own answer is sent",
+                metadata: ["error": .string(String(describing: error))]
+            )
         }
     }
 
