@@ -209,7 +209,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
             // A refusal on what the request read (a 400 on the intent's state) may be the doing of a request with
             // the same key that committed after this one found the key new: answered as a retry is.
             guard let refusal = error as? PaymentError, refusal.status < 500,
-                let settled = try? await keys.settledSince(lease)
+                let settled = try await keys.settledSince(lease)
             else { throw error }
             return try Self.answer(settled, key: lease.key)
         }
