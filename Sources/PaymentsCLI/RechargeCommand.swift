@@ -115,10 +115,17 @@ struct RechargeCommand: AsyncParsableCommand {
         }
         let charges = OffSessionCharges(context: bootstrap.context, instance: "rch_" + bootstrap.context.ids.token(16))
         let progress = Progress(total: rows.count)
-        let signals = RunSignals { signalNumber in
-            let name = [SIGINT: "SIGINT", SIGHUP: "SIGHUP"][signalNumber] ?? "SIGTERM"
+        // SIGTSTP (Ctrl-Z) too: a run paused while it held the database's write lock (most of the time, at full
+        // speed) held up every payment of the server beside it until it was resumed (429 `lock_timeout` after 5 s,
+        // readiness `database_timeout`). It stops as on SIGTERM instead, and the same file run again goes on.
+        let signals = RunSignals(signals: [SIGTERM, SIGINT, SIGHUP, SIGTSTP]) { signalNumber in
+            let name = [SIGINT: "SIGINT", SIGHUP: "SIGHUP", SIGTSTP: "SIGTSTP"][signalNumber] ?? "SIGTERM"
+            let paused =
+                signalNumber == SIGTSTP
+                ? " (a paused run would hold the database's write lock and stop the server's payments, so this run "
+                    + "stops instead; run the same file again to go on)" : ""
             let message =
-                "payments recharge: \(name): starting no more rows; finishing the rows being charged and "
+                "payments recharge: \(name)\(paused): starting no more rows; finishing the rows being charged and "
                 + "writing the results (again to stop at once)\n"
             FileHandle.standardError.write(Data(message.utf8))
         }

@@ -16,9 +16,10 @@ final class RunSignals: Sendable {
     /// Kept alive as long as this is: a released source stops delivering its signal.
     private nonisolated(unsafe) var sources: [any DispatchSourceSignal] = []
 
-    /// Starts catching SIGTERM, SIGINT and SIGHUP; `onStop` runs once, on the first (from a Dispatch queue).
-    init(onStop: @escaping @Sendable (Int32) -> Void) {
-        for signalNumber in [SIGTERM, SIGINT, SIGHUP] {
+    /// Starts catching `signals` (SIGTERM, SIGINT and SIGHUP unless told others); `onStop` runs once, on the first
+    /// (from a Dispatch queue).
+    init(signals: [Int32] = [SIGTERM, SIGINT, SIGHUP], onStop: @escaping @Sendable (Int32) -> Void) {
+        for signalNumber in signals {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler { [weak self] in self?.receive(signalNumber, onStop: onStop) }

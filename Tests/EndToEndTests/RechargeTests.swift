@@ -316,8 +316,8 @@ struct RechargeTests {
     }
 
     @Test(
-        "a run stopped by SIGTERM, SIGINT or SIGHUP finishes its rows in flight, writes every result, holds no reference",
-        arguments: [SIGTERM, SIGINT, SIGHUP]
+        "a run stopped by SIGTERM, SIGINT, SIGHUP or SIGTSTP finishes its rows in flight, writes every result",
+        arguments: [SIGTERM, SIGINT, SIGHUP, SIGTSTP]
     )
     func stoppedBySignal(_ signal: Int32) async throws {
         try await withServer { server in
