@@ -38,9 +38,12 @@ final class RunSignals: Sendable {
             return true
         }
         guard first else {
-            // A second signal: the operator does not want to wait
-            signal(signalNumber, SIG_DFL)
-            raise(signalNumber)
+            // A second signal: the operator does not want to wait. Sent to the process, not raised on this Dispatch
+            // thread, where signals are blocked: raised, it stayed pending and the run went on to its end. A second
+            // SIGTSTP ends the run as SIGTERM does, rather than pausing it with the database's write lock held.
+            let ending = signalNumber == SIGTSTP ? SIGTERM : signalNumber
+            signal(ending, SIG_DFL)
+            kill(getpid(), ending)
             return
         }
         onStop(signalNumber)

@@ -362,6 +362,45 @@ struct RechargeTests {
         }
     }
 
+    @Test(
+        "a second stop signal ends a run at once, as its message says; a second SIGTSTP ends it too",
+        arguments: [
+            SIGTERM, SIGINT, SIGTSTP,
+        ]
+    )
+    func stoppedTwice(_ signal: Int32) async throws {
+        try await withServer { server in
+            let rows = 40
+            let (input, ledgers, approvedBefore) = try await Self.renewals(server, rows: rows)
+            let output = server.folder.appendingPathComponent("renewals-out.csv")
+            // Given a run whose rows each wait 3 s for the card network, stopped by the signal, then by it again
+            let started = ContinuousClock.now
+            let process = try await ledgers.recharge(
+                killedPartWay: ["recharge"] + server.databaseArguments + [
+                    "--input", input.path, "--output", output.path,
+                ],
+                environment: server.commandEnvironment([
+                    "PAYMENTS_NETWORK_LATENCY": "3000", "PAYMENTS_NETWORK_TIMEOUT": "30",
+                ]),
+                rows: rows,
+                approvedBefore: approvedBefore,
+                signal: signal,
+                twice: true
+            )
+            // Then the second ended it by the signal (SIGTERM for a second SIGTSTP, not a pause holding the write
+            // lock), without waiting for the rows in flight: it was raised on a thread where signals are blocked,
+            // and the run waited for its rows and exited as after one signal
+            #expect(process.termination == .uncaughtSignal, "\(process)")
+            #expect(process.status == (signal == SIGTSTP ? SIGTERM : signal), "\(process)")
+            #expect(ContinuousClock.now - started < .seconds(60))
+            // And the rows it left are settled once, by the run of the same file again
+            let rerun = try await Self.recharge(server, input: input, output: output)
+            #expect(rerun.termination.status == 0, "\(rerun.output)")
+            #expect(try ledgers.networkApprovedAttempts().count - approvedBefore == rows)
+            #expect(try await ledgers.intentsChargedTwice().isEmpty)
+        }
+    }
+
     @Test("a file that is not CSV is refused whole, naming its line, before any row is charged")
     func notCSV() async throws {
         try await withServer { server in

@@ -123,14 +123,15 @@ func runToCompletion(
 extension Ledgers {
     /// Starts `payments` with `arguments` (a `recharge` run slowed by a network latency in `environment`), waits
     /// until the card network approved a quarter of `rows` more than `approvedBefore` (checked every 20 ms, at most
-    /// 60 s, or until the run ends), then kills it with SIGKILL.
+    /// 60 s, or until the run ends), then kills it with SIGKILL (or `signal`, `twice` 300 ms apart).
     /// - Returns: how the run ended, and how many attempts the network approved in it.
     func recharge(
         killedPartWay arguments: [String],
         environment: [String: String],
         rows: Int,
         approvedBefore: Int,
-        signal: Int32 = SIGKILL
+        signal: Int32 = SIGKILL,
+        twice: Bool = false
     ) async throws -> (termination: Process.TerminationReason, status: Int32, charged: Int) {
         let process = ChildProcess(
             executableURL: URL(fileURLWithPath: try PaymentsBinary.path()),
@@ -152,6 +153,11 @@ extension Ledgers {
                 approved = try ledgers.networkApprovedAttempts().count
             }
             kill(pid, signal)
+            if twice {
+                // The operator presses Ctrl-C (or Ctrl-Z) again
+                usleep(300_000)
+                kill(pid, signal)
+            }
         }
         process.waitUntilExit()
         ChildRegistry.remove(process.processIdentifier)
