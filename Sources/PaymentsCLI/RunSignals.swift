@@ -22,7 +22,13 @@ final class RunSignals: Sendable {
         for signalNumber in signals {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { [weak self] in self?.receive(signalNumber, onStop: onStop) }
+            // Signals that came before the handler ran are one event, counted in `data`: a second Ctrl-C on a busy
+            // machine came with the first and was taken for it alone
+            // (the source lives as long as the process's run, so its handler may hold it)
+            nonisolated(unsafe) let counted = source
+            source.setEventHandler { [weak self] in
+                for _ in 0..<max(1, counted.data) { self?.receive(signalNumber, onStop: onStop) }
+            }
             source.resume()
             sources.append(source)
         }

@@ -133,12 +133,18 @@ extension Ledgers {
         signal: Int32 = SIGKILL,
         twice: Bool = false
     ) async throws -> (termination: Process.TerminationReason, status: Int32, charged: Int) {
+        // With `twice`, its output, read for the first signal's answer before the second is sent: two signals sent
+        // before the first was taken are one for the kernel (a signal does not queue)
+        let log = try TestPaths.temporaryFolder("recharge-signals").appendingPathComponent("output.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let output = twice ? try FileHandle(forWritingTo: log) : nil
+        defer { try? output?.close() }
         let process = ChildProcess(
             executableURL: URL(fileURLWithPath: try PaymentsBinary.path()),
             arguments: arguments,
             environment: environment,
             currentDirectoryURL: TestPaths.root,
-            output: nil
+            output: output
         )
         try ChildRegistry.launch(process)
         ChildRegistry.add(process.processIdentifier)
@@ -154,8 +160,13 @@ extension Ledgers {
             }
             kill(pid, signal)
             if twice {
-                // The operator presses Ctrl-C (or Ctrl-Z) again
-                usleep(300_000)
+                // The operator presses Ctrl-C (or Ctrl-Z) again, once the run said it stops
+                let answered = ContinuousClock.now + .seconds(30)
+                while ContinuousClock.now < answered,
+                    (try? String(contentsOf: log, encoding: .utf8))?.contains("starting no more rows") != true
+                {
+                    usleep(20_000)
+                }
                 kill(pid, signal)
             }
         }
