@@ -2,7 +2,6 @@ import Foundation
 import HTTPTypes
 import Payments
 import PaymentsCore
-import PaymentsNetwork
 import PaymentsStore
 import Synchronization
 import TestSupport
@@ -27,42 +26,6 @@ final class BreakableStore: PaymentStore {
     }
 }
 
-/// The test-mode network, breaking `store` once it has answered an authorization: the database fails between the
-/// network's answer and its record.
-final class StoreBreakingNetwork: CardNetwork {
-    let ledger: TestModeCardNetwork
-    let store: BreakableStore
-
-    init(ledger: TestModeCardNetwork, store: BreakableStore) {
-        self.ledger = ledger
-        self.store = store
-    }
-
-    func lookUp(_ card: CardNumber) -> CardLookup { ledger.lookUp(card) }
-
-    func attachDecline(_ card: CardNumber, cvcProvided: Bool) -> CardDecline? {
-        ledger.attachDecline(card, cvcProvided: cvcProvided)
-    }
-
-    func testCardNumber(forPaymentMethodID id: String) -> String? { ledger.testCardNumber(forPaymentMethodID: id) }
-
-    func authorize(_ request: AuthorizationRequest) async throws -> AuthorizationResult {
-        let result = try await ledger.authorize(request)
-        store.broken.withLock { $0 = true }
-        return result
-    }
-
-    func capture(attemptID: String, amount: Int64, reference: String) async throws -> NetworkCapture? {
-        try await ledger.capture(attemptID: attemptID, amount: amount, reference: reference)
-    }
-
-    func void(attemptID: String) async throws -> Bool { try await ledger.void(attemptID: attemptID) }
-
-    func refund(attemptID: String, refundID: String, amount: Int64, now: Int64) async throws -> RefundResult {
-        try await ledger.refund(attemptID: attemptID, refundID: refundID, amount: amount, now: now)
-    }
-}
-
 /// Found by the PostgreSQL probe: when the database failed a keyed request, the key's own bookkeeping (saving the
 /// answer, releasing the key) failed on the same database, and its error replaced the request's.
 @Suite("Idempotency keys' bookkeeping on a failing database")
@@ -72,13 +35,13 @@ struct IdempotencyBookkeepingRouteTests {
         // Given a database that fails every write from the moment the card network has answered
         let environment = try TestEnvironment(outcomePatience: .zero)
         let store = BreakableStore(environment.database)
-        let network = StoreBreakingNetwork(ledger: environment.network, store: store)
         let context = PaymentsContext(
             database: store,
             vault: environment.context.vault,
-            network: network,
+            network: environment.network,
             clock: environment.clock.unixClock,
-            settings: environment.context.settings
+            settings: environment.context.settings,
+            faults: FaultInjector(armed: .afterNetwork) { _ in store.broken.withLock { $0 = true } }
         )
         var http = try TestHTTP(environment: environment)
         http.services = HTTPServices(context: context, keys: http.services.keys, catalog: .development)
