@@ -102,7 +102,7 @@ public enum SQLiteFilePath {
 
     /// `path` with its symbolic links followed to the file they name, existing or not (a link whose file was removed
     /// names where it was); `path` itself when it is no link. At most 16 links deep, as the system's own limit.
-    public static func resolvingLinks(_ path: String) -> String {
+    static func resolvingLinks(_ path: String) -> String {
         var current = path
         for _ in 0..<16 {
             var status = stat()

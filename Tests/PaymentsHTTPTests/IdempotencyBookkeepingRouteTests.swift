@@ -35,12 +35,8 @@ struct IdempotencyBookkeepingRouteTests {
         // Given a database that fails every write from the moment the card network has answered
         let environment = try TestEnvironment(outcomePatience: .zero)
         let store = BreakableStore(environment.database)
-        let context = PaymentsContext(
-            database: store,
-            vault: environment.context.vault,
-            network: environment.network,
-            clock: environment.clock.unixClock,
-            settings: environment.context.settings,
+        let context = environment.context(
+            over: store,
             faults: FaultInjector(armed: .afterNetwork) { _ in store.broken.withLock { $0 = true } }
         )
         var http = try TestHTTP(environment: environment)

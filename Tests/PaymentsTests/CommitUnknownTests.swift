@@ -36,14 +36,7 @@ struct CommitUnknownTests {
     /// The environment's use cases over a store whose next write loses its COMMIT's answer.
     static func context(_ environment: TestEnvironment) -> (PaymentsContext, CommitLostStore) {
         let store = CommitLostStore(environment.database)
-        let context = PaymentsContext(
-            database: store,
-            vault: environment.context.vault,
-            network: environment.network,
-            clock: environment.clock.unixClock,
-            settings: environment.context.settings
-        )
-        return (context, store)
+        return (environment.context(over: store), store)
     }
 
     @Test("A payment's first phase names its intent, says not to retry without a key, and is completed once")

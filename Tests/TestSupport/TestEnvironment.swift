@@ -65,4 +65,17 @@ public struct TestEnvironment: Sendable {
     public var customers: Customers { Customers(context: context) }
     /// The refunds use case over this environment.
     public var refunds: Refunds { Refunds(context: context) }
+
+    /// This environment's context with its database behind `store` (a wrapper that fails as a test needs), and
+    /// `faults` armed: its vault, network, clock and settings.
+    public func context(over store: any PaymentStore, faults: FaultInjector = .inert) -> PaymentsContext {
+        PaymentsContext(
+            database: store,
+            vault: context.vault,
+            network: context.network,
+            clock: clock.unixClock,
+            settings: context.settings,
+            faults: faults
+        )
+    }
 }
