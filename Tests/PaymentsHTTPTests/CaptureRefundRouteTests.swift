@@ -146,6 +146,40 @@ struct CaptureRefundRouteTests {
         }
     }
 
+    @Test("a capture whose metadata would leave more than 50 keys is refused before the network captures anything")
+    func captureMetadataOverTheLimit() async throws {
+        try await withWire { api in
+            // Given an authorized intent holding 50 metadata keys
+            let keys = (0..<50).map { ("metadata[k\($0)]", "v") }
+            let created = try await api.payment(
+                [("payment_method", "pm_card_visa"), ("capture_method", "manual"), ("confirm", "true")] + keys
+            )
+            let id = try #require(created.json["id"]?.string)
+            try #require(created.json["status"]?.string == "requires_capture")
+
+            // When a capture adds a 51st key
+            let refused = try await api.post("/v1/payment_intents/\(id)/capture", [("metadata[new]", "x")])
+
+            // Then it is refused, and nothing was captured: a cancel releases the whole authorization
+            #expect(refused.status == 400 && refused.error["param"]?.string == "metadata", "\(refused.text)")
+            #expect(try await api.retrieveIntent(id)["status"]?.string == "requires_capture")
+            let canceled = try await api.post("/v1/payment_intents/\(id)/cancel")
+            #expect(canceled.status == 200, "\(canceled.text)")
+            #expect(canceled.json["status"]?.string == "canceled" && canceled.json["amount_received"]?.int == 0)
+
+            // And a capture that makes room in the same request captures, with its metadata
+            let other = try #require(try await Self.authorized(api)["id"]?.string)
+            let filled = try await api.post("/v1/payment_intents/\(other)", keys)
+            try #require(filled.status == 200, "\(filled.text)")
+            let captured = try await api.post(
+                "/v1/payment_intents/\(other)/capture",
+                [("metadata[k0]", ""), ("metadata[new]", "x")]
+            )
+            #expect(captured.status == 200 && captured.json["status"]?.string == "succeeded", "\(captured.text)")
+            #expect(captured.json["metadata"]?["new"]?.string == "x" && captured.json["metadata"]?["k0"] == nil)
+        }
+    }
+
     @Test("capturing more than is capturable is a 400 and changes nothing")
     func captureTooMuch() async throws {
         try await withWire { api in

@@ -99,6 +99,25 @@ struct CaptureCancelRaceTests {
         }
     }
 
+    @Test("A capture's metadata is recorded with its capture though an update meanwhile filled the intent's keys")
+    func captureMetadataAfterAnUpdateMeanwhile() async throws {
+        // Given a capture adding a key to an intent with none, checked and sent to the network
+        let (environment, intent, racer) = try await Self.authorized(at: .afterCaptureNetwork)
+        let intents = environment.intents
+        racer.set {
+            // While the network captures, an update gives the intent 50 keys
+            var update = PaymentIntents.UpdateInput()
+            update.metadata = Dictionary(uniqueKeysWithValues: (0..<50).map { ("k\($0)", "v") })
+            _ = try await intents.update(intent.id, update)
+        }
+        let captured = try await intents.capture(intent.id, amountToCapture: nil, metadata: ["order": "7"])
+        // Then the capture the network made is recorded and answered, with the metadata it asked for: 51 keys, where
+        // the limit's refusal once left the money captured at the network and the intent requires_capture
+        #expect(captured.status == .succeeded && captured.amountReceived == 2_000)
+        #expect(captured.metadata["order"] == "7" && captured.metadata.count == 51)
+        #expect(try await intents.retrieve(intent.id) == captured)
+    }
+
     @Test("A capture that finds the authorization released (a cancel died after the network) records the cancel")
     func captureAfterLostCancel() async throws {
         // Given an authorization a cancel released at the network, whose write never came

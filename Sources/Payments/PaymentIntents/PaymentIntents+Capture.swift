@@ -55,6 +55,10 @@ extension PaymentIntents {
                 throw PaymentError.invalidRequest(error.message, code: error.code, param: "amount_to_capture")
             }
         }
+        // The capture's metadata merged into the intent's is checked before the network is asked: a capture refused
+        // for it after the network captured answered 400 over money that moved, and stayed unrecorded
+        var merged = intent.metadata
+        try merged.applyMetadata(metadata)
         guard amount <= intent.amountCapturable else {
             throw PaymentError.invalidRequest(
                 "The amount to capture (\(amount)) must be less than or equal to the PaymentIntent's "
@@ -150,7 +154,9 @@ extension PaymentIntents {
             let recordedAlready =
                 current.status == .succeeded && current.latestCharge == chargeID && current.amountReceived == captured
             var next = recordedAlready ? current : try current.apply(.captured(amount: captured), now: now)
-            try next.metadata.applyMetadata(metadata)
+            // The network captured: its metadata was checked before (``capture(_:amountToCapture:metadata:descriptors:
+            // scope:)``), and is recorded now whatever came between
+            next.metadata.applyRecordedMetadata(metadata)
             guard try tx.update(next, expecting: recordedAlready ? .succeeded : .requiresCapture) else {
                 throw PaymentIntentStateMachine.unexpectedState(.capture, intent: current)
             }

@@ -21,4 +21,12 @@ extension Dictionary where Key == String, Value == String {
         }
         self = next
     }
+
+    /// Applies the `metadata` of a request whose money moved already (a capture the network made): as
+    /// ``applyMetadata(_:clearingFirst:)`` but never refused. The request checked the count before it asked the
+    /// network; an update that came in between may have added keys, and the capture is recorded all the same, with
+    /// the metadata it asked for, even over the limit (the next update that adds a key is refused until keys go).
+    public mutating func applyRecordedMetadata(_ updates: [String: String?]?) {
+        for (key, value) in updates ?? [:] { self[key] = value }
+    }
 }
