@@ -223,6 +223,20 @@ struct EventsRouteTests {
             #expect(badPattern.status == 400 && badPattern.error["param"]?.string == "type")
             let publishable = try await api.get("/v1/events", auth: WireClient.publishable)
             #expect(publishable.status == 401 || publishable.status == 403)
+            // Stripe's `delivery_success`: no webhooks are sent, so every event counts as delivered
+            let all = try await api.get("/v1/events", [("limit", "100")])
+            let delivered = try await api.get("/v1/events", [("limit", "100"), ("delivery_success", "true")])
+            #expect(delivered.status == 200 && delivered.json["data"] == all.json["data"])
+            let undelivered = try await api.get("/v1/events", [("delivery_success", "false")])
+            #expect(undelivered.status == 200 && undelivered.json["data"]?.array?.count == 0)
+            #expect(undelivered.json["has_more"]?.bool == false)
+            let notBoolean = try await api.get("/v1/events", [("delivery_success", "maybe")])
+            #expect(notBoolean.status == 400 && notBoolean.error["param"]?.string == "delivery_success")
+            let badCursor = try await api.get(
+                "/v1/events",
+                [("delivery_success", "false"), ("starting_after", "evt_x")]
+            )
+            #expect(badCursor.status != 200)
         }
     }
 
