@@ -700,4 +700,45 @@ struct SavedCardsRouteTests {
             #expect(try await api.get("/v1/payment_intents").json.ids == [])
         }
     }
+
+    @Test("off_session=true with setup_future_usage on the intent is refused, as Stripe, and charges and saves nothing")
+    func offSessionWithSetupFutureUsage() async throws {
+        try await withWire { api in
+            // Given a customer with a saved card
+            let customer = try await api.createCustomer()
+            let card = try await api.savedCard("4242424242424242", customer: customer)
+
+            // When an off-session payment also asks to set the card up, on create
+            let created = try await api.payment([
+                ("customer", customer), ("payment_method", card), ("off_session", "true"), ("confirm", "true"),
+                ("setup_future_usage", "off_session"),
+            ])
+            // Then it is refused naming off_session, and no intent is made
+            #expect(created.status == 400, "\(created.text)")
+            #expect(created.error["code"]?.string == "parameters_exclusive")
+            #expect(created.error["param"]?.string == "off_session")
+            #expect(try await api.get("/v1/payment_intents").json.ids == [])
+
+            // And on the confirm of an intent that holds setup_future_usage, with a new card: refused, the card
+            // neither charged nor saved to the customer
+            let pending = try await api.payment([("customer", customer), ("setup_future_usage", "off_session")])
+            let id = try #require(pending.json["id"]?.string)
+            let confirmed = try await api.post(
+                "/v1/payment_intents/\(id)/confirm",
+                [("payment_method", "pm_card_mastercard"), ("off_session", "true")]
+            )
+            #expect(confirmed.status == 400 && confirmed.error["param"]?.string == "off_session", "\(confirmed.text)")
+            let intent = try await api.retrieveIntent(id)
+            #expect(intent["status"]?.string == "requires_payment_method" && intent["latest_charge"]?.isNull == true)
+            let saved = try await api.get("/v1/customers/\(customer)/payment_methods")
+            #expect(saved.json.ids == [card])
+
+            // And unsetting setup_future_usage in the same confirm charges off-session
+            let unset = try await api.post(
+                "/v1/payment_intents/\(id)/confirm",
+                [("payment_method", card), ("off_session", "true"), ("setup_future_usage", "")]
+            )
+            #expect(unset.status == 200 && unset.json["status"]?.string == "succeeded", "\(unset.text)")
+        }
+    }
 }

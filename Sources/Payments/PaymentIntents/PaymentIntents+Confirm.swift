@@ -252,6 +252,16 @@ extension PaymentIntents {
             try PaymentIntentStateMachine.check(.confirm, on: intent)
             if creating == nil { try Self.requireLiveCustomer(intent.customer, tx: tx) }
             if let usage = input.setupFutureUsage { intent.setupFutureUsage = usage }
+            if input.offSession == true, intent.setupFutureUsage != nil {
+                // Stripe's refusal: saving a card for later needs the customer there for what saving may ask. It was
+                // taken, and an off-session charge saved a new card to the customer without them.
+                throw PaymentError.invalidRequest(
+                    "You cannot confirm with the `off_session` parameter when `setup_future_usage` is also set on the "
+                        + "PaymentIntent because you cannot set up future usages when processing payments off-session.",
+                    code: "parameters_exclusive",
+                    param: "off_session"
+                )
+            }
             if let method = input.captureMethod { intent.captureMethod = method }
             if let email = input.receiptEmail { intent.receiptEmail = email }
             if let shipping = input.shipping { intent.shipping = shipping }
