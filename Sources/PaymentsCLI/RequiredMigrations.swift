@@ -14,9 +14,9 @@ import PaymentsStore
 /// constant here is not moved to it.
 enum RequiredMigrations {
     /// The newest migration of `migrations/`.
-    static let sqlite = "0015_settlement_requests"
+    static let sqlite = "0016_attempt_named_method"
     /// The newest migration of `migrations/postgres/`.
-    static let postgres = "0015_settlement_requests"
+    static let postgres = "0016_attempt_named_method"
 
     /// A migrations folder without the migration this build needs: an older release's folder.
     struct FolderTooOld: Error, CustomStringConvertible {

@@ -30,7 +30,7 @@ struct PostgresMigratorTests {
         let settings = try await PostgresCluster.freshDatabase()
         let migrations = try Self.serviceMigrations()
         #expect(migrations.migrations.map(\.name).first == "0001_initial")
-        #expect(migrations.migrations.count == 15)
+        #expect(migrations.migrations.count == 16)
 
         // When they run
         let outcome = try await PostgresCluster.withConnection(settings) { connection in
@@ -85,13 +85,13 @@ struct PostgresMigratorTests {
         }
 
         // Then nothing was applied and the database is where it was
-        #expect(first.applied.count == 15)
+        #expect(first.applied.count == 16)
         #expect(second.applied.isEmpty)
         #expect(second.current == first.current)
         let count = try await PostgresCluster.withConnection(settings) { connection in
             try await PostgresCluster.integer("SELECT count(*) FROM schema_migrations", on: connection)
         }
-        #expect(count == 15)
+        #expect(count == 16)
     }
 
     @Test("two runners starting at once apply each file exactly once")

@@ -241,7 +241,7 @@ struct PostgresPaymentStoreTests {
         let settings = try await PostgresCluster.freshDatabase()
         let store = try await Self.open(settings)
         try await store.checkReady()
-        #expect(try await store.appliedMigrations().count == 15)
+        #expect(try await store.appliedMigrations().count == 16)
         _ = try await PostgresCluster.withConnection(settings) { connection in
             try await connection.query(
                 "DELETE FROM schema_migrations WHERE name = '0010_idempotency_keys_rowid'",

@@ -231,7 +231,7 @@ struct PaymentDatabaseTests {
         let path = folder.appendingPathComponent("payments.sqlite").path
         let before = try PaymentDatabase(path: path, migrations: Self.migrations(before: "0009", in: folder))
         // The store writes the columns of the current schema, and 0012 added three to charges, 0013 one to intents
-        // and charges and two to customers, 0014 two to payment methods, 0015 one to intents: they are added to the
+        // and charges and two to customers, 0014 two to payment methods, 0015 one to intents, 0016 one to charges: they are added to the
         // 0008 tables while the sample rows go in, and dropped after (with what the full rows held in them: the rows
         // are compared without)
         let laterColumns = [
@@ -240,6 +240,7 @@ struct PaymentDatabaseTests {
             ("charges", "shipping"), ("payment_intents", "shipping"), ("customers", "address"),
             ("customers", "shipping"), ("payment_methods", "address_line1_check"),
             ("payment_methods", "address_postal_code_check"), ("payment_intents", "settling"),
+            ("charges", "named_payment_method"),
         ]
         try await DatabaseQueue(path: path).write { db in
             for (table, column) in laterColumns {
@@ -307,6 +308,8 @@ struct PaymentDatabaseTests {
         (intent.shipping, charge.shipping) = (nil, nil)
         // 0012 added the charge's copies of these
         (charge.receiptEmail, charge.statementDescriptor, charge.statementDescriptorSuffix) = (nil, nil, nil)
+        // and 0016 whether its request named its card
+        charge.namedPaymentMethod = nil
         #expect(try await after.read { tx in try tx.paymentIntent(full.intent.id) } == intent)
         #expect(try await after.read { tx in try tx.charge(full.charge.id) } == charge)
         let (foreignKeys, integrity) = try StoreFixtures.rawConnection(path).read { db in

@@ -77,17 +77,19 @@ struct CrashRecoveryTests {
     }
 
     /// Pays with `number` and expects the simulated crash; returns the intent left behind.
+    /// - Parameter namingCard: whether the confirm names the card (else the intent is created with it).
     static func crash(
         _ environment: TestEnvironment,
-        number: String = "4242424242424242"
+        number: String = "4242424242424242",
+        namingCard: Bool = false
     ) async throws -> PaymentIntent {
         let card = try await environment.card(number)
         let created = try await environment.intents.create(
-            .init(amount: 2_000, currency: "usd", paymentMethod: card.id)
+            .init(amount: 2_000, currency: "usd", paymentMethod: namingCard ? nil : card.id)
         )
         // The use case sees the crash as a network that did not answer: a transient failure, resumable.
         let error = await #expect(throws: PaymentError.self) {
-            try await environment.intents.confirm(created.id, .init())
+            try await environment.intents.confirm(created.id, .init(paymentMethod: namingCard ? card.id : nil))
         }
         #expect(error?.isTransient == true)
         return try await environment.intents.retrieve(created.id)
@@ -189,6 +191,38 @@ struct CrashRecoveryTests {
     enum ConfirmCase: String, CustomTestStringConvertible, Sendable {
         case anotherCard, anotherReceiptEmail, anotherCaptureMethod
         var testDescription: String { rawValue }
+    }
+
+    @Test("A confirm naming no card is not the retry of an attempt whose request named one: it is refused")
+    func confirmWithoutCardAfterOneNamed() async throws {
+        // Given an attempt in flight whose confirm named its card (the intent holds that card since its phase one)
+        let (environment, network) = try Self.crashingEnvironment(.afterNetwork)
+        let left = try await Self.crash(environment, namingCard: true)
+        let attempt = try #require(left.latestCharge)
+        #expect(try await environment.charge(attempt)?.namedPaymentMethod == true)
+        // When a confirm naming no card comes meanwhile (from another process, racing it)
+        let error = await #expect(throws: PaymentError.self) {
+            try await environment.intents.confirm(left.id, .init())
+        }
+        // Then it is refused as the race's loser (it answered the other request's card as its own), and the attempt
+        // is settled all the same, charged once
+        #expect(error?.code == "payment_intent_unexpected_state", "\(String(describing: error))")
+        #expect(error?.message.contains("confirmed by another request") == true, "\(String(describing: error))")
+        let settled = try await environment.intents.retrieve(left.id)
+        #expect(settled.status == .succeeded && settled.latestCharge == left.latestCharge)
+        #expect(try network.ledger.approvedCount() == 1)
+        #expect(try environment.count("charges") == 1)
+    }
+
+    @Test("The retry of a confirm that named its card names it again: it answers the attempt's outcome")
+    func confirmNamingTheCardAgain() async throws {
+        let (environment, network) = try Self.crashingEnvironment(.afterNetwork)
+        let left = try await Self.crash(environment, namingCard: true)
+        let confirmed = try await environment.intents.confirm(left.id, .init(paymentMethod: left.paymentMethod))
+        #expect(confirmed.status == .succeeded)
+        #expect(confirmed.latestCharge == left.latestCharge)
+        #expect(try network.ledger.approvedCount() == 1)
+        #expect(try environment.count("charges") == 1)
     }
 
     @Test("A confirm naming the attempt's card by its test id is the same request: it answers the attempt's outcome")

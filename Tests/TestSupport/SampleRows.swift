@@ -178,6 +178,7 @@ public struct SampleRows: Sendable, Equatable {
         charge.cvcCheck = .pass
         charge.addressLine1Check = .fail
         charge.addressPostalCodeCheck = .unavailable
+        charge.namedPaymentMethod = true
 
         refund.status = .failed
         refund.reason = .requestedByCustomer

@@ -119,10 +119,11 @@ extension PaymentIntents {
     }
 
     /// Whether the attempt `charge` in flight is what `input` asks for, so that the confirm may answer its outcome:
-    /// the same card (the payment method named, or a test id's card of the same number) and no field the attempt
-    /// did not set. A crash's leftover retried as it was sent is settled and answered; a confirm that raced it from
-    /// another process with another card (or another receipt email, capture method, ...) answered the other card's
-    /// outcome as its own, a 200 for a card it never sent or a decline of a card it never sent.
+    /// the same card (the payment method named, or a test id's card of the same number; no card named only when the
+    /// attempt's own request named none) and no field the attempt did not set. A crash's leftover retried as it was
+    /// sent is settled and answered; a confirm that raced it from another process with another card (or another
+    /// receipt email, capture method, ...) answered the other card's outcome as its own, a 200 for a card it never
+    /// sent or a decline of a card it never sent.
     static func attemptAnswers(
         _ input: ConfirmInput,
         newPaymentMethod: PaymentMethods.Resolved?,
@@ -130,8 +131,16 @@ extension PaymentIntents {
         intent: PaymentIntent,
         tx: any StoreTransaction
     ) throws -> Bool {
+        guard let attempt = try tx.charge(charge) else { return false }
+        if newPaymentMethod == nil, attempt.namedPaymentMethod == true {
+            // The attempt's request named its card, and this one names none: not its retry (which names the card
+            // again) but another request, which must not answer a card it never sent. Phase one gave the intent the
+            // attempt's card, so the intent's card cannot tell them apart. An attempt stored before this was kept
+            // (nil) is answered as before.
+            return false
+        }
         if let asked = newPaymentMethod?.paymentMethod {
-            guard let attempted = try tx.charge(charge)?.paymentMethod else { return false }
+            guard let attempted = attempt.paymentMethod else { return false }
             if newPaymentMethod?.unsaved != nil {
                 // A test id's card is made anew for each request that names it: compared by its number's fingerprint
                 guard try tx.paymentMethod(attempted)?.fingerprint == asked.fingerprint else { return false }
@@ -310,14 +319,18 @@ extension PaymentIntents {
                 authenticated: authenticated
             )
             /// A new attempt of this confirm, as its charge.
-            func newAttempt() -> Charge {
-                Charge.attempt(
+            func newAttempt(threeDSecure: String? = nil) -> Charge {
+                var charge = Charge.attempt(
                     id: ids.charge(),
                     for: intent,
                     paymentMethod: paymentMethod.id,
                     at: now,
-                    offSession: offSession
+                    offSession: offSession,
+                    threeDSecure: threeDSecure
                 )
+                // What a confirm that finds this attempt in flight reads to tell this request's retry from another
+                charge.namedPaymentMethod = newPaymentMethod != nil
+                return charge
             }
             /// Records an attempt that failed before the network (`charge`, failed with `failure`) and the intent's
             /// failure, and answers the 402. The failed charge refers to the intent, and its event comes before the
@@ -377,14 +390,7 @@ extension PaymentIntents {
                     Self.lastError(decline, paymentMethod: paymentMethod.id, charge: charge.id)
                 )
             case .proceed:
-                var charge = Charge.attempt(
-                    id: ids.charge(),
-                    for: intent,
-                    paymentMethod: paymentMethod.id,
-                    at: now,
-                    offSession: offSession,
-                    threeDSecure: authenticated ? "authenticated" : nil
-                )
+                var charge = newAttempt(threeDSecure: authenticated ? "authenticated" : nil)
                 if let profile {
                     // The issuer's answers to the card's data, on the charge and, the first time, on the card
                     charge.assess(profile, paymentMethod: paymentMethod)

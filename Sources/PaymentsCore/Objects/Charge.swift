@@ -46,6 +46,11 @@ public struct Charge: Codable, Sendable, Equatable {
     public var cvcCheck: CheckResult?
     public var addressLine1Check: CheckResult?
     public var addressPostalCodeCheck: CheckResult?
+    /// Whether the request that made this attempt named its payment method (`payment_method` on the confirm, or on
+    /// the create that confirmed), rather than using the card the intent held; nil on attempts made before it was
+    /// kept. Not part of Stripe's object: a confirm that finds another request's attempt in flight reads it to tell
+    /// that request's retry from another request.
+    public var namedPaymentMethod: Bool?
 
     /// Creates a pending attempt.
     public init(
@@ -89,6 +94,7 @@ public struct Charge: Codable, Sendable, Equatable {
         self.cvcCheck = nil
         self.addressLine1Check = nil
         self.addressPostalCodeCheck = nil
+        self.namedPaymentMethod = nil
     }
 
     /// A pending attempt to collect `intent`'s amount with `paymentMethod`, as the intent stands now.

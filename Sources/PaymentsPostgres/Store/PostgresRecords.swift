@@ -172,6 +172,7 @@ enum PostgresRecords {
             "cvc_check": { $0.cvcCheck?.rawValue },
             "address_line1_check": { $0.addressLine1Check?.rawValue },
             "address_postal_code_check": { $0.addressPostalCodeCheck?.rawValue },
+            "named_payment_method": { $0.namedPaymentMethod },
         ]
     )
 
@@ -207,6 +208,7 @@ enum PostgresRecords {
         charge.cvcCheck = try row.optionalChoice("cvc_check")
         charge.addressLine1Check = try row.optionalChoice("address_line1_check")
         charge.addressPostalCodeCheck = try row.optionalChoice("address_postal_code_check")
+        charge.namedPaymentMethod = try row.optionalInt64("named_payment_method").map { $0 != 0 }
         return charge
     }
 

@@ -38,6 +38,7 @@ extension Charge: FetchableRecord, TableRecord, StoredRow {
             "cvc_check": { RowValue.stored($0.cvcCheck?.rawValue) },
             "address_line1_check": { RowValue.stored($0.addressLine1Check?.rawValue) },
             "address_postal_code_check": { RowValue.stored($0.addressPostalCodeCheck?.rawValue) },
+            "named_payment_method": { RowValue.stored($0.namedPaymentMethod) },
         ]
     )
 
@@ -76,5 +77,6 @@ extension Charge: FetchableRecord, TableRecord, StoredRow {
         cvcCheck = try RowValue.optionalChoice(row, "cvc_check")
         addressLine1Check = try RowValue.optionalChoice(row, "address_line1_check")
         addressPostalCodeCheck = try RowValue.optionalChoice(row, "address_postal_code_check")
+        namedPaymentMethod = row["named_payment_method"]
     }
 }
