@@ -109,7 +109,7 @@ struct SweepExactlyOnceTests {
             #expect(failedEvents[id] == 1, "\(id) has \(failedEvents[id] ?? 0) payment_failed events \(comment)")
         }
         let canceledEvents = try await ledgers.eventCounts(type: "payment_intent.canceled")
-        let refundedEvents = try await ledgers.eventCounts(type: "charge.refunded")
+        let expiredEvents = try await ledgers.eventCounts(type: "charge.expired")
         let voided = try Self.voided(ledgers)
         for id in canceled {
             let intent = try await server.paymentIntent(id)
@@ -118,7 +118,7 @@ struct SweepExactlyOnceTests {
             #expect(canceledEvents[id] == 1, "\(id) has \(canceledEvents[id] ?? 0) canceled events \(comment)")
             let charge = try #require(intent["latest_charge"]?.string)
             #expect(voided[charge] == 0, "\(charge) voided at the network, nothing captured \(comment)")
-            #expect(refundedEvents[charge] == 1, "\(charge) released once \(comment)")
+            #expect(expiredEvents[charge] == 1, "\(charge) released once \(comment)")
         }
     }
 

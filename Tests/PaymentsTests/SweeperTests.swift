@@ -425,6 +425,13 @@ struct SweeperTests {
         let attempt = try #require(old.latestCharge)
         #expect(try await network.ledger.capture(attemptID: attempt, amount: old.amount) == nil)
         #expect(try await Self.stored(environment, young) == young)
+        // And its charge's release is Stripe's charge.expired, not the charge.refunded of a merchant's cancel
+        let events = try await Events(context: environment.context).list(
+            types: ["charge.*"],
+            created: nil,
+            page: .init(limit: 100)
+        )
+        #expect(events.items.filter { $0.objectID == attempt }.map(\.type) == ["charge.expired", "charge.succeeded"])
         // And a second pass changes nothing
         #expect(try await Sweeper(context: environment.context).sweep(now: expiry) == SweepReport())
     }

@@ -94,14 +94,21 @@ extension StoreTransaction {
     /// the batch's end).
     ///
     /// - Precondition: `before` was read in this transaction, and the charge not written since.
-    func update(_ charge: Charge, from before: Charge) throws {
+    /// - Parameter expired: the write releases an authorization past its lifetime (``EventTypes/charge(before:after:
+    ///   expired:)``).
+    func update(_ charge: Charge, from before: Charge, expired: Bool = false) throws {
         guard let recording = self as? EventRecordingTransaction else { return try update(charge) }
         if let batch = recording.batch {
             batch.chargeUpdates.append((charge, before))
         } else {
             try recording.base.update(charge)
         }
-        try recording.record(EventTypes.charge(before: before, after: charge), charge, type: .charge, id: charge.id)
+        try recording.record(
+            EventTypes.charge(before: before, after: charge, expired: expired),
+            charge,
+            type: .charge,
+            id: charge.id
+        )
     }
 
     /// Saves `paymentMethod`, recording its events from `before`.

@@ -424,7 +424,8 @@ public struct Sweeper: Sendable {
             guard let held = intent.latestCharge, let charge = try tx.charge(held) else { return }
             var next = charge
             if let amount { next.recordCapture(amount) } else { next.releaseAuthorization() }
-            try tx.update(next, from: charge)
+            // Released by the expiry (`charge.expired`), not by a merchant's cancel that died before its write
+            try tx.update(next, from: charge, expired: amount == nil && intent.cancellationReason == .automatic)
         }
         for (intent, before) in named where try tx.update(intent, from: before) { canceled += 1 }
         return (canceled, recorded)

@@ -37,7 +37,9 @@ public enum EventTypes {
     }
 
     /// The events of a charge written as `after`, from `before` (nil when it is new).
-    public static func charge(before: Charge?, after: Charge) -> [String] {
+    /// - Parameter expired: the write releases an uncaptured authorization past its lifetime (the sweeper's expiry):
+    ///   Stripe's `charge.expired` instead of `charge.refunded`.
+    public static func charge(before: Charge?, after: Charge, expired: Bool = false) -> [String] {
         var types: [String] = []
         if before?.status != after.status {
             switch after.status {
@@ -49,9 +51,11 @@ public enum EventTypes {
         if let before, !before.captured && after.captured && before.status == .succeeded {
             types.append("charge.captured")
         }
-        // A refund, or the release of an uncaptured authorization (canceled, or expired after 7 days): Stripe
-        // shows both as refunded amounts.
-        if after.amountRefunded > (before?.amountRefunded ?? 0) { types.append("charge.refunded") }
+        // A refund, or the release of an uncaptured authorization: Stripe shows both as refunded amounts, and names
+        // the release of one that expired after 7 days `charge.expired`
+        if after.amountRefunded > (before?.amountRefunded ?? 0) {
+            types.append(expired && !after.captured ? "charge.expired" : "charge.refunded")
+        }
         // A merchant's update (`POST /v1/charges/:id`): Stripe's `charge.updated` is for the fields it changes (the
         // description, metadata, receipt email and shipping)
         if let before,
