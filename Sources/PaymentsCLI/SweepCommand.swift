@@ -104,7 +104,20 @@ struct SweepCommand: AsyncParsableCommand {
         }
         let time = context.clock.now()
         let started = ContinuousClock.now
-        let report = try await Sweeper(context: context, batchSize: batchSize, holder: holder).sweep(now: time)
+        let report: SweepReport
+        do {
+            report = try await Sweeper(context: context, batchSize: batchSize, holder: holder).sweep(now: time)
+        } catch let error where Self.isLockTimeout(error) {
+            // A command, not a request: the API's advice about idempotency keys and PaymentIntents is no answer here
+            FileHandle.standardError.write(
+                Data(
+                    ("payments sweep: another process held the database's write lock (an admin's open write "
+                        + "transaction, say) for longer than the sweep waits for it (5 s). What the pass wrote before "
+                        + "stands, and nothing is done twice: run it again once the lock is free.\n").utf8
+                )
+            )
+            throw ExitCode.failure
+        }
         let elapsed = ContinuousClock.now - started
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         let lines: [(String, String)] = [
@@ -130,5 +143,12 @@ struct SweepCommand: AsyncParsableCommand {
             text += "  leased elsewhere: " + report.rulesSkipped.map(\.rawValue).joined(separator: ", ") + "\n"
         }
         try StandardOutput.write(text, command: "sweep")
+    }
+
+    /// Whether `error` is a write lock another process held past the store's wait, as the store or the use cases
+    /// (which turn it into the API's `lock_timeout`) throw it.
+    static func isLockTimeout(_ error: any Error) -> Bool {
+        if let store = error as? StoreError, case .locked = store { return true }
+        return (error as? PaymentError)?.code == PaymentError.lockTimeoutCode
     }
 }

@@ -39,6 +39,11 @@ struct HealthEndToEndTests {
             #expect(lockedOut.status == 429, "\(lockedOut)")
             #expect(try lockedOut.json()["error"]?["code"]?.string == "lock_timeout", "\(lockedOut)")
             #expect(lockedOut.header("Stripe-Should-Retry") == "true", "\(lockedOut)")
+            // And `payments sweep` says so in a command's words, not with the API's advice to a request
+            let sweep = try await AdminCommandsTests.run(server, ["sweep"])
+            #expect(sweep.termination == Termination(reason: .exit, status: 1), "\(sweep.output)")
+            #expect(sweep.output.contains("payments sweep: another process held the database's write lock"))
+            #expect(!sweep.output.contains("Idempotency-Key"), "\(sweep.output)")
 
             try await offCooperativePool { released.wait() }
             #expect(try await Self.eventually { try await server.client.get("/health/ready").status == 200 })
