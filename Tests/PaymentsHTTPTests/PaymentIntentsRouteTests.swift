@@ -203,6 +203,12 @@ struct PaymentIntentsRouteTests {
             ])
             #expect(decomposed["statement_descriptor"]?.string == "Café ¿SI? £5", "\(decomposed)")
             #expect(decomposed["statement_descriptor_suffix"]?.string == "2×3 °C ©", "\(decomposed)")
+            // and counted as one character: 22 once composed is taken, 23 is not
+            let longest = String(repeating: "A", count: 21) + "e\u{301}"
+            let atLimit = try await api.intent([("statement_descriptor", longest)])
+            #expect(atLimit["statement_descriptor"]?.string == String(repeating: "A", count: 21) + "é", "\(atLimit)")
+            let over = try await api.createIntent([("statement_descriptor", "A" + longest)])
+            #expect(over.status == 400 && over.error["code"]?.string == "parameter_invalid_string_too_long")
         }
     }
 

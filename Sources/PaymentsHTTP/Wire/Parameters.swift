@@ -106,21 +106,27 @@ public struct Parameters: Sendable {
     /// 22 characters, Latin ones only (printable ASCII and the accented Latin letters), at least one of them a letter,
     /// and none of `< > \ ' " *`, as Stripe asks of what a card statement shows.
     public mutating func statementDescriptor(_ key: String) throws(PaymentError) -> String? {
-        guard let value = try string(key, maxLength: 22) else { return nil }
+        // Its length is counted once composed (below): a combining accent doubles a letter's length before
+        guard let value = try string(key, maxLength: Self.statementDescriptorLength * 2) else { return nil }
         return try checkStatementDescriptor(key, value)
     }
 
     /// A statement descriptor that may be unset: nil when absent, `.some(nil)` for an empty value (unset it).
     public mutating func clearableStatementDescriptor(_ key: String) throws(PaymentError) -> String?? {
-        let value = try clearableString(key, maxLength: 22)
+        let value = try clearableString(key, maxLength: Self.statementDescriptorLength * 2)
         if case .some(.some(let descriptor)) = value { return .some(try checkStatementDescriptor(key, descriptor)) }
         return value
     }
 
+    /// The most characters a statement descriptor may have, as Stripe.
+    static let statementDescriptorLength = 22
+
     /// `value` checked, in Unicode's composed form (NFC): an accent typed as a separate combining mark (`Cafe` and
-    /// U+0301, as macOS and iOS text often is) is the letter `é`, taken; it was refused as not Latin.
+    /// U+0301, as macOS and iOS text often is) is the letter `é`, taken, and counted as one character; it was
+    /// refused as not Latin, and then counted as two.
     private func checkStatementDescriptor(_ key: String, _ given: String) throws(PaymentError) -> String {
         let value = given.precomposedStringWithCanonicalMapping
+        try checkLength(key, value, Self.statementDescriptorLength)
         let forbidden: Set<Character> = ["<", ">", "\\", "'", "\"", "*"]
         guard value.contains(where: \.isLetter), !value.contains(where: forbidden.contains) else {
             throw .invalidRequest(
