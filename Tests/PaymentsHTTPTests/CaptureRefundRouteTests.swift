@@ -177,6 +177,14 @@ struct CaptureRefundRouteTests {
             )
             #expect(captured.status == 200 && captured.json["status"]?.string == "succeeded", "\(captured.text)")
             #expect(captured.json["metadata"]?["new"]?.string == "x" && captured.json["metadata"]?["k0"] == nil)
+
+            // And `metadata=` on a capture unsets every key, as on an update (it was a 200 that kept them all)
+            let third = try #require(try await Self.authorized(api)["id"]?.string)
+            _ = try await api.post("/v1/payment_intents/\(third)", keys)
+            let cleared = try await api.post("/v1/payment_intents/\(third)/capture", [("metadata", "")])
+            #expect(cleared.status == 200 && cleared.json["status"]?.string == "succeeded", "\(cleared.text)")
+            #expect(cleared.json["metadata"]?.object?.isEmpty == true, "\(cleared.text)")
+            #expect(try await api.retrieveIntent(third)["metadata"]?.object?.isEmpty == true)
         }
     }
 

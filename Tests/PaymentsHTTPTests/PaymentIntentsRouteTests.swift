@@ -209,6 +209,11 @@ struct PaymentIntentsRouteTests {
             #expect(atLimit["statement_descriptor"]?.string == String(repeating: "A", count: 21) + "é", "\(atLimit)")
             let over = try await api.createIntent([("statement_descriptor", "A" + longest)])
             #expect(over.status == 400 && over.error["code"]?.string == "parameter_invalid_string_too_long")
+            #expect(over.error["message"]?.string?.contains("at most 22 characters") == true, "\(over.text)")
+            // A letter typed with two combining marks is three code points, one character composed (ǖ)
+            let twoMarks = String(repeating: "u\u{308}\u{304}", count: 22)
+            let marked = try await api.intent([("statement_descriptor_suffix", twoMarks)])
+            #expect(marked["statement_descriptor_suffix"]?.string == String(repeating: "ǖ", count: 22), "\(marked)")
         }
     }
 

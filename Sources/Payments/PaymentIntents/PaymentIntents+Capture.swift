@@ -17,15 +17,28 @@ extension PaymentIntents {
     ///
     /// `descriptors` given with the capture become its charge's (Stripe's capture sets the charge's
     /// `statement_descriptor` and `statement_descriptor_suffix`; the intent keeps its own).
+    ///
+    /// - Parameter clearMetadata: `metadata=`: every key the intent holds when the capture is checked is unset, then
+    ///   `metadata`'s set (it was taken and ignored, a 200 that kept every key).
     public func capture(
         _ id: String,
         amountToCapture: Int64?,
-        metadata: [String: String?]? = nil,
+        metadata asked: [String: String?]? = nil,
+        clearMetadata: Bool = false,
         descriptors: StatementDescriptors = StatementDescriptors(),
         scope: IdempotencyScope? = nil
     ) async throws -> PaymentIntent {
         let now = context.clock.now()
         let intent = try await retrieve(id)
+        // `metadata=` as explicit deletions, so the capture's settlement request (what the sweeper records should this
+        // process die) and its record after the network carry the same change
+        var change = asked
+        if clearMetadata {
+            var cleared = [String: String?](uniqueKeysWithValues: intent.metadata.keys.map { ($0, nil) })
+            for (key, value) in asked ?? [:] { cleared[key] = value }
+            change = cleared
+        }
+        let metadata = change
         // This request's own capture, if an earlier try of it made it at the network (resumedCapture)
         func resumed(_ intent: PaymentIntent) async throws -> PaymentIntent? {
             guard let scope else { return nil }

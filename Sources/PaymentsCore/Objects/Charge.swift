@@ -235,5 +235,6 @@ public struct Charge: Codable, Sendable, Equatable {
         case cvcCheck = "cvc_check"
         case addressLine1Check = "address_line1_check"
         case addressPostalCodeCheck = "address_postal_code_check"
+        case namedPaymentMethod = "named_payment_method"
     }
 }

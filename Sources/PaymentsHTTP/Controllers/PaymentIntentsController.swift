@@ -188,7 +188,7 @@ struct PaymentIntentsController {
         var params = try await RequestParameters.read(request, context: context)
         let expand = try Expansion.read(&params, allowed: Expansion.intentFields(context))
         let amount = try params.integer("amount_to_capture")
-        let metadata = try params.metadata()?.updates
+        let metadata = try params.metadata()
         // The charge's, as Stripe's capture sets them (the test-mode network prints no statement)
         let descriptors = StatementDescriptors(
             statementDescriptor: try params.statementDescriptor("statement_descriptor"),
@@ -210,7 +210,8 @@ struct PaymentIntentsController {
             try await services.intents.capture(
                 id,
                 amountToCapture: amount,
-                metadata: metadata,
+                metadata: metadata?.updates,
+                clearMetadata: metadata?.clearAll ?? false,
                 descriptors: descriptors,
                 scope: scope
             )

@@ -106,14 +106,15 @@ public struct Parameters: Sendable {
     /// 22 characters, Latin ones only (printable ASCII and the accented Latin letters), at least one of them a letter,
     /// and none of `< > \ ' " *`, as Stripe asks of what a card statement shows.
     public mutating func statementDescriptor(_ key: String) throws(PaymentError) -> String? {
-        // Its length is counted once composed (below): a combining accent doubles a letter's length before
-        guard let value = try string(key, maxLength: Self.statementDescriptorLength * 2) else { return nil }
+        // Its length is counted once composed (below): combining accents count before, a letter and two of them
+        // three code points (the body's limit bounds the text composed)
+        guard let value = try string(key, maxLength: .max) else { return nil }
         return try checkStatementDescriptor(key, value)
     }
 
     /// A statement descriptor that may be unset: nil when absent, `.some(nil)` for an empty value (unset it).
     public mutating func clearableStatementDescriptor(_ key: String) throws(PaymentError) -> String?? {
-        let value = try clearableString(key, maxLength: Self.statementDescriptorLength * 2)
+        let value = try clearableString(key, maxLength: .max)
         if case .some(.some(let descriptor)) = value { return .some(try checkStatementDescriptor(key, descriptor)) }
         return value
     }
