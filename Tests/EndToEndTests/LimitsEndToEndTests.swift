@@ -505,6 +505,41 @@ struct LimitsEndToEndTests {
         }
     }
 
+    @Test("The publishable key is limited per client address: one script over its limit leaves other shoppers' cards")
+    func publishableKeyPerAddress() async throws {
+        // One token every 5 s and a burst of 2, as in `rateLimit` below: no refill lets a request through by accident
+        let environment = ["PAYMENTS_RATE_LIMIT": "0.2", "PAYMENTS_RATE_LIMIT_BURST": "2"]
+        try await withServer(environment: environment) { server in
+            /// Makes a card with the publishable key, as Stripe.js does, from the loopback address `source`.
+            func card(from source: String) throws -> Int {
+                try RawHTTP.exchange(
+                    port: server.port,
+                    from: source,
+                    RawHTTP.request(
+                        "POST",
+                        "/v1/payment_methods",
+                        port: server.port,
+                        headers: [
+                            ("Authorization", "Bearer \(server.publishableKey)"),
+                            ("Content-Type", "application/x-www-form-urlencoded"),
+                        ],
+                        body: "type=card&card[number]=4000000000000002&card[exp_month]=12&card[exp_year]=2040"
+                    )
+                ).status
+            }
+            // Given a card-testing script at one address that used its bucket up
+            var statuses: [Int] = []
+            for _ in 0..<6 { statuses.append(try card(from: "127.0.0.2")) }
+            #expect(statuses.contains(429), "\(statuses)")
+            // When a shopper at another address enters a card, with the same publishable key
+            let shopper = try card(from: "127.0.0.3")
+            // Then it is made: each address has its own bucket (the key had one bucket for every shopper)
+            #expect(shopper == 200)
+            // And the secret key's bucket is its own too
+            #expect(try Self.get("/v1/customers", on: server).status == 200)
+        }
+    }
+
     @Test("Over the rate limit: Stripe's 429 rate_limit; the same Idempotency-Key after the wait runs normally")
     func rateLimit() async throws {
         // One token every 5 s: the refill never lets a request of this test through by accident, however loaded

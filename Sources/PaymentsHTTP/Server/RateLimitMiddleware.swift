@@ -18,7 +18,7 @@ struct RateLimitMiddleware: RouterMiddleware {
 
     /// How a request is matched to its bucket.
     enum Keying {
-        /// The key `AuthMiddleware` authenticated (it runs first).
+        /// The key `AuthMiddleware` authenticated (it runs first); a publishable key with the client's address.
         case apiKey
         /// The address the connection comes from: routes without a key.
         case clientAddress
@@ -32,6 +32,8 @@ struct RateLimitMiddleware: RouterMiddleware {
         guard let limiter else { return try await next(request, context) }
         let client: RateLimiter.Client =
             switch by {
+            case .apiKey where context.scope == .publishable:
+                .publishableKey(context.apiKeyIndex ?? -1, address: context.clientAddress ?? "unknown")
             case .apiKey: .apiKey(context.apiKeyIndex ?? -1)
             case .clientAddress: .address(context.clientAddress ?? "unknown")
             }

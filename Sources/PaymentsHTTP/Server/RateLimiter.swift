@@ -2,8 +2,9 @@ import Dispatch
 import PaymentsCore
 import Synchronization
 
-/// One token bucket (``TokenBucket``) per client: per API key on `/v1`, per client address on the routes without
-/// a key (`/pay`, `/save-card`, the 3-D Secure pages).
+/// One token bucket (``TokenBucket``) per client: per secret key on `/v1`, per publishable key and client address
+/// there (every shopper's browser sends the one publishable key), per client address on the routes without a key
+/// (`/pay`, `/save-card`, the 3-D Secure pages).
 ///
 /// Cheap on the hot path: one lock around one dictionary lookup and a few arithmetic operations, nothing else held.
 /// Memory stays bounded however many addresses appear: at ``maximumClients`` buckets, those full again (their
@@ -25,6 +26,9 @@ public final class RateLimiter: Sendable {
     public enum Client: Sendable, Hashable {
         /// An API key, by its position among the configured keys (never the key itself).
         case apiKey(Int)
+        /// A publishable key (by its position) from one client address: a card-testing script filling its bucket
+        /// left every shopper's checkout a 429 when the key had one bucket for all.
+        case publishableKey(Int, address: String)
         /// A client address, on the routes that take no key.
         case address(String)
     }

@@ -32,11 +32,29 @@ enum RawHTTP {
     /// server they start) inherited it otherwise and kept the connection open after the test closed it. The open
     /// files limit test then failed whenever a PostgreSQL test started beside it: its 300 connections, closed, were
     /// still held by a `postgres`, and the server, at its limit, never took another.
-    static func connect(port: Int) throws -> Int32 {
+    ///
+    /// - Parameter source: the loopback address the connection comes from (`127.0.0.2`: every 127/8 address is this
+    ///   host's), for a client the server tells apart from another by its address; the kernel's choice when nil.
+    static func connect(port: Int, from source: String? = nil) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ConnectFailure(code: errno) }
         var timeout = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard bound == 0 else {
+                let code = errno
+                close(fd)
+                throw ConnectFailure(code: code)
+            }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -56,8 +74,8 @@ enum RawHTTP {
 
     /// Sends `request` (its bytes exactly) on a new connection and reads the answer until the server closes it
     /// (send `Connection: close`).
-    static func exchange(port: Int, _ request: String) throws -> Answer {
-        let fd = try connect(port: port)
+    static func exchange(port: Int, from source: String? = nil, _ request: String) throws -> Answer {
+        let fd = try connect(port: port, from: source)
         defer { close(fd) }
         send(fd, request)
         return try answer(fd)
