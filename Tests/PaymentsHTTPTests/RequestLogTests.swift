@@ -9,6 +9,8 @@ struct RequestLogTests {
         #expect(RequestLog.path("/v1/payment_intents/pi_123") == "/v1/payment_intents/pi_123")
         #expect(RequestLog.path("/3ds/pi_123/secret-token") == "/3ds/pi_123/REDACTED")
         #expect(RequestLog.path("/v1/customers/4242424242424242") == "/v1/customers/REDACTED")
+        // What follows a card number (its CVC, its expiry) goes with it
+        #expect(RequestLog.path("/v1/x/4000-0566-5566-5556/739/12") == "/v1/x/REDACTED/REDACTED/REDACTED")
         // API keys and client secrets where an id belongs were logged in full
         #expect(RequestLog.path("/v1/payment_intents/pi_123_secret_abc") == "/v1/payment_intents/REDACTED")
         #expect(RequestLog.path("/v1/customers/sk_test_51abc") == "/v1/customers/REDACTED")

@@ -42,15 +42,18 @@ enum RequestLog {
         segment.contains("_secret_") || segment.contains("sk_") || segment.contains("pk_") || segment.contains("rk_")
     }
 
-    /// `path` as it may be logged: the challenge token of `/3ds/:id/:token`, any segment holding a card number and any
-    /// holding a key or a client secret (``isSecret(_:)``) replaced by ``redacted``, then cut to the 5000 characters
-    /// an error body quotes (a 33,000-character id made a 33 KB log line).
+    /// `path` as it may be logged: the challenge token of `/3ds/:id/:token`, any segment holding a key or a client
+    /// secret (``isSecret(_:)``), and a segment holding a card number with every segment after it (where a CVC or
+    /// an expiry date follows it: `/v1/x/<number>/739` kept the CVC) replaced by ``redacted``, then cut to the 5000
+    /// characters an error body quotes (a 33,000-character id made a 33 KB log line).
     static func path(_ path: String) -> String {
         var segments = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        var afterCardNumber = false
         for index in segments.indices {
             let decoded = segments[index].removingPercentEncoding ?? segments[index]
             let isChallengeToken = index == 3 && segments.count >= 4 && segments[1] == "3ds"
-            if isChallengeToken || CardNumber.appears(in: decoded) || isSecret(decoded) { segments[index] = redacted }
+            afterCardNumber = afterCardNumber || CardNumber.appears(in: decoded)
+            if isChallengeToken || afterCardNumber || isSecret(decoded) { segments[index] = redacted }
         }
         let logged = segments.joined(separator: "/")
         return logged.utf8.count > StripeRenderer.maximumErrorTextLength ? StripeRenderer.clipped(logged) : logged
