@@ -21,8 +21,13 @@ struct MigrateCommand: AsyncParsableCommand {
         let unknown = try await store.unknownMigrations()
         let applied = try await store.appliedMigrations().filter { !unknown.contains($0) }
         try await store.close()
+        let now = store.migrationsAppliedAtOpen
         var lines = [
-            "Database \(settings.databaseName) is at migration \(applied.last ?? "none") (\(applied.count) applied)."
+            "Database \(settings.databaseName) is at migration \(applied.last ?? "none") (\(applied.count) applied).",
+            // What this run changed: the same line as above said nothing of whether the schema just moved
+            now.isEmpty
+                ? "Nothing to apply."
+                : "Applied \(now.count) migration(s) now: \(now.joined(separator: ", ")).",
         ]
         if let message = Self.newerBuildNote(unknown) { lines.append(message) }
         // As the other commands' results: `print` said nothing of an output it could not write (`> /dev/full`

@@ -152,6 +152,14 @@ struct ServeCommand: AsyncParsableCommand {
             settings.secretKeys == [ServiceSettings.developmentSecretKey]
             && settings.publishableKeys == [ServiceSettings.developmentPublishableKey]
         let newerMigrations = try await bootstrap.store.unknownMigrations()
+        let appliedNow = bootstrap.store.migrationsAppliedAtOpen
+        if !appliedNow.isEmpty {
+            // When the schema changed, in the log as well as on the start lines
+            bootstrap.logger.notice(
+                "applied migrations",
+                metadata: ["migrations": .array(appliedNow.map { .string($0) })]
+            )
+        }
         let files = OpenFilesLimit.raise()
         let connections = files.flatMap { $0 == Int.max ? nil : OpenFilesLimit.connections(files: $0) }
         if let files, let connections {
@@ -173,6 +181,9 @@ struct ServeCommand: AsyncParsableCommand {
             var lines = [
                 "payments listening on http://\(host):\(started.port) (database \(settings.databaseName))"
             ]
+            if !appliedNow.isEmpty {
+                lines.append("applied \(appliedNow.count) migration(s): \(appliedNow.joined(separator: ", "))")
+            }
             if let note = MigrateCommand.newerBuildNote(newerMigrations) { lines.append(note) }
             // Pending at start: left by a crash, or in flight in another process on the database (a recharge)
             if started.recovery.settled > 0 {

@@ -164,9 +164,13 @@ struct AdminCommandsTests {
         // A report reads it as it is
         let report = try await run(["report", "daily_volume"])
         #expect(report.termination.isCleanExit, "\(report.output)")
-        // And once migrated, the commands run
-        #expect(try await run(["migrate"]).termination.isCleanExit)
+        // And once migrated, saying what it applied now (and the next time that nothing was left), the commands run
+        let migrated = try await run(["migrate"])
+        #expect(migrated.termination.isCleanExit, "\(migrated.output)")
+        #expect(migrated.output.contains("Applied 1 migration(s) now: \(newest.dropLast(4))."), "\(migrated.output)")
         #expect(try applied() == all.count)
+        let again = try await run(["migrate"])
+        #expect(again.output.contains("Nothing to apply."), "\(again.output)")
         let swept = try await run(["sweep"])
         #expect(swept.termination.isCleanExit, "\(swept.output)")
     }

@@ -246,6 +246,11 @@ struct ServeStartupTests {
         let port = try #require(server.baseURL.port, "\(server.output)")
         #expect(server.output.contains("payments listening on http://[::1]:\(port) "), "\(server.output)")
         #expect(URL(string: "http://[::1]:\(port)")?.port == port)
+        // And, on its new database, which migrations it applied, in the log and on the start lines
+        let migrations = try FileManager.default.contentsOfDirectory(atPath: TestPaths.migrations)
+            .filter { $0.hasSuffix(".sql") }.sorted()
+        #expect(server.output.contains("applied \(migrations.count) migration(s): 0001_initial"), "\(server.output)")
+        #expect(server.output.contains("applied migrations"), "\(server.output)")
     }
 
     @Test("a limit, log or pool setting out of range is refused naming that setting and its variable")

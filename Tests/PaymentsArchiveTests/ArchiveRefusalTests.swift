@@ -303,6 +303,7 @@ struct ArchiveRefusalTests {
             return
         }
         #expect(error.map { "\($0)" }?.contains("already migrated past the archive") == true)
+        #expect(error.map { "\($0)" }?.contains("the import run again: it makes and migrates a new database") == true)
         let customers = try await DatabaseQueue(path: path).read { db in
             try Int.fetchOne(db, sql: "SELECT count(*) FROM customers")
         }

@@ -57,7 +57,11 @@ public enum ArchiveError: Error, Equatable, CustomStringConvertible {
             "The archive was exported at migrations [\(archive.joined(separator: ", "))] but the target is at "
                 + "[\(target.joined(separator: ", "))]. An archive imports into a new database with this version "
                 + "or an older one's (an older version's archive is brought up to date as it goes in), not a newer "
-                + "one's, and not into a database already migrated past the archive; nothing was imported."
+                + "one's, and not into a database already migrated past the archive; nothing was imported. A "
+                + "target that holds no payments (made by `payments migrate` or a start of a newer version) can be "
+                + "removed and the import run again: it makes and migrates a new database itself (remove the SQLite "
+                + "file with its -wal and -shm, or drop and create the PostgreSQL database). An archive a newer "
+                + "version migrated before it was exported imports only with that version."
         case .schemaDiffers(let reason):
             "The archive's tables are not the target's: \(reason). Nothing was imported."
         case .laterMigrationsFailed(let rows, let reason):

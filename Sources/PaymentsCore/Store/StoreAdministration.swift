@@ -14,6 +14,11 @@ public protocol StoreAdministration: PaymentStore {
     /// The migrations applied to the database, in the order they were applied.
     func appliedMigrations() async throws -> [String]
 
+    /// The migrations this store applied when it opened, in order (empty when the database was up to date, or when
+    /// it was opened without migrating): what `migrate` and `serve` report, so an operator sees when the schema
+    /// changed.
+    var migrationsAppliedAtOpen: [String] { get }
+
     /// The migrations applied to the database that this build does not have, sorted: a newer build's. They are left
     /// alone (an older instance runs beside a newer one during a rolling deploy), and `migrate` and `serve` say so.
     func unknownMigrations() async throws -> [String]

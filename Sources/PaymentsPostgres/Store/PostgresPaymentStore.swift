@@ -50,6 +50,9 @@ public final class PostgresPaymentStore: Sendable {
     public let settings: PostgresSettings
     /// The migrations `checkReady` requires.
     let migrations: PostgresMigrationSet
+    /// The migrations ``open(settings:migrations:poolSize:leaseTimeout:idleTransactionTimeout:migrationPolicy:logger:)``
+    /// applied (``StoreAdministration/migrationsAppliedAtOpen``).
+    public let migrationsAppliedAtOpen: [String]
     let client: PostgresClient
     let threads: NIOThreadPool
     /// The pool's background work (`PostgresClient.run()`), cancelled by ``close()``.
@@ -125,11 +128,12 @@ public final class PostgresPaymentStore: Sendable {
             // PSQLError's description hides its cause; say where, never with the password.
             throw StoreError.unavailable("cannot connect to \(settings.redactedURL): \(Self.reason(error))")
         }
+        var appliedAtOpen: [String] = []
         do {
             let migrator = PostgresMigrator(migrations: migrations)
             switch migrationPolicy {
             case .apply:
-                _ = try await migrator.migrate(on: connection, logger: driverLogger)
+                appliedAtOpen = try await migrator.migrate(on: connection, logger: driverLogger).applied
             case .require:
                 let applied = Set(try await migrator.appliedMigrations(on: connection, logger: driverLogger))
                 let pending = migrations.migrations.map(\.name).filter { !applied.contains($0) }
@@ -174,7 +178,8 @@ public final class PostgresPaymentStore: Sendable {
             running: running,
             threads: threads,
             driverLogger: driverLogger,
-            leaseTimeout: leaseTimeout
+            leaseTimeout: leaseTimeout,
+            migrationsAppliedAtOpen: appliedAtOpen
         )
     }
 
@@ -185,8 +190,10 @@ public final class PostgresPaymentStore: Sendable {
         running: Task<Void, Never>,
         threads: NIOThreadPool,
         driverLogger: Logger,
-        leaseTimeout: Duration
+        leaseTimeout: Duration,
+        migrationsAppliedAtOpen: [String]
     ) {
+        self.migrationsAppliedAtOpen = migrationsAppliedAtOpen
         self.settings = settings
         self.migrations = migrations
         self.client = client

@@ -17,6 +17,8 @@ public struct PaymentDatabase: Sendable {
     let checkpointer: BackgroundCheckpointer
     /// The migrations this database was opened with.
     let migrations: MigrationSet
+    /// The migrations this open applied (``StoreAdministration/migrationsAppliedAtOpen``).
+    public let migrationsAppliedAtOpen: [String]
     /// The connections reads run on (see ``ReaderConnections``).
     let readers: ReaderConnections
 
@@ -53,12 +55,16 @@ public struct PaymentDatabase: Sendable {
     /// it: `table customers already exists`. A migration that fails is rolled back whole; when meanwhile another
     /// process applied migrations, this one looks again and goes on from there. A migration that fails with nobody
     /// else moving (a broken file, a full disk) still fails.
-    static func migrate(_ pool: DatabasePool, _ migrator: DatabaseMigrator) throws {
+    /// - Returns: the migrations applied now, in order (by this process, or by another that migrated meanwhile).
+    @discardableResult
+    static func migrate(_ pool: DatabasePool, _ migrator: DatabaseMigrator) throws -> [String] {
         var applied = try pool.read { db in try migrator.appliedMigrations(db) }
+        let before = Set(applied)
         if applied.isEmpty { try refuseForeignDatabase(pool) }
         while true {
             do {
-                return try migrator.migrate(pool)
+                try migrator.migrate(pool)
+                return try pool.read { db in try migrator.appliedMigrations(db) }.filter { !before.contains($0) }
             } catch {
                 let now = try pool.read { db in try migrator.appliedMigrations(db) }
                 guard now.count > applied.count else { throw error }
@@ -121,9 +127,10 @@ public struct PaymentDatabase: Sendable {
         try pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
         }
+        var appliedAtOpen: [String] = []
         switch migrationPolicy {
         case .apply:
-            try Self.migrate(pool, migrations.migrator)
+            appliedAtOpen = try Self.migrate(pool, migrations.migrator)
         case .require:
             let migrator = migrations.migrator
             let applied = try pool.read { db in try migrator.appliedIdentifiers(db) }
@@ -150,6 +157,7 @@ public struct PaymentDatabase: Sendable {
         }
         self.writer = pool
         self.migrations = migrations
+        self.migrationsAppliedAtOpen = appliedAtOpen
         self.readers = ReaderConnections(path: path, busyTimeout: Self.busyTimeout, kept: Self.readerCount)
         let file = try DatabaseFile(path: path)
         self.file = file
