@@ -230,10 +230,10 @@ struct PaymentDatabaseTests {
         let folder = try TestPaths.temporaryFolder()
         let path = folder.appendingPathComponent("payments.sqlite").path
         let before = try PaymentDatabase(path: path, migrations: Self.migrations(before: "0009", in: folder))
-        // The store writes the columns of the current schema, and 0012 added three to charges, 0013 one to intents
-        // and charges and two to customers, 0014 two to payment methods, 0015 one to intents, 0016 one to charges: they are added to the
-        // 0008 tables while the sample rows go in, and dropped after (with what the full rows held in them: the rows
-        // are compared without)
+        // The store writes the columns of the current schema, and 0012 added three to charges, 0013 one to intents and
+        // charges and two to customers, 0014 two to payment methods, 0015 one to intents, 0016 one to charges: they are
+        // added to the 0008 tables while the sample rows go in, and dropped after (with what the full rows held in
+        // them: the rows are compared without)
         let laterColumns = [
             ("charges", "receipt_email"), ("charges", "statement_descriptor"),
             ("charges", "statement_descriptor_suffix"),

@@ -50,8 +50,7 @@ public final class PostgresPaymentStore: Sendable {
     public let settings: PostgresSettings
     /// The migrations `checkReady` requires.
     let migrations: PostgresMigrationSet
-    /// The migrations ``open(settings:migrations:poolSize:leaseTimeout:idleTransactionTimeout:migrationPolicy:logger:)``
-    /// applied (``StoreAdministration/migrationsAppliedAtOpen``).
+    /// The migrations the store's opening applied (``StoreAdministration/migrationsAppliedAtOpen``).
     public let migrationsAppliedAtOpen: [String]
     let client: PostgresClient
     let threads: NIOThreadPool
