@@ -404,6 +404,34 @@ struct ChargesRouteTests {
         }
     }
 
+    @Test(
+        "POST /v1/charges/:id/refunds refunds the charge as POST /v1/refunds does; the oldest /refund says where to go"
+    )
+    func refundUnderTheCharge() async throws {
+        try await withWire { api in
+            // Given a paid charge
+            let paid = try await Self.pay(api, "pm_card_visa")
+            let id = try Self.chargeID(of: paid)
+            // When older clients' charge.refunds.create() refunds part of it (a 404 "Unrecognized request URL" before)
+            let refund = try await api.post("/v1/charges/\(id)/refunds", [("amount", "400"), ("metadata[o]", "7")])
+            // Then it is a refund of that charge, which shows it
+            #expect(refund.status == 200, "\(refund.text)")
+            #expect(refund.json["object"]?.string == "refund" && refund.json["charge"]?.string == id)
+            #expect(refund.json["amount"]?.int == 400 && refund.json["metadata"]?["o"]?.string == "7")
+            #expect(try await Self.charge(api, id)["amount_refunded"]?.int == 400)
+            // And the charge is the path's alone: another in the body is refused, and an unknown one is a 400 there
+            let named = try await api.post("/v1/charges/\(id)/refunds", [("charge", id), ("amount", "1")])
+            #expect(named.status == 400 && named.error["code"]?.string == "parameter_unknown", "\(named.text)")
+            let missing = try await api.post("/v1/charges/ch_missing/refunds", [("amount", "1")])
+            #expect(missing.status == 400 || missing.status == 404, "\(missing.text)")
+            #expect(missing.error["code"]?.string == "resource_missing", "\(missing.text)")
+            // And the rest refunds with no amount
+            let rest = try await api.post("/v1/charges/\(id)/refunds")
+            #expect(rest.status == 200 && rest.json["amount"]?.int == 600, "\(rest.text)")
+            #expect(try await Self.charge(api, id)["amount_refunded"]?.int == 1000)
+        }
+    }
+
     // MARK: - Errors
 
     @Test("an unknown charge is a 404 resource_missing")

@@ -5,7 +5,8 @@ import PaymentsCore
 /// `/v1/charges`: retrieve, list and update (description, metadata, receipt email and shipping: a charge's money
 /// changes only through its intent and its refunds), and the older `GET /v1/charges/:id/refunds` that a charge's
 /// embedded `refunds` list pages through, with `GET /v1/charges/:id/refunds/:refund` (the library's
-/// `Charge.retrieve_refund`). Secret key only.
+/// `Charge.retrieve_refund`) and `POST /v1/charges/:id/refunds` (a refund of the charge, as `POST /v1/refunds`
+/// with `charge`: older clients' `charge.refunds.create()`). Secret key only.
 struct ChargesController {
     let services: HTTPServices
 
@@ -15,8 +16,18 @@ struct ChargesController {
         routes.get(":id", use: retrieve)
         routes.post(":id", use: update)
         routes.get(":id/refunds", use: refunds)
+        routes.post(":id/refunds", use: createRefund)
         routes.get(":id/refunds/:refund", use: refund)
         return routes
+    }
+
+    @Sendable func createRefund(_ request: Request, context: StripeRequestContext) async throws -> Response {
+        try await RefundsController.create(
+            request,
+            context: context,
+            services: services,
+            charge: try context.parameters.require("id")
+        )
     }
 
     @Sendable func retrieve(_ request: Request, context: StripeRequestContext) async throws -> Response {

@@ -17,6 +17,17 @@ struct RefundsController {
     }
 
     @Sendable func create(_ request: Request, context: StripeRequestContext) async throws -> Response {
+        try await Self.create(request, context: context, services: services, charge: nil)
+    }
+
+    /// Creates a refund: `POST /v1/refunds`, or Stripe's older `POST /v1/charges/:id/refunds`, which names the
+    /// charge in its path (`charge`), and takes neither `charge` nor `payment_intent` in its body.
+    static func create(
+        _ request: Request,
+        context: StripeRequestContext,
+        services: HTTPServices,
+        charge: String?
+    ) async throws -> Response {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
         // A create's answer is saved under its key as the refund alone, inside the refund's transaction, so it
@@ -29,8 +40,12 @@ struct RefundsController {
             )
         }
         var input = Refunds.CreateInput()
-        input.paymentIntent = try params.string("payment_intent")
-        input.charge = try params.string("charge")
+        if let charge {
+            input.charge = charge
+        } else {
+            input.paymentIntent = try params.string("payment_intent")
+            input.charge = try params.string("charge")
+        }
         input.amount = try params.integer("amount")
         input.reason = try params.choice("reason", Refund.Reason.self, allowed: Refund.Reason.callerSupplied)
         input.metadata = try params.newMetadata()
