@@ -110,6 +110,7 @@ struct CardNumberParameterRouteTests {
         arguments: [
             "/v1/payment_intents/4532015112830366", "/v1/customers/4532015112830366",
             "/v1/refunds/4532-0151-1283-0366", "/checkout/4532015112830366", "/v1/4532015112830366/x",
+            "/v1/customers/4532+0151+1283+0366", "/v1/x/4532+0151+1283+0366/739",
         ]
     )
     func cardNumberInPath(_ path: String) async throws {
@@ -117,7 +118,7 @@ struct CardNumberParameterRouteTests {
             let response = try await api.get(path)
             #expect(response.status == 404, "\(response.text)")
             #expect(response.error["type"]?.string == "invalid_request_error")
-            for number in ["4532015112830366", "4532-0151-1283-0366"] {
+            for number in ["4532015112830366", "4532-0151-1283-0366", "4532+0151+1283+0366", "739"] {
                 #expect(!response.text.contains(number), "\(response.text)")
             }
         }

@@ -214,6 +214,12 @@ struct PaymentIntentsRouteTests {
             let twoMarks = String(repeating: "u\u{308}\u{304}", count: 22)
             let marked = try await api.intent([("statement_descriptor_suffix", twoMarks)])
             #expect(marked["statement_descriptor_suffix"]?.string == String(repeating: "ǖ", count: 22), "\(marked)")
+            // Letters of Latin Extended Additional, where Vietnamese's compose (ệ is e and two marks)
+            let vietnamese = try await api.intent([
+                ("statement_descriptor", "Phở Việt e\u{323}\u{302}"), ("statement_descriptor_suffix", "ạ ṣ ẞ"),
+            ])
+            #expect(vietnamese["statement_descriptor"]?.string == "Phở Việt ệ", "\(vietnamese)")
+            #expect(vietnamese["statement_descriptor_suffix"]?.string == "ạ ṣ ẞ", "\(vietnamese)")
         }
     }
 

@@ -11,6 +11,10 @@ struct RequestLogTests {
         #expect(RequestLog.path("/v1/customers/4242424242424242") == "/v1/customers/REDACTED")
         // What follows a card number (its CVC, its expiry) goes with it
         #expect(RequestLog.path("/v1/x/4000-0566-5566-5556/739/12") == "/v1/x/REDACTED/REDACTED/REDACTED")
+        // A `+` for a space, as form encoding writes it (a path keeps it), literal or percent-encoded
+        #expect(RequestLog.path("/v1/x/4242+4242+4242+4242/739") == "/v1/x/REDACTED/REDACTED")
+        #expect(RequestLog.path("/v1/x/4242%2B4242%2B4242%2B4242") == "/v1/x/REDACTED")
+        #expect(RequestLog.path("/v1/x/1+2") == "/v1/x/1+2")
         // API keys and client secrets where an id belongs were logged in full
         #expect(RequestLog.path("/v1/payment_intents/pi_123_secret_abc") == "/v1/payment_intents/REDACTED")
         #expect(RequestLog.path("/v1/customers/sk_test_51abc") == "/v1/customers/REDACTED")

@@ -22,6 +22,19 @@ extension CardNumber {
     /// - Parameter text: the value as received.
     /// - Returns: true when some run of consecutive digit groups is a plausible card number.
     public static func appears(in text: String) -> Bool {
+        appearsAsWritten(text)
+    }
+
+    /// Whether `text`, a part of a URL's path, holds a card number (``appears(in:)``), a `+` counting as the space a
+    /// form encoding writes with it (`4242+4242+4242+4242`, Python's `quote_plus`): a path keeps the `+`, and such a
+    /// number was logged and quoted in a 404 whole.
+    public static func appears(inPathPart text: String) -> Bool {
+        appearsAsWritten(text)
+            || (text.utf8.contains(UInt8(ascii: "+"))
+                && appearsAsWritten(text.replacingOccurrences(of: "+", with: " ")))
+    }
+
+    private static func appearsAsWritten(_ text: String) -> Bool {
         // Most values hold fewer digits than any card number, and are ASCII: nothing to look at, or the bytes as
         // they are
         var digitCount = 0

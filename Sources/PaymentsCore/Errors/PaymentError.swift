@@ -116,7 +116,7 @@ extension PaymentError {
         PaymentError(
             kind: .invalidRequest,
             code: "resource_missing",
-            message: CardNumber.appears(in: id)
+            message: CardNumber.appears(inPathPart: id)
                 ? "No such \(objectName): the id given holds a card number (not repeated here); a card number is sent "
                     + "only as card[number] when creating a PaymentMethod."
                 : "No such \(objectName): '\(id)'",

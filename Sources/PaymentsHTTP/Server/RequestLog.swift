@@ -52,7 +52,7 @@ enum RequestLog {
         for index in segments.indices {
             let decoded = segments[index].removingPercentEncoding ?? segments[index]
             let isChallengeToken = index == 3 && segments.count >= 4 && segments[1] == "3ds"
-            afterCardNumber = afterCardNumber || CardNumber.appears(in: decoded)
+            afterCardNumber = afterCardNumber || CardNumber.appears(inPathPart: decoded)
             if isChallengeToken || afterCardNumber || isSecret(decoded) { segments[index] = redacted }
         }
         let logged = segments.joined(separator: "/")

@@ -150,11 +150,12 @@ public struct Parameters: Sendable {
     }
 
     /// Printable ASCII, Latin-1's punctuation and signs (`¿`, `£`, `°`, `©`; not its no-break space), or a letter
-    /// of Latin-1 Supplement and Latin Extended-A and -B (`é`, `ß`, `ł`).
+    /// of Latin-1 Supplement, Latin Extended-A and -B (`é`, `ß`, `ł`) and Latin Extended Additional (`ệ`, `ạ`, `ṣ`:
+    /// Vietnamese and other letters with two marks compose there, and were refused as not Latin).
     private static func isStatementCharacter(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x20...0x7E, 0xA1...0xBF, 0xD7, 0xF7: true
-        case 0xC0...0x24F: scalar.properties.isAlphabetic
+        case 0xC0...0x24F, 0x1E00...0x1EFF: scalar.properties.isAlphabetic
         default: false
         }
     }
