@@ -82,6 +82,32 @@ struct OffSessionChargesTests {
         #expect(!message.contains("Idempotency-Key"), "\(message)")
     }
 
+    @Test(
+        "a row the database failed says so and that a run of the same file completes it, not to use a key",
+        arguments: [StoreError.unavailable("no database connection within 10.0 seconds"), .commitUnknown("reset")]
+    )
+    func databaseFailureRow(_ failure: StoreError) async throws {
+        // Given a database that fails the row's payment once its attempt is recorded
+        let env = try TestEnvironment(faults: FaultInjector(armed: .afterAttemptCommit) { _ in throw failure })
+        let (customer, _) = try await Self.customer(env, cards: ["4242424242424242"])
+        // When the row is charged
+        let outcome = await Self.charges(env).charge(
+            .init(customer: customer, amount: 1500, currency: "usd", reference: "order-db-\(failure)")
+        )
+        // Then its error says what failed and what a run does about it, without an API client's advice
+        #expect(outcome.status == "error")
+        let message = try #require(outcome.error)
+        #expect(
+            message.hasSuffix(
+                "Run the same file again to complete this row: a row already charged is answered, "
+                    + "not charged again."
+            ),
+            "\(message)"
+        )
+        #expect(!message.contains("Idempotency-Key"), "\(message)")
+        #expect(message.hasPrefix("\(failure)".prefix(20)), "\(message)")
+    }
+
     @Test("a card number in a reference or a description charges nothing and stores nothing")
     func cardNumbersRefused() async throws {
         let env = try TestEnvironment()

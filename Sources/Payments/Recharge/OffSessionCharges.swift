@@ -90,10 +90,19 @@ public struct OffSessionCharges: Sendable {
             return try await chargeOnce(request)
         } catch let error as PaymentError {
             return Outcome(status: "error", error: Self.rowMessage(error))
+        } catch let error as StoreError {
+            // The database failed (PostgreSQL restarted or down, the file locked): said as the store said it, with
+            // what a run does about it (the row looked like a bad one)
+            return Outcome(status: "error", error: "\(error) " + Self.rerunAdvice)
         } catch {
             return Outcome(status: "error", error: String(describing: error))
         }
     }
+
+    /// What a row that failed on the way tells its reader: its reference is its key, so a run of the same file
+    /// completes it, charging it at most once.
+    static let rerunAdvice =
+        "Run the same file again to complete this row: a row already charged is answered, not charged again."
 
     /// How often a run asks again about a reference another run holds: a live run finishes a row in
     /// milliseconds, and a dead one frees it when its lease runs out.
@@ -277,8 +286,18 @@ public struct OffSessionCharges: Sendable {
     /// key), not by an API retry with an `Idempotency-Key`, which the card network's message tells API clients.
     static func rowMessage(_ error: PaymentError) -> String {
         let advice = PaymentError.cardNetworkRetryAdvice
-        guard error.isTransient, error.message.hasSuffix(advice) else { return error.message }
-        return error.message.dropLast(advice.count) + "run the same file again to complete this row."
+        guard error.isTransient else { return error.message }
+        if error.message.hasSuffix(advice) {
+            return error.message.dropLast(advice.count) + "run the same file again to complete this row."
+        }
+        // The database's transient failures (a lost commit, a lock held too long) tell an API client to retry with
+        // its Idempotency-Key, which a recharge row does not have: the store's own words, then a run's advice
+        if let cut = error.message.range(of: " This request could not finish.")
+            ?? error.message.range(of: " Whether this request's change was made is not known.")
+        {
+            return error.message[..<cut.lowerBound] + " " + rerunAdvice
+        }
+        return error.message
     }
 
     static func outcome(intent: PaymentIntent?, error: PaymentError?) -> Outcome {
