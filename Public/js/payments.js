@@ -425,6 +425,8 @@ function showChallenge(url, intentID, text, kind) {
   // The issuer's page in the modal's language (the test-mode page reads `locale`; a real issuer ignores it)
   const source = new URL(url, location.href);
   source.searchParams.set('locale', text.locale);
+  // The page answers this modal with its message, not by going to the intent's return_url inside the frame
+  source.searchParams.set('modal', '1');
   frame.src = source.href;
 
   dialog.append(header, frame);

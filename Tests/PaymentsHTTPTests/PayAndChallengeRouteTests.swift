@@ -313,6 +313,27 @@ struct PayAndChallengeRouteTests {
         }
     }
 
+    @Test("In payments.js's modal (modal=1) the answer is the page telling the modal, not the return_url's redirect")
+    func challengeInTheModal() async throws {
+        try await withWire { api in
+            // Given an intent with a return_url waiting for 3-D Secure, its page opened by payments.js's modal
+            let intent = try await api.intent([
+                ("payment_method", "pm_card_authenticationRequired"), ("confirm", "true"),
+                ("return_url", "https://shop.example/done"),
+            ])
+            let id = try #require(intent["id"]?.string)
+            let path = try api.challengePath(of: intent) + "?locale=en&modal=1"
+            // When the customer completes it
+            let answer = try await api.send(.post, path, body: "outcome=complete", auth: nil)
+            // Then the page tells the modal, which resolves the card action (the frame went to the merchant's page,
+            // and the modal waited for good), and the payment is made
+            #expect(answer.status == 200, "\(answer.text)")
+            #expect(answer.header("Location") == nil)
+            #expect(answer.text.contains("payments-3ds-result") && answer.text.contains(id), "\(answer.text)")
+            #expect(try await api.get("/v1/payment_intents/\(id)").json["status"]?.string == "succeeded")
+        }
+    }
+
     @Test("The redirect keeps the merchant's return_url as sent: its escapes, its fragment, values that are not UTF-8")
     func redirectKeepsMerchantQuery() async throws {
         try await withWire { api in

@@ -329,6 +329,41 @@ def test_card_action_answered_elsewhere_while_its_payment_is_on_its_way_succeeds
     os.remove(HOLD_AFTER_AUTHENTICATION)
 
 
+def test_card_action_of_an_intent_with_a_return_url_resolves_in_the_modal(checkout_desktop):
+    page = checkout_desktop.open()
+    # A merchant's own intent, confirmed with a return_url (an ordinary server-side integration)
+    created = urllib.request.Request(
+        page.server.url + "/v1/payment_intents",
+        data=b"amount=1500&currency=usd&payment_method=pm_card_threeDSecure2Required&confirm=true"
+        + b"&return_url=https%3A%2F%2Fshop.example%2Fdone",
+        headers={"Authorization": "Bearer sk_test_development_51PaymentsLocalKeyDoNotUse"},
+    )
+    with urllib.request.urlopen(created, timeout=10) as response:
+        intent = json.load(response)
+    assert intent["status"] == "requires_action", intent
+    page.driver.execute_script(
+        """
+        const secret = arguments[0];
+        window.actionResult = null;
+        import('/js/payments.js').then(async ({ Payments }) => {
+          const config = await (await fetch('/checkout/config.json')).json();
+          window.actionResult = await Payments(config.publishable_key).handleCardAction(secret);
+        });
+        """,
+        intent["client_secret"],
+    )
+    enter_3ds_frame(page)
+    page.by_id("complete").click()
+    page.driver.switch_to.default_content()
+    # Then the card action resolves with the paid intent and the modal closes: the frame went to the return_url's page
+    # before, and nothing told the modal
+    result = page.wait(lambda d: d.execute_script("return window.actionResult"), message="no result")
+    assert "error" not in result, result
+    assert result["paymentIntent"]["status"] == "succeeded", result
+    assert not page.driver.find_elements(By.CSS_SELECTOR, "[data-payments3ds=modal]")
+    assert intents(page.server) == [(intent["id"], "succeeded")]
+
+
 @pytest.mark.settings(PAYMENTS_CONFIRMATION_WINDOW="3")
 def test_challenge_answered_past_its_window_closes_and_says_it_took_too_long(checkout_desktop):
     page = checkout_desktop.open()

@@ -69,7 +69,12 @@ struct ChallengeController {
             return Self.expiredPage(text)
         }
         let passed = outcome == .complete
-        if let returnURL = answered.returnURL {
+        // payments.js's modal (`modal=1` in the page's URL, which its form posts to) waits for the page's message,
+        // and its caller decides where the customer goes: the return_url's page shown inside the modal never told
+        // it, and the card action never finished. A page opened on its own (a redirect) or framed by another client
+        // goes to the return_url, as Stripe's does.
+        let inModal = request.uri.queryParameters.get("modal") == "1"
+        if let returnURL = answered.returnURL, !inModal {
             let location = ReturnURLRedirect.location(
                 returnURL,
                 adding: [
