@@ -529,7 +529,9 @@ struct PayAndChallengeRouteTests {
         "A return_url that is not an absolute URL to go to is refused on create, confirm and setup; nothing is made",
         arguments: [
             "not a url", "/relative/done", "javascript:alert(1)", "JavaScript:alert(1)", "data:text/html,hi",
-            "https://",
+            "https://", "about:blank", "view-source:https://shop.example/", "blob:https://shop.example/1",
+            "filesystem:https://shop.example/x", "https://shop.example/done\r\nX: y", "https://shop.example/\u{7F}",
+            "https://user:pass@shop.example/done",
         ]
     )
     func badReturnURL(_ url: String) async throws {

@@ -160,15 +160,23 @@ public struct Parameters: Sendable {
         }
     }
 
-    /// A URL the customer's browser is sent to (`return_url`): absolute, with a scheme, and a host for `http` and
-    /// `https`. An app's own scheme (`myapp://done`) is taken, as Stripe takes it for mobile apps; a scheme that
-    /// runs or embeds content instead of going somewhere (`javascript:`, `data:`, `vbscript:`, `file:`) is not, nor
-    /// text without a scheme, which a browser would resolve against this server.
+    /// A URL the customer's browser is sent to (`return_url`): absolute, with a scheme, and a host without a user
+    /// name or password for `http` and `https`. An app's own scheme (`myapp://done`) is taken, as Stripe takes it
+    /// for mobile apps; a scheme that runs, embeds or shows content instead of going somewhere (`javascript:`,
+    /// `data:`, `about:`, `view-source:`, `blob:`, ...) is not, nor text without a scheme, which a browser would
+    /// resolve against this server, nor control characters.
     public mutating func returnURL(_ key: String = "return_url") throws(PaymentError) -> String? {
         guard let value = try string(key, maxLength: 2048) else { return nil }
-        let refused: Set = ["javascript", "data", "vbscript", "file"]
-        guard let url = URLComponents(string: value), let scheme = url.scheme?.lowercased(), !refused.contains(scheme),
-            !["http", "https"].contains(scheme) || url.host?.isEmpty == false
+        // Schemes that run, embed or show content instead of going somewhere (`about:blank`, `view-source:`, a
+        // `blob:` or `filesystem:` of the page's own making were taken and redirected to)
+        let refused: Set = ["javascript", "data", "vbscript", "file", "about", "view-source", "blob", "filesystem"]
+        // Control characters (a raw line break was stored and shown in `next_action`); what else a URL cannot hold
+        // as sent (a space, `|`) is escaped when the customer is sent there (``ReturnURLRedirect``)
+        let unsafe = value.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
+        guard !unsafe, let url = URLComponents(string: value), let scheme = url.scheme?.lowercased(),
+            !refused.contains(scheme),
+            !["http", "https"].contains(scheme)
+                || (url.host?.isEmpty == false && url.user == nil && url.password == nil)
         else {
             throw .invalidRequest(
                 "Invalid URL: \(name(key)) must be an absolute URL the customer's browser can go to, such as "
