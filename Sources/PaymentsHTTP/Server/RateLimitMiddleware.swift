@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Metrics
+import NIOCore
 import PaymentsCore
 
 /// Refuses a client's request with Stripe's 429 `rate_limit` once its token bucket is empty (see ``RateLimiter``).
@@ -33,9 +34,9 @@ struct RateLimitMiddleware: RouterMiddleware {
         let client: RateLimiter.Client =
             switch by {
             case .apiKey where context.scope == .publishable:
-                .publishableKey(context.apiKeyIndex ?? -1, address: context.clientAddress ?? "unknown")
+                .publishableKey(context.apiKeyIndex ?? -1, address: Self.client(context.remoteAddress))
             case .apiKey: .apiKey(context.apiKeyIndex ?? -1)
-            case .clientAddress: .address(context.clientAddress ?? "unknown")
+            case .clientAddress: .address(Self.client(context.remoteAddress))
             }
         switch limiter.take(client) {
         case .allowed:
@@ -47,6 +48,25 @@ struct RateLimitMiddleware: RouterMiddleware {
             response.headers[.stripeShouldRetry] = "true"
             return response
         }
+    }
+}
+
+extension RateLimitMiddleware {
+    /// The client as the limit counts it: an IPv4 address, or an IPv6 address's /64 network, which one host or
+    /// customer holds whole (counted by address, a script with a /64 had a fresh bucket for each of its 2^64
+    /// addresses). An IPv4 address mapped into IPv6 (a server listening on `::`) counts as itself.
+    static func client(_ address: SocketAddress?) -> String {
+        guard let address else { return "unknown" }
+        guard case .v6(let v6) = address else { return address.ipAddress ?? "unknown" }
+        let bytes = withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
+        guard bytes.count == 16 else { return address.ipAddress ?? "unknown" }
+        if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF {
+            return bytes[12..<16].map { String($0) }.joined(separator: ".")
+        }
+        let groups = stride(from: 0, to: 8, by: 2).map {
+            String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16)
+        }
+        return groups.joined(separator: ":") + "::/64"
     }
 }
 
