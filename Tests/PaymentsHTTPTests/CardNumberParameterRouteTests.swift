@@ -111,6 +111,8 @@ struct CardNumberParameterRouteTests {
             "/v1/payment_intents/4532015112830366", "/v1/customers/4532015112830366",
             "/v1/refunds/4532-0151-1283-0366", "/checkout/4532015112830366", "/v1/4532015112830366/x",
             "/v1/customers/4532+0151+1283+0366", "/v1/x/4532+0151+1283+0366/739",
+            "/v1/payment_intents/4532%200151%201283%200366", "/v1/charges/4532%2B0151%2B1283%2B0366",
+            "/v1/customers/%34532015112830366",
         ]
     )
     func cardNumberInPath(_ path: String) async throws {
@@ -118,7 +120,10 @@ struct CardNumberParameterRouteTests {
             let response = try await api.get(path)
             #expect(response.status == 404, "\(response.text)")
             #expect(response.error["type"]?.string == "invalid_request_error")
-            for number in ["4532015112830366", "4532-0151-1283-0366", "4532+0151+1283+0366", "739"] {
+            for number in [
+                "4532015112830366", "4532-0151-1283-0366", "4532+0151+1283+0366", "739", "4532%200151",
+                "4532%2B0151", "%34532015112830366", "532015112830366",
+            ] {
                 #expect(!response.text.contains(number), "\(response.text)")
             }
         }

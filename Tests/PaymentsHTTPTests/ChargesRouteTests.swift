@@ -419,12 +419,13 @@ struct ChargesRouteTests {
             #expect(refund.json["object"]?.string == "refund" && refund.json["charge"]?.string == id)
             #expect(refund.json["amount"]?.int == 400 && refund.json["metadata"]?["o"]?.string == "7")
             #expect(try await Self.charge(api, id)["amount_refunded"]?.int == 400)
-            // And the charge is the path's alone: another in the body is refused, and an unknown one is a 400 there
+            // And the charge is the path's alone: another in the body is refused, and an unknown one is the URL's 404
             let named = try await api.post("/v1/charges/\(id)/refunds", [("charge", id), ("amount", "1")])
             #expect(named.status == 400 && named.error["code"]?.string == "parameter_unknown", "\(named.text)")
             let missing = try await api.post("/v1/charges/ch_missing/refunds", [("amount", "1")])
-            #expect(missing.status == 400 || missing.status == 404, "\(missing.text)")
+            #expect(missing.status == 404, "the URL's object: \(missing.text)")
             #expect(missing.error["code"]?.string == "resource_missing", "\(missing.text)")
+            #expect(missing.error["param"]?.string != "charge", "\(missing.text)")
             // And the rest refunds with no amount
             let rest = try await api.post("/v1/charges/\(id)/refunds")
             #expect(rest.status == 200 && rest.json["amount"]?.int == 600, "\(rest.text)")

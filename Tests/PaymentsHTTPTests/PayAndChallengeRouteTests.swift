@@ -531,7 +531,8 @@ struct PayAndChallengeRouteTests {
             "not a url", "/relative/done", "javascript:alert(1)", "JavaScript:alert(1)", "data:text/html,hi",
             "https://", "about:blank", "view-source:https://shop.example/", "blob:https://shop.example/1",
             "filesystem:https://shop.example/x", "https://shop.example/done\r\nX: y", "https://shop.example/\u{7F}",
-            "https://user:pass@shop.example/done",
+            "https://user:pass@shop.example/done", "ftp://user:pass@shop.example/", "https://shop.example/\u{2028}x",
+            "https://shop.example/\u{85}", "https://shop.example/\u{202E}gpj.exe",
         ]
     )
     func badReturnURL(_ url: String) async throws {

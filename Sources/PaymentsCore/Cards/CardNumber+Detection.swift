@@ -1,3 +1,5 @@
+import Foundation
+
 // MARK: - Finding card numbers in free text
 
 extension CardNumber {
@@ -25,13 +27,14 @@ extension CardNumber {
         appearsAsWritten(text)
     }
 
-    /// Whether `text`, a part of a URL's path, holds a card number (``appears(in:)``), a `+` counting as the space a
-    /// form encoding writes with it (`4242+4242+4242+4242`, Python's `quote_plus`): a path keeps the `+`, and such a
-    /// number was logged and quoted in a 404 whole.
+    /// Whether `text`, a part of a URL's path as sent or decoded, holds a card number (``appears(in:)``): its
+    /// percent-escapes decoded (`4242%204242%204242%204242`, a library's escaped id, was quoted in a 404 whole), and
+    /// a `+` counting as the space a form encoding writes with it (`4242+4242+4242+4242`, Python's `quote_plus`).
     public static func appears(inPathPart text: String) -> Bool {
-        appearsAsWritten(text)
-            || (text.utf8.contains(UInt8(ascii: "+"))
-                && appearsAsWritten(text.replacingOccurrences(of: "+", with: " ")))
+        let decoded = text.utf8.contains(UInt8(ascii: "%")) ? (text.removingPercentEncoding ?? text) : text
+        return appearsAsWritten(decoded)
+            || (decoded.utf8.contains(UInt8(ascii: "+"))
+                && appearsAsWritten(decoded.replacingOccurrences(of: "+", with: " ")))
     }
 
     private static func appearsAsWritten(_ text: String) -> Bool {

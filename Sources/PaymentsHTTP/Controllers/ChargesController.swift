@@ -22,7 +22,11 @@ struct ChargesController {
     }
 
     @Sendable func createRefund(_ request: Request, context: StripeRequestContext) async throws -> Response {
-        try await RefundsController.create(
+        try context.requireSecretKey()
+        // The path's charge: unknown, it is the URL's 404 (the refund's own check said 400 on `charge`, a parameter
+        // this request never sent)
+        _ = try await services.charges.retrieve(try context.parameters.require("id"))
+        return try await RefundsController.create(
             request,
             context: context,
             services: services,

@@ -164,19 +164,25 @@ public struct Parameters: Sendable {
     /// name or password for `http` and `https`. An app's own scheme (`myapp://done`) is taken, as Stripe takes it
     /// for mobile apps; a scheme that runs, embeds or shows content instead of going somewhere (`javascript:`,
     /// `data:`, `about:`, `view-source:`, `blob:`, ...) is not, nor text without a scheme, which a browser would
-    /// resolve against this server, nor control characters.
+    /// resolve against this server, nor control characters or invisible marks, nor a user name or password.
     public mutating func returnURL(_ key: String = "return_url") throws(PaymentError) -> String? {
         guard let value = try string(key, maxLength: 2048) else { return nil }
         // Schemes that run, embed or show content instead of going somewhere (`about:blank`, `view-source:`, a
         // `blob:` or `filesystem:` of the page's own making were taken and redirected to)
         let refused: Set = ["javascript", "data", "vbscript", "file", "about", "view-source", "blob", "filesystem"]
-        // Control characters (a raw line break was stored and shown in `next_action`); what else a URL cannot hold
-        // as sent (a space, `|`) is escaped when the customer is sent there (``ReturnURLRedirect``)
-        let unsafe = value.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
+        // Control characters, line separators and the invisible marks that reorder or hide text (a raw line break
+        // was stored and shown in `next_action`); what else a URL cannot hold as sent (a space, `|`) is escaped when
+        // the customer is sent there (``ReturnURLRedirect``)
+        let unsafe = value.unicodeScalars.contains {
+            switch $0.value {
+            case 0..<0x20, 0x7F...0x9F, 0x200E, 0x200F, 0x2028...0x202E, 0x2066...0x2069, 0xFEFF: true
+            default: false
+            }
+        }
+        // A user name or password, for any scheme (`https://shop.example@evil.example/` reads as shop.example)
         guard !unsafe, let url = URLComponents(string: value), let scheme = url.scheme?.lowercased(),
-            !refused.contains(scheme),
-            !["http", "https"].contains(scheme)
-                || (url.host?.isEmpty == false && url.user == nil && url.password == nil)
+            !refused.contains(scheme), url.user == nil, url.password == nil,
+            !["http", "https"].contains(scheme) || url.host?.isEmpty == false
         else {
             throw .invalidRequest(
                 "Invalid URL: \(name(key)) must be an absolute URL the customer's browser can go to, such as "
