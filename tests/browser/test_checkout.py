@@ -273,17 +273,13 @@ def test_challenge_already_answered_elsewhere_pays_instead_of_failing(checkout_d
     assert page.server.count("SELECT count(*) FROM charges WHERE status = 'succeeded'") == 1
 
 
-@pytest.mark.settings(
-    PAYMENTS_FAULT_POINT="after-authentication", PAYMENTS_FAULT_ACTION=f"hold:{HOLD_AFTER_AUTHENTICATION}"
-)
-def test_card_action_answered_elsewhere_while_its_payment_is_on_its_way_succeeds(checkout_desktop):
-    if os.path.exists(HOLD_AFTER_AUTHENTICATION):
-        os.remove(HOLD_AFTER_AUTHENTICATION)
-    page = checkout_desktop.open()
-    # A merchant's own intent, confirmed automatically: the answer to its challenge goes on to the payment at once
+def start_merchant_card_action(page, extra=b""):
+    """Creates a merchant's own intent for a 3-D Secure card, confirmed at once with the secret key (plus the form
+    fields `extra`), and calls payments.js's handleCardAction on it: `window.actionResult` holds its result once it
+    resolves. Returns the intent."""
     created = urllib.request.Request(
         page.server.url + "/v1/payment_intents",
-        data=b"amount=1500&currency=usd&payment_method=pm_card_threeDSecure2Required&confirm=true",
+        data=b"amount=1500&currency=usd&payment_method=pm_card_threeDSecure2Required&confirm=true" + extra,
         headers={"Authorization": "Bearer sk_test_development_51PaymentsLocalKeyDoNotUse"},
     )
     with urllib.request.urlopen(created, timeout=10) as response:
@@ -300,6 +296,18 @@ def test_card_action_answered_elsewhere_while_its_payment_is_on_its_way_succeeds
         """,
         intent["client_secret"],
     )
+    return intent
+
+
+@pytest.mark.settings(
+    PAYMENTS_FAULT_POINT="after-authentication", PAYMENTS_FAULT_ACTION=f"hold:{HOLD_AFTER_AUTHENTICATION}"
+)
+def test_card_action_answered_elsewhere_while_its_payment_is_on_its_way_succeeds(checkout_desktop):
+    if os.path.exists(HOLD_AFTER_AUTHENTICATION):
+        os.remove(HOLD_AFTER_AUTHENTICATION)
+    page = checkout_desktop.open()
+    # A merchant's own intent, confirmed automatically: the answer to its challenge goes on to the payment at once
+    intent = start_merchant_card_action(page)
     enter_3ds_frame(page)
     # The other window's answer is recorded, and the payment after it held back (the fault point), so the frame's
     # own answer gets the used link's page while the intent has no challenge left and no outcome yet
@@ -332,26 +340,7 @@ def test_card_action_answered_elsewhere_while_its_payment_is_on_its_way_succeeds
 def test_card_action_of_an_intent_with_a_return_url_resolves_in_the_modal(checkout_desktop):
     page = checkout_desktop.open()
     # A merchant's own intent, confirmed with a return_url (an ordinary server-side integration)
-    created = urllib.request.Request(
-        page.server.url + "/v1/payment_intents",
-        data=b"amount=1500&currency=usd&payment_method=pm_card_threeDSecure2Required&confirm=true"
-        + b"&return_url=https%3A%2F%2Fshop.example%2Fdone",
-        headers={"Authorization": "Bearer sk_test_development_51PaymentsLocalKeyDoNotUse"},
-    )
-    with urllib.request.urlopen(created, timeout=10) as response:
-        intent = json.load(response)
-    assert intent["status"] == "requires_action", intent
-    page.driver.execute_script(
-        """
-        const secret = arguments[0];
-        window.actionResult = null;
-        import('/js/payments.js').then(async ({ Payments }) => {
-          const config = await (await fetch('/checkout/config.json')).json();
-          window.actionResult = await Payments(config.publishable_key).handleCardAction(secret);
-        });
-        """,
-        intent["client_secret"],
-    )
+    intent = start_merchant_card_action(page, b"&return_url=https%3A%2F%2Fshop.example%2Fdone")
     enter_3ds_frame(page)
     page.by_id("complete").click()
     page.driver.switch_to.default_content()
