@@ -24,20 +24,6 @@ extension CardNumber {
     /// - Parameter text: the value as received.
     /// - Returns: true when some run of consecutive digit groups is a plausible card number.
     public static func appears(in text: String) -> Bool {
-        appearsAsWritten(text)
-    }
-
-    /// Whether `text`, a part of a URL's path as sent or decoded, holds a card number (``appears(in:)``): its
-    /// percent-escapes decoded (`4242%204242%204242%204242`, a library's escaped id, was quoted in a 404 whole), and
-    /// a `+` counting as the space a form encoding writes with it (`4242+4242+4242+4242`, Python's `quote_plus`).
-    public static func appears(inPathPart text: String) -> Bool {
-        let decoded = text.utf8.contains(UInt8(ascii: "%")) ? (text.removingPercentEncoding ?? text) : text
-        return appearsAsWritten(decoded)
-            || (decoded.utf8.contains(UInt8(ascii: "+"))
-                && appearsAsWritten(decoded.replacingOccurrences(of: "+", with: " ")))
-    }
-
-    private static func appearsAsWritten(_ text: String) -> Bool {
         // Most values hold fewer digits than any card number, and are ASCII: nothing to look at, or the bytes as
         // they are
         var digitCount = 0
@@ -232,4 +218,16 @@ extension CardNumber {
     static let firstPrintedGroup = 4...6
     /// The fewest digits of a printed group that another group follows.
     static let shortestInnerGroup = 3
+}
+
+extension CardNumber {
+    /// Whether `text`, a part of a URL's path as sent or decoded, holds a card number (``appears(in:)``): its
+    /// percent-escapes decoded (`4242%204242%204242%204242`, a library's escaped id, was quoted in a 404 whole), and
+    /// a `+` counting as the space a form encoding writes with it (`4242+4242+4242+4242`, Python's `quote_plus`).
+    public static func appears(inPathPart text: String) -> Bool {
+        let decoded = text.utf8.contains(UInt8(ascii: "%")) ? (text.removingPercentEncoding ?? text) : text
+        return appears(in: decoded)
+            || (decoded.utf8.contains(UInt8(ascii: "+"))
+                && appears(in: decoded.replacingOccurrences(of: "+", with: " ")))
+    }
 }

@@ -160,8 +160,8 @@ public struct Parameters: Sendable {
         }
     }
 
-    /// A URL the customer's browser is sent to (`return_url`): absolute, with a scheme, and a host without a user
-    /// name or password for `http` and `https`. An app's own scheme (`myapp://done`) is taken, as Stripe takes it
+    /// A URL the customer's browser is sent to (`return_url`): absolute, with a scheme, and a host for `http` and
+    /// `https`. An app's own scheme (`myapp://done`) is taken, as Stripe takes it
     /// for mobile apps; a scheme that runs, embeds or shows content instead of going somewhere (`javascript:`,
     /// `data:`, `about:`, `view-source:`, `blob:`, ...) is not, nor text without a scheme, which a browser would
     /// resolve against this server, nor control characters or invisible marks, nor a user name or password.
