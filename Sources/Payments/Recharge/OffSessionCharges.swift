@@ -292,10 +292,9 @@ public struct OffSessionCharges: Sendable {
         }
         // The database's transient failures (a lost commit, a lock held too long) tell an API client to retry with
         // its Idempotency-Key, which a recharge row does not have: the store's own words, then a run's advice
-        if let cut = error.message.range(of: " This request could not finish.")
-            ?? error.message.range(of: " Whether this request's change was made is not known.")
-        {
-            return error.message[..<cut.lowerBound] + " " + rerunAdvice
+        for apiAdvice in [PaymentError.lockedRetryAdvice, PaymentError.commitUnknownRetryAdvice]
+        where error.message.hasSuffix(apiAdvice) {
+            return error.message.dropLast(apiAdvice.count) + " " + rerunAdvice
         }
         return error.message
     }

@@ -440,6 +440,19 @@ extension PaymentError {
     /// Stripe's code for a write lock held too long (``storeFailure(_:)``).
     public static let lockTimeoutCode = "lock_timeout"
 
+    /// What a write lock held too long (``storeFailure(_:)``) tells an API client after the store's words; a caller
+    /// that retries another way (a recharge run) says its own instead.
+    public static let lockedRetryAdvice =
+        " This request could not finish. Retry it with the same Idempotency-Key: it goes on from where it stopped, and "
+        + "nothing is charged twice. Without a key, read what it would have changed (the PaymentIntent) before "
+        + "sending it again."
+
+    /// What a commit of unknown outcome (``storeFailure(_:)``) tells an API client after the store's words.
+    public static let commitUnknownRetryAdvice =
+        " Whether this request's change was made is not known. Retry it with the same Idempotency-Key: it goes on "
+        + "from where it stopped, and nothing is charged twice. Without a key, read what it would have changed before "
+        + "sending it again: a payment or a refund that was recorded is completed by the server within a minute."
+
     /// A store's failure as the API answers it: a write lock another process held too long is Stripe's
     /// `lock_timeout` (a 429, with `Stripe-Should-Retry`, that its libraries retry with their key); the others an
     /// `api_error` 500.
@@ -462,19 +475,14 @@ extension PaymentError {
                 // What the request had committed before (a create+confirm's first phase) stands, and its key keeps
                 // where it stopped: "nothing was changed" would be untrue then, and tell a client without a key to
                 // pay again
-                message: "\(error) This request could not finish. Retry it with the same Idempotency-Key: it goes on "
-                    + "from where it stopped, and nothing is charged twice. Without a key, read what it would have "
-                    + "changed (the PaymentIntent) before sending it again.",
+                message: "\(error)" + lockedRetryAdvice,
                 status: 429
             )
         case .commitUnknown:
             PaymentError(
                 kind: .api,
                 code: commitUnknownCode,
-                message: "\(error) Whether this request's change was made is not known. Retry it with the same "
-                    + "Idempotency-Key: it goes on from where it stopped, and nothing is charged twice. Without a key, "
-                    + "read what it would have changed before sending it again: a payment or a refund that was "
-                    + "recorded is completed by the server within a minute.",
+                message: "\(error)" + commitUnknownRetryAdvice,
                 status: 500
             )
         case .conflict, .unavailable, .constraintViolated:
