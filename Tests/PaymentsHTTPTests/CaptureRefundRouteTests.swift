@@ -848,6 +848,31 @@ struct CaptureRefundRouteTests {
         }
     }
 
+    @Test("a cancel of an authorization older than 7 days is refused on the intent the expiry left")
+    func cancelAfterAuthorizationExpired() async throws {
+        try await withWire { api in
+            // Given an authorization 7 days old, before the sweeper's pass
+            let id = try await Self.intent(api, in: .requiresCapture)
+            api.environment.clock.advance(by: 7 * 24 * 3600)
+
+            // When it is canceled
+            let response = try await api.post(
+                "/v1/payment_intents/\(id)/cancel",
+                [("cancellation_reason", "requested_by_customer")]
+            )
+
+            // Then the answer is the one the sweeper's pass would have left: canceled automatic, this cancel refused
+            #expect(response.status == 400)
+            #expect(response.error["code"]?.string == "payment_intent_unexpected_state")
+            let embedded = response.error["payment_intent"]
+            #expect(embedded?["status"]?.string == "canceled")
+            #expect(embedded?["cancellation_reason"]?.string == "automatic")
+            let intent = try await api.retrieveIntent(id)
+            #expect(intent["status"]?.string == "canceled")
+            #expect(intent["cancellation_reason"]?.string == "automatic")
+        }
+    }
+
     @Test("a refund keeps the caller's reason", arguments: ["duplicate", "fraudulent", "requested_by_customer"])
     func refundReason(_ reason: String) async throws {
         try await withWire { api in

@@ -476,6 +476,82 @@ struct CaptureCancelRaceTests {
         #expect(canceled.count == 1)
     }
 
+    @Test("A cancel after the authorization's 7 days releases it as the sweeper would: canceled automatic, refused")
+    func lateCancelReleases() async throws {
+        // Given an authorization 7 days old that the sweeper has not released yet
+        let (environment, intent, _) = try await Self.authorized(at: .afterCaptureNetwork)
+        let attempt = try #require(intent.latestCharge)
+        environment.clock.advance(by: PaymentIntents.authorizationLifetime)
+        // When the merchant cancels it
+        let error = await #expect(throws: PaymentError.self) {
+            try await environment.intents.cancel(intent.id, reason: .requestedByCustomer)
+        }
+        // Then it is refused on the intent the expiry left, canceled automatic, as a cancel after the pass is
+        #expect(error?.code == "payment_intent_unexpected_state", "\(String(describing: error))")
+        #expect(error?.message.contains("status of canceled") == true, "\(String(describing: error))")
+        let after = try await environment.intents.retrieve(intent.id)
+        #expect(after.status == .canceled && after.cancellationReason == .automatic)
+        #expect(after.amountCapturable == 0)
+        #expect(try await environment.network.capture(attemptID: attempt, amount: 2_000) == nil)
+        // And its charge's release is the expiry's charge.expired, not a merchant's cancel's charge.refunded
+        let types = try await EventsTests.types(environment)
+        #expect(types.contains("charge.expired") && !types.contains("charge.refunded"), "\(types)")
+        #expect(types.filter { $0 == "payment_intent.canceled" }.count == 1)
+    }
+
+    @Test("A cancel and a capture at once after the authorization's 7 days: both refused, the intent canceled once")
+    func lateCancelAndCaptureRacing() async throws {
+        let (environment, intent, _) = try await Self.authorized(at: .afterCaptureNetwork)
+        environment.clock.advance(by: PaymentIntents.authorizationLifetime)
+        let cancel = Task { try await environment.intents.cancel(intent.id, reason: .duplicate) }
+        let capture = Task { try await environment.intents.capture(intent.id, amountToCapture: nil) }
+        await #expect(throws: PaymentError.self) { try await cancel.value }
+        await #expect(throws: PaymentError.self) { try await capture.value }
+        let after = try await environment.intents.retrieve(intent.id)
+        #expect(after.status == .canceled && after.cancellationReason == .automatic)
+        let types = try await EventsTests.types(environment)
+        #expect(types.filter { $0 == "payment_intent.canceled" }.count == 1)
+        #expect(types.filter { $0 == "charge.expired" }.count == 1)
+    }
+
+    @Test("A cancel a second before the authorization's 7 days are up cancels it with its own reason")
+    func cancelJustBeforeExpiry() async throws {
+        let (environment, intent, _) = try await Self.authorized(at: .afterCaptureNetwork)
+        environment.clock.advance(by: PaymentIntents.authorizationLifetime - 1)
+        let canceled = try await environment.intents.cancel(intent.id, reason: .requestedByCustomer)
+        #expect(canceled.status == .canceled && canceled.cancellationReason == .requestedByCustomer)
+        let types = try await EventsTests.types(environment)
+        #expect(types.contains("charge.refunded") && !types.contains("charge.expired"), "\(types)")
+    }
+
+    @Test("A keyed cancel that released at the network and died, retried after the 7 days: answered as the cancel")
+    func resumedCancelAfterExpiry() async throws {
+        // Given a keyed cancel whose first try released the authorization at the network under its key, then died
+        let (environment, intent, _) = try await Self.authorized(at: .afterCaptureNetwork)
+        let attempt = try #require(intent.latestCharge)
+        let request = Self.request("key-cancel-at-expiry", "/v1/payment_intents/\(intent.id)/cancel")
+        guard case .run(let first) = try await environment.idempotency.begin(request) else {
+            Issue.record("expected a new key to run")
+            return
+        }
+        try await environment.idempotency.holding(first) { try await environment.context.database.write { _ in } }
+        let reference = IdempotencyKeysTests.scope(first).networkReference
+        let release = try await environment.network.void(attemptID: attempt, reference: reference)
+        #expect(release.isReleased(by: reference))
+        // When its retry comes after the authorization's 7 days, before any sweep
+        environment.clock.advance(by: PaymentIntents.authorizationLifetime)
+        let lease = try await Self.resume(environment, request)
+        let retried = try await environment.idempotency.holding(lease) {
+            try await environment.intents.cancel(
+                intent.id,
+                reason: .requestedByCustomer,
+                scope: IdempotencyKeysTests.scope(lease)
+            )
+        }
+        // Then it answers the cancel its first try made, with its reason (not the expiry's refusal)
+        #expect(retried.status == .canceled && retried.cancellationReason == .requestedByCustomer)
+    }
+
     @Test("A keyed cancel that died after the network, recorded since by a capture: its retry answers the cancel")
     func resumedCancelAfterCaptureRecordedIt() async throws {
         let (environment, intent, _) = try await Self.authorized(at: .afterCaptureNetwork)

@@ -346,6 +346,18 @@ public struct PaymentIntents: Sendable {
             let now = context.clock.now()
             let before = try await retrieve(id)
             try PaymentIntentStateMachine.check(.cancel, on: before)
+            if before.status == .requiresCapture, scope?.lease.claim != nil || scope == nil,
+                let authorizedAt = before.authorizedAt, now >= authorizedAt + Self.authorizationLifetime
+            {
+                // Past its 7 days the authorization was the sweeper's to release, canceled `automatic` with
+                // `charge.expired`, as Stripe releases it when they end: released here as the pass would, and the
+                // cancel refused on the intent it leaves, so its answer does not depend on when the sweeper last ran.
+                // (A keyed retry whose first try died is not: that try may have released it as this cancel.)
+                let current = try await releaseExpired(before, now: now)
+                if current.status != .requiresCapture {
+                    throw PaymentIntentStateMachine.unexpectedState(.cancel, intent: current)
+                }
+            }
             var released: String?
             if before.status == .requiresCapture, let held = before.latestCharge {
                 // Written before the network is asked, so a process that dies before recording its answer leaves the
