@@ -26,9 +26,21 @@ public struct TestModeCardNetwork: CardNetwork {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         WALWriteBuffer.install()
+        // Opened and set up as one: a ledger another process holds locked (an admin's `sqlite3`) is refused in
+        // words naming it, where SQLite's `database is locked - while executing BEGIN IMMEDIATE` named nothing
         let queue = try SQLiteFilePath.opening(ledgerPath, role: role) {
-            try DatabaseQueue(path: ledgerPath, configuration: configuration)
+            let queue = try DatabaseQueue(path: ledgerPath, configuration: configuration)
+            try Self.setUp(queue)
+            return queue
         }
+        self.ledger = queue
+        self.writer = GroupCommitWriter(queue, label: "card-network", niceness: writerNiceness)
+        self.checkpointer = try BackgroundCheckpointer(queue)
+        self.latency = latency
+    }
+
+    /// Sets the ledger's journal up and makes or completes its tables.
+    private static func setUp(_ queue: DatabaseQueue) throws {
         try queue.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA journal_mode = WAL")
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -70,10 +82,6 @@ public struct TestModeCardNetwork: CardNetwork {
             }
             return .commit
         }
-        self.ledger = queue
-        self.writer = GroupCommitWriter(queue, label: "card-network", niceness: writerNiceness)
-        self.checkpointer = try BackgroundCheckpointer(queue)
-        self.latency = latency
     }
 
     /// Columns added to the ledger since its first version, with their definitions: a ledger file made before them

@@ -16,7 +16,8 @@ public enum SQLiteFilePath {
     /// Runs `open` on the file at `path`, naming it (as `role`) when SQLite finds it is not a database: `serve` on a
     /// text file said only `SQLite error 26: file is not a database - while executing SELECT * FROM sqlite_master`,
     /// the same for the service's database and for the card network's ledger.
-    /// - Throws: ``Refusal`` for a file that is not a database; `open`'s error otherwise.
+    /// - Throws: ``Refusal`` for a file that is not a database, a damaged one, or one another process holds locked past
+    ///   the busy timeout; `open`'s error otherwise.
     public static func opening<T>(_ path: String, role: String, _ open: () throws -> T) throws -> T {
         do {
             return try open()
@@ -24,6 +25,16 @@ public enum SQLiteFilePath {
             throw Refusal(
                 description: "\(role) '\(path)' is not a SQLite database (\(error.message ?? "file is not a database"))"
                     + ": name the service's file, or a new one."
+            )
+        } catch let error as DatabaseError
+            where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED
+        {
+            // `SQLite error 5: database is locked - while executing BEGIN IMMEDIATE TRANSACTION` named neither the
+            // file nor what to do
+            throw Refusal(
+                description: "\(role) '\(path)' is locked: another process (an admin's sqlite3 in an open write "
+                    + "transaction, say) held its write lock for longer than the 5 s this command waits. Nothing was "
+                    + "changed: run the command again once the lock is free."
             )
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CORRUPT {
             // `SQLite error 11: database disk image is malformed - while executing SELECT * FROM sqlite_master` named

@@ -318,9 +318,16 @@ struct HealthEndToEndTests {
         let server = try await ServerProcess.start(store: .sqlite)
         defer { server.kill() }
         #expect(try await server.client.get("/health/ready").status == 200)
-        // Given an admin's write transaction on the card network's ledger, held for 12 s, on a thread of its own
+        // Given an admin's write transaction on the card network's ledger, held for 20 s, on a thread of its own
         let ledger = server.folder.appendingPathComponent("card-network.sqlite").path
-        let released = try await Self.holdingWriteLock(of: ledger, seconds: 12)
+        let released = try await Self.holdingWriteLock(of: ledger, seconds: 20)
+        // When `payments sweep` opens the ledger meanwhile, it is refused naming the ledger and what to do, where it
+        // printed SQLite's `database is locked - while executing BEGIN IMMEDIATE TRANSACTION`
+        let sweep = try await AdminCommandsTests.run(server, ["sweep"])
+        #expect(sweep.termination == Termination(reason: .exit, status: 1), "\(sweep.output)")
+        #expect(sweep.output.contains("The card network's ledger"), "\(sweep.output)")
+        #expect(sweep.output.contains("is locked: another process"), "\(sweep.output)")
+        #expect(!sweep.output.contains("SQLite error"), "\(sweep.output)")
         // When a payment fails at the network for want of the lock (after the ledger's busy timeout)
         let paid = try await Self.payVisa(server)
         #expect(paid.status == 500, "\(paid)")
