@@ -39,7 +39,9 @@ struct ArchiveDatabaseOptions: ParsableArguments {
                 db: db,
                 migrations: migrations,
                 databaseURL: databaseURL,
-                databaseURLBesideDB: .ignored
+                databaseURLBesideDB: .ignored,
+                usesKeys: false,
+                usesLedger: false
             ),
             environment: environment
         )

@@ -43,9 +43,10 @@ struct ReportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let settings = try await ServiceSettings.load(
-            options.overrides
-        )
+        var overrides = options.overrides
+        overrides.usesKeys = false
+        overrides.usesLedger = false
+        let settings = try await ServiceSettings.load(overrides)
         // Exit status 2 as the other commands give it (ReportError's databaseMissing exited 1)
         try Bootstrap.requireDatabase(settings, command: "payments report")
         do {

@@ -89,6 +89,15 @@ struct ServiceSettings: Sendable {
         /// The command logs ``ServiceSettings/unknownSettings`` itself (`serve`, once its log is set up); otherwise
         /// they are printed on standard error as the settings are read.
         var logsUnknownSettings = false
+        /// Whether the command uses the API keys and the vault key. `report`, `export` and `import` read or copy rows
+        /// (sealed card data stays sealed, and no request is served): their keys are neither read nor required, so
+        /// whoever makes a backup or reads a report of a production database need not hold the production secrets.
+        var usesKeys = true
+        /// Whether the command opens the card network's ledger. Those that do not (`report`, `export`, `import`,
+        /// which read or copy the database alone) are not refused a ledger setting that names their database: `export
+        /// --db card-network.sqlite`, the ledger named by mistake, was told the ledger was its database, where the
+        /// command's own check says that file holds none of the service's tables.
+        var usesLedger = true
     }
 
     /// What a `--db` flag does to a `databaseURL` set in the environment or the config file (a `--database-url` flag
@@ -234,8 +243,8 @@ struct ServiceSettings: Sendable {
             }
         }
         try settings.refuseEmptyFileNames()
-        try settings.refuseLedgerOverDatabase()
-        try settings.readKeys(payments)
+        if overrides.usesLedger { try settings.refuseLedgerOverDatabase() }
+        if overrides.usesKeys { try settings.readKeys(payments) }
         try settings.readLimits(payments)
         if let catalogFile = payments.string(forKey: "catalog") {
             // `PAYMENTS_CATALOG=` named the working directory: "cannot be read: Is a directory"
@@ -247,7 +256,7 @@ struct ServiceSettings: Sendable {
             }
             settings.catalog = try readCatalog(catalogFile)
         }
-        try settings.validate()
+        try settings.validate(keys: overrides.usesKeys)
         settings.unknownSettings = unknownSettings(environment: environment)
         if !overrides.logsUnknownSettings {
             for sentence in settings.unknownSettings {
@@ -507,14 +516,15 @@ struct ServiceSettings: Sendable {
     }
 
     /// Refuses settings that cannot work, and development secrets in production.
-    func validate() throws {
+    /// - Parameter keys: whether the command uses the keys (``Overrides/usesKeys``): their checks are skipped if not.
+    func validate(keys: Bool = true) throws {
         // Checked first: every production check below hangs on this value being exactly `production`.
         guard environment == "development" || environment == "production" else {
             throw SettingsError.invalid(
                 "environment (PAYMENTS_ENVIRONMENT) must be development or production, not '\(environment)'."
             )
         }
-        try validateKeys()
+        if keys { try validateKeys() }
         // Lower bounds, each naming its setting and variable (a shared message named two settings for one)
         for (name, value, least, unit) in [
             ("port", Int64(port), 0, ""), ("confirmationWindow", confirmationWindow, 1, " s"),

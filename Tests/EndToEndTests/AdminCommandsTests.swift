@@ -100,6 +100,37 @@ struct AdminCommandsTests {
         }
     }
 
+    @Test("report, export and import naming the card network's ledger as their database say it is not one")
+    func ledgerNamedAsTheDatabase() async throws {
+        try await withServer(store: .sqlite) { server in
+            #expect(try await HealthEndToEndTests.payVisa(server).status == 200)
+            let ledger = server.folder.appendingPathComponent("card-network.sqlite").path
+            let binary = try PaymentsBinary.path()
+            let archive = server.folder.appendingPathComponent("ledger.archive").path
+            for (arguments, ledgerSetting) in [
+                (["report", "daily_volume"], nil), (["report", "--list"], nil), (["export", "--output", archive], nil),
+                (["export", "--output", archive], ledger), (["report", "daily_volume"], ledger),
+            ] as [([String], String?)] {
+                let environment = server.commandEnvironment(
+                    ledgerSetting.map { ["PAYMENTS_NETWORK_LEDGER": $0] } ?? [:]
+                )
+                let run = try await runToCompletion(
+                    binary,
+                    arguments + ["--db", ledger],
+                    environment: environment,
+                    in: server.folder
+                )
+                // Then each is refused as not a payments database: a report was told to run `payments migrate`
+                // (which refuses the file), and with the ledger's setting at its default beside the file, or named,
+                // export was told that the ledger was its database
+                #expect(run.termination == Termination(reason: .exit, status: 1), "\(arguments): \(run.output)")
+                #expect(run.output.contains("is not a payments database"), "\(arguments): \(run.output)")
+                #expect(!run.output.contains("payments migrate"), "\(arguments): \(run.output)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: archive))
+        }
+    }
+
     @Test("sweep, recharge and vault on a database with migrations to apply exit 2 naming them; report reads it")
     func pendingMigrationsRefused() async throws {
         let folder = try TestPaths.temporaryFolder("payments-e2e-pending-migrations")

@@ -206,8 +206,11 @@ public struct NotAPaymentsDatabase: Error, CustomStringConvertible {
     /// Some of its tables (at most 4).
     public let tables: [String]
 
-    public var description: String {
-        "\(path) is not a payments database: it holds other tables (\(tables.joined(separator: ", "))) and none of this "
+    public var description: String { "\(path) \(reason)" }
+
+    /// The description without the file's name.
+    public var reason: String {
+        "is not a payments database: it holds other tables (\(tables.joined(separator: ", "))) and none of this "
             + "service's migrations, so nothing was changed. Name the service's database with --db (or PAYMENTS_DB); "
             + "the card network's ledger is a file of its own."
     }

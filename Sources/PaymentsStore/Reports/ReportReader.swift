@@ -35,13 +35,36 @@ public struct ReportReader: Sendable {
 
     /// The names of the reports this database has (view names without `report_`), sorted.
     public func reportNames() throws -> [String] {
-        try Self.reading(path) { try queue.read { db in try Reports.names(db) } }
+        try Self.reading(path) {
+            try queue.read { db in
+                try refuseForeign(db)
+                return try Reports.names(db)
+            }
+        }
     }
 
     /// Runs the report `name` (`daily_volume`, or `report_daily_volume`).
     /// - Throws: ``ReportError/unknownReport(_:available:)`` for a name that is not a report.
     public func report(_ name: String) throws -> ReportTable {
-        try Self.reading(path) { try queue.read { db in try Reports.run(name, in: db) } }
+        try Self.reading(path) {
+            try queue.read { db in
+                try refuseForeign(db)
+                return try Reports.run(name, in: db)
+            }
+        }
+    }
+
+    /// Refuses a file with tables of another program's and none of the service's migrations (the card network's
+    /// ledger, named by mistake): it was told it had no reports and to run `payments migrate`, which refuses it.
+    private func refuseForeign(_ db: Database) throws {
+        guard try !db.tableExists("grdb_migrations") else { return }
+        let tables = try String.fetchAll(
+            db,
+            sql:
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name LIMIT 4"
+        )
+        guard !tables.isEmpty else { return }
+        throw ReportError.unreadable(path, "it " + NotAPaymentsDatabase(path: path, tables: tables).reason)
     }
 
     /// Runs `body`, saying what SQLite's bare codes mean for a report's reader (`SQLite error 8: attempt to write a
