@@ -19,10 +19,10 @@ struct RechargeCommand: AsyncParsableCommand {
         commandName: "recharge",
         abstract: "Charge saved cards off-session from a CSV file (idempotent per reference).",
         discussion: """
-            Input columns: customer,amount,currency,reference[,payment_method,description]. Each row charges the
-            customer's given (or default, or only) saved card. Running the same file again, or after a crash,
-            charges no row twice. Exit status: 0 every row charged or declined; 1 some row was an error; 2 nothing
-            was charged (the input cannot be read, an output cannot be written, or the settings or the database are
+            Input columns: customer,amount,currency,reference[,payment_method,description]. Each row charges the \
+            customer's given (or default, or only) saved card. Running the same file again, or after a crash, \
+            charges no row twice. Exit status: 0 every row charged or declined; 1 some row was an error; 2 nothing \
+            was charged (the input cannot be read, an output cannot be written, or the settings or the database are \
             wrong or out of reach).
             """
     )

@@ -25,7 +25,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The address to listen on (default 127.0.0.1, or PAYMENTS_HOST).")
     var host: String?
 
-    @Option(name: .long, help: "The port to listen on (default 4242, or PAYMENTS_PORT; 0 picks a free one).")
+    // Unconditional: `--port -1` was "Missing value for '--port <port>'" (the parser took -1 for an option), where
+    // the settings' own check says which ports there are
+    @Option(
+        name: .long,
+        parsing: .unconditional,
+        help: "The port to listen on (default 4242, or PAYMENTS_PORT; 0 picks a free one)."
+    )
     var port: Int?
 
     func run() async throws {

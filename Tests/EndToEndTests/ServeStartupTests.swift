@@ -52,7 +52,7 @@ struct ServeStartupTests {
 
     /// Runs `payments serve` on a fresh folder with `environment`, for a setting it must refuse.
     /// - Returns: how it ended, what it printed, and whether it created the database anyway.
-    static func serve(refusing environment: [String: String]) async throws -> (
+    static func serve(refusing environment: [String: String], port: String = "0") async throws -> (
         termination: Termination, output: String, createdDatabase: Bool
     ) {
         let folder = try TestPaths.temporaryFolder("payments-e2e-refused-setting")
@@ -60,7 +60,7 @@ struct ServeStartupTests {
         let database = folder.appendingPathComponent("p.sqlite").path
         let run = try await runToCompletion(
             try PaymentsBinary.path(),
-            ["serve", "--db", database, "--port", "0"],
+            ["serve", "--db", database, "--port", port],
             environment: PaymentsBinary.environment(environment),
             in: folder,
             timeout: .seconds(60)
@@ -268,12 +268,20 @@ struct ServeStartupTests {
             ("PAYMENTS_LOG_FORMAT", "xml", "logFormat (PAYMENTS_LOG_FORMAT) must be text or json"),
             ("PAYMENTS_SHUTDOWN_GRACE_PERIOD", "-1", "shutdownGracePeriod (PAYMENTS_SHUTDOWN_GRACE_PERIOD) must be 0"),
             ("PAYMENTS_DATABASE_POOL_SIZE", "0", "databasePoolSize (PAYMENTS_DATABASE_POOL_SIZE) must be at least 1"),
+            // (inf is positive: it was told "must be 0 (off) or positive")
+            ("PAYMENTS_RATE_LIMIT", "inf", "rateLimit (PAYMENTS_RATE_LIMIT) must be 0 (off) or a finite positive"),
         ] {
             let run = try await Self.serve(refusing: [variable: value])
             #expect(run.termination.reason == .exit && run.termination.status != 0, "\(variable): \(run)")
             #expect(run.output.contains(message), "\(variable): \(run.output)")
             #expect(!run.createdDatabase, "\(variable)")
         }
+        // And `--port -1` is the port's own refusal, where the parser took -1 for an option: "Missing value for
+        // '--port <port>'"
+        let negative = try await Self.serve(refusing: [:], port: "-1")
+        #expect(negative.termination.reason == .exit && negative.termination.status != 0, "\(negative)")
+        #expect(negative.output.contains("port (PAYMENTS_PORT) must be at least 0, not -1"), "\(negative.output)")
+        #expect(!negative.createdDatabase)
     }
 
     @Test("a port another process listens on is refused, naming the address and the setting")

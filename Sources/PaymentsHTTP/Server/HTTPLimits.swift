@@ -77,7 +77,7 @@ public struct HTTPLimits: Sendable, Equatable {
             ("rateLimit", "PAYMENTS_RATE_LIMIT", rateLimit, "off"),
             ("rateLimitBurst", "PAYMENTS_RATE_LIMIT_BURST", rateLimitBurst, "one second's worth"),
         ] where !(value >= 0) || !value.isFinite {
-            return "\(name) (\(variable)) must be 0 (\(zero)) or positive."
+            return "\(name) (\(variable)) must be 0 (\(zero)) or a finite positive number, not \(value)."
         }
         if rateLimit > 0, rateLimitBurst > 0, rateLimitBurst < 1 {
             return "rateLimitBurst (PAYMENTS_RATE_LIMIT_BURST) must be at least 1: a smaller bucket never lets a "
