@@ -455,6 +455,43 @@ struct BadInputRouteTests {
     }
 
     @Test(
+        "A compressed body (any Content-Encoding but identity) is a 400 saying to send it uncompressed",
+        arguments: ["gzip", "br", "deflate, identity", "GZIP"]
+    )
+    func contentEncodingRefused(encoding: String) async throws {
+        try await withWire { api in
+            // Given a form sent under a Content-Encoding (it was stored as sent, as if uncompressed), without and with
+            // an Idempotency-Key (whose middleware reads the body first)
+            for headers: HTTPFields in [
+                [.contentEncoding: encoding], [.contentEncoding: encoding, Self.idempotencyKey: "encoded"],
+            ] {
+                let response = try await api.send(
+                    .post,
+                    "/v1/customers",
+                    body: "description=plain",
+                    contentType: "application/x-www-form-urlencoded",
+                    headers: headers
+                )
+                // Then a 400 saying what to do
+                #expect(response.status == 400, "\(response.text)")
+                #expect(response.error["type"]?.string == "invalid_request_error")
+                let message = response.error["message"]?.string ?? ""
+                #expect(message.contains("Send the body uncompressed"), "\(message)")
+            }
+            // And nothing was created; while identity is read as no encoding
+            #expect(try await api.listCount("/v1/customers") == 0)
+            let plain = try await api.send(
+                .post,
+                "/v1/customers",
+                body: "description=plain",
+                contentType: "application/x-www-form-urlencoded",
+                headers: [.contentEncoding: "identity"]
+            )
+            #expect(plain.status == 200, "\(plain.text)")
+        }
+    }
+
+    @Test(
         "A body that is neither a form nor JSON is a 400 naming the types read, and changes nothing",
         arguments: [
             "multipart/form-data; boundary=------------------------d74496d66958873e", "text/plain",

@@ -43,6 +43,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
             throw PaymentError.cardNumberNotAllowed(param: nil, place: "The Idempotency-Key")
         }
         try RequestParameters.refuseQuery(request)
+        try RequestParameters.refuseContentEncoding(request)
         var request = request
         let body = try await RequestParameters.collectBody {
             try await request.collectBody(upTo: context.maxUploadSize)

@@ -18,6 +18,7 @@ enum RequestParameters {
             )
         }
         try refuseQuery(request)
+        try refuseContentEncoding(request)
         // Parsed already by the idempotency middleware (for its fingerprint): parsed once per request.
         if let parsed = context.parsedBody { return Parameters(parsed) }
         let buffer = try await collectBody { try await request.body.collect(upTo: context.maxUploadSize) }
@@ -39,6 +40,23 @@ enum RequestParameters {
         throw PaymentError.invalidRequest(
             "A POST's parameters are read from its body only, and this one has parameters in its URL's query string. "
                 + "Send them in the body, form-encoded (application/x-www-form-urlencoded) or as JSON."
+        )
+    }
+
+    /// Refuses a POST whose body is sent with a `Content-Encoding` other than `identity`: bodies are read as sent, so
+    /// `Content-Encoding: gzip` on a plain form stored its text as if uncompressed, and on a real gzip body answered
+    /// "not valid UTF-8", which sent its caller looking for the wrong cause.
+    /// - Throws: 400 `invalid_request_error`, before the body is read.
+    static func refuseContentEncoding(_ request: Request) throws {
+        let encodings = request.headers[values: .contentEncoding]
+        guard !encodings.isEmpty else { return }
+        let named = encodings.joined(separator: ", ")
+        let codings = named.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        guard codings.contains(where: { $0 != "identity" && !$0.isEmpty }) else { return }
+        let shown = CardNumber.appears(in: named) ? "" : " (\(named.prefix(100)))"
+        throw PaymentError.invalidRequest(
+            "Request bodies are not read compressed: this one has a Content-Encoding\(shown). Send the body "
+                + "uncompressed, without a Content-Encoding header."
         )
     }
 
