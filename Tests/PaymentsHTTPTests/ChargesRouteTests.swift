@@ -401,6 +401,19 @@ struct ChargesRouteTests {
             let elsewhere = try await api.get("/v1/charges/\(other)/refunds/\(refunds[0])")
             #expect(elsewhere.status == 404, "\(elsewhere.text)")
             #expect(elsewhere.error["code"]?.string == "resource_missing")
+
+            // And both expand as /v1/refunds does (they refused every expansion); a nested one is still refused
+            let expanded = try await api.get(
+                "/v1/charges/\(id)/refunds",
+                [("expand[]", "data.charge"), ("expand[]", "data.payment_intent")]
+            )
+            #expect(expanded.status == 200, "\(expanded.text)")
+            #expect(expanded.json["data"]?[0]?["charge"]?["id"]?.string == id, "\(expanded.text)")
+            #expect(expanded.json["data"]?[0]?["payment_intent"]?["id"]?.string == intentID, "\(expanded.text)")
+            let oneExpanded = try await api.get("/v1/charges/\(id)/refunds/\(refunds[0])", [("expand[]", "charge")])
+            #expect(oneExpanded.json["charge"]?["object"]?.string == "charge", "\(oneExpanded.text)")
+            let unknown = try await api.get("/v1/charges/\(id)/refunds", [("expand[]", "data.customer")])
+            #expect(unknown.status == 400, "\(unknown.text)")
         }
     }
 

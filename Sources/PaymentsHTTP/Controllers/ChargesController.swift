@@ -99,12 +99,18 @@ struct ChargesController {
     @Sendable func refunds(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
-        _ = try Expansion.read(&params, allowed: [], list: true)
+        // Expanded as `GET /v1/refunds` expands its items (`data.charge`, `data.payment_intent`): this list refused
+        // every expansion
+        let expand = try Expansion.read(&params, allowed: Expansion.refundFields, list: true)
         let page = try ListParameters.page(&params)
         try params.finish()
         let charge = try await services.charges.retrieve(try context.parameters.require("id"))
         let result = try await services.refunds.list(paymentIntent: nil, charge: charge.id, created: nil, page: page)
-        let items = result.items.map(StripeRenderer.refund)
+        let options = RenderOptions(request: request, context: context, services: services, expand: expand)
+            .forListItems
+        let refunds = RefundsController(services: services)
+        var items: [JSONValue] = []
+        for refund in result.items { items.append(try await refunds.rendered(refund, options: options)) }
         return JSONResponse.json(
             StripeRenderer.list(items, hasMore: result.hasMore, url: StripeRenderer.refundsURL(of: charge.id))
         )
@@ -114,7 +120,7 @@ struct ChargesController {
     @Sendable func refund(_ request: Request, context: StripeRequestContext) async throws -> Response {
         try context.requireSecretKey()
         var params = try await RequestParameters.read(request, context: context)
-        _ = try Expansion.read(&params, allowed: Expansion.refundNull)
+        let expand = try Expansion.read(&params, allowed: Expansion.refundFields)
         try params.finish()
         let charge = try await services.charges.retrieve(try context.parameters.require("id"))
         let id = try context.parameters.require("refund")
@@ -122,6 +128,7 @@ struct ChargesController {
         guard refund.charge == charge.id else {
             throw PaymentError.resourceMissing("refund", id: id, param: "id", inURL: true)
         }
-        return JSONResponse.json(StripeRenderer.refund(refund))
+        let options = RenderOptions(request: request, context: context, services: services, expand: expand)
+        return JSONResponse.json(try await RefundsController(services: services).rendered(refund, options: options))
     }
 }
