@@ -455,6 +455,39 @@ struct BadInputRouteTests {
     }
 
     @Test(
+        "A parameter given in two forms, a list item numbered wrongly, or digits with a space: a 400 saying which",
+        arguments: [
+            ("payment_method_types[]=card&payment_method_types[0]=card", "given in two forms"),
+            ("metadata=x&metadata[k]=v", "given in two forms"),
+            ("payment_method_types[x]=card", "numbered from 0"),
+            ("payment_method_types[-1]=card", "numbered from 0"),
+            ("payment_method_types[+1]=card", "numbered from 0"),
+            ("payment_method_types[99999999999999999999]=card", "numbered from 0"),
+            ("payment_method_types[0][a]=card", "single value"),
+            ("amount=%202000", "a space before or after its digits"),
+        ]
+    )
+    func clearParameterErrors(form: String, says: String) async throws {
+        try await withWire { api in
+            // Given an otherwise valid create (the messages were "Invalid hash: x[0]", "Invalid array", and "Invalid
+            // integer:  2000", which read as if the request were right)
+            var body = form
+            if !form.hasPrefix("amount=") { body += "&amount=2000" }
+            body += "&currency=usd"
+            let response = try await api.send(
+                .post,
+                "/v1/payment_intents",
+                body: body,
+                contentType: "application/x-www-form-urlencoded"
+            )
+            // Then a 400 saying what is wrong, and nothing made
+            #expect(response.status == 400, "\(response.text)")
+            #expect(response.error["message"]?.string?.contains(says) == true, "\(response.text)")
+            #expect(try await api.listCount("/v1/payment_intents") == 0)
+        }
+    }
+
+    @Test(
         "A compressed body (any Content-Encoding but identity) is a 400 saying to send it uncompressed",
         arguments: ["gzip", "br", "deflate, identity", "GZIP"]
     )

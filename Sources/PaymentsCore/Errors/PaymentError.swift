@@ -86,7 +86,13 @@ extension PaymentError {
 
     /// A value that is not an integer where one is expected.
     public static func invalidInteger(_ param: String, value: String) -> PaymentError {
-        .invalidRequest("Invalid integer: \(value)", code: "parameter_invalid_integer", param: param)
+        // A space around the digits is named: `amount= 2000` read "Invalid integer:  2000", a request that looked fine
+        let spaced = value.first?.isWhitespace == true || value.last?.isWhitespace == true
+        return .invalidRequest(
+            "Invalid integer: \(value)" + (spaced ? " (the value has a space before or after its digits)" : ""),
+            code: "parameter_invalid_integer",
+            param: param
+        )
     }
 
     /// An empty value where one is required.

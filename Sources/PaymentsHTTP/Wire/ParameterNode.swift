@@ -155,9 +155,9 @@ public indirect enum ParameterNode: Sendable, Equatable {
             // and answered 200, `metadata=&metadata[x]=1` was a 400)
             switch map[head] {
             case .map(let existing) where !existing.isEmpty:
-                throw .invalidRequest("Invalid hash: \(fullKey)", code: "parameter_invalid_string", param: fullKey)
+                throw twoForms("hash", fullKey)
             case .list(let items) where !items.isEmpty:
-                throw .invalidRequest("Invalid array: \(fullKey)", code: "parameter_invalid_string", param: fullKey)
+                throw twoForms("array", fullKey)
             default:
                 map[head] = value
             }
@@ -174,7 +174,7 @@ public indirect enum ParameterNode: Sendable, Equatable {
                 items.append(value)
                 map[head] = .list(items)
             default:
-                throw .invalidRequest("Invalid array: \(fullKey)", code: "parameter_invalid_string", param: fullKey)
+                throw twoForms("array", fullKey)
             }
             return
         }
@@ -184,10 +184,21 @@ public indirect enum ParameterNode: Sendable, Equatable {
         case .map(let existing): child = existing
         case .list(let items) where items.isEmpty: child = [:]
         default:
-            throw .invalidRequest("Invalid hash: \(fullKey)", code: "parameter_invalid_string", param: fullKey)
+            throw twoForms("hash", fullKey)
         }
         try insert(value, at: rest, into: &child, fullKey: fullKey)
         map[head] = .map(child)
+    }
+
+    /// Stripe's "Invalid hash" or "Invalid array" for a parameter given in two forms in one request (`x[]=a` beside
+    /// `x[0]=a`, `m=1` beside `m[k]=1`), saying so: the bare words read as if the value itself were wrong.
+    private static func twoForms(_ kind: String, _ fullKey: String) -> PaymentError {
+        .invalidRequest(
+            "Invalid \(kind): \(fullKey). This parameter is given in two forms in the request (a single value, a list "
+                + "with [], or keys in brackets such as [0]): send it in one.",
+            code: "parameter_invalid_string",
+            param: fullKey
+        )
     }
 
     /// A form component decoded: `+` is a space and `%XX` a byte. A component with a `%` not followed by two hex

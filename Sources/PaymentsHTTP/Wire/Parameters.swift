@@ -267,16 +267,33 @@ public struct Parameters: Sendable {
         case .list(let items):
             return try items.map { (item) throws(PaymentError) -> String in
                 guard case .value(let value) = item else {
-                    throw .invalidRequest("Invalid array", code: "parameter_invalid_string", param: name(key))
+                    throw .invalidRequest(
+                        "Invalid array: \(name(key))[]. Each of the list's items is a single value.",
+                        code: "parameter_invalid_string",
+                        param: name(key)
+                    )
                 }
                 return value
             }
         case .map(let map):
-            // The SDKs' indexed form: expand[0]=a&expand[1]=b.
-            let sorted = map.sorted { (Int($0.key) ?? .max) < (Int($1.key) ?? .max) }
+            // The SDKs' indexed form: expand[0]=a&expand[1]=b. An index is a whole number from 0 (`[-1]` was taken)
+            let sorted = map.sorted { (UInt32($0.key) ?? .max) < (UInt32($1.key) ?? .max) }
             return try sorted.map { (pair) throws(PaymentError) -> String in
-                guard Int(pair.key) != nil, case .value(let value) = pair.value else {
-                    throw .invalidRequest("Invalid array", code: "parameter_invalid_string", param: name(key))
+                let item = name(key) + "[\(pair.key)]"
+                guard UInt32(pair.key) != nil, pair.key.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                    throw .invalidRequest(
+                        "Invalid array: \(item). A list's items are sent as \(name(key))[] or numbered from 0: "
+                            + "\(name(key))[0], \(name(key))[1], ...",
+                        code: "parameter_invalid_string",
+                        param: name(key)
+                    )
+                }
+                guard case .value(let value) = pair.value else {
+                    throw .invalidRequest(
+                        "Invalid array: \(item). Each of the list's items is a single value.",
+                        code: "parameter_invalid_string",
+                        param: name(key)
+                    )
                 }
                 return value
             }
