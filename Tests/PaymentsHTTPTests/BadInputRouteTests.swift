@@ -455,6 +455,29 @@ struct BadInputRouteTests {
     }
 
     @Test(
+        "A JSON body the parser refuses is a 400 giving its reason: too deeply nested, a lone surrogate, a stray value"
+    )
+    func jsonRefusedWithItsReason() async throws {
+        try await withWire { api in
+            for (body, reason) in [
+                (
+                    #"{"metadata": "# + String(repeating: "[", count: 600) + String(repeating: "]", count: 600) + "}",
+                    "Too many nested"
+                ),
+                (#"{"description": "\ud800"}"#, "surrogate"),
+                (#"{"amount": x}"#, "Invalid value around character"),
+            ] {
+                let response = try await api.send(.post, "/v1/customers", body: body, contentType: "application/json")
+                #expect(response.status == 400, "\(response.text)")
+                let message = response.error["message"]?.string ?? ""
+                #expect(message.hasPrefix("Invalid JSON body: the request body could not be parsed as JSON ("))
+                #expect(message.contains(reason), "\(message)")
+            }
+            #expect(try await api.listCount("/v1/customers") == 0)
+        }
+    }
+
+    @Test(
         "A parameter given in two forms, a list item numbered wrongly, or digits with a space: a 400 saying which",
         arguments: [
             ("payment_method_types[]=card&payment_method_types[0]=card", "given in two forms"),

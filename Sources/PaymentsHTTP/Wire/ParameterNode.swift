@@ -74,7 +74,11 @@ public indirect enum ParameterNode: Sendable, Equatable {
         do {
             object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
         } catch {
-            throw .invalidRequest("Invalid JSON body: the request body could not be parsed as JSON.")
+            // With the parser's reason (too deeply nested, not UTF-8, a lone surrogate, and where): the same words for
+            // every one of them sent the caller looking for a syntax error in valid JSON
+            let reason = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
+            let shown = reason.flatMap { CardNumber.appears(in: $0) ? nil : " (\($0.prefix(200)))" } ?? "."
+            throw .invalidRequest("Invalid JSON body: the request body could not be parsed as JSON" + shown)
         }
         guard let dictionary = object as? [String: Any] else {
             throw .invalidRequest("Invalid JSON body: expected an object at the top level.")
