@@ -178,4 +178,20 @@ struct RateLimiterTests {
         #expect(limiter.clients == 2)
         #expect(limiter.take(.apiKey(7)) == .limited(retryAfter: 1))
     }
+
+    @Test("At the bound with every bucket in use, the fuller half is dropped; the busiest client stays limited")
+    func floodKeepsTheBusiest() {
+        let time = ManualSeconds()
+        let limiter = RateLimiter(rate: 1, burst: 5, clock: time.clock)
+        // Given a client that spent its whole burst
+        for _ in 0..<5 { #expect(limiter.take(.address("busy")) == .allowed) }
+        #expect(limiter.take(.address("busy")) != .allowed)
+        // When a flood of new addresses, one request each, fills the bound within the refill time
+        for index in 0..<RateLimiter.maximumClients { _ = limiter.take(.address("flood-\(index)")) }
+        // Then memory stays bounded, and the busy client is still limited: every bucket was dropped, its own with
+        // them, and it got a full burst again
+        #expect(limiter.clients <= RateLimiter.maximumClients)
+        #expect(limiter.clients >= RateLimiter.maximumClients / 2)
+        #expect(limiter.take(.address("busy")) != .allowed)
+    }
 }

@@ -40,6 +40,11 @@ public struct TokenBucket: Sendable, Equatable {
         return .allowed
     }
 
+    /// The tokens the bucket holds at `now`, refilled for the time since ``updated`` (at most ``capacity``).
+    public func tokens(at now: Double) -> Double {
+        min(capacity, tokens + max(0, now - updated) * rate)
+    }
+
     /// Whether the bucket is full again at `now`: its client has been idle long enough that forgetting it changes
     /// nothing (a new bucket starts full).
     public func isFull(at now: Double) -> Bool {

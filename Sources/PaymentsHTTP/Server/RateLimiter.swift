@@ -9,7 +9,9 @@ import Synchronization
 /// Cheap on the hot path: one lock around one dictionary lookup and a few arithmetic operations, nothing else held.
 /// Memory stays bounded however many addresses appear: at ``maximumClients`` buckets, those full again (their
 /// clients idle long enough that forgetting them changes nothing) are dropped, and if every bucket is still in use
-/// (a flood from more addresses than that within one refill time) all are dropped and start full again.
+/// (a flood from more addresses than that within one refill time) the fuller half is dropped: the clients that
+/// spent the most keep their buckets, still limited. All were dropped, so a flood from 10,000 addresses gave the
+/// busiest client, limited until then, a full bucket again.
 public final class RateLimiter: Sendable {
     /// Seconds on a monotonic clock: the limiter's only source of time, injected so tests move it by hand.
     public struct Clock: Sendable {
@@ -62,7 +64,12 @@ public final class RateLimiter: Sendable {
         return buckets.withLock { buckets in
             if buckets.count >= Self.maximumClients, buckets[client] == nil {
                 buckets = buckets.filter { !$0.value.isFull(at: now) }
-                if buckets.count >= Self.maximumClients { buckets.removeAll(keepingCapacity: true) }
+                if buckets.count >= Self.maximumClients {
+                    let emptiest = buckets.sorted { $0.value.tokens(at: now) < $1.value.tokens(at: now) }
+                    buckets = Dictionary(
+                        uniqueKeysWithValues: emptiest.prefix(Self.maximumClients / 2).map { ($0.key, $0.value) }
+                    )
+                }
             }
             return buckets[client, default: TokenBucket(rate: rate, capacity: burst, now: now)].take(now: now)
         }
