@@ -114,6 +114,35 @@ struct RateLimitRouteTests {
         }
     }
 
+    @Test(
+        "Failed authentications are limited per address: once spent, every /v1 request from it is a 429 until a token"
+    )
+    func failedAuthenticationLimited() async throws {
+        try await withRateLimitedWire(rate: 1, burst: 3) { api, time in
+            // Given an address guessing keys: each guess is the 401 it was, until the bucket is spent
+            for guess in 0..<3 {
+                let answer = try await api.get("/v1/customers", auth: "Bearer sk_test_guess\(guess)")
+                #expect(answer.status == 401, "\(answer.text)")
+            }
+            #expect(try await api.get("/v1/customers", auth: nil).status == 429)
+            // When it sends more, with a wrong key, no key, or the right one
+            let guessed = try await api.get("/v1/customers", auth: "Bearer sk_test_guess9")
+            let right = try await api.get("/v1/customers")
+            // Then each is the 429, before the key is looked at: a right guess answers as a wrong one (they were all
+            // 401s at full speed, the limit counting per authenticated key)
+            for refused in [guessed, right] {
+                #expect(refused.status == 429, "\(refused.text)")
+                #expect(refused.error["code"]?.string == "rate_limit")
+                #expect(refused.header("Retry-After") == "1")
+            }
+            // And once a token is back, the right key is served, and spends nothing of the failures' bucket
+            time.advance(by: 1)
+            for _ in 0..<3 { #expect(try await api.get("/v1/customers").status == 200) }
+            time.advance(by: 3)
+            #expect(try await api.get("/v1/customers").status == 200)
+        }
+    }
+
     @Test("/pay is limited by client address, before its idempotency key; /health never")
     func payByAddress() async throws {
         try await withRateLimitedWire(rate: 1, burst: 2) { api, _ in

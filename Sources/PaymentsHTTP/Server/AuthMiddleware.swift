@@ -7,9 +7,16 @@ import PaymentsCore
 ///
 /// Errors from inside `/v1` leave with the key's scope attached (``ScopedPaymentError``), so the one place that
 /// renders errors redacts an intent inside an error body for a publishable key exactly as in a success body.
+///
+/// With the rate limit on, failed authentications are limited per client address
+/// (``RateLimiter/Client/failedAuthentication(address:)``): once an address has spent its bucket on them, its `/v1`
+/// requests are a 429 before their key is looked at, whatever key they carry, so guessing keys goes no faster than
+/// the rate. Requests with no key or a wrong one were never limited (the limit counts per authenticated key).
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = StripeRequestContext
     let keys: APIKeys
+    /// The buckets; nil while the rate limit is off.
+    var limiter: RateLimiter? = nil
 
     func handle(
         _ request: Request,
@@ -17,7 +24,20 @@ struct AuthMiddleware: RouterMiddleware {
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         var context = context
-        let (scope, index) = try keys.authenticatedKey(authorization: request.headers[.authorization])
+        let failures = RateLimiter.Client.failedAuthentication(
+            address: RateLimitMiddleware.client(context.remoteAddress)
+        )
+        if let limiter, let wait = limiter.wait(failures) {
+            return RateLimitMiddleware.refusal(retryAfter: wait, by: "failed_authentication")
+        }
+        let scope: APIKeys.Scope
+        let index: Int
+        do {
+            (scope, index) = try keys.authenticatedKey(authorization: request.headers[.authorization])
+        } catch {
+            _ = limiter?.take(failures)
+            throw error
+        }
         context.scope = scope
         context.apiKeyIndex = index
         context.idempotencyScope = keys.idempotencyScope(of: scope)

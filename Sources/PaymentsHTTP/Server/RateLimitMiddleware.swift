@@ -42,12 +42,18 @@ struct RateLimitMiddleware: RouterMiddleware {
         case .allowed:
             return try await next(request, context)
         case .limited(let retryAfter):
-            Counter(label: "payments_rate_limited_total", dimensions: [("by", by.label)]).increment()
-            var response = JSONResponse.json(StripeRenderer.error(.rateLimited), status: .tooManyRequests)
-            response.headers[.retryAfter] = String(max(1, Int(retryAfter.rounded(.up))))
-            response.headers[.stripeShouldRetry] = "true"
-            return response
+            return Self.refusal(retryAfter: retryAfter, by: by.label)
         }
+    }
+
+    /// Stripe's 429 for a client over its limit, one token back after `retryAfter` seconds, counted in
+    /// `payments_rate_limited_total` under `by`.
+    static func refusal(retryAfter: Double, by: String) -> Response {
+        Counter(label: "payments_rate_limited_total", dimensions: [("by", by)]).increment()
+        var response = JSONResponse.json(StripeRenderer.error(.rateLimited), status: .tooManyRequests)
+        response.headers[.retryAfter] = String(max(1, Int(retryAfter.rounded(.up))))
+        response.headers[.stripeShouldRetry] = "true"
+        return response
     }
 }
 

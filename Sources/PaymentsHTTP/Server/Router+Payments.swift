@@ -45,7 +45,7 @@ public func buildRouter(services: HTTPServices) -> Router<StripeRequestContext> 
         .add(middleware: byAddress)
         .addRoutes(ChallengeController(services: services).endpoints)
     let v1 = router.group("v1")
-        .add(middleware: AuthMiddleware(keys: services.keys))
+        .add(middleware: AuthMiddleware(keys: services.keys, limiter: services.rateLimiter))
         .add(middleware: byKey)
         .add(middleware: IdempotencyMiddleware(services: services, fixedScope: nil))
     v1.addRoutes(PaymentIntentsController(services: services).endpoints, atPath: "payment_intents")
