@@ -31,12 +31,22 @@ struct ImportCommand: AsyncParsableCommand {
         let importer = ArchiveImport(database: database, logger: ArchiveCommandOutput.logger)
         do {
             let started = ContinuousClock.now
-            let counts = try await importer.run(input: input)
+            let outcome = try await importer.importing(input: input)
             ArchiveCommandOutput.summary(
                 "imported \(input) into \(database.kind) \(database)",
-                counts: counts,
+                counts: outcome.counts,
                 since: started
             )
+            if !outcome.laterMigrations.isEmpty {
+                // An older version's archive: it said nothing of bringing the rows up to date
+                FileHandle.standardError.write(
+                    Data(
+                        ("  the archive came from an older version: its rows were brought up to date by "
+                            + "\(outcome.laterMigrations.count) later migration(s): "
+                            + outcome.laterMigrations.joined(separator: ", ") + "\n").utf8
+                    )
+                )
+            }
         } catch let error as ArchiveError {
             throw ArchiveCommandOutput.fail("import", error)
         }

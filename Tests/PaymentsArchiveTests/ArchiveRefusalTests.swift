@@ -206,10 +206,16 @@ struct ArchiveRefusalTests {
         let (archive, all) = try await Self.olderArchive()
         // When it is imported into a new PostgreSQL database and a new SQLite file, with every migration
         for target in [try await ArchiveCluster.freshPostgres(), try ArchiveCluster.freshSQLite()] {
-            let imported = try await ArchiveImport(database: target, logger: Self.logger).run(input: archive.path)
+            let outcome = try await ArchiveImport(database: target, logger: Self.logger).importing(
+                input: archive.path
+            )
+            let imported = outcome.counts
             // Then its rows are in, and the database is at this version's migrations (it was refused: "export and
             // import with the same version", no help when the archive is the only copy left)
             #expect(imported.first { $0.table == "customers" }?.rows == 1, "\(target.kind)")
+            // And the import says which migrations brought them up to date (the command prints them)
+            #expect(!outcome.laterMigrations.isEmpty, "\(target.kind)")
+            #expect(outcome.laterMigrations.last == all.last, "\(target.kind): \(outcome.laterMigrations)")
             let rows = try await ArchiveCluster.everything(in: target)
             #expect(rows["customers"]?.count == 1, "\(target.kind)")
             switch target {

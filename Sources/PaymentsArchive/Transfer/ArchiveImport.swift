@@ -21,11 +21,26 @@ public struct ArchiveImport: Sendable {
         self.logger = logger
     }
 
+    /// What an import did.
+    public struct Outcome: Sendable {
+        /// Each table and its row count, in the archive's order.
+        public var counts: [(table: String, rows: Int64)]
+        /// The migrations applied to an older version's rows once they were in, in order (empty for an archive of
+        /// this version).
+        public var laterMigrations: [String]
+    }
+
     /// Imports the archive at `input`.
     /// - Returns: each table and its row count, in the archive's order.
     /// - Throws: ``ArchiveError``; the target is then as it was (bar migrations, which only a target that passed
     ///   the checks receives).
     public func run(input: String) async throws -> [(table: String, rows: Int64)] {
+        try await importing(input: input).counts
+    }
+
+    /// Imports the archive at `input`, as ``run(input:)``, saying also which later migrations brought an older
+    /// version's rows up to date.
+    public func importing(input: String) async throws -> Outcome {
         do {
             let checked = try ArchiveReader(path: input)
             _ = try checked.verify()
@@ -70,14 +85,15 @@ public struct ArchiveImport: Sendable {
                 }
                 // The rows are in, at the archive's level: this version's later migrations bring them up to date,
                 // as they bring up a database the older version made
+                var later: [String] = []
                 if level != nil {
                     do {
-                        _ = try PaymentDatabase(path: path, migrations: all)
+                        later = try PaymentDatabase(path: path, migrations: all).migrationsAppliedAtOpen
                     } catch {
                         throw laterMigrationsFailed(counts, error)
                     }
                 }
-                return counts
+                return Outcome(counts: counts, laterMigrations: later)
             case .postgres(let settings, let folder):
                 let all = try PostgresMigrationSet(folder: folder)
                 let level = try Self.level(of: archive, folder: all.migrations.map(\.name)).map {
@@ -94,16 +110,18 @@ public struct ArchiveImport: Sendable {
                     into: settings,
                     logger: logger
                 )
+                var later: [String] = []
                 if level != nil {
                     do {
                         try await onConnection(settings) { connection in
-                            _ = try await PostgresMigrator(migrations: all).migrate(on: connection, logger: logger)
+                            later = try await PostgresMigrator(migrations: all).migrate(on: connection, logger: logger)
+                                .applied
                         }
                     } catch {
                         throw laterMigrationsFailed(counts, error)
                     }
                 }
-                return counts
+                return Outcome(counts: counts, laterMigrations: later)
             }
         } catch {
             throw ArchiveError.wrapping(error, database: database)
