@@ -10,7 +10,11 @@ struct PageHeadersTests {
             // The checkout page, which takes card numbers
             let checkout = try await server.client.get("/checkout/")
             #expect(checkout.status == 200, "\(checkout)")
-            #expect(checkout.header("Content-Security-Policy") == "frame-ancestors 'none'")
+            let policy = checkout.header("Content-Security-Policy") ?? ""
+            #expect(policy.contains("frame-ancestors 'none'"), "\(policy)")
+            // and runs scripts from this server only, talking to it only
+            #expect(policy.contains("script-src 'self';") && policy.contains("connect-src 'self';"), "\(policy)")
+            #expect(policy.contains("default-src 'self';") && policy.contains("object-src 'none';"), "\(policy)")
             #expect(checkout.header("X-Frame-Options") == "DENY")
             #expect(checkout.header("Referrer-Policy") == "same-origin")
             #expect(checkout.header("X-Content-Type-Options") == "nosniff")

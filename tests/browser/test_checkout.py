@@ -221,6 +221,10 @@ def test_3ds_challenge_in_modal_then_complete_succeeds(checkout):
     first_key = header(pays[0]["request"]["headers"], "Idempotency-Key")
     second_key = header(pays[1]["request"]["headers"], "Idempotency-Key")
     assert UUID.match(first_key) and second_key.startswith(first_key) and second_key != first_key
+    # The page's content security policy (scripts and connections to this server only, its 3-D Secure page the
+    # only frame) refused nothing the checkout and its modal do
+    console = [entry["message"] for entry in page.driver.get_log("browser")]
+    assert not [line for line in console if "Content Security Policy" in line], console
 
 
 def test_3ds_fail_shows_error_and_the_form_pays_again(checkout):

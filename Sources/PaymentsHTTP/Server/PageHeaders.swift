@@ -5,8 +5,8 @@ import HTTPTypes
 /// - Every answer: `X-Content-Type-Options: nosniff`, so a browser never runs a JSON error or a static file as
 ///   another type than the one sent.
 /// - The static files (the checkout page, which takes card numbers, its script and styles, `payments.js`) and the
-///   checkout's routes: no other site may frame them (`frame-ancestors 'none'`, and `X-Frame-Options: DENY` for older
-///   browsers), so a page cannot overlay the checkout to steer a shopper's clicks; and their address is not sent to
+///   checkout's routes: no other site may frame them (``checkoutPolicy``'s `frame-ancestors 'none'`, and
+///   `X-Frame-Options: DENY` for older browsers), so a page cannot overlay the checkout to steer a shopper's clicks; and their address is not sent to
 ///   other sites (`Referrer-Policy: same-origin`). Decided by what served the answer as well as by the path, so a path
 ///   the router or the file server resolves to the checkout in another spelling gets them too.
 /// - A static text file (the page, its script and styles) says its charset, UTF-8 as the files are written: a
@@ -17,6 +17,16 @@ import HTTPTypes
 enum PageHeaders {
     /// What `FileMiddleware` names as the endpoint of an answer it served from a file.
     static let staticFileEndpoint = "FileMiddleware"
+
+    /// The checkout's content security policy: besides `frame-ancestors 'none'`, the page that takes card numbers
+    /// runs scripts from this server only (no inline script, no `eval`), talks to it only, frames only its 3-D Secure
+    /// page, and posts forms nowhere else, so markup that reached the page (a product's name, say) could neither run
+    /// nor send the card's fields away. Styles may be inline: payments.js adds its modal's `<style>` element, which
+    /// carries no data out.
+    static let checkoutPolicy =
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        + "connect-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        + "frame-ancestors 'none'"
 
     /// Adds the headers for an answer to `path`, served by `endpoint` (the route the router matched, as
     /// `RequestContext.endpointPath` names it, or ``staticFileEndpoint``; nil or `NotFound` when none).
@@ -32,7 +42,7 @@ enum PageHeaders {
         } else if endpoint == staticFileEndpoint || path.hasPrefix("/checkout")
             || endpoint?.hasPrefix("/checkout") == true
         {
-            headers[.contentSecurityPolicy] = "frame-ancestors 'none'"
+            headers[.contentSecurityPolicy] = checkoutPolicy
             headers[.xFrameOptions] = "DENY"
             headers[.referrerPolicy] = "same-origin"
         }
