@@ -9,9 +9,12 @@ import PaymentsCore
 /// renders errors redacts an intent inside an error body for a publishable key exactly as in a success body.
 ///
 /// With the rate limit on, failed authentications are limited per client address
-/// (``RateLimiter/Client/failedAuthentication(address:)``): once an address has spent its bucket on them, its `/v1`
-/// requests are a 429 before their key is looked at, whatever key they carry, so guessing keys goes no faster than
-/// the rate. Requests with no key or a wrong one were never limited (the limit counts per authenticated key).
+/// (``RateLimiter/Client/failedAuthentication(address:)``): once an address has spent its bucket on them, its
+/// requests that fail authentication are a 429 instead of the 401, which the libraries back off from. A request
+/// with a configured key is never refused for them: behind a reverse proxy every client has the proxy's address,
+/// and one client sending a wrong key refused every other client's `/v1` requests when the bucket held them all
+/// back. (That a right key passes while wrong ones are refused tells a guesser nothing it can use: production keys
+/// are at least 32 characters, their prefix included.) Requests with no key or a wrong one were never limited.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = StripeRequestContext
     let keys: APIKeys
@@ -24,18 +27,17 @@ struct AuthMiddleware: RouterMiddleware {
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         var context = context
-        let failures = RateLimiter.Client.failedAuthentication(
-            address: RateLimitMiddleware.client(context.remoteAddress)
-        )
-        if let limiter, let wait = limiter.wait(failures) {
-            return RateLimitMiddleware.refusal(retryAfter: wait, by: "failed_authentication")
-        }
         let scope: APIKeys.Scope
         let index: Int
         do {
             (scope, index) = try keys.authenticatedKey(authorization: request.headers[.authorization])
         } catch {
-            _ = limiter?.take(failures)
+            let failures = RateLimiter.Client.failedAuthentication(
+                address: RateLimitMiddleware.client(context.remoteAddress)
+            )
+            if let limiter, case .limited(let retryAfter) = limiter.take(failures) {
+                return RateLimitMiddleware.refusal(retryAfter: retryAfter, by: "failed_authentication")
+            }
             throw error
         }
         context.scope = scope

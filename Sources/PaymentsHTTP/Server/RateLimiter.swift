@@ -34,8 +34,7 @@ public final class RateLimiter: Sendable {
         /// A client address, on the routes that take no key.
         case address(String)
         /// A client address whose `/v1` requests failed authentication (no key, or a key that is not configured):
-        /// each failure takes a token, and once they are spent every `/v1` request from the address is refused
-        /// before its key is looked at, so a script guessing keys learns nothing faster than the rate.
+        /// each failure takes a token, and once they are spent its failures are 429s instead of 401s.
         case failedAuthentication(address: String)
     }
 
@@ -76,15 +75,6 @@ public final class RateLimiter: Sendable {
                 }
             }
             return buckets[client, default: TokenBucket(rate: rate, capacity: burst, now: now)].take(now: now)
-        }
-    }
-
-    /// Seconds until `client`'s bucket holds a token again, or nil when it holds one now; takes nothing.
-    public func wait(_ client: Client) -> Double? {
-        let now = clock.now()
-        return buckets.withLock { buckets in
-            guard let tokens = buckets[client]?.tokens(at: now), tokens < 1 else { return nil }
-            return (1 - tokens) / rate
         }
     }
 
