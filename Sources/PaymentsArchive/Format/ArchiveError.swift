@@ -18,6 +18,11 @@ public enum ArchiveError: Error, Equatable, CustomStringConvertible {
     case targetNotEmpty(table: String, rows: Int64)
     /// The archive was made at other migrations than the target has (or would have after migrating).
     case migrationsDiffer(archive: [String], target: [String])
+    /// The archive was exported by a newer version: it names migrations (`unknown`) this version's folder lacks.
+    case newerArchive(unknown: [String])
+    /// The archive's migrations are all this version's, but not its first ones in order (one missing between
+    /// them): not an export of this service's, or an edited one.
+    case archiveMigrationsOutOfOrder(archive: [String], folder: [String])
     /// The archive's tables or columns are not the target's.
     case schemaDiffers(String)
     /// An older version's archive went in (`rows` rows, committed at its migrations), and a later migration failed
@@ -62,6 +67,14 @@ public enum ArchiveError: Error, Equatable, CustomStringConvertible {
                 + "removed and the import run again: it makes and migrates a new database itself (remove the SQLite "
                 + "file with its -wal and -shm, or drop and create the PostgreSQL database). An archive a newer "
                 + "version migrated before it was exported imports only with that version."
+        case .newerArchive(let unknown):
+            "The archive was exported by a newer version of this service: its migrations include \(unknown.count) this "
+                + "version does not know (\(unknown.joined(separator: ", "))). Import it with that version or a later "
+                + "one; nothing was imported, and no database was made or changed."
+        case .archiveMigrationsOutOfOrder(let archive, let folder):
+            "The archive's migrations [\(archive.joined(separator: ", "))] are not this version's first ones in order "
+                + "([\(folder.joined(separator: ", "))]): it was not exported by this service, or was edited. Nothing "
+                + "was imported, and no database was made or changed."
         case .schemaDiffers(let reason):
             "The archive's tables are not the target's: \(reason). Nothing was imported."
         case .laterMigrationsFailed(let rows, let reason):

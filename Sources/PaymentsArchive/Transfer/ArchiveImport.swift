@@ -167,12 +167,16 @@ public struct ArchiveImport: Sendable {
 
     /// The last migration of an older version's archive, whose migrations are the first of this version's
     /// `folder` (in order); nil for an archive of this version's set.
-    /// - Throws: ``ArchiveError/migrationsDiffer(archive:target:)`` for any other set (a newer version's, or another
-    ///   project's): its rows would not fit this version's tables.
+    /// - Throws: ``ArchiveError/newerArchive(unknown:)`` for a newer version's archive (it names migrations the folder
+    ///   lacks), ``ArchiveError/archiveMigrationsOutOfOrder(archive:folder:)`` for any other set: its rows would not
+    ///   fit this version's tables. Both said the target was at the folder's migrations, where there may be no target
+    ///   yet, and named no migration this version lacks.
     static func level(of archive: [String], folder: [String]) throws -> String? {
         if archive == folder.sorted() { return nil }
+        let unknown = archive.filter { !folder.contains($0) }
+        guard unknown.isEmpty else { throw ArchiveError.newerArchive(unknown: unknown) }
         guard let last = archive.last, archive.count < folder.count, Array(folder.prefix(archive.count)) == archive
-        else { throw ArchiveError.migrationsDiffer(archive: archive, target: folder.sorted()) }
+        else { throw ArchiveError.archiveMigrationsOutOfOrder(archive: archive, folder: folder.sorted()) }
         return last
     }
 
