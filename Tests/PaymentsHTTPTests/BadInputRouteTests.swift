@@ -488,6 +488,7 @@ struct BadInputRouteTests {
             ("payment_method_types[99999999999999999999]=card", "numbered from 0"),
             ("payment_method_types[0][a]=card", "single value"),
             ("amount=%202000", "a space before or after its digits"),
+            ("metadata[]=1", "a hash of keys and string values"),
         ]
     )
     func clearParameterErrors(form: String, says: String) async throws {

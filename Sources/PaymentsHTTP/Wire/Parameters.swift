@@ -341,6 +341,7 @@ public struct Parameters: Sendable {
                 guard case .value(let value) = node else {
                     throw .invalidRequest(
                         "Invalid metadata[\(name)]: metadata values must be strings.",
+                        code: "parameter_invalid_string",
                         param: "\(key)[\(name)]"
                     )
                 }
@@ -371,7 +372,13 @@ public struct Parameters: Sendable {
             }
             return (updates, false)
         case .some:
-            throw .invalidRequest("Invalid hash", code: "parameter_invalid_string", param: key)
+            // `metadata[]=1` (a list) or a plain value: the bare "Invalid hash" named nothing to do
+            throw .invalidRequest(
+                "Invalid hash: \(name(key)) is a hash of keys and string values (\(name(key))[order_id]=6735), or empty "
+                    + "(\(name(key))=) to clear it.",
+                code: "parameter_invalid_string",
+                param: name(key)
+            )
         }
     }
 
