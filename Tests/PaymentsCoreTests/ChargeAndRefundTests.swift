@@ -127,5 +127,12 @@ struct ChargeAndRefundTests {
         #expect(withNothing.addressPostalCodeCheck == nil)
         #expect(withEverything.cvcCheck == .pass && withEverything.addressLine1Check == .fail)
         #expect(withEverything.addressPostalCodeCheck == .unavailable)
+        // And an off-session charge of the same card sends no CVC, so shows none checked (it showed the collection's
+        // check on every recharge), while its address is checked as before
+        var offSession = Self.approved()
+        offSession.offSession = true
+        offSession.assess(profile, paymentMethod: full)
+        #expect(!offSession.cvcSent(with: full) && withEverything.cvcSent(with: full))
+        #expect(offSession.cvcCheck == nil && offSession.addressLine1Check == .fail)
     }
 }

@@ -172,6 +172,32 @@ struct SavedCardsRouteTests {
         }
     }
 
+    @Test("an off-session charge of a saved card shows no CVC check: its CVC is not sent again, nor kept")
+    func offSessionChargeSendsNoCVC() async throws {
+        try await withWire { api in
+            // Given a saved card whose CVC check fails, collected with its CVC
+            let customer = try await api.createCustomer()
+            let card = try await api.savedCard("4000000000000101", customer: customer)
+
+            // When it is charged on-session, then off-session
+            var checks: [String] = []
+            for offSession in [false, true] {
+                var form = [("customer", customer), ("payment_method", card), ("confirm", "true")]
+                if offSession { form.append(("off_session", "true")) }
+                let payment = try await api.payment(form)
+                #expect(payment.status == 200, "\(payment.text)")
+                let chargeID = try #require(payment.json["latest_charge"]?.string)
+                let charge = try await api.get("/v1/charges/\(chargeID)")
+                let check = charge.json["payment_method_details"]?["card"]?["checks"]?["cvc_check"]
+                checks.append(check?.string ?? (check?.isNull == true ? "null" : "missing"))
+            }
+
+            // Then the on-session charge shows the CVC's check, and the off-session one none (it showed "fail" on
+            // every recharge, as if the CVC had been sent again)
+            #expect(checks == ["fail", "null"])
+        }
+    }
+
     // MARK: - Detach
 
     @Test("detach clears the customer, and the card can never be used or attached again")

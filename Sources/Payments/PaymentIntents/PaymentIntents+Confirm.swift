@@ -624,7 +624,7 @@ extension PaymentIntents {
             attemptID: charge.id,
             card: card,
             expiry: CardExpiry(unvalidatedMonth: paymentMethod.expMonth, year: paymentMethod.expYear),
-            cvcProvided: paymentMethod.cvcCheck != nil,
+            cvcProvided: charge.cvcSent(with: paymentMethod),
             amount: charge.amount,
             currency: charge.currency,
             capture: charge.capture,

@@ -157,13 +157,23 @@ public struct Charge: Codable, Sendable, Equatable {
 
     /// Records how the network assesses the payment: Radar's risk level, and the issuer's answer to each
     /// verification datum `paymentMethod` carries (a CVC given at collection, a billing address line 1 or postal
-    /// code); a datum it lacks stays unchecked (nil), as Stripe shows it.
+    /// code); a datum it lacks stays unchecked (nil), as Stripe shows it. An off-session charge sends no CVC (the
+    /// customer is away, and the CVC is never kept: ``cvcSent(with:)``), so its CVC stays unchecked.
     public mutating func assess(_ profile: CardProfile, paymentMethod: PaymentMethod) {
         let address = paymentMethod.billingDetails.address
         riskLevel = profile.riskLevel
-        cvcCheck = paymentMethod.cvcCheck == nil ? nil : profile.checks.cvc
+        cvcCheck = cvcSent(with: paymentMethod) ? profile.checks.cvc : nil
         addressLine1Check = address.line1 == nil ? nil : profile.checks.addressLine1
         addressPostalCodeCheck = address.postalCode == nil ? nil : profile.checks.addressPostalCode
+    }
+
+    /// Whether this attempt sends the card's CVC to the network: one was given when `paymentMethod` was collected,
+    /// and the customer is there. An off-session charge of a saved card showed the CVC check of its collection as if
+    /// the CVC had been sent again (a `4000000000000101` card's `fail` on every recharge), where Stripe, which keeps
+    /// no CVC, shows none. Decided from the attempt's own row, so a retry after a crash sends what the first try
+    /// sent.
+    public func cvcSent(with paymentMethod: PaymentMethod) -> Bool {
+        paymentMethod.cvcCheck != nil && !offSession
     }
 
     /// Marks the attempt failed with the network's decline.
