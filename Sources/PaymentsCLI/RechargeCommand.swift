@@ -68,6 +68,7 @@ struct RechargeCommand: AsyncParsableCommand {
 
     func run() async throws {
         MemoryAllocator.configureForServer()
+        let started = Date()
         let rows: [Row]
         let (results, metrics): (OutputFile?, OutputFile?)
         do {
@@ -166,10 +167,18 @@ struct RechargeCommand: AsyncParsableCommand {
         let summary = Summary(outcomes)
         FileHandle.standardError.write(Data(summary.text.utf8))
         if let metricsFile, let metrics {
-            for outcome in outcomes {
-                Counter(label: "payments_recharge_rows_total", dimensions: [("outcome", Self.metricOutcome(outcome))])
-                    .increment()
+            // Every outcome, 0 included, so that an alert on one finds its series after any run
+            var rowCounts = Dictionary(uniqueKeysWithValues: Self.metricOutcomes.map { ($0, 0) })
+            for outcome in outcomes { rowCounts[Self.metricOutcome(outcome), default: 0] += 1 }
+            for (outcome, count) in rowCounts {
+                Counter(label: "payments_recharge_rows_total", dimensions: [("outcome", outcome)]).increment(by: count)
             }
+            // When the run ended and how long it took: the file holds one run's counts, which a collector cannot
+            // tell from the last run's when two runs count the same (an `increase()` over them read 0), nor tell that
+            // no run came at all
+            let ended = Date()
+            Gauge(label: "payments_recharge_last_run_timestamp_seconds").record(ended.timeIntervalSince1970)
+            Gauge(label: "payments_recharge_last_run_duration_seconds").record(ended.timeIntervalSince(started))
             // Replaced whole (a new file renamed over the old one), so a collector never reads half a file.
             do {
                 try metrics.write(Data(registry.emitToBuffer()))
@@ -187,6 +196,9 @@ struct RechargeCommand: AsyncParsableCommand {
         if let signalNumber = signals.stopSignal { throw ExitCode(128 + signalNumber) }
         if summary.errors > 0 { throw ExitCode(1) }
     }
+
+    /// The outcomes `payments_recharge_rows_total` counts.
+    static let metricOutcomes = ["succeeded", "declined", "error", "replayed"]
 
     /// A row's outcome in `payments_recharge_rows_total`: `succeeded` (or authorized, for manual capture),
     /// `declined`, `error`, or `replayed` (an earlier run's outcome, nothing charged by this run).

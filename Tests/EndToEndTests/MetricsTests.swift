@@ -55,6 +55,21 @@ struct MetricsTests {
         // And nothing secret: no key, no card number
         #expect(!text.contains(server.secretKey))
         #expect(!text.contains("4242424242424242"))
+
+        // And HEAD requests (a load balancer's `HEAD /health`) are counted, and leave no request active: their body
+        // is never written, where Hummingbird's middleware counted a request, so each raised the gauge for good
+        for _ in 0..<3 {
+            let head = try RawHTTP.exchange(
+                port: server.port,
+                RawHTTP.request("HEAD", "/health", port: server.port, headers: [])
+            )
+            #expect(head.status == 200, "\(head)")
+        }
+        let after = try await server.client.get("/metrics").text
+        #expect(Self.sample(after, "hb_requests", [#"/health""#, #""HEAD""#, #""200""#]) == 3, "\(after)")
+        #expect(Self.sample(after, "http_server_active_requests", [#""HEAD""#]) == 0, "\(after)")
+        // and a route's answers carry no error counter at 0 beside them (one per route, method and status)
+        #expect(!after.contains(#"error_type="200""#), "\(after)")
     }
 
     /// Found by a probe: a long read kept the log from starting over, and it grew from 8 to 59 MB with nothing in

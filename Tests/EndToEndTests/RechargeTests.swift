@@ -217,6 +217,15 @@ struct RechargeTests {
             #expect(again.termination.status == 1)
             let rerunMetrics = try String(contentsOf: metrics, encoding: .utf8)
             #expect(rerunMetrics.contains(#"payments_recharge_rows_total{outcome="replayed"} 4"#), "\(rerunMetrics)")
+            // with every outcome's series, and when the run ended: two runs of the same counts were otherwise one to a
+            // collector, and a run that never came left nothing to alert on
+            #expect(rerunMetrics.contains(#"payments_recharge_rows_total{outcome="succeeded"} 0"#), "\(rerunMetrics)")
+            let stamp = rerunMetrics.split(separator: "\n").first {
+                $0.hasPrefix("payments_recharge_last_run_timestamp_seconds ")
+            }
+            let seconds = stamp.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+            #expect(abs(seconds - Date().timeIntervalSince1970) < 600, "\(rerunMetrics)")
+            #expect(rerunMetrics.contains("payments_recharge_last_run_duration_seconds "), "\(rerunMetrics)")
             #expect(!rerunMetrics.contains(#"payments_attempts_total{outcome="approved""#), "\(rerunMetrics)")
             let rerun = try Self.readCSV(output)
             #expect(rerun.map { $0["payment_intent"] ?? "" } == rows.map { $0["payment_intent"] ?? "" })

@@ -8,7 +8,7 @@ public func buildRouter(services: HTTPServices) -> Router<StripeRequestContext> 
     // `HEAD /health` got a 404 for every path but the checkout's files.
     let router = Router(context: StripeRequestContext.self, options: .autoGenerateHeadEndpoints)
     // Outermost, so it counts every answer with its final status (errors included, once rendered).
-    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: RequestMetricsMiddleware())
     router.add(middleware: ErrorAndRequestIDMiddleware(services: services))
     // Inside the error middleware, so a preflight's answer has a Request-Id and every answer the CORS headers
     router.add(middleware: CrossOriginMiddleware())
