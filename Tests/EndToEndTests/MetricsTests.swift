@@ -34,6 +34,14 @@ struct MetricsTests {
             auth: server.secret,
             headers: ["Idempotency-Key": "metrics-pm_card_visa"]
         )
+        // And the key reused with another amount: the 400 idempotency_error
+        let mismatch = try await server.client.postForm(
+            "/v1/payment_intents",
+            [("amount", "1600"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
+            auth: server.secret,
+            headers: ["Idempotency-Key": "metrics-pm_card_visa"]
+        )
+        #expect(mismatch.status == 400, "\(mismatch)")
         let answer = try await server.client.get("/metrics")
         #expect(answer.status == 200)
         #expect(answer.header("Content-Type")?.hasPrefix("text/plain") == true)
@@ -48,6 +56,7 @@ struct MetricsTests {
                 == 1
         )
         #expect(Self.sample(text, "payments_idempotent_replays_total") == 1)
+        #expect(Self.sample(text, "payments_idempotency_mismatches_total") == 1, "\(text)")
         #expect((Self.sample(text, "payments_group_commit_batch_size_count", [#"database="payments""#]) ?? 0) >= 2)
         // Requests by route and status: two creates answered 200 (the first and its replay) and one 402
         #expect(Self.sample(text, "hb_requests", [#"/v1/payment_intents""#, #""200""#]) == 2)

@@ -66,17 +66,25 @@ struct IdempotencyMiddleware: RouterMiddleware {
             contentType: contentType,
             limit: context.limits.maxFormParameters
         )
-        let decision = try await services.idempotency.begin(
-            .init(
-                apiKey: scope,
-                key: key,
-                method: request.method.rawValue,
-                path: request.uri.path,
-                parameters: Self.canonical(parameters),
-                requestID: context.requestID,
-                body: digest
+        let decision: IdempotencyKeys.Decision
+        do {
+            decision = try await services.idempotency.begin(
+                .init(
+                    apiKey: scope,
+                    key: key,
+                    method: request.method.rawValue,
+                    path: request.uri.path,
+                    parameters: Self.canonical(parameters),
+                    requestID: context.requestID,
+                    body: digest
+                )
             )
-        )
+        } catch let error as PaymentError where error.kind == .idempotency {
+            // A key reused with other parameters or on another endpoint (the 400 `idempotency_error`): a client's
+            // bug worth a graph of its own, beside the 409s of keys in flight
+            Counter(label: "payments_idempotency_mismatches_total").increment()
+            throw error
+        }
         switch decision {
         case .replay(let saved, let originalRequest):
             return Self.replay(saved, originalRequest: originalRequest)
