@@ -49,6 +49,10 @@ struct Bootstrap {
             writerNiceness: settings.writerNiceness
         )
         try Self.refuseForeignLedger(network, approved: approved, of: store, path: settings.networkLedger)
+        if let warning = try await Self.unknownToTheDatabase(network, of: store, path: settings.networkLedger) {
+            logger.warning("\(warning)")
+            StandardOutput.writeAll("payments: warning: \(warning)\n", to: STDERR_FILENO)
+        }
         let vault = try await Self.loadVault(settings, store: store)
         self.settings = settings
         self.store = store
@@ -153,6 +157,28 @@ struct Bootstrap {
                 + "it with networkLedger (PAYMENTS_NETWORK_LEDGER). Captures, cancels and refunds of these payments "
                 + "cannot be made without it."
         )
+    }
+
+    /// A warning when the ledger's newest approved authorizations (of its 100 newest) include some the database has no
+    /// charge for; nil otherwise. A charge is written before the network is asked for it, so every approval has one:
+    /// one missing means the database lost rows the ledger kept, as a database restored from a backup older than the
+    /// ledger does. It started without a word, and a client retrying a payment made after the backup with its key
+    /// paid again. Not refused: restoring an older backup may be the operator's only way on.
+    static func unknownToTheDatabase(
+        _ network: TestModeCardNetwork,
+        of store: any StoreAdministration,
+        path: String
+    ) async throws -> String? {
+        let newest = try network.newestApprovedAttempts(limit: 100)
+        guard !newest.isEmpty else { return nil }
+        let unknown = try await store.read { tx in try newest.filter { try tx.charge($0) == nil } }
+        guard let first = unknown.first else { return nil }
+        return
+            "the card network's ledger \(path) holds \(unknown.count) of its \(newest.count) newest approved charges "
+            + "that \(store.displayName) does not have (\(first) among them): the database was restored from a backup "
+            + "older than the ledger, or lost recent writes. Those payments are unknown here: a client retrying one with "
+            + "its Idempotency-Key pays again, and they cannot be captured, canceled or refunded through this service. "
+            + "Restore the database and the ledger from the same backup (the database copied first) if you can."
     }
 
     /// Opens the store the settings select: PostgreSQL at `databaseURL` with the migrations of `migrations/postgres`,

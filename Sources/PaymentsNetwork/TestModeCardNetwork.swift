@@ -269,6 +269,9 @@ public struct TestModeCardNetwork: CardNetwork {
     /// card's refund behaviour (`TestModeIssuer.refundResult`): asking again never refunds twice.
     public func refund(attemptID: String, refundID: String, amount: Int64, now: Int64) async throws -> RefundResult {
         try await writer.write { db in
+            if try Self.refusesOverRefund(db, attemptID: attemptID, refundID: refundID, amount: amount, now: now) {
+                return RefundResult(status: .failed(reason: Self.overRefundReason))
+            }
             try db.execute(
                 sql: "INSERT OR IGNORE INTO refunds (refund_id, attempt_id, amount, requested_at) VALUES (?, ?, ?, ?)",
                 arguments: [refundID, attemptID, amount, now]
@@ -283,6 +286,46 @@ public struct TestModeCardNetwork: CardNetwork {
             let requestedAt: Int64 = row?["requested_at"] ?? now
             return TestModeIssuer.refundResult(behavior, requestedAt: requestedAt, now: now)
         }
+    }
+
+    /// Stripe's `failure_reason` of a refund the network refuses for want of captured money to give back.
+    public static let overRefundReason = "declined"
+
+    /// Whether a refund seen for the first time would give back more than the attempt's capture, with the refunds
+    /// that stand (those not failed as of `now`): an acquirer refuses it. The service never asks for one (its
+    /// database holds the refunds), but a database restored from a backup older than the ledger does not know the
+    /// refunds made since: the network paid a charge's whole capture back on top of a refund made after the backup.
+    /// A refused refund is not recorded, so asking again answers the same.
+    private static func refusesOverRefund(
+        _ db: Database,
+        attemptID: String,
+        refundID: String,
+        amount: Int64,
+        now: Int64
+    ) throws -> Bool {
+        guard
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM refunds WHERE refund_id = ?", arguments: [refundID]) == nil,
+            let authorization = try Row.fetchOne(
+                db,
+                sql: "SELECT captured_amount, refund_behavior FROM authorizations WHERE attempt_id = ?",
+                arguments: [attemptID]
+            )
+        else { return false }
+        let captured: Int64 = authorization["captured_amount"]
+        let behavior = RefundBehavior(rawValue: authorization["refund_behavior"]) ?? .succeeds
+        let standing = try Row.fetchAll(
+            db,
+            sql: "SELECT amount, requested_at FROM refunds WHERE attempt_id = ?",
+            arguments: [attemptID]
+        )
+        .filter { row in
+            guard
+                case .failed = TestModeIssuer.refundResult(behavior, requestedAt: row["requested_at"], now: now).status
+            else { return true }
+            return false
+        }
+        .reduce(Int64(0)) { $0 + ($1["amount"] as Int64) }
+        return standing + amount > captured
     }
 
     /// The refunds the ledger holds for an attempt, by refund id, with their amounts: each refund the network made
@@ -305,6 +348,17 @@ public struct TestModeCardNetwork: CardNetwork {
                 sql: "SELECT 1 FROM authorizations WHERE attempt_id = ? AND approved = 1"
             )
             return Set(try attemptIDs.filter { try Bool.fetchOne(statement, arguments: [$0]) != nil })
+        }
+    }
+
+    /// The ids of the ledger's newest approved authorizations, newest first, at most `limit`.
+    public func newestApprovedAttempts(limit: Int) throws -> [String] {
+        try ledger.read { db in
+            try String.fetchAll(
+                db,
+                sql: "SELECT attempt_id FROM authorizations WHERE approved = 1 ORDER BY rowid DESC LIMIT ?",
+                arguments: [limit]
+            )
         }
     }
 

@@ -210,6 +210,51 @@ struct TestModeCardNetworkTests {
         }
     }
 
+    @Test(
+        "A refund that would give back more than was captured is refused, not recorded; a failed refund frees its amount"
+    )
+    func overRefundRefused() async throws {
+        // Given a payment of 2,000 captured whole, one of 2,000 captured at 800, and one whose refunds fail later
+        let network = try TestModeCardNetwork(ledgerPath: try Self.ledgerPath())
+        let t0 = TestClock.defaultStart
+        _ = try await network.authorize(try Self.request("4242424242424242", attemptID: "ch_whole"))
+        _ = try await network.authorize(try Self.request("4242424242424242", attemptID: "ch_part", capture: false))
+        #expect(try await network.capture(attemptID: "ch_part", amount: 800, reference: "cap") != nil)
+        _ = try await network.authorize(try Self.request("4000000000005126", attemptID: "ch_fails"))
+        let declined = RefundResult(status: .failed(reason: TestModeCardNetwork.overRefundReason))
+
+        // When refunds add up past the capture (as a database restored from an older backup than the ledger asks:
+        // it paid 500 + 2,030 back on a capture of 2,030)
+        #expect(
+            try await network.refund(attemptID: "ch_whole", refundID: "re_1", amount: 1_500, now: t0).status
+                == .succeeded
+        )
+        #expect(try await network.refund(attemptID: "ch_whole", refundID: "re_2", amount: 600, now: t0) == declined)
+        // Then the one past the capture is refused, asked again too, and not recorded; one within it goes through
+        #expect(try await network.refund(attemptID: "ch_whole", refundID: "re_2", amount: 600, now: t0) == declined)
+        #expect(
+            try await network.refund(attemptID: "ch_whole", refundID: "re_3", amount: 500, now: t0).status == .succeeded
+        )
+        #expect(try network.refunds(attemptID: "ch_whole") == ["re_1": 1_500, "re_3": 500])
+        // And a retry of a recorded refund is answered as before, whatever was refunded since
+        #expect(
+            try await network.refund(attemptID: "ch_whole", refundID: "re_1", amount: 1_500, now: t0).status
+                == .succeeded
+        )
+        // And a partial capture bounds its refunds by what was captured
+        #expect(try await network.refund(attemptID: "ch_part", refundID: "re_p", amount: 900, now: t0) == declined)
+        #expect(
+            try await network.refund(attemptID: "ch_part", refundID: "re_q", amount: 800, now: t0).status == .succeeded
+        )
+        // And a refund that failed (its money back with the merchant) no longer counts
+        _ = try await network.refund(attemptID: "ch_fails", refundID: "re_f1", amount: 2_000, now: t0)
+        #expect(try await network.refund(attemptID: "ch_fails", refundID: "re_f2", amount: 2_000, now: t0) == declined)
+        let later = t0 + TestModeIssuer.refundSettlementDelay
+        #expect(
+            try await network.refund(attemptID: "ch_fails", refundID: "re_f2", amount: 2_000, now: later) != declined
+        )
+    }
+
     @Test("A ledger made before refunds had a status over time opens with the new columns; old refunds are final")
     func olderLedger() async throws {
         // Given a ledger file of the first version, with a refund in it
