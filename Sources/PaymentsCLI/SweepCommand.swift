@@ -124,6 +124,9 @@ struct SweepCommand: AsyncParsableCommand {
             ("attempts expired", "\(report.attemptsExpired)"),
             ("setup attempts expired", "\(report.setupAttemptsExpired)"),
             ("authorizations canceled", "\(report.authorizationsCanceled)"),
+            // Expired authorizations the network had captured (a capture whose write a crash lost): recorded as
+            // captured, which the summary left out
+            ("captures recorded", "\(report.capturesRecorded)"),
             ("idempotency keys pruned", "\(report.idempotencyKeysPruned)"),
             ("pending charges recovered", "\(report.pendingChargesRecovered)"),
             ("pending refunds settled", "\(report.pendingRefundsSettled)"),
