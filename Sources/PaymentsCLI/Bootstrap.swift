@@ -50,8 +50,8 @@ struct Bootstrap {
         )
         try Self.refuseForeignLedger(network, approved: approved, of: store, path: settings.networkLedger)
         if let warning = try await Self.unknownToTheDatabase(network, of: store, path: settings.networkLedger) {
+            // In the log, which every command writes to standard error (printed besides, it came twice)
             logger.warning("\(warning)")
-            StandardOutput.writeAll("payments: warning: \(warning)\n", to: STDERR_FILENO)
         }
         let vault = try await Self.loadVault(settings, store: store)
         self.settings = settings

@@ -581,6 +581,67 @@ struct ExactlyOnceTests {
     }
 
     @Test(
+        "an attach or a detach killed after its commit, before its answer was saved: the key's retry answers it",
+        arguments: TestStore.allCases,
+        ["attach", "detach"]
+    )
+    func attachOrDetachKilledBeforeItsAnswer(_ store: TestStore, _ action: String) async throws {
+        // Given a customer and a card (attached to it, for a detach), made before the fault point is armed
+        let clean = try await ServerProcess.start(store: store)
+        defer { clean.kill() }
+        let customer = try #require(
+            try await clean.client.postForm("/v1/customers", [], auth: clean.secret).json()["id"]?.string
+        )
+        let card = try await clean.createPaymentMethod(card: "4242424242424242")
+        if action == "detach" {
+            let attached = try await clean.client.postForm(
+                "/v1/payment_methods/\(card)/attach",
+                [("customer", customer)],
+                auth: clean.secret
+            )
+            try #require(attached.status == 200, "\(attached)")
+        }
+        #expect(await clean.stop()?.isCleanExit == true, "\(clean.diagnostics)")
+        let form: [(String, String)] = action == "attach" ? [("customer", customer)] : []
+        let key = UUID().uuidString
+
+        // When a server dies after the change committed, before its answer was saved under the key
+        try await Self.sendToServerDyingAt(
+            "before-key-finish",
+            of: clean,
+            store: store,
+            path: "/v1/payment_methods/\(card)/\(action)",
+            form: form,
+            key: key
+        )
+
+        // Then, on a restarted server, the retry with the key answers the change that was made (it was refused as
+        // "already attached", or "not attached to a customer so detachment is impossible"), and replays after
+        let server = try await ServerProcess.start(store: store, folder: clean.folder, keys: clean.keys)
+        defer { server.kill() }
+        let path = "/v1/payment_methods/\(card)/\(action)"
+        let retry = try await server.client.postFormRetryingInFlight(
+            path,
+            form,
+            auth: server.secret,
+            headers: ["Idempotency-Key": key]
+        )
+        #expect(retry.status == 200, "\(retry)\n\(server.diagnostics)")
+        let owner = try retry.json()["customer"]
+        #expect(action == "attach" ? owner?.string == customer : owner?.isNull == true, "\(retry)")
+        let replay = try await server.client.postForm(
+            path,
+            form,
+            auth: server.secret,
+            headers: ["Idempotency-Key": key]
+        )
+        #expect(replay.header("Idempotent-Replayed") == "true" && replay.body == retry.body, "\(replay)")
+        // And a new request for the same change is still refused, as it was before
+        let again = try await server.client.postForm(path, form, auth: server.secret)
+        #expect(again.status == 400, "\(again)")
+    }
+
+    @Test(
         "a capture or a cancel killed after the network: the key's retry finishes it, another request sees what the network did",
         arguments: TestStore.allCases,
         [("capture", "after-capture-network"), ("cancel", "before-cancel-write")]

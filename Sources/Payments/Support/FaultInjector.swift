@@ -23,6 +23,9 @@ public struct FaultInjector: Sendable {
         case beforeCancelWrite = "before-cancel-write"
         /// A 3-D Secure challenge's answer is committed; an automatic intent's confirm has not started.
         case afterAuthentication = "after-authentication"
+        /// A request whose use case saved no response with its work (an attach, a detach, a customer's update) has
+        /// committed that work, its key claimed in the same transaction; its answer is not yet saved under the key.
+        case beforeKeyFinish = "before-key-finish"
         /// The outcome and the response are committed; the response is not yet sent.
         case beforeResponse = "before-response"
         /// `payments vault rotate` committed a batch of re-sealed cards; the next batch has not started.

@@ -128,10 +128,15 @@ struct PaymentMethodsController {
         let expand = try Expansion.read(&params, allowed: Expansion.paymentMethodFields)
         let customer = try params.requiredString("customer")
         try params.finish()
-        let paymentMethod = try await services.paymentMethods.attach(
-            try context.parameters.require("id"),
-            customer: customer
-        )
+        let id = try context.parameters.require("id")
+        let paymentMethod: PaymentMethod
+        do {
+            paymentMethod = try await services.paymentMethods.attach(id, customer: customer)
+        } catch let error as PaymentError {
+            // The retry of an attach whose first try committed and died before its answer was saved: answered as
+            // that try, where it was refused as "already attached"
+            paymentMethod = try await resumed(error, context: context, id: id) { $0.customer == customer }
+        }
         return try await render(paymentMethod, request: request, context: context, expand: expand)
     }
 
@@ -140,8 +145,31 @@ struct PaymentMethodsController {
         var params = try await RequestParameters.read(request, context: context)
         let expand = try Expansion.read(&params, allowed: Expansion.paymentMethodFields)
         try params.finish()
-        let paymentMethod = try await services.paymentMethods.detach(try context.parameters.require("id"))
+        let id = try context.parameters.require("id")
+        let paymentMethod: PaymentMethod
+        do {
+            paymentMethod = try await services.paymentMethods.detach(id)
+        } catch let error as PaymentError {
+            // As an attach's: a retry was told the card had never been attached
+            paymentMethod = try await resumed(error, context: context, id: id) { $0.customer == nil }
+        }
         return try await render(paymentMethod, request: request, context: context, expand: expand)
+    }
+
+    /// The payment method an attach or a detach refused with `error` answers after all, when the request is the retry
+    /// of a try that committed under its `Idempotency-Key` and died before its answer was saved, and the card is as
+    /// that try left it (`done`): the key's row is claimed in the change's own transaction, so a key resumed (not new)
+    /// means the change committed. Otherwise `error` stands.
+    private func resumed(
+        _ error: PaymentError,
+        context: StripeRequestContext,
+        id: String,
+        done: (PaymentMethod) -> Bool
+    ) async throws -> PaymentMethod {
+        guard error.status == 400, let lease = context.idempotency?.lease, lease.claim == nil,
+            let current = try? await services.paymentMethods.resolve(id, param: nil), done(current)
+        else { throw error }
+        return current
     }
 
     func render(_ paymentMethod: PaymentMethod, request: Request, context: StripeRequestContext, expand: [String])

@@ -178,6 +178,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
             if let saved = capture.response,
                 (200..<300).contains(saved.status) || saved.status == 402 || lease.keyCommitted
             {
+                try await services.context.faults.reach(.beforeKeyFinish)
                 try await Self.keeping(context) {
                     try await keys.finish(lease, response: SavedResponse(status: saved.status, body: saved.body))
                 }
