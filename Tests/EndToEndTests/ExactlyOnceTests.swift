@@ -581,6 +581,50 @@ struct ExactlyOnceTests {
     }
 
     @Test(
+        "a customer's create killed after its commit, before its answer was saved: the key's retry answers that customer",
+        arguments: TestStore.allCases
+    )
+    func customerCreateKilledBeforeItsAnswer(_ store: TestStore) async throws {
+        // Given a server that stopped cleanly, and a create that dies after its commit, before its answer was saved
+        let clean = try await ServerProcess.start(store: store)
+        defer { clean.kill() }
+        #expect(await clean.stop()?.isCleanExit == true, "\(clean.diagnostics)")
+        let key = UUID().uuidString
+        let form = [("email", "first-try@example.com")]
+        try await Self.sendToServerDyingAt(
+            "before-key-finish",
+            of: clean,
+            store: store,
+            path: "/v1/customers",
+            form: form,
+            key: key
+        )
+
+        // When it is retried with its key on a restarted server
+        let server = try await ServerProcess.start(store: store, folder: clean.folder, keys: clean.keys)
+        defer { server.kill() }
+        let retry = try await server.client.postFormRetryingInFlight(
+            "/v1/customers",
+            form,
+            auth: server.secret,
+            headers: ["Idempotency-Key": key]
+        )
+
+        // Then it answers the customer the first try made, and no second one is made (one was), and replays after
+        #expect(retry.status == 200, "\(retry)\n\(server.diagnostics)")
+        #expect(try await server.query("SELECT count(*) FROM customers") == [["1"]])
+        let id = try #require(try retry.json()["id"]?.string)
+        #expect(try await server.query("SELECT id FROM customers") == [[id]])
+        let replay = try await server.client.postForm(
+            "/v1/customers",
+            form,
+            auth: server.secret,
+            headers: ["Idempotency-Key": key]
+        )
+        #expect(replay.header("Idempotent-Replayed") == "true" && replay.body == retry.body, "\(replay)")
+    }
+
+    @Test(
         "an attach or a detach killed after its commit, before its answer was saved: the key's retry answers it",
         arguments: TestStore.allCases,
         ["attach", "detach"]

@@ -22,6 +22,22 @@ public struct Events: Sendable {
         try await context.database.read { tx in try tx.events(types: types, created: created, page: page) }
     }
 
+    /// The object of the `type` event the request `requestID` recorded, made at `created` or within `window` seconds
+    /// after (a request writes under its key's lease, no longer), or nil: what the first try of a resumed request
+    /// made, when its use case marks no progress of its own. Reads the events of that window only.
+    public func object(ofType type: String, recordedBy requestID: String, from created: Int64, within window: Int64)
+        async throws -> String?
+    {
+        let range = CreatedFilter(gte: created, lte: created + window)
+        var page = PageRequest(limit: 100)
+        while true {
+            let found = try await list(types: [type], created: range, page: page)
+            if let event = found.items.first(where: { $0.requestID == requestID }) { return event.objectID }
+            guard found.hasMore, let last = found.items.last else { return nil }
+            page = PageRequest(limit: 100, startingAfter: last.id)
+        }
+    }
+
     /// The payment methods the events' objects show in full, by id: a charge's card, and the card of an intent's
     /// `last_payment_error` (a setup intent's `last_setup_error`), in the snapshot and in the state before it, as
     /// the objects' own endpoints show them.

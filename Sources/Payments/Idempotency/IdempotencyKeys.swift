@@ -236,7 +236,8 @@ public struct IdempotencyKeys: Sendable {
                     until: claim.until,
                     resumeIntent: row.paymentIntent,
                     resumeCharge: row.charge,
-                    resumeRefund: row.refund
+                    resumeRefund: row.refund,
+                    firstTry: (row.requestID, row.created)
                 )
             )
         }

@@ -24,6 +24,11 @@ public struct IdempotencyLease: Sendable, Equatable {
     public let resumeCharge: String?
     /// The refund an earlier try reserved before asking the network.
     public let resumeRefund: String?
+    /// For a key taken over from an earlier try (its row existed: that try committed its first write), the request
+    /// id the key's row names, the first try's, and when the key was made: the events of that try's changes name
+    /// the id (``Event/requestID``), so a request whose use case marks no progress of its own (a customer's create)
+    /// finds what that try made. Nil for a new key.
+    public let firstTry: (requestID: String, created: Int64)?
 
     /// Creates a lease.
     public init(
@@ -34,9 +39,11 @@ public struct IdempotencyLease: Sendable, Equatable {
         resumeIntent: String? = nil,
         resumeCharge: String? = nil,
         resumeRefund: String? = nil,
+        firstTry: (requestID: String, created: Int64)? = nil,
         claim: KeyClaim? = nil
     ) {
         self.claim = claim
+        self.firstTry = firstTry
         self.apiKey = apiKey
         self.key = key
         self.token = token

@@ -25,9 +25,30 @@ struct CustomersController {
         let fields = try Self.fields(&params)
         let paymentMethod = try params.string("payment_method")
         try params.finish()
-        let customer = try await services.customers.create(fields, paymentMethod: paymentMethod)
+        let customer: Customer
+        if let made = try await madeByFirstTry(context) {
+            // The retry of a create whose first try committed and died before its answer was saved under the key:
+            // that try's customer, where a second one was made
+            customer = made
+        } else {
+            customer = try await services.customers.create(fields, paymentMethod: paymentMethod)
+        }
         let options = RenderOptions(request: request, context: context, services: services, expand: expand)
         return JSONResponse.json(try await rendered([customer], options: options)[0])
+    }
+
+    /// The customer the first try of this request made, when the request resumes a key that try committed under
+    /// (its create's transaction claimed it) without saving its answer; nil for a new key.
+    private func madeByFirstTry(_ context: StripeRequestContext) async throws -> Customer? {
+        guard let lease = context.idempotency?.lease, lease.claim == nil, let first = lease.firstTry,
+            let id = try await services.events.object(
+                ofType: "customer.created",
+                recordedBy: first.requestID,
+                from: first.created,
+                within: services.context.settings.idempotencyLease + 60
+            )
+        else { return nil }
+        return try await services.customers.retrieve(id)
     }
 
     @Sendable func retrieve(_ request: Request, context: StripeRequestContext) async throws -> Response {
