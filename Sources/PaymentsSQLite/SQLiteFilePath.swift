@@ -33,8 +33,8 @@ public enum SQLiteFilePath {
             // file nor what to do
             throw Refusal(
                 description: "\(role) '\(path)' is locked: another process (an admin's sqlite3 in an open write "
-                    + "transaction, say) held its write lock for longer than the 5 s this command waits, and the file was "
-                    + "left as it was: run the command again once the lock is free."
+                    + "transaction, say) held its write lock for longer than the 5 s this command waits, and the file "
+                    + "was left as it was: run the command again once the lock is free."
             )
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CORRUPT {
             // `SQLite error 11: database disk image is malformed - while executing SELECT * FROM sqlite_master` named

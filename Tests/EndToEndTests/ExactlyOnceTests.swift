@@ -581,7 +581,7 @@ struct ExactlyOnceTests {
     }
 
     @Test(
-        "a customer's create killed after its commit, before its answer was saved: the key's retry answers that customer",
+        "a customer's create killed after its commit, before its answer was saved: its retry answers that customer",
         arguments: TestStore.allCases
     )
     func customerCreateKilledBeforeItsAnswer(_ store: TestStore) async throws {

@@ -341,6 +341,20 @@ struct CaptureCancelRaceTests {
     }
 
     /// Begins `request` after the earlier holder's lease ran out, as its retry does: the key is resumed, not new.
+    /// A keyed request's first try that committed its new key (as its first write does) and died: its request, and
+    /// the lease it held.
+    static func claimedThenDied(_ environment: TestEnvironment, _ key: String, _ path: String) async throws -> (
+        IdempotencyKeys.Request, IdempotencyLease
+    ) {
+        let request = Self.request(key, path)
+        guard case .run(let first) = try await environment.idempotency.begin(request) else {
+            Issue.record("expected a new key to run")
+            throw CancellationError()
+        }
+        try await environment.idempotency.holding(first) { try await environment.context.database.write { _ in } }
+        return (request, first)
+    }
+
     static func resume(_ environment: TestEnvironment, _ request: IdempotencyKeys.Request) async throws
         -> IdempotencyLease
     {
@@ -356,12 +370,11 @@ struct CaptureCancelRaceTests {
     func resumedCaptureAfterCancelRecordedIt() async throws {
         // Given a keyed capture of 1,500 whose key was claimed and whose network capture happened, then it died
         let (environment, intent, _) = try await Self.authorized(at: .afterCaptureNetwork)
-        let request = Self.request("key-resumed-capture", "/v1/payment_intents/\(intent.id)/capture")
-        guard case .run(let first) = try await environment.idempotency.begin(request) else {
-            Issue.record("expected a new key to run")
-            return
-        }
-        try await environment.idempotency.holding(first) { try await environment.context.database.write { _ in } }
+        let (request, first) = try await Self.claimedThenDied(
+            environment,
+            "key-resumed-capture",
+            "/v1/payment_intents/\(intent.id)/capture"
+        )
         let taken = try await environment.network.capture(
             attemptID: #require(intent.latestCharge),
             amount: 1_500,
@@ -399,12 +412,11 @@ struct CaptureCancelRaceTests {
         // Given a keyed capture of 1,500 that captured at the network and died before its write
         let (environment, intent, _) = try await Self.authorized(at: .afterCaptureNetwork)
         let attempt = try #require(intent.latestCharge)
-        let request = Self.request("key-late-retry", "/v1/payment_intents/\(intent.id)/capture")
-        guard case .run(let first) = try await environment.idempotency.begin(request) else {
-            Issue.record("expected a new key to run")
-            return
-        }
-        try await environment.idempotency.holding(first) { try await environment.context.database.write { _ in } }
+        let (request, first) = try await Self.claimedThenDied(
+            environment,
+            "key-late-retry",
+            "/v1/payment_intents/\(intent.id)/capture"
+        )
         let reference = IdempotencyKeysTests.scope(first).networkReference
         #expect(try await environment.network.capture(attemptID: attempt, amount: 1_500, reference: reference) != nil)
         // When its retry comes after the authorization's lifetime (the intent still shows it held)
@@ -529,12 +541,11 @@ struct CaptureCancelRaceTests {
         // Given a keyed cancel whose first try released the authorization at the network under its key, then died
         let (environment, intent, _) = try await Self.authorized(at: .afterCaptureNetwork)
         let attempt = try #require(intent.latestCharge)
-        let request = Self.request("key-cancel-at-expiry", "/v1/payment_intents/\(intent.id)/cancel")
-        guard case .run(let first) = try await environment.idempotency.begin(request) else {
-            Issue.record("expected a new key to run")
-            return
-        }
-        try await environment.idempotency.holding(first) { try await environment.context.database.write { _ in } }
+        let (request, first) = try await Self.claimedThenDied(
+            environment,
+            "key-cancel-at-expiry",
+            "/v1/payment_intents/\(intent.id)/cancel"
+        )
         let reference = IdempotencyKeysTests.scope(first).networkReference
         let release = try await environment.network.void(attemptID: attempt, reference: reference)
         #expect(release.isReleased(by: reference))
@@ -555,12 +566,11 @@ struct CaptureCancelRaceTests {
     @Test("A keyed cancel that died after the network, recorded since by a capture: its retry answers the cancel")
     func resumedCancelAfterCaptureRecordedIt() async throws {
         let (environment, intent, _) = try await Self.authorized(at: .afterCaptureNetwork)
-        let request = Self.request("key-resumed-cancel", "/v1/payment_intents/\(intent.id)/cancel")
-        guard case .run(let first) = try await environment.idempotency.begin(request) else {
-            Issue.record("expected a new key to run")
-            return
-        }
-        try await environment.idempotency.holding(first) { try await environment.context.database.write { _ in } }
+        let (request, _) = try await Self.claimedThenDied(
+            environment,
+            "key-resumed-cancel",
+            "/v1/payment_intents/\(intent.id)/cancel"
+        )
         #expect(try await environment.network.void(attemptID: #require(intent.latestCharge)))
         await #expect(throws: PaymentError.self) {
             try await environment.intents.capture(intent.id, amountToCapture: nil)

@@ -244,7 +244,7 @@ extension PaymentIntents {
             }
         } catch {
             context.logger.warning(
-                "could not release an expired authorization a capture or cancel found; the sweeper's next pass releases it",
+                "could not release an expired authorization a capture or cancel found; the next sweep releases it",
                 metadata: ["payment_intent": "\(intent.id)", "charge": "\(attempt)", "error": "\(error)"]
             )
             return intent

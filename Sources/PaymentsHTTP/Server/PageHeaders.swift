@@ -6,9 +6,10 @@ import HTTPTypes
 ///   another type than the one sent.
 /// - The static files (the checkout page, which takes card numbers, its script and styles, `payments.js`) and the
 ///   checkout's routes: no other site may frame them (``checkoutPolicy``'s `frame-ancestors 'none'`, and
-///   `X-Frame-Options: DENY` for older browsers), so a page cannot overlay the checkout to steer a shopper's clicks; and their address is not sent to
-///   other sites (`Referrer-Policy: same-origin`). Decided by what served the answer as well as by the path, so a path
-///   the router or the file server resolves to the checkout in another spelling gets them too.
+///   `X-Frame-Options: DENY` for older browsers), so a page cannot overlay the checkout to steer a shopper's clicks;
+///   and their address is not sent to other sites (`Referrer-Policy: same-origin`). Decided by what served the answer
+///   as well as by the path, so a path the router or the file server resolves to the checkout in another spelling
+///   gets them too.
 /// - A static text file (the page, its script and styles) says its charset, UTF-8 as the files are written: a
 ///   browser that guesses another for a page without a `<meta charset>` it reached first garbles what it shows.
 /// - The 3-D Secure challenge page (`/3ds/...`) stays frameable, since a merchant's page may embed it, as the

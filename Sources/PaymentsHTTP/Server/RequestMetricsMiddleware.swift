@@ -58,7 +58,7 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
 
     /// The metrics of each method and of each route, method and status, made once each.
     final class Cache: Sendable {
-        struct Endpoint: Hashable {
+        struct Endpoint: Hashable, Sendable {
             let route: String
             let method: HTTPRequest.Method
             let status: HTTPResponse.Status
@@ -69,53 +69,39 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
             let timer: Timer
         }
 
-        private let methods = Mutex<[HTTPRequest.Method: Meter]>([:])
-        private let endpoints = Mutex<[Endpoint: EndpointMetrics]>([:])
-        private let errorCounters = Mutex<[Endpoint: Counter]>([:])
+        private let methods = Memo<HTTPRequest.Method, Meter>()
+        private let endpoints = Memo<Endpoint, EndpointMetrics>()
+        private let errorCounters = Memo<Endpoint, Counter>()
 
         func activeRequests(_ method: HTTPRequest.Method) -> Meter {
-            methods.withLock { methods in
-                if let meter = methods[method] { return meter }
-                let meter = Meter(
-                    label: "http.server.active_requests",
-                    dimensions: [("http.request.method", method.description)]
-                )
-                methods[method] = meter
-                return meter
+            methods.value(method) {
+                Meter(label: "http.server.active_requests", dimensions: [("http.request.method", method.description)])
             }
         }
 
         func endpoint(_ route: String, _ method: HTTPRequest.Method, _ status: HTTPResponse.Status) -> EndpointMetrics {
             let key = Endpoint(route: route, method: method, status: status)
-            return endpoints.withLock { endpoints in
-                if let metrics = endpoints[key] { return metrics }
-                let dimensions = Self.dimensions(key)
-                let metrics = EndpointMetrics(
-                    counter: Counter(label: "hb.requests", dimensions: dimensions),
+            return endpoints.value(key) {
+                EndpointMetrics(
+                    counter: Counter(label: "hb.requests", dimensions: Self.dimensions(key)),
                     timer: Timer(
                         label: "http.server.request.duration",
-                        dimensions: dimensions,
+                        dimensions: Self.dimensions(key),
                         preferredDisplayUnit: .seconds
                     )
                 )
-                endpoints[key] = metrics
-                return metrics
             }
         }
 
         func errors(_ route: String, _ method: HTTPRequest.Method, _ status: HTTPResponse.Status) -> Counter {
-            let key = Endpoint(route: route, method: method, status: status)
-            return errorCounters.withLock { counters in
-                if let counter = counters[key] { return counter }
-                let counter = Counter(
+            errorCounters.value(Endpoint(route: route, method: method, status: status)) {
+                Counter(
                     label: "hb.request.errors",
                     dimensions: [
                         ("http.route", route), ("http.request.method", method.description),
                         ("error.type", status.code.description),
                     ]
                 )
-                counters[key] = counter
-                return counter
             }
         }
 
@@ -124,6 +110,21 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
                 ("http.route", key.route), ("http.request.method", key.method.description),
                 ("http.response.status_code", key.status.code.description),
             ]
+        }
+    }
+}
+
+/// Values made once per key, under a lock.
+final class Memo<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    private let values = Mutex<[Key: Value]>([:])
+
+    /// The value of `key`, made by `make` the first time.
+    func value(_ key: Key, _ make: () -> Value) -> Value {
+        values.withLock { values in
+            if let value = values[key] { return value }
+            let value = make()
+            values[key] = value
+            return value
         }
     }
 }

@@ -374,8 +374,8 @@ public struct Parameters: Sendable {
         case .some:
             // `metadata[]=1` (a list) or a plain value: the bare "Invalid hash" named nothing to do
             throw .invalidRequest(
-                "Invalid hash: \(name(key)) is a hash of keys and string values (\(name(key))[order_id]=6735), or empty "
-                    + "(\(name(key))=) to clear it.",
+                "Invalid hash: \(name(key)) is a hash of keys and string values (\(name(key))[order_id]=6735), or "
+                    + "empty (\(name(key))=) to clear it.",
                 code: "parameter_invalid_string",
                 param: name(key)
             )
