@@ -171,7 +171,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let files, let connections {
             bootstrap.logger.info(
                 "connections held at once: at most \(connections), within the open files limit",
-                metadata: ["open_files_limit": "\(files)"]
+                metadata: ["open_files_limit": .stringConvertible(files)]
             )
         }
         let app = buildApplication(

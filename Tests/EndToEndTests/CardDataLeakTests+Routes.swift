@@ -260,5 +260,12 @@ extension CardDataLeakTests {
         let approvals = lines.filter { $0["message"] as? String == "card network approved the attempt" }
         #expect(!approvals.isEmpty)
         #expect(approvals.allSatisfy { logged.contains($0["request_id"] as? String ?? "-") }, "\(approvals)")
+        // Numbers are numbers and lists lists (a probe found `"open_files_limit":"20000"`, a sweeper pass's
+        // `"now":"1796435187"` and `"rules_skipped":""`)
+        let limits = lines.filter { ($0["message"] as? String)?.hasPrefix("connections held at once") == true }
+        #expect(!limits.isEmpty && limits.allSatisfy { $0["open_files_limit"] is Int }, "\(limits)")
+        for pass in lines where pass["message"] as? String == "sweeper pass" {
+            #expect(pass["now"] is Int && pass["rules_skipped"] is [Any] && pass["examined"] is Int, "\(pass)")
+        }
     }
 }

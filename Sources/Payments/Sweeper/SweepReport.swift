@@ -81,7 +81,8 @@ public struct SweepReport: Sendable, Equatable {
             "refunds_updated": .stringConvertible(refundsUpdated),
             "skipped": .stringConvertible(skipped),
             "examined": .stringConvertible(examined),
-            "rules_skipped": "\(rulesSkipped.map(\.rawValue).joined(separator: ","))",
+            // The rules leased elsewhere, as a list (an empty string read as one rule with no name)
+            "rules_skipped": .array(rulesSkipped.map { .string($0.rawValue) }),
         ]
     }
 }

@@ -87,7 +87,7 @@ public struct Sweeper: Sendable {
         PaymentMetrics.sweep(report)
         if report.changes > 0 || report.skipped > 0 || !report.rulesSkipped.isEmpty {
             var metadata = report.metadata
-            metadata["now"] = "\(now)"
+            metadata["now"] = .stringConvertible(now)
             context.logger.notice("sweeper pass", metadata: metadata)
         }
         return report
