@@ -18,9 +18,10 @@ enum RequestParameters {
             )
         }
         try refuseQuery(request)
-        try refuseContentEncoding(request)
-        // Parsed already by the idempotency middleware (for its fingerprint): parsed once per request.
+        // Parsed already by the idempotency middleware (for its fingerprint, its encoding checked): parsed once per
+        // request.
         if let parsed = context.parsedBody { return Parameters(parsed) }
+        try refuseContentEncoding(request)
         let buffer = try await collectBody { try await request.body.collect(upTo: context.maxUploadSize) }
         return Parameters(
             try parseBody(buffer, contentType: request.headers[.contentType], limit: context.limits.maxFormParameters)
@@ -48,9 +49,9 @@ enum RequestParameters {
     /// "not valid UTF-8", which sent its caller looking for the wrong cause.
     /// - Throws: 400 `invalid_request_error`, before the body is read.
     static func refuseContentEncoding(_ request: Request) throws {
-        let encodings = request.headers[values: .contentEncoding]
-        guard !encodings.isEmpty else { return }
-        let named = encodings.joined(separator: ", ")
+        // (one lookup for nearly every request, which has none)
+        guard request.headers[.contentEncoding] != nil else { return }
+        let named = request.headers[values: .contentEncoding].joined(separator: ", ")
         let codings = named.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         guard codings.contains(where: { $0 != "identity" && !$0.isEmpty }) else { return }
         let shown = CardNumber.appears(in: named) ? "" : " (\(named.prefix(100)))"

@@ -81,18 +81,7 @@ public struct PaymentDatabase: Sendable {
     /// shows its tables without one. (Read apart, the migrations before another process's first commit and the tables
     /// after it refused one of three `payments migrate` started at once on a new file.)
     static func refuseForeignDatabase(_ pool: DatabasePool) throws {
-        let tables = try pool.read { db -> [String] in
-            if try db.tableExists("grdb_migrations"),
-                try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations") ?? 0 > 0
-            {
-                return []
-            }
-            return try String.fetchAll(
-                db,
-                sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
-                    + "AND name <> 'grdb_migrations' ORDER BY name LIMIT 4"
-            )
-        }
+        let tables = try pool.read { db in try NotAPaymentsDatabase.foreignTables(in: db) }
         guard tables.isEmpty else { throw NotAPaymentsDatabase(path: pool.path, tables: tables) }
     }
 
@@ -207,6 +196,21 @@ public struct NotAPaymentsDatabase: Error, CustomStringConvertible {
     public let tables: [String]
 
     public var description: String { "\(path) \(reason)" }
+
+    /// Up to four of `db`'s tables when it has none of the service's migrations (another program's file: the card
+    /// network's ledger, named by mistake); empty for the service's database, and for an empty file.
+    static func foreignTables(in db: Database) throws -> [String] {
+        if try db.tableExists("grdb_migrations"),
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations") ?? 0 > 0
+        {
+            return []
+        }
+        return try String.fetchAll(
+            db,
+            sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+                + "AND name <> 'grdb_migrations' ORDER BY name LIMIT 4"
+        )
+    }
 
     /// The description without the file's name.
     public var reason: String {

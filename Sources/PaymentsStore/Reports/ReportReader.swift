@@ -57,12 +57,7 @@ public struct ReportReader: Sendable {
     /// Refuses a file with tables of another program's and none of the service's migrations (the card network's
     /// ledger, named by mistake): it was told it had no reports and to run `payments migrate`, which refuses it.
     private func refuseForeign(_ db: Database) throws {
-        guard try !db.tableExists("grdb_migrations") else { return }
-        let tables = try String.fetchAll(
-            db,
-            sql:
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name LIMIT 4"
-        )
+        let tables = try NotAPaymentsDatabase.foreignTables(in: db)
         guard !tables.isEmpty else { return }
         throw ReportError.unreadable(path, "it " + NotAPaymentsDatabase(path: path, tables: tables).reason)
     }
