@@ -625,6 +625,67 @@ struct ExactlyOnceTests {
     }
 
     @Test(
+        "a card's create killed before or after its commit: the key's retry answers one card",
+        arguments: TestStore.allCases,
+        ["after-key-begin", "before-key-finish", "before-response"]
+    )
+    func cardCreateKilled(_ store: TestStore, _ point: String) async throws {
+        // Given a server that stopped cleanly
+        let clean = try await ServerProcess.start(store: store)
+        defer { clean.kill() }
+        #expect(await clean.stop()?.isCleanExit == true, "\(clean.diagnostics)")
+        let key = UUID().uuidString
+        let form = [
+            ("type", "card"), ("card[number]", "4242424242424242"), ("card[exp_month]", "12"),
+            ("card[exp_year]", "2034"), ("card[cvc]", "123"),
+        ]
+
+        // When a card's create with a key runs on a server that dies at the point: before its transaction, or after
+        // it committed the card with its answer. Between the two there is no step left (the answer is saved in the
+        // card's transaction), so the server armed at `before-key-finish`, where it died, answers
+        let dying = try await ServerProcess.start(
+            store: store,
+            folder: clean.folder,
+            keys: clean.keys,
+            environment: ["PAYMENTS_FAULT_POINT": point]
+        )
+        defer { dying.kill() }
+        let first = try? await dying.client.postForm(
+            "/v1/payment_methods",
+            form,
+            auth: dying.secret,
+            headers: ["Idempotency-Key": key]
+        )
+        _ = await dying.stop(signal: SIGKILL)
+        #expect((first != nil) == (point == "before-key-finish"), "\(String(describing: first))")
+
+        // And it is retried with its key on a restarted server
+        let server = try await ServerProcess.start(store: store, folder: clean.folder, keys: clean.keys)
+        defer { server.kill() }
+        let retry = try await server.client.postFormRetryingInFlight(
+            "/v1/payment_methods",
+            form,
+            auth: server.secret,
+            headers: ["Idempotency-Key": key]
+        )
+
+        // Then it answers one card, the one stored (a second one was made after the commit): the first try's answer,
+        // replayed, when that try committed; and the key replays it after
+        #expect(retry.status == 200, "\(retry)\n\(server.diagnostics)")
+        let id = try #require(try retry.json()["id"]?.string)
+        #expect(try await server.query("SELECT id FROM payment_methods") == [[id]])
+        #expect((retry.header("Idempotent-Replayed") == "true") == (point != "after-key-begin"), "\(retry)")
+        if let first { #expect(first.body == retry.body, "\(first)\n\(retry)") }
+        let replay = try await server.client.postForm(
+            "/v1/payment_methods",
+            form,
+            auth: server.secret,
+            headers: ["Idempotency-Key": key]
+        )
+        #expect(replay.header("Idempotent-Replayed") == "true" && replay.body == retry.body, "\(replay)")
+    }
+
+    @Test(
         "an attach or a detach killed after its commit, before its answer was saved: the key's retry answers it",
         arguments: TestStore.allCases,
         ["attach", "detach"]

@@ -464,6 +464,49 @@ struct IdempotencyKeysTests {
         #expect(String(decoding: saved.body, as: UTF8.self) == "\(paid.id) succeeded")
     }
 
+    @Test("A card's create saves its answer with the card: a second request with the same new key stores nothing")
+    func cardCreateKeyRace() async throws {
+        // Given two requests that both began a new key before either wrote
+        let environment = try TestEnvironment()
+        guard case .run(let first) = try await environment.idempotency.begin(Self.request("k-card")),
+            case .run(let second) = try await environment.idempotency.begin(Self.request("k-card"))
+        else {
+            Issue.record("expected both to run")
+            return
+        }
+        let input = PaymentMethods.CreateInput(
+            card: .init(number: "4242424242424242", expMonth: 12, expYear: 2034, cvc: "123")
+        )
+        let scope = { (lease: IdempotencyLease) in
+            IdempotencyScope(lease: lease) { outcome in
+                guard case .paymentMethod(let paymentMethod) = outcome else {
+                    return SavedResponse(status: 500, body: [])
+                }
+                return SavedResponse(status: 200, body: Array(paymentMethod.id.utf8))
+            }
+        }
+        // When the first creates a card under its scope
+        let firstScope = scope(first)
+        let card = try await environment.idempotency.holding(first) {
+            try await environment.paymentMethods.create(input, scope: firstScope)
+        }
+        // Then its answer was saved by the card's own transaction
+        #expect(firstScope.savedResponse?.body == Array(card.id.utf8))
+        // And the second's create finds the key taken and stores no card
+        await #expect(throws: IdempotencyKeyTaken(key: "k-card")) {
+            try await environment.idempotency.holding(second) {
+                try await environment.paymentMethods.create(input, scope: scope(second))
+            }
+        }
+        #expect(try environment.count("payment_methods") == 1)
+        // And the key replays the first's answer, with no finish of the key after the handler
+        guard case .replay(let saved, _) = try await environment.idempotency.begin(Self.request("k-card")) else {
+            Issue.record("expected a replay")
+            return
+        }
+        #expect(saved.body == Array(card.id.utf8))
+    }
+
     @Test("A new key with other parameters than the request that claimed it first is an idempotency_error")
     func newKeyRaceMismatch() async throws {
         let environment = try TestEnvironment()

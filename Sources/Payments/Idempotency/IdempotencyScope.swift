@@ -80,6 +80,15 @@ public final class IdempotencyScope: Sendable {
         try save(tx, try encode(.refund(refund)))
     }
 
+    /// Saves the response for `paymentMethod` in `tx`, rendered before it by ``encoded(_:)``.
+    func finish(_ tx: any StoreTransaction, paymentMethod response: SavedResponse) throws {
+        try save(tx, response)
+    }
+
+    /// The response for `outcome`, rendered outside any transaction (the single writer need not spend its time on
+    /// it) where nothing the transaction writes can change it.
+    func encoded(_ outcome: IdempotentOutcome) throws -> SavedResponse { try encode(outcome) }
+
     /// Records progress in `tx`.
     func mark(
         _ tx: any StoreTransaction,

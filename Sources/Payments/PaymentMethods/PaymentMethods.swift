@@ -42,12 +42,18 @@ public struct PaymentMethods: Sendable {
         }
     }
 
-    /// Creates a card payment method.
+    /// Creates a card payment method. Under an `Idempotency-Key` (`scope`), its answer is saved in the transaction
+    /// that stores it (which also claims a new key): a process killed after that commit leaves the key answered, so
+    /// a retry replays this card where it made a second one.
     /// - Throws: a 402 card error for a malformed number, a Luhn failure, a live card in test mode, a bad expiry
     ///   or CVC; nothing is stored then.
-    public func create(_ input: CreateInput) async throws -> PaymentMethod {
+    public func create(_ input: CreateInput, scope: IdempotencyScope? = nil) async throws -> PaymentMethod {
         let (paymentMethod, sealed) = try prepare(input)
-        try await context.database.write { tx in try tx.insert(paymentMethod, card: sealed) }
+        let response = try scope?.encoded(.paymentMethod(paymentMethod))
+        try await context.database.write { tx in
+            try tx.insert(paymentMethod, card: sealed)
+            if let scope, let response { try scope.finish(tx, paymentMethod: response) }
+        }
         return paymentMethod
     }
 

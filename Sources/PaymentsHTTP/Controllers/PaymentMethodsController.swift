@@ -40,15 +40,20 @@ struct PaymentMethodsController {
                 param: "card[exp_year]"
             )
         }
-        let paymentMethod = try await services.paymentMethods.create(
-            .init(
-                card: .init(number: number, expMonth: month, expYear: year, cvc: cvc),
-                billingDetails: billing,
-                metadata: metadata
-            )
-        )
         let options = RenderOptions(request: request, context: context, services: services)
-        return JSONResponse.json(StripeRenderer.paymentMethod(paymentMethod, options: options))
+        let scope = context.paymentMethodScope(options: options)
+        return try await respond(scope: scope) {
+            try await services.paymentMethods.create(
+                .init(
+                    card: .init(number: number, expMonth: month, expYear: year, cvc: cvc),
+                    billingDetails: billing,
+                    metadata: metadata
+                ),
+                scope: scope
+            )
+        } render: { paymentMethod in
+            JSONResponse.json(StripeRenderer.paymentMethod(paymentMethod, options: options))
+        }
     }
 
     @Sendable func retrieve(_ request: Request, context: StripeRequestContext) async throws -> Response {

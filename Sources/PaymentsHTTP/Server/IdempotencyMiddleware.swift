@@ -6,17 +6,16 @@ import NIOCore
 import Payments
 import PaymentsCore
 
-/// `Idempotency-Key` on POST requests, as Stripe: the first request with a key runs and its response is saved;
-/// the same key with the same parameters replays it (`Idempotent-Replayed: true`), even after a restart; other
-/// parameters get a 400 `idempotency_error`; a request still holding the key (its lease has not run out) gets a
-/// 409.
+/// `Idempotency-Key` on POST requests, as Stripe: the first request with a key runs and its response is saved; the same
+/// key with the same parameters replays it (`Idempotent-Replayed: true`), even after a restart; other parameters get a
+/// 400 `idempotency_error`; a request still holding the key (its lease has not run out) gets a 409.
 ///
 /// This middleware only translates: it reads the key and the parameters, and hands them to the use-case layer's
-/// ``IdempotencyKeys``, which owns the keys, their leases and their storage. Keys are scoped by API key (`/pay`,
-/// which has none, uses its own scope) and kept 24 hours. A request that fails validation before executing saves
-/// nothing, so a corrected retry runs; declines (402) and server errors (500) are saved, as Stripe does, except a
-/// card network that did not answer, which leaves the key resumable. Money-moving endpoints save their response
-/// in the same transaction as their outcome (see ``IdempotencyScope``); the rest are saved here, after the handler.
+/// ``IdempotencyKeys``, which owns the keys, their leases and their storage. Keys are scoped by API key (`/pay`, which
+/// has none, uses its own scope) and kept 24 hours. A request that fails validation before executing saves nothing, so
+/// a corrected retry runs; declines (402) and server errors (500) are saved, as Stripe does, except a card network that
+/// did not answer, which leaves the key resumable. Money-moving endpoints (and a card's create) save their response in
+/// the same transaction as their outcome (see ``IdempotencyScope``); the rest are saved here, after the handler.
 struct IdempotencyMiddleware: RouterMiddleware {
     typealias Context = StripeRequestContext
     let services: HTTPServices

@@ -31,6 +31,19 @@ extension StripeRequestContext {
         }
     }
 
+    /// The idempotency scope for a card's create.
+    func paymentMethodScope(options: RenderOptions) -> IdempotencyScope? {
+        scope { outcome in
+            guard case .paymentMethod(let paymentMethod) = outcome else {
+                throw PaymentError.apiError("This endpoint answers with a PaymentMethod.")
+            }
+            return SavedResponse(
+                status: 200,
+                body: StripeRenderer.paymentMethod(paymentMethod, options: options).serialized()
+            )
+        }
+    }
+
     /// An idempotency scope with its own encoder (for `/pay`'s answers); nil without an `Idempotency-Key`.
     func scope(expand: Set<String> = [], encode: @escaping IdempotencyScope.Encoder) -> IdempotencyScope? {
         guard let idempotency else { return nil }
