@@ -110,7 +110,7 @@ struct EventsTests {
             try await Self.types(environment) == [
                 "payment_intent.created", "payment_intent.requires_action",
                 "charge.succeeded", "payment_intent.amount_capturable_updated",
-                "payment_intent.succeeded", "charge.captured",
+                "charge.captured", "payment_intent.succeeded",
                 // The refund reserves its amount on the charge before the network is asked; it is created once the
                 // network answered, succeeded
                 "charge.refunded", "refund.created",
@@ -118,6 +118,34 @@ struct EventsTests {
         )
         let created = try #require(try await Self.events(environment).last)
         #expect(try created.decodeSnapshot(as: Refund.self).status == .succeeded)
+    }
+
+    @Test(
+        "A held authorization captured, canceled or expired: the charge's event before the intent's, as on a confirm",
+        arguments: ["capture", "cancel", "expiry"]
+    )
+    func chargeEventsFirst(_ action: String) async throws {
+        // Given an authorization held (manual capture)
+        let environment = try TestEnvironment()
+        let held = try await environment.pay("pm_card_visa", captureMethod: .manual)
+        #expect(held.status == .requiresCapture)
+        let before = try await Self.types(environment).count
+
+        // When it is captured, canceled, or left past its 7 days for the sweeper
+        switch action {
+        case "capture": _ = try await environment.intents.capture(held.id, amountToCapture: nil)
+        case "cancel": _ = try await environment.intents.cancel(held.id, reason: .requestedByCustomer)
+        default: _ = try await Sweeper(context: environment.context).sweep(now: held.created + 7 * 86_400 + 60)
+        }
+
+        // Then the charge's event comes first, then the intent's
+        let expected =
+            switch action {
+            case "capture": ["charge.captured", "payment_intent.succeeded"]
+            case "cancel": ["charge.refunded", "payment_intent.canceled"]
+            default: ["charge.expired", "payment_intent.canceled"]
+            }
+        #expect(Array(try await Self.types(environment).dropFirst(before)) == expected)
     }
 
     @Test("A refund the network pays out later is created pending, then updated when it settles")

@@ -170,15 +170,16 @@ extension PaymentIntents {
             // The network captured: its metadata was checked before (``capture(_:amountToCapture:metadata:descriptors:
             // scope:)``), and is recorded now whatever came between
             next.metadata.applyRecordedMetadata(metadata)
-            guard try tx.update(next, expecting: recordedAlready ? .succeeded : .requiresCapture) else {
-                throw PaymentIntentStateMachine.unexpectedState(.capture, intent: current)
+            // The charge's `charge.captured` before the intent's `payment_intent.succeeded`, as a confirm's charge
+            // events come before its intent's
+            let saved = try tx.update(next, from: current) {
+                guard let charge = try tx.charge(chargeID) else { return }
+                var capturedCharge = charge
+                if !recordedAlready { capturedCharge.recordCapture(captured) }
+                descriptors.apply(to: &capturedCharge)
+                if capturedCharge != charge { try tx.update(capturedCharge, from: charge) }
             }
-            if var charge = try tx.charge(chargeID) {
-                let before = charge
-                if !recordedAlready { charge.recordCapture(captured) }
-                descriptors.apply(to: &charge)
-                if charge != before { try tx.update(charge) }
-            }
+            guard saved else { throw PaymentIntentStateMachine.unexpectedState(.capture, intent: current) }
             try scope?.finish(tx, intent: next, error: nil)
             return next
         }
@@ -273,12 +274,13 @@ extension PaymentIntents {
             }
             guard current.status == .requiresCapture, current.latestCharge == chargeID else { return current }
             let next = try current.apply(captured.map { .captured(amount: $0) } ?? .canceled(reason), now: now)
-            guard try tx.update(next, expecting: .requiresCapture) else { return current }
-            if var charge = try tx.charge(chargeID) {
-                if let captured { charge.recordCapture(captured) } else { charge.releaseAuthorization() }
-                try tx.update(charge)
+            let saved = try tx.update(next, from: current) {
+                guard let charge = try tx.charge(chargeID) else { return }
+                var settled = charge
+                if let captured { settled.recordCapture(captured) } else { settled.releaseAuthorization() }
+                try tx.update(settled, from: charge)
             }
-            return next
+            return saved ? next : current
         }
     }
 }

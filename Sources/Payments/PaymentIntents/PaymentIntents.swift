@@ -425,13 +425,16 @@ public struct PaymentIntents: Sendable {
                         current = expired
                     }
                     let next = try current.apply(.canceled(reason), now: now)
-                    guard try tx.update(next, expecting: current.status) else { return nil }
-                    if current.status == .requiresCapture, let held = current.latestCharge,
-                        var charge = try tx.charge(held)
-                    {
-                        charge.releaseAuthorization()
-                        try tx.update(charge)
+                    // A held authorization's `charge.refunded` before the intent's `payment_intent.canceled`
+                    let saved = try tx.update(next, from: current) {
+                        guard current.status == .requiresCapture, let held = current.latestCharge,
+                            let charge = try tx.charge(held)
+                        else { return }
+                        var released = charge
+                        released.releaseAuthorization()
+                        try tx.update(released, from: charge)
                     }
+                    guard saved else { return nil }
                     try scope?.finish(tx, intent: next, error: nil)
                     return next
                 }

@@ -418,15 +418,20 @@ public struct Sweeper: Sendable {
             }
         }
         var (canceled, recorded) = (0, 0)
-        _ = try tx.update(changes, first: { _ in }) { intent in
-            let amount = captured[intent.id]
-            if amount == nil { canceled += 1 } else { recorded += 1 }
-            guard let held = intent.latestCharge, let charge = try tx.charge(held) else { return }
-            var next = charge
-            if let amount { next.recordCapture(amount) } else { next.releaseAuthorization() }
-            // Released by the expiry (`charge.expired`), not by a merchant's cancel that died before its write
-            try tx.update(next, from: charge, expired: amount == nil && intent.cancellationReason == .automatic)
-        }
+        // Each charge's events (`charge.expired`, `charge.captured`) before its intent's, as on every other path
+        _ = try tx.update(
+            changes,
+            first: { intent in
+                let amount = captured[intent.id]
+                if amount == nil { canceled += 1 } else { recorded += 1 }
+                guard let held = intent.latestCharge, let charge = try tx.charge(held) else { return }
+                var next = charge
+                if let amount { next.recordCapture(amount) } else { next.releaseAuthorization() }
+                // Released by the expiry (`charge.expired`), not by a merchant's cancel that died before its write
+                try tx.update(next, from: charge, expired: amount == nil && intent.cancellationReason == .automatic)
+            },
+            then: { _ in }
+        )
         for (intent, before) in named where try tx.update(intent, from: before) { canceled += 1 }
         return (canceled, recorded)
     }
