@@ -2,8 +2,9 @@ import Foundation
 import TestSupport
 import Testing
 
-/// The official Stripe Python library (PyPI `stripe`) against the built server: compat/stripe_compat.py.
-@Suite("Official Stripe client library against the built binary")
+/// The official Stripe Python library (PyPI `stripe`) against the built server: compat/stripe_compat.py; and the
+/// server's objects against Stripe's own OpenAPI schemas: compat/stripe_schemas.py.
+@Suite("Official Stripe client library and Stripe's schemas against the built binary")
 struct StripeCompatibilityTests {
     /// `.venv/bin/python` when scripts/test made the virtualenv, else `python3` from the PATH.
     static func python() -> String {
@@ -59,6 +60,52 @@ struct StripeCompatibilityTests {
             #expect(last.hasSuffix(" passed, 0 failed"), "last line: \(last)\n\(run.output)")
             let passed = Int(last.split(separator: " ").first ?? "") ?? 0
             #expect(passed >= 22, "\(run.output)")
+        }
+    }
+
+    @Test(
+        "compat/stripe_schemas.py: every object the server renders is valid under Stripe's schema",
+        arguments: TestStore.allCases
+    )
+    func stripeSchemas(_ store: TestStore) async throws {
+        let folder = try TestPaths.temporaryFolder("payments-e2e-schemas")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let environment = PaymentsBinary.environment(["PYTHONDONTWRITEBYTECODE": "1"])
+        let probe = try await runToCompletion(
+            Self.python(),
+            Self.pythonArguments(["-c", "import jsonschema; print(jsonschema.__version__)"]),
+            environment: environment,
+            in: folder
+        )
+        try #require(
+            probe.termination.isCleanExit,
+            """
+            The Python `jsonschema` library is not importable with \(Self.pythonName) (\(probe.termination)). \
+            Run scripts/test: it installs schemathesis, which brings jsonschema, into .venv.
+            \(probe.output)
+            """
+        )
+
+        try await withServer(store: store) { server in
+            let script = TestPaths.root.appendingPathComponent("compat/stripe_schemas.py").path
+            let run = try await runToCompletion(
+                Self.python(),
+                Self.pythonArguments([
+                    script, "--base-url", server.baseURL.absoluteString, "--secret-key", server.secretKey,
+                    "--publishable-key", server.publishableKey,
+                ]),
+                environment: environment,
+                in: folder
+            )
+            #expect(
+                run.termination.isCleanExit,
+                "stripe_schemas.py: \(run.termination)\n\(run.output)\n\(server.diagnostics)"
+            )
+            let last = run.output.split(separator: "\n").last.map(String.init) ?? ""
+            #expect(last.hasSuffix(" passed, 0 failed"), "last line: \(last)\n\(run.output)")
+            // Every kind of object, in each state the script makes, was checked (62 at its writing)
+            let passed = Int(last.split(separator: " ").first ?? "") ?? 0
+            #expect(passed >= 55, "\(run.output)")
         }
     }
 }
