@@ -27,7 +27,7 @@ struct PaymentIntentsController {
         let confirm = try params.boolean("confirm") ?? false
         var input = PaymentIntents.CreateInput(
             amount: try params.requiredInteger("amount"),
-            currency: try params.requiredString("currency", maxLength: 3),
+            currency: try params.requiredCurrency("currency"),
             confirm: confirm
         )
         input.customer = try params.string("customer")
@@ -86,7 +86,7 @@ struct PaymentIntentsController {
         let expand = try Expansion.read(&params, allowed: Expansion.intentFields(context))
         var input = PaymentIntents.UpdateInput()
         input.amount = try params.integer("amount")
-        input.currency = try params.string("currency", maxLength: 3)
+        input.currency = try params.currency("currency")
         input.customer = try params.string("customer")
         input.paymentMethod = try params.string("payment_method")
         input.captureMethod = try params.choice("capture_method", CaptureMethod.self)

@@ -49,7 +49,7 @@ struct RefundsController {
         input.amount = try params.integer("amount")
         input.reason = try params.choice("reason", Refund.Reason.self, allowed: Refund.Reason.callerSupplied)
         input.metadata = try params.newMetadata()
-        input.currency = try params.string("currency", maxLength: 3)?.lowercased()
+        input.currency = try params.currency("currency")?.lowercased()
         try params.finish()
         let scope = context.refundScope()
         return try await respond(scope: scope) {

@@ -56,6 +56,27 @@ public struct Parameters: Sendable {
         return value
     }
 
+    /// A currency code as sent (three letters, checked by the use case), or nil when absent.
+    /// - Throws: `parameter_invalid_empty` for an empty value; a clear 400 for a code with spaces around it (` usd`
+    ///   was refused as longer than 3 characters, which hid the space).
+    public mutating func currency(_ key: String) throws(PaymentError) -> String? {
+        guard let value = try rawString(key) else { return nil }
+        if value.isEmpty { throw .invalidEmpty(name(key)) }
+        if let first = value.unicodeScalars.first, let last = value.unicodeScalars.last,
+            first.properties.isWhitespace || last.properties.isWhitespace
+        {
+            throw .invalidValue(name(key), "Invalid currency: the value has a space before or after its letters.")
+        }
+        try checkLength(key, value, 3)
+        return value
+    }
+
+    /// A required currency code (see ``currency(_:)``).
+    public mutating func requiredCurrency(_ key: String) throws(PaymentError) -> String {
+        guard let value = try currency(key) else { throw .parameterMissing(name(key)) }
+        return value
+    }
+
     /// An email address (`email`, `receipt_email`, a card's `billing_details[email]`), or nil when absent: one `@`
     /// between a local part and a domain of at most 253 characters with a dot inside it, each of its labels letters,
     /// digits and inner hyphens, at most 63 long; no spaces, control characters or `< > ( ) [ ] , ; : \ "` anywhere,
