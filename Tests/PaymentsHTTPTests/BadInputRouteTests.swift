@@ -478,7 +478,7 @@ struct BadInputRouteTests {
     }
 
     @Test(
-        "A parameter given in two forms, a list item numbered wrongly, digits or letters with a space: a 400 saying which",
+        "A parameter in two forms, a list item numbered wrongly, digits or letters with a space: a 400 saying which",
         arguments: [
             ("payment_method_types[]=card&payment_method_types[0]=card", "given in two forms"),
             ("metadata=x&metadata[k]=v", "given in two forms"),
