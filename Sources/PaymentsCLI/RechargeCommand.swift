@@ -90,9 +90,11 @@ struct RechargeCommand: AsyncParsableCommand {
         }
         do {
             // The results renamed over the database replaced it: the charges just made were no longer on record
-            let outputs = [output, metricsFile].compactMap { $0 }
             let database = settings.databaseURL == nil ? settings.db : nil
-            try ArchiveExport.refuseDatabaseFiles(outputs, sqliteDatabase: database, writing: "the results")
+            for (path, what) in [(output, "the results"), (metricsFile, "the metrics")] {
+                guard let path else { continue }
+                try ArchiveExport.refuseDatabaseFiles([path], sqliteDatabase: database, writing: what)
+            }
         } catch {
             FileHandle.standardError.write(Data("payments recharge: \(error) Nothing was charged.\n".utf8))
             throw ExitCode(2)
@@ -257,9 +259,24 @@ struct RechargeCommand: AsyncParsableCommand {
         table.removeAll { cells in cells.allSatisfy { $0.value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
         }
         guard !table.isEmpty else { throw ValidationError("\(path) is empty; expected a header row") }
-        let header = table.removeFirst().map { $0.value.trimmingCharacters(in: .whitespaces).lowercased() }
+        let firstRow = table.removeFirst()
+        let header = firstRow.map { $0.value.trimmingCharacters(in: .whitespaces).lowercased() }
         for column in requiredColumns where !header.contains(column) {
-            throw ValidationError("\(path) has no '\(column)' column (header: \(header.joined(separator: ",")))")
+            // The first line quoted as written (customer ids are case-sensitive), with a hint when it holds the
+            // columns under another separator
+            let written = firstRow.map(\.value).joined(separator: ",")
+            let separator = [";", "\t"].first { mark in
+                requiredColumns.allSatisfy { written.lowercased().contains($0) }
+                    && written.contains(mark)
+            }
+            let hint = separator.map { mark in
+                "; its columns are separated by \(mark == "\t" ? "tabs" : "'\(mark)'"), and must be by commas"
+            }
+            let shown =
+                CardNumber.appears(in: written)
+                ? "(not shown: it holds a card number)"
+                : written.count > 200 ? String(written.prefix(200)) + "..." : written
+            throw ValidationError("\(path) has no '\(column)' column (first line: \(shown))\(hint ?? "")")
         }
         // A misspelt column (`payment_method_id`) was ignored, and its rows charged the customer's default card
         // instead of the one named; a repeated one let its first copy win. Either is a file to fix, not to guess at.
@@ -438,9 +455,10 @@ struct RechargeCommand: AsyncParsableCommand {
                 lines.append("  declined \(code): \(count)")
             }
             if replayed > 0 {
+                // Counted above by their outcome; the metrics file counts them as `replayed` only (what this run did)
                 lines.append(
-                    "  \(replayed) rows had a reference already charged, by an earlier run or an earlier row "
-                        + "(replayed, not charged again)"
+                    "  \(replayed) of these \(replayed == 1 ? "was" : "were") answered by an earlier run or an "
+                        + "earlier row with the same reference (replayed: nothing charged or declined again)"
                 )
             }
             return lines.joined(separator: "\n") + "\n"

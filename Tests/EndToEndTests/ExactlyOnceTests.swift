@@ -51,9 +51,9 @@ struct ExactlyOnceTests {
         return Termination(reason: process.terminationReason, status: process.terminationStatus)
     }
 
-    /// The "N rows had a reference already charged" count of a recharge summary (0 when absent).
+    /// The "N of these were answered by an earlier run" count of a recharge summary (0 when absent).
     static func replayedRows(in output: String) -> Int {
-        for line in output.split(separator: "\n") where line.contains("rows had a reference already charged") {
+        for line in output.split(separator: "\n") where line.contains(" answered by an earlier run or an earlier row") {
             let number = line.drop { $0 == " " }.prefix { $0.isNumber }
             return Int(number) ?? -1
         }

@@ -704,6 +704,18 @@ struct RechargeTests {
             )
             #expect(throughLink.termination.status == 2, "\(throughLink.termination)\n\(throughLink.output)")
             #expect(throughLink.output.contains("-wal file"), "\(throughLink.output)")
+            // And a --metrics-file naming the database is refused as the metrics (it said "the results") (probe)
+            let metricsOverDatabase = try await Self.recharge(
+                server,
+                input: input,
+                output: server.folder.appendingPathComponent("odb-results.csv"),
+                extra: ["--metrics-file", server.db.path]
+            )
+            #expect(metricsOverDatabase.termination.status == 2, "\(metricsOverDatabase.output)")
+            #expect(
+                metricsOverDatabase.output.contains("Refusing to write the metrics to \(server.db.path)"),
+                "\(metricsOverDatabase.output)"
+            )
             // The database is whole and serves; nothing was charged
             #expect(try await ledgers.intentCount() == intentsBefore)
             #expect(try ledgers.networkApprovedAttempts() == approvedBefore)
@@ -772,7 +784,7 @@ struct RechargeTests {
             let rerunOutput = server.folder.appendingPathComponent("lost-results-again.csv")
             let again = try await Self.recharge(server, input: input, output: rerunOutput)
             #expect(again.termination.status == 0, "\(again.output)")
-            #expect(again.output.contains("\(rows) rows had a reference already charged"), "\(again.output)")
+            #expect(again.output.contains("\(rows) of these were answered by an earlier run"), "\(again.output)")
             let replayed = try Self.readCSV(rerunOutput).map {
                 "\($0["reference"] ?? ""),\($0["payment_intent"] ?? "")"
             }

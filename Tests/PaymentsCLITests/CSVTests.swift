@@ -177,6 +177,26 @@ struct RechargeInputTests {
         #expect(folder.map { "\($0)" } == "cannot read /tmp: it is a folder; name the CSV file")
     }
 
+    @Test(
+        "a file without the header's columns quotes its first line as written, and names another separator",
+        arguments: [
+            ("cus_MixedCase1,1200,usd,f-nohdr\n", "(first line: cus_MixedCase1,1200,usd,f-nohdr)"),
+            ("customer;amount;currency;reference\ncus_A;100;usd;r-1\n", "separated by ';', and must be by commas"),
+            ("customer\tamount\tcurrency\treference\ncus_A\t100\tusd\tr-1\n", "separated by tabs"),
+            ("4242424242424242,1200,usd,r-1\n", "(first line: (not shown: it holds a card number))"),
+        ]
+    )
+    func noHeader(text: String, says: String) throws {
+        // Given a file whose first line is a row, or a header under another separator (the first line was quoted
+        // lowercased, and a customer id is case-sensitive; a `;` file got no hint) (probe)
+        let url = try Self.file(text)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let error = #expect(throws: (any Error).self) { try RechargeCommand.readInput(url.path) }
+        let message = error.map { "\($0)" } ?? ""
+        #expect(message.hasPrefix("\(url.path) has no 'customer' column") && message.contains(says), "\(message)")
+        #expect(!message.contains("4242424242424242"))
+    }
+
     @Test("a file that is not CSV is refused, naming the file and the line")
     func syntaxError() throws {
         let url = try Self.file("customer,amount,currency,reference\ncus_X,2101,usd,\"uq-1\ncus_X,2102,usd,uq-2\n")

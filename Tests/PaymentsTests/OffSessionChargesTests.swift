@@ -386,7 +386,7 @@ struct OffSessionChargesTests {
     func sameReferenceOtherAmount() async throws {
         // Given a charged reference
         let env = try TestEnvironment()
-        let (customer, _) = try await Self.customer(env, cards: ["4242424242424242"])
+        let (customer, cards) = try await Self.customer(env, cards: ["4242424242424242"])
         let first = await Self.charges(env).charge(
             .init(customer: customer, amount: 1000, currency: "usd", reference: "r-1")
         )
@@ -400,6 +400,13 @@ struct OffSessionChargesTests {
         // Then it is an error and nothing more is charged
         #expect(other.status == "error")
         #expect(other.replayed == false)
+        #expect(try env.network.approvedCount() == 1)
+        // And the same card named where the first row left it to the default is a different row too, which the
+        // message says (it said "card ... differ" of the same card) (probe)
+        let named = await Self.charges(env).charge(
+            .init(customer: customer, amount: 1000, currency: "usd", reference: "r-1", paymentMethod: cards[0])
+        )
+        #expect(named.status == "error" && named.error?.contains("left it empty for the default card") == true)
         #expect(try env.network.approvedCount() == 1)
     }
 

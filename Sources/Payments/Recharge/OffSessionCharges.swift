@@ -186,8 +186,10 @@ public struct OffSessionCharges: Sendable {
                 decision = try await keys.begin(key)
             } catch let error as PaymentError where error.kind == .idempotency {
                 throw PaymentError.invalidRequest(
-                    "Reference \(request.reference) was already used for a different charge (customer, amount, "
-                        + "currency, card or description differ)."
+                    "Reference \(request.reference) was already used for a different charge: this row's customer, "
+                        + "amount, currency, payment_method or description differ from the row that used it (a "
+                        + "payment_method named where that row left it empty for the default card counts as "
+                        + "different)."
                 )
             }
             switch decision {
