@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 
 struct payments_sqlite_checkpointer {
     /// The connection that writes, whose log this checkpoints, and the checkpointer's own.
@@ -55,13 +56,31 @@ static int walHook(void *context, sqlite3 *db, const char *name, int frames) {
     return SQLITE_OK;
 }
 
+/// How long the thread waits before it tries a failed checkpoint again, in seconds.
+static const int retryAfter = 1;
+
 static void *run(void *context) {
     payments_sqlite_checkpointer *checkpointer = context;
     payments_thread_set_name("wal-checkpoint");
+    int retrying = 0;
     while (1) {
         pthread_mutex_lock(&checkpointer->mutex);
-        while (!checkpointer->requested && !checkpointer->stopping) {
-            pthread_cond_wait(&checkpointer->wake, &checkpointer->mutex);
+        if (retrying) {
+            // The last checkpoint failed (a full disk: the database file could not grow). The next one was asked
+            // for only once the log had grown by `threshold` more frames, so once space was freed the log went on
+            // growing from where it stood, and filled the disk again with frames a checkpoint would have let it
+            // reuse (a probe: 1,878 frames on a 9 MiB volume, every payment failing). Tried again each second until
+            // one succeeds.
+            struct timespec deadline;
+            clock_gettime(CLOCK_REALTIME, &deadline);
+            deadline.tv_sec += retryAfter;
+            while (!checkpointer->requested && !checkpointer->stopping) {
+                if (pthread_cond_timedwait(&checkpointer->wake, &checkpointer->mutex, &deadline) != 0) break;
+            }
+        } else {
+            while (!checkpointer->requested && !checkpointer->stopping) {
+                pthread_cond_wait(&checkpointer->wake, &checkpointer->mutex);
+            }
         }
         int stopping = checkpointer->stopping;
         checkpointer->requested = 0;
@@ -72,10 +91,19 @@ static void *run(void *context) {
         int rc = sqlite3_wal_checkpoint_v2(checkpointer->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         if (rc == SQLITE_OK) {
             atomic_fetch_add(&checkpointer->background, 1);
+            retrying = 0;
         } else if ((rc & 0xff) != SQLITE_BUSY) {
             atomic_fetch_add(&checkpointer->failed, 1);
+            retrying = 1;
         }
     }
+}
+
+void payments_sqlite_checkpointer_request(payments_sqlite_checkpointer *checkpointer) {
+    pthread_mutex_lock(&checkpointer->mutex);
+    checkpointer->requested = 1;
+    pthread_cond_signal(&checkpointer->wake);
+    pthread_mutex_unlock(&checkpointer->mutex);
 }
 
 payments_sqlite_checkpointer *payments_sqlite_checkpointer_start(

@@ -129,6 +129,14 @@ struct ServeCommand: AsyncParsableCommand {
                 throw Readiness.Failure(reason: "migrations_pending")
             } catch StoreReadinessProblem.databaseMissing {
                 throw Readiness.Failure(reason: "database_missing")
+            } catch StoreReadinessProblem.databaseLogMissing {
+                throw Readiness.Failure(reason: "database_log_missing")
+            }
+            // The ledger's file or its log removed or replaced under the server: every payment fails at the network
+            switch await network.displaced() {
+            case .database?: throw Readiness.Failure(reason: "card_network_missing")
+            case .log?: throw Readiness.Failure(reason: "card_network_log_missing")
+            case nil: break
             }
             // The card network's ledger is a file of its own, maybe on its own disk: when its commits fail for the
             // disk every payment fails (a 5xx, card_network_unavailable) while the database above takes its write,

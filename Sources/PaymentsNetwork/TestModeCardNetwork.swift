@@ -14,6 +14,8 @@ public struct TestModeCardNetwork: CardNetwork {
     private let writer: GroupCommitWriter
     /// Checkpoints the ledger's write-ahead log beside its writer, as the service's database does.
     private let checkpointer: BackgroundCheckpointer
+    /// The ledger's file and its log as opened, checked before each batch of writes (``SQLiteFiles``).
+    private let files: SQLiteFiles
     private let latency: Duration
 
     /// Opens (creating if needed) the ledger at `path`.
@@ -34,9 +36,49 @@ public struct TestModeCardNetwork: CardNetwork {
             return queue
         }
         self.ledger = queue
-        self.writer = GroupCommitWriter(queue, label: "card-network", niceness: writerNiceness)
-        self.checkpointer = try BackgroundCheckpointer(queue)
+        let checkpointer = try BackgroundCheckpointer(queue)
+        self.checkpointer = checkpointer
+        guard let files = SQLiteFiles(path: ledgerPath) else {
+            throw LedgerDisplaced(path: ledgerPath, file: .database)
+        }
+        self.files = files
+        // A ledger replaced or removed under the server, or its log: its approvals went to the file it opened, which
+        // no restart found, and the next start refused to run ("does not hold N of the 100 newest approved
+        // charges") while the database named them (a probe). Every write is refused until the server restarts on
+        // the right files; a log removed is first copied into the ledger's file from the one still open.
+        self.writer = GroupCommitWriter(queue, label: "card-network", niceness: writerNiceness) {
+            guard let displaced = files.displaced() else { return }
+            if displaced == .log { checkpointer.requestCheckpoint() }
+            throw LedgerDisplaced(path: ledgerPath, file: displaced)
+        }
         self.latency = latency
+    }
+
+    /// The ledger's file, or its log, is no longer the one the server opened.
+    public struct LedgerDisplaced: Error, CustomStringConvertible {
+        public let path: String
+        public let file: SQLiteFiles.Displaced
+
+        public var description: String {
+            switch file {
+            case .database:
+                "the card network's ledger \(path) was removed or replaced while the server ran; nothing was "
+                    + "written to it. Put it back, or restart the server on it"
+            case .log:
+                "the write-ahead log of the card network's ledger (\(path)-wal) was removed or replaced while the "
+                    + "server ran; nothing was written to it. Restart the server"
+            }
+        }
+    }
+
+    /// Which of the ledger's files is no longer the one opened, or nil (``SQLiteFiles``): `serve`'s readiness check
+    /// asks. A log removed is copied into the ledger's file from the one still open, so that a crash loses nothing.
+    public func displaced() async -> SQLiteFiles.Displaced? {
+        let displaced = files.displaced()
+        if displaced == .log {
+            _ = try? await ledger.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+        }
+        return displaced
     }
 
     /// Sets the ledger's journal up and makes or completes its tables.
@@ -100,7 +142,10 @@ public struct TestModeCardNetwork: CardNetwork {
 
     /// Copies the whole write-ahead log of the ledger into its file and empties it, as the service's database does
     /// at `serve`'s clean stop (``BackgroundCheckpointer/finish()``; only `serve` asks for it).
+    /// Not when the ledger's file was removed or replaced: as the database's (``SQLiteFiles``), its log is left as
+    /// it is, for the file the server opened.
     public func emptyLogAtStop() async throws {
+        if files.displaced() == .database { throw LedgerDisplaced(path: files.path, file: .database) }
         try await checkpointer.finish()
     }
 

@@ -131,6 +131,16 @@ public final class BackgroundCheckpointer: Sendable {
         }
     }
 
+    /// Asks the thread for a checkpoint now, whatever the log's length (``SQLiteFiles``: the log's file was removed
+    /// under the process, and what the log it has open holds is copied into the database file). Nothing once
+    /// stopped.
+    public func requestCheckpoint() {
+        // Under the lock that ``stop()`` takes, so the handle is not freed meanwhile
+        stopped.withLock { stopped in
+            if !stopped { payments_sqlite_checkpointer_request(handle) }
+        }
+    }
+
     /// Checkpoints run so far.
     public var counts: Counts {
         var (background, writer, failed): (Int64, Int64, Int64) = (0, 0, 0)

@@ -180,6 +180,147 @@ struct HealthEndToEndTests {
         #expect(amounts?.sorted() == [101, 102, 103, 201, 202, 203], "\(restarted.diagnostics)")
     }
 
+    @Test("A log removed under the server: payments refused, not ready, and a SIGKILL then loses none answered")
+    func removedLogLosesNothing() async throws {
+        // Given a server that answered five payments, all of them in the database's write-ahead log
+        let folder = try TestPaths.temporaryFolder("payments-e2e")
+        let keys = ServerProcess.Keys.random()
+        let server = try await ServerProcess.start(store: .sqlite, folder: folder, keys: keys)
+        defer { server.kill() }
+        var paid: [String] = []
+        for _ in 1...5 {
+            let answer = try await Self.payVisa(server)
+            #expect(answer.status == 200, "\(answer)")
+            paid.append(try #require(try answer.json()["id"]?.string))
+        }
+
+        // When an operator deletes the log (SQLite writes on to the unlinked file: every payment then answered 200,
+        // readiness said ready, nothing was logged, and a SIGKILL lost all of them, the five before too: a probe)
+        try FileManager.default.removeItem(at: URL(fileURLWithPath: server.db.path + "-wal"))
+
+        // Then the server is not ready, naming the log
+        let ready = try await server.client.get("/health/ready")
+        #expect(ready.status == 503, "\(ready)")
+        #expect(try ready.json()["reason"]?.string == "database_log_missing", "\(ready)")
+        // And a payment is refused before the card network is asked, saying why
+        let ledgers = Ledgers(folder: folder)
+        let approved = try ledgers.networkApprovedAttempts().count
+        let refused = try await Self.payVisa(server)
+        #expect(refused.status >= 500, "\(refused)")
+        #expect(try refused.json()["error"]?["message"]?.string?.contains("-wal file") == true, "\(refused)")
+        #expect(try ledgers.networkApprovedAttempts().count == approved)
+
+        // And after a SIGKILL, a server started on the folder has the five payments answered before
+        _ = await server.stop(signal: SIGKILL)
+        let restarted = try await ServerProcess.start(store: .sqlite, folder: folder, keys: keys)
+        defer { restarted.kill() }
+        for id in paid {
+            let found = try await restarted.client.get("/v1/payment_intents/\(id)", auth: restarted.secret)
+            #expect(found.status == 200 && (try? found.json()["status"]?.string) == "succeeded", "\(found)")
+        }
+        #expect(try await restarted.client.get("/health/ready").status == 200)
+    }
+
+    @Test(
+        "The card network's ledger or its log removed or replaced under the server: payments refused, not ready",
+        arguments: ["replaced", "log removed"]
+    )
+    func displacedLedger(_ how: String) async throws {
+        // Given a server that answered three payments
+        let folder = try TestPaths.temporaryFolder("payments-e2e")
+        let keys = ServerProcess.Keys.random()
+        let server = try await ServerProcess.start(store: .sqlite, folder: folder, keys: keys)
+        defer { server.kill() }
+        for _ in 1...3 { #expect(try await Self.payVisa(server).status == 200) }
+
+        // When its ledger is replaced by a copy (`cp`, then `mv` over it), or the ledger's log is deleted: the
+        // approvals went to the open file, which no restart found, and the next start refused to run (a probe)
+        let ledger = folder.appendingPathComponent("card-network.sqlite")
+        if how == "replaced" {
+            let copy = folder.appendingPathComponent("ledger-copy.sqlite")
+            try FileManager.default.copyItem(at: ledger, to: copy)
+            #expect(rename(copy.path, ledger.path) == 0)
+        } else {
+            try FileManager.default.removeItem(at: URL(fileURLWithPath: ledger.path + "-wal"))
+        }
+
+        // Then the server is not ready, naming the ledger
+        let ready = try await server.client.get("/health/ready")
+        #expect(ready.status == 503, "\(ready)")
+        let reason = how == "replaced" ? "card_network_missing" : "card_network_log_missing"
+        #expect(try ready.json()["reason"]?.string == reason, "\(ready)")
+        // And a payment fails at the network, nothing approved
+        let refused = try await Self.payVisa(server)
+        #expect(try refused.json()["error"]?["code"]?.string == "card_network_unavailable", "\(refused)")
+        #expect(server.output.contains("was removed or replaced while the server ran"), "\(server.diagnostics)")
+
+        // And after a clean stop (which, for a replaced ledger, leaves its log as it is), a server starts on the
+        // folder (its start-up recovery asks the network again for the refused payment's attempt, which it left
+        // pending), its ledger holding every approval the database has, the three answered before among them
+        #expect(await server.stop() == Termination(reason: .exit, status: 0), "\(server.diagnostics)")
+        let restarted = try await ServerProcess.start(store: .sqlite, folder: folder, keys: keys)
+        defer { restarted.kill() }
+        let approvals = try Ledgers(folder: folder).networkApprovedAttempts()
+        let succeeded = try await restarted.query("SELECT id FROM charges WHERE status = 'succeeded'").map { $0[0] }
+        #expect(approvals.count >= 3 && approvals == Set(succeeded), "\(restarted.diagnostics)")
+        #expect(try await Self.payVisa(restarted).status == 200, "\(restarted.diagnostics)")
+    }
+
+    @Test("A checkpoint that failed for the disk is tried again each second: once space is freed, the log is copied")
+    func failedCheckpointRetried() async throws {
+        // Given a database file of some 6 MB (a filler table) whose files may grow only 64 KB past it, on a server
+        let folder = try TestPaths.temporaryFolder("payments-e2e")
+        let keys = ServerProcess.Keys.random()
+        let first = try await ServerProcess.start(store: .sqlite, folder: folder, keys: keys)
+        defer { first.kill() }
+        #expect(await first.stop() == Termination(reason: .exit, status: 0), "\(first.diagnostics)")
+        let db = folder.appendingPathComponent("payments.sqlite").path
+        try await DatabaseQueue(path: db).writeWithoutTransaction { db in
+            try db.execute(sql: "CREATE TABLE test_filler (b BLOB); INSERT INTO test_filler VALUES (zeroblob(6000000))")
+            try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+        let size = try FileManager.default.attributesOfItem(atPath: db)[.size] as? Int ?? 0
+        let server = try await ServerProcess.start(
+            store: .sqlite,
+            folder: folder,
+            keys: keys,
+            fileSizeLimitKB: size / 1024 + 64
+        )
+        defer { server.kill() }
+
+        // When payments go on until one fails: the log's checkpoint, asked for at 1,000 frames, cannot grow the
+        // database file, and the log grows on until it reaches the limit itself
+        var answered = 0
+        for _ in 0..<3_000 {
+            let answer = try await Self.payVisa(server)
+            guard answer.status == 200 else { break }
+            answered += 1
+        }
+        try #require(answered > 0 && answered < 3_000, "\(server.diagnostics)")
+        // And the space is freed (the limit lifted), with no request coming after
+        let lifted = try await runToCompletion(
+            "/usr/bin/prlimit",
+            ["--pid", String(server.processIdentifier), "--fsize=unlimited:"],
+            environment: ProcessInfo.processInfo.environment,
+            in: folder
+        )
+        try #require(lifted.termination.isCleanExit, "\(lifted.output)")
+
+        // Then within seconds the database file alone (as a crash would leave it without its log) holds every
+        // payment answered: the failed checkpoint was tried again (it was asked for again only once the log grew by
+        // 1,000 frames more, so the log went on growing from where it stood and filled the disk again: a probe)
+        let copy = folder.appendingPathComponent("file-alone.sqlite").path
+        let copied = try await Self.eventually {
+            try? FileManager.default.removeItem(atPath: copy)
+            try FileManager.default.copyItem(atPath: db, toPath: copy)
+            let stored = try? await DatabaseQueue(path: copy).read { db in
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM payment_intents WHERE status = 'succeeded'")
+            }
+            return stored == answered
+        }
+        #expect(copied, "\(answered) answered\n\(server.diagnostics)")
+    }
+
     @Test("A start on a removed database file refuses while its log holds the payments; the file put back has them")
     func removedFileRefusedWhileItsLogHoldsPayments() async throws {
         // Given a server that answered three keyed payments, all of them still in the write-ahead log

@@ -861,6 +861,44 @@ struct PaymentDatabaseTests {
         }
     }
 
+    @Test("A log removed under the open database: writes refused, not ready, and the log's commits in the file")
+    func removedLogIsMissing() async throws {
+        // Given a ready database with five customers committed, still in its write-ahead log (no checkpoint yet)
+        let folder = try TestPaths.temporaryFolder()
+        let path = folder.appendingPathComponent("payments.sqlite").path
+        let database = try Self.open(path)
+        try await database.checkReady()
+        let customers = (1...5).map { StoreFixtures.customer(created: Int64(1_000 + $0)) }
+        for customer in customers { try await database.write { tx in try tx.insert(customer) } }
+
+        // When its log is deleted (an operator tidying the folder): SQLite writes on to the unlinked file, and every
+        // commit it holds, and every later one, was lost at the next crash, while writes answered and readiness
+        // said ready (a probe)
+        try FileManager.default.removeItem(atPath: path + "-wal")
+
+        // Then a write is refused, saying why, and nothing of it is written
+        let late = StoreFixtures.customer(created: 3_000)
+        await #expect(throws: PaymentError.self) { try await database.write { tx in try tx.insert(late) } }
+        // And it is not ready, naming the log
+        await #expect(throws: StoreReadinessProblem.databaseLogMissing) { try await database.checkReady() }
+        // And the database file alone (as a crash leaves it: the log gone with the process) holds the five, once the
+        // checkpoint asked for has run (on the checkpointer's thread, when the check's own met it running)
+        let copy = folder.appendingPathComponent("as-after-a-crash.sqlite").path
+        var ids: [String] = []
+        let deadline = ContinuousClock.now + .seconds(20)
+        repeat {
+            try? FileManager.default.removeItem(atPath: copy)
+            try FileManager.default.copyItem(atPath: path, toPath: copy)
+            ids =
+                (try? await DatabaseQueue(path: copy).read { db in
+                    try String.fetchAll(db, sql: "SELECT id FROM customers")
+                }) ?? []
+            if ids.count == customers.count { break }
+            try await Task.sleep(for: .milliseconds(50))
+        } while ContinuousClock.now < deadline
+        #expect(Set(ids) == Set(customers.map(\.id)))
+    }
+
     /// Waits until `count` writes are queued on `writer`.
     static func waitQueued(_ writer: GroupCommitWriter, _ count: Int) async throws {
         let deadline = ContinuousClock.now + .seconds(10)

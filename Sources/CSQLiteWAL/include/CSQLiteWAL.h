@@ -35,6 +35,10 @@ payments_sqlite_checkpointer *payments_sqlite_checkpointer_start(
 /// the writer idle (GRDB opens its connections without SQLite's mutex), while the writer connection is open.
 void payments_sqlite_checkpointer_stop(payments_sqlite_checkpointer *checkpointer);
 
+/// Asks the thread for a checkpoint now, whatever the log's length (a write found the log's file removed under the
+/// process: the checkpoint copies what the log it has open holds into the database file). Any thread.
+void payments_sqlite_checkpointer_request(payments_sqlite_checkpointer *checkpointer);
+
 /// Checkpoints run so far: by the thread, by the writer itself (the log had reached `limit`), and the thread's
 /// that failed (other than finding the writer's own checkpoint running).
 void payments_sqlite_checkpointer_counts(

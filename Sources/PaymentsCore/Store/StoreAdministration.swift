@@ -41,4 +41,7 @@ public enum StoreReadinessProblem: Error, Sendable, Equatable {
     /// The database's file is no longer at its path (deleted, moved, or replaced by another file while the process
     /// runs): writes still commit to the open file, and are lost with it when the process ends.
     case databaseMissing
+    /// The database's write-ahead log (its `-wal` file) is no longer the one the process opened (deleted or replaced
+    /// while it runs): the same, for the log; what the open log holds is copied into the database file.
+    case databaseLogMissing
 }

@@ -6,9 +6,10 @@ import Hummingbird
 ///   process when it fails).
 /// - `/health/ready`: 200 `{"status": "ready"}` when the database is writable (a write transaction that changes
 ///   nothing commits within ``Readiness/defaultTimeout``) with every migration applied, and the server is not
-///   draining; otherwise 503 `{"status": "not_ready", "reason": ...}` with `draining`, `database_timeout`,
-///   `database_unwritable`, `database_missing`, `card_network_unwritable`, `card_network_locked` or
-///   `migrations_pending` (a readiness probe: send no traffic while it fails).
+///   draining; otherwise 503 `{"status": "not_ready", "reason": ...}` with `draining`, `disk_full`,
+///   `database_timeout`, `database_unwritable`, `database_missing`, `database_log_missing`, `card_network_missing`,
+///   `card_network_log_missing`, `card_network_unwritable`, `card_network_locked` or `migrations_pending` (a
+///   readiness probe: send no traffic while it fails).
 /// - `/health`: as `/health/live`, as it always answered (scripts and tests wait for its 200 at start).
 enum HealthEndpoints {
     /// Adds the three routes.

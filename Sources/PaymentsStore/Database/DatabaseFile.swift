@@ -1,49 +1,61 @@
-import Foundation
 import PaymentsCore
+import PaymentsSQLite
 
-/// The SQLite file a ``PaymentDatabase`` opened, as the file system knows it (device and inode), so that a write
-/// can first check the path still leads to it.
+/// The SQLite file a ``PaymentDatabase`` opened and its write-ahead log, as the file system knows them
+/// (``SQLiteFiles``), so that a write can first check the paths still lead to them.
 ///
 /// A file deleted or replaced under the running server (an operator's `rm`, a restore copied over it) stays open:
 /// SQLite goes on writing to the unlinked file, which no restart will find, and each payment answered 200 from then
-/// on was lost, its authorization approved at the card network. `/health/ready` already answered 503
-/// `database_missing`; now every write is refused too (a 500 that says why, nothing written) until the server is
-/// restarted on the right file. One `stat` per group commit, before its batch: a fraction of a microsecond a write.
+/// on was lost, its authorization approved at the card network. `/health/ready` answers 503 `database_missing` (or
+/// `database_log_missing` for the log), and every write is refused too (a 500 that says why, nothing written) until
+/// the server is restarted on the right files. Two `stat` calls per group commit, before its batch: about a
+/// microsecond a batch.
+///
+/// A log removed under the server still holds, in the file it opened, the commits since the last checkpoint; the
+/// database file is where it was. So the first check that finds the log gone asks for a checkpoint, which copies
+/// them into the database file from the log the server still has open: a crash after that loses none of them.
 final class DatabaseFile: Sendable {
     let path: String
-    private let identity: Identity
+    private let files: SQLiteFiles
+    /// Asks for a checkpoint of the log the server has open (``BackgroundCheckpointer/requestCheckpoint()``).
+    private let checkpoint: @Sendable () -> Void
 
-    private struct Identity: Equatable {
-        let device: UInt64
-        let inode: UInt64
-    }
-
-    init(path: String) throws {
+    init(path: String, checkpoint: @escaping @Sendable () -> Void) throws {
         self.path = path
-        guard let identity = Self.identity(of: path) else {
+        guard let files = SQLiteFiles(path: path) else {
             throw StoreError.unavailable("The database file \(path) cannot be read.")
         }
-        self.identity = identity
+        self.files = files
+        self.checkpoint = checkpoint
+    }
+
+    /// Which file is no longer the one opened (asking for the log's checkpoint when it is the log), or nil.
+    func displaced() -> SQLiteFiles.Displaced? {
+        let displaced = files.displaced()
+        if displaced == .log { checkpoint() }
+        return displaced
     }
 
     /// Whether `path` still leads to the file opened: false once it was removed, moved, or replaced by another (a
     /// copy moved over it: a file is there, but not the one SQLite writes to).
-    var isInPlace: Bool { Self.identity(of: path) == identity }
+    var isInPlace: Bool { displaced() != .database }
 
-    /// Throws when `path` no longer leads to the file opened: removed, moved, or replaced by another.
+    /// Throws when the database file or its log is no longer the one opened: removed, moved, or replaced.
     @Sendable func check() throws {
-        guard isInPlace else {
+        switch displaced() {
+        case nil:
+            return
+        case .database:
             // Shown to the client as it is (it names no path): a 500 that says why, and that nothing was done
             throw PaymentError.apiError(
                 "The service's database file was removed or replaced while it ran, so nothing was written and "
                     + "nothing was charged. Retry once it is back in place, or the service restarted on it."
             )
+        case .log:
+            throw PaymentError.apiError(
+                "The service's database log (its -wal file) was removed or replaced while it ran, so nothing was "
+                    + "written and nothing was charged. Retry once the service has been restarted."
+            )
         }
-    }
-
-    private static func identity(of path: String) -> Identity? {
-        var status = stat()
-        guard stat(path, &status) == 0 else { return nil }
-        return Identity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
     }
 }

@@ -48,7 +48,17 @@ extension PaymentDatabase: StoreAdministration {
         // restart will find, so every payment answered from now on would be lost. A replaced file (a copy moved over
         // it) is a file at the path too: asked only whether one exists, the check went on to the write, which the
         // writer's own check refused, and the answer was `database_unwritable`, as for a full disk.
-        guard file.isInPlace else { throw ReadinessProblem.databaseMissing }
+        switch file.displaced() {
+        case .database?:
+            throw ReadinessProblem.databaseMissing
+        case .log?:
+            // The log the server has open still holds the commits since the last checkpoint: copied into the database
+            // file now (the thread was asked too), so that a crash loses none of them
+            _ = try? await writer.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+            throw ReadinessProblem.databaseLogMissing
+        case nil:
+            break
+        }
         let migrator = migrations.migrator
         guard try await writer.read({ db in try migrator.hasCompletedMigrations(db) }) else {
             throw ReadinessProblem.migrationsPending

@@ -148,12 +148,13 @@ public struct PaymentDatabase: Sendable {
         self.migrations = migrations
         self.migrationsAppliedAtOpen = appliedAtOpen
         self.readers = ReaderConnections(path: path, busyTimeout: Self.busyTimeout, kept: Self.readerCount)
-        let file = try DatabaseFile(path: path)
+        let checkpointer = try BackgroundCheckpointer(pool)
+        self.checkpointer = checkpointer
+        let file = try DatabaseFile(path: path) { checkpointer.requestCheckpoint() }
         self.file = file
         self.groupCommit =
             groupCommit
             ? GroupCommitWriter(pool, label: "payments", niceness: writerNiceness, beforeBatch: file.check) : nil
-        self.checkpointer = try BackgroundCheckpointer(pool)
     }
 
     /// SQLite's `synchronous` levels this service may run with.

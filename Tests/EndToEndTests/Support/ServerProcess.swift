@@ -128,10 +128,12 @@ final class ServerProcess: Sendable {
             settings["PAYMENTS_NETWORK_LEDGER"] = folder.appendingPathComponent("card-network.sqlite").path
         }
         settings.merge(environment) { _, new in new }
-        // With a file size limit, through the shell's `ulimit -f` (which `exec` keeps for the server): no file of
-        // the server's may grow past it, as on a full disk. With an open files limit, `ulimit -n` (soft and hard)
+        // With a file size limit, through the shell's `ulimit -S -f` (which `exec` keeps for the server): no file of
+        // the server's may grow past it, as on a full disk; the soft limit only, so that a test may free the space
+        // (`prlimit --pid`, without privileges). With an open files limit, `ulimit -n` (soft and hard)
         let limits =
-            (fileSizeLimitKB.map { ["ulimit -f \($0)"] } ?? []) + (openFilesLimit.map { ["ulimit -n \($0)"] } ?? [])
+            (fileSizeLimitKB.map { ["ulimit -S -f \($0)"] } ?? [])
+            + (openFilesLimit.map { ["ulimit -n \($0)"] } ?? [])
         let process = ChildProcess(
             executableURL: URL(fileURLWithPath: limits.isEmpty ? binary : "/bin/bash"),
             arguments: limits.isEmpty
