@@ -115,6 +115,20 @@ struct NetworkFailureLogRouteTests {
             #expect(!unkeyedMessage.contains("retry with the same Idempotency-Key"), "\(unkeyedMessage)")
             let keyedMessage = try #require(keyed.error["message"]?.string)
             #expect(keyedMessage.hasSuffix(PaymentError.cardNetworkRetryAdvice), "\(keyedMessage)")
+            // And the keyed one's answer names its key (a client library's generated key was otherwise unknown to
+            // its caller), the unkeyed one's none
+            #expect(keyed.headers[HTTPField.Name("Idempotency-Key")!] == "unanswered-1")
+            #expect(unkeyed.headers[HTTPField.Name("Idempotency-Key")!] == nil)
+            // And a retry with the key that the network again does not answer names the same intent (it named none,
+            // so a client library's retries ended on an error naming no intent: a probe)
+            let retried = try await api.post(
+                "/v1/payment_intents",
+                form,
+                headers: [HTTPField.Name("Idempotency-Key")!: "unanswered-1"]
+            )
+            #expect(retried.status == 500, "\(retried.text)")
+            #expect(retried.error["payment_intent"]?["id"] == keyed.error["payment_intent"]?["id"], "\(retried.text)")
+            #expect(retried.error["payment_intent"]?["status"]?.string == "processing", "\(retried.text)")
         }
     }
 

@@ -441,8 +441,11 @@ extension PaymentIntents {
             )
             guard var failure = error as? PaymentError, failure.isTransient else { throw error }
             // The answer names the intent whose attempt is pending (a create's caller has no other way to learn
-            // its id); a request without a key cannot be resumed by a retry, so it is told to read the intent
-            failure.paymentIntent = failure.paymentIntent ?? recorded?.intent.id
+            // its id), a keyed retry's too (its first try's phase one recorded the intent, named by the key: a
+            // client library's own retries answered only the last try's error, which named none, and its caller
+            // never learnt the intent its generated key had made: a probe); a request without a key cannot be
+            // resumed by a retry, so it is told to read the intent
+            failure.paymentIntent = failure.paymentIntent ?? recorded?.intent.id ?? scope?.resumeIntent
             if scope == nil { failure = failure.withoutIdempotencyKey() }
             throw failure
         }
@@ -466,7 +469,10 @@ extension PaymentIntents {
                 "recording the card network's answer failed; the attempt stays pending until a retry or the sweeper settles it",
                 metadata: ["charge": charge, "error": .string(String(describing: error))]
             )
-            let failure = PaymentError.answerNotRecorded(error, paymentIntent: recorded?.intent.id)
+            let failure = PaymentError.answerNotRecorded(
+                error,
+                paymentIntent: recorded?.intent.id ?? scope?.resumeIntent
+            )
             throw scope == nil ? failure.withoutIdempotencyKey() : failure
         }
     }

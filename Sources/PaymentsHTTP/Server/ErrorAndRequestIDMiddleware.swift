@@ -93,6 +93,14 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
             response = await render(.apiError(), request: request, context: context)
         }
         response.headers[.requestID] = context.requestID
+        // A keyed POST's answer names its key, as Stripe's do: a client library's own key (stripe-python adds one to
+        // every POST it retries) was otherwise unknown to its caller, whom a 5xx told to retry with it (a probe). Not
+        // a key refused as invalid, nor one holding a card number
+        if request.method == .post, let key = try? IdempotencyMiddleware.key(request.headers),
+            !CardNumber.appears(in: key)
+        {
+            response.headers[.idempotencyKey] = key
+        }
         // Hummingbird closes the connection after this answer (see `ConnectionCloseHandler`), or after the request in
         // flight when the server drains (a keep-alive client's next request on it failed with a broken pipe): say so
         if request.headers[.connection] == "close" || services.readiness.isDraining {
