@@ -192,8 +192,15 @@ struct ServeCommand: AsyncParsableCommand {
             services: services,
             logger: bootstrap.logger
         ) { started in
+            // The URL a browser on this machine opens; a wildcard host is said to be every address, and a public URL
+            // named (the line showed 127.0.0.1 alone for a server bound to 0.0.0.0, as if it were local only: a probe)
+            var notes = ["database \(settings.databaseName)"]
+            if ServiceSettings.isWildcard(settings.host) {
+                notes.append("bound to every address, \(settings.host)")
+            }
+            if let publicBaseURL = settings.publicBaseURL { notes.append("public URL \(publicBaseURL)") }
             var lines = [
-                "payments listening on http://\(host):\(started.port) (database \(settings.databaseName))"
+                "payments listening on http://\(host):\(started.port) (\(notes.joined(separator: "; ")))"
             ]
             if !appliedNow.isEmpty {
                 lines.append("applied \(appliedNow.count) migration(s): \(appliedNow.joined(separator: ", "))")

@@ -30,6 +30,9 @@ extension ServiceSettings {
     /// The shortest API key production accepts: 32 characters, e.g. `sk_live_` and 24 random letters and digits
     /// (about 140 bits), far beyond guessing at any request rate; Stripe's own keys are longer still.
     static let minimumProductionKeyLength = 32
+    /// The fewest different characters of an API key's random part (after `sk_`), and different bytes of a vault
+    /// key, that production takes.
+    static let minimumDistinctCharacters = 8
 
     /// Reads the key settings. Each kind of API key is the list setting's keys followed by the single setting's
     /// key (both may be set, which is how a key is rolled); the development keys stand in for a kind with none,
@@ -124,6 +127,22 @@ extension ServiceSettings {
                 throw SettingsError.badKey(
                     "A key of \(names) is shorter than \(Self.minimumProductionKeyLength) characters; production "
                         + "keys must be long random strings."
+                )
+            }
+            // `sk_` and 32 zeros, or a vault key of 32 zero bytes, had the length and started (a probe): a random key
+            // of that length has some 20 different characters, 30 different bytes
+            for (keys, names) in [(secretKeys, secretNames), (publishableKeys, publishableNames)]
+            where keys.contains(where: { Set($0.dropFirst(3)).count < Self.minimumDistinctCharacters }) {
+                throw SettingsError.badKey(
+                    "A key of \(names) repeats a few characters (fewer than \(Self.minimumDistinctCharacters) "
+                        + "different ones); production keys must be long random strings."
+                )
+            }
+            for (key, names) in [(vaultKey, vaultName)] + vaultOldKeys.map({ ($0, oldVaultNames) })
+            where (Data(base64Encoded: key).map { Set($0).count } ?? Int.max) < Self.minimumDistinctCharacters {
+                throw SettingsError.badKey(
+                    "\(names) repeats a few bytes (fewer than \(Self.minimumDistinctCharacters) different ones); "
+                        + "make it with openssl rand -base64 32."
                 )
             }
         }

@@ -124,7 +124,9 @@ struct ServiceSettings: Sendable {
             switch self {
             case .developmentKeysInProduction(let which):
                 "This configuration is for production but uses the development \(which). Set "
-                    + "PAYMENTS_SECRET_KEY, PAYMENTS_PUBLISHABLE_KEY and PAYMENTS_VAULT_KEY to your own values."
+                    + "PAYMENTS_SECRET_KEY, PAYMENTS_PUBLISHABLE_KEY and PAYMENTS_VAULT_KEY to your own values "
+                    + "(config/development.json's keys stand in for any not set: with keys in PAYMENTS_SECRET_KEYS or "
+                    + "PAYMENTS_PUBLISHABLE_KEYS alone, set PAYMENTS_SECRET_KEY= and PAYMENTS_PUBLISHABLE_KEY= empty)."
             case .badKey(let reason): reason
             case .unreadableCatalog(let path, let reason):
                 "The catalog file '\(path)' (setting catalog, PAYMENTS_CATALOG) cannot be read: \(reason)."
@@ -163,8 +165,19 @@ struct ServiceSettings: Sendable {
                 secretsSpecifier: .specific(Set(keySettings.map(\.environment) + ["PAYMENTS_DATABASE_URL"]))
             ),
         ]
-        let fileExists = FileManager.default.fileExists(atPath: configFile)
+        var isFolder: ObjCBool = false
+        let fileExists = FileManager.default.fileExists(atPath: configFile, isDirectory: &isFolder)
         if fileExists {
+            // A folder, or a file this user may not read: said so, where it was "not a JSON object of settings" with
+            // Foundation's error dump (a probe)
+            if isFolder.boolValue {
+                throw SettingsError.invalid("The config file '\(configFile)' is a folder; name the JSON file.")
+            }
+            if !FileManager.default.isReadableFile(atPath: configFile) {
+                throw SettingsError.invalid(
+                    "The config file '\(configFile)' cannot be read: permission denied (for this user)."
+                )
+            }
             do {
                 providers.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(configFile)))
             } catch {
@@ -281,6 +294,14 @@ struct ServiceSettings: Sendable {
         for (path, role, standard, used) in files where used && path.allSatisfy(\.isWhitespace) {
             throw SettingsError.invalid(
                 "\(role) is set empty: name a file, or leave the setting out for its default (\(standard))."
+            )
+        }
+        // The checkout's folder too: empty, the server started with a warning and every /checkout/ page a 404, where
+        // every other empty setting is refused (a probe)
+        if publicFolder.allSatisfy(\.isWhitespace) {
+            throw SettingsError.invalid(
+                "The checkout's folder (publicFolder, PAYMENTS_PUBLIC_FOLDER) is set empty: name the folder, or leave "
+                    + "the setting out for its default (Public)."
             )
         }
     }

@@ -214,6 +214,17 @@ struct KeyRollingTests {
             environment: production(["PAYMENTS_SECRET_KEY": "sk_live_short1234567"]),
             names: "PAYMENTS_SECRET_KEY"
         ),
+        // Of the length, but not random (they started: a probe)
+        Refusal(
+            name: "a secret key of sk_ and 32 zeros",
+            environment: production(["PAYMENTS_SECRET_KEY": "sk_" + String(repeating: "0", count: 32)]),
+            names: "PAYMENTS_SECRET_KEY"
+        ),
+        Refusal(
+            name: "a vault key of 32 zero bytes",
+            environment: production(["PAYMENTS_VAULT_KEY": Data(count: 32).base64EncodedString()]),
+            names: "PAYMENTS_VAULT_KEY"
+        ),
         Refusal(
             name: "a secret key without sk_",
             environment: production(["PAYMENTS_SECRET_KEY": "rk_live_" + String(repeating: "x9", count: 16)]),

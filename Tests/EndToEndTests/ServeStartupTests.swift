@@ -85,6 +85,8 @@ struct ServeStartupTests {
         #expect(link.hasPrefix("http://127.0.0.1:\(server.port)/3ds/"), "\(link)")
         let opened = try await server.client.get(link)
         #expect(opened.status == 200, "\(opened)")
+        // And the start line says the server is bound to every address (it showed 127.0.0.1 alone: a probe)
+        #expect(server.output.contains("bound to every address, 0.0.0.0"), "\(server.output)")
     }
 
     @Test("a card network ledger that is the service's database, by any name, is refused before anything is opened")
@@ -220,6 +222,8 @@ struct ServeStartupTests {
             (["--db", database], ["PAYMENTS_VAULT_KEY": ""], "The vault key, PAYMENTS_VAULT_KEY"),
             (["--db", database], ["PAYMENTS_CATALOG": ""], "The catalog (catalog, PAYMENTS_CATALOG)"),
             (["--db", database], ["PAYMENTS_HOST": ""], "The address to listen on"),
+            // It started with a warning, every /checkout/ page a 404 (a probe)
+            (["--db", database], ["PAYMENTS_PUBLIC_FOLDER": ""], "The checkout's folder (publicFolder"),
         ] {
             let run = try await runToCompletion(
                 try PaymentsBinary.path(),
@@ -606,6 +610,12 @@ struct ServeStartupTests {
             #expect(run.output.contains(message), "\(content): \(run.output)")
             #expect(!run.createdDatabase)
         }
+        // And a folder named as the config file is said to be one (it was "not a JSON object of settings", with
+        // Foundation's error dump: a probe)
+        let run = try await Self.serve(refusing: ["PAYMENTS_CONFIG": folder.path])
+        #expect(run.termination.reason == .exit && run.termination.status != 0, "\(run)")
+        #expect(run.output.contains("is a folder; name the JSON file"), "\(run.output)")
+        #expect(!run.output.contains("NSCocoaErrorDomain"), "\(run.output)")
     }
 
     @Test("a config file's unknown settings are all named in one refusal")
