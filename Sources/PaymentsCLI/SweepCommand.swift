@@ -145,7 +145,16 @@ struct SweepCommand: AsyncParsableCommand {
         if !report.rulesSkipped.isEmpty {
             text += "  leased elsewhere: " + report.rulesSkipped.map(\.rawValue).joined(separator: ", ") + "\n"
         }
+        if report.skipped > 0 {
+            // A pass that left due rows (on a full disk, every one) exited 0, so a cron job could not tell it from one
+            // that did its work (a probe)
+            text +=
+                "  \(report.skipped) due row(s) left for a later pass: the card network did not answer, or the "
+                + "answer could not be written (the log above says which); nothing was done twice. Run the sweep "
+                + "again once that is mended.\n"
+        }
         try StandardOutput.write(text, command: "sweep")
+        if report.skipped > 0 { throw ExitCode.failure }
     }
 
     /// Whether `error` is a write lock another process held past the store's wait, as the store or the use cases

@@ -197,6 +197,48 @@ struct SweepExactlyOnceTests {
         }
     }
 
+    @Test(
+        "a sweep that leaves due rows (the card network could not answer) says so and exits 1; the next one does them"
+    )
+    func sweepLeavingRowsFails() async throws {
+        try await withServer { server in
+            // Given two uncaptured authorizations and an abandoned challenge, due eight days from now
+            let canceled = try await Self.intents(server, count: 2, Self.authorized, status: "requires_capture")
+            let expired = try await Self.intents(server, count: 1, Self.challenged, status: "requires_action")
+            let later = String(Int(Date().timeIntervalSince1970) + 8 * 86_400)
+
+            // When a pass, held after its first batch (the expired attempt), releases the authorizations while the
+            // card network cannot write (another process holds its ledger's write lock past its 5 s wait)
+            let go = server.folder.appendingPathComponent("go").path
+            async let run = Self.sweep(
+                server,
+                ["--now", later],
+                environment: ["PAYMENTS_FAULT_POINT": "after-sweep-batch", "PAYMENTS_FAULT_ACTION": "hold:\(go)"]
+            )
+            let ledger = server.folder.appendingPathComponent("card-network.sqlite").path
+            // (held once its first batch committed: the attempt recorded expired)
+            let deadline = ContinuousClock.now + .seconds(60)
+            while try await server.paymentIntent(expired[0])["status"]?.string == "requires_action" {
+                try #require(ContinuousClock.now < deadline, "the pass never expired the attempt")
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let lockEnded = try await HealthEndToEndTests.holdingWriteLock(of: ledger, seconds: 7)
+            FileManager.default.createFile(atPath: go, contents: nil)
+            let unanswered = try await run
+            try await offCooperativePool { lockEnded.wait() }
+
+            // Then it says it left them, and exits 1 (it exited 0, and a cron job could not tell: a probe)
+            #expect(unanswered.termination.reason == .exit && unanswered.termination.status == 1, "\(unanswered)")
+            #expect(Self.count("skipped", in: unanswered.output) == 2, "\(unanswered.output)")
+            #expect(unanswered.output.contains("2 due row(s) left for a later pass"), "\(unanswered.output)")
+            // And the next pass, the network answering, releases both, once
+            let answered = try await Self.sweep(server, ["--now", later])
+            #expect(answered.termination.isCleanExit, "\(answered.output)")
+            #expect(Self.count("authorizations canceled", in: answered.output) == 2, "\(answered.output)")
+            try await Self.expectSweptOnce(server, expired: expired, canceled: canceled, "after the second pass")
+        }
+    }
+
     @Test("a sweep racing the server's confirms of the same due intents ends each attempt once")
     func sweepRacesConfirm() async throws {
         // A one-second confirmation window: the attempts are due for the server and for the sweep alike.
