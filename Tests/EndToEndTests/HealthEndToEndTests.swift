@@ -511,6 +511,18 @@ struct HealthEndToEndTests {
         let still = try await Self.payVisa(server)
         #expect(still.status >= 500, "\(still)")
         #expect(try await server.client.get("/health/live").status == 200)
+        // And a write that fails for the disk says so (it was "An unknown error occurred": a probe): a customer with
+        // 20 KB of metadata, more than the log's last free pages hold
+        let customer = try await server.client.postForm(
+            "/v1/customers",
+            (0..<40).map { ("metadata[k\($0)]", String(repeating: "x", count: 500)) },
+            auth: server.secret
+        )
+        #expect(customer.status == 500, "\(customer)")
+        #expect(
+            try customer.json()["error"]?["message"]?.string?.contains("storage refused the write") == true,
+            "\(customer)"
+        )
         // And once the reader is gone and the log can start over, it is ready again
         release.signal()
         #expect(try await Self.eventually { try await server.client.get("/health/ready").status == 200 })

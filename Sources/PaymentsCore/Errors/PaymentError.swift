@@ -491,6 +491,10 @@ extension PaymentError {
                 message: "\(error)" + commitUnknownRetryAdvice,
                 status: 500
             )
+        case .storage:
+            // It was "An unknown error occurred" (a probe on a full disk): the client cannot mend it, but its
+            // operator can, and the retry advice is the lock's (what committed before stands)
+            PaymentError(kind: .api, code: nil, message: "\(error)" + lockedRetryAdvice, status: 500)
         case .conflict, .unavailable, .constraintViolated:
             // Their text may name the database's objects or its host: the log has it, the client the usual words
             apiError()

@@ -21,6 +21,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// resumable, and a caller without an idempotency key must read what it would have changed before sending it
     /// again (the sweeper completes a payment or a refund that did commit).
     case commitUnknown(String)
+    /// The database's storage refused the write: its disk (or the file size it may reach) is full, or an I/O error.
+    /// Nothing of the transaction was committed; the request may be retried once the storage is mended.
+    case storage
 
     public var description: String {
         switch self {
@@ -35,6 +38,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
                 + "for more than \(seconds) s."
         case .commitUnknown(let reason):
             "The connection to the database ended while the transaction was being committed (\(reason))."
+        case .storage:
+            "The service's storage refused the write (a full disk, or an I/O error): this request's change could not "
+                + "be written."
         }
     }
 }

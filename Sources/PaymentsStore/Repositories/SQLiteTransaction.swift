@@ -351,6 +351,11 @@ extension PaymentDatabase: PaymentStore {
             // so the answer can say what happened instead of "An unknown error occurred"
             hooks.rolledBack()
             throw StoreError.locked(seconds: Int(Self.busyTimeout))
+        } catch let error as DatabaseError where [.SQLITE_FULL, .SQLITE_IOERR].contains(error.resultCode) {
+            // A full disk (ENOSPC), the file size limit (EFBIG, an I/O error to SQLite), a failing disk: said in the
+            // store's terms, as the lock is
+            hooks.rolledBack()
+            throw StoreError.storage
         } catch {
             hooks.rolledBack()
             throw error
