@@ -563,21 +563,35 @@ struct ExactlyOnceTests {
         form: [(String, String)],
         key: String?
     ) async throws {
-        let dying = try await ServerProcess.start(
+        let lost = try await sendToServerArmedAt(point, of: clean, store: store, path: path, form: form, key: key)
+        #expect(lost == nil, "answered: \(String(describing: lost))")
+    }
+
+    /// Sends `form` to `path` on a server of `clean`'s folder armed to die at `point`, under `key` (none when nil),
+    /// then kills the server: the answer, or nil when the server died first.
+    static func sendToServerArmedAt(
+        _ point: String,
+        of clean: ServerProcess,
+        store: TestStore,
+        path: String,
+        form: [(String, String)],
+        key: String?
+    ) async throws -> HTTPAnswer? {
+        let armed = try await ServerProcess.start(
             store: store,
             folder: clean.folder,
             keys: clean.keys,
             environment: ["PAYMENTS_FAULT_POINT": point]
         )
-        defer { dying.kill() }
-        let lost = try? await dying.client.postForm(
+        defer { armed.kill() }
+        let answer = try? await armed.client.postForm(
             path,
             form,
-            auth: dying.secret,
+            auth: armed.secret,
             headers: key.map { ["Idempotency-Key": $0] } ?? [:]
         )
-        #expect(lost == nil, "answered: \(String(describing: lost))")
-        _ = await dying.stop(signal: SIGKILL)
+        _ = await armed.stop(signal: SIGKILL)
+        return answer
     }
 
     @Test(
@@ -643,20 +657,14 @@ struct ExactlyOnceTests {
         // When a card's create with a key runs on a server that dies at the point: before its transaction, or after
         // it committed the card with its answer. Between the two there is no step left (the answer is saved in the
         // card's transaction), so the server armed at `before-key-finish`, where it died, answers
-        let dying = try await ServerProcess.start(
+        let first = try await Self.sendToServerArmedAt(
+            point,
+            of: clean,
             store: store,
-            folder: clean.folder,
-            keys: clean.keys,
-            environment: ["PAYMENTS_FAULT_POINT": point]
+            path: "/v1/payment_methods",
+            form: form,
+            key: key
         )
-        defer { dying.kill() }
-        let first = try? await dying.client.postForm(
-            "/v1/payment_methods",
-            form,
-            auth: dying.secret,
-            headers: ["Idempotency-Key": key]
-        )
-        _ = await dying.stop(signal: SIGKILL)
         #expect((first != nil) == (point == "before-key-finish"), "\(String(describing: first))")
 
         // And it is retried with its key on a restarted server

@@ -22,45 +22,7 @@ struct StripeCompatibilityTests {
 
     @Test("compat/stripe_compat.py passes every check", arguments: TestStore.allCases)
     func stripePython(_ store: TestStore) async throws {
-        let folder = try TestPaths.temporaryFolder("payments-e2e-python")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let environment = PaymentsBinary.environment(["PYTHONDONTWRITEBYTECODE": "1"])
-
-        let probe = try await runToCompletion(
-            Self.python(),
-            Self.pythonArguments(["-c", "import stripe; print(stripe.VERSION)"]),
-            environment: environment,
-            in: folder
-        )
-        try #require(
-            probe.termination.isCleanExit,
-            """
-            The Python `stripe` library is not importable with \(Self.pythonName) (\(probe.termination)). \
-            Run scripts/test: it creates .venv with `stripe` installed, then builds and runs the tests.
-            \(probe.output)
-            """
-        )
-
-        try await withServer(store: store) { server in
-            let script = TestPaths.root.appendingPathComponent("compat/stripe_compat.py").path
-            let run = try await runToCompletion(
-                Self.python(),
-                Self.pythonArguments([
-                    script, "--base-url", server.baseURL.absoluteString, "--secret-key", server.secretKey,
-                    "--publishable-key", server.publishableKey,
-                ]),
-                environment: environment,
-                in: folder
-            )
-            #expect(
-                run.termination.isCleanExit,
-                "stripe_compat.py: \(run.termination)\n\(run.output)\n\(server.diagnostics)"
-            )
-            let last = run.output.split(separator: "\n").last.map(String.init) ?? ""
-            #expect(last.hasSuffix(" passed, 0 failed"), "last line: \(last)\n\(run.output)")
-            let passed = Int(last.split(separator: " ").first ?? "") ?? 0
-            #expect(passed >= 22, "\(run.output)")
-        }
+        try await Self.run("compat/stripe_compat.py", needing: "stripe", store: store, atLeast: 22)
     }
 
     @Test(
@@ -68,44 +30,48 @@ struct StripeCompatibilityTests {
         arguments: TestStore.allCases
     )
     func stripeSchemas(_ store: TestStore) async throws {
-        let folder = try TestPaths.temporaryFolder("payments-e2e-schemas")
+        // Every kind of object, in each state the script makes, checked (62 at its writing)
+        try await Self.run("compat/stripe_schemas.py", needing: "jsonschema", store: store, atLeast: 55)
+    }
+
+    /// Runs the Python `script` (whose last line is "N passed, M failed") against a server on `store`, once the
+    /// `module` it needs is importable; expects no failure and at least `atLeast` checks passed.
+    static func run(_ script: String, needing module: String, store: TestStore, atLeast: Int) async throws {
+        let folder = try TestPaths.temporaryFolder("payments-e2e-python")
         defer { try? FileManager.default.removeItem(at: folder) }
         let environment = PaymentsBinary.environment(["PYTHONDONTWRITEBYTECODE": "1"])
+
         let probe = try await runToCompletion(
             Self.python(),
-            Self.pythonArguments(["-c", "import jsonschema; print(jsonschema.__version__)"]),
+            Self.pythonArguments(["-c", "import \(module)"]),
             environment: environment,
             in: folder
         )
         try #require(
             probe.termination.isCleanExit,
             """
-            The Python `jsonschema` library is not importable with \(Self.pythonName) (\(probe.termination)). \
-            Run scripts/test: it installs schemathesis, which brings jsonschema, into .venv.
+            The Python `\(module)` library is not importable with \(Self.pythonName) (\(probe.termination)). \
+            Run scripts/test: it creates .venv with `stripe` installed, and schemathesis, which brings `jsonschema`.
             \(probe.output)
             """
         )
 
         try await withServer(store: store) { server in
-            let script = TestPaths.root.appendingPathComponent("compat/stripe_schemas.py").path
+            let path = TestPaths.root.appendingPathComponent(script).path
             let run = try await runToCompletion(
                 Self.python(),
                 Self.pythonArguments([
-                    script, "--base-url", server.baseURL.absoluteString, "--secret-key", server.secretKey,
+                    path, "--base-url", server.baseURL.absoluteString, "--secret-key", server.secretKey,
                     "--publishable-key", server.publishableKey,
                 ]),
                 environment: environment,
                 in: folder
             )
-            #expect(
-                run.termination.isCleanExit,
-                "stripe_schemas.py: \(run.termination)\n\(run.output)\n\(server.diagnostics)"
-            )
+            #expect(run.termination.isCleanExit, "\(script): \(run.termination)\n\(run.output)\n\(server.diagnostics)")
             let last = run.output.split(separator: "\n").last.map(String.init) ?? ""
             #expect(last.hasSuffix(" passed, 0 failed"), "last line: \(last)\n\(run.output)")
-            // Every kind of object, in each state the script makes, was checked (62 at its writing)
             let passed = Int(last.split(separator: " ").first ?? "") ?? 0
-            #expect(passed >= 55, "\(run.output)")
+            #expect(passed >= atLeast, "\(run.output)")
         }
     }
 }
