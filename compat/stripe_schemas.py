@@ -6,12 +6,13 @@
 Makes every kind of object the server renders, in the states a client meets (a payment succeeded, declined, waiting
 for 3-D Secure, held and captured in part, canceled, refunded; a customer and its saved cards; SetupIntents; a
 deleted customer; the error bodies), reads each back by its retrieve and list endpoints and in the events, and
-validates each one with `jsonschema` against the schema Stripe publishes for it (API version 2023-08-16; see the
-file's `x-source` and `x-note`). A schema does not forbid extra fields; it checks that every field Stripe always
-returns is there, with its type, its enum's values, and null only where Stripe allows it.
+validates each one (with `jsonschema_rs`, which schemathesis brings, or `jsonschema`) against the schema Stripe
+publishes for it (API version 2023-08-16; see the file's `x-source` and `x-note`). A schema does not forbid extra
+fields; it checks that every field Stripe always returns is there, with its type, its enum's values, and null only
+where Stripe allows it.
 
 Each object prints PASS or FAIL with its errors; the last line is "N passed, M failed", and the exit status is
-non-zero when any failed. scripts/test installs `jsonschema` into .venv (schemathesis brings it).
+non-zero when any failed. scripts/test installs schemathesis into .venv, which brings `jsonschema_rs`.
 """
 
 import argparse
@@ -23,12 +24,16 @@ import urllib.parse
 import urllib.request
 
 try:
-    import jsonschema
+    # The validator schemathesis brings (scripts/test installs it into .venv), or the pure-Python one
+    from jsonschema_rs import Draft202012Validator
 except ImportError:
-    print("The `jsonschema` package is not installed for %s. Run scripts/test (it installs schemathesis, which "
-          "brings jsonschema, into .venv), then use .venv/bin/python." % sys.executable)
-    print("0 passed, 1 failed")
-    sys.exit(2)
+    try:
+        from jsonschema import Draft202012Validator
+    except ImportError:
+        print("Neither `jsonschema_rs` nor `jsonschema` is installed for %s. Run scripts/test (it installs "
+              "schemathesis, which brings jsonschema_rs, into .venv), then use .venv/bin/python." % sys.executable)
+        print("0 passed, 1 failed")
+        sys.exit(2)
 
 SCHEMAS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stripe-openapi-subset.json")
 
@@ -92,19 +97,25 @@ class Checker:
     def validator(self, schema):
         resolver_schema = dict(schema)
         resolver_schema["components"] = self.document["components"]
-        return jsonschema.Draft202012Validator(resolver_schema)
+        return Draft202012Validator(resolver_schema)
+
+    @staticmethod
+    def path(error):
+        """Where in the object an error is: jsonschema_rs's `instance_path`, jsonschema's `absolute_path`."""
+        return list(getattr(error, "instance_path", None) or getattr(error, "absolute_path", []))
 
     def check(self, name, body, schema_name):
         if schema_name.startswith("GET "):
             schema = self.document["x-list-responses"][schema_name]
         else:
             schema = {"$ref": "#/components/schemas/" + schema_name}
-        errors = sorted(self.validator(schema).iter_errors(body), key=lambda error: list(error.absolute_path))
+        errors = sorted(self.validator(schema).iter_errors(body), key=lambda error: [str(part) for part in
+                                                                                       self.path(error)])
         if errors:
             self.failed += 1
             print("FAIL %s (%s)" % (name, schema_name))
             for error in errors[:20]:
-                path = "/".join(str(part) for part in error.absolute_path) or "(the object)"
+                path = "/".join(str(part) for part in self.path(error)) or "(the object)"
                 print("     %s: %s" % (path, error.message[:300]))
         else:
             self.passed += 1

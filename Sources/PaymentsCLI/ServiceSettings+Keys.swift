@@ -132,7 +132,7 @@ extension ServiceSettings {
             // `sk_` and 32 zeros, or a vault key of 32 zero bytes, had the length and started (a probe): a random key
             // of that length has some 20 different characters, 30 different bytes
             for (keys, names) in [(secretKeys, secretNames), (publishableKeys, publishableNames)]
-            where keys.contains(where: { Set($0.dropFirst(3)).count < Self.minimumDistinctCharacters }) {
+            where keys.contains(where: { Set(Self.randomPart(of: $0)).count < Self.minimumDistinctCharacters }) {
                 throw SettingsError.badKey(
                     "A key of \(names) repeats a few characters (fewer than \(Self.minimumDistinctCharacters) "
                         + "different ones); production keys must be long random strings."
@@ -179,6 +179,14 @@ extension ServiceSettings {
     private static func names(_ settings: [KeySetting]) -> String {
         settings.map(\.environment).joined(separator: " or ") + " ("
             + settings.map(\.name).joined(separator: ", ") + " in the config file)"
+    }
+
+    /// What follows a key's kind and mode: `sk_`, and `live_` or `test_` when present (`sk_live_` and `abc`
+    /// repeated passed as eight different characters).
+    private static func randomPart(of key: String) -> Substring {
+        var rest = key.dropFirst(3)
+        for mode in ["live_", "test_"] where rest.hasPrefix(mode) { rest = rest.dropFirst(mode.count) }
+        return rest
     }
 
     /// Whether `key` has only ASCII letters, digits and underscores, as Stripe's keys do.

@@ -221,6 +221,58 @@ struct HealthEndToEndTests {
         #expect(try await restarted.client.get("/health/ready").status == 200)
     }
 
+    @Test("A log removed while a payment is at the card network: its answer names the intent, not 'nothing charged'")
+    func logRemovedDuringTheNetworkCall() async throws {
+        // Given a server whose card network takes a second to answer
+        let folder = try TestPaths.temporaryFolder("payments-e2e")
+        let keys = ServerProcess.Keys.random()
+        let server = try await ServerProcess.start(
+            store: .sqlite,
+            folder: folder,
+            keys: keys,
+            environment: ["PAYMENTS_NETWORK_LATENCY": "1000"]
+        )
+        defer { server.kill() }
+
+        // When the database's log is removed while a keyed payment waits for the network (its attempt committed)
+        async let paying = server.client.postForm(
+            "/v1/payment_intents",
+            [("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
+            auth: server.secret,
+            headers: ["Idempotency-Key": "during-the-network"]
+        )
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try await server.query("SELECT count(*) FROM charges WHERE status = 'pending'") != [["1"]] {
+            try #require(ContinuousClock.now < deadline, "no attempt recorded")
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try FileManager.default.removeItem(at: URL(fileURLWithPath: server.db.path + "-wal"))
+        let answer = try await paying
+
+        // Then the network approved it, and the answer says its outcome was not recorded and names the intent, to
+        // be retried with the key (it said "nothing was written and nothing was charged": a probe)
+        #expect(answer.status == 500, "\(answer)")
+        let error = try #require(try answer.json()["error"])
+        #expect(error["code"]?.string == "payment_not_recorded", "\(answer)")
+        let intent = try #require(error["payment_intent"]?["id"]?.string, "\(answer)")
+        #expect(error["message"]?.string?.contains("nothing was charged") == false, "\(answer)")
+        #expect(try Ledgers(folder: folder).networkApprovedAttempts().count == 1)
+
+        // And after a SIGKILL, a restarted server has the payment succeeded, once, and the key's retry answers it
+        _ = await server.stop(signal: SIGKILL)
+        let restarted = try await ServerProcess.start(store: .sqlite, folder: folder, keys: keys)
+        defer { restarted.kill() }
+        let retry = try await restarted.client.postFormRetryingInFlight(
+            "/v1/payment_intents",
+            [("amount", "1000"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")],
+            auth: restarted.secret,
+            headers: ["Idempotency-Key": "during-the-network"]
+        )
+        #expect(retry.status == 200 && (try? retry.json()["id"]?.string) == intent, "\(retry)")
+        #expect((try? retry.json()["status"]?.string) == "succeeded", "\(retry)")
+        #expect(try await restarted.query("SELECT count(*) FROM charges WHERE status = 'succeeded'") == [["1"]])
+    }
+
     @Test(
         "The card network's ledger or its log removed or replaced under the server: payments refused, not ready",
         arguments: ["replaced", "log removed"]

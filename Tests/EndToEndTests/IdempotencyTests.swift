@@ -189,6 +189,9 @@ struct IdempotencyTests {
             )
             #expect(combining.status == 400, "\(combining)")
             #expect(try combining.json()["error"]?["code"]?.string == "idempotency_key_invalid")
+            // And a key refused is not named back in the answer's Idempotency-Key header (a probe), a stored one is
+            #expect(long.header("Idempotency-Key") == nil && combining.header("Idempotency-Key") == nil)
+            #expect(corrected.header("Idempotency-Key") == badKey)
             let longest = String(repeating: "e\u{301}", count: 127) + "k"
             for replay in [false, true] {
                 let stored = try await server.client.postForm(

@@ -162,8 +162,9 @@ struct KeyRollingTests {
         var testDescription: String { name }
     }
 
-    static let goodSecret = "sk_live_" + String(repeating: "a1B2", count: 8)
-    static let goodPublishable = "pk_live_" + String(repeating: "c3D4", count: 8)
+    // Production's own keys: long, and random-looking (eight different characters at least after `sk_live_`)
+    static let goodSecret = "sk_live_" + String(repeating: "a1B2c3D4e5F6g7H8", count: 2)
+    static let goodPublishable = "pk_live_" + String(repeating: "Z9y8X7w6V5u4T3s2", count: 2)
     static let goodVault = "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80="
     static let developmentSecret = "sk_test_development_51PaymentsLocalKeyDoNotUse"
     static let developmentPublishable = "pk_test_development_51PaymentsLocalKeyDoNotUse"
@@ -218,6 +219,11 @@ struct KeyRollingTests {
         Refusal(
             name: "a secret key of sk_ and 32 zeros",
             environment: production(["PAYMENTS_SECRET_KEY": "sk_" + String(repeating: "0", count: 32)]),
+            names: "PAYMENTS_SECRET_KEY"
+        ),
+        Refusal(
+            name: "a secret key of sk_live_ and abc repeated",
+            environment: production(["PAYMENTS_SECRET_KEY": "sk_live_" + String(repeating: "abc", count: 11)]),
             names: "PAYMENTS_SECRET_KEY"
         ),
         Refusal(
@@ -330,7 +336,7 @@ struct KeyRollingTests {
         let folder = try TestPaths.temporaryFolder("payments-e2e-production")
         let config = try Self.productionConfig(folder)
         let environment = Self.production([
-            "PAYMENTS_SECRET_KEYS": "sk_live_" + String(repeating: "e5F6", count: 8)
+            "PAYMENTS_SECRET_KEYS": "sk_live_" + String(repeating: "e5F6g7H8i9J0k1L2", count: 2)
         ])
         let server = try await ServerProcess.start(
             folder: folder,

@@ -31,7 +31,7 @@ struct StripeCompatibilityTests {
     )
     func stripeSchemas(_ store: TestStore) async throws {
         // Every kind of object, in each state the script makes, checked (62 at its writing)
-        try await Self.run("compat/stripe_schemas.py", needing: "jsonschema", store: store, atLeast: 55)
+        try await Self.run("compat/stripe_schemas.py", needing: "jsonschema_rs", store: store, atLeast: 55)
     }
 
     /// Runs the Python `script` (whose last line is "N passed, M failed") against a server on `store`, once the
@@ -51,7 +51,7 @@ struct StripeCompatibilityTests {
             probe.termination.isCleanExit,
             """
             The Python `\(module)` library is not importable with \(Self.pythonName) (\(probe.termination)). \
-            Run scripts/test: it creates .venv with `stripe` installed, and schemathesis, which brings `jsonschema`.
+            Run scripts/test: it creates .venv with `stripe` installed, and schemathesis, which brings `jsonschema_rs`.
             \(probe.output)
             """
         )

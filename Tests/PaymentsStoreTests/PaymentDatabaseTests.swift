@@ -878,7 +878,7 @@ struct PaymentDatabaseTests {
 
         // Then a write is refused, saying why, and nothing of it is written
         let late = StoreFixtures.customer(created: 3_000)
-        await #expect(throws: PaymentError.self) { try await database.write { tx in try tx.insert(late) } }
+        await #expect(throws: StoreError.self) { try await database.write { tx in try tx.insert(late) } }
         // And it is not ready, naming the log
         await #expect(throws: StoreReadinessProblem.databaseLogMissing) { try await database.checkReady() }
         // And the database file alone (as a crash leaves it: the log gone with the process) holds the five, once the

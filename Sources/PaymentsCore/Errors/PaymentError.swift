@@ -491,7 +491,7 @@ extension PaymentError {
                 message: "\(error)" + commitUnknownRetryAdvice,
                 status: 500
             )
-        case .storage:
+        case .storage, .fileDisplaced:
             // It was "An unknown error occurred" (a probe on a full disk): the client cannot mend it, but its
             // operator can, and the retry advice is the lock's (what committed before stands)
             PaymentError(kind: .api, code: nil, message: "\(error)" + lockedRetryAdvice, status: 500)

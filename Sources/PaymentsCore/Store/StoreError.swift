@@ -24,6 +24,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The database's storage refused the write: its disk (or the file size it may reach) is full, or an I/O error.
     /// Nothing of the transaction was committed; the request may be retried once the storage is mended.
     case storage
+    /// A file of the database was removed or replaced while the process ran (its `-wal` too): the transaction was
+    /// not written, so that nothing is committed to a file no restart would find. The message says which file.
+    case fileDisplaced(String)
 
     public var description: String {
         switch self {
@@ -39,8 +42,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .commitUnknown(let reason):
             "The connection to the database ended while the transaction was being committed (\(reason))."
         case .storage:
-            "The service's storage refused the write (a full disk, or an I/O error): this request's change could not "
-                + "be written."
+            "The service's storage refused the write (a full disk, or an I/O error)."
+        case .fileDisplaced(let message):
+            message
         }
     }
 }

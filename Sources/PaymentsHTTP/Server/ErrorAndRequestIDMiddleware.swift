@@ -97,6 +97,7 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
         // every POST it retries) was otherwise unknown to its caller, whom a 5xx told to retry with it (a probe). Not
         // a key refused as invalid, nor one holding a card number
         if request.method == .post, let key = try? IdempotencyMiddleware.key(request.headers),
+            (1...IdempotencyKeys.maximumKeyLength).contains(IdempotencyKeys.length(of: key)),
             !CardNumber.appears(in: key)
         {
             response.headers[.idempotencyKey] = key

@@ -46,15 +46,18 @@ final class DatabaseFile: Sendable {
         case nil:
             return
         case .database:
-            // Shown to the client as it is (it names no path): a 500 that says why, and that nothing was done
-            throw PaymentError.apiError(
-                "The service's database file was removed or replaced while it ran, so nothing was written and "
-                    + "nothing was charged. Retry once it is back in place, or the service restarted on it."
+            // A store's failure, not an answer: a payment whose last write this refuses has asked the card network
+            // already, and is answered as one whose answer could not be recorded (it said "nothing was charged" of
+            // a card the network had charged: a probe); any other request gets these words, with the advice of a
+            // write that could not finish (``PaymentError/storeFailure(_:read:)``). They name no path.
+            throw StoreError.fileDisplaced(
+                "The service's database file was removed or replaced while it ran, so this request's change was not "
+                    + "written. Put it back, or restart the service on it."
             )
         case .log:
-            throw PaymentError.apiError(
-                "The service's database log (its -wal file) was removed or replaced while it ran, so nothing was "
-                    + "written and nothing was charged. Retry once the service has been restarted."
+            throw StoreError.fileDisplaced(
+                "The service's database log (its -wal file) was removed or replaced while it ran, so this request's "
+                    + "change was not written. Restart the service."
             )
         }
     }
