@@ -5,10 +5,10 @@ import Synchronization
 /// file and its write-ahead log, so that a write can first check that their paths still lead to them.
 ///
 /// A file deleted or replaced under a running process stays open: SQLite goes on writing to the unlinked file, which
-/// no restart will find. For the database file that lost every payment made since (``SQLiteFiles/displaced()``'s
+/// no restart will find. For the database file, that lost every payment made since (``SQLiteFiles/displaced()``'s
 /// `.database`). The log is the same: a `-wal` file deleted under the server (an operator tidying a folder) took
 /// every commit since the last checkpoint with it, answered 200 and approved at the card network, and every one after
-/// it, until a SIGKILL showed it (a probe: 15 payments gone, while readiness said ready and nothing was logged).
+/// it, as a SIGKILL showed (a probe: 15 payments gone, while readiness said ready and nothing was logged).
 ///
 /// The log is recorded the first time it is seen (it exists from a connection's first read on). SQLite deletes it
 /// only when the last connection to the database closes, and a process that holds one open keeps every other from

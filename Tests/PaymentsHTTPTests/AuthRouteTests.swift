@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import TestSupport
 import Testing
 
@@ -36,6 +37,23 @@ struct AuthRouteTests {
             #expect(shortResponse.status == 401)
             #expect(!shortResponse.text.contains(short))
             #expect(!shortResponse.text.contains("_abc"))
+        }
+    }
+
+    @Test("Two Authorization header fields are a 400 saying so, in either order")
+    func twoAuthorizationFields() async throws {
+        try await withWire { api in
+            // Given the right key and a wrong one, as two fields (they were read as one joined by a comma: "You did
+            // not provide an API key", or the other key's tail named as invalid: a probe)
+            for order in [[WireClient.secret, "Bearer sk_wrong"], ["Bearer sk_wrong", WireClient.secret]] {
+                var headers = HTTPFields()
+                for value in order { headers.append(HTTPField(name: .authorization, value: value)) }
+                let response = try await api.send(.get, "/v1/payment_intents", auth: nil, headers: headers)
+                // Then a 400 naming the two fields, and no key in the answer
+                #expect(response.status == 400, "\(response.text)")
+                #expect(response.error["message"]?.string?.contains("more than one Authorization") == true)
+                #expect(!response.text.contains("sk_wrong"))
+            }
         }
     }
 
