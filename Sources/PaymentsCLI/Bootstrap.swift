@@ -178,7 +178,8 @@ struct Bootstrap {
             + "that \(store.displayName) does not have (\(first) among them): the database was restored from a backup "
             + "older than the ledger, or lost recent writes. Those payments are unknown here: a client retrying one "
             + "with its Idempotency-Key pays again, and they cannot be captured, canceled or refunded through this "
-            + "service. Restore the database and the ledger from the same backup (the database copied first) if you can."
+            + "service. Restore the database and the ledger from the same backup (the database copied first) if you "
+            + "can."
     }
 
     /// Opens the store the settings select: PostgreSQL at `databaseURL` with the migrations of `migrations/postgres`,

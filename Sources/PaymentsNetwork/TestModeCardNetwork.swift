@@ -38,7 +38,7 @@ public struct TestModeCardNetwork: CardNetwork {
         self.ledger = queue
         let checkpointer = try BackgroundCheckpointer(queue)
         self.checkpointer = checkpointer
-        guard let files = SQLiteFiles(path: ledgerPath) else {
+        guard let files = SQLiteFiles(path: ledgerPath, checkpointer: checkpointer) else {
             throw LedgerDisplaced(path: ledgerPath, file: .database)
         }
         self.files = files
@@ -47,9 +47,7 @@ public struct TestModeCardNetwork: CardNetwork {
         // charges") while the database named them (a probe). Every write is refused until the server restarts on
         // the right files; a log removed is first copied into the ledger's file from the one still open.
         self.writer = GroupCommitWriter(queue, label: "card-network", niceness: writerNiceness) {
-            guard let displaced = files.displaced() else { return }
-            if displaced == .log { checkpointer.requestCheckpoint() }
-            throw LedgerDisplaced(path: ledgerPath, file: displaced)
+            if let displaced = files.displaced() { throw LedgerDisplaced(path: ledgerPath, file: displaced) }
         }
         self.latency = latency
     }

@@ -80,8 +80,8 @@ public final class IdempotencyScope: Sendable {
         try save(tx, try encode(.refund(refund)))
     }
 
-    /// Saves the response for `paymentMethod` in `tx`, rendered before it by ``encoded(_:)``.
-    func finish(_ tx: any StoreTransaction, paymentMethod response: SavedResponse) throws {
+    /// Saves `response` in `tx`: an answer rendered before the transaction by ``encoded(_:)`` (a card's create).
+    func finish(_ tx: any StoreTransaction, response: SavedResponse) throws {
         try save(tx, response)
     }
 

@@ -52,7 +52,7 @@ public struct PaymentMethods: Sendable {
         let response = try scope?.encoded(.paymentMethod(paymentMethod))
         try await context.database.write { tx in
             try tx.insert(paymentMethod, card: sealed)
-            if let scope, let response { try scope.finish(tx, paymentMethod: response) }
+            if let scope, let response { try scope.finish(tx, response: response) }
         }
         return paymentMethod
     }

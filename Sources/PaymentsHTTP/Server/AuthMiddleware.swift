@@ -29,16 +29,17 @@ struct AuthMiddleware: RouterMiddleware {
         var context = context
         let scope: APIKeys.Scope
         let index: Int
-        // Two fields were read as one joined by a comma, so two keys gave "You did not provide an API key" or named
-        // the other key's tail as invalid (a probe): refused as two Host fields are
-        if request.headers[fields: .authorization].count > 1 {
-            throw PaymentError.invalidRequest(
-                "The request has more than one Authorization header field; send exactly one, with one API key."
-            )
-        }
         do {
             (scope, index) = try keys.authenticatedKey(authorization: request.headers[.authorization])
         } catch {
+            // Two fields are read as one joined by a comma, which never authenticates: two keys gave "You did not
+            // provide an API key" or named the other key's tail as invalid (a probe). Refused as two Host fields are;
+            // looked for only here, off the path of every authenticated request
+            if request.headers[fields: .authorization].count > 1 {
+                throw PaymentError.invalidRequest(
+                    "The request has more than one Authorization header field; send exactly one, with one API key."
+                )
+            }
             let failures = RateLimiter.Client.failedAuthentication(
                 address: RateLimitMiddleware.client(context.remoteAddress)
             )

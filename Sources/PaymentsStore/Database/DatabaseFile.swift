@@ -11,30 +11,21 @@ import PaymentsSQLite
 /// the server is restarted on the right files. Two `stat` calls per group commit, before its batch: about a
 /// microsecond a batch.
 ///
-/// A log removed under the server still holds, in the file it opened, the commits since the last checkpoint; the
-/// database file is where it was. So the first check that finds the log gone asks for a checkpoint, which copies
-/// them into the database file from the log the server still has open: a crash after that loses none of them.
+/// A log found gone is first copied into the database file from the one the server still has open (``SQLiteFiles``).
 final class DatabaseFile: Sendable {
     let path: String
     private let files: SQLiteFiles
-    /// Asks for a checkpoint of the log the server has open (``BackgroundCheckpointer/requestCheckpoint()``).
-    private let checkpoint: @Sendable () -> Void
 
-    init(path: String, checkpoint: @escaping @Sendable () -> Void) throws {
+    init(path: String, checkpointer: BackgroundCheckpointer) throws {
         self.path = path
-        guard let files = SQLiteFiles(path: path) else {
+        guard let files = SQLiteFiles(path: path, checkpointer: checkpointer) else {
             throw StoreError.unavailable("The database file \(path) cannot be read.")
         }
         self.files = files
-        self.checkpoint = checkpoint
     }
 
-    /// Which file is no longer the one opened (asking for the log's checkpoint when it is the log), or nil.
-    func displaced() -> SQLiteFiles.Displaced? {
-        let displaced = files.displaced()
-        if displaced == .log { checkpoint() }
-        return displaced
-    }
+    /// Which file is no longer the one opened (a log found gone is being copied in), or nil.
+    func displaced() -> SQLiteFiles.Displaced? { files.displaced() }
 
     /// Whether `path` still leads to the file opened: false once it was removed, moved, or replaced by another (a
     /// copy moved over it: a file is there, but not the one SQLite writes to).

@@ -150,7 +150,7 @@ public struct PaymentDatabase: Sendable {
         self.readers = ReaderConnections(path: path, busyTimeout: Self.busyTimeout, kept: Self.readerCount)
         let checkpointer = try BackgroundCheckpointer(pool)
         self.checkpointer = checkpointer
-        let file = try DatabaseFile(path: path) { checkpointer.requestCheckpoint() }
+        let file = try DatabaseFile(path: path, checkpointer: checkpointer)
         self.file = file
         self.groupCommit =
             groupCommit
