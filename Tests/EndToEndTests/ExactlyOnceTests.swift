@@ -553,6 +553,28 @@ struct ExactlyOnceTests {
         return (clean, held, Ledgers(folder: clean.folder))
     }
 
+    /// Expects the same request sent again with `key` to be a replay of `answer`, byte for byte.
+    static func expectReplayed(
+        _ answer: HTTPAnswer,
+        on server: ServerProcess,
+        path: String,
+        form: [(String, String)],
+        key: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        let replay = try await server.client.postForm(
+            path,
+            form,
+            auth: server.secret,
+            headers: ["Idempotency-Key": key]
+        )
+        #expect(
+            replay.header("Idempotent-Replayed") == "true" && replay.body == answer.body,
+            "\(replay)",
+            sourceLocation: sourceLocation
+        )
+    }
+
     /// Sends `form` to `path` on a server of `clean`'s folder that dies at `point`, under `key` (none when nil):
     /// its client gets no answer, and the server is killed.
     static func sendToServerDyingAt(
@@ -629,13 +651,7 @@ struct ExactlyOnceTests {
         #expect(try await server.query("SELECT count(*) FROM customers") == [["1"]])
         let id = try #require(try retry.json()["id"]?.string)
         #expect(try await server.query("SELECT id FROM customers") == [[id]])
-        let replay = try await server.client.postForm(
-            "/v1/customers",
-            form,
-            auth: server.secret,
-            headers: ["Idempotency-Key": key]
-        )
-        #expect(replay.header("Idempotent-Replayed") == "true" && replay.body == retry.body, "\(replay)")
+        try await Self.expectReplayed(retry, on: server, path: "/v1/customers", form: form, key: key)
     }
 
     @Test(
@@ -684,13 +700,7 @@ struct ExactlyOnceTests {
         #expect(try await server.query("SELECT id FROM payment_methods") == [[id]])
         #expect((retry.header("Idempotent-Replayed") == "true") == (point != "after-key-begin"), "\(retry)")
         if let first { #expect(first.body == retry.body, "\(first)\n\(retry)") }
-        let replay = try await server.client.postForm(
-            "/v1/payment_methods",
-            form,
-            auth: server.secret,
-            headers: ["Idempotency-Key": key]
-        )
-        #expect(replay.header("Idempotent-Replayed") == "true" && replay.body == retry.body, "\(replay)")
+        try await Self.expectReplayed(retry, on: server, path: "/v1/payment_methods", form: form, key: key)
     }
 
     @Test(
@@ -742,13 +752,7 @@ struct ExactlyOnceTests {
         #expect(retry.status == 200, "\(retry)\n\(server.diagnostics)")
         let owner = try retry.json()["customer"]
         #expect(action == "attach" ? owner?.string == customer : owner?.isNull == true, "\(retry)")
-        let replay = try await server.client.postForm(
-            path,
-            form,
-            auth: server.secret,
-            headers: ["Idempotency-Key": key]
-        )
-        #expect(replay.header("Idempotent-Replayed") == "true" && replay.body == retry.body, "\(replay)")
+        try await Self.expectReplayed(retry, on: server, path: path, form: form, key: key)
         // And a new request for the same change is still refused, as it was before
         let again = try await server.client.postForm(path, form, auth: server.secret)
         #expect(again.status == 400, "\(again)")
@@ -794,13 +798,7 @@ struct ExactlyOnceTests {
         let expected = step.action == "capture" ? "succeeded" : "canceled"
         #expect(try retry.json()["status"]?.string == expected, "\(retry)")
         if step.action == "capture" { #expect(try retry.json()["amount_received"]?.int == 1500, "\(retry)") }
-        let replay = try await server.client.postForm(
-            path,
-            form,
-            auth: server.secret,
-            headers: ["Idempotency-Key": keys[0]]
-        )
-        #expect(replay.header("Idempotent-Replayed") == "true" && replay.body == retry.body, "\(replay)")
+        try await Self.expectReplayed(retry, on: server, path: path, form: form, key: keys[0])
 
         // And for the second, the other step (a cancel after the lost capture, a capture after the lost cancel) is
         // refused on the state the network holds, which the intent now shows
