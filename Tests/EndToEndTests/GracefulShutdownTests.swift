@@ -65,6 +65,57 @@ struct GracefulShutdownTests {
         server.removeFiles()
     }
 
+    @Test("SIGTERM during a payment: a second one pipelined behind it on its connection is not run, but answered 503")
+    func pipelinedBehindTheLastAnswer() async throws {
+        // Given a card network that takes 3 s to answer
+        let server = try await ServerProcess.start(
+            environment: [
+                "PAYMENTS_NETWORK_LATENCY": "3000", "PAYMENTS_NETWORK_TIMEOUT": "8", "PAYMENTS_IDEMPOTENCY_LEASE": "10",
+                "PAYMENTS_SHUTDOWN_GRACE_PERIOD": "15",
+            ]
+        )
+        defer { server.kill() }
+        // And two payments without keys pipelined on one connection (sent together, before any answer)
+        let (port, secret) = (server.port, server.secretKey)
+        func payment(_ amount: Int) -> String {
+            let body = "amount=\(amount)&currency=usd&payment_method=pm_card_visa&confirm=true"
+            return [
+                "POST /v1/payment_intents HTTP/1.1", "Host: 127.0.0.1:\(port)", "Authorization: Bearer \(secret)",
+                "Content-Type: application/x-www-form-urlencoded", "Content-Length: \(body.utf8.count)", "", body,
+            ].joined(separator: "\r\n")
+        }
+        let fd = try RawHTTP.connect(port: port)
+        defer { close(fd) }
+        RawHTTP.send(fd, payment(4200) + payment(4300))
+
+        // When SIGTERM arrives while the first waits on the network
+        _ = try await server.send(SIGTERM, when: Self.attemptsPending(1, server))
+        let received = try await offCooperativePool { RawHTTP.receiveUntilClosed(fd, seconds: 20) }
+        let termination = await server.waitForExit(timeout: .seconds(20))
+        #expect(termination?.isCleanExit == true, "after SIGTERM: \(String(describing: termination))")
+
+        // Then the first is answered 200, saying the connection ends, and the connection is closed
+        #expect(received.closed, "the connection was still open 20 s after SIGTERM")
+        let answers = try RawHTTP.answers(in: received.data)
+        #expect(answers.first?.status == 200, "\(answers)\n\(server.diagnostics)")
+        #expect(answers.first?.headers["connection"]?.lowercased() == "close", "\(answers)")
+        // And the second, if answered (RFC 9112 says to close after the first), is a 503 that says it was not run
+        #expect(answers.count <= 2, "\(answers)")
+        if answers.count == 2 {
+            let refused = answers[1]
+            #expect(refused.status == 503, "\(refused)")
+            #expect(try refused.json()["error"]?["code"]?.string == "server_stopping", "\(refused)")
+            #expect(refused.headers["stripe-should-retry"] == "true", "\(refused)")
+        }
+        // And only the first payment was made: one intent, one authorization at the card network
+        let amounts = try Ledgers(folder: server.folder).read("payments.sqlite") { db in
+            try Int.fetchAll(db, sql: "SELECT amount FROM payment_intents ORDER BY amount")
+        }
+        #expect(amounts == [4200], "the second payment was run after the answer that closed its connection")
+        #expect(try Ledgers(folder: server.folder).networkApprovedAttempts().count == 1)
+        server.removeFiles()
+    }
+
     @Test(
         "A clean stop leaves each SQLite file whole: its log copied in and emptied, the file alone holds every payment"
     )

@@ -506,3 +506,20 @@ extension PaymentError {
         PaymentError(kind: .api, code: nil, message: message, status: 500)
     }
 }
+
+// MARK: - Stopping
+
+extension PaymentError {
+    /// Stripe has no code for this one; a client can tell it from other 503s by it.
+    public static let notRunWhileStoppingCode = "server_stopping"
+
+    /// A 503 for a request that came, while the server drained, on a connection after an answer that said
+    /// `Connection: close`: it was not run.
+    public static let notRunWhileStopping = PaymentError(
+        kind: .api,
+        code: notRunWhileStoppingCode,
+        message: "The server is shutting down and did not run this request: it came on a connection after an answer "
+            + "that closed the connection. Nothing was done; send it again (on a new connection).",
+        status: 503
+    )
+}

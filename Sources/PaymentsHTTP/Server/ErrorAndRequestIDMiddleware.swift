@@ -33,6 +33,12 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
             // its `Idempotency-Key` than the same request without the slash (a retry without it was refused as
             // another endpoint), and `/v1/customers//payment_methods` said "No such customer: 'payment_methods'"
             if Self.hasEmptySegment(request.uri.path) { throw HTTPError(.notFound) }
+            // A request that came on a connection after an answer that closed it (below) is not run: Hummingbird
+            // runs the requests a client pipelined behind that answer, and a client that obeys its `close` sends
+            // them again on a new connection (RFC 9112, 9.3.2), a second payment for one without a key
+            if services.readiness.isDraining, services.readiness.hasClosed(context.connection) {
+                throw PaymentError.notRunWhileStopping
+            }
             if request.method == .get || request.method == .head {
                 // A read never asks the card network: its path stays as short as it was (the task-local below cost a
                 // retrieve under W2 about a sixth more CPU, `scripts/bench-w1-ab --workload W2`)
@@ -102,10 +108,14 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
         {
             response.headers[.idempotencyKey] = key
         }
-        // Hummingbird closes the connection after this answer (see `ConnectionCloseHandler`), or after the request in
-        // flight when the server drains (a keep-alive client's next request on it failed with a broken pipe): say so
-        if request.headers[.connection] == "close" || services.readiness.isDraining {
+        // Hummingbird closes the connection after this answer (see `ConnectionCloseHandler`), or after the requests
+        // it read when the server drains (a keep-alive client's next request on it failed with a broken pipe): say so
+        // (RFC 9112, 9.6), and while draining run nothing more that comes on it (above)
+        if request.headers[.connection] == "close" {
             response.headers[.connection] = "close"
+        } else if services.readiness.isDraining {
+            response.headers[.connection] = "close"
+            services.readiness.closing(context.connection)
         }
         PageHeaders.apply(to: &response.headers, path: request.uri.path, endpoint: context.endpointPath)
         CrossOriginMiddleware.apply(to: &response.headers, path: request.uri.path, endpoint: context.endpointPath)

@@ -35,6 +35,8 @@ public final class Readiness: Sendable {
     private let check: Check
     private let timeout: Duration
     private let draining = Atomic<Bool>(false)
+    /// The connections answered `Connection: close` since the drain began (``closing(_:)``).
+    private let closed = Mutex<Set<ObjectIdentifier>>([])
     private let inFlight = Mutex<Task<Status, Never>?>(nil)
 
     /// Creates a readiness over `check`.
@@ -48,6 +50,21 @@ public final class Readiness: Sendable {
 
     /// Whether ``beginDraining()`` was called.
     public var isDraining: Bool { draining.load(ordering: .acquiring) }
+
+    /// Records that `connection` (``StripeRequestContext/connection``) was answered `Connection: close` while
+    /// draining: a request that comes after that answer on it is not run (``hasClosed(_:)``).
+    ///
+    /// The set only grows: the process ends with the drain. An identifier could name a new connection once its own
+    /// is gone, but the drain accepts none (one that slipped in as it began, at a freed address, would have its
+    /// requests answered as not run: nothing done, safe to send again).
+    func closing(_ connection: ObjectIdentifier) {
+        _ = closed.withLock { $0.insert(connection) }
+    }
+
+    /// Whether `connection` was answered `Connection: close` while draining (``closing(_:)``).
+    func hasClosed(_ connection: ObjectIdentifier) -> Bool {
+        closed.withLock { $0.contains(connection) }
+    }
 
     /// Checks now (or joins the check in flight).
     public func status() async -> Status {

@@ -27,10 +27,14 @@ public struct StripeRequestContext: RequestContext {
     public var limits = HTTPLimits()
     /// The address the connection comes from, for the rate limit of the routes without a key.
     public let remoteAddress: SocketAddress?
+    /// The connection the request came on, told apart from the others open (for the drain's
+    /// ``Readiness/hasClosed(_:)``).
+    let connection: ObjectIdentifier
 
     public init(source: Source) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
+        self.connection = ObjectIdentifier(source.channel)
     }
 
     /// The client's IP address, without its port (made only when asked: it costs a string per request).

@@ -149,6 +149,21 @@ enum RawHTTP {
         return fields.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count }
     }
 
+    /// The answers in `data`, one after another on one connection (each framed by its `Content-Length`; the last
+    /// one may run to the end of `data`).
+    static func answers(in data: Data) throws -> [Answer] {
+        var answers: [Answer] = []
+        var rest = data[...]
+        while !rest.isEmpty {
+            guard let end = rest.range(of: Data("\r\n\r\n".utf8)) else { break }
+            let answer = try parse(Data(rest))
+            let length = answer.headers["content-length"].flatMap(Int.init) ?? (rest.endIndex - end.upperBound)
+            answers.append(Answer(status: answer.status, headers: answer.headers, body: answer.body.prefix(length)))
+            rest = rest[min(rest.endIndex, end.upperBound + length)...]
+        }
+        return answers
+    }
+
     private static func parse(_ data: Data) throws -> Answer {
         guard let end = data.range(of: Data("\r\n\r\n".utf8)) else {
             throw EndToEndError("No complete HTTP answer: \(String(decoding: data, as: UTF8.self))")
