@@ -295,6 +295,27 @@ struct LimitsEndToEndTests {
         }
     }
 
+    @Test(
+        "An HTTP/1.0 request asking for keep-alive is told its connection is kept, and the next one is answered on it"
+    )
+    func keepAliveSaid() async throws {
+        // An HTTP/1.0 client (`ab -k`) reads an answer without `Connection: keep-alive` until the connection closes:
+        // it waited for the idle timeout (for ever with 0) on every connection
+        try await withServer(environment: ["PAYMENTS_IDLE_TIMEOUT": "0"]) { server in
+            let fd = try RawHTTP.connect(port: server.port)
+            defer { close(fd) }
+            RawHTTP.send(fd, "GET /health HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n")
+            let first = try await offCooperativePool { RawHTTP.receiveUntilClosed(fd, seconds: 1) }
+            let text = String(decoding: first.data, as: UTF8.self)
+            #expect(!first.closed && text.hasPrefix("HTTP/1.1 200 OK"), "\(text)")
+            #expect(text.contains("\r\nConnection: keep-alive\r\n"), "\(text)")
+            RawHTTP.send(fd, "GET /health HTTP/1.0\r\n\r\n")
+            let second = try await offCooperativePool { RawHTTP.receiveUntilClosed(fd, seconds: 10) }
+            let last = String(decoding: second.data, as: UTF8.self)
+            #expect(second.closed && last.hasPrefix("HTTP/1.1 200 OK") && !last.contains("keep-alive"), "\(last)")
+        }
+    }
+
     @Test("A request offering an upgrade (curl --http2) is answered and ends its connection; what follows is not kept")
     func upgradeOffer() async throws {
         // With idleTimeout 0 nothing else closes a connection: the second request waited for ever (75 s by default)

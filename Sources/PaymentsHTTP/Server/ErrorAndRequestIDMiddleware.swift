@@ -111,11 +111,17 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
         // Hummingbird closes the connection after this answer (see `ConnectionCloseHandler`), or after the requests
         // it read when the server drains (a keep-alive client's next request on it failed with a broken pipe): say so
         // (RFC 9112, 9.6), and while draining run nothing more that comes on it (above)
-        if request.headers[.connection] == "close" {
+        // A request that asked to keep its connection (`Connection: keep-alive`, which `ConnectionCloseHandler` left
+        // as sent) is told it is kept: an HTTP/1.0 client reads an answer without it as one that ends at the close
+        // (`ab -k` waited for the idle timeout on every connection)
+        let connection = request.headers[.connection]
+        if connection == "close" {
             response.headers[.connection] = "close"
         } else if services.readiness.isDraining {
             response.headers[.connection] = "close"
             services.readiness.closing(context.connection)
+        } else if let connection, connection.utf8.count == 10, connection.lowercased() == "keep-alive" {
+            response.headers[.connection] = "keep-alive"
         }
         PageHeaders.apply(to: &response.headers, path: request.uri.path, endpoint: context.endpointPath)
         CrossOriginMiddleware.apply(to: &response.headers, path: request.uri.path, endpoint: context.endpointPath)
