@@ -293,6 +293,10 @@ class Compat:
         expect(charge.refunds.object == "list" and charge.refunds.data == [], "refunds %r" % charge.refunds)
         expanded = stripe.Charge.retrieve(charge.id, expand=["payment_intent"])
         expect(getattr(expanded.payment_intent, "id", None) == pi.id, "expanded %r" % expanded.payment_intent)
+        # A path below the first field, as Stripe's docs expand one: the intent's payment method inside the intent
+        nested = stripe.Charge.retrieve(charge.id, expand=["payment_intent.payment_method"])
+        card = getattr(nested.payment_intent, "payment_method", None)
+        expect(getattr(card, "id", None) == self.need("pm") and card.card.last4 == "4242", "nested %r" % card)
 
     def list_charges_by_payment_intent(self):
         pi = stripe.PaymentIntent.retrieve(self.need("pi"))

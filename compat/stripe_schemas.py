@@ -163,6 +163,10 @@ def main():
     check("a payment, everything expanded", client.ok("GET", "/v1/payment_intents/" + succeeded["id"], [
         ("expand[]", "latest_charge"), ("expand[]", "payment_method"), ("expand[]", "customer"),
     ]), "payment_intent")
+    check("a payment, expanded below the first fields", client.ok("GET", "/v1/payment_intents/" + succeeded["id"], [
+        ("expand[]", "latest_charge.payment_intent.customer"), ("expand[]", "payment_method.customer"),
+        ("expand[]", "customer.invoice_settings.default_payment_method"),
+    ]), "payment_intent")
     unconfirmed = client.ok("POST", "/v1/payment_intents", [("amount", "1000"), ("currency", "eur")])
     check("a payment, requires_payment_method", unconfirmed, "payment_intent")
     waiting = client.ok("POST", "/v1/payment_intents", [

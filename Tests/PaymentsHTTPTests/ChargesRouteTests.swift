@@ -982,7 +982,7 @@ struct ChargesRouteTests {
             #expect(refunds.json["data"]?[0]?["balance_transaction"]?.isNull == true)
 
             // And other fields of the charge still cannot be expanded through the intent
-            let bad = try await api.get("/v1/payment_intents/\(intentID)", [("expand[]", "latest_charge.refunds")])
+            let bad = try await api.get("/v1/payment_intents/\(intentID)", [("expand[]", "latest_charge.outcome")])
             #expect(bad.status == 400 && bad.error["param"]?.string == "expand", "\(bad.text)")
         }
     }

@@ -17,6 +17,8 @@ extension Lookup {
         public var paymentIntentErrorPaymentMethod: PaymentMethod?
         /// The charge's customer, when expanded.
         public var customer: Customer?
+        /// The objects the request's `expand[]` paths reach below their first field.
+        public var related = Related()
 
         /// Creates a bundle; related objects not given are shown by id.
         public init(
@@ -57,7 +59,7 @@ extension Lookup {
         expand: Set<String> = []
     ) throws -> ChargeBundle {
         let intent = expand.contains("payment_intent") ? try tx.paymentIntent(charge.paymentIntent) : nil
-        return ChargeBundle(
+        var bundle = ChargeBundle(
             charge: charge,
             paymentMethod: try charge.paymentMethod.flatMap { try tx.paymentMethod($0) },
             refunds: try tx.refunds(paymentIntent: nil, charge: charge.id, created: nil, page: PageRequest()),
@@ -67,5 +69,7 @@ extension Lookup {
             },
             customer: expand.contains("customer") ? try charge.customer.flatMap { try tx.customer($0) } : nil
         )
+        if goesDeeper(expand) { bundle.related = try related(to: .charge(bundle), expand: expand, in: tx) }
+        return bundle
     }
 }

@@ -7,6 +7,8 @@ extension Lookup {
         public var paymentMethod: PaymentMethod?
         public var lastErrorPaymentMethod: PaymentMethod?
         public var customer: Customer?
+        /// The objects the request's `expand[]` paths reach below their first field.
+        public var related = Related()
 
         /// Creates a bundle; related objects not given are shown by id.
         public init(
@@ -35,12 +37,16 @@ extension Lookup {
             return SetupIntentBundle(setupIntent: setup)
         }
         return try await database.read { tx in
-            SetupIntentBundle(
+            var bundle = SetupIntentBundle(
                 setupIntent: setup,
                 paymentMethod: try paymentMethod.flatMap { try tx.paymentMethod($0) },
                 lastErrorPaymentMethod: try errorPaymentMethod.flatMap { try tx.paymentMethod($0) },
                 customer: try customer.flatMap { try tx.customer($0) }
             )
+            if Self.goesDeeper(expand) {
+                bundle.related = try Self.related(to: .setupIntent(setup), expand: expand, in: tx)
+            }
+            return bundle
         }
     }
 

@@ -18,6 +18,8 @@ public struct Lookup: Sendable {
         /// as Stripe's held ("only the latest charge, even if there were previously multiple unsuccessful charges");
         /// nil when not read.
         public var charges: Page<ChargeBundle>?
+        /// The objects the request's `expand[]` paths reach below their first field.
+        public var related = Related()
 
         /// Creates a bundle; related objects not given are shown by id.
         public init(
@@ -66,15 +68,24 @@ public struct Lookup: Sendable {
         let latest =
             expand.contains("latest_charge") || expand.contains(legacyCharges)
             ? try intent.latestCharge.flatMap { try tx.charge($0) }.map { try chargeBundle(for: $0, in: tx) } : nil
-        return IntentBundle(
+        let errorPaymentMethod = try intent.lastPaymentError?.paymentMethod.flatMap { try tx.paymentMethod($0) }
+        var bundle = IntentBundle(
             intent: intent,
             paymentMethod: expand.contains("payment_method")
                 ? try intent.paymentMethod.flatMap { try tx.paymentMethod($0) } : nil,
-            lastErrorPaymentMethod: try intent.lastPaymentError?.paymentMethod.flatMap { try tx.paymentMethod($0) },
+            lastErrorPaymentMethod: errorPaymentMethod,
             customer: expand.contains("customer") ? try intent.customer.flatMap { try tx.customer($0) } : nil,
             latestCharge: expand.contains("latest_charge") ? latest : nil,
             charges: expand.contains(legacyCharges) ? Page(items: latest.map { [$0] } ?? [], hasMore: false) : nil
         )
+        if goesDeeper(expand) {
+            bundle.related = try related(
+                to: .paymentIntent(intent, errorPaymentMethod: errorPaymentMethod),
+                expand: expand,
+                in: tx
+            )
+        }
+        return bundle
     }
 
     /// The bundle ``bundle(for:in:expand:)`` makes for `intent` when it needs no read (nothing expanded to show, no

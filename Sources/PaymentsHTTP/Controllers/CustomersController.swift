@@ -133,7 +133,7 @@ struct CustomersController {
     }
 
     /// `customers` rendered, each one's default card expanded when `options` ask
-    /// (`invoice_settings.default_payment_method`).
+    /// (`invoice_settings.default_payment_method`), and the paths below it (``NestedExpansion``).
     func rendered(_ customers: [Customer], options: RenderOptions) async throws -> [JSONValue] {
         var items: [JSONValue] = []
         items.reserveCapacity(customers.count)
@@ -149,6 +149,8 @@ struct CustomersController {
                 )
                 item.set("invoice_settings", settings)
             }
+            let related = try await services.lookup.related(to: .customer(customer), expand: options.expand)
+            NestedExpansion.apply(&item, related: related, options: options)
             items.append(item)
         }
         return items

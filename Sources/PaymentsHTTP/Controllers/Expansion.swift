@@ -26,10 +26,8 @@ enum Expansion {
     /// A SetupIntent's expandable fields that are always null here (no mandates, no Connect). Not `latest_attempt`:
     /// it names a SetupAttempt, which is not served.
     static let setupIntentNull: Set<String> = ["application", "mandate", "on_behalf_of", "single_use_mandate"]
-    /// The fields a PaymentIntent can expand (a field of its latest charge expands the charge).
-    static let intentFields = Set(
-        ["payment_method", "customer", "latest_charge"] + chargeNull.map { "latest_charge." + $0 }
-    ).union(intentNull)
+    /// The fields a PaymentIntent can expand, down to ``maximumDepth`` (``paths(of:)``).
+    static let intentFields = paths(of: .paymentIntent)
     /// The fields an intent's request can expand: ``intentFields``, and for API versions before 2022-11-15 (whose
     /// intents show their `charges` list to a secret key) the fields of the list's charges that are always null, as
     /// that era's fee code named them (`charges.data.balance_transaction`). The list itself is shown by the version,
@@ -42,22 +40,66 @@ enum Expansion {
     }
     static let legacyIntentFields = intentFields.union(chargeNull.map { "\(Lookup.legacyCharges).data." + $0 })
 
-    /// The fields a Charge can expand.
-    static let chargeFields: Set<String> = Lookup.chargeExpandable.union(chargeNull)
-    /// The fields a Refund can expand: its charge and its PaymentIntent (reconciliation reads the charge from a
-    /// refund), on retrieve, update and list.
-    static let refundFields: Set<String> = refundNull.union(refundObjects)
+    /// The fields a Charge can expand, down to ``maximumDepth``.
+    static let chargeFields = paths(of: .charge)
+    /// The fields a Refund can expand (its charge and its PaymentIntent: reconciliation reads the charge from a
+    /// refund), down to ``maximumDepth``, on retrieve, update and list.
+    static let refundFields = paths(of: .refund)
     /// The objects a Refund expands.
     static let refundObjects: Set<String> = ["charge", "payment_intent"]
-    /// The fields a SetupIntent can expand.
-    static let setupIntentFields: Set<String> = Lookup.setupIntentExpandable.union(setupIntentNull)
-    /// The fields a PaymentMethod can expand: its customer.
-    static let paymentMethodFields: Set<String> = ["customer"]
-    /// The fields a Customer can expand: its default card, read by subscription code as Stripe's docs show
-    /// (`expand[]=invoice_settings.default_payment_method`), and its always-null fields.
-    static let customerFields: Set<String> = customerNull.union([customerDefaultCard])
+    /// The fields a SetupIntent can expand, down to ``maximumDepth``.
+    static let setupIntentFields = paths(of: .setupIntent)
+    /// The fields a PaymentMethod can expand (its customer), down to ``maximumDepth``.
+    static let paymentMethodFields = paths(of: .paymentMethod)
+    /// The fields a Customer can expand (its default card, read by subscription code as Stripe's docs show:
+    /// `expand[]=invoice_settings.default_payment_method`, and its always-null fields), down to ``maximumDepth``.
+    static let customerFields = paths(of: .customer)
     /// A customer's default card, as `expand[]` names it.
     static let customerDefaultCard = "invoice_settings.default_payment_method"
+
+    /// The objects whose fields expand.
+    enum Object: CaseIterable {
+        case paymentIntent, charge, refund, customer, paymentMethod, setupIntent
+    }
+
+    /// Each object's expandable fields, and what each holds when expanded: an object, or nil for a field that is
+    /// always null here (nothing below it expands) or a list (`refunds`, always shown).
+    static let fields: [Object: [String: Object?]] = [
+        .paymentIntent: nulls(intentNull).merging(
+            ["payment_method": .paymentMethod, "customer": .customer, "latest_charge": .charge]
+        ) { $1 },
+        .charge: nulls(chargeNull).merging(
+            ["payment_intent": .paymentIntent, "customer": .customer, "refunds": Object?.none]
+        ) { $1 },
+        .refund: nulls(refundNull).merging(["charge": .charge, "payment_intent": .paymentIntent]) { $1 },
+        .customer: nulls(customerNull).merging([customerDefaultCard: .paymentMethod]) { $1 },
+        .paymentMethod: ["customer": .customer],
+        .setupIntent: nulls(setupIntentNull).merging(["payment_method": .paymentMethod, "customer": .customer]) {
+            $1
+        },
+    ]
+
+    /// Fields that are always null here.
+    private static func nulls(_ names: Set<String>) -> [String: Object?] {
+        Dictionary(uniqueKeysWithValues: names.map { ($0, Object?.none) })
+    }
+
+    /// How many fields one `expand[]` entry may go through, as Stripe's ("a maximum depth of four levels"):
+    /// `latest_charge.payment_intent.customer.invoice_settings.default_payment_method` is four.
+    static let maximumDepth = 4
+
+    /// Every path `object` can expand, through at most `depth` fields: each of its fields, and below each field
+    /// that holds an object, that object's paths (`latest_charge.customer`, `payment_intent.payment_method`).
+    static func paths(of object: Object, depth: Int = maximumDepth) -> Set<String> {
+        guard depth > 0, let fields = fields[object] else { return [] }
+        var paths: Set<String> = []
+        for (field, target) in fields {
+            paths.insert(field)
+            guard let target else { continue }
+            for path in self.paths(of: target, depth: depth - 1) { paths.insert(field + "." + path) }
+        }
+        return paths
+    }
 
     /// Reads `expand` and checks every entry against `allowed`.
     ///
@@ -80,7 +122,8 @@ enum Expansion {
                 throw .invalidRequest("This property cannot be expanded (\(value)).", param: "expand")
             }
         }
-        // A field of an expanded object expands that object too (`latest_charge.balance_transaction` shows the charge)
+        // A field of an expanded object expands that object too (`latest_charge.balance_transaction` shows the charge;
+        // the objects below the first are expanded by ``NestedExpansion``, which walks the whole path)
         var expanded = values
         for value in values {
             let field = list ? value.dropFirst(5) : Substring(value)

@@ -197,8 +197,8 @@ struct PaymentMethodsController {
         return JSONResponse.json(StripeRenderer.list(items, hasMore: page.hasMore, url: url))
     }
 
-    /// `paymentMethods` rendered, each one's `customer` expanded when `options` ask (each customer read once). A
-    /// publishable key sees no customer, expanded or not.
+    /// `paymentMethods` rendered, each one's `customer` expanded when `options` ask (each customer read once), and
+    /// the paths below it (``NestedExpansion``). A publishable key sees no customer, expanded or not.
     static func rendered(_ paymentMethods: [PaymentMethod], options: RenderOptions, services: HTTPServices)
         async throws -> [JSONValue]
     {
@@ -217,6 +217,8 @@ struct PaymentMethodsController {
                 }
                 item.set("customer", customer)
             }
+            let related = try await services.lookup.related(to: .paymentMethod(paymentMethod), expand: options.expand)
+            NestedExpansion.apply(&item, related: related, options: options)
             items.append(item)
         }
         return items

@@ -122,8 +122,8 @@ struct RefundsController {
         return JSONResponse.json(StripeRenderer.list(items, hasMore: result.hasMore, url: "/v1/refunds"))
     }
 
-    /// `refund` with the objects `options` expand in place of their ids: its charge, its PaymentIntent (each with
-    /// its own related objects by id).
+    /// `refund` with the objects `options` expand in place of their ids: its charge, its PaymentIntent, and the
+    /// objects of paths below them (``NestedExpansion``).
     func rendered(_ refund: Refund, options: RenderOptions) async throws -> JSONValue {
         var json = StripeRenderer.refund(refund)
         let nested = options.forNestedObjects
@@ -140,6 +140,8 @@ struct RefundsController {
             let bundle = try await services.lookup.bundle(for: intent, expand: nested.expand)
             json.set("payment_intent", StripeRenderer.paymentIntent(bundle, options: nested))
         }
+        let related = try await services.lookup.related(to: .refund(refund), expand: options.expand)
+        NestedExpansion.apply(&json, related: related, options: options)
         return json
     }
 }

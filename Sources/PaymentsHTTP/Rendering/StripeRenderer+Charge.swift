@@ -23,7 +23,7 @@ extension StripeRenderer {
             hasMore: bundle.refunds.hasMore,
             url: refundsURL(of: charge.id)
         )
-        return .object([
+        var rendered: JSONValue = .object([
             ("id", .string(charge.id)),
             ("object", "charge"),
             ("amount", .int(charge.amount)),
@@ -68,6 +68,8 @@ extension StripeRenderer {
             ("transfer_data", .null),
             ("transfer_group", .null),
         ])
+        NestedExpansion.apply(&rendered, related: bundle.related, options: options)
+        return rendered
     }
 
     /// The address of a charge's refunds list (`GET /v1/charges/:id/refunds`), which its `refunds` pages through.

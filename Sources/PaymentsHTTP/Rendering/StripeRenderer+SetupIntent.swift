@@ -34,7 +34,7 @@ extension StripeRenderer {
             setup.lastSetupError.map {
                 lastPaymentError($0, paymentMethod: bundle.lastErrorPaymentMethod, options: options)
             } ?? .null
-        let rendered: JSONValue = .object([
+        var rendered: JSONValue = .object([
             ("id", .string(setup.id)),
             ("object", "setup_intent"),
             ("application", .null),
@@ -70,6 +70,8 @@ extension StripeRenderer {
             ("status", .string(options.legacyStatusNames ? setup.status.legacyName : setup.status.rawValue)),
             ("usage", .string(setup.usage.rawValue)),
         ])
-        return options.publishable ? rendered.keeping(publishableSetupIntentFields) : rendered
+        if options.publishable { return rendered.keeping(publishableSetupIntentFields) }
+        NestedExpansion.apply(&rendered, related: bundle.related, options: options)
+        return rendered
     }
 }

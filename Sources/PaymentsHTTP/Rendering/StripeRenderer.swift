@@ -103,8 +103,10 @@ public enum StripeRenderer {
         ]
         if let charges { fields.insert(("charges", charges), at: fields.firstIndex { $0.0 == "client_secret" } ?? 0) }
         if options.legacyStatusNames { renameForVersionsBefore20190211(&fields) }
-        let rendered: JSONValue = .object(fields)
-        return options.publishable ? rendered.keeping(publishableIntentFields) : rendered
+        var rendered: JSONValue = .object(fields)
+        if options.publishable { return rendered.keeping(publishableIntentFields) }
+        NestedExpansion.apply(&rendered, related: bundle.related, options: options)
+        return rendered
     }
 
     /// The names API versions before 2019-02-11 gave a PaymentIntent's fields, besides its statuses'
