@@ -108,6 +108,18 @@ struct PaymentErrorTests {
         #expect(unavailable.withoutIdempotencyKey().message.hasSuffix(PaymentError.cardNetworkUnkeyedAdvice))
     }
 
+    @Test("A refund whose answer a held lock kept out names the refund; a lost commit names its intent to read")
+    func namesWhatToRead() {
+        // A refund's reservation committed, its answer not recorded: the lock's advice says to read the refund
+        let refund = PaymentError.answerNotRecorded(StoreError.locked(seconds: 5), refund: "re_1")
+        #expect(refund.code == PaymentError.lockTimeoutCode, "\(refund.message)")
+        #expect(refund.message.contains("GET /v1/refunds/re_1"), "\(refund.message)")
+        // A payment's first phase whose commit was lost: read the intent (it may not have been created)
+        let lost = PaymentError.commitUnknown(.commitUnknown("closed"), paymentIntent: "pi_9", keyed: false)
+        #expect(lost.message.contains("GET /v1/payment_intents/pi_9"), "\(lost.message)")
+        #expect(lost.paymentIntent == "pi_9" && lost.retryWouldPayAgain)
+    }
+
     @Test("A capture the store did not record says the store's reason as a sentence of its own")
     func outcomeNotRecordedSentences() {
         for reason in ["no database connection within 10.0 seconds", "The database is read-only."] {

@@ -11,16 +11,22 @@ import Testing
 final class CommitLostStore: PaymentStore {
     let base: PaymentDatabase
     let armed = Mutex(true)
+    /// Whether the write whose answer is lost commits (false: the connection ended before the commit arrived).
+    let commits: Bool
 
-    init(_ base: PaymentDatabase) { self.base = base }
+    init(_ base: PaymentDatabase, commits: Bool = true) {
+        self.base = base
+        self.commits = commits
+    }
 
     func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
-        let value = try await base.write(body)
-        if armed.withLock({ armed in
-            defer { armed = false }; return armed
-        }) {
-            throw StoreError.commitUnknown("the connection closed before COMMIT was answered")
+        let lost = armed.withLock { armed in
+            defer { armed = false }
+            return armed
         }
+        if lost && !commits { throw StoreError.commitUnknown("the connection closed before COMMIT arrived") }
+        let value = try await base.write(body)
+        if lost { throw StoreError.commitUnknown("the connection closed before COMMIT was answered") }
         return value
     }
 
@@ -61,6 +67,26 @@ struct CommitUnknownTests {
         #expect(report.pendingChargesRecovered == 1)
         #expect(try await environment.intents.retrieve(id).status == .succeeded)
         #expect(try environment.network.approvedCount() == 1)
+    }
+
+    @Test("A payment whose creation did not commit names its intent in the message: the error cannot show it")
+    func paymentNotCreated() async throws {
+        let environment = try TestEnvironment()
+        let store = CommitLostStore(environment.database, commits: false)
+        let context = environment.context(over: store)
+        // When a create+confirm without a key loses its first phase, which did not commit
+        let error = await #expect(throws: PaymentError.self) {
+            try await PaymentIntents(context: context).create(
+                .init(amount: 4_323, currency: "usd", paymentMethod: "pm_card_visa", confirm: true)
+            )
+        }
+        // Then the message names the intent to read (its `payment_intent` is rendered only when it can be read), and
+        // reading it says it was not created; nothing was charged
+        let id = try #require(error?.paymentIntent)
+        #expect(error?.message.contains("GET /v1/payment_intents/\(id)") == true, "\(String(describing: error))")
+        #expect(error?.retryWouldPayAgain == true)
+        await #expect(throws: PaymentError.self) { try await environment.intents.retrieve(id) }
+        #expect(try environment.network.approvedCount() == 0)
     }
 
     @Test("A refund's reservation names the refund and says not to retry without a key")

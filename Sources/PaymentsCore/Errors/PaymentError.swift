@@ -401,7 +401,13 @@ extension PaymentError {
     /// A refund's ``answerNotRecorded(_:paymentIntent:)``: the network answered it, and the refund stays `pending`
     /// until its answer is recorded.
     public static func answerNotRecorded(_ error: any Error, refund: String) -> PaymentError {
-        if let store = error as? StoreError, case .locked = store { return storeFailure(store) }
+        if let store = error as? StoreError, case .locked = store {
+            // The lock's own advice says to read what the request changed: the refund, named (it was not)
+            var failure = storeFailure(store)
+            failure.message +=
+                " The refund is \(refund) (pending until its answer is recorded): GET /v1/refunds/\(refund)."
+            return failure
+        }
         return PaymentError(
             kind: .api,
             code: answerNotRecordedCode,
@@ -425,7 +431,15 @@ extension PaymentError {
     ) -> PaymentError {
         var failure = storeFailure(error)
         failure.paymentIntent = paymentIntent
-        if let refund { failure.message += " The refund would be \(refund): GET /v1/refunds/\(refund)." }
+        if let refund {
+            failure.message += " The refund would be \(refund): GET /v1/refunds/\(refund)."
+        } else if let paymentIntent {
+            // Named in the text as well: the error's `payment_intent` shows the intent only when it can be read, and an
+            // intent whose creation did not commit cannot (a probe's client, without a key, had no id to read)
+            failure.message +=
+                " The PaymentIntent is \(paymentIntent): GET /v1/payment_intents/\(paymentIntent) shows whether the "
+                + "change was made (a 404: it was not created)."
+        }
         if !keyed { failure.retryWouldPayAgain = true }
         return failure
     }
