@@ -492,6 +492,10 @@ struct BadInputRouteTests {
             // A currency with a space was "must be at most 3 characters" (probe)
             ("currency=%20usd", "a space before or after its letters"),
             ("currency=usd+", "a space before or after its letters"),
+            // A Python list, as stripe-python sends one (amount[0]=100), was "Invalid integer: a hash" (probe)
+            ("amount[0]=2000", "Invalid integer: an array"),
+            ("currency[0]=usd&currency[1]=eur", "Invalid string: an array"),
+            ("amount[a]=2000", "Invalid integer: a hash"),
         ]
     )
     func clearParameterErrors(form: String, says: String) async throws {
@@ -499,8 +503,8 @@ struct BadInputRouteTests {
             // Given an otherwise valid create (the messages were "Invalid hash: x[0]", "Invalid array", and "Invalid
             // integer:  2000", which read as if the request were right)
             var body = form
-            if !form.hasPrefix("amount=") { body += "&amount=2000" }
-            if !form.hasPrefix("currency=") { body += "&currency=usd" }
+            if !form.hasPrefix("amount") { body += "&amount=2000" }
+            if !form.hasPrefix("currency") { body += "&currency=usd" }
             let response = try await api.send(
                 .post,
                 "/v1/payment_intents",

@@ -13,12 +13,15 @@ public indirect enum ParameterNode: Sendable, Equatable {
         if case .value = self { false } else { true }
     }
 
-    /// How the node reads in an error message.
+    /// How the node reads in an error message. A form's hash whose keys are all indices (`amount[0]=100`, how
+    /// stripe-python sends a Python list) is the array its sender meant: "Invalid integer: a hash" left them puzzled.
     var display: String {
         switch self {
         case .value(let value): value
         case .list: "an array"
-        case .map: "a hash"
+        case .map(let map):
+            !map.isEmpty && map.keys.allSatisfy { !$0.isEmpty && $0.utf8.allSatisfy { (48...57).contains($0) } }
+                ? "an array" : "a hash"
         }
     }
 
