@@ -19,6 +19,8 @@ struct ServiceSettings: Sendable {
     /// Connections of the PostgreSQL store's pool (`databasePoolSize`).
     var databasePoolSize: Int = PostgresPaymentStore.defaultPoolSize
     var networkLedger: String
+    /// Whether ``networkLedger`` is its default, `card-network.sqlite` beside the database (no setting named it).
+    var networkLedgerIsDefault = false
     var migrations: String
     /// The folder of the checkout's static files.
     var publicFolder: String
@@ -242,6 +244,7 @@ struct ServiceSettings: Sendable {
         if overrides.db != nil || environment["PAYMENTS_DB"] != nil, environment["PAYMENTS_NETWORK_LEDGER"] == nil {
             settings.networkLedger = defaultLedger
         }
+        settings.networkLedgerIsDefault = settings.networkLedger == defaultLedger
         try settings.readDatabaseURL(payments)
         if overrides.db != nil, overrides.databaseURL == nil, let url = settings.databaseURL {
             switch overrides.databaseURLBesideDB {
@@ -314,6 +317,15 @@ struct ServiceSettings: Sendable {
         for suffix in ["", "-wal", "-shm", "-journal"]
         where FileNames.same(networkLedger, db + suffix) || FileNames.same(db, networkLedger + suffix) {
             let which = suffix.isEmpty ? "the service's database" : "the file SQLite keeps beside the database"
+            if networkLedgerIsDefault {
+                // No setting named the ledger: the database named is the ledger's file, card-network.sqlite (`payments
+                // migrate --db card-network.sqlite`), and telling its operator to name another ledger misled (a probe)
+                throw SettingsError.invalid(
+                    "The database \(db) is the card network's ledger (card-network.sqlite, its authorizations and "
+                        + "refunds), not the service's database: name the service's database (payments.sqlite by "
+                        + "default) with --db or PAYMENTS_DB."
+                )
+            }
             throw SettingsError.invalid(
                 "The card network's ledger (networkLedger, PAYMENTS_NETWORK_LEDGER) \(networkLedger) is \(which) "
                     + "\(db): the ledger is a file of its own, as an acquirer's books would be. Name another file "

@@ -134,6 +134,20 @@ struct ServeStartupTests {
                 #expect(FileManager.default.fileExists(atPath: database) == exists, "\(ledger)")
             }
         }
+        // And a --db that names the ledger's own file, with no ledger setting, says the database named is the ledger
+        // (it told its operator to name another ledger, which they never set: a probe)
+        for command in [["migrate"], ["serve", "--port", "0"], ["vault", "status"]] {
+            let run = try await runToCompletion(
+                try PaymentsBinary.path(),
+                command + ["--db", folder.path + "/card-network.sqlite"],
+                environment: PaymentsBinary.environment([:]),
+                in: folder,
+                timeout: .seconds(30)
+            )
+            #expect(run.termination.status != 0, "\(command): \(run)")
+            #expect(run.output.contains("is the card network's ledger (card-network.sqlite"), "\(command): \(run)")
+            #expect(!run.output.contains("Name another file"), "\(command): \(run)")
+        }
         // And the database holds none of the network's tables
         let tables = try Ledgers(folder: folder).read("p.sqlite") { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE name = 'authorizations'")
