@@ -214,6 +214,7 @@ let package = Package(
             name: "PaymentsArchiveTests",
             dependencies: [
                 "PaymentsArchive", "PaymentsPostgres", "PaymentsStore", "Payments", "PaymentsCore", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

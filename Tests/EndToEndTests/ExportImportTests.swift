@@ -398,6 +398,23 @@ struct ExportImportTests {
         #expect(lstat(pipe, &status) == 0 && status.st_mode & S_IFMT == S_IFIFO)
         #expect(lstat(link, &status) == 0 && status.st_mode & S_IFMT == S_IFLNK)
         #expect(try String(contentsOfFile: target, encoding: .utf8) == "kept")
+
+        // And an output in a folder that does not exist names the output, not only its temporary name, and a --db
+        // that is no SQLite database (an archive) says what it is (SQLite's "file is not a database": a probe)
+        let missing = folder.appendingPathComponent("no-such-folder/x.archive").path
+        let archive = folder.appendingPathComponent("a.archive").path
+        try Data("{\"format\":\"payments-archive\"}\n".utf8).write(to: URL(fileURLWithPath: archive))
+        for (arguments, says) in [
+            (["--db", db, "--output", missing], "Cannot create the archive \(missing)"),
+            (
+                ["--db", archive, "--output", folder.appendingPathComponent("b.archive").path],
+                "payments import --input"
+            ),
+        ] {
+            let export = try await Self.run(["export"] + arguments, in: folder)
+            #expect(!export.termination.isCleanExit, "\(arguments): \(export.output)")
+            #expect(export.output.contains(says), "\(arguments): \(export.output)")
+        }
     }
 
     @Test("an import into a new SQLite file that is refused while copying leaves no file behind")

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 import PaymentsArchive
@@ -159,6 +160,86 @@ struct ArchiveRefusalTests {
             let counts = try await ArchiveCluster.everything(in: target)
             #expect(counts.values.allSatisfy { $0.isEmpty }, "\(label)")
         }
+    }
+
+    @Test("an edited archive whose checksums were made again, its rows refused by the schema, says so; untouched")
+    func reSignedRowsRefused() async throws {
+        // Given an archive whose customer row is repeated, or its `created` made text, and its checksums computed
+        // again (a probe: SQLite's "UNIQUE constraint failed: customers.rowid" alone, not saying nothing went in)
+        let archive = String(
+            decoding: try Data(contentsOf: try await ArchiveRoundTripTests.export(try await Self.smallSource())),
+            as: UTF8.self
+        )
+        var lines = archive.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let start = try #require(lines.firstIndex { $0.contains("\"table\":\"customers\"") })
+        var repeatedLines = lines
+        repeatedLines.insert(lines[start + 1], at: start + 1)
+        let fields = lines[start + 1].split(separator: ",", omittingEmptySubsequences: false)
+        let created = try #require(fields.firstIndex { Int($0) ?? 0 > 1_000_000_000 }, "a created time in \(fields)")
+        var retyped = fields.map(String.init)
+        retyped[created] = "\"yesterday\""
+        lines[start + 1] = retyped.joined(separator: ",")
+        for (label, edited) in [("a row twice", repeatedLines), ("a value of another type", lines)] {
+            for target in [try ArchiveCluster.freshSQLite(), try await ArchiveCluster.freshPostgres()] {
+                // When it is imported
+                let file = try Self.write(Data(Self.signedAgain(edited).utf8))
+                let error = await Self.outcome {
+                    try await ArchiveImport(database: target, logger: Self.logger).run(input: file.path)
+                }
+                // Then the refusal says what the rows are and that nothing went in, and the target is untouched
+                let text = error.map { String(describing: $0) } ?? "imported"
+                #expect(text.contains("rows this database's schema refuses"), "\(label), \(target): \(text)")
+                #expect(text.hasSuffix("Nothing was imported."), "\(label), \(target): \(text)")
+                let untouched = try await Self.isUntouched(target)
+                var empty = untouched
+                if !untouched {
+                    empty = try await ArchiveCluster.everything(in: target).values.allSatisfy { $0.isEmpty }
+                }
+                #expect(empty, "\(label), \(target)")
+            }
+        }
+    }
+
+    /// `lines` (an archive's, changed) with each table's trailer and the last line computed again for them, as
+    /// someone who edited an archive on purpose would.
+    static func signedAgain(_ lines: [String]) throws -> String {
+        var output: [String] = []
+        var tableHash = SHA256()
+        var rows = 0
+        var inTable: String?
+        var tables = 0
+        let body = lines.last == "" ? lines.dropLast(2) : lines.dropLast(1)
+        for line in body {
+            if line.hasPrefix("{\"columns\"") || line.hasPrefix("{\"table\""), let name = Self.value("table", in: line)
+            {
+                inTable = name
+                tableHash = SHA256()
+                rows = 0
+                output.append(line)
+            } else if line.hasPrefix("{\"end\""), let name = inTable {
+                let digest = tableHash.finalize().map { String(format: "%02x", $0) }.joined()
+                output.append("{\"end\":\"\(name)\",\"rows\":\(rows),\"sha256\":\"\(digest)\"}")
+                inTable = nil
+                tables += 1
+            } else {
+                if inTable != nil {
+                    tableHash.update(data: Data((line + "\n").utf8))
+                    rows += 1
+                }
+                output.append(line)
+            }
+        }
+        var archiveHash = SHA256()
+        for line in output { archiveHash.update(data: Data((line + "\n").utf8)) }
+        let digest = archiveHash.finalize().map { String(format: "%02x", $0) }.joined()
+        output.append("{\"end_of_archive\":true,\"sha256\":\"\(digest)\",\"tables\":\(tables)}")
+        return output.joined(separator: "\n") + "\n"
+    }
+
+    /// The string value of `key` in a control line.
+    static func value(_ key: String, in line: String) -> String? {
+        guard let range = line.range(of: "\"\(key)\":\"") else { return nil }
+        return String(line[range.upperBound...].prefix { $0 != "\"" })
     }
 
     /// A folder with the repository's migrations but the last (`postgres` too: the PostgreSQL ones but the last),

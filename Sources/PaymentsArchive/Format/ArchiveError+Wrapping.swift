@@ -42,6 +42,12 @@ extension ArchiveError {
                     + "folder (the server's data folder; an export leaves the file unchanged), or on a copy in a "
                     + "folder you own (`sqlite3 DB \".backup COPY\"`)."
             )
+        case let error as DatabaseError where error.resultCode == .SQLITE_NOTADB:
+            // SQLite's "file is not a database", for an archive given as --db among others (a probe)
+            return .database(
+                "SQLite \(database): this file is not a SQLite database (an archive is read by `payments import "
+                    + "--input`): name the service's database, payments.sqlite by default."
+            )
         case let error as DatabaseError:
             return .database("SQLite \(database): \(error.message ?? "\(error.resultCode)").")
         default:

@@ -38,7 +38,10 @@ public struct ArchiveExport: Sendable {
         var unnamed = UnnamedFile.open(inFolder: folder)
         let descriptor = unnamed ?? open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
         guard descriptor >= 0 else {
-            throw ArchiveError.database("Cannot create \(temporary) (\(String(cString: strerror(errno)))).")
+            // Named by the output the operator gave: the temporary name alone left them to work out which file it was
+            throw ArchiveError.database(
+                "Cannot create the archive \(output) (as \(temporary) until complete): \(String(cString: strerror(errno)))."
+            )
         }
         let file = FileHandle(fileDescriptor: descriptor, closeOnDealloc: false)
         Self.keepPrivate(descriptor, replacing: output)

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Logging
 import PaymentsPostgres
 import PaymentsStore
@@ -123,9 +124,34 @@ public struct ArchiveImport: Sendable {
                 }
                 return Outcome(counts: counts, laterMigrations: later)
             }
+        } catch let error as ArchiveError {
+            throw error
         } catch {
-            throw ArchiveError.wrapping(error, database: database)
+            // The database's own refusal (a constraint, a type, a connection): the rows' one transaction was rolled
+            // back, and the refusal said so no more than it said why the archive could hold such rows (a probe's
+            // edited archive, its checksums recomputed, got SQLite's "UNIQUE constraint failed: customers.rowid")
+            let refusal = ArchiveError.wrapping(error, database: database).description
+            throw ArchiveError.database(refusal + Self.refusedRowsHint(error) + " Nothing was imported.")
         }
+    }
+
+    /// Why a database refuses an archive's rows that passed its checksums, when it is a constraint or a type: the
+    /// archive was changed after its export (and its checksums computed again), or is not an export of this service.
+    static func refusedRowsHint(_ error: any Error) -> String {
+        let refusedRows: Bool
+        switch error {
+        case let error as DatabaseError:
+            refusedRows = [.SQLITE_CONSTRAINT, .SQLITE_MISMATCH].contains(error.resultCode)
+        case let error as PSQLError:
+            // Classes 22 (data exception) and 23 (integrity constraint violation)
+            let state = error.serverInfo?[.sqlState] ?? ""
+            refusedRows = state.hasPrefix("22") || state.hasPrefix("23")
+        default:
+            refusedRows = false
+        }
+        guard refusedRows else { return "" }
+        return " The archive holds rows this database's schema refuses (a row twice, a value of another type, a row "
+            + "whose parent row is missing): it was changed after its export, or is not an export of this service."
     }
 
     /// Runs `body` on a new connection to `settings`' database, closed afterwards however `body` ends.
