@@ -39,8 +39,9 @@ public struct ArchiveExport: Sendable {
         let descriptor = unnamed ?? open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
         guard descriptor >= 0 else {
             // Named by the output the operator gave: the temporary name alone left them to work out which file it was
+            let reason = String(cString: strerror(errno))
             throw ArchiveError.database(
-                "Cannot create the archive \(output) (as \(temporary) until complete): \(String(cString: strerror(errno)))."
+                "Cannot create the archive \(output) (as \(temporary) until complete): \(reason)."
             )
         }
         let file = FileHandle(fileDescriptor: descriptor, closeOnDealloc: false)
