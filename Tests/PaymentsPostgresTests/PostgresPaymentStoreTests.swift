@@ -165,6 +165,29 @@ struct PostgresPaymentStoreTests {
         try await store.close()
     }
 
+    @Test("the store's connections are named payments in pg_stat_activity, where an admin counts and ends them")
+    func connectionsNamed() async throws {
+        let settings = try await PostgresCluster.freshDatabase()
+        let store = try await Self.open(settings)
+        try await store.write { tx in try tx.insert(Customer(id: "cus_named", created: 1)) }
+        let admin = try await settings.connect(id: 11, logger: PostgresCluster.logger)
+        let named = try await PostgresCluster.integer(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                + "AND application_name = 'payments'",
+            on: admin
+        )
+        // (the pool's connection, and the admin's own, made by this package's connect, which names its too)
+        #expect(named >= 1, "\(named) connections named payments")
+        #expect(
+            try await PostgresCluster.integer(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = pg_backend_pid() AND application_name = 'payments'",
+                on: admin
+            ) == 1
+        )
+        try await admin.close()
+        try await store.close()
+    }
+
     @Test("a read is one snapshot: a commit between its statements is not seen by the second")
     func readIsOneSnapshot() async throws {
         let store = try await Self.open(try await PostgresCluster.freshDatabase())

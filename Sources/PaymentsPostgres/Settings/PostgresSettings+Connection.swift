@@ -5,7 +5,7 @@ extension PostgresSettings {
     /// PostgresNIO's configuration for these settings, TLS included.
     /// - Throws: NIOSSL's error when a TLS context cannot be made.
     public func connectionConfiguration() throws -> PostgresConnection.Configuration {
-        PostgresConnection.Configuration(
+        var configuration = PostgresConnection.Configuration(
             host: host,
             port: port,
             username: user,
@@ -13,7 +13,13 @@ extension PostgresSettings {
             database: database,
             tls: try tls()
         )
+        configuration.options.additionalStartupParameters = [("application_name", Self.applicationName)]
+        return configuration
     }
+
+    /// The `application_name` of the service's connections (its pool's, its migrations', an export's), by which an
+    /// admin tells them apart in `pg_stat_activity` (they were unnamed: a probe).
+    public static let applicationName = "payments"
 
     /// The TLS behaviour of `sslMode`, with libpq's meaning of each mode.
     private func tls() throws -> PostgresConnection.Configuration.TLS {

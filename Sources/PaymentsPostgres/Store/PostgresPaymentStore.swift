@@ -161,6 +161,8 @@ public final class PostgresPaymentStore: Sendable {
             max(1, duration.components.seconds * 1_000 + duration.components.attoseconds / 1_000_000_000_000_000)
         }
         configuration.options.additionalStartupParameters = [
+            // Named in `pg_stat_activity`, where an admin counts connections against `max_connections` or ends one
+            ("application_name", PostgresSettings.applicationName),
             ("idle_in_transaction_session_timeout", "\(milliseconds(idleTransactionTimeout))ms"),
             // (the pool's sessions only: the migrations' connection waits as long as another instance migrates)
             ("lock_timeout", "\(milliseconds(lockTimeout))ms"),
