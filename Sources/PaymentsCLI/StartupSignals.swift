@@ -10,12 +10,13 @@ import Synchronization
 /// on a large database between two migrations, each of which takes seconds. Now a signal that comes first is kept:
 /// the start-up finishes the step it is in (each migration is one transaction), and the command exits 0 without
 /// serving. One that comes once the group exists is handed to it, which shuts it down gracefully whether or not it
-/// was running yet.
+/// was running yet; a second one then ends the process at once, as `payments recharge` does (an operator's second
+/// Ctrl-C waited out the grace period): the requests it cuts are safe as after a SIGKILL (see ``GracefulDrain``).
 final class StartupSignals: Sendable {
     private enum State {
         case starting
         case stopRequested
-        case handedOver(ServiceGroup)
+        case handedOver(ServiceGroup, signals: Int)
     }
 
     private let state = Mutex<State>(.starting)
@@ -28,7 +29,11 @@ final class StartupSignals: Sendable {
         for signalNumber in [SIGTERM, SIGINT, SIGHUP] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { [weak self] in self?.received() }
+            // Signals that came before the handler ran are one event, counted in `data` (as in `RunSignals`)
+            nonisolated(unsafe) let counted = source
+            source.setEventHandler { [weak self] in
+                for _ in 0..<max(1, counted.data) { self?.received(signalNumber) }
+            }
             source.resume()
             sources.append(source)
         }
@@ -48,23 +53,39 @@ final class StartupSignals: Sendable {
     func handOver(to group: ServiceGroup) -> Bool {
         state.withLock { state in
             if case .stopRequested = state { return false }
-            state = .handedOver(group)
+            state = .handedOver(group, signals: 0)
             return true
         }
     }
 
-    private func received() {
-        let group: ServiceGroup? = state.withLock { state in
+    private func received(_ signalNumber: Int32) {
+        let (group, count): (ServiceGroup?, Int) = state.withLock { state in
             switch state {
             case .starting:
                 state = .stopRequested
-                return nil
+                return (nil, 0)
             case .stopRequested:
-                return nil
-            case .handedOver(let group):
-                return group
+                return (nil, 0)
+            case .handedOver(let group, let signals):
+                state = .handedOver(group, signals: signals + 1)
+                return (group, signals + 1)
             }
         }
-        if let group { Task { await group.triggerGracefulShutdown() } }
+        guard let group else { return }
+        guard count >= 2 else {
+            Task { await group.triggerGracefulShutdown() }
+            return
+        }
+        // A second signal while draining: the operator does not want to wait for the requests in flight. Ended by the
+        // signal's default action, sent to the process (raised on this Dispatch thread, where signals are blocked, it
+        // stays pending)
+        FileHandle.standardError.write(
+            Data(
+                ("second stop signal: exiting now, with the requests in flight cut (their keys and the start-up "
+                    + "recovery finish them)\n").utf8
+            )
+        )
+        signal(signalNumber, SIG_DFL)
+        kill(getpid(), signalNumber)
     }
 }

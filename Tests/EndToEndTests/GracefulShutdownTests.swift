@@ -385,6 +385,53 @@ struct GracefulShutdownTests {
         restarted.removeFiles()
     }
 
+    @Test("A second SIGTERM while draining ends the process at once; the cut payment's keyed retry charges once")
+    func secondSignalEndsAtOnce() async throws {
+        // Given 60 s of grace and a card network that takes 8 s
+        let leases = ["PAYMENTS_NETWORK_TIMEOUT": "10", "PAYMENTS_IDEMPOTENCY_LEASE": "5"]
+        let server = try await ServerProcess.start(
+            environment: leases.merging(
+                ["PAYMENTS_NETWORK_LATENCY": "8000", "PAYMENTS_SHUTDOWN_GRACE_PERIOD": "60"]
+            ) { _, new in new }
+        )
+        defer { server.kill() }
+        let key = ["Idempotency-Key": "impatient-\(UUID().uuidString)"]
+        let form = [("amount", "4400"), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true")]
+        let (client, secret) = (server.client, server.secret)
+        let payment = Task { try? await client.postForm("/v1/payment_intents", form, auth: secret, headers: key) }
+
+        // When SIGTERM arrives while the payment waits on the network, and a second one after it
+        let first = try await server.send(SIGTERM, when: Self.attemptsPending(1, server))
+        _ = try await server.send(SIGTERM, when: { server.output.contains("shutting down") })
+        let termination = await server.waitForExit(timeout: .seconds(30))
+
+        // Then the process ends by the signal, well before the payment (8 s) or the grace period (60 s) would end
+        #expect(
+            termination == Termination(reason: .uncaughtSignal, status: SIGTERM),
+            "\(String(describing: termination))"
+        )
+        #expect(ContinuousClock.now - first < .seconds(7), "\(server.diagnostics)")
+        #expect(server.output.contains("second stop signal: exiting now"), "\(server.diagnostics)")
+        _ = await payment.value
+
+        // And a restart plus the client's retry with the same key finish it: one payment, charged once
+        let restarted = try await ServerProcess.start(folder: server.folder, keys: server.keys, environment: leases)
+        defer { restarted.kill() }
+        let retried = try await restarted.client.postFormRetryingInFlight(
+            "/v1/payment_intents",
+            form,
+            auth: restarted.secret,
+            headers: key
+        )
+        #expect(retried.status == 200, "\(retried)\n\(restarted.diagnostics)")
+        #expect(try retried.json()["status"]?.string == "succeeded")
+        let list = try await restarted.client.get("/v1/payment_intents", auth: restarted.secret)
+        #expect(try list.json()["data"]?.array?.count == 1, "\(list)")
+        #expect(await restarted.stop()?.isCleanExit == true)
+        #expect(try Ledgers(folder: server.folder).networkApprovedAttempts().count == 1)
+        restarted.removeFiles()
+    }
+
     /// Whether `server` has recorded `count` attempts still pending: it committed them and is asking the card
     /// network (read on the calling thread, for ``ServerProcess/send(_:when:timeout:)``).
     static func attemptsPending(_ count: Int, _ server: ServerProcess) -> @Sendable () throws -> Bool {
