@@ -341,4 +341,30 @@ struct NetworkFailureLogRouteTests {
         }
         try await offCooperativePool { locked.wait() }
     }
+
+    @Test("A 3-D Secure answer the card network fails is a page, which tells its modal to read the intent afresh")
+    func challengeFailureIsAPage() async throws {
+        // Given a payment waiting for its challenge, and a card network that then fails
+        let folder = try TestPaths.temporaryFolder()
+        let ledger = FailingLedger(
+            base: try TestModeCardNetwork(ledgerPath: folder.appendingPathComponent("ledger.sqlite").path)
+        )
+        try await withWire(try TestHTTP(environment: try TestEnvironment(network: ledger))) { api in
+            let card = try await api.card("4000002500003155")
+            let waiting = try await api.payment([("payment_method", card), ("confirm", "true")])
+            try #require(waiting.json["status"]?.string == "requires_action", "\(waiting.text)")
+            ledger.failing.withLock { $0 = true }
+
+            // When the shopper completes the challenge
+            let page = try await api.completeChallenge(of: waiting.json)
+
+            // Then the answer is the page's HTML with the error's status (it was the API's JSON), saying to return
+            // to the merchant, and telling a modal to read the intent afresh
+            #expect(page.status == 500, "\(page.text)")
+            #expect(page.header("Content-Type")?.hasPrefix("text/html") == true, "\(page.headers)")
+            #expect(page.text.contains("Something went wrong") && page.text.contains("return to the merchant"))
+            #expect(page.text.contains("outcome: \"expired\""), "\(page.text)")
+            #expect(!page.text.contains("\"error\""), "\(page.text)")
+        }
+    }
 }

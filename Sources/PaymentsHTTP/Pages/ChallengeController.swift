@@ -35,6 +35,8 @@ struct ChallengeController {
             return Self.page(status: .ok, text: text, title: text.paymentTitle, body: Self.challengeForm(intent, text))
         } catch let error as PaymentError where error.status == 404 {
             return Self.expiredPage(text)
+        } catch {
+            return Self.failurePage(error, text: text, context: context)
         }
     }
 
@@ -67,6 +69,8 @@ struct ChallengeController {
             }
         } catch let error as PaymentError where error.status == 404 {
             return Self.expiredPage(text)
+        } catch {
+            return Self.failurePage(error, text: text, context: context)
         }
         let passed = outcome == .complete
         // payments.js's modal (`modal=1` in the page's URL, which its form posts to) waits for the page's message,
@@ -207,6 +211,31 @@ struct ChallengeController {
             text: text,
             title: text.expiredTitle,
             body: "<p>\(escape(text.expiredMessage))</p>\(over)"
+        )
+    }
+
+    /// The page for a step the server could not finish (the database or the card network failed): a page, where the
+    /// shopper saw the API's JSON error. Its status is the error's; it tells a modal of `payments.js` to read the
+    /// intent's state afresh (as for a used link), which says where the payment stands. The error is logged as the
+    /// API's are.
+    static func failurePage(_ error: any Error, text: ChallengeText, context: StripeRequestContext) -> Response {
+        let status: Int
+        if let error = error as? PaymentError {
+            ErrorAndRequestIDMiddleware.logServerError(error, context: context)
+            status = error.status
+        } else {
+            context.logger.error("request failed", metadata: ["error": .string(String(describing: error))])
+            status = 500
+        }
+        let over = """
+            <script>window.parent && window.parent !== window && window.parent.postMessage(\
+            {type: "payments-3ds-result", outcome: "expired"}, "*");</script>
+            """
+        return page(
+            status: HTTPResponse.Status(code: status),
+            text: text,
+            title: text.failureTitle,
+            body: "<p>\(escape(text.failureMessage))</p>\(over)"
         )
     }
 

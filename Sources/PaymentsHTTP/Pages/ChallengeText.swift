@@ -30,6 +30,9 @@ struct ChallengeText: Sendable {
     let cardNotSavedTitle: String
     let expiredTitle: String
     let expiredMessage: String
+    /// A page whose step the server could not finish (a database or card network failure).
+    let failureTitle: String
+    let failureMessage: String
     let unknownAnswer: String
 
     static let english = ChallengeText(
@@ -52,6 +55,9 @@ struct ChallengeText: Sendable {
         cardNotSavedTitle: "Card not saved",
         expiredTitle: "Link no longer valid",
         expiredMessage: "This authentication link has been used or has expired.",
+        failureTitle: "Something went wrong",
+        failureMessage: "This step could not be finished. Close this window and return to the merchant, who can see "
+            + "where the payment stands.",
         unknownAnswer: "Unknown answer"
     )
 
@@ -75,6 +81,9 @@ struct ChallengeText: Sendable {
         cardNotSavedTitle: "カードは保存されていません",
         expiredTitle: "このリンクは無効です",
         expiredMessage: "この認証リンクは使用済みか、有効期限が切れています。",
+        failureTitle: "問題が発生しました",
+        failureMessage: "この手続きを完了できませんでした。このウィンドウを閉じて、お店のページにお戻りください。"
+            + "お支払いの状況はお店で確認できます。",
         unknownAnswer: "不明な回答"
     )
 
