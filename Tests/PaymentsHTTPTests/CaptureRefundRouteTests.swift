@@ -731,6 +731,33 @@ struct CaptureRefundRouteTests {
         }
     }
 
+    @Test("a refund naming an intent and its own earlier declined charge is refused as that charge is, not as foreign")
+    func refundIntentWithItsDeclinedCharge() async throws {
+        try await withWire { api in
+            // Given an intent declined once (card 9995), then paid with another card
+            let created = try await api.payment()
+            let intent = try #require(created.json["id"]?.string)
+            let declinedCard = try await api.card("4000000000009995")
+            let declined = try await api.post(
+                "/v1/payment_intents/\(intent)/confirm",
+                [("payment_method", declinedCard)]
+            )
+            try #require(declined.status == 402, "\(declined.text)")
+            let failedCharge = try #require(declined.error["charge"]?.string, "\(declined.text)")
+            let paid = try await api.post("/v1/payment_intents/\(intent)/confirm", [("payment_method", "pm_card_visa")])
+            try #require(paid.json["status"]?.string == "succeeded", "\(paid.text)")
+
+            // When a refund names the intent and its declined charge
+            let refused = try await Self.refund(api, intent, [("charge", failedCharge)])
+
+            // Then it is the declined charge's own refusal (nothing moved), not "does not belong" (a probe)
+            #expect(refused.status == 400, "\(refused.text)")
+            #expect(refused.error["code"]?.string == "charge_not_refundable", "\(refused.text)")
+            #expect(refused.error["message"]?.string?.contains("card_declined") == true, "\(refused.text)")
+            #expect(try await api.get("/v1/refunds").json.ids == [])
+        }
+    }
+
     @Test("a refund can be retrieved and its metadata updated")
     func retrieveAndUpdateRefund() async throws {
         try await withWire { api in

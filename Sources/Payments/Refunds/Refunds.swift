@@ -199,6 +199,30 @@ public struct Refunds: Sendable {
     /// The captured charge a refund request names (by intent or by charge), with Stripe's errors. A request naming both
     /// must name the intent's own charge: a charge of another payment is refused, never refunded in its place.
     static func charge(for input: CreateInput, tx: any StoreTransaction) throws -> Charge {
+        if let intentID = input.paymentIntent, let named = input.charge {
+            // Both: the charge must be one of the intent's (its latest, or an earlier attempt, whose refusal is the
+            // charge's own: an earlier declined charge was told it did not belong to its intent, a probe), and is
+            // then refunded as the charge alone is
+            guard let charge = try tx.charge(named) else {
+                throw PaymentError.resourceMissing("charge", id: named, param: "charge", inURL: false)
+            }
+            guard charge.paymentIntent == intentID else {
+                guard try tx.paymentIntent(intentID) != nil else {
+                    throw PaymentError.resourceMissing(
+                        "payment_intent",
+                        id: intentID,
+                        param: "payment_intent",
+                        inURL: false
+                    )
+                }
+                throw PaymentError.invalidRequest(
+                    "Charge \(named) does not belong to PaymentIntent \(intentID): name one of them, or both of the same "
+                        + "payment.",
+                    param: "charge"
+                )
+            }
+            return try Self.charge(for: CreateInput(charge: named), tx: tx)
+        }
         if let intentID = input.paymentIntent {
             guard let intent = try tx.paymentIntent(intentID) else {
                 throw PaymentError.resourceMissing(
@@ -219,15 +243,6 @@ public struct Refunds: Sendable {
                     "This PaymentIntent does not have a successful charge to refund.\(hint)",
                     code: "charge_not_refundable",
                     param: "payment_intent"
-                )
-            }
-            if let named = input.charge, named != charge.id {
-                guard try tx.charge(named) != nil else {
-                    throw PaymentError.resourceMissing("charge", id: named, param: "charge", inURL: false)
-                }
-                throw PaymentError.invalidRequest(
-                    "Charge \(named) does not belong to PaymentIntent \(intentID): name one of them, or both of the same payment.",
-                    param: "charge"
                 )
             }
             return charge
