@@ -216,8 +216,8 @@ public struct Refunds: Sendable {
                     )
                 }
                 throw PaymentError.invalidRequest(
-                    "Charge \(named) does not belong to PaymentIntent \(intentID): name one of them, or both of the same "
-                        + "payment.",
+                    "Charge \(named) does not belong to PaymentIntent \(intentID): name one of them, or both of the "
+                        + "same payment.",
                     param: "charge"
                 )
             }
