@@ -129,6 +129,9 @@ struct SweepCommand: AsyncParsableCommand {
             ("captures recorded", "\(report.capturesRecorded)"),
             ("idempotency keys pruned", "\(report.idempotencyKeysPruned)"),
             ("pending charges recovered", "\(report.pendingChargesRecovered)"),
+            // Captures and cancels the network made for requests that did not record them (they were counted as
+            // pending charges recovered)
+            ("settlements recorded", "\(report.settlementsRecorded)"),
             ("pending refunds settled", "\(report.pendingRefundsSettled)"),
             ("refunds updated", "\(report.refundsUpdated)"),
             ("events pruned", "\(report.eventsPruned)"),

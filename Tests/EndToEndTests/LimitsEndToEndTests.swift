@@ -313,6 +313,15 @@ struct LimitsEndToEndTests {
             let second = try await offCooperativePool { RawHTTP.receiveUntilClosed(fd, seconds: 10) }
             let last = String(decoding: second.data, as: UTF8.self)
             #expect(second.closed && last.hasPrefix("HTTP/1.1 200 OK") && !last.contains("keep-alive"), "\(last)")
+            // And so is keep-alive among other options, or in a second Connection field (a probe: answered without)
+            for fields in ["Connection: TE, Keep-Alive\r\nTE: trailers", "Connection: keep-alive\r\nConnection: TE"] {
+                let fd = try RawHTTP.connect(port: server.port)
+                defer { close(fd) }
+                RawHTTP.send(fd, "GET /health HTTP/1.0\r\n\(fields)\r\n\r\n")
+                let answer = try await offCooperativePool { RawHTTP.receiveUntilClosed(fd, seconds: 1) }
+                let text = String(decoding: answer.data, as: UTF8.self)
+                #expect(!answer.closed && text.contains("\r\nConnection: keep-alive\r\n"), "\(fields): \(text)")
+            }
         }
     }
 

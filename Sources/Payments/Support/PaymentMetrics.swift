@@ -45,6 +45,7 @@ enum PaymentMetrics {
             ("authorizations_canceled", report.authorizationsCanceled), ("captures_recorded", report.capturesRecorded),
             ("idempotency_keys_pruned", report.idempotencyKeysPruned),
             ("pending_charges_recovered", report.pendingChargesRecovered),
+            ("settlements_recorded", report.settlementsRecorded),
             ("pending_refunds_settled", report.pendingRefundsSettled), ("refunds_updated", report.refundsUpdated),
             ("events_pruned", report.eventsPruned), ("skipped", report.skipped),
         ] where rows > 0 {

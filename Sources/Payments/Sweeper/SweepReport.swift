@@ -15,6 +15,10 @@ public struct SweepReport: Sendable, Equatable {
     public var idempotencyKeysPruned: Int
     /// Rule d: attempts a crash left pending, settled by asking the network again under the same attempt id.
     public var pendingChargesRecovered: Int
+    /// Rule d, for captures and cancels: ones a request asked the network for and did not record (a crash, a store
+    /// that refused the write), asked again under the request's reference and recorded. They were counted as
+    /// pending charges recovered, beside a log line saying a capture or release was recorded (a probe).
+    public var settlementsRecorded: Int
     /// Rule e: refunds a crash left pending, completed at the network under the same refund id.
     public var pendingRefundsSettled: Int
     /// Rule f: refunds whose status the network said would change, asked about again and updated (a pending refund
@@ -45,8 +49,10 @@ public struct SweepReport: Sendable, Equatable {
         eventsPruned: Int = 0,
         refundsUpdated: Int = 0,
         setupAttemptsExpired: Int = 0,
+        settlementsRecorded: Int = 0,
         rulesSkipped: [SweeperRule] = []
     ) {
+        self.settlementsRecorded = settlementsRecorded
         self.rulesSkipped = rulesSkipped
         self.eventsPruned = eventsPruned
         self.setupAttemptsExpired = setupAttemptsExpired
@@ -64,7 +70,7 @@ public struct SweepReport: Sendable, Equatable {
     /// How many rows the pass changed, all rules together.
     public var changes: Int {
         attemptsExpired + setupAttemptsExpired + authorizationsCanceled + capturesRecorded + idempotencyKeysPruned
-            + pendingChargesRecovered + pendingRefundsSettled + refundsUpdated + eventsPruned
+            + pendingChargesRecovered + settlementsRecorded + pendingRefundsSettled + refundsUpdated + eventsPruned
     }
 
     /// The counts as log metadata, with the rules' names as keys (numbers, so JSON logs show them as numbers).
@@ -76,6 +82,7 @@ public struct SweepReport: Sendable, Equatable {
             "captures_recorded": .stringConvertible(capturesRecorded),
             "idempotency_keys_pruned": .stringConvertible(idempotencyKeysPruned),
             "pending_charges_recovered": .stringConvertible(pendingChargesRecovered),
+            "settlements_recorded": .stringConvertible(settlementsRecorded),
             "pending_refunds_settled": .stringConvertible(pendingRefundsSettled),
             "events_pruned": .stringConvertible(eventsPruned),
             "refunds_updated": .stringConvertible(refundsUpdated),

@@ -609,7 +609,7 @@ public struct Sweeper: Sendable {
             else { return }
             do {
                 let settled = try await intents.settle(intent)
-                report.pendingChargesRecovered += 1
+                report.settlementsRecorded += 1
                 context.logger.info(
                     "recorded a capture or release the network made for a request that did not record it",
                     metadata: ["payment_intent": "\(intent.id)", "status": "\(settled.status.rawValue)"]

@@ -120,7 +120,7 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
         } else if services.readiness.isDraining {
             response.headers[.connection] = "close"
             services.readiness.closing(context.connection)
-        } else if let connection, connection.utf8.count == 10, connection.lowercased() == "keep-alive" {
+        } else if let connection, Self.asksKeepAlive(connection) {
             response.headers[.connection] = "keep-alive"
         }
         PageHeaders.apply(to: &response.headers, path: request.uri.path, endpoint: context.endpointPath)
@@ -176,6 +176,17 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
             paymentMethod: methodJSON,
             setupIntent: setupJSON
         ).serialized()
+    }
+
+    /// Whether a request's `Connection` value (its fields joined by commas) names the `keep-alive` option, in any
+    /// case, alone or among others (`keep-alive, TE`, RFC 9112, 9.3): only `keep-alive` alone was answered with it, a
+    /// probe's `TE, Keep-Alive` waited for the idle timeout. No allocation for a value that names nothing else.
+    static func asksKeepAlive(_ connection: String) -> Bool {
+        if connection.utf8.count == 10 { return connection.lowercased() == "keep-alive" }
+        return connection.utf8.count > 10
+            && connection.split(separator: ",").contains {
+                $0.trimmingCharacters(in: .whitespaces).lowercased() == "keep-alive"
+            }
     }
 
     /// Logs a service error the client is answered with (a 5xx other than 501, which names what the client sent) at
