@@ -106,6 +106,7 @@ struct GracefulShutdownTests {
             #expect(refused.status == 503, "\(refused)")
             #expect(try refused.json()["error"]?["code"]?.string == "server_stopping", "\(refused)")
             #expect(refused.headers["stripe-should-retry"] == "true", "\(refused)")
+            #expect(try refused.json()["error"]?["doc_url"] == nil, "\(refused)")
         }
         // And only the first payment was made: one intent, one authorization at the card network
         let amounts = try Ledgers(folder: server.folder).read("payments.sqlite") { db in

@@ -112,6 +112,21 @@ struct NestedExpansionRouteTests {
             let refunds = try await api.get("/v1/refunds", [("expand[]", "data.charge.payment_intent")])
             #expect(refunds.json["data"]?[0]?.at("charge.payment_intent.id")?.string == paid.intent, "\(refunds.text)")
 
+            // On a list `data` counts as one of the four (Stripe's deepest for charges is
+            // data.payment_intent.customer.default_source): three fields below it, not four
+            let listDeep = "data.latest_charge.payment_intent.latest_charge.customer"
+            let tooDeepList = try await api.get("/v1/payment_intents", [("expand[]", listDeep)])
+            #expect(tooDeepList.refusesExpanding(listDeep), "\(tooDeepList.text)")
+            let listThree = try await api.get(
+                "/v1/charges",
+                [("expand[]", "data.payment_intent.customer.invoice_settings.default_payment_method")]
+            )
+            #expect(
+                listThree.json["data"]?[0]?.at("payment_intent.customer.invoice_settings.default_payment_method.id")?
+                    .string == paid.card,
+                "\(listThree.text)"
+            )
+
             // Five fields deep is refused, as Stripe refuses it, and so is a field below one that is always null
             let deep = "latest_charge.payment_intent.latest_charge.payment_intent.customer"
             let tooDeep = try await api.get("/v1/payment_intents/\(paid.intent)", [("expand[]", deep)])

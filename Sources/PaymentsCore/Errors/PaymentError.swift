@@ -527,6 +527,12 @@ extension PaymentError {
     /// Stripe has no code for this one; a client can tell it from other 503s by it.
     public static let notRunWhileStoppingCode = "server_stopping"
 
+    /// The codes of this service's own, which Stripe does not have: their errors have no `doc_url` (a link to
+    /// Stripe's error-code pages named pages that do not exist).
+    public static let ownCodes: Set<String> = [
+        commitUnknownCode, answerNotRecordedCode, cardNetworkUnavailableCode, notRunWhileStoppingCode,
+    ]
+
     /// A 503 for a request that came, while the server drained, on a connection after an answer that said
     /// `Connection: close`: it was not run.
     public static let notRunWhileStopping = PaymentError(

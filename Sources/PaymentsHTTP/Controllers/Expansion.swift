@@ -101,6 +101,11 @@ enum Expansion {
         return paths
     }
 
+    /// How many fields a path goes through: its names, `invoice_settings.default_payment_method` being one field.
+    static func fields(in path: String) -> Int {
+        path.split(separator: ".").count(where: { $0 != "invoice_settings" })
+    }
+
     /// Reads `expand` and checks every entry against `allowed`.
     ///
     /// On a list every entry needs the `data.` prefix, as Stripe's: a bare field names a property of the list
@@ -118,7 +123,9 @@ enum Expansion {
                 )
             }
             let field = list ? String(value.dropFirst(5)) : value
-            guard allowed.contains(field) else {
+            // On a list `data` is one of the four levels, as Stripe counts them (its deepest for charges is
+            // `data.payment_intent.customer.default_source`): a list took one more than a retrieve (a probe)
+            guard allowed.contains(field), !list || fields(in: field) < maximumDepth else {
                 throw .invalidRequest("This property cannot be expanded (\(value)).", param: "expand")
             }
         }

@@ -353,7 +353,9 @@ public enum StripeRenderer {
         if let charge = error.charge { pairs.append(("charge", .string(charge))) }
         if let code = error.code { pairs.append(("code", .string(code))) }
         if let decline = error.declineCode { pairs.append(("decline_code", .string(decline))) }
-        if let code = error.code { pairs.append(("doc_url", .string(docURL(code)))) }
+        if let code = error.code, !PaymentError.ownCodes.contains(code) {
+            pairs.append(("doc_url", .string(docURL(code))))
+        }
         pairs.append(("message", .string(clipped(error.message))))
         if let param = error.param { pairs.append(("param", .string(clipped(param)))) }
         if let paymentIntent { pairs.append(("payment_intent", paymentIntent)) }
