@@ -148,6 +148,14 @@ struct ServeStartupTests {
             #expect(run.output.contains("is the card network's ledger (card-network.sqlite"), "\(command): \(run)")
             #expect(!run.output.contains("Name another file"), "\(command): \(run)")
         }
+        let log = try await runToCompletion(
+            try PaymentsBinary.path(),
+            ["migrate", "--db", folder.path + "/card-network.sqlite-wal"],
+            environment: PaymentsBinary.environment([:]),
+            in: folder,
+            timeout: .seconds(30)
+        )
+        #expect(log.output.contains("the file SQLite keeps beside the card network's ledger"), "\(log)")
         // And the database holds none of the network's tables
         let tables = try Ledgers(folder: folder).read("p.sqlite") { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE name = 'authorizations'")
