@@ -43,10 +43,6 @@ extension Lookup {
         }
     }
 
-    /// The related objects a charge's rendering can expand (Stripe's `expand[]` names). `refunds` is always shown
-    /// (as in API versions before 2022-11-15), so expanding it is accepted and changes nothing.
-    public static let chargeExpandable: Set<String> = ["payment_intent", "customer", "refunds"]
-
     /// Reads a charge's card, refunds and the related objects `expand` names, in one consistent snapshot.
     public func chargeBundle(for charge: Charge, expand: Set<String> = []) async throws -> ChargeBundle {
         try await database.read { tx in try Self.chargeBundle(for: charge, in: tx, expand: expand) }

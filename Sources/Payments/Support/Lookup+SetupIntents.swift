@@ -24,9 +24,6 @@ extension Lookup {
         }
     }
 
-    /// The related objects a SetupIntent's rendering can expand (Stripe's `expand[]` names).
-    public static let setupIntentExpandable: Set<String> = ["payment_method", "customer"]
-
     /// Reads a setup intent's related objects that its rendering shows: those `expand` names, and the payment
     /// method of its last error, which the error shows in full.
     public func bundle(for setup: SetupIntent, expand: Set<String>) async throws -> SetupIntentBundle {

@@ -58,12 +58,13 @@ enum Expansion {
     static let customerDefaultCard = "invoice_settings.default_payment_method"
 
     /// The objects whose fields expand.
-    enum Object: CaseIterable {
+    enum Object {
         case paymentIntent, charge, refund, customer, paymentMethod, setupIntent
     }
 
     /// Each object's expandable fields, and what each holds when expanded: an object, or nil for a field that is
-    /// always null here (nothing below it expands) or a list (`refunds`, always shown).
+    /// always null here (nothing below it expands) or a list (a charge's `refunds`, always shown as in API versions
+    /// before 2022-11-15, so expanding it is accepted and changes nothing).
     static let fields: [Object: [String: Object?]] = [
         .paymentIntent: nulls(intentNull).merging(
             ["payment_method": .paymentMethod, "customer": .customer, "latest_charge": .charge]

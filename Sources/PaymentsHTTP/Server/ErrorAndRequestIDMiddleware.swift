@@ -110,10 +110,10 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
         }
         // Hummingbird closes the connection after this answer (see `ConnectionCloseHandler`), or after the requests
         // it read when the server drains (a keep-alive client's next request on it failed with a broken pipe): say so
-        // (RFC 9112, 9.6), and while draining run nothing more that comes on it (above)
-        // A request that asked to keep its connection (`Connection: keep-alive`, which `ConnectionCloseHandler` left
-        // as sent) is told it is kept: an HTTP/1.0 client reads an answer without it as one that ends at the close
-        // (`ab -k` waited for the idle timeout on every connection)
+        // (RFC 9112, 9.6), and while draining run nothing more that comes on it (above). Otherwise a request that
+        // asked to keep its connection (`keep-alive`, which `ConnectionCloseHandler` left as sent) is told it is
+        // kept: an HTTP/1.0 client reads an answer without it as one that ends at the close (`ab -k` waited for the
+        // idle timeout on every connection)
         let connection = request.headers[.connection]
         if connection == "close" {
             response.headers[.connection] = "close"
@@ -180,7 +180,7 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
 
     /// Whether a request's `Connection` value (its fields joined by commas) names the `keep-alive` option, in any
     /// case, alone or among others (`keep-alive, TE`, RFC 9112, 9.3): only `keep-alive` alone was answered with it, a
-    /// probe's `TE, Keep-Alive` waited for the idle timeout. No allocation for a value that names nothing else.
+    /// probe's `TE, Keep-Alive` waited for the idle timeout.
     static func asksKeepAlive(_ connection: String) -> Bool {
         if connection.utf8.count == 10 { return connection.lowercased() == "keep-alive" }
         return connection.utf8.count > 10
