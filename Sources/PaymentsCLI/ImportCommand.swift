@@ -14,8 +14,10 @@ struct ImportCommand: AsyncParsableCommand {
             payment data, and the archive's migrations must be this version's, or an older version's (the first of \
             them). Then migrates the target to the archive's migrations and copies every row in one transaction; on \
             PostgreSQL each rowid identity is set past the highest imported value. An older version's archive is \
-            then brought up to date by this version's later migrations. Any refusal exits 1 and leaves the target \
-            unchanged. Stop the server on both databases while copying.
+            then brought up to date by this version's later migrations. Any refusal exits 1 with no row imported; \
+            a refusal of the archive or the target leaves the target unchanged, and one of the rows (the database \
+            refusing one) leaves an existing target migrated, a new file removed. Stop the server on both \
+            databases while copying.
             """
     )
 
