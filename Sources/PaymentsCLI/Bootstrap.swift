@@ -173,6 +173,19 @@ struct Bootstrap {
         guard !newest.isEmpty else { return nil }
         let unknown = try await store.read { tx in try newest.filter { try tx.charge($0) == nil } }
         guard let first = unknown.first else { return nil }
+        let hasCharges = try await store.read { tx in
+            try !tx.charges(customer: nil, paymentIntent: nil, created: nil, page: PageRequest(limit: 1)).items.isEmpty
+        }
+        if !hasCharges {
+            // A database with no payment at all beside a ledger with approvals: not a backup older than the ledger
+            // (which the warning below said of a new database), but another database's ledger, most often that of
+            // another database in the same folder, whose default ledger this is too (a probe)
+            return "the card network's ledger \(path) holds approved charges (\(first) among them) and "
+                + "\(store.displayName) holds none: the ledger is shared with another database, most likely one in the "
+                + "same folder (every database uses card-network.sqlite beside it unless networkLedger, "
+                + "PAYMENTS_NETWORK_LEDGER, names another). Sharing it is safe; to keep this database's approvals "
+                + "apart, give it a ledger of its own, or a folder of its own."
+        }
         return
             "the card network's ledger \(path) holds \(unknown.count) of its \(newest.count) newest approved charges "
             + "that \(store.displayName) does not have (\(first) among them): the database was restored from a backup "

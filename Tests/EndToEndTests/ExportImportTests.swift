@@ -361,6 +361,15 @@ struct ExportImportTests {
             #expect(message.contains("copy the database first, then the ledger"), "\(message)")
         }
         #expect(try #require(paidBetween["status"]?.string) == "succeeded")
+
+        // And a new database in the server's folder, whose default ledger is the server's, is warned the ledger is
+        // shared with another database, not that it is a backup older than the ledger (a probe)
+        let other = server.folder.appendingPathComponent("other.sqlite").path
+        try #require(try await Self.run(["migrate", "--db", other], in: server.folder).termination.isCleanExit)
+        let sweep = try await Self.run(["sweep", "--db", other], in: server.folder)
+        #expect(sweep.termination.isCleanExit, "\(sweep.output)")
+        #expect(sweep.output.contains("the ledger is shared with another database"), "\(sweep.output)")
+        #expect(!sweep.output.contains("backup older than the ledger"), "\(sweep.output)")
     }
 
     @Test("export refuses an output that is a named pipe, a link or a folder, or no name, without opening it")
