@@ -477,6 +477,35 @@ struct BadInputRouteTests {
         }
     }
 
+    @Test("A JSON number that would not be read as sent (a fraction, an exponent, past 64 bits) is a 400 naming it")
+    func jsonNumbersReadExactlyOrRefused() async throws {
+        try await withWire { api in
+            // Given numbers whose text a JSON parser does not keep: they were stored changed ("1.1", a 41-digit
+            // order number rounded), and an amount's error quoted "2000.0", which was never sent (a probe)
+            for (body, param) in [
+                (#"{"metadata": {"k": 1.10}}"#, "metadata[k]"),
+                (#"{"metadata": {"order": 12345678901234567890123456789012345678901}}"#, "metadata[order]"),
+                (#"{"name": 1e2}"#, "name"),
+                (#"{"metadata": {"list": [1, 2.5]}}"#, "metadata[list][1]"),
+            ] {
+                let response = try await api.send(.post, "/v1/customers", body: body, contentType: "application/json")
+                #expect(response.status == 400, "\(body): \(response.text)")
+                #expect(response.error["param"]?.string == param, "\(body): \(response.text)")
+                #expect(response.error["message"]?.string?.contains("send it as a string") == true, "\(response.text)")
+            }
+            #expect(try await api.listCount("/v1/customers") == 0)
+            // And an integer is read exactly, as text where text goes
+            let exact = try await api.send(
+                .post,
+                "/v1/customers",
+                body: #"{"metadata": {"order": 9223372036854775807, "small": -5}}"#,
+                contentType: "application/json"
+            )
+            #expect(exact.json["metadata"]?["order"]?.string == "9223372036854775807", "\(exact.text)")
+            #expect(exact.json["metadata"]?["small"]?.string == "-5", "\(exact.text)")
+        }
+    }
+
     @Test(
         "A parameter in two forms, a list item numbered wrongly, digits or letters with a space: a 400 saying which",
         arguments: [

@@ -87,12 +87,15 @@ public indirect enum ParameterNode: Sendable, Equatable {
             throw .invalidRequest("Invalid JSON body: expected an object at the top level.")
         }
         var count = 0
-        guard case .map(let map) = try fromJSON(dictionary, depth: 0, count: &count, limit: limit) else { return [:] }
+        guard case .map(let map) = try fromJSON(dictionary, path: "", depth: 0, count: &count, limit: limit) else {
+            return [:]
+        }
         return map
     }
 
-    private static func fromJSON(_ value: Any, depth: Int, count: inout Int, limit: Int) throws(PaymentError)
-        -> ParameterNode
+    /// `value` as a node; `path` is its parameter's name as a form names it (`metadata[order]`), for errors.
+    private static func fromJSON(_ value: Any, path: String, depth: Int, count: inout Int, limit: Int)
+        throws(PaymentError) -> ParameterNode
     {
         // The top-level object itself is not a parameter.
         if depth > 0 { count += 1 }
@@ -104,18 +107,37 @@ public indirect enum ParameterNode: Sendable, Equatable {
         case let dictionary as [String: Any]:
             var map: [String: ParameterNode] = [:]
             for (key, item) in dictionary {
-                map[key] = try fromJSON(item, depth: depth + 1, count: &count, limit: limit)
+                let name = path.isEmpty ? key : "\(path)[\(key)]"
+                map[key] = try fromJSON(item, path: name, depth: depth + 1, count: &count, limit: limit)
             }
             return .map(map)
         case let array as [Any]:
             var list: [ParameterNode] = []
-            for item in array { list.append(try fromJSON(item, depth: depth + 1, count: &count, limit: limit)) }
+            for (index, item) in array.enumerated() {
+                list.append(
+                    try fromJSON(item, path: "\(path)[\(index)]", depth: depth + 1, count: &count, limit: limit)
+                )
+            }
             return .list(list)
         case let string as String:
             return .value(string)
         case let number as NSNumber:
             // JSON booleans arrive as NSNumber with the Objective-C type "c" (char); integers and decimals do not.
-            if String(cString: number.objCType) == "c" { return .value(number.boolValue ? "true" : "false") }
+            let type = String(cString: number.objCType)
+            if type == "c" { return .value(number.boolValue ? "true" : "false") }
+            // A number with a fraction or an exponent, or an integer past 64 bits, arrives as a double (or a decimal
+            // of 38 digits): its text is gone, and what is left is not what was sent (`1.10` read as "1.1", a
+            // 41-digit order number with its last digit rounded, `2e3` as "2000.0"). Refused, where it was stored
+            // changed without a word (a probe); an integer is read exactly
+            if type == "d" || type == "f" {
+                let name = CardNumber.appears(in: path) ? "a parameter" : "'\(path)'"
+                throw .invalidRequest(
+                    "Invalid JSON body: the number given for \(name) has a fraction, an exponent or more digits than "
+                        + "a 64-bit integer, and would not be read as sent (it reads as \(number.stringValue)): send "
+                        + "it as a string, or an amount as a whole number of the currency's smallest unit.",
+                    param: CardNumber.appears(in: path) ? nil : path
+                )
+            }
             return .value(number.stringValue)
         case is NSNull:
             return .value("")
