@@ -78,9 +78,12 @@ struct LimitsEndToEndTests {
             #expect(overCount.status == 431, "\(overCount)")
             #expect(try overCount.json()["error"]?["type"]?.string == "invalid_request_error")
 
-            // Far over the header limit: the HTTP parser refuses it (a bare 400), and the server carries on
+            // Far over the header limit: the HTTP parser refuses it, answered as the 431 (it was a bare 400), and the
+            // server carries on
             let huge = try create(body, extra: [("X-Pad", String(repeating: "p", count: 3 * 2048))])
-            #expect(huge.status == 400, "\(huge)")
+            #expect(huge.status == 431, "\(huge)")
+            #expect(try huge.json()["error"]?["code"]?.string == "request_header_fields_too_large", "\(huge)")
+            #expect(huge.headers["request-id"] != nil, "\(huge)")
 
             // Form parameters: 12 pass, 13 are a 400 parameters_too_many
             let twelve = body + (0..<10).map { "&metadata[k\($0)]=v" }.joined()
@@ -292,6 +295,41 @@ struct LimitsEndToEndTests {
             RawHTTP.send(fd, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
             let second = try await offCooperativePool { RawHTTP.receiveUntilClosed(fd, seconds: 10) }
             #expect(second.closed && String(decoding: second.data, as: UTF8.self).hasPrefix("HTTP/1.1 200 OK"))
+        }
+    }
+
+    @Test("A request the HTTP parser refuses (a raw non-ASCII byte in its URL) is a Stripe-style 400, in its turn")
+    func parserRefusalAnswered() async throws {
+        try await withServer(environment: ["PAYMENTS_IDLE_TIMEOUT": "0"]) { server in
+            let auth = "Authorization: Bearer \(server.secretKey)\r\n"
+            for (request, says) in [
+                // A URL pasted into curl with its umlauts as they are, and a control character in a header: each was
+                // a bare 400 (no body, no Request-Id, no log line: a probe)
+                ("GET /v1/customers?email=jürgen@müller.de HTTP/1.1\r\nHost: x\r\n\(auth)\r\n", "%C3%A9"),
+                ("GET /health HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\u{01}b\r\n\r\n", "visible ASCII"),
+            ] {
+                let fd = try RawHTTP.connect(port: server.port)
+                defer { close(fd) }
+                // (behind a valid request on the same connection: answered in order, the valid one first)
+                RawHTTP.send(fd, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n" + request)
+                let (data, closed) = try await offCooperativePool { RawHTTP.receiveUntilClosed(fd, seconds: 10) }
+                let answers = try RawHTTP.answers(in: data)
+                #expect(closed, "\(answers)")
+                #expect(answers.map(\.status) == [200, 400], "\(answers)")
+                guard answers.count == 2 else { continue }
+                let refused = answers[1]
+                #expect(try refused.json()["error"]?["type"]?.string == "invalid_request_error", "\(refused)")
+                #expect(try refused.json()["error"]?["message"]?.string?.contains(says) == true, "\(refused)")
+                #expect(refused.headers["request-id"]?.hasPrefix("req_") == true, "\(refused)")
+                #expect(refused.headers["connection"] == "close", "\(refused)")
+            }
+            // And the refusals are logged as every answer is, and the server carries on
+            #expect(server.output.contains("status=400"), "\(server.output)")
+            let health = try RawHTTP.exchange(
+                port: server.port,
+                RawHTTP.request("GET", "/health", port: server.port, headers: [])
+            )
+            #expect(health.status == 200)
         }
     }
 

@@ -42,6 +42,10 @@ final class ConnectionCloseHandler: ChannelInboundHandler, RemovableChannelHandl
 
     /// The request being read offers an upgrade: reading stops at its end.
     private var upgrading = false
+    /// A request's head was passed on and its end not yet.
+    private var inRequest = false
+    /// A request the parser refused was passed on as one of its own (``errorCaught(context:error:)``).
+    private var refused = false
     /// The body bytes of the request being read, and whether they went over the limit.
     private var bodyBytes = 0
     private var overLimit = false
@@ -63,6 +67,7 @@ final class ConnectionCloseHandler: ChannelInboundHandler, RemovableChannelHandl
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(var head):
+            inRequest = true
             bodyBytes = 0
             overLimit = false
             let upgrade = head.method == .CONNECT || Self.offersUpgrade(head.headers)
@@ -79,6 +84,7 @@ final class ConnectionCloseHandler: ChannelInboundHandler, RemovableChannelHandl
             if oversized { Self.stopReading(context) }
         case .end where upgrading:
             // The decoder reads nothing after this request but would keep what arrives
+            inRequest = false
             Self.stopReading(context)
             context.fireChannelRead(data)
         case .body(let part):
@@ -94,8 +100,57 @@ final class ConnectionCloseHandler: ChannelInboundHandler, RemovableChannelHandl
             }
             context.fireChannelRead(data)
         case .end:
+            inRequest = false
             context.fireChannelRead(data)
         }
+    }
+
+    // MARK: - Requests the parser refuses
+
+    /// The field of the request that stands for one NIO's parser refused (``errorCaught(context:error:)``), naming
+    /// the parser's error; ``ErrorAndRequestIDMiddleware`` answers it. A client that sends the field itself gets the
+    /// same 400, its request not run.
+    static let parserErrorField = "x-payments-parser-error"
+
+    /// A request NIO's parser refuses before its head is whole (a raw non-ASCII byte in the URL, a control character
+    /// in a header, a head over the parser's limit, a malformed request line) is passed on as a request of its own,
+    /// `GET /` naming the parser's error in ``parserErrorField`` and closing its connection, so the service answers it
+    /// in turn, after any request before it on the connection: a Stripe-style error with a `Request-Id`, logged as
+    /// every answer is. Hummingbird answered such a request with a bare 400 (no body, no `Request-Id`, no log line),
+    /// which told a merchant who pasted a URL with an umlaut into curl nothing (a probe). Reading stops at once. An
+    /// error inside a request whose head was passed on (its body) goes on to Hummingbird as before.
+    /// The parser's error as ``PaymentError/unreadableRequest(_:limits:)`` reads it.
+    static func name(of error: HTTPParserError) -> String {
+        switch error {
+        case .headerOverflow: "headerOverflow"
+        case .invalidURL, .invalidPath, .invalidQueryString, .invalidFragment, .invalidHost, .invalidPort,
+            .invalidCharactersUsed, .invalidHeaderToken, .strictModeAssertion:
+            "invalidCharacter"
+        case .invalidContentLength, .unexpectedContentLength: "invalidContentLength"
+        case .unknown: "unknown"
+        default: "\(error)"
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if refused {
+            // The decoder refuses every later read once it failed: the connection ends after the answer anyway
+            if error is ByteToMessageDecoderError { return }
+            context.fireErrorCaught(error)
+            return
+        }
+        guard let parserError = error as? HTTPParserError, !inRequest else {
+            context.fireErrorCaught(error)
+            return
+        }
+        refused = true
+        Self.stopReading(context)
+        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
+        head.headers.add(name: Self.parserErrorField, value: Self.name(of: parserError))
+        head.headers.add(name: "connection", value: "close")
+        context.fireChannelRead(wrapInboundOut(.head(head)))
+        context.fireChannelRead(wrapInboundOut(.end(nil)))
+        context.fireChannelReadComplete()
     }
 
     /// Stops reading the connection, so the client's bytes wait in the kernel's buffers (TCP then stops it) until the

@@ -32,6 +32,10 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
             // Stripe's URLs have no empty segment: `/v1/payment_intents/` created an intent, under another path for
             // its `Idempotency-Key` than the same request without the slash (a retry without it was refused as
             // another endpoint), and `/v1/customers//payment_methods` said "No such customer: 'payment_methods'"
+            // A request NIO's parser refused, passed on by `ConnectionCloseHandler` to be answered as any other
+            if let parserError = request.headers[.parserError] {
+                throw PaymentError.unreadableRequest(parserError, limits: services.limits)
+            }
             if Self.hasEmptySegment(request.uri.path) { throw HTTPError(.notFound) }
             // A request that came on a connection after an answer that closed it (below) is not run: Hummingbird
             // runs the requests a client pipelined behind that answer, and a client that obeys its `close` sends
@@ -232,6 +236,7 @@ extension HTTPField.Name {
     static let idempotencyKey = Self("Idempotency-Key")!
     static let idempotentReplayed = Self("Idempotent-Replayed")!
     static let originalRequest = Self("Original-Request")!
+    static let parserError = Self(ConnectionCloseHandler.parserErrorField)!
 }
 
 extension ErrorAndRequestIDMiddleware {
