@@ -32,6 +32,11 @@ struct ParameterNodeTests {
         #expect(try ParameterNode.parseForm("&").isEmpty)
         // Each & starts a pair, even before a combining mark (which a split on characters would have joined to it)
         #expect(try ParameterNode.parseForm("a=1&\u{301}=2")["a"] == .value("1"))
+        // A byte order mark before the body is not part of its first name (it was an unknown "\u{FEFF}description")
+        #expect(
+            try ParameterNode.parseForm("\u{FEFF}description=x&a=1") == ["description": .value("x"), "a": .value("1")]
+        )
+        #expect(try ParameterNode.parseForm("\u{FEFF}").isEmpty)
     }
 
     @Test("Names split at the bytes [ and ], whatever follows them: a combining mark after a bracket stays in the key")

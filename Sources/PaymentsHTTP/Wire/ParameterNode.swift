@@ -45,6 +45,9 @@ public indirect enum ParameterNode: Sendable, Equatable {
         // (`perf`), and would not split before a combining mark.
         let utf8 = body.utf8
         var start = utf8.startIndex
+        // A byte order mark some editors and Windows tools put before the text: not part of the first key, which it
+        // made unknown ("Received unknown parameter: \u{FEFF}description"), as a JSON body's is skipped (a probe)
+        if utf8.starts(with: [0xEF, 0xBB, 0xBF]) { start = utf8.index(start, offsetBy: 3) }
         while start != utf8.endIndex {
             let end = utf8[start...].firstIndex(of: UInt8(ascii: "&")) ?? utf8.endIndex
             defer { start = end == utf8.endIndex ? end : utf8.index(after: end) }
