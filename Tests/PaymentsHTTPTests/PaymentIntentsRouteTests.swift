@@ -656,6 +656,13 @@ struct PaymentIntentsRouteTests {
             let id = try #require(try await api.intent([("payment_method", "pm_card_visa")])["id"]?.string)
             let confirmed = try await api.post("/v1/payment_intents/\(id)/confirm", sdk)
             #expect(confirmed.status == 200 && confirmed.json["status"]?.string == "succeeded", "\(confirmed.text)")
+            // But of their types: a boolean and a hash (`use_stripe_sdk=maybe` passed: a probe); nothing made
+            let before = try await api.listCount("/v1/payment_intents")
+            for (field, value) in [("use_stripe_sdk", "maybe"), ("mandate_data", "online")] {
+                let refused = try await api.createIntent([("payment_method", "pm_card_visa"), (field, value)])
+                #expect(refused.status == 400 && refused.error["param"]?.string == field, "\(refused.text)")
+            }
+            #expect(try await api.listCount("/v1/payment_intents") == before)
         }
     }
 

@@ -54,7 +54,7 @@ struct PaymentIntentsController {
         input.metadata = try params.newMetadata()
         input.shipping = try params.clearableShipping(of: .paymentIntent) ?? nil
         // Stripe.js sends these on create as on confirm; they change nothing for a card payment here
-        params.ignore("use_stripe_sdk", "mandate_data")
+        try params.ignoreStripeJSParameters()
         try Self.readCardOnlyOptions(&params)
         try params.finish()
         let scope = context.intentScope(options: options(request, context, expand))
@@ -143,7 +143,7 @@ struct PaymentIntentsController {
         input.receiptEmail = try params.email("receipt_email", maxLength: 800)
         input.setupFutureUsage = try Self.clearableSetupFutureUsage(&params)
         input.shipping = try params.clearableShipping(of: .paymentIntent)
-        params.ignore("use_stripe_sdk", "mandate_data")
+        try params.ignoreStripeJSParameters()
         try Self.readCardOnlyOptions(&params)
         try params.finish()
         let id = try context.parameters.require("id")

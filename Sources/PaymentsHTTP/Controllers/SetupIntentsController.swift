@@ -39,7 +39,7 @@ struct SetupIntentsController {
         }
         input.description = try params.string("description", maxLength: 1000)
         input.metadata = try params.newMetadata()
-        params.ignore("use_stripe_sdk", "mandate_data")
+        try params.ignoreStripeJSParameters()
         try PaymentIntentsController.readCardOnlyOptions(&params)
         try params.finish()
         let setup = try await services.setupIntents.create(input)
@@ -107,7 +107,7 @@ struct SetupIntentsController {
         var input = SetupIntents.ConfirmInput()
         input.paymentMethod = try params.string("payment_method")
         input.returnURL = try params.returnURL()
-        params.ignore("use_stripe_sdk", "mandate_data")
+        try params.ignoreStripeJSParameters()
         try PaymentIntentsController.readCardOnlyOptions(&params)
         try params.finish()
         let id = try context.parameters.require("id")

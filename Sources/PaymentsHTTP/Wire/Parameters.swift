@@ -421,6 +421,14 @@ public struct Parameters: Sendable {
         for key in keys { known.insert(key) }
     }
 
+    /// `use_stripe_sdk` and `mandate_data`, which Stripe.js sends on an intent's create and confirm: accepted and
+    /// ignored (they change nothing for a card here), but of their types, a boolean and a hash, as every other
+    /// parameter is checked (`use_stripe_sdk=maybe` passed: a probe).
+    public mutating func ignoreStripeJSParameters() throws(PaymentError) {
+        _ = try boolean("use_stripe_sdk")
+        _ = try nested("mandate_data")
+    }
+
     /// Rejects the first parameter no getter asked for.
     /// - Throws: `parameter_unknown` naming it (sorted, so the error is deterministic).
     public func finish() throws(PaymentError) {
