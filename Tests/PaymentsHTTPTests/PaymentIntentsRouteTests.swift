@@ -663,6 +663,12 @@ struct PaymentIntentsRouteTests {
                 #expect(refused.status == 400 && refused.error["param"]?.string == field, "\(refused.text)")
             }
             #expect(try await api.listCount("/v1/payment_intents") == before)
+            // And Stripe's inline card (payment_method_data), not built, says the way round
+            let inline = try await api.createIntent([
+                ("payment_method_data[type]", "card"), ("payment_method_data[billing_details][name]", "J"),
+            ])
+            #expect(inline.error["code"]?.string == "parameter_unknown", "\(inline.text)")
+            #expect(inline.error["message"]?.string?.contains("create a PaymentMethod") == true, "\(inline.text)")
         }
     }
 

@@ -438,6 +438,12 @@ public struct Parameters: Sendable {
             if unknown.hasPrefix("{") || unknown.hasPrefix("[") {
                 error.message += ". The body looks like JSON: send it with `Content-Type: application/json`."
             }
+            // Stripe's inline card: not built, and its bare "unknown parameter" left the caller to guess the way round
+            if unknown == "payment_method_data" && prefix == nil {
+                error.message +=
+                    ". A card is not given inline here: create a PaymentMethod (POST /v1/payment_methods with "
+                    + "type=card and card[...]) and pass its id as payment_method."
+            }
             throw error
         }
     }
