@@ -323,8 +323,15 @@ struct LimitsEndToEndTests {
                 #expect(refused.headers["request-id"]?.hasPrefix("req_") == true, "\(refused)")
                 #expect(refused.headers["connection"] == "close", "\(refused)")
             }
-            // And the refusals are logged as every answer is, and the server carries on
-            #expect(server.output.contains("status=400"), "\(server.output)")
+            // And the refusals are logged as every answer is, naming what the parser refused, and the server carries on
+            #expect(server.output.contains("path=/invalidCharacter"), "\(server.output)")
+            #expect(server.output.contains("method=PAYMENTS-UNREADABLE"), "\(server.output)")
+            // And a head the client cut off by closing is not logged as a request: nobody sent one (a probe)
+            let cut = try RawHTTP.connect(port: server.port)
+            RawHTTP.send(cut, "POST /v1/payment_intents HTTP/1.1\r\nHost: x\r\nContent-Le")
+            close(cut)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(server.output.components(separatedBy: "method=PAYMENTS-UNREADABLE").count == 3, "\(server.output)")
             let health = try RawHTTP.exchange(
                 port: server.port,
                 RawHTTP.request("GET", "/health", port: server.port, headers: [])

@@ -223,7 +223,7 @@ struct SweepExactlyOnceTests {
                 try await Task.sleep(for: .milliseconds(50))
             }
             let lockEnded = try await HealthEndToEndTests.holdingWriteLock(of: ledger, seconds: 7)
-            FileManager.default.createFile(atPath: go, contents: nil)
+            _ = FileManager.default.createFile(atPath: go, contents: nil)
             let unanswered = try await run
             try await offCooperativePool { lockEnded.wait() }
 

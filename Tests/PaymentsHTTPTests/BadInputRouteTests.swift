@@ -494,6 +494,14 @@ struct BadInputRouteTests {
                 #expect(response.error["message"]?.string?.contains("send it as a string") == true, "\(response.text)")
             }
             #expect(try await api.listCount("/v1/customers") == 0)
+            // And a card number sent as a JSON decimal is not shown back (it was, whole: a probe)
+            let card = try await api.send(
+                .post,
+                "/v1/payment_methods",
+                body: #"{"type": "card", "card": {"number": 4242424242424242.0, "exp_month": 12, "exp_year": 2030}}"#,
+                contentType: "application/json"
+            )
+            #expect(card.status == 400 && !card.text.contains("424242"), "\(card.text)")
             // And an integer is read exactly, as text where text goes
             let exact = try await api.send(
                 .post,

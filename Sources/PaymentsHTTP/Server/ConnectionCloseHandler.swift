@@ -107,18 +107,11 @@ final class ConnectionCloseHandler: ChannelInboundHandler, RemovableChannelHandl
 
     // MARK: - Requests the parser refuses
 
-    /// The field of the request that stands for one NIO's parser refused (``errorCaught(context:error:)``), naming
-    /// the parser's error; ``ErrorAndRequestIDMiddleware`` answers it. A client that sends the field itself gets the
-    /// same 400, its request not run.
-    static let parserErrorField = "x-payments-parser-error"
+    /// The method of the request that stands for one NIO's parser refused (``errorCaught(context:error:)``): a token
+    /// the parser itself refuses, so no client can send it. Its path names the parser's error (`/invalidCharacter`),
+    /// which the request's log line shows; ``ErrorAndRequestIDMiddleware`` answers it.
+    static let refusedMethod = "PAYMENTS-UNREADABLE"
 
-    /// A request NIO's parser refuses before its head is whole (a raw non-ASCII byte in the URL, a control character
-    /// in a header, a head over the parser's limit, a malformed request line) is passed on as a request of its own,
-    /// `GET /` naming the parser's error in ``parserErrorField`` and closing its connection, so the service answers it
-    /// in turn, after any request before it on the connection: a Stripe-style error with a `Request-Id`, logged as
-    /// every answer is. Hummingbird answered such a request with a bare 400 (no body, no `Request-Id`, no log line),
-    /// which told a merchant who pasted a URL with an umlaut into curl nothing (a probe). Reading stops at once. An
-    /// error inside a request whose head was passed on (its body) goes on to Hummingbird as before.
     /// The parser's error as ``PaymentError/unreadableRequest(_:limits:)`` reads it.
     static func name(of error: HTTPParserError) -> String {
         switch error {
@@ -127,11 +120,23 @@ final class ConnectionCloseHandler: ChannelInboundHandler, RemovableChannelHandl
             .invalidCharactersUsed, .invalidHeaderToken, .strictModeAssertion:
             "invalidCharacter"
         case .invalidContentLength, .unexpectedContentLength: "invalidContentLength"
-        case .unknown: "unknown"
-        default: "\(error)"
+        case .paused: "http2Preface"
+        case .invalidMethod: "invalidMethod"
+        case .invalidVersion: "invalidVersion"
+        default: "malformed"
         }
     }
 
+    /// A request NIO's parser refuses before its head is whole (a raw non-ASCII byte in the URL, a control character
+    /// in a header, a head over the parser's limit, a malformed request line) is passed on as a request of its own,
+    /// ``refusedMethod`` on a path naming the parser's error, closing its connection, so the service answers it in
+    /// turn, after any request before it on the connection: a Stripe-style error with a `Request-Id`, logged as every
+    /// answer is. Hummingbird answered such a request with a bare 400 (no body, no `Request-Id`, no log line), which
+    /// told a merchant who pasted a URL with an umlaut into curl nothing (a probe). Reading stops at once.
+    ///
+    /// An error inside a request whose head was passed on (its body) goes on to Hummingbird as before, and so does a
+    /// head the client cut off by closing its connection: no one is left to answer, and the log held a request that
+    /// was never sent (a probe).
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if refused {
             // The decoder refuses every later read once it failed: the connection ends after the answer anyway
@@ -139,14 +144,17 @@ final class ConnectionCloseHandler: ChannelInboundHandler, RemovableChannelHandl
             context.fireErrorCaught(error)
             return
         }
-        guard let parserError = error as? HTTPParserError, !inRequest else {
+        guard let parserError = error as? HTTPParserError, !inRequest, parserError != .invalidEOFState else {
             context.fireErrorCaught(error)
             return
         }
         refused = true
         Self.stopReading(context)
-        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
-        head.headers.add(name: Self.parserErrorField, value: Self.name(of: parserError))
+        var head = HTTPRequestHead(
+            version: .http1_1,
+            method: .RAW(value: Self.refusedMethod),
+            uri: "/" + Self.name(of: parserError)
+        )
         head.headers.add(name: "connection", value: "close")
         context.fireChannelRead(wrapInboundOut(.head(head)))
         context.fireChannelRead(wrapInboundOut(.end(nil)))

@@ -33,8 +33,8 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
             // its `Idempotency-Key` than the same request without the slash (a retry without it was refused as
             // another endpoint), and `/v1/customers//payment_methods` said "No such customer: 'payment_methods'"
             // A request NIO's parser refused, passed on by `ConnectionCloseHandler` to be answered as any other
-            if let parserError = request.headers[.parserError] {
-                throw PaymentError.unreadableRequest(parserError, limits: services.limits)
+            if request.method.rawValue == ConnectionCloseHandler.refusedMethod {
+                throw PaymentError.unreadableRequest(String(request.uri.path.dropFirst()), limits: services.limits)
             }
             if Self.hasEmptySegment(request.uri.path) { throw HTTPError(.notFound) }
             // A request that came on a connection after an answer that closed it (below) is not run: Hummingbird
@@ -236,7 +236,6 @@ extension HTTPField.Name {
     static let idempotencyKey = Self("Idempotency-Key")!
     static let idempotentReplayed = Self("Idempotent-Replayed")!
     static let originalRequest = Self("Original-Request")!
-    static let parserError = Self(ConnectionCloseHandler.parserErrorField)!
 }
 
 extension ErrorAndRequestIDMiddleware {

@@ -120,14 +120,22 @@ extension PaymentError {
                 "The request could not be read as HTTP: its Content-Length is not a number, is given twice with "
                     + "different values, or comes with Transfer-Encoding."
             )
-        case "unknown":
+        case "http2Preface":
+            return .invalidRequest(
+                "The request could not be read as HTTP/1.1: this server speaks HTTP/1.1 only (an HTTP/2 connection "
+                    + "without an upgrade is not served)."
+            )
+        case "invalidMethod", "invalidVersion":
+            return .invalidRequest(
+                "The request could not be read as HTTP/1.1: its request line is not a method, a path and "
+                    + "HTTP/1.1 (or HTTP/1.0)."
+            )
+        default:
             // What llhttp reports, among others, for a body framed two ways
             return .invalidRequest(
                 "The request could not be read as HTTP/1.1: its request line or header fields are malformed, or frame "
                     + "its body two ways (Content-Length beside Transfer-Encoding, or chunked given twice)."
             )
-        default:
-            return .invalidRequest("The request could not be read as HTTP/1.1 (\(parserError)).")
         }
     }
 

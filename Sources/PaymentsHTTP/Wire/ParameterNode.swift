@@ -134,10 +134,14 @@ public indirect enum ParameterNode: Sendable, Equatable {
             // changed without a word (a probe); an integer is read exactly
             if type == "d" || type == "f" {
                 let name = CardNumber.appears(in: path) ? "a parameter" : "'\(path)'"
+                // The value it reads as, only when it is too short to be a card number: a card number sent as a JSON
+                // decimal (`4242424242424242.0`) was shown back whole (a probe)
+                let digits = number.stringValue.utf8.count(where: { (48...57).contains($0) })
+                let reads = digits <= 11 ? " (it reads as \(number.stringValue))" : ""
                 throw .invalidRequest(
                     "Invalid JSON body: the number given for \(name) has a fraction, an exponent or more digits than "
-                        + "a 64-bit integer, and would not be read as sent (it reads as \(number.stringValue)): send "
-                        + "it as a string, or an amount as a whole number of the currency's smallest unit.",
+                        + "a 64-bit integer, and would not be read as sent\(reads): send it as a string, or an amount "
+                        + "as a whole number of the currency's smallest unit.",
                     param: CardNumber.appears(in: path) ? nil : path
                 )
             }
