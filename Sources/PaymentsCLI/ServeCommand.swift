@@ -265,7 +265,9 @@ struct ServeCommand: AsyncParsableCommand {
                 logger: bootstrap.logger
             )
         )
-        guard signals.handOver(to: group) else { return try await Self.stopBeforeServing(bootstrap) }
+        guard signals.handOver(to: group, logger: bootstrap.logger) else {
+            return try await Self.stopBeforeServing(bootstrap)
+        }
         do {
             try await group.run()
         } catch is StoppedBeforeServing {

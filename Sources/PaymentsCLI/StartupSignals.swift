@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Logging
 import ServiceLifecycle
 import Synchronization
 
@@ -16,7 +17,7 @@ final class StartupSignals: Sendable {
     private enum State {
         case starting
         case stopRequested
-        case handedOver(ServiceGroup, signals: Int)
+        case handedOver(ServiceGroup, logger: Logger, signals: Int)
     }
 
     private let state = Mutex<State>(.starting)
@@ -50,28 +51,29 @@ final class StartupSignals: Sendable {
     /// Hands the signals to `group`: one that comes from now on triggers its graceful shutdown (also before it
     /// runs), beside the group's own handling once it runs.
     /// - Returns: false when a stop signal came before: the caller should not serve.
-    func handOver(to group: ServiceGroup) -> Bool {
+    /// - Parameter logger: where a second signal's exit is said.
+    func handOver(to group: ServiceGroup, logger: Logger) -> Bool {
         state.withLock { state in
             if case .stopRequested = state { return false }
-            state = .handedOver(group, signals: 0)
+            state = .handedOver(group, logger: logger, signals: 0)
             return true
         }
     }
 
     private func received(_ signalNumber: Int32) {
-        let (group, count): (ServiceGroup?, Int) = state.withLock { state in
+        let handedOver: (group: ServiceGroup, logger: Logger, count: Int)? = state.withLock { state in
             switch state {
             case .starting:
                 state = .stopRequested
-                return (nil, 0)
+                return nil
             case .stopRequested:
-                return (nil, 0)
-            case .handedOver(let group, let signals):
-                state = .handedOver(group, signals: signals + 1)
-                return (group, signals + 1)
+                return nil
+            case .handedOver(let group, let logger, let signals):
+                state = .handedOver(group, logger: logger, signals: signals + 1)
+                return (group, logger, signals + 1)
             }
         }
-        guard let group else { return }
+        guard let (group, logger, count) = handedOver else { return }
         guard count >= 2 else {
             Task { await group.triggerGracefulShutdown() }
             return
@@ -79,12 +81,10 @@ final class StartupSignals: Sendable {
         // A second signal while draining: the operator does not want to wait for the requests in flight. Ended by the
         // signal's default action, sent to the process (raised on this Dispatch thread, where signals are blocked, it
         // stays pending)
-        FileHandle.standardError.write(
-            Data(
-                ("second stop signal: exiting now, with the requests in flight cut (their keys and the start-up "
-                    + "recovery finish them)\n").utf8
-            )
+        logger.warning(
+            "second stop signal: exiting now, cutting the requests in flight (their keys and recovery finish them)"
         )
+        fflush(nil)  // every open output stream: the log line reaches its file before the process ends
         signal(signalNumber, SIG_DFL)
         kill(getpid(), signalNumber)
     }
