@@ -317,20 +317,17 @@ struct ServiceSettings: Sendable {
         for suffix in ["", "-wal", "-shm", "-journal"]
         where FileNames.same(networkLedger, db + suffix) || FileNames.same(db, networkLedger + suffix) {
             let which = suffix.isEmpty ? "the service's database" : "the file SQLite keeps beside the database"
-            if networkLedgerIsDefault, !suffix.isEmpty, FileNames.same(db, networkLedger + suffix) {
-                throw SettingsError.invalid(
-                    "The database \(db) is the file SQLite keeps beside the card network's ledger (card-network.sqlite"
-                        + "\(suffix)), not the service's database: name the service's database (payments.sqlite by "
-                        + "default) with --db or PAYMENTS_DB."
-                )
-            }
             if networkLedgerIsDefault {
-                // No setting named the ledger: the database named is the ledger's file, card-network.sqlite (`payments
-                // migrate --db card-network.sqlite`), and telling its operator to name another ledger misled (a probe)
+                // No setting named the ledger: the database named is the ledger's file, card-network.sqlite, or its
+                // log (`payments migrate --db card-network.sqlite`), and telling its operator to name another ledger
+                // misled (a probe)
+                let what =
+                    FileNames.same(db, networkLedger + suffix) && !suffix.isEmpty
+                    ? "the file SQLite keeps beside the card network's ledger (card-network.sqlite\(suffix))"
+                    : "the card network's ledger (card-network.sqlite, its authorizations and refunds)"
                 throw SettingsError.invalid(
-                    "The database \(db) is the card network's ledger (card-network.sqlite, its authorizations and "
-                        + "refunds), not the service's database: name the service's database (payments.sqlite by "
-                        + "default) with --db or PAYMENTS_DB."
+                    "The database \(db) is \(what), not the service's database: name the service's database "
+                        + "(payments.sqlite by default) with --db or PAYMENTS_DB."
                 )
             }
             throw SettingsError.invalid(

@@ -112,18 +112,22 @@ final class ConnectionCloseHandler: ChannelInboundHandler, RemovableChannelHandl
     /// which the request's log line shows; ``ErrorAndRequestIDMiddleware`` answers it.
     static let refusedMethod = "PAYMENTS-UNREADABLE"
 
-    /// The parser's error as ``PaymentError/unreadableRequest(_:limits:)`` reads it.
-    static func name(of error: HTTPParserError) -> String {
-        switch error {
-        case .headerOverflow: "headerOverflow"
-        case .invalidURL, .invalidPath, .invalidQueryString, .invalidFragment, .invalidHost, .invalidPort,
-            .invalidCharactersUsed, .invalidHeaderToken, .strictModeAssertion:
-            "invalidCharacter"
-        case .invalidContentLength, .unexpectedContentLength: "invalidContentLength"
-        case .paused: "http2Preface"
-        case .invalidMethod: "invalidMethod"
-        case .invalidVersion: "invalidVersion"
-        default: "malformed"
+    /// What the parser refused, as the path of the request that stands for it names it.
+    enum Refusal: String {
+        case headerOverflow, invalidCharacter, invalidContentLength, http2Preface, invalidRequestLine, malformed
+
+        /// The refusal of the parser's `error`.
+        init(_ error: HTTPParserError) {
+            switch error {
+            case .headerOverflow: self = .headerOverflow
+            case .invalidURL, .invalidPath, .invalidQueryString, .invalidFragment, .invalidHost, .invalidPort,
+                .invalidCharactersUsed, .invalidHeaderToken, .strictModeAssertion:
+                self = .invalidCharacter
+            case .invalidContentLength, .unexpectedContentLength: self = .invalidContentLength
+            case .paused: self = .http2Preface
+            case .invalidMethod, .invalidVersion: self = .invalidRequestLine
+            default: self = .malformed
+            }
         }
     }
 
@@ -153,7 +157,7 @@ final class ConnectionCloseHandler: ChannelInboundHandler, RemovableChannelHandl
         var head = HTTPRequestHead(
             version: .http1_1,
             method: .RAW(value: Self.refusedMethod),
-            uri: "/" + Self.name(of: parserError)
+            uri: "/" + Refusal(parserError).rawValue
         )
         head.headers.add(name: "connection", value: "close")
         context.fireChannelRead(wrapInboundOut(.head(head)))

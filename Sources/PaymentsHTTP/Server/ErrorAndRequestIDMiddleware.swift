@@ -34,7 +34,8 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
             // another endpoint), and `/v1/customers//payment_methods` said "No such customer: 'payment_methods'"
             // A request NIO's parser refused, passed on by `ConnectionCloseHandler` to be answered as any other
             if request.method.rawValue == ConnectionCloseHandler.refusedMethod {
-                throw PaymentError.unreadableRequest(String(request.uri.path.dropFirst()), limits: services.limits)
+                let refusal = ConnectionCloseHandler.Refusal(rawValue: String(request.uri.path.dropFirst()))
+                throw PaymentError.unreadableRequest(refusal ?? .malformed, limits: services.limits)
             }
             if Self.hasEmptySegment(request.uri.path) { throw HTTPError(.notFound) }
             // A request that came on a connection after an answer that closed it (below) is not run: Hummingbird

@@ -99,38 +99,38 @@ extension PaymentError {
         PaymentError(kind: .invalidRequest, code: "request_header_fields_too_large", message: message, status: 431)
     }
 
-    /// A request NIO's parser refused before its head was whole, `parserError` naming the parser's error
-    /// (``ConnectionCloseHandler/errorCaught(context:error:)``): a head over the parser's limit is the 431 of one over
-    /// the request limits; a character HTTP does not allow, or another malformed head, a 400 saying what to fix.
-    static func unreadableRequest(_ parserError: String, limits: HTTPLimits) -> PaymentError {
-        switch parserError {
-        case "headerOverflow":
+    /// A request NIO's parser refused before its head was whole (``ConnectionCloseHandler``): a head over the parser's
+    /// limit is the 431 of one over the request limits; a character HTTP does not allow, or another malformed head, a
+    /// 400 saying what to fix.
+    static func unreadableRequest(_ refusal: ConnectionCloseHandler.Refusal, limits: HTTPLimits) -> PaymentError {
+        switch refusal {
+        case .headerOverflow:
             return .headersTooLarge(
                 "The request's head (its request line and header fields) is over \(limits.parserHeaderBytes) bytes; "
                     + "this server accepts header fields of at most \(limits.maxHeaderBytes) bytes in all."
             )
-        case "invalidCharacter":
+        case .invalidCharacter:
             return .invalidRequest(
                 "The request could not be read as HTTP: its URL or a header field holds a character HTTP does not "
                     + "allow there (a raw non-ASCII character, a space or a control character). Percent-encode such "
                     + "characters in the URL (é as %C3%A9), and send header values as visible ASCII."
             )
-        case "invalidContentLength":
+        case .invalidContentLength:
             return .invalidRequest(
                 "The request could not be read as HTTP: its Content-Length is not a number, is given twice with "
                     + "different values, or comes with Transfer-Encoding."
             )
-        case "http2Preface":
+        case .http2Preface:
             return .invalidRequest(
                 "The request could not be read as HTTP/1.1: this server speaks HTTP/1.1 only (an HTTP/2 connection "
                     + "without an upgrade is not served)."
             )
-        case "invalidMethod", "invalidVersion":
+        case .invalidRequestLine:
             return .invalidRequest(
                 "The request could not be read as HTTP/1.1: its request line is not a method, a path and "
                     + "HTTP/1.1 (or HTTP/1.0)."
             )
-        default:
+        case .malformed:
             // What llhttp reports, among others, for a body framed two ways
             return .invalidRequest(
                 "The request could not be read as HTTP/1.1: its request line or header fields are malformed, or frame "
