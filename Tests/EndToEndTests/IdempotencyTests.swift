@@ -288,6 +288,12 @@ struct IdempotencyTests {
             #expect(answers.allSatisfy { $0.status == 200 || $0.status == 409 }, "\(answers.map(\.status))")
             let ids = Set(try answers.filter { $0.status == 200 }.map { try $0.json()["id"]?.string ?? "" })
             #expect(ids.count == 1)
+            // Every 409 says how long a holder that died keeps the key, whichever way it found the key held (at its
+            // start, or after finding it new and losing the race to insert it): a probe saw two wordings
+            let conflicts = try answers.filter { $0.status == 409 }.map { try $0.json()["error"]?["message"]?.string }
+            for message in conflicts {
+                #expect(message?.contains("a retry after at most") == true, "\(message ?? "no message")")
+            }
             let ledgers = Ledgers(folder: server.folder)
             #expect(try await ledgers.intentCount() == 1)
             #expect(try ledgers.networkApprovedAttempts().count == 1)

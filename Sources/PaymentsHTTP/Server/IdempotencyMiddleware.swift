@@ -188,7 +188,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
         } catch let taken as IdempotencyKeyTaken {
             // A request with the same new key committed first; nothing of this one was: its answer when it has
             // finished, else as a key in flight.
-            return try Self.answer(try await keys.settledSince(lease), key: taken.key)
+            return try answer(try await keys.settledSince(lease), key: taken.key)
         } catch let error as PaymentError where error.status == 409 {
             // In flight elsewhere, or this request's lease was lost: the key is not this request's to change.
             throw error
@@ -220,7 +220,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
             guard let refusal = error as? PaymentError, refusal.status < 500,
                 let settled = try await keys.settledSince(lease)
             else { throw error }
-            return try Self.answer(settled, key: lease.key)
+            return try answer(settled, key: lease.key)
         }
     }
 
@@ -244,12 +244,18 @@ struct IdempotencyMiddleware: RouterMiddleware {
     }
 
     /// The answer of a request whose key another request took while it ran (``IdempotencyKeys/settledSince(_:)``):
-    /// that request's saved response, or 409 while it runs (or when its row is not to be seen, `settled` nil).
-    private static func answer(_ settled: IdempotencyKeys.Decision?, key: String) throws -> Response {
+    /// that request's saved response, or 409 while it runs (or when its row is not to be seen, `settled` nil). The
+    /// 409 says how long a holder that died keeps the key, as the one a retry gets at its start does (a probe's
+    /// three requests with one key had two wordings).
+    private func answer(_ settled: IdempotencyKeys.Decision?, key: String) throws -> Response {
         switch settled {
         case .replay(let saved, let originalRequest):
-            return replay(saved, originalRequest: originalRequest)
-        case .inFlight, .run, nil:
+            return Self.replay(saved, originalRequest: originalRequest)
+        case .inFlight(let until):
+            Counter(label: "payments_idempotency_conflicts_total").increment()
+            let left = max(until - services.context.clock.now(), 1)
+            throw PaymentError.idempotencyKeyInUse(key: key, freeWithin: left)
+        case .run, nil:
             Counter(label: "payments_idempotency_conflicts_total").increment()
             throw PaymentError.idempotencyKeyInUse(key: key)
         }
