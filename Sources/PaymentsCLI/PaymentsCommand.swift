@@ -12,6 +12,12 @@ struct PaymentsCommand: AsyncParsableCommand {
         ],
         defaultSubcommand: ServeCommand.self
     )
+
+    /// Every command starts without core files (``CoreDumps``), then parses its arguments and runs.
+    static func main() async {
+        CoreDumps.disable()
+        await main(nil)
+    }
 }
 
 /// Options every command that opens the database shares.

@@ -37,6 +37,18 @@ struct CardDataLeakTests {
         for number in numbers { #expect(!log.contains(number), "\(number) in the log") }
     }
 
+    @Test("The server runs with a core file size limit of 0, soft and hard: no core file holds its memory's cards")
+    func noCoreFiles() async throws {
+        // Given a server started from this test, which inherits the test runner's limits (a hard limit above 0)
+        let server = try await ServerProcess.start()
+        defer { server.kill() }
+        // Then its core file size limit is 0, and it cannot raise it again
+        let limits = try String(contentsOfFile: "/proc/\(server.processIdentifier)/limits", encoding: .utf8)
+        let line = limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") }
+        let values = line.map { $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).prefix(2) }
+        #expect(values.map(Array.init) == ["0", "0"], "\(line ?? "no core line in \(limits)")")
+    }
+
     @Test("The test cards, sent in every parameter, header and path of every route, show in no log and no file")
     func cardDataNeverWritten() async throws {
         let server = try await ServerProcess.start(
