@@ -148,13 +148,20 @@ extension PaymentError {
         )
     }
 
-    /// A route that does not exist.
+    /// A route that does not exist. A path that starts with two slashes is most often a client's base URL with a
+    /// trailing slash (stripe-python's `base_addresses={"api": "http://host:port/"}` asks for `//v1/customers`, a
+    /// probe found): the message says so.
     public static func unrecognizedURL(method: String, path: String) -> PaymentError {
-        PaymentError(
+        let slashes =
+            path.hasPrefix("//")
+            ? " The path starts with two slashes: a base URL that ends in '/' (http://host:port/) puts one before the "
+                + "client library's /v1. Set the base URL without the trailing slash."
+            : ""
+        return PaymentError(
             kind: .invalidRequest,
             code: nil,
-            message: "Unrecognized request URL (\(method): \(path)). Please see https://stripe.com/docs or we can "
-                + "help at https://support.stripe.com/.",
+            message: "Unrecognized request URL (\(method): \(path)).\(slashes) Please see https://stripe.com/docs or "
+                + "we can help at https://support.stripe.com/.",
             status: 404
         )
     }
