@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -13,6 +15,11 @@
 /// soft limit is 1,024), and stops accepting before the limit (Hummingbird's `availableConnectionsDelegate`):
 /// connections past it wait in the listen backlog, not spinning, until one closes. The files the service itself opens
 /// (databases, their logs, the reader connections, a PostgreSQL pool, log files) keep a reserve.
+///
+/// The reserve is at least the files open before the service opens its databases and those it opens after; half of
+/// a small limit was not (a probe: at 40 files the server said 20 connections with some 30 files already open, and
+/// spun; at 64, libdispatch, finding no file left, crashed the process). A limit that leaves fewer than
+/// ``minimumConnections`` is refused at start.
 enum OpenFilesLimit {
     /// The soft limit after raising it to the hard limit (where the system allows), or nil when it cannot be read.
     static func raise() -> Int? {
@@ -27,9 +34,28 @@ enum OpenFilesLimit {
         return limit.rlim_cur == rlim_t.max ? Int.max : Int(clamping: limit.rlim_cur)
     }
 
-    /// The connections to hold at once under a limit of `files` open files: all but a reserve for the service's own
-    /// files (256, or half a smaller limit).
-    static func connections(files: Int) -> Int {
-        max(1, files - min(256, files / 2))
+    /// The files this process has open now (its entries in `/proc/self/fd`, less the one that lists them), or nil
+    /// where that cannot be read.
+    static func openNow() -> Int? {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return nil }
+        return max(0, entries.count - 1)
+    }
+
+    /// The files the service opens once it starts: the database's and the card network ledger's writers and
+    /// checkpointers (their files, logs and shared memory: 16), each reader connection's database file and log, for
+    /// the readers of both that open as reads need them (`readers` each), a PostgreSQL pool's sockets
+    /// (`poolConnections`), and 32 for the rest (log files, event loops, timers, a sweep's files).
+    static func headroom(readers: Int, poolConnections: Int) -> Int {
+        16 + 2 * 2 * readers + poolConnections + 32
+    }
+
+    /// The fewest connections worth serving: a limit that leaves fewer is refused at start.
+    static let minimumConnections = 16
+
+    /// The connections to hold at once under a limit of `files` open files, with `inUse` open now and `headroom` to
+    /// come: all but a reserve of 256, or half a smaller limit, and never less than what is open and to come. Zero or
+    /// less when the limit leaves none.
+    static func connections(files: Int, inUse: Int, headroom: Int) -> Int {
+        files - max(min(256, files / 2), inUse + headroom)
     }
 }

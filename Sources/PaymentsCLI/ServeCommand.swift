@@ -76,6 +76,8 @@ struct ServeCommand: AsyncParsableCommand {
             loaded.port = try FreePort.find(host: loaded.host)
         }
         let settings = loaded
+        // An open files limit too small to serve is refused before the database is opened, as a port in use is
+        let (files, connections) = try Self.connectionsWithinOpenFilesLimit(settings)
         // Before anything starts an event loop (the PostgreSQL pool, the HTTP server): SwiftNIO takes it only then.
         NIOSingletons.groupLoopCountSuggestion = settings.eventLoops
         // An IPv6 address goes in brackets in a URL (`http://[::1]:4242`). A host that names every address (refused
@@ -174,8 +176,6 @@ struct ServeCommand: AsyncParsableCommand {
                 metadata: ["migrations": .array(appliedNow.map { .string($0) })]
             )
         }
-        let files = OpenFilesLimit.raise()
-        let connections = files.flatMap { $0 == Int.max ? nil : OpenFilesLimit.connections(files: $0) }
         if let files, let connections {
             bootstrap.logger.info(
                 "connections held at once: at most \(connections), within the open files limit",
@@ -297,6 +297,30 @@ struct ServeCommand: AsyncParsableCommand {
                     ? "The database was opened before the port was taken: its migrations and start-up recovery ran."
                     : "Nothing was changed.")
         )
+    }
+
+    /// Raises the open files limit (``OpenFilesLimit``) and says how many connections to hold within it; refuses a
+    /// limit that leaves fewer than ``OpenFilesLimit/minimumConnections`` beside the service's own files.
+    /// - Returns: the limit and the connections, nil where the limit cannot be read or is unlimited.
+    static func connectionsWithinOpenFilesLimit(_ settings: ServiceSettings) throws -> (Int?, Int?) {
+        guard let files = OpenFilesLimit.raise(), files != Int.max else { return (nil, nil) }
+        let headroom = OpenFilesLimit.headroom(
+            readers: PaymentDatabase.readerCount,
+            poolConnections: settings.databaseURL == nil ? 0 : settings.databasePoolSize
+        )
+        let inUse = OpenFilesLimit.openNow() ?? 0
+        let connections = OpenFilesLimit.connections(files: files, inUse: inUse, headroom: headroom)
+        guard connections >= OpenFilesLimit.minimumConnections else {
+            throw ServiceSettings.SettingsError.invalid(
+                "The open files limit (\(files), soft and hard) is too small to serve: the service has \(inUse) files "
+                    + "open and keeps \(headroom) for the ones it opens (its databases, their readers, logs), which "
+                    + "leaves room for \(max(0, connections)) connections, fewer than "
+                    + "\(OpenFilesLimit.minimumConnections). Raise the limit to at least "
+                    + "\(files - connections + OpenFilesLimit.minimumConnections) (ulimit -n, or LimitNOFILE in a "
+                    + "systemd unit). Nothing was changed."
+            )
+        }
+        return (files, connections)
     }
 
     /// What to set when the host cannot be listened on.

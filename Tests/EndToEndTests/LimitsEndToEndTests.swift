@@ -422,6 +422,32 @@ struct LimitsEndToEndTests {
         }
     }
 
+    @Test("An open files limit too small to serve beside the service's own files is refused at start, changing nothing")
+    func openFilesLimitTooSmall() async throws {
+        // Given a folder without a database
+        let folder = try TestPaths.temporaryFolder("payments-e2e-open-files")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // When the server is started under a limit of 64 open files, soft and hard (before, it said 32 connections
+        // with some 30 files open, and a probe's 29 idle connections beside payments crashed it in libdispatch; at
+        // 40 files it spun a core)
+        let run = try await runToCompletion(
+            "/bin/bash",
+            [
+                "-c", "ulimit -n 64 && exec \"$0\" \"$@\"", try PaymentsBinary.path(), "serve", "--db",
+                folder.appendingPathComponent("p.sqlite").path, "--port", "0",
+            ],
+            environment: PaymentsBinary.environment([:]),
+            in: folder,
+            timeout: .seconds(30)
+        )
+        // Then it exits 1, saying what to raise the limit to, before anything was opened
+        #expect(run.termination == Termination(reason: .exit, status: 1), "\(run)")
+        #expect(run.output.contains("The open files limit (64, soft and hard) is too small to serve"), "\(run.output)")
+        #expect(run.output.contains("Raise the limit to at least"), "\(run.output)")
+        let made = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { !$0.hasSuffix(".log") }
+        #expect(made.isEmpty, "\(made)")
+    }
+
     @Test("At its open files limit the server stops accepting, without spinning; once connections close it serves")
     func openFilesLimit() async throws {
         // Given a server limited to 256 open files (soft and hard: it cannot raise them), holding at most 128

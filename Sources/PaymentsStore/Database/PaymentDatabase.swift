@@ -29,7 +29,7 @@ public struct PaymentDatabase: Sendable {
 
     /// Readers in the pool: reads run on the calling thread (``read(_:)``), so one per thread of the cooperative
     /// pool (one per core) and a few for everything else (the sweeper, reports), so a read never waits for one.
-    static let readerCount = ProcessInfo.processInfo.activeProcessorCount + 4
+    public static let readerCount = ProcessInfo.processInfo.activeProcessorCount + 4
 
     /// Opens the pool, trying again while another process holds the lock that switching a new file to WAL needs.
     ///
