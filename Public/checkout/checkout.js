@@ -494,22 +494,35 @@ function validateAll() {
 let config = null;
 let payments = null;
 
+/**
+ * How many of an amount's digits are fractional in `currency`: the server's rule (Stripe's), from the config. Not
+ * the browser's: `Intl` says HUF, IDR, ISK, UGX and ten more have none, where Stripe takes their amounts with two, and
+ * the page showed a HUF 200.00 item as "HUF 20,000".
+ */
 function minorUnitDigits(currency) {
-  try {
-    return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits;
-  } catch {
-    return 2;
-  }
+  return config?.minor_unit_digits?.[currency.toLowerCase()] ?? 2;
 }
 
+/**
+ * An amount in minor units as a price: its fraction shown with the currency's digits, and none for a whole amount
+ * in a currency the browser writes without them ("HUF 200", "ISK 10", but "HUF 200.50").
+ */
 function formatAmount(amount, currency) {
   const code = currency.toUpperCase();
-  const value = amount / 10 ** minorUnitDigits(code);
+  const digits = minorUnitDigits(currency);
+  const value = amount / 10 ** digits;
   try {
     const locale = lang === 'ja' ? 'ja-JP' : 'en-US';
-    return new Intl.NumberFormat(locale, { style: 'currency', currency: code }).format(value);
+    const usual = new Intl.NumberFormat(locale, { style: 'currency', currency: code }).resolvedOptions();
+    const shown = amount % 10 ** digits === 0 ? Math.min(digits, usual.maximumFractionDigits) : digits;
+    return new Intl.NumberFormat(locale, {
+      style: 'currency',
+      currency: code,
+      minimumFractionDigits: shown,
+      maximumFractionDigits: Math.max(shown, digits),
+    }).format(value);
   } catch {
-    return `${value} ${code}`;
+    return `${value.toFixed(digits)} ${code}`;
   }
 }
 

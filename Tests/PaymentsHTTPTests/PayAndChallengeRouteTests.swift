@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Payments
+import PaymentsCore
 import Synchronization
 import TestSupport
 import Testing
@@ -49,6 +50,22 @@ struct PayAndChallengeRouteTests {
             #expect(intent.json["confirmation_method"]?.string == "manual")
             // and the answer says what was charged, which the checkout shows instead of the price it loaded
             #expect(response.json["amount"]?.int == 1_400 && response.json["currency"]?.string == "usd")
+        }
+    }
+
+    @Test("The checkout's config gives every currency's fractional digits, the service's rule, not the browser's")
+    func configGivesMinorUnits() async throws {
+        try await withWire { api in
+            let config = try await api.get("/checkout/config.json", auth: nil)
+            #expect(config.status == 200)
+            let digits = try #require(config.json["minor_unit_digits"])
+            // Stripe's: HUF, IDR, ISK and UGX take two digits, which the browser's Intl says they lack
+            for (code, expected) in [("usd", 2), ("huf", 2), ("idr", 2), ("isk", 2), ("jpy", 0), ("bhd", 3)] {
+                #expect(digits[code]?.int == Int64(expected), "\(code)")
+            }
+            for currency in Currency.allSupported {
+                #expect(digits[currency.code]?.int == Int64(currency.minorUnitDigits), "\(currency.code)")
+            }
         }
     }
 

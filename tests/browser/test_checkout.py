@@ -186,6 +186,46 @@ def test_other_item_is_charged_its_catalogue_price(checkout_desktop):
     assert page.driver.switch_to.active_element == page.by_id("card-number")
 
 
+def test_prices_use_the_services_minor_units_not_the_browsers(checkout_desktop, tmp_path):
+    """Chromium's Intl writes HUF, ISK and IDR without decimals, where Stripe (and the service) take their amounts with
+    two: the page showed a HUF 200.50 item as HUF 20,050 (a probe of currencies)."""
+    # Given a catalogue in currencies the browser and Stripe disagree on, and in a three-decimal one
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(
+        json.dumps(
+            {
+                "default": "huf",
+                "items": [
+                    {"id": "huf", "name": "HUF item", "amount": 20050, "currency": "huf"},
+                    {"id": "isk", "name": "ISK item", "amount": 1000, "currency": "isk"},
+                    {"id": "idr", "name": "IDR item", "amount": 1500000, "currency": "idr"},
+                    {"id": "bhd", "name": "BHD item", "amount": 1250, "currency": "bhd"},
+                ],
+            }
+        )
+    )
+    page = checkout_desktop.open()
+    page.server.restart({"PAYMENTS_CATALOG": str(catalog)})
+    page = checkout_desktop.open()
+    # Then each price is its amount in the currency's minor units: a fraction where there is one, none for a whole
+    # amount where the browser writes none
+    prices = {
+        label.find_element(By.CSS_SELECTOR, "input").get_attribute("value"): label.find_element(
+            By.CSS_SELECTOR, ".item-price"
+        ).text
+        for label in page.driver.find_elements(By.CSS_SELECTOR, "#items label.item")
+    }
+    plain = {item: re.sub(r"\s", " ", price) for item, price in prices.items()}
+    assert plain == {"huf": "HUF 200.50", "isk": "ISK 10", "idr": "IDR 15,000", "bhd": "BHD 1.250"}, plain
+    assert "HUF 200.50" in re.sub(r"\s", " ", page.by_id("pay").text)
+    # And what is charged is that amount
+    page.fill(number=CARD_SUCCEEDS)
+    page.by_id("pay").click()
+    page.wait_success()
+    assert "HUF 200.50" in re.sub(r"\s", " ", page.by_id("success-message").text)
+    assert page.server.query("SELECT amount, currency FROM payment_intents") == [(20050, "huf")]
+
+
 def test_3ds_challenge_in_modal_then_complete_succeeds(checkout):
     page = checkout.open()
     page.fill(number=CARD_3DS)
