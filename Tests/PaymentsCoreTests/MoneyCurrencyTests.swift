@@ -14,7 +14,12 @@ struct MoneyCurrencyTests {
         #expect(currency.description == expected)
     }
 
-    @Test("Unknown or malformed codes are refused", arguments: ["", "us", "usdd", "xxx", "abc", "hrk", "u sd", "💵"])
+    /// The Kelvin sign (U+212A) lowercases to an ASCII `k`: `\u{212A}RW` was taken for `krw`, and a recharge row with it
+    /// charged in won (a probe); full-width letters are refused too.
+    @Test(
+        "Unknown or malformed codes are refused, and codes in letters other than ASCII's",
+        arguments: ["", "us", "usdd", "xxx", "abc", "hrk", "u sd", "💵", "\u{212A}RW", "\u{212A}wd", "ＵＳＤ", "ｕsd"]
+    )
     func refusesUnknownCodes(raw: String) {
         #expect(Currency(code: raw) == nil)
     }
@@ -79,10 +84,11 @@ struct MoneyCurrencyTests {
     }
 
     @Test(
-        "Maximum charge amounts: eight digits by default, more for a few small-unit currencies",
+        "Maximum charge amounts: eight digits by default, more for a few small-unit currencies, each one chargeable",
         arguments: [
             ("usd", 99_999_999), ("eur", 99_999_999), ("gbp", 99_999_999), ("krw", 99_999_999),
-            ("kwd", 99_999_999), ("jpy", 999_999_999), ("inr", 9_999_999_999), ("huf", 99_999_999_999),
+            ("kwd", 99_999_990), ("bhd", 99_999_990), ("isk", 99_999_900), ("ugx", 99_999_900), ("jpy", 999_999_999),
+            ("inr", 9_999_999_999), ("huf", 99_999_999_999),
             ("idr", 999_999_999_999), ("cop", 999_999_999_999), ("lbp", 9_999_999_999_999),
         ] as [(String, Int64)]
     )

@@ -34,6 +34,8 @@ struct MoneyTests {
             ("isk", 1050, .notSettleable), ("isk", 1000, .valid), ("ugx", 150, .notSettleable), ("ugx", 500, .valid),
             ("isk", 50, .tooSmall(100)), ("isk", 100, .valid),
             ("ugx", 99_999_900, .valid),
+            // The largest of them is a refusal as too large, naming an amount that can be charged
+            ("kwd", 99_999_999, .tooLarge(99_999_990)), ("isk", 99_999_999, .tooLarge(99_999_900)),
         ] as [(String, Int64, Expected)]
     )
     func validateCharge(code: String, amount: Int64, expected: Expected) throws {

@@ -12,8 +12,10 @@ public struct Currency: Hashable, Sendable, Codable, CustomStringConvertible {
     /// Creates the currency for `code`, in any letter case.
     ///
     /// - Parameter code: an ISO 4217 code such as `usd` or `USD`.
-    /// - Returns: nil unless the code is one of Stripe's supported presentment currencies.
+    /// - Returns: nil unless the code is one of Stripe's supported presentment currencies, spelled in ASCII letters
+    ///   (Unicode's lowercasing makes the Kelvin sign `K` a `k`, so `\u{212A}RW` was taken for `krw`: a probe).
     public init?(code: String) {
+        guard code.utf8.allSatisfy({ (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }) else { return nil }
         let lowercased = code.lowercased()
         guard Self.supportedCodes.contains(lowercased) else { return nil }
         self.code = lowercased
@@ -89,8 +91,13 @@ public struct Currency: Hashable, Sendable, Codable, CustomStringConvertible {
     /// - `idr`: 999,999,999,999 (twelve digits, Stripe's documented limit).
     /// - `cop`: 999,999,999,999 (twelve digits, 9,999,999,999.99 COP).
     /// - `lbp`: 9,999,999,999,999 (thirteen digits, 99,999,999,999.99 LBP).
+    ///
+    /// The largest amount the currency's ``settlementMultiple`` allows under that limit: 99,999,990 for `kwd`
+    /// (99,999.990 KWD) and 99,999,900 for `isk` (999,999 ISK), where the refusal of 99,999,999 said "no more than
+    /// 99,999.999 KWD", itself an amount that cannot be charged (a probe).
     public var maximumChargeAmount: Int64 {
-        Self.maximumChargeAmounts[code] ?? Self.defaultMaximumChargeAmount
+        let limit = Self.maximumChargeAmounts[code] ?? Self.defaultMaximumChargeAmount
+        return limit - limit % settlementMultiple
     }
 
     /// Stripe's default maximum: eight digits.
