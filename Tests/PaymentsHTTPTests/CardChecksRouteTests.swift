@@ -78,6 +78,41 @@ struct CardChecksRouteTests {
         }
     }
 
+    /// Found by a probe upgrading from an older release, whose first charge of a saved card left its checks
+    /// `unchecked`: the next off-session charge, which sends no CVC (its charge shows none), recorded the issuer's CVC
+    /// answer on the card, `pass` for a card whose CVC no payment had sent.
+    @Test("An off-session payment answers no CVC check on its card, as it sends no CVC")
+    func offSessionLeavesTheCVCUnchecked() async throws {
+        try await withWire { api in
+            // Given a saved card whose checks are unchecked, as an older release left them after its first payment
+            let customer = try await api.createCustomer()
+            let card = try await Self.card(api, "4000000000000101")
+            #expect(try await api.attach(card, to: customer).status == 200)
+            let path = api.environment.folder.appendingPathComponent("payments.sqlite").path
+            try await DatabaseQueue(path: path).write { db in
+                try db.execute(
+                    sql: "UPDATE payment_methods SET address_line1_check = 'unchecked', "
+                        + "address_postal_code_check = 'unchecked', cvc_check = 'unchecked' WHERE id = ?",
+                    arguments: [card]
+                )
+            }
+            // When it is charged off-session
+            let paid = try await api.payment([
+                ("payment_method", card), ("customer", customer), ("off_session", "true"), ("confirm", "true"),
+            ])
+            #expect(paid.json["status"]?.string == "succeeded", "\(paid.text)")
+            // Then the charge shows no CVC check, and the card's CVC stays unchecked; the address checks are answered
+            let intent = try #require(paid.json["id"]?.string)
+            let charge = try await api.retrieveIntent(intent, expandCharge: true)["latest_charge"]
+            #expect(charge?["payment_method_details"]?["card"]?["checks"]?["cvc_check"]?.isNull == true)
+            #expect(try await Self.checks(api, card) == ["pass", "pass", "unchecked"])
+            // And a payment with the customer there sends it, and answers it: this card's CVC fails
+            let present = try await api.payment([("payment_method", card), ("customer", customer), ("confirm", "true")])
+            #expect(present.json["status"]?.string == "succeeded", "\(present.text)")
+            #expect(try await Self.checks(api, card) == ["pass", "pass", "fail"])
+        }
+    }
+
     @Test("A declined payment answers them too; a payment waiting for 3-D Secure does not yet")
     func declineAndChallenge() async throws {
         try await withWire { api in

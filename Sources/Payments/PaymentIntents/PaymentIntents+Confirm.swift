@@ -381,7 +381,7 @@ extension PaymentIntents {
                 var charge = newAttempt()
                 if let profile {
                     charge.assess(profile, paymentMethod: paymentMethod)
-                    paymentMethod.recordChecks(profile.checks)
+                    paymentMethod.recordChecks(profile.checks, cvcSent: charge.cvcSent(with: paymentMethod))
                 }
                 charge.fail(with: decline, at: now)
                 tx.afterCommit { PaymentMetrics.attempt(.declined, declineCode: decline.declineCode ?? decline.code) }
@@ -394,7 +394,7 @@ extension PaymentIntents {
                 if let profile {
                     // The issuer's answers to the card's data, on the charge and, the first time, on the card
                     charge.assess(profile, paymentMethod: paymentMethod)
-                    paymentMethod.recordChecks(profile.checks)
+                    paymentMethod.recordChecks(profile.checks, cvcSent: charge.cvcSent(with: paymentMethod))
                 }
                 let next = try intent.apply(
                     .authorizationStarted(charge: charge.id, paymentMethod: paymentMethod.id, offSession: offSession),

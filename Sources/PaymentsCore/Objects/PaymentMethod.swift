@@ -13,7 +13,7 @@ public struct PaymentMethod: Codable, Sendable, Equatable {
     public var funding: String
     public var country: String?
     /// `pass`/`fail`/`unavailable`/`unchecked` when a CVC was given at creation, nil otherwise: `unchecked` until the
-    /// first payment, setup or attach that reaches the issuer (``recordChecks(_:)``).
+    /// first payment, setup or attach that reaches the issuer (``recordChecks(_:cvcSent:)``).
     public var cvcCheck: String?
     /// As `cvcCheck`, for the billing address's line 1: nil while the card has none.
     public var addressLine1Check: String?
@@ -81,10 +81,11 @@ extension PaymentMethod {
     /// Records the issuer's answers to the verification data the card carries (its CVC, its billing address's line 1
     /// and postal code), as the first payment, setup or attach that reaches the issuer learns them, and as Stripe
     /// shows them on the card from then on. A check still `unchecked` takes the answer; one answered before keeps
-    /// it, and a datum the card lacks stays nil.
-    public mutating func recordChecks(_ checks: CardChecks) {
+    /// it, and a datum the card lacks stays nil. The CVC's answer only when the attempt sent it (`cvcSent`): an
+    /// off-session charge sends none, and recorded `pass` on a card whose CVC no payment had sent (a probe).
+    public mutating func recordChecks(_ checks: CardChecks, cvcSent: Bool = true) {
         let unchecked = CheckResult.unchecked.rawValue
-        if cvcCheck == unchecked { cvcCheck = checks.cvc.rawValue }
+        if cvcCheck == unchecked, cvcSent { cvcCheck = checks.cvc.rawValue }
         if addressLine1Check == unchecked { addressLine1Check = checks.addressLine1.rawValue }
         if addressPostalCodeCheck == unchecked { addressPostalCodeCheck = checks.addressPostalCode.rawValue }
     }
