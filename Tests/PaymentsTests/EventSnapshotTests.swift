@@ -150,6 +150,24 @@ struct EventSnapshotTests {
         #expect(decoded == customer)
     }
 
+    /// Found by a probe comparing two databases' events: Foundation's `JSONEncoder` writes keys in its dictionary's
+    /// order, which changes from one process to the next, so the same customer was stored as different text.
+    @Test("The other objects' snapshots have their keys sorted: the same object is the same bytes in every process")
+    func otherSnapshotsSorted() throws {
+        let sorted = JSONEncoder()
+        sorted.outputFormatting = .sortedKeys
+        var customer = Customer(id: "cus_1", created: 1)
+        customer.email = "a@example.com"
+        customer.name = "A"
+        customer.metadata = ["b": "2", "a": "1"]
+        #expect(try EventRecordingTransaction.snapshot(customer) == Array(sorted.encode(customer)))
+        let text = String(decoding: try EventRecordingTransaction.snapshot(customer), as: UTF8.self)
+        let keys = ["\"created\"", "\"email\"", "\"id\"", "\"metadata\"", "\"name\""].map {
+            text.range(of: $0)?.lowerBound
+        }
+        #expect(keys.allSatisfy { $0 != nil } && keys.map { $0! } == keys.map { $0! }.sorted(), "\(text)")
+    }
+
     /// A JSON object's top-level keys, sorted.
     static func members(_ json: [UInt8]) throws -> [String] {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any])

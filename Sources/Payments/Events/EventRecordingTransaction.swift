@@ -20,8 +20,6 @@ struct EventRecordingTransaction: StoreTransaction {
     /// together at the batch's end.
     var batch: BatchedInserts? = nil
 
-    private static let encoder = JSONEncoder()
-
     /// Records the events `types` of `object` (a snapshot of it after the change); an `*.updated` event also keeps
     /// `before`, the object before the change, for its `previous_attributes`.
     func record<T: Encodable>(
@@ -76,7 +74,7 @@ struct EventRecordingTransaction: StoreTransaction {
     static func snapshot<T: Encodable>(_ object: T) throws -> [UInt8] {
         if let intent = object as? PaymentIntent { return EventSnapshot.json(intent) }
         if let charge = object as? Charge { return EventSnapshot.json(charge) }
-        return Array(try encoder.encode(object))
+        return Array(try EventSnapshot.encoder.encode(object))
     }
 
     // MARK: - Commit hooks

@@ -10,6 +10,15 @@ import PaymentsCore
 /// snapshot decodes with `JSONDecoder` into an equal value (`EventSnapshotTests` checks both types field by field
 /// against `JSONEncoder`'s output). Other objects keep `JSONEncoder`.
 enum EventSnapshot {
+    /// `JSONEncoder` for the snapshots of the other objects (customers, cards, refunds, setup intents), keys sorted:
+    /// Foundation's encoder writes an object's keys in its dictionary's order, which changes from one process to the
+    /// next, so the same customer was stored as different text by two runs (a probe comparing two databases' events).
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
+    }()
+
     /// `intent` as JSON.
     static func json(_ intent: PaymentIntent) -> [UInt8] {
         var w = Writer()
@@ -90,7 +99,7 @@ enum EventSnapshot {
     /// snapshots have.
     static func json(_ charge: Charge, refunds: Page<Refund>) throws -> [UInt8] {
         var bytes = json(charge)
-        let list = try JSONEncoder().encode(ChargeSnapshotRefunds(data: refunds.items, hasMore: refunds.hasMore))
+        let list = try encoder.encode(ChargeSnapshotRefunds(data: refunds.items, hasMore: refunds.hasMore))
         bytes.removeLast()  // the closing brace
         bytes.append(contentsOf: #","refunds":"#.utf8)
         bytes.append(contentsOf: list)

@@ -228,7 +228,7 @@ public struct OffSessionCharges: Sendable {
                 throw PaymentError.apiError("A recharge row can only end with a PaymentIntent.")
             }
             let result = Self.outcome(intent: bundle.intent, error: error)
-            return SavedResponse(status: error?.status ?? 200, body: Array(try JSONEncoder().encode(result)))
+            return SavedResponse(status: error?.status ?? 200, body: Array(try EventSnapshot.encoder.encode(result)))
         }
         let paymentMethod: String
         if lease.resumeIntent == nil {
