@@ -589,6 +589,31 @@ struct PaymentIntentsRouteTests {
         }
     }
 
+    /// Stripe: "It will be cleared if the PaymentIntent is later updated for any reason." Found by a model-based
+    /// probe: a canceled intent's kept its decline through an update of its description.
+    @Test("An update clears last_payment_error, an open intent's and a canceled one's")
+    func updateClearsLastPaymentError() async throws {
+        try await withWire { api in
+            for cancelFirst in [false, true] {
+                let declined = try await api.createIntent([
+                    ("payment_method", "pm_card_visa_chargeDeclined"), ("confirm", "true"),
+                ])
+                #expect(declined.status == 402, "\(declined.text)")
+                let id = try #require(declined.error["payment_intent"]?["id"]?.string)
+                if cancelFirst {
+                    let canceled = try await api.post("/v1/payment_intents/\(id)/cancel", [])
+                    #expect(canceled.json["status"]?.string == "canceled", "\(canceled.text)")
+                    #expect(canceled.json["last_payment_error"]?["code"]?.string == "card_declined")
+                }
+                let updated = try await api.post("/v1/payment_intents/\(id)", [("description", "order 7")])
+                #expect(updated.status == 200, "\(updated.text)")
+                #expect(updated.json["last_payment_error"]?.isNull == true, "\(updated.text)")
+                let read = try await api.get("/v1/payment_intents/\(id)")
+                #expect(read.json["last_payment_error"]?.isNull == true, "\(read.text)")
+            }
+        }
+    }
+
     @Test("Off-session with a card that always needs authentication is a 402 authentication_required")
     func offSessionAuthenticationRequired() async throws {
         try await withWire { api in

@@ -296,9 +296,9 @@ public struct PaymentIntents: Sendable {
             if let value = input.statementDescriptorSuffix { next.statementDescriptorSuffix = value }
             if let value = input.shipping { next.shipping = value }
             try next.metadata.applyMetadata(input.metadata, clearingFirst: input.clearMetadata)
-            if current.status != .succeeded && current.status != .canceled {
-                next.lastPaymentError = nil
-            }
+            // Stripe: "It will be cleared if the PaymentIntent is later updated for any reason", a canceled intent's
+            // too (a model-based probe: a description set on a canceled intent kept its decline)
+            next.lastPaymentError = nil
             guard try tx.update(next, expecting: current.status) else {
                 throw PaymentIntentStateMachine.unexpectedState(.updatePaymentDetails, intent: current)
             }
