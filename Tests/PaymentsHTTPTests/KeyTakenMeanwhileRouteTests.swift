@@ -100,4 +100,28 @@ struct KeyTakenMeanwhileRouteTests {
             #expect(try await api.retrieveIntent(id)["amount_received"]?.int == 1_000)
         }
     }
+
+    /// Found by a probe: `/pay` answers its refusals itself (the seed's error shape), not by throwing, and such an
+    /// answer went out as it was: two `/pay`s with one key and a new card got a 200 and a 400 "PaymentMethod
+    /// previously used", the card charged once, and the checkout, which retries with its key, showed the 400.
+    @Test("/pay with a new card, committed meanwhile under the key, is replayed, not refused as a card used before")
+    func payReplays() async throws {
+        try await Self.withRace { api, racer in
+            let card = try await api.card("4242424242424242")
+            let body = #"{"payment_method_id": "\#(card)"}"#
+            let key: HTTPFields = [HTTPField.Name("Idempotency-Key")!: "retry-pay"]
+            let first = Mutex<WireResponse?>(nil)
+            racer.set {
+                let answer = try await api.postJSON("/pay", body, auth: nil, headers: key)
+                first.withLock { $0 = answer }
+            }
+            let second = try await api.postJSON("/pay", body, auth: nil, headers: key)
+            let answered = try #require(first.withLock { $0 })
+            #expect(answered.status == 200, "\(answered.text)")
+            #expect(second.status == 200, "\(second.text)")
+            #expect(second.header("Idempotent-Replayed") == "true")
+            #expect(second.text == answered.text)
+            #expect(try await api.listCount("/v1/payment_intents") == 1)
+        }
+    }
 }

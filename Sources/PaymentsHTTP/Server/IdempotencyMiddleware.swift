@@ -183,6 +183,15 @@ struct IdempotencyMiddleware: RouterMiddleware {
                 }
             } else {
                 try await Self.keeping(context) { try await keys.release(lease) }
+                // A refusal the handler answered itself (`/pay`'s and `/save-card`'s 400s are answers, not thrown
+                // errors) may be the doing of a request with the same key that committed after this one found the key
+                // new, as a thrown one below may: answered as a retry is. A probe's two `/pay`s with one key and a new
+                // card got a 200 and a 400 "PaymentMethod previously used", where the card was charged once.
+                if let saved = capture.response, (400..<500).contains(saved.status), saved.status != 409,
+                    let settled = try await keys.settledSince(lease)
+                {
+                    return try answer(settled, key: lease.key)
+                }
             }
             return response
         } catch let taken as IdempotencyKeyTaken {
