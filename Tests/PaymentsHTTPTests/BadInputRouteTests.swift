@@ -327,6 +327,29 @@ struct BadInputRouteTests {
         }
     }
 
+    /// Found by probes: the Kelvin sign `K` lowercases to an ASCII `k`, so `\u{212A}RW` was a refund in `krw`, and a
+    /// payment's refusal of `\u{212A}WD` said "Invalid currency: kwd.", a code that is valid.
+    @Test("A currency in letters other than ASCII's is refused as sent, on a payment and on a refund, changing nothing")
+    func currencyInOtherLetters() async throws {
+        try await withWire { api in
+            let created = try await api.createIntent([("currency", "\u{212A}WD")])
+            #expect(created.status == 400, "\(created.text)")
+            #expect(created.error["param"]?.string == "currency")
+            #expect(created.error["message"]?.string?.hasPrefix("Invalid currency: \u{212A}WD.") == true)
+            let intent = try await api.intent([
+                ("amount", "5000"), ("currency", "krw"), ("payment_method", "pm_card_visa"), ("confirm", "true"),
+            ])
+            let id = try #require(intent["id"]?.string)
+            let refund = try await api.post(
+                "/v1/refunds",
+                [("payment_intent", id), ("amount", "1000"), ("currency", "\u{212A}RW")]
+            )
+            #expect(refund.status == 400, "\(refund.text)")
+            #expect(refund.error["param"]?.string == "currency")
+            #expect(try await api.listCount("/v1/refunds") == 0)
+        }
+    }
+
     @Test("Limits count code points: a value at the limit with combining accents is taken whole, one over is not")
     func limitsCountCodePoints() async throws {
         try await withWire { api in
