@@ -42,6 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
         // makes its metrics (the database's group commit does, as it opens).
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        ServiceMetrics.startAtZero()
         var loaded = try await ServiceSettings.load(
             .init(
                 config: options.config,
@@ -304,20 +305,20 @@ struct ServeCommand: AsyncParsableCommand {
     /// - Returns: the limit and the connections, nil where the limit cannot be read or is unlimited.
     static func connectionsWithinOpenFilesLimit(_ settings: ServiceSettings) throws -> (Int?, Int?) {
         guard let files = OpenFilesLimit.raise(), files != Int.max else { return (nil, nil) }
-        let headroom = OpenFilesLimit.headroom(
-            readers: PaymentDatabase.readerCount,
-            poolConnections: settings.databaseURL == nil ? 0 : settings.databasePoolSize
-        )
+        let pool = settings.databaseURL == nil ? 0 : settings.databasePoolSize
+        let headroom = OpenFilesLimit.headroom(readers: PaymentDatabase.readerCount, poolConnections: pool)
         let inUse = OpenFilesLimit.openNow() ?? 0
         let connections = OpenFilesLimit.connections(files: files, inUse: inUse, headroom: headroom)
         guard connections >= OpenFilesLimit.minimumConnections else {
             throw ServiceSettings.SettingsError.invalid(
                 "The open files limit (\(files), soft and hard) is too small to serve: the service has \(inUse) files "
-                    + "open and keeps \(headroom) for the ones it opens (its databases, their readers, logs), which "
-                    + "leaves room for \(max(0, connections)) connections, fewer than "
+                    + "open and keeps \(headroom) for the ones it opens (its databases, their readers, logs"
+                    + (pool > 0 ? ", the PostgreSQL pool's \(pool) connections" : "")
+                    + "), which leaves room for \(max(0, connections)) connections, fewer than "
                     + "\(OpenFilesLimit.minimumConnections). Raise the limit to at least "
                     + "\(files - connections + OpenFilesLimit.minimumConnections) (ulimit -n, or LimitNOFILE in a "
-                    + "systemd unit). Nothing was changed."
+                    + "systemd unit)" + (pool > 0 ? ", or make the pool smaller (databasePoolSize)" : "")
+                    + ". Nothing was changed."
             )
         }
         return (files, connections)
