@@ -115,6 +115,8 @@ struct MoneyCurrencyTests {
             ("huf", 17500, "175.00 HUF"), ("krw", 50, "₩50"), ("clp", 1000, "1,000 CLP"),
             ("kwd", 1500, "1.500 KWD"), ("kwd", 5, "0.005 KWD"), ("chf", 1_000_000, "10,000.00 CHF"),
             ("usd", Int64.min, "-$92,233,720,368,547,758.08"),
+            // Whole units written as two-decimal amounts: no fraction
+            ("isk", 12_300, "123 ISK"), ("ugx", 500_000, "5,000 UGX"), ("isk", 99_999_900, "999,999 ISK"),
         ] as [(String, Int64, String)]
     )
     func formatting(code: String, amount: Int64, expected: String) throws {

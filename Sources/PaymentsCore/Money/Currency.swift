@@ -115,7 +115,13 @@ public struct Currency: Hashable, Sendable, Codable, CustomStringConvertible {
     /// - Parameter minorUnits: the amount in minor units.
     /// - Returns: the amount as text, for messages (not for parsing).
     public func formatted(_ minorUnits: Int64) -> String {
-        let number = Self.decimalString(minorUnits.magnitude, fractionDigits: minorUnitDigits)
+        // `isk` and `ugx` are whole units written as two-decimal amounts: 12300 is "123 ISK", as the checkout shows it
+        // (the 3-D Secure page said "123.00 ISK" beside the checkout's "ISK 123": a probe)
+        let wholeUnits = settlementMultiple == 100 && minorUnits.isMultiple(of: 100)
+        let number =
+            wholeUnits
+            ? Self.decimalString(minorUnits.magnitude / 100, fractionDigits: 0)
+            : Self.decimalString(minorUnits.magnitude, fractionDigits: minorUnitDigits)
         let sign = minorUnits < 0 ? "-" : ""
         if let symbol {
             return sign + symbol + number
