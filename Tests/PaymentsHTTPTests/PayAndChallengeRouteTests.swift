@@ -168,6 +168,36 @@ struct PayAndChallengeRouteTests {
         }
     }
 
+    /// Found by a probe: between the window's end and the next sweep, a retrieve said `requires_action` with a
+    /// `next_action` link already dead, and opening the link recorded nothing.
+    @Test("A retrieve or the challenge page after the window expires the attempt, as a late confirm does")
+    func readAfterWindowExpires() async throws {
+        for opener in ["retrieve", "page"] {
+            try await withWire { api in
+                // Given a payment waiting for its challenge, past the window, not swept
+                let (id, _, challenge) = try await Self.payWaitingForChallenge(api)
+                api.environment.clock.advance(by: 3_601)
+                // When the intent is read, or the challenge page opened
+                if opener == "page" {
+                    let page = try await api.send(.get, challenge, auth: nil)
+                    #expect(page.status == 404, "\(page.text)")
+                }
+                let read = try await api.get("/v1/payment_intents/\(id)")
+                // Then the attempt has failed as the sweeper would record it: no next_action to a dead link
+                #expect(read.json["status"]?.string == "requires_payment_method", "\(opener): \(read.text)")
+                #expect(read.json["next_action"]?.isNull == true)
+                #expect(read.json["last_payment_error"]?["code"]?.string == "payment_intent_payment_attempt_expired")
+                let events = try await api.get("/v1/events", [("type", "payment_intent.payment_failed")])
+                #expect(events.json.ids.count == 1, "\(events.text)")
+                // And reading it again changes nothing more
+                let again = try await api.get("/v1/payment_intents/\(id)")
+                #expect(again.json["latest_charge"] == read.json["latest_charge"])
+                #expect(try await api.get("/v1/events", [("type", "payment_intent.payment_failed")]).json.ids.count == 1)
+                #expect(try api.environment.network.approvedCount() == 0)
+            }
+        }
+    }
+
     @Test("POST /pay declines answer 402 {error: {message, code, decline_code}}")
     func payDeclines() async throws {
         try await withWire { api in

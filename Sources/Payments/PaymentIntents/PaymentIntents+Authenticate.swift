@@ -10,11 +10,15 @@ extension PaymentIntents {
     }
 
     /// The intent a challenge page belongs to, if `token` is its current challenge and its window is still open.
+    /// A page opened after the window expires the attempt first (``expiringDueAttempt(_:)``): the intent then says
+    /// what the page does, that the link is no longer valid.
     public func challenge(_ id: String, token: String) async throws -> PaymentIntent {
         let intent = try await context.database.read { tx in try tx.paymentIntent(id) }
-        guard let intent, Self.isChallenge(token, of: intent), intent.status == .requiresAction,
-            !Self.attemptIsDue(intent, now: context.clock.now())
-        else {
+        guard let intent, Self.isChallenge(token, of: intent), intent.status == .requiresAction else {
+            throw PaymentError.resourceMissing("authentication challenge", id: id, param: nil, inURL: true)
+        }
+        guard !Self.attemptIsDue(intent, now: context.clock.now()) else {
+            _ = await expiringDueAttempt(intent)
             throw PaymentError.resourceMissing("authentication challenge", id: id, param: nil, inURL: true)
         }
         return intent

@@ -188,6 +188,29 @@ public struct PaymentIntents: Sendable {
         return found
     }
 
+    /// The intent as `GET` shows it: one whose attempt outlived its confirmation window is expired first, as a
+    /// late confirm or a late answer on the challenge page expires it, whether or not the sweeper got there. Between
+    /// the window's end and the next sweep (a minute by default, never with the sweeper off) a client polling the
+    /// intent was told `requires_action` with a `next_action` link already dead (a probe). A GET takes no
+    /// idempotency key, so this write claims none; should it fail (a full disk), the intent is shown as read.
+    /// - Parameter found: the intent as ``retrieve(_:)`` read it; returned as it is unless its attempt is due.
+    public func expiringDueAttempt(_ found: PaymentIntent) async -> PaymentIntent {
+        let now = context.clock.now()
+        guard Self.attemptIsDue(found, now: now) else { return found }
+        let ids = context.ids
+        do {
+            return try await context.database.write { tx in
+                guard let current = try tx.paymentIntent(found.id), Self.attemptIsDue(current, now: now) else {
+                    return try tx.paymentIntent(found.id) ?? found
+                }
+                _ = try Self.expireAttempt(current, now: now, ids: ids, tx: tx)
+                return try tx.paymentIntent(found.id) ?? current
+            }
+        } catch {
+            return found
+        }
+    }
+
     /// Lists intents, newest first.
     public func list(customer: String?, created: CreatedFilter?, page: PageRequest) async throws -> Page<PaymentIntent>
     {

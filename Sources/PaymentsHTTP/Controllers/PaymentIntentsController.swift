@@ -75,8 +75,9 @@ struct PaymentIntentsController {
         try params.finish()
         let id = try context.parameters.require("id")
         try context.requireClientSecretGiven(clientSecret)
-        let intent = try await services.intents.retrieve(id)
-        try Self.authorize(context, intent: intent, clientSecret: clientSecret)
+        let found = try await services.intents.retrieve(id)
+        try Self.authorize(context, intent: found, clientSecret: clientSecret)
+        let intent = await services.intents.expiringDueAttempt(found)
         return try await render(intent, request: request, context: context, expand: expand)
     }
 
