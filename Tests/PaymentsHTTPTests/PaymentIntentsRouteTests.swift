@@ -610,6 +610,14 @@ struct PaymentIntentsRouteTests {
                 #expect(updated.json["last_payment_error"]?.isNull == true, "\(updated.text)")
                 let read = try await api.get("/v1/payment_intents/\(id)")
                 #expect(read.json["last_payment_error"]?.isNull == true, "\(read.text)")
+                // And the update records no event: it cancels nothing and fails nothing (a second
+                // `payment_intent.canceled` was recorded for a canceled intent's update, a probe)
+                let events = try await api.get("/v1/events", [("limit", "100")])
+                let types =
+                    events.json["data"]?.array?.filter { $0["data"]?["object"]?["id"]?.string == id }
+                    .compactMap { $0["type"]?.string } ?? []
+                #expect(types.filter { $0 == "payment_intent.canceled" }.count == (cancelFirst ? 1 : 0), "\(types)")
+                #expect(types.filter { $0 == "payment_intent.payment_failed" }.count == 1, "\(types)")
             }
         }
     }

@@ -9,8 +9,12 @@ public enum EventTypes {
         guard let before else {
             return ["payment_intent.created"] + statusEvents(after, failedFrom: nil)
         }
+        // A new error is an event (a failure that left the status as it was); an error cleared is none: an update
+        // clears it in every status, and a canceled intent's update recorded a second `payment_intent.canceled` (a
+        // probe)
+        let newError = after.lastPaymentError != nil && before.lastPaymentError != after.lastPaymentError
         guard
-            before.status != after.status || before.lastPaymentError != after.lastPaymentError
+            before.status != after.status || newError
                 || issuesNewChallenge(before.authenticationToken, after.authenticationToken)
         else { return [] }
         return statusEvents(after, failedFrom: before)
