@@ -211,6 +211,9 @@ struct LimitsEndToEndTests {
             #expect(text.hasPrefix("HTTP/1.1 413 "), "\(text)")
             #expect(!text.contains("100 Continue"), "\(text)")
             #expect(closed, "no close within 10 s: \(text)")
+            // And says so: a chunked body's 413 said keep-alive, so a client's next request on the connection got no
+            // answer and a reset a second later (a probe)
+            #expect(text.lowercased().contains("\r\nconnection: close\r\n"), "\(text)")
             // And the server goes on serving
             #expect(try Self.get("/v1/customers", on: server).status == 200)
         }

@@ -31,8 +31,11 @@ struct CheckoutErrorMiddleware: RouterMiddleware {
     }
 
     /// The seed client's answer to `error`: `{error: {message, code, decline_code}}` with 400 (402 for a decline).
+    /// A body over the size limit ends its connection, as the 413 says on `/v1` (``ErrorAndRequestIDMiddleware``).
     static func answer(_ error: PaymentError) -> Response {
         let answer = PayController.errorAnswer(error)
-        return JSONResponse.json(answer.body, status: .init(code: answer.status))
+        var response = JSONResponse.json(answer.body, status: .init(code: answer.status))
+        if error.status == 413 { response.headers[.connection] = "close" }
+        return response
     }
 }

@@ -119,8 +119,11 @@ struct ErrorAndRequestIDMiddleware: RouterMiddleware {
         // asked to keep its connection (`keep-alive`, which `ConnectionCloseHandler` left as sent) is told it is
         // kept: an HTTP/1.0 client reads an answer without it as one that ends at the close (`ab -k` waited for the
         // idle timeout on every connection)
+        // A body over the size limit ends its connection too: one without a length (chunked) is read no further,
+        // and `ConnectionCloseHandler` closes the connection a second after the 413, which said `keep-alive`, so a
+        // client's next request on it got no answer and a reset (a probe of HTTP clients)
         let connection = request.headers[.connection]
-        if connection == "close" {
+        if connection == "close" || response.status == .contentTooLarge || response.headers[.connection] == "close" {
             response.headers[.connection] = "close"
         } else if services.readiness.isDraining {
             response.headers[.connection] = "close"
