@@ -317,7 +317,8 @@ struct ServeCommand: AsyncParsableCommand {
                     + "), which leaves room for \(max(0, connections)) connections, fewer than "
                     + "\(OpenFilesLimit.minimumConnections). Raise the limit to at least "
                     + "\(files - connections + OpenFilesLimit.minimumConnections) (ulimit -n, or LimitNOFILE in a "
-                    + "systemd unit)" + (pool > 0 ? ", or make the pool smaller (databasePoolSize)" : "")
+                    + "systemd unit)"
+                    + (pool > 0 ? ", or make the pool smaller (databasePoolSize, PAYMENTS_DATABASE_POOL_SIZE)" : "")
                     + ". Nothing was changed."
             )
         }
