@@ -26,6 +26,14 @@ struct CardChecksRouteTests {
         return try #require(response.json["id"]?.string)
     }
 
+    /// Sets columns of the card's row straight in the database (`assignments`, SQL), as an older release left them.
+    static func setColumns(_ api: WireClient, _ card: String, _ assignments: String) async throws {
+        let path = api.environment.folder.appendingPathComponent("payments.sqlite").path
+        try await DatabaseQueue(path: path).write { db in
+            try db.execute(sql: "UPDATE payment_methods SET \(assignments) WHERE id = ?", arguments: [card])
+        }
+    }
+
     /// The card's checks as `GET /v1/payment_methods/:id` shows them: line 1, postal code, CVC (nil for null).
     static func checks(_ api: WireClient, _ id: String) async throws -> [String?] {
         let response = try await api.get("/v1/payment_methods/\(id)")
@@ -88,14 +96,11 @@ struct CardChecksRouteTests {
             let customer = try await api.createCustomer()
             let card = try await Self.card(api, "4000000000000101")
             #expect(try await api.attach(card, to: customer).status == 200)
-            let path = api.environment.folder.appendingPathComponent("payments.sqlite").path
-            try await DatabaseQueue(path: path).write { db in
-                try db.execute(
-                    sql: "UPDATE payment_methods SET address_line1_check = 'unchecked', "
-                        + "address_postal_code_check = 'unchecked', cvc_check = 'unchecked' WHERE id = ?",
-                    arguments: [card]
-                )
-            }
+            try await Self.setColumns(
+                api,
+                card,
+                "address_line1_check = 'unchecked', address_postal_code_check = 'unchecked', cvc_check = 'unchecked'"
+            )
             // When it is charged off-session
             let paid = try await api.payment([
                 ("payment_method", card), ("customer", customer), ("off_session", "true"), ("confirm", "true"),
@@ -135,14 +140,7 @@ struct CardChecksRouteTests {
             let customer = try await api.createCustomer()
             let card = try await Self.card(api, "4000000000000010")
             // Given the card as an older release writes it: the new columns left NULL
-            let path = api.environment.folder.appendingPathComponent("payments.sqlite").path
-            try await DatabaseQueue(path: path).write { db in
-                try db.execute(
-                    sql: "UPDATE payment_methods SET address_line1_check = NULL, address_postal_code_check = NULL "
-                        + "WHERE id = ?",
-                    arguments: [card]
-                )
-            }
+            try await Self.setColumns(api, card, "address_line1_check = NULL, address_postal_code_check = NULL")
             #expect(try await Self.checks(api, card) == ["unchecked", "unchecked", "unchecked"])
             // When it is attached, the issuer answers for it
             #expect(try await api.attach(card, to: customer).status == 200)
