@@ -280,6 +280,49 @@ struct ConfirmTests {
         #expect(try await environment.intents.retrieve(late.id).status == .requiresPaymentMethod)
     }
 
+    /// Found by a re-check probe: a GET that lands between the customer's answer and the automatic confirm, after the
+    /// window's end, expired the attempt the page had just accepted (2 of 18 races).
+    @Test("A poll between a challenge's answer and its automatic confirm, past the window, leaves the answer standing")
+    func pollAtTheWindowsEnd() async throws {
+        // Given an automatic intent waiting for 3-D Secure, and a client's poll of it landing right after the
+        // customer's answer is committed, the clock then past the window's end
+        let clock = TestClock()
+        let window = Mutex<Int64>(0)
+        let poll = Mutex<(@Sendable () async -> Void)?>(nil)
+        let environment = try TestEnvironment(
+            clock: clock,
+            faults: FaultInjector(armed: .afterAuthentication) { _ in
+                clock.advance(by: window.withLock { $0 } - clock.now)
+                if let poll = poll.withLock({ $0 }) { await poll() }
+            }
+        )
+        let card = try await environment.card("4000002500003155")
+        let pending = try await environment.pay(card.id, confirmationMethod: .automatic)
+        let expiresAt = try #require(pending.attemptExpiresAt)
+        window.withLock { $0 = expiresAt }
+        clock.advance(by: expiresAt - 1 - clock.now)
+        let polled = Mutex<PaymentIntentStatus?>(nil)
+        poll.withLock {
+            $0 = { [intents = environment.intents, id = pending.id] in
+                guard let read = try? await intents.retrieve(id) else { return }
+                let shown = await intents.expiringDueAttempt(read)
+                polled.withLock { $0 = shown.status }
+            }
+        }
+
+        // When the customer completes the challenge one second before the window's end
+        let answered = try await environment.intents.authenticate(
+            pending.id,
+            token: try #require(pending.authenticationToken),
+            outcome: .complete
+        )
+
+        // Then the poll saw the intent waiting for its confirm, and the payment is authorized, once
+        #expect(polled.withLock { $0 } == .requiresAction)
+        #expect(answered.status == .succeeded, "\(answered.status) \(String(describing: answered.lastPaymentError))")
+        #expect(try environment.approvedAtNetwork() == 1)
+    }
+
     @Test(
         "A confirm or cancel between a challenge's answer and its automatic confirm: the answer stands, not an error",
         arguments: ["confirm", "cancel"]

@@ -194,13 +194,22 @@ public struct PaymentIntents: Sendable {
     /// intent was told `requires_action` with a `next_action` link already dead (a probe). A GET takes no
     /// idempotency key, so this write claims none; should it fail (a full disk), the intent is shown as read.
     /// - Parameter found: the intent as ``retrieve(_:)`` read it; returned as it is unless its attempt is due.
+    ///
+    /// An intent whose customer completed the challenge inside the window, waiting for the automatic confirm that
+    /// follows in its own transaction, is not expired here: the confirm goes ahead whenever the window closes in
+    /// between (`begin` exempts it), and a poll landing in those milliseconds undid an authentication the page had
+    /// accepted (a re-check probe: 2 of 18 races). Should that confirm never come (its process killed), the sweeper
+    /// expires the attempt.
     public func expiringDueAttempt(_ found: PaymentIntent) async -> PaymentIntent {
         let now = context.clock.now()
-        guard Self.attemptIsDue(found, now: now) else { return found }
+        @Sendable func due(_ intent: PaymentIntent) -> Bool {
+            Self.attemptIsDue(intent, now: now) && !Self.awaitsAuthenticatedConfirm(intent)
+        }
+        guard due(found) else { return found }
         let ids = context.ids
         do {
             return try await context.database.write { tx in
-                guard let current = try tx.paymentIntent(found.id), Self.attemptIsDue(current, now: now) else {
+                guard let current = try tx.paymentIntent(found.id), due(current) else {
                     return try tx.paymentIntent(found.id) ?? found
                 }
                 _ = try Self.expireAttempt(current, now: now, ids: ids, tx: tx)
