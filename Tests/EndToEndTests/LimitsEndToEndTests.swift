@@ -219,6 +219,43 @@ struct LimitsEndToEndTests {
         }
     }
 
+    /// Found by a re-check probe: a payment pipelined behind a chunked body over the limit, in the same packet, was
+    /// run and charged while its client got the 413's `Connection: close` and a reset; and `/pay`'s 413 for such a
+    /// body (its 400, in the seed's shape) said nothing of the close.
+    @Test("Nothing pipelined behind a chunked body over the limit is run; /v1's and /pay's answers say the close")
+    func pipelinedBehindAnOversizedChunkedBody() async throws {
+        try await withServer(environment: ["PAYMENTS_IDLE_TIMEOUT": "0", "PAYMENTS_MAX_BODY_BYTES": "2048"]) {
+            server in
+            for path in ["/v1/customers", "/pay"] {
+                // Given a chunked body over the limit, ended, and a payment behind it, sent at once
+                let fd = try RawHTTP.connect(port: server.port)
+                defer { close(fd) }
+                let chunk = String(repeating: "x", count: 3000)
+                let payment = "amount=777&currency=usd&confirm=true&payment_method=pm_card_visa"
+                RawHTTP.send(
+                    fd,
+                    "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(server.secretKey)\r\n"
+                        + "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        + "bb8\r\n\(chunk)\r\n0\r\n\r\n"
+                        + "POST /v1/payment_intents HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        + "Authorization: Bearer \(server.secretKey)\r\n"
+                        + "Content-Type: application/x-www-form-urlencoded\r\n"
+                        + "Content-Length: \(payment.utf8.count)\r\n\r\n" + payment
+                )
+                let (data, closed) = try await offCooperativePool { RawHTTP.receiveUntilClosed(fd, seconds: 10) }
+                let text = String(decoding: data, as: UTF8.self)
+                // Then the refusal says the connection ends, and it ends
+                #expect(text.hasPrefix("HTTP/1.1 413 ") || text.hasPrefix("HTTP/1.1 400 "), "\(path): \(text)")
+                #expect(text.lowercased().contains("\r\nconnection: close\r\n"), "\(path): \(text)")
+                #expect(closed, "\(path): no close within 10 s: \(text)")
+            }
+            // And the payments behind them never ran
+            let intents = try Self.get("/v1/payment_intents", on: server)
+            let listed = String(decoding: intents.body, as: UTF8.self)
+            #expect(intents.status == 200 && !listed.contains("\"pi_"), "\(listed)")
+        }
+    }
+
     @Test("Ambiguous framing (two Host fields, a transfer coding but chunked) is refused and ends the connection")
     func ambiguousFraming() async throws {
         try await withServer(environment: ["PAYMENTS_IDLE_TIMEOUT": "0"]) { server in

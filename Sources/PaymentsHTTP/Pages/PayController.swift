@@ -78,8 +78,7 @@ struct PayController {
         } catch let error as PaymentError {
             if let saved = context.idempotency?.holder.savedResponse { return JSONResponse.bytes(saved) }
             if error.status >= 500 || error.status == 409 { throw error }
-            let answer = Self.errorAnswer(error)
-            return JSONResponse.json(answer.body, status: .init(code: answer.status))
+            return CheckoutErrorMiddleware.answer(error)
         }
     }
 

@@ -31,8 +31,7 @@ struct SaveCardController {
             return JSONResponse.json(Self.answerBody(for: setup))
         } catch let error as PaymentError {
             if error.status >= 500 || error.status == 409 { throw error }
-            let answer = PayController.errorAnswer(error)
-            return JSONResponse.json(answer.body, status: .init(code: answer.status))
+            return CheckoutErrorMiddleware.answer(error)
         }
     }
 

@@ -49,6 +49,11 @@ final class ConnectionCloseHandler: ChannelInboundHandler, RemovableChannelHandl
     /// The body bytes of the request being read, and whether they went over the limit.
     private var bodyBytes = 0
     private var overLimit = false
+    /// A request whose body went over the limit has ended: its 413 closes the connection, so nothing read after it
+    /// is passed on. A payment pipelined behind a chunked body over the limit, in the same packet, was run and
+    /// charged while its client got the 413's `Connection: close` and a reset, no answer (a re-check probe; RFC 9112,
+    /// 9.6: a server that sends `close` must not process more requests on the connection).
+    private var discarding = false
     /// The largest body accepted (``HTTPLimits/maxBodyBytes``).
     let maxBodyBytes: Int
 
@@ -65,6 +70,7 @@ final class ConnectionCloseHandler: ChannelInboundHandler, RemovableChannelHandl
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !discarding else { return }
         switch unwrapInboundIn(data) {
         case .head(var head):
             inRequest = true
@@ -101,6 +107,7 @@ final class ConnectionCloseHandler: ChannelInboundHandler, RemovableChannelHandl
             context.fireChannelRead(data)
         case .end:
             inRequest = false
+            if overLimit { discarding = true }
             context.fireChannelRead(data)
         }
     }
