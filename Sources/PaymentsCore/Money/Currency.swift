@@ -15,10 +15,16 @@ public struct Currency: Hashable, Sendable, Codable, CustomStringConvertible {
     /// - Returns: nil unless the code is one of Stripe's supported presentment currencies, spelled in ASCII letters
     ///   (Unicode's lowercasing makes the Kelvin sign `K` a `k`, so `\u{212A}RW` was taken for `krw`: a probe).
     public init?(code: String) {
-        guard code.utf8.allSatisfy({ (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }) else { return nil }
+        guard Self.isASCIILetters(code) else { return nil }
         let lowercased = code.lowercased()
         guard Self.supportedCodes.contains(lowercased) else { return nil }
         self.code = lowercased
+    }
+
+    /// Whether `text` is ASCII letters only, as every currency code is. Checked before anything lowercases a code:
+    /// Unicode's lowercasing makes the Kelvin sign `K` a `k`.
+    public static func isASCIILetters(_ text: String) -> Bool {
+        text.utf8.allSatisfy { (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }
     }
 
     /// Creates a currency from a code known to be in the supported list (the static constants).

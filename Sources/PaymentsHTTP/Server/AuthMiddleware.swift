@@ -44,7 +44,7 @@ struct AuthMiddleware: RouterMiddleware {
                 address: RateLimitMiddleware.client(context.remoteAddress)
             )
             if let limiter, case .limited(let retryAfter) = limiter.take(failures) {
-                return RateLimitMiddleware.refusal(retryAfter: retryAfter, by: "failed_authentication")
+                return RateLimitMiddleware.refusal(retryAfter: retryAfter, by: RateLimitMiddleware.failedAuthentication)
             }
             throw error
         }

@@ -88,9 +88,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
         case .replay(let saved, let originalRequest):
             return Self.replay(saved, originalRequest: originalRequest)
         case .inFlight(let until):
-            Counter(label: "payments_idempotency_conflicts_total").increment()
-            let left = max(until - services.context.clock.now(), 1)
-            throw PaymentError.idempotencyKeyInUse(key: key, freeWithin: left)
+            throw keyInUse(key, until: until)
         case .run(let lease):
             try await services.context.faults.reach(.afterKeyBegin)
             var context = context
@@ -261,13 +259,17 @@ struct IdempotencyMiddleware: RouterMiddleware {
         case .replay(let saved, let originalRequest):
             return Self.replay(saved, originalRequest: originalRequest)
         case .inFlight(let until):
-            Counter(label: "payments_idempotency_conflicts_total").increment()
-            let left = max(until - services.context.clock.now(), 1)
-            throw PaymentError.idempotencyKeyInUse(key: key, freeWithin: left)
+            throw keyInUse(key, until: until)
         case .run, nil:
-            Counter(label: "payments_idempotency_conflicts_total").increment()
-            throw PaymentError.idempotencyKeyInUse(key: key)
+            throw keyInUse(key, until: nil)
         }
+    }
+
+    /// The 409 for a key another request holds, counted: with the seconds left of the holder's lease when known
+    /// (`until`), which a holder that died keeps the key for.
+    private func keyInUse(_ key: String, until: Int64?) -> PaymentError {
+        Counter(label: "payments_idempotency_conflicts_total").increment()
+        return .idempotencyKeyInUse(key: key, freeWithin: until.map { max($0 - services.context.clock.now(), 1) })
     }
 
     /// The parameters as canonical text, independent of their order in the body; the owner keeps only a keyed

@@ -18,7 +18,7 @@ struct RateLimitMiddleware: RouterMiddleware {
     let by: Keying
 
     /// How a request is matched to its bucket.
-    enum Keying {
+    enum Keying: CaseIterable {
         /// The key `AuthMiddleware` authenticated (it runs first); a publishable key with the client's address.
         case apiKey
         /// The address the connection comes from: routes without a key.
@@ -74,6 +74,14 @@ extension RateLimitMiddleware {
         }
         return groups.joined(separator: ":") + "::/64"
     }
+}
+
+extension RateLimitMiddleware {
+    /// The metric dimension of a refusal for failed authentications (``AuthMiddleware``), beside ``Keying/label``'s.
+    static let failedAuthentication = "failed_authentication"
+
+    /// Every value of `payments_rate_limited_total`'s `by` dimension.
+    static var metricLabels: [String] { Keying.allCases.map(\.label) + [failedAuthentication] }
 }
 
 extension RateLimitMiddleware.Keying {

@@ -16,7 +16,7 @@ public enum ServiceMetrics {
         ] {
             Counter(label: label).increment(by: 0)
         }
-        for by in ["api_key", "address", "failed_authentication"] {
+        for by in RateLimitMiddleware.metricLabels {
             Counter(label: "payments_rate_limited_total", dimensions: [("by", by)]).increment(by: 0)
         }
     }

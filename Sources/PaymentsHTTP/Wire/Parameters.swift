@@ -71,7 +71,7 @@ public struct Parameters: Sendable {
         // ASCII letters only, checked before anything lowercases the code: the Kelvin sign `K` lowercases to `k`,
         // so `\u{212A}RW` was a refund in `krw`, and its refusal elsewhere named the code as lowercased ("Invalid
         // currency: kwd." for `\u{212A}WD`), not as sent (probes)
-        guard value.utf8.allSatisfy({ (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }) else {
+        guard Currency.isASCIILetters(value) else {
             throw .invalidValue(
                 name(key),
                 "Invalid currency: \(value). A currency is its three-letter ISO code in ASCII letters, such as usd."
