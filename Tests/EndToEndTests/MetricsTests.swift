@@ -167,8 +167,9 @@ struct MetricsTests {
 
     @Test("Attempts that fail without a decline count as failed under their code; a SetupIntent's challenge counts")
     func failuresWithoutDecline() async throws {
-        // A two-second confirmation window, so that a challenge can be answered too late
-        let server = try await ServerProcess.start(environment: ["PAYMENTS_CONFIRMATION_WINDOW": "2"])
+        // A four-second confirmation window, so that a challenge can be answered too late (the window ends on a whole
+        // second, so it lasts 3 to 4 s: at 2 s a loaded machine's first answer came after it, a 404)
+        let server = try await ServerProcess.start(environment: ["PAYMENTS_CONFIRMATION_WINDOW": "4"])
         defer { server.kill() }
         func challenged(_ extra: [(String, String)] = []) async throws -> (id: String, challenge: String) {
             let answer = try await server.client.postForm(
@@ -190,7 +191,7 @@ struct MetricsTests {
         #expect(!failed.challenge.isEmpty && !late.challenge.isEmpty)
         let failing = try await server.client.postForm(failed.challenge, [("outcome", "fail")], auth: nil)
         #expect(failing.status < 400, "\(failing)")
-        try await Task.sleep(for: .seconds(2.5))
+        try await Task.sleep(for: .seconds(4.5))
         _ = try await server.client.postForm(late.challenge, [("outcome", "complete")], auth: nil)
         // And a SetupIntent's challenge
         let setup = try await server.client.postForm(
